@@ -15,18 +15,21 @@ PKG_CONFIG ?= pkg-config
 PKGS      = gammu libpq libevent jansson
 PKGS_TEST = check
 
+BUILD   ?= build
 ifeq ($(SAN),1)
-B        := build/san
+B        := $(BUILD)/san
 OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
 else
-B        := build
+B        := $(BUILD)
 OPTFLAGS ?= -O2 -g
 endif
 
 WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -Igateway -Imodem
+CPPFLAGS += -D_GNU_SOURCE -Igateway -Imodem \
+            -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
+            -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
             $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS) libevent_extra)
@@ -42,10 +45,10 @@ COMMON_SRCS = \
 PIGEOND_SRCS = \
 	gateway/main.c \
 	gateway/config.c \
+	gateway/migrate.c \
 	gateway/number.c \
 	gateway/parse.c \
 	gateway/store.c \
-	gateway/migrate.c \
 	gateway/supervisor.c \
 	gateway/inbound.c \
 	gateway/commands.c \
@@ -53,12 +56,22 @@ PIGEOND_SRCS = \
 	gateway/http.c
 
 MODEM_SRCS = \
-	modem/worker.c
+	modem/worker.c \
+	modem/gsm.c \
+	modem/outcome.c \
+	modem/seen.c \
+	modem/utf8.c
 
 MODEMSIM_SRCS = \
 	modem/sim/main.c \
 	modem/sim/at.c \
-	modem/sim/ctl.c
+	modem/sim/atcmd.c \
+	modem/sim/ctl.c \
+	modem/sim/client.c \
+	modem/sim/pdu.c \
+	modem/sim/store.c \
+	modem/sim/sentlog.c \
+	modem/sim/util.c
 
 UNIT_TESTS = \
 	tests/unit/test_config \
@@ -74,11 +87,14 @@ test_proto_OBJS  = modem/proto.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
+	tests/integration/test_worker \
 	tests/integration/test_skeleton \
-	tests/integration/test_crash
+	tests/integration/test_crash \
+	tests/integration/test_startup
 
 HARNESS_SRCS = \
-	tests/integration/harness.c
+	tests/integration/harness.c \
+	tests/integration/h_gateway.c
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
@@ -86,7 +102,20 @@ PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim
 
 all: $(PROGRAMS)
 
-$(B)/pigeond: $(call obj,$(PIGEOND_SRCS) $(COMMON_SRCS))
+# pigeond carries its SQL and reply catalogs (scripts/embed).
+EMBED_FILES = \
+	$(sort $(wildcard db/migrations/*.sql)) \
+	db/functions.sql \
+	$(sort $(wildcard gateway/catalog/*.json))
+
+$(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed $@ $(EMBED_FILES)
+
+$(B)/gen/embedded.o: $(B)/gen/embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/pigeond: $(call obj,$(PIGEOND_SRCS) $(COMMON_SRCS)) $(B)/gen/embedded.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
@@ -100,7 +129,7 @@ $(B)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(findstring tests/,$<),$(TEST_CFLAGS) -Itests/integration) -c -o $@ $<
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(addprefix $(B)/,$($(notdir $@)_OBJS)) $(TEST_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 $(foreach t,$(UNIT_TESTS),$(eval $(B)/$(t): $(addprefix $(B)/,$($(notdir $(t))_OBJS))))
 
@@ -112,11 +141,11 @@ test-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
 	$(MAKE) SAN=1 test-bins
-	tests/run build/san $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	tests/run $(BUILD)/san $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 unit:
 	$(MAKE) SAN=1 test-bins
-	tests/run build/san $(UNIT_TESTS)
+	tests/run $(BUILD)/san $(UNIT_TESTS)
 
 run: all
 	scripts/run build

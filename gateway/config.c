@@ -1,0 +1,398 @@
+/*
+ * config.c: one INI file, parsed by libgammu's INI reader so that a modem
+ * section can be pasted from a working gammurc. Every key is a row of a
+ * table below: name, type, where it goes, its default.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gammu.h>
+
+#include "config.h"
+
+enum key_type {
+	KEY_STRING,
+	KEY_INT,
+	KEY_BOOL,
+	KEY_LANG,
+	KEY_DIGITS,
+	KEY_ADDRESS,	/* host:port */
+};
+
+struct key_def {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	const char	*def;		/* NULL: required */
+	int		 min, max;	/* KEY_INT range */
+};
+
+#define P(f) offsetof(struct pigeon_conf, f)
+#define M(f) offsetof(struct modem_conf, f)
+
+static const struct key_def pigeon_keys[] = {
+	{ "shortcode",		KEY_DIGITS,	P(shortcode),	"40404", 0, 0 },
+	{ "country",		KEY_DIGITS,	P(country),	"212", 0, 0 },
+	{ "language",		KEY_LANG,	P(language),	"fr", 0, 0 },
+	{ "post_max",		KEY_INT,	P(post_max),	"140", 1, 1000 },
+	{ "hostname",		KEY_STRING,	P(hostname),	"", 0, 0 },
+	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0 },
+	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400 },
+	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400 },
+	{ NULL, 0, 0, NULL, 0, 0 }
+};
+
+static const struct key_def database_keys[] = {
+	{ "conninfo",		KEY_STRING,	P(conninfo),	NULL, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 }
+};
+
+static const struct key_def http_keys[] = {
+	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0 },
+	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 }
+};
+
+static const struct key_def modem_keys[] = {
+	{ "device",		KEY_STRING,	M(device),	NULL, 0, 0 },
+	{ "connection",		KEY_STRING,	M(connection),	"at", 0, 0 },
+	{ "model",		KEY_STRING,	M(model),	"", 0, 0 },
+	{ "logfile",		KEY_STRING,	M(logfile),	"", 0, 0 },
+	{ "logformat",		KEY_STRING,	M(logformat),	"", 0, 0 },
+	{ "smsc",		KEY_STRING,	M(smsc),	"", 0, 0 },
+	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0 },
+	{ "poll_ms",		KEY_INT,	M(poll_ms),	"1000", 10, 600000 },
+	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0 },
+	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 }
+};
+
+/* gammurc keys we accept in a modem section and do not use. */
+static const char *gammurc_ignored[] = {
+	"name", "synchronizetime", "use_locking", "gammuloc", "gammucoding",
+	"features", "startinfo", NULL
+};
+
+struct parse_ctx {
+	const char	*path;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+conf_error(struct parse_ctx *ctx, const char *section, const char *key,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (section && key)
+		snprintf(ctx->err, ctx->errlen, "%s: [%s] %s: %s", ctx->path,
+		    section, key, msg);
+	else if (section)
+		snprintf(ctx->err, ctx->errlen, "%s: [%s]: %s", ctx->path,
+		    section, msg);
+	else
+		snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->path, msg);
+	return -1;
+}
+
+static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *yes[] = { "1", "yes", "true", "on", NULL };
+	static const char *no[] = { "0", "no", "false", "off", NULL };
+	for (int i = 0; yes[i]; i++)
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = 1, 0;
+	for (int i = 0; no[i]; i++)
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = 0, 0;
+	return -1;
+}
+
+static int
+parse_address(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (colon == NULL || colon == v || !all_digits(colon + 1))
+		return -1;
+	long port = strtol(colon + 1, NULL, 10);
+	return port > 0 && port < 65536 ? 0 : -1;
+}
+
+/* Stores one value of type def->type into base + def->offset. */
+static int
+set_value(struct parse_ctx *ctx, const char *section, const struct key_def *def,
+    void *base, const char *value)
+{
+	char *field = (char *)base + def->offset;
+
+	switch (def->type) {
+	case KEY_INT: {
+		char *end;
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || n < def->min || n > def->max)
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not a number from %d to %d", value, def->min, def->max);
+		*(int *)field = (int)n;
+		return 0;
+	}
+	case KEY_BOOL:
+		if (parse_bool(value, (int *)field) == -1)
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not yes or no", value);
+		return 0;
+	case KEY_LANG:
+		if (strcmp(value, "en") && strcmp(value, "fr") && strcmp(value, "ar"))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not one of en, fr, ar", value);
+		break;
+	case KEY_DIGITS:
+		if (!all_digits(value))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not all digits", value);
+		break;
+	case KEY_ADDRESS:
+		if (parse_address(value) == -1)
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not host:port", value);
+		break;
+	case KEY_STRING:
+		break;
+	}
+	char **sp = (char **)field;
+	free(*sp);
+	if ((*sp = strdup(value)) == NULL)
+		return conf_error(ctx, section, def->name, "out of memory");
+	return 0;
+}
+
+static const struct key_def *
+find_key(const struct key_def *keys, const char *name)
+{
+	for (; keys->name; keys++)
+		if (strcasecmp(keys->name, name) == 0)
+			return keys;
+	return NULL;
+}
+
+static int
+is_ignored_gammurc_key(const char *name)
+{
+	for (int i = 0; gammurc_ignored[i]; i++)
+		if (strcasecmp(gammurc_ignored[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Applies defaults, then the entries of one section; rejects unknown and repeated keys. */
+static int
+apply_section(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
+    const struct key_def *keys, void *base, int modem)
+{
+	const struct key_def *def;
+	INI_Entry *e, *o;
+
+	for (def = keys; def->name; def++)
+		if (def->def && set_value(ctx, section, def, base, def->def) == -1)
+			return -1;
+
+	/* libgammu keeps entries last-first; walk from the tail for file order. */
+	for (e = entries; e && e->Next; e = e->Next)
+		;
+	for (; e; e = e->Prev) {
+		const char *name = (const char *)e->EntryName;
+		const char *value = (const char *)e->EntryValue;
+
+		for (o = e->Prev; o; o = o->Prev)
+			if (strcasecmp((const char *)o->EntryName, name) == 0)
+				return conf_error(ctx, section, name, "given twice");
+		if (strstr(value, " ;") || strstr(value, "\t;") || strstr(value, " #"))
+			return conf_error(ctx, section, name,
+			    "'%s' looks like it ends with a comment: put comments on their own line",
+			    value);
+		def = find_key(keys, name);
+		if (def == NULL) {
+			if (modem && is_ignored_gammurc_key(name))
+				continue;
+			return conf_error(ctx, section, name, "unknown key");
+		}
+		if (set_value(ctx, section, def, base, value) == -1)
+			return -1;
+	}
+	for (def = keys; def->name; def++) {
+		if (def->def == NULL && *(char **)((char *)base + def->offset) == NULL)
+			return conf_error(ctx, section, def->name, "is required");
+	}
+	return 0;
+}
+
+static int
+modem_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 32)
+		return 0;
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && !strchr("-_.", *name))
+			return 0;
+	return 1;
+}
+
+static void
+modem_conf_free(struct modem_conf *m)
+{
+	free(m->name);
+	free(m->device);
+	free(m->connection);
+	free(m->model);
+	free(m->logfile);
+	free(m->logformat);
+	free(m->smsc);
+	free(m->routes);
+	free(m->rate);
+}
+
+void
+config_free(struct pigeon_conf *conf)
+{
+	free(conf->shortcode);
+	free(conf->country);
+	free(conf->language);
+	free(conf->hostname);
+	free(conf->modem_program);
+	free(conf->conninfo);
+	free(conf->http_listen);
+	free(conf->http_token);
+	for (size_t i = 0; i < conf->nmodems; i++)
+		modem_conf_free(&conf->modems[i]);
+	free(conf->modems);
+	memset(conf, 0, sizeof(*conf));
+}
+
+static int
+load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
+{
+	INI_Section *s;
+	int seen_pigeon = 0, seen_database = 0, seen_http = 0;
+
+	for (s = ini; s; s = s->Next) {
+		const char *name = (const char *)s->SectionName;
+		if (strcasecmp(name, "pigeon") == 0) {
+			if (seen_pigeon++)
+				return conf_error(ctx, name, NULL, "section given twice");
+			if (apply_section(ctx, name, s->SubEntries, pigeon_keys, conf, 0) == -1)
+				return -1;
+		} else if (strcasecmp(name, "database") == 0) {
+			if (seen_database++)
+				return conf_error(ctx, name, NULL, "section given twice");
+			if (apply_section(ctx, name, s->SubEntries, database_keys, conf, 0) == -1)
+				return -1;
+		} else if (strcasecmp(name, "http") == 0) {
+			if (seen_http++)
+				return conf_error(ctx, name, NULL, "section given twice");
+			if (apply_section(ctx, name, s->SubEntries, http_keys, conf, 0) == -1)
+				return -1;
+		} else if (strncasecmp(name, "modem ", 6) == 0) {
+			const char *mname = name + 6;
+			while (*mname == ' ')
+				mname++;
+			if (!modem_name_valid(mname))
+				return conf_error(ctx, name, NULL,
+				    "modem names are 1-32 of letters, digits, '-', '_', '.'");
+			if (config_modem(conf, mname))
+				return conf_error(ctx, name, NULL, "modem given twice");
+			struct modem_conf *nm = realloc(conf->modems,
+			    (conf->nmodems + 1) * sizeof(*nm));
+			if (nm == NULL)
+				return conf_error(ctx, name, NULL, "out of memory");
+			conf->modems = nm;
+			struct modem_conf *m = &nm[conf->nmodems++];
+			memset(m, 0, sizeof(*m));
+			if ((m->name = strdup(mname)) == NULL)
+				return conf_error(ctx, name, NULL, "out of memory");
+			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1) == -1)
+				return -1;
+		} else {
+			return conf_error(ctx, name, NULL,
+			    "unknown section (expected pigeon, database, http or modem NAME)");
+		}
+	}
+	/* Sections that were left out still get their defaults. */
+	if (!seen_pigeon && apply_section(ctx, "pigeon", NULL, pigeon_keys, conf, 0) == -1)
+		return -1;
+	if (!seen_database)
+		return conf_error(ctx, "database", "conninfo", "is required");
+	if (!seen_http && apply_section(ctx, "http", NULL, http_keys, conf, 0) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen)
+{
+	struct parse_ctx ctx = { path, err, errlen };
+	INI_Section *ini = NULL;
+	GSM_Error gerr;
+
+	memset(conf, 0, sizeof(*conf));
+	if (access(path, R_OK) == -1)
+		return conf_error(&ctx, NULL, NULL, "%s", strerror(errno));
+	gerr = INI_ReadFile(path, FALSE, &ini);
+	if (gerr != ERR_NONE) {
+		/* libgammu says "file format not supported" for both cases. */
+		FILE *f = fopen(path, "r");
+		int empty = f && fgetc(f) == EOF;
+		if (f)
+			fclose(f);
+		return conf_error(&ctx, NULL, NULL, empty ?
+		    "the file is empty ([database] conninfo is required)" :
+		    "not a valid INI file (a [section] line without its ']'?)");
+	}
+	int rc = load_sections(&ctx, ini, conf);
+	INI_Free(ini);
+	if (rc == -1) {
+		config_free(conf);
+		return -1;
+	}
+	if (conf->hostname[0] == '\0') {
+		char host[256];
+		if (gethostname(host, sizeof(host)) == -1)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(conf->hostname);
+		conf->hostname = strdup(host);
+	}
+	return 0;
+}
+
+const struct modem_conf *
+config_modem(const struct pigeon_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nmodems; i++)
+		if (conf->modems[i].name && strcmp(conf->modems[i].name, name) == 0)
+			return &conf->modems[i];
+	return NULL;
+}

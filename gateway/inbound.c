@@ -1,0 +1,295 @@
+/*
+ * inbound.c: SMS parts from the modems into the inbox, in batches.
+ *
+ * The rule that keeps every SMS exactly once: a part is deleted from its
+ * modem only after the transaction that stored it has committed. A crash
+ * in between leaves it on the modem; the next worker reports it again and
+ * the inbox's dedupe key turns the second insert into a no-op.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "number.h"
+#include "pigeond.h"
+#include "store.h"
+
+#define BATCH_MAX	200
+
+struct part {
+	TAILQ_ENTRY(part) entry;
+	struct modem	*modem;
+	unsigned	 generation;	/* of the process that reported it */
+	int		 folder;
+	int		 location;
+	int		 alone;		/* failed in a batch: try it by itself */
+	json_t		*row;		/* the object pigeon_inbox_store takes */
+};
+TAILQ_HEAD(part_list, part);
+
+static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
+static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
+static int flushing;
+static struct event *ev_flush;
+
+static const char *
+kind_name(enum number_kind k)
+{
+	switch (k) {
+	case NUMBER_E164:	return "e164";
+	case NUMBER_SHORT:	return "short";
+	case NUMBER_ALPHA:	return "alpha";
+	case NUMBER_INVALID:	break;
+	}
+	return "invalid";
+}
+
+/* A time stamp as the worker writes it: 2026-11-26T07:45:00+01:00. */
+static int
+time_valid(const char *t)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+
+	if (t == NULL || strlen(t) < sizeof(shape) - 1 || strlen(t) > 32)
+		return 0;
+	for (i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != shape[i])
+			return 0;
+	}
+	for (; t[i]; i++)
+		if (!isdigit((unsigned char)t[i]) && !strchr("+-:Z.", t[i]))
+			return 0;
+	return 1;
+}
+
+/* PostgreSQL text cannot hold U+0000: make each one a U+FFFD. */
+static json_t *
+text_value(json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+
+	if (s == NULL)
+		return json_string("");
+	if (memchr(s, '\0', len) == NULL)
+		return json_stringn(s, len);
+	char *buf = malloc(len * 3 + 1);
+	size_t j = 0;
+	if (buf == NULL)
+		return json_string("");
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\0') {
+			memcpy(buf + j, "\xEF\xBF\xBD", 3);
+			j += 3;
+		} else {
+			buf[j++] = s[i];
+		}
+	}
+	json_t *out = json_stringn(buf, j);
+	free(buf);
+	return out;
+}
+
+static void
+part_free(struct part *p)
+{
+	json_decref(p->row);
+	free(p);
+}
+
+void
+inbound_sms(struct modem *m, json_t *msg)
+{
+	json_t *folder = json_object_get(msg, "folder");
+	json_t *location = json_object_get(msg, "location");
+	const char *sender = json_string_value(json_object_get(msg, "sender"));
+	const char *coding = json_string_value(json_object_get(msg, "coding"));
+	const char *t = json_string_value(json_object_get(msg, "time"));
+	json_t *udh = json_object_get(msg, "udh");
+	char norm[NUMBER_MAX];
+	enum number_kind kind;
+
+	if (!json_is_integer(folder) || !json_is_integer(location)) {
+		log_warnx("modem %s: sms without folder or location, ignored", m->name);
+		return;
+	}
+	if (json_is_true(json_object_get(msg, "status_report"))) {
+		/* Delivery reports are matched by a later version; not a command. */
+		log_info("modem %s: status report at location %lld, deleted unread",
+		    m->name, (long long)json_integer_value(location));
+		modem_delete(m, m->generation, (int)json_integer_value(folder),
+		    (int)json_integer_value(location));
+		return;
+	}
+	if (sender == NULL)
+		sender = "";
+	kind = number_normalize(sender, env.conf.country, norm, sizeof(norm));
+	if (kind == NUMBER_INVALID)
+		snprintf(norm, sizeof(norm), "%.*s", (int)sizeof(norm) - 1, sender);
+
+	struct part *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return;
+	p->modem = m;
+	p->generation = m->generation;
+	p->folder = (int)json_integer_value(folder);
+	p->location = (int)json_integer_value(location);
+	p->row = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:o}",
+	    "modem", m->name, "sender", sender, "sender_norm", norm,
+	    "sender_kind", kind_name(kind),
+	    "smsc", json_string_value(json_object_get(msg, "smsc")),
+	    "coding", coding ? coding : "unknown",
+	    "text", text_value(json_object_get(msg, "text")));
+	if (p->row == NULL) {
+		free(p);
+		return;
+	}
+	if (time_valid(t))
+		json_object_set_new(p->row, "time", json_string(t));
+	if (json_is_object(udh)) {
+		json_int_t ref = json_integer_value(json_object_get(udh, "ref"));
+		json_int_t total = json_integer_value(json_object_get(udh, "total"));
+		json_int_t seq = json_integer_value(json_object_get(udh, "seq"));
+		if (total >= 1 && total <= 255 && seq >= 1 && seq <= total &&
+		    ref >= 0 && ref <= 65535) {
+			json_object_set_new(p->row, "ref", json_integer(ref));
+			json_object_set_new(p->row, "total", json_integer(total));
+			json_object_set_new(p->row, "seq", json_integer(seq));
+		}
+	}
+	log_debug("modem %s: sms at %d/%d from %s", m->name, p->folder, p->location, norm);
+	TAILQ_INSERT_TAIL(&pending, p, entry);
+	inbound_kick();
+}
+
+static void inbound_flush(void);
+
+static void
+inbound_stored(PGresult *res, void *arg)
+{
+	struct part *p;
+	int n = 0;
+
+	flushing = 0;
+	if (res == NULL) {
+		/* Unknown outcome: store them again later; the dedupe key makes it safe. */
+		while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
+			TAILQ_REMOVE(&in_flight, p, entry);
+			TAILQ_INSERT_HEAD(&pending, p, entry);
+		}
+		return;
+	}
+	if (!store_ok(res)) {
+		p = TAILQ_FIRST(&in_flight);
+		if (p != NULL && p->alone) {
+			/* Left on the modem; a later worker reports it again. */
+			log_warnx("modem %s: cannot store the SMS at location %d: %s",
+			    p->modem->name, p->location, store_error(res));
+			TAILQ_REMOVE(&in_flight, p, entry);
+			part_free(p);
+		} else {
+			log_warnx("database: storing %s SMS parts failed (%s); trying one by one",
+			    "a batch of", store_error(res));
+		}
+		while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
+			TAILQ_REMOVE(&in_flight, p, entry);
+			p->alone = 1;
+			TAILQ_INSERT_HEAD(&pending, p, entry);
+		}
+		inbound_kick();
+		return;
+	}
+	/* Committed: now, and only now, the modems may delete them. */
+	while ((p = TAILQ_FIRST(&in_flight)) != NULL) {
+		TAILQ_REMOVE(&in_flight, p, entry);
+		modem_delete(p->modem, p->generation, p->folder, p->location);
+		part_free(p);
+		n++;
+	}
+	log_debug("inbox: stored %d parts (%s new)", n, PQgetvalue(res, 0, 0));
+	commands_kick();
+	inbound_kick();
+	if (env.draining)
+		pigeond_check_drained();
+}
+
+static void
+inbound_flush(void)
+{
+	json_t *batch;
+	struct part *p;
+	char *sql_arg;
+	int n = 0, alone;
+
+	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store))
+		return;
+	batch = json_array();
+	alone = TAILQ_FIRST(&pending)->alone;
+	while ((p = TAILQ_FIRST(&pending)) != NULL && n < (alone ? 1 : BATCH_MAX)) {
+		if (p->alone != alone)
+			break;
+		TAILQ_REMOVE(&pending, p, entry);
+		TAILQ_INSERT_TAIL(&in_flight, p, entry);
+		json_array_append(batch, p->row);
+		n++;
+	}
+	sql_arg = json_dumps(batch, JSON_COMPACT);
+	json_decref(batch);
+	const char *params[] = { sql_arg };
+	if (sql_arg != NULL && store_query(env.store,
+	    "SELECT pigeon_inbox_store($1::jsonb)", 1, params, inbound_stored, NULL) == 0) {
+		flushing = 1;
+	} else {
+		while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
+			TAILQ_REMOVE(&in_flight, p, entry);
+			TAILQ_INSERT_HEAD(&pending, p, entry);
+		}
+	}
+	free(sql_arg);
+}
+
+static void
+inbound_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	inbound_flush();
+}
+
+/* Flushes on the next loop turn, so parts read together go together. */
+void
+inbound_kick(void)
+{
+	if (ev_flush == NULL)
+		ev_flush = evtimer_new(env.base, inbound_on_flush, NULL);
+	if (ev_flush != NULL)
+		event_active(ev_flush, EV_TIMEOUT, 0);
+}
+
+int
+inbound_busy(void)
+{
+	return flushing || !TAILQ_EMPTY(&pending);
+}
+
+void
+inbound_free(void)
+{
+	struct part *p;
+	while ((p = TAILQ_FIRST(&pending)) != NULL) {
+		TAILQ_REMOVE(&pending, p, entry);
+		part_free(p);
+	}
+	while ((p = TAILQ_FIRST(&in_flight)) != NULL) {
+		TAILQ_REMOVE(&in_flight, p, entry);
+		part_free(p);
+	}
+	if (ev_flush) {
+		event_free(ev_flush);
+		ev_flush = NULL;
+	}
+}

@@ -1,0 +1,219 @@
+/*
+ * pigeond: the Pigeon gateway daemon. One libevent loop drives the
+ * database connection, the modem processes, the HTTP listener, timers
+ * and signals; nothing in it blocks.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libgen.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "migrate.h"
+#include "pigeond.h"
+#include "store.h"
+
+#ifndef PIGEON_LIBEXECDIR
+#define PIGEON_LIBEXECDIR "/usr/local/libexec/pigeon"
+#endif
+#ifndef PIGEON_SYSCONFDIR
+#define PIGEON_SYSCONFDIR "/etc/pigeon"
+#endif
+
+#define DRAIN_TIMEOUT_S	30
+
+struct pigeond env;
+
+static struct event *ev_drain_timeout;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pigeond [-nsv] [-c file]\n"
+	    "  -c file  configuration (default %s/pigeon.conf)\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -s       log to syslog instead of stderr\n"
+	    "  -v       more logging (debug)\n", PIGEON_SYSCONFDIR);
+	exit(2);
+}
+
+/* pigeon-modem: as configured, else next to this binary, else installed. */
+static void
+find_modem_program(void)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env.conf.modem_program[0]) {
+		snprintf(env.modem_program, sizeof(env.modem_program), "%s",
+		    env.conf.modem_program);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(env.modem_program, sizeof(env.modem_program),
+		    "%s/pigeon-modem", dirname(self));
+		if (access(env.modem_program, X_OK) == 0)
+			return;
+	}
+	snprintf(env.modem_program, sizeof(env.modem_program), "%s/pigeon-modem",
+	    PIGEON_LIBEXECDIR);
+}
+
+/* Exits the loop once nothing is in flight and every modem process is gone. */
+void
+pigeond_check_drained(void)
+{
+	if (!env.draining)
+		return;
+	if (inbound_busy() && store_is_up(env.store))
+		return;
+	if (commands_busy() || scheduler_busy())
+		return;
+	if (supervisor_busy()) {
+		supervisor_stop();	/* workers exit when their channel closes */
+		return;
+	}
+	log_info("drained; exiting");
+	event_base_loopexit(env.base, NULL);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("still busy after %d s; exiting anyway", DRAIN_TIMEOUT_S);
+	event_base_loopexit(env.base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		if (env.draining) {
+			log_info("second %s: exiting now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			event_base_loopexit(env.base, NULL);
+			return;
+		}
+		log_info("%s: finishing what is in flight, then exiting",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		env.draining = 1;
+		http_stop();
+		{
+			struct timeval tv = { DRAIN_TIMEOUT_S, 0 };
+			ev_drain_timeout = evtimer_new(env.base, on_drain_timeout, NULL);
+			evtimer_add(ev_drain_timeout, &tv);
+		}
+		pigeond_check_drained();
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading is not supported yet; restart pigeond to apply changes");
+		break;
+	case SIGCHLD:
+		supervisor_reap();
+		break;
+	}
+}
+
+static void
+on_db_state(int up, void *arg)
+{
+	if (!up) {
+		log_warnx("database: down; SMS wait on the modems, sends pause");
+		return;
+	}
+	supervisor_db_up();
+	scheduler_db_up();
+	inbound_kick();
+	commands_kick();
+}
+
+static void
+on_db_notify(const char *channel, const char *payload, void *arg)
+{
+	if (strcmp(channel, "pigeon_outbox") == 0)
+		scheduler_kick();
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *config_path = PIGEON_SYSCONFDIR "/pigeon.conf";
+	int check_only = 0, use_syslog = 0, ch;
+	char err[1024];
+	struct event *sigs[4];
+	int signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+
+	while ((ch = getopt(argc, argv, "c:nsv")) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'n': check_only = 1; break;
+		case 's': use_syslog = 1; break;
+		case 'v': env.verbose++; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("pigeond", env.verbose, use_syslog);
+
+	env.config_path = config_path;
+	if (config_load(config_path, &env.conf, err, sizeof(err)) == -1) {
+		log_warnx("config: %s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(&env.conf);
+		return 0;
+	}
+	if (migrate_init(err, sizeof(err)) == -1)
+		fatalx("this build is broken: %s", err);
+	find_modem_program();
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((env.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	for (int i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(env.base, signums[i], on_signal, NULL);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
+			fatalx("cannot watch signal %d", signums[i]);
+	}
+	if ((env.store = store_new(env.base, env.conf.conninfo)) == NULL)
+		fatalx("out of memory");
+	store_set_callbacks(env.store, migrate_on_connect, on_db_state, on_db_notify, NULL);
+	if (supervisor_init() == -1 || scheduler_init() == -1)
+		fatalx("out of memory");
+	if (http_start(err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+	log_info("starting: %zu modem(s), host %s, shortcode %s",
+	    env.conf.nmodems, env.conf.hostname, env.conf.shortcode);
+	store_start(env.store);
+	supervisor_start();
+
+	event_base_dispatch(env.base);
+
+	http_stop();
+	supervisor_free();
+	inbound_free();
+	scheduler_free();
+	store_free(env.store);
+	if (ev_drain_timeout)
+		event_free(ev_drain_timeout);
+	for (int i = 0; i < 4; i++)
+		event_free(sigs[i]);
+	event_base_free(env.base);
+	migrate_cleanup();
+	config_free(&env.conf);
+	log_info("stopped");
+	return 0;
+}

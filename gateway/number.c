@@ -1,0 +1,312 @@
+/* number.c: sender and recipient numbers to E.164, short codes and
+ * alphanumeric senders. Pure functions of their arguments.
+ *
+ * The rules, in order (cc is the configured country calling code):
+ *
+ * - Leading and trailing white space is ignored: ASCII space, tab, CR, LF,
+ *   no-break spaces (U+00A0, U+202F), the Unicode spaces, and invisible
+ *   format characters (bidi marks and isolates, zero-width space, BOM), which
+ *   phones add around numbers copied in a right-to-left language.
+ * - Invalid UTF-8 or a control character anywhere: INVALID.
+ * - A letter anywhere (ASCII or any non-ASCII character that is not a space,
+ *   a dash or an invisible mark): ALPHA. The result is the sender with white
+ *   space runs folded to one space and invisible marks dropped, cut at a
+ *   character boundary to NUMBER_MAX - 1 bytes. The network carries at most 11
+ *   GSM characters, but some modems report longer names ("Maroc Telecom"), and
+ *   since an alphanumeric sender is only stored, never answered, it is kept.
+ * - Otherwise the text is a number: digits with separators (space, '.', '-',
+ *   '/', '(', ')'); one '+' only as the first character; a "(0)" after at
+ *   least one digit is the trunk prefix of the international format and is
+ *   dropped ("+212 (0)661234567"). Any other character: INVALID.
+ * - "+D" and "00D" are international: D must not start with 0 and, once an
+ *   extra trunk 0 right after our own cc is dropped ("+2120661234567"), must
+ *   be 8..15 digits.
+ * - Otherwise, at most 6 digits (leading 0 or not) is a SHORT code ("40404",
+ *   "123", "0800"): stored as its digits, never answered.
+ * - "0N" is national with the trunk prefix 0: cc + N ("0661234567").
+ * - A bare number of 7..10 digits is a national number written without its
+ *   trunk 0 (networks report national-type senders that way): cc + N
+ *   ("661234567" becomes +212661234567).
+ * - A bare number of 11..15 digits is international without its '+'
+ *   ("212661234567", "33612345678"): national significant numbers are at
+ *   most 10 digits in the numbering plans that use a trunk 0, and full
+ *   mobile numbers with their country code are at least 11 in most.
+ * - The result must be 8..15 digits; anything longer is INVALID.
+ *
+ * National numbers assume the home country's trunk prefix is 0 and that no
+ * national number starts with 0 (Morocco, France and most of Africa, Europe
+ * and Asia). For a country without a trunk 0 (Italy, Spain, North America),
+ * give numbers in international form. A country that is not 1-3 digits
+ * (or NULL) makes every national form INVALID; international forms still work.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "number.h"
+
+#define E164_MIN	8	/* digits after '+' */
+#define E164_MAX	15
+#define SHORT_MAX	6	/* longest short code */
+#define NATIONAL_MAX	10	/* longest bare number taken as national */
+#define DIGITS_MAX	20	/* more digits than this is garbage */
+
+#define BAD_CHAR	0xffffffffu
+
+/* Decodes the character at s; s is NUL-terminated, so the continuation-byte
+ * test stops at the terminator. Returns its length; *cp is BAD_CHAR when the
+ * bytes are not UTF-8 (overlong forms and surrogates included). */
+static size_t
+utf8_char(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c, min;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2; c = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3; c = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4; c = s[0] & 0x07; min = 0x10000;
+	} else {
+		*cp = BAD_CHAR;
+		return 1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = BAD_CHAR;
+			return 1;
+		}
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+		*cp = BAD_CHAR;
+		return 1;
+	}
+	*cp = c;
+	return n;
+}
+
+static int
+is_space(uint32_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 ||
+	    (c >= 0x2000 && c <= 0x200a) || c == 0x202f || c == 0x205f ||
+	    c == 0x3000;
+}
+
+/* Invisible format characters: bidi marks, embeddings and isolates,
+ * zero-width space and joiners, word joiner, BOM. */
+static int
+is_invisible(uint32_t c)
+{
+	return c == 0x061c || (c >= 0x200b && c <= 0x200f) ||
+	    (c >= 0x202a && c <= 0x202e) || c == 0x2060 ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
+static int
+is_dash(uint32_t c)
+{
+	return c == '-' || (c >= 0x2010 && c <= 0x2015) || c == 0x2212;
+}
+
+static int
+is_control(uint32_t c)
+{
+	return (c < 0x20 && !is_space(c)) || (c >= 0x7f && c < 0xa0);
+}
+
+static int
+is_letter(uint32_t c)
+{
+	if (c < 0x80)
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return !is_space(c) && !is_invisible(c) && !is_dash(c);
+}
+
+static int
+country_valid(const char *cc)
+{
+	size_t i, n;
+
+	if (cc == NULL)
+		return 0;
+	n = strlen(cc);
+	if (n < 1 || n > 3 || cc[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (cc[i] < '0' || cc[i] > '9')
+			return 0;
+	return 1;
+}
+
+static enum number_kind
+emit(const char *s, size_t n, enum number_kind kind, char *out, size_t outlen)
+{
+	if (n >= outlen)
+		return NUMBER_INVALID;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return kind;
+}
+
+/* The alphanumeric sender in [s, e), white space folded, invisibles dropped. */
+static enum number_kind
+alpha(const unsigned char *s, const unsigned char *e, char *out, size_t outlen)
+{
+	char buf[NUMBER_MAX];
+	size_t n = 0, len;
+	int space = 0;
+	uint32_t c;
+
+	for (; s < e; s += len) {
+		len = utf8_char(s, &c);
+		if (is_invisible(c))
+			continue;
+		if (is_space(c)) {
+			space = n > 0;
+			continue;
+		}
+		if (n + space + len > sizeof(buf) - 1)
+			break;
+		if (space)
+			buf[n++] = ' ';
+		space = 0;
+		memcpy(buf + n, s, len);
+		n += len;
+	}
+	return emit(buf, n, NUMBER_ALPHA, out, outlen);
+}
+
+/* "+" and the international number d (digits only), checked. */
+static enum number_kind
+international(const char *d, size_t n, const char *cc, char *out, size_t outlen)
+{
+	char buf[1 + E164_MAX + 1];
+	size_t ccl;
+
+	if (n > E164_MAX + 1)	/* even with a trunk 0 to drop */
+		return NUMBER_INVALID;
+	if (country_valid(cc)) {
+		ccl = strlen(cc);
+		if (n > ccl && memcmp(d, cc, ccl) == 0 && d[ccl] == '0') {
+			/* "+212 0661...": the trunk 0 kept by mistake */
+			buf[0] = '+';
+			memcpy(buf + 1, d, ccl);
+			memcpy(buf + 1 + ccl, d + ccl + 1, n - ccl - 1);
+			n--;
+			if (n < E164_MIN || n > E164_MAX)
+				return NUMBER_INVALID;
+			return emit(buf, n + 1, NUMBER_E164, out, outlen);
+		}
+	}
+	if (n < E164_MIN || n > E164_MAX || d[0] == '0')
+		return NUMBER_INVALID;
+	buf[0] = '+';
+	memcpy(buf + 1, d, n);
+	return emit(buf, n + 1, NUMBER_E164, out, outlen);
+}
+
+/* cc followed by the national significant number d. */
+static enum number_kind
+national(const char *d, size_t n, const char *cc, char *out, size_t outlen)
+{
+	char buf[3 + DIGITS_MAX];
+	size_t ccl;
+
+	if (!country_valid(cc))
+		return NUMBER_INVALID;
+	ccl = strlen(cc);
+	memcpy(buf, cc, ccl);
+	memcpy(buf + ccl, d, n);
+	return international(buf, ccl + n, NULL, out, outlen);
+}
+
+enum number_kind
+number_normalize(const char *in, const char *country, char *out, size_t outlen)
+{
+	const unsigned char *p, *s, *e;
+	char d[DIGITS_MAX];
+	size_t len, n = 0;
+	int letter = 0, plus = 0;
+	uint32_t c;
+
+	if (out == NULL || outlen == 0)
+		return NUMBER_INVALID;
+	out[0] = '\0';
+	if (in == NULL)
+		return NUMBER_INVALID;
+
+	/* Trim, and classify in the same pass. */
+	s = e = NULL;
+	for (p = (const unsigned char *)in; *p != '\0'; p += len) {
+		len = utf8_char(p, &c);
+		if (c == BAD_CHAR || is_control(c))
+			return NUMBER_INVALID;
+		if (is_space(c) || is_invisible(c))
+			continue;
+		if (s == NULL)
+			s = p;
+		e = p + len;
+		if (is_letter(c))
+			letter = 1;
+	}
+	if (s == NULL)
+		return NUMBER_INVALID;
+	if (letter)
+		return alpha(s, e, out, outlen);
+
+	for (p = s; p < e; p += len) {
+		len = utf8_char(p, &c);
+		if (c >= '0' && c <= '9') {
+			if (n == DIGITS_MAX)
+				return NUMBER_INVALID;
+			d[n++] = (char)c;
+		} else if (c == '+') {
+			if (p != s)
+				return NUMBER_INVALID;
+			plus = 1;
+		} else if (c == '(' && n > 0 && e - p >= 3 && p[1] == '0' &&
+		    p[2] == ')') {
+			len = 3;	/* "(0)": the trunk prefix, dropped */
+		} else if (is_space(c) || is_invisible(c) || is_dash(c) ||
+		    c == '.' || c == '/' || c == '(' || c == ')') {
+			continue;
+		} else
+			return NUMBER_INVALID;
+	}
+	if (n == 0)
+		return NUMBER_INVALID;
+
+	if (plus)
+		return international(d, n, country, out, outlen);
+	if (n >= 2 && d[0] == '0' && d[1] == '0')
+		return international(d + 2, n - 2, country, out, outlen);
+	if (n <= SHORT_MAX)
+		return emit(d, n, NUMBER_SHORT, out, outlen);
+	if (d[0] == '0')
+		return national(d + 1, n - 1, country, out, outlen);
+	if (n <= NATIONAL_MAX)
+		return national(d, n, country, out, outlen);
+	return international(d, n, country, out, outlen);
+}
+
+const char *
+number_kind_name(enum number_kind kind)
+{
+	switch (kind) {
+	case NUMBER_E164:
+		return "e164";
+	case NUMBER_SHORT:
+		return "short";
+	case NUMBER_ALPHA:
+		return "alpha";
+	case NUMBER_INVALID:
+		return "invalid";
+	}
+	return "unknown";
+}

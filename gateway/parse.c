@@ -1,0 +1,800 @@
+/* parse.c: the shortcode language: one SMS text to one struct command.
+ * docs/commands.md is the table for users, operators and translators.
+ *
+ * - The message is trimmed of white space: ASCII, no-break and the other
+ *   Unicode spaces, and invisible marks (bidi marks and isolates, zero-width
+ *   space, BOM), which also separate words. A run of them is one separator.
+ * - The first word is the keyword. It is compared folded: ASCII case; Latin
+ *   accents (ARRÊT = arret, DÉSACTIVER = desactiver, also when decomposed);
+ *   full-width forms; Arabic tatweel, diacritics (harakat) and ZWJ/ZWNJ
+ *   dropped; alef forms (أ إ آ ٱ) to ا, ة to ه, ى and ی to ي, ک to ك; an
+ *   Arabic word with the article (التسجيل) is tried without it. Quotes and
+ *   brackets around it and trailing punctuation (. , ; : ! ? and the Arabic
+ *   ones) are ignored, so "Stop!" and "«HELP»" work; "?", "??" or "؟" alone
+ *   is HELP. Handles are not folded beyond ASCII case: "josé" is a bad handle.
+ * - A command has a fixed shape. Words beyond it make the message a post
+ *   ("follow your dreams, everyone", "help me"), except for STOP (below).
+ *   Trailing words of punctuation only do not count ("Aide !", French
+ *   typography); the text of DM, NAME and BIO still runs to the end.
+ * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف)
+ *   win as the first word whatever follows ("STOP please", "stop sending
+ *   me these"): a missed STOP publishes the message to every follower and
+ *   keeps sending SMS the user no longer wants, while a wrong STOP costs the
+ *   user one confirmation that says how to START again. The ordinary words
+ *   QUIT, END, CANCEL, إلغاء, إيقاف are a STOP only when every word of the
+ *   message is a STOP word or a politeness filler ("cancel please", "please
+ *   stop", "stop stop"); "End of the day" is a post.
+ * - A missing required argument is CMDERR_MISSING_ARG; an invalid handle
+ *   where one is required is CMDERR_BAD_HANDLE (the handle may carry '@' or
+ *   '＠' and trailing punctuation: "D alice: hi").
+ * - ON/OFF take an optional handle. As "on" is an ordinary word (French
+ *   "On verra"), "ON word" with a word that cannot be a handle is a post,
+ *   unless it carries an '@' ("OFF @bad-name" is a bad handle).
+ * - SLEEP takes two hours ("23 7", "23h 7h", "23-7", "23:00 07:00",
+ *   "11pm 7am", "de 23h à 7h", Arabic-Indic digits) or OFF. Equal hours are
+ *   bad. Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
+ *   digit in at most SLEEP_WORDS words, otherwise the message is a post
+ *   ("Sleep tight, everyone").
+ * - Invalid UTF-8 never matches anything: such a message is a post.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "parse.h"
+
+#define BAD_CHAR	0xffffffffu
+#define FOLD_MAX	64	/* longest folded word compared, with its NUL */
+#define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
+#define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
+
+#define KW_STRONG	0x1	/* a STOP word that wins as the first word */
+#define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
+
+struct span {
+	const char	*s, *e;
+};
+
+struct keyword {
+	const char	*word;	/* folded, as fold() leaves it */
+	enum cmd_type	 type;
+	const char	*lang;
+	int		 flags;
+};
+
+/* The word lists below are written folded, as fold() leaves a word: no
+ * capitals or accents, ا for أ إ آ, ه for ة, ي for ى. The tests spell every
+ * one naturally, so an entry that is not folded fails there. */
+static const struct keyword keywords[] = {
+	{ "join", CMD_JOIN, "en", 0 }, { "signup", CMD_JOIN, "en", 0 },
+	{ "inscription", CMD_JOIN, "fr", 0 }, { "تسجيل", CMD_JOIN, "ar", 0 },
+	{ "follow", CMD_FOLLOW, "en", 0 }, { "f", CMD_FOLLOW, "en", 0 },
+	{ "suivre", CMD_FOLLOW, "fr", 0 }, { "تابع", CMD_FOLLOW, "ar", 0 },
+	{ "leave", CMD_LEAVE, "en", 0 }, { "unfollow", CMD_LEAVE, "en", 0 },
+	{ "l", CMD_LEAVE, "en", 0 }, { "quitter", CMD_LEAVE, "fr", 0 },
+	{ "اترك", CMD_LEAVE, "ar", 0 },
+	{ "on", CMD_ON, "en", 0 }, { "activer", CMD_ON, "fr", 0 },
+	{ "تفعيل", CMD_ON, "ar", 0 },
+	{ "off", CMD_OFF, "en", 0 }, { "desactiver", CMD_OFF, "fr", 0 },
+	{ "تعطيل", CMD_OFF, "ar", 0 },
+	{ "stop", CMD_STOP, "en", KW_STRONG },
+	{ "stopall", CMD_STOP, "en", KW_STRONG },
+	{ "unsubscribe", CMD_STOP, "en", KW_STRONG },
+	{ "quit", CMD_STOP, "en", 0 }, { "end", CMD_STOP, "en", 0 },
+	{ "cancel", CMD_STOP, "en", 0 }, { "arret", CMD_STOP, "fr", KW_STRONG },
+	{ "توقف", CMD_STOP, "ar", KW_STRONG }, { "الغاء", CMD_STOP, "ar", 0 },
+	{ "ايقاف", CMD_STOP, "ar", 0 },
+	{ "start", CMD_START, "en", 0 }, { "reprendre", CMD_START, "fr", 0 },
+	{ "ابدا", CMD_START, "ar", 0 },
+	{ "help", CMD_HELP, "en", 0 }, { "info", CMD_HELP, "en", 0 },
+	{ "?", CMD_HELP, "en", 0 }, { "aide", CMD_HELP, "fr", 0 },
+	{ "مساعده", CMD_HELP, "ar", 0 },
+	{ "d", CMD_DM, "en", 0 }, { "dm", CMD_DM, "en", 0 },
+	{ "mp", CMD_DM, "fr", 0 }, { "راسل", CMD_DM, "ar", 0 },
+	{ "get", CMD_GET, "en", 0 }, { "voir", CMD_GET, "fr", 0 },
+	{ "اعرض", CMD_GET, "ar", 0 },
+	{ "whois", CMD_WHOIS, "en", 0 }, { "profil", CMD_WHOIS, "fr", 0 },
+	{ "ملف", CMD_WHOIS, "ar", 0 },
+	{ "stats", CMD_STATS, "en", 0 }, { "statistiques", CMD_STATS, "fr", 0 },
+	{ "احصائيات", CMD_STATS, "ar", 0 },
+	{ "name", CMD_NAME, "en", 0 }, { "nom", CMD_NAME, "fr", 0 },
+	{ "اسم", CMD_NAME, "ar", 0 },
+	{ "bio", CMD_BIO, "en", 0 }, { "نبذه", CMD_BIO, "ar", 0 },
+	{ "lang", CMD_LANG, "en", 0 }, { "language", CMD_LANG, "en", 0 },
+	{ "langue", CMD_LANG, "fr", 0 }, { "لغه", CMD_LANG, "ar", 0 },
+	{ "sleep", CMD_SLEEP, "en", 0 }, { "sommeil", CMD_SLEEP, "fr", 0 },
+	{ "نوم", CMD_SLEEP, "ar", 0 },
+	{ "delete", CMD_DELETE, "en", 0 }, { "supprimer", CMD_DELETE, "fr", 0 },
+	{ "احذف", CMD_DELETE, "ar", 0 }, { "حذف", CMD_DELETE, "ar", 0 },
+	{ NULL, CMD_POST, NULL, 0 }
+};
+
+/* LANG arguments: pairs of a name and its code. */
+static const char *const langnames[] = {
+	"en", "en", "eng", "en", "english", "en", "anglais", "en",
+	"انجليزي", "en", "انجليزيه", "en", "انكليزي", "en", "انكليزيه", "en",
+	"fr", "fr", "fra", "fr", "french", "fr", "francais", "fr",
+	"فرنسي", "fr", "فرنسيه", "fr",
+	"ar", "ar", "ara", "ar", "arabic", "ar", "arabe", "ar",
+	"عربي", "ar", "عربيه", "ar",
+	NULL
+};
+
+/* Words that may surround a STOP word without making the message a post. */
+static const char *const stop_fillers[] = {
+	"please", "pls", "plz", "now", "all", "thanks", "thank", "you", "thx",
+	"svp", "stp", "merci", "maintenant", "tout", "tous",
+	"من", "فضلك", "لو", "سمحت", "شكرا", "الان", "الكل", NULL
+};
+
+static const char *const sleep_off[] = {
+	"off", "no", "none", "stop", "non", "aucun", "desactiver",
+	"تعطيل", "الغاء", "ايقاف", "لا", NULL
+};
+
+/* Words between or around the two hours of SLEEP. */
+static const char *const sleep_joiners[] = {
+	"from", "to", "till", "until", "h", "de", "a", "jusqu'a", "jusqua",
+	"من", "الي", "حتي", NULL
+};
+
+static const char *const command_names[] = {
+	"post", "join", "follow", "leave", "on", "off", "stop", "start", "help",
+	"dm", "get", "whois", "stats", "name", "bio", "lang", "sleep", "delete"
+};
+
+/* Latin-1 letters U+00C0..U+00FF without their accents; '-' keeps the
+ * character as it is. */
+static const char latin1[] =
+	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy--"
+	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy-y";
+
+enum fold_mode {
+	FOLD_PUNCT,	/* punctuation and width only: for handles */
+	FOLD_WORD	/* also case, accents and Arabic: for keywords */
+};
+
+/* Decodes the character at s (s < e). Returns its length; *cp is BAD_CHAR
+ * (length 1) when the bytes are not UTF-8, overlong and surrogates included. */
+static size_t
+utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp)
+{
+	uint32_t c, min;
+	size_t n, i;
+
+	*cp = BAD_CHAR;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2; c = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3; c = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4; c = s[0] & 0x07; min = 0x10000;
+	} else
+		return 1;
+	if ((size_t)(e - s) < n)
+		return 1;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 1;
+	*cp = c;
+	return n;
+}
+
+static size_t
+char_at(const char *s, const char *e, uint32_t *cp)
+{
+	return utf8_next((const unsigned char *)s, (const unsigned char *)e, cp);
+}
+
+/* White space and the invisible marks that separate words. */
+static int
+is_space(uint32_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 ||
+	    c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200b) ||
+	    c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029 ||
+	    (c >= 0x202a && c <= 0x202f) || c == 0x205f || c == 0x2060 ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0x3000 || c == 0xfeff ||
+	    c == 0x061c;
+}
+
+/* Marks dropped inside a keyword: combining accents, tatweel, harakat,
+ * superscript alef, Quranic marks, ZWNJ and ZWJ. */
+static int
+is_ignorable(uint32_t c)
+{
+	return (c >= 0x0300 && c <= 0x036f) || c == 0x0640 ||
+	    (c >= 0x064b && c <= 0x065f) || c == 0x0670 ||
+	    (c >= 0x06d6 && c <= 0x06ed) || c == 0x200c || c == 0x200d;
+}
+
+/* The next word at or after *pp, before e. Returns 0 when there is none. */
+static int
+word_next(const char **pp, const char *e, struct span *w)
+{
+	const char *p = *pp;
+	uint32_t c;
+	size_t n;
+
+	while (p < e && (n = char_at(p, e, &c)) > 0 && is_space(c))
+		p += n;
+	if (p >= e)
+		return 0;
+	w->s = p;
+	while (p < e && (n = char_at(p, e, &c)) > 0 && !is_space(c))
+		p += n;
+	w->e = p;
+	*pp = p;
+	return 1;
+}
+
+static int
+put(char *out, size_t *n, size_t outsz, const char *s, size_t len)
+{
+	if (*n + len >= outsz)
+		return -1;
+	memcpy(out + *n, s, len);
+	*n += len;
+	return 0;
+}
+
+static int
+put_char(char *out, size_t *n, size_t outsz, uint32_t c)
+{
+	char b[4];
+	size_t len;
+
+	if (c < 0x80) {
+		b[0] = (char)c; len = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | (c >> 6));
+		b[1] = (char)(0x80 | (c & 0x3f)); len = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | (c >> 12));
+		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f)); len = 3;
+	} else {
+		b[0] = (char)(0xf0 | (c >> 18));
+		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f)); len = 4;
+	}
+	return put(out, n, outsz, b, len);
+}
+
+static uint32_t
+fold_arabic(uint32_t c)
+{
+	switch (c) {
+	case 0x0622: case 0x0623: case 0x0625: case 0x0671:
+		return 0x0627;		/* alef forms: ا */
+	case 0x0629:
+		return 0x0647;		/* ta marbuta: ه */
+	case 0x0649: case 0x06cc:
+		return 0x064a;		/* alef maksura, Farsi yeh: ي */
+	case 0x06a9:
+		return 0x0643;		/* keheh: ك */
+	}
+	if (c >= 0x0660 && c <= 0x0669)
+		return '0' + (c - 0x0660);
+	if (c >= 0x06f0 && c <= 0x06f9)
+		return '0' + (c - 0x06f0);
+	return c;
+}
+
+/* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
+ * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
+static int
+fold(const char *s, const char *e, enum fold_mode mode, char *out,
+    size_t outsz)
+{
+	size_t n = 0, len;
+	uint32_t c;
+
+	for (; s < e; s += len) {
+		len = char_at(s, e, &c);
+		if (c == BAD_CHAR)
+			return -1;
+		if (c >= 0xff01 && c <= 0xff5e)
+			c -= 0xfee0;	/* full-width ASCII */
+		switch (c) {
+		case 0x061f: c = '?'; break;
+		case 0x060c: c = ','; break;
+		case 0x061b: c = ';'; break;
+		case 0x06d4: case 0x3002: c = '.'; break;
+		case 0x00ab: case 0x00bb: case 0x201c: case 0x201d: case 0x201e:
+			c = '"'; break;
+		case 0x2018: case 0x2019: c = '\''; break;
+		case 0x2013: case 0x2014: case 0x2212: c = '-'; break;
+		case 0x2026:
+			if (put(out, &n, outsz, "...", 3) == -1)
+				return -1;
+			continue;
+		}
+		if (mode == FOLD_WORD) {
+			if (is_ignorable(c))
+				continue;
+			if (c == 0x0152 || c == 0x0153) {
+				if (put(out, &n, outsz, "oe", 2) == -1)
+					return -1;
+				continue;
+			}
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '-')
+				c = (unsigned char)latin1[c - 0xc0];
+			else
+				c = fold_arabic(c);
+		}
+		if (put_char(out, &n, outsz, c) == -1)
+			return -1;
+	}
+	if (n >= outsz)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int
+in_set(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/* Drops the quotes and brackets around a folded word, and its trailing
+ * punctuation. */
+static void
+core(const char **k, size_t *n)
+{
+	while (*n > 0 && in_set(**k, "\"'(["))
+		(*k)++, (*n)--;
+	while (*n > 0 && in_set((*k)[*n - 1], ".,;:!?\"')]"))
+		(*n)--;
+}
+
+/* Is the folded word k one of list? Returns its index or -1; an Arabic
+ * word with the article ال is tried without it. */
+static int
+list_find(const char *k, size_t n, const char *const *list, size_t stride)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i += stride)
+		if (strlen(list[i]) == n && memcmp(list[i], k, n) == 0)
+			return (int)i;
+	if (n >= 8 && memcmp(k, ARABIC_AL, 4) == 0)
+		return list_find(k + 4, n - 4, list, stride);
+	return -1;
+}
+
+/* The folded core of word w into buf; returns 0 if it has none. */
+static int
+word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
+    size_t *n)
+{
+	int m = fold(w->s, w->e, FOLD_WORD, buf, bufsz);
+
+	if (m < 0)
+		return 0;
+	*k = buf;
+	*n = (size_t)m;
+	core(k, n);
+	return 1;
+}
+
+static int
+word_in(const struct span *w, const char *const *list)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n;
+
+	return word_key(w, buf, sizeof(buf), &k, &n) && n > 0 &&
+	    list_find(k, n, list, 1) >= 0;
+}
+
+/* A word of punctuation only, like the "!" of French "Aide !". */
+static int
+punct_only(const struct span *w)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n;
+	int m = fold(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
+
+	if (m <= 0)
+		return 0;
+	k = buf;
+	n = (size_t)m;
+	core(&k, &n);
+	return n == 0;
+}
+
+static const struct keyword *
+keyword_find(const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; keywords[i].word != NULL; i++)
+		if (strlen(keywords[i].word) == n &&
+		    memcmp(keywords[i].word, k, n) == 0)
+			return &keywords[i];
+	if (n >= 8 && memcmp(k, ARABIC_AL, 4) == 0)
+		return keyword_find(k + 4, n - 4);
+	return NULL;
+}
+
+static const struct keyword *
+keyword_of(const struct span *w)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n;
+
+	if (!word_key(w, buf, sizeof(buf), &k, &n))
+		return NULL;
+	if (n == 0) {
+		/* only punctuation: "?", "??", "?!" ask for help */
+		if (strchr(buf, '?') == NULL)
+			return NULL;
+		k = "?";
+		n = 1;
+	}
+	return keyword_find(k, n);
+}
+
+int
+handle_valid(const char *s, size_t len)
+{
+	size_t i;
+	char c;
+
+	if (s == NULL || len < 1 || len > HANDLE_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Reads a handle from word w into out (lower-case). Returns 1 if valid.
+ * *at tells whether the word carried an '@', valid or not. */
+static int
+handle_parse(const struct span *w, char *out, int *at)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n, i;
+	int m;
+
+	*at = 0;
+	m = fold(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
+	if (m < 0) {
+		*at = w->s[0] == '@' || (w->e - w->s >= 3 &&
+		    memcmp(w->s, "\xef\xbc\xa0", 3) == 0);
+		return 0;
+	}
+	k = buf;
+	n = (size_t)m;
+	core(&k, &n);
+	if (n > 0 && k[0] == '@') {
+		*at = 1;
+		k++;
+		n--;
+	}
+	if (!handle_valid(k, n))
+		return 0;
+	for (i = 0; i < n; i++)
+		out[i] = (k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 'a' - 'A' : k[i];
+	out[n] = '\0';
+	return 1;
+}
+
+static const char *
+lang_parse(const struct span *w)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n;
+	int i;
+
+	if (!word_key(w, buf, sizeof(buf), &k, &n) || n == 0)
+		return NULL;
+	i = list_find(k, n, langnames, 2);
+	return i < 0 ? NULL : langnames[i + 1];
+}
+
+/* The STOP language if the message [s, e) is a STOP (see the top), else NULL. */
+static const char *
+stop_lang(const char *s, const char *e, const struct keyword *first)
+{
+	const struct keyword *kw;
+	const char *lang = NULL;
+	struct span w;
+
+	if (first != NULL && first->type == CMD_STOP &&
+	    (first->flags & KW_STRONG))
+		return first->lang;
+	while (word_next(&s, e, &w)) {
+		kw = keyword_of(&w);
+		if (kw != NULL && kw->type == CMD_STOP) {
+			if (lang == NULL)
+				lang = kw->lang;
+		} else if (!word_in(&w, stop_fillers) && !punct_only(&w))
+			return NULL;
+	}
+	return lang;
+}
+
+/* "23", "23h", "23h00", "23:00", "11pm": the hour (unchecked), or -1.
+ * *ampm is 0, 'a' or 'p'. */
+static int
+hour_token(const char *t, size_t n, int *ampm)
+{
+	size_t i = 0;
+	int h = 0;
+
+	*ampm = 0;
+	while (i < n && i < 2 && t[i] >= '0' && t[i] <= '9')
+		h = h * 10 + (t[i++] - '0');
+	if (i == 0)
+		return -1;
+	t += i;
+	n -= i;
+	if (n == 0 || (n == 1 && t[0] == 'h'))
+		return h;
+	if (n == 3 && (memcmp(t, "h00", 3) == 0 || memcmp(t, ":00", 3) == 0))
+		return h;
+	if (n == 2 && (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
+		*ampm = t[0];
+		return h;
+	}
+	return -1;
+}
+
+/* Two hours from the SLEEP arguments. Returns 0 and sets from, to, or -1. */
+static int
+hours_parse(const struct span *args, size_t nargs, int *from, int *to)
+{
+	char buf[FOLD_MAX];
+	const char *p, *q, *end, *k, *t;
+	int h[2] = { 0, 0 }, ap[2] = { 0, 0 }, a;
+	size_t i, n, tn, nh = 0;
+
+	for (i = 0; i < nargs; i++) {
+		if (!word_key(&args[i], buf, sizeof(buf), &k, &n))
+			return -1;
+		for (p = k, end = k + n; p < end; p = q + 1) {
+			/* "23-7" and "23h-7h" are split at the dash */
+			q = memchr(p, '-', (size_t)(end - p));
+			if (q == NULL)
+				q = end;
+			t = p;
+			tn = (size_t)(q - p);
+			core(&t, &tn);
+			if (tn == 0 || list_find(t, tn, sleep_joiners, 1) >= 0)
+				continue;
+			if (nh > 0 && ap[nh - 1] == 0 && tn == 2 &&
+			    (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
+				ap[nh - 1] = t[0];	/* "11 pm" */
+				continue;
+			}
+			if (nh == 2 || (h[nh] = hour_token(t, tn, &a)) < 0)
+				return -1;
+			ap[nh++] = a;
+		}
+	}
+	if (nh != 2)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (ap[i] != 0) {
+			if (h[i] < 1 || h[i] > 12)
+				return -1;
+			h[i] = h[i] % 12 + (ap[i] == 'p' ? 12 : 0);
+		} else if (h[i] > 23)
+			return -1;
+	}
+	if (h[0] == h[1])
+		return -1;
+	*from = h[0];
+	*to = h[1];
+	return 0;
+}
+
+static int
+has_digit(const struct span *args, size_t nargs)
+{
+	char buf[FOLD_MAX];
+	size_t i;
+	int m;
+
+	for (i = 0; i < nargs; i++) {
+		m = fold(args[i].s, args[i].e, FOLD_WORD, buf, sizeof(buf));
+		if (m > 0 && strpbrk(buf, "0123456789") != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+command_reset(struct command *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->type = CMD_POST;
+	cmd->error = CMDERR_NONE;
+	cmd->sleep_from = cmd->sleep_to = -1;
+}
+
+void
+command_parse(const char *text, size_t len, struct command *cmd)
+{
+	const struct keyword *kw;
+	struct span w[WORDS_MAX], extra;
+	const char *s, *e, *p, *stop;
+	size_t nw = 0, nargs, n;
+	int many, at;
+	uint32_t c;
+
+	command_reset(cmd);
+	if (text == NULL)
+		len = 0;
+
+	/* Trim: the first and the end of the last non-space character. */
+	s = e = NULL;
+	for (p = text; p < text + len; p += n) {
+		n = char_at(p, text + len, &c);
+		if (is_space(c))
+			continue;
+		if (s == NULL)
+			s = p;
+		e = p + n;
+	}
+	if (s == NULL) {
+		cmd->error = CMDERR_EMPTY;
+		cmd->text = "";
+		return;
+	}
+	cmd->text = s;
+	cmd->textlen = (size_t)(e - s);
+
+	for (p = s; nw < WORDS_MAX && word_next(&p, e, &w[nw]); nw++)
+		;
+	many = nw == WORDS_MAX && word_next(&p, e, &extra);
+	if (!many)
+		while (nw > 1 && punct_only(&w[nw - 1]))
+			nw--;	/* "Aide !", "suivre @alice !" */
+	nargs = nw - 1;
+
+	kw = keyword_of(&w[0]);
+	if (kw == NULL || kw->type == CMD_STOP) {
+		if ((stop = stop_lang(s, e, kw)) != NULL) {
+			command_reset(cmd);
+			cmd->type = CMD_STOP;
+			cmd->keyword_lang = stop;
+			return;
+		}
+		if (kw == NULL)
+			return;
+	}
+
+	cmd->type = kw->type;
+	cmd->keyword_lang = kw->lang;
+	cmd->text = NULL;
+	cmd->textlen = 0;
+	switch (kw->type) {
+	case CMD_STOP:
+	case CMD_START:
+	case CMD_HELP:
+	case CMD_STATS:
+	case CMD_DELETE:
+		if (nargs != 0)
+			goto post;
+		break;
+	case CMD_ON:
+	case CMD_OFF:
+		if (nargs == 0)
+			break;
+		if (nargs > 1)
+			goto post;
+		if (!handle_parse(&w[1], cmd->handle, &at)) {
+			if (!at)
+				goto post;
+			cmd->error = CMDERR_BAD_HANDLE;
+		}
+		break;
+	case CMD_JOIN:
+	case CMD_FOLLOW:
+	case CMD_LEAVE:
+	case CMD_GET:
+	case CMD_WHOIS:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (nargs > 1)
+			goto post;
+		else if (!handle_parse(&w[1], cmd->handle, &at))
+			cmd->error = CMDERR_BAD_HANDLE;
+		break;
+	case CMD_DM:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (!handle_parse(&w[1], cmd->handle, &at))
+			cmd->error = CMDERR_BAD_HANDLE;
+		else if (nargs == 1)
+			cmd->error = CMDERR_MISSING_ARG;
+		else {
+			cmd->text = w[2].s;
+			cmd->textlen = (size_t)(e - w[2].s);
+		}
+		break;
+	case CMD_NAME:
+	case CMD_BIO:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else {
+			cmd->text = w[1].s;
+			cmd->textlen = (size_t)(e - w[1].s);
+		}
+		break;
+	case CMD_LANG:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (nargs > 1)
+			goto post;
+		else if ((p = lang_parse(&w[1])) != NULL)
+			memcpy(cmd->lang, p, 3);
+		else
+			cmd->error = CMDERR_BAD_LANG;
+		break;
+	case CMD_SLEEP:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (nargs == 1 && word_in(&w[1], sleep_off))
+			break;		/* -1, -1 */
+		else if (!many && hours_parse(w + 1, nargs, &cmd->sleep_from,
+		    &cmd->sleep_to) == 0)
+			break;
+		else if (!many && nargs <= SLEEP_WORDS &&
+		    has_digit(w + 1, nargs))
+			cmd->error = CMDERR_BAD_HOURS;
+		else
+			goto post;
+		break;
+	case CMD_POST:
+		break;
+	}
+	return;
+
+post:
+	command_reset(cmd);
+	cmd->text = s;
+	cmd->textlen = (size_t)(e - s);
+}
+
+const char *
+command_name(enum cmd_type type)
+{
+	if ((size_t)type < sizeof(command_names) / sizeof(command_names[0]))
+		return command_names[type];
+	return "unknown";
+}
+
+const char *
+command_error_name(enum cmd_error error)
+{
+	static const char *const names[] = { "none", "missing_arg",
+	    "bad_handle", "bad_lang", "bad_hours", "empty" };
+
+	if ((size_t)error < sizeof(names) / sizeof(names[0]))
+		return names[error];
+	return "unknown";
+}

@@ -1,0 +1,35 @@
+/* parse.c: the shortcode language (DESIGN section 5, docs/commands.md). */
+#ifndef PIGEON_PARSE_H
+#define PIGEON_PARSE_H
+
+#include <stddef.h>
+
+#define HANDLE_MAX	15	/* characters in a handle */
+
+enum cmd_type { CMD_POST, CMD_JOIN, CMD_FOLLOW, CMD_LEAVE, CMD_ON, CMD_OFF, CMD_STOP, CMD_START, CMD_HELP, CMD_DM, CMD_GET, CMD_WHOIS, CMD_STATS, CMD_NAME, CMD_BIO, CMD_LANG, CMD_SLEEP, CMD_DELETE };
+enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY };
+
+struct command {
+	enum cmd_type	 type;
+	enum cmd_error	 error;		/* when not NONE, type says which command's usage to show */
+	char		 handle[16];	/* lower-case, without '@'; "" when none */
+	const char	*text;		/* post / DM / NAME / BIO text, pointing into the input (trimmed) */
+	size_t		 textlen;
+	char		 lang[3];	/* "en","fr","ar" for LANG */
+	int		 sleep_from, sleep_to;	/* hours 0-23 for SLEEP; -1,-1 for SLEEP OFF */
+	const char	*keyword_lang;	/* "en","fr","ar": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
+};
+
+/* Parses one SMS text (UTF-8, len bytes, not necessarily NUL-terminated). Never fails:
+ * anything that is not a command is CMD_POST with text = the trimmed message.
+ * text is NULL for commands without text; for CMDERR_EMPTY it is "" (not in the
+ * input). lang is "" and the hours are -1 outside LANG and SLEEP. Pure and
+ * reentrant; the rules are at the top of parse.c and in docs/commands.md. */
+void command_parse(const char *text, size_t len, struct command *cmd);
+/* "post", "join", ..., "delete": for logs and metrics, not for users. */
+const char *command_name(enum cmd_type);
+/* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty". */
+const char *command_error_name(enum cmd_error);
+int handle_valid(const char *s, size_t len); /* 1-15 of a-z 0-9 _ (case-insensitive input) */
+
+#endif

@@ -1,0 +1,463 @@
+/* store.c: libpq in the libevent loop. See store.h for the contract. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "store.h"
+
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	30000
+
+enum store_state {
+	STORE_DOWN,		/* waiting for the reconnect timer */
+	STORE_CONNECTING,	/* PQconnectPoll in progress */
+	STORE_SETUP,		/* connected; the owner runs its set-up queries */
+	STORE_UP,		/* open to every caller */
+};
+
+struct query {
+	TAILQ_ENTRY(query) entry;
+	char		*sql;
+	int		 nparams;
+	char		**params;
+	int		 script;	/* several statements, no parameters */
+	store_result_cb	 cb;
+	void		*arg;
+};
+TAILQ_HEAD(query_list, query);
+
+struct store {
+	struct event_base *base;
+	char		*conninfo;
+	PGconn		*conn;
+	enum store_state state;
+	struct event	*ev_sock;	/* read, persistent, while connected */
+	struct event	*ev_write;	/* one-shot while output is pending */
+	struct event	*ev_poll;	/* one-shot during PQconnectPoll */
+	struct event	*ev_retry;
+	int		 backoff_ms;
+	unsigned	 reconnects;
+	int		 ever_up;
+	struct query_list queue;	/* head is in flight when busy */
+	int		 busy;
+	PGresult	*pending;	/* result kept until the NULL terminator */
+	store_connect_cb on_connect;
+	store_state_cb	 on_state;
+	store_notify_cb	 on_notify;
+	void		*cb_arg;
+};
+
+static void store_connect(struct store *);
+static void store_pump(struct store *);
+static void store_on_socket(evutil_socket_t, short, void *);
+
+static void
+store_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	store_connect(arg);
+}
+
+static char *
+one_line(const char *msg)
+{
+	static char buf[512];
+	size_t i, j = 0;
+	for (i = 0; msg && msg[i] && j < sizeof(buf) - 1; i++)
+		buf[j++] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
+	while (j > 0 && buf[j - 1] == ' ')
+		j--;
+	buf[j] = '\0';
+	return buf;
+}
+
+int
+store_ok(const PGresult *res)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+const char *
+store_error(const PGresult *res)
+{
+	if (res == NULL)
+		return "database connection lost";
+	const char *m = PQresultErrorMessage(res);
+	return (m && *m) ? one_line(m) : PQresStatus(PQresultStatus(res));
+}
+
+struct store *
+store_new(struct event_base *base, const char *conninfo)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->conninfo = strdup(conninfo);
+	TAILQ_INIT(&s->queue);
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->ev_retry = evtimer_new(base, store_on_retry, s);
+	if (s->conninfo == NULL || s->ev_retry == NULL) {
+		store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_set_callbacks(struct store *s, store_connect_cb c, store_state_cb st,
+    store_notify_cb n, void *arg)
+{
+	s->on_connect = c;
+	s->on_state = st;
+	s->on_notify = n;
+	s->cb_arg = arg;
+}
+
+int
+store_is_up(const struct store *s)
+{
+	return s->state == STORE_UP;
+}
+
+unsigned
+store_reconnects(const struct store *s)
+{
+	return s->reconnects;
+}
+
+size_t
+store_queue_length(const struct store *s)
+{
+	size_t n = 0;
+	struct query *q;
+	TAILQ_FOREACH(q, &s->queue, entry)
+		n++;
+	return n;
+}
+
+static void
+query_free(struct query *q)
+{
+	for (int i = 0; i < q->nparams; i++)
+		free(q->params[i]);
+	free(q->params);
+	free(q->sql);
+	free(q);
+}
+
+static void
+store_close_events(struct store *s)
+{
+	if (s->ev_sock) {
+		event_free(s->ev_sock);
+		s->ev_sock = NULL;
+	}
+	if (s->ev_write) {
+		event_free(s->ev_write);
+		s->ev_write = NULL;
+	}
+	if (s->ev_poll) {
+		event_free(s->ev_poll);
+		s->ev_poll = NULL;
+	}
+}
+
+/* Completes every queued query with NULL: their outcome is unknown. */
+static void
+store_fail_queue(struct store *s)
+{
+	struct query *q;
+
+	if (s->pending) {
+		PQclear(s->pending);
+		s->pending = NULL;
+	}
+	s->busy = 0;
+	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, q, entry);
+		if (q->cb)
+			q->cb(NULL, q->arg);
+		query_free(q);
+	}
+}
+
+void
+store_reset(struct store *s, const char *why)
+{
+	int was_up = s->state == STORE_UP;
+
+	log_warnx("database: %s; reconnecting in %d ms", why, s->backoff_ms);
+	store_close_events(s);
+	if (s->conn) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+	}
+	s->state = STORE_DOWN;
+	store_fail_queue(s);
+	struct timeval tv = { s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000 };
+	evtimer_add(s->ev_retry, &tv);
+	s->backoff_ms *= 2;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	if (was_up && s->on_state)
+		s->on_state(0, s->cb_arg);
+}
+
+void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	store_close_events(s);
+	if (s->ev_retry)
+		event_free(s->ev_retry);
+	s->on_state = NULL;
+	store_fail_queue(s);
+	if (s->conn)
+		PQfinish(s->conn);
+	free(s->conninfo);
+	free(s);
+}
+
+static void
+store_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	int r = PQflush(s->conn);
+	if (r == -1)
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+	else if (r == 1)
+		event_add(s->ev_write, NULL);
+}
+
+/* Arms the events of an established connection. */
+static int
+store_arm(struct store *s)
+{
+	int fd = PQsocket(s->conn);
+
+	store_close_events(s);
+	s->ev_sock = event_new(s->base, fd, EV_READ | EV_PERSIST, store_on_socket, s);
+	s->ev_write = event_new(s->base, fd, EV_WRITE, store_on_writable, s);
+	if (s->ev_sock == NULL || s->ev_write == NULL)
+		return -1;
+	return event_add(s->ev_sock, NULL);
+}
+
+/* Server notices (e.g. "already exists, skipping") are not warnings. */
+static void
+store_on_notice(void *arg, const char *message)
+{
+	log_debug("database: %s", one_line(message));
+}
+
+static void
+store_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	PostgresPollingStatusType st = PQconnectPoll(s->conn);
+	short ev;
+
+	switch (st) {
+	case PGRES_POLLING_READING:
+	case PGRES_POLLING_WRITING:
+		ev = st == PGRES_POLLING_READING ? EV_READ : EV_WRITE;
+		/* The socket may change between attempts (host lists). */
+		if (s->ev_poll)
+			event_free(s->ev_poll);
+		s->ev_poll = event_new(s->base, PQsocket(s->conn), ev, store_on_poll, s);
+		event_add(s->ev_poll, NULL);
+		return;
+	case PGRES_POLLING_FAILED:
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		return;
+	case PGRES_POLLING_OK:
+	default:
+		break;
+	}
+	if (PQsetnonblocking(s->conn, 1) == -1 || store_arm(s) == -1) {
+		store_reset(s, "cannot set up the connection");
+		return;
+	}
+	s->state = STORE_SETUP;
+	if (s->ever_up)
+		s->reconnects++;
+	log_debug("database: connected");
+	if (s->on_connect)
+		s->on_connect(s, s->cb_arg);
+	else
+		store_setup_done(s);
+}
+
+static void
+store_connect(struct store *s)
+{
+	if (s->state != STORE_DOWN)
+		return;
+	s->conn = PQconnectStart(s->conninfo);
+	if (s->conn == NULL) {
+		store_reset(s, "out of memory");
+		return;
+	}
+	if (PQstatus(s->conn) == CONNECTION_BAD) {
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		return;
+	}
+	PQsetNoticeProcessor(s->conn, store_on_notice, NULL);
+	s->state = STORE_CONNECTING;
+	s->ev_poll = event_new(s->base, PQsocket(s->conn), EV_WRITE, store_on_poll, s);
+	event_add(s->ev_poll, NULL);
+}
+
+void
+store_start(struct store *s)
+{
+	store_connect(s);
+}
+
+void
+store_setup_done(struct store *s)
+{
+	if (s->state != STORE_SETUP)
+		return;
+	s->state = STORE_UP;
+	s->ever_up = 1;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	log_info("database: ready");
+	if (s->on_state)
+		s->on_state(1, s->cb_arg);
+}
+
+static int
+store_enqueue(struct store *s, const char *sql, int nparams,
+    const char *const *params, int script, store_result_cb cb, void *arg)
+{
+	struct query *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -1;
+	q->sql = strdup(sql);
+	q->nparams = nparams;
+	q->script = script;
+	q->cb = cb;
+	q->arg = arg;
+	if (nparams > 0)
+		q->params = calloc(nparams, sizeof(char *));
+	if (q->sql == NULL || (nparams > 0 && q->params == NULL)) {
+		query_free(q);
+		return -1;
+	}
+	for (int i = 0; i < nparams; i++) {
+		if (params[i] && (q->params[i] = strdup(params[i])) == NULL) {
+			query_free(q);
+			return -1;
+		}
+	}
+	TAILQ_INSERT_TAIL(&s->queue, q, entry);
+	store_pump(s);
+	return 0;
+}
+
+int
+store_query(struct store *s, const char *sql, int nparams,
+    const char *const *params, store_result_cb cb, void *arg)
+{
+	if (s->state != STORE_UP)
+		return -1;
+	return store_enqueue(s, sql, nparams, params, 0, cb, arg);
+}
+
+int
+store_query_setup(struct store *s, const char *sql, int nparams,
+    const char *const *params, store_result_cb cb, void *arg)
+{
+	if (s->state != STORE_SETUP)
+		return -1;
+	return store_enqueue(s, sql, nparams, params, 0, cb, arg);
+}
+
+int
+store_script_setup(struct store *s, const char *sql, store_result_cb cb, void *arg)
+{
+	if (s->state != STORE_SETUP)
+		return -1;
+	return store_enqueue(s, sql, 0, NULL, 1, cb, arg);
+}
+
+/* Sends the head of the queue when nothing is in flight. */
+static void
+store_pump(struct store *s)
+{
+	struct query *q;
+	int ok;
+
+	if (s->busy || (s->state != STORE_UP && s->state != STORE_SETUP))
+		return;
+	if ((q = TAILQ_FIRST(&s->queue)) == NULL)
+		return;
+	if (q->script)
+		ok = PQsendQuery(s->conn, q->sql);
+	else
+		ok = PQsendQueryParams(s->conn, q->sql, q->nparams, NULL,
+		    (const char *const *)q->params, NULL, NULL, 0);
+	if (!ok) {
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		return;
+	}
+	s->busy = 1;
+	int r = PQflush(s->conn);
+	if (r == -1)
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+	else if (r == 1)
+		event_add(s->ev_write, NULL);
+}
+
+static void
+store_on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	PGnotify *n;
+	PGresult *res;
+	struct query *q;
+
+	if (!PQconsumeInput(s->conn)) {
+		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		return;
+	}
+	while ((n = PQnotifies(s->conn)) != NULL) {
+		if (s->on_notify)
+			s->on_notify(n->relname, n->extra, s->cb_arg);
+		PQfreemem(n);
+	}
+	while (s->busy && !PQisBusy(s->conn)) {
+		res = PQgetResult(s->conn);
+		if (res != NULL) {
+			/* Of several results (a script), keep the first error. */
+			if (s->pending == NULL || (store_ok(s->pending) && !store_ok(res))) {
+				PQclear(s->pending);
+				s->pending = res;
+			} else {
+				PQclear(res);
+			}
+			continue;
+		}
+		q = TAILQ_FIRST(&s->queue);
+		TAILQ_REMOVE(&s->queue, q, entry);
+		s->busy = 0;
+		res = s->pending;
+		s->pending = NULL;
+		if (q->cb)
+			q->cb(res, q->arg);
+		PQclear(res);
+		query_free(q);
+		if (s->conn == NULL)	/* the callback reset the store */
+			return;
+		store_pump(s);
+	}
+	if (PQstatus(s->conn) == CONNECTION_BAD)
+		store_reset(s, "connection closed by the server");
+}

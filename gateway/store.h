@@ -1,0 +1,55 @@
+/*
+ * store.c: one PostgreSQL connection driven by the libevent loop.
+ *
+ * Queries are queued and sent one at a time with PQsendQueryParams on a
+ * non-blocking connection; each completes with a callback. The connection
+ * is re-established with backoff when it fails, and every queued query is
+ * then completed with a NULL result: its outcome is unknown, so every
+ * write the callers retry must be idempotent.
+ */
+#ifndef PIGEON_STORE_H
+#define PIGEON_STORE_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+struct store;
+
+/*
+ * res is the query's result (check PQresultStatus), or NULL when the
+ * connection was lost first. The store clears res after the callback.
+ */
+typedef void (*store_result_cb)(PGresult *res, void *arg);
+/* Called on the loop once connected, before the store is up: run set-up
+ * queries with store_query_setup, then call store_setup_done. */
+typedef void (*store_connect_cb)(struct store *, void *arg);
+typedef void (*store_state_cb)(int up, void *arg);
+typedef void (*store_notify_cb)(const char *channel, const char *payload, void *arg);
+
+struct store *store_new(struct event_base *, const char *conninfo);
+void	 store_free(struct store *);
+void	 store_set_callbacks(struct store *, store_connect_cb, store_state_cb,
+	    store_notify_cb, void *arg);
+/* Connects now and again after every failure, until store_free. */
+void	 store_start(struct store *);
+int	 store_is_up(const struct store *);
+unsigned store_reconnects(const struct store *);
+size_t	 store_queue_length(const struct store *);
+
+/* Queues a parameterised statement; -1 (and no callback) when not up. */
+int	 store_query(struct store *, const char *sql, int nparams,
+	    const char *const *params, store_result_cb, void *arg);
+/* Like store_query, but only during set-up. */
+int	 store_query_setup(struct store *, const char *sql, int nparams,
+	    const char *const *params, store_result_cb, void *arg);
+/* A script of several statements without parameters (migrations only). */
+int	 store_script_setup(struct store *, const char *sql, store_result_cb, void *arg);
+void	 store_setup_done(struct store *);
+/* Drops the connection (set-up failed) and reconnects after the backoff. */
+void	 store_reset(struct store *, const char *why);
+
+/* Helpers for callbacks. */
+int	 store_ok(const PGresult *res);		/* tuples or command ok */
+const char *store_error(const PGresult *res);	/* one line, never NULL */
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * gsm.c: the libgammu side of pigeon-modem. Every blocking libgammu call of
+ * the worker is made here, on the one state machine this process owns.
+ *
+ * libgammu calls back (send status) from inside GSM_SendSMS or
+ * GSM_ReadDevice; the callback only records what it was told, and the code
+ * that made the call acts on it afterwards.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+
+#include <gammu.h>
+
+#include "log.h"
+#include "worker.h"
+
+struct gsm {
+	GSM_StateMachine	*sm;
+	int			 connected;
+	GSM_MultiSMSMessage	*list;		/* listing buffer, ~260 KB */
+	GSM_MultiSMSMessage	*out;		/* encoded outgoing message */
+	GSM_MultiPartSMSInfo	*info;
+	struct sms_part		*parts;		/* GSM_MAX_MULTI_SMS of them */
+
+	char			*cfg_smsc;
+	GSM_SMSC		 smsc;
+	int			 smsc_known;	/* smsc holds what every part uses */
+	unsigned		 next_ref;	/* concatenation reference */
+
+	/* Written by gsm_send_status only. */
+	int			 cb_waiting;
+	int			 cb_fired;
+	int			 cb_status;
+	int			 cb_ref;
+};
+
+const char *
+gsm_strerror(int code)
+{
+	const char *s = GSM_ErrorString((GSM_Error)code);
+	return s != NULL ? s : "unknown error";
+}
+
+static long
+gsm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Runs inside GSM_SendSMS or GSM_ReadDevice: record, never call libgammu. */
+static void
+gsm_send_status(GSM_StateMachine *sm, int status, int ref, void *arg)
+{
+	struct gsm *g = arg;
+
+	(void)sm;
+	if (!g->cb_waiting) {
+		log_warnx("send status %d (reference %d) for no send in "
+		    "progress; ignored", status, ref);
+		return;
+	}
+	g->cb_fired = 1;
+	g->cb_status = status;
+	g->cb_ref = ref;
+}
+
+struct gsm *
+gsm_new(void)
+{
+	struct gsm *g = calloc(1, sizeof(*g));
+
+	if (g == NULL ||
+	    (g->sm = GSM_AllocStateMachine()) == NULL ||
+	    (g->list = calloc(1, sizeof(*g->list))) == NULL ||
+	    (g->out = calloc(1, sizeof(*g->out))) == NULL ||
+	    (g->info = calloc(1, sizeof(*g->info))) == NULL ||
+	    (g->parts = calloc(GSM_MAX_MULTI_SMS, sizeof(*g->parts))) == NULL)
+		fatal("gsm_new");
+	if (getrandom(&g->next_ref, sizeof(g->next_ref), 0) != sizeof(g->next_ref))
+		g->next_ref = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+	return g;
+}
+
+void
+gsm_free(struct gsm *g)
+{
+	if (g == NULL)
+		return;
+	gsm_disconnect(g);
+	GSM_FreeStateMachine(g->sm);
+	free(g->list);
+	free(g->out);
+	free(g->info);
+	free(g->parts);
+	free(g->cfg_smsc);
+	free(g);
+}
+
+static void
+gsm_set_string(char **dst, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		fatal("strdup");
+	free(*dst);
+	*dst = copy;
+}
+
+int
+gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
+{
+	GSM_Config *c = GSM_GetConfig(g->sm, 0);
+	GSM_Error err;
+
+	/* Defaults of an empty gammurc (it says ERR_USING_DEFAULTS). */
+	GSM_ReadConfig(NULL, c, 0);
+	if (cfg->device[0] != '\0')
+		gsm_set_string(&c->Device, cfg->device);
+	if (cfg->connection[0] != '\0')
+		gsm_set_string(&c->Connection, cfg->connection);
+	if (strcmp(cfg->model, "auto") == 0)
+		c->Model[0] = '\0';
+	else
+		snprintf(c->Model, sizeof(c->Model), "%s", cfg->model);
+	if (cfg->logfile[0] != '\0') {
+		c->UseGlobalDebugFile = FALSE;
+		gsm_set_string(&c->DebugFile, cfg->logfile);
+		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
+		    cfg->logformat[0] != '\0' ? cfg->logformat : "textalldate");
+	}
+	GSM_SetConfigNum(g->sm, 1);
+	gsm_set_string(&g->cfg_smsc, cfg->smsc);
+
+	log_info("connecting to %s (connection %s, model %s)", c->Device,
+	    c->Connection, c->Model[0] != '\0' ? c->Model : "auto");
+	err = GSM_InitConnection(g->sm, 1);
+	if (err != ERR_NONE) {
+		*errstr = gsm_strerror(err);
+		if (GSM_IsConnected(g->sm))
+			GSM_TerminateConnection(g->sm);
+		return err;
+	}
+	g->connected = 1;
+	/* GSM_InitConnection resets the callbacks: register them after it. */
+	GSM_SetSendSMSStatusCallback(g->sm, gsm_send_status, g);
+	return ERR_NONE;
+}
+
+void
+gsm_disconnect(struct gsm *g)
+{
+	GSM_Error err;
+
+	if (!g->connected)
+		return;
+	g->connected = 0;
+	err = GSM_TerminateConnection(g->sm);
+	if (err != ERR_NONE)
+		log_warnx("disconnect: %s", gsm_strerror(err));
+}
+
+static void
+gsm_ident_log(const char *what, GSM_Error err)
+{
+	if (err == ERR_NOTSUPPORTED || err == ERR_NOTIMPLEMENTED)
+		log_debug("%s: %s", what, gsm_strerror(err));
+	else
+		log_warnx("%s: %s", what, gsm_strerror(err));
+}
+
+/* Copies what fits; jstr() repairs a UTF-8 sequence cut in half. */
+static void
+gsm_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void
+gsm_identify(struct gsm *g, struct gsm_ident *id)
+{
+	char buf[GSM_MAX_INFO_LENGTH + 1], date[GSM_MAX_VERSION_DATE_LENGTH + 1];
+	double num;
+	GSM_Error err;
+
+	memset(id, 0, sizeof(*id));
+#define IDENT(call, field, what) do {					\
+		buf[0] = '\0';						\
+		if ((err = (call)) == ERR_NONE)				\
+			gsm_copy(id->field, sizeof(id->field), buf);	\
+		else							\
+			gsm_ident_log(what, err);			\
+	} while (0)
+	IDENT(GSM_GetManufacturer(g->sm, buf), manufacturer, "manufacturer");
+	IDENT(GSM_GetModel(g->sm, buf), model, "model");
+	IDENT(GSM_GetFirmware(g->sm, buf, date, &num), firmware, "firmware");
+	IDENT(GSM_GetIMEI(g->sm, buf), imei, "IMEI");
+	IDENT(GSM_GetSIMIMSI(g->sm, buf), imsi, "IMSI");
+#undef IDENT
+}
+
+void
+gsm_idle(struct gsm *g)
+{
+	/*
+	 * waitforreply=FALSE: one read of what the device has. With TRUE,
+	 * GSM_ReadDevice spins until the wall clock's second changes, so
+	 * up to a second with pigeond's messages unread.
+	 */
+	if (g->connected)
+		GSM_ReadDevice(g->sm, FALSE);
+}
+
+/* ISO 8601 with the offset the timestamp carries. */
+static void
+gsm_format_time(char *buf, size_t len, const GSM_DateTime *dt)
+{
+	int tz = dt->Timezone;
+	char sign = '+';
+
+	if (dt->Year == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if (tz < 0) {
+		sign = '-';
+		tz = -tz;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+	    dt->Year % 10000, dt->Month % 100, dt->Day % 100, dt->Hour % 100,
+	    dt->Minute % 100, dt->Second % 100, sign, (tz / 3600) % 100,
+	    (tz % 3600) / 60);
+}
+
+/* EncodeUTF8 of a fixed-size libgammu string that may lack its terminator. */
+static void
+gsm_utf8(char *dst, const unsigned char *src, size_t srcsize)
+{
+	unsigned char tmp[(GSM_MAX_SMS_LENGTH + 2) * 2];
+	size_t n = srcsize < sizeof(tmp) - 2 ? srcsize : sizeof(tmp) - 2;
+
+	n &= ~(size_t)1;
+	memcpy(tmp, src, n);
+	tmp[n] = tmp[n + 1] = 0;
+	dst[0] = '\0';
+	EncodeUTF8(dst, tmp);
+}
+
+static void
+gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	memset(p, 0, sizeof(*p));
+	p->folder = s->Folder;
+	p->location = s->Location;
+	gsm_utf8(p->sender, s->Number, sizeof(s->Number));
+	gsm_utf8(p->smsc, s->SMSC.Number, sizeof(s->SMSC.Number));
+	gsm_format_time(p->time, sizeof(p->time), &s->DateTime);
+	switch (s->Coding) {
+	case SMS_Coding_8bit: {
+		size_t n = s->Length < 0 ? 0 : (size_t)s->Length;
+		if (n > sizeof(s->Text))
+			n = sizeof(s->Text);
+		if (n * 2 >= sizeof(p->text))
+			n = (sizeof(p->text) - 1) / 2;
+		for (size_t i = 0; i < n; i++) {
+			p->text[2 * i] = hex[s->Text[i] >> 4];
+			p->text[2 * i + 1] = hex[s->Text[i] & 0xf];
+		}
+		p->text[2 * n] = '\0';
+		p->coding = "8bit";
+		break;
+	}
+	case SMS_Coding_Unicode_No_Compression:
+	case SMS_Coding_Unicode_Compression:
+		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+		p->coding = "ucs2";
+		break;
+	default:
+		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+		p->coding = "gsm";
+		break;
+	}
+	p->cls = s->Class;
+	if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
+	    s->UDH.AllParts > 0 && s->UDH.PartNumber > 0) {
+		p->udh = 1;
+		p->udh_ref = s->UDH.ID8bit != -1 ? s->UDH.ID8bit : s->UDH.ID16bit;
+		p->udh_total = s->UDH.AllParts;
+		p->udh_seq = s->UDH.PartNumber;
+	}
+	if (s->PDU == SMS_Status_Report) {
+		p->status_report = 1;
+		p->msg_ref = s->MessageReference;
+		p->delivery_status = s->DeliveryStatus;
+		gsm_format_time(p->discharge_time, sizeof(p->discharge_time),
+		    &s->SMSCTime);
+	}
+}
+
+int
+gsm_poll(struct gsm *g, gsm_sms_cb cb, void *arg)
+{
+	GSM_MultiSMSMessage *m = g->list;
+	gboolean start = TRUE;
+	int last_folder = -1, last_location = -1;
+	GSM_Error err;
+
+	if (!g->connected)
+		return ERR_NOTCONNECTED;
+	m->Number = 0;
+	m->SMS[0].Folder = 0;
+	m->SMS[0].Location = 0;
+	for (;;) {
+		err = GSM_GetNextSMS(g->sm, m, start);
+		start = FALSE;
+		if (err == ERR_EMPTY)
+			return ERR_NONE;
+		if (err != ERR_NONE)
+			return err;
+		if (m->Number <= 0)
+			continue;
+		if (m->SMS[0].Folder == last_folder &&
+		    m->SMS[0].Location == last_location) {
+			log_warnx("listing returned folder %d location %d twice",
+			    last_folder, last_location);
+			return ERR_BUG;
+		}
+		last_folder = m->SMS[0].Folder;
+		last_location = m->SMS[0].Location;
+
+		int n = 0;
+		for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
+			/* Drafts and sent copies are not incoming SMS. */
+			if (m->SMS[i].PDU == SMS_Submit)
+				continue;
+			gsm_part_fill(&g->parts[n++], &m->SMS[i]);
+		}
+		if (n > 0)
+			cb(g->parts, n, arg);
+	}
+}
+
+int
+gsm_delete(struct gsm *g, int folder, int location)
+{
+	GSM_SMSMessage sms;
+	GSM_Error err;
+
+	if (!g->connected)
+		return ERR_NOTCONNECTED;
+	memset(&sms, 0, sizeof(sms));
+	sms.Folder = folder;
+	sms.Location = location;
+	err = GSM_DeleteSMS(g->sm, &sms);
+	if (err == ERR_EMPTY) {
+		log_info("SMS folder %d location %d was already gone",
+		    folder, location);
+		err = ERR_NONE;
+	}
+	return err;
+}
+
+/* The SMSC every part carries; read from the SIM once, unless configured. */
+static void
+gsm_smsc_prepare(struct gsm *g)
+{
+	GSM_Error err;
+
+	if (g->smsc_known)
+		return;
+	memset(&g->smsc, 0, sizeof(g->smsc));
+	if (g->cfg_smsc != NULL && g->cfg_smsc[0] != '\0') {
+		DecodeUTF8(g->smsc.Number, g->cfg_smsc, strlen(g->cfg_smsc));
+		g->smsc.Validity.Format = SMS_Validity_RelativeFormat;
+		g->smsc.Validity.Relative = SMS_VALID_Max_Time;
+		g->smsc.Format = SMS_FORMAT_Text;
+		g->smsc_known = 1;
+		return;
+	}
+	g->smsc.Location = 1;
+	err = GSM_GetSMSC(g->sm, &g->smsc);
+	if (err == ERR_NONE) {
+		g->smsc_known = 1;
+	} else {
+		/* An empty SMSC makes the modem use the SIM's. */
+		memset(&g->smsc, 0, sizeof(g->smsc));
+		g->smsc.Validity.Format = SMS_Validity_RelativeFormat;
+		g->smsc.Validity.Relative = SMS_VALID_Max_Time;
+		g->smsc.Format = SMS_FORMAT_Text;
+		/* A modem that cannot tell will not tell next time either. */
+		if (!outcome_link_error(err))
+			g->smsc_known = 1;
+		log_warnx("reading the SMSC: %s; sending with the modem's "
+		    "default", gsm_strerror(err));
+	}
+	g->smsc.Location = 0;	/* or libgammu reads it again per part */
+}
+
+static void
+send_fail(struct send_result *r, int code, int temporary, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+send_fail(struct send_result *r, int code, int temporary, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->ok = 0;
+	r->code = code;
+	r->temporary = temporary;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+}
+
+static int
+gsm_number_valid(const char *to)
+{
+	size_t digits = 0;
+
+	if (*to == '+')
+		to++;
+	for (; *to != '\0'; to++, digits++)
+		if (*to < '0' || *to > '9')
+			return 0;
+	return digits >= 1 && digits <= 20;
+}
+
+/* Sends one part and waits for the network's verdict. */
+static void
+gsm_send_part(struct gsm *g, GSM_SMSMessage *sms, int i, struct send_result *r)
+{
+	GSM_Error err;
+	long deadline;
+	int temporary;
+	const char *text;
+
+	g->cb_fired = 0;
+	g->cb_waiting = 1;
+	err = GSM_SendSMS(g->sm, sms);
+	if (err != ERR_NONE) {
+		g->cb_waiting = 0;
+		send_fail(r, err, outcome_temporary(err), "part %d/%d: %s",
+		    i + 1, r->parts, gsm_strerror(err));
+		return;
+	}
+	deadline = gsm_now_ms() + WORKER_SEND_WAIT_MS;
+	while (!g->cb_fired && gsm_now_ms() < deadline) {
+		long t0 = gsm_now_ms();
+		if (GSM_ReadDevice(g->sm, TRUE) < 0) {
+			g->cb_waiting = 0;
+			send_fail(r, ERR_NOTCONNECTED, 1, "part %d/%d: %s",
+			    i + 1, r->parts, gsm_strerror(ERR_NOTCONNECTED));
+			return;
+		}
+		if (!g->cb_fired && gsm_now_ms() - t0 < 5) {
+			struct timespec ts = { 0, 10 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	g->cb_waiting = 0;
+	if (!g->cb_fired) {
+		send_fail(r, ERR_TIMEOUT, 1, "part %d/%d: no answer from the "
+		    "network within %d s", i + 1, r->parts,
+		    WORKER_SEND_WAIT_MS / 1000);
+		return;
+	}
+	if (g->cb_status != 0) {
+		r->cms = g->cb_status;
+		outcome_cms(g->cb_status, &temporary, &text);
+		send_fail(r, ERR_UNKNOWN, temporary, "part %d/%d: error %d: %s",
+		    i + 1, r->parts, g->cb_status, text);
+		return;
+	}
+	r->refs[i] = g->cb_ref;
+	r->parts_sent++;
+	r->ok = 1;
+}
+
+void
+gsm_send(struct gsm *g, const char *to, const char *text, int report,
+    struct send_result *r)
+{
+	GSM_MultiSMSMessage *m = g->out;
+	GSM_MultiPartSMSInfo *info = g->info;
+	size_t len = strlen(text);
+	unsigned char *ubuf;
+	GSM_Error err;
+
+	memset(r, 0, sizeof(*r));
+	r->cms = -2;
+	if (!gsm_number_valid(to)) {
+		send_fail(r, ERR_INVALIDDATA, 0, "invalid recipient number");
+		return;
+	}
+	if (!utf8_valid(text, len)) {
+		send_fail(r, ERR_INVALIDDATA, 0, "text is not valid UTF-8");
+		return;
+	}
+	/* libgammu stops at 50 parts without a word: refuse long text early. */
+	if (utf8_count(text, len) > WORKER_MAX_PARTS * 160) {
+		send_fail(r, ERR_INVALIDDATA, 0, "text of %zu characters needs "
+		    "more than %d parts", utf8_count(text, len),
+		    WORKER_MAX_PARTS);
+		return;
+	}
+	if (!g->connected) {
+		send_fail(r, ERR_NOTCONNECTED, 1, "%s",
+		    gsm_strerror(ERR_NOTCONNECTED));
+		return;
+	}
+
+	/* One UTF-16 unit per UTF-8 byte at most, plus the terminator. */
+	if ((ubuf = calloc(len + 2, 2)) == NULL)
+		fatal("calloc");
+	DecodeUTF8(ubuf, text, len);
+	GSM_ClearMultiPartSMSInfo(info);
+	info->Class = -1;
+	info->EntriesNum = 1;
+	info->Entries[0].ID = SMS_ConcatenatedAutoTextLong;
+	info->Entries[0].Buffer = ubuf;
+	err = GSM_EncodeMultiPartSMS(GSM_GetDebug(g->sm), info, m);
+	info->Entries[0].Buffer = NULL;
+	free(ubuf);
+	if (err != ERR_NONE) {
+		send_fail(r, err, 0, "encoding: %s", gsm_strerror(err));
+		return;
+	}
+	if (m->Number > WORKER_MAX_PARTS) {
+		send_fail(r, ERR_INVALIDDATA, 0, "text needs %s%d parts, at most "
+		    "%d are sent", m->Number >= GSM_MAX_MULTI_SMS ? "at least " :
+		    "", m->Number, WORKER_MAX_PARTS);
+		return;
+	}
+	r->parts = m->Number;
+
+	/* libgammu takes the reference from the clock: make it per message. */
+	unsigned ref = g->next_ref++ & 0xff;
+	gsm_smsc_prepare(g);
+	for (int i = 0; i < m->Number; i++) {
+		GSM_SMSMessage *sms = &m->SMS[i];
+		if (sms->UDH.Type == UDH_ConcatenatedMessages) {
+			sms->UDH.ID8bit = (int)ref;
+			GSM_EncodeUDHHeader(GSM_GetDebug(g->sm), &sms->UDH);
+		}
+		sms->SMSC = g->smsc;
+		DecodeUTF8(sms->Number, to, strlen(to));
+		sms->PDU = report ? SMS_Status_Report : SMS_Submit;
+		r->refs[i] = -1;
+	}
+	for (int i = 0; i < m->Number; i++) {
+		gsm_send_part(g, &m->SMS[i], i, r);
+		if (r->parts_sent != i + 1) {
+			r->ok = 0;
+			return;
+		}
+		log_debug("sent part %d/%d to %s, reference %d", i + 1,
+		    r->parts, to, r->refs[i]);
+	}
+}

@@ -1,0 +1,623 @@
+/*
+ * worker.c: pigeon-modem, one process per modem, started by pigeond with a
+ * socketpair end as file descriptor 3 (docs/modem-protocol.md).
+ *
+ * It waits for `config`, connects, says `ready`, then loops: handle every
+ * complete line pigeond has written, list the modem's SMS every poll_ms and
+ * report the parts not yet reported. It exits 0 when the channel closes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gammu-error.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "proto.h"
+#include "worker.h"
+
+#define POLL_MS_DEFAULT		1000
+#define POLL_FAILS_FATAL	3	/* link errors in a row before giving up */
+
+static struct gsm_config cfg;
+static struct gsm	*gsm;
+static struct seen	*seen;
+static struct linebuf	 lb;
+static int		 configured;
+static unsigned		 poll_gen;	/* counts listings, for seen_prune */
+static int		 poll_fails;
+static int		 poll_last_err = ERR_NONE;
+static char		 progname[96] = "pigeon-modem";
+static volatile sig_atomic_t quit;
+
+static void	worker_exit(int) __attribute__((noreturn));
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+worker_exit(int code)
+{
+	gsm_free(gsm);		/* disconnects */
+	seen_free(seen);
+	linebuf_free(&lb);
+	free(cfg.device);
+	free(cfg.connection);
+	free(cfg.model);
+	free(cfg.logfile);
+	free(cfg.logformat);
+	free(cfg.smsc);
+	exit(code);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+/* Writes one message and releases it; a closed channel ends the worker. */
+static void
+emit(json_t *msg)
+{
+	char *s, *line;
+	size_t len;
+
+	if (msg == NULL)
+		fatalx("emit: out of memory");
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (s == NULL)
+		fatalx("emit: json_dumps failed");
+	len = strlen(s);
+	if ((line = realloc(s, len + 2)) == NULL)
+		fatal("realloc");
+	s = line;
+	s[len++] = '\n';	/* JSON_COMPACT output has no newline of its own */
+	if (proto_write_all(PROTO_FD, s, len) == -1) {
+		int gone = errno == EPIPE || errno == ECONNRESET;
+		log_warn("writing to pigeond");
+		free(s);
+		worker_exit(gone ? 0 : 1);
+	}
+	free(s);
+}
+
+/* A JSON string of possibly invalid UTF-8 from a modem. */
+static json_t *
+jstr(const char *s)
+{
+	size_t len = strlen(s);
+	json_t *j;
+	char *clean;
+
+	if (utf8_valid(s, len))
+		return json_stringn(s, len);
+	if ((clean = utf8_sanitize(s, len, &len)) == NULL)
+		fatal("utf8_sanitize");
+	j = json_stringn(clean, len);
+	free(clean);
+	return j;
+}
+
+static json_t *
+msg_new(const char *type)
+{
+	json_t *m = json_object();
+
+	if (m == NULL)
+		fatalx("out of memory");
+	json_object_set_new(m, "type", json_string(type));
+	return m;
+}
+
+static void
+emit_error(const char *stage, int code, const char *error)
+{
+	json_t *m = msg_new("error");
+
+	json_object_set_new(m, "stage", json_string(stage));
+	json_object_set_new(m, "code", json_integer(code));
+	json_object_set_new(m, "error", jstr(error));
+	emit(m);
+}
+
+/* A string member without embedded NUL, or NULL. */
+static const char *
+get_string(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+static int
+get_int(json_t *obj, const char *key, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v))
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static char *
+config_string(json_t *msg, const char *key)
+{
+	const char *v = get_string(msg, key);
+	char *copy;
+
+	if (v == NULL && json_object_get(msg, key) != NULL &&
+	    !json_is_null(json_object_get(msg, key)))
+		log_warnx("config: %s is not a string; using the default", key);
+	if ((copy = strdup(v != NULL ? v : "")) == NULL)
+		fatal("strdup");
+	return copy;
+}
+
+static void
+handle_config(json_t *msg)
+{
+	json_t *pm = json_object_get(msg, "poll_ms");
+	const char *name;
+	long long poll_ms = 0;
+
+	if (configured) {
+		log_warnx("config received twice; ignored");
+		return;
+	}
+	name = get_string(msg, "name");
+	snprintf(cfg.name, sizeof(cfg.name), "%s", name != NULL ? name : "");
+	for (char *p = cfg.name; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			*p = '_';	/* it goes into every log line */
+	cfg.device = config_string(msg, "device");
+	cfg.connection = config_string(msg, "connection");
+	cfg.model = config_string(msg, "model");
+	cfg.logfile = config_string(msg, "logfile");
+	cfg.logformat = config_string(msg, "logformat");
+	cfg.smsc = config_string(msg, "smsc");
+	if (json_is_integer(pm))
+		poll_ms = json_integer_value(pm);
+	else if (json_is_string(pm))
+		poll_ms = strtoll(json_string_value(pm), NULL, 10);
+	if (poll_ms <= 0)
+		poll_ms = POLL_MS_DEFAULT;
+	cfg.poll_ms = poll_ms < 10 ? 10 : poll_ms > 3600000 ? 3600000 : (int)poll_ms;
+	configured = 1;
+}
+
+static void
+handle_ping(json_t *msg)
+{
+	json_t *m = msg_new("pong");
+	json_t *seq = json_object_get(msg, "seq");
+
+	if (seq == NULL)
+		log_warnx("ping without seq");
+	else
+		json_object_set(m, "seq", seq);
+	emit(m);
+}
+
+static void
+emit_send_failed(long long id, const struct send_result *r)
+{
+	json_t *m = msg_new("send_failed"), *refs = json_array();
+
+	json_object_set_new(m, "id", json_integer(id));
+	json_object_set_new(m, "code", json_integer(r->code));
+	json_object_set_new(m, "error", jstr(r->error));
+	json_object_set_new(m, "temporary", json_boolean(r->temporary));
+	json_object_set_new(m, "parts", json_integer(r->parts));
+	json_object_set_new(m, "parts_sent", json_integer(r->parts_sent));
+	for (int i = 0; i < r->parts_sent; i++)
+		json_array_append_new(refs, json_integer(r->refs[i]));
+	json_object_set_new(m, "refs", refs);
+	if (r->cms != -2)
+		json_object_set_new(m, "cms", json_integer(r->cms));
+	log_warnx("send %lld failed (%s): %s", id,
+	    r->temporary ? "temporary" : "permanent", r->error);
+	emit(m);
+}
+
+/* Fails a send that cannot be tried: bad fields, not connected. */
+static void
+send_refuse(long long id, int code, int temporary, const char *error)
+{
+	struct send_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.code = code;
+	r.cms = -2;
+	r.temporary = temporary;
+	snprintf(r.error, sizeof(r.error), "%s", error);
+	emit_send_failed(id, &r);
+}
+
+static void
+handle_send(json_t *msg)
+{
+	struct send_result r;
+	const char *to, *text;
+	json_t *report = json_object_get(msg, "report");
+	long long id;
+
+	if (get_int(msg, "id", &id) == -1) {
+		log_warnx("send without an integer id; ignored");
+		return;
+	}
+	to = get_string(msg, "to");
+	text = get_string(msg, "text");
+	if (to == NULL || text == NULL) {
+		send_refuse(id, ERR_INVALIDDATA, 0, to == NULL ?
+		    "missing or invalid \"to\"" : "missing or invalid \"text\"");
+		return;
+	}
+	if (!configured || gsm == NULL) {
+		send_refuse(id, ERR_NOTCONNECTED, 1, "modem not connected yet");
+		return;
+	}
+	gsm_send(gsm, to, text, json_is_true(report), &r);
+	if (!r.ok) {
+		emit_send_failed(id, &r);
+		return;
+	}
+	json_t *m = msg_new("sent"), *refs = json_array();
+	json_object_set_new(m, "id", json_integer(id));
+	json_object_set_new(m, "parts", json_integer(r.parts));
+	for (int i = 0; i < r.parts; i++)
+		json_array_append_new(refs, json_integer(r.refs[i]));
+	json_object_set_new(m, "refs", refs);
+	log_debug("send %lld: %d part(s) sent", id, r.parts);
+	emit(m);
+}
+
+static void
+handle_delete(json_t *msg)
+{
+	long long folder, location;
+	json_t *m;
+	int err;
+
+	if (get_int(msg, "folder", &folder) == -1 ||
+	    get_int(msg, "location", &location) == -1 ||
+	    folder < 0 || folder > 1000000 || location < 0 ||
+	    location > 1000000000) {
+		log_warnx("delete without integer folder and location; ignored");
+		return;
+	}
+	err = gsm != NULL && configured ?
+	    gsm_delete(gsm, (int)folder, (int)location) : ERR_NOTCONNECTED;
+	if (err == ERR_NONE) {
+		seen_del(seen, (int)folder, (int)location);
+		m = msg_new("deleted");
+	} else {
+		log_warnx("delete folder %lld location %lld: %s", folder,
+		    location, gsm_strerror(err));
+		m = msg_new("delete_failed");
+		json_object_set_new(m, "code", json_integer(err));
+		json_object_set_new(m, "error", json_string(gsm_strerror(err)));
+	}
+	json_object_set_new(m, "folder", json_integer(folder));
+	json_object_set_new(m, "location", json_integer(location));
+	emit(m);
+}
+
+/* Parses a line; invalid UTF-8 is replaced so a `send` can still be refused. */
+static json_t *
+parse_line(const char *line, int *bad_utf8)
+{
+	json_error_t err;
+	json_t *msg;
+	char *clean;
+
+	*bad_utf8 = 0;
+	msg = json_loads(line, JSON_ALLOW_NUL, &err);
+	if (msg == NULL && json_error_code(&err) == json_error_invalid_utf8) {
+		*bad_utf8 = 1;
+		if ((clean = utf8_sanitize(line, strlen(line), NULL)) == NULL)
+			fatal("utf8_sanitize");
+		msg = json_loads(clean, JSON_ALLOW_NUL, &err);
+		free(clean);
+	}
+	if (msg == NULL)
+		log_warnx("bad line from pigeond: %s", err.text);
+	return msg;
+}
+
+static void
+handle_line(const char *line)
+{
+	json_t *msg;
+	const char *type;
+	int bad_utf8;
+	long long id;
+
+	if ((msg = parse_line(line, &bad_utf8)) == NULL)
+		return;
+	type = json_is_object(msg) ? get_string(msg, "type") : NULL;
+	if (type == NULL) {
+		log_warnx("message without a type; ignored");
+	} else if (bad_utf8) {
+		if (strcmp(type, "send") == 0 && get_int(msg, "id", &id) == 0)
+			send_refuse(id, ERR_INVALIDDATA, 0,
+			    "message is not valid UTF-8");
+		else
+			log_warnx("%s message with invalid UTF-8; ignored", type);
+	} else if (strcmp(type, "config") == 0) {
+		handle_config(msg);
+	} else if (strcmp(type, "ping") == 0) {
+		handle_ping(msg);
+	} else if (strcmp(type, "send") == 0) {
+		handle_send(msg);
+	} else if (strcmp(type, "delete") == 0) {
+		handle_delete(msg);
+	} else {
+		log_warnx("unknown message type \"%.40s\"; ignored", type);
+	}
+	json_decref(msg);
+}
+
+/* Handles every complete line read so far; stops early once configured
+ * when until_config is set, so that connecting comes first. */
+static void
+drain_lines(int until_config)
+{
+	char *line;
+	int toolong;
+
+	for (;;) {
+		if (until_config && configured)
+			return;
+		line = linebuf_next(&lb, &toolong);
+		if (toolong)
+			log_warnx("line over %d bytes from pigeond dropped",
+			    PROTO_MAX_LINE);
+		if (line == NULL)
+			return;
+		handle_line(line);
+	}
+}
+
+/* Waits up to timeout_ms (-1: forever) and reads what fd 3 has. */
+static void
+read_channel(int timeout_ms)
+{
+	struct pollfd pfd = { .fd = PROTO_FD, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return;		/* timeout, or EINTR: the caller checks quit */
+	n = linebuf_read(&lb, PROTO_FD);
+	if (n > 0)
+		return;
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == -1)
+		log_warn("reading from pigeond");
+	log_info("channel closed; exiting");
+	worker_exit(0);
+}
+
+static uint64_t
+fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t
+parts_hash(const struct sms_part *parts, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < n; i++) {
+		const struct sms_part *p = &parts[i];
+		int nums[6] = { p->udh, p->udh_ref, p->udh_total, p->udh_seq,
+		    p->status_report, p->msg_ref };
+		h = fnv(h, p->sender, strlen(p->sender) + 1);
+		h = fnv(h, p->time, strlen(p->time) + 1);
+		h = fnv(h, p->coding, strlen(p->coding) + 1);
+		h = fnv(h, p->text, strlen(p->text) + 1);
+		h = fnv(h, nums, sizeof(nums));
+	}
+	return h;
+}
+
+static void
+emit_sms(const struct sms_part *p)
+{
+	json_t *m = msg_new("sms");
+
+	json_object_set_new(m, "folder", json_integer(p->folder));
+	json_object_set_new(m, "location", json_integer(p->location));
+	json_object_set_new(m, "sender", jstr(p->sender));
+	json_object_set_new(m, "smsc", jstr(p->smsc));
+	json_object_set_new(m, "time", p->time[0] != '\0' ?
+	    json_string(p->time) : json_null());
+	json_object_set_new(m, "coding", json_string(p->coding));
+	json_object_set_new(m, "text", jstr(p->text));
+	json_object_set_new(m, "class", json_integer(p->cls));
+	if (p->udh)
+		json_object_set_new(m, "udh", json_pack("{s:i,s:i,s:i}",
+		    "ref", p->udh_ref, "total", p->udh_total, "seq", p->udh_seq));
+	if (p->status_report) {
+		json_object_set_new(m, "status_report", json_true());
+		json_object_set_new(m, "ref", json_integer(p->msg_ref));
+		json_object_set_new(m, "delivery_status",
+		    json_integer(p->delivery_status));
+		json_object_set_new(m, "discharge_time",
+		    p->discharge_time[0] != '\0' ?
+		    json_string(p->discharge_time) : json_null());
+	}
+	emit(m);
+}
+
+/* gsm_poll callback: report a location unless reported with this content. */
+static void
+on_location(const struct sms_part *parts, int n, void *arg)
+{
+	uint64_t h = parts_hash(parts, n);
+	int folder = parts[0].folder, location = parts[0].location;
+
+	(void)arg;
+	if (seen_has(seen, folder, location, h, poll_gen))
+		return;
+	log_debug("SMS at folder %d location %d from %s (%d part(s))",
+	    folder, location, parts[0].sender, n);
+	for (int i = 0; i < n; i++)
+		emit_sms(&parts[i]);
+	seen_put(seen, folder, location, h, poll_gen);
+}
+
+static void
+poll_modem(void)
+{
+	int err;
+
+	gsm_idle(gsm);
+	poll_gen++;
+	err = gsm_poll(gsm, on_location, NULL);
+	if (err == ERR_NONE) {
+		seen_prune(seen, poll_gen);
+		if (poll_last_err != ERR_NONE)
+			log_info("listing SMS works again");
+		poll_fails = 0;
+		poll_last_err = ERR_NONE;
+		return;
+	}
+	/* One `error` per change of error, not one per poll. */
+	if (err != poll_last_err) {
+		log_warnx("listing SMS: %s", gsm_strerror(err));
+		emit_error("poll", err, gsm_strerror(err));
+	}
+	poll_last_err = err;
+	if (!outcome_link_error(err)) {
+		poll_fails = 0;
+		return;
+	}
+	if (++poll_fails >= POLL_FAILS_FATAL) {
+		log_warnx("modem not answering (%d failed listings); exiting",
+		    poll_fails);
+		emit_error("fatal", err, gsm_strerror(err));
+		worker_exit(1);
+	}
+}
+
+static void
+connect_modem(void)
+{
+	struct gsm_ident id;
+	const char *errstr = NULL;
+	int err;
+	json_t *m;
+
+	gsm = gsm_new();
+	err = gsm_connect(gsm, &cfg, &errstr);
+	if (err != ERR_NONE) {
+		log_warnx("connecting: %s", errstr);
+		emit_error("connect", err, errstr);
+		worker_exit(1);
+	}
+	gsm_identify(gsm, &id);
+	log_info("ready: %s %s, firmware %s, IMEI %s", id.manufacturer,
+	    id.model, id.firmware, id.imei);
+	m = msg_new("ready");
+	json_object_set_new(m, "manufacturer", jstr(id.manufacturer));
+	json_object_set_new(m, "model", jstr(id.model));
+	json_object_set_new(m, "firmware", jstr(id.firmware));
+	json_object_set_new(m, "imei", jstr(id.imei));
+	json_object_set_new(m, "imsi", jstr(id.imsi));
+	emit(m);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pigeon-modem [-v]\n"
+	    "Speaks docs/modem-protocol.md on file descriptor 3.\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sigaction sa;
+	int verbose = 0, ch, fl;
+
+	while ((ch = getopt(argc, argv, "v")) != -1) {
+		if (ch == 'v')
+			verbose++;
+		else
+			usage();
+	}
+	log_init(progname, verbose, 0);
+	if ((fl = fcntl(PROTO_FD, F_GETFL)) == -1)
+		fatal("file descriptor %d (started outside pigeond?)", PROTO_FD);
+	/* proto_write_all needs a blocking descriptor. */
+	if ((fl & O_NONBLOCK) && fcntl(PROTO_FD, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		fatal("fcntl");
+	fcntl(PROTO_FD, F_SETFD, FD_CLOEXEC);
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	linebuf_init(&lb);
+	seen = seen_new();
+	while (!configured) {
+		drain_lines(1);
+		if (configured || quit)
+			break;
+		read_channel(-1);
+	}
+	if (quit)
+		worker_exit(0);
+	if (cfg.name[0] != '\0') {
+		snprintf(progname, sizeof(progname), "pigeon-modem[%s]", cfg.name);
+		log_init(progname, verbose, 0);
+	}
+	connect_modem();
+
+	long next_poll = now_ms();
+	while (!quit) {
+		drain_lines(0);
+		if (quit)
+			break;
+		if (now_ms() >= next_poll) {
+			poll_modem();
+			next_poll = now_ms() + cfg.poll_ms;
+		}
+		long wait = next_poll - now_ms();
+		read_channel(wait < 0 ? 0 : (int)wait);
+	}
+	log_info("signal received; exiting");
+	worker_exit(0);
+}

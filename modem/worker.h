@@ -1,0 +1,123 @@
+/*
+ * worker.h: pigeon-modem, the process that owns one libgammu state machine
+ * and speaks the line-delimited JSON protocol of docs/modem-protocol.md on
+ * file descriptor 3.
+ *
+ * worker.c is the protocol side (main loop, messages, reported-once rule),
+ * gsm.c the libgammu side (connect, identify, list, send, delete),
+ * outcome.c what a failure means (temporary, permanent, modem gone), seen.c
+ * the set of SMS locations already reported, utf8.c strict UTF-8 checks.
+ */
+#ifndef PIGEON_WORKER_H
+#define PIGEON_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WORKER_MAX_PARTS	10	/* longest message `send` accepts */
+#define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part */
+
+/* The `config` message: gammurc keys of the modem section. */
+struct gsm_config {
+	char	 name[64];
+	char	*device;
+	char	*connection;
+	char	*model;
+	char	*logfile;
+	char	*logformat;
+	char	*smsc;		/* "" = the SIM's, read once with GSM_GetSMSC */
+	int	 poll_ms;
+};
+
+/* What `ready` carries; "" where the modem did not say. */
+struct gsm_ident {
+	char	manufacturer[64];
+	char	model[64];
+	char	firmware[256];
+	char	imei[64];
+	char	imsi[64];
+};
+
+/* One stored SMS part, converted to what the `sms` event carries. */
+struct sms_part {
+	int	 folder;
+	int	 location;
+	char	 sender[4 * 201];
+	char	 smsc[4 * 201];
+	char	 time[40];		/* ISO 8601 with offset; "" = none */
+	const char *coding;		/* "gsm", "ucs2", "8bit" */
+	char	 text[4 * 651 + 1];	/* UTF-8, or hex for 8bit */
+	int	 cls;			/* message class, -1 = none */
+	int	 udh;			/* part of a concatenated message */
+	int	 udh_ref, udh_total, udh_seq;
+	int	 status_report;
+	int	 msg_ref;		/* status report: reference of the sent part */
+	int	 delivery_status;	/* status report: TP-Status */
+	char	 discharge_time[40];	/* status report: TP-DT */
+};
+
+/* Outcome of a `send`. */
+struct send_result {
+	int	 ok;
+	int	 parts;			/* parts of the encoded message, 0 if not encoded */
+	int	 parts_sent;
+	int	 refs[WORKER_MAX_PARTS];
+	int	 code;			/* GSM_Error of the failure */
+	int	 cms;			/* modem/network error number, -2 = none */
+	int	 temporary;
+	char	 error[256];
+};
+
+struct gsm;
+
+/* Called by gsm_poll once per stored location, with all its parts. */
+typedef void (*gsm_sms_cb)(const struct sms_part *parts, int nparts, void *arg);
+
+/* gsm.c */
+struct gsm *gsm_new(void);
+void	 gsm_free(struct gsm *);
+/* Connects; on failure returns the GSM_Error (> ERR_NONE) and fills *errstr. */
+int	 gsm_connect(struct gsm *, const struct gsm_config *, const char **errstr);
+void	 gsm_identify(struct gsm *, struct gsm_ident *);
+/*
+ * Lists every stored SMS of every folder, calling cb for each location.
+ * Returns ERR_NONE when the listing ran to its end, else the GSM_Error.
+ */
+int	 gsm_poll(struct gsm *, gsm_sms_cb, void *arg);
+/* Lets the driver read unsolicited data between polls. */
+void	 gsm_idle(struct gsm *);
+void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
+	    struct send_result *);
+/* Returns ERR_NONE when the SMS is gone (also if it already was). */
+int	 gsm_delete(struct gsm *, int folder, int location);
+void	 gsm_disconnect(struct gsm *);
+const char *gsm_strerror(int code);
+
+/* outcome.c */
+/* A +CMS ERROR number: temporary or not, and what it says. */
+void	 outcome_cms(int code, int *temporary, const char **text);
+/* A GSM_Error that failed a send: 1 temporary, 0 permanent. */
+int	 outcome_temporary(int code);
+/* Whether an error means the modem is gone rather than one request failed. */
+int	 outcome_link_error(int code);
+
+/* seen.c: (folder, location) pairs reported, with a hash of their content. */
+struct seen;
+struct seen *seen_new(void);
+void	 seen_free(struct seen *);
+/* 1 if this location was reported with this content; marks it current. */
+int	 seen_has(struct seen *, int folder, int location, uint64_t hash, unsigned gen);
+void	 seen_put(struct seen *, int folder, int location, uint64_t hash, unsigned gen);
+void	 seen_del(struct seen *, int folder, int location);
+/* Forgets locations not marked with gen (gone from the modem). */
+void	 seen_prune(struct seen *, unsigned gen);
+size_t	 seen_count(const struct seen *);
+
+/* utf8.c */
+int	 utf8_valid(const char *, size_t);
+/* Copies s with each invalid sequence replaced by U+FFFD; malloc'd. */
+char	*utf8_sanitize(const char *s, size_t len, size_t *outlen);
+/* Number of code points of valid UTF-8. */
+size_t	 utf8_count(const char *, size_t);
+
+#endif

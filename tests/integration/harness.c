@@ -1,0 +1,412 @@
+/* harness.c: process, file and database helpers for integration tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static void
+h_die(const char *what)
+{
+	fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+static const char *
+h_env(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "harness: %s is not set (run the tests with make test)\n", name);
+		abort();
+	}
+	return v;
+}
+
+long
+h_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void
+h_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Every process a test started dies with the test, even when it fails. */
+static pid_t spawned[64];
+static int nspawned;
+
+static void
+h_kill_spawned(void)
+{
+	for (int i = 0; i < nspawned; i++) {
+		if (spawned[i] > 0 && kill(spawned[i], SIGKILL) == 0)
+			waitpid(spawned[i], NULL, 0);
+	}
+	nspawned = 0;
+}
+
+pid_t
+h_spawn(const char *logpath, char *const argv[])
+{
+	static int registered;
+	if (!registered++)
+		atexit(h_kill_spawned);
+	pid_t pid = fork();
+	if (pid == -1)
+		h_die("fork");
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		setpgid(0, 0);
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (nspawned < (int)(sizeof(spawned) / sizeof(spawned[0])))
+		spawned[nspawned++] = pid;
+	return pid;
+}
+
+int
+h_stop(pid_t pid, int sig, int timeout_ms)
+{
+	int status = 0;
+	long deadline = h_now_ms() + timeout_ms;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r == -1)
+			return -1;
+		if (h_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return status;
+		}
+		h_sleep_ms(10);
+	}
+}
+
+int
+h_run(char **out, const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) == -1)
+		h_die("vasprintf");
+	va_end(ap);
+
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		h_die("popen");
+	size_t len = 0, cap = 1024;
+	char *buf = malloc(cap);
+	size_t n;
+	while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+		len += n;
+		if (cap - len < 512)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	int status = pclose(p);
+	free(cmd);
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int
+h_wait_for(int (*cond)(void *), void *arg, int timeout_ms)
+{
+	long deadline = h_now_ms() + timeout_ms;
+	for (;;) {
+		if (cond(arg))
+			return 0;
+		if (h_now_ms() > deadline)
+			return -1;
+		h_sleep_ms(20);
+	}
+}
+
+const char *
+h_bin(const char *name)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+	snprintf(b, sizeof(bufs[0]), "%s/%s", h_env("PIGEON_TEST_BIN"), name);
+	return b;
+}
+
+char *
+h_tmpdir(const char *name)
+{
+	char *path;
+	if (asprintf(&path, "%s/%s.XXXXXX", h_env("PIGEON_TEST_TMP"), name) == -1)
+		h_die("asprintf");
+	if (mkdtemp(path) == NULL)
+		h_die("mkdtemp");
+	chmod(path, 0755);
+	return path;
+}
+
+char *
+h_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	size_t len = 0, cap = 4096, n;
+	char *buf = malloc(cap);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int
+h_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+int
+h_count_lines(const char *text, const char *needle)
+{
+	int count = 0;
+	const char *line = text;
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = strndup(line, len);
+		if (strstr(copy, needle) != NULL)
+			count++;
+		free(copy);
+		line = end ? end + 1 : NULL;
+	}
+	return count;
+}
+
+PGconn *
+h_db_connect(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "harness: connect %s: %s", conninfo, PQerrorMessage(c));
+		abort();
+	}
+	return c;
+}
+
+char *
+h_db_create(const char *name)
+{
+	char *admin, *conninfo, *sql;
+	const char *base = h_env("PIGEON_TEST_PG");
+
+	if (asprintf(&admin, "%s dbname=postgres", base) == -1 ||
+	    asprintf(&conninfo, "%s dbname=%s", base, name) == -1 ||
+	    asprintf(&sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name) == -1)
+		h_die("asprintf");
+	PGconn *c = h_db_connect(admin);
+	PQclear(PQexec(c, sql));
+	free(sql);
+	if (asprintf(&sql, "CREATE DATABASE %s", name) == -1)
+		h_die("asprintf");
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+		abort();
+	}
+	PQclear(r);
+	PQfinish(c);
+	free(sql);
+	free(admin);
+	return conninfo;
+}
+
+char *
+h_db_value(PGconn *c, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	char *v = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+	    !PQgetisnull(r, 0, 0))
+		v = strdup(PQgetvalue(r, 0, 0));
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return v;
+}
+
+long
+h_db_long(PGconn *c, const char *sql, int nparams, const char *const *params)
+{
+	char *v = h_db_value(c, sql, nparams, params);
+	long n = v ? strtol(v, NULL, 10) : -1;
+	free(v);
+	return n;
+}
+
+int
+h_exec(char **out, char *const argv[])
+{
+	int pfd[2];
+	if (pipe(pfd) == -1)
+		h_die("pipe");
+	pid_t pid = fork();
+	if (pid == -1)
+		h_die("fork");
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t len = 0, cap = 1024;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while ((n = read(pfd[0], buf + len, cap - len - 1)) > 0 ||
+	    (n == -1 && errno == EINTR)) {
+		if (n > 0)
+			len += n;
+		if (cap - len < 512)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(pfd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int
+h_http_get(int port, const char *path, char **body)
+{
+	struct sockaddr_in sa = { 0 };
+	char req[512];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int code = -1;
+
+	if (body)
+		*body = NULL;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(fd);
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+		code = -1;
+	char *start = strstr(buf, "\r\n\r\n");
+	if (body)
+		*body = strdup(start ? start + 4 : "");
+	free(buf);
+	return code;
+}
+
+struct contains_arg {
+	const char *path;
+	const char *needle;
+};
+
+static int
+file_contains(void *p)
+{
+	struct contains_arg *a = p;
+	char *data = h_read_file(a->path);
+	int found = data && strstr(data, a->needle) != NULL;
+	free(data);
+	return found;
+}
+
+int
+h_wait_file_contains(const char *path, const char *needle, int timeout_ms)
+{
+	struct contains_arg a = { path, needle };
+	return h_wait_for(file_contains, &a, timeout_ms);
+}
+
+void
+h_assert_no_sanitizer_report(const char *path)
+{
+	static const char *marks[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", NULL
+	};
+	char *data = h_read_file(path);
+	for (int i = 0; data && marks[i]; i++) {
+		char *at = strstr(data, marks[i]);
+		if (at != NULL) {
+			fprintf(stderr, "harness: sanitizer report in %s:\n%.2000s\n", path, at);
+			free(data);
+			ck_abort_msg("sanitizer report in %s", path);
+		}
+	}
+	free(data);
+}

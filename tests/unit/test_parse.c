@@ -1,0 +1,627 @@
+/* Unit tests for parse.c: every command and alias in English, French and
+ * Arabic, then spacing, case, handles, arguments and post fallbacks. Every
+ * input is parsed from an exact-size heap copy, so ASan sees any read past
+ * its end. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+struct pcase {
+	const char	*in;
+	enum cmd_type	 type;
+	enum cmd_error	 err;
+	const char	*arg;		/* the handle, or the code for LANG */
+	const char	*text;		/* NULL: no text */
+	const char	*kwlang;	/* NULL: a post */
+	int		 from, to;
+};
+
+#define POST(in, t)		{ in, CMD_POST, CMDERR_NONE, "", t, NULL, -1, -1 }
+#define C0(in, ty, l)		{ in, ty, CMDERR_NONE, "", NULL, l, -1, -1 }
+#define CH(in, ty, h, l)	{ in, ty, CMDERR_NONE, h, NULL, l, -1, -1 }
+#define CT(in, ty, h, t, l)	{ in, ty, CMDERR_NONE, h, t, l, -1, -1 }
+#define ERR(in, ty, e, l)	{ in, ty, e, "", NULL, l, -1, -1 }
+#define LNG(in, code, l)	{ in, CMD_LANG, CMDERR_NONE, code, NULL, l, -1, -1 }
+#define SLP(in, f, t, l)	{ in, CMD_SLEEP, CMDERR_NONE, "", NULL, l, f, t }
+#define EMPTY(in)		{ in, CMD_POST, CMDERR_EMPTY, "", "", NULL, -1, -1 }
+
+#define MISSING		CMDERR_MISSING_ARG
+#define BADH		CMDERR_BAD_HANDLE
+
+static const struct pcase cases[] = {
+	/* JOIN */
+	CH("JOIN alice", CMD_JOIN, "alice", "en"),
+	CH("join @Alice", CMD_JOIN, "alice", "en"),
+	CH("SignUp bob_1", CMD_JOIN, "bob_1", "en"),
+	CH("INSCRIPTION karim", CMD_JOIN, "karim", "fr"),
+	CH("inscription @Karim", CMD_JOIN, "karim", "fr"),
+	CH("تسجيل karim", CMD_JOIN, "karim", "ar"),
+	CH("التسجيل karim", CMD_JOIN, "karim", "ar"),
+	CH("تسجـــيل karim", CMD_JOIN, "karim", "ar"),		/* tatweel */
+	CH("تَسْجِيل karim", CMD_JOIN, "karim", "ar"),		/* harakat */
+	CH("تسجیل karim", CMD_JOIN, "karim", "ar"),		/* Farsi yeh */
+	CH("join abcdefghijklmno", CMD_JOIN, "abcdefghijklmno", "en"),
+	CH("join 123", CMD_JOIN, "123", "en"),
+	CH("JOIN ＠Alice", CMD_JOIN, "alice", "en"),
+	ERR("JOIN", CMD_JOIN, MISSING, "en"),
+	ERR("تسجيل", CMD_JOIN, MISSING, "ar"),
+	ERR("inscription !", CMD_JOIN, MISSING, "fr"),
+	ERR("inscription $", CMD_JOIN, BADH, "fr"),
+	ERR("join alice-b", CMD_JOIN, BADH, "en"),
+	ERR("join abcdefghijklmnop", CMD_JOIN, BADH, "en"),	/* 16 */
+	ERR("join josé", CMD_JOIN, BADH, "en"),
+	ERR("join @", CMD_JOIN, BADH, "en"),
+	ERR("join @@alice", CMD_JOIN, BADH, "en"),
+	ERR("join al.ice", CMD_JOIN, BADH, "en"),
+	ERR("تسجيل كريم", CMD_JOIN, BADH, "ar"),
+	POST("Join us tonight", "Join us tonight"),
+
+	/* FOLLOW */
+	CH("FOLLOW alice", CMD_FOLLOW, "alice", "en"),
+	CH("follow @alice.", CMD_FOLLOW, "alice", "en"),
+	CH("FoLLoW AlIcE", CMD_FOLLOW, "alice", "en"),
+	CH("  follow \t\n @alice  \r\n", CMD_FOLLOW, "alice", "en"),
+	CH("F alice", CMD_FOLLOW, "alice", "en"),
+	CH("f @Alice!", CMD_FOLLOW, "alice", "en"),
+	CH("SUIVRE @alice", CMD_FOLLOW, "alice", "fr"),
+	CH("Suivre @alice !", CMD_FOLLOW, "alice", "fr"),
+	CH("suivre alice", CMD_FOLLOW, "alice", "fr"),
+	CH("تابع @alice", CMD_FOLLOW, "alice", "ar"),
+	CH("تابع alice،", CMD_FOLLOW, "alice", "ar"),
+	CH("\xe2\x80\x8fتابع\xe2\x80\x8f @alice", CMD_FOLLOW, "alice", "ar"),
+	CH("follow\xc2\xa0" "alice", CMD_FOLLOW, "alice", "en"),
+	CH("follow \"alice\"", CMD_FOLLOW, "alice", "en"),
+	ERR("follow", CMD_FOLLOW, MISSING, "en"),
+	ERR("F", CMD_FOLLOW, MISSING, "en"),
+	ERR("تابع", CMD_FOLLOW, MISSING, "ar"),
+	ERR("follow @al-ice", CMD_FOLLOW, BADH, "en"),
+	ERR("suivre ça", CMD_FOLLOW, BADH, "fr"),
+	POST("follow your dreams, everyone", "follow your dreams, everyone"),
+	POST("follow @alice @bob", "follow @alice @bob"),
+
+	/* LEAVE */
+	CH("LEAVE alice", CMD_LEAVE, "alice", "en"),
+	CH("unfollow @alice", CMD_LEAVE, "alice", "en"),
+	CH("L alice", CMD_LEAVE, "alice", "en"),
+	CH("QUITTER @alice", CMD_LEAVE, "alice", "fr"),
+	CH("اترك @alice", CMD_LEAVE, "alice", "ar"),
+	ERR("leave", CMD_LEAVE, MISSING, "en"),
+	ERR("Quitter", CMD_LEAVE, MISSING, "fr"),
+	ERR("L", CMD_LEAVE, MISSING, "en"),
+	POST("leave me alone please", "leave me alone please"),
+	POST("L'amour", "L'amour"),
+
+	/* ON / OFF, all and per handle */
+	C0("ON", CMD_ON, "en"),
+	C0("on!", CMD_ON, "en"),
+	C0("ON !", CMD_ON, "en"),
+	C0("Activer", CMD_ON, "fr"),
+	C0("تفعيل", CMD_ON, "ar"),
+	C0("OFF", CMD_OFF, "en"),
+	C0("off.", CMD_OFF, "en"),
+	C0("DESACTIVER", CMD_OFF, "fr"),
+	C0("DÉSACTIVER", CMD_OFF, "fr"),
+	C0("Désactiver", CMD_OFF, "fr"),
+	C0("de\xcc\x81sactiver", CMD_OFF, "fr"),		/* decomposed é */
+	C0("تعطيل", CMD_OFF, "ar"),
+	CH("ON alice", CMD_ON, "alice", "en"),
+	CH("on @Alice", CMD_ON, "alice", "en"),
+	CH("activer @alice", CMD_ON, "alice", "fr"),
+	CH("تفعيل @alice", CMD_ON, "alice", "ar"),
+	CH("OFF bob", CMD_OFF, "bob", "en"),
+	CH("désactiver @bob", CMD_OFF, "bob", "fr"),
+	CH("تعطيل bob", CMD_OFF, "bob", "ar"),
+	CH("On verra", CMD_ON, "verra", "en"),	/* can't tell: ON h */
+	ERR("OFF @bad-name", CMD_OFF, BADH, "en"),
+	POST("On déménage", "On déménage"),
+	POST("on y va", "on y va"),
+	POST("Off to work now", "Off to work now"),
+
+	/* STOP: every alias alone, then with other words */
+	C0("STOP", CMD_STOP, "en"),
+	C0("stop", CMD_STOP, "en"),
+	C0("Stop.", CMD_STOP, "en"),
+	C0("STOP!!!", CMD_STOP, "en"),
+	C0("\"STOP\"", CMD_STOP, "en"),
+	C0("(StOp)", CMD_STOP, "en"),
+	C0("ＳＴＯＰ", CMD_STOP, "en"),
+	C0("stopall", CMD_STOP, "en"),
+	C0("QUIT", CMD_STOP, "en"),
+	C0("end", CMD_STOP, "en"),
+	C0("Cancel", CMD_STOP, "en"),
+	C0("UNSUBSCRIBE", CMD_STOP, "en"),
+	C0("ARRET", CMD_STOP, "fr"),
+	C0("arret", CMD_STOP, "fr"),
+	C0("ARRÊT", CMD_STOP, "fr"),
+	C0("Arrêt", CMD_STOP, "fr"),
+	C0("arre\xcc\x82t", CMD_STOP, "fr"),
+	C0("توقف", CMD_STOP, "ar"),
+	C0("توقّف", CMD_STOP, "ar"),
+	C0("إلغاء", CMD_STOP, "ar"),
+	C0("الغاء", CMD_STOP, "ar"),
+	C0("إيقاف", CMD_STOP, "ar"),
+	C0(" \n STOP \n ", CMD_STOP, "en"),
+	C0("STOP please", CMD_STOP, "en"),
+	C0("stop stop", CMD_STOP, "en"),
+	C0("STOP ALL", CMD_STOP, "en"),
+	C0("Stop the war!", CMD_STOP, "en"),		/* the first word wins */
+	C0("stop sending me messages", CMD_STOP, "en"),
+	C0("arrêt svp", CMD_STOP, "fr"),
+	C0("Arrêt de l'envoi des messages", CMD_STOP, "fr"),
+	C0("ARRET les sms", CMD_STOP, "fr"),
+	C0("توقف عن الإرسال", CMD_STOP, "ar"),
+	C0("unsubscribe me from this list", CMD_STOP, "en"),
+	C0("stopall the messages", CMD_STOP, "en"),
+	C0("STOP !", CMD_STOP, "en"),
+	C0("cancel !", CMD_STOP, "en"),
+	C0("توقف من فضلك", CMD_STOP, "ar"),
+	C0("please stop", CMD_STOP, "en"),
+	C0("cancel please", CMD_STOP, "en"),
+	C0("end now", CMD_STOP, "en"),
+	C0("quit quit", CMD_STOP, "en"),
+	C0("merci, stop", CMD_STOP, "en"),
+	C0("الغاء من فضلك", CMD_STOP, "ar"),
+	C0("إلغاء الآن", CMD_STOP, "ar"),
+	C0("please stop !", CMD_STOP, "en"),
+	POST("End of the day here", "End of the day here"),
+	POST("Cancel culture is real", "Cancel culture is real"),
+	POST("quit smoking today", "quit smoking today"),
+	POST("don't stop me now", "don't stop me now"),
+	POST("stopping by later", "stopping by later"),
+	POST("please", "please"),
+
+	/* START */
+	C0("START", CMD_START, "en"),
+	C0("start.", CMD_START, "en"),
+	C0("Reprendre", CMD_START, "fr"),
+	C0("ابدأ", CMD_START, "ar"),
+	C0("إبدأ", CMD_START, "ar"),
+	C0("ابدا", CMD_START, "ar"),
+	POST("Start the day right", "Start the day right"),
+
+	/* HELP */
+	C0("HELP", CMD_HELP, "en"),
+	C0("help?", CMD_HELP, "en"),
+	C0("Help!", CMD_HELP, "en"),
+	C0("?", CMD_HELP, "en"),
+	C0("??", CMD_HELP, "en"),
+	C0("؟", CMD_HELP, "en"),
+	C0("info", CMD_HELP, "en"),
+	C0("«HELP»", CMD_HELP, "en"),
+	C0("مساعدة؟", CMD_HELP, "ar"),
+	C0("AIDE", CMD_HELP, "fr"),
+	C0("aide !", CMD_HELP, "fr"),
+	C0("Aide ?!", CMD_HELP, "fr"),
+	C0("مساعدة", CMD_HELP, "ar"),
+	C0("مساعده", CMD_HELP, "ar"),
+	C0("المساعدة", CMD_HELP, "ar"),
+	POST("help me", "help me"),
+	POST("? alice", "? alice"),
+	POST("!!!", "!!!"),
+
+	/* D / DM */
+	CT("D alice hi there", CMD_DM, "alice", "hi there", "en"),
+	CT("d @Alice  hi  there ", CMD_DM, "alice", "hi  there", "en"),
+	CT("DM bob see you", CMD_DM, "bob", "see you", "en"),
+	CT("D alice: hi", CMD_DM, "alice", "hi", "en"),
+	CT("D alice\xc2\xa0hi", CMD_DM, "alice", "hi", "en"),
+	CT("D\nalice\nline1\nline2\n", CMD_DM, "alice", "line1\nline2", "en"),
+	CT("MP bob salut", CMD_DM, "bob", "salut", "fr"),
+	CT("راسل @alice مرحبا", CMD_DM, "alice", "مرحبا", "ar"),
+	CT("راسل alice مرحبا بك", CMD_DM, "alice", "مرحبا بك", "ar"),
+	ERR("راسل", CMD_DM, MISSING, "ar"),
+	POST("خاص لكل المتابعين", "خاص لكل المتابعين"),
+	ERR("D", CMD_DM, MISSING, "en"),
+	/* the handle is kept when only the text is missing */
+	{ "dm alice", CMD_DM, MISSING, "alice", NULL, "en", -1, -1 },
+	{ "D alice!", CMD_DM, MISSING, "alice", NULL, "en", -1, -1 },
+	ERR("DM @al-ice hi", CMD_DM, BADH, "en"),
+	ERR("D josé salut", CMD_DM, BADH, "en"),
+	POST("D'accord", "D'accord"),
+
+	/* GET */
+	CH("GET alice", CMD_GET, "alice", "en"),
+	CH("get @ALICE", CMD_GET, "alice", "en"),
+	CH("voir alice", CMD_GET, "alice", "fr"),
+	CH("اعرض alice", CMD_GET, "alice", "ar"),
+	ERR("GET", CMD_GET, MISSING, "en"),
+	POST("get a life man", "get a life man"),
+
+	/* WHOIS */
+	CH("WHOIS alice", CMD_WHOIS, "alice", "en"),
+	CH("profil @alice", CMD_WHOIS, "alice", "fr"),
+	CH("ملف alice", CMD_WHOIS, "alice", "ar"),
+	CH("الملف alice", CMD_WHOIS, "alice", "ar"),
+	ERR("whois", CMD_WHOIS, MISSING, "en"),
+	POST("whois al ice", "whois al ice"),
+
+	/* STATS */
+	C0("STATS", CMD_STATS, "en"),
+	C0("stats.", CMD_STATS, "en"),
+	C0("statistiques", CMD_STATS, "fr"),
+	C0("إحصائيات", CMD_STATS, "ar"),
+	C0("احصائيات", CMD_STATS, "ar"),
+	POST("stats please", "stats please"),
+
+	/* NAME, BIO */
+	CT("NAME Alice Smith", CMD_NAME, "", "Alice Smith", "en"),
+	CT("name   Alice  ", CMD_NAME, "", "Alice", "en"),
+	CT("nom Karim B.", CMD_NAME, "", "Karim B.", "fr"),
+	CT("NAME Alice !", CMD_NAME, "", "Alice !", "en"),
+	CT("اسم كريم", CMD_NAME, "", "كريم", "ar"),
+	CT("الاسم كريم", CMD_NAME, "", "كريم", "ar"),
+	ERR("NAME", CMD_NAME, MISSING, "en"),
+	ERR("nom   \n", CMD_NAME, MISSING, "fr"),
+	CT("BIO I love birds", CMD_BIO, "", "I love birds", "en"),
+	CT("bio\nJ'aime les pigeons\net le thé", CMD_BIO, "",
+	    "J'aime les pigeons\net le thé", "en"),
+	CT("نبذة أحب الحمام", CMD_BIO, "", "أحب الحمام", "ar"),
+	ERR("BIO", CMD_BIO, MISSING, "en"),
+	ERR("نبذة", CMD_BIO, MISSING, "ar"),
+
+	/* LANG */
+	LNG("LANG en", "en", "en"),
+	LNG("lang FR", "fr", "en"),
+	LNG("LANG ar", "ar", "en"),
+	LNG("language english", "en", "en"),
+	LNG("lang anglais", "en", "en"),
+	LNG("langue français", "fr", "fr"),
+	LNG("LANGUE FRANÇAIS", "fr", "fr"),
+	LNG("langue francais.", "fr", "fr"),
+	LNG("lang french", "fr", "en"),
+	LNG("lang arabic", "ar", "en"),
+	LNG("LANGUE arabe", "ar", "fr"),
+	LNG("لغة عربية", "ar", "ar"),
+	LNG("لغة العربية", "ar", "ar"),
+	LNG("اللغة العربية", "ar", "ar"),
+	LNG("لغة عربي", "ar", "ar"),
+	LNG("لغة الفرنسية", "fr", "ar"),
+	LNG("لغة الإنجليزية", "en", "ar"),
+	LNG("LANG العربية", "ar", "en"),
+	ERR("LANG", CMD_LANG, MISSING, "en"),
+	ERR("langue", CMD_LANG, MISSING, "fr"),
+	ERR("LANG xx", CMD_LANG, CMDERR_BAD_LANG, "en"),
+	ERR("lang es", CMD_LANG, CMDERR_BAD_LANG, "en"),
+	ERR("لغة اسبانية", CMD_LANG, CMDERR_BAD_LANG, "ar"),
+	POST("langue de bois", "langue de bois"),
+
+	/* SLEEP */
+	SLP("SLEEP 23 7", 23, 7, "en"),
+	SLP("sleep 23h 7h", 23, 7, "en"),
+	SLP("SLEEP 23-7", 23, 7, "en"),
+	SLP("sleep 23h-7h", 23, 7, "en"),
+	SLP("SLEEP 23 - 7", 23, 7, "en"),
+	SLP("sleep 23\xe2\x80\x93" "7", 23, 7, "en"),
+	SLP("sleep 22:00 06:00", 22, 6, "en"),
+	SLP("sleep 22h00 6h00", 22, 6, "en"),
+	SLP("sleep 0 6", 0, 6, "en"),
+	SLP("sleep 7 23", 7, 23, "en"),
+	SLP("sleep 11pm 7am", 23, 7, "en"),
+	SLP("sleep 11 pm 7 am", 23, 7, "en"),
+	SLP("sleep 12am 6am", 0, 6, "en"),
+	SLP("sleep 12pm 1pm", 12, 13, "en"),
+	SLP("SLEEP from 23 to 7", 23, 7, "en"),
+	SLP("sommeil de 23h à 7h", 23, 7, "fr"),
+	SLP("SOMMEIL 23 7", 23, 7, "fr"),
+	SLP("نوم 23 7", 23, 7, "ar"),
+	SLP("نوم ٢٣ ٧", 23, 7, "ar"),
+	SLP("نوم من 23 إلى 7", 23, 7, "ar"),
+	SLP("SLEEP OFF", -1, -1, "en"),
+	SLP("sleep off!", -1, -1, "en"),
+	SLP("sommeil désactiver", -1, -1, "fr"),
+	SLP("sommeil non", -1, -1, "fr"),
+	SLP("نوم تعطيل", -1, -1, "ar"),
+	ERR("SLEEP", CMD_SLEEP, MISSING, "en"),
+	ERR("SLEEP 25 7", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 23", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 7 7", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 23 7 5", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 13pm 7", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 23:30 7", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("sleep 123 7", CMD_SLEEP, CMDERR_BAD_HOURS, "en"),
+	ERR("نوم ٢٥ ٧", CMD_SLEEP, CMDERR_BAD_HOURS, "ar"),
+	POST("Sleep tight, everyone", "Sleep tight, everyone"),
+	POST("sleep well", "sleep well"),
+	POST("sleep 8 hours a night, every night", "sleep 8 hours a night, every night"),
+
+	/* DELETE */
+	C0("DELETE", CMD_DELETE, "en"),
+	C0("delete!", CMD_DELETE, "en"),
+	C0("SUPPRIMER", CMD_DELETE, "fr"),
+	C0("احذف", CMD_DELETE, "ar"),
+	C0("حذف", CMD_DELETE, "ar"),
+	POST("delete my last post", "delete my last post"),
+
+	/* empty */
+	EMPTY(""),
+	EMPTY("   "),
+	EMPTY("\n\t\r\n"),
+	EMPTY("\xc2\xa0\xc2\xa0"),
+	EMPTY("\xe2\x80\x8f"),
+	EMPTY("\xef\xbb\xbf \xe3\x80\x80"),
+
+	/* posts */
+	POST("Hello world", "Hello world"),
+	POST("  hello   world  \n", "hello   world"),
+	POST("\xc2\xa0hello\xc2\xa0", "hello"),
+	POST("@alice hi", "@alice hi"),
+	POST("Helpful tip: water your plants", "Helpful tip: water your plants"),
+	POST("...", "..."),
+	POST("مرحبا بالجميع", "مرحبا بالجميع"),
+	POST("follow@alice", "follow@alice"),
+};
+
+#define BAD(...) do {						\
+	fprintf(stderr, "case %d \"%s\": ", i, c->in);			\
+	fprintf(stderr, __VA_ARGS__);					\
+	fputc('\n', stderr);						\
+	bad = 1;							\
+} while (0)
+
+/* Returns 0 if the case parses as expected; prints every difference. */
+static int
+check_case(const struct pcase *c, int i)
+{
+	size_t len = strlen(c->in);
+	char *buf = malloc(len ? len : 1);
+	const char *want_handle, *want_lang;
+	struct command cmd;
+	int bad = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, c->in, len);
+	command_parse(buf, len, &cmd);
+
+	if (cmd.type != c->type || cmd.error != c->err)
+		BAD("got %s/%s, want %s/%s", command_name(cmd.type),
+		    command_error_name(cmd.error), command_name(c->type),
+		    command_error_name(c->err));
+	want_lang = c->type == CMD_LANG && c->err == CMDERR_NONE ? c->arg : "";
+	want_handle = want_lang[0] != '\0' ? "" : c->arg;
+	if (strcmp(cmd.handle, want_handle) != 0)
+		BAD("handle \"%s\", want \"%s\"", cmd.handle, want_handle);
+	if (strcmp(cmd.lang, want_lang) != 0)
+		BAD("lang \"%s\", want \"%s\"", cmd.lang, want_lang);
+	if (c->text == NULL) {
+		if (cmd.text != NULL || cmd.textlen != 0)
+			BAD("text \"%.*s\", want none", (int)cmd.textlen,
+			    cmd.text ? cmd.text : "");
+	} else if (cmd.text == NULL)
+		BAD("no text, want \"%s\"", c->text);
+	else {
+		if (cmd.textlen != strlen(c->text) ||
+		    memcmp(cmd.text, c->text, cmd.textlen) != 0)
+			BAD("text \"%.*s\", want \"%s\"", (int)cmd.textlen,
+			    cmd.text, c->text);
+		if (c->err != CMDERR_EMPTY && (cmd.text < buf ||
+		    cmd.text + cmd.textlen > buf + len))
+			BAD("text outside the input");
+	}
+	if ((c->kwlang == NULL) != (cmd.keyword_lang == NULL) ||
+	    (c->kwlang != NULL && strcmp(c->kwlang, cmd.keyword_lang) != 0))
+		BAD("keyword_lang %s, want %s", cmd.keyword_lang ?
+		    cmd.keyword_lang : "NULL", c->kwlang ? c->kwlang : "NULL");
+	if (cmd.sleep_from != c->from || cmd.sleep_to != c->to)
+		BAD("hours %d %d, want %d %d", cmd.sleep_from, cmd.sleep_to,
+		    c->from, c->to);
+	free(buf);
+	return bad;
+}
+
+/* One Check test for the whole table (a forked test costs ~60 ms under
+ * ASan), reporting every failing row, not only the first. */
+START_TEST(test_cases)
+{
+	int i, n = (int)(sizeof(cases) / sizeof(cases[0])), failed = 0;
+
+	for (i = 0; i < n; i++)
+		failed += check_case(&cases[i], i);
+	ck_assert_msg(failed == 0, "%d of %d cases failed (see stderr)",
+	    failed, n);
+}
+END_TEST
+
+/* The invariants every result keeps, whatever the input. */
+static void
+check_sane(const char *buf, size_t len, const struct command *cmd)
+{
+	ck_assert_int_ge(cmd->type, CMD_POST);
+	ck_assert_int_le(cmd->type, CMD_DELETE);
+	ck_assert_uint_lt(strlen(cmd->handle), sizeof(cmd->handle));
+	ck_assert(cmd->handle[0] == '\0' ||
+	    handle_valid(cmd->handle, strlen(cmd->handle)));
+	ck_assert_uint_lt(strlen(cmd->lang), sizeof(cmd->lang));
+	if (cmd->error == CMDERR_EMPTY)
+		ck_assert_uint_eq(cmd->textlen, 0);
+	else if (cmd->text != NULL)
+		ck_assert(cmd->text >= buf && cmd->textlen <= len &&
+		    cmd->text + cmd->textlen <= buf + len);
+	if (cmd->type == CMD_POST && cmd->error == CMDERR_NONE)
+		ck_assert_uint_gt(cmd->textlen, 0);
+	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE &&
+	    cmd->sleep_from != -1) {
+		ck_assert(cmd->sleep_from >= 0 && cmd->sleep_from <= 23);
+		ck_assert(cmd->sleep_to >= 0 && cmd->sleep_to <= 23);
+	}
+}
+
+/* Every prefix of every case, cut anywhere, even inside a UTF-8 sequence. */
+START_TEST(test_prefixes)
+{
+	const char *in;
+	size_t len, k, i;
+	struct command cmd;
+	char *buf;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (in = cases[i].in, len = strlen(in), k = 0; k <= len; k++) {
+		buf = malloc(k ? k : 1);
+		ck_assert_ptr_nonnull(buf);
+		memcpy(buf, in, k);
+		command_parse(buf, k, &cmd);
+		check_sane(buf, k, &cmd);
+		free(buf);
+	}
+}
+END_TEST
+
+START_TEST(test_random)
+{
+	static const char *pieces[] = {
+		"stop", "STOP", "follow", "d", "@", "＠", "alice", " ", "  ",
+		"\n", "\xc2\xa0", "sleep", "23", "-", "7", "pm", "lang", "ar",
+		"تابع", "ـ", "\xd8", "\xff", "\xe2\x80", "?", "!", "٢", "on",
+		"off", "\0", "é", "e\xcc\x81", "please", "name", "x"
+	};
+	unsigned int seed = 4242;
+	char buf[64];
+	struct command cmd;
+	size_t n, pl, np = sizeof(pieces) / sizeof(pieces[0]);
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		n = 0;
+		for (;;) {
+			seed = seed * 1103515245 + 12345;
+			const char *p = pieces[(seed >> 16) % np];
+			pl = p[0] == '\0' ? 1 : strlen(p);
+			if (n + pl > sizeof(buf) || (seed >> 8) % 7 == 0)
+				break;
+			memcpy(buf + n, p, pl);
+			n += pl;
+		}
+		char *heap = malloc(n ? n : 1);
+		ck_assert_ptr_nonnull(heap);
+		memcpy(heap, buf, n);
+		command_parse(heap, n, &cmd);
+		check_sane(heap, n, &cmd);
+		free(heap);
+	}
+}
+END_TEST
+
+START_TEST(test_bytes)
+{
+	struct command cmd;
+	char *big;
+	size_t n = 200000, i;
+
+	/* invalid UTF-8 never matches a keyword, and never crashes */
+	command_parse("\xff\xfe", 2, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	ck_assert_uint_eq(cmd.textlen, 2);
+	command_parse("STOP\xff", 5, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	command_parse("STOP \xff", 6, &cmd);	/* the first word wins */
+	ck_assert_int_eq(cmd.type, CMD_STOP);
+	command_parse("follow \xc3", 8, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_FOLLOW);
+	ck_assert_int_eq(cmd.error, CMDERR_BAD_HANDLE);
+	command_parse("\xc3", 1, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	ck_assert_uint_eq(cmd.textlen, 1);
+	command_parse("STOP\0", 5, &cmd);	/* a NUL is not a space */
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	ck_assert_uint_eq(cmd.textlen, 5);
+	command_parse("STOP please", 4, &cmd);	/* len, not the NUL, ends it */
+	ck_assert_int_eq(cmd.type, CMD_STOP);
+	command_parse(NULL, 0, &cmd);
+	ck_assert_int_eq(cmd.error, CMDERR_EMPTY);
+	ck_assert_ptr_nonnull(cmd.text);
+	command_parse(NULL, 5, &cmd);
+	ck_assert_int_eq(cmd.error, CMDERR_EMPTY);
+
+	/* long inputs: one huge word, all spaces, STOP and many words */
+	big = malloc(n);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', n);
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	ck_assert_uint_eq(cmd.textlen, n);
+	memset(big, ' ', n);
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.error, CMDERR_EMPTY);
+	for (i = 0; i + 5 <= n; i += 5)
+		memcpy(big + i, "stop ", 5);
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_STOP);
+	memcpy(big, "end  ", 5);
+	command_parse(big, n, &cmd);	/* every word a STOP word */
+	ck_assert_int_eq(cmd.type, CMD_STOP);
+	memcpy(big, "NAME ", 5);
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_NAME);
+	ck_assert_ptr_eq(cmd.text, big + 5);
+	memcpy(big, "D al ", 5);
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_DM);
+	ck_assert_str_eq(cmd.handle, "al");
+	memset(big, 'x', 100);	/* a long first word: not a keyword */
+	command_parse(big, n, &cmd);
+	ck_assert_int_eq(cmd.type, CMD_POST);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_handle_valid)
+{
+	ck_assert_int_eq(handle_valid("alice", 5), 1);
+	ck_assert_int_eq(handle_valid("Alice_99", 8), 1);
+	ck_assert_int_eq(handle_valid("a", 1), 1);
+	ck_assert_int_eq(handle_valid("_", 1), 1);
+	ck_assert_int_eq(handle_valid("abcdefghijklmno", 15), 1);
+	ck_assert_int_eq(handle_valid("abcdefghijklmnop", 16), 0);
+	ck_assert_int_eq(handle_valid("alice", 0), 0);
+	ck_assert_int_eq(handle_valid(NULL, 0), 0);
+	ck_assert_int_eq(handle_valid("@alice", 6), 0);
+	ck_assert_int_eq(handle_valid("al-ice", 6), 0);
+	ck_assert_int_eq(handle_valid("al ice", 6), 0);
+	ck_assert_int_eq(handle_valid("jos\xc3\xa9", 5), 0);
+	ck_assert_int_eq(handle_valid("al\0ce", 5), 0);
+	ck_assert_int_eq(handle_valid("alice-", 5), 1);	/* len counts */
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(command_name(CMD_POST), "post");
+	ck_assert_str_eq(command_name(CMD_DM), "dm");
+	ck_assert_str_eq(command_name(CMD_DELETE), "delete");
+	ck_assert_str_eq(command_name((enum cmd_type)99), "unknown");
+	ck_assert_str_eq(command_error_name(CMDERR_NONE), "none");
+	ck_assert_str_eq(command_error_name(CMDERR_BAD_HOURS), "bad_hours");
+	ck_assert_str_eq(command_error_name(CMDERR_EMPTY), "empty");
+	ck_assert_str_eq(command_error_name((enum cmd_error)99), "unknown");
+}
+END_TEST
+
+static Suite *
+parse_suite(void)
+{
+	Suite *s = suite_create("parse");
+	TCase *tc = tcase_create("commands");
+
+	tcase_add_test(tc, test_cases);
+	tcase_add_test(tc, test_prefixes);
+	tcase_add_test(tc, test_random);
+	tcase_add_test(tc, test_bytes);
+	tcase_add_test(tc, test_handle_valid);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(parse_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
