@@ -588,7 +588,11 @@ main(int argc, char *argv[])
 	sa.sa_handler = on_signal;	/* no SA_RESTART: poll returns */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/*
+	 * Ctrl-C reaches the whole process group: let pigeond finish the send
+	 * in flight and close the channel, rather than dying mid-send.
+	 */
+	signal(SIGINT, SIG_IGN);
 
 	linebuf_init(&lb);
 	seen = seen_new();

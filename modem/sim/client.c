@@ -35,7 +35,7 @@ client_usage(void)
 	    "usage: pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
 	    "[--order 3,1,2] [--ref N] [--time ISO8601]\n"
 	    "       pigeon-modemsim stored DIR\n"
-	    "       pigeon-modemsim sent DIR [NUMBER]\n"
+	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
 	    "       pigeon-modemsim status DIR\n");
 	return 2;
@@ -272,8 +272,13 @@ client_main(const char *cmd, int argc, char *argv[])
 		return client_deliver(dir, argc, argv);
 	if (strcmp(cmd, "stored") == 0 && argc == 0)
 		return client_stored(dir);
-	if (strcmp(cmd, "sent") == 0 && argc <= 1)
-		return sentlog_print(dir, argc == 1 ? argv[0] : NULL);
+	if (strcmp(cmd, "sent") == 0) {
+		int text_only = argc > 0 && strcmp(argv[argc - 1], "--text") == 0;
+		if (text_only)
+			argc--;
+		if (argc <= 1)
+			return sentlog_print(dir, argc == 1 ? argv[0] : NULL, text_only);
+	}
 	if (strcmp(cmd, "fault") == 0)
 		return client_fault(dir, argc, argv);
 	if (strcmp(cmd, "status") == 0 && argc == 0)

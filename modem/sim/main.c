@@ -79,7 +79,7 @@ usage(void)
 	    "       pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
 	    "[--order 3,1,2] [--ref N] [--time ISO8601]\n"
 	    "       pigeon-modemsim stored DIR\n"
-	    "       pigeon-modemsim sent DIR [NUMBER]\n"
+	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
 	    "       pigeon-modemsim status DIR\n");
 	exit(2);

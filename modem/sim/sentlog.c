@@ -215,7 +215,7 @@ sentlog_part(const struct pdu_submit *s, int mr)
 }
 
 int
-sentlog_print(const char *dir, const char *number)
+sentlog_print(const char *dir, const char *number, int text_only)
 {
 	char path[1024], *line = NULL;
 	size_t cap = 0;
@@ -239,8 +239,21 @@ sentlog_print(const char *dir, const char *number)
 		if ((o = json_loads(line, 0, NULL)) == NULL)
 			continue;
 		to = json_string_value(json_object_get(o, "to"));
-		if (number == NULL || (to != NULL && strcmp(to, number) == 0))
+		if (number != NULL && (to == NULL || strcmp(to, number) != 0)) {
+			json_decref(o);
+			continue;
+		}
+		if (text_only) {
+			/* "time<TAB>text" on one line, for scripts/phone. */
+			const char *t = json_string_value(json_object_get(o, "time"));
+			const char *text = json_string_value(json_object_get(o, "text"));
+			printf("%s\t", t ? t : "");
+			for (; text && *text; text++)
+				putchar(*text == '\n' || *text == '\r' || *text == '\t' ? ' ' : *text);
+			putchar('\n');
+		} else {
 			fputs(line, stdout);
+		}
 		json_decref(o);
 	}
 	free(line);

@@ -147,7 +147,7 @@ void	 sentlog_close(void);
 /* Records one part accepted with message reference mr. */
 void	 sentlog_part(const struct pdu_submit *, int mr);
 /* Client side: prints DIR/sent.jsonl, only to number when not NULL. */
-int	 sentlog_print(const char *dir, const char *number);
+int	 sentlog_print(const char *dir, const char *number, int text_only);
 
 /* ctl.c */
 int	 ctl_listen(const char *path, const char *default_smsc);
