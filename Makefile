@@ -105,7 +105,7 @@ all: $(PROGRAMS)
 # pigeond carries its SQL and reply catalogs (scripts/embed).
 EMBED_FILES = \
 	$(sort $(wildcard db/migrations/*.sql)) \
-	db/functions.sql \
+	$(sort $(wildcard db/functions/*.sql)) \
 	$(sort $(wildcard gateway/catalog/*.json))
 
 $(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed
@@ -163,6 +163,9 @@ install: all
 
 clean:
 	rm -rf build
+
+# Keep test objects between runs.
+.SECONDARY:
 
 .PHONY: all test test-bins unit run bench install clean
 

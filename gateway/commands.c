@@ -1,6 +1,6 @@
 /*
  * commands.c: whole inbox messages to commands. Each message is parsed
- * here (parse.c) and applied by one call of pigeon_apply (db/functions.sql),
+ * here (parse.c) and applied by one call of pigeon_apply (db/functions/),
  * which marks it done, does the command and queues its reply in one
  * transaction: a message is applied at most once, even across crashes and
  * several hosts.

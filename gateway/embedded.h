@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct embedded_file {
-	const char	*path;	/* as in the source tree, e.g. db/functions.sql */
+	const char	*path;	/* as in the source tree, e.g. db/functions/NN_name.sql */
 	const char	*data;	/* NUL-terminated */
 	size_t		 len;
 };

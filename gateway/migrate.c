@@ -14,7 +14,7 @@
 #define MIGRATE_LOCK_KEY	"7417303731"
 
 #define MIGRATIONS_DIR	"db/migrations/"
-#define FUNCTIONS_FILE	"db/functions.sql"
+#define FUNCTIONS_DIR	"db/functions/"
 #define CATALOG_DIR	"gateway/catalog/"
 
 struct migration {
@@ -25,7 +25,8 @@ struct migration {
 
 static struct migration migrations[64];
 static int nmigrations;
-static const char *functions_sql;
+static const struct embedded_file *functions[32];	/* in name order */
+static int nfunctions;
 static char *catalog_json;	/* {"en": {...}, "fr": {...}, "ar": {...}} */
 
 /* Set-up steps, in order; each one's callback starts the next. */
@@ -34,7 +35,7 @@ enum step {
 	STEP_VERSION_TABLE,
 	STEP_VERSION,
 	STEP_MIGRATE,		/* repeated for each pending migration */
-	STEP_FUNCTIONS,
+	STEP_FUNCTIONS,		/* repeated for each file of db/functions */
 	STEP_CATALOG,
 	STEP_UNLOCK,
 	STEP_LISTEN,
@@ -45,7 +46,7 @@ struct setup {
 	struct store	*store;
 	enum step	 step;
 	int		 current;	/* schema version found */
-	int		 next;		/* index into migrations */
+	int		 next;		/* index into migrations or functions */
 	char		 error[512];	/* first error inside a migration's transaction */
 };
 
@@ -82,8 +83,12 @@ migrate_init(char *err, size_t errlen)
 				goto fail;
 			}
 			nmigrations++;
-		} else if (strcmp(f->path, FUNCTIONS_FILE) == 0) {
-			functions_sql = f->data;
+		} else if (strncmp(f->path, FUNCTIONS_DIR, strlen(FUNCTIONS_DIR)) == 0) {
+			if (nfunctions == (int)(sizeof(functions) / sizeof(functions[0]))) {
+				snprintf(err, errlen, "too many files in %s", FUNCTIONS_DIR);
+				goto fail;
+			}
+			functions[nfunctions++] = f;
 		} else if (strncmp(f->path, CATALOG_DIR, strlen(CATALOG_DIR)) == 0) {
 			char lang[8];
 			json_error_t jerr;
@@ -106,7 +111,7 @@ migrate_init(char *err, size_t errlen)
 			json_object_set_new(all, lang, cat);
 		}
 	}
-	if (nmigrations == 0 || functions_sql == NULL || json_object_get(all, "en") == NULL) {
+	if (nmigrations == 0 || nfunctions == 0 || json_object_get(all, "en") == NULL) {
 		snprintf(err, errlen, "this build lacks its migrations, functions or English catalog");
 		goto fail;
 	}
@@ -153,6 +158,9 @@ setup_result(PGresult *res, void *arg)
 			snprintf(why, sizeof(why), "migration %04d_%s failed: %s",
 			    migrations[setup.next].version, migrations[setup.next].name,
 			    setup.error[0] ? setup.error : store_error(res));
+		else if (setup.step == STEP_FUNCTIONS)
+			snprintf(why, sizeof(why), "%s failed: %s",
+			    functions[setup.next]->path, store_error(res));
 		else
 			snprintf(why, sizeof(why), "set-up (%s) failed: %s",
 			    what[setup.step], store_error(res));
@@ -168,13 +176,24 @@ setup_result(PGresult *res, void *arg)
 		setup.next = 0;
 		while (setup.next < nmigrations && migrations[setup.next].version <= setup.current)
 			setup.next++;
-		setup.step = setup.next < nmigrations ? STEP_MIGRATE : STEP_FUNCTIONS;
+		if (setup.next >= nmigrations) {
+			setup.step = STEP_FUNCTIONS;
+			setup.next = 0;
+		} else {
+			setup.step = STEP_MIGRATE;
+		}
 		break;
 	case STEP_MIGRATE:
 		log_info("database: applied migration %04d_%s",
 		    migrations[setup.next].version, migrations[setup.next].name);
-		if (++setup.next >= nmigrations)
+		if (++setup.next >= nmigrations) {
 			setup.step = STEP_FUNCTIONS;
+			setup.next = 0;
+		}
+		break;
+	case STEP_FUNCTIONS:
+		if (++setup.next >= nfunctions)
+			setup.step++;
 		break;
 	default:
 		setup.step++;
@@ -229,7 +248,7 @@ setup_next(void)
 		break;
 	}
 	case STEP_FUNCTIONS:
-		rc = store_script_setup(s, functions_sql, setup_result, NULL);
+		rc = store_script_setup(s, functions[setup.next]->data, setup_result, NULL);
 		break;
 	case STEP_CATALOG:
 		params[0] = catalog_json;

@@ -1,7 +1,7 @@
 /*
  * migrate.c: what pigeond does on every new database connection before the
  * store is up: numbered migrations (db/migrations) under an advisory lock,
- * the functions of db/functions.sql, the reply catalogs, LISTEN.
+ * the functions of db/functions/NN_name.sql, the reply catalogs, LISTEN.
  */
 #ifndef PIGEON_MIGRATE_H
 #define PIGEON_MIGRATE_H

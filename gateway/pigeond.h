@@ -68,7 +68,8 @@ int	 supervisor_busy(void);
 void	 supervisor_free(void);
 struct modem *modem_find(const char *name);
 const char *modem_state_name(enum modem_state);
-int	 modem_send(struct modem *, int64_t id, const char *to, const char *text);
+int	 modem_send(struct modem *, int64_t id, const char *to, const char *text,
+	    int max_parts, const char *more);
 int	 modem_delete(struct modem *, unsigned generation, int folder, int location);
 
 /* inbound.c */

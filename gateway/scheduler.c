@@ -152,8 +152,10 @@ claimed(PGresult *res, void *arg)
 	for (int i = 0; i < n; i++) {
 		const char *id = PQgetvalue(res, i, 0);
 		struct modem *m = pick_modem();
+		int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
+		const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
 		if (m == NULL || modem_send(m, strtoll(id, NULL, 10),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2)) == -1) {
+		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
 			/* The modem went away since the claim: put it back. */
 			const char *params[] = { id };
 			outcome_add(SQL_RELEASE, 1, params);

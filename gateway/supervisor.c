@@ -123,12 +123,20 @@ modem_write(struct modem *m, json_t *msg)
 }
 
 int
-modem_send(struct modem *m, int64_t id, const char *to, const char *text)
+modem_send(struct modem *m, int64_t id, const char *to, const char *text,
+    int max_parts, const char *more)
 {
+	json_t *msg;
+
 	if (m->state != MODEM_ONLINE || m->sending)
 		return -1;
-	if (modem_write(m, json_pack("{s:s, s:I, s:s, s:s}", "type", "send",
-	    "id", (json_int_t)id, "to", to, "text", text)) == -1)
+	msg = json_pack("{s:s, s:I, s:s, s:s}", "type", "send",
+	    "id", (json_int_t)id, "to", to, "text", text);
+	if (max_parts > 0)
+		json_object_set_new(msg, "max_parts", json_integer(max_parts));
+	if (more != NULL)
+		json_object_set_new(msg, "more", json_string(more));
+	if (modem_write(m, msg) == -1)
 		return -1;
 	m->sending = id;
 	return 0;

@@ -1,0 +1,105 @@
+-- SMS parts into the inbox, joined into whole messages.
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, after the migrations and under the same advisory lock; they hold
+-- only CREATE OR REPLACE statements. Every unit of work is one statement
+-- and one transaction calling one of these functions.
+
+CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_sender text, p_ref integer,
+    p_total integer, p_force boolean)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	ids bigint[];
+	joined text;
+	nseq integer;
+	first_modem text;
+	kind text;
+	mid bigint;
+BEGIN
+	PERFORM 1 FROM inbox_parts
+	    WHERE message_id IS NULL AND sender_norm = p_sender
+	      AND concat_ref = p_ref AND concat_total = p_total
+	    FOR UPDATE;
+	SELECT array_agg(q.id ORDER BY q.concat_seq),
+	       string_agg(q.text, '' ORDER BY q.concat_seq),
+	       count(*), min(q.modem), min(q.sender_kind)
+	  INTO ids, joined, nseq, first_modem, kind
+	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem, sender_kind
+	          FROM inbox_parts
+	         WHERE message_id IS NULL AND sender_norm = p_sender
+	           AND concat_ref = p_ref AND concat_total = p_total
+	         ORDER BY concat_seq, id) q;
+	IF nseq IS NULL OR nseq = 0 OR (nseq < p_total AND NOT p_force) THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, complete)
+	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total)
+	    RETURNING id INTO mid;
+	-- Duplicated sequence numbers (a reference reused) stay with the group.
+	UPDATE inbox_parts SET message_id = mid
+	 WHERE message_id IS NULL AND sender_norm = p_sender
+	   AND concat_ref = p_ref AND concat_total = p_total
+	   AND (id = ANY (ids) OR p_force);
+	RETURN mid;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_inbox_store(p_parts jsonb)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	mid bigint;
+	n integer := 0;
+BEGIN
+	FOR r IN
+		WITH ins AS (
+			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
+			    sender_kind, smsc, smsc_time, coding, text,
+			    concat_ref, concat_total, concat_seq)
+			SELECT md5(concat_ws('|', p->>'modem', p->>'sender',
+			           p->>'time', p->>'ref', p->>'total', p->>'seq',
+			           md5(p->>'text'))),
+			       p->>'modem', p->>'sender', p->>'sender_norm',
+			       p->>'sender_kind', coalesce(p->>'smsc', ''),
+			       (p->>'time')::timestamptz, p->>'coding', p->>'text',
+			       (p->>'ref')::integer, (p->>'total')::integer,
+			       (p->>'seq')::integer
+			  FROM jsonb_array_elements(p_parts) p
+			ON CONFLICT (dedupe) DO NOTHING
+			RETURNING *
+		)
+		SELECT * FROM ins ORDER BY id
+	LOOP
+		n := n + 1;
+		IF coalesce(r.concat_total, 1) <= 1 THEN
+			INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts)
+			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1)
+			    RETURNING id INTO mid;
+			UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
+		ELSE
+			PERFORM pigeon_inbox_join(r.sender_norm, r.concat_ref,
+			    r.concat_total, false);
+		END IF;
+	END LOOP;
+	RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_inbox_expire(p_timeout_s integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	g record;
+	n integer := 0;
+BEGIN
+	FOR g IN
+		SELECT sender_norm, concat_ref, concat_total
+		  FROM inbox_parts
+		 WHERE message_id IS NULL
+		 GROUP BY sender_norm, concat_ref, concat_total
+		HAVING min(received_at) < now() - make_interval(secs => p_timeout_s)
+	LOOP
+		IF pigeon_inbox_join(g.sender_norm, g.concat_ref, g.concat_total, true)
+		    IS NOT NULL THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END $$;
