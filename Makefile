@@ -53,12 +53,26 @@ PIGEOND_SRCS = \
 	gateway/inbound.c \
 	gateway/commands.c \
 	gateway/scheduler.c \
-	gateway/http.c
+	gateway/ratelimit.c \
+	gateway/reports.c \
+	gateway/watchdog.c \
+	gateway/http.c \
+	gateway/api_modems.c \
+	gateway/api_messages.c \
+	gateway/api_users.c \
+	gateway/metrics.c \
+	gateway/webhook.c
+
+# The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
+PIGEONCTL_SRCS = \
+	gateway/pigeonctl.c \
+	gateway/config.c
 
 MODEM_SRCS = \
 	modem/worker.c \
 	modem/gsm.c \
 	modem/outcome.c \
+	modem/health.c \
 	modem/seen.c \
 	modem/utf8.c
 
@@ -77,20 +91,35 @@ UNIT_TESTS = \
 	tests/unit/test_config \
 	tests/unit/test_number \
 	tests/unit/test_parse \
-	tests/unit/test_proto
+	tests/unit/test_catalog \
+	tests/unit/test_utf8 \
+	tests/unit/test_proto \
+	tests/unit/test_ratelimit
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o gateway/log.o
 test_number_OBJS = gateway/number.o
 test_parse_OBJS  = gateway/parse.o
 test_proto_OBJS  = modem/proto.o
+test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/log.o
+test_catalog_OBJS =
+test_utf8_OBJS    = modem/utf8.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
 	tests/integration/test_worker \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \
-	tests/integration/test_startup
+	tests/integration/test_startup \
+	tests/integration/test_bank \
+	tests/integration/test_bank_volume \
+	tests/integration/test_bank_reports \
+	tests/integration/test_api \
+	tests/integration/test_pigeonctl \
+	tests/integration/test_webhook \
+	tests/integration/test_status_page \
+	tests/integration/test_commands \
+	tests/integration/test_text
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -98,7 +127,7 @@ HARNESS_SRCS = \
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
-PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim
+PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim $(B)/pigeonctl
 
 all: $(PROGRAMS)
 
@@ -106,7 +135,8 @@ all: $(PROGRAMS)
 EMBED_FILES = \
 	$(sort $(wildcard db/migrations/*.sql)) \
 	$(sort $(wildcard db/functions/*.sql)) \
-	$(sort $(wildcard gateway/catalog/*.json))
+	$(sort $(wildcard gateway/catalog/*.json)) \
+	$(sort $(wildcard gateway/web/*))
 
 $(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed
 	@mkdir -p $(dir $@)
@@ -116,6 +146,9 @@ $(B)/gen/embedded.o: $(B)/gen/embedded.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/pigeond: $(call obj,$(PIGEOND_SRCS) $(COMMON_SRCS)) $(B)/gen/embedded.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/pigeonctl: $(call obj,$(PIGEONCTL_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
@@ -156,10 +189,22 @@ bench:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(PREFIX)/share/pigeon/migrations
-	install -m 755 build/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
-	install -m 755 build/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
-	install -m 755 build/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
+	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
+	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
+	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
 	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/migrations/
+	install -d $(DESTDIR)$(PREFIX)/share/pigeon/functions $(DESTDIR)$(PREFIX)/share/pigeon/web \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(B)/pigeonctl $(DESTDIR)$(PREFIX)/bin/pigeonctl
+	install -m 644 db/functions/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/functions/
+	install -m 644 gateway/web/* $(DESTDIR)$(PREFIX)/share/pigeon/web/
+	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/pigeond.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
 
 clean:
 	rm -rf build

@@ -10,12 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gammu.h>
+#include <jansson.h>
+
 #include "log.h"
 #include "parse.h"
 #include "pigeond.h"
 #include "store.h"
 
 #define FETCH_MAX	100
+#define POST_SCAN_MAX	4096	/* bytes of a text looked at for its encoding */
 
 static int fetching;		/* the SELECT of new messages is in flight */
 static int outstanding;		/* pigeon_apply calls in flight */
@@ -84,35 +88,107 @@ applied(PGresult *res, void *arg)
 	}
 }
 
+/*
+ * Whether libgammu sends text as UCS-2 (else GSM-7): the fan-out of a post
+ * takes the matching cap on parts. Only the text decides, the "@handle: "
+ * before it is ASCII.
+ */
+static int
+text_needs_ucs2(const char *text, size_t len)
+{
+	GSM_MultiSMSMessage *m;
+	GSM_MultiPartSMSInfo info;
+	unsigned char *u;
+	int ucs2 = 1;
+
+	if (len > POST_SCAN_MAX)
+		len = POST_SCAN_MAX;	/* longer than any post: refused anyway */
+	m = calloc(1, sizeof(*m));
+	u = calloc(len + 2, 2);
+	if (m == NULL || u == NULL)
+		goto out;
+	DecodeUTF8(u, text, len);
+	GSM_ClearMultiPartSMSInfo(&info);
+	info.Class = -1;
+	info.EntriesNum = 1;
+	info.Entries[0].ID = SMS_ConcatenatedAutoTextLong;
+	info.Entries[0].Buffer = u;
+	if (GSM_EncodeMultiPartSMS(NULL, &info, m) == ERR_NONE && m->Number > 0)
+		ucs2 = m->SMS[0].Coding != SMS_Coding_Default_No_Compression;
+out:
+	free(u);
+	free(m);
+	return ucs2;
+}
+
+/* JOIN stop, JOIN help, JOIN f: a handle that is a keyword by itself would
+ * make "FOLLOW stop" and the like ambiguous, and nobody could D it. */
+static int
+handle_reserved(const char *handle)
+{
+	struct command c;
+
+	command_parse(handle, strlen(handle), &c);
+	return c.type != CMD_POST;
+}
+
+/* The parsed command as pigeon_apply takes it (db/functions/30_commands.sql). */
+static char *
+command_json(const struct command *cmd, const char *raw)
+{
+	json_t *o = json_object();
+	const char *err = err_sql_name(cmd->error);
+	char *s;
+
+	if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
+	    handle_reserved(cmd->handle))
+		err = "reserved";
+	json_object_set_new(o, "cmd", json_string(cmd_sql_name(cmd->type)));
+	json_object_set_new(o, "err", json_string(err));
+	json_object_set_new(o, "handle", json_string(cmd->handle));
+	if (cmd->text != NULL)
+		json_object_set_new(o, "text", json_stringn(cmd->text, cmd->textlen));
+	if (cmd->keyword_lang != NULL)
+		json_object_set_new(o, "keyword_lang", json_string(cmd->keyword_lang));
+	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
+		json_object_set_new(o, "lang", json_string(cmd->lang));
+	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE) {
+		json_object_set_new(o, "from", json_integer(cmd->sleep_from));
+		json_object_set_new(o, "to", json_integer(cmd->sleep_to));
+	}
+	/* A post's fan-out takes the cap of its coding; ON/OFF with a word
+	 * nobody is called becomes a post of the whole message. */
+	if (cmd->type == CMD_POST && cmd->text != NULL)
+		json_object_set_new(o, "ucs2",
+		    json_boolean(text_needs_ucs2(cmd->text, cmd->textlen)));
+	else if (cmd->type == CMD_ON || cmd->type == CMD_OFF)
+		json_object_set_new(o, "ucs2",
+		    json_boolean(text_needs_ucs2(raw, strlen(raw))));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
 static void
 apply_one(const char *id, const char *text)
 {
 	struct command cmd;
-	char handle[sizeof(cmd.handle)];
-	char *body = NULL;
+	char *js;
 
 	command_parse(text, strlen(text), &cmd);
-	snprintf(handle, sizeof(handle), "%s", cmd.handle);
-	if (cmd.text != NULL)
-		body = strndup(cmd.text, cmd.textlen);
-	if (cmd.type == CMD_LANG && cmd.error == CMDERR_NONE) {
-		free(body);
-		body = strdup(cmd.lang);
+	/* The database gives valid UTF-8 and jansson takes only that; a
+	 * string it refuses is dropped from the object, never sent broken. */
+	if ((js = command_json(&cmd, text)) == NULL) {
+		log_warnx("inbox %s: cannot encode the command", id);
+		return;
 	}
-	char post_max[16];
-	snprintf(post_max, sizeof(post_max), "%d", env.conf.post_max);
-	const char *params[] = {
-		id, cmd_sql_name(cmd.type), err_sql_name(cmd.error), handle,
-		body ? body : "", cmd.keyword_lang ? cmd.keyword_lang : "",
-		env.conf.language, post_max,
-	};
-	if (store_query(env.store,
-	    "SELECT pigeon_apply($1, $2, $3, $4, $5, $6, $7, $8)", 8, params,
-	    applied, (void *)(intptr_t)strtol(id, NULL, 10)) == 0)
+	const char *params[] = { id, js };
+	if (store_query(env.store, "SELECT pigeon_apply($1, $2::jsonb)", 2,
+	    params, applied, (void *)(intptr_t)strtol(id, NULL, 10)) == 0)
 		outstanding++;
 	else
 		again = 1;
-	free(body);
+	free(js);
 }
 
 static void
@@ -175,16 +251,83 @@ expired(PGresult *res, void *arg)
 	}
 }
 
-/* Called from a timer: incomplete concatenated SMS whose time is up. */
+static void
+held_expired(PGresult *res, void *arg)
+{
+	if (res == NULL)
+		return;
+	if (!store_ok(res))
+		log_warnx("outbox: expiring held updates: %s", store_error(res));
+	else if (atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("outbox: %s update(s) held for quiet hours too long, "
+		    "dropped", PQgetvalue(res, 0, 0));
+}
+
+/* Called from a timer: incomplete concatenated SMS whose time is up, and
+ * updates held for quiet hours longer than hold_max_age. */
 void
 commands_expire(void)
 {
 	char timeout[16];
 	snprintf(timeout, sizeof(timeout), "%d", env.conf.concat_timeout);
 	const char *params[] = { timeout };
-	if (store_is_up(env.store))
-		store_query(env.store, "SELECT pigeon_inbox_expire($1)", 1, params,
-		    expired, NULL);
+	if (!store_is_up(env.store))
+		return;
+	store_query(env.store, "SELECT pigeon_inbox_expire($1)", 1, params,
+	    expired, NULL);
+	store_query(env.store, "SELECT pigeon_hold_expire()", 0, NULL,
+	    held_expired, NULL);
+}
+
+static void
+settings_loaded(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("settings: not loaded (timezone \"%s\"?): %s",
+		    env.conf.timezone, store_error(res));
+}
+
+static void
+started(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("held updates: %s", store_error(res));
+	else if (res != NULL)
+		log_info("held updates: %s", PQgetvalue(res, 0, 0));
+}
+
+/*
+ * The database came up: write the [pigeon] keys the SQL functions use,
+ * re-time the updates held for quiet hours (the time zone may have
+ * changed), then apply what is waiting. The store runs queries in order,
+ * so every pigeon_apply sees these settings.
+ */
+void
+commands_db_up(void)
+{
+	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:i}",
+	    "language", env.conf.language, "post_max", env.conf.post_max,
+	    "timezone", env.conf.timezone,
+	    "fanout_parts_gsm", env.conf.fanout_parts_gsm,
+	    "fanout_parts_ucs2", env.conf.fanout_parts_ucs2,
+	    "reply_parts", env.conf.reply_parts,
+	    "limit_minute", env.conf.limit_minute,
+	    "limit_day", env.conf.limit_day,
+	    "reply_cap_hour", env.conf.reply_cap_hour,
+	    "reply_cap_day", env.conf.reply_cap_day,
+	    "hold_max_age", env.conf.hold_max_age);
+	char *js = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (js != NULL) {
+		const char *params[] = { js };
+		store_query(env.store, "SELECT pigeon_settings_load($1::jsonb)",
+		    1, params, settings_loaded, NULL);
+		free(js);
+	}
+	store_query(env.store, "SELECT pigeon_start()", 0, NULL, started, NULL);
+	commands_kick();
 }
 
 int

@@ -45,6 +45,20 @@ static const struct key_def pigeon_keys[] = {
 	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0 },
 	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400 },
 	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400 },
+	{ "max_attempts",	KEY_INT,	P(max_attempts), "5", 1, 100 },
+	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600 },
+	{ "validity",		KEY_INT,	P(validity),	"86400", 10, 2592000 },
+	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600 },
+	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000 },
+	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0 },
+	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, 10 },
+	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, 10 },
+	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, 10 },
+	{ "limit_minute",	KEY_INT,	P(limit_minute), "10", 1, 100000 },
+	{ "limit_day",		KEY_INT,	P(limit_day),	"200", 1, 1000000 },
+	{ "reply_cap_hour",	KEY_INT,	P(reply_cap_hour), "20", 1, 100000 },
+	{ "reply_cap_day",	KEY_INT,	P(reply_cap_day), "100", 1, 1000000 },
+	{ "hold_max_age",	KEY_INT,	P(hold_max_age), "43200", 60, 2592000 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -56,6 +70,8 @@ static const struct key_def database_keys[] = {
 static const struct key_def http_keys[] = {
 	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0 },
 	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0 },
+	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0 },
+	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -70,6 +86,9 @@ static const struct key_def modem_keys[] = {
 	{ "poll_ms",		KEY_INT,	M(poll_ms),	"1000", 10, 600000 },
 	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0 },
 	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
+	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0 },
+	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
+	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -273,6 +292,129 @@ modem_conf_free(struct modem_conf *m)
 	free(m->smsc);
 	free(m->routes);
 	free(m->rate);
+	for (int i = 0; i < m->nroutes; i++)
+		free(m->route[i]);
+	free(m->route);
+}
+
+/*
+ * routes: E.164 prefixes ("+21266 +21267"); rate: "6/min 300/hour 2000/day",
+ * each unit at most once. Both were checked by apply_section as strings.
+ */
+static int
+modem_parse_bank(struct parse_ctx *ctx, const char *section, struct modem_conf *m)
+{
+	char *copy, *tok, *save = NULL;
+
+	if ((copy = strdup(m->routes)) == NULL)
+		return conf_error(ctx, section, "routes", "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		if (tok[0] != '+' || !all_digits(tok + 1) || strlen(tok) > 16) {
+			conf_error(ctx, section, "routes",
+			    "'%s' is not a prefix like +21266", tok);
+			free(copy);
+			return -1;
+		}
+		char **nr = realloc(m->route, (m->nroutes + 1) * sizeof(*nr));
+		if (nr == NULL || (nr[m->nroutes] = strdup(tok)) == NULL) {
+			if (nr != NULL)
+				m->route = nr;
+			free(copy);
+			return conf_error(ctx, section, "routes", "out of memory");
+		}
+		m->route = nr;
+		m->nroutes++;
+	}
+	free(copy);
+
+	if ((copy = strdup(m->rate)) == NULL)
+		return conf_error(ctx, section, "rate", "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		char *slash = strchr(tok, '/'), *end;
+		long n;
+		int *slot = NULL;
+
+		if (slash != NULL) {
+			*slash = '\0';
+			n = strtol(tok, &end, 10);
+			if (*end != '\0' || end == tok || n < 1 || n > 1000000)
+				slash = NULL;
+			else if (!strcasecmp(slash + 1, "min") || !strcasecmp(slash + 1, "minute") ||
+			    !strcasecmp(slash + 1, "m"))
+				slot = &m->rate_min;
+			else if (!strcasecmp(slash + 1, "hour") || !strcasecmp(slash + 1, "h"))
+				slot = &m->rate_hour;
+			else if (!strcasecmp(slash + 1, "day") || !strcasecmp(slash + 1, "d"))
+				slot = &m->rate_day;
+		}
+		if (slot == NULL || *slot != 0) {
+			if (slash != NULL)
+				*slash = '/';
+			conf_error(ctx, section, "rate", slot ? "'%s': that unit is given twice" :
+			    "'%s' is not like 6/min, 300/hour or 2000/day", tok);
+			free(copy);
+			return -1;
+		}
+		*slot = (int)n;
+	}
+	free(copy);
+	return 0;
+}
+
+static char *
+dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+struct modem_conf *
+config_modem_copy(const struct modem_conf *src)
+{
+	struct modem_conf *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	*m = *src;
+	m->name = dup_or_empty(src->name);
+	m->device = dup_or_empty(src->device);
+	m->connection = dup_or_empty(src->connection);
+	m->model = dup_or_empty(src->model);
+	m->logfile = dup_or_empty(src->logfile);
+	m->logformat = dup_or_empty(src->logformat);
+	m->smsc = dup_or_empty(src->smsc);
+	m->routes = dup_or_empty(src->routes);
+	m->rate = dup_or_empty(src->rate);
+	m->route = src->nroutes ? calloc(src->nroutes, sizeof(*m->route)) : NULL;
+	int ok = m->name && m->device && m->connection && m->model && m->logfile &&
+	    m->logformat && m->smsc && m->routes && m->rate &&
+	    (src->nroutes == 0 || m->route);
+	for (int i = 0; ok && i < src->nroutes; i++)
+		ok = (m->route[i] = strdup(src->route[i])) != NULL;
+	if (!ok) {
+		if (m->route == NULL)
+			m->nroutes = 0;
+		config_modem_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+config_modem_free(struct modem_conf *m)
+{
+	if (m == NULL)
+		return;
+	modem_conf_free(m);
+	free(m);
+}
+
+int
+config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *b)
+{
+	return strcmp(a->device, b->device) || strcmp(a->connection, b->connection) ||
+	    strcmp(a->model, b->model) || strcmp(a->logfile, b->logfile) ||
+	    strcmp(a->logformat, b->logformat) || strcmp(a->smsc, b->smsc) ||
+	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds;
 }
 
 void
@@ -281,11 +423,14 @@ config_free(struct pigeon_conf *conf)
 	free(conf->shortcode);
 	free(conf->country);
 	free(conf->language);
+	free(conf->timezone);
 	free(conf->hostname);
 	free(conf->modem_program);
 	free(conf->conninfo);
 	free(conf->http_listen);
 	free(conf->http_token);
+	free(conf->http_token_file);
+	free(conf->http_webhooks);
 	for (size_t i = 0; i < conf->nmodems; i++)
 		modem_conf_free(&conf->modems[i]);
 	free(conf->modems);
@@ -333,7 +478,8 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			memset(m, 0, sizeof(*m));
 			if ((m->name = strdup(mname)) == NULL)
 				return conf_error(ctx, name, NULL, "out of memory");
-			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1) == -1)
+			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1) == -1 ||
+			    modem_parse_bank(ctx, name, m) == -1)
 				return -1;
 		} else {
 			return conf_error(ctx, name, NULL,

@@ -17,6 +17,13 @@ struct modem_conf {
 	int	 poll_ms;	/* how often the worker lists stored SMS */
 	char	*routes;	/* destination prefixes, space separated */
 	char	*rate;		/* e.g. "6/min 300/hour" */
+	/* the modem bank (supervisor.c, scheduler.c) */
+	char	**route;	/* routes parsed: "+21266", ... */
+	int	 nroutes;
+	int	 rate_min, rate_hour, rate_day;	/* sends allowed; 0 = no limit */
+	int	 report;	/* ask the network for delivery reports */
+	int	 drain;		/* finish the send in flight, then take no more */
+	int	 health_seconds;	/* how often the worker reports signal etc. */
 };
 
 struct pigeon_conf {
@@ -29,11 +36,27 @@ struct pigeon_conf {
 	char	*modem_program;	/* path of pigeon-modem; "" = next to pigeond */
 	int	 lease_seconds;	/* a claimed message returns to the queue after this */
 	int	 concat_timeout;	/* seconds to wait for the missing parts of an SMS */
+	/* the modem bank's scheduler and watchdog */
+	int	 max_attempts;	/* sends of one message before it fails */
+	int	 retry_seconds;	/* first retry delay; doubles per attempt */
+	int	 validity;	/* seconds a message may wait before it expires */
+	int	 watchdog_seconds;	/* a worker silent this long (idle) is killed */
+	int	 report_window;	/* seconds a status report may come after a send */
+	/* the shortcode language (commands.c, written to the settings table) */
+	char	*timezone;	/* quiet hours and dates, e.g. Africa/Casablanca */
+	int	 fanout_parts_gsm;	/* parts of a fan-out SMS in GSM-7 ... */
+	int	 fanout_parts_ucs2;	/* ... and in UCS-2, cut with "… GET h" */
+	int	 reply_parts;	/* parts of a reply carrying a user's text */
+	int	 limit_minute, limit_day;	/* commands per sender */
+	int	 reply_cap_hour, reply_cap_day;	/* replies per recipient */
+	int	 hold_max_age;	/* seconds a held update may wait */
 	/* [database] */
 	char	*conninfo;
 	/* [http] */
 	char	*http_listen;	/* host:port */
 	char	*http_token;
+	char	*http_token_file;	/* the token is its first line */
+	char	*http_webhooks;	/* URLs each new post is POSTed to, space separated */
 	/* [modem NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;
@@ -46,5 +69,10 @@ struct pigeon_conf {
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
 const struct modem_conf *config_modem(const struct pigeon_conf *, const char *name);
+/* A deep copy the supervisor keeps across reloads; NULL when out of memory. */
+struct modem_conf *config_modem_copy(const struct modem_conf *);
+void	 config_modem_free(struct modem_conf *);
+/* 1 when the worker must be restarted to apply b (gammurc keys, poll_ms). */
+int	 config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *b);
 
 #endif

@@ -1,57 +1,445 @@
 /*
- * http.c: the HTTP listener, on evhttp in the daemon's loop. This version
- * serves GET /healthz: the database's and each modem's state, as JSON.
+ * http.c: the HTTP listener, on evhttp in the daemon's loop: routing,
+ * the bearer token, request bodies, JSON answers, the status page's static
+ * files, and the life of a request that waits for the database (api.h).
+ * The API has its own database connection (a second struct store), so
+ * that a slow read never delays the SMS pipeline's queries.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "api.h"
+#include "embedded.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
 
+#define WEB_DIR		"gateway/web/"
+#define EVHTTP_MAX_BODY	(1024 * 1024)	/* beyond this evhttp itself says 413 */
+
+enum auth { PUBLIC, TOKEN };
+
+struct route {
+	enum evhttp_cmd_type method;	/* GET also answers HEAD */
+	const char	*pattern;	/* '*' matches one path segment */
+	enum auth	 auth;
+	int		 json_body;	/* a POST whose body must be a JSON object */
+	void		(*handler)(struct api_req *);
+};
+
+static void http_healthz(struct api_req *);
+static void http_static(struct api_req *);
+
+static const struct route routes[] = {
+	{ EVHTTP_REQ_GET,  "/healthz",			PUBLIC, 0, http_healthz },
+	{ EVHTTP_REQ_GET,  "/",				PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/index.html",		PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/style.css",		PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/app.js",			PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/metrics",			TOKEN,  0, api_metrics },
+	{ EVHTTP_REQ_GET,  "/api/status",		TOKEN,  0, api_status },
+	{ EVHTTP_REQ_GET,  "/api/modems",		TOKEN,  0, api_modems_list },
+	{ EVHTTP_REQ_POST, "/api/modems/*/enable",	TOKEN,  0, api_modems_action },
+	{ EVHTTP_REQ_POST, "/api/modems/*/disable",	TOKEN,  0, api_modems_action },
+	{ EVHTTP_REQ_POST, "/api/modems/*/drain",	TOKEN,  0, api_modems_action },
+	{ EVHTTP_REQ_GET,  "/api/messages",		TOKEN,  0, api_messages_search },
+	{ EVHTTP_REQ_POST, "/api/messages",		TOKEN,  1, api_messages_send },
+	{ EVHTTP_REQ_GET,  "/api/messages/*",		TOKEN,  0, api_messages_get },
+	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
+	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
+	{ EVHTTP_REQ_POST, "/api/posts",		TOKEN,  1, api_posts_create },
+	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, api_feed_atom },
+};
+
 static struct evhttp *http;
+/* The API's own connection: its reads (a metrics scrape can take a second
+ * on a big outbox) never hold up the SMS pipeline's queries. */
+static struct store *api_store;
+static char *token;		/* NULL: operator routes refuse everyone */
+static TAILQ_HEAD(, api_req) live = TAILQ_HEAD_INITIALIZER(live);
 
 static void
-http_reply_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+api_req_free(struct api_req *r)
 {
-	struct evbuffer *out = evbuffer_new();
-	char *text = json_dumps(body, JSON_COMPACT);
+	TAILQ_REMOVE(&live, r, entry);
+	if (r->ev_timeout)
+		event_free(r->ev_timeout);
+	evhttp_clear_headers(&r->query);
+	json_decref(r->body);
+	free((char *)r->path);
+	free(r->arg);
+	free(r);
+}
 
-	json_decref(body);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "application/json");
-	if (out != NULL && text != NULL) {
-		evbuffer_add(out, text, strlen(text));
-		evbuffer_add(out, "\n", 1);
-	}
-	evhttp_send_reply(req, code, reason, out);
+static void
+api_req_maybe_free(struct api_req *r)
+{
+	if (r->req == NULL && !r->pending)
+		api_req_free(r);
+}
+
+static void
+api_send(struct api_req *r, int code, const char *content_type, const char *data,
+    size_t len)
+{
+	struct evbuffer *out;
+	struct evkeyvalq *h;
+
+	if (r->req == NULL)
+		return;
+	h = evhttp_request_get_output_headers(r->req);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (code == 401)
+		evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"pigeon\"");
+	out = evbuffer_new();
+	if (out != NULL && !r->head)
+		evbuffer_add(out, data, len);
+	evhttp_send_reply(r->req, code, NULL, out);
 	if (out != NULL)
 		evbuffer_free(out);
+	r->req = NULL;
+	if (r->ev_timeout)
+		evtimer_del(r->ev_timeout);
+}
+
+void
+api_reply_raw(struct api_req *r, int code, const char *content_type,
+    const char *data, size_t len)
+{
+	api_send(r, code, content_type, data, len);
+}
+
+void
+api_reply(struct api_req *r, int code, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (text == NULL) {
+		static const char oom[] = "{\"error\":\"out of memory\"}\n";
+		api_send(r, 500, "application/json", oom, sizeof(oom) - 1);
+		return;
+	}
+	size_t n = strlen(text);
+	char *line = realloc(text, n + 2);
+	if (line != NULL) {
+		text = line;
+		text[n++] = '\n';
+		text[n] = '\0';
+	}
+	api_send(r, code, "application/json", text, n);
 	free(text);
 }
 
-static void
-http_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+void
+api_error(struct api_req *r, int code, const char *fmt, ...)
 {
-	http_reply_json(req, code, reason, json_pack("{s:s}", "error", msg));
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_reply(r, code, json_pack("{s:s}", "error", msg));
+}
+
+const char *
+api_param(struct api_req *r, const char *name)
+{
+	const char *v = evhttp_find_header(&r->query, name);
+	return v && *v ? v : NULL;
+}
+
+int
+api_param_int(struct api_req *r, const char *name, long long def,
+    long long min, long long max, long long *out)
+{
+	const char *v = api_param(r, name);
+	char *end;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < min || n > max) {
+		api_error(r, 400, "%s must be a number from %lld to %lld", name, min, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+json_t *
+api_json_value(PGresult *res)
+{
+	if (PQntuples(res) < 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0))
+		return NULL;
+	return json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
 }
 
 static void
-http_healthz(struct evhttp_request *req, void *arg)
+api_on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_req *r = arg;
+	log_warnx("http: %s: the database did not answer within %d s", r->path,
+	    API_TIMEOUT_S);
+	api_error(r, 503, "the database did not answer within %d s", API_TIMEOUT_S);
+	/* Freed when the store completes the query. */
+}
+
+static void
+api_finish_step(struct api_req *r)
+{
+	if (r->req != NULL && !r->pending) {
+		log_warnx("http: %s: a handler gave no answer", r->path);
+		api_error(r, 500, "internal error");
+	}
+	api_req_maybe_free(r);
+}
+
+static void
+api_on_result(PGresult *res, void *arg)
+{
+	struct api_req *r = arg;
+
+	r->pending = 0;
+	if (r->req == NULL) {
+		api_req_free(r);
+		return;
+	}
+	if (res == NULL) {
+		api_error(r, 503, "database unavailable (connection lost)");
+	} else if (!store_ok(res)) {
+		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* Connection and shutdown classes: the database is going away. */
+		if (st && (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0)) {
+			api_error(r, 503, "database unavailable");
+		} else {
+			log_warnx("http: %s: %s", r->path, store_error(res));
+			api_error(r, 500, "internal error");
+		}
+	} else {
+		r->cb(r, res);
+	}
+	api_finish_step(r);
+}
+
+int
+api_query(struct api_req *r, const char *sql, int nparams,
+    const char *const *params, api_result_cb cb)
+{
+	struct timeval tv = { API_TIMEOUT_S, 0 };
+
+	if (r->req == NULL)
+		return -1;
+	r->cb = cb;
+	if (!api_db_up() ||
+	    store_query(api_store, sql, nparams, params, api_on_result, r) == -1) {
+		api_error(r, 503, "database unavailable");
+		return -1;
+	}
+	r->pending = 1;
+	if (r->ev_timeout == NULL)
+		r->ev_timeout = evtimer_new(env.base, api_on_timeout, r);
+	if (r->ev_timeout)
+		evtimer_add(r->ev_timeout, &tv);
+	return 0;
+}
+
+/* Up once both connections are: the gateway's one has run the migrations. */
+int
+api_db_up(void)
+{
+	return api_store && store_is_up(api_store) && store_is_up(env.store);
+}
+
+static void
+api_store_connected(struct store *s, void *arg)
+{
+	store_setup_done(s);
+}
+
+/* Compares in time that depends on the configured token's length only. */
+static int
+token_matches(const char *given)
+{
+	size_t glen = strlen(given), tlen = strlen(token);
+	unsigned char diff = glen != tlen;
+
+	for (size_t i = 0; i < tlen; i++)
+		diff |= (unsigned char)token[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+	return diff == 0;
+}
+
+static int
+authorized(struct api_req *r)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Authorization");
+
+	if (token == NULL) {
+		api_error(r, 401, "no token is configured ([http] token or token_file)");
+		return 0;
+	}
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		api_error(r, 401, "missing Authorization: Bearer TOKEN");
+		return 0;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (!token_matches(h)) {
+		api_error(r, 401, "bad token");
+		return 0;
+	}
+	return 1;
+}
+
+/* Matches path against pattern; the first '*' segment goes to *arg. */
+static int
+route_match(const char *pattern, const char *path, char **arg)
+{
+	*arg = NULL;
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+			if (n == 0)
+				break;
+			if (*arg == NULL && (*arg = strndup(path, n)) == NULL)
+				break;
+			pattern++;
+			path += n;
+		} else if (*pattern++ != *path++) {
+			break;
+		}
+	}
+	if (*pattern == '\0' && *path == '\0')
+		return 1;
+	free(*arg);
+	*arg = NULL;
+	return 0;
+}
+
+static int
+read_body(struct api_req *r, const struct route *rt)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+
+	if (len > API_MAX_BODY) {
+		api_error(r, 413, "the body is larger than %d bytes", API_MAX_BODY);
+		return -1;
+	}
+	if (!rt->json_body)
+		return 0;
+	if (len == 0) {
+		api_error(r, 400, "a JSON object is required");
+		return -1;
+	}
+	r->body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
+	if (r->body == NULL) {
+		api_error(r, 400, "bad JSON: %s", jerr.text);
+		return -1;
+	}
+	if (!json_is_object(r->body)) {
+		api_error(r, 400, "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps the Host header for links (the Atom feed) when it is a plain host[:port]. */
+static void
+host_header(struct api_req *r)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Host");
+
+	if (h == NULL || strlen(h) >= sizeof(r->host))
+		return;
+	for (const char *p = h; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
+			return;
+	snprintf(r->host, sizeof(r->host), "%s", h);
+}
+
+static void
+http_dispatch(struct evhttp_request *req, void *unused)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct route *rt = NULL;
+	struct api_req *r;
+	int path_known = 0;
+	char *decoded;
+	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	TAILQ_INIT(&r->query);
+	TAILQ_INSERT_TAIL(&live, r, entry);
+	r->req = req;
+	r->head = cmd == EVHTTP_REQ_HEAD;
+	decoded = evhttp_uridecode(raw && *raw ? raw : "/", 0, NULL);
+	r->path = decoded ? decoded : strdup("/");
+	host_header(r);
+	if (r->path == NULL || (uri && evhttp_uri_get_query(uri) &&
+	    evhttp_parse_query_str(evhttp_uri_get_query(uri), &r->query) == -1)) {
+		api_error(r, 400, "bad query string");
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		char *arg;
+		if (!route_match(routes[i].pattern, r->path, &arg))
+			continue;
+		path_known = 1;
+		if (routes[i].method == cmd ||
+		    (cmd == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET)) {
+			rt = &routes[i];
+			r->arg = arg;
+			break;
+		}
+		free(arg);
+	}
+	if (rt == NULL) {
+		if (path_known)
+			api_error(r, 405, "method not allowed");
+		else
+			api_error(r, 404, "no such route");
+		goto done;
+	}
+	if (rt->auth == TOKEN && !authorized(r))
+		goto done;
+	if (read_body(r, rt) == -1)
+		goto done;
+	rt->handler(r);
+done:
+	api_finish_step(r);
+}
+
+static void
+http_healthz(struct api_req *r)
 {
 	json_t *modems = json_array();
 	struct modem *m;
 	int up = store_is_up(env.store);
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		http_error(req, 405, "Method Not Allowed", "use GET");
-		return;
-	}
 	TAILQ_FOREACH(m, &env.modems, entry) {
 		json_t *o = json_pack("{s:s, s:s}", "name", m->name,
 		    "state", modem_state_name(m->state));
@@ -59,16 +447,81 @@ http_healthz(struct evhttp_request *req, void *arg)
 			json_object_set_new(o, "reason", json_string(m->reason));
 		json_array_append_new(modems, o);
 	}
-	http_reply_json(req, up ? 200 : 503, up ? "OK" : "Service Unavailable",
+	api_reply(r, up ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s, s:o}", "status", up ? "ok" : "degraded",
 	    "database", up ? "up" : "down", "host", env.conf.hostname,
 	    "modems", modems));
 }
 
+/* The status page: files of gateway/web/ built into pigeond. */
+static void
+http_static(struct api_req *r)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+	};
+	const char *name = strcmp(r->path, "/") == 0 ? "index.html" : r->path + 1;
+	const struct embedded_file *f;
+
+	for (f = embedded_files; f->path; f++) {
+		if (strncmp(f->path, WEB_DIR, strlen(WEB_DIR)) != 0 ||
+		    strcmp(f->path + strlen(WEB_DIR), name) != 0)
+			continue;
+		const char *type = "application/octet-stream";
+		const char *dot = strrchr(name, '.');
+		for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcmp(dot, types[i].ext) == 0)
+				type = types[i].type;
+		api_reply_raw(r, 200, type, f->data, f->len);
+		return;
+	}
+	api_error(r, 404, "no such file");
+}
+
 static void
 http_fallback(struct evhttp_request *req, void *arg)
 {
-	http_error(req, 404, "Not Found", "no such route");
+	http_dispatch(req, arg);
+}
+
+/* The token from [http] token or the first line of token_file. */
+static int
+load_token(char *err, size_t errlen)
+{
+	const char *file = env.conf.http_token_file;
+
+	free(token);
+	token = NULL;
+	if (file && *file) {
+		char line[1024];
+		FILE *f = fopen(file, "r");
+		if (env.conf.http_token && *env.conf.http_token) {
+			snprintf(err, errlen, "http: give [http] token or token_file, not both");
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		if (f == NULL) {
+			snprintf(err, errlen, "http: token_file %s: %s", file, strerror(errno));
+			return -1;
+		}
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0') {
+			snprintf(err, errlen, "http: token_file %s is empty", file);
+			return -1;
+		}
+		token = strdup(line);
+	} else if (env.conf.http_token && *env.conf.http_token) {
+		token = strdup(env.conf.http_token);
+	} else {
+		log_warnx("http: no [http] token: operator routes and /api writes answer 401");
+	}
+	return 0;
 }
 
 int
@@ -78,6 +531,8 @@ http_start(char *err, size_t errlen)
 	const char *colon = strrchr(env.conf.http_listen, ':');
 	int port = atoi(colon + 1);
 
+	if (load_token(err, errlen) == -1)
+		return -1;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - env.conf.http_listen),
 	    env.conf.http_listen);
 	/* [::1]:8025 */
@@ -89,10 +544,13 @@ http_start(char *err, size_t errlen)
 		snprintf(err, errlen, "http: out of memory");
 		return -1;
 	}
-	evhttp_set_max_body_size(http, 64 * 1024);
+	evhttp_set_max_body_size(http, EVHTTP_MAX_BODY);
+	evhttp_set_max_headers_size(http, 16 * 1024);
+	evhttp_set_timeout(http, 30);
+	/* Other methods reach the router, which answers 405 in JSON. */
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD);
-	evhttp_set_cb(http, "/healthz", http_healthz, NULL);
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(http, http_fallback, NULL);
 	if (evhttp_bind_socket(http, host, (unsigned short)port) == -1) {
 		snprintf(err, errlen, "http: cannot listen on %s (in use, or not an address of this host)",
@@ -101,6 +559,14 @@ http_start(char *err, size_t errlen)
 		http = NULL;
 		return -1;
 	}
+	if ((api_store = store_new(env.base, env.conf.conninfo)) == NULL) {
+		snprintf(err, errlen, "http: out of memory");
+		evhttp_free(http);
+		http = NULL;
+		return -1;
+	}
+	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
+	store_start(api_store);
 	log_info("http: listening on %s", env.conf.http_listen);
 	return 0;
 }
@@ -108,8 +574,23 @@ http_start(char *err, size_t errlen)
 void
 http_stop(void)
 {
+	struct api_req *r, *next;
+
+	/* evhttp_free frees the requests; those waiting for a query are
+	 * freed when the store completes it. */
+	for (r = TAILQ_FIRST(&live); r; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		r->req = NULL;
+		api_req_maybe_free(r);
+	}
 	if (http) {
 		evhttp_free(http);
 		http = NULL;
 	}
+	/* Completes the queries in flight with NULL: their requests are freed. */
+	store_free(api_store);
+	api_store = NULL;
+	metrics_free();
+	free(token);
+	token = NULL;
 }

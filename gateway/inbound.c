@@ -120,11 +120,8 @@ inbound_sms(struct modem *m, json_t *msg)
 		return;
 	}
 	if (json_is_true(json_object_get(msg, "status_report"))) {
-		/* Delivery reports are matched by a later version; not a command. */
-		log_info("modem %s: status report at location %lld, deleted unread",
-		    m->name, (long long)json_integer_value(location));
-		modem_delete(m, m->generation, (int)json_integer_value(folder),
-		    (int)json_integer_value(location));
+		/* A delivery report, not a command: stored and matched there. */
+		reports_sms(m, msg);
 		return;
 	}
 	if (sender == NULL)

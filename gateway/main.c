@@ -75,7 +75,7 @@ pigeond_check_drained(void)
 		return;
 	if (inbound_busy() && store_is_up(env.store))
 		return;
-	if (commands_busy() || scheduler_busy())
+	if (commands_busy() || scheduler_busy() || reports_busy())
 		return;
 	if (supervisor_busy()) {
 		supervisor_stop();	/* workers exit when their channel closes */
@@ -115,7 +115,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		pigeond_check_drained();
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: reloading is not supported yet; restart pigeond to apply changes");
+		if (!env.draining)
+			supervisor_reload();
 		break;
 	case SIGCHLD:
 		supervisor_reap();
@@ -132,8 +133,10 @@ on_db_state(int up, void *arg)
 	}
 	supervisor_db_up();
 	scheduler_db_up();
+	webhook_db_up();
 	inbound_kick();
-	commands_kick();
+	reports_kick();
+	commands_db_up();
 }
 
 static void
@@ -141,6 +144,8 @@ on_db_notify(const char *channel, const char *payload, void *arg)
 {
 	if (strcmp(channel, "pigeon_outbox") == 0)
 		scheduler_kick();
+	else if (strcmp(channel, "pigeon_webhook") == 0)
+		webhook_kick();
 }
 
 int
@@ -192,7 +197,7 @@ main(int argc, char *argv[])
 	store_set_callbacks(env.store, migrate_on_connect, on_db_state, on_db_notify, NULL);
 	if (supervisor_init() == -1 || scheduler_init() == -1)
 		fatalx("out of memory");
-	if (http_start(err, sizeof(err)) == -1)
+	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
 
 	log_info("starting: %zu modem(s), host %s, shortcode %s",
@@ -205,7 +210,9 @@ main(int argc, char *argv[])
 	http_stop();
 	supervisor_free();
 	inbound_free();
+	reports_free();
 	scheduler_free();
+	webhook_free();
 	store_free(env.store);
 	if (ev_drain_timeout)
 		event_free(ev_drain_timeout);

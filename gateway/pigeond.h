@@ -17,28 +17,55 @@
 struct store;
 struct evhttp;
 
-/* A modem as the supervisor sees it; one pigeon-modem process each. */
+/*
+ * A modem as the supervisor sees it; one pigeon-modem process each. The
+ * state changes only in supervisor.c's modem_set_state, which records it.
+ */
 enum modem_state {
 	MODEM_STARTING,	/* process started, connecting to the modem */
 	MODEM_ONLINE,	/* identified; takes sends */
-	MODEM_OFFLINE,	/* process exited or cannot reach the modem; restart pending */
-	MODEM_DISABLED,	/* enabled = no in the configuration */
+	MODEM_OFFLINE,	/* process exited, hung or cannot reach the modem; restart pending */
+	MODEM_DISABLED,	/* enabled = no, disabled by the operator, or removed: no process */
+	MODEM_DRAINING,	/* drained: finishes its send, reads SMS, takes no new sends */
+};
+
+/* Sliding-window send counts for `rate = 6/min 300/hour 2000/day`. */
+struct ratelimit {
+	int64_t		*at;		/* ring of send times (ms, monotonic) */
+	int		 cap, head, n;
 };
 
 struct modem {
 	TAILQ_ENTRY(modem) entry;
-	const struct modem_conf *conf;
+	struct modem_conf *conf;	/* its own copy; replaced on reload */
 	const char	*name;		/* conf->name */
 	enum modem_state state;
+	enum modem_state want;		/* ONLINE, DISABLED or DRAINING: the operator's wish */
+	int		 removed;	/* gone from the config: kept aside once stopped */
+	int		 respawn;	/* config changed: restart the process once idle */
 	pid_t		 pid;		/* 0 when no process */
 	unsigned	 generation;	/* counts process starts */
+	unsigned	 restarts;	/* process starts after the first */
 	struct bufferevent *bev;	/* the channel to the process */
 	struct event	*ev_restart;
+	struct event	*ev_watch;	/* ping / watchdog timer */
 	int		 backoff_ms;
 	time_t		 started_at;
 	int64_t		 sending;	/* outbox id in flight, 0 when idle */
+	int64_t		 send_started;	/* ms (monotonic) the send was handed over */
+	int		 send_parts;	/* parts the send may need, for the watchdog */
+	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
+	int64_t		 ping_seq;
+	struct ratelimit rate;
 	char		 reason[256];	/* why it is in its state */
 	json_t		*info;		/* identification from "ready" */
+	/* The last health poll ("health" message): signal_percent, signal_dbm,
+	 * registration, operator, operator_name, battery_percent, imsi (keys
+	 * missing when the modem did not say); NULL before the first. */
+	json_t		*health;
+	time_t		 health_at;
+	unsigned	 sms_sent, sms_failed;	/* since pigeond started */
+	int		 fails_in_row;	/* temporary send failures since its last success */
 };
 TAILQ_HEAD(modem_list, modem);
 
@@ -67,10 +94,41 @@ void	 supervisor_db_up(void);
 int	 supervisor_busy(void);
 void	 supervisor_free(void);
 struct modem *modem_find(const char *name);
+/* "starting", "online", "offline", "disabled", "draining" (also in JSON). */
 const char *modem_state_name(enum modem_state);
 int	 modem_send(struct modem *, int64_t id, const char *to, const char *text,
 	    int max_parts, const char *more);
 int	 modem_delete(struct modem *, unsigned generation, int folder, int location);
+/* Operator actions (HTTP, SIGHUP); 0, or -1 when the modem is removed.
+ * Disable and drain let the send in flight finish first. */
+int	 modem_enable(struct modem *);
+int	 modem_disable(struct modem *);
+int	 modem_drain(struct modem *);
+/* SIGHUP: re-reads the config file; modems added, removed, changed. */
+void	 supervisor_reload(void);
+/* 1 when the modem can take a send now (online, idle, channel open). */
+int	 modem_idle(const struct modem *);
+/* The scheduler saw a send fail: too many in a row restart the modem. */
+void	 modem_send_failed(struct modem *, const char *why);
+
+/* watchdog.c */
+void	 watchdog_start(struct modem *);
+void	 watchdog_stop(struct modem *);
+void	 watchdog_health(struct modem *, json_t *msg);
+
+/* ratelimit.c */
+int	 ratelimit_init(struct ratelimit *, const struct modem_conf *);
+void	 ratelimit_free(struct ratelimit *);
+/* 1 when one more send now stays within every configured limit. */
+int	 ratelimit_allows(const struct ratelimit *, const struct modem_conf *, int64_t now_ms);
+void	 ratelimit_record(struct ratelimit *, int64_t now_ms);
+int64_t	 pigeon_now_ms(void);
+
+/* reports.c */
+void	 reports_sms(struct modem *, json_t *msg);
+void	 reports_kick(void);
+int	 reports_busy(void);
+void	 reports_free(void);
 
 /* inbound.c */
 void	 inbound_sms(struct modem *, json_t *msg);
@@ -81,6 +139,7 @@ void	 inbound_free(void);
 /* commands.c */
 void	 commands_kick(void);
 void	 commands_expire(void);
+void	 commands_db_up(void);
 int	 commands_busy(void);
 
 /* scheduler.c */
@@ -96,5 +155,11 @@ void	 scheduler_free(void);
 /* http.c */
 int	 http_start(char *err, size_t errlen);
 void	 http_stop(void);
+
+/* webhook.c */
+int	 webhook_init(char *err, size_t errlen);
+void	 webhook_db_up(void);
+void	 webhook_kick(void);
+void	 webhook_free(void);
 
 #endif

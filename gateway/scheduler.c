@@ -1,10 +1,15 @@
 /*
  * scheduler.c: outbox rows to modems.
  *
- * It claims as many due rows as there are idle online modems (FOR UPDATE
- * SKIP LOCKED, with a lease, highest priority first), hands each to a
- * modem, and records the outcome. It wakes on NOTIFY pigeon_outbox, when a
- * modem becomes free, and on a slow timer for retries and expired leases.
+ * It claims as many due rows as there are modems that can send now (online,
+ * idle, within their rate limits), highest priority first with a share kept
+ * for each class (pigeon_outbox_claim), and gives each row a modem: one
+ * the message has not failed on, then one routed for its recipient, then
+ * the one that has waited longest. It records the outcome: a temporary
+ * failure comes back after an exponential backoff and prefers another
+ * modem, a permanent one fails at once, the attempts and the validity
+ * period are bounded. It wakes on NOTIFY pigeon_outbox, when a modem
+ * becomes free, and on a slow timer for retries, expiry and expired leases.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,14 +26,13 @@
 
 #define TICK_MS		2000	/* retries come due between NOTIFYs */
 #define RECLAIM_TICKS	15	/* expired leases are looked for every 30 s */
-#define MAX_ATTEMPTS	"5"
 
 /* An outcome to record; kept until the database has it. */
 struct outcome {
 	TAILQ_ENTRY(outcome) entry;
 	const char	*sql;
 	int		 nparams;
-	char		*params[5];
+	char		*params[7];
 };
 TAILQ_HEAD(outcome_list, outcome);
 
@@ -39,10 +43,11 @@ static int again;
 static int first_up = 1;
 static unsigned ticks;
 static struct event *ev_tick;
-static struct modem *last_used;
 
-static const char SQL_SENT[] = "SELECT pigeon_outbox_sent($1, $2, $3, $4::integer[])";
-static const char SQL_FAILED[] = "SELECT pigeon_outbox_failed($1, $2, $3, $4, $5)";
+static const char SQL_SENT[] =
+    "SELECT pigeon_outbox_sent($1, $2, $3, $4::integer[], $5)";
+static const char SQL_FAILED[] =
+    "SELECT pigeon_outbox_failed($1, $2, $3, $4, $5, $6, $7)";
 static const char SQL_RELEASE[] =
     "UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1 "
     "WHERE id = $1 AND state = 'sending'";
@@ -107,38 +112,103 @@ outcomes_flush(void)
 	}
 }
 
-/* The next idle online modem after the one used last, round robin. */
-static struct modem *
-pick_modem(void)
+/* A modem that can take a send now, rate limits included. */
+static int
+modem_can_send(const struct modem *m, int64_t now)
 {
-	struct modem *m = last_used ? TAILQ_NEXT(last_used, entry) : NULL;
-	size_t n = 0;
-
-	for (;; m = TAILQ_NEXT(m, entry)) {
-		if (m == NULL)
-			m = TAILQ_FIRST(&env.modems);
-		if (m == NULL || n++ > env.conf.nmodems)
-			return NULL;
-		if (m->state == MODEM_ONLINE && m->sending == 0 && m->bev != NULL)
-			return last_used = m;
-	}
+	return modem_idle(m) && ratelimit_allows(&m->rate, m->conf, now);
 }
 
 static int
-idle_modems(void)
+able_modems(void)
 {
 	struct modem *m;
+	int64_t now = pigeon_now_ms();
 	int n = 0;
 	TAILQ_FOREACH(m, &env.modems, entry)
-		if (m->state == MODEM_ONLINE && m->sending == 0 && m->bev != NULL)
+		if (modem_can_send(m, now))
 			n++;
 	return n;
+}
+
+static int
+routed(const struct modem *m, const char *recipient)
+{
+	for (int i = 0; i < m->conf->nroutes; i++)
+		if (strncmp(recipient, m->conf->route[i],
+		    strlen(m->conf->route[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* failed is PostgreSQL's text of a text[]: {a,b} (names need no quotes). */
+static int
+failed_on(const struct modem *m, const char *failed)
+{
+	size_t n = strlen(m->name);
+	const char *p = failed;
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, "{,\"");
+		if (strncmp(p, m->name, n) == 0 && strchr(",}\"", p[n]) != NULL)
+			return 1;
+		p = strpbrk(p, ",");
+	}
+	return 0;
+}
+
+/*
+ * The modem for one row, among those that can send now: one the message
+ * has not failed on, then one routed for its recipient (a preference:
+ * numbers are ported), then the least recently used. With only_routed, a
+ * routed modem or none.
+ */
+static struct modem *
+pick_modem(const char *recipient, const char *failed, int only_routed, int64_t now)
+{
+	struct modem *m, *best = NULL;
+	int best_score = -1;
+
+	TAILQ_FOREACH(m, &env.modems, entry) {
+		if (!modem_can_send(m, now))
+			continue;
+		int r = routed(m, recipient);
+		if (only_routed && !r)
+			continue;
+		int score = (failed_on(m, failed) ? 0 : 2) + r;
+		if (score > best_score || (score == best_score &&
+		    m->send_started < best->send_started)) {
+			best = m;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static void
+dispatch(PGresult *res, int i, struct modem *m)
+{
+	const char *id = PQgetvalue(res, i, 0);
+	int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
+	const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
+
+	if (m == NULL || modem_send(m, strtoll(id, NULL, 10),
+	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
+		/* No modem can take it after all: put it back. */
+		const char *params[] = { id };
+		outcome_add(SQL_RELEASE, 1, params);
+		return;
+	}
+	log_debug("outbox %s: to %s via %s (attempt %s)", id, PQgetvalue(res, i, 1),
+	    m->name, PQgetvalue(res, i, 7));
 }
 
 static void
 claimed(PGresult *res, void *arg)
 {
 	int asked = (int)(intptr_t)arg;
+	int64_t now = pigeon_now_ms();
+	char *done;
 	int n;
 
 	claiming = 0;
@@ -149,20 +219,22 @@ claimed(PGresult *res, void *arg)
 		return;
 	}
 	n = PQntuples(res);
+	if ((done = calloc(n > 0 ? n : 1, 1)) == NULL)
+		return;
+	/* Rows with an idle routed modem first, so that others do not take it. */
 	for (int i = 0; i < n; i++) {
-		const char *id = PQgetvalue(res, i, 0);
-		struct modem *m = pick_modem();
-		int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
-		const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
-		if (m == NULL || modem_send(m, strtoll(id, NULL, 10),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
-			/* The modem went away since the claim: put it back. */
-			const char *params[] = { id };
-			outcome_add(SQL_RELEASE, 1, params);
-			continue;
+		struct modem *m = pick_modem(PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 6), 1, now);
+		if (m != NULL && !failed_on(m, PQgetvalue(res, i, 6))) {
+			dispatch(res, i, m);
+			done[i] = 1;
 		}
-		log_debug("outbox %s: to %s via %s", id, PQgetvalue(res, i, 1), m->name);
 	}
+	for (int i = 0; i < n; i++)
+		if (!done[i])
+			dispatch(res, i, pick_modem(PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 6), 0, now));
+	free(done);
 	if (n == asked || again) {
 		again = 0;
 		scheduler_kick();
@@ -182,7 +254,7 @@ scheduler_kick(void)
 	if (env.draining || !store_is_up(env.store))
 		return;
 	outcomes_flush();
-	if ((idle = idle_modems()) == 0)
+	if ((idle = able_modems()) == 0)
 		return;
 	snprintf(n, sizeof(n), "%d", idle);
 	snprintf(lease, sizeof(lease), "%d", env.conf.lease_seconds);
@@ -216,6 +288,19 @@ outcome_matches(struct modem *m, json_t *msg, char *id, size_t idlen)
 	return 1;
 }
 
+static void
+record_failure(const char *id, struct modem *m, const char *err, int temporary)
+{
+	char attempts[16], retry[16], validity[16];
+
+	snprintf(attempts, sizeof(attempts), "%d", env.conf.max_attempts);
+	snprintf(retry, sizeof(retry), "%d", env.conf.retry_seconds);
+	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
+	const char *params[] = { id, m->name, err, temporary ? "true" : "false",
+	    attempts, retry, validity };
+	outcome_add(SQL_FAILED, 7, params);
+}
+
 void
 scheduler_sent(struct modem *m, json_t *msg)
 {
@@ -234,9 +319,13 @@ scheduler_sent(struct modem *m, json_t *msg)
 		refs_text[0] = '{';
 		refs_text[len - 1] = '}';
 	}
-	const char *params[] = { id, m->name, parts, refs_text ? refs_text : "{}" };
+	const char *params[] = { id, m->name, parts, refs_text ? refs_text : "{}",
+	    m->conf->report ? "true" : "false" };
 	log_info("outbox %s: sent via %s in %s part(s)", id, m->name, parts);
-	outcome_add(SQL_SENT, 4, params);
+	ratelimit_record(&m->rate, pigeon_now_ms());
+	m->sms_sent++;
+	m->fails_in_row = 0;
+	outcome_add(SQL_SENT, 5, params);
 	free(refs_text);
 	scheduler_kick();
 }
@@ -252,9 +341,13 @@ scheduler_send_failed(struct modem *m, json_t *msg)
 		return;
 	log_warnx("outbox %s: %s failure via %s: %s", id,
 	    temporary ? "temporary" : "permanent", m->name, err ? err : "no reason given");
-	const char *params[] = { id, m->name, err ? err : "send failed",
-	    temporary ? "true" : "false", MAX_ATTEMPTS };
-	outcome_add(SQL_FAILED, 5, params);
+	/* Parts that went out count against the modem's limits. */
+	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
+		ratelimit_record(&m->rate, pigeon_now_ms());
+	m->sms_failed++;
+	record_failure(id, m, err ? err : "send failed", temporary);
+	if (temporary)
+		modem_send_failed(m, err ? err : "send failed");
 	scheduler_kick();
 }
 
@@ -270,8 +363,9 @@ scheduler_modem_lost(struct modem *m, const char *why)
 	snprintf(id, sizeof(id), "%lld", (long long)m->sending);
 	snprintf(reason, sizeof(reason), "modem %s: %s during the send", m->name, why);
 	log_warnx("outbox %s: %s; it will be sent again", id, reason);
-	const char *params[] = { id, m->name, reason, "true", MAX_ATTEMPTS };
-	outcome_add(SQL_FAILED, 5, params);
+	/* It may have gone out: count it against the modem's limits. */
+	ratelimit_record(&m->rate, pigeon_now_ms());
+	record_failure(id, m, reason, 1);
 	m->sending = 0;
 }
 
@@ -282,6 +376,15 @@ reclaimed(PGresult *res, void *arg)
 		log_warnx("outbox: returning expired leases: %s", store_error(res));
 	else if (res != NULL && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("outbox: %s message(s) back in the queue", PQgetvalue(res, 0, 0));
+}
+
+static void
+expired(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("outbox: expiring old messages: %s", store_error(res));
+	else if (res != NULL && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("outbox: %s message(s) expired unsent", PQgetvalue(res, 0, 0));
 }
 
 static void
@@ -299,9 +402,16 @@ scheduler_on_tick(evutil_socket_t fd, short what, void *arg)
 		    "WHERE state = 'sending' AND host = $1 RETURNING 1) "
 		    "SELECT count(*) FROM r", 1, params, reclaimed, NULL);
 	}
-	if (++ticks % RECLAIM_TICKS == 0)
+	if (++ticks % RECLAIM_TICKS == 0) {
+		char validity[16];
+		snprintf(validity, sizeof(validity), "%d", env.conf.validity);
+		const char *params[] = { validity };
 		store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
 		    reclaimed, NULL);
+		store_query(env.store, "SELECT pigeon_outbox_expire($1)", 1, params,
+		    expired, NULL);
+	}
+	reports_kick();
 	if (ticks % RECLAIM_TICKS == 1)
 		commands_expire();
 	outcomes_flush();

@@ -1,7 +1,13 @@
 /*
  * supervisor.c: one pigeon-modem process per configured modem, started
  * with fork+exec and a socketpair on its fd 3, restarted with backoff when
- * it exits, and its messages dispatched to inbound and the scheduler.
+ * it exits, and its messages dispatched to inbound, reports and the
+ * scheduler. It owns the modem state machine (modem_set_state is the one
+ * place a state changes) and applies the operator's wishes: enable,
+ * disable, drain, and SIGHUP's reloaded configuration.
+ *
+ * A modem the operator disables, drains or removes finishes the send in
+ * flight first: only an idle channel is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +34,10 @@
 #define RESTART_MIN_MS	1000
 #define RESTART_MAX_MS	60000
 #define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
+#define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
+
+/* Removed modems: inbound parts and reports may still point at them. */
+static struct modem_list removed = TAILQ_HEAD_INITIALIZER(removed);
 
 static void modem_spawn(struct modem *);
 
@@ -39,6 +49,7 @@ modem_state_name(enum modem_state st)
 	case MODEM_ONLINE:	return "online";
 	case MODEM_OFFLINE:	return "offline";
 	case MODEM_DISABLED:	return "disabled";
+	case MODEM_DRAINING:	return "draining";
 	}
 	return "unknown";
 }
@@ -63,6 +74,8 @@ modem_record(struct modem *m)
 	}
 	if (m->state == MODEM_OFFLINE && m->reason[0])
 		json_object_set_new(extra, "error", json_string(m->reason));
+	json_object_set_new(extra, "pid", m->pid > 0 ? json_integer(m->pid) : json_null());
+	json_object_set_new(extra, "restarts", json_integer(m->restarts));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { m->name, env.conf.hostname,
@@ -101,6 +114,13 @@ modem_find(const char *name)
 	return NULL;
 }
 
+int
+modem_idle(const struct modem *m)
+{
+	return m->state == MODEM_ONLINE && m->want == MODEM_ONLINE &&
+	    m->sending == 0 && m->bev != NULL && !m->respawn;
+}
+
 static int
 modem_write(struct modem *m, json_t *msg)
 {
@@ -122,13 +142,35 @@ modem_write(struct modem *m, json_t *msg)
 	return rc;
 }
 
+/* The most parts a text can need (GSM-7 or UCS-2), for the watchdog. */
+static int
+parts_estimate(const char *text, int max_parts)
+{
+	size_t chars = 0;
+	int wide = 0, parts;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+		if (*p >= 0x80)
+			wide = 1;
+	}
+	if (wide)
+		parts = chars <= 70 ? 1 : (int)((chars + 66) / 67);
+	else
+		parts = chars <= 160 ? 1 : (int)((chars + 152) / 153);
+	if (max_parts > 0 && parts > max_parts)
+		parts = max_parts;
+	return parts > 10 ? 10 : parts < 1 ? 1 : parts;
+}
+
 int
 modem_send(struct modem *m, int64_t id, const char *to, const char *text,
     int max_parts, const char *more)
 {
 	json_t *msg;
 
-	if (m->state != MODEM_ONLINE || m->sending)
+	if (!modem_idle(m))
 		return -1;
 	msg = json_pack("{s:s, s:I, s:s, s:s}", "type", "send",
 	    "id", (json_int_t)id, "to", to, "text", text);
@@ -136,9 +178,13 @@ modem_send(struct modem *m, int64_t id, const char *to, const char *text,
 		json_object_set_new(msg, "max_parts", json_integer(max_parts));
 	if (more != NULL)
 		json_object_set_new(msg, "more", json_string(more));
+	if (m->conf->report)
+		json_object_set_new(msg, "report", json_true());
 	if (modem_write(m, msg) == -1)
 		return -1;
 	m->sending = id;
+	m->send_started = pigeon_now_ms();
+	m->send_parts = parts_estimate(text, max_parts);
 	return 0;
 }
 
@@ -150,6 +196,80 @@ modem_delete(struct modem *m, unsigned generation, int folder, int location)
 		return -1;
 	return modem_write(m, json_pack("{s:s, s:i, s:i}", "type", "delete",
 	    "folder", folder, "location", location));
+}
+
+/* The worker exits when its channel closes; the watchdog times that. */
+static void
+modem_close_channel(struct modem *m)
+{
+	if (m->bev) {
+		bufferevent_free(m->bev);
+		m->bev = NULL;
+		m->last_heard = pigeon_now_ms();
+	}
+}
+
+/*
+ * Brings the process in line with the operator's wish once it is idle:
+ * a disabled, removed or reconfigured modem's channel is closed (its
+ * worker exits; supervisor_reap does the rest).
+ */
+static void
+modem_settle(struct modem *m)
+{
+	/* Draining shows at once; the send in flight still completes. */
+	if (m->want == MODEM_DRAINING && m->state == MODEM_ONLINE)
+		modem_set_state(m, MODEM_DRAINING, m->sending ?
+		    "drained by the operator; finishing its send" :
+		    "drained by the operator");
+	else if (m->want == MODEM_DRAINING && m->state == MODEM_DRAINING &&
+	    !m->sending && strstr(m->reason, "finishing"))
+		modem_set_state(m, MODEM_DRAINING, "drained by the operator");
+	if (m->sending || m->bev == NULL)
+		return;
+	if (m->want == MODEM_DISABLED || m->respawn) {
+		log_info("modem %s: stopping its process (%s)", m->name,
+		    m->removed ? "removed" : m->respawn ? "configuration changed" :
+		    "disabled");
+		modem_close_channel(m);
+	}
+}
+
+/*
+ * Sends failing one after the other on one modem (no credit, no network,
+ * a wedged modem) say more about the modem than about the recipients: it
+ * goes offline and its process is restarted with backoff, while the
+ * retries go to the other modems.
+ */
+void
+modem_send_failed(struct modem *m, const char *why)
+{
+	char reason[256];
+
+	if (++m->fails_in_row < FAILS_OFFLINE || m->state != MODEM_ONLINE)
+		return;
+	snprintf(reason, sizeof(reason), "%d sends in a row failed, the last: %s",
+	    m->fails_in_row, why);
+	log_warnx("modem %s: %s; restarting it", m->name, reason);
+	modem_set_state(m, MODEM_OFFLINE, reason);
+	if (!m->sending)
+		modem_close_channel(m);
+}
+
+static void
+modem_ready(struct modem *m, json_t *msg)
+{
+	json_decref(m->info);
+	m->info = json_deep_copy(msg);
+	json_object_del(m->info, "type");
+	log_info("modem %s: %s %s, IMEI %s", m->name,
+	    json_string_value(json_object_get(msg, "manufacturer")),
+	    json_string_value(json_object_get(msg, "model")),
+	    json_string_value(json_object_get(msg, "imei")));
+	if (m->want == MODEM_DRAINING)
+		modem_set_state(m, MODEM_DRAINING, "drained by the operator");
+	else
+		modem_set_state(m, MODEM_ONLINE, "");
 }
 
 static void
@@ -167,20 +287,20 @@ modem_handle(struct modem *m, const char *line)
 		return;
 	}
 	if (strcmp(type, "sms") == 0) {
-		inbound_sms(m, msg);
+		if (json_is_true(json_object_get(msg, "status_report")))
+			reports_sms(m, msg);
+		else
+			inbound_sms(m, msg);
 	} else if (strcmp(type, "sent") == 0) {
 		scheduler_sent(m, msg);
+		modem_settle(m);
 	} else if (strcmp(type, "send_failed") == 0) {
 		scheduler_send_failed(m, msg);
+		modem_settle(m);
 	} else if (strcmp(type, "ready") == 0) {
-		json_decref(m->info);
-		m->info = json_deep_copy(msg);
-		json_object_del(m->info, "type");
-		log_info("modem %s: %s %s, IMEI %s", m->name,
-		    json_string_value(json_object_get(msg, "manufacturer")),
-		    json_string_value(json_object_get(msg, "model")),
-		    json_string_value(json_object_get(msg, "imei")));
-		modem_set_state(m, MODEM_ONLINE, "");
+		modem_ready(m, msg);
+	} else if (strcmp(type, "health") == 0) {
+		watchdog_health(m, msg);
 	} else if (strcmp(type, "deleted") == 0) {
 		log_debug("modem %s: deleted location %lld", m->name,
 		    (long long)json_integer_value(json_object_get(msg, "location")));
@@ -211,6 +331,7 @@ modem_on_read(struct bufferevent *bev, void *arg)
 	char *line;
 	size_t len;
 
+	m->last_heard = pigeon_now_ms();
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (len > PROTO_MAX_LINE)
 			log_warnx("modem %s: message of %zu bytes dropped", m->name, len);
@@ -225,15 +346,6 @@ modem_on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		if (m->pid > 0)
 			kill(m->pid, SIGKILL);
-	}
-}
-
-static void
-modem_close_channel(struct modem *m)
-{
-	if (m->bev) {
-		bufferevent_free(m->bev);
-		m->bev = NULL;
 	}
 }
 
@@ -253,8 +365,15 @@ static void
 modem_on_restart(evutil_socket_t fd, short what, void *arg)
 {
 	struct modem *m = arg;
-	if (!env.draining && m->pid == 0 && m->conf->enabled)
+	if (!env.draining && m->pid == 0 && m->want != MODEM_DISABLED)
 		modem_spawn(m);
+}
+
+static void
+modem_restart_later(struct modem *m, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(m->ev_restart, &tv);
 }
 
 static void
@@ -313,22 +432,27 @@ modem_spawn(struct modem *m)
 	bufferevent_setcb(m->bev, modem_on_read, NULL, modem_on_event, m);
 	bufferevent_enable(m->bev, EV_READ | EV_WRITE);
 	m->pid = pid;
-	m->generation++;
+	if (m->generation++ > 0)
+		m->restarts++;
 	m->started_at = time(NULL);
 	m->sending = 0;
+	m->respawn = 0;
+	m->fails_in_row = 0;
+	m->last_heard = pigeon_now_ms();
 	log_debug("modem %s: started process %d", m->name, (int)pid);
 	modem_set_state(m, MODEM_STARTING, "");
+	watchdog_start(m);
 
-	modem_write(m, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
+	modem_write(m, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
 	    "type", "config", "name", m->name, "device", m->conf->device,
 	    "connection", m->conf->connection, "model", m->conf->model,
 	    "logfile", m->conf->logfile, "logformat", m->conf->logformat,
-	    "smsc", m->conf->smsc, "poll_ms", m->conf->poll_ms));
+	    "smsc", m->conf->smsc, "poll_ms", m->conf->poll_ms,
+	    "health_ms", m->conf->health_seconds * 1000));
 	return;
 retry:
 	modem_set_state(m, MODEM_OFFLINE, "cannot start the modem process");
-	struct timeval tv = { m->backoff_ms / 1000, (m->backoff_ms % 1000) * 1000 };
-	evtimer_add(m->ev_restart, &tv);
+	modem_restart_later(m, m->backoff_ms);
 }
 
 /* A modem process ended: settle its send, then restart it after the backoff. */
@@ -344,6 +468,7 @@ modem_exited(struct modem *m, int status)
 	else
 		snprintf(why, sizeof(why), "process ended");
 	modem_close_channel(m);
+	watchdog_stop(m);
 	m->pid = 0;
 	if (m->sending)
 		scheduler_modem_lost(m, why);
@@ -353,14 +478,30 @@ modem_exited(struct modem *m, int status)
 		modem_set_state(m, MODEM_OFFLINE, "pigeond stopped");
 		return;
 	}
-	if (m->state == MODEM_ONLINE && time(NULL) - m->started_at >= STABLE_SECONDS)
+	if (m->removed) {
+		modem_set_state(m, MODEM_DISABLED, "removed from the configuration");
+		TAILQ_REMOVE(&env.modems, m, entry);
+		TAILQ_INSERT_TAIL(&removed, m, entry);
+		return;
+	}
+	if (m->want == MODEM_DISABLED) {
+		modem_set_state(m, MODEM_DISABLED, "disabled by the operator");
+		return;
+	}
+	if (m->respawn) {
+		log_info("modem %s: restarting with its new configuration", m->name);
+		m->backoff_ms = RESTART_MIN_MS;
+		modem_set_state(m, MODEM_OFFLINE, "restarting: configuration changed");
+		modem_restart_later(m, 0);
+		return;
+	}
+	if (m->state != MODEM_OFFLINE && time(NULL) - m->started_at >= STABLE_SECONDS)
 		m->backoff_ms = RESTART_MIN_MS;
 	/* Keep the worker's own explanation (e.g. cannot connect) if it gave one. */
 	if (m->state != MODEM_OFFLINE || m->reason[0] == '\0')
 		modem_set_state(m, MODEM_OFFLINE, why);
 	log_info("modem %s: %s; restarting in %d ms", m->name, why, m->backoff_ms);
-	struct timeval tv = { m->backoff_ms / 1000, (m->backoff_ms % 1000) * 1000 };
-	evtimer_add(m->ev_restart, &tv);
+	modem_restart_later(m, m->backoff_ms);
 	m->backoff_ms *= 2;
 	if (m->backoff_ms > RESTART_MAX_MS)
 		m->backoff_ms = RESTART_MAX_MS;
@@ -384,23 +525,57 @@ supervisor_reap(void)
 		pigeond_check_drained();
 }
 
+static struct modem *
+modem_new(const struct modem_conf *conf)
+{
+	struct modem *m = calloc(1, sizeof(*m));
+
+	if (m == NULL || (m->conf = config_modem_copy(conf)) == NULL ||
+	    ratelimit_init(&m->rate, m->conf) == -1 ||
+	    (m->ev_restart = evtimer_new(env.base, modem_on_restart, m)) == NULL) {
+		if (m != NULL) {
+			config_modem_free(m->conf);
+			ratelimit_free(&m->rate);
+			free(m);
+		}
+		return NULL;
+	}
+	m->name = m->conf->name;
+	m->want = !conf->enabled ? MODEM_DISABLED : conf->drain ? MODEM_DRAINING :
+	    MODEM_ONLINE;
+	/* Its first state, recorded by supervisor_start or the reload. */
+	m->state = m->want == MODEM_DISABLED ? MODEM_DISABLED : MODEM_OFFLINE;
+	if (m->state == MODEM_DISABLED)
+		snprintf(m->reason, sizeof(m->reason), "enabled = no in the configuration");
+	m->backoff_ms = RESTART_MIN_MS;
+	return m;
+}
+
+static void
+modem_free(struct modem *m)
+{
+	modem_close_channel(m);
+	if (m->pid > 0) {
+		kill(m->pid, SIGKILL);
+		waitpid(m->pid, NULL, 0);
+	}
+	watchdog_stop(m);
+	event_free(m->ev_restart);
+	json_decref(m->info);
+	json_decref(m->health);
+	ratelimit_free(&m->rate);
+	config_modem_free(m->conf);
+	free(m);
+}
+
 int
 supervisor_init(void)
 {
 	TAILQ_INIT(&env.modems);
 	for (size_t i = 0; i < env.conf.nmodems; i++) {
-		struct modem *m = calloc(1, sizeof(*m));
+		struct modem *m = modem_new(&env.conf.modems[i]);
 		if (m == NULL)
 			return -1;
-		m->conf = &env.conf.modems[i];
-		m->name = m->conf->name;
-		m->state = m->conf->enabled ? MODEM_OFFLINE : MODEM_DISABLED;
-		m->backoff_ms = RESTART_MIN_MS;
-		m->ev_restart = evtimer_new(env.base, modem_on_restart, m);
-		if (m->ev_restart == NULL) {
-			free(m);
-			return -1;
-		}
 		TAILQ_INSERT_TAIL(&env.modems, m, entry);
 	}
 	return 0;
@@ -410,9 +585,150 @@ void
 supervisor_start(void)
 {
 	struct modem *m;
-	TAILQ_FOREACH(m, &env.modems, entry)
-		if (m->conf->enabled)
+	TAILQ_FOREACH(m, &env.modems, entry) {
+		if (m->want != MODEM_DISABLED)
 			modem_spawn(m);
+		else
+			modem_record(m);
+	}
+}
+
+int
+modem_enable(struct modem *m)
+{
+	if (m->removed)
+		return -1;
+	m->want = MODEM_ONLINE;
+	if (m->pid == 0) {
+		evtimer_del(m->ev_restart);
+		m->backoff_ms = RESTART_MIN_MS;
+		modem_spawn(m);
+	} else if (m->state == MODEM_DRAINING) {
+		modem_set_state(m, MODEM_ONLINE, "enabled by the operator");
+	}
+	return 0;
+}
+
+int
+modem_disable(struct modem *m)
+{
+	if (m->removed)
+		return -1;
+	m->want = MODEM_DISABLED;
+	if (m->pid == 0) {
+		evtimer_del(m->ev_restart);
+		modem_set_state(m, MODEM_DISABLED, "disabled by the operator");
+		return 0;
+	}
+	if (m->sending)
+		log_info("modem %s: disabled; stopping after the send in flight", m->name);
+	modem_settle(m);
+	return 0;
+}
+
+int
+modem_drain(struct modem *m)
+{
+	if (m->removed)
+		return -1;
+	m->want = MODEM_DRAINING;
+	if (m->pid == 0) {
+		/* Drained but running: it still reads incoming SMS. */
+		evtimer_del(m->ev_restart);
+		modem_spawn(m);
+		return 0;
+	}
+	if (m->sending)
+		log_info("modem %s: draining; it takes no send after the one in flight",
+		    m->name);
+	modem_settle(m);
+	return 0;
+}
+
+/* Applies a reloaded section to a running modem; conf is copied. */
+static void
+modem_reconfigure(struct modem *m, const struct modem_conf *conf)
+{
+	struct modem_conf *old = m->conf, *copy = config_modem_copy(conf);
+
+	if (copy == NULL) {
+		log_warnx("modem %s: out of memory; keeping its old configuration", m->name);
+		return;
+	}
+	m->conf = copy;
+	m->name = copy->name;
+	if (ratelimit_init(&m->rate, copy) == -1)
+		log_warnx("modem %s: out of memory; rate limit unchanged", m->name);
+	if (m->pid > 0 && config_modem_needs_restart(old, copy)) {
+		m->respawn = 1;
+		modem_settle(m);
+	}
+	/* enabled and drain apply when they changed, so an operator's
+	 * enable or disable over HTTP lasts until the file says otherwise. */
+	if (old->enabled != copy->enabled || old->drain != copy->drain) {
+		if (!copy->enabled)
+			modem_disable(m);
+		else if (copy->drain)
+			modem_drain(m);
+		else
+			modem_enable(m);
+	}
+	config_modem_free(old);
+}
+
+void
+supervisor_reload(void)
+{
+	struct pigeon_conf fresh;
+	struct modem *m, *next;
+	char err[1024];
+
+	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		return;
+	}
+	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
+	for (m = TAILQ_FIRST(&env.modems); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		const struct modem_conf *c = config_modem(&fresh, m->name);
+		if (c != NULL) {
+			modem_reconfigure(m, c);
+			continue;
+		}
+		log_info("modem %s: removed from the configuration", m->name);
+		m->removed = 1;
+		m->want = MODEM_DISABLED;
+		if (m->pid > 0) {
+			modem_settle(m);
+			continue;
+		}
+		evtimer_del(m->ev_restart);
+		modem_set_state(m, MODEM_DISABLED, "removed from the configuration");
+		TAILQ_REMOVE(&env.modems, m, entry);
+		TAILQ_INSERT_TAIL(&removed, m, entry);
+	}
+	for (size_t i = 0; i < fresh.nmodems; i++) {
+		if (modem_find(fresh.modems[i].name) != NULL)
+			continue;
+		if ((m = modem_new(&fresh.modems[i])) == NULL) {
+			log_warnx("modem %s: out of memory; not added", fresh.modems[i].name);
+			continue;
+		}
+		log_info("modem %s: added", m->name);
+		TAILQ_INSERT_TAIL(&env.modems, m, entry);
+		if (m->want != MODEM_DISABLED)
+			modem_spawn(m);
+		else
+			modem_record(m);
+	}
+	/* Scheduler limits are read where they are used. */
+	env.conf.max_attempts = fresh.max_attempts;
+	env.conf.retry_seconds = fresh.retry_seconds;
+	env.conf.validity = fresh.validity;
+	env.conf.watchdog_seconds = fresh.watchdog_seconds;
+	env.conf.report_window = fresh.report_window;
+	config_free(&fresh);
+	scheduler_kick();
 }
 
 /* The database is back: record every modem's current state. */
@@ -451,13 +767,10 @@ supervisor_free(void)
 	struct modem *m;
 	while ((m = TAILQ_FIRST(&env.modems)) != NULL) {
 		TAILQ_REMOVE(&env.modems, m, entry);
-		modem_close_channel(m);
-		if (m->pid > 0) {
-			kill(m->pid, SIGKILL);
-			waitpid(m->pid, NULL, 0);
-		}
-		event_free(m->ev_restart);
-		json_decref(m->info);
-		free(m);
+		modem_free(m);
+	}
+	while ((m = TAILQ_FIRST(&removed)) != NULL) {
+		TAILQ_REMOVE(&removed, m, entry);
+		modem_free(m);
 	}
 }

@@ -491,14 +491,130 @@ gsm_send_part(struct gsm *g, GSM_SMSMessage *sms, int i, struct send_result *r)
 	r->ok = 1;
 }
 
+/* Encodes text as libgammu would send it (GSM-7 or UCS-2, concatenated). */
+static GSM_Error
+gsm_encode(struct gsm *g, const char *text, size_t len, GSM_MultiSMSMessage *m)
+{
+	GSM_MultiPartSMSInfo *info = g->info;
+	unsigned char *ubuf;
+	GSM_Error err;
+
+	/* One UTF-16 unit per UTF-8 byte at most, plus the terminator. */
+	if ((ubuf = calloc(len + 2, 2)) == NULL)
+		fatal("calloc");
+	DecodeUTF8(ubuf, text, len);
+	GSM_ClearMultiPartSMSInfo(info);
+	info->Class = -1;
+	info->EntriesNum = 1;
+	info->Entries[0].ID = SMS_ConcatenatedAutoTextLong;
+	info->Entries[0].Buffer = ubuf;
+	err = GSM_EncodeMultiPartSMS(GSM_GetDebug(g->sm), info, m);
+	info->Entries[0].Buffer = NULL;
+	free(ubuf);
+	return err;
+}
+
+/* The first n bytes of text without trailing spaces, then more (malloc). */
+static char *
+gsm_cut_text(const char *text, size_t n, const char *more)
+{
+	size_t ml = strlen(more);
+	char *out;
+
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+		n--;
+	if ((out = malloc(n + ml + 1)) == NULL)
+		fatal("malloc");
+	memcpy(out, text, n);
+	memcpy(out + n, more, ml + 1);
+	return out;
+}
+
+static int
+gsm_fits(struct gsm *g, const char *text, int max_parts)
+{
+	return gsm_encode(g, text, strlen(text), g->out) == ERR_NONE &&
+	    g->out->Number <= max_parts;
+}
+
+/*
+ * The longest start of text that, followed by more, fits max_parts parts
+ * in the coding libgammu picks for it (malloc'd), or NULL when text fits
+ * whole. The cut falls between characters, never inside an emoji
+ * sequence or before a combining mark, and at a space when one is near.
+ * more's "…" (U+2026) becomes "..." when the text is GSM-7: the ellipsis
+ * alone would make the whole SMS UCS-2 and shorter.
+ */
+static char *
+gsm_fit(struct gsm *g, const char *text, int max_parts, const char *more)
+{
+	size_t len = strlen(text), n, *off, lo, hi, mid, k;
+	char *m2, *p, *best = NULL;
+	int gsm7;
+
+	if (gsm_encode(g, text, len, g->out) != ERR_NONE ||
+	    g->out->Number <= max_parts)
+		return NULL;	/* the caller reports an encoding error */
+	gsm7 = g->out->SMS[0].Coding == SMS_Coding_Default_No_Compression;
+	if ((m2 = malloc(strlen(more) * 3 + 1)) == NULL)
+		fatal("malloc");
+	m2[0] = '\0';
+	for (const char *q = more; *q != '\0'; ) {
+		if (gsm7 && strncmp(q, "\xe2\x80\xa6", 3) == 0) {
+			strcat(m2, "...");
+			q += 3;
+		} else {
+			p = m2 + strlen(m2);
+			*p++ = *q++;
+			*p = '\0';
+		}
+	}
+	if ((off = utf8_offsets(text, len, &n)) == NULL)
+		fatal("malloc");
+	for (int attempt = 0; attempt < 2 && best == NULL; attempt++) {
+		const char *tail = attempt == 0 ? m2 : "";
+		/* Fitting is monotonic in the length: binary search on
+		 * code points, k fits and hi does not. */
+		lo = 0;
+		hi = n;
+		p = gsm_cut_text(text, 0, tail);
+		if (!gsm_fits(g, p, max_parts)) {
+			free(p);
+			continue;
+		}
+		free(p);
+		while (hi - lo > 1) {
+			mid = (lo + hi) / 2;
+			p = gsm_cut_text(text, off[mid], tail);
+			if (gsm_fits(g, p, max_parts))
+				lo = mid;
+			else
+				hi = mid;
+			free(p);
+		}
+		k = lo;
+		while (k > 0 && !utf8_cut_ok(text, len, off[k]))
+			k--;
+		/* At a word's end when one ends in the last 15 characters. */
+		for (size_t w = k; w > 0 && k - w < 15; w--)
+			if (text[off[w]] == ' ' && w > 0) {
+				k = w;
+				break;
+			}
+		best = gsm_cut_text(text, off[k], tail);
+	}
+	free(off);
+	free(m2);
+	return best;
+}
+
 void
 gsm_send(struct gsm *g, const char *to, const char *text, int report,
-    struct send_result *r)
+    int max_parts, const char *more, struct send_result *r)
 {
 	GSM_MultiSMSMessage *m = g->out;
-	GSM_MultiPartSMSInfo *info = g->info;
 	size_t len = strlen(text);
-	unsigned char *ubuf;
+	char *cut = NULL;
 	GSM_Error err;
 
 	memset(r, 0, sizeof(*r));
@@ -507,7 +623,8 @@ gsm_send(struct gsm *g, const char *to, const char *text, int report,
 		send_fail(r, ERR_INVALIDDATA, 0, "invalid recipient number");
 		return;
 	}
-	if (!utf8_valid(text, len)) {
+	if (!utf8_valid(text, len) || (more != NULL &&
+	    !utf8_valid(more, strlen(more)))) {
 		send_fail(r, ERR_INVALIDDATA, 0, "text is not valid UTF-8");
 		return;
 	}
@@ -523,19 +640,14 @@ gsm_send(struct gsm *g, const char *to, const char *text, int report,
 		    gsm_strerror(ERR_NOTCONNECTED));
 		return;
 	}
-
-	/* One UTF-16 unit per UTF-8 byte at most, plus the terminator. */
-	if ((ubuf = calloc(len + 2, 2)) == NULL)
-		fatal("calloc");
-	DecodeUTF8(ubuf, text, len);
-	GSM_ClearMultiPartSMSInfo(info);
-	info->Class = -1;
-	info->EntriesNum = 1;
-	info->Entries[0].ID = SMS_ConcatenatedAutoTextLong;
-	info->Entries[0].Buffer = ubuf;
-	err = GSM_EncodeMultiPartSMS(GSM_GetDebug(g->sm), info, m);
-	info->Entries[0].Buffer = NULL;
-	free(ubuf);
+	if (max_parts > 0 && max_parts < WORKER_MAX_PARTS &&
+	    (cut = gsm_fit(g, text, max_parts, more ? more : "")) != NULL) {
+		log_debug("cut to %d part(s): %s", max_parts, cut);
+		text = cut;
+		len = strlen(cut);
+	}
+	err = gsm_encode(g, text, len, m);
+	free(cut);
 	if (err != ERR_NONE) {
 		send_fail(r, err, 0, "encoding: %s", gsm_strerror(err));
 		return;
@@ -571,4 +683,11 @@ gsm_send(struct gsm *g, const char *to, const char *text, int report,
 		log_debug("sent part %d/%d to %s, reference %d", i + 1,
 		    r->parts, to, r->refs[i]);
 	}
+}
+
+/* For health.c: the state machine while connected, else NULL. */
+void *
+gsm_state_machine(struct gsm *g)
+{
+	return g->connected ? g->sm : NULL;
 }

@@ -25,6 +25,8 @@
 
 #define POLL_MS_DEFAULT		1000
 #define POLL_FAILS_FATAL	3	/* link errors in a row before giving up */
+#define IDLE_MS			200	/* unsolicited data (+CMTI) is read this often */
+#define HEALTH_MS_DEFAULT	60000
 
 static struct gsm_config cfg;
 static struct gsm	*gsm;
@@ -202,6 +204,11 @@ handle_config(json_t *msg)
 	if (poll_ms <= 0)
 		poll_ms = POLL_MS_DEFAULT;
 	cfg.poll_ms = poll_ms < 10 ? 10 : poll_ms > 3600000 ? 3600000 : (int)poll_ms;
+	if (get_int(msg, "health_ms", &poll_ms) == 0)
+		cfg.health_ms = poll_ms <= 0 ? 0 : poll_ms < 1000 ? 1000 :
+		    poll_ms > 86400000 ? 86400000 : (int)poll_ms;
+	else
+		cfg.health_ms = HEALTH_MS_DEFAULT;
 	configured = 1;
 }
 
@@ -276,7 +283,11 @@ handle_send(json_t *msg)
 		send_refuse(id, ERR_NOTCONNECTED, 1, "modem not connected yet");
 		return;
 	}
-	gsm_send(gsm, to, text, json_is_true(report), &r);
+	long long max_parts = 0;
+	if (get_int(msg, "max_parts", &max_parts) == -1 || max_parts < 0)
+		max_parts = 0;	/* absent or bad: no cap but the worker's */
+	gsm_send(gsm, to, text, json_is_true(report),
+	    (int)(max_parts > 10 ? 10 : max_parts), get_string(msg, "more"), &r);
 	if (!r.ok) {
 		emit_send_failed(id, &r);
 		return;
@@ -609,17 +620,41 @@ main(int argc, char *argv[])
 		log_init(progname, verbose, 0);
 	}
 	connect_modem();
+	int notify = health_notify_init(gsm);
 
-	long next_poll = now_ms();
+	/*
+	 * Stored SMS are listed every poll_ms, and at once when the modem
+	 * announces one; announcements are read every IDLE_MS between polls.
+	 */
+	long next_poll = now_ms(), next_idle = now_ms() + IDLE_MS;
+	long next_health = now_ms();
 	while (!quit) {
 		drain_lines(0);
 		if (quit)
 			break;
+		if (notify && now_ms() >= next_idle) {
+			gsm_idle(gsm);
+			next_idle = now_ms() + IDLE_MS;
+			if (health_sms_waiting()) {
+				log_debug("new SMS announced; listing now");
+				next_poll = now_ms();
+			}
+		}
 		if (now_ms() >= next_poll) {
 			poll_modem();
+			health_sms_waiting();	/* that listing read it */
 			next_poll = now_ms() + cfg.poll_ms;
 		}
-		long wait = next_poll - now_ms();
+		if (cfg.health_ms > 0 && now_ms() >= next_health) {
+			emit(health_poll(gsm));
+			next_health = now_ms() + cfg.health_ms;
+		}
+		long wake = next_poll;
+		if (notify && next_idle < wake)
+			wake = next_idle;
+		if (cfg.health_ms > 0 && next_health < wake)
+			wake = next_health;
+		long wait = wake - now_ms();
 		read_channel(wait < 0 ? 0 : (int)wait);
 	}
 	log_info("signal received; exiting");

@@ -27,6 +27,7 @@ struct gsm_config {
 	char	*logformat;
 	char	*smsc;		/* "" = the SIM's, read once with GSM_GetSMSC */
 	int	 poll_ms;
+	int	 health_ms;	/* how often `health` is sent; 0 = never */
 };
 
 /* What `ready` carries; "" where the modem did not say. */
@@ -86,12 +87,25 @@ void	 gsm_identify(struct gsm *, struct gsm_ident *);
 int	 gsm_poll(struct gsm *, gsm_sms_cb, void *arg);
 /* Lets the driver read unsolicited data between polls. */
 void	 gsm_idle(struct gsm *);
+/* Sends text to to; when it needs more than max_parts parts (0: no cap)
+ * it is cut and ends with more ("… GET alice"). */
 void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
-	    struct send_result *);
+	    int max_parts, const char *more, struct send_result *);
 /* Returns ERR_NONE when the SMS is gone (also if it already was). */
 int	 gsm_delete(struct gsm *, int folder, int location);
 void	 gsm_disconnect(struct gsm *);
 const char *gsm_strerror(int code);
+
+/* For health.c: the GSM_StateMachine while connected, else NULL. */
+void	*gsm_state_machine(struct gsm *);
+
+/* health.c (returns a jansson json_t *, declared loosely to keep this
+ * header free of jansson) */
+int	 health_notify_init(struct gsm *);
+/* 1 once after the modem announced a new SMS. */
+int	 health_sms_waiting(void);
+struct json_t;
+struct json_t *health_poll(struct gsm *);
 
 /* outcome.c */
 /* A +CMS ERROR number: temporary or not, and what it says. */
@@ -119,5 +133,10 @@ int	 utf8_valid(const char *, size_t);
 char	*utf8_sanitize(const char *s, size_t len, size_t *outlen);
 /* Number of code points of valid UTF-8. */
 size_t	 utf8_count(const char *, size_t);
+/* Byte offset of each code point of s, then len: n + 1 entries (malloc). */
+size_t	*utf8_offsets(const char *s, size_t len, size_t *n);
+/* 1 if s may be cut at byte offset off: not inside a character, and not
+ * inside an emoji sequence (joiners, modifiers, flags) or before a mark. */
+int	 utf8_cut_ok(const char *s, size_t len, size_t off);
 
 #endif

@@ -1,20 +1,41 @@
--- Commands from phones: replies, posts and their fan-out.
+-- Commands from phones: replies and every command of the shortcode
+-- language (docs/commands.md). Posts, their fan-out and quiet hours are
+-- in 35_updates.sql.
 --
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, after the migrations and under the same advisory lock; they hold
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
-CREATE OR REPLACE FUNCTION pigeon_reply(p_to text, p_lang text, p_key text,
-    p_args text[] DEFAULT '{}', p_reply_to bigint DEFAULT NULL,
-    p_bypass boolean DEFAULT false)
+-- Queues a catalog entry for p_to in p_lang (English when missing). Never
+-- to a phone that said STOP unless p_bypass (the STOP confirmation only).
+-- When p_cap, at most reply_cap_hour and reply_cap_day such replies go to
+-- one phone: an auto-responder answering every reply cannot loop.
+CREATE OR REPLACE FUNCTION pigeon_queue_reply(p_to text, p_lang text,
+    p_key text, p_args text[], p_reply_to bigint, p_bypass boolean,
+    p_cap boolean, p_max_parts integer, p_more text)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
 	tmpl text;
-	id bigint;
+	oid bigint;
+	n_hour integer;
+	n_day integer;
 BEGIN
 	IF NOT p_bypass AND EXISTS (SELECT 1 FROM optouts WHERE phone = p_to) THEN
 		RETURN NULL;
+	END IF;
+	IF p_cap AND NOT p_bypass THEN
+		SELECT count(*) FILTER (WHERE o.created_at > now() - interval '1 hour'),
+		       count(*)
+		  INTO n_hour, n_day
+		  FROM outbox o
+		 WHERE o.recipient = p_to AND o.created_at > now() - interval '1 day'
+		   AND o.class = 0 AND o.reply_key IS DISTINCT FROM 'dm';
+		IF n_hour >= pigeon_setting_int('reply_cap_hour', 20) OR
+		   n_day >= pigeon_setting_int('reply_cap_day', 100) THEN
+			PERFORM pigeon_count('reply_capped', 1);
+			RETURN NULL;
+		END IF;
 	END IF;
 	SELECT c.text INTO tmpl FROM catalog c
 	    WHERE c.key = p_key AND c.lang IN (p_lang, 'en')
@@ -22,52 +43,102 @@ BEGIN
 	IF tmpl IS NULL THEN
 		RAISE EXCEPTION 'catalog has no entry %', p_key;
 	END IF;
-	INSERT INTO outbox (recipient, text, class, reply_to, bypass_optout, reply_key)
-	    VALUES (p_to, format(tmpl, VARIADIC p_args), 0, p_reply_to, p_bypass, p_key)
-	    RETURNING outbox.id INTO id;
+	INSERT INTO outbox (recipient, text, class, reply_to, bypass_optout,
+	    reply_key, max_parts, more)
+	    VALUES (p_to, format(tmpl, VARIADIC p_args), 0, p_reply_to, p_bypass,
+	    p_key, least(p_max_parts, 10), p_more)
+	    RETURNING outbox.id INTO oid;
 	PERFORM pg_notify('pigeon_outbox', '');
-	RETURN id;
+	RETURN oid;
 END $$;
 
-CREATE OR REPLACE FUNCTION pigeon_post(p_account bigint, p_text text,
-    p_inbox bigint)
+-- A reply that fits one SMS (every catalog entry does).
+CREATE OR REPLACE FUNCTION pigeon_reply(p_to text, p_lang text, p_key text,
+    p_args text[] DEFAULT '{}', p_reply_to bigint DEFAULT NULL,
+    p_bypass boolean DEFAULT false)
 RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	pid bigint;
-	author text;
-	n integer;
 BEGIN
-	INSERT INTO posts (account_id, text, inbox_id)
-	    VALUES (p_account, p_text, p_inbox)
-	    RETURNING id INTO pid;
-	SELECT handle INTO author FROM accounts WHERE id = p_account;
-	INSERT INTO outbox (recipient, text, class, post_id)
-	SELECT a.phone, '@' || author || ': ' || p_text, 2, pid
-	  FROM follows f
-	  JOIN accounts a ON a.id = f.follower
-	 WHERE f.followee = p_account AND f.sms AND a.updates_on
-	   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
-	ON CONFLICT (post_id, recipient) DO NOTHING;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n > 0 THEN
-		PERFORM pg_notify('pigeon_outbox', '');
-	END IF;
-	RETURN pid;
+	RETURN pigeon_queue_reply(p_to, p_lang, p_key, p_args, p_reply_to,
+	    p_bypass, true, NULL, NULL);
 END $$;
 
-CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd text, p_err text,
-    p_handle text, p_text text, p_keyword_lang text, p_default_lang text,
-    p_post_max integer)
+-- A reply whose last argument is a user's text (a post, a bio): cut to
+-- reply_parts parts with an ellipsis.
+CREATE OR REPLACE FUNCTION pigeon_reply_text(p_to text, p_lang text,
+    p_key text, p_args text[], p_reply_to bigint)
+RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN pigeon_queue_reply(p_to, p_lang, p_key, p_args, p_reply_to,
+	    false, true, pigeon_setting_int('reply_parts', 3), '…');
+END $$;
+
+-- A member's post, or the reply that refuses it.
+CREATE OR REPLACE FUNCTION pigeon_apply_post(p_acct accounts, p_text text,
+    p_msg bigint, p_ucs2 boolean, p_lang text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+	post_max integer := pigeon_setting_int('post_max', 140);
+BEGIN
+	IF length(p_text) > post_max THEN
+		PERFORM pigeon_reply(p_acct.phone, p_lang, 'too_long',
+		    ARRAY[length(p_text)::text, post_max::text], p_msg);
+		RETURN 'post too long';
+	END IF;
+	RETURN 'post ' || pigeon_post(p_acct.id, p_text, p_msg, p_ucs2);
+END $$;
+
+-- Per-sender limits: NULL when the message may be applied, else what
+-- happened to it. Rate-limited messages are kept as 'ignored'; the sender
+-- gets at most one warning an hour.
+CREATE OR REPLACE FUNCTION pigeon_apply_limit(m inbox_messages, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	per_min integer := pigeon_setting_int('limit_minute', 10);
+	per_day integer := pigeon_setting_int('limit_day', 200);
+	n_min integer;
+	n_day integer;
+BEGIN
+	SELECT count(*) FILTER (WHERE i.received_at > m.received_at - interval '1 minute'),
+	       count(*)
+	  INTO n_min, n_day
+	  FROM inbox_messages i
+	 WHERE i.sender = m.sender AND i.id <> m.id AND i.state = 'done'
+	   AND i.received_at > m.received_at - interval '1 day';
+	IF n_min < per_min AND n_day < per_day THEN
+		RETURN NULL;
+	END IF;
+	UPDATE inbox_messages SET state = 'ignored' WHERE id = m.id;
+	PERFORM pigeon_count('rate_limited', 1);
+	IF EXISTS (SELECT 1 FROM outbox o
+	           WHERE o.recipient = m.sender AND o.reply_key = 'rate_limited'
+	             AND o.created_at > now() - interval '1 hour') THEN
+		RETURN 'rate limited';
+	END IF;
+	PERFORM pigeon_reply(m.sender, p_lang, 'rate_limited',
+	    ARRAY[per_min::text, per_day::text], m.id);
+	RETURN 'rate limited: warned';
+END $$;
+
+-- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
+-- lang, from, to, keyword_lang, ucs2), applied at most once.
+CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	c_cmd text := coalesce(p_cmd->>'cmd', 'post');
+	c_err text := coalesce(p_cmd->>'err', '');
+	c_handle text := coalesce(p_cmd->>'handle', '');
+	c_text text := coalesce(p_cmd->>'text', '');
+	c_ucs2 boolean := (p_cmd->>'ucs2')::boolean;
 	m inbox_messages;
 	acct accounts;
 	target accounts;
+	p posts;
 	lang text;
 	outcome text;
 	n integer;
+	k integer;
 BEGIN
-	UPDATE inbox_messages SET state = 'done', processed_at = now(), command = p_cmd
+	UPDATE inbox_messages SET state = 'done', processed_at = now(), command = c_cmd
 	 WHERE id = p_msg AND state = 'new'
 	RETURNING * INTO m;
 	IF NOT FOUND THEN
@@ -82,48 +153,76 @@ BEGIN
 	END IF;
 
 	SELECT * INTO acct FROM accounts WHERE phone = m.sender;
-	lang := coalesce(acct.lang, nullif(p_keyword_lang, ''), p_default_lang);
+	lang := coalesce(acct.lang, nullif(p_cmd->>'keyword_lang', ''),
+	    pigeon_setting('language', 'fr'));
 
-	-- STOP comes before every other rule.
-	IF p_cmd = 'stop' THEN
+	-- STOP comes before every other rule, limits included.
+	IF c_cmd = 'stop' THEN
 		INSERT INTO optouts (phone) VALUES (m.sender) ON CONFLICT DO NOTHING;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		IF n > 0 THEN
-			PERFORM pigeon_reply(m.sender, lang, 'stopped', '{}', p_msg, true);
+			PERFORM pigeon_queue_reply(m.sender, lang, 'stopped', '{}',
+			    p_msg, true, false, NULL, NULL);
 			outcome := 'stopped';
 		ELSE
 			outcome := 'already stopped';
 		END IF;
-	ELSIF p_cmd = 'start' THEN
+		UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
+		RETURN outcome;
+	END IF;
+
+	outcome := pigeon_apply_limit(m, lang);
+	IF outcome IS NOT NULL THEN
+		UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
+		RETURN outcome;
+	END IF;
+
+	-- "ON verra": ON or OFF with a word nobody is called is a post.
+	IF c_cmd IN ('on', 'off') AND c_err = '' AND c_handle <> ''
+	    AND acct.id IS NOT NULL
+	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle) THEN
+		c_cmd := 'post';
+		c_handle := '';
+		c_text := regexp_replace(m.text,
+		    '^[\s\u00a0\u200b-\u200f\ufeff]+|[\s\u00a0\u200b-\u200f\ufeff]+$', '', 'g');
+	END IF;
+	IF c_handle <> '' THEN
+		SELECT * INTO target FROM accounts WHERE handle = c_handle;
+	END IF;
+
+	IF c_cmd = 'start' THEN
 		DELETE FROM optouts WHERE phone = m.sender;
 		PERFORM pigeon_reply(m.sender, lang,
 		    CASE WHEN acct.id IS NULL THEN 'started_join' ELSE 'started' END,
 		    '{}', p_msg);
 		outcome := 'started';
-	ELSIF p_err <> '' THEN
-		PERFORM pigeon_reply(m.sender, lang, 'usage_' || p_cmd, '{}', p_msg);
-		outcome := 'usage: ' || p_cmd || ' (' || p_err || ')';
-	ELSIF p_cmd = 'help' THEN
+	ELSIF c_err = 'reserved' THEN
+		PERFORM pigeon_reply(m.sender, lang, 'handle_reserved', ARRAY[c_handle], p_msg);
+		outcome := 'reserved handle @' || c_handle;
+	ELSIF c_err <> '' THEN
+		PERFORM pigeon_reply(m.sender, lang, 'usage_' || c_cmd, '{}', p_msg);
+		outcome := 'usage: ' || c_cmd || ' (' || c_err || ')';
+	ELSIF c_cmd = 'help' THEN
 		PERFORM pigeon_reply(m.sender, lang, 'help', '{}', p_msg);
 		outcome := 'help';
-	ELSIF p_cmd = 'join' THEN
+	ELSIF c_cmd = 'join' THEN
 		IF acct.id IS NOT NULL THEN
 			PERFORM pigeon_reply(m.sender, lang, 'already_member',
 			    ARRAY[acct.handle], p_msg);
 			outcome := 'already a member';
 		ELSE
 			INSERT INTO accounts (phone, handle, lang)
-			    VALUES (m.sender, p_handle, lang)
+			    VALUES (m.sender, c_handle, lang)
 			    ON CONFLICT DO NOTHING;
 			GET DIAGNOSTICS n = ROW_COUNT;
 			IF n = 0 THEN
 				PERFORM pigeon_reply(m.sender, lang, 'handle_taken',
-				    ARRAY[p_handle], p_msg);
+				    ARRAY[c_handle], p_msg);
 				outcome := 'handle taken';
 			ELSE
 				PERFORM pigeon_reply(m.sender, lang, 'welcome',
-				    ARRAY[p_handle], p_msg);
-				outcome := 'joined as @' || p_handle;
+				    ARRAY[c_handle], p_msg);
+				outcome := 'joined as @' || c_handle;
 			END IF;
 		END IF;
 	ELSIF acct.id IS NULL THEN
@@ -136,42 +235,175 @@ BEGIN
 		ELSE
 			outcome := 'not a member: join hint already sent today';
 		END IF;
-	ELSIF p_cmd IN ('follow', 'leave', 'get', 'whois')
-	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = p_handle) THEN
-		PERFORM pigeon_reply(m.sender, lang, 'no_such_user', ARRAY[p_handle], p_msg);
-		outcome := 'no such user @' || p_handle;
-	ELSIF p_cmd = 'follow' THEN
-		SELECT * INTO target FROM accounts WHERE handle = p_handle;
+	ELSIF c_handle <> '' AND target.id IS NULL THEN
+		PERFORM pigeon_reply(m.sender, lang, 'no_such_user', ARRAY[c_handle], p_msg);
+		outcome := 'no such user @' || c_handle;
+	ELSIF c_cmd = 'post' THEN
+		outcome := pigeon_apply_post(acct, c_text, p_msg, c_ucs2, lang);
+	ELSIF c_cmd = 'follow' THEN
 		IF target.id = acct.id THEN
 			PERFORM pigeon_reply(m.sender, lang, 'follow_self', '{}', p_msg);
 			outcome := 'follow self refused';
 		ELSE
 			INSERT INTO follows (followee, follower) VALUES (target.id, acct.id)
 			    ON CONFLICT (followee, follower) DO UPDATE SET sms = true;
-			PERFORM pigeon_reply(m.sender, lang, 'following', ARRAY[p_handle], p_msg);
-			outcome := 'follows @' || p_handle;
+			PERFORM pigeon_reply(m.sender, lang, 'following', ARRAY[c_handle], p_msg);
+			outcome := 'follows @' || c_handle;
 		END IF;
-	ELSIF p_cmd = 'leave' THEN
-		DELETE FROM follows f USING accounts t
-		 WHERE t.handle = p_handle AND f.followee = t.id AND f.follower = acct.id;
+	ELSIF c_cmd = 'leave' THEN
+		DELETE FROM follows f WHERE f.followee = target.id AND f.follower = acct.id;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		PERFORM pigeon_reply(m.sender, lang,
 		    CASE WHEN n > 0 THEN 'unfollowed' ELSE 'not_following' END,
-		    ARRAY[p_handle], p_msg);
-		outcome := CASE WHEN n > 0 THEN 'left @' ELSE 'was not following @' END || p_handle;
-	ELSIF p_cmd = 'post' THEN
-		IF length(p_text) > p_post_max THEN
-			PERFORM pigeon_reply(m.sender, lang, 'too_long',
-			    ARRAY[length(p_text)::text, p_post_max::text], p_msg);
-			outcome := 'post too long';
+		    ARRAY[c_handle], p_msg);
+		outcome := CASE WHEN n > 0 THEN 'left @' ELSE 'was not following @' END || c_handle;
+	ELSIF c_cmd IN ('on', 'off') AND c_handle = '' THEN
+		UPDATE accounts SET updates_on = (c_cmd = 'on') WHERE id = acct.id;
+		PERFORM pigeon_reply(m.sender, lang, c_cmd || '_all', '{}', p_msg);
+		outcome := 'updates ' || c_cmd;
+	ELSIF c_cmd IN ('on', 'off') THEN
+		UPDATE follows SET sms = (c_cmd = 'on')
+		 WHERE followee = target.id AND follower = acct.id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		PERFORM pigeon_reply(m.sender, lang,
+		    CASE WHEN n = 0 THEN 'not_following' ELSE c_cmd || '_user' END,
+		    ARRAY[c_handle], p_msg);
+		outcome := CASE WHEN n = 0 THEN 'not following @' || c_handle
+		                ELSE 'updates ' || c_cmd || ' for @' || c_handle END;
+	ELSIF c_cmd = 'dm' THEN
+		outcome := pigeon_apply_dm(m, acct, target, c_text, lang);
+	ELSIF c_cmd = 'get' THEN
+		SELECT * INTO p FROM posts
+		 WHERE account_id = target.id AND deleted_at IS NULL
+		 ORDER BY id DESC LIMIT 1;
+		IF p.id IS NULL THEN
+			PERFORM pigeon_reply(m.sender, lang, 'get_none', ARRAY[c_handle], p_msg);
+			outcome := 'get @' || c_handle || ': no post';
 		ELSE
-			outcome := 'post ' || pigeon_post(acct.id, p_text, p_msg);
+			PERFORM pigeon_reply_text(m.sender, lang, 'get',
+			    ARRAY[c_handle, p.text], p_msg);
+			outcome := 'get @' || c_handle || ': post ' || p.id;
+		END IF;
+	ELSIF c_cmd = 'whois' THEN
+		SELECT count(*) INTO n FROM follows WHERE followee = target.id;
+		SELECT count(*) INTO k FROM follows WHERE follower = target.id;
+		PERFORM pigeon_reply_text(m.sender, lang, 'whois',
+		    ARRAY[c_handle, n::text, k::text,
+		          to_char(target.created_at AT TIME ZONE
+		              pigeon_setting('timezone', 'Africa/Casablanca'), 'YYYY-MM-DD'),
+		          concat_ws(' - ', nullif(target.name, ''), nullif(target.bio, ''))],
+		    p_msg);
+		outcome := 'whois @' || c_handle;
+	ELSIF c_cmd = 'stats' THEN
+		SELECT count(*) INTO n FROM follows WHERE followee = acct.id;
+		SELECT count(*) INTO k FROM follows WHERE follower = acct.id;
+		PERFORM pigeon_reply(m.sender, lang, 'stats',
+		    ARRAY[n::text, k::text,
+		          (SELECT count(*) FROM posts WHERE account_id = acct.id
+		            AND deleted_at IS NULL)::text], p_msg);
+		outcome := 'stats';
+	ELSIF c_cmd IN ('name', 'bio') THEN
+		outcome := pigeon_apply_profile(acct, c_cmd, c_text, p_msg, lang);
+	ELSIF c_cmd = 'lang' THEN
+		UPDATE accounts SET lang = p_cmd->>'lang' WHERE id = acct.id;
+		PERFORM pigeon_reply(m.sender, p_cmd->>'lang', 'lang_set', '{}', p_msg);
+		outcome := 'language ' || (p_cmd->>'lang');
+	ELSIF c_cmd = 'sleep' THEN
+		outcome := pigeon_apply_sleep(acct, (p_cmd->>'from')::integer,
+		    (p_cmd->>'to')::integer, p_msg, lang);
+	ELSIF c_cmd = 'delete' THEN
+		SELECT * INTO p FROM posts
+		 WHERE account_id = acct.id AND deleted_at IS NULL
+		 ORDER BY id DESC LIMIT 1;
+		IF p.id IS NULL THEN
+			PERFORM pigeon_reply(m.sender, lang, 'delete_none', '{}', p_msg);
+			outcome := 'delete: no post';
+		ELSE
+			UPDATE posts SET deleted_at = now() WHERE id = p.id;
+			-- Held or not yet sent copies go no further.
+			UPDATE outbox SET state = 'cancelled', last_error = 'post deleted'
+			 WHERE post_id = p.id AND state = 'queued';
+			PERFORM pigeon_reply(m.sender, lang, 'deleted', '{}', p_msg);
+			outcome := 'deleted post ' || p.id;
 		END IF;
 	ELSE
-		PERFORM pigeon_reply(m.sender, lang, 'not_available', ARRAY[upper(p_cmd)], p_msg);
-		outcome := 'not available: ' || p_cmd;
+		PERFORM pigeon_reply(m.sender, lang, 'not_available', ARRAY[upper(c_cmd)], p_msg);
+		outcome := 'not available: ' || c_cmd;
 	END IF;
 
 	UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
 	RETURN outcome;
+END $$;
+
+-- D h text: only to someone who follows the sender; the recipient's STOP
+-- wins silently (the sender is not told who opted out).
+CREATE OR REPLACE FUNCTION pigeon_apply_dm(m inbox_messages, acct accounts,
+    target accounts, p_text text, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	post_max integer := pigeon_setting_int('post_max', 140);
+	oid bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM follows
+	               WHERE followee = acct.id AND follower = target.id) THEN
+		PERFORM pigeon_reply(m.sender, p_lang, 'dm_not_follower',
+		    ARRAY[target.handle], m.id);
+		RETURN 'dm to @' || target.handle || ' refused: not a follower';
+	END IF;
+	IF length(p_text) > post_max THEN
+		PERFORM pigeon_reply(m.sender, p_lang, 'dm_too_long',
+		    ARRAY[length(p_text)::text, post_max::text], m.id);
+		RETURN 'dm too long';
+	END IF;
+	oid := pigeon_queue_reply(target.phone, target.lang, 'dm',
+	    ARRAY[acct.handle, p_text], m.id, false, false,
+	    pigeon_setting_int('reply_parts', 3), '…');
+	IF oid IS NULL THEN
+		RETURN 'dm to @' || target.handle || ' not sent: recipient said STOP';
+	END IF;
+	RETURN 'dm to @' || target.handle;
+END $$;
+
+-- NAME text (at most 20 characters) and BIO text (at most 100).
+CREATE OR REPLACE FUNCTION pigeon_apply_profile(acct accounts, p_field text,
+    p_text text, p_msg bigint, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	lim integer := CASE WHEN p_field = 'name' THEN 20 ELSE 100 END;
+BEGIN
+	IF length(p_text) > lim THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, p_field || '_too_long',
+		    ARRAY[length(p_text)::text, lim::text], p_msg);
+		RETURN p_field || ' too long';
+	END IF;
+	IF p_field = 'name' THEN
+		UPDATE accounts SET name = p_text WHERE id = acct.id;
+		PERFORM pigeon_reply_text(acct.phone, p_lang, 'name_set',
+		    ARRAY[p_text], p_msg);
+	ELSE
+		UPDATE accounts SET bio = p_text WHERE id = acct.id;
+		PERFORM pigeon_reply(acct.phone, p_lang, 'bio_set', '{}', p_msg);
+	END IF;
+	RETURN p_field || ' set';
+END $$;
+
+-- SLEEP from to (hours), or SLEEP OFF (-1 -1). Held updates are re-timed
+-- for the new window at once: SLEEP OFF releases them.
+CREATE OR REPLACE FUNCTION pigeon_apply_sleep(acct accounts, p_from integer,
+    p_to integer, p_msg bigint, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	IF p_from IS NULL OR p_to IS NULL OR p_from < 0 OR p_to < 0 THEN
+		UPDATE accounts SET sleep_from = NULL, sleep_to = NULL WHERE id = acct.id;
+		n := pigeon_hold_retime(acct.phone);
+		PERFORM pigeon_reply(acct.phone, p_lang, 'sleep_off', '{}', p_msg);
+		RETURN 'quiet hours off, ' || n || ' held update(s) released';
+	END IF;
+	UPDATE accounts SET sleep_from = p_from, sleep_to = p_to WHERE id = acct.id;
+	n := pigeon_hold_retime(acct.phone);
+	PERFORM pigeon_reply(acct.phone, p_lang, 'sleep_set',
+	    ARRAY[p_from::text, p_to::text], p_msg);
+	RETURN format('quiet hours %s-%s', p_from, p_to);
 END $$;

@@ -1,49 +1,108 @@
--- The outbox: claims, outcomes, leases, history.
+-- The outbox: claims, outcomes, leases, expiry, history.
 --
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, after the migrations and under the same advisory lock; they hold
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- Takes up to p_n due rows for this host, leased for p_lease_s seconds.
+-- Classes (0 replies, 1 operator sends, 2 fan-out) are served in order,
+-- but when p_n >= 4 classes 1 and 2 each have a quarter of the batch
+-- reserved while they have due rows, so a stream of replies cannot starve
+-- a fan-out either. Each step is its own claim through a materialized CTE
+-- (FOR UPDATE SKIP LOCKED; the partial index outbox_ready serves it), and
+-- rows already taken are 'sending', so a later step cannot take them again.
+-- A row to a phone that said STOP (but the STOP confirmation itself) is
+-- cancelled when it comes up, instead of sent: checking the rows claimed
+-- rather than the whole queue keeps a claim from a 100,000-row fan-out
+-- at a few index probes.
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
-    max_parts smallint, more text)
+    max_parts smallint, more text, failed_modems text[], attempts integer)
 LANGUAGE plpgsql AS $$
+DECLARE
+	taken integer := 0;
+	want integer;
+	got integer;
+	reserve integer := p_n / 4;
 BEGIN
-	UPDATE outbox o SET state = 'cancelled', last_error = 'recipient said STOP'
-	 WHERE o.state = 'queued' AND NOT o.bypass_optout
-	   AND o.recipient IN (SELECT phone FROM optouts);
-	RETURN QUERY
-	WITH c AS MATERIALIZED (
-		SELECT o.id FROM outbox o
-		 WHERE o.state = 'queued' AND o.next_attempt_at <= now()
-		 ORDER BY o.class, o.next_attempt_at, o.id
-		 LIMIT p_n
-		 FOR UPDATE SKIP LOCKED
-	)
-	UPDATE outbox o SET state = 'sending', host = p_host,
-	       lease_until = now() + make_interval(secs => p_lease_s),
-	       attempts = o.attempts + 1
-	  FROM c WHERE o.id = c.id
-	RETURNING o.id, o.recipient, o.text, o.class, o.max_parts, o.more;
+	FOR pass IN 1..2 LOOP
+		FOR cls IN 0..2 LOOP
+			IF pass = 1 THEN
+				want := CASE cls WHEN 0 THEN p_n - 2 * reserve ELSE reserve END;
+			ELSE
+				want := p_n - taken;
+			END IF;
+			CONTINUE WHEN want <= 0;
+			RETURN QUERY
+			WITH c AS MATERIALIZED (
+				SELECT o.id, NOT o.bypass_optout AND EXISTS (
+				           SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
+				       AS stop
+				  FROM outbox o
+				 WHERE o.state = 'queued' AND o.class = cls::smallint
+				   AND o.next_attempt_at <= now()
+				 ORDER BY o.class, o.next_attempt_at, o.id
+				 LIMIT want
+				 FOR UPDATE OF o SKIP LOCKED
+			), stopped AS (
+				UPDATE outbox o SET state = 'cancelled',
+				       last_error = 'recipient said STOP'
+				  FROM c WHERE o.id = c.id AND c.stop
+			)
+			UPDATE outbox o SET state = 'sending', host = p_host,
+			       lease_until = now() + make_interval(secs => p_lease_s),
+			       attempts = o.attempts + 1
+			  FROM c WHERE o.id = c.id AND NOT c.stop
+			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
+			          o.more, o.failed_modems, o.attempts;
+			GET DIAGNOSTICS got = ROW_COUNT;
+			taken := taken + got;
+		END LOOP;
+	END LOOP;
 END $$;
 
+-- Every part went out. With p_report, each part is remembered with the
+-- reference the network gave it, for the status reports to come.
 CREATE OR REPLACE FUNCTION pigeon_outbox_sent(p_id bigint, p_modem text,
-    p_parts integer, p_refs integer[])
-RETURNS void LANGUAGE sql AS $$
+    p_parts integer, p_refs integer[], p_report boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+BEGIN
 	UPDATE outbox SET state = 'sent', modem = p_modem, parts = p_parts,
 	       refs = p_refs, sent_at = now(), lease_until = NULL, last_error = NULL
-	 WHERE id = p_id AND state = 'sending';
+	 WHERE id = p_id AND state = 'sending'
+	RETURNING recipient INTO r;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
 	UPDATE modems SET sms_sent = sms_sent + 1, updated_at = now()
 	 WHERE name = p_modem;
-$$;
+	IF p_report THEN
+		INSERT INTO outbox_parts (outbox_id, seq, modem, ref, recipient)
+		SELECT p_id, s.i, p_modem, p_refs[s.i], r
+		  FROM generate_subscripts(p_refs, 1) AS s(i)
+		 WHERE p_refs[s.i] >= 0
+		ON CONFLICT (outbox_id, seq) DO UPDATE
+		   SET modem = EXCLUDED.modem, ref = EXCLUDED.ref,
+		       sent_at = now(), status = NULL, reported_at = NULL;
+	END IF;
+END $$;
 
+-- A send failed. Temporary: back in the queue after p_retry_s x 2^(n-1)
+-- seconds (at most an hour), remembering the modem so that the retry
+-- prefers another; unless that was the last attempt (failed) or the retry
+-- would come after the validity period (expired). Permanent: failed now.
+-- Returns the new state, or NULL when the row was not being sent.
 CREATE OR REPLACE FUNCTION pigeon_outbox_failed(p_id bigint, p_modem text,
-    p_error text, p_temporary boolean, p_max_attempts integer)
+    p_error text, p_temporary boolean, p_max_attempts integer,
+    p_retry_s integer, p_validity_s integer)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	o outbox;
+	wait double precision;
 BEGIN
 	SELECT * INTO o FROM outbox WHERE id = p_id AND state = 'sending' FOR UPDATE;
 	IF NOT FOUND THEN
@@ -51,18 +110,49 @@ BEGIN
 	END IF;
 	UPDATE modems SET sms_failed = sms_failed + 1, last_error = p_error,
 	       updated_at = now() WHERE name = p_modem;
-	IF p_temporary AND o.attempts < p_max_attempts THEN
-		UPDATE outbox SET state = 'queued', modem = p_modem, last_error = p_error,
-		       lease_until = NULL,
-		       next_attempt_at = now() + make_interval(secs =>
-		           least(3600, 10 * o.attempts * o.attempts))
+	IF NOT p_temporary THEN
+		UPDATE outbox SET state = 'failed', modem = p_modem, lease_until = NULL,
+		       last_error = 'permanent: ' || p_error
 		 WHERE id = p_id;
-		RETURN 'queued';
+		RETURN 'failed';
 	END IF;
-	UPDATE outbox SET state = 'failed', modem = p_modem, last_error = p_error,
-	       lease_until = NULL
+	IF o.attempts >= p_max_attempts THEN
+		UPDATE outbox SET state = 'failed', modem = p_modem, lease_until = NULL,
+		       last_error = format('gave up after %s attempts: %s', o.attempts, p_error)
+		 WHERE id = p_id;
+		RETURN 'failed';
+	END IF;
+	wait := least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0)));
+	IF o.created_at + make_interval(secs => p_validity_s)
+	    < now() + make_interval(secs => wait) THEN
+		UPDATE outbox SET state = 'expired', modem = p_modem, lease_until = NULL,
+		       last_error = format('validity of %s s passed; last error: %s',
+		           p_validity_s, p_error)
+		 WHERE id = p_id;
+		RETURN 'expired';
+	END IF;
+	UPDATE outbox SET state = 'queued', modem = p_modem, last_error = p_error,
+	       lease_until = NULL,
+	       failed_modems = CASE WHEN p_modem = ANY (o.failed_modems)
+	           THEN o.failed_modems ELSE o.failed_modems || p_modem END,
+	       next_attempt_at = now() + make_interval(secs => wait)
 	 WHERE id = p_id;
-	RETURN 'failed';
+	RETURN 'queued';
+END $$;
+
+-- Queued rows older than the validity period will not be sent.
+CREATE OR REPLACE FUNCTION pigeon_outbox_expire(p_validity_s integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox SET state = 'expired', lease_until = NULL,
+	       last_error = format('not sent within its validity of %s s%s',
+	           p_validity_s, coalesce('; last error: ' || last_error, ''))
+	 WHERE state = 'queued'
+	   AND created_at < now() - make_interval(secs => p_validity_s);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim()

@@ -27,7 +27,10 @@ BEGIN
 		    firmware = coalesce(p_info->>'firmware', firmware),
 		    imei = coalesce(p_info->>'imei', imei),
 		    imsi = coalesce(p_info->>'imsi', imsi),
-		    last_error = coalesce(p_info->>'error', last_error)
+		    last_error = coalesce(p_info->>'error', last_error),
+		    pid = CASE WHEN p_info ? 'pid' THEN (p_info->>'pid')::integer
+		               ELSE pid END,
+		    restarts = coalesce((p_info->>'restarts')::bigint, restarts)
 		 WHERE name = p_name;
 	END IF;
 	IF old IS DISTINCT FROM p_state THEN
@@ -39,4 +42,20 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_modem_received(p_name text, p_n integer)
 RETURNS void LANGUAGE sql AS $$
 	UPDATE modems SET sms_in = sms_in + p_n, updated_at = now() WHERE name = p_name;
+$$;
+
+-- The worker's health poll: signal, registration, operator, battery, IMSI.
+-- A key the modem did not report is stored as NULL.
+CREATE OR REPLACE FUNCTION pigeon_modem_health(p_name text, p_health jsonb)
+RETURNS void LANGUAGE sql AS $$
+	UPDATE modems SET
+	    signal_percent = (p_health->>'signal_percent')::integer,
+	    signal_dbm = (p_health->>'signal_dbm')::integer,
+	    registration = p_health->>'registration',
+	    operator = p_health->>'operator',
+	    operator_name = p_health->>'operator_name',
+	    battery_percent = (p_health->>'battery_percent')::integer,
+	    imsi = coalesce(nullif(p_health->>'imsi', ''), imsi),
+	    health_at = now(), updated_at = now()
+	 WHERE name = p_name;
 $$;

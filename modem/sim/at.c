@@ -46,8 +46,16 @@ static struct {
 	struct obuf urc;		/* unsolicited results waiting for idle */
 } ses;
 
+#define AT_MAX_REPORTS	64	/* status reports waiting for their delay */
+
 static struct sim_faults fault;
 static struct obuf resp;		/* the answer being built */
+/* Status reports the SMSC has not sent yet (report-delay). */
+static struct {
+	long	 due;			/* 0: free slot */
+	int	 mr, status;
+	char	 to[SIM_MAX_NUMBER * 2];
+} reports[AT_MAX_REPORTS];
 static int at_code;			/* for R_CMS and R_CME */
 static int next_mr;
 
@@ -231,28 +239,81 @@ at_command(char *line)
  * The SMSC's report for a part that asked for one goes into "SM", as on a
  * modem set to store reports, and is announced like an SMS.
  */
-static void
-at_store_report(int mr)
+int
+at_report(const char *to, int mr, int status, const char **errstr)
 {
+	struct pdu_submit sub;
 	struct pdu_part p;
-	const char *err;
 	struct tm tm;
 	time_t now = time(NULL);
 	int loc;
 
+	memset(&sub, 0, sizeof(sub));
+	snprintf(sub.to, sizeof(sub.to), "%s", to);
 	localtime_r(&now, &tm);
-	if (pdu_status_report(&ses.sub, mr, fault.report_status, at_set.smsc,
-	    now, tm.tm_gmtoff, &p, &err) == -1) {
-		log_warnx("status report for %d: %s", mr, err);
+	if (pdu_status_report(&sub, mr, status, at_set.smsc, now, tm.tm_gmtoff,
+	    &p, errstr) == -1) {
+		log_warnx("status report for %d: %s", mr, *errstr);
+		return -1;
+	}
+	if ((loc = store_put(&p, to)) == -1) {
+		log_warnx("status report for %d dropped: SIM full", mr);
+		*errstr = "SIM storage full";
+		pdu_part_free(&p);
+		return -1;
+	}
+	log_info("status report for %d to %s (status %d) stored at %d", mr, to,
+	    status, loc);
+	at_new_sms(loc);
+	pdu_part_free(&p);
+	return 0;
+}
+
+static void
+at_store_report(int mr)
+{
+	const char *err;
+	int i;
+
+	if (fault.report_delay_ms <= 0) {
+		at_report(ses.sub.to, mr, fault.report_status, &err);
 		return;
 	}
-	if ((loc = store_put(&p, ses.sub.to)) == -1)
-		log_warnx("status report for %d dropped: SIM full", mr);
-	else {
-		log_info("status report for %d stored at %d", mr, loc);
-		at_new_sms(loc);
+	for (i = 0; i < AT_MAX_REPORTS && reports[i].due != 0; i++)
+		;
+	if (i == AT_MAX_REPORTS) {
+		log_warnx("status report for %d dropped: too many waiting", mr);
+		return;
 	}
-	pdu_part_free(&p);
+	reports[i].due = now_ms() + fault.report_delay_ms;
+	reports[i].mr = mr;
+	reports[i].status = fault.report_status;
+	snprintf(reports[i].to, sizeof(reports[i].to), "%s", ses.sub.to);
+}
+
+static long
+at_reports_due(void)
+{
+	long due = -1;
+
+	for (int i = 0; i < AT_MAX_REPORTS; i++)
+		if (reports[i].due != 0 && (due == -1 || reports[i].due < due))
+			due = reports[i].due;
+	return due;
+}
+
+static void
+at_reports_run(void)
+{
+	const char *err;
+	long now = now_ms();
+
+	for (int i = 0; i < AT_MAX_REPORTS; i++) {
+		if (reports[i].due == 0 || reports[i].due > now)
+			continue;
+		reports[i].due = 0;
+		at_report(reports[i].to, reports[i].mr, reports[i].status, &err);
+	}
 }
 
 /* After the send delay: the network's answer to one AT+CMGS. */
@@ -402,6 +463,8 @@ at_init(const struct sim_ident *ident, int send_delay_ms)
 {
 	at_id = *ident;
 	fault.send_delay_ms = send_delay_ms;
+	fault.signal = 21;
+	fault.network = 1;
 	at_defaults();
 	next_mr = 0;
 }
@@ -428,7 +491,11 @@ at_wants_input(void)
 long
 at_deadline(void)
 {
-	return ses.mode == AT_BUSY ? ses.due : -1;
+	long r = at_reports_due();
+
+	if (ses.mode == AT_BUSY && (r == -1 || ses.due < r))
+		return ses.due;
+	return r;
 }
 
 void
@@ -436,6 +503,7 @@ at_timer(void)
 {
 	if (ses.mode == AT_BUSY && now_ms() >= ses.due)
 		at_finish_send();
+	at_reports_run();
 }
 
 void
@@ -477,6 +545,22 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		if (n != 1 || v[0] < -1 || v[0] > 255)
 			return -1;
 		fault.report_status = v[0];
+	} else if (strcmp(name, "report-delay") == 0) {
+		if (n != 1 || v[0] < 0 || v[0] > 3600000)
+			return -1;
+		fault.report_delay_ms = v[0];
+	} else if (strcmp(name, "signal") == 0) {
+		if (n != 1 || v[0] < 0 || (v[0] > 31 && v[0] != 99))
+			return -1;
+		fault.signal = v[0];
+	} else if (strcmp(name, "network") == 0) {
+		if (n != 1 || v[0] < 0 || v[0] > 5)
+			return -1;
+		fault.network = v[0];
+	} else if (strcmp(name, "operator") == 0) {
+		if (n != 1 || (v[0] != 0 && (v[0] < 10000 || v[0] > 999999)))
+			return -1;
+		fault.operator = v[0];
 	} else if (strcmp(name, "unplug") == 0) {
 		if (n != 1 || v[0] < 0 || v[0] > 1)
 			return -1;
@@ -487,7 +571,8 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		fault.unplugged = v[0];
 	} else {
 		*errstr = "unknown fault (delete-error, send-error, silent, "
-		    "send-delay, report, unplug)";
+		    "send-delay, report, report-delay, unplug, signal, network, "
+		    "operator)";
 		return -1;
 	}
 	*errstr = NULL;

@@ -118,10 +118,12 @@ cmd_setting(const char *name, int type, const char *args)
 		return R_OK;
 	case T_READ:
 		if (tab[i].var == &at_set.creg || tab[i].var == &at_set.cgreg) {
-			if (*tab[i].var == 2)
-				at_info("%s: 2,1,\"00A1\",\"1B2C\"", name);
+			struct sim_faults f;
+			at_faults(&f);
+			if (*tab[i].var == 2 && (f.network == 1 || f.network == 5))
+				at_info("%s: 2,%d,\"00A1\",\"1B2C\"", name, f.network);
 			else
-				at_info("%s: %d,1", name, *tab[i].var);
+				at_info("%s: %d,%d", name, *tab[i].var, f.network);
 		} else
 			at_info("%s: %d", name, *tab[i].var);
 		return R_OK;
@@ -148,8 +150,11 @@ cmd_status(const char *name, int type, const char *args)
 	if (strcmp(name, "+CSQ") == 0) {
 		if (type == T_TEST)
 			at_info("+CSQ: (0-31,99),(0-7,99)");
-		else if (type == T_EXEC)
-			at_info("+CSQ: 21,0");
+		else if (type == T_EXEC) {
+			struct sim_faults f;
+			at_faults(&f);
+			at_info("+CSQ: %d,%d", f.signal, f.signal == 99 ? 99 : 0);
+		}
 		else
 			return R_ERROR;
 		return R_OK;
@@ -188,9 +193,18 @@ cmd_cops(const char *name, int type, const char *args)
 {
 	char a[AT_MAX_ARGS][64];
 	int n, mode, f;
-	char mccmnc[6];
+	char mccmnc[8];
+	struct sim_faults flt;
 
-	snprintf(mccmnc, sizeof(mccmnc), "%.5s", at_id.imsi);
+	at_faults(&flt);
+	if (flt.operator != 0)
+		snprintf(mccmnc, sizeof(mccmnc), "%d", flt.operator);
+	else
+		snprintf(mccmnc, sizeof(mccmnc), "%.5s", at_id.imsi);
+	if (type == T_READ && flt.network != 1 && flt.network != 5) {
+		at_info("+COPS: 0");		/* not registered: no operator */
+		return R_OK;
+	}
 	switch (type) {
 	case T_TEST:
 		at_info("+COPS: (2,\"PIGEON SIM\",\"PIGEON\",\"%s\"),,(0-4),"

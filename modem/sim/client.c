@@ -33,11 +33,12 @@ client_usage(void)
 {
 	fprintf(stderr,
 	    "usage: pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
-	    "[--order 3,1,2] [--ref N] [--time ISO8601]\n"
+	    "[--order 3,1,2] [--ref N | --ref16 N] [--time ISO8601]\n"
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
-	    "       pigeon-modemsim status DIR\n");
+	    "       pigeon-modemsim status DIR\n"
+	    "       pigeon-modemsim report DIR TO MR STATUS\n");
 	return 2;
 }
 
@@ -149,6 +150,11 @@ client_deliver(const char *dir, int argc, char *argv[])
 				if (parse_int(val, 0, 255, &ival) == -1)
 					goto usage;
 				json_object_set_new(req, "ref", json_integer(ival));
+			} else if (strcmp(opt, "--ref16") == 0) {
+				/* a 16-bit concatenation reference */
+				if (parse_int(val, 0, 65535, &ival) == -1)
+					goto usage;
+				json_object_set_new(req, "ref16", json_integer(ival));
 			} else if (strcmp(opt, "--order") == 0) {
 				char *copy = strdup(val), *tok, *save = NULL;
 				order = json_array();
@@ -258,6 +264,25 @@ client_status(const char *dir)
 	return 0;
 }
 
+/* A status report for reference MR of a part sent to TO, as the SMSC sends it. */
+static int
+client_report(const char *dir, char *argv[])
+{
+	json_t *resp;
+	int mr, status;
+
+	if (parse_int(argv[1], 0, 255, &mr) == -1 ||
+	    parse_int(argv[2], 0, 255, &status) == -1)
+		return client_usage();
+	resp = client_ok(dir, json_pack("{s:s, s:s, s:i, s:i}", "cmd", "report",
+	    "to", argv[0], "mr", mr, "status", status));
+	if (resp == NULL)
+		return 1;
+	json_decref(resp);
+	printf("ok\n");
+	return 0;
+}
+
 int
 client_main(const char *cmd, int argc, char *argv[])
 {
@@ -283,5 +308,7 @@ client_main(const char *cmd, int argc, char *argv[])
 		return client_fault(dir, argc, argv);
 	if (strcmp(cmd, "status") == 0 && argc == 0)
 		return client_status(dir);
+	if (strcmp(cmd, "report") == 0 && argc == 3)
+		return client_report(dir, argv);
 	return client_usage();
 }

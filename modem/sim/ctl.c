@@ -3,7 +3,7 @@
  *
  * A client writes one JSON object per line, {"cmd": ...}, and gets one JSON
  * object per line back: {"ok": true, ...} or {"ok": false, "error": "..."}.
- * Commands: deliver, stored, fault, status, ping. Bad JSON, an unknown
+ * Commands: deliver, stored, fault, status, report, ping. Bad JSON, an unknown
  * command or a bad field is an error reply, never a reason to stop.
  */
 #include <errno.h>
@@ -210,6 +210,12 @@ ctl_deliver(json_t *req)
 			return ctl_error("ref must be 0..255");
 		ref = (int)json_integer_value(jref);
 	}
+	if ((jref = json_object_get(req, "ref16")) != NULL) {
+		if (!json_is_integer(jref) || json_integer_value(jref) < 0 ||
+		    json_integer_value(jref) > 65535)
+			return ctl_error("ref16 must be 0..65535");
+		ref = PDU_REF16 + (int)json_integer_value(jref);
+	}
 	localtime_r(&when, &tm);
 	gmtoff = tm.tm_gmtoff;
 	if (t != NULL && ctl_parse_time(t, &when, &gmtoff) == -1)
@@ -339,11 +345,35 @@ ctl_status(void)
 
 	at_faults(&f);
 	return json_pack("{s:b, s:i, s:i, s:{s:i, s:i, s:i, s:b, s:i, s:i, "
-	    "s:b}}", "ok", 1, "stored", store_used(), "free", store_free(),
+	    "s:i, s:b, s:i, s:i, s:i}}", "ok", 1, "stored", store_used(),
+	    "free", store_free(),
 	    "faults", "delete-error", f.delete_error, "send-error",
 	    f.send_error, "send-error-count", f.send_error_count, "silent",
 	    f.silent, "send-delay", f.send_delay_ms, "report",
-	    f.report_status, "unplug", f.unplugged);
+	    f.report_status, "report-delay", f.report_delay_ms, "unplug",
+	    f.unplugged, "signal", f.signal, "network", f.network, "operator",
+	    f.operator);
+}
+
+/* A status report from the SMSC, for any reference: tests of matching. */
+static json_t *
+ctl_report(json_t *req)
+{
+	const char *to = json_string_value(json_object_get(req, "to"));
+	json_t *mr = json_object_get(req, "mr"), *st = json_object_get(req, "status");
+	const char *err;
+
+	if (to == NULL || strlen(to) >= SIM_MAX_NUMBER || to[*to == '+'] == '\0' ||
+	    strspn(to + (*to == '+'), "0123456789") != strlen(to + (*to == '+')))
+		return ctl_error("report needs \"to\", a phone number");
+	if (!json_is_integer(mr) || json_integer_value(mr) < 0 ||
+	    json_integer_value(mr) > 255 || !json_is_integer(st) ||
+	    json_integer_value(st) < 0 || json_integer_value(st) > 255)
+		return ctl_error("report needs \"mr\" and \"status\" of 0..255");
+	if (at_report(to, (int)json_integer_value(mr),
+	    (int)json_integer_value(st), &err) == -1)
+		return ctl_error("%s", err);
+	return json_pack("{s:b}", "ok", 1);
 }
 
 static json_t *
@@ -366,6 +396,8 @@ ctl_handle(const char *line)
 		resp = ctl_fault(req);
 	else if (strcmp(cmd, "status") == 0)
 		resp = ctl_status();
+	else if (strcmp(cmd, "report") == 0)
+		resp = ctl_report(req);
 	else if (strcmp(cmd, "ping") == 0)
 		resp = json_pack("{s:b}", "ok", 1);
 	else

@@ -81,7 +81,8 @@ usage(void)
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
-	    "       pigeon-modemsim status DIR\n");
+	    "       pigeon-modemsim status DIR\n"
+	    "       pigeon-modemsim report DIR TO MR STATUS\n");
 	exit(2);
 }
 

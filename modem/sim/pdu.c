@@ -172,7 +172,8 @@ pdu_try_coding(const char *from, const char *smsc, const char *text,
 	info.EntriesNum = 1;
 	info.Class = -1;
 	info.UnicodeCoding = ucs2;
-	info.Entries[0].ID = SMS_ConcatenatedTextLong;
+	info.Entries[0].ID = ref >= PDU_REF16 ? SMS_ConcatenatedTextLong16bit :
+	    SMS_ConcatenatedTextLong;
 	info.Entries[0].Buffer = u;
 	if (GSM_EncodeMultiPartSMS(GSM_GetGlobalDebug(), &info, ms) != ERR_NONE) {
 		rc = 0;
@@ -199,11 +200,15 @@ pdu_try_coding(const char *from, const char *smsc, const char *text,
 		m->DateTime.Minute = tm.tm_min;
 		m->DateTime.Second = tm.tm_sec;
 		m->DateTime.Timezone = (int)gmtoff;
-		if (m->UDH.Type == UDH_ConcatenatedMessages) {
+		if (m->UDH.Type == UDH_ConcatenatedMessages ||
+		    m->UDH.Type == UDH_ConcatenatedMessages16bit) {
 			/* libgammu took the reference from the clock. */
-			m->UDH.ID8bit = ref;
+			if (ref >= PDU_REF16)
+				m->UDH.ID16bit = ref - PDU_REF16;
+			else
+				m->UDH.ID8bit = ref;
 			GSM_EncodeUDHHeader(GSM_GetGlobalDebug(), &m->UDH);
-			parts[n].ref = ref;
+			parts[n].ref = ref >= PDU_REF16 ? ref - PDU_REF16 : ref;
 			parts[n].seq = m->UDH.PartNumber;
 			parts[n].total = m->UDH.AllParts;
 		}

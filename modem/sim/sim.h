@@ -64,7 +64,12 @@ struct sim_faults {
 	int	 silent;	/* no answer, no echo */
 	int	 send_delay_ms;	/* before each AT+CMGS answer */
 	int	 report_status;	/* TP-ST of status reports; -1: none */
+	int	 report_delay_ms; /* status reports come this long after the send */
 	int	 unplugged;	/* the pty is gone */
+	int	 signal;	/* AT+CSQ <rssi>: 0-31, 99 unknown */
+	int	 network;	/* AT+CREG <stat>: 0 none, 1 home, 2 searching,
+				   3 denied, 4 unknown, 5 roaming */
+	int	 operator;	/* AT+COPS numeric operator; 0: from the IMSI */
 };
 
 /* A stored SMS part. */
@@ -110,6 +115,9 @@ void	 at_timer(void);
 void	 at_new_sms(int location);	/* +CMTI when AT+CNMI asked for it */
 int	 at_fault(const char *name, const int *vals, int nvals, const char **);
 void	 at_faults(struct sim_faults *);
+/* Stores a status report for a part sent to `to` with reference mr, as
+ * the SMSC would; 0, or -1 with *errstr. */
+int	 at_report(const char *to, int mr, int status, const char **errstr);
 
 /* store.c */
 int	 store_free(void);
@@ -123,10 +131,13 @@ void	 store_clear(void);
 
 /* pdu.c */
 void	 pdu_part_free(struct pdu_part *);
+/* pdu_deliver's ref PDU_REF16 + N: a 16-bit concatenation reference N. */
+#define PDU_REF16	0x10000
 /*
  * Encodes text from `from` as SMS-DELIVER parts (GSM-7 when the text
- * survives it, else UCS-2; concatenated with 8-bit reference ref, or a
- * fresh one when ref < 0). Returns the number of parts and, in sender,
+ * survives it, else UCS-2; concatenated with 8-bit reference ref, 16-bit
+ * reference ref - PDU_REF16 when ref >= PDU_REF16, or a fresh 8-bit one
+ * when ref < 0). Returns the number of parts and, in sender,
  * the originator as a phone decodes it; or -1 with *errstr set.
  */
 int	 pdu_deliver(const char *from, const char *smsc, const char *text,

@@ -80,10 +80,15 @@ write_config(struct h_gateway *g)
 	fprintf(f, "[pigeon]\ncountry = 212\nlanguage = fr\nhostname = %s\n%s\n",
 	    strrchr(g->dir, '/') + 1, g->extra_config ? g->extra_config : "");
 	fprintf(f, "[database]\nconninfo = %s\n\n", g->conninfo);
-	fprintf(f, "[http]\nlisten = 127.0.0.1:%d\n\n", g->http_port);
-	for (int i = 0; i < g->nmodems; i++)
-		fprintf(f, "[modem sim%d]\ndevice = %s/tty\nconnection = at\npoll_ms = 200\n\n",
-		    i, g->sim_dir[i]);
+	fprintf(f, "[http]\nlisten = 127.0.0.1:%d\n%s\n", g->http_port,
+	    g->http_extra ? g->http_extra : "");
+	for (int i = 0; i < g->nmodems; i++) {
+		if (g->modem_removed[i])
+			continue;
+		fprintf(f, "[modem sim%d]\ndevice = %s/tty\nconnection = at\npoll_ms = %d\n%s\n",
+		    i, g->sim_dir[i], g->modem_poll_ms[i] ? g->modem_poll_ms[i] : 200,
+		    g->modem_extra[i] ? g->modem_extra[i] : "");
+	}
 	fclose(f);
 }
 
@@ -288,4 +293,197 @@ h_stored_count(struct h_gateway *g, int modem)
 	}
 	free(out);
 	return n;
+}
+
+void
+h_gateway_reload(struct h_gateway *g)
+{
+	write_config(g);
+	kill(g->pigeond, SIGHUP);
+}
+
+int
+h_sim_fault(struct h_gateway *g, int modem, const char *name_values)
+{
+	char *out = NULL;
+	int rc = h_run(&out, "%s fault %s %s", h_bin("pigeon-modemsim"),
+	    g->sim_dir[modem], name_values);
+	if (rc != 0)
+		fprintf(stderr, "harness: fault %s on modem %d failed: %s\n",
+		    name_values, modem, out ? out : "");
+	free(out);
+	return rc;
+}
+
+int
+h_sim_sent_count(struct h_gateway *g, int modem)
+{
+	char *path = xasprintf("%s/sent.jsonl", g->sim_dir[modem]);
+	char *data = h_read_file(path);
+	int n = data ? h_count_lines(data, "\"to\"") : 0;
+	free(path);
+	free(data);
+	return n;
+}
+
+struct db_wait {
+	struct h_gateway *g;
+	const char *sql;
+	const char *param;
+	const char *want;
+};
+
+static int
+db_matches(void *p)
+{
+	struct db_wait *w = p;
+	const char *params[] = { w->param };
+	char *v = h_db_value(w->g->db, w->sql, w->param ? 1 : 0, params);
+	int ok = v != NULL && strcmp(v, w->want) == 0;
+	free(v);
+	if (!ok)
+		h_sleep_ms(80);		/* 10 queries a second are plenty */
+	return ok;
+}
+
+int
+h_wait_db(struct h_gateway *g, const char *sql, const char *param,
+    const char *want, int timeout_ms)
+{
+	struct db_wait w = { g, sql, param, want };
+	return h_wait_for(db_matches, &w, timeout_ms);
+}
+
+long
+h_outbox_add(struct h_gateway *g, const char *to, const char *text, int cls)
+{
+	char c[8];
+	snprintf(c, sizeof(c), "%d", cls);
+	const char *params[] = { to, text, c };
+	/* The NOTIFY is what pigeon_apply sends: the scheduler wakes at once. */
+	return h_db_long(g->db,
+	    "WITH i AS (INSERT INTO outbox (recipient, text, class) "
+	    "VALUES ($1, $2, $3::smallint) RETURNING id) "
+	    "SELECT id FROM i, pg_notify('pigeon_outbox', '')", 3, params);
+}
+
+/* The shortcode language's tests (test_commands.c, test_text.c). */
+
+int
+h_deliver(struct h_gateway *g, int modem, const char *from, const char *text,
+    const char *opts)
+{
+	char *argv[16], *copy = strdup(opts ? opts : ""), *save = NULL, *out = NULL;
+	int argc = 0, rc;
+
+	argv[argc++] = (char *)h_bin("pigeon-modemsim");
+	argv[argc++] = "deliver";
+	argv[argc++] = g->sim_dir[modem];
+	argv[argc++] = (char *)from;
+	argv[argc++] = (char *)text;
+	for (char *t = strtok_r(copy, " ", &save); t != NULL && argc < 15;
+	    t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	rc = h_exec(&out, argv);
+	if (rc != 0)
+		fprintf(stderr, "harness: deliver %s failed (%d): %s\n",
+		    opts ? opts : "", rc, out);
+	free(out);
+	free(copy);
+	return rc;
+}
+
+struct history_arg {
+	struct h_gateway *g;
+	long n;
+};
+
+static int
+onlines_at_least(void *p)
+{
+	struct history_arg *a = p;
+	return db_long_quiet(a->g->db,
+	    "SELECT count(*) FROM modem_history WHERE state = 'online'", NULL) >= a->n;
+}
+
+void
+h_gateway_restart(struct h_gateway *g, const char *extra_config)
+{
+	struct history_arg a = { g, 0 };
+	int status;
+
+	a.n = db_long_quiet(g->db,
+	    "SELECT count(*) FROM modem_history WHERE state = 'online'", NULL) +
+	    g->nmodems;
+	status = h_stop(g->pigeond, SIGTERM, 20000);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		ck_abort_msg("pigeond did not exit cleanly on SIGTERM (status %d)", status);
+	g->extra_config = (char *)extra_config;
+	write_config(g);
+	h_pigeond_start(g);
+	if (h_wait_for(onlines_at_least, &a, 60000) == -1)
+		ck_abort_msg("modems not online again within 60 s after a restart");
+}
+
+static int
+settled(void *p)
+{
+	struct h_gateway *g = p;
+
+	for (int i = 0; i < g->nmodems; i++)
+		if (h_stored_count(g, i) != 0)
+			return 0;
+	return db_long_quiet(g->db,
+	    "SELECT count(*) FROM inbox_messages WHERE state = 'new'", NULL) == 0 &&
+	    db_long_quiet(g->db, "SELECT count(*) FROM outbox WHERE state = 'sending' "
+	    "OR (state = 'queued' AND next_attempt_at <= now())", NULL) == 0;
+}
+
+int
+h_gateway_settle(struct h_gateway *g, int timeout_ms)
+{
+	if (h_wait_for(settled, g, timeout_ms) == -1)
+		return -1;
+	/* the simulator logs an SMS before pigeond records the outcome */
+	h_sleep_ms(300);
+	return 0;
+}
+
+char *
+h_outbox_col(struct h_gateway *g, long id, const char *col)
+{
+	char *sql = xasprintf("SELECT coalesce((%s)::text, '') FROM outbox WHERE id = $1::bigint",
+	    col);	/* col is a literal of the calling test, never input */
+	char sid[32];
+	const char *params[] = { sid };
+
+	snprintf(sid, sizeof(sid), "%ld", id);
+	char *v = h_db_value(g->db, sql, 1, params);
+	free(sql);
+	return v ? v : strdup("?");
+}
+
+void
+h_wait_outbox(struct h_gateway *g, long id, const char *state, int timeout_ms)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof(sid), "%ld", id);
+	if (h_wait_db(g, "SELECT state FROM outbox WHERE id = $1::bigint", sid, state,
+	    timeout_ms) == 0)
+		return;
+	char *st = h_outbox_col(g, id, "state"), *err = h_outbox_col(g, id, "last_error");
+	ck_abort_msg("outbox %ld: want %s, is %s (%s)", id, state, st, err);
+}
+
+void
+h_wait_modem(struct h_gateway *g, const char *name, const char *state, int timeout_ms)
+{
+	if (h_wait_db(g, "SELECT state FROM modems WHERE name = $1", name, state,
+	    timeout_ms) == 0)
+		return;
+	char *st = h_db_value(g->db, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", 1, (const char *const[]){ name });
+	ck_abort_msg("modem %s: want %s, is %s", name, state, st ? st : "?");
 }

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -409,4 +410,102 @@ h_assert_no_sanitizer_report(const char *path)
 		}
 	}
 	free(data);
+}
+
+int
+h_http(int port, const char *method, const char *path, const char *token,
+    const char *body, char **resp)
+{
+	struct sockaddr_in sa = { 0 };
+	struct timeval tv = { 20, 0 };
+	char *req = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), code = -1, n;
+
+	if (resp)
+		*resp = NULL;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	n = asprintf(&req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s%s%s"
+	    "Content-Length: %zu\r\n\r\n", method, path, port,
+	    token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "",
+	    body ? strlen(body) : 0);
+	if (n < 0 || write(fd, req, (size_t)n) != n ||
+	    (body && write(fd, body, strlen(body)) != (ssize_t)strlen(body))) {
+		/* A server that refuses a large body may close early: read its answer. */
+		if (!body)
+			goto out;
+	}
+	size_t len = 0, cap = 8192;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)r;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+		code = -1;
+	char *start = strstr(buf, "\r\n\r\n");
+	if (resp)
+		*resp = strdup(start ? start + 4 : "");
+	free(buf);
+out:
+	free(req);
+	close(fd);
+	return code;
+}
+
+/* tests/run keeps the cluster next to PIGEON_TEST_TMP ($var/test-pg). */
+static int
+pg_cmd(const char *what)
+{
+	const char *tmp = getenv("PIGEON_TEST_TMP");
+	char *out = NULL, dir[4096];
+	int rc;
+
+	if (tmp == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", tmp);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return -1;
+	snprintf(slash, sizeof(dir) - (size_t)(slash - dir), "/test-pg");
+	rc = h_run(&out, "scripts/pg %s '%s' 2>&1", what, dir);
+	if (rc != 0)
+		fprintf(stderr, "harness: scripts/pg %s failed: %s\n", what, out ? out : "");
+	free(out);
+	return rc;
+}
+
+int
+h_pg_stop(void)
+{
+	return pg_cmd("stop");
+}
+
+int
+h_pg_start(void)
+{
+	return pg_cmd("start");
+}
+
+int
+h_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -11,7 +11,15 @@
 #define PIGEON_HARNESS_H
 
 #include <sys/types.h>
+#include <check.h>
 #include <libpq-fe.h>
+
+/*
+ * Runs the suite in this process (no fork: the gateway a test starts is
+ * shared by its steps, and the harness kills what it started at exit);
+ * returns main's exit status.
+ */
+int	 h_main(Suite *);
 
 /* Processes. Output (stdout and stderr) goes to logpath. */
 pid_t	 h_spawn(const char *logpath, char *const argv[]);
@@ -58,7 +66,11 @@ struct h_gateway {
 	pid_t	 sim_pid[H_MAX_MODEMS];
 	pid_t	 pigeond;
 	int	 http_port;
+	char	*http_extra;		/* appended to [http] (may be NULL) */
 	PGconn	*db;			/* the test's own connection */
+	char	*modem_extra[H_MAX_MODEMS];	/* appended to [modem simN] (may be NULL) */
+	int	 modem_removed[H_MAX_MODEMS];	/* left out of the config when set */
+	int	 modem_poll_ms[H_MAX_MODEMS];	/* poll_ms of [modem simN]; 0 = 200 */
 };
 
 /* Starts nmodems simulators, writes a config and starts pigeond; waits
@@ -87,3 +99,42 @@ void	 h_assert_no_sanitizer_report(const char *path);
 int	 h_http_get(int port, const char *path, char **body);
 /* Waits until the file at path contains needle; 0 or -1. */
 int	 h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
+
+/* Modem bank helpers (h_gateway.c). */
+/* Writes the config again (modem_extra, modem_removed) and sends SIGHUP. */
+void	 h_gateway_reload(struct h_gateway *);
+/* Runs `pigeon-modemsim fault DIR NAME VALUE...` on modem i; 0 on success. */
+int	 h_sim_fault(struct h_gateway *, int modem, const char *name_values);
+/* Number of SMS (whole messages) modem i has sent so far. */
+int	 h_sim_sent_count(struct h_gateway *, int modem);
+/* Waits until sql (one value; $1 = param, may be NULL) returns the text want; 0 or -1. */
+int	 h_wait_db(struct h_gateway *, const char *sql, const char *param,
+	    const char *want, int timeout_ms);
+/* Queues an SMS in the outbox as an operator send would; returns its id. */
+long	 h_outbox_add(struct h_gateway *, const char *to, const char *text, int cls);
+/* One column (or expression) of an outbox row as text (malloc); "" for NULL. */
+char	*h_outbox_col(struct h_gateway *, long id, const char *col);
+/* Wait until an outbox row or a modem is in state; fail the test if not. */
+void	 h_wait_outbox(struct h_gateway *, long id, const char *state, int timeout_ms);
+void	 h_wait_modem(struct h_gateway *, const char *name, const char *state, int timeout_ms);
+
+/* HTTP API helpers (harness.c). */
+/* One request to 127.0.0.1:port with a 20 s deadline; token and body may be
+ * NULL. Returns the status code (-1: no answer), the body in *resp (malloc). */
+int	 h_http(int port, const char *method, const char *path, const char *token,
+	    const char *body, char **resp);
+/* Stops / starts the run's PostgreSQL cluster (scripts/pg, tests/run's). */
+int	 h_pg_stop(void);
+int	 h_pg_start(void);
+
+/* A phone texts the gateway with pigeon-modemsim deliver options (space
+ * separated: "--order 3,1,2 --ref 7", "--ref16 4660"); 0 on success. */
+int	 h_deliver(struct h_gateway *, int modem, const char *from, const char *text,
+	    const char *opts);
+/* Restarts pigeond with another [pigeon] extra (kept by pointer); waits
+ * until its modems are online again. */
+void	 h_gateway_restart(struct h_gateway *, const char *extra_config);
+/* Waits until nothing is left to do: no SMS on the modems, no message to
+ * apply, no SMS due or being sent. Only then can a test say that
+ * something never came. 0 or -1. */
+int	 h_gateway_settle(struct h_gateway *, int timeout_ms);

@@ -1,0 +1,65 @@
+-- Delivery reports: a status-report SMS read from a modem, matched to the
+-- sent part by modem, message reference, recipient and a time window.
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order; they hold only CREATE OR REPLACE statements.
+
+-- Stores one report (once: p_dedupe) and applies it. TP-Status 0-31: the
+-- part was delivered (the message is when all its parts are); 32-63: the
+-- SMSC still tries, nothing changes; 64 and up: it gave up, the message is
+-- undelivered. Returns 'delivered', 'undelivered', 'pending', 'unmatched'
+-- or 'duplicate'. An unmatched report is kept and counted on its modem.
+CREATE OR REPLACE FUNCTION pigeon_report_store(p_modem text, p_recipient text,
+    p_ref integer, p_status integer, p_smsc_time timestamptz,
+    p_discharge timestamptz, p_dedupe text, p_window_s integer)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	rid bigint;
+	p outbox_parts;
+	n integer;
+BEGIN
+	INSERT INTO status_reports (dedupe, modem, recipient, ref, status,
+	    smsc_time, discharge_time)
+	VALUES (p_dedupe, p_modem, p_recipient, p_ref, p_status, p_smsc_time,
+	    p_discharge)
+	ON CONFLICT (dedupe) DO NOTHING
+	RETURNING id INTO rid;
+	IF rid IS NULL THEN
+		RETURN 'duplicate';
+	END IF;
+	UPDATE modems SET reports_in = reports_in + 1, updated_at = now()
+	 WHERE name = p_modem;
+	SELECT * INTO p FROM outbox_parts op
+	 WHERE op.modem = p_modem AND op.ref = p_ref AND op.recipient = p_recipient
+	   AND op.sent_at > now() - make_interval(secs => p_window_s)
+	 ORDER BY op.sent_at DESC, op.outbox_id DESC
+	 LIMIT 1
+	 FOR UPDATE;
+	IF NOT FOUND THEN
+		UPDATE modems SET reports_unmatched = reports_unmatched + 1
+		 WHERE name = p_modem;
+		RETURN 'unmatched';
+	END IF;
+	UPDATE status_reports SET outbox_id = p.outbox_id, seq = p.seq WHERE id = rid;
+	UPDATE outbox_parts SET status = p_status, reported_at = now()
+	 WHERE outbox_id = p.outbox_id AND seq = p.seq;
+	IF p_status >= 64 THEN
+		UPDATE outbox SET state = 'undelivered',
+		       last_error = format('part %s: not delivered (status %s)', p.seq, p_status)
+		 WHERE id = p.outbox_id AND state IN ('sent', 'delivered');
+		RETURN 'undelivered';
+	END IF;
+	IF p_status >= 32 THEN
+		RETURN 'pending';
+	END IF;
+	-- Delivered when every part of it is (a part the modem gave no
+	-- reference for can never be: the message stays sent).
+	SELECT count(*) INTO n FROM outbox_parts
+	 WHERE outbox_id = p.outbox_id AND status < 32;
+	IF n < (SELECT coalesce(parts, 1) FROM outbox WHERE id = p.outbox_id) THEN
+		RETURN 'pending';
+	END IF;
+	UPDATE outbox SET state = 'delivered', delivered_at = now()
+	 WHERE id = p.outbox_id AND state = 'sent';
+	RETURN 'delivered';
+END $$;

@@ -1,0 +1,282 @@
+-- The HTTP API (gateway/api_*.c), metrics and webhooks: each request is one
+-- statement calling one of these functions, answering one JSON value.
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, after the migrations and under the same advisory lock; they hold
+-- only CREATE OR REPLACE statements.
+
+-- POST /api/messages calls pigeon_send (35_updates.sql), class 1.
+
+CREATE OR REPLACE FUNCTION pigeon_api_message_json(o outbox)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('id', o.id, 'to', o.recipient, 'text', o.text,
+	    'class', o.class, 'state', o.state, 'attempts', o.attempts,
+	    'modem', o.modem, 'parts', o.parts, 'created_at', o.created_at,
+	    'sent_at', o.sent_at, 'delivered_at', o.delivered_at,
+	    'last_error', o.last_error, 'post_id', o.post_id,
+	    'next_attempt_at', CASE WHEN o.state = 'queued' THEN o.next_attempt_at END);
+$$;
+
+-- A message with its history, which starts with its creation (the
+-- trigger records changes only); NULL when there is no such message.
+CREATE OR REPLACE FUNCTION pigeon_api_message(p_id bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT pigeon_api_message_json(o) || jsonb_build_object('history',
+	       jsonb_build_array(jsonb_build_object('at', o.created_at,
+	           'state', 'queued', 'modem', NULL, 'detail', NULL)) ||
+	       (SELECT coalesce(jsonb_agg(jsonb_build_object('at', h.at,
+	            'state', h.state, 'modem', h.modem, 'detail', h.detail)
+	            ORDER BY h.id), '[]'::jsonb)
+	          FROM outbox_history h WHERE h.outbox_id = o.id))
+	  FROM outbox o WHERE o.id = p_id;
+$$;
+
+-- Newest first; NULL arguments do not filter. Page with p_before = the
+-- smallest id of the previous page. One query per case, so that each uses
+-- its index: (recipient, id), (state, id) or the primary key.
+CREATE OR REPLACE FUNCTION pigeon_api_messages(p_to text, p_state text,
+    p_limit integer, p_before bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	below bigint := coalesce(p_before, 9223372036854775807);
+	r jsonb;
+BEGIN
+	IF p_to IS NOT NULL THEN
+		SELECT jsonb_agg(pigeon_api_message_json(o) ORDER BY o.id DESC) INTO r
+		  FROM (SELECT * FROM outbox
+		         WHERE recipient = p_to AND id < below
+		           AND (p_state IS NULL OR state = p_state)
+		         ORDER BY id DESC LIMIT p_limit) o;
+	ELSIF p_state IS NOT NULL THEN
+		SELECT jsonb_agg(pigeon_api_message_json(o) ORDER BY o.id DESC) INTO r
+		  FROM (SELECT * FROM outbox WHERE state = p_state AND id < below
+		         ORDER BY id DESC LIMIT p_limit) o;
+	ELSE
+		SELECT jsonb_agg(pigeon_api_message_json(o) ORDER BY o.id DESC) INTO r
+		  FROM (SELECT * FROM outbox WHERE id < below
+		         ORDER BY id DESC LIMIT p_limit) o;
+	END IF;
+	RETURN coalesce(r, '[]'::jsonb);
+END $$;
+
+-- A public profile: never the phone number.
+CREATE OR REPLACE FUNCTION pigeon_api_user(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('handle', a.handle, 'name', a.name, 'bio', a.bio,
+	    'member_since', a.created_at,
+	    'posts', (SELECT count(*) FROM posts p
+	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
+	    'followers', (SELECT count(*) FROM follows f WHERE f.followee = a.id),
+	    'following', (SELECT count(*) FROM follows f WHERE f.follower = a.id))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- A user's posts, newest first; NULL when there is no such user.
+CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
+    p_before bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('user', a.handle, 'name', a.name, 'posts',
+	       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
+	            'text', q.text, 'created_at', q.created_at) ORDER BY q.id DESC),
+	            '[]'::jsonb)
+	          FROM (SELECT p.id, p.text, p.created_at FROM posts p
+	                 WHERE p.account_id = a.id AND p.deleted_at IS NULL
+	                   AND (p_before IS NULL OR p.id < p_before)
+	                 ORDER BY p.id DESC LIMIT p_limit) q))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- POST /api/posts: {"id"} or {"error": "no_user" | "too_long"}.
+CREATE OR REPLACE FUNCTION pigeon_api_post(p_handle text, p_text text,
+    p_post_max integer)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	acct bigint;
+BEGIN
+	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle);
+	IF acct IS NULL THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF length(p_text) > p_post_max THEN
+		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
+	END IF;
+	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL));
+END $$;
+
+-- Every modem row of the database, by name (health columns included).
+CREATE OR REPLACE FUNCTION pigeon_api_modems()
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_object_agg(m.name, to_jsonb(m)), '{}'::jsonb)
+	  FROM modems m;
+$$;
+
+-- What the status page and `pigeonctl queue` show, in one round trip.
+CREATE OR REPLACE FUNCTION pigeon_api_status()
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+	    'modems', pigeon_api_modems(),
+	    'queue', (SELECT coalesce(jsonb_agg(jsonb_build_object('state', q.state,
+	                  'class', q.class, 'count', q.n, 'oldest', q.oldest)
+	                  ORDER BY q.state, q.class), '[]'::jsonb)
+	                FROM (SELECT state, class, count(*) AS n, min(created_at) AS oldest
+	                        FROM outbox WHERE state IN ('queued', 'sending')
+	                       GROUP BY state, class) q),
+	    'failures', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', f.id,
+	                     'to', f.recipient, 'state', f.state, 'modem', f.modem,
+	                     'error', f.last_error, 'at', f.created_at,
+	                     'attempts', f.attempts) ORDER BY f.id DESC), '[]'::jsonb)
+	                   FROM (SELECT * FROM outbox
+	                          WHERE state IN ('failed', 'undelivered', 'expired')
+	                          ORDER BY id DESC LIMIT 10) f),
+	    -- Rates over the latest 1000 messages: cheap (the primary key) and
+	    -- meaningful both on a quiet and on a busy gateway.
+	    'recent', (SELECT coalesce(jsonb_object_agg(r.state, r.n), '{}'::jsonb)
+	                 FROM (SELECT state, count(*) AS n
+	                         FROM (SELECT state FROM outbox ORDER BY id DESC
+	                                LIMIT 1000) l
+	                        GROUP BY state) r));
+$$;
+
+-- GET /metrics: everything from the database in one round trip.
+CREATE OR REPLACE FUNCTION pigeon_metrics()
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+	    'in', (SELECT coalesce(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
+	             FROM (SELECT state, count(*) AS n FROM inbox_messages
+	                    GROUP BY state) s),
+	    'out', (SELECT coalesce(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
+	              FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s),
+	    'queue', (SELECT coalesce(jsonb_agg(jsonb_build_object('state', q.state,
+	                  'class', q.class, 'count', q.n)), '[]'::jsonb)
+	                FROM (SELECT state, class, count(*) AS n FROM outbox
+	                       WHERE state IN ('queued', 'sending')
+	                       GROUP BY state, class) q),
+	    'modems', pigeon_api_modems(),
+	    -- Delivery-report latency (delivered_at - sent_at), cumulative
+	    -- buckets in seconds as Prometheus wants them.
+	    'latency', (WITH d AS (SELECT extract(epoch FROM delivered_at - sent_at)::float8 AS s
+	                             FROM outbox
+	                            WHERE delivered_at IS NOT NULL AND sent_at IS NOT NULL),
+	                     b AS (SELECT unnest(ARRAY[1, 5, 10, 30, 60, 300, 900, 3600]::float8[]) AS le)
+	                SELECT jsonb_build_object(
+	                    'buckets', (SELECT jsonb_agg(jsonb_build_array(b.le,
+	                                   (SELECT count(*) FROM d WHERE d.s <= b.le)) ORDER BY b.le)
+	                                  FROM b),
+	                    'count', (SELECT count(*) FROM d),
+	                    'sum', (SELECT coalesce(sum(d.s), 0) FROM d))),
+	    'webhooks', (SELECT coalesce(jsonb_object_agg(w.state, w.n), '{}'::jsonb)
+	                   FROM (SELECT state, count(*) AS n FROM webhook_deliveries
+	                          GROUP BY state) w));
+$$;
+
+-- The Atom feed of a user; NULL when there is no such user.
+CREATE OR REPLACE FUNCTION pigeon_api_feed(p_handle text, p_limit integer)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('user', a.handle, 'name', a.name, 'bio', a.bio,
+	    'member_since', a.created_at,
+	    'posts', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
+	                  'text', q.text, 'created_at', q.created_at) ORDER BY q.id DESC),
+	                  '[]'::jsonb)
+	                FROM (SELECT p.id, p.text, p.created_at FROM posts p
+	                       WHERE p.account_id = a.id AND p.deleted_at IS NULL
+	                       ORDER BY p.id DESC LIMIT p_limit) q))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- Webhooks. The targets come from the configuration at every start.
+CREATE OR REPLACE FUNCTION pigeon_webhook_targets(p_urls text[])
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	INSERT INTO webhook_targets (url) SELECT unnest(p_urls)
+	    ON CONFLICT (url) DO UPDATE SET active = true;
+	UPDATE webhook_targets SET active = (url = ANY (p_urls))
+	 WHERE active IS DISTINCT FROM (url = ANY (p_urls));
+	SELECT count(*) INTO n FROM webhook_targets WHERE active;
+	RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_webhook_enqueue()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	INSERT INTO webhook_deliveries (url, post_id)
+	SELECT t.url, NEW.id FROM webhook_targets t WHERE t.active
+	ON CONFLICT DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		PERFORM pg_notify('pigeon_webhook', '');
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER posts_webhook
+	AFTER INSERT ON posts
+	FOR EACH ROW EXECUTE FUNCTION pigeon_webhook_enqueue();
+
+-- Claims due deliveries with a lease (a host that dies mid-POST gives them
+-- back), each with the JSON body to POST.
+CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
+    p_lease_s integer)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
+	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
+	 WHERE d.state = 'sending' AND d.lease_until < now();
+	RETURN QUERY
+	WITH c AS MATERIALIZED (
+		SELECT d.id FROM webhook_deliveries d
+		  JOIN webhook_targets t ON t.url = d.url AND t.active
+		 WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+		 ORDER BY d.next_attempt_at, d.id
+		 LIMIT p_n
+		 FOR UPDATE OF d SKIP LOCKED
+	)
+	UPDATE webhook_deliveries d SET state = 'sending', host = p_host,
+	       lease_until = now() + make_interval(secs => p_lease_s),
+	       attempts = d.attempts + 1
+	  FROM c WHERE d.id = c.id
+	RETURNING d.id, d.url, d.attempts,
+	       (SELECT jsonb_build_object('event', 'post', 'delivery', d.id,
+	            'post', jsonb_build_object('id', p.id, 'user', a.handle,
+	                'name', a.name, 'text', p.text, 'created_at', p.created_at))
+	          FROM posts p JOIN accounts a ON a.id = p.account_id
+	         WHERE p.id = d.post_id);
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_webhook_done(p_id bigint)
+RETURNS void LANGUAGE sql AS $$
+	UPDATE webhook_deliveries SET state = 'done', done_at = now(),
+	       lease_until = NULL, last_error = NULL
+	 WHERE id = p_id AND state = 'sending';
+$$;
+
+-- Retries with exponential backoff up to p_max_backoff_s; after p_max_age_s
+-- the delivery is failed for good. Returns the seconds until the retry, or
+-- NULL when it gave up.
+CREATE OR REPLACE FUNCTION pigeon_webhook_failed(p_id bigint, p_error text,
+    p_max_backoff_s integer, p_max_age_s integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	d webhook_deliveries;
+	wait integer;
+BEGIN
+	SELECT * INTO d FROM webhook_deliveries WHERE id = p_id AND state = 'sending'
+	    FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF d.created_at < now() - make_interval(secs => p_max_age_s) THEN
+		UPDATE webhook_deliveries SET state = 'failed', last_error = p_error,
+		       lease_until = NULL WHERE id = p_id;
+		RETURN NULL;
+	END IF;
+	wait := least(p_max_backoff_s, 2 ^ least(d.attempts - 1, 20));
+	UPDATE webhook_deliveries SET state = 'pending', last_error = p_error,
+	       lease_until = NULL, next_attempt_at = now() + make_interval(secs => wait)
+	 WHERE id = p_id;
+	RETURN wait;
+END $$;

@@ -1,0 +1,80 @@
+/*
+ * api.h: what the HTTP route files (api_*.c, metrics.c) share with http.c.
+ *
+ * Every request becomes a struct api_req. A handler answers at once with
+ * api_reply/api_error, or runs one query with api_query, whose callback
+ * answers (or runs the next query). http.c answers 503 itself when the
+ * database is down, when the query's connection is lost, and when the
+ * answer takes longer than API_TIMEOUT_S: a request never hangs.
+ */
+#ifndef PIGEON_API_H
+#define PIGEON_API_H
+
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#define API_TIMEOUT_S	10
+#define API_MAX_BODY	(16 * 1024)	/* larger bodies get 413 */
+
+struct api_req;
+/* res is a successful result (tuples or command ok); never NULL. */
+typedef void (*api_result_cb)(struct api_req *, PGresult *res);
+
+struct api_req {
+	TAILQ_ENTRY(api_req) entry;
+	struct evhttp_request *req;	/* NULL once answered or abandoned */
+	struct event	*ev_timeout;
+	int		 pending;	/* a query is in flight */
+	api_result_cb	 cb;
+	const char	*path;		/* decoded path, e.g. /api/messages/12 */
+	char		*arg;		/* the route's path argument (malloc'd) */
+	struct evkeyvalq query;		/* ?a=b pairs */
+	json_t		*body;		/* parsed JSON body of a POST, or NULL */
+	int		 head;		/* HEAD: answer without the body */
+	char		 host[256];	/* the Host header, when it is plain */
+};
+
+/* http.c */
+/* 1 when the API's database connection can take queries. */
+int	 api_db_up(void);
+int	 api_query(struct api_req *, const char *sql, int nparams,
+	    const char *const *params, api_result_cb);
+void	 api_reply(struct api_req *, int code, json_t *body);	/* steals body */
+void	 api_reply_raw(struct api_req *, int code, const char *content_type,
+	    const char *data, size_t len);
+void	 api_error(struct api_req *, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+const char *api_param(struct api_req *, const char *name);
+/* Parses ?name= as an integer in [min, max]; def when absent; -1 after a 400. */
+int	 api_param_int(struct api_req *, const char *name, long long def,
+	    long long min, long long max, long long *out);
+/* The first column of the first row as JSON (NULL when SQL NULL or bad). */
+json_t	*api_json_value(PGresult *res);
+
+/* api_modems.c */
+void	 api_modems_list(struct api_req *);
+void	 api_modems_action(struct api_req *);
+void	 api_status(struct api_req *);
+json_t	*api_modems_merge(json_t *db_rows);
+
+/* api_messages.c */
+void	 api_messages_send(struct api_req *);
+void	 api_messages_get(struct api_req *);
+void	 api_messages_search(struct api_req *);
+
+/* api_users.c */
+void	 api_users_get(struct api_req *);
+void	 api_users_posts(struct api_req *);
+void	 api_posts_create(struct api_req *);
+void	 api_feed_atom(struct api_req *);
+
+/* metrics.c */
+void	 api_metrics(struct api_req *);
+void	 metrics_free(void);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * api_modems.c: GET /api/modems, POST /api/modems/NAME/enable|disable|drain,
+ * and GET /api/status (what the status page and `pigeonctl queue` show).
+ * A modem is what this pigeond's supervisor knows (state, reason,
+ * identification, last health poll) joined with its row in the database
+ * (counters, last error); modems of other hosts come from the database.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "log.h"
+#include "pigeond.h"
+#include "store.h"
+
+/* db_rows: {name: modems row} (may be NULL); returns a new array. */
+json_t *
+api_modems_merge(json_t *db_rows)
+{
+	json_t *list = json_array();
+	struct modem *m;
+	const char *name;
+	json_t *row;
+
+	TAILQ_FOREACH(m, &env.modems, entry) {
+		json_t *o = json_object_get(db_rows, m->name);
+		o = o ? json_deep_copy(o) : json_object();
+		json_object_set_new(o, "name", json_string(m->name));
+		json_object_set_new(o, "host", json_string(env.conf.hostname));
+		json_object_set_new(o, "local", json_true());
+		json_object_set_new(o, "state", json_string(modem_state_name(m->state)));
+		json_object_set_new(o, "state_reason", json_string(m->reason));
+		json_object_set_new(o, "sending", m->sending ?
+		    json_integer(m->sending) : json_null());
+		if (m->info)
+			json_object_set(o, "info", m->info);
+		/* The supervisor's latest health poll beats the stored one. */
+		if (m->health) {
+			const char *k;
+			json_t *v;
+			json_object_foreach(m->health, k, v)
+				if (strcmp(k, "type") != 0)
+					json_object_set(o, k, v);
+		}
+		json_array_append_new(list, o);
+	}
+	json_object_foreach(db_rows, name, row) {
+		if (modem_find(name) != NULL)
+			continue;
+		json_t *o = json_deep_copy(row);
+		json_object_set_new(o, "local", json_false());
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
+static void
+modems_listed(struct api_req *r, PGresult *res)
+{
+	json_t *rows = api_json_value(res);
+	api_reply(r, 200, json_pack("{s:o}", "modems", api_modems_merge(rows)));
+	json_decref(rows);
+}
+
+void
+api_modems_list(struct api_req *r)
+{
+	api_query(r, "SELECT pigeon_api_modems()", 0, NULL, modems_listed);
+}
+
+void
+api_modems_action(struct api_req *r)
+{
+	const char *action = strrchr(r->path, '/') + 1;
+	struct modem *m = modem_find(r->arg);
+	int rc;
+
+	if (m == NULL) {
+		api_error(r, 404, "no modem %s on this host", r->arg);
+		return;
+	}
+	if (strcmp(action, "enable") == 0)
+		rc = modem_enable(m);
+	else if (strcmp(action, "disable") == 0)
+		rc = modem_disable(m);
+	else
+		rc = modem_drain(m);
+	if (rc == -1) {
+		api_error(r, 409, "modem %s is being removed", r->arg);
+		return;
+	}
+	log_info("http: modem %s: %s by the operator", m->name, action);
+	api_reply(r, 200, json_pack("{s:s, s:s, s:s}", "name", m->name,
+	    "action", action, "state", modem_state_name(m->state)));
+}
+
+static void
+status_fetched(struct api_req *r, PGresult *res)
+{
+	json_t *st = api_json_value(res);
+
+	if (st == NULL) {
+		api_error(r, 500, "internal error");
+		return;
+	}
+	json_object_set_new(st, "modems",
+	    api_modems_merge(json_object_get(st, "modems")));
+	json_object_set_new(st, "host", json_string(env.conf.hostname));
+	json_object_set_new(st, "database", json_string("up"));
+	json_object_set_new(st, "database_reconnects",
+	    json_integer(store_reconnects(env.store)));
+	api_reply(r, 200, st);
+}
+
+void
+api_status(struct api_req *r)
+{
+	api_query(r, "SELECT pigeon_api_status()", 0, NULL, status_fetched);
+}

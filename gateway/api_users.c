@@ -1,0 +1,238 @@
+/*
+ * api_users.c: the public microblog: GET /api/users/HANDLE,
+ * GET /api/users/HANDLE/posts, GET /users/HANDLE.atom (never a phone
+ * number), and POST /api/posts (with the token), which posts for a user
+ * and fans the post out to its followers like a texted one.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "pigeond.h"
+
+#define FEED_ENTRIES	50
+
+/* A handle as in the shortcode language, with or without '@'; lower-cased in place. */
+static const char *
+handle_ok(char *h)
+{
+	size_t n;
+
+	if (h == NULL)
+		return NULL;
+	if (*h == '@')
+		h++;
+	n = strlen(h);
+	if (n < 1 || n > 15)
+		return NULL;
+	for (char *p = h; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return NULL;
+		*p = (char)tolower((unsigned char)*p);
+	}
+	return h;
+}
+
+static void
+user_fetched(struct api_req *r, PGresult *res)
+{
+	json_t *u = api_json_value(res);
+	if (u == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	api_reply(r, 200, u);
+}
+
+void
+api_users_get(struct api_req *r)
+{
+	const char *h = handle_ok(r->arg);
+	if (h == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	const char *params[] = { h };
+	api_query(r, "SELECT pigeon_api_user($1)", 1, params, user_fetched);
+}
+
+void
+api_users_posts(struct api_req *r)
+{
+	const char *h = handle_ok(r->arg);
+	long long limit, before;
+	char limit_s[24], before_s[24];
+
+	if (h == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	if (api_param_int(r, "limit", 20, 1, 200, &limit) == -1 ||
+	    api_param_int(r, "before", 0, 1, INT64_MAX, &before) == -1)
+		return;
+	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+	snprintf(before_s, sizeof(before_s), "%lld", before);
+	const char *params[] = { h, limit_s, before ? before_s : NULL };
+	api_query(r, "SELECT pigeon_api_user_posts($1, $2, $3)", 3, params, user_fetched);
+}
+
+static void
+posted(struct api_req *r, PGresult *res)
+{
+	json_t *o = api_json_value(res);
+	const char *err = json_string_value(json_object_get(o, "error"));
+
+	if (o == NULL)
+		api_error(r, 500, "internal error");
+	else if (err && strcmp(err, "no_user") == 0)
+		api_error(r, 404, "no such user");
+	else if (err)
+		api_error(r, 400, "\"text\" is longer than %d characters", env.conf.post_max);
+	else
+		api_reply(r, 201, json_pack("{s:O}", "id", json_object_get(o, "id")));
+	json_decref(o);
+}
+
+void
+api_posts_create(struct api_req *r)
+{
+	json_t *user = json_object_get(r->body, "user");
+	json_t *text = json_object_get(r->body, "text");
+	char handle[32], max[16];
+	const char *h;
+
+	if (!json_is_string(user) || !json_is_string(text)) {
+		api_error(r, 400, "\"user\" and \"text\" are required strings");
+		return;
+	}
+	snprintf(handle, sizeof(handle), "%s", json_string_value(user));
+	if (strlen(json_string_value(user)) >= sizeof(handle) || (h = handle_ok(handle)) == NULL) {
+		api_error(r, 400, "\"user\" is not a handle (1-15 of a-z, 0-9, _)");
+		return;
+	}
+	const char *t = json_string_value(text);
+	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+		t++;
+	if (*t == '\0') {
+		api_error(r, 400, "\"text\" is empty");
+		return;
+	}
+	snprintf(max, sizeof(max), "%d", env.conf.post_max);
+	const char *params[] = { h, json_string_value(text), max };
+	api_query(r, "SELECT pigeon_api_post($1, $2, $3)", 3, params, posted);
+}
+
+/* Text for XML: escaped, and without the control characters XML 1.0 forbids. */
+static void
+xml_add(struct evbuffer *b, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '&': evbuffer_add(b, "&amp;", 5); break;
+		case '<': evbuffer_add(b, "&lt;", 4); break;
+		case '>': evbuffer_add(b, "&gt;", 4); break;
+		case '"': evbuffer_add(b, "&quot;", 6); break;
+		case '\'': evbuffer_add(b, "&#39;", 5); break;
+		default:
+			if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r')
+				evbuffer_add(b, s, 1);
+		}
+	}
+}
+
+static void
+feed_fetched(struct api_req *r, PGresult *res)
+{
+	json_t *f = api_json_value(res), *posts, *p;
+	struct evbuffer *b;
+	const char *user, *host;
+	size_t i;
+
+	if (f == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	b = evbuffer_new();
+	if (b == NULL) {
+		json_decref(f);
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	user = json_string_value(json_object_get(f, "user"));
+	posts = json_object_get(f, "posts");
+	host = r->host[0] ? r->host : "localhost";
+	const char *updated = json_array_size(posts) ?
+	    json_string_value(json_object_get(json_array_get(posts, 0), "created_at")) :
+	    json_string_value(json_object_get(f, "member_since"));
+
+	evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:");
+	xml_add(b, env.conf.hostname);
+	evbuffer_add_printf(b, ",2026:pigeon/users/%s</id>\n  <title>@%s on Pigeon</title>\n",
+	    user, user);
+	evbuffer_add_printf(b, "  <subtitle>");
+	xml_add(b, json_string_value(json_object_get(f, "bio")));
+	evbuffer_add_printf(b, "</subtitle>\n  <updated>");
+	xml_add(b, updated);
+	evbuffer_add_printf(b, "</updated>\n  <author><name>");
+	const char *name = json_string_value(json_object_get(f, "name"));
+	if (name && *name)
+		xml_add(b, name);
+	else
+		evbuffer_add_printf(b, "@%s", user);
+	evbuffer_add_printf(b, "</name></author>\n  <link rel=\"self\" href=\"http://");
+	xml_add(b, host);
+	evbuffer_add_printf(b, "/users/%s.atom\"/>\n", user);
+	json_array_foreach(posts, i, p) {
+		const char *at = json_string_value(json_object_get(p, "created_at"));
+		const char *text = json_string_value(json_object_get(p, "text"));
+		evbuffer_add_printf(b, "  <entry>\n    <id>tag:");
+		xml_add(b, env.conf.hostname);
+		evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n"
+		    "    <title type=\"text\">",
+		    json_integer_value(json_object_get(p, "id")));
+		xml_add(b, text);
+		evbuffer_add_printf(b, "</title>\n    <content type=\"text\">");
+		xml_add(b, text);
+		evbuffer_add_printf(b, "</content>\n    <published>");
+		xml_add(b, at);
+		evbuffer_add_printf(b, "</published>\n    <updated>");
+		xml_add(b, at);
+		evbuffer_add_printf(b, "</updated>\n  </entry>\n");
+	}
+	evbuffer_add_printf(b, "</feed>\n");
+	json_decref(f);
+	size_t len = evbuffer_get_length(b);
+	api_reply_raw(r, 200, "application/atom+xml; charset=utf-8",
+	    (const char *)evbuffer_pullup(b, -1), len);
+	evbuffer_free(b);
+}
+
+void
+api_feed_atom(struct api_req *r)
+{
+	size_t n = strlen(r->arg);
+	char limit[16];
+	const char *h;
+
+	if (n <= 5 || strcmp(r->arg + n - 5, ".atom") != 0) {
+		api_error(r, 404, "no such route (feeds are /users/HANDLE.atom)");
+		return;
+	}
+	r->arg[n - 5] = '\0';
+	if ((h = handle_ok(r->arg)) == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	snprintf(limit, sizeof(limit), "%d", FEED_ENTRIES);
+	const char *params[] = { h, limit };
+	api_query(r, "SELECT pigeon_api_feed($1, $2)", 2, params, feed_fetched);
+}

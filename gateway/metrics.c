@@ -1,0 +1,215 @@
+/*
+ * metrics.c: GET /metrics in the Prometheus text format (version 0.0.4).
+ * What this pigeond knows (database connection, modem states and health)
+ * comes from memory; counts come from one database function per scrape.
+ * While the database is down the scrape still answers, with
+ * pigeon_database_up 0 and the in-memory metrics only, so that an alert
+ * can fire on it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "pigeond.h"
+#include "store.h"
+
+/* pigeon_metrics() counts whole tables: about 1 s of database time with a
+ * million outbox rows (measured), so a result serves scrapes for a while. */
+#define METRICS_CACHE_S	10
+
+static json_t *cached;
+static time_t cached_at;
+
+static const char *in_states[] = { "new", "done", "ignored", "error", NULL };
+static const char *out_states[] = { "queued", "sending", "sent", "failed", "expired",
+    "delivered", "undelivered", "cancelled", NULL };
+static const char *modem_states[] = { "starting", "online", "offline", "disabled",
+    "draining", NULL };
+static const char *class_names[] = { "reply", "operator", "fanout" };
+
+static void
+head(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int
+str_is(json_t *v, const char *s)
+{
+	const char *x = json_string_value(v);
+	return x && strcmp(x, s) == 0;
+}
+
+static double
+num(json_t *v)
+{
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static void
+by_state(struct evbuffer *b, const char *name, const char *help, const char **states,
+    json_t *counts)
+{
+	head(b, name, "gauge", help);
+	for (int i = 0; states[i]; i++)
+		evbuffer_add_printf(b, "%s{state=\"%s\"} %.0f\n", name, states[i],
+		    num(json_object_get(counts, states[i])));
+}
+
+/* A per-modem metric from its database row, when the row has the key. */
+static void
+modem_metric(struct evbuffer *b, json_t *modems, const char *name, const char *type,
+    const char *help, const char *key)
+{
+	const char *mname;
+	json_t *row, *v;
+	int first = 1;
+
+	json_object_foreach(modems, mname, row) {
+		if (!json_is_number(v = json_object_get(row, key)))
+			continue;
+		if (first)
+			head(b, name, type, help);
+		first = 0;
+		evbuffer_add_printf(b, "%s{modem=\"%s\"} %.0f\n", name, mname,
+		    json_number_value(v));
+	}
+}
+
+static void
+render(struct api_req *r, json_t *db)
+{
+	struct evbuffer *b = evbuffer_new();
+	json_t *modems = NULL;
+	struct modem *m;
+	size_t i;
+
+	if (b == NULL) {
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	head(b, "pigeon_database_up", "gauge", "1 when pigeond's database connection is up.");
+	evbuffer_add_printf(b, "pigeon_database_up %d\n", db != NULL);
+	head(b, "pigeon_database_reconnects_total", "counter",
+	    "Database connections made after the first.");
+	evbuffer_add_printf(b, "pigeon_database_reconnects_total %u\n",
+	    store_reconnects(env.store));
+
+	/* Modems of this host as the supervisor sees them, joined with their rows. */
+	if (db)
+		modems = api_modems_merge(json_object_get(db, "modems"));
+	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
+	TAILQ_FOREACH(m, &env.modems, entry)
+		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
+		    m->state == MODEM_ONLINE);
+	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
+	TAILQ_FOREACH(m, &env.modems, entry)
+		for (int s = 0; modem_states[s]; s++)
+			evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
+			    m->name, modem_states[s],
+			    strcmp(modem_state_name(m->state), modem_states[s]) == 0);
+	if (modems) {
+		json_t *local = json_object(), *o;
+		json_array_foreach(modems, i, o)
+			if (json_is_true(json_object_get(o, "local")))
+				json_object_set(local, json_string_value(json_object_get(o, "name")), o);
+		modem_metric(b, local, "pigeon_modem_signal_percent", "gauge",
+		    "Signal strength at the last health poll.", "signal_percent");
+		modem_metric(b, local, "pigeon_modem_signal_dbm", "gauge",
+		    "Signal strength in dBm at the last health poll.", "signal_dbm");
+		modem_metric(b, local, "pigeon_modem_sms_sent_total", "counter",
+		    "SMS sent through the modem.", "sms_sent");
+		modem_metric(b, local, "pigeon_modem_sms_failed_total", "counter",
+		    "Sends that failed on the modem.", "sms_failed");
+		modem_metric(b, local, "pigeon_modem_sms_received_total", "counter",
+		    "SMS parts read from the modem.", "sms_in");
+		json_decref(local);
+		json_decref(modems);
+	}
+	if (db == NULL)
+		goto done;
+
+	by_state(b, "pigeon_sms_in", "Incoming messages by processing state.",
+	    in_states, json_object_get(db, "in"));
+	by_state(b, "pigeon_sms_out", "Outgoing messages by state.",
+	    out_states, json_object_get(db, "out"));
+
+	head(b, "pigeon_queue_depth", "gauge",
+	    "Outgoing messages waiting (queued) or in flight (sending), by class.");
+	for (int s = 0; s < 2; s++)
+		for (int c = 0; c < 3; c++) {
+			double n = 0;
+			json_t *q;
+			json_array_foreach(json_object_get(db, "queue"), i, q)
+				if (str_is(json_object_get(q, "state"),
+				    s ? "sending" : "queued") &&
+				    json_integer_value(json_object_get(q, "class")) == c)
+					n = num(json_object_get(q, "count"));
+			evbuffer_add_printf(b, "pigeon_queue_depth{state=\"%s\",class=\"%s\"} %.0f\n",
+			    s ? "sending" : "queued", class_names[c], n);
+		}
+
+	json_t *lat = json_object_get(db, "latency"), *bucket;
+	head(b, "pigeon_delivery_report_latency_seconds", "histogram",
+	    "Time from sending an SMS to its delivery report.");
+	json_array_foreach(json_object_get(lat, "buckets"), i, bucket)
+		evbuffer_add_printf(b,
+		    "pigeon_delivery_report_latency_seconds_bucket{le=\"%g\"} %.0f\n",
+		    num(json_array_get(bucket, 0)), num(json_array_get(bucket, 1)));
+	evbuffer_add_printf(b, "pigeon_delivery_report_latency_seconds_bucket{le=\"+Inf\"} %.0f\n"
+	    "pigeon_delivery_report_latency_seconds_sum %.3f\n"
+	    "pigeon_delivery_report_latency_seconds_count %.0f\n",
+	    num(json_object_get(lat, "count")), num(json_object_get(lat, "sum")),
+	    num(json_object_get(lat, "count")));
+
+	static const char *wh_states[] = { "pending", "sending", "done", "failed", NULL };
+	by_state(b, "pigeon_webhook_deliveries", "Webhook deliveries of posts by state.",
+	    wh_states, json_object_get(db, "webhooks"));
+done:
+	api_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    (const char *)evbuffer_pullup(b, -1), evbuffer_get_length(b));
+	evbuffer_free(b);
+}
+
+static void
+fetched(struct api_req *r, PGresult *res)
+{
+	json_t *db = api_json_value(res);
+
+	if (db == NULL) {
+		api_error(r, 500, "internal error");
+		return;
+	}
+	json_decref(cached);
+	cached = json_incref(db);
+	cached_at = time(NULL);
+	render(r, db);
+	json_decref(db);
+}
+
+void
+api_metrics(struct api_req *r)
+{
+	if (!api_db_up()) {
+		render(r, NULL);
+		return;
+	}
+	/* Several scrapers within a few seconds share one query. */
+	if (cached && time(NULL) - cached_at < METRICS_CACHE_S) {
+		render(r, cached);
+		return;
+	}
+	api_query(r, "SELECT pigeon_metrics()", 0, NULL, fetched);
+}
+
+void
+metrics_free(void)
+{
+	json_decref(cached);
+	cached = NULL;
+}

@@ -1,0 +1,585 @@
+/*
+ * pigeonctl: the operator's command line over pigeond's HTTP API.
+ * Blocking is fine here: one request, one answer, then exit.
+ *
+ * Exit codes (documented in pigeonctl(1)):
+ *   0  done
+ *   1  the API refused the request (400 bad request, 403, 404 not found, 409)
+ *   2  usage: bad arguments or an unreadable configuration
+ *   3  authentication: no token, or a wrong one (401)
+ *   4  pigeond unreachable, too slow, or failing (5xx, 503 database down)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "config.h"
+
+#ifndef PIGEON_SYSCONFDIR
+#define PIGEON_SYSCONFDIR "/etc/pigeon"
+#endif
+
+enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE };
+
+#define TIMEOUT_S	30
+
+static char *addr;		/* host:port */
+static char *token;
+static int json_out;
+static json_t *pending;		/* an answer held while another call may exit */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: pigeonctl [-c file] [-a host:port] [-t token] [--json] command\n"
+	    "  modems                      the modems, their state, signal and counters\n"
+	    "  enable|disable|drain NAME   steer a modem\n"
+	    "  send NUMBER TEXT            queue an SMS; prints its id\n"
+	    "  status ID                   a message's state and history\n"
+	    "  messages [-t NUMBER] [-s STATE] [-n LIMIT] [-b BEFORE]\n"
+	    "                              search sent messages, newest first\n"
+	    "  queue                       queue depth, recent failures, delivery rates\n"
+	    "  users HANDLE                a user's profile and latest posts\n"
+	    "  health                      pigeond's and the database's state\n"
+	    "The address and token come from -a/-t, else PIGEON_ADDR/PIGEON_TOKEN,\n"
+	    "else [http] listen and token (or token_file) of the configuration.\n");
+	exit(EXIT_USAGE);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "pigeonctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(code);
+}
+
+/* Connects with a deadline; -1 with errno. */
+static int
+dial(void)
+{
+	char host[256], port[16];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo hints = { 0 }, *res, *ai;
+	int fd = -1, rc;
+
+	if (colon == NULL || colon == addr)
+		die(EXIT_USAGE, "'%s' is not host:port", addr);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	/* pigeond listening on every address is reached on loopback. */
+	if (strcmp(host, "0.0.0.0") == 0)
+		strcpy(host, "127.0.0.1");
+	else if (strcmp(host, "::") == 0)
+		strcpy(host, "::1");
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		die(EXIT_UNREACHABLE, "%s: %s", addr, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0)) == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (errno == EINPROGRESS && poll(&pfd, 1, 5000) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+			break;
+		if (err)
+			errno = err;
+		else if (errno == EINPROGRESS)
+			errno = ETIMEDOUT;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd != -1) {
+		struct timeval tv = { TIMEOUT_S, 0 };
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
+/* One request; returns the status code and the body (malloc'd) in *out.
+ * Exits with EXIT_UNREACHABLE when pigeond cannot be reached or read. */
+static int
+call(const char *method, const char *path, json_t *body, char **out)
+{
+	char *req = NULL, *payload = NULL, *buf = NULL, err[512] = "";
+	size_t len = 0, cap = 8192;
+	int fd, code = -1, n;
+
+	if ((fd = dial()) == -1)
+		die(EXIT_UNREACHABLE, "cannot reach pigeond at %s: %s", addr, strerror(errno));
+	payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	n = asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: pigeonctl\r\n"
+	    "%s%s%s" "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    method, path, addr, token ? "Authorization: Bearer " : "", token ? token : "",
+	    token ? "\r\n" : "", payload ? strlen(payload) : 0, payload ? payload : "");
+	if (n < 0 || (buf = malloc(cap)) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (size_t off = 0; off < (size_t)n; ) {
+		ssize_t w = write(fd, req + off, (size_t)n - off);
+		if (w <= 0) {
+			snprintf(err, sizeof(err), "sending to %s: %s", addr, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			snprintf(err, sizeof(err), "no answer from %s: %s", addr,
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			goto fail;
+		}
+		len += (size_t)r;
+		if (cap - len < 1024) {
+			char *bigger = realloc(buf, cap *= 2);
+			if (bigger == NULL) {
+				snprintf(err, sizeof(err), "out of memory");
+				goto fail;
+			}
+			buf = bigger;
+		}
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1) {
+		snprintf(err, sizeof(err), "%s did not answer HTTP", addr);
+		goto fail;
+	}
+	char *start = strstr(buf, "\r\n\r\n");
+	*out = strdup(start ? start + 4 : "");
+fail:
+	close(fd);
+	free(buf);
+	free(req);
+	free(payload);
+	if (err[0])
+		die(EXIT_UNREACHABLE, "%s", err);
+	return code;
+}
+
+/* Calls the API; on an error prints it and exits with its code. */
+static json_t *
+api(const char *method, const char *path, json_t *body)
+{
+	char *text = NULL;
+	int code = call(method, path, body, &text);
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+
+	json_decref(body);
+	if (code >= 200 && code < 300 && j != NULL) {
+		free(text);
+		return j;
+	}
+	const char *err = json_string_value(json_object_get(j, "error"));
+	if (json_out && j)
+		json_dumpf(j, stdout, JSON_INDENT(2)), putchar('\n');
+	fprintf(stderr, "pigeonctl: %s (HTTP %d)\n", err ? err : "unexpected answer", code);
+	free(text);
+	json_decref(j);
+	if (code == 401)
+		exit(EXIT_AUTH);
+	if (code >= 400 && code < 500)
+		exit(EXIT_REFUSED);
+	exit(EXIT_UNREACHABLE);
+}
+
+static const char *
+s(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && *v ? v : "-";
+}
+
+/* A timestamp as "2026-11-26 08:20:30". */
+static const char *
+when(json_t *o, const char *key)
+{
+	static char buf[4][32];
+	static int i;
+	const char *v = json_string_value(json_object_get(o, key));
+	if (v == NULL)
+		return "-";
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%.19s", v);
+	if (buf[i][10] == 'T')
+		buf[i][10] = ' ';
+	return buf[i];
+}
+
+static char *
+num_or_dash(json_t *o, const char *key, const char *suffix, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "%s", json_integer_value(v), suffix);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+static void
+print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	putchar('\n');
+}
+
+static int
+cmd_modems(void)
+{
+	json_t *j = api("GET", "/api/modems", NULL), *m;
+	size_t i;
+	char sig[16], sent[24], failed[24], in[24];
+
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	printf("%-12s %-9s %6s %7s %7s %7s  %s\n", "NAME", "STATE", "SIGNAL", "SENT",
+	    "FAILED", "IN", "REASON / LAST ERROR");
+	json_array_foreach(json_object_get(j, "modems"), i, m) {
+		const char *reason = s(m, "state_reason");
+		if (strcmp(reason, "-") == 0)
+			reason = s(m, "last_error");
+		printf("%-12s %-9s %6s %7s %7s %7s  %s%s\n", s(m, "name"), s(m, "state"),
+		    num_or_dash(m, "signal_percent", "%", sig, sizeof(sig)),
+		    num_or_dash(m, "sms_sent", "", sent, sizeof(sent)),
+		    num_or_dash(m, "sms_failed", "", failed, sizeof(failed)),
+		    num_or_dash(m, "sms_in", "", in, sizeof(in)), reason,
+		    json_is_false(json_object_get(m, "local")) ? " (other host)" : "");
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_modem_action(const char *action, const char *name)
+{
+	char path[256], *enc = evhttp_uriencode(name, -1, 0);
+	snprintf(path, sizeof(path), "/api/modems/%s/%s", enc ? enc : name, action);
+	free(enc);
+	json_t *j = api("POST", path, NULL);
+	if (json_out)
+		print_json(j);
+	else
+		printf("modem %s: %s (now %s)\n", s(j, "name"), action, s(j, "state"));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_send(const char *to, const char *text)
+{
+	json_t *j = api("POST", "/api/messages", json_pack("{s:s, s:s}", "to", to, "text", text));
+	if (json_out)
+		print_json(j);
+	else
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "id")));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_status(const char *id)
+{
+	char path[64], parts[16], att[16];
+	json_t *h;
+	size_t i;
+
+	if (strspn(id, "0123456789") != strlen(id) || !*id || strlen(id) > 19)
+		die(EXIT_USAGE, "'%s' is not a message id", id);
+	snprintf(path, sizeof(path), "/api/messages/%s", id);
+	json_t *j = api("GET", path, NULL);
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	printf("message %s to %s: %s\n", id, s(j, "to"), s(j, "state"));
+	printf("  text       %s\n", s(j, "text"));
+	printf("  modem      %s\n", s(j, "modem"));
+	printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
+	printf("  attempts   %s\n", num_or_dash(j, "attempts", "", att, sizeof(att)));
+	printf("  created    %s\n", when(j, "created_at"));
+	printf("  sent       %s\n", when(j, "sent_at"));
+	printf("  delivered  %s\n", when(j, "delivered_at"));
+	if (json_string_value(json_object_get(j, "last_error")))
+		printf("  error      %s\n", s(j, "last_error"));
+	printf("history:\n  %-19s  %-11s  %-10s  %s\n", "AT", "STATE", "MODEM", "DETAIL");
+	json_array_foreach(json_object_get(j, "history"), i, h)
+		printf("  %-19s  %-11s  %-10s  %s\n", when(h, "at"), s(h, "state"),
+		    s(h, "modem"), s(h, "detail"));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static void
+add_param(char *path, size_t len, const char *name, const char *value)
+{
+	char *enc = evhttp_uriencode(value, -1, 0);
+	size_t n = strlen(path);
+	snprintf(path + n, len - n, "%s%s=%s", strchr(path, '?') ? "&" : "?", name,
+	    enc ? enc : "");
+	free(enc);
+}
+
+static int
+cmd_messages(int argc, char **argv)
+{
+	char path[1024] = "/api/messages";
+	json_t *m;
+	size_t i;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "t:s:n:b:")) != -1) {
+		switch (ch) {
+		case 't': add_param(path, sizeof(path), "to", optarg); break;
+		case 's': add_param(path, sizeof(path), "status", optarg); break;
+		case 'n': add_param(path, sizeof(path), "limit", optarg); break;
+		case 'b': add_param(path, sizeof(path), "before", optarg); break;
+		default: usage();
+		}
+	}
+	json_t *j = api("GET", path, NULL);
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	printf("%-8s %-15s %-11s %-10s %-19s  %s\n", "ID", "TO", "STATE", "MODEM",
+	    "CREATED", "TEXT");
+	json_array_foreach(json_object_get(j, "messages"), i, m)
+		printf("%-8" JSON_INTEGER_FORMAT " %-15s %-11s %-10s %-19s  %.40s\n",
+		    json_integer_value(json_object_get(m, "id")), s(m, "to"), s(m, "state"),
+		    s(m, "modem"), when(m, "created_at"), s(m, "text"));
+	if (json_is_integer(json_object_get(j, "next_before")))
+		printf("(more: -b %" JSON_INTEGER_FORMAT ")\n",
+		    json_integer_value(json_object_get(j, "next_before")));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_queue(void)
+{
+	static const char *classes[] = { "reply", "operator", "fan-out" };
+	json_t *j = api("GET", "/api/status", NULL), *q, *f, *recent;
+	size_t i;
+	json_int_t total = 0;
+
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	printf("%-8s %-9s %7s  %s\n", "STATE", "CLASS", "COUNT", "OLDEST");
+	json_array_foreach(json_object_get(j, "queue"), i, q) {
+		json_int_t c = json_integer_value(json_object_get(q, "class"));
+		total += json_integer_value(json_object_get(q, "count"));
+		printf("%-8s %-9s %7" JSON_INTEGER_FORMAT "  %s\n", s(q, "state"),
+		    c >= 0 && c < 3 ? classes[c] : "?",
+		    json_integer_value(json_object_get(q, "count")), when(q, "oldest"));
+	}
+	printf("total %" JSON_INTEGER_FORMAT " waiting or in flight\n", total);
+	recent = json_object_get(j, "recent");
+	json_int_t del = json_integer_value(json_object_get(recent, "delivered"));
+	json_int_t undel = json_integer_value(json_object_get(recent, "undelivered"));
+	json_int_t sent = json_integer_value(json_object_get(recent, "sent")) + del + undel;
+	json_int_t bad = json_integer_value(json_object_get(recent, "failed")) +
+	    json_integer_value(json_object_get(recent, "expired"));
+	printf("latest 1000 messages: %" JSON_INTEGER_FORMAT " sent, %" JSON_INTEGER_FORMAT
+	    " failed or expired, %" JSON_INTEGER_FORMAT " delivered, %" JSON_INTEGER_FORMAT
+	    " undelivered\n", sent, bad, del, undel);
+	if (json_array_size(json_object_get(j, "failures"))) {
+		printf("recent failures:\n");
+		json_array_foreach(json_object_get(j, "failures"), i, f)
+			printf("  %-8" JSON_INTEGER_FORMAT " %-15s %-11s %-10s %s\n",
+			    json_integer_value(json_object_get(f, "id")), s(f, "to"),
+			    s(f, "state"), s(f, "modem"), s(f, "error"));
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_users(const char *handle)
+{
+	char path[256], *enc = evhttp_uriencode(handle[0] == '@' ? handle + 1 : handle, -1, 0);
+	json_t *p;
+	size_t i;
+
+	char posts_path[256];
+	snprintf(path, sizeof(path), "/api/users/%s", enc ? enc : "");
+	snprintf(posts_path, sizeof(posts_path), "/api/users/%s/posts?limit=5", enc ? enc : "");
+	free(enc);
+	json_t *u = api("GET", path, NULL);
+	/* Kept reachable while the second call may exit. */
+	pending = u;
+	json_t *posts = api("GET", posts_path, NULL);
+	pending = NULL;
+	if (json_out) {
+		json_object_set(u, "latest_posts", json_object_get(posts, "posts"));
+		print_json(u);
+	} else {
+		printf("@%s%s%s%s\n", s(u, "handle"), *s(u, "name") != '-' ? " (" : "",
+		    *s(u, "name") != '-' ? s(u, "name") : "", *s(u, "name") != '-' ? ")" : "");
+		if (*s(u, "bio") != '-')
+			printf("  %s\n", s(u, "bio"));
+		printf("  member since %s; %" JSON_INTEGER_FORMAT " posts, %" JSON_INTEGER_FORMAT
+		    " followers, following %" JSON_INTEGER_FORMAT "\n", when(u, "member_since"),
+		    json_integer_value(json_object_get(u, "posts")),
+		    json_integer_value(json_object_get(u, "followers")),
+		    json_integer_value(json_object_get(u, "following")));
+		json_array_foreach(json_object_get(posts, "posts"), i, p)
+			printf("  %-19s  %s\n", when(p, "created_at"), s(p, "text"));
+	}
+	json_decref(u);
+	json_decref(posts);
+	return EXIT_OK;
+}
+
+static int
+cmd_health(void)
+{
+	char *text = NULL;
+	int code = call("GET", "/healthz", NULL, &text);
+	json_t *j = json_loads(text, 0, NULL);
+	free(text);
+	if (json_out)
+		print_json(j);
+	else
+		printf("pigeond on %s: %s, database %s\n", s(j, "host"), s(j, "status"),
+		    s(j, "database"));
+	json_decref(j);
+	return code == 200 ? EXIT_OK : EXIT_UNREACHABLE;
+}
+
+static char *
+read_token_file(const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "pigeonctl: token_file %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	return strdup(line);
+}
+
+/* Address and token: options, then the environment, then the configuration. */
+static void
+settings(const char *config, const char *opt_addr, const char *opt_token)
+{
+	struct pigeon_conf conf;
+	char err[1024];
+	const char *path = config ? config : PIGEON_SYSCONFDIR "/pigeon.conf";
+	int loaded = 0;
+
+	if (config || access(path, R_OK) == 0) {
+		if (config_load(path, &conf, err, sizeof(err)) == -1) {
+			if (config)
+				die(EXIT_USAGE, "%s", err);
+		} else {
+			loaded = 1;
+		}
+	}
+	if (opt_addr)
+		addr = strdup(opt_addr);
+	else if (getenv("PIGEON_ADDR") && *getenv("PIGEON_ADDR"))
+		addr = strdup(getenv("PIGEON_ADDR"));
+	else
+		addr = strdup(loaded ? conf.http_listen : "127.0.0.1:8025");
+	if (opt_token)
+		token = strdup(opt_token);
+	else if (getenv("PIGEON_TOKEN") && *getenv("PIGEON_TOKEN"))
+		token = strdup(getenv("PIGEON_TOKEN"));
+	else if (loaded && conf.http_token_file && *conf.http_token_file &&
+	    (token = read_token_file(conf.http_token_file)) == NULL) {
+		config_free(&conf);
+		exit(EXIT_AUTH);
+	}
+	else if (loaded && conf.http_token && *conf.http_token)
+		token = strdup(conf.http_token);
+	if (loaded)
+		config_free(&conf);
+	if (token && strpbrk(token, "\r\n"))
+		die(EXIT_USAGE, "the token holds a line break");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL, *opt_addr = NULL, *opt_token = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+c:a:t:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'a': opt_addr = optarg; break;
+		case 't': opt_token = optarg; break;
+		case 'j': json_out = 1; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	settings(config, opt_addr, opt_token);
+
+	const char *cmd = argv[0];
+	if (strcmp(cmd, "modems") == 0 && argc == 1)
+		rc = cmd_modems();
+	else if ((strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0 ||
+	    strcmp(cmd, "drain") == 0) && argc == 2)
+		rc = cmd_modem_action(cmd, argv[1]);
+	else if (strcmp(cmd, "send") == 0 && argc == 3)
+		rc = cmd_send(argv[1], argv[2]);
+	else if (strcmp(cmd, "status") == 0 && argc == 2)
+		rc = cmd_status(argv[1]);
+	else if (strcmp(cmd, "messages") == 0)
+		rc = cmd_messages(argc, argv);
+	else if (strcmp(cmd, "queue") == 0 && argc == 1)
+		rc = cmd_queue();
+	else if ((strcmp(cmd, "users") == 0 || strcmp(cmd, "user") == 0) && argc == 2)
+		rc = cmd_users(argv[1]);
+	else if (strcmp(cmd, "health") == 0 && argc == 1)
+		rc = cmd_health();
+	else
+		usage();
+	free(addr);
+	free(token);
+	return rc;
+}

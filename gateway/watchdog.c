@@ -1,0 +1,137 @@
+/*
+ * watchdog.c: is each modem process alive, and how is its modem?
+ *
+ * Every watchdog_seconds / 3 pigeond pings each worker. A worker handles
+ * lines only between libgammu calls, so a send in progress delays its
+ * answers: 0.7 s per part plus up to 30 s for the network's answer to each
+ * part (docs/modem-protocol.md, "Details"). A worker heard from neither in
+ * watchdog_seconds, nor within that allowance for its send, is hung: it is
+ * killed, and the supervisor settles its send (back to the queue) and
+ * restarts it with backoff like any process that died.
+ *
+ * The worker's `health` messages (signal, registration, operator, battery,
+ * IMSI) are kept on struct modem for /healthz and stored in `modems`.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "pigeond.h"
+#include "store.h"
+
+#define PART_ALLOWANCE_MS	(700 + 30000)
+/* Connecting blocks the worker: the AT driver alone takes 3.4 s, and a
+ * modem that does not answer makes libgammu try for longer. */
+#define CONNECT_ALLOWANCE_MS	60000
+
+static void
+watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct modem *m = arg;
+	int64_t now = pigeon_now_ms(), since = m->last_heard, allow;
+
+	if (m->pid <= 0)
+		return;
+	allow = (int64_t)env.conf.watchdog_seconds * 1000;
+	if (m->bev == NULL) {
+		/* Its channel is closed: a worker that does not exit is hung. */
+		if (now - since > allow) {
+			log_warnx("modem %s: process did not exit; killing it", m->name);
+			kill(m->pid, SIGKILL);
+		}
+		return;
+	}
+	if (m->state == MODEM_STARTING)
+		allow += CONNECT_ALLOWANCE_MS;
+	if (m->sending) {
+		if (m->send_started > since)
+			since = m->send_started;
+		allow += (int64_t)m->send_parts * PART_ALLOWANCE_MS;
+	}
+	if (now - since > allow) {
+		log_warnx("modem %s: no answer from its process for %lld s; killing it",
+		    m->name, (long long)((now - since) / 1000));
+		kill(m->pid, SIGKILL);
+		return;
+	}
+	json_t *ping = json_pack("{s:s, s:I}", "type", "ping", "seq",
+	    (json_int_t)++m->ping_seq);
+	char *line = json_dumps(ping, JSON_COMPACT);
+	json_decref(ping);
+	if (line != NULL) {
+		bufferevent_write(m->bev, line, strlen(line));
+		bufferevent_write(m->bev, "\n", 1);
+		free(line);
+	}
+}
+
+void
+watchdog_start(struct modem *m)
+{
+	int ms = env.conf.watchdog_seconds * 1000 / 3;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (m->ev_watch == NULL)
+		m->ev_watch = event_new(env.base, -1, EV_PERSIST, watchdog_on_timer, m);
+	if (m->ev_watch != NULL)
+		event_add(m->ev_watch, &tv);
+}
+
+void
+watchdog_stop(struct modem *m)
+{
+	if (m->ev_watch != NULL) {
+		event_free(m->ev_watch);
+		m->ev_watch = NULL;
+	}
+}
+
+static void
+health_stored(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("database: recording modem health: %s", store_error(res));
+}
+
+/* Keeps the known keys of a `health` message, with sane values only. */
+void
+watchdog_health(struct modem *m, json_t *msg)
+{
+	static const char *ints[] = { "signal_percent", "signal_dbm", "battery_percent" };
+	static const char *strs[] = { "registration", "operator", "operator_name", "imsi" };
+	json_t *h = json_object();
+	char *text;
+
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		json_t *v = json_object_get(msg, ints[i]);
+		if (json_is_integer(v) && json_integer_value(v) >= -200 &&
+		    json_integer_value(v) <= 200)
+			json_object_set(h, ints[i], v);
+	}
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		json_t *v = json_object_get(msg, strs[i]);
+		if (json_is_string(v) && json_string_length(v) < 64 &&
+		    strlen(json_string_value(v)) == json_string_length(v))
+			json_object_set(h, strs[i], v);
+	}
+	json_decref(m->health);
+	m->health = h;
+	m->health_at = time(NULL);
+	const char *reg = json_string_value(json_object_get(h, "registration"));
+	const char *op = json_string_value(json_object_get(h, "operator"));
+	log_debug("modem %s: signal %lld%%, %s, operator %s", m->name,
+	    (long long)json_integer_value(json_object_get(h, "signal_percent")),
+	    reg ? reg : "?", op ? op : "?");
+	if (!store_is_up(env.store) || (text = json_dumps(h, JSON_COMPACT)) == NULL)
+		return;
+	const char *params[] = { m->name, text };
+	store_query(env.store, "SELECT pigeon_modem_health($1, $2::jsonb)", 2,
+	    params, health_stored, NULL);
+	free(text);
+}

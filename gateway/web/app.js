@@ -1,0 +1,129 @@
+// The status page: asks /api/status every few seconds and draws it.
+// The token comes from #token=... in the address (then forgotten from the
+// address) or the form, and is kept in this tab's sessionStorage.
+"use strict";
+
+const REFRESH_MS = 5000;
+const CLASSES = ["reply", "operator", "fan-out"];
+
+function token() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem("pigeon-token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname);
+  }
+  return sessionStorage.getItem("pigeon-token");
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function row(cells) {
+  const tr = el("tr");
+  for (const c of cells) {
+    if (c instanceof Node) { const td = el("td"); td.appendChild(c); tr.appendChild(td); }
+    else tr.appendChild(el("td", c === undefined || c === null || c === "" ? "-" : c,
+      typeof c === "number" ? "num" : ""));
+  }
+  return tr;
+}
+
+function fill(id, rows, columns, empty) {
+  const body = document.querySelector("#" + id + " tbody");
+  body.replaceChildren();
+  if (rows.length === 0) {
+    const tr = el("tr"), td = el("td", empty, "empty");
+    td.colSpan = columns;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+  for (const r of rows) body.appendChild(r);
+}
+
+function time(s) {
+  return s ? s.replace("T", " ").slice(0, 19) : "-";
+}
+
+function pct(n, d) {
+  return d > 0 ? (100 * n / d).toFixed(1) + " %" : "-";
+}
+
+function draw(st) {
+  document.getElementById("host").textContent = st.host;
+  const db = document.getElementById("database");
+  db.textContent = "database " + st.database;
+  db.className = "badge " + st.database;
+  document.getElementById("updated").textContent =
+    "updated " + new Date().toLocaleTimeString();
+
+  fill("modems", st.modems.map(m => {
+    const state = el("span", m.state, "badge state-" + m.state);
+    const sig = m.signal_percent != null ? m.signal_percent + " %" : "-";
+    const net = [m.operator_name || m.operator, m.registration].filter(Boolean).join(", ");
+    const why = m.last_error || m.state_reason || "";
+    return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
+      m.sms_sent ?? 0, m.sms_failed ?? 0, m.sms_in ?? 0, why]);
+  }), 8, "no modems");
+
+  let total = 0;
+  fill("queue", st.queue.map(q => {
+    total += q.count;
+    return row([q.state, CLASSES[q.class] || q.class, q.count, time(q.oldest)]);
+  }), 4, "empty: nothing waiting");
+  document.getElementById("queue-total").textContent = "queue depth " + total;
+
+  const r = st.recent || {};
+  const n = k => r[k] || 0;
+  const sent = n("sent") + n("delivered") + n("undelivered");
+  const bad = n("failed") + n("expired");
+  fill("rates", [
+    row(["sent", sent]), row(["failed or expired", bad]),
+    row(["send success", pct(sent, sent + bad)]),
+    row(["delivered", n("delivered")]), row(["undelivered", n("undelivered")]),
+    row(["delivery rate (of reports)", pct(n("delivered"), n("delivered") + n("undelivered"))]),
+    row(["waiting", n("queued") + n("sending")]),
+  ], 2, "");
+
+  fill("failures", st.failures.map(f =>
+    row([f.id, f.to, f.state, f.modem, f.error, time(f.at)])), 6, "no recent failures");
+}
+
+async function refresh() {
+  const t = token();
+  const err = document.getElementById("error");
+  const login = document.getElementById("login");
+  if (!t) { login.hidden = false; return; }
+  try {
+    const res = await fetch("/api/status", { headers: { Authorization: "Bearer " + t } });
+    if (res.status === 401) {
+      sessionStorage.removeItem("pigeon-token");
+      login.hidden = false;
+      err.textContent = "the token was refused";
+      err.hidden = false;
+      return;
+    }
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error || res.statusText);
+    login.hidden = true;
+    err.hidden = true;
+    draw(body);
+  } catch (e) {
+    err.textContent = "cannot reach pigeond: " + e.message;
+    err.hidden = false;
+    const db = document.getElementById("database");
+    db.textContent = "database unknown";
+    db.className = "badge down";
+  }
+  setTimeout(refresh, REFRESH_MS);
+}
+
+document.getElementById("login").addEventListener("submit", ev => {
+  ev.preventDefault();
+  sessionStorage.setItem("pigeon-token", document.getElementById("token").value);
+  refresh();
+});
+refresh();

@@ -1,0 +1,96 @@
+# Shared by the benchmark scripts (sourced). Each workload prints one line:
+#   workload<TAB>unit<TAB>pigeon<TAB>baseline<TAB>ratio<TAB>target
+# ratio is always "how many times better Pigeon is" (higher is better).
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+
+psql_q() {	# psql_q CONNINFO SQL: one value, quietly
+	psql -X -q -A -t -v ON_ERROR_STOP=1 "$1" -c "$2"
+}
+
+# new_db NAME: a fresh database on the bench cluster; prints its conninfo.
+new_db() {
+	psql_q "$BENCH_PG dbname=postgres" "DROP DATABASE IF EXISTS $1" >/dev/null
+	psql_q "$BENCH_PG dbname=postgres" "CREATE DATABASE $1" >/dev/null
+	echo "$BENCH_PG dbname=$1"
+}
+
+# wait_count CONNINFO SQL N TIMEOUT_S: polls until SQL's count reaches N.
+wait_count() {
+	deadline=$(( $(date +%s) + $4 ))
+	while :; do
+		c=$(psql_q "$1" "$2" 2>/dev/null || echo 0)
+		[ "${c:-0}" -ge "$3" ] && return 0
+		if [ "$(date +%s)" -gt "$deadline" ]; then
+			echo "bench: timeout waiting for $3 ($2 gave $c)" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# wait_log FILE TEXT TIMEOUT_S: polls until FILE contains TEXT.
+wait_log() {
+	deadline=$(( $(date +%s) + $3 ))
+	until grep -q "$2" "$1" 2>/dev/null; do
+		if [ "$(date +%s)" -gt "$deadline" ]; then
+			echo "bench: timeout waiting for '$2' in $1" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# dummy_inbox DIR FIRST COUNT SENDERS TAG: COUNT SMS-backup files in the
+# gammu dummy driver's inbox DIR/sms/1/1..COUNT, from SENDERS members
+# (+2126600NNNNN), with distinct texts.
+dummy_inbox() {
+	mkdir -p "$1/sms/1" "$1/sms/2" "$1/sms/3" "$1/sms/4" "$1/sms/5"
+	awk -v dir="$1" -v first="$2" -v count="$3" -v senders="$4" -v tag="$5" '
+	function ucs2(s,   i, out) {
+		out = ""
+		for (i = 1; i <= length(s); i++)
+			out = out sprintf("00%02X", ord[substr(s, i, 1)])
+		return out
+	}
+	BEGIN {
+		for (i = 32; i < 127; i++) ord[sprintf("%c", i)] = i
+		for (n = 0; n < count; n++) {
+			k = first + n
+			text = sprintf("%s post %d from the bench", tag, k)
+			from = sprintf("+2126600%05d", k % senders)
+			f = sprintf("%s/sms/1/%d", dir, n + 1)
+			printf("[SMSBackup000]\nSMSC = \"+212600000000\"\nPDU = Deliver\n") > f
+			printf("DateTime = 20261126T%02d%02d%02dZ\nState = UnRead\n", (k / 3600) % 24, (k / 60) % 60, k % 60) > f
+			printf("Number = \"%s\"\nText00 = %s\nCoding = Default_No_Compression\n", from, ucs2(text)) > f
+			printf("Folder = 1\nLength = %d\nClass = -1\n", length(text)) > f
+			close(f)
+		}
+	}'
+}
+
+# members CONNINFO N: N accounts +2126600NNNNN, handles uNNNNN.
+members() {
+	psql_q "$1" "INSERT INTO accounts (phone, handle, lang)
+	    SELECT format('+2126600%s', lpad(i::text, 5, '0')), 'u' || i, 'fr'
+	    FROM generate_series(0, $2 - 1) i" >/dev/null
+}
+
+# pigeon_schema CONNINFO: runs pigeond once with no modem to create the schema.
+pigeon_schema() {
+	conf=$BENCH_VAR/schema.conf
+	printf '[database]\nconninfo = %s\n[http]\nlisten = 127.0.0.1:%s\n' "$1" "$BENCH_HTTP" >"$conf"
+	"$BENCH_BIN/pigeond" -c "$conf" >"$BENCH_VAR/schema.log" 2>&1 &
+	p=$!
+	wait_count "$1" "SELECT count(*) FROM pg_proc WHERE proname = 'pigeon_apply'" 1 30
+	kill -TERM $p; wait $p || true
+}
+
+# rss_kb PID: resident set size in kB.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+result() {	# result WORKLOAD UNIT PIGEON BASELINE RATIO TARGET
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$BENCH_RESULTS"
+}

@@ -1,0 +1,437 @@
+/*
+ * The HTTP API on a running gateway: every route's success and its errors
+ * (400, 401, 404, 413), /metrics checked by promtool, and 503 while
+ * PostgreSQL is stopped, with recovery once it is back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define TOKEN	"s3cret-token"
+#define CAROL	"+212661000003"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "api", 1);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+/* A request with the token; the body parsed as JSON into *out when asked. */
+static int
+call(const char *method, const char *path, const char *body, json_t **out)
+{
+	char *resp = NULL;
+	int code = h_http(g.http_port, method, path, TOKEN, body, &resp);
+	if (out)
+		*out = resp ? json_loads(resp, JSON_DECODE_ANY, NULL) : NULL;
+	free(resp);
+	return code;
+}
+
+/* The answer is {"error": "..."} with the code. */
+static void
+assert_error(int code, const char *method, const char *path, const char *token,
+    const char *body)
+{
+	char *resp = NULL;
+	int got = h_http(g.http_port, method, path, token, body, &resp);
+	json_t *j = resp ? json_loads(resp, 0, NULL) : NULL;
+	ck_assert_msg(got == code, "%s %s: %d, not %d (%s)", method, path, got, code,
+	    resp ? resp : "");
+	ck_assert_msg(json_is_string(json_object_get(j, "error")),
+	    "%s %s: no {\"error\"} in %s", method, path, resp ? resp : "");
+	json_decref(j);
+	free(resp);
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+struct state_arg {
+	long long id;
+	const char *want;
+};
+
+static int
+message_in_state(void *p)
+{
+	struct state_arg *a = p;
+	char path[64];
+	json_t *j = NULL;
+	snprintf(path, sizeof(path), "/api/messages/%lld", a->id);
+	int ok = call("GET", path, NULL, &j) == 200 && strcmp(str(j, "state"), a->want) == 0;
+	json_decref(j);
+	return ok;
+}
+
+START_TEST(test_auth_and_errors)
+{
+	json_t *j = NULL;
+
+	/* Public: health, the status page and its files. */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL), 200);
+	char *page = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/", NULL, NULL, &page), 200);
+	ck_assert_ptr_nonnull(strstr(page, "<title>Pigeon status</title>"));
+	free(page);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/app.js", NULL, NULL, NULL), 200);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/style.css", NULL, NULL, NULL), 200);
+
+	/* Operator routes: no token, a wrong one, a truncated one. */
+	assert_error(401, "GET", "/api/modems", NULL, NULL);
+	assert_error(401, "GET", "/api/modems", "wrong", NULL);
+	assert_error(401, "GET", "/api/modems", "s3cret-toke", NULL);
+	assert_error(401, "GET", "/metrics", NULL, NULL);
+	assert_error(401, "POST", "/api/messages", NULL, "{\"to\":\"" CAROL "\",\"text\":\"x\"}");
+	assert_error(401, "POST", "/api/posts", NULL, "{\"user\":\"a\",\"text\":\"x\"}");
+	assert_error(401, "POST", "/api/modems/sim0/disable", "nope", NULL);
+	assert_error(401, "GET", "/api/messages/1", NULL, NULL);
+
+	/* Unknown routes and things. */
+	assert_error(404, "GET", "/nope", NULL, NULL);
+	assert_error(404, "GET", "/api/messages/999999", TOKEN, NULL);
+	assert_error(404, "GET", "/api/users/nobody", NULL, NULL);
+	assert_error(404, "GET", "/api/users/nobody/posts", NULL, NULL);
+	assert_error(404, "GET", "/users/nobody.atom", NULL, NULL);
+	assert_error(404, "POST", "/api/modems/nosuch/enable", TOKEN, NULL);
+	assert_error(404, "POST", "/api/posts", TOKEN, "{\"user\":\"nobody\",\"text\":\"x\"}");
+	assert_error(405, "POST", "/api/modems", TOKEN, "{}");
+	assert_error(405, "DELETE", "/api/messages/1", TOKEN, NULL);
+
+	/* Bad JSON and bad fields. */
+	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\": ");
+	assert_error(400, "POST", "/api/messages", TOKEN, "[1, 2]");
+	assert_error(400, "POST", "/api/messages", TOKEN, "");
+	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\":\"" CAROL "\"}");
+	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\":\"hello\",\"text\":\"x\"}");
+	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\":\"" CAROL "\",\"text\":\"\"}");
+	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\":12,\"text\":\"x\"}");
+	assert_error(400, "GET", "/api/messages/abc", TOKEN, NULL);
+	assert_error(400, "GET", "/api/messages?status=lost", TOKEN, NULL);
+	assert_error(400, "GET", "/api/messages?limit=0", TOKEN, NULL);
+	assert_error(400, "GET", "/api/messages?before=x", TOKEN, NULL);
+	assert_error(400, "POST", "/api/posts", TOKEN, "{\"user\":\"bad handle!\",\"text\":\"x\"}");
+	assert_error(400, "POST", "/api/posts", TOKEN, "{\"user\":\"alice\"}");
+
+	/* Bodies are capped. */
+	char *big = malloc(40000);
+	memset(big, 'a', 39999);
+	big[39999] = '\0';
+	memcpy(big, "{\"to\":\"", 7);
+	assert_error(413, "POST", "/api/messages", TOKEN, big);
+	free(big);
+
+	/* Nothing of that reached the queue. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox", 0, NULL), 0);
+
+	ck_assert_int_eq(call("GET", "/api/modems", NULL, &j), 200);
+	json_t *m = json_array_get(json_object_get(j, "modems"), 0);
+	ck_assert_str_eq(str(m, "name"), "sim0");
+	ck_assert_str_eq(str(m, "state"), "online");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_send_status_search)
+{
+	json_t *j = NULL, *h;
+	size_t i;
+	char path[128];
+
+	/* A national number is normalized; the message is sent by the modem. */
+	ck_assert_int_eq(call("POST", "/api/messages",
+	    "{\"to\":\"06 61 00 00 03\",\"text\":\"Bonjour de l'opérateur\"}", &j), 202);
+	long long id = json_integer_value(json_object_get(j, "id"));
+	ck_assert_int_gt(id, 0);
+	json_decref(j);
+	ck_assert_int_eq(h_wait_received(&g, CAROL, "Bonjour de l'opérateur", WAIT_MS), 0);
+	struct state_arg a = { id, "sent" };
+	ck_assert_int_eq(h_wait_for(message_in_state, &a, WAIT_MS), 0);
+
+	snprintf(path, sizeof(path), "/api/messages/%lld", id);
+	ck_assert_int_eq(call("GET", path, NULL, &j), 200);
+	ck_assert_str_eq(str(j, "to"), CAROL);
+	ck_assert_str_eq(str(j, "modem"), "sim0");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "class")), 1);
+	int saw_sending = 0, saw_sent = 0;
+	json_array_foreach(json_object_get(j, "history"), i, h) {
+		saw_sending |= strcmp(str(h, "state"), "sending") == 0;
+		saw_sent |= strcmp(str(h, "state"), "sent") == 0;
+	}
+	ck_assert(saw_sending && saw_sent);
+	ck_assert_str_eq(str(json_array_get(json_object_get(j, "history"), 0), "state"), "queued");
+	json_decref(j);
+
+	/* A phone that said STOP gets nothing: 403. */
+	PQclear(PQexec(g.db, "INSERT INTO optouts (phone) VALUES ('+212661000004')"));
+	assert_error(403, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661000004\",\"text\":\"promo\"}");
+
+	/* Two more, then search and page. */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"" CAROL "\",\"text\":\"two\"}", NULL), 202);
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000005\",\"text\":\"three\"}", NULL), 202);
+	ck_assert_int_eq(call("GET", "/api/messages?to=0661000003&limit=1", NULL, &j), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "messages")), 1);
+	ck_assert_str_eq(str(json_array_get(json_object_get(j, "messages"), 0), "text"), "two");
+	long long next = json_integer_value(json_object_get(j, "next_before"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/messages?to=%%2B212661000003&limit=1&before=%lld", next);
+	ck_assert_int_eq(call("GET", path, NULL, &j), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "messages")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	    json_array_get(json_object_get(j, "messages"), 0), "id")), id);
+	json_decref(j);
+	ck_assert_int_eq(call("GET", "/api/messages?status=sent", NULL, &j), 200);
+	ck_assert_int_ge(json_array_size(json_object_get(j, "messages")), 1);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_users_posts_feed)
+{
+	json_t *j = NULL;
+	char *body = NULL;
+
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, bio, lang) VALUES "
+	    "('+212661000001', 'alice', 'Alice <A>', 'I & my pigeons', 'en'), "
+	    "('+212661000002', 'bob', '', '', 'fr')"));
+	PQclear(PQexec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, b.id "
+	    "FROM accounts a, accounts b WHERE a.handle = 'alice' AND b.handle = 'bob'"));
+
+	ck_assert_int_eq(call("POST", "/api/posts",
+	    "{\"user\":\"@Alice\",\"text\":\"Posted from the web\"}", &j), 201);
+	ck_assert_int_gt(json_integer_value(json_object_get(j, "id")), 0);
+	json_decref(j);
+	/* Fanned out like a texted post. */
+	ck_assert_int_eq(h_wait_received(&g, "+212661000002",
+	    "@alice: Posted from the web", WAIT_MS), 0);
+
+	char longtext[300];
+	memset(longtext, 'x', 200);
+	longtext[200] = '\0';
+	char *req = NULL;
+	ck_assert_int_ge(asprintf(&req, "{\"user\":\"alice\",\"text\":\"%s\"}", longtext), 0);
+	assert_error(400, "POST", "/api/posts", TOKEN, req);
+	free(req);
+
+	/* Public reads: no token, never a phone number. */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/alice", NULL, NULL, &body), 200);
+	ck_assert_ptr_null(strstr(body, "+2126"));
+	j = json_loads(body, 0, NULL);
+	ck_assert_str_eq(str(j, "handle"), "alice");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "followers")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "posts")), 1);
+	json_decref(j);
+	free(body);
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/alice/posts", NULL, NULL, &body), 200);
+	ck_assert_ptr_null(strstr(body, "+2126"));
+	ck_assert_ptr_nonnull(strstr(body, "Posted from the web"));
+	free(body);
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/users/alice.atom", NULL, NULL, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+	ck_assert_ptr_nonnull(strstr(body, "<content type=\"text\">Posted from the web</content>"));
+	ck_assert_ptr_nonnull(strstr(body, "Alice &lt;A&gt;"));
+	ck_assert_ptr_nonnull(strstr(body, "I &amp; my pigeons"));
+	ck_assert_ptr_null(strstr(body, "+2126"));
+	/* xmllint, when present, says it is well-formed. */
+	char *dir = h_tmpdir("api-feed"), *file = NULL, *out = NULL;
+	ck_assert_int_ge(asprintf(&file, "%s/alice.atom", dir), 0);
+	h_write_file(file, body);
+	int rc = h_run(&out, "command -v xmllint >/dev/null || exit 0; xmllint --noout '%s' 2>&1",
+	    file);
+	ck_assert_msg(rc == 0, "atom feed not well-formed: %s", out);
+	free(out);
+	free(file);
+	free(dir);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_modem_actions)
+{
+	json_t *j = NULL;
+
+	ck_assert_int_eq(call("POST", "/api/modems/sim0/disable", NULL, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM modems WHERE name = $1", "sim0",
+	    "disabled", WAIT_MS), 0);
+	ck_assert_int_eq(call("GET", "/api/modems", NULL, &j), 200);
+	ck_assert_str_eq(str(json_array_get(json_object_get(j, "modems"), 0), "state"), "disabled");
+	json_decref(j);
+
+	ck_assert_int_eq(call("POST", "/api/modems/sim0/enable", NULL, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
+
+	ck_assert_int_eq(call("POST", "/api/modems/sim0/drain", NULL, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM modems WHERE name = $1", "sim0",
+	    "draining", WAIT_MS), 0);
+	ck_assert_int_eq(call("POST", "/api/modems/sim0/enable", NULL, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
+}
+END_TEST
+
+START_TEST(test_metrics_and_status)
+{
+	char *body = NULL, *path, *out = NULL;
+	json_t *j = NULL;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_up 1"));
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_modem_up{modem=\"sim0\"} 1"));
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_queue_depth{state=\"queued\",class=\"fanout\"}"));
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_delivery_report_latency_seconds_bucket{le=\"+Inf\"}"));
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_reconnects_total 0"));
+	path = h_tmpdir("api-metrics");
+	char *file = NULL;
+	ck_assert_int_ge(asprintf(&file, "%s/metrics.txt", path), 0);
+	h_write_file(file, body);
+	int rc = h_run(&out, "promtool check metrics < '%s' 2>&1", file);
+	ck_assert_msg(rc == 0, "promtool check metrics: %s", out);
+	free(out);
+	free(file);
+	free(path);
+	free(body);
+
+	ck_assert_int_eq(call("GET", "/api/status", NULL, &j), 200);
+	ck_assert(json_is_array(json_object_get(j, "modems")));
+	ck_assert(json_is_array(json_object_get(j, "queue")));
+	ck_assert(json_is_array(json_object_get(j, "failures")));
+	json_decref(j);
+}
+END_TEST
+
+static long long t_ms;
+
+/* Sends a request and hangs up without reading the answer. */
+static void
+request_and_leave(const char *path)
+{
+	struct sockaddr_in sa = { 0 };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(g.http_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nAuthorization: Bearer " TOKEN
+	    "\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	h_sleep_ms(200);
+	close(fd);
+}
+
+START_TEST(test_slow_database)
+{
+	/* A lock holds every query on outbox: the API answers 503 in time,
+	 * and requests whose client left are let go without harm. */
+	PQclear(PQexec(g.db, "BEGIN"));
+	PQclear(PQexec(g.db, "LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE"));
+	request_and_leave("/api/messages/1");
+	long t0 = h_now_ms();
+	assert_error(503, "GET", "/api/messages/1", TOKEN, NULL);
+	long took = h_now_ms() - t0;
+	fprintf(stderr, "test_api: a stuck query answered 503 after %ld ms\n", took);
+	ck_assert_int_ge(took, 9000);
+	ck_assert_int_lt(took, 15000);
+	PQclear(PQexec(g.db, "COMMIT"));
+	ck_assert_int_eq(call("GET", "/api/messages?limit=1", NULL, NULL), 200);
+}
+END_TEST
+
+START_TEST(test_database_down)
+{
+	char *body = NULL;
+	json_t *j = NULL;
+
+	ck_assert_int_eq(h_pg_stop(), 0);
+	long t0 = h_now_ms();
+	assert_error(503, "GET", "/api/messages/1", TOKEN, NULL);
+	assert_error(503, "POST", "/api/messages", TOKEN, "{\"to\":\"" CAROL "\",\"text\":\"x\"}");
+	assert_error(503, "GET", "/api/users/alice", NULL, NULL);
+	assert_error(503, "GET", "/api/modems", TOKEN, NULL);
+	assert_error(503, "GET", "/api/status", TOKEN, NULL);
+	assert_error(503, "GET", "/users/alice.atom", NULL, NULL);
+	assert_error(503, "POST", "/api/posts", TOKEN, "{\"user\":\"alice\",\"text\":\"x\"}");
+	t_ms = h_now_ms() - t0;
+	ck_assert_msg(t_ms < 5000, "503s took %lld ms", t_ms);
+	fprintf(stderr, "test_api: 7 requests answered 503 in %lld ms\n", t_ms);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL), 503);
+	/* Metrics still answer, saying the database is down. */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_up 0"));
+	free(body);
+
+	ck_assert_int_eq(h_pg_start(), 0);
+	long t1 = h_now_ms();
+	int code = -1;
+	while (h_now_ms() - t1 < WAIT_MS) {
+		if ((code = call("GET", "/api/modems", NULL, NULL)) == 200)
+			break;
+		h_sleep_ms(200);
+	}
+	ck_assert_int_eq(code, 200);
+	fprintf(stderr, "test_api: API back %ld ms after PostgreSQL started\n", h_now_ms() - t1);
+	PQreset(g.db);
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"" CAROL "\",\"text\":\"after\"}", &j), 202);
+	json_decref(j);
+	ck_assert_int_eq(h_wait_received(&g, CAROL, "after", WAIT_MS), 0);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_ptr_null(strstr(body, "pigeon_database_reconnects_total 0"));
+	free(body);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("routes");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_auth_and_errors);
+	tcase_add_test(tc, test_send_status_search);
+	tcase_add_test(tc, test_users_posts_feed);
+	tcase_add_test(tc, test_modem_actions);
+	tcase_add_test(tc, test_metrics_and_status);
+	tcase_add_test(tc, test_slow_database);
+	tcase_add_test(tc, test_database_down);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

@@ -1,0 +1,236 @@
+/*
+ * The modem bank, issue 4: routing and failover, unplug and replug,
+ * temporary and permanent send failures, and the watchdog. Real pigeond,
+ * PostgreSQL and three simulated modems; what is asserted is what an
+ * operator sees in the database and what the phones receive.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+
+/* Sends one SMS and returns the modem it went out through (malloc). */
+static char *
+send_one(const char *to, const char *text)
+{
+	long id = h_outbox_add(&g, to, text, 1);
+
+	ck_assert_int_gt(id, 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	ck_assert_int_eq(h_wait_received(&g, to, text, WAIT_MS), 0);
+	return h_outbox_col(&g, id, "modem");
+}
+
+static void
+start(const char *name)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "retry_seconds = 1\nwatchdog_seconds = 3\nmax_attempts = 3\n";
+	g.modem_extra[0] = "routes = +21266\nhealth_seconds = 2\n";
+	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n";
+	g.modem_extra[2] = "health_seconds = 2\n";
+	h_gateway_start(&g, name, 3);
+}
+
+START_TEST(test_routes_failover_replug)
+{
+	char to[32], text[64], *via;
+
+	start("bank_routes");
+	/* Routed while healthy: one at a time, so the routed one is idle. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(to, sizeof(to), "+2126610000%02d", i);
+		snprintf(text, sizeof(text), "routed %d", i);
+		via = send_one(to, text);
+		ck_assert_str_eq(via, "sim0");
+		free(via);
+	}
+	via = send_one("+212671000001", "to the other operator");
+	ck_assert_str_eq(via, "sim1");
+	free(via);
+
+	/* Unplugged: its messages go through the others. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "unplug 1"), 0);
+	h_wait_modem(&g, "sim0", "offline", WAIT_MS);
+	for (int i = 0; i < 2; i++) {
+		snprintf(to, sizeof(to), "+2126610001%02d", i);
+		snprintf(text, sizeof(text), "failover %d", i);
+		via = send_one(to, text);
+		ck_assert_str_ne(via, "sim0");
+		free(via);
+	}
+
+	/* Replugged: back online by itself, and routed again. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "unplug 0"), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	via = send_one("+212661000200", "welcome back");
+	ck_assert_str_eq(via, "sim0");
+	free(via);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT restarts FROM modems WHERE name = 'sim0'",
+	    0, NULL), 1);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
+	    "WHERE modem = 'sim0' AND state = 'offline'", 0, NULL), 1);
+
+	/* Health polling: signal and registration are stored. */
+	ck_assert_int_eq(h_sim_fault(&g, 2, "signal 10"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 2, "network 5"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT registration || ' ' || signal_percent "
+	    "FROM modems WHERE name = $1", "sim2", "roaming 30", WAIT_MS), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 2, "network 3"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT registration FROM modems WHERE name = $1",
+	    "sim2", "denied", WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM modems WHERE imsi <> '' "
+	    "AND health_at IS NOT NULL", 0, NULL), 3);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+START_TEST(test_failures_and_watchdog)
+{
+	long id;
+	char *v;
+
+	start("bank_failures");
+
+	/* Temporary (+CMS ERROR 42, congestion) on the routed modem: retried
+	 * on another one, and sent. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 42 5"), 0);
+	id = h_outbox_add(&g, "+212661000010", "try again elsewhere", 1);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	v = h_outbox_col(&g, id, "modem");
+	ck_assert_str_ne(v, "sim0");
+	free(v);
+	v = h_outbox_col(&g, id, "attempts");
+	ck_assert_str_eq(v, "2");
+	free(v);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox_history WHERE "
+	    "state = 'queued' AND modem = 'sim0' AND detail LIKE '%congestion%'", 0, NULL), 1);
+	ck_assert_int_eq(h_wait_received(&g, "+212661000010", "try again elsewhere",
+	    WAIT_MS), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+
+	/* Permanent (+CMS ERROR 1, unassigned number): failed after one try. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 1"), 0);
+	id = h_outbox_add(&g, "+212661000011", "nobody has this number", 1);
+	h_wait_outbox(&g, id, "failed", WAIT_MS);
+	v = h_outbox_col(&g, id, "attempts");
+	ck_assert_str_eq(v, "1");
+	free(v);
+	v = h_outbox_col(&g, id, "last_error");
+	ck_assert_msg(strstr(v, "permanent") && strstr(v, "unassigned number"), "%s", v);
+	free(v);
+	ck_assert_int_eq(h_received_count(&g, "+212661000011"), 0);
+
+	/* An old message waiting for a retry expires (checked every 30 s),
+	 * with the reason; a message that keeps failing gives up after
+	 * max_attempts; neither holds the others back. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+	long old = h_db_long(g.db, "INSERT INTO outbox (recipient, text, class, created_at, "
+	    "next_attempt_at) VALUES ('+212661000014', 'too late', 1, now() - interval '2 days', "
+	    "now() + interval '1 hour') RETURNING id", 0, NULL);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(h_sim_fault(&g, i, "send-error 41 1"), 0);
+	long stuck = h_outbox_add(&g, "+212661000012", "never goes", 1);
+	h_wait_outbox(&g, stuck, "failed", WAIT_MS);
+	v = h_outbox_col(&g, stuck, "last_error");
+	ck_assert_msg(strstr(v, "gave up after 3 attempts") && strstr(v, "temporary failure"),
+	    "%s", v);
+	free(v);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(DISTINCT modem) FROM outbox_history "
+	    "WHERE outbox_id = (SELECT max(id) FROM outbox WHERE recipient = '+212661000012') "
+	    "AND state IN ('queued', 'failed')", 0, NULL), 3);
+	id = h_outbox_add(&g, "+212661000013", "goes anyway", 1);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+
+	/* A modem whose sends keep failing goes offline and is restarted;
+	 * what it failed goes out through the others. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 41 100"), 0);
+	for (int i = 0; i < 5; i++) {
+		char to[32], n[8];
+		snprintf(to, sizeof(to), "+2126610003%02d", i);
+		snprintf(n, sizeof(n), "%d", i + 1);
+		h_outbox_add(&g, to, "sim0 is failing", 1);
+		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox_history WHERE "
+		    "state = 'queued' AND modem = 'sim0' AND "
+		    "outbox_id IN (SELECT id FROM outbox WHERE text = 'sim0 is failing')",
+		    NULL, n, WAIT_MS), 0);
+	}
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
+	    "AND reason LIKE '5 sends in a row failed%'", "sim0", "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE "
+	    "text = 'sim0 is failing' AND state = 'sent' AND modem <> 'sim0'", NULL, "5",
+	    WAIT_MS), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+
+	/* A worker that stops answering is killed and restarted. */
+	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim2'", 0, NULL);
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
+	    "AND reason LIKE '%signal 9%'", "sim2", "1", WAIT_MS), 0);
+	h_wait_modem(&g, "sim2", "online", WAIT_MS);
+	char *pid2 = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim2'", 0, NULL);
+	ck_assert_str_ne(pid, pid2);
+	free(pid);
+	free(pid2);
+
+	/* A modem that goes silent in the middle of a send: the message is
+	 * not lost, it goes out through another modem. */
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-error 0"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 3000"), 0);
+	id = h_outbox_add(&g, "+212671000020", "in flight", 1);
+	h_wait_outbox(&g, id, "sending", WAIT_MS);
+	h_sleep_ms(500);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 1"), 0);
+	h_wait_outbox(&g, id, "sent", 120000);
+	v = h_outbox_col(&g, id, "modem");
+	ck_assert_str_ne(v, "sim1");
+	free(v);
+	ck_assert_int_eq(h_wait_received(&g, "+212671000020", "in flight", WAIT_MS), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 0"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 0"), 0);
+	h_wait_modem(&g, "sim1", "online", 90000);
+
+	h_wait_outbox(&g, old, "expired", WAIT_MS);
+	v = h_outbox_col(&g, old, "last_error");
+	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
+	free(v);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* A failed check leaves the test body early: stop what it started. */
+static void
+teardown(void)
+{
+	if (g.dir != NULL)
+		h_gateway_stop(&g);
+}
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("bank");
+	TCase *tc = tcase_create("bank");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_routes_failover_replug);
+	tcase_add_test(tc, test_failures_and_watchdog);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

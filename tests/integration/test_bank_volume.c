@@ -1,0 +1,220 @@
+/*
+ * The modem bank under load, issue 4: a fan-out of 200 spread over four
+ * modems while one is unplugged in the middle (a reply queued behind it
+ * goes first), a fifth limited to 3/min that never sends more, then
+ * disabling, draining and removing modems through the config file and
+ * SIGHUP, without a restart.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define WAIT_MS		60000
+#define QUEUE		200
+#define LIMITED		4	/* the modem with rate = 3/min */
+
+static struct h_gateway g;
+
+/* Times (seconds) of the SMS modem i sent, from its simulator's log. */
+static int
+sent_times(int modem, time_t *out, int max)
+{
+	char path[1024];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sent.jsonl", g.sim_dir[modem]);
+	char *data = h_read_file(path);
+	for (char *line = data ? strtok(data, "\n") : NULL; line && n < max;
+	    line = strtok(NULL, "\n")) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *t = json_string_value(json_object_get(o, "time"));
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		if (t && strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+			out[n++] = timegm(&tm);
+		json_decref(o);
+	}
+	free(data);
+	return n;
+}
+
+/* The most sends of modem i within any 59 s (times are whole seconds). */
+static int
+max_per_minute(int modem)
+{
+	time_t t[512];
+	int n = sent_times(modem, t, 512), best = 0;
+
+	for (int i = 0; i < n; i++) {
+		int c = 0;
+		for (int j = 0; j < n; j++)
+			if (t[j] >= t[i] && t[j] - t[i] < 59)
+				c++;
+		if (c > best)
+			best = c;
+	}
+	return best;
+}
+
+struct sent_arg {
+	int modem, n;
+};
+
+static int
+sent_at_least(void *p)
+{
+	struct sent_arg *a = p;
+	return h_sim_sent_count(&g, a->modem) >= a->n;
+}
+
+START_TEST(test_queue_rate_disable_drain)
+{
+	char sname[16];
+	int before[5];
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "retry_seconds = 1\n";
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
+	h_gateway_start(&g, "bank_volume", 5);
+
+	/* A fan-out of 200, inserted at once. */
+	ck_assert_int_eq(h_db_long(g.db, "WITH i AS (INSERT INTO outbox (recipient, text, class) "
+	    "SELECT '+2126620' || lpad(n::text, 5, '0'), 'bulk ' || n, 2 "
+	    "FROM generate_series(1, 200) n RETURNING 1) "
+	    "SELECT count(*) FROM i, pg_notify('pigeon_outbox', '')", 0, NULL), QUEUE);
+
+	/* sim3 is unplugged during the run: the rest goes through the others. */
+	struct sent_arg a = { 3, 8 };
+	ck_assert_int_eq(h_wait_for(sent_at_least, &a, WAIT_MS), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 3, "unplug 1"), 0);
+	int sim3_then = h_sim_sent_count(&g, 3);
+
+	/* A reply (class 0) queued behind the fan-out goes out first. */
+	long reply = h_outbox_add(&g, "+212664000001", "a reply jumps the queue", 0);
+	h_wait_outbox(&g, reply, "sent", 15000);
+	ck_assert_int_gt(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE class = 2 "
+	    "AND state = 'queued'", 0, NULL), 50);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE state = 'sent' "
+	    "AND class = 2", NULL, "200", 180000), 0);
+	/* All five were used; the limited one never above 3 a minute. */
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(h_sim_sent_count(&g, i) > 0, "sim%d sent nothing", i);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(DISTINCT modem) FROM outbox "
+	    "WHERE class = 2", 0, NULL), 5);
+	ck_assert_int_le(max_per_minute(LIMITED), 3);
+	ck_assert_int_le(h_sim_sent_count(&g, 3), sim3_then + 1);
+	/* Every phone got its SMS (at least once: an unplug can repeat one). */
+	ck_assert_int_ge(h_sim_sent_count(&g, 0) + h_sim_sent_count(&g, 1) +
+	    h_sim_sent_count(&g, 2) + h_sim_sent_count(&g, 3) +
+	    h_sim_sent_count(&g, 4), QUEUE + 1);
+	ck_assert_int_eq(h_received_count(&g, "+212662000001"), 1);
+	ck_assert_int_eq(h_received_count(&g, "+212662000200"), 1);
+
+	/* Replugged: online again by itself. */
+	ck_assert_int_eq(h_sim_fault(&g, 3, "unplug 0"), 0);
+	h_wait_modem(&g, "sim3", "online", WAIT_MS);
+
+	/* Disable sim0..sim3 through the file and SIGHUP: only the limited
+	 * one sends, when its minute allows. */
+	for (int i = 0; i < 4; i++)
+		g.modem_extra[i] = "enabled = no\n";
+	h_gateway_reload(&g);
+	for (int i = 0; i < 4; i++) {
+		snprintf(sname, sizeof(sname), "sim%d", i);
+		h_wait_modem(&g, sname, "disabled", WAIT_MS);
+		before[i] = h_sim_sent_count(&g, i);
+	}
+	long x1 = h_outbox_add(&g, "+212663000001", "limited one", 1);
+	long x2 = h_outbox_add(&g, "+212663000002", "limited two", 1);
+	h_wait_outbox(&g, x1, "sent", 90000);
+	h_wait_outbox(&g, x2, "sent", 90000);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(h_sim_sent_count(&g, i), before[i]);
+	ck_assert_int_le(max_per_minute(LIMITED), 3);
+
+	/* Drain: sim0 back alone, slow; drained during a send, it finishes
+	 * that send and takes no other. */
+	g.modem_extra[0] = NULL;
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\nenabled = no\n";
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	h_wait_modem(&g, "sim4", "disabled", WAIT_MS);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-delay 3000"), 0);
+	long d1 = h_outbox_add(&g, "+212663000003", "finished while draining", 1);
+	h_wait_outbox(&g, d1, "sending", WAIT_MS);
+	g.modem_extra[0] = "drain = yes\n";
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim0", "draining", WAIT_MS);
+	long d2 = h_outbox_add(&g, "+212663000004", "after the drain", 1);
+	h_wait_outbox(&g, d1, "sent", WAIT_MS);
+	ck_assert_int_eq(h_wait_received(&g, "+212663000003", "finished while draining",
+	    WAIT_MS), 0);
+	h_sleep_ms(3000);
+	h_wait_outbox(&g, d2, "queued", 1);
+	ck_assert_int_eq(h_received_count(&g, "+212663000004"), 0);
+
+	/* Enabling another modem sends it; removing sim2 from the file. */
+	g.modem_extra[1] = NULL;
+	g.modem_removed[2] = 1;
+	h_gateway_reload(&g);
+	h_wait_outbox(&g, d2, "sent", WAIT_MS);
+	ck_assert_int_eq(h_received_count(&g, "+212663000004"), 1);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state_reason FROM modems WHERE name = $1",
+	    "sim2", "removed from the configuration", WAIT_MS), 0);
+	char *via = h_db_value(g.db, "SELECT modem FROM outbox WHERE recipient = '+212663000004'",
+	    0, NULL);
+	ck_assert_str_eq(via, "sim1");
+	free(via);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
+	    "WHERE modem = 'sim0' AND state = 'draining'", 0, NULL), 1);
+
+	/* A file with an error is refused and changes nothing; sim2 added
+	 * back starts by itself. */
+	g.modem_extra[1] = "rate = 6/fortnight\n";
+	h_gateway_reload(&g);
+	char log[1024];
+	snprintf(log, sizeof(log), "%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "keeping the running configuration",
+	    WAIT_MS), 0);
+	h_wait_modem(&g, "sim1", "online", 1);
+	g.modem_extra[1] = NULL;
+	g.modem_extra[2] = NULL;
+	g.modem_removed[2] = 0;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim2", "online", WAIT_MS);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* A failed check leaves the test body early: stop what it started. */
+static void
+teardown(void)
+{
+	if (g.dir != NULL)
+		h_gateway_stop(&g);
+}
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("bank_volume");
+	TCase *tc = tcase_create("volume");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 400);
+	tcase_add_test(tc, test_queue_rate_disable_drain);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

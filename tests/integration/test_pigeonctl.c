@@ -1,0 +1,199 @@
+/*
+ * pigeonctl against a running gateway: send a message, follow it to
+ * "sent" through a simulated modem, the tables and --json, and the exit
+ * codes scripts rely on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define TOKEN	"ctl-token"
+#define BOB	"+212661000002"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+static char http_extra[512];
+
+/* The token is in a file here: pigeond and pigeonctl both read it. */
+static void
+setup(void)
+{
+	char *dir = h_tmpdir("pigeonctl-token"), *file = NULL;
+	ck_assert_int_ge(asprintf(&file, "%s/token", dir), 0);
+	h_write_file(file, TOKEN "\n");
+	memset(&g, 0, sizeof(g));
+	snprintf(http_extra, sizeof(http_extra), "token_file = %s\n", file);
+	g.http_extra = http_extra;
+	h_gateway_start(&g, "pigeonctl", 1);
+	free(file);
+	free(dir);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+/* Runs pigeonctl -c CONFIG ARGS; returns its exit code, output in *out. */
+static int
+ctl(char **out, const char *args)
+{
+	return h_run(out, "%s -c '%s' %s 2>&1", h_bin("pigeonctl"), g.config, args);
+}
+
+struct sent_arg {
+	char *id;
+	char *last;
+};
+
+static int
+status_sent(void *p)
+{
+	struct sent_arg *a = p;
+	char args[64];
+	free(a->last);
+	snprintf(args, sizeof(args), "status %s", a->id);
+	return ctl(&a->last, args) == 0 && strstr(a->last, ": sent\n") != NULL;
+}
+
+START_TEST(test_send_and_status)
+{
+	char *out = NULL;
+	struct sent_arg a = { NULL, NULL };
+
+	ck_assert_int_eq(ctl(&out, "send +212661000002 \"hello\""), 0);
+	long id = strtol(out, NULL, 10);
+	ck_assert_msg(id > 0, "send printed %s", out);
+	ck_assert_int_ge(asprintf(&a.id, "%ld", id), 0);
+	free(out);
+
+	ck_assert_int_eq(h_wait_received(&g, BOB, "hello", WAIT_MS), 0);
+	ck_assert_msg(h_wait_for(status_sent, &a, WAIT_MS) == 0, "status said: %s", a.last);
+	/* The human-readable history shows each state with the modem. */
+	ck_assert_ptr_nonnull(strstr(a.last, "to " BOB ": sent"));
+	ck_assert_ptr_nonnull(strstr(a.last, "history:"));
+	ck_assert_ptr_nonnull(strstr(a.last, "sending"));
+	ck_assert_ptr_nonnull(strstr(a.last, "sim0"));
+	fprintf(stderr, "pigeonctl status %s:\n%s", a.id, a.last);
+	free(a.last);
+
+	/* --json for scripts. */
+	char args[64];
+	snprintf(args, sizeof(args), "--json status %s", a.id);
+	ck_assert_int_eq(ctl(&out, args), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "state")), "sent");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "to")), BOB);
+	json_decref(j);
+	free(out);
+	free(a.id);
+
+	ck_assert_int_eq(ctl(&out, "--json send 0661000002 again"), 0);
+	j = json_loads(out, 0, NULL);
+	ck_assert_int_gt(json_integer_value(json_object_get(j, "id")), id);
+	json_decref(j);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_tables)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(ctl(&out, "modems"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "NAME"));
+	ck_assert_ptr_nonnull(strstr(out, "sim0"));
+	ck_assert_ptr_nonnull(strstr(out, "online"));
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "queue"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "waiting or in flight"));
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "messages -t +212661000002 -n 5"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "hello"));
+	free(out);
+
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000009', 'zineb', 'Zineb', 'fr')"));
+	ck_assert_int_eq(ctl(&out, "users @zineb"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "@zineb (Zineb)"));
+	ck_assert_ptr_null(strstr(out, "+212661000009"));
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "health"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "database up"));
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "drain sim0"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "modem sim0: drain"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, "enable sim0"), 0);
+	free(out);
+	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
+}
+END_TEST
+
+START_TEST(test_exit_codes)
+{
+	char *out = NULL;
+
+	/* 1: the API refused (not found, bad request). */
+	ck_assert_int_eq(ctl(&out, "users nobody"), 1);
+	ck_assert_ptr_nonnull(strstr(out, "no such user"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, "status 99999"), 1);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "send hello text"), 1);
+	ck_assert_ptr_nonnull(strstr(out, "not a phone number"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, "disable nosuch"), 1);
+	free(out);
+	/* 2: usage. */
+	ck_assert_int_eq(ctl(&out, "frobnicate"), 2);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "status abc"), 2);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "%s -c /nonexistent modems 2>&1", h_bin("pigeonctl")), 2);
+	free(out);
+	/* 3: a wrong token; the environment beats the config, options beat both. */
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' -t wrong modems 2>&1", h_bin("pigeonctl"),
+	    g.config), 3);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "PIGEON_TOKEN=wrong %s -c '%s' modems 2>&1",
+	    h_bin("pigeonctl"), g.config), 3);
+	free(out);
+	/* 4: nobody listening. */
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' -a 127.0.0.1:1 modems 2>&1",
+	    h_bin("pigeonctl"), g.config), 4);
+	ck_assert_ptr_nonnull(strstr(out, "cannot reach pigeond"));
+	free(out);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("pigeonctl");
+	TCase *tc = tcase_create("cli");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_send_and_status);
+	tcase_add_test(tc, test_tables);
+	tcase_add_test(tc, test_exit_codes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

@@ -1,0 +1,251 @@
+/*
+ * SMS text rules end to end: fan-out cut to its parts with "… GET h",
+ * GET showing the whole post, emoji never split across parts or by a
+ * cut, per-recipient reply caps, one join hint a day. One gateway serves
+ * every test (each uses its own phones).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define WAIT_MS	60000
+#define EMOJI	"\xf0\x9f\x98\x80"	/* U+1F600, a surrogate pair in UCS-2 */
+
+static struct h_gateway g;
+static const char config[] =
+    "post_max = 400\nfanout_parts_gsm = 1\nfanout_parts_ucs2 = 2\nreply_parts = 3\n"
+    "reply_cap_hour = 5\nlimit_minute = 100\ntimezone = UTC\n";
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = (char *)config;
+	h_gateway_start(&g, "text", 2);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+#define TEXT(m, from, text) ck_assert_int_eq(h_text(&g, (m), (from), (text)), 0)
+#define GETS(to, needle) ck_assert_msg(h_wait_received(&g, (to), (needle), WAIT_MS) == 0, \
+	"%s never received \"%s\"", (to), (needle))
+
+/* One SMS as the simulators logged it: the whole message (sent.jsonl) or
+ * its parts (parts.jsonl), the first whose text contains needle. */
+struct logged {
+	char	 text[4096];
+	char	 coding[8];
+	int	 parts;
+};
+
+static int
+find_logged(const char *file, const char *to, const char *needle, struct logged *out)
+{
+	int found = 0;
+
+	for (int i = 0; i < g.nmodems && !found; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", g.sim_dir[i], file);
+		char *data = h_read_file(path);
+		for (char *l = data ? strtok(data, "\n") : NULL; l && !found;
+		    l = strtok(NULL, "\n")) {
+			json_t *o = json_loads(l, 0, NULL);
+			const char *t = json_string_value(json_object_get(o, "text"));
+			const char *r = json_string_value(json_object_get(o, "to"));
+			if (t && r && strcmp(r, to) == 0 && strstr(t, needle)) {
+				snprintf(out->text, sizeof(out->text), "%s", t);
+				snprintf(out->coding, sizeof(out->coding), "%s",
+				    json_string_value(json_object_get(o, "coding")));
+				out->parts = (int)json_integer_value(json_object_get(o, "parts"));
+				found = 1;
+			}
+			json_decref(o);
+		}
+		free(data);
+	}
+	return found;
+}
+
+static int
+count_str(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void
+join(int m, const char *phone, const char *cmd, const char *welcome)
+{
+	TEXT(m, phone, cmd);
+	GETS(phone, welcome);
+}
+
+static void
+settle(void)
+{
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+}
+
+START_TEST(test_cut_gsm_and_get)
+{
+	const char *a = "+212662000101", *b = "+212662000102";
+	char post[400] = "", want[420];
+	struct logged l;
+
+	join(0, a, "JOIN alice", "@alice");
+	join(1, b, "JOIN bob", "@bob");
+	TEXT(1, b, "FOLLOW alice");
+	GETS(b, "You now follow @alice");
+	/* 300 GSM-7 characters: "w001 w002 ..." */
+	for (int i = 1; strlen(post) < 300; i++)
+		snprintf(post + strlen(post), sizeof(post) - strlen(post), "w%03d ", i);
+	post[299] = '.';
+	post[300] = '\0';
+	TEXT(0, a, post);
+	GETS(b, "... GET alice");
+	ck_assert(find_logged("sent.jsonl", b, "... GET alice", &l));
+	ck_assert_int_eq(l.parts, 1);
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_le(strlen(l.text), 160);
+	ck_assert_int_ge(strlen(l.text), 140);
+	/* a prefix of the post, cut after a whole word */
+	ck_assert(strncmp(l.text, "@alice: w001 w002", 17) == 0);
+	ck_assert(strstr(l.text, " ... GET alice") == NULL);
+	*strstr(l.text, "... GET alice") = '\0';
+	ck_assert(strncmp(post, l.text + 8, strlen(l.text + 8)) == 0);
+	ck_assert(post[strlen(l.text + 8)] == ' ');
+
+	/* GET gives the whole post, in up to reply_parts parts. */
+	snprintf(want, sizeof(want), "@alice: %s", post);
+	TEXT(1, b, "GET alice");
+	GETS(b, want);
+	ck_assert(find_logged("sent.jsonl", b, want, &l));
+	ck_assert_str_eq(l.text, want);
+	ck_assert_int_eq(l.parts, 3);
+}
+END_TEST
+
+START_TEST(test_cut_ucs2_emoji)
+{
+	const char *a = "+212662000201", *b = "+212662000202";
+	char post[1200] = "", whole[200], *p;
+	struct logged l, part;
+	int emoji_in_parts = 0, i;
+
+	join(0, a, "JOIN amal", "@amal");
+	join(1, b, "JOIN badr", "@badr");
+	TEXT(1, b, "SUIVRE amal");
+	GETS(b, "You now follow @amal");
+
+	/* 200 characters of emoji and ç: UCS-2, more than 2 parts: cut. */
+	while (strlen(post) < 200 * 2)
+		strcat(post, EMOJI "ç" EMOJI " ");
+	TEXT(0, a, post);
+	GETS(b, "… GET amal");
+	ck_assert(find_logged("sent.jsonl", b, "… GET amal", &l));
+	ck_assert_int_eq(l.parts, 2);
+	ck_assert_str_eq(l.coding, "ucs2");
+	p = strstr(l.text, "… GET amal");
+	ck_assert_ptr_nonnull(p);
+	*p = '\0';
+	/* The cut kept whole characters: a prefix of the post. */
+	ck_assert(strncmp(l.text, "@amal: ", 7) == 0);
+	ck_assert(strncmp(post, l.text + 7, strlen(l.text + 7)) == 0);
+	ck_assert_int_eq(count_str(l.text, "\xef\xbf\xbd"), 0);
+
+	/* Not cut: an emoji that would straddle parts 1 and 2 moves whole
+	 * into part 2. "@amal: " (7) + ا (1) + 58 letters = 66 UTF-16 units,
+	 * so the emoji's pair would be units 67 and 68 of a 67-unit part. */
+	snprintf(whole, sizeof(whole), "\xd8\xa7");
+	for (i = 0; i < 58; i++)
+		strcat(whole, "b");
+	strcat(whole, EMOJI "end");
+	TEXT(0, a, whole);
+	GETS(b, "end");
+	ck_assert(find_logged("sent.jsonl", b, "end", &l));
+	ck_assert_int_eq(l.parts, 2);
+	ck_assert(strcmp(l.text + 7, whole) == 0);
+	for (i = 0; i < 2; i++) {
+		/* each logged part decodes to whole characters */
+		ck_assert(find_logged("parts.jsonl", b, i == 0 ? "\xd8\xa7" : "end", &part));
+		ck_assert_int_eq(count_str(part.text, "\xef\xbf\xbd"), 0);
+		emoji_in_parts += count_str(part.text, EMOJI);
+	}
+	ck_assert_int_eq(emoji_in_parts, 1);
+}
+END_TEST
+
+START_TEST(test_reply_cap)
+{
+	const char *c = "+212662000301";
+
+	join(0, c, "JOIN carol", "@carol");
+	/* An auto-responder answering every reply: five replies an hour. */
+	/* Each one differs: the same text twice in one second from one
+	 * phone on one modem is the same SMS read twice (the dedupe key). */
+	static const char *const stats[] = { "STATS", "stats", "Stats", "STATS.",
+	    "stats!", "Stats.", "STATS!", "statistiques" };
+	for (int i = 0; i < 8; i++)
+		TEXT(i % 2, c, stats[i]);
+	settle();
+	ck_assert_int_eq(h_received_count(&g, c), 5);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT value FROM counters WHERE name = "
+	    "'reply_capped'", 0, NULL), 4);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = '+212662000301' AND command = 'stats'", 0, NULL), 8);
+}
+END_TEST
+
+START_TEST(test_join_hint_once_a_day)
+{
+	const char *s = "+212662000401";
+
+	TEXT(0, s, "hello?");
+	GETS(s, "Pour vous inscrire, envoyez INSCRIPTION");
+	TEXT(1, s, "anybody there?");
+	TEXT(0, s, "FOLLOW alice");
+	settle();
+	ck_assert_int_eq(h_received_count(&g, s), 1);
+	/* and a short number or a name is never answered */
+	TEXT(1, "40404", "JOIN shorty");
+	TEXT(1, "Orange", "Bonus 100%");
+	settle();
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient "
+	    "IN ('40404', 'Orange')", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle = "
+	    "'shorty'", 0, NULL), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("text");
+	TCase *tc = tcase_create("text");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_cut_gsm_and_get);
+	tcase_add_test(tc, test_cut_ucs2_emoji);
+	tcase_add_test(tc, test_reply_cap);
+	tcase_add_test(tc, test_join_hint_once_a_day);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

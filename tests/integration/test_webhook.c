@@ -1,0 +1,228 @@
+/*
+ * Outbound webhooks: each new post is POSTed once to a receiver on
+ * loopback, including the posts made while the receiver was down.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define TOKEN	"hook-token"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+static int recv_port;
+static pid_t recv_pid;
+static char *recv_log;
+static char http_extra[256];
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(fd, 16) == -1)
+		return -1;
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	recv_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The receiver: one child process appending "DELIVERY-ID BODY" lines to recv_log. */
+static void
+receiver_serve(int lfd)
+{
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		char buf[65536];
+		size_t len = 0;
+		if (c == -1)
+			continue;
+		for (;;) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			char *end = strstr(buf, "\r\n\r\n");
+			char *cl = strcasestr(buf, "content-length:");
+			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+				break;
+		}
+		buf[len] = '\0';
+		char *end = strstr(buf, "\r\n\r\n");
+		char *id = strcasestr(buf, "x-pigeon-delivery:");
+		if (end && id && strncmp(buf, "POST /hook ", 11) == 0) {
+			FILE *f = fopen(recv_log, "a");
+			int idn = atoi(id + 18);
+			fprintf(f, "%d %s\n", idn, end + 4);
+			fclose(f);
+		}
+		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		if (write(c, ok, strlen(ok)) < 0)
+			_exit(1);
+		close(c);
+	}
+}
+
+static void
+receiver_start(void)
+{
+	int lfd = listen_on(recv_port);
+	ck_assert_int_ne(lfd, -1);
+	recv_pid = fork();
+	ck_assert_int_ne(recv_pid, -1);
+	if (recv_pid == 0) {
+		receiver_serve(lfd);
+		_exit(0);
+	}
+	close(lfd);
+}
+
+static void
+receiver_stop(void)
+{
+	if (recv_pid > 0) {
+		kill(recv_pid, SIGKILL);
+		waitpid(recv_pid, NULL, 0);
+	}
+	recv_pid = 0;
+}
+
+static int
+healthy(void *unused)
+{
+	return h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) == 200;
+}
+
+static void
+setup(void)
+{
+	char *dir = h_tmpdir("webhook-receiver");
+	ck_assert_int_ge(asprintf(&recv_log, "%s/received.log", dir), 0);
+	free(dir);
+	recv_port = 0;
+	receiver_start();
+	memset(&g, 0, sizeof(g));
+	snprintf(http_extra, sizeof(http_extra),
+	    "token = " TOKEN "\nwebhooks = http://127.0.0.1:%d/hook\n", recv_port);
+	g.http_extra = http_extra;
+	h_gateway_start(&g, "webhook", 0);
+	/* No modem to wait for: wait for the database to be up instead. */
+	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
+}
+
+static void
+teardown(void)
+{
+	receiver_stop();
+	h_gateway_stop(&g);
+	free(recv_log);
+}
+
+static long
+post(const char *text)
+{
+	char *body = NULL, *resp = NULL;
+	ck_assert_int_ge(asprintf(&body, "{\"user\":\"alice\",\"text\":\"%s\"}", text), 0);
+	int code = h_http(g.http_port, "POST", "/api/posts", TOKEN, body, &resp);
+	ck_assert_msg(code == 201, "POST /api/posts: %d %s", code, resp ? resp : "");
+	json_t *j = json_loads(resp, 0, NULL);
+	long id = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	free(body);
+	free(resp);
+	return id;
+}
+
+struct lines_arg {
+	int n;
+};
+
+static int
+received_lines(void *p)
+{
+	struct lines_arg *a = p;
+	char *data = h_read_file(recv_log);
+	int n = data ? h_count_lines(data, "\"event\"") : 0;
+	free(data);
+	return n >= a->n;
+}
+
+START_TEST(test_each_post_once)
+{
+	long ids[5];
+	struct lines_arg a = { 3 };
+
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000001', 'alice', 'Alice', 'en')"));
+	ids[0] = post("one");
+	ids[1] = post("two");
+	ids[2] = post("three");
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+
+	/* The receiver goes away; two posts are tried three times each. */
+	receiver_stop();
+	ids[3] = post("four while down");
+	ids[4] = post("five while down");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE state = 'pending' AND attempts >= 3", NULL, "2", WAIT_MS), 0);
+
+	/* Back on the same port: both arrive. */
+	receiver_start();
+	a.n = 5;
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE state = 'done'", NULL, "5", WAIT_MS), 0);
+	/* Give a duplicate a moment to show up, then count each post. */
+	h_sleep_ms(1500);
+	char *data = h_read_file(recv_log);
+	ck_assert_int_eq(h_count_lines(data, "\"event\""), 5);
+	for (int i = 0; i < 5; i++) {
+		char needle[64];
+		snprintf(needle, sizeof(needle), "\"post\": {\"id\": %ld,", ids[i]);
+		/* jsonb prints {"id": 1, ...}: count each post's id once. */
+		ck_assert_msg(h_count_lines(data, needle) == 1, "post %ld received %d times:\n%s",
+		    ids[i], h_count_lines(data, needle), data);
+	}
+	ck_assert_ptr_nonnull(strstr(data, "\"user\": \"alice\""));
+	ck_assert_ptr_nonnull(strstr(data, "five while down"));
+	ck_assert_ptr_null(strstr(data, "+212661000001"));
+	free(data);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("webhook");
+	TCase *tc = tcase_create("posts");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_each_post_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

@@ -1,0 +1,271 @@
+/* Unit tests for the reply catalogs (gateway/catalog/LANG.json): every key
+ * exists in every language with the same placeholders, and every entry,
+ * filled with its longest arguments, fits one SMS in the encoding
+ * libgammu picks for it (160 GSM-7 characters or 70 UCS-2). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gammu.h>
+#include <jansson.h>
+
+static const char *const langs[] = { "en", "fr", "ar" };
+#define NLANGS	3
+
+/*
+ * The arguments each entry gets from db/functions/30_commands.sql, by
+ * kind: h a handle (15 characters), n a count (10 digits), d a date,
+ * H an hour, k a command name, t a user's text that ends the reply (the
+ * reply is cut there by the worker, to reply_parts parts: it is checked
+ * empty here, what precedes it must fit).
+ */
+struct spec {
+	const char	*key;
+	const char	*args;
+};
+
+static const struct spec specs[] = {
+	{ "welcome", "h" }, { "already_member", "h" }, { "handle_taken", "h" },
+	{ "handle_reserved", "h" }, { "join_hint", "" }, { "following", "h" },
+	{ "unfollowed", "h" }, { "not_following", "h" }, { "no_such_user", "h" },
+	{ "follow_self", "" }, { "too_long", "nn" }, { "stopped", "" },
+	{ "started", "" }, { "started_join", "" }, { "help", "" },
+	{ "not_available", "k" }, { "rate_limited", "nn" }, { "on_all", "" },
+	{ "off_all", "" }, { "on_user", "h" }, { "off_user", "h" },
+	{ "dm", "ht" }, { "dm_not_follower", "h" }, { "dm_too_long", "nn" },
+	{ "get", "ht" }, { "get_none", "h" }, { "whois", "hnndt" },
+	{ "stats", "nnn" }, { "name_set", "t" }, { "name_too_long", "nn" },
+	{ "bio_set", "" }, { "bio_too_long", "nn" }, { "lang_set", "" },
+	{ "sleep_set", "HH" }, { "sleep_off", "" }, { "deleted", "" },
+	{ "delete_none", "" },
+	{ "usage_join", "" }, { "usage_follow", "" }, { "usage_leave", "" },
+	{ "usage_post", "" }, { "usage_on", "" }, { "usage_off", "" },
+	{ "usage_dm", "" }, { "usage_get", "" }, { "usage_whois", "" },
+	{ "usage_name", "" }, { "usage_bio", "" }, { "usage_lang", "" },
+	{ "usage_sleep", "" }, { "usage_help", "" }, { "usage_stop", "" },
+	{ "usage_start", "" }, { "usage_stats", "" }, { "usage_delete", "" },
+	{ NULL, NULL }
+};
+
+static json_t *catalogs[NLANGS];
+
+static void
+load(void)
+{
+	json_error_t err;
+	char path[64];
+
+	for (int i = 0; i < NLANGS; i++) {
+		snprintf(path, sizeof(path), "gateway/catalog/%s.json", langs[i]);
+		catalogs[i] = json_load_file(path, 0, &err);
+		if (catalogs[i] == NULL) {
+			fprintf(stderr, "%s:%d: %s\n", path, err.line, err.text);
+			abort();
+		}
+	}
+}
+
+static void
+unload(void)
+{
+	for (int i = 0; i < NLANGS; i++)
+		json_decref(catalogs[i]);
+}
+
+static const char *
+arg_value(char kind)
+{
+	switch (kind) {
+	case 'h': return "abcdefghijklmno";
+	case 'n': return "1234567890";
+	case 'd': return "2026-11-26";
+	case 'H': return "23";
+	case 'k': return "UNFOLLOW";
+	case 't': return "";
+	}
+	return NULL;
+}
+
+/* format() of PostgreSQL for %N$s; returns NULL on any other '%'. */
+static char *
+render(const char *tmpl, const char *args)
+{
+	size_t cap = strlen(tmpl) + 200, n = 0;
+	char *out = malloc(cap);
+	const char *p = tmpl;
+
+	while (*p) {
+		if (*p != '%') {
+			out[n++] = *p++;
+			continue;
+		}
+		if (p[1] == '%') {
+			out[n++] = '%';
+			p += 2;
+			continue;
+		}
+		if (!(p[1] >= '1' && p[1] <= '9' && p[2] == '$' && p[3] == 's') ||
+		    (size_t)(p[1] - '1') >= strlen(args)) {
+			free(out);
+			return NULL;
+		}
+		const char *v = arg_value(args[p[1] - '1']);
+		memcpy(out + n, v, strlen(v));
+		n += strlen(v);
+		p += 4;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The placeholders of tmpl as a bit set (bit N for %N$s). */
+static unsigned
+placeholders(const char *tmpl)
+{
+	unsigned set = 0;
+
+	for (const char *p = tmpl; (p = strchr(p, '%')) != NULL; p++)
+		if (p[1] >= '1' && p[1] <= '9' && p[2] == '$')
+			set |= 1u << (p[1] - '0');
+	return set;
+}
+
+/* Parts libgammu needs for text and whether it chose UCS-2. */
+static int
+sms_parts(const char *text, int *ucs2)
+{
+	GSM_MultiSMSMessage *m = calloc(1, sizeof(*m));
+	GSM_MultiPartSMSInfo info;
+	unsigned char *u = calloc(strlen(text) + 2, 2);
+	int n;
+
+	DecodeUTF8(u, text, strlen(text));
+	GSM_ClearMultiPartSMSInfo(&info);
+	info.Class = -1;
+	info.EntriesNum = 1;
+	info.Entries[0].ID = SMS_ConcatenatedAutoTextLong;
+	info.Entries[0].Buffer = u;
+	ck_assert_int_eq(GSM_EncodeMultiPartSMS(NULL, &info, m), ERR_NONE);
+	n = m->Number;
+	*ucs2 = m->SMS[0].Coding != SMS_Coding_Default_No_Compression;
+	free(u);
+	free(m);
+	return n;
+}
+
+static size_t
+utf16_units(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
+	}
+	return n;
+}
+
+START_TEST(test_every_key_everywhere)
+{
+	for (int i = 0; i < NLANGS; i++) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(catalogs[i], key, v) {
+			int known = 0;
+			for (const struct spec *s = specs; s->key; s++)
+				known |= strcmp(s->key, key) == 0;
+			ck_assert_msg(known, "%s: key %s has no test spec", langs[i], key);
+			ck_assert_msg(json_is_string(v), "%s: %s is not a string", langs[i], key);
+		}
+	}
+	for (const struct spec *s = specs; s->key; s++) {
+		unsigned want = 0;
+		for (size_t a = 0; a < strlen(s->args); a++)
+			want |= 1u << (a + 1);
+		for (int i = 0; i < NLANGS; i++) {
+			const char *t = json_string_value(json_object_get(catalogs[i], s->key));
+			ck_assert_msg(t != NULL, "%s: missing key %s", langs[i], s->key);
+			ck_assert_msg(placeholders(t) == want,
+			    "%s: %s has placeholders %#x, want %#x", langs[i], s->key,
+			    placeholders(t), want);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_every_entry_fits_one_sms)
+{
+	int checked = 0;
+
+	for (const struct spec *s = specs; s->key; s++) {
+		for (int i = 0; i < NLANGS; i++) {
+			const char *t = json_string_value(json_object_get(catalogs[i], s->key));
+			char *out;
+			int ucs2, parts;
+
+			if (t == NULL)
+				continue;	/* reported by the other test */
+			out = render(t, s->args);
+			ck_assert_msg(out != NULL, "%s: %s: a '%%' that is not %%N$s",
+			    langs[i], s->key);
+			parts = sms_parts(out, &ucs2);
+			ck_assert_msg(parts == 1, "%s: %s needs %d SMS (%s) with its "
+			    "longest arguments: \"%s\"", langs[i], s->key, parts,
+			    ucs2 ? "UCS-2" : "GSM-7", out);
+			/* Arabic is UCS-2 as soon as it holds an Arabic letter. */
+			if (strcmp(langs[i], "ar") == 0)
+				ck_assert_msg(utf16_units(out) <= 70, "ar: %s has %zu "
+				    "characters, more than 70", s->key, utf16_units(out));
+			free(out);
+			checked++;
+		}
+	}
+	ck_assert_int_eq(checked, NLANGS * (int)(sizeof(specs) / sizeof(specs[0]) - 1));
+}
+END_TEST
+
+/* French with é è à stays GSM-7 (160 characters): only the entries that
+ * must use ç or ê are UCS-2, and those are short. */
+START_TEST(test_french_mostly_gsm7)
+{
+	int ucs2_entries = 0;
+
+	for (const struct spec *s = specs; s->key; s++) {
+		const char *t = json_string_value(json_object_get(catalogs[1], s->key));
+		char *out = render(t, s->args);
+		int ucs2;
+
+		sms_parts(out, &ucs2);
+		ucs2_entries += ucs2;
+		free(out);
+	}
+	ck_assert_int_le(ucs2_entries, 2);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("catalog");
+	TCase *tc = tcase_create("catalog");
+
+	tcase_add_unchecked_fixture(tc, load, unload);
+	tcase_add_test(tc, test_every_key_everywhere);
+	tcase_add_test(tc, test_every_entry_fits_one_sms);
+	tcase_add_test(tc, test_french_mostly_gsm7);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
