@@ -50,6 +50,7 @@ PIGEOND_SRCS = \
 	gateway/parse.c \
 	gateway/store.c \
 	gateway/supervisor.c \
+	gateway/modemmsg.c \
 	gateway/inbound.c \
 	gateway/commands.c \
 	gateway/scheduler.c \
@@ -59,6 +60,7 @@ PIGEOND_SRCS = \
 	gateway/http.c \
 	gateway/api_modems.c \
 	gateway/api_messages.c \
+	gateway/api_body.c \
 	gateway/api_users.c \
 	gateway/metrics.c \
 	gateway/webhook.c
@@ -119,7 +121,11 @@ INTEGRATION_TESTS = \
 	tests/integration/test_webhook \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
-	tests/integration/test_text
+	tests/integration/test_text \
+	tests/integration/test_rel_hostile \
+	tests/integration/test_rel_kill \
+	tests/integration/test_rel_hosts \
+	tests/integration/test_rel_unplug
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -171,9 +177,61 @@ $(B)/tests/integration/%: $(B)/tests/integration/%.o $(call obj,$(HARNESS_SRCS))
 
 test-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
+# Fuzz targets (tests/fuzz, libFuzzer): clang, not $(CC). `make fuzz` runs
+# each for FUZZ_SECONDS on a copy of its seed corpus (new finds stay in
+# $(BUILD)/fuzz/corpus); `make fuzz-brief` (in `make test`) for a few seconds.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BRIEF_SECONDS ?= 8
+FUZZ_DIR      = $(BUILD)/fuzz
+FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Igateway -Imodem \
+		$(shell $(PKG_CONFIG) --cflags jansson)
+FUZZ_TARGETS  = parse number modem api
+fuzz_parse_SRCS  = gateway/parse.c
+fuzz_number_SRCS = gateway/number.c
+fuzz_modem_SRCS  = modem/proto.c gateway/modemmsg.c gateway/number.c
+fuzz_api_SRCS    = gateway/api_body.c gateway/number.c
+
+$(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard gateway/*.h modem/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
+		$(shell $(PKG_CONFIG) --libs jansson)
+
+fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+
+fuzz fuzz-brief: fuzz-bins
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+		secs=$(if $(filter fuzz-brief,$@),$(FUZZ_BRIEF_SECONDS),$(FUZZ_SECONDS)); \
+		echo "fuzz_$$t: $$secs s"; \
+		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$$secs -max_len=4096 -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=0 \
+			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+			$(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
+			>$(FUZZ_DIR)/fuzz_$$t.log 2>&1 \
+		|| { tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; echo "fuzz_$$t FAILED"; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' $(FUZZ_DIR)/fuzz_$$t.log | tail -n 1; \
+	done
+
+# Issue 7's long form: the reliability tests at full size (5,000 SMS and
+# messages, 10,000 SMS flood), then the table of what each scenario lost
+# and duplicated (tests/reliability/table, from the tests' REL| lines).
+REL_TESTS = tests/integration/test_rel_hostile tests/integration/test_rel_kill \
+	tests/integration/test_rel_hosts tests/integration/test_rel_unplug
+
+test-reliability:
+	$(MAKE) SAN=1 test-bins
+	tests/reliability/check-sql
+	PIGEON_REL_LONG=1 tests/run $(BUILD)/san $(REL_TESTS); rc=$$?; \
+		tests/reliability/table $${PIGEON_TEST_VAR:-var}/test-tmp; exit $$rc
+
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
 	$(MAKE) SAN=1 test-bins
+	tests/reliability/check-sql
+	$(MAKE) fuzz-brief
 	tests/run $(BUILD)/san $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 unit:
@@ -184,7 +242,7 @@ run: all
 	scripts/run build
 
 bench:
-	@echo "no benchmarks yet"
+	scripts/bench/run $(WORKLOADS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
@@ -212,6 +270,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: all test test-bins unit run bench install clean
+.PHONY: all test test-bins unit run bench install clean fuzz fuzz-brief fuzz-bins \
+	test-reliability
 
 -include $(shell find build -name '*.d' 2>/dev/null)

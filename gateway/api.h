@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 
 #define API_TIMEOUT_S	10
-#define API_MAX_BODY	(16 * 1024)	/* larger bodies get 413 */
+#include "api_body.h"	/* API_MAX_BODY */
 
 struct api_req;
 /* res is a successful result (tuples or command ok); never NULL. */

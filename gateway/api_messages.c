@@ -14,20 +14,8 @@
 #include "number.h"
 #include "pigeond.h"
 
-#define SEND_MAX_CHARS	1000	/* about 7 UCS-2 parts; the worker splits */
-
 static const char *states[] = { "queued", "sending", "sent", "failed", "expired",
     "delivered", "undelivered", "cancelled", NULL };
-
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
 
 static void
 sent(struct api_req *r, PGresult *res)
@@ -43,25 +31,15 @@ sent(struct api_req *r, PGresult *res)
 void
 api_messages_send(struct api_req *r)
 {
-	json_t *to = json_object_get(r->body, "to");
-	json_t *text = json_object_get(r->body, "text");
-	char number[NUMBER_MAX];
+	const char *text;
+	char number[NUMBER_MAX], err[200];
 
-	if (!json_is_string(to) || !json_is_string(text)) {
-		api_error(r, 400, "\"to\" and \"text\" are required strings");
+	if (api_send_check(r->body, env.conf.country, number, sizeof(number), &text,
+	    err, sizeof(err)) != 0) {
+		api_error(r, 400, "%s", err);
 		return;
 	}
-	if (number_normalize(json_string_value(to), env.conf.country, number,
-	    sizeof(number)) != NUMBER_E164) {
-		api_error(r, 400, "\"to\" is not a phone number");
-		return;
-	}
-	size_t n = utf8_chars(json_string_value(text));
-	if (n == 0 || n > SEND_MAX_CHARS) {
-		api_error(r, 400, "\"text\" must have 1 to %d characters", SEND_MAX_CHARS);
-		return;
-	}
-	const char *params[] = { number, json_string_value(text) };
+	const char *params[] = { number, text };
 	api_query(r, "SELECT pigeon_send($1, $2, 1::smallint)", 2, params, sent);
 }
 

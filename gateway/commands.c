@@ -3,7 +3,9 @@
  * here (parse.c) and applied by one call of pigeon_apply (db/functions/),
  * which marks it done, does the command and queues its reply in one
  * transaction: a message is applied at most once, even across crashes and
- * several hosts.
+ * several hosts. A fetch of several messages goes in one call of
+ * pigeon_apply_batch (one round trip, one commit); if that fails, each is
+ * applied by itself.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -65,19 +67,13 @@ err_sql_name(enum cmd_error e)
 	return "error";
 }
 
+/* A call of pigeon_apply or pigeon_apply_batch came back (res NULL: lost). */
 static void
-applied(PGresult *res, void *arg)
+apply_finished(PGresult *res)
 {
-	intptr_t id = (intptr_t)arg;
-
 	outstanding--;
-	if (res == NULL) {
+	if (res == NULL)
 		again = 1;	/* still 'new' unless it committed; fetched again */
-	} else if (!store_ok(res)) {
-		log_warnx("inbox %ld: cannot apply: %s", (long)id, store_error(res));
-	} else if (!PQgetisnull(res, 0, 0)) {
-		log_info("inbox %ld: %s", (long)id, PQgetvalue(res, 0, 0));
-	}
 	if (outstanding == 0 && !fetching) {
 		if (again && res != NULL) {
 			again = 0;
@@ -86,6 +82,18 @@ applied(PGresult *res, void *arg)
 			pigeond_check_drained();
 		}
 	}
+}
+
+static void
+applied(PGresult *res, void *arg)
+{
+	intptr_t id = (intptr_t)arg;
+
+	if (res != NULL && !store_ok(res))
+		log_warnx("inbox %ld: cannot apply: %s", (long)id, store_error(res));
+	else if (res != NULL && !PQgetisnull(res, 0, 0))
+		log_info("inbox %ld: %s", (long)id, PQgetvalue(res, 0, 0));
+	apply_finished(res);
 }
 
 /*
@@ -191,6 +199,115 @@ apply_one(const char *id, const char *text)
 	free(js);
 }
 
+/* A fetch's messages applied in one call of pigeon_apply_batch. */
+struct batch {
+	int	 n;
+	char	*ids[FETCH_MAX];
+	char	*texts[FETCH_MAX];
+};
+
+static void
+batch_free(struct batch *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		free(b->ids[i]);
+		free(b->texts[i]);
+	}
+	free(b);
+}
+
+static void
+applied_batch(PGresult *res, void *arg)
+{
+	struct batch *b = arg;
+
+	if (res != NULL && !store_ok(res)) {
+		/* Rolled back as a whole: apply them one by one, so the
+		 * message at fault fails alone, as it always did. */
+		log_debug("inbox: batch of %d failed (%s); one at a time",
+		    b->n, store_error(res));
+		for (int i = 0; i < b->n; i++)
+			apply_one(b->ids[i], b->texts[i]);
+	} else if (res != NULL) {
+		for (int i = 0; i < PQntuples(res); i++)
+			if (!PQgetisnull(res, i, 1))
+				log_info("inbox %s: %s", PQgetvalue(res, i, 0),
+				    PQgetvalue(res, i, 1));
+	}
+	batch_free(b);
+	apply_finished(res);
+}
+
+/* Appends s to the growing string *buf (of *len bytes used, *cap size). */
+static int
+buf_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (*len + l + 1 > *cap) {
+		size_t ncap = (*cap + l + 1) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (nb == NULL)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, l + 1);
+	*len += l;
+	return 0;
+}
+
+/* Several messages: one statement, one transaction. */
+static void
+apply_batch(PGresult *res, int n)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	char *buf = NULL, head[48];
+	size_t len = 0, cap = 0;
+	int ok = b != NULL && buf_add(&buf, &len, &cap, "[") == 0;
+
+	for (int i = 0; ok && i < n; i++) {
+		const char *id = PQgetvalue(res, i, 0), *text = PQgetvalue(res, i, 1);
+		struct command cmd;
+		char *js;
+
+		command_parse(text, strlen(text), &cmd);
+		if ((js = command_json(&cmd, text)) == NULL) {
+			log_warnx("inbox %s: cannot encode the command", id);
+			continue;
+		}
+		snprintf(head, sizeof(head), "%s{\"id\":%lld,\"cmd\":",
+		    b->n > 0 ? "," : "", strtoll(id, NULL, 10));
+		b->ids[b->n] = strdup(id);
+		b->texts[b->n] = strdup(text);
+		ok = b->ids[b->n] != NULL && b->texts[b->n] != NULL;
+		b->n++;
+		ok = ok && buf_add(&buf, &len, &cap, head) == 0 &&
+		    buf_add(&buf, &len, &cap, js) == 0 &&
+		    buf_add(&buf, &len, &cap, "}") == 0;
+		free(js);
+	}
+	ok = ok && buf_add(&buf, &len, &cap, "]") == 0;
+	if (ok && b->n > 0) {
+		const char *params[] = { buf };
+		if (store_query(env.store,
+		    "SELECT id, result FROM pigeon_apply_batch($1::jsonb)", 1,
+		    params, applied_batch, b) == 0) {
+			outstanding++;
+			b = NULL;
+		} else {
+			again = 1;
+		}
+	} else if (!ok) {
+		/* Out of memory: the old way, message by message. */
+		for (int i = 0; i < n; i++)
+			apply_one(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	}
+	free(buf);
+	if (b != NULL)
+		batch_free(b);
+}
+
 static void
 fetched(PGresult *res, void *arg)
 {
@@ -206,8 +323,10 @@ fetched(PGresult *res, void *arg)
 	n = PQntuples(res);
 	if (n == FETCH_MAX)
 		again = 1;
-	for (int i = 0; i < n; i++)
-		apply_one(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	if (n > 1)
+		apply_batch(res, n);
+	else if (n == 1)
+		apply_one(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 	if (n == 0 && again) {
 		again = 0;
 		commands_kick();

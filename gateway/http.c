@@ -339,7 +339,8 @@ read_body(struct api_req *r, const struct route *rt)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(in);
-	json_error_t jerr;
+	char err[200];
+	int code;
 
 	if (len > API_MAX_BODY) {
 		api_error(r, 413, "the body is larger than %d bytes", API_MAX_BODY);
@@ -347,17 +348,10 @@ read_body(struct api_req *r, const struct route *rt)
 	}
 	if (!rt->json_body)
 		return 0;
-	if (len == 0) {
-		api_error(r, 400, "a JSON object is required");
-		return -1;
-	}
-	r->body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
-	if (r->body == NULL) {
-		api_error(r, 400, "bad JSON: %s", jerr.text);
-		return -1;
-	}
-	if (!json_is_object(r->body)) {
-		api_error(r, 400, "the body must be a JSON object");
+	code = api_body_parse((const char *)evbuffer_pullup(in, -1), len, &r->body,
+	    err, sizeof(err));
+	if (code != 0) {
+		api_error(r, code, "%s", err);
 		return -1;
 	}
 	return 0;

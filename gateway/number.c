@@ -194,7 +194,11 @@ international(const char *d, size_t n, const char *cc, char *out, size_t outlen)
 	if (country_valid(cc)) {
 		ccl = strlen(cc);
 		if (n > ccl && memcmp(d, cc, ccl) == 0 && d[ccl] == '0') {
-			/* "+212 0661...": the trunk 0 kept by mistake */
+			/* "+212 0661...": the trunk 0 kept by mistake. Only one:
+			 * no national number starts with 0, and a second 0 left
+			 * in would be dropped by normalizing the result again. */
+			if (n > ccl + 1 && d[ccl + 1] == '0')
+				return NUMBER_INVALID;
 			buf[0] = '+';
 			memcpy(buf + 1, d, ccl);
 			memcpy(buf + 1 + ccl, d + ccl + 1, n - ccl - 1);

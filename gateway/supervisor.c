@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "modemmsg.h"
 #include "pigeond.h"
 #include "proto.h"
 #include "store.h"
@@ -72,7 +73,8 @@ modem_record(struct modem *m)
 		json_decref(extra);
 		return;
 	}
-	if (m->state == MODEM_OFFLINE && m->reason[0])
+	/* Going offline because pigeond stops is not the modem's error. */
+	if (m->state == MODEM_OFFLINE && m->reason[0] && !env.draining)
 		json_object_set_new(extra, "error", json_string(m->reason));
 	json_object_set_new(extra, "pid", m->pid > 0 ? json_integer(m->pid) : json_null());
 	json_object_set_new(extra, "restarts", json_integer(m->restarts));
@@ -273,17 +275,15 @@ modem_ready(struct modem *m, json_t *msg)
 }
 
 static void
-modem_handle(struct modem *m, const char *line)
+modem_handle(struct modem *m, const char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *msg = json_loads(line, 0, &jerr);
-	const char *type;
+	char bad[JSON_ERROR_TEXT_LENGTH];
+	json_t *msg;
+	const char *type = modem_msg_decode(line, len, &msg, bad, sizeof(bad));
 
-	if (msg == NULL || !json_is_object(msg) ||
-	    (type = json_string_value(json_object_get(msg, "type"))) == NULL) {
+	if (type == NULL) {
 		log_warnx("modem %s: bad message from the worker (%s), ignored",
-		    m->name, msg ? "no type" : jerr.text);
-		json_decref(msg);
+		    m->name, bad);
 		return;
 	}
 	if (strcmp(type, "sms") == 0) {
@@ -336,7 +336,7 @@ modem_on_read(struct bufferevent *bev, void *arg)
 		if (len > PROTO_MAX_LINE)
 			log_warnx("modem %s: message of %zu bytes dropped", m->name, len);
 		else
-			modem_handle(m, line);
+			modem_handle(m, line, len);
 		free(line);
 		if (m->bev == NULL)
 			return;

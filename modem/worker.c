@@ -27,6 +27,14 @@
 #define POLL_FAILS_FATAL	3	/* link errors in a row before giving up */
 #define IDLE_MS			200	/* unsolicited data (+CMTI) is read this often */
 #define HEALTH_MS_DEFAULT	60000
+/*
+ * While pigeond is still deleting what the last listing reported, a new
+ * listing would only re-read those SMS (the dummy driver opens every file,
+ * an AT modem sends them all again): wait for the deletes, as long as one
+ * came in the last DEFER_IDLE_MS and no longer than DEFER_MAX_MS in all.
+ */
+#define DEFER_IDLE_MS		1000
+#define DEFER_MAX_MS		10000
 
 static struct gsm_config cfg;
 static struct gsm	*gsm;
@@ -36,6 +44,7 @@ static int		 configured;
 static unsigned		 poll_gen;	/* counts listings, for seen_prune */
 static int		 poll_fails;
 static int		 poll_last_err = ERR_NONE;
+static long		 last_progress;	/* last listing or delete, for deferring */
 static char		 progname[96] = "pigeon-modem";
 static volatile sig_atomic_t quit;
 
@@ -320,6 +329,7 @@ handle_delete(json_t *msg)
 	    gsm_delete(gsm, (int)folder, (int)location) : ERR_NOTCONNECTED;
 	if (err == ERR_NONE) {
 		seen_del(seen, (int)folder, (int)location);
+		last_progress = now_ms();
 		m = msg_new("deleted");
 	} else {
 		log_warnx("delete folder %lld location %lld: %s", folder,
@@ -505,6 +515,16 @@ on_location(const struct sms_part *parts, int n, void *arg)
 	seen_put(seen, folder, location, h, poll_gen);
 }
 
+/* Whether the next listing waits for the deletes of the last one. */
+static int
+poll_deferred(long last_poll)
+{
+	long t = now_ms();
+
+	return seen_count(seen) > 0 && t - last_progress < DEFER_IDLE_MS &&
+	    t - last_poll < DEFER_MAX_MS;
+}
+
 static void
 poll_modem(void)
 {
@@ -627,7 +647,7 @@ main(int argc, char *argv[])
 	 * announces one; announcements are read every IDLE_MS between polls.
 	 */
 	long next_poll = now_ms(), next_idle = now_ms() + IDLE_MS;
-	long next_health = now_ms();
+	long next_health = now_ms(), last_poll = 0;
 	while (!quit) {
 		drain_lines(0);
 		if (quit)
@@ -638,18 +658,22 @@ main(int argc, char *argv[])
 			if (health_sms_waiting()) {
 				log_debug("new SMS announced; listing now");
 				next_poll = now_ms();
+				last_progress = 0;	/* not deferred */
 			}
 		}
-		if (now_ms() >= next_poll) {
+		if (now_ms() >= next_poll && !poll_deferred(last_poll)) {
 			poll_modem();
 			health_sms_waiting();	/* that listing read it */
-			next_poll = now_ms() + cfg.poll_ms;
+			last_poll = last_progress = now_ms();
+			next_poll = last_poll + cfg.poll_ms;
 		}
 		if (cfg.health_ms > 0 && now_ms() >= next_health) {
 			emit(health_poll(gsm));
 			next_health = now_ms() + cfg.health_ms;
 		}
 		long wake = next_poll;
+		if (wake <= now_ms() && poll_deferred(last_poll))
+			wake = now_ms() + 10;	/* a delete wakes us sooner */
 		if (notify && next_idle < wake)
 			wake = next_idle;
 		if (cfg.health_ms > 0 && next_health < wake)

@@ -143,7 +143,13 @@ BEGIN
 	SELECT q.phone, '@' || author || ': ' || p_text, 2, pid, least(cap, 10),
 	       '… GET ' || author, coalesce(q.quiet_end, now()),
 	       CASE WHEN q.quiet_end IS NOT NULL THEN now() END
-	  FROM (SELECT a.phone, pigeon_quiet_end(a.sleep_from, a.sleep_to) AS quiet_end
+	  FROM (SELECT a.phone,
+	               -- Most followers keep no quiet hours: skip the call,
+	               -- which would return NULL for them (fan-out speed).
+	               CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
+	                     AND a.sleep_from <> a.sleep_to
+	                    THEN pigeon_quiet_end(a.sleep_from, a.sleep_to)
+	               END AS quiet_end
 	          FROM follows f
 	          JOIN accounts a ON a.id = f.follower
 	         WHERE f.followee = p_account AND f.sms AND a.updates_on

@@ -182,3 +182,18 @@ CREATE OR REPLACE TRIGGER outbox_state_history
 	AFTER UPDATE OF state ON outbox
 	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
 	EXECUTE FUNCTION pigeon_outbox_record_state();
+
+-- Rows queued by a bare INSERT (an operator's script, another program)
+-- wake the scheduler at once rather than at its next tick: one NOTIFY per
+-- statement, and PostgreSQL folds the same NOTIFY within a transaction into
+-- one, so pigeon_post's and pigeon_send's own cost nothing more.
+CREATE OR REPLACE FUNCTION pigeon_outbox_notify()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('pigeon_outbox', '');
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER outbox_insert_notify
+	AFTER INSERT ON outbox
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_outbox_notify();

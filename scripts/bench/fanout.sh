@@ -13,20 +13,23 @@ bench_fanout() {
 	    FROM accounts WHERE handle <> 'u0'" >/dev/null
 	psql_q "$db" "VACUUM ANALYZE" >/dev/null
 
-	# Baseline first, then removed, so both insert into the same table.
+	# Baseline first, then removed, so both insert into the same table the
+	# same rows (same columns, a post of its own for the foreign key).
+	bp=$(psql_q "$db" "INSERT INTO posts (account_id, text)
+	    SELECT id, 'the bench post' FROM accounts WHERE handle = 'u0' RETURNING id")
 	t0=$(now)
-	psql_q "$db" "INSERT INTO outbox (recipient, text, class)
-	    SELECT a.phone, '@u0: the bench post', 2
+	psql_q "$db" "INSERT INTO outbox (recipient, text, class, post_id, max_parts, more, next_attempt_at)
+	    SELECT a.phone, '@u0: the bench post', 2, $bp, 1, '… GET u0', now()
 	    FROM follows f JOIN accounts a ON a.id = f.follower
 	    WHERE f.followee = (SELECT id FROM accounts WHERE handle = 'u0')" >/dev/null
 	t1=$(now)
-	psql_q "$db" "DELETE FROM outbox" >/dev/null
+	psql_q "$db" "DELETE FROM outbox_history; DELETE FROM outbox; DELETE FROM posts" >/dev/null
 	psql_q "$db" "VACUUM ANALYZE outbox" >/dev/null
 
 	msg=$(psql_q "$db" "INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts)
 	    VALUES ('bench', '+212660000000', 'e164', 'the bench post', 1) RETURNING id")
 	t2=$(now)
-	psql_q "$db" "SELECT pigeon_apply($msg, 'post', '', '', 'the bench post', '', 'fr', 140)" >/dev/null
+	psql_q "$db" "SELECT pigeon_apply($msg, '{\"cmd\": \"post\", \"text\": \"the bench post\", \"ucs2\": false}')" >/dev/null
 	t3=$(now)
 	n=$(psql_q "$db" "SELECT count(*) FROM outbox WHERE class = 2")
 	if [ "$n" -ne "$F" ]; then

@@ -13,7 +13,7 @@ bench_footprint() {
 		d=$BENCH_VAR/footprint/m$i
 		rm -rf "$d"
 		mkdir -p "$d/sms/1"
-		printf '[modem m%d]\ndevice = %s\nconnection = none\nmodel = dummy\npoll_ms = 200\n' $i "$d" >>"$conf"
+		printf '[modem m%d]\ndevice = %s\nconnection = none\nmodel = dummy\npoll_ms = 2000\n' $i "$d" >>"$conf"
 		i=$((i + 1))
 	done
 	"$BENCH_BIN/pigeond" -c "$conf" >"$BENCH_VAR/footprint.log" 2>&1 &

@@ -74,7 +74,8 @@ dummy_inbox() {
 # members CONNINFO N: N accounts +2126600NNNNN, handles uNNNNN.
 members() {
 	psql_q "$1" "INSERT INTO accounts (phone, handle, lang)
-	    SELECT format('+2126600%s', lpad(i::text, 5, '0')), 'u' || i, 'fr'
+	    SELECT '+2126600' || CASE WHEN i < 100000 THEN lpad(i::text, 5, '0')
+	                              ELSE i::text END, 'u' || i, 'fr'
 	    FROM generate_series(0, $2 - 1) i" >/dev/null
 }
 
@@ -93,4 +94,60 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 result() {	# result WORKLOAD UNIT PIGEON BASELINE RATIO TARGET
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$BENCH_RESULTS"
+}
+
+# smsd_start DEVICE_DIR DBNAME PHONEID: one gammu-smsd on a dummy modem with
+# the native_pgsql backend, tuned for speed; waits until it talks to its
+# phone, prints its pid. Its files go next to DEVICE_DIR.
+smsd_start() {
+	dbhost=$(echo "$BENCH_PG" | sed 's/.*host=\([^ ]*\).*/\1/')
+	dbuser=$(echo "$BENCH_PG" | sed 's/.*user=\([^ ]*\).*/\1/')
+	cat >"$1.rc" <<RC
+[gammu]
+device = $1
+model = dummy
+connection = none
+
+[smsd]
+service = sql
+driver = native_pgsql
+host = $dbhost
+user = $dbuser
+password =
+database = $2
+phoneid = $3
+logfile = $1.log
+debuglevel = 0
+receivefrequency = 0
+loopsleep = 0
+checksecurity = 0
+checkbattery = 0
+checksignal = 0
+checknetwork = 0
+RC
+	rm -f "$1.log"
+	gammu-smsd -c "$1.rc" >/dev/null 2>&1 &
+	echo $!
+	# The dummy phones share one IMEI, the key of smsd's phones table:
+	# start them one after the other, or they collide.
+	wait_log "$1.log" "Starting phone communication" 30
+}
+
+# pigeon_dummies NAME POLL_MS: a fresh database NAME with Pigeon's schema
+# and pigeond on 4 empty dummy modems, all online. Sets db and pid (call it
+# in the shell that uses them, not in $(...)).
+pigeon_dummies() {
+	db=$(new_db "bench_$1")
+	pigeon_schema "$db"
+	conf=$BENCH_VAR/$1.conf
+	printf '[database]\nconninfo = %s\n[http]\nlisten = 127.0.0.1:%s\n' "$db" "$BENCH_HTTP" >"$conf"
+	for i in 0 1 2 3; do
+		d=$BENCH_VAR/$1/pigeon$i
+		rm -rf "$d"; mkdir -p "$d/sms/1"
+		printf '[modem dummy%d]\ndevice = %s\nconnection = none\nmodel = dummy\npoll_ms = %s\n' \
+		    $i "$d" "$2" >>"$conf"
+	done
+	"$BENCH_BIN/pigeond" -c "$conf" >"$BENCH_VAR/$1-pigeond.log" 2>&1 &
+	pid=$!
+	wait_count "$db" "SELECT count(*) FROM modems WHERE state = 'online'" 4 60
 }

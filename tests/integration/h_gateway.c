@@ -85,8 +85,9 @@ write_config(struct h_gateway *g)
 	for (int i = 0; i < g->nmodems; i++) {
 		if (g->modem_removed[i])
 			continue;
-		fprintf(f, "[modem sim%d]\ndevice = %s/tty\nconnection = at\npoll_ms = %d\n%s\n",
-		    i, g->sim_dir[i], g->modem_poll_ms[i] ? g->modem_poll_ms[i] : 200,
+		fprintf(f, "[modem %s%d]\ndevice = %s/tty\nconnection = at\npoll_ms = %d\n%s\n",
+		    g->modem_prefix ? g->modem_prefix : "sim", i, g->sim_dir[i],
+		    g->modem_poll_ms[i] ? g->modem_poll_ms[i] : 200,
 		    g->modem_extra[i] ? g->modem_extra[i] : "");
 	}
 	fclose(f);
@@ -134,11 +135,12 @@ h_gateway_wait_online(struct h_gateway *g, int n, int timeout_ms)
 	return h_wait_for(online, &a, timeout_ms);
 }
 
-void
-h_gateway_start(struct h_gateway *g, const char *name, int nmodems)
+/* conninfo: the database (malloc'd, kept by g). */
+static void
+gateway_start_on(struct h_gateway *g, const char *name, int nmodems, char *conninfo)
 {
 	g->dir = h_tmpdir(name);
-	g->conninfo = h_db_create(name);
+	g->conninfo = conninfo;
 	g->config = xasprintf("%s/pigeon.conf", g->dir);
 	g->nmodems = nmodems;
 	g->http_port = free_port();
@@ -154,6 +156,12 @@ h_gateway_start(struct h_gateway *g, const char *name, int nmodems)
 		    g->dir);
 		abort();
 	}
+}
+
+void
+h_gateway_start(struct h_gateway *g, const char *name, int nmodems)
+{
+	gateway_start_on(g, name, nmodems, h_db_create(name));
 }
 
 void
@@ -486,4 +494,37 @@ h_wait_modem(struct h_gateway *g, const char *name, const char *state, int timeo
 	char *st = h_db_value(g->db, "SELECT state || ': ' || state_reason FROM modems "
 	    "WHERE name = $1", 1, (const char *const[]){ name });
 	ck_abort_msg("modem %s: want %s, is %s", name, state, st ? st : "?");
+}
+
+/* Issue 7 (test_rel_hosts.c): another host on g's database. */
+void
+h_gateway_start_on(struct h_gateway *g, const char *name, int nmodems,
+    const char *conninfo)
+{
+	gateway_start_on(g, name, nmodems, strdup(conninfo));
+}
+
+/* Issue 7: adds to per_id[id - first_id] the sends of each outbox id in
+ * [first_id, first_id + n) that tests/reliability/fake-modem logged in
+ * dir/modem.log. */
+void
+h_fake_sends(const char *dir, const char *modem, long first_id, long n, int *per_id)
+{
+	char *path = xasprintf("%s/%s.log", dir, modem);
+	char *log = h_read_file(path);
+
+	free(path);
+	for (char *l = log; l != NULL && *l; ) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		char *id = strstr(l, "\"id\":");
+		if (strstr(l, "\"type\":\"send\"") && id) {
+			long v = strtol(id + 5, NULL, 10) - first_id;
+			if (v >= 0 && v < n)
+				per_id[v]++;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	free(log);
 }

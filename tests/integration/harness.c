@@ -509,3 +509,14 @@ h_main(Suite *s)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+/* Issue 7 (test_rel_*.c): stops the run's PostgreSQL with pg_ctl -m mode
+ * ("fast" or "immediate", a crash). */
+int
+h_pg_stop_mode(const char *mode)
+{
+	setenv("PIGEON_PG_STOP_MODE", mode, 1);
+	int rc = pg_cmd("stop");
+	unsetenv("PIGEON_PG_STOP_MODE");
+	return rc;
+}

@@ -71,6 +71,7 @@ struct h_gateway {
 	char	*modem_extra[H_MAX_MODEMS];	/* appended to [modem simN] (may be NULL) */
 	int	 modem_removed[H_MAX_MODEMS];	/* left out of the config when set */
 	int	 modem_poll_ms[H_MAX_MODEMS];	/* poll_ms of [modem simN]; 0 = 200 */
+	const char *modem_prefix;	/* modem names: prefix + N; NULL = "sim" */
 };
 
 /* Starts nmodems simulators, writes a config and starts pigeond; waits
@@ -138,3 +139,16 @@ void	 h_gateway_restart(struct h_gateway *, const char *extra_config);
  * apply, no SMS due or being sent. Only then can a test say that
  * something never came. 0 or -1. */
 int	 h_gateway_settle(struct h_gateway *, int timeout_ms);
+
+/* Issue 7: stops the run's PostgreSQL with pg_ctl -m mode ("fast",
+ * "immediate"); h_pg_start starts it again. */
+int	 h_pg_stop_mode(const char *mode);
+/* Issue 7: a second host on an existing database (conninfo, copied): as
+ * h_gateway_start otherwise. Give it another modem_prefix. */
+void	 h_gateway_start_on(struct h_gateway *, const char *name, int nmodems,
+	    const char *conninfo);
+/* Issue 7: adds to per_id[id - first_id] the sends of each outbox id in
+ * [first_id, first_id + n) that tests/reliability/fake-modem logged in
+ * dir/modem.log. */
+void	 h_fake_sends(const char *dir, const char *modem, long first_id, long n,
+	    int *per_id);

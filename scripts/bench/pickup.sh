@@ -1,0 +1,61 @@
+# Workload 3, pickup latency under light load: BENCH_PICKUP messages
+# (default 200), one every 20 ms, each committed by its own INSERT, over 4
+# dummy modems. Pigeon's figure is sent_at - created_at: created_at is the
+# INSERT's transaction start and sent_at is set by the transaction that
+# records the send, after the modem process's send call returned, so it is
+# an upper bound of "committed to the send call". Baseline: gammu-smsd with
+# its fastest settings (as ingest), one message at a time, timed by the
+# script from the INSERT to its row in sentitems (its own time stamps have
+# a one-second resolution); BENCH_PICKUP_SMSD messages (default 3: its
+# outbox is read every CommTimeout, 30 s by default, left as is).
+# The dummy modems list their SMS every 10 s only: a dummy listing probes
+# 50,000 file names (~150 ms) during which that worker cannot start a send,
+# an artefact of the dummy driver (an AT listing costs ~1 ms an SMS).
+
+pickup_pigeon() {
+	pigeon_dummies pickup 10000
+	n=${BENCH_PICKUP:-200}
+	# One psql, one autocommit INSERT every 20 ms.
+	awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) {
+		printf "INSERT INTO outbox (recipient, text, class) VALUES (%s, %s, 1);\n",
+		    "'"'"'+21266020" sprintf("%04d", i) "'"'"'", "'"'"'pickup " i "'"'"'"
+		print "SELECT pg_sleep(0.02);" } }' |
+	    psql -X -q -A -t "$db" >/dev/null
+	wait_count "$db" "SELECT count(*) FROM outbox WHERE state = 'sent'" "$n" 120
+	psql_q "$db" "SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l))::numeric, 1)
+	    || ' ' || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY l))::numeric, 1)
+	    FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS l FROM outbox) x"
+	kill -TERM $pid; wait $pid || true
+}
+
+pickup_smsd() {
+	db=$(new_db bench_smsd_pickup)
+	psql -X -q "$db" -f /usr/share/doc/gammu-smsd/examples/pgsql.sql >/dev/null 2>&1
+	d=$BENCH_VAR/pickup/smsd0
+	rm -rf "$d"; mkdir -p "$d/sms/1"
+	s=$(smsd_start "$d" bench_smsd_pickup smsd0)
+	n=${BENCH_PICKUP_SMSD:-3}
+	i=1
+	: >"$BENCH_VAR/pickup/smsd.ms"
+	while [ $i -le "$n" ]; do
+		t0=$(now)
+		psql_q "$db" "INSERT INTO outbox (\"DestinationNumber\", \"TextDecoded\", \"CreatorID\")
+		    VALUES ('+2126603$i', 'pickup $i', 'bench')" >/dev/null
+		wait_count "$db" "SELECT count(*) FROM sentitems" "$i" 120 || break
+		t1=$(now)
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$BENCH_VAR/pickup/smsd.ms"
+		i=$((i + 1))
+	done
+	kill -TERM "$s" 2>/dev/null || true
+	sort -n "$BENCH_VAR/pickup/smsd.ms" | awk '{ v[NR] = $1 }
+	    END { p50 = v[int((NR + 1) * 0.5)]; p99 = v[NR - int(NR * 0.01)]; print p50, p99 }'
+}
+
+bench_pickup() {
+	set -- $(pickup_pigeon)
+	p50=$1 p99=$2
+	set -- $(pickup_smsd)
+	s50=$1 s99=$2
+	result pickup-p50 "ms" "$p50" "$s50" "$(calc "$s50 / $p50")" ""
+	result pickup-p99 "ms" "$p99" "$s99" "$(calc "$s99 / $p99")" "< 50 ms"
+}

@@ -1,0 +1,377 @@
+/*
+ * Issue 7: pigeond SIGKILLed again and again while it ingests N SMS and
+ * while it dispatches N messages, restarted each time. Every SMS becomes
+ * exactly one inbox row and one post; every queued message is sent; sends
+ * repeated after a kill are counted and bounded by what was in flight
+ * (one send per modem per kill).
+ *
+ * The modems are tests/reliability/fake-modem in SIM mode (PIGEON_FAKE_SIM):
+ * like a SIM, each new worker reports every SMS pigeond has not deleted;
+ * each send takes PIGEON_FAKE_SEND_MS and is logged, so the test counts
+ * what reached "the radio" including duplicates. Killing pigeond kills its
+ * workers (PR_SET_PDEATHSIG) as with the real ones. libgammu's connect
+ * (3.4 s) would make dozens of restarts too slow for make test.
+ *
+ * make test: N = 600, 4 kills per phase. PIGEON_REL_LONG=1 (make
+ * test-reliability): N = 5000, 15 kills per phase. Each phase prints a
+ * "REL|" line that make test-reliability gathers into its table.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define ALICE	"+212661000001"
+#define BOB	"+212661000002"
+#define NMODEMS	2
+
+static struct h_gateway g;
+static char *fake_dir;
+static int n_msgs, n_kills;
+static unsigned seed = 7;
+
+static char *
+path_of(const char *modem, const char *ext)
+{
+	char *p = malloc(strlen(fake_dir) + strlen(modem) + strlen(ext) + 3);
+	sprintf(p, "%s/%s.%s", fake_dir, modem, ext);
+	return p;
+}
+
+/* The SIM of modem simI: a JOIN, then its half of the posts. */
+static void
+write_sim(int i, const char *from, const char *handle)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "sim%d", i);
+	char *p = path_of(name, "sms");
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	int loc = 1;
+	fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
+	    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:00:00+00:00\",\"text\":\"JOIN %s\"}\n",
+	    loc++, from, handle);
+	for (int k = i; k < n_msgs; k += NMODEMS)
+		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
+		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:%02d:%02d+00:00\","
+		    "\"text\":\"post %d\"}\n", loc++, from, (k / 60) % 60, k % 60, k);
+	fclose(f);
+	free(p);
+}
+
+static void
+setup(void)
+{
+	char cwd[1024];
+	static char extra[1400];
+
+	memset(&g, 0, sizeof(g));
+	n_msgs = getenv("PIGEON_REL_LONG") ? 5000 : 600;
+	n_kills = getenv("PIGEON_REL_LONG") ? 15 : 4;
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	fake_dir = h_tmpdir("kill-fake");
+	setenv("PIGEON_FAKE_DIR", fake_dir, 1);
+	setenv("PIGEON_FAKE_SIM", "1", 1);
+	setenv("PIGEON_FAKE_SEND_MS", "10", 1);
+	/* Paced so that the kills fall during the ingest, not after it. */
+	setenv("PIGEON_FAKE_SMS_MS", "4", 1);
+	write_sim(0, ALICE, "alice");
+	write_sim(1, BOB, "bob");
+	snprintf(extra, sizeof(extra),
+	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
+	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
+	g.extra_config = extra;
+	g.http_extra = "token = rel-token\n";
+	h_gateway_start(&g, "rel_kill", NMODEMS);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+	unsetenv("PIGEON_FAKE_DIR");
+	unsetenv("PIGEON_FAKE_SIM");
+	unsetenv("PIGEON_FAKE_SEND_MS");
+	unsetenv("PIGEON_FAKE_SMS_MS");
+	free(fake_dir);
+}
+
+struct done_arg {
+	const char *sql;
+	long want;
+	long got;
+};
+
+static int
+count_reached(void *p)
+{
+	struct done_arg *a = p;
+	a->got = h_db_long(g.db, a->sql, 0, NULL);
+	return a->got >= a->want;
+}
+
+/* Kills pigeond n_kills times at random moments until done says so; returns
+ * the number of kills. */
+static int
+kill_loop(struct done_arg *done)
+{
+	int kills = 0;
+
+	while (kills < n_kills && !count_reached(done)) {
+		h_sleep_ms(100 + (int)(rand_r(&seed) % 600));
+		h_stop(g.pigeond, SIGKILL, 1000);
+		kills++;
+		fprintf(stderr, "rel: kill %d at %ld of %ld\n", kills, done->got, done->want);
+		h_pigeond_start(&g);
+	}
+	return kills;
+}
+
+static long
+count(const char *sql)
+{
+	return h_db_long(g.db, sql, 0, NULL);
+}
+
+/* Sends per outbox id, read from the fake modems' logs. */
+static void
+count_sends(long first_id, long n, long *distinct, long *total)
+{
+	int *seen = calloc((size_t)n, sizeof(int));
+	*distinct = *total = 0;
+	for (int i = 0; i < NMODEMS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sim%d", i);
+		h_fake_sends(fake_dir, name, first_id, n, seen);
+	}
+	for (long i = 0; i < n; i++) {
+		*total += seen[i];
+		*distinct += seen[i] > 0;
+	}
+	free(seen);
+}
+
+/* Queues n operator messages to distinct numbers +212 prefix NNNNNN with
+ * texts "tag N"; returns the first id. */
+static long
+queue(const char *prefix, const char *tag, int n)
+{
+	char ns[16];
+	snprintf(ns, sizeof(ns), "%d", n);
+	const char *params[] = { ns, prefix, tag };
+	long first_id = h_db_long(g.db,
+	    "WITH i AS (INSERT INTO outbox (recipient, text, class) "
+	    "SELECT '+212' || $2 || lpad(k::text, 6, '0'), $3 || ' ' || k, 1::smallint "
+	    "FROM generate_series(1, $1::int) k RETURNING id) SELECT min(id) FROM i",
+	    3, params);
+	ck_assert_int_gt(first_id, 0);
+	h_db_long(g.db, "SELECT 1 FROM pg_notify('pigeon_outbox', '')", 0, NULL);
+	return first_id;
+}
+
+static long
+deleted_count(void)
+{
+	long n = 0;
+	for (int i = 0; i < NMODEMS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sim%d", i);
+		char *p = path_of(name, "deleted");
+		char *del = h_read_file(p);
+		free(p);
+		n += del ? h_count_lines(del, "1 ") : 0;
+		free(del);
+	}
+	return n;
+}
+
+START_TEST(test_kill_during_ingest_and_dispatch)
+{
+	long t0 = h_now_ms();
+
+	/* Ingest: the SIMs hold n_msgs posts; pigeond is killed meanwhile. */
+	struct done_arg posts = { "SELECT count(*) FROM posts", n_msgs, 0 };
+	int kills = kill_loop(&posts);
+	ck_assert_int_eq(h_wait_for(count_reached, &posts, 300000), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, 120000), 0);
+	long inbox = count("SELECT count(*) FROM inbox_messages WHERE text LIKE 'post %'");
+	long distinct = count("SELECT count(DISTINCT text) FROM inbox_messages "
+	    "WHERE text LIKE 'post %'");
+	long nposts = count("SELECT count(*) FROM posts");
+	long dposts = count("SELECT count(DISTINCT inbox_id) FROM posts");
+	fprintf(stderr, "REL|pigeond SIGKILL during ingest|%d kills|%d|%ld|%ld|%ld|%.1f s\n",
+	    kills, n_msgs, nposts, n_msgs - distinct, inbox - distinct,
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_int_eq(inbox, n_msgs);
+	ck_assert_int_eq(distinct, n_msgs);
+	ck_assert_int_eq(nposts, n_msgs);
+	ck_assert_int_eq(dposts, n_msgs);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE state = 'new'"), 0);
+	/* Every SMS was deleted from its SIM once committed (a re-reported
+	 * one may be deleted twice). */
+	ck_assert_int_ge(deleted_count(), n_msgs + NMODEMS);
+
+	/* Dispatch: n_msgs operator messages to distinct numbers. */
+	t0 = h_now_ms();
+	long first_id = queue("662", "dispatch", n_msgs);
+	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'dispatch %' "
+	    "AND state IN ('sent', 'delivered')", n_msgs, 0 };
+	kills = kill_loop(&sent);
+	ck_assert_int_eq(h_wait_for(count_reached, &sent, 600000), 0);
+	long ndistinct, ntotal;
+	count_sends(first_id, n_msgs, &ndistinct, &ntotal);
+	fprintf(stderr, "REL|pigeond SIGKILL during dispatch|%d kills|%d|%ld|%ld|%ld|%.1f s\n",
+	    kills, n_msgs, ndistinct, n_msgs - ndistinct, ntotal - ndistinct,
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_int_eq(ndistinct, n_msgs);
+	/* A kill can cut at most one send per modem: sent, not yet recorded. */
+	ck_assert_int_le(ntotal - ndistinct, (long)kills * NMODEMS);
+}
+END_TEST
+
+static int
+api_is(void *want)
+{
+	char *body = NULL;
+	int code = h_http(g.http_port, "GET", "/api/status", "rel-token", NULL, &body);
+	free(body);
+	return code == *(int *)want;
+}
+
+/* PostgreSQL stopped (mode) for a while mid-run: the API says 503, no SMS
+ * is deleted from a SIM meanwhile (it waits there), then pigeond
+ * reconnects by itself and the API answers again. */
+static void
+pg_outage(const char *mode)
+{
+	int c503 = 503, c200 = 200;
+	/* PostgreSQL is started again before any assertion can end the test. */
+	int stopped = h_pg_stop_mode(mode);
+	int got503 = h_wait_for(api_is, &c503, 10000);
+	long del = deleted_count();
+	h_sleep_ms(1500);
+	long deleted_while_down = deleted_count() - del;
+	int started = h_pg_start();
+	ck_assert_int_eq(stopped, 0);
+	ck_assert_int_eq(started, 0);
+	ck_assert_msg(got503 == 0, "the API did not answer 503 with PostgreSQL down");
+	/* What was stored before the stop may still be deleted; no more. */
+	ck_assert_int_le(deleted_while_down, 2 * NMODEMS);
+	long t0 = h_now_ms();
+	ck_assert_int_eq(h_wait_for(api_is, &c200, 60000), 0);
+	fprintf(stderr, "rel: PostgreSQL %s stop: API back %ld ms after the start\n", mode,
+	    h_now_ms() - t0);
+	PQreset(g.db);
+}
+
+START_TEST(test_postgres_restarts)
+{
+	struct done_arg posts = { "SELECT count(*) FROM posts", n_msgs, 0 };
+	long t0 = h_now_ms();
+
+	/* Ingest, with a fast then an immediate stop of PostgreSQL. */
+	h_sleep_ms(400);
+	pg_outage("fast");
+	h_sleep_ms(300);
+	pg_outage("immediate");
+	ck_assert_int_eq(h_wait_for(count_reached, &posts, 300000), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, 120000), 0);
+	long inbox = count("SELECT count(*) FROM inbox_messages WHERE text LIKE 'post %'");
+	long distinct = count("SELECT count(DISTINCT text) FROM inbox_messages "
+	    "WHERE text LIKE 'post %'");
+	fprintf(stderr, "REL|PostgreSQL restart during ingest|fast + immediate|%d|%ld|%ld|%ld|%.1f s\n",
+	    n_msgs, count("SELECT count(*) FROM posts"), n_msgs - distinct, inbox - distinct,
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_int_eq(inbox, n_msgs);
+	ck_assert_int_eq(distinct, n_msgs);
+	ck_assert_int_eq(count("SELECT count(*) FROM posts"), n_msgs);
+
+	/* Dispatch, with an immediate stop. */
+	t0 = h_now_ms();
+	long first_id = queue("663", "dispatch", n_msgs);
+	h_sleep_ms(1000);
+	pg_outage("immediate");
+	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'dispatch %' "
+	    "AND state IN ('sent', 'delivered')", n_msgs, 0 };
+	ck_assert_int_eq(h_wait_for(count_reached, &sent, 600000), 0);
+	long ndistinct, ntotal;
+	count_sends(first_id, n_msgs, &ndistinct, &ntotal);
+	fprintf(stderr, "REL|PostgreSQL restart during dispatch|immediate|%d|%ld|%ld|%ld|%.1f s\n",
+	    n_msgs, ndistinct, n_msgs - ndistinct, ntotal - ndistinct,
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_int_eq(ndistinct, n_msgs);
+	/* Sends whose outcome could not be recorded: at most one per modem. */
+	ck_assert_int_le(ntotal - ndistinct, NMODEMS);
+}
+END_TEST
+
+static int
+file_gone(void *path)
+{
+	return access(path, F_OK) != 0;
+}
+
+/* A pigeon-modem killed mid-send (sim0) and one hung mid-send (sim1, found
+ * by pigeond's watchdog): each message's outcome is settled, sent again
+ * on another modem or by the restarted worker; none is lost. */
+START_TEST(test_worker_killed_or_hung_mid_send)
+{
+	int n = 60;
+	long t0 = h_now_ms();
+
+	ck_assert_int_eq(h_wait_for(count_reached,
+	    &(struct done_arg){ "SELECT count(*) FROM posts", n_msgs, 0 }, 300000), 0);
+	char *stall0 = path_of("sim0", "stall"), *stall1 = path_of("sim1", "stall");
+	h_write_file(stall0, "");
+	h_write_file(stall1, "");
+	long first_id = queue("664", "stall", n);
+	/* sim0's worker is in its send: kill it, as a crash would. */
+	ck_assert_int_eq(h_wait_for(file_gone, stall0, 30000), 0);
+	char *pidpath = path_of("sim0", "pid"), *pid = h_read_file(pidpath);
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGKILL), 0);
+	free(pid);
+	free(pidpath);
+	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'stall %' "
+	    "AND state IN ('sent', 'delivered')", n, 0 };
+	/* sim1 hangs until the watchdog's allowance for one part (~31 s). */
+	ck_assert_int_eq(h_wait_for(count_reached, &sent, 180000), 0);
+	ck_assert_int_eq(h_wait_for(file_gone, stall1, 1000), 0);
+	long ndistinct, ntotal;
+	count_sends(first_id, n, &ndistinct, &ntotal);
+	fprintf(stderr, "REL|pigeon-modem killed, hung mid-send|1 SIGKILL + 1 hang|%d|%ld|%ld|%ld|%.1f s\n",
+	    n, ndistinct, n - ndistinct, ntotal - ndistinct, (h_now_ms() - t0) / 1000.0);
+	ck_assert_int_eq(ndistinct, n);
+	ck_assert_int_le(ntotal - ndistinct, 2);
+	/* Both workers were replaced (the hung one once the watchdog saw it). */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT sum(restarts) >= 2 FROM modems", NULL, "t",
+	    60000), 0);
+	free(stall0);
+	free(stall1);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("rel_kill");
+	TCase *tc = tcase_create("kill");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 1200);
+	tcase_add_test(tc, test_kill_during_ingest_and_dispatch);
+	tcase_add_test(tc, test_postgres_restarts);
+	tcase_add_test(tc, test_worker_killed_or_hung_mid_send);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
