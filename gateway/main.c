@@ -31,6 +31,7 @@
 struct pigeond env;
 
 static struct event *ev_drain_timeout;
+static struct event *ev_janitor;	/* while draining: is anything left? */
 
 static void
 usage(void)
@@ -71,14 +72,31 @@ find_modem_program(void)
 void
 pigeond_check_drained(void)
 {
+	static const char *waiting;
+	const char *now = NULL;
+	int only_workers = 0;
+
 	if (!env.draining)
 		return;
 	if (inbound_busy() && store_is_up(env.store))
-		return;
-	if (commands_busy() || scheduler_busy() || reports_busy())
-		return;
-	if (supervisor_busy()) {
-		supervisor_stop();	/* workers exit when their channel closes */
+		now = "SMS being stored";
+	else if (commands_busy())
+		now = "commands being applied";
+	else if (scheduler_busy())
+		now = "sends and their outcomes";
+	else if (reports_busy())
+		now = "status reports";
+	else if (supervisor_busy()) {
+		now = "modem processes";
+		only_workers = 1;
+	}
+	if (now != waiting && now != NULL)
+		log_debug("draining: waiting for %s", now);
+	waiting = now;
+	if (now != NULL) {
+		/* Only the workers left: closing their channels makes them exit. */
+		if (only_workers)
+			supervisor_stop();
 		return;
 	}
 	log_info("drained; exiting");
@@ -90,6 +108,17 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	log_warnx("still busy after %d s; exiting anyway", DRAIN_TIMEOUT_S);
 	event_base_loopexit(env.base, NULL);
+}
+
+/*
+ * Every subsystem re-checks when its own work completes, but a path that
+ * forgets to (or a callback that completes nothing) must not keep pigeond
+ * up until the drain timeout: look again every 100 ms.
+ */
+static void
+on_janitor(evutil_socket_t fd, short what, void *arg)
+{
+	pigeond_check_drained();
 }
 
 static void
@@ -109,8 +138,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		http_stop();
 		{
 			struct timeval tv = { DRAIN_TIMEOUT_S, 0 };
+			struct timeval tick = { 0, 100 * 1000 };
 			ev_drain_timeout = evtimer_new(env.base, on_drain_timeout, NULL);
 			evtimer_add(ev_drain_timeout, &tv);
+			ev_janitor = event_new(env.base, -1, EV_PERSIST, on_janitor, NULL);
+			event_add(ev_janitor, &tick);
 		}
 		pigeond_check_drained();
 		break;
@@ -216,6 +248,8 @@ main(int argc, char *argv[])
 	store_free(env.store);
 	if (ev_drain_timeout)
 		event_free(ev_drain_timeout);
+	if (ev_janitor)
+		event_free(ev_janitor);
 	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	event_base_free(env.base);
