@@ -260,8 +260,14 @@ pg_outage(const char *mode)
 	ck_assert_int_eq(stopped, 0);
 	ck_assert_int_eq(started, 0);
 	ck_assert_msg(got503 == 0, "the API did not answer 503 with PostgreSQL down");
-	/* What was stored before the stop may still be deleted; no more. */
-	ck_assert_int_le(deleted_while_down, 2 * NMODEMS);
+	/*
+	 * Deletes of a batch committed just before the stop (up to a batch
+	 * per modem) may still reach the modems while the database is down,
+	 * so their count is no invariant; that nothing deleted was lost is
+	 * checked at the end, when every SMS must be exactly one inbox row.
+	 */
+	fprintf(stderr, "rel: PostgreSQL %s stop: %ld deletes while down\n", mode,
+	    deleted_while_down);
 	long t0 = h_now_ms();
 	ck_assert_int_eq(h_wait_for(api_is, &c200, 60000), 0);
 	fprintf(stderr, "rel: PostgreSQL %s stop: API back %ld ms after the start\n", mode,
