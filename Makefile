@@ -47,9 +47,12 @@ PIGEOND_SRCS = \
 	gateway/config.c \
 	gateway/migrate.c \
 	gateway/number.c \
+	gateway/fold.c \
 	gateway/parse.c \
 	gateway/store.c \
 	gateway/supervisor.c \
+	gateway/modemctl.c \
+	gateway/hostlock.c \
 	gateway/modemmsg.c \
 	gateway/inbound.c \
 	gateway/commands.c \
@@ -62,6 +65,7 @@ PIGEOND_SRCS = \
 	gateway/api_messages.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
+	gateway/api_search.c \
 	gateway/metrics.c \
 	gateway/webhook.c
 
@@ -100,8 +104,8 @@ UNIT_TESTS = \
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o gateway/log.o
-test_number_OBJS = gateway/number.o
-test_parse_OBJS  = gateway/parse.o
+test_number_OBJS = gateway/number.o gateway/fold.o
+test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = modem/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/log.o
 test_catalog_OBJS =
@@ -110,6 +114,7 @@ test_utf8_OBJS    = modem/utf8.o
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
 	tests/integration/test_worker \
+	tests/integration/test_listing \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \
 	tests/integration/test_startup \
@@ -122,9 +127,13 @@ INTEGRATION_TESTS = \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
 	tests/integration/test_text \
+	tests/integration/test_track \
+	tests/integration/test_search \
+	tests/integration/test_reach \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
+	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug
 
 HARNESS_SRCS = \
@@ -188,10 +197,10 @@ FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Igateway -Imodem \
 		$(shell $(PKG_CONFIG) --cflags jansson)
 FUZZ_TARGETS  = parse number modem api
-fuzz_parse_SRCS  = gateway/parse.c
-fuzz_number_SRCS = gateway/number.c
-fuzz_modem_SRCS  = modem/proto.c gateway/modemmsg.c gateway/number.c
-fuzz_api_SRCS    = gateway/api_body.c gateway/number.c
+fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
+fuzz_number_SRCS = gateway/number.c gateway/fold.c
+fuzz_modem_SRCS  = modem/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
+fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard gateway/*.h modem/*.h)
@@ -219,7 +228,8 @@ fuzz fuzz-brief: fuzz-bins
 # messages, 10,000 SMS flood), then the table of what each scenario lost
 # and duplicated (tests/reliability/table, from the tests' REL| lines).
 REL_TESTS = tests/integration/test_rel_hostile tests/integration/test_rel_kill \
-	tests/integration/test_rel_hosts tests/integration/test_rel_unplug
+	tests/integration/test_rel_hosts tests/integration/test_rel_unplug \
+	tests/integration/test_rel_hostlock
 
 test-reliability:
 	$(MAKE) SAN=1 test-bins

@@ -72,6 +72,10 @@ void	 api_users_get(struct api_req *);
 void	 api_users_posts(struct api_req *);
 void	 api_posts_create(struct api_req *);
 void	 api_feed_atom(struct api_req *);
+void	 api_users_stats(struct api_req *);
+
+/* api_search.c */
+void	 api_search(struct api_req *);
 
 /* metrics.c */
 void	 api_metrics(struct api_req *);

@@ -33,6 +33,8 @@ api_modems_merge(json_t *db_rows)
 		json_object_set_new(o, "local", json_true());
 		json_object_set_new(o, "state", json_string(modem_state_name(m->state)));
 		json_object_set_new(o, "state_reason", json_string(m->reason));
+		/* Whether this host holds the modem's lock (hostlock.c). */
+		json_object_set_new(o, "lock", json_string(hostlock_name(m)));
 		json_object_set_new(o, "sending", m->sending ?
 		    json_integer(m->sending) : json_null());
 		if (m->info)
@@ -118,5 +120,7 @@ status_fetched(struct api_req *r, PGresult *res)
 void
 api_status(struct api_req *r)
 {
-	api_query(r, "SELECT pigeon_api_status()", 0, NULL, status_fetched);
+	/* "reach": the status page's latest posts (65_reach.sql). */
+	api_query(r, "SELECT pigeon_api_status() || jsonb_build_object('reach', "
+	    "pigeon_reach_latest(NULL, 10))", 0, NULL, status_fetched);
 }

@@ -2,7 +2,8 @@
  * api_users.c: the public microblog: GET /api/users/HANDLE,
  * GET /api/users/HANDLE/posts, GET /users/HANDLE.atom (never a phone
  * number), and POST /api/posts (with the token), which posts for a user
- * and fans the post out to its followers like a texted one.
+ * and fans the post out to its followers like a texted one;
+ * GET /api/users/HANDLE/stats (with the token), the account's reach.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -18,6 +19,8 @@
 #include "pigeond.h"
 
 #define FEED_ENTRIES	50
+#define STATS_DEFAULT_DAYS	30	/* days of followers and deliveries */
+#define STATS_MAX_DAYS		366
 
 /* A handle as in the shortcode language, with or without '@'; lower-cased in place. */
 static const char *
@@ -81,6 +84,26 @@ api_users_posts(struct api_req *r)
 	snprintf(before_s, sizeof(before_s), "%lld", before);
 	const char *params[] = { h, limit_s, before ? before_s : NULL };
 	api_query(r, "SELECT pigeon_api_user_posts($1, $2, $3)", 3, params, user_fetched);
+}
+
+/* GET /api/users/HANDLE/stats?days=N (token): the account's audience and
+ * the reach of its latest posts (pigeon_user_stats). */
+void
+api_users_stats(struct api_req *r)
+{
+	const char *h = handle_ok(r->arg);
+	long long days;
+	char days_s[24];
+
+	if (h == NULL) {
+		api_error(r, 404, "no such user");
+		return;
+	}
+	if (api_param_int(r, "days", STATS_DEFAULT_DAYS, 1, STATS_MAX_DAYS, &days) == -1)
+		return;
+	snprintf(days_s, sizeof(days_s), "%lld", days);
+	const char *params[] = { h, days_s };
+	api_query(r, "SELECT pigeon_user_stats($1, $2)", 2, params, user_fetched);
 }
 
 static void

@@ -59,6 +59,8 @@ static const struct key_def pigeon_keys[] = {
 	{ "reply_cap_hour",	KEY_INT,	P(reply_cap_hour), "20", 1, 100000 },
 	{ "reply_cap_day",	KEY_INT,	P(reply_cap_day), "100", 1, 1000000 },
 	{ "hold_max_age",	KEY_INT,	P(hold_max_age), "43200", 60, 2592000 },
+	{ "track_max",	KEY_INT,	P(track_max),	"10", 0, 1000 },
+	{ "track_day",	KEY_INT,	P(track_day),	"50", 0, 100000 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 

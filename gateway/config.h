@@ -50,6 +50,8 @@ struct pigeon_conf {
 	int	 limit_minute, limit_day;	/* commands per sender */
 	int	 reply_cap_hour, reply_cap_day;	/* replies per recipient */
 	int	 hold_max_age;	/* seconds a held update may wait */
+	int	 track_max;	/* words a member may TRACK */
+	int	 track_day;	/* tracking SMS to a member a day */
 	/* [database] */
 	char	*conninfo;
 	/* [http] */

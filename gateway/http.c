@@ -58,6 +58,8 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/messages/*",		TOKEN,  0, api_messages_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
+	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	TOKEN,  0, api_users_stats },
+	{ EVHTTP_REQ_GET,  "/api/search",		PUBLIC, 0, api_search },
 	{ EVHTTP_REQ_POST, "/api/posts",		TOKEN,  1, api_posts_create },
 	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, api_feed_atom },
 };

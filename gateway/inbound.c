@@ -36,6 +36,15 @@ static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 static int flushing;
 static struct event *ev_flush;
+/*
+ * The inbox is written on a connection of its own: a backend storing a
+ * batch works on one core while the gateway's connection applies the
+ * commands of the last one on the other (one backend did both in turn and
+ * was the ingest's bottleneck). The messages are applied once their store
+ * has committed, as before. Until it is up, the gateway's connection
+ * stores them.
+ */
+static struct store *in_store;
 
 static const char *
 kind_name(enum number_kind k)
@@ -168,6 +177,36 @@ inbound_sms(struct modem *m, json_t *msg)
 static void inbound_flush(void);
 
 static void
+in_store_connected(struct store *s, void *arg)
+{
+	store_setup_done(s);
+}
+
+static void
+in_store_state(int up, void *arg)
+{
+	if (up)
+		inbound_kick();
+}
+
+/* The connection for the next batch: its own once both are up (the
+ * gateway's one has run the migrations). */
+static struct store *
+inbound_store(void)
+{
+	if (in_store == NULL && (in_store = store_new(env.base,
+	    env.conf.conninfo)) != NULL) {
+		char app[80];
+		snprintf(app, sizeof(app), "pigeond %s inbox", env.conf.hostname);
+		store_set_callbacks(in_store, in_store_connected,
+		    in_store_state, NULL, NULL);
+		store_set_name(in_store, app);
+		store_start(in_store);
+	}
+	return in_store != NULL && store_is_up(in_store) ? in_store : env.store;
+}
+
+static void
 inbound_stored(PGresult *res, void *arg)
 {
 	struct part *p;
@@ -180,6 +219,7 @@ inbound_stored(PGresult *res, void *arg)
 			TAILQ_REMOVE(&in_flight, p, entry);
 			TAILQ_INSERT_HEAD(&pending, p, entry);
 		}
+		inbound_kick();	/* on the other connection, if it is up */
 		return;
 	}
 	if (!store_ok(res)) {
@@ -226,6 +266,7 @@ inbound_flush(void)
 
 	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store))
 		return;
+	struct store *st = inbound_store();
 	batch = json_array();
 	alone = TAILQ_FIRST(&pending)->alone;
 	while ((p = TAILQ_FIRST(&pending)) != NULL && n < (alone ? 1 : BATCH_MAX)) {
@@ -239,7 +280,7 @@ inbound_flush(void)
 	sql_arg = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
 	const char *params[] = { sql_arg };
-	if (sql_arg != NULL && store_query(env.store,
+	if (sql_arg != NULL && store_query(st,
 	    "SELECT pigeon_inbox_store($1::jsonb)", 1, params, inbound_stored, NULL) == 0) {
 		flushing = 1;
 	} else {
@@ -277,6 +318,9 @@ void
 inbound_free(void)
 {
 	struct part *p;
+
+	store_free(in_store);	/* completes its query: in_flight to pending */
+	in_store = NULL;
 	while ((p = TAILQ_FIRST(&pending)) != NULL) {
 		TAILQ_REMOVE(&pending, p, entry);
 		part_free(p);

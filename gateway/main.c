@@ -86,6 +86,8 @@ pigeond_check_drained(void)
 		now = "sends and their outcomes";
 	else if (reports_busy())
 		now = "status reports";
+	else if (hostlock_busy() && store_is_up(env.store))
+		now = "host locks";
 	else if (supervisor_busy()) {
 		now = "modem processes";
 		only_workers = 1;
@@ -136,6 +138,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		env.draining = 1;
 		http_stop();
+		hostlock_stop();
 		{
 			struct timeval tv = { DRAIN_TIMEOUT_S, 0 };
 			struct timeval tick = { 0, 100 * 1000 };
@@ -161,8 +164,11 @@ on_db_state(int up, void *arg)
 {
 	if (!up) {
 		log_warnx("database: down; SMS wait on the modems, sends pause");
+		hostlock_db_down();
 		return;
 	}
+	/* The modems' locks first: their answers come before any claim's. */
+	hostlock_db_up();
 	supervisor_db_up();
 	scheduler_db_up();
 	webhook_db_up();
@@ -200,6 +206,14 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * Without TZ, glibc stats /etc/localtime at every mktime and
+	 * localtime: libgammu's encoder reads the clock for each SMS, and
+	 * that stat was a third of pigeond's CPU during an ingest. The
+	 * workers inherit it.
+	 */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 0);
 	log_init("pigeond", env.verbose, use_syslog);
 
 	env.config_path = config_path;
@@ -227,7 +241,13 @@ main(int argc, char *argv[])
 	if ((env.store = store_new(env.base, env.conf.conninfo)) == NULL)
 		fatalx("out of memory");
 	store_set_callbacks(env.store, migrate_on_connect, on_db_state, on_db_notify, NULL);
-	if (supervisor_init() == -1 || scheduler_init() == -1)
+	/* Who holds a modem's lock shows in pg_stat_activity (hostlock.c). */
+	{
+		char app[64];
+		snprintf(app, sizeof(app), "pigeond %s", env.conf.hostname);
+		store_set_name(env.store, app);
+	}
+	if (supervisor_init() == -1 || scheduler_init() == -1 || hostlock_init() == -1)
 		fatalx("out of memory");
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -244,6 +264,7 @@ main(int argc, char *argv[])
 	inbound_free();
 	reports_free();
 	scheduler_free();
+	hostlock_free();
 	webhook_free();
 	store_free(env.store);
 	if (ev_drain_timeout)

@@ -29,7 +29,7 @@ static const char *in_states[] = { "new", "done", "ignored", "error", NULL };
 static const char *out_states[] = { "queued", "sending", "sent", "failed", "expired",
     "delivered", "undelivered", "cancelled", NULL };
 static const char *modem_states[] = { "starting", "online", "offline", "disabled",
-    "draining", NULL };
+    "draining", "elsewhere", NULL };
 static const char *class_names[] = { "reply", "operator", "fanout" };
 
 static void

@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fold.h"
 #include "number.h"
 
 #define E164_MIN	8	/* digits after '+' */
@@ -49,46 +50,6 @@
 #define SHORT_MAX	6	/* longest short code */
 #define NATIONAL_MAX	10	/* longest bare number taken as national */
 #define DIGITS_MAX	20	/* more digits than this is garbage */
-
-#define BAD_CHAR	0xffffffffu
-
-/* Decodes the character at s; s is NUL-terminated, so the continuation-byte
- * test stops at the terminator. Returns its length; *cp is BAD_CHAR when the
- * bytes are not UTF-8 (overlong forms and surrogates included). */
-static size_t
-utf8_char(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c, min;
-	size_t n, i;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2; c = s[0] & 0x1f; min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3; c = s[0] & 0x0f; min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4; c = s[0] & 0x07; min = 0x10000;
-	} else {
-		*cp = BAD_CHAR;
-		return 1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = BAD_CHAR;
-			return 1;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-		*cp = BAD_CHAR;
-		return 1;
-	}
-	*cp = c;
-	return n;
-}
 
 static int
 is_space(uint32_t c)
@@ -164,7 +125,7 @@ alpha(const unsigned char *s, const unsigned char *e, char *out, size_t outlen)
 	uint32_t c;
 
 	for (; s < e; s += len) {
-		len = utf8_char(s, &c);
+		len = fold_char_at((const char *)s, (const char *)e, &c);
 		if (is_invisible(c))
 			continue;
 		if (is_space(c)) {
@@ -233,7 +194,7 @@ national(const char *d, size_t n, const char *cc, char *out, size_t outlen)
 enum number_kind
 number_normalize(const char *in, const char *country, char *out, size_t outlen)
 {
-	const unsigned char *p, *s, *e;
+	const unsigned char *p, *s, *e, *end;
 	char d[DIGITS_MAX];
 	size_t len, n = 0;
 	int letter = 0, plus = 0;
@@ -247,8 +208,9 @@ number_normalize(const char *in, const char *country, char *out, size_t outlen)
 
 	/* Trim, and classify in the same pass. */
 	s = e = NULL;
-	for (p = (const unsigned char *)in; *p != '\0'; p += len) {
-		len = utf8_char(p, &c);
+	end = (const unsigned char *)in + strlen(in);
+	for (p = (const unsigned char *)in; p < end; p += len) {
+		len = fold_char_at((const char *)p, (const char *)end, &c);
 		if (c == BAD_CHAR || is_control(c))
 			return NUMBER_INVALID;
 		if (is_space(c) || is_invisible(c))
@@ -265,7 +227,7 @@ number_normalize(const char *in, const char *country, char *out, size_t outlen)
 		return alpha(s, e, out, outlen);
 
 	for (p = s; p < e; p += len) {
-		len = utf8_char(p, &c);
+		len = fold_char_at((const char *)p, (const char *)e, &c);
 		if (c >= '0' && c <= '9') {
 			if (n == DIGITS_MAX)
 				return NUMBER_INVALID;

@@ -35,17 +35,21 @@
  *   bad. Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
  *   digit in at most SLEEP_WORDS words, otherwise the message is a post
  *   ("Sleep tight, everyone").
+ * - TRACK and UNTRACK take one word (a word, #hashtag or @mention, folded
+ *   and checked in SQL: db/functions/36_track.sql); TRACKS takes none.
+ *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "fold.h"
 #include "parse.h"
 
-#define BAD_CHAR	0xffffffffu
 #define FOLD_MAX	64	/* longest folded word compared, with its NUL */
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
+#define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
 
 #define KW_STRONG	0x1	/* a STOP word that wins as the first word */
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
@@ -105,6 +109,16 @@ static const struct keyword keywords[] = {
 	{ "نوم", CMD_SLEEP, "ar", 0 },
 	{ "delete", CMD_DELETE, "en", 0 }, { "supprimer", CMD_DELETE, "fr", 0 },
 	{ "احذف", CMD_DELETE, "ar", 0 }, { "حذف", CMD_DELETE, "ar", 0 },
+	/* French SUIVRE is FOLLOW: tracking a word is SURVEILLER. */
+	{ "track", CMD_TRACK, "en", 0 }, { "surveiller", CMD_TRACK, "fr", 0 },
+	{ "تتبع", CMD_TRACK, "ar", 0 },
+	{ "untrack", CMD_UNTRACK, "en", 0 }, { "retirer", CMD_UNTRACK, "fr", 0 },
+	{ "ازل", CMD_UNTRACK, "ar", 0 },
+	{ "tracks", CMD_TRACKS, "en", 0 }, { "surveillances", CMD_TRACKS, "fr", 0 },
+	{ "كلماتي", CMD_TRACKS, "ar", 0 },
+	{ "search", CMD_SEARCH, "en", 0 }, { "chercher", CMD_SEARCH, "fr", 0 },
+	{ "rechercher", CMD_SEARCH, "fr", 0 }, { "ابحث", CMD_SEARCH, "ar", 0 },
+	{ "بحث", CMD_SEARCH, "ar", 0 },
 	{ NULL, CMD_POST, NULL, 0 }
 };
 
@@ -139,81 +153,10 @@ static const char *const sleep_joiners[] = {
 
 static const char *const command_names[] = {
 	"post", "join", "follow", "leave", "on", "off", "stop", "start", "help",
-	"dm", "get", "whois", "stats", "name", "bio", "lang", "sleep", "delete"
+	"dm", "get", "whois", "stats", "name", "bio", "lang", "sleep", "delete",
+	"track", "untrack", "tracks", "search"
 };
 
-/* Latin-1 letters U+00C0..U+00FF without their accents; '-' keeps the
- * character as it is. */
-static const char latin1[] =
-	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy--"
-	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy-y";
-
-enum fold_mode {
-	FOLD_PUNCT,	/* punctuation and width only: for handles */
-	FOLD_WORD	/* also case, accents and Arabic: for keywords */
-};
-
-/* Decodes the character at s (s < e). Returns its length; *cp is BAD_CHAR
- * (length 1) when the bytes are not UTF-8, overlong and surrogates included. */
-static size_t
-utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp)
-{
-	uint32_t c, min;
-	size_t n, i;
-
-	*cp = BAD_CHAR;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2; c = s[0] & 0x1f; min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3; c = s[0] & 0x0f; min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4; c = s[0] & 0x07; min = 0x10000;
-	} else
-		return 1;
-	if ((size_t)(e - s) < n)
-		return 1;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 1;
-	*cp = c;
-	return n;
-}
-
-static size_t
-char_at(const char *s, const char *e, uint32_t *cp)
-{
-	return utf8_next((const unsigned char *)s, (const unsigned char *)e, cp);
-}
-
-/* White space and the invisible marks that separate words. */
-static int
-is_space(uint32_t c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 ||
-	    c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200b) ||
-	    c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029 ||
-	    (c >= 0x202a && c <= 0x202f) || c == 0x205f || c == 0x2060 ||
-	    (c >= 0x2066 && c <= 0x2069) || c == 0x3000 || c == 0xfeff ||
-	    c == 0x061c;
-}
-
-/* Marks dropped inside a keyword: combining accents, tatweel, harakat,
- * superscript alef, Quranic marks, ZWNJ and ZWJ. */
-static int
-is_ignorable(uint32_t c)
-{
-	return (c >= 0x0300 && c <= 0x036f) || c == 0x0640 ||
-	    (c >= 0x064b && c <= 0x065f) || c == 0x0670 ||
-	    (c >= 0x06d6 && c <= 0x06ed) || c == 0x200c || c == 0x200d;
-}
 
 /* The next word at or after *pp, before e. Returns 0 when there is none. */
 static int
@@ -223,124 +166,18 @@ word_next(const char **pp, const char *e, struct span *w)
 	uint32_t c;
 	size_t n;
 
-	while (p < e && (n = char_at(p, e, &c)) > 0 && is_space(c))
+	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && fold_is_space(c))
 		p += n;
 	if (p >= e)
 		return 0;
 	w->s = p;
-	while (p < e && (n = char_at(p, e, &c)) > 0 && !is_space(c))
+	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && !fold_is_space(c))
 		p += n;
 	w->e = p;
 	*pp = p;
 	return 1;
 }
 
-static int
-put(char *out, size_t *n, size_t outsz, const char *s, size_t len)
-{
-	if (*n + len >= outsz)
-		return -1;
-	memcpy(out + *n, s, len);
-	*n += len;
-	return 0;
-}
-
-static int
-put_char(char *out, size_t *n, size_t outsz, uint32_t c)
-{
-	char b[4];
-	size_t len;
-
-	if (c < 0x80) {
-		b[0] = (char)c; len = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | (c >> 6));
-		b[1] = (char)(0x80 | (c & 0x3f)); len = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | (c >> 12));
-		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (c & 0x3f)); len = 3;
-	} else {
-		b[0] = (char)(0xf0 | (c >> 18));
-		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (c & 0x3f)); len = 4;
-	}
-	return put(out, n, outsz, b, len);
-}
-
-static uint32_t
-fold_arabic(uint32_t c)
-{
-	switch (c) {
-	case 0x0622: case 0x0623: case 0x0625: case 0x0671:
-		return 0x0627;		/* alef forms: ا */
-	case 0x0629:
-		return 0x0647;		/* ta marbuta: ه */
-	case 0x0649: case 0x06cc:
-		return 0x064a;		/* alef maksura, Farsi yeh: ي */
-	case 0x06a9:
-		return 0x0643;		/* keheh: ك */
-	}
-	if (c >= 0x0660 && c <= 0x0669)
-		return '0' + (c - 0x0660);
-	if (c >= 0x06f0 && c <= 0x06f9)
-		return '0' + (c - 0x06f0);
-	return c;
-}
-
-/* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
- * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
-static int
-fold(const char *s, const char *e, enum fold_mode mode, char *out,
-    size_t outsz)
-{
-	size_t n = 0, len;
-	uint32_t c;
-
-	for (; s < e; s += len) {
-		len = char_at(s, e, &c);
-		if (c == BAD_CHAR)
-			return -1;
-		if (c >= 0xff01 && c <= 0xff5e)
-			c -= 0xfee0;	/* full-width ASCII */
-		switch (c) {
-		case 0x061f: c = '?'; break;
-		case 0x060c: c = ','; break;
-		case 0x061b: c = ';'; break;
-		case 0x06d4: case 0x3002: c = '.'; break;
-		case 0x00ab: case 0x00bb: case 0x201c: case 0x201d: case 0x201e:
-			c = '"'; break;
-		case 0x2018: case 0x2019: c = '\''; break;
-		case 0x2013: case 0x2014: case 0x2212: c = '-'; break;
-		case 0x2026:
-			if (put(out, &n, outsz, "...", 3) == -1)
-				return -1;
-			continue;
-		}
-		if (mode == FOLD_WORD) {
-			if (is_ignorable(c))
-				continue;
-			if (c == 0x0152 || c == 0x0153) {
-				if (put(out, &n, outsz, "oe", 2) == -1)
-					return -1;
-				continue;
-			}
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '-')
-				c = (unsigned char)latin1[c - 0xc0];
-			else
-				c = fold_arabic(c);
-		}
-		if (put_char(out, &n, outsz, c) == -1)
-			return -1;
-	}
-	if (n >= outsz)
-		return -1;
-	out[n] = '\0';
-	return (int)n;
-}
 
 static int
 in_set(char c, const char *set)
@@ -379,7 +216,7 @@ static int
 word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
     size_t *n)
 {
-	int m = fold(w->s, w->e, FOLD_WORD, buf, bufsz);
+	int m = fold_text(w->s, w->e, FOLD_WORD, buf, bufsz);
 
 	if (m < 0)
 		return 0;
@@ -407,7 +244,7 @@ punct_only(const struct span *w)
 	char buf[FOLD_MAX];
 	const char *k;
 	size_t n;
-	int m = fold(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
+	int m = fold_text(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
 
 	if (m <= 0)
 		return 0;
@@ -478,7 +315,7 @@ handle_parse(const struct span *w, char *out, int *at)
 	int m;
 
 	*at = 0;
-	m = fold(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
+	m = fold_text(w->s, w->e, FOLD_PUNCT, buf, sizeof(buf));
 	if (m < 0) {
 		*at = w->s[0] == '@' || (w->e - w->s >= 3 &&
 		    memcmp(w->s, "\xef\xbc\xa0", 3) == 0);
@@ -619,7 +456,7 @@ has_digit(const struct span *args, size_t nargs)
 	int m;
 
 	for (i = 0; i < nargs; i++) {
-		m = fold(args[i].s, args[i].e, FOLD_WORD, buf, sizeof(buf));
+		m = fold_text(args[i].s, args[i].e, FOLD_WORD, buf, sizeof(buf));
 		if (m > 0 && strpbrk(buf, "0123456789") != NULL)
 			return 1;
 	}
@@ -652,8 +489,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	/* Trim: the first and the end of the last non-space character. */
 	s = e = NULL;
 	for (p = text; p < text + len; p += n) {
-		n = char_at(p, text + len, &c);
-		if (is_space(c))
+		n = fold_char_at(p, text + len, &c);
+		if (fold_is_space(c))
 			continue;
 		if (s == NULL)
 			s = p;
@@ -697,6 +534,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	case CMD_HELP:
 	case CMD_STATS:
 	case CMD_DELETE:
+	case CMD_TRACKS:
 		if (nargs != 0)
 			goto post;
 		break;
@@ -734,6 +572,28 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		else {
 			cmd->text = w[2].s;
 			cmd->textlen = (size_t)(e - w[2].s);
+		}
+		break;
+	case CMD_TRACK:
+	case CMD_UNTRACK:
+		/* One word, tag and all: "TRACK #couscous"; checked in SQL. */
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (nargs > 1)
+			goto post;
+		else {
+			cmd->text = w[1].s;
+			cmd->textlen = (size_t)(w[1].e - w[1].s);
+		}
+		break;
+	case CMD_SEARCH:
+		if (nargs == 0)
+			cmd->error = CMDERR_MISSING_ARG;
+		else if (many || nargs > SEARCH_WORDS)
+			goto post;
+		else {
+			cmd->text = w[1].s;
+			cmd->textlen = (size_t)(e - w[1].s);
 		}
 		break;
 	case CMD_NAME:

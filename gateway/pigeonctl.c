@@ -278,6 +278,11 @@ cmd_modems(void)
 		    num_or_dash(m, "sms_failed", "", failed, sizeof(failed)),
 		    num_or_dash(m, "sms_in", "", in, sizeof(in)), reason,
 		    json_is_false(json_object_get(m, "local")) ? " (other host)" : "");
+		/* The same name in another host's config: that host waits. */
+		const char *waiting = json_string_value(json_object_get(m, "waiting_host"));
+		if (waiting != NULL && *waiting && strcmp(s(m, "state"), "elsewhere") != 0)
+			printf("%-12s also configured on host %s, which waits for it\n",
+			    "", waiting);
 	}
 	json_decref(j);
 	return EXIT_OK;

@@ -27,6 +27,18 @@ enum modem_state {
 	MODEM_OFFLINE,	/* process exited, hung or cannot reach the modem; restart pending */
 	MODEM_DISABLED,	/* enabled = no, disabled by the operator, or removed: no process */
 	MODEM_DRAINING,	/* drained: finishes its send, reads SMS, takes no new sends */
+	MODEM_ELSEWHERE,	/* another host holds its lock (same name in two configs): no process */
+};
+
+/*
+ * This host's hold on a modem's session advisory lock (hostlock.c). A
+ * modem is driven (sends, deletes, its row in `modems`) only while HELD.
+ */
+enum modem_lock {
+	LOCK_NONE,	/* not held: database down, or not tried yet on this connection */
+	LOCK_TRYING,	/* pg_try_advisory_lock in flight */
+	LOCK_HELD,	/* this host's connection holds it */
+	LOCK_ELSEWHERE,	/* another connection holds it; tried again every few seconds */
 };
 
 /* Sliding-window send counts for `rate = 6/min 300/hour 2000/day`. */
@@ -66,6 +78,9 @@ struct modem {
 	time_t		 health_at;
 	unsigned	 sms_sent, sms_failed;	/* since pigeond started */
 	int		 fails_in_row;	/* temporary send failures since its last success */
+	enum modem_lock	 lock;
+	int		 lock_ever;	/* held once: a later hold is a resume */
+	char		 lock_holder[160];	/* who holds it when LOCK_ELSEWHERE */
 };
 TAILQ_HEAD(modem_list, modem);
 
@@ -94,11 +109,27 @@ void	 supervisor_db_up(void);
 int	 supervisor_busy(void);
 void	 supervisor_free(void);
 struct modem *modem_find(const char *name);
-/* "starting", "online", "offline", "disabled", "draining" (also in JSON). */
+/* "starting", "online", "offline", "disabled", "draining", "elsewhere"
+ * (also in JSON). */
 const char *modem_state_name(enum modem_state);
 int	 modem_send(struct modem *, int64_t id, const char *to, const char *text,
 	    int max_parts, const char *more);
 int	 modem_delete(struct modem *, unsigned generation, int folder, int location);
+/* 1 when the modem can take a send now (online, idle, channel open). */
+int	 modem_idle(const struct modem *);
+/* The scheduler saw a send fail: too many in a row restart the modem. */
+void	 modem_send_failed(struct modem *, const char *why);
+/* For modemctl.c: the state machine's steps. */
+struct modem *modem_new(const struct modem_conf *);
+void	 modem_spawn(struct modem *);
+void	 modem_start_now(struct modem *);
+/* Closes an idle channel whose worker should not run (disabled, etc.). */
+void	 modem_settle(struct modem *);
+void	 modem_set_state(struct modem *, enum modem_state, const char *reason);
+void	 modem_record(struct modem *);
+void	 supervisor_set_aside(struct modem *);
+
+/* modemctl.c */
 /* Operator actions (HTTP, SIGHUP); 0, or -1 when the modem is removed.
  * Disable and drain let the send in flight finish first. */
 int	 modem_enable(struct modem *);
@@ -106,10 +137,24 @@ int	 modem_disable(struct modem *);
 int	 modem_drain(struct modem *);
 /* SIGHUP: re-reads the config file; modems added, removed, changed. */
 void	 supervisor_reload(void);
-/* 1 when the modem can take a send now (online, idle, channel open). */
-int	 modem_idle(const struct modem *);
-/* The scheduler saw a send fail: too many in a row restart the modem. */
-void	 modem_send_failed(struct modem *, const char *why);
+/* hostlock.c says: this host now holds the modem's lock / another holds it. */
+void	 supervisor_lock_held(struct modem *);
+void	 supervisor_lock_elsewhere(struct modem *);
+
+/* hostlock.c */
+int	 hostlock_init(void);
+void	 hostlock_db_up(void);
+void	 hostlock_db_down(void);
+/* Tries every configured modem whose lock is not held (never waits). */
+void	 hostlock_kick(void);
+/* A modem leaves the configuration: let another host have it. */
+void	 hostlock_release(struct modem *);
+/* SIGTERM: stop saying that this host waits for other hosts' modems. */
+void	 hostlock_stop(void);
+int	 hostlock_busy(void);
+/* "held", "waiting" or "elsewhere", for /healthz and the API. */
+const char *hostlock_name(const struct modem *);
+void	 hostlock_free(void);
 
 /* watchdog.c */
 void	 watchdog_start(struct modem *);

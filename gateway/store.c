@@ -33,6 +33,7 @@ TAILQ_HEAD(query_list, query);
 struct store {
 	struct event_base *base;
 	char		*conninfo;
+	char		*appname;	/* fallback_application_name, or NULL */
 	PGconn		*conn;
 	enum store_state state;
 	struct event	*ev_sock;	/* read, persistent, while connected */
@@ -221,7 +222,16 @@ store_free(struct store *s)
 	if (s->conn)
 		PQfinish(s->conn);
 	free(s->conninfo);
+	free(s->appname);
 	free(s);
+}
+
+int
+store_set_name(struct store *s, const char *application_name)
+{
+	free(s->appname);
+	s->appname = strdup(application_name);
+	return s->appname == NULL ? -1 : 0;
 }
 
 static void
@@ -299,7 +309,14 @@ store_connect(struct store *s)
 {
 	if (s->state != STORE_DOWN)
 		return;
-	s->conn = PQconnectStart(s->conninfo);
+	if (s->appname != NULL) {
+		/* dbname with expand_dbname takes the whole conninfo (or URI). */
+		const char *keys[] = { "dbname", "fallback_application_name", NULL };
+		const char *values[] = { s->conninfo, s->appname, NULL };
+		s->conn = PQconnectStartParams(keys, values, 1);
+	} else {
+		s->conn = PQconnectStart(s->conninfo);
+	}
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");
 		return;

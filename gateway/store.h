@@ -30,6 +30,8 @@ struct store *store_new(struct event_base *, const char *conninfo);
 void	 store_free(struct store *);
 void	 store_set_callbacks(struct store *, store_connect_cb, store_state_cb,
 	    store_notify_cb, void *arg);
+/* application_name unless the conninfo sets one; before store_start. */
+int	 store_set_name(struct store *, const char *application_name);
 /* Connects now and again after every failure, until store_free. */
 void	 store_start(struct store *);
 int	 store_is_up(const struct store *);

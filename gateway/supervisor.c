@@ -3,11 +3,12 @@
  * with fork+exec and a socketpair on its fd 3, restarted with backoff when
  * it exits, and its messages dispatched to inbound, reports and the
  * scheduler. It owns the modem state machine (modem_set_state is the one
- * place a state changes) and applies the operator's wishes: enable,
- * disable, drain, and SIGHUP's reloaded configuration.
+ * place a state changes); modemctl.c decides what each modem should be
+ * doing (operator, SIGHUP, host lock) and calls the functions below.
  *
- * A modem the operator disables, drains or removes finishes the send in
- * flight first: only an idle channel is closed.
+ * A modem is driven only while this host holds its lock (hostlock.c): no
+ * process is started without it, no send is handed over and no SMS is
+ * deleted while it is not held.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +41,6 @@
 /* Removed modems: inbound parts and reports may still point at them. */
 static struct modem_list removed = TAILQ_HEAD_INITIALIZER(removed);
 
-static void modem_spawn(struct modem *);
-
 const char *
 modem_state_name(enum modem_state st)
 {
@@ -51,6 +50,7 @@ modem_state_name(enum modem_state st)
 	case MODEM_OFFLINE:	return "offline";
 	case MODEM_DISABLED:	return "disabled";
 	case MODEM_DRAINING:	return "draining";
+	case MODEM_ELSEWHERE:	return "elsewhere";
 	}
 	return "unknown";
 }
@@ -63,13 +63,15 @@ modem_state_done(PGresult *res, void *arg)
 }
 
 /* Writes the modem's state (and identification, if any) to the database. */
-static void
+void
 modem_record(struct modem *m)
 {
 	char *info = NULL;
 	json_t *extra = m->info ? json_deep_copy(m->info) : json_object();
 
-	if (!store_is_up(env.store)) {
+	/* The row is the lock holder's: another host may own this name. */
+	if (!store_is_up(env.store) ||
+	    (m->lock != LOCK_HELD && m->state != MODEM_ELSEWHERE)) {
 		json_decref(extra);
 		return;
 	}
@@ -89,7 +91,7 @@ modem_record(struct modem *m)
 }
 
 /* The one place a modem changes state; it logs and records the change. */
-static void
+void
 modem_set_state(struct modem *m, enum modem_state st, const char *reason)
 {
 	int changed = m->state != st || strcmp(m->reason, reason) != 0;
@@ -120,7 +122,8 @@ int
 modem_idle(const struct modem *m)
 {
 	return m->state == MODEM_ONLINE && m->want == MODEM_ONLINE &&
-	    m->sending == 0 && m->bev != NULL && !m->respawn;
+	    m->sending == 0 && m->bev != NULL && !m->respawn &&
+	    m->lock == LOCK_HELD;
 }
 
 static int
@@ -193,8 +196,9 @@ modem_send(struct modem *m, int64_t id, const char *to, const char *text,
 int
 modem_delete(struct modem *m, unsigned generation, int folder, int location)
 {
-	/* A later process re-reports what an earlier one left undeleted. */
-	if (m->generation != generation)
+	/* A later process re-reports what an earlier one left undeleted;
+	 * without the lock the SMS waits on the SIM for its owner. */
+	if (m->generation != generation || m->lock != LOCK_HELD)
 		return -1;
 	return modem_write(m, json_pack("{s:s, s:i, s:i}", "type", "delete",
 	    "folder", folder, "location", location));
@@ -216,7 +220,7 @@ modem_close_channel(struct modem *m)
  * a disabled, removed or reconfigured modem's channel is closed (its
  * worker exits; supervisor_reap does the rest).
  */
-static void
+void
 modem_settle(struct modem *m)
 {
 	/* Draining shows at once; the send in flight still completes. */
@@ -229,10 +233,10 @@ modem_settle(struct modem *m)
 		modem_set_state(m, MODEM_DRAINING, "drained by the operator");
 	if (m->sending || m->bev == NULL)
 		return;
-	if (m->want == MODEM_DISABLED || m->respawn) {
+	if (m->want == MODEM_DISABLED || m->respawn || m->lock == LOCK_ELSEWHERE) {
 		log_info("modem %s: stopping its process (%s)", m->name,
 		    m->removed ? "removed" : m->respawn ? "configuration changed" :
-		    "disabled");
+		    m->want == MODEM_DISABLED ? "disabled" : "another host owns it");
 		modem_close_channel(m);
 	}
 }
@@ -268,6 +272,8 @@ modem_ready(struct modem *m, json_t *msg)
 	    json_string_value(json_object_get(msg, "manufacturer")),
 	    json_string_value(json_object_get(msg, "model")),
 	    json_string_value(json_object_get(msg, "imei")));
+	if (m->lock == LOCK_ELSEWHERE)
+		return;		/* its channel is closing */
 	if (m->want == MODEM_DRAINING)
 		modem_set_state(m, MODEM_DRAINING, "drained by the operator");
 	else
@@ -376,7 +382,7 @@ modem_restart_later(struct modem *m, int ms)
 	evtimer_add(m->ev_restart, &tv);
 }
 
-static void
+void
 modem_spawn(struct modem *m)
 {
 	int sv[2];
@@ -384,6 +390,15 @@ modem_spawn(struct modem *m)
 	char *argv[3];
 	char title[64];
 
+	/* Driven only while this host holds its lock: hostlock.c starts it. */
+	if (m->lock != LOCK_HELD) {
+		if (m->lock == LOCK_ELSEWHERE)
+			supervisor_lock_elsewhere(m);
+		else
+			modem_set_state(m, MODEM_OFFLINE,
+			    "waiting for the database to take its lock");
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("modem %s: socketpair", m->name);
 		goto retry;
@@ -480,12 +495,15 @@ modem_exited(struct modem *m, int status)
 	}
 	if (m->removed) {
 		modem_set_state(m, MODEM_DISABLED, "removed from the configuration");
-		TAILQ_REMOVE(&env.modems, m, entry);
-		TAILQ_INSERT_TAIL(&removed, m, entry);
+		supervisor_set_aside(m);
 		return;
 	}
 	if (m->want == MODEM_DISABLED) {
 		modem_set_state(m, MODEM_DISABLED, "disabled by the operator");
+		return;
+	}
+	if (m->lock == LOCK_ELSEWHERE) {
+		supervisor_lock_elsewhere(m);
 		return;
 	}
 	if (m->respawn) {
@@ -525,7 +543,7 @@ supervisor_reap(void)
 		pigeond_check_drained();
 }
 
-static struct modem *
+struct modem *
 modem_new(const struct modem_conf *conf)
 {
 	struct modem *m = calloc(1, sizeof(*m));
@@ -568,6 +586,25 @@ modem_free(struct modem *m)
 	free(m);
 }
 
+/* A removed modem whose process is gone: kept aside, as inbound parts
+ * and reports may still point at it. */
+void
+supervisor_set_aside(struct modem *m)
+{
+	hostlock_release(m);
+	TAILQ_REMOVE(&env.modems, m, entry);
+	TAILQ_INSERT_TAIL(&removed, m, entry);
+}
+
+/* Starts the process now, with the shortest backoff. */
+void
+modem_start_now(struct modem *m)
+{
+	evtimer_del(m->ev_restart);
+	m->backoff_ms = RESTART_MIN_MS;
+	modem_spawn(m);
+}
+
 int
 supervisor_init(void)
 {
@@ -591,144 +628,6 @@ supervisor_start(void)
 		else
 			modem_record(m);
 	}
-}
-
-int
-modem_enable(struct modem *m)
-{
-	if (m->removed)
-		return -1;
-	m->want = MODEM_ONLINE;
-	if (m->pid == 0) {
-		evtimer_del(m->ev_restart);
-		m->backoff_ms = RESTART_MIN_MS;
-		modem_spawn(m);
-	} else if (m->state == MODEM_DRAINING) {
-		modem_set_state(m, MODEM_ONLINE, "enabled by the operator");
-	}
-	return 0;
-}
-
-int
-modem_disable(struct modem *m)
-{
-	if (m->removed)
-		return -1;
-	m->want = MODEM_DISABLED;
-	if (m->pid == 0) {
-		evtimer_del(m->ev_restart);
-		modem_set_state(m, MODEM_DISABLED, "disabled by the operator");
-		return 0;
-	}
-	if (m->sending)
-		log_info("modem %s: disabled; stopping after the send in flight", m->name);
-	modem_settle(m);
-	return 0;
-}
-
-int
-modem_drain(struct modem *m)
-{
-	if (m->removed)
-		return -1;
-	m->want = MODEM_DRAINING;
-	if (m->pid == 0) {
-		/* Drained but running: it still reads incoming SMS. */
-		evtimer_del(m->ev_restart);
-		modem_spawn(m);
-		return 0;
-	}
-	if (m->sending)
-		log_info("modem %s: draining; it takes no send after the one in flight",
-		    m->name);
-	modem_settle(m);
-	return 0;
-}
-
-/* Applies a reloaded section to a running modem; conf is copied. */
-static void
-modem_reconfigure(struct modem *m, const struct modem_conf *conf)
-{
-	struct modem_conf *old = m->conf, *copy = config_modem_copy(conf);
-
-	if (copy == NULL) {
-		log_warnx("modem %s: out of memory; keeping its old configuration", m->name);
-		return;
-	}
-	m->conf = copy;
-	m->name = copy->name;
-	if (ratelimit_init(&m->rate, copy) == -1)
-		log_warnx("modem %s: out of memory; rate limit unchanged", m->name);
-	if (m->pid > 0 && config_modem_needs_restart(old, copy)) {
-		m->respawn = 1;
-		modem_settle(m);
-	}
-	/* enabled and drain apply when they changed, so an operator's
-	 * enable or disable over HTTP lasts until the file says otherwise. */
-	if (old->enabled != copy->enabled || old->drain != copy->drain) {
-		if (!copy->enabled)
-			modem_disable(m);
-		else if (copy->drain)
-			modem_drain(m);
-		else
-			modem_enable(m);
-	}
-	config_modem_free(old);
-}
-
-void
-supervisor_reload(void)
-{
-	struct pigeon_conf fresh;
-	struct modem *m, *next;
-	char err[1024];
-
-	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
-		log_warnx("SIGHUP: %s; keeping the running configuration", err);
-		return;
-	}
-	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
-	for (m = TAILQ_FIRST(&env.modems); m != NULL; m = next) {
-		next = TAILQ_NEXT(m, entry);
-		const struct modem_conf *c = config_modem(&fresh, m->name);
-		if (c != NULL) {
-			modem_reconfigure(m, c);
-			continue;
-		}
-		log_info("modem %s: removed from the configuration", m->name);
-		m->removed = 1;
-		m->want = MODEM_DISABLED;
-		if (m->pid > 0) {
-			modem_settle(m);
-			continue;
-		}
-		evtimer_del(m->ev_restart);
-		modem_set_state(m, MODEM_DISABLED, "removed from the configuration");
-		TAILQ_REMOVE(&env.modems, m, entry);
-		TAILQ_INSERT_TAIL(&removed, m, entry);
-	}
-	for (size_t i = 0; i < fresh.nmodems; i++) {
-		if (modem_find(fresh.modems[i].name) != NULL)
-			continue;
-		if ((m = modem_new(&fresh.modems[i])) == NULL) {
-			log_warnx("modem %s: out of memory; not added", fresh.modems[i].name);
-			continue;
-		}
-		log_info("modem %s: added", m->name);
-		TAILQ_INSERT_TAIL(&env.modems, m, entry);
-		if (m->want != MODEM_DISABLED)
-			modem_spawn(m);
-		else
-			modem_record(m);
-	}
-	/* Scheduler limits are read where they are used. */
-	env.conf.max_attempts = fresh.max_attempts;
-	env.conf.retry_seconds = fresh.retry_seconds;
-	env.conf.validity = fresh.validity;
-	env.conf.watchdog_seconds = fresh.watchdog_seconds;
-	env.conf.report_window = fresh.report_window;
-	config_free(&fresh);
-	scheduler_kick();
 }
 
 /* The database is back: record every modem's current state. */

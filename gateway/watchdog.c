@@ -128,7 +128,9 @@ watchdog_health(struct modem *m, json_t *msg)
 	log_debug("modem %s: signal %lld%%, %s, operator %s", m->name,
 	    (long long)json_integer_value(json_object_get(h, "signal_percent")),
 	    reg ? reg : "?", op ? op : "?");
-	if (!store_is_up(env.store) || (text = json_dumps(h, JSON_COMPACT)) == NULL)
+	/* The row is the lock holder's (hostlock.c). */
+	if (!store_is_up(env.store) || m->lock != LOCK_HELD ||
+	    (text = json_dumps(h, JSON_COMPACT)) == NULL)
 		return;
 	const char *params[] = { m->name, text };
 	store_query(env.store, "SELECT pigeon_modem_health($1, $2::jsonb)", 2,

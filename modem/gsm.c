@@ -27,6 +27,9 @@ struct gsm {
 	GSM_MultiSMSMessage	*out;		/* encoded outgoing message */
 	GSM_MultiPartSMSInfo	*info;
 	struct sms_part		*parts;		/* GSM_MAX_MULTI_SMS of them */
+	int			 list_start;	/* next step starts a listing */
+	int			 last_folder;	/* location the last step read */
+	int			 last_location;
 
 	char			*cfg_smsc;
 	GSM_SMSC		 smsc;
@@ -311,47 +314,62 @@ gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
 	}
 }
 
+void
+gsm_list_begin(struct gsm *g)
+{
+	g->list_start = 1;
+	g->last_folder = g->last_location = -1;
+}
+
+/*
+ * One GSM_GetNextSMS call: the caller serves pigeond between two, so a
+ * `send` waits for one read, not for a whole listing. The driver resumes
+ * from the location left in g->list, which nothing else touches (a send
+ * uses g->out and g->info).
+ */
 int
-gsm_poll(struct gsm *g, gsm_sms_cb cb, void *arg)
+gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 {
 	GSM_MultiSMSMessage *m = g->list;
-	gboolean start = TRUE;
-	int last_folder = -1, last_location = -1;
 	GSM_Error err;
 
+	*done = 0;
 	if (!g->connected)
 		return ERR_NOTCONNECTED;
-	m->Number = 0;
-	m->SMS[0].Folder = 0;
-	m->SMS[0].Location = 0;
-	for (;;) {
-		err = GSM_GetNextSMS(g->sm, m, start);
-		start = FALSE;
-		if (err == ERR_EMPTY)
-			return ERR_NONE;
-		if (err != ERR_NONE)
-			return err;
-		if (m->Number <= 0)
-			continue;
-		if (m->SMS[0].Folder == last_folder &&
-		    m->SMS[0].Location == last_location) {
-			log_warnx("listing returned folder %d location %d twice",
-			    last_folder, last_location);
-			return ERR_BUG;
-		}
-		last_folder = m->SMS[0].Folder;
-		last_location = m->SMS[0].Location;
-
-		int n = 0;
-		for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
-			/* Drafts and sent copies are not incoming SMS. */
-			if (m->SMS[i].PDU == SMS_Submit)
-				continue;
-			gsm_part_fill(&g->parts[n++], &m->SMS[i]);
-		}
-		if (n > 0)
-			cb(g->parts, n, arg);
+	if (g->list_start) {
+		m->Number = 0;
+		m->SMS[0].Folder = 0;
+		m->SMS[0].Location = 0;
 	}
+	err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+	g->list_start = 0;
+	if (err == ERR_EMPTY) {
+		*done = 1;
+		return ERR_NONE;
+	}
+	if (err != ERR_NONE)
+		return err;
+	if (m->Number <= 0)
+		return ERR_NONE;
+	if (m->SMS[0].Folder == g->last_folder &&
+	    m->SMS[0].Location == g->last_location) {
+		log_warnx("listing returned folder %d location %d twice",
+		    g->last_folder, g->last_location);
+		return ERR_BUG;
+	}
+	g->last_folder = m->SMS[0].Folder;
+	g->last_location = m->SMS[0].Location;
+
+	int n = 0;
+	for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
+		/* Drafts and sent copies are not incoming SMS. */
+		if (m->SMS[i].PDU == SMS_Submit)
+			continue;
+		gsm_part_fill(&g->parts[n++], &m->SMS[i]);
+	}
+	if (n > 0)
+		cb(g->parts, n, arg);
+	return ERR_NONE;
 }
 
 int

@@ -35,6 +35,18 @@
  */
 #define DEFER_IDLE_MS		1000
 #define DEFER_MAX_MS		10000
+/*
+ * A listing is not repeated sooner than LIST_GAP_FACTOR times its own
+ * length (at most LIST_GAP_MAX_MS), even with a shorter poll_ms, so that a
+ * worker lists at most a tenth of its time: the dummy driver probes 50,000
+ * file names per listing (150 ms of CPU, seconds under load), and four
+ * workers listing their modems back to back took the CPU the database
+ * needed to store what the first listings had read. An AT modem lists a
+ * SIM in tens of ms, under the default poll_ms of 1 s; an announced SMS
+ * (+CMTI) is listed at once either way.
+ */
+#define LIST_GAP_FACTOR		10
+#define LIST_GAP_MAX_MS		3000
 
 static struct gsm_config cfg;
 static struct gsm	*gsm;
@@ -45,6 +57,19 @@ static unsigned		 poll_gen;	/* counts listings, for seen_prune */
 static int		 poll_fails;
 static int		 poll_last_err = ERR_NONE;
 static long		 last_progress;	/* last listing or delete, for deferring */
+/*
+ * Deletes are the worker's least urgent work: they are queued and run a
+ * few at a time, the channel read between, so a `send` does not wait
+ * behind the hundreds of deletes a stored batch brings. During a listing
+ * (the worker serves pigeond between two reads) they wait for its end: an
+ * AT listing is read from the modem's answer to one command, so a location
+ * deleted meanwhile could still come later in it and be reported twice.
+ */
+#define DELETES_AT_ONCE		16
+static int		 listing;
+static int		 listed, reported;	/* this listing's locations */
+static struct { int folder, location; } *held;
+static size_t		 held_head, nheld, held_cap;
 static char		 progname[96] = "pigeon-modem";
 static volatile sig_atomic_t quit;
 
@@ -65,6 +90,7 @@ worker_exit(int code)
 	gsm_free(gsm);		/* disconnects */
 	seen_free(seen);
 	linebuf_free(&lb);
+	free(held);
 	free(cfg.device);
 	free(cfg.connection);
 	free(cfg.model);
@@ -312,19 +338,11 @@ handle_send(json_t *msg)
 }
 
 static void
-handle_delete(json_t *msg)
+delete_now(int folder, int location)
 {
-	long long folder, location;
 	json_t *m;
 	int err;
 
-	if (get_int(msg, "folder", &folder) == -1 ||
-	    get_int(msg, "location", &location) == -1 ||
-	    folder < 0 || folder > 1000000 || location < 0 ||
-	    location > 1000000000) {
-		log_warnx("delete without integer folder and location; ignored");
-		return;
-	}
 	err = gsm != NULL && configured ?
 	    gsm_delete(gsm, (int)folder, (int)location) : ERR_NOTCONNECTED;
 	if (err == ERR_NONE) {
@@ -332,7 +350,7 @@ handle_delete(json_t *msg)
 		last_progress = now_ms();
 		m = msg_new("deleted");
 	} else {
-		log_warnx("delete folder %lld location %lld: %s", folder,
+		log_warnx("delete folder %d location %d: %s", folder,
 		    location, gsm_strerror(err));
 		m = msg_new("delete_failed");
 		json_object_set_new(m, "code", json_integer(err));
@@ -341,6 +359,51 @@ handle_delete(json_t *msg)
 	json_object_set_new(m, "folder", json_integer(folder));
 	json_object_set_new(m, "location", json_integer(location));
 	emit(m);
+}
+
+static void
+handle_delete(json_t *msg)
+{
+	long long folder, location;
+
+	if (get_int(msg, "folder", &folder) == -1 ||
+	    get_int(msg, "location", &location) == -1 ||
+	    folder < 0 || folder > 1000000 || location < 0 ||
+	    location > 1000000000) {
+		log_warnx("delete without integer folder and location; ignored");
+		return;
+	}
+	if (!configured || gsm == NULL) {
+		delete_now((int)folder, (int)location);	/* fails at once */
+		return;
+	}
+	if (held_head > 0 && nheld == held_cap) {
+		memmove(held, held + held_head, (nheld - held_head) * sizeof(*held));
+		nheld -= held_head;
+		held_head = 0;
+	}
+	if (nheld == held_cap) {
+		size_t ncap = held_cap ? held_cap * 2 : 256;
+		void *n = realloc(held, ncap * sizeof(*held));
+		if (n == NULL)
+			fatal("realloc");
+		held = n;
+		held_cap = ncap;
+	}
+	held[nheld].folder = (int)folder;
+	held[nheld].location = (int)location;
+	nheld++;
+}
+
+/* Runs up to max queued deletes, in their order; 1 if more are left. */
+static int
+held_deletes_run(size_t max)
+{
+	for (; max > 0 && held_head < nheld && !listing; max--, held_head++)
+		delete_now(held[held_head].folder, held[held_head].location);
+	if (held_head == nheld)
+		held_head = nheld = 0;
+	return held_head < nheld;
 }
 
 /* Parses a line; invalid UTF-8 is replaced so a `send` can still be refused. */
@@ -506,8 +569,10 @@ on_location(const struct sms_part *parts, int n, void *arg)
 	int folder = parts[0].folder, location = parts[0].location;
 
 	(void)arg;
+	listed++;
 	if (seen_has(seen, folder, location, h, poll_gen))
 		return;
+	reported++;
 	log_debug("SMS at folder %d location %d from %s (%d part(s))",
 	    folder, location, parts[0].sender, n);
 	for (int i = 0; i < n; i++)
@@ -528,11 +593,27 @@ poll_deferred(long last_poll)
 static void
 poll_modem(void)
 {
-	int err;
+	int err = ERR_NONE, done = 0;
+	long t0 = now_ms();
 
 	gsm_idle(gsm);
 	poll_gen++;
-	err = gsm_poll(gsm, on_location, NULL);
+	listed = reported = 0;
+	gsm_list_begin(gsm);
+	listing = 1;
+	while (!quit) {
+		err = gsm_list_step(gsm, on_location, NULL, &done);
+		if (err != ERR_NONE || done)
+			break;
+		/* Sends and pings that came meanwhile, without waiting. */
+		read_channel(0);
+		drain_lines(0);
+	}
+	listing = 0;
+	log_debug("listing: %d location(s), %d new, %ld ms, %zu delete(s) held",
+	    listed, reported, now_ms() - t0, nheld - held_head);
+	if (err == ERR_NONE && !done)
+		return;		/* stopped by a signal: prune nothing */
 	if (err == ERR_NONE) {
 		seen_prune(seen, poll_gen);
 		if (poll_last_err != ERR_NONE)
@@ -606,6 +687,9 @@ main(int argc, char *argv[])
 		else
 			usage();
 	}
+	/* As pigeond does: no stat of /etc/localtime per libgammu clock read. */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 0);
 	log_init(progname, verbose, 0);
 	if ((fl = fcntl(PROTO_FD, F_GETFL)) == -1)
 		fatal("file descriptor %d (started outside pigeond?)", PROTO_FD);
@@ -650,6 +734,11 @@ main(int argc, char *argv[])
 	long next_health = now_ms(), last_poll = 0;
 	while (!quit) {
 		drain_lines(0);
+		/* Sends and pings first: they are read between the deletes. */
+		while (!quit && held_deletes_run(DELETES_AT_ONCE)) {
+			read_channel(0);
+			drain_lines(0);
+		}
 		if (quit)
 			break;
 		if (notify && now_ms() >= next_idle) {
@@ -662,10 +751,16 @@ main(int argc, char *argv[])
 			}
 		}
 		if (now_ms() >= next_poll && !poll_deferred(last_poll)) {
+			long t0 = now_ms(), gap = cfg.poll_ms;
 			poll_modem();
 			health_sms_waiting();	/* that listing read it */
 			last_poll = last_progress = now_ms();
-			next_poll = last_poll + cfg.poll_ms;
+			if ((last_poll - t0) * LIST_GAP_FACTOR > gap)
+				gap = (last_poll - t0) * LIST_GAP_FACTOR;
+			if (gap > cfg.poll_ms && gap > LIST_GAP_MAX_MS)
+				gap = cfg.poll_ms > LIST_GAP_MAX_MS ?
+				    cfg.poll_ms : LIST_GAP_MAX_MS;
+			next_poll = last_poll + gap;
 		}
 		if (cfg.health_ms > 0 && now_ms() >= next_health) {
 			emit(health_poll(gsm));

@@ -81,10 +81,12 @@ void	 gsm_free(struct gsm *);
 int	 gsm_connect(struct gsm *, const struct gsm_config *, const char **errstr);
 void	 gsm_identify(struct gsm *, struct gsm_ident *);
 /*
- * Lists every stored SMS of every folder, calling cb for each location.
- * Returns ERR_NONE when the listing ran to its end, else the GSM_Error.
+ * A listing of every stored SMS of every folder, one location per step:
+ * gsm_list_begin, then gsm_list_step until *done or an error (the
+ * GSM_Error it returns), calling cb for each location read.
  */
-int	 gsm_poll(struct gsm *, gsm_sms_cb, void *arg);
+void	 gsm_list_begin(struct gsm *);
+int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
 /* Lets the driver read unsolicited data between polls. */
 void	 gsm_idle(struct gsm *);
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)

@@ -48,8 +48,7 @@ BEGIN
 	    VALUES (p_to, format(tmpl, VARIADIC p_args), 0, p_reply_to, p_bypass,
 	    p_key, least(p_max_parts, 10), p_more)
 	    RETURNING outbox.id INTO oid;
-	PERFORM pg_notify('pigeon_outbox', '');
-	RETURN oid;
+	RETURN oid;	-- the outbox_insert_notify trigger wakes the scheduler
 END $$;
 
 -- A reply that fits one SMS (every catalog entry does).
@@ -203,7 +202,9 @@ BEGIN
 		PERFORM pigeon_reply(m.sender, lang, 'usage_' || c_cmd, '{}', p_msg);
 		outcome := 'usage: ' || c_cmd || ' (' || c_err || ')';
 	ELSIF c_cmd = 'help' THEN
+		-- Two SMS: the commands do not fit one with the words'.
 		PERFORM pigeon_reply(m.sender, lang, 'help', '{}', p_msg);
+		PERFORM pigeon_reply(m.sender, lang, 'help_words', '{}', p_msg);
 		outcome := 'help';
 	ELSIF c_cmd = 'join' THEN
 		IF acct.id IS NOT NULL THEN
@@ -295,13 +296,15 @@ BEGIN
 		    p_msg);
 		outcome := 'whois @' || c_handle;
 	ELSIF c_cmd = 'stats' THEN
-		SELECT count(*) INTO n FROM follows WHERE followee = acct.id;
-		SELECT count(*) INTO k FROM follows WHERE follower = acct.id;
-		PERFORM pigeon_reply(m.sender, lang, 'stats',
-		    ARRAY[n::text, k::text,
-		          (SELECT count(*) FROM posts WHERE account_id = acct.id
-		            AND deleted_at IS NULL)::text], p_msg);
-		outcome := 'stats';
+		outcome := pigeon_apply_stats(acct, p_msg, lang);
+	ELSIF c_cmd = 'track' THEN
+		outcome := pigeon_apply_track(acct, c_text, p_msg, lang);
+	ELSIF c_cmd = 'untrack' THEN
+		outcome := pigeon_apply_untrack(acct, c_text, p_msg, lang);
+	ELSIF c_cmd = 'tracks' THEN
+		outcome := pigeon_apply_tracks(acct, p_msg, lang);
+	ELSIF c_cmd = 'search' THEN
+		outcome := pigeon_apply_search(acct, c_text, p_msg, lang);
 	ELSIF c_cmd IN ('name', 'bio') THEN
 		outcome := pigeon_apply_profile(acct, c_cmd, c_text, p_msg, lang);
 	ELSIF c_cmd = 'lang' THEN

@@ -119,47 +119,105 @@ BEGIN
 	RETURN format('%s held update(s) expired, %s released', expired, released);
 END $$;
 
--- A post and its fan-out: one row per follower who wants SMS, cut to
--- fanout_parts_gsm or fanout_parts_ucs2 parts (p_ucs2 says which; NULL,
--- unknown, takes the UCS-2 cap) with "… GET author" at the cut; held to
--- the end of the recipient's quiet hours when they are in them.
+-- A post and its fan-out to followers and trackers: the recipients are
+-- made and their copies inserted once, in one statement, deduplicated per
+-- member (a follower who also tracks a word of the post gets one SMS, as
+-- a follower). A copy is cut to fanout_parts_gsm or fanout_parts_ucs2 parts (p_ucs2 says which;
+-- NULL, unknown, takes the UCS-2 cap) with "… GET author" at the cut, and
+-- held to the end of the recipient's quiet hours when they are in them.
+-- Followers with SMS on for the author and trackers of one of its words
+-- (never the author) get it, when their updates are ON and they did not
+-- say STOP; a tracker gets at most track_day tracking SMS a day (service
+-- time zone) and one warning when the cap is reached.
 CREATE OR REPLACE FUNCTION pigeon_post(p_account bigint, p_text text,
     p_inbox bigint, p_ucs2 boolean DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
 	pid bigint;
 	author text;
+	words text[] := pigeon_terms(p_text);
 	cap integer;
-	n integer;
+	track_cap integer;	-- read only when someone tracks a word of the post
+	today date;
+	cap_phones text[];
+	cap_langs text[];
 BEGIN
-	INSERT INTO posts (account_id, text, inbox_id)
-	    VALUES (p_account, p_text, p_inbox)
+	INSERT INTO posts (account_id, text, inbox_id, terms)
+	    VALUES (p_account, p_text, p_inbox, words)
 	    RETURNING id INTO pid;
 	SELECT handle INTO author FROM accounts WHERE id = p_account;
 	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm', 1)
 	            ELSE pigeon_setting_int('fanout_parts_ucs2', 3) END;
-	INSERT INTO outbox (recipient, text, class, post_id, max_parts, more,
-	    next_attempt_at, held_since)
-	SELECT q.phone, '@' || author || ': ' || p_text, 2, pid, least(cap, 10),
-	       '… GET ' || author, coalesce(q.quiet_end, now()),
-	       CASE WHEN q.quiet_end IS NOT NULL THEN now() END
-	  FROM (SELECT a.phone,
-	               -- Most followers keep no quiet hours: skip the call,
-	               -- which would return NULL for them (fan-out speed).
-	               CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
-	                     AND a.sleep_from <> a.sleep_to
-	                    THEN pigeon_quiet_end(a.sleep_from, a.sleep_to)
-	               END AS quiet_end
-	          FROM follows f
-	          JOIN accounts a ON a.id = f.follower
-	         WHERE f.followee = p_account AND f.sms AND a.updates_on
-	           AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)) q
-	ON CONFLICT (post_id, recipient) DO NOTHING;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n > 0 THEN
-		PERFORM pg_notify('pigeon_outbox', '');
+	IF EXISTS (SELECT 1 FROM tracks t WHERE t.term = ANY (words)) THEN
+		track_cap := pigeon_setting_int('track_day', 50);
+		today := (now() AT TIME ZONE pigeon_setting('timezone', 'Africa/Casablanca'))::date;
+	ELSIF NOT EXISTS (SELECT 1 FROM follows f WHERE f.followee = p_account) THEN
+		RETURN pid;	-- nobody to send it to: the post alone
 	END IF;
-	RETURN pid;
+	-- Each member once: the followers, then the trackers who do not
+	-- follow (a member tracking two words of the post is one tracker).
+	-- No aggregate over the followers: a big fan-out stays one scan.
+	WITH wanted AS (
+		SELECT f.follower AS id, true AS follows
+		  FROM follows f
+		 WHERE f.followee = p_account AND f.sms
+		UNION ALL
+		SELECT DISTINCT t.account_id, false
+		  FROM tracks t
+		 WHERE t.term = ANY (words) AND t.account_id <> p_account
+		   AND NOT EXISTS (SELECT 1 FROM follows f
+		                    WHERE f.followee = p_account
+		                      AND f.follower = t.account_id AND f.sms)
+	), r AS (
+		SELECT a.id, a.phone, d.follows,
+		       -- Most recipients keep no quiet hours: skip the call,
+		       -- which would return NULL for them (fan-out speed).
+		       CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
+		             AND a.sleep_from <> a.sleep_to
+		            THEN pigeon_quiet_end(a.sleep_from, a.sleep_to)
+		       END AS quiet_end
+		  FROM wanted d
+		  JOIN accounts a ON a.id = d.id
+		 WHERE a.updates_on
+		   AND (d.follows OR a.track_day IS DISTINCT FROM today
+		        OR a.track_sent < track_cap)
+		   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
+	)
+	INSERT INTO outbox (recipient, text, class, post_id, max_parts, more,
+	    next_attempt_at, held_since, via)
+	SELECT r.phone, '@' || author || ': ' || p_text, 2, pid, least(cap, 10),
+	       '… GET ' || author, coalesce(r.quiet_end, now()),
+	       CASE WHEN r.quiet_end IS NOT NULL THEN now() END,
+	       CASE WHEN r.follows THEN 'follow' ELSE 'track' END
+	  FROM r
+	ON CONFLICT (post_id, recipient) DO NOTHING;
+	IF track_cap IS NULL THEN
+		RETURN pid;	-- nobody tracks its words: nothing to count
+	END IF;
+	-- The trackers' daily counts, from the copies just made (a partial
+	-- index holds only tracking copies), locked in id order: two posts
+	-- counting the same trackers from two hosts cannot deadlock.
+	WITH counted AS (
+		UPDATE accounts a
+		   SET track_sent = CASE WHEN a.track_day = today
+		                         THEN a.track_sent + 1 ELSE 1 END,
+		       track_day = today
+		  FROM (SELECT l.id FROM accounts l
+		         WHERE l.phone IN (SELECT o.recipient FROM outbox o
+		                            WHERE o.post_id = pid AND o.via = 'track')
+		         ORDER BY l.id FOR UPDATE) l
+		 WHERE a.id = l.id
+		RETURNING a.phone, a.lang, a.track_sent
+	)
+	SELECT array_agg(c.phone), array_agg(c.lang)
+	  INTO cap_phones, cap_langs
+	  FROM counted c WHERE c.track_sent = track_cap;
+	-- The copy that reached the cap went out; the warning follows it.
+	FOR i IN 1 .. coalesce(array_length(cap_phones, 1), 0) LOOP
+		PERFORM pigeon_reply(cap_phones[i], cap_langs[i], 'track_cap',
+		    ARRAY[track_cap::text]);
+	END LOOP;
+	RETURN pid;	-- the outbox_insert_notify trigger wakes the scheduler
 END $$;
 
 -- An operator's send (the HTTP API): the outbox id, or NULL when the
@@ -175,6 +233,5 @@ BEGIN
 	INSERT INTO outbox (recipient, text, class)
 	    VALUES (p_to, p_text, coalesce(p_class, 1))
 	    RETURNING id INTO oid;
-	PERFORM pg_notify('pigeon_outbox', '');
-	RETURN oid;
+	RETURN oid;	-- the outbox_insert_notify trigger wakes the scheduler
 END $$;

@@ -186,7 +186,7 @@ CREATE OR REPLACE TRIGGER outbox_state_history
 -- Rows queued by a bare INSERT (an operator's script, another program)
 -- wake the scheduler at once rather than at its next tick: one NOTIFY per
 -- statement, and PostgreSQL folds the same NOTIFY within a transaction into
--- one, so pigeon_post's and pigeon_send's own cost nothing more.
+-- one. pigeon_post, pigeon_send and the replies rely on it too.
 CREATE OR REPLACE FUNCTION pigeon_outbox_notify()
 RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -5,6 +5,11 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- A modem's state as its host's supervisor sees it. Only the host that
+-- holds the modem's lock (pigeon_modem_lock) records a state; a host that
+-- has the same name configured but not the lock records 'elsewhere',
+-- which adds a history line (and a row if the owner has none yet) and
+-- leaves the owner's row alone (pigeon_modem_lock marks waiting_host).
 CREATE OR REPLACE FUNCTION pigeon_modem_state(p_name text, p_host text,
     p_state text, p_reason text, p_info jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -12,6 +17,15 @@ DECLARE
 	old text;
 BEGIN
 	SELECT state INTO old FROM modems WHERE name = p_name FOR UPDATE;
+	IF p_state = 'elsewhere' THEN
+		INSERT INTO modems (name, host, state, state_reason, waiting_host,
+		                    waiting_since, waiting_seen)
+		    VALUES (p_name, p_host, p_state, p_reason, p_host, now(), now())
+		ON CONFLICT (name) DO NOTHING;
+		INSERT INTO modem_history (modem, state, reason)
+		    VALUES (p_name, p_state, 'host ' || p_host || ': ' || p_reason);
+		RETURN;
+	END IF;
 	INSERT INTO modems AS m (name, host, state, state_reason, state_since)
 	    VALUES (p_name, p_host, p_state, p_reason, now())
 	ON CONFLICT (name) DO UPDATE
@@ -19,6 +33,12 @@ BEGIN
 	        state_reason = EXCLUDED.state_reason,
 	        state_since = CASE WHEN m.state = EXCLUDED.state THEN m.state_since
 	                           ELSE now() END,
+	        waiting_host = CASE WHEN m.waiting_host = EXCLUDED.host THEN ''
+	                            ELSE m.waiting_host END,
+	        waiting_since = CASE WHEN m.waiting_host = EXCLUDED.host THEN NULL
+	                             ELSE m.waiting_since END,
+	        waiting_seen = CASE WHEN m.waiting_host = EXCLUDED.host THEN NULL
+	                            ELSE m.waiting_seen END,
 	        updated_at = now();
 	IF p_info IS NOT NULL AND p_info <> '{}'::jsonb THEN
 		UPDATE modems SET
@@ -38,6 +58,61 @@ BEGIN
 		    VALUES (p_name, p_state, p_reason);
 	END IF;
 END $$;
+
+-- Host locks. A host owns a modem while its connection holds the session
+-- advisory lock (1346979653, hashtext(name)): 1346979653 is 'PIGE' in
+-- ASCII, a class of its own, and a two-key lock never meets the one-key
+-- lock of the migrations. In pg_locks: locktype 'advisory', classid
+-- 1346979653, objid hashtext(name)::oid, objsubid 2. PostgreSQL releases
+-- it when the connection ends, however it ends. Never waits: a lock held
+-- elsewhere returns false with who holds it (application_name is
+-- 'pigeond HOST' for pigeond's connection), marks the row as waited for
+-- by p_host, and the caller tries again later. Taking a lock this session
+-- already holds is a no-op (a second pg_try_advisory_lock would count it
+-- twice).
+CREATE OR REPLACE FUNCTION pigeon_modem_lock(p_name text, p_host text,
+    OUT got boolean, OUT holder text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	holder := NULL;
+	IF EXISTS (SELECT 1 FROM pg_locks l
+	            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+	              AND l.classid = 1346979653::oid
+	              AND l.objid = hashtext(p_name)::oid AND l.objsubid = 2
+	              AND l.granted) THEN
+		got := true;
+		RETURN;
+	END IF;
+	got := pg_try_advisory_lock(1346979653, hashtext(p_name));
+	IF NOT got THEN
+		SELECT coalesce(nullif(a.application_name, ''), 'a connection') ||
+		       ', backend pid ' || l.pid ||
+		       coalesce(' from ' || host(a.client_addr), '')
+		  INTO holder
+		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		 WHERE l.locktype = 'advisory' AND l.classid = 1346979653::oid
+		   AND l.objid = hashtext(p_name)::oid AND l.objsubid = 2 AND l.granted
+		 LIMIT 1;
+		UPDATE modems SET waiting_host = p_host,
+		       waiting_since = CASE WHEN waiting_host = p_host
+		                            THEN waiting_since ELSE now() END,
+		       waiting_seen = now()
+		 WHERE name = p_name;
+	END IF;
+END $$;
+
+-- p_host no longer waits for the modem (it stops, or dropped the modem).
+CREATE OR REPLACE FUNCTION pigeon_modem_unwait(p_name text, p_host text)
+RETURNS void LANGUAGE sql AS $$
+	UPDATE modems SET waiting_host = '', waiting_since = NULL, waiting_seen = NULL
+	 WHERE name = p_name AND waiting_host = p_host;
+$$;
+
+-- A modem removed from this host's configuration: another host may take it.
+CREATE OR REPLACE FUNCTION pigeon_modem_unlock(p_name text)
+RETURNS boolean LANGUAGE sql AS $$
+	SELECT pg_advisory_unlock(1346979653, hashtext(p_name));
+$$;
 
 CREATE OR REPLACE FUNCTION pigeon_modem_received(p_name text, p_n integer)
 RETURNS void LANGUAGE sql AS $$

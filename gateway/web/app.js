@@ -88,6 +88,15 @@ function draw(st) {
     row(["waiting", n("queued") + n("sending")]),
   ], 2, "");
 
+  // Reach: each post's copies from the outbox (delivered and failed
+  // from the delivery reports); "@" + handle, never a phone number.
+  fill("reach", (st.reach || []).map(p => {
+    const c = p.reach || {};
+    const text = p.text.length > 40 ? p.text.slice(0, 39) + "…" : p.text;
+    return row([p.id, "@" + p.handle, time(p.created_at), text, c.queued ?? 0,
+      c.sent ?? 0, c.delivered ?? 0, c.failed ?? 0, c.pending ?? 0]);
+  }), 9, "no posts yet");
+
   fill("failures", st.failures.map(f =>
     row([f.id, f.to, f.state, f.modem, f.error, time(f.at)])), 6, "no recent failures");
 }

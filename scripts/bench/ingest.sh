@@ -27,7 +27,7 @@ ingest_pigeon() {
 		printf '[modem dummy%d]\ndevice = %s\nconnection = none\nmodel = dummy\npoll_ms = 10\n' $i "$d" >>"$conf"
 	done
 	t0=$(now)
-	"$BENCH_BIN/pigeond" -c "$conf" >"$BENCH_VAR/ingest-pigeond.log" 2>&1 &
+	"$BENCH_BIN/pigeond" ${BENCH_PIGEOND_FLAGS:-} -c "$conf" >"$BENCH_VAR/ingest-pigeond.log" 2>&1 &
 	p=$!
 	wait_count "$db" "SELECT count(*) FROM posts" $((per * 4)) 600
 	t1=$(now)

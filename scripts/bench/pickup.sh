@@ -14,7 +14,25 @@
 
 pickup_pigeon() {
 	pigeon_dummies pickup 10000
+	# Steady state: each worker lists its modem as soon as it is online,
+	# then sends its first `health`. A dummy listing is one libgammu call
+	# (the last GSM_GetNextSMS probes up to 50,000 file names, 150-450 ms
+	# on this machine) that no send can interrupt: start once every modem
+	# is past it (BENCH_PICKUP_AT_START=1 measures from start-up instead).
+	[ -n "${BENCH_PICKUP_AT_START:-}" ] ||
+	    wait_count "$db" "SELECT count(*) FROM modems WHERE health_at IS NOT NULL" 4 60
 	n=${BENCH_PICKUP:-200}
+	# BENCH_PICKUP_INBOX=N: N stored SMS per modem (from members, so no
+	# replies), the load starting with their listing: a send waits for
+	# one read of a listing, not for all of it.
+	if [ -n "${BENCH_PICKUP_INBOX:-}" ]; then
+		members "$db" "$BENCH_PICKUP_INBOX"
+		for i in 0 1 2 3; do
+			dummy_inbox "$BENCH_VAR/pickup/pigeon$i" $((i * BENCH_PICKUP_INBOX)) \
+			    "$BENCH_PICKUP_INBOX" "$BENCH_PICKUP_INBOX" stored
+		done
+		wait_count "$db" "SELECT count(*) FROM inbox_parts" 1 30
+	fi
 	# One psql, one autocommit INSERT every 20 ms.
 	awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) {
 		printf "INSERT INTO outbox (recipient, text, class) VALUES (%s, %s, 1);\n",
@@ -25,6 +43,12 @@ pickup_pigeon() {
 	psql_q "$db" "SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l))::numeric, 1)
 	    || ' ' || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY l))::numeric, 1)
 	    FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS l FROM outbox) x"
+	# The slowest, split into waiting for the claim and the send after it.
+	psql -X -q "$db" -c "SELECT o.id, o.modem, o.created_at::time AS created,
+	    round(extract(epoch FROM h.at - o.created_at)::numeric * 1000, 1) AS claim_ms,
+	    round(extract(epoch FROM o.sent_at - h.at)::numeric * 1000, 1) AS send_ms
+	    FROM outbox o JOIN outbox_history h ON h.outbox_id = o.id AND h.state = 'sending'
+	    ORDER BY o.sent_at - o.created_at DESC LIMIT 8" >"$BENCH_VAR/pickup/slowest.txt" 2>&1 || true
 	kill -TERM $pid; wait $pid || true
 }
 

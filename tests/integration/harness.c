@@ -520,3 +520,39 @@ h_pg_stop_mode(const char *mode)
 	unsetenv("PIGEON_PG_STOP_MODE");
 	return rc;
 }
+
+pid_t
+h_spawn_channel(const char *logpath, char *const argv[], int *fd)
+{
+	static int registered;
+	int sv[2];
+	pid_t pid;
+
+	if (!registered++)
+		atexit(h_kill_spawned);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		h_die("socketpair");
+	if ((pid = fork()) == -1)
+		h_die("fork");
+	if (pid == 0) {
+		int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (log != -1) {
+			dup2(log, 1);
+			dup2(log, 2);
+			close(log);
+		}
+		setpgid(0, 0);
+		/* dup2 clears close-on-exec; fd 3 itself needs it cleared. */
+		if (sv[1] == 3 ? fcntl(3, F_SETFD, 0) == -1 : dup2(sv[1], 3) == -1)
+			_exit(126);
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	*fd = sv[0];
+	if (nspawned < (int)(sizeof(spawned) / sizeof(spawned[0])))
+		spawned[nspawned++] = pid;
+	return pid;
+}

@@ -48,8 +48,6 @@ PGconn	*h_db_connect(const char *conninfo);
 char	*h_db_value(PGconn *, const char *sql, int nparams, const char *const *params);
 long	 h_db_long(PGconn *, const char *sql, int nparams, const char *const *params);
 
-#endif
-
 /* Runs argv (no shell); stdout+stderr in *out (malloc) if out; exit status. */
 int	 h_exec(char **out, char *const argv[]);
 
@@ -72,6 +70,8 @@ struct h_gateway {
 	int	 modem_removed[H_MAX_MODEMS];	/* left out of the config when set */
 	int	 modem_poll_ms[H_MAX_MODEMS];	/* poll_ms of [modem simN]; 0 = 200 */
 	const char *modem_prefix;	/* modem names: prefix + N; NULL = "sim" */
+	int	 start_no_wait;		/* start does not wait for its modems (a
+					 * host whose modem another host owns) */
 };
 
 /* Starts nmodems simulators, writes a config and starts pigeond; waits
@@ -87,6 +87,8 @@ int	 h_text(struct h_gateway *, int modem, const char *from, const char *text);
  * in sending order (malloc). */
 char	*h_received(struct h_gateway *, const char *number);
 int	 h_received_count(struct h_gateway *, const char *number);
+/* How many of them contain needle. */
+int	 h_received_matching(struct h_gateway *, const char *number, const char *needle);
 /* Waits until number received an SMS containing needle; 0 or -1. */
 int	 h_wait_received(struct h_gateway *, const char *number, const char *needle,
 	    int timeout_ms);
@@ -152,3 +154,10 @@ void	 h_gateway_start_on(struct h_gateway *, const char *name, int nmodems,
  * dir/modem.log. */
 void	 h_fake_sends(const char *dir, const char *modem, long first_id, long n,
 	    int *per_id);
+
+/* Issue 6: spawns argv (as h_spawn) with one end of a socketpair as its
+ * file descriptor 3, the way pigeond starts pigeon-modem; *fd is the other
+ * end, non-blocking. */
+pid_t	 h_spawn_channel(const char *logpath, char *const argv[], int *fd);
+
+#endif

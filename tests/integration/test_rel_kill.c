@@ -28,6 +28,7 @@
 
 #define ALICE	"+212661000001"
 #define BOB	"+212661000002"
+#define CAROL	"+212661000003"	/* follows alice, then says STOP */
 #define NMODEMS	2
 
 static struct h_gateway g;
@@ -43,7 +44,8 @@ path_of(const char *modem, const char *ext)
 	return p;
 }
 
-/* The SIM of modem simI: a JOIN, then its half of the posts. */
+/* The SIM of modem simI: a JOIN, then its half of the posts. sim0 also
+ * holds carol's JOIN, FOLLOW alice and STOP, before alice's posts. */
 static void
 write_sim(int i, const char *from, const char *handle)
 {
@@ -56,6 +58,11 @@ write_sim(int i, const char *from, const char *handle)
 	fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
 	    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:00:00+00:00\",\"text\":\"JOIN %s\"}\n",
 	    loc++, from, handle);
+	static const char *const carol[] = { "JOIN carol", "FOLLOW alice", "STOP" };
+	for (int k = 0; i == 0 && k < 3; k++)
+		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
+		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T07:59:%02d+00:00\",\"text\":\"%s\"}\n",
+		    loc++, CAROL, k, carol[k]);
 	for (int k = i; k < n_msgs; k += NMODEMS)
 		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
 		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:%02d:%02d+00:00\","
@@ -190,6 +197,26 @@ deleted_count(void)
 	return n;
 }
 
+/* Sends to `to` whose text holds needle, in the fake modems' logs. */
+static int
+sends_to(const char *to, const char *needle)
+{
+	int n = 0;
+
+	for (int i = 0; i < NMODEMS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sim%d", i);
+		char *p = path_of(name, "log");
+		char *log = h_read_file(p);
+		free(p);
+		for (char *l = log ? strtok(log, "\n") : NULL; l; l = strtok(NULL, "\n"))
+			n += strstr(l, "\"type\":\"send\"") && strstr(l, to) &&
+			    strstr(l, needle);
+		free(log);
+	}
+	return n;
+}
+
 START_TEST(test_kill_during_ingest_and_dispatch)
 {
 	long t0 = h_now_ms();
@@ -215,10 +242,21 @@ START_TEST(test_kill_during_ingest_and_dispatch)
 	/* Every SMS was deleted from its SIM once committed (a re-reported
 	 * one may be deleted twice). */
 	ck_assert_int_ge(deleted_count(), n_msgs + NMODEMS);
+	/* STOP held through the kills: carol followed alice, then said
+	 * STOP; no copy of a post was made for her, none reached her. */
+	ck_assert_int_eq(count("SELECT count(*) FROM optouts WHERE phone = '" CAROL "'"), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE recipient = '" CAROL "' "
+	    "AND post_id IS NOT NULL"), 0);
+	ck_assert_int_eq(sends_to(CAROL, "@alice:"), 0);
 
 	/* Dispatch: n_msgs operator messages to distinct numbers. */
 	t0 = h_now_ms();
 	long first_id = queue("662", "dispatch", n_msgs);
+	/* Raw rows to carol, queued behind pigeon_send's back: the claim
+	 * cancels them whatever the kills. */
+	count("WITH i AS (INSERT INTO outbox (recipient, text, class) SELECT '" CAROL "', "
+	    "'to carol ' || k, 1::smallint FROM generate_series(1, 3) k RETURNING id) "
+	    "SELECT count(*) FROM i");
 	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'dispatch %' "
 	    "AND state IN ('sent', 'delivered')", n_msgs, 0 };
 	kills = kill_loop(&sent);
@@ -231,6 +269,11 @@ START_TEST(test_kill_during_ingest_and_dispatch)
 	ck_assert_int_eq(ndistinct, n_msgs);
 	/* A kill can cut at most one send per modem: sent, not yet recorded. */
 	ck_assert_int_le(ntotal - ndistinct, (long)kills * NMODEMS);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND text LIKE 'to carol %' AND state = 'cancelled'", CAROL, "3", 60000), 0);
+	ck_assert_int_eq(sends_to(CAROL, "to carol"), 0);
+	/* What she did get: the STOP confirmation (at least once). */
+	ck_assert_int_ge(sends_to(CAROL, "no more SMS"), 1);
 }
 END_TEST
 

@@ -16,9 +16,10 @@ static const char *const langs[] = { "en", "fr", "ar" };
 /*
  * The arguments each entry gets from db/functions/30_commands.sql, by
  * kind: h a handle (15 characters), n a count (10 digits), d a date,
- * H an hour, k a command name, t a user's text that ends the reply (the
- * reply is cut there by the worker, to reply_parts parts: it is checked
- * empty here, what precedes it must fit).
+ * H an hour, k a command name, w a tracked word (20 characters), t a
+ * user's text that ends the reply (the reply is cut there by the worker,
+ * to reply_parts parts: it is checked empty here, what precedes it must
+ * fit).
  */
 struct spec {
 	const char	*key;
@@ -35,10 +36,15 @@ static const struct spec specs[] = {
 	{ "off_all", "" }, { "on_user", "h" }, { "off_user", "h" },
 	{ "dm", "ht" }, { "dm_not_follower", "h" }, { "dm_too_long", "nn" },
 	{ "get", "ht" }, { "get_none", "h" }, { "whois", "hnndt" },
-	{ "stats", "nnn" }, { "name_set", "t" }, { "name_too_long", "nn" },
+	{ "stats", "nnn" }, { "stats_nopost", "n" }, { "name_set", "t" }, { "name_too_long", "nn" },
 	{ "bio_set", "" }, { "bio_too_long", "nn" }, { "lang_set", "" },
 	{ "sleep_set", "HH" }, { "sleep_off", "" }, { "deleted", "" },
-	{ "delete_none", "" },
+	{ "delete_none", "" }, { "help_words", "" }, { "tracking", "w" },
+	{ "track_already", "w" }, { "track_full", "n" }, { "track_cap", "n" },
+	{ "untracked", "w" }, { "not_tracking", "w" }, { "tracks", "t" },
+	{ "tracks_none", "" }, { "search", "t" }, { "search_none", "t" },
+	{ "usage_track", "" }, { "usage_untrack", "" }, { "usage_tracks", "" },
+	{ "usage_search", "" },
 	{ "usage_join", "" }, { "usage_follow", "" }, { "usage_leave", "" },
 	{ "usage_post", "" }, { "usage_on", "" }, { "usage_off", "" },
 	{ "usage_dm", "" }, { "usage_get", "" }, { "usage_whois", "" },
@@ -82,6 +88,7 @@ arg_value(char kind)
 	case 'd': return "2026-11-26";
 	case 'H': return "23";
 	case 'k': return "UNFOLLOW";
+	case 'w': return "abcdefghijklmnopqrst";
 	case 't': return "";
 	}
 	return NULL;

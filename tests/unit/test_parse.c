@@ -246,6 +246,33 @@ static const struct pcase cases[] = {
 	C0("احصائيات", CMD_STATS, "ar"),
 	POST("stats please", "stats please"),
 
+	/* TRACK, UNTRACK, TRACKS: one word, as written */
+	CT("TRACK couscous", CMD_TRACK, "", "couscous", "en"),
+	CT("track #Couscous!", CMD_TRACK, "", "#Couscous!", "en"),
+	CT("Track @alice", CMD_TRACK, "", "@alice", "en"),
+	CT("SURVEILLER été", CMD_TRACK, "", "été", "fr"),
+	CT("surveiller  #Maroc ", CMD_TRACK, "", "#Maroc", "fr"),
+	CT("تتبع كسكس", CMD_TRACK, "", "كسكس", "ar"),
+	CT("UNTRACK couscous", CMD_UNTRACK, "", "couscous", "en"),
+	CT("RETIRER été", CMD_UNTRACK, "", "été", "fr"),
+	CT("أزل كسكس", CMD_UNTRACK, "", "كسكس", "ar"),
+	ERR("TRACK", CMD_TRACK, MISSING, "en"),
+	ERR("untrack", CMD_UNTRACK, MISSING, "en"),
+	POST("Track your parcel online", "Track your parcel online"),
+	POST("Retirer de l'argent", "Retirer de l'argent"),
+	C0("TRACKS", CMD_TRACKS, "en"),
+	C0("Surveillances ?", CMD_TRACKS, "fr"),
+	C0("كلماتي", CMD_TRACKS, "ar"),
+	POST("tracks of my tears", "tracks of my tears"),
+	/* SEARCH: one to three words */
+	CT("SEARCH couscous", CMD_SEARCH, "", "couscous", "en"),
+	CT("search couscous royal", CMD_SEARCH, "", "couscous royal", "en"),
+	CT("CHERCHER l'été à Rabat", CMD_SEARCH, "", "l'été à Rabat", "fr"),
+	CT("rechercher ete", CMD_SEARCH, "", "ete", "fr"),
+	CT("ابحث كسكس", CMD_SEARCH, "", "كسكس", "ar"),
+	CT("بحث الكسكس المغربي", CMD_SEARCH, "", "الكسكس المغربي", "ar"),
+	ERR("SEARCH", CMD_SEARCH, MISSING, "en"),
+	POST("Search party tonight, who's in?", "Search party tonight, who's in?"),
 	/* NAME, BIO */
 	CT("NAME Alice Smith", CMD_NAME, "", "Alice Smith", "en"),
 	CT("name   Alice  ", CMD_NAME, "", "Alice", "en"),
@@ -429,7 +456,7 @@ static void
 check_sane(const char *buf, size_t len, const struct command *cmd)
 {
 	ck_assert_int_ge(cmd->type, CMD_POST);
-	ck_assert_int_le(cmd->type, CMD_DELETE);
+	ck_assert_int_le(cmd->type, CMD_SEARCH);
 	ck_assert_uint_lt(strlen(cmd->handle), sizeof(cmd->handle));
 	ck_assert(cmd->handle[0] == '\0' ||
 	    handle_valid(cmd->handle, strlen(cmd->handle)));

@@ -1,0 +1,158 @@
+-- TRACK, UNTRACK, TRACKS, SEARCH and STATS by SMS (docs/commands.md).
+-- The words of posts and queries are folded by pigeon_terms() and
+-- pigeon_query_terms() (db/migrations/0006_track.sql); the copies to
+-- trackers are made with the followers' by pigeon_post (35_updates.sql).
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order; they hold only CREATE OR REPLACE statements.
+
+-- The one word a TRACK or UNTRACK names, folded ('couscous', '#couscous',
+-- '@alice'), or NULL when the argument is not one word of 2 to 20
+-- characters.
+CREATE OR REPLACE FUNCTION pigeon_track_term(p_word text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT t[1] FROM (SELECT pigeon_query_terms(p_word) AS t) q
+	 WHERE cardinality(t) = 1
+	   AND length(ltrim(t[1], '#@')) BETWEEN 2 AND 20;
+$$;
+
+-- What a reply calls the word: as the member wrote it, without the
+-- punctuation around it ("couscous!" is couscous).
+CREATE OR REPLACE FUNCTION pigeon_track_word(p_word text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT left(regexp_replace(p_word,
+	    '^[^#@0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3]+'
+	    '|[^0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3]+$',
+	    '', 'g'), 20);
+$$;
+
+CREATE OR REPLACE FUNCTION pigeon_apply_track(acct accounts, p_word text,
+    p_msg bigint, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	v_term text := pigeon_track_term(p_word);
+	v_word text := pigeon_track_word(p_word);
+	lim integer := pigeon_setting_int('track_max', 10);
+	n integer;
+BEGIN
+	IF v_term IS NULL THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'usage_track', '{}', p_msg);
+		RETURN 'usage: track (not one word of 2-20 characters)';
+	END IF;
+	IF EXISTS (SELECT 1 FROM tracks t WHERE t.account_id = acct.id AND t.term = v_term) THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'track_already', ARRAY[v_word], p_msg);
+		RETURN 'already tracks ' || v_term;
+	END IF;
+	-- Serialized per member by the account's row: two TRACKs at once
+	-- cannot both take the last place.
+	PERFORM 1 FROM accounts WHERE id = acct.id FOR UPDATE;
+	SELECT count(*) INTO n FROM tracks WHERE account_id = acct.id;
+	IF n >= lim THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'track_full', ARRAY[lim::text], p_msg);
+		RETURN format('track %s refused: %s words already', v_term, n);
+	END IF;
+	INSERT INTO tracks (account_id, term, word) VALUES (acct.id, v_term, v_word)
+	    ON CONFLICT DO NOTHING;
+	PERFORM pigeon_reply(acct.phone, p_lang, 'tracking', ARRAY[v_word], p_msg);
+	RETURN 'tracks ' || v_term;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_apply_untrack(acct accounts, p_word text,
+    p_msg bigint, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	v_term text := pigeon_track_term(p_word);
+	v_word text := pigeon_track_word(p_word);
+	n integer;
+BEGIN
+	IF v_term IS NULL THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'usage_untrack', '{}', p_msg);
+		RETURN 'usage: untrack (not one word of 2-20 characters)';
+	END IF;
+	DELETE FROM tracks t WHERE t.account_id = acct.id AND t.term = v_term;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM pigeon_reply(acct.phone, p_lang,
+	    CASE WHEN n > 0 THEN 'untracked' ELSE 'not_tracking' END,
+	    ARRAY[v_word], p_msg);
+	RETURN CASE WHEN n > 0 THEN 'untracked ' ELSE 'was not tracking ' END || v_term;
+END $$;
+
+-- The words, oldest first, in one SMS (cut with "…" when they do not fit).
+CREATE OR REPLACE FUNCTION pigeon_apply_tracks(acct accounts, p_msg bigint,
+    p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	list text;
+	n integer;
+BEGIN
+	SELECT string_agg(word, ', ' ORDER BY created_at, term), count(*)
+	  INTO list, n
+	  FROM tracks WHERE account_id = acct.id;
+	IF n = 0 THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'tracks_none', '{}', p_msg);
+	ELSE
+		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'tracks', ARRAY[list],
+		    p_msg, false, true, 1, '…');
+	END IF;
+	RETURN format('tracks: %s word(s)', n);
+END $$;
+
+-- The latest three posts with every word of the query, newest first, in
+-- one SMS: "@h: text / @h: text", each text cut to 40 characters.
+CREATE OR REPLACE FUNCTION pigeon_apply_search(acct accounts, p_query text,
+    p_msg bigint, p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	want text[] := pigeon_query_terms(p_query);
+	v_list text;
+	n integer;
+BEGIN
+	IF cardinality(want) = 0 THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'usage_search', '{}', p_msg);
+		RETURN 'usage: search (no word)';
+	END IF;
+	SELECT string_agg('@' || h.handle || ': ' ||
+	           CASE WHEN length(h.text) > 40 THEN left(h.text, 39) || '…'
+	                ELSE h.text END, ' / ' ORDER BY h.id DESC), count(*)
+	  INTO v_list, n
+	  FROM (SELECT p.id, p.text, a.handle
+	          FROM posts p JOIN accounts a ON a.id = p.account_id
+	         WHERE p.terms @> want AND p.deleted_at IS NULL
+	         ORDER BY p.id DESC LIMIT 3) h;
+	IF n = 0 THEN
+		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'search_none',
+		    ARRAY[left(p_query, 40)], p_msg, false, true, 1, '…');
+	ELSE
+		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'search', ARRAY[v_list],
+		    p_msg, false, true, 1, '…');
+	END IF;
+	RETURN format('search %s: %s found', array_to_string(want, ' '), n);
+END $$;
+
+-- STATS, the short form: followers, and how many of the latest post's
+-- copies were delivered (by delivery report) of how many were made.
+CREATE OR REPLACE FUNCTION pigeon_apply_stats(acct accounts, p_msg bigint,
+    p_lang text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	followers integer;
+	pid bigint;
+	made integer;
+	delivered integer;
+BEGIN
+	SELECT count(*) INTO followers FROM follows WHERE followee = acct.id;
+	SELECT id INTO pid FROM posts
+	 WHERE account_id = acct.id AND deleted_at IS NULL
+	 ORDER BY id DESC LIMIT 1;
+	IF pid IS NULL THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'stats_nopost',
+		    ARRAY[followers::text], p_msg);
+		RETURN 'stats';
+	END IF;
+	SELECT count(*), count(*) FILTER (WHERE state = 'delivered')
+	  INTO made, delivered
+	  FROM outbox WHERE post_id = pid;
+	PERFORM pigeon_reply(acct.phone, p_lang, 'stats',
+	    ARRAY[followers::text, delivered::text, made::text], p_msg);
+	RETURN format('stats: post %s delivered to %s of %s', pid, delivered, made);
+END $$;

@@ -1,0 +1,184 @@
+/* fold.c: UTF-8 decoding and the folding of words for comparison, shared
+ * by the shortcode parser. The rules match pigeon_fold() in
+ * db/migrations/0006_track.sql, which folds the words of posts for TRACK
+ * and SEARCH: keywords and tracked words fold alike.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fold.h"
+
+/* Latin-1 letters U+00C0..U+00FF without their accents; '-' keeps the
+ * character as it is. */
+static const char latin1[] =
+	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy--"
+	"aaaaaa-ceeeeiiii" "-nooooo-ouuuuy-y";
+
+/* Decodes the character at s (s < e). Returns its length; *cp is BAD_CHAR
+ * (length 1) when the bytes are not UTF-8, overlong and surrogates included. */
+static size_t
+utf8_next(const unsigned char *s, const unsigned char *e, uint32_t *cp)
+{
+	uint32_t c, min;
+	size_t n, i;
+
+	*cp = BAD_CHAR;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2; c = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3; c = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4; c = s[0] & 0x07; min = 0x10000;
+	} else
+		return 1;
+	if ((size_t)(e - s) < n)
+		return 1;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 1;
+	*cp = c;
+	return n;
+}
+
+size_t
+fold_char_at(const char *s, const char *e, uint32_t *cp)
+{
+	return utf8_next((const unsigned char *)s, (const unsigned char *)e, cp);
+}
+
+/* White space and the invisible marks that separate words. */
+int
+fold_is_space(uint32_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 ||
+	    c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200b) ||
+	    c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029 ||
+	    (c >= 0x202a && c <= 0x202f) || c == 0x205f || c == 0x2060 ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0x3000 || c == 0xfeff ||
+	    c == 0x061c;
+}
+
+/* Marks dropped inside a keyword: combining accents, tatweel, harakat,
+ * superscript alef, Quranic marks, ZWNJ and ZWJ. */
+static int
+is_ignorable(uint32_t c)
+{
+	return (c >= 0x0300 && c <= 0x036f) || c == 0x0640 ||
+	    (c >= 0x064b && c <= 0x065f) || c == 0x0670 ||
+	    (c >= 0x06d6 && c <= 0x06ed) || c == 0x200c || c == 0x200d;
+}
+
+static int
+put(char *out, size_t *n, size_t outsz, const char *s, size_t len)
+{
+	if (*n + len >= outsz)
+		return -1;
+	memcpy(out + *n, s, len);
+	*n += len;
+	return 0;
+}
+
+static int
+put_char(char *out, size_t *n, size_t outsz, uint32_t c)
+{
+	char b[4];
+	size_t len;
+
+	if (c < 0x80) {
+		b[0] = (char)c; len = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | (c >> 6));
+		b[1] = (char)(0x80 | (c & 0x3f)); len = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | (c >> 12));
+		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f)); len = 3;
+	} else {
+		b[0] = (char)(0xf0 | (c >> 18));
+		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f)); len = 4;
+	}
+	return put(out, n, outsz, b, len);
+}
+
+static uint32_t
+fold_arabic(uint32_t c)
+{
+	switch (c) {
+	case 0x0622: case 0x0623: case 0x0625: case 0x0671:
+		return 0x0627;		/* alef forms: ا */
+	case 0x0629:
+		return 0x0647;		/* ta marbuta: ه */
+	case 0x0649: case 0x06cc:
+		return 0x064a;		/* alef maksura, Farsi yeh: ي */
+	case 0x06a9:
+		return 0x0643;		/* keheh: ك */
+	}
+	if (c >= 0x0660 && c <= 0x0669)
+		return '0' + (c - 0x0660);
+	if (c >= 0x06f0 && c <= 0x06f9)
+		return '0' + (c - 0x06f0);
+	return c;
+}
+
+/* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
+ * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
+int
+fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
+    size_t outsz)
+{
+	size_t n = 0, len;
+	uint32_t c;
+
+	for (; s < e; s += len) {
+		len = fold_char_at(s, e, &c);
+		if (c == BAD_CHAR)
+			return -1;
+		if (c >= 0xff01 && c <= 0xff5e)
+			c -= 0xfee0;	/* full-width ASCII */
+		switch (c) {
+		case 0x061f: c = '?'; break;
+		case 0x060c: c = ','; break;
+		case 0x061b: c = ';'; break;
+		case 0x06d4: case 0x3002: c = '.'; break;
+		case 0x00ab: case 0x00bb: case 0x201c: case 0x201d: case 0x201e:
+			c = '"'; break;
+		case 0x2018: case 0x2019: c = '\''; break;
+		case 0x2013: case 0x2014: case 0x2212: c = '-'; break;
+		case 0x2026:
+			if (put(out, &n, outsz, "...", 3) == -1)
+				return -1;
+			continue;
+		}
+		if (mode == FOLD_WORD) {
+			if (is_ignorable(c))
+				continue;
+			if (c == 0x0152 || c == 0x0153) {
+				if (put(out, &n, outsz, "oe", 2) == -1)
+					return -1;
+				continue;
+			}
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '-')
+				c = (unsigned char)latin1[c - 0xc0];
+			else
+				c = fold_arabic(c);
+		}
+		if (put_char(out, &n, outsz, c) == -1)
+			return -1;
+	}
+	if (n >= outsz)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}

@@ -1,0 +1,234 @@
+/*
+ * hostlock.c: a host owns its modems through PostgreSQL session advisory
+ * locks, one per configured modem name (pigeon_modem_lock in
+ * db/functions/50_modems.sql: key 1346979653, hashtext(name)).
+ *
+ * PostgreSQL releases a session's locks when its connection ends, however
+ * it ends (pigeond killed, host gone, network cut once the server notices),
+ * so a modem name configured on two hosts by mistake is driven by one of
+ * them only, and the other takes it over when the first lets go. The lock
+ * is tried, never waited for: after every (re)connect, and every few
+ * seconds while not held.
+ *
+ * While a modem's lock is not held it is not driven: modem_idle refuses
+ * sends (so the scheduler claims nothing for it), modem_delete refuses
+ * deletes (SMS wait on the SIM), and its row in `modems` is left alone.
+ * When the connection is lost the workers are paused, not stopped: the
+ * lock cannot be re-taken before the connection is back, and a worker only
+ * acts on what pigeond tells it, so stopping it would buy nothing and cost
+ * libgammu's connect (3.4 s per modem) on every database blip. A worker is
+ * stopped only when the lock turns out to be held by another host.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "pigeond.h"
+#include "store.h"
+
+#define RETRY_MS	3000	/* a lock held elsewhere is tried again this often */
+
+static struct event *ev_retry;
+static int unwaiting;		/* pigeon_modem_unwait in flight */
+
+const char *
+hostlock_name(const struct modem *m)
+{
+	switch (m->lock) {
+	case LOCK_HELD:		return "held";
+	case LOCK_ELSEWHERE:	return "elsewhere";
+	case LOCK_NONE:
+	case LOCK_TRYING:	break;
+	}
+	return "waiting";
+}
+
+static void
+unlocked(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("database: releasing a modem's lock: %s", store_error(res));
+}
+
+static void
+unlock_name(const char *name)
+{
+	const char *params[] = { name };
+	store_query(env.store, "SELECT pigeon_modem_unlock($1)", 1, params,
+	    unlocked, NULL);
+}
+
+/* arg is the modem's name (malloc): it may have been removed meanwhile. */
+static void
+lock_tried(PGresult *res, void *arg)
+{
+	struct modem *m = modem_find(arg);
+	const char *holder;
+	int got = res != NULL && store_ok(res) && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	if (m == NULL || m->removed || m->lock != LOCK_TRYING) {
+		/* Nobody wants it any more: let another host have it. */
+		if (got && (m == NULL || m->lock != LOCK_HELD))
+			unlock_name(arg);
+		free(arg);
+		return;
+	}
+	free(arg);
+	if (res == NULL || !store_ok(res) || PQntuples(res) != 1) {
+		if (res != NULL)
+			log_warnx("modem %s: cannot take its lock: %s", m->name,
+			    store_error(res));
+		m->lock = LOCK_NONE;
+		return;
+	}
+	if (got) {
+		log_info("modem %s: this host holds its lock%s", m->name,
+		    m->lock_ever ? " again; resuming" : "");
+		m->lock = LOCK_HELD;
+		m->lock_ever = 1;
+		m->lock_holder[0] = '\0';
+		supervisor_lock_held(m);
+		return;
+	}
+	holder = PQgetisnull(res, 0, 1) ? "a connection that just let go" :
+	    PQgetvalue(res, 0, 1);
+	/* One line per holder, not one per retry. */
+	if (strcmp(m->lock_holder, holder) != 0)
+		log_warnx("modem %s is owned by another host (%s); not starting it",
+		    m->name, holder);
+	m->lock = LOCK_ELSEWHERE;
+	snprintf(m->lock_holder, sizeof(m->lock_holder), "%s", holder);
+	supervisor_lock_elsewhere(m);
+}
+
+static void
+lock_try(struct modem *m)
+{
+	char *name = strdup(m->name);
+	const char *params[] = { m->name, env.conf.hostname };
+
+	if (name == NULL)
+		return;
+	if (store_query(env.store, "SELECT * FROM pigeon_modem_lock($1, $2)", 2, params,
+	    lock_tried, name) == -1) {
+		free(name);
+		return;
+	}
+	m->lock = LOCK_TRYING;
+}
+
+void
+hostlock_kick(void)
+{
+	struct modem *m;
+
+	if (!store_is_up(env.store) || env.draining)
+		return;
+	TAILQ_FOREACH(m, &env.modems, entry)
+		if (!m->removed && (m->lock == LOCK_NONE || m->lock == LOCK_ELSEWHERE))
+			lock_try(m);
+}
+
+static void
+hostlock_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	hostlock_kick();
+}
+
+int
+hostlock_init(void)
+{
+	struct timeval tv = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
+
+	ev_retry = event_new(env.base, -1, EV_PERSIST, hostlock_on_retry, NULL);
+	if (ev_retry == NULL)
+		return -1;
+	return event_add(ev_retry, &tv);
+}
+
+/* First on a new connection, so the answers come before any claim's. */
+void
+hostlock_db_up(void)
+{
+	hostlock_kick();
+}
+
+/*
+ * The connection is gone and PostgreSQL has dropped (or will drop) its
+ * locks: nothing is driven until they are held again. A lock held
+ * elsewhere stays "elsewhere" for the supervisor until it is tried again.
+ */
+void
+hostlock_db_down(void)
+{
+	struct modem *m;
+	int paused = 0;
+
+	TAILQ_FOREACH(m, &env.modems, entry) {
+		if (m->lock == LOCK_HELD && m->pid > 0)
+			paused++;
+		if (m->lock != LOCK_ELSEWHERE)
+			m->lock = LOCK_NONE;
+	}
+	if (paused > 0)
+		log_warnx("database: down; %d modem(s) paused (no send, no delete) "
+		    "until this host holds their locks again", paused);
+}
+
+static void
+unwaited(PGresult *res, void *arg)
+{
+	unwaiting--;
+	if (res != NULL && !store_ok(res))
+		log_warnx("database: clearing a modem's waiting mark: %s", store_error(res));
+	if (env.draining)
+		pigeond_check_drained();
+}
+
+/* This host no longer waits for a modem another host owns. */
+static void
+unwait(struct modem *m)
+{
+	const char *params[] = { m->name, env.conf.hostname };
+
+	if (m->lock == LOCK_ELSEWHERE && store_query(env.store,
+	    "SELECT pigeon_modem_unwait($1, $2)", 2, params, unwaited, NULL) == 0)
+		unwaiting++;
+}
+
+void
+hostlock_release(struct modem *m)
+{
+	if (m->lock == LOCK_HELD && store_is_up(env.store))
+		unlock_name(m->name);
+	unwait(m);
+	m->lock = LOCK_NONE;
+}
+
+/* SIGTERM: the owners' rows stop saying that this host waits. */
+void
+hostlock_stop(void)
+{
+	struct modem *m;
+	TAILQ_FOREACH(m, &env.modems, entry)
+		unwait(m);
+}
+
+int
+hostlock_busy(void)
+{
+	return unwaiting > 0;
+}
+
+void
+hostlock_free(void)
+{
+	if (ev_retry != NULL) {
+		event_free(ev_retry);
+		ev_retry = NULL;
+	}
+}
