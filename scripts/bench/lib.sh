@@ -96,9 +96,10 @@ result() {	# result WORKLOAD UNIT PIGEON BASELINE RATIO TARGET
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$BENCH_RESULTS"
 }
 
-# smsd_start DEVICE_DIR DBNAME PHONEID: one gammu-smsd on a dummy modem with
-# the native_pgsql backend, tuned for speed; waits until it talks to its
-# phone, prints its pid. Its files go next to DEVICE_DIR.
+# smsd_start DEVICE_DIR DBNAME PHONEID [SMSD_LINE...]: one gammu-smsd on a
+# dummy modem with the native_pgsql backend, tuned for speed, plus the
+# given [smsd] lines; waits until it talks to its phone, prints its pid.
+# Its files go next to DEVICE_DIR.
 smsd_start() {
 	dbhost=$(echo "$BENCH_PG" | sed 's/.*host=\([^ ]*\).*/\1/')
 	dbuser=$(echo "$BENCH_PG" | sed 's/.*user=\([^ ]*\).*/\1/')
@@ -125,12 +126,15 @@ checkbattery = 0
 checksignal = 0
 checknetwork = 0
 RC
-	rm -f "$1.log"
-	gammu-smsd -c "$1.rc" >/dev/null 2>&1 &
+	dev=$1
+	shift 3
+	for line in "$@"; do echo "$line" >>"$dev.rc"; done
+	rm -f "$dev.log"
+	gammu-smsd -c "$dev.rc" >/dev/null 2>&1 &
 	echo $!
 	# The dummy phones share one IMEI, the key of smsd's phones table:
 	# start them one after the other, or they collide.
-	wait_log "$1.log" "Starting phone communication" 30
+	wait_log "$dev.log" "Starting phone communication" 30
 }
 
 # pigeon_dummies NAME POLL_MS: a fresh database NAME with Pigeon's schema
