@@ -145,15 +145,15 @@ BEGIN
 	INSERT INTO posts (account_id, text, inbox_id, terms)
 	    VALUES (p_account, p_text, p_inbox, words)
 	    RETURNING id INTO pid;
-	SELECT handle INTO author FROM accounts WHERE id = p_account;
-	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm', 1)
-	            ELSE pigeon_setting_int('fanout_parts_ucs2', 3) END;
 	IF EXISTS (SELECT 1 FROM tracks t WHERE t.term = ANY (words)) THEN
 		track_cap := pigeon_setting_int('track_day', 50);
 		today := (now() AT TIME ZONE pigeon_setting('timezone', 'Africa/Casablanca'))::date;
 	ELSIF NOT EXISTS (SELECT 1 FROM follows f WHERE f.followee = p_account) THEN
 		RETURN pid;	-- nobody to send it to: the post alone
 	END IF;
+	SELECT handle INTO author FROM accounts WHERE id = p_account;
+	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm', 1)
+	            ELSE pigeon_setting_int('fanout_parts_ucs2', 3) END;
 	-- Each member once: the followers, then the trackers who do not
 	-- follow (a member tracking two words of the post is one tracker).
 	-- No aggregate over the followers: a big fan-out stays one scan.
