@@ -28,36 +28,6 @@ static int outstanding;		/* pigeon_apply calls in flight */
 static int again;		/* new messages may have come meanwhile */
 
 static const char *
-cmd_sql_name(enum cmd_type t)
-{
-	switch (t) {
-	case CMD_POST:		return "post";
-	case CMD_JOIN:		return "join";
-	case CMD_FOLLOW:	return "follow";
-	case CMD_LEAVE:		return "leave";
-	case CMD_ON:		return "on";
-	case CMD_OFF:		return "off";
-	case CMD_STOP:		return "stop";
-	case CMD_START:		return "start";
-	case CMD_HELP:		return "help";
-	case CMD_DM:		return "dm";
-	case CMD_GET:		return "get";
-	case CMD_WHOIS:		return "whois";
-	case CMD_STATS:		return "stats";
-	case CMD_NAME:		return "name";
-	case CMD_BIO:		return "bio";
-	case CMD_LANG:		return "lang";
-	case CMD_SLEEP:		return "sleep";
-	case CMD_DELETE:	return "delete";
-	case CMD_TRACK:		return "track";
-	case CMD_UNTRACK:	return "untrack";
-	case CMD_TRACKS:	return "tracks";
-	case CMD_SEARCH:	return "search";
-	}
-	return "post";
-}
-
-static const char *
 err_sql_name(enum cmd_error e)
 {
 	switch (e) {
@@ -156,7 +126,7 @@ command_json(const struct command *cmd, const char *raw)
 	if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
 	    handle_reserved(cmd->handle))
 		err = "reserved";
-	json_object_set_new(o, "cmd", json_string(cmd_sql_name(cmd->type)));
+	json_object_set_new(o, "cmd", json_string(command_name(cmd->type)));
 	json_object_set_new(o, "err", json_string(err));
 	json_object_set_new(o, "handle", json_string(cmd->handle));
 	if (cmd->text != NULL)

@@ -151,11 +151,14 @@ static const char *const sleep_joiners[] = {
 	"من", "الي", "حتي", NULL
 };
 
+/* In enum cmd_type's order: pigeon_apply dispatches on these names. */
 static const char *const command_names[] = {
 	"post", "join", "follow", "leave", "on", "off", "stop", "start", "help",
 	"dm", "get", "whois", "stats", "name", "bio", "lang", "sleep", "delete",
 	"track", "untrack", "tracks", "search"
 };
+_Static_assert(sizeof(command_names) / sizeof(command_names[0]) == CMD_SEARCH + 1,
+    "one name per command type");
 
 
 /* The next word at or after *pp, before e. Returns 0 when there is none. */

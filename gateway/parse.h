@@ -26,7 +26,8 @@ struct command {
  * input). lang is "" and the hours are -1 outside LANG and SLEEP. Pure and
  * reentrant; the rules are at the top of parse.c and in docs/commands.md. */
 void command_parse(const char *text, size_t len, struct command *cmd);
-/* "post", "join", ..., "delete": for logs and metrics, not for users. */
+/* "post", "join", ..., "search": the "cmd" pigeon_apply takes, logs and
+ * metrics; never shown to users. */
 const char *command_name(enum cmd_type);
 /* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty". */
 const char *command_error_name(enum cmd_error);
