@@ -27,7 +27,9 @@ endif
 
 WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -Igateway -Imodem \
+# common/ is what both sides share (logging, the channel framing); the modem
+# side never includes gateway/ headers, nor the gateway modem/ ones.
+CPPFLAGS += -D_GNU_SOURCE -Icommon \
             -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
             -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
@@ -39,8 +41,8 @@ TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
 
 # Code shared by pigeond and the modem processes.
 COMMON_SRCS = \
-	gateway/log.c \
-	modem/proto.c
+	common/log.c \
+	common/proto.c
 
 PIGEOND_SRCS = \
 	gateway/main.c \
@@ -103,11 +105,11 @@ UNIT_TESTS = \
 	tests/unit/test_ratelimit
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o gateway/log.o
+test_config_OBJS = gateway/config.o common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
-test_proto_OBJS  = modem/proto.o
-test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/log.o
+test_proto_OBJS  = common/proto.o
+test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
 test_catalog_OBJS =
 test_utf8_OBJS    = modem/utf8.o
 
@@ -158,7 +160,7 @@ $(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed
 	scripts/embed $@ $(EMBED_FILES)
 
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Igateway $(CFLAGS) -c -o $@ $<
 
 $(B)/pigeond: $(call obj,$(PIGEOND_SRCS) $(COMMON_SRCS)) $(B)/gen/embedded.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -172,9 +174,12 @@ $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
 $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
+# Each side sees common/ and its own folder; tests see everything.
+dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration)))
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(findstring tests/,$<),$(TEST_CFLAGS) -Itests/integration) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call dir_includes,$<) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
@@ -194,16 +199,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_BRIEF_SECONDS ?= 8
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Igateway -Imodem \
+		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
 		$(shell $(PKG_CONFIG) --cflags jansson)
 FUZZ_TARGETS  = parse number modem api
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
-fuzz_modem_SRCS  = modem/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
+fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard gateway/*.h modem/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
 		$(shell $(PKG_CONFIG) --libs jansson)

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: what pigeond makes of the bytes a modem process writes
- * on its channel: the line splitting of modem/proto.c (struct linebuf, fed
+ * on its channel: the line splitting of common/proto.c (struct linebuf, fed
  * in chunks whose sizes come from the input) and the decoding of each line
  * (gateway/modemmsg.c), then the fields pigeond reads from an "sms".
  */
