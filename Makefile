@@ -53,7 +53,10 @@ PIGEOND_SRCS = \
 	gateway/parse.c \
 	gateway/store.c \
 	gateway/supervisor.c \
-	gateway/modemctl.c \
+	gateway/link.c \
+	gateway/reload.c \
+	gateway/janitor.c \
+	gateway/smstext.c \
 	gateway/hostlock.c \
 	gateway/modemmsg.c \
 	gateway/inbound.c \
@@ -136,7 +139,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
 	tests/integration/test_rel_hostlock \
-	tests/integration/test_rel_unplug
+	tests/integration/test_rel_unplug \
+	tests/integration/test_link
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \

@@ -21,22 +21,24 @@ json_t *
 api_modems_merge(json_t *db_rows)
 {
 	json_t *list = json_array();
-	struct modem *m;
+	struct link *m;
 	const char *name;
 	json_t *row;
 
-	TAILQ_FOREACH(m, &env.modems, entry) {
+	TAILQ_FOREACH(m, &env.links, entry) {
 		json_t *o = json_object_get(db_rows, m->name);
 		o = o ? json_deep_copy(o) : json_object();
 		json_object_set_new(o, "name", json_string(m->name));
 		json_object_set_new(o, "host", json_string(env.conf.hostname));
 		json_object_set_new(o, "local", json_true());
-		json_object_set_new(o, "state", json_string(modem_state_name(m->state)));
+		json_object_set_new(o, "state", json_string(link_state_name(m->state)));
 		json_object_set_new(o, "state_reason", json_string(m->reason));
 		/* Whether this host holds the modem's lock (hostlock.c). */
-		json_object_set_new(o, "lock", json_string(hostlock_name(m)));
-		json_object_set_new(o, "sending", m->sending ?
-		    json_integer(m->sending) : json_null());
+		json_object_set_new(o, "lock", json_string(link_lock_name(m)));
+		json_object_set_new(o, "sending", m->inflight > 0 ?
+		    json_integer(m->sends[0].id) : json_null());
+		json_object_set_new(o, "in_flight", json_integer(m->inflight));
+		json_object_set_new(o, "window", json_integer(m->window));
 		if (m->info)
 			json_object_set(o, "info", m->info);
 		/* The supervisor's latest health poll beats the stored one. */
@@ -50,7 +52,7 @@ api_modems_merge(json_t *db_rows)
 		json_array_append_new(list, o);
 	}
 	json_object_foreach(db_rows, name, row) {
-		if (modem_find(name) != NULL)
+		if (link_find(name) != NULL)
 			continue;
 		json_t *o = json_deep_copy(row);
 		json_object_set_new(o, "local", json_false());
@@ -77,7 +79,7 @@ void
 api_modems_action(struct api_req *r)
 {
 	const char *action = strrchr(r->path, '/') + 1;
-	struct modem *m = modem_find(r->arg);
+	struct link *m = link_find(r->arg);
 	int rc;
 
 	if (m == NULL) {
@@ -85,18 +87,18 @@ api_modems_action(struct api_req *r)
 		return;
 	}
 	if (strcmp(action, "enable") == 0)
-		rc = modem_enable(m);
+		rc = link_event(m, LEV_ENABLE, "");
 	else if (strcmp(action, "disable") == 0)
-		rc = modem_disable(m);
+		rc = link_event(m, LEV_DISABLE, "");
 	else
-		rc = modem_drain(m);
+		rc = link_event(m, LEV_DRAIN, "");
 	if (rc == -1) {
 		api_error(r, 409, "modem %s is being removed", r->arg);
 		return;
 	}
 	log_info("http: modem %s: %s by the operator", m->name, action);
 	api_reply(r, 200, json_pack("{s:s, s:s, s:s}", "name", m->name,
-	    "action", action, "state", modem_state_name(m->state)));
+	    "action", action, "state", link_state_name(m->state)));
 }
 
 static void

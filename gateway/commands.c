@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gammu.h>
 #include <jansson.h>
 
 #include "log.h"
@@ -21,25 +20,11 @@
 #include "store.h"
 
 #define FETCH_MAX	250	/* one apply transaction (one WAL flush) each */
-#define POST_SCAN_MAX	4096	/* bytes of a text looked at for its encoding */
+#define EXPIRE_MS	30000	/* overdue parts and held updates, this often */
 
 static int fetching;		/* the SELECT of new messages is in flight */
 static int outstanding;		/* pigeon_apply calls in flight */
 static int again;		/* new messages may have come meanwhile */
-
-static const char *
-err_sql_name(enum cmd_error e)
-{
-	switch (e) {
-	case CMDERR_NONE:	 return "";
-	case CMDERR_MISSING_ARG: return "missing argument";
-	case CMDERR_BAD_HANDLE:	 return "bad handle";
-	case CMDERR_BAD_LANG:	 return "bad language";
-	case CMDERR_BAD_HOURS:	 return "bad hours";
-	case CMDERR_EMPTY:	 return "empty";
-	}
-	return "error";
-}
 
 /* A call of pigeon_apply or pigeon_apply_batch came back (res NULL: lost). */
 static void
@@ -58,15 +43,45 @@ apply_finished(PGresult *res)
 	}
 }
 
+/* A deadlock, a serialization failure, a server short of resources or
+ * shutting down: the message itself is not at fault. */
+static int
+error_transient(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st != NULL && (strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	    strncmp(st, "57", 2) == 0 || strncmp(st, "08", 2) == 0);
+}
+
+static void
+marked_failed(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("inbox: cannot mark a message as failed: %s", store_error(res));
+}
+
 static void
 applied(PGresult *res, void *arg)
 {
 	intptr_t id = (intptr_t)arg;
 
-	if (res != NULL && !store_ok(res))
-		log_warnx("inbox %ld: cannot apply: %s", (long)id, store_error(res));
-	else if (res != NULL && !PQgetisnull(res, 0, 0))
+	if (res != NULL && !store_ok(res) && error_transient(res)) {
+		/* Left 'new': fetched again with the next messages. */
+		log_warnx("inbox %ld: cannot apply now: %s", (long)id, store_error(res));
+	} else if (res != NULL && !store_ok(res)) {
+		/* It fails by itself: kept as 'error' and skipped, not fetched
+		 * again and again. */
+		char ids[32];
+		const char *err = store_error(res);
+		snprintf(ids, sizeof(ids), "%ld", (long)id);
+		const char *params[] = { ids, err };
+		log_warnx("inbox %ld: cannot apply, kept as an error: %s", (long)id, err);
+		store_query(env.store, "SELECT pigeon_inbox_failed($1, $2)", 2, params,
+		    marked_failed, NULL);
+	} else if (res != NULL && !PQgetisnull(res, 0, 0)) {
 		log_info("inbox %ld: %s", (long)id, PQgetvalue(res, 0, 0));
+	}
 	apply_finished(res);
 }
 
@@ -78,30 +93,8 @@ applied(PGresult *res, void *arg)
 static int
 text_needs_ucs2(const char *text, size_t len)
 {
-	/* Kept: ~100 KB, cleared for every post, was a tenth of pigeond's CPU. */
-	static GSM_MultiSMSMessage *m;
-	GSM_MultiPartSMSInfo info;
-	unsigned char *u;
-	int ucs2 = 1;
-
-	if (len > POST_SCAN_MAX)
-		len = POST_SCAN_MAX;	/* longer than any post: refused anyway */
-	if (m == NULL)
-		m = calloc(1, sizeof(*m));
-	u = calloc(len + 2, 2);
-	if (m == NULL || u == NULL)
-		goto out;
-	DecodeUTF8(u, text, len);
-	GSM_ClearMultiPartSMSInfo(&info);
-	info.Class = -1;
-	info.EntriesNum = 1;
-	info.Entries[0].ID = SMS_ConcatenatedAutoTextLong;
-	info.Entries[0].Buffer = u;
-	if (GSM_EncodeMultiPartSMS(NULL, &info, m) == ERR_NONE && m->Number > 0)
-		ucs2 = m->SMS[0].Coding != SMS_Coding_Default_No_Compression;
-out:
-	free(u);
-	return ucs2;
+	int parts;
+	return smstext_encode(text, len, &parts);
 }
 
 /* JOIN stop, JOIN help, JOIN f: a handle that is a keyword by itself would
@@ -120,7 +113,7 @@ static char *
 command_json(const struct command *cmd, const char *raw)
 {
 	json_t *o = json_object();
-	const char *err = err_sql_name(cmd->error);
+	const char *err = command_error_name(cmd->error);
 	char *s;
 
 	if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
@@ -313,9 +306,6 @@ fetched(PGresult *res, void *arg)
 void
 commands_kick(void)
 {
-	static const char sql[] =
-	    "SELECT id, text FROM inbox_messages WHERE state = 'new' "
-	    "ORDER BY id LIMIT $1";
 	char limit[16];
 	const char *params[] = { limit };
 
@@ -327,7 +317,8 @@ commands_kick(void)
 		return;
 	again = 0;
 	snprintf(limit, sizeof(limit), "%d", FETCH_MAX);
-	if (store_query(env.store, sql, 1, params, fetched, NULL) == 0)
+	if (store_query(env.store, "SELECT id, text FROM pigeon_inbox_fetch($1)", 1,
+	    params, fetched, NULL) == 0)
 		fetching = 1;
 }
 
@@ -357,9 +348,9 @@ held_expired(PGresult *res, void *arg)
 		    "dropped", PQgetvalue(res, 0, 0));
 }
 
-/* Called from a timer: incomplete concatenated SMS whose time is up, and
- * updates held for quiet hours longer than hold_max_age. */
-void
+/* Janitor job: incomplete concatenated SMS whose time is up, and updates
+ * held for quiet hours longer than hold_max_age. */
+static void
 commands_expire(void)
 {
 	char timeout[16];
@@ -424,6 +415,13 @@ commands_db_up(void)
 	}
 	store_query(env.store, "SELECT pigeon_start()", 0, NULL, started, NULL);
 	commands_kick();
+}
+
+int
+commands_init(void)
+{
+	return janitor_add("commands: overdue parts and held updates",
+	    EXPIRE_MS, commands_expire);
 }
 
 int

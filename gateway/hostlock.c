@@ -8,10 +8,11 @@
  * so a modem name configured on two hosts by mistake is driven by one of
  * them only, and the other takes it over when the first lets go. The lock
  * is tried, never waited for: after every (re)connect, and every few
- * seconds while not held.
+ * seconds while not held. The answers are events of link.c, which keeps
+ * the lock's state with the rest of the link's.
  *
- * While a modem's lock is not held it is not driven: modem_idle refuses
- * sends (so the scheduler claims nothing for it), modem_delete refuses
+ * While a modem's lock is not held it is not driven: link_can_send refuses
+ * sends (so the scheduler claims nothing for it), supervisor_delete refuses
  * deletes (SMS wait on the SIM), and its row in `modems` is left alone.
  * When the connection is lost the workers are paused, not stopped: the
  * lock cannot be re-taken before the connection is back, and a worker only
@@ -34,18 +35,6 @@
 static struct event *ev_retry;
 static int unwaiting;		/* pigeon_modem_unwait in flight */
 
-const char *
-hostlock_name(const struct modem *m)
-{
-	switch (m->lock) {
-	case LOCK_HELD:		return "held";
-	case LOCK_ELSEWHERE:	return "elsewhere";
-	case LOCK_NONE:
-	case LOCK_TRYING:	break;
-	}
-	return "waiting";
-}
-
 static void
 unlocked(PGresult *res, void *arg)
 {
@@ -65,7 +54,7 @@ unlock_name(const char *name)
 static void
 lock_tried(PGresult *res, void *arg)
 {
-	struct modem *m = modem_find(arg);
+	struct link *m = link_find(arg);
 	const char *holder;
 	int got = res != NULL && store_ok(res) && PQntuples(res) == 1 &&
 	    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -82,16 +71,11 @@ lock_tried(PGresult *res, void *arg)
 		if (res != NULL)
 			log_warnx("modem %s: cannot take its lock: %s", m->name,
 			    store_error(res));
-		m->lock = LOCK_NONE;
+		link_event(m, LEV_LOCK_LOST, "");
 		return;
 	}
 	if (got) {
-		log_info("modem %s: this host holds its lock%s", m->name,
-		    m->lock_ever ? " again; resuming" : "");
-		m->lock = LOCK_HELD;
-		m->lock_ever = 1;
-		m->lock_holder[0] = '\0';
-		supervisor_lock_held(m);
+		link_event(m, LEV_LOCK_HELD, "");
 		return;
 	}
 	holder = PQgetisnull(res, 0, 1) ? "a connection that just let go" :
@@ -100,13 +84,11 @@ lock_tried(PGresult *res, void *arg)
 	if (strcmp(m->lock_holder, holder) != 0)
 		log_warnx("modem %s is owned by another host (%s); not starting it",
 		    m->name, holder);
-	m->lock = LOCK_ELSEWHERE;
-	snprintf(m->lock_holder, sizeof(m->lock_holder), "%s", holder);
-	supervisor_lock_elsewhere(m);
+	link_event(m, LEV_LOCK_ELSEWHERE, holder);
 }
 
 static void
-lock_try(struct modem *m)
+lock_try(struct link *m)
 {
 	char *name = strdup(m->name);
 	const char *params[] = { m->name, env.conf.hostname };
@@ -118,17 +100,17 @@ lock_try(struct modem *m)
 		free(name);
 		return;
 	}
-	m->lock = LOCK_TRYING;
+	link_event(m, LEV_LOCK_TRYING, "");
 }
 
 void
 hostlock_kick(void)
 {
-	struct modem *m;
+	struct link *m;
 
 	if (!store_is_up(env.store) || env.draining)
 		return;
-	TAILQ_FOREACH(m, &env.modems, entry)
+	TAILQ_FOREACH(m, &env.links, entry)
 		if (!m->removed && (m->lock == LOCK_NONE || m->lock == LOCK_ELSEWHERE))
 			lock_try(m);
 }
@@ -165,14 +147,13 @@ hostlock_db_up(void)
 void
 hostlock_db_down(void)
 {
-	struct modem *m;
+	struct link *m;
 	int paused = 0;
 
-	TAILQ_FOREACH(m, &env.modems, entry) {
+	TAILQ_FOREACH(m, &env.links, entry) {
 		if (m->lock == LOCK_HELD && m->pid > 0)
 			paused++;
-		if (m->lock != LOCK_ELSEWHERE)
-			m->lock = LOCK_NONE;
+		link_event(m, LEV_LOCK_LOST, "");
 	}
 	if (paused > 0)
 		log_warnx("database: down; %d modem(s) paused (no send, no delete) "
@@ -191,7 +172,7 @@ unwaited(PGresult *res, void *arg)
 
 /* This host no longer waits for a modem another host owns. */
 static void
-unwait(struct modem *m)
+unwait(struct link *m)
 {
 	const char *params[] = { m->name, env.conf.hostname };
 
@@ -200,21 +181,21 @@ unwait(struct modem *m)
 		unwaiting++;
 }
 
+/* link.c: the link leaves; it records the lock as not held. */
 void
-hostlock_release(struct modem *m)
+hostlock_release(struct link *m)
 {
 	if (m->lock == LOCK_HELD && store_is_up(env.store))
 		unlock_name(m->name);
 	unwait(m);
-	m->lock = LOCK_NONE;
 }
 
 /* SIGTERM: the owners' rows stop saying that this host waits. */
 void
 hostlock_stop(void)
 {
-	struct modem *m;
-	TAILQ_FOREACH(m, &env.modems, entry)
+	struct link *m;
+	TAILQ_FOREACH(m, &env.links, entry)
 		unwait(m);
 }
 

@@ -433,12 +433,12 @@ static void
 http_healthz(struct api_req *r)
 {
 	json_t *modems = json_array();
-	struct modem *m;
+	struct link *m;
 	int up = store_is_up(env.store);
 
-	TAILQ_FOREACH(m, &env.modems, entry) {
+	TAILQ_FOREACH(m, &env.links, entry) {
 		json_t *o = json_pack("{s:s, s:s}", "name", m->name,
-		    "state", modem_state_name(m->state));
+		    "state", link_state_name(m->state));
 		if (m->reason[0])
 			json_object_set_new(o, "reason", json_string(m->reason));
 		json_array_append_new(modems, o);

@@ -4,7 +4,9 @@
  * The rule that keeps every SMS exactly once: a part is deleted from its
  * modem only after the transaction that stored it has committed. A crash
  * in between leaves it on the modem; the next worker reports it again and
- * the inbox's dedupe key turns the second insert into a no-op.
+ * the inbox's dedupe key turns the second insert into a no-op. Each batch
+ * is a durable query (store.h): sent again if the connection is lost
+ * before its answer.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 
 struct part {
 	TAILQ_ENTRY(part) entry;
-	struct modem	*modem;
+	struct link	*modem;
 	unsigned	 generation;	/* of the process that reported it */
 	int		 folder;
 	int		 location;
@@ -113,7 +115,7 @@ part_free(struct part *p)
 }
 
 void
-inbound_sms(struct modem *m, json_t *msg)
+inbound_sms(struct link *m, json_t *msg)
 {
 	json_t *folder = json_object_get(msg, "folder");
 	json_t *location = json_object_get(msg, "location");
@@ -126,11 +128,6 @@ inbound_sms(struct modem *m, json_t *msg)
 
 	if (!json_is_integer(folder) || !json_is_integer(location)) {
 		log_warnx("modem %s: sms without folder or location, ignored", m->name);
-		return;
-	}
-	if (json_is_true(json_object_get(msg, "status_report"))) {
-		/* A delivery report, not a command: stored and matched there. */
-		reports_sms(m, msg);
 		return;
 	}
 	if (sender == NULL)
@@ -213,15 +210,8 @@ inbound_stored(PGresult *res, void *arg)
 	int n = 0;
 
 	flushing = 0;
-	if (res == NULL) {
-		/* Unknown outcome: store them again later; the dedupe key makes it safe. */
-		while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
-			TAILQ_REMOVE(&in_flight, p, entry);
-			TAILQ_INSERT_HEAD(&pending, p, entry);
-		}
-		inbound_kick();	/* on the other connection, if it is up */
-		return;
-	}
+	if (res == NULL)
+		return;		/* pigeond stops: the parts stay on the modems */
 	if (!store_ok(res)) {
 		p = TAILQ_FIRST(&in_flight);
 		if (p != NULL && p->alone) {
@@ -245,7 +235,7 @@ inbound_stored(PGresult *res, void *arg)
 	/* Committed: now, and only now, the modems may delete them. */
 	while ((p = TAILQ_FIRST(&in_flight)) != NULL) {
 		TAILQ_REMOVE(&in_flight, p, entry);
-		modem_delete(p->modem, p->generation, p->folder, p->location);
+		supervisor_delete(p->modem, p->generation, p->folder, p->location);
 		part_free(p);
 		n++;
 	}
@@ -280,7 +270,8 @@ inbound_flush(void)
 	sql_arg = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
 	const char *params[] = { sql_arg };
-	if (sql_arg != NULL && store_query(st,
+	/* The dedupe key makes a second try of a batch safe. */
+	if (sql_arg != NULL && store_durable(st,
 	    "SELECT pigeon_inbox_store($1::jsonb)", 1, params, inbound_stored, NULL) == 0) {
 		flushing = 1;
 	} else {
@@ -319,7 +310,7 @@ inbound_free(void)
 {
 	struct part *p;
 
-	store_free(in_store);	/* completes its query: in_flight to pending */
+	store_free(in_store);	/* completes its query with NULL */
 	in_store = NULL;
 	while ((p = TAILQ_FIRST(&pending)) != NULL) {
 		TAILQ_REMOVE(&pending, p, entry);

@@ -31,7 +31,6 @@
 struct pigeond env;
 
 static struct event *ev_drain_timeout;
-static struct event *ev_janitor;	/* while draining: is anything left? */
 
 static void
 usage(void)
@@ -88,7 +87,7 @@ pigeond_check_drained(void)
 		now = "status reports";
 	else if (hostlock_busy() && store_is_up(env.store))
 		now = "host locks";
-	else if (supervisor_busy()) {
+	else if (link_busy()) {
 		now = "modem processes";
 		only_workers = 1;
 	}
@@ -98,7 +97,7 @@ pigeond_check_drained(void)
 	if (now != NULL) {
 		/* Only the workers left: closing their channels makes them exit. */
 		if (only_workers)
-			supervisor_stop();
+			link_stop_all();
 		return;
 	}
 	log_info("drained; exiting");
@@ -112,16 +111,6 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(env.base, NULL);
 }
 
-/*
- * Every subsystem re-checks when its own work completes, but a path that
- * forgets to (or a callback that completes nothing) must not keep pigeond
- * up until the drain timeout: look again every 100 ms.
- */
-static void
-on_janitor(evutil_socket_t fd, short what, void *arg)
-{
-	pigeond_check_drained();
-}
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -141,17 +130,20 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		hostlock_stop();
 		{
 			struct timeval tv = { DRAIN_TIMEOUT_S, 0 };
-			struct timeval tick = { 0, 100 * 1000 };
 			ev_drain_timeout = evtimer_new(env.base, on_drain_timeout, NULL);
 			evtimer_add(ev_drain_timeout, &tv);
-			ev_janitor = event_new(env.base, -1, EV_PERSIST, on_janitor, NULL);
-			event_add(ev_janitor, &tick);
 		}
+		/*
+		 * Every subsystem re-checks when its own work completes, but a
+		 * path that forgets to (or a callback that completes nothing)
+		 * must not keep pigeond up until the drain timeout.
+		 */
+		janitor_add("drain: is anything left?", 100, pigeond_check_drained);
 		pigeond_check_drained();
 		break;
 	case SIGHUP:
 		if (!env.draining)
-			supervisor_reload();
+			reload_config();
 		break;
 	case SIGCHLD:
 		supervisor_reap();
@@ -169,11 +161,10 @@ on_db_state(int up, void *arg)
 	}
 	/* The modems' locks first: their answers come before any claim's. */
 	hostlock_db_up();
-	supervisor_db_up();
+	link_db_up();
 	scheduler_db_up();
 	webhook_db_up();
 	inbound_kick();
-	reports_kick();
 	commands_db_up();
 }
 
@@ -247,7 +238,8 @@ main(int argc, char *argv[])
 		snprintf(app, sizeof(app), "pigeond %s", env.conf.hostname);
 		store_set_name(env.store, app);
 	}
-	if (supervisor_init() == -1 || scheduler_init() == -1 || hostlock_init() == -1)
+	if (link_init() == -1 || scheduler_init() == -1 || commands_init() == -1 ||
+	    hostlock_init() == -1)
 		fatalx("out of memory");
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -255,22 +247,19 @@ main(int argc, char *argv[])
 	log_info("starting: %zu modem(s), host %s, shortcode %s",
 	    env.conf.nmodems, env.conf.hostname, env.conf.shortcode);
 	store_start(env.store);
-	supervisor_start();
+	link_start_all();
 
 	event_base_dispatch(env.base);
 
 	http_stop();
-	supervisor_free();
+	link_free_all();
 	inbound_free();
-	reports_free();
-	scheduler_free();
+	janitor_free();
 	hostlock_free();
 	webhook_free();
 	store_free(env.store);
 	if (ev_drain_timeout)
 		event_free(ev_drain_timeout);
-	if (ev_janitor)
-		event_free(ev_janitor);
 	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	event_base_free(env.base);

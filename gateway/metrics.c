@@ -86,7 +86,7 @@ render(struct api_req *r, json_t *db)
 {
 	struct evbuffer *b = evbuffer_new();
 	json_t *modems = NULL;
-	struct modem *m;
+	struct link *m;
 	size_t i;
 
 	if (b == NULL) {
@@ -104,15 +104,15 @@ render(struct api_req *r, json_t *db)
 	if (db)
 		modems = api_modems_merge(json_object_get(db, "modems"));
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
-	TAILQ_FOREACH(m, &env.modems, entry)
+	TAILQ_FOREACH(m, &env.links, entry)
 		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
-		    m->state == MODEM_ONLINE);
+		    m->state == LINK_ONLINE);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
-	TAILQ_FOREACH(m, &env.modems, entry)
+	TAILQ_FOREACH(m, &env.links, entry)
 		for (int s = 0; modem_states[s]; s++)
 			evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
 			    m->name, modem_states[s],
-			    strcmp(modem_state_name(m->state), modem_states[s]) == 0);
+			    strcmp(link_state_name(m->state), modem_states[s]) == 0);
 	if (modems) {
 		json_t *local = json_object(), *o;
 		json_array_foreach(modems, i, o)

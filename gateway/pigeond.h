@@ -18,27 +18,71 @@ struct store;
 struct evhttp;
 
 /*
- * A modem as the supervisor sees it; one pigeon-modem process each. The
- * state changes only in supervisor.c's modem_set_state, which records it.
+ * A link's state (link.c). A link is a worker process that reaches phones:
+ * a GSM modem today (pigeon-modem), an SMPP bind later. The state, the
+ * lock and the operator's wish change only in link.c's link_step.
  */
-enum modem_state {
-	MODEM_STARTING,	/* process started, connecting to the modem */
-	MODEM_ONLINE,	/* identified; takes sends */
-	MODEM_OFFLINE,	/* process exited, hung or cannot reach the modem; restart pending */
-	MODEM_DISABLED,	/* enabled = no, disabled by the operator, or removed: no process */
-	MODEM_DRAINING,	/* drained: finishes its send, reads SMS, takes no new sends */
-	MODEM_ELSEWHERE,	/* another host holds its lock (same name in two configs): no process */
+enum link_state {
+	LINK_STARTING,	/* process started, connecting to the modem */
+	LINK_ONLINE,	/* identified; takes sends */
+	LINK_OFFLINE,	/* process exited, hung or cannot reach the modem; restart pending */
+	LINK_DISABLED,	/* enabled = no, disabled by the operator, or removed: no process */
+	LINK_DRAINING,	/* drained: finishes its sends, reads SMS, takes no new sends */
+	LINK_ELSEWHERE,	/* another host holds its lock (same name in two configs): no process */
 };
 
 /*
- * This host's hold on a modem's session advisory lock (hostlock.c). A
- * modem is driven (sends, deletes, its row in `modems`) only while HELD.
+ * This host's hold on a link's session advisory lock (hostlock.c asks,
+ * link.c records the answer). A link is driven (sends, deletes, its row
+ * in `modems`) only while HELD.
  */
-enum modem_lock {
+enum link_lock {
 	LOCK_NONE,	/* not held: database down, or not tried yet on this connection */
 	LOCK_TRYING,	/* pg_try_advisory_lock in flight */
 	LOCK_HELD,	/* this host's connection holds it */
 	LOCK_ELSEWHERE,	/* another connection holds it; tried again every few seconds */
+};
+
+enum link_kind {
+	LINK_MODEM,	/* pigeon-modem, one send at a time */
+};
+
+/* What happens to a link; who sends each is listed in link.c. */
+enum link_event {
+	LEV_START,		/* pigeond starts, or a reload added it */
+	LEV_RESTART,		/* the backoff after an exit ran out */
+	LEV_SPAWNED,		/* a worker process runs, its channel open */
+	LEV_READY,		/* the worker identified its modem */
+	LEV_WORKER_ERROR,	/* the worker cannot reach its modem (reason) */
+	LEV_EXITED,		/* the worker process ended (reason) */
+	LEV_LOCK_TRYING,	/* the lock is being asked for */
+	LEV_LOCK_HELD,		/* this host holds the lock */
+	LEV_LOCK_ELSEWHERE,	/* another host holds it (reason: who) */
+	LEV_LOCK_LOST,		/* the database connection is gone */
+	LEV_ENABLE,		/* the operator (HTTP) or the config file */
+	LEV_DISABLE,
+	LEV_DRAIN,
+	LEV_REMOVE,		/* gone from the config file */
+	LEV_RECONFIGURE,	/* changed so that its process must restart */
+	LEV_SEND_STARTED,	/* a send handed to the worker (id, parts) */
+	LEV_SENT,		/* the worker sent it (id) */
+	LEV_SEND_FAILED,	/* the worker could not (id, temporary, reason) */
+	LEV_STOP,		/* pigeond stops: close the channel */
+};
+
+struct link_ev {
+	enum link_event	 type;
+	const char	*reason;
+	int64_t		 id;		/* sends: the outbox id */
+	int		 parts;		/* LEV_SEND_STARTED: parts it may need */
+	int		 temporary;	/* LEV_SEND_FAILED */
+};
+
+/* A send in flight on a link. */
+struct link_send {
+	int64_t		 id;		/* outbox id */
+	int64_t		 started;	/* ms (monotonic) it was handed over */
+	int		 parts;		/* parts it may need, for the watchdog */
 };
 
 /* Sliding-window send counts for `rate = 6/min 300/hour 2000/day`. */
@@ -47,49 +91,59 @@ struct ratelimit {
 	int		 cap, head, n;
 };
 
-struct modem {
-	TAILQ_ENTRY(modem) entry;
-	struct modem_conf *conf;	/* its own copy; replaced on reload */
+struct link {
+	TAILQ_ENTRY(link) entry;
+	enum link_kind	 kind;
+	struct modem_conf *conf;	/* its own copy; replaced on reload (reload.c) */
 	const char	*name;		/* conf->name */
-	enum modem_state state;
-	enum modem_state want;		/* ONLINE, DISABLED or DRAINING: the operator's wish */
+
+	/* The lifecycle: written by link.c only. */
+	enum link_state	 state;
+	enum link_state	 want;		/* ONLINE, DISABLED or DRAINING: the operator's wish */
+	enum link_lock	 lock;
+	char		 reason[256];	/* why it is in its state */
 	int		 removed;	/* gone from the config: kept aside once stopped */
 	int		 respawn;	/* config changed: restart the process once idle */
+	int		 window;	/* sends it may have in flight at once */
+	int		 inflight;	/* sends in flight: sends[0 .. inflight-1] */
+	struct link_send *sends;
+	int64_t		 last_send;	/* ms (monotonic) of the last send handed over */
+	int		 fails_in_row;	/* temporary send failures since its last success */
+	int		 lock_ever;	/* held once: a later hold is a resume */
+	char		 lock_holder[160];	/* who holds it when LOCK_ELSEWHERE */
+	int		 backoff_ms;
+	struct event	*ev_restart;
+	time_t		 started_at;
+
+	/* The worker process and its channel: written by supervisor.c only. */
 	pid_t		 pid;		/* 0 when no process */
 	unsigned	 generation;	/* counts process starts */
 	unsigned	 restarts;	/* process starts after the first */
 	struct bufferevent *bev;	/* the channel to the process */
-	struct event	*ev_restart;
-	struct event	*ev_watch;	/* ping / watchdog timer */
-	int		 backoff_ms;
-	time_t		 started_at;
-	int64_t		 sending;	/* outbox id in flight, 0 when idle */
-	int64_t		 send_started;	/* ms (monotonic) the send was handed over */
-	int		 send_parts;	/* parts the send may need, for the watchdog */
 	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
-	int64_t		 ping_seq;
-	struct ratelimit rate;
-	char		 reason[256];	/* why it is in its state */
 	json_t		*info;		/* identification from "ready" */
-	/* The last health poll ("health" message): signal_percent, signal_dbm,
-	 * registration, operator, operator_name, battery_percent, imsi (keys
-	 * missing when the modem did not say); NULL before the first. */
+
+	/* watchdog.c: pings and the last health poll ("health" message):
+	 * signal_percent, signal_dbm, registration, operator, operator_name,
+	 * battery_percent, imsi (keys missing when the modem did not say);
+	 * NULL before the first. */
+	struct event	*ev_watch;
+	int64_t		 ping_seq;
 	json_t		*health;
 	time_t		 health_at;
+
+	/* scheduler.c */
+	struct ratelimit rate;
 	unsigned	 sms_sent, sms_failed;	/* since pigeond started */
-	int		 fails_in_row;	/* temporary send failures since its last success */
-	enum modem_lock	 lock;
-	int		 lock_ever;	/* held once: a later hold is a resume */
-	char		 lock_holder[160];	/* who holds it when LOCK_ELSEWHERE */
 };
-TAILQ_HEAD(modem_list, modem);
+TAILQ_HEAD(link_list, link);
 
 struct pigeond {
 	struct event_base *base;
 	struct pigeon_conf conf;
 	const char	*config_path;
 	struct store	*store;
-	struct modem_list modems;
+	struct link_list links;
 	char		 modem_program[4096];
 	int		 verbose;
 	int		 draining;	/* SIGTERM: finish what is in flight, then exit */
@@ -100,66 +154,73 @@ extern struct pigeond env;
 /* main.c */
 void	 pigeond_check_drained(void);
 
-/* supervisor.c */
-int	 supervisor_init(void);
-void	 supervisor_start(void);
-void	 supervisor_stop(void);
-void	 supervisor_reap(void);
-void	 supervisor_db_up(void);
-int	 supervisor_busy(void);
-void	 supervisor_free(void);
-struct modem *modem_find(const char *name);
+/* link.c */
+int	 link_init(void);
+void	 link_start_all(void);
+void	 link_db_up(void);
+void	 link_stop_all(void);
+int	 link_busy(void);
+void	 link_free_all(void);
+struct link *link_new(const struct modem_conf *);
+struct link *link_find(const char *name);
+/* The transition function; link_event is the short form for events
+ * without a send. 0, or -1 when the event does not apply. */
+int	 link_step(struct link *, const struct link_ev *);
+int	 link_event(struct link *, enum link_event, const char *reason);
+/* 1 when the link can take a send now (online, a free slot, channel open). */
+int	 link_can_send(const struct link *);
+/* Closes an idle channel whose worker should not run (disabled, etc.). */
+void	 link_settle(struct link *);
+void	 link_record(struct link *);
 /* "starting", "online", "offline", "disabled", "draining", "elsewhere"
  * (also in JSON). */
-const char *modem_state_name(enum modem_state);
-int	 modem_send(struct modem *, int64_t id, const char *to, const char *text,
-	    int max_parts, const char *more);
-int	 modem_delete(struct modem *, unsigned generation, int folder, int location);
-/* 1 when the modem can take a send now (online, idle, channel open). */
-int	 modem_idle(const struct modem *);
-/* The scheduler saw a send fail: too many in a row restart the modem. */
-void	 modem_send_failed(struct modem *, const char *why);
-/* For modemctl.c: the state machine's steps. */
-struct modem *modem_new(const struct modem_conf *);
-void	 modem_spawn(struct modem *);
-void	 modem_start_now(struct modem *);
-/* Closes an idle channel whose worker should not run (disabled, etc.). */
-void	 modem_settle(struct modem *);
-void	 modem_set_state(struct modem *, enum modem_state, const char *reason);
-void	 modem_record(struct modem *);
-void	 supervisor_set_aside(struct modem *);
+const char *link_state_name(enum link_state);
+/* "held", "waiting" or "elsewhere", for /healthz and the API. */
+const char *link_lock_name(const struct link *);
 
-/* modemctl.c */
-/* Operator actions (HTTP, SIGHUP); 0, or -1 when the modem is removed.
- * Disable and drain let the send in flight finish first. */
-int	 modem_enable(struct modem *);
-int	 modem_disable(struct modem *);
-int	 modem_drain(struct modem *);
-/* SIGHUP: re-reads the config file; modems added, removed, changed. */
-void	 supervisor_reload(void);
-/* hostlock.c says: this host now holds the modem's lock / another holds it. */
-void	 supervisor_lock_held(struct modem *);
-void	 supervisor_lock_elsewhere(struct modem *);
+/* supervisor.c */
+/* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1. */
+int	 supervisor_spawn(struct link *);
+/* Closes the channel: the worker exits, and LEV_EXITED follows. */
+void	 supervisor_close(struct link *);
+/* Kills the worker and waits for it (pigeond's exit). */
+void	 supervisor_kill(struct link *);
+void	 supervisor_reap(void);
+int	 supervisor_send(struct link *, int64_t id, const char *to, const char *text,
+	    int max_parts, const char *more);
+int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);
+
+/* janitor.c */
+/* Runs fn every period_ms on the loop; name shows in debug logs. */
+int	 janitor_add(const char *name, int period_ms, void (*fn)(void));
+void	 janitor_free(void);
+
+/* smstext.c */
+/* 1 when libgammu sends text (UTF-8, len bytes) as UCS-2, else 0 (GSM-7);
+ * *parts: the parts it takes, uncapped. */
+int	 smstext_encode(const char *text, size_t len, int *parts);
+
+/* reload.c */
+/* SIGHUP: re-reads the config file; links added, removed, changed. */
+void	 reload_config(void);
 
 /* hostlock.c */
 int	 hostlock_init(void);
 void	 hostlock_db_up(void);
 void	 hostlock_db_down(void);
-/* Tries every configured modem whose lock is not held (never waits). */
+/* Tries every configured link whose lock is not held (never waits). */
 void	 hostlock_kick(void);
-/* A modem leaves the configuration: let another host have it. */
-void	 hostlock_release(struct modem *);
-/* SIGTERM: stop saying that this host waits for other hosts' modems. */
+/* A link leaves the configuration: let another host have it. */
+void	 hostlock_release(struct link *);
+/* SIGTERM: stop saying that this host waits for other hosts' links. */
 void	 hostlock_stop(void);
 int	 hostlock_busy(void);
-/* "held", "waiting" or "elsewhere", for /healthz and the API. */
-const char *hostlock_name(const struct modem *);
 void	 hostlock_free(void);
 
 /* watchdog.c */
-void	 watchdog_start(struct modem *);
-void	 watchdog_stop(struct modem *);
-void	 watchdog_health(struct modem *, json_t *msg);
+void	 watchdog_start(struct link *);
+void	 watchdog_stop(struct link *);
+void	 watchdog_health(struct link *, json_t *msg);
 
 /* ratelimit.c */
 int	 ratelimit_init(struct ratelimit *, const struct modem_conf *);
@@ -170,20 +231,18 @@ void	 ratelimit_record(struct ratelimit *, int64_t now_ms);
 int64_t	 pigeon_now_ms(void);
 
 /* reports.c */
-void	 reports_sms(struct modem *, json_t *msg);
-void	 reports_kick(void);
+void	 reports_sms(struct link *, json_t *msg);
 int	 reports_busy(void);
-void	 reports_free(void);
 
 /* inbound.c */
-void	 inbound_sms(struct modem *, json_t *msg);
+void	 inbound_sms(struct link *, json_t *msg);
 void	 inbound_kick(void);
 int	 inbound_busy(void);
 void	 inbound_free(void);
 
 /* commands.c */
+int	 commands_init(void);
 void	 commands_kick(void);
-void	 commands_expire(void);
 void	 commands_db_up(void);
 int	 commands_busy(void);
 
@@ -191,11 +250,11 @@ int	 commands_busy(void);
 int	 scheduler_init(void);
 void	 scheduler_kick(void);
 void	 scheduler_db_up(void);
-void	 scheduler_sent(struct modem *, json_t *msg);
-void	 scheduler_send_failed(struct modem *, json_t *msg);
-void	 scheduler_modem_lost(struct modem *, const char *why);
+void	 scheduler_sent(struct link *, json_t *msg);
+void	 scheduler_send_failed(struct link *, json_t *msg);
+/* The link's worker died with send id in flight. */
+void	 scheduler_link_lost(struct link *, int64_t id, const char *why);
 int	 scheduler_busy(void);
-void	 scheduler_free(void);
 
 /* http.c */
 int	 http_start(char *err, size_t errlen);

@@ -4,14 +4,14 @@
  * part it reports on by pigeon_report_store: modem, message reference,
  * recipient, sent within report_window seconds. Like inbound SMS, it is
  * deleted from the modem only after the statement that stored it has
- * committed, and stored once (a dedupe key) if it is read again. A report
- * that matches nothing is kept and counted, never dropped.
+ * committed (a durable query: store.h), and stored once (a dedupe key) if
+ * it is read again. A report that matches nothing is kept and counted,
+ * never dropped.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -23,16 +23,14 @@
 
 #define REPORT_PARAMS	8
 
+/* What the answer needs: where the report lies, to delete it. */
 struct report {
-	TAILQ_ENTRY(report) entry;
-	struct modem	*modem;
+	struct link	*modem;
 	unsigned	 generation;	/* of the process that read it */
 	int		 folder, location;
 	char		*params[REPORT_PARAMS];
 };
-TAILQ_HEAD(report_list, report);
 
-static struct report_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static int in_flight;
 
 static const char SQL_REPORT[] =
@@ -61,8 +59,7 @@ report_free(struct report *r)
 	free(r);
 }
 
-static void reports_flush(void);
-
+/* A durable query (store.h): res is NULL only when pigeond stops. */
 static void
 report_stored(PGresult *res, void *arg)
 {
@@ -70,11 +67,8 @@ report_stored(PGresult *res, void *arg)
 
 	in_flight--;
 	if (res == NULL) {
-		/* Unknown outcome; the dedupe key makes a second try safe. */
-		TAILQ_INSERT_HEAD(&pending, r, entry);
-		return;
-	}
-	if (!store_ok(res)) {
+		/* pigeond stops: the report stays on the modem. */
+	} else if (!store_ok(res)) {
 		/* Left on the modem; a later worker reports it again. */
 		log_warnx("modem %s: cannot store the status report at location %d: %s",
 		    r->modem->name, r->location, store_error(res));
@@ -82,31 +76,15 @@ report_stored(PGresult *res, void *arg)
 		log_info("modem %s: status report for reference %s to %s (status %s): %s",
 		    r->modem->name, r->params[2], r->params[1], r->params[3],
 		    PQgetvalue(res, 0, 0));
-		modem_delete(r->modem, r->generation, r->folder, r->location);
+		supervisor_delete(r->modem, r->generation, r->folder, r->location);
 	}
 	report_free(r);
 	if (env.draining)
 		pigeond_check_drained();
 }
 
-static void
-reports_flush(void)
-{
-	struct report *r;
-
-	while (store_is_up(env.store) && (r = TAILQ_FIRST(&pending)) != NULL) {
-		TAILQ_REMOVE(&pending, r, entry);
-		if (store_query(env.store, SQL_REPORT, REPORT_PARAMS,
-		    (const char *const *)r->params, report_stored, r) == -1) {
-			TAILQ_INSERT_HEAD(&pending, r, entry);
-			return;
-		}
-		in_flight++;
-	}
-}
-
 void
-reports_sms(struct modem *m, json_t *msg)
+reports_sms(struct link *m, json_t *msg)
 {
 	json_t *folder = json_object_get(msg, "folder");
 	json_t *location = json_object_get(msg, "location");
@@ -162,28 +140,17 @@ reports_sms(struct modem *m, json_t *msg)
 		report_free(r);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&pending, r, entry);
-	reports_flush();
-}
-
-void
-reports_kick(void)
-{
-	reports_flush();
+	/* The dedupe key makes a second try safe. */
+	if (store_durable(env.store, SQL_REPORT, REPORT_PARAMS,
+	    (const char *const *)r->params, report_stored, r) == -1) {
+		report_free(r);
+		return;
+	}
+	in_flight++;
 }
 
 int
 reports_busy(void)
 {
-	return in_flight > 0 || (!TAILQ_EMPTY(&pending) && store_is_up(env.store));
-}
-
-void
-reports_free(void)
-{
-	struct report *r;
-	while ((r = TAILQ_FIRST(&pending)) != NULL) {
-		TAILQ_REMOVE(&pending, r, entry);
-		report_free(r);
-	}
+	return in_flight > 0 && store_is_up(env.store);
 }

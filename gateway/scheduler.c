@@ -1,15 +1,18 @@
 /*
  * scheduler.c: outbox rows to modems.
  *
- * It claims as many due rows as there are modems that can send now (online,
- * idle, within their rate limits), highest priority first with a share kept
+ * It claims as many due rows as the links have free slots now (online, a
+ * free slot in their window, within their rate limits), highest priority
+ * first with a share kept
  * for each class (pigeon_outbox_claim), and gives each row a modem: one
  * the message has not failed on, then one routed for its recipient, then
  * the one that has waited longest. It records the outcome: a temporary
  * failure comes back after an exponential backoff and prefers another
  * modem, a permanent one fails at once, the attempts and the validity
- * period are bounded. It wakes on NOTIFY pigeon_outbox, when a modem
- * becomes free, and on a slow timer for retries, expiry and expired leases.
+ * period are bounded. Outcomes are durable queries (store.h): kept until
+ * the database has them. It wakes on NOTIFY pigeon_outbox, when a link
+ * has a free slot, and on janitor jobs for retries, expiry and expired
+ * leases.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,114 +28,76 @@
 #include "store.h"
 
 #define TICK_MS		2000	/* retries come due between NOTIFYs */
-#define RECLAIM_TICKS	15	/* expired leases are looked for every 30 s */
+#define RECLAIM_MS	30000	/* expired leases are looked for this often */
 
-/* An outcome to record; kept until the database has it. */
-struct outcome {
-	TAILQ_ENTRY(outcome) entry;
-	const char	*sql;
-	int		 nparams;
-	char		*params[7];
-};
-TAILQ_HEAD(outcome_list, outcome);
-
-static struct outcome_list outcomes = TAILQ_HEAD_INITIALIZER(outcomes);
-static int recording;		/* outcomes in flight */
+static int recording;		/* outcomes not yet answered */
 static int claiming;
 static int again;
 static int first_up = 1;
-static unsigned ticks;
-static struct event *ev_tick;
 
 static const char SQL_SENT[] =
     "SELECT pigeon_outbox_sent($1, $2, $3, $4::integer[], $5)";
 static const char SQL_FAILED[] =
     "SELECT pigeon_outbox_failed($1, $2, $3, $4, $5, $6, $7)";
 static const char SQL_RELEASE[] =
-    "UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1 "
-    "WHERE id = $1 AND state = 'sending'";
+    "SELECT pigeon_outbox_release($1)";
 
-static void outcomes_flush(void);
-
-static void
-outcome_free(struct outcome *o)
-{
-	for (int i = 0; i < o->nparams; i++)
-		free(o->params[i]);
-	free(o);
-}
-
+/* A durable query (store.h): res is NULL only when pigeond stops. */
 static void
 outcome_recorded(PGresult *res, void *arg)
 {
-	struct outcome *o = arg;
+	char *id = arg;
 
 	recording--;
-	if (res == NULL) {
-		/* Unknown; the statements are idempotent, so say it again. */
-		TAILQ_INSERT_HEAD(&outcomes, o, entry);
-		return;
-	}
-	if (!store_ok(res))
-		log_warnx("outbox %s: cannot record the outcome: %s", o->params[0],
+	if (res != NULL && !store_ok(res))
+		log_warnx("outbox %s: cannot record the outcome: %s", id,
 		    store_error(res));
-	outcome_free(o);
+	free(id);
+	if (res == NULL)
+		return;
 	scheduler_kick();
 	if (env.draining)
 		pigeond_check_drained();
 }
 
+/* Records an outcome; params[0] is the outbox id. */
 static void
 outcome_add(const char *sql, int nparams, const char *const *params)
 {
-	struct outcome *o = calloc(1, sizeof(*o));
-	if (o == NULL)
+	char *id = strdup(params[0]);
+
+	if (id == NULL || store_durable(env.store, sql, nparams, params,
+	    outcome_recorded, id) == -1) {
+		log_warnx("outbox %s: out of memory recording its outcome; its lease "
+		    "returns it", params[0]);
+		free(id);
 		return;
-	o->sql = sql;
-	o->nparams = nparams;
-	for (int i = 0; i < nparams; i++)
-		o->params[i] = params[i] ? strdup(params[i]) : NULL;
-	TAILQ_INSERT_TAIL(&outcomes, o, entry);
-	outcomes_flush();
-}
-
-static void
-outcomes_flush(void)
-{
-	struct outcome *o;
-
-	while (store_is_up(env.store) && (o = TAILQ_FIRST(&outcomes)) != NULL) {
-		TAILQ_REMOVE(&outcomes, o, entry);
-		if (store_query(env.store, o->sql, o->nparams,
-		    (const char *const *)o->params, outcome_recorded, o) == -1) {
-			TAILQ_INSERT_HEAD(&outcomes, o, entry);
-			return;
-		}
-		recording++;
 	}
+	recording++;
 }
 
-/* A modem that can take a send now, rate limits included. */
+/* A link that can take a send now, rate limits included. */
 static int
-modem_can_send(const struct modem *m, int64_t now)
+able(const struct link *l, int64_t now)
 {
-	return modem_idle(m) && ratelimit_allows(&m->rate, m->conf, now);
+	return link_can_send(l) && ratelimit_allows(&l->rate, l->conf, now);
 }
 
+/* Free slots across the links that can send now. */
 static int
-able_modems(void)
+able_slots(void)
 {
-	struct modem *m;
+	struct link *l;
 	int64_t now = pigeon_now_ms();
 	int n = 0;
-	TAILQ_FOREACH(m, &env.modems, entry)
-		if (modem_can_send(m, now))
-			n++;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (able(l, now))
+			n += l->window - l->inflight;
 	return n;
 }
 
 static int
-routed(const struct modem *m, const char *recipient)
+routed(const struct link *m, const char *recipient)
 {
 	for (int i = 0; i < m->conf->nroutes; i++)
 		if (strncmp(recipient, m->conf->route[i],
@@ -143,7 +108,7 @@ routed(const struct modem *m, const char *recipient)
 
 /* failed is PostgreSQL's text of a text[]: {a,b} (names need no quotes). */
 static int
-failed_on(const struct modem *m, const char *failed)
+failed_on(const struct link *m, const char *failed)
 {
 	size_t n = strlen(m->name);
 	const char *p = failed;
@@ -163,21 +128,21 @@ failed_on(const struct modem *m, const char *failed)
  * numbers are ported), then the least recently used. With only_routed, a
  * routed modem or none.
  */
-static struct modem *
-pick_modem(const char *recipient, const char *failed, int only_routed, int64_t now)
+static struct link *
+pick_link(const char *recipient, const char *failed, int only_routed, int64_t now)
 {
-	struct modem *m, *best = NULL;
+	struct link *m, *best = NULL;
 	int best_score = -1;
 
-	TAILQ_FOREACH(m, &env.modems, entry) {
-		if (!modem_can_send(m, now))
+	TAILQ_FOREACH(m, &env.links, entry) {
+		if (!able(m, now))
 			continue;
 		int r = routed(m, recipient);
 		if (only_routed && !r)
 			continue;
 		int score = (failed_on(m, failed) ? 0 : 2) + r;
 		if (score > best_score || (score == best_score &&
-		    m->send_started < best->send_started)) {
+		    m->last_send < best->last_send)) {
 			best = m;
 			best_score = score;
 		}
@@ -186,15 +151,15 @@ pick_modem(const char *recipient, const char *failed, int only_routed, int64_t n
 }
 
 static void
-dispatch(PGresult *res, int i, struct modem *m)
+dispatch(PGresult *res, int i, struct link *m)
 {
 	const char *id = PQgetvalue(res, i, 0);
 	int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
 	const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
 
-	if (m == NULL || modem_send(m, strtoll(id, NULL, 10),
+	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10),
 	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
-		/* No modem can take it after all: put it back. */
+		/* No link can take it after all: put it back. */
 		const char *params[] = { id };
 		outcome_add(SQL_RELEASE, 1, params);
 		return;
@@ -223,7 +188,7 @@ claimed(PGresult *res, void *arg)
 		return;
 	/* Rows with an idle routed modem first, so that others do not take it. */
 	for (int i = 0; i < n; i++) {
-		struct modem *m = pick_modem(PQgetvalue(res, i, 1),
+		struct link *m = pick_link(PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 6), 1, now);
 		if (m != NULL && !failed_on(m, PQgetvalue(res, i, 6))) {
 			dispatch(res, i, m);
@@ -232,7 +197,7 @@ claimed(PGresult *res, void *arg)
 	}
 	for (int i = 0; i < n; i++)
 		if (!done[i])
-			dispatch(res, i, pick_modem(PQgetvalue(res, i, 1),
+			dispatch(res, i, pick_link(PQgetvalue(res, i, 1),
 			    PQgetvalue(res, i, 6), 0, now));
 	free(done);
 	if (n == asked || again) {
@@ -253,8 +218,7 @@ scheduler_kick(void)
 	}
 	if (env.draining || !store_is_up(env.store))
 		return;
-	outcomes_flush();
-	if ((idle = able_modems()) == 0)
+	if ((idle = able_slots()) == 0)
 		return;
 	snprintf(n, sizeof(n), "%d", idle);
 	snprintf(lease, sizeof(lease), "%d", env.conf.lease_seconds);
@@ -274,22 +238,26 @@ json_id(json_t *msg, char *buf, size_t len)
 	return 0;
 }
 
-/* Checks that a worker's outcome is about the send it was given. */
+/* The outbox id of a worker's outcome, checked against the link's sends
+ * in flight by link.c; -1 when it was not given one. */
 static int
-outcome_matches(struct modem *m, json_t *msg, char *id, size_t idlen)
+outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t idlen)
 {
-	if (json_id(msg, id, idlen) == -1 || m->sending == 0 ||
-	    strtoll(id, NULL, 10) != m->sending) {
-		log_warnx("modem %s: outcome for a send it was not given (%s), ignored",
-		    m->name, json_id(msg, id, idlen) == 0 ? id : "no id");
-		return 0;
+	if (json_id(msg, id, idlen) == -1) {
+		log_warnx("modem %s: outcome without an id, ignored", l->name);
+		return -1;
 	}
-	m->sending = 0;
-	return 1;
+	ev->id = strtoll(id, NULL, 10);
+	if (link_step(l, ev) == -1) {
+		log_warnx("modem %s: outcome for a send it was not given (%s), ignored",
+		    l->name, id);
+		return -1;
+	}
+	return 0;
 }
 
 static void
-record_failure(const char *id, struct modem *m, const char *err, int temporary)
+record_failure(const char *id, struct link *m, const char *err, int temporary)
 {
 	char attempts[16], retry[16], validity[16];
 
@@ -302,13 +270,14 @@ record_failure(const char *id, struct modem *m, const char *err, int temporary)
 }
 
 void
-scheduler_sent(struct modem *m, json_t *msg)
+scheduler_sent(struct link *m, json_t *msg)
 {
+	struct link_ev ev = { .type = LEV_SENT };
 	char id[32], parts[16];
 	json_t *refs = json_object_get(msg, "refs");
 	char *refs_text;
 
-	if (!outcome_matches(m, msg, id, sizeof(id)))
+	if (outcome_event(m, msg, &ev, id, sizeof(id)) == -1)
 		return;
 	snprintf(parts, sizeof(parts), "%lld",
 	    (long long)json_integer_value(json_object_get(msg, "parts")));
@@ -324,30 +293,29 @@ scheduler_sent(struct modem *m, json_t *msg)
 	log_info("outbox %s: sent via %s in %s part(s)", id, m->name, parts);
 	ratelimit_record(&m->rate, pigeon_now_ms());
 	m->sms_sent++;
-	m->fails_in_row = 0;
 	outcome_add(SQL_SENT, 5, params);
 	free(refs_text);
 	scheduler_kick();
 }
 
 void
-scheduler_send_failed(struct modem *m, json_t *msg)
+scheduler_send_failed(struct link *m, json_t *msg)
 {
 	char id[32];
 	const char *err = json_string_value(json_object_get(msg, "error"));
 	int temporary = json_is_true(json_object_get(msg, "temporary"));
+	struct link_ev ev = { .type = LEV_SEND_FAILED, .temporary = temporary,
+	    .reason = err ? err : "send failed" };
 
-	if (!outcome_matches(m, msg, id, sizeof(id)))
+	if (outcome_event(m, msg, &ev, id, sizeof(id)) == -1)
 		return;
+	record_failure(id, m, err ? err : "send failed", temporary);
 	log_warnx("outbox %s: %s failure via %s: %s", id,
 	    temporary ? "temporary" : "permanent", m->name, err ? err : "no reason given");
 	/* Parts that went out count against the modem's limits. */
 	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
 		ratelimit_record(&m->rate, pigeon_now_ms());
 	m->sms_failed++;
-	record_failure(id, m, err ? err : "send failed", temporary);
-	if (temporary)
-		modem_send_failed(m, err ? err : "send failed");
 	scheduler_kick();
 }
 
@@ -356,17 +324,16 @@ scheduler_send_failed(struct modem *m, json_t *msg)
  * Sending again can duplicate it; not sending can lose it. We send again.
  */
 void
-scheduler_modem_lost(struct modem *m, const char *why)
+scheduler_link_lost(struct link *m, int64_t sending, const char *why)
 {
 	char id[32], reason[200];
 
-	snprintf(id, sizeof(id), "%lld", (long long)m->sending);
+	snprintf(id, sizeof(id), "%lld", (long long)sending);
 	snprintf(reason, sizeof(reason), "modem %s: %s during the send", m->name, why);
 	log_warnx("outbox %s: %s; it will be sent again", id, reason);
 	/* It may have gone out: count it against the modem's limits. */
 	ratelimit_record(&m->rate, pigeon_now_ms());
 	record_failure(id, m, reason, 1);
-	m->sending = 0;
 }
 
 static void
@@ -387,8 +354,9 @@ expired(PGresult *res, void *arg)
 		log_info("outbox: %s message(s) expired unsent", PQgetvalue(res, 0, 0));
 }
 
+/* Janitor job: retries come due between NOTIFYs. */
 static void
-scheduler_on_tick(evutil_socket_t fd, short what, void *arg)
+scheduler_tick(void)
 {
 	if (!store_is_up(env.store))
 		return;
@@ -396,65 +364,51 @@ scheduler_on_tick(evutil_socket_t fd, short what, void *arg)
 		/* What this host was sending when it stopped goes back at once. */
 		const char *params[] = { env.conf.hostname };
 		first_up = 0;
-		store_query(env.store,
-		    "WITH r AS (UPDATE outbox SET state = 'queued', lease_until = NULL, "
-		    "last_error = 'pigeond restarted during the send' "
-		    "WHERE state = 'sending' AND host = $1 RETURNING 1) "
-		    "SELECT count(*) FROM r", 1, params, reclaimed, NULL);
+		store_query(env.store, "SELECT pigeon_outbox_reclaim_host($1)", 1,
+		    params, reclaimed, NULL);
 	}
-	if (++ticks % RECLAIM_TICKS == 0) {
-		char validity[16];
-		snprintf(validity, sizeof(validity), "%d", env.conf.validity);
-		const char *params[] = { validity };
-		store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
-		    reclaimed, NULL);
-		store_query(env.store, "SELECT pigeon_outbox_expire($1)", 1, params,
-		    expired, NULL);
-	}
-	reports_kick();
-	if (ticks % RECLAIM_TICKS == 1)
-		commands_expire();
-	outcomes_flush();
 	scheduler_kick();
+}
+
+/* Janitor job: leases of hosts that died, messages past their validity. */
+static void
+scheduler_reclaim(void)
+{
+	char validity[16];
+
+	if (!store_is_up(env.store))
+		return;
+	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
+	const char *params[] = { validity };
+	store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
+	    reclaimed, NULL);
+	store_query(env.store, "SELECT pigeon_outbox_expire($1)", 1, params,
+	    expired, NULL);
 }
 
 int
 scheduler_init(void)
 {
-	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
-	ev_tick = event_new(env.base, -1, EV_PERSIST, scheduler_on_tick, NULL);
-	if (ev_tick == NULL)
+	if (janitor_add("scheduler: due retries", TICK_MS, scheduler_tick) == -1 ||
+	    janitor_add("scheduler: expired leases and validity", RECLAIM_MS,
+	    scheduler_reclaim) == -1)
 		return -1;
-	return event_add(ev_tick, &tv);
+	return 0;
 }
 
-/* Runs the first tick now: called when the database comes up. */
+/* The database came up: what this host was sending, then a claim. */
 void
 scheduler_db_up(void)
 {
-	scheduler_on_tick(-1, 0, NULL);
+	scheduler_tick();
 }
 
 int
 scheduler_busy(void)
 {
-	struct modem *m;
-	TAILQ_FOREACH(m, &env.modems, entry)
-		if (m->sending)
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (l->inflight > 0)
 			return 1;
-	return claiming || recording || !TAILQ_EMPTY(&outcomes);
-}
-
-void
-scheduler_free(void)
-{
-	struct outcome *o;
-	while ((o = TAILQ_FIRST(&outcomes)) != NULL) {
-		TAILQ_REMOVE(&outcomes, o, entry);
-		outcome_free(o);
-	}
-	if (ev_tick) {
-		event_free(ev_tick);
-		ev_tick = NULL;
-	}
+	return claiming || recording > 0;
 }

@@ -25,6 +25,7 @@ struct query {
 	int		 nparams;
 	char		**params;
 	int		 script;	/* several statements, no parameters */
+	int		 durable;	/* sent again after a lost connection */
 	store_result_cb	 cb;
 	void		*arg;
 };
@@ -44,6 +45,8 @@ struct store {
 	unsigned	 reconnects;
 	int		 ever_up;
 	struct query_list queue;	/* head is in flight when busy */
+	struct query_list held;		/* durable queries waiting for the connection */
+	size_t		 ndurable;	/* durable queries not answered yet */
 	int		 busy;
 	PGresult	*pending;	/* result kept until the NULL terminator */
 	store_connect_cb on_connect;
@@ -100,6 +103,7 @@ store_new(struct event_base *base, const char *conninfo)
 	s->base = base;
 	s->conninfo = strdup(conninfo);
 	TAILQ_INIT(&s->queue);
+	TAILQ_INIT(&s->held);
 	s->backoff_ms = BACKOFF_MIN_MS;
 	s->ev_retry = evtimer_new(base, store_on_retry, s);
 	if (s->conninfo == NULL || s->ev_retry == NULL) {
@@ -132,13 +136,9 @@ store_reconnects(const struct store *s)
 }
 
 size_t
-store_queue_length(const struct store *s)
+store_durable_pending(const struct store *s)
 {
-	size_t n = 0;
-	struct query *q;
-	TAILQ_FOREACH(q, &s->queue, entry)
-		n++;
-	return n;
+	return s->ndurable;
 }
 
 static void
@@ -168,9 +168,24 @@ store_close_events(struct store *s)
 	}
 }
 
-/* Completes every queued query with NULL: their outcome is unknown. */
+/* Completes a query: its callback, then it is gone. */
 static void
-store_fail_queue(struct store *s)
+query_done(struct store *s, struct query *q, PGresult *res)
+{
+	if (q->durable)
+		s->ndurable--;
+	if (q->cb)
+		q->cb(res, q->arg);
+	query_free(q);
+}
+
+/*
+ * The connection is lost: every queued query's outcome is unknown. Plain
+ * ones complete with NULL; durable ones wait, in order, to be sent again
+ * (with keep_durable), or complete with NULL too (the store is freed).
+ */
+static void
+store_fail_queue(struct store *s, int keep_durable)
 {
 	struct query *q;
 
@@ -181,9 +196,14 @@ store_fail_queue(struct store *s)
 	s->busy = 0;
 	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
 		TAILQ_REMOVE(&s->queue, q, entry);
-		if (q->cb)
-			q->cb(NULL, q->arg);
-		query_free(q);
+		if (q->durable && keep_durable)
+			TAILQ_INSERT_TAIL(&s->held, q, entry);
+		else
+			query_done(s, q, NULL);
+	}
+	while (!keep_durable && (q = TAILQ_FIRST(&s->held)) != NULL) {
+		TAILQ_REMOVE(&s->held, q, entry);
+		query_done(s, q, NULL);
 	}
 }
 
@@ -199,7 +219,7 @@ store_reset(struct store *s, const char *why)
 		s->conn = NULL;
 	}
 	s->state = STORE_DOWN;
-	store_fail_queue(s);
+	store_fail_queue(s, 1);
 	struct timeval tv = { s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000 };
 	evtimer_add(s->ev_retry, &tv);
 	s->backoff_ms *= 2;
@@ -218,7 +238,7 @@ store_free(struct store *s)
 	if (s->ev_retry)
 		event_free(s->ev_retry);
 	s->on_state = NULL;
-	store_fail_queue(s);
+	store_fail_queue(s, 0);
 	if (s->conn)
 		PQfinish(s->conn);
 	free(s->conninfo);
@@ -346,13 +366,20 @@ store_setup_done(struct store *s)
 	s->ever_up = 1;
 	s->backoff_ms = BACKOFF_MIN_MS;
 	log_info("database: ready");
+	/* The owner's own first queries (host locks) go before the
+	 * durable ones held since the connection was lost. */
 	if (s->on_state)
 		s->on_state(1, s->cb_arg);
+	if (s->state == STORE_UP && !TAILQ_EMPTY(&s->held)) {
+		TAILQ_CONCAT(&s->queue, &s->held, entry);
+		store_pump(s);
+	}
 }
 
 static int
 store_enqueue(struct store *s, const char *sql, int nparams,
-    const char *const *params, int script, store_result_cb cb, void *arg)
+    const char *const *params, int script, int durable, store_result_cb cb,
+    void *arg)
 {
 	struct query *q = calloc(1, sizeof(*q));
 	if (q == NULL)
@@ -360,6 +387,7 @@ store_enqueue(struct store *s, const char *sql, int nparams,
 	q->sql = strdup(sql);
 	q->nparams = nparams;
 	q->script = script;
+	q->durable = durable;
 	q->cb = cb;
 	q->arg = arg;
 	if (nparams > 0)
@@ -374,6 +402,13 @@ store_enqueue(struct store *s, const char *sql, int nparams,
 			return -1;
 		}
 	}
+	if (durable) {
+		s->ndurable++;
+		if (s->state != STORE_UP) {
+			TAILQ_INSERT_TAIL(&s->held, q, entry);
+			return 0;
+		}
+	}
 	TAILQ_INSERT_TAIL(&s->queue, q, entry);
 	store_pump(s);
 	return 0;
@@ -385,7 +420,14 @@ store_query(struct store *s, const char *sql, int nparams,
 {
 	if (s->state != STORE_UP)
 		return -1;
-	return store_enqueue(s, sql, nparams, params, 0, cb, arg);
+	return store_enqueue(s, sql, nparams, params, 0, 0, cb, arg);
+}
+
+int
+store_durable(struct store *s, const char *sql, int nparams,
+    const char *const *params, store_result_cb cb, void *arg)
+{
+	return store_enqueue(s, sql, nparams, params, 0, 1, cb, arg);
 }
 
 int
@@ -394,7 +436,7 @@ store_query_setup(struct store *s, const char *sql, int nparams,
 {
 	if (s->state != STORE_SETUP)
 		return -1;
-	return store_enqueue(s, sql, nparams, params, 0, cb, arg);
+	return store_enqueue(s, sql, nparams, params, 0, 0, cb, arg);
 }
 
 int
@@ -402,7 +444,7 @@ store_script_setup(struct store *s, const char *sql, store_result_cb cb, void *a
 {
 	if (s->state != STORE_SETUP)
 		return -1;
-	return store_enqueue(s, sql, 0, NULL, 1, cb, arg);
+	return store_enqueue(s, sql, 0, NULL, 1, 0, cb, arg);
 }
 
 /* Sends the head of the queue when nothing is in flight. */
@@ -467,10 +509,8 @@ store_on_socket(evutil_socket_t fd, short what, void *arg)
 		s->busy = 0;
 		res = s->pending;
 		s->pending = NULL;
-		if (q->cb)
-			q->cb(res, q->arg);
+		query_done(s, q, res);
 		PQclear(res);
-		query_free(q);
 		if (s->conn == NULL)	/* the callback reset the store */
 			return;
 		store_pump(s);

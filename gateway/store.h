@@ -36,11 +36,20 @@ int	 store_set_name(struct store *, const char *application_name);
 void	 store_start(struct store *);
 int	 store_is_up(const struct store *);
 unsigned store_reconnects(const struct store *);
-size_t	 store_queue_length(const struct store *);
 
 /* Queues a parameterised statement; -1 (and no callback) when not up. */
 int	 store_query(struct store *, const char *sql, int nparams,
 	    const char *const *params, store_result_cb, void *arg);
+/*
+ * "Keep it until the database has it": an idempotent write, queued even
+ * while the store is down, and sent again, in order, when the connection
+ * was lost before its answer. cb sees the first answer (success or a
+ * statement error), or NULL only when the store is freed first.
+ */
+int	 store_durable(struct store *, const char *sql, int nparams,
+	    const char *const *params, store_result_cb, void *arg);
+/* Durable queries not answered yet (held or in flight). */
+size_t	 store_durable_pending(const struct store *);
 /* Like store_query, but only during set-up. */
 int	 store_query_setup(struct store *, const char *sql, int nparams,
 	    const char *const *params, store_result_cb, void *arg);

@@ -33,7 +33,7 @@
 static void
 watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct modem *m = arg;
+	struct link *m = arg;
 	int64_t now = pigeon_now_ms(), since = m->last_heard, allow;
 
 	if (m->pid <= 0)
@@ -47,12 +47,14 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	if (m->state == MODEM_STARTING)
+	if (m->state == LINK_STARTING)
 		allow += CONNECT_ALLOWANCE_MS;
-	if (m->sending) {
-		if (m->send_started > since)
-			since = m->send_started;
-		allow += (int64_t)m->send_parts * PART_ALLOWANCE_MS;
+	/* Each send in flight may take its parts' time: the last handed
+	 * over counts from when it was. */
+	for (int i = 0; i < m->inflight; i++) {
+		if (m->sends[i].started > since)
+			since = m->sends[i].started;
+		allow += (int64_t)m->sends[i].parts * PART_ALLOWANCE_MS;
 	}
 	if (now - since > allow) {
 		log_warnx("modem %s: no answer from its process for %lld s; killing it",
@@ -72,7 +74,7 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-watchdog_start(struct modem *m)
+watchdog_start(struct link *m)
 {
 	int ms = env.conf.watchdog_seconds * 1000 / 3;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -84,7 +86,7 @@ watchdog_start(struct modem *m)
 }
 
 void
-watchdog_stop(struct modem *m)
+watchdog_stop(struct link *m)
 {
 	if (m->ev_watch != NULL) {
 		event_free(m->ev_watch);
@@ -101,7 +103,7 @@ health_stored(PGresult *res, void *arg)
 
 /* Keeps the known keys of a `health` message, with sane values only. */
 void
-watchdog_health(struct modem *m, json_t *msg)
+watchdog_health(struct link *m, json_t *msg)
 {
 	static const char *ints[] = { "signal_percent", "signal_dbm", "battery_percent" };
 	static const char *strs[] = { "registration", "operator", "operator_name", "imsi" };

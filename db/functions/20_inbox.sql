@@ -49,6 +49,7 @@ DECLARE
 	r record;
 	mid bigint;
 	n integer := 0;
+	modems text[] := '{}';
 BEGIN
 	FOR r IN
 		WITH ins AS (
@@ -70,6 +71,7 @@ BEGIN
 		SELECT * FROM ins ORDER BY id
 	LOOP
 		n := n + 1;
+		modems := modems || r.modem;
 		IF coalesce(r.concat_total, 1) <= 1 THEN
 			INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts)
 			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1)
@@ -80,7 +82,29 @@ BEGIN
 			    r.concat_total, false);
 		END IF;
 	END LOOP;
+	-- Each modem's received count, once per modem and batch (a re-read
+	-- SMS, absorbed by the dedupe key, is not counted twice).
+	PERFORM pigeon_modem_received(m, count(*)::integer)
+	   FROM unnest(modems) m GROUP BY m;
 	RETURN n;
+END $$;
+
+-- The next whole messages to apply, oldest first.
+CREATE OR REPLACE FUNCTION pigeon_inbox_fetch(p_limit integer)
+RETURNS TABLE (id bigint, text text) LANGUAGE sql STABLE AS $$
+	SELECT m.id, m.text FROM inbox_messages m
+	 WHERE m.state = 'new' ORDER BY m.id LIMIT p_limit;
+$$;
+
+-- A message whose application failed by itself (pigeon_apply raised):
+-- kept with the error and skipped, instead of being fetched for ever.
+CREATE OR REPLACE FUNCTION pigeon_inbox_failed(p_id bigint, p_error text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE inbox_messages SET state = 'error', processed_at = now(),
+	       result = left(p_error, 500)
+	 WHERE id = p_id AND state = 'new';
+	RETURN FOUND;
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_inbox_expire(p_timeout_s integer)

@@ -124,7 +124,8 @@ CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	c_cmd text := coalesce(p_cmd->>'cmd', 'post');
-	c_err text := coalesce(p_cmd->>'err', '');
+	-- The parser's error name (parse.c, command_error_name): 'none' or ''.
+	c_err text := coalesce(nullif(p_cmd->>'err', 'none'), '');
 	c_handle text := coalesce(p_cmd->>'handle', '');
 	c_text text := coalesce(p_cmd->>'text', '');
 	c_ucs2 boolean := (p_cmd->>'ucs2')::boolean;
@@ -324,8 +325,7 @@ BEGIN
 		ELSE
 			UPDATE posts SET deleted_at = now() WHERE id = p.id;
 			-- Held or not yet sent copies go no further.
-			UPDATE outbox SET state = 'cancelled', last_error = 'post deleted'
-			 WHERE post_id = p.id AND state = 'queued';
+			PERFORM pigeon_outbox_cancel_post(p.id, 'post deleted');
 			PERFORM pigeon_reply(m.sender, lang, 'deleted', '{}', p_msg);
 			outcome := 'deleted post ' || p.id;
 		END IF;

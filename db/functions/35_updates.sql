@@ -97,11 +97,7 @@ DECLARE
 	age integer := pigeon_setting_int('hold_max_age', 43200);
 	n integer;
 BEGIN
-	UPDATE outbox SET state = 'expired',
-	       last_error = 'held for quiet hours longer than ' || age || ' s'
-	 WHERE state = 'queued' AND held_since IS NOT NULL
-	   AND created_at < now() - make_interval(secs => age);
-	GET DIAGNOSTICS n = ROW_COUNT;
+	n := pigeon_outbox_expire_held(age);
 	IF n > 0 THEN
 		PERFORM pigeon_count('held_expired', n);
 	END IF;

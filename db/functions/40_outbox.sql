@@ -1,5 +1,9 @@
 -- The outbox: claims, outcomes, leases, expiry, history.
 --
+-- This file is the one writer of outbox.state: every transition is one
+-- of its functions, and the transitions allowed are the rows of
+-- outbox_transitions (migration 0008), checked by a trigger.
+--
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, after the migrations and under the same advisory lock; they hold
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
@@ -155,6 +159,70 @@ BEGIN
 	RETURN n;
 END $$;
 
+-- A claimed row no link could take after all: back in the queue, the
+-- attempt not counted.
+CREATE OR REPLACE FUNCTION pigeon_outbox_release(p_id bigint)
+RETURNS void LANGUAGE sql AS $$
+	UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1
+	 WHERE id = p_id AND state = 'sending';
+$$;
+
+-- What this host was sending when it stopped goes back at once (its
+-- leases would otherwise hold it until they expire).
+CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim_host(p_host text)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox SET state = 'queued', lease_until = NULL,
+	       last_error = 'pigeond restarted during the send'
+	 WHERE state = 'sending' AND host = p_host;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- A deleted post's copies not yet handed to a link go no further.
+CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_post(p_post bigint, p_why text)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox SET state = 'cancelled', last_error = p_why
+	 WHERE post_id = p_post AND state = 'queued';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- Updates held for quiet hours longer than p_age_s seconds are dropped.
+CREATE OR REPLACE FUNCTION pigeon_outbox_expire_held(p_age_s integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox SET state = 'expired',
+	       last_error = 'held for quiet hours longer than ' || p_age_s || ' s'
+	 WHERE state = 'queued' AND held_since IS NOT NULL
+	   AND created_at < now() - make_interval(secs => p_age_s);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- A delivery report settled a message: delivered (from sent) or
+-- undelivered (from sent or delivered). Returns whether it changed.
+CREATE OR REPLACE FUNCTION pigeon_outbox_reported(p_id bigint,
+    p_delivered boolean, p_error text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	IF p_delivered THEN
+		UPDATE outbox SET state = 'delivered', delivered_at = now()
+		 WHERE id = p_id AND state = 'sent';
+	ELSE
+		UPDATE outbox SET state = 'undelivered', last_error = p_error
+		 WHERE id = p_id AND state IN ('sent', 'delivered');
+	END IF;
+	RETURN FOUND;
+END $$;
+
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim()
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
@@ -169,6 +237,24 @@ BEGIN
 	END IF;
 	RETURN n;
 END $$;
+
+-- Refuses a change of state that outbox_transitions does not list.
+CREATE OR REPLACE FUNCTION pigeon_outbox_check_transition()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM outbox_transitions t
+	                WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
+		RAISE EXCEPTION 'outbox %: % -> % is not an allowed transition',
+		    OLD.id, OLD.state, NEW.state
+		    USING HINT = 'see the table outbox_transitions';
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER outbox_state_check
+	BEFORE UPDATE OF state ON outbox
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+	EXECUTE FUNCTION pigeon_outbox_check_transition();
 
 CREATE OR REPLACE FUNCTION pigeon_outbox_record_state()
 RETURNS trigger LANGUAGE plpgsql AS $$

@@ -44,9 +44,8 @@ BEGIN
 	UPDATE outbox_parts SET status = p_status, reported_at = now()
 	 WHERE outbox_id = p.outbox_id AND seq = p.seq;
 	IF p_status >= 64 THEN
-		UPDATE outbox SET state = 'undelivered',
-		       last_error = format('part %s: not delivered (status %s)', p.seq, p_status)
-		 WHERE id = p.outbox_id AND state IN ('sent', 'delivered');
+		PERFORM pigeon_outbox_reported(p.outbox_id, false,
+		    format('part %s: not delivered (status %s)', p.seq, p_status));
 		RETURN 'undelivered';
 	END IF;
 	IF p_status >= 32 THEN
@@ -59,7 +58,6 @@ BEGIN
 	IF n < (SELECT coalesce(parts, 1) FROM outbox WHERE id = p.outbox_id) THEN
 		RETURN 'pending';
 	END IF;
-	UPDATE outbox SET state = 'delivered', delivered_at = now()
-	 WHERE id = p.outbox_id AND state = 'sent';
+	PERFORM pigeon_outbox_reported(p.outbox_id, true, NULL);
 	RETURN 'delivered';
 END $$;

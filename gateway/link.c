@@ -1,0 +1,592 @@
+/*
+ * link.c: the lifecycle of a link, a worker process that reaches phones
+ * (a GSM modem through pigeon-modem today; an SMPP bind is the same kind
+ * of thing with a wider window). Every link's state, its host lock and
+ * the operator's wish are written here and nowhere else: the other files
+ * send events (link_event) and read the fields. docs/architecture.md has
+ * the state diagram.
+ *
+ *   supervisor.c  spawned, ready, worker error, exited
+ *   hostlock.c    lock trying, held, elsewhere, lost
+ *   api_modems.c  enable, disable, drain (the operator)
+ *   reload.c      added, removed, reconfigured, enable/disable/drain
+ *   scheduler.c   send started, sent, send failed
+ *   main.c        stop (SIGTERM)
+ *   (timer)       restart: the backoff after an exit ran out
+ *
+ * A link is driven only while this host holds its lock: no process is
+ * started without it, no send is handed over and no SMS deleted.
+ * Operator actions let the sends in flight finish first: only an idle
+ * channel is closed (link_settle).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "pigeond.h"
+#include "store.h"
+
+#define RESTART_MIN_MS	1000
+#define RESTART_MAX_MS	60000
+#define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
+#define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
+
+/* Removed links: inbound parts and reports may still point at them. */
+static struct link_list removed = TAILQ_HEAD_INITIALIZER(removed);
+
+static void link_try_spawn(struct link *);
+
+const char *
+link_state_name(enum link_state st)
+{
+	switch (st) {
+	case LINK_STARTING:	return "starting";
+	case LINK_ONLINE:	return "online";
+	case LINK_OFFLINE:	return "offline";
+	case LINK_DISABLED:	return "disabled";
+	case LINK_DRAINING:	return "draining";
+	case LINK_ELSEWHERE:	return "elsewhere";
+	}
+	return "unknown";
+}
+
+const char *
+link_lock_name(const struct link *l)
+{
+	switch (l->lock) {
+	case LOCK_HELD:		return "held";
+	case LOCK_ELSEWHERE:	return "elsewhere";
+	case LOCK_NONE:
+	case LOCK_TRYING:	break;
+	}
+	return "waiting";
+}
+
+static void
+state_recorded(PGresult *res, void *arg)
+{
+	if (res != NULL && !store_ok(res))
+		log_warnx("database: recording modem state: %s", store_error(res));
+}
+
+/* Writes the link's state (and identification, if any) to the database. */
+void
+link_record(struct link *l)
+{
+	char *info;
+	json_t *extra;
+
+	/* The row is the lock holder's: another host may own this name. */
+	if (!store_is_up(env.store) ||
+	    (l->lock != LOCK_HELD && l->state != LINK_ELSEWHERE))
+		return;
+	extra = l->info ? json_deep_copy(l->info) : json_object();
+	/* Going offline because pigeond stops is not the modem's error. */
+	if (l->state == LINK_OFFLINE && l->reason[0] && !env.draining)
+		json_object_set_new(extra, "error", json_string(l->reason));
+	json_object_set_new(extra, "pid", l->pid > 0 ? json_integer(l->pid) : json_null());
+	json_object_set_new(extra, "restarts", json_integer(l->restarts));
+	info = json_dumps(extra, JSON_COMPACT);
+	json_decref(extra);
+	const char *params[] = { l->name, env.conf.hostname,
+	    link_state_name(l->state), l->reason, info };
+	store_query(env.store,
+	    "SELECT pigeon_modem_state($1, $2, $3, $4, $5::jsonb)", 5, params,
+	    state_recorded, NULL);
+	free(info);
+}
+
+/* Changes the state (or only its reason), logs and records it. */
+static void
+link_set_state(struct link *l, enum link_state st, const char *reason)
+{
+	if (l->state == st && strcmp(l->reason, reason) == 0)
+		return;
+	if (l->state != st)
+		log_info("modem %s: %s -> %s%s%s", l->name, link_state_name(l->state),
+		    link_state_name(st), reason[0] ? ": " : "", reason);
+	l->state = st;
+	snprintf(l->reason, sizeof(l->reason), "%s", reason);
+	link_record(l);
+	if (st == LINK_ONLINE)
+		scheduler_kick();
+}
+
+struct link *
+link_find(const char *name)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+int
+link_can_send(const struct link *l)
+{
+	return l->state == LINK_ONLINE && l->want == LINK_ONLINE &&
+	    l->inflight < l->window && l->bev != NULL && !l->respawn &&
+	    l->lock == LOCK_HELD;
+}
+
+static void
+link_restart_later(struct link *l, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(l->ev_restart, &tv);
+}
+
+static void
+link_on_restart(evutil_socket_t fd, short what, void *arg)
+{
+	link_event(arg, LEV_RESTART, "");
+}
+
+/* Starts the process now, with the shortest backoff. */
+static void
+link_start_now(struct link *l)
+{
+	evtimer_del(l->ev_restart);
+	l->backoff_ms = RESTART_MIN_MS;
+	link_try_spawn(l);
+}
+
+/* Waits, shown as "elsewhere", while another host holds the lock. */
+static void
+link_wait_elsewhere(struct link *l)
+{
+	char reason[256];
+
+	if (l->want == LINK_DISABLED)
+		return;
+	snprintf(reason, sizeof(reason), "owned by another host (%s)", l->lock_holder);
+	if (l->pid == 0)
+		evtimer_del(l->ev_restart);
+	link_set_state(l, LINK_ELSEWHERE, reason);
+	link_settle(l);
+}
+
+static void
+link_try_spawn(struct link *l)
+{
+	/* Driven only while this host holds its lock: hostlock.c starts it. */
+	if (l->lock != LOCK_HELD) {
+		if (l->lock == LOCK_ELSEWHERE)
+			link_wait_elsewhere(l);
+		else
+			link_set_state(l, LINK_OFFLINE,
+			    "waiting for the database to take its lock");
+		return;
+	}
+	if (supervisor_spawn(l) == -1) {
+		link_set_state(l, LINK_OFFLINE, "cannot start the modem process");
+		link_restart_later(l, l->backoff_ms);
+	}
+}
+
+static const char *
+drain_reason(const struct link *l)
+{
+	return l->inflight > 0 ? "drained by the operator; finishing its sends" :
+	    "drained by the operator";
+}
+
+/*
+ * Brings the process in line with the operator's wish once it is idle: a
+ * disabled, removed or reconfigured link's channel is closed (its worker
+ * exits and supervisor.c reports the exit).
+ */
+void
+link_settle(struct link *l)
+{
+	/* Draining shows at once; the sends in flight still complete. */
+	if (l->want == LINK_DRAINING &&
+	    (l->state == LINK_ONLINE || l->state == LINK_DRAINING))
+		link_set_state(l, LINK_DRAINING, drain_reason(l));
+	if (l->inflight > 0 || l->bev == NULL)
+		return;
+	if (l->want == LINK_DISABLED || l->respawn || l->lock == LOCK_ELSEWHERE) {
+		log_info("modem %s: stopping its process (%s)", l->name,
+		    l->removed ? "removed" : l->respawn ? "configuration changed" :
+		    l->want == LINK_DISABLED ? "disabled" : "another host owns it");
+		supervisor_close(l);
+	}
+}
+
+/* A removed link whose process is gone: kept aside, as inbound parts and
+ * reports may still point at it. */
+static void
+link_set_aside(struct link *l)
+{
+	hostlock_release(l);
+	l->lock = LOCK_NONE;
+	TAILQ_REMOVE(&env.links, l, entry);
+	TAILQ_INSERT_TAIL(&removed, l, entry);
+}
+
+static void
+link_exited(struct link *l, const char *why)
+{
+	/* The sends in flight may or may not have left: sent again. */
+	for (int i = 0; i < l->inflight; i++)
+		scheduler_link_lost(l, l->sends[i].id, why);
+	l->inflight = 0;
+	if (env.draining) {
+		link_set_state(l, LINK_OFFLINE, "pigeond stopped");
+		return;
+	}
+	if (l->removed) {
+		link_set_state(l, LINK_DISABLED, "removed from the configuration");
+		link_set_aside(l);
+		return;
+	}
+	if (l->want == LINK_DISABLED) {
+		link_set_state(l, LINK_DISABLED, "disabled by the operator");
+		return;
+	}
+	if (l->lock == LOCK_ELSEWHERE) {
+		link_wait_elsewhere(l);
+		return;
+	}
+	if (l->respawn) {
+		log_info("modem %s: restarting with its new configuration", l->name);
+		l->backoff_ms = RESTART_MIN_MS;
+		link_set_state(l, LINK_OFFLINE, "restarting: configuration changed");
+		link_restart_later(l, 0);
+		return;
+	}
+	if (l->state != LINK_OFFLINE && time(NULL) - l->started_at >= STABLE_SECONDS)
+		l->backoff_ms = RESTART_MIN_MS;
+	/* Keep the worker's own explanation (e.g. cannot connect) if it gave one. */
+	if (l->state != LINK_OFFLINE || l->reason[0] == '\0')
+		link_set_state(l, LINK_OFFLINE, why);
+	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
+	link_restart_later(l, l->backoff_ms);
+	l->backoff_ms *= 2;
+	if (l->backoff_ms > RESTART_MAX_MS)
+		l->backoff_ms = RESTART_MAX_MS;
+}
+
+static void
+link_lock_held(struct link *l)
+{
+	log_info("modem %s: this host holds its lock%s", l->name,
+	    l->lock_ever ? " again; resuming" : "");
+	l->lock = LOCK_HELD;
+	l->lock_ever = 1;
+	l->lock_holder[0] = '\0';
+	if (l->pid > 0 && l->state == LINK_ELSEWHERE) {
+		/* Lost and regained while its worker was stopping: start afresh. */
+		l->respawn = 1;
+		link_set_state(l, LINK_OFFLINE, "restarting: this host holds its lock");
+		link_settle(l);
+		return;
+	}
+	/* A paused worker resumes where it was. */
+	if (l->pid > 0 || l->want == LINK_DISABLED) {
+		link_record(l);
+		scheduler_kick();
+		return;
+	}
+	if (!env.draining)
+		link_start_now(l);
+}
+
+/* Removes id from the sends in flight; -1 if it was not one of them. */
+static int
+link_send_forget(struct link *l, int64_t id)
+{
+	for (int i = 0; i < l->inflight; i++) {
+		if (l->sends[i].id == id) {
+			l->sends[i] = l->sends[--l->inflight];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The transition function: every event of every link comes here. Returns
+ * 0, or -1 when the event does not apply (an operator action on a removed
+ * link, an outcome for a send the link was not given, no free slot).
+ */
+int
+link_step(struct link *l, const struct link_ev *ev)
+{
+	const char *why = ev->reason != NULL ? ev->reason : "";
+	char reason[256];
+
+	switch (ev->type) {
+	case LEV_START:
+		if (l->want != LINK_DISABLED)
+			link_try_spawn(l);
+		else
+			link_record(l);
+		break;
+	case LEV_RESTART:
+		if (!env.draining && l->pid == 0 && l->want != LINK_DISABLED)
+			link_try_spawn(l);
+		break;
+	case LEV_SPAWNED:
+		l->respawn = 0;
+		l->fails_in_row = 0;
+		l->inflight = 0;
+		l->started_at = time(NULL);
+		link_set_state(l, LINK_STARTING, "");
+		break;
+	case LEV_READY:
+		if (l->lock == LOCK_ELSEWHERE)
+			break;		/* its channel is closing */
+		if (l->want == LINK_DRAINING)
+			link_set_state(l, LINK_DRAINING, drain_reason(l));
+		else
+			link_set_state(l, LINK_ONLINE, "");
+		break;
+	case LEV_WORKER_ERROR:
+		link_set_state(l, LINK_OFFLINE, why);
+		break;
+	case LEV_EXITED:
+		link_exited(l, why);
+		break;
+	case LEV_LOCK_TRYING:
+		l->lock = LOCK_TRYING;
+		break;
+	case LEV_LOCK_HELD:
+		link_lock_held(l);
+		break;
+	case LEV_LOCK_ELSEWHERE:
+		l->lock = LOCK_ELSEWHERE;
+		snprintf(l->lock_holder, sizeof(l->lock_holder), "%s", why);
+		link_wait_elsewhere(l);
+		break;
+	case LEV_LOCK_LOST:
+		/* A lock held elsewhere stays "elsewhere" until tried again. */
+		if (l->lock != LOCK_ELSEWHERE)
+			l->lock = LOCK_NONE;
+		break;
+	case LEV_ENABLE:
+		if (l->removed)
+			return -1;
+		l->want = LINK_ONLINE;
+		if (l->pid == 0)
+			link_start_now(l);
+		else if (l->state == LINK_DRAINING)
+			link_set_state(l, LINK_ONLINE, "enabled by the operator");
+		break;
+	case LEV_DISABLE:
+		if (l->removed)
+			return -1;
+		l->want = LINK_DISABLED;
+		if (l->pid == 0) {
+			evtimer_del(l->ev_restart);
+			link_set_state(l, LINK_DISABLED, "disabled by the operator");
+			break;
+		}
+		if (l->inflight > 0)
+			log_info("modem %s: disabled; stopping after the sends in flight",
+			    l->name);
+		link_settle(l);
+		break;
+	case LEV_DRAIN:
+		if (l->removed)
+			return -1;
+		l->want = LINK_DRAINING;
+		if (l->pid == 0) {
+			/* Drained but running: it still reads incoming SMS. */
+			evtimer_del(l->ev_restart);
+			link_try_spawn(l);
+			break;
+		}
+		if (l->inflight > 0)
+			log_info("modem %s: draining; it takes no send after those in flight",
+			    l->name);
+		link_settle(l);
+		break;
+	case LEV_REMOVE:
+		log_info("modem %s: removed from the configuration", l->name);
+		l->removed = 1;
+		l->want = LINK_DISABLED;
+		if (l->pid > 0) {
+			link_settle(l);
+			break;
+		}
+		evtimer_del(l->ev_restart);
+		link_set_state(l, LINK_DISABLED, "removed from the configuration");
+		link_set_aside(l);
+		break;
+	case LEV_RECONFIGURE:
+		if (l->pid > 0) {
+			l->respawn = 1;
+			link_settle(l);
+		}
+		break;
+	case LEV_SEND_STARTED:
+		if (!link_can_send(l))
+			return -1;
+		l->sends[l->inflight].id = ev->id;
+		l->sends[l->inflight].started = pigeon_now_ms();
+		l->sends[l->inflight].parts = ev->parts;
+		l->inflight++;
+		l->last_send = l->sends[l->inflight - 1].started;
+		break;
+	case LEV_SENT:
+		if (link_send_forget(l, ev->id) == -1)
+			return -1;
+		l->fails_in_row = 0;
+		link_settle(l);
+		break;
+	case LEV_SEND_FAILED:
+		if (link_send_forget(l, ev->id) == -1)
+			return -1;
+		/*
+		 * Sends failing one after the other on one link (no credit, no
+		 * network, a wedged modem) say more about the link than about
+		 * the recipients: it goes offline and its process is restarted
+		 * with backoff, while the retries go to the other links.
+		 */
+		if (ev->temporary && ++l->fails_in_row >= FAILS_OFFLINE &&
+		    l->state == LINK_ONLINE) {
+			snprintf(reason, sizeof(reason),
+			    "%d sends in a row failed, the last: %s", l->fails_in_row, why);
+			log_warnx("modem %s: %s; restarting it", l->name, reason);
+			link_set_state(l, LINK_OFFLINE, reason);
+			if (l->inflight == 0)
+				supervisor_close(l);
+			break;
+		}
+		link_settle(l);
+		break;
+	case LEV_STOP:
+		evtimer_del(l->ev_restart);
+		supervisor_close(l);
+		break;
+	}
+	return 0;
+}
+
+int
+link_event(struct link *l, enum link_event type, const char *reason)
+{
+	struct link_ev ev = { .type = type, .reason = reason };
+	return link_step(l, &ev);
+}
+
+struct link *
+link_new(const struct modem_conf *conf)
+{
+	struct link *l = calloc(1, sizeof(*l));
+
+	if (l == NULL || (l->conf = config_modem_copy(conf)) == NULL ||
+	    ratelimit_init(&l->rate, l->conf) == -1 ||
+	    (l->ev_restart = evtimer_new(env.base, link_on_restart, l)) == NULL) {
+		if (l != NULL) {
+			config_modem_free(l->conf);
+			ratelimit_free(&l->rate);
+			free(l);
+		}
+		return NULL;
+	}
+	l->kind = LINK_MODEM;
+	/* A modem sends one SMS at a time: the AT commands are a dialogue. */
+	l->window = 1;
+	if ((l->sends = calloc(l->window, sizeof(*l->sends))) == NULL) {
+		event_free(l->ev_restart);
+		ratelimit_free(&l->rate);
+		config_modem_free(l->conf);
+		free(l);
+		return NULL;
+	}
+	l->name = l->conf->name;
+	l->want = !conf->enabled ? LINK_DISABLED : conf->drain ? LINK_DRAINING :
+	    LINK_ONLINE;
+	/* Its first state, recorded by LEV_START. */
+	l->state = l->want == LINK_DISABLED ? LINK_DISABLED : LINK_OFFLINE;
+	if (l->state == LINK_DISABLED)
+		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
+	l->backoff_ms = RESTART_MIN_MS;
+	return l;
+}
+
+static void
+link_free(struct link *l)
+{
+	supervisor_kill(l);
+	watchdog_stop(l);
+	event_free(l->ev_restart);
+	json_decref(l->info);
+	json_decref(l->health);
+	ratelimit_free(&l->rate);
+	config_modem_free(l->conf);
+	free(l->sends);
+	free(l);
+}
+
+int
+link_init(void)
+{
+	TAILQ_INIT(&env.links);
+	for (size_t i = 0; i < env.conf.nmodems; i++) {
+		struct link *l = link_new(&env.conf.modems[i]);
+		if (l == NULL)
+			return -1;
+		TAILQ_INSERT_TAIL(&env.links, l, entry);
+	}
+	return 0;
+}
+
+void
+link_start_all(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		link_event(l, LEV_START, "");
+}
+
+/* The database is back: record every link's current state. */
+void
+link_db_up(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		link_record(l);
+}
+
+/* SIGTERM, once only the workers are left: closing their channels makes
+ * them exit. */
+void
+link_stop_all(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		link_event(l, LEV_STOP, "");
+}
+
+int
+link_busy(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (l->pid > 0)
+			return 1;
+	return 0;
+}
+
+void
+link_free_all(void)
+{
+	struct link *l;
+	while ((l = TAILQ_FIRST(&env.links)) != NULL) {
+		TAILQ_REMOVE(&env.links, l, entry);
+		link_free(l);
+	}
+	while ((l = TAILQ_FIRST(&removed)) != NULL) {
+		TAILQ_REMOVE(&removed, l, entry);
+		link_free(l);
+	}
+}

@@ -1,0 +1,78 @@
+/*
+ * reload.c: SIGHUP. The config file is read again; links are added,
+ * removed and reconfigured through link.c's events, and the scheduler's
+ * limits that the reload covers are taken.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "pigeond.h"
+
+/* Applies a reloaded section to a running modem; conf is copied. */
+static void
+reload_link(struct link *l, const struct modem_conf *conf)
+{
+	struct modem_conf *old = l->conf, *copy = config_modem_copy(conf);
+
+	if (copy == NULL) {
+		log_warnx("modem %s: out of memory; keeping its old configuration", l->name);
+		return;
+	}
+	l->conf = copy;
+	l->name = copy->name;
+	if (ratelimit_init(&l->rate, copy) == -1)
+		log_warnx("modem %s: out of memory; rate limit unchanged", l->name);
+	if (config_modem_needs_restart(old, copy))
+		link_event(l, LEV_RECONFIGURE, "");
+	/* enabled and drain apply when they changed, so an operator's
+	 * enable or disable over HTTP lasts until the file says otherwise. */
+	if (old->enabled != copy->enabled || old->drain != copy->drain)
+		link_event(l, !copy->enabled ? LEV_DISABLE : copy->drain ?
+		    LEV_DRAIN : LEV_ENABLE, "");
+	config_modem_free(old);
+}
+
+void
+reload_config(void)
+{
+	struct pigeon_conf fresh;
+	struct link *l, *next;
+	char err[1024];
+
+	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		return;
+	}
+	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
+	for (l = TAILQ_FIRST(&env.links); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		const struct modem_conf *c = config_modem(&fresh, l->name);
+		if (c != NULL)
+			reload_link(l, c);
+		else
+			link_event(l, LEV_REMOVE, "");
+	}
+	for (size_t i = 0; i < fresh.nmodems; i++) {
+		if (link_find(fresh.modems[i].name) != NULL)
+			continue;
+		if ((l = link_new(&fresh.modems[i])) == NULL) {
+			log_warnx("modem %s: out of memory; not added", fresh.modems[i].name);
+			continue;
+		}
+		log_info("modem %s: added", l->name);
+		TAILQ_INSERT_TAIL(&env.links, l, entry);
+		link_event(l, LEV_START, "");
+	}
+	/* Scheduler limits are read where they are used. */
+	env.conf.max_attempts = fresh.max_attempts;
+	env.conf.retry_seconds = fresh.retry_seconds;
+	env.conf.validity = fresh.validity;
+	env.conf.watchdog_seconds = fresh.watchdog_seconds;
+	env.conf.report_window = fresh.report_window;
+	config_free(&fresh);
+	hostlock_kick();
+	scheduler_kick();
+}
