@@ -24,12 +24,6 @@ log_init(const char *progname, int verbose, int use_syslog)
 	tzset();
 }
 
-void
-log_set_verbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
 static void
 log_emit(int pri, const char *errstr, const char *fmt, va_list ap)
 {

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 
 void log_init(const char *progname, int verbose, int use_syslog);
-void log_set_verbose(int verbose);
 /* log_warn appends strerror(errno); log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,10 @@
 
 #define PROTO_FD	3		/* the worker's end of the socketpair */
 #define PROTO_MAX_LINE	(256 * 1024)	/* longer lines are a protocol error */
+/* The most parts one `send` may take: the workers refuse longer texts,
+ * pigeond's part caps (fanout_parts_*, reply_parts) stay within it, and
+ * the outbox's max_parts column has the same bound (migration 0002). */
+#define PROTO_MAX_PARTS	10
 
 /* Accumulates bytes read from a stream socket and yields whole lines. */
 struct linebuf {

@@ -15,6 +15,7 @@
 #include <gammu.h>
 
 #include "config.h"
+#include "proto.h"
 
 enum key_type {
 	KEY_STRING,
@@ -51,9 +52,9 @@ static const struct key_def pigeon_keys[] = {
 	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600 },
 	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000 },
 	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0 },
-	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, 10 },
-	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, 10 },
-	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, 10 },
+	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, PROTO_MAX_PARTS },
+	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, PROTO_MAX_PARTS },
+	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, PROTO_MAX_PARTS },
 	{ "limit_minute",	KEY_INT,	P(limit_minute), "10", 1, 100000 },
 	{ "limit_day",		KEY_INT,	P(limit_day),	"200", 1, 1000000 },
 	{ "reply_cap_hour",	KEY_INT,	P(reply_cap_hour), "20", 1, 100000 },

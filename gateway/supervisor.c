@@ -58,7 +58,7 @@ parts_estimate(const char *text, int max_parts)
 	smstext_encode(text, strlen(text), &parts);
 	if (max_parts > 0 && parts > max_parts)
 		parts = max_parts;
-	return parts > 10 ? 10 : parts < 1 ? 1 : parts;
+	return parts > PROTO_MAX_PARTS ? PROTO_MAX_PARTS : parts < 1 ? 1 : parts;
 }
 
 int

@@ -322,7 +322,7 @@ handle_send(json_t *msg)
 	if (get_int(msg, "max_parts", &max_parts) == -1 || max_parts < 0)
 		max_parts = 0;	/* absent or bad: no cap but the worker's */
 	gsm_send(gsm, to, text, json_is_true(report),
-	    (int)(max_parts > 10 ? 10 : max_parts), get_string(msg, "more"), &r);
+	    (int)(max_parts > WORKER_MAX_PARTS ? WORKER_MAX_PARTS : max_parts), get_string(msg, "more"), &r);
 	if (!r.ok) {
 		emit_send_failed(id, &r);
 		return;

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WORKER_MAX_PARTS	10	/* longest message `send` accepts */
+#include "proto.h"
+
+#define WORKER_MAX_PARTS	PROTO_MAX_PARTS	/* longest message `send` accepts */
 #define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part */
 
 /* The `config` message: gammurc keys of the modem section. */

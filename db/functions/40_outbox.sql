@@ -16,6 +16,13 @@
 -- a fan-out either. Each step is its own claim through a materialized CTE
 -- (FOR UPDATE SKIP LOCKED; the partial index outbox_ready serves it), and
 -- rows already taken are 'sending', so a later step cannot take them again.
+-- Messages of one class to one phone leave in the order they were queued:
+-- a row waits while an earlier row of its class to the same phone is being
+-- sent or still queued (retries included: HELP's two SMS must not arrive
+-- second first), unless that one is held for quiet hours and not yet due.
+-- So a phone has at most one message of a class in flight, on any link.
+-- Classes do not wait for each other: a reply never queues behind a
+-- fan-out copy.
 -- A row to a phone that said STOP (but the STOP confirmation itself) is
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
@@ -47,6 +54,13 @@ BEGIN
 				  FROM outbox o
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()
+				   AND NOT EXISTS (
+				       SELECT 1 FROM outbox e
+				        WHERE e.recipient = o.recipient AND e.id < o.id
+				          AND e.class = o.class
+				          AND (e.state = 'sending' OR (e.state = 'queued'
+				               AND (e.held_since IS NULL
+				                    OR e.next_attempt_at <= now()))))
 				 ORDER BY o.class, o.next_attempt_at, o.id
 				 LIMIT want
 				 FOR UPDATE OF o SKIP LOCKED

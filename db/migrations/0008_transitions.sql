@@ -24,3 +24,10 @@ INSERT INTO outbox_transitions (from_state, to_state, why) VALUES
 -- The inbox's 'error' state is now used: a message whose application
 -- fails by itself is marked so (pigeon_inbox_failed), with the error in
 -- result, instead of being fetched again and again.
+
+-- Messages to one phone leave in the order they were queued, across links
+-- and windows (pigeon_outbox_claim): a row is not claimed while an earlier
+-- one to the same phone is still open. This index keeps that check to the
+-- few open rows of a phone.
+CREATE INDEX outbox_recipient_open ON outbox (recipient, id)
+	WHERE state IN ('queued', 'sending');

@@ -151,6 +151,37 @@ START_TEST(test_outbox_transitions_enforced)
 }
 END_TEST
 
+/*
+ * Issue 13, item 9: two SMS to one phone leave in the order they were
+ * queued, even when the first goes by a slow modem and another modem is
+ * free. sim0 is routed for the recipient (so it takes the first) and
+ * answers each send after 4 s; sim1 is idle and fast.
+ */
+static void
+setup_order(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " TOKEN "\n";
+	g.modem_extra[0] = "routes = +2126\n";
+	h_gateway_start(&g, "link_order", 2);
+}
+
+START_TEST(test_order_per_phone)
+{
+	char *got;
+	long first, second;
+
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-delay 4000"), 0);
+	first = h_outbox_add(&g, BOB, "first of two", 0);
+	second = h_outbox_add(&g, BOB, "second of two", 0);
+	h_wait_outbox(&g, second, "sent", WAIT_MS);
+	state_is(first, "sent");
+	got = h_received(&g, BOB);
+	ck_assert_str_eq(got, "first of two\nsecond of two\n");
+	free(got);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -162,6 +193,11 @@ main(void)
 	tcase_add_test(tc, test_received_counter_moves);
 	tcase_add_test(tc, test_drain_finishes_its_send);
 	tcase_add_test(tc, test_outbox_transitions_enforced);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("order");
+	tcase_add_checked_fixture(tc, setup_order, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_order_per_phone);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
