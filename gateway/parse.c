@@ -35,7 +35,7 @@
  *   your heart; "tbe3 lmatch"; "jib lia"). Where a handle must follow, a
  *   word that cannot be a handle (no '@') makes the message a post, like
  *   ON/OFF below; and pigeon_apply makes a member's message a post when
- *   nobody has the handle (cmd->loose). The Darija STOP words (baraka,
+ *   nobody has the handle (cmd->loose, unless the handle has an '@'). The Darija STOP words (baraka,
  *   7bes, w9ef, and بركا, وقف, كفى...) are weak STOP words (below): "safi"
  *   ("OK") is only a filler, never a STOP alone.
  * - A missing required argument is CMDERR_MISSING_ARG; an invalid handle
@@ -713,7 +713,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			if (cmd->loose && !at)
 				goto post;	/* "اتبع قلبك", "tbe3 l'match" */
 			cmd->error = CMDERR_BAD_HANDLE;
-		}
+		} else if (at)
+			cmd->loose = 0;	/* "tbe3 @lmatch" means a handle */
 		break;
 	case CMD_DM:
 		if (nargs == 0)
