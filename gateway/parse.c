@@ -35,9 +35,9 @@
  *   your heart; "tbe3 lmatch"; "jib lia"). Where a handle must follow, a
  *   word that cannot be a handle (no '@') makes the message a post, like
  *   ON/OFF below; and pigeon_apply makes a member's message a post when
- *   nobody has the handle (cmd->loose, unless the handle has an '@'). The Darija STOP words (baraka,
- *   7bes, w9ef, and بركا, وقف, كفى...) are weak STOP words (below): "safi"
- *   ("OK") is only a filler, never a STOP alone.
+ *   nobody has the handle (cmd->loose; not with an '@': "tbe3 @x").
+ *   The Darija STOP words (baraka, 7bes, w9ef, and بركا, وقف, كفى...) are
+ *   weak STOP words (below): "safi" ("OK") is a filler, never a STOP.
  * - A missing required argument is CMDERR_MISSING_ARG; an invalid handle
  *   where one is required is CMDERR_BAD_HANDLE (the handle may carry '@' or
  *   '＠' and trailing punctuation: "D alice: hi").
@@ -165,35 +165,27 @@ static const struct keyword keywords[] = {
  * Moroccans text them; docs/commands.md says why each was chosen and
  * which were left out. Their replies come from the darija catalog.
  */
+#define DJ(w, t, f)	{ w, t, "darija", f }
 static const struct keyword darija[] = {
 	/* register yourself, register, register me */
-	{ "tsejjel", CMD_JOIN, "darija", KW_LOOSE },
-	{ "tsajjal", CMD_JOIN, "darija", KW_LOOSE },
-	{ "tsajel", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sejjel", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sajjal", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sajel", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sejjelni", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sajjalni", CMD_JOIN, "darija", KW_LOOSE },
-	{ "sajelni", CMD_JOIN, "darija", KW_LOOSE },
-	/* follow */
-	{ "tbe3", CMD_FOLLOW, "darija", KW_LOOSE },
-	{ "tabe3", CMD_FOLLOW, "darija", KW_LOOSE },
-	{ "tabi3", CMD_FOLLOW, "darija", KW_LOOSE },
-	/* remove: unfollow */
-	{ "7iyed", CMD_LEAVE, "darija", KW_LOOSE },
-	{ "7ayed", CMD_LEAVE, "darija", KW_LOOSE },
-	{ "7yed", CMD_LEAVE, "darija", KW_LOOSE },
+	DJ("tsejjel", CMD_JOIN, KW_LOOSE), DJ("tsajjal", CMD_JOIN, KW_LOOSE),
+	DJ("tsajel", CMD_JOIN, KW_LOOSE), DJ("sejjel", CMD_JOIN, KW_LOOSE),
+	DJ("sajjal", CMD_JOIN, KW_LOOSE), DJ("sajel", CMD_JOIN, KW_LOOSE),
+	DJ("sejjelni", CMD_JOIN, KW_LOOSE), DJ("sajjalni", CMD_JOIN, KW_LOOSE),
+	DJ("sajelni", CMD_JOIN, KW_LOOSE),
+	/* follow; remove (unfollow) */
+	DJ("tbe3", CMD_FOLLOW, KW_LOOSE), DJ("tabe3", CMD_FOLLOW, KW_LOOSE),
+	DJ("tabi3", CMD_FOLLOW, KW_LOOSE),
+	DJ("7iyed", CMD_LEAVE, KW_LOOSE), DJ("7ayed", CMD_LEAVE, KW_LOOSE),
+	DJ("7yed", CMD_LEAVE, KW_LOOSE),
 	/* enough, stop it, stop: alone or with fillers only */
-	{ "baraka", CMD_STOP, "darija", 0 }, { "barka", CMD_STOP, "darija", 0 },
-	{ "7bes", CMD_STOP, "darija", 0 }, { "7abes", CMD_STOP, "darija", 0 },
-	{ "w9ef", CMD_STOP, "darija", 0 }, { "wa9ef", CMD_STOP, "darija", 0 },
-	/* start, come back */
-	{ "bda", CMD_START, "darija", 0 }, { "rje3", CMD_START, "darija", 0 },
-	/* help me */
-	{ "3awni", CMD_HELP, "darija", 0 },
-	/* bring: GET */
-	{ "jib", CMD_GET, "darija", KW_LOOSE },
+	DJ("baraka", CMD_STOP, 0), DJ("barka", CMD_STOP, 0),
+	DJ("7bes", CMD_STOP, 0), DJ("7abes", CMD_STOP, 0),
+	DJ("w9ef", CMD_STOP, 0), DJ("wa9ef", CMD_STOP, 0),
+	/* start, come back; help me; bring (GET) */
+	DJ("bda", CMD_START, 0), DJ("rje3", CMD_START, 0),
+	DJ("3awni", CMD_HELP, 0),
+	DJ("jib", CMD_GET, KW_LOOSE),
 	{ NULL, CMD_POST, NULL, 0 }
 };
 
@@ -321,22 +313,30 @@ word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
 	return 1;
 }
 
+/* Is the skeleton a (m bytes) the skeleton of word? */
+static int
+skeleton_is(const char *a, int m, const char *word)
+{
+	char b[FOLD_MAX];
+
+	return fold_darija(word, strlen(word), b, sizeof(b)) == m &&
+	    memcmp(a, b, (size_t)m) == 0;
+}
+
 /* Is the folded word k one of the Arabizi words of list (by skeleton)?
  * Returns its index or -1. */
 static int
 darija_find(const char *k, size_t n, const char *const *list, size_t stride)
 {
-	char a[FOLD_MAX], b[FOLD_MAX];
-	int m, mb;
+	char a[FOLD_MAX];
+	int m;
 	size_t i;
 
 	if ((m = fold_darija(k, n, a, sizeof(a))) < 0)
 		return -1;
-	for (i = 0; list[i] != NULL; i += stride) {
-		mb = fold_darija(list[i], strlen(list[i]), b, sizeof(b));
-		if (mb == m && memcmp(a, b, (size_t)m) == 0)
+	for (i = 0; list[i] != NULL; i += stride)
+		if (skeleton_is(a, m, list[i]))
 			return (int)i;
-	}
 	return -1;
 }
 
@@ -397,18 +397,15 @@ keyword_find(const char *k, size_t n)
 static const struct keyword *
 darija_keyword(const char *k, size_t n)
 {
-	char a[FOLD_MAX], b[FOLD_MAX];
-	int m, mb;
+	char a[FOLD_MAX];
+	int m;
 	size_t i;
 
 	if ((m = fold_darija(k, n, a, sizeof(a))) < 0)
 		return NULL;
-	for (i = 0; darija[i].word != NULL; i++) {
-		mb = fold_darija(darija[i].word, strlen(darija[i].word), b,
-		    sizeof(b));
-		if (mb == m && memcmp(a, b, (size_t)m) == 0)
+	for (i = 0; darija[i].word != NULL; i++)
+		if (skeleton_is(a, m, darija[i].word))
 			return &darija[i];
-	}
 	return NULL;
 }
 
