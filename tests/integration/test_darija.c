@@ -108,6 +108,9 @@ START_TEST(test_stranger_script)
 	l = lang_of(nj);
 	ck_assert_str_eq(l, "ar");
 	free(l);
+	/* "cancel the subscription": a STOP, not a post. */
+	TEXT(1, nj, "إلغاء الاشتراك");
+	GETS(nj, "لن تصلك رسائل من Pigeon. أرسل START للعودة.");
 	settle();
 	ck_assert_int_eq(h_received_count(&g, ar), 1);
 	ck_assert_int_eq(h_received_count(&g, fr), 1);
