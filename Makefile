@@ -131,6 +131,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_webhook \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
+	tests/integration/test_darija \
 	tests/integration/test_text \
 	tests/integration/test_track \
 	tests/integration/test_search \

@@ -126,6 +126,8 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "text", json_stringn(cmd->text, cmd->textlen));
 	if (cmd->keyword_lang != NULL)
 		json_object_set_new(o, "keyword_lang", json_string(cmd->keyword_lang));
+	if (cmd->loose)
+		json_object_set_new(o, "loose", json_true());
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
 	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE) {

@@ -182,3 +182,67 @@ fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
 	out[n] = '\0';
 	return (int)n;
 }
+
+/*
+ * Arabizi (Darija in Latin letters with digits) is spelled many ways:
+ * "tbe3", "tba3", "tb3" and "tebbe3" are one word. For keywords only (the
+ * words of posts are folded by pigeon_fold alone), a word of a-z and 0-9
+ * holding a letter is reduced to a skeleton: the digits are the letters
+ * they stand for (3 ع and 2 ء as a, 7 ح as h, 9 ق as q), sh and x are
+ * ch, o is u (so ou is u), e is dropped (the short vowel is written e or
+ * not at all), and a run of one letter is one letter ("3awenni", "baraaka").
+ */
+int
+fold_darija(const char *s, size_t n, char *out, size_t outsz)
+{
+	const char *emit;
+	size_t i, o = 0;
+	int letter = 0;
+	char c, one[2] = { 0, 0 };
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 'a' && s[i] <= 'z')
+			letter = 1;
+		else if (s[i] < '0' || s[i] > '9')
+			return -1;
+	}
+	if (!letter)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		switch (c) {
+		case 'e':
+			continue;
+		case '2': case '3':
+			c = 'a';
+			break;
+		case '7':
+			c = 'h';
+			break;
+		case '9':
+			c = 'q';
+			break;
+		case 'o':
+			c = 'u';
+			break;
+		}
+		if (c == 'x' || (c == 's' && i + 1 < n && s[i + 1] == 'h')) {
+			emit = "ch";
+			i += c == 's';
+		} else {
+			one[0] = c;
+			emit = one;
+		}
+		for (; *emit != '\0'; emit++) {
+			if (o > 0 && out[o - 1] == *emit)
+				continue;
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = *emit;
+		}
+	}
+	if (o == 0)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}

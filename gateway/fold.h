@@ -21,5 +21,9 @@ int fold_is_space(uint32_t c);
  * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
 int fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
     size_t outsz);
+/* The Arabizi skeleton of a word fold_text(FOLD_WORD) left (s, n bytes) into
+ * out: "tba3", "tbe3" and "tb3" are "tba". Returns its length, or -1 when
+ * the word is not made of a-z and 0-9 with a letter, or does not fit. */
+int fold_darija(const char *s, size_t n, char *out, size_t outsz);
 
 #endif

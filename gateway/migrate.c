@@ -95,7 +95,9 @@ migrate_init(char *err, size_t errlen)
 			json_t *cat = json_loadb(f->data, f->len, 0, &jerr);
 			const char *key;
 			json_t *v;
-			snprintf(lang, sizeof(lang), "%.2s", f->path + strlen(CATALOG_DIR));
+			const char *name = f->path + strlen(CATALOG_DIR);
+			/* the file's name is the language: fr.json, darija.json */
+			snprintf(lang, sizeof(lang), "%.*s", (int)strcspn(name, "."), name);
 			if (cat == NULL || !json_is_object(cat)) {
 				snprintf(err, errlen, "%s: line %d: %s", f->path, jerr.line, jerr.text);
 				json_decref(cat);

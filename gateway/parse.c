@@ -23,7 +23,21 @@
  *   user one confirmation that says how to START again. The ordinary words
  *   QUIT, END, CANCEL, إلغاء, إيقاف are a STOP only when every word of the
  *   message is a STOP word or a politeness filler ("cancel please", "please
- *   stop", "stop stop"); "End of the day" is a post.
+ *   stop", "stop stop", "الغاء الاشتراك", "baraka 3afak"); "End of the
+ *   day" is a post. ستوب (STOP in Arabic letters) wins like STOP.
+ * - Darija in Latin letters (Arabizi: "tbe3 karim", "3awni") is a second
+ *   table, compared by skeleton (fold_darija: 3/a, 7/h, 9/q, ch/sh/x, o/u,
+ *   e dropped, doubled letters single), so each entry covers its usual
+ *   spellings. Its keywords say "darija": a JOIN with one makes Darija
+ *   the reply language. Darija in Arabic letters is in the main table as
+ *   Arabic ("ar"): the replies come in the script the sender wrote.
+ * - Loose keywords (KW_LOOSE) are ordinary words too ("اتبع قلبك", follow
+ *   your heart; "tbe3 lmatch"; "jib lia"). Where a handle must follow, a
+ *   word that cannot be a handle (no '@') makes the message a post, like
+ *   ON/OFF below; and pigeon_apply makes a member's message a post when
+ *   nobody has the handle (cmd->loose; not with an '@': "tbe3 @x").
+ *   The Darija STOP words (baraka, 7bes, w9ef, and بركا, وقف, كفى...) are
+ *   weak STOP words (below): "safi" ("OK") is a filler, never a STOP.
  * - A missing required argument is CMDERR_MISSING_ARG; an invalid handle
  *   where one is required is CMDERR_BAD_HANDLE (the handle may carry '@' or
  *   '＠' and trailing punctuation: "D alice: hi").
@@ -52,6 +66,7 @@
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
 
 #define KW_STRONG	0x1	/* a STOP word that wins as the first word */
+#define KW_LOOSE	0x2	/* also an ordinary word: see "Loose keywords" */
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
 
 struct span {
@@ -71,11 +86,20 @@ struct keyword {
 static const struct keyword keywords[] = {
 	{ "join", CMD_JOIN, "en", 0 }, { "signup", CMD_JOIN, "en", 0 },
 	{ "inscription", CMD_JOIN, "fr", 0 }, { "تسجيل", CMD_JOIN, "ar", 0 },
+	/* join, subscribe, register; Darija tsejjel, sejjelni */
+	{ "انضم", CMD_JOIN, "ar", KW_LOOSE }, { "اشترك", CMD_JOIN, "ar", KW_LOOSE },
+	{ "سجل", CMD_JOIN, "ar", KW_LOOSE }, { "تسجل", CMD_JOIN, "ar", KW_LOOSE },
+	{ "سجلني", CMD_JOIN, "ar", KW_LOOSE },
 	{ "follow", CMD_FOLLOW, "en", 0 }, { "f", CMD_FOLLOW, "en", 0 },
 	{ "suivre", CMD_FOLLOW, "fr", 0 }, { "تابع", CMD_FOLLOW, "ar", 0 },
+	/* follow (imperative), following; Darija tbe3 */
+	{ "اتبع", CMD_FOLLOW, "ar", KW_LOOSE },
+	{ "متابعه", CMD_FOLLOW, "ar", KW_LOOSE },
+	{ "تبع", CMD_FOLLOW, "ar", KW_LOOSE },
 	{ "leave", CMD_LEAVE, "en", 0 }, { "unfollow", CMD_LEAVE, "en", 0 },
 	{ "l", CMD_LEAVE, "en", 0 }, { "quitter", CMD_LEAVE, "fr", 0 },
 	{ "اترك", CMD_LEAVE, "ar", 0 },
+	{ "حيد", CMD_LEAVE, "ar", KW_LOOSE },		/* Darija 7iyed, remove */
 	{ "on", CMD_ON, "en", 0 }, { "activer", CMD_ON, "fr", 0 },
 	{ "تفعيل", CMD_ON, "ar", 0 },
 	{ "off", CMD_OFF, "en", 0 }, { "desactiver", CMD_OFF, "fr", 0 },
@@ -87,15 +111,27 @@ static const struct keyword keywords[] = {
 	{ "cancel", CMD_STOP, "en", 0 }, { "arret", CMD_STOP, "fr", KW_STRONG },
 	{ "توقف", CMD_STOP, "ar", KW_STRONG }, { "الغاء", CMD_STOP, "ar", 0 },
 	{ "ايقاف", CMD_STOP, "ar", 0 },
+	/* STOP in Arabic letters wins like STOP; stop, stop it, halt,
+	 * enough; Darija wa9ef, baraka, 7bes: ordinary words, so STOP alone
+	 * or with fillers only. */
+	{ "ستوب", CMD_STOP, "ar", KW_STRONG },
+	{ "وقف", CMD_STOP, "ar", 0 }, { "اوقف", CMD_STOP, "ar", 0 },
+	{ "قف", CMD_STOP, "ar", 0 }, { "كفي", CMD_STOP, "ar", 0 },
+	{ "بركا", CMD_STOP, "ar", 0 }, { "باركا", CMD_STOP, "ar", 0 },
+	{ "حبس", CMD_STOP, "ar", 0 },
 	{ "start", CMD_START, "en", 0 }, { "reprendre", CMD_START, "fr", 0 },
 	{ "ابدا", CMD_START, "ar", 0 },
+	{ "رجع", CMD_START, "ar", 0 },		/* Darija rje3, come back */
 	{ "help", CMD_HELP, "en", 0 }, { "info", CMD_HELP, "en", 0 },
 	{ "?", CMD_HELP, "en", 0 }, { "aide", CMD_HELP, "fr", 0 },
 	{ "مساعده", CMD_HELP, "ar", 0 },
+	/* help me; Darija 3awni */
+	{ "ساعدني", CMD_HELP, "ar", 0 }, { "عاوني", CMD_HELP, "ar", 0 },
 	{ "d", CMD_DM, "en", 0 }, { "dm", CMD_DM, "en", 0 },
 	{ "mp", CMD_DM, "fr", 0 }, { "راسل", CMD_DM, "ar", 0 },
 	{ "get", CMD_GET, "en", 0 }, { "voir", CMD_GET, "fr", 0 },
 	{ "اعرض", CMD_GET, "ar", 0 },
+	{ "جيب", CMD_GET, "ar", KW_LOOSE },		/* Darija jib, bring */
 	{ "whois", CMD_WHOIS, "en", 0 }, { "profil", CMD_WHOIS, "fr", 0 },
 	{ "ملف", CMD_WHOIS, "ar", 0 },
 	{ "stats", CMD_STATS, "en", 0 }, { "statistiques", CMD_STATS, "fr", 0 },
@@ -122,6 +158,37 @@ static const struct keyword keywords[] = {
 	{ NULL, CMD_POST, NULL, 0 }
 };
 
+/*
+ * Darija in Latin letters (Arabizi), compared by their fold_darija
+ * skeletons, so one entry stands for its spellings: "tbe3" is also tba3,
+ * tb3, tebbe3, TBE3; "3awni" is also 3awenni, awni. Written here the way
+ * Moroccans text them; docs/commands.md says why each was chosen and
+ * which were left out. Their replies come from the darija catalog.
+ */
+#define DJ(w, t, f)	{ w, t, "darija", f }
+static const struct keyword darija[] = {
+	/* register yourself, register, register me */
+	DJ("tsejjel", CMD_JOIN, KW_LOOSE), DJ("tsajjal", CMD_JOIN, KW_LOOSE),
+	DJ("tsajel", CMD_JOIN, KW_LOOSE), DJ("sejjel", CMD_JOIN, KW_LOOSE),
+	DJ("sajjal", CMD_JOIN, KW_LOOSE), DJ("sajel", CMD_JOIN, KW_LOOSE),
+	DJ("sejjelni", CMD_JOIN, KW_LOOSE), DJ("sajjalni", CMD_JOIN, KW_LOOSE),
+	DJ("sajelni", CMD_JOIN, KW_LOOSE),
+	/* follow; remove (unfollow) */
+	DJ("tbe3", CMD_FOLLOW, KW_LOOSE), DJ("tabe3", CMD_FOLLOW, KW_LOOSE),
+	DJ("tabi3", CMD_FOLLOW, KW_LOOSE),
+	DJ("7iyed", CMD_LEAVE, KW_LOOSE), DJ("7ayed", CMD_LEAVE, KW_LOOSE),
+	DJ("7yed", CMD_LEAVE, KW_LOOSE),
+	/* enough, stop it, stop: alone or with fillers only */
+	DJ("baraka", CMD_STOP, 0), DJ("barka", CMD_STOP, 0),
+	DJ("7bes", CMD_STOP, 0), DJ("7abes", CMD_STOP, 0),
+	DJ("w9ef", CMD_STOP, 0), DJ("wa9ef", CMD_STOP, 0),
+	/* start, come back; help me; bring (GET) */
+	DJ("bda", CMD_START, 0), DJ("rje3", CMD_START, 0),
+	DJ("3awni", CMD_HELP, 0),
+	DJ("jib", CMD_GET, KW_LOOSE),
+	{ NULL, CMD_POST, NULL, 0 }
+};
+
 /* LANG arguments: pairs of a name and its code. */
 static const char *const langnames[] = {
 	"en", "en", "eng", "en", "english", "en", "anglais", "en",
@@ -130,6 +197,14 @@ static const char *const langnames[] = {
 	"فرنسي", "fr", "فرنسيه", "fr",
 	"ar", "ar", "ara", "ar", "arabic", "ar", "arabe", "ar",
 	"عربي", "ar", "عربيه", "ar",
+	"darija", "darija", "دارجه", "darija", "مغربي", "darija",
+	"مغربيه", "darija",
+	NULL
+};
+
+/* More LANG names of Darija, compared by their fold_darija skeletons. */
+static const char *const darija_langnames[] = {
+	"darija", "darja", "derja", "derija", "ary", "marocain", "maghribi",
 	NULL
 };
 
@@ -137,7 +212,16 @@ static const char *const langnames[] = {
 static const char *const stop_fillers[] = {
 	"please", "pls", "plz", "now", "all", "thanks", "thank", "you", "thx",
 	"svp", "stp", "merci", "maintenant", "tout", "tous",
-	"من", "فضلك", "لو", "سمحت", "شكرا", "الان", "الكل", NULL
+	"من", "فضلك", "لو", "سمحت", "شكرا", "الان", "الكل",
+	"اشتراك", "رسائل", "عافاك", "صافي", "دابا", "كلشي", "هاد", NULL
+};
+
+/* The same in Arabizi, compared by their fold_darija skeletons: please,
+ * OK/enough, now, everything, thanks, to me, of this, the messages. */
+static const char *const darija_fillers[] = {
+	"3afak", "3fak", "safi", "daba", "kolchi", "chokran", "3lia", "3liya",
+	"mn", "had", "hadchi", "sms", "messages", "lmessagat", "lmessages",
+	NULL
 };
 
 static const char *const sleep_off[] = {
@@ -229,6 +313,33 @@ word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
 	return 1;
 }
 
+/* Is the skeleton a (m bytes) the skeleton of word? */
+static int
+skeleton_is(const char *a, int m, const char *word)
+{
+	char b[FOLD_MAX];
+
+	return fold_darija(word, strlen(word), b, sizeof(b)) == m &&
+	    memcmp(a, b, (size_t)m) == 0;
+}
+
+/* Is the folded word k one of the Arabizi words of list (by skeleton)?
+ * Returns its index or -1. */
+static int
+darija_find(const char *k, size_t n, const char *const *list, size_t stride)
+{
+	char a[FOLD_MAX];
+	int m;
+	size_t i;
+
+	if ((m = fold_darija(k, n, a, sizeof(a))) < 0)
+		return -1;
+	for (i = 0; list[i] != NULL; i += stride)
+		if (skeleton_is(a, m, list[i]))
+			return (int)i;
+	return -1;
+}
+
 static int
 word_in(const struct span *w, const char *const *list)
 {
@@ -238,6 +349,17 @@ word_in(const struct span *w, const char *const *list)
 
 	return word_key(w, buf, sizeof(buf), &k, &n) && n > 0 &&
 	    list_find(k, n, list, 1) >= 0;
+}
+
+static int
+word_in_darija(const struct span *w, const char *const *list)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n;
+
+	return word_key(w, buf, sizeof(buf), &k, &n) && n > 0 &&
+	    darija_find(k, n, list, 1) >= 0;
 }
 
 /* A word of punctuation only, like the "!" of French "Aide !". */
@@ -271,9 +393,26 @@ keyword_find(const char *k, size_t n)
 	return NULL;
 }
 
+/* An Arabizi keyword (by skeleton), or NULL. */
+static const struct keyword *
+darija_keyword(const char *k, size_t n)
+{
+	char a[FOLD_MAX];
+	int m;
+	size_t i;
+
+	if ((m = fold_darija(k, n, a, sizeof(a))) < 0)
+		return NULL;
+	for (i = 0; darija[i].word != NULL; i++)
+		if (skeleton_is(a, m, darija[i].word))
+			return &darija[i];
+	return NULL;
+}
+
 static const struct keyword *
 keyword_of(const struct span *w)
 {
+	const struct keyword *kw;
 	char buf[FOLD_MAX];
 	const char *k;
 	size_t n;
@@ -287,7 +426,9 @@ keyword_of(const struct span *w)
 		k = "?";
 		n = 1;
 	}
-	return keyword_find(k, n);
+	if ((kw = keyword_find(k, n)) == NULL)
+		kw = darija_keyword(k, n);
+	return kw;
 }
 
 int
@@ -350,8 +491,9 @@ lang_parse(const struct span *w)
 
 	if (!word_key(w, buf, sizeof(buf), &k, &n) || n == 0)
 		return NULL;
-	i = list_find(k, n, langnames, 2);
-	return i < 0 ? NULL : langnames[i + 1];
+	if ((i = list_find(k, n, langnames, 2)) >= 0)
+		return langnames[i + 1];
+	return darija_find(k, n, darija_langnames, 1) >= 0 ? "darija" : NULL;
 }
 
 /* The STOP language if the message [s, e) is a STOP (see the top), else NULL. */
@@ -370,7 +512,8 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		if (kw != NULL && kw->type == CMD_STOP) {
 			if (lang == NULL)
 				lang = kw->lang;
-		} else if (!word_in(&w, stop_fillers) && !punct_only(&w))
+		} else if (!word_in(&w, stop_fillers) &&
+		    !word_in_darija(&w, darija_fillers) && !punct_only(&w))
 			return NULL;
 	}
 	return lang;
@@ -529,6 +672,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 
 	cmd->type = kw->type;
 	cmd->keyword_lang = kw->lang;
+	cmd->loose = (kw->flags & KW_LOOSE) != 0;
 	cmd->text = NULL;
 	cmd->textlen = 0;
 	switch (kw->type) {
@@ -562,8 +706,12 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->error = CMDERR_MISSING_ARG;
 		else if (nargs > 1)
 			goto post;
-		else if (!handle_parse(&w[1], cmd->handle, &at))
+		else if (!handle_parse(&w[1], cmd->handle, &at)) {
+			if (cmd->loose && !at)
+				goto post;	/* "اتبع قلبك", "tbe3 l'match" */
 			cmd->error = CMDERR_BAD_HANDLE;
+		} else if (at)
+			cmd->loose = 0;	/* "tbe3 @lmatch" means a handle */
 		break;
 	case CMD_DM:
 		if (nargs == 0)
@@ -614,7 +762,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		else if (nargs > 1)
 			goto post;
 		else if ((p = lang_parse(&w[1])) != NULL)
-			memcpy(cmd->lang, p, 3);
+			memcpy(cmd->lang, p, strlen(p) + 1);
 		else
 			cmd->error = CMDERR_BAD_LANG;
 		break;

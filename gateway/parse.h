@@ -15,9 +15,10 @@ struct command {
 	char		 handle[16];	/* lower-case, without '@'; "" when none */
 	const char	*text;		/* post / DM / NAME / BIO text, pointing into the input (trimmed) */
 	size_t		 textlen;
-	char		 lang[3];	/* "en","fr","ar" for LANG */
+	char		 lang[8];	/* "en","fr","ar","darija" for LANG */
 	int		 sleep_from, sleep_to;	/* hours 0-23 for SLEEP; -1,-1 for SLEEP OFF */
-	const char	*keyword_lang;	/* "en","fr","ar": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
+	const char	*keyword_lang;	/* "en","fr","ar","darija": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
+	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
 };
 
 /* Parses one SMS text (UTF-8, len bytes, not necessarily NUL-terminated). Never fails:

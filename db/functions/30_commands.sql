@@ -118,8 +118,22 @@ BEGIN
 	RETURN 'rate limited: warned';
 END $$;
 
+-- The script a text is written in, from its first letter: 'ar' for
+-- Arabic letters (an Arabic question mark or digit counts: "؟"), 'latin'
+-- for Latin ones (Arabizi digits do not count: "3awni" is Latin), NULL
+-- when it holds neither. The handle after a keyword is always Latin, so
+-- the first letter, not the count, says how the sender writes.
+CREATE OR REPLACE FUNCTION pigeon_text_script(p_text text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN c IS NULL THEN NULL
+	            WHEN c ~ '^[A-Za-z\u00c0-\u024f]$' THEN 'latin'
+	            ELSE 'ar' END
+	  FROM (SELECT substring(p_text FROM
+	      '[A-Za-z\u00c0-\u024f\u0608-\u061b\u061d-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefe]') AS c) s
+$$;
+
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, ucs2), applied at most once.
+-- lang, from, to, keyword_lang, loose, ucs2), applied at most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -153,7 +167,13 @@ BEGIN
 	END IF;
 
 	SELECT * INTO acct FROM accounts WHERE phone = m.sender;
-	lang := coalesce(acct.lang, nullif(p_cmd->>'keyword_lang', ''),
+	-- A member's replies come in the account's language. A stranger is
+	-- answered in the script they wrote: Arabic letters get Arabic,
+	-- whatever the keyword; Latin letters the keyword's language (English,
+	-- French, Darija), else the configured one. A JOIN keeps it.
+	lang := coalesce(acct.lang,
+	    CASE WHEN pigeon_text_script(m.text) = 'ar' THEN 'ar' END,
+	    nullif(p_cmd->>'keyword_lang', ''),
 	    pigeon_setting('language', 'fr'));
 
 	-- STOP comes before every other rule, limits included.
@@ -177,8 +197,10 @@ BEGIN
 		RETURN outcome;
 	END IF;
 
-	-- "ON verra": ON or OFF with a word nobody is called is a post.
-	IF c_cmd IN ('on', 'off') AND c_err = '' AND c_handle <> ''
+	-- "ON verra": ON or OFF with a word nobody is called is a post; so
+	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c).
+	IF (c_cmd IN ('on', 'off') OR coalesce((p_cmd->>'loose')::boolean, false))
+	    AND c_err = '' AND c_handle <> ''
 	    AND acct.id IS NOT NULL
 	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle) THEN
 		c_cmd := 'post';

@@ -1,7 +1,8 @@
 /* Unit tests for the reply catalogs (gateway/catalog/LANG.json): every key
  * exists in every language with the same placeholders, and every entry,
  * filled with its longest arguments, fits one SMS in the encoding
- * libgammu picks for it (160 GSM-7 characters or 70 UCS-2). */
+ * libgammu picks for it (160 GSM-7 characters or 70 UCS-2). Darija is
+ * written in Latin letters and digits, as Moroccans text it: all GSM-7. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,9 @@
 #include <gammu.h>
 #include <jansson.h>
 
-static const char *const langs[] = { "en", "fr", "ar" };
-#define NLANGS	3
+static const char *const langs[] = { "en", "fr", "ar", "darija" };
+#define NLANGS	4
+#define DARIJA	3
 
 /*
  * The arguments each entry gets from db/functions/30_commands.sql, by
@@ -253,6 +255,26 @@ START_TEST(test_french_mostly_gsm7)
 }
 END_TEST
 
+/* Darija is Latin letters and digits (Arabizi): every entry stays GSM-7,
+ * 160 characters, like the sender's own SMS. */
+START_TEST(test_darija_gsm7)
+{
+	for (const struct spec *s = specs; s->key; s++) {
+		const char *t = json_string_value(json_object_get(catalogs[DARIJA],
+		    s->key));
+		char *out;
+		int ucs2;
+
+		ck_assert_msg(t != NULL, "darija: missing key %s", s->key);
+		out = render(t, s->args);
+		ck_assert_ptr_nonnull(out);
+		sms_parts(out, &ucs2);
+		ck_assert_msg(!ucs2, "darija: %s needs UCS-2: \"%s\"", s->key, out);
+		free(out);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -263,6 +285,7 @@ suite(void)
 	tcase_add_test(tc, test_every_key_everywhere);
 	tcase_add_test(tc, test_every_entry_fits_one_sms);
 	tcase_add_test(tc, test_french_mostly_gsm7);
+	tcase_add_test(tc, test_darija_gsm7);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,5 @@
-/* Unit tests for parse.c: every command and alias in English, French and
- * Arabic, then spacing, case, handles, arguments and post fallbacks. Every
+/* Unit tests for parse.c: every command and alias in English, French,
+ * Arabic and Darija (Arabic letters and Arabizi), then spacing, case, handles, arguments and post fallbacks. Every
  * input is parsed from an exact-size heap copy, so ASan sees any read past
  * its end. */
 #include <check.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fold.h"
 #include "parse.h"
 
 struct pcase {
@@ -362,6 +363,165 @@ static const struct pcase cases[] = {
 	C0("حذف", CMD_DELETE, "ar"),
 	POST("delete my last post", "delete my last post"),
 
+	/* Arabic synonyms (issue 19). The new handle keywords are loose: an
+	 * argument that cannot be a handle makes the message a post. */
+	CH("انضم karim", CMD_JOIN, "karim", "ar"),
+	CH("إنضم @karim", CMD_JOIN, "karim", "ar"),
+	CH("اشترك karim", CMD_JOIN, "karim", "ar"),
+	CH("سجل karim", CMD_JOIN, "karim", "ar"),
+	CH("سجّل karim", CMD_JOIN, "karim", "ar"),
+	CH("تسجل karim", CMD_JOIN, "karim", "ar"),		/* Darija tsejjel */
+	CH("سجلني karim", CMD_JOIN, "karim", "ar"),		/* register me */
+	ERR("انضم", CMD_JOIN, MISSING, "ar"),
+	ERR("اشترك @kar-im", CMD_JOIN, BADH, "ar"),
+	POST("انضم الينا", "انضم الينا"),			/* join us */
+	POST("سجل زياش", "سجل زياش"),			/* Ziyech scored */
+	POST("اشترك الآن", "اشترك الآن"),
+	CH("اتبع karim", CMD_FOLLOW, "karim", "ar"),
+	CH("متابعة @karim", CMD_FOLLOW, "karim", "ar"),
+	CH("تبع karim", CMD_FOLLOW, "karim", "ar"),		/* Darija tbe3 */
+	ERR("اتبع", CMD_FOLLOW, MISSING, "ar"),
+	POST("اتبع قلبك", "اتبع قلبك"),			/* follow your heart */
+	POST("متابعة ممتعة", "متابعة ممتعة"),			/* enjoy the show */
+	POST("تبع حلمك", "تبع حلمك"),
+	CH("حيد karim", CMD_LEAVE, "karim", "ar"),		/* Darija 7iyed */
+	POST("حيد من طريقي", "حيد من طريقي"),
+	C0("ستوب", CMD_STOP, "ar"),
+	C0("ستوب هاد الرسائل", CMD_STOP, "ar"),		/* wins like STOP */
+	C0("وقف", CMD_STOP, "ar"),
+	C0("أوقف", CMD_STOP, "ar"),
+	C0("قف!", CMD_STOP, "ar"),
+	C0("كفى", CMD_STOP, "ar"),
+	C0("بركا", CMD_STOP, "ar"),
+	C0("باركا", CMD_STOP, "ar"),
+	C0("حبس", CMD_STOP, "ar"),
+	C0("إلغاء الاشتراك", CMD_STOP, "ar"),
+	C0("ايقاف الرسائل", CMD_STOP, "ar"),
+	C0("وقف عافاك", CMD_STOP, "ar"),
+	C0("صافي بركا", CMD_STOP, "ar"),
+	C0("بركا دابا", CMD_STOP, "ar"),
+	POST("وقف الحرب", "وقف الحرب"),
+	POST("كفى ظلما", "كفى ظلما"),
+	POST("صافي", "صافي"),
+	C0("رجع", CMD_START, "ar"),
+	C0("ساعدني", CMD_HELP, "ar"),
+	C0("عاوني", CMD_HELP, "ar"),
+	POST("ساعدني يا رب", "ساعدني يا رب"),
+	CH("جيب karim", CMD_GET, "karim", "ar"),
+	POST("جيب الخبز", "جيب الخبز"),
+
+	/* Darija in Latin letters (Arabizi): every spelling folds to its
+	 * keyword; the replies come in the darija catalog. */
+	CH("tsejjel karim", CMD_JOIN, "karim", "darija"),
+	CH("TSEJJEL @Karim", CMD_JOIN, "karim", "darija"),
+	CH("tsejel karim", CMD_JOIN, "karim", "darija"),
+	CH("tsjel karim", CMD_JOIN, "karim", "darija"),
+	CH("tsjjl karim", CMD_JOIN, "karim", "darija"),
+	CH("tsajjal karim", CMD_JOIN, "karim", "darija"),
+	CH("tsajel karim", CMD_JOIN, "karim", "darija"),
+	CH("sejjel karim", CMD_JOIN, "karim", "darija"),
+	CH("sajjal karim", CMD_JOIN, "karim", "darija"),
+	CH("sajel karim", CMD_JOIN, "karim", "darija"),
+	CH("sejjelni karim", CMD_JOIN, "karim", "darija"),
+	CH("sejelni karim", CMD_JOIN, "karim", "darija"),
+	CH("sajjalni karim", CMD_JOIN, "karim", "darija"),
+	CH("sajelni karim", CMD_JOIN, "karim", "darija"),
+	ERR("tsejjel", CMD_JOIN, MISSING, "darija"),
+	ERR("tsejjel @kar-im", CMD_JOIN, BADH, "darija"),
+	POST("tsejjel karim_el_alaoui_1", "tsejjel karim_el_alaoui_1"),
+	POST("sejjel had nemra", "sejjel had nemra"),
+	CH("tbe3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("TBE3 @Karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tba3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tb3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tbee3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tebbe3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tabe3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tab3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("tabi3 karim", CMD_FOLLOW, "karim", "darija"),
+	CH("Tbe3 karim!", CMD_FOLLOW, "karim", "darija"),
+	ERR("tbe3", CMD_FOLLOW, MISSING, "darija"),
+	/* can't tell: pigeon_apply posts it when nobody is called lmatch */
+	CH("tbe3 lmatch", CMD_FOLLOW, "lmatch", "darija"),
+	POST("tbe3 l'match", "tbe3 l'match"),
+	POST("tbe3 9albek w safi", "tbe3 9albek w safi"),
+	CH("7iyed karim", CMD_LEAVE, "karim", "darija"),
+	CH("7ayed karim", CMD_LEAVE, "karim", "darija"),
+	CH("7yed karim", CMD_LEAVE, "karim", "darija"),
+	CH("hiyed karim", CMD_LEAVE, "karim", "darija"),
+	CH("7eyyed @karim", CMD_LEAVE, "karim", "darija"),
+	CH("7ayyed karim", CMD_LEAVE, "karim", "darija"),
+	ERR("7iyed", CMD_LEAVE, MISSING, "darija"),
+	POST("7iyed mn tri9 3afak", "7iyed mn tri9 3afak"),
+	C0("baraka", CMD_STOP, "darija"),
+	C0("BARAKA", CMD_STOP, "darija"),
+	C0("Baraka!", CMD_STOP, "darija"),
+	C0("baraaaka", CMD_STOP, "darija"),
+	C0("barka", CMD_STOP, "darija"),
+	C0("7bes", CMD_STOP, "darija"),
+	C0("7bess", CMD_STOP, "darija"),
+	C0("hbes", CMD_STOP, "darija"),
+	C0("7abes", CMD_STOP, "darija"),
+	C0("w9ef", CMD_STOP, "darija"),
+	C0("wqef", CMD_STOP, "darija"),
+	C0("wa9ef", CMD_STOP, "darija"),
+	C0("wa99ef", CMD_STOP, "darija"),
+	C0("baraka 3afak", CMD_STOP, "darija"),
+	C0("safi baraka", CMD_STOP, "darija"),
+	C0("baraka mn had lmessagat", CMD_STOP, "darija"),
+	C0("baraka 3lia, chokran", CMD_STOP, "darija"),
+	C0("7bes daba", CMD_STOP, "darija"),
+	C0("w9ef kolchi 3afak", CMD_STOP, "darija"),
+	C0("please baraka", CMD_STOP, "darija"),
+	C0("stop 3afak", CMD_STOP, "en"),
+	POST("safi", "safi"),				/* "OK": never a STOP alone */
+	POST("safi, chokran", "safi, chokran"),
+	POST("baraka llahou fik", "baraka llahou fik"),	/* thank you */
+	POST("Baraka Obama", "Baraka Obama"),
+	POST("7bes tfekker f rasek", "7bes tfekker f rasek"),
+	POST("w9ef m3aya", "w9ef m3aya"),			/* stand by me */
+	C0("bda", CMD_START, "darija"),
+	C0("Bda!", CMD_START, "darija"),
+	C0("ebda", CMD_START, "darija"),
+	C0("bda2", CMD_START, "darija"),
+	C0("rje3", CMD_START, "darija"),
+	C0("rja3", CMD_START, "darija"),
+	C0("rj3", CMD_START, "darija"),
+	POST("bda lkhedma daba", "bda lkhedma daba"),
+	POST("rje3 l dar", "rje3 l dar"),
+	C0("3awni", CMD_HELP, "darija"),
+	C0("3AWNI!", CMD_HELP, "darija"),
+	C0("3awenni", CMD_HELP, "darija"),
+	C0("3awnni", CMD_HELP, "darija"),
+	C0("awni", CMD_HELP, "darija"),
+	POST("3awni nl9a khedma", "3awni nl9a khedma"),
+	CH("jib karim", CMD_GET, "karim", "darija"),
+	CH("JIB @karim", CMD_GET, "karim", "darija"),
+	CH("jibb karim", CMD_GET, "karim", "darija"),
+	CH("jib lia", CMD_GET, "lia", "darija"),	/* a post unless @lia exists */
+	POST("jib lia lkhobz", "jib lia lkhobz"),
+	POST("Jib's up", "Jib's up"),
+	/* words near a keyword, and English and French, stay themselves */
+	POST("tab", "tab"),
+	POST("bad", "bad"),
+	POST("stooop", "stooop"),
+	POST("sir", "sir"),
+	POST("dkhol tchouf", "dkhol tchouf"),
+	POST("chouf hna", "chouf hna"),
+	POST("khrej daba", "khrej daba"),
+	LNG("LANG darija", "darija", "en"),
+	LNG("lang Darija.", "darija", "en"),
+	LNG("langue darja", "darija", "fr"),
+	LNG("lang derja", "darija", "en"),
+	LNG("lang derija", "darija", "en"),
+	LNG("lang daarija", "darija", "en"),
+	LNG("lang ary", "darija", "en"),
+	LNG("langue marocain", "darija", "fr"),
+	LNG("lang maghribi", "darija", "en"),
+	LNG("لغة الدارجة", "darija", "ar"),
+	LNG("لغة دارجة", "darija", "ar"),
+	LNG("لغة المغربية", "darija", "ar"),
+
 	/* empty */
 	EMPTY(""),
 	EMPTY("   "),
@@ -593,6 +753,56 @@ START_TEST(test_bytes)
 }
 END_TEST
 
+/* Loose keywords tell pigeon_apply so: a member's handle nobody has
+ * makes the message a post ("tbe3 lmatch"). */
+START_TEST(test_loose)
+{
+	static const struct { const char *in; int loose; } c[] = {
+		{ "tbe3 lmatch", 1 }, { "jib karim", 1 }, { "tsejjel karim", 1 },
+		{ "7iyed karim", 1 }, { "انضم karim", 1 }, { "اتبع karim", 1 },
+		{ "جيب karim", 1 }, { "FOLLOW karim", 0 }, { "تابع karim", 0 },
+		{ "ON alice", 0 }, { "baraka", 0 }, { "3awni", 0 },
+		{ "tbe3 l'match", 0 },	/* a post: nothing loose about it */
+		{ "tbe3 @lmatch", 0 },	/* the '@' says a handle is meant */
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.loose == c[i].loose, "\"%s\": loose %d",
+		    c[i].in, cmd.loose);
+	}
+}
+END_TEST
+
+/* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
+START_TEST(test_fold_darija)
+{
+	static const char *const same[][2] = {
+		{ "tba3", "tbe3" }, { "tb3", "tebbe3" }, { "3awenni", "awni" },
+		{ "7bes", "hbess" }, { "w9ef", "wqef" }, { "wa99ef", "wa9ef" },
+		{ "chokran", "shukran" }, { "kolchi", "koulshi" }, { "xno", "chnu" },
+		{ "bda2", "bda" }, { "baraaaka", "baraka" },
+	};
+	static const char *const none[] = { "", "123", "l'match", "b\xc3\xa9", "?" };
+	char a[32], b[32];
+	int m, n;
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		m = fold_darija(same[i][0], strlen(same[i][0]), a, sizeof(a));
+		n = fold_darija(same[i][1], strlen(same[i][1]), b, sizeof(b));
+		ck_assert_msg(m > 0 && m == n && memcmp(a, b, (size_t)m) == 0,
+		    "%s and %s differ", same[i][0], same[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		ck_assert_int_eq(fold_darija(none[i], strlen(none[i]), a,
+		    sizeof(a)), -1);
+	ck_assert_int_eq(fold_darija("baraka", 6, a, 4), -1);	/* too small */
+	ck_assert_int_eq(fold_darija("tbe3", 4, a, sizeof(a)), 3);
+	ck_assert_str_eq(a, "tba");
+}
+END_TEST
+
 START_TEST(test_handle_valid)
 {
 	ck_assert_int_eq(handle_valid("alice", 5), 1);
@@ -635,6 +845,8 @@ parse_suite(void)
 	tcase_add_test(tc, test_prefixes);
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_bytes);
+	tcase_add_test(tc, test_loose);
+	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_handle_valid);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

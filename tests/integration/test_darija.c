@@ -1,0 +1,205 @@
+/*
+ * Issue 19, end to end: Moroccan phones text the way Moroccans text.
+ * A stranger is answered in the script they wrote in; Arabic synonyms
+ * work; a member writing Darija in Latin letters (Arabizi) joins, follows,
+ * asks for help, gets, leaves and stops in Darija and is answered from the
+ * darija catalog; ordinary Darija sentences near a keyword stay posts.
+ * One gateway (language = fr, as in Morocco) serves every test; each test
+ * uses its own phones.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define WAIT_MS	60000
+#define NMODEMS	2
+
+static struct h_gateway g;
+
+#define TEXT(m, from, text) ck_assert_int_eq(h_text(&g, (m), (from), (text)), 0)
+#define GETS(to, needle) ck_assert_msg(h_wait_received(&g, (to), (needle), WAIT_MS) == 0, \
+	"%s never received \"%s\"; got:\n%s", (to), (needle), h_received(&g, (to)))
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "timezone = UTC\nlimit_minute = 30\n";
+	h_gateway_start(&g, "darija", NMODEMS);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+static void
+settle(void)
+{
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+}
+
+/* A member's message that must be published: waits for the post. */
+static void
+post(int m, const char *from, const char *text)
+{
+	TEXT(m, from, text);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts WHERE text = $1",
+	    text, "1", WAIT_MS), 0);
+}
+
+static int
+counted(void *arg)
+{
+	const char **a = arg;
+
+	return h_received_matching(&g, a[0], a[1]) >= atoi(a[2]);
+}
+
+/* Waits until to has received n SMS containing needle. */
+static void
+wait_count(const char *to, const char *needle, int n)
+{
+	char num[16];
+	const char *a[] = { to, needle, num };
+
+	snprintf(num, sizeof(num), "%d", n);
+	ck_assert_msg(h_wait_for(counted, a, WAIT_MS) == 0, "%s: fewer than %d \"%s\"",
+	    to, n, needle);
+}
+
+/* The language of the account of phone, "(none)" without one. */
+static char *
+lang_of(const char *phone)
+{
+	const char *params[] = { phone };
+	char *v = h_db_value(g.db, "SELECT lang FROM accounts WHERE phone = $1",
+	    1, params);
+
+	return v != NULL ? v : strdup("(none)");
+}
+
+/* Strangers: Arabic letters get Arabic, Latin letters the configured
+ * French, or the language of a Latin keyword (Darija here). */
+START_TEST(test_stranger_script)
+{
+	const char *ar = "+212662000101", *fr = "+212662000102",
+	    *dj = "+212662000103", *ask = "+212662000104", *nj = "+212662000105";
+	char *l;
+
+	/* Before issue 19 this got the French hint. */
+	TEXT(0, ar, "السلام عليكم، كيف نسجل؟");
+	GETS(ar, "مرحبا بك في Pigeon! للتسجيل أرسل تسجيل واسما");
+	TEXT(1, fr, "salam, kifach ndir?");
+	GETS(fr, "Bienvenue sur Pigeon ! Pour vous inscrire, envoyez INSCRIPTION");
+	TEXT(0, dj, "tbe3 karim");
+	GETS(dj, "Mar7ba f Pigeon! Bach tsejjel, sift TSEJJEL w smiya");
+	/* "؟" alone is HELP: Arabic, whatever the keyword table says. */
+	TEXT(1, ask, "؟");
+	GETS(ask, "تسجيل، تابع، اترك");
+	/* انضم, the everyday "join", was a post: now it joins, in Arabic. */
+	TEXT(0, nj, "انضم @nadia19");
+	GETS(nj, "مرحبا @nadia19!");
+	l = lang_of(nj);
+	ck_assert_str_eq(l, "ar");
+	free(l);
+	/* "cancel the subscription": a STOP, not a post. */
+	TEXT(1, nj, "إلغاء الاشتراك");
+	GETS(nj, "لن تصلك رسائل من Pigeon. أرسل START للعودة.");
+	settle();
+	ck_assert_int_eq(h_received_count(&g, ar), 1);
+	ck_assert_int_eq(h_received_count(&g, fr), 1);
+	ck_assert_int_eq(h_received_count(&g, dj), 1);
+}
+END_TEST
+
+/* A member in Arabizi: joins, follows, help, get, leave, stop, all in
+ * Darija; LANG switches catalogs; loose keywords and Darija sentences
+ * stay posts. */
+START_TEST(test_arabizi_member)
+{
+	const char *d = "+212662000201", *k = "+212662000202", *s = "+212662000203";
+	const char *params[] = { d };
+	char *l;
+
+	TEXT(1, k, "tsejjel karim19");
+	GETS(k, "Mar7ba bik f Pigeon, @karim19!");
+	TEXT(0, d, "Sejjelni @Dounia19");
+	GETS(d, "Mar7ba bik f Pigeon, @dounia19!");
+	l = lang_of(d);
+	ck_assert_str_eq(l, "darija");
+	free(l);
+	TEXT(0, d, "tba3 karim19");
+	GETS(d, "Daba katbe3 @karim19: ghadi iwslek kolchi li kaynechr f SMS.");
+	post(1, k, "Salam lkhout, lyoum kayn lmatch");
+	GETS(d, "@karim19: Salam lkhout, lyoum kayn lmatch");
+	TEXT(0, d, "3awenni");
+	GETS(d, "Pigeon: TSEJJEL smiya, TBE3/7IYED smiya");
+	TEXT(0, d, "jib karim19");	/* the post again, as GET's reply */
+	wait_count(d, "@karim19: Salam lkhout, lyoum kayn lmatch", 2);
+	TEXT(0, d, "jib @nobody19x");
+	GETS(d, "Ma kayn 7ta wa7ed smito @nobody19x f Pigeon.");
+	TEXT(0, d, "tbe3");
+	GETS(d, "Bach ttbe3 chi wa7ed, sift TBE3 w smito");
+
+	/* LANG both ways: French, then Darija again. */
+	TEXT(0, d, "LANGUE fr");
+	GETS(d, "Les réponses seront désormais en français.");
+	TEXT(0, d, "lang darja");
+	GETS(d, "Men daba, ghadi njawbouk b darija.");
+
+	/* Ordinary Darija near a keyword: posts, not commands. "tbe3 lmatch"
+	 * is a post as nobody is @lmatch; "safi" is "OK", never a STOP. */
+	post(0, d, "tbe3 lmatch");
+	post(0, d, "safi");
+	post(0, d, "baraka llahou fik");
+	post(0, d, "w9ef m3aya");
+
+	TEXT(0, d, "7iyed karim19");
+	GETS(d, "Ma b9itich katbe3 @karim19.");
+	TEXT(1, s, "JOIN sara19");
+	GETS(s, "Welcome to Pigeon, @sara19!");
+	TEXT(1, d, "tbe3 sara19");
+	GETS(d, "Daba katbe3 @sara19");
+
+	TEXT(0, d, "baraka 3afak");
+	GETS(d, "Ma ghadi iwslek 7ta SMS men Pigeon. Sift START bach trje3.");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    1, params), 1);
+	post(1, s, "sara posts while dounia is away");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, d, "away"), 0);
+	TEXT(0, d, "rje3");
+	GETS(d, "Mar7ba bik men jdid!");
+	post(1, s, "sara posts again");
+	GETS(d, "@sara19: sara posts again");
+	/* The posts were published, and none of the four went out as a command. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.phone = $1", 1, params), 4);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("darija");
+	TCase *tc = tcase_create("darija");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_stranger_script);
+	tcase_add_test(tc, test_arabizi_member);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
