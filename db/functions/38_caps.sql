@@ -143,23 +143,30 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_loop_partner(p_acct accounts, p_text text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-	k text := pigeon_loop_key(p_text);
 	rounds integer := pigeon_setting_int('loop_rounds', 3);
+	recent text[];
 	since timestamptz;
+	k text;
 	n integer;
 	partner text;
 BEGIN
-	IF k IS NULL OR rounds = 0 THEN
+	IF rounds = 0 THEN
 		RETURN NULL;
 	END IF;
-	SELECT count(*), min(q.created_at) INTO n, since
-	  FROM (SELECT p.text, p.created_at FROM posts p
-	         WHERE p.account_id = p_acct.id AND p.deleted_at IS NULL
-	           AND p.created_at > now() - make_interval(secs =>
-	               pigeon_setting_int('loop_window', 600))
+	-- The member's latest 50 posts at most (ids grow with time: the
+	-- index on (account_id, id) stops there), those of the window only.
+	SELECT array_agg(q.text), min(q.created_at) INTO recent, since
+	  FROM (SELECT p.text, p.created_at, p.deleted_at FROM posts p
+	         WHERE p.account_id = p_acct.id
 	         ORDER BY p.id DESC LIMIT 50) q
-	 WHERE pigeon_loop_key(q.text) = k;
-	IF n < rounds THEN
+	 WHERE q.deleted_at IS NULL AND q.created_at > now() - make_interval(secs =>
+	       pigeon_setting_int('loop_window', 600));
+	IF coalesce(cardinality(recent), 0) < rounds THEN
+		RETURN NULL;	-- most posts: no key to compute
+	END IF;
+	k := pigeon_loop_key(p_text);
+	SELECT count(*) INTO n FROM unnest(recent) t WHERE pigeon_loop_key(t) = k;
+	IF k IS NULL OR n < rounds THEN
 		RETURN NULL;
 	END IF;
 	SELECT a.handle INTO partner
