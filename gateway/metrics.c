@@ -83,7 +83,8 @@ modem_metric(struct evbuffer *b, json_t *modems, const char *name, const char *t
 
 /*
  * Issue 14: what was dropped or stopped on purpose (the counters table:
- * reply_capped, rate_limited, recipient_capped, loop_stopped, ...), and
+ * rate_limited, reply_capped, held_expired, recipient_capped,
+ * loop_stopped), and
  * each link's parts of today against link_budget_day, with an alert gauge
  * at 80% of it.
  */
@@ -109,6 +110,10 @@ caps(struct evbuffer *b, json_t *c)
 	head(b, "pigeon_link_budget_day", "gauge",
 	    "Parts a link may send a day (link_budget_day).");
 	evbuffer_add_printf(b, "pigeon_link_budget_day %.0f\n", budget);
+	head(b, "pigeon_link_budget_alerts_total", "counter",
+	    "Times a link crossed 80% of its daily budget.");
+	evbuffer_add_printf(b, "pigeon_link_budget_alerts_total %.0f\n",
+	    num(json_object_get(c, "alerts")));
 	head(b, "pigeon_link_budget_alert", "gauge",
 	    "1 when a link has spent 80% of its daily budget.");
 	json_object_foreach(json_object_get(c, "links"), k, v)

@@ -219,11 +219,25 @@ CREATE OR REPLACE FUNCTION pigeon_caps_metrics()
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 	    'counters', (SELECT coalesce(jsonb_object_agg(c.name, c.value), '{}'::jsonb)
-	                   FROM counters c WHERE c.name NOT LIKE 'link\_parts/%'),
+	                   FROM counters c WHERE c.name NOT LIKE 'link\_parts/%'
+	                    AND c.name <> 'link_budget_alert'),
+	    'alerts', (SELECT coalesce(sum(c.value), 0) FROM counters c
+	                WHERE c.name = 'link_budget_alert'),
 	    'budget', pigeon_setting_int('link_budget_day', 0),
 	    'links', (SELECT coalesce(jsonb_object_agg(substr(c.name, 23), c.value), '{}'::jsonb)
 	                FROM counters c
 	               WHERE c.name LIKE 'link\_parts/' || to_char(now() AT TIME ZONE
 	                     pigeon_setting('timezone', 'Africa/Casablanca'),
 	                     'YYYY-MM-DD') || '/%'));
+$$;
+
+-- What is left of a link's budget today (NULL: no budget). Not called
+-- yet: the scheduler's choice of a modem could skip a link at 0.
+CREATE OR REPLACE FUNCTION pigeon_link_budget_left(p_modem text)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+	SELECT nullif(pigeon_setting_int('link_budget_day', 0), 0) - coalesce((
+	    SELECT c.value FROM counters c
+	     WHERE c.name = 'link_parts/' || to_char(now() AT TIME ZONE
+	           pigeon_setting('timezone', 'Africa/Casablanca'), 'YYYY-MM-DD')
+	           || '/' || p_modem), 0);
 $$;

@@ -249,7 +249,9 @@ budget_alert(void *arg)
 	(void)arg;
 	h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body);
 	found = body != NULL && strstr(body, "pigeon_link_budget_alert{modem=\"sim0\"} 1") &&
-	    strstr(body, "pigeon_link_budget_day 5");
+	    strstr(body, "pigeon_link_budget_day 5") &&
+	    strstr(body, "pigeon_link_budget_alerts_total ") &&
+	    !strstr(body, "pigeon_link_budget_alerts_total 0\n");
 	free(body);
 	return found;
 }
