@@ -133,6 +133,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_commands \
 	tests/integration/test_darija \
 	tests/integration/test_text \
+	tests/integration/test_hostile_phone \
 	tests/integration/test_track \
 	tests/integration/test_search \
 	tests/integration/test_reach \

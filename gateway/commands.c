@@ -393,7 +393,7 @@ void
 commands_db_up(void)
 {
 	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
 	    "language", env.conf.language, "post_max", env.conf.post_max,
 	    "timezone", env.conf.timezone,
 	    "fanout_parts_gsm", env.conf.fanout_parts_gsm,
@@ -405,7 +405,11 @@ commands_db_up(void)
 	    "reply_cap_day", env.conf.reply_cap_day,
 	    "hold_max_age", env.conf.hold_max_age,
 	    "track_max", env.conf.track_max,
-	    "track_day", env.conf.track_day);
+	    "track_day", env.conf.track_day,
+	    "recipient_day", env.conf.recipient_day,
+	    "loop_rounds", env.conf.loop_rounds,
+	    "loop_window", env.conf.loop_window,
+	    "link_budget_day", env.conf.link_budget_day);
 	char *js = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);

@@ -62,6 +62,10 @@ static const struct key_def pigeon_keys[] = {
 	{ "hold_max_age",	KEY_INT,	P(hold_max_age), "43200", 60, 2592000 },
 	{ "track_max",	KEY_INT,	P(track_max),	"10", 0, 1000 },
 	{ "track_day",	KEY_INT,	P(track_day),	"50", 0, 100000 },
+	{ "recipient_day",	KEY_INT,	P(recipient_day), "250", 0, 1000000 },
+	{ "loop_rounds",	KEY_INT,	P(loop_rounds),	"3", 0, 1000 },
+	{ "loop_window",	KEY_INT,	P(loop_window),	"600", 10, 86400 },
+	{ "link_budget_day",	KEY_INT,	P(link_budget_day), "0", 0, 100000000 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 

@@ -52,6 +52,9 @@ struct pigeon_conf {
 	int	 hold_max_age;	/* seconds a held update may wait */
 	int	 track_max;	/* words a member may TRACK */
 	int	 track_day;	/* tracking SMS to a member a day */
+	int	 recipient_day;	/* SMS to one phone a day, every path (0: none) */
+	int	 loop_rounds, loop_window;	/* auto-responder loop detector */
+	int	 link_budget_day;	/* parts a link sends a day before the alert (0: none) */
 	/* [database] */
 	char	*conninfo;
 	/* [http] */

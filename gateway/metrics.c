@@ -81,6 +81,46 @@ modem_metric(struct evbuffer *b, json_t *modems, const char *name, const char *t
 	}
 }
 
+/*
+ * Issue 14: what was dropped or stopped on purpose (the counters table:
+ * rate_limited, reply_capped, held_expired, recipient_capped,
+ * loop_stopped), and
+ * each link's parts of today against link_budget_day, with an alert gauge
+ * at 80% of it.
+ */
+static void
+caps(struct evbuffer *b, json_t *c)
+{
+	const char *k;
+	json_t *v;
+	double budget = num(json_object_get(c, "budget"));
+
+	head(b, "pigeon_dropped_total", "counter",
+	    "SMS and messages dropped or stopped on purpose, by reason.");
+	json_object_foreach(json_object_get(c, "counters"), k, v)
+		evbuffer_add_printf(b, "pigeon_dropped_total{reason=\"%s\"} %.0f\n", k,
+		    num(v));
+	head(b, "pigeon_link_parts_today", "gauge",
+	    "SMS parts sent today (service time zone) by each link.");
+	json_object_foreach(json_object_get(c, "links"), k, v)
+		evbuffer_add_printf(b, "pigeon_link_parts_today{modem=\"%s\"} %.0f\n", k,
+		    num(v));
+	if (budget <= 0)
+		return;
+	head(b, "pigeon_link_budget_day", "gauge",
+	    "Parts a link may send a day (link_budget_day).");
+	evbuffer_add_printf(b, "pigeon_link_budget_day %.0f\n", budget);
+	head(b, "pigeon_link_budget_alerts_total", "counter",
+	    "Times a link crossed 80% of its daily budget.");
+	evbuffer_add_printf(b, "pigeon_link_budget_alerts_total %.0f\n",
+	    num(json_object_get(c, "alerts")));
+	head(b, "pigeon_link_budget_alert", "gauge",
+	    "1 when a link has spent 80% of its daily budget.");
+	json_object_foreach(json_object_get(c, "links"), k, v)
+		evbuffer_add_printf(b, "pigeon_link_budget_alert{modem=\"%s\"} %d\n", k,
+		    num(v) >= budget * 0.8);
+}
+
 static void
 render(struct api_req *r, json_t *db)
 {
@@ -170,6 +210,7 @@ render(struct api_req *r, json_t *db)
 	static const char *wh_states[] = { "pending", "sending", "done", "failed", NULL };
 	by_state(b, "pigeon_webhook_deliveries", "Webhook deliveries of posts by state.",
 	    wh_states, json_object_get(db, "webhooks"));
+	caps(b, json_object_get(db, "caps"));
 done:
 	api_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    (const char *)evbuffer_pullup(b, -1), evbuffer_get_length(b));

@@ -43,9 +43,13 @@ BEGIN
 	IF tmpl IS NULL THEN
 		RAISE EXCEPTION 'catalog has no entry %', p_key;
 	END IF;
+	-- A user's text in an argument (a post, a name, a DM) is one line
+	-- (pigeon_sms_line, 38_caps.sql), also when stored before that rule.
 	INSERT INTO outbox (recipient, text, class, reply_to, bypass_optout,
 	    reply_key, max_parts, more)
-	    VALUES (p_to, format(tmpl, VARIADIC p_args), 0, p_reply_to, p_bypass,
+	    VALUES (p_to, format(tmpl, VARIADIC ARRAY(
+	        SELECT pigeon_sms_line(a.v) FROM unnest(p_args) WITH ORDINALITY a(v, i)
+	         ORDER BY a.i)), 0, p_reply_to, p_bypass,
 	    p_key, least(p_max_parts, 10), p_more)
 	    RETURNING outbox.id INTO oid;
 	RETURN oid;	-- the outbox_insert_notify trigger wakes the scheduler
@@ -71,19 +75,55 @@ BEGIN
 	    false, true, pigeon_setting_int('reply_parts', 3), '…');
 END $$;
 
--- A member's post, or the reply that refuses it.
+-- A member's post, or the reply that refuses it. The text is made one
+-- line first (pigeon_sms_line): a text of format characters only is empty.
+-- The fourth same post of an auto-responder loop is not made (see
+-- pigeon_loop_partner): the message is ignored, counted (loop_stopped)
+-- and its result, which pigeond logs, names the other end; the member is
+-- not told, since an auto-responder would answer that too.
 CREATE OR REPLACE FUNCTION pigeon_apply_post(p_acct accounts, p_text text,
     p_msg bigint, p_ucs2 boolean, p_lang text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	post_max integer := pigeon_setting_int('post_max', 140);
+	partner text;
 BEGIN
+	p_text := pigeon_sms_line(p_text);
+	IF p_text = '' THEN
+		RETURN pigeon_apply_empty(p_acct.phone, p_acct.id, p_lang, p_msg);
+	END IF;
+	partner := pigeon_loop_partner(p_acct, p_text);
+	IF partner IS NOT NULL THEN
+		UPDATE inbox_messages SET state = 'ignored' WHERE id = p_msg;
+		PERFORM pigeon_count('loop_stopped', 1);
+		RETURN format('auto-responder loop between @%s and @%s: post not made',
+		    p_acct.handle, partner);
+	END IF;
 	IF length(p_text) > post_max THEN
 		PERFORM pigeon_reply(p_acct.phone, p_lang, 'too_long',
 		    ARRAY[length(p_text)::text, post_max::text], p_msg);
 		RETURN 'post too long';
 	END IF;
 	RETURN 'post ' || pigeon_post(p_acct.id, p_text, p_msg, p_ucs2);
+END $$;
+
+-- An empty or blank SMS (or a post of invisible characters only): a
+-- stranger gets the join hint, under its rule (once a day); a member gets
+-- the empty-message hint once a day; anything more is stored and ignored.
+CREATE OR REPLACE FUNCTION pigeon_apply_empty(p_phone text, p_acct bigint,
+    p_lang text, p_msg bigint)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	k text := CASE WHEN p_acct IS NULL THEN 'join_hint' ELSE 'usage_post' END;
+BEGIN
+	IF EXISTS (SELECT 1 FROM outbox o
+	           WHERE o.recipient = p_phone AND o.reply_key = k
+	             AND o.created_at > now() - interval '1 day') THEN
+		UPDATE inbox_messages SET state = 'ignored' WHERE id = p_msg;
+		RETURN 'empty: hint already sent today';
+	END IF;
+	PERFORM pigeon_reply(p_phone, p_lang, k, '{}', p_msg);
+	RETURN 'empty: ' || k || ' sent';
 END $$;
 
 -- Per-sender limits: NULL when the message may be applied, else what
@@ -212,7 +252,9 @@ BEGIN
 		SELECT * INTO target FROM accounts WHERE handle = c_handle;
 	END IF;
 
-	IF c_cmd = 'start' THEN
+	IF c_err = 'empty' THEN
+		outcome := pigeon_apply_empty(m.sender, acct.id, lang, p_msg);
+	ELSIF c_cmd = 'start' THEN
 		DELETE FROM optouts WHERE phone = m.sender;
 		PERFORM pigeon_reply(m.sender, lang,
 		    CASE WHEN acct.id IS NULL THEN 'started_join' ELSE 'started' END,
@@ -369,6 +411,7 @@ DECLARE
 	post_max integer := pigeon_setting_int('post_max', 140);
 	oid bigint;
 BEGIN
+	p_text := pigeon_sms_line(p_text);	-- one line: no forged second sender
 	IF NOT EXISTS (SELECT 1 FROM follows
 	               WHERE followee = acct.id AND follower = target.id) THEN
 		PERFORM pigeon_reply(m.sender, p_lang, 'dm_not_follower',
@@ -396,6 +439,7 @@ RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	lim integer := CASE WHEN p_field = 'name' THEN 20 ELSE 100 END;
 BEGIN
+	p_text := pigeon_sms_line(p_text);	-- shown in WHOIS replies: one line
 	IF length(p_text) > lim THEN
 		PERFORM pigeon_reply(acct.phone, p_lang, p_field || '_too_long',
 		    ARRAY[length(p_text)::text, lim::text], p_msg);

@@ -131,13 +131,17 @@ RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
 	pid bigint;
 	author text;
-	words text[] := pigeon_terms(p_text);
+	words text[];
 	cap integer;
 	track_cap integer;	-- read only when someone tracks a word of the post
 	today date;
 	cap_phones text[];
 	cap_langs text[];
 BEGIN
+	-- One line (38_caps.sql): the copy "@author: text" must not show a
+	-- second line that looks like another author. API posts too.
+	p_text := pigeon_sms_line(p_text);
+	words := pigeon_terms(p_text);
 	INSERT INTO posts (account_id, text, inbox_id, terms)
 	    VALUES (p_account, p_text, p_inbox, words)
 	    RETURNING id INTO pid;

@@ -166,7 +166,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                    'sum', (SELECT coalesce(sum(d.s), 0) FROM d))),
 	    'webhooks', (SELECT coalesce(jsonb_object_agg(w.state, w.n), '{}'::jsonb)
 	                   FROM (SELECT state, count(*) AS n FROM webhook_deliveries
-	                          GROUP BY state) w));
+	                          GROUP BY state) w),
+	    'caps', pigeon_caps_metrics());
 $$;
 
 -- The Atom feed of a user; NULL when there is no such user.

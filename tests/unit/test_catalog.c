@@ -53,6 +53,7 @@ static const struct spec specs[] = {
 	{ "usage_name", "" }, { "usage_bio", "" }, { "usage_lang", "" },
 	{ "usage_sleep", "" }, { "usage_help", "" }, { "usage_stop", "" },
 	{ "usage_start", "" }, { "usage_stats", "" }, { "usage_delete", "" },
+	{ "recipient_ceiling", "n" },
 	{ NULL, NULL }
 };
 
