@@ -64,6 +64,7 @@ DECLARE
 	day_start timestamptz;
 	capped text[];
 	ncapped integer;
+	ids bigint[];
 	r record;
 BEGIN
 	IF ceiling = 0 THEN
@@ -92,15 +93,11 @@ BEGIN
 		SELECT c.id, c.recipient, u.n,
 		       row_number() OVER (PARTITION BY c.recipient ORDER BY c.id DESC) AS k
 		  FROM cand c JOIN used u ON u.recipient = c.recipient
-	), cancelled AS (
-		UPDATE outbox o SET state = 'cancelled',
-		       last_error = format('recipient daily ceiling of %s SMS reached', ceiling)
-		  FROM over v
-		 WHERE o.id = v.id AND v.k <= v.n - ceiling
-		RETURNING o.recipient
 	)
+	SELECT array_agg(v.id) INTO ids FROM over v WHERE v.k <= v.n - ceiling;
 	SELECT array_agg(DISTINCT c.recipient), count(*) INTO capped, ncapped
-	  FROM cancelled c;
+	  FROM pigeon_outbox_cancel(ids,
+	      format('recipient daily ceiling of %s SMS reached', ceiling)) c(recipient);
 	IF ncapped = 0 THEN
 		RETURN NULL;
 	END IF;

@@ -207,6 +207,15 @@ BEGIN
 	RETURN n;
 END $$;
 
+-- Queued rows dropped before any attempt (the recipient's daily ceiling):
+-- returns the recipient of each row cancelled.
+CREATE OR REPLACE FUNCTION pigeon_outbox_cancel(p_ids bigint[], p_why text)
+RETURNS SETOF text LANGUAGE sql AS $$
+	UPDATE outbox SET state = 'cancelled', last_error = p_why
+	 WHERE id = ANY (p_ids) AND state = 'queued'
+	RETURNING recipient;
+$$;
+
 -- Updates held for quiet hours longer than p_age_s seconds are dropped.
 CREATE OR REPLACE FUNCTION pigeon_outbox_expire_held(p_age_s integer)
 RETURNS integer LANGUAGE plpgsql AS $$
