@@ -63,6 +63,8 @@ PIGEOND_SRCS = \
 	gateway/reports.c \
 	gateway/watchdog.c \
 	gateway/http.c \
+	gateway/httpguard.c \
+	gateway/httphead.c \
 	gateway/api_modems.c \
 	gateway/api_messages.c \
 	gateway/api_body.c \
