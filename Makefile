@@ -128,6 +128,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_api \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
+	tests/integration/test_hostile_http \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
 	tests/integration/test_text \

@@ -83,6 +83,8 @@ static int (*token_ok)(const char *);
 static struct { long accept_errors, over_cap, timeouts, early_refusals; } said, seen;
 static int64_t said_at_ms;
 static int last_errno;
+static int cap_now(void);
+static long cap_said;
 
 static void
 hg_say(void)
@@ -249,6 +251,7 @@ adopt(struct hg_conn *c)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
 	}
 	struct hg_addr *a = addr_get(ip);
+	max_conns = cap_now();
 	if (a == NULL || nconns >= max_conns || a->conns >= env.conf.http_max_conns_addr) {
 		struct evhttp_connection *evcon = c->evcon;
 		seen.over_cap++;
@@ -340,26 +343,39 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	hg_say();
 }
 
+/* The connection cap: [http] max_connections, lowered to leave the
+ * reserve under the open-file limit. Read again at each connection, so a
+ * limit lowered while pigeond runs (prlimit) is honoured as well. */
+static int
+cap_now(void)
+{
+	struct rlimit rl;
+	long room;
+	int cap = env.conf.http_max_conns;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		room = (long)rl.rlim_cur - HG_FD_RESERVE -
+		    HG_FD_PER_MODEM * (long)env.conf.nmodems;
+		if (room < 8)
+			room = 8;
+		if (cap > room) {
+			if (cap_said != room)
+				log_warnx("http: max_connections %d lowered to %ld: the "
+				    "open file limit is %ld and descriptors are kept for "
+				    "the modems and the database", cap, room, (long)rl.rlim_cur);
+			cap_said = room;
+			cap = (int)room;
+		}
+	}
+	return cap;
+}
+
 int
 httpguard_start(struct evhttp *http, struct evhttp_bound_socket *bound,
     int (*token_check)(const char *), char *err, size_t errlen)
 {
-	struct rlimit rl;
-
 	token_ok = token_check;
-	max_conns = env.conf.http_max_conns;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		long room = (long)rl.rlim_cur - HG_FD_RESERVE -
-		    HG_FD_PER_MODEM * (long)env.conf.nmodems;
-		if (room < 8)
-			room = 8;
-		if (max_conns > room) {
-			log_warnx("http: max_connections %d lowered to %ld: the open "
-			    "file limit is %ld and descriptors are kept for the modems "
-			    "and the database", max_conns, room, (long)rl.rlim_cur);
-			max_conns = (int)room;
-		}
-	}
+	max_conns = cap_now();
 	listener = evhttp_bound_socket_get_listener(bound);
 	ev_resume = evtimer_new(env.base, on_resume, NULL);
 	if (listener == NULL || ev_resume == NULL) {
