@@ -12,7 +12,7 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS      = gammu libpq libevent jansson
+PKGS      = gammu libpq libevent jansson libcrypto
 PKGS_TEST = check
 
 BUILD   ?= build
@@ -129,6 +129,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \
+	tests/integration/test_hostile_webhook \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
 	tests/integration/test_text \
