@@ -69,6 +69,7 @@ PIGEOND_SRCS = \
 	gateway/api_messages.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
+	gateway/atom.c \
 	gateway/api_search.c \
 	gateway/metrics.c \
 	gateway/webhook.c
@@ -130,6 +131,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \
 	tests/integration/test_hostile_webhook \
+	tests/integration/test_hostile_output \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
 	tests/integration/test_text \
