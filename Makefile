@@ -207,17 +207,19 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api
+FUZZ_TARGETS  = parse number modem api http atom
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
+fuzz_http_SRCS   = gateway/httphead.c
+fuzz_atom_SRCS   = gateway/atom.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
-		$(shell $(PKG_CONFIG) --libs jansson)
+		$(shell $(PKG_CONFIG) --libs jansson libevent)
 
 fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 
