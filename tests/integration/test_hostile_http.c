@@ -253,6 +253,12 @@ load_run(void)
 	_exit(0);
 }
 
+static int
+healthy_now(void *unused)
+{
+	return h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) == 200;
+}
+
 /* pigeond's CPU time so far, in clock ticks (utime + stime of /proc/PID/stat). */
 static long
 cpu_ticks(pid_t pid)
@@ -357,6 +363,56 @@ START_TEST(test_load_leaves_sms_flowing)
 }
 END_TEST
 
+static int
+open_fds(pid_t p)
+{
+	char path[64];
+	int n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Last (the limit cannot be raised again): pigeond with 3 descriptors to
+ * spare, 20 clients. accept() fails with EMFILE: no spinning, one line of
+ * log per 10 s, and the API answers again once the clients are gone. */
+START_TEST(test_accept_emfile_backs_off)
+{
+	char *log = NULL;
+	int fds[20], n = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	ck_assert_int_ge(asprintf(&log, "%s/pigeond.log", g.dir), 0);
+	int used = open_fds(g.pigeond);
+	struct rlimit tight = { (rlim_t)used + 3, (rlim_t)used + 3 };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &tight, NULL), 0);
+	long log0 = file_size(log), cpu0 = cpu_ticks(g.pigeond), t0 = h_now_ms();
+	for (int i = 0; i < 20; i++)
+		if ((fds[n] = connect_from("127.0.0.60")) != -1)
+			n++;
+	h_sleep_ms(5000);
+	long cpu1 = cpu_ticks(g.pigeond), log1 = file_size(log), t1 = h_now_ms();
+	double cpu = (double)(cpu1 - cpu0) / hz / ((t1 - t0) / 1000.0);
+	fprintf(stderr, "hostile http, EMFILE: pigeond CPU %.0f%%, log +%ld bytes\n",
+	    100 * cpu, log1 - log0);
+	ck_assert_double_lt(cpu, 0.3);
+	ck_assert_int_lt(log1 - log0, 16 * 1024);
+	char *text = h_read_file(log);
+	ck_assert_ptr_nonnull(strstr(text, "http: accept failed"));
+	free(text);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	/* Cut by request_seconds, the held ones free their descriptors. */
+	ck_assert_int_eq(h_wait_for(healthy_now, NULL, 20000), 0);
+	free(log);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -370,6 +426,7 @@ suite(void)
 	tcase_add_test(tc, test_search_rate_limited);
 	tcase_add_test(tc, test_per_address_cap);
 	tcase_add_test(tc, test_load_leaves_sms_flowing);
+	tcase_add_test(tc, test_accept_emfile_backs_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
