@@ -389,7 +389,10 @@ START_TEST(test_accept_emfile_backs_off)
 
 	ck_assert_int_ge(asprintf(&log, "%s/pigeond.log", g.dir), 0);
 	int used = open_fds(g.pigeond);
-	struct rlimit tight = { (rlim_t)used + 3, (rlim_t)used + 3 };
+	struct rlimit now, tight = { (rlim_t)used + 3, (rlim_t)used + 3 };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, NULL, &now), 0);
+	if (tight.rlim_max > now.rlim_max)
+		tight = now;	/* already full */
 	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &tight, NULL), 0);
 	long log0 = file_size(log), cpu0 = cpu_ticks(g.pigeond), t0 = h_now_ms();
 	for (int i = 0; i < 20; i++)
@@ -400,8 +403,8 @@ START_TEST(test_accept_emfile_backs_off)
 	double cpu = (double)(cpu1 - cpu0) / hz / ((t1 - t0) / 1000.0);
 	fprintf(stderr, "hostile http, EMFILE: pigeond CPU %.0f%%, log +%ld bytes\n",
 	    100 * cpu, log1 - log0);
-	ck_assert_double_lt(cpu, 0.3);
 	ck_assert_int_lt(log1 - log0, 16 * 1024);
+	ck_assert_double_lt(cpu, 0.3);
 	char *text = h_read_file(log);
 	ck_assert_ptr_nonnull(strstr(text, "http: accept failed"));
 	free(text);
