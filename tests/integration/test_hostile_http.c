@@ -325,8 +325,10 @@ START_TEST(test_load_leaves_sms_flowing)
 	long hz = sysconf(_SC_CLK_TCK);
 
 	ck_assert_int_ge(asprintf(&log, "%s/pigeond.log", g.dir), 0);
-	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
-	    "('" ALICE "', 'alice', 'Alice', 'en'), ('" BOB "', 'bob', 'Bob', 'en')"));
+	const char *phones[] = { ALICE, BOB };
+	PQclear(PQexecParams(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "($1, 'alice', 'Alice', 'en'), ($2, 'bob', 'Bob', 'en')", 2, NULL, phones,
+	    NULL, NULL, 0));
 	PQclear(PQexec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, b.id "
 	    "FROM accounts a, accounts b WHERE a.handle = 'alice' AND b.handle = 'bob'"));
 	pid_t old = worker_pid();
