@@ -219,7 +219,8 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	if (http_head_parse((const char *)evbuffer_pullup(buf, (ev_ssize_t)len), len,
 	    &h) == -1)
 		return;
-	if ((h.chunked || h.content_length > HG_UNAUTH_BODY) &&
+	/* bad: a length evhttp may read otherwise (a folded header line). */
+	if ((h.chunked || h.bad || h.content_length > HG_UNAUTH_BODY) &&
 	    (h.bearer[0] == '\0' || token_ok == NULL || !token_ok(h.bearer))) {
 		/* Closed at the next turn of the loop, not inside evhttp's read. */
 		seen.early_refusals++;
