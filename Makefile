@@ -105,7 +105,8 @@ UNIT_TESTS = \
 	tests/unit/test_catalog \
 	tests/unit/test_utf8 \
 	tests/unit/test_proto \
-	tests/unit/test_ratelimit
+	tests/unit/test_ratelimit \
+	tests/unit/test_httphead
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o common/log.o
@@ -115,6 +116,7 @@ test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
 test_catalog_OBJS =
 test_utf8_OBJS    = modem/utf8.o
+test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
