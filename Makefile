@@ -12,7 +12,7 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS      = gammu libpq libevent jansson
+PKGS      = gammu libpq libevent jansson libcrypto
 PKGS_TEST = check
 
 BUILD   ?= build
@@ -66,10 +66,13 @@ PIGEOND_SRCS = \
 	gateway/reports.c \
 	gateway/watchdog.c \
 	gateway/http.c \
+	gateway/httpguard.c \
+	gateway/httphead.c \
 	gateway/api_modems.c \
 	gateway/api_messages.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
+	gateway/atom.c \
 	gateway/api_search.c \
 	gateway/metrics.c \
 	gateway/webhook.c
@@ -105,7 +108,8 @@ UNIT_TESTS = \
 	tests/unit/test_catalog \
 	tests/unit/test_utf8 \
 	tests/unit/test_proto \
-	tests/unit/test_ratelimit
+	tests/unit/test_ratelimit \
+	tests/unit/test_httphead
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o common/log.o
@@ -115,6 +119,7 @@ test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
 test_catalog_OBJS =
 test_utf8_OBJS    = modem/utf8.o
+test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
@@ -129,6 +134,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_api \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
+	tests/integration/test_hostile_http \
+	tests/integration/test_hostile_webhook \
+	tests/integration/test_hostile_output \
 	tests/integration/test_status_page \
 	tests/integration/test_commands \
 	tests/integration/test_darija \
@@ -207,17 +215,19 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api
+FUZZ_TARGETS  = parse number modem api http atom
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
+fuzz_http_SRCS   = gateway/httphead.c
+fuzz_atom_SRCS   = gateway/atom.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
-		$(shell $(PKG_CONFIG) --libs jansson)
+		$(shell $(PKG_CONFIG) --libs jansson libevent)
 
 fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

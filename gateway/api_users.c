@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "atom.h"
 #include "pigeond.h"
 
 #define FEED_ENTRIES	50
@@ -152,86 +153,25 @@ api_posts_create(struct api_req *r)
 	api_query(r, "SELECT pigeon_api_post($1, $2, $3)", 3, params, posted);
 }
 
-/* Text for XML: escaped, and without the control characters XML 1.0 forbids. */
-static void
-xml_add(struct evbuffer *b, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '&': evbuffer_add(b, "&amp;", 5); break;
-		case '<': evbuffer_add(b, "&lt;", 4); break;
-		case '>': evbuffer_add(b, "&gt;", 4); break;
-		case '"': evbuffer_add(b, "&quot;", 6); break;
-		case '\'': evbuffer_add(b, "&#39;", 5); break;
-		default:
-			if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r')
-				evbuffer_add(b, s, 1);
-		}
-	}
-}
-
 static void
 feed_fetched(struct api_req *r, PGresult *res)
 {
-	json_t *f = api_json_value(res), *posts, *p;
+	json_t *f = api_json_value(res);
 	struct evbuffer *b;
-	const char *user, *host;
-	size_t i;
 
 	if (f == NULL) {
 		api_error(r, 404, "no such user");
 		return;
 	}
 	b = evbuffer_new();
-	if (b == NULL) {
+	if (b == NULL || atom_feed_write(b, f, env.conf.hostname,
+	    r->host[0] ? r->host : "localhost") == -1) {
+		if (b)
+			evbuffer_free(b);
 		json_decref(f);
 		api_error(r, 500, "out of memory");
 		return;
 	}
-	user = json_string_value(json_object_get(f, "user"));
-	posts = json_object_get(f, "posts");
-	host = r->host[0] ? r->host : "localhost";
-	const char *updated = json_array_size(posts) ?
-	    json_string_value(json_object_get(json_array_get(posts, 0), "created_at")) :
-	    json_string_value(json_object_get(f, "member_since"));
-
-	evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:");
-	xml_add(b, env.conf.hostname);
-	evbuffer_add_printf(b, ",2026:pigeon/users/%s</id>\n  <title>@%s on Pigeon</title>\n",
-	    user, user);
-	evbuffer_add_printf(b, "  <subtitle>");
-	xml_add(b, json_string_value(json_object_get(f, "bio")));
-	evbuffer_add_printf(b, "</subtitle>\n  <updated>");
-	xml_add(b, updated);
-	evbuffer_add_printf(b, "</updated>\n  <author><name>");
-	const char *name = json_string_value(json_object_get(f, "name"));
-	if (name && *name)
-		xml_add(b, name);
-	else
-		evbuffer_add_printf(b, "@%s", user);
-	evbuffer_add_printf(b, "</name></author>\n  <link rel=\"self\" href=\"http://");
-	xml_add(b, host);
-	evbuffer_add_printf(b, "/users/%s.atom\"/>\n", user);
-	json_array_foreach(posts, i, p) {
-		const char *at = json_string_value(json_object_get(p, "created_at"));
-		const char *text = json_string_value(json_object_get(p, "text"));
-		evbuffer_add_printf(b, "  <entry>\n    <id>tag:");
-		xml_add(b, env.conf.hostname);
-		evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n"
-		    "    <title type=\"text\">",
-		    json_integer_value(json_object_get(p, "id")));
-		xml_add(b, text);
-		evbuffer_add_printf(b, "</title>\n    <content type=\"text\">");
-		xml_add(b, text);
-		evbuffer_add_printf(b, "</content>\n    <published>");
-		xml_add(b, at);
-		evbuffer_add_printf(b, "</published>\n    <updated>");
-		xml_add(b, at);
-		evbuffer_add_printf(b, "</updated>\n  </entry>\n");
-	}
-	evbuffer_add_printf(b, "</feed>\n");
 	json_decref(f);
 	size_t len = evbuffer_get_length(b);
 	api_reply_raw(r, 200, "application/atom+xml; charset=utf-8",

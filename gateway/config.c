@@ -79,6 +79,13 @@ static const struct key_def http_keys[] = {
 	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0 },
 	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0 },
 	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0 },
+	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0 },
+	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300 },
+	{ "max_connections",	KEY_INT,	P(http_max_conns), "256", 1, 100000 },
+	{ "max_connections_per_address", KEY_INT, P(http_max_conns_addr), "32", 1, 100000 },
+	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300 },
+	{ "public_rate",	KEY_INT,	P(http_public_rate), "600", 1, 1000000 },
+	{ "search_rate",	KEY_INT,	P(http_search_rate), "60", 1, 1000000 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -438,6 +445,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->http_token);
 	free(conf->http_token_file);
 	free(conf->http_webhooks);
+	free(conf->http_webhook_secret);
 	for (size_t i = 0; i < conf->nmodems; i++)
 		modem_conf_free(&conf->modems[i]);
 	free(conf->modems);

@@ -62,6 +62,13 @@ struct pigeon_conf {
 	char	*http_token;
 	char	*http_token_file;	/* the token is its first line */
 	char	*http_webhooks;	/* URLs each new post is POSTed to, space separated */
+	char	*http_webhook_secret;	/* key of X-Pigeon-Signature; "" = none */
+	int	 http_webhook_seconds;	/* total time a delivery may take */
+	int	 http_max_conns;	/* connections at once, all clients */
+	int	 http_max_conns_addr;	/* connections at once from one address */
+	int	 http_request_s;	/* time to send one request's head and body */
+	int	 http_public_rate;	/* public requests a minute per address */
+	int	 http_search_rate;	/* /api/search requests a minute per address */
 	/* [modem NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;

@@ -21,12 +21,16 @@
 
 #include "api.h"
 #include "embedded.h"
+#include "httpguard.h"
+#include "httphead.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
 
 #define WEB_DIR		"gateway/web/"
-#define EVHTTP_MAX_BODY	(1024 * 1024)	/* beyond this evhttp itself says 413 */
+/* Beyond this evhttp itself says 413. Bodies without the token are
+ * refused before they are read (httpguard.c); this bounds the rest. */
+#define EVHTTP_MAX_BODY	(64 * 1024)
 
 enum auth { PUBLIC, TOKEN };
 
@@ -100,6 +104,7 @@ api_send(struct api_req *r, int code, const char *content_type, const char *data
 
 	if (r->req == NULL)
 		return;
+	httpguard_request_done(r->req);
 	h = evhttp_request_get_output_headers(r->req);
 	evhttp_add_header(h, "Content-Type", content_type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -170,18 +175,15 @@ api_param_int(struct api_req *r, const char *name, long long def,
     long long min, long long max, long long *out)
 {
 	const char *v = api_param(r, name);
-	char *end;
 
 	*out = def;
 	if (v == NULL)
 		return 0;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (errno || end == v || *end != '\0' || n < min || n > max) {
+	if (http_param_int(v, min, max, out) == -1) {
+		*out = def;
 		api_error(r, 400, "%s must be a number from %lld to %lld", name, min, max);
 		return -1;
 	}
-	*out = n;
 	return 0;
 }
 
@@ -279,6 +281,8 @@ api_store_connected(struct store *s, void *arg)
 static int
 token_matches(const char *given)
 {
+	if (token == NULL)
+		return 0;
 	size_t glen = strlen(given), tlen = strlen(token);
 	unsigned char diff = glen != tlen;
 
@@ -309,31 +313,6 @@ authorized(struct api_req *r)
 		return 0;
 	}
 	return 1;
-}
-
-/* Matches path against pattern; the first '*' segment goes to *arg. */
-static int
-route_match(const char *pattern, const char *path, char **arg)
-{
-	*arg = NULL;
-	while (*pattern && *path) {
-		if (*pattern == '*') {
-			size_t n = strcspn(path, "/");
-			if (n == 0)
-				break;
-			if (*arg == NULL && (*arg = strndup(path, n)) == NULL)
-				break;
-			pattern++;
-			path += n;
-		} else if (*pattern++ != *path++) {
-			break;
-		}
-	}
-	if (*pattern == '\0' && *path == '\0')
-		return 1;
-	free(*arg);
-	*arg = NULL;
-	return 0;
 }
 
 static int
@@ -392,6 +371,7 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	TAILQ_INSERT_TAIL(&live, r, entry);
 	r->req = req;
 	r->head = cmd == EVHTTP_REQ_HEAD;
+	httpguard_request_start(req);
 	decoded = evhttp_uridecode(raw && *raw ? raw : "/", 0, NULL);
 	r->path = decoded ? decoded : strdup("/");
 	host_header(r);
@@ -402,7 +382,7 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		char *arg;
-		if (!route_match(routes[i].pattern, r->path, &arg))
+		if (!http_route_match(routes[i].pattern, r->path, &arg))
 			continue;
 		path_known = 1;
 		if (routes[i].method == cmd ||
@@ -422,6 +402,14 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	}
 	if (rt->auth == TOKEN && !authorized(r))
 		goto done;
+	/* The public API and feeds cost queries: a budget per client address. */
+	if (rt->auth == PUBLIC && (strncmp(r->path, "/api/", 5) == 0 ||
+	    strncmp(r->path, "/users/", 7) == 0) &&
+	    !httpguard_rate_allows(req, rt->handler == api_search)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
+		api_error(r, 429, "too many requests from this address; try again later");
+		goto done;
+	}
 	if (read_body(r, rt) == -1)
 		goto done;
 	rt->handler(r);
@@ -524,6 +512,7 @@ int
 http_start(char *err, size_t errlen)
 {
 	char host[256];
+	struct evhttp_bound_socket *bound;
 	const char *colon = strrchr(env.conf.http_listen, ':');
 	int port = atoi(colon + 1);
 
@@ -548,9 +537,14 @@ http_start(char *err, size_t errlen)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(http, http_fallback, NULL);
-	if (evhttp_bind_socket(http, host, (unsigned short)port) == -1) {
+	if ((bound = evhttp_bind_socket_with_handle(http, host, (unsigned short)port)) == NULL) {
 		snprintf(err, errlen, "http: cannot listen on %s (in use, or not an address of this host)",
 		    env.conf.http_listen);
+		evhttp_free(http);
+		http = NULL;
+		return -1;
+	}
+	if (httpguard_start(http, bound, token_matches, err, errlen) == -1) {
 		evhttp_free(http);
 		http = NULL;
 		return -1;
@@ -579,10 +573,12 @@ http_stop(void)
 		r->req = NULL;
 		api_req_maybe_free(r);
 	}
+	httpguard_stop();
 	if (http) {
 		evhttp_free(http);
 		http = NULL;
 	}
+	httpguard_free();
 	/* Completes the queries in flight with NULL: their requests are freed. */
 	store_free(api_store);
 	api_store = NULL;

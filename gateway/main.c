@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <libgen.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 
@@ -221,6 +222,14 @@ main(int argc, char *argv[])
 		fatalx("this build is broken: %s", err);
 	find_modem_program();
 	signal(SIGPIPE, SIG_IGN);
+	/* HTTP clients must not take the descriptors a worker restart needs:
+	 * take all the system allows; http.c keeps a reserve below it. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
 
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");

@@ -207,8 +207,9 @@ render(struct api_req *r, json_t *db)
 	    num(json_object_get(lat, "count")), num(json_object_get(lat, "sum")),
 	    num(json_object_get(lat, "count")));
 
-	static const char *wh_states[] = { "pending", "sending", "done", "failed", NULL };
-	by_state(b, "pigeon_webhook_deliveries", "Webhook deliveries of posts by state.",
+	static const char *wh_states[] = { "pending", "sending", "done", "failed", "cancelled",
+	    NULL };
+	by_state(b, "pigeon_webhook_deliveries", "Webhook deliveries by state.",
 	    wh_states, json_object_get(db, "webhooks"));
 	caps(b, json_object_get(db, "caps"));
 done:

@@ -38,3 +38,125 @@ modem_msg_decode(const char *line, size_t len, json_t **msg, char *err, size_t e
 	}
 	return type;
 }
+
+/*
+ * What each message type must carry (docs/modem-protocol.md), checked in
+ * one place so that a worker gone wrong is caught before any handler reads
+ * a field: F_REQ fields must be present; any field present must have its
+ * JSON type and, for integers, lie in [min, max].
+ */
+enum field_kind { F_INT, F_STR, F_BOOL, F_OBJ, F_ARR, F_STR_OR_NULL };
+struct field_rule {
+	const char	*type;
+	const char	*name;
+	enum field_kind	 kind;
+	int		 required;
+	long long	 min, max;
+};
+
+#define F_REQ	1
+static const struct field_rule rules[] = {
+	{ "sms", "folder", F_INT, 0, 0, 255 },
+	{ "sms", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "sms", "sender", F_STR, 0, 0, 0 },
+	{ "sms", "smsc", F_STR_OR_NULL, 0, 0, 0 },
+	{ "sms", "time", F_STR_OR_NULL, 0, 0, 0 },
+	{ "sms", "discharge_time", F_STR_OR_NULL, 0, 0, 0 },
+	{ "sms", "coding", F_STR, 0, 0, 0 },
+	{ "sms", "text", F_STR, 0, 0, 0 },
+	{ "sms", "udh", F_OBJ, 0, 0, 0 },
+	{ "sms", "status_report", F_BOOL, 0, 0, 0 },
+	{ "sms", "ref", F_INT, 0, -1, 255 },
+	{ "sms", "delivery_status", F_INT, 0, -1, 255 },
+	{ "sent", "id", F_INT, F_REQ, 1, (1LL << 62) },
+	{ "sent", "parts", F_INT, 0, 0, 255 },
+	{ "sent", "refs", F_ARR, 0, 0, 0 },
+	{ "send_failed", "id", F_INT, F_REQ, 1, (1LL << 62) },
+	{ "send_failed", "error", F_STR, 0, 0, 0 },
+	{ "send_failed", "temporary", F_BOOL, 0, 0, 0 },
+	{ "send_failed", "parts_sent", F_INT, 0, 0, 255 },
+	{ "health", "signal_percent", F_INT, 0, -200, 200 },
+	{ "health", "registration", F_STR, 0, 0, 0 },
+	{ "health", "operator", F_STR, 0, 0, 0 },
+	{ "deleted", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "deleted", "folder", F_INT, 0, 0, 255 },
+	{ "delete_failed", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "delete_failed", "error", F_STR, 0, 0, 0 },
+	{ "error", "stage", F_STR, 0, 0, 0 },
+	{ "error", "error", F_STR, 0, 0, 0 },
+	{ "ready", NULL, F_INT, 0, 0, 0 },
+	{ "pong", NULL, F_INT, 0, 0, 0 },
+};
+
+static int
+kind_ok(json_t *v, const struct field_rule *r)
+{
+	switch (r->kind) {
+	case F_INT:
+		return json_is_integer(v) && json_integer_value(v) >= r->min &&
+		    json_integer_value(v) <= r->max;
+	case F_STR:
+		return json_is_string(v);
+	case F_STR_OR_NULL:
+		return json_is_string(v) || json_is_null(v);
+	case F_BOOL:
+		return json_is_boolean(v);
+	case F_OBJ:
+		return json_is_object(v);
+	case F_ARR:
+		return json_is_array(v);
+	}
+	return 0;
+}
+
+int
+modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen)
+{
+	int known = 0;
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct field_rule *r = &rules[i];
+		if (strcmp(r->type, type) != 0)
+			continue;
+		known = 1;
+		if (r->name == NULL)
+			continue;
+		json_t *v = json_object_get(msg, r->name);
+		if (v == NULL) {
+			if (r->required) {
+				snprintf(err, errlen, "%s without %s", type, r->name);
+				return -1;
+			}
+			continue;
+		}
+		if (!kind_ok(v, r)) {
+			snprintf(err, errlen, "%s: bad %s", type, r->name);
+			return -1;
+		}
+	}
+	if (!known) {
+		snprintf(err, errlen, "unknown type");
+		return -1;
+	}
+	json_t *udh = json_object_get(msg, "udh");
+	if (udh != NULL) {
+		static const char *const parts[] = { "ref", "total", "seq" };
+		for (size_t i = 0; i < 3; i++) {
+			json_t *v = json_object_get(udh, parts[i]);
+			if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 65535)) {
+				snprintf(err, errlen, "sms: bad udh %s", parts[i]);
+				return -1;
+			}
+		}
+	}
+	json_t *refs = json_object_get(msg, "refs"), *ref;
+	size_t i;
+	json_array_foreach(refs, i, ref)
+		if (!json_is_integer(ref) || json_integer_value(ref) < 0 ||
+		    json_integer_value(ref) > 255) {
+			snprintf(err, errlen, "sent: bad refs");
+			return -1;
+		}
+	return 0;
+}

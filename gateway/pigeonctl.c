@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,9 @@ static char *addr;		/* host:port */
 static char *token;
 static int json_out;
 static json_t *pending;		/* an answer held while another call may exit */
+
+static const char *term_safe(const char *);
+static void print_json(json_t *);
 
 static void __attribute__((noreturn))
 usage(void)
@@ -205,8 +209,9 @@ api(const char *method, const char *path, json_t *body)
 	}
 	const char *err = json_string_value(json_object_get(j, "error"));
 	if (json_out && j)
-		json_dumpf(j, stdout, JSON_INDENT(2)), putchar('\n');
-	fprintf(stderr, "pigeonctl: %s (HTTP %d)\n", err ? err : "unexpected answer", code);
+		print_json(j);
+	fprintf(stderr, "pigeonctl: %s (HTTP %d)\n", err ? term_safe(err) : "unexpected answer",
+	    code);
 	free(text);
 	json_decref(j);
 	if (code == 401)
@@ -216,11 +221,94 @@ api(const char *method, const char *path, json_t *body)
 	exit(EXIT_UNREACHABLE);
 }
 
+/* Length of the UTF-8 sequence at p (code point in *cp), 0 when invalid. */
+static size_t
+utf8_next(const unsigned char *p, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c = p[0], min;
+
+	if (c < 0x80)
+		return *cp = c, 1;
+	if ((c & 0xE0) == 0xC0)
+		n = 2, c &= 0x1F, min = 0x80;
+	else if ((c & 0xF0) == 0xE0)
+		n = 3, c &= 0x0F, min = 0x800;
+	else if ((c & 0xF8) == 0xF0)
+		n = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	return *cp = c, n;
+}
+
+/* Characters a terminal acts on or that reorder what follows. */
+static int
+term_unsafe(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x061C ||
+	    (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
+}
+
+/*
+ * SMS text for the operator's terminal: a UCS-2 SMS can carry ESC and the
+ * rest of C0, C1 (CSI), and bidi overrides, which would retitle, clear or
+ * reorder the terminal (issue 14, item 11). Each becomes a visible escape
+ * (\n, \x1b, \u202e); a backslash is doubled so an escape is never
+ * ambiguous; a stray byte is \xNN. Returns a buffer reused after 8 calls.
+ */
+static const char *
+term_safe(const char *v)
+{
+	static char *ring[8];
+	static int at;
+	const unsigned char *p = (const unsigned char *)v;
+	size_t len = strlen(v), n = 0;
+	char *out;
+
+	at = (at + 1) % 8;
+	free(ring[at]);
+	if ((out = ring[at] = malloc(len * 6 + 1)) == NULL)
+		return "?";
+	while (*p) {
+		uint32_t c;
+		size_t k = utf8_next(p, &c);
+		if (k == 0) {
+			n += (size_t)sprintf(out + n, "\\x%02x", *p++);
+			continue;
+		}
+		if (c == '\\')
+			n += (size_t)sprintf(out + n, "\\\\");
+		else if (c == '\n')
+			n += (size_t)sprintf(out + n, "\\n");
+		else if (c == '\t')
+			n += (size_t)sprintf(out + n, "\\t");
+		else if (c == '\r')
+			n += (size_t)sprintf(out + n, "\\r");
+		else if (c < 0x80 && term_unsafe(c))
+			n += (size_t)sprintf(out + n, "\\x%02x", (unsigned)c);
+		else if (term_unsafe(c))
+			n += (size_t)sprintf(out + n, "\\u%04x", (unsigned)c);
+		else
+			memcpy(out + n, p, k), n += k;
+		p += k;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static const char *
 s(json_t *o, const char *key)
 {
 	const char *v = json_string_value(json_object_get(o, key));
-	return v && *v ? v : "-";
+	return v && *v ? term_safe(v) : "-";
 }
 
 /* A timestamp as "2026-11-26 08:20:30". */
@@ -250,10 +338,12 @@ num_or_dash(json_t *o, const char *key, const char *suffix, char *buf, size_t le
 	return buf;
 }
 
+/* On a terminal, every non-ASCII character as \\uXXXX: jansson escapes C0
+ * but would print C1 and bidi controls as they are. */
 static void
 print_json(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2));
+	json_dumpf(j, stdout, JSON_INDENT(2) | (isatty(STDOUT_FILENO) ? JSON_ENSURE_ASCII : 0));
 	putchar('\n');
 }
 

@@ -1,19 +1,27 @@
 /*
- * webhook.c: each new post POSTed as JSON to the URLs of [http] webhooks.
+ * webhook.c: each new post, and each deletion of one, POSTed as JSON to the
+ * URLs of [http] webhooks.
  *
- * A trigger on posts queues one delivery per post and URL in PostgreSQL
- * (webhook_deliveries) and NOTIFYs pigeon_webhook. This file claims due
- * deliveries with a lease, POSTs them with evhttp's client in the loop,
- * and records the outcome: 2xx is done; anything else is retried with
- * backoff (pigeon_webhook_failed) until the delivery is a day old. A
- * delivery can reach a receiver twice (a lost answer, a host that died
- * mid-POST): the body and X-Pigeon-Delivery carry the delivery id.
+ * Triggers on posts queue one delivery per post, event and URL in
+ * PostgreSQL (webhook_deliveries) and NOTIFY pigeon_webhook. Each URL has
+ * its own queue here: one delivery in flight per URL, claimed with a
+ * lease, so a slow or dead receiver delays only its own deliveries. A
+ * delivery has a total deadline ([http] webhook_seconds: connect, send,
+ * answer, however slowly the bytes come) and the answer's body is not
+ * kept (at most WEBHOOK_MAX_ANSWER bytes are read, then the connection is
+ * dropped). 2xx is done; anything else is retried with backoff
+ * (pigeon_webhook_failed) until the delivery is a day old. A delivery can
+ * reach a receiver twice (a lost answer, a host that died mid-POST): the
+ * body and X-Pigeon-Delivery carry the delivery id. With [http]
+ * webhook_secret, X-Pigeon-Signature signs the timestamp and the body
+ * (HMAC-SHA256, docs/api.md says how to check it).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/dns.h>
@@ -21,41 +29,50 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
 
-#define WEBHOOK_BATCH		8	/* POSTs in flight at most */
-#define WEBHOOK_TIMEOUT_S	10
-#define WEBHOOK_LEASE_S		"60"
+#define WEBHOOK_MAX_ANSWER	(64 * 1024)	/* answer body bytes read at most */
 #define WEBHOOK_MAX_BACKOFF_S	"300"
 #define WEBHOOK_MAX_AGE_S	"86400"
 #define WEBHOOK_POLL_S		30	/* backstop for lost NOTIFYs */
 
+struct target;
+
 struct delivery {
-	TAILQ_ENTRY(delivery) entry;
-	int64_t		 id;
+	struct target	*t;
 	char		 idstr[24];
 	struct evhttp_connection *conn;
-	char		*url;
+	struct event	*deadline;
+	int		 code;		/* the answer's status, once its head came */
 	char		 error[128];	/* why it failed; empty when done */
 };
-TAILQ_HEAD(delivery_list, delivery);
 
-static struct delivery_list inflight = TAILQ_HEAD_INITIALIZER(inflight);
+/* One URL and its queue: at most one delivery in flight. */
+struct target {
+	TAILQ_ENTRY(target) entry;
+	char		*url;
+	struct delivery	*d;		/* in flight, or NULL */
+	int		 claiming, recording, again;
+};
+
+static TAILQ_HEAD(, target) targets = TAILQ_HEAD_INITIALIZER(targets);
 static struct evdns_base *dns;
 static struct event *ev_tick;
 static char *urls_array;	/* the configured URLs as a text[] literal */
-static int nurls;
-static int claiming, recording, again, targets_set;
+static int nurls, targets_set;
 
-static void webhook_claim(void);
+static void target_claim(struct target *);
 
 static void
 delivery_free(struct delivery *d)
 {
-	free(d->url);
+	if (d->deadline)
+		event_free(d->deadline);
 	free(d);
 }
 
@@ -79,7 +96,9 @@ tick_in(int seconds)
 static void
 outcome_recorded(PGresult *res, void *arg)
 {
-	recording--;
+	struct target *t = arg;
+
+	t->recording = 0;
 	if (res && store_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		/* pigeon_webhook_failed: seconds until the retry. */
 		int wait = atoi(PQgetvalue(res, 0, 0));
@@ -87,65 +106,140 @@ outcome_recorded(PGresult *res, void *arg)
 	} else if (res && !store_ok(res)) {
 		log_warnx("webhook: recording an outcome: %s", store_error(res));
 	}
-	if (TAILQ_EMPTY(&inflight) && recording == 0)
-		webhook_claim();
+	target_claim(t);
 }
 
 static void
 delivery_record(struct delivery *d)
 {
+	struct target *t = d->t;
+
 	if (d->error[0] == '\0') {
 		const char *params[] = { d->idstr };
 		if (store_query(env.store, "SELECT pigeon_webhook_done($1)", 1, params,
-		    outcome_recorded, NULL) == 0)
-			recording++;
+		    outcome_recorded, t) == 0)
+			t->recording = 1;
 	} else {
 		const char *params[] = { d->idstr, d->error, WEBHOOK_MAX_BACKOFF_S,
 		    WEBHOOK_MAX_AGE_S };
-		log_info("webhook: delivery %s to %s failed: %s", d->idstr, d->url, d->error);
+		log_info("webhook: delivery %s to %s failed: %s", d->idstr, t->url, d->error);
 		if (store_query(env.store,
 		    "SELECT pigeon_webhook_failed($1, $2, $3, $4)", 4, params,
-		    outcome_recorded, NULL) == 0)
-			recording++;
+		    outcome_recorded, t) == 0)
+			t->recording = 1;
 	}
 	/* When the database is down the lease gives the delivery back. */
+}
+
+static void
+conn_free_later(evutil_socket_t fd, short what, void *arg)
+{
+	evhttp_connection_free(arg);
+}
+
+/* The delivery is over (answered, failed or out of time): record it. */
+static void
+delivery_end(struct delivery *d)
+{
+	struct target *t = d->t;
+
+	t->d = NULL;
+	delivery_record(d);
+	delivery_free(d);
+	if (!t->recording)
+		target_claim(t);
 }
 
 static void
 delivery_done(struct evhttp_request *req, void *arg)
 {
 	struct delivery *d = arg;
-	int code = req ? evhttp_request_get_response_code(req) : 0;
+	/* After WEBHOOK_MAX_ANSWER bytes evhttp drops the connection and req
+	 * is NULL; the status line had come by then. */
+	int code = req ? evhttp_request_get_response_code(req) : d->code;
 
 	if (code >= 200 && code < 300) {
-		log_debug("webhook: delivery %s to %s: %d", d->idstr, d->url, code);
+		log_debug("webhook: delivery %s to %s: %d", d->idstr, d->t->url, code);
 	} else if (code == 0) {
 		snprintf(d->error, sizeof(d->error),
 		    "no answer (connection refused, reset or timed out)");
 	} else {
 		snprintf(d->error, sizeof(d->error), "HTTP %d", code);
 	}
-	TAILQ_REMOVE(&inflight, d, entry);
-	/* The connection frees itself once this request is complete. */
-	delivery_record(d);
-	delivery_free(d);
-	if (TAILQ_EMPTY(&inflight) && recording == 0)
-		webhook_claim();
+	evtimer_del(d->deadline);
+	/* Not inside its own callback: the connection is freed next turn. */
+	if (event_base_once(env.base, -1, EV_TIMEOUT, conn_free_later, d->conn, NULL) == -1)
+		log_warnx("webhook: cannot free a connection (leaked)");
+	d->conn = NULL;
+	delivery_end(d);
+}
+
+static void
+delivery_out_of_time(evutil_socket_t fd, short what, void *arg)
+{
+	struct delivery *d = arg;
+
+	snprintf(d->error, sizeof(d->error), "no complete answer within %d s",
+	    env.conf.http_webhook_seconds);
+	/* Frees the request without calling delivery_done. */
+	evhttp_connection_free(d->conn);
+	d->conn = NULL;
+	delivery_end(d);
+}
+
+static int
+answer_head(struct evhttp_request *req, void *arg)
+{
+	struct delivery *d = arg;
+	d->code = evhttp_request_get_response_code(req);
+	return 0;
+}
+
+/* The answer's body is read and dropped as it comes. */
+static void
+answer_chunk(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* X-Pigeon-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX." + body)). */
+static int
+sign(const char *body, char *out, size_t outlen)
+{
+	const char *secret = env.conf.http_webhook_secret;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char ts[24], *msg = NULL;
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	if (asprintf(&msg, "%s.%s", ts, body) == -1)
+		return -1;
+	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)msg, strlen(msg), mac, &maclen);
+	free(msg);
+	if (ok == NULL)
+		return -1;
+	size_t n = (size_t)snprintf(out, outlen, "t=%s,v1=", ts);
+	for (unsigned int i = 0; i < maclen && n + 2 < outlen; i++, n += 2)
+		snprintf(out + n, outlen - n, "%02x", mac[i]);
+	return 0;
 }
 
 /* Starts the POST of one claimed delivery; records a failure at once if it cannot. */
 static void
 delivery_start(struct delivery *d, const char *body)
 {
-	struct evhttp_uri *uri = evhttp_uri_parse(d->url);
+	struct evhttp_uri *uri = evhttp_uri_parse(d->t->url);
 	struct evhttp_request *req = NULL;
 	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	int port = uri ? evhttp_uri_get_port(uri) : -1;
-	char target[2048], hosthdr[300];
+	char target[2048], hosthdr[300], sig[200];
+	struct timeval tv = { env.conf.http_webhook_seconds, 0 };
 
-	TAILQ_INSERT_TAIL(&inflight, d, entry);
+	d->t->d = d;
 	if (uri == NULL || host == NULL || evhttp_uri_get_scheme(uri) == NULL ||
 	    strcmp(evhttp_uri_get_scheme(uri), "http") != 0) {
 		snprintf(d->error, sizeof(d->error), "not an http:// URL");
@@ -156,26 +250,40 @@ delivery_start(struct delivery *d, const char *body)
 	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path : "/",
 	    query ? "?" : "", query ? query : "");
 	snprintf(hosthdr, sizeof(hosthdr), "%s:%d", host, port);
-	d->conn = evhttp_connection_base_new(env.base, dns, host, (unsigned short)port);
+	d->deadline = evtimer_new(env.base, delivery_out_of_time, d);
+	d->conn = d->deadline ?
+	    evhttp_connection_base_new(env.base, dns, host, (unsigned short)port) : NULL;
 	req = d->conn ? evhttp_request_new(delivery_done, d) : NULL;
 	if (req == NULL) {
 		snprintf(d->error, sizeof(d->error), "out of memory");
 		goto fail;
 	}
-	evhttp_connection_set_timeout(d->conn, WEBHOOK_TIMEOUT_S);
+	evhttp_connection_set_timeout(d->conn, env.conf.http_webhook_seconds);
+	evhttp_connection_set_max_body_size(d->conn, WEBHOOK_MAX_ANSWER);
+	evhttp_connection_set_max_headers_size(d->conn, 16 * 1024);
+	evhttp_request_set_header_cb(req, answer_head);
+	evhttp_request_set_chunked_cb(req, answer_chunk);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", hosthdr);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "User-Agent", "pigeond");
 	evhttp_add_header(h, "X-Pigeon-Delivery", d->idstr);
 	evhttp_add_header(h, "Connection", "close");
+	if (env.conf.http_webhook_secret && *env.conf.http_webhook_secret) {
+		if (sign(body, sig, sizeof(sig)) == -1) {
+			evhttp_request_free(req);
+			snprintf(d->error, sizeof(d->error), "cannot sign the body");
+			goto fail;
+		}
+		evhttp_add_header(h, "X-Pigeon-Signature", sig);
+	}
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
 	if (evhttp_make_request(d->conn, req, EVHTTP_REQ_POST, target) == -1) {
 		/* evhttp_make_request freed req. */
 		snprintf(d->error, sizeof(d->error), "cannot send the request");
 		goto fail;
 	}
-	evhttp_connection_free_on_completion(d->conn);
+	evtimer_add(d->deadline, &tv);
 	evhttp_uri_free(uri);
 	return;
 fail:
@@ -184,58 +292,61 @@ fail:
 	d->conn = NULL;
 	if (uri)
 		evhttp_uri_free(uri);
-	TAILQ_REMOVE(&inflight, d, entry);
-	delivery_record(d);
-	delivery_free(d);
+	delivery_end(d);
 }
 
 static void
 claimed(PGresult *res, void *arg)
 {
-	int n;
+	struct target *t = arg;
+	struct delivery *d;
 
-	claiming = 0;
+	t->claiming = 0;
 	if (res == NULL || !store_ok(res)) {
 		if (res)
 			log_warnx("webhook: claim: %s", store_error(res));
 		return;
 	}
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		struct delivery *d = calloc(1, sizeof(*d));
-		if (d == NULL || (d->url = strdup(PQgetvalue(res, i, 1))) == NULL) {
-			free(d);
-			continue;	/* the lease gives it back */
-		}
-		d->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		snprintf(d->idstr, sizeof(d->idstr), "%lld", (long long)d->id);
-		delivery_start(d, PQgetisnull(res, i, 3) ? "{}" : PQgetvalue(res, i, 3));
+	if (PQntuples(res) == 0) {
+		if (t->again)
+			target_claim(t);
+		return;
 	}
-	/* A full batch means more may be due. */
-	if (n == WEBHOOK_BATCH)
-		again = 1;
-	if (TAILQ_EMPTY(&inflight) && recording == 0 && again)
-		webhook_claim();
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return;		/* the lease gives it back */
+	d->t = t;
+	snprintf(d->idstr, sizeof(d->idstr), "%s", PQgetvalue(res, 0, 0));
+	delivery_start(d, PQgetisnull(res, 0, 3) ? "{}" : PQgetvalue(res, 0, 3));
+}
+
+/* Claims the next due delivery of one URL, unless one is under way. */
+static void
+target_claim(struct target *t)
+{
+	char lease[16];
+	const char *params[] = { env.conf.hostname, "1", lease, t->url };
+
+	if (!targets_set || env.draining)
+		return;
+	if (t->claiming || t->recording || t->d != NULL) {
+		t->again = 1;
+		return;
+	}
+	t->again = 0;
+	/* The lease outlives the delivery's deadline. */
+	snprintf(lease, sizeof(lease), "%d", env.conf.http_webhook_seconds + 60);
+	if (store_query(env.store, "SELECT * FROM pigeon_webhook_claim($1, $2, $3, $4)",
+	    4, params, claimed, t) == 0)
+		t->claiming = 1;
 }
 
 static void
 webhook_claim(void)
 {
-	const char *params[] = { env.conf.hostname, NULL, WEBHOOK_LEASE_S };
-	char batch[16];
+	struct target *t;
 
-	if (nurls == 0 || !targets_set || env.draining)
-		return;
-	if (claiming || recording || !TAILQ_EMPTY(&inflight)) {
-		again = 1;
-		return;
-	}
-	again = 0;
-	snprintf(batch, sizeof(batch), "%d", WEBHOOK_BATCH);
-	params[1] = batch;
-	if (store_query(env.store, "SELECT * FROM pigeon_webhook_claim($1, $2, $3)",
-	    3, params, claimed, NULL) == 0)
-		claiming = 1;
+	TAILQ_FOREACH(t, &targets, entry)
+		target_claim(t);
 }
 
 static void
@@ -293,6 +404,13 @@ webhook_init(char *err, size_t errlen)
 		}
 		json_array_append_new(arr, json_string(u));
 		len += strlen(u) + 3;
+		struct target *t = calloc(1, sizeof(*t));
+		if (t == NULL || (t->url = strdup(u)) == NULL) {
+			free(t);
+			snprintf(err, errlen, "webhook: out of memory");
+			goto fail;
+		}
+		TAILQ_INSERT_TAIL(&targets, t, entry);
 	}
 	nurls = (int)json_array_size(arr);
 	/* A text[] literal: the URLs hold no quote, backslash, brace or comma. */
@@ -350,14 +468,18 @@ webhook_kick(void)
 void
 webhook_free(void)
 {
-	struct delivery *d;
+	struct target *t;
 
 	/* Deliveries in flight keep their lease and are retried after it. */
-	while ((d = TAILQ_FIRST(&inflight)) != NULL) {
-		TAILQ_REMOVE(&inflight, d, entry);
-		if (d->conn)
-			evhttp_connection_free(d->conn);
-		delivery_free(d);
+	while ((t = TAILQ_FIRST(&targets)) != NULL) {
+		TAILQ_REMOVE(&targets, t, entry);
+		if (t->d) {
+			if (t->d->conn)
+				evhttp_connection_free(t->d->conn);
+			delivery_free(t->d);
+		}
+		free(t->url);
+		free(t);
 	}
 	if (ev_tick)
 		event_free(ev_tick);

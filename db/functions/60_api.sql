@@ -203,8 +203,8 @@ RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	n integer;
 BEGIN
-	INSERT INTO webhook_deliveries (url, post_id)
-	SELECT t.url, NEW.id FROM webhook_targets t WHERE t.active
+	INSERT INTO webhook_deliveries (url, post_id, event)
+	SELECT t.url, NEW.id, 'post' FROM webhook_targets t WHERE t.active
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN
@@ -217,21 +217,50 @@ CREATE OR REPLACE TRIGGER posts_webhook
 	AFTER INSERT ON posts
 	FOR EACH ROW EXECUTE FUNCTION pigeon_webhook_enqueue();
 
--- Claims due deliveries with a lease (a host that dies mid-POST gives them
--- back), each with the JSON body to POST.
+-- A deleted post: its 'post' deliveries not yet made never go out; every
+-- URL gets a 'post.deleted' instead, even one whose 'post' failed for
+-- good (it may have arrived without its answer coming back).
+CREATE OR REPLACE FUNCTION pigeon_webhook_post_deleted()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE webhook_deliveries SET state = 'cancelled', last_error = 'post deleted',
+	       lease_until = NULL
+	 WHERE post_id = NEW.id AND event = 'post' AND state = 'pending';
+	INSERT INTO webhook_deliveries (url, post_id, event)
+	SELECT t.url, NEW.id, 'post.deleted' FROM webhook_targets t WHERE t.active
+	ON CONFLICT DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		PERFORM pg_notify('pigeon_webhook', '');
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER posts_webhook_deleted
+	AFTER UPDATE OF deleted_at ON posts
+	FOR EACH ROW WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
+	EXECUTE FUNCTION pigeon_webhook_post_deleted();
+
+-- Claims due deliveries of one URL with a lease (a host that dies mid-POST
+-- gives them back), each with the JSON body to POST. One URL at a time:
+-- a slow receiver holds only its own queue (webhook.c).
+DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
-    p_lease_s integer)
+    p_lease_s integer, p_url text)
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
 LANGUAGE plpgsql AS $$
 BEGIN
 	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
 	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
-	 WHERE d.state = 'sending' AND d.lease_until < now();
+	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = p_url;
 	RETURN QUERY
 	WITH c AS MATERIALIZED (
 		SELECT d.id FROM webhook_deliveries d
 		  JOIN webhook_targets t ON t.url = d.url AND t.active
-		 WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+		 WHERE d.state = 'pending' AND d.url = p_url
+		   AND d.next_attempt_at <= now()
 		 ORDER BY d.next_attempt_at, d.id
 		 LIMIT p_n
 		 FOR UPDATE OF d SKIP LOCKED
@@ -241,9 +270,16 @@ BEGIN
 	       attempts = d.attempts + 1
 	  FROM c WHERE d.id = c.id
 	RETURNING d.id, d.url, d.attempts,
-	       (SELECT jsonb_build_object('event', 'post', 'delivery', d.id,
-	            'post', jsonb_build_object('id', p.id, 'user', a.handle,
-	                'name', a.name, 'text', p.text, 'created_at', p.created_at))
+	       (SELECT CASE WHEN d.event = 'post.deleted' THEN
+	                   jsonb_build_object('event', 'post.deleted', 'delivery', d.id,
+	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
+	                           'deleted_at', p.deleted_at))
+	               ELSE
+	                   jsonb_build_object('event', 'post', 'delivery', d.id,
+	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
+	                           'name', a.name, 'text', p.text,
+	                           'created_at', p.created_at))
+	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
 	         WHERE p.id = d.post_id);
 END $$;
@@ -268,6 +304,13 @@ BEGIN
 	SELECT * INTO d FROM webhook_deliveries WHERE id = p_id AND state = 'sending'
 	    FOR UPDATE;
 	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	-- Deleted while this attempt was in flight: no retry of its text.
+	IF d.event = 'post' AND EXISTS (SELECT 1 FROM posts p WHERE p.id = d.post_id
+	    AND p.deleted_at IS NOT NULL) THEN
+		UPDATE webhook_deliveries SET state = 'cancelled', last_error = 'post deleted',
+		       lease_until = NULL WHERE id = p_id;
 		RETURN NULL;
 	END IF;
 	IF d.created_at < now() - make_interval(secs => p_max_age_s) THEN

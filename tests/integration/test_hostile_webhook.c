@@ -1,0 +1,327 @@
+/*
+ * Issue 14, item 10: webhooks against hostile receivers. Three receivers
+ * on loopback, each a URL of [http] webhooks:
+ *   slow  reads the request, then answers one byte every 2 s, for ever;
+ *   big   answers 200 with a 100 MiB body, as fast as it can;
+ *   good  answers 204 and logs each request (headers and body).
+ * The good one gets every post while the others misbehave, pigeond's
+ * memory stays bounded, each body is signed (X-Pigeon-Signature, checked
+ * here with libcrypto's HMAC), and a post deleted before its delivery
+ * went out is never delivered: a post.deleted event goes instead.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "harness.h"
+
+#define TOKEN	"hostile-webhook-token-0123456789abcdef"
+#define SECRET	"webhook-secret-for-tests"
+#define WAIT_MS	30000
+
+enum mode { SLOW, BIG, GOOD, NMODES };
+
+static struct h_gateway g;
+static int port[NMODES];
+static pid_t pid[NMODES];
+static char *good_log;
+static char http_extra[1024];
+
+static int
+listen_any(int *p)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(fd, 16) == -1)
+		return -1;
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*p = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Reads one whole request (head and Content-Length body) into buf. */
+static size_t
+read_request(int c, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(c, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *end = strstr(buf, "\r\n\r\n");
+		char *cl = strcasestr(buf, "content-length:");
+		if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+static void
+serve(int lfd, enum mode m)
+{
+	static char buf[65536];
+
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		if (c == -1)
+			continue;
+		read_request(c, buf, sizeof(buf));
+		if (m == GOOD) {
+			FILE *f = fopen(good_log, "a");
+			/* One line per request: the headers then the body, \r\n made spaces. */
+			for (char *p = buf; *p; p++)
+				if (*p == '\r' || *p == '\n')
+					*p = ' ';
+			fprintf(f, "%s\n", buf);
+			fclose(f);
+			const char *ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+			if (write(c, ok, strlen(ok)) < 0)
+				_exit(1);
+		} else if (m == SLOW) {
+			/* Never finishes: a byte every 2 s until pigeond hangs up. */
+			const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+			if (write(c, head, strlen(head)) < 0)
+				_exit(1);
+			while (write(c, "x", 1) == 1)
+				sleep(2);
+		} else {
+			const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n";
+			static char zeros[65536];
+			size_t sent = 0;
+			if (write(c, head, strlen(head)) < 0)
+				_exit(1);
+			while (sent < 104857600u) {
+				ssize_t n = write(c, zeros, sizeof(zeros));
+				if (n <= 0)
+					break;
+				sent += (size_t)n;
+			}
+		}
+		close(c);
+	}
+}
+
+static int
+healthy(void *unused)
+{
+	return h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) == 200;
+}
+
+static void
+setup(void)
+{
+	char *dir = h_tmpdir("hostile-webhook");
+	ck_assert_int_ge(asprintf(&good_log, "%s/good.log", dir), 0);
+	free(dir);
+	for (int m = 0; m < NMODES; m++) {
+		int lfd = listen_any(&port[m]);
+		ck_assert_int_ne(lfd, -1);
+		pid[m] = fork();
+		ck_assert_int_ne(pid[m], -1);
+		if (pid[m] == 0) {
+			serve(lfd, (enum mode)m);
+			_exit(0);
+		}
+		close(lfd);
+	}
+	memset(&g, 0, sizeof(g));
+	snprintf(http_extra, sizeof(http_extra),
+	    "token = " TOKEN "\nwebhook_secret = " SECRET "\nwebhook_seconds = 4\n"
+	    "webhooks = http://127.0.0.1:%d/slow http://127.0.0.1:%d/big "
+	    "http://127.0.0.1:%d/good\n", port[SLOW], port[BIG], port[GOOD]);
+	g.http_extra = http_extra;
+	h_gateway_start(&g, "hostile_webhook", 0);
+	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000001', 'alice', 'Alice', 'en')"));
+}
+
+static void
+teardown(void)
+{
+	for (int m = 0; m < NMODES; m++)
+		if (pid[m] > 0) {
+			kill(pid[m], SIGKILL);
+			waitpid(pid[m], NULL, 0);
+		}
+	h_gateway_stop(&g);
+	free(good_log);
+}
+
+static void
+post(const char *text)
+{
+	char *body = NULL;
+	ck_assert_int_ge(asprintf(&body, "{\"user\":\"alice\",\"text\":\"%s\"}", text), 0);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/posts", TOKEN, body, NULL), 201);
+	free(body);
+}
+
+static int
+good_has(void *needle)
+{
+	char *data = h_read_file(good_log);
+	int found = data && strstr(data, needle) != NULL;
+	free(data);
+	return found;
+}
+
+static long
+rss_kb(pid_t p)
+{
+	char path[64], *s, *v;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)p);
+	if ((s = h_read_file(path)) != NULL && (v = strstr(s, "VmRSS:")) != NULL)
+		kb = atol(v + 6);
+	free(s);
+	return kb;
+}
+
+START_TEST(test_slow_and_big_receivers_stall_nobody)
+{
+	long rss0 = rss_kb(g.pigeond);
+
+	post("first");
+	ck_assert_int_eq(h_wait_for(good_has, "first", WAIT_MS), 0);
+	/* The slow and big receivers hold their first deliveries now. */
+	post("second");
+	post("third");
+	ck_assert_msg(h_wait_for(good_has, "\"third\"", 15000) == 0,
+	    "a slow receiver stalled the deliveries to another URL");
+	ck_assert_int_eq(h_wait_for(good_has, "\"second\"", 1000), 0);
+	/* The slow one is given up after webhook_seconds, and retried. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) > 0 FROM webhook_deliveries "
+	    "WHERE url LIKE '%/slow' AND last_error LIKE 'no complete answer within 4 s%'",
+	    NULL, "t", WAIT_MS), 0);
+	/* The big one: a 2xx, done, without reading 100 MiB into memory. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE url LIKE '%/big' AND state = 'done'", NULL, "3", WAIT_MS), 0);
+	long rss1 = rss_kb(g.pigeond);
+	fprintf(stderr, "hostile webhook: pigeond RSS %ld kB -> %ld kB\n", rss0, rss1);
+	ck_assert_int_lt(rss1 - rss0, 40 * 1024);
+}
+END_TEST
+
+/* The request line of the good log holding needle, split in head and body. */
+static char *
+good_line(const char *needle)
+{
+	char *data = h_read_file(good_log), *line = NULL;
+
+	for (char *p = data ? strtok(data, "\n") : NULL; p; p = strtok(NULL, "\n"))
+		if (strstr(p, needle)) {
+			line = strdup(p);
+			break;
+		}
+	free(data);
+	return line;
+}
+
+START_TEST(test_signature)
+{
+	post("signed");
+	ck_assert_int_eq(h_wait_for(good_has, "\"signed\"", WAIT_MS), 0);
+	char *line = good_line("\"signed\"");
+	ck_assert_ptr_nonnull(line);
+	char *sig = strcasestr(line, "X-Pigeon-Signature: t=");
+	ck_assert_ptr_nonnull(sig);
+	long long t = atoll(sig + 22);
+	char *v1 = strstr(sig, ",v1=");
+	ck_assert_ptr_nonnull(v1);
+	char *body = strstr(line, "    {");	/* blank line (4 spaces), then the JSON */
+	ck_assert_ptr_nonnull(body);
+	body += 4;
+
+	/* What a receiver does: HMAC-SHA256 of "t.body" with the secret. */
+	char *msg = NULL, hex[65];
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	ck_assert_int_ge(asprintf(&msg, "%lld.%s", t, body), 0);
+	HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, strlen(msg),
+	    mac, &maclen);
+	ck_assert_uint_eq(maclen, 32);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	ck_assert_msg(strncmp(v1 + 4, hex, 64) == 0, "signature %.64s, expected %s",
+	    v1 + 4, hex);
+	ck_assert_int_le(llabs(t - (long long)time(NULL)), 60);
+	free(msg);
+	free(line);
+}
+END_TEST
+
+START_TEST(test_deleted_post_not_delivered)
+{
+	/* Posted and deleted before any delivery could go out. */
+	PQclear(PQexec(g.db, "BEGIN"));
+	char *id = h_db_value(g.db, "INSERT INTO posts (account_id, text) SELECT id, "
+	    "'regret this' FROM accounts WHERE handle = 'alice' RETURNING id", 0, NULL);
+	ck_assert_ptr_nonnull(id);
+	const char *params[] = { id };
+	PQclear(PQexecParams(g.db, "UPDATE posts SET deleted_at = now() WHERE id = $1",
+	    1, NULL, params, NULL, NULL, 0));
+	PQclear(PQexec(g.db, "COMMIT"));
+
+	char needle[96];
+	snprintf(needle, sizeof(needle), "\"event\": \"post.deleted\"");
+	ck_assert_int_eq(h_wait_for(good_has, needle, WAIT_MS), 0);
+	char *line = good_line("post.deleted");
+	snprintf(needle, sizeof(needle), "\"id\": %s", id);
+	ck_assert_ptr_nonnull(strstr(line, needle));
+	free(line);
+	/* Everything due has gone out; the deleted text never did. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE url LIKE '%/good' AND state IN ('pending', 'sending')", NULL, "0",
+	    WAIT_MS), 0);
+	ck_assert_int_eq(good_has("regret this"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM webhook_deliveries WHERE "
+	    "url LIKE '%/good' AND post_id = $1 AND event = 'post'", id, "cancelled",
+	    WAIT_MS), 0);
+	free(id);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("hostile_webhook");
+	TCase *tc = tcase_create("hostile_webhook");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_slow_and_big_receivers_stall_nobody);
+	tcase_add_test(tc, test_signature);
+	tcase_add_test(tc, test_deleted_post_not_delivered);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}

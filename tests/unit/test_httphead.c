@@ -1,0 +1,108 @@
+/* httphead.c (what httpguard.c reads of a request head before its body)
+ * and modemmsg.c's check of each worker message type. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "httphead.h"
+#include "modemmsg.h"
+
+#define HEAD(s) http_head_parse(s, strlen(s), &h)
+
+START_TEST(test_head)
+{
+	struct http_head h;
+
+	ck_assert_int_eq(HEAD("POST /api/messages HTTP/1.1\r\nHost: x\r\n"
+	    "content-length: 60000\r\nAuthorization: Bearer  tok en\r\n\r\n"), 0);
+	ck_assert_int_eq(h.content_length, 60000);
+	ck_assert_str_eq(h.bearer, "tok en");
+	ck_assert_int_eq(h.chunked, 0);
+	/* Two lengths: the larger; a huge one is clamped, not overflowed. */
+	ck_assert_int_eq(HEAD("POST / HTTP/1.1\nContent-Length: 5\nContent-Length: "
+	    "99999999999999999999999999\nTransfer-Encoding: chunked\n\n"), 0);
+	ck_assert_int_eq(h.content_length, HTTP_HEAD_BIG);
+	ck_assert_int_eq(h.chunked, 1);
+	ck_assert_str_eq(h.bearer, "");
+	/* Not complete yet; a length without digits is flagged. */
+	ck_assert_int_eq(HEAD("GET / HTTP/1.1\r\nHost: x\r\n"), -1);
+	ck_assert_int_eq(HEAD("GET / HTTP/1.1\r\nContent-Length:\r\n 5\r\n\r\n"), 0);
+	ck_assert_int_eq(h.bad, 1);
+}
+END_TEST
+
+START_TEST(test_routes_and_params)
+{
+	char *arg;
+	long long n;
+
+	ck_assert_int_eq(http_route_match("/api/users/*/posts", "/api/users/alice/posts", &arg), 1);
+	ck_assert_str_eq(arg, "alice");
+	free(arg);
+	ck_assert_int_eq(http_route_match("/api/users/*", "/api/users/alice/posts", &arg), 0);
+	ck_assert_ptr_null(arg);
+	ck_assert_int_eq(http_route_match("/api/users/*", "/api/users/", &arg), 0);
+	ck_assert_int_eq(http_param_int("50", 1, 500, &n), 0);
+	ck_assert_int_eq(n, 50);
+	ck_assert_int_eq(http_param_int("501", 1, 500, &n), -1);
+	ck_assert_int_eq(http_param_int("5x", 1, 500, &n), -1);
+	ck_assert_int_eq(http_param_int("99999999999999999999", 1, 500, &n), -1);
+}
+END_TEST
+
+static int
+check(const char *line)
+{
+	char err[128];
+	json_t *msg;
+	const char *type = modem_msg_decode(line, strlen(line), &msg, err, sizeof(err));
+	int rc = type ? modem_msg_check(type, msg, err, sizeof(err)) : -2;
+	json_decref(msg);
+	return rc;
+}
+
+START_TEST(test_worker_messages)
+{
+	ck_assert_int_eq(check("{\"type\":\"sms\",\"folder\":1,\"location\":3,\"sender\":\"x\","
+	    "\"text\":\"a\",\"time\":null,\"udh\":{\"ref\":7,\"total\":2,\"seq\":1}}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"sms\",\"folder\":1}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"sms\",\"location\":3,\"udh\":{\"seq\":-1}}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"sms\",\"location\":3,\"ref\":256}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[1,2]}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[\"1\"]}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":\"4\"}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"send_failed\",\"id\":4,\"temporary\":1}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"health\",\"signal_percent\":300}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"deleted\",\"location\":3}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"delete_failed\"}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"ready\",\"x\":[]}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"pong\"}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"error\",\"stage\":3}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"reboot\"}"), -1);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("httphead");
+	TCase *tc = tcase_create("httphead");
+
+	tcase_add_test(tc, test_head);
+	tcase_add_test(tc, test_routes_and_params);
+	tcase_add_test(tc, test_worker_messages);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
