@@ -47,6 +47,7 @@ COMMON_SRCS = \
 PIGEOND_SRCS = \
 	gateway/main.c \
 	gateway/config.c \
+	gateway/confscan.c \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
@@ -74,7 +75,8 @@ PIGEOND_SRCS = \
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c \
-	gateway/config.c
+	gateway/config.c \
+	gateway/confscan.c
 
 MODEM_SRCS = \
 	modem/worker.c \
@@ -105,11 +107,11 @@ UNIT_TESTS = \
 	tests/unit/test_ratelimit
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o common/log.o
+test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
-test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
+test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o common/log.o
 test_catalog_OBJS =
 test_utf8_OBJS    = modem/utf8.o
 

@@ -2,6 +2,9 @@
 #ifndef PIGEON_CONFIG_H
 #define PIGEON_CONFIG_H
 
+/* Shortest [http] token accepted: a guessable token opens the operator API. */
+#define CONFIG_TOKEN_MIN	32
+
 #include <stddef.h>
 
 struct modem_conf {
@@ -52,6 +55,9 @@ struct pigeon_conf {
 	int	 hold_max_age;	/* seconds a held update may wait */
 	int	 track_max;	/* words a member may TRACK */
 	int	 track_day;	/* tracking SMS to a member a day */
+	/* logging (common/log.c) */
+	char	*log_level;	/* error, warning, info or debug */
+	int	 log_numbers;	/* show phone numbers whole in info lines */
 	/* [database] */
 	char	*conninfo;
 	/* [http] */
@@ -66,7 +72,11 @@ struct pigeon_conf {
 
 /*
  * Reads path into conf (zeroed first). On error returns -1 with one line
- * in err saying where and what; conf holds nothing to free then.
+ * in err saying where and what ("FILE:LINE: [section] key: problem");
+ * conf holds nothing to free then. Besides the values it checks what a
+ * start would trip over later: the token file, the webhook URLs, the time
+ * zone, two modems on one device, and a file holding a secret that others
+ * can read.
  */
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
