@@ -7,7 +7,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
+VERSION  = 0.15.0
 PREFIX  ?= /usr/local
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
@@ -30,6 +32,7 @@ WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # common/ is what both sides share (logging, the channel framing); the modem
 # side never includes gateway/ headers, nor the gateway modem/ ones.
 CPPFLAGS += -D_GNU_SOURCE -Icommon \
+            -DPIGEON_VERSION='"$(VERSION)"' \
             -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
             -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
@@ -261,25 +264,69 @@ run: all
 bench:
 	scripts/bench/run $(WORKLOADS)
 
+# make install PREFIX=/usr [DESTDIR=...]: the programs, the unit, the
+# sysusers.d and tmpfiles.d entries, the man pages, and a commented
+# SYSCONFDIR/pigeon/pigeon.conf unless one is there already. pigeond finds
+# its worker relative to itself (../libexec/pigeon), so `make; make install
+# PREFIX=/usr` works whatever PREFIX the build had. The simulator is not a
+# production program: `make install-sim` installs it.
+UNITDIR     = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+DOCDIR      = $(PREFIX)/share/doc/pigeon
+SUBST       = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(PREFIX)/share/pigeon/migrations
-	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
-	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
-	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
-	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/migrations/
-	install -d $(DESTDIR)$(PREFIX)/share/pigeon/functions $(DESTDIR)$(PREFIX)/share/pigeon/web \
+		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
 	install -m 755 $(B)/pigeonctl $(DESTDIR)$(PREFIX)/bin/pigeonctl
-	install -m 644 db/functions/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/functions/
-	install -m 644 gateway/web/* $(DESTDIR)$(PREFIX)/share/pigeon/web/
+	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
 	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	sed 's|@PREFIX@|$(PREFIX)|g' scripts/pigeond.service \
-		>$(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
-	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
+	install -m 644 LICENSE README.md docs/deploy.md docs/operator.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 scripts/pigeon.conf.example $(DESTDIR)$(DOCDIR)/pigeon.conf.example
+	$(SUBST) scripts/pigeond.service >$(DESTDIR)$(UNITDIR)/pigeond.service
+	$(SUBST) scripts/pigeon.sysusers >$(DESTDIR)$(SYSUSERSDIR)/pigeon.conf
+	$(SUBST) scripts/pigeon.tmpfiles >$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	chmod 644 $(DESTDIR)$(UNITDIR)/pigeond.service $(DESTDIR)$(SYSUSERSDIR)/pigeon.conf \
+		$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/pigeon.conf; \
+		systemd-tmpfiles --create $(TMPFILESDIR)/pigeon.conf; \
+	fi
+	install -d -m 750 $(DESTDIR)$(SYSCONFDIR)/pigeon
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf"; \
+	else \
+		install -m 640 scripts/pigeon.conf.example $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf; \
+		if [ -z "$(DESTDIR)" ] && getent group pigeon >/dev/null; then \
+			chgrp pigeon $(SYSCONFDIR)/pigeon $(SYSCONFDIR)/pigeon/pigeon.conf; \
+		fi; \
+		echo "installed $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf (edit it)"; \
+	fi
+
+install-sim: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
+
+# Leaves SYSCONFDIR/pigeon (the operator's configuration and token), the
+# pigeon user and the database alone.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pigeond $(DESTDIR)$(PREFIX)/bin/pigeonctl \
+		$(DESTDIR)$(PREFIX)/bin/pigeon-modemsim \
+		$(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem \
+		$(DESTDIR)$(PREFIX)/share/man/man1/pigeonctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/pigeon.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/pigeond.8 \
+		$(DESTDIR)$(UNITDIR)/pigeond.service $(DESTDIR)$(SYSUSERSDIR)/pigeon.conf \
+		$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/libexec/pigeon
 
 clean:
 	rm -rf build
@@ -287,7 +334,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: all test test-bins unit run bench install clean fuzz fuzz-brief fuzz-bins \
+.PHONY: all test test-bins unit run bench install install-sim uninstall deps clean fuzz fuzz-brief fuzz-bins \
 	test-reliability
 
 -include $(shell find build -name '*.d' 2>/dev/null)

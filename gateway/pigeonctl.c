@@ -476,8 +476,8 @@ cmd_health(void)
 	if (json_out)
 		print_json(j);
 	else
-		printf("pigeond on %s: %s, database %s\n", s(j, "host"), s(j, "status"),
-		    s(j, "database"));
+		printf("pigeond %s on %s: %s, database %s\n", s(j, "version"), addr,
+		    s(j, "status"), s(j, "database"));
 	json_decref(j);
 	return code == 200 ? EXIT_OK : EXIT_UNREACHABLE;
 }
@@ -544,17 +544,19 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config = NULL, *opt_addr = NULL, *opt_token = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "+c:a:t:jh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:a:t:jhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'a': opt_addr = optarg; break;
 		case 't': opt_token = optarg; break;
 		case 'j': json_out = 1; break;
+		case 'V': printf("pigeonctl %s\n", PIGEON_VERSION); return 0;
 		default: usage();
 		}
 	}
