@@ -141,7 +141,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
 	tests/integration/test_rel_hostlock \
-	tests/integration/test_rel_unplug
+	tests/integration/test_rel_unplug \
+	tests/integration/test_install \
+	tests/integration/test_upgrade
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
