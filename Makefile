@@ -3,8 +3,10 @@
 #   make            build pigeond, pigeon-modem, pigeon-modemsim
 #   make run        embedded PostgreSQL + two simulated modems + pigeond
 #   make test       unit and integration tests, built with ASan+UBSan
+#                   (both first install the Debian packages they lack)
 #   make bench      benchmarks
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make install-sim: the simulator)
+#   make uninstall
 #   make clean
 
 VERSION  = 0.15.0
@@ -107,7 +109,8 @@ UNIT_TESTS = \
 	tests/unit/test_catalog \
 	tests/unit/test_utf8 \
 	tests/unit/test_proto \
-	tests/unit/test_ratelimit
+	tests/unit/test_ratelimit \
+	tests/unit/test_log
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
@@ -116,6 +119,7 @@ test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o common/log.o
 test_catalog_OBJS =
+test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 
 INTEGRATION_TESTS = \
@@ -249,8 +253,15 @@ test-reliability:
 	PIGEON_REL_LONG=1 tests/run $(BUILD)/san $(REL_TESTS); rc=$$?; \
 		tests/reliability/table $${PIGEON_TEST_VAR:-var}/test-tmp; exit $$rc
 
+# make run and make test install the Debian packages they lack first
+# (scripts/deps: as root it runs apt-get; otherwise it prints the one
+# command to run and stops), so a fresh machine needs only these two.
+deps:
+	@scripts/deps
+
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
+	@scripts/deps
 	$(MAKE) SAN=1 test-bins
 	tests/reliability/check-sql
 	$(MAKE) fuzz-brief
@@ -260,8 +271,10 @@ unit:
 	$(MAKE) SAN=1 test-bins
 	tests/run $(BUILD)/san $(UNIT_TESTS)
 
-run: all
-	scripts/run build
+run:
+	@scripts/deps
+	$(MAKE) all
+	scripts/run $(BUILD)
 
 bench:
 	scripts/bench/run $(WORKLOADS)

@@ -51,9 +51,9 @@ log_init(const char *progname, int verbose, int use_syslog)
 	log_syslog = use_syslog || env_on("PIGEON_SYSLOG");
 	log_journal = env_on("PIGEON_LOG_JOURNAL") || stderr_is_journal();
 	log_numbers = env_on("PIGEON_LOG_NUMBERS");
+	log_verbose = verbose;
 	if (getenv("PIGEON_LOG_LEVEL") == NULL || log_set_level(getenv("PIGEON_LOG_LEVEL")) == -1)
-		log_max = LOG_INFO;
-	log_set_verbose(verbose);
+		log_max = verbose ? LOG_DEBUG : LOG_INFO;
 	if (log_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
