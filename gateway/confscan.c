@@ -207,6 +207,11 @@ confscan_read(const char *path, char *err, size_t errlen)
 			buf[--len] = '\0';
 		if (len > 0 && buf[len - 1] == '\r')
 			buf[--len] = '\0';
+		/* libgammu skips a UTF-8 byte order mark (it looks for '['). */
+		if (line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0) {
+			memmove(buf, buf + 3, len - 2);
+			len -= 3;
+		}
 		if ((size_t)len != strlen(buf))
 			rc = scan_error(err, errlen, path, line, "a NUL byte in the line");
 		else if (strchr(buf, '\r'))

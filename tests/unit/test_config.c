@@ -63,6 +63,18 @@ START_TEST(test_design_example)
 }
 END_TEST
 
+/* A file saved by an editor that writes a byte order mark. */
+START_TEST(test_byte_order_mark)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+	ck_assert_msg(load("\xef\xbb\xbf[database]\nconninfo = dbname=p\n", &c, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.conninfo, "dbname=p");
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct pigeon_conf c;
@@ -264,6 +276,7 @@ main(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_modem_defaults);
+	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_secret_files);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
