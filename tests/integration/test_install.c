@@ -5,6 +5,10 @@
  * configuration that `pigeond -n` accepts and a second install keeps, and
  * no simulator. Then that installed pigeond, started from DESTDIR, answers
  * a JOIN through a simulated modem.
+ *
+ * Issue 14.12 on the same gateway: the public /healthz shows states and
+ * the version, never the reason of a state (which names devices, hosts,
+ * pids); pigeonctl takes its token from a file or the environment.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -19,7 +23,25 @@
 
 #include "harness.h"
 
+#define TOKEN	"install-token-0123456789abcdef0123456789"
+
 static char *dest;	/* DESTDIR */
+
+struct health_arg {
+	int	 port;
+	char	*body;
+};
+
+/* The broken modem has been tried and is offline. */
+static int
+broken_offline(void *p)
+{
+	struct health_arg *a = p;
+	free(a->body);
+	a->body = NULL;
+	h_http_get(a->port, "/healthz", &a->body);
+	return a->body && strstr(a->body, "{\"name\":\"broken\",\"state\":\"offline\"}");
+}
 
 static char *
 path_in(const char *rel)
@@ -135,7 +157,17 @@ START_TEST(test_installed_pigeond_answers)
 	free(link);
 	setenv("PIGEON_TEST_BIN", bindir, 1);
 
+	/* A token file beside the configuration, and a modem that cannot open. */
+	char *tokfile = NULL, *nodev = NULL, http_extra[600], extra[600];
+	ck_assert_int_ne(asprintf(&tokfile, "%s/token", bindir), -1);
+	ck_assert_int_eq(h_write_file(tokfile, TOKEN "\n"), 0);
+	chmod(tokfile, 0600);
+	snprintf(http_extra, sizeof(http_extra), "token_file = %s\n", tokfile);
+	ck_assert_int_ne(asprintf(&nodev, "%s/no-such-tty", bindir), -1);
+	snprintf(extra, sizeof(extra), "\n[modem broken]\ndevice = %s\n", nodev);
 	memset(&g, 0, sizeof(g));
+	g.http_extra = http_extra;
+	g.extra_config = extra;
 	h_gateway_start(&g, "install", 1);
 	ck_assert_int_eq(h_text(&g, 0, "+212661000001", "JOIN alice"), 0);
 	ck_assert_int_eq(h_wait_received(&g, "+212661000001", "@alice", 30000), 0);
@@ -144,6 +176,28 @@ START_TEST(test_installed_pigeond_answers)
 	char *want = path_in("/usr/libexec/pigeon/pigeon-modem");
 	ck_assert_str_eq(exe, want);
 	free(want);
+
+	struct health_arg ha = { g.http_port, NULL };
+	ck_assert_int_eq(h_wait_for(broken_offline, &ha, 30000), 0);
+	ck_assert_ptr_nonnull(strstr(ha.body, "\"version\":\""));
+	ck_assert_msg(strstr(ha.body, "reason") == NULL && strstr(ha.body, "connect:") == NULL &&
+	    strstr(ha.body, "\"host\"") == NULL, "%s", ha.body);
+	free(ha.body);
+	/* The reason is for the operator, with the token from a file ... */
+	char *cmd_out = NULL;
+	ck_assert_int_eq(h_run(&cmd_out, "'%s/usr/bin/pigeonctl' -a 127.0.0.1:%d -T '%s' "
+	    "--json modems 2>&1", dest, g.http_port, tokfile), 0);
+	ck_assert_msg(strstr(cmd_out, "connect: Error opening device") != NULL, "%s", cmd_out);
+	free(cmd_out);
+	/* ... or the environment; a wrong one is refused. */
+	ck_assert_int_eq(h_run(&cmd_out, "PIGEON_TOKEN_FILE='%s' '%s/usr/bin/pigeonctl' "
+	    "-a 127.0.0.1:%d modems 2>&1", tokfile, dest, g.http_port), 0);
+	free(cmd_out);
+	ck_assert_int_eq(h_run(&cmd_out, "PIGEON_TOKEN=wrong '%s/usr/bin/pigeonctl' "
+	    "-a 127.0.0.1:%d modems 2>&1", dest, g.http_port), 3);
+	free(cmd_out);
+	free(tokfile);
+	free(nodev);
 	h_gateway_stop(&g);
 	free(bindir);
 	free(dest);
