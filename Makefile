@@ -185,6 +185,15 @@ $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
 $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
+# The objects that print PIGEON_VERSION are rebuilt when VERSION changes.
+VERSION_OBJS = gateway/main gateway/migrate gateway/metrics gateway/http \
+	gateway/pigeonctl modem/worker modem/sim/main
+$(addprefix $(B)/,$(addsuffix .o,$(VERSION_OBJS))): $(B)/gen/version
+$(B)/gen/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
+
 # Each side sees common/ and its own folder; tests see everything.
 dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration)))
 
@@ -349,7 +358,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: all test test-bins unit run bench install install-sim uninstall deps clean fuzz fuzz-brief fuzz-bins \
+.PHONY: all test test-bins unit run bench install install-sim uninstall deps clean FORCE fuzz fuzz-brief fuzz-bins \
 	test-reliability
 
 -include $(shell find build -name '*.d' 2>/dev/null)
