@@ -150,6 +150,7 @@ log_emit(int pri, const char *errstr, const char *fmt, va_list ap)
 	errno = saved;					\
 } while (0)
 
+void log_errorx(const char *fmt, ...) { LOG_BODY(LOG_ERR, 0); }
 void log_warn(const char *fmt, ...)  { LOG_BODY(LOG_WARNING, 1); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARNING, 0); }
 void log_info(const char *fmt, ...)  { LOG_BODY(LOG_INFO, 0); }

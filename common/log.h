@@ -24,6 +24,8 @@ void log_set_verbose(int verbose);
 int  log_set_level(const char *name);
 /* 0: "+212661234567" shows as "+212661***567" in lines above debug. */
 void log_set_numbers(int whole);
+/* What stops the program (priority err); the caller exits. */
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends strerror(errno); log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

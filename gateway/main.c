@@ -247,12 +247,12 @@ main(int argc, char *argv[])
 
 	env.config_path = config_path;
 	if (config_load(config_path, &env.conf, err, sizeof(err)) == -1) {
-		log_warnx("config: %s", err);
+		log_errorx("config: %s", err);
 		return 1;
 	}
 	log_configure(use_syslog);
 	if (find_modem_program() == -1) {
-		log_warnx("%s: %s (pigeon-modem, the modem worker: is pigeond installed "
+		log_errorx("%s: %s (pigeon-modem, the modem worker: is pigeond installed "
 		    "with make install?)", env.modem_program, strerror(errno));
 		config_free(&env.conf);
 		return 1;

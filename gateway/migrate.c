@@ -181,7 +181,7 @@ setup_result(PGresult *res, void *arg)
 		setup.current = atoi(PQgetvalue(res, 0, 0));
 		if (setup.current > migrate_latest()) {
 			/* Stop before the functions: ours are older than the schema's. */
-			log_warnx("database schema is version %d, newer than this pigeond "
+			log_errorx("database schema is version %d, newer than this pigeond "
 			    "(%s, migrations up to %d): refusing to start; run the newer "
 			    "pigeond on this host", setup.current, PIGEON_VERSION,
 			    migrate_latest());

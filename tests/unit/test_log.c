@@ -33,6 +33,7 @@ captured(void (*fn)(void))
 static void
 lines(void)
 {
+	log_errorx("config: bad");
 	log_warnx("database: down");
 	log_info("outbox 7: to +212661234567 and +33612345678, ref 1234567890");
 	log_debug("from +212661234567");
@@ -46,6 +47,7 @@ START_TEST(test_journal_prefixes_and_masks)
 	log_init("pigeond", 1, 0);
 	char *out = captured(lines);
 	ck_assert_str_eq(out,
+	    "<3>pigeond: config: bad\n"
 	    "<4>pigeond: database: down\n"
 	    "<6>pigeond: outbox 7: to +212661***567 and +33612***678, ref 1234567890\n"
 	    "<7>pigeond: from +212661234567\n");
@@ -60,7 +62,7 @@ START_TEST(test_levels_and_numbers)
 	setenv("PIGEON_LOG_NUMBERS", "1", 1);
 	log_init("pigeon-modem", 0, 0);
 	char *out = captured(lines);
-	ck_assert_str_eq(out, "<4>pigeon-modem: database: down\n");
+	ck_assert_str_eq(out, "<3>pigeon-modem: config: bad\n<4>pigeon-modem: database: down\n");
 	free(out);
 
 	ck_assert_int_eq(log_set_level("info"), 0);
