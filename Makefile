@@ -147,6 +147,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug \
 	tests/integration/test_install \
+	tests/integration/test_confcheck \
 	tests/integration/test_upgrade
 
 HARNESS_SRCS = \
