@@ -3,11 +3,15 @@
 #   make            build pigeond, pigeon-modem, pigeon-modemsim
 #   make run        embedded PostgreSQL + two simulated modems + pigeond
 #   make test       unit and integration tests, built with ASan+UBSan
+#                   (both first install the Debian packages they lack)
 #   make bench      benchmarks
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make install-sim: the simulator)
+#   make uninstall
 #   make clean
 
+VERSION  = 0.15.0
 PREFIX  ?= /usr/local
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
@@ -30,6 +34,7 @@ WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # common/ is what both sides share (logging, the channel framing); the modem
 # side never includes gateway/ headers, nor the gateway modem/ ones.
 CPPFLAGS += -D_GNU_SOURCE -Icommon \
+            -DPIGEON_VERSION='"$(VERSION)"' \
             -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
             -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
@@ -47,6 +52,7 @@ COMMON_SRCS = \
 PIGEOND_SRCS = \
 	gateway/main.c \
 	gateway/config.c \
+	gateway/confscan.c \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
@@ -80,7 +86,8 @@ PIGEOND_SRCS = \
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c \
-	gateway/config.c
+	gateway/config.c \
+	gateway/confscan.c
 
 MODEM_SRCS = \
 	modem/worker.c \
@@ -109,15 +116,17 @@ UNIT_TESTS = \
 	tests/unit/test_utf8 \
 	tests/unit/test_proto \
 	tests/unit/test_ratelimit \
-	tests/unit/test_httphead
+	tests/unit/test_httphead \
+	tests/unit/test_log
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o common/log.o
+test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
-test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
+test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o common/log.o
 test_catalog_OBJS =
+test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o
 
@@ -150,7 +159,10 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_hosts \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug \
-	tests/integration/test_link
+	tests/integration/test_link \
+	tests/integration/test_install \
+	tests/integration/test_confcheck \
+	tests/integration/test_upgrade
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -187,6 +199,15 @@ $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
 
 $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
+
+# The objects that print PIGEON_VERSION are rebuilt when VERSION changes.
+VERSION_OBJS = gateway/main gateway/migrate gateway/metrics gateway/http \
+	gateway/pigeonctl modem/worker modem/sim/main
+$(addprefix $(B)/,$(addsuffix .o,$(VERSION_OBJS))): $(B)/gen/version
+$(B)/gen/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
 
 # Each side sees common/ and its own folder; tests see everything.
 dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration)))
@@ -258,8 +279,15 @@ test-reliability:
 	PIGEON_REL_LONG=1 tests/run $(BUILD)/san $(REL_TESTS); rc=$$?; \
 		tests/reliability/table $${PIGEON_TEST_VAR:-var}/test-tmp; exit $$rc
 
+# make run and make test install the Debian packages they lack first
+# (scripts/deps: as root it runs apt-get; otherwise it prints the one
+# command to run and stops), so a fresh machine needs only these two.
+deps:
+	@scripts/deps
+
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
+	@scripts/deps
 	$(MAKE) SAN=1 test-bins
 	tests/reliability/check-sql
 	$(MAKE) fuzz-brief
@@ -269,31 +297,77 @@ unit:
 	$(MAKE) SAN=1 test-bins
 	tests/run $(BUILD)/san $(UNIT_TESTS)
 
-run: all
-	scripts/run build
+run:
+	@scripts/deps
+	$(MAKE) all
+	scripts/run $(BUILD)
 
 bench:
 	scripts/bench/run $(WORKLOADS)
 
+# make install PREFIX=/usr [DESTDIR=...]: the programs, the unit, the
+# sysusers.d and tmpfiles.d entries, the man pages, and a commented
+# SYSCONFDIR/pigeon/pigeon.conf unless one is there already. pigeond finds
+# its worker relative to itself (../libexec/pigeon), so `make; make install
+# PREFIX=/usr` works whatever PREFIX the build had. The simulator is not a
+# production program: `make install-sim` installs it.
+UNITDIR     = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+DOCDIR      = $(PREFIX)/share/doc/pigeon
+SUBST       = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(PREFIX)/share/pigeon/migrations
-	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
-	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
-	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
-	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/migrations/
-	install -d $(DESTDIR)$(PREFIX)/share/pigeon/functions $(DESTDIR)$(PREFIX)/share/pigeon/web \
+		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
 	install -m 755 $(B)/pigeonctl $(DESTDIR)$(PREFIX)/bin/pigeonctl
-	install -m 644 db/functions/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/functions/
-	install -m 644 gateway/web/* $(DESTDIR)$(PREFIX)/share/pigeon/web/
+	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
 	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	sed 's|@PREFIX@|$(PREFIX)|g' scripts/pigeond.service \
-		>$(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
-	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/pigeond.service
+	install -m 644 LICENSE README.md docs/deploy.md docs/operator.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 scripts/pigeon.conf.example $(DESTDIR)$(DOCDIR)/pigeon.conf.example
+	$(SUBST) scripts/pigeond.service >$(DESTDIR)$(UNITDIR)/pigeond.service
+	$(SUBST) scripts/pigeon.sysusers >$(DESTDIR)$(SYSUSERSDIR)/pigeon.conf
+	$(SUBST) scripts/pigeon.tmpfiles >$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	chmod 644 $(DESTDIR)$(UNITDIR)/pigeond.service $(DESTDIR)$(SYSUSERSDIR)/pigeon.conf \
+		$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/pigeon.conf; \
+		systemd-tmpfiles --create $(TMPFILESDIR)/pigeon.conf; \
+	fi
+	install -d -m 750 $(DESTDIR)$(SYSCONFDIR)/pigeon
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf"; \
+	else \
+		install -m 640 scripts/pigeon.conf.example $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf; \
+		if [ -z "$(DESTDIR)" ] && getent group pigeon >/dev/null; then \
+			chgrp pigeon $(SYSCONFDIR)/pigeon $(SYSCONFDIR)/pigeon/pigeon.conf; \
+		fi; \
+		echo "installed $(DESTDIR)$(SYSCONFDIR)/pigeon/pigeon.conf (edit it)"; \
+	fi
+
+install-sim: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
+
+# Leaves SYSCONFDIR/pigeon (the operator's configuration and token), the
+# pigeon user and the database alone.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pigeond $(DESTDIR)$(PREFIX)/bin/pigeonctl \
+		$(DESTDIR)$(PREFIX)/bin/pigeon-modemsim \
+		$(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem \
+		$(DESTDIR)$(PREFIX)/share/man/man1/pigeonctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/pigeon.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/pigeond.8 \
+		$(DESTDIR)$(UNITDIR)/pigeond.service $(DESTDIR)$(SYSUSERSDIR)/pigeon.conf \
+		$(DESTDIR)$(TMPFILESDIR)/pigeon.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/libexec/pigeon
 
 clean:
 	rm -rf build
@@ -301,7 +375,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: all test test-bins unit run bench install clean fuzz fuzz-brief fuzz-bins \
+.PHONY: all test test-bins unit run bench install install-sim uninstall deps clean FORCE fuzz fuzz-brief fuzz-bins \
 	test-reliability
 
 -include $(shell find build -name '*.d' 2>/dev/null)

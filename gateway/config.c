@@ -11,11 +11,14 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
+#include <event2/http.h>
 #include <gammu.h>
 
 #include "config.h"
 #include "proto.h"
+#include "confscan.h"
 
 enum key_type {
 	KEY_STRING,
@@ -24,6 +27,7 @@ enum key_type {
 	KEY_LANG,
 	KEY_DIGITS,
 	KEY_ADDRESS,	/* host:port */
+	KEY_LEVEL,	/* error, warning, info, debug */
 };
 
 struct key_def {
@@ -66,6 +70,8 @@ static const struct key_def pigeon_keys[] = {
 	{ "loop_rounds",	KEY_INT,	P(loop_rounds),	"3", 0, 1000 },
 	{ "loop_window",	KEY_INT,	P(loop_window),	"600", 10, 86400 },
 	{ "link_budget_day",	KEY_INT,	P(link_budget_day), "0", 0, 100000000 },
+	{ "log_level",		KEY_LEVEL,	P(log_level),	"info", 0, 0 },
+	{ "log_numbers",	KEY_BOOL,	P(log_numbers),	"no", 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -112,27 +118,39 @@ static const char *gammurc_ignored[] = {
 	"features", "startinfo", NULL
 };
 
+/* Modem keys that [modem-defaults] may not give: each modem has its own. */
+#define MODEM_DEFAULTS	"modem-defaults"
+
 struct parse_ctx {
 	const char	*path;
 	char		*err;
 	size_t		 errlen;
+	struct confscan	*scan;		/* where each section and key is */
 };
 
+/* "PATH:LINE: [section] key: problem", the line from the pre-pass. */
 static int
 conf_error(struct parse_ctx *ctx, const char *section, const char *key,
     const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], where[64] = "";
 	va_list ap;
+	int line = 0;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (section && key)
-		snprintf(ctx->err, ctx->errlen, "%s: [%s] %s: %s", ctx->path,
+		line = confscan_line(ctx->scan, section, key);
+	if (section && line == 0)
+		line = confscan_line(ctx->scan, section, NULL);
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d", line);
+	if (section && key)
+		snprintf(ctx->err, ctx->errlen, "%s%s: [%s] %s: %s", ctx->path, where,
 		    section, key, msg);
 	else if (section)
-		snprintf(ctx->err, ctx->errlen, "%s: [%s]: %s", ctx->path,
+		snprintf(ctx->err, ctx->errlen, "%s%s: [%s]: %s", ctx->path, where,
 		    section, msg);
 	else
 		snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->path, msg);
@@ -212,6 +230,12 @@ set_value(struct parse_ctx *ctx, const char *section, const struct key_def *def,
 			return conf_error(ctx, section, def->name,
 			    "'%s' is not host:port", value);
 		break;
+	case KEY_LEVEL:
+		if (strcmp(value, "error") && strcmp(value, "warning") &&
+		    strcmp(value, "info") && strcmp(value, "debug"))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not one of error, warning, info, debug", value);
+		break;
 	case KEY_STRING:
 		break;
 	}
@@ -240,17 +264,16 @@ is_ignored_gammurc_key(const char *name)
 	return 0;
 }
 
-/* Applies defaults, then the entries of one section; rejects unknown and repeated keys. */
+/*
+ * The entries of one section, in file order. In a modem section "port" is
+ * gammurc's older name of "device" (gammu reads either).
+ */
 static int
-apply_section(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
+apply_entries(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
     const struct key_def *keys, void *base, int modem)
 {
 	const struct key_def *def;
 	INI_Entry *e, *o;
-
-	for (def = keys; def->name; def++)
-		if (def->def && set_value(ctx, section, def, base, def->def) == -1)
-			return -1;
 
 	/* libgammu keeps entries last-first; walk from the tail for file order. */
 	for (e = entries; e && e->Next; e = e->Next)
@@ -262,10 +285,17 @@ apply_section(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
 		for (o = e->Prev; o; o = o->Prev)
 			if (strcasecmp((const char *)o->EntryName, name) == 0)
 				return conf_error(ctx, section, name, "given twice");
-		if (strstr(value, " ;") || strstr(value, "\t;") || strstr(value, " #"))
-			return conf_error(ctx, section, name,
-			    "'%s' looks like it ends with a comment: put comments on their own line",
-			    value);
+		if (modem && strcasecmp(name, "port") == 0) {
+			for (o = entries; o; o = o->Next)
+				if (strcasecmp((const char *)o->EntryName, "device") == 0)
+					return conf_error(ctx, section, name,
+					    "give device or port (gammurc's older name), not both");
+			name = "device";
+		}
+		if (modem && strcasecmp(section, MODEM_DEFAULTS) == 0 &&
+		    strcasecmp(name, "device") == 0)
+			return conf_error(ctx, section, (const char *)e->EntryName,
+			    "each [modem NAME] gives its own device");
 		def = find_key(keys, name);
 		if (def == NULL) {
 			if (modem && is_ignored_gammurc_key(name))
@@ -275,6 +305,27 @@ apply_section(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
 		if (set_value(ctx, section, def, base, value) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Applies the table's defaults, then (for a modem) [modem-defaults], then
+ * the section's own entries; rejects unknown and repeated keys.
+ */
+static int
+apply_section(struct parse_ctx *ctx, const char *section, INI_Entry *entries,
+    const struct key_def *keys, void *base, int modem, INI_Section *defaults)
+{
+	const struct key_def *def;
+
+	for (def = keys; def->name; def++)
+		if (def->def && set_value(ctx, section, def, base, def->def) == -1)
+			return -1;
+	if (defaults && apply_entries(ctx, (const char *)defaults->SectionName,
+	    defaults->SubEntries, keys, base, modem) == -1)
+		return -1;
+	if (apply_entries(ctx, section, entries, keys, base, modem) == -1)
+		return -1;
 	for (def = keys; def->name; def++) {
 		if (def->def == NULL && *(char **)((char *)base + def->offset) == NULL)
 			return conf_error(ctx, section, def->name, "is required");
@@ -446,6 +497,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->http_token_file);
 	free(conf->http_webhooks);
 	free(conf->http_webhook_secret);
+	free(conf->log_level);
 	for (size_t i = 0; i < conf->nmodems; i++)
 		modem_conf_free(&conf->modems[i]);
 	free(conf->modems);
@@ -455,25 +507,48 @@ config_free(struct pigeon_conf *conf)
 static int
 load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 {
-	INI_Section *s;
+	INI_Section *s, *defaults = NULL;
 	int seen_pigeon = 0, seen_database = 0, seen_http = 0;
 
+	/* [modem-defaults] applies to every modem, wherever it stands. */
+	for (s = ini; s; s = s->Next)
+		if (strcasecmp((const char *)s->SectionName, MODEM_DEFAULTS) == 0)
+			defaults = s;
 	for (s = ini; s; s = s->Next) {
 		const char *name = (const char *)s->SectionName;
 		if (strcasecmp(name, "pigeon") == 0) {
 			if (seen_pigeon++)
 				return conf_error(ctx, name, NULL, "section given twice");
-			if (apply_section(ctx, name, s->SubEntries, pigeon_keys, conf, 0) == -1)
+			if (apply_section(ctx, name, s->SubEntries, pigeon_keys, conf, 0,
+			    NULL) == -1)
 				return -1;
 		} else if (strcasecmp(name, "database") == 0) {
 			if (seen_database++)
 				return conf_error(ctx, name, NULL, "section given twice");
-			if (apply_section(ctx, name, s->SubEntries, database_keys, conf, 0) == -1)
+			if (apply_section(ctx, name, s->SubEntries, database_keys, conf, 0,
+			    NULL) == -1)
 				return -1;
 		} else if (strcasecmp(name, "http") == 0) {
 			if (seen_http++)
 				return conf_error(ctx, name, NULL, "section given twice");
-			if (apply_section(ctx, name, s->SubEntries, http_keys, conf, 0) == -1)
+			if (apply_section(ctx, name, s->SubEntries, http_keys, conf, 0,
+			    NULL) == -1)
+				return -1;
+		} else if (s == defaults) {
+			/* Checked alone too, so that its mistakes name its own lines. */
+			struct modem_conf scratch;
+			memset(&scratch, 0, sizeof(scratch));
+			int rc = apply_entries(ctx, name, s->SubEntries, modem_keys, &scratch, 1);
+			if (rc == 0 && scratch.routes == NULL)
+				scratch.routes = strdup("");
+			if (rc == 0 && scratch.rate == NULL)
+				scratch.rate = strdup("");
+			if (rc == 0 && (scratch.routes == NULL || scratch.rate == NULL))
+				rc = conf_error(ctx, name, NULL, "out of memory");
+			if (rc == 0)
+				rc = modem_parse_bank(ctx, name, &scratch);
+			modem_conf_free(&scratch);
+			if (rc == -1)
 				return -1;
 		} else if (strncasecmp(name, "modem ", 6) == 0) {
 			const char *mname = name + 6;
@@ -493,47 +568,221 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			memset(m, 0, sizeof(*m));
 			if ((m->name = strdup(mname)) == NULL)
 				return conf_error(ctx, name, NULL, "out of memory");
-			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1) == -1 ||
-			    modem_parse_bank(ctx, name, m) == -1)
+			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1,
+			    defaults) == -1 || modem_parse_bank(ctx, name, m) == -1)
 				return -1;
 		} else {
 			return conf_error(ctx, name, NULL,
-			    "unknown section (expected pigeon, database, http or modem NAME)");
+			    "unknown section (expected pigeon, database, http, "
+			    MODEM_DEFAULTS " or modem NAME)");
 		}
 	}
 	/* Sections that were left out still get their defaults. */
-	if (!seen_pigeon && apply_section(ctx, "pigeon", NULL, pigeon_keys, conf, 0) == -1)
+	if (!seen_pigeon && apply_section(ctx, "pigeon", NULL, pigeon_keys, conf, 0,
+	    NULL) == -1)
 		return -1;
 	if (!seen_database)
 		return conf_error(ctx, "database", "conninfo", "is required");
-	if (!seen_http && apply_section(ctx, "http", NULL, http_keys, conf, 0) == -1)
+	if (!seen_http && apply_section(ctx, "http", NULL, http_keys, conf, 0, NULL) == -1)
 		return -1;
+	return 0;
+}
+
+/* The line of a modem's device (or port) key; 0 when unknown. */
+static int
+device_line(struct parse_ctx *ctx, const struct modem_conf *m, const char **key)
+{
+	char section[80];
+	int line;
+
+	snprintf(section, sizeof(section), "modem %s", m->name);
+	*key = "device";
+	if ((line = confscan_line(ctx->scan, section, "device")) == 0 &&
+	    (line = confscan_line(ctx->scan, section, "port")) != 0)
+		*key = "port";
+	return line;
+}
+
+/*
+ * Two modem processes on one device fight over it: the same path, or two
+ * paths to the same file (a /dev/serial/by-id link and its ttyUSB).
+ */
+static int
+check_devices(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	for (size_t i = 0; i < conf->nmodems; i++) {
+		const struct modem_conf *a = &conf->modems[i];
+		struct stat sta;
+		int have_a = stat(a->device, &sta) == 0;
+		for (size_t j = 0; j < i; j++) {
+			const struct modem_conf *b = &conf->modems[j];
+			struct stat stb;
+			if (strcmp(a->device, b->device) != 0 && !(have_a &&
+			    stat(b->device, &stb) == 0 && sta.st_dev == stb.st_dev &&
+			    sta.st_ino == stb.st_ino))
+				continue;
+			const char *akey, *bkey;
+			char section[80];
+			int bline = device_line(ctx, b, &bkey);
+			device_line(ctx, a, &akey);
+			snprintf(section, sizeof(section), "modem %s", a->name);
+			return conf_error(ctx, section, akey,
+			    "'%s' is also the device of [modem %s] (line %d): "
+			    "one process per modem", a->device, b->name, bline);
+		}
+	}
+	return 0;
+}
+
+/* Others may neither change a file pigeond trusts nor read a secret in it. */
+static int
+check_mode(struct parse_ctx *ctx, const char *section, const char *key, const char *path,
+    int secret)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return conf_error(ctx, section, key, "%s: %s", path, strerror(errno));
+	if (st.st_mode & S_IWOTH)
+		return conf_error(ctx, section, key,
+		    "%s is writable by others (mode %04o): chmod o-w it", path,
+		    (unsigned)(st.st_mode & 07777));
+	if (secret && (st.st_mode & S_IROTH))
+		return conf_error(ctx, section, key,
+		    "%s holds the token and others can read it (mode %04o): chmod 600 "
+		    "it (or 640 with group pigeon)", path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int
+check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	const char *file = conf->http_token_file;
+	char line[1024];
+
+	if (*conf->http_token && *file)
+		return conf_error(ctx, "http", "token_file",
+		    "give token or token_file, not both");
+	if (*conf->http_token && strlen(conf->http_token) < CONFIG_TOKEN_MIN)
+		return conf_error(ctx, "http", "token",
+		    "shorter than %d characters (make one with: od -An -N24 -tx1 "
+		    "/dev/urandom | tr -d ' \\n')", CONFIG_TOKEN_MIN);
+	if (*file) {
+		FILE *f = fopen(file, "r");
+		if (f == NULL)
+			return conf_error(ctx, "http", "token_file", "%s: %s", file,
+			    strerror(errno));
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			return conf_error(ctx, "http", "token_file", "%s: its first line is empty",
+			    file);
+		if (strlen(line) < CONFIG_TOKEN_MIN)
+			return conf_error(ctx, "http", "token_file",
+			    "%s: the token is shorter than %d characters", file,
+			    CONFIG_TOKEN_MIN);
+		if (check_mode(ctx, "http", "token_file", file, 1) == -1)
+			return -1;
+	}
+
+	/* The webhooks as webhook.c will take them: plain http, no quoting. */
+	char *copy = strdup(conf->http_webhooks), *save = NULL;
+	if (copy == NULL)
+		return conf_error(ctx, "http", "webhooks", "out of memory");
+	for (char *u = strtok_r(copy, " \t,", &save); u; u = strtok_r(NULL, " \t,", &save)) {
+		struct evhttp_uri *uri = evhttp_uri_parse(u);
+		int ok = uri && evhttp_uri_get_scheme(uri) && evhttp_uri_get_host(uri) &&
+		    *evhttp_uri_get_host(uri) && strcmp(evhttp_uri_get_scheme(uri), "http") == 0 &&
+		    strpbrk(u, "\"\\{},") == NULL;
+		if (uri)
+			evhttp_uri_free(uri);
+		if (!ok) {
+			conf_error(ctx, "http", "webhooks", strncasecmp(u, "https:", 6) == 0 ?
+			    "'%s': https is not supported (send to a local http:// relay)" :
+			    "'%s' is not an http://host[:port]/path URL", u);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+/* PostgreSQL and the C library read the same tz database (tzdata). */
+static int
+check_timezone(struct parse_ctx *ctx, const char *tz)
+{
+	const char *dir = getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo";
+	char path[512];
+	struct stat st;
+
+	for (const char *p = tz; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
+			return conf_error(ctx, "pigeon", "timezone",
+			    "'%s' is not a time zone name like Africa/Casablanca", tz);
+	if (*tz == '\0' || *tz == '/' || strstr(tz, "..") ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, tz) >= (int)sizeof(path) ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return conf_error(ctx, "pigeon", "timezone",
+		    "'%s' is not a time zone known here (see %s)", tz, dir);
+	return 0;
+}
+
+/* What a start would trip over later; each names its line. */
+static int
+check_conf(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	if (*conf->modem_program && access(conf->modem_program, X_OK) == -1)
+		return conf_error(ctx, "pigeon", "modem_program", "%s: %s",
+		    conf->modem_program, strerror(errno));
+	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
+	    check_devices(ctx, conf) == -1)
+		return -1;
+	/* The file itself: a token in it, or a password in the conninfo. */
+	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;
+	struct stat st;
+	if (stat(ctx->path, &st) == 0 && (st.st_mode & S_IWOTH))
+		return conf_error(ctx, NULL, NULL,
+		    "writable by others (mode %04o): chmod o-w it",
+		    (unsigned)(st.st_mode & 07777));
+	if (secret && stat(ctx->path, &st) == 0 && (st.st_mode & S_IROTH))
+		return conf_error(ctx, NULL, NULL,
+		    "holds a secret (the token or a database password) and others can "
+		    "read it (mode %04o): chmod 600 it (or 640 with group pigeon)",
+		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
 int
 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen)
 {
-	struct parse_ctx ctx = { path, err, errlen };
+	struct parse_ctx ctx = { path, err, errlen, NULL };
 	INI_Section *ini = NULL;
 	GSM_Error gerr;
 
 	memset(conf, 0, sizeof(*conf));
 	if (access(path, R_OK) == -1)
 		return conf_error(&ctx, NULL, NULL, "%s", strerror(errno));
+	if ((ctx.scan = confscan_read(path, err, errlen)) == NULL)
+		return -1;
+	if (confscan_empty(ctx.scan)) {
+		confscan_free(ctx.scan);
+		return conf_error(&ctx, NULL, NULL,
+		    "the file is empty ([database] conninfo is required)");
+	}
 	gerr = INI_ReadFile(path, FALSE, &ini);
 	if (gerr != ERR_NONE) {
-		/* libgammu says "file format not supported" for both cases. */
-		FILE *f = fopen(path, "r");
-		int empty = f && fgetc(f) == EOF;
-		if (f)
-			fclose(f);
-		return conf_error(&ctx, NULL, NULL, empty ?
-		    "the file is empty ([database] conninfo is required)" :
-		    "not a valid INI file (a [section] line without its ']'?)");
+		confscan_free(ctx.scan);
+		return conf_error(&ctx, NULL, NULL, "libgammu cannot read it: %s",
+		    GSM_ErrorString(gerr));
 	}
 	int rc = load_sections(&ctx, ini, conf);
 	INI_Free(ini);
+	if (rc == 0)
+		rc = check_conf(&ctx, conf);
+	confscan_free(ctx.scan);
 	if (rc == -1) {
 		config_free(conf);
 		return -1;

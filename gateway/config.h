@@ -2,6 +2,9 @@
 #ifndef PIGEON_CONFIG_H
 #define PIGEON_CONFIG_H
 
+/* Shortest [http] token accepted: a guessable token opens the operator API. */
+#define CONFIG_TOKEN_MIN	32
+
 #include <stddef.h>
 
 struct modem_conf {
@@ -55,6 +58,9 @@ struct pigeon_conf {
 	int	 recipient_day;	/* SMS to one phone a day, every path (0: none) */
 	int	 loop_rounds, loop_window;	/* auto-responder loop detector */
 	int	 link_budget_day;	/* parts a link sends a day before the alert (0: none) */
+	/* logging (common/log.c) */
+	char	*log_level;	/* error, warning, info or debug */
+	int	 log_numbers;	/* show phone numbers whole in info lines */
 	/* [database] */
 	char	*conninfo;
 	/* [http] */
@@ -76,7 +82,11 @@ struct pigeon_conf {
 
 /*
  * Reads path into conf (zeroed first). On error returns -1 with one line
- * in err saying where and what; conf holds nothing to free then.
+ * in err saying where and what ("FILE:LINE: [section] key: problem");
+ * conf holds nothing to free then. Besides the values it checks what a
+ * start would trip over later: the token file, the webhook URLs, the time
+ * zone, two modems on one device, and a file holding a secret that others
+ * can read.
  */
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);

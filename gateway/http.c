@@ -425,15 +425,14 @@ http_healthz(struct api_req *r)
 	int up = store_is_up(env.store);
 
 	TAILQ_FOREACH(m, &env.links, entry) {
-		json_t *o = json_pack("{s:s, s:s}", "name", m->name,
-		    "state", link_state_name(m->state));
-		if (m->reason[0])
-			json_object_set_new(o, "reason", json_string(m->reason));
-		json_array_append_new(modems, o);
+		/* Public: states only. The reasons name hosts, pids and
+		 * addresses; they are on the token's /api/modems. */
+		json_array_append_new(modems, json_pack("{s:s, s:s}", "name", m->name,
+		    "state", link_state_name(m->state)));
 	}
 	api_reply(r, up ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s, s:o}", "status", up ? "ok" : "degraded",
-	    "database", up ? "up" : "down", "host", env.conf.hostname,
+	    "database", up ? "up" : "down", "version", PIGEON_VERSION,
 	    "modems", modems));
 }
 

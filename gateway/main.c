@@ -36,36 +36,60 @@ static struct event *ev_drain_timeout;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pigeond [-nsv] [-c file]\n"
+	fprintf(stderr, "usage: pigeond [-nsvV] [-c file]\n"
 	    "  -c file  configuration (default %s/pigeon.conf)\n"
 	    "  -n       check the configuration and exit\n"
-	    "  -s       log to syslog instead of stderr\n"
-	    "  -v       more logging (debug)\n", PIGEON_SYSCONFDIR);
+	    "  -s       log to syslog instead of stderr (the modem workers too)\n"
+	    "  -v       more logging (debug)\n"
+	    "  -V, --version  print the version and exit\n", PIGEON_SYSCONFDIR);
 	exit(2);
 }
 
-/* pigeon-modem: as configured, else next to this binary, else installed. */
-static void
+/*
+ * pigeon-modem: as configured; else next to this binary (a build tree);
+ * else where `make install` put it beside this binary (PREFIX/sbin and
+ * PREFIX/libexec/pigeon), whatever PREFIX and DESTDIR were; else the
+ * directory this build was compiled for. 0 when it is executable.
+ */
+static int
 find_modem_program(void)
 {
-	char self[PATH_MAX];
+	char self[PATH_MAX], *dir;
 	ssize_t n;
 
 	if (env.conf.modem_program[0]) {
 		snprintf(env.modem_program, sizeof(env.modem_program), "%s",
 		    env.conf.modem_program);
-		return;
+		return access(env.modem_program, X_OK);
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
+		dir = dirname(self);
 		snprintf(env.modem_program, sizeof(env.modem_program),
-		    "%s/pigeon-modem", dirname(self));
+		    "%s/pigeon-modem", dir);
 		if (access(env.modem_program, X_OK) == 0)
-			return;
+			return 0;
+		snprintf(env.modem_program, sizeof(env.modem_program),
+		    "%s/../libexec/pigeon/pigeon-modem", dir);
+		if (access(env.modem_program, X_OK) == 0)
+			return 0;
 	}
 	snprintf(env.modem_program, sizeof(env.modem_program), "%s/pigeon-modem",
 	    PIGEON_LIBEXECDIR);
+	return access(env.modem_program, X_OK);
+}
+
+/* The logging keys, here and (through the environment) in every worker. */
+static void
+log_configure(int use_syslog)
+{
+	log_set_level(env.conf.log_level);
+	log_set_numbers(env.conf.log_numbers);
+	setenv("PIGEON_LOG_LEVEL", env.conf.log_level, 1);
+	setenv("PIGEON_LOG_NUMBERS", env.conf.log_numbers ? "1" : "0", 1);
+	if (use_syslog)
+		setenv("PIGEON_SYSLOG", "1", 1);
 }
 
 /* Exits the loop once nothing is in flight and every modem process is gone. */
@@ -187,12 +211,17 @@ main(int argc, char *argv[])
 	struct event *sigs[4];
 	int signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
-	while ((ch = getopt(argc, argv, "c:nsv")) != -1) {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pigeond %s\n", PIGEON_VERSION);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "c:nsvV")) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'n': check_only = 1; break;
 		case 's': use_syslog = 1; break;
 		case 'v': env.verbose++; break;
+		case 'V': printf("pigeond %s\n", PIGEON_VERSION); return 0;
 		default: usage();
 		}
 	}
@@ -210,7 +239,14 @@ main(int argc, char *argv[])
 
 	env.config_path = config_path;
 	if (config_load(config_path, &env.conf, err, sizeof(err)) == -1) {
-		log_warnx("config: %s", err);
+		log_errorx("config: %s", err);
+		return 1;
+	}
+	log_configure(use_syslog);
+	if (find_modem_program() == -1) {
+		log_errorx("%s: %s (pigeon-modem, the modem worker: is pigeond installed "
+		    "with make install?)", env.modem_program, strerror(errno));
+		config_free(&env.conf);
 		return 1;
 	}
 	if (check_only) {
@@ -220,7 +256,6 @@ main(int argc, char *argv[])
 	}
 	if (migrate_init(err, sizeof(err)) == -1)
 		fatalx("this build is broken: %s", err);
-	find_modem_program();
 	signal(SIGPIPE, SIG_IGN);
 	/* HTTP clients must not take the descriptors a worker restart needs:
 	 * take all the system allows; http.c keeps a reserve below it. */
@@ -253,8 +288,8 @@ main(int argc, char *argv[])
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
 
-	log_info("starting: %zu modem(s), host %s, shortcode %s",
-	    env.conf.nmodems, env.conf.hostname, env.conf.shortcode);
+	log_info("starting pigeond %s: %zu modem(s), host %s, shortcode %s",
+	    PIGEON_VERSION, env.conf.nmodems, env.conf.hostname, env.conf.shortcode);
 	store_start(env.store);
 	link_start_all();
 
@@ -274,6 +309,10 @@ main(int argc, char *argv[])
 	event_base_free(env.base);
 	migrate_cleanup();
 	config_free(&env.conf);
+	if (migrate_refused()) {
+		/* systemd: RestartPreventExitStatus keeps it from looping. */
+		return MIGRATE_EXIT_NEWER;
+	}
 	log_info("stopped");
 	return 0;
 }

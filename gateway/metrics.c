@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "log.h"
 #include "pigeond.h"
 #include "store.h"
 
@@ -133,6 +134,8 @@ render(struct api_req *r, json_t *db)
 		api_error(r, 500, "out of memory");
 		return;
 	}
+	head(b, "pigeon_build_info", "gauge", "Always 1; the version label is this pigeond's.");
+	evbuffer_add_printf(b, "pigeon_build_info{version=\"%s\"} 1\n", PIGEON_VERSION);
 	head(b, "pigeon_database_up", "gauge", "1 when pigeond's database connection is up.");
 	evbuffer_add_printf(b, "pigeon_database_up %d\n", db != NULL);
 	head(b, "pigeon_database_reconnects_total", "counter",

@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "embedded.h"
 #include "log.h"
 #include "migrate.h"
+#include "pigeond.h"
 #include "store.h"
 
 /* Any constant will do, as long as every pigeond uses the same one. */
@@ -51,6 +53,13 @@ struct setup {
 };
 
 static struct setup setup;
+static int refused;	/* the schema is newer than this build */
+
+int
+migrate_refused(void)
+{
+	return refused;
+}
 
 int
 migrate_latest(void)
@@ -172,9 +181,16 @@ setup_result(PGresult *res, void *arg)
 	switch (setup.step) {
 	case STEP_VERSION:
 		setup.current = atoi(PQgetvalue(res, 0, 0));
-		if (setup.current > migrate_latest())
-			log_warnx("database schema is version %d, newer than this pigeond's %d",
-			    setup.current, migrate_latest());
+		if (setup.current > migrate_latest()) {
+			/* Stop before the functions: ours are older than the schema's. */
+			log_errorx("database schema is version %d, newer than this pigeond "
+			    "(%s, migrations up to %d): refusing to start; run the newer "
+			    "pigeond on this host", setup.current, PIGEON_VERSION,
+			    migrate_latest());
+			refused = 1;
+			event_base_loopexit(env.base, NULL);
+			return;
+		}
 		setup.next = 0;
 		while (setup.next < nmigrations && migrations[setup.next].version <= setup.current)
 			setup.next++;

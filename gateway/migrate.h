@@ -17,5 +17,12 @@ void	 migrate_on_connect(struct store *, void *arg);
 /* The schema version the embedded migrations reach. */
 int	 migrate_latest(void);
 void	 migrate_cleanup(void);
+/*
+ * 1 when the database's schema was newer than this build's: an older
+ * pigeond would put its older functions over the newer ones, so it stops
+ * the loop instead, and main exits with MIGRATE_EXIT_NEWER.
+ */
+int	 migrate_refused(void);
+#define MIGRATE_EXIT_NEWER	78	/* EX_CONFIG */
 
 #endif

@@ -48,7 +48,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pigeonctl [-c file] [-a host:port] [-t token] [--json] command\n"
+	    "usage: pigeonctl [-c file] [-a host:port] [-T tokenfile] [-t token] [--json]\n"
+	    "                 [--version] command\n"
 	    "  modems                      the modems, their state, signal and counters\n"
 	    "  enable|disable|drain NAME   steer a modem\n"
 	    "  send NUMBER TEXT            queue an SMS; prints its id\n"
@@ -58,8 +59,10 @@ usage(void)
 	    "  queue                       queue depth, recent failures, delivery rates\n"
 	    "  users HANDLE                a user's profile and latest posts\n"
 	    "  health                      pigeond's and the database's state\n"
-	    "The address and token come from -a/-t, else PIGEON_ADDR/PIGEON_TOKEN,\n"
-	    "else [http] listen and token (or token_file) of the configuration.\n");
+	    "The address comes from -a, else PIGEON_ADDR, else [http] listen. The token\n"
+	    "from -T FILE (its first line), -t TOKEN, PIGEON_TOKEN_FILE, PIGEON_TOKEN,\n"
+	    "else [http] token_file or token of the configuration. Prefer a file: any\n"
+	    "user on the host sees -t TOKEN in ps.\n");
 	exit(EXIT_USAGE);
 }
 
@@ -566,8 +569,8 @@ cmd_health(void)
 	if (json_out)
 		print_json(j);
 	else
-		printf("pigeond on %s: %s, database %s\n", s(j, "host"), s(j, "status"),
-		    s(j, "database"));
+		printf("pigeond %s on %s: %s, database %s\n", s(j, "version"), addr,
+		    s(j, "status"), s(j, "database"));
 	json_decref(j);
 	return code == 200 ? EXIT_OK : EXIT_UNREACHABLE;
 }
@@ -590,7 +593,8 @@ read_token_file(const char *path)
 
 /* Address and token: options, then the environment, then the configuration. */
 static void
-settings(const char *config, const char *opt_addr, const char *opt_token)
+settings(const char *config, const char *opt_addr, const char *opt_token,
+    const char *opt_token_file)
 {
 	struct pigeon_conf conf;
 	char err[1024];
@@ -611,7 +615,18 @@ settings(const char *config, const char *opt_addr, const char *opt_token)
 		addr = strdup(getenv("PIGEON_ADDR"));
 	else
 		addr = strdup(loaded ? conf.http_listen : "127.0.0.1:8025");
-	if (opt_token)
+	/* -T, -t, PIGEON_TOKEN_FILE, PIGEON_TOKEN, then the configuration. */
+	const char *tfile = opt_token_file ? opt_token_file : opt_token ? NULL :
+	    (getenv("PIGEON_TOKEN_FILE") && *getenv("PIGEON_TOKEN_FILE") ?
+	    getenv("PIGEON_TOKEN_FILE") : NULL);
+	if (tfile) {
+		/* A file keeps the token out of ps and the shell's history. */
+		if ((token = read_token_file(tfile)) == NULL) {
+			if (loaded)
+				config_free(&conf);
+			exit(EXIT_AUTH);
+		}
+	} else if (opt_token)
 		token = strdup(opt_token);
 	else if (getenv("PIGEON_TOKEN") && *getenv("PIGEON_TOKEN"))
 		token = strdup(getenv("PIGEON_TOKEN"));
@@ -634,17 +649,20 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *config = NULL, *opt_addr = NULL, *opt_token = NULL;
+	const char *config = NULL, *opt_addr = NULL, *opt_token = NULL, *opt_token_file = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "+c:a:t:jh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:a:t:T:jhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'a': opt_addr = optarg; break;
 		case 't': opt_token = optarg; break;
+		case 'T': opt_token_file = optarg; break;
 		case 'j': json_out = 1; break;
+		case 'V': printf("pigeonctl %s\n", PIGEON_VERSION); return 0;
 		default: usage();
 		}
 	}
@@ -652,7 +670,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	settings(config, opt_addr, opt_token);
+	settings(config, opt_addr, opt_token, opt_token_file);
 
 	const char *cmd = argv[0];
 	if (strcmp(cmd, "modems") == 0 && argc == 1)

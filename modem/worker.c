@@ -681,6 +681,10 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	int verbose = 0, ch, fl;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pigeon-modem %s\n", PIGEON_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "v")) != -1) {
 		if (ch == 'v')
 			verbose++;

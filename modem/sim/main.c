@@ -411,6 +411,10 @@ serve_main(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pigeon-modemsim %s\n", PIGEON_VERSION);
+		return 0;
+	}
 	if (argc < 3)
 		usage();
 	if (strcmp(argv[1], "serve") == 0)

@@ -91,6 +91,8 @@ write_config(struct h_gateway *g)
 		    g->modem_extra[i] ? g->modem_extra[i] : "");
 	}
 	fclose(f);
+	/* It may hold a token: pigeond refuses such a file others can read. */
+	chmod(g->config, 0600);
 }
 
 void

@@ -17,7 +17,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"s3cret-token"
+#define TOKEN	"s3cret-token-0123456789abcdef0123456789"
 #define CAROL	"+212661000003"
 #define WAIT_MS	60000
 

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <check.h>
 #include <jansson.h>
 
 #include "harness.h"
 
-#define TOKEN	"ctl-token"
+#define TOKEN	"ctl-token-0123456789abcdef0123456789"
 #define BOB	"+212661000002"
 #define WAIT_MS	60000
 
@@ -26,6 +28,7 @@ setup(void)
 	char *dir = h_tmpdir("pigeonctl-token"), *file = NULL;
 	ck_assert_int_ge(asprintf(&file, "%s/token", dir), 0);
 	h_write_file(file, TOKEN "\n");
+	chmod(file, 0600);
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token_file = %s\n", file);
 	g.http_extra = http_extra;

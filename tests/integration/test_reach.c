@@ -17,7 +17,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"reach-token"
+#define TOKEN	"reach-token-0123456789abcdef0123456789"
 #define SHOP	"+212661000040"
 #define NFOLLOWERS	4
 #define POST	"Promo: couscous a 20 DH ce soir"

@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"rel-token"
+#define TOKEN	"rel-token-0123456789abcdef0123456789"
 #define ALICE	"+212661000001"
 #define CAROL	"+212661000003"
 #define FLOOD	"+212661000099"

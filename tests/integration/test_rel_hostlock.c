@@ -86,7 +86,7 @@ static void
 setup(void)
 {
 	static char extra[] = "lease_seconds = 10\n";
-	static char http_extra[] = "token = hostlock-token\n";
+	static char http_extra[] = "token = hostlock-token-0123456789abcdef0123456789\n";
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));

@@ -93,7 +93,7 @@ setup(void)
 	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
 	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
 	g.extra_config = extra;
-	g.http_extra = "token = rel-token\n";
+	g.http_extra = "token = rel-token-0123456789abcdef0123456789\n";
 	h_gateway_start(&g, "rel_kill", NMODEMS);
 }
 
@@ -281,7 +281,7 @@ static int
 api_is(void *want)
 {
 	char *body = NULL;
-	int code = h_http(g.http_port, "GET", "/api/status", "rel-token", NULL, &body);
+	int code = h_http(g.http_port, "GET", "/api/status", "rel-token-0123456789abcdef0123456789", NULL, &body);
 	free(body);
 	return code == *(int *)want;
 }

@@ -15,7 +15,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"search-token"
+#define TOKEN	"search-token-0123456789abcdef0123456789"
 #define ALICE	"+212661000021"
 #define KARIM	"+212661000022"
 #define BOB	"+212661000023"

@@ -11,7 +11,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"page-token"
+#define TOKEN	"page-token-0123456789abcdef0123456789"
 
 static struct h_gateway g;
 

@@ -18,7 +18,7 @@
 
 #include "harness.h"
 
-#define TOKEN	"hook-token"
+#define TOKEN	"hook-token-0123456789abcdef0123456789"
 #define WAIT_MS	60000
 
 static struct h_gateway g;

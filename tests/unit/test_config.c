@@ -3,10 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <check.h>
 
 #include "config.h"
+
+#define T	"0123456789abcdef0123456789abcdef"
 
 static char path[64];
 
@@ -30,7 +33,7 @@ START_TEST(test_design_example)
 	int rc = load(
 	    "[pigeon]\nshortcode = 40404\ncountry = 212\nlanguage = fr\n\n"
 	    "[database]\nconninfo = host=/run/postgresql dbname=pigeon\n\n"
-	    "[http]\nlisten = 127.0.0.1:8025\ntoken = change-me\n\n"
+	    "[http]\nlisten = 127.0.0.1:8025\ntoken = 0123456789abcdef0123456789abcdef\n\n"
 	    "[modem bank1-a]\ndevice = /dev/serial/by-id/usb-HUAWEI-if00\n"
 	    "connection = at\nroutes = +21266 +21267\nrate = 6/min 300/hour\n"
 	    "\n[modem bank1-b]\ndevice = /dev/ttyUSB1\nenabled = no\n"
@@ -42,7 +45,7 @@ START_TEST(test_design_example)
 	ck_assert_int_eq(c.post_max, 140);
 	ck_assert_str_eq(c.conninfo, "host=/run/postgresql dbname=pigeon");
 	ck_assert_str_eq(c.http_listen, "127.0.0.1:8025");
-	ck_assert_str_eq(c.http_token, "change-me");
+	ck_assert_str_eq(c.http_token, "0123456789abcdef0123456789abcdef");
 	ck_assert_uint_eq(c.nmodems, 2);
 	ck_assert_str_eq(c.modems[0].name, "bank1-a");
 	ck_assert_str_eq(c.modems[0].device, "/dev/serial/by-id/usb-HUAWEI-if00");
@@ -56,6 +59,18 @@ START_TEST(test_design_example)
 	ck_assert_ptr_eq(config_modem(&c, "bank1-b"), &c.modems[1]);
 	ck_assert_ptr_null(config_modem(&c, "bank9"));
 	ck_assert(c.hostname[0] != '\0');
+	config_free(&c);
+}
+END_TEST
+
+/* A file saved by an editor that writes a byte order mark. */
+START_TEST(test_byte_order_mark)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+	ck_assert_msg(load("\xef\xbb\xbf[database]\nconninfo = dbname=p\n", &c, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.conninfo, "dbname=p");
 	config_free(&c);
 }
 END_TEST
@@ -105,7 +120,7 @@ static const struct {
 	{ "[database]\nconninfo = x\n[pigeon]\nshortcod = 1\n",
 	  "[pigeon] shortcod: unknown key" },
 	{ "[database]\nconninfo = x\n[pigeon]\ncountry = 212\ncountry = 213\n",
-	  "[pigeon] country: given twice" },
+	  ":5: [pigeon] country: given twice (first at line 4)" },
 	{ "[database]\nconninfo = x\n[pigeon]\ncountry = 212 ; Morocco\n",
 	  "put comments on their own line" },
 	{ "[database]\nconninfo = x\n[http]\nlisten = 8025\n",
@@ -115,11 +130,52 @@ static const struct {
 	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\nenabled = maybe\n",
 	  "[modem a] enabled: 'maybe' is not yes or no" },
 	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\n[modem a]\ndevice = /e\n",
-	  "[modem a]: modem given twice" },
+	  ":5: [modem a]: section given twice (first at line 3)" },
 	{ "[database]\nconninfo = x\n[modem bad/name]\ndevice = /d\n",
 	  "modem names are 1-32 of letters" },
 	{ "[database]\nconninfo = x\n[modems]\ndevice = /d\n", "[modems]: unknown section" },
-	{ "[database\nconninfo = x\n", "not a valid INI file" },
+	{ "[database\nconninfo = x\n", ":1: '[database': a section header without its ']'" },
+	/* Issue 15: what libgammu's reader dropped or misread silently. */
+	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\n[modem b\ndevice = /e\n",
+	  ":5: '[modem b': a section header without its ']'" },
+	{ "[database]\nconninfo = x\n[pigeon]\ncountry 212\n",
+	  ":4: [pigeon]: 'country 212' is not 'key = value'" },
+	{ "country = 212\n[database]\nconninfo = x\n",
+	  ":1: 'country = 212' comes before any [section]" },
+	{ "[database]\nconninfo = x\n\n[modem a]\ndevice = \"/dev/ttyUSB0\"\n",
+	  ":5: [modem a] device: the quotes would be part of the value" },
+	{ "[database]\nconninfo = x\n[http]\ntoken_file = /nonexistent/token\n",
+	  ":4: [http] token_file: /nonexistent/token: No such file or directory" },
+	{ "[database]\nconninfo = x\n[http]\ntoken = " T "\ntoken_file = /etc/hostname\n",
+	  ":5: [http] token_file: give token or token_file, not both" },
+	{ "[database]\nconninfo = x\n[http]\ntoken = change-me\n",
+	  ":4: [http] token: shorter than 32 characters" },
+	{ "[database]\nconninfo = x\n[http]\nwebhooks = https://example.org/hook\n",
+	  ":4: [http] webhooks: 'https://example.org/hook': https is not supported" },
+	{ "[database]\nconninfo = x\n[http]\nwebhooks = http://127.0.0.1/a junk\n",
+	  ":4: [http] webhooks: 'junk' is not an http://host[:port]/path URL" },
+	{ "[database]\nconninfo = x\n[pigeon]\ntimezone = Mars/Olympus\n",
+	  ":4: [pigeon] timezone: 'Mars/Olympus' is not a time zone known here" },
+	{ "[database]\nconninfo = x\n[pigeon]\ntimezone = ../../etc/passwd\n",
+	  ":4: [pigeon] timezone: '../../etc/passwd' is not a time zone name" },
+	{ "[database]\nconninfo = x\n[modem a]\ndevice = /dev/ttyUSB0\n\n"
+	  "[modem b]\nconnection = at\ndevice = /dev/ttyUSB0\n",
+	  ":8: [modem b] device: '/dev/ttyUSB0' is also the device of [modem a] (line 4)" },
+	{ "[database]\nconninfo = x\n[modem a]\ndevice = /dev/null\n"
+	  "[modem b]\nport = /dev/../dev/null\n",
+	  ":6: [modem b] port: '/dev/../dev/null' is also the device of [modem a] (line 4)" },
+	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\nport = /e\n",
+	  ":5: [modem a] port: give device or port (gammurc's older name), not both" },
+	{ "[database]\nconninfo = x\n[modem-defaults]\ndevice = /d\n",
+	  ":4: [modem-defaults] device: each [modem NAME] gives its own device" },
+	{ "[database]\nconninfo = x\n[modem-defaults]\nrate = 6/sec\n[modem a]\ndevice = /d\n",
+	  ":4: [modem-defaults] rate: '6/sec' is not like 6/min" },
+	{ "[database]\nconninfo = x\n[pigeon]\nlog_level = loud\n",
+	  ":4: [pigeon] log_level: 'loud' is not one of error, warning, info, debug" },
+	{ "[database]\nconninfo = x\n[pigeon]\nmodem_program = /nonexistent/pigeon-modem\n",
+	  ":4: [pigeon] modem_program: /nonexistent/pigeon-modem: No such file" },
+	{ "[database]\nconninfo = x\n[pigeon]\n[pigeon]\n",
+	  ":4: [pigeon]: section given twice (first at line 3)" },
 	{ "", "the file is empty" },
 };
 
@@ -132,6 +188,71 @@ START_TEST(test_bad)
 	    err, bad[_i].error);
 	ck_assert_ptr_null(strchr(err, '\n'));
 	ck_assert_ptr_nonnull(strstr(err, path));
+}
+END_TEST
+
+/* [modem-defaults] spares 64 sections the same three lines; a modem's
+ * own key wins; gammurc's "port" names the device. */
+START_TEST(test_modem_defaults)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+	int rc = load("[database]\nconninfo = dbname=p\n"
+	    "[modem a]\ndevice = /dev/ttyUSB0\n"
+	    "[modem b]\nport = /dev/ttyUSB1\nrate = 1/min\n"
+	    "[modem-defaults]\nconnection = at115200\nrate = 6/min 300/hour\nreport = yes\n",
+	    &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_str_eq(c.modems[0].connection, "at115200");
+	ck_assert_int_eq(c.modems[0].rate_min, 6);
+	ck_assert_int_eq(c.modems[0].rate_hour, 300);
+	ck_assert_int_eq(c.modems[0].report, 1);
+	ck_assert_str_eq(c.modems[1].device, "/dev/ttyUSB1");
+	ck_assert_int_eq(c.modems[1].rate_min, 1);
+	ck_assert_int_eq(c.modems[1].rate_hour, 0);
+	ck_assert_int_eq(c.modems[1].report, 1);
+	ck_assert_uint_eq(c.nmodems, 2);
+	config_free(&c);
+}
+END_TEST
+
+/* Issue 14: a token others can read is refused, in the file or beside it. */
+START_TEST(test_secret_files)
+{
+	struct pigeon_conf c;
+	char err[512] = "", tok[64], text[256];
+
+	ck_assert_int_eq(load("[database]\nconninfo = x\n[http]\ntoken = " T "\n", &c,
+	    err, sizeof(err)), 0);
+	config_free(&c);
+
+	/* load() unlinks its file: write one that stays for the chmod. */
+	strcpy(path, "/tmp/pigeon-test-config.XXXXXX");
+	int fd = mkstemp(path);
+	const char *conf = "[database]\nconninfo = x\n[http]\ntoken = " T "\n";
+	ck_assert_int_eq(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+	close(fd);
+	chmod(path, 0644);
+	ck_assert_int_eq(config_load(path, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "holds a secret") && strstr(err, "mode 0644"), "%s", err);
+	chmod(path, 0666);
+	ck_assert_int_eq(config_load(path, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "writable by others"), "%s", err);
+	unlink(path);
+
+	strcpy(tok, "/tmp/pigeon-test-token.XXXXXX");
+	fd = mkstemp(tok);
+	ck_assert_int_eq(write(fd, T "\n", 33), 33);
+	close(fd);
+	chmod(tok, 0644);
+	snprintf(text, sizeof(text), "[database]\nconninfo = x\n[http]\ntoken_file = %s\n", tok);
+	ck_assert_int_eq(load(text, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, ":4: [http] token_file:") &&
+	    strstr(err, "holds the token and others can read it"), "%s", err);
+	chmod(tok, 0640);
+	ck_assert_msg(load(text, &c, err, sizeof(err)) == 0, "%s", err);
+	config_free(&c);
+	unlink(tok);
 }
 END_TEST
 
@@ -154,6 +275,9 @@ main(void)
 	tcase_add_test(tc, test_gammurc_section_pasted);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_modem_defaults);
+	tcase_add_test(tc, test_byte_order_mark);
+	tcase_add_test(tc, test_secret_files);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,99 @@
+/*
+ * Issue 15: what `pigeond -n` used to pass and a start then tripped over
+ * (or silently did without: a "[modem b" header lost modem b). Each is one
+ * line naming the file and the line, the same at -n and at start, exit 1.
+ * And -n checks that the modem worker is where this pigeond will look.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static const struct {
+	const char *text;
+	const char *line;	/* what the one line says after the path */
+} mistakes[] = {
+	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
+	  "[modem b\ndevice = /dev/ttyUSB1\n",
+	  ":5: '[modem b': a section header without its ']'" },
+	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = \"/dev/ttyUSB0\"\n",
+	  ":4: [modem a] device: the quotes would be part of the value" },
+	{ "[database]\nconninfo = dbname=x\n[http]\ntoken_file = /nonexistent/token\n",
+	  ":4: [http] token_file: /nonexistent/token: No such file or directory" },
+	{ "[database]\nconninfo = dbname=x\n[http]\nwebhooks = https://example.org/\n",
+	  ":4: [http] webhooks: 'https://example.org/': https is not supported" },
+	{ "[pigeon]\ntimezone = Europe/Atlantis\n[database]\nconninfo = dbname=x\n",
+	  ":2: [pigeon] timezone: 'Europe/Atlantis' is not a time zone known here" },
+	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
+	  "[modem b]\ndevice = /dev/ttyUSB0\n",
+	  ":6: [modem b] device: '/dev/ttyUSB0' is also the device of [modem a] (line 4)" },
+};
+
+START_TEST(test_mistake_named_at_check_and_start)
+{
+	char *dir = h_tmpdir("confcheck"), *path, *out;
+
+	ck_assert_int_ne(asprintf(&path, "%s/pigeon.conf", dir), -1);
+	ck_assert_int_eq(h_write_file(path, mistakes[_i].text), 0);
+	for (int check = 1; check >= 0; check--) {
+		char *argv[] = { (char *)h_bin("pigeond"), check ? "-n" : "-c",
+		    check ? "-c" : path, check ? path : NULL, NULL };
+		ck_assert_int_eq(h_exec(&out, argv), 1);
+		char want[512];
+		snprintf(want, sizeof(want), "%s%s", path, mistakes[_i].line);
+		ck_assert_msg(strstr(out, want) != NULL, "%s: got %s", check ? "-n" : "start", out);
+		ck_assert_int_eq(h_count_lines(out, "pigeond"), 1);
+		free(out);
+	}
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* A pigeond copied away from its worker says where it looked. */
+START_TEST(test_worker_missing)
+{
+	char *dir = h_tmpdir("noworker"), *out, *conf, *copy;
+
+	ck_assert_int_ne(asprintf(&conf, "%s/pigeon.conf", dir), -1);
+	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=x\n"), 0);
+	ck_assert_int_ne(asprintf(&copy, "%s/pigeond", dir), -1);
+	ck_assert_int_eq(h_run(&out, "cp '%s' '%s'", h_bin("pigeond"), copy), 0);
+	free(out);
+	char *argv[] = { copy, "-n", "-c", conf, NULL };
+	ck_assert_int_eq(h_exec(&out, argv), 1);
+	ck_assert_msg(strstr(out, "/libexec/pigeon/pigeon-modem: No such file or directory") &&
+	    strstr(out, "the modem worker"), "%s", out);
+	free(out);
+
+	/* Installed beside it as make install does, it is found. */
+	ck_assert_int_eq(h_run(&out, "mkdir -p '%s/../libexec/pigeon' && cp '%s' "
+	    "'%s/../libexec/pigeon/'", dir, h_bin("pigeon-modem"), dir), 0);
+	free(out);
+	ck_assert_int_eq(h_exec(&out, argv), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	h_run(&out, "rm -rf '%s/../libexec'", dir);
+	free(out);
+	free(copy);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("confcheck");
+	TCase *tc = tcase_create("confcheck");
+	tcase_add_loop_test(tc, test_mistake_named_at_check_and_start, 0,
+	    sizeof(mistakes) / sizeof(mistakes[0]));
+	tcase_add_test(tc, test_worker_missing);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}

@@ -1,0 +1,94 @@
+/*
+ * Issue 15: migrations only go forward, so a pigeond older than the
+ * database's schema (a host not yet upgraded in a rolling upgrade) must
+ * not start: it would put its older functions over the newer ones. It
+ * says so in one line and exits with status 78, leaving the functions as
+ * they were.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define FUNCTION_XMIN	"SELECT xmin::text FROM pg_proc WHERE proname = 'pigeon_catalog_load'"
+
+struct exit_arg {
+	pid_t	 pid;
+	int	 status;
+};
+
+static int
+exited(void *p)
+{
+	struct exit_arg *a = p;
+	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
+}
+
+START_TEST(test_older_binary_refuses_newer_schema)
+{
+	struct h_gateway g;
+	char *log, *text, *before, *after;
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "upgrade", 1);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) > 0 FROM pigeon_schema", NULL, "t",
+	    30000), 0);
+	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* A newer pigeond applied one more migration. */
+	long latest = h_db_long(g.db, "SELECT max(version) FROM pigeon_schema", 0, NULL);
+	char next[16];
+	snprintf(next, sizeof(next), "%ld", latest + 1);
+	const char *params[] = { next };
+	PQclear(PQexecParams(g.db, "INSERT INTO pigeon_schema (version, name) "
+	    "VALUES ($1::int, 'from_the_future')", 1, NULL, params, NULL, NULL, 0));
+	before = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
+	ck_assert_ptr_nonnull(before);
+
+	log = NULL;
+	ck_assert_int_ne(asprintf(&log, "%s/pigeond.log", g.dir), -1);
+	h_write_file(log, "");
+	h_pigeond_start(&g);
+	struct exit_arg a = { g.pigeond, 0 };
+	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
+	g.pigeond = 0;
+	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
+	    "exit status %d", a.status);
+	text = h_read_file(log);
+	char want[160];
+	snprintf(want, sizeof(want), "database schema is version %ld, newer than this "
+	    "pigeond", latest + 1);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	ck_assert_int_eq(h_count_lines(text, "refusing to start"), 1);
+	/* Its functions were not put over the newer ones. */
+	after = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
+	ck_assert_str_eq(before, after);
+	free(text);
+	free(before);
+	free(after);
+
+	/* Once the schema is one it knows, it starts again. */
+	PQclear(PQexecParams(g.db, "DELETE FROM pigeon_schema WHERE version = $1::int",
+	    1, NULL, params, NULL, NULL, 0));
+	h_pigeond_start(&g);
+	ck_assert_int_eq(h_wait_file_contains(log, "this host holds its lock", 30000), 0);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("upgrade");
+	TCase *tc = tcase_create("upgrade");
+	tcase_add_test(tc, test_older_binary_refuses_newer_schema);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}
