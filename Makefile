@@ -1,6 +1,6 @@
 # Pigeon: SMS-to-microblog gateway.
 #
-#   make            build pigeond, pigeon-modem, pigeon-modemsim
+#   make            build pigeond, pigeon-modem, pigeon-smpp, pigeon-modemsim
 #   make run        embedded PostgreSQL + two simulated modems + pigeond
 #   make test       unit and integration tests, built with ASan+UBSan
 #   make bench      benchmarks
@@ -84,6 +84,14 @@ MODEM_SRCS = \
 	modem/seen.c \
 	modem/utf8.c
 
+# One process per SMPP bind; it shares modem/utf8.c with pigeon-modem.
+SMPP_SRCS = \
+	smpp/main.c \
+	smpp/link.c \
+	smpp/pdu.c \
+	smpp/text.c \
+	modem/utf8.c
+
 MODEMSIM_SRCS = \
 	modem/sim/main.c \
 	modem/sim/at.c \
@@ -102,7 +110,8 @@ UNIT_TESTS = \
 	tests/unit/test_catalog \
 	tests/unit/test_utf8 \
 	tests/unit/test_proto \
-	tests/unit/test_ratelimit
+	tests/unit/test_ratelimit \
+	tests/unit/test_smpp_pdu
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o common/log.o
@@ -112,6 +121,7 @@ test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o common/log.o
 test_catalog_OBJS =
 test_utf8_OBJS    = modem/utf8.o
+test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o common/log.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
@@ -136,7 +146,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
 	tests/integration/test_rel_hostlock \
-	tests/integration/test_rel_unplug
+	tests/integration/test_rel_unplug \
+	tests/integration/test_smpp_worker
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -144,7 +155,8 @@ HARNESS_SRCS = \
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
-PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim $(B)/pigeonctl
+PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim $(B)/pigeonctl \
+	$(B)/pigeon-smpp
 
 all: $(PROGRAMS)
 
@@ -171,11 +183,14 @@ $(B)/pigeonctl: $(call obj,$(PIGEONCTL_SRCS) $(COMMON_SRCS))
 $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/pigeon-smpp: $(call obj,$(SMPP_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
 # Each side sees common/ and its own folder; tests see everything.
-dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration)))
+dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter smpp/%,$(1)),-Ismpp,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration))))
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -264,6 +279,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/libexec/pigeon $(DESTDIR)$(PREFIX)/share/pigeon/migrations
 	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
 	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
+	install -m 755 $(B)/pigeon-smpp $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-smpp
 	install -m 755 $(B)/pigeon-modemsim $(DESTDIR)$(PREFIX)/bin/pigeon-modemsim
 	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/pigeon/migrations/
 	install -d $(DESTDIR)$(PREFIX)/share/pigeon/functions $(DESTDIR)$(PREFIX)/share/pigeon/web \
