@@ -190,7 +190,7 @@ $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
 # Each side sees common/ and its own folder; tests see everything.
-dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter smpp/%,$(1)),-Ismpp,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration))))
+dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter smpp/%,$(1)),-Ismpp,$(if $(filter tests/%,$(1)),-Igateway -Imodem -Ismpp $(TEST_CFLAGS) -Itests/integration))))
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -291,6 +291,9 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 		log_warnx("%s bind refused: 0x%02x %s", role_name(s->role),
 		    status, smpp_status_text(status));
 		main_bind_failed(status);
+		/* Not to be hammered: a second at least before the next try. */
+		if (s->backoff_ms < 1000)
+			s->backoff_ms = 1000;
 		sess_close(s, "bind refused", status);
 		return;
 	}

@@ -298,6 +298,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 	char *text;
 
 	deliver_key(d, key, sizeof(key));
+	log_debug("deliver_sm %u from %s esm 0x%02x dc %u, %zu bytes", seq, d->source, d->esm_class, d->data_coding, d->sm_len);
 	if ((d->esm_class >> 2) & 0x0f) {
 		emit_report(handle, seq, d, key);
 		return;
