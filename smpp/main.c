@@ -271,7 +271,9 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 		/* Both given: match on either. */
 		char t[1][66];
 		snprintf(t[0], sizeof(t[0]), "%s", rc.id);
-		json_array_extend(json_object_get(m, "keys"), keys_array(t, 1));
+		json_t *more = keys_array(t, 1);
+		json_array_extend(json_object_get(m, "keys"), more);
+		json_decref(more);
 	}
 	json_object_set_new(m, "recipient", jstr(recipient));
 	json_object_set_new(m, "stat", jstr(rc.stat[0] ? rc.stat : "UNKNOWN"));

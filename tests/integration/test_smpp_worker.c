@@ -291,6 +291,7 @@ w_start(const char *extra)
 {
 	char *argv[] = { (char *)h_bin("pigeon-smpp"), "-v", NULL };
 
+	free(w.log);
 	ck_assert(asprintf(&w.log, "%s/worker.log", smsc.dir) != -1);
 	w.len = 0;
 	w.eof = 0;
@@ -334,6 +335,13 @@ teardown(void)
 		h_stop(smsc.pid, SIGTERM, 5000);
 		smsc.pid = -1;
 	}
+	for (int i = 0; i < w.nq; i++)
+		json_decref(w.q[i]);
+	w.nq = 0;
+	free(w.log);
+	free(smsc.dir);
+	free(smsc.log);
+	w.log = smsc.dir = smsc.log = NULL;
 }
 
 static void
@@ -541,7 +549,7 @@ take_sms_from(const char *sender)
 
 START_TEST(test_mo_ack_after_commit)
 {
-	char longtext[300] = "";
+	char longtext[1024] = "";
 
 	smsc_start("smpp-mo", "hex");
 	w_start(NULL);
@@ -564,8 +572,8 @@ START_TEST(test_mo_ack_after_commit)
 	json_decref(m);
 
 	/* Concatenated by UDH (Arabic, UCS-2) and by SAR TLVs (GSM-7). */
-	for (int i = 0; i < 20; i++)
-		strcat(longtext, "ابجد هوز ");
+	for (int i = 0; i < 12; i++)
+		strcat(longtext, "ابجد هوز ");	/* 108 characters: 2 UCS-2 parts */
 	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000002\","
 	    "\"text\":\"%s\",\"ref\":77}", longtext));
 	json_t *a = take_sms_from("+212611000002"), *b = take_sms_from("+212611000002");
@@ -732,6 +740,7 @@ START_TEST(test_bind_refused)
 	/* A wrong password is refused too. */
 	smsc_start("smpp-badpw", "hex");
 	char *argv[] = { (char *)h_bin("pigeon-smpp"), NULL };
+	ck_assert(asprintf(&w.log, "%s/worker.log", smsc.dir) != -1);
 	w.pid = h_spawn_channel(w.log, argv, &w.fd);
 	w.len = 0;
 	w.eof = 0;
