@@ -753,6 +753,112 @@ START_TEST(test_bind_refused)
 }
 END_TEST
 
+/* An unbind from the SMSC, a generic_nack and a silent SMSC each end the
+ * session; the worker binds again by itself. */
+START_TEST(test_unbind_nack_dead_link)
+{
+	smsc_start("smpp-relink", "hex");
+	w_start("\"enquire_link\":1,\"reconnect_max_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"unbind\"}"));
+	json_t *l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "unbind from the SMSC");
+	json_decref(l);
+	json_t *r = w_take("ready", -1, WAIT_MS);
+	ck_assert(json_is_true(json_object_get(r, "rebind")));
+	json_decref(r);
+
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"nack\",\"count\":1}"));
+	send_text(1, "+212600000001", "nacked", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
+	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	json_decref(m);
+	l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "generic_nack from the SMSC");
+	json_decref(l);
+	json_decref(w_take("ready", -1, WAIT_MS));
+
+	/* enquire_link every second: a mute SMSC is found dead in about 2 s. */
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":true}"));
+	long t0 = h_now_ms();
+	l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "no answer to enquire_link");
+	ck_assert_msg(h_now_ms() - t0 < 4000, "dead link found after %ld ms",
+	    h_now_ms() - t0);
+	json_decref(l);
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":false}"));
+	json_decref(w_take("ready", -1, WAIT_MS));
+	send_text(2, "+212600000001", "alive again", 0);
+	m = w_outcome(2);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
+/* Transmitter + receiver sessions; long text in message_payload. */
+START_TEST(test_split_bind_and_payload)
+{
+	char longtext[400] = "";
+
+	smsc_start("smpp-split", "hex");
+	w_start("\"bind\":\"transmitter+receiver\",\"long\":\"payload\"");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_t *st = smsc_ctl("{\"cmd\":\"status\"}");
+	ck_assert_int_eq(json_array_size(json_object_get(st, "sessions")), 2);
+	json_decref(st);
+	for (int i = 0; i < 20; i++)
+		strcat(longtext, "0123456789");
+	send_text(1, "+212600000001", longtext, 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	ck_assert_int_eq(json_array_size(json_object_get(m, "refs")), 1);
+	json_decref(m);
+	json_t *subs = smsc_submits();
+	ck_assert_int_eq(json_array_size(subs), 1);
+	json_t *p = json_array_get(subs, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "message_payload")),
+	    longtext);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "esm_class")), 0);
+	json_decref(subs);
+	/* MO comes on the receiver session. */
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000009\","
+	    "\"text\":\"STOP\"}"));
+	m = w_take("sms", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "STOP");
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	json_decref(m);
+	smsc_wait_count("deliver_sm_resp", 1);
+	teardown();
+}
+END_TEST
+
+/* rate 20/s: 30 sends take about a second and a half, whatever the window. */
+START_TEST(test_rate)
+{
+	smsc_start("smpp-rate", "hex");
+	w_start("\"rate\":\"20/s\",\"window\":50");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	long t0 = h_now_ms();
+	for (int i = 1; i <= 30; i++)
+		send_text(i, "+212600000001", "paced", 0);
+	for (int i = 1; i <= 30; i++) {
+		json_t *m = w_outcome(i);
+		ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+		json_decref(m);
+	}
+	long took = h_now_ms() - t0;
+	ck_assert_msg(took >= 1200 && took < 5000, "30 sends at 20/s in %ld ms", took);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -769,6 +875,9 @@ main(void)
 	tcase_add_test(tc, test_drop_mid_window);
 	tcase_add_test(tc, test_no_answer_timeout);
 	tcase_add_test(tc, test_bind_refused);
+	tcase_add_test(tc, test_unbind_nack_dead_link);
+	tcase_add_test(tc, test_split_bind_and_payload);
+	tcase_add_test(tc, test_rate);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
