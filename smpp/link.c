@@ -475,6 +475,8 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 	}
 }
 
+static void	link_pump(void);
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -499,6 +501,8 @@ on_read(struct bufferevent *bev, void *arg)
 		if (s->bev == bev && s->gen == gen)
 			evbuffer_drain(in, len);
 	}
+	/* Answers free window slots: fill them now, not at the next tick. */
+	link_pump();
 }
 
 static void
