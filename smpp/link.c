@@ -101,7 +101,7 @@ static int		 pause_ms = THROTTLE_PAUSE_MIN_MS;
 static int		 ever_ready, ready_now, stopping;
 static unsigned		 concat_ref;
 static struct pending_ack *acks;
-static size_t		 nacks, acks_cap;
+static size_t		 acks_head, nacks, acks_cap;
 static long long	 next_handle;
 static struct link_stats st;
 static struct pdu_out	 scratch;
@@ -363,6 +363,11 @@ on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
 static void
 ack_add(long long handle, struct sess *s, uint32_t seq)
 {
+	if (nacks == acks_cap && acks_head > 0) {
+		memmove(acks, acks + acks_head, (nacks - acks_head) * sizeof(*acks));
+		nacks -= acks_head;
+		acks_head = 0;
+	}
 	if (nacks == acks_cap) {
 		size_t ncap = acks_cap ? acks_cap * 2 : 64;
 		void *n = realloc(acks, ncap * sizeof(*acks));
@@ -378,15 +383,29 @@ ack_add(long long handle, struct sess *s, uint32_t seq)
 	nacks++;
 }
 
+/*
+ * Acks come mostly in the order of the deliveries: the first live entry
+ * is found at once; an answered entry becomes a hole (handle 0) that the
+ * head skips, and the array is compacted when half of it is holes.
+ */
 int
 link_ack(long long handle, const char **err)
 {
-	for (size_t i = 0; i < nacks; i++) {
+	for (size_t i = acks_head; i < nacks; i++) {
 		if (acks[i].handle != handle)
 			continue;
 		struct pending_ack a = acks[i];
-		memmove(&acks[i], &acks[i + 1], (nacks - i - 1) * sizeof(*acks));
-		nacks--;
+		acks[i].handle = 0;
+		while (acks_head < nacks && acks[acks_head].handle == 0)
+			acks_head++;
+		if (acks_head == nacks) {
+			acks_head = nacks = 0;
+		} else if (acks_head > 64 && acks_head * 2 > nacks) {
+			memmove(acks, acks + acks_head,
+			    (nacks - acks_head) * sizeof(*acks));
+			nacks -= acks_head;
+			acks_head = 0;
+		}
 		if (a.s->gen != a.gen || a.s->state != S_BOUND) {
 			*err = "the session that delivered it is closed: the "
 			    "SMSC delivers it again";

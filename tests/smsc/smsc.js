@@ -65,6 +65,7 @@ function serve(dir, opts) {
 		id_base: opts.id_base !== undefined ? opts.id_base : 0x3a000000,
 		auto_receipt: opts.auto_receipt || '',	/* a stat, or '' = none */
 		redeliver_ms: opts.redeliver_ms || 0,
+		deliver_window: opts.deliver_window || 100,
 	};
 	let nextId = cfg.id_base;
 	let recordPath = opts.record || path.join(dir, 'received.jsonl');
@@ -82,8 +83,8 @@ function serve(dir, opts) {
 	    mute: false };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
-	/* MO deliver_sm not yet answered: redelivered on the next bind. */
-	const pendingMo = [];
+	/* MO and receipts not yet answered (see deliverOne). */
+	let waiting = [], waitHead = 0, pendingCount = 0;
 	let moSeq = 0;
 
 	function rec(obj) {
@@ -133,29 +134,46 @@ function serve(dir, opts) {
 		return null;
 	}
 
-	/* Sends a deliver_sm; it stays pending until its deliver_sm_resp. */
-	function deliver(mo) {
-		const s = receiver();
-		if (s === null)
-			return false;
-		mo.session = s;
+	/*
+	 * MO messages and receipts wait in `waiting` until a receiver is
+	 * bound, then are in flight on a session (at most deliver_window
+	 * unanswered each) until a deliver_sm_resp with status 0 ends them.
+	 * What a closed session or a refusal leaves goes back to waiting.
+	 */
+	function deliverOne(s, mo) {
+		s.moInflight.add(mo);
 		const pdu = new smpp.PDU('deliver_sm', Object.assign({}, mo.fields));
 		s.send(pdu, (resp) => {
-			const i = pendingMo.indexOf(mo);
-			if (resp.command_status === ESME_ROK && i !== -1)
-				pendingMo.splice(i, 1);
-			else
-				mo.session = null;	/* refused: try again on rebind */
+			if (!s.moInflight.delete(mo) || mo.done)
+				return;
+			if (resp.command_status === ESME_ROK) {
+				mo.done = true;
+				pendingCount--;
+			} else {
+				waiting.push(mo);
+			}
+			setImmediate(flushMo);
 		});
 		counts.deliver_sm++;
-		return true;
+	}
+
+	function queueMo(mo) {
+		pendingCount++;
+		waiting.push(mo);
+		flushMo();
 	}
 
 	function flushMo() {
-		for (const mo of pendingMo)
-			if (mo.session === null || !sessions.has(mo.session))
-				if (!deliver(mo))
-					return;
+		const s = receiver();
+		if (s === null)
+			return;
+		while (waitHead < waiting.length &&
+		    s.moInflight.size < cfg.deliver_window)
+			deliverOne(s, waiting[waitHead++]);
+		if (waitHead > 1024 && waitHead * 2 > waiting.length) {
+			waiting.splice(0, waitHead);
+			waitHead = 0;
+		}
 	}
 
 	function respond(s, pdu, opts2) {
@@ -305,9 +323,7 @@ function serve(dir, opts) {
 			fields.message_state = STATES[stat] || 7;
 		}
 		m.receipted = true;
-		const mo = { fields: fields, session: null, receipt: true };
-		pendingMo.push(mo);
-		deliver(mo);
+		queueMo({ fields: fields, done: false });
 		return text;
 	}
 
@@ -367,9 +383,7 @@ function serve(dir, opts) {
 				f.sar_segment_seqnum = i + 1;
 			}
 			f.short_message = body;
-			const mo = { fields: f, session: null };
-			pendingMo.push(mo);
-			deliver(mo);
+			queueMo({ fields: f, done: false });
 		}
 		return parts.length;
 	}
@@ -378,12 +392,16 @@ function serve(dir, opts) {
 		counts.connections++;
 		sessions.add(s);
 		s.bound = false;
+		s.moInflight = new Set();
 		s.on('error', () => {});
 		s.on('close', () => {
 			sessions.delete(s);
-			for (const mo of pendingMo)
-				if (mo.session === s)
-					mo.session = null;
+			/* Unanswered: delivered again on the next bind. */
+			const back = [...s.moInflight].filter((mo) => !mo.done);
+			s.moInflight.clear();
+			waiting = back.concat(waiting.slice(waitHead));
+			waitHead = 0;
+			setImmediate(flushMo);
 		});
 		s.on('bind_transceiver', (p) => onBind(s, p, 'transceiver'));
 		s.on('bind_transmitter', (p) => onBind(s, p, 'transmitter'));
@@ -425,9 +443,11 @@ function serve(dir, opts) {
 
 	if (cfg.redeliver_ms > 0)
 		setInterval(() => {
-			for (const mo of pendingMo)
-				mo.session = null;
-			flushMo();
+			for (const s of sessions)
+				for (const mo of [...s.moInflight]) {
+					s.moInflight.delete(mo);
+					deliverOne(s, mo);
+				}
 		}, cfg.redeliver_ms).unref();
 
 	function control(c) {
@@ -436,7 +456,7 @@ function serve(dir, opts) {
 			return { ok: true };
 		case 'status':
 			return { ok: true, port: server.address().port, counts: counts,
-			    pending_mo: pendingMo.length, sessions: [...sessions].map(
+			    pending_mo: pendingCount, sessions: [...sessions].map(
 				(s) => ({ bound: s.bound, mode: s.mode || null })),
 			    fault: fault, submitted: submitted.size };
 		case 'deliver':
@@ -623,7 +643,7 @@ function usage() {
 	process.stderr.write(`usage:
   smsc run DIR [--port N] [--system-id ID] [--password PW] [--ids hex|decimal]
                [--id-base N] [--auto-receipt STAT] [--redeliver-ms N]
-               [--record FILE|none] [--parent-pid PID]
+               [--record FILE|none] [--parent-pid PID] [--deliver-window N]
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
                [--ref N] [--reverse]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
@@ -660,7 +680,8 @@ function main(argv) {
 	case 'run':
 		serve(dir, parseOpts(rest, { port: 'int', system_id: 's',
 		    password: 's', ids: 's', id_base: 'int', auto_receipt: 's',
-		    redeliver_ms: 'int', record: 's', parent_pid: 'int' }));
+		    redeliver_ms: 'int', record: 's', parent_pid: 'int',
+		    deliver_window: 'int' }));
 		return;
 	case 'deliver': {
 		if (pos.length !== 2)
