@@ -214,16 +214,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_BRIEF_SECONDS ?= 8
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
+		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem -Ismpp \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api
+FUZZ_TARGETS  = parse number modem api smpp
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
+fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
 		$(shell $(PKG_CONFIG) --libs jansson)
