@@ -248,7 +248,7 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	log_warnx("%s session closed: %s; binding again in %d ms",
 	    role_name(s->role), why, (int)(s->retry_at - now_ms()));
 	if (was_ready)
-		main_link_down(why, status);
+		main_link_down(role_name(s->role), why, status);
 }
 
 static void
@@ -705,7 +705,8 @@ link_send(long long id, const char *to, const char *text, int report,
 		    "a receiver bind does not send");
 		return;
 	}
-	if (!ready_now || stopping) {
+	/* The transmitter's state alone: a receiver down does not stop sends. */
+	if (tx_sess()->state != S_BOUND || stopping) {
 		main_send_failed(id, 0, 0, NULL, 0, 1, 0, 0, "not bound");
 		return;
 	}

@@ -134,11 +134,12 @@ main_ready(const char *smsc_system_id, int rebind)
 }
 
 void
-main_link_down(const char *reason, uint32_t status)
+main_link_down(const char *session, const char *reason, uint32_t status)
 {
 	json_t *m = msg_new("link");
 
 	json_object_set_new(m, "state", json_string("down"));
+	json_object_set_new(m, "session", json_string(session));
 	json_object_set_new(m, "reason", jstr(reason));
 	if (status != 0)
 		json_object_set_new(m, "command_status", json_integer(status));
