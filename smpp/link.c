@@ -727,38 +727,7 @@ link_send(long long id, const char *to, const char *text, int report,
 		sb->m = m;
 		sb->idx = i;
 		pdu_out_init(&sb->pdu);
-		pdu_begin(&sb->pdu, SMPP_SUBMIT_SM, 0, 0);
-		pdu_cstr(&sb->pdu, "", 6);		/* service_type */
-		pdu_u8(&sb->pdu, (uint8_t)cfg.source_ton);
-		pdu_u8(&sb->pdu, (uint8_t)cfg.source_npi);
-		pdu_cstr(&sb->pdu, cfg.source_addr, 21);
-		pdu_u8(&sb->pdu, (uint8_t)cfg.dest_ton);
-		pdu_u8(&sb->pdu, (uint8_t)cfg.dest_npi);
-		pdu_cstr(&sb->pdu, dest, 21);
-		pdu_u8(&sb->pdu, !cfg.payload && tp.n > 1 ? 0x40 : 0);
-		pdu_u8(&sb->pdu, 0);			/* protocol_id */
-		pdu_u8(&sb->pdu, 0);			/* priority_flag */
-		pdu_cstr(&sb->pdu, "", 17);		/* schedule */
-		pdu_cstr(&sb->pdu, "", 17);		/* validity */
-		pdu_u8(&sb->pdu, report ? (uint8_t)cfg.registered_delivery : 0);
-		pdu_u8(&sb->pdu, 0);			/* replace_if_present */
-		pdu_u8(&sb->pdu, tp.ucs2 ? 8 : cfg.latin1 ? 3 : 0);
-		pdu_u8(&sb->pdu, 0);			/* sm_default_msg_id */
-		if (cfg.payload) {
-			uint8_t all[SMPP_MAX_PARTS * 160];
-			size_t n = 0;
-			for (int k = 0; k < tp.n; k++) {
-				memcpy(all + n, tp.body[k], tp.body_len[k]);
-				n += tp.body_len[k];
-			}
-			pdu_u8(&sb->pdu, 0);
-			pdu_tlv(&sb->pdu, TLV_MESSAGE_PAYLOAD, all, n);
-		} else {
-			pdu_u8(&sb->pdu, (uint8_t)(tp.udh_len[i] + tp.body_len[i]));
-			pdu_bytes(&sb->pdu, tp.udh[i], tp.udh_len[i]);
-			pdu_bytes(&sb->pdu, tp.body[i], tp.body_len[i]);
-		}
-		pdu_end(&sb->pdu);
+		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report);
 		TAILQ_INSERT_TAIL(&queued, sb, q);
 		nqueued++;
 	}

@@ -115,6 +115,48 @@ pdu_end(struct pdu_out *o)
 	pdu_put32(o->buf, (uint32_t)o->len);
 }
 
+/*
+ * Part i of a message as a submit_sm (sequence 0: set when it is sent),
+ * or the whole text in message_payload when cfg->payload.
+ */
+void
+pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
+    const struct text_parts *tp, int i, int report)
+{
+	pdu_begin(o, SMPP_SUBMIT_SM, 0, 0);
+	pdu_cstr(o, "", 6);		/* service_type */
+	pdu_u8(o, (uint8_t)cfg->source_ton);
+	pdu_u8(o, (uint8_t)cfg->source_npi);
+	pdu_cstr(o, cfg->source_addr, 21);
+	pdu_u8(o, (uint8_t)cfg->dest_ton);
+	pdu_u8(o, (uint8_t)cfg->dest_npi);
+	pdu_cstr(o, dest, 21);
+	pdu_u8(o, !cfg->payload && tp->n > 1 ? 0x40 : 0);
+	pdu_u8(o, 0);			/* protocol_id */
+	pdu_u8(o, 0);			/* priority_flag */
+	pdu_cstr(o, "", 17);		/* schedule */
+	pdu_cstr(o, "", 17);		/* validity */
+	pdu_u8(o, report ? (uint8_t)cfg->registered_delivery : 0);
+	pdu_u8(o, 0);			/* replace_if_present */
+	pdu_u8(o, tp->ucs2 ? 8 : cfg->latin1 ? 3 : 0);
+	pdu_u8(o, 0);			/* sm_default_msg_id */
+	if (cfg->payload) {
+		uint8_t all[SMPP_MAX_PARTS * 160];
+		size_t n = 0;
+		for (int k = 0; k < tp->n; k++) {
+			memcpy(all + n, tp->body[k], tp->body_len[k]);
+			n += tp->body_len[k];
+		}
+		pdu_u8(o, 0);
+		pdu_tlv(o, TLV_MESSAGE_PAYLOAD, all, n);
+	} else {
+		pdu_u8(o, (uint8_t)(tp->udh_len[i] + tp->body_len[i]));
+		pdu_bytes(o, tp->udh[i], tp->udh_len[i]);
+		pdu_bytes(o, tp->body[i], tp->body_len[i]);
+	}
+	pdu_end(o);
+}
+
 /* A bounded reader over one PDU's body. */
 struct rd {
 	const uint8_t *p;

@@ -151,6 +151,11 @@ size_t	*utf8_offsets(const char *s, size_t len, size_t *n);
 int	 utf8_cut_ok(const char *s, size_t len, size_t off);
 
 
+struct link_config;
+struct text_parts;
+void	 pdu_submit(struct pdu_out *, const struct link_config *,
+	    const char *dest, const struct text_parts *, int i, int report);
+
 /* The `config` message (docs/modem-protocol.md, SMPP links). */
 struct link_config {
 	char	 name[64];
