@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "log.h"
 #include "smpp.h"
@@ -105,6 +106,7 @@ static size_t		 acks_head, nacks, acks_cap;
 static long long	 next_handle;
 static struct link_stats st;
 static struct pdu_out	 scratch;
+static char		 last_fail[160];	/* last reason a bind did not come up */
 
 static long
 now_ms(void)
@@ -227,6 +229,7 @@ static void
 sess_close(struct sess *s, const char *why, uint32_t status)
 {
 	int was_ready = ready_now;
+	int was_bound = s->state == S_BOUND || s->state == S_UNBINDING;
 
 	if (s->bev != NULL) {
 		bufferevent_free(s->bev);
@@ -243,6 +246,11 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	if (stopping)
 		return;
 	st.reconnects++;
+	/* Never bound this time: say why, once per change of reason. */
+	if (!was_bound && strcmp(why, last_fail) != 0 && status == 0) {
+		snprintf(last_fail, sizeof(last_fail), "%s", why);
+		main_link_failed(role_name(s->role), why);
+	}
 	if (s->role != ROLE_RX)
 		link_fail_all(why);
 	log_warnx("%s session closed: %s; binding again in %d ms",
@@ -300,6 +308,7 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	pdu_read_cstr_body(p, len, sysid, sizeof(sysid));
 	s->state = S_BOUND;
 	s->backoff_ms = BACKOFF_MIN_MS;
+	last_fail[0] = '\0';
 	s->enq_next = now_ms() + cfg.enquire_link_s * 1000L;
 	log_info("bound as %s to %s:%s (SMSC %s)", role_name(s->role),
 	    cfg.host, cfg.port, sysid);
@@ -540,9 +549,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		    what & BEV_EVENT_EOF ? "connection closed by the SMSC" :
 		    s->state == S_CONNECTING ? "cannot connect" :
 		    "connection error");
-		if (what & BEV_EVENT_ERROR && errno != 0)
+		int e = EVUTIL_SOCKET_ERROR();
+		if ((what & BEV_EVENT_ERROR) && e != 0)
 			snprintf(why + strlen(why), sizeof(why) - strlen(why),
-			    ": %s", strerror(errno));
+			    ": %s", evutil_socket_error_to_string(e));
 		sess_close(s, why, 0);
 	}
 }

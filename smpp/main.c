@@ -159,6 +159,18 @@ main_bind_failed(uint32_t status)
 }
 
 void
+main_link_failed(const char *session, const char *reason)
+{
+	json_t *m = msg_new("error");
+
+	json_object_set_new(m, "stage", json_string("link"));
+	json_object_set_new(m, "code", json_integer(0));
+	json_object_set_new(m, "session", json_string(session));
+	json_object_set_new(m, "error", jstr(reason));
+	emit(m);
+}
+
+void
 main_sent(long long id, int parts, char ids[][66])
 {
 	json_t *m = msg_new("sent");

@@ -204,6 +204,7 @@ void	 link_stats(struct link_stats *);
 void	 main_ready(const char *smsc_system_id, int rebind);
 void	 main_link_down(const char *session, const char *reason, uint32_t status);
 void	 main_bind_failed(uint32_t status);
+void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, char ids[][66]);
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][66], uint32_t status, int temporary, int throttled,
