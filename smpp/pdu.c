@@ -138,7 +138,7 @@ pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
 	pdu_cstr(o, "", 17);		/* validity */
 	pdu_u8(o, report ? (uint8_t)cfg->registered_delivery : 0);
 	pdu_u8(o, 0);			/* replace_if_present */
-	pdu_u8(o, tp->ucs2 ? 8 : cfg->latin1 ? 3 : 0);
+	pdu_u8(o, tp->ucs2 ? 8 : 0);	/* 0: GSM-7 or Latin-1, per SMSC */
 	pdu_u8(o, 0);			/* sm_default_msg_id */
 	if (cfg->payload) {
 		uint8_t all[SMPP_MAX_PARTS * 160];

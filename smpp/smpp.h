@@ -173,7 +173,7 @@ struct link_config {
 	int	 enquire_link_s;
 	int	 response_timeout_ms;
 	int	 registered_delivery;
-	int	 latin1;		/* data_coding 0 is Latin-1, not GSM-7 */
+	int	 latin1;		/* data_coding 0 is Latin-1 at this SMSC */
 	int	 payload;		/* long = payload: message_payload TLV */
 	int	 health_ms;
 	int	 reconnect_max_ms;

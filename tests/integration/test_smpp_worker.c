@@ -63,7 +63,7 @@ smsc_port_written(void *arg)
 }
 
 static void
-smsc_start(const char *name, const char *ids)
+smsc_start_ex(const char *name, const char *ids, const char *alphabet)
 {
 	char parent[32];
 
@@ -71,10 +71,17 @@ smsc_start(const char *name, const char *ids)
 	ck_assert(asprintf(&smsc.log, "%s/smsc.log", smsc.dir) != -1);
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	char *argv[] = { "/usr/bin/env", "node", "tests/smsc/smsc.js", "run",
-	    smsc.dir, "--ids", (char *)ids, "--parent-pid", parent, NULL };
+	    smsc.dir, "--ids", (char *)ids, "--parent-pid", parent,
+	    "--default-alphabet", (char *)alphabet, NULL };
 	smsc.pid = h_spawn(smsc.log, argv);
 	ck_assert_msg(h_wait_for(smsc_port_written, NULL, WAIT_MS) == 0,
 	    "the simulated SMSC did not start (log: %s)", smsc.log);
+}
+
+static void
+smsc_start(const char *name, const char *ids)
+{
+	smsc_start_ex(name, ids, "gsm");
 }
 
 /* One control request; the reply (caller decrefs). */
@@ -859,6 +866,31 @@ START_TEST(test_rate)
 }
 END_TEST
 
+/* An SMSC whose data_coding 0 is Latin-1, both ways. */
+START_TEST(test_latin1_default)
+{
+	smsc_start_ex("smpp-latin1", "hex", "latin1");
+	w_start("\"default_alphabet\":\"latin1\"");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	send_text(1, "+212600000001", "Café à 20h, équipe réunie, señor Müller", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	json_t *subs = smsc_submits();
+	json_t *p = json_array_get(subs, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "data_coding")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "short_message")),
+	    "Café à 20h, équipe réunie, señor Müller");
+	json_decref(subs);
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000004\","
+	    "\"text\":\"Très bien\",\"coding\":\"gsm\"}"));
+	m = w_take("sms", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "Très bien");
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -878,6 +910,7 @@ main(void)
 	tcase_add_test(tc, test_unbind_nack_dead_link);
 	tcase_add_test(tc, test_split_bind_and_payload);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_latin1_default);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

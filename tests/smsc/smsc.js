@@ -58,6 +58,11 @@ function parseOpts(args, spec) {
 
 function serve(dir, opts) {
 	fs.mkdirSync(dir, { recursive: true });
+	/* What data_coding 0 means here: GSM-7 (the package's default) or
+	 * Latin-1, both ways (records and MO). */
+	const latin1 = opts.default_alphabet === 'latin1';
+	if (latin1)
+		smpp.encodings.default = 'LATIN1';
 	const cfg = {
 		system_id: opts.system_id || 'pigeon',
 		password: opts.password || 'secret',
@@ -338,7 +343,8 @@ function serve(dir, opts) {
 			/* Escapes take two septets: never split between them. */
 			units = [];
 			for (const ch of text)
-				units.push(smpp.encodings.ASCII.encode(ch));
+				units.push(latin1 ? smpp.encodings.LATIN1.encode(ch) :
+				    smpp.encodings.ASCII.encode(ch));
 		} else {
 			units = [];
 			for (const ch of text)
@@ -644,6 +650,7 @@ function usage() {
   smsc run DIR [--port N] [--system-id ID] [--password PW] [--ids hex|decimal]
                [--id-base N] [--auto-receipt STAT] [--redeliver-ms N]
                [--record FILE|none] [--parent-pid PID] [--deliver-window N]
+               [--default-alphabet gsm|latin1]
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
                [--ref N] [--reverse]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
@@ -681,7 +688,7 @@ function main(argv) {
 		serve(dir, parseOpts(rest, { port: 'int', system_id: 's',
 		    password: 's', ids: 's', id_base: 'int', auto_receipt: 's',
 		    redeliver_ms: 'int', record: 's', parent_pid: 'int',
-		    deliver_window: 'int' }));
+		    deliver_window: 'int', default_alphabet: 's' }));
 		return;
 	case 'deliver': {
 		if (pos.length !== 2)

@@ -205,10 +205,18 @@ START_TEST(test_text_parts)
 	back = text_decode(tp.body[0], tp.body_len[0], 0, 0, &coding);
 	ck_assert_msg(strstr(back, "... GET bob") != NULL, "%s", back);
 	free(back);
-	/* Latin-1 as the default alphabet. */
+	/* Latin-1 as the default alphabet; Greek is GSM-7 but not Latin-1. */
 	ck_assert_int_eq(text_encode("café", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert(!tp.ucs2);
 	ck_assert_int_eq(tp.body_len[0], 4);
 	ck_assert_int_eq(tp.body[0][3], 0xe9);
+	back = text_decode(tp.body[0], tp.body_len[0], 0, 1, &coding);
+	ck_assert_str_eq(back, "café");
+	free(back);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert(tp.ucs2);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 0, 1, &tp, &err), 0);
+	ck_assert(!tp.ucs2);
 	ck_assert_int_eq(text_encode("\xff", 0, NULL, 0, 1, &tp, &err), -1);
 }
 END_TEST
