@@ -545,9 +545,19 @@ static void
 handle_line(const char *line)
 {
 	json_error_t jerr;
-	json_t *o = json_loads(line, 0, &jerr);
+	json_t *o = json_loads(line, JSON_ALLOW_NUL, &jerr);
 	const char *type;
+	int bad_utf8 = 0;
 
+	/* A send whose id can still be read is answered, as by pigeon-modem. */
+	if (o == NULL && json_error_code(&jerr) == json_error_invalid_utf8) {
+		char *clean = utf8_sanitize(line, strlen(line), NULL);
+		if (clean == NULL)
+			fatal("utf8_sanitize");
+		o = json_loads(clean, JSON_ALLOW_NUL, &jerr);
+		free(clean);
+		bad_utf8 = 1;
+	}
 	if (o == NULL) {
 		log_warnx("bad line from pigeond: %s", jerr.text);
 		return;
@@ -555,6 +565,13 @@ handle_line(const char *line)
 	type = json_is_object(o) ? get_string(o, "type") : NULL;
 	if (type == NULL) {
 		log_warnx("message without a type; ignored");
+	} else if (bad_utf8) {
+		json_t *id = json_object_get(o, "id");
+		if (strcmp(type, "send") == 0 && json_is_integer(id))
+			main_send_failed(json_integer_value(id), 0, 0, NULL, 0, 0,
+			    0, 0, "message is not valid UTF-8");
+		else
+			log_warnx("%s message with invalid UTF-8; ignored", type);
 	} else if (strcmp(type, "config") == 0) {
 		int was = configured;
 		handle_config(o);
