@@ -9,14 +9,16 @@
  * GSM-7/UCS-2 encoder and splitter, as on modems). This process never
  * includes gateway/ headers.
  *
- * Why not libsmpp34 (Debian's Osmocom PDU packer): its unpacker refuses
- * a whole PDU whose command_status, TON or NPI is not in its tables (the
- * vendor range 0x400-0x4FF that carriers answer with becomes unreadable),
- * writes its per-field trace into a fixed global 2048-byte buffer without
- * bounding the total (a PDU with many TLVs writes past it), reads C
- * strings with strlen on the input, and caps a TLV at 1024 bytes (a
- * 10-part message_payload is up to 1600). The SMPP PDUs a bind uses are a
- * dozen fixed layouts: pdu.c reads them with bounds checked at every byte.
+ * Why not libsmpp34 (Debian's Osmocom PDU packer, 1.14.1): its unpacker
+ * refuses a whole PDU whose command_status, TON or NPI is not in its
+ * tables (a submit_sm_resp with the vendor status 0x401 unpacks as -1,
+ * "Invalid value": carriers answer with 0x400-0x4FF), writes a per-field
+ * trace into a fixed global 2048-byte buffer without bounding the total
+ * (a deliver_sm with 200 small TLVs made smpp34_unpack write past it and
+ * crash, under ASan), reads C strings with strlen on the input, and caps
+ * a TLV at 1024 bytes (a 10-part message_payload is up to 1600). The PDUs
+ * a bind uses are a dozen fixed layouts: pdu.c reads them with bounds
+ * checked at every byte (tests/fuzz/fuzz_smpp.c).
  */
 #ifndef PIGEON_SMPP_H
 #define PIGEON_SMPP_H
