@@ -1,6 +1,6 @@
 # Pigeon: SMS-to-microblog gateway.
 #
-#   make            build pigeond, pigeon-modem, pigeon-modemsim
+#   make            build pigeond, pigeon-modem, pigeon-smpp, pigeon-modemsim
 #   make run        embedded PostgreSQL + two simulated modems + pigeond
 #   make test       unit and integration tests, built with ASan+UBSan
 #                   (both first install the Debian packages they lack)
@@ -97,6 +97,14 @@ MODEM_SRCS = \
 	modem/seen.c \
 	modem/utf8.c
 
+# One process per SMPP bind; it shares modem/utf8.c with pigeon-modem.
+SMPP_SRCS = \
+	smpp/main.c \
+	smpp/link.c \
+	smpp/pdu.c \
+	smpp/text.c \
+	modem/utf8.c
+
 MODEMSIM_SRCS = \
 	modem/sim/main.c \
 	modem/sim/at.c \
@@ -117,7 +125,8 @@ UNIT_TESTS = \
 	tests/unit/test_proto \
 	tests/unit/test_ratelimit \
 	tests/unit/test_httphead \
-	tests/unit/test_log
+	tests/unit/test_log \
+	tests/unit/test_smpp_pdu
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
@@ -129,6 +138,7 @@ test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o
+test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o common/log.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
@@ -162,7 +172,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_link \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
-	tests/integration/test_upgrade
+	tests/integration/test_upgrade \
+	tests/integration/test_smpp_worker
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -170,7 +181,8 @@ HARNESS_SRCS = \
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
-PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim $(B)/pigeonctl
+PROGRAMS = $(B)/pigeond $(B)/pigeon-modem $(B)/pigeon-modemsim $(B)/pigeonctl \
+	$(B)/pigeon-smpp
 
 all: $(PROGRAMS)
 
@@ -197,6 +209,9 @@ $(B)/pigeonctl: $(call obj,$(PIGEONCTL_SRCS) $(COMMON_SRCS))
 $(B)/pigeon-modem: $(call obj,$(MODEM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/pigeon-smpp: $(call obj,$(SMPP_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
@@ -210,7 +225,7 @@ $(B)/gen/version: FORCE
 FORCE:
 
 # Each side sees common/ and its own folder; tests see everything.
-dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter tests/%,$(1)),-Igateway -Imodem $(TEST_CFLAGS) -Itests/integration)))
+dir_includes = $(if $(filter gateway/%,$(1)),-Igateway,$(if $(filter modem/%,$(1)),-Imodem,$(if $(filter smpp/%,$(1)),-Ismpp,$(if $(filter tests/%,$(1)),-Igateway -Imodem -Ismpp $(TEST_CFLAGS) -Itests/integration))))
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -234,18 +249,19 @@ FUZZ_SECONDS ?= 60
 FUZZ_BRIEF_SECONDS ?= 8
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
+		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem -Ismpp \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api http atom
+FUZZ_TARGETS  = parse number modem api http atom smpp
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 fuzz_http_SRCS   = gateway/httphead.c
 fuzz_atom_SRCS   = gateway/atom.c
+fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
 		$(shell $(PKG_CONFIG) --libs jansson libevent)
@@ -326,6 +342,7 @@ install: all
 	install -m 755 $(B)/pigeond $(DESTDIR)$(PREFIX)/sbin/pigeond
 	install -m 755 $(B)/pigeonctl $(DESTDIR)$(PREFIX)/bin/pigeonctl
 	install -m 755 $(B)/pigeon-modem $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem
+	install -m 755 $(B)/pigeon-smpp $(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-smpp
 	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
@@ -361,6 +378,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/pigeond $(DESTDIR)$(PREFIX)/bin/pigeonctl \
 		$(DESTDIR)$(PREFIX)/bin/pigeon-modemsim \
 		$(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-modem \
+		$(DESTDIR)$(PREFIX)/libexec/pigeon/pigeon-smpp \
 		$(DESTDIR)$(PREFIX)/share/man/man1/pigeonctl.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/pigeon.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/pigeond.8 \

@@ -1,0 +1,793 @@
+/*
+ * link.c: the SMPP sessions of one bind (a transceiver, or a transmitter
+ * and a receiver), non-blocking in main.c's libevent loop.
+ *
+ * Up to `window` submit_sm are unanswered at once; each has a deadline, and
+ * one whose answer never comes is settled as a temporary failure that may
+ * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
+ * halve the rate (they fail the message temporarily, flagged, never for
+ * good). A generic_nack, an unbind from the SMSC, a closed connection or
+ * an enquire_link without answer end the session: what was in flight is
+ * settled as "may have been sent", and the session binds again after a
+ * backoff. A deliver_sm is answered only when pigeond says it committed
+ * it (link_ack): a session that ends before leaves it to the SMSC to
+ * deliver again.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "smpp.h"
+
+#define TICK_MS			50
+#define BACKOFF_MIN_MS		250
+#define THROTTLE_PAUSE_MIN_MS	200
+#define THROTTLE_PAUSE_MAX_MS	16000
+
+enum role { ROLE_TRX, ROLE_TX, ROLE_RX };
+
+enum sess_state {
+	S_DOWN,		/* waiting for the reconnect timer */
+	S_CONNECTING,	/* TCP connect in progress */
+	S_BINDING,	/* bind sent, waiting for its response */
+	S_BOUND,	/* submits and deliveries flow */
+	S_UNBINDING,	/* we sent unbind (stopping) */
+};
+
+struct sess {
+	enum role	 role;
+	enum sess_state	 state;
+	struct bufferevent *bev;
+	unsigned	 gen;		/* counts connections, for acks */
+	uint32_t	 next_seq;
+	uint32_t	 bind_seq;
+	long		 bind_sent;
+	long		 enq_next;	/* next enquire_link due */
+	uint32_t	 enq_seq;	/* 0: none outstanding */
+	long		 enq_sent;
+	long		 retry_at;	/* S_DOWN: when to connect */
+	int		 backoff_ms;
+};
+
+struct msg {
+	long long	 id;
+	int		 n, answered, ok;
+	int		 failed;	/* first failure recorded */
+	uint32_t	 status;
+	int		 temporary, throttled, maybe_sent;
+	char		 error[160];
+	char		 ids[SMPP_MAX_PARTS][66];
+};
+
+struct sub {
+	struct msg	*m;
+	int		 idx;
+	uint32_t	 seq;
+	long		 deadline;
+	struct pdu_out	 pdu;
+	TAILQ_ENTRY(sub) q;
+};
+TAILQ_HEAD(subq, sub);
+
+struct pending_ack {
+	long long	 handle;
+	struct sess	*s;
+	unsigned	 gen;
+	uint32_t	 seq;
+};
+
+static struct link_config cfg;
+static struct event_base *base;
+static struct event	*tick;
+static struct sess	 sess[2];
+static int		 nsess;
+static struct subq	 queued = TAILQ_HEAD_INITIALIZER(queued);
+static struct subq	 inflight = TAILQ_HEAD_INITIALIZER(inflight);
+static int		 nqueued, ninflight;
+static double		 tokens, cur_rate;
+static long		 pause_until, last_refill;
+static int		 pause_ms = THROTTLE_PAUSE_MIN_MS;
+static int		 ever_ready, ready_now, stopping;
+static unsigned		 concat_ref;
+static struct pending_ack *acks;
+static size_t		 acks_head, nacks, acks_cap;
+static long long	 next_handle;
+static struct link_stats st;
+static struct pdu_out	 scratch;
+static char		 last_fail[160];	/* last reason a bind did not come up */
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static struct sess *
+tx_sess(void)
+{
+	return &sess[0];	/* the transceiver, or the transmitter */
+}
+
+static const char *
+role_name(enum role r)
+{
+	return r == ROLE_TRX ? "transceiver" : r == ROLE_TX ? "transmitter" :
+	    "receiver";
+}
+
+static void
+sess_write(struct sess *s, struct pdu_out *o)
+{
+	pdu_end(o);
+	if (s->bev != NULL)
+		bufferevent_write(s->bev, o->buf, o->len);
+}
+
+static uint32_t
+sess_seq(struct sess *s)
+{
+	if (s->next_seq == 0 || s->next_seq >= 0x7fffffff)
+		s->next_seq = 1;
+	return s->next_seq++;
+}
+
+/* A PDU without body (enquire_link, unbind, their responses, nacks). */
+static void
+sess_send_bare(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	pdu_begin(&scratch, cmd, status, seq);
+	sess_write(s, &scratch);
+}
+
+/* A message's part is answered: its outcome once every part is. */
+static void
+msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
+    int temporary, int throttled, int maybe_sent, const char *error)
+{
+	struct msg *m = sb->m;
+
+	m->answered++;
+	if (ok) {
+		m->ok++;
+		snprintf(m->ids[sb->idx], sizeof(m->ids[0]), "%s", id);
+	} else if (!m->failed) {
+		m->failed = 1;
+		m->status = status;
+		m->temporary = temporary;
+		m->throttled = throttled;
+		snprintf(m->error, sizeof(m->error), "part %d/%d: %s",
+		    sb->idx + 1, m->n, error);
+	}
+	if (!ok && maybe_sent)
+		m->maybe_sent = 1;
+	pdu_out_free(&sb->pdu);
+	free(sb);
+	if (m->failed) {
+		/* The parts not yet sent of a failed message stay unsent. */
+		struct sub *q, *next;
+		for (q = TAILQ_FIRST(&queued); q != NULL; q = next) {
+			next = TAILQ_NEXT(q, q);
+			if (q->m != m)
+				continue;
+			TAILQ_REMOVE(&queued, q, q);
+			nqueued--;
+			m->answered++;
+			pdu_out_free(&q->pdu);
+			free(q);
+		}
+	}
+	if (m->answered < m->n)
+		return;
+	if (!m->failed) {
+		main_sent(m->id, m->n, m->ids);
+	} else {
+		char ids[SMPP_MAX_PARTS][66];
+		int k = 0;
+		for (int i = 0; i < m->n; i++)
+			if (m->ids[i][0] != '\0')
+				memcpy(ids[k++], m->ids[i], sizeof(ids[0]));
+		main_send_failed(m->id, m->n, k, ids, m->status, m->temporary,
+		    m->throttled, m->maybe_sent, m->error);
+	}
+	free(m);
+}
+
+/* Settles every submit in flight and queued: the session is gone. */
+static void
+link_fail_all(const char *why)
+{
+	struct sub *sb;
+
+	while ((sb = TAILQ_FIRST(&inflight)) != NULL) {
+		TAILQ_REMOVE(&inflight, sb, q);
+		ninflight--;
+		msg_part_done(sb, 0, NULL, 0, 1, 0, 1, why);
+	}
+	while ((sb = TAILQ_FIRST(&queued)) != NULL) {
+		TAILQ_REMOVE(&queued, sb, q);
+		nqueued--;
+		msg_part_done(sb, 0, NULL, 0, 1, 0, 0, why);
+	}
+}
+
+static void
+sess_close(struct sess *s, const char *why, uint32_t status)
+{
+	int was_ready = ready_now;
+	int was_bound = s->state == S_BOUND || s->state == S_UNBINDING;
+
+	if (s->bev != NULL) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	if (s->state == S_BOUND || s->state == S_UNBINDING)
+		s->backoff_ms = BACKOFF_MIN_MS;
+	s->state = S_DOWN;
+	s->enq_seq = 0;
+	s->retry_at = now_ms() + s->backoff_ms;
+	s->backoff_ms = s->backoff_ms * 2 > cfg.reconnect_max_ms ?
+	    cfg.reconnect_max_ms : s->backoff_ms * 2;
+	ready_now = 0;
+	if (stopping)
+		return;
+	st.reconnects++;
+	/* Never bound this time: say why, once per change of reason. */
+	if (!was_bound && strcmp(why, last_fail) != 0 && status == 0) {
+		snprintf(last_fail, sizeof(last_fail), "%s", why);
+		main_link_failed(role_name(s->role), why);
+	}
+	if (s->role != ROLE_RX)
+		link_fail_all(why);
+	log_warnx("%s session closed: %s; binding again in %d ms",
+	    role_name(s->role), why, (int)(s->retry_at - now_ms()));
+	if (was_ready)
+		main_link_down(role_name(s->role), why, status);
+}
+
+static void
+sess_bind(struct sess *s)
+{
+	uint32_t cmd = s->role == ROLE_TRX ? SMPP_BIND_TRANSCEIVER :
+	    s->role == ROLE_TX ? SMPP_BIND_TRANSMITTER : SMPP_BIND_RECEIVER;
+
+	s->bind_seq = sess_seq(s);
+	pdu_begin(&scratch, cmd, 0, s->bind_seq);
+	pdu_cstr(&scratch, cfg.system_id, 16);
+	pdu_cstr(&scratch, cfg.password, 9);
+	pdu_cstr(&scratch, cfg.system_type, 13);
+	pdu_u8(&scratch, 0x34);		/* interface_version */
+	pdu_u8(&scratch, 0);		/* addr_ton */
+	pdu_u8(&scratch, 0);		/* addr_npi */
+	pdu_cstr(&scratch, "", 41);	/* address_range */
+	sess_write(s, &scratch);
+	s->state = S_BINDING;
+	s->bind_sent = now_ms();
+}
+
+static int
+all_bound(void)
+{
+	for (int i = 0; i < nsess; i++)
+		if (sess[i].state != S_BOUND)
+			return 0;
+	return 1;
+}
+
+static void
+on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
+{
+	char sysid[16];
+
+	if (s->state != S_BINDING)
+		return;
+	if (status != ESME_ROK) {
+		log_warnx("%s bind refused: 0x%02x %s", role_name(s->role),
+		    status, smpp_status_text(status));
+		main_bind_failed(status);
+		/* Not to be hammered: a second at least before the next try. */
+		if (s->backoff_ms < 1000)
+			s->backoff_ms = 1000;
+		sess_close(s, "bind refused", status);
+		return;
+	}
+	pdu_read_cstr_body(p, len, sysid, sizeof(sysid));
+	s->state = S_BOUND;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	last_fail[0] = '\0';
+	s->enq_next = now_ms() + cfg.enquire_link_s * 1000L;
+	log_info("bound as %s to %s:%s (SMSC %s)", role_name(s->role),
+	    cfg.host, cfg.port, sysid);
+	if (all_bound() && !ready_now) {
+		ready_now = 1;
+		main_ready(sysid, ever_ready);
+		ever_ready = 1;
+	}
+}
+
+static struct sub *
+inflight_take(uint32_t seq)
+{
+	struct sub *sb;
+
+	TAILQ_FOREACH(sb, &inflight, q)
+		if (sb->seq == seq) {
+			TAILQ_REMOVE(&inflight, sb, q);
+			ninflight--;
+			return sb;
+		}
+	return NULL;
+}
+
+static void
+on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
+{
+	struct sub *sb = inflight_take(seq);
+	char id[66];
+
+	if (sb == NULL) {
+		log_warnx("submit_sm_resp for sequence %u, not in flight "
+		    "(settled after its timeout?); ignored", seq);
+		return;
+	}
+	st.answered++;
+	if (status == ESME_ROK) {
+		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
+			id[0] = '\0';
+		pause_ms = THROTTLE_PAUSE_MIN_MS;
+		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
+		return;
+	}
+	if (smpp_status_throttle(status)) {
+		st.throttled++;
+		pause_until = now_ms() + pause_ms;
+		log_info("SMSC says %s: pausing submits %d ms",
+		    smpp_status_text(status), pause_ms);
+		pause_ms = pause_ms * 2 > THROTTLE_PAUSE_MAX_MS ?
+		    THROTTLE_PAUSE_MAX_MS : pause_ms * 2;
+		if (cfg.rate > 0 && cur_rate > 1)
+			cur_rate = cur_rate / 2 < 1 ? 1 : cur_rate / 2;
+	}
+	char err[96];
+	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
+	    smpp_status_text(status));
+	msg_part_done(sb, 0, NULL, status, smpp_status_temporary(status),
+	    smpp_status_throttle(status), 0, err);
+}
+
+static void
+ack_add(long long handle, struct sess *s, uint32_t seq)
+{
+	if (nacks == acks_cap && acks_head > 0) {
+		memmove(acks, acks + acks_head, (nacks - acks_head) * sizeof(*acks));
+		nacks -= acks_head;
+		acks_head = 0;
+	}
+	if (nacks == acks_cap) {
+		size_t ncap = acks_cap ? acks_cap * 2 : 64;
+		void *n = realloc(acks, ncap * sizeof(*acks));
+		if (n == NULL)
+			fatal("realloc");
+		acks = n;
+		acks_cap = ncap;
+	}
+	acks[nacks].handle = handle;
+	acks[nacks].s = s;
+	acks[nacks].gen = s->gen;
+	acks[nacks].seq = seq;
+	nacks++;
+}
+
+/*
+ * Acks come mostly in the order of the deliveries: the first live entry
+ * is found at once; an answered entry becomes a hole (handle 0) that the
+ * head skips, and the array is compacted when half of it is holes.
+ */
+int
+link_ack(long long handle, const char **err)
+{
+	for (size_t i = acks_head; i < nacks; i++) {
+		if (acks[i].handle != handle)
+			continue;
+		struct pending_ack a = acks[i];
+		acks[i].handle = 0;
+		while (acks_head < nacks && acks[acks_head].handle == 0)
+			acks_head++;
+		if (acks_head == nacks) {
+			acks_head = nacks = 0;
+		} else if (acks_head > 64 && acks_head * 2 > nacks) {
+			memmove(acks, acks + acks_head,
+			    (nacks - acks_head) * sizeof(*acks));
+			nacks -= acks_head;
+			acks_head = 0;
+		}
+		if (a.s->gen != a.gen || a.s->state != S_BOUND) {
+			*err = "the session that delivered it is closed: the "
+			    "SMSC delivers it again";
+			return -1;
+		}
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK, a.seq);
+		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
+		sess_write(a.s, &scratch);
+		return 0;
+	}
+	*err = "no deliver_sm with that location";
+	return -1;
+}
+
+static void
+on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
+{
+	struct deliver d;
+
+	if (pdu_deliver_parse(p, len, &d) == -1) {
+		log_warnx("malformed deliver_sm (sequence %u): answered "
+		    "ESME_RSYSERR", seq);
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RSYSERR, seq);
+		sess_write(s, &scratch);
+		return;
+	}
+	if (d.esm_class & 0x3c)
+		st.receipts++;
+	else
+		st.mo++;
+	ack_add(++next_handle, s, seq);
+	main_deliver(next_handle, seq, &d);
+}
+
+static void
+sess_pdu(struct sess *s, const uint8_t *p, size_t len)
+{
+	uint32_t cmd = pdu_get32(p + 4), status = pdu_get32(p + 8),
+	    seq = pdu_get32(p + 12);
+
+	switch (cmd) {
+	case SMPP_BIND_TRANSCEIVER | SMPP_RESP:
+	case SMPP_BIND_TRANSMITTER | SMPP_RESP:
+	case SMPP_BIND_RECEIVER | SMPP_RESP:
+		on_bind_resp(s, p, len, status);
+		break;
+	case SMPP_SUBMIT_SM | SMPP_RESP:
+		on_submit_resp(p, len, status, seq);
+		break;
+	case SMPP_DELIVER_SM:
+		on_deliver(s, p, len, seq);
+		break;
+	case SMPP_ENQUIRE_LINK:
+		sess_send_bare(s, SMPP_ENQUIRE_LINK | SMPP_RESP, ESME_ROK, seq);
+		break;
+	case SMPP_ENQUIRE_LINK | SMPP_RESP:
+		if (seq == s->enq_seq)
+			s->enq_seq = 0;
+		break;
+	case SMPP_UNBIND:
+		sess_send_bare(s, SMPP_UNBIND | SMPP_RESP, ESME_ROK, seq);
+		bufferevent_flush(s->bev, EV_WRITE, BEV_FLUSH);
+		sess_close(s, "unbind from the SMSC", 0);
+		break;
+	case SMPP_UNBIND | SMPP_RESP:
+		sess_close(s, "unbound", 0);
+		break;
+	case SMPP_GENERIC_NACK: {
+		struct sub *sb = inflight_take(seq);
+		if (sb != NULL) {
+			char err[96];
+			snprintf(err, sizeof(err), "generic_nack 0x%02x: %s",
+			    status, smpp_status_text(status));
+			msg_part_done(sb, 0, NULL, status, 1, 0, 0, err);
+		}
+		sess_close(s, "generic_nack from the SMSC", status);
+		break;
+	}
+	default:
+		if (cmd & SMPP_RESP) {
+			log_warnx("unexpected response 0x%08x; ignored", cmd);
+		} else {
+			log_warnx("unsupported command 0x%08x; generic_nack", cmd);
+			sess_send_bare(s, SMPP_GENERIC_NACK, ESME_RINVCMDID, seq);
+		}
+	}
+}
+
+static void	link_pump(void);
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned gen = s->gen;
+
+	while (s->bev == bev && s->gen == gen &&
+	    evbuffer_get_length(in) >= SMPP_HEADER_LEN) {
+		uint8_t h[4];
+		evbuffer_copyout(in, h, 4);
+		uint32_t len = pdu_get32(h);
+		if (len < SMPP_HEADER_LEN || len > SMPP_MAX_PDU) {
+			sess_close(s, "bad command_length from the SMSC",
+			    ESME_RINVCMDLEN);
+			return;
+		}
+		if (evbuffer_get_length(in) < len)
+			return;
+		const uint8_t *p = evbuffer_pullup(in, len);
+		sess_pdu(s, p, len);
+		if (s->bev == bev && s->gen == gen)
+			evbuffer_drain(in, len);
+	}
+	/* Answers free window slots: fill them now, not at the next tick. */
+	link_pump();
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct sess *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		sess_bind(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		char why[128];
+		snprintf(why, sizeof(why), "%s",
+		    what & BEV_EVENT_EOF ? "connection closed by the SMSC" :
+		    s->state == S_CONNECTING ? "cannot connect" :
+		    "connection error");
+		int e = EVUTIL_SOCKET_ERROR();
+		if ((what & BEV_EVENT_ERROR) && e != 0)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			    ": %s", evutil_socket_error_to_string(e));
+		sess_close(s, why, 0);
+	}
+}
+
+static void
+sess_connect(struct sess *s)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
+	int e;
+
+	s->gen++;
+	s->next_seq = 1;
+	/* A worker has one bind: a slow name look-up delays only it. */
+	if ((e = getaddrinfo(cfg.host, cfg.port, &hints, &ai)) != 0) {
+		s->state = S_CONNECTING;
+		sess_close(s, gai_strerror(e), 0);
+		return;
+	}
+	s->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->state = S_CONNECTING;
+	s->bind_sent = now_ms();
+	if (bufferevent_socket_connect(s->bev, ai->ai_addr,
+	    (int)ai->ai_addrlen) == -1) {
+		freeaddrinfo(ai);
+		sess_close(s, "cannot connect", 0);
+		return;
+	}
+	freeaddrinfo(ai);
+}
+
+/* Sends queued parts while the window, the rate and any pause allow. */
+static void
+link_pump(void)
+{
+	struct sess *s = tx_sess();
+	long t = now_ms();
+	struct sub *sb;
+
+	if (s->state != S_BOUND || t < pause_until)
+		return;
+	if (cfg.rate > 0) {
+		tokens += cur_rate * (double)(t - last_refill) / 1000.0;
+		double cap = cur_rate * 0.2 > 1 ? cur_rate * 0.2 : 1;
+		if (tokens > cap)
+			tokens = cap;
+	}
+	last_refill = t;
+	while (ninflight < cfg.window && (sb = TAILQ_FIRST(&queued)) != NULL) {
+		if (cfg.rate > 0) {
+			if (tokens < 1)
+				break;
+			tokens -= 1;
+		}
+		TAILQ_REMOVE(&queued, sb, q);
+		nqueued--;
+		sb->seq = sess_seq(s);
+		sb->deadline = t + cfg.response_timeout_ms;
+		/* The sequence number is only known now. */
+		sb->pdu.buf[12] = sb->seq >> 24;
+		sb->pdu.buf[13] = sb->seq >> 16;
+		sb->pdu.buf[14] = sb->seq >> 8;
+		sb->pdu.buf[15] = sb->seq;
+		bufferevent_write(s->bev, sb->pdu.buf, sb->pdu.len);
+		TAILQ_INSERT_TAIL(&inflight, sb, q);
+		ninflight++;
+		st.submitted++;
+	}
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	long t = now_ms();
+	struct sub *sb;
+	char err[96];
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	/* Answers that never came: settled, may have been sent. */
+	while ((sb = TAILQ_FIRST(&inflight)) != NULL && sb->deadline <= t) {
+		TAILQ_REMOVE(&inflight, sb, q);
+		ninflight--;
+		st.timeouts++;
+		snprintf(err, sizeof(err), "no submit_sm_resp within %d ms",
+		    cfg.response_timeout_ms);
+		log_warnx("sequence %u: %s", sb->seq, err);
+		msg_part_done(sb, 0, NULL, 0, 1, 0, 1, err);
+	}
+	for (int i = 0; i < nsess; i++) {
+		struct sess *s = &sess[i];
+		if (s->state == S_DOWN && t >= s->retry_at && !stopping) {
+			sess_connect(s);
+		} else if ((s->state == S_CONNECTING || s->state == S_BINDING) &&
+		    t - s->bind_sent > cfg.response_timeout_ms) {
+			sess_close(s, s->state == S_CONNECTING ?
+			    "connect timed out" : "no answer to bind", 0);
+		} else if (s->state == S_BOUND) {
+			if (s->enq_seq != 0 &&
+			    t - s->enq_sent > cfg.enquire_link_s * 1000L) {
+				sess_close(s, "no answer to enquire_link", 0);
+				continue;
+			}
+			if (s->enq_seq == 0 && t >= s->enq_next) {
+				s->enq_seq = sess_seq(s);
+				s->enq_sent = t;
+				s->enq_next = t + cfg.enquire_link_s * 1000L;
+				sess_send_bare(s, SMPP_ENQUIRE_LINK, 0, s->enq_seq);
+			}
+		}
+	}
+	/* The rate comes back by a tenth of the agreed rate a second. */
+	if (cfg.rate > 0 && cur_rate < cfg.rate && t >= pause_until) {
+		cur_rate += cfg.rate * TICK_MS / 10000.0;
+		if (cur_rate > cfg.rate)
+			cur_rate = cfg.rate;
+	}
+	link_pump();
+}
+
+void
+link_start(struct event_base *b, const struct link_config *c)
+{
+	struct timeval tv = { 0, TICK_MS * 1000 };
+
+	base = b;
+	cfg = *c;
+	cur_rate = cfg.rate;
+	last_refill = now_ms();
+	concat_ref = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+	nsess = cfg.split ? 2 : 1;
+	sess[0].role = cfg.split || cfg.tx_only ? ROLE_TX :
+	    cfg.rx_only ? ROLE_RX : ROLE_TRX;
+	sess[1].role = ROLE_RX;
+	for (int i = 0; i < nsess; i++) {
+		sess[i].backoff_ms = BACKOFF_MIN_MS;
+		sess_connect(&sess[i]);
+	}
+	if ((tick = event_new(base, -1, EV_PERSIST, on_tick, NULL)) == NULL ||
+	    event_add(tick, &tv) == -1)
+		fatalx("event_new");
+}
+
+void
+link_send(long long id, const char *to, const char *text, int report,
+    int max_parts, const char *more)
+{
+	struct text_parts tp;
+	const char *err;
+	struct msg *m;
+	const char *dest = to[0] == '+' ? to + 1 : to;
+
+	if (tx_sess()->role == ROLE_RX) {
+		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
+		    "a receiver bind does not send");
+		return;
+	}
+	/* The transmitter's state alone: a receiver down does not stop sends. */
+	if (tx_sess()->state != S_BOUND || stopping) {
+		main_send_failed(id, 0, 0, NULL, 0, 1, 0, 0, "not bound");
+		return;
+	}
+	if (text_encode(text, max_parts, more, cfg.latin1, concat_ref++, &tp,
+	    &err) == -1) {
+		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0, err);
+		return;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->id = id;
+	/* message_payload: one submit_sm carries the whole text. */
+	m->n = cfg.payload ? 1 : tp.n;
+	for (int i = 0; i < m->n; i++) {
+		struct sub *sb = calloc(1, sizeof(*sb));
+		if (sb == NULL)
+			fatal("calloc");
+		sb->m = m;
+		sb->idx = i;
+		pdu_out_init(&sb->pdu);
+		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report);
+		TAILQ_INSERT_TAIL(&queued, sb, q);
+		nqueued++;
+	}
+	link_pump();
+}
+
+int
+link_bound(void)
+{
+	return ready_now;
+}
+
+void
+link_stats(struct link_stats *out)
+{
+	*out = st;
+	out->bound = ready_now;
+	out->window = cfg.window;
+	out->in_flight = ninflight;
+	out->queued = nqueued;
+	out->rate = cfg.rate > 0 ? cur_rate : 0;
+}
+
+static void
+on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	main_exit(0);
+}
+
+void
+link_stop(void)
+{
+	struct timeval tv = { 0, 500 * 1000 };
+	int any = 0;
+
+	if (stopping)
+		return;
+	stopping = 1;
+	link_fail_all("the worker is stopping");
+	for (int i = 0; i < nsess; i++)
+		if (sess[i].state == S_BOUND) {
+			sess_send_bare(&sess[i], SMPP_UNBIND, 0, sess_seq(&sess[i]));
+			sess[i].state = S_UNBINDING;
+			any = 1;
+		}
+	if (!any)
+		main_exit(0);
+	/* The unbind_resp closes the session; give it half a second. */
+	event_base_once(base, -1, EV_TIMEOUT, on_stop_timer, NULL, &tv);
+}

@@ -1,0 +1,720 @@
+/*
+ * main.c: pigeon-smpp, one process per SMPP bind, started by pigeond with
+ * a socketpair end as file descriptor 3 (docs/modem-protocol.md: the same
+ * messages as pigeon-modem, and the SMPP additions).
+ *
+ * It waits for `config`, binds (link.c), says `ready`, then serves `send`
+ * (up to `window` at once, answered in any order), reports every
+ * deliver_sm as an `sms` or a `report` event and answers it to the SMSC
+ * only when pigeond's `delete` says it is committed. It unbinds and exits 0
+ * when the channel closes or on SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "proto.h"
+#include "smpp.h"
+
+#define HEALTH_MS_DEFAULT	60000
+
+static struct event_base *base;
+static struct bufferevent *chan;
+static struct link_config cfg;
+static int configured;
+static char progname[96] = "pigeon-smpp";
+static int verbose;
+
+void
+main_exit(int code)
+{
+	/* What is still buffered for pigeond goes out before we do. */
+	if (chan != NULL) {
+		struct evbuffer *out = bufferevent_get_output(chan);
+		size_t n = evbuffer_get_length(out);
+		int fl = fcntl(PROTO_FD, F_GETFL);
+		if (n > 0 && fl != -1 &&
+		    fcntl(PROTO_FD, F_SETFL, fl & ~O_NONBLOCK) != -1)
+			proto_write_all(PROTO_FD,
+			    (const char *)evbuffer_pullup(out, -1), n);
+	}
+	exit(code);
+}
+
+static void
+emit(json_t *m)
+{
+	char *s;
+
+	if (m == NULL || (s = json_dumps(m, JSON_COMPACT)) == NULL)
+		fatalx("emit: out of memory");
+	json_decref(m);
+	bufferevent_write(chan, s, strlen(s));
+	bufferevent_write(chan, "\n", 1);
+	free(s);
+}
+
+static json_t *
+msg_new(const char *type)
+{
+	json_t *m = json_object();
+
+	if (m == NULL)
+		fatalx("out of memory");
+	json_object_set_new(m, "type", json_string(type));
+	return m;
+}
+
+/* A JSON string of bytes an SMSC sent, repaired if not UTF-8. */
+static json_t *
+jstr(const char *s)
+{
+	size_t len = strlen(s);
+	char *clean;
+	json_t *j;
+
+	if (utf8_valid(s, len))
+		return json_stringn(s, len);
+	if ((clean = utf8_sanitize(s, len, &len)) == NULL)
+		fatal("utf8_sanitize");
+	j = json_stringn(clean, len);
+	free(clean);
+	return j;
+}
+
+static json_t *
+ids_array(char ids[][66], int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, jstr(ids[i]));
+	return a;
+}
+
+/* Every spelling of every id, for matching receipts (smpp_id_keys). */
+static json_t *
+keys_array(char ids[][66], int n)
+{
+	json_t *a = json_array();
+	char keys[3][66];
+
+	for (int i = 0; i < n; i++) {
+		int k = smpp_id_keys(ids[i], keys);
+		for (int j = 0; j < k; j++)
+			json_array_append_new(a, jstr(keys[j]));
+	}
+	return a;
+}
+
+void
+main_ready(const char *smsc_system_id, int rebind)
+{
+	json_t *m = msg_new("ready");
+
+	json_object_set_new(m, "manufacturer", json_string("SMPP"));
+	json_object_set_new(m, "model", jstr(smsc_system_id));
+	json_object_set_new(m, "firmware", json_string("3.4"));
+	json_object_set_new(m, "imei", json_string(""));
+	json_object_set_new(m, "imsi", json_string(""));
+	json_object_set_new(m, "link", json_string("smpp"));
+	json_object_set_new(m, "window", json_integer(cfg.window));
+	json_object_set_new(m, "rebind", json_boolean(rebind));
+	emit(m);
+}
+
+void
+main_link_down(const char *session, const char *reason, uint32_t status)
+{
+	json_t *m = msg_new("link");
+
+	json_object_set_new(m, "state", json_string("down"));
+	json_object_set_new(m, "session", json_string(session));
+	json_object_set_new(m, "reason", jstr(reason));
+	if (status != 0)
+		json_object_set_new(m, "command_status", json_integer(status));
+	emit(m);
+}
+
+void
+main_bind_failed(uint32_t status)
+{
+	json_t *m = msg_new("error");
+
+	json_object_set_new(m, "stage", json_string("bind"));
+	json_object_set_new(m, "code", json_integer(status));
+	json_object_set_new(m, "command_status", json_integer(status));
+	json_object_set_new(m, "error", json_string(smpp_status_text(status)));
+	emit(m);
+}
+
+void
+main_link_failed(const char *session, const char *reason)
+{
+	json_t *m = msg_new("error");
+
+	json_object_set_new(m, "stage", json_string("link"));
+	json_object_set_new(m, "code", json_integer(0));
+	json_object_set_new(m, "session", json_string(session));
+	json_object_set_new(m, "error", jstr(reason));
+	emit(m);
+}
+
+void
+main_sent(long long id, int parts, char ids[][66])
+{
+	json_t *m = msg_new("sent");
+
+	json_object_set_new(m, "id", json_integer(id));
+	json_object_set_new(m, "parts", json_integer(parts));
+	json_object_set_new(m, "refs", ids_array(ids, parts));
+	json_object_set_new(m, "keys", keys_array(ids, parts));
+	emit(m);
+}
+
+void
+main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
+    uint32_t status, int temporary, int throttled, int maybe_sent,
+    const char *error)
+{
+	json_t *m = msg_new("send_failed");
+
+	json_object_set_new(m, "id", json_integer(id));
+	json_object_set_new(m, "code", json_integer(status));
+	json_object_set_new(m, "command_status", json_integer(status));
+	json_object_set_new(m, "error", jstr(error));
+	json_object_set_new(m, "temporary", json_boolean(temporary));
+	json_object_set_new(m, "throttled", json_boolean(throttled));
+	json_object_set_new(m, "maybe_sent", json_boolean(maybe_sent));
+	json_object_set_new(m, "parts", json_integer(parts));
+	json_object_set_new(m, "parts_sent", json_integer(parts_sent));
+	json_object_set_new(m, "refs", ids_array(ids, parts_sent));
+	if (!throttled)
+		log_warnx("send %lld failed (%s%s): %s", id,
+		    temporary ? "temporary" : "permanent",
+		    maybe_sent ? ", may have been sent" : "", error);
+	emit(m);
+}
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * What identifies a deliver_sm across the SMSC's redeliveries (which come
+ * with new sequence numbers): its addresses, coding, concatenation and
+ * bytes. Two identical texts from one phone share it too: pigeond keeps
+ * it for dedupe over a bounded time, as the modems' (sender, SMSC time).
+ */
+static void
+deliver_key(const struct deliver *d, char *out, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned nums[6] = { d->esm_class, d->data_coding, d->has_sar,
+	    d->sar_ref, d->sar_total, d->sar_seq };
+
+	h = fnv(h, d->source, strlen(d->source) + 1);
+	h = fnv(h, d->dest, strlen(d->dest) + 1);
+	h = fnv(h, nums, sizeof(nums));
+	h = fnv(h, d->sm, d->sm_len);
+	snprintf(out, size, "smpp:%016llx", (unsigned long long)h);
+}
+
+static void
+sender_of(const struct deliver *d, char *out, size_t size)
+{
+	if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
+		snprintf(out, size, "+%s", d->source);
+	else
+		snprintf(out, size, "%s", d->source);
+}
+
+static void
+emit_report(long long handle, uint32_t seq, const struct deliver *d,
+    const char *key)
+{
+	json_t *m = msg_new("report");
+	char text[256], recipient[32], ids[1][66];
+	struct receipt rc;
+	size_t n = d->sm_len < sizeof(text) - 1 ? d->sm_len : sizeof(text) - 1;
+	int state = d->message_state;
+
+	memcpy(text, d->sm, n);
+	text[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	if (receipt_parse(text, n, &rc) == -1)
+		memset(&rc, 0, sizeof(rc));
+	/* The TLV, where given, is the id as submit_sm_resp wrote it. */
+	snprintf(ids[0], sizeof(ids[0]), "%s",
+	    d->receipted_id[0] != '\0' ? d->receipted_id : rc.id);
+	if (rc.stat[0] == '\0' && state >= 0)
+		snprintf(rc.stat, sizeof(rc.stat), "%s", smpp_stat_of_state(state));
+	if (state < 0)
+		state = smpp_state_of_stat(rc.stat);
+	sender_of(d, recipient, sizeof(recipient));
+	json_object_set_new(m, "folder", json_integer(0));
+	json_object_set_new(m, "location", json_integer(handle));
+	json_object_set_new(m, "seq", json_integer(seq));
+	json_object_set_new(m, "key", json_string(key));
+	json_object_set_new(m, "message_id", jstr(ids[0]));
+	if (rc.id[0] != '\0')
+		json_object_set_new(m, "text_id", jstr(rc.id));
+	json_object_set_new(m, "keys", keys_array(ids, 1));
+	if (rc.id[0] != '\0' && d->receipted_id[0] != '\0') {
+		/* Both given: match on either. */
+		char t[1][66];
+		snprintf(t[0], sizeof(t[0]), "%s", rc.id);
+		json_t *more = keys_array(t, 1);
+		json_array_extend(json_object_get(m, "keys"), more);
+		json_decref(more);
+	}
+	json_object_set_new(m, "recipient", jstr(recipient));
+	json_object_set_new(m, "stat", jstr(rc.stat[0] ? rc.stat : "UNKNOWN"));
+	json_object_set_new(m, "err", jstr(rc.err));
+	json_object_set_new(m, "state", json_integer(state));
+	json_object_set_new(m, "delivered", json_boolean(state == 2));
+	json_object_set_new(m, "final", json_boolean(state >= 2 && state != 6 &&
+	    state != 7));
+	json_object_set_new(m, "submit_date", jstr(rc.submit_date));
+	json_object_set_new(m, "done_date", jstr(rc.done_date));
+	json_object_set_new(m, "text", jstr(text));
+	emit(m);
+}
+
+void
+main_deliver(long long handle, uint32_t seq, const struct deliver *d)
+{
+	char key[40], sender[32];
+	const uint8_t *ud = d->sm;
+	size_t len = d->sm_len;
+	int ref = -1, total = 0, part = 0;
+	const char *coding;
+	json_t *m;
+	char *text;
+
+	deliver_key(d, key, sizeof(key));
+	log_debug("deliver_sm %u from %s esm 0x%02x dc %u, %zu bytes", seq, d->source, d->esm_class, d->data_coding, d->sm_len);
+	if ((d->esm_class >> 2) & 0x0f) {
+		emit_report(handle, seq, d, key);
+		return;
+	}
+	if ((d->esm_class & 0x40) && len > 0 && (size_t)ud[0] + 1 <= len) {
+		size_t udhl = ud[0];
+		for (size_t i = 1; i + 1 < udhl + 1; ) {
+			unsigned ie = ud[i], il = ud[i + 1];
+			if (i + 2 + il > udhl + 1)
+				break;
+			if (ie == 0 && il == 3) {
+				ref = ud[i + 2];
+				total = ud[i + 3];
+				part = ud[i + 4];
+			} else if (ie == 8 && il == 4) {
+				ref = ud[i + 2] << 8 | ud[i + 3];
+				total = ud[i + 4];
+				part = ud[i + 5];
+			}
+			i += 2 + il;
+		}
+		ud += udhl + 1;
+		len -= udhl + 1;
+	} else if (d->has_sar) {
+		ref = (int)d->sar_ref;
+		total = (int)d->sar_total;
+		part = (int)d->sar_seq;
+	}
+	text = text_decode(ud, len, d->data_coding, cfg.latin1, &coding);
+	sender_of(d, sender, sizeof(sender));
+	m = msg_new("sms");
+	json_object_set_new(m, "folder", json_integer(0));
+	json_object_set_new(m, "location", json_integer(handle));
+	json_object_set_new(m, "seq", json_integer(seq));
+	json_object_set_new(m, "key", json_string(key));
+	json_object_set_new(m, "sender", jstr(sender));
+	json_object_set_new(m, "dest", jstr(d->dest));
+	json_object_set_new(m, "smsc", jstr(cfg.name));
+	json_object_set_new(m, "time", json_null());
+	json_object_set_new(m, "coding", json_string(coding));
+	json_object_set_new(m, "data_coding", json_integer(d->data_coding));
+	json_object_set_new(m, "text", jstr(text));
+	json_object_set_new(m, "class", json_integer(-1));
+	if (ref >= 0 && total > 0 && part > 0)
+		json_object_set_new(m, "udh", json_pack("{s:i,s:i,s:i}",
+		    "ref", ref, "total", total, "seq", part));
+	free(text);
+	emit(m);
+}
+
+static const char *
+get_string(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* An integer member, or a string of digits; def when absent or bad. */
+static long long
+get_num(json_t *o, const char *key, long long def, long long lo, long long hi)
+{
+	json_t *v = json_object_get(o, key);
+	long long n;
+
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_true(v))
+		n = 1;
+	else if (json_is_false(v))
+		n = 0;
+	else if (json_is_string(v) && json_string_value(v)[0] != '\0')
+		n = strtoll(json_string_value(v), NULL, 0);
+	else
+		return def;
+	return n < lo ? lo : n > hi ? hi : n;
+}
+
+static void
+copy_str(json_t *o, const char *key, char *dst, size_t size, const char *def)
+{
+	const char *v = get_string(o, key);
+
+	snprintf(dst, size, "%s", v != NULL ? v : def);
+}
+
+/* "100/s", "6000/min", "100": submit_sm a second. */
+static double
+parse_rate(json_t *o)
+{
+	json_t *v = json_object_get(o, "rate");
+	double n;
+	char *end;
+
+	if (json_is_number(v))
+		return json_number_value(v) > 0 ? json_number_value(v) : 0;
+	if (!json_is_string(v))
+		return 0;
+	n = strtod(json_string_value(v), &end);
+	if (n <= 0)
+		return 0;
+	if (strcmp(end, "/min") == 0)
+		n /= 60;
+	else if (strcmp(end, "/hour") == 0)
+		n /= 3600;
+	return n;
+}
+
+static void
+handle_config(json_t *o)
+{
+	const char *bind, *s;
+
+	if (configured) {
+		log_warnx("config received twice; ignored");
+		return;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	copy_str(o, "name", cfg.name, sizeof(cfg.name), "");
+	for (char *p = cfg.name; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			*p = '_';
+	copy_str(o, "host", cfg.host, sizeof(cfg.host), "127.0.0.1");
+	snprintf(cfg.port, sizeof(cfg.port), "%lld",
+	    get_num(o, "port", 2775, 1, 65535));
+	copy_str(o, "system_id", cfg.system_id, sizeof(cfg.system_id), "");
+	copy_str(o, "password", cfg.password, sizeof(cfg.password), "");
+	copy_str(o, "system_type", cfg.system_type, sizeof(cfg.system_type), "");
+	bind = get_string(o, "bind");
+	if (bind == NULL || strcmp(bind, "transceiver") == 0)
+		;
+	else if (strcmp(bind, "transmitter+receiver") == 0 ||
+	    strcmp(bind, "transmitter receiver") == 0)
+		cfg.split = 1;
+	else if (strcmp(bind, "transmitter") == 0)
+		cfg.tx_only = 1;
+	else if (strcmp(bind, "receiver") == 0)
+		cfg.rx_only = 1;
+	else
+		log_warnx("config: bind \"%s\" unknown; transceiver", bind);
+	copy_str(o, "source_addr", cfg.source_addr, sizeof(cfg.source_addr), "");
+	cfg.source_ton = (int)get_num(o, "source_ton", 0, 0, 255);
+	cfg.source_npi = (int)get_num(o, "source_npi", 0, 0, 255);
+	cfg.dest_ton = (int)get_num(o, "dest_ton", 1, 0, 255);
+	cfg.dest_npi = (int)get_num(o, "dest_npi", 1, 0, 255);
+	cfg.window = (int)get_num(o, "window", 10, 1, 10000);
+	cfg.rate = parse_rate(o);
+	cfg.enquire_link_s = (int)get_num(o, "enquire_link", 30, 1, 3600);
+	cfg.response_timeout_ms = (int)get_num(o, "response_timeout_ms",
+	    get_num(o, "response_timeout", 30, 1, 3600) * 1000, 100, 3600000);
+	cfg.registered_delivery = (int)get_num(o, "registered_delivery", 1, 0,
+	    255);
+	s = get_string(o, "default_alphabet");
+	cfg.latin1 = s != NULL && strcmp(s, "latin1") == 0;
+	s = get_string(o, "long");
+	cfg.payload = s != NULL && strcmp(s, "payload") == 0;
+	cfg.health_ms = (int)get_num(o, "health_ms", HEALTH_MS_DEFAULT, 0,
+	    86400000);
+	if (cfg.health_ms > 0 && cfg.health_ms < 1000)
+		cfg.health_ms = 1000;
+	cfg.reconnect_max_ms = (int)get_num(o, "reconnect_max_ms", 30000, 500,
+	    600000);
+	configured = 1;
+}
+
+static void
+handle_send(json_t *o)
+{
+	json_t *idv = json_object_get(o, "id");
+	const char *to = get_string(o, "to"), *text = get_string(o, "text");
+	long long id;
+
+	if (!json_is_integer(idv)) {
+		log_warnx("send without an integer id; ignored");
+		return;
+	}
+	id = json_integer_value(idv);
+	if (to == NULL || text == NULL) {
+		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0, to == NULL ?
+		    "missing or invalid \"to\"" : "missing or invalid \"text\"");
+		return;
+	}
+	size_t digits = 0;
+	const char *p = to[0] == '+' ? to + 1 : to;
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
+	if (*p != '\0' || digits < 1 || digits > 20) {
+		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
+		    "invalid recipient number");
+		return;
+	}
+	if (!configured) {
+		main_send_failed(id, 0, 0, NULL, 0, 1, 0, 0, "not configured yet");
+		return;
+	}
+	link_send(id, to, text, json_is_true(json_object_get(o, "report")),
+	    (int)get_num(o, "max_parts", 0, 0, SMPP_MAX_PARTS),
+	    get_string(o, "more"));
+}
+
+static void
+handle_delete(json_t *o)
+{
+	json_t *loc = json_object_get(o, "location");
+	const char *err;
+	json_t *m;
+
+	if (!json_is_integer(loc)) {
+		log_warnx("delete without an integer location; ignored");
+		return;
+	}
+	if (link_ack(json_integer_value(loc), &err) == 0) {
+		m = msg_new("deleted");
+	} else {
+		m = msg_new("delete_failed");
+		json_object_set_new(m, "code", json_integer(0));
+		json_object_set_new(m, "error", json_string(err));
+	}
+	json_object_set_new(m, "folder", json_integer(0));
+	json_object_set_new(m, "location", loc);
+	json_incref(loc);
+	emit(m);
+}
+
+static void
+handle_line(const char *line)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(line, JSON_ALLOW_NUL, &jerr);
+	const char *type;
+	int bad_utf8 = 0;
+
+	/* A send whose id can still be read is answered, as by pigeon-modem. */
+	if (o == NULL && json_error_code(&jerr) == json_error_invalid_utf8) {
+		char *clean = utf8_sanitize(line, strlen(line), NULL);
+		if (clean == NULL)
+			fatal("utf8_sanitize");
+		o = json_loads(clean, JSON_ALLOW_NUL, &jerr);
+		free(clean);
+		bad_utf8 = 1;
+	}
+	if (o == NULL) {
+		log_warnx("bad line from pigeond: %s", jerr.text);
+		return;
+	}
+	type = json_is_object(o) ? get_string(o, "type") : NULL;
+	if (type == NULL) {
+		log_warnx("message without a type; ignored");
+	} else if (bad_utf8) {
+		json_t *id = json_object_get(o, "id");
+		if (strcmp(type, "send") == 0 && json_is_integer(id))
+			main_send_failed(json_integer_value(id), 0, 0, NULL, 0, 0,
+			    0, 0, "message is not valid UTF-8");
+		else
+			log_warnx("%s message with invalid UTF-8; ignored", type);
+	} else if (strcmp(type, "config") == 0) {
+		int was = configured;
+		handle_config(o);
+		if (!was && configured) {
+			if (cfg.name[0] != '\0') {
+				snprintf(progname, sizeof(progname),
+				    "pigeon-smpp[%s]", cfg.name);
+				log_init(progname, verbose, 0);
+			}
+			link_start(base, &cfg);
+		}
+	} else if (strcmp(type, "send") == 0) {
+		handle_send(o);
+	} else if (strcmp(type, "delete") == 0) {
+		handle_delete(o);
+	} else if (strcmp(type, "ping") == 0) {
+		json_t *m = msg_new("pong"), *seq = json_object_get(o, "seq");
+		if (seq != NULL)
+			json_object_set(m, "seq", seq);
+		emit(m);
+	} else {
+		log_warnx("unknown message type \"%.40s\"; ignored", type);
+	}
+	json_decref(o);
+}
+
+static void
+on_chan_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n;
+	char *line;
+
+	(void)arg;
+	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		handle_line(line);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > PROTO_MAX_LINE) {
+		log_warnx("line over %d bytes from pigeond dropped",
+		    PROTO_MAX_LINE);
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+
+static void
+on_chan_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)arg;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_info("channel closed; unbinding and exiting");
+		bufferevent_disable(chan, EV_READ);
+		if (configured)
+			link_stop();
+		else
+			main_exit(0);
+	}
+}
+
+static void
+on_health(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_stats s;
+	json_t *m = msg_new("health");
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!configured) {
+		json_decref(m);
+		return;
+	}
+	link_stats(&s);
+	json_object_set_new(m, "link", json_string("smpp"));
+	json_object_set_new(m, "bound", json_boolean(s.bound));
+	json_object_set_new(m, "window", json_integer(s.window));
+	json_object_set_new(m, "in_flight", json_integer(s.in_flight));
+	json_object_set_new(m, "queued", json_integer(s.queued));
+	json_object_set_new(m, "rate", json_real(s.rate));
+	json_object_set_new(m, "submitted", json_integer(s.submitted));
+	json_object_set_new(m, "answered", json_integer(s.answered));
+	json_object_set_new(m, "throttled", json_integer(s.throttled));
+	json_object_set_new(m, "timeouts", json_integer(s.timeouts));
+	json_object_set_new(m, "reconnects", json_integer(s.reconnects));
+	json_object_set_new(m, "mo", json_integer(s.mo));
+	json_object_set_new(m, "receipts", json_integer(s.receipts));
+	emit(m);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	log_info("signal %d; unbinding and exiting", (int)sig);
+	if (configured)
+		link_stop();
+	else
+		main_exit(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int ch;
+	struct event *sigterm, *health = NULL;
+
+	while ((ch = getopt(argc, argv, "v")) != -1) {
+		if (ch != 'v') {
+			fprintf(stderr, "usage: pigeon-smpp [-v]\n"
+			    "Speaks docs/modem-protocol.md on file descriptor 3.\n");
+			return 2;
+		}
+		verbose++;
+	}
+	log_init(progname, verbose, 0);
+	if (fcntl(PROTO_FD, F_GETFL) == -1)
+		fatal("file descriptor %d (started outside pigeond?)", PROTO_FD);
+	fcntl(PROTO_FD, F_SETFD, FD_CLOEXEC);
+	evutil_make_socket_nonblocking(PROTO_FD);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);	/* pigeond drains its workers itself */
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	chan = bufferevent_socket_new(base, PROTO_FD, 0);
+	if (chan == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(chan, on_chan_read, NULL, on_chan_event, NULL);
+	bufferevent_enable(chan, EV_READ | EV_WRITE);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
+	evsignal_add(sigterm, NULL);
+	/* health needs the config's interval: armed once it came. */
+	while (!configured) {
+		if (event_base_loop(base, EVLOOP_ONCE) == -1)
+			fatalx("event loop");
+	}
+	if (cfg.health_ms > 0) {
+		struct timeval tv = { cfg.health_ms / 1000,
+		    (cfg.health_ms % 1000) * 1000 };
+		health = event_new(base, -1, EV_PERSIST, on_health, NULL);
+		event_add(health, &tv);
+	}
+	event_base_dispatch(base);
+	main_exit(0);
+}

@@ -1,0 +1,218 @@
+/*
+ * smpp.h: pigeon-smpp, one process per SMPP bind to a carrier's SMSC,
+ * started by pigeond like pigeon-modem and speaking the same channel
+ * protocol on file descriptor 3 (docs/modem-protocol.md, "SMPP links").
+ *
+ * main.c is the channel side (config, send, delete, events), link.c the
+ * SMPP sessions (connect, bind, enquire_link, the window, timeouts,
+ * reconnects), pdu.c the PDUs and receipts, text.c the SMS text (libgammu's
+ * GSM-7/UCS-2 encoder and splitter, as on modems). This process never
+ * includes gateway/ headers.
+ *
+ * Why not libsmpp34 (Debian's Osmocom PDU packer, 1.14.1): its unpacker
+ * refuses a whole PDU whose command_status, TON or NPI is not in its
+ * tables (a submit_sm_resp with the vendor status 0x401 unpacks as -1,
+ * "Invalid value": carriers answer with 0x400-0x4FF), writes a per-field
+ * trace into a fixed global 2048-byte buffer without bounding the total
+ * (a deliver_sm with 200 small TLVs made smpp34_unpack write past it and
+ * crash, under ASan), reads C strings with strlen on the input, and caps
+ * a TLV at 1024 bytes (a 10-part message_payload is up to 1600). The PDUs
+ * a bind uses are a dozen fixed layouts: pdu.c reads them with bounds
+ * checked at every byte (tests/fuzz/fuzz_smpp.c).
+ */
+#ifndef PIGEON_SMPP_H
+#define PIGEON_SMPP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* command_id values (SMPP 3.4, 5.1.2.1) */
+#define SMPP_GENERIC_NACK		0x80000000u
+#define SMPP_BIND_RECEIVER		0x00000001u
+#define SMPP_BIND_TRANSMITTER		0x00000002u
+#define SMPP_SUBMIT_SM			0x00000004u
+#define SMPP_DELIVER_SM			0x00000005u
+#define SMPP_UNBIND			0x00000006u
+#define SMPP_BIND_TRANSCEIVER		0x00000009u
+#define SMPP_ENQUIRE_LINK		0x00000015u
+#define SMPP_RESP			0x80000000u
+
+/* command_status values the worker acts on */
+#define ESME_ROK		0x00
+#define ESME_RINVCMDLEN		0x02
+#define ESME_RINVCMDID		0x03
+#define ESME_RSYSERR		0x08
+#define ESME_RMSGQFUL		0x14
+#define ESME_RTHROTTLED		0x58
+
+/* TLV tags */
+#define TLV_RECEIPTED_MESSAGE_ID	0x001e
+#define TLV_SAR_MSG_REF_NUM		0x020c
+#define TLV_SAR_TOTAL_SEGMENTS		0x020e
+#define TLV_SAR_SEGMENT_SEQNUM		0x020f
+#define TLV_MESSAGE_PAYLOAD		0x0424
+#define TLV_MESSAGE_STATE		0x0427
+
+#define SMPP_HEADER_LEN		16
+#define SMPP_MAX_PDU		65536	/* longer command_length: protocol error */
+#define SMPP_MAX_PARTS		10	/* as pigeon-modem */
+
+/* A PDU being written: grows as needed. */
+struct pdu_out {
+	uint8_t	*buf;
+	size_t	 len, cap;
+};
+
+/* What the worker reads out of a deliver_sm. */
+struct deliver {
+	char	 source[22];
+	uint8_t	 source_ton, source_npi;
+	char	 dest[22];
+	uint8_t	 esm_class;
+	uint8_t	 data_coding;
+	const uint8_t *sm;		/* short_message, or message_payload */
+	size_t	 sm_len;
+	int	 has_sar;
+	unsigned sar_ref, sar_total, sar_seq;
+	char	 receipted_id[66];	/* TLV; "" = none */
+	int	 message_state;		/* TLV; -1 = none */
+};
+
+/* A delivery receipt's text (SMPP 3.4 appendix B, as carriers write it). */
+struct receipt {
+	char	 id[66];
+	char	 stat[8];	/* DELIVRD, UNDELIV, EXPIRED, ... */
+	char	 err[8];
+	char	 submit_date[16];
+	char	 done_date[16];
+	int	 sub, dlvrd;	/* -1 = absent */
+};
+
+/* pdu.c */
+void	 pdu_out_init(struct pdu_out *);
+void	 pdu_out_free(struct pdu_out *);
+/* Starts a PDU (header with a length to fill in by pdu_out_end). */
+void	 pdu_begin(struct pdu_out *, uint32_t command_id, uint32_t status,
+	    uint32_t seq);
+void	 pdu_u8(struct pdu_out *, uint8_t);
+void	 pdu_u16(struct pdu_out *, uint16_t);
+void	 pdu_cstr(struct pdu_out *, const char *, size_t max);
+void	 pdu_bytes(struct pdu_out *, const void *, size_t);
+void	 pdu_tlv(struct pdu_out *, uint16_t tag, const void *, size_t);
+void	 pdu_end(struct pdu_out *);
+uint32_t pdu_get32(const uint8_t *);
+/* submit_sm_resp's / bind_resp's cstring after the header; 0 or -1. */
+int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
+/* Reads a deliver_sm; 0, or -1 when malformed. d points into pdu. */
+int	 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d);
+/* Parses a receipt's text; 0, or -1 when it is not one. */
+int	 receipt_parse(const char *text, size_t len, struct receipt *);
+/*
+ * The spellings of one message id to compare a receipt with the id a
+ * submit_sm_resp gave: the id itself, and its value in the other base
+ * (carriers write hex in one and decimal in the other), each in lower
+ * case without leading zeros. Returns how many keys (1-3) were written.
+ */
+int	 smpp_id_keys(const char *id, char keys[3][66]);
+/* A command_status: what it means for the message. */
+const char *smpp_status_text(uint32_t status);
+int	 smpp_status_temporary(uint32_t status);
+int	 smpp_status_throttle(uint32_t status);
+/* message_state (5.2.28) for a receipt's stat word, and back. */
+int	 smpp_state_of_stat(const char *stat);
+const char *smpp_stat_of_state(int state);
+
+/* text.c */
+struct text_parts {
+	int	 n;				/* parts */
+	int	 ucs2;				/* data_coding 8, else default */
+	uint8_t	 body[SMPP_MAX_PARTS][160];	/* user data without UDH */
+	size_t	 body_len[SMPP_MAX_PARTS];
+	uint8_t	 udh[SMPP_MAX_PARTS][8];	/* concatenation UDH, with UDHL */
+	size_t	 udh_len[SMPP_MAX_PARTS];
+};
+/*
+ * Encodes UTF-8 text as pigeon-modem would send it: GSM-7 when it fits,
+ * else UCS-2, split into concatenated parts with reference ref; latin1
+ * makes data_coding 0 mean Latin-1. max_parts > 0 cuts the text to that
+ * many parts ending with more. Returns 0, or -1 with *err set.
+ */
+int	 text_encode(const char *utf8, int max_parts, const char *more,
+	    int latin1, unsigned ref, struct text_parts *, const char **err);
+/*
+ * Decodes a deliver_sm's user data (after any UDH) into UTF-8 (malloc'd);
+ * *coding is "gsm", "ucs2" or "8bit" (then the text is hex).
+ */
+char	*text_decode(const uint8_t *ud, size_t len, uint8_t data_coding,
+	    int latin1, const char **coding);
+/* UTF-8 checks shared with pigeon-modem (modem/utf8.c, linked as is). */
+int	 utf8_valid(const char *, size_t);
+char	*utf8_sanitize(const char *s, size_t len, size_t *outlen);
+size_t	 utf8_count(const char *, size_t);
+size_t	*utf8_offsets(const char *s, size_t len, size_t *n);
+int	 utf8_cut_ok(const char *s, size_t len, size_t off);
+
+
+struct link_config;
+struct text_parts;
+void	 pdu_submit(struct pdu_out *, const struct link_config *,
+	    const char *dest, const struct text_parts *, int i, int report);
+
+/* The `config` message (docs/modem-protocol.md, SMPP links). */
+struct link_config {
+	char	 name[64];
+	char	 host[256];
+	char	 port[8];
+	char	 system_id[16];
+	char	 password[9];
+	char	 system_type[13];
+	int	 split;			/* transmitter + receiver sessions */
+	int	 rx_only, tx_only;	/* a single receiver or transmitter */
+	char	 source_addr[21];
+	int	 source_ton, source_npi, dest_ton, dest_npi;
+	int	 window;
+	double	 rate;			/* submit_sm a second; 0 = no cap */
+	int	 enquire_link_s;
+	int	 response_timeout_ms;
+	int	 registered_delivery;
+	int	 latin1;		/* data_coding 0 is Latin-1 at this SMSC */
+	int	 payload;		/* long = payload: message_payload TLV */
+	int	 health_ms;
+	int	 reconnect_max_ms;
+};
+
+/* link.c: the sessions of one bind, in the libevent loop of main.c. */
+struct event_base;
+void	 link_start(struct event_base *, const struct link_config *);
+/* Queues a message; its outcome comes through main_sent/main_send_failed. */
+void	 link_send(long long id, const char *to, const char *text, int report,
+	    int max_parts, const char *more);
+/* pigeond committed the MO message behind handle: answer its deliver_sm. */
+int	 link_ack(long long handle, const char **err);
+/* Unbinds every session, then calls main_exit(0). */
+void	 link_stop(void);
+int	 link_bound(void);
+/* Counters for `health`. */
+struct link_stats {
+	int	 bound;
+	int	 window, in_flight, queued;
+	double	 rate;			/* the submit rate allowed now */
+	long long submitted, answered, throttled, timeouts, reconnects;
+	long long mo, receipts;
+};
+void	 link_stats(struct link_stats *);
+
+/* main.c: events to pigeond. */
+void	 main_ready(const char *smsc_system_id, int rebind);
+void	 main_link_down(const char *session, const char *reason, uint32_t status);
+void	 main_bind_failed(uint32_t status);
+void	 main_link_failed(const char *session, const char *reason);
+void	 main_sent(long long id, int parts, char ids[][66]);
+void	 main_send_failed(long long id, int parts, int parts_sent,
+	    char ids[][66], uint32_t status, int temporary, int throttled,
+	    int maybe_sent, const char *error);
+/* A deliver_sm: an MO part or a receipt, to acknowledge by handle. */
+void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
+void	 main_exit(int) __attribute__((noreturn));
+
+#endif

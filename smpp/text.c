@@ -1,0 +1,263 @@
+/*
+ * text.c: SMS text for SMPP, with libgammu's encoder and splitter as on
+ * modems (GSM_EncodeMultiPartSMS picks GSM-7 or UCS-2 and the same part
+ * sizes), so a message makes the same parts over a bind as over a modem.
+ * SMPP carries GSM-7 unpacked, one septet per byte (data_coding 0), and
+ * UCS-2 big-endian (8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gammu.h>
+
+#include "log.h"
+#include "smpp.h"
+
+/*
+ * libgammu's default-alphabet converters are exported but not declared in
+ * its public headers (libgammu/misc/coding/coding.h): unicode is its
+ * big-endian UTF-16 with a two-byte NUL, the default alphabet one septet
+ * per byte, escapes included.
+ */
+void	EncodeDefault(unsigned char *dest, const unsigned char *src,
+	    size_t *len, gboolean UseExtensions, unsigned char *ExtraAlphabet);
+void	DecodeDefault(unsigned char *dest, const unsigned char *src,
+	    size_t len, gboolean UseExtensions, unsigned char *ExtraAlphabet);
+
+static GSM_MultiSMSMessage *out;	/* ~260 KB: on the heap, once */
+static GSM_MultiPartSMSInfo *info;
+
+static GSM_Error
+text_gammu(const char *text, int force_ucs2)
+{
+	size_t len = strlen(text);
+	unsigned char *ubuf;
+	GSM_Error err;
+
+	if (out == NULL && ((out = calloc(1, sizeof(*out))) == NULL ||
+	    (info = calloc(1, sizeof(*info))) == NULL))
+		fatal("calloc");
+	if ((ubuf = calloc(len + 2, 2)) == NULL)
+		fatal("calloc");
+	DecodeUTF8(ubuf, text, len);
+	GSM_ClearMultiPartSMSInfo(info);
+	info->Class = -1;
+	info->EntriesNum = 1;
+	info->UnicodeCoding = force_ucs2 ? TRUE : FALSE;
+	info->Entries[0].ID = force_ucs2 ? SMS_ConcatenatedTextLong :
+	    SMS_ConcatenatedAutoTextLong;
+	info->Entries[0].Buffer = ubuf;
+	err = GSM_EncodeMultiPartSMS(GSM_GetGlobalDebug(), info, out);
+	info->Entries[0].Buffer = NULL;
+	free(ubuf);
+	return err;
+}
+
+/* Whether every character of the parts is in Latin-1. */
+static int
+text_latin1_ok(void)
+{
+	for (int i = 0; i < out->Number; i++) {
+		const unsigned char *t = out->SMS[i].Text;
+		for (int k = 0; k < out->SMS[i].Length; k++)
+			if (t[2 * k] != 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* Encodes text; number of parts, or -1. */
+static int
+text_count(const char *text, int latin1)
+{
+	if (text_gammu(text, 0) != ERR_NONE)
+		return -1;
+	if (latin1 && out->SMS[0].Coding == SMS_Coding_Default_No_Compression &&
+	    !text_latin1_ok() && text_gammu(text, 1) != ERR_NONE)
+		return -1;
+	return out->Number;
+}
+
+static char *
+text_cut(const char *text, size_t n, const char *more)
+{
+	size_t ml = strlen(more);
+	char *s;
+
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+		n--;
+	if ((s = malloc(n + ml + 1)) == NULL)
+		fatal("malloc");
+	memcpy(s, text, n);
+	memcpy(s + n, more, ml + 1);
+	return s;
+}
+
+/*
+ * The longest start of text that, followed by more, fits max_parts
+ * (malloc'd): cut between characters, at a space when one is in the last
+ * 15, as pigeon-modem cuts; "…" becomes "..." in GSM-7.
+ */
+static char *
+text_fit(const char *text, int max_parts, const char *more, int latin1)
+{
+	size_t len = strlen(text), n, *off, lo = 0, hi, k;
+	char tail[256], *p;
+	int gsm7 = out->SMS[0].Coding == SMS_Coding_Default_No_Compression;
+
+	tail[0] = '\0';
+	for (const char *q = more; *q != '\0' && strlen(tail) + 4 < sizeof(tail); ) {
+		if (gsm7 && strncmp(q, "\xe2\x80\xa6", 3) == 0) {
+			strcat(tail, "...");
+			q += 3;
+		} else {
+			size_t t = strlen(tail);
+			tail[t] = *q++;
+			tail[t + 1] = '\0';
+		}
+	}
+	if ((off = utf8_offsets(text, len, &n)) == NULL)
+		fatal("malloc");
+	hi = n;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		p = text_cut(text, off[mid], tail);
+		int c = text_count(p, latin1);
+		free(p);
+		if (c > 0 && c <= max_parts)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	k = lo;
+	while (k > 0 && !utf8_cut_ok(text, len, off[k]))
+		k--;
+	for (size_t w = k; w > 0 && k - w < 15; w--)
+		if (text[off[w]] == ' ') {
+			k = w;
+			break;
+		}
+	p = text_cut(text, off[k], tail);
+	free(off);
+	return p;
+}
+
+int
+text_encode(const char *text, int max_parts, const char *more, int latin1,
+    unsigned ref, struct text_parts *tp, const char **err)
+{
+	char *cut = NULL;
+	int n;
+
+	memset(tp, 0, sizeof(*tp));
+	if (!utf8_valid(text, strlen(text)) ||
+	    (more != NULL && !utf8_valid(more, strlen(more)))) {
+		*err = "text is not valid UTF-8";
+		return -1;
+	}
+	if (utf8_count(text, strlen(text)) > SMPP_MAX_PARTS * 160) {
+		*err = "text needs more than 10 parts";
+		return -1;
+	}
+	if ((n = text_count(text, latin1)) < 0) {
+		*err = "the text cannot be encoded";
+		return -1;
+	}
+	if (max_parts > 0 && n > max_parts) {
+		cut = text_fit(text, max_parts, more ? more : "", latin1);
+		n = text_count(cut, latin1);
+		free(cut);
+		if (n < 0) {
+			*err = "the text cannot be encoded";
+			return -1;
+		}
+	}
+	if (n > SMPP_MAX_PARTS) {
+		*err = "text needs more than 10 parts";
+		return -1;
+	}
+	tp->n = n;
+	tp->ucs2 = out->SMS[0].Coding != SMS_Coding_Default_No_Compression;
+	for (int i = 0; i < n; i++) {
+		GSM_SMSMessage *s = &out->SMS[i];
+		size_t len = (size_t)s->Length;
+		if (tp->ucs2) {
+			if (len * 2 > sizeof(tp->body[i]))
+				len = sizeof(tp->body[i]) / 2;
+			memcpy(tp->body[i], s->Text, len * 2);
+			tp->body_len[i] = len * 2;
+		} else if (latin1) {
+			for (size_t k = 0; k < len && k < sizeof(tp->body[i]); k++)
+				tp->body[i][k] = s->Text[2 * k + 1];
+			tp->body_len[i] = len;
+		} else {
+			unsigned char sept[2 * 160 + 2];
+			EncodeDefault(sept, s->Text, &len, TRUE, NULL);
+			if (len > sizeof(tp->body[i]))
+				len = sizeof(tp->body[i]);
+			memcpy(tp->body[i], sept, len);
+			tp->body_len[i] = len;
+		}
+		if (n > 1) {
+			/* libgammu takes the reference from the clock: ours. */
+			uint8_t u[6] = { 5, 0, 3, ref & 0xff, (uint8_t)n,
+			    (uint8_t)(i + 1) };
+			memcpy(tp->udh[i], u, 6);
+			tp->udh_len[i] = 6;
+		}
+	}
+	return 0;
+}
+
+char *
+text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
+    const char **coding)
+{
+	enum { GSM, LATIN1, UCS2, BIN } a;
+	unsigned char *u;
+	char *s;
+
+	if (dc == 0)
+		a = latin1 ? LATIN1 : GSM;
+	else if (dc == 1 || dc == 3)
+		a = LATIN1;
+	else if (dc == 8)
+		a = UCS2;
+	else if ((dc & 0xf0) == 0xf0)
+		a = dc & 0x04 ? BIN : GSM;
+	else if ((dc & 0xc0) == 0)	/* general data coding, 23.038 */
+		a = (dc >> 2 & 3) == 0 ? GSM : (dc >> 2 & 3) == 2 ? UCS2 : BIN;
+	else
+		a = BIN;
+	if (a == BIN) {
+		static const char hex[] = "0123456789ABCDEF";
+		if ((s = malloc(len * 2 + 1)) == NULL)
+			fatal("malloc");
+		for (size_t i = 0; i < len; i++) {
+			s[2 * i] = hex[ud[i] >> 4];
+			s[2 * i + 1] = hex[ud[i] & 15];
+		}
+		s[2 * len] = '\0';
+		*coding = "8bit";
+		return s;
+	}
+	/* To libgammu's unicode, then UTF-8 (at most 3 bytes a unit). */
+	if ((u = calloc(len + 2, 2)) == NULL || (s = malloc(len * 3 + 1)) == NULL)
+		fatal("calloc");
+	if (a == UCS2) {
+		memcpy(u, ud, len & ~(size_t)1);
+		*coding = "ucs2";
+	} else if (a == LATIN1) {
+		for (size_t i = 0; i < len; i++)
+			u[2 * i + 1] = ud[i];
+		*coding = "gsm";
+	} else {
+		DecodeDefault(u, ud, len, TRUE, NULL);
+		*coding = "gsm";
+	}
+	s[0] = '\0';
+	EncodeUTF8(s, u);
+	free(u);
+	return s;
+}

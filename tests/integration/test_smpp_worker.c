@@ -1,0 +1,916 @@
+/*
+ * test_smpp_worker.c: pigeon-smpp on its own, driven over the socketpair
+ * the way pigeond drives it, against the simulated SMSC (tests/smsc, on
+ * the npm package smpp). Each test starts its own simulator and worker
+ * and stops both.
+ *
+ * Env: PIGEON_TEST_BIN (pigeon-smpp), PIGEON_TEST_TMP; run from the top
+ * of the tree (tests/run does), with tests/smsc/node_modules installed
+ * (scripts/deps).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define WAIT_MS		10000
+#define MAXQ		512
+
+static struct {
+	pid_t	 pid;
+	int	 fd;
+	char	*log;
+	char	 buf[1 << 20];
+	size_t	 len;
+	int	 eof;
+	json_t	*q[MAXQ];
+	int	 nq;
+} w = { .pid = -1, .fd = -1 };
+
+static struct {
+	char	*dir;
+	char	*log;
+	pid_t	 pid;
+	int	 port;
+} smsc = { .pid = -1 };
+
+/* ------------------------------------------------------------ simulator */
+
+static int
+smsc_port_written(void *arg)
+{
+	char path[600], *s;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/port", smsc.dir);
+	if ((s = h_read_file(path)) == NULL)
+		return 0;
+	smsc.port = atoi(s);
+	free(s);
+	return smsc.port > 0;
+}
+
+static void
+smsc_start_ex(const char *name, const char *ids, const char *alphabet)
+{
+	char parent[32];
+
+	smsc.dir = h_tmpdir(name);
+	ck_assert(asprintf(&smsc.log, "%s/smsc.log", smsc.dir) != -1);
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+	char *argv[] = { "/usr/bin/env", "node", "tests/smsc/smsc.js", "run",
+	    smsc.dir, "--ids", (char *)ids, "--parent-pid", parent,
+	    "--default-alphabet", (char *)alphabet, NULL };
+	smsc.pid = h_spawn(smsc.log, argv);
+	ck_assert_msg(h_wait_for(smsc_port_written, NULL, WAIT_MS) == 0,
+	    "the simulated SMSC did not start (log: %s)", smsc.log);
+}
+
+static void
+smsc_start(const char *name, const char *ids)
+{
+	smsc_start_ex(name, ids, "gsm");
+}
+
+/* One control request; the reply (caller decrefs). */
+static json_t *
+smsc_ctl(const char *fmt, ...)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *req, buf[65536];
+	size_t len = 0;
+	va_list ap;
+	int fd, n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&req, fmt, ap);
+	va_end(ap);
+	ck_assert(n != -1);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ctl", smsc.dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert(fd != -1);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "connect %s: %s", sun.sun_path, strerror(errno));
+	ck_assert(write(fd, req, n) == n && write(fd, "\n", 1) == 1);
+	free(req);
+	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ck_assert_msg(poll(&p, 1, WAIT_MS) == 1, "no answer from the SMSC");
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		ck_assert(r > 0);
+		len += r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	json_t *j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	ck_assert_msg(j != NULL && json_is_true(json_object_get(j, "ok")),
+	    "SMSC control: %s", buf);
+	return j;
+}
+
+static long long
+smsc_count(const char *what)
+{
+	json_t *st = smsc_ctl("{\"cmd\":\"status\"}");
+	long long n = json_integer_value(json_object_get(
+	    json_object_get(st, "counts"), what));
+	json_decref(st);
+	return n;
+}
+
+struct count_want {
+	const char *what;
+	long long n;
+};
+
+static int
+smsc_count_reached(void *arg)
+{
+	struct count_want *c = arg;
+	return smsc_count(c->what) >= c->n;
+}
+
+static void
+smsc_wait_count(const char *what, long long n)
+{
+	struct count_want c = { what, n };
+	ck_assert_msg(h_wait_for(smsc_count_reached, &c, WAIT_MS) == 0,
+	    "SMSC count %s stayed at %lld, not %lld", what, smsc_count(what), n);
+}
+
+/* The submit_sm records of the SMSC's received.jsonl, in order. */
+static json_t *
+smsc_submits(void)
+{
+	char path[600], *text, *line, *save = NULL;
+	json_t *a = json_array();
+
+	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
+	ck_assert((text = h_read_file(path)) != NULL);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		if (r != NULL && strcmp(json_string_value(json_object_get(r,
+		    "command")), "submit_sm") == 0)
+			json_array_append(a, r);
+		json_decref(r);
+	}
+	free(text);
+	return a;
+}
+
+/* --------------------------------------------------------------- worker */
+
+static void
+w_write(const char *fmt, ...)
+{
+	char *line;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	ck_assert(n != -1);
+	for (int off = 0; off < n;) {
+		ssize_t r = write(w.fd, line + off, n - off);
+		if (r == -1 && errno == EAGAIN) {
+			struct pollfd p = { .fd = w.fd, .events = POLLOUT };
+			poll(&p, 1, 1000);
+			continue;
+		}
+		ck_assert_msg(r > 0, "write to the worker: %s", strerror(errno));
+		off += r;
+	}
+	ck_assert_int_eq(write(w.fd, "\n", 1), 1);
+	free(line);
+}
+
+static void
+w_pump(void)
+{
+	char *nl;
+
+	while (!w.eof && w.fd != -1) {
+		ssize_t n = read(w.fd, w.buf + w.len, sizeof(w.buf) - 1 - w.len);
+		if (n == 0)
+			w.eof = 1;
+		if (n <= 0)
+			break;
+		w.len += n;
+	}
+	while ((nl = memchr(w.buf, '\n', w.len)) != NULL) {
+		*nl = '\0';
+		json_t *m = json_loads(w.buf, 0, NULL);
+		ck_assert_msg(m != NULL, "worker wrote bad JSON: %s", w.buf);
+		if (strcmp(json_string_value(json_object_get(m, "type")),
+		    "health") == 0)
+			json_decref(m);
+		else {
+			ck_assert_msg(w.nq < MAXQ, "too many unread messages");
+			w.q[w.nq++] = m;
+		}
+		w.len -= (size_t)(nl + 1 - w.buf);
+		memmove(w.buf, nl + 1, w.len);
+	}
+}
+
+struct want {
+	const char *type;
+	long long id;		/* -1: any */
+	json_t	*found;
+};
+
+static int
+want_found(void *arg)
+{
+	struct want *wt = arg;
+
+	w_pump();
+	for (int i = 0; i < w.nq; i++) {
+		json_t *m = w.q[i];
+		if (strcmp(json_string_value(json_object_get(m, "type")),
+		    wt->type) != 0)
+			continue;
+		if (wt->id >= 0 && json_integer_value(json_object_get(m,
+		    "id")) != wt->id)
+			continue;
+		wt->found = m;
+		memmove(&w.q[i], &w.q[i + 1], (w.nq - i - 1) * sizeof(w.q[0]));
+		w.nq--;
+		return 1;
+	}
+	return w.eof;
+}
+
+/* The first message of that type (and id, when >= 0), waiting for it. */
+static json_t *
+w_take(const char *type, long long id, int timeout_ms)
+{
+	struct want wt = { type, id, NULL };
+
+	h_wait_for(want_found, &wt, timeout_ms);
+	ck_assert_msg(wt.found != NULL, "no \"%s\" (id %lld) from the worker "
+	    "within %d ms%s (log: %s)", type, id, timeout_ms,
+	    w.eof ? ", which closed the channel" : "", w.log);
+	return wt.found;
+}
+
+/* Either outcome of send id. */
+static json_t *
+w_outcome(long long id)
+{
+	long t0 = h_now_ms();
+
+	while (h_now_ms() - t0 < WAIT_MS) {
+		w_pump();
+		for (int i = 0; i < w.nq; i++) {
+			json_t *m = w.q[i];
+			const char *t = json_string_value(json_object_get(m, "type"));
+			if ((strcmp(t, "sent") == 0 || strcmp(t, "send_failed") == 0) &&
+			    json_integer_value(json_object_get(m, "id")) == id) {
+				memmove(&w.q[i], &w.q[i + 1],
+				    (w.nq - i - 1) * sizeof(w.q[0]));
+				w.nq--;
+				return m;
+			}
+		}
+		h_sleep_ms(10);
+	}
+	ck_abort_msg("no outcome for send %lld (log: %s)", id, w.log);
+	return NULL;
+}
+
+static void
+w_start(const char *extra)
+{
+	char *argv[] = { (char *)h_bin("pigeon-smpp"), "-v", NULL };
+
+	free(w.log);
+	ck_assert(asprintf(&w.log, "%s/worker.log", smsc.dir) != -1);
+	w.len = 0;
+	w.eof = 0;
+	w.nq = 0;
+	w.pid = h_spawn_channel(w.log, argv, &w.fd);
+	w_write("{\"type\":\"config\",\"name\":\"carrier\",\"host\":\"127.0.0.1\","
+	    "\"port\":%d,\"system_id\":\"pigeon\",\"password\":\"secret\","
+	    "\"source_addr\":\"40404\",\"source_ton\":3,\"source_npi\":0,"
+	    "\"health_ms\":0%s%s}", smsc.port, extra ? "," : "", extra ? extra : "");
+}
+
+static void
+w_kill(void)
+{
+	if (w.pid > 0) {
+		kill(w.pid, SIGKILL);
+		waitpid(w.pid, NULL, 0);
+		w.pid = -1;
+	}
+	if (w.fd != -1)
+		close(w.fd);
+	w.fd = -1;
+	for (int i = 0; i < w.nq; i++)
+		json_decref(w.q[i]);
+	w.nq = 0;
+}
+
+/* Stops the worker as pigeond does (closes the channel), then the SMSC. */
+static void
+teardown(void)
+{
+	if (w.fd != -1) {
+		close(w.fd);
+		w.fd = -1;
+		ck_assert_msg(WIFEXITED(h_stop(w.pid, 0, 5000)),
+		    "the worker did not exit when its channel closed");
+		w.pid = -1;
+		h_assert_no_sanitizer_report(w.log);
+	}
+	if (smsc.pid > 0) {
+		h_stop(smsc.pid, SIGTERM, 5000);
+		smsc.pid = -1;
+	}
+	for (int i = 0; i < w.nq; i++)
+		json_decref(w.q[i]);
+	w.nq = 0;
+	free(w.log);
+	free(smsc.dir);
+	free(smsc.log);
+	w.log = smsc.dir = smsc.log = NULL;
+}
+
+static void
+send_text(long long id, const char *to, const char *text, int report)
+{
+	json_t *m = json_pack("{s:s,s:I,s:s,s:s,s:b}", "type", "send", "id",
+	    (json_int_t)id, "to", to, "text", text, "report", report);
+	char *s = json_dumps(m, JSON_COMPACT);
+
+	w_write("%s", s);
+	free(s);
+	json_decref(m);
+}
+
+static int
+has_key(json_t *keys, const char *k)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(keys, i, v)
+		if (strcmp(json_string_value(v), k) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether two key lists share a spelling. */
+static int
+keys_meet(json_t *a, json_t *b)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (has_key(b, json_string_value(v)))
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(test_window)
+{
+	smsc_start("smpp-window", "hex");
+	w_start("\"window\":5");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	/* Each answer waits 300 ms: 20 sends in a window of 5 take 4 rounds. */
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":300}"));
+	long t0 = h_now_ms();
+	for (int i = 1; i <= 20; i++) {
+		char to[32];
+		snprintf(to, sizeof(to), "+2126000000%02d", i);
+		send_text(i, to, "Hello from the shortcode", 0);
+	}
+	for (int i = 1; i <= 20; i++) {
+		json_t *m = w_outcome(i);
+		ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+		const char *ref = json_string_value(json_array_get(
+		    json_object_get(m, "refs"), 0));
+		ck_assert_msg(ref != NULL && strlen(ref) >= 8, "no message id");
+		json_decref(m);
+	}
+	long took = h_now_ms() - t0;
+	ck_assert_msg(took >= 4 * 300 - 50, "20 sends in %ld ms: window not kept", took);
+	ck_assert_msg(took < 20 * 300, "20 sends in %ld ms: not pipelined", took);
+	json_t *subs = smsc_submits();
+	ck_assert_int_eq(json_array_size(subs), 20);
+	json_t *s0 = json_array_get(subs, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "source")), "40404");
+	ck_assert_int_eq(json_integer_value(json_object_get(s0, "source_ton")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "dest")), "212600000001");
+	ck_assert_int_eq(json_integer_value(json_object_get(s0, "data_coding")), 0);
+	json_decref(subs);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_long_and_ucs2)
+{
+	char longtext[400];
+
+	smsc_start("smpp-long", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	memset(longtext, 0, sizeof(longtext));
+	for (int i = 0; i < 25; i++)
+		strcat(longtext, "Pigeon-%d ");	/* 250 GSM-7 characters */
+	send_text(1, "+212600000001", longtext, 0);
+	send_text(2, "+212600000002", "مرحبا بكم في بيجن", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "parts")), 2);
+	json_decref(m);
+	m = w_outcome(2);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	json_t *subs = smsc_submits();
+	ck_assert_int_eq(json_array_size(subs), 3);
+	json_t *p1 = json_array_get(subs, 0), *p2 = json_array_get(subs, 1),
+	    *u = json_array_get(subs, 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(p1, "esm_class")), 0x40);
+	json_t *c1 = json_object_get(p1, "concat"), *c2 = json_object_get(p2, "concat");
+	ck_assert_int_eq(json_integer_value(json_object_get(c1, "total")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(c1, "seq")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(c2, "seq")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(c1, "ref")),
+	    json_integer_value(json_object_get(c2, "ref")));
+	char joined[600];
+	snprintf(joined, sizeof(joined), "%s%s",
+	    json_string_value(json_object_get(p1, "short_message")),
+	    json_string_value(json_object_get(p2, "short_message")));
+	ck_assert_str_eq(joined, longtext);
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "data_coding")), 8);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "short_message")),
+	    "مرحبا بكم في بيجن");
+	json_decref(subs);
+	teardown();
+}
+END_TEST
+
+/* Receipts in the submit_sm_resp's spelling, in the other base, by TLV. */
+static void
+receipts_case(const char *ids)
+{
+	smsc_start(strcmp(ids, "hex") == 0 ? "smpp-dlr-hex" : "smpp-dlr-dec", ids);
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	for (int i = 1; i <= 3; i++)
+		send_text(i, "+212600000009", "Receipt please", 1);
+	json_t *sent[4];
+	for (int i = 1; i <= 3; i++) {
+		sent[i] = w_outcome(i);
+		ck_assert_str_eq(json_string_value(json_object_get(sent[i], "type")),
+		    "sent");
+	}
+	const char *id1 = json_string_value(json_array_get(
+	    json_object_get(sent[1], "refs"), 0));
+	const char *id2 = json_string_value(json_array_get(
+	    json_object_get(sent[2], "refs"), 0));
+	const char *id3 = json_string_value(json_array_get(
+	    json_object_get(sent[3], "refs"), 0));
+	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	    "\"text_id\":\"same\"}", id1));
+	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	    "\"text_id\":\"%s\",\"stat\":\"UNDELIV\",\"err\":\"005\"}", id2,
+	    strcmp(ids, "hex") == 0 ? "decimal" : "hex"));
+	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	    "\"text_id\":\"decimal\",\"tlv\":true}", id3));
+	for (int k = 0; k < 3; k++) {
+		json_t *r = w_take("report", -1, WAIT_MS);
+		json_t *keys = json_object_get(r, "keys");
+		int match = 0;
+		for (int i = 1; i <= 3; i++)
+			if (keys_meet(keys, json_object_get(sent[i], "keys"))) {
+				ck_assert_msg(!match, "a receipt matches two messages");
+				match = i;
+			}
+		ck_assert_msg(match != 0, "receipt %s matches no message",
+		    json_string_value(json_object_get(r, "text")));
+		ck_assert_str_eq(json_string_value(json_object_get(r, "recipient")),
+		    "+212600000009");
+		if (match == 2) {
+			ck_assert_str_eq(json_string_value(json_object_get(r, "stat")),
+			    "UNDELIV");
+			ck_assert_str_eq(json_string_value(json_object_get(r, "err")), "005");
+			ck_assert(json_is_false(json_object_get(r, "delivered")));
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(r, "stat")),
+			    "DELIVRD");
+			ck_assert(json_is_true(json_object_get(r, "delivered")));
+		}
+		if (match == 3)	/* the TLV carries the id as submit_sm_resp gave it */
+			ck_assert_str_eq(json_string_value(json_object_get(r,
+			    "message_id")), id3);
+		w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+		    json_integer_value(json_object_get(r, "location")));
+		json_decref(w_take("deleted", -1, WAIT_MS));
+		json_decref(r);
+	}
+	smsc_wait_count("deliver_sm_resp", 3);
+	for (int i = 1; i <= 3; i++)
+		json_decref(sent[i]);
+	teardown();
+}
+
+START_TEST(test_receipts_hex)
+{
+	receipts_case("hex");
+}
+END_TEST
+
+START_TEST(test_receipts_decimal)
+{
+	receipts_case("decimal");
+}
+END_TEST
+
+static json_t *
+take_sms_from(const char *sender)
+{
+	json_t *m = w_take("sms", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), sender);
+	return m;
+}
+
+START_TEST(test_mo_ack_after_commit)
+{
+	char longtext[1024] = "";
+
+	smsc_start("smpp-mo", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000001\","
+	    "\"text\":\"FOLLOW alice\"}"));
+	json_t *m = take_sms_from("+212611000001");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "FOLLOW alice");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "coding")), "gsm");
+	ck_assert_ptr_null(json_object_get(m, "udh"));
+	/* Not answered before pigeond says it committed. */
+	w_write("{\"type\":\"ping\",\"seq\":1}");
+	json_decref(w_take("pong", -1, WAIT_MS));
+	h_sleep_ms(200);
+	ck_assert_int_eq(smsc_count("deliver_sm_resp"), 0);
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	smsc_wait_count("deliver_sm_resp", 1);
+	json_decref(m);
+
+	/* Concatenated by UDH (Arabic, UCS-2) and by SAR TLVs (GSM-7). */
+	for (int i = 0; i < 12; i++)
+		strcat(longtext, "ابجد هوز ");	/* 108 characters: 2 UCS-2 parts */
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000002\","
+	    "\"text\":\"%s\",\"ref\":77}", longtext));
+	json_t *a = take_sms_from("+212611000002"), *b = take_sms_from("+212611000002");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "coding")), "ucs2");
+	json_t *ua = json_object_get(a, "udh"), *ub = json_object_get(b, "udh");
+	ck_assert_int_eq(json_integer_value(json_object_get(ua, "ref")), 77);
+	ck_assert_int_eq(json_integer_value(json_object_get(ua, "total")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(ua, "seq")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(ub, "seq")), 2);
+	char joined[1200];
+	snprintf(joined, sizeof(joined), "%s%s",
+	    json_string_value(json_object_get(a, "text")),
+	    json_string_value(json_object_get(b, "text")));
+	ck_assert_str_eq(joined, longtext);
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"212611000003\","
+	    "\"text\":\"%s\",\"concat\":\"sar\",\"ref\":300,\"coding\":\"gsm\"}",
+	    "A post that is long enough to need two parts: Pigeon carries it "
+	    "over SMPP to every follower of the account, in GSM-7 and with SAR "
+	    "TLVs this time, and the worker reports both parts."));
+	json_t *c = take_sms_from("+212611000003"), *d = take_sms_from("+212611000003");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(c,
+	    "udh"), "ref")), 300);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d,
+	    "udh"), "seq")), 2);
+
+	/* Killed before the commit: the SMSC delivers again, same key. */
+	const char *key_a = json_string_value(json_object_get(a, "key"));
+	char keep[64];
+	snprintf(keep, sizeof(keep), "%s", key_a);
+	w_kill();
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	int seen = 0;
+	for (int i = 0; i < 4; i++) {
+		json_t *r = w_take("sms", -1, WAIT_MS);
+		if (strcmp(json_string_value(json_object_get(r, "key")), keep) == 0)
+			seen++;
+		w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+		    json_integer_value(json_object_get(r, "location")));
+		json_decref(r);
+	}
+	ck_assert_int_eq(seen, 1);
+	smsc_wait_count("deliver_sm_resp", 5);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_throttle_and_queue_full)
+{
+	smsc_start("smpp-throttle", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"throttle\",\"count\":1}"));
+	send_text(1, "+212600000001", "one", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
+	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	ck_assert(json_is_true(json_object_get(m, "throttled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "command_status")), 0x58);
+	json_decref(m);
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"qfull\",\"count\":1}"));
+	long t0 = h_now_ms();
+	send_text(2, "+212600000001", "two", 0);
+	m = w_outcome(2);
+	ck_assert(json_is_true(json_object_get(m, "throttled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "command_status")), 0x14);
+	json_decref(m);
+	/* The link paused after being told to slow down, then sends again. */
+	send_text(3, "+212600000001", "three", 0);
+	m = w_outcome(3);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	ck_assert_msg(h_now_ms() - t0 >= 300, "no pause after two throttles");
+	json_decref(m);
+	/* A permanent command_status fails the message for good. */
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
+	    "\"status\":11}"));
+	send_text(4, "+212600000001", "four", 0);
+	m = w_outcome(4);
+	ck_assert(json_is_false(json_object_get(m, "temporary")));
+	ck_assert(json_is_false(json_object_get(m, "throttled")));
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_drop_mid_window)
+{
+	smsc_start("smpp-drop", "hex");
+	w_start("\"window\":10,\"reconnect_max_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":400}"));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"drop\",\"after\":3}"));
+	for (int i = 1; i <= 5; i++)
+		send_text(i, "+212600000001", "mid-window", 0);
+	int maybe = 0;
+	for (int i = 1; i <= 5; i++) {
+		json_t *m = w_outcome(i);
+		ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+		    "send_failed");
+		ck_assert(json_is_true(json_object_get(m, "temporary")));
+		maybe += json_is_true(json_object_get(m, "maybe_sent"));
+		json_decref(m);
+	}
+	ck_assert_int_ge(maybe, 3);
+	json_decref(w_take("link", -1, WAIT_MS));
+	json_t *r = w_take("ready", -1, WAIT_MS);
+	ck_assert(json_is_true(json_object_get(r, "rebind")));
+	json_decref(r);
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	send_text(6, "+212600000001", "after the reconnect", 0);
+	json_t *m = w_outcome(6);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	ck_assert_int_eq(smsc_count("binds"), 2);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_no_answer_timeout)
+{
+	smsc_start("smpp-noanswer", "hex");
+	w_start("\"response_timeout_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"noanswer\",\"count\":1}"));
+	long t0 = h_now_ms();
+	send_text(1, "+212600000001", "lost answer", 0);
+	send_text(2, "+212600000001", "answered", 0);
+	json_t *m = w_outcome(2);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	m = w_outcome(1);
+	long took = h_now_ms() - t0;
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
+	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	ck_assert(json_is_true(json_object_get(m, "maybe_sent")));
+	ck_assert_msg(took >= 900 && took < 5000, "settled after %ld ms", took);
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_bind_refused)
+{
+	smsc_start("smpp-refused", "hex");
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"refuse_bind\",\"count\":1}"));
+	w_start(NULL);
+	json_t *e = w_take("error", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "stage")), "bind");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "command_status")), 0x0d);
+	json_decref(e);
+	/* Not bound yet: a send is refused at once, as temporary. */
+	send_text(1, "+212600000001", "too early", 0);
+	json_t *m = w_outcome(1);
+	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	json_decref(m);
+	json_t *r = w_take("ready", -1, WAIT_MS);
+	ck_assert(json_is_false(json_object_get(r, "rebind")));
+	json_decref(r);
+	teardown();
+	/* A wrong password is refused too. */
+	smsc_start("smpp-badpw", "hex");
+	char *argv[] = { (char *)h_bin("pigeon-smpp"), NULL };
+	ck_assert(asprintf(&w.log, "%s/worker.log", smsc.dir) != -1);
+	w.pid = h_spawn_channel(w.log, argv, &w.fd);
+	w.len = 0;
+	w.eof = 0;
+	w_write("{\"type\":\"config\",\"host\":\"127.0.0.1\",\"port\":%d,"
+	    "\"system_id\":\"pigeon\",\"password\":\"wrong\"}", smsc.port);
+	e = w_take("error", -1, WAIT_MS);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "command_status")), 0x0e);
+	json_decref(e);
+	teardown();
+}
+END_TEST
+
+/* An unbind from the SMSC, a generic_nack and a silent SMSC each end the
+ * session; the worker binds again by itself. */
+START_TEST(test_unbind_nack_dead_link)
+{
+	smsc_start("smpp-relink", "hex");
+	w_start("\"enquire_link\":1,\"reconnect_max_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"unbind\"}"));
+	json_t *l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "unbind from the SMSC");
+	json_decref(l);
+	json_t *r = w_take("ready", -1, WAIT_MS);
+	ck_assert(json_is_true(json_object_get(r, "rebind")));
+	json_decref(r);
+
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"nack\",\"count\":1}"));
+	send_text(1, "+212600000001", "nacked", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
+	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	json_decref(m);
+	l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "generic_nack from the SMSC");
+	json_decref(l);
+	json_decref(w_take("ready", -1, WAIT_MS));
+
+	/* enquire_link every second: a mute SMSC is found dead in about 2 s. */
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":true}"));
+	long t0 = h_now_ms();
+	l = w_take("link", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
+	    "no answer to enquire_link");
+	ck_assert_msg(h_now_ms() - t0 < 4000, "dead link found after %ld ms",
+	    h_now_ms() - t0);
+	json_decref(l);
+	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":false}"));
+	json_decref(w_take("ready", -1, WAIT_MS));
+	send_text(2, "+212600000001", "alive again", 0);
+	m = w_outcome(2);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
+/* Transmitter + receiver sessions; long text in message_payload. */
+START_TEST(test_split_bind_and_payload)
+{
+	char longtext[400] = "";
+
+	smsc_start("smpp-split", "hex");
+	w_start("\"bind\":\"transmitter+receiver\",\"long\":\"payload\"");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_t *st = smsc_ctl("{\"cmd\":\"status\"}");
+	ck_assert_int_eq(json_array_size(json_object_get(st, "sessions")), 2);
+	json_decref(st);
+	for (int i = 0; i < 20; i++)
+		strcat(longtext, "0123456789");
+	send_text(1, "+212600000001", longtext, 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	ck_assert_int_eq(json_array_size(json_object_get(m, "refs")), 1);
+	json_decref(m);
+	json_t *subs = smsc_submits();
+	ck_assert_int_eq(json_array_size(subs), 1);
+	json_t *p = json_array_get(subs, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "message_payload")),
+	    longtext);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "esm_class")), 0);
+	json_decref(subs);
+	/* MO comes on the receiver session. */
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000009\","
+	    "\"text\":\"STOP\"}"));
+	m = w_take("sms", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "STOP");
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	json_decref(m);
+	smsc_wait_count("deliver_sm_resp", 1);
+	teardown();
+}
+END_TEST
+
+/* rate 20/s: 30 sends take about a second and a half, whatever the window. */
+START_TEST(test_rate)
+{
+	smsc_start("smpp-rate", "hex");
+	w_start("\"rate\":\"20/s\",\"window\":50");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	long t0 = h_now_ms();
+	for (int i = 1; i <= 30; i++)
+		send_text(i, "+212600000001", "paced", 0);
+	for (int i = 1; i <= 30; i++) {
+		json_t *m = w_outcome(i);
+		ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+		json_decref(m);
+	}
+	long took = h_now_ms() - t0;
+	ck_assert_msg(took >= 1200 && took < 5000, "30 sends at 20/s in %ld ms", took);
+	teardown();
+}
+END_TEST
+
+/* An SMSC whose data_coding 0 is Latin-1, both ways. */
+START_TEST(test_latin1_default)
+{
+	smsc_start_ex("smpp-latin1", "hex", "latin1");
+	w_start("\"default_alphabet\":\"latin1\"");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	send_text(1, "+212600000001", "Café à 20h, équipe réunie, señor Müller", 0);
+	json_t *m = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	json_t *subs = smsc_submits();
+	json_t *p = json_array_get(subs, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "data_coding")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "short_message")),
+	    "Café à 20h, équipe réunie, señor Müller");
+	json_decref(subs);
+	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000004\","
+	    "\"text\":\"Très bien\",\"coding\":\"gsm\"}"));
+	m = w_take("sms", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "Très bien");
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("smpp_worker");
+	TCase *tc = tcase_create("smpp_worker");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_window);
+	tcase_add_test(tc, test_long_and_ucs2);
+	tcase_add_test(tc, test_receipts_hex);
+	tcase_add_test(tc, test_receipts_decimal);
+	tcase_add_test(tc, test_mo_ack_after_commit);
+	tcase_add_test(tc, test_throttle_and_queue_full);
+	tcase_add_test(tc, test_drop_mid_window);
+	tcase_add_test(tc, test_no_answer_timeout);
+	tcase_add_test(tc, test_bind_refused);
+	tcase_add_test(tc, test_unbind_nack_dead_link);
+	tcase_add_test(tc, test_split_bind_and_payload);
+	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_latin1_default);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}

@@ -1,0 +1,243 @@
+/*
+ * test_smpp_pdu.c: smpp/pdu.c and smpp/text.c alone: receipt texts, the
+ * spellings of message ids (hex and decimal), deliver_sm parsing with its
+ * bounds, command_status classes, and the text encoder's parts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "smpp.h"
+
+static int
+has(char keys[3][66], int n, const char *k)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(keys[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_receipt_text)
+{
+	const char *t = "id:3A00001F sub:001 dlvrd:001 submit date:2612041200 "
+	    "done date:2612041201 stat:DELIVRD err:000 text:Hello";
+	struct receipt rc;
+
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), 0);
+	ck_assert_str_eq(rc.id, "3A00001F");
+	ck_assert_str_eq(rc.stat, "DELIVRD");
+	ck_assert_str_eq(rc.err, "000");
+	ck_assert_str_eq(rc.submit_date, "2612041200");
+	ck_assert_str_eq(rc.done_date, "2612041201");
+	ck_assert_int_eq(rc.sub, 1);
+	ck_assert_int_eq(rc.dlvrd, 1);
+	/* Lower case keys, a missing err, fields in another order. */
+	t = "stat:undeliv ID:12345 Sub:001";
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), 0);
+	ck_assert_str_eq(rc.id, "12345");
+	ck_assert_str_eq(rc.stat, "UNDELIV");
+	ck_assert_str_eq(rc.err, "");
+	ck_assert_int_eq(rc.dlvrd, -1);
+	/* Not a receipt. */
+	t = "FOLLOW alice";
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), -1);
+	t = "id: stat:DELIVRD";
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), -1);
+}
+END_TEST
+
+START_TEST(test_id_keys)
+{
+	char sent[3][66], got[3][66];
+	int ns, ng;
+
+	/* submit_sm_resp in hex, the receipt in decimal. */
+	ns = smpp_id_keys("3a00001f", sent);
+	ng = smpp_id_keys("973078559", got);
+	ck_assert(has(sent, ns, "3a00001f"));
+	ck_assert(has(sent, ns, "973078559"));
+	ck_assert(has(got, ng, "973078559"));
+	/* Upper case and leading zeros do not matter. */
+	ng = smpp_id_keys("003A00001F", got);
+	ck_assert(has(got, ng, "3a00001f"));
+	/* The other way: decimal given, hex in the receipt. */
+	ns = smpp_id_keys("973078559", sent);
+	ck_assert(has(sent, ns, "3a00001f"));
+	/* Not a number: only itself. */
+	ns = smpp_id_keys("msg-42", sent);
+	ck_assert_int_eq(ns, 1);
+	ck_assert_str_eq(sent[0], "msg-42");
+	/* Longer than 64 bits still converts. */
+	ns = smpp_id_keys("ffffffffffffffffffff", sent);
+	ck_assert(has(sent, ns, "1208925819614629174706175"));
+}
+END_TEST
+
+static size_t
+build_deliver(uint8_t *buf, const char *src, uint8_t esm, uint8_t dc,
+    const uint8_t *sm, size_t smlen, const uint8_t *tlvs, size_t tlen)
+{
+	struct pdu_out o;
+	size_t n;
+
+	pdu_out_init(&o);
+	pdu_begin(&o, SMPP_DELIVER_SM, 0, 7);
+	pdu_cstr(&o, "", 6);
+	pdu_u8(&o, 1);
+	pdu_u8(&o, 1);
+	pdu_cstr(&o, src, 21);
+	pdu_u8(&o, 0);
+	pdu_u8(&o, 0);
+	pdu_cstr(&o, "40404", 21);
+	pdu_u8(&o, esm);
+	pdu_u8(&o, 0);
+	pdu_u8(&o, 0);
+	pdu_cstr(&o, "", 17);
+	pdu_cstr(&o, "", 17);
+	pdu_u8(&o, 0);
+	pdu_u8(&o, 0);
+	pdu_u8(&o, dc);
+	pdu_u8(&o, 0);
+	pdu_u8(&o, (uint8_t)smlen);
+	pdu_bytes(&o, sm, smlen);
+	pdu_bytes(&o, tlvs, tlen);
+	pdu_end(&o);
+	memcpy(buf, o.buf, o.len);
+	n = o.len;
+	pdu_out_free(&o);
+	return n;
+}
+
+START_TEST(test_deliver_parse)
+{
+	uint8_t buf[1024];
+	uint8_t tlvs[] = { 0x02, 0x0c, 0, 2, 0x01, 0x2c, 0x02, 0x0e, 0, 1, 3,
+	    0x02, 0x0f, 0, 1, 2, 0x00, 0x1e, 0, 9, '3', 'a', '0', '0', '0',
+	    '0', '1', 'f', 0, 0x04, 0x27, 0, 1, 2, 0x99, 0x99, 0, 1, 0 };
+	struct deliver d;
+	size_t n = build_deliver(buf, "212611000001", 0x04, 0,
+	    (const uint8_t *)"id:1", 4, tlvs, sizeof(tlvs));
+
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_str_eq(d.source, "212611000001");
+	ck_assert_str_eq(d.dest, "40404");
+	ck_assert_int_eq(d.esm_class, 0x04);
+	ck_assert_int_eq(d.sm_len, 4);
+	ck_assert(d.has_sar);
+	ck_assert_int_eq(d.sar_ref, 300);
+	ck_assert_int_eq(d.sar_total, 3);
+	ck_assert_int_eq(d.sar_seq, 2);
+	ck_assert_str_eq(d.receipted_id, "3a00001f");
+	ck_assert_int_eq(d.message_state, 2);
+	/* Every cut of the PDU is refused or read within it, never past. */
+	for (size_t k = SMPP_HEADER_LEN; k < n; k++) {
+		uint8_t *cut = malloc(k);
+		memcpy(cut, buf, k);
+		(void)pdu_deliver_parse(cut, k, &d);
+		free(cut);
+	}
+	/* A TLV longer than the PDU. */
+	uint8_t bad[] = { 0x04, 0x24, 0x10, 0x00, 'x' };
+	n = build_deliver(buf, "1", 0, 0, NULL, 0, bad, sizeof(bad));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), -1);
+	/* A source address without its NUL within 21 bytes. */
+	n = build_deliver(buf, "1234567890123456789012345", 0, 0, NULL, 0, NULL, 0);
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);	/* pdu_cstr cut it */
+	memset(buf + SMPP_HEADER_LEN + 3, 'x', 30);
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), -1);
+}
+END_TEST
+
+START_TEST(test_status_classes)
+{
+	ck_assert(smpp_status_throttle(0x58));
+	ck_assert(smpp_status_throttle(0x14));
+	ck_assert(!smpp_status_throttle(0x08));
+	ck_assert(smpp_status_temporary(0x58));
+	ck_assert(smpp_status_temporary(0x08));
+	ck_assert(smpp_status_temporary(0x400));	/* vendor: when in doubt */
+	ck_assert(!smpp_status_temporary(0x0b));	/* invalid destination */
+	ck_assert(!smpp_status_temporary(0x0a));
+	ck_assert_int_eq(smpp_state_of_stat("DELIVRD"), 2);
+	ck_assert_int_eq(smpp_state_of_stat("undeliv"), 5);
+	ck_assert_int_eq(smpp_state_of_stat("nonsense"), -1);
+	ck_assert_str_eq(smpp_stat_of_state(3), "EXPIRED");
+}
+END_TEST
+
+START_TEST(test_text_parts)
+{
+	struct text_parts tp;
+	const char *err;
+	char *back, longtext[400] = "";
+	const char *coding;
+
+	ck_assert_int_eq(text_encode("Hello {world} €", 0, NULL, 0, 9, &tp, &err), 0);
+	ck_assert_int_eq(tp.n, 1);
+	ck_assert(!tp.ucs2);
+	/* GSM-7 unpacked: { } and € are escapes, two septets each. */
+	ck_assert_int_eq(tp.body_len[0], 15 + 3);
+	back = text_decode(tp.body[0], tp.body_len[0], 0, 0, &coding);
+	ck_assert_str_eq(back, "Hello {world} €");
+	ck_assert_str_eq(coding, "gsm");
+	free(back);
+	ck_assert_int_eq(text_encode("سلام", 0, NULL, 0, 9, &tp, &err), 0);
+	ck_assert(tp.ucs2);
+	ck_assert_int_eq(tp.body_len[0], 8);
+	back = text_decode(tp.body[0], tp.body_len[0], 8, 0, &coding);
+	ck_assert_str_eq(back, "سلام");
+	free(back);
+	for (int i = 0; i < 20; i++)
+		strcat(longtext, "abcdefghij");
+	ck_assert_int_eq(text_encode(longtext, 0, NULL, 0, 0x1ab, &tp, &err), 0);
+	ck_assert_int_eq(tp.n, 2);
+	ck_assert_int_eq(tp.body_len[0], 153);
+	ck_assert_int_eq(tp.udh_len[0], 6);
+	ck_assert_int_eq(tp.udh[1][3], 0xab);
+	ck_assert_int_eq(tp.udh[1][5], 2);
+	/* Cut to one part with an ending. */
+	ck_assert_int_eq(text_encode(longtext, 1, "\xe2\x80\xa6 GET bob", 0, 1,
+	    &tp, &err), 0);
+	ck_assert_int_eq(tp.n, 1);
+	ck_assert(!tp.ucs2);
+	back = text_decode(tp.body[0], tp.body_len[0], 0, 0, &coding);
+	ck_assert_msg(strstr(back, "... GET bob") != NULL, "%s", back);
+	free(back);
+	/* Latin-1 as the default alphabet; Greek is GSM-7 but not Latin-1. */
+	ck_assert_int_eq(text_encode("café", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert(!tp.ucs2);
+	ck_assert_int_eq(tp.body_len[0], 4);
+	ck_assert_int_eq(tp.body[0][3], 0xe9);
+	back = text_decode(tp.body[0], tp.body_len[0], 0, 1, &coding);
+	ck_assert_str_eq(back, "café");
+	free(back);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert(tp.ucs2);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 0, 1, &tp, &err), 0);
+	ck_assert(!tp.ucs2);
+	ck_assert_int_eq(text_encode("\xff", 0, NULL, 0, 1, &tp, &err), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("smpp_pdu");
+	TCase *tc = tcase_create("smpp_pdu");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_receipt_text);
+	tcase_add_test(tc, test_id_keys);
+	tcase_add_test(tc, test_deliver_parse);
+	tcase_add_test(tc, test_status_classes);
+	tcase_add_test(tc, test_text_parts);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
