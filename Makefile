@@ -193,7 +193,13 @@ EMBED_FILES = \
 	$(sort $(wildcard gateway/catalog/*.json)) \
 	$(sort $(wildcard gateway/web/*))
 
-$(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed
+# The list itself is a prerequisite: a file renamed or removed (a
+# migration renumbered) rebuilds it too, not only a file changed.
+$(B)/gen/embed-list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(EMBED_FILES)' | cmp -s - $@ || echo '$(EMBED_FILES)' >$@
+
+$(B)/gen/embedded.c: $(EMBED_FILES) scripts/embed $(B)/gen/embed-list
 	@mkdir -p $(dir $@)
 	scripts/embed $@ $(EMBED_FILES)
 

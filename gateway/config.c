@@ -28,6 +28,9 @@ enum key_type {
 	KEY_DIGITS,
 	KEY_ADDRESS,	/* host:port */
 	KEY_LEVEL,	/* error, warning, info, debug */
+	KEY_BIND,	/* transceiver, transmitter+receiver */
+	KEY_LONG,	/* udh, payload */
+	KEY_ALPHABET,	/* gsm, latin1 */
 };
 
 struct key_def {
@@ -48,6 +51,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "post_max",		KEY_INT,	P(post_max),	"140", 1, 1000 },
 	{ "hostname",		KEY_STRING,	P(hostname),	"", 0, 0 },
 	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0 },
+	{ "smpp_program",	KEY_STRING,	P(smpp_program), "", 0, 0 },
 	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400 },
 	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400 },
 	{ "max_attempts",	KEY_INT,	P(max_attempts), "5", 1, 100 },
@@ -108,6 +112,32 @@ static const struct key_def modem_keys[] = {
 	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
 	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0 },
 	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
+	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
+	{ NULL, 0, 0, NULL, 0, 0 }
+};
+
+/* [smpp NAME]: docs/carrier.md says what to ask the carrier for. */
+static const struct key_def smpp_keys[] = {
+	{ "host",		KEY_STRING,	M(host),	NULL, 0, 0 },
+	{ "port",		KEY_INT,	M(port),	"2775", 1, 65535 },
+	{ "system_id",		KEY_STRING,	M(system_id),	NULL, 0, 0 },
+	{ "password",		KEY_STRING,	M(password),	"", 0, 0 },
+	{ "password_file",	KEY_STRING,	M(password_file), "", 0, 0 },
+	{ "system_type",	KEY_STRING,	M(system_type),	"", 0, 0 },
+	{ "bind",		KEY_BIND,	M(bind),	"transceiver", 0, 0 },
+	{ "source_addr",	KEY_STRING,	M(source_addr),	"", 0, 0 },
+	{ "source_ton",		KEY_INT,	M(source_ton),	"0", 0, 6 },
+	{ "source_npi",		KEY_INT,	M(source_npi),	"0", 0, 18 },
+	{ "window",		KEY_INT,	M(window),	"10", 1, 1000 },
+	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
+	{ "enquire_link",	KEY_INT,	M(enquire_link), "30", 5, 3600 },
+	{ "response_timeout",	KEY_INT,	M(response_timeout), "30", 1, 600 },
+	{ "report",		KEY_BOOL,	M(report),	"yes", 0, 0 },
+	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0 },
+	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0 },
+	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
+	{ "long",		KEY_LONG,	M(long_mode),	"udh", 0, 0 },
+	{ "default_alphabet",	KEY_ALPHABET,	M(alphabet),	"gsm", 0, 0 },
 	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
@@ -236,6 +266,21 @@ set_value(struct parse_ctx *ctx, const char *section, const struct key_def *def,
 			return conf_error(ctx, section, def->name,
 			    "'%s' is not one of error, warning, info, debug", value);
 		break;
+	case KEY_BIND:
+		if (strcmp(value, "transceiver") && strcmp(value, "transmitter+receiver"))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not transceiver or transmitter+receiver", value);
+		break;
+	case KEY_LONG:
+		if (strcmp(value, "udh") && strcmp(value, "payload"))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not udh or payload", value);
+		break;
+	case KEY_ALPHABET:
+		if (strcmp(value, "gsm") && strcmp(value, "latin1"))
+			return conf_error(ctx, section, def->name,
+			    "'%s' is not gsm or latin1", value);
+		break;
 	case KEY_STRING:
 		break;
 	}
@@ -357,6 +402,15 @@ modem_conf_free(struct modem_conf *m)
 	free(m->smsc);
 	free(m->routes);
 	free(m->rate);
+	free(m->host);
+	free(m->system_id);
+	free(m->password);
+	free(m->password_file);
+	free(m->system_type);
+	free(m->bind);
+	free(m->source_addr);
+	free(m->long_mode);
+	free(m->alphabet);
 	for (int i = 0; i < m->nroutes; i++)
 		free(m->route[i]);
 	free(m->route);
@@ -411,11 +465,15 @@ modem_parse_bank(struct parse_ctx *ctx, const char *section, struct modem_conf *
 				slot = &m->rate_hour;
 			else if (!strcasecmp(slash + 1, "day") || !strcasecmp(slash + 1, "d"))
 				slot = &m->rate_day;
+			else if (m->kind == CONF_SMPP && (!strcasecmp(slash + 1, "s") ||
+			    !strcasecmp(slash + 1, "sec") || !strcasecmp(slash + 1, "second")))
+				slot = &m->rate_sec;
 		}
 		if (slot == NULL || *slot != 0) {
 			if (slash != NULL)
 				*slash = '/';
 			conf_error(ctx, section, "rate", slot ? "'%s': that unit is given twice" :
+			    m->kind == CONF_SMPP ? "'%s' is not like 100/s, 6000/min, 300/hour or 2000/day" :
 			    "'%s' is not like 6/min, 300/hour or 2000/day", tok);
 			free(copy);
 			return -1;
@@ -449,9 +507,20 @@ config_modem_copy(const struct modem_conf *src)
 	m->smsc = dup_or_empty(src->smsc);
 	m->routes = dup_or_empty(src->routes);
 	m->rate = dup_or_empty(src->rate);
+	m->host = dup_or_empty(src->host);
+	m->system_id = dup_or_empty(src->system_id);
+	m->password = dup_or_empty(src->password);
+	m->password_file = dup_or_empty(src->password_file);
+	m->system_type = dup_or_empty(src->system_type);
+	m->bind = dup_or_empty(src->bind);
+	m->source_addr = dup_or_empty(src->source_addr);
+	m->long_mode = dup_or_empty(src->long_mode);
+	m->alphabet = dup_or_empty(src->alphabet);
 	m->route = src->nroutes ? calloc(src->nroutes, sizeof(*m->route)) : NULL;
 	int ok = m->name && m->device && m->connection && m->model && m->logfile &&
-	    m->logformat && m->smsc && m->routes && m->rate &&
+	    m->logformat && m->smsc && m->routes && m->rate && m->host &&
+	    m->system_id && m->password && m->password_file && m->system_type &&
+	    m->bind && m->source_addr && m->long_mode && m->alphabet &&
 	    (src->nroutes == 0 || m->route);
 	for (int i = 0; ok && i < src->nroutes; i++)
 		ok = (m->route[i] = strdup(src->route[i])) != NULL;
@@ -476,6 +545,16 @@ config_modem_free(struct modem_conf *m)
 int
 config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *b)
 {
+	if (a->kind == CONF_SMPP)
+		return strcmp(a->host, b->host) || a->port != b->port ||
+		    strcmp(a->system_id, b->system_id) || strcmp(a->password, b->password) ||
+		    strcmp(a->system_type, b->system_type) || strcmp(a->bind, b->bind) ||
+		    strcmp(a->source_addr, b->source_addr) || a->source_ton != b->source_ton ||
+		    a->source_npi != b->source_npi || a->window != b->window ||
+		    a->rate_sec != b->rate_sec || a->enquire_link != b->enquire_link ||
+		    a->response_timeout != b->response_timeout ||
+		    strcmp(a->long_mode, b->long_mode) || strcmp(a->alphabet, b->alphabet) ||
+		    a->health_seconds != b->health_seconds;
 	return strcmp(a->device, b->device) || strcmp(a->connection, b->connection) ||
 	    strcmp(a->model, b->model) || strcmp(a->logfile, b->logfile) ||
 	    strcmp(a->logformat, b->logformat) || strcmp(a->smsc, b->smsc) ||
@@ -491,6 +570,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->timezone);
 	free(conf->hostname);
 	free(conf->modem_program);
+	free(conf->smpp_program);
 	free(conf->conninfo);
 	free(conf->http_listen);
 	free(conf->http_token);
@@ -502,6 +582,78 @@ config_free(struct pigeon_conf *conf)
 		modem_conf_free(&conf->modems[i]);
 	free(conf->modems);
 	memset(conf, 0, sizeof(*conf));
+}
+
+static int check_mode(struct parse_ctx *, const char *, const char *, const char *,
+    const char *);
+
+/* A new link section's slot, named; NULL (and err set) on a bad name. */
+static struct modem_conf *
+link_add(struct parse_ctx *ctx, const char *section, const char *lname,
+    struct pigeon_conf *conf)
+{
+	struct modem_conf *nm, *m;
+
+	if (!modem_name_valid(lname)) {
+		conf_error(ctx, section, NULL,
+		    "link names are 1-32 of letters, digits, '-', '_', '.'");
+		return NULL;
+	}
+	if (config_modem(conf, lname)) {
+		conf_error(ctx, section, NULL, "a link of that name is given twice");
+		return NULL;
+	}
+	if ((nm = realloc(conf->modems, (conf->nmodems + 1) * sizeof(*nm))) == NULL) {
+		conf_error(ctx, section, NULL, "out of memory");
+		return NULL;
+	}
+	conf->modems = nm;
+	m = &nm[conf->nmodems++];
+	memset(m, 0, sizeof(*m));
+	if ((m->name = strdup(lname)) == NULL) {
+		conf_error(ctx, section, NULL, "out of memory");
+		return NULL;
+	}
+	return m;
+}
+
+/* [smpp NAME]: a bind; its password from the key or from password_file. */
+static int
+load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
+    struct pigeon_conf *conf)
+{
+	const char *lname = section + 5;
+	struct modem_conf *m;
+	char line[256];
+	FILE *f;
+
+	while (*lname == ' ')
+		lname++;
+	if ((m = link_add(ctx, section, lname, conf)) == NULL)
+		return -1;
+	m->kind = CONF_SMPP;
+	if (apply_section(ctx, section, s->SubEntries, smpp_keys, m, 0, NULL) == -1 ||
+	    modem_parse_bank(ctx, section, m) == -1)
+		return -1;
+	if (*m->password && *m->password_file)
+		return conf_error(ctx, section, "password_file",
+		    "give password or password_file, not both");
+	if (*m->password_file == '\0')
+		return 0;
+	if (check_mode(ctx, section, "password_file", m->password_file,
+	    "the bind's password") == -1)
+		return -1;
+	if ((f = fopen(m->password_file, "r")) == NULL)
+		return conf_error(ctx, section, "password_file", "%s: %s",
+		    m->password_file, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	free(m->password);
+	if ((m->password = strdup(line)) == NULL)
+		return conf_error(ctx, section, "password_file", "out of memory");
+	return 0;
 }
 
 static int
@@ -554,27 +706,19 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			const char *mname = name + 6;
 			while (*mname == ' ')
 				mname++;
-			if (!modem_name_valid(mname))
-				return conf_error(ctx, name, NULL,
-				    "modem names are 1-32 of letters, digits, '-', '_', '.'");
-			if (config_modem(conf, mname))
-				return conf_error(ctx, name, NULL, "modem given twice");
-			struct modem_conf *nm = realloc(conf->modems,
-			    (conf->nmodems + 1) * sizeof(*nm));
-			if (nm == NULL)
-				return conf_error(ctx, name, NULL, "out of memory");
-			conf->modems = nm;
-			struct modem_conf *m = &nm[conf->nmodems++];
-			memset(m, 0, sizeof(*m));
-			if ((m->name = strdup(mname)) == NULL)
-				return conf_error(ctx, name, NULL, "out of memory");
+			struct modem_conf *m = link_add(ctx, name, mname, conf);
+			if (m == NULL)
+				return -1;
 			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1,
 			    defaults) == -1 || modem_parse_bank(ctx, name, m) == -1)
+				return -1;
+		} else if (strncasecmp(name, "smpp ", 5) == 0) {
+			if (load_smpp(ctx, name, s, conf) == -1)
 				return -1;
 		} else {
 			return conf_error(ctx, name, NULL,
 			    "unknown section (expected pigeon, database, http, "
-			    MODEM_DEFAULTS " or modem NAME)");
+			    MODEM_DEFAULTS ", modem NAME or smpp NAME)");
 		}
 	}
 	/* Sections that were left out still get their defaults. */
@@ -613,10 +757,14 @@ check_devices(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	for (size_t i = 0; i < conf->nmodems; i++) {
 		const struct modem_conf *a = &conf->modems[i];
 		struct stat sta;
+		if (a->kind != CONF_MODEM)
+			continue;
 		int have_a = stat(a->device, &sta) == 0;
 		for (size_t j = 0; j < i; j++) {
 			const struct modem_conf *b = &conf->modems[j];
 			struct stat stb;
+			if (b->kind != CONF_MODEM)
+				continue;
 			if (strcmp(a->device, b->device) != 0 && !(have_a &&
 			    stat(b->device, &stb) == 0 && sta.st_dev == stb.st_dev &&
 			    sta.st_ino == stb.st_ino))
@@ -637,7 +785,7 @@ check_devices(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 /* Others may neither change a file pigeond trusts nor read a secret in it. */
 static int
 check_mode(struct parse_ctx *ctx, const char *section, const char *key, const char *path,
-    int secret)
+    const char *secret)
 {
 	struct stat st;
 
@@ -649,8 +797,9 @@ check_mode(struct parse_ctx *ctx, const char *section, const char *key, const ch
 		    (unsigned)(st.st_mode & 07777));
 	if (secret && (st.st_mode & S_IROTH))
 		return conf_error(ctx, section, key,
-		    "%s holds the token and others can read it (mode %04o): chmod 600 "
-		    "it (or 640 with group pigeon)", path, (unsigned)(st.st_mode & 07777));
+		    "%s holds %s and others can read it (mode %04o): chmod 600 "
+		    "it (or 640 with group pigeon)", path, secret,
+		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -683,7 +832,7 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 			return conf_error(ctx, "http", "token_file",
 			    "%s: the token is shorter than %d characters", file,
 			    CONFIG_TOKEN_MIN);
-		if (check_mode(ctx, "http", "token_file", file, 1) == -1)
+		if (check_mode(ctx, "http", "token_file", file, "the token") == -1)
 			return -1;
 	}
 
@@ -737,11 +886,18 @@ check_conf(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	if (*conf->modem_program && access(conf->modem_program, X_OK) == -1)
 		return conf_error(ctx, "pigeon", "modem_program", "%s: %s",
 		    conf->modem_program, strerror(errno));
+	if (*conf->smpp_program && access(conf->smpp_program, X_OK) == -1)
+		return conf_error(ctx, "pigeon", "smpp_program", "%s: %s",
+		    conf->smpp_program, strerror(errno));
 	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
 	    check_devices(ctx, conf) == -1)
 		return -1;
 	/* The file itself: a token in it, or a password in the conninfo. */
 	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;
+	for (size_t i = 0; i < conf->nmodems; i++)
+		if (conf->modems[i].kind == CONF_SMPP && *conf->modems[i].password &&
+		    *conf->modems[i].password_file == '\0')
+			secret = 1;
 	struct stat st;
 	if (stat(ctx->path, &st) == 0 && (st.st_mode & S_IWOTH))
 		return conf_error(ctx, NULL, NULL,

@@ -7,8 +7,19 @@
 
 #include <stddef.h>
 
+/* The kinds of link section: [modem NAME] and [smpp NAME]. */
+enum conf_link_kind {
+	CONF_MODEM,
+	CONF_SMPP,
+};
+
+/*
+ * One link: a [modem NAME] or an [smpp NAME] section. The keys of the
+ * other kind are left at zero (NULL strings are "" after a copy).
+ */
 struct modem_conf {
 	char	*name;		/* from the section title [modem NAME] */
+	enum conf_link_kind kind;
 	/* gammurc keys, passed to the worker as they are */
 	char	*device;
 	char	*connection;
@@ -27,6 +38,19 @@ struct modem_conf {
 	int	 report;	/* ask the network for delivery reports */
 	int	 drain;		/* finish the send in flight, then take no more */
 	int	 health_seconds;	/* how often the worker reports signal etc. */
+	/* [smpp NAME]: a bind to a carrier's SMSC (pigeon-smpp) */
+	char	*host;
+	int	 port;
+	char	*system_id, *password, *password_file, *system_type;
+	char	*bind;		/* transceiver, or transmitter+receiver */
+	char	*source_addr;	/* the shortcode; "" = [pigeon] shortcode */
+	int	 source_ton, source_npi;
+	int	 window;	/* submit_sm unanswered at once */
+	int	 rate_sec;	/* sends a second (rate = 100/s); 0 = no cap */
+	int	 enquire_link;	/* seconds */
+	int	 response_timeout;	/* seconds a submit_sm waits for its answer */
+	char	*long_mode;	/* udh or payload */
+	char	*alphabet;	/* data_coding 0 is gsm or latin1 at this SMSC */
 };
 
 struct pigeon_conf {
@@ -37,6 +61,7 @@ struct pigeon_conf {
 	int	 post_max;	/* characters */
 	char	*hostname;	/* this host's name in the shared database */
 	char	*modem_program;	/* path of pigeon-modem; "" = next to pigeond */
+	char	*smpp_program;	/* path of pigeon-smpp; "" = next to pigeond */
 	int	 lease_seconds;	/* a claimed message returns to the queue after this */
 	int	 concat_timeout;	/* seconds to wait for the missing parts of an SMS */
 	/* the modem bank's scheduler and watchdog */
@@ -75,7 +100,7 @@ struct pigeon_conf {
 	int	 http_request_s;	/* time to send one request's head and body */
 	int	 http_public_rate;	/* public requests a minute per address */
 	int	 http_search_rate;	/* /api/search requests a minute per address */
-	/* [modem NAME] sections, in file order */
+	/* [modem NAME] and [smpp NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;
 };
@@ -94,7 +119,8 @@ const struct modem_conf *config_modem(const struct pigeon_conf *, const char *na
 /* A deep copy the supervisor keeps across reloads; NULL when out of memory. */
 struct modem_conf *config_modem_copy(const struct modem_conf *);
 void	 config_modem_free(struct modem_conf *);
-/* 1 when the worker must be restarted to apply b (gammurc keys, poll_ms). */
+/* 1 when the worker must be restarted to apply b (gammurc keys, poll_ms,
+ * an SMPP bind's keys). */
 int	 config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *b);
 
 #endif

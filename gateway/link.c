@@ -40,6 +40,7 @@
 static struct link_list removed = TAILQ_HEAD_INITIALIZER(removed);
 
 static void link_try_spawn(struct link *);
+static int link_window(const struct modem_conf *);
 
 const char *
 link_state_name(enum link_state st)
@@ -91,6 +92,8 @@ link_record(struct link *l)
 		json_object_set_new(extra, "error", json_string(l->reason));
 	json_object_set_new(extra, "pid", l->pid > 0 ? json_integer(l->pid) : json_null());
 	json_object_set_new(extra, "restarts", json_integer(l->restarts));
+	json_object_set_new(extra, "kind", json_string(l->kind == LINK_SMPP ?
+	    "smpp" : "modem"));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,
@@ -337,6 +340,15 @@ link_step(struct link *l, const struct link_ev *ev)
 		l->respawn = 0;
 		l->fails_in_row = 0;
 		l->inflight = 0;
+		/* A reload may have changed the window (it restarts the worker). */
+		if (link_window(l->conf) != l->window) {
+			struct link_send *ns = calloc(link_window(l->conf), sizeof(*ns));
+			if (ns != NULL) {
+				free(l->sends);
+				l->sends = ns;
+				l->window = link_window(l->conf);
+			}
+		}
 		l->started_at = time(NULL);
 		link_set_state(l, LINK_STARTING, "");
 		break;
@@ -477,6 +489,14 @@ link_event(struct link *l, enum link_event type, const char *reason)
 	return link_step(l, &ev);
 }
 
+/* A modem sends one SMS at a time (the AT commands are a dialogue); a
+ * bind keeps its window full. */
+static int
+link_window(const struct modem_conf *conf)
+{
+	return conf->kind == CONF_SMPP && conf->window > 1 ? conf->window : 1;
+}
+
 struct link *
 link_new(const struct modem_conf *conf)
 {
@@ -492,9 +512,8 @@ link_new(const struct modem_conf *conf)
 		}
 		return NULL;
 	}
-	l->kind = LINK_MODEM;
-	/* A modem sends one SMS at a time: the AT commands are a dialogue. */
-	l->window = 1;
+	l->kind = conf->kind == CONF_SMPP ? LINK_SMPP : LINK_MODEM;
+	l->window = link_window(l->conf);
 	if ((l->sends = calloc(l->window, sizeof(*l->sends))) == NULL) {
 		event_free(l->ev_restart);
 		ratelimit_free(&l->rate);

@@ -46,38 +46,44 @@ usage(void)
 }
 
 /*
- * pigeon-modem: as configured; else next to this binary (a build tree);
- * else where `make install` put it beside this binary (PREFIX/sbin and
- * PREFIX/libexec/pigeon), whatever PREFIX and DESTDIR were; else the
- * directory this build was compiled for. 0 when it is executable.
+ * A worker program (pigeon-modem, pigeon-smpp) into path: as configured,
+ * else next to this binary (a build tree), else ../libexec/pigeon from it
+ * (an install, whatever its PREFIX), else the compiled-in directory.
+ * 0 when it is executable.
  */
 static int
-find_modem_program(void)
+find_program(const char *configured, const char *name, char *path, size_t len)
 {
 	char self[PATH_MAX], *dir;
 	ssize_t n;
 
-	if (env.conf.modem_program[0]) {
-		snprintf(env.modem_program, sizeof(env.modem_program), "%s",
-		    env.conf.modem_program);
-		return access(env.modem_program, X_OK);
+	if (configured[0]) {
+		snprintf(path, len, "%s", configured);
+		return access(path, X_OK);
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
 		dir = dirname(self);
-		snprintf(env.modem_program, sizeof(env.modem_program),
-		    "%s/pigeon-modem", dir);
-		if (access(env.modem_program, X_OK) == 0)
+		snprintf(path, len, "%s/%s", dir, name);
+		if (access(path, X_OK) == 0)
 			return 0;
-		snprintf(env.modem_program, sizeof(env.modem_program),
-		    "%s/../libexec/pigeon/pigeon-modem", dir);
-		if (access(env.modem_program, X_OK) == 0)
+		snprintf(path, len, "%s/../libexec/pigeon/%s", dir, name);
+		if (access(path, X_OK) == 0)
 			return 0;
 	}
-	snprintf(env.modem_program, sizeof(env.modem_program), "%s/pigeon-modem",
-	    PIGEON_LIBEXECDIR);
-	return access(env.modem_program, X_OK);
+	snprintf(path, len, "%s/%s", PIGEON_LIBEXECDIR, name);
+	return access(path, X_OK);
+}
+
+/* 1 when the configuration has a link of that kind. */
+static int
+has_links(enum conf_link_kind kind)
+{
+	for (size_t i = 0; i < env.conf.nmodems; i++)
+		if (env.conf.modems[i].kind == kind)
+			return 1;
+	return 0;
 }
 
 /* The logging keys, here and (through the environment) in every worker. */
@@ -243,9 +249,17 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_configure(use_syslog);
-	if (find_modem_program() == -1) {
+	if (find_program(env.conf.modem_program, "pigeon-modem", env.modem_program,
+	    sizeof(env.modem_program)) == -1 && (has_links(CONF_MODEM) || check_only)) {
 		log_errorx("%s: %s (pigeon-modem, the modem worker: is pigeond installed "
 		    "with make install?)", env.modem_program, strerror(errno));
+		config_free(&env.conf);
+		return 1;
+	}
+	if (find_program(env.conf.smpp_program, "pigeon-smpp", env.smpp_program,
+	    sizeof(env.smpp_program)) == -1 && has_links(CONF_SMPP)) {
+		log_errorx("%s: %s (pigeon-smpp, the SMPP worker: is pigeond installed "
+		    "with make install?)", env.smpp_program, strerror(errno));
 		config_free(&env.conf);
 		return 1;
 	}
@@ -298,6 +312,7 @@ main(int argc, char *argv[])
 	http_stop();
 	link_free_all();
 	inbound_free();
+	scheduler_free();
 	janitor_free();
 	hostlock_free();
 	webhook_free();

@@ -3,6 +3,7 @@
  * says, apart from the event loop so that tests/fuzz/fuzz_modem.c can
  * feed it any bytes. supervisor.c dispatches on the type.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,7 +58,8 @@ struct field_rule {
 #define F_REQ	1
 static const struct field_rule rules[] = {
 	{ "sms", "folder", F_INT, 0, 0, 255 },
-	{ "sms", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "sms", "location", F_INT, F_REQ, 0, INT32_MAX },
+	{ "sms", "key", F_STR, 0, 0, 0 },
 	{ "sms", "sender", F_STR, 0, 0, 0 },
 	{ "sms", "smsc", F_STR_OR_NULL, 0, 0, 0 },
 	{ "sms", "time", F_STR_OR_NULL, 0, 0, 0 },
@@ -71,16 +73,30 @@ static const struct field_rule rules[] = {
 	{ "sent", "id", F_INT, F_REQ, 1, (1LL << 62) },
 	{ "sent", "parts", F_INT, 0, 0, 255 },
 	{ "sent", "refs", F_ARR, 0, 0, 0 },
+	{ "sent", "keys", F_ARR, 0, 0, 0 },
 	{ "send_failed", "id", F_INT, F_REQ, 1, (1LL << 62) },
 	{ "send_failed", "error", F_STR, 0, 0, 0 },
 	{ "send_failed", "temporary", F_BOOL, 0, 0, 0 },
 	{ "send_failed", "parts_sent", F_INT, 0, 0, 255 },
+	{ "send_failed", "throttled", F_BOOL, 0, 0, 0 },
+	{ "send_failed", "maybe_sent", F_BOOL, 0, 0, 0 },
+	{ "report", "folder", F_INT, 0, 0, 255 },
+	{ "report", "location", F_INT, F_REQ, 0, INT32_MAX },
+	{ "report", "key", F_STR, F_REQ, 0, 0 },
+	{ "report", "keys", F_ARR, F_REQ, 0, 0 },
+	{ "report", "recipient", F_STR, 0, 0, 0 },
+	{ "report", "stat", F_STR, 0, 0, 0 },
+	{ "report", "err", F_STR_OR_NULL, 0, 0, 0 },
+	{ "report", "delivered", F_BOOL, 0, 0, 0 },
+	{ "report", "final", F_BOOL, 0, 0, 0 },
+	{ "link", "state", F_STR, 0, 0, 0 },
+	{ "link", "reason", F_STR, 0, 0, 0 },
 	{ "health", "signal_percent", F_INT, 0, -200, 200 },
 	{ "health", "registration", F_STR, 0, 0, 0 },
 	{ "health", "operator", F_STR, 0, 0, 0 },
-	{ "deleted", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "deleted", "location", F_INT, F_REQ, 0, INT32_MAX },
 	{ "deleted", "folder", F_INT, 0, 0, 255 },
-	{ "delete_failed", "location", F_INT, F_REQ, 0, 1000000 },
+	{ "delete_failed", "location", F_INT, F_REQ, 0, INT32_MAX },
 	{ "delete_failed", "error", F_STR, 0, 0, 0 },
 	{ "error", "stage", F_STR, 0, 0, 0 },
 	{ "error", "error", F_STR, 0, 0, 0 },
@@ -150,12 +166,20 @@ modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen)
 			}
 		}
 	}
+	/* A modem's references are 0-255, or -1 where the network gave none;
+	 * an SMSC's message ids are strings; keys are strings. */
 	json_t *refs = json_object_get(msg, "refs"), *ref;
 	size_t i;
 	json_array_foreach(refs, i, ref)
-		if (!json_is_integer(ref) || json_integer_value(ref) < 0 ||
-		    json_integer_value(ref) > 255) {
-			snprintf(err, errlen, "sent: bad refs");
+		if (!(json_is_integer(ref) && json_integer_value(ref) >= -1 &&
+		    json_integer_value(ref) <= 255) &&
+		    !(json_is_string(ref) && json_string_length(ref) <= 64)) {
+			snprintf(err, errlen, "%s: bad refs", type);
+			return -1;
+		}
+	json_array_foreach(json_object_get(msg, "keys"), i, ref)
+		if (!json_is_string(ref) || json_string_length(ref) > 64) {
+			snprintf(err, errlen, "%s: bad keys", type);
 			return -1;
 		}
 	return 0;

@@ -45,6 +45,7 @@ enum link_lock {
 
 enum link_kind {
 	LINK_MODEM,	/* pigeon-modem, one send at a time */
+	LINK_SMPP,	/* pigeon-smpp, a window of sends in flight */
 };
 
 /* What happens to a link; who sends each is listed in link.c. */
@@ -52,8 +53,8 @@ enum link_event {
 	LEV_START,		/* pigeond starts, or a reload added it */
 	LEV_RESTART,		/* the backoff after an exit ran out */
 	LEV_SPAWNED,		/* a worker process runs, its channel open */
-	LEV_READY,		/* the worker identified its modem */
-	LEV_WORKER_ERROR,	/* the worker cannot reach its modem (reason) */
+	LEV_READY,		/* the worker identified its modem, or bound */
+	LEV_WORKER_ERROR,	/* the worker cannot reach its modem or SMSC (reason) */
 	LEV_EXITED,		/* the worker process ended (reason) */
 	LEV_LOCK_TRYING,	/* the lock is being asked for */
 	LEV_LOCK_HELD,		/* this host holds the lock */
@@ -122,6 +123,7 @@ struct link {
 	struct bufferevent *bev;	/* the channel to the process */
 	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
 	json_t		*info;		/* identification from "ready" */
+	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
 
 	/* watchdog.c: pings and the last health poll ("health" message):
 	 * signal_percent, signal_dbm, registration, operator, operator_name,
@@ -144,7 +146,8 @@ struct pigeond {
 	const char	*config_path;
 	struct store	*store;
 	struct link_list links;
-	char		 modem_program[4096];
+	char		 modem_program[4096];	/* the workers' programs (main.c) */
+	char		 smpp_program[4096];
 	int		 verbose;
 	int		 draining;	/* SIGTERM: finish what is in flight, then exit */
 };
@@ -232,6 +235,8 @@ int64_t	 pigeon_now_ms(void);
 
 /* reports.c */
 void	 reports_sms(struct link *, json_t *msg);
+/* An SMPP delivery receipt (a `report` message). */
+void	 reports_receipt(struct link *, json_t *msg);
 int	 reports_busy(void);
 
 /* inbound.c */
@@ -255,6 +260,7 @@ void	 scheduler_send_failed(struct link *, json_t *msg);
 /* The link's worker died with send id in flight. */
 void	 scheduler_link_lost(struct link *, int64_t id, const char *why);
 int	 scheduler_busy(void);
+void	 scheduler_free(void);
 
 /* http.c */
 int	 http_start(char *err, size_t errlen);

@@ -6,7 +6,8 @@
  * deleted from the modem only after the statement that stored it has
  * committed (a durable query: store.h), and stored once (a dedupe key) if
  * it is read again. A report that matches nothing is kept and counted,
- * never dropped.
+ * never dropped. An SMPP bind's receipts (reports_receipt) take the same
+ * path, matched by the SMSC's message id instead of the reference.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -73,9 +74,8 @@ report_stored(PGresult *res, void *arg)
 		log_warnx("modem %s: cannot store the status report at location %d: %s",
 		    r->modem->name, r->location, store_error(res));
 	} else {
-		log_info("modem %s: status report for reference %s to %s (status %s): %s",
-		    r->modem->name, r->params[2], r->params[1], r->params[3],
-		    PQgetvalue(res, 0, 0));
+		log_info("modem %s: delivery report for %s: %s", r->modem->name,
+		    r->params[1], PQgetvalue(res, 0, 0));
 		supervisor_delete(r->modem, r->generation, r->folder, r->location);
 	}
 	report_free(r);
@@ -153,4 +153,82 @@ int
 reports_busy(void)
 {
 	return in_flight > 0 && store_is_up(env.store);
+}
+
+static const char SQL_RECEIPT[] =
+    "SELECT pigeon_report_receipt($1, $2, $3, $4::text[], $5::integer, $6, $7, $8)";
+
+/*
+ * An SMPP receipt (pigeon-smpp's `report`): stored and matched by the
+ * SMSC's message id, then acknowledged to the SMSC (`delete`: the worker
+ * answers the deliver_sm only then), like a modem's status report.
+ */
+void
+reports_receipt(struct link *l, json_t *msg)
+{
+	json_t *keys = json_object_get(msg, "keys"), *k;
+	const char *recipient = json_string_value(json_object_get(msg, "recipient"));
+	const char *mid = json_string_value(json_object_get(msg, "message_id"));
+	const char *stat = json_string_value(json_object_get(msg, "stat"));
+	const char *err = json_string_value(json_object_get(msg, "err"));
+	const char *key = json_string_value(json_object_get(msg, "key"));
+	char norm[NUMBER_MAX], status[8], *keys_text = NULL, *dedupe = NULL;
+	size_t i, len = 2;
+	struct report *r;
+
+	if (key == NULL || !json_is_array(keys)) {
+		log_warnx("modem %s: receipt without key or keys, ignored", l->name);
+		return;
+	}
+	/* A text[] literal of the keys: they are hex and decimal digits, so
+	 * no quoting is needed; anything else is left out. */
+	json_array_foreach(keys, i, k)
+		len += json_string_length(k) + 1;
+	if ((keys_text = malloc(len)) == NULL)
+		return;
+	strcpy(keys_text, "{");
+	json_array_foreach(keys, i, k) {
+		const char *v = json_string_value(k);
+		if (v == NULL || *v == '\0' || strspn(v, "0123456789abcdefABCDEF") != strlen(v))
+			continue;
+		if (keys_text[1] != '\0')
+			strcat(keys_text, ",");
+		strcat(keys_text, v);
+	}
+	strcat(keys_text, "}");
+	if (number_normalize(recipient ? recipient : "", env.conf.country, norm,
+	    sizeof(norm)) == NUMBER_INVALID)
+		snprintf(norm, sizeof(norm), "%.*s", (int)sizeof(norm) - 1,
+		    recipient ? recipient : "");
+	/* delivered: 0; final but not delivered: 64; not final yet: 32. */
+	snprintf(status, sizeof(status), "%d",
+	    json_is_true(json_object_get(msg, "delivered")) ? 0 :
+	    json_is_true(json_object_get(msg, "final")) ? 64 : 32);
+	if (asprintf(&dedupe, "%s|%s", l->name, key) == -1)
+		dedupe = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL || dedupe == NULL) {
+		free(r);
+		free(keys_text);
+		free(dedupe);
+		return;
+	}
+	r->modem = l;
+	r->generation = l->generation;
+	r->folder = (int)json_integer_value(json_object_get(msg, "folder"));
+	r->location = (int)json_integer_value(json_object_get(msg, "location"));
+	r->params[0] = strdup(l->name);
+	r->params[1] = strdup(norm);
+	r->params[2] = mid ? strdup(mid) : NULL;
+	r->params[3] = keys_text;
+	r->params[4] = strdup(status);
+	r->params[5] = stat ? strdup(stat) : NULL;
+	r->params[6] = err ? strdup(err) : NULL;
+	r->params[7] = dedupe;
+	if (r->params[0] == NULL || r->params[1] == NULL || r->params[4] == NULL ||
+	    store_durable(env.store, SQL_RECEIPT, REPORT_PARAMS,
+	    (const char *const *)r->params, report_stored, r) == -1) {
+		report_free(r);
+		return;
+	}
+	in_flight++;
 }

@@ -30,50 +30,143 @@
 #define TICK_MS		2000	/* retries come due between NOTIFYs */
 #define RECLAIM_MS	30000	/* expired leases are looked for this often */
 
-static int recording;		/* outcomes not yet answered */
 static int claiming;
 static int again;
 static int first_up = 1;
 
-static const char SQL_SENT[] =
-    "SELECT pigeon_outbox_sent($1, $2, $3, $4::integer[], $5)";
-static const char SQL_FAILED[] =
-    "SELECT pigeon_outbox_failed($1, $2, $3, $4, $5, $6, $7)";
-static const char SQL_RELEASE[] =
-    "SELECT pigeon_outbox_release($1)";
+/*
+ * Outcomes are recorded in batches: those that arrive while a statement
+ * is in flight go together in the next one (one commit for hundreds of
+ * SMPP answers; a lone modem's outcome still goes at once). Each batch
+ * is a durable query (store.h): kept until the database has it.
+ */
+#define BATCH_MAX	1000
+static json_t *pending;		/* outcomes waiting for the next statement */
+static int recording;		/* outcomes not yet answered, batch included */
+static int flushing;		/* a batch statement in flight */
+static struct event *ev_flush;
+
+static const char SQL_OUTCOMES[] =
+    "SELECT pigeon_outbox_outcomes($1::jsonb, $2, $3, $4)";
+
+/* One statement of outcomes in flight. */
+struct outcomes {
+	json_t	*list;
+	int	 batch;		/* the batch (else one outcome sent alone) */
+};
+
+static void outcomes_flush(void);
+static int outcomes_send(json_t *list, int batch);
 
 /* A durable query (store.h): res is NULL only when pigeond stops. */
 static void
-outcome_recorded(PGresult *res, void *arg)
+outcomes_recorded(PGresult *res, void *arg)
 {
-	char *id = arg;
+	struct outcomes *st = arg;
+	size_t n = json_array_size(st->list), i;
+	json_t *o;
 
-	recording--;
-	if (res != NULL && !store_ok(res))
-		log_warnx("outbox %s: cannot record the outcome: %s", id,
-		    store_error(res));
-	free(id);
+	if (st->batch)
+		flushing = 0;
+	if (res != NULL && !store_ok(res) && n > 1) {
+		/* Rolled back as a whole: each again by itself, so that the
+		 * one at fault fails alone. */
+		log_warnx("outbox: recording %zu outcomes failed (%s); one at a time",
+		    n, store_error(res));
+		json_array_foreach(st->list, i, o) {
+			json_t *one = json_array();
+			if (one == NULL || json_array_append(one, o) == -1 ||
+			    outcomes_send(one, 0) == -1)
+				recording--;
+		}
+	} else {
+		if (res != NULL && !store_ok(res))
+			log_warnx("outbox %lld: cannot record the outcome: %s",
+			    (long long)json_integer_value(json_object_get(
+			    json_array_get(st->list, 0), "id")), store_error(res));
+		recording -= (int)n;
+	}
+	json_decref(st->list);
+	free(st);
 	if (res == NULL)
 		return;
+	outcomes_flush();
 	scheduler_kick();
 	if (env.draining)
 		pigeond_check_drained();
 }
 
-/* Records an outcome; params[0] is the outbox id. */
-static void
-outcome_add(const char *sql, int nparams, const char *const *params)
+/* One statement for list (its reference is taken); -1 when it cannot. */
+static int
+outcomes_send(json_t *list, int batch)
 {
-	char *id = strdup(params[0]);
+	char attempts[16], retry[16], validity[16], *js;
+	struct outcomes *st = calloc(1, sizeof(*st));
+	int rc = -1;
 
-	if (id == NULL || store_durable(env.store, sql, nparams, params,
-	    outcome_recorded, id) == -1) {
-		log_warnx("outbox %s: out of memory recording its outcome; its lease "
-		    "returns it", params[0]);
-		free(id);
+	js = st != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
+	snprintf(attempts, sizeof(attempts), "%d", env.conf.max_attempts);
+	snprintf(retry, sizeof(retry), "%d", env.conf.retry_seconds);
+	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
+	const char *params[] = { js, attempts, retry, validity };
+	if (js != NULL) {
+		st->list = list;
+		st->batch = batch;
+		rc = store_durable(env.store, SQL_OUTCOMES, 4, params,
+		    outcomes_recorded, st);
+	}
+	free(js);
+	if (rc == -1) {
+		log_warnx("outbox: out of memory recording %zu outcome(s); their "
+		    "leases return them", json_array_size(list));
+		json_decref(list);
+		free(st);
+	}
+	return rc;
+}
+
+static void
+outcomes_flush(void)
+{
+	json_t *list;
+	size_t n;
+
+	if (flushing || pending == NULL || json_array_size(pending) == 0)
+		return;
+	list = pending;
+	pending = NULL;
+	n = json_array_size(list);
+	if (outcomes_send(list, 1) == 0)
+		flushing = 1;
+	else
+		recording -= (int)n;
+}
+
+static void
+outcomes_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	outcomes_flush();
+}
+
+/* Queues one outcome (its reference is taken) for the next batch. */
+static void
+outcome_push(json_t *o)
+{
+	if (o == NULL)
+		return;
+	if (pending == NULL && (pending = json_array()) == NULL) {
+		json_decref(o);
 		return;
 	}
+	json_array_append_new(pending, o);
 	recording++;
+	if (json_array_size(pending) >= BATCH_MAX)
+		outcomes_flush();
+	/* On the next loop turn: what the same read brought goes together. */
+	if (ev_flush == NULL)
+		ev_flush = evtimer_new(env.base, outcomes_on_flush, NULL);
+	if (ev_flush != NULL)
+		event_active(ev_flush, EV_TIMEOUT, 0);
 }
 
 /* A link that can take a send now, rate limits included. */
@@ -160,8 +253,9 @@ dispatch(PGresult *res, int i, struct link *m)
 	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10),
 	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
 		/* No link can take it after all: put it back. */
-		const char *params[] = { id };
-		outcome_add(SQL_RELEASE, 1, params);
+		outcome_push(json_pack("{s:I, s:s, s:s}", "id",
+		    (json_int_t)strtoll(id, NULL, 10), "link", m ? m->name : "",
+		    "outcome", "released"));
 		return;
 	}
 	log_debug("outbox %s: to %s via %s (attempt %s)", id, PQgetvalue(res, i, 1),
@@ -256,45 +350,48 @@ outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t 
 	return 0;
 }
 
+/* msg: the worker's send_failed, for an SMPP link's flags (may be NULL). */
 static void
-record_failure(const char *id, struct link *m, const char *err, int temporary)
+record_failure(int64_t id, struct link *m, const char *err, int temporary, json_t *msg)
 {
-	char attempts[16], retry[16], validity[16];
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)id,
+	    "link", m->name, "outcome", "failed", "error", err, "temporary", temporary);
 
-	snprintf(attempts, sizeof(attempts), "%d", env.conf.max_attempts);
-	snprintf(retry, sizeof(retry), "%d", env.conf.retry_seconds);
-	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
-	const char *params[] = { id, m->name, err, temporary ? "true" : "false",
-	    attempts, retry, validity };
-	outcome_add(SQL_FAILED, 7, params);
+	if (o != NULL && msg != NULL) {
+		json_object_set_new(o, "throttled",
+		    json_boolean(json_is_true(json_object_get(msg, "throttled"))));
+		json_object_set_new(o, "maybe_sent",
+		    json_boolean(json_is_true(json_object_get(msg, "maybe_sent"))));
+	}
+	outcome_push(o);
 }
 
 void
 scheduler_sent(struct link *m, json_t *msg)
 {
 	struct link_ev ev = { .type = LEV_SENT };
-	char id[32], parts[16];
+	char id[32];
 	json_t *refs = json_object_get(msg, "refs");
-	char *refs_text;
+	json_int_t parts = json_integer_value(json_object_get(msg, "parts"));
+	json_t *o;
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id)) == -1)
 		return;
-	snprintf(parts, sizeof(parts), "%lld",
-	    (long long)json_integer_value(json_object_get(msg, "parts")));
-	/* A JSON list of integers is also a PostgreSQL array once [] become {}. */
-	refs_text = json_is_array(refs) ? json_dumps(refs, JSON_COMPACT) : strdup("[]");
-	if (refs_text != NULL) {
-		size_t len = strlen(refs_text);
-		refs_text[0] = '{';
-		refs_text[len - 1] = '}';
-	}
-	const char *params[] = { id, m->name, parts, refs_text ? refs_text : "{}",
-	    m->conf->report ? "true" : "false" };
-	log_info("outbox %s: sent via %s in %s part(s)", id, m->name, parts);
+	/* A modem's references are integers, an SMSC's message ids strings. */
+	o = json_pack("{s:I, s:s, s:s, s:I, s:b}", "id", (json_int_t)ev.id,
+	    "link", m->name, "outcome", "sent", "parts", parts,
+	    "report", m->conf->report);
+	if (o != NULL && json_is_array(refs))
+		json_object_set(o, m->kind == LINK_SMPP ? "ids" : "refs", refs);
+	if (m->kind == LINK_SMPP)
+		log_debug("outbox %s: sent via %s in %lld part(s)", id, m->name,
+		    (long long)parts);
+	else
+		log_info("outbox %s: sent via %s in %lld part(s)", id, m->name,
+		    (long long)parts);
 	ratelimit_record(&m->rate, pigeon_now_ms());
 	m->sms_sent++;
-	outcome_add(SQL_SENT, 5, params);
-	free(refs_text);
+	outcome_push(o);
 	scheduler_kick();
 }
 
@@ -309,9 +406,13 @@ scheduler_send_failed(struct link *m, json_t *msg)
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id)) == -1)
 		return;
-	record_failure(id, m, err ? err : "send failed", temporary);
-	log_warnx("outbox %s: %s failure via %s: %s", id,
-	    temporary ? "temporary" : "permanent", m->name, err ? err : "no reason given");
+	record_failure(ev.id, m, err ? err : "send failed", temporary, msg);
+	if (json_is_true(json_object_get(msg, "throttled")))
+		log_debug("outbox %s: throttled by %s; back in the queue", id, m->name);
+	else
+		log_warnx("outbox %s: %s failure via %s: %s", id,
+		    temporary ? "temporary" : "permanent", m->name,
+		    err ? err : "no reason given");
 	/* Parts that went out count against the modem's limits. */
 	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
 		ratelimit_record(&m->rate, pigeon_now_ms());
@@ -333,7 +434,7 @@ scheduler_link_lost(struct link *m, int64_t sending, const char *why)
 	log_warnx("outbox %s: %s; it will be sent again", id, reason);
 	/* It may have gone out: count it against the modem's limits. */
 	ratelimit_record(&m->rate, pigeon_now_ms());
-	record_failure(id, m, reason, 1);
+	record_failure(sending, m, reason, 1, NULL);
 }
 
 static void
@@ -401,6 +502,17 @@ void
 scheduler_db_up(void)
 {
 	scheduler_tick();
+}
+
+void
+scheduler_free(void)
+{
+	json_decref(pending);
+	pending = NULL;
+	if (ev_flush != NULL) {
+		event_free(ev_flush);
+		ev_flush = NULL;
+	}
 }
 
 int

@@ -142,6 +142,15 @@ worker_handle(struct link *l, const char *line, size_t len)
 		    l->name, bad);
 		return;
 	}
+	/* An SMS part is stored whatever else is wrong with it (inbound.c
+	 * keeps what it can read); any other message must be whole. */
+	if (modem_msg_check(type, msg, bad, sizeof(bad)) == -1 &&
+	    strcmp(type, "sms") != 0) {
+		log_warnx("modem %s: bad %s message from the worker (%s), ignored",
+		    l->name, type, bad);
+		json_decref(msg);
+		return;
+	}
 	if (strcmp(type, "sms") == 0) {
 		if (json_is_true(json_object_get(msg, "status_report")))
 			reports_sms(l, msg);
@@ -162,6 +171,16 @@ worker_handle(struct link *l, const char *line, size_t len)
 		log_warnx("modem %s: cannot delete location %lld: %s", l->name,
 		    (long long)json_integer_value(json_object_get(msg, "location")),
 		    json_string_value(json_object_get(msg, "error")));
+	} else if (strcmp(type, "report") == 0) {
+		reports_receipt(l, msg);
+	} else if (strcmp(type, "link") == 0) {
+		/* A bind's session was lost; the worker binds again by itself. */
+		const char *reason = json_string_value(json_object_get(msg, "reason"));
+		char why[200];
+		snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");
+		log_warnx("modem %s: %s", l->name, why);
+		l->reconnects++;
+		link_event(l, LEV_WORKER_ERROR, why);
 	} else if (strcmp(type, "error") == 0) {
 		const char *stage = json_string_value(json_object_get(msg, "stage"));
 		const char *err = json_string_value(json_object_get(msg, "error"));
@@ -169,7 +188,10 @@ worker_handle(struct link *l, const char *line, size_t len)
 		snprintf(why, sizeof(why), "%s: %s", stage ? stage : "error",
 		    err ? err : "unknown error");
 		log_warnx("modem %s: %s", l->name, why);
-		if (stage && (strcmp(stage, "connect") == 0 || strcmp(stage, "fatal") == 0))
+		/* connect, fatal: the modem worker exits; bind, link: an SMPP
+		 * worker keeps trying, and says ready when it is bound. */
+		if (stage && (strcmp(stage, "connect") == 0 || strcmp(stage, "fatal") == 0 ||
+		    strcmp(stage, "bind") == 0 || strcmp(stage, "link") == 0))
 			link_event(l, LEV_WORKER_ERROR, why);
 	} else if (strcmp(type, "pong") != 0) {
 		log_debug("modem %s: unknown message type %s", l->name, type);
@@ -215,6 +237,53 @@ channel_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static const char *
+worker_name(const struct link *l)
+{
+	return l->kind == LINK_SMPP ? "pigeon-smpp" : "pigeon-modem";
+}
+
+static const char *
+worker_program(const struct link *l)
+{
+	return l->kind == LINK_SMPP ? env.smpp_program : env.modem_program;
+}
+
+/* The worker's first message (docs/modem-protocol.md). */
+static json_t *
+worker_config(const struct link *l)
+{
+	const struct modem_conf *c = l->conf;
+	json_t *o;
+	char rate[32];
+
+	if (l->kind == LINK_MODEM)
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+		    "type", "config", "name", l->name, "device", c->device,
+		    "connection", c->connection, "model", c->model,
+		    "logfile", c->logfile, "logformat", c->logformat,
+		    "smsc", c->smsc, "poll_ms", c->poll_ms,
+		    "health_ms", c->health_seconds * 1000);
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:i, "
+	    "s:i, s:i, s:i, s:s, s:s, s:i}",
+	    "type", "config", "name", l->name, "host", c->host, "port", c->port,
+	    "system_id", c->system_id, "password", c->password,
+	    "system_type", c->system_type, "bind", c->bind,
+	    "source_addr", *c->source_addr ? c->source_addr : env.conf.shortcode,
+	    "source_ton", c->source_ton, "source_npi", c->source_npi,
+	    "window", c->window, "enquire_link", c->enquire_link,
+	    "response_timeout", c->response_timeout,
+	    "long", c->long_mode, "default_alphabet", c->alphabet,
+	    "health_ms", c->health_seconds * 1000);
+	if (o != NULL && c->rate_sec > 0) {
+		snprintf(rate, sizeof(rate), "%d/s", c->rate_sec);
+		json_object_set_new(o, "rate", json_string(rate));
+	}
+	if (o != NULL)
+		json_object_set_new(o, "registered_delivery", json_integer(c->report ? 1 : 0));
+	return o;
+}
+
 int
 supervisor_spawn(struct link *l)
 {
@@ -249,14 +318,14 @@ supervisor_spawn(struct link *l)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* The modem's name in argv[0] shows in ps. */
-		snprintf(title, sizeof(title), "pigeon-modem[%s]", l->name);
+		/* The link's name in argv[0] shows in ps. */
+		snprintf(title, sizeof(title), "%s[%s]", worker_name(l), l->name);
 		argv[0] = title;
 		argv[1] = env.verbose ? "-v" : NULL;
 		argv[2] = NULL;
-		execv(env.modem_program, argv);
-		fprintf(stderr, "pigeon-modem %s: cannot run %s: %s\n", l->name,
-		    env.modem_program, strerror(errno));
+		execv(worker_program(l), argv);
+		fprintf(stderr, "%s %s: cannot run %s: %s\n", worker_name(l), l->name,
+		    worker_program(l), strerror(errno));
 		_exit(127);
 	}
 	close(sv[1]);
@@ -277,12 +346,7 @@ supervisor_spawn(struct link *l)
 	link_event(l, LEV_SPAWNED, "");
 	watchdog_start(l);
 
-	channel_write(l, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
-	    "type", "config", "name", l->name, "device", l->conf->device,
-	    "connection", l->conf->connection, "model", l->conf->model,
-	    "logfile", l->conf->logfile, "logformat", l->conf->logformat,
-	    "smsc", l->conf->smsc, "poll_ms", l->conf->poll_ms,
-	    "health_ms", l->conf->health_seconds * 1000));
+	channel_write(l, worker_config(l));
 	return 0;
 }
 

@@ -105,15 +105,18 @@ health_stored(PGresult *res, void *arg)
 void
 watchdog_health(struct link *m, json_t *msg)
 {
-	static const char *ints[] = { "signal_percent", "signal_dbm", "battery_percent" };
+	/* A modem's radio, then an SMPP bind's window and counters. */
+	static const char *ints[] = { "signal_percent", "signal_dbm", "battery_percent",
+	    "window", "in_flight", "queued", "rate", "submitted", "answered",
+	    "throttled", "timeouts", "reconnects", "mo", "receipts" };
 	static const char *strs[] = { "registration", "operator", "operator_name", "imsi" };
 	json_t *h = json_object();
 	char *text;
 
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		json_t *v = json_object_get(msg, ints[i]);
-		if (json_is_integer(v) && json_integer_value(v) >= -200 &&
-		    json_integer_value(v) <= 200)
+		if (json_is_integer(v) && (i < 3 ? json_integer_value(v) >= -200 &&
+		    json_integer_value(v) <= 200 : json_integer_value(v) >= 0))
 			json_object_set(h, ints[i], v);
 	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {

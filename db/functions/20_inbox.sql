@@ -55,16 +55,25 @@ BEGIN
 		WITH ins AS (
 			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
 			    sender_kind, smsc, smsc_time, coding, text,
-			    concat_ref, concat_total, concat_seq)
-			SELECT md5(concat_ws('|', p->>'modem', p->>'sender',
+			    concat_ref, concat_total, concat_seq, link_key)
+			SELECT CASE WHEN p ? 'link_key'
+			       -- An SMSC's redelivery: the same key within the
+			       -- window is the same part (the NOT EXISTS below); in
+			       -- one batch, the same key and transaction time.
+			       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
+			       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
 			           p->>'time', p->>'ref', p->>'total', p->>'seq',
-			           md5(p->>'text'))),
+			           md5(p->>'text'))) END,
 			       p->>'modem', p->>'sender', p->>'sender_norm',
 			       p->>'sender_kind', coalesce(p->>'smsc', ''),
 			       (p->>'time')::timestamptz, p->>'coding', p->>'text',
 			       (p->>'ref')::integer, (p->>'total')::integer,
-			       (p->>'seq')::integer
+			       (p->>'seq')::integer, p->>'link_key'
 			  FROM jsonb_array_elements(p_parts) p
+			 WHERE NOT (p ? 'link_key' AND EXISTS (
+			       SELECT 1 FROM inbox_parts i
+			        WHERE i.link_key = p->>'link_key'
+			          AND i.received_at > now() - interval '15 minutes'))
 			ON CONFLICT (dedupe) DO NOTHING
 			RETURNING *
 		)

@@ -109,6 +109,105 @@ BEGIN
 	END IF;
 END $$;
 
+-- The canonical spelling of an SMSC's message id: what receipts' keys meet.
+CREATE OR REPLACE FUNCTION pigeon_message_id(p text)
+RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT coalesce(nullif(ltrim(lower(p), '0'), ''), '0');
+$$;
+
+-- A batch of send outcomes, in one statement and one commit (a bind takes
+-- thousands a second; a commit each was the bottleneck). Each element is
+-- {"id", "link", "outcome": "sent", "parts", "refs" (a modem's references)
+-- or "ids" (an SMSC's message ids), "report"}, {"id", "link", "outcome":
+-- "failed", "error", "temporary", "throttled", "maybe_sent"} or {"id",
+-- "outcome": "released"} (claimed, but no link could take it). Sent ones
+-- are recorded together; the others one by one, in order. Returns how
+-- many rows changed state (released ones aside).
+CREATE OR REPLACE FUNCTION pigeon_outbox_outcomes(p jsonb, p_max_attempts integer,
+    p_retry_s integer, p_validity_s integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	o jsonb;
+	n integer := 0;
+	k integer;
+BEGIN
+	WITH s AS (
+		SELECT (e->>'id')::bigint AS id, e->>'link' AS link,
+		       (e->>'parts')::integer AS parts,
+		       CASE WHEN jsonb_typeof(e->'ids') = 'array' THEN e->'ids' END AS ids,
+		       CASE WHEN jsonb_typeof(e->'refs') = 'array' THEN e->'refs' END AS refs,
+		       coalesce((e->>'report')::boolean, false) AS report
+		  FROM jsonb_array_elements(p) e
+		 WHERE e->>'outcome' = 'sent'
+	), u AS (
+		UPDATE outbox o SET state = 'sent', modem = s.link, parts = s.parts,
+		       refs = CASE WHEN s.refs IS NOT NULL THEN ARRAY(
+		           SELECT r::integer FROM jsonb_array_elements_text(s.refs) r) END,
+		       sent_at = now(), lease_until = NULL, last_error = NULL
+		  FROM s
+		 WHERE o.id = s.id AND o.state = 'sending'
+		RETURNING o.id, o.recipient, s.link, s.ids, s.refs, s.report
+	), counted AS (
+		UPDATE modems m SET sms_sent = m.sms_sent + c.n, updated_at = now()
+		  FROM (SELECT u.link, count(*) AS n FROM u GROUP BY u.link) c
+		 WHERE m.name = c.link
+	), parts AS (
+		INSERT INTO outbox_parts (outbox_id, seq, modem, ref, message_id, recipient)
+		SELECT u.id, x.ord, u.link,
+		       CASE WHEN u.ids IS NULL THEN x.v::integer END,
+		       CASE WHEN u.ids IS NOT NULL THEN pigeon_message_id(x.v) END,
+		       u.recipient
+		  FROM u, LATERAL jsonb_array_elements_text(coalesce(u.ids, u.refs))
+		          WITH ORDINALITY AS x(v, ord)
+		 WHERE u.report AND (u.ids IS NOT NULL OR x.v::integer >= 0)
+		ON CONFLICT (outbox_id, seq) DO UPDATE
+		   SET modem = EXCLUDED.modem, ref = EXCLUDED.ref,
+		       message_id = EXCLUDED.message_id, sent_at = now(),
+		       status = NULL, reported_at = NULL
+	)
+	SELECT count(*) INTO n FROM u;
+	FOR o IN SELECT e FROM jsonb_array_elements(p) e
+	          WHERE e->>'outcome' IN ('failed', 'released') LOOP
+		IF o->>'outcome' = 'released' THEN
+			PERFORM pigeon_outbox_release((o->>'id')::bigint);
+			CONTINUE;
+		END IF;
+		IF coalesce((o->>'maybe_sent')::boolean, false) THEN
+			PERFORM pigeon_count('maybe_duplicated', 1);
+		END IF;
+		IF coalesce((o->>'throttled')::boolean, false) THEN
+			IF pigeon_outbox_throttled((o->>'id')::bigint, o->>'link',
+			    o->>'error') THEN
+				n := n + 1;
+			END IF;
+		ELSIF pigeon_outbox_failed((o->>'id')::bigint, o->>'link', o->>'error',
+		    coalesce((o->>'temporary')::boolean, true), p_max_attempts,
+		    p_retry_s, p_validity_s) IS NOT NULL THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END $$;
+
+-- The link slows down (ESME_RTHROTTLED, ESME_RMSGQFUL): the message goes
+-- back to the queue for a second, the attempt not counted and the link
+-- not held against it: it is not the message's failure.
+CREATE OR REPLACE FUNCTION pigeon_outbox_throttled(p_id bigint, p_link text,
+    p_error text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE outbox SET state = 'queued', lease_until = NULL,
+	       attempts = greatest(attempts - 1, 0),
+	       last_error = 'throttled by ' || p_link || ': ' || coalesce(p_error, ''),
+	       next_attempt_at = now() + interval '1 second'
+	 WHERE id = p_id AND state = 'sending';
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	PERFORM pigeon_count('link_throttled', 1);
+	RETURN true;
+END $$;
+
 -- A send failed. Temporary: back in the queue after p_retry_s x 2^(n-1)
 -- seconds (at most an hour), remembering the modem so that the retry
 -- prefers another; unless that was the last attempt (failed) or the retry

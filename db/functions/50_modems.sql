@@ -50,7 +50,8 @@ BEGIN
 		    last_error = coalesce(p_info->>'error', last_error),
 		    pid = CASE WHEN p_info ? 'pid' THEN (p_info->>'pid')::integer
 		               ELSE pid END,
-		    restarts = coalesce((p_info->>'restarts')::bigint, restarts)
+		    restarts = coalesce((p_info->>'restarts')::bigint, restarts),
+		    kind = coalesce(p_info->>'kind', kind)
 		 WHERE name = p_name;
 	END IF;
 	IF old IS DISTINCT FROM p_state THEN
