@@ -39,107 +39,110 @@ struct key_def {
 	size_t		 offset;
 	const char	*def;		/* NULL: required */
 	int		 min, max;	/* KEY_INT range */
+	int		 reload;	/* SIGHUP applies it (else a restart) */
 };
+
+#define RELOAD	1
 
 #define P(f) offsetof(struct pigeon_conf, f)
 #define M(f) offsetof(struct modem_conf, f)
 
 static const struct key_def pigeon_keys[] = {
-	{ "shortcode",		KEY_DIGITS,	P(shortcode),	"40404", 0, 0 },
-	{ "country",		KEY_DIGITS,	P(country),	"212", 0, 0 },
-	{ "language",		KEY_LANG,	P(language),	"fr", 0, 0 },
-	{ "post_max",		KEY_INT,	P(post_max),	"140", 1, 1000 },
-	{ "hostname",		KEY_STRING,	P(hostname),	"", 0, 0 },
-	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0 },
-	{ "smpp_program",	KEY_STRING,	P(smpp_program), "", 0, 0 },
-	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400 },
-	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400 },
-	{ "max_attempts",	KEY_INT,	P(max_attempts), "5", 1, 100 },
-	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600 },
-	{ "validity",		KEY_INT,	P(validity),	"86400", 10, 2592000 },
-	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600 },
-	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000 },
-	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0 },
-	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, PROTO_MAX_PARTS },
-	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, PROTO_MAX_PARTS },
-	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, PROTO_MAX_PARTS },
-	{ "limit_minute",	KEY_INT,	P(limit_minute), "10", 1, 100000 },
-	{ "limit_day",		KEY_INT,	P(limit_day),	"200", 1, 1000000 },
-	{ "reply_cap_hour",	KEY_INT,	P(reply_cap_hour), "20", 1, 100000 },
-	{ "reply_cap_day",	KEY_INT,	P(reply_cap_day), "100", 1, 1000000 },
-	{ "hold_max_age",	KEY_INT,	P(hold_max_age), "43200", 60, 2592000 },
-	{ "track_max",	KEY_INT,	P(track_max),	"10", 0, 1000 },
-	{ "track_day",	KEY_INT,	P(track_day),	"50", 0, 100000 },
-	{ "recipient_day",	KEY_INT,	P(recipient_day), "250", 0, 1000000 },
-	{ "loop_rounds",	KEY_INT,	P(loop_rounds),	"3", 0, 1000 },
-	{ "loop_window",	KEY_INT,	P(loop_window),	"600", 10, 86400 },
-	{ "link_budget_day",	KEY_INT,	P(link_budget_day), "0", 0, 100000000 },
-	{ "log_level",		KEY_LEVEL,	P(log_level),	"info", 0, 0 },
-	{ "log_numbers",	KEY_BOOL,	P(log_numbers),	"no", 0, 0 },
-	{ NULL, 0, 0, NULL, 0, 0 }
+	{ "shortcode",		KEY_DIGITS,	P(shortcode),	"40404", 0, 0, 0 },
+	{ "country",		KEY_DIGITS,	P(country),	"212", 0, 0, 0 },
+	{ "language",		KEY_LANG,	P(language),	"fr", 0, 0, 0 },
+	{ "post_max",		KEY_INT,	P(post_max),	"140", 1, 1000, 0 },
+	{ "hostname",		KEY_STRING,	P(hostname),	"", 0, 0, 0 },
+	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0, 0 },
+	{ "smpp_program",	KEY_STRING,	P(smpp_program), "", 0, 0, 0 },
+	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400, 0 },
+	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400, 0 },
+	{ "max_attempts",	KEY_INT,	P(max_attempts), "5", 1, 100, RELOAD },
+	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600, RELOAD },
+	{ "validity",		KEY_INT,	P(validity),	"86400", 10, 2592000, RELOAD },
+	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600, RELOAD },
+	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000, RELOAD },
+	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0, 0 },
+	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, PROTO_MAX_PARTS, 0 },
+	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, PROTO_MAX_PARTS, 0 },
+	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, PROTO_MAX_PARTS, 0 },
+	{ "limit_minute",	KEY_INT,	P(limit_minute), "10", 1, 100000, 0 },
+	{ "limit_day",		KEY_INT,	P(limit_day),	"200", 1, 1000000, 0 },
+	{ "reply_cap_hour",	KEY_INT,	P(reply_cap_hour), "20", 1, 100000, 0 },
+	{ "reply_cap_day",	KEY_INT,	P(reply_cap_day), "100", 1, 1000000, 0 },
+	{ "hold_max_age",	KEY_INT,	P(hold_max_age), "43200", 60, 2592000, 0 },
+	{ "track_max",	KEY_INT,	P(track_max),	"10", 0, 1000, 0 },
+	{ "track_day",	KEY_INT,	P(track_day),	"50", 0, 100000, 0 },
+	{ "recipient_day",	KEY_INT,	P(recipient_day), "250", 0, 1000000, 0 },
+	{ "loop_rounds",	KEY_INT,	P(loop_rounds),	"3", 0, 1000, 0 },
+	{ "loop_window",	KEY_INT,	P(loop_window),	"600", 10, 86400, 0 },
+	{ "link_budget_day",	KEY_INT,	P(link_budget_day), "0", 0, 100000000, 0 },
+	{ "log_level",		KEY_LEVEL,	P(log_level),	"info", 0, 0, 0 },
+	{ "log_numbers",	KEY_BOOL,	P(log_numbers),	"no", 0, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
 static const struct key_def database_keys[] = {
-	{ "conninfo",		KEY_STRING,	P(conninfo),	NULL, 0, 0 },
-	{ NULL, 0, 0, NULL, 0, 0 }
+	{ "conninfo",		KEY_STRING,	P(conninfo),	NULL, 0, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
 static const struct key_def http_keys[] = {
-	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0 },
-	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0 },
-	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0 },
-	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0 },
-	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0 },
-	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300 },
-	{ "max_connections",	KEY_INT,	P(http_max_conns), "256", 1, 100000 },
-	{ "max_connections_per_address", KEY_INT, P(http_max_conns_addr), "32", 1, 100000 },
-	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300 },
-	{ "public_rate",	KEY_INT,	P(http_public_rate), "600", 1, 1000000 },
-	{ "search_rate",	KEY_INT,	P(http_search_rate), "60", 1, 1000000 },
-	{ NULL, 0, 0, NULL, 0, 0 }
+	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0, 0 },
+	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0, 0 },
+	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0, 0 },
+	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0, 0 },
+	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0, 0 },
+	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300, 0 },
+	{ "max_connections",	KEY_INT,	P(http_max_conns), "256", 1, 100000, 0 },
+	{ "max_connections_per_address", KEY_INT, P(http_max_conns_addr), "32", 1, 100000, 0 },
+	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300, 0 },
+	{ "public_rate",	KEY_INT,	P(http_public_rate), "600", 1, 1000000, 0 },
+	{ "search_rate",	KEY_INT,	P(http_search_rate), "60", 1, 1000000, 0 },
+	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
 static const struct key_def modem_keys[] = {
-	{ "device",		KEY_STRING,	M(device),	NULL, 0, 0 },
-	{ "connection",		KEY_STRING,	M(connection),	"at", 0, 0 },
-	{ "model",		KEY_STRING,	M(model),	"", 0, 0 },
-	{ "logfile",		KEY_STRING,	M(logfile),	"", 0, 0 },
-	{ "logformat",		KEY_STRING,	M(logformat),	"", 0, 0 },
-	{ "smsc",		KEY_STRING,	M(smsc),	"", 0, 0 },
-	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0 },
-	{ "poll_ms",		KEY_INT,	M(poll_ms),	"1000", 10, 600000 },
-	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0 },
-	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
-	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0 },
-	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
-	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
-	{ NULL, 0, 0, NULL, 0, 0 }
+	{ "device",		KEY_STRING,	M(device),	NULL, 0, 0, 0 },
+	{ "connection",		KEY_STRING,	M(connection),	"at", 0, 0, 0 },
+	{ "model",		KEY_STRING,	M(model),	"", 0, 0, 0 },
+	{ "logfile",		KEY_STRING,	M(logfile),	"", 0, 0, 0 },
+	{ "logformat",		KEY_STRING,	M(logformat),	"", 0, 0, 0 },
+	{ "smsc",		KEY_STRING,	M(smsc),	"", 0, 0, 0 },
+	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0, 0 },
+	{ "poll_ms",		KEY_INT,	M(poll_ms),	"1000", 10, 600000, 0 },
+	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0, 0 },
+	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0, 0 },
+	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0, 0 },
+	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0, 0 },
+	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400, 0 },
+	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
 /* [smpp NAME]: docs/carrier.md says what to ask the carrier for. */
 static const struct key_def smpp_keys[] = {
-	{ "host",		KEY_STRING,	M(host),	NULL, 0, 0 },
-	{ "port",		KEY_INT,	M(port),	"2775", 1, 65535 },
-	{ "system_id",		KEY_STRING,	M(system_id),	NULL, 0, 0 },
-	{ "password",		KEY_STRING,	M(password),	"", 0, 0 },
-	{ "password_file",	KEY_STRING,	M(password_file), "", 0, 0 },
-	{ "system_type",	KEY_STRING,	M(system_type),	"", 0, 0 },
-	{ "bind",		KEY_BIND,	M(bind),	"transceiver", 0, 0 },
-	{ "source_addr",	KEY_STRING,	M(source_addr),	"", 0, 0 },
-	{ "source_ton",		KEY_INT,	M(source_ton),	"0", 0, 6 },
-	{ "source_npi",		KEY_INT,	M(source_npi),	"0", 0, 18 },
-	{ "window",		KEY_INT,	M(window),	"10", 1, 1000 },
-	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0 },
-	{ "enquire_link",	KEY_INT,	M(enquire_link), "30", 5, 3600 },
-	{ "response_timeout",	KEY_INT,	M(response_timeout), "30", 1, 600 },
-	{ "report",		KEY_BOOL,	M(report),	"yes", 0, 0 },
-	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0 },
-	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0 },
-	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
-	{ "long",		KEY_LONG,	M(long_mode),	"udh", 0, 0 },
-	{ "default_alphabet",	KEY_ALPHABET,	M(alphabet),	"gsm", 0, 0 },
-	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
-	{ NULL, 0, 0, NULL, 0, 0 }
+	{ "host",		KEY_STRING,	M(host),	NULL, 0, 0, 0 },
+	{ "port",		KEY_INT,	M(port),	"2775", 1, 65535, 0 },
+	{ "system_id",		KEY_STRING,	M(system_id),	NULL, 0, 0, 0 },
+	{ "password",		KEY_STRING,	M(password),	"", 0, 0, 0 },
+	{ "password_file",	KEY_STRING,	M(password_file), "", 0, 0, 0 },
+	{ "system_type",	KEY_STRING,	M(system_type),	"", 0, 0, 0 },
+	{ "bind",		KEY_BIND,	M(bind),	"transceiver", 0, 0, 0 },
+	{ "source_addr",	KEY_STRING,	M(source_addr),	"", 0, 0, 0 },
+	{ "source_ton",		KEY_INT,	M(source_ton),	"0", 0, 6, 0 },
+	{ "source_npi",		KEY_INT,	M(source_npi),	"0", 0, 18, 0 },
+	{ "window",		KEY_INT,	M(window),	"10", 1, 1000, 0 },
+	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0, 0 },
+	{ "enquire_link",	KEY_INT,	M(enquire_link), "30", 5, 3600, 0 },
+	{ "response_timeout",	KEY_INT,	M(response_timeout), "30", 1, 600, 0 },
+	{ "report",		KEY_BOOL,	M(report),	"yes", 0, 0, 0 },
+	{ "routes",		KEY_STRING,	M(routes),	"", 0, 0, 0 },
+	{ "enabled",		KEY_BOOL,	M(enabled),	"yes", 0, 0, 0 },
+	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0, 0 },
+	{ "long",		KEY_LONG,	M(long_mode),	"udh", 0, 0, 0 },
+	{ "default_alphabet",	KEY_ALPHABET,	M(alphabet),	"gsm", 0, 0, 0 },
+	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400, 0 },
+	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
 /* gammurc keys we accept in a modem section and do not use. */
@@ -950,6 +953,28 @@ config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen
 		host[sizeof(host) - 1] = '\0';
 		free(conf->hostname);
 		conf->hostname = strdup(host);
+	}
+	return 0;
+}
+
+/* The [pigeon] keys whose row says RELOAD, from src into dst (SIGHUP). */
+int
+config_reload_keys(struct pigeon_conf *dst, const struct pigeon_conf *src)
+{
+	for (const struct key_def *def = pigeon_keys; def->name; def++) {
+		if (!def->reload)
+			continue;
+		char *d = (char *)dst + def->offset;
+		const char *v = (const char *)src + def->offset;
+		if (def->type == KEY_INT || def->type == KEY_BOOL) {
+			*(int *)d = *(const int *)v;
+		} else {
+			char *copy = strdup(*(char *const *)v ? *(char *const *)v : "");
+			if (copy == NULL)
+				return -1;
+			free(*(char **)d);
+			*(char **)d = copy;
+		}
 	}
 	return 0;
 }

@@ -116,6 +116,9 @@ struct pigeon_conf {
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
 const struct modem_conf *config_modem(const struct pigeon_conf *, const char *name);
+/* SIGHUP: the [pigeon] keys marked reloadable in config.c's table, from
+ * src into dst; the others take a restart (docs/operator.md). 0 or -1. */
+int	 config_reload_keys(struct pigeon_conf *dst, const struct pigeon_conf *src);
 /* A deep copy the supervisor keeps across reloads; NULL when out of memory. */
 struct modem_conf *config_modem_copy(const struct modem_conf *);
 void	 config_modem_free(struct modem_conf *);

@@ -66,12 +66,10 @@ reload_config(void)
 		TAILQ_INSERT_TAIL(&env.links, l, entry);
 		link_event(l, LEV_START, "");
 	}
-	/* Scheduler limits are read where they are used. */
-	env.conf.max_attempts = fresh.max_attempts;
-	env.conf.retry_seconds = fresh.retry_seconds;
-	env.conf.validity = fresh.validity;
-	env.conf.watchdog_seconds = fresh.watchdog_seconds;
-	env.conf.report_window = fresh.report_window;
+	/* The [pigeon] keys config.c's table marks RELOAD; they are read
+	 * where they are used. */
+	if (config_reload_keys(&env.conf, &fresh) == -1)
+		log_warnx("SIGHUP: out of memory; some limits unchanged");
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();

@@ -31,8 +31,8 @@ BEGIN
 		  FROM outbox o
 		 WHERE o.recipient = p_to AND o.created_at > now() - interval '1 day'
 		   AND o.class = 0 AND o.reply_key IS DISTINCT FROM 'dm';
-		IF n_hour >= pigeon_setting_int('reply_cap_hour', 20) OR
-		   n_day >= pigeon_setting_int('reply_cap_day', 100) THEN
+		IF n_hour >= pigeon_setting_int('reply_cap_hour') OR
+		   n_day >= pigeon_setting_int('reply_cap_day') THEN
 			PERFORM pigeon_count('reply_capped', 1);
 			RETURN NULL;
 		END IF;
@@ -72,7 +72,7 @@ CREATE OR REPLACE FUNCTION pigeon_reply_text(p_to text, p_lang text,
 RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN pigeon_queue_reply(p_to, p_lang, p_key, p_args, p_reply_to,
-	    false, true, pigeon_setting_int('reply_parts', 3), '…');
+	    false, true, pigeon_setting_int('reply_parts'), '…');
 END $$;
 
 -- A member's post, or the reply that refuses it. The text is made one
@@ -85,7 +85,7 @@ CREATE OR REPLACE FUNCTION pigeon_apply_post(p_acct accounts, p_text text,
     p_msg bigint, p_ucs2 boolean, p_lang text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-	post_max integer := pigeon_setting_int('post_max', 140);
+	post_max integer := pigeon_setting_int('post_max');
 	partner text;
 BEGIN
 	p_text := pigeon_sms_line(p_text);
@@ -132,8 +132,8 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_apply_limit(m inbox_messages, p_lang text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-	per_min integer := pigeon_setting_int('limit_minute', 10);
-	per_day integer := pigeon_setting_int('limit_day', 200);
+	per_min integer := pigeon_setting_int('limit_minute');
+	per_day integer := pigeon_setting_int('limit_day');
 	n_min integer;
 	n_day integer;
 BEGIN
@@ -214,7 +214,7 @@ BEGIN
 	lang := coalesce(acct.lang,
 	    CASE WHEN pigeon_text_script(m.text) = 'ar' THEN 'ar' END,
 	    nullif(p_cmd->>'keyword_lang', ''),
-	    pigeon_setting('language', 'fr'));
+	    pigeon_setting('language'));
 
 	-- STOP comes before every other rule, limits included.
 	IF c_cmd = 'stop' THEN
@@ -356,7 +356,7 @@ BEGIN
 		PERFORM pigeon_reply_text(m.sender, lang, 'whois',
 		    ARRAY[c_handle, n::text, k::text,
 		          to_char(target.created_at AT TIME ZONE
-		              pigeon_setting('timezone', 'Africa/Casablanca'), 'YYYY-MM-DD'),
+		              pigeon_setting('timezone'), 'YYYY-MM-DD'),
 		          concat_ws(' - ', nullif(target.name, ''), nullif(target.bio, ''))],
 		    p_msg);
 		outcome := 'whois @' || c_handle;
@@ -408,7 +408,7 @@ CREATE OR REPLACE FUNCTION pigeon_apply_dm(m inbox_messages, acct accounts,
     target accounts, p_text text, p_lang text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-	post_max integer := pigeon_setting_int('post_max', 140);
+	post_max integer := pigeon_setting_int('post_max');
 	oid bigint;
 BEGIN
 	p_text := pigeon_sms_line(p_text);	-- one line: no forged second sender
@@ -425,7 +425,7 @@ BEGIN
 	END IF;
 	oid := pigeon_queue_reply(target.phone, target.lang, 'dm',
 	    ARRAY[acct.handle, p_text], m.id, false, false,
-	    pigeon_setting_int('reply_parts', 3), '…');
+	    pigeon_setting_int('reply_parts'), '…');
 	IF oid IS NULL THEN
 		RETURN 'dm to @' || target.handle || ' not sent: recipient said STOP';
 	END IF;

@@ -5,16 +5,30 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
--- A [pigeon] key as the last pigeond to start wrote it, or p_default.
-CREATE OR REPLACE FUNCTION pigeon_setting(p_key text, p_default text)
+-- A [pigeon] key as the last pigeond to start wrote it
+-- (pigeon_settings_load). The defaults live once, in pigeond's table of
+-- keys (gateway/config.c), which writes every key at each start: a key
+-- missing here is an error, never a second default. SQL functions, so
+-- that the planner can inline them (a few are read for every message);
+-- the error is raised only when the value is missing.
+CREATE OR REPLACE FUNCTION pigeon_setting_missing(p_key text)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'setting % is not loaded (pigeond writes the settings when it connects)',
+	    p_key;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_setting(p_key text)
 RETURNS text LANGUAGE sql STABLE AS $$
-	SELECT coalesce((SELECT value FROM settings WHERE key = p_key), p_default);
+	SELECT coalesce((SELECT value FROM settings WHERE key = p_key),
+	    pigeon_setting_missing(p_key));
 $$;
 
-CREATE OR REPLACE FUNCTION pigeon_setting_int(p_key text, p_default integer)
+CREATE OR REPLACE FUNCTION pigeon_setting_int(p_key text)
 RETURNS integer LANGUAGE sql STABLE AS $$
 	SELECT coalesce((SELECT value::integer FROM settings WHERE key = p_key
-	                  AND value ~ '^[0-9]{1,9}$'), p_default);
+	                  AND value ~ '^[0-9]{1,9}$'),
+	    pigeon_setting_missing(p_key)::integer);
 $$;
 
 -- Called by pigeond at every start with its [pigeon] keys. An unknown
@@ -45,7 +59,7 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_quiet_end(p_from smallint, p_to smallint)
 RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	tz text := pigeon_setting('timezone', 'Africa/Casablanca');
+	tz text := pigeon_setting('timezone');
 	local timestamp;
 	h integer;
 	e timestamp;
@@ -94,7 +108,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_hold_expire()
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-	age integer := pigeon_setting_int('hold_max_age', 43200);
+	age integer := pigeon_setting_int('hold_max_age');
 	n integer;
 BEGIN
 	n := pigeon_outbox_expire_held(age);
@@ -146,13 +160,13 @@ BEGIN
 	    VALUES (p_account, p_text, p_inbox, words)
 	    RETURNING id INTO pid;
 	IF EXISTS (SELECT 1 FROM tracks t WHERE t.term = ANY (words)) THEN
-		track_cap := pigeon_setting_int('track_day', 50);
-		today := (now() AT TIME ZONE pigeon_setting('timezone', 'Africa/Casablanca'))::date;
+		track_cap := pigeon_setting_int('track_day');
+		today := (now() AT TIME ZONE pigeon_setting('timezone'))::date;
 	ELSIF NOT EXISTS (SELECT 1 FROM follows f WHERE f.followee = p_account) THEN
 		RETURN pid;	-- nobody to send it to: the post alone
 	END IF;
 	SELECT handle INTO author FROM accounts WHERE id = p_account;
-	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm', 1)
+	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm')
 	            ELSE pigeon_setting_int('fanout_parts_ucs2', 3) END;
 	-- Each member once: the followers, then the trackers who do not
 	-- follow (a member tracking two words of the post is one tracker).

@@ -32,7 +32,7 @@ RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	v_term text := pigeon_track_term(p_word);
 	v_word text := pigeon_track_word(p_word);
-	lim integer := pigeon_setting_int('track_max', 10);
+	lim integer := pigeon_setting_int('track_max');
 	n integer;
 BEGIN
 	IF v_term IS NULL THEN

@@ -39,8 +39,8 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_day_start()
 RETURNS timestamptz LANGUAGE sql STABLE AS $$
 	SELECT date_trunc('day', now() AT TIME ZONE
-	    pigeon_setting('timezone', 'Africa/Casablanca'))
-	    AT TIME ZONE pigeon_setting('timezone', 'Africa/Casablanca');
+	    pigeon_setting('timezone'))
+	    AT TIME ZONE pigeon_setting('timezone');
 $$;
 
 -- The per-recipient daily ceiling (recipient_day SMS a day, service time
@@ -60,7 +60,7 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_outbox_ceiling()
 RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	ceiling integer := pigeon_setting_int('recipient_day', 250);
+	ceiling integer := pigeon_setting_int('recipient_day');
 	day_start timestamptz;
 	capped text[];
 	ncapped integer;
@@ -144,7 +144,7 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_loop_partner(p_acct accounts, p_text text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-	rounds integer := pigeon_setting_int('loop_rounds', 3);
+	rounds integer := pigeon_setting_int('loop_rounds');
 	recent text[];
 	since timestamptz;
 	k text;
@@ -161,7 +161,7 @@ BEGIN
 	         WHERE p.account_id = p_acct.id
 	         ORDER BY p.id DESC LIMIT 50) q
 	 WHERE q.deleted_at IS NULL AND q.created_at > now() - make_interval(secs =>
-	       pigeon_setting_int('loop_window', 600));
+	       pigeon_setting_int('loop_window'));
 	IF coalesce(cardinality(recent), 0) < rounds THEN
 		RETURN NULL;	-- most posts: no key to compute
 	END IF;
@@ -189,9 +189,9 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_link_count()
 RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	budget integer := pigeon_setting_int('link_budget_day', 0);
+	budget integer := pigeon_setting_int('link_budget_day');
 	v_name text := 'link_parts/' || to_char(now() AT TIME ZONE
-	    pigeon_setting('timezone', 'Africa/Casablanca'), 'YYYY-MM-DD') || '/' || NEW.modem;
+	    pigeon_setting('timezone'), 'YYYY-MM-DD') || '/' || NEW.modem;
 	parts integer := greatest(coalesce(NEW.parts, 1), 1);
 	total bigint;
 BEGIN
@@ -220,11 +220,11 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                    AND c.name <> 'link_budget_alert'),
 	    'alerts', (SELECT coalesce(sum(c.value), 0) FROM counters c
 	                WHERE c.name = 'link_budget_alert'),
-	    'budget', pigeon_setting_int('link_budget_day', 0),
+	    'budget', pigeon_setting_int('link_budget_day'),
 	    'links', (SELECT coalesce(jsonb_object_agg(substr(c.name, 23), c.value), '{}'::jsonb)
 	                FROM counters c
 	               WHERE c.name LIKE 'link\_parts/' || to_char(now() AT TIME ZONE
-	                     pigeon_setting('timezone', 'Africa/Casablanca'),
+	                     pigeon_setting('timezone'),
 	                     'YYYY-MM-DD') || '/%'));
 $$;
 
@@ -232,9 +232,9 @@ $$;
 -- yet: the scheduler's choice of a modem could skip a link at 0.
 CREATE OR REPLACE FUNCTION pigeon_link_budget_left(p_modem text)
 RETURNS bigint LANGUAGE sql STABLE AS $$
-	SELECT nullif(pigeon_setting_int('link_budget_day', 0), 0) - coalesce((
+	SELECT nullif(pigeon_setting_int('link_budget_day'), 0) - coalesce((
 	    SELECT c.value FROM counters c
 	     WHERE c.name = 'link_parts/' || to_char(now() AT TIME ZONE
-	           pigeon_setting('timezone', 'Africa/Casablanca'), 'YYYY-MM-DD')
+	           pigeon_setting('timezone'), 'YYYY-MM-DD')
 	           || '/' || p_modem), 0);
 $$;

@@ -98,7 +98,7 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_user_stats(p_handle text, p_days integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	tz text := pigeon_setting('timezone', 'Africa/Casablanca');
+	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
 	day0 date := today - (least(greatest(coalesce(p_days, 30), 1), 366) - 1);
 	a accounts;

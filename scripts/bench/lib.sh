@@ -85,7 +85,9 @@ pigeon_schema() {
 	printf '[database]\nconninfo = %s\n[http]\nlisten = 127.0.0.1:%s\n' "$1" "$BENCH_HTTP" >"$conf"
 	"$BENCH_BIN/pigeond" -c "$conf" >"$BENCH_VAR/schema.log" 2>&1 &
 	p=$!
+	# The functions, then the settings (written when pigeond is up).
 	wait_count "$1" "SELECT count(*) FROM pg_proc WHERE proname = 'pigeon_apply'" 1 30
+	wait_count "$1" "SELECT count(*) FROM settings WHERE key = 'post_max'" 1 30
 	kill -TERM $p; wait $p || true
 }
 

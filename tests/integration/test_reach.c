@@ -202,7 +202,7 @@ START_TEST(test_post_reach)
 	json_decref(get("/api/users/shop/stats?days=0", TOKEN, 400));
 
 	char *today = h_db_value(g.db, "SELECT to_char((now() AT TIME ZONE "
-	    "pigeon_setting('timezone', 'Africa/Casablanca'))::date, 'YYYY-MM-DD')", 0, NULL);
+	    "pigeon_setting('timezone'))::date, 'YYYY-MM-DD')", 0, NULL);
 	json_t *st = get("/api/users/shop/stats?days=7", TOKEN, 200);
 	ck_assert_str_eq(json_string_value(json_object_get(st, "handle")), "shop");
 	ck_assert_int_eq(num(st, "followers"), NFOLLOWERS);
