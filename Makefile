@@ -52,6 +52,8 @@ COMMON_SRCS = \
 PIGEOND_SRCS = \
 	gateway/main.c \
 	gateway/config.c \
+	gateway/conflink.c \
+	gateway/confcheck.c \
 	gateway/confscan.c \
 	gateway/migrate.c \
 	gateway/number.c \
@@ -87,6 +89,8 @@ PIGEOND_SRCS = \
 PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c \
 	gateway/config.c \
+	gateway/conflink.c \
+	gateway/confcheck.c \
 	gateway/confscan.c
 
 MODEM_SRCS = \
@@ -129,11 +133,14 @@ UNIT_TESTS = \
 	tests/unit/test_smpp_pdu
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
+# The configuration: config.c and what it reads with (the pre-pass, the
+# link sections, the checks).
+CONFIG_OBJS = gateway/config.o gateway/conflink.o gateway/confcheck.o gateway/confscan.o
+test_config_OBJS = $(CONFIG_OBJS) common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
-test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o common/log.o
+test_ratelimit_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o

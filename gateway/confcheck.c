@@ -1,0 +1,149 @@
+/*
+ * confcheck.c: what a start would trip over later, checked at -n, at
+ * start and at SIGHUP, each naming its line: the token file, the webhook
+ * URLs, the time zone, the workers' programs, and files holding a secret
+ * that others can read or change.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <event2/http.h>
+
+#include "config.h"
+#include "confint.h"
+#include "confscan.h"
+
+/* Others may neither change a file pigeond trusts nor read a secret in it. */
+int
+confcheck_mode(struct parse_ctx *ctx, const char *section, const char *key, const char *path,
+    const char *secret)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return conf_error(ctx, section, key, "%s: %s", path, strerror(errno));
+	if (st.st_mode & S_IWOTH)
+		return conf_error(ctx, section, key,
+		    "%s is writable by others (mode %04o): chmod o-w it", path,
+		    (unsigned)(st.st_mode & 07777));
+	if (secret && (st.st_mode & S_IROTH))
+		return conf_error(ctx, section, key,
+		    "%s holds %s and others can read it (mode %04o): chmod 600 "
+		    "it (or 640 with group pigeon)", path, secret,
+		    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int
+check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	const char *file = conf->http_token_file;
+	char line[1024];
+
+	if (*conf->http_token && *file)
+		return conf_error(ctx, "http", "token_file",
+		    "give token or token_file, not both");
+	if (*conf->http_token && strlen(conf->http_token) < CONFIG_TOKEN_MIN)
+		return conf_error(ctx, "http", "token",
+		    "shorter than %d characters (make one with: od -An -N24 -tx1 "
+		    "/dev/urandom | tr -d ' \\n')", CONFIG_TOKEN_MIN);
+	if (*file) {
+		FILE *f = fopen(file, "r");
+		if (f == NULL)
+			return conf_error(ctx, "http", "token_file", "%s: %s", file,
+			    strerror(errno));
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			return conf_error(ctx, "http", "token_file", "%s: its first line is empty",
+			    file);
+		if (strlen(line) < CONFIG_TOKEN_MIN)
+			return conf_error(ctx, "http", "token_file",
+			    "%s: the token is shorter than %d characters", file,
+			    CONFIG_TOKEN_MIN);
+		if (confcheck_mode(ctx, "http", "token_file", file, "the token") == -1)
+			return -1;
+	}
+
+	/* The webhooks as webhook.c will take them: plain http, no quoting. */
+	char *copy = strdup(conf->http_webhooks), *save = NULL;
+	if (copy == NULL)
+		return conf_error(ctx, "http", "webhooks", "out of memory");
+	for (char *u = strtok_r(copy, " \t,", &save); u; u = strtok_r(NULL, " \t,", &save)) {
+		struct evhttp_uri *uri = evhttp_uri_parse(u);
+		int ok = uri && evhttp_uri_get_scheme(uri) && evhttp_uri_get_host(uri) &&
+		    *evhttp_uri_get_host(uri) && strcmp(evhttp_uri_get_scheme(uri), "http") == 0 &&
+		    strpbrk(u, "\"\\{},") == NULL;
+		if (uri)
+			evhttp_uri_free(uri);
+		if (!ok) {
+			conf_error(ctx, "http", "webhooks", strncasecmp(u, "https:", 6) == 0 ?
+			    "'%s': https is not supported (send to a local http:// relay)" :
+			    "'%s' is not an http://host[:port]/path URL", u);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+/* PostgreSQL and the C library read the same tz database (tzdata). */
+static int
+check_timezone(struct parse_ctx *ctx, const char *tz)
+{
+	const char *dir = getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo";
+	char path[512];
+	struct stat st;
+
+	for (const char *p = tz; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
+			return conf_error(ctx, "pigeon", "timezone",
+			    "'%s' is not a time zone name like Africa/Casablanca", tz);
+	if (*tz == '\0' || *tz == '/' || strstr(tz, "..") ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, tz) >= (int)sizeof(path) ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return conf_error(ctx, "pigeon", "timezone",
+		    "'%s' is not a time zone known here (see %s)", tz, dir);
+	return 0;
+}
+
+/* What a start would trip over later; each names its line. */
+int
+confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	if (*conf->modem_program && access(conf->modem_program, X_OK) == -1)
+		return conf_error(ctx, "pigeon", "modem_program", "%s: %s",
+		    conf->modem_program, strerror(errno));
+	if (*conf->smpp_program && access(conf->smpp_program, X_OK) == -1)
+		return conf_error(ctx, "pigeon", "smpp_program", "%s: %s",
+		    conf->smpp_program, strerror(errno));
+	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
+	    conflink_check_devices(ctx, conf) == -1)
+		return -1;
+	/* The file itself: a token in it, or a password in the conninfo. */
+	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;
+	for (size_t i = 0; i < conf->nmodems; i++)
+		if (conf->modems[i].kind == CONF_SMPP && *conf->modems[i].password &&
+		    *conf->modems[i].password_file == '\0')
+			secret = 1;
+	struct stat st;
+	if (stat(ctx->path, &st) == 0 && (st.st_mode & S_IWOTH))
+		return conf_error(ctx, NULL, NULL,
+		    "writable by others (mode %04o): chmod o-w it",
+		    (unsigned)(st.st_mode & 07777));
+	if (secret && stat(ctx->path, &st) == 0 && (st.st_mode & S_IROTH))
+		return conf_error(ctx, NULL, NULL,
+		    "holds a secret (the token or a database password) and others can "
+		    "read it (mode %04o): chmod 600 it (or 640 with group pigeon)",
+		    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
