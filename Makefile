@@ -79,6 +79,7 @@ PIGEONCTL_SRCS = \
 MODEM_SRCS = \
 	modem/worker.c \
 	modem/gsm.c \
+	modem/gsmlog.c \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
@@ -116,6 +117,7 @@ test_utf8_OBJS    = modem/utf8.o
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
 	tests/integration/test_worker \
+	tests/integration/test_hostile_modem \
 	tests/integration/test_listing \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \

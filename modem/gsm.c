@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -30,6 +31,8 @@ struct gsm {
 	int			 list_start;	/* next step starts a listing */
 	int			 last_folder;	/* location the last step read */
 	int			 last_location;
+	struct gsmlog		*log;		/* what the debug log told */
+	int			 sender_types;	/* the driver decodes PDUs */
 
 	char			*cfg_smsc;
 	GSM_SMSC		 smsc;
@@ -105,6 +108,7 @@ gsm_free(struct gsm *g)
 	free(g->info);
 	free(g->parts);
 	free(g->cfg_smsc);
+	gsmlog_free(g->log);
 	free(g);
 }
 
@@ -135,18 +139,33 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 		c->Model[0] = '\0';
 	else
 		snprintf(c->Model, sizeof(c->Model), "%s", cfg->model);
-	if (cfg->logfile[0] != '\0') {
-		c->UseGlobalDebugFile = FALSE;
-		gsm_set_string(&c->DebugFile, cfg->logfile);
+	/*
+	 * The debug log goes to gsmlog.c at least at the "text" level: it
+	 * carries the senders' type of address (gsmlog.c says why), and
+	 * gsmlog.c copies it to the operator's logfile. A logformat that is
+	 * not a text one (errors, binary) becomes "text" when logging.
+	 */
+	c->UseGlobalDebugFile = FALSE;
+	gsm_set_string(&c->DebugFile, "");
+	if (cfg->logfile[0] != '\0' && (cfg->logformat[0] == '\0' ||
+	    strncmp(cfg->logformat, "text", 4) != 0 ||
+	    strncmp(cfg->logformat, "texterror", 9) == 0)) {
+		if (cfg->logformat[0] != '\0')
+			log_warnx("logformat %s: using textalldate (pigeon-modem "
+			    "reads libgammu's text log)", cfg->logformat);
+		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "textalldate");
+	} else {
 		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
-		    cfg->logformat[0] != '\0' ? cfg->logformat : "textalldate");
+		    cfg->logfile[0] != '\0' ? cfg->logformat : "text");
 	}
+	gsmlog_free(g->log);
+	g->log = gsmlog_new(cfg->logfile);
 	GSM_SetConfigNum(g->sm, 1);
 	gsm_set_string(&g->cfg_smsc, cfg->smsc);
 
 	log_info("connecting to %s (connection %s, model %s)", c->Device,
 	    c->Connection, c->Model[0] != '\0' ? c->Model : "auto");
-	err = GSM_InitConnection(g->sm, 1);
+	err = GSM_InitConnection_Log(g->sm, 1, gsmlog_write, g->log);
 	if (err != ERR_NONE) {
 		*errstr = gsm_strerror(err);
 		if (GSM_IsConnected(g->sm))
@@ -154,6 +173,8 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 		return err;
 	}
 	g->connected = 1;
+	/* The AT drivers list PDUs (gsmlog.c); others (dummy) cannot tell. */
+	g->sender_types = strncasecmp(c->Connection, "at", 2) == 0;
 	/* GSM_InitConnection resets the callbacks: register them after it. */
 	GSM_SetSendSMSStatusCallback(g->sm, gsm_send_status, g);
 	return ERR_NONE;
@@ -272,6 +293,11 @@ gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
 	gsm_utf8(p->sender, s->Number, sizeof(s->Number));
 	gsm_utf8(p->smsc, s->SMSC.Number, sizeof(s->SMSC.Number));
 	gsm_format_time(p->time, sizeof(p->time), &s->DateTime);
+	if (s->DateTime.Year != 0 && (s->DateTime.Timezone > 15 * 3600 + 59 * 60 ||
+	    s->DateTime.Timezone < -(15 * 3600 + 59 * 60)))
+		log_warnx("SMS at folder %d location %d: time zone offset %s "
+		    "is beyond +-15:59; it is stored without its time stamp",
+		    s->Folder, s->Location, p->time + 19);
 	switch (s->Coding) {
 	case SMS_Coding_8bit: {
 		size_t n = s->Length < 0 ? 0 : (size_t)s->Length;
@@ -298,6 +324,7 @@ gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
 		break;
 	}
 	p->cls = s->Class;
+	p->sender_toa = -1;
 	if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
 	    s->UDH.AllParts > 0 && s->UDH.PartNumber > 0) {
 		p->udh = 1;
@@ -312,6 +339,57 @@ gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
 		gsm_format_time(p->discharge_time, sizeof(p->discharge_time),
 		    &s->SMSCTime);
 	}
+}
+
+/*
+ * Whether GSM_GetNextSMS failed on the stored SMS itself rather than on
+ * the modem: libgammu says the data is corrupted, or it logged the PDU it
+ * failed on and that PDU does not decode. Such an SMS would stop every
+ * listing at its location for ever; it is reported as "corrupt" instead
+ * and the listing goes on (the AT driver resumes after its location).
+ */
+static int
+gsm_undecodable(struct gsm *g, int err)
+{
+	GSM_SMSMessage *tmp;
+	const char *pdu = gsmlog_pdu(g->log);
+	int bad;
+
+	if (g->list->SMS[0].Location <= 0)
+		return 0;
+	if (err == ERR_CORRUPTED)
+		return 1;
+	if (pdu[0] == '\0' || outcome_link_error(err))
+		return 0;
+	if ((tmp = malloc(sizeof(*tmp))) == NULL)
+		fatal("malloc");
+	bad = gsmlog_pdu_decode(pdu, tmp) != ERR_NONE;
+	free(tmp);
+	return bad;
+}
+
+/* The part an undecodable SMS is reported as: its location, the PDU when
+ * the driver logged it, and the error. */
+static void
+gsm_part_corrupt(struct gsm *g, struct sms_part *p, int err)
+{
+	memset(p, 0, sizeof(*p));
+	p->folder = g->list->SMS[0].Folder;
+	p->location = g->list->SMS[0].Location;
+	p->coding = "corrupt";
+	p->cls = -1;
+	p->sender_toa = -1;
+	p->error = gsm_strerror(err);
+	snprintf(p->text, sizeof(p->text), "%s", gsmlog_pdu(g->log));
+	log_warnx("SMS at folder %d location %d cannot be decoded (%s)%s%s",
+	    p->folder, p->location, p->error, p->text[0] ? ": PDU " : "",
+	    p->text);
+}
+
+int
+gsm_sender_types(struct gsm *g)
+{
+	return g->sender_types;
 }
 
 void
@@ -341,31 +419,38 @@ gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 		m->SMS[0].Folder = 0;
 		m->SMS[0].Location = 0;
 	}
+	gsmlog_reset(g->log);
 	err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
 	g->list_start = 0;
 	if (err == ERR_EMPTY) {
 		*done = 1;
 		return ERR_NONE;
 	}
-	if (err != ERR_NONE)
+	if (err != ERR_NONE && !gsm_undecodable(g, err))
 		return err;
-	if (m->Number <= 0)
+	if (err == ERR_NONE && m->Number <= 0)
 		return ERR_NONE;
 	if (m->SMS[0].Folder == g->last_folder &&
 	    m->SMS[0].Location == g->last_location) {
 		log_warnx("listing returned folder %d location %d twice",
 		    g->last_folder, g->last_location);
-		return ERR_BUG;
+		return err != ERR_NONE ? err : ERR_BUG;
 	}
 	g->last_folder = m->SMS[0].Folder;
 	g->last_location = m->SMS[0].Location;
 
 	int n = 0;
-	for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
-		/* Drafts and sent copies are not incoming SMS. */
-		if (m->SMS[i].PDU == SMS_Submit)
-			continue;
-		gsm_part_fill(&g->parts[n++], &m->SMS[i]);
+	if (err != ERR_NONE) {
+		gsm_part_corrupt(g, &g->parts[n++], err);
+	} else {
+		for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
+			/* Drafts and sent copies are not incoming SMS. */
+			if (m->SMS[i].PDU == SMS_Submit)
+				continue;
+			gsm_part_fill(&g->parts[n], &m->SMS[i]);
+			g->parts[n++].sender_toa = gsmlog_toa(g->log, i,
+			    m->Number);
+		}
 	}
 	if (n > 0)
 		cb(g->parts, n, arg);

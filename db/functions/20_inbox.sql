@@ -5,6 +5,27 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- A time stamp as the worker wrote it, or NULL when PostgreSQL cannot
+-- hold it (a network may send a time zone offset up to 21:15; timestamptz
+-- takes +-15:59): the SMS is stored without it rather than never.
+CREATE OR REPLACE FUNCTION pigeon_inbox_time(p text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF p IS NULL OR p !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](0\d|1[0-5]):[0-5]\d)$' THEN
+		RETURN NULL;
+	END IF;
+	RETURN p::timestamptz;
+EXCEPTION WHEN others THEN
+	RETURN NULL;		-- the shape is right, the date is not (02-30)
+END $$;
+
+-- Binary (8-bit) data and undecodable SMS are stored, never applied: a
+-- WAP push or a SIM toolkit message is not a command nor a post.
+CREATE OR REPLACE FUNCTION pigeon_inbox_inert(p_coding text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_coding IN ('8bit', 'corrupt');
+$$;
+
 CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_sender text, p_ref integer,
     p_total integer, p_force boolean)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -14,6 +35,7 @@ DECLARE
 	nseq integer;
 	first_modem text;
 	kind text;
+	inert boolean;
 	mid bigint;
 BEGIN
 	PERFORM 1 FROM inbox_parts
@@ -22,9 +44,11 @@ BEGIN
 	    FOR UPDATE;
 	SELECT array_agg(q.id ORDER BY q.concat_seq),
 	       string_agg(q.text, '' ORDER BY q.concat_seq),
-	       count(*), min(q.modem), min(q.sender_kind)
-	  INTO ids, joined, nseq, first_modem, kind
-	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem, sender_kind
+	       count(*), min(q.modem), min(q.sender_kind),
+	       bool_or(pigeon_inbox_inert(q.coding))
+	  INTO ids, joined, nseq, first_modem, kind, inert
+	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem,
+	               sender_kind, coding
 	          FROM inbox_parts
 	         WHERE message_id IS NULL AND sender_norm = p_sender
 	           AND concat_ref = p_ref AND concat_total = p_total
@@ -32,8 +56,12 @@ BEGIN
 	IF nseq IS NULL OR nseq = 0 OR (nseq < p_total AND NOT p_force) THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, complete)
-	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total)
+	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
+	    complete, state, result, processed_at)
+	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total,
+	    CASE WHEN inert THEN 'ignored' ELSE 'new' END,
+	    CASE WHEN inert THEN 'binary SMS, not applied' END,
+	    CASE WHEN inert THEN now() END)
 	    RETURNING id INTO mid;
 	-- Duplicated sequence numbers (a reference reused) stay with the group.
 	UPDATE inbox_parts SET message_id = mid
@@ -54,15 +82,31 @@ BEGIN
 		WITH ins AS (
 			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
 			    sender_kind, smsc, smsc_time, coding, text,
-			    concat_ref, concat_total, concat_seq)
+			    concat_ref, concat_total, concat_seq, problem)
+			-- Without a network time stamp, sender and text do not
+			-- tell two SMS apart (a second STOP would be a
+			-- "duplicate" for ever): the worker's read_id does,
+			-- which a re-read by the same worker run keeps
+			-- (docs/reliability.md, "Hostile input", item 4).
 			SELECT md5(concat_ws('|', p->>'modem', p->>'sender',
 			           p->>'time', p->>'ref', p->>'total', p->>'seq',
-			           md5(p->>'text'))),
+			           md5(p->>'text'),
+			           CASE WHEN p->>'time' IS NULL THEN
+			               coalesce('read ' || (p->>'read_id'),
+			                   'at ' || (p->>'folder') || '/' || (p->>'location'))
+			           END)),
 			       p->>'modem', p->>'sender', p->>'sender_norm',
 			       p->>'sender_kind', coalesce(p->>'smsc', ''),
-			       (p->>'time')::timestamptz, p->>'coding', p->>'text',
+			       pigeon_inbox_time(p->>'time'), p->>'coding', p->>'text',
 			       (p->>'ref')::integer, (p->>'total')::integer,
-			       (p->>'seq')::integer
+			       (p->>'seq')::integer,
+			       CASE WHEN p->>'coding' = 'corrupt' THEN 'undecodable: ' ||
+			                coalesce(p->>'error', 'unknown error')
+			            WHEN p->>'time' IS NOT NULL AND
+			                pigeon_inbox_time(p->>'time') IS NULL THEN
+			                'time stamp out of range: ' || (p->>'time')
+			            WHEN p->>'coding' = '8bit' THEN 'binary'
+			       END
 			  FROM jsonb_array_elements(p_parts) p
 			ON CONFLICT (dedupe) DO NOTHING
 			RETURNING *
@@ -70,9 +114,22 @@ BEGIN
 		SELECT * FROM ins ORDER BY id
 	LOOP
 		n := n + 1;
+		IF r.problem IS NOT NULL AND r.problem <> 'binary' THEN
+			UPDATE modems
+			   SET sms_corrupt = sms_corrupt + (r.coding = 'corrupt')::integer,
+			       sms_damaged = sms_damaged + (r.coding <> 'corrupt')::integer
+			 WHERE name = r.modem;
+			RAISE LOG 'pigeon: modem %: SMS part % stored with a problem: %',
+			    r.modem, r.id, r.problem;
+		END IF;
 		IF coalesce(r.concat_total, 1) <= 1 THEN
-			INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts)
-			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1)
+			INSERT INTO inbox_messages (modem, sender, sender_kind, text,
+			    parts, state, result, processed_at)
+			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1,
+			    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
+			    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
+			         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,
+			    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END)
 			    RETURNING id INTO mid;
 			UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
 		ELSE
