@@ -4,9 +4,9 @@
  * be, and none left on the SIM: an undecodable PDU ahead of good SMS, an
  * alphanumeric sender ID made of a member's digits, the same STOP twice
  * without a network time stamp, a binary WAP push, a time zone offset
- * PostgreSQL cannot hold. One simulated gateway serves those steps; a
- * second, with tests/reliability/fake-modem, sends a sender a real worker
- * cannot (over 31 bytes of UTF-8).
+ * PostgreSQL cannot hold. Each step has its own gateway (CK_RUN_CASE
+ * runs one); the last uses tests/reliability/fake-modem, which sends a
+ * sender a real worker cannot (over 31 bytes of UTF-8).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,25 +235,29 @@ START_TEST(test_long_utf8_sender_stored)
 }
 END_TEST
 
+/* A gateway per step, so that each runs alone (CK_RUN_CASE=alpha). */
+static void
+add_case(Suite *s, const char *name, const TTest *t, SFun up, SFun down)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, t);
+	suite_add_tcase(s, tc);
+}
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("hostile_modem");
-	TCase *tc = tcase_create("sim");
-	TCase *tf = tcase_create("fake");
 
-	tcase_add_unchecked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_corrupt_sms_skipped);
-	tcase_add_test(tc, test_alpha_sender_not_a_member);
-	tcase_add_test(tc, test_repeated_stop_without_time);
-	tcase_add_test(tc, test_binary_sms_not_posted);
-	tcase_add_test(tc, test_time_zone_out_of_range);
-	suite_add_tcase(s, tc);
-	tcase_add_unchecked_fixture(tf, fake_setup, fake_teardown);
-	tcase_set_timeout(tf, 180);
-	tcase_add_test(tf, test_long_utf8_sender_stored);
-	suite_add_tcase(s, tf);
+	add_case(s, "corrupt", test_corrupt_sms_skipped, setup, teardown);
+	add_case(s, "alpha", test_alpha_sender_not_a_member, setup, teardown);
+	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
+	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
+	add_case(s, "timezone", test_time_zone_out_of_range, setup, teardown);
+	add_case(s, "sender", test_long_utf8_sender_stored, fake_setup, fake_teardown);
 	return s;
 }
 
