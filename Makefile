@@ -80,6 +80,7 @@ MODEM_SRCS = \
 	modem/worker.c \
 	modem/gsm.c \
 	modem/gsmlog.c \
+	modem/gsmpart.c \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
@@ -203,17 +204,24 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api
+FUZZ_TARGETS  = parse number modem api pdu fit
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
+# The worker's side (issue 14); fuzz_fit includes modem/gsm.c for its statics.
+fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/utf8.c
+fuzz_pdu_PKGS    = gammu
+fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c
+fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h) \
+		modem/gsm.c modem/gsmpart.c modem/gsmlog.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
-		$(shell $(PKG_CONFIG) --libs jansson)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(fuzz_$*_PKGS),$(shell $(PKG_CONFIG) \
+		--cflags $(fuzz_$*_PKGS))) -o $@ $< $(fuzz_$*_SRCS) \
+		$(shell $(PKG_CONFIG) --libs jansson $(fuzz_$*_PKGS))
 
 fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

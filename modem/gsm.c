@@ -7,6 +7,7 @@
  * that made the call acts on it afterwards.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,11 @@ struct gsm {
 	int			 last_location;
 	struct gsmlog		*log;		/* what the debug log told */
 	int			 sender_types;	/* the driver decodes PDUs */
+	int			 unsafe;	/* the last step met an unsafe PDU */
+	/* Locations holding such a PDU: never given to GSM_DeleteSMS. */
+#define GSM_POISON_MAX	64
+	int			 poison[GSM_POISON_MAX];
+	int			 npoison;
 
 	char			*cfg_smsc;
 	GSM_SMSC		 smsc;
@@ -60,6 +66,26 @@ gsm_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A stored PDU that would overflow libgammu's decoder (gsmlog.c) is met
+ * inside GSM_GetNextSMS, from its debug log, just before it is decoded:
+ * gsm_list_step jumps back out of libgammu there. The AT driver is then
+ * between two cached SMS, with no command in flight, and its next step
+ * resumes after that location. Armed only around GSM_GetNextSMS.
+ */
+static sigjmp_buf	 gsm_unsafe_jmp;
+static volatile int	 gsm_unsafe_armed;
+
+static void
+gsm_unsafe_pdu(void *arg)
+{
+	(void)arg;
+	if (gsm_unsafe_armed) {
+		gsm_unsafe_armed = 0;
+		siglongjmp(gsm_unsafe_jmp, 1);
+	}
 }
 
 /* Runs inside GSM_SendSMS or GSM_ReadDevice: record, never call libgammu. */
@@ -160,6 +186,7 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 	}
 	gsmlog_free(g->log);
 	g->log = gsmlog_new(cfg->logfile);
+	gsmlog_set_unsafe(g->log, gsm_unsafe_pdu, g);
 	GSM_SetConfigNum(g->sm, 1);
 	gsm_set_string(&g->cfg_smsc, cfg->smsc);
 
@@ -247,100 +274,6 @@ gsm_idle(struct gsm *g)
 		GSM_ReadDevice(g->sm, FALSE);
 }
 
-/* ISO 8601 with the offset the timestamp carries. */
-static void
-gsm_format_time(char *buf, size_t len, const GSM_DateTime *dt)
-{
-	int tz = dt->Timezone;
-	char sign = '+';
-
-	if (dt->Year == 0) {
-		buf[0] = '\0';
-		return;
-	}
-	if (tz < 0) {
-		sign = '-';
-		tz = -tz;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-	    dt->Year % 10000, dt->Month % 100, dt->Day % 100, dt->Hour % 100,
-	    dt->Minute % 100, dt->Second % 100, sign, (tz / 3600) % 100,
-	    (tz % 3600) / 60);
-}
-
-/* EncodeUTF8 of a fixed-size libgammu string that may lack its terminator. */
-static void
-gsm_utf8(char *dst, const unsigned char *src, size_t srcsize)
-{
-	unsigned char tmp[(GSM_MAX_SMS_LENGTH + 2) * 2];
-	size_t n = srcsize < sizeof(tmp) - 2 ? srcsize : sizeof(tmp) - 2;
-
-	n &= ~(size_t)1;
-	memcpy(tmp, src, n);
-	tmp[n] = tmp[n + 1] = 0;
-	dst[0] = '\0';
-	EncodeUTF8(dst, tmp);
-}
-
-static void
-gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	memset(p, 0, sizeof(*p));
-	p->folder = s->Folder;
-	p->location = s->Location;
-	gsm_utf8(p->sender, s->Number, sizeof(s->Number));
-	gsm_utf8(p->smsc, s->SMSC.Number, sizeof(s->SMSC.Number));
-	gsm_format_time(p->time, sizeof(p->time), &s->DateTime);
-	if (s->DateTime.Year != 0 && (s->DateTime.Timezone > 15 * 3600 + 59 * 60 ||
-	    s->DateTime.Timezone < -(15 * 3600 + 59 * 60)))
-		log_warnx("SMS at folder %d location %d: time zone offset %s "
-		    "is beyond +-15:59; it is stored without its time stamp",
-		    s->Folder, s->Location, p->time + 19);
-	switch (s->Coding) {
-	case SMS_Coding_8bit: {
-		size_t n = s->Length < 0 ? 0 : (size_t)s->Length;
-		if (n > sizeof(s->Text))
-			n = sizeof(s->Text);
-		if (n * 2 >= sizeof(p->text))
-			n = (sizeof(p->text) - 1) / 2;
-		for (size_t i = 0; i < n; i++) {
-			p->text[2 * i] = hex[s->Text[i] >> 4];
-			p->text[2 * i + 1] = hex[s->Text[i] & 0xf];
-		}
-		p->text[2 * n] = '\0';
-		p->coding = "8bit";
-		break;
-	}
-	case SMS_Coding_Unicode_No_Compression:
-	case SMS_Coding_Unicode_Compression:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
-		p->coding = "ucs2";
-		break;
-	default:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
-		p->coding = "gsm";
-		break;
-	}
-	p->cls = s->Class;
-	p->sender_toa = -1;
-	if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
-	    s->UDH.AllParts > 0 && s->UDH.PartNumber > 0) {
-		p->udh = 1;
-		p->udh_ref = s->UDH.ID8bit != -1 ? s->UDH.ID8bit : s->UDH.ID16bit;
-		p->udh_total = s->UDH.AllParts;
-		p->udh_seq = s->UDH.PartNumber;
-	}
-	if (s->PDU == SMS_Status_Report) {
-		p->status_report = 1;
-		p->msg_ref = s->MessageReference;
-		p->delivery_status = s->DeliveryStatus;
-		gsm_format_time(p->discharge_time, sizeof(p->discharge_time),
-		    &s->SMSCTime);
-	}
-}
-
 /*
  * Whether GSM_GetNextSMS failed on the stored SMS itself rather than on
  * the modem: libgammu says the data is corrupted, or it logged the PDU it
@@ -379,8 +312,16 @@ gsm_part_corrupt(struct gsm *g, struct sms_part *p, int err)
 	p->coding = "corrupt";
 	p->cls = -1;
 	p->sender_toa = -1;
-	p->error = gsm_strerror(err);
+	p->error = g->unsafe ? "PDU lengths beyond what libgammu decodes safely" :
+	    gsm_strerror(err);
 	snprintf(p->text, sizeof(p->text), "%s", gsmlog_pdu(g->log));
+	if (g->unsafe) {
+		for (int i = 0; i < g->npoison; i++)
+			if (g->poison[i] == p->location)
+				return;		/* said once */
+		if (g->npoison < GSM_POISON_MAX)
+			g->poison[g->npoison++] = p->location;
+	}
 	log_warnx("SMS at folder %d location %d cannot be decoded (%s)%s%s",
 	    p->folder, p->location, p->error, p->text[0] ? ": PDU " : "",
 	    p->text);
@@ -420,7 +361,15 @@ gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 		m->SMS[0].Location = 0;
 	}
 	gsmlog_reset(g->log);
-	err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+	g->unsafe = 0;
+	if (sigsetjmp(gsm_unsafe_jmp, 0) != 0) {
+		g->unsafe = 1;
+		err = ERR_CORRUPTED;
+	} else {
+		gsm_unsafe_armed = 1;
+		err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+		gsm_unsafe_armed = 0;
+	}
 	g->list_start = 0;
 	if (err == ERR_EMPTY) {
 		*done = 1;
@@ -465,6 +414,16 @@ gsm_delete(struct gsm *g, int folder, int location)
 
 	if (!g->connected)
 		return ERR_NOTCONNECTED;
+	for (int i = 0; i < g->npoison; i++) {
+		if (g->poison[i] != location)
+			continue;
+		/* ATGEN_DeleteSMS reads the SMS (and decodes it) first. */
+		log_warnx("SMS at location %d is not deleted: libgammu reads an "
+		    "SMS before deleting it, and decoding this one would overflow "
+		    "its stack; delete it on the modem (AT+CMGD=%d)", location,
+		    location);
+		return ERR_CORRUPTED;
+	}
 	memset(&sms, 0, sizeof(sms));
 	sms.Folder = folder;
 	sms.Location = location;

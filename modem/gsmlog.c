@@ -36,6 +36,8 @@ struct gsmlog {
 	int	 toas[GSMLOG_TOAS];	/* TOAs of the remote numbers, oldest first */
 	int	 ntoa;
 	char	 pdu[GSMLOG_PDU_MAX + 1];	/* hex, "" when none */
+	void	(*unsafe)(void *);	/* called with a PDU libgammu cannot take */
+	void	*unsafe_arg;
 };
 
 struct gsmlog *
@@ -105,9 +107,17 @@ gsmlog_line(struct gsmlog *l, const char *line)
 		/* As libgammu's AT driver strips it: a trailing ",0". */
 		while (n >= 2 && b[n - 1] == '0' && b[n - 2] == ',')
 			n -= 2;
-		if (n <= GSMLOG_PDU_MAX && gsmlog_is_hex(b, n)) {
-			memcpy(l->pdu, b, n);
-			l->pdu[n] = '\0';
+		if (n > 0 && gsmlog_is_hex(b, n)) {
+			/* Longer than any SMS: kept cut, and unsafe. */
+			size_t k = n <= GSMLOG_PDU_MAX ? n : GSMLOG_PDU_MAX;
+			memcpy(l->pdu, b, k);
+			l->pdu[k] = '\0';
+			/* libgammu decodes it right after logging it. */
+			int unsafe = k < n;
+			if (!unsafe)
+				(void)gsmlog_pdu_check(l->pdu, &unsafe);
+			if (l->unsafe != NULL && unsafe)
+				l->unsafe(l->unsafe_arg);
 			return;
 		}
 	}
@@ -162,6 +172,13 @@ gsmlog_write(const char *text, void *arg)
 	}
 }
 
+void
+gsmlog_set_unsafe(struct gsmlog *l, void (*fn)(void *), void *arg)
+{
+	l->unsafe = fn;
+	l->unsafe_arg = arg;
+}
+
 int
 gsmlog_toa(const struct gsmlog *l, int i, int n)
 {
@@ -180,49 +197,128 @@ gsmlog_pdu(const struct gsmlog *l)
 }
 
 /*
+ * Walks a stored PDU as GSM 03.40 lays it out, checking every length:
+ * ERR_NONE, or ERR_CORRUPTED when something does not add up. *unsafe is
+ * set when libgammu 1.42's decoder would write past one of its buffers,
+ * in the order it reads the fields (what it refuses by itself first is
+ * safe): a 7-bit TP-UDL over 160 is unpacked into a 161-octet array on
+ * its stack (found by tests/fuzz/fuzz_pdu.c: "stack smashing", the
+ * process aborts), an address of 200 digits or more into a 201-octet one,
+ * a UDH longer than 140 octets over the sender it has decoded.
+ */
+int
+gsmlog_pdu_check(const char *hex, int *unsafe)
+{
+	unsigned char b[GSMLOG_PDU_MAX / 2 + 1];
+	size_t n = strlen(hex), p;
+	int fb, type, dcs = 0, udl, octets, vpf, pi, seven, bad = ERR_NONE;
+
+	*unsafe = 0;
+	if (n == 0 || n % 2 != 0 || n > GSMLOG_PDU_MAX || !gsmlog_is_hex(hex, n) ||
+	    !DecodeHexBin(b, (const unsigned char *)hex, n))
+		return ERR_CORRUPTED;
+	n /= 2;
+	/* The SMSC: libgammu takes up to 200 octets into a 201-octet
+	 * buffer, two digits an octet. */
+	if (b[0] > n)
+		return ERR_CORRUPTED;
+	if (b[0] >= 101) {
+		*unsafe = 1;
+		return ERR_CORRUPTED;
+	}
+	if (b[0] > 11 || (size_t)b[0] + 2 > n)
+		return ERR_CORRUPTED;		/* no SMSC has over 20 digits */
+	p = 1 + b[0];
+	fb = b[p++];
+	type = fb & 0x03;
+	if (type == 3)
+		return ERR_CORRUPTED;
+	if (type != 0)
+		p++;				/* TP-MR */
+	if (p + 2 > n || b[p] > n)
+		return ERR_CORRUPTED;
+	if (b[p] >= 199) {
+		*unsafe = 1;
+		return ERR_CORRUPTED;
+	}
+	if (b[p] > 20)
+		bad = ERR_CORRUPTED;		/* a number has at most 20 digits */
+	p += 2 + (b[p] + 1) / 2;
+	if (type == 2) {
+		/* SMS-STATUS-REPORT: SCTS, DT, ST, then optional PI. */
+		p += 15;
+		if (p > n)
+			return ERR_CORRUPTED;
+		if (p == n || b[p] == 0xff)
+			return bad;
+		pi = b[p++];
+		if (pi & 1)
+			p++;
+		if (pi & 2) {
+			if (p >= n)
+				return ERR_CORRUPTED;
+			dcs = b[p++];
+		}
+		if (!(pi & 4))
+			return p <= n ? bad : ERR_CORRUPTED;
+	} else {
+		if (p + 2 > n)
+			return ERR_CORRUPTED;
+		dcs = b[p + 1];
+		p += 2;				/* TP-PID, TP-DCS */
+		if (type == 0) {
+			p += 7;			/* TP-SCTS */
+		} else {
+			vpf = (fb >> 3) & 0x03;
+			p += vpf == 2 ? 1 : vpf == 0 ? 0 : 7;
+		}
+	}
+	if (p >= n)
+		return ERR_CORRUPTED;
+	udl = b[p];
+	seven = GSM_GetMessageCoding(GSM_GetGlobalDebug(), (char)dcs) ==
+	    SMS_Coding_Default_No_Compression;
+	octets = seven ? (udl * 7 + 7) / 8 : udl;
+	if (p + (size_t)octets >= n)
+		return ERR_CORRUPTED;		/* libgammu says so too */
+	/*
+	 * It copies a UDH of the length the UDH says, up to 256 octets, into
+	 * a 140-octet field: past the PDU it read, and over the sender it
+	 * has just decoded (the fields after the UDH).
+	 */
+	if ((fb & 0x40) && (b[p + 1] + 1 > GSM_MAX_UDH_LENGTH ||
+	    p + 2 + (size_t)b[p + 1] > n)) {
+		*unsafe = 1;
+		return ERR_CORRUPTED;
+	}
+	if (seven && udl > GSM_MAX_SMS_CHARS_LENGTH) {
+		*unsafe = 1;
+		return ERR_CORRUPTED;
+	}
+	if (udl > 140 + seven * 20 || ((fb & 0x40) && (octets == 0 ||
+	    b[p + 1] + 1 > octets)))
+		return ERR_CORRUPTED;
+	return bad;
+}
+
+/*
  * Decodes a stored PDU's hex (SMSC address first, as AT+CMGL gives it)
  * the way libgammu's AT driver does, into *sms: ERR_NONE or why not.
- * Length octets are checked first: libgammu's decoder trusts the UDH
- * length (it copies up to 256 octets into a 140-octet field).
  */
 int
 gsmlog_pdu_decode(const char *hex, void *out)
 {
 	GSM_SMSMessage *sms = out;
 	unsigned char buf[GSMLOG_PDU_MAX / 2 + 1];
-	size_t n = strlen(hex), fin = 0, p;
-	int fb, udl, dcs, octets;
+	size_t n = strlen(hex), fin = 0;
 	GSM_Error err;
 
-	if (n == 0 || n % 2 != 0 || n > GSMLOG_PDU_MAX || !gsmlog_is_hex(hex, n) ||
+	int unsafe;
+
+	if (gsmlog_pdu_check(hex, &unsafe) != ERR_NONE ||
 	    !DecodeHexBin(buf, (const unsigned char *)hex, n))
 		return ERR_CORRUPTED;
 	n /= 2;
-	/* SMSC, first octet, [TP-MR], address: as GSM 03.40 lays them out. */
-	if (buf[0] > 11 || (size_t)buf[0] + 2 > n)
-		return ERR_CORRUPTED;
-	p = 1 + buf[0];
-	fb = buf[p++];
-	if ((fb & 0x03) == 0x02 || (fb & 0x03) == 0x01)
-		p++;				/* TP-MR */
-	if (p + 2 > n || buf[p] > 20)
-		return ERR_CORRUPTED;
-	p += 2 + (buf[p] + 1) / 2;
-	if ((fb & 0x03) == 0x00) {
-		/* SMS-DELIVER: PID, DCS, SCTS, UDL, UD. */
-		if (p + 10 > n)
-			return ERR_CORRUPTED;
-		dcs = buf[p + 1];
-		p += 9;
-		udl = buf[p];
-		octets = GSM_GetMessageCoding(GSM_GetGlobalDebug(), (char)dcs) ==
-		    SMS_Coding_Default_No_Compression ? (udl * 7 + 7) / 8 : udl;
-		if (p + 1 + (size_t)octets > n)
-			return ERR_CORRUPTED;
-		if ((fb & 0x40) && (udl == 0 || p + 2 > n ||
-		    buf[p + 1] + 1 > octets || buf[p + 1] + 1 > GSM_MAX_UDH_LENGTH))
-			return ERR_CORRUPTED;
-	}
 	memset(sms, 0, sizeof(*sms));
 	err = GSM_DecodePDUFrame(GSM_GetGlobalDebug(), sms, buf, n, &fin, TRUE);
 	if (err == ERR_NONE && fin != n && buf[fin] != 0xff && buf[fin] != 0x89 &&

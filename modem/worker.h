@@ -101,6 +101,9 @@ int	 gsm_delete(struct gsm *, int folder, int location);
 void	 gsm_disconnect(struct gsm *);
 const char *gsm_strerror(int code);
 
+/* gsmpart.c: fills p from sms, a GSM_SMSMessage (declared loosely). */
+void	 gsm_part_fill(struct sms_part *p, const void *sms);
+
 /* For health.c: the GSM_StateMachine while connected, else NULL. */
 void	*gsm_state_machine(struct gsm *);
 /* Whether this connection's driver tells a sender's type (TOA). */
@@ -121,6 +124,12 @@ void	 gsmlog_reset(struct gsmlog *);
 int	 gsmlog_toa(const struct gsmlog *, int i, int n);
 /* The hex of the stored PDU the call decoded last; "" if none was logged. */
 const char *gsmlog_pdu(const struct gsmlog *);
+/* ERR_NONE if every length of the stored PDU (hex) adds up; *unsafe set
+ * when libgammu's decoder would overflow a buffer on it. */
+int	 gsmlog_pdu_check(const char *hex, int *unsafe);
+/* fn(arg) is called from inside libgammu when it logged a stored PDU that
+ * gsmlog_pdu_check refuses, just before decoding it; fn must not return. */
+void	 gsmlog_set_unsafe(struct gsmlog *, void (*fn)(void *), void *arg);
 /* Decodes a stored PDU (hex) as the AT driver does, into sms (a
  * GSM_SMSMessage, declared loosely as above); ERR_NONE or why not. */
 int	 gsmlog_pdu_decode(const char *hex, void *sms);

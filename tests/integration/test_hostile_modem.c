@@ -37,6 +37,15 @@
 #define PDU_WAP_PUSH	"0791126200000000440C911262160000100004622140010000000B" \
 			"0605040B8423F0DEADBEEF"
 
+/* From +212661000002, 7-bit, TP-UDL 180 septets (all present): libgammu
+ * 1.42 unpacks them into a 161-octet array on its stack. */
+#define PDU_UDL_180	"0791126200000000040C91126216000020000062214001000000B4" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141"
+
 static struct h_gateway g;
 
 static void
@@ -112,6 +121,26 @@ START_TEST(test_corrupt_sms_skipped)
 	/* The worker stayed up: nothing was read twice. */
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt'",
 	    NULL), 1);
+}
+END_TEST
+
+/* Item 13's find: a PDU that overflows libgammu's decoder (the worker
+ * aborted on it at every listing, for ever) is skipped from inside
+ * libgammu, stored and counted; it stays on the SIM, since libgammu
+ * decodes an SMS again before deleting it. */
+START_TEST(test_unsafe_pdu_skipped)
+{
+	ck_assert_int_eq(h_deliver(&g, 0, BOB, "(udl 180)", "--pdu " PDU_UDL_180), 0);
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "after the poisoned one"), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", "after the poisoned one", "1");
+	WAIT_DB("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt' AND text = $1",
+	    PDU_UDL_180, "1");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE problem = "
+	    "'undecodable: PDU lengths beyond what libgammu decodes safely'", NULL), 1);
+	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
 }
 END_TEST
 
@@ -204,8 +233,9 @@ fake_setup(void)
 	setenv("PIGEON_FAKE_DIR", dir, 1);
 	snprintf(path, sizeof(path), "%s/sim0.sms", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	/* 13 x U+2D5C (3 bytes each): 39 bytes, not a number. */
-	fputs("{\"type\":\"sms\",\"folder\":1,\"location\":1,\"sender\":\"", f);
+	/* Two control characters (so neither a number nor a name: kept as
+	 * it is), then 13 x U+2D5C (3 bytes each): 41 bytes. */
+	fputs("{\"type\":\"sms\",\"folder\":1,\"location\":1,\"sender\":\"\\u0001\\u0001", f);
 	for (int i = 0; i < 13; i++)
 		fputs("\xe2\xb5\x9c", f);
 	fputs("\",\"smsc\":\"+212600000000\",\"coding\":\"ucs2\",\"class\":-1,"
@@ -230,7 +260,7 @@ START_TEST(test_long_utf8_sender_stored)
 	    "text = $1", "tifinagh sender", "1", WAIT_MS), 0);
 	/* The whole sender is kept; its 31-byte form ends between characters. */
 	ck_assert_int_eq(h_db_long(fg.db, "SELECT count(*) FROM inbox_parts WHERE "
-	    "length(sender) = 13 AND length(sender_norm) = 10 AND "
+	    "length(sender) = 15 AND length(sender_norm) = 11 AND "
 	    "text = 'tifinagh sender'", 0, NULL), 1);
 }
 END_TEST
@@ -253,6 +283,7 @@ suite(void)
 	Suite *s = suite_create("hostile_modem");
 
 	add_case(s, "corrupt", test_corrupt_sms_skipped, setup, teardown);
+	add_case(s, "unsafe", test_unsafe_pdu_skipped, setup, teardown);
 	add_case(s, "alpha", test_alpha_sender_not_a_member, setup, teardown);
 	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
