@@ -166,33 +166,48 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 	else
 		snprintf(c->Model, sizeof(c->Model), "%s", cfg->model);
 	/*
-	 * The debug log goes to gsmlog.c at least at the "text" level: it
-	 * carries the senders' type of address (gsmlog.c says why), and
-	 * gsmlog.c copies it to the operator's logfile. A logformat that is
-	 * not a text one (errors, binary) becomes "text" when logging.
+	 * An AT connection logs to gsmlog.c at least at the "text" level: the
+	 * log carries the senders' type of address (gsmlog.c says why), and
+	 * gsmlog.c copies it to the operator's logfile; a logformat that is
+	 * not a text one (errors, binary) becomes "textalldate" then. Other
+	 * drivers decode no PDU (and the dummy one logs every file it
+	 * probes): their log is libgammu's, as configured.
 	 */
-	c->UseGlobalDebugFile = FALSE;
-	gsm_set_string(&c->DebugFile, "");
-	if (cfg->logfile[0] != '\0' && (cfg->logformat[0] == '\0' ||
-	    strncmp(cfg->logformat, "text", 4) != 0 ||
-	    strncmp(cfg->logformat, "texterror", 9) == 0)) {
-		if (cfg->logformat[0] != '\0')
-			log_warnx("logformat %s: using textalldate (pigeon-modem "
-			    "reads libgammu's text log)", cfg->logformat);
-		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "textalldate");
-	} else {
-		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
-		    cfg->logfile[0] != '\0' ? cfg->logformat : "text");
-	}
+	g->sender_types = strncasecmp(c->Connection, "at", 2) == 0;
 	gsmlog_free(g->log);
-	g->log = gsmlog_new(cfg->logfile);
+	g->log = gsmlog_new(g->sender_types ? cfg->logfile : NULL);
 	gsmlog_set_unsafe(g->log, gsm_unsafe_pdu, g);
+	if (g->sender_types) {
+		c->UseGlobalDebugFile = FALSE;
+		gsm_set_string(&c->DebugFile, "");
+		if (cfg->logfile[0] == '\0')
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel), "text");
+		else if (strncmp(cfg->logformat, "text", 4) == 0 &&
+		    strncmp(cfg->logformat, "texterror", 9) != 0)
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
+			    cfg->logformat);
+		else {
+			if (cfg->logformat[0] != '\0')
+				log_warnx("logformat %s: using textalldate "
+				    "(pigeon-modem reads libgammu's text log)",
+				    cfg->logformat);
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel),
+			    "textalldate");
+		}
+	} else if (cfg->logfile[0] != '\0') {
+		c->UseGlobalDebugFile = FALSE;
+		gsm_set_string(&c->DebugFile, cfg->logfile);
+		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
+		    cfg->logformat[0] != '\0' ? cfg->logformat : "textalldate");
+	}
 	GSM_SetConfigNum(g->sm, 1);
 	gsm_set_string(&g->cfg_smsc, cfg->smsc);
 
 	log_info("connecting to %s (connection %s, model %s)", c->Device,
 	    c->Connection, c->Model[0] != '\0' ? c->Model : "auto");
-	err = GSM_InitConnection_Log(g->sm, 1, gsmlog_write, g->log);
+	err = g->sender_types ?
+	    GSM_InitConnection_Log(g->sm, 1, gsmlog_write, g->log) :
+	    GSM_InitConnection(g->sm, 1);
 	if (err != ERR_NONE) {
 		*errstr = gsm_strerror(err);
 		if (GSM_IsConnected(g->sm))
@@ -200,8 +215,6 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 		return err;
 	}
 	g->connected = 1;
-	/* The AT drivers list PDUs (gsmlog.c); others (dummy) cannot tell. */
-	g->sender_types = strncasecmp(c->Connection, "at", 2) == 0;
 	/* GSM_InitConnection resets the callbacks: register them after it. */
 	GSM_SetSendSMSStatusCallback(g->sm, gsm_send_status, g);
 	return ERR_NONE;

@@ -9,15 +9,20 @@
 -- hold it (a network may send a time zone offset up to 21:15; timestamptz
 -- takes +-15:59): the SMS is stored without it rather than never.
 CREATE OR REPLACE FUNCTION pigeon_inbox_time(p text)
-RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	IF p IS NULL OR p !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](0\d|1[0-5]):[0-5]\d)$' THEN
-		RETURN NULL;
-	END IF;
-	RETURN p::timestamptz;
-EXCEPTION WHEN others THEN
-	RETURN NULL;		-- the shape is right, the date is not (02-30)
-END $$;
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+	-- CASE tests in order: the casts only see a well-formed string, and
+	-- no exception handler (a subtransaction per part) is needed.
+	SELECT CASE
+	    WHEN p IS NULL OR p !~ ('^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'
+	        'T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-5]):[0-5]\d)$')
+	        THEN NULL
+	    WHEN substr(p, 9, 2)::integer > extract(day FROM make_date(
+	        substr(p, 1, 4)::integer, substr(p, 6, 2)::integer, 1)
+	        + interval '1 month' - interval '1 day')
+	        THEN NULL			-- 02-30
+	    ELSE p::timestamptz
+	END;
+$$;
 
 -- Binary (8-bit) data and undecodable SMS are stored, never applied: a
 -- WAP push or a SIM toolkit message is not a command nor a post.

@@ -70,8 +70,14 @@ count(const char *sql, const char *param)
 	return h_db_long(g.db, sql, param != NULL ? 1 : 0, params);
 }
 
-#define WAIT_DB(sql, param, want) ck_assert_msg(h_wait_db(&g, (sql), (param), \
-	(want), WAIT_MS) == 0, "never %s: %s (%s)", (want), (sql), (param) ? (param) : "")
+/* Waits until sql (a literal, one value) gives want; fails the test if not. */
+static void
+wait_db(const char *sql, const char *param, const char *want, int line)
+{
+	ck_assert_msg(h_wait_db(&g, sql, param, want, WAIT_MS) == 0,
+	    "line %d: never %s: %s (%s)", line, want, sql, param ? param : "");
+}
+#define WAIT_DB(sql, param, want) wait_db(sql, param, want, __LINE__)
 
 static int
 sim_empty(void *arg)
