@@ -5,6 +5,9 @@
  * object per line back: {"ok": true, ...} or {"ok": false, "error": "..."}.
  * Commands: deliver, stored, fault, status, report, ping. Bad JSON, an unknown
  * command or a bad field is an error reply, never a reason to stop.
+ * deliver's hostile forms (issue 14): "from_type": "alpha" sends the SMS
+ * from the alphanumeric sender ID `from` (digits too: "0661000001"), and
+ * "pdu": HEX stores that PDU as it is (from and text only label it).
  */
 #include <errno.h>
 #include <stdarg.h>
