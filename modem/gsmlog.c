@@ -164,11 +164,12 @@ gsmlog_write(const char *text, void *arg)
 		if (nl == NULL)
 			break;
 		l->line[l->len] = '\0';
+		text = nl + 1;
+		/* Reset first: gsmlog_line may not return (the unsafe hook). */
+		l->len = 0;
 		if (!l->overflow)
 			gsmlog_line(l, l->line);
-		l->len = 0;
 		l->overflow = 0;
-		text = nl + 1;
 	}
 }
 
