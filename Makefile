@@ -96,6 +96,8 @@ PIGEONCTL_SRCS = \
 MODEM_SRCS = \
 	modem/worker.c \
 	modem/gsm.c \
+	modem/gsmlog.c \
+	modem/gsmpart.c \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
@@ -144,12 +146,13 @@ test_ratelimit_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
-test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o
+test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o common/log.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \
 	tests/integration/test_worker \
+	tests/integration/test_hostile_modem \
 	tests/integration/test_listing \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \
@@ -264,7 +267,7 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem -Ismpp \
 		$(shell $(PKG_CONFIG) --cflags jansson)
-FUZZ_TARGETS  = parse number modem api http atom smpp
+FUZZ_TARGETS  = parse number modem api http atom smpp pdu fit
 fuzz_parse_SRCS  = gateway/parse.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
@@ -272,12 +275,19 @@ fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 fuzz_http_SRCS   = gateway/httphead.c
 fuzz_atom_SRCS   = gateway/atom.c
 fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
+# The worker's side (issue 14); fuzz_fit includes modem/gsm.c for its statics.
+fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/utf8.c
+fuzz_pdu_PKGS    = gammu
+fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c
+fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h) \
+		modem/gsm.c modem/gsmpart.c modem/gsmlog.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRCS) \
-		$(shell $(PKG_CONFIG) --libs jansson libevent)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(fuzz_$*_PKGS),$(shell $(PKG_CONFIG) \
+		--cflags $(fuzz_$*_PKGS))) -o $@ $< $(fuzz_$*_SRCS) \
+		$(shell $(PKG_CONFIG) --libs jansson libevent $(fuzz_$*_PKGS))
 
 fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

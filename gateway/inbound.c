@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "modemmsg.h"
 #include "number.h"
 #include "pigeond.h"
 #include "store.h"
@@ -132,9 +133,7 @@ inbound_sms(struct link *m, json_t *msg)
 	}
 	if (sender == NULL)
 		sender = "";
-	kind = number_normalize(sender, env.conf.country, norm, sizeof(norm));
-	if (kind == NUMBER_INVALID)
-		snprintf(norm, sizeof(norm), "%.*s", (int)sizeof(norm) - 1, sender);
+	kind = modem_msg_sender(msg, sender, env.conf.country, norm, sizeof(norm));
 
 	struct part *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -150,9 +149,12 @@ inbound_sms(struct link *m, json_t *msg)
 	    "coding", coding ? coding : "unknown",
 	    "text", text_value(json_object_get(msg, "text")));
 	if (p->row == NULL) {
+		log_warnx("modem %s: sms at %d/%d from %s cannot be stored; left "
+		    "on the modem", m->name, p->folder, p->location, norm);
 		free(p);
 		return;
 	}
+	modem_msg_sms_extra(msg, p->row);
 	if (time_valid(t))
 		json_object_set_new(p->row, "time", json_string(t));
 	/* An SMPP part has no time stamp but its content's key: an SMSC's

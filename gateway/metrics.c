@@ -171,6 +171,12 @@ render(struct api_req *r, json_t *db)
 		    "Sends that failed on the modem.", "sms_failed");
 		modem_metric(b, local, "pigeon_modem_sms_received_total", "counter",
 		    "SMS parts read from the modem.", "sms_in");
+		modem_metric(b, local, "pigeon_modem_sms_corrupt_total", "counter",
+		    "SMS the modem stored that libgammu could not decode (kept, deleted).",
+		    "sms_corrupt");
+		modem_metric(b, local, "pigeon_modem_sms_damaged_total", "counter",
+		    "SMS stored without a field the database cannot hold (time zone).",
+		    "sms_damaged");
 		json_decref(local);
 		json_decref(modems);
 	}

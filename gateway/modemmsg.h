@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "number.h"
+
 /* Decodes one line of the worker channel (docs/modem-protocol.md): returns
  * its "type" and *msg (a new reference, a JSON object), or NULL with *msg
  * NULL and why in err. Anything may come from a worker gone wrong. */
@@ -16,5 +18,18 @@ const char *modem_msg_decode(const char *line, size_t len, json_t **msg,
  * required field missing, a field of the wrong JSON type or range). Meant
  * to be called by supervisor.c right after modem_msg_decode. */
 int	 modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen);
+/*
+ * The sender of an `sms` as the inbox keeps it: norm (normlen bytes, at
+ * least NUMBER_MAX) gets the normalised number, or the sender itself, cut
+ * between two UTF-8 characters, when it is not a number; returns its kind.
+ * A sender the network marked alphanumeric ("sender_toa" 0x50-0x5f, e.g.
+ * 0xD0) is NUMBER_ALPHA whatever its text: "0661000001" as a sender ID is
+ * a name anyone may choose, never a member's number.
+ */
+enum number_kind modem_msg_sender(json_t *msg, const char *sender,
+	    const char *country, char *norm, size_t normlen);
+/* Copies into row (an object for pigeon_inbox_store) what an `sms` says
+ * beyond sender, time, text and udh: folder, location, read_id, error. */
+void	 modem_msg_sms_extra(json_t *msg, json_t *row);
 
 #endif

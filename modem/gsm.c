@@ -7,10 +7,12 @@
  * that made the call acts on it afterwards.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -30,6 +32,13 @@ struct gsm {
 	int			 list_start;	/* next step starts a listing */
 	int			 last_folder;	/* location the last step read */
 	int			 last_location;
+	struct gsmlog		*log;		/* what the debug log told */
+	int			 sender_types;	/* the driver decodes PDUs */
+	int			 unsafe;	/* the last step met an unsafe PDU */
+	/* Locations holding such a PDU: never given to GSM_DeleteSMS. */
+#define GSM_POISON_MAX	64
+	int			 poison[GSM_POISON_MAX];
+	int			 npoison;
 
 	char			*cfg_smsc;
 	GSM_SMSC		 smsc;
@@ -57,6 +66,26 @@ gsm_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A stored PDU that would overflow libgammu's decoder (gsmlog.c) is met
+ * inside GSM_GetNextSMS, from its debug log, just before it is decoded:
+ * gsm_list_step jumps back out of libgammu there. The AT driver is then
+ * between two cached SMS, with no command in flight, and its next step
+ * resumes after that location. Armed only around GSM_GetNextSMS.
+ */
+static sigjmp_buf	 gsm_unsafe_jmp;
+static volatile int	 gsm_unsafe_armed;
+
+static void
+gsm_unsafe_pdu(void *arg)
+{
+	(void)arg;
+	if (gsm_unsafe_armed) {
+		gsm_unsafe_armed = 0;
+		siglongjmp(gsm_unsafe_jmp, 1);
+	}
 }
 
 /* Runs inside GSM_SendSMS or GSM_ReadDevice: record, never call libgammu. */
@@ -105,6 +134,7 @@ gsm_free(struct gsm *g)
 	free(g->info);
 	free(g->parts);
 	free(g->cfg_smsc);
+	gsmlog_free(g->log);
 	free(g);
 }
 
@@ -135,7 +165,36 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 		c->Model[0] = '\0';
 	else
 		snprintf(c->Model, sizeof(c->Model), "%s", cfg->model);
-	if (cfg->logfile[0] != '\0') {
+	/*
+	 * An AT connection logs to gsmlog.c at least at the "text" level: the
+	 * log carries the senders' type of address (gsmlog.c says why), and
+	 * gsmlog.c copies it to the operator's logfile; a logformat that is
+	 * not a text one (errors, binary) becomes "textalldate" then. Other
+	 * drivers decode no PDU (and the dummy one logs every file it
+	 * probes): their log is libgammu's, as configured.
+	 */
+	g->sender_types = strncasecmp(c->Connection, "at", 2) == 0;
+	gsmlog_free(g->log);
+	g->log = gsmlog_new(g->sender_types ? cfg->logfile : NULL);
+	gsmlog_set_unsafe(g->log, gsm_unsafe_pdu, g);
+	if (g->sender_types) {
+		c->UseGlobalDebugFile = FALSE;
+		gsm_set_string(&c->DebugFile, "");
+		if (cfg->logfile[0] == '\0')
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel), "text");
+		else if (strncmp(cfg->logformat, "text", 4) == 0 &&
+		    strncmp(cfg->logformat, "texterror", 9) != 0)
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
+			    cfg->logformat);
+		else {
+			if (cfg->logformat[0] != '\0')
+				log_warnx("logformat %s: using textalldate "
+				    "(pigeon-modem reads libgammu's text log)",
+				    cfg->logformat);
+			snprintf(c->DebugLevel, sizeof(c->DebugLevel),
+			    "textalldate");
+		}
+	} else if (cfg->logfile[0] != '\0') {
 		c->UseGlobalDebugFile = FALSE;
 		gsm_set_string(&c->DebugFile, cfg->logfile);
 		snprintf(c->DebugLevel, sizeof(c->DebugLevel), "%s",
@@ -146,7 +205,9 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 
 	log_info("connecting to %s (connection %s, model %s)", c->Device,
 	    c->Connection, c->Model[0] != '\0' ? c->Model : "auto");
-	err = GSM_InitConnection(g->sm, 1);
+	err = g->sender_types ?
+	    GSM_InitConnection_Log(g->sm, 1, gsmlog_write, g->log) :
+	    GSM_InitConnection(g->sm, 1);
 	if (err != ERR_NONE) {
 		*errstr = gsm_strerror(err);
 		if (GSM_IsConnected(g->sm))
@@ -226,92 +287,63 @@ gsm_idle(struct gsm *g)
 		GSM_ReadDevice(g->sm, FALSE);
 }
 
-/* ISO 8601 with the offset the timestamp carries. */
-static void
-gsm_format_time(char *buf, size_t len, const GSM_DateTime *dt)
+/*
+ * Whether GSM_GetNextSMS failed on the stored SMS itself rather than on
+ * the modem: libgammu says the data is corrupted, or it logged the PDU it
+ * failed on and that PDU does not decode. Such an SMS would stop every
+ * listing at its location for ever; it is reported as "corrupt" instead
+ * and the listing goes on (the AT driver resumes after its location).
+ */
+static int
+gsm_undecodable(struct gsm *g, int err)
 {
-	int tz = dt->Timezone;
-	char sign = '+';
+	GSM_SMSMessage *tmp;
+	const char *pdu = gsmlog_pdu(g->log);
+	int bad;
 
-	if (dt->Year == 0) {
-		buf[0] = '\0';
-		return;
-	}
-	if (tz < 0) {
-		sign = '-';
-		tz = -tz;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-	    dt->Year % 10000, dt->Month % 100, dt->Day % 100, dt->Hour % 100,
-	    dt->Minute % 100, dt->Second % 100, sign, (tz / 3600) % 100,
-	    (tz % 3600) / 60);
+	if (g->list->SMS[0].Location <= 0)
+		return 0;
+	if (err == ERR_CORRUPTED)
+		return 1;
+	if (pdu[0] == '\0' || outcome_link_error(err))
+		return 0;
+	if ((tmp = malloc(sizeof(*tmp))) == NULL)
+		fatal("malloc");
+	bad = gsmlog_pdu_decode(pdu, tmp) != ERR_NONE;
+	free(tmp);
+	return bad;
 }
 
-/* EncodeUTF8 of a fixed-size libgammu string that may lack its terminator. */
+/* The part an undecodable SMS is reported as: its location, the PDU when
+ * the driver logged it, and the error. */
 static void
-gsm_utf8(char *dst, const unsigned char *src, size_t srcsize)
+gsm_part_corrupt(struct gsm *g, struct sms_part *p, int err)
 {
-	unsigned char tmp[(GSM_MAX_SMS_LENGTH + 2) * 2];
-	size_t n = srcsize < sizeof(tmp) - 2 ? srcsize : sizeof(tmp) - 2;
-
-	n &= ~(size_t)1;
-	memcpy(tmp, src, n);
-	tmp[n] = tmp[n + 1] = 0;
-	dst[0] = '\0';
-	EncodeUTF8(dst, tmp);
-}
-
-static void
-gsm_part_fill(struct sms_part *p, const GSM_SMSMessage *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
 	memset(p, 0, sizeof(*p));
-	p->folder = s->Folder;
-	p->location = s->Location;
-	gsm_utf8(p->sender, s->Number, sizeof(s->Number));
-	gsm_utf8(p->smsc, s->SMSC.Number, sizeof(s->SMSC.Number));
-	gsm_format_time(p->time, sizeof(p->time), &s->DateTime);
-	switch (s->Coding) {
-	case SMS_Coding_8bit: {
-		size_t n = s->Length < 0 ? 0 : (size_t)s->Length;
-		if (n > sizeof(s->Text))
-			n = sizeof(s->Text);
-		if (n * 2 >= sizeof(p->text))
-			n = (sizeof(p->text) - 1) / 2;
-		for (size_t i = 0; i < n; i++) {
-			p->text[2 * i] = hex[s->Text[i] >> 4];
-			p->text[2 * i + 1] = hex[s->Text[i] & 0xf];
-		}
-		p->text[2 * n] = '\0';
-		p->coding = "8bit";
-		break;
+	p->folder = g->list->SMS[0].Folder;
+	p->location = g->list->SMS[0].Location;
+	p->coding = "corrupt";
+	p->cls = -1;
+	p->sender_toa = -1;
+	p->error = g->unsafe ? "PDU lengths beyond what libgammu decodes safely" :
+	    gsm_strerror(err);
+	snprintf(p->text, sizeof(p->text), "%s", gsmlog_pdu(g->log));
+	if (g->unsafe) {
+		for (int i = 0; i < g->npoison; i++)
+			if (g->poison[i] == p->location)
+				return;		/* said once */
+		if (g->npoison < GSM_POISON_MAX)
+			g->poison[g->npoison++] = p->location;
 	}
-	case SMS_Coding_Unicode_No_Compression:
-	case SMS_Coding_Unicode_Compression:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
-		p->coding = "ucs2";
-		break;
-	default:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
-		p->coding = "gsm";
-		break;
-	}
-	p->cls = s->Class;
-	if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
-	    s->UDH.AllParts > 0 && s->UDH.PartNumber > 0) {
-		p->udh = 1;
-		p->udh_ref = s->UDH.ID8bit != -1 ? s->UDH.ID8bit : s->UDH.ID16bit;
-		p->udh_total = s->UDH.AllParts;
-		p->udh_seq = s->UDH.PartNumber;
-	}
-	if (s->PDU == SMS_Status_Report) {
-		p->status_report = 1;
-		p->msg_ref = s->MessageReference;
-		p->delivery_status = s->DeliveryStatus;
-		gsm_format_time(p->discharge_time, sizeof(p->discharge_time),
-		    &s->SMSCTime);
-	}
+	log_warnx("SMS at folder %d location %d cannot be decoded (%s)%s%s",
+	    p->folder, p->location, p->error, p->text[0] ? ": PDU " : "",
+	    p->text);
+}
+
+int
+gsm_sender_types(struct gsm *g)
+{
+	return g->sender_types;
 }
 
 void
@@ -341,31 +373,46 @@ gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 		m->SMS[0].Folder = 0;
 		m->SMS[0].Location = 0;
 	}
-	err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+	gsmlog_reset(g->log);
+	g->unsafe = 0;
+	if (sigsetjmp(gsm_unsafe_jmp, 0) != 0) {
+		g->unsafe = 1;
+		err = ERR_CORRUPTED;
+	} else {
+		gsm_unsafe_armed = 1;
+		err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+		gsm_unsafe_armed = 0;
+	}
 	g->list_start = 0;
 	if (err == ERR_EMPTY) {
 		*done = 1;
 		return ERR_NONE;
 	}
-	if (err != ERR_NONE)
+	if (err != ERR_NONE && !gsm_undecodable(g, err))
 		return err;
-	if (m->Number <= 0)
+	if (err == ERR_NONE && m->Number <= 0)
 		return ERR_NONE;
 	if (m->SMS[0].Folder == g->last_folder &&
 	    m->SMS[0].Location == g->last_location) {
 		log_warnx("listing returned folder %d location %d twice",
 		    g->last_folder, g->last_location);
-		return ERR_BUG;
+		return err != ERR_NONE ? err : ERR_BUG;
 	}
 	g->last_folder = m->SMS[0].Folder;
 	g->last_location = m->SMS[0].Location;
 
 	int n = 0;
-	for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
-		/* Drafts and sent copies are not incoming SMS. */
-		if (m->SMS[i].PDU == SMS_Submit)
-			continue;
-		gsm_part_fill(&g->parts[n++], &m->SMS[i]);
+	if (err != ERR_NONE) {
+		gsm_part_corrupt(g, &g->parts[n++], err);
+	} else {
+		for (int i = 0; i < m->Number && i < GSM_MAX_MULTI_SMS; i++) {
+			/* Drafts and sent copies are not incoming SMS. */
+			if (m->SMS[i].PDU == SMS_Submit)
+				continue;
+			gsm_part_fill(&g->parts[n], &m->SMS[i]);
+			g->parts[n++].sender_toa = gsmlog_toa(g->log, i,
+			    m->Number);
+		}
 	}
 	if (n > 0)
 		cb(g->parts, n, arg);
@@ -380,6 +427,16 @@ gsm_delete(struct gsm *g, int folder, int location)
 
 	if (!g->connected)
 		return ERR_NOTCONNECTED;
+	for (int i = 0; i < g->npoison; i++) {
+		if (g->poison[i] != location)
+			continue;
+		/* ATGEN_DeleteSMS reads the SMS (and decodes it) first. */
+		log_warnx("SMS at location %d is not deleted: libgammu reads an "
+		    "SMS before deleting it, and decoding this one would overflow "
+		    "its stack; delete it on the modem (AT+CMGD=%d)", location,
+		    location);
+		return ERR_CORRUPTED;
+	}
 	memset(&sms, 0, sizeof(sms));
 	sms.Folder = folder;
 	sms.Location = location;

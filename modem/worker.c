@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include <gammu-error.h>
 #include <jansson.h>
@@ -71,6 +72,12 @@ static int		 listed, reported;	/* this listing's locations */
 static struct { int folder, location; } *held;
 static size_t		 held_head, nheld, held_cap;
 static char		 progname[96] = "pigeon-modem";
+/*
+ * This process's run, for the dedupe key of an SMS without a network time
+ * stamp (docs/modem-protocol.md, "read_id"): random, so that no two runs
+ * of any worker share one, even across pigeond restarts.
+ */
+static char		 run_id[17];
 static volatile sig_atomic_t quit;
 
 static void	worker_exit(int) __attribute__((noreturn));
@@ -546,6 +553,16 @@ emit_sms(const struct sms_part *p)
 	json_object_set_new(m, "coding", json_string(p->coding));
 	json_object_set_new(m, "text", jstr(p->text));
 	json_object_set_new(m, "class", json_integer(p->cls));
+	if (p->sender_toa >= 0)
+		json_object_set_new(m, "sender_toa", json_integer(p->sender_toa));
+	if (p->error != NULL)
+		json_object_set_new(m, "error", json_string(p->error));
+	if (p->time[0] == '\0' && !p->status_report) {
+		/* No time stamp to tell two identical SMS apart: this read. */
+		char id[40];
+		snprintf(id, sizeof(id), "%s-%u", run_id, poll_gen);
+		json_object_set_new(m, "read_id", json_string(id));
+	}
 	if (p->udh)
 		json_object_set_new(m, "udh", json_pack("{s:i,s:i,s:i}",
 		    "ref", p->udh_ref, "total", p->udh_total, "seq", p->udh_seq));
@@ -664,6 +681,11 @@ connect_modem(void)
 	json_object_set_new(m, "firmware", jstr(id.firmware));
 	json_object_set_new(m, "imei", jstr(id.imei));
 	json_object_set_new(m, "imsi", jstr(id.imsi));
+	/* Whether an alphanumeric sender can be told from a number. */
+	json_object_set_new(m, "sender_types", json_boolean(gsm_sender_types(gsm)));
+	if (!gsm_sender_types(gsm))
+		log_info("this driver does not tell a sender's type: an "
+		    "alphanumeric sender made of digits reads as a number");
 	emit(m);
 }
 
@@ -715,6 +737,12 @@ main(int argc, char *argv[])
 
 	linebuf_init(&lb);
 	seen = seen_new();
+	{
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+		snprintf(run_id, sizeof(run_id), "%016llx", (unsigned long long)r);
+	}
 	while (!configured) {
 		drain_lines(1);
 		if (configured || quit)

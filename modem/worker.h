@@ -48,8 +48,9 @@ struct sms_part {
 	char	 sender[4 * 201];
 	char	 smsc[4 * 201];
 	char	 time[40];		/* ISO 8601 with offset; "" = none */
-	const char *coding;		/* "gsm", "ucs2", "8bit" */
-	char	 text[4 * 651 + 1];	/* UTF-8, or hex for 8bit */
+	const char *coding;		/* "gsm", "ucs2", "8bit", "corrupt" */
+	char	 text[4 * 651 + 1];	/* UTF-8, or hex for 8bit and the
+					 * stored PDU of a corrupt one */
 	int	 cls;			/* message class, -1 = none */
 	int	 udh;			/* part of a concatenated message */
 	int	 udh_ref, udh_total, udh_seq;
@@ -57,6 +58,8 @@ struct sms_part {
 	int	 msg_ref;		/* status report: reference of the sent part */
 	int	 delivery_status;	/* status report: TP-Status */
 	char	 discharge_time[40];	/* status report: TP-DT */
+	int	 sender_toa;		/* type of address, -1 = the driver did not say */
+	const char *error;		/* coding "corrupt": why libgammu refused it */
 };
 
 /* Outcome of a `send`. */
@@ -100,8 +103,38 @@ int	 gsm_delete(struct gsm *, int folder, int location);
 void	 gsm_disconnect(struct gsm *);
 const char *gsm_strerror(int code);
 
+/* gsmpart.c: fills p from sms, a GSM_SMSMessage (declared loosely). */
+void	 gsm_part_fill(struct sms_part *p, const void *sms);
+
 /* For health.c: the GSM_StateMachine while connected, else NULL. */
 void	*gsm_state_machine(struct gsm *);
+/* Whether this connection's driver tells a sender's type (TOA). */
+int	 gsm_sender_types(struct gsm *);
+
+/* gsmlog.c: facts from libgammu's debug log (see there). */
+#define GSMLOG_PDU_MAX	(2 * 200)	/* hex digits of a stored PDU kept */
+struct gsmlog;
+struct gsmlog *gsmlog_new(const char *logfile);
+void	 gsmlog_free(struct gsmlog *);
+/* A GSM_Log_Function; arg is the struct gsmlog. */
+void	 gsmlog_write(const char *text, void *arg);
+/* One whole line of the log (what gsmlog_write calls; for the fuzzer). */
+void	 gsmlog_line(struct gsmlog *, const char *line);
+/* Forgets what the last GSM_GetNextSMS logged. */
+void	 gsmlog_reset(struct gsmlog *);
+/* The TOA of the i-th of the n SMS the call returned; -1 unknown. */
+int	 gsmlog_toa(const struct gsmlog *, int i, int n);
+/* The hex of the stored PDU the call decoded last; "" if none was logged. */
+const char *gsmlog_pdu(const struct gsmlog *);
+/* ERR_NONE if every length of the stored PDU (hex) adds up; *unsafe set
+ * when libgammu's decoder would overflow a buffer on it. */
+int	 gsmlog_pdu_check(const char *hex, int *unsafe);
+/* fn(arg) is called from inside libgammu when it logged a stored PDU that
+ * gsmlog_pdu_check refuses, just before decoding it; fn must not return. */
+void	 gsmlog_set_unsafe(struct gsmlog *, void (*fn)(void *), void *arg);
+/* Decodes a stored PDU (hex) as the AT driver does, into sms (a
+ * GSM_SMSMessage, declared loosely as above); ERR_NONE or why not. */
+int	 gsmlog_pdu_decode(const char *hex, void *sms);
 
 /* health.c (returns a jansson json_t *, declared loosely to keep this
  * header free of jansson) */

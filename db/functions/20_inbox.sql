@@ -5,6 +5,33 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- A time stamp as the worker wrote it, or NULL when PostgreSQL cannot
+-- hold it (a network may send a time zone offset up to 21:15; timestamptz
+-- takes +-15:59): the SMS is stored without it rather than never.
+CREATE OR REPLACE FUNCTION pigeon_inbox_time(p text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	-- Checked before the cast rather than an exception caught after it:
+	-- a handler is a subtransaction per part. About 7 us a part (the
+	-- regular expression), once per part (pigeon_inbox_store).
+	IF p IS NULL OR p !~ ('^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'
+	        'T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-5]):[0-5]\d)$') THEN
+		RETURN NULL;
+	END IF;
+	IF substr(p, 9, 2) > '28' AND to_char(to_date(substr(p, 1, 7), 'YYYY-MM')
+	    + interval '1 month' - interval '1 day', 'DD') < substr(p, 9, 2) THEN
+		RETURN NULL;		-- 02-30
+	END IF;
+	RETURN p::timestamptz;
+END $$;
+
+-- Binary (8-bit) data and undecodable SMS are stored, never applied: a
+-- WAP push or a SIM toolkit message is not a command nor a post.
+CREATE OR REPLACE FUNCTION pigeon_inbox_inert(p_coding text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_coding IN ('8bit', 'corrupt');
+$$;
+
 CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_sender text, p_ref integer,
     p_total integer, p_force boolean)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -14,6 +41,7 @@ DECLARE
 	nseq integer;
 	first_modem text;
 	kind text;
+	inert boolean;
 	mid bigint;
 BEGIN
 	PERFORM 1 FROM inbox_parts
@@ -22,9 +50,11 @@ BEGIN
 	    FOR UPDATE;
 	SELECT array_agg(q.id ORDER BY q.concat_seq),
 	       string_agg(q.text, '' ORDER BY q.concat_seq),
-	       count(*), min(q.modem), min(q.sender_kind)
-	  INTO ids, joined, nseq, first_modem, kind
-	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem, sender_kind
+	       count(*), min(q.modem), min(q.sender_kind),
+	       bool_or(pigeon_inbox_inert(q.coding))
+	  INTO ids, joined, nseq, first_modem, kind, inert
+	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem,
+	               sender_kind, coding
 	          FROM inbox_parts
 	         WHERE message_id IS NULL AND sender_norm = p_sender
 	           AND concat_ref = p_ref AND concat_total = p_total
@@ -32,8 +62,12 @@ BEGIN
 	IF nseq IS NULL OR nseq = 0 OR (nseq < p_total AND NOT p_force) THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, complete)
-	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total)
+	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
+	    complete, state, result, processed_at)
+	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total,
+	    CASE WHEN inert THEN 'ignored' ELSE 'new' END,
+	    CASE WHEN inert THEN 'binary SMS, not applied' END,
+	    CASE WHEN inert THEN now() END)
 	    RETURNING id INTO mid;
 	-- Duplicated sequence numbers (a reference reused) stay with the group.
 	UPDATE inbox_parts SET message_id = mid
@@ -55,21 +89,39 @@ BEGIN
 		WITH ins AS (
 			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
 			    sender_kind, smsc, smsc_time, coding, text,
-			    concat_ref, concat_total, concat_seq, link_key)
+			    concat_ref, concat_total, concat_seq, problem, link_key)
+			-- Without a network time stamp, sender and text do not
+			-- tell two SMS apart (a second STOP would be a
+			-- "duplicate" for ever): the worker's read_id does,
+			-- which a re-read by the same worker run keeps
+			-- (docs/reliability.md, "Hostile input", item 4). An
+			-- SMSC's redelivery (SMPP) is the same key within the
+			-- window (the NOT EXISTS below); in one batch, the same
+			-- key and transaction time.
 			SELECT CASE WHEN p ? 'link_key'
-			       -- An SMSC's redelivery: the same key within the
-			       -- window is the same part (the NOT EXISTS below); in
-			       -- one batch, the same key and transaction time.
 			       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
 			       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
 			           p->>'time', p->>'ref', p->>'total', p->>'seq',
-			           md5(p->>'text'))) END,
+			           md5(p->>'text'),
+			           CASE WHEN p->>'time' IS NULL THEN
+			               coalesce('read ' || (p->>'read_id'),
+			                   'at ' || (p->>'folder') || '/' || (p->>'location'))
+			           END)) END,
 			       p->>'modem', p->>'sender', p->>'sender_norm',
 			       p->>'sender_kind', coalesce(p->>'smsc', ''),
-			       (p->>'time')::timestamptz, p->>'coding', p->>'text',
+			       t.at, p->>'coding', p->>'text',
 			       (p->>'ref')::integer, (p->>'total')::integer,
-			       (p->>'seq')::integer, p->>'link_key'
-			  FROM jsonb_array_elements(p_parts) p
+			       (p->>'seq')::integer,
+			       CASE WHEN p->>'coding' = 'corrupt' THEN 'undecodable: ' ||
+			                coalesce(p->>'error', 'unknown error')
+			            WHEN p->>'time' IS NOT NULL AND t.at IS NULL THEN
+			                'time stamp out of range: ' || (p->>'time')
+			            WHEN p->>'coding' = '8bit' THEN 'binary'
+			       END,
+			       p->>'link_key'
+			  FROM jsonb_array_elements(p_parts) p,
+			       LATERAL (SELECT pigeon_inbox_time(p->>'time') AS at
+			                OFFSET 0) t	-- once a part
 			 WHERE NOT (p ? 'link_key' AND EXISTS (
 			       SELECT 1 FROM inbox_parts i
 			        WHERE i.link_key = p->>'link_key'
@@ -81,9 +133,22 @@ BEGIN
 	LOOP
 		n := n + 1;
 		modems := modems || r.modem;
+		IF r.problem IS NOT NULL AND r.problem <> 'binary' THEN
+			UPDATE modems
+			   SET sms_corrupt = sms_corrupt + (r.coding = 'corrupt')::integer,
+			       sms_damaged = sms_damaged + (r.coding <> 'corrupt')::integer
+			 WHERE name = r.modem;
+			RAISE LOG 'pigeon: modem %: SMS part % stored with a problem: %',
+			    r.modem, r.id, r.problem;
+		END IF;
 		IF coalesce(r.concat_total, 1) <= 1 THEN
-			INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts)
-			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1)
+			INSERT INTO inbox_messages (modem, sender, sender_kind, text,
+			    parts, state, result, processed_at)
+			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1,
+			    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
+			    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
+			         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,
+			    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END)
 			    RETURNING id INTO mid;
 			UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
 		ELSE

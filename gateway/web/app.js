@@ -66,7 +66,8 @@ function draw(st) {
     const net = [m.operator_name || m.operator, m.registration].filter(Boolean).join(", ");
     const why = m.last_error || m.state_reason || "";
     return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
-      m.sms_sent ?? 0, m.sms_failed ?? 0, m.sms_in ?? 0, why]);
+      m.sms_sent ?? 0, m.sms_failed ?? 0,
+      (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " undecodable)" : ""), why]);
   }), 8, "no modems");
 
   let total = 0;

@@ -34,6 +34,7 @@ client_usage(void)
 	fprintf(stderr,
 	    "usage: pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
 	    "[--order 3,1,2] [--ref N | --ref16 N] [--time ISO8601]\n"
+	    "           [--from-type alpha|number] [--pdu HEX]\n"
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
@@ -142,10 +143,13 @@ client_deliver(const char *dir, int argc, char *argv[])
 		}
 		if (!optsdone && strncmp(opt, "--", 2) == 0 && i + 1 < argc) {
 			const char *val = argv[++i];
-			if (strcmp(opt, "--smsc") == 0 || strcmp(opt, "--time") == 0) {
+			if (strcmp(opt, "--smsc") == 0 || strcmp(opt, "--time") == 0 ||
+			    strcmp(opt, "--pdu") == 0) {
 				if (json_object_set_new(req, opt + 2,
 				    json_string(val)) == -1)
 					goto usage;
+			} else if (strcmp(opt, "--from-type") == 0) {
+				json_object_set_new(req, "from_type", json_string(val));
 			} else if (strcmp(opt, "--ref") == 0) {
 				if (parse_int(val, 0, 255, &ival) == -1)
 					goto usage;

@@ -5,6 +5,9 @@
  * object per line back: {"ok": true, ...} or {"ok": false, "error": "..."}.
  * Commands: deliver, stored, fault, status, report, ping. Bad JSON, an unknown
  * command or a bad field is an error reply, never a reason to stop.
+ * deliver's hostile forms (issue 14): "from_type": "alpha" sends the SMS
+ * from the alphanumeric sender ID `from` (digits too: "0661000001"), and
+ * "pdu": HEX stores that PDU as it is (from and text only label it).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -235,10 +238,32 @@ ctl_deliver(json_t *req)
 		}
 	}
 
-	n = pdu_deliver(from, smsc, text, ref, when, gmtoff, parts,
-	    SIM_MAX_PARTS, decoded, sizeof(decoded), &err);
-	if (n == -1)
+	if ((t = json_string_value(json_object_get(req, "pdu"))) != NULL) {
+		/* Stored as given: hostile or broken SMS (issue 14). */
+		if (jorder != NULL || pdu_raw(t, text, &parts[0], &err) == -1)
+			return ctl_error("%s", jorder != NULL ?
+			    "order and pdu do not go together" : err);
+		n = 1;
+		snprintf(decoded, sizeof(decoded), "%s", from);
+	} else if ((n = pdu_deliver(from, smsc, text, ref, when, gmtoff,
+	    parts, SIM_MAX_PARTS, decoded, sizeof(decoded), &err)) == -1)
 		return ctl_error("%s", err);
+	t = json_string_value(json_object_get(req, "from_type"));
+	if (t != NULL && strcmp(t, "alpha") == 0) {
+		/* The same SMS from an alphanumeric sender ID reading `from`. */
+		for (i = 0; i < n; i++) {
+			if (pdu_alpha_sender(&parts[i], from, &err) == -1) {
+				for (i = 0; i < n; i++)
+					pdu_part_free(&parts[i]);
+				return ctl_error("%s", err);
+			}
+		}
+		snprintf(decoded, sizeof(decoded), "%s", from);
+	} else if (t != NULL && strcmp(t, "number") != 0) {
+		for (i = 0; i < n; i++)
+			pdu_part_free(&parts[i]);
+		return ctl_error("from_type is alpha or number");
+	}
 	if (strcmp(decoded, from) != 0) {
 		/* libgammu writes a leading 00 as an international number. */
 		if (strncmp(from, "00", 2) != 0 || decoded[0] != '+' ||

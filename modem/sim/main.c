@@ -78,6 +78,7 @@ usage(void)
 	    "usage: pigeon-modemsim serve DIR [-v] [--send-delay MS]\n"
 	    "       pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
 	    "[--order 3,1,2] [--ref N] [--time ISO8601]\n"
+	    "           [--from-type alpha|number] [--pdu HEX]\n"
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"

@@ -485,3 +485,96 @@ done:
 	free(m);
 	return ok ? 0 : -1;
 }
+
+/*
+ * Makes the sender of a built SMS-DELIVER part an alphanumeric sender ID
+ * (TOA 0xD0) reading name, GSM-7 packed: what an operator's promotion, or
+ * anyone with a bulk SMS account, can send. name is ASCII letters, digits
+ * and spaces, at most 11 of them; "0661000001" reads like a number to
+ * whoever ignores the TOA. 0, or -1 with *errstr.
+ */
+int
+pdu_alpha_sender(struct pdu_part *p, const char *name, const char **errstr)
+{
+	unsigned char in[PDU_MAX_OCTETS], out[PDU_MAX_OCTETS + 12], oa[12];
+	size_t nl = strlen(name), hl = strlen(p->hex), n, i, o = 0, bits = 0;
+	unsigned acc = 0;
+	int pos, oalen;
+
+	if (nl == 0 || nl > 11 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789 ") != nl) {
+		*errstr = "an alphanumeric sender is 1-11 letters, digits, spaces";
+		return -1;
+	}
+	n = hl / 2;
+	if (hl % 2 != 0 || n > sizeof(in) ||
+	    !DecodeHexBin(in, (unsigned char *)p->hex, hl)) {
+		*errstr = "bad PDU";
+		return -1;
+	}
+	/* GSM-7 packing; these characters have their ASCII codes in it. */
+	for (i = 0; i < nl; i++) {
+		acc |= (unsigned)(name[i] & 0x7f) << bits;
+		bits += 7;
+		while (bits >= 8) {
+			oa[2 + o++] = acc & 0xff;
+			acc >>= 8;
+			bits -= 8;
+		}
+	}
+	if (bits > 0)
+		oa[2 + o++] = acc & 0xff;
+	oa[0] = (unsigned char)((nl * 7 + 3) / 4);	/* useful semi-octets */
+	oa[1] = 0xd0;
+	pos = 1 + in[0] + 1;			/* SMSC, first octet */
+	oalen = 2 + (in[pos] + 1) / 2;
+	if (pos + oalen > (int)n) {
+		*errstr = "bad PDU";
+		return -1;
+	}
+	memcpy(out, in, pos);
+	memcpy(out + pos, oa, 2 + o);
+	memcpy(out + pos + 2 + o, in + pos + oalen, n - pos - oalen);
+	n = n - oalen + 2 + o;
+	free(p->hex);
+	if ((p->hex = malloc(2 * n + 1)) == NULL) {
+		*errstr = "out of memory";
+		return -1;
+	}
+	EncodeHexBin(p->hex, out, n);
+	p->tpdu_len = (int)n - 1 - out[0];
+	return 0;
+}
+
+/*
+ * A stored PDU exactly as given (SMSC address first): a truncated, binary
+ * or otherwise hostile SMS that libgammu's encoder would never make.
+ * Only the hex itself is checked. 0, or -1 with *errstr.
+ */
+int
+pdu_raw(const char *hex, const char *label, struct pdu_part *p,
+    const char **errstr)
+{
+	size_t n = strlen(hex);
+
+	memset(p, 0, sizeof(p[0]));
+	for (size_t i = 0; i < n; i++)
+		if (pdu_hexval(hex[i]) < 0)
+			n = 0;
+	if (n < 4 || n % 2 != 0 || n > 2 * PDU_MAX_OCTETS ||
+	    (size_t)(pdu_hexval(hex[0]) * 16 + pdu_hexval(hex[1])) + 1 > n / 2) {
+		*errstr = "a PDU is hex digits, SMSC address first";
+		return -1;
+	}
+	if ((p->hex = strdup(hex)) == NULL || (p->text = strdup(label)) == NULL) {
+		pdu_part_free(p);
+		*errstr = "out of memory";
+		return -1;
+	}
+	for (char *c = p->hex; *c != '\0'; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c -= 'a' - 'A';
+	p->tpdu_len = (int)(n / 2) - 1 - (pdu_hexval(hex[0]) * 16 +
+	    pdu_hexval(hex[1]));
+	return 0;
+}

@@ -147,6 +147,11 @@ int	 pdu_deliver(const char *from, const char *smsc, const char *text,
 int	 pdu_submit(const char *hex, int tpdu_len, struct pdu_submit *,
 	    const char **errstr);
 void	 pdu_submit_free(struct pdu_submit *);
+/* Makes a built part's sender the alphanumeric sender ID name (TOA 0xD0). */
+int	 pdu_alpha_sender(struct pdu_part *, const char *name, const char **errstr);
+/* A part holding hex as it is (SMSC first), text label; 0 or -1. */
+int	 pdu_raw(const char *hex, const char *label, struct pdu_part *,
+	    const char **errstr);
 /* The SMSC's status report for a sent part; 0, or -1 with *errstr. */
 int	 pdu_status_report(const struct pdu_submit *, int mr, int status,
 	    const char *smsc, time_t when, long gmtoff, struct pdu_part *,

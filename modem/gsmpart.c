@@ -1,0 +1,107 @@
+/*
+ * gsmpart.c: a stored SMS as libgammu decoded it (GSM_SMSMessage) to the
+ * fields of the `sms` event (struct sms_part). Pure, apart from a log
+ * line: tests/fuzz/fuzz_pdu.c runs it on what libgammu makes of any PDU.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <gammu.h>
+
+#include "log.h"
+#include "worker.h"
+
+/* ISO 8601 with the offset the timestamp carries. */
+static void
+gsm_format_time(char *buf, size_t len, const GSM_DateTime *dt)
+{
+	int tz = dt->Timezone;
+	char sign = '+';
+
+	if (dt->Year == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if (tz < 0) {
+		sign = '-';
+		tz = -tz;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+	    dt->Year % 10000, dt->Month % 100, dt->Day % 100, dt->Hour % 100,
+	    dt->Minute % 100, dt->Second % 100, sign, (tz / 3600) % 100,
+	    (tz % 3600) / 60);
+}
+
+/* EncodeUTF8 of a fixed-size libgammu string that may lack its terminator. */
+static void
+gsm_utf8(char *dst, const unsigned char *src, size_t srcsize)
+{
+	unsigned char tmp[(GSM_MAX_SMS_LENGTH + 2) * 2];
+	size_t n = srcsize < sizeof(tmp) - 2 ? srcsize : sizeof(tmp) - 2;
+
+	n &= ~(size_t)1;
+	memcpy(tmp, src, n);
+	tmp[n] = tmp[n + 1] = 0;
+	dst[0] = '\0';
+	EncodeUTF8(dst, tmp);
+}
+
+void
+gsm_part_fill(struct sms_part *p, const void *sms)
+{
+	const GSM_SMSMessage *s = sms;
+	static const char hex[] = "0123456789ABCDEF";
+
+	memset(p, 0, sizeof(*p));
+	p->folder = s->Folder;
+	p->location = s->Location;
+	gsm_utf8(p->sender, s->Number, sizeof(s->Number));
+	gsm_utf8(p->smsc, s->SMSC.Number, sizeof(s->SMSC.Number));
+	gsm_format_time(p->time, sizeof(p->time), &s->DateTime);
+	if (s->DateTime.Year != 0 && (s->DateTime.Timezone > 15 * 3600 + 59 * 60 ||
+	    s->DateTime.Timezone < -(15 * 3600 + 59 * 60)))
+		log_warnx("SMS at folder %d location %d: time zone offset %s "
+		    "is beyond +-15:59; it is stored without its time stamp",
+		    s->Folder, s->Location, p->time + 19);
+	switch (s->Coding) {
+	case SMS_Coding_8bit: {
+		size_t n = s->Length < 0 ? 0 : (size_t)s->Length;
+		if (n > sizeof(s->Text))
+			n = sizeof(s->Text);
+		if (n * 2 >= sizeof(p->text))
+			n = (sizeof(p->text) - 1) / 2;
+		for (size_t i = 0; i < n; i++) {
+			p->text[2 * i] = hex[s->Text[i] >> 4];
+			p->text[2 * i + 1] = hex[s->Text[i] & 0xf];
+		}
+		p->text[2 * n] = '\0';
+		p->coding = "8bit";
+		break;
+	}
+	case SMS_Coding_Unicode_No_Compression:
+	case SMS_Coding_Unicode_Compression:
+		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+		p->coding = "ucs2";
+		break;
+	default:
+		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+		p->coding = "gsm";
+		break;
+	}
+	p->cls = s->Class;
+	p->sender_toa = -1;
+	if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
+	    s->UDH.AllParts > 0 && s->UDH.PartNumber > 0) {
+		p->udh = 1;
+		p->udh_ref = s->UDH.ID8bit != -1 ? s->UDH.ID8bit : s->UDH.ID16bit;
+		p->udh_total = s->UDH.AllParts;
+		p->udh_seq = s->UDH.PartNumber;
+	}
+	if (s->PDU == SMS_Status_Report) {
+		p->status_report = 1;
+		p->msg_ref = s->MessageReference;
+		p->delivery_status = s->DeliveryStatus;
+		gsm_format_time(p->discharge_time, sizeof(p->discharge_time),
+		    &s->SMSCTime);
+	}
+}

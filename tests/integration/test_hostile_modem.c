@@ -1,0 +1,305 @@
+/*
+ * Issue 14, items 1 and 4-7: hostile SMS through the real worker and the
+ * modem simulator, each stored and never applied as what it pretends to
+ * be, and none left on the SIM: an undecodable PDU ahead of good SMS, an
+ * alphanumeric sender ID made of a member's digits, the same STOP twice
+ * without a network time stamp, a binary WAP push, a time zone offset
+ * PostgreSQL cannot hold. Each step has its own gateway (CK_RUN_CASE
+ * runs one); the last uses tests/reliability/fake-modem, which sends a
+ * sender a real worker cannot (over 31 bytes of UTF-8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define WAIT_MS	60000
+#define TOKEN	"hostile-modem-token-0123456789abcdef"
+#define ALICE	"+212661000001"
+#define BOB	"+212661000002"
+#define CAROL	"+212661000003"
+
+/*
+ * Stored PDUs, SMSC +212600000000 first (see pigeon-modemsim deliver
+ * --pdu). SCTS 2026-12-04 10:00:00 +00:00 unless said.
+ */
+/* From +212661000002, "hello there", cut 8 octets short: libgammu says
+ * "Corrupted data returned by phone". */
+#define PDU_TRUNCATED	"0791126200000000040C911262160000200000622140010000000BE832"
+/* From +212661000003, "STOP", month 13 in the time stamp: libgammu drops
+ * it ("Invalid date & time"), so the SMS has no time. */
+#define PDU_STOP_NOTIME	"0791126200000000040C911262160000300000623140010000000453EA130A"
+/* From +212661000001, 8-bit data with a UDH: a WAP push header. */
+#define PDU_WAP_PUSH	"0791126200000000440C911262160000100004622140010000000B" \
+			"0605040B8423F0DEADBEEF"
+
+/* From +212661000002, 7-bit, TP-UDL 180 septets (all present): libgammu
+ * 1.42 unpacks them into a 161-octet array on its stack. */
+#define PDU_UDL_180	"0791126200000000040C91126216000020000062214001000000B4" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141414141414141414141414141414141414141414141414141414141" \
+	"41414141414141414141"
+
+static struct h_gateway g;
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "timezone = UTC\nlimit_minute = 100\n";
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "hostile_modem", 1);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+static long
+count(const char *sql, const char *param)
+{
+	const char *params[] = { param };
+	return h_db_long(g.db, sql, param != NULL ? 1 : 0, params);
+}
+
+/* Waits until sql (a literal, one value) gives want; fails the test if not. */
+static void
+wait_db(const char *sql, const char *param, const char *want, int line)
+{
+	ck_assert_msg(h_wait_db(&g, sql, param, want, WAIT_MS) == 0,
+	    "line %d: never %s: %s (%s)", line, want, sql, param ? param : "");
+}
+#define WAIT_DB(sql, param, want) wait_db(sql, param, want, __LINE__)
+
+static int
+sim_empty(void *arg)
+{
+	(void)arg;
+	return h_stored_count(&g, 0) == 0;
+}
+
+static void
+join(const char *phone, const char *handle)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "JOIN %s", handle);
+	ck_assert_int_eq(h_text(&g, 0, phone, text), 0);
+	WAIT_DB("SELECT count(*) FROM accounts WHERE handle = $1", handle, "1");
+}
+
+/* Item 7: one undecodable SMS at location 1 no longer hides the SMS after
+ * it; it is stored with its PDU, deleted, and counted for the modem. */
+START_TEST(test_corrupt_sms_skipped)
+{
+	char *body = NULL;
+
+	ck_assert_int_eq(h_stored_count(&g, 0), 0);
+	ck_assert_int_eq(h_deliver(&g, 0, BOB, "(truncated)",
+	    "--pdu " PDU_TRUNCATED), 0);
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "after the broken one"), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", "after the broken one", "1");
+	WAIT_DB("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt' AND text = $1",
+	    PDU_TRUNCATED, "1");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text = $1 "
+	    "AND state = 'ignored'", PDU_TRUNCATED), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt' "
+	    "AND problem LIKE 'undecodable: %'", NULL), 1);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, "\"sms_corrupt\": 1") || strstr(body, "\"sms_corrupt\":1"),
+	    "/api/modems: %s", body);
+	free(body);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, "pigeon_modem_sms_corrupt_total{modem=\"sim0\"} 1"),
+	    "/metrics: %s", body);
+	free(body);
+	/* The worker stayed up: nothing was read twice. */
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt'",
+	    NULL), 1);
+}
+END_TEST
+
+/* Item 13's find: a PDU that overflows libgammu's decoder (the worker
+ * aborted on it at every listing, for ever) is skipped from inside
+ * libgammu, stored and counted; it stays on the SIM, since libgammu
+ * decodes an SMS again before deleting it. */
+START_TEST(test_unsafe_pdu_skipped)
+{
+	ck_assert_int_eq(h_deliver(&g, 0, BOB, "(udl 180)", "--pdu " PDU_UDL_180), 0);
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "after the poisoned one"), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", "after the poisoned one", "1");
+	WAIT_DB("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt' AND text = $1",
+	    PDU_UDL_180, "1");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE problem = "
+	    "'undecodable: PDU lengths beyond what libgammu decodes safely'", NULL), 1);
+	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+}
+END_TEST
+
+/* Item 1: "0661000001" from an alphanumeric sender ID is not alice. */
+START_TEST(test_alpha_sender_not_a_member)
+{
+	const char *text = "spoofed through a sender ID";
+
+	join(ALICE, "alice");
+	ck_assert_int_eq(h_deliver(&g, 0, "0661000001", text, "--from-type alpha"), 0);
+	WAIT_DB("SELECT state FROM inbox_messages WHERE text = $1", text, "ignored");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text = $1 "
+	    "AND sender_kind = 'alpha' AND sender = '0661000001'", text), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM posts WHERE text = $1", text), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	/* The AT driver tells sender types, and says so. */
+	char *body = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, "\"sender_types\": true") ||
+	    strstr(body, "\"sender_types\":true"), "/api/modems: %s", body);
+	free(body);
+}
+END_TEST
+
+/* Item 4: the same STOP twice, without a time stamp, is two STOPs. */
+START_TEST(test_repeated_stop_without_time)
+{
+	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "0");
+	ck_assert_int_eq(h_deliver(&g, 0, CAROL, "STOP", "--pdu " PDU_STOP_NOTIME), 0);
+	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "1");
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, CAROL, "START"), 0);
+	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "0");
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	/* Byte for byte the same SMS, likely at the same location. */
+	ck_assert_int_eq(h_deliver(&g, 0, CAROL, "STOP", "--pdu " PDU_STOP_NOTIME), 0);
+	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "1");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
+	    "AND text = 'STOP'", CAROL), 2);
+}
+END_TEST
+
+/* Item 5: a binary SMS is stored, not posted. */
+START_TEST(test_binary_sms_not_posted)
+{
+	join(ALICE, "alice");
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(wap push)", "--pdu " PDU_WAP_PUSH), 0);
+	WAIT_DB("SELECT count(*) FROM inbox_parts WHERE coding = '8bit' AND sender = $1",
+	    ALICE, "1");
+	WAIT_DB("SELECT state || ' ' || result FROM inbox_messages WHERE sender = $1 "
+	    "AND text LIKE '%DEADBEEF'", ALICE, "ignored binary SMS, not applied");
+	ck_assert_int_eq(count("SELECT count(*) FROM posts WHERE text LIKE $1",
+	    "%DEADBEEF"), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
+/* Item 6: a time zone offset beyond +-15:59 (a network may send 19:45):
+ * stored without its time, the text applied, the SIM emptied, counted. */
+START_TEST(test_time_zone_out_of_range)
+{
+	const char *text = "a post from a far time zone";
+
+	join(ALICE, "alice");
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, text,
+	    "--time 2026-12-04T10:00:00+19:00"), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", text, "1");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE text = $1 AND "
+	    "smsc_time IS NULL AND problem = 'time stamp out of range: "
+	    "2026-12-04T10:00:00+19:00'", text), 1);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	WAIT_DB("SELECT sms_damaged FROM modems WHERE name = $1", "sim0", "1");
+}
+END_TEST
+
+/* Item 6, the sender: over 31 bytes, cut inside a UTF-8 character, used to
+ * make the part vanish. The fake modem writes what no SIM holds. */
+static struct h_gateway fg;
+
+static void
+fake_setup(void)
+{
+	static char extra[1200];
+	char cwd[1024], path[1200];
+	FILE *f;
+
+	memset(&fg, 0, sizeof(fg));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	char *dir = h_tmpdir("hostile-modem-fake");
+	setenv("PIGEON_FAKE_DIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/sim0.sms", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	/* Two control characters (so neither a number nor a name: kept as
+	 * it is), then 13 x U+2D5C (3 bytes each): 41 bytes. */
+	fputs("{\"type\":\"sms\",\"folder\":1,\"location\":1,\"sender\":\"\\u0001\\u0001", f);
+	for (int i = 0; i < 13; i++)
+		fputs("\xe2\xb5\x9c", f);
+	fputs("\",\"smsc\":\"+212600000000\",\"coding\":\"ucs2\",\"class\":-1,"
+	    "\"time\":\"2026-12-04T10:00:00+00:00\",\"text\":\"tifinagh sender\"}\n", f);
+	fclose(f);
+	free(dir);
+	snprintf(extra, sizeof(extra), "modem_program = %s/tests/reliability/fake-modem\n",
+	    cwd);
+	fg.extra_config = extra;
+	h_gateway_start(&fg, "hostile_modem_fake", 1);
+}
+
+static void
+fake_teardown(void)
+{
+	h_gateway_stop(&fg);
+}
+
+START_TEST(test_long_utf8_sender_stored)
+{
+	ck_assert_int_eq(h_wait_db(&fg, "SELECT count(*) FROM inbox_messages WHERE "
+	    "text = $1", "tifinagh sender", "1", WAIT_MS), 0);
+	/* The whole sender is kept; its 31-byte form ends between characters. */
+	ck_assert_int_eq(h_db_long(fg.db, "SELECT count(*) FROM inbox_parts WHERE "
+	    "length(sender) = 15 AND length(sender_norm) = 11 AND "
+	    "text = 'tifinagh sender'", 0, NULL), 1);
+}
+END_TEST
+
+/* A gateway per step, so that each runs alone (CK_RUN_CASE=alpha). */
+static void
+add_case(Suite *s, const char *name, const TTest *t, SFun up, SFun down)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, t);
+	suite_add_tcase(s, tc);
+}
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("hostile_modem");
+
+	add_case(s, "corrupt", test_corrupt_sms_skipped, setup, teardown);
+	add_case(s, "unsafe", test_unsafe_pdu_skipped, setup, teardown);
+	add_case(s, "alpha", test_alpha_sender_not_a_member, setup, teardown);
+	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
+	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
+	add_case(s, "timezone", test_time_zone_out_of_range, setup, teardown);
+	add_case(s, "sender", test_long_utf8_sender_stored, fake_setup, fake_teardown);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
