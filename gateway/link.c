@@ -529,6 +529,7 @@ link_new(const struct modem_conf *conf)
 	if (l->state == LINK_DISABLED)
 		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
 	l->backoff_ms = RESTART_MIN_MS;
+	l->budget_left = -1;
 	return l;
 }
 

@@ -136,6 +136,8 @@ struct link {
 
 	/* scheduler.c */
 	struct ratelimit rate;
+	long long	 budget_left;	/* parts it may still send today; -1: no budget */
+	char		 budget_day[16];	/* the day of budget_left, YYYY-MM-DD */
 	unsigned	 sms_sent, sms_failed;	/* since pigeond started */
 };
 TAILQ_HEAD(link_list, link);

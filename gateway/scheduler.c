@@ -29,6 +29,7 @@
 
 #define TICK_MS		2000	/* retries come due between NOTIFYs */
 #define RECLAIM_MS	30000	/* expired leases are looked for this often */
+#define BUDGET_MS	10000	/* the links' daily budgets are read this often */
 
 static int claiming;
 static int again;
@@ -169,11 +170,75 @@ outcome_push(json_t *o)
 		event_active(ev_flush, EV_TIMEOUT, 0);
 }
 
-/* A link that can take a send now, rate limits included. */
+/* A link that can take a send now: rate limits and its day's budget
+ * (link_budget_day) included. */
 static int
 able(const struct link *l, int64_t now)
 {
-	return link_can_send(l) && ratelimit_allows(&l->rate, l->conf, now);
+	return link_can_send(l) && l->budget_left != 0 &&
+	    ratelimit_allows(&l->rate, l->conf, now);
+}
+
+static void
+budgets_read(PGresult *res, void *arg)
+{
+	struct link *l;
+
+	if (res == NULL || !store_ok(res)) {
+		if (res != NULL)
+			log_warnx("outbox: reading the links' budgets: %s", store_error(res));
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		if ((l = link_find(PQgetvalue(res, i, 0))) == NULL)
+			continue;
+		long long left = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		const char *day = PQgetvalue(res, i, 2);
+		/*
+		 * This host counts its own sends as they happen (scheduler_sent);
+		 * within a day a read only brings the budget down (the other
+		 * hosts' sends), never up, so that sends not yet recorded are
+		 * not given back. A new day starts afresh.
+		 */
+		if (strcmp(day, l->budget_day) != 0) {
+			snprintf(l->budget_day, sizeof(l->budget_day), "%s", day);
+			l->budget_left = left;
+		} else if (left >= 0 && (l->budget_left < 0 || left < l->budget_left)) {
+			if (left == 0 && l->budget_left != 0)
+				log_warnx("modem %s: its daily budget (link_budget_day) is "
+				    "spent; no more sends today", l->name);
+			l->budget_left = left;
+		}
+	}
+	scheduler_kick();
+}
+
+/* Janitor job: what each link may still send today. */
+static void
+scheduler_budgets(void)
+{
+	struct link *l;
+	json_t *names;
+	char *text;
+
+	if (!store_is_up(env.store) || env.conf.link_budget_day == 0)
+		return;
+	if ((names = json_array()) == NULL)
+		return;
+	TAILQ_FOREACH(l, &env.links, entry)
+		json_array_append_new(names, json_string(l->name));
+	/* A JSON list of names (letters, digits, - _ .) is a text[] once its
+	 * brackets are braces. */
+	text = json_dumps(names, JSON_COMPACT);
+	json_decref(names);
+	if (text == NULL)
+		return;
+	text[0] = '{';
+	text[strlen(text) - 1] = '}';
+	const char *params[] = { text };
+	store_query(env.store, "SELECT * FROM pigeon_link_budget_left($1::text[])", 1,
+	    params, budgets_read, NULL);
+	free(text);
 }
 
 /* Free slots across the links that can send now. */
@@ -391,6 +456,13 @@ scheduler_sent(struct link *m, json_t *msg)
 		    (long long)parts);
 	ratelimit_record(&m->rate, pigeon_now_ms());
 	m->sms_sent++;
+	/* Counted here between two reads of the budgets, so that one host
+	 * stops exactly at it; the reads bring in the other hosts' sends. */
+	if (m->budget_left > 0)
+		m->budget_left = parts < m->budget_left ? m->budget_left - parts : 0;
+	if (m->budget_left == 0)
+		log_warnx("modem %s: its daily budget (link_budget_day) is spent; "
+		    "no more sends today", m->name);
 	outcome_push(o);
 	scheduler_kick();
 }
@@ -491,6 +563,8 @@ int
 scheduler_init(void)
 {
 	if (janitor_add("scheduler: due retries", TICK_MS, scheduler_tick) == -1 ||
+	    janitor_add("scheduler: links' daily budgets", BUDGET_MS,
+	    scheduler_budgets) == -1 ||
 	    janitor_add("scheduler: expired leases and validity", RECLAIM_MS,
 	    scheduler_reclaim) == -1)
 		return -1;
@@ -501,6 +575,7 @@ scheduler_init(void)
 void
 scheduler_db_up(void)
 {
+	scheduler_budgets();
 	scheduler_tick();
 }
 

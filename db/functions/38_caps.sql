@@ -228,13 +228,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                     'YYYY-MM-DD') || '/%'));
 $$;
 
--- What is left of a link's budget today (NULL: no budget). Not called
--- yet: the scheduler's choice of a modem could skip a link at 0.
-CREATE OR REPLACE FUNCTION pigeon_link_budget_left(p_modem text)
-RETURNS bigint LANGUAGE sql STABLE AS $$
-	SELECT nullif(pigeon_setting_int('link_budget_day'), 0) - coalesce((
-	    SELECT c.value FROM counters c
-	     WHERE c.name = 'link_parts/' || to_char(now() AT TIME ZONE
-	           pigeon_setting('timezone'), 'YYYY-MM-DD')
-	           || '/' || p_modem), 0);
+-- What is left of each link's budget today (service time zone), for the
+-- scheduler: a link at 0 takes no more sends until the day turns (-1: no
+-- budget). With the day, so that pigeond knows when it turned.
+CREATE OR REPLACE FUNCTION pigeon_link_budget_left(p_links text[])
+RETURNS TABLE (link text, remaining bigint, day text) LANGUAGE sql STABLE AS $$
+	WITH d AS (SELECT to_char(now() AT TIME ZONE pigeon_setting('timezone'),
+	                   'YYYY-MM-DD') AS day)
+	SELECT l, coalesce(greatest(nullif(pigeon_setting_int('link_budget_day'), 0)
+	    - coalesce((SELECT c.value FROM counters c
+	                 WHERE c.name = 'link_parts/' || d.day || '/' || l), 0), 0), -1),
+	       d.day
+	  FROM unnest(p_links) l, d;
 $$;

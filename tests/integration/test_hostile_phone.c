@@ -22,8 +22,11 @@
 
 static struct h_gateway g;
 static const char config[] =
-    "timezone = UTC\nlimit_minute = 30\nrecipient_day = 8\nloop_rounds = 3\n"
-    "link_budget_day = 5\n";
+    "timezone = UTC\nlimit_minute = 30\nrecipient_day = 8\nloop_rounds = 3\n";
+/* test_link_budget's own gateway: 2 parts a link a day. */
+#define BUDGET	2
+static const char config_budget[] =
+    "timezone = UTC\nlimit_minute = 30\nlink_budget_day = 2\n";
 
 static void
 setup(void)
@@ -32,6 +35,15 @@ setup(void)
 	g.extra_config = (char *)config;
 	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, "hostile_phone", NMODEMS);
+}
+
+static void
+setup_budget(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = (char *)config_budget;
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "hostile_phone_budget", NMODEMS);
 }
 
 static void
@@ -249,27 +261,47 @@ budget_alert(void *arg)
 	(void)arg;
 	h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body);
 	found = body != NULL && strstr(body, "pigeon_link_budget_alert{modem=\"sim0\"} 1") &&
-	    strstr(body, "pigeon_link_budget_day 5") &&
+	    strstr(body, "pigeon_link_budget_day 2") &&
 	    strstr(body, "pigeon_link_budget_alerts_total ") &&
 	    !strstr(body, "pigeon_link_budget_alerts_total 0\n");
 	free(body);
 	return found;
 }
 
-/* Item 3: each link's parts of the day against link_budget_day, and an
- * alert gauge once 80% is spent. */
+static int
+spent_logged(void *arg)
+{
+	char path[1024], *log;
+	int n;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/pigeond.log", g.dir);
+	log = h_read_file(path);
+	n = log ? h_count_lines(log, "daily budget (link_budget_day) is spent") : 0;
+	free(log);
+	return n == NMODEMS;
+}
+
+/* Item 3: each link's parts of the day against link_budget_day: an alert
+ * gauge once 80% is spent, and no send past it. */
 START_TEST(test_link_budget)
 {
 	const char *c = "+212661400031";
 	char text[32];
 
-	/* more than enough for every modem to send 4 */
+	/* more than the links may send today */
 	for (int i = 0; i < 4 * NMODEMS; i++) {
 		snprintf(text, sizeof(text), "budget %d", i);
 		h_outbox_add(&g, c, text, 1);
 	}
-	settle();
 	ck_assert_msg(h_wait_for(budget_alert, NULL, 30000) == 0, "no budget alert for sim0");
+	ck_assert_msg(h_wait_for(spent_logged, NULL, WAIT_MS) == 0,
+	    "not every link said its budget is spent");
+	/* Every link spent: exactly the budget went out, the rest waits. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'sent'", c, "6", WAIT_MS), 0);
+	ck_assert_str_eq(dbv("SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'queued'", c), "6");
 	ck_assert_int_ge(atoi(dbv("SELECT value FROM counters WHERE name = "
 	    "'link_budget_alert'", NULL)), 1);
 }
@@ -311,6 +343,10 @@ suite(void)
 	tcase_add_test(tc, test_empty_sms);
 	tcase_add_test(tc, test_recipient_ceiling);
 	tcase_add_test(tc, test_autoresponder_loop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("budget");
+	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, setup_budget, teardown);
 	tcase_add_test(tc, test_link_budget);
 	suite_add_tcase(s, tc);
 	return s;
