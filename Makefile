@@ -138,6 +138,48 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug
 
+# What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
+# its test cases, so that the cases of a long program run side by side. A
+# program listed by case runs only the cases listed: list a new case here.
+# Longest first: tests/run starts them in this order, PIGEON_TEST_JOBS at
+# once. TESTS_ALONE stop and start their PostgreSQL: tests/run runs them
+# one after the other on a cluster of their own.
+TESTS_ALONE = \
+	tests/integration/test_rel_kill:pg \
+	tests/integration/test_rel_hostlock \
+	tests/integration/test_api:down
+
+TESTS = \
+	$(TESTS_ALONE) \
+	tests/integration/test_bank_volume:volume \
+	tests/integration/test_track \
+	tests/integration/test_bank:failures \
+	tests/integration/test_bank:routes \
+	tests/integration/test_worker \
+	tests/integration/test_modemsim \
+	tests/integration/test_commands:social \
+	tests/integration/test_commands:account \
+	tests/integration/test_commands:sleep \
+	tests/integration/test_api:routes \
+	tests/integration/test_rel_kill:worker \
+	tests/integration/test_rel_kill:kill \
+	tests/integration/test_rel_hostile \
+	tests/integration/test_rel_hosts \
+	tests/integration/test_bank_volume:reload \
+	tests/integration/test_text \
+	tests/integration/test_reach \
+	tests/integration/test_status_page \
+	tests/integration/test_bank_reports \
+	tests/integration/test_skeleton \
+	tests/integration/test_crash \
+	tests/integration/test_pigeonctl \
+	tests/integration/test_webhook \
+	tests/integration/test_search \
+	tests/integration/test_rel_unplug \
+	tests/integration/test_startup \
+	tests/integration/test_listing \
+	$(UNIT_TESTS)
+
 HARNESS_SRCS = \
 	tests/integration/harness.c \
 	tests/integration/h_gateway.c
@@ -247,7 +289,7 @@ test:
 	$(MAKE) SAN=1 test-bins
 	tests/reliability/check-sql
 	$(MAKE) fuzz-brief
-	tests/run $(BUILD)/san $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS)
 
 unit:
 	$(MAKE) SAN=1 test-bins

@@ -24,6 +24,7 @@ struct modem_conf {
 	int	 report;	/* ask the network for delivery reports */
 	int	 drain;		/* finish the send in flight, then take no more */
 	int	 health_seconds;	/* how often the worker reports signal etc. */
+	int	 send_wait_seconds;	/* the worker's wait for the network, per part */
 };
 
 struct pigeon_conf {

@@ -458,12 +458,13 @@ modem_spawn(struct modem *m)
 	modem_set_state(m, MODEM_STARTING, "");
 	watchdog_start(m);
 
-	modem_write(m, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+	modem_write(m, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i}",
 	    "type", "config", "name", m->name, "device", m->conf->device,
 	    "connection", m->conf->connection, "model", m->conf->model,
 	    "logfile", m->conf->logfile, "logformat", m->conf->logformat,
 	    "smsc", m->conf->smsc, "poll_ms", m->conf->poll_ms,
-	    "health_ms", m->conf->health_seconds * 1000));
+	    "health_ms", m->conf->health_seconds * 1000,
+	    "send_wait_ms", m->conf->send_wait_seconds * 1000));
 	return;
 retry:
 	modem_set_state(m, MODEM_OFFLINE, "cannot start the modem process");

@@ -15,7 +15,8 @@
 #include <stdint.h>
 
 #define WORKER_MAX_PARTS	10	/* longest message `send` accepts */
-#define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part */
+#define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part;
+					 * config's send_wait_ms overrides it */
 
 /* The `config` message: gammurc keys of the modem section. */
 struct gsm_config {
@@ -28,6 +29,7 @@ struct gsm_config {
 	char	*smsc;		/* "" = the SIM's, read once with GSM_GetSMSC */
 	int	 poll_ms;
 	int	 health_ms;	/* how often `health` is sent; 0 = never */
+	int	 send_wait_ms;	/* wait for the network's verdict on a part */
 };
 
 /* What `ready` carries; "" where the modem did not say. */

@@ -34,9 +34,12 @@ start(const char *name)
 {
 	memset(&g, 0, sizeof(g));
 	g.extra_config = "retry_seconds = 1\nwatchdog_seconds = 3\nmax_attempts = 3\n";
-	g.modem_extra[0] = "routes = +21266\nhealth_seconds = 2\n";
-	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n";
-	g.modem_extra[2] = "health_seconds = 2\n";
+	/* A simulated send is answered at once (or after a send-delay of
+	 * 3 s): a modem gone silent is given up on after 8 s, not 30. */
+	g.modem_extra[0] = "routes = +21266\nhealth_seconds = 2\nsend_wait_seconds = 8\n";
+	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n"
+	    "send_wait_seconds = 8\n";
+	g.modem_extra[2] = "health_seconds = 2\nsend_wait_seconds = 8\n";
 	h_gateway_start(&g, name, 3);
 }
 
@@ -219,13 +222,19 @@ teardown(void)
 static Suite *
 suite(void)
 {
+	/* A case per test (each starts its own gateway): tests/run may run
+	 * them side by side. */
 	Suite *s = suite_create("bank");
-	TCase *tc = tcase_create("bank");
+	TCase *tc = tcase_create("routes");
+	TCase *fail = tcase_create("failures");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_routes_failover_replug);
-	tcase_add_test(tc, test_failures_and_watchdog);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(fail, NULL, teardown);
+	tcase_set_timeout(fail, 300);
+	tcase_add_test(fail, test_failures_and_watchdog);
+	suite_add_tcase(s, fail);
 	return s;
 }
 

@@ -74,15 +74,18 @@ sent_at_least(void *p)
 	return h_sim_sent_count(&g, a->modem) >= a->n;
 }
 
-START_TEST(test_queue_rate_disable_drain)
+static void
+start(void)
 {
-	char sname[16];
-	int before[5];
-
 	memset(&g, 0, sizeof(g));
 	g.extra_config = "retry_seconds = 1\n";
 	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
 	h_gateway_start(&g, "bank_volume", 5);
+}
+
+START_TEST(test_queue_rate_unplug)
+{
+	start();
 
 	/* A fan-out of 200, inserted at once. */
 	ck_assert_int_eq(h_db_long(g.db, "WITH i AS (INSERT INTO outbox (recipient, text, class) "
@@ -120,6 +123,18 @@ START_TEST(test_queue_rate_disable_drain)
 	/* Replugged: online again by itself. */
 	ck_assert_int_eq(h_sim_fault(&g, 3, "unplug 0"), 0);
 	h_wait_modem(&g, "sim3", "online", WAIT_MS);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* On a gateway of its own (five modems, the same limits), so that it runs
+ * beside the fan-out. */
+START_TEST(test_disable_drain_remove)
+{
+	char sname[16];
+	int before[5];
+
+	start();
 
 	/* Disable sim0..sim3 through the file and SIGHUP: only the limited
 	 * one sends, when its minute allows. */
@@ -204,12 +219,18 @@ teardown(void)
 static Suite *
 suite(void)
 {
+	/* A case per test: tests/run may run them side by side. */
 	Suite *s = suite_create("bank_volume");
 	TCase *tc = tcase_create("volume");
+	TCase *rl = tcase_create("reload");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 400);
-	tcase_add_test(tc, test_queue_rate_disable_drain);
+	tcase_add_test(tc, test_queue_rate_unplug);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(rl, NULL, teardown);
+	tcase_set_timeout(rl, 400);
+	tcase_add_test(rl, test_disable_drain_remove);
+	suite_add_tcase(s, rl);
 	return s;
 }
 
