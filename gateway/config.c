@@ -49,6 +49,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600 },
 	{ "validity",		KEY_INT,	P(validity),	"86400", 10, 2592000 },
 	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600 },
+	{ "restart_max_seconds", KEY_INT,	P(restart_max_seconds), "60", 1, 3600 },
 	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000 },
 	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0 },
 	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, 10 },

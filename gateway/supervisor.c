@@ -34,7 +34,6 @@
 #include "store.h"
 
 #define RESTART_MIN_MS	1000
-#define RESTART_MAX_MS	60000
 #define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
 #define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
 
@@ -522,8 +521,8 @@ modem_exited(struct modem *m, int status)
 	log_info("modem %s: %s; restarting in %d ms", m->name, why, m->backoff_ms);
 	modem_restart_later(m, m->backoff_ms);
 	m->backoff_ms *= 2;
-	if (m->backoff_ms > RESTART_MAX_MS)
-		m->backoff_ms = RESTART_MAX_MS;
+	if (m->backoff_ms > env.conf.restart_max_seconds * 1000)
+		m->backoff_ms = env.conf.restart_max_seconds * 1000;
 }
 
 void
