@@ -152,24 +152,28 @@ TESTS_ALONE = \
 TESTS = \
 	$(TESTS_ALONE) \
 	tests/integration/test_bank_volume:volume \
-	tests/integration/test_track \
-	tests/integration/test_bank:failures \
-	tests/integration/test_bank:routes \
-	tests/integration/test_worker \
-	tests/integration/test_modemsim \
-	tests/integration/test_commands:social \
 	tests/integration/test_commands:account \
+	tests/integration/test_track:track \
+	tests/integration/test_track:stats \
+	tests/integration/test_worker \
+	tests/integration/test_bank:failures \
+	tests/integration/test_modemsim \
 	tests/integration/test_commands:sleep \
-	tests/integration/test_api:routes \
+	tests/integration/test_commands:social \
+	tests/integration/test_commands:posts \
+	tests/integration/test_bank:restarts \
 	tests/integration/test_rel_kill:worker \
-	tests/integration/test_rel_kill:kill \
+	tests/integration/test_api:routes \
+	tests/integration/test_bank:routes \
+	tests/integration/test_bank:silent \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_hosts \
-	tests/integration/test_bank_volume:reload \
 	tests/integration/test_text \
+	tests/integration/test_bank_volume:reload \
 	tests/integration/test_reach \
 	tests/integration/test_status_page \
 	tests/integration/test_bank_reports \
+	tests/integration/test_rel_kill:kill \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \
 	tests/integration/test_pigeonctl \

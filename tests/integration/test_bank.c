@@ -96,7 +96,8 @@ START_TEST(test_routes_failover_replug)
 }
 END_TEST
 
-START_TEST(test_failures_and_watchdog)
+/* Send failures: temporary, permanent, too old, too many attempts. */
+START_TEST(test_send_failures)
 {
 	long id;
 	char *v;
@@ -153,6 +154,19 @@ START_TEST(test_failures_and_watchdog)
 	id = h_outbox_add(&g, "+212661000013", "goes anyway", 1);
 	h_wait_outbox(&g, id, "sent", WAIT_MS);
 
+	h_wait_outbox(&g, old, "expired", WAIT_MS);
+	v = h_outbox_col(&g, old, "last_error");
+	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
+	free(v);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* A failing modem and a hung worker are restarted. */
+START_TEST(test_failing_and_hung_modems)
+{
+	start("bank_restarts");
+
 	/* A modem whose sends keep failing goes offline and is restarted;
 	 * what it failed goes out through the others. */
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 41 100"), 0);
@@ -185,6 +199,16 @@ START_TEST(test_failures_and_watchdog)
 	ck_assert_str_ne(pid, pid2);
 	free(pid);
 	free(pid2);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+START_TEST(test_silent_mid_send)
+{
+	long id;
+	char *v;
+
+	start("bank_silent");
 
 	/* A modem that goes silent in the middle of a send: the message is
 	 * not lost, it goes out through another modem. */
@@ -202,11 +226,6 @@ START_TEST(test_failures_and_watchdog)
 	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 0"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 0"), 0);
 	h_wait_modem(&g, "sim1", "online", 90000);
-
-	h_wait_outbox(&g, old, "expired", WAIT_MS);
-	v = h_outbox_col(&g, old, "last_error");
-	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
-	free(v);
 	h_gateway_stop(&g);
 }
 END_TEST
@@ -225,16 +244,22 @@ suite(void)
 	/* A case per test (each starts its own gateway): tests/run may run
 	 * them side by side. */
 	Suite *s = suite_create("bank");
-	TCase *tc = tcase_create("routes");
-	TCase *fail = tcase_create("failures");
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_routes_failover_replug);
-	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(fail, NULL, teardown);
-	tcase_set_timeout(fail, 300);
-	tcase_add_test(fail, test_failures_and_watchdog);
-	suite_add_tcase(s, fail);
+	const struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+		{ "routes", test_routes_failover_replug },
+		{ "failures", test_send_failures },
+		{ "restarts", test_failing_and_hung_modems },
+		{ "silent", test_silent_mid_send },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, NULL, teardown);
+		tcase_set_timeout(tc, 300);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 

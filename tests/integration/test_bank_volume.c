@@ -74,20 +74,18 @@ sent_at_least(void *p)
 	return h_sim_sent_count(&g, a->modem) >= a->n;
 }
 
-static void
-start(void)
+START_TEST(test_queue_rate_unplug)
 {
 	memset(&g, 0, sizeof(g));
 	/* The unplugged modem is tried again at least every 2 s (not up to
-	 * 60 s): its replug is seen that much sooner. */
-	g.extra_config = "retry_seconds = 1\nrestart_max_seconds = 2\n";
-	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
+	 * 60 s): its replug is seen that much sooner. A worker that the
+	 * unplug leaves hung in a send is killed after 5 s + 0.7 s + 8 s
+	 * (not 30 s + 0.7 s + 30 s): a simulated send is answered at once. */
+	g.extra_config = "retry_seconds = 1\nrestart_max_seconds = 2\nwatchdog_seconds = 5\n";
+	for (int i = 0; i < 5; i++)
+		g.modem_extra[i] = "send_wait_seconds = 8\n";
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\nsend_wait_seconds = 8\n";
 	h_gateway_start(&g, "bank_volume", 5);
-}
-
-START_TEST(test_queue_rate_unplug)
-{
-	start();
 
 	/* A fan-out of 200, inserted at once. */
 	ck_assert_int_eq(h_db_long(g.db, "WITH i AS (INSERT INTO outbox (recipient, text, class) "
@@ -136,7 +134,10 @@ START_TEST(test_disable_drain_remove)
 	char sname[16];
 	int before[5];
 
-	start();
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "retry_seconds = 1\n";
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
+	h_gateway_start(&g, "bank_volume_reload", 5);
 
 	/* Disable sim0..sim3 through the file and SIGHUP: only the limited
 	 * one sends, when its minute allows. */

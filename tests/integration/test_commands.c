@@ -472,9 +472,10 @@ END_TEST
 static Suite *
 suite(void)
 {
-	/* Three cases, a gateway each, that tests/run may run side by side. */
+	/* Four cases, a gateway each, that tests/run may run side by side. */
 	Suite *s = suite_create("commands");
 	TCase *tc = tcase_create("social");
+	TCase *po = tcase_create("posts");
 	TCase *acc = tcase_create("account");
 	TCase *sl = tcase_create("sleep");
 
@@ -482,9 +483,12 @@ suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_join_help_lang);
 	tcase_add_test(tc, test_follow_leave_on_off);
-	tcase_add_test(tc, test_post_rules);
-	tcase_add_test(tc, test_dm);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(po, setup, teardown);
+	tcase_set_timeout(po, 240);
+	tcase_add_test(po, test_post_rules);
+	tcase_add_test(po, test_dm);
+	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);
 	tcase_add_test(acc, test_get_whois_stats_profile_delete);
