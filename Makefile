@@ -289,11 +289,19 @@ test-reliability:
 		tests/reliability/table $${PIGEON_TEST_VAR:-var}/test-tmp; exit $$rc
 
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The build uses every core (TEST_JOBS); the brief fuzzing runs at the
+# lowest priority beside tests/run, on the CPU the waiting tests leave idle
+# (libFuzzer's time limit is wall time), and its output follows the tests'.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test:
-	$(MAKE) SAN=1 test-bins
+	$(MAKE) -j$(TEST_JOBS) SAN=1 test-bins fuzz-bins
 	tests/reliability/check-sql
-	$(MAKE) fuzz-brief
-	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS)
+	@nice -n 19 $(MAKE) --no-print-directory fuzz-brief >$(BUILD)/fuzz-brief.log 2>&1 & \
+	fuzz=$$!; \
+	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS); rc=$$?; \
+	wait $$fuzz || { echo "fuzz-brief FAILED"; rc=1; }; \
+	cat $(BUILD)/fuzz-brief.log; exit $$rc
 
 unit:
 	$(MAKE) SAN=1 test-bins
