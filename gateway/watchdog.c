@@ -3,11 +3,12 @@
  *
  * Every watchdog_seconds / 3 pigeond pings each worker. A worker handles
  * lines only between libgammu calls, so a send in progress delays its
- * answers: 0.7 s per part plus up to send_wait_seconds (30) for the network's
- * answer to each part (docs/modem-protocol.md, "Details"). A worker heard from neither in
- * watchdog_seconds, nor within that allowance for its send, is hung: it is
- * killed, and the supervisor settles its send (back to the queue) and
- * restarts it with backoff like any process that died.
+ * answers: 0.7 s per part plus up to send_wait_seconds (30) for the
+ * network's answer to each part (docs/modem-protocol.md, "Details"). A
+ * worker heard from neither in watchdog_seconds, nor within that
+ * allowance for its send, is hung: it is killed, and the supervisor
+ * settles its send (back to the queue) and restarts it with backoff
+ * like any process that died.
  *
  * The worker's `health` messages (signal, registration, operator, battery,
  * IMSI) are kept on struct modem for /healthz and stored in `modems`.
