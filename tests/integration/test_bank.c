@@ -222,6 +222,12 @@ START_TEST(test_silent_mid_send)
 	v = h_outbox_col(&g, id, "modem");
 	ck_assert_str_ne(v, "sim1");
 	free(v);
+	/* sim1's worker gave up after its send_wait_seconds. */
+	char sid[32];
+	snprintf(sid, sizeof(sid), "%ld", id);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM outbox_history WHERE "
+	    "outbox_id = $1::bigint AND modem = 'sim1' AND detail LIKE "
+	    "'%no answer from the network within 8 s%'", 1, (const char *const[]){ sid }), 1);
 	ck_assert_int_eq(h_wait_received(&g, "+212671000020", "in flight", WAIT_MS), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 0"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 0"), 0);

@@ -123,6 +123,14 @@ START_TEST(test_queue_rate_unplug)
 	/* Replugged: online again by itself. */
 	ck_assert_int_eq(h_sim_fault(&g, 3, "unplug 0"), 0);
 	h_wait_modem(&g, "sim3", "online", WAIT_MS);
+	/* Retried every 2 s at most (restart_max_seconds). */
+	char log[1024], *text;
+	snprintf(log, sizeof(log), "%s/pigeond.log", g.dir);
+	text = h_read_file(log);
+	ck_assert_ptr_nonnull(strstr(text, "sim3: process exited with status 1; "
+	    "restarting in 2000 ms"));
+	ck_assert_ptr_null(strstr(text, "restarting in 4000 ms"));
+	free(text);
 	h_gateway_stop(&g);
 }
 END_TEST
