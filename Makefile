@@ -185,6 +185,57 @@ INTEGRATION_TESTS = \
 	tests/integration/test_upgrade \
 	tests/integration/test_smpp_worker
 
+# What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
+# its test cases, so that the cases of a long program run side by side. A
+# program split into cases below runs only the cases listed: list a new
+# case here. The long ones come first (tests/run starts them in this
+# order, PIGEON_TEST_JOBS at once); every other integration test follows
+# by itself, then the unit tests. TESTS_ALONE stop and start their
+# PostgreSQL: tests/run runs them one after the other on a cluster of
+# their own.
+TESTS_ALONE = \
+	tests/integration/test_rel_kill:pg \
+	tests/integration/test_rel_hostlock \
+	tests/integration/test_api:down
+
+TESTS_FIRST = \
+	tests/integration/test_bank_volume:volume \
+	tests/integration/test_commands:account \
+	tests/integration/test_track:track \
+	tests/integration/test_track:stats \
+	tests/integration/test_worker \
+	tests/integration/test_bank:failures \
+	tests/integration/test_modemsim \
+	tests/integration/test_commands:sleep \
+	tests/integration/test_commands:social \
+	tests/integration/test_commands:posts \
+	tests/integration/test_bank:restarts \
+	tests/integration/test_rel_kill:worker \
+	tests/integration/test_api:routes \
+	tests/integration/test_bank:routes \
+	tests/integration/test_bank:silent \
+	tests/integration/test_rel_hostile \
+	tests/integration/test_rel_hosts \
+	tests/integration/test_text \
+	tests/integration/test_bank_volume:reload \
+	tests/integration/test_reach \
+	tests/integration/test_status_page \
+	tests/integration/test_bank_reports \
+	tests/integration/test_rel_kill:kill \
+	tests/integration/test_skeleton \
+	tests/integration/test_crash \
+	tests/integration/test_pigeonctl \
+	tests/integration/test_webhook \
+	tests/integration/test_search \
+	tests/integration/test_rel_unplug \
+	tests/integration/test_startup \
+	tests/integration/test_listing
+
+TESTS = $(TESTS_ALONE) $(TESTS_FIRST) \
+	$(filter-out $(sort $(foreach t,$(TESTS_ALONE) $(TESTS_FIRST),$(firstword $(subst :, ,$(t))))), \
+	    $(INTEGRATION_TESTS)) \
+	$(UNIT_TESTS)
+
 HARNESS_SRCS = \
 	tests/integration/harness.c \
 	tests/integration/h_gateway.c
@@ -325,12 +376,20 @@ deps:
 	@scripts/deps
 
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The build uses every core (TEST_JOBS); the brief fuzzing runs at the
+# lowest priority beside tests/run, on the CPU the waiting tests leave idle
+# (libFuzzer's time limit is wall time), and its output follows the tests'.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test:
 	@scripts/deps
-	$(MAKE) SAN=1 test-bins
+	$(MAKE) -j$(TEST_JOBS) SAN=1 test-bins fuzz-bins
 	tests/reliability/check-sql
-	$(MAKE) fuzz-brief
-	tests/run $(BUILD)/san $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	@nice -n 19 $(MAKE) --no-print-directory fuzz-brief >$(BUILD)/fuzz-brief.log 2>&1 & \
+	fuzz=$$!; \
+	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS); rc=$$?; \
+	wait $$fuzz || { echo "fuzz-brief FAILED"; rc=1; }; \
+	cat $(BUILD)/fuzz-brief.log; exit $$rc
 
 unit:
 	$(MAKE) SAN=1 test-bins

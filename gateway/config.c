@@ -35,6 +35,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600, RELOAD },
 	{ "validity",		KEY_INT,	P(validity),	"86400", 10, 2592000, RELOAD },
 	{ "watchdog_seconds",	KEY_INT,	P(watchdog_seconds), "30", 2, 3600, RELOAD },
+	{ "restart_max_seconds", KEY_INT,	P(restart_max_seconds), "60", 1, 3600, 0 },
 	{ "report_window",	KEY_INT,	P(report_window), "259200", 60, 2592000, RELOAD },
 	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0, 0 },
 	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, PROTO_MAX_PARTS, 0 },

@@ -51,6 +51,7 @@ struct modem_conf {
 	int	 response_timeout;	/* seconds a submit_sm waits for its answer */
 	char	*long_mode;	/* udh or payload */
 	char	*alphabet;	/* data_coding 0 is gsm or latin1 at this SMSC */
+	int	 send_wait_seconds;	/* the worker's wait for the network, per part */
 };
 
 struct pigeon_conf {
@@ -69,6 +70,7 @@ struct pigeon_conf {
 	int	 retry_seconds;	/* first retry delay; doubles per attempt */
 	int	 validity;	/* seconds a message may wait before it expires */
 	int	 watchdog_seconds;	/* a worker silent this long (idle) is killed */
+	int	 restart_max_seconds;	/* the longest wait before restarting a worker */
 	int	 report_window;	/* seconds a status report may come after a send */
 	/* the shortcode language (commands.c, written to the settings table) */
 	char	*timezone;	/* quiet hours and dates, e.g. Africa/Casablanca */

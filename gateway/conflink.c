@@ -31,6 +31,7 @@ const struct key_def conflink_modem_keys[] = {
 	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0, 0 },
 	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0, 0 },
 	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400, 0 },
+	{ "send_wait_seconds",	KEY_INT,	M(send_wait_seconds), "30", 1, 300, 0 },
 	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
@@ -255,7 +256,8 @@ config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *
 	return strcmp(a->device, b->device) || strcmp(a->connection, b->connection) ||
 	    strcmp(a->model, b->model) || strcmp(a->logfile, b->logfile) ||
 	    strcmp(a->logformat, b->logformat) || strcmp(a->smsc, b->smsc) ||
-	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds;
+	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds ||
+	    a->send_wait_seconds != b->send_wait_seconds;
 }
 
 /* A new link section's slot, named; NULL (and err set) on a bad name. */

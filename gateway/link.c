@@ -31,8 +31,7 @@
 #include "pigeond.h"
 #include "store.h"
 
-#define RESTART_MIN_MS	1000
-#define RESTART_MAX_MS	60000
+#define RESTART_MIN_MS	1000	/* the longest: restart_max_seconds */
 #define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
 #define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
 
@@ -272,8 +271,8 @@ link_exited(struct link *l, const char *why)
 	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
 	link_restart_later(l, l->backoff_ms);
 	l->backoff_ms *= 2;
-	if (l->backoff_ms > RESTART_MAX_MS)
-		l->backoff_ms = RESTART_MAX_MS;
+	if (l->backoff_ms > env.conf.restart_max_seconds * 1000)
+		l->backoff_ms = env.conf.restart_max_seconds * 1000;
 }
 
 static void

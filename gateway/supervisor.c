@@ -258,12 +258,13 @@ worker_config(const struct link *l)
 	char rate[32];
 
 	if (l->kind == LINK_MODEM)
-		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i}",
 		    "type", "config", "name", l->name, "device", c->device,
 		    "connection", c->connection, "model", c->model,
 		    "logfile", c->logfile, "logformat", c->logformat,
 		    "smsc", c->smsc, "poll_ms", c->poll_ms,
-		    "health_ms", c->health_seconds * 1000);
+		    "health_ms", c->health_seconds * 1000,
+		    "send_wait_ms", c->send_wait_seconds * 1000);
 	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:i, "
 	    "s:i, s:i, s:i, s:s, s:s, s:i}",
 	    "type", "config", "name", l->name, "host", c->host, "port", c->port,

@@ -3,11 +3,12 @@
  *
  * Every watchdog_seconds / 3 pigeond pings each worker. A worker handles
  * lines only between libgammu calls, so a send in progress delays its
- * answers: 0.7 s per part plus up to 30 s for the network's answer to each
- * part (docs/modem-protocol.md, "Details"). A worker heard from neither in
- * watchdog_seconds, nor within that allowance for its send, is hung: it is
- * killed, and the supervisor settles its send (back to the queue) and
- * restarts it with backoff like any process that died.
+ * answers: 0.7 s per part plus up to send_wait_seconds (30) for the
+ * network's answer to each part (docs/modem-protocol.md, "Details"). A
+ * worker heard from neither in watchdog_seconds, nor within that
+ * allowance for its send, is hung: it is killed, and the supervisor
+ * settles its send (back to the queue) and restarts it with backoff
+ * like any process that died.
  *
  * The worker's `health` messages (signal, registration, operator, battery,
  * IMSI) are kept on struct modem for /healthz and stored in `modems`.
@@ -25,7 +26,7 @@
 #include "pigeond.h"
 #include "store.h"
 
-#define PART_ALLOWANCE_MS	(700 + 30000)
+#define PART_ALLOWANCE_MS(m)	(700 + (m)->conf->send_wait_seconds * 1000)
 /* Connecting blocks the worker: the AT driver alone takes 3.4 s, and a
  * modem that does not answer makes libgammu try for longer. */
 #define CONNECT_ALLOWANCE_MS	60000
@@ -54,7 +55,7 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < m->inflight; i++) {
 		if (m->sends[i].started > since)
 			since = m->sends[i].started;
-		allow += (int64_t)m->sends[i].parts * PART_ALLOWANCE_MS;
+		allow += (int64_t)m->sends[i].parts * PART_ALLOWANCE_MS(m);
 	}
 	if (now - since > allow) {
 		log_warnx("modem %s: no answer from its process for %lld s; killing it",

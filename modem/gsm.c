@@ -44,6 +44,7 @@ struct gsm {
 	GSM_SMSC		 smsc;
 	int			 smsc_known;	/* smsc holds what every part uses */
 	unsigned		 next_ref;	/* concatenation reference */
+	int			 send_wait_ms;	/* config's, for each part */
 
 	/* Written by gsm_send_status only. */
 	int			 cb_waiting;
@@ -202,6 +203,7 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 	}
 	GSM_SetConfigNum(g->sm, 1);
 	gsm_set_string(&g->cfg_smsc, cfg->smsc);
+	g->send_wait_ms = cfg->send_wait_ms > 0 ? cfg->send_wait_ms : WORKER_SEND_WAIT_MS;
 
 	log_info("connecting to %s (connection %s, model %s)", c->Device,
 	    c->Connection, c->Model[0] != '\0' ? c->Model : "auto");
@@ -533,7 +535,7 @@ gsm_send_part(struct gsm *g, GSM_SMSMessage *sms, int i, struct send_result *r)
 		    i + 1, r->parts, gsm_strerror(err));
 		return;
 	}
-	deadline = gsm_now_ms() + WORKER_SEND_WAIT_MS;
+	deadline = gsm_now_ms() + g->send_wait_ms;
 	while (!g->cb_fired && gsm_now_ms() < deadline) {
 		long t0 = gsm_now_ms();
 		if (GSM_ReadDevice(g->sm, TRUE) < 0) {
@@ -551,7 +553,7 @@ gsm_send_part(struct gsm *g, GSM_SMSMessage *sms, int i, struct send_result *r)
 	if (!g->cb_fired) {
 		send_fail(r, ERR_TIMEOUT, 1, "part %d/%d: no answer from the "
 		    "network within %d s", i + 1, r->parts,
-		    WORKER_SEND_WAIT_MS / 1000);
+		    g->send_wait_ms / 1000);
 		return;
 	}
 	if (g->cb_status != 0) {

@@ -251,6 +251,11 @@ handle_config(json_t *msg)
 		    poll_ms > 86400000 ? 86400000 : (int)poll_ms;
 	else
 		cfg.health_ms = HEALTH_MS_DEFAULT;
+	if (get_int(msg, "send_wait_ms", &poll_ms) == 0 && poll_ms > 0)
+		cfg.send_wait_ms = poll_ms < 1000 ? 1000 : poll_ms > 300000 ? 300000 :
+		    (int)poll_ms;
+	else
+		cfg.send_wait_ms = WORKER_SEND_WAIT_MS;
 	configured = 1;
 }
 

@@ -17,7 +17,8 @@
 #include "proto.h"
 
 #define WORKER_MAX_PARTS	PROTO_MAX_PARTS	/* longest message `send` accepts */
-#define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part */
+#define WORKER_SEND_WAIT_MS	30000	/* wait for the network's verdict on a part;
+					 * config's send_wait_ms overrides it */
 
 /* The `config` message: gammurc keys of the modem section. */
 struct gsm_config {
@@ -30,6 +31,7 @@ struct gsm_config {
 	char	*smsc;		/* "" = the SIM's, read once with GSM_GetSMSC */
 	int	 poll_ms;
 	int	 health_ms;	/* how often `health` is sent; 0 = never */
+	int	 send_wait_ms;	/* wait for the network's verdict on a part */
 };
 
 /* What `ready` carries; "" where the modem did not say. */

@@ -239,10 +239,28 @@ h_db_connect(const char *conninfo)
 	return c;
 }
 
-char *
-h_db_create(const char *name)
+/*
+ * tests/run may run one case of a program (CK_RUN_CASE) beside another case
+ * of the same program: each gets a database of its own, name_case.
+ */
+static char *
+db_name(const char *name)
 {
-	char *admin, *conninfo, *sql;
+	const char *c = getenv("CK_RUN_CASE");
+	char *n;
+
+	if (asprintf(&n, "%s%s%s", name, c && *c ? "_" : "", c ? c : "") == -1)
+		h_die("asprintf");
+	for (char *p = n; *p != '\0'; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9'))
+			*p = '_';
+	return n;
+}
+
+char *
+h_db_create(const char *name_)
+{
+	char *admin, *conninfo, *sql, *name = db_name(name_);
 	const char *base = h_env("PIGEON_TEST_PG");
 
 	if (asprintf(&admin, "%s dbname=postgres", base) == -1 ||
@@ -263,6 +281,7 @@ h_db_create(const char *name)
 	PQfinish(c);
 	free(sql);
 	free(admin);
+	free(name);
 	return conninfo;
 }
 
@@ -465,21 +484,29 @@ out:
 	return code;
 }
 
-/* tests/run keeps the cluster next to PIGEON_TEST_TMP ($var/test-pg). */
+/*
+ * The cluster's directory is PIGEON_TEST_PGDIR (tests/run runs the tests
+ * that stop it on a cluster of their own), or by default next to
+ * PIGEON_TEST_TMP ($var/test-pg).
+ */
 static int
 pg_cmd(const char *what)
 {
-	const char *tmp = getenv("PIGEON_TEST_TMP");
+	const char *tmp = getenv("PIGEON_TEST_TMP"), *pgdir = getenv("PIGEON_TEST_PGDIR");
 	char *out = NULL, dir[4096];
 	int rc;
 
-	if (tmp == NULL)
-		return -1;
-	snprintf(dir, sizeof(dir), "%s", tmp);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return -1;
-	snprintf(slash, sizeof(dir) - (size_t)(slash - dir), "/test-pg");
+	if (pgdir != NULL && *pgdir != '\0')
+		snprintf(dir, sizeof(dir), "%s", pgdir);
+	else {
+		if (tmp == NULL)
+			return -1;
+		snprintf(dir, sizeof(dir), "%s", tmp);
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL)
+			return -1;
+		snprintf(slash, sizeof(dir) - (size_t)(slash - dir), "/test-pg");
+	}
 	rc = h_run(&out, "scripts/pg %s '%s' 2>&1", what, dir);
 	if (rc != 0)
 		fprintf(stderr, "harness: scripts/pg %s failed: %s\n", what, out ? out : "");

@@ -6,6 +6,7 @@
  *   PIGEON_TEST_BIN  directory of the binaries under test (pigeond, ...)
  *   PIGEON_TEST_PG   conninfo of the test cluster, without dbname
  *   PIGEON_TEST_TMP  a scratch directory for this run
+ *   PIGEON_TEST_PGDIR the cluster's directory (h_pg_stop, h_pg_start)
  */
 #ifndef PIGEON_HARNESS_H
 #define PIGEON_HARNESS_H

@@ -415,8 +415,11 @@ END_TEST
 static Suite *
 suite(void)
 {
+	/* "down" stops the shared cluster: tests/run runs it alone (Makefile's
+	 * TESTS_ALONE), and the rest beside other programs. */
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("routes");
+	TCase *down = tcase_create("down");
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_auth_and_errors);
@@ -425,8 +428,11 @@ suite(void)
 	tcase_add_test(tc, test_modem_actions);
 	tcase_add_test(tc, test_metrics_and_status);
 	tcase_add_test(tc, test_slow_database);
-	tcase_add_test(tc, test_database_down);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(down, setup, teardown);
+	tcase_set_timeout(down, 240);
+	tcase_add_test(down, test_database_down);
+	suite_add_tcase(s, down);
 	return s;
 }
 

@@ -34,9 +34,12 @@ start(const char *name)
 {
 	memset(&g, 0, sizeof(g));
 	g.extra_config = "retry_seconds = 1\nwatchdog_seconds = 3\nmax_attempts = 3\n";
-	g.modem_extra[0] = "routes = +21266\nhealth_seconds = 2\n";
-	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n";
-	g.modem_extra[2] = "health_seconds = 2\n";
+	/* A simulated send is answered at once (or after a send-delay of
+	 * 3 s): a modem gone silent is given up on after 8 s, not 30. */
+	g.modem_extra[0] = "routes = +21266\nhealth_seconds = 2\nsend_wait_seconds = 8\n";
+	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n"
+	    "send_wait_seconds = 8\n";
+	g.modem_extra[2] = "health_seconds = 2\nsend_wait_seconds = 8\n";
 	h_gateway_start(&g, name, 3);
 }
 
@@ -93,7 +96,8 @@ START_TEST(test_routes_failover_replug)
 }
 END_TEST
 
-START_TEST(test_failures_and_watchdog)
+/* Send failures: temporary, permanent, too old, too many attempts. */
+START_TEST(test_send_failures)
 {
 	long id;
 	char *v;
@@ -150,6 +154,19 @@ START_TEST(test_failures_and_watchdog)
 	id = h_outbox_add(&g, "+212661000013", "goes anyway", 1);
 	h_wait_outbox(&g, id, "sent", WAIT_MS);
 
+	h_wait_outbox(&g, old, "expired", WAIT_MS);
+	v = h_outbox_col(&g, old, "last_error");
+	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
+	free(v);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* A failing modem and a hung worker are restarted. */
+START_TEST(test_failing_and_hung_modems)
+{
+	start("bank_restarts");
+
 	/* A modem whose sends keep failing goes offline and is restarted;
 	 * what it failed goes out through the others. */
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 41 100"), 0);
@@ -182,6 +199,16 @@ START_TEST(test_failures_and_watchdog)
 	ck_assert_str_ne(pid, pid2);
 	free(pid);
 	free(pid2);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+START_TEST(test_silent_mid_send)
+{
+	long id;
+	char *v;
+
+	start("bank_silent");
 
 	/* A modem that goes silent in the middle of a send: the message is
 	 * not lost, it goes out through another modem. */
@@ -195,15 +222,16 @@ START_TEST(test_failures_and_watchdog)
 	v = h_outbox_col(&g, id, "modem");
 	ck_assert_str_ne(v, "sim1");
 	free(v);
+	/* sim1's worker gave up after its send_wait_seconds. */
+	char sid[32];
+	snprintf(sid, sizeof(sid), "%ld", id);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM outbox_history WHERE "
+	    "outbox_id = $1::bigint AND modem = 'sim1' AND detail LIKE "
+	    "'%no answer from the network within 8 s%'", 1, (const char *const[]){ sid }), 1);
 	ck_assert_int_eq(h_wait_received(&g, "+212671000020", "in flight", WAIT_MS), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 0"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 0"), 0);
 	h_wait_modem(&g, "sim1", "online", 90000);
-
-	h_wait_outbox(&g, old, "expired", WAIT_MS);
-	v = h_outbox_col(&g, old, "last_error");
-	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
-	free(v);
 	h_gateway_stop(&g);
 }
 END_TEST
@@ -219,13 +247,25 @@ teardown(void)
 static Suite *
 suite(void)
 {
+	/* A case per test (each starts its own gateway): tests/run may run
+	 * them side by side. */
 	Suite *s = suite_create("bank");
-	TCase *tc = tcase_create("bank");
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_routes_failover_replug);
-	tcase_add_test(tc, test_failures_and_watchdog);
-	suite_add_tcase(s, tc);
+	const struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+		{ "routes", test_routes_failover_replug },
+		{ "failures", test_send_failures },
+		{ "restarts", test_failing_and_hung_modems },
+		{ "silent", test_silent_mid_send },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, NULL, teardown);
+		tcase_set_timeout(tc, 300);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 

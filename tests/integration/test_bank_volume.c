@@ -74,14 +74,17 @@ sent_at_least(void *p)
 	return h_sim_sent_count(&g, a->modem) >= a->n;
 }
 
-START_TEST(test_queue_rate_disable_drain)
+START_TEST(test_queue_rate_unplug)
 {
-	char sname[16];
-	int before[5];
-
 	memset(&g, 0, sizeof(g));
-	g.extra_config = "retry_seconds = 1\n";
-	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
+	/* The unplugged modem is tried again at least every 2 s (not up to
+	 * 60 s): its replug is seen that much sooner. A worker that the
+	 * unplug leaves hung in a send is killed after 5 s + 0.7 s + 8 s
+	 * (not 30 s + 0.7 s + 30 s): a simulated send is answered at once. */
+	g.extra_config = "retry_seconds = 1\nrestart_max_seconds = 2\nwatchdog_seconds = 5\n";
+	for (int i = 0; i < 5; i++)
+		g.modem_extra[i] = "send_wait_seconds = 8\n";
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\nsend_wait_seconds = 8\n";
 	h_gateway_start(&g, "bank_volume", 5);
 
 	/* A fan-out of 200, inserted at once. */
@@ -120,6 +123,29 @@ START_TEST(test_queue_rate_disable_drain)
 	/* Replugged: online again by itself. */
 	ck_assert_int_eq(h_sim_fault(&g, 3, "unplug 0"), 0);
 	h_wait_modem(&g, "sim3", "online", WAIT_MS);
+	/* Retried every 2 s at most (restart_max_seconds). */
+	char log[1024], *text;
+	snprintf(log, sizeof(log), "%s/pigeond.log", g.dir);
+	text = h_read_file(log);
+	ck_assert_ptr_nonnull(strstr(text, "sim3: process exited with status 1; "
+	    "restarting in 2000 ms"));
+	ck_assert_ptr_null(strstr(text, "restarting in 4000 ms"));
+	free(text);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* On a gateway of its own (five modems, the same limits), so that it runs
+ * beside the fan-out. */
+START_TEST(test_disable_drain_remove)
+{
+	char sname[16];
+	int before[5];
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "retry_seconds = 1\n";
+	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
+	h_gateway_start(&g, "bank_volume_reload", 5);
 
 	/* Disable sim0..sim3 through the file and SIGHUP: only the limited
 	 * one sends, when its minute allows. */
@@ -204,12 +230,18 @@ teardown(void)
 static Suite *
 suite(void)
 {
+	/* A case per test: tests/run may run them side by side. */
 	Suite *s = suite_create("bank_volume");
 	TCase *tc = tcase_create("volume");
+	TCase *rl = tcase_create("reload");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 400);
-	tcase_add_test(tc, test_queue_rate_disable_drain);
+	tcase_add_test(tc, test_queue_rate_unplug);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(rl, NULL, teardown);
+	tcase_set_timeout(rl, 400);
+	tcase_add_test(rl, test_disable_drain_remove);
+	suite_add_tcase(s, rl);
 	return s;
 }
 

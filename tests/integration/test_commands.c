@@ -1,8 +1,9 @@
 /*
  * The shortcode language end to end: every command, as phones text it to
  * simulated modems, through a real pigeond and PostgreSQL, asserting the
- * SMS each phone receives. One gateway serves every test (each uses its
- * own phones); the quiet-hours test restarts pigeond and runs last.
+ * SMS each phone receives. One gateway serves each test case (each test
+ * uses its own phones); the quiet-hours test restarts pigeond and runs
+ * last in its case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,21 +472,34 @@ END_TEST
 static Suite *
 suite(void)
 {
+	/* Four cases, a gateway each, that tests/run may run side by side. */
 	Suite *s = suite_create("commands");
-	TCase *tc = tcase_create("commands");
+	TCase *tc = tcase_create("social");
+	TCase *po = tcase_create("posts");
+	TCase *acc = tcase_create("account");
+	TCase *sl = tcase_create("sleep");
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_join_help_lang);
 	tcase_add_test(tc, test_follow_leave_on_off);
-	tcase_add_test(tc, test_post_rules);
-	tcase_add_test(tc, test_dm);
-	tcase_add_test(tc, test_get_whois_stats_profile_delete);
-	tcase_add_test(tc, test_stop_start);
-	tcase_add_test(tc, test_flood_limit);
-	tcase_add_test(tc, test_concatenated_incoming);
-	tcase_add_test(tc, test_sleep_hold_release);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(po, setup, teardown);
+	tcase_set_timeout(po, 240);
+	tcase_add_test(po, test_post_rules);
+	tcase_add_test(po, test_dm);
+	suite_add_tcase(s, po);
+	tcase_add_unchecked_fixture(acc, setup, teardown);
+	tcase_set_timeout(acc, 240);
+	tcase_add_test(acc, test_get_whois_stats_profile_delete);
+	tcase_add_test(acc, test_stop_start);
+	tcase_add_test(acc, test_flood_limit);
+	suite_add_tcase(s, acc);
+	tcase_add_unchecked_fixture(sl, setup, teardown);
+	tcase_set_timeout(sl, 240);
+	tcase_add_test(sl, test_concatenated_incoming);
+	tcase_add_test(sl, test_sleep_hold_release);
+	suite_add_tcase(s, sl);
 	return s;
 }
 

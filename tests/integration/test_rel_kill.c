@@ -93,7 +93,13 @@ setup(void)
 	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
 	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
 	g.extra_config = extra;
-	g.http_extra = "token = rel-token-0123456789abcdef0123456789\n";
+	g.http_extra = "token = rel-token-0123456789abcdef0123456789
+";
+	/* A fake send takes 10 ms: the watchdog's allowance for a part is
+	 * 0.7 s plus this, and a hung worker is found that much sooner. */
+	for (int i = 0; i < NMODEMS; i++)
+		g.modem_extra[i] = "send_wait_seconds = 3
+";
 	h_gateway_start(&g, "rel_kill", NMODEMS);
 }
 
@@ -388,7 +394,8 @@ START_TEST(test_worker_killed_or_hung_mid_send)
 	free(pidpath);
 	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'stall %' "
 	    "AND state IN ('sent', 'delivered')", n, 0 };
-	/* sim1 hangs until the watchdog's allowance for one part (~31 s). */
+	/* sim1 hangs until the watchdog's allowance for one part
+	 * (watchdog_seconds + 0.7 s + send_wait_seconds: ~7 s). */
 	ck_assert_int_eq(h_wait_for(count_reached, &sent, 180000), 0);
 	ck_assert_int_eq(h_wait_for(file_gone, stall1, 1000), 0);
 	long ndistinct, ntotal;
@@ -408,14 +415,25 @@ END_TEST
 static Suite *
 suite(void)
 {
+	/* A case per scenario (each test has its own gateway anyway): "pg"
+	 * stops the shared cluster, so tests/run runs it alone (Makefile's
+	 * TESTS_ALONE), the others beside other programs. */
 	Suite *s = suite_create("rel_kill");
-	TCase *tc = tcase_create("kill");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 1200);
-	tcase_add_test(tc, test_kill_during_ingest_and_dispatch);
-	tcase_add_test(tc, test_postgres_restarts);
-	tcase_add_test(tc, test_worker_killed_or_hung_mid_send);
-	suite_add_tcase(s, tc);
+	const struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+		{ "kill", test_kill_during_ingest_and_dispatch },
+		{ "pg", test_postgres_restarts },
+		{ "worker", test_worker_killed_or_hung_mid_send },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 1200);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
