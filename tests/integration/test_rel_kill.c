@@ -93,13 +93,11 @@ setup(void)
 	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
 	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
 	g.extra_config = extra;
-	g.http_extra = "token = rel-token-0123456789abcdef0123456789
-";
+	g.http_extra = "token = rel-token-0123456789abcdef0123456789\n";
 	/* A fake send takes 10 ms: the watchdog's allowance for a part is
 	 * 0.7 s plus this, and a hung worker is found that much sooner. */
 	for (int i = 0; i < NMODEMS; i++)
-		g.modem_extra[i] = "send_wait_seconds = 3
-";
+		g.modem_extra[i] = "send_wait_seconds = 3\n";
 	h_gateway_start(&g, "rel_kill", NMODEMS);
 }
 
