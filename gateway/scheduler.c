@@ -563,8 +563,8 @@ int
 scheduler_init(void)
 {
 	if (janitor_add("scheduler: due retries", TICK_MS, scheduler_tick) == -1 ||
-	    janitor_add("scheduler: links' daily budgets", BUDGET_MS,
-	    scheduler_budgets) == -1 ||
+	    (env.conf.link_budget_day > 0 && janitor_add("scheduler: links' daily budgets",
+	    BUDGET_MS, scheduler_budgets) == -1) ||
 	    janitor_add("scheduler: expired leases and validity", RECLAIM_MS,
 	    scheduler_reclaim) == -1)
 		return -1;

@@ -167,7 +167,7 @@ BEGIN
 	END IF;
 	SELECT handle INTO author FROM accounts WHERE id = p_account;
 	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm')
-	            ELSE pigeon_setting_int('fanout_parts_ucs2', 3) END;
+	            ELSE pigeon_setting_int('fanout_parts_ucs2') END;
 	-- Each member once: the followers, then the trackers who do not
 	-- follow (a member tracking two words of the post is one tracker).
 	-- No aggregate over the followers: a big fan-out stays one scan.
