@@ -151,6 +151,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_bank_volume \
 	tests/integration/test_bank_reports \
 	tests/integration/test_api \
+	tests/integration/test_send_api \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \

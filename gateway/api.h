@@ -66,6 +66,8 @@ json_t	*api_modems_merge(json_t *db_rows);
 void	 api_messages_send(struct api_req *);
 void	 api_messages_get(struct api_req *);
 void	 api_messages_search(struct api_req *);
+void	 api_messages_cancel(struct api_req *);
+void	 api_inbox_list(struct api_req *);
 
 /* api_users.c */
 void	 api_users_get(struct api_req *);

@@ -92,6 +92,7 @@ static const struct key_def http_keys[] = {
 	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300 },
 	{ "public_rate",	KEY_INT,	P(http_public_rate), "600", 1, 1000000 },
 	{ "search_rate",	KEY_INT,	P(http_search_rate), "60", 1, 1000000 },
+	{ "max_recipients",	KEY_INT,	P(http_max_recipients), "100", 1, 1000 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 

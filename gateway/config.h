@@ -75,6 +75,7 @@ struct pigeon_conf {
 	int	 http_request_s;	/* time to send one request's head and body */
 	int	 http_public_rate;	/* public requests a minute per address */
 	int	 http_search_rate;	/* /api/search requests a minute per address */
+	int	 http_max_recipients;	/* "to" of one POST /api/messages at most */
 	/* [modem NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;

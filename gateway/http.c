@@ -60,6 +60,8 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/messages",		TOKEN,  0, api_messages_search },
 	{ EVHTTP_REQ_POST, "/api/messages",		TOKEN,  1, api_messages_send },
 	{ EVHTTP_REQ_GET,  "/api/messages/*",		TOKEN,  0, api_messages_get },
+	{ EVHTTP_REQ_DELETE, "/api/messages/*",		TOKEN,  0, api_messages_cancel },
+	{ EVHTTP_REQ_GET,  "/api/inbox",		TOKEN,  0, api_inbox_list },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
 	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	TOKEN,  0, api_users_stats },

@@ -192,9 +192,10 @@ DECLARE
 BEGIN
 	INSERT INTO webhook_targets (url) SELECT unnest(p_urls)
 	    ON CONFLICT (url) DO UPDATE SET active = true;
+	-- dlr_url targets (kind 'dlr') are not the configuration's.
 	UPDATE webhook_targets SET active = (url = ANY (p_urls))
-	 WHERE active IS DISTINCT FROM (url = ANY (p_urls));
-	SELECT count(*) INTO n FROM webhook_targets WHERE active;
+	 WHERE active IS DISTINCT FROM (url = ANY (p_urls)) AND kind = 'webhook';
+	SELECT count(*) INTO n FROM webhook_targets WHERE active AND kind = 'webhook';
 	RETURN n;
 END $$;
 
@@ -270,6 +271,16 @@ BEGIN
 	       attempts = d.attempts + 1
 	  FROM c WHERE d.id = c.id
 	RETURNING d.id, d.url, d.attempts,
+	       CASE WHEN d.event = 'message.state' THEN
+	           jsonb_build_object('event', 'message.state', 'delivery', d.id,
+	               'message', (SELECT jsonb_build_object('id', o.id,
+	                   'to', o.recipient, 'state', d.msg_state, 'at', d.msg_at,
+	                   'link', d.msg_modem, 'status', d.msg_detail,
+	                   'parts', o.parts, 'attempts', o.attempts,
+	                   'carrier_status', (SELECT jsonb_agg(op.status ORDER BY op.seq)
+	                       FROM outbox_parts op WHERE op.outbox_id = o.id))
+	                 FROM outbox o WHERE o.id = d.outbox_id))
+	       ELSE
 	       (SELECT CASE WHEN d.event = 'post.deleted' THEN
 	                   jsonb_build_object('event', 'post.deleted', 'delivery', d.id,
 	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
@@ -281,7 +292,7 @@ BEGIN
 	                           'created_at', p.created_at))
 	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
-	         WHERE p.id = d.post_id);
+	         WHERE p.id = d.post_id) END;
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_webhook_done(p_id bigint)
