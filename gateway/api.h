@@ -79,6 +79,18 @@ void	 api_users_stats(struct api_req *);
 /* api_search.c */
 void	 api_search(struct api_req *);
 
+/* api_tokens.c: named tokens with scopes (an admin token has them all). */
+#define API_SCOPE_READ	1u
+#define API_SCOPE_SEND	2u
+#define API_SCOPE_ADMIN	4u
+struct pigeon_conf;
+int	 api_tokens_load(const struct pigeon_conf *, char *err, size_t errlen);
+void	 api_tokens_reload(const struct pigeon_conf *);
+/* The name of the token given (and its scopes), or NULL. */
+const char *api_token_find(const char *given, unsigned *scopes);
+int	 api_tokens_count(void);
+void	 api_tokens_free(void);
+
 /* metrics.c */
 void	 api_metrics(struct api_req *);
 void	 metrics_free(void);

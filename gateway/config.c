@@ -84,6 +84,7 @@ static const struct key_def http_keys[] = {
 	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0 },
 	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0 },
 	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0 },
+	{ "tokens_file",	KEY_STRING,	P(http_tokens_file), "", 0, 0 },
 	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0 },
 	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0 },
 	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300 },
@@ -496,6 +497,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->http_listen);
 	free(conf->http_token);
 	free(conf->http_token_file);
+	free(conf->http_tokens_file);
 	free(conf->http_webhooks);
 	free(conf->http_webhook_secret);
 	free(conf->log_level);
@@ -687,6 +689,10 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		if (check_mode(ctx, "http", "token_file", file, 1) == -1)
 			return -1;
 	}
+
+	if (*conf->http_tokens_file &&
+	    check_mode(ctx, "http", "tokens_file", conf->http_tokens_file, 1) == -1)
+		return -1;
 
 	/* The webhooks as webhook.c will take them: plain http, no quoting. */
 	char *copy = strdup(conf->http_webhooks), *save = NULL;

@@ -67,6 +67,7 @@ struct pigeon_conf {
 	char	*http_listen;	/* host:port */
 	char	*http_token;
 	char	*http_token_file;	/* the token is its first line */
+	char	*http_tokens_file;	/* named tokens with scopes (api_tokens.c) */
 	char	*http_webhooks;	/* URLs each new post is POSTed to, space separated */
 	char	*http_webhook_secret;	/* key of X-Pigeon-Signature; "" = none */
 	int	 http_webhook_seconds;	/* total time a delivery may take */

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "log.h"
 #include "pigeond.h"
 
@@ -72,6 +73,7 @@ reload_config(void)
 	env.conf.validity = fresh.validity;
 	env.conf.watchdog_seconds = fresh.watchdog_seconds;
 	env.conf.report_window = fresh.report_window;
+	api_tokens_reload(&fresh);	/* issue 16: a token removed is revoked */
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();
