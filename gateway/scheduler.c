@@ -161,8 +161,13 @@ dispatch(PGresult *res, int i, struct link *m)
 	int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
 	const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
 
+	/* Issue 16: an API send's flash and validity (columns 9, 10). */
+	int flash = strcmp(PQgetvalue(res, i, 9), "t") == 0;
+	int validity = PQgetisnull(res, i, 10) ? 0 : atoi(PQgetvalue(res, i, 10));
+
 	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10),
-	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
+	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more, flash,
+	    validity) == -1) {
 		/* No link can take it after all: put it back. */
 		const char *params[] = { id };
 		outcome_add(SQL_RELEASE, 1, params);

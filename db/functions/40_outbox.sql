@@ -30,12 +30,13 @@
 -- Within a class, higher priority first (issue 16: an API send's
 -- priority). A row with via_link waits for that link: p_links names the
 -- links that can take a row now, and via_link comes back for the scheduler's choice.
+-- flash and the validity left (NULL: the network's default) go to the worker.
 DROP FUNCTION IF EXISTS pigeon_outbox_claim(text, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
-    via_link text)
+    via_link text, flash boolean, validity_s integer)
 LANGUAGE plpgsql AS $$
 DECLARE
 	taken integer := 0;
@@ -80,7 +81,9 @@ BEGIN
 			       attempts = o.attempts + 1
 			  FROM c WHERE o.id = c.id AND NOT c.stop
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
-			          o.more, o.failed_modems, o.attempts, o.via_link;
+			          o.more, o.failed_modems, o.attempts, o.via_link,
+			          o.flash, greatest(60, extract(epoch FROM
+			              o.valid_until - now())::integer);
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 		END LOOP;

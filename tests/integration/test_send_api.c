@@ -367,6 +367,55 @@ START_TEST(test_dlr_url)
 }
 END_TEST
 
+/* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
+static json_t *
+sim_part(int i, const char *to)
+{
+	char *path = NULL, *text, *line, *save = NULL;
+	json_t *found = NULL;
+
+	ck_assert_int_ge(asprintf(&path, "%s/parts.jsonl", g.sim_dir[i]), 0);
+	text = h_read_file(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line && !found;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		if (strcmp(json_string_value(json_object_get(j, "to")) ?: "", to) == 0)
+			found = j;
+		else
+			json_decref(j);
+	}
+	free(text);
+	free(path);
+	return found;
+}
+
+START_TEST(test_flash_and_validity)
+{
+	json_t *j = NULL;
+
+	/* Flash with an hour's validity: class 0 and TP-VP 11 ((11+1) x 5 min). */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000171\","
+	    "\"text\":\"flash\",\"via\":\"sim0\",\"flash\":true,\"validity\":3600}",
+	    &j), 202);
+	h_wait_outbox(&g, (long)id_of(j, 0), "delivered", WAIT_MS);
+	json_decref(j);
+	json_t *p = sim_part(0, "+212661000171");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "class")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "vp")), 11);
+	json_decref(p);
+	/* A plain one has no class. */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000172\","
+	    "\"text\":\"plain\",\"via\":\"sim0\"}", &j), 202);
+	h_wait_outbox(&g, (long)id_of(j, 0), "delivered", WAIT_MS);
+	json_decref(j);
+	p = sim_part(0, "+212661000172");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "class")), -1);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(test_inbox)
 {
 	json_t *j = NULL;
@@ -402,6 +451,7 @@ main(void)
 	tcase_add_test(tc, test_scheduled_and_cancel);
 	tcase_add_test(tc, test_priority);
 	tcase_add_test(tc, test_dlr_url);
+	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
 	suite_add_tcase(s, tc);
 	return h_main(s);
