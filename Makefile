@@ -85,7 +85,7 @@ PIGEOND_SRCS = \
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
-	gateway/pigeonctl.c \
+	gateway/pigeonctl.c gateway/pigeonctl_cmds.c \
 	gateway/config.c \
 	gateway/confscan.c
 
@@ -153,6 +153,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_api \
 	tests/integration/test_send_api \
 	tests/integration/test_tokens \
+	tests/integration/test_pigeonctl_api \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \

@@ -60,6 +60,7 @@ json_t	*api_json_value(PGresult *res);
 void	 api_modems_list(struct api_req *);
 void	 api_modems_action(struct api_req *);
 void	 api_status(struct api_req *);
+void	 api_reload(struct api_req *);
 json_t	*api_modems_merge(json_t *db_rows);
 
 /* api_messages.c */

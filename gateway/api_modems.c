@@ -126,3 +126,13 @@ api_status(struct api_req *r)
 	api_query(r, "SELECT pigeon_api_status() || jsonb_build_object('reach', "
 	    "pigeon_reach_latest(NULL, 10))", 0, NULL, status_fetched);
 }
+
+/* POST /api/reload: what SIGHUP does (reload.c), for an operator without
+ * a shell on the host. Problems are in the log, as for SIGHUP. */
+void
+api_reload(struct api_req *r)
+{
+	reload_config();
+	api_reply(r, 200, json_pack("{s:b, s:s}", "reloaded", 1, "config",
+	    env.config_path ? env.config_path : ""));
+}

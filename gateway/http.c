@@ -63,6 +63,7 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/messages/*",		READ,   0, api_messages_get },
 	{ EVHTTP_REQ_DELETE, "/api/messages/*",		SEND,   0, api_messages_cancel },
 	{ EVHTTP_REQ_GET,  "/api/inbox",		READ,   0, api_inbox_list },
+	{ EVHTTP_REQ_POST, "/api/reload",		ADMIN,  0, api_reload },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
 	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	READ,   0, api_users_stats },
