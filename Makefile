@@ -75,7 +75,7 @@ PIGEOND_SRCS = \
 	gateway/httpguard.c \
 	gateway/httphead.c \
 	gateway/api_modems.c \
-	gateway/api_messages.c gateway/api_tokens.c \
+	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
 	gateway/atom.c \
@@ -154,6 +154,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_send_api \
 	tests/integration/test_tokens \
 	tests/integration/test_pigeonctl_api \
+	tests/integration/test_moderation \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \

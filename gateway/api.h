@@ -77,6 +77,10 @@ void	 api_posts_create(struct api_req *);
 void	 api_feed_atom(struct api_req *);
 void	 api_users_stats(struct api_req *);
 
+/* api_moderation.c */
+void	 api_mod_post_remove(struct api_req *);
+void	 api_mod_user_action(struct api_req *);
+
 /* api_search.c */
 void	 api_search(struct api_req *);
 

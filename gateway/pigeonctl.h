@@ -35,6 +35,10 @@ int	 cmd_queue(void);
 	"  inbox [-f FROM] [-s STATE] [-n LIMIT] [-b BEFORE]\n" \
 	"                              incoming messages, newest first\n" \
 	"  reload                      what SIGHUP does: read the configuration again\n" \
+	"  remove-post ID              remove a post everywhere (moderation)\n" \
+	"  suspend|restore HANDLE      suspend an account, or restore it\n" \
+	"  export HANDLE               a member's data, as JSON\n" \
+	"  erase HANDLE --yes          erase a member's data for good\n" \
 	"  watch [--delay SECONDS] [--count N]\n" \
 	"                              modems and queue, refreshed (Ctrl-C stops)\n"
 /* Runs one of them: its exit code, or -1 when argv is none of them. */

@@ -16,7 +16,8 @@
 
 static const char *const commands[] = { "modems", "enable", "disable", "drain",
     "send", "status", "messages", "queue", "users", "user", "health", "search",
-    "stats", "post", "cancel", "inbox", "reload", "watch", NULL };
+    "stats", "post", "cancel", "inbox", "reload", "watch", "remove-post", "suspend",
+    "restore", "export", "erase", NULL };
 
 int
 ctl_known(const char *name)
@@ -238,10 +239,59 @@ cmd_watch(int argc, char **argv)
 	}
 }
 
+/* Moderation: remove-post, suspend, restore, export, erase. */
+static int
+cmd_moderate(const char *cmd, const char *arg)
+{
+	char path[256];
+	const char *method = "POST";
+	const char *h = arg[0] == '@' ? arg + 1 : arg;
+	char *enc = evhttp_uriencode(h, -1, 0);
+
+	if (strcmp(cmd, "remove-post") == 0) {
+		snprintf(path, sizeof(path), "/api/posts/%s", id_arg(arg));
+		method = "DELETE";
+	} else if (strcmp(cmd, "export") == 0) {
+		snprintf(path, sizeof(path), "/api/users/%s/export", enc ? enc : "");
+		method = "GET";
+	} else if (strcmp(cmd, "erase") == 0) {
+		snprintf(path, sizeof(path), "/api/users/%s", enc ? enc : "");
+		method = "DELETE";
+	} else {
+		snprintf(path, sizeof(path), "/api/users/%s/%s", enc ? enc : "", cmd);
+	}
+	free(enc);
+	json_t *j = api(method, path, NULL);
+	/* export is data: JSON whatever --json says. */
+	if (json_out || strcmp(cmd, "export") == 0)
+		print_json(j);
+	else if (strcmp(cmd, "remove-post") == 0)
+		printf("post %s removed; %" JSON_INTEGER_FORMAT " queued copies cancelled\n",
+		    arg, json_integer_value(json_object_get(j, "copies_cancelled")));
+	else if (strcmp(cmd, "erase") == 0)
+		printf("@%s erased: %" JSON_INTEGER_FORMAT " posts, %" JSON_INTEGER_FORMAT
+		    " messages in, %" JSON_INTEGER_FORMAT " out\n", s(j, "handle"),
+		    json_integer_value(json_object_get(j, "posts")),
+		    json_integer_value(json_object_get(j, "inbox")),
+		    json_integer_value(json_object_get(j, "outbox")));
+	else
+		printf("@%s %s\n", s(j, "handle"), strcmp(cmd, "suspend") == 0 ?
+		    "suspended" : "restored");
+	json_decref(j);
+	return EXIT_OK;
+}
+
 int
 ctl_more(int argc, char **argv)
 {
 	const char *cmd = argv[0];
+
+	if ((strcmp(cmd, "remove-post") == 0 || strcmp(cmd, "suspend") == 0 ||
+	    strcmp(cmd, "restore") == 0 || strcmp(cmd, "export") == 0) && argc == 2)
+		return cmd_moderate(cmd, argv[1]);
+	/* Erasing cannot be undone: it is asked for in so many words. */
+	if (strcmp(cmd, "erase") == 0 && argc == 3 && strcmp(argv[2], "--yes") == 0)
+		return cmd_moderate(cmd, argv[1]);
 
 	if (strcmp(cmd, "search") == 0)
 		return cmd_search(argc, argv);

@@ -52,3 +52,10 @@ CREATE INDEX webhook_deliveries_outbox ON webhook_deliveries (outbox_id)
 
 -- GET /api/inbox?state= pages by id within a state.
 CREATE INDEX inbox_messages_state_id ON inbox_messages (state, id);
+
+-- Moderation (issue 16): a suspended account's messages are not applied
+-- and it is sent nothing but the suspension notice. The partial index
+-- keeps the check on every outbox and inbox insert to a probe of the few
+-- suspended phones.
+ALTER TABLE accounts ADD COLUMN suspended_at timestamptz;
+CREATE INDEX accounts_suspended ON accounts (phone) WHERE suspended_at IS NOT NULL;
