@@ -155,6 +155,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_tokens \
 	tests/integration/test_pigeonctl_api \
 	tests/integration/test_moderation \
+	tests/integration/test_status_charts \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \

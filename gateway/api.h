@@ -61,6 +61,8 @@ void	 api_modems_list(struct api_req *);
 void	 api_modems_action(struct api_req *);
 void	 api_status(struct api_req *);
 void	 api_reload(struct api_req *);
+void	 api_charts(struct api_req *);
+void	 api_status_sample(void);	/* janitor job, once a minute */
 json_t	*api_modems_merge(json_t *db_rows);
 
 /* api_messages.c */

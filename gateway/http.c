@@ -52,6 +52,7 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/index.html",		PUBLIC, 0, http_static },
 	{ EVHTTP_REQ_GET,  "/style.css",		PUBLIC, 0, http_static },
 	{ EVHTTP_REQ_GET,  "/app.js",			PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/charts.js",		PUBLIC, 0, http_static },
 	{ EVHTTP_REQ_GET,  "/metrics",			READ,   0, api_metrics },
 	{ EVHTTP_REQ_GET,  "/api/status",		READ,   0, api_status },
 	{ EVHTTP_REQ_GET,  "/api/modems",		READ,   0, api_modems_list },
@@ -64,6 +65,7 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_DELETE, "/api/messages/*",		SEND,   0, api_messages_cancel },
 	{ EVHTTP_REQ_GET,  "/api/inbox",		READ,   0, api_inbox_list },
 	{ EVHTTP_REQ_POST, "/api/reload",		ADMIN,  0, api_reload },
+	{ EVHTTP_REQ_GET,  "/api/charts",		READ,   0, api_charts },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
 	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	READ,   0, api_users_stats },
@@ -533,6 +535,9 @@ http_start(char *err, size_t errlen)
 	}
 	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
 	store_start(api_store);
+	/* The status page's history (issue 16). */
+	if (janitor_add("status: queue and link samples", 60 * 1000, api_status_sample) == -1)
+		log_warnx("http: no status samples (out of memory)");
 	log_info("http: listening on %s", env.conf.http_listen);
 	return 0;
 }

@@ -167,6 +167,18 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	    'webhooks', (SELECT coalesce(jsonb_object_agg(w.state, w.n), '{}'::jsonb)
 	                   FROM (SELECT state, count(*) AS n FROM webhook_deliveries
 	                          GROUP BY state) w),
+	    -- Issue 16: how long the oldest due message has waited, by class
+	    -- (a scheduled one waits from its send_at), and the deliveries
+	    -- waiting, webhooks apart from dlr_url callbacks.
+	    'oldest', (SELECT coalesce(jsonb_object_agg(q.class, q.age), '{}'::jsonb)
+	                 FROM (SELECT class, extract(epoch FROM now() -
+	                              min(greatest(created_at, next_attempt_at)))::float8 AS age
+	                         FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()
+	                        GROUP BY class) q),
+	    'hooks_waiting', (SELECT jsonb_build_object(
+	                          'webhook', count(*) FILTER (WHERE event <> 'message.state'),
+	                          'dlr', count(*) FILTER (WHERE event = 'message.state'))
+	                        FROM webhook_deliveries WHERE state IN ('pending', 'sending')),
 	    'caps', pigeon_caps_metrics());
 $$;
 

@@ -59,3 +59,21 @@ CREATE INDEX inbox_messages_state_id ON inbox_messages (state, id);
 -- suspended phones.
 ALTER TABLE accounts ADD COLUMN suspended_at timestamptz;
 CREATE INDEX accounts_suspended ON accounts (phone) WHERE suspended_at IS NOT NULL;
+
+-- The status page's charts (issue 16): the queue and each link sampled
+-- once a minute by a janitor job (pigeon_status_sample), kept 30 days.
+CREATE TABLE status_samples (
+	at		timestamptz NOT NULL DEFAULT now(),
+	link		text NOT NULL DEFAULT '',	-- '': the queue
+	queued		integer,
+	sending		integer,
+	oldest_s	double precision,
+	signal_percent	integer,
+	sms_sent	bigint,
+	PRIMARY KEY (link, at)
+);
+CREATE INDEX status_samples_at ON status_samples (at);
+-- Per-hour counts over 30 days read these by time.
+CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+CREATE INDEX outbox_history_at ON outbox_history (at);
+CREATE INDEX inbox_messages_received ON inbox_messages (received_at);

@@ -437,6 +437,21 @@ START_TEST(test_inbox)
 }
 END_TEST
 
+/* Issue 16's metrics are there (promtool checks the format in test_api). */
+START_TEST(test_metrics)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_modem_restarts_total{modem=\"sim0\"} 0"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_queue_oldest_seconds{class=\"operator\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_callback_queue_depth{kind=\"dlr\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_callback_queue_depth{kind=\"webhook\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_build_info{version="));
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -453,6 +468,7 @@ main(void)
 	tcase_add_test(tc, test_dlr_url);
 	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
+	tcase_add_test(tc, test_metrics);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
