@@ -2,7 +2,8 @@
 -- db/functions/ at every start, in name order.
 
 -- Once a minute (a janitor job of http.c): one row for the queue and one
--- per link with its signal and sent counter; rows older than 30 days go.
+-- per link with its signal and sent counter; rows older than 30 days go,
+-- and idempotency keys older than a day.
 -- Hosts sharing a database each sample: the primary key keeps one row
 -- per link and second.
 CREATE OR REPLACE FUNCTION pigeon_status_sample()
@@ -21,6 +22,8 @@ BEGIN
 	  FROM modems m
 	ON CONFLICT DO NOTHING;
 	DELETE FROM status_samples WHERE at < now() - interval '30 days';
+	-- The send API's idempotency keys last 24 hours (62_send.sql).
+	PERFORM pigeon_api_idempotency_purge();
 END $$;
 
 -- Counts per bucket: sent (sent_at), delivered (delivered_at), failed

@@ -23,6 +23,9 @@ const WORDS = {
   "Sent": "Envoyés", "Failed": "Échecs", "In": "Reçus",
   "Last error / reason": "Dernière erreur / raison", "Class": "Classe",
   "Count": "Nombre", "Oldest": "Plus ancien", "Show": "Afficher",
+  "Post": "Message", "Author": "Auteur", "Posted at": "Publié le", "Text": "Texte",
+  "Queued": "En file", "Delivered": "Remis", "Waiting": "En attente", "To": "À",
+  "Error": "Erreur", "Queued at": "Mis en file le", "Modem": "Modem", "Id": "N°",
 };
 const COLORS = { sent: "#2b6cb0", delivered: "#2f855a", failed: "#c53030",
   received: "#b7791f", queued: "#6b46c1", throughput: "#2b6cb0", signal: "#2f855a" };
@@ -114,7 +117,7 @@ function drawCharts(c) {
   add("Queue depth, last 24 h", line("queue", c.queue || [], "queued", 720, 60));
   const oldest = document.createElement("p");
   oldest.id = "oldest"; oldest.dataset.seconds = Math.round(c.oldest_s || 0);
-  oldest.textContent = tr("Oldest queued message") + ": " + age(c.oldest_s);
+  oldest.textContent = tr("Oldest queued message") + (FR ? " : " : ": ") + age(c.oldest_s);
   box.appendChild(oldest);
   const t = document.createElement("table"); t.id = "sparks";
   for (const [link, pts] of Object.entries(c.links || {})) {
