@@ -96,6 +96,7 @@ void	 api_tokens_reload(const struct pigeon_conf *);
 /* The name of the token given (and its scopes), or NULL. */
 const char *api_token_find(const char *given, unsigned *scopes);
 int	 api_tokens_count(void);
+void	 api_tokens_list(struct api_req *);
 void	 api_tokens_free(void);
 
 /* metrics.c */

@@ -248,3 +248,23 @@ api_tokens_reload(const struct pigeon_conf *fresh)
 	if (api_tokens_load(fresh, err, sizeof(err)) == -1)
 		log_warnx("SIGHUP: %s; keeping the tokens in force", err);
 }
+
+/* GET /api/tokens (admin): the names and scopes in force, never a token. */
+void
+api_tokens_list(struct api_req *r)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < ntable; i++) {
+		json_t *sc = json_array();
+		if (table[i].scopes & API_SCOPE_READ)
+			json_array_append_new(sc, json_string("read"));
+		if (table[i].scopes & API_SCOPE_SEND)
+			json_array_append_new(sc, json_string("send"));
+		if (table[i].scopes & API_SCOPE_ADMIN)
+			json_array_append_new(sc, json_string("admin"));
+		json_array_append_new(list, json_pack("{s:s, s:o}", "name", table[i].name,
+		    "scopes", sc));
+	}
+	api_reply(r, 200, json_pack("{s:o}", "tokens", list));
+}

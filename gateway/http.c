@@ -66,6 +66,7 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/inbox",		READ,   0, api_inbox_list },
 	{ EVHTTP_REQ_POST, "/api/reload",		ADMIN,  0, api_reload },
 	{ EVHTTP_REQ_GET,  "/api/charts",		READ,   0, api_charts },
+	{ EVHTTP_REQ_GET,  "/api/tokens",		ADMIN,  0, api_tokens_list },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
 	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	READ,   0, api_users_stats },

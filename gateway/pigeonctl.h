@@ -35,6 +35,7 @@ int	 cmd_queue(void);
 	"  inbox [-f FROM] [-s STATE] [-n LIMIT] [-b BEFORE]\n" \
 	"                              incoming messages, newest first\n" \
 	"  reload                      what SIGHUP does: read the configuration again\n" \
+	"  tokens                      the API tokens in force: names and scopes\n" \
 	"  remove-post ID              remove a post everywhere (moderation)\n" \
 	"  suspend|restore HANDLE      suspend an account, or restore it\n" \
 	"  export HANDLE               a member's data, as JSON\n" \

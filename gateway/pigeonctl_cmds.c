@@ -17,7 +17,7 @@
 static const char *const commands[] = { "modems", "enable", "disable", "drain",
     "send", "status", "messages", "queue", "users", "user", "health", "search",
     "stats", "post", "cancel", "inbox", "reload", "watch", "remove-post", "suspend",
-    "restore", "export", "erase", NULL };
+    "restore", "export", "erase", "tokens", NULL };
 
 int
 ctl_known(const char *name)
@@ -195,6 +195,29 @@ cmd_reload(void)
 	return EXIT_OK;
 }
 
+static int
+cmd_tokens(void)
+{
+	json_t *j = api("GET", "/api/tokens", NULL), *t, *sc;
+	size_t i, k;
+
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	int w = 4;
+	json_array_foreach(json_object_get(j, "tokens"), i, t)
+		if ((int)strlen(s(t, "name")) > w)
+			w = (int)strlen(s(t, "name"));
+	printf("%-*s  %s\n", w, "NAME", "SCOPES");
+	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+		printf("%-*s  ", w, s(t, "name"));
+		json_array_foreach(json_object_get(t, "scopes"), k, sc)
+			printf("%s%s", k ? "," : "", json_string_value(sc));
+		printf("\n");
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
 /* A refreshing view, as gammu-smsd-monitor: modems, then the queue. */
 static int
 cmd_watch(int argc, char **argv)
@@ -305,6 +328,8 @@ ctl_more(int argc, char **argv)
 		return cmd_inbox(argc, argv);
 	if (strcmp(cmd, "reload") == 0 && argc == 1)
 		return cmd_reload();
+	if (strcmp(cmd, "tokens") == 0 && argc == 1)
+		return cmd_tokens();
 	if (strcmp(cmd, "watch") == 0)
 		return cmd_watch(argc, argv);
 	return -1;

@@ -82,6 +82,19 @@ START_TEST(test_scopes)
 	ck_assert_int_eq(code("GET", "/api/modems", "reader-token-0123456789abcdef01234567X",
 	    NULL), 401);
 
+	/* pigeonctl tokens lists names and scopes, never a token. */
+	char *ctl_out = NULL;
+	char *cmd = NULL;
+	ck_assert_int_ge(asprintf(&cmd, "%s -a 127.0.0.1:%d -t %s tokens", h_bin("pigeonctl"),
+	    g.http_port, ADMIN), 0);
+	ck_assert_int_eq(h_run(&ctl_out, "%s", cmd), 0);
+	ck_assert_ptr_nonnull(strstr(ctl_out, "dashboard  read"));
+	ck_assert_ptr_nonnull(strstr(ctl_out, "shop       read,send"));
+	ck_assert_ptr_null(strstr(ctl_out, READER));
+	free(ctl_out);
+	free(cmd);
+	ck_assert_int_eq(code("GET", "/api/tokens", SENDER, NULL), 403);
+
 	/* Logs name the tokens and never show one. */
 	char *path = NULL;
 	ck_assert_int_ge(asprintf(&path, "%s/pigeond.log", g.dir), 0);
