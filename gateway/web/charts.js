@@ -26,6 +26,13 @@ const WORDS = {
   "Post": "Message", "Author": "Auteur", "Posted at": "Publié le", "Text": "Texte",
   "Queued": "En file", "Delivered": "Remis", "Waiting": "En attente", "To": "À",
   "Error": "Erreur", "Queued at": "Mis en file le", "Modem": "Modem", "Id": "N°",
+  "database": "base de données", "up": "disponible", "down": "indisponible",
+  "updated": "mis à jour", "no modems": "aucun modem",
+  "empty: nothing waiting": "vide : rien en attente", "queue depth": "profondeur de la file",
+  "failed or expired": "en échec ou expirés", "send success": "envois réussis",
+  "undelivered": "non remis", "delivery rate (of reports)": "taux de remise (des accusés)",
+  "waiting": "en attente", "no posts yet": "aucun message publié",
+  "no recent failures": "aucun échec récent",
 };
 const COLORS = { sent: "#2b6cb0", delivered: "#2f855a", failed: "#c53030",
   received: "#b7791f", queued: "#6b46c1", throughput: "#2b6cb0", signal: "#2f855a" };

@@ -100,6 +100,8 @@ START_TEST(test_charts_in_french)
 	assert_has(dom, "<html lang=\"fr\"");
 	assert_has(dom, "SMS par heure, dernières 24 h");
 	assert_has(dom, "Graphiques");
+	assert_has(dom, "profondeur de la file 1");
+	assert_has(dom, "base de données disponible");
 	/* Per hour over 24 h, per day over 30 days: the totals. */
 	char *hourly = strstr(dom, "data-chart=\"hourly\"");
 	char *daily = strstr(dom, "data-chart=\"daily\"");
