@@ -77,7 +77,7 @@ PIGEOND_SRCS = \
 	gateway/httpguard.c \
 	gateway/httphead.c \
 	gateway/api_modems.c \
-	gateway/api_messages.c \
+	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
 	gateway/atom.c \
@@ -87,7 +87,7 @@ PIGEOND_SRCS = \
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
-	gateway/pigeonctl.c \
+	gateway/pigeonctl.c gateway/pigeonctl_cmds.c \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \
@@ -161,6 +161,11 @@ INTEGRATION_TESTS = \
 	tests/integration/test_bank_volume \
 	tests/integration/test_bank_reports \
 	tests/integration/test_api \
+	tests/integration/test_send_api \
+	tests/integration/test_tokens \
+	tests/integration/test_pigeonctl_api \
+	tests/integration/test_moderation \
+	tests/integration/test_status_charts \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \
 	tests/integration/test_hostile_http \

@@ -60,12 +60,17 @@ json_t	*api_json_value(PGresult *res);
 void	 api_modems_list(struct api_req *);
 void	 api_modems_action(struct api_req *);
 void	 api_status(struct api_req *);
+void	 api_reload(struct api_req *);
+void	 api_charts(struct api_req *);
+void	 api_status_sample(void);	/* janitor job, once a minute */
 json_t	*api_modems_merge(json_t *db_rows);
 
 /* api_messages.c */
 void	 api_messages_send(struct api_req *);
 void	 api_messages_get(struct api_req *);
 void	 api_messages_search(struct api_req *);
+void	 api_messages_cancel(struct api_req *);
+void	 api_inbox_list(struct api_req *);
 
 /* api_users.c */
 void	 api_users_get(struct api_req *);
@@ -74,8 +79,25 @@ void	 api_posts_create(struct api_req *);
 void	 api_feed_atom(struct api_req *);
 void	 api_users_stats(struct api_req *);
 
+/* api_moderation.c */
+void	 api_mod_post_remove(struct api_req *);
+void	 api_mod_user_action(struct api_req *);
+
 /* api_search.c */
 void	 api_search(struct api_req *);
+
+/* api_tokens.c: named tokens with scopes (an admin token has them all). */
+#define API_SCOPE_READ	1u
+#define API_SCOPE_SEND	2u
+#define API_SCOPE_ADMIN	4u
+struct pigeon_conf;
+int	 api_tokens_load(const struct pigeon_conf *, char *err, size_t errlen);
+void	 api_tokens_reload(const struct pigeon_conf *);
+/* The name of the token given (and its scopes), or NULL. */
+const char *api_token_find(const char *given, unsigned *scopes);
+int	 api_tokens_count(void);
+void	 api_tokens_list(struct api_req *);
+void	 api_tokens_free(void);
 
 /* metrics.c */
 void	 api_metrics(struct api_req *);

@@ -3,9 +3,11 @@
  * and POST /api/messages's checks, apart from libevent and the database so
  * that tests/fuzz/fuzz_api.c can feed it any bytes.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -57,25 +59,172 @@ utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-int
-api_send_check(json_t *body, const char *country, char *number, size_t numlen,
-    const char **text, char *err, size_t errlen)
-{
-	json_t *to = json_object_get(body, "to");
-	json_t *t = json_object_get(body, "text");
+static const char *const send_fields[] = { "to", "text", "idempotency_key",
+    "validity", "priority", "send_at", "via", "flash", "dlr_url", NULL };
 
-	if (!json_is_string(to) || !json_is_string(t))
-		return fail(err, errlen, "\"to\" and \"text\" are required strings");
-	/* A NUL would cut the string short for C and cannot be stored. */
-	if (strlen(json_string_value(to)) != json_string_length(to) ||
-	    strlen(json_string_value(t)) != json_string_length(t))
-		return fail(err, errlen, "\"to\" and \"text\" cannot hold U+0000");
-	if (number_normalize(json_string_value(to), country, number, numlen) != NUMBER_E164)
-		return fail(err, errlen, "\"to\" is not a phone number");
-	size_t n = utf8_chars(json_string_value(t), json_string_length(t));
-	if (n == 0 || n > API_SEND_MAX_CHARS)
+/* A string without U+0000 (a NUL would cut it short for C). */
+static const char *
+plain_string(json_t *v)
+{
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. */
+static long long
+iso_time(const char *v)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+	char sign;
+
+	if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || y < 1970)
+		return -1;
+	v += n;
+	if (strcmp(v, "Z") != 0) {
+		if (sscanf(v, "%c%2d:%2d%n", &sign, &oh, &om, &n) != 3 || v[n] != '\0' ||
+		    (sign != '+' && sign != '-') || oh > 14 || om > 59)
+			return -1;
+		if (sign == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (long long)timegm(&tm) - oh * 3600LL - om * 60LL;
+}
+
+/* An optional integer field in [min, max]: 0 and *out, 1 when absent. */
+static int
+int_field(json_t *body, const char *name, long long min, long long max,
+    long long *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(body, name);
+
+	if (v == NULL)
+		return 1;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return fail(err, errlen, "\"%s\" must be a whole number from %lld to %lld",
+		    name, min, max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int
+add_recipient(struct api_send *s, json_t *v, const char *country, size_t max_to,
+    char *err, size_t errlen)
+{
+	const char *t = plain_string(v);
+	char number[32];
+
+	if (t == NULL)
+		return fail(err, errlen, "\"to\" holds phone numbers as strings");
+	if (number_normalize(t, country, number, sizeof(number)) != NUMBER_E164)
+		return fail(err, errlen, "\"to\": %.40s is not a phone number", t);
+	for (size_t i = 0; i < s->nto; i++)
+		if (strcmp(s->to[i], number) == 0)
+			return 0;	/* one SMS per phone, however often named */
+	if (s->nto >= max_to)
+		return fail(err, errlen, "\"to\" may name at most %zu recipients", max_to);
+	memcpy(s->to[s->nto++], number, sizeof(number));
+	return 0;
+}
+
+int
+api_send_check(json_t *body, const char *country, size_t max_to, long long now,
+    struct api_send *s, char *err, size_t errlen)
+{
+	json_t *to = json_object_get(body, "to"), *v;
+	const char *key;
+	long long n;
+	int rc;
+
+	memset(s, 0, offsetof(struct api_send, to));
+	s->text = s->via = s->dlr_url = s->idempotency_key = NULL;
+	s->priority = s->flash = 0;
+	s->validity = s->send_at = 0;
+	if (max_to > API_SEND_TO_CAP)
+		max_to = API_SEND_TO_CAP;
+	/* Never ignored: a field we do not know is a mistake to report. */
+	json_object_foreach(body, key, v) {
+		int known = 0;
+		for (int i = 0; send_fields[i]; i++)
+			known |= strcmp(send_fields[i], key) == 0;
+		if (!known)
+			return fail(err, errlen, "unknown field \"%.40s\"", key);
+	}
+	if (to == NULL || (s->text = plain_string(json_object_get(body, "text"))) == NULL)
+		return fail(err, errlen, "\"to\" and \"text\" are required, \"text\" a string "
+		    "without U+0000");
+	if (json_is_array(to)) {
+		size_t i;
+		if (json_array_size(to) == 0)
+			return fail(err, errlen, "\"to\" is an empty list");
+		json_array_foreach(to, i, v)
+			if (add_recipient(s, v, country, max_to, err, errlen) != 0)
+				return 400;
+	} else if (add_recipient(s, to, country, max_to, err, errlen) != 0) {
+		return 400;
+	}
+	size_t chars = utf8_chars(s->text, strlen(s->text));
+	if (chars == 0 || chars > API_SEND_MAX_CHARS)
 		return fail(err, errlen, "\"text\" must have 1 to %d characters",
 		    API_SEND_MAX_CHARS);
-	*text = json_string_value(t);
+	if ((rc = int_field(body, "validity", 60, 2592000, &s->validity, err, errlen)) > 1)
+		return rc;
+	n = 0;
+	if ((rc = int_field(body, "priority", 0, API_PRIORITY_MAX, &n, err, errlen)) > 1)
+		return rc;
+	s->priority = (int)n;
+	if ((v = json_object_get(body, "flash")) != NULL) {
+		if (!json_is_boolean(v))
+			return fail(err, errlen, "\"flash\" is true or false");
+		s->flash = json_is_true(v);
+	}
+	if ((v = json_object_get(body, "send_at")) != NULL) {
+		const char *t = plain_string(v);
+		s->send_at = t ? iso_time(t) : -1;
+		if (s->send_at < 0)
+			return fail(err, errlen, "\"send_at\" is a time such as "
+			    "2026-12-04T18:00:00Z or 2026-12-04T19:00:00+01:00");
+		if (s->send_at > now + API_SEND_AHEAD_S)
+			return fail(err, errlen, "\"send_at\" is more than %d days ahead",
+			    API_SEND_AHEAD_S / 86400);
+	}
+	if ((v = json_object_get(body, "via")) != NULL &&
+	    ((s->via = plain_string(v)) == NULL || *s->via == '\0' || strlen(s->via) > 64))
+		return fail(err, errlen, "\"via\" is a link name");
+	if ((v = json_object_get(body, "dlr_url")) != NULL) {
+		s->dlr_url = plain_string(v);
+		/* Kept as a text[] element and a request line: no quote,
+		 * backslash, brace, comma, space or control character. */
+		int ok = s->dlr_url && strncmp(s->dlr_url, "http://", 7) == 0 &&
+		    strlen(s->dlr_url) > 7 && strlen(s->dlr_url) <= 1000;
+		for (const char *p = s->dlr_url; ok && *p; p++)
+			ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f &&
+			    strchr("\"\\{},", *p) == NULL;
+		if (!ok)
+			return fail(err, errlen, "\"dlr_url\" is an http:// URL "
+			    "(at most 1000 characters, no space, quote, brace or comma)");
+	}
+	if ((v = json_object_get(body, "idempotency_key")) != NULL) {
+		s->idempotency_key = plain_string(v);
+		int ok = s->idempotency_key && *s->idempotency_key &&
+		    strlen(s->idempotency_key) <= 200;
+		for (const char *p = s->idempotency_key; ok && *p; p++)
+			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+		if (!ok)
+			return fail(err, errlen, "\"idempotency_key\" is 1 to 200 printable "
+			    "characters");
+	}
 	return 0;
 }

@@ -12,9 +12,28 @@
  * reference), or the HTTP status to answer (400, 413) and err. */
 int	api_body_parse(const char *data, size_t len, json_t **out, char *err,
 	    size_t errlen);
-/* Checks POST /api/messages's body: 0 with number (E.164, numlen >= 32)
- * and *text (borrowed from body), or 400 and err. */
-int	api_send_check(json_t *body, const char *country, char *number,
-	    size_t numlen, const char **text, char *err, size_t errlen);
+#define API_SEND_TO_CAP		1000	/* highest [http] max_recipients */
+#define API_PRIORITY_MAX	3	/* 0-3, as Kannel and Jasmin number them */
+#define API_SEND_AHEAD_S	(30 * 86400)	/* send_at at most this far ahead */
+
+/* POST /api/messages, checked. Strings are borrowed from the body. */
+struct api_send {
+	size_t		 nto;
+	char		 to[API_SEND_TO_CAP][32];	/* E.164, distinct */
+	const char	*text;
+	int		 priority;	/* 0 when not given */
+	int		 flash;
+	long long	 validity;	/* seconds; 0 when not given */
+	long long	 send_at;	/* Unix seconds; 0 when not given */
+	const char	*via;		/* a link name, checked by the caller */
+	const char	*dlr_url;
+	const char	*idempotency_key;
+};
+
+/* Checks POST /api/messages's body: 0 with *s filled, or 400 and err
+ * (which names the field at fault). now is the current Unix time,
+ * max_to the most recipients allowed. */
+int	api_send_check(json_t *body, const char *country, size_t max_to,
+	    long long now, struct api_send *s, char *err, size_t errlen);
 
 #endif

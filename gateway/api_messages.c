@@ -1,12 +1,15 @@
 /*
- * api_messages.c: POST /api/messages (an operator's SMS, class 1),
- * GET /api/messages/ID (status and history), GET /api/messages (search by
- * recipient and status, newest first, paged with before=).
+ * api_messages.c: POST /api/messages (an operator's SMS, class 1, to one
+ * or several recipients, with the options of docs/api.md), DELETE
+ * /api/messages/ID (cancel while queued), GET /api/messages/ID (status and
+ * history), GET /api/messages (search by recipient and status, newest
+ * first, paged with before=), GET /api/inbox (what came in).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -20,27 +23,169 @@ static const char *states[] = { "queued", "sending", "sent", "failed", "expired"
 static void
 sent(struct api_req *r, PGresult *res)
 {
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		api_error(r, 403, "the recipient has opted out (STOP)");
+	json_t *a = api_json_value(res), *ids = json_object_get(a, "ids");
+
+	if (json_is_array(ids)) {
+		json_t *out = json_pack("{s:O, s:s}", "ids", ids, "state", "queued");
+		/* One recipient: its id alone too, as before issue 16. */
+		if (out && json_array_size(ids) == 1)
+			json_object_set(out, "id", json_array_get(ids, 0));
+		if (out && json_is_true(json_object_get(a, "replayed")))
+			json_object_set_new(out, "replayed", json_true());
+		json_decref(a);
+		/* A replay answers as the first request did: nothing new. */
+		api_reply(r, 202, out);
 		return;
 	}
-	api_reply(r, 202, json_pack("{s:I, s:s}", "id",
-	    (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10), "state", "queued"));
+	if (json_is_string(json_object_get(a, "to"))) {
+		api_error(r, 403, "%s has opted out (STOP); nothing was queued",
+		    json_string_value(json_object_get(a, "to")));
+		json_decref(a);
+		return;
+	}
+	json_decref(a);
+	api_error(r, 500, "internal error");
 }
 
 void
 api_messages_send(struct api_req *r)
 {
-	const char *text;
-	char number[NUMBER_MAX], err[200];
+	static struct api_send s;	/* 32 KB: not on the stack */
+	char err[200], send_at[40];
+	size_t cap = env.conf.http_max_recipients > 0 ?
+	    (size_t)env.conf.http_max_recipients : 100;
+	time_t now = time(NULL);
 
-	if (api_send_check(r->body, env.conf.country, number, sizeof(number), &text,
+	if (api_send_check(r->body, env.conf.country, cap, (long long)now, &s,
 	    err, sizeof(err)) != 0) {
 		api_error(r, 400, "%s", err);
 		return;
 	}
-	const char *params[] = { number, text };
-	api_query(r, "SELECT pigeon_send($1, $2, 1::smallint)", 2, params, sent);
+	/* A link that does not exist would hold the message for ever. */
+	if (s.via && link_find(s.via) == NULL) {
+		api_error(r, 400, "\"via\": no link named %.64s", s.via);
+		return;
+	}
+	json_t *opts = json_pack("{s:i, s:b, s:I}", "priority", s.priority,
+	    "flash", s.flash, "validity_s",
+	    (json_int_t)(s.validity ? s.validity : env.conf.validity));
+	json_t *to = json_array();
+	for (size_t i = 0; i < s.nto; i++)
+		json_array_append_new(to, json_string(s.to[i]));
+	if (s.send_at > 0) {
+		time_t t = (time_t)s.send_at;
+		struct tm tm;
+		strftime(send_at, sizeof(send_at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+		json_object_set_new(opts, "send_at", json_string(send_at));
+	}
+	if (s.via)
+		json_object_set_new(opts, "via", json_string(s.via));
+	if (s.dlr_url)
+		json_object_set_new(opts, "dlr_url", json_string(s.dlr_url));
+	if (s.idempotency_key)
+		json_object_set_new(opts, "idempotency_key", json_string(s.idempotency_key));
+	char *opts_s = json_dumps(opts, JSON_COMPACT);
+	char *to_s = json_dumps(to, JSON_COMPACT);
+	json_decref(opts);
+	json_decref(to);
+	if (opts_s == NULL || to_s == NULL) {
+		free(opts_s);
+		free(to_s);
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	const char *params[] = { to_s, s.text, opts_s };
+	api_query(r, "SELECT pigeon_api_send(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), "
+	    "$2, $3::jsonb)", 3, params, sent);
+	free(opts_s);
+	free(to_s);
+}
+
+static void
+cancelled(struct api_req *r, PGresult *res)
+{
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		api_error(r, 404, "no message %s", r->arg);
+		return;
+	}
+	const char *st = PQgetvalue(res, 0, 0);
+	if (strcmp(st, "queued") != 0) {
+		api_error(r, 409, "message %s is %s: only a queued message can be "
+		    "cancelled", r->arg, st);
+		return;
+	}
+	api_reply(r, 200, json_pack("{s:I, s:s}", "id",
+	    (json_int_t)strtoll(r->arg, NULL, 10), "state", "cancelled"));
+}
+
+static int
+id_arg(struct api_req *r)
+{
+	char *end;
+	long long id = strtoll(r->arg, &end, 10);
+
+	if (*end != '\0' || id < 1 || end == r->arg) {
+		api_error(r, 400, "a message id is a positive number");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_messages_cancel(struct api_req *r)
+{
+	if (id_arg(r) == -1)
+		return;
+	const char *params[] = { r->arg };
+	api_query(r, "SELECT pigeon_outbox_cancel_message($1)", 1, params, cancelled);
+}
+
+static const char *inbox_states[] = { "new", "done", "ignored", "error", NULL };
+
+static void
+inbox_listed(struct api_req *r, PGresult *res)
+{
+	json_t *list = api_json_value(res);
+	json_t *next = json_null();
+	long long limit;
+
+	if (!json_is_array(list)) {
+		json_decref(list);
+		api_error(r, 500, "internal error");
+		return;
+	}
+	api_param_int(r, "limit", 50, 1, 500, &limit);
+	if (json_array_size(list) == (size_t)limit && limit > 0)
+		next = json_object_get(json_array_get(list, json_array_size(list) - 1), "id");
+	api_reply(r, 200, json_pack("{s:o, s:O}", "messages", list, "next_before", next));
+}
+
+/* GET /api/inbox?from=&state=&limit=&before=: what came in, applied or not. */
+void
+api_inbox_list(struct api_req *r)
+{
+	const char *from = api_param(r, "from"), *state = api_param(r, "state");
+	char number[NUMBER_MAX], limit_s[24], before_s[24];
+	long long limit, before;
+	int known = 0;
+
+	/* Senders are stored as the network gave them: E.164 when a number. */
+	if (from && number_normalize(from, env.conf.country, number, sizeof(number)) ==
+	    NUMBER_E164)
+		from = number;
+	for (int i = 0; state && inbox_states[i]; i++)
+		known |= strcmp(inbox_states[i], state) == 0;
+	if (state && !known) {
+		api_error(r, 400, "state is one of new, done, ignored, error");
+		return;
+	}
+	if (api_param_int(r, "limit", 50, 1, 500, &limit) == -1 ||
+	    api_param_int(r, "before", 0, 1, INT64_MAX, &before) == -1)
+		return;
+	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+	snprintf(before_s, sizeof(before_s), "%lld", before);
+	const char *params[] = { from, state, limit_s, before ? before_s : NULL };
+	api_query(r, "SELECT pigeon_api_inbox($1, $2, $3, $4)", 4, params, inbox_listed);
 }
 
 static void

@@ -126,3 +126,47 @@ api_status(struct api_req *r)
 	api_query(r, "SELECT pigeon_api_status() || jsonb_build_object('reach', "
 	    "pigeon_reach_latest(NULL, 10))", 0, NULL, status_fetched);
 }
+
+/* POST /api/reload: what SIGHUP does (reload.c), for an operator without
+ * a shell on the host. Problems are in the log, as for SIGHUP. */
+void
+api_reload(struct api_req *r)
+{
+	reload_config();
+	api_reply(r, 200, json_pack("{s:b, s:s}", "reloaded", 1, "config",
+	    env.config_path ? env.config_path : ""));
+}
+
+static void
+charts_fetched(struct api_req *r, PGresult *res)
+{
+	json_t *j = api_json_value(res);
+
+	if (j == NULL) {
+		api_error(r, 500, "internal error");
+		return;
+	}
+	api_reply(r, 200, j);
+}
+
+/* GET /api/charts: the status page's charts (db/functions/66_status.sql). */
+void
+api_charts(struct api_req *r)
+{
+	api_query(r, "SELECT pigeon_api_charts()", 0, NULL, charts_fetched);
+}
+
+static void
+sampled(PGresult *res, void *arg)
+{
+	if (res && !store_ok(res))
+		log_warnx("status: sampling the queue: %s", store_error(res));
+}
+
+/* Janitor job: the queue and each link, once a minute, for the charts. */
+void
+api_status_sample(void)
+{
+	if (store_is_up(env.store))
+		store_query(env.store, "SELECT pigeon_status_sample()", 0, NULL, sampled, NULL);
+}

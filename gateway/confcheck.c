@@ -73,6 +73,10 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 			return -1;
 	}
 
+	if (*conf->http_tokens_file && confcheck_mode(ctx, "http", "tokens_file",
+	    conf->http_tokens_file, "tokens") == -1)
+		return -1;
+
 	/* The webhooks as webhook.c will take them: plain http, no quoting. */
 	char *copy = strdup(conf->http_webhooks), *save = NULL;
 	if (copy == NULL)

@@ -66,6 +66,7 @@ static const struct key_def http_keys[] = {
 	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0, 0 },
 	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0, 0 },
 	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0, 0 },
+	{ "tokens_file",	KEY_STRING,	P(http_tokens_file), "", 0, 0, 0 },
 	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0, 0 },
 	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0, 0 },
 	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300, 0 },
@@ -74,6 +75,7 @@ static const struct key_def http_keys[] = {
 	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300, 0 },
 	{ "public_rate",	KEY_INT,	P(http_public_rate), "600", 1, 1000000, 0 },
 	{ "search_rate",	KEY_INT,	P(http_search_rate), "60", 1, 1000000, 0 },
+	{ "max_recipients",	KEY_INT,	P(http_max_recipients), "100", 1, 1000, 0 },
 	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
@@ -302,6 +304,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->http_listen);
 	free(conf->http_token);
 	free(conf->http_token_file);
+	free(conf->http_tokens_file);
 	free(conf->http_webhooks);
 	free(conf->http_webhook_secret);
 	free(conf->log_level);

@@ -94,6 +94,7 @@ struct pigeon_conf {
 	char	*http_listen;	/* host:port */
 	char	*http_token;
 	char	*http_token_file;	/* the token is its first line */
+	char	*http_tokens_file;	/* named tokens with scopes (api_tokens.c) */
 	char	*http_webhooks;	/* URLs each new post is POSTed to, space separated */
 	char	*http_webhook_secret;	/* key of X-Pigeon-Signature; "" = none */
 	int	 http_webhook_seconds;	/* total time a delivery may take */
@@ -102,6 +103,7 @@ struct pigeon_conf {
 	int	 http_request_s;	/* time to send one request's head and body */
 	int	 http_public_rate;	/* public requests a minute per address */
 	int	 http_search_rate;	/* /api/search requests a minute per address */
+	int	 http_max_recipients;	/* "to" of one POST /api/messages at most */
 	/* [modem NAME] and [smpp NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;

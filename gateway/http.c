@@ -32,7 +32,8 @@
  * refused before they are read (httpguard.c); this bounds the rest. */
 #define EVHTTP_MAX_BODY	(64 * 1024)
 
-enum auth { PUBLIC, TOKEN };
+/* PUBLIC: anyone; otherwise a token with that scope (or admin). */
+enum auth { PUBLIC, READ, SEND, ADMIN };
 
 struct route {
 	enum evhttp_cmd_type method;	/* GET also answers HEAD */
@@ -51,20 +52,31 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/index.html",		PUBLIC, 0, http_static },
 	{ EVHTTP_REQ_GET,  "/style.css",		PUBLIC, 0, http_static },
 	{ EVHTTP_REQ_GET,  "/app.js",			PUBLIC, 0, http_static },
-	{ EVHTTP_REQ_GET,  "/metrics",			TOKEN,  0, api_metrics },
-	{ EVHTTP_REQ_GET,  "/api/status",		TOKEN,  0, api_status },
-	{ EVHTTP_REQ_GET,  "/api/modems",		TOKEN,  0, api_modems_list },
-	{ EVHTTP_REQ_POST, "/api/modems/*/enable",	TOKEN,  0, api_modems_action },
-	{ EVHTTP_REQ_POST, "/api/modems/*/disable",	TOKEN,  0, api_modems_action },
-	{ EVHTTP_REQ_POST, "/api/modems/*/drain",	TOKEN,  0, api_modems_action },
-	{ EVHTTP_REQ_GET,  "/api/messages",		TOKEN,  0, api_messages_search },
-	{ EVHTTP_REQ_POST, "/api/messages",		TOKEN,  1, api_messages_send },
-	{ EVHTTP_REQ_GET,  "/api/messages/*",		TOKEN,  0, api_messages_get },
+	{ EVHTTP_REQ_GET,  "/charts.js",		PUBLIC, 0, http_static },
+	{ EVHTTP_REQ_GET,  "/metrics",			READ,   0, api_metrics },
+	{ EVHTTP_REQ_GET,  "/api/status",		READ,   0, api_status },
+	{ EVHTTP_REQ_GET,  "/api/modems",		READ,   0, api_modems_list },
+	{ EVHTTP_REQ_POST, "/api/modems/*/enable",	ADMIN,  0, api_modems_action },
+	{ EVHTTP_REQ_POST, "/api/modems/*/disable",	ADMIN,  0, api_modems_action },
+	{ EVHTTP_REQ_POST, "/api/modems/*/drain",	ADMIN,  0, api_modems_action },
+	{ EVHTTP_REQ_GET,  "/api/messages",		READ,   0, api_messages_search },
+	{ EVHTTP_REQ_POST, "/api/messages",		SEND,   1, api_messages_send },
+	{ EVHTTP_REQ_GET,  "/api/messages/*",		READ,   0, api_messages_get },
+	{ EVHTTP_REQ_DELETE, "/api/messages/*",		SEND,   0, api_messages_cancel },
+	{ EVHTTP_REQ_GET,  "/api/inbox",		READ,   0, api_inbox_list },
+	{ EVHTTP_REQ_POST, "/api/reload",		ADMIN,  0, api_reload },
+	{ EVHTTP_REQ_GET,  "/api/charts",		READ,   0, api_charts },
+	{ EVHTTP_REQ_GET,  "/api/tokens",		ADMIN,  0, api_tokens_list },
 	{ EVHTTP_REQ_GET,  "/api/users/*",		PUBLIC, 0, api_users_get },
 	{ EVHTTP_REQ_GET,  "/api/users/*/posts",	PUBLIC, 0, api_users_posts },
-	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	TOKEN,  0, api_users_stats },
+	{ EVHTTP_REQ_GET,  "/api/users/*/stats",	READ,   0, api_users_stats },
+	{ EVHTTP_REQ_DELETE, "/api/users/*",		ADMIN,  0, api_mod_user_action },
+	{ EVHTTP_REQ_POST, "/api/users/*/suspend",	ADMIN,  0, api_mod_user_action },
+	{ EVHTTP_REQ_POST, "/api/users/*/restore",	ADMIN,  0, api_mod_user_action },
+	{ EVHTTP_REQ_GET,  "/api/users/*/export",	ADMIN,  0, api_mod_user_action },
+	{ EVHTTP_REQ_DELETE, "/api/posts/*",		ADMIN,  0, api_mod_post_remove },
 	{ EVHTTP_REQ_GET,  "/api/search",		PUBLIC, 0, api_search },
-	{ EVHTTP_REQ_POST, "/api/posts",		TOKEN,  1, api_posts_create },
+	{ EVHTTP_REQ_POST, "/api/posts",		SEND,   1, api_posts_create },
 	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, api_feed_atom },
 };
 
@@ -72,7 +84,6 @@ static struct evhttp *http;
 /* The API's own connection: its reads (a metrics scrape can take a second
  * on a big outbox) never hold up the SMS pipeline's queries. */
 static struct store *api_store;
-static char *token;		/* NULL: operator routes refuse everyone */
 static TAILQ_HEAD(, api_req) live = TAILQ_HEAD_INITIALIZER(live);
 
 static void
@@ -277,28 +288,26 @@ api_store_connected(struct store *s, void *arg)
 	store_setup_done(s);
 }
 
-/* Compares in time that depends on the configured token's length only. */
+/* httpguard.c: a body may be read when its token is one of ours. */
 static int
 token_matches(const char *given)
 {
-	if (token == NULL)
-		return 0;
-	size_t glen = strlen(given), tlen = strlen(token);
-	unsigned char diff = glen != tlen;
-
-	for (size_t i = 0; i < tlen; i++)
-		diff |= (unsigned char)token[i] ^ (unsigned char)(i < glen ? given[i] : 0);
-	return diff == 0;
+	unsigned scopes;
+	return api_token_find(given, &scopes) != NULL;
 }
 
 static int
-authorized(struct api_req *r)
+authorized(struct api_req *r, enum auth need)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
 	    "Authorization");
+	const char *name;
+	unsigned scopes, want = need == READ ? API_SCOPE_READ :
+	    need == SEND ? API_SCOPE_SEND : API_SCOPE_ADMIN;
 
-	if (token == NULL) {
-		api_error(r, 401, "no token is configured ([http] token or token_file)");
+	if (api_tokens_count() == 0) {
+		api_error(r, 401, "no token is configured ([http] token, token_file or "
+		    "tokens_file)");
 		return 0;
 	}
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -308,10 +317,19 @@ authorized(struct api_req *r)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	if (!token_matches(h)) {
+	if ((name = api_token_find(h, &scopes)) == NULL) {
 		api_error(r, 401, "bad token");
 		return 0;
 	}
+	/* admin has every scope. */
+	if (!(scopes & (want | API_SCOPE_ADMIN))) {
+		log_info("http: %s refused to token %s (no %s scope)", r->path, name,
+		    need == READ ? "read" : need == SEND ? "send" : "admin");
+		api_error(r, 403, "token %s has no %s scope", name,
+		    need == READ ? "read" : need == SEND ? "send" : "admin");
+		return 0;
+	}
+	log_debug("http: %s by token %s", r->path, name);
 	return 1;
 }
 
@@ -400,7 +418,7 @@ http_dispatch(struct evhttp_request *req, void *unused)
 			api_error(r, 404, "no such route");
 		goto done;
 	}
-	if (rt->auth == TOKEN && !authorized(r))
+	if (rt->auth != PUBLIC && !authorized(r, rt->auth))
 		goto done;
 	/* The public API and feeds cost queries: a budget per client address. */
 	if (rt->auth == PUBLIC && (strncmp(r->path, "/api/", 5) == 0 ||
@@ -469,44 +487,6 @@ http_fallback(struct evhttp_request *req, void *arg)
 	http_dispatch(req, arg);
 }
 
-/* The token from [http] token or the first line of token_file. */
-static int
-load_token(char *err, size_t errlen)
-{
-	const char *file = env.conf.http_token_file;
-
-	free(token);
-	token = NULL;
-	if (file && *file) {
-		char line[1024];
-		FILE *f = fopen(file, "r");
-		if (env.conf.http_token && *env.conf.http_token) {
-			snprintf(err, errlen, "http: give [http] token or token_file, not both");
-			if (f)
-				fclose(f);
-			return -1;
-		}
-		if (f == NULL) {
-			snprintf(err, errlen, "http: token_file %s: %s", file, strerror(errno));
-			return -1;
-		}
-		if (fgets(line, sizeof(line), f) == NULL)
-			line[0] = '\0';
-		fclose(f);
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0') {
-			snprintf(err, errlen, "http: token_file %s is empty", file);
-			return -1;
-		}
-		token = strdup(line);
-	} else if (env.conf.http_token && *env.conf.http_token) {
-		token = strdup(env.conf.http_token);
-	} else {
-		log_warnx("http: no [http] token: operator routes and /api writes answer 401");
-	}
-	return 0;
-}
-
 int
 http_start(char *err, size_t errlen)
 {
@@ -515,7 +495,7 @@ http_start(char *err, size_t errlen)
 	const char *colon = strrchr(env.conf.http_listen, ':');
 	int port = atoi(colon + 1);
 
-	if (load_token(err, errlen) == -1)
+	if (api_tokens_load(&env.conf, err, errlen) == -1)
 		return -1;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - env.conf.http_listen),
 	    env.conf.http_listen);
@@ -556,6 +536,9 @@ http_start(char *err, size_t errlen)
 	}
 	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
 	store_start(api_store);
+	/* The status page's history (issue 16). */
+	if (janitor_add("status: queue and link samples", 60 * 1000, api_status_sample) == -1)
+		log_warnx("http: no status samples (out of memory)");
 	log_info("http: listening on %s", env.conf.http_listen);
 	return 0;
 }
@@ -582,6 +565,5 @@ http_stop(void)
 	store_free(api_store);
 	api_store = NULL;
 	metrics_free();
-	free(token);
-	token = NULL;
+	api_tokens_free();
 }

@@ -146,6 +146,11 @@ render(struct api_req *r, json_t *db)
 	/* Modems of this host as the supervisor sees them, joined with their rows. */
 	if (db)
 		modems = api_modems_merge(json_object_get(db, "modems"));
+	head(b, "pigeon_modem_restarts_total", "counter",
+	    "Worker processes started for the modem after the first.");
+	TAILQ_FOREACH(m, &env.links, entry)
+		evbuffer_add_printf(b, "pigeon_modem_restarts_total{modem=\"%s\"} %u\n",
+		    m->name, m->restarts);
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
 	TAILQ_FOREACH(m, &env.links, entry)
 		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
@@ -202,6 +207,21 @@ render(struct api_req *r, json_t *db)
 			evbuffer_add_printf(b, "pigeon_queue_depth{state=\"%s\",class=\"%s\"} %.0f\n",
 			    s ? "sending" : "queued", class_names[c], n);
 		}
+
+	head(b, "pigeon_queue_oldest_seconds", "gauge",
+	    "Age of the oldest message due and still queued, by class (0: none).");
+	for (int c = 0; c < 3; c++) {
+		char k[16];
+		snprintf(k, sizeof(k), "%d", c);
+		evbuffer_add_printf(b, "pigeon_queue_oldest_seconds{class=\"%s\"} %.1f\n",
+		    class_names[c], num(json_object_get(json_object_get(db, "oldest"), k)));
+	}
+	json_t *hw = json_object_get(db, "hooks_waiting");
+	head(b, "pigeon_callback_queue_depth", "gauge",
+	    "Deliveries waiting or in flight: webhooks, and dlr_url callbacks.");
+	evbuffer_add_printf(b, "pigeon_callback_queue_depth{kind=\"webhook\"} %.0f\n"
+	    "pigeon_callback_queue_depth{kind=\"dlr\"} %.0f\n",
+	    num(json_object_get(hw, "webhook")), num(json_object_get(hw, "dlr")));
 
 	json_t *lat = json_object_get(db, "latency"), *bucket;
 	head(b, "pigeon_delivery_report_latency_seconds", "histogram",

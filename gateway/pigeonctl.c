@@ -27,29 +27,28 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "pigeonctl.h"
 
 #ifndef PIGEON_SYSCONFDIR
 #define PIGEON_SYSCONFDIR "/etc/pigeon"
 #endif
 
-enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE };
-
 #define TIMEOUT_S	30
 
 static char *addr;		/* host:port */
 static char *token;
-static int json_out;
+int json_out;
 static json_t *pending;		/* an answer held while another call may exit */
 
 static const char *term_safe(const char *);
-static void print_json(json_t *);
 
+/* --help prints on stdout and exits 0; a mistake prints on stderr, exits 2. */
 static void __attribute__((noreturn))
-usage(void)
+usage_exit(int code)
 {
-	fprintf(stderr,
+	fprintf(code == 0 ? stdout : stderr,
 	    "usage: pigeonctl [-c file] [-a host:port] [-T tokenfile] [-t token] [--json]\n"
-	    "                 [--version] command\n"
+	    "                 [--help] [--version] command [options]\n"
 	    "  modems                      the modems, their state, signal and counters\n"
 	    "  enable|disable|drain NAME   steer a modem\n"
 	    "  send NUMBER TEXT            queue an SMS; prints its id\n"
@@ -59,14 +58,22 @@ usage(void)
 	    "  queue                       queue depth, recent failures, delivery rates\n"
 	    "  users HANDLE                a user's profile and latest posts\n"
 	    "  health                      pigeond's and the database's state\n"
+	    CTL_MORE_USAGE
+	    "--json, --help and --version may also come after the command.\n"
 	    "The address comes from -a, else PIGEON_ADDR, else [http] listen. The token\n"
 	    "from -T FILE (its first line), -t TOKEN, PIGEON_TOKEN_FILE, PIGEON_TOKEN,\n"
 	    "else [http] token_file or token of the configuration. Prefer a file: any\n"
 	    "user on the host sees -t TOKEN in ps.\n");
-	exit(EXIT_USAGE);
+	exit(code);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
+void
+usage(void)
+{
+	usage_exit(EXIT_USAGE);
+}
+
+void
 die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -198,7 +205,7 @@ fail:
 }
 
 /* Calls the API; on an error prints it and exits with its code. */
-static json_t *
+json_t *
 api(const char *method, const char *path, json_t *body)
 {
 	char *text = NULL;
@@ -307,18 +314,19 @@ term_safe(const char *v)
 	return out;
 }
 
-static const char *
+const char *
 s(json_t *o, const char *key)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 	return v && *v ? term_safe(v) : "-";
 }
 
-/* A timestamp as "2026-11-26 08:20:30". */
-static const char *
+/* A timestamp as "2026-11-26 08:20:30+00:00": the offset says whose
+ * clock it is; fractions of a second are left out. */
+const char *
 when(json_t *o, const char *key)
 {
-	static char buf[4][32];
+	static char buf[4][40];
 	static int i;
 	const char *v = json_string_value(json_object_get(o, key));
 	if (v == NULL)
@@ -327,10 +335,17 @@ when(json_t *o, const char *key)
 	snprintf(buf[i], sizeof(buf[i]), "%.19s", v);
 	if (buf[i][10] == 'T')
 		buf[i][10] = ' ';
+	if (strlen(v) > 19) {
+		const char *off = v + 19;
+		if (*off == '.')
+			off += 1 + strspn(off + 1, "0123456789");
+		if (strlen(off) <= 6 && strspn(off, "+-:Z0123456789") == strlen(off))
+			strcat(buf[i], off);
+	}
 	return buf[i];
 }
 
-static char *
+char *
 num_or_dash(json_t *o, const char *key, const char *suffix, char *buf, size_t len)
 {
 	json_t *v = json_object_get(o, key);
@@ -343,14 +358,14 @@ num_or_dash(json_t *o, const char *key, const char *suffix, char *buf, size_t le
 
 /* On a terminal, every non-ASCII character as \\uXXXX: jansson escapes C0
  * but would print C1 and bidi controls as they are. */
-static void
+void
 print_json(json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2) | (isatty(STDOUT_FILENO) ? JSON_ENSURE_ASCII : 0));
 	putchar('\n');
 }
 
-static int
+int
 cmd_modems(void)
 {
 	json_t *j = api("GET", "/api/modems", NULL), *m;
@@ -359,13 +374,18 @@ cmd_modems(void)
 
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
-	printf("%-12s %-9s %6s %7s %7s %7s  %s\n", "NAME", "STATE", "SIGNAL", "SENT",
+	/* The name column is as wide as the widest name. */
+	int w = 12;
+	json_array_foreach(json_object_get(j, "modems"), i, m)
+		if ((int)strlen(s(m, "name")) > w)
+			w = (int)strlen(s(m, "name"));
+	printf("%-*s %-9s %6s %7s %7s %7s  %s\n", w, "NAME", "STATE", "SIGNAL", "SENT",
 	    "FAILED", "IN", "REASON / LAST ERROR");
 	json_array_foreach(json_object_get(j, "modems"), i, m) {
 		const char *reason = s(m, "state_reason");
 		if (strcmp(reason, "-") == 0)
 			reason = s(m, "last_error");
-		printf("%-12s %-9s %6s %7s %7s %7s  %s%s\n", s(m, "name"), s(m, "state"),
+		printf("%-*s %-9s %6s %7s %7s %7s  %s%s\n", w, s(m, "name"), s(m, "state"),
 		    num_or_dash(m, "signal_percent", "%", sig, sizeof(sig)),
 		    num_or_dash(m, "sms_sent", "", sent, sizeof(sent)),
 		    num_or_dash(m, "sms_failed", "", failed, sizeof(failed)),
@@ -374,8 +394,8 @@ cmd_modems(void)
 		/* The same name in another host's config: that host waits. */
 		const char *waiting = json_string_value(json_object_get(m, "waiting_host"));
 		if (waiting != NULL && *waiting && strcmp(s(m, "state"), "elsewhere") != 0)
-			printf("%-12s also configured on host %s, which waits for it\n",
-			    "", waiting);
+			printf("%-*s also configured on host %s, which waits for it\n",
+			    w, "", waiting);
 	}
 	json_decref(j);
 	return EXIT_OK;
@@ -431,15 +451,15 @@ cmd_status(const char *id)
 	printf("  delivered  %s\n", when(j, "delivered_at"));
 	if (json_string_value(json_object_get(j, "last_error")))
 		printf("  error      %s\n", s(j, "last_error"));
-	printf("history:\n  %-19s  %-11s  %-10s  %s\n", "AT", "STATE", "MODEM", "DETAIL");
+	printf("history:\n  %-25s  %-11s  %-10s  %s\n", "AT", "STATE", "MODEM", "DETAIL");
 	json_array_foreach(json_object_get(j, "history"), i, h)
-		printf("  %-19s  %-11s  %-10s  %s\n", when(h, "at"), s(h, "state"),
+		printf("  %-25s  %-11s  %-10s  %s\n", when(h, "at"), s(h, "state"),
 		    s(h, "modem"), s(h, "detail"));
 	json_decref(j);
 	return EXIT_OK;
 }
 
-static void
+void
 add_param(char *path, size_t len, const char *name, const char *value)
 {
 	char *enc = evhttp_uriencode(value, -1, 0);
@@ -470,10 +490,10 @@ cmd_messages(int argc, char **argv)
 	json_t *j = api("GET", path, NULL);
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
-	printf("%-8s %-15s %-11s %-10s %-19s  %s\n", "ID", "TO", "STATE", "MODEM",
+	printf("%-8s %-15s %-11s %-10s %-25s  %s\n", "ID", "TO", "STATE", "MODEM",
 	    "CREATED", "TEXT");
 	json_array_foreach(json_object_get(j, "messages"), i, m)
-		printf("%-8" JSON_INTEGER_FORMAT " %-15s %-11s %-10s %-19s  %.40s\n",
+		printf("%-8" JSON_INTEGER_FORMAT " %-15s %-11s %-10s %-25s  %.40s\n",
 		    json_integer_value(json_object_get(m, "id")), s(m, "to"), s(m, "state"),
 		    s(m, "modem"), when(m, "created_at"), s(m, "text"));
 	if (json_is_integer(json_object_get(j, "next_before")))
@@ -483,7 +503,7 @@ cmd_messages(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int
+int
 cmd_queue(void)
 {
 	static const char *classes[] = { "reply", "operator", "fan-out" };
@@ -552,7 +572,7 @@ cmd_users(const char *handle)
 		    json_integer_value(json_object_get(u, "followers")),
 		    json_integer_value(json_object_get(u, "following")));
 		json_array_foreach(json_object_get(posts, "posts"), i, p)
-			printf("  %-19s  %s\n", when(p, "created_at"), s(p, "text"));
+			printf("  %-25s  %s\n", when(p, "created_at"), s(p, "text"));
 	}
 	json_decref(u);
 	json_decref(posts);
@@ -653,8 +673,27 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config = NULL, *opt_addr = NULL, *opt_token = NULL, *opt_token_file = NULL;
-	int ch, rc;
+	int ch, rc, k = 1;
 
+	/* --json, --help and --version anywhere (modems --json); after "--"
+	 * everything is an argument (a text may be "--help"). */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[k++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else if (strcmp(argv[i], "--help") == 0)
+			usage_exit(EXIT_OK);
+		else if (strcmp(argv[i], "--version") == 0)
+			return printf("pigeonctl %s\n", PIGEON_VERSION), 0;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	argv[argc] = NULL;
 	while ((ch = getopt_long(argc, argv, "+c:a:t:T:jhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
@@ -662,6 +701,7 @@ main(int argc, char *argv[])
 		case 't': opt_token = optarg; break;
 		case 'T': opt_token_file = optarg; break;
 		case 'j': json_out = 1; break;
+		case 'h': usage_exit(EXIT_OK);
 		case 'V': printf("pigeonctl %s\n", PIGEON_VERSION); return 0;
 		default: usage();
 		}
@@ -690,8 +730,11 @@ main(int argc, char *argv[])
 		rc = cmd_users(argv[1]);
 	else if (strcmp(cmd, "health") == 0 && argc == 1)
 		rc = cmd_health();
-	else
-		usage();
+	else if ((rc = ctl_more(argc, argv)) == -1) {
+		if (ctl_known(cmd))
+			die(EXIT_USAGE, "%s: wrong arguments (pigeonctl --help)", cmd);
+		die(EXIT_USAGE, "unknown command '%s' (pigeonctl --help lists them)", cmd);
+	}
 	free(addr);
 	free(token);
 	return rc;

@@ -191,8 +191,9 @@ void	 supervisor_close(struct link *);
 /* Kills the worker and waits for it (pigeond's exit). */
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);
+/* flash: a class 0 SMS; validity_s: its validity period (0: the network's). */
 int	 supervisor_send(struct link *, int64_t id, const char *to, const char *text,
-	    int max_parts, const char *more);
+	    int max_parts, const char *more, int flash, int validity_s);
 int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);
 
 /* janitor.c */

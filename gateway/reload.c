@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "log.h"
 #include "pigeond.h"
 
@@ -70,6 +71,7 @@ reload_config(void)
 	 * where they are used. */
 	if (config_reload_keys(&env.conf, &fresh) == -1)
 		log_warnx("SIGHUP: out of memory; some limits unchanged");
+	api_tokens_reload(&fresh);	/* issue 16: a token removed is revoked */
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();

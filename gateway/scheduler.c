@@ -287,13 +287,17 @@ failed_on(const struct link *m, const char *failed)
  * routed modem or none.
  */
 static struct link *
-pick_link(const char *recipient, const char *failed, int only_routed, int64_t now)
+pick_link(const char *recipient, const char *failed, int only_routed, int64_t now,
+    const char *via)
 {
 	struct link *m, *best = NULL;
 	int best_score = -1;
 
 	TAILQ_FOREACH(m, &env.links, entry) {
 		if (!able(m, now))
+			continue;
+		/* An API send's via (issue 16): that link or none. */
+		if (via != NULL && *via != '\0' && strcmp(via, m->name) != 0)
 			continue;
 		int r = routed(m, recipient);
 		if (only_routed && !r)
@@ -315,8 +319,13 @@ dispatch(PGresult *res, int i, struct link *m)
 	int max_parts = PQgetisnull(res, i, 4) ? 0 : atoi(PQgetvalue(res, i, 4));
 	const char *more = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
 
+	/* Issue 16: an API send's flash and validity (columns 9, 10). */
+	int flash = strcmp(PQgetvalue(res, i, 9), "t") == 0;
+	int validity = PQgetisnull(res, i, 10) ? 0 : atoi(PQgetvalue(res, i, 10));
+
 	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10),
-	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more) == -1) {
+	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more, flash,
+	    validity) == -1) {
 		/* No link can take it after all: put it back. */
 		outcome_push(json_pack("{s:I, s:s, s:s}", "id",
 		    (json_int_t)strtoll(id, NULL, 10), "link", m ? m->name : "",
@@ -348,7 +357,7 @@ claimed(PGresult *res, void *arg)
 	/* Rows with an idle routed modem first, so that others do not take it. */
 	for (int i = 0; i < n; i++) {
 		struct link *m = pick_link(PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 6), 1, now);
+		    PQgetvalue(res, i, 6), 1, now, PQgetvalue(res, i, 8));
 		if (m != NULL && !failed_on(m, PQgetvalue(res, i, 6))) {
 			dispatch(res, i, m);
 			done[i] = 1;
@@ -357,7 +366,7 @@ claimed(PGresult *res, void *arg)
 	for (int i = 0; i < n; i++)
 		if (!done[i])
 			dispatch(res, i, pick_link(PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 6), 0, now));
+			    PQgetvalue(res, i, 6), 0, now, PQgetvalue(res, i, 8)));
 	free(done);
 	if (n == asked || again) {
 		again = 0;
@@ -381,9 +390,20 @@ scheduler_kick(void)
 		return;
 	snprintf(n, sizeof(n), "%d", idle);
 	snprintf(lease, sizeof(lease), "%d", env.conf.lease_seconds);
-	const char *params[] = { env.conf.hostname, n, lease };
-	if (store_query(env.store, "SELECT * FROM pigeon_outbox_claim($1, $2, $3)",
-	    3, params, claimed, (void *)(intptr_t)idle) == 0)
+	/* The links that can send now: a row with via waits for its own. */
+	char links[4096];
+	size_t len = (size_t)snprintf(links, sizeof(links), "{");
+	int64_t now = pigeon_now_ms();
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (able(l, now) && strpbrk(l->name, "\"\\{},") == NULL &&
+		    len + strlen(l->name) + 4 < sizeof(links))
+			len += (size_t)snprintf(links + len, sizeof(links) - len, "%s\"%s\"",
+			    len > 1 ? "," : "", l->name);
+	snprintf(links + len, sizeof(links) - len, "}");
+	const char *params[] = { env.conf.hostname, n, lease, links };
+	if (store_query(env.store, "SELECT * FROM pigeon_outbox_claim($1, $2, $3, $4)",
+	    4, params, claimed, (void *)(intptr_t)idle) == 0)
 		claiming = 1;
 }
 

@@ -63,7 +63,7 @@ parts_estimate(const char *text, int max_parts)
 
 int
 supervisor_send(struct link *l, int64_t id, const char *to, const char *text,
-    int max_parts, const char *more)
+    int max_parts, const char *more, int flash, int validity_s)
 {
 	struct link_ev ev = { .type = LEV_SEND_STARTED, .id = id };
 	json_t *msg;
@@ -78,6 +78,10 @@ supervisor_send(struct link *l, int64_t id, const char *to, const char *text,
 		json_object_set_new(msg, "more", json_string(more));
 	if (l->conf->report)
 		json_object_set_new(msg, "report", json_true());
+	if (flash)
+		json_object_set_new(msg, "flash", json_true());
+	if (validity_s > 0)
+		json_object_set_new(msg, "validity", json_integer(validity_s));
 	if (channel_write(l, msg) == -1)
 		return -1;
 	ev.parts = parts_estimate(text, max_parts);

@@ -64,7 +64,7 @@ static TAILQ_HEAD(, target) targets = TAILQ_HEAD_INITIALIZER(targets);
 static struct evdns_base *dns;
 static struct event *ev_tick;
 static char *urls_array;	/* the configured URLs as a text[] literal */
-static int nurls, targets_set;
+static int nurls, targets_set, listing;
 
 static void target_claim(struct target *);
 
@@ -340,11 +340,56 @@ target_claim(struct target *t)
 		t->claiming = 1;
 }
 
+static struct target *
+target_add(const char *url)
+{
+	struct target *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->url = strdup(url)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&targets, t, entry);
+	return t;
+}
+
+/* Issue 16: the dlr_url of each message with callbacks waiting gets its
+ * own queue, as a configured URL has (the API checked it is http://). */
+static void
+dlr_urls_listed(PGresult *res, void *arg)
+{
+	listing = 0;
+	if (res == NULL || !store_ok(res))
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *url = PQgetvalue(res, i, 0);
+		struct target *t;
+		TAILQ_FOREACH(t, &targets, entry)
+			if (strcmp(t->url, url) == 0)
+				break;
+		if (t == NULL && (t = target_add(url)) != NULL)
+			log_info("webhook: callbacks waiting for %s", url);
+	}
+	if (dns == NULL && !TAILQ_EMPTY(&targets))
+		dns = evdns_base_new(env.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (dns == NULL && !TAILQ_EMPTY(&targets))
+		dns = evdns_base_new(env.base, 0);
+	struct target *t;
+	TAILQ_FOREACH(t, &targets, entry)
+		target_claim(t);
+}
+
 static void
 webhook_claim(void)
 {
 	struct target *t;
 
+	if (targets_set && !listing && !env.draining && store_query(env.store,
+	    "SELECT * FROM pigeon_webhook_dlr_urls()", 0, NULL, dlr_urls_listed,
+	    NULL) == 0) {
+		listing = 1;
+		return;
+	}
 	TAILQ_FOREACH(t, &targets, entry)
 		target_claim(t);
 }
@@ -404,13 +449,10 @@ webhook_init(char *err, size_t errlen)
 		}
 		json_array_append_new(arr, json_string(u));
 		len += strlen(u) + 3;
-		struct target *t = calloc(1, sizeof(*t));
-		if (t == NULL || (t->url = strdup(u)) == NULL) {
-			free(t);
+		if (target_add(u) == NULL) {
 			snprintf(err, errlen, "webhook: out of memory");
 			goto fail;
 		}
-		TAILQ_INSERT_TAIL(&targets, t, entry);
 	}
 	nurls = (int)json_array_size(arr);
 	/* A text[] literal: the URLs hold no quote, backslash, brace or comma. */
@@ -455,8 +497,8 @@ webhook_db_up(void)
 	store_query(env.store, "LISTEN pigeon_webhook", 0, NULL, listen_done, NULL);
 	store_query(env.store, "SELECT pigeon_webhook_targets($1::text[])", 1, params,
 	    targets_done, NULL);
-	if (nurls > 0)
-		tick_in(WEBHOOK_POLL_S);
+	/* Also without configured URLs: dlr_url callbacks (issue 16). */
+	tick_in(WEBHOOK_POLL_S);
 }
 
 void
@@ -489,4 +531,5 @@ webhook_free(void)
 	dns = NULL;
 	free(urls_array);
 	urls_array = NULL;
+	listing = 0;
 }

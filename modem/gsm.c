@@ -45,6 +45,8 @@ struct gsm {
 	int			 smsc_known;	/* smsc holds what every part uses */
 	unsigned		 next_ref;	/* concatenation reference */
 	int			 send_wait_ms;	/* config's, for each part */
+	int			 next_flash;	/* gsm_send_options, for one send */
+	int			 next_validity;
 
 	/* Written by gsm_send_status only. */
 	int			 cb_waiting;
@@ -581,7 +583,7 @@ gsm_encode(struct gsm *g, const char *text, size_t len, GSM_MultiSMSMessage *m)
 		fatal("calloc");
 	DecodeUTF8(ubuf, text, len);
 	GSM_ClearMultiPartSMSInfo(info);
-	info->Class = -1;
+	info->Class = g->next_flash ? 0 : -1;	/* class 0: a flash SMS */
 	info->EntriesNum = 1;
 	info->Entries[0].ID = SMS_ConcatenatedAutoTextLong;
 	info->Entries[0].Buffer = ubuf;
@@ -686,6 +688,30 @@ gsm_fit(struct gsm *g, const char *text, int max_parts, const char *more)
 }
 
 void
+gsm_send_options(struct gsm *g, int flash, int validity_s)
+{
+	g->next_flash = flash;
+	g->next_validity = validity_s;
+}
+
+/* TP-VP, relative format (3GPP TS 23.040 9.2.3.12.1): the smallest
+ * period that is at least validity_s, up to 63 weeks. */
+static GSM_ValidityPeriod
+gsm_relative_validity(int s)
+{
+	int m = (s + 59) / 60;
+
+	if (m <= 720)
+		return (GSM_ValidityPeriod)((m + 4) / 5 - 1 < 0 ? 0 : (m + 4) / 5 - 1);
+	if (m <= 1440)
+		return (GSM_ValidityPeriod)(143 + (m - 720 + 29) / 30);
+	if (s <= 30 * 86400)
+		return (GSM_ValidityPeriod)(166 + (s + 86399) / 86400);
+	int w = (s + 7 * 86400 - 1) / (7 * 86400);
+	return (GSM_ValidityPeriod)(192 + (w > 63 ? 63 : w));
+}
+
+void
 gsm_send(struct gsm *g, const char *to, const char *text, int report,
     int max_parts, const char *more, struct send_result *r)
 {
@@ -747,6 +773,10 @@ gsm_send(struct gsm *g, const char *to, const char *text, int report,
 			GSM_EncodeUDHHeader(GSM_GetDebug(g->sm), &sms->UDH);
 		}
 		sms->SMSC = g->smsc;
+		if (g->next_validity > 0) {
+			sms->SMSC.Validity.Format = SMS_Validity_RelativeFormat;
+			sms->SMSC.Validity.Relative = gsm_relative_validity(g->next_validity);
+		}
 		DecodeUTF8(sms->Number, to, strlen(to));
 		sms->PDU = report ? SMS_Status_Report : SMS_Submit;
 		r->refs[i] = -1;

@@ -333,6 +333,11 @@ handle_send(json_t *msg)
 	long long max_parts = 0;
 	if (get_int(msg, "max_parts", &max_parts) == -1 || max_parts < 0)
 		max_parts = 0;	/* absent or bad: no cap but the worker's */
+	long long validity = 0;
+	if (get_int(msg, "validity", &validity) == -1 || validity < 0)
+		validity = 0;
+	gsm_send_options(gsm, json_is_true(json_object_get(msg, "flash")),
+	    (int)(validity > 63 * 7 * 86400 ? 63 * 7 * 86400 : validity));
 	gsm_send(gsm, to, text, json_is_true(report),
 	    (int)(max_parts > WORKER_MAX_PARTS ? WORKER_MAX_PARTS : max_parts), get_string(msg, "more"), &r);
 	if (!r.ok) {

@@ -100,6 +100,9 @@ void	 gsm_idle(struct gsm *);
  * it is cut and ends with more ("… GET alice"). */
 void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
 	    int max_parts, const char *more, struct send_result *);
+/* The next gsm_send only: flash (class 0) and a validity period in
+ * seconds (0: the SMSC's default). */
+void	 gsm_send_options(struct gsm *, int flash, int validity_s);
 /* Returns ERR_NONE when the SMS is gone (also if it already was). */
 int	 gsm_delete(struct gsm *, int folder, int location);
 void	 gsm_disconnect(struct gsm *);

@@ -27,10 +27,15 @@
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
 -- at a few index probes.
+-- Within a class, higher priority first (issue 16: an API send's
+-- priority). A row with via_link waits for that link: p_links names the
+-- links that can take a row now, and via_link comes back for the scheduler's choice.
+-- flash and the validity left (NULL: the network's default) go to the worker.
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
-    p_lease_s integer)
+    p_lease_s integer, p_links text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
-    max_parts smallint, more text, failed_modems text[], attempts integer)
+    max_parts smallint, more text, failed_modems text[], attempts integer,
+    via_link text, flash boolean, validity_s integer)
 LANGUAGE plpgsql AS $$
 DECLARE
 	taken integer := 0;
@@ -54,6 +59,7 @@ BEGIN
 				  FROM outbox o
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()
+				   AND (o.via_link IS NULL OR p_links IS NULL OR o.via_link = ANY (p_links))
 				   AND NOT EXISTS (
 				       SELECT 1 FROM outbox e
 				        WHERE e.recipient = o.recipient AND e.id < o.id
@@ -61,7 +67,7 @@ BEGIN
 				          AND (e.state = 'sending' OR (e.state = 'queued'
 				               AND (e.held_since IS NULL
 				                    OR e.next_attempt_at <= now()))))
-				 ORDER BY o.class, o.next_attempt_at, o.id
+				 ORDER BY o.class, o.priority DESC, o.next_attempt_at, o.id
 				 LIMIT want
 				 FOR UPDATE OF o SKIP LOCKED
 			), stopped AS (
@@ -74,7 +80,9 @@ BEGIN
 			       attempts = o.attempts + 1
 			  FROM c WHERE o.id = c.id AND NOT c.stop
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
-			          o.more, o.failed_modems, o.attempts;
+			          o.more, o.failed_modems, o.attempts, o.via_link,
+			          o.flash, greatest(60, extract(epoch FROM
+			              o.valid_until - now())::integer);
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 		END LOOP;
@@ -240,7 +248,7 @@ BEGIN
 		RETURN 'failed';
 	END IF;
 	wait := least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0)));
-	IF o.created_at + make_interval(secs => p_validity_s)
+	IF coalesce(o.valid_until, o.created_at + make_interval(secs => p_validity_s))
 	    < now() + make_interval(secs => wait) THEN
 		UPDATE outbox SET state = 'expired', modem = p_modem, lease_until = NULL,
 		       last_error = format('validity of %s s passed; last error: %s',
@@ -267,7 +275,9 @@ BEGIN
 	       last_error = format('not sent within its validity of %s s%s',
 	           p_validity_s, coalesce('; last error: ' || last_error, ''))
 	 WHERE state = 'queued'
-	   AND created_at < now() - make_interval(secs => p_validity_s);
+	   AND CASE WHEN valid_until IS NULL
+	            THEN created_at < now() - make_interval(secs => p_validity_s)
+	            ELSE valid_until < now() END;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END $$;
@@ -304,6 +314,22 @@ BEGIN
 	 WHERE post_id = p_post AND state = 'queued';
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
+END $$;
+
+-- DELETE /api/messages/ID: a message not yet handed to a link is
+-- cancelled. Returns its state before the call ('queued': cancelled now;
+-- any other kept it), NULL when there is no such message.
+CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	st text;
+BEGIN
+	SELECT state INTO st FROM outbox WHERE id = p_id FOR UPDATE;
+	IF st = 'queued' THEN
+		UPDATE outbox SET state = 'cancelled', last_error = 'cancelled through the API'
+		 WHERE id = p_id;
+	END IF;
+	RETURN st;
 END $$;
 
 -- Queued rows dropped before any attempt (the recipient's daily ceiling):

@@ -167,6 +167,18 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	    'webhooks', (SELECT coalesce(jsonb_object_agg(w.state, w.n), '{}'::jsonb)
 	                   FROM (SELECT state, count(*) AS n FROM webhook_deliveries
 	                          GROUP BY state) w),
+	    -- Issue 16: how long the oldest due message has waited, by class
+	    -- (a scheduled one waits from its send_at), and the deliveries
+	    -- waiting, webhooks apart from dlr_url callbacks.
+	    'oldest', (SELECT coalesce(jsonb_object_agg(q.class, q.age), '{}'::jsonb)
+	                 FROM (SELECT class, extract(epoch FROM now() -
+	                              min(greatest(created_at, next_attempt_at)))::float8 AS age
+	                         FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()
+	                        GROUP BY class) q),
+	    'hooks_waiting', (SELECT jsonb_build_object(
+	                          'webhook', count(*) FILTER (WHERE event <> 'message.state'),
+	                          'dlr', count(*) FILTER (WHERE event = 'message.state'))
+	                        FROM webhook_deliveries WHERE state IN ('pending', 'sending')),
 	    'caps', pigeon_caps_metrics());
 $$;
 
@@ -192,9 +204,10 @@ DECLARE
 BEGIN
 	INSERT INTO webhook_targets (url) SELECT unnest(p_urls)
 	    ON CONFLICT (url) DO UPDATE SET active = true;
+	-- dlr_url targets (kind 'dlr') are not the configuration's.
 	UPDATE webhook_targets SET active = (url = ANY (p_urls))
-	 WHERE active IS DISTINCT FROM (url = ANY (p_urls));
-	SELECT count(*) INTO n FROM webhook_targets WHERE active;
+	 WHERE active IS DISTINCT FROM (url = ANY (p_urls)) AND kind = 'webhook';
+	SELECT count(*) INTO n FROM webhook_targets WHERE active AND kind = 'webhook';
 	RETURN n;
 END $$;
 
@@ -246,7 +259,6 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 -- Claims due deliveries of one URL with a lease (a host that dies mid-POST
 -- gives them back), each with the JSON body to POST. One URL at a time:
 -- a slow receiver holds only its own queue (webhook.c).
-DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
@@ -270,6 +282,16 @@ BEGIN
 	       attempts = d.attempts + 1
 	  FROM c WHERE d.id = c.id
 	RETURNING d.id, d.url, d.attempts,
+	       CASE WHEN d.event = 'message.state' THEN
+	           jsonb_build_object('event', 'message.state', 'delivery', d.id,
+	               'message', (SELECT jsonb_build_object('id', o.id,
+	                   'to', o.recipient, 'state', d.msg_state, 'at', d.msg_at,
+	                   'link', d.msg_modem, 'status', d.msg_detail,
+	                   'parts', o.parts, 'attempts', o.attempts,
+	                   'carrier_status', (SELECT jsonb_agg(op.status ORDER BY op.seq)
+	                       FROM outbox_parts op WHERE op.outbox_id = o.id))
+	                 FROM outbox o WHERE o.id = d.outbox_id))
+	       ELSE
 	       (SELECT CASE WHEN d.event = 'post.deleted' THEN
 	                   jsonb_build_object('event', 'post.deleted', 'delivery', d.id,
 	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
@@ -281,7 +303,7 @@ BEGIN
 	                           'created_at', p.created_at))
 	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
-	         WHERE p.id = d.post_id);
+	         WHERE p.id = d.post_id) END;
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_webhook_done(p_id bigint)

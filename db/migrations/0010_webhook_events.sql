@@ -13,3 +13,6 @@ ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_state_check
 	CHECK (state IN ('pending', 'sending', 'done', 'failed', 'cancelled'));
 CREATE INDEX webhook_deliveries_url_ready ON webhook_deliveries (url, next_attempt_at, id)
 	WHERE state = 'pending';
+
+-- One queue per URL: the claim takes the URL (db/functions/60_api.sql).
+DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer);

@@ -15,6 +15,11 @@ function token() {
   return sessionStorage.getItem("pigeon-token");
 }
 
+// The page's words in the browser's language (charts.js has the French).
+function t_(s) {
+  return typeof tr === "function" ? tr(s) : s;
+}
+
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = String(text);
@@ -55,10 +60,10 @@ function pct(n, d) {
 function draw(st) {
   document.getElementById("host").textContent = st.host;
   const db = document.getElementById("database");
-  db.textContent = "database " + st.database;
+  db.textContent = t_("database") + " " + t_(st.database);
   db.className = "badge " + st.database;
   document.getElementById("updated").textContent =
-    "updated " + new Date().toLocaleTimeString();
+    t_("updated") + " " + new Date().toLocaleTimeString();
 
   fill("modems", st.modems.map(m => {
     const state = el("span", m.state, "badge state-" + m.state);
@@ -67,26 +72,26 @@ function draw(st) {
     const why = m.last_error || m.state_reason || "";
     return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
       m.sms_sent ?? 0, m.sms_failed ?? 0,
-      (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " undecodable)" : ""), why]);
-  }), 8, "no modems");
+      (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " " + t_("undecodable") + ")" : ""), why]);
+  }), 8, t_("no modems"));
 
   let total = 0;
   fill("queue", st.queue.map(q => {
     total += q.count;
     return row([q.state, CLASSES[q.class] || q.class, q.count, time(q.oldest)]);
-  }), 4, "empty: nothing waiting");
-  document.getElementById("queue-total").textContent = "queue depth " + total;
+  }), 4, t_("empty: nothing waiting"));
+  document.getElementById("queue-total").textContent = t_("queue depth") + " " + total;
 
   const r = st.recent || {};
   const n = k => r[k] || 0;
   const sent = n("sent") + n("delivered") + n("undelivered");
   const bad = n("failed") + n("expired");
   fill("rates", [
-    row(["sent", sent]), row(["failed or expired", bad]),
-    row(["send success", pct(sent, sent + bad)]),
-    row(["delivered", n("delivered")]), row(["undelivered", n("undelivered")]),
-    row(["delivery rate (of reports)", pct(n("delivered"), n("delivered") + n("undelivered"))]),
-    row(["waiting", n("queued") + n("sending")]),
+    row([t_("sent"), sent]), row([t_("failed or expired"), bad]),
+    row([t_("send success"), pct(sent, sent + bad)]),
+    row([t_("delivered"), n("delivered")]), row([t_("undelivered"), n("undelivered")]),
+    row([t_("delivery rate (of reports)"), pct(n("delivered"), n("delivered") + n("undelivered"))]),
+    row([t_("waiting"), n("queued") + n("sending")]),
   ], 2, "");
 
   // Reach: each post's copies from the outbox (delivered and failed
@@ -96,10 +101,10 @@ function draw(st) {
     const text = p.text.length > 40 ? p.text.slice(0, 39) + "…" : p.text;
     return row([p.id, "@" + p.handle, time(p.created_at), text, c.queued ?? 0,
       c.sent ?? 0, c.delivered ?? 0, c.failed ?? 0, c.pending ?? 0]);
-  }), 9, "no posts yet");
+  }), 9, t_("no posts yet"));
 
   fill("failures", st.failures.map(f =>
-    row([f.id, f.to, f.state, f.modem, f.error, time(f.at)])), 6, "no recent failures");
+    row([f.id, f.to, f.state, f.modem, f.error, time(f.at)])), 6, t_("no recent failures"));
 }
 
 async function refresh() {

@@ -396,6 +396,9 @@ pdu_submit(const char *hex, int tpdu_len, struct pdu_submit *out,
 		out->total = m->UDH.AllParts;
 	}
 	out->report = (bin[1 + bin[0]] & 0x20) != 0;
+	out->cls = m->Class;
+	out->vp = ((bin[1 + bin[0]] >> 3) & 0x03) == 2 ?
+	    (int)m->SMSC.Validity.Relative : -1;
 	*errstr = NULL;
 	rc = 0;
 done:

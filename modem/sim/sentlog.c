@@ -193,9 +193,10 @@ sentlog_part(const struct pdu_submit *s, int mr)
 	if (s->total > 0)
 		udh = json_pack("{s:i, s:i, s:i}", "ref", s->ref, "seq", s->seq,
 		    "total", s->total);
-	sentlog_write(parts_fd, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:s}",
+	sentlog_write(parts_fd, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:s, s:i, s:i}",
 	    "to", s->to, "text", s->text, "coding", s->coding, "udh", udh,
-	    "mr", mr, "report", s->report, "time", when));
+	    "mr", mr, "report", s->report, "time", when, "class", s->cls,
+	    "vp", s->vp));
 
 	if (s->total <= 1 || s->seq < 1 || s->seq > s->total ||
 	    s->total > 255) {

@@ -54,6 +54,8 @@ struct pdu_submit {
 	const char *coding;	/* "gsm", "ucs2" or "8bit" */
 	int	 ref, seq, total; /* concatenation, all 0 for a single SMS */
 	int	 report;	/* status report requested */
+	int	 cls;		/* message class; -1: none (0: flash) */
+	int	 vp;		/* relative TP-VP; -1: none */
 };
 
 /* Faults injected through `fault`, and what they are set to. */

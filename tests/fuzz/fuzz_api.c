@@ -18,8 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[256], number[NUMBER_MAX];
-	const char *text = NULL;
+	char err[256];
 	json_t *body;
 	char *copy = malloc(size ? size : 1);	/* exact size: no NUL after it */
 
@@ -35,10 +34,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_is_object(body))
 			abort();
 		err[0] = '\0';
-		code = api_send_check(body, "212", number, sizeof(number), &text, err,
+		static struct api_send send;
+		code = api_send_check(body, "212", 100, 1800000000LL, &send, err,
 		    sizeof(err));
 		if (code == 0) {
-			if (text == NULL || text[0] == '\0' || number[0] != '+')
+			if (send.text == NULL || send.text[0] == '\0' || send.nto == 0 ||
+			    send.to[0][0] != '+')
 				abort();
 		} else if (code != 400 || err[0] == '\0') {
 			abort();

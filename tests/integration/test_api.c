@@ -121,7 +121,7 @@ START_TEST(test_auth_and_errors)
 	assert_error(404, "POST", "/api/modems/nosuch/enable", TOKEN, NULL);
 	assert_error(404, "POST", "/api/posts", TOKEN, "{\"user\":\"nobody\",\"text\":\"x\"}");
 	assert_error(405, "POST", "/api/modems", TOKEN, "{}");
-	assert_error(405, "DELETE", "/api/messages/1", TOKEN, NULL);
+	assert_error(405, "PUT", "/api/messages/1", TOKEN, NULL);
 
 	/* Bad JSON and bad fields. */
 	assert_error(400, "POST", "/api/messages", TOKEN, "{\"to\": ");

@@ -1,0 +1,121 @@
+-- The send API (issue 16): POST /api/messages with its options,
+-- idempotency keys, dlr_url callbacks, GET /api/inbox.
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, after the migrations and under the same advisory lock.
+
+-- Queues one message per recipient, all or none. p_opts holds what the
+-- API checked: priority (0-3), via (a link name), flash, send_at
+-- (timestamptz, NULL = now), validity_s (from send_at), dlr_url and
+-- idempotency_key. Answers {"ids": [...]} in the order of p_to, with
+-- "replayed": true when the key was used within 24 hours (nothing is
+-- queued then), or {"error": "optout", "to": phone}.
+CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	k text := p_opts->>'idempotency_key';
+	dlr text := p_opts->>'dlr_url';
+	due timestamptz := coalesce((p_opts->>'send_at')::timestamptz, now());
+	prev bigint[];
+	stopped text;
+	ids bigint[];
+BEGIN
+	IF k IS NOT NULL THEN
+		-- Two requests with one key at once: the second waits here and
+		-- then finds the first one's answer.
+		PERFORM pg_advisory_xact_lock(hashtextextended('pigeon_api_send:' || k, 0));
+		SELECT i.ids INTO prev FROM api_idempotency i
+		 WHERE i.key = k AND i.created_at > now() - interval '24 hours';
+		IF FOUND THEN
+			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);
+		END IF;
+	END IF;
+	SELECT t INTO stopped FROM unnest(p_to) t
+	 WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.phone = t) LIMIT 1;
+	IF stopped IS NOT NULL THEN
+		RETURN jsonb_build_object('error', 'optout', 'to', stopped);
+	END IF;
+	WITH ins AS (
+		INSERT INTO outbox (recipient, text, class, priority, via_link, flash,
+		    next_attempt_at, valid_until, dlr_url)
+		SELECT t.phone, p_text, 1, coalesce((p_opts->>'priority')::smallint, 0),
+		       p_opts->>'via', coalesce((p_opts->>'flash')::boolean, false),
+		       due, due + make_interval(secs => (p_opts->>'validity_s')::integer),
+		       dlr
+		  FROM unnest(p_to) WITH ORDINALITY AS t(phone, n)
+		 ORDER BY t.n
+		RETURNING id
+	)
+	SELECT array_agg(id ORDER BY id) INTO ids FROM ins;
+	IF dlr IS NOT NULL THEN
+		INSERT INTO webhook_targets (url, kind) VALUES (dlr, 'dlr')
+		    ON CONFLICT (url) DO UPDATE SET active = true
+		    WHERE webhook_targets.kind = 'dlr';
+		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at)
+		SELECT dlr, 'message.state', i, 'queued', now() FROM unnest(ids) i;
+		PERFORM pg_notify('pigeon_webhook', '');
+	END IF;
+	IF k IS NOT NULL THEN
+		INSERT INTO api_idempotency (key, ids) VALUES (k, ids)
+		    ON CONFLICT (key) DO UPDATE SET ids = EXCLUDED.ids, created_at = now();
+	END IF;
+	RETURN jsonb_build_object('ids', to_jsonb(ids));
+END $$;
+
+-- Each state change of a message with a dlr_url queues a callback
+-- ('sending' is the gateway's business, not the integrator's). The WHEN
+-- clause keeps rows without a dlr_url at no cost.
+CREATE OR REPLACE FUNCTION pigeon_dlr_enqueue()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
+	    msg_detail, msg_at)
+	VALUES (NEW.dlr_url, 'message.state', NEW.id, NEW.state, NEW.modem,
+	    NEW.last_error, clock_timestamp());
+	PERFORM pg_notify('pigeon_webhook', '');
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER outbox_dlr
+	AFTER UPDATE OF state ON outbox
+	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state
+	    AND NEW.dlr_url IS NOT NULL AND NEW.state <> 'sending')
+	EXECUTE FUNCTION pigeon_dlr_enqueue();
+
+-- The URLs with deliveries waiting that no configuration lists: webhook.c
+-- gives each its own queue when it sees it.
+CREATE OR REPLACE FUNCTION pigeon_webhook_dlr_urls()
+RETURNS SETOF text LANGUAGE sql STABLE AS $$
+	SELECT DISTINCT d.url FROM webhook_deliveries d
+	  JOIN webhook_targets t ON t.url = d.url AND t.kind = 'dlr'
+	 WHERE d.state IN ('pending', 'sending');
+$$;
+
+-- Idempotency keys are kept 24 hours (a janitor job may call this).
+CREATE OR REPLACE FUNCTION pigeon_api_idempotency_purge()
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM api_idempotency WHERE created_at < now() - interval '24 hours';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- GET /api/inbox: incoming messages newest first, paged with p_before;
+-- NULL arguments do not filter.
+CREATE OR REPLACE FUNCTION pigeon_api_inbox(p_sender text, p_state text,
+    p_limit integer, p_before bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'from', m.sender,
+	           'sender_kind', m.sender_kind, 'text', m.text, 'parts', m.parts,
+	           'complete', m.complete, 'link', m.modem,
+	           'received_at', m.received_at, 'state', m.state,
+	           'command', m.command, 'result', m.result,
+	           'processed_at', m.processed_at) ORDER BY m.id DESC), '[]'::jsonb)
+	  FROM (SELECT * FROM inbox_messages
+	         WHERE id < coalesce(p_before, 9223372036854775807)
+	           AND (p_sender IS NULL OR sender = p_sender)
+	           AND (p_state IS NULL OR state = p_state)
+	         ORDER BY id DESC LIMIT p_limit) m;
+$$;

@@ -1,0 +1,179 @@
+-- Moderation (issue 16): an operator removes a post, suspends and
+-- restores an account, exports or erases one member's data. Each is one
+-- call from gateway/api_moderation.c (admin scope).
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, after the migrations and under the same advisory lock.
+
+-- A post removed everywhere: deleted_at hides it from search, feeds and
+-- the API; the posts_webhook_deleted trigger (60_api.sql) tells the
+-- webhooks; its copies not yet handed to a link are cancelled.
+-- NULL when there is no such post.
+CREATE OR REPLACE FUNCTION pigeon_mod_post_remove(p_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	p posts;
+	n integer;
+BEGIN
+	SELECT * INTO p FROM posts WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF p.deleted_at IS NULL THEN
+		UPDATE posts SET deleted_at = now() WHERE id = p_id;
+	END IF;
+	n := pigeon_outbox_cancel_post(p_id, 'post removed by the operator');
+	RETURN jsonb_build_object('id', p_id, 'removed', true,
+	    'was_removed', p.deleted_at IS NOT NULL, 'copies_cancelled', n);
+END $$;
+
+-- Suspends an account: its queued messages are cancelled and it gets
+-- the notice, once (reply_key 'suspended' is the one row let through).
+-- {"error": "no_user"} or the account's state.
+CREATE OR REPLACE FUNCTION pigeon_mod_suspend(p_handle text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	a accounts;
+	n integer := 0;
+BEGIN
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle) FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF a.suspended_at IS NULL THEN
+		UPDATE accounts SET suspended_at = now() WHERE id = a.id
+		RETURNING * INTO a;
+		SELECT count(*) INTO n FROM pigeon_outbox_cancel(ARRAY(
+		    SELECT o.id FROM outbox o WHERE o.recipient = a.phone
+		       AND o.state = 'queued'), 'account suspended');
+		INSERT INTO outbox (recipient, text, class, reply_key)
+		VALUES (a.phone, CASE a.lang
+		    WHEN 'fr' THEN 'Pigeon : votre compte est suspendu par l''opérateur. '
+		                   'Vos messages ne seront plus traités.'
+		    WHEN 'ar' THEN 'Pigeon: تم تعليق حسابك من طرف المشغل. لن تتم معالجة رسائلك.'
+		    ELSE 'Pigeon: your account has been suspended by the operator. '
+		         'Your messages will not be handled.' END, 0, 'suspended');
+	END IF;
+	RETURN jsonb_build_object('handle', a.handle, 'suspended_at', a.suspended_at,
+	    'cancelled', n);
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_mod_restore(p_handle text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	a accounts;
+BEGIN
+	UPDATE accounts SET suspended_at = NULL WHERE handle = lower(p_handle)
+	RETURNING * INTO a;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	RETURN jsonb_build_object('handle', a.handle, 'suspended_at', NULL);
+END $$;
+
+-- What a suspended phone texts is kept, marked ignored, never applied
+-- (pigeon_inbox_fetch takes 'new' rows only).
+CREATE OR REPLACE FUNCTION pigeon_mod_inbox_check()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM accounts a WHERE a.phone = NEW.sender
+	            AND a.suspended_at IS NOT NULL) THEN
+		NEW.state := 'ignored';
+		NEW.result := 'account suspended';
+		NEW.processed_at := now();
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER inbox_suspended
+	BEFORE INSERT ON inbox_messages
+	FOR EACH ROW EXECUTE FUNCTION pigeon_mod_inbox_check();
+
+-- Nothing is sent to a suspended phone but the notice: a row queued for
+-- it (a reply, a fan-out copy, an operator send) is born cancelled, so
+-- that it keeps its id and says why.
+CREATE OR REPLACE FUNCTION pigeon_mod_outbox_check()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
+	    SELECT 1 FROM accounts a WHERE a.phone = NEW.recipient
+	       AND a.suspended_at IS NOT NULL) THEN
+		NEW.state := 'cancelled';
+		NEW.last_error := 'account suspended';
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER outbox_suspended
+	BEFORE INSERT ON outbox
+	FOR EACH ROW EXECUTE FUNCTION pigeon_mod_outbox_check();
+
+-- One member's data (a phone's right of access): the account, its
+-- follows both ways, its posts (removed ones too), what the phone texted
+-- and what was sent to it. NULL when there is no such member.
+CREATE OR REPLACE FUNCTION pigeon_mod_export(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+	    'account', to_jsonb(a),
+	    'following', (SELECT coalesce(jsonb_agg(jsonb_build_object('handle', b.handle,
+	                      'sms', f.sms, 'since', f.created_at) ORDER BY b.handle), '[]')
+	                    FROM follows f JOIN accounts b ON b.id = f.followee
+	                   WHERE f.follower = a.id),
+	    'followers', (SELECT coalesce(jsonb_agg(jsonb_build_object('handle', b.handle,
+	                      'since', f.created_at) ORDER BY b.handle), '[]')
+	                    FROM follows f JOIN accounts b ON b.id = f.follower
+	                   WHERE f.followee = a.id),
+	    'posts', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'text', p.text,
+	                  'created_at', p.created_at, 'deleted_at', p.deleted_at)
+	                  ORDER BY p.id), '[]')
+	                FROM posts p WHERE p.account_id = a.id),
+	    'inbox', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'text', m.text,
+	                  'received_at', m.received_at, 'state', m.state,
+	                  'command', m.command, 'result', m.result) ORDER BY m.id), '[]')
+	                FROM inbox_messages m WHERE m.sender = a.phone),
+	    'outbox', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', o.id, 'text', o.text,
+	                  'state', o.state, 'created_at', o.created_at,
+	                  'sent_at', o.sent_at) ORDER BY o.id), '[]')
+	                 FROM outbox o WHERE o.recipient = a.phone))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- Erases one member: the account (its follows, tracks and posts go with
+-- it), what the phone texted (messages and parts) and what was sent to
+-- it (with its history and reports). Copies of its posts queued for
+-- others are cancelled and every copy's text is blanked: the text was
+-- theirs. The STOP record of the phone is kept: it must never be texted
+-- again without asking. NULL when there is no such member.
+CREATE OR REPLACE FUNCTION pigeon_mod_erase(p_handle text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	a accounts;
+	n_posts integer;
+	n_in integer;
+	n_out integer;
+	pid bigint;
+BEGIN
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle) FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	FOR pid IN SELECT id FROM posts WHERE account_id = a.id LOOP
+		PERFORM pigeon_outbox_cancel_post(pid, 'the author''s data was erased');
+	END LOOP;
+	UPDATE outbox SET text = '(erased)'
+	 WHERE post_id IN (SELECT id FROM posts WHERE account_id = a.id);
+	SELECT count(*) INTO n_posts FROM posts WHERE account_id = a.id;
+	-- Rows that point at its messages: replies to it are its own outbox
+	-- rows (deleted below); posts are deleted with the account.
+	DELETE FROM outbox WHERE recipient = a.phone;
+	GET DIAGNOSTICS n_out = ROW_COUNT;
+	UPDATE outbox SET reply_to = NULL
+	 WHERE reply_to IN (SELECT id FROM inbox_messages WHERE sender = a.phone);
+	DELETE FROM accounts WHERE id = a.id;
+	DELETE FROM inbox_messages WHERE sender = a.phone;
+	GET DIAGNOSTICS n_in = ROW_COUNT;
+	DELETE FROM inbox_parts WHERE sender_norm = a.phone;
+	DELETE FROM status_reports WHERE recipient = a.phone;
+	RETURN jsonb_build_object('handle', a.handle, 'posts', n_posts,
+	    'inbox', n_in, 'outbox', n_out);
+END $$;

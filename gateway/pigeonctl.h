@@ -1,0 +1,50 @@
+/* pigeonctl.c and pigeonctl_cmds.c: what the commands share. */
+#ifndef PIGEON_PIGEONCTL_H
+#define PIGEON_PIGEONCTL_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE };
+
+extern int json_out;
+
+void	 usage(void) __attribute__((noreturn));
+void	 die(int code, const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 2, 3)));
+/* Calls the API; on an error prints it and exits with its code. Steals body. */
+json_t	*api(const char *method, const char *path, json_t *body);
+/* A string field made safe for a terminal, "-" when absent. */
+const char *s(json_t *o, const char *key);
+/* A timestamp field with its offset, "-" when absent. */
+const char *when(json_t *o, const char *key);
+char	*num_or_dash(json_t *o, const char *key, const char *suffix, char *buf,
+	    size_t len);
+void	 print_json(json_t *);
+/* Appends ?name=value (or &name=value), value URL-encoded. */
+void	 add_param(char *path, size_t len, const char *name, const char *value);
+int	 cmd_modems(void);
+int	 cmd_queue(void);
+
+/* pigeonctl_cmds.c: the commands of issue 16. */
+#define CTL_MORE_USAGE \
+	"  search QUERY [-n LIMIT]     posts matching QUERY\n" \
+	"  stats HANDLE [-d DAYS]      a user's statistics\n" \
+	"  post HANDLE TEXT            post as a user\n" \
+	"  cancel ID                   cancel a message not yet sent\n" \
+	"  inbox [-f FROM] [-s STATE] [-n LIMIT] [-b BEFORE]\n" \
+	"                              incoming messages, newest first\n" \
+	"  reload                      what SIGHUP does: read the configuration again\n" \
+	"  tokens                      the API tokens in force: names and scopes\n" \
+	"  remove-post ID              remove a post everywhere (moderation)\n" \
+	"  suspend|restore HANDLE      suspend an account, or restore it\n" \
+	"  export HANDLE               a member's data, as JSON\n" \
+	"  erase HANDLE --yes          erase a member's data for good\n" \
+	"  watch [--delay SECONDS] [--count N]\n" \
+	"                              modems and queue, refreshed (Ctrl-C stops)\n"
+/* Runs one of them: its exit code, or -1 when argv is none of them. */
+int	 ctl_more(int argc, char **argv);
+/* 1 when name is a command (its arguments may still be wrong). */
+int	 ctl_known(const char *name);
+
+#endif

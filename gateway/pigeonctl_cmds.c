@@ -1,0 +1,336 @@
+/*
+ * pigeonctl_cmds.c: pigeonctl's commands over the API of issue 16:
+ * search, stats, post, cancel, inbox, reload and watch.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "pigeonctl.h"
+
+static const char *const commands[] = { "modems", "enable", "disable", "drain",
+    "send", "status", "messages", "queue", "users", "user", "health", "search",
+    "stats", "post", "cancel", "inbox", "reload", "watch", "remove-post", "suspend",
+    "restore", "export", "erase", "tokens", NULL };
+
+int
+ctl_known(const char *name)
+{
+	for (int i = 0; commands[i]; i++)
+		if (strcmp(commands[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+id_arg(const char *id)
+{
+	if (strspn(id, "0123456789") != strlen(id) || !*id || strlen(id) > 19)
+		die(EXIT_USAGE, "'%s' is not a message id", id);
+	return id;
+}
+
+static int
+cmd_search(int argc, char **argv)
+{
+	char path[1024] = "/api/search";
+	json_t *p;
+	size_t i;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "n:b:")) != -1) {
+		switch (ch) {
+		case 'n': add_param(path, sizeof(path), "limit", optarg); break;
+		case 'b': add_param(path, sizeof(path), "before", optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	add_param(path, sizeof(path), "q", argv[optind]);
+	json_t *j = api("GET", path, NULL);
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	json_t *list = json_object_get(j, "posts");
+	int w = 6;
+	json_array_foreach(list, i, p)
+		if ((int)strlen(s(p, "handle")) + 1 > w)
+			w = (int)strlen(s(p, "handle")) + 1;
+	printf("%-8s %-*s %-25s  %s\n", "ID", w, "USER", "AT", "TEXT");
+	json_array_foreach(list, i, p) {
+		char user[64];
+		snprintf(user, sizeof(user), "@%s", s(p, "handle"));
+		printf("%-8" JSON_INTEGER_FORMAT " %-*s %-25s  %s\n",
+		    json_integer_value(json_object_get(p, "id")), w, user,
+		    when(p, "created_at"), s(p, "text"));
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+	char path[512];
+	const char *days = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "d:")) != -1) {
+		if (ch != 'd')
+			usage();
+		days = optarg;
+	}
+	if (optind != argc - 1)
+		usage();
+	const char *h = argv[optind][0] == '@' ? argv[optind] + 1 : argv[optind];
+	char *enc = evhttp_uriencode(h, -1, 0);
+	snprintf(path, sizeof(path), "/api/users/%s/stats", enc ? enc : "");
+	free(enc);
+	if (days)
+		add_param(path, sizeof(path), "days", days);
+	/* Its fields change with the statistics kept: shown as they come. */
+	json_t *j = api("GET", path, NULL);
+	if (json_out) {
+		print_json(j);
+	} else {
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v) {
+			char *t = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT |
+			    JSON_ENCODE_ANY);
+			printf("%-16s %s\n", k, t ? t : s(j, k));
+			free(t);
+		}
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_post(const char *handle, const char *text)
+{
+	json_t *j = api("POST", "/api/posts", json_pack("{s:s, s:s}", "user",
+	    handle[0] == '@' ? handle + 1 : handle, "text", text));
+	if (json_out)
+		print_json(j);
+	else
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "id")));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_cancel(const char *id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/api/messages/%s", id_arg(id));
+	json_t *j = api("DELETE", path, NULL);
+	if (json_out)
+		print_json(j);
+	else
+		printf("message %s: %s\n", id, s(j, "state"));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_inbox(int argc, char **argv)
+{
+	char path[1024] = "/api/inbox";
+	json_t *m;
+	size_t i;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "f:s:n:b:")) != -1) {
+		switch (ch) {
+		case 'f': add_param(path, sizeof(path), "from", optarg); break;
+		case 's': add_param(path, sizeof(path), "state", optarg); break;
+		case 'n': add_param(path, sizeof(path), "limit", optarg); break;
+		case 'b': add_param(path, sizeof(path), "before", optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	json_t *j = api("GET", path, NULL);
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	printf("%-8s %-16s %-8s %-25s %-10s  %s\n", "ID", "FROM", "STATE", "RECEIVED",
+	    "LINK", "TEXT / RESULT");
+	json_array_foreach(json_object_get(j, "messages"), i, m) {
+		printf("%-8" JSON_INTEGER_FORMAT " %-16s %-8s %-25s %-10s  %.60s\n",
+		    json_integer_value(json_object_get(m, "id")), s(m, "from"), s(m, "state"),
+		    when(m, "received_at"), s(m, "link"), s(m, "text"));
+		if (json_string_value(json_object_get(m, "result")))
+			printf("%-8s %-16s %-8s %-25s %-10s  -> %.60s\n", "", "", "", "", "",
+			    s(m, "result"));
+	}
+	if (json_is_integer(json_object_get(j, "next_before")))
+		printf("(more: -b %" JSON_INTEGER_FORMAT ")\n",
+		    json_integer_value(json_object_get(j, "next_before")));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_reload(void)
+{
+	json_t *j = api("POST", "/api/reload", NULL);
+	if (json_out)
+		print_json(j);
+	else
+		printf("pigeond reloaded %s (problems, if any, are in its log)\n",
+		    s(j, "config"));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+static int
+cmd_tokens(void)
+{
+	json_t *j = api("GET", "/api/tokens", NULL), *t, *sc;
+	size_t i, k;
+
+	if (json_out)
+		return print_json(j), json_decref(j), EXIT_OK;
+	int w = 4;
+	json_array_foreach(json_object_get(j, "tokens"), i, t)
+		if ((int)strlen(s(t, "name")) > w)
+			w = (int)strlen(s(t, "name"));
+	printf("%-*s  %s\n", w, "NAME", "SCOPES");
+	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+		printf("%-*s  ", w, s(t, "name"));
+		json_array_foreach(json_object_get(t, "scopes"), k, sc)
+			printf("%s%s", k ? "," : "", json_string_value(sc));
+		printf("\n");
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+/* A refreshing view, as gammu-smsd-monitor: modems, then the queue. */
+static int
+cmd_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	long delay = 2, count = 0;
+	char *end;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:n:", opts, NULL)) != -1) {
+		long *into = ch == 'd' ? &delay : ch == 'n' ? &count : NULL;
+		if (into == NULL)
+			usage();
+		*into = strtol(optarg, &end, 10);
+		if (*end || *into < (ch == 'd' ? 1 : 0) || *into > 86400)
+			die(EXIT_USAGE, "--%s takes a number of %s", ch == 'd' ? "delay" :
+			    "count", ch == 'd' ? "seconds (1 or more)" : "refreshes");
+	}
+	if (optind != argc)
+		usage();
+	int tty = isatty(STDOUT_FILENO);
+	for (long n = 1; ; n++) {
+		time_t now = time(NULL);
+		char stamp[40];
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S%z", localtime(&now));
+		/* Home and clear on a terminal; a log gets one block after another. */
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("pigeonctl watch, every %ld s: %s\n\n", delay, stamp);
+		cmd_modems();
+		printf("\n");
+		cmd_queue();
+		fflush(stdout);
+		if (count > 0 && n >= count)
+			return EXIT_OK;
+		sleep((unsigned)delay);
+	}
+}
+
+/* Moderation: remove-post, suspend, restore, export, erase. */
+static int
+cmd_moderate(const char *cmd, const char *arg)
+{
+	char path[256];
+	const char *method = "POST";
+	const char *h = arg[0] == '@' ? arg + 1 : arg;
+	char *enc = evhttp_uriencode(h, -1, 0);
+
+	if (strcmp(cmd, "remove-post") == 0) {
+		snprintf(path, sizeof(path), "/api/posts/%s", id_arg(arg));
+		method = "DELETE";
+	} else if (strcmp(cmd, "export") == 0) {
+		snprintf(path, sizeof(path), "/api/users/%s/export", enc ? enc : "");
+		method = "GET";
+	} else if (strcmp(cmd, "erase") == 0) {
+		snprintf(path, sizeof(path), "/api/users/%s", enc ? enc : "");
+		method = "DELETE";
+	} else {
+		snprintf(path, sizeof(path), "/api/users/%s/%s", enc ? enc : "", cmd);
+	}
+	free(enc);
+	json_t *j = api(method, path, NULL);
+	/* export is data: JSON whatever --json says. */
+	if (json_out || strcmp(cmd, "export") == 0)
+		print_json(j);
+	else if (strcmp(cmd, "remove-post") == 0)
+		printf("post %s removed; %" JSON_INTEGER_FORMAT " queued copies cancelled\n",
+		    arg, json_integer_value(json_object_get(j, "copies_cancelled")));
+	else if (strcmp(cmd, "erase") == 0)
+		printf("@%s erased: %" JSON_INTEGER_FORMAT " posts, %" JSON_INTEGER_FORMAT
+		    " messages in, %" JSON_INTEGER_FORMAT " out\n", s(j, "handle"),
+		    json_integer_value(json_object_get(j, "posts")),
+		    json_integer_value(json_object_get(j, "inbox")),
+		    json_integer_value(json_object_get(j, "outbox")));
+	else
+		printf("@%s %s\n", s(j, "handle"), strcmp(cmd, "suspend") == 0 ?
+		    "suspended" : "restored");
+	json_decref(j);
+	return EXIT_OK;
+}
+
+int
+ctl_more(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if ((strcmp(cmd, "remove-post") == 0 || strcmp(cmd, "suspend") == 0 ||
+	    strcmp(cmd, "restore") == 0 || strcmp(cmd, "export") == 0) && argc == 2)
+		return cmd_moderate(cmd, argv[1]);
+	/* Erasing cannot be undone: it is asked for in so many words. */
+	if (strcmp(cmd, "erase") == 0 && argc == 3 && strcmp(argv[2], "--yes") == 0)
+		return cmd_moderate(cmd, argv[1]);
+
+	if (strcmp(cmd, "search") == 0)
+		return cmd_search(argc, argv);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(argc, argv);
+	if (strcmp(cmd, "post") == 0 && argc == 3)
+		return cmd_post(argv[1], argv[2]);
+	if (strcmp(cmd, "cancel") == 0 && argc == 2)
+		return cmd_cancel(argv[1]);
+	if (strcmp(cmd, "inbox") == 0)
+		return cmd_inbox(argc, argv);
+	if (strcmp(cmd, "reload") == 0 && argc == 1)
+		return cmd_reload();
+	if (strcmp(cmd, "tokens") == 0 && argc == 1)
+		return cmd_tokens();
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(argc, argv);
+	return -1;
+}

@@ -1,0 +1,158 @@
+/*
+ * pigeonctl over the API of issue 16: --help on stdout with exit 0,
+ * options after the command, an unknown command named, cancel, inbox,
+ * post, search, stats, reload, watch with --delay and --count, times
+ * with their offset, a wide modem name in its column.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define TOKEN	"ctl-api-token-0123456789abcdef0123456789"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+static char http_extra[512];
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\n");
+	g.http_extra = http_extra;
+	/* A modem name wider than the old 12-character column. */
+	g.modem_prefix = "modem-with-a-long-name-";
+	h_gateway_start(&g, "pigeonctl_api", 1);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+/* pigeonctl -c CONFIG ARGS: exit code; stdout (and stderr when both). */
+static int
+ctl(char **out, int both, const char *args)
+{
+	return h_run(out, "%s -c '%s' %s%s", h_bin("pigeonctl"), g.config, args,
+	    both ? " 2>&1" : " 2>/dev/null");
+}
+
+START_TEST(test_usage)
+{
+	char *out = NULL;
+
+	/* --help: on stdout, exit 0, listing the new commands. */
+	ck_assert_int_eq(ctl(&out, 0, "--help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: pigeonctl"));
+	ck_assert_ptr_nonnull(strstr(out, "watch [--delay SECONDS]"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, 0, "modems --help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: pigeonctl"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, 0, "--version"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "pigeonctl "));
+	free(out);
+	/* An unknown command is named; a known one with bad arguments too. */
+	ck_assert_int_eq(ctl(&out, 1, "frobnicate"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "unknown command 'frobnicate'"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "cancel"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "cancel: wrong arguments"));
+	free(out);
+	/* Options after the command. */
+	ck_assert_int_eq(ctl(&out, 0, "modems --json"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"modems\""));
+	free(out);
+	/* The wide name is whole and the columns still line up. */
+	ck_assert_int_eq(ctl(&out, 0, "modems"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "modem-with-a-long-name-0 online"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_commands)
+{
+	char *out = NULL, cmd[256];
+
+	/* cancel: a message scheduled for later. */
+	char *resp = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661000301\",\"text\":\"later\",\"send_at\":\"2099-01-01T00:00:00Z\"}",
+	    &resp), 400);	/* more than 30 days ahead */
+	free(resp);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661000301\",\"text\":\"later\",\"priority\":1,"
+	    "\"send_at\":\"2030-01-01T00:00:00Z\"}", &resp), 400);
+	free(resp);
+	long id = h_outbox_add(&g, "+212661000301", "later", 1);
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%ld", id);
+	const char *p[] = { ids };
+	PQclear(PQexecParams(g.db, "UPDATE outbox SET next_attempt_at = now() + "
+	    "interval '1 hour' WHERE id = $1 AND state = 'queued'", 1, NULL, p, NULL,
+	    NULL, 0));
+	char *st = h_outbox_col(&g, id, "state");
+	if (strcmp(st, "queued") == 0) {
+		snprintf(cmd, sizeof(cmd), "cancel %ld", id);
+		ck_assert_int_eq(ctl(&out, 1, cmd), 0);
+		ck_assert_ptr_nonnull(strstr(out, "cancelled"));
+		free(out);
+	}
+	free(st);
+
+	/* inbox: what a phone texted, with times and their offset. */
+	ck_assert_int_eq(h_text(&g, 0, "+212661000302", "hello there"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", "+212661000302", "1", WAIT_MS), 0);
+	ck_assert_int_eq(ctl(&out, 0, "inbox -f +212661000302"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "hello there"));
+	ck_assert_msg(strstr(out, "+00:00") || strstr(out, "+01:00"), "%s", out);
+	free(out);
+
+	/* post, search, stats: a member first (JOIN by SMS). */
+	ck_assert_int_eq(h_text(&g, 0, "+212661000303", "JOIN zineb"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM accounts WHERE handle = $1",
+	    "zineb", "1", WAIT_MS), 0);
+	ck_assert_int_eq(ctl(&out, 0, "post @zineb 'pigeons everywhere'"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 0, "search pigeons"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "@zineb"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, 0, "stats zineb"), 0);
+	free(out);
+
+	/* reload: the admin route that does what SIGHUP does. */
+	ck_assert_int_eq(ctl(&out, 0, "reload"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "reloaded"));
+	free(out);
+
+	/* watch: two refreshes a second apart, then it stops by itself. */
+	long t0 = h_now_ms();
+	ck_assert_int_eq(ctl(&out, 0, "watch --delay 1 --count 2"), 0);
+	ck_assert_int_ge(h_now_ms() - t0, 900);
+	ck_assert_int_eq(h_count_lines(out, "pigeonctl watch, every 1 s"), 2);
+	ck_assert_int_eq(h_count_lines(out, "modem-with-a-long-name-0"), 2);
+	free(out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("pigeonctl_api");
+	TCase *tc = tcase_create("pigeonctl_api");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_commands);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}

@@ -1,0 +1,474 @@
+/*
+ * The send API of issue 16 on a running gateway with two simulated modems
+ * that give delivery reports: unknown fields refused by name, several
+ * recipients all or nothing, idempotency keys, via, priority, send_at on a
+ * clock the test moves, DELETE, GET /api/inbox, and dlr_url callbacks
+ * (signed) for a message that is delivered and one that fails.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define TOKEN	"send-token-0123456789abcdef0123456789"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+static int recv_port;
+static pid_t recv_pid;
+static char *recv_log;
+static char http_extra[512];
+
+/* The dlr_url receiver: a child appending "SIGNED|UNSIGNED BODY" lines. */
+static void
+receiver_serve(int lfd)
+{
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		char buf[65536];
+		size_t len = 0;
+		if (c == -1)
+			continue;
+		for (;;) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			char *end = strstr(buf, "\r\n\r\n");
+			char *cl = strcasestr(buf, "content-length:");
+			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+				break;
+		}
+		buf[len] = '\0';
+		char *end = strstr(buf, "\r\n\r\n");
+		if (end && strncmp(buf, "POST /dlr", 9) == 0) {
+			FILE *f = fopen(recv_log, "a");
+			fprintf(f, "%s %s\n", strcasestr(buf, "x-pigeon-signature: t=") ?
+			    "SIGNED" : "UNSIGNED", end + 4);
+			fclose(f);
+		}
+		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		if (write(c, ok, strlen(ok)) < 0)
+			_exit(1);
+		close(c);
+	}
+}
+
+static void
+receiver_start(void)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 16) == 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	recv_port = ntohs(sa.sin_port);
+	recv_pid = fork();
+	ck_assert_int_ne(recv_pid, -1);
+	if (recv_pid == 0) {
+		receiver_serve(fd);
+		_exit(0);
+	}
+	close(fd);
+}
+
+static void
+setup(void)
+{
+	char *dir = h_tmpdir("send-api-receiver");
+	ck_assert_int_ge(asprintf(&recv_log, "%s/dlr.log", dir), 0);
+	free(dir);
+	receiver_start();
+	memset(&g, 0, sizeof(g));
+	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\n"
+	    "max_recipients = 3\nwebhook_secret = dlr-secret-0123456789\n");
+	g.http_extra = http_extra;
+	g.modem_extra[0] = "report = yes\n";
+	g.modem_extra[1] = "report = yes\n";
+	h_gateway_start(&g, "send_api", 2);
+}
+
+static void
+teardown(void)
+{
+	if (recv_pid > 0) {
+		kill(recv_pid, SIGKILL);
+		waitpid(recv_pid, NULL, 0);
+	}
+	h_gateway_stop(&g);
+	free(recv_log);
+}
+
+static int
+call(const char *method, const char *path, const char *body, json_t **out)
+{
+	char *resp = NULL;
+	int code = h_http(g.http_port, method, path, TOKEN, body, &resp);
+	if (out)
+		*out = resp ? json_loads(resp, JSON_DECODE_ANY, NULL) : NULL;
+	free(resp);
+	return code;
+}
+
+/* A 400 whose error names want. */
+static void
+assert_400(const char *body, const char *want)
+{
+	json_t *j = NULL;
+	int code = call("POST", "/api/messages", body, &j);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	ck_assert_msg(code == 400 && e && strstr(e, want), "%s: %d %s", body, code,
+	    e ? e : "(no error)");
+	json_decref(j);
+}
+
+static long
+outbox_count(void)
+{
+	return h_db_long(g.db, "SELECT count(*) FROM outbox", 0, NULL);
+}
+
+static long long
+id_of(json_t *j, size_t i)
+{
+	return json_integer_value(json_array_get(json_object_get(j, "ids"), i));
+}
+
+START_TEST(test_refusals)
+{
+	long before = outbox_count();
+
+	/* Issue 16's report: "modem" was ignored and sim0 used. */
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"modem\":\"sim1\"}",
+	    "unknown field \"modem\"");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"via\":\"sim9\"}",
+	    "no link named sim9");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"priority\":7}", "priority");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"validity\":\"1h\"}", "validity");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"flash\":1}", "flash");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":\"tomorrow\"}",
+	    "send_at");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":\"ftp://h/\"}",
+	    "dlr_url");
+	/* All or nothing: one bad number, or one too many, and none is queued. */
+	assert_400("{\"to\":[\"+212661000101\",\"hello\"],\"text\":\"x\"}", "hello");
+	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","
+	    "\"+212661000104\"],\"text\":\"x\"}", "at most 3");
+	ck_assert_int_eq(outbox_count(), before);
+}
+END_TEST
+
+START_TEST(test_recipients_and_idempotency)
+{
+	const char *body = "{\"to\":[\"+212661000111\",\"+212661000112\"],"
+	    "\"text\":\"once only\",\"idempotency_key\":\"order-42\"}";
+	json_t *a = NULL, *b = NULL;
+
+	ck_assert_int_eq(call("POST", "/api/messages", body, &a), 202);
+	ck_assert_int_eq(json_array_size(json_object_get(a, "ids")), 2);
+	ck_assert_int_ne(id_of(a, 0), id_of(a, 1));
+	/* The client retries (its answer was lost): the same ids, nothing new. */
+	ck_assert_int_eq(call("POST", "/api/messages", body, &b), 202);
+	ck_assert_int_eq(id_of(b, 0), id_of(a, 0));
+	ck_assert_int_eq(id_of(b, 1), id_of(a, 1));
+	ck_assert(json_is_true(json_object_get(b, "replayed")));
+	ck_assert_int_eq(h_wait_received(&g, "+212661000111", "once only", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, "+212661000112", "once only", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	ck_assert_int_eq(h_received_count(&g, "+212661000111"), 1);
+	ck_assert_int_eq(h_received_count(&g, "+212661000112"), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "text = 'once only'", 0, NULL), 2);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(test_via)
+{
+	/* Without via the least recently used link alternates; with it,
+	 * every one goes through sim1. */
+	for (int i = 0; i < 3; i++) {
+		json_t *j = NULL;
+		char body[200];
+		snprintf(body, sizeof(body), "{\"to\":\"+21266100012%d\",\"text\":\"via\","
+		    "\"via\":\"sim1\"}", i);
+		ck_assert_int_eq(call("POST", "/api/messages", body, &j), 202);
+		h_wait_outbox(&g, (long)id_of(j, 0), "delivered", WAIT_MS);
+		char *m = h_outbox_col(&g, (long)id_of(j, 0), "modem");
+		ck_assert_str_eq(m, "sim1");
+		free(m);
+		json_decref(j);
+	}
+}
+END_TEST
+
+static char *
+iso_in(int seconds)
+{
+	static char buf[40];
+	time_t t = time(NULL) + seconds;
+	struct tm tm;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	return buf;
+}
+
+START_TEST(test_scheduled_and_cancel)
+{
+	char body[300], path[64], *v;
+	json_t *j = NULL, *k = NULL;
+
+	/* An hour ahead: it waits. */
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000131\",\"text\":\"later\","
+	    "\"send_at\":\"%s\"}", iso_in(3600));
+	ck_assert_int_eq(call("POST", "/api/messages", body, &j), 202);
+	long id = (long)id_of(j, 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	v = h_outbox_col(&g, id, "state");
+	ck_assert_str_eq(v, "queued");
+	free(v);
+	ck_assert_int_eq(h_received_count(&g, "+212661000131"), 0);
+	/* The test's clock reaches send_at: the row's time is moved to now
+	 * (an hour passed), its validity with it. */
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%ld", id);
+	const char *p[] = { ids };
+	PQclear(PQexecParams(g.db, "UPDATE outbox SET next_attempt_at = now(), "
+	    "valid_until = valid_until - interval '1 hour' WHERE id = $1",
+	    1, NULL, p, NULL, NULL, 0));
+	PQclear(PQexec(g.db, "NOTIFY pigeon_outbox"));
+	ck_assert_int_eq(h_wait_received(&g, "+212661000131", "later", WAIT_MS), 0);
+
+	/* Cancelled while scheduled: never sent; not twice; not unknown. */
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000132\",\"text\":\"never\","
+	    "\"send_at\":\"%s\"}", iso_in(3600));
+	ck_assert_int_eq(call("POST", "/api/messages", body, &k), 202);
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(k, 0));
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 200);
+	v = h_outbox_col(&g, (long)id_of(k, 0), "state");
+	ck_assert_str_eq(v, "cancelled");
+	free(v);
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 409);
+	ck_assert_int_eq(call("DELETE", "/api/messages/99999999", NULL, NULL), 404);
+	/* A sent one cannot be called back. */
+	snprintf(path, sizeof(path), "/api/messages/%ld", id);
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 409);
+	json_decref(j);
+	json_decref(k);
+}
+END_TEST
+
+START_TEST(test_priority)
+{
+	json_t *lo = NULL, *hi = NULL;
+
+	/* Both wait for sim1, disabled; the later one has the higher
+	 * priority and leaves first once sim1 is back. */
+	ck_assert_int_eq(call("POST", "/api/modems/sim1/disable", "{}", NULL), 200);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000141\","
+	    "\"text\":\"low\",\"via\":\"sim1\"}", &lo), 202);
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000142\","
+	    "\"text\":\"high\",\"via\":\"sim1\",\"priority\":3}", &hi), 202);
+	ck_assert_int_eq(call("POST", "/api/modems/sim1/enable", "{}", NULL), 200);
+	h_wait_outbox(&g, (long)id_of(lo, 0), "delivered", WAIT_MS);
+	h_wait_outbox(&g, (long)id_of(hi, 0), "delivered", WAIT_MS);
+	char q[200];
+	snprintf(q, sizeof(q), "SELECT (SELECT sent_at FROM outbox WHERE id = %lld) < "
+	    "(SELECT sent_at FROM outbox WHERE id = %lld)", id_of(hi, 0), id_of(lo, 0));
+	char *v = h_db_value(g.db, q, 0, NULL);
+	ck_assert_str_eq(v, "t");
+	free(v);
+	json_decref(lo);
+	json_decref(hi);
+}
+END_TEST
+
+/* The states the receiver saw for message id, in order, space separated. */
+static char *
+dlr_states(long long id)
+{
+	char *log = h_read_file(recv_log), *line, *save = NULL;
+	char *out = calloc(1, 512);
+	for (line = log ? strtok_r(log, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(strchr(line, ' ') + 1, 0, NULL);
+		json_t *m = json_object_get(j, "message");
+		ck_assert_msg(strncmp(line, "SIGNED ", 7) == 0, "unsigned: %s", line);
+		if (json_integer_value(json_object_get(m, "id")) == id) {
+			strcat(out, json_string_value(json_object_get(m, "state")));
+			strcat(out, " ");
+		}
+		json_decref(j);
+	}
+	free(log);
+	return out;
+}
+
+struct dlr_wait {
+	long long id;
+	const char *want;
+};
+
+static int
+dlr_seen(void *arg)
+{
+	struct dlr_wait *w = arg;
+	char *s = dlr_states(w->id);
+	int ok = strcmp(s, w->want) == 0;
+	free(s);
+	return ok;
+}
+
+START_TEST(test_dlr_url)
+{
+	char body[300];
+	json_t *ok = NULL, *bad = NULL;
+
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000151\",\"text\":\"report me\","
+	    "\"dlr_url\":\"http://127.0.0.1:%d/dlr\"}", recv_port);
+	ck_assert_int_eq(call("POST", "/api/messages", body, &ok), 202);
+	struct dlr_wait w = { id_of(ok, 0), "queued sent delivered " };
+	ck_assert_msg(h_wait_for(dlr_seen, &w, WAIT_MS) == 0, "saw: %s",
+	    dlr_states(w.id));
+
+	/* A number the network does not know: failed at once on sim0. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 1"), 0);
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000152\",\"text\":\"no one\","
+	    "\"via\":\"sim0\",\"dlr_url\":\"http://127.0.0.1:%d/dlr\"}", recv_port);
+	ck_assert_int_eq(call("POST", "/api/messages", body, &bad), 202);
+	struct dlr_wait f = { id_of(bad, 0), "queued failed " };
+	ck_assert_msg(h_wait_for(dlr_seen, &f, WAIT_MS) == 0, "saw: %s",
+	    dlr_states(f.id));
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+	/* The carrier's status is in the delivered callback. */
+	char *log = h_read_file(recv_log);
+	ck_assert_ptr_nonnull(strstr(log, "\"carrier_status\": [0]"));
+	ck_assert_ptr_nonnull(strstr(log, "unassigned number"));
+	free(log);
+	json_decref(ok);
+	json_decref(bad);
+}
+END_TEST
+
+/* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
+static json_t *
+sim_part(int i, const char *to)
+{
+	char *path = NULL, *text, *line, *save = NULL;
+	json_t *found = NULL;
+
+	ck_assert_int_ge(asprintf(&path, "%s/parts.jsonl", g.sim_dir[i]), 0);
+	text = h_read_file(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line && !found;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		if (strcmp(json_string_value(json_object_get(j, "to")) ?: "", to) == 0)
+			found = j;
+		else
+			json_decref(j);
+	}
+	free(text);
+	free(path);
+	return found;
+}
+
+START_TEST(test_flash_and_validity)
+{
+	json_t *j = NULL;
+
+	/* Flash with an hour's validity: class 0 and TP-VP 11 ((11+1) x 5 min). */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000171\","
+	    "\"text\":\"flash\",\"via\":\"sim0\",\"flash\":true,\"validity\":3600}",
+	    &j), 202);
+	h_wait_outbox(&g, (long)id_of(j, 0), "delivered", WAIT_MS);
+	json_decref(j);
+	json_t *p = sim_part(0, "+212661000171");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "class")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "vp")), 11);
+	json_decref(p);
+	/* A plain one has no class. */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"+212661000172\","
+	    "\"text\":\"plain\",\"via\":\"sim0\"}", &j), 202);
+	h_wait_outbox(&g, (long)id_of(j, 0), "delivered", WAIT_MS);
+	json_decref(j);
+	p = sim_part(0, "+212661000172");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "class")), -1);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_inbox)
+{
+	json_t *j = NULL;
+
+	ck_assert_int_eq(h_text(&g, 0, "+212661000161", "hello gateway"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", "+212661000161", "1", WAIT_MS), 0);
+	ck_assert_int_eq(call("GET", "/api/inbox?from=%2B212661000161", NULL, &j), 200);
+	json_t *list = json_object_get(j, "messages");
+	ck_assert_int_eq(json_array_size(list), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0),
+	    "text")), "hello gateway");
+	json_decref(j);
+	ck_assert_int_eq(call("GET", "/api/inbox?state=new&from=%2B212661000161",
+	    NULL, &j), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "messages")), 0);
+	json_decref(j);
+	ck_assert_int_eq(call("GET", "/api/inbox?state=lost", NULL, NULL), 400);
+}
+END_TEST
+
+/* Issue 16's metrics are there (promtool checks the format in test_api). */
+START_TEST(test_metrics)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &out), 200);
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_modem_restarts_total{modem=\"sim0\"} 0"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_queue_oldest_seconds{class=\"operator\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_callback_queue_depth{kind=\"dlr\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_callback_queue_depth{kind=\"webhook\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "pigeon_build_info{version="));
+	free(out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("send_api");
+	TCase *tc = tcase_create("send_api");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_recipients_and_idempotency);
+	tcase_add_test(tc, test_via);
+	tcase_add_test(tc, test_scheduled_and_cancel);
+	tcase_add_test(tc, test_priority);
+	tcase_add_test(tc, test_dlr_url);
+	tcase_add_test(tc, test_flash_and_validity);
+	tcase_add_test(tc, test_inbox);
+	tcase_add_test(tc, test_metrics);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}
