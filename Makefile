@@ -142,6 +142,10 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_unplug \
 	tests/integration/test_link
 
+# Issue 18: reliability tests too long for make test (a minute or more
+# each); built by test-bins, run by make test-reliability.
+REL_ONLY_TESTS = tests/integration/test_rel_db
+
 HARNESS_SRCS = \
 	tests/integration/harness.c \
 	tests/integration/h_gateway.c
@@ -193,7 +197,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(B)/$(t): $(addprefix $(B)/,$($(notdir $(t))_O
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(call obj,$(HARNESS_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-test-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
+test-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS) $(REL_ONLY_TESTS))
 
 # Fuzz targets (tests/fuzz, libFuzzer): clang, not $(CC). `make fuzz` runs
 # each for FUZZ_SECONDS on a copy of its seed corpus (new finds stay in
@@ -238,7 +242,7 @@ fuzz fuzz-brief: fuzz-bins
 # and duplicated (tests/reliability/table, from the tests' REL| lines).
 REL_TESTS = tests/integration/test_rel_hostile tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts tests/integration/test_rel_unplug \
-	tests/integration/test_rel_hostlock
+	tests/integration/test_rel_hostlock $(REL_ONLY_TESTS)
 
 test-reliability:
 	$(MAKE) SAN=1 test-bins
