@@ -144,7 +144,7 @@ INTEGRATION_TESTS = \
 
 # Issue 18: reliability tests too long for make test (a minute or more
 # each); built by test-bins, run by make test-reliability.
-REL_ONLY_TESTS = tests/integration/test_rel_db
+REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
