@@ -250,6 +250,13 @@ test-reliability:
 	PIGEON_REL_LONG=1 tests/run $(BUILD)/san $(REL_TESTS); rc=$$?; \
 		tests/reliability/table $${PIGEON_TEST_VAR:-var}/test-tmp; exit $$rc
 
+# Issue 18's long run: real pigeond, workers and simulators (release
+# build) under steady traffic for SOAK_MINUTES with faults; writes
+# var/soak/soak.txt and soak.svg; fails on growth or drift. Not in make test.
+SOAK_MINUTES ?= 30
+test-soak: all
+	SOAK_MINUTES=$(SOAK_MINUTES) tests/soak/soak.py $(BUILD)
+
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
 	$(MAKE) SAN=1 test-bins
@@ -294,6 +301,6 @@ clean:
 .SECONDARY:
 
 .PHONY: all test test-bins unit run bench install clean fuzz fuzz-brief fuzz-bins \
-	test-reliability
+	test-reliability test-soak
 
 -include $(shell find build -name '*.d' 2>/dev/null)
