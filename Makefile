@@ -144,7 +144,8 @@ INTEGRATION_TESTS = \
 
 # Issue 18: reliability tests too long for make test (a minute or more
 # each); built by test-bins, run by make test-reliability.
-REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window
+REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window \
+	tests/integration/test_rel_clock
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -257,6 +258,10 @@ SOAK_MINUTES ?= 30
 test-soak: all
 	SOAK_MINUTES=$(SOAK_MINUTES) tests/soak/soak.py $(BUILD)
 
+# pigeond's RSS after MILLION_N (1,000,000) SMS through 4 dummy modems.
+test-million: all
+	tests/soak/million.sh $(BUILD)
+
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
 test:
 	$(MAKE) SAN=1 test-bins
@@ -301,6 +306,6 @@ clean:
 .SECONDARY:
 
 .PHONY: all test test-bins unit run bench install clean fuzz fuzz-brief fuzz-bins \
-	test-reliability test-soak
+	test-reliability test-soak test-million
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -777,12 +777,13 @@ failover(int sync, int lag_ms)
 	char scenario[80], faults[64];
 	long lost, dup, dlost, ddup;
 	if (lag_ms)
-		snprintf(faults, sizeof(faults), "kill, standby %d ms behind", lag_ms);
+		snprintf(faults, sizeof(faults), "killed, %d s lag", lag_ms / 1000);
 	else
 		snprintf(faults, sizeof(faults), "primary killed, promoted");
-	snprintf(scenario, sizeof(scenario), "failover, %s standby, ingest", mode);
+	const char *kind = sync ? "sync" : lag_ms ? "lagging" : "async";
+	snprintf(scenario, sizeof(scenario), "failover to %s standby, ingest", kind);
 	report_ingest(scenario, faults, t_start, &lost, &dup);
-	snprintf(scenario, sizeof(scenario), "failover, %s standby, dispatch", mode);
+	snprintf(scenario, sizeof(scenario), "failover to %s standby, dispatch", kind);
 	report_dispatch(scenario, faults, first_id, t_start, &dlost, &ddup);
 	/* Nothing applied twice, in either mode: the keys hold on the standby. */
 	ck_assert_int_eq(dup, 0);

@@ -7,8 +7,9 @@ throwaway PostgreSQL cluster of its own: members post (and their
 followers get copies), follow and leave, send direct messages, ask GET
 and WHOIS (replies), and every part sent asks for a delivery report,
 which the simulators send back. Now and then a worker is SIGKILLed
-(SOAK_KILL_S, default 420 s) and PostgreSQL restarted, fast or immediate
-in turn (SOAK_PG_S, default 660 s).
+(every SOAK_KILL_S, default 420 s) and PostgreSQL restarted, fast or
+immediate in turn (every SOAK_PG_S, default 660 s; shorter runs get both
+more often).
 
 Every SOAK_SAMPLE_S (default 60) it samples pigeond's RSS and open
 descriptors, its database connections, the queue depth, and the pickup
@@ -28,8 +29,9 @@ top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 bdir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(top, "build"))
 minutes = float(os.environ.get("SOAK_MINUTES", "30"))
 sample_s = float(os.environ.get("SOAK_SAMPLE_S", "60"))
-kill_s = float(os.environ.get("SOAK_KILL_S", "420"))
-pg_s = float(os.environ.get("SOAK_PG_S", "660"))
+# A short run still gets its faults: at least three kills and two restarts.
+kill_s = float(os.environ.get("SOAK_KILL_S", min(420, minutes * 60 / 3.5)))
+pg_s = float(os.environ.get("SOAK_PG_S", min(660, minutes * 60 / 2.5)))
 out = os.path.abspath(os.environ.get("SOAK_DIR", os.path.join(top, "var", "soak")))
 NMODEMS, NMEMBERS = 4, 24
 rng = random.Random(18)
