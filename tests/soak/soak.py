@@ -135,6 +135,9 @@ def num(v):
         return None
 
 
+events = []	# (minute, "kill" or "pg"): the faults, drawn on the plot
+
+
 def write_svg(rows, path):
     w, h, pad = 760, 150, 48
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
@@ -159,12 +162,19 @@ def write_svg(rows, path):
         def xy(x, v):
             return (pad + (w - pad - 10) * x / xmax,
                     y0 + 18 + (h - 40) * (1 - v / vmax))
+        for m, kind in events:
+            x = pad + (w - pad - 10) * m / xmax
+            parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" '
+                         'stroke-dasharray="3,3"/>' % (x, y0 + 18, x, y0 + h - 22,
+                                                       "#c0392b" if kind == "pg" else "#999"))
         if pts:
             line = " ".join("%.1f,%.1f" % xy(x, v) for x, v in pts)
             parts.append('<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" '
                          'points="%s"/>' % line)
             for x, v in pts:
                 parts.append('<circle cx="%.1f" cy="%.1f" r="2" fill="#1f5fa8"/>' % xy(x, v))
+    parts.append('<text x="%d" y="%d" fill="#555">dashed: worker SIGKILLed (grey), '
+                 'PostgreSQL restarted (red)</text>' % (pad + 200, 22))
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(parts) + "\n")
@@ -268,10 +278,12 @@ def main():
             if ws:
                 victim = rng.choice(ws)
                 os.kill(victim, signal.SIGKILL)
+                events.append(((time.time() - t0) / 60, "kill"))
                 log("worker %d SIGKILLed" % victim)
             next_kill += kill_s
         if now >= next_pg:
             sh("scripts/pg", "stop", pgdir, pg_mode)
+            events.append(((time.time() - t0) / 60, "pg"))
             log("PostgreSQL stopped (%s)" % pg_mode)
             time.sleep(3)
             sh("scripts/pg", "start", pgdir)
