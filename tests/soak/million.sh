@@ -2,10 +2,11 @@
 # Issue 18: pigeond's RSS after 1,000,000 messages (make test-million).
 #   tests/soak/million.sh BUILDDIR
 # The cheap path: SMS files on 4 gammu dummy modems (the ingest benchmark's
-# set-up, scripts/bench/lib.sh), fed in rounds of MILLION_ROUND (100,000)
+# set-up, scripts/bench/lib.sh), fed in rounds of MILLION_ROUND (36,000)
 # until MILLION_N (1,000,000) have become posts, from members who post at
-# most 4 times each (under the default rate limit). Prints pigeond's RSS
-# after each round and writes var/million/rss.txt; its own PostgreSQL
+# most 4 times each (under the default rate limit). The dummy driver lists
+# locations up to 9,999 per folder, hence rounds of 9,000 per modem.
+# Prints pigeond's RSS after each round and writes var/million/rss.txt; its own PostgreSQL
 # cluster (var/million/pg) is stopped at the end.
 set -eu
 
@@ -15,13 +16,18 @@ BENCH_BIN=$(cd "${1:-$top/build}" && pwd)
 BENCH_VAR=${MILLION_VAR:-$top/var/million}
 BENCH_HTTP=${MILLION_HTTP:-18097}
 N=${MILLION_N:-1000000}
-ROUND=${MILLION_ROUND:-100000}
+ROUND=${MILLION_ROUND:-36000}
 mkdir -p "$BENCH_VAR"
 chmod 755 "$top/var" "$BENCH_VAR" 2>/dev/null || true
 "$top/scripts/pg" destroy "$BENCH_VAR/pg"
 BENCH_PG=$("$top/scripts/pg" start "$BENCH_VAR/pg" | sed 's/ dbname=[^ ]*//')
 pid=""
-trap '[ -z "$pid" ] || kill -TERM $pid 2>/dev/null; "$top/scripts/pg" stop "$BENCH_VAR/pg"' EXIT INT TERM
+cleanup() {
+	[ -z "$pid" ] || kill -TERM $pid 2>/dev/null || true
+	"$top/scripts/pg" stop "$BENCH_VAR/pg"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 db=$(new_db million)
 pigeon_schema "$db"
@@ -44,6 +50,8 @@ printf '%10s %10s %8s\n' 0 "$(rss_kb $pid)" 0 | tee -a "$out"
 t0=$(date +%s)
 done_n=0
 while [ "$done_n" -lt "$N" ]; do
+	left=$((N - done_n))
+	[ "$left" -ge "$ROUND" ] || ROUND=$left
 	per=$((ROUND / 4))
 	for i in 0 1 2 3; do
 		# Each round's files are new ones: the dummy inbox is emptied
