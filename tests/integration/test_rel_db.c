@@ -714,18 +714,19 @@ failover(int sync, int lag_ms)
 		PQclear(PQexec(p, "ALTER SYSTEM SET synchronous_standby_names = '*'"));
 		PQclear(PQexec(p, "SELECT pg_reload_conf()"));
 	}
-	for (int i = 0; i < 300; i++) {
-		char *v = h_db_value(p, sync ?
-		    "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'" :
-		    "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
-		    0, NULL);
-		int ok = v && strcmp(v, "1") == 0;
+	const char *want[] = { sync ? "t" : "f" };
+	int streaming = 0;
+	for (int i = 0; i < 300 && !streaming; i++) {
+		char *v = h_db_value(p, "SELECT count(*) FROM pg_stat_replication "
+		    "WHERE CASE WHEN $1::bool THEN sync_state = 'sync' "
+		    "ELSE state = 'streaming' END", 1, want);
+		streaming = v && strcmp(v, "1") == 0;
 		free(v);
-		if (ok)
-			break;
-		h_sleep_ms(100);
+		if (!streaming)
+			h_sleep_ms(100);
 	}
 	PQfinish(p);
+	ck_assert_msg(streaming, "the standby is not streaming (%s)", want[0]);
 	char *ci = xasprintf("host=127.0.0.1,127.0.0.1 port=%d,%d dbname=pigeon "
 	    "user=postgres target_session_attrs=read-write", PRIMARY_PORT, STANDBY_PORT);
 	write_sim(0, n_in);
