@@ -12,6 +12,12 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
 
+/* TCP defaults when the conninfo sets none (store_connect). */
+#define STORE_KEEPALIVES_IDLE		"10"
+#define STORE_KEEPALIVES_INTERVAL	"5"
+#define STORE_KEEPALIVES_COUNT		"3"
+#define STORE_TCP_USER_TIMEOUT		"30000"
+
 enum store_state {
 	STORE_DOWN,		/* waiting for the reconnect timer */
 	STORE_CONNECTING,	/* PQconnectPoll in progress */
@@ -329,14 +335,24 @@ store_connect(struct store *s)
 {
 	if (s->state != STORE_DOWN)
 		return;
-	if (s->appname != NULL) {
-		/* dbname with expand_dbname takes the whole conninfo (or URI). */
-		const char *keys[] = { "dbname", "fallback_application_name", NULL };
-		const char *values[] = { s->conninfo, s->appname, NULL };
-		s->conn = PQconnectStartParams(keys, values, 1);
-	} else {
-		s->conn = PQconnectStart(s->conninfo);
-	}
+	/*
+	 * dbname with expand_dbname takes the whole conninfo (or URI). The
+	 * keys before it are defaults the conninfo overrides: without them a
+	 * cut (not closed) TCP path to the database is noticed only after the
+	 * kernel's two hours of keepalive or its ~15 min of retransmissions,
+	 * and the host would keep driving its modems that long. With them an
+	 * idle connection is dropped about 25-40 s after the cut (keepalive
+	 * probes from 10 s, every 5 s, 3 lost; tcp_user_timeout caps it at
+	 * 30 s without an ACK), one waiting for an answer after 30 s
+	 * (docs/scaling.md). They do nothing on a unix socket.
+	 */
+	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout", "dbname",
+	    "fallback_application_name", NULL };
+	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
+	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT, s->conninfo, s->appname,
+	    NULL };
+	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");
 		return;
