@@ -53,6 +53,7 @@ PIGEOND_SRCS = \
 	gateway/main.c \
 	gateway/config.c \
 	gateway/confscan.c \
+	gateway/confretention.c \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
@@ -62,6 +63,7 @@ PIGEOND_SRCS = \
 	gateway/link.c \
 	gateway/reload.c \
 	gateway/janitor.c \
+	gateway/retention.c \
 	gateway/smstext.c \
 	gateway/hostlock.c \
 	gateway/modemmsg.c \
@@ -87,7 +89,8 @@ PIGEOND_SRCS = \
 PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c \
 	gateway/config.c \
-	gateway/confscan.c
+	gateway/confscan.c \
+	gateway/confretention.c
 
 MODEM_SRCS = \
 	modem/worker.c \
@@ -129,11 +132,12 @@ UNIT_TESTS = \
 	tests/unit/test_smpp_pdu
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o gateway/confscan.o common/log.o
+test_config_OBJS = gateway/config.o gateway/confscan.o gateway/confretention.o common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
-test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o common/log.o
+test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o \
+	gateway/confretention.o common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
@@ -173,7 +177,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \
-	tests/integration/test_smpp_worker
+	tests/integration/test_smpp_worker \
+	tests/integration/test_retention
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \

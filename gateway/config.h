@@ -29,6 +29,18 @@ struct modem_conf {
 	int	 health_seconds;	/* how often the worker reports signal etc. */
 };
 
+/* [retention] (confretention.c): days each kind of row is kept; 0 = for ever. */
+struct retention_conf {
+	int	 inbox_days;		/* SMS received, and their parts */
+	int	 outbox_days;		/* SMS sent or given up, with their history */
+	int	 status_reports_days;
+	int	 webhooks_days;		/* webhook deliveries made or given up */
+	int	 follow_events_days;	/* follows undone (a follow still on is kept) */
+	int	 modem_history_days;
+	int	 interval_seconds;	/* how often the purge runs */
+	int	 batch;			/* rows per statement */
+};
+
 struct pigeon_conf {
 	/* [pigeon] */
 	char	*shortcode;
@@ -75,6 +87,7 @@ struct pigeon_conf {
 	int	 http_request_s;	/* time to send one request's head and body */
 	int	 http_public_rate;	/* public requests a minute per address */
 	int	 http_search_rate;	/* /api/search requests a minute per address */
+	struct retention_conf retention;
 	/* [modem NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;
@@ -90,6 +103,12 @@ struct pigeon_conf {
  */
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
+/* confretention.c: applies a [retention] section's entries (NULL: the
+ * defaults); -1 with "PATH:LINE: [retention] key: problem" in err. */
+struct _INI_Entry;
+struct confscan;
+int	 config_retention_apply(struct retention_conf *, struct _INI_Entry *entries,
+	    const char *path, const struct confscan *, char *err, size_t errlen);
 const struct modem_conf *config_modem(const struct pigeon_conf *, const char *name);
 /* A deep copy the supervisor keeps across reloads; NULL when out of memory. */
 struct modem_conf *config_modem_copy(const struct modem_conf *);

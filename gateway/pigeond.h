@@ -195,6 +195,10 @@ int	 supervisor_delete(struct link *, unsigned generation, int folder, int locat
 int	 janitor_add(const char *name, int period_ms, void (*fn)(void));
 void	 janitor_free(void);
 
+/* retention.c */
+/* Registers the purge of old rows ([retention]) and the metric folding. */
+int	 retention_init(void);
+
 /* smstext.c */
 /* 1 when libgammu sends text (UTF-8, len bytes) as UCS-2, else 0 (GSM-7);
  * *parts: the parts it takes, uncapped. */
