@@ -71,6 +71,7 @@ PIGEOND_SRCS = \
 	gateway/commands.c \
 	gateway/scheduler.c \
 	gateway/ratelimit.c \
+	gateway/ratedb.c \
 	gateway/reports.c \
 	gateway/watchdog.c \
 	gateway/http.c \
@@ -178,7 +179,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \
 	tests/integration/test_smpp_worker \
-	tests/integration/test_retention
+	tests/integration/test_retention \
+	tests/integration/test_rate_restart
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \

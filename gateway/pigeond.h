@@ -89,6 +89,7 @@ struct link_send {
 struct ratelimit {
 	int64_t		*at;		/* ring of send times (ms, monotonic) */
 	int		 cap, head, n;
+	int		 loading;	/* the database's counts are being read */
 };
 
 struct link {
@@ -232,7 +233,21 @@ void	 ratelimit_free(struct ratelimit *);
 /* 1 when one more send now stays within every configured limit. */
 int	 ratelimit_allows(const struct ratelimit *, const struct modem_conf *, int64_t now_ms);
 void	 ratelimit_record(struct ratelimit *, int64_t now_ms);
+/* A send of parts parts (each part counts against the limits). */
+void	 ratelimit_record_parts(struct ratelimit *, int64_t now_ms, int parts);
+/*
+ * Rebuilds the ring from the database's counts (oldest first: parts[i]
+ * sent ago_ms[i] before now) when they hold more sends of the last day
+ * than the ring; 1 when it did.
+ */
+int	 ratelimit_restore(struct ratelimit *, int64_t now_ms, const int64_t *ago_ms,
+	    const int64_t *parts, int n);
 int64_t	 pigeon_now_ms(void);
+
+/* ratedb.c */
+/* This host took the link's lock: read its parts of the last day back
+ * into its rate limits; no send goes on it until they are. */
+void	 ratedb_load(struct link *);
 
 /* reports.c */
 void	 reports_sms(struct link *, json_t *msg);

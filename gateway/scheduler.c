@@ -291,7 +291,7 @@ scheduler_sent(struct link *m, json_t *msg)
 	const char *params[] = { id, m->name, parts, refs_text ? refs_text : "{}",
 	    m->conf->report ? "true" : "false" };
 	log_info("outbox %s: sent via %s in %s part(s)", id, m->name, parts);
-	ratelimit_record(&m->rate, pigeon_now_ms());
+	ratelimit_record_parts(&m->rate, pigeon_now_ms(), atoi(parts));
 	m->sms_sent++;
 	outcome_add(SQL_SENT, 5, params);
 	free(refs_text);
@@ -314,7 +314,8 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	    temporary ? "temporary" : "permanent", m->name, err ? err : "no reason given");
 	/* Parts that went out count against the modem's limits. */
 	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
-		ratelimit_record(&m->rate, pigeon_now_ms());
+		ratelimit_record_parts(&m->rate, pigeon_now_ms(),
+		    (int)json_integer_value(json_object_get(msg, "parts_sent")));
 	m->sms_failed++;
 	scheduler_kick();
 }
