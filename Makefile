@@ -54,6 +54,7 @@ PIGEOND_SRCS = \
 	gateway/config.c \
 	gateway/confscan.c \
 	gateway/confretention.c \
+	gateway/confpin.c \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
@@ -72,6 +73,7 @@ PIGEOND_SRCS = \
 	gateway/scheduler.c \
 	gateway/ratelimit.c \
 	gateway/ratedb.c \
+	gateway/simpin.c \
 	gateway/reports.c \
 	gateway/watchdog.c \
 	gateway/http.c \
@@ -91,7 +93,8 @@ PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c \
 	gateway/config.c \
 	gateway/confscan.c \
-	gateway/confretention.c
+	gateway/confretention.c \
+	gateway/confpin.c
 
 MODEM_SRCS = \
 	modem/worker.c \
@@ -99,6 +102,7 @@ MODEM_SRCS = \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
+	modem/pin.c \
 	modem/utf8.c
 
 # One process per SMPP bind; it shares modem/utf8.c with pigeon-modem.
@@ -118,6 +122,7 @@ MODEMSIM_SRCS = \
 	modem/sim/pdu.c \
 	modem/sim/store.c \
 	modem/sim/sentlog.c \
+	modem/sim/pin.c \
 	modem/sim/util.c
 
 UNIT_TESTS = \
@@ -133,12 +138,13 @@ UNIT_TESTS = \
 	tests/unit/test_smpp_pdu
 
 # Each unit test links only the modules it tests.
-test_config_OBJS = gateway/config.o gateway/confscan.o gateway/confretention.o common/log.o
+test_config_OBJS = gateway/config.o gateway/confscan.o gateway/confretention.o \
+	gateway/confpin.o common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o \
-	gateway/confretention.o common/log.o
+	gateway/confretention.o gateway/confpin.o common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
@@ -180,7 +186,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_upgrade \
 	tests/integration/test_smpp_worker \
 	tests/integration/test_retention \
-	tests/integration/test_rate_restart
+	tests/integration/test_rate_restart \
+	tests/integration/test_simpin
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \

@@ -109,6 +109,8 @@ static const struct key_def modem_keys[] = {
 	{ "report",		KEY_BOOL,	M(report),	"no", 0, 0 },
 	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0 },
 	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400 },
+	{ "pin",		KEY_STRING,	M(pin),		"", 0, 0 },
+	{ "pin_file",		KEY_STRING,	M(pin_file),	"", 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 
@@ -357,6 +359,8 @@ modem_conf_free(struct modem_conf *m)
 	free(m->smsc);
 	free(m->routes);
 	free(m->rate);
+	free(m->pin);
+	free(m->pin_file);
 	for (int i = 0; i < m->nroutes; i++)
 		free(m->route[i]);
 	free(m->route);
@@ -449,9 +453,11 @@ config_modem_copy(const struct modem_conf *src)
 	m->smsc = dup_or_empty(src->smsc);
 	m->routes = dup_or_empty(src->routes);
 	m->rate = dup_or_empty(src->rate);
+	m->pin = dup_or_empty(src->pin);
+	m->pin_file = dup_or_empty(src->pin_file);
 	m->route = src->nroutes ? calloc(src->nroutes, sizeof(*m->route)) : NULL;
 	int ok = m->name && m->device && m->connection && m->model && m->logfile &&
-	    m->logformat && m->smsc && m->routes && m->rate &&
+	    m->logformat && m->smsc && m->routes && m->rate && m->pin && m->pin_file &&
 	    (src->nroutes == 0 || m->route);
 	for (int i = 0; ok && i < src->nroutes; i++)
 		ok = (m->route[i] = strdup(src->route[i])) != NULL;
@@ -479,7 +485,8 @@ config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *
 	return strcmp(a->device, b->device) || strcmp(a->connection, b->connection) ||
 	    strcmp(a->model, b->model) || strcmp(a->logfile, b->logfile) ||
 	    strcmp(a->logformat, b->logformat) || strcmp(a->smsc, b->smsc) ||
-	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds;
+	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds ||
+	    strcmp(a->pin, b->pin);
 }
 
 void
@@ -575,7 +582,8 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			if ((m->name = strdup(mname)) == NULL)
 				return conf_error(ctx, name, NULL, "out of memory");
 			if (apply_section(ctx, name, s->SubEntries, modem_keys, m, 1,
-			    defaults) == -1 || modem_parse_bank(ctx, name, m) == -1)
+			    defaults) == -1 || modem_parse_bank(ctx, name, m) == -1 ||
+			    config_modem_pin(m, ctx->path, ctx->scan, ctx->err, ctx->errlen) == -1)
 				return -1;
 		} else {
 			return conf_error(ctx, name, NULL,

@@ -27,6 +27,8 @@ struct modem_conf {
 	int	 report;	/* ask the network for delivery reports */
 	int	 drain;		/* finish the send in flight, then take no more */
 	int	 health_seconds;	/* how often the worker reports signal etc. */
+	char	*pin;		/* the SIM PIN ("" = none), also read from pin_file */
+	char	*pin_file;
 };
 
 /* [retention] (confretention.c): days each kind of row is kept; 0 = for ever. */
@@ -109,6 +111,9 @@ struct _INI_Entry;
 struct confscan;
 int	 config_retention_apply(struct retention_conf *, struct _INI_Entry *entries,
 	    const char *path, const struct confscan *, char *err, size_t errlen);
+/* confpin.c: checks pin and pin_file, and reads pin_file into pin. */
+int	 config_modem_pin(struct modem_conf *, const char *path, const struct confscan *,
+	    char *err, size_t errlen);
 const struct modem_conf *config_modem(const struct pigeon_conf *, const char *name);
 /* A deep copy the supervisor keeps across reloads; NULL when out of memory. */
 struct modem_conf *config_modem_copy(const struct modem_conf *);

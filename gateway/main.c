@@ -301,6 +301,7 @@ main(int argc, char *argv[])
 	janitor_free();
 	hostlock_free();
 	webhook_free();
+	simpin_free();
 	store_free(env.store);
 	if (ev_drain_timeout)
 		event_free(ev_drain_timeout);

@@ -244,6 +244,11 @@ int	 ratelimit_restore(struct ratelimit *, int64_t now_ms, const int64_t *ago_ms
 	    const int64_t *parts, int n);
 int64_t	 pigeon_now_ms(void);
 
+/* simpin.c */
+/* A worker's pin_needed or pin_refused message (type). */
+void	 simpin_message(struct link *, const char *type, json_t *msg);
+void	 simpin_free(void);
+
 /* ratedb.c */
 /* This host took the link's lock: read its parts of the last day back
  * into its rate limits; no send goes on it until they are. */

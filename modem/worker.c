@@ -71,6 +71,9 @@ static int		 listed, reported;	/* this listing's locations */
 static struct { int folder, location; } *held;
 static size_t		 held_head, nheld, held_cap;
 static char		 progname[96] = "pigeon-modem";
+/* pigeond's answer to pin_needed: the PIN, or none and why. */
+static int		 pin_answered;
+static char		 pin_given[16], pin_why[256];
 static volatile sig_atomic_t quit;
 
 static void	worker_exit(int) __attribute__((noreturn));
@@ -455,6 +458,11 @@ handle_line(const char *line)
 		handle_send(msg);
 	} else if (strcmp(type, "delete") == 0) {
 		handle_delete(msg);
+	} else if (strcmp(type, "pin") == 0) {
+		const char *pin = get_string(msg, "pin"), *why = get_string(msg, "why");
+		snprintf(pin_given, sizeof(pin_given), "%s", pin ? pin : "");
+		snprintf(pin_why, sizeof(pin_why), "%s", why ? why : "");
+		pin_answered = 1;
 	} else {
 		log_warnx("unknown message type \"%.40s\"; ignored", type);
 	}
@@ -640,6 +648,46 @@ poll_modem(void)
 	}
 }
 
+/*
+ * A SIM that asks for its PIN gets it once: pigeond gives it only if
+ * that PIN was never refused, and a refusal is reported at once, so no
+ * PIN is tried twice (three wrong ones block the SIM). -1: stay offline.
+ */
+static int
+unlock_sim(void)
+{
+	int st = pin_status(gsm), err;
+
+	if (st == PIN_READY)
+		return 0;
+	if (st == PIN_PUK || st == PIN_OTHER) {
+		emit_error("connect", ERR_SECURITYERROR, st == PIN_PUK ?
+		    "SIM blocked (PUK required): enter its PUK in a phone, then set the new PIN" :
+		    "the SIM asks for a code other than its PIN (PH-SIM or network lock)");
+		return -1;
+	}
+	emit(msg_new("pin_needed"));
+	while (!pin_answered && !quit) {
+		read_channel(-1);
+		drain_lines(0);
+	}
+	if (pin_given[0] == '\0') {
+		emit_error("connect", ERR_SECURITYERROR, pin_why[0] ? pin_why :
+		    "the SIM asks for its PIN");
+		return -1;
+	}
+	err = pin_enter(gsm, pin_given);
+	explicit_bzero(pin_given, sizeof(pin_given));
+	if (err != ERR_NONE) {
+		emit(msg_new("pin_refused"));
+		emit_error("connect", err, "the SIM refused the PIN; it is not entered again "
+		    "until pin changes in the configuration");
+		return -1;
+	}
+	log_info("SIM PIN entered");
+	return 0;
+}
+
 static void
 connect_modem(void)
 {
@@ -655,6 +703,8 @@ connect_modem(void)
 		emit_error("connect", err, errstr);
 		worker_exit(1);
 	}
+	if (unlock_sim() == -1)
+		worker_exit(1);
 	gsm_identify(gsm, &id);
 	log_info("ready: %s %s, firmware %s, IMEI %s", id.manufacturer,
 	    id.model, id.firmware, id.imei);

@@ -111,6 +111,12 @@ int	 health_sms_waiting(void);
 struct json_t;
 struct json_t *health_poll(struct gsm *);
 
+/* pin.c: the SIM's lock, after gsm_connect. */
+enum { PIN_READY, PIN_NEEDED, PIN_PUK, PIN_OTHER };
+int	 pin_status(struct gsm *);
+/* ERR_NONE when the SIM took pin; else the GSM_Error (refused). */
+int	 pin_enter(struct gsm *, const char *pin);
+
 /* outcome.c */
 /* A +CMS ERROR number: temporary or not, and what it says. */
 void	 outcome_cms(int code, int *temporary, const char **text);
