@@ -135,7 +135,8 @@ UNIT_TESTS = \
 	tests/unit/test_ratelimit \
 	tests/unit/test_httphead \
 	tests/unit/test_log \
-	tests/unit/test_smpp_pdu
+	tests/unit/test_smpp_pdu \
+	tests/unit/test_issue15
 
 # Each unit test links only the modules it tests.
 test_config_OBJS = gateway/config.o gateway/confscan.o gateway/confretention.o \
@@ -144,6 +145,8 @@ test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o \
+	gateway/confretention.o gateway/confpin.o common/log.o
+test_issue15_OBJS = gateway/ratelimit.o gateway/config.o gateway/confscan.o \
 	gateway/confretention.o gateway/confpin.o common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o

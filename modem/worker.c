@@ -25,7 +25,13 @@
 
 #define POLL_MS_DEFAULT		1000
 #define POLL_FAILS_FATAL	3	/* link errors in a row before giving up */
-#define IDLE_MS			200	/* unsolicited data (+CMTI) is read this often */
+/*
+ * Unsolicited data (+CMTI) is read this often. Each read is a wake-up
+ * plus a 50 ms select inside libgammu: at 200 ms, sixteen idle workers
+ * spent 1.4% of a core on them alone (issue 15); an announced SMS now
+ * waits at most a second, as it did for the 1 s listing before.
+ */
+#define IDLE_MS			1000
 #define HEALTH_MS_DEFAULT	60000
 /*
  * While pigeond is still deleting what the last listing reported, a new

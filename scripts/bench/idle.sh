@@ -45,11 +45,14 @@ bench_idle() {
 	pids="$p $(pgrep -P $p | tr '\n' ' ')"
 	hz=$(getconf CLK_TCK)
 	a=$(idle_ticks $pids)
+	ad=$(idle_ticks $p)
 	sleep "$secs"
 	b=$(idle_ticks $pids)
+	bd=$(idle_ticks $p)
 	kill -TERM $p; wait $p || true
 	for s in $sims; do kill -TERM "$s" 2>/dev/null || true; done
 	wait $sims 2>/dev/null || true
 	pct=$(calc "($b - $a) * 100 / $hz / $secs")
-	result idle "%core" "$pct" "1" "$(calc "1 / ($pct + 0.0001)")" "< 1% of a core, 16 idle modems, poll_ms 1000, ${secs} s"
+	pd=$(calc "($bd - $ad) * 100 / $hz / $secs")
+	result idle "%core" "$pct" "1" "$(calc "1 / ($pct + 0.0001)")" "< 1% of a core, 16 idle modems, poll_ms 1000, ${secs} s (pigeond $pd)"
 }
