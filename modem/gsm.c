@@ -214,7 +214,7 @@ gsm_identify(struct gsm *g, struct gsm_ident *id)
 #undef IDENT
 }
 
-void
+int
 gsm_idle(struct gsm *g)
 {
 	/*
@@ -222,8 +222,7 @@ gsm_idle(struct gsm *g)
 	 * GSM_ReadDevice spins until the wall clock's second changes, so
 	 * up to a second with pigeond's messages unread.
 	 */
-	if (g->connected)
-		GSM_ReadDevice(g->sm, FALSE);
+	return g->connected ? GSM_ReadDevice(g->sm, FALSE) : ERR_NONE;
 }
 
 /* ISO 8601 with the offset the timestamp carries. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,8 +57,9 @@
 /*
  * A modem that announces each new SMS (+CMTI) is listed when it does, and
  * otherwise only this often (or every poll_ms if longer), as a fallback
- * for an announcement lost: listing sixteen idle modems every second cost
- * 2.1% of a core (issue 15).
+ * for an announcement lost (issue 15: idle modems cost CPU for nothing).
+ * After a failed listing the next one comes after poll_ms, so that a
+ * modem gone is noticed as soon as before.
  */
 #define LIST_FALLBACK_MS	30000
 
@@ -792,6 +794,9 @@ main(int argc, char *argv[])
 	}
 	connect_modem();
 	int notify = health_notify_init(gsm);
+	/* libgammu's AT driver reads +CMTI; the dummy driver says yes and
+	 * never announces anything, so it keeps listing every poll_ms. */
+	int slow_listing = notify && strncasecmp(cfg.connection, "at", 2) == 0;
 
 	/*
 	 * Stored SMS are listed at once when the modem announces one, and
@@ -810,7 +815,9 @@ main(int argc, char *argv[])
 		if (quit)
 			break;
 		if (notify && now_ms() >= next_idle) {
-			gsm_idle(gsm);
+			/* A device gone shows here first: list now, and fail. */
+			if (outcome_link_error(gsm_idle(gsm)))
+				next_poll = now_ms();
 			next_idle = now_ms() + IDLE_MS;
 			if (health_sms_waiting()) {
 				log_debug("new SMS announced; listing now");
@@ -830,7 +837,8 @@ main(int argc, char *argv[])
 			if (gap > cfg.poll_ms && gap > LIST_GAP_MAX_MS)
 				gap = cfg.poll_ms > LIST_GAP_MAX_MS ?
 				    cfg.poll_ms : LIST_GAP_MAX_MS;
-			if (notify && !announced && gap < LIST_FALLBACK_MS)
+			if (slow_listing && !announced && poll_last_err == ERR_NONE &&
+			    gap < LIST_FALLBACK_MS)
 				gap = LIST_FALLBACK_MS;
 			next_poll = last_poll + gap;
 		}

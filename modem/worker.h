@@ -89,8 +89,8 @@ void	 gsm_identify(struct gsm *, struct gsm_ident *);
  */
 void	 gsm_list_begin(struct gsm *);
 int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
-/* Lets the driver read unsolicited data between polls. */
-void	 gsm_idle(struct gsm *);
+/* Lets the driver read unsolicited data between polls; the read's error. */
+int	 gsm_idle(struct gsm *);
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)
  * it is cut and ends with more ("… GET alice"). */
 void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
