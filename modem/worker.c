@@ -27,12 +27,16 @@
 #define POLL_MS_DEFAULT		1000
 #define POLL_FAILS_FATAL	3	/* link errors in a row before giving up */
 /*
- * Unsolicited data (+CMTI) is read this often. Each read is a wake-up
- * plus a 50 ms select inside libgammu: at 200 ms, sixteen idle workers
- * spent 1.4% of a core on them alone (issue 15); an announced SMS now
- * waits at most a second, as it did for the 1 s listing before.
+ * Unsolicited data (+CMTI) is read every IDLE_MS, and every IDLE_BUSY_MS
+ * for IDLE_BUSY_FOR_MS after an SMS was announced (a conversation's next
+ * SMS comes soon). Each read is a wake-up plus a 50 ms select inside
+ * libgammu: reading every 200 ms, sixteen idle workers spent 1.4% of a
+ * core on it alone (issue 15). The first SMS after a quiet spell waits at
+ * most a second, as it did for the 1 s listing before.
  */
 #define IDLE_MS			1000
+#define IDLE_BUSY_MS		200
+#define IDLE_BUSY_FOR_MS	60000
 #define HEALTH_MS_DEFAULT	60000
 /*
  * While pigeond is still deleting what the last listing reported, a new
@@ -804,7 +808,7 @@ main(int argc, char *argv[])
 	 * announcements are read every IDLE_MS between listings.
 	 */
 	long next_poll = now_ms(), next_idle = now_ms() + IDLE_MS;
-	long next_health = now_ms(), last_poll = 0;
+	long next_health = now_ms(), last_poll = 0, last_announced = -IDLE_BUSY_FOR_MS;
 	while (!quit) {
 		drain_lines(0);
 		/* Sends and pings first: they are read between the deletes. */
@@ -818,12 +822,14 @@ main(int argc, char *argv[])
 			/* A device gone shows here first: list now, and fail. */
 			if (outcome_link_error(gsm_idle(gsm)))
 				next_poll = now_ms();
-			next_idle = now_ms() + IDLE_MS;
 			if (health_sms_waiting()) {
+				last_announced = now_ms();
 				log_debug("new SMS announced; listing now");
 				next_poll = now_ms();
 				last_progress = 0;	/* not deferred */
 			}
+			next_idle = now_ms() + (now_ms() - last_announced < IDLE_BUSY_FOR_MS ?
+			    IDLE_BUSY_MS : IDLE_MS);
 		}
 		if (now_ms() >= next_poll && !poll_deferred(last_poll)) {
 			long t0 = now_ms(), gap = cfg.poll_ms;
@@ -831,6 +837,8 @@ main(int argc, char *argv[])
 			/* An SMS announced during the listing may have come after
 			 * its location was read: list again at the usual pace. */
 			int announced = health_sms_waiting();
+			if (announced)
+				last_announced = now_ms();
 			last_poll = last_progress = now_ms();
 			if ((last_poll - t0) * LIST_GAP_FACTOR > gap)
 				gap = (last_poll - t0) * LIST_GAP_FACTOR;
