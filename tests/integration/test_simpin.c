@@ -47,13 +47,17 @@ START_TEST(test_sim_pin)
 	g.modem_extra[2] = "pin = 1234\n";
 	h_gateway_reload(&g);
 
-	/* The right PIN: online, entered once. */
+	/* The right PIN: online, entered once, and the SIM sends. */
 	h_wait_modem(&g, "sim0", "online", 60000);
 	ck_assert_int_eq(sim_pin_wrong(&g, 0), 0);
+	long id = h_outbox_add(&g, "+212600000777", "after the PIN", 1);
+	h_wait_outbox(&g, id, "sent", 60000);
+	ck_assert_int_eq(h_received_matching(&g, "+212600000777", "after the PIN"), 1);
 
 	/* A wrong PIN: offline with the reason, entered once. */
-	ck_assert_int_eq(h_wait_db(&g, "SELECT state_reason LIKE '%refused the PIN%' "
-	    "FROM modems WHERE name = $1", "sim1", "t", 60000), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) > 0 FROM modem_history "
+	    "WHERE modem = $1 AND state = 'offline' AND reason LIKE '%the SIM refused the PIN%'",
+	    "sim1", "t", 60000), 0);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT pin_refused <> '' FROM modems WHERE name = $1",
 	    "sim1", "t", 30000), 0);
 	/* Its worker is restarted, and the PIN is not given again. */
