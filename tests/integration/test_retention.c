@@ -15,19 +15,13 @@
 
 #define TOKEN	"retention-test-token-0123456789abcdef"
 
+/* The result of a statement the test needs to succeed. */
 static void
-sql(PGconn *db, const char *text)
+ok(PGconn *db, PGresult *res)
 {
-	PGresult *res = PQexec(db, text);
 	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", text, PQerrorMessage(db));
+	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
 	PQclear(res);
-}
-
-static long
-count(struct h_gateway *g, const char *q)
-{
-	return h_db_long(g->db, q, 0, NULL);
 }
 
 /* The value of one /metrics line (name with its labels), or -1. */
@@ -67,8 +61,8 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	 * so that the purge takes three batches of 10. The gateway's own
 	 * modem history is made old too.
 	 */
-	sql(g.db, "BEGIN");
-	sql(g.db,
+	ok(g.db, PQexec(g.db, "BEGIN"));
+	ok(g.db, PQexec(g.db,
 	    "INSERT INTO accounts (id, phone, handle, lang) VALUES"
 	    " (9001, '+212600000901', 'alice', 'fr'), (9002, '+212600000902', 'bob', 'fr'),"
 	    " (9003, '+212600000903', 'carol', 'fr');"
@@ -110,8 +104,8 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    /* alice followed bob and left; carol follows bob: all 40 days ago. */
 	    "INSERT INTO follows (followee, follower) VALUES (9002, 9001), (9002, 9003);"
 	    "DELETE FROM follows WHERE followee = 9002 AND follower = 9001;"
-	    "UPDATE follow_events SET at = now() - interval '40 days' WHERE followee = 9002;");
-	sql(g.db, "COMMIT");
+	    "UPDATE follow_events SET at = now() - interval '40 days' WHERE followee = 9002;"));
+	ok(g.db, PQexec(g.db, "COMMIT"));
 
 	/* The old rows go, in batches, each kind by its own days. */
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE id > 9270",
@@ -130,19 +124,30 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    NULL, "1", 30000), 0);
 
 	/* What the retention keeps. */
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM outbox WHERE id = 9302"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM outbox_history WHERE outbox_id = 9302"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM outbox_history WHERE outbox_id = 9301"), 0);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM outbox_parts WHERE outbox_id = 9301"), 0);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM posts WHERE id = 9201"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM inbox_messages WHERE id IN (9102, 9103)"), 2);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM status_reports WHERE dedupe = 'ret-r2'"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM inbox_parts WHERE dedupe = 'ret-new'"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM follow_events WHERE followee = 9002"
-	    " AND follower = 9003 AND delta = 1"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM modem_history WHERE modem = 'ghost'"
-	    " AND state = 'online'"), 1);
-	ck_assert_int_eq(count(&g, "SELECT count(*) FROM accounts WHERE id BETWEEN 9001 AND 9003"), 3);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox WHERE id = 9302", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox_history WHERE outbox_id = 9302", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox_history WHERE outbox_id = 9301", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox_parts WHERE outbox_id = 9301", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM posts WHERE id = 9201", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM inbox_messages WHERE id IN (9102, 9103)", 0, NULL), 2);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM status_reports WHERE dedupe = 'ret-r2'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM inbox_parts WHERE dedupe = 'ret-new'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM follow_events WHERE followee = 9002"
+	    " AND follower = 9003 AND delta = 1", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM modem_history WHERE modem = 'ghost'"
+	    " AND state = 'online'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM accounts WHERE id BETWEEN 9001 AND 9003", 0, NULL), 3);
 
 	/* /metrics: the purge counted per kind, the counts by state as the
 	 * tables say, without reading them whole. */
@@ -150,11 +155,11 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	ck_assert_int_eq(metric(&g, "pigeon_retention_purged_total{kind=\"inbox\"}"), 2);
 	ck_assert_int_eq(metric(&g, "pigeon_retention_purged_total{kind=\"follow_events\"}"), 2);
 	ck_assert_int_eq(metric(&g, "pigeon_sms_out{state=\"delivered\"}"),
-	    count(&g, "SELECT count(*) FROM outbox WHERE state = 'delivered'"));
+	    h_db_long(g.db, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 0, NULL));
 	ck_assert_int_eq(metric(&g, "pigeon_sms_out{state=\"failed\"}"),
-	    count(&g, "SELECT count(*) FROM outbox WHERE state = 'failed'"));
+	    h_db_long(g.db, "SELECT count(*) FROM outbox WHERE state = 'failed'", 0, NULL));
 	ck_assert_int_eq(metric(&g, "pigeon_sms_in{state=\"done\"}"),
-	    count(&g, "SELECT count(*) FROM inbox_messages WHERE state = 'done'"));
+	    h_db_long(g.db, "SELECT count(*) FROM inbox_messages WHERE state = 'done'", 0, NULL));
 	/* Two delivered messages were counted once each and stay counted. */
 	ck_assert_int_eq(metric(&g, "pigeon_delivery_report_latency_seconds_count"), 2);
 

@@ -79,10 +79,10 @@ START_TEST(test_sim_pin)
 	    0, NULL);
 	h_stop(g.pigeond, SIGTERM, 20000);
 	h_pigeond_start(&g);
-	char want[160];
-	snprintf(want, sizeof(want), "SELECT count(*) >= %ld + 4 FROM modem_history "
-	    "WHERE modem = $1", n0);
-	ck_assert_int_eq(h_wait_db(&g, want, "sim1", "t", 90000), 0);
+	char more[32];
+	snprintf(more, sizeof(more), "%ld", n0 + 4);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) >= $1::bigint FROM modem_history "
+	    "WHERE modem = 'sim1'", more, "t", 90000), 0);
 	ck_assert_int_eq(sim_pin_wrong(&g, 1), 1);
 
 	/* The PIN corrected: entered, online. */
