@@ -3,6 +3,7 @@
  * the SIM waits for its PIN (or is blocked and needs its PUK), and
  * entering the PIN. worker.c asks pigeond for the PIN only when needed.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <gammu.h>
@@ -10,7 +11,7 @@
 #include "log.h"
 #include "worker.h"
 
-int
+static int
 pin_status(struct gsm *g)
 {
 	GSM_StateMachine *sm = gsm_state_machine(g);
@@ -39,7 +40,7 @@ pin_status(struct gsm *g)
 	}
 }
 
-int
+static int
 pin_enter(struct gsm *g, const char *pin)
 {
 	GSM_StateMachine *sm = gsm_state_machine(g);
@@ -50,8 +51,48 @@ pin_enter(struct gsm *g, const char *pin)
 		return ERR_NOTCONNECTED;
 	memset(&code, 0, sizeof(code));
 	code.Type = SEC_Pin;
-	strncpy(code.Code, pin, GSM_SECURITY_CODE_LEN);
+	snprintf(code.Code, sizeof(code.Code), "%s", pin);
 	err = GSM_EnterSecurityCode(sm, &code);
 	explicit_bzero(&code, sizeof(code));
 	return err;
+}
+
+/*
+ * A SIM that asks for its PIN gets it once: pigeond gives it (ask) only
+ * if that PIN was never refused, and a refusal is reported at once, so no
+ * PIN is tried twice (three wrong ones block the SIM).
+ */
+int
+pin_unlock(struct gsm *g, const char *(*ask)(char *pin, size_t len), char *why,
+    size_t whylen, int *refused)
+{
+	char pin[16];
+	const char *said;
+	int st = pin_status(g), err;
+
+	*refused = 0;
+	if (st == PIN_READY)
+		return ERR_NONE;
+	if (st != PIN_NEEDED) {
+		snprintf(why, whylen, "%s", st == PIN_PUK ?
+		    "SIM blocked (PUK required): enter its PUK in a phone, then set the new PIN" :
+		    "the SIM asks for a code other than its PIN (PH-SIM or network lock)");
+		return ERR_SECURITYERROR;
+	}
+	said = ask(pin, sizeof(pin));
+	if (pin[0] == '\0') {
+		snprintf(why, whylen, "%s", said && *said ? said : "the SIM asks for its PIN");
+		return ERR_SECURITYERROR;
+	}
+	err = pin_enter(g, pin);
+	explicit_bzero(pin, sizeof(pin));
+	if (err != ERR_NONE) {
+		/* Whatever the error, the SIM may have counted a wrong try. */
+		snprintf(why, whylen, "the SIM refused the PIN; it is not entered again until "
+		    "pin changes in the configuration");
+		*refused = 1;
+		return err;
+	}
+	log_info("SIM PIN entered");
+	return ERR_NONE;
 }

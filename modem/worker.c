@@ -667,44 +667,18 @@ poll_modem(void)
 	}
 }
 
-/*
- * A SIM that asks for its PIN gets it once: pigeond gives it only if
- * that PIN was never refused, and a refusal is reported at once, so no
- * PIN is tried twice (three wrong ones block the SIM). -1: stay offline.
- */
-static int
-unlock_sim(void)
+/* pin.c asks pigeond for the PIN: the answer comes as a `pin` line. */
+static const char *
+ask_pin(char *pin, size_t len)
 {
-	int st = pin_status(gsm), err;
-
-	if (st == PIN_READY)
-		return 0;
-	if (st == PIN_PUK || st == PIN_OTHER) {
-		emit_error("connect", ERR_SECURITYERROR, st == PIN_PUK ?
-		    "SIM blocked (PUK required): enter its PUK in a phone, then set the new PIN" :
-		    "the SIM asks for a code other than its PIN (PH-SIM or network lock)");
-		return -1;
-	}
 	emit(msg_new("pin_needed"));
 	while (!pin_answered && !quit) {
 		read_channel(-1);
 		drain_lines(0);
 	}
-	if (pin_given[0] == '\0') {
-		emit_error("connect", ERR_SECURITYERROR, pin_why[0] ? pin_why :
-		    "the SIM asks for its PIN");
-		return -1;
-	}
-	err = pin_enter(gsm, pin_given);
+	snprintf(pin, len, "%s", pin_given);
 	explicit_bzero(pin_given, sizeof(pin_given));
-	if (err != ERR_NONE) {
-		emit(msg_new("pin_refused"));
-		emit_error("connect", err, "the SIM refused the PIN; it is not entered again "
-		    "until pin changes in the configuration");
-		return -1;
-	}
-	log_info("SIM PIN entered");
-	return 0;
+	return pin_why;
 }
 
 static void
@@ -722,8 +696,14 @@ connect_modem(void)
 		emit_error("connect", err, errstr);
 		worker_exit(1);
 	}
-	if (unlock_sim() == -1)
+	char why[256];
+	int refused;
+	if ((err = pin_unlock(gsm, ask_pin, why, sizeof(why), &refused)) != ERR_NONE) {
+		if (refused)
+			emit(msg_new("pin_refused"));
+		emit_error("connect", err, why);
 		worker_exit(1);
+	}
 	gsm_identify(gsm, &id);
 	log_info("ready: %s %s, firmware %s, IMEI %s", id.manufacturer,
 	    id.model, id.firmware, id.imei);

@@ -113,9 +113,14 @@ struct json_t *health_poll(struct gsm *);
 
 /* pin.c: the SIM's lock, after gsm_connect. */
 enum { PIN_READY, PIN_NEEDED, PIN_PUK, PIN_OTHER };
-int	 pin_status(struct gsm *);
-/* ERR_NONE when the SIM took pin; else the GSM_Error (refused). */
-int	 pin_enter(struct gsm *, const char *pin);
+/*
+ * ERR_NONE when the SIM is ready (its PIN entered if it asked: ask gets
+ * it from pigeond, "" when there is none, and returns why). Else the
+ * GSM_Error and the reason in why; *refused is 1 when the SIM refused
+ * the PIN given.
+ */
+int	 pin_unlock(struct gsm *, const char *(*ask)(char *pin, size_t len), char *why,
+	    size_t whylen, int *refused);
 
 /* outcome.c */
 /* A +CMS ERROR number: temporary or not, and what it says. */
