@@ -55,6 +55,8 @@ PIGEOND_SRCS = \
 	gateway/conflink.c \
 	gateway/confcheck.c \
 	gateway/confscan.c \
+	gateway/confretention.c \
+	gateway/confpin.c \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
@@ -64,6 +66,7 @@ PIGEOND_SRCS = \
 	gateway/link.c \
 	gateway/reload.c \
 	gateway/janitor.c \
+	gateway/retention.c \
 	gateway/smstext.c \
 	gateway/hostlock.c \
 	gateway/modemmsg.c \
@@ -71,6 +74,8 @@ PIGEOND_SRCS = \
 	gateway/commands.c \
 	gateway/scheduler.c \
 	gateway/ratelimit.c \
+	gateway/ratedb.c \
+	gateway/simpin.c \
 	gateway/reports.c \
 	gateway/watchdog.c \
 	gateway/http.c \
@@ -91,7 +96,9 @@ PIGEONCTL_SRCS = \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \
-	gateway/confscan.c
+	gateway/confscan.c \
+	gateway/confretention.c \
+	gateway/confpin.c
 
 MODEM_SRCS = \
 	modem/worker.c \
@@ -101,6 +108,7 @@ MODEM_SRCS = \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
+	modem/pin.c \
 	modem/utf8.c
 
 # One process per SMPP bind; it shares modem/utf8.c with pigeon-modem.
@@ -120,6 +128,7 @@ MODEMSIM_SRCS = \
 	modem/sim/pdu.c \
 	modem/sim/store.c \
 	modem/sim/sentlog.c \
+	modem/sim/pin.c \
 	modem/sim/util.c
 
 UNIT_TESTS = \
@@ -132,17 +141,20 @@ UNIT_TESTS = \
 	tests/unit/test_ratelimit \
 	tests/unit/test_httphead \
 	tests/unit/test_log \
-	tests/unit/test_smpp_pdu
+	tests/unit/test_smpp_pdu \
+	tests/unit/test_issue15
 
 # Each unit test links only the modules it tests.
 # The configuration: config.c and what it reads with (the pre-pass, the
-# link sections, the checks).
-CONFIG_OBJS = gateway/config.o gateway/conflink.o gateway/confcheck.o gateway/confscan.o
+# link sections, the checks, [retention], the SIM PINs).
+CONFIG_OBJS = gateway/config.o gateway/conflink.o gateway/confcheck.o gateway/confscan.o \
+	gateway/confretention.o gateway/confpin.o
 test_config_OBJS = $(CONFIG_OBJS) common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
 test_parse_OBJS  = gateway/parse.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
+test_issue15_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
@@ -188,7 +200,10 @@ INTEGRATION_TESTS = \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \
-	tests/integration/test_smpp_worker
+	tests/integration/test_smpp_worker \
+	tests/integration/test_retention \
+	tests/integration/test_rate_restart \
+	tests/integration/test_simpin
 
 # What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
 # its test cases, so that the cases of a long program run side by side. A

@@ -318,7 +318,7 @@ static int
 load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 {
 	INI_Section *s, *defaults = NULL;
-	int seen_pigeon = 0, seen_database = 0, seen_http = 0;
+	int seen_pigeon = 0, seen_database = 0, seen_http = 0, seen_retention = 0;
 
 	/* [modem-defaults] applies to every modem, wherever it stands. */
 	for (s = ini; s; s = s->Next)
@@ -344,6 +344,12 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			if (conf_apply_section(ctx, name, s->SubEntries, http_keys, conf, 0,
 			    NULL) == -1)
 				return -1;
+		} else if (strcasecmp(name, "retention") == 0) {
+			if (seen_retention++)
+				return conf_error(ctx, name, NULL, "section given twice");
+			if (config_retention_apply(&conf->retention, s->SubEntries, ctx->path,
+			    ctx->scan, ctx->err, ctx->errlen) == -1)
+				return -1;
 		} else if (s == defaults) {
 			/* Checked alone too, so that its mistakes name its own lines. */
 			struct modem_conf scratch;
@@ -368,14 +374,15 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 			if (m == NULL)
 				return -1;
 			if (conf_apply_section(ctx, name, s->SubEntries, conflink_modem_keys, m, 1,
-			    defaults) == -1 || conflink_parse_bank(ctx, name, m) == -1)
+			    defaults) == -1 || conflink_parse_bank(ctx, name, m) == -1 ||
+			    config_modem_pin(m, ctx->path, ctx->scan, ctx->err, ctx->errlen) == -1)
 				return -1;
 		} else if (strncasecmp(name, "smpp ", 5) == 0) {
 			if (conflink_load_smpp(ctx, name, s, conf) == -1)
 				return -1;
 		} else {
 			return conf_error(ctx, name, NULL,
-			    "unknown section (expected pigeon, database, http, "
+			    "unknown section (expected pigeon, database, http, retention, "
 			    MODEM_DEFAULTS ", modem NAME or smpp NAME)");
 		}
 	}
@@ -385,6 +392,8 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 		return -1;
 	if (!seen_database)
 		return conf_error(ctx, "database", "conninfo", "is required");
+	if (!seen_retention)
+		config_retention_apply(&conf->retention, NULL, ctx->path, ctx->scan, NULL, 0);
 	if (!seen_http && conf_apply_section(ctx, "http", NULL, http_keys, conf, 0, NULL) == -1)
 		return -1;
 	return 0;

@@ -52,6 +52,20 @@ struct modem_conf {
 	char	*long_mode;	/* udh or payload */
 	char	*alphabet;	/* data_coding 0 is gsm or latin1 at this SMSC */
 	int	 send_wait_seconds;	/* the worker's wait for the network, per part */
+	char	*pin;		/* the SIM PIN ("" = none), also read from pin_file */
+	char	*pin_file;
+};
+
+/* [retention] (confretention.c): days each kind of row is kept; 0 = for ever. */
+struct retention_conf {
+	int	 inbox_days;		/* SMS received, and their parts */
+	int	 outbox_days;		/* SMS sent or given up, with their history */
+	int	 status_reports_days;
+	int	 webhooks_days;		/* webhook deliveries made or given up */
+	int	 follow_events_days;	/* follows undone (a follow still on is kept) */
+	int	 modem_history_days;
+	int	 interval_seconds;	/* how often the purge runs */
+	int	 batch;			/* rows per statement */
 };
 
 struct pigeon_conf {
@@ -104,6 +118,8 @@ struct pigeon_conf {
 	int	 http_public_rate;	/* public requests a minute per address */
 	int	 http_search_rate;	/* /api/search requests a minute per address */
 	int	 http_max_recipients;	/* "to" of one POST /api/messages at most */
+	/* [retention] */
+	struct retention_conf retention;
 	/* [modem NAME] and [smpp NAME] sections, in file order */
 	struct modem_conf *modems;
 	size_t	 nmodems;
@@ -119,6 +135,15 @@ struct pigeon_conf {
  */
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
+/* confretention.c: applies a [retention] section's entries (NULL: the
+ * defaults); -1 with "PATH:LINE: [retention] key: problem" in err. */
+struct _INI_Entry;
+struct confscan;
+int	 config_retention_apply(struct retention_conf *, struct _INI_Entry *entries,
+	    const char *path, const struct confscan *, char *err, size_t errlen);
+/* confpin.c: checks pin and pin_file, and reads pin_file into pin. */
+int	 config_modem_pin(struct modem_conf *, const char *path, const struct confscan *,
+	    char *err, size_t errlen);
 const struct modem_conf *config_modem(const struct pigeon_conf *, const char *name);
 /* SIGHUP: the [pigeon] keys marked reloadable in config.c's table, from
  * src into dst; the others take a restart (docs/operator.md). 0 or -1. */

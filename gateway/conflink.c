@@ -32,6 +32,8 @@ const struct key_def conflink_modem_keys[] = {
 	{ "drain",		KEY_BOOL,	M(drain),	"no", 0, 0, 0 },
 	{ "health_seconds",	KEY_INT,	M(health_seconds), "60", 1, 86400, 0 },
 	{ "send_wait_seconds",	KEY_INT,	M(send_wait_seconds), "30", 1, 300, 0 },
+	{ "pin",		KEY_STRING,	M(pin),		"", 0, 0, 0 },
+	{ "pin_file",		KEY_STRING,	M(pin_file),	"", 0, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0, 0 }
 };
 
@@ -109,6 +111,8 @@ conflink_free(struct modem_conf *m)
 	free(m->source_addr);
 	free(m->long_mode);
 	free(m->alphabet);
+	free(m->pin);
+	free(m->pin_file);
 	for (int i = 0; i < m->nroutes; i++)
 		free(m->route[i]);
 	free(m->route);
@@ -214,11 +218,14 @@ config_modem_copy(const struct modem_conf *src)
 	m->source_addr = dup_or_empty(src->source_addr);
 	m->long_mode = dup_or_empty(src->long_mode);
 	m->alphabet = dup_or_empty(src->alphabet);
+	m->pin = dup_or_empty(src->pin);
+	m->pin_file = dup_or_empty(src->pin_file);
 	m->route = src->nroutes ? calloc(src->nroutes, sizeof(*m->route)) : NULL;
 	int ok = m->name && m->device && m->connection && m->model && m->logfile &&
 	    m->logformat && m->smsc && m->routes && m->rate && m->host &&
 	    m->system_id && m->password && m->password_file && m->system_type &&
-	    m->bind && m->source_addr && m->long_mode && m->alphabet &&
+	    m->bind && m->source_addr && m->long_mode && m->alphabet && m->pin &&
+	    m->pin_file &&
 	    (src->nroutes == 0 || m->route);
 	for (int i = 0; ok && i < src->nroutes; i++)
 		ok = (m->route[i] = strdup(src->route[i])) != NULL;
@@ -257,7 +264,7 @@ config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *
 	    strcmp(a->model, b->model) || strcmp(a->logfile, b->logfile) ||
 	    strcmp(a->logformat, b->logformat) || strcmp(a->smsc, b->smsc) ||
 	    a->poll_ms != b->poll_ms || a->health_seconds != b->health_seconds ||
-	    a->send_wait_seconds != b->send_wait_seconds;
+	    a->send_wait_seconds != b->send_wait_seconds || strcmp(a->pin, b->pin);
 }
 
 /* A new link section's slot, named; NULL (and err set) on a bad name. */

@@ -283,6 +283,7 @@ link_lock_held(struct link *l)
 	l->lock = LOCK_HELD;
 	l->lock_ever = 1;
 	l->lock_holder[0] = '\0';
+	ratedb_load(l);
 	if (l->pid > 0 && l->state == LINK_ELSEWHERE) {
 		/* Lost and regained while its worker was stopping: start afresh. */
 		l->respawn = 1;

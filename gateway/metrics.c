@@ -19,8 +19,8 @@
 #include "pigeond.h"
 #include "store.h"
 
-/* pigeon_metrics() counts whole tables: about 1 s of database time with a
- * million outbox rows (measured), so a result serves scrapes for a while. */
+/* pigeon_metrics() reads counters kept by triggers (70_retention.sql),
+ * not whole tables; still, a result serves scrapes for a while. */
 #define METRICS_CACHE_S	10
 
 static json_t *cached;
@@ -241,6 +241,15 @@ render(struct api_req *r, json_t *db)
 	by_state(b, "pigeon_webhook_deliveries", "Webhook deliveries by state.",
 	    wh_states, json_object_get(db, "webhooks"));
 	caps(b, json_object_get(db, "caps"));
+	{
+		const char *k;
+		json_t *v;
+		head(b, "pigeon_retention_purged_total", "counter",
+		    "Rows deleted by the [retention] purge, by kind.");
+		json_object_foreach(json_object_get(db, "purged"), k, v)
+			evbuffer_add_printf(b, "pigeon_retention_purged_total{kind=\"%s\"} %.0f\n",
+			    k, num(v));
+	}
 done:
 	api_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    (const char *)evbuffer_pullup(b, -1), evbuffer_get_length(b));

@@ -102,6 +102,8 @@ static const struct field_rule rules[] = {
 	{ "error", "error", F_STR, 0, 0, 0 },
 	{ "ready", NULL, F_INT, 0, 0, 0 },
 	{ "pong", NULL, F_INT, 0, 0, 0 },
+	{ "pin_needed", NULL, F_INT, 0, 0, 0 },
+	{ "pin_refused", NULL, F_INT, 0, 0, 0 },
 };
 
 static int

@@ -90,6 +90,7 @@ struct link_send {
 struct ratelimit {
 	int64_t		*at;		/* ring of send times (ms, monotonic) */
 	int		 cap, head, n;
+	int		 loading;	/* the database's counts are being read */
 };
 
 struct link {
@@ -201,6 +202,10 @@ int	 supervisor_delete(struct link *, unsigned generation, int folder, int locat
 int	 janitor_add(const char *name, int period_ms, void (*fn)(void));
 void	 janitor_free(void);
 
+/* retention.c */
+/* Registers the purge of old rows ([retention]) and the metric folding. */
+int	 retention_init(void);
+
 /* smstext.c */
 /* 1 when libgammu sends text (UTF-8, len bytes) as UCS-2, else 0 (GSM-7);
  * *parts: the parts it takes, uncapped. */
@@ -234,7 +239,26 @@ void	 ratelimit_free(struct ratelimit *);
 /* 1 when one more send now stays within every configured limit. */
 int	 ratelimit_allows(const struct ratelimit *, const struct modem_conf *, int64_t now_ms);
 void	 ratelimit_record(struct ratelimit *, int64_t now_ms);
+/* A send of parts parts (each part counts against the limits). */
+void	 ratelimit_record_parts(struct ratelimit *, int64_t now_ms, int parts);
+/*
+ * Rebuilds the ring from the database's counts (oldest first: parts[i]
+ * sent ago_ms[i] before now) when they hold more sends of the last day
+ * than the ring; 1 when it did.
+ */
+int	 ratelimit_restore(struct ratelimit *, int64_t now_ms, const int64_t *ago_ms,
+	    const int64_t *parts, int n);
 int64_t	 pigeon_now_ms(void);
+
+/* simpin.c */
+/* A worker's pin_needed or pin_refused message (type). */
+void	 simpin_message(struct link *, const char *type, json_t *msg);
+void	 simpin_free(void);
+
+/* ratedb.c */
+/* This host took the link's lock: read its parts of the last day back
+ * into its rate limits; no send goes on it until they are. */
+void	 ratedb_load(struct link *);
 
 /* reports.c */
 void	 reports_sms(struct link *, json_t *msg);

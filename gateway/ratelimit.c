@@ -5,7 +5,13 @@
  * K the largest limit: a window is full when the limit-th most recent send
  * is inside it. Times are monotonic and are recorded when the worker says
  * the send is done, after the network took it, so that pigeond's windows
- * are never shorter than the ones a phone bill would show.
+ * are never shorter than the ones a phone bill would show. A send counts
+ * once per part: a 10-part message is 10 SMS to the carrier.
+ *
+ * The database keeps each link's parts per hour (70_retention.sql), so
+ * that a restart does not start the windows from zero: ratedb.c loads
+ * them when this host takes the link's lock, and ratelimit_restore puts
+ * them back in the ring.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -87,6 +93,9 @@ window_full(const struct ratelimit *r, int limit, int64_t span_ms, int64_t now)
 int
 ratelimit_allows(const struct ratelimit *r, const struct modem_conf *c, int64_t now)
 {
+	/* Until the counts kept in the database are back, nothing goes. */
+	if (r->loading)
+		return 0;
 	return !window_full(r, c->rate_min, 60000, now) &&
 	    !window_full(r, c->rate_hour, 3600000, now) &&
 	    !window_full(r, c->rate_day, 86400000, now);
@@ -95,10 +104,61 @@ ratelimit_allows(const struct ratelimit *r, const struct modem_conf *c, int64_t 
 void
 ratelimit_record(struct ratelimit *r, int64_t now)
 {
+	ratelimit_record_parts(r, now, 1);
+}
+
+void
+ratelimit_record_parts(struct ratelimit *r, int64_t now, int parts)
+{
 	if (r->cap == 0)
 		return;
-	r->at[r->head] = now;
-	r->head = (r->head + 1) % r->cap;
-	if (r->n < r->cap)
-		r->n++;
+	if (parts < 1)
+		parts = 1;
+	if (parts > r->cap)
+		parts = r->cap;
+	for (int i = 0; i < parts; i++) {
+		r->at[r->head] = now;
+		r->head = (r->head + 1) % r->cap;
+		if (r->n < r->cap)
+			r->n++;
+	}
+}
+
+/* Sends of the last day in the ring. */
+static int
+ratelimit_day(const struct ratelimit *r, int64_t now)
+{
+	int k = 0;
+
+	while (k < r->n && now - nth_recent(r, k + 1) < 86400000)
+		k++;
+	return k;
+}
+
+int
+ratelimit_restore(struct ratelimit *r, int64_t now, const int64_t *ago_ms,
+    const int64_t *parts, int n)
+{
+	int64_t total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += parts[i];
+	/* What this pigeond saw itself is newer than the database's answer
+	 * (an outcome not yet recorded) unless the database knows more. */
+	if (r->cap == 0 || total <= ratelimit_day(r, now))
+		return 0;
+	r->n = r->head = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t p = parts[i];
+		/* Only the most recent cap sends matter to any window. */
+		if (total - p >= r->cap) {
+			total -= p;
+			continue;
+		}
+		if (total > r->cap)
+			p -= total - r->cap;
+		total -= parts[i];
+		ratelimit_record_parts(r, now - ago_ms[i], (int)(p > r->cap ? r->cap : p));
+	}
+	return 1;
 }

@@ -474,7 +474,7 @@ scheduler_sent(struct link *m, json_t *msg)
 	else
 		log_info("outbox %s: sent via %s in %lld part(s)", id, m->name,
 		    (long long)parts);
-	ratelimit_record(&m->rate, pigeon_now_ms());
+	ratelimit_record_parts(&m->rate, pigeon_now_ms(), (int)parts);
 	m->sms_sent++;
 	/* Counted here between two reads of the budgets, so that one host
 	 * stops exactly at it; the reads bring in the other hosts' sends. */
@@ -507,7 +507,8 @@ scheduler_send_failed(struct link *m, json_t *msg)
 		    err ? err : "no reason given");
 	/* Parts that went out count against the modem's limits. */
 	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
-		ratelimit_record(&m->rate, pigeon_now_ms());
+		ratelimit_record_parts(&m->rate, pigeon_now_ms(),
+		    (int)json_integer_value(json_object_get(msg, "parts_sent")));
 	m->sms_failed++;
 	scheduler_kick();
 }

@@ -197,6 +197,8 @@ worker_handle(struct link *l, const char *line, size_t len)
 		if (stage && (strcmp(stage, "connect") == 0 || strcmp(stage, "fatal") == 0 ||
 		    strcmp(stage, "bind") == 0 || strcmp(stage, "link") == 0))
 			link_event(l, LEV_WORKER_ERROR, why);
+	} else if (strcmp(type, "pin_needed") == 0 || strcmp(type, "pin_refused") == 0) {
+		simpin_message(l, type, msg);
 	} else if (strcmp(type, "pong") != 0) {
 		log_debug("modem %s: unknown message type %s", l->name, type);
 	}

@@ -279,7 +279,7 @@ gsm_identify(struct gsm *g, struct gsm_ident *id)
 #undef IDENT
 }
 
-void
+int
 gsm_idle(struct gsm *g)
 {
 	/*
@@ -287,8 +287,7 @@ gsm_idle(struct gsm *g)
 	 * GSM_ReadDevice spins until the wall clock's second changes, so
 	 * up to a second with pigeond's messages unread.
 	 */
-	if (g->connected)
-		GSM_ReadDevice(g->sm, FALSE);
+	return g->connected ? GSM_ReadDevice(g->sm, FALSE) : ERR_NONE;
 }
 
 /*

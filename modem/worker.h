@@ -94,8 +94,8 @@ void	 gsm_identify(struct gsm *, struct gsm_ident *);
  */
 void	 gsm_list_begin(struct gsm *);
 int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
-/* Lets the driver read unsolicited data between polls. */
-void	 gsm_idle(struct gsm *);
+/* Lets the driver read unsolicited data between polls; the read's error. */
+int	 gsm_idle(struct gsm *);
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)
  * it is cut and ends with more ("… GET alice"). */
 void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
@@ -148,6 +148,17 @@ int	 health_notify_init(struct gsm *);
 int	 health_sms_waiting(void);
 struct json_t;
 struct json_t *health_poll(struct gsm *);
+
+/* pin.c: the SIM's lock, after gsm_connect. */
+enum { PIN_READY, PIN_NEEDED, PIN_PUK, PIN_OTHER };
+/*
+ * ERR_NONE when the SIM is ready (its PIN entered if it asked: ask gets
+ * it from pigeond, "" when there is none, and returns why). Else the
+ * GSM_Error and the reason in why; *refused is 1 when the SIM refused
+ * the PIN given.
+ */
+int	 pin_unlock(struct gsm *, const char *(*ask)(char *pin, size_t len), char *why,
+	    size_t whylen, int *refused);
 
 /* outcome.c */
 /* A +CMS ERROR number: temporary or not, and what it says. */

@@ -138,14 +138,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 
 -- GET /metrics: everything from the database in one round trip.
+-- Counts by state and the latency histogram come from counters kept by
+-- triggers (70_retention.sql), not from scans of whole tables; the queue
+-- depth reads the open rows only (index outbox_state_id). PL/pgSQL,
+-- because the functions it calls are made by a later file.
 CREATE OR REPLACE FUNCTION pigeon_metrics()
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
-	    'in', (SELECT coalesce(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
-	             FROM (SELECT state, count(*) AS n FROM inbox_messages
-	                    GROUP BY state) s),
-	    'out', (SELECT coalesce(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
-	              FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s),
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object(
+	    'in', pigeon_metric_values('in'),
+	    'out', pigeon_metric_values('out'),
 	    'queue', (SELECT coalesce(jsonb_agg(jsonb_build_object('state', q.state,
 	                  'class', q.class, 'count', q.n)), '[]'::jsonb)
 	                FROM (SELECT state, class, count(*) AS n FROM outbox
@@ -154,19 +156,9 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	    'modems', pigeon_api_modems(),
 	    -- Delivery-report latency (delivered_at - sent_at), cumulative
 	    -- buckets in seconds as Prometheus wants them.
-	    'latency', (WITH d AS (SELECT extract(epoch FROM delivered_at - sent_at)::float8 AS s
-	                             FROM outbox
-	                            WHERE delivered_at IS NOT NULL AND sent_at IS NOT NULL),
-	                     b AS (SELECT unnest(ARRAY[1, 5, 10, 30, 60, 300, 900, 3600]::float8[]) AS le)
-	                SELECT jsonb_build_object(
-	                    'buckets', (SELECT jsonb_agg(jsonb_build_array(b.le,
-	                                   (SELECT count(*) FROM d WHERE d.s <= b.le)) ORDER BY b.le)
-	                                  FROM b),
-	                    'count', (SELECT count(*) FROM d),
-	                    'sum', (SELECT coalesce(sum(d.s), 0) FROM d))),
-	    'webhooks', (SELECT coalesce(jsonb_object_agg(w.state, w.n), '{}'::jsonb)
-	                   FROM (SELECT state, count(*) AS n FROM webhook_deliveries
-	                          GROUP BY state) w),
+	    'latency', pigeon_metric_latency_json(),
+	    'webhooks', pigeon_metric_values('webhooks'),
+	    'purged', pigeon_metric_values('purged'),
 	    -- Issue 16: how long the oldest due message has waited, by class
 	    -- (a scheduled one waits from its send_at), and the deliveries
 	    -- waiting, webhooks apart from dlr_url callbacks.
@@ -180,7 +172,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                          'dlr', count(*) FILTER (WHERE event = 'message.state'))
 	                        FROM webhook_deliveries WHERE state IN ('pending', 'sending')),
 	    'caps', pigeon_caps_metrics());
-$$;
+END $$;
 
 -- The Atom feed of a user; NULL when there is no such user.
 CREATE OR REPLACE FUNCTION pigeon_api_feed(p_handle text, p_limit integer)

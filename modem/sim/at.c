@@ -561,6 +561,9 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		if (n != 1 || (v[0] != 0 && (v[0] < 10000 || v[0] > 999999)))
 			return -1;
 		fault.operator = v[0];
+	} else if (strcmp(name, "pin") == 0 || strcmp(name, "puk") == 0) {
+		if (n != 1 || pin_fault(name, v[0]) == -1)
+			return -1;
 	} else if (strcmp(name, "unplug") == 0) {
 		if (n != 1 || v[0] < 0 || v[0] > 1)
 			return -1;
@@ -572,7 +575,7 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 	} else {
 		*errstr = "unknown fault (delete-error, send-error, silent, "
 		    "send-delay, report, report-delay, unplug, signal, network, "
-		    "operator)";
+		    "operator, pin, puk)";
 		return -1;
 	}
 	*errstr = NULL;

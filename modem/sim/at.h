@@ -46,6 +46,11 @@ int	 at_cme(int code);
 void	 at_defaults(void);
 int	 at_delete_error(void);
 
+/* pin.c */
+/* `fault pin N` (-1: none) or `fault puk 0|1`; -1 when v is out of range. */
+int	 pin_fault(const char *name, int v);
+int	 pin_cpin(int type, const char *args);
+
 /* atcmd.c */
 /* Runs "+NAME..."; on R_PROMPT *pdu_len is the announced TPDU length. */
 int	 atcmd_extended(char *cmd, int *pdu_len);

@@ -135,11 +135,8 @@ cmd_setting(const char *name, int type, const char *args)
 static int
 cmd_status(const char *name, int type, const char *args)
 {
-	if (strcmp(name, "+CPIN") == 0) {
-		if (type == T_READ)
-			at_info("+CPIN: READY");
-		return type == T_SET ? at_cme(3) : R_OK;
-	}
+	if (strcmp(name, "+CPIN") == 0)
+		return pin_cpin(type, args);
 	if (strcmp(name, "+CFUN") == 0) {
 		if (type == T_READ)
 			at_info("+CFUN: 1");
@@ -492,6 +489,10 @@ atcmd_extended(char *cmd, int *pdu_len)
 		return R_ERROR;
 	char *args = type == T_SET ? p + 1 : p + strlen(p);
 	*p = '\0';
+	/* A SIM waiting for its PIN keeps its messages and IMSI to itself. */
+	if (pin_locked() && (strcmp(cmd, "+CIMI") == 0 || strncmp(cmd, "+CMG", 4) == 0 ||
+	    strcmp(cmd, "+CPMS") == 0))
+		return strcmp(cmd, "+CIMI") == 0 ? at_cme(11) : at_cms(311);
 	for (i = 0; i < sizeof(at_cmds) / sizeof(at_cmds[0]); i++) {
 		if (strcmp(at_cmds[i].name, cmd) == 0) {
 			int r = at_cmds[i].fn(cmd, type, args);

@@ -369,8 +369,9 @@ ctl_status(void)
 	struct sim_faults f;
 
 	at_faults(&f);
-	return json_pack("{s:b, s:i, s:i, s:{s:i, s:i, s:i, s:b, s:i, s:i, "
+	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:{s:i, s:i, s:i, s:b, s:i, s:i, "
 	    "s:i, s:b, s:i, s:i, s:i}}", "ok", 1, "stored", store_used(),
+	    "pin_wrong", pin_wrong(), "pin_locked", pin_locked(),
 	    "free", store_free(),
 	    "faults", "delete-error", f.delete_error, "send-error",
 	    f.send_error, "send-error-count", f.send_error_count, "silent",

@@ -117,6 +117,9 @@ void	 at_timer(void);
 void	 at_new_sms(int location);	/* +CMTI when AT+CNMI asked for it */
 int	 at_fault(const char *name, const int *vals, int nvals, const char **);
 void	 at_faults(struct sim_faults *);
+/* pin.c: the SIM PIN (`fault pin N`, `fault puk 1`), for `status`. */
+int	 pin_wrong(void);		/* wrong PINs entered since it was set */
+int	 pin_locked(void);		/* the SIM waits for its PIN or PUK */
 /* Stores a status report for a part sent to `to` with reference mr, as
  * the SMSC would; 0, or -1 with *errstr. */
 int	 at_report(const char *to, int mr, int status, const char **errstr);
