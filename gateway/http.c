@@ -445,8 +445,14 @@ http_healthz(struct api_req *r)
 	TAILQ_FOREACH(m, &env.links, entry) {
 		/* Public: states only. The reasons name hosts, pids and
 		 * addresses; they are on the token's /api/modems. */
-		json_array_append_new(modems, json_pack("{s:s, s:s}", "name", m->name,
-		    "state", link_state_name(m->state)));
+		json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name,
+		    "state", link_state_name(m->state),
+		    "kind", m->kind == LINK_SMPP ? "smpp" : "modem");
+		/* A driver that cannot tell an alphanumeric sender from a
+		 * number (docs/reliability.md, hostile input, item 1). */
+		if (o != NULL && json_is_false(json_object_get(m->info, "sender_types")))
+			json_object_set_new(o, "sender_types", json_string("unknown"));
+		json_array_append_new(modems, o);
 	}
 	api_reply(r, up ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s, s:o}", "status", up ? "ok" : "degraded",

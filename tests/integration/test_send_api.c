@@ -289,10 +289,12 @@ START_TEST(test_priority)
 	ck_assert_int_eq(call("POST", "/api/modems/sim1/enable", "{}", NULL), 200);
 	h_wait_outbox(&g, (long)id_of(lo, 0), "delivered", WAIT_MS);
 	h_wait_outbox(&g, (long)id_of(hi, 0), "delivered", WAIT_MS);
-	char q[200];
-	snprintf(q, sizeof(q), "SELECT (SELECT sent_at FROM outbox WHERE id = %lld) < "
-	    "(SELECT sent_at FROM outbox WHERE id = %lld)", id_of(hi, 0), id_of(lo, 0));
-	char *v = h_db_value(g.db, q, 0, NULL);
+	char ids[2][32];
+	snprintf(ids[0], sizeof(ids[0]), "%lld", id_of(hi, 0));
+	snprintf(ids[1], sizeof(ids[1]), "%lld", id_of(lo, 0));
+	const char *params[] = { ids[0], ids[1] };
+	char *v = h_db_value(g.db, "SELECT (SELECT sent_at FROM outbox WHERE id = $1::bigint) < "
+	    "(SELECT sent_at FROM outbox WHERE id = $2::bigint)", 2, params);
 	ck_assert_str_eq(v, "t");
 	free(v);
 	json_decref(lo);
