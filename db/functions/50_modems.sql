@@ -93,6 +93,8 @@ BEGIN
 		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
 		 WHERE l.locktype = 'advisory' AND l.classid = 1346979653::oid
 		   AND l.objid = hashtext(p_name)::oid AND l.objsubid = 2 AND l.granted
+		   AND l.database = (SELECT oid FROM pg_database
+		                      WHERE datname = current_database())
 		 LIMIT 1;
 		UPDATE modems SET waiting_host = p_host,
 		       waiting_since = CASE WHEN waiting_host = p_host

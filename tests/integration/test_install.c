@@ -40,7 +40,7 @@ broken_offline(void *p)
 	free(a->body);
 	a->body = NULL;
 	h_http_get(a->port, "/healthz", &a->body);
-	return a->body && strstr(a->body, "{\"name\":\"broken\",\"state\":\"offline\"}");
+	return a->body && strstr(a->body, "{\"name\":\"broken\",\"state\":\"offline\",");
 }
 
 static char *

@@ -71,7 +71,11 @@ START_TEST(test_worker_messages)
 	ck_assert_int_eq(check("{\"type\":\"sms\",\"location\":3,\"udh\":{\"seq\":-1}}"), -1);
 	ck_assert_int_eq(check("{\"type\":\"sms\",\"location\":3,\"ref\":256}"), -1);
 	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[1,2]}"), 0);
-	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[\"1\"]}"), -1);
+	/* An SMSC's message ids are strings; a modem without a reference says -1. */
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[\"3a000001\"]}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[-1]}"), 0);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[{}]}"), -1);
+	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":4,\"refs\":[256]}"), -1);
 	ck_assert_int_eq(check("{\"type\":\"sent\",\"id\":\"4\"}"), -1);
 	ck_assert_int_eq(check("{\"type\":\"send_failed\",\"id\":4,\"temporary\":1}"), -1);
 	ck_assert_int_eq(check("{\"type\":\"health\",\"signal_percent\":300}"), -1);
