@@ -190,13 +190,14 @@ on_db_state(int up, void *arg)
 		hostlock_db_down();
 		return;
 	}
-	/* The modems' locks first: their answers come before any claim's. */
+	/* The modems' locks first: their answers come before any claim's;
+	 * then the settings, which the scheduler's first queries read. */
 	hostlock_db_up();
 	link_db_up();
+	commands_db_up();
 	scheduler_db_up();
 	webhook_db_up();
 	inbound_kick();
-	commands_db_up();
 }
 
 static void

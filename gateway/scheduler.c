@@ -200,15 +200,16 @@ budgets_read(PGresult *res, void *arg)
 		 * hosts' sends), never up, so that sends not yet recorded are
 		 * not given back. A new day starts afresh.
 		 */
+		long long was = l->budget_left;
 		if (strcmp(day, l->budget_day) != 0) {
 			snprintf(l->budget_day, sizeof(l->budget_day), "%s", day);
 			l->budget_left = left;
 		} else if (left >= 0 && (l->budget_left < 0 || left < l->budget_left)) {
-			if (left == 0 && l->budget_left != 0)
-				log_warnx("modem %s: its daily budget (link_budget_day) is "
-				    "spent; no more sends today", l->name);
 			l->budget_left = left;
 		}
+		if (l->budget_left == 0 && was != 0)
+			log_warnx("modem %s: its daily budget (link_budget_day) is spent; "
+			    "no more sends today", l->name);
 	}
 	scheduler_kick();
 }
