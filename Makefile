@@ -177,7 +177,8 @@ INTEGRATION_TESTS = \
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
-	tests/integration/h_gateway.c
+	tests/integration/h_gateway.c \
+	tests/integration/h_smsc.c
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
