@@ -173,7 +173,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \
-	tests/integration/test_smpp_worker
+	tests/integration/test_smpp_worker \
+	tests/integration/test_smpp
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
