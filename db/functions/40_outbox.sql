@@ -291,6 +291,10 @@ BEGIN
 	       last_error = 'pigeond restarted during the send'
 	 WHERE state = 'sending' AND host = p_host;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	-- Handed to a link, maybe gone out: sent again, a possible duplicate.
+	IF n > 0 THEN
+		PERFORM pigeon_count('maybe_duplicated', n);
+	END IF;
 	RETURN n;
 END $$;
 
@@ -355,6 +359,7 @@ BEGIN
 	 WHERE state = 'sending' AND lease_until < now();
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN
+		PERFORM pigeon_count('maybe_duplicated', n);
 		PERFORM pg_notify('pigeon_outbox', '');
 	END IF;
 	RETURN n;
