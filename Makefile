@@ -174,7 +174,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \
 	tests/integration/test_smpp_worker \
-	tests/integration/test_smpp
+	tests/integration/test_smpp \
+	tests/integration/test_rel_smpp
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
@@ -295,7 +296,7 @@ fuzz fuzz-brief: fuzz-bins
 # and duplicated (tests/reliability/table, from the tests' REL| lines).
 REL_TESTS = tests/integration/test_rel_hostile tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts tests/integration/test_rel_unplug \
-	tests/integration/test_rel_hostlock
+	tests/integration/test_rel_hostlock tests/integration/test_rel_smpp
 
 test-reliability:
 	$(MAKE) SAN=1 test-bins
