@@ -130,6 +130,8 @@ DECLARE
 	o jsonb;
 	n integer := 0;
 	k integer;
+	receipted bigint[];
+	late record;
 BEGIN
 	WITH s AS (
 		SELECT (e->>'id')::bigint AS id, e->>'link' AS link,
@@ -165,7 +167,23 @@ BEGIN
 		       message_id = EXCLUDED.message_id, sent_at = now(),
 		       status = NULL, reported_at = NULL
 	)
-	SELECT count(*) INTO n FROM u;
+	SELECT count(*), array_agg(u.id) FILTER (WHERE u.report AND u.ids IS NOT NULL)
+	  INTO n, receipted FROM u;
+	-- Receipts that came before their submit's outcome was committed (an
+	-- SMSC may answer and report within milliseconds) match now.
+	IF receipted IS NOT NULL THEN
+		FOR late IN SELECT sr.id, op, sr.status, sr.modem
+		           FROM outbox_parts op
+		           JOIN status_reports sr ON sr.outbox_id IS NULL
+		                AND sr.keys @> ARRAY[op.message_id]
+		                AND sr.modem = op.modem
+		          WHERE op.outbox_id = ANY (receipted)
+		            AND op.message_id IS NOT NULL LOOP
+			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
+			 WHERE name = late.modem;
+			PERFORM pigeon_report_apply(late.id, late.op, late.status);
+		END LOOP;
+	END IF;
 	FOR o IN SELECT e FROM jsonb_array_elements(p) e
 	          WHERE e->>'outcome' IN ('failed', 'released') LOOP
 		IF o->>'outcome' = 'released' THEN

@@ -315,6 +315,31 @@ START_TEST(test_receipts)
 }
 END_TEST
 
+/* Receipts sent the moment a submit is answered, as some SMSCs do: before
+ * pigeond has committed the submit's message id. Each still matches. */
+START_TEST(test_receipts_at_once)
+{
+	long first = 0, id = 0;
+	char to[32], sfirst[32];
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"DELIVRD\"}"));
+	for (int i = 0; i < 40; i++) {
+		snprintf(to, sizeof(to), "+2126611002%02d", i);
+		id = h_outbox_add(&g, to, "A receipt on the heels of its submit", 1);
+		if (first == 0)
+			first = id;
+	}
+	snprintf(sfirst, sizeof(sfirst), "%ld", first);
+	ck_assert_msg(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE id >= $1::bigint "
+	    "AND state = 'delivered'", sfirst, "40", WAIT_MS) == 0,
+	    "%ld of 40 delivered", h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "id >= $1::bigint AND state = 'delivered'", 1, (const char *const[]){ sfirst }));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM status_reports WHERE "
+	    "outbox_id >= $1::bigint", 1, (const char *const[]){ sfirst }), 40);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"\"}"));
+}
+END_TEST
+
 /* A long GSM-7 reply in UDH parts (HELP is two SMS on a modem). */
 START_TEST(test_long_reply)
 {
@@ -394,6 +419,7 @@ main(void)
 	tcase_add_test(tc, test_french);
 	tcase_add_test(tc, test_arabic_concatenated);
 	tcase_add_test(tc, test_receipts);
+	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
 	suite_add_tcase(s, tc);
