@@ -27,11 +27,14 @@
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
 -- at a few index probes.
+-- Planned at each call (plan_cache_mode): a plan cached while the outbox
+-- was nearly empty (a seq scan for the per-phone check) turned the first
+-- claims after a 100,000-row fan-out quadratic, over a minute each.
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	taken integer := 0;
 	want integer;
