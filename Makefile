@@ -203,7 +203,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_smpp_worker \
 	tests/integration/test_retention \
 	tests/integration/test_rate_restart \
-	tests/integration/test_simpin
+	tests/integration/test_simpin \
+	tests/integration/test_smpp \
+	tests/integration/test_rel_smpp
 
 # What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
 # its test cases, so that the cases of a long program run side by side. A
@@ -263,7 +265,8 @@ REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \
-	tests/integration/h_gateway.c
+	tests/integration/h_gateway.c \
+	tests/integration/h_smsc.c
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 
@@ -386,7 +389,7 @@ fuzz fuzz-brief: fuzz-bins
 # and duplicated (tests/reliability/table, from the tests' REL| lines).
 REL_TESTS = tests/integration/test_rel_hostile tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts tests/integration/test_rel_unplug \
-	tests/integration/test_rel_hostlock $(REL_ONLY_TESTS)
+	tests/integration/test_rel_hostlock tests/integration/test_rel_smpp $(REL_ONLY_TESTS)
 
 test-reliability:
 	$(MAKE) SAN=1 test-bins

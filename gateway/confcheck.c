@@ -146,7 +146,7 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		    (unsigned)(st.st_mode & 07777));
 	if (secret && stat(ctx->path, &st) == 0 && (st.st_mode & S_IROTH))
 		return conf_error(ctx, NULL, NULL,
-		    "holds a secret (the token or a database password) and others can "
+		    "holds a secret (the token, a database or an SMPP password) and others can "
 		    "read it (mode %04o): chmod 600 it (or 640 with group pigeon)",
 		    (unsigned)(st.st_mode & 07777));
 	return 0;

@@ -315,6 +315,20 @@ link_send_forget(struct link *l, int64_t id)
 }
 
 /*
+ * A link taken offline for its failures is restarted once its last send
+ * in flight settled (a bind has a window of them); 1 when it was.
+ */
+static int
+link_restart_idle(struct link *l)
+{
+	if (!l->restart_idle || l->inflight > 0 || l->bev == NULL)
+		return 0;
+	l->restart_idle = 0;
+	supervisor_close(l);
+	return 1;
+}
+
+/*
  * The transition function: every event of every link comes here. Returns
  * 0, or -1 when the event does not apply (an operator action on a removed
  * link, an outcome for a send the link was not given, no free slot).
@@ -339,6 +353,7 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_SPAWNED:
 		l->respawn = 0;
 		l->fails_in_row = 0;
+		l->restart_idle = 0;
 		l->inflight = 0;
 		/* A reload may have changed the window (it restarts the worker). */
 		if (link_window(l->conf) != l->window) {
@@ -450,6 +465,8 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_SENT:
 		if (link_send_forget(l, ev->id) == -1)
 			return -1;
+		if (link_restart_idle(l))
+			break;
 		l->fails_in_row = 0;
 		link_settle(l);
 		break;
@@ -462,14 +479,22 @@ link_step(struct link *l, const struct link_ev *ev)
 		 * the recipients: it goes offline and its process is restarted
 		 * with backoff, while the retries go to the other links.
 		 */
-		if (ev->temporary && ++l->fails_in_row >= FAILS_OFFLINE &&
-		    l->state == LINK_ONLINE) {
+		if (link_restart_idle(l))
+			break;
+		/*
+		 * A throttle (ESME_RTHROTTLED, ESME_RMSGQFUL) is the SMSC pacing
+		 * a healthy bind: a window of them in a row is normal, not a
+		 * reason to restart it.
+		 */
+		if (ev->temporary && !ev->throttled &&
+		    ++l->fails_in_row >= FAILS_OFFLINE && l->state == LINK_ONLINE) {
 			snprintf(reason, sizeof(reason),
 			    "%d sends in a row failed, the last: %s", l->fails_in_row, why);
 			log_warnx("modem %s: %s; restarting it", l->name, reason);
 			link_set_state(l, LINK_OFFLINE, reason);
-			if (l->inflight == 0)
-				supervisor_close(l);
+			/* A bind's other sends in flight settle first. */
+			l->restart_idle = 1;
+			link_restart_idle(l);
 			break;
 		}
 		link_settle(l);

@@ -77,6 +77,7 @@ struct link_ev {
 	int64_t		 id;		/* sends: the outbox id */
 	int		 parts;		/* LEV_SEND_STARTED: parts it may need */
 	int		 temporary;	/* LEV_SEND_FAILED */
+	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
 };
 
 /* A send in flight on a link. */
@@ -111,6 +112,8 @@ struct link {
 	struct link_send *sends;
 	int64_t		 last_send;	/* ms (monotonic) of the last send handed over */
 	int		 fails_in_row;	/* temporary send failures since its last success */
+	int		 restart_idle;	/* offline after failures: its worker is
+					 * restarted once its sends settle */
 	int		 lock_ever;	/* held once: a later hold is a resume */
 	char		 lock_holder[160];	/* who holds it when LOCK_ELSEWHERE */
 	int		 backoff_ms;

@@ -495,6 +495,7 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	const char *err = json_string_value(json_object_get(msg, "error"));
 	int temporary = json_is_true(json_object_get(msg, "temporary"));
 	struct link_ev ev = { .type = LEV_SEND_FAILED, .temporary = temporary,
+	    .throttled = json_is_true(json_object_get(msg, "throttled")),
 	    .reason = err ? err : "send failed" };
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id)) == -1)
@@ -526,9 +527,13 @@ scheduler_link_lost(struct link *m, int64_t sending, const char *why)
 	snprintf(id, sizeof(id), "%lld", (long long)sending);
 	snprintf(reason, sizeof(reason), "modem %s: %s during the send", m->name, why);
 	log_warnx("outbox %s: %s; it will be sent again", id, reason);
-	/* It may have gone out: count it against the modem's limits. */
+	/* It may have gone out: count it against the modem's limits, and
+	 * as a possible duplicate (counter maybe_duplicated), as a bind's
+	 * submit whose answer never came. */
 	ratelimit_record(&m->rate, pigeon_now_ms());
-	record_failure(sending, m, reason, 1, NULL);
+	json_t *flags = json_pack("{s:b}", "maybe_sent", 1);
+	record_failure(sending, m, reason, 1, flags);
+	json_decref(flags);
 }
 
 static void

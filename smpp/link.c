@@ -352,8 +352,12 @@ on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
 		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
 		return;
 	}
-	if (smpp_status_throttle(status)) {
-		st.throttled++;
+	/*
+	 * The rest of a window sent before the pause is answered the same
+	 * way: one pause (and one step of backoff) per episode, not per
+	 * answer, or a window of 10 throttles pauses the maximum at once.
+	 */
+	if (smpp_status_throttle(status) && now_ms() >= pause_until) {
 		pause_until = now_ms() + pause_ms;
 		log_info("SMSC says %s: pausing submits %d ms",
 		    smpp_status_text(status), pause_ms);
@@ -362,6 +366,8 @@ on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
 		if (cfg.rate > 0 && cur_rate > 1)
 			cur_rate = cur_rate / 2 < 1 ? 1 : cur_rate / 2;
 	}
+	if (smpp_status_throttle(status))
+		st.throttled++;
 	char err[96];
 	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
 	    smpp_status_text(status));

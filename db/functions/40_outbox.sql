@@ -31,12 +31,15 @@
 -- priority). A row with via_link waits for that link: p_links names the
 -- links that can take a row now, and via_link comes back for the scheduler's choice.
 -- flash and the validity left (NULL: the network's default) go to the worker.
+-- Planned at each call (plan_cache_mode): a plan cached while the outbox
+-- was nearly empty (a seq scan for the per-phone check) turned the first
+-- claims after a 100,000-row fan-out quadratic, over a minute each.
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
     via_link text, flash boolean, validity_s integer)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	taken integer := 0;
 	want integer;
@@ -138,6 +141,8 @@ DECLARE
 	o jsonb;
 	n integer := 0;
 	k integer;
+	receipted bigint[];
+	late record;
 BEGIN
 	WITH s AS (
 		SELECT (e->>'id')::bigint AS id, e->>'link' AS link,
@@ -173,7 +178,23 @@ BEGIN
 		       message_id = EXCLUDED.message_id, sent_at = now(),
 		       status = NULL, reported_at = NULL
 	)
-	SELECT count(*) INTO n FROM u;
+	SELECT count(*), array_agg(u.id) FILTER (WHERE u.report AND u.ids IS NOT NULL)
+	  INTO n, receipted FROM u;
+	-- Receipts that came before their submit's outcome was committed (an
+	-- SMSC may answer and report within milliseconds) match now.
+	IF receipted IS NOT NULL THEN
+		FOR late IN SELECT sr.id, op, sr.status, sr.modem
+		           FROM outbox_parts op
+		           JOIN status_reports sr ON sr.outbox_id IS NULL
+		                AND sr.keys @> ARRAY[op.message_id]
+		                AND sr.modem = op.modem
+		          WHERE op.outbox_id = ANY (receipted)
+		            AND op.message_id IS NOT NULL LOOP
+			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
+			 WHERE name = late.modem;
+			PERFORM pigeon_report_apply(late.id, late.op, late.status);
+		END LOOP;
+	END IF;
 	FOR o IN SELECT e FROM jsonb_array_elements(p) e
 	          WHERE e->>'outcome' IN ('failed', 'released') LOOP
 		IF o->>'outcome' = 'released' THEN
@@ -301,6 +322,10 @@ BEGIN
 	       last_error = 'pigeond restarted during the send'
 	 WHERE state = 'sending' AND host = p_host;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	-- Handed to a link, maybe gone out: sent again, a possible duplicate.
+	IF n > 0 THEN
+		PERFORM pigeon_count('maybe_duplicated', n);
+	END IF;
 	RETURN n;
 END $$;
 
@@ -381,6 +406,7 @@ BEGIN
 	 WHERE state = 'sending' AND lease_until < now();
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN
+		PERFORM pigeon_count('maybe_duplicated', n);
 		PERFORM pg_notify('pigeon_outbox', '');
 	END IF;
 	RETURN n;

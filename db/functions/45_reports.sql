@@ -89,8 +89,9 @@ DECLARE
 	p outbox_parts;
 BEGIN
 	INSERT INTO status_reports (dedupe, modem, recipient, status, message_id,
-	    stat, err)
-	VALUES (p_dedupe, p_link, p_recipient, p_status, p_message_id, p_stat, p_err)
+	    stat, err, keys)
+	VALUES (p_dedupe, p_link, p_recipient, p_status, p_message_id, p_stat, p_err,
+	    p_keys)
 	ON CONFLICT (dedupe) DO NOTHING
 	RETURNING id INTO rid;
 	IF rid IS NULL THEN

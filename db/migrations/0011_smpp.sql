@@ -18,6 +18,12 @@ ALTER TABLE status_reports ALTER COLUMN ref DROP NOT NULL;
 ALTER TABLE status_reports ADD COLUMN message_id text;	-- as the receipt gave it
 ALTER TABLE status_reports ADD COLUMN stat text;		-- DELIVRD, UNDELIV, ...
 ALTER TABLE status_reports ADD COLUMN err text;
+-- A receipt's keys (its ids in both bases), kept while it is unmatched: an
+-- SMSC may send the receipt before pigeond has committed the submit's
+-- outcome (its message id), which then matches it (pigeon_outbox_outcomes).
+ALTER TABLE status_reports ADD COLUMN keys text[];
+CREATE INDEX status_reports_unmatched_keys ON status_reports USING gin (keys)
+	WHERE outbox_id IS NULL;
 
 -- An SMSC delivers again a deliver_sm that was not answered, with nothing
 -- stable but its content: the worker's key (a hash of it) dedupes a part

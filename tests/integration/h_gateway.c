@@ -90,6 +90,8 @@ write_config(struct h_gateway *g)
 		    g->modem_poll_ms[i] ? g->modem_poll_ms[i] : 200,
 		    g->modem_extra[i] ? g->modem_extra[i] : "");
 	}
+	if (g->smpp_extra)
+		fprintf(f, "%s\n", g->smpp_extra);
 	fclose(f);
 	/* It may hold a token: pigeond refuses such a file others can read. */
 	chmod(g->config, 0600);
@@ -153,8 +155,9 @@ gateway_start_on(struct h_gateway *g, const char *name, int nmodems, char *conni
 	write_config(g);
 	h_pigeond_start(g);
 	g->db = h_db_connect(g->conninfo);
-	if (!g->start_no_wait && h_gateway_wait_online(g, nmodems, 60000) == -1) {
-		fprintf(stderr, "harness: modems not online within 60 s (see %s/pigeond.log)\n",
+	/* An SMPP bind is a row of modems too (kind smpp), online once bound. */
+	if (!g->start_no_wait && h_gateway_wait_online(g, nmodems + g->nsmpp, 60000) == -1) {
+		fprintf(stderr, "harness: links not online within 60 s (see %s/pigeond.log)\n",
 		    g->dir);
 		abort();
 	}
@@ -435,7 +438,7 @@ h_gateway_restart(struct h_gateway *g, const char *extra_config)
 
 	a.n = db_long_quiet(g->db,
 	    "SELECT count(*) FROM modem_history WHERE state = 'online'", NULL) +
-	    g->nmodems;
+	    g->nmodems + g->nsmpp;
 	status = h_stop(g->pigeond, SIGTERM, 20000);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		ck_abort_msg("pigeond did not exit cleanly on SIGTERM (status %d)", status);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <check.h>
 #include <libpq-fe.h>
+#include <jansson.h>
 
 /*
  * Runs the suite in this process (no fork: the gateway a test starts is
@@ -73,6 +74,10 @@ struct h_gateway {
 	const char *modem_prefix;	/* modem names: prefix + N; NULL = "sim" */
 	int	 start_no_wait;		/* start does not wait for its modems (a
 					 * host whose modem another host owns) */
+	char	*smpp_extra;		/* appended to the config: [smpp NAME]
+					 * sections (h_smsc_section); may be NULL */
+	int	 nsmpp;			/* links of smpp_extra that start waits
+					 * for, as for its modems */
 };
 
 /* Starts nmodems simulators, writes a config and starts pigeond; waits
@@ -160,5 +165,46 @@ void	 h_fake_sends(const char *dir, const char *modem, long first_id, long n,
  * file descriptor 3, the way pigeond starts pigeon-modem; *fd is the other
  * end, non-blocking. */
 pid_t	 h_spawn_channel(const char *logpath, char *const argv[], int *fd);
+
+/* Issue 13 (h_smsc.c): the simulated SMSC, tests/smsc/smsc.js. */
+struct h_smsc {
+	char	*dir;			/* DIR/port, DIR/ctl, DIR/received.jsonl */
+	char	*log;
+	pid_t	 pid;
+	int	 port;
+};
+
+/* Starts it (--parent-pid: it exits with the test) with extra options
+ * (space separated, may be NULL: "--ids decimal"); waits for its port. */
+void	 h_smsc_start(struct h_smsc *, const char *name, const char *opts);
+void	 h_smsc_stop(struct h_smsc *);
+/* One control request (printf format, JSON); fails the test unless the
+ * answer says ok; the answer (caller decrefs). */
+json_t	*h_smsc_ctl(struct h_smsc *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A counter of the status request (submit_sm, deliver_sm_resp, binds...). */
+long long h_smsc_count(struct h_smsc *, const char *what);
+/* Waits until that counter reaches n; fails the test if not. */
+void	 h_smsc_wait_count(struct h_smsc *, const char *what, long long n,
+	    int timeout_ms);
+/* The submit_sm records of received.jsonl, in order (caller decrefs). */
+json_t	*h_smsc_submits(struct h_smsc *);
+/* The messages the SMSC accepted for number (with or without '+'), parts
+ * joined, in the order their last part came: an array of strings. */
+json_t	*h_smsc_messages(struct h_smsc *, const char *number);
+/* The same, joined by '\n' (malloc), like h_received. */
+char	*h_smsc_received(struct h_smsc *, const char *number);
+int	 h_smsc_wait_received(struct h_smsc *, const char *number,
+	    const char *needle, int timeout_ms);
+/* A phone texts the shortcode over the SMSC: scripts/smsc deliver, opts as
+ * "--concat sar --ref 9" (may be NULL); 0 on success. */
+int	 h_smsc_deliver(struct h_smsc *, const char *from, const char *text,
+	    const char *opts);
+/* Receipts: scripts/smsc receipts with opts ("ID --stat UNDELIV",
+ * "--text-id decimal", NULL: every message that asked for one). */
+int	 h_smsc_receipts(struct h_smsc *, const char *opts);
+/* An [smpp NAME] section for this SMSC plus extra lines (malloc), for
+ * h_gateway.smpp_extra. */
+char	*h_smsc_section(struct h_smsc *, const char *name, const char *extra);
 
 #endif

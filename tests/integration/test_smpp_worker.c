@@ -39,136 +39,23 @@ static struct {
 	int	 nq;
 } w = { .pid = -1, .fd = -1 };
 
-static struct {
-	char	*dir;
-	char	*log;
-	pid_t	 pid;
-	int	 port;
-} smsc = { .pid = -1 };
+static struct h_smsc smsc = { .pid = -1 };
 
 /* ------------------------------------------------------------ simulator */
-
-static int
-smsc_port_written(void *arg)
-{
-	char path[600], *s;
-
-	(void)arg;
-	snprintf(path, sizeof(path), "%s/port", smsc.dir);
-	if ((s = h_read_file(path)) == NULL)
-		return 0;
-	smsc.port = atoi(s);
-	free(s);
-	return smsc.port > 0;
-}
 
 static void
 smsc_start_ex(const char *name, const char *ids, const char *alphabet)
 {
-	char parent[32];
+	char opts[100];
 
-	smsc.dir = h_tmpdir(name);
-	ck_assert(asprintf(&smsc.log, "%s/smsc.log", smsc.dir) != -1);
-	snprintf(parent, sizeof(parent), "%d", (int)getpid());
-	char *argv[] = { "/usr/bin/env", "node", "tests/smsc/smsc.js", "run",
-	    smsc.dir, "--ids", (char *)ids, "--parent-pid", parent,
-	    "--default-alphabet", (char *)alphabet, NULL };
-	smsc.pid = h_spawn(smsc.log, argv);
-	ck_assert_msg(h_wait_for(smsc_port_written, NULL, WAIT_MS) == 0,
-	    "the simulated SMSC did not start (log: %s)", smsc.log);
+	snprintf(opts, sizeof(opts), "--ids %s --default-alphabet %s", ids, alphabet);
+	h_smsc_start(&smsc, name, opts);
 }
 
 static void
 smsc_start(const char *name, const char *ids)
 {
 	smsc_start_ex(name, ids, "gsm");
-}
-
-/* One control request; the reply (caller decrefs). */
-static json_t *
-smsc_ctl(const char *fmt, ...)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *req, buf[65536];
-	size_t len = 0;
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&req, fmt, ap);
-	va_end(ap);
-	ck_assert(n != -1);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ctl", smsc.dir);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert(fd != -1);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
-	    "connect %s: %s", sun.sun_path, strerror(errno));
-	ck_assert(write(fd, req, n) == n && write(fd, "\n", 1) == 1);
-	free(req);
-	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ck_assert_msg(poll(&p, 1, WAIT_MS) == 1, "no answer from the SMSC");
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-		ck_assert(r > 0);
-		len += r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	json_t *j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-	ck_assert_msg(j != NULL && json_is_true(json_object_get(j, "ok")),
-	    "SMSC control: %s", buf);
-	return j;
-}
-
-static long long
-smsc_count(const char *what)
-{
-	json_t *st = smsc_ctl("{\"cmd\":\"status\"}");
-	long long n = json_integer_value(json_object_get(
-	    json_object_get(st, "counts"), what));
-	json_decref(st);
-	return n;
-}
-
-struct count_want {
-	const char *what;
-	long long n;
-};
-
-static int
-smsc_count_reached(void *arg)
-{
-	struct count_want *c = arg;
-	return smsc_count(c->what) >= c->n;
-}
-
-static void
-smsc_wait_count(const char *what, long long n)
-{
-	struct count_want c = { what, n };
-	ck_assert_msg(h_wait_for(smsc_count_reached, &c, WAIT_MS) == 0,
-	    "SMSC count %s stayed at %lld, not %lld", what, smsc_count(what), n);
-}
-
-/* The submit_sm records of the SMSC's received.jsonl, in order. */
-static json_t *
-smsc_submits(void)
-{
-	char path[600], *text, *line, *save = NULL;
-	json_t *a = json_array();
-
-	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
-	ck_assert((text = h_read_file(path)) != NULL);
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		json_t *r = json_loads(line, 0, NULL);
-		if (r != NULL && strcmp(json_string_value(json_object_get(r,
-		    "command")), "submit_sm") == 0)
-			json_array_append(a, r);
-		json_decref(r);
-	}
-	free(text);
-	return a;
 }
 
 /* --------------------------------------------------------------- worker */
@@ -338,17 +225,12 @@ teardown(void)
 		w.pid = -1;
 		h_assert_no_sanitizer_report(w.log);
 	}
-	if (smsc.pid > 0) {
-		h_stop(smsc.pid, SIGTERM, 5000);
-		smsc.pid = -1;
-	}
+	h_smsc_stop(&smsc);
 	for (int i = 0; i < w.nq; i++)
 		json_decref(w.q[i]);
 	w.nq = 0;
 	free(w.log);
-	free(smsc.dir);
-	free(smsc.log);
-	w.log = smsc.dir = smsc.log = NULL;
+	w.log = NULL;
 }
 
 static void
@@ -396,7 +278,7 @@ START_TEST(test_window)
 	w_start("\"window\":5");
 	json_decref(w_take("ready", -1, WAIT_MS));
 	/* Each answer waits 300 ms: 20 sends in a window of 5 take 4 rounds. */
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":300}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":300}"));
 	long t0 = h_now_ms();
 	for (int i = 1; i <= 20; i++) {
 		char to[32];
@@ -414,7 +296,7 @@ START_TEST(test_window)
 	long took = h_now_ms() - t0;
 	ck_assert_msg(took >= 4 * 300 - 50, "20 sends in %ld ms: window not kept", took);
 	ck_assert_msg(took < 20 * 300, "20 sends in %ld ms: not pipelined", took);
-	json_t *subs = smsc_submits();
+	json_t *subs = h_smsc_submits(&smsc);
 	ck_assert_int_eq(json_array_size(subs), 20);
 	json_t *s0 = json_array_get(subs, 0);
 	ck_assert_str_eq(json_string_value(json_object_get(s0, "source")), "40404");
@@ -445,7 +327,7 @@ START_TEST(test_long_and_ucs2)
 	m = w_outcome(2);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
 	json_decref(m);
-	json_t *subs = smsc_submits();
+	json_t *subs = h_smsc_submits(&smsc);
 	ck_assert_int_eq(json_array_size(subs), 3);
 	json_t *p1 = json_array_get(subs, 0), *p2 = json_array_get(subs, 1),
 	    *u = json_array_get(subs, 2);
@@ -490,12 +372,12 @@ receipts_case(const char *ids)
 	    json_object_get(sent[2], "refs"), 0));
 	const char *id3 = json_string_value(json_array_get(
 	    json_object_get(sent[3], "refs"), 0));
-	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
 	    "\"text_id\":\"same\"}", id1));
-	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
 	    "\"text_id\":\"%s\",\"stat\":\"UNDELIV\",\"err\":\"005\"}", id2,
 	    strcmp(ids, "hex") == 0 ? "decimal" : "hex"));
-	json_decref(smsc_ctl("{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"receipts\",\"ids\":[\"%s\"],"
 	    "\"text_id\":\"decimal\",\"tlv\":true}", id3));
 	for (int k = 0; k < 3; k++) {
 		json_t *r = w_take("report", -1, WAIT_MS);
@@ -528,7 +410,7 @@ receipts_case(const char *ids)
 		json_decref(w_take("deleted", -1, WAIT_MS));
 		json_decref(r);
 	}
-	smsc_wait_count("deliver_sm_resp", 3);
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", 3, WAIT_MS);
 	for (int i = 1; i <= 3; i++)
 		json_decref(sent[i]);
 	teardown();
@@ -561,7 +443,7 @@ START_TEST(test_mo_ack_after_commit)
 	smsc_start("smpp-mo", "hex");
 	w_start(NULL);
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000001\","
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000001\","
 	    "\"text\":\"FOLLOW alice\"}"));
 	json_t *m = take_sms_from("+212611000001");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "FOLLOW alice");
@@ -571,17 +453,17 @@ START_TEST(test_mo_ack_after_commit)
 	w_write("{\"type\":\"ping\",\"seq\":1}");
 	json_decref(w_take("pong", -1, WAIT_MS));
 	h_sleep_ms(200);
-	ck_assert_int_eq(smsc_count("deliver_sm_resp"), 0);
+	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
 	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
 	    json_integer_value(json_object_get(m, "location")));
 	json_decref(w_take("deleted", -1, WAIT_MS));
-	smsc_wait_count("deliver_sm_resp", 1);
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", 1, WAIT_MS);
 	json_decref(m);
 
 	/* Concatenated by UDH (Arabic, UCS-2) and by SAR TLVs (GSM-7). */
 	for (int i = 0; i < 12; i++)
 		strcat(longtext, "ابجد هوز ");	/* 108 characters: 2 UCS-2 parts */
-	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000002\","
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000002\","
 	    "\"text\":\"%s\",\"ref\":77}", longtext));
 	json_t *a = take_sms_from("+212611000002"), *b = take_sms_from("+212611000002");
 	ck_assert_str_eq(json_string_value(json_object_get(a, "coding")), "ucs2");
@@ -595,7 +477,7 @@ START_TEST(test_mo_ack_after_commit)
 	    json_string_value(json_object_get(a, "text")),
 	    json_string_value(json_object_get(b, "text")));
 	ck_assert_str_eq(joined, longtext);
-	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"212611000003\","
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"212611000003\","
 	    "\"text\":\"%s\",\"concat\":\"sar\",\"ref\":300,\"coding\":\"gsm\"}",
 	    "A post that is long enough to need two parts: Pigeon carries it "
 	    "over SMPP to every follower of the account, in GSM-7 and with SAR "
@@ -623,7 +505,7 @@ START_TEST(test_mo_ack_after_commit)
 		json_decref(r);
 	}
 	ck_assert_int_eq(seen, 1);
-	smsc_wait_count("deliver_sm_resp", 5);
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", 5, WAIT_MS);
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
@@ -637,7 +519,7 @@ START_TEST(test_throttle_and_queue_full)
 	smsc_start("smpp-throttle", "hex");
 	w_start(NULL);
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"throttle\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"throttle\",\"count\":1}"));
 	send_text(1, "+212600000001", "one", 0);
 	json_t *m = w_outcome(1);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
@@ -645,7 +527,7 @@ START_TEST(test_throttle_and_queue_full)
 	ck_assert(json_is_true(json_object_get(m, "throttled")));
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "command_status")), 0x58);
 	json_decref(m);
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"qfull\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"qfull\",\"count\":1}"));
 	long t0 = h_now_ms();
 	send_text(2, "+212600000001", "two", 0);
 	m = w_outcome(2);
@@ -659,7 +541,7 @@ START_TEST(test_throttle_and_queue_full)
 	ck_assert_msg(h_now_ms() - t0 >= 300, "no pause after two throttles");
 	json_decref(m);
 	/* A permanent command_status fails the message for good. */
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
 	    "\"status\":11}"));
 	send_text(4, "+212600000001", "four", 0);
 	m = w_outcome(4);
@@ -675,8 +557,8 @@ START_TEST(test_drop_mid_window)
 	smsc_start("smpp-drop", "hex");
 	w_start("\"window\":10,\"reconnect_max_ms\":1000");
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":400}"));
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"drop\",\"after\":3}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":400}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\",\"after\":3}"));
 	for (int i = 1; i <= 5; i++)
 		send_text(i, "+212600000001", "mid-window", 0);
 	int maybe = 0;
@@ -693,12 +575,12 @@ START_TEST(test_drop_mid_window)
 	json_t *r = w_take("ready", -1, WAIT_MS);
 	ck_assert(json_is_true(json_object_get(r, "rebind")));
 	json_decref(r);
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
 	send_text(6, "+212600000001", "after the reconnect", 0);
 	json_t *m = w_outcome(6);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
 	json_decref(m);
-	ck_assert_int_eq(smsc_count("binds"), 2);
+	ck_assert_int_eq(h_smsc_count(&smsc, "binds"), 2);
 	teardown();
 }
 END_TEST
@@ -708,7 +590,7 @@ START_TEST(test_no_answer_timeout)
 	smsc_start("smpp-noanswer", "hex");
 	w_start("\"response_timeout_ms\":1000");
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"noanswer\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"noanswer\",\"count\":1}"));
 	long t0 = h_now_ms();
 	send_text(1, "+212600000001", "lost answer", 0);
 	send_text(2, "+212600000001", "answered", 0);
@@ -729,7 +611,7 @@ END_TEST
 START_TEST(test_bind_refused)
 {
 	smsc_start("smpp-refused", "hex");
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"refuse_bind\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\",\"count\":1}"));
 	w_start(NULL);
 	json_t *e = w_take("error", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(e, "stage")), "bind");
@@ -767,7 +649,7 @@ START_TEST(test_unbind_nack_dead_link)
 	smsc_start("smpp-relink", "hex");
 	w_start("\"enquire_link\":1,\"reconnect_max_ms\":1000");
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"unbind\"}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"unbind\"}"));
 	json_t *l = w_take("link", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
 	    "unbind from the SMSC");
@@ -776,7 +658,7 @@ START_TEST(test_unbind_nack_dead_link)
 	ck_assert(json_is_true(json_object_get(r, "rebind")));
 	json_decref(r);
 
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"nack\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"nack\",\"count\":1}"));
 	send_text(1, "+212600000001", "nacked", 0);
 	json_t *m = w_outcome(1);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
@@ -789,7 +671,7 @@ START_TEST(test_unbind_nack_dead_link)
 	json_decref(w_take("ready", -1, WAIT_MS));
 
 	/* enquire_link every second: a mute SMSC is found dead in about 2 s. */
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":true}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":true}"));
 	long t0 = h_now_ms();
 	l = w_take("link", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
@@ -797,7 +679,7 @@ START_TEST(test_unbind_nack_dead_link)
 	ck_assert_msg(h_now_ms() - t0 < 4000, "dead link found after %ld ms",
 	    h_now_ms() - t0);
 	json_decref(l);
-	json_decref(smsc_ctl("{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":false}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"mute\",\"on\":false}"));
 	json_decref(w_take("ready", -1, WAIT_MS));
 	send_text(2, "+212600000001", "alive again", 0);
 	m = w_outcome(2);
@@ -815,7 +697,7 @@ START_TEST(test_split_bind_and_payload)
 	smsc_start("smpp-split", "hex");
 	w_start("\"bind\":\"transmitter+receiver\",\"long\":\"payload\"");
 	json_decref(w_take("ready", -1, WAIT_MS));
-	json_t *st = smsc_ctl("{\"cmd\":\"status\"}");
+	json_t *st = h_smsc_ctl(&smsc, "{\"cmd\":\"status\"}");
 	ck_assert_int_eq(json_array_size(json_object_get(st, "sessions")), 2);
 	json_decref(st);
 	for (int i = 0; i < 20; i++)
@@ -825,7 +707,7 @@ START_TEST(test_split_bind_and_payload)
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
 	ck_assert_int_eq(json_array_size(json_object_get(m, "refs")), 1);
 	json_decref(m);
-	json_t *subs = smsc_submits();
+	json_t *subs = h_smsc_submits(&smsc);
 	ck_assert_int_eq(json_array_size(subs), 1);
 	json_t *p = json_array_get(subs, 0);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "message_payload")),
@@ -833,7 +715,7 @@ START_TEST(test_split_bind_and_payload)
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "esm_class")), 0);
 	json_decref(subs);
 	/* MO comes on the receiver session. */
-	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000009\","
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000009\","
 	    "\"text\":\"STOP\"}"));
 	m = w_take("sms", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "STOP");
@@ -841,7 +723,7 @@ START_TEST(test_split_bind_and_payload)
 	    json_integer_value(json_object_get(m, "location")));
 	json_decref(w_take("deleted", -1, WAIT_MS));
 	json_decref(m);
-	smsc_wait_count("deliver_sm_resp", 1);
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", 1, WAIT_MS);
 	teardown();
 }
 END_TEST
@@ -876,13 +758,13 @@ START_TEST(test_latin1_default)
 	json_t *m = w_outcome(1);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
 	json_decref(m);
-	json_t *subs = smsc_submits();
+	json_t *subs = h_smsc_submits(&smsc);
 	json_t *p = json_array_get(subs, 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "data_coding")), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "short_message")),
 	    "Café à 20h, équipe réunie, señor Müller");
 	json_decref(subs);
-	json_decref(smsc_ctl("{\"cmd\":\"deliver\",\"from\":\"+212611000004\","
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000004\","
 	    "\"text\":\"Très bien\",\"coding\":\"gsm\"}"));
 	m = w_take("sms", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "Très bien");

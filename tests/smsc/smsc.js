@@ -645,6 +645,61 @@ function bench(o) {
 	setTimeout(() => die('bench: not done after 300 s'), 300000).unref();
 }
 
+/* ISO 8601 in local time with its offset, as pigeon-modemsim writes it, so
+ * that the two sort together. */
+function localTime(iso) {
+	const d = new Date(iso);
+	const p = (n) => String(n).padStart(2, '0');
+	const off = -d.getTimezoneOffset();
+	return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) +
+	    'T' + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()) +
+	    (off < 0 ? '-' : '+') + p(Math.floor(Math.abs(off) / 60)) + ':' +
+	    p(Math.abs(off) % 60);
+}
+
+/*
+ * `sent DIR [NUMBER]`: what the SMSC accepted (submit_sm answered 0), to
+ * NUMBER (with or without '+') or to anyone, one message a line as
+ * "time<TAB>to<TAB>text" (local time, as pigeon-modemsim's), a message in
+ * parts joined once its last part came, timed by it: what scripts/phone
+ * shows beside the modems' SMS.
+ */
+function sentPrint(dir, number) {
+	const file = path.join(dir, 'received.jsonl');
+	let lines;
+	try {
+		lines = fs.readFileSync(file, 'utf8').split('\n');
+	} catch (e) {
+		die(file + ': ' + e.message);
+	}
+	const want = number === undefined ? null : number.replace(/^\+/, '');
+	const open = new Map();
+	for (const l of lines) {
+		let r;
+		try { r = JSON.parse(l); } catch (e) { continue; }
+		if (r.command !== 'submit_sm' || r.status !== 0 ||
+		    (want !== null && r.dest !== want))
+			continue;
+		let text = r.message_payload !== undefined ? r.message_payload :
+		    (r.short_message || '');
+		const c = r.concat;
+		if (c && c.total > 1) {
+			const key = r.dest + '/' + c.ref + '/' + c.total;
+			const g = open.get(key) || { parts: [], have: 0 };
+			if (g.parts[c.seq] === undefined)
+				g.have++;
+			g.parts[c.seq] = text;
+			open.set(key, g);
+			if (g.have < c.total)
+				continue;
+			open.delete(key);
+			text = g.parts.join('');
+		}
+		process.stdout.write(localTime(r.time) + '\t+' + r.dest + '\t' +
+		    text.replace(/[\r\n\t]/g, ' ') + '\n');
+	}
+}
+
 function usage() {
 	process.stderr.write(`usage:
   smsc run DIR [--port N] [--system-id ID] [--password PW] [--ids hex|decimal]
@@ -661,6 +716,7 @@ function usage() {
                                mute on|off, clear
   smsc config DIR [--ids hex|decimal] [--auto-receipt STAT|'']
   smsc status DIR | stop DIR
+  smsc sent DIR [NUMBER]       accepted messages: time, to, text (parts joined)
   smsc bench --port N [--count N] [--window N] [--system-id ID] [--password PW]
 `);
 	process.exit(2);
@@ -729,6 +785,9 @@ function main(argv) {
 	case 'status':
 	case 'stop':
 		ctlCall(dir, { cmd: cmd });
+		return;
+	case 'sent':
+		sentPrint(dir, pos[0]);
 		return;
 	default:
 		usage();

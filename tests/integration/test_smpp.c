@@ -1,0 +1,427 @@
+/*
+ * test_smpp.c: the shortcode end to end over a carrier bind (issue 13): a
+ * real pigeond with no modem and one [smpp carrier] link to the simulated
+ * SMSC (tests/smsc), phones texting 40404 through the SMSC, asserting what
+ * the SMSC received for each phone, receipts turning messages delivered
+ * or undelivered, and the bind as operators see it. One gateway serves
+ * every test (each uses its own phones).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define WAIT_MS	60000
+#define TOKEN	"smpp-token-0123456789abcdef0123456789"
+
+static struct h_gateway g;
+static struct h_smsc smsc;
+static char *section;
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	memset(&smsc, 0, sizeof(smsc));
+	h_smsc_start(&smsc, "smpp-e2e-smsc", "--ids hex");
+	section = h_smsc_section(&smsc, "carrier",
+	    "source_ton = 3\nsource_npi = 0\nwindow = 10\nhealth_seconds = 1\n");
+	g.smpp_extra = section;
+	g.nsmpp = 1;
+	g.extra_config = "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "smpp_e2e", 0);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+	h_smsc_stop(&smsc);
+	free(section);
+}
+
+#define TEXT(from, text) ck_assert_int_eq(h_smsc_deliver(&smsc, (from), (text), NULL), 0)
+#define TEXT_OPTS(from, text, opts) \
+	ck_assert_int_eq(h_smsc_deliver(&smsc, (from), (text), (opts)), 0)
+#define GETS(to, needle) ck_assert_msg(h_smsc_wait_received(&smsc, (to), (needle), \
+	WAIT_MS) == 0, "%s never received \"%s\"; got:\n%s", (to), (needle), \
+	h_smsc_received(&smsc, (to)))
+
+static int
+mo_answered(void *arg)
+{
+	json_t *st = h_smsc_ctl(&smsc, "{\"cmd\":\"status\"}");
+	int done = json_integer_value(json_object_get(st, "pending_mo")) == 0;
+
+	(void)arg;
+	json_decref(st);
+	if (!done)
+		h_sleep_ms(50);
+	return done;
+}
+
+/* Nothing left: every MO answered (so committed), nothing due to send. */
+static void
+settle(void)
+{
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the SMSC still has MO messages unanswered");
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+}
+
+static int
+count_of(const char *to, const char *needle)
+{
+	char *all = h_smsc_received(&smsc, to);
+	int n = h_count_lines(all, needle);
+
+	free(all);
+	return n;
+}
+
+/* The submit_sm records for `to` whose text (parts joined) contains
+ * needle: how many parts, their data_coding and esm_class. */
+static void
+parts_of(const char *to, const char *needle, int *nparts, int *coding, int *esm)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r;
+	char joined[4096] = "";
+	size_t i;
+
+	*nparts = 0;
+	json_array_foreach(subs, i, r) {
+		const char *d = json_string_value(json_object_get(r, "dest"));
+		if (d == NULL || strcmp(d, to + 1) != 0)
+			continue;
+		json_t *c = json_object_get(r, "concat");
+		long seq = json_is_object(c) ? json_integer_value(json_object_get(c, "seq")) : 1;
+		if (seq == 1)
+			joined[0] = '\0';
+		strncat(joined, json_string_value(json_object_get(r, "short_message")),
+		    sizeof(joined) - strlen(joined) - 1);
+		if (strstr(joined, needle) != NULL) {
+			*nparts = json_is_object(c) ?
+			    (int)json_integer_value(json_object_get(c, "total")) : 1;
+			*coding = (int)json_integer_value(json_object_get(r, "data_coding"));
+			*esm = (int)json_integer_value(json_object_get(r, "esm_class"));
+			break;
+		}
+	}
+	json_decref(subs);
+}
+
+/* The id of the outbox row to `to` whose text is text; 0 if none. */
+static long
+outbox_id(const char *to, const char *text)
+{
+	const char *params[] = { to, text };
+	return h_db_long(g.db, "SELECT coalesce(max(id), 0) FROM outbox "
+	    "WHERE recipient = $1 AND text = $2", 2, params);
+}
+
+START_TEST(test_english)
+{
+	const char *a = "+212661100001", *b = "+212661100002";
+
+	TEXT(a, "JOIN amina1");
+	GETS(a, "Welcome to Pigeon, @amina1!");
+	TEXT(b, "JOIN bob1");
+	GETS(b, "@bob1");
+	TEXT(b, "FOLLOW amina1");
+	GETS(b, "You now follow @amina1");
+	TEXT(a, "Hello from the shortcode");
+	GETS(b, "@amina1: Hello from the shortcode\n");
+	TEXT(a, "D bob1 see you at 6");
+	GETS(b, "DM from @amina1: see you at 6\n");
+	TEXT(b, "STOP");
+	GETS(b, "You will get no more SMS from Pigeon. Text START to come back.");
+	TEXT(a, "posted after the stop");
+	settle();
+	ck_assert_int_eq(count_of(b, "posted after the stop"), 0);
+	ck_assert_int_eq(count_of(b, "Hello from the shortcode"), 1);
+	/* The shortcode as the carrier said: TON 3, NPI 0. */
+	json_t *subs = h_smsc_submits(&smsc);
+	json_t *s0 = json_array_get(subs, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "source")), "40404");
+	ck_assert_int_eq(json_integer_value(json_object_get(s0, "source_ton")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(s0, "source_npi")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(s0, "registered_delivery")), 1);
+	json_decref(subs);
+	/* Every member's MO came in over the bind. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle "
+	    "IN ('amina1', 'bob1')", 0, NULL), 2);
+}
+END_TEST
+
+START_TEST(test_french)
+{
+	const char *c = "+212661100003", *d = "+212661100004";
+	int n, coding, esm;
+
+	TEXT(c, "INSCRIPTION claire1");
+	GETS(c, "Bienvenue sur Pigeon, @claire1 !");
+	TEXT(d, "INSCRIPTION denis1");
+	GETS(d, "Bienvenue sur Pigeon, @denis1 !");
+	TEXT(d, "SUIVRE claire1");
+	GETS(d, "Vous suivez @claire1");
+	TEXT(c, "Ça va être une très belle fête, garçon !");
+	GETS(d, "@claire1: Ça va être une très belle fête, garçon !\n");
+	parts_of(d, "très belle fête", &n, &coding, &esm);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(coding, 8);	/* ç is not GSM-7: UCS-2 */
+	TEXT(c, "MP denis1 à demain au marché");
+	GETS(d, "MP de @claire1 : à demain au marché\n");
+	TEXT(d, "ARRET");
+	GETS(d, "Vous ne recevrez plus de SMS de Pigeon.");
+	TEXT(c, "encore un message");
+	settle();
+	ck_assert_int_eq(count_of(d, "encore un message"), 0);
+}
+END_TEST
+
+/* 120 Arabic letters: two UCS-2 parts each way. */
+static const char arabic_post[] =
+    "السلام عليكم، هذا منشور طويل عن سوق الحمام في المدينة القديمة "
+    "يصل إلى كل المتابعين عبر الرمز القصير بدون أي مشكلة";
+
+START_TEST(test_arabic_concatenated)
+{
+	const char *k = "+212661100005", *l = "+212661100006";
+	char want[1200];
+	int n, coding, esm;
+
+	TEXT(k, "تسجيل @Karim1");
+	GETS(k, "مرحبا @karim1!");
+	TEXT(l, "تسجيل layla1");
+	GETS(l, "مرحبا @layla1!");
+	TEXT(l, "تابع karim1");
+	GETS(l, "أنت تتابع @karim1");
+
+	/* A long Arabic MO in UDH parts, last part first. */
+	TEXT_OPTS(k, arabic_post, "--concat udh --reverse");
+	snprintf(want, sizeof(want), "@karim1: %s\n", arabic_post);
+	GETS(l, want);
+	/* ... which leaves as a long fan-out in UDH parts, UCS-2. */
+	parts_of(l, arabic_post, &n, &coding, &esm);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(coding, 8);
+	ck_assert_int_eq(esm & 0x40, 0x40);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'karim1'", 0, NULL), 1);
+
+	/* The same length in SAR parts (another text: not a duplicate). */
+	char sar[1024];
+	snprintf(sar, sizeof(sar), "%s!", arabic_post);
+	TEXT_OPTS(k, sar, "--concat sar --ref 301");
+	snprintf(want, sizeof(want), "@karim1: %s\n", sar);
+	GETS(l, want);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'karim1'", 0, NULL), 2);
+
+	TEXT(k, "راسل layla1 نلتقي غدا");
+	GETS(l, "رسالة من @karim1: نلتقي غدا\n");
+	TEXT(l, "توقف");
+	GETS(l, "لن تصلك رسائل من Pigeon.");
+	TEXT(k, "منشور بعد التوقف");
+	settle();
+	ck_assert_int_eq(count_of(l, "منشور بعد التوقف"), 0);
+}
+END_TEST
+
+/* The message ids the SMSC gave the parts of outbox row id. */
+static json_t *
+message_ids(long id)
+{
+	char sid[32];
+	const char *params[] = { sid };
+
+	snprintf(sid, sizeof(sid), "%ld", id);
+	char *v = h_db_value(g.db, "SELECT coalesce(json_agg(message_id ORDER BY seq), "
+	    "'[]') FROM outbox_parts WHERE outbox_id = $1::bigint", 1, params);
+	json_t *a = json_loads(v ? v : "[]", 0, NULL);
+	free(v);
+	return a;
+}
+
+static void
+assert_api_state(long id, const char *state)
+{
+	char path[64], *body = NULL;
+	json_t *m;
+
+	snprintf(path, sizeof(path), "/api/messages/%ld", id);
+	ck_assert_int_eq(h_http(g.http_port, "GET", path, TOKEN, NULL, &body), 200);
+	m = json_loads(body, 0, NULL);
+	ck_assert_msg(m != NULL, "GET %s: %s", path, body);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "state")), state);
+	json_decref(m);
+	free(body);
+}
+
+START_TEST(test_receipts)
+{
+	const char *e = "+212661100007", *f = "+212661100008";
+	char opts[256];
+	size_t i;
+	json_t *v;
+
+	TEXT(e, "JOIN eve1");
+	GETS(e, "@eve1");
+	TEXT(f, "JOIN fred1");
+	GETS(f, "@fred1");
+	TEXT(f, "FOLLOW eve1");
+	GETS(f, "You now follow @eve1");
+	TEXT(e, "A receipt will say this one arrived");
+	TEXT(e, "And this one will never arrive");
+	GETS(f, "@eve1: A receipt will say this one arrived");
+	GETS(f, "@eve1: And this one will never arrive");
+	long ok = outbox_id(f, "@eve1: A receipt will say this one arrived");
+	long ko = outbox_id(f, "@eve1: And this one will never arrive");
+	ck_assert(ok > 0 && ko > 0);
+	h_wait_outbox(&g, ok, "sent", WAIT_MS);
+	h_wait_outbox(&g, ko, "sent", WAIT_MS);
+	assert_api_state(ok, "sent");
+
+	/* Hex ids in submit_sm_resp, decimal in the receipt's text. */
+	json_t *ids = message_ids(ok);
+	ck_assert_int_eq(json_array_size(ids), 1);
+	json_array_foreach(ids, i, v) {
+		snprintf(opts, sizeof(opts), "%s --text-id decimal", json_string_value(v));
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	}
+	json_decref(ids);
+	/* The same base, a failure. */
+	ids = message_ids(ko);
+	ck_assert_int_eq(json_array_size(ids), 1);
+	json_array_foreach(ids, i, v) {
+		snprintf(opts, sizeof(opts), "%s --stat UNDELIV --err 005",
+		    json_string_value(v));
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	}
+	json_decref(ids);
+	h_wait_outbox(&g, ok, "delivered", WAIT_MS);
+	h_wait_outbox(&g, ko, "undelivered", WAIT_MS);
+	assert_api_state(ok, "delivered");
+	assert_api_state(ko, "undelivered");
+	/* Each receipt answered (after its commit) and matched to its message. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM status_reports "
+	    "WHERE outbox_id IS NOT NULL AND modem = 'carrier'", 0, NULL), 2);
+	settle();
+}
+END_TEST
+
+/* Receipts sent the moment a submit is answered, as some SMSCs do: before
+ * pigeond has committed the submit's message id. Each still matches. */
+START_TEST(test_receipts_at_once)
+{
+	long first = 0, id = 0;
+	char to[32], sfirst[32];
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"DELIVRD\"}"));
+	for (int i = 0; i < 40; i++) {
+		snprintf(to, sizeof(to), "+2126611002%02d", i);
+		id = h_outbox_add(&g, to, "A receipt on the heels of its submit", 1);
+		if (first == 0)
+			first = id;
+	}
+	snprintf(sfirst, sizeof(sfirst), "%ld", first);
+	ck_assert_msg(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE id >= $1::bigint "
+	    "AND state = 'delivered'", sfirst, "40", WAIT_MS) == 0,
+	    "%ld of 40 delivered", h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "id >= $1::bigint AND state = 'delivered'", 1, (const char *const[]){ sfirst }));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM status_reports WHERE "
+	    "outbox_id >= $1::bigint", 1, (const char *const[]){ sfirst }), 40);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"\"}"));
+}
+END_TEST
+
+/* A long GSM-7 reply in UDH parts (HELP is two SMS on a modem). */
+START_TEST(test_long_reply)
+{
+	const char *h = "+212661100009";
+	char post[170];
+	int n, coding, esm;
+
+	TEXT(h, "JOIN hana1");
+	GETS(h, "@hana1");
+	/* 160 characters arrive as one post; "@hana1: " + it needs 2 parts. */
+	for (int i = 0; i < 160; i++)
+		post[i] = "klmnopqrst"[i % 10];
+	post[160] = '\0';
+	const char *iv = "+212661100010";
+	TEXT(iv, "JOIN ivan1");
+	GETS(iv, "@ivan1");
+	TEXT(iv, "FOLLOW hana1");
+	GETS(iv, "You now follow @hana1");
+	TEXT(h, post);
+	GETS(iv, post);
+	parts_of(iv, post, &n, &coding, &esm);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(coding, 0);
+	ck_assert_int_eq(esm & 0x40, 0x40);
+}
+END_TEST
+
+START_TEST(test_operator_view)
+{
+	char *body = NULL;
+	json_t *all, *m, *carrier = NULL;
+	size_t i;
+
+	/* Some traffic, so that the worker's counters move. */
+	TEXT("+212661100011", "JOIN jamal1");
+	GETS("+212661100011", "@jamal1");
+	/* health_seconds = 1: the next poll carries the counters. */
+	h_sleep_ms(1500);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
+	all = json_loads(body, 0, NULL);
+	ck_assert_msg(all != NULL, "%s", body);
+	json_array_foreach(json_object_get(all, "modems"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "name")), "carrier") == 0)
+			carrier = m;
+	ck_assert_msg(carrier != NULL, "no carrier in /api/modems: %s", body);
+	ck_assert_str_eq(json_string_value(json_object_get(carrier, "state")), "online");
+	ck_assert_str_eq(json_string_value(json_object_get(carrier, "kind")), "smpp");
+	ck_assert_int_eq(json_integer_value(json_object_get(carrier, "window")), 10);
+	ck_assert(json_is_integer(json_object_get(carrier, "in_flight")));
+	ck_assert_msg(json_integer_value(json_object_get(carrier, "submitted")) >= 1,
+	    "no submitted counter: %s", body);
+	ck_assert(json_is_integer(json_object_get(carrier, "throttled")));
+	ck_assert(json_is_integer(json_object_get(carrier, "reconnects")));
+	ck_assert_msg(json_integer_value(json_object_get(carrier, "mo")) >= 1,
+	    "no mo counter: %s", body);
+	json_decref(all);
+	free(body);
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, "pigeon_modem_up{modem=\"carrier\"} 1") != NULL,
+	    "%s", body);
+	ck_assert_msg(strstr(body, "pigeon_modem_sms_sent_total{modem=\"carrier\"}") != NULL,
+	    "%s", body);
+	free(body);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("smpp");
+	TCase *tc = tcase_create("smpp");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_english);
+	tcase_add_test(tc, test_french);
+	tcase_add_test(tc, test_arabic_concatenated);
+	tcase_add_test(tc, test_receipts);
+	tcase_add_test(tc, test_receipts_at_once);
+	tcase_add_test(tc, test_long_reply);
+	tcase_add_test(tc, test_operator_view);
+	suite_add_tcase(s, tc);
+	return h_main(s);
+}
