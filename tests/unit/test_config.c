@@ -132,7 +132,7 @@ static const struct {
 	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\n[modem a]\ndevice = /e\n",
 	  ":5: [modem a]: section given twice (first at line 3)" },
 	{ "[database]\nconninfo = x\n[modem bad/name]\ndevice = /d\n",
-	  "link names are 1-32 of letters" },
+	  "modem names are 1-32 of letters" },
 	{ "[database]\nconninfo = x\n[modems]\ndevice = /d\n", "[modems]: unknown section" },
 	{ "[database\nconninfo = x\n", ":1: '[database': a section header without its ']'" },
 	/* Issue 15: what libgammu's reader dropped or misread silently. */
