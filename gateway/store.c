@@ -344,14 +344,17 @@ store_connect(struct store *s)
 	 * idle connection is dropped about 25-40 s after the cut (keepalive
 	 * probes from 10 s, every 5 s, 3 lost; tcp_user_timeout caps it at
 	 * 30 s without an ACK), one waiting for an answer after 30 s
-	 * (docs/scaling.md). They do nothing on a unix socket.
+	 * (docs/scaling.md). They do nothing on a unix socket. The
+	 * search_path default keeps another role's objects in another schema,
+	 * or a temporary one, from standing in for pigeond's (the PL/pgSQL
+	 * functions also set their own).
 	 */
 	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
-	    "keepalives_count", "tcp_user_timeout", "dbname",
+	    "keepalives_count", "tcp_user_timeout", "options", "dbname",
 	    "fallback_application_name", NULL };
 	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
-	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT, s->conninfo, s->appname,
-	    NULL };
+	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT,
+	    "-c search_path=public,pg_temp", s->conninfo, s->appname, NULL };
 	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");

@@ -6,7 +6,7 @@
 -- and one transaction calling one of these functions.
 
 CREATE OR REPLACE FUNCTION pigeon_catalog_load(p_catalog jsonb)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN

@@ -9,7 +9,7 @@
 -- hold it (a network may send a time zone offset up to 21:15; timestamptz
 -- takes +-15:59): the SMS is stored without it rather than never.
 CREATE OR REPLACE FUNCTION pigeon_inbox_time(p text)
-RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+RETURNS timestamptz LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 BEGIN
 	-- Checked before the cast rather than an exception caught after it:
 	-- a handler is a subtransaction per part. About 7 us a part (the
@@ -34,7 +34,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_sender text, p_ref integer,
     p_total integer, p_force boolean)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	ids bigint[];
 	joined text;
@@ -78,7 +78,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_inbox_store(p_parts jsonb)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	r record;
 	mid bigint;
@@ -173,7 +173,7 @@ $$;
 -- A message whose application failed by itself (pigeon_apply raised):
 -- kept with the error and skipped, instead of being fetched for ever.
 CREATE OR REPLACE FUNCTION pigeon_inbox_failed(p_id bigint, p_error text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE inbox_messages SET state = 'error', processed_at = now(),
 	       result = left(p_error, 500)
@@ -182,7 +182,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_inbox_expire(p_timeout_s integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	g record;
 	n integer := 0;

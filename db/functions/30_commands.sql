@@ -14,7 +14,7 @@
 CREATE OR REPLACE FUNCTION pigeon_queue_reply(p_to text, p_lang text,
     p_key text, p_args text[], p_reply_to bigint, p_bypass boolean,
     p_cap boolean, p_max_parts integer, p_more text)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	tmpl text;
 	oid bigint;
@@ -59,7 +59,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_reply(p_to text, p_lang text, p_key text,
     p_args text[] DEFAULT '{}', p_reply_to bigint DEFAULT NULL,
     p_bypass boolean DEFAULT false)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	RETURN pigeon_queue_reply(p_to, p_lang, p_key, p_args, p_reply_to,
 	    p_bypass, true, NULL, NULL);
@@ -69,7 +69,7 @@ END $$;
 -- reply_parts parts with an ellipsis.
 CREATE OR REPLACE FUNCTION pigeon_reply_text(p_to text, p_lang text,
     p_key text, p_args text[], p_reply_to bigint)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	RETURN pigeon_queue_reply(p_to, p_lang, p_key, p_args, p_reply_to,
 	    false, true, pigeon_setting_int('reply_parts'), '…');
@@ -83,7 +83,7 @@ END $$;
 -- not told, since an auto-responder would answer that too.
 CREATE OR REPLACE FUNCTION pigeon_apply_post(p_acct accounts, p_text text,
     p_msg bigint, p_ucs2 boolean, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	post_max integer := pigeon_setting_int('post_max');
 	partner text;
@@ -112,7 +112,7 @@ END $$;
 -- the empty-message hint once a day; anything more is stored and ignored.
 CREATE OR REPLACE FUNCTION pigeon_apply_empty(p_phone text, p_acct bigint,
     p_lang text, p_msg bigint)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	k text := CASE WHEN p_acct IS NULL THEN 'join_hint' ELSE 'usage_post' END;
 BEGIN
@@ -130,7 +130,7 @@ END $$;
 -- happened to it. Rate-limited messages are kept as 'ignored'; the sender
 -- gets at most one warning an hour.
 CREATE OR REPLACE FUNCTION pigeon_apply_limit(m inbox_messages, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	per_min integer := pigeon_setting_int('limit_minute');
 	per_day integer := pigeon_setting_int('limit_day');
@@ -175,7 +175,7 @@ $$;
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
 -- lang, from, to, keyword_lang, loose, ucs2), applied at most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	c_cmd text := coalesce(p_cmd->>'cmd', 'post');
 	-- The parser's error name (parse.c, command_error_name): 'none' or ''.
@@ -406,7 +406,7 @@ END $$;
 -- wins silently (the sender is not told who opted out).
 CREATE OR REPLACE FUNCTION pigeon_apply_dm(m inbox_messages, acct accounts,
     target accounts, p_text text, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	post_max integer := pigeon_setting_int('post_max');
 	oid bigint;
@@ -435,7 +435,7 @@ END $$;
 -- NAME text (at most 20 characters) and BIO text (at most 100).
 CREATE OR REPLACE FUNCTION pigeon_apply_profile(acct accounts, p_field text,
     p_text text, p_msg bigint, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	lim integer := CASE WHEN p_field = 'name' THEN 20 ELSE 100 END;
 BEGIN
@@ -460,7 +460,7 @@ END $$;
 -- for the new window at once: SLEEP OFF releases them.
 CREATE OR REPLACE FUNCTION pigeon_apply_sleep(acct accounts, p_from integer,
     p_to integer, p_msg bigint, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN

@@ -7,7 +7,7 @@
 -- p_batch: [{"id": inbox id, "cmd": the object pigeon_apply takes}, ...]
 CREATE OR REPLACE FUNCTION pigeon_apply_batch(p_batch jsonb)
 RETURNS TABLE (id bigint, result text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	e jsonb;
 BEGIN

@@ -12,7 +12,7 @@
 -- that the planner can inline them (a few are read for every message);
 -- the error is raised only when the value is missing.
 CREATE OR REPLACE FUNCTION pigeon_setting_missing(p_key text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	RAISE EXCEPTION 'setting % is not loaded (pigeond writes the settings when it connects)',
 	    p_key;
@@ -34,7 +34,7 @@ $$;
 -- Called by pigeond at every start with its [pigeon] keys. An unknown
 -- time zone is refused here (the old settings stay).
 CREATE OR REPLACE FUNCTION pigeon_settings_load(p_settings jsonb)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -57,7 +57,7 @@ $$;
 -- The end of the quiet window [p_from, p_to) (hours in the configured
 -- time zone; it may wrap midnight) when now is inside it, else NULL.
 CREATE OR REPLACE FUNCTION pigeon_quiet_end(p_from smallint, p_to smallint)
-RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+RETURNS timestamptz LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	local timestamp;
@@ -84,7 +84,7 @@ END $$;
 -- (NULL) for the current windows and time zone: released when the
 -- recipient is outside their window now. Returns the rows released.
 CREATE OR REPLACE FUNCTION pigeon_hold_retime(p_phone text)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -106,7 +106,7 @@ END $$;
 
 -- Held updates older than hold_max_age seconds are dropped and counted.
 CREATE OR REPLACE FUNCTION pigeon_hold_expire()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	age integer := pigeon_setting_int('hold_max_age');
 	n integer;
@@ -121,7 +121,7 @@ END $$;
 -- Called by pigeond whenever its database connection comes up, after
 -- pigeon_settings_load: the time zone or the windows may have changed.
 CREATE OR REPLACE FUNCTION pigeon_start()
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	expired integer := pigeon_hold_expire();
 	released integer := pigeon_hold_retime(NULL);
@@ -141,7 +141,7 @@ END $$;
 -- time zone) and one warning when the cap is reached.
 CREATE OR REPLACE FUNCTION pigeon_post(p_account bigint, p_text text,
     p_inbox bigint, p_ucs2 boolean DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	pid bigint;
 	author text;
@@ -237,7 +237,7 @@ END $$;
 -- An operator's send (the HTTP API): the outbox id, or NULL when the
 -- phone said STOP. Never held, never capped.
 CREATE OR REPLACE FUNCTION pigeon_send(p_to text, p_text text, p_class smallint)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	oid bigint;
 BEGIN

@@ -28,7 +28,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pigeon_apply_track(acct accounts, p_word text,
     p_msg bigint, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	v_term text := pigeon_track_term(p_word);
 	v_word text := pigeon_track_word(p_word);
@@ -59,7 +59,7 @@ END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_apply_untrack(acct accounts, p_word text,
     p_msg bigint, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	v_term text := pigeon_track_term(p_word);
 	v_word text := pigeon_track_word(p_word);
@@ -80,7 +80,7 @@ END $$;
 -- The words, oldest first, in one SMS (cut with "…" when they do not fit).
 CREATE OR REPLACE FUNCTION pigeon_apply_tracks(acct accounts, p_msg bigint,
     p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	list text;
 	n integer;
@@ -101,7 +101,7 @@ END $$;
 -- one SMS: "@h: text / @h: text", each text cut to 40 characters.
 CREATE OR REPLACE FUNCTION pigeon_apply_search(acct accounts, p_query text,
     p_msg bigint, p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	want text[] := pigeon_query_terms(p_query);
 	v_list text;
@@ -133,7 +133,7 @@ END $$;
 -- copies were delivered (by delivery report) of how many were made.
 CREATE OR REPLACE FUNCTION pigeon_apply_stats(acct accounts, p_msg bigint,
     p_lang text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	followers integer;
 	pid bigint;

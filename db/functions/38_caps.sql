@@ -58,7 +58,7 @@ $$;
 -- Two transactions inserting for one phone at once may each pass the
 -- last place: the ceiling bounds cost, it is not exact.
 CREATE OR REPLACE FUNCTION pigeon_outbox_ceiling()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	ceiling integer := pigeon_setting_int('recipient_day');
 	day_start timestamptz;
@@ -142,7 +142,7 @@ $$;
 -- who posts the same words four times in ten minutes meets it too; the
 -- post is stored in the inbox, and nothing is lost but the repeat.
 CREATE OR REPLACE FUNCTION pigeon_loop_partner(p_acct accounts, p_text text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	rounds integer := pigeon_setting_int('loop_rounds');
 	recent text[];
@@ -187,7 +187,7 @@ END $$;
 -- as they are). /metrics shows the count, the share of the budget spent
 -- and an alert gauge at 80%; crossing 80% also counts link_budget_alert.
 CREATE OR REPLACE FUNCTION pigeon_link_count()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	budget integer := pigeon_setting_int('link_budget_day');
 	v_name text := 'link_parts/' || to_char(now() AT TIME ZONE

@@ -39,7 +39,7 @@ CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
     via_link text, flash boolean, validity_s integer)
-LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp AS $$
 DECLARE
 	taken integer := 0;
 	want integer;
@@ -96,7 +96,7 @@ END $$;
 -- reference the network gave it, for the status reports to come.
 CREATE OR REPLACE FUNCTION pigeon_outbox_sent(p_id bigint, p_modem text,
     p_parts integer, p_refs integer[], p_report boolean)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	r text;
 BEGIN
@@ -136,7 +136,7 @@ $$;
 -- many rows changed state (released ones aside).
 CREATE OR REPLACE FUNCTION pigeon_outbox_outcomes(p jsonb, p_max_attempts integer,
     p_retry_s integer, p_validity_s integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	o jsonb;
 	n integer := 0;
@@ -223,7 +223,7 @@ END $$;
 -- not held against it: it is not the message's failure.
 CREATE OR REPLACE FUNCTION pigeon_outbox_throttled(p_id bigint, p_link text,
     p_error text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE outbox SET state = 'queued', lease_until = NULL,
 	       attempts = greatest(attempts - 1, 0),
@@ -245,7 +245,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_outbox_failed(p_id bigint, p_modem text,
     p_error text, p_temporary boolean, p_max_attempts integer,
     p_retry_s integer, p_validity_s integer)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	o outbox;
 	wait double precision;
@@ -288,7 +288,7 @@ END $$;
 
 -- Queued rows older than the validity period will not be sent.
 CREATE OR REPLACE FUNCTION pigeon_outbox_expire(p_validity_s integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -314,7 +314,7 @@ $$;
 -- What this host was sending when it stopped goes back at once (its
 -- leases would otherwise hold it until they expire).
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim_host(p_host text)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -331,7 +331,7 @@ END $$;
 
 -- A deleted post's copies not yet handed to a link go no further.
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_post(p_post bigint, p_why text)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -345,7 +345,7 @@ END $$;
 -- cancelled. Returns its state before the call ('queued': cancelled now;
 -- any other kept it), NULL when there is no such message.
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	st text;
 BEGIN
@@ -368,7 +368,7 @@ $$;
 
 -- Updates held for quiet hours longer than p_age_s seconds are dropped.
 CREATE OR REPLACE FUNCTION pigeon_outbox_expire_held(p_age_s integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -384,7 +384,7 @@ END $$;
 -- undelivered (from sent or delivered). Returns whether it changed.
 CREATE OR REPLACE FUNCTION pigeon_outbox_reported(p_id bigint,
     p_delivered boolean, p_error text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	IF p_delivered THEN
 		UPDATE outbox SET state = 'delivered', delivered_at = now()
@@ -397,7 +397,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -414,7 +414,7 @@ END $$;
 
 -- Refuses a change of state that outbox_transitions does not list.
 CREATE OR REPLACE FUNCTION pigeon_outbox_check_transition()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM outbox_transitions t
 	                WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
@@ -431,7 +431,7 @@ CREATE OR REPLACE TRIGGER outbox_state_check
 	EXECUTE FUNCTION pigeon_outbox_check_transition();
 
 CREATE OR REPLACE FUNCTION pigeon_outbox_record_state()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO outbox_history (outbox_id, state, modem, detail)
 	    VALUES (NEW.id, NEW.state, NEW.modem, NEW.last_error);
@@ -448,7 +448,7 @@ CREATE OR REPLACE TRIGGER outbox_state_history
 -- statement, and PostgreSQL folds the same NOTIFY within a transaction into
 -- one. pigeon_post, pigeon_send and the replies rely on it too.
 CREATE OR REPLACE FUNCTION pigeon_outbox_notify()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	PERFORM pg_notify('pigeon_outbox', '');
 	RETURN NULL;

@@ -12,7 +12,7 @@
 CREATE OR REPLACE FUNCTION pigeon_report_store(p_modem text, p_recipient text,
     p_ref integer, p_status integer, p_smsc_time timestamptz,
     p_discharge timestamptz, p_dedupe text, p_window_s integer)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	rid bigint;
 	p outbox_parts;
@@ -48,7 +48,7 @@ END $$;
 -- and SMPP receipts.
 CREATE OR REPLACE FUNCTION pigeon_report_apply(p_report bigint, p outbox_parts,
     p_status integer)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -83,7 +83,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_report_receipt(p_link text, p_recipient text,
     p_message_id text, p_keys text[], p_status integer, p_stat text, p_err text,
     p_dedupe text)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	rid bigint;
 	p outbox_parts;

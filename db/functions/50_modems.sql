@@ -12,7 +12,7 @@
 -- leaves the owner's row alone (pigeon_modem_lock marks waiting_host).
 CREATE OR REPLACE FUNCTION pigeon_modem_state(p_name text, p_host text,
     p_state text, p_reason text, p_info jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	old text;
 BEGIN
@@ -73,7 +73,7 @@ END $$;
 -- twice).
 CREATE OR REPLACE FUNCTION pigeon_modem_lock(p_name text, p_host text,
     OUT got boolean, OUT holder text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	holder := NULL;
 	IF EXISTS (SELECT 1 FROM pg_locks l

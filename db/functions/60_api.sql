@@ -36,7 +36,7 @@ $$;
 -- its index: (recipient, id), (state, id) or the primary key.
 CREATE OR REPLACE FUNCTION pigeon_api_messages(p_to text, p_state text,
     p_limit integer, p_before bigint)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	below bigint := coalesce(p_before, 9223372036854775807);
 	r jsonb;
@@ -89,7 +89,7 @@ $$;
 -- POST /api/posts: {"id"} or {"error": "no_user" | "too_long"}.
 CREATE OR REPLACE FUNCTION pigeon_api_post(p_handle text, p_text text,
     p_post_max integer)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	acct bigint;
 BEGIN
@@ -143,7 +143,7 @@ $$;
 -- depth reads the open rows only (index outbox_state_id). PL/pgSQL,
 -- because the functions it calls are made by a later file.
 CREATE OR REPLACE FUNCTION pigeon_metrics()
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 BEGIN
 	RETURN jsonb_build_object(
 	    'in', pigeon_metric_values('in'),
@@ -190,7 +190,7 @@ $$;
 
 -- Webhooks. The targets come from the configuration at every start.
 CREATE OR REPLACE FUNCTION pigeon_webhook_targets(p_urls text[])
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -204,7 +204,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_webhook_enqueue()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -226,7 +226,7 @@ CREATE OR REPLACE TRIGGER posts_webhook
 -- URL gets a 'post.deleted' instead, even one whose 'post' failed for
 -- good (it may have arrived without its answer coming back).
 CREATE OR REPLACE FUNCTION pigeon_webhook_post_deleted()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -254,7 +254,7 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
 	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
@@ -310,7 +310,7 @@ $$;
 -- NULL when it gave up.
 CREATE OR REPLACE FUNCTION pigeon_webhook_failed(p_id bigint, p_error text,
     p_max_backoff_s integer, p_max_age_s integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	d webhook_deliveries;
 	wait integer;

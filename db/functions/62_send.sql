@@ -11,7 +11,7 @@
 -- "replayed": true when the key was used within 24 hours (nothing is
 -- queued then), or {"error": "optout", "to": phone}.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	k text := p_opts->>'idempotency_key';
 	dlr text := p_opts->>'dlr_url';
@@ -66,7 +66,7 @@ END $$;
 -- ('sending' is the gateway's business, not the integrator's). The WHEN
 -- clause keeps rows without a dlr_url at no cost.
 CREATE OR REPLACE FUNCTION pigeon_dlr_enqueue()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
 	    msg_detail, msg_at)
@@ -93,7 +93,7 @@ $$;
 
 -- Idempotency keys are kept 24 hours (a janitor job may call this).
 CREATE OR REPLACE FUNCTION pigeon_api_idempotency_purge()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN

@@ -10,7 +10,7 @@
 -- webhooks; its copies not yet handed to a link are cancelled.
 -- NULL when there is no such post.
 CREATE OR REPLACE FUNCTION pigeon_mod_post_remove(p_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	p posts;
 	n integer;
@@ -31,7 +31,7 @@ END $$;
 -- the notice, once (reply_key 'suspended' is the one row let through).
 -- {"error": "no_user"} or the account's state.
 CREATE OR REPLACE FUNCTION pigeon_mod_suspend(p_handle text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	a accounts;
 	n integer := 0;
@@ -59,7 +59,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_mod_restore(p_handle text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	a accounts;
 BEGIN
@@ -74,7 +74,7 @@ END $$;
 -- What a suspended phone texts is kept, marked ignored, never applied
 -- (pigeon_inbox_fetch takes 'new' rows only).
 CREATE OR REPLACE FUNCTION pigeon_mod_inbox_check()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM accounts a WHERE a.phone = NEW.sender
 	            AND a.suspended_at IS NOT NULL) THEN
@@ -93,7 +93,7 @@ CREATE OR REPLACE TRIGGER inbox_suspended
 -- it (a reply, a fan-out copy, an operator send) is born cancelled, so
 -- that it keeps its id and says why.
 CREATE OR REPLACE FUNCTION pigeon_mod_outbox_check()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	IF NEW.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
 	    SELECT 1 FROM accounts a WHERE a.phone = NEW.recipient
@@ -145,7 +145,7 @@ $$;
 -- theirs. The STOP record of the phone is kept: it must never be texted
 -- again without asking. NULL when there is no such member.
 CREATE OR REPLACE FUNCTION pigeon_mod_erase(p_handle text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	a accounts;
 	n_posts integer;

@@ -14,7 +14,7 @@
 -- {"error": "no_words"} when the query holds no word.
 CREATE OR REPLACE FUNCTION pigeon_search(p_q text, p_before bigint,
     p_limit integer)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	words text[] := pigeon_query_terms(p_q);
 	lim integer := least(greatest(coalesce(p_limit, 20), 1), 50);
@@ -96,7 +96,7 @@ $$;
 -- oldest first, every day listed); its latest 20 posts with their reach.
 -- NULL when there is no such account.
 CREATE OR REPLACE FUNCTION pigeon_user_stats(p_handle text, p_days integer)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;

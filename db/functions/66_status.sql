@@ -7,7 +7,7 @@
 -- Hosts sharing a database each sample: the primary key keeps one row
 -- per link and second.
 CREATE OR REPLACE FUNCTION pigeon_status_sample()
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO status_samples (at, link, queued, sending, oldest_s)
 	SELECT date_trunc('second', now()), '',

@@ -10,7 +10,7 @@
 -- is locked, so concurrent writers never wait on each other here.
 -- TG_ARGV[0] names the count ('in', 'out', 'webhooks').
 CREATE OR REPLACE FUNCTION pigeon_metric_states()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO metric_deltas (name, key, delta)
@@ -32,7 +32,7 @@ END $$;
 -- delivered_at is first set (or when it is inserted with one); purging it
 -- later does not uncount it (a Prometheus histogram only grows).
 CREATE OR REPLACE FUNCTION pigeon_metric_latency()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	lat float8[];
 BEGIN
@@ -122,7 +122,7 @@ END $$;
 -- seconds). One host at a time: two folds at once could deadlock on the
 -- counts they both update.
 CREATE OR REPLACE FUNCTION pigeon_metric_fold()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
@@ -186,7 +186,7 @@ $$;
 --   modem_history  modem state changes
 CREATE OR REPLACE FUNCTION pigeon_retention_purge(p_kind text, p_days integer,
     p_batch integer, OUT purged integer, OUT more boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	tbl text;
 	tcol text;
@@ -274,7 +274,7 @@ END $$;
 -- than two days ago, and the per-link daily budget counters
 -- (38_caps.sql) of more than 35 days ago. Both tables are small.
 CREATE OR REPLACE FUNCTION pigeon_retention_misc()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 	m integer;
@@ -291,7 +291,7 @@ END $$;
 -- outbox row into 'sent' (a trigger, so that pigeon_outbox_sent stays as
 -- it is), for the [modem] rate limits to survive a restart.
 CREATE OR REPLACE FUNCTION pigeon_link_hour_count()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO link_hour_counts AS c (link, hour, parts, last_at)
 	VALUES (NEW.modem, date_trunc('hour', now()), greatest(coalesce(NEW.parts, 1), 1), now())

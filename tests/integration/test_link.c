@@ -151,6 +151,22 @@ START_TEST(test_outbox_transitions_enforced)
 }
 END_TEST
 
+/* Issue 14, item 12: no PL/pgSQL function of pigeond's takes the
+ * caller's search_path (another role's schema or a temporary one could
+ * stand in for its tables). */
+START_TEST(test_functions_search_path)
+{
+	ck_assert_int_gt(h_db_long(g.db, "SELECT count(*) FROM pg_proc p "
+	    "JOIN pg_language l ON l.oid = p.prolang "
+	    "WHERE p.proname LIKE 'pigeon\\_%' AND l.lanname = 'plpgsql'", 0, NULL), 50);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM pg_proc p "
+	    "JOIN pg_language l ON l.oid = p.prolang "
+	    "WHERE p.proname LIKE 'pigeon\\_%' AND l.lanname = 'plpgsql' "
+	    "AND NOT coalesce(array_to_string(p.proconfig, ',') "
+	    "LIKE '%search_path=public, pg_temp%', false)", 0, NULL), 0);
+}
+END_TEST
+
 /*
  * Issue 13, item 9: two SMS to one phone leave in the order they were
  * queued, even when the first goes by a slow modem and another modem is
@@ -193,6 +209,7 @@ main(void)
 	tcase_add_test(tc, test_received_counter_moves);
 	tcase_add_test(tc, test_drain_finishes_its_send);
 	tcase_add_test(tc, test_outbox_transitions_enforced);
+	tcase_add_test(tc, test_functions_search_path);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("order");
 	tcase_add_checked_fixture(tc, setup_order, teardown);
