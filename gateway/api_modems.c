@@ -38,7 +38,10 @@ api_modems_merge(json_t *db_rows)
 		json_object_set_new(o, "sending", m->inflight > 0 ?
 		    json_integer(m->sends[0].id) : json_null());
 		json_object_set_new(o, "in_flight", json_integer(m->inflight));
-		json_object_set_new(o, "window", json_integer(m->window));
+		/* A bind's SMPP window; pigeond hands it more (link.c). */
+		json_object_set_new(o, "window", json_integer(m->kind == LINK_SMPP ?
+		    m->conf->window : m->window));
+		json_object_set_new(o, "unsettled", json_integer(m->inflight + m->recording));
 		if (m->info)
 			json_object_set(o, "info", m->info);
 		/* The supervisor's latest health poll beats the stored one. */

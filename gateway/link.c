@@ -133,7 +133,7 @@ int
 link_can_send(const struct link *l)
 {
 	return l->state == LINK_ONLINE && l->want == LINK_ONLINE &&
-	    l->inflight < l->window && l->bev != NULL && !l->respawn &&
+	    l->inflight + l->recording < l->window && l->bev != NULL && !l->respawn &&
 	    l->lock == LOCK_HELD;
 }
 
@@ -514,12 +514,22 @@ link_event(struct link *l, enum link_event type, const char *reason)
 	return link_step(l, &ev);
 }
 
-/* A modem sends one SMS at a time (the AT commands are a dialogue); a
- * bind keeps its window full. */
+/*
+ * A modem sends one SMS at a time (the AT commands are a dialogue). A
+ * bind is handed LINK_AHEAD times its SMPP window: its worker submits a
+ * window of them and queues the rest, so that the SMSC's window stays
+ * full while pigeond's next claim and the last outcomes' commit run. A
+ * send's slot frees only when its outcome is committed (scheduler.c
+ * counts `recording`), so a crash of pigeond can leave at most this many
+ * sends whose outcome the database does not know: the duplicate bound.
+ */
+#define LINK_AHEAD	2
+
 static int
 link_window(const struct modem_conf *conf)
 {
-	return conf->kind == CONF_SMPP && conf->window > 1 ? conf->window : 1;
+	return conf->kind == CONF_SMPP && conf->window > 1 ?
+	    conf->window * LINK_AHEAD : 1;
 }
 
 struct link *

@@ -314,6 +314,7 @@ main(int argc, char *argv[])
 	link_free_all();
 	inbound_free();
 	scheduler_free();
+	reports_free();
 	janitor_free();
 	hostlock_free();
 	webhook_free();

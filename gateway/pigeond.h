@@ -107,8 +107,10 @@ struct link {
 	char		 reason[256];	/* why it is in its state */
 	int		 removed;	/* gone from the config: kept aside once stopped */
 	int		 respawn;	/* config changed: restart the process once idle */
-	int		 window;	/* sends it may have in flight at once */
+	int		 window;	/* sends it may have unsettled at once */
 	int		 inflight;	/* sends in flight: sends[0 .. inflight-1] */
+	int		 recording;	/* scheduler.c's: outcomes it gave that the
+					 * database has not committed yet */
 	struct link_send *sends;
 	int64_t		 last_send;	/* ms (monotonic) of the last send handed over */
 	int		 fails_in_row;	/* temporary send failures since its last success */
@@ -268,6 +270,7 @@ void	 reports_sms(struct link *, json_t *msg);
 /* An SMPP delivery receipt (a `report` message). */
 void	 reports_receipt(struct link *, json_t *msg);
 int	 reports_busy(void);
+void	 reports_free(void);
 
 /* inbound.c */
 void	 inbound_sms(struct link *, json_t *msg);

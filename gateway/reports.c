@@ -149,14 +149,167 @@ reports_sms(struct link *m, json_t *msg)
 	in_flight++;
 }
 
-int
-reports_busy(void)
+/*
+ * SMPP receipts come by the thousand a second on a busy bind, and a
+ * commit each was the limit: they are recorded in batches, as send
+ * outcomes are (scheduler.c). Those that arrive while a batch statement
+ * is in flight go together in the next one; each batch is a durable
+ * query, and every receipt of it is acknowledged to the SMSC (`delete`)
+ * only after its commit. A batch the database refuses as a whole is
+ * tried again one receipt at a time, so that the one at fault fails
+ * alone (and stays unacknowledged: the SMSC delivers it again).
+ */
+#define RECEIPTS_MAX	1000
+
+static const char SQL_RECEIPTS[] = "SELECT * FROM pigeon_report_receipts($1::jsonb)";
+
+struct receipts {
+	json_t		*list;		/* what the statement records */
+	struct report	**who;		/* where each came from, to acknowledge it */
+	size_t		 n, cap;
+	int		 batch;		/* the batch (else one sent alone) */
+};
+
+static struct receipts *rcpt_pending;
+static int rcpt_flushing;
+static struct event *ev_rcpt_flush;
+
+static void receipts_flush(void);
+static int receipts_send(struct receipts *);
+
+static void
+receipts_free(struct receipts *b)
 {
-	return in_flight > 0 && store_is_up(env.store);
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->who[i] != NULL)
+			report_free(b->who[i]);
+	json_decref(b->list);
+	free(b->who);
+	free(b);
 }
 
-static const char SQL_RECEIPT[] =
-    "SELECT pigeon_report_receipt($1, $2, $3, $4::text[], $5::integer, $6, $7, $8)";
+static struct receipts *
+receipts_new(int batch)
+{
+	struct receipts *b = calloc(1, sizeof(*b));
+
+	if (b == NULL || (b->list = json_array()) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->batch = batch;
+	return b;
+}
+
+/* Adds one receipt (o's reference is taken, r is owned once added). */
+static int
+receipts_add(struct receipts *b, json_t *o, struct report *r)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct report **who = reallocarray(b->who, cap, sizeof(*who));
+		if (who == NULL) {
+			json_decref(o);
+			return -1;
+		}
+		b->who = who;
+		b->cap = cap;
+	}
+	if (json_array_append_new(b->list, o) == -1)
+		return -1;
+	b->who[b->n++] = r;
+	return 0;
+}
+
+/* A durable query (store.h): res is NULL only when pigeond stops. */
+static void
+receipts_recorded(PGresult *res, void *arg)
+{
+	struct receipts *b = arg;
+	size_t i;
+
+	if (b->batch)
+		rcpt_flushing = 0;
+	in_flight -= (int)b->n;
+	if (res == NULL) {
+		/* pigeond stops: the SMSC delivers them again. */
+	} else if (!store_ok(res) && b->n > 1) {
+		log_warnx("smpp: recording %zu receipts failed (%s); one at a time",
+		    b->n, store_error(res));
+		for (i = 0; i < b->n; i++) {
+			struct receipts *one = receipts_new(0);
+			json_t *o = json_array_get(b->list, i);
+			if (one == NULL || receipts_add(one, json_incref(o), b->who[i]) == -1) {
+				receipts_free(one);
+				report_free(b->who[i]);
+			} else if (receipts_send(one) == -1) {
+				receipts_free(one);
+			}
+			b->who[i] = NULL;
+		}
+	} else if (!store_ok(res)) {
+		/* Left unacknowledged; the SMSC delivers it again. */
+		log_warnx("modem %s: cannot store the receipt %s: %s", b->who[0]->modem->name,
+		    json_string_value(json_object_get(json_array_get(b->list, 0),
+		    "message_id")), store_error(res));
+	} else {
+		for (i = 0; i < b->n && i < (size_t)PQntuples(res); i++) {
+			struct report *r = b->who[i];
+			log_debug("modem %s: receipt for %s: %s", r->modem->name,
+			    json_string_value(json_object_get(json_array_get(b->list, i),
+			    "message_id")), PQgetvalue(res, (int)i, 0));
+			supervisor_delete(r->modem, r->generation, r->folder, r->location);
+		}
+	}
+	receipts_free(b);
+	if (res == NULL)
+		return;
+	receipts_flush();
+	if (env.draining)
+		pigeond_check_drained();
+}
+
+/* One statement for b; -1 (b still the caller's) when it cannot. */
+static int
+receipts_send(struct receipts *b)
+{
+	char *js = json_dumps(b->list, JSON_COMPACT);
+	const char *params[] = { js };
+	int rc = -1;
+
+	if (js != NULL)
+		rc = store_durable(env.store, SQL_RECEIPTS, 1, params,
+		    receipts_recorded, b);
+	free(js);
+	if (rc == -1)
+		log_warnx("smpp: cannot record %zu receipt(s) now; the SMSC delivers "
+		    "them again", b->n);
+	else
+		in_flight += (int)b->n;
+	return rc;
+}
+
+static void
+receipts_flush(void)
+{
+	struct receipts *b = rcpt_pending;
+
+	if (rcpt_flushing || b == NULL || b->n == 0)
+		return;
+	rcpt_pending = NULL;
+	if (receipts_send(b) == 0)
+		rcpt_flushing = 1;
+	else
+		receipts_free(b);
+}
+
+static void
+receipts_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	receipts_flush();
+}
 
 /*
  * An SMPP receipt (pigeon-smpp's `report`): stored and matched by the
@@ -166,69 +319,84 @@ static const char SQL_RECEIPT[] =
 void
 reports_receipt(struct link *l, json_t *msg)
 {
-	json_t *keys = json_object_get(msg, "keys"), *k;
+	json_t *keys = json_object_get(msg, "keys"), *k, *o, *clean;
 	const char *recipient = json_string_value(json_object_get(msg, "recipient"));
 	const char *mid = json_string_value(json_object_get(msg, "message_id"));
 	const char *stat = json_string_value(json_object_get(msg, "stat"));
 	const char *err = json_string_value(json_object_get(msg, "err"));
 	const char *key = json_string_value(json_object_get(msg, "key"));
-	char norm[NUMBER_MAX], status[8], *keys_text = NULL, *dedupe = NULL;
-	size_t i, len = 2;
+	char norm[NUMBER_MAX], *dedupe = NULL;
+	size_t i;
 	struct report *r;
 
 	if (key == NULL || !json_is_array(keys)) {
 		log_warnx("modem %s: receipt without key or keys, ignored", l->name);
 		return;
 	}
-	/* A text[] literal of the keys: they are hex and decimal digits, so
-	 * no quoting is needed; anything else is left out. */
-	json_array_foreach(keys, i, k)
-		len += json_string_length(k) + 1;
-	if ((keys_text = malloc(len)) == NULL)
+	/* The keys are the id in hex and in decimal: anything else is left out. */
+	if ((clean = json_array()) == NULL)
 		return;
-	strcpy(keys_text, "{");
 	json_array_foreach(keys, i, k) {
 		const char *v = json_string_value(k);
-		if (v == NULL || *v == '\0' || strspn(v, "0123456789abcdefABCDEF") != strlen(v))
-			continue;
-		if (keys_text[1] != '\0')
-			strcat(keys_text, ",");
-		strcat(keys_text, v);
+		if (v != NULL && *v != '\0' &&
+		    strspn(v, "0123456789abcdefABCDEF") == strlen(v))
+			json_array_append(clean, k);
 	}
-	strcat(keys_text, "}");
 	if (number_normalize(recipient ? recipient : "", env.conf.country, norm,
 	    sizeof(norm)) == NUMBER_INVALID)
 		snprintf(norm, sizeof(norm), "%.*s", (int)sizeof(norm) - 1,
 		    recipient ? recipient : "");
-	/* delivered: 0; final but not delivered: 64; not final yet: 32. */
-	snprintf(status, sizeof(status), "%d",
-	    json_is_true(json_object_get(msg, "delivered")) ? 0 :
-	    json_is_true(json_object_get(msg, "final")) ? 64 : 32);
 	if (asprintf(&dedupe, "%s|%s", l->name, key) == -1)
 		dedupe = NULL;
-	if ((r = calloc(1, sizeof(*r))) == NULL || dedupe == NULL) {
-		free(r);
-		free(keys_text);
-		free(dedupe);
+	/* delivered: 0; final but not delivered: 64; not final yet: 32. */
+	o = json_pack("{s:s, s:s, s:s?, s:o, s:i, s:s?, s:s?, s:s?}",
+	    "link", l->name, "recipient", norm, "message_id", mid, "keys", clean,
+	    "status", json_is_true(json_object_get(msg, "delivered")) ? 0 :
+	    json_is_true(json_object_get(msg, "final")) ? 64 : 32,
+	    "stat", stat, "err", err, "dedupe", dedupe);
+	free(dedupe);
+	if (o == NULL || !json_is_string(json_object_get(o, "dedupe")) ||
+	    (r = calloc(1, sizeof(*r))) == NULL) {
+		json_decref(o);
 		return;
 	}
 	r->modem = l;
 	r->generation = l->generation;
 	r->folder = (int)json_integer_value(json_object_get(msg, "folder"));
 	r->location = (int)json_integer_value(json_object_get(msg, "location"));
-	r->params[0] = strdup(l->name);
-	r->params[1] = strdup(norm);
-	r->params[2] = mid ? strdup(mid) : NULL;
-	r->params[3] = keys_text;
-	r->params[4] = strdup(status);
-	r->params[5] = stat ? strdup(stat) : NULL;
-	r->params[6] = err ? strdup(err) : NULL;
-	r->params[7] = dedupe;
-	if (r->params[0] == NULL || r->params[1] == NULL || r->params[4] == NULL ||
-	    store_durable(env.store, SQL_RECEIPT, REPORT_PARAMS,
-	    (const char *const *)r->params, report_stored, r) == -1) {
+	if (rcpt_pending == NULL && (rcpt_pending = receipts_new(1)) == NULL) {
+		json_decref(o);
 		report_free(r);
 		return;
 	}
-	in_flight++;
+	if (receipts_add(rcpt_pending, o, r) == -1) {
+		report_free(r);
+		return;
+	}
+	if (rcpt_pending->n >= RECEIPTS_MAX)
+		receipts_flush();
+	/* On the next loop turn: what the same read brought goes together. */
+	if (ev_rcpt_flush == NULL)
+		ev_rcpt_flush = evtimer_new(env.base, receipts_on_flush, NULL);
+	if (ev_rcpt_flush != NULL)
+		event_active(ev_rcpt_flush, EV_TIMEOUT, 0);
+}
+
+/* Receipts not sent yet stay unacknowledged: the SMSC delivers them again. */
+void
+reports_free(void)
+{
+	receipts_free(rcpt_pending);
+	rcpt_pending = NULL;
+	if (ev_rcpt_flush != NULL) {
+		event_free(ev_rcpt_flush);
+		ev_rcpt_flush = NULL;
+	}
+}
+
+int
+reports_busy(void)
+{
+	return (in_flight > 0 || (rcpt_pending != NULL && rcpt_pending->n > 0)) &&
+	    store_is_up(env.store);
 }

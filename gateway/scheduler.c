@@ -59,6 +59,28 @@ struct outcomes {
 static void outcomes_flush(void);
 static int outcomes_send(json_t *list, int batch);
 
+/*
+ * A link's send slot frees when its outcome is committed, not when the
+ * worker answers (link.c, LINK_AHEAD): outcomes a link gave and the
+ * database does not have yet count against its window.
+ */
+static void
+outcomes_settled(json_t *list)
+{
+	size_t i;
+	json_t *o;
+	struct link *l;
+
+	json_array_foreach(list, i, o) {
+		const char *name = json_string_value(json_object_get(o, "link"));
+		const char *what = json_string_value(json_object_get(o, "outcome"));
+		if (name == NULL || what == NULL || strcmp(what, "released") == 0 ||
+		    (l = link_find(name)) == NULL || l->recording == 0)
+			continue;
+		l->recording--;
+	}
+}
+
 /* A durable query (store.h): res is NULL only when pigeond stops. */
 static void
 outcomes_recorded(PGresult *res, void *arg)
@@ -69,6 +91,8 @@ outcomes_recorded(PGresult *res, void *arg)
 
 	if (st->batch)
 		flushing = 0;
+	if (res == NULL || store_ok(res) || n == 1)
+		outcomes_settled(st->list);	/* else each again, alone */
 	if (res != NULL && !store_ok(res) && n > 1) {
 		/* Rolled back as a whole: each again by itself, so that the
 		 * one at fault fails alone. */
@@ -120,6 +144,7 @@ outcomes_send(json_t *list, int batch)
 	if (rc == -1) {
 		log_warnx("outbox: out of memory recording %zu outcome(s); their "
 		    "leases return them", json_array_size(list));
+		outcomes_settled(list);
 		json_decref(list);
 		free(st);
 	}
@@ -149,9 +174,11 @@ outcomes_on_flush(evutil_socket_t fd, short what, void *arg)
 	outcomes_flush();
 }
 
-/* Queues one outcome (its reference is taken) for the next batch. */
+/* Queues one outcome (its reference is taken) for the next batch; from
+ * link l (a send's outcome: it holds l's slot until committed), or NULL
+ * (a release). */
 static void
-outcome_push(json_t *o)
+outcome_push(json_t *o, struct link *l)
 {
 	if (o == NULL)
 		return;
@@ -159,7 +186,10 @@ outcome_push(json_t *o)
 		json_decref(o);
 		return;
 	}
-	json_array_append_new(pending, o);
+	if (json_array_append_new(pending, o) == -1)
+		return;
+	if (l != NULL)
+		l->recording++;
 	recording++;
 	if (json_array_size(pending) >= BATCH_MAX)
 		outcomes_flush();
@@ -251,7 +281,7 @@ able_slots(void)
 	int n = 0;
 	TAILQ_FOREACH(l, &env.links, entry)
 		if (able(l, now))
-			n += l->window - l->inflight;
+			n += l->window - l->inflight - l->recording;
 	return n;
 }
 
@@ -330,7 +360,7 @@ dispatch(PGresult *res, int i, struct link *m)
 		/* No link can take it after all: put it back. */
 		outcome_push(json_pack("{s:I, s:s, s:s}", "id",
 		    (json_int_t)strtoll(id, NULL, 10), "link", m ? m->name : "",
-		    "outcome", "released"));
+		    "outcome", "released"), NULL);
 		return;
 	}
 	log_debug("outbox %s: to %s via %s (attempt %s)", id, PQgetvalue(res, i, 1),
@@ -449,7 +479,7 @@ record_failure(int64_t id, struct link *m, const char *err, int temporary, json_
 		json_object_set_new(o, "maybe_sent",
 		    json_boolean(json_is_true(json_object_get(msg, "maybe_sent"))));
 	}
-	outcome_push(o);
+	outcome_push(o, m);
 }
 
 void
@@ -484,7 +514,7 @@ scheduler_sent(struct link *m, json_t *msg)
 	if (m->budget_left == 0)
 		log_warnx("modem %s: its daily budget (link_budget_day) is spent; "
 		    "no more sends today", m->name);
-	outcome_push(o);
+	outcome_push(o, m);
 	scheduler_kick();
 }
 

@@ -144,6 +144,11 @@ DECLARE
 	receipted bigint[];
 	late record;
 BEGIN
+	-- The links' rows first, in name order, as pigeon_report_receipts
+	-- takes them: a receipt racing its outcome is matched by one of them.
+	PERFORM 1 FROM modems
+	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
+	  ORDER BY name FOR UPDATE;
 	WITH s AS (
 		SELECT (e->>'id')::bigint AS id, e->>'link' AS link,
 		       (e->>'parts')::integer AS parts,
@@ -394,6 +399,19 @@ BEGIN
 		 WHERE id = p_id AND state IN ('sent', 'delivered');
 	END IF;
 	RETURN FOUND;
+END $$;
+
+-- pigeon_outbox_reported(id, true) for many messages at once (a batch of
+-- SMPP receipts): one statement.
+CREATE OR REPLACE FUNCTION pigeon_outbox_delivered(p_ids bigint[])
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox SET state = 'delivered', delivered_at = now()
+	 WHERE id = ANY (p_ids) AND state = 'sent';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim()

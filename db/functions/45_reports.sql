@@ -111,3 +111,109 @@ BEGIN
 	END IF;
 	RETURN pigeon_report_apply(rid, p, p_status);
 END $$;
+
+-- The rows of pigeon_report_receipts' matched batch.
+CREATE OR REPLACE FUNCTION pigeon_receipt_rows(p jsonb)
+RETURNS TABLE (ord integer, link text, status integer, outbox_id bigint,
+    seq integer, stored boolean)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT * FROM jsonb_to_recordset(coalesce(p, '[]')) AS r(ord integer,
+	    link text, status integer, outbox_id bigint, seq integer, stored boolean);
+$$;
+
+-- A batch of SMPP receipts in one statement and one commit (a busy bind
+-- brings thousands a second; a statement and a commit each were the
+-- limit). Each element is {"link", "recipient", "message_id", "keys":
+-- [...], "status", "stat", "err", "dedupe"}: pigeon_report_receipt's
+-- arguments, with the same outcome, but set-based: the receipts are
+-- matched and stored by one INSERT, their parts and their messages
+-- updated by one statement each. Returns one row per element, in their
+-- order: 'delivered', 'undelivered', 'pending', 'unmatched' or
+-- 'duplicate' (a dedupe key seen before, in this batch or earlier).
+CREATE OR REPLACE FUNCTION pigeon_report_receipts(p jsonb)
+RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	batch jsonb;		-- matched: one object per element
+	delivered bigint[];
+	bad record;
+BEGIN
+	-- The links' rows first, in name order: pigeon_outbox_outcomes takes
+	-- them too, so a receipt and the outcome it may race with (matched
+	-- late, through status_reports.keys) never miss each other.
+	PERFORM 1 FROM modems
+	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
+	  ORDER BY name FOR UPDATE;
+
+	WITH e AS (
+		SELECT x.ord::integer AS ord, x.v->>'link' AS link,
+		       x.v->>'recipient' AS recipient, x.v->>'message_id' AS mid,
+		       ARRAY(SELECT jsonb_array_elements_text(x.v->'keys')) AS keys,
+		       (x.v->>'status')::integer AS status, x.v->>'stat' AS stat,
+		       x.v->>'err' AS err, x.v->>'dedupe' AS dedupe
+		  FROM jsonb_array_elements(p) WITH ORDINALITY AS x(v, ord)
+	), m AS (
+		SELECT e.*, op.outbox_id, op.seq
+		  FROM e LEFT JOIN LATERAL (
+			SELECT op.outbox_id, op.seq FROM outbox_parts op
+			 WHERE op.modem = e.link AND op.message_id = ANY (e.keys)
+			 ORDER BY op.sent_at DESC, op.outbox_id DESC
+			 LIMIT 1) op ON true
+	), first AS (
+		SELECT DISTINCT ON (dedupe) * FROM m ORDER BY dedupe, ord
+	), ins AS (
+		INSERT INTO status_reports (dedupe, modem, recipient, status,
+		    message_id, stat, err, keys, outbox_id, seq)
+		SELECT dedupe, link, recipient, status, mid, stat, err, keys,
+		       outbox_id, seq
+		  FROM first
+		ON CONFLICT (dedupe) DO NOTHING
+		RETURNING dedupe
+	)
+	SELECT jsonb_agg(jsonb_build_object('ord', m.ord, 'link', m.link,
+	           'status', m.status, 'outbox_id', m.outbox_id, 'seq', m.seq,
+	           'stored', EXISTS (SELECT 1 FROM ins WHERE ins.dedupe = m.dedupe)
+	               AND m.ord = (SELECT f.ord FROM first f WHERE f.dedupe = m.dedupe)))
+	  INTO batch FROM m;
+
+	UPDATE modems mo SET reports_in = mo.reports_in + c.n_in,
+	       reports_unmatched = mo.reports_unmatched + c.n_unmatched,
+	       updated_at = now()
+	  FROM (SELECT link, count(*) AS n_in,
+	               count(*) FILTER (WHERE outbox_id IS NULL) AS n_unmatched
+	          FROM pigeon_receipt_rows(batch) WHERE stored GROUP BY link) c
+	 WHERE mo.name = c.link;
+
+	-- The parts: the last receipt of a part in the batch wins.
+	UPDATE outbox_parts op SET status = b.status, reported_at = now()
+	  FROM (SELECT DISTINCT ON (outbox_id, seq) outbox_id, seq, status
+	          FROM pigeon_receipt_rows(batch) WHERE stored AND outbox_id IS NOT NULL
+	         ORDER BY outbox_id, seq, ord DESC) b
+	 WHERE op.outbox_id = b.outbox_id AND op.seq = b.seq;
+
+	-- Delivered: every part of the message is (a part the link gave no id
+	-- for never is: the message stays sent).
+	SELECT array_agg(o.id) INTO delivered
+	  FROM outbox o
+	 WHERE o.id IN (SELECT outbox_id FROM pigeon_receipt_rows(batch)
+	                 WHERE stored AND status < 32)
+	   AND (SELECT count(*) FROM outbox_parts op
+	         WHERE op.outbox_id = o.id AND op.status < 32) >= coalesce(o.parts, 1);
+	IF delivered IS NOT NULL THEN
+		PERFORM pigeon_outbox_delivered(delivered);
+	END IF;
+	FOR bad IN SELECT outbox_id, seq, status FROM pigeon_receipt_rows(batch)
+	            WHERE stored AND outbox_id IS NOT NULL AND status >= 64
+	            ORDER BY ord LOOP
+		PERFORM pigeon_outbox_reported(bad.outbox_id, false,
+		    format('part %s: not delivered (status %s)', bad.seq, bad.status));
+	END LOOP;
+
+	RETURN QUERY
+	SELECT CASE WHEN NOT b.stored THEN 'duplicate'
+	            WHEN b.outbox_id IS NULL THEN 'unmatched'
+	            WHEN b.status >= 64 THEN 'undelivered'
+	            WHEN b.outbox_id = ANY (coalesce(delivered, '{}')) AND b.status < 32
+	                 THEN 'delivered'
+	            ELSE 'pending' END
+	  FROM pigeon_receipt_rows(batch) b ORDER BY b.ord;
+END $$;
