@@ -181,12 +181,6 @@ inbound_sms(struct link *m, json_t *msg)
 static void inbound_flush(void);
 
 static void
-in_store_connected(struct store *s, void *arg)
-{
-	store_setup_done(s);
-}
-
-static void
 in_store_state(int up, void *arg)
 {
 	if (up)
@@ -198,15 +192,9 @@ in_store_state(int up, void *arg)
 static struct store *
 inbound_store(void)
 {
-	if (in_store == NULL && (in_store = store_new(env.base,
-	    env.conf.conninfo)) != NULL) {
-		char app[80];
-		snprintf(app, sizeof(app), "pigeond %s inbox", env.conf.hostname);
-		store_set_callbacks(in_store, in_store_connected,
-		    in_store_state, NULL, NULL);
-		store_set_name(in_store, app);
-		store_start(in_store);
-	}
+	if (in_store == NULL)
+		in_store = store_open_role(env.base, env.conf.conninfo,
+		    env.conf.hostname, "inbox", in_store_state);
 	return in_store != NULL && store_is_up(in_store) ? in_store : env.store;
 }
 

@@ -173,6 +173,9 @@ struct receipts {
 static struct receipts *rcpt_pending;
 static int rcpt_flushing;
 static struct event *ev_rcpt_flush;
+/* Receipts have a connection of their own, so that a fan-out's claims
+ * and outcomes never wait behind them (pigeond's main one until it is up). */
+static struct store *rcpt_store;
 
 static void receipts_flush(void);
 static int receipts_send(struct receipts *);
@@ -279,8 +282,12 @@ receipts_send(struct receipts *b)
 	const char *params[] = { js };
 	int rc = -1;
 
+	if (rcpt_store == NULL)
+		rcpt_store = store_open_role(env.base, env.conf.conninfo,
+		    env.conf.hostname, "receipts", NULL);
 	if (js != NULL)
-		rc = store_durable(env.store, SQL_RECEIPTS, 1, params,
+		rc = store_durable(rcpt_store != NULL && store_is_up(rcpt_store) ?
+		    rcpt_store : env.store, SQL_RECEIPTS, 1, params,
 		    receipts_recorded, b);
 	free(js);
 	if (rc == -1)
@@ -386,6 +393,8 @@ reports_receipt(struct link *l, json_t *msg)
 void
 reports_free(void)
 {
+	store_free(rcpt_store);	/* completes its query with NULL */
+	rcpt_store = NULL;
 	receipts_free(rcpt_pending);
 	rcpt_pending = NULL;
 	if (ev_rcpt_flush != NULL) {

@@ -252,6 +252,31 @@ store_free(struct store *s)
 	free(s);
 }
 
+static void
+store_role_connected(struct store *s, void *arg)
+{
+	store_setup_done(s);
+}
+
+struct store *
+store_open_role(struct event_base *base, const char *conninfo,
+    const char *hostname, const char *role, store_state_cb on_state)
+{
+	struct store *s = store_new(base, conninfo);
+	char app[128];
+
+	if (s == NULL)
+		return NULL;
+	snprintf(app, sizeof(app), "pigeond %s %s", hostname, role);
+	store_set_callbacks(s, store_role_connected, on_state, NULL, NULL);
+	if (store_set_name(s, app) == -1) {
+		store_free(s);
+		return NULL;
+	}
+	store_start(s);
+	return s;
+}
+
 int
 store_set_name(struct store *s, const char *application_name)
 {

@@ -32,6 +32,15 @@ void	 store_set_callbacks(struct store *, store_connect_cb, store_state_cb,
 	    store_notify_cb, void *arg);
 /* application_name unless the conninfo sets one; before store_start. */
 int	 store_set_name(struct store *, const char *application_name);
+/*
+ * A connection of its own for one subsystem (an SMS pipeline stage that
+ * must not wait behind the others' statements), named "pigeond HOST
+ * ROLE" unless the conninfo names it, connecting now. It runs no set-up
+ * of its own: the main connection has migrated the schema. on_state may
+ * be NULL.
+ */
+struct store *store_open_role(struct event_base *, const char *conninfo,
+	    const char *hostname, const char *role, store_state_cb on_state);
 /* Connects now and again after every failure, until store_free. */
 void	 store_start(struct store *);
 int	 store_is_up(const struct store *);
