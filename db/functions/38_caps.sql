@@ -190,25 +190,31 @@ CREATE OR REPLACE FUNCTION pigeon_link_count()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	budget integer := pigeon_setting_int('link_budget_day');
-	v_name text := 'link_parts/' || to_char(now() AT TIME ZONE
-	    pigeon_setting('timezone'), 'YYYY-MM-DD') || '/' || NEW.modem;
-	parts integer := greatest(coalesce(NEW.parts, 1), 1);
+	day text := to_char(now() AT TIME ZONE pigeon_setting('timezone'), 'YYYY-MM-DD');
+	m record;
 	total bigint;
 BEGIN
-	INSERT INTO counters AS c (name, value) VALUES (v_name, parts)
-	ON CONFLICT (name) DO UPDATE SET value = c.value + EXCLUDED.value
-	RETURNING c.value INTO total;
-	IF budget > 0 AND total >= budget * 0.8 AND total - parts < budget * 0.8 THEN
-		PERFORM pigeon_count('link_budget_alert', 1);
-	END IF;
+	-- Once per statement and link (a batch of outcomes is one statement).
+	FOR m IN SELECT n.modem, sum(greatest(coalesce(n.parts, 1), 1)) AS parts
+	           FROM old_rows o JOIN new_rows n ON n.id = o.id
+	          WHERE n.state = 'sent' AND o.state IS DISTINCT FROM 'sent'
+	            AND n.modem IS NOT NULL
+	          GROUP BY n.modem ORDER BY n.modem LOOP
+		INSERT INTO counters AS c (name, value)
+		VALUES ('link_parts/' || day || '/' || m.modem, m.parts)
+		ON CONFLICT (name) DO UPDATE SET value = c.value + EXCLUDED.value
+		RETURNING c.value INTO total;
+		IF budget > 0 AND total >= budget * 0.8 AND total - m.parts < budget * 0.8 THEN
+			PERFORM pigeon_count('link_budget_alert', 1);
+		END IF;
+	END LOOP;
 	RETURN NULL;
 END $$;
 
 CREATE OR REPLACE TRIGGER outbox_link_count
-	AFTER UPDATE OF state ON outbox
-	FOR EACH ROW WHEN (NEW.state = 'sent' AND OLD.state IS DISTINCT FROM 'sent'
-	                   AND NEW.modem IS NOT NULL)
-	EXECUTE FUNCTION pigeon_link_count();
+	AFTER UPDATE ON outbox
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_link_count();
 
 -- For GET /metrics (pigeon_metrics): the counters of things dropped or
 -- stopped on purpose, and each link's parts of today against the budget.

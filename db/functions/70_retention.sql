@@ -293,18 +293,23 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_link_hour_count()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
+	-- Once per statement and link (a batch of outcomes is one statement).
 	INSERT INTO link_hour_counts AS c (link, hour, parts, last_at)
-	VALUES (NEW.modem, date_trunc('hour', now()), greatest(coalesce(NEW.parts, 1), 1), now())
+	SELECT n.modem, date_trunc('hour', now()),
+	       sum(greatest(coalesce(n.parts, 1), 1)), now()
+	  FROM old_rows o JOIN new_rows n ON n.id = o.id
+	 WHERE n.state = 'sent' AND o.state IS DISTINCT FROM 'sent'
+	   AND n.modem IS NOT NULL
+	 GROUP BY n.modem
 	ON CONFLICT (link, hour) DO UPDATE
 	   SET parts = c.parts + EXCLUDED.parts, last_at = EXCLUDED.last_at;
 	RETURN NULL;
 END $$;
 
 CREATE OR REPLACE TRIGGER outbox_link_hour_count
-	AFTER UPDATE OF state ON outbox
-	FOR EACH ROW WHEN (NEW.state = 'sent' AND OLD.state IS DISTINCT FROM 'sent'
-	                   AND NEW.modem IS NOT NULL)
-	EXECUTE FUNCTION pigeon_link_hour_count();
+	AFTER UPDATE ON outbox
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_link_hour_count();
 
 -- A link's parts of the last day, one row per hour, each placed at the
 -- last send of its hour (ms before now): pigeond rebuilds its sliding

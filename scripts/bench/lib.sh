@@ -157,3 +157,12 @@ pigeon_dummies() {
 	pid=$!
 	wait_count "$db" "SELECT count(*) FROM modems WHERE state = 'online'" 4 60
 }
+
+# cpu_s PID...: CPU seconds (user + system) the processes have used so
+# far; a figure that a busy machine inflates less than wall time.
+cpu_s() {
+	tck=$(getconf CLK_TCK)
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] && sed 's/^.*) //' "/proc/$p/stat"
+	done | awk -v t="$tck" '{ s += $12 + $13 } END { printf "%.2f", s / t }'
+}

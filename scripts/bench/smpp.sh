@@ -109,9 +109,13 @@ CONF
 	    echo "bench: receipts matched: $(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL") of $F" >&2
 	matched=$(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL")
 	dups=$(smsc_counter "$dir/pigeon-smsc" submit_ok)
+	# CPU for the whole fan-out: pigeond, its worker, its database sessions.
+	pcpu=$(cpu_s $ppid $(pgrep -P $ppid) $(psql_q "$db" "SELECT string_agg(pid::text, ' ')
+	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'"))
 	kill -TERM $ppid; wait $ppid || true
 	smsc_bench_stop "$dir/pigeon-smsc"
-	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched, SMSC accepted $dups" >&2
+	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched, SMSC accepted $dups;" \
+	    "CPU $pcpu s (pigeond, pigeon-smpp, PostgreSQL sessions)" >&2
 
 	# --- Kannel: the same F messages through sendsms, into a fresh simulator.
 	ks=$(smsc_bench_start "$dir/kannel-smsc")
@@ -187,11 +191,12 @@ KCONF
 	done
 	smsc_wait_counter "$dir/kannel-smsc" submit_ok "$F" 1800
 	tk=$(elapsed "$t0" "$(now)")
+	kcpu=$(cpu_s $bb $sb)
 	for p in $cpids; do wait "$p" || true; done
 	kill -TERM $sb $bb 2>/dev/null || true
 	wait $sb $bb 2>/dev/null || true
 	smsc_bench_stop "$dir/kannel-smsc"
-	echo "bench: kannel: $F submits in $tk s" >&2
+	echo "bench: kannel: $F submits in $tk s; CPU $kcpu s (bearerbox, smsbox)" >&2
 
 	# --- The simulator's ceiling, a bare client with the same window.
 	cs=$(smsc_bench_start "$dir/ceiling-smsc")
