@@ -103,6 +103,9 @@ PIGEONCTL_SRCS = \
 
 MODEM_SRCS = \
 	modem/worker.c \
+	modem/channel.c \
+	modem/listing.c \
+	modem/send.c \
 	modem/gsm.c \
 	modem/gsmlog.c \
 	modem/gsmpart.c \

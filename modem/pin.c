@@ -1,12 +1,14 @@
 /*
  * pin.c: the SIM's security state through libgammu (issue 15): whether
  * the SIM waits for its PIN (or is blocked and needs its PUK), and
- * entering the PIN. worker.c asks pigeond for the PIN only when needed.
+ * entering the PIN, which is asked of pigeond (`pin_needed`, answered by
+ * `pin`) only when the SIM waits for it.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <gammu.h>
+#include <jansson.h>
 
 #include "log.h"
 #include "worker.h"
@@ -58,14 +60,39 @@ pin_enter(struct gsm *g, const char *pin)
 }
 
 /*
- * A SIM that asks for its PIN gets it once: pigeond gives it (ask) only
- * if that PIN was never refused, and a refusal is reported at once, so no
- * PIN is tried twice (three wrong ones block the SIM).
+ * Asks pigeond for the PIN and serves the channel until the answer: the
+ * PIN into pin ("" when there is none); returns why there is none.
+ */
+static const char *
+pin_ask(struct worker *w, char *pin, size_t len)
+{
+	channel_emit(w, channel_msg_new("pin_needed"));
+	while (!w->pin_answered && !w->quit)
+		worker_serve(w, -1);
+	snprintf(pin, len, "%s", w->pin_given);
+	explicit_bzero(w->pin_given, sizeof(w->pin_given));
+	return w->pin_why;
+}
+
+void
+pin_answer(struct worker *w, json_t *msg)
+{
+	const char *pin = channel_str_get(msg, "pin"), *why = channel_str_get(msg, "why");
+
+	snprintf(w->pin_given, sizeof(w->pin_given), "%s", pin ? pin : "");
+	snprintf(w->pin_why, sizeof(w->pin_why), "%s", why ? why : "");
+	w->pin_answered = 1;
+}
+
+/*
+ * A SIM that asks for its PIN gets it once: pigeond gives it only if that
+ * PIN was never refused, and a refusal is reported at once, so no PIN is
+ * tried twice (three wrong ones block the SIM).
  */
 int
-pin_unlock(struct gsm *g, const char *(*ask)(char *pin, size_t len), char *why,
-    size_t whylen, int *refused)
+pin_unlock(struct worker *w, char *why, size_t whylen, int *refused)
 {
+	struct gsm *g = w->gsm;
 	char pin[16];
 	const char *said;
 	int st = pin_status(g), err;
@@ -79,7 +106,7 @@ pin_unlock(struct gsm *g, const char *(*ask)(char *pin, size_t len), char *why,
 		    "the SIM asks for a code other than its PIN (PH-SIM or network lock)");
 		return ERR_SECURITYERROR;
 	}
-	said = ask(pin, sizeof(pin));
+	said = pin_ask(w, pin, sizeof(pin));
 	if (pin[0] == '\0') {
 		snprintf(why, whylen, "%s", said && *said ? said : "the SIM asks for its PIN");
 		return ERR_SECURITYERROR;

@@ -3,14 +3,18 @@
  * and speaks the line-delimited JSON protocol of docs/modem-protocol.md on
  * file descriptor 3.
  *
- * worker.c is the protocol side (main loop, messages, reported-once rule),
- * gsm.c the libgammu side (connect, identify, list, send, delete),
- * outcome.c what a failure means (temporary, permanent, modem gone), seen.c
- * the set of SMS locations already reported, utf8.c strict UTF-8 checks.
+ * worker.c is the process (start, main loop, connecting, the messages
+ * pigeond sends), channel.c the channel's JSON lines, listing.c the stored
+ * SMS (listing them, reporting each once, deleting them), send.c `send`,
+ * pin.c the SIM's PIN; gsm.c the libgammu side (connect, identify, list,
+ * send, delete), outcome.c what a failure means (temporary, permanent,
+ * modem gone), seen.c the set of SMS locations already reported, utf8.c
+ * strict UTF-8 checks.
  */
 #ifndef PIGEON_WORKER_H
 #define PIGEON_WORKER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +81,94 @@ struct send_result {
 };
 
 struct gsm;
+struct seen;
+struct json_t;		/* jansson's, declared loosely to keep this header free of it */
+
+/*
+ * The worker's state: one instance, worker.c's, which each file below is
+ * given. A group's fields are kept by the file named above it; worker.c's
+ * loop also paces listings with poll_last_err and last_progress.
+ */
+struct worker {
+	/* worker.c */
+	struct gsm_config cfg;
+	int		 configured;	/* `config` received */
+	struct gsm	*gsm;		/* NULL until connecting */
+	char		 progname[96];	/* what log lines start with */
+	/*
+	 * This process's run, for the dedupe key of an SMS without a network
+	 * time stamp (docs/modem-protocol.md, "read_id"): random, so that no
+	 * two runs of any worker share one, even across pigeond restarts.
+	 */
+	char		 run_id[17];
+	volatile sig_atomic_t quit;	/* SIGTERM came: leave the loop */
+
+	/* channel.c */
+	struct linebuf	 lb;		/* what pigeond wrote, not yet handled */
+
+	/* listing.c */
+	struct seen	*seen;
+	unsigned	 poll_gen;	/* counts listings, for seen_prune */
+	int		 poll_fails;	/* link errors in a row */
+	int		 poll_last_err;	/* GSM_Error of the last listing */
+	long		 last_progress;	/* last listing or delete, for deferring */
+	int		 listing;	/* a listing is under way */
+	int		 listed, reported;	/* this listing's locations */
+	struct { int folder, location; } *held;	/* deletes queued */
+	size_t		 held_head, nheld, held_cap;
+
+	/* pin.c: pigeond's answer to pin_needed: the PIN, or none and why. */
+	int		 pin_answered;
+	char		 pin_given[16], pin_why[256];
+};
+
+/* worker.c */
+/* The worker's end: frees what it holds and exits with code. */
+void	 worker_exit(struct worker *, int code) __attribute__((noreturn));
+/* Monotonic milliseconds. */
+long	 worker_now_ms(void);
+/* Reads what pigeond wrote within timeout_ms (-1: forever, 0: no wait) and
+ * handles every complete line: what listing and PIN waits call between
+ * their steps so that sends and pings are not kept waiting. */
+void	 worker_serve(struct worker *, int timeout_ms);
+
+/* channel.c: the JSON lines of docs/modem-protocol.md on PROTO_FD. */
+/* Writes one message and releases it; a closed channel ends the worker. */
+void	 channel_emit(struct worker *, struct json_t *msg);
+/* A new message {"type": type}. */
+struct json_t *channel_msg_new(const char *type);
+/* A JSON string of possibly invalid UTF-8 from a modem. */
+struct json_t *channel_str_new(const char *s);
+void	 channel_error_emit(struct worker *, const char *stage, int code,
+	    const char *error);
+/* A string member without embedded NUL, or NULL. */
+const char *channel_str_get(struct json_t *msg, const char *key);
+/* An integer member into *out: 0, or -1 if there is none. */
+int	 channel_int_get(struct json_t *msg, const char *key, long long *out);
+/* A line as JSON, or NULL; invalid UTF-8 is replaced and *bad_utf8 set,
+ * so a `send` can still be refused. */
+struct json_t *channel_line_parse(const char *line, int *bad_utf8);
+/* Waits up to timeout_ms (-1: forever) and reads what PROTO_FD has into
+ * the worker's line buffer; a closed channel ends the worker. */
+void	 channel_read(struct worker *, int timeout_ms);
+
+/* listing.c: stored SMS, listed and reported once each, then deleted. */
+/* Whether the next listing waits for the deletes of the last one. */
+int	 listing_deferred(struct worker *, long last_poll);
+/* Lists every stored SMS and reports the new ones; the worker exits after
+ * too many link errors in a row. */
+void	 listing_run(struct worker *);
+/* The `delete` message: queued, or failed at once if not connected. */
+void	 listing_delete_queue(struct worker *, struct json_t *msg);
+/* Runs up to max queued deletes, in their order; 1 if more are left. */
+int	 listing_deletes_run(struct worker *, size_t max);
+
+/* send.c */
+/* The `send` message: sends, then says `sent` or `send_failed`. */
+void	 send_handle(struct worker *, struct json_t *msg);
+/* Fails a send that cannot be tried: bad fields, not connected. */
+void	 send_refuse(struct worker *, long long id, int code, int temporary,
+	    const char *error);
 
 /* Called by gsm_poll once per stored location, with all its parts. */
 typedef void (*gsm_sms_cb)(const struct sms_part *parts, int nparts, void *arg);
@@ -141,24 +233,22 @@ void	 gsmlog_set_unsafe(struct gsmlog *, void (*fn)(void *), void *arg);
  * GSM_SMSMessage, declared loosely as above); ERR_NONE or why not. */
 int	 gsmlog_pdu_decode(const char *hex, void *sms);
 
-/* health.c (returns a jansson json_t *, declared loosely to keep this
- * header free of jansson) */
+/* health.c */
 int	 health_notify_init(struct gsm *);
 /* 1 once after the modem announced a new SMS. */
 int	 health_sms_waiting(void);
-struct json_t;
 struct json_t *health_poll(struct gsm *);
 
 /* pin.c: the SIM's lock, after gsm_connect. */
 enum { PIN_READY, PIN_NEEDED, PIN_PUK, PIN_OTHER };
 /*
- * ERR_NONE when the SIM is ready (its PIN entered if it asked: ask gets
- * it from pigeond, "" when there is none, and returns why). Else the
- * GSM_Error and the reason in why; *refused is 1 when the SIM refused
- * the PIN given.
+ * ERR_NONE when the SIM is ready (its PIN entered if it asked: it is asked
+ * of pigeond with `pin_needed`). Else the GSM_Error and the reason in why;
+ * *refused is 1 when the SIM refused the PIN given.
  */
-int	 pin_unlock(struct gsm *, const char *(*ask)(char *pin, size_t len), char *why,
-	    size_t whylen, int *refused);
+int	 pin_unlock(struct worker *, char *why, size_t whylen, int *refused);
+/* The `pin` message: pigeond's answer to `pin_needed`. */
+void	 pin_answer(struct worker *, struct json_t *msg);
 
 /* outcome.c */
 /* A +CMS ERROR number: temporary or not, and what it says. */
