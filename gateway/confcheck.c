@@ -120,6 +120,34 @@ check_timezone(struct parse_ctx *ctx, const char *tz)
 	return 0;
 }
 
+/*
+ * A send's lease must outlast the longest a link can hold it, or another
+ * host (or this one's reclaim) sends it again while it is still being
+ * sent: a bind's longest throttle pause (16 s, smpp/link.c) plus its
+ * response_timeout, plus the time to work through what pigeond hands it
+ * beyond its window (link.c: twice the window) at its rate. (A modem's
+ * send is shorter than the default lease; tests shorten the lease.)
+ */
+#define SMPP_PAUSE_MAX_S	16
+
+static int
+check_lease(struct parse_ctx *ctx, const struct pigeon_conf *conf)
+{
+	for (size_t i = 0; i < conf->nmodems; i++) {
+		const struct modem_conf *m = &conf->modems[i];
+		if (m->kind != CONF_SMPP)
+			continue;
+		int need = SMPP_PAUSE_MAX_S + m->response_timeout +
+		    (m->rate_sec > 0 ? 2 * m->window / m->rate_sec : 0);
+		if (conf->lease_seconds <= need)
+			return conf_error(ctx, "pigeon", "lease_seconds",
+			    "%d s is not longer than the bind %s can hold a send "
+			    "(%d s): raise it above %d", conf->lease_seconds,
+			    m->name, need, need);
+	}
+	return 0;
+}
+
 /* What a start would trip over later; each names its line. */
 int
 confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
@@ -131,7 +159,7 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		return conf_error(ctx, "pigeon", "smpp_program", "%s: %s",
 		    conf->smpp_program, strerror(errno));
 	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
-	    conflink_check_devices(ctx, conf) == -1)
+	    conflink_check_devices(ctx, conf) == -1 || check_lease(ctx, conf) == -1)
 		return -1;
 	/* The file itself: a token in it, or a password in the conninfo. */
 	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;

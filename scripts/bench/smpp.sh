@@ -110,12 +110,15 @@ CONF
 	matched=$(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL")
 	dups=$(smsc_counter "$dir/pigeon-smsc" submit_ok)
 	# CPU for the whole fan-out: pigeond, its worker, its database sessions.
-	pcpu=$(cpu_s $ppid $(pgrep -P $ppid) $(psql_q "$db" "SELECT string_agg(pid::text, ' ')
+	pcpu_d=$(cpu_s $ppid)
+	pcpu_w=$(cpu_s $(pgrep -P $ppid))
+	pcpu_db=$(cpu_s $(psql_q "$db" "SELECT string_agg(pid::text, ' ')
 	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'"))
+	pcpu=$(calc "$pcpu_d + $pcpu_w + $pcpu_db")
 	kill -TERM $ppid; wait $ppid || true
 	smsc_bench_stop "$dir/pigeon-smsc"
 	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched, SMSC accepted $dups;" \
-	    "CPU $pcpu s (pigeond, pigeon-smpp, PostgreSQL sessions)" >&2
+	    "CPU $pcpu s (pigeond $pcpu_d, pigeon-smpp $pcpu_w, its PostgreSQL sessions $pcpu_db)" >&2
 
 	# --- Kannel: the same F messages through sendsms, into a fresh simulator.
 	ks=$(smsc_bench_start "$dir/kannel-smsc")

@@ -32,6 +32,12 @@ static const struct {
 	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
 	  "[modem b]\ndevice = /dev/ttyUSB0\n",
 	  ":6: [modem b] device: '/dev/ttyUSB0' is also the device of [modem a] (line 4)" },
+	/* Issue 13: a lease shorter than a bind can hold a send. */
+	{ "[pigeon]\nlease_seconds = 40\n[database]\nconninfo = dbname=x\n"
+	  "[smpp carrier]\nhost = 127.0.0.1\nport = 2775\nsystem_id = a\n"
+	  "password = b\nresponse_timeout = 30\n",
+	  ":2: [pigeon] lease_seconds: 40 s is not longer than the bind carrier can "
+	  "hold a send (46 s): raise it above 46" },
 };
 
 START_TEST(test_mistake_named_at_check_and_start)
