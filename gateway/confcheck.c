@@ -125,7 +125,7 @@ check_timezone(struct parse_ctx *ctx, const char *tz)
  * host (or this one's reclaim) sends it again while it is still being
  * sent: a bind's longest throttle pause (16 s, smpp/link.c) plus its
  * response_timeout, plus the time to work through what pigeond hands it
- * beyond its window (link.c: twice the window) at its rate. (A modem's
+ * beyond its window (link.c: `ahead` windows in all) at its rate. (A modem's
  * send is shorter than the default lease; tests shorten the lease.)
  */
 #define SMPP_PAUSE_MAX_S	16
@@ -138,7 +138,7 @@ check_lease(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		if (m->kind != CONF_SMPP)
 			continue;
 		int need = SMPP_PAUSE_MAX_S + m->response_timeout +
-		    (m->rate_sec > 0 ? 2 * m->window / m->rate_sec : 0);
+		    (m->rate_sec > 0 ? m->ahead * m->window / m->rate_sec : 0);
 		if (conf->lease_seconds <= need)
 			return conf_error(ctx, "pigeon", "lease_seconds",
 			    "%d s is not longer than the bind %s can hold a send "

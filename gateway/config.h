@@ -46,6 +46,7 @@ struct modem_conf {
 	char	*source_addr;	/* the shortcode; "" = [pigeon] shortcode */
 	int	 source_ton, source_npi;
 	int	 window;	/* submit_sm unanswered at once */
+	int	 ahead;		/* windows' worth pigeond hands the worker (link.c) */
 	int	 rate_sec;	/* sends a second (rate = 100/s); 0 = no cap */
 	int	 enquire_link;	/* seconds */
 	int	 response_timeout;	/* seconds a submit_sm waits for its answer */

@@ -50,6 +50,7 @@ static const struct key_def smpp_keys[] = {
 	{ "source_ton",		KEY_INT,	M(source_ton),	"0", 0, 6, 0 },
 	{ "source_npi",		KEY_INT,	M(source_npi),	"0", 0, 18, 0 },
 	{ "window",		KEY_INT,	M(window),	"10", 1, 1000, 0 },
+	{ "ahead",		KEY_INT,	M(ahead),	"4", 1, 64, 0 },
 	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0, 0 },
 	{ "enquire_link",	KEY_INT,	M(enquire_link), "30", 5, 3600, 0 },
 	{ "response_timeout",	KEY_INT,	M(response_timeout), "30", 1, 600, 0 },
@@ -256,6 +257,7 @@ config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *
 		    strcmp(a->system_type, b->system_type) || strcmp(a->bind, b->bind) ||
 		    strcmp(a->source_addr, b->source_addr) || a->source_ton != b->source_ton ||
 		    a->source_npi != b->source_npi || a->window != b->window ||
+		    a->ahead != b->ahead ||
 		    a->rate_sec != b->rate_sec || a->enquire_link != b->enquire_link ||
 		    a->response_timeout != b->response_timeout ||
 		    strcmp(a->long_mode, b->long_mode) || strcmp(a->alphabet, b->alphabet) ||

@@ -516,20 +516,20 @@ link_event(struct link *l, enum link_event type, const char *reason)
 
 /*
  * A modem sends one SMS at a time (the AT commands are a dialogue). A
- * bind is handed LINK_AHEAD times its SMPP window: its worker submits a
- * window of them and queues the rest, so that the SMSC's window stays
- * full while pigeond's next claim and the last outcomes' commit run. A
- * send's slot frees only when its outcome is committed (scheduler.c
- * counts `recording`), so a crash of pigeond can leave at most this many
- * sends whose outcome the database does not know: the duplicate bound.
+ * bind is handed `ahead` times its SMPP window (4 by default): its worker
+ * submits a window of them and queues the rest, so that the SMSC's window
+ * stays full while pigeond's next claim and the last outcomes' commit
+ * run, and each statement carries many rows (the fan-out's speed grows
+ * with it: docs/carrier.md). A send's slot frees only when its outcome is
+ * committed (scheduler.c counts `recording`), so a crash of pigeond
+ * leaves at most this many sends whose outcome the database lacks: the
+ * bound on what it can send twice.
  */
-#define LINK_AHEAD	2
-
 static int
 link_window(const struct modem_conf *conf)
 {
 	return conf->kind == CONF_SMPP && conf->window > 1 ?
-	    conf->window * LINK_AHEAD : 1;
+	    conf->window * (conf->ahead > 0 ? conf->ahead : 1) : 1;
 }
 
 struct link *

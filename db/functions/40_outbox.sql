@@ -63,6 +63,13 @@ BEGIN
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()
 				   AND (o.via_link IS NULL OR p_links IS NULL OR o.via_link = ANY (p_links))
+				   -- A held update goes when its window is over and the
+				   -- recipient is not inside one now: a server clock
+				   -- stepped forward past its end into the next night
+				   -- holds it again (test_rel_clock, rules).
+				   AND (o.held_since IS NULL OR NOT EXISTS (
+				       SELECT 1 FROM accounts a WHERE a.phone = o.recipient
+				          AND pigeon_quiet_end(a.sleep_from, a.sleep_to) IS NOT NULL))
 				   AND NOT EXISTS (
 				       SELECT 1 FROM outbox e
 				        WHERE e.recipient = o.recipient AND e.id < o.id

@@ -28,6 +28,7 @@
 #define ALICE	"+212663099001"
 #define BOB	"+212663099002"
 #define WINDOW	10
+#define AHEAD	4	/* the bind's default `ahead` */
 #define WAIT_MS	600000
 
 static struct h_gateway g;
@@ -330,11 +331,11 @@ START_TEST(test_kill_pigeond)
 	}
 	/*
 	 * A slot frees only when its outcome is committed, and pigeond hands
-	 * a bind twice its window (link.c, LINK_AHEAD): a kill leaves at
-	 * most that many sends whose outcome the database lacks.
+	 * a bind `ahead` windows (link.c): a kill leaves at most that many
+	 * sends whose outcome the database lacks.
 	 */
 	phase_end_bound("pigeond SIGKILL during an SMPP fan-out", "pigeond SIGKILL",
-	    kills, pid, text, maybe0, t0, 2 * WINDOW, 2 * WINDOW);
+	    kills, pid, text, maybe0, t0, AHEAD * WINDOW, AHEAD * WINDOW);
 }
 END_TEST
 
@@ -360,7 +361,7 @@ START_TEST(test_kill_worker)
 	/* The SMSC took at most a window twice; pigeond counts every send
 	 * the worker had, those it queued beyond the window too. */
 	phase_end_bound("pigeon-smpp SIGKILL during a fan-out", "worker SIGKILL",
-	    kills, pid, text, maybe0, t0, WINDOW, 2 * WINDOW);
+	    kills, pid, text, maybe0, t0, WINDOW, AHEAD * WINDOW);
 }
 END_TEST
 
