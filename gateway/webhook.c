@@ -278,7 +278,16 @@ delivery_start(struct delivery *d, const char *body)
 		evhttp_add_header(h, "X-Pigeon-Signature", sig);
 	}
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-	if (evhttp_make_request(d->conn, req, EVHTTP_REQ_POST, target) == -1) {
+	struct target *t = d->t;
+	int rc = evhttp_make_request(d->conn, req, EVHTTP_REQ_POST, target);
+	if (t->d == NULL) {
+		/* A connect that fails at once (a route withdrawn, a blackhole:
+		 * test_rel_webhook) calls delivery_done from inside
+		 * evhttp_make_request: d is recorded and freed already. */
+		evhttp_uri_free(uri);
+		return;
+	}
+	if (rc == -1) {
 		/* evhttp_make_request freed req. */
 		snprintf(d->error, sizeof(d->error), "cannot send the request");
 		goto fail;
