@@ -475,7 +475,7 @@ START_TEST(test_rules_forward_a_day)
 	released_at(rules_day + DAY + 2 * HOUR, 10, "forward 1 day");
 	/* in: fatima's 8 copies and trevor's 3 of D and 3 of D+1. */
 	long out = fatima("sent") + fatima("delivered") + tracked();
-	fprintf(stderr, "REL|DB clock forward 1 day: quiet hours, caps|+1 day|%d|%ld|%ld|"
+	fprintf(stderr, "REL|DB clock +1 day: quiet hours, caps|+1 day into the night|%d|%ld|%ld|"
 	    "%ld|%.1f s\n", 14, out, out < 14 ? 14 - out : 0, tracked() - 6,
 	    (h_now_ms() - t0) / 1000.0);
 }

@@ -481,7 +481,7 @@ scenario(const char *name, enum mode mode)
 
 START_TEST(test_receiver_silent)
 {
-	scenario("webhook receiver silent (accepts, no answer)", SILENT);
+	scenario("webhook receiver silent, no answer", SILENT);
 }
 END_TEST
 
@@ -493,7 +493,7 @@ END_TEST
 
 START_TEST(test_receiver_stalled)
 {
-	scenario("webhook receiver stalled (SYNs dropped)", STALLED);
+	scenario("webhook receiver stalled, SYNs dropped", STALLED);
 }
 END_TEST
 
