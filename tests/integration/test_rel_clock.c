@@ -287,8 +287,6 @@ END_TEST
  * 3 tracking SMS a day); fatima follows alice and sleeps from 00:00 to
  * 02:00 (her copies are held to 02:00, then sent by the fake modems). */
 
-#define T_PHONE	"+212662000002"
-#define F_PHONE	"+212662000003"
 #define HOUR	3600L
 #define DAY	86400L
 
@@ -307,8 +305,8 @@ rules_setup(void)
 	setup();
 	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
 	    "('+212662000001', 'alice', 'Alice', 'en'), "
-	    "('" T_PHONE "', 'trevor', 'Trevor', 'en'), "
-	    "('" F_PHONE "', 'fatima', 'Fatima', 'en')"));
+	    "('+212662000002', 'trevor', 'Trevor', 'en'), "
+	    "('+212662000003', 'fatima', 'Fatima', 'en')"));
 	PQclear(PQexec(g.db, "UPDATE accounts SET sleep_from = 0, sleep_to = 2 "
 	    "WHERE handle = 'fatima'"));
 	PQclear(PQexec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, f.id "
@@ -340,7 +338,7 @@ post(int n)
 static long
 tracked(void)
 {
-	return count("SELECT count(*) FROM outbox WHERE recipient = '" T_PHONE "' "
+	return count("SELECT count(*) FROM outbox WHERE recipient = '+212662000002' "
 	    "AND via = 'track'");
 }
 
@@ -349,8 +347,8 @@ static long
 fatima(const char *state)
 {
 	const char *params[] = { state };
-	return h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = '" F_PHONE
-	    "' AND post_id IS NOT NULL AND state = $1", 1, params);
+	return h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND post_id IS NOT NULL AND state = $1", 1, params);
 }
 
 static int
@@ -375,15 +373,18 @@ released_at(long held_until, long slack, const char *what)
 	snprintf(lo, sizeof(lo), "%ld", held_until);
 	snprintf(hi, sizeof(hi), "%ld", held_until + slack);
 	const char *params[] = { lo, hi };
-	long early = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = '"
-	    F_PHONE "' AND held_since IS NOT NULL AND sent_at < to_timestamp($1::bigint)",
+	long early = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at < to_timestamp($1::bigint)",
 	    1, params);
-	long late = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = '"
-	    F_PHONE "' AND held_since IS NOT NULL AND sent_at > to_timestamp($1::bigint)",
+	long late = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at > to_timestamp($1::bigint)",
 	    1, params + 1);
 	long first = h_db_long(g.db, "SELECT coalesce(extract(epoch FROM min(sent_at) - "
-	    "to_timestamp($1::bigint))::bigint, -1) FROM outbox WHERE recipient = '"
-	    F_PHONE "' AND held_since IS NOT NULL AND sent_at >= to_timestamp($1::bigint)",
+	    "to_timestamp($1::bigint))::bigint, -1) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at >= to_timestamp($1::bigint)",
 	    1, params);
 	fprintf(stderr, "rel: quiet hours, %s: released %ld s after 02:00 (server "
 	    "clock); %ld sent before it, %ld more than %ld s after\n", what, first, early,
