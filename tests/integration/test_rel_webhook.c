@@ -43,6 +43,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -146,6 +147,8 @@ receiver_start(void)
 	recv_pid = fork();
 	ck_assert_int_ne(recv_pid, -1);
 	if (recv_pid == 0) {
+		/* Gone with the test, even a killed one. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGPIPE, SIG_IGN);
 		for (;;) {
 			/* Stalled: nothing accepted, the listen queue fills. */
