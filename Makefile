@@ -73,6 +73,7 @@ PIGEOND_SRCS = \
 	gateway/modemmsg.c \
 	gateway/inbound.c \
 	gateway/commands.c \
+	gateway/clockstep.c \
 	gateway/scheduler.c \
 	gateway/ratelimit.c \
 	gateway/ratedb.c \
@@ -265,7 +266,7 @@ TESTS = $(TESTS_ALONE) $(TESTS_FIRST) \
 # Issue 18: reliability tests too long for make test (a minute or more
 # each); built by test-bins, run by make test-reliability.
 REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window \
-	tests/integration/test_rel_clock
+	tests/integration/test_rel_clock tests/integration/test_rel_webhook
 
 HARNESS_SRCS = \
 	tests/integration/harness.c \

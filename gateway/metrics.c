@@ -24,7 +24,7 @@
 #define METRICS_CACHE_S	10
 
 static json_t *cached;
-static time_t cached_at;
+static time_t cached_at;	/* CLOCK_MONOTONIC seconds */
 
 static const char *in_states[] = { "new", "done", "ignored", "error", NULL };
 static const char *out_states[] = { "queued", "sending", "sent", "failed", "expired",
@@ -256,6 +256,17 @@ done:
 	evbuffer_free(b);
 }
 
+/* The cache's age reads the monotonic clock: with time() a wall clock
+ * stepped back an hour kept the first answer for that hour. */
+static time_t
+metrics_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static void
 fetched(struct api_req *r, PGresult *res)
 {
@@ -267,7 +278,7 @@ fetched(struct api_req *r, PGresult *res)
 	}
 	json_decref(cached);
 	cached = json_incref(db);
-	cached_at = time(NULL);
+	cached_at = metrics_now();
 	render(r, db);
 	json_decref(db);
 }
@@ -280,7 +291,7 @@ api_metrics(struct api_req *r)
 		return;
 	}
 	/* Several scrapers within a few seconds share one query. */
-	if (cached && time(NULL) - cached_at < METRICS_CACHE_S) {
+	if (cached && metrics_now() - cached_at < METRICS_CACHE_S) {
 		render(r, cached);
 		return;
 	}

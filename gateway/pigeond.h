@@ -280,6 +280,7 @@ void	 inbound_free(void);
 
 /* commands.c */
 int	 commands_init(void);
+int	 clockstep_init(void);	/* clockstep.c */
 void	 commands_kick(void);
 void	 commands_db_up(void);
 int	 commands_busy(void);

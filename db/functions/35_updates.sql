@@ -138,7 +138,9 @@ END $$;
 -- Followers with SMS on for the author and trackers of one of its words
 -- (never the author) get it, when their updates are ON and they did not
 -- say STOP; a tracker gets at most track_day tracking SMS a day (service
--- time zone) and one warning when the cap is reached.
+-- time zone) and one warning when the cap is reached. The count's day
+-- never goes back: a clock stepped back over midnight does not give the
+-- day before's allowance again (test_rel_clock).
 CREATE OR REPLACE FUNCTION pigeon_post(p_account bigint, p_text text,
     p_inbox bigint, p_ucs2 boolean DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -193,7 +195,9 @@ BEGIN
 		  FROM wanted d
 		  JOIN accounts a ON a.id = d.id
 		 WHERE a.updates_on
-		   AND (d.follows OR a.track_day IS DISTINCT FROM today
+		   -- A track_day after today is the server's clock stepped
+		   -- back over midnight: that day's count still holds.
+		   AND (d.follows OR a.track_day IS NULL OR a.track_day < today
 		        OR a.track_sent < track_cap)
 		   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
 	)
@@ -213,9 +217,9 @@ BEGIN
 	-- counting the same trackers from two hosts cannot deadlock.
 	WITH counted AS (
 		UPDATE accounts a
-		   SET track_sent = CASE WHEN a.track_day = today
+		   SET track_sent = CASE WHEN a.track_day >= today
 		                         THEN a.track_sent + 1 ELSE 1 END,
-		       track_day = today
+		       track_day = greatest(a.track_day, today)
 		  FROM (SELECT l.id FROM accounts l
 		         WHERE l.phone IN (SELECT o.recipient FROM outbox o
 		                            WHERE o.post_id = pid AND o.via = 'track')

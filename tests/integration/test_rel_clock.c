@@ -14,9 +14,14 @@
  * host's monotonic clock, which a step of the wall clock does not move.
  *
  * Printed as REL| rows; asserted: every message ends sent or, with its
- * reason, expired (none stays queued or leased), and a message is sent
- * twice only when it was on a radio at the step (one per modem). How long
- * the queue stood still behind the stepped-back clock is printed.
+ * reason, expired (none stays queued or leased), a message is sent twice
+ * only when it was on a radio at the step (one per modem), and the queue
+ * does not stand still behind the clock stepped back (it did for the
+ * length of the step, until pigeon_clock_check, 39_clock.sql).
+ *
+ * The "rules" cases step the clock over midnight and into the next night
+ * for quiet hours and the trackers' daily cap; the "host" case steps
+ * pigeond's own wall clock back under /metrics (below).
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <check.h>
 
@@ -32,6 +38,7 @@
 
 #define NMODEMS		2
 #define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+#define RULES_TOKEN	"clock-token-0123456789abcdef0123456789"
 
 static struct h_gateway g;
 static char *fake_dir, *pg_dir, *clock_file;
@@ -65,6 +72,16 @@ clock_set(const char *offset)
 	free(tmp);
 }
 
+/* The server's clock at target (seconds since the epoch, UTC) now, then
+ * running on from there. */
+static void
+clock_at(long target)
+{
+	char off[32];
+	snprintf(off, sizeof(off), "%+ld", target - (long)time(NULL));
+	clock_set(off);
+}
+
 static void
 cluster_destroy(void)
 {
@@ -82,6 +99,10 @@ cluster_destroy(void)
 	}
 }
 
+/* The rules tcase's config, appended to [pigeon]; its first clock. */
+static const char *rules_extra;
+static long rules_clock;
+
 static void
 setup(void)
 {
@@ -96,7 +117,10 @@ setup(void)
 	setenv("PIGEON_FAKE_SEND_MS", "600", 1);
 	/* Read by the postgres user: outside the test's tree. */
 	clock_file = xasprintf("/tmp/pigeon-clock-%d", (int)getpid());
-	clock_set("+0");
+	if (rules_clock)
+		clock_at(rules_clock);
+	else
+		clock_set("+0");
 	chmod(clock_file, 0644);
 	pg_dir = h_tmpdir("clock-pg");
 	rmdir(pg_dir);
@@ -110,8 +134,11 @@ setup(void)
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	snprintf(extra, sizeof(extra),
 	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
-	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
+	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n%s", cwd,
+	    rules_extra ? rules_extra : "");
 	g.extra_config = extra;
+	if (rules_extra)
+		g.http_extra = "token = " RULES_TOKEN "\n";
 	h_gateway_start_on(&g, "rel_clock", NMODEMS, out);
 	free(out);
 }
@@ -228,6 +255,10 @@ START_TEST(test_clock_back_an_hour)
 	    "behind (of %d)\n", at_step, after - at_step, n_out);
 	/* The time column: from the clock put right to everything done. */
 	finish("DB clock back 1 h mid-dispatch", "-1 h for 15 s", first_id, t_fix);
+	/* The queue kept going behind the clock (pigeon_clock_check): more
+	 * than the sends on the radios at the step. It stood still before. */
+	ck_assert_msg(after - at_step > 2 * NMODEMS, "the queue stood still behind the "
+	    "clock stepped back: %ld sent in 15 s", after - at_step);
 	fprintf(stderr, "rel: clock back 1 h: all done %.1f s after the clock was right "
 	    "again (%.1f s after the step)\n", (h_now_ms() - t_fix) / 1000.0,
 	    (h_now_ms() - t_step) / 1000.0);
@@ -248,6 +279,280 @@ START_TEST(test_clock_forward_a_day)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Quiet hours and daily caps under the stepped clock. The service's time
+ * zone is UTC and day D is the UTC day that starts at rules_day, a couple
+ * of days ahead of the real one, so every step lands where the test says:
+ * alice posts "zebra N" through the API; trevor tracks "zebra" (a cap of
+ * 3 tracking SMS a day); fatima follows alice and sleeps from 00:00 to
+ * 02:00 (her copies are held to 02:00, then sent by the fake modems). */
+
+#define HOUR	3600L
+#define DAY	86400L
+
+static long rules_day;
+
+static void
+rules_setup(void)
+{
+	rules_day = ((long)time(NULL) / DAY + 2) * DAY;
+	rules_clock = rules_day + 30 * 60;
+	/* Validity and the held updates' age outlast the day forward: what
+	 * is tested is the window, not those (see the dispatch tests). */
+	rules_extra = "timezone = UTC\ntrack_day = 3\nvalidity = 604800\n"
+	    "hold_max_age = 604800\nrecipient_day = 0\n";
+	setenv("PIGEON_FAKE_SEND_MS", "50", 1);
+	setup();
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212662000001', 'alice', 'Alice', 'en'), "
+	    "('+212662000002', 'trevor', 'Trevor', 'en'), "
+	    "('+212662000003', 'fatima', 'Fatima', 'en')"));
+	PQclear(PQexec(g.db, "UPDATE accounts SET sleep_from = 0, sleep_to = 2 "
+	    "WHERE handle = 'fatima'"));
+	PQclear(PQexec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, f.id "
+	    "FROM accounts a, accounts f WHERE a.handle = 'alice' AND f.handle = 'fatima'"));
+	PQclear(PQexec(g.db, "INSERT INTO tracks (account_id, term, word) "
+	    "SELECT id, pigeon_track_term('zebra'), 'zebra' FROM accounts "
+	    "WHERE handle = 'trevor'"));
+}
+
+static void
+rules_teardown(void)
+{
+	teardown();
+	rules_extra = NULL;
+	rules_clock = 0;
+}
+
+static void
+post(int n)
+{
+	char body[96], *resp = NULL;
+	snprintf(body, sizeof(body), "{\"user\":\"alice\",\"text\":\"zebra news %d\"}", n);
+	int code = h_http(g.http_port, "POST", "/api/posts", RULES_TOKEN, body, &resp);
+	ck_assert_msg(code == 201, "POST /api/posts: %d %s", code, resp ? resp : "");
+	free(resp);
+}
+
+/* Tracking copies trevor got. */
+static long
+tracked(void)
+{
+	return count("SELECT count(*) FROM outbox WHERE recipient = '+212662000002' "
+	    "AND via = 'track'");
+}
+
+/* fatima's copies in a state ('queued', 'sent'...). */
+static long
+fatima(const char *state)
+{
+	const char *params[] = { state };
+	return h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND post_id IS NOT NULL AND state = $1", 1, params);
+}
+
+static int
+fatima_sent(void *want)
+{
+	return fatima("sent") + fatima("delivered") >= *(long *)want;
+}
+
+/* The server's clock now, seconds since the epoch. */
+static long
+db_clock(void)
+{
+	return count("SELECT extract(epoch FROM clock_timestamp())::bigint");
+}
+
+/* Each of fatima's held copies sent at or after held_until (server
+ * time), and at most slack s after it (the claim's poll); prints when. */
+static void
+released_at(long held_until, long slack, const char *what)
+{
+	char lo[32], hi[32];
+	snprintf(lo, sizeof(lo), "%ld", held_until);
+	snprintf(hi, sizeof(hi), "%ld", held_until + slack);
+	const char *params[] = { lo, hi };
+	long early = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at < to_timestamp($1::bigint)",
+	    1, params);
+	long late = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at > to_timestamp($1::bigint)",
+	    1, params + 1);
+	long first = h_db_long(g.db, "SELECT coalesce(extract(epoch FROM min(sent_at) - "
+	    "to_timestamp($1::bigint))::bigint, -1) FROM outbox WHERE recipient = "
+	    "'+212662000003' AND held_since IS NOT NULL "
+	    "AND sent_at >= to_timestamp($1::bigint)",
+	    1, params);
+	fprintf(stderr, "rel: quiet hours, %s: released %ld s after 02:00 (server "
+	    "clock); %ld sent before it, %ld more than %ld s after\n", what, first, early,
+	    late, slack);
+	ck_assert_int_eq(early, 0);
+	ck_assert_int_eq(late, 0);
+}
+
+START_TEST(test_rules_back_an_hour)
+{
+	long t0 = h_now_ms();
+	/* D 00:30, inside fatima's window: held to D 02:00; trevor's cap. */
+	for (int i = 1; i <= 4; i++)
+		post(i);
+	ck_assert_int_eq(tracked(), 3);
+	ck_assert_int_eq(fatima("queued"), 4);
+
+	/* Back an hour: D-1 23:30. The day's cap was spent on D: no new
+	 * allowance for a day the clock left (it came back to it). */
+	clock_at(rules_day - 30 * 60);
+	post(5);
+	long back = tracked();
+	/* fatima is outside her window at 23:30: that copy goes now; the
+	 * four held still wait for D 02:00. */
+	long one = 1;
+	ck_assert_int_eq(h_wait_for(fatima_sent, &one, 30000), 0);
+
+	/* The clock put right: D 00:31. Still day D: still capped. */
+	clock_at(rules_day + 31 * 60);
+	post(6);
+	long fixed = tracked();
+	ck_assert_int_eq(fatima("queued"), 5);
+
+	/* Just before D 02:00 nothing more goes; at 02:00 the held go. */
+	clock_at(rules_day + 2 * HOUR - 8);
+	h_sleep_ms(5000);
+	long before = fatima("sent") + fatima("delivered");
+	long all = 6;
+	int rc = h_wait_for(fatima_sent, &all, 60000);
+	long now = db_clock();
+	fprintf(stderr, "rel: caps, back 1 h: trevor's tracking SMS %ld on D, %ld after "
+	    "the step to D-1 23:30, %ld after the clock was put right (cap 3)\n", 3L,
+	    back, fixed);
+	/* in: fatima's 6 copies and trevor's 3 of day D; duplicated: a
+	 * tracking SMS beyond the day's cap. */
+	long out = fatima("sent") + fatima("delivered") + fixed;
+	fprintf(stderr, "REL|DB clock back 1 h: quiet hours, caps|-1 h over midnight|"
+	    "%d|%ld|%ld|%ld|%.1f s\n", 9, out, out < 9 ? 9 - out : 0, fixed - 3,
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_msg(back == 3, "a step back over midnight gave trevor %ld more "
+	    "tracking SMS (the day's cap again)", back - 3);
+	ck_assert_msg(fixed == 3, "trevor's cap after the clock was put right: %ld", fixed);
+	ck_assert_int_eq(before, 1);
+	ck_assert_int_eq(rc, 0);
+	released_at(rules_day + 2 * HOUR, 10, "back 1 h");
+	ck_assert_int_le(now, rules_day + 2 * HOUR + 60);
+}
+END_TEST
+
+START_TEST(test_rules_forward_a_day)
+{
+	long t0 = h_now_ms();
+	/* D 00:30: trevor's cap spent, fatima's copies held to D 02:00. */
+	for (int i = 1; i <= 4; i++)
+		post(i);
+	ck_assert_int_eq(tracked(), 3);
+	ck_assert_int_eq(fatima("queued"), 4);
+
+	/* Forward a day: D+1 00:30, inside fatima's window again. Her copies
+	 * are due by their time (D 02:00 passed) but she is asleep: held to
+	 * D+1 02:00. trevor has a new day: three more, once. */
+	clock_at(rules_day + DAY + 30 * 60);
+	for (int i = 5; i <= 8; i++)
+		post(i);
+	long fresh = tracked() - 3;
+	h_sleep_ms(5000);
+	long asleep = fatima("sent") + fatima("delivered");
+	fprintf(stderr, "rel: caps, forward 1 day: trevor's tracking SMS %ld on D, %ld on "
+	    "D+1 (cap 3); fatima's held copies sent inside her window: %ld\n", 3L, fresh,
+	    asleep);
+	ck_assert_int_eq(fresh, 3);
+	ck_assert_msg(asleep == 0, "%ld held update(s) sent at 00:30 inside quiet hours "
+	    "(their hold of the day before ended; the claim does not look at the window "
+	    "again)", asleep);
+
+	clock_at(rules_day + DAY + 2 * HOUR - 8);
+	long all = 8;
+	ck_assert_int_eq(h_wait_for(fatima_sent, &all, 60000), 0);
+	released_at(rules_day + DAY + 2 * HOUR, 10, "forward 1 day");
+	/* in: fatima's 8 copies and trevor's 3 of D and 3 of D+1. */
+	long out = fatima("sent") + fatima("delivered") + tracked();
+	fprintf(stderr, "REL|DB clock +1 day: quiet hours, caps|+1 day into the night|%d|%ld|%ld|"
+	    "%ld|%.1f s\n", 14, out, out < 14 ? 14 - out : 0, tracked() - 6,
+	    (h_now_ms() - t0) / 1000.0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* pigeond's own wall clock stepped back an hour (libfaketime preloaded
+ * into pigeond alone, its monotonic clock left alone): /metrics must
+ * still show what changed. Its cache aged on time(), and a clock
+ * stepped back kept the first answer for the hour. */
+
+#define HOST_TOKEN	"clock-token-0123456789abcdef0123456789"
+
+static void
+host_setup(void)
+{
+	char *asan = xasprintf("%s:verify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+
+	clock_file = xasprintf("/tmp/pigeon-clock-%d", (int)getpid());
+	clock_set("+0");
+	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+	setenv("FAKETIME_TIMESTAMP_FILE", clock_file, 1);
+	setenv("FAKETIME_NO_CACHE", "1", 1);
+	setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+	setenv("ASAN_OPTIONS", asan, 1);
+	free(asan);
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " HOST_TOKEN "\n";
+	h_gateway_start(&g, "rel_clock_host", 0);
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAKETIME_TIMESTAMP_FILE");
+}
+
+static void
+host_teardown(void)
+{
+	if (g.dir)
+		h_gateway_stop(&g);
+	unlink(clock_file);
+	free(clock_file);
+	clock_file = NULL;
+}
+
+/* /metrics shows *want queued operator messages. */
+static int
+metrics_queued(void *want)
+{
+	char *body = NULL, needle[96];
+	int code = h_http(g.http_port, "GET", "/metrics", HOST_TOKEN, NULL, &body);
+	snprintf(needle, sizeof(needle),
+	    "\npigeon_queue_depth{state=\"queued\",class=\"operator\"} %d\n", *(int *)want);
+	int ok = code == 200 && body && strstr(body, needle);
+	free(body);
+	return ok;
+}
+
+START_TEST(test_host_clock_back_metrics)
+{
+	int zero = 0, one = 1;
+	ck_assert_int_eq(h_wait_for(metrics_queued, &zero, 30000), 0);
+	/* Cached now; then pigeond's clock an hour back and a message queued
+	 * (no modem: it stays queued). */
+	clock_set("-1h");
+	PQclear(PQexec(g.db, "INSERT INTO outbox (recipient, text, class) "
+	    "VALUES ('+212663000001', 'metrics', 1)"));
+	long t0 = h_now_ms();
+	int rc = h_wait_for(metrics_queued, &one, 30000);
+	fprintf(stderr, "rel: /metrics with pigeond's clock stepped back 1 h: the new "
+	    "count %s after %.1f s (cache 10 s)\n", rc == 0 ? "shown" : "NOT shown",
+	    (h_now_ms() - t0) / 1000.0);
+	ck_assert_msg(rc == 0, "/metrics served its cache for the clock's step");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -257,6 +562,17 @@ suite(void)
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, test_clock_back_an_hour);
 	tcase_add_test(tc, test_clock_forward_a_day);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rules");
+	tcase_add_checked_fixture(tc, rules_setup, rules_teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_rules_back_an_hour);
+	tcase_add_test(tc, test_rules_forward_a_day);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("host");
+	tcase_add_checked_fixture(tc, host_setup, host_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_host_clock_back_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

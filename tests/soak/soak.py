@@ -2,14 +2,17 @@
 """The long run of issue 18 (make test-soak): tests/soak/soak.py BUILDDIR
 
 Steady traffic for SOAK_MINUTES (default 30) through the real pigeond,
-four pigeon-modem workers and four pigeon-modemsim simulators, on a
-throwaway PostgreSQL cluster of its own: members post (and their
-followers get copies), follow and leave, send direct messages, ask GET
-and WHOIS (replies), and every part sent asks for a delivery report,
-which the simulators send back. Now and then a worker is SIGKILLed
-(every SOAK_KILL_S, default 420 s) and PostgreSQL restarted, fast or
-immediate in turn (every SOAK_PG_S, default 660 s; shorter runs get both
-more often).
+four pigeon-modem workers and four pigeon-modemsim simulators, and one
+SMPP link (pigeon-smpp) bound to the simulated SMSC (tests/smsc, with a
+receipt for every submit), on a throwaway PostgreSQL cluster of its own:
+members post (and their followers get copies), follow and leave, send
+direct messages, ask GET and WHOIS (replies), a quarter of them through
+the SMSC's shortcode, and every part sent asks for a delivery report,
+which the simulators send back. The scheduler spreads the sends over the
+five links. Now and then a worker is SIGKILLed (every SOAK_KILL_S,
+default 420 s; pigeon-smpp and a modem worker in turn) and PostgreSQL
+restarted, fast or immediate in turn (every SOAK_PG_S, default 660 s;
+shorter runs get both more often).
 
 Every SOAK_SAMPLE_S (default 60) it samples pigeond's RSS and open
 descriptors, its database connections, the queue depth, and the pickup
@@ -23,7 +26,7 @@ judged after the warm-up, last third against first third.
 Every process it starts is stopped by it, by process id; the run stops by
 itself after SOAK_MINUTES.
 """
-import os, random, signal, statistics, subprocess, sys, time
+import json, os, random, signal, socket, statistics, subprocess, sys, time
 
 top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 bdir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(top, "build"))
@@ -34,6 +37,9 @@ kill_s = float(os.environ.get("SOAK_KILL_S", min(420, minutes * 60 / 3.5)))
 pg_s = float(os.environ.get("SOAK_PG_S", min(660, minutes * 60 / 2.5)))
 out = os.path.abspath(os.environ.get("SOAK_DIR", os.path.join(top, "var", "soak")))
 NMODEMS, NMEMBERS = 4, 24
+# Members 0-5 text the gateway through the SMSC's shortcode, the others
+# through the modems' numbers.
+NCARRIER = 6
 rng = random.Random(18)
 procs = []
 
@@ -75,7 +81,26 @@ def phone(i):
     return "+2126990%05d" % i
 
 
+smscdir = os.path.join(out, "smsc")
+
+
+def smsc_deliver(frm, text):
+    """An MO message through the SMSC's control socket (one JSON line)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(10)
+            c.connect(os.path.join(smscdir, "ctl"))
+            c.sendall((json.dumps({"cmd": "deliver", "from": frm, "text": text})
+                       + "\n").encode())
+            c.recv(4096)
+    except OSError as e:
+        log("smsc deliver: %s" % e)
+
+
 def deliver(frm, text):
+    if int(frm[-5:]) < NCARRIER:
+        smsc_deliver(frm, text)
+        return
     m = rng.randrange(NMODEMS)
     sh(os.path.join(bdir, "pigeon-modemsim"), "deliver",
        os.path.join(out, "modem%d" % m), frm, text, check=False)
@@ -87,6 +112,14 @@ def workers(pid):
             return [int(x) for x in f.read().split()]
     except OSError:
         return []
+
+
+def is_smpp(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip() == "pigeon-smpp"
+    except OSError:
+        return False
 
 
 def rss_kb(pid):
@@ -116,12 +149,16 @@ def sample(pid, t0, since):
         "posts": sql("SELECT count(*) FROM posts"),
         "sent": sql("SELECT count(*) FROM outbox WHERE state IN ('sent', 'delivered')"),
         "delivered": sql("SELECT count(*) FROM outbox WHERE state = 'delivered'"),
+        "smpp_sent": sql("SELECT count(*) FROM outbox WHERE modem = 'carrier' "
+                         "AND state IN ('sent', 'delivered')"),
+        "smpp_dlvr": sql("SELECT count(*) FROM outbox WHERE modem = 'carrier' "
+                          "AND state = 'delivered'"),
     }
     return row
 
 
 COLS = ["minute", "rss_kb", "fds", "db_conns", "queue", "inbox_ms", "send_ms",
-        "posts", "sent", "delivered"]
+        "posts", "sent", "delivered", "smpp_sent", "smpp_dlvr"]
 PLOTS = [("rss_kb", "pigeond RSS (kB)"), ("fds", "open descriptors"),
          ("db_conns", "database connections"), ("queue", "queue depth (queued + sending)"),
          ("inbox_ms", "pickup: SMS to applied, median ms"),
@@ -227,10 +264,29 @@ def main():
     so.bind(("127.0.0.1", 0))
     port = so.getsockname()[1]
     so.close()
+    # The carrier: the simulated SMSC, a receipt (DELIVRD) for every
+    # submit that asks for one, nothing recorded (the run's disk stays
+    # flat); it exits with this script.
+    sh("rm", "-rf", smscdir)
+    os.makedirs(smscdir)
+    spawn("smsc.log", ["node", os.path.join(top, "tests/smsc/smsc.js"), "run", smscdir,
+                       "--auto-receipt", "DELIVRD", "--record", "none",
+                       "--parent-pid", str(os.getpid())])
+    for _ in range(200):
+        if os.path.exists(os.path.join(smscdir, "port")):
+            break
+        time.sleep(0.1)
+    else:
+        raise RuntimeError("the simulated SMSC did not start; see %s/smsc.log" % out)
+    with open(os.path.join(smscdir, "port")) as f:
+        smsc_port = int(f.read().strip())
     conf = os.path.join(out, "pigeon.conf")
-    with open(conf, "w") as f:
+    # It holds the bind's password: pigeond refuses it readable by others.
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write("[pigeon]\ncountry = 212\nlanguage = fr\nhostname = soak\n"
-                "limit_minute = 1000\nlimit_day = 1000000\n\n"
+                "shortcode = 40404\nlimit_minute = 1000\nlimit_day = 1000000\n\n"
                 "[database]\nconninfo = %s\n\n[http]\nlisten = 127.0.0.1:%d\n\n" % (conninfo, port))
         for i in range(NMODEMS):
             d = os.path.join(out, "modem%d" % i)
@@ -239,6 +295,9 @@ def main():
             spawn("sim%d.log" % i, [os.path.join(bdir, "pigeon-modemsim"), "serve", d])
             f.write("[modem sim%d]\ndevice = %s/tty\nconnection = at\npoll_ms = 200\n"
                     "report = yes\n\n" % (i, d))
+        f.write("[smpp carrier]\nhost = 127.0.0.1\nport = %d\nsystem_id = pigeon\n"
+                "password = secret\nsource_addr = 40404\nsource_ton = 3\nsource_npi = 0\n"
+                "window = 10\nreport = yes\n\n" % smsc_port)
     for i in range(NMODEMS):
         tty = os.path.join(out, "modem%d" % i, "tty")
         for _ in range(100):
@@ -247,12 +306,13 @@ def main():
             time.sleep(0.1)
     gw = spawn("pigeond.log", [os.path.join(bdir, "pigeond"), "-v", "-c", conf])
     for _ in range(600):
-        if sql("SELECT count(*) FROM modems WHERE state = 'online'") == str(NMODEMS):
+        if sql("SELECT count(*) FROM modems WHERE state = 'online'") == str(NMODEMS + 1):
             break
         time.sleep(0.1)
     else:
-        raise RuntimeError("modems not online; see %s/pigeond.log" % out)
-    log("pigeond %d and %d modems online; %g minutes" % (gw.pid, NMODEMS, minutes))
+        raise RuntimeError("links not online; see %s/pigeond.log" % out)
+    log("pigeond %d, %d modems and the SMPP link online; %g minutes"
+        % (gw.pid, NMODEMS, minutes))
     for i in range(NMEMBERS):
         deliver(phone(i), "JOIN u%02d" % i)
     for i in range(NMEMBERS):
@@ -264,6 +324,7 @@ def main():
     rows, seq = [], 0
     next_sample, next_kill, next_pg = t0, t0 + kill_s, t0 + pg_s
     pg_mode = "fast"
+    kills = 0
     last_sample = t0
     while time.time() < end:
         now = time.time()
@@ -274,12 +335,14 @@ def main():
             log(" ".join("%s=%s" % (c, row[c]) for c in COLS))
             next_sample += sample_s
         if now >= next_kill:
-            ws = workers(gw.pid)
+            # pigeon-smpp and a modem worker in turn.
+            ws = [w for w in workers(gw.pid) if is_smpp(w) == (kills % 2 == 1)]
             if ws:
                 victim = rng.choice(ws)
                 os.kill(victim, signal.SIGKILL)
                 events.append(((time.time() - t0) / 60, "kill"))
-                log("worker %d SIGKILLed" % victim)
+                log("%s %d SIGKILLed" % ("pigeon-smpp" if kills % 2 else "worker", victim))
+            kills += 1
             next_kill += kill_s
         if now >= next_pg:
             sh("scripts/pg", "stop", pgdir, pg_mode)
@@ -330,6 +393,14 @@ def main():
             f.write("".join("%10s" % (r[c] if r[c] is not None else "-") for c in COLS) + "\n")
     write_svg(rows, os.path.join(out, "soak.svg"))
     bad = verdict(rows)
+    # The SMPP link carried its part, with receipts.
+    last = rows[-1]
+    print("soak: the SMPP link sent %s of %s messages, %s of them delivered (receipts)"
+          % (last["smpp_sent"], last["sent"], last["smpp_dlvr"]))
+    if not num(last["smpp_sent"]):
+        bad.append("the SMPP link sent nothing")
+    elif not num(last["smpp_dlvr"]):
+        bad.append("no receipt came back over the SMPP link")
     with open(os.path.join(out, "soak.txt")) as f:
         sys.stdout.write(f.read())
     print("soak: table %s/soak.txt, plot %s/soak.svg" % (out, out))

@@ -1,0 +1,56 @@
+-- Issue 18: a step back of the database server's clock (docs/reliability.md,
+-- "Which clock each rule reads").
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order; they hold only CREATE OR REPLACE statements.
+
+-- Called every few seconds by pigeond (gateway/clockstep.c). When now()
+-- is more than 5 s behind the latest now() seen, the clock was stepped
+-- back by that much, and what was timed relative to the clock before the
+-- step would wait that much longer (an hour for a step of an hour: the
+-- claim takes next_attempt_at <= now()):
+-- - a message queued to go at once (due when it was made) is due now;
+-- - a retry's due time moves back by the step (not before now);
+-- - a lease ends no later than p_lease_s from now;
+-- - a webhook delivery due when it was made is due now, a retry's moves
+--   back by the step.
+-- What was timed to a wall-clock moment stays: an update held to the end
+-- of quiet hours, an API send_at. Returns the rows brought back, NULL
+-- when the clock did not step back.
+CREATE OR REPLACE FUNCTION pigeon_clock_check(p_lease_s integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	seen timestamptz;
+	step interval;
+	n integer;
+	m integer;
+BEGIN
+	SELECT seen_at INTO seen FROM clock_high_water FOR UPDATE;
+	INSERT INTO clock_high_water (seen_at) VALUES (now())
+	ON CONFLICT (one) DO UPDATE SET seen_at = EXCLUDED.seen_at;
+	IF seen IS NULL OR seen <= now() + interval '5 s' THEN
+		RETURN NULL;
+	END IF;
+	step := seen - now();
+	UPDATE outbox SET next_attempt_at = CASE
+	           WHEN next_attempt_at <= created_at THEN now()
+	           ELSE greatest(now(), next_attempt_at - step) END
+	 WHERE state = 'queued' AND held_since IS NULL AND next_attempt_at > now()
+	   AND (next_attempt_at <= created_at OR attempts > 0);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	UPDATE outbox SET lease_until = now() + make_interval(secs => p_lease_s)
+	 WHERE state = 'sending' AND lease_until > now() + make_interval(secs => p_lease_s);
+	UPDATE webhook_deliveries SET next_attempt_at = CASE
+	           WHEN next_attempt_at <= created_at THEN now()
+	           ELSE greatest(now(), next_attempt_at - step) END
+	 WHERE state = 'pending' AND next_attempt_at > now()
+	   AND (next_attempt_at <= created_at OR attempts > 0);
+	GET DIAGNOSTICS m = ROW_COUNT;
+	IF n > 0 THEN
+		PERFORM pg_notify('pigeon_outbox', '');
+	END IF;
+	IF m > 0 THEN
+		PERFORM pg_notify('pigeon_webhook', '');
+	END IF;
+	RETURN n + m;
+END $$;
