@@ -298,7 +298,7 @@ main(int argc, char *argv[])
 		store_set_name(env.store, app);
 	}
 	if (link_init() == -1 || scheduler_init() == -1 || commands_init() == -1 ||
-	    hostlock_init() == -1 || retention_init() == -1)
+	    hostlock_init() == -1 || retention_init() == -1 || digest_init() == -1)
 		fatalx("out of memory");
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
