@@ -142,9 +142,14 @@ BEGIN
 	          ORDER BY length(u.t), u.i LOOP
 		share := greatest(room / n_left, 0);
 		IF length(p_texts[i]) > share THEN
+			cut[i] := left(p_texts[i], greatest(share - length(dots), 0));
+			-- At a space when one is near, as the worker cuts.
+			IF substr(p_texts[i], length(cut[i]) + 1, 1) <> ' '
+			   AND cut[i] ~ ' \S{0,14}$' THEN
+				cut[i] := regexp_replace(cut[i], ' \S*$', '');
+			END IF;
 			cut[i] := CASE WHEN share > length(dots) + 2
-			    THEN rtrim(left(p_texts[i], share - length(dots))) || dots
-			    ELSE '' END;
+			    THEN rtrim(cut[i], ' ,;:') || dots ELSE '' END;
 		END IF;
 		room := room - length(cut[i]);
 		n_left := n_left - 1;
@@ -250,9 +255,6 @@ BEGIN
 		 WHERE account_id = a.id AND day = v_day;
 		sent := sent + 1;
 	END LOOP;
-	IF sent > 0 THEN
-		PERFORM pigeon_count('digests_sent', sent);
-	END IF;
 	-- The days are kept a month: the key needs only the last ones.
 	DELETE FROM track_digests
 	 WHERE (account_id, day) IN (SELECT account_id, day FROM track_digests
