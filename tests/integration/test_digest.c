@@ -12,8 +12,10 @@
  * with the count and the three posts of the most-followed authors, in
  * one SMS; a watcher whose word had no post gets nothing. pigeond
  * restarts and the digest is made due again (as if the job's advance had
- * been lost, or a second host ran it): still one SMS. TRACK word alone
- * brings the word back post by post.
+ * been lost, or a second host ran it): still one SMS. A new hour chosen
+ * the same day, with a new post, sends no second digest that day (the
+ * key on member and day). TRACK word alone brings the word back post by
+ * post.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,10 +152,13 @@ START_TEST(test_digest_daily)
 	    *carol = "+212661700003", *dan = "+212661700004",
 	    *eve = "+212661700005", *gus = "+212661700006",
 	    *hal = "+212661700007";
-	char cmd[80], want[160];
-	/* The digest hour: two hours ahead of the database's clock (UTC). */
-	long hour = h_db_long(g.db, "SELECT extract(hour FROM now() AT TIME ZONE 'UTC' "
+	char cmd[80], want[160], step[16];
+	/* The digest hour: two hours ahead of the database's clock (UTC), or
+	 * three when that is 23:00, so that the hour after it (a change of
+	 * hour, below) falls on the same day. */
+	long h2 = h_db_long(g.db, "SELECT extract(hour FROM now() AT TIME ZONE 'UTC' "
 	    "+ interval '2 hours')::int", 0, NULL);
+	long lead = h2 == 23 ? 3 : 2, hour = (h2 + lead - 2) % 24;
 
 	join(0, alice, "alice9");
 	join(1, bob, "bob9");
@@ -204,7 +209,8 @@ START_TEST(test_digest_daily)
 	ck_assert_int_eq(digests_to(dan), 0);
 
 	/* The digest hour comes: one SMS, the count and the top 3. */
-	clock_set("+2h");
+	snprintf(step, sizeof(step), "+%ldh", lead);
+	clock_set(step);
 	GETS(dan, "Digest couscous, tajine, posts: 4. @alice9: tajine ou couscous? / "
 	    "@alice9: Couscous ce soir chez moi, venez");
 	GETS(dan, "venez nombreux avec vos... / @bob9: Le couscous de maman");
@@ -238,11 +244,29 @@ START_TEST(test_digest_daily)
 	ck_assert_int_eq(digests_to(dan), 1);
 	ck_assert_int_eq(digests_to(hal), 0);
 
+	/* A new hour the same day, a new post, and that hour comes: today's
+	 * digest went already, so none. */
+	snprintf(cmd, sizeof(cmd), "TRACK couscous DIGEST %ld", hour + 1);
+	TEXT(1, dan, cmd);
+	snprintf(want, sizeof(want), "Once a day at %ld:00 you will get how many posts "
+	    "had couscous", hour + 1);
+	GETS(dan, want);
+	post(0, alice, "couscous encore");
+	snprintf(step, sizeof(step), "+%ldh", lead + 1);
+	clock_set(step);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM accounts WHERE handle = $1 "
+	    "AND digest_at > now()", "dan9", "1", WAIT_MS), 0);
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, dan, "Digest"), 1);
+	ck_assert_int_eq(h_received_matching(&g, dan, "couscous encore"), 0);
+	ck_assert_int_eq(digests_to(dan), 1);
+
 	/* TRACK word alone: post by post again. */
 	TEXT(1, dan, "TRACK tajine");
 	GETS(dan, "You will get every post with tajine by SMS.");
 	TEXT(1, dan, "TRACKS");
-	snprintf(want, sizeof(want), "You track: tajine. Once a day at %ld:00: couscous", hour);
+	snprintf(want, sizeof(want), "You track: tajine. Once a day at %ld:00: couscous",
+	    hour + 1);
 	GETS(dan, want);
 	post(0, carol, "tajine express");
 	GETS(dan, "@carol9: tajine express");
