@@ -14,6 +14,14 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT 20;
 $$;
 
+-- The top 3 of a digest are chosen among this many of the latest
+-- matching posts: the follower counts that rank them cost one index scan
+-- per author.
+CREATE OR REPLACE FUNCTION pigeon_digest_candidates()
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+	SELECT 500;
+$$;
+
 -- The first p_hour:00 (service time zone) strictly after p_after.
 CREATE OR REPLACE FUNCTION pigeon_digest_next(p_hour integer, p_after timestamptz)
 RETURNS timestamptz LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -164,9 +172,9 @@ END $$;
 -- deleted) in [since, due): due is the latest hour:00 that has passed
 -- (days missed while no pigeond ran are skipped), since the end of the
 -- previous digest, at most a day before. The top 3 are those of the
--- most-followed authors, newest first among equals. Nothing is sent when
--- no post matched, to a phone that said STOP or to a member with updates
--- OFF; the day is recorded all the same. The SMS is an update (class 2):
+-- most-followed authors (among the latest 500), newest first among
+-- equals. Nothing is sent when no post matched, to a phone that said
+-- STOP or to a member with updates OFF; the day is recorded all the same. The SMS is an update (class 2):
 -- held in the member's quiet hours, counted once by the per-recipient
 -- daily ceiling, never by track_day. At most once per member and day:
 -- the rows are claimed with SKIP LOCKED, and track_digests' key
@@ -214,24 +222,33 @@ BEGIN
 		SELECT greatest(due - interval '1 day', max(d.due_at)) INTO v_since
 		  FROM track_digests d WHERE d.account_id = a.id;
 
-		-- Followers counted once per author, not once per post.
+		-- Every matching post is counted; the top 3 are chosen among the
+		-- latest of them (pigeon_digest_candidates: 500), so
+		-- that a word in thousands of posts a day costs a bounded number
+		-- of follower counts, made once per author.
 		WITH m AS MATERIALIZED (
 			SELECT p.id, p.account_id, p.text FROM posts p
 			 WHERE p.terms && v_terms
 			   AND p.created_at >= v_since AND p.created_at < due
 			   AND p.deleted_at IS NULL AND p.account_id <> a.id
-		), au AS (
-			SELECT w.id, w.handle,
-			       (SELECT count(*) FROM follows f WHERE f.followee = w.id) AS followers
-			  FROM accounts w WHERE w.id IN (SELECT m.account_id FROM m)
+		), latest AS MATERIALIZED (
+			SELECT m.id, m.account_id, m.text FROM m
+			 ORDER BY m.id DESC LIMIT pigeon_digest_candidates()
+		), au AS MATERIALIZED (
+			SELECT l.account_id AS id,
+			       (SELECT count(*) FROM follows f
+			         WHERE f.followee = l.account_id) AS followers
+			  FROM (SELECT DISTINCT account_id FROM latest) l
+		), top AS (
+			SELECT l.account_id, l.text,
+			       row_number() OVER (ORDER BY au.followers DESC, l.id DESC) AS rk
+			  FROM latest l JOIN au ON au.id = l.account_id
 		)
-		SELECT coalesce(max(x.total), 0), array_agg(x.handle ORDER BY x.rk),
-		       array_agg(x.text ORDER BY x.rk)
-		  INTO n, handles, texts
-		  FROM (SELECT au.handle, m.text, count(*) OVER () AS total,
-		               row_number() OVER (ORDER BY au.followers DESC, m.id DESC) AS rk
-		          FROM m JOIN au ON au.id = m.account_id) x
-		 WHERE x.rk <= 3;
+		SELECT (SELECT count(*) FROM m),
+		       (SELECT array_agg(w.handle ORDER BY t.rk) FROM top t
+		          JOIN accounts w ON w.id = t.account_id WHERE t.rk <= 3),
+		       (SELECT array_agg(t.text ORDER BY t.rk) FROM top t WHERE t.rk <= 3)
+		  INTO n, handles, texts;
 
 		res := CASE WHEN n = 0 THEN 'no posts'
 		            WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
