@@ -130,18 +130,14 @@ BEGIN
 	IF tmpl IS NULL THEN
 		RAISE EXCEPTION 'catalog has no entry digest';
 	END IF;
-	-- The words cut to 20 characters: the posts matter more.
-	IF length(p_words) > 20 THEN
-		p_words := rtrim(left(p_words, 19), ' ,') || '…';
-	END IF;
-	head := format(tmpl, p_words, p_count::text, '');
-	gsm := pigeon_digest_gsm7(head || array_to_string(p_handles, '') ||
+	gsm := pigeon_digest_gsm7(tmpl || p_words || array_to_string(p_handles, '') ||
 	    array_to_string(p_texts, ''));
 	dots := CASE WHEN gsm THEN '...' ELSE '…' END;
-	IF gsm AND p_words LIKE '%…' THEN
-		head := format(tmpl, left(p_words, length(p_words) - 1) || '...',
-		    p_count::text, '');
+	-- The words cut to 20 characters: the posts matter more.
+	IF length(p_words) > 20 THEN
+		p_words := rtrim(left(p_words, 20 - length(dots)), ' ,') || dots;
 	END IF;
+	head := format(tmpl, p_words, p_count::text, '');
 	room := CASE WHEN gsm THEN 160 ELSE 70 END - length(head) - 3 * (k - 1);
 	FOR i IN 1 .. k LOOP
 		room := room - length(p_handles[i]) - 3;	-- "@h: "

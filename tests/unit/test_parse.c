@@ -656,6 +656,12 @@ check_sane(const char *buf, size_t len, const struct command *cmd)
 		    cmd->text + cmd->textlen <= buf + len);
 	if (cmd->type == CMD_POST && cmd->error == CMDERR_NONE)
 		ck_assert_uint_gt(cmd->textlen, 0);
+	/* DIGEST only on a TRACK that names its word; an hour or none. */
+	if (cmd->digest)
+		ck_assert(cmd->type == CMD_TRACK && cmd->error == CMDERR_NONE &&
+		    cmd->text != NULL && cmd->textlen > 0);
+	ck_assert(cmd->digest_hour >= -1 && cmd->digest_hour <= 23);
+	ck_assert(cmd->digest || cmd->digest_hour == -1);
 	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE &&
 	    cmd->sleep_from != -1) {
 		ck_assert(cmd->sleep_from >= 0 && cmd->sleep_from <= 23);
@@ -689,7 +695,8 @@ START_TEST(test_random)
 		"stop", "STOP", "follow", "d", "@", "＠", "alice", " ", "  ",
 		"\n", "\xc2\xa0", "sleep", "23", "-", "7", "pm", "lang", "ar",
 		"تابع", "ـ", "\xd8", "\xff", "\xe2\x80", "?", "!", "٢", "on",
-		"off", "\0", "é", "e\xcc\x81", "please", "name", "x"
+		"off", "\0", "é", "e\xcc\x81", "please", "name", "x",
+		"track", "digest", "résumé", "ملخص", "18h", "at", "pm"
 	};
 	unsigned int seed = 4242;
 	char buf[64];
