@@ -270,6 +270,28 @@ START_TEST(test_digest_daily)
 	GETS(dan, want);
 	post(0, carol, "tajine express");
 	GETS(dan, "@carol9: tajine express");
+
+	/* The layout when the SMS needs UCS-2 (Arabic, or French with ê):
+	 * 70 characters, the three authors always named. */
+	{
+		char *ar = h_db_value(g.db, "SELECT pigeon_digest_text('ar', 'كسكس', 4, "
+		    "ARRAY['alice9', 'bob9', 'carol9'], ARRAY['كسكس اليوم في البيت مع "
+		    "العائلة', 'أحب الكسكس', 'كسكس بالخضر'])", 0, NULL);
+		char *fr = h_db_value(g.db, "SELECT pigeon_digest_text('fr', 'été', 2, "
+		    "ARRAY['alice9', 'bob9'], ARRAY['La fête de l''été à Rabat, venez "
+		    "tous avec vos amis ce soir', 'Plage!'])", 0, NULL);
+		const char *params[] = { ar };
+		ck_assert_int_eq(h_db_long(g.db, "SELECT length($1)", 1, params), 70);
+		ck_assert_ptr_nonnull(strstr(ar, "ملخص كسكس، المنشورات: 4. @alice9: "));
+		ck_assert_ptr_nonnull(strstr(ar, " / @bob9: "));
+		ck_assert_ptr_nonnull(strstr(ar, " / @carol9: "));
+		params[0] = fr;
+		ck_assert_int_le(h_db_long(g.db, "SELECT length($1)", 1, params), 70);
+		ck_assert_str_eq(fr, "Résumé été, messages : 2. @alice9: La fête de l'été "
+		    "à… / @bob9: Plage!");
+		free(ar);
+		free(fr);
+	}
 }
 END_TEST
 
