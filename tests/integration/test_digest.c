@@ -4,7 +4,8 @@
  * test asserts what each phone receives. The database runs on a cluster
  * of its own under libfaketime (as test_rel_clock.c), so that the test
  * moves PostgreSQL's now() to the digest hour: the digest's hour, its day
- * and the posts it counts all follow the database's clock.
+ * and the posts it counts all follow the database's clock. A second
+ * pigeond (no modems) shares the database: two hosts run the job.
  *
  * A watcher digests two words at the hour two hours ahead; five posts
  * with them arrive (one by the watcher, not counted) and none comes to
@@ -33,7 +34,9 @@
 #define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 #define EXTRA		"timezone = UTC\nlimit_minute = 30\n"
 
-static struct h_gateway g;
+/* g has the modems; g2 is a second host on the same database without
+ * modems: both run the digest job, only g sends. */
+static struct h_gateway g, g2;
 static char *pg_dir, *clock_file;
 
 #define TEXT(m, from, text) ck_assert_int_eq(h_text(&g, (m), (from), (text)), 0)
@@ -99,12 +102,18 @@ setup(void)
 	memset(&g, 0, sizeof(g));
 	g.extra_config = EXTRA;
 	h_gateway_start_on(&g, "digest", NMODEMS, out);
+	memset(&g2, 0, sizeof(g2));
+	g2.extra_config = EXTRA;
+	g2.modem_prefix = "b";
+	h_gateway_start_on(&g2, "digest_b", 0, out);
 	free(out);
 }
 
 static void
 teardown(void)
 {
+	if (g2.dir)
+		h_gateway_stop(&g2);
 	if (g.dir)
 		h_gateway_stop(&g);
 	cluster_destroy();
