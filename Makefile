@@ -68,6 +68,7 @@ PIGEOND_SRCS = \
 	gateway/reload.c \
 	gateway/janitor.c \
 	gateway/retention.c \
+	gateway/digest.c \
 	gateway/smstext.c \
 	gateway/hostlock.c \
 	gateway/modemmsg.c \
@@ -194,6 +195,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_text \
 	tests/integration/test_hostile_phone \
 	tests/integration/test_track \
+	tests/integration/test_digest \
 	tests/integration/test_search \
 	tests/integration/test_reach \
 	tests/integration/test_rel_hostile \

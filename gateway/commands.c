@@ -130,6 +130,11 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "loose", json_true());
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
+	if (cmd->type == CMD_TRACK && cmd->digest) {
+		json_object_set_new(o, "digest", json_true());
+		if (cmd->digest_hour >= 0)
+			json_object_set_new(o, "hour", json_integer(cmd->digest_hour));
+	}
 	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE) {
 		json_object_set_new(o, "from", json_integer(cmd->sleep_from));
 		json_object_set_new(o, "to", json_integer(cmd->sleep_to));

@@ -162,3 +162,14 @@ const char *const sleep_joiners[] = {
 	"from", "to", "till", "until", "h", "de", "a", "jusqu'a", "jusqua",
 	"من", "الي", "حتي", NULL
 };
+
+/* TRACK word DIGEST [hour]: the word comes once a day, counted, with the
+ * top 3 posts (docs/commands.md). French RÉSUMÉ, Arabic ملخص ("summary"). */
+const char *const digest_words[] = {
+	"digest", "resume", "ملخص", NULL
+};
+
+/* Words allowed before DIGEST's hour: "DIGEST at 18h", "RÉSUMÉ à 18h". */
+const char *const digest_joiners[] = {
+	"at", "a", "vers", "h", "علي", "في", "الساعه", NULL
+};

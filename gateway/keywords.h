@@ -22,5 +22,7 @@ extern const char *const stop_fillers[];
 extern const char *const darija_fillers[];
 extern const char *const sleep_off[];
 extern const char *const sleep_joiners[];
+extern const char *const digest_words[];
+extern const char *const digest_joiners[];
 
 #endif

@@ -299,7 +299,7 @@ main(int argc, char *argv[])
 	}
 	if (link_init() == -1 || scheduler_init() == -1 || commands_init() == -1 ||
 	    hostlock_init() == -1 || retention_init() == -1 ||
-	    clockstep_init() == -1)
+	    clockstep_init() == -1 || digest_init() == -1)
 		fatalx("out of memory");
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);

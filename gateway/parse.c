@@ -51,6 +51,10 @@
  *   ("Sleep tight, everyone").
  * - TRACK and UNTRACK take one word (a word, #hashtag or @mention, folded
  *   and checked in SQL: db/functions/36_track.sql); TRACKS takes none.
+ *   TRACK also takes DIGEST (RÉSUMÉ, ملخص) before or after the word, and
+ *   then an optional hour ("TRACK couscous DIGEST 18h"): the word's posts
+ *   come once a day (37_digest.sql). An hour that does not parse is
+ *   CMDERR_BAD_HOURS when it holds a digit, else the message is a post.
  *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
@@ -65,6 +69,7 @@
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
+#define DIGEST_HOUR_WORDS 3	/* "TRACK w DIGEST at 6 pm" */
 
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
 
@@ -432,6 +437,36 @@ hours_parse(const struct span *args, size_t nargs, int *from, int *to)
 	return 0;
 }
 
+/* DIGEST's hour from its words: "18", "18h", "18:00", "6pm", "6 pm",
+ * "à 18h", Arabic-Indic digits. 0-23, or -1. */
+static int
+digest_hour_parse(const struct span *args, size_t nargs)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n, i;
+	int h = -1, ap = 0;
+
+	for (i = 0; i < nargs; i++) {
+		if (!word_key(&args[i], buf, sizeof(buf), &k, &n))
+			return -1;
+		if (n == 0 || list_find(k, n, digest_joiners, 1) >= 0)
+			continue;
+		if (h >= 0 && ap == 0 && n == 2 && (k[0] == 'a' || k[0] == 'p') &&
+		    k[1] == 'm') {
+			ap = k[0];	/* "6 pm" */
+			continue;
+		}
+		if (h >= 0 || (h = hour_token(k, n, &ap)) < 0)
+			return -1;
+	}
+	if (h < 0)
+		return -1;
+	if (ap != 0)
+		return h >= 1 && h <= 12 ? h % 12 + (ap == 'p' ? 12 : 0) : -1;
+	return h <= 23 ? h : -1;
+}
+
 static int
 has_digit(const struct span *args, size_t nargs)
 {
@@ -454,6 +489,7 @@ command_reset(struct command *cmd)
 	cmd->type = CMD_POST;
 	cmd->error = CMDERR_NONE;
 	cmd->sleep_from = cmd->sleep_to = -1;
+	cmd->digest_hour = -1;
 }
 
 void
@@ -565,6 +601,28 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		break;
 	case CMD_TRACK:
 	case CMD_UNTRACK:
+		/* TRACK word DIGEST [hour] or TRACK DIGEST word [hour]: the
+		 * word once a day. "TRACK digest" alone tracks the word. */
+		if (kw->type == CMD_TRACK && nargs >= 2 && !many &&
+		    (word_in(&w[2], digest_words) || word_in(&w[1], digest_words))) {
+			p = word_in(&w[2], digest_words) ? w[1].s : w[2].s;
+			cmd->text = p;
+			cmd->textlen = (size_t)(p == w[1].s ? w[1].e - p : w[2].e - p);
+			cmd->digest = 1;
+			if (nargs == 2)
+				break;
+			if (nargs > 2 + DIGEST_HOUR_WORDS)
+				goto post;
+			if ((cmd->digest_hour = digest_hour_parse(w + 3, nargs - 2)) >= 0)
+				break;
+			if (!has_digit(w + 3, nargs - 2))
+				goto post;	/* "track news digest please" */
+			cmd->error = CMDERR_BAD_HOURS;
+			cmd->text = NULL;
+			cmd->textlen = 0;
+			cmd->digest = 0;
+			break;
+		}
 		/* One word, tag and all: "TRACK #couscous"; checked in SQL. */
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;

@@ -19,12 +19,15 @@ struct command {
 	int		 sleep_from, sleep_to;	/* hours 0-23 for SLEEP; -1,-1 for SLEEP OFF */
 	const char	*keyword_lang;	/* "en","fr","ar","darija": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
 	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
+	int		 digest;	/* TRACK word DIGEST: one SMS a day for the word, not one per post */
+	int		 digest_hour;	/* its hour 0-23; -1 when not given (and outside DIGEST) */
 };
 
 /* Parses one SMS text (UTF-8, len bytes, not necessarily NUL-terminated). Never fails:
  * anything that is not a command is CMD_POST with text = the trimmed message.
  * text is NULL for commands without text; for CMDERR_EMPTY it is "" (not in the
- * input). lang is "" and the hours are -1 outside LANG and SLEEP. Pure and
+ * input). lang is "" and the hours are -1 outside LANG, SLEEP and TRACK's
+ * DIGEST. Pure and
  * reentrant; the rules are at the top of parse.c and in docs/commands.md. */
 void command_parse(const char *text, size_t len, struct command *cmd);
 /* "post", "join", ..., "search": the "cmd" pigeon_apply takes, logs and

@@ -211,6 +211,10 @@ void	 janitor_free(void);
 /* Registers the purge of old rows ([retention]) and the metric folding. */
 int	 retention_init(void);
 
+/* digest.c */
+/* Registers the job that sends the daily digests of tracked words. */
+int	 digest_init(void);
+
 /* smstext.c */
 /* 1 when libgammu sends text (UTF-8, len bytes) as UCS-2, else 0 (GSM-7);
  * *parts: the parts it takes, uncapped. */

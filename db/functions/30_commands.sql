@@ -173,7 +173,8 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, loose, ucs2), applied at most once.
+-- lang, from, to, keyword_lang, loose, ucs2, digest, hour), applied at
+-- most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -362,6 +363,9 @@ BEGIN
 		outcome := 'whois @' || c_handle;
 	ELSIF c_cmd = 'stats' THEN
 		outcome := pigeon_apply_stats(acct, p_msg, lang);
+	ELSIF c_cmd = 'track' AND (p_cmd->>'digest')::boolean IS TRUE THEN
+		outcome := pigeon_apply_track_digest(acct, c_text,
+		    (p_cmd->>'hour')::integer, p_msg, lang);	-- 37_digest.sql
 	ELSIF c_cmd = 'track' THEN
 		outcome := pigeon_apply_track(acct, c_text, p_msg, lang);
 	ELSIF c_cmd = 'untrack' THEN

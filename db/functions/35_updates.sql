@@ -161,7 +161,7 @@ BEGIN
 	INSERT INTO posts (account_id, text, inbox_id, terms)
 	    VALUES (p_account, p_text, p_inbox, words)
 	    RETURNING id INTO pid;
-	IF EXISTS (SELECT 1 FROM tracks t WHERE t.term = ANY (words)) THEN
+	IF EXISTS (SELECT 1 FROM tracks t WHERE t.term = ANY (words) AND NOT t.digest) THEN
 		track_cap := pigeon_setting_int('track_day');
 		today := (now() AT TIME ZONE pigeon_setting('timezone'))::date;
 	ELSIF NOT EXISTS (SELECT 1 FROM follows f WHERE f.followee = p_account) THEN
@@ -181,6 +181,7 @@ BEGIN
 		SELECT DISTINCT t.account_id, false
 		  FROM tracks t
 		 WHERE t.term = ANY (words) AND t.account_id <> p_account
+		   AND NOT t.digest	-- once a day instead (37_digest.sql)
 		   AND NOT EXISTS (SELECT 1 FROM follows f
 		                    WHERE f.followee = p_account
 		                      AND f.follower = t.account_id AND f.sms)

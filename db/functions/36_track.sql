@@ -39,6 +39,14 @@ BEGIN
 		PERFORM pigeon_reply(acct.phone, p_lang, 'usage_track', '{}', p_msg);
 		RETURN 'usage: track (not one word of 2-20 characters)';
 	END IF;
+	-- A word of the daily digest (37_digest.sql) comes back post by post.
+	UPDATE tracks t SET digest = false
+	 WHERE t.account_id = acct.id AND t.term = v_term AND t.digest;
+	IF FOUND THEN
+		PERFORM pigeon_digest_schedule(acct.id, NULL);
+		PERFORM pigeon_reply(acct.phone, p_lang, 'tracking', ARRAY[v_word], p_msg);
+		RETURN 'tracks ' || v_term || ' post by post (was in the digest)';
+	END IF;
 	IF EXISTS (SELECT 1 FROM tracks t WHERE t.account_id = acct.id AND t.term = v_term) THEN
 		PERFORM pigeon_reply(acct.phone, p_lang, 'track_already', ARRAY[v_word], p_msg);
 		RETURN 'already tracks ' || v_term;
@@ -71,28 +79,43 @@ BEGIN
 	END IF;
 	DELETE FROM tracks t WHERE t.account_id = acct.id AND t.term = v_term;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		PERFORM pigeon_digest_schedule(acct.id, NULL);	-- the last digested word?
+	END IF;
 	PERFORM pigeon_reply(acct.phone, p_lang,
 	    CASE WHEN n > 0 THEN 'untracked' ELSE 'not_tracking' END,
 	    ARRAY[v_word], p_msg);
 	RETURN CASE WHEN n > 0 THEN 'untracked ' ELSE 'was not tracking ' END || v_term;
 END $$;
 
--- The words, oldest first, in one SMS (cut with "…" when they do not fit).
+-- The words, oldest first, in one SMS (cut with "…" when they do not fit):
+-- those that come post by post, then those of the daily digest with its
+-- hour ("You track: couscous. Once a day at 20:00: ete, #maroc").
 CREATE OR REPLACE FUNCTION pigeon_apply_tracks(acct accounts, p_msg bigint,
     p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	list text;
+	dlist text;
 	n integer;
+	h text := coalesce(acct.digest_hour, pigeon_digest_default_hour())::text;
 BEGIN
-	SELECT string_agg(word, ', ' ORDER BY created_at, term), count(*)
-	  INTO list, n
+	SELECT string_agg(word, ', ' ORDER BY created_at, term) FILTER (WHERE NOT digest),
+	       string_agg(word, ', ' ORDER BY created_at, term) FILTER (WHERE digest),
+	       count(*)
+	  INTO list, dlist, n
 	  FROM tracks WHERE account_id = acct.id;
 	IF n = 0 THEN
 		PERFORM pigeon_reply(acct.phone, p_lang, 'tracks_none', '{}', p_msg);
-	ELSE
+	ELSIF dlist IS NULL THEN
 		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'tracks', ARRAY[list],
 		    p_msg, false, true, 1, '…');
+	ELSIF list IS NULL THEN
+		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'tracks_digest_only',
+		    ARRAY[h, dlist], p_msg, false, true, 1, '…');
+	ELSE
+		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'tracks_digest',
+		    ARRAY[list, h, dlist], p_msg, false, true, 1, '…');
 	END IF;
 	RETURN format('tracks: %s word(s)', n);
 END $$;

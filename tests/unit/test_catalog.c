@@ -54,6 +54,8 @@ static const struct spec specs[] = {
 	{ "usage_sleep", "" }, { "usage_help", "" }, { "usage_stop", "" },
 	{ "usage_start", "" }, { "usage_stats", "" }, { "usage_delete", "" },
 	{ "recipient_ceiling", "n" },
+	{ "tracking_digest", "wH" }, { "digest", "wnt" },
+	{ "tracks_digest", "tHt" }, { "tracks_digest_only", "Ht" },
 	{ NULL, NULL }
 };
 

@@ -18,16 +18,18 @@ struct pcase {
 	const char	*text;		/* NULL: no text */
 	const char	*kwlang;	/* NULL: a post */
 	int		 from, to;
+	int		 digest, dhour;	/* TRACK ... DIGEST and its hour */
 };
 
-#define POST(in, t)		{ in, CMD_POST, CMDERR_NONE, "", t, NULL, -1, -1 }
-#define C0(in, ty, l)		{ in, ty, CMDERR_NONE, "", NULL, l, -1, -1 }
-#define CH(in, ty, h, l)	{ in, ty, CMDERR_NONE, h, NULL, l, -1, -1 }
-#define CT(in, ty, h, t, l)	{ in, ty, CMDERR_NONE, h, t, l, -1, -1 }
-#define ERR(in, ty, e, l)	{ in, ty, e, "", NULL, l, -1, -1 }
-#define LNG(in, code, l)	{ in, CMD_LANG, CMDERR_NONE, code, NULL, l, -1, -1 }
-#define SLP(in, f, t, l)	{ in, CMD_SLEEP, CMDERR_NONE, "", NULL, l, f, t }
-#define EMPTY(in)		{ in, CMD_POST, CMDERR_EMPTY, "", "", NULL, -1, -1 }
+#define POST(in, t)		{ in, CMD_POST, CMDERR_NONE, "", t, NULL, -1, -1, 0, -1 }
+#define C0(in, ty, l)		{ in, ty, CMDERR_NONE, "", NULL, l, -1, -1, 0, -1 }
+#define CH(in, ty, h, l)	{ in, ty, CMDERR_NONE, h, NULL, l, -1, -1, 0, -1 }
+#define CT(in, ty, h, t, l)	{ in, ty, CMDERR_NONE, h, t, l, -1, -1, 0, -1 }
+#define ERR(in, ty, e, l)	{ in, ty, e, "", NULL, l, -1, -1, 0, -1 }
+#define LNG(in, code, l)	{ in, CMD_LANG, CMDERR_NONE, code, NULL, l, -1, -1, 0, -1 }
+#define SLP(in, f, t, l)	{ in, CMD_SLEEP, CMDERR_NONE, "", NULL, l, f, t, 0, -1 }
+#define DG(in, w, h, l)		{ in, CMD_TRACK, CMDERR_NONE, "", w, l, -1, -1, 1, h }
+#define EMPTY(in)		{ in, CMD_POST, CMDERR_EMPTY, "", "", NULL, -1, -1, 0, -1 }
 
 #define MISSING		CMDERR_MISSING_ARG
 #define BADH		CMDERR_BAD_HANDLE
@@ -217,8 +219,8 @@ static const struct pcase cases[] = {
 	POST("خاص لكل المتابعين", "خاص لكل المتابعين"),
 	ERR("D", CMD_DM, MISSING, "en"),
 	/* the handle is kept when only the text is missing */
-	{ "dm alice", CMD_DM, MISSING, "alice", NULL, "en", -1, -1 },
-	{ "D alice!", CMD_DM, MISSING, "alice", NULL, "en", -1, -1 },
+	{ "dm alice", CMD_DM, MISSING, "alice", NULL, "en", -1, -1, 0, -1 },
+	{ "D alice!", CMD_DM, MISSING, "alice", NULL, "en", -1, -1, 0, -1 },
 	ERR("DM @al-ice hi", CMD_DM, BADH, "en"),
 	ERR("D josé salut", CMD_DM, BADH, "en"),
 	POST("D'accord", "D'accord"),
@@ -265,6 +267,28 @@ static const struct pcase cases[] = {
 	C0("Surveillances ?", CMD_TRACKS, "fr"),
 	C0("كلماتي", CMD_TRACKS, "ar"),
 	POST("tracks of my tears", "tracks of my tears"),
+	/* TRACK ... DIGEST [hour] (issue 17): once a day */
+	DG("TRACK couscous DIGEST", "couscous", -1, "en"),
+	DG("track couscous digest 18h", "couscous", 18, "en"),
+	DG("TRACK DIGEST #Maroc 7pm", "#Maroc", 19, "en"),
+	DG("Track @alice digest at 6 pm", "@alice", 18, "en"),
+	DG("TRACK digest news", "news", -1, "en"),
+	DG("track kora digest 0", "kora", 0, "en"),
+	DG("SURVEILLER été RÉSUMÉ 18h", "été", 18, "fr"),
+	DG("surveiller ete resume à 20h00", "ete", 20, "fr"),
+	DG("Surveiller Résumé kora 8", "kora", 8, "fr"),
+	DG("surveiller #Maroc re\xcc\x81sume\xcc\x81 21:00", "#Maroc", 21, "fr"),
+	DG("تتبع كسكس ملخص ١٨", "كسكس", 18, "ar"),
+	DG("تتبع كسكس الملخص", "كسكس", -1, "ar"),
+	DG("تتبع ملخص كسكس 20:00", "كسكس", 20, "ar"),
+	DG("تتبع كسكس مُلَخَّص على الساعة ٨", "كسكس", 8, "ar"),
+	CT("TRACK digest", CMD_TRACK, "", "digest", "en"),	/* the word */
+	ERR("TRACK couscous DIGEST 25", CMD_TRACK, CMDERR_BAD_HOURS, "en"),
+	ERR("surveiller ete résumé 18h30", CMD_TRACK, CMDERR_BAD_HOURS, "fr"),
+	ERR("تتبع كسكس ملخص ٩٩", CMD_TRACK, CMDERR_BAD_HOURS, "ar"),
+	POST("Track this digest please", "Track this digest please"),
+	POST("UNTRACK couscous DIGEST", "UNTRACK couscous DIGEST"),
+	POST("track news digest at 6 pm please", "track news digest at 6 pm please"),
 	/* SEARCH: one to three words */
 	CT("SEARCH couscous", CMD_SEARCH, "", "couscous", "en"),
 	CT("search couscous royal", CMD_SEARCH, "", "couscous royal", "en"),
@@ -594,6 +618,10 @@ check_case(const struct pcase *c, int i)
 	if (cmd.sleep_from != c->from || cmd.sleep_to != c->to)
 		BAD("hours %d %d, want %d %d", cmd.sleep_from, cmd.sleep_to,
 		    c->from, c->to);
+	if (cmd.digest != c->digest ||
+	    cmd.digest_hour != (c->digest ? c->dhour : -1))
+		BAD("digest %d at %d, want %d at %d", cmd.digest, cmd.digest_hour,
+		    c->digest, c->digest ? c->dhour : -1);
 	free(buf);
 	return bad;
 }
@@ -628,6 +656,12 @@ check_sane(const char *buf, size_t len, const struct command *cmd)
 		    cmd->text + cmd->textlen <= buf + len);
 	if (cmd->type == CMD_POST && cmd->error == CMDERR_NONE)
 		ck_assert_uint_gt(cmd->textlen, 0);
+	/* DIGEST only on a TRACK that names its word; an hour or none. */
+	if (cmd->digest)
+		ck_assert(cmd->type == CMD_TRACK && cmd->error == CMDERR_NONE &&
+		    cmd->text != NULL && cmd->textlen > 0);
+	ck_assert(cmd->digest_hour >= -1 && cmd->digest_hour <= 23);
+	ck_assert(cmd->digest || cmd->digest_hour == -1);
 	if (cmd->type == CMD_SLEEP && cmd->error == CMDERR_NONE &&
 	    cmd->sleep_from != -1) {
 		ck_assert(cmd->sleep_from >= 0 && cmd->sleep_from <= 23);
@@ -661,7 +695,8 @@ START_TEST(test_random)
 		"stop", "STOP", "follow", "d", "@", "＠", "alice", " ", "  ",
 		"\n", "\xc2\xa0", "sleep", "23", "-", "7", "pm", "lang", "ar",
 		"تابع", "ـ", "\xd8", "\xff", "\xe2\x80", "?", "!", "٢", "on",
-		"off", "\0", "é", "e\xcc\x81", "please", "name", "x"
+		"off", "\0", "é", "e\xcc\x81", "please", "name", "x",
+		"track", "digest", "résumé", "ملخص", "18h", "at", "pm"
 	};
 	unsigned int seed = 4242;
 	char buf[64];
