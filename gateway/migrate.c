@@ -87,10 +87,7 @@ migrate_init(char *err, size_t errlen)
 			snprintf(m->name, sizeof(m->name), "%.*s",
 			    (int)(strlen(base + 5) - 4), base + 5);
 			m->sql = f->data;
-			/* TEMPORARY (branch digest alone): 0018 without 0016/0017;
-			 * revert this commit once those are merged. */
-			if (nmigrations > 0 && m->version != migrations[nmigrations - 1].version + 1 &&
-			    !(m->version == 18 && migrations[nmigrations - 1].version == 15)) {
+			if (nmigrations > 0 && m->version != migrations[nmigrations - 1].version + 1) {
 				snprintf(err, errlen, "migrations are not numbered 1, 2, 3...: %s", f->path);
 				goto fail;
 			}
