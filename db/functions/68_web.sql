@@ -22,49 +22,34 @@ $$;
 --
 -- Why not one "WHERE terms @> words ORDER BY id DESC LIMIT n": the
 -- planner guesses how common the words are together from each word's
--- frequency. A frequent word is best found by walking the primary key
--- backwards, a rare one through the GIN index, and a wrong guess costs
--- either a walk over the whole table (two frequent words that seldom meet)
--- or a fetch of every match (hundreds of thousands for "the"). So the
--- newest ids are searched in windows that grow eightfold: a window is
--- read through the primary key when it is small and through the GIN index
--- (by then the words are known to be rare) when it is large, so that no
--- step reads more than a bounded number of rows.
+-- frequency, and both of its plans have a bad case. Walking the primary
+-- key backwards finds a frequent word at once but walks the whole table
+-- for two frequent words that seldom meet ("ete tea"); the GIN index finds
+-- rare words at once but fetches every match of a frequent one (300,000
+-- for "the") to sort them. So both, each bounded: first the newest 4,000
+-- posts are read through the primary key (a few ms); if they do not hold
+-- p_n matches, the words are rare among recent posts and the GIN index
+-- answers, its ORDER BY written so that the planner cannot turn it back
+-- into the walk.
 CREATE OR REPLACE FUNCTION pigeon_web_match(p_words text[], p_before bigint,
     p_n integer)
 RETURNS bigint[] LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
-	hi bigint;
-	lo bigint;
-	win bigint := 4096;
-	got bigint[] := '{}';
-	more bigint[];
+	hi bigint := coalesce(p_before, 9223372036854775807);
+	got bigint[];
 BEGIN
-	SELECT coalesce(least(max(id) + 1, p_before), 0) INTO hi FROM posts;
-	WHILE hi > 0 AND cardinality(got) < p_n LOOP
-		lo := greatest(hi - win, 0);
-		IF win <= 65536 THEN
-			-- Small window: the primary key, rows checked one by one.
-			SELECT coalesce(array_agg(id ORDER BY id DESC), '{}') INTO more
-			  FROM (SELECT p.id FROM posts p
-			         WHERE p.id < hi AND p.id >= lo
-			           AND p.terms @> p_words AND p.deleted_at IS NULL
-			         ORDER BY p.id DESC
-			         LIMIT p_n - cardinality(got)) s;
-		ELSE
-			-- Large window: words this rare are cheapest in the GIN
-			-- index; the id range is checked on its matches.
-			SELECT coalesce(array_agg(id ORDER BY id DESC), '{}') INTO more
-			  FROM (SELECT p.id FROM posts p
-			         WHERE p.terms @> p_words AND p.deleted_at IS NULL
-			           AND p.id + 0 < hi AND p.id + 0 >= lo
-			         ORDER BY p.id + 0 DESC
-			         LIMIT p_n - cardinality(got)) s;
-		END IF;
-		got := got || more;
-		hi := lo;
-		win := win * 8;
-	END LOOP;
+	SELECT coalesce(array_agg(s.id ORDER BY s.id DESC), '{}') INTO got
+	  FROM (SELECT r.id FROM (SELECT p.id, p.terms, p.deleted_at FROM posts p
+	                           WHERE p.id < hi ORDER BY p.id DESC LIMIT 4000) r
+	         WHERE r.terms @> p_words AND r.deleted_at IS NULL
+	         ORDER BY r.id DESC LIMIT p_n) s;
+	IF cardinality(got) >= p_n THEN
+		RETURN got;
+	END IF;
+	SELECT coalesce(array_agg(s.id ORDER BY s.id DESC), '{}') INTO got
+	  FROM (SELECT p.id FROM posts p
+	         WHERE p.terms @> p_words AND p.deleted_at IS NULL AND p.id < hi
+	         ORDER BY p.id + 0 DESC LIMIT p_n) s;
 	RETURN got;
 END $$;
 
