@@ -51,11 +51,11 @@ search_fill() {
 	  CROSS JOIN LATERAL (
 		-- A post is in one language (i % 3), but one in ten mixes
 		-- French and Arabic word by word, as Moroccan posts do;
-		-- English is never mixed: "weather الطقس" finds nothing,
+		-- English is never mixed: weather الطقس finds nothing,
 		-- though both words are common.
-		SELECT string_agg(CASE WHEN i % 10 = 0 AND i % 3 <> 2
+		SELECT string_agg((CASE WHEN i % 10 = 0 AND i % 3 <> 2
 		           THEN (CASE k % 2 WHEN 0 THEN w.fr ELSE w.ar END)
-		           ELSE (CASE i % 3 WHEN 0 THEN w.fr WHEN 1 THEN w.ar ELSE w.en END) END
+		           ELSE (CASE i % 3 WHEN 0 THEN w.fr WHEN 1 THEN w.ar ELSE w.en END) END)
 		           [1 + floor(power(random(), 3) * 60)::int]
 		           || CASE WHEN random() < 0.3 THEN (i * k % 997)::text ELSE '' END,
 		           ' ') AS text
