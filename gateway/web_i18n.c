@@ -36,6 +36,7 @@ static const struct web_string strings[] = {
 	    "Tapez un ou plusieurs mots à chercher.",
 	    "اكتب كلمة أو أكثر للبحث عنها." } },
 	{ "results_for", { "Posts with", "Messages contenant", "منشورات تحتوي على" } },
+	{ "colon", { ": ", " : ", ": " } },	/* French puts a space before */
 	{ "tag_title", { "Posts tagged", "Messages avec le mot-clé", "منشورات الوسم" } },
 	{ "no_user", { "There is no such member.", "Ce membre n'existe pas.",
 	    "لا يوجد عضو بهذا الاسم." } },

@@ -36,6 +36,9 @@
 #define WEB_DIRECTORY	100
 #define WEB_MAX_Q	500	/* bytes of a query; as /api/search */
 #define WEB_MAX_TAG	100	/* bytes of a hashtag's name */
+/* A page's own path and query: the longest query URL-encoded (3 bytes a
+ * byte) and what goes around it. */
+#define WEB_MAX_URL	(3 * WEB_MAX_Q + 64)
 
 /* A page being written: its buffer, language, and the path and query of
  * this page without lang=, for the language links. */
@@ -44,7 +47,7 @@ struct page {
 	struct evbuffer	*b;
 	enum web_lang	 lang;
 	int		 lang_given;	/* ?lang= was given: links keep it */
-	char		 here[1024];
+	char		 here[WEB_MAX_URL];
 };
 
 static const char css[] =
@@ -52,6 +55,7 @@ static const char css[] =
     "color:#222;background:#fff}"
     "nav{display:flex;flex-wrap:wrap;gap:1em;padding:.5em 0}"
     "a{color:#0645ad}"
+    "h1{font-size:1.5em;overflow-wrap:anywhere}"
     "form{margin:.5em 0}"
     "input[type=search]{width:60%;font-size:1em}"
     "button{font-size:1em}"
@@ -514,7 +518,8 @@ results_title(char *buf, size_t len, enum web_lang l, const char *q, const char 
 	if (tag)
 		snprintf(buf, len, "%s #%s", web_text(l, "tag_title"), tag);
 	else
-		snprintf(buf, len, "%s: %s", web_text(l, "results_for"), q);
+		snprintf(buf, len, "%s%s%s", web_text(l, "results_for"),
+		    web_text(l, "colon"), q);
 }
 
 static void
@@ -556,7 +561,7 @@ results_fetched(struct api_req *r, PGresult *res)
 	else
 		snprintf(p.here, sizeof(p.here), "/search?q=%s", enc);
 	if (atom) {
-		char self[1100], id[1100];
+		char self[WEB_MAX_URL], id[WEB_MAX_URL];
 		if (tag) {
 			snprintf(self, sizeof(self), "/tags/%s.atom", enc);
 			snprintf(id, sizeof(id), "tags/%s", enc);
@@ -567,7 +572,7 @@ results_fetched(struct api_req *r, PGresult *res)
 		evbuffer_free(p.b);
 		feed_send(r, o, title, self, p.here, id);
 	} else {
-		char feed[1100];
+		char feed[WEB_MAX_URL];
 		if (tag)
 			snprintf(feed, sizeof(feed), "/tags/%s.atom", enc);
 		else
