@@ -310,7 +310,8 @@ post_item(struct page *p, json_t *post)
 		esc(p, name);
 		raw(p, "</bdi>");
 	}
-	raw(p, " · <time datetime=\"");
+	/* dir: "2026-12-04 21:45" keeps its order in Arabic text. */
+	raw(p, " · <time dir=\"ltr\" datetime=\"");
 	esc(p, str(post, "created_at"));
 	raw(p, "\">");
 	esc(p, str(post, "at"));
@@ -465,8 +466,9 @@ user_fetched(struct api_req *r, PGresult *res)
 	    json_integer_value(json_object_get(u, "followers")), web_text(p.lang, "followers"),
 	    json_integer_value(json_object_get(u, "following")), web_text(p.lang, "following"),
 	    web_text(p.lang, "member_since"));
+	raw(&p, "<bdi dir=\"ltr\">");
 	esc(&p, str(u, "member_since"));
-	raw(&p, "</p><p>");
+	raw(&p, "</bdi></p><p>");
 	esc(&p, web_text(p.lang, "follow_sms"));
 	raw(&p, " <b>");
 	esc(&p, web_text(p.lang, "follow_word"));
