@@ -564,6 +564,26 @@ START_TEST(test_languages_and_pages)
 	ck_assert_int_eq(code, 200);
 	assert_has(body, "Type one or more words");
 	free(body);
+	/* Bad input is a page saying so, never a crash: bytes that are not
+	 * UTF-8, a query too long, an unknown language, a handle too long. */
+	const struct { const char *path; int code; } bad[] = {
+		{ "/search?q=%FF%FE", 400 }, { "/tags/%FF.atom", 404 },
+		{ "/tags/%C3", 404 }, { "/users/%FF", 404 },
+		{ "/users/abcdefghijklmnop", 404 }, { "/search?q=ete&lang=zz", 200 },
+		{ "/search?q=ete&before=-1", 400 }, { "/search.atom?q=%FF", 400 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		body = get_lang(bad[i].path, "en", &code);
+		ck_assert_msg(code == bad[i].code, "%s: %d", bad[i].path, code);
+		free(body);
+	}
+	char longq[600 + 16] = "/search?q=";
+	memset(longq + 10, 'a', 600);
+	longq[610] = '\0';
+	body = get_lang(longq, "en", &code);
+	ck_assert_int_eq(code, 400);
+	free(body);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL), 200);
 
 	/* No phone number on any page or feed, in any language. */
 	const char *paths[] = { "/users/alice", "/users/bob", "/users/carol", "/users/dave",
