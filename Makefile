@@ -90,6 +90,9 @@ PIGEOND_SRCS = \
 	gateway/api_users.c \
 	gateway/atom.c \
 	gateway/api_search.c \
+	gateway/web_pages.c \
+	gateway/web_i18n.c \
+	gateway/web_feed.c \
 	gateway/metrics.c \
 	gateway/webhook.c
 
@@ -197,6 +200,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_track \
 	tests/integration/test_digest \
 	tests/integration/test_search \
+	tests/integration/test_public_web \
 	tests/integration/test_reach \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_kill \

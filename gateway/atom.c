@@ -124,13 +124,24 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 	rc |= evbuffer_add_printf(b, "/users/") < 0;
 	atom_text_add(b, user);
 	rc |= evbuffer_add_printf(b, ".atom\"/>\n") < 0;
+	/* The member's page (web_pages.c), for the feed and each entry. */
+	rc |= evbuffer_add_printf(b, "  <link rel=\"alternate\" type=\"text/html\" "
+	    "href=\"http://") < 0;
+	atom_text_add(b, host);
+	rc |= evbuffer_add_printf(b, "/users/") < 0;
+	atom_text_add(b, user);
+	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
 		const char *at = str(p, "created_at"), *text = str(p, "text");
 		rc |= evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
 		atom_text_add(b, hostname);
 		rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n"
-		    "    <title type=\"text\">",
+		    "    <link rel=\"alternate\" type=\"text/html\" href=\"http://",
 		    json_integer_value(json_object_get(p, "id"))) < 0;
+		atom_text_add(b, host);
+		rc |= evbuffer_add_printf(b, "/users/") < 0;
+		atom_text_add(b, user);
+		rc |= evbuffer_add_printf(b, "\"/>\n    <title type=\"text\">") < 0;
 		atom_text_add(b, text);
 		rc |= evbuffer_add_printf(b, "</title>\n    <content type=\"text\">") < 0;
 		atom_text_add(b, text);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
+#include "web.h"
 
 #define WEB_DIR		"gateway/web/"
 /* Beyond this evhttp itself says 413. Bodies without the token are
@@ -77,7 +78,12 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_DELETE, "/api/posts/*",		ADMIN,  0, api_mod_post_remove },
 	{ EVHTTP_REQ_GET,  "/api/search",		PUBLIC, 0, api_search },
 	{ EVHTTP_REQ_POST, "/api/posts",		SEND,   1, api_posts_create },
-	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, api_feed_atom },
+	/* The public web side (web_pages.c); /users/HANDLE.atom included. */
+	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, web_user },
+	{ EVHTTP_REQ_GET,  "/search",			PUBLIC, 0, web_search },
+	{ EVHTTP_REQ_GET,  "/search.atom",		PUBLIC, 0, web_search },
+	{ EVHTTP_REQ_GET,  "/tags/*",			PUBLIC, 0, web_tag },
+	{ EVHTTP_REQ_GET,  "/directory",		PUBLIC, 0, web_directory },
 };
 
 static struct evhttp *http;
@@ -420,10 +426,12 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	}
 	if (rt->auth != PUBLIC && !authorized(r, rt->auth))
 		goto done;
-	/* The public API and feeds cost queries: a budget per client address. */
-	if (rt->auth == PUBLIC && (strncmp(r->path, "/api/", 5) == 0 ||
-	    strncmp(r->path, "/users/", 7) == 0) &&
-	    !httpguard_rate_allows(req, rt->handler == api_search)) {
+	/* The public API, pages and feeds cost queries: a budget per client
+	 * address (searches have their own, smaller one). */
+	if (rt->auth == PUBLIC && rt->handler != http_static &&
+	    rt->handler != http_healthz &&
+	    !httpguard_rate_allows(req, rt->handler == api_search ||
+	    rt->handler == web_search || rt->handler == web_tag)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
 		api_error(r, 429, "too many requests from this address; try again later");
 		goto done;
