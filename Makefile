@@ -86,6 +86,8 @@ PIGEOND_SRCS = \
 	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
+	gateway/api_business.c \
+	gateway/api_stats.c \
 	gateway/atom.c \
 	gateway/api_search.c \
 	gateway/metrics.c \
@@ -192,6 +194,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_track \
 	tests/integration/test_search \
 	tests/integration/test_reach \
+	tests/integration/test_business \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
