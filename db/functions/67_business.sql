@@ -432,12 +432,13 @@ BEGIN
 		  FROM generate_series(day0, today, interval '1 day') g
 		  LEFT JOIN ev ON ev.day = g::date
 	)
-	SELECT jsonb_agg(jsonb_build_object('day', to_char(d.day, 'YYYY-MM-DD'),
-	           'gained', d.gained, 'lost', d.lost, 'net', d.gained - d.lost,
-	           'followers', total - coalesce(sum(d.gained - d.lost) OVER (
-	               ORDER BY d.day DESC ROWS BETWEEN UNBOUNDED PRECEDING
-	               AND 1 PRECEDING), 0)) ORDER BY d.day)
-	  INTO by_day FROM d;
+	SELECT jsonb_agg(jsonb_build_object('day', to_char(w.day, 'YYYY-MM-DD'),
+	           'gained', w.gained, 'lost', w.lost, 'net', w.gained - w.lost,
+	           'followers', total - w.later) ORDER BY w.day)
+	  INTO by_day
+	  FROM (SELECT d.*, coalesce(sum(d.gained - d.lost) OVER (ORDER BY d.day DESC
+	                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
+	          FROM d) w;
 	RETURN jsonb_build_object('handle', a.handle, 'name', a.name,
 	    'business_since', a.business_since, 'timezone', tz,
 	    'days', today - day0 + 1, 'since', to_char(day0, 'YYYY-MM-DD'),
