@@ -170,19 +170,21 @@ key_checked(struct api_req *r, PGresult *res)
 		refuse(r, 401, "bad key");
 		return;
 	}
-	const char *owner = json_string_value(json_object_get(k, "handle"));
+	char owner[32];
+	snprintf(owner, sizeof(owner), "%s", json_string_value(json_object_get(k, "handle")) ?
+	    json_string_value(json_object_get(k, "handle")) : "?");
 	if (!json_is_true(json_object_get(k, "business")) ||
 	    json_is_true(json_object_get(k, "suspended"))) {
 		log_info("http: %s refused to a key of @%s (not business, or suspended)",
-		    r->path, owner ? owner : "?");
+		    r->path, owner);
 		json_decref(k);
 		api_error(r, 403, "this key's account is not a business account now");
 		return;
 	}
-	if (owner == NULL || strcmp(owner, r->biz_handle) != 0) {
-		log_info("http: %s refused to a key of @%s", r->path, owner ? owner : "?");
+	if (strcmp(owner, r->biz_handle) != 0) {
+		log_info("http: %s refused to a key of @%s", r->path, owner);
 		json_decref(k);
-		api_error(r, 403, "this key is for @%s only", owner ? owner : "?");
+		api_error(r, 403, "this key is for @%s only", owner);
 		return;
 	}
 	r->biz_account = (long long)json_integer_value(json_object_get(k, "account"));
@@ -511,17 +513,18 @@ api_biz_tracks(struct api_req *r)
 static void
 scheduled_cancelled(struct api_req *r, PGresult *res)
 {
-	const char *st = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
-	    PQgetvalue(res, 0, 0) : NULL;
+	json_t *o = api_json_value(res);
 	const char *id = strrchr(r->path, '/') + 1;
+	const char *st = json_string_value(json_object_get(o, "state"));
 
 	if (st == NULL)
 		api_error(r, 404, "@%s has no scheduled post %s", r->biz_handle, id);
-	else if (strcmp(st, "cancelled") != 0)
+	else if (!json_is_true(json_object_get(o, "changed")))
 		api_error(r, 409, "scheduled post %s is %s already", id, st);
 	else
 		api_reply(r, 200, json_pack("{s:I, s:s}", "id",
 		    (json_int_t)strtoll(id, NULL, 10), "state", st));
+	json_decref(o);
 }
 
 static void

@@ -172,20 +172,25 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;
 
--- DELETE /api/accounts/HANDLE/scheduled/ID: the row's state after, or
--- NULL when the account has no such row (only a scheduled one changes).
+-- DELETE /api/accounts/HANDLE/scheduled/ID: {"state", "changed"} (only
+-- a scheduled row changes), or NULL when the account has no such row.
 CREATE OR REPLACE FUNCTION pigeon_biz_scheduled_cancel(p_handle text, p_id bigint)
-RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
+	n integer;
 	st text;
 BEGIN
 	UPDATE scheduled_posts s SET state = 'cancelled', done_at = now()
 	  FROM accounts a
 	 WHERE s.id = p_id AND a.id = s.account_id AND a.handle = lower(p_handle)
 	   AND s.state = 'scheduled';
+	GET DIAGNOSTICS n = ROW_COUNT;
 	SELECT s.state INTO st FROM scheduled_posts s JOIN accounts a ON a.id = s.account_id
 	 WHERE s.id = p_id AND a.handle = lower(p_handle);
-	RETURN st;
+	IF st IS NULL THEN
+		RETURN NULL;
+	END IF;
+	RETURN jsonb_build_object('state', st, 'changed', n > 0);
 END $$;
 
 -- The tracked words of an account (TRACK by API; no SMS is sent about it).
