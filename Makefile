@@ -95,7 +95,7 @@ PIGEOND_SRCS = \
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
-	gateway/pigeonctl.c gateway/pigeonctl_cmds.c \
+	gateway/pigeonctl.c gateway/pigeonctl_cmds.c gateway/pigeonctl_biz.c \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \

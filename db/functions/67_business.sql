@@ -385,26 +385,66 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	          FROM v GROUP BY v.id) r;
 $$;
 
+-- The breakdowns of an account's followers (pigeon_biz_stats): by
+-- language, by network, and their active hours since p_since. One pass
+-- over the followers, counted by language and by the head of their number
+-- (as long as the longest range): a few hundred rows to label.
+CREATE OR REPLACE FUNCTION pigeon_biz_audience(p_account bigint, p_since timestamptz,
+    p_tz text, p_min integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	plen integer := (SELECT max(length(prefix)) FROM number_ranges);
+	groups jsonb;
+BEGIN
+	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang, 'head', g.head,
+	           'n', g.n)), '[]'::jsonb)
+	  INTO groups
+	  FROM (SELECT ac.lang, left(ac.phone, coalesce(plen, 1)) AS head, count(*) AS n
+	          FROM follows f JOIN accounts ac ON ac.id = f.follower
+	         WHERE f.followee = p_account
+	         GROUP BY 1, 2) g;
+	RETURN jsonb_build_object(
+	    'active_hours', pigeon_biz_hours(p_account, p_since, p_tz, p_min),
+	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
+	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
+	                  FROM jsonb_array_elements(groups) x GROUP BY 1) l), p_min),
+	    'networks', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', w.network, 'people', w.n)), '[]'::jsonb)
+	          FROM (SELECT coalesce((SELECT r.network FROM number_ranges r
+	                                  WHERE r.prefix = ANY (ARRAY(
+	                                      SELECT left(h.head, i)
+	                                        FROM generate_series(2, length(h.head)) i))
+	                                  ORDER BY length(r.prefix) DESC LIMIT 1),
+	                                'unknown') AS network,
+	                       sum(h.n) AS n
+	                  FROM (SELECT x->>'head' AS head, sum((x->>'n')::bigint) AS n
+	                          FROM jsonb_array_elements(groups) x GROUP BY 1) h
+	                 GROUP BY 1) w), p_min)
+	        || jsonb_build_object('approximate', true));
+END $$;
+
 -- The audience of a business account (GET /api/accounts/HANDLE/stats):
 -- followers now and per day (gained, lost, net, at the end of the day;
 -- p_days days, the service's time zone, every day listed), the reach of
 -- its latest p_posts posts, when its followers are active, and its
 -- followers by language and by carrier network (from the number range:
 -- approximate, numbers can be ported). Every breakdown of people follows
--- the under-p_min rule (pigeon_biz_buckets). No phone number leaves.
--- NULL: no such account; {"error": "not_business"}.
+-- the under-p_min rule (pigeon_biz_buckets). The breakdowns are kept up
+-- to p_keep_s seconds in business_audience while the follower count
+-- stays the same ("audience_at" says when they were computed). No phone
+-- number leaves. NULL: no such account; {"error": "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
-    p_posts integer, p_min integer)
-RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+    p_posts integer, p_min integer, p_keep_s integer)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
 	day0 date := today - (least(greatest(coalesce(p_days, 30), 1), 366) - 1);
 	since timestamptz := day0::timestamp AT TIME ZONE tz;
-	plen integer := (SELECT max(length(prefix)) FROM number_ranges);
 	a accounts;
 	total bigint;
-	groups jsonb;
+	aud business_audience;
 	by_day jsonb;
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
@@ -414,15 +454,20 @@ BEGIN
 	IF a.business_since IS NULL THEN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
-	-- One pass over the followers: counted by language and by the head
-	-- of their number (as long as the longest range), a few hundred rows.
-	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang, 'head', g.head,
-	           'n', g.n)), '[]'::jsonb), coalesce(sum(g.n), 0)
-	  INTO groups, total
-	  FROM (SELECT ac.lang, left(ac.phone, coalesce(plen, 1)) AS head, count(*) AS n
-	          FROM follows f JOIN accounts ac ON ac.id = f.follower
-	         WHERE f.followee = a.id
-	         GROUP BY 1, 2) g;
+	SELECT count(*) INTO total FROM follows f WHERE f.followee = a.id;
+	SELECT * INTO aud FROM business_audience b
+	 WHERE b.account_id = a.id AND b.days = today - day0 + 1
+	   AND b.followers = total
+	   AND b.computed_at > now() - make_interval(secs => p_keep_s);
+	IF NOT FOUND THEN
+		INSERT INTO business_audience (account_id, days, followers, computed_at, data)
+		VALUES (a.id, today - day0 + 1, total, now(),
+		        pigeon_biz_audience(a.id, since, tz, p_min))
+		ON CONFLICT (account_id) DO UPDATE
+		   SET days = EXCLUDED.days, followers = EXCLUDED.followers,
+		       computed_at = EXCLUDED.computed_at, data = EXCLUDED.data
+		RETURNING * INTO aud;
+	END IF;
 	-- Followers at the end of a day: those now, less what came after.
 	WITH ev AS (
 		SELECT (e.at AT TIME ZONE tz)::date AS day,
@@ -453,22 +498,5 @@ BEGIN
 	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
 	    'followers_by_day', by_day,
 	    'reach', pigeon_biz_reach(a.id, p_posts),
-	    'active_hours', pigeon_biz_hours(a.id, since, tz, p_min),
-	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
-	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
-	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
-	                  FROM jsonb_array_elements(groups) x GROUP BY 1) l), p_min),
-	    'networks', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
-	            jsonb_build_object('key', w.network, 'people', w.n)), '[]'::jsonb)
-	          FROM (SELECT coalesce((SELECT r.network FROM number_ranges r
-	                                  WHERE r.prefix = ANY (ARRAY(
-	                                      SELECT left(h.head, i)
-	                                        FROM generate_series(2, length(h.head)) i))
-	                                  ORDER BY length(r.prefix) DESC LIMIT 1),
-	                                'unknown') AS network,
-	                       sum(h.n) AS n
-	                  FROM (SELECT x->>'head' AS head, sum((x->>'n')::bigint) AS n
-	                          FROM jsonb_array_elements(groups) x GROUP BY 1) h
-	                 GROUP BY 1) w), p_min)
-	        || jsonb_build_object('approximate', true));
+	    'audience_at', aud.computed_at) || aud.data;
 END $$;

@@ -73,3 +73,16 @@ SELECT '+2127' || p, '212', n
 -- (inbox_messages_sender, 0003) and its follows by followee (the primary
 -- key); the copies of a post by post_id (outbox's UNIQUE (post_id,
 -- recipient)). A business account's posts, newest first: posts_account.
+
+-- The audience breakdowns of a business account (languages, networks,
+-- active hours: each a pass over every follower), kept a few minutes so
+-- that a dashboard polling the statistics does not redo them each time
+-- (pigeon_biz_stats says when they were computed). Recomputed when older,
+-- when the follower count changed, or for another number of days.
+CREATE TABLE business_audience (
+	account_id	bigint PRIMARY KEY REFERENCES accounts ON DELETE CASCADE,
+	days		integer NOT NULL,
+	followers	bigint NOT NULL,
+	computed_at	timestamptz NOT NULL DEFAULT now(),
+	data		jsonb NOT NULL
+);
