@@ -17,7 +17,8 @@
  * schedule: a post with send_at a few seconds after the database's now()
  * has not left before that time and leaves then (the database's clock is
  * the one that counts); one an hour ahead stays; one cancelled never
- * leaves.
+ * leaves. pigeonctl's audience, key, keys, revoke, schedule and
+ * business commands do the same over the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,13 @@ db_time_in(int secs)
 	    "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 1, params);
 }
 
+/* pigeonctl -c CONFIG ARGS: its exit code, stdout in *out. */
+static int
+ctl(char **out, const char *args)
+{
+	return h_run(out, "%s -c '%s' %s", h_bin("pigeonctl"), g.config, args);
+}
+
 static long
 scheduled(const char *key, const char *text, const char *at)
 {
@@ -517,6 +525,35 @@ START_TEST(test_scheduled_post)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 2), "state")),
 	    "posted");
 	json_decref(o);
+
+	/* The operator's pigeonctl: the same routes. */
+	char *out = NULL;
+	ck_assert_int_eq(ctl(&out, "audience shop -d 3"), 0);
+	ck_assert_msg(strstr(out, "@shop: 1 followers, 1 posts") != NULL, "%s", out);
+	ck_assert_ptr_null(strstr(out, "+212"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, "key shop second 2>/dev/null"), 0);
+	ck_assert_msg(strncmp(out, "pk_", 3) == 0 && strlen(out) > 64, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "keys shop"), 0);
+	ck_assert_msg(strstr(out, "second") != NULL && strstr(out, "pk_") == NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "revoke shop 1"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "revoke shop 99"), 1);
+	free(out);
+	json_decref(jreq("GET", "/api/accounts/shop/scheduled", key, NULL, 401));
+	char *when = db_time_in(600);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "schedule shop %s 'Later by pigeonctl'", when);
+	ck_assert_int_eq(ctl(&out, cmd), 0);
+	ck_assert_msg(strncmp(out, "scheduled ", 10) == 0, "%s", out);
+	free(out);
+	free(when);
+	ck_assert_int_eq(ctl(&out, "business shop off"), 0);
+	free(out);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts "
+	    "WHERE state = 'scheduled'", 0, NULL), 0);
 	free(at);
 	free(later);
 	free(gone);
