@@ -107,6 +107,7 @@ api_req_free(struct api_req *r)
 		event_free(r->ev_timeout);
 	evhttp_clear_headers(&r->query);
 	json_decref(r->body);
+	explicit_bzero(r->biz_secret, sizeof(r->biz_secret));	/* a request abandoned */
 	free((char *)r->path);
 	free(r->arg);
 	free(r);

@@ -43,7 +43,8 @@ bench_stats() {
 	        SELECT (SELECT id FROM accounts WHERE handle = 'biz'), 'bench post ' || i,
 	               now() - interval '30 days' + i * interval '30 days' / $P
 	          FROM generate_series(1, $P) i;
-	    -- The copies of each post: C followers each, a tenth by tracking.
+	    -- The copies of each post: C followers each, a tenth by tracking;
+	    -- a post's copies side by side, as its fan-out inserts them.
 	    INSERT INTO outbox (recipient, text, class, post_id, state, via, created_at,
 	                        sent_at, delivered_at)
 	        SELECT '+2126' || lpad((k % 100)::text, 2, '0') || lpad((k / 100)::text, 6, '0'),
@@ -54,7 +55,8 @@ bench_stats() {
 	               CASE WHEN k % 10 = 3 THEN 'track' ELSE 'follow' END,
 	               p.created_at, p.created_at, p.created_at
 	          FROM posts p, generate_series(0, $C - 1) j,
-	               LATERAL (SELECT (p.id * 7919 + j * 97) % $F AS k) kk;
+	               LATERAL (SELECT (p.id * 7919 + j * 97) % $F AS k) kk
+	         ORDER BY p.id, j;
 	    INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
 	                                received_at, state)
 	        SELECT 'bench',
