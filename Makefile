@@ -245,6 +245,8 @@ TESTS_FIRST = \
 	tests/integration/test_text \
 	tests/integration/test_bank_volume:reload \
 	tests/integration/test_reach \
+	tests/integration/test_business:stats \
+	tests/integration/test_business:schedule \
 	tests/integration/test_status_page \
 	tests/integration/test_bank_reports \
 	tests/integration/test_rel_kill:kill \
