@@ -350,11 +350,17 @@ END $$;
 -- delivered of those queued, and the same by path (follow, track). One
 -- pass over the copies of those posts (outbox's (post_id, recipient)).
 CREATE OR REPLACE FUNCTION pigeon_biz_reach(p_account bigint, p_posts integer)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	-- The posts first: a plan made for "LIMIT p_posts" of unknown size
+	-- may read the whole outbox; a few ids read each post's copies.
+	ids bigint[] := ARRAY(SELECT id FROM posts
+	                       WHERE account_id = p_account AND deleted_at IS NULL
+	                       ORDER BY id DESC LIMIT p_posts);
+	res jsonb;
+BEGIN
 	WITH p AS (
-		SELECT id, text, created_at FROM posts
-		 WHERE account_id = p_account AND deleted_at IS NULL
-		 ORDER BY id DESC LIMIT p_posts
+		SELECT id, text, created_at FROM posts WHERE id = ANY (ids)
 	), c AS (
 		-- Post by post (LATERAL): an index scan of each post's copies;
 		-- a join of all of them would tempt the planner into reading
@@ -381,7 +387,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		  FROM p CROSS JOIN (VALUES ('follow'), ('track')) x(via)
 		  LEFT JOIN c ON c.post_id = p.id AND c.via = x.via
 	)
-	SELECT coalesce(jsonb_agg(r.j ORDER BY r.id DESC), '[]'::jsonb)
+	SELECT coalesce(jsonb_agg(r.j ORDER BY r.id DESC), '[]'::jsonb) INTO res
 	  FROM (SELECT v.id, jsonb_build_object('id', v.id, 'text', min(v.text),
 	           'created_at', min(v.created_at),
 	           'queued', sum(v.queued), 'sent', sum(v.sent),
@@ -395,7 +401,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	               'undelivered', v.undelivered, 'failed', v.failed,
 	               'pending', v.pending, 'cancelled', v.cancelled))) AS j
 	          FROM v GROUP BY v.id) r;
-$$;
+	RETURN res;
+END $$;
 
 -- The breakdowns of an account's followers (pigeon_biz_stats): by
 -- language, by network, and their active hours since p_since. One pass

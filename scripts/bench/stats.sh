@@ -87,8 +87,11 @@ bench_stats() {
 	key=$(curl -sf -X POST -H "Authorization: Bearer $token" "$url/api/users/biz/keys" |
 	    sed 's/.*"key":"\([^"]*\)".*/\1/')
 	out=$BENCH_VAR/stats.json
-	# One warm-up, kept to check the figures, then the timed requests.
-	curl -sf -H "Authorization: Bearer $key" -o "$out" "$url/api/accounts/biz/stats"
+	# The first request computes the audience breakdowns (kept 5 minutes,
+	# see docs/api.md): timed apart as "cold", its answer checked; then
+	# the timed requests.
+	cold=$(curl -sf -H "Authorization: Bearer $key" -o "$out" -w '%{time_total}' \
+	    "$url/api/accounts/biz/stats" | awk '{ printf "%.1f", $1 * 1000 }')
 	if ! grep -q "\"followers\":$F," "$out"; then
 		echo "bench: stats: the answer does not count $F followers" >&2
 		kill -TERM $pid; wait $pid || true
@@ -139,7 +142,9 @@ bench_stats() {
 	done
 	base=$(sort -n "$BENCH_VAR/stats.base" | awk '{ t[NR] = $1 }
 	    END { printf "%.1f", t[int((NR + 1) / 2)] }')
-	echo "bench: stats: p50 $p50 ms, p99 $p99 ms over $N requests; naive SQL $base ms" >&2
+	echo "bench: stats: p50 $p50 ms, p99 $p99 ms over $N requests (the first, cold: $cold ms); naive SQL $base ms" >&2
 	# Time in ms: lower is better, so the ratio is baseline / pigeon.
-	result stats "ms p99" "$p99" "$base" "$(calc "$base / $p99")" "< 200 ms"
+	result stats-p50 "ms" "$p50" "$base" "$(calc "$base / $p50")" ""
+	result stats-p99 "ms" "$p99" "$base" "$(calc "$base / $p99")" "< 200 ms"
+	result stats-cold "ms" "$cold" "$base" "$(calc "$base / $cold")" ""
 }
