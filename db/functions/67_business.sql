@@ -404,17 +404,46 @@ BEGIN
 	RETURN res;
 END $$;
 
--- The breakdowns of an account's followers (pigeon_biz_stats): by
--- language, by network, and their active hours since p_since. One pass
--- over the followers, counted by language and by the head of their number
--- (as long as the longest range): a few hundred rows to label.
-CREATE OR REPLACE FUNCTION pigeon_biz_audience(p_account bigint, p_since timestamptz,
-    p_tz text, p_min integer)
+-- What pigeon_biz_stats keeps a few minutes: the followers per day from
+-- p_day0 to p_today (p_total now) and the breakdowns of the followers by
+-- language, by network, and their active hours. The breakdowns take one
+-- pass over the followers, counted by language and by the head of their
+-- number (as long as the longest range): a few hundred rows to label.
+CREATE OR REPLACE FUNCTION pigeon_biz_audience(p_account bigint, p_day0 date,
+    p_today date, p_total bigint, p_tz text, p_min integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
+	since timestamptz := p_day0::timestamp AT TIME ZONE p_tz;
 	plen integer := (SELECT max(length(prefix)) FROM number_ranges);
 	groups jsonb;
+	starts timestamptz[];
+	by_day jsonb;
 BEGIN
+	-- Each follow event placed among the days' starts by width_bucket (a
+	-- binary search), not by a time zone conversion per event; followers
+	-- at the end of a day: those now, less what came after.
+	SELECT array_agg(g::date::timestamp AT TIME ZONE p_tz ORDER BY g) INTO starts
+	  FROM generate_series(p_day0, p_today, interval '1 day') g;
+	WITH ev AS (
+		SELECT width_bucket(e.at, starts) AS k,
+		       count(*) FILTER (WHERE e.delta > 0) AS gained,
+		       count(*) FILTER (WHERE e.delta < 0) AS lost
+		  FROM follow_events e
+		 WHERE e.followee = p_account AND e.at >= since
+		 GROUP BY 1
+	), d AS (
+		SELECT (p_day0 + k - 1) AS day, coalesce(ev.gained, 0) AS gained,
+		       coalesce(ev.lost, 0) AS lost
+		  FROM generate_series(1, p_today - p_day0 + 1) k
+		  LEFT JOIN ev USING (k)
+	)
+	SELECT jsonb_agg(jsonb_build_object('day', to_char(w.day, 'YYYY-MM-DD'),
+	           'gained', w.gained, 'lost', w.lost, 'net', w.gained - w.lost,
+	           'followers', p_total - w.later) ORDER BY w.day)
+	  INTO by_day
+	  FROM (SELECT d.*, coalesce(sum(d.gained - d.lost) OVER (ORDER BY d.day DESC
+	                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
+	          FROM d) w;
 	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang, 'head', g.head,
 	           'n', g.n)), '[]'::jsonb)
 	  INTO groups
@@ -423,7 +452,8 @@ BEGIN
 	         WHERE f.followee = p_account
 	         GROUP BY 1, 2) g;
 	RETURN jsonb_build_object(
-	    'active_hours', pigeon_biz_hours(p_account, p_since, p_tz, p_min),
+	    'followers_by_day', by_day,
+	    'active_hours', pigeon_biz_hours(p_account, since, p_tz, p_min),
 	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
 	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
 	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
@@ -449,10 +479,12 @@ END $$;
 -- its latest p_posts posts, when its followers are active, and its
 -- followers by language and by carrier network (from the number range:
 -- approximate, numbers can be ported). Every breakdown of people follows
--- the under-p_min rule (pigeon_biz_buckets). The breakdowns are kept up
--- to p_keep_s seconds in business_audience while the follower count
--- stays the same ("audience_at" says when they were computed). No phone
--- number leaves. NULL: no such account; {"error": "not_business"}.
+-- the under-p_min rule (pigeon_biz_buckets). The days and the breakdowns
+-- (pigeon_biz_audience) are kept up to p_keep_s seconds in
+-- business_audience while the follower count stays the same
+-- ("audience_at" says when they were computed); the reach is read each
+-- time. No phone number leaves. NULL: no such account; {"error":
+-- "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
     p_posts integer, p_min integer, p_keep_s integer)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -460,12 +492,9 @@ DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
 	day0 date := today - (least(greatest(coalesce(p_days, 30), 1), 366) - 1);
-	since timestamptz := day0::timestamp AT TIME ZONE tz;
 	a accounts;
 	total bigint;
 	aud business_audience;
-	by_day jsonb;
-	starts timestamptz[];
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
 	IF NOT FOUND THEN
@@ -475,44 +504,21 @@ BEGIN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
 	SELECT count(*) INTO total FROM follows f WHERE f.followee = a.id;
+	-- Kept for the same days (a new day is another window) and count.
 	SELECT * INTO aud FROM business_audience b
 	 WHERE b.account_id = a.id AND b.days = today - day0 + 1
 	   AND b.followers = total
-	   AND b.computed_at > now() - make_interval(secs => p_keep_s);
+	   AND b.computed_at > now() - make_interval(secs => p_keep_s)
+	   AND (b.data->'followers_by_day'->-1->>'day') = to_char(today, 'YYYY-MM-DD');
 	IF NOT FOUND THEN
 		INSERT INTO business_audience (account_id, days, followers, computed_at, data)
 		VALUES (a.id, today - day0 + 1, total, now(),
-		        pigeon_biz_audience(a.id, since, tz, p_min))
+		        pigeon_biz_audience(a.id, day0, today, total, tz, p_min))
 		ON CONFLICT (account_id) DO UPDATE
 		   SET days = EXCLUDED.days, followers = EXCLUDED.followers,
 		       computed_at = EXCLUDED.computed_at, data = EXCLUDED.data
 		RETURNING * INTO aud;
 	END IF;
-	-- Followers at the end of a day: those now, less what came after.
-	-- Each event placed among the days' starts by width_bucket (a
-	-- binary search), not by a time zone conversion per event.
-	SELECT array_agg(g::date::timestamp AT TIME ZONE tz ORDER BY g) INTO starts
-	  FROM generate_series(day0, today, interval '1 day') g;
-	WITH ev AS (
-		SELECT width_bucket(e.at, starts) AS k,
-		       count(*) FILTER (WHERE e.delta > 0) AS gained,
-		       count(*) FILTER (WHERE e.delta < 0) AS lost
-		  FROM follow_events e
-		 WHERE e.followee = a.id AND e.at >= since
-		 GROUP BY 1
-	), d AS (
-		SELECT (day0 + k - 1) AS day, coalesce(ev.gained, 0) AS gained,
-		       coalesce(ev.lost, 0) AS lost
-		  FROM generate_series(1, today - day0 + 1) k
-		  LEFT JOIN ev USING (k)
-	)
-	SELECT jsonb_agg(jsonb_build_object('day', to_char(w.day, 'YYYY-MM-DD'),
-	           'gained', w.gained, 'lost', w.lost, 'net', w.gained - w.lost,
-	           'followers', total - w.later) ORDER BY w.day)
-	  INTO by_day
-	  FROM (SELECT d.*, coalesce(sum(d.gained - d.lost) OVER (ORDER BY d.day DESC
-	                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
-	          FROM d) w;
 	RETURN jsonb_build_object('handle', a.handle, 'name', a.name,
 	    'business_since', a.business_since, 'timezone', tz,
 	    'days', today - day0 + 1, 'since', to_char(day0, 'YYYY-MM-DD'),
@@ -520,7 +526,6 @@ BEGIN
 	    'followers', total,
 	    'posts', (SELECT count(*) FROM posts p
 	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
-	    'followers_by_day', by_day,
 	    'reach', pigeon_biz_reach(a.id, p_posts),
 	    'audience_at', aud.computed_at) || aud.data;
 END $$;
