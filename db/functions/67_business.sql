@@ -481,9 +481,9 @@ END $$;
 -- approximate, numbers can be ported). Every breakdown of people follows
 -- the under-p_min rule (pigeon_biz_buckets). The days and the breakdowns
 -- (pigeon_biz_audience) are kept up to p_keep_s seconds in
--- business_audience while the follower count stays the same
--- ("audience_at" says when they were computed); the reach is read each
--- time. No phone number leaves. NULL: no such account; {"error":
+-- business_audience ("audience_at" says when they were computed); for
+-- fewer than 10,000 followers only while their count stays the same. The
+-- reach is read each time. No phone number leaves. NULL: no such account; {"error":
 -- "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
     p_posts integer, p_min integer, p_keep_s integer)
@@ -495,6 +495,7 @@ DECLARE
 	a accounts;
 	total bigint;
 	aud business_audience;
+	exact_below constant integer := 10000;
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
 	IF NOT FOUND THEN
@@ -504,10 +505,12 @@ BEGIN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
 	SELECT count(*) INTO total FROM follows f WHERE f.followee = a.id;
-	-- Kept for the same days (a new day is another window) and count.
+	-- Kept for the same days (a new day is another window); a small
+	-- audience (cheap to count again) also for the same follower count
+	-- only, a large one whatever it is now: it changes every few seconds.
 	SELECT * INTO aud FROM business_audience b
 	 WHERE b.account_id = a.id AND b.days = today - day0 + 1
-	   AND b.followers = total
+	   AND (b.followers = total OR total >= exact_below)
 	   AND b.computed_at > now() - make_interval(secs => p_keep_s)
 	   AND (b.data->'followers_by_day'->-1->>'day') = to_char(today, 'YYYY-MM-DD');
 	IF NOT FOUND THEN
