@@ -12,7 +12,8 @@
  * groups of 5 and never a group of 4 (merged into "other", itself shown
  * only from 5 people); a follower leaving shows in the day's figures.
  * @shop's key is refused @rival's data (403); a revoked key is refused
- * (401); no answer holds a phone number.
+ * (401); a browser gets a Basic challenge and reads the page with the key
+ * as password; no answer holds a phone number.
  *
  * schedule: a post with send_at a few seconds after the database's now()
  * has not left before that time and leaves then (the database's clock is
@@ -376,6 +377,20 @@ START_TEST(test_business_stats)
 	ck_assert_ptr_null(strstr(resp, "<script"));
 	ck_assert_ptr_null(strstr(resp, "Orange"));
 	free(resp);
+	/* A browser: no credentials, a Basic challenge; the key as password. */
+	char *out = NULL;
+	ck_assert_int_eq(h_run(&out, "curl -s -i 'http://127.0.0.1:%d/api/accounts/shop/"
+	    "stats?format=html'", g.http_port), 0);
+	ck_assert_msg(strstr(out, " 401 ") && strstr(out, "WWW-Authenticate: Basic"), "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "curl -s -u 'shop:%s' 'http://127.0.0.1:%d/api/accounts/"
+	    "shop/stats?format=html'", shop, g.http_port), 0);
+	ck_assert_msg(strstr(out, "<h1>Audience of @shop</h1>") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "curl -s -o /dev/null -w '%%{http_code}' -u 'shop:%s' "
+	    "'http://127.0.0.1:%d/api/accounts/rival/stats?format=html'", shop, g.http_port), 0);
+	ck_assert_str_eq(out, "403");
+	free(out);
 
 	/* Scope: @shop's key and @rival's data. */
 	json_decref(jreq("GET", "/api/accounts/rival/stats", shop, NULL, 403));
