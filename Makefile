@@ -88,6 +88,8 @@ PIGEOND_SRCS = \
 	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \
 	gateway/api_users.c \
+	gateway/api_business.c \
+	gateway/api_stats.c \
 	gateway/atom.c \
 	gateway/api_search.c \
 	gateway/web_pages.c \
@@ -98,7 +100,7 @@ PIGEOND_SRCS = \
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
-	gateway/pigeonctl.c gateway/pigeonctl_cmds.c \
+	gateway/pigeonctl.c gateway/pigeonctl_cmds.c gateway/pigeonctl_biz.c \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \
@@ -202,6 +204,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_search \
 	tests/integration/test_public_web \
 	tests/integration/test_reach \
+	tests/integration/test_business \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \
@@ -252,6 +255,8 @@ TESTS_FIRST = \
 	tests/integration/test_text \
 	tests/integration/test_bank_volume:reload \
 	tests/integration/test_reach \
+	tests/integration/test_business:stats \
+	tests/integration/test_business:schedule \
 	tests/integration/test_status_page \
 	tests/integration/test_bank_reports \
 	tests/integration/test_rel_kill:kill \

@@ -37,6 +37,12 @@ struct api_req {
 	json_t		*body;		/* parsed JSON body of a POST, or NULL */
 	int		 head;		/* HEAD: answer without the body */
 	char		 host[256];	/* the Host header, when it is plain */
+	/* api_business.c: who a business route was allowed to, and what
+	 * runs once a key is checked (a key's check is a query). */
+	long long	 biz_account;	/* the key's account; 0: an operator token */
+	char		 biz_handle[16];
+	char		 biz_secret[80];	/* a key being issued, wiped after */
+	void		(*biz_next)(struct api_req *);
 };
 
 /* http.c */
@@ -75,13 +81,32 @@ void	 api_inbox_list(struct api_req *);
 /* api_users.c */
 void	 api_users_get(struct api_req *);
 void	 api_users_posts(struct api_req *);
-void	 api_posts_create(struct api_req *);
 void	 api_feed_atom(struct api_req *);
 void	 api_users_stats(struct api_req *);
 
 /* api_moderation.c */
 void	 api_mod_post_remove(struct api_req *);
 void	 api_mod_user_action(struct api_req *);
+
+/* api_business.c: business accounts, their keys, scheduled posts and
+ * tracked words by API (issue 17). */
+void	 api_biz_mark(struct api_req *);
+void	 api_biz_keys_list(struct api_req *);
+void	 api_biz_key_issue(struct api_req *);
+void	 api_biz_key_revoke(struct api_req *);
+void	 api_biz_posts_create(struct api_req *);	/* POST /api/posts */
+void	 api_biz_tracks(struct api_req *);
+void	 api_biz_scheduled(struct api_req *);
+/* Allows r to an operator token with scope (or admin), or to a business
+ * key of handle; then runs next, or answers 401/403 itself. */
+void	 api_biz_auth(struct api_req *, unsigned scope, const char *handle,
+	    void (*next)(struct api_req *));
+/* A handle (with or without '@'), lower-cased in place; NULL if not one. */
+char	*api_biz_handle(char *);
+int	 api_biz_init(void);	/* the scheduled posts' janitor job */
+
+/* api_stats.c: GET /api/accounts/HANDLE/stats as JSON, CSV or HTML. */
+void	 api_biz_stats(struct api_req *);
 
 /* api_search.c */
 void	 api_search(struct api_req *);

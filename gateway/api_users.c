@@ -1,9 +1,7 @@
 /*
  * api_users.c: the public microblog: GET /api/users/HANDLE,
  * GET /api/users/HANDLE/posts, GET /users/HANDLE.atom (never a phone
- * number), and POST /api/posts (with the token), which posts for a user
- * and fans the post out to its followers like a texted one;
- * GET /api/users/HANDLE/stats (with the token), the account's reach.
+ * number); GET /api/users/HANDLE/stats (with the token), the account's reach.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -105,52 +103,6 @@ api_users_stats(struct api_req *r)
 	snprintf(days_s, sizeof(days_s), "%lld", days);
 	const char *params[] = { h, days_s };
 	api_query(r, "SELECT pigeon_user_stats($1, $2)", 2, params, user_fetched);
-}
-
-static void
-posted(struct api_req *r, PGresult *res)
-{
-	json_t *o = api_json_value(res);
-	const char *err = json_string_value(json_object_get(o, "error"));
-
-	if (o == NULL)
-		api_error(r, 500, "internal error");
-	else if (err && strcmp(err, "no_user") == 0)
-		api_error(r, 404, "no such user");
-	else if (err)
-		api_error(r, 400, "\"text\" is longer than %d characters", env.conf.post_max);
-	else
-		api_reply(r, 201, json_pack("{s:O}", "id", json_object_get(o, "id")));
-	json_decref(o);
-}
-
-void
-api_posts_create(struct api_req *r)
-{
-	json_t *user = json_object_get(r->body, "user");
-	json_t *text = json_object_get(r->body, "text");
-	char handle[32], max[16];
-	const char *h;
-
-	if (!json_is_string(user) || !json_is_string(text)) {
-		api_error(r, 400, "\"user\" and \"text\" are required strings");
-		return;
-	}
-	snprintf(handle, sizeof(handle), "%s", json_string_value(user));
-	if (strlen(json_string_value(user)) >= sizeof(handle) || (h = handle_ok(handle)) == NULL) {
-		api_error(r, 400, "\"user\" is not a handle (1-15 of a-z, 0-9, _)");
-		return;
-	}
-	const char *t = json_string_value(text);
-	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
-		t++;
-	if (*t == '\0') {
-		api_error(r, 400, "\"text\" is empty");
-		return;
-	}
-	snprintf(max, sizeof(max), "%d", env.conf.post_max);
-	const char *params[] = { h, json_string_value(text), max };
-	api_query(r, "SELECT pigeon_api_post($1, $2, $3)", 3, params, posted);
 }
 
 static void

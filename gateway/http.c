@@ -33,8 +33,10 @@
  * refused before they are read (httpguard.c); this bounds the rest. */
 #define EVHTTP_MAX_BODY	(64 * 1024)
 
-/* PUBLIC: anyone; otherwise a token with that scope (or admin). */
-enum auth { PUBLIC, READ, SEND, ADMIN };
+/* PUBLIC: anyone; BUSINESS: the handler asks api_biz_auth (an operator
+ * token or the account's business key); otherwise a token with that
+ * scope (or admin). */
+enum auth { PUBLIC, READ, SEND, ADMIN, BUSINESS };
 
 struct route {
 	enum evhttp_cmd_type method;	/* GET also answers HEAD */
@@ -77,7 +79,18 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/users/*/export",	ADMIN,  0, api_mod_user_action },
 	{ EVHTTP_REQ_DELETE, "/api/posts/*",		ADMIN,  0, api_mod_post_remove },
 	{ EVHTTP_REQ_GET,  "/api/search",		PUBLIC, 0, api_search },
-	{ EVHTTP_REQ_POST, "/api/posts",		SEND,   1, api_posts_create },
+	{ EVHTTP_REQ_POST, "/api/posts",		BUSINESS, 1, api_biz_posts_create },
+	{ EVHTTP_REQ_POST, "/api/users/*/business",	ADMIN,  0, api_biz_mark },
+	{ EVHTTP_REQ_DELETE, "/api/users/*/business",	ADMIN,  0, api_biz_mark },
+	{ EVHTTP_REQ_GET,  "/api/users/*/keys",		ADMIN,  0, api_biz_keys_list },
+	{ EVHTTP_REQ_POST, "/api/users/*/keys",		ADMIN,  0, api_biz_key_issue },
+	{ EVHTTP_REQ_DELETE, "/api/users/*/keys/*",	ADMIN,  0, api_biz_key_revoke },
+	{ EVHTTP_REQ_GET,  "/api/accounts/*/stats",	BUSINESS, 0, api_biz_stats },
+	{ EVHTTP_REQ_GET,  "/api/accounts/*/tracks",	BUSINESS, 0, api_biz_tracks },
+	{ EVHTTP_REQ_POST, "/api/accounts/*/tracks",	BUSINESS, 1, api_biz_tracks },
+	{ EVHTTP_REQ_DELETE, "/api/accounts/*/tracks/*", BUSINESS, 0, api_biz_tracks },
+	{ EVHTTP_REQ_GET,  "/api/accounts/*/scheduled",	BUSINESS, 0, api_biz_scheduled },
+	{ EVHTTP_REQ_DELETE, "/api/accounts/*/scheduled/*", BUSINESS, 0, api_biz_scheduled },
 	/* The public web side (web_pages.c); /users/HANDLE.atom included. */
 	{ EVHTTP_REQ_GET,  "/users/*",			PUBLIC, 0, web_user },
 	{ EVHTTP_REQ_GET,  "/search",			PUBLIC, 0, web_search },
@@ -100,6 +113,7 @@ api_req_free(struct api_req *r)
 		event_free(r->ev_timeout);
 	evhttp_clear_headers(&r->query);
 	json_decref(r->body);
+	explicit_bzero(r->biz_secret, sizeof(r->biz_secret));	/* a request abandoned */
 	free((char *)r->path);
 	free(r->arg);
 	free(r);
@@ -424,7 +438,7 @@ http_dispatch(struct evhttp_request *req, void *unused)
 			api_error(r, 404, "no such route");
 		goto done;
 	}
-	if (rt->auth != PUBLIC && !authorized(r, rt->auth))
+	if (rt->auth != PUBLIC && rt->auth != BUSINESS && !authorized(r, rt->auth))
 		goto done;
 	/* The public API, pages and feeds cost queries: a budget per client
 	 * address (searches have their own, smaller one). */
@@ -553,6 +567,8 @@ http_start(char *err, size_t errlen)
 	/* The status page's history (issue 16). */
 	if (janitor_add("status: queue and link samples", 60 * 1000, api_status_sample) == -1)
 		log_warnx("http: no status samples (out of memory)");
+	if (api_biz_init() == -1)
+		log_warnx("http: no scheduled posts (out of memory)");
 	log_info("http: listening on %s", env.conf.http_listen);
 	return 0;
 }

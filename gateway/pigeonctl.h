@@ -41,9 +41,21 @@ int	 cmd_queue(void);
 	"  export HANDLE               a member's data, as JSON\n" \
 	"  erase HANDLE --yes          erase a member's data for good\n" \
 	"  watch [--delay SECONDS] [--count N]\n" \
-	"                              modems and queue, refreshed (Ctrl-C stops)\n"
+	"                              modems and queue, refreshed (Ctrl-C stops)\n" \
+	CTL_BIZ_USAGE
 /* Runs one of them: its exit code, or -1 when argv is none of them. */
 int	 ctl_more(int argc, char **argv);
+
+/* pigeonctl_biz.c: business accounts (issue 17). */
+#define CTL_BIZ_USAGE \
+	"  business HANDLE [on|off]    make an account a business account, or not\n" \
+	"  key HANDLE [LABEL]          issue a business account an API key (shown once)\n" \
+	"  keys HANDLE                 a business account's keys (never the keys)\n" \
+	"  revoke HANDLE ID            revoke a key at once\n" \
+	"  schedule HANDLE TIME TEXT   a post that leaves at TIME (ISO 8601)\n" \
+	"  audience HANDLE [-d DAYS]   a business account's audience statistics\n"
+int	 ctl_biz(int argc, char **argv);
+int	 ctl_biz_known(const char *name);
 /* 1 when name is a command (its arguments may still be wrong). */
 int	 ctl_known(const char *name);
 

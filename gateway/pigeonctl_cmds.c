@@ -25,7 +25,7 @@ ctl_known(const char *name)
 	for (int i = 0; commands[i]; i++)
 		if (strcmp(commands[i], name) == 0)
 			return 1;
-	return 0;
+	return ctl_biz_known(name);
 }
 
 static const char *
@@ -308,7 +308,10 @@ int
 ctl_more(int argc, char **argv)
 {
 	const char *cmd = argv[0];
+	int rc;
 
+	if ((rc = ctl_biz(argc, argv)) != -1)
+		return rc;
 	if ((strcmp(cmd, "remove-post") == 0 || strcmp(cmd, "suspend") == 0 ||
 	    strcmp(cmd, "restore") == 0 || strcmp(cmd, "export") == 0) && argc == 2)
 		return cmd_moderate(cmd, argv[1]);

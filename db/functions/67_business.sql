@@ -1,0 +1,534 @@
+-- Business accounts (issue 17, items 1 and 2): the operator's switch,
+-- API keys scoped to one account, scheduled posts, tracked words by API,
+-- and the audience statistics (GET /api/accounts/HANDLE/stats). Nothing
+-- here answers a phone number.
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, after the migrations and under the same advisory lock; they hold
+-- only CREATE OR REPLACE statements.
+
+-- POST / DELETE /api/users/HANDLE/business (operator). Turning it off
+-- revokes the account's keys and cancels its scheduled posts: a key
+-- must not outlive the contract it was issued under. NULL: no account.
+CREATE OR REPLACE FUNCTION pigeon_biz_mark(p_handle text, p_on boolean)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	a accounts;
+BEGIN
+	UPDATE accounts SET business_since = CASE WHEN p_on
+	           THEN coalesce(business_since, now()) END
+	 WHERE handle = lower(p_handle)
+	RETURNING * INTO a;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF NOT p_on THEN
+		UPDATE api_keys SET revoked_at = now()
+		 WHERE account_id = a.id AND revoked_at IS NULL;
+		UPDATE scheduled_posts SET state = 'cancelled', done_at = now()
+		 WHERE account_id = a.id AND state = 'scheduled';
+	END IF;
+	RETURN jsonb_build_object('handle', a.handle, 'business', p_on,
+	    'business_since', a.business_since);
+END $$;
+
+-- POST /api/users/HANDLE/keys: stores the hash of a new key's secret
+-- (pigeond made the secret and shows it once). {"id"} or {"error":
+-- "no_user" | "not_business"}.
+CREATE OR REPLACE FUNCTION pigeon_biz_key_add(p_handle text, p_hash text,
+    p_label text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	a accounts;
+	kid bigint;
+BEGIN
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF a.business_since IS NULL THEN
+		RETURN jsonb_build_object('error', 'not_business');
+	END IF;
+	INSERT INTO api_keys (account_id, hash, label)
+	    VALUES (a.id, p_hash, coalesce(p_label, ''))
+	    RETURNING id INTO kid;
+	RETURN jsonb_build_object('id', kid, 'handle', a.handle);
+END $$;
+
+-- What pigeond checks a key against: its hash and its account, while the
+-- key is not revoked; NULL otherwise.
+CREATE OR REPLACE FUNCTION pigeon_biz_key(p_id bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('hash', k.hash, 'account', a.id,
+	    'handle', a.handle, 'business', a.business_since IS NOT NULL,
+	    'suspended', a.suspended_at IS NOT NULL)
+	  FROM api_keys k JOIN accounts a ON a.id = k.account_id
+	 WHERE k.id = p_id AND k.revoked_at IS NULL;
+$$;
+
+-- GET /api/users/HANDLE/keys: the keys, never a secret or a hash.
+CREATE OR REPLACE FUNCTION pigeon_biz_keys(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('handle', a.handle,
+	    'business', a.business_since IS NOT NULL,
+	    'business_since', a.business_since,
+	    'keys', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', k.id,
+	                 'label', k.label, 'created_at', k.created_at,
+	                 'revoked_at', k.revoked_at) ORDER BY k.id), '[]'::jsonb)
+	               FROM api_keys k WHERE k.account_id = a.id))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- DELETE /api/users/HANDLE/keys/ID: {"id", "revoked_at"}, NULL when the
+-- account has no such key. Revoking twice keeps the first time.
+CREATE OR REPLACE FUNCTION pigeon_biz_key_revoke(p_handle text, p_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	at timestamptz;
+BEGIN
+	UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
+	  FROM accounts a
+	 WHERE k.id = p_id AND a.id = k.account_id AND a.handle = lower(p_handle)
+	RETURNING k.revoked_at INTO at;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN jsonb_build_object('id', p_id, 'revoked_at', at);
+END $$;
+
+-- POST /api/posts with or without send_at. send_at is ISO 8601; without
+-- an offset it is read in the service's time zone (a flash sale "at
+-- 18:00" is 18:00 where the members are). A time already past posts at
+-- once. {"id"} (posted), {"scheduled", "send_at"}, or {"error": "no_user"
+-- | "too_long" | "bad_time" | "too_far"}.
+CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
+    p_post_max integer, p_send_at text, p_ahead_s integer)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	acct bigint;
+	due timestamptz;
+	sid bigint;
+BEGIN
+	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle);
+	IF acct IS NULL THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF length(p_text) > p_post_max THEN
+		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
+	END IF;
+	IF p_send_at IS NOT NULL THEN
+		-- This transaction only: the cast reads the service's zone.
+		PERFORM set_config('TimeZone', pigeon_setting('timezone'), true);
+		BEGIN
+			due := p_send_at::timestamptz;
+		EXCEPTION WHEN others THEN
+			RETURN jsonb_build_object('error', 'bad_time');
+		END;
+		IF due > now() + make_interval(secs => p_ahead_s) THEN
+			RETURN jsonb_build_object('error', 'too_far');
+		END IF;
+		IF due > now() THEN
+			INSERT INTO scheduled_posts (account_id, text, send_at)
+			    VALUES (acct, p_text, due) RETURNING id INTO sid;
+			RETURN jsonb_build_object('scheduled', sid, 'send_at', due);
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL));
+END $$;
+
+-- The janitor's job (api_business.c): posts what is due, oldest first,
+-- at most p_limit; each row is taken once (SKIP LOCKED: several hosts may
+-- run it) and marked posted in the transaction that posts it. A
+-- suspended account's due posts are cancelled, not kept for later: a
+-- flash sale must not go out days late. The count posted.
+CREATE OR REPLACE FUNCTION pigeon_biz_post_due(p_limit integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	s scheduled_posts;
+	n integer := 0;
+BEGIN
+	FOR s IN SELECT * FROM scheduled_posts
+	          WHERE state = 'scheduled' AND send_at <= now()
+	          ORDER BY send_at, id LIMIT p_limit
+	          FOR UPDATE SKIP LOCKED LOOP
+		IF EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id
+		            AND a.suspended_at IS NOT NULL) THEN
+			UPDATE scheduled_posts SET state = 'cancelled', done_at = now()
+			 WHERE id = s.id;
+			CONTINUE;
+		END IF;
+		UPDATE scheduled_posts
+		   SET state = 'posted', done_at = now(),
+		       post_id = pigeon_post(s.account_id, s.text, NULL)
+		 WHERE id = s.id;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END $$;
+
+-- GET /api/accounts/HANDLE/scheduled: newest first, the latest 100.
+CREATE OR REPLACE FUNCTION pigeon_biz_scheduled(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('handle', a.handle, 'scheduled',
+	       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
+	            'text', q.text, 'send_at', q.send_at, 'state', q.state,
+	            'post_id', q.post_id, 'created_at', q.created_at)
+	            ORDER BY q.id DESC), '[]'::jsonb)
+	          FROM (SELECT * FROM scheduled_posts s WHERE s.account_id = a.id
+	                 ORDER BY s.id DESC LIMIT 100) q))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- DELETE /api/accounts/HANDLE/scheduled/ID: {"state", "changed"} (only
+-- a scheduled row changes), or NULL when the account has no such row.
+CREATE OR REPLACE FUNCTION pigeon_biz_scheduled_cancel(p_handle text, p_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n integer;
+	st text;
+BEGIN
+	UPDATE scheduled_posts s SET state = 'cancelled', done_at = now()
+	  FROM accounts a
+	 WHERE s.id = p_id AND a.id = s.account_id AND a.handle = lower(p_handle)
+	   AND s.state = 'scheduled';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	SELECT s.state INTO st FROM scheduled_posts s JOIN accounts a ON a.id = s.account_id
+	 WHERE s.id = p_id AND a.handle = lower(p_handle);
+	IF st IS NULL THEN
+		RETURN NULL;
+	END IF;
+	RETURN jsonb_build_object('state', st, 'changed', n > 0);
+END $$;
+
+-- The tracked words of an account (TRACK by API; no SMS is sent about it).
+CREATE OR REPLACE FUNCTION pigeon_biz_tracks(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('handle', a.handle,
+	    'max', pigeon_setting_int('track_max'),
+	    'tracks', (SELECT coalesce(jsonb_agg(jsonb_build_object('word', t.word,
+	                   'term', t.term, 'since', t.created_at)
+	                   ORDER BY t.created_at, t.term), '[]'::jsonb)
+	                 FROM tracks t WHERE t.account_id = a.id))
+	  FROM accounts a WHERE a.handle = lower(p_handle);
+$$;
+
+-- {"term", "word", "added"} or {"error": "no_user" | "bad_word" | "full"}.
+CREATE OR REPLACE FUNCTION pigeon_biz_track_add(p_handle text, p_word text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	acct bigint;
+	v_term text := pigeon_track_term(p_word);
+	v_word text := pigeon_track_word(p_word);
+	lim integer := pigeon_setting_int('track_max');
+	n integer;
+BEGIN
+	-- The account's row serializes its TRACKs, as by SMS.
+	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle) FOR UPDATE;
+	IF acct IS NULL THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF v_term IS NULL THEN
+		RETURN jsonb_build_object('error', 'bad_word');
+	END IF;
+	IF EXISTS (SELECT 1 FROM tracks WHERE account_id = acct AND term = v_term) THEN
+		RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', false);
+	END IF;
+	SELECT count(*) INTO n FROM tracks WHERE account_id = acct;
+	IF n >= lim THEN
+		RETURN jsonb_build_object('error', 'full', 'max', lim);
+	END IF;
+	INSERT INTO tracks (account_id, term, word) VALUES (acct, v_term, v_word);
+	RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', true);
+END $$;
+
+-- {"term", "removed"} or {"error": "no_user" | "bad_word"}.
+CREATE OR REPLACE FUNCTION pigeon_biz_track_remove(p_handle text, p_word text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	acct bigint;
+	v_term text := pigeon_track_term(p_word);
+	n integer;
+BEGIN
+	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle);
+	IF acct IS NULL THEN
+		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF v_term IS NULL THEN
+		RETURN jsonb_build_object('error', 'bad_word');
+	END IF;
+	DELETE FROM tracks WHERE account_id = acct AND term = v_term;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN jsonb_build_object('term', v_term, 'removed', n > 0);
+END $$;
+
+-- The under-5 rule for a breakdown of people into disjoint groups
+-- (p: [{"key", "people"}]). Groups under p_min are merged into "other";
+-- when "other" would then count 1 to p_min - 1 people, the smallest shown
+-- group is merged into it too, and again, until "other" is empty or has
+-- p_min: otherwise the total minus the groups shown would tell the small
+-- count after all. An "other" still under p_min is not shown (nor are
+-- its groups). {"buckets": [{"key", "people"}] (largest first), "other":
+-- n or null}.
+CREATE OR REPLACE FUNCTION pigeon_biz_buckets(p jsonb, p_min integer)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	g jsonb := (SELECT coalesce(jsonb_agg(e ORDER BY (e->>'people')::bigint DESC,
+	                e->>'key'), '[]'::jsonb)
+	              FROM jsonb_array_elements(p) e WHERE (e->>'people')::bigint > 0);
+	shown integer := jsonb_array_length(g);
+	other bigint := 0;
+BEGIN
+	WHILE shown > 0 AND (g->(shown - 1)->>'people')::bigint < p_min LOOP
+		other := other + (g->(shown - 1)->>'people')::bigint;
+		shown := shown - 1;
+	END LOOP;
+	WHILE other > 0 AND other < p_min AND shown > 0 LOOP
+		other := other + (g->(shown - 1)->>'people')::bigint;
+		shown := shown - 1;
+	END LOOP;
+	RETURN jsonb_build_object(
+	    'buckets', (SELECT coalesce(jsonb_agg(g->i ORDER BY i), '[]'::jsonb)
+	                  FROM generate_series(0, shown - 1) i),
+	    'other', CASE WHEN other >= p_min THEN other END);
+END $$;
+
+-- When the followers are active: distinct followers who texted the
+-- service in each hour of the day (service time zone) since p_since.
+-- Hours under p_min people are merged into "other" (the followers active
+-- in any of those hours, each once), with the same second step as
+-- pigeon_biz_buckets. best_hour: the shown hour with the most people
+-- (the earliest on a tie), null when none is shown.
+CREATE OR REPLACE FUNCTION pigeon_biz_hours(p_account bigint, p_since timestamptz,
+    p_tz text, p_min integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	who text[];
+	hr integer[];
+	counts jsonb;
+	hidden integer[] := '{}';
+	shown jsonb;
+	other bigint := 0;
+	h jsonb;
+BEGIN
+	SELECT array_agg(q.sender), array_agg(q.h) INTO who, hr
+	  FROM (SELECT DISTINCT m.sender,
+	               extract(hour FROM m.received_at AT TIME ZONE p_tz)::integer AS h
+	          FROM inbox_messages m
+	          JOIN accounts a ON a.phone = m.sender
+	          JOIN follows f ON f.follower = a.id AND f.followee = p_account
+	         WHERE m.received_at >= p_since) q;
+	SELECT coalesce(jsonb_agg(jsonb_build_object('hour', x.h, 'people', x.n)
+	           ORDER BY x.n DESC, x.h), '[]'::jsonb) INTO counts
+	  FROM (SELECT u.h, count(*) AS n FROM unnest(hr) u(h) GROUP BY u.h) x;
+	SELECT array_agg((e->>'hour')::integer) INTO hidden
+	  FROM jsonb_array_elements(counts) e WHERE (e->>'people')::integer < p_min;
+	hidden := coalesce(hidden, '{}');
+	LOOP
+		SELECT count(DISTINCT u.w) INTO other
+		  FROM unnest(who, hr) u(w, h) WHERE u.h = ANY (hidden);
+		EXIT WHEN other = 0 OR other >= p_min;
+		-- Too few in "other": the smallest hour still shown joins it.
+		SELECT e INTO h FROM jsonb_array_elements(counts) e
+		 WHERE NOT (e->>'hour')::integer = ANY (hidden)
+		 ORDER BY (e->>'people')::integer, (e->>'hour')::integer DESC LIMIT 1;
+		EXIT WHEN h IS NULL;
+		hidden := hidden || (h->>'hour')::integer;
+	END LOOP;
+	SELECT coalesce(jsonb_agg(e ORDER BY (e->>'hour')::integer), '[]'::jsonb) INTO shown
+	  FROM jsonb_array_elements(counts) e WHERE NOT (e->>'hour')::integer = ANY (hidden);
+	RETURN jsonb_build_object('buckets', shown,
+	    'other', CASE WHEN other >= p_min THEN other END,
+	    'best_hour', (SELECT (e->>'hour')::integer FROM jsonb_array_elements(shown) e
+	                   ORDER BY (e->>'people')::integer DESC, (e->>'hour')::integer
+	                   LIMIT 1));
+END $$;
+
+-- The reach of an account's latest p_posts posts, newest first: every
+-- copy made (queued), those that reached the network (sent: sent,
+-- delivered or undelivered), delivered, undelivered (a report said so),
+-- failed (refused, given up, expired), pending, cancelled, the share
+-- delivered of those queued, and the same by path (follow, track). One
+-- pass over the copies of those posts (outbox's (post_id, recipient)).
+CREATE OR REPLACE FUNCTION pigeon_biz_reach(p_account bigint, p_posts integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	-- The posts first: a plan made for "LIMIT p_posts" of unknown size
+	-- may read the whole outbox; a few ids read each post's copies.
+	ids bigint[] := ARRAY(SELECT id FROM posts
+	                       WHERE account_id = p_account AND deleted_at IS NULL
+	                       ORDER BY id DESC LIMIT p_posts);
+	res jsonb;
+BEGIN
+	WITH p AS (
+		SELECT id, text, created_at FROM posts WHERE id = ANY (ids)
+	), c AS (
+		-- Post by post (LATERAL): an index scan of each post's copies;
+		-- a join of all of them would tempt the planner into reading
+		-- the whole outbox.
+		SELECT p.id AS post_id, x.*
+		  FROM p CROSS JOIN LATERAL (
+			SELECT coalesce(o.via, 'follow') AS via,
+			       count(*) AS queued,
+			       count(*) FILTER (WHERE o.state IN ('sent', 'delivered', 'undelivered')) AS sent,
+			       count(*) FILTER (WHERE o.state = 'delivered') AS delivered,
+			       count(*) FILTER (WHERE o.state = 'undelivered') AS undelivered,
+			       count(*) FILTER (WHERE o.state IN ('failed', 'expired')) AS failed,
+			       count(*) FILTER (WHERE o.state IN ('queued', 'sending')) AS pending,
+			       count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled
+			  FROM outbox o WHERE o.post_id = p.id
+			 GROUP BY 1) x
+	), v AS (
+		SELECT p.id, p.text, p.created_at, x.via,
+		       coalesce(c.queued, 0) AS queued, coalesce(c.sent, 0) AS sent,
+		       coalesce(c.delivered, 0) AS delivered,
+		       coalesce(c.undelivered, 0) AS undelivered,
+		       coalesce(c.failed, 0) AS failed, coalesce(c.pending, 0) AS pending,
+		       coalesce(c.cancelled, 0) AS cancelled
+		  FROM p CROSS JOIN (VALUES ('follow'), ('track')) x(via)
+		  LEFT JOIN c ON c.post_id = p.id AND c.via = x.via
+	)
+	SELECT coalesce(jsonb_agg(r.j ORDER BY r.id DESC), '[]'::jsonb) INTO res
+	  FROM (SELECT v.id, jsonb_build_object('id', v.id, 'text', min(v.text),
+	           'created_at', min(v.created_at),
+	           'queued', sum(v.queued), 'sent', sum(v.sent),
+	           'delivered', sum(v.delivered), 'undelivered', sum(v.undelivered),
+	           'failed', sum(v.failed), 'pending', sum(v.pending),
+	           'cancelled', sum(v.cancelled),
+	           'share_delivered', CASE WHEN sum(v.queued) > 0
+	               THEN round(sum(v.delivered)::numeric / sum(v.queued), 4) END,
+	           'via', jsonb_object_agg(v.via, jsonb_build_object(
+	               'queued', v.queued, 'sent', v.sent, 'delivered', v.delivered,
+	               'undelivered', v.undelivered, 'failed', v.failed,
+	               'pending', v.pending, 'cancelled', v.cancelled))) AS j
+	          FROM v GROUP BY v.id) r;
+	RETURN res;
+END $$;
+
+-- What pigeon_biz_stats keeps a few minutes: the followers per day from
+-- p_day0 to p_today (p_total now) and the breakdowns of the followers by
+-- language, by network, and their active hours. The breakdowns take one
+-- pass over the followers, counted by language and by the head of their
+-- number (as long as the longest range): a few hundred rows to label.
+CREATE OR REPLACE FUNCTION pigeon_biz_audience(p_account bigint, p_day0 date,
+    p_today date, p_total bigint, p_tz text, p_min integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	since timestamptz := p_day0::timestamp AT TIME ZONE p_tz;
+	plen integer := (SELECT max(length(prefix)) FROM number_ranges);
+	groups jsonb;
+	starts timestamptz[];
+	by_day jsonb;
+BEGIN
+	-- Each follow event placed among the days' starts by width_bucket (a
+	-- binary search), not by a time zone conversion per event; followers
+	-- at the end of a day: those now, less what came after.
+	SELECT array_agg(g::date::timestamp AT TIME ZONE p_tz ORDER BY g) INTO starts
+	  FROM generate_series(p_day0, p_today, interval '1 day') g;
+	WITH ev AS (
+		SELECT width_bucket(e.at, starts) AS k,
+		       count(*) FILTER (WHERE e.delta > 0) AS gained,
+		       count(*) FILTER (WHERE e.delta < 0) AS lost
+		  FROM follow_events e
+		 WHERE e.followee = p_account AND e.at >= since
+		 GROUP BY 1
+	), d AS (
+		SELECT (p_day0 + k - 1) AS day, coalesce(ev.gained, 0) AS gained,
+		       coalesce(ev.lost, 0) AS lost
+		  FROM generate_series(1, p_today - p_day0 + 1) k
+		  LEFT JOIN ev USING (k)
+	)
+	SELECT jsonb_agg(jsonb_build_object('day', to_char(w.day, 'YYYY-MM-DD'),
+	           'gained', w.gained, 'lost', w.lost, 'net', w.gained - w.lost,
+	           'followers', p_total - w.later) ORDER BY w.day)
+	  INTO by_day
+	  FROM (SELECT d.*, coalesce(sum(d.gained - d.lost) OVER (ORDER BY d.day DESC
+	                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
+	          FROM d) w;
+	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang, 'head', g.head,
+	           'n', g.n)), '[]'::jsonb)
+	  INTO groups
+	  FROM (SELECT ac.lang, left(ac.phone, coalesce(plen, 1)) AS head, count(*) AS n
+	          FROM follows f JOIN accounts ac ON ac.id = f.follower
+	         WHERE f.followee = p_account
+	         GROUP BY 1, 2) g;
+	RETURN jsonb_build_object(
+	    'followers_by_day', by_day,
+	    'active_hours', pigeon_biz_hours(p_account, since, p_tz, p_min),
+	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
+	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
+	                  FROM jsonb_array_elements(groups) x GROUP BY 1) l), p_min),
+	    'networks', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', w.network, 'people', w.n)), '[]'::jsonb)
+	          FROM (SELECT coalesce((SELECT r.network FROM number_ranges r
+	                                  WHERE r.prefix = ANY (ARRAY(
+	                                      SELECT left(h.head, i)
+	                                        FROM generate_series(2, length(h.head)) i))
+	                                  ORDER BY length(r.prefix) DESC LIMIT 1),
+	                                'unknown') AS network,
+	                       sum(h.n) AS n
+	                  FROM (SELECT x->>'head' AS head, sum((x->>'n')::bigint) AS n
+	                          FROM jsonb_array_elements(groups) x GROUP BY 1) h
+	                 GROUP BY 1) w), p_min)
+	        || jsonb_build_object('approximate', true));
+END $$;
+
+-- The audience of a business account (GET /api/accounts/HANDLE/stats):
+-- followers now and per day (gained, lost, net, at the end of the day;
+-- p_days days, the service's time zone, every day listed), the reach of
+-- its latest p_posts posts, when its followers are active, and its
+-- followers by language and by carrier network (from the number range:
+-- approximate, numbers can be ported). Every breakdown of people follows
+-- the under-p_min rule (pigeon_biz_buckets). The days and the breakdowns
+-- (pigeon_biz_audience) are kept up to p_keep_s seconds in
+-- business_audience ("audience_at" says when they were computed); for
+-- fewer than 10,000 followers only while their count stays the same. The
+-- reach is read each time. No phone number leaves. NULL: no such account; {"error":
+-- "not_business"}.
+CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
+    p_posts integer, p_min integer, p_keep_s integer)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	tz text := pigeon_setting('timezone');
+	today date := (now() AT TIME ZONE tz)::date;
+	day0 date := today - (least(greatest(coalesce(p_days, 30), 1), 366) - 1);
+	a accounts;
+	total bigint;
+	aud business_audience;
+	exact_below constant integer := 10000;
+BEGIN
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF a.business_since IS NULL THEN
+		RETURN jsonb_build_object('error', 'not_business');
+	END IF;
+	SELECT count(*) INTO total FROM follows f WHERE f.followee = a.id;
+	-- Kept for the same days (a new day is another window); a small
+	-- audience (cheap to count again) also for the same follower count
+	-- only, a large one whatever it is now: it changes every few seconds.
+	SELECT * INTO aud FROM business_audience b
+	 WHERE b.account_id = a.id AND b.days = today - day0 + 1
+	   AND (b.followers = total OR total >= exact_below)
+	   AND b.computed_at > now() - make_interval(secs => p_keep_s)
+	   AND (b.data->'followers_by_day'->-1->>'day') = to_char(today, 'YYYY-MM-DD');
+	IF NOT FOUND THEN
+		INSERT INTO business_audience (account_id, days, followers, computed_at, data)
+		VALUES (a.id, today - day0 + 1, total, now(),
+		        pigeon_biz_audience(a.id, day0, today, total, tz, p_min))
+		ON CONFLICT (account_id) DO UPDATE
+		   SET days = EXCLUDED.days, followers = EXCLUDED.followers,
+		       computed_at = EXCLUDED.computed_at, data = EXCLUDED.data
+		RETURNING * INTO aud;
+	END IF;
+	RETURN jsonb_build_object('handle', a.handle, 'name', a.name,
+	    'business_since', a.business_since, 'timezone', tz,
+	    'days', today - day0 + 1, 'since', to_char(day0, 'YYYY-MM-DD'),
+	    'min_bucket', p_min,
+	    'followers', total,
+	    'posts', (SELECT count(*) FROM posts p
+	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
+	    'reach', pigeon_biz_reach(a.id, p_posts),
+	    'audience_at', aud.computed_at) || aud.data;
+END $$;

@@ -1,0 +1,600 @@
+/*
+ * Business accounts, issue 17 (items 1 and 2).
+ *
+ * stats: an operator makes @shop and @rival business accounts and issues
+ * each a key. Ten phones join and follow @shop by SMS (five on a Maroc
+ * Telecom range in French, four on Orange in English, one on inwi in
+ * Arabic), an eleventh tracks a word. @shop posts with its key; the
+ * simulated phones receive the copies and the test sends each copy's
+ * delivery report (two "not delivered"). The statistics, read with @shop's
+ * key, then show for that post exactly what the phones received and the
+ * reports said, by follow and by tracking; the under-5 rule shows the
+ * groups of 5 and never a group of 4 (merged into "other", itself shown
+ * only from 5 people); a follower leaving shows in the day's figures.
+ * @shop's key is refused @rival's data (403); a revoked key is refused
+ * (401); a browser gets a Basic challenge and reads the page with the key
+ * as password; no answer holds a phone number.
+ *
+ * schedule: a post with send_at a few seconds after the database's now()
+ * has not left before that time and leaves then (the database's clock is
+ * the one that counts); one an hour ahead stays; one cancelled never
+ * leaves. pigeonctl's audience, key, keys, revoke, schedule and
+ * business commands do the same over the API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+#define TOKEN	"business-token-0123456789abcdef01234567"
+#define SHOP	"+212661000200"
+#define RIVAL	"+212661000201"
+#define TRACKER	"+212661000399"
+#define POST	"Promo couscous ce soir a 20 DH"
+#define NFOL	10
+#define WAIT_MS	90000
+
+static struct h_gateway g;
+static const char *fol[NFOL] = {
+	"+212661000301", "+212661000302", "+212661000303", "+212661000304",
+	"+212661000305",			/* Maroc Telecom (0661), fr */
+	"+212663000301", "+212663000302", "+212663000303", "+212663000304",
+						/* Orange (0663), en */
+	"+212600000301",			/* inwi (0600), LANG ar */
+};
+
+static char *
+req(const char *method, const char *path, const char *token, const char *body,
+    int want)
+{
+	char *resp = NULL;
+	int code = h_http(g.http_port, method, path, token, body, &resp);
+	ck_assert_msg(code == want, "%s %s: %d, not %d (%s)", method, path, code, want,
+	    resp ? resp : "");
+	ck_assert_msg(resp == NULL || strstr(resp, "+212") == NULL, "%s %s: a phone "
+	    "number in %s", method, path, resp);
+	return resp;
+}
+
+static json_t *
+jreq(const char *method, const char *path, const char *token, const char *body,
+    int want)
+{
+	char *resp = req(method, path, token, body, want);
+	json_t *o = resp ? json_loads(resp, 0, NULL) : NULL;
+	ck_assert_msg(o != NULL, "%s %s: not JSON: %s", method, path, resp ? resp : "");
+	free(resp);
+	return o;
+}
+
+static long
+num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_integer(v), "%s is not a number", key);
+	return (long)json_integer_value(v);
+}
+
+/* Marks handle as business and issues a key; the key (malloc). */
+static char *
+business(const char *handle)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/api/users/%s/keys", handle);
+	json_decref(jreq("POST", path, TOKEN, NULL, 409));	/* not business yet */
+	snprintf(path, sizeof(path), "/api/users/%s/business", handle);
+	json_t *o = jreq("POST", path, TOKEN, NULL, 200);
+	ck_assert(json_is_true(json_object_get(o, "business")));
+	json_decref(o);
+	snprintf(path, sizeof(path), "/api/users/%s/keys?label=test", handle);
+	o = jreq("POST", path, TOKEN, NULL, 201);
+	const char *k = json_string_value(json_object_get(o, "key"));
+	ck_assert_msg(k && strncmp(k, "pk_", 3) == 0, "no key");
+	char *key = strdup(k);
+	/* Only its hash is kept. */
+	const char *params[] = { key + strlen(key) - 64 };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM api_keys "
+	    "WHERE hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')", 1, params), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM api_keys WHERE hash = $1",
+	    1, params), 0);
+	json_decref(o);
+	return key;
+}
+
+/* The copy of POST that modem m sent to `to` (its sent log), or NULL. */
+static json_t *
+sent_to(int m, const char *to)
+{
+	char *path = NULL, *data;
+	json_t *hit = NULL;
+
+	ck_assert_int_ge(asprintf(&path, "%s/sent.jsonl", g.sim_dir[m]), 0);
+	data = h_read_file(path);
+	free(path);
+	for (char *line = data ? strtok(data, "\n") : NULL; line && !hit;
+	    line = strtok(NULL, "\n")) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *t = json_string_value(json_object_get(o, "to"));
+		const char *text = json_string_value(json_object_get(o, "text"));
+		if (t && text && strcmp(t, to) == 0 && strstr(text, POST))
+			hit = json_incref(o);
+		json_decref(o);
+	}
+	free(data);
+	return hit;
+}
+
+/* The phone's copy gets a report: status 0 delivered, 70 not delivered. */
+static void
+report(const char *to, int status)
+{
+	json_t *s = NULL;
+	int m;
+
+	for (m = 0; m < g.nmodems && s == NULL; m++)
+		s = sent_to(m, to);
+	ck_assert_msg(s != NULL, "%s did not receive the post", to);
+	json_t *ref;
+	size_t k;
+	json_array_foreach(json_object_get(s, "refs"), k, ref) {
+		char mr[16], st[8];
+		snprintf(mr, sizeof(mr), "%lld", (long long)json_integer_value(ref));
+		snprintf(st, sizeof(st), "%d", status);
+		char *argv[] = { (char *)h_bin("pigeon-modemsim"), "report",
+		    g.sim_dir[m - 1], (char *)to, mr, st, NULL };
+		ck_assert_int_eq(h_exec(NULL, argv), 0);
+	}
+	json_decref(s);
+}
+
+static const char *shop_key;
+
+struct want {
+	long delivered, undelivered;
+};
+
+static int
+reports_counted(void *p)
+{
+	struct want *w = p;
+	char *resp = NULL;
+	int ok = 0;
+
+	if (h_http(g.http_port, "GET", "/api/accounts/shop/stats", shop_key, NULL,
+	    &resp) == 200) {
+		json_t *o = json_loads(resp, 0, NULL);
+		json_t *r = json_array_get(json_object_get(o, "reach"), 0);
+		ok = json_integer_value(json_object_get(r, "delivered")) == w->delivered &&
+		    json_integer_value(json_object_get(r, "undelivered")) == w->undelivered &&
+		    json_integer_value(json_object_get(r, "pending")) == 0;
+		json_decref(o);
+	}
+	free(resp);
+	return ok;
+}
+
+/* Every group of a breakdown has 5 people or more, "other" too. */
+static void
+assert_no_small_group(json_t *br, const char *what)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(br, "buckets"), i, e)
+		ck_assert_msg(num(e, "people") >= 5, "%s: a group of %ld", what,
+		    num(e, "people"));
+	json_t *o = json_object_get(br, "other");
+	ck_assert_msg(json_is_null(o) || json_integer_value(o) >= 5, "%s: other %lld",
+	    what, (long long)json_integer_value(o));
+}
+
+/* The breakdown is exactly one group key:n and other (-1: not shown). */
+static void
+assert_groups(json_t *br, const char *key, long n, long other)
+{
+	json_t *b = json_object_get(br, "buckets");
+
+	if (key == NULL) {
+		ck_assert_int_eq(json_array_size(b), 0);
+	} else {
+		ck_assert_int_eq(json_array_size(b), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(b, 0), "key")),
+		    key);
+		ck_assert_int_eq(num(json_array_get(b, 0), "people"), n);
+	}
+	if (other < 0)
+		ck_assert(json_is_null(json_object_get(br, "other")));
+	else
+		ck_assert_int_eq(num(br, "other"), other);
+}
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " TOKEN "\n";
+	for (int i = 0; i < 3; i++)
+		g.modem_extra[i] = "report = yes\n";
+	h_gateway_start(&g, "business", 3);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+}
+
+static void
+join(int modem, const char *phone, const char *handle)
+{
+	char text[40];
+
+	snprintf(text, sizeof(text), "JOIN %s", handle);
+	ck_assert_int_eq(h_text(&g, modem, phone, text), 0);
+}
+
+START_TEST(test_business_stats)
+{
+	struct want w = { 0, 0 };
+	char *resp;
+
+	join(0, SHOP, "shop");
+	join(1, RIVAL, "rival");
+	join(2, TRACKER, "trk");
+	ck_assert_int_eq(h_wait_received(&g, SHOP, "@shop", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, RIVAL, "@rival", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, TRACKER, "@trk", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 2, TRACKER, "TRACK couscous"), 0);
+	/* JOIN makes an English account, INSCRIPTION a French one. */
+	for (int i = 0; i < NFOL; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "%s fan%d", i < 5 ? "INSCRIPTION" : "JOIN", i);
+		ck_assert_int_eq(h_text(&g, i % 3, fol[i], text), 0);
+	}
+	for (int i = 0; i < NFOL; i++) {
+		ck_assert_int_eq(h_wait_received(&g, fol[i], "@fan", WAIT_MS), 0);
+		ck_assert_int_eq(h_text(&g, i % 3, fol[i], "FOLLOW shop"), 0);
+	}
+	ck_assert_int_eq(h_text(&g, 1, fol[9], "LANG ar"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "10",
+	    WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT string_agg(lang, ',' ORDER BY phone) FROM "
+	    "accounts WHERE phone LIKE '+2126__00030_'", NULL,
+	    "ar,fr,fr,fr,fr,fr,en,en,en,en", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM tracks", NULL, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+
+	/* The operator's side: business, keys. */
+	char *shop = business("shop"), *rival = business("rival");
+	shop_key = shop;
+	json_t *o = jreq("GET", "/api/users/shop/keys", TOKEN, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(o, "keys")), 1);
+	resp = json_dumps(o, 0);
+	ck_assert_msg(strstr(resp, shop + 40) == NULL, "a key's secret listed");
+	free(resp);
+	json_decref(o);
+	/* A key is not an operator token, nor the other way round. */
+	json_decref(jreq("GET", "/api/users/shop/keys", shop, NULL, 401));
+	json_decref(jreq("GET", "/api/accounts/fan0/stats", TOKEN, NULL, 404));
+
+	/* The reports from now on are the test's. @shop posts with its key. */
+	for (int i = 0; i < g.nmodems; i++)
+		ck_assert_int_eq(h_sim_fault(&g, i, "report -1"), 0);
+	o = jreq("POST", "/api/posts", shop, "{\"user\": \"shop\", \"text\": \"" POST "\"}",
+	    201);
+	json_decref(o);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE post_id IS NOT NULL "
+	    "AND state NOT IN ('queued', 'sending')", NULL, "11", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+
+	/* What each phone got; the first two copies are reported not delivered. */
+	for (int i = 0; i < NFOL; i++) {
+		ck_assert_int_eq(h_received_matching(&g, fol[i], POST), 1);
+		report(fol[i], i < 2 ? 70 : 0);
+		if (i < 2)
+			w.undelivered++;
+		else
+			w.delivered++;
+	}
+	ck_assert_int_eq(h_received_matching(&g, TRACKER, POST), 1);
+	report(TRACKER, 0);
+	w.delivered++;
+	ck_assert_int_eq(h_received_matching(&g, SHOP, POST), 0);
+	ck_assert_int_eq(h_wait_for(reports_counted, &w, WAIT_MS), 0);
+
+	json_t *st = jreq("GET", "/api/accounts/shop/stats?days=7", shop, NULL, 200);
+	ck_assert_int_eq(num(st, "followers"), NFOL);
+	ck_assert_int_eq(num(st, "posts"), 1);
+	json_t *p = json_array_get(json_object_get(st, "reach"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "text")), POST);
+	ck_assert_int_eq(num(p, "queued"), NFOL + 1);
+	ck_assert_int_eq(num(p, "sent"), NFOL + 1);
+	ck_assert_int_eq(num(p, "delivered"), w.delivered);
+	ck_assert_int_eq(num(p, "undelivered"), w.undelivered);
+	ck_assert_int_eq(num(p, "failed"), 0);
+	ck_assert_int_eq(num(p, "pending"), 0);
+	ck_assert(json_real_value(json_object_get(p, "share_delivered")) > 0.81 &&
+	    json_real_value(json_object_get(p, "share_delivered")) < 0.82);	/* 9/11 */
+	json_t *f = json_object_get(json_object_get(p, "via"), "follow");
+	json_t *t = json_object_get(json_object_get(p, "via"), "track");
+	ck_assert_int_eq(num(f, "queued"), NFOL);
+	ck_assert_int_eq(num(f, "delivered"), NFOL - 2);
+	ck_assert_int_eq(num(f, "undelivered"), 2);
+	ck_assert_int_eq(num(t, "queued"), 1);
+	ck_assert_int_eq(num(t, "delivered"), 1);
+
+	/* Followers per day: today gained 10. */
+	json_t *days = json_object_get(st, "followers_by_day");
+	ck_assert_int_eq(json_array_size(days), 7);
+	json_t *today = json_array_get(days, 6);
+	ck_assert_int_eq(num(today, "gained"), NFOL);
+	ck_assert_int_eq(num(today, "lost"), 0);
+	ck_assert_int_eq(num(today, "followers"), NFOL);
+	ck_assert_int_eq(num(json_array_get(days, 5), "followers"), 0);
+
+	/* The under-5 rule: fr 5 shown, en 4 and ar 1 only as "other" (5);
+	 * Maroc Telecom 5 shown, Orange 4 and inwi 1 as "other" (5). */
+	assert_groups(json_object_get(st, "languages"), "fr", 5, 5);
+	assert_groups(json_object_get(st, "networks"), "Maroc Telecom", 5, 5);
+	ck_assert(json_is_true(json_object_get(json_object_get(st, "networks"),
+	    "approximate")));
+	/* Active hours: every follower texted today; exact when in one hour. */
+	json_t *hours = json_object_get(st, "active_hours");
+	assert_no_small_group(hours, "active_hours");
+	char *one = h_db_value(g.db, "SELECT count(DISTINCT extract(hour FROM received_at "
+	    "AT TIME ZONE pigeon_setting('timezone'))) || ' ' || extract(hour FROM "
+	    "max(received_at) AT TIME ZONE pigeon_setting('timezone')) FROM inbox_messages "
+	    "WHERE sender LIKE '+2126__00030_'", 0, NULL);
+	if (strncmp(one, "1 ", 2) == 0) {
+		json_t *b = json_object_get(hours, "buckets");
+		ck_assert_int_eq(json_array_size(b), 1);
+		ck_assert_int_eq(num(json_array_get(b, 0), "hour"), atoi(one + 2));
+		ck_assert_int_eq(num(json_array_get(b, 0), "people"), NFOL);
+		ck_assert_int_eq(num(hours, "best_hour"), atoi(one + 2));
+	}
+	free(one);
+	json_decref(st);
+
+	/* CSV and the page: the same figures; never a group of 4. */
+	resp = req("GET", "/api/accounts/shop/stats?format=csv", shop, NULL, 200);
+	ck_assert_msg(strncmp(resp, "section,key,metric,value\r\n", 26) == 0, "%s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nlanguages,fr,people,5\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nlanguages,other,people,5\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nnetworks,Maroc Telecom,people,5\r\n"));
+	ck_assert_ptr_null(strstr(resp, "languages,en"));
+	ck_assert_ptr_null(strstr(resp, "Orange"));
+	ck_assert_ptr_nonnull(strstr(resp, ",undelivered,2\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, ",track.delivered,1\r\n"));
+	free(resp);
+	resp = req("GET", "/api/accounts/shop/stats?format=html", shop, NULL, 200);
+	ck_assert_ptr_nonnull(strstr(resp, "<h1>Audience of @shop</h1>"));
+	ck_assert_ptr_nonnull(strstr(resp, "Networks (approximate)"));
+	ck_assert_ptr_null(strstr(resp, "<script"));
+	ck_assert_ptr_null(strstr(resp, "Orange"));
+	free(resp);
+	/* A browser: no credentials, a Basic challenge; the key as password. */
+	char *out = NULL;
+	ck_assert_int_eq(h_run(&out, "curl -s -i 'http://127.0.0.1:%d/api/accounts/shop/"
+	    "stats?format=html'", g.http_port), 0);
+	ck_assert_msg(strstr(out, " 401 ") && strstr(out, "WWW-Authenticate: Basic"), "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "curl -s -u 'shop:%s' 'http://127.0.0.1:%d/api/accounts/"
+	    "shop/stats?format=html'", shop, g.http_port), 0);
+	ck_assert_msg(strstr(out, "<h1>Audience of @shop</h1>") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "curl -s -o /dev/null -w '%%{http_code}' -u 'shop:%s' "
+	    "'http://127.0.0.1:%d/api/accounts/rival/stats?format=html'", shop, g.http_port), 0);
+	ck_assert_str_eq(out, "403");
+	free(out);
+
+	/* Scope: @shop's key and @rival's data. */
+	json_decref(jreq("GET", "/api/accounts/rival/stats", shop, NULL, 403));
+	json_decref(jreq("GET", "/api/accounts/rival/tracks", shop, NULL, 403));
+	json_decref(jreq("GET", "/api/accounts/rival/scheduled", shop, NULL, 403));
+	json_decref(jreq("POST", "/api/posts", shop,
+	    "{\"user\": \"rival\", \"text\": \"not mine\"}", 403));
+	json_decref(jreq("GET", "/api/accounts/shop/stats", rival, NULL, 403));
+	json_decref(jreq("GET", "/api/accounts/shop/stats", NULL, NULL, 401));
+	char bad[128];
+	snprintf(bad, sizeof(bad), "%s", shop);
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+	json_decref(jreq("GET", "/api/accounts/shop/stats", bad, NULL, 401));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text = 'not mine'",
+	    0, NULL), 0);
+	/* The operator reads any business account's figures. */
+	json_decref(jreq("GET", "/api/accounts/rival/stats", TOKEN, NULL, 200));
+
+	/* Tracked words with the key. */
+	json_decref(jreq("POST", "/api/accounts/shop/tracks", shop,
+	    "{\"word\": \"#Tajine\"}", 201));
+	o = jreq("GET", "/api/accounts/shop/tracks", shop, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(o, "tracks")), 1);
+	json_decref(o);
+	o = jreq("DELETE", "/api/accounts/shop/tracks/%23tajine", shop, NULL, 200);
+	ck_assert(json_is_true(json_object_get(o, "removed")));
+	json_decref(o);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM tracks t JOIN accounts a "
+	    "ON a.id = t.account_id WHERE a.handle = 'shop'", 0, NULL), 0);
+
+	/* A follower leaves (inwi, ar): Orange 4 alone would be "other" under
+	 * 5, so Maroc Telecom's 5 join it; the same for the languages. */
+	ck_assert_int_eq(h_text(&g, 0, fol[9], "LEAVE shop"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "9", WAIT_MS), 0);
+	st = jreq("GET", "/api/accounts/shop/stats?days=7", shop, NULL, 200);
+	today = json_array_get(json_object_get(st, "followers_by_day"), 6);
+	ck_assert_int_eq(num(today, "gained"), NFOL);
+	ck_assert_int_eq(num(today, "lost"), 1);
+	ck_assert_int_eq(num(today, "net"), NFOL - 1);
+	ck_assert_int_eq(num(today, "followers"), NFOL - 1);
+	assert_groups(json_object_get(st, "languages"), NULL, 0, 9);
+	assert_groups(json_object_get(st, "networks"), NULL, 0, 9);
+	assert_no_small_group(json_object_get(st, "active_hours"), "active_hours");
+	json_decref(st);
+
+	/* Revoked: refused at once. Not business any more: every key too. */
+	o = jreq("GET", "/api/users/rival/keys", TOKEN, NULL, 200);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/users/rival/keys/%ld",
+	    num(json_array_get(json_object_get(o, "keys"), 0), "id"));
+	json_decref(o);
+	json_decref(jreq("GET", "/api/accounts/rival/tracks", rival, NULL, 200));
+	json_decref(jreq("DELETE", path, TOKEN, NULL, 200));
+	json_decref(jreq("GET", "/api/accounts/rival/tracks", rival, NULL, 401));
+	json_decref(jreq("DELETE", "/api/users/shop/business", TOKEN, NULL, 200));
+	json_decref(jreq("GET", "/api/accounts/shop/stats", shop, NULL, 401));
+	free(shop);
+	free(rival);
+}
+END_TEST
+
+/* A time the database's clock reads in `secs` seconds, ISO 8601 (malloc). */
+static char *
+db_time_in(int secs)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "%d", secs);
+	const char *params[] = { s };
+	return h_db_value(g.db, "SELECT to_char((now() + make_interval(secs => $1::int)) "
+	    "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 1, params);
+}
+
+/* pigeonctl -c CONFIG ARGS: its exit code, stdout in *out. */
+static int
+ctl(char **out, const char *args)
+{
+	return h_run(out, "%s -c '%s' %s", h_bin("pigeonctl"), g.config, args);
+}
+
+static long
+scheduled(const char *key, const char *text, const char *at)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"user\": \"shop\", \"text\": \"%s\", "
+	    "\"send_at\": \"%s\"}", text, at);
+	json_t *o = jreq("POST", "/api/posts", key, body, 202);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "scheduled");
+	long id = num(o, "scheduled");
+	json_decref(o);
+	return id;
+}
+
+START_TEST(test_scheduled_post)
+{
+	const char *fan = "+212661000310";
+
+	join(0, SHOP, "shop");
+	join(1, fan, "fan");
+	ck_assert_int_eq(h_wait_received(&g, fan, "@fan", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 1, fan, "FOLLOW shop"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	char *key = business("shop");
+
+	json_decref(jreq("POST", "/api/posts", key, "{\"user\": \"shop\", \"text\": \"x\", "
+	    "\"send_at\": \"tomorrow-ish\"}", 400));
+	json_decref(jreq("POST", "/api/posts", key, "{\"user\": \"shop\", \"text\": \"x\", "
+	    "\"send_at\": \"2099-01-01T00:00:00Z\"}", 400));
+	char *at = db_time_in(6), *later = db_time_in(3600), *gone = db_time_in(5);
+	long id = scheduled(key, "Flash sale now", at);
+	long id_later = scheduled(key, "Flash sale later", later);
+	long id_gone = scheduled(key, "Flash sale cancelled", gone);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/accounts/shop/scheduled/%ld", id_gone);
+	json_decref(jreq("DELETE", path, key, NULL, 200));
+	json_decref(jreq("DELETE", path, key, NULL, 409));
+
+	/* Before its time (by the database's clock), nothing has left. */
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%ld", id);
+	const char *params[] = { ids };
+	char *v = h_db_value(g.db, "SELECT now() < s.send_at AND NOT EXISTS (SELECT 1 FROM "
+	    "posts p WHERE p.account_id = s.account_id) FROM scheduled_posts s WHERE id = $1",
+	    1, params);
+	ck_assert_str_eq(v, "t");
+	free(v);
+	ck_assert_int_eq(h_received_matching(&g, fan, "Flash sale"), 0);
+
+	/* At its time it leaves, once. */
+	ck_assert_int_eq(h_wait_received(&g, fan, "@shop: Flash sale now", WAIT_MS), 0);
+	v = h_db_value(g.db, "SELECT p.created_at >= s.send_at AND p.created_at < s.send_at "
+	    "+ interval '3 s' AND s.state = 'posted' FROM scheduled_posts s JOIN posts p "
+	    "ON p.id = s.post_id WHERE s.id = $1", 1, params);
+	ck_assert_str_eq(v, "t");
+	free(v);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	ck_assert_int_eq(h_received_matching(&g, fan, "Flash sale"), 1);
+	json_t *o = jreq("GET", "/api/accounts/shop/scheduled", key, NULL, 200);
+	json_t *list = json_object_get(o, "scheduled");
+	ck_assert_int_eq(json_array_size(list), 3);
+	ck_assert_int_eq(num(json_array_get(list, 0), "id"), id_gone);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "state")),
+	    "cancelled");
+	ck_assert_int_eq(num(json_array_get(list, 1), "id"), id_later);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "state")),
+	    "scheduled");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 2), "state")),
+	    "posted");
+	json_decref(o);
+
+	/* The operator's pigeonctl: the same routes. */
+	char *out = NULL;
+	ck_assert_int_eq(ctl(&out, "audience shop -d 3"), 0);
+	ck_assert_msg(strstr(out, "@shop: 1 followers, 1 posts") != NULL, "%s", out);
+	ck_assert_ptr_null(strstr(out, "+212"));
+	free(out);
+	ck_assert_int_eq(ctl(&out, "key shop second 2>/dev/null"), 0);
+	ck_assert_msg(strncmp(out, "pk_", 3) == 0 && strlen(out) > 64, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "keys shop"), 0);
+	ck_assert_msg(strstr(out, "second") != NULL && strstr(out, "pk_") == NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "revoke shop 1"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "revoke shop 99"), 1);
+	free(out);
+	json_decref(jreq("GET", "/api/accounts/shop/scheduled", key, NULL, 401));
+	char *when = db_time_in(600);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "schedule shop %s 'Later by pigeonctl'", when);
+	ck_assert_int_eq(ctl(&out, cmd), 0);
+	ck_assert_msg(strncmp(out, "scheduled ", 10) == 0, "%s", out);
+	free(out);
+	free(when);
+	ck_assert_int_eq(ctl(&out, "business shop off"), 0);
+	free(out);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts "
+	    "WHERE state = 'scheduled'", 0, NULL), 0);
+	free(at);
+	free(later);
+	free(gone);
+	free(key);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("business");
+	TCase *tc = tcase_create("stats");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_business_stats);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("schedule");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_scheduled_post);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
