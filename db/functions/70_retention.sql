@@ -1,6 +1,6 @@
 -- Issue 15: data retention (item 8), /metrics from counters (item 8),
 -- per-link send counts that outlive a restart (item 7), the SIM PIN that
--- failed (item 2). Tables: db/migrations/0011_retention.sql.
+-- failed (item 2). Tables: db/migrations/0015_retention.sql.
 --
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, each file in one transaction.
