@@ -222,57 +222,63 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_smpp
 
 # What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
-# its test cases, so that the cases of a long program run side by side. A
-# program split into cases below runs only the cases listed: list a new
-# case here. The long ones come first (tests/run starts them in this
-# order, PIGEON_TEST_JOBS at once); every other integration test follows
-# by itself, then the unit tests. TESTS_ALONE stop and start their
-# PostgreSQL: tests/run runs them one after the other on a cluster of
-# their own.
+# its test cases. tests/run runs a program's cases side by side, each as an
+# entry of its own, and a program given whole after some of its cases
+# stands for the others. Entries start in the order given, PIGEON_TEST_JOBS
+# at once: TESTS_FIRST are the long ones, longest first (tests/run prints
+# each one's time, and the longest test functions), so that the run lasts
+# about as long as its longest entry; the other tests follow. TESTS_ALONE
+# stop and start their PostgreSQL: tests/run runs them one after the other
+# on a cluster of their own, and with them the cases not given here of a
+# program that does (test_api:routes is given so that it runs beside).
 TESTS_ALONE = \
 	tests/integration/test_rel_kill:pg \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_api:down
 
 TESTS_FIRST = \
-	tests/integration/test_bank_volume:volume \
-	tests/integration/test_commands:account \
-	tests/integration/test_track:track \
-	tests/integration/test_track:stats \
-	tests/integration/test_worker \
-	tests/integration/test_bank:failures \
-	tests/integration/test_modemsim \
-	tests/integration/test_commands:sleep \
-	tests/integration/test_commands:social \
-	tests/integration/test_commands:posts \
-	tests/integration/test_bank:restarts \
-	tests/integration/test_rel_kill:worker \
-	tests/integration/test_api:routes \
-	tests/integration/test_bank:routes \
-	tests/integration/test_bank:silent \
-	tests/integration/test_rel_hostile \
-	tests/integration/test_rel_hosts \
-	tests/integration/test_text \
-	tests/integration/test_bank_volume:reload \
-	tests/integration/test_reach \
+	tests/integration/test_rel_smpp \
+	tests/integration/test_public_web \
+	tests/integration/test_smpp \
+	tests/integration/test_digest \
 	tests/integration/test_business:stats \
 	tests/integration/test_business:schedule \
+	tests/integration/test_commands:account \
+	tests/integration/test_hostile_phone:hostile_phone \
+	tests/integration/test_smpp_worker \
+	tests/integration/test_worker:dummy \
+	tests/integration/test_link:link \
+	tests/integration/test_commands:social \
+	tests/integration/test_text \
+	tests/integration/test_track:track \
+	tests/integration/test_simpin \
+	tests/integration/test_darija \
 	tests/integration/test_status_page \
+	tests/integration/test_bank_volume:volume \
+	tests/integration/test_reach \
+	tests/integration/test_commands:sleep \
 	tests/integration/test_bank_reports \
+	tests/integration/test_track:stats \
 	tests/integration/test_rel_kill:kill \
+	tests/unit/test_config \
 	tests/integration/test_skeleton \
+	tests/integration/test_bank:routes \
+	tests/integration/test_bank_volume:reload \
+	tests/integration/test_commands:posts \
+	tests/integration/test_rate_restart \
 	tests/integration/test_crash \
 	tests/integration/test_pigeonctl \
-	tests/integration/test_webhook \
-	tests/integration/test_search \
-	tests/integration/test_rel_unplug \
-	tests/integration/test_startup \
-	tests/integration/test_listing
+	tests/integration/test_moderation \
+	tests/integration/test_send_api \
+	tests/integration/test_worker:at \
+	tests/integration/test_bank:restarts \
+	tests/integration/test_rel_kill:worker \
+	tests/integration/test_bank:silent \
+	tests/integration/test_bank:failures \
+	tests/integration/test_api:routes \
+	tests/unit/test_parse
 
-TESTS = $(TESTS_ALONE) $(TESTS_FIRST) \
-	$(filter-out $(sort $(foreach t,$(TESTS_ALONE) $(TESTS_FIRST),$(firstword $(subst :, ,$(t))))), \
-	    $(INTEGRATION_TESTS)) \
-	$(UNIT_TESTS)
+TESTS = $(TESTS_ALONE) $(TESTS_FIRST) $(INTEGRATION_TESTS) $(UNIT_TESTS)
 
 # Issue 18: reliability tests too long for make test (a minute or more
 # each); built by test-bins, run by make test-reliability.
@@ -350,7 +356,9 @@ $(foreach t,$(UNIT_TESTS),$(eval $(B)/$(t): $(addprefix $(B)/,$($(notdir $(t))_O
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(call obj,$(HARNESS_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-test-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS) $(REL_ONLY_TESTS))
+test-bins: test-run-bins $(addprefix $(B)/,$(REL_ONLY_TESTS))
+# What make test runs, and only that.
+test-run-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
 # Fuzz targets (tests/fuzz, libFuzzer): clang, not $(CC). `make fuzz` runs
 # each for FUZZ_SECONDS on a copy of its seed corpus (new finds stay in
@@ -431,14 +439,15 @@ test-million: all
 	tests/soak/million.sh $(BUILD)
 
 # The test suite runs under AddressSanitizer and UndefinedBehaviorSanitizer.
-# The build uses every core (TEST_JOBS); the brief fuzzing runs at the
-# lowest priority beside tests/run, on the CPU the waiting tests leave idle
-# (libFuzzer's time limit is wall time), and its output follows the tests'.
+# The build uses every core (TEST_JOBS); the fuzz targets are built, then
+# briefly run, at the lowest priority beside tests/run, on the CPU the
+# waiting tests leave idle (libFuzzer's time limit is wall time), and their
+# output follows the tests'.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test:
 	@scripts/deps
-	$(MAKE) -j$(TEST_JOBS) SAN=1 test-bins fuzz-bins
+	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
 	tests/reliability/check-sql
 	@nice -n 19 $(MAKE) --no-print-directory fuzz-brief >$(BUILD)/fuzz-brief.log 2>&1 & \
 	fuzz=$$!; \
@@ -530,7 +539,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: all test test-bins unit run bench install install-sim uninstall deps clean FORCE fuzz \
+.PHONY: test-run-bins all test test-bins unit run bench install install-sim uninstall deps clean FORCE fuzz \
 	fuzz-brief fuzz-bins test-reliability test-soak test-million
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -39,6 +39,12 @@ START_TEST(test_sim_pin)
 	g.modem_extra[1] = "pin = 4321\nenabled = no\n";
 	g.modem_extra[2] = "pin = 1234\nenabled = no\n";
 	h_gateway_start(&g, "simpin", 3);
+	/* Its signals are watched once it says it starts: a SIGHUP before
+	 * that would end it. */
+	char *log = NULL;
+	ck_assert_int_ge(asprintf(&log, "%s/pigeond.log", g.dir), 0);
+	ck_assert_int_eq(h_wait_file_contains(log, "starting pigeond", 60000), 0);
+	free(log);
 	ck_assert_int_eq(h_sim_fault(&g, 0, "pin 1234"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "pin 1234"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 2, "puk 1"), 0);
