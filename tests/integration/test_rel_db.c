@@ -45,6 +45,9 @@
 
 #include "harness.h"
 
+/* [http] token: at least 32 characters (config.c). */
+#define REL_TOKEN	"rel-token-0123456789abcdef0123456789"
+
 #define NMODEMS		2
 #define PROXY_PORT	15432	/* in the test's own network namespace */
 #define PRIMARY_PORT	15433
@@ -124,7 +127,7 @@ gw_start(const char *name, const char *conninfo, const char *test_conninfo)
 	    "modem_program = %s/tests/reliability/fake-modem\nlease_seconds = 5\n"
 	    "limit_minute = 100000\nlimit_day = 1000000\nwatchdog_seconds = 3\n", cwd);
 	g.extra_config = extra;
-	g.http_extra = "token = rel-token\n";
+	g.http_extra = "token = " REL_TOKEN "\n";
 	h_gateway_start_on(&g, name, NMODEMS, conninfo);
 	if (test_conninfo) {
 		PQfinish(g.db);
@@ -243,7 +246,7 @@ static int
 metrics_db_down(void *unused)
 {
 	char *body = NULL;
-	int code = h_http(g.http_port, "GET", "/metrics", "rel-token", NULL, &body);
+	int code = h_http(g.http_port, "GET", "/metrics", REL_TOKEN, NULL, &body);
 	int down = code == 200 && body && strstr(body, "\npigeon_database_up 0\n");
 	free(body);
 	return down;
