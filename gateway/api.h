@@ -79,6 +79,9 @@ void	 api_messages_cancel(struct api_req *);
 void	 api_inbox_list(struct api_req *);
 
 /* api_users.c */
+/* A handle as in the shortcode language, with or without '@', lower-cased
+ * in place; NULL if not one. */
+char	*api_handle(char *);
 void	 api_users_get(struct api_req *);
 void	 api_users_posts(struct api_req *);
 void	 api_feed_atom(struct api_req *);
@@ -101,8 +104,6 @@ void	 api_biz_scheduled(struct api_req *);
  * key of handle; then runs next, or answers 401/403 itself. */
 void	 api_biz_auth(struct api_req *, unsigned scope, const char *handle,
 	    void (*next)(struct api_req *));
-/* A handle (with or without '@'), lower-cased in place; NULL if not one. */
-char	*api_biz_handle(char *);
 int	 api_biz_init(void);	/* the scheduled posts' janitor job */
 
 /* api_stats.c: GET /api/accounts/HANDLE/stats as JSON, CSV or HTML. */

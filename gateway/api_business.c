@@ -38,26 +38,6 @@
 #define DUE_BATCH	"100"
 #define SEND_AHEAD_S	"2592000"	/* send_at at most 30 days ahead */
 
-char *
-api_biz_handle(char *h)
-{
-	size_t n;
-
-	if (h == NULL)
-		return NULL;
-	if (*h == '@')
-		h++;
-	n = strlen(h);
-	if (n < 1 || n > 15)
-		return NULL;
-	for (char *p = h; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			return NULL;
-		*p = (char)tolower((unsigned char)*p);
-	}
-	return h;
-}
-
 static void
 hex(const unsigned char *in, size_t n, char *out)
 {
@@ -250,7 +230,7 @@ json_or_404(struct api_req *r, PGresult *res)
 static const char *
 route_handle(struct api_req *r)
 {
-	const char *h = api_biz_handle(r->arg);
+	const char *h = api_handle(r->arg);
 
 	if (h == NULL)
 		api_error(r, 404, "no such user");
@@ -438,7 +418,7 @@ api_biz_posts_create(struct api_req *r)
 	}
 	snprintf(handle, sizeof(handle), "%s", json_string_value(user));
 	if (strlen(json_string_value(user)) >= sizeof(handle) ||
-	    (h = api_biz_handle(handle)) == NULL) {
+	    (h = api_handle(handle)) == NULL) {
 		api_error(r, 400, "\"user\" is not a handle (1-15 of a-z, 0-9, _)");
 		return;
 	}

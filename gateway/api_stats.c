@@ -329,7 +329,7 @@ stats_allowed(struct api_req *r)
 void
 api_biz_stats(struct api_req *r)
 {
-	const char *h = api_biz_handle(r->arg), *f = api_param(r, "format");
+	const char *h = api_handle(r->arg), *f = api_param(r, "format");
 
 	if (h == NULL) {
 		api_error(r, 404, "no such user");

@@ -21,9 +21,10 @@
 #define STATS_DEFAULT_DAYS	30	/* days of followers and deliveries */
 #define STATS_MAX_DAYS		366
 
-/* A handle as in the shortcode language, with or without '@'; lower-cased in place. */
-static const char *
-handle_ok(char *h)
+/* A handle as in the shortcode language, with or without '@', lower-cased
+ * in place; NULL if not one. Every route that takes a handle uses it. */
+char *
+api_handle(char *h)
 {
 	size_t n;
 
@@ -56,7 +57,7 @@ user_fetched(struct api_req *r, PGresult *res)
 void
 api_users_get(struct api_req *r)
 {
-	const char *h = handle_ok(r->arg);
+	const char *h = api_handle(r->arg);
 	if (h == NULL) {
 		api_error(r, 404, "no such user");
 		return;
@@ -68,7 +69,7 @@ api_users_get(struct api_req *r)
 void
 api_users_posts(struct api_req *r)
 {
-	const char *h = handle_ok(r->arg);
+	const char *h = api_handle(r->arg);
 	long long limit, before;
 	char limit_s[24], before_s[24];
 
@@ -90,7 +91,7 @@ api_users_posts(struct api_req *r)
 void
 api_users_stats(struct api_req *r)
 {
-	const char *h = handle_ok(r->arg);
+	const char *h = api_handle(r->arg);
 	long long days;
 	char days_s[24];
 
@@ -143,7 +144,7 @@ api_feed_atom(struct api_req *r)
 		return;
 	}
 	r->arg[n - 5] = '\0';
-	if ((h = handle_ok(r->arg)) == NULL) {
+	if ((h = api_handle(r->arg)) == NULL) {
 		api_error(r, 404, "no such user");
 		return;
 	}

@@ -347,23 +347,6 @@ post_list(struct page *p, json_t *page, const char *empty_key)
 	}
 }
 
-/* A handle as the shortcode language has it, '@' allowed; lower-cased in place. */
-static const char *
-handle_ok(char *h)
-{
-	if (*h == '@')
-		h++;
-	size_t n = strlen(h);
-	if (n < 1 || n > 15)
-		return NULL;
-	for (char *c = h; *c; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '_')
-			return NULL;
-		*c = (char)tolower((unsigned char)*c);
-	}
-	return h;
-}
-
 static int
 utf8_ok(const char *s)
 {
@@ -500,7 +483,7 @@ web_user(struct api_req *r)
 		api_feed_atom(r);
 		return;
 	}
-	if ((h = handle_ok(r->arg)) == NULL) {
+	if ((h = api_handle(r->arg)) == NULL) {
 		page_message(r, 404, "no_user");
 		return;
 	}
