@@ -61,7 +61,7 @@ static int outcomes_send(json_t *list, int batch);
 
 /*
  * A link's send slot frees when its outcome is committed, not when the
- * worker answers (link.c, LINK_AHEAD): outcomes a link gave and the
+ * worker answers (link.c, `ahead`): outcomes a link gave and the
  * database does not have yet count against its window.
  */
 static void
