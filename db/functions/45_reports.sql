@@ -75,42 +75,11 @@ BEGIN
 	RETURN 'delivered';
 END $$;
 
--- An SMPP delivery receipt (pigeon-smpp's `report`), stored once
--- (p_dedupe) and matched to the part whose message id meets one of its
--- keys (p_keys: each id the receipt gave, in its base and the other) on
--- the same link. p_status as a modem's TP-Status: 0 delivered, 32 not yet
--- final, 64 not delivered (stat and err kept as the SMSC wrote them).
-CREATE OR REPLACE FUNCTION pigeon_report_receipt(p_link text, p_recipient text,
-    p_message_id text, p_keys text[], p_status integer, p_stat text, p_err text,
-    p_dedupe text)
-RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-DECLARE
-	rid bigint;
-	p outbox_parts;
-BEGIN
-	INSERT INTO status_reports (dedupe, modem, recipient, status, message_id,
-	    stat, err, keys)
-	VALUES (p_dedupe, p_link, p_recipient, p_status, p_message_id, p_stat, p_err,
-	    p_keys)
-	ON CONFLICT (dedupe) DO NOTHING
-	RETURNING id INTO rid;
-	IF rid IS NULL THEN
-		RETURN 'duplicate';
-	END IF;
-	UPDATE modems SET reports_in = reports_in + 1, updated_at = now()
-	 WHERE name = p_link;
-	SELECT * INTO p FROM outbox_parts op
-	 WHERE op.modem = p_link AND op.message_id = ANY (p_keys)
-	 ORDER BY op.sent_at DESC, op.outbox_id DESC
-	 LIMIT 1
-	 FOR UPDATE;
-	IF NOT FOUND THEN
-		UPDATE modems SET reports_unmatched = reports_unmatched + 1
-		 WHERE name = p_link;
-		RETURN 'unmatched';
-	END IF;
-	RETURN pigeon_report_apply(rid, p, p_status);
-END $$;
+-- SMPP receipts are recorded in batches by pigeon_report_receipts; the
+-- function that took one receipt a statement is dropped from databases
+-- made before.
+DROP FUNCTION IF EXISTS pigeon_report_receipt(text, text, text, text[], integer,
+    text, text, text);
 
 -- The rows of pigeon_report_receipts' matched batch.
 CREATE OR REPLACE FUNCTION pigeon_receipt_rows(p jsonb)
@@ -124,9 +93,12 @@ $$;
 -- A batch of SMPP receipts in one statement and one commit (a busy bind
 -- brings thousands a second; a statement and a commit each were the
 -- limit). Each element is {"link", "recipient", "message_id", "keys":
--- [...], "status", "stat", "err", "dedupe"}: pigeon_report_receipt's
--- arguments, with the same outcome, but set-based: the receipts are
--- matched and stored by one INSERT, their parts and their messages
+-- [...] (each id the receipt gave, in its base and the other), "status"
+-- (as a modem's TP-Status: 0 delivered, 32 not yet final, 64 not
+-- delivered), "stat", "err" (as the SMSC wrote them), "dedupe"}. A
+-- receipt is stored once (dedupe) and matched to the part of the same
+-- link whose message id meets one of its keys; set-based: the receipts
+-- are matched and stored by one INSERT, their parts and their messages
 -- updated by one statement each. Returns one row per element, in their
 -- order: 'delivered', 'undelivered', 'pending', 'unmatched' or
 -- 'duplicate' (a dedupe key seen before, in this batch or earlier).

@@ -86,22 +86,9 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;
 
--- POST /api/posts: {"id"} or {"error": "no_user" | "too_long"}.
-CREATE OR REPLACE FUNCTION pigeon_api_post(p_handle text, p_text text,
-    p_post_max integer)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-DECLARE
-	acct bigint;
-BEGIN
-	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle);
-	IF acct IS NULL THEN
-		RETURN jsonb_build_object('error', 'no_user');
-	END IF;
-	IF length(p_text) > p_post_max THEN
-		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
-	END IF;
-	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL));
-END $$;
+-- POST /api/posts is pigeon_biz_post (67_business.sql), which also takes
+-- send_at; the function it replaced is dropped from databases made before.
+DROP FUNCTION IF EXISTS pigeon_api_post(text, text, integer);
 
 -- Every modem row of the database, by name (health columns included).
 CREATE OR REPLACE FUNCTION pigeon_api_modems()
