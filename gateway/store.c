@@ -372,14 +372,17 @@ store_connect(struct store *s)
 	 * (docs/scaling.md). They do nothing on a unix socket. The
 	 * search_path default keeps another role's objects in another schema,
 	 * or a temporary one, from standing in for pigeond's (the PL/pgSQL
-	 * functions also set their own).
+	 * functions also set their own). JIT is off: pigeond's statements are
+	 * short, and a batch's unnest() or jsonb rows make the planner's
+	 * estimates large enough to compile each one (~250 ms a receipt batch,
+	 * more than the statement itself; issue 13).
 	 */
 	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
 	    "keepalives_count", "tcp_user_timeout", "options", "dbname",
 	    "fallback_application_name", NULL };
 	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
 	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT,
-	    "-c search_path=public,pg_temp", s->conninfo, s->appname, NULL };
+	    "-c search_path=public,pg_temp -c jit=off", s->conninfo, s->appname, NULL };
 	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");

@@ -187,7 +187,8 @@ END $$;
 -- as they are). /metrics shows the count, the share of the budget spent
 -- and an alert gauge at 80%; crossing 80% also counts link_budget_alert.
 CREATE OR REPLACE FUNCTION pigeon_link_count()
-RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_nestloop = off AS $$
 DECLARE
 	budget integer := pigeon_setting_int('link_budget_day');
 	day text := to_char(now() AT TIME ZONE pigeon_setting('timezone'), 'YYYY-MM-DD');

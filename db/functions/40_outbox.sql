@@ -141,9 +141,16 @@ $$;
 -- "outcome": "released"} (claimed, but no link could take it). Sent ones
 -- are recorded together; the others one by one, in order. Returns how
 -- many rows changed state (released ones aside).
+--
+-- It touches rows by key only. A fan-out fills outbox and outbox_parts
+-- faster than autovacuum's statistics follow (a fresh database's first one
+-- sees them as empty), and with those statistics a batch's join was
+-- planned as a scan of the whole table, each batch: sequential scans are
+-- off inside (and in pigeon_report_receipts, for the same reason).
 CREATE OR REPLACE FUNCTION pigeon_outbox_outcomes(p jsonb, p_max_attempts integer,
     p_retry_s integer, p_validity_s integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_seqscan = off AS $$
 DECLARE
 	o jsonb;
 	n integer := 0;
@@ -442,7 +449,8 @@ END $$;
 -- share of it): a change that outbox_transitions does not list is refused
 -- (the statement fails), the others go to outbox_history.
 CREATE OR REPLACE FUNCTION pigeon_outbox_states_changed()
-RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_nestloop = off AS $$
 DECLARE
 	bad record;
 BEGIN
@@ -476,6 +484,21 @@ CREATE OR REPLACE TRIGGER outbox_state_check
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_outbox_states_changed();
 DROP FUNCTION IF EXISTS pigeon_outbox_check_transition();
+
+-- A deleted message takes its history and its parts with it, once per
+-- statement (the tables have no foreign key to outbox: migration 0019).
+CREATE OR REPLACE FUNCTION pigeon_outbox_children_delete()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	DELETE FROM outbox_history WHERE outbox_id IN (SELECT id FROM old_rows);
+	DELETE FROM outbox_parts WHERE outbox_id IN (SELECT id FROM old_rows);
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER outbox_children_delete
+	AFTER DELETE ON outbox
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_outbox_children_delete();
 
 -- Rows queued by a bare INSERT (an operator's script, another program)
 -- wake the scheduler at once rather than at its next tick: one NOTIFY per

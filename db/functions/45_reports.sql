@@ -103,19 +103,15 @@ $$;
 -- order: 'delivered', 'undelivered', 'pending', 'unmatched' or
 -- 'duplicate' (a dedupe key seen before, in this batch or earlier).
 CREATE OR REPLACE FUNCTION pigeon_report_receipts(p jsonb)
-RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_seqscan = off AS $$
 DECLARE
 	batch jsonb;		-- matched: one object per element
 	delivered bigint[];
 	bad record;
+	late record;
+	late_result jsonb := '{}';	-- dedupe -> what the late match gave
 BEGIN
-	-- The links' rows first, in name order: pigeon_outbox_outcomes takes
-	-- them too, so a receipt and the outcome it may race with (matched
-	-- late, through status_reports.keys) never miss each other.
-	PERFORM 1 FROM modems
-	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
-	  ORDER BY name FOR UPDATE;
-
 	WITH e AS (
 		SELECT x.ord::integer AS ord, x.v->>'link' AS link,
 		       x.v->>'recipient' AS recipient, x.v->>'message_id' AS mid,
@@ -143,17 +139,10 @@ BEGIN
 	)
 	SELECT jsonb_agg(jsonb_build_object('ord', m.ord, 'link', m.link,
 	           'status', m.status, 'outbox_id', m.outbox_id, 'seq', m.seq,
+	           'dedupe', m.dedupe,
 	           'stored', EXISTS (SELECT 1 FROM ins WHERE ins.dedupe = m.dedupe)
 	               AND m.ord = (SELECT f.ord FROM first f WHERE f.dedupe = m.dedupe)))
 	  INTO batch FROM m;
-
-	UPDATE modems mo SET reports_in = mo.reports_in + c.n_in,
-	       reports_unmatched = mo.reports_unmatched + c.n_unmatched,
-	       updated_at = now()
-	  FROM (SELECT link, count(*) AS n_in,
-	               count(*) FILTER (WHERE outbox_id IS NULL) AS n_unmatched
-	          FROM pigeon_receipt_rows(batch) WHERE stored GROUP BY link) c
-	 WHERE mo.name = c.link;
 
 	-- The parts: the last receipt of a part in the batch wins.
 	UPDATE outbox_parts op SET status = b.status, reported_at = now()
@@ -180,12 +169,50 @@ BEGIN
 		    format('part %s: not delivered (status %s)', bad.seq, bad.status));
 	END LOOP;
 
+	-- Only now the links' rows, in name order, as pigeon_outbox_outcomes
+	-- takes them for its whole transaction: a receipt that came before
+	-- its submit's outcome was committed is matched here, once that
+	-- outcome is (this waits for it), or by the outcome, which then sees
+	-- this receipt committed. Taken last, the lock is held briefly, and
+	-- the batches of receipts and of outcomes do their work side by side.
+	PERFORM 1 FROM modems
+	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
+	  ORDER BY name FOR UPDATE;
+	FOR late IN SELECT sr.id, sr.dedupe, sr.status, op
+	              FROM status_reports sr
+	              JOIN LATERAL (SELECT op FROM outbox_parts op
+	                             WHERE op.modem = sr.modem
+	                               AND op.message_id = ANY (sr.keys)
+	                             ORDER BY op.sent_at DESC, op.outbox_id DESC
+	                             LIMIT 1) l ON true
+	             WHERE sr.dedupe IN (SELECT b.v->>'dedupe'
+	                                   FROM jsonb_array_elements(batch) b(v)
+	                                  WHERE (b.v->>'stored')::boolean
+	                                    AND b.v->'outbox_id' = 'null')
+	               AND sr.outbox_id IS NULL LOOP
+		late_result := late_result || jsonb_build_object(late.dedupe,
+		    pigeon_report_apply(late.id, late.op, late.status));
+	END LOOP;
+	UPDATE modems mo SET reports_in = mo.reports_in + c.n_in,
+	       reports_unmatched = mo.reports_unmatched + c.n_unmatched,
+	       updated_at = now()
+	  FROM (SELECT r.link, count(*) AS n_in,
+	               count(*) FILTER (WHERE r.outbox_id IS NULL
+	                   AND NOT late_result ? (b.v->>'dedupe')) AS n_unmatched
+	          FROM pigeon_receipt_rows(batch) r
+	          JOIN jsonb_array_elements(batch) b(v) ON (b.v->>'ord')::integer = r.ord
+	         WHERE r.stored GROUP BY r.link) c
+	 WHERE mo.name = c.link;
+
 	RETURN QUERY
 	SELECT CASE WHEN NOT b.stored THEN 'duplicate'
-	            WHEN b.outbox_id IS NULL THEN 'unmatched'
+	            WHEN b.outbox_id IS NULL
+	                 THEN coalesce(late_result->>(x.v->>'dedupe'), 'unmatched')
 	            WHEN b.status >= 64 THEN 'undelivered'
 	            WHEN b.outbox_id = ANY (coalesce(delivered, '{}')) AND b.status < 32
 	                 THEN 'delivered'
 	            ELSE 'pending' END
-	  FROM pigeon_receipt_rows(batch) b ORDER BY b.ord;
+	  FROM pigeon_receipt_rows(batch) b
+	  JOIN jsonb_array_elements(batch) x(v) ON (x.v->>'ord')::integer = b.ord
+	 ORDER BY b.ord;
 END $$;

@@ -33,10 +33,13 @@ $$;
 
 -- Newest first; NULL arguments do not filter. Page with p_before = the
 -- smallest id of the previous page. One query per case, so that each uses
--- its index: (recipient, id), (state, id) or the primary key.
+-- its index: (recipient, id), (state, id) or the primary key. Planned for
+-- each call's state: outbox_state_id leaves out 'sent' and 'delivered'
+-- (migration 0019), which the primary key finds.
 CREATE OR REPLACE FUNCTION pigeon_api_messages(p_to text, p_state text,
     p_limit integer, p_before bigint)
-RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp
+    SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	below bigint := coalesce(p_before, 9223372036854775807);
 	r jsonb;
@@ -127,7 +130,7 @@ $$;
 -- GET /metrics: everything from the database in one round trip.
 -- Counts by state and the latency histogram come from counters kept by
 -- triggers (70_retention.sql), not from scans of whole tables; the queue
--- depth reads the open rows only (index outbox_state_id). PL/pgSQL,
+-- depth reads the open rows only (index outbox_state_id, partial). PL/pgSQL,
 -- because the functions it calls are made by a later file.
 CREATE OR REPLACE FUNCTION pigeon_metrics()
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$

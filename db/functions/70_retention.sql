@@ -32,7 +32,8 @@ END $$;
 -- delivered_at is first set (or when it is inserted with one); purging it
 -- later does not uncount it (a Prometheus histogram only grows).
 CREATE OR REPLACE FUNCTION pigeon_metric_latency()
-RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_nestloop = off AS $$
 DECLARE
 	lat float8[];
 BEGIN
@@ -291,7 +292,8 @@ END $$;
 -- outbox row into 'sent' (a trigger, so that pigeon_outbox_sent stays as
 -- it is), for the [modem] rate limits to survive a restart.
 CREATE OR REPLACE FUNCTION pigeon_link_hour_count()
-RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_nestloop = off AS $$
 BEGIN
 	-- Once per statement and link (a batch of outcomes is one statement).
 	INSERT INTO link_hour_counts AS c (link, hour, parts, last_at)
