@@ -122,8 +122,11 @@ BEGIN
 	), m AS (
 		SELECT e.*, op.outbox_id, op.seq
 		  FROM e LEFT JOIN LATERAL (
+			-- IS NOT NULL: what lets outbox_parts_message_id (partial)
+			-- serve it; the planner cannot prove it from = ANY (keys).
 			SELECT op.outbox_id, op.seq FROM outbox_parts op
 			 WHERE op.modem = e.link AND op.message_id = ANY (e.keys)
+			   AND op.message_id IS NOT NULL
 			 ORDER BY op.sent_at DESC, op.outbox_id DESC
 			 LIMIT 1) op ON true
 	), first AS (
@@ -183,6 +186,7 @@ BEGIN
 	              JOIN LATERAL (SELECT op FROM outbox_parts op
 	                             WHERE op.modem = sr.modem
 	                               AND op.message_id = ANY (sr.keys)
+	                               AND op.message_id IS NOT NULL
 	                             ORDER BY op.sent_at DESC, op.outbox_id DESC
 	                             LIMIT 1) l ON true
 	             WHERE sr.dedupe IN (SELECT b.v->>'dedupe'
