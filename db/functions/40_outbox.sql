@@ -486,7 +486,7 @@ CREATE OR REPLACE TRIGGER outbox_state_check
 DROP FUNCTION IF EXISTS pigeon_outbox_check_transition();
 
 -- A deleted message takes its history and its parts with it, once per
--- statement (the tables have no foreign key to outbox: migration 0019).
+-- statement (the tables have no foreign key to outbox: migration 0020).
 CREATE OR REPLACE FUNCTION pigeon_outbox_children_delete()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN

@@ -35,7 +35,7 @@ $$;
 -- smallest id of the previous page. One query per case, so that each uses
 -- its index: (recipient, id), (state, id) or the primary key. Planned for
 -- each call's state: outbox_state_id leaves out 'sent' and 'delivered'
--- (migration 0019), which the primary key finds.
+-- (migration 0020), which the primary key finds.
 CREATE OR REPLACE FUNCTION pigeon_api_messages(p_to text, p_state text,
     p_limit integer, p_before bigint)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp
