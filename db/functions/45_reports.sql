@@ -81,13 +81,16 @@ END $$;
 DROP FUNCTION IF EXISTS pigeon_report_receipt(text, text, text, text[], integer,
     text, text, text);
 
--- The rows of pigeon_report_receipts' matched batch.
-CREATE OR REPLACE FUNCTION pigeon_receipt_rows(p jsonb)
+-- The rows of pigeon_report_receipts' matched batch. (It replaces
+-- pigeon_receipt_rows, which had no dedupe key.)
+DROP FUNCTION IF EXISTS pigeon_receipt_rows(jsonb);
+CREATE OR REPLACE FUNCTION pigeon_receipt_batch(p jsonb)
 RETURNS TABLE (ord integer, link text, status integer, outbox_id bigint,
-    seq integer, stored boolean)
+    seq integer, stored boolean, dedupe text)
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT * FROM jsonb_to_recordset(coalesce(p, '[]')) AS r(ord integer,
-	    link text, status integer, outbox_id bigint, seq integer, stored boolean);
+	    link text, status integer, outbox_id bigint, seq integer, stored boolean,
+	    dedupe text);
 $$;
 
 -- A batch of SMPP receipts in one statement and one commit (a busy bind
@@ -150,7 +153,7 @@ BEGIN
 	-- The parts: the last receipt of a part in the batch wins.
 	UPDATE outbox_parts op SET status = b.status, reported_at = now()
 	  FROM (SELECT DISTINCT ON (outbox_id, seq) outbox_id, seq, status
-	          FROM pigeon_receipt_rows(batch) WHERE stored AND outbox_id IS NOT NULL
+	          FROM pigeon_receipt_batch(batch) WHERE stored AND outbox_id IS NOT NULL
 	         ORDER BY outbox_id, seq, ord DESC) b
 	 WHERE op.outbox_id = b.outbox_id AND op.seq = b.seq;
 
@@ -158,14 +161,14 @@ BEGIN
 	-- for never is: the message stays sent).
 	SELECT array_agg(o.id) INTO delivered
 	  FROM outbox o
-	 WHERE o.id IN (SELECT outbox_id FROM pigeon_receipt_rows(batch)
+	 WHERE o.id IN (SELECT outbox_id FROM pigeon_receipt_batch(batch)
 	                 WHERE stored AND status < 32)
 	   AND (SELECT count(*) FROM outbox_parts op
 	         WHERE op.outbox_id = o.id AND op.status < 32) >= coalesce(o.parts, 1);
 	IF delivered IS NOT NULL THEN
 		PERFORM pigeon_outbox_delivered(delivered);
 	END IF;
-	FOR bad IN SELECT outbox_id, seq, status FROM pigeon_receipt_rows(batch)
+	FOR bad IN SELECT outbox_id, seq, status FROM pigeon_receipt_batch(batch)
 	            WHERE stored AND outbox_id IS NOT NULL AND status >= 64
 	            ORDER BY ord LOOP
 		PERFORM pigeon_outbox_reported(bad.outbox_id, false,
@@ -189,10 +192,8 @@ BEGIN
 	                               AND op.message_id IS NOT NULL
 	                             ORDER BY op.sent_at DESC, op.outbox_id DESC
 	                             LIMIT 1) l ON true
-	             WHERE sr.dedupe IN (SELECT b.v->>'dedupe'
-	                                   FROM jsonb_array_elements(batch) b(v)
-	                                  WHERE (b.v->>'stored')::boolean
-	                                    AND b.v->'outbox_id' = 'null')
+	             WHERE sr.dedupe IN (SELECT b.dedupe FROM pigeon_receipt_batch(batch) b
+	                                  WHERE b.stored AND b.outbox_id IS NULL)
 	               AND sr.outbox_id IS NULL LOOP
 		late_result := late_result || jsonb_build_object(late.dedupe,
 		    pigeon_report_apply(late.id, late.op, late.status));
@@ -202,21 +203,18 @@ BEGIN
 	       updated_at = now()
 	  FROM (SELECT r.link, count(*) AS n_in,
 	               count(*) FILTER (WHERE r.outbox_id IS NULL
-	                   AND NOT late_result ? (b.v->>'dedupe')) AS n_unmatched
-	          FROM pigeon_receipt_rows(batch) r
-	          JOIN jsonb_array_elements(batch) b(v) ON (b.v->>'ord')::integer = r.ord
+	                   AND NOT late_result ? r.dedupe) AS n_unmatched
+	          FROM pigeon_receipt_batch(batch) r
 	         WHERE r.stored GROUP BY r.link) c
 	 WHERE mo.name = c.link;
 
 	RETURN QUERY
 	SELECT CASE WHEN NOT b.stored THEN 'duplicate'
 	            WHEN b.outbox_id IS NULL
-	                 THEN coalesce(late_result->>(x.v->>'dedupe'), 'unmatched')
+	                 THEN coalesce(late_result->>b.dedupe, 'unmatched')
 	            WHEN b.status >= 64 THEN 'undelivered'
 	            WHEN b.outbox_id = ANY (coalesce(delivered, '{}')) AND b.status < 32
 	                 THEN 'delivered'
 	            ELSE 'pending' END
-	  FROM pigeon_receipt_rows(batch) b
-	  JOIN jsonb_array_elements(batch) x(v) ON (x.v->>'ord')::integer = b.ord
-	 ORDER BY b.ord;
+	  FROM pigeon_receipt_batch(batch) b ORDER BY b.ord;
 END $$;
