@@ -102,7 +102,8 @@ measure(int delay_ms, int n)
 	h_wait_outbox(&g, last, "sent", 300000);
 	/* The last outcome is logged before its commit; give the log a moment. */
 	ck_assert_int_eq(h_wait_file_contains(gw_log, "sent via", 1000), 0);
-	int na = stamps(sim_log, sim_skip, "sent to +2126670", a, 256);
+	/* The simulator logs numbers masked: +212667***NNN. */
+	int na = stamps(sim_log, sim_skip, "sent to +212667", a, 256);
 	int nb = stamps(gw_log, gw_skip, ": sent via sim0", b, 256);
 	ck_assert_int_eq(na, n);
 	ck_assert_int_eq(nb, n);
