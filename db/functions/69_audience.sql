@@ -1,0 +1,327 @@
+-- The counts that the audience statistics read (issue 17, item 2; tables
+-- in db/migrations/0019_audience_counts.sql), kept by the writes: a
+-- statistics request reads a few hundred small rows, never the followers,
+-- the follow events or the inbox. Statement triggers with transition
+-- tables, so that a bulk write costs one pass; none on the outbox (the
+-- fan-out path), whose reach per post is read from its index by post.
+--
+-- The upserts take their rows in key order, so that two writers counting
+-- into the same rows lock them in the same order. One race is left: a
+-- FOLLOW applied while an SMS of the same follower is being stored, in an
+-- hour of the day that follower had not texted in since an earlier day,
+-- may count that follower's hour for the new followee at the earlier day
+-- (the next SMS in that hour does not repair it; the follow's own SMS,
+-- stored before the follow is applied, is counted right).
+--
+-- pigeond applies every file of db/functions/ at every start, in name
+-- order, each file in one transaction.
+
+-- The carrier network of a number or of the head of one (as long as the
+-- longest range): the longest prefix of number_ranges, else 'unknown'.
+CREATE OR REPLACE FUNCTION pigeon_number_network(p_phone text)
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT coalesce((SELECT r.network FROM number_ranges r
+	                  WHERE r.prefix = ANY (ARRAY(SELECT left(p_phone, i)
+	                                              FROM generate_series(2, 11) i))
+	                  ORDER BY length(r.prefix) DESC LIMIT 1), 'unknown');
+$$;
+
+-- The head of a number that decides its network: as long as the longest
+-- range, so that followers are labelled by head, a few hundred at most.
+CREATE OR REPLACE FUNCTION pigeon_number_head_len()
+RETURNS integer LANGUAGE sql STABLE AS $$
+	SELECT coalesce(max(length(prefix)), 2) FROM number_ranges;
+$$;
+
+-- The zone the hour counts are kept in, when it is the service's: NULL
+-- while they are not filled (before pigeond wrote its settings once).
+CREATE OR REPLACE FUNCTION pigeon_audience_tz()
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT s.tz FROM audience_state s
+	 WHERE s.tz = (SELECT value FROM settings WHERE key = 'timezone');
+$$;
+
+-- follows, INSERT and DELETE: the followees' groups (language, network)
+-- and hours gain or lose the followers.
+CREATE OR REPLACE FUNCTION pigeon_audience_follow()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	plen integer := pigeon_number_head_len();
+	ees bigint[];
+	ers bigint[];
+	d integer := 1;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		SELECT array_agg(n.followee), array_agg(n.follower) INTO ees, ers
+		  FROM new_rows n;
+	ELSE
+		-- A followee deleted takes its counts with it (CASCADE).
+		SELECT array_agg(o.followee), array_agg(o.follower) INTO ees, ers
+		  FROM old_rows o WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = o.followee);
+		d := -1;
+	END IF;
+	IF ees IS NULL THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO audience_groups AS g (account_id, lang, network, people)
+	SELECT h.followee, h.lang, pigeon_number_network(h.head), sum(h.n)
+	  FROM (SELECT p.followee, a.lang, left(a.phone, plen) AS head, d * count(*) AS n
+	          FROM unnest(ees, ers) p(followee, follower)
+	          JOIN accounts a ON a.id = p.follower
+	         GROUP BY 1, 2, 3) h
+	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT (account_id, lang, network)
+	DO UPDATE SET people = g.people + EXCLUDED.people;
+	INSERT INTO audience_hours AS x (account_id, hour, day, people)
+	SELECT p.followee, h.hour, h.day, d * count(*)
+	  FROM unnest(ees, ers) p(followee, follower)
+	  JOIN account_hours h ON h.account_id = p.follower
+	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT (account_id, hour, day)
+	DO UPDATE SET people = x.people + EXCLUDED.people;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER follows_audience_ins AFTER INSERT ON follows
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow();
+CREATE OR REPLACE TRIGGER follows_audience_del AFTER DELETE ON follows
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow();
+
+-- follow_events, every change (the follows trigger adds them; retention
+-- purges old pairs): audience_follows mirrors them per quarter hour.
+CREATE OR REPLACE FUNCTION pigeon_audience_follow_event()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	ees bigint[];
+	ats timestamptz[];
+	dels integer[];
+	ss integer[];
+BEGIN
+	-- Each event with s = 1 when it comes, -1 when it goes: an UPDATE
+	-- is both.
+	IF TG_OP = 'INSERT' THEN
+		SELECT array_agg(n.followee), array_agg(n.at), array_agg(n.delta), array_agg(1)
+		  INTO ees, ats, dels, ss FROM new_rows n;
+	ELSIF TG_OP = 'UPDATE' THEN
+		SELECT array_agg(e.followee), array_agg(e.at), array_agg(e.delta), array_agg(e.s)
+		  INTO ees, ats, dels, ss
+		  FROM (SELECT o.followee, o.at, o.delta, -1 AS s FROM old_rows o
+		        UNION ALL
+		        SELECT n.followee, n.at, n.delta, 1 FROM new_rows n) e;
+	ELSE
+		SELECT array_agg(o.followee), array_agg(o.at), array_agg(o.delta), array_agg(-1)
+		  INTO ees, ats, dels, ss FROM old_rows o;
+	END IF;
+	IF ees IS NULL THEN
+		RETURN NULL;
+	END IF;
+	-- Rows of a followee deleted go with it (CASCADE).
+	INSERT INTO audience_follows AS c (account_id, at, gained, lost)
+	SELECT e.followee, date_bin('15 minutes', e.at, timestamptz '2000-01-01Z'),
+	       coalesce(sum(e.s) FILTER (WHERE e.delta > 0), 0),
+	       coalesce(sum(e.s) FILTER (WHERE e.delta < 0), 0)
+	  FROM unnest(ees, ats, dels, ss) e(followee, at, delta, s)
+	 WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.followee)
+	 GROUP BY 1, 2 ORDER BY 1, 2
+	ON CONFLICT (account_id, at) DO UPDATE
+	   SET gained = c.gained + EXCLUDED.gained, lost = c.lost + EXCLUDED.lost;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER follow_events_audience_ins AFTER INSERT ON follow_events
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow_event();
+CREATE OR REPLACE TRIGGER follow_events_audience_upd AFTER UPDATE ON follow_events
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow_event();
+CREATE OR REPLACE TRIGGER follow_events_audience_del AFTER DELETE ON follow_events
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow_event();
+
+-- inbox_messages, INSERT: the sender's latest day per hour moves forward,
+-- and with it the sender's place in each followee's hour counts. Only
+-- the rows that changed (RETURNING of the upsert, which waits for and
+-- re-reads a row another writer changed) move counts.
+CREATE OR REPLACE FUNCTION pigeon_audience_inbox()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	tz text := pigeon_audience_tz();
+BEGIN
+	IF tz IS NULL THEN
+		RETURN NULL;	-- filled from the inbox when the zone is known
+	END IF;
+	WITH m AS (
+		SELECT a.id AS account_id,
+		       extract(hour FROM n.received_at AT TIME ZONE tz)::smallint AS hour,
+		       max((n.received_at AT TIME ZONE tz)::date) AS day
+		  FROM new_rows n JOIN accounts a ON a.phone = n.sender
+		 GROUP BY 1, 2
+	), moved AS (
+		INSERT INTO account_hours AS h (account_id, hour, day)
+		SELECT m.account_id, m.hour, m.day FROM m ORDER BY 1, 2
+		ON CONFLICT (account_id, hour) DO UPDATE
+		   SET day = EXCLUDED.day, was = h.day
+		 WHERE h.day < EXCLUDED.day
+		RETURNING h.account_id, h.hour, h.day, h.was
+	)
+	INSERT INTO audience_hours AS x (account_id, hour, day, people)
+	SELECT f.followee, v.hour, v.day, sum(v.n)
+	  FROM moved mv JOIN follows f ON f.follower = mv.account_id
+	 CROSS JOIN LATERAL (VALUES (mv.hour, mv.was, -1), (mv.hour, mv.day, 1)) v(hour, day, n)
+	 WHERE v.day IS NOT NULL
+	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT (account_id, hour, day)
+	DO UPDATE SET people = x.people + EXCLUDED.people;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER inbox_audience_ins AFTER INSERT ON inbox_messages
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_inbox();
+
+-- accounts, INSERT: a new member's SMS from before they joined (the JOIN
+-- itself, a hint asked for) count, as they did when the hours were read
+-- from the inbox. Nobody follows a new account yet.
+CREATE OR REPLACE FUNCTION pigeon_audience_account_new()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	tz text := pigeon_audience_tz();
+BEGIN
+	IF tz IS NULL THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO account_hours AS h (account_id, hour, day)
+	SELECT n.id, extract(hour FROM m.received_at AT TIME ZONE tz)::smallint,
+	       max((m.received_at AT TIME ZONE tz)::date)
+	  FROM new_rows n JOIN inbox_messages m ON m.sender = n.phone
+	 GROUP BY 1, 2 ORDER BY 1, 2
+	ON CONFLICT (account_id, hour) DO UPDATE SET day = greatest(h.day, EXCLUDED.day);
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER accounts_audience_ins AFTER INSERT ON accounts
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_account_new();
+
+-- accounts, a new language or number (LANG): the follower moves between
+-- groups at each followee. Row-level with a WHEN, so that the frequent
+-- updates of other columns cost nothing here.
+CREATE OR REPLACE FUNCTION pigeon_audience_account_moved()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	INSERT INTO audience_groups AS g (account_id, lang, network, people)
+	SELECT f.followee, v.lang, v.network, sum(v.n)
+	  FROM follows f
+	 CROSS JOIN (VALUES (OLD.lang, pigeon_number_network(OLD.phone), -1),
+	                    (NEW.lang, pigeon_number_network(NEW.phone), 1)) v(lang, network, n)
+	 WHERE f.follower = NEW.id
+	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT (account_id, lang, network)
+	DO UPDATE SET people = g.people + EXCLUDED.people;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER accounts_audience_upd AFTER UPDATE OF lang, phone ON accounts
+	FOR EACH ROW WHEN (OLD.lang IS DISTINCT FROM NEW.lang
+	                   OR OLD.phone IS DISTINCT FROM NEW.phone)
+	EXECUTE FUNCTION pigeon_audience_account_moved();
+
+-- accounts, DELETE (an erasure): the follows it makes go first, while
+-- the account is still there for the follows trigger to read its
+-- language, number and hours. Its own followers go by the cascade, with
+-- its counts.
+CREATE OR REPLACE FUNCTION pigeon_audience_account_gone()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	DELETE FROM follows WHERE follower = OLD.id;
+	RETURN OLD;
+END $$;
+
+CREATE OR REPLACE TRIGGER accounts_audience_del BEFORE DELETE ON accounts
+	FOR EACH ROW EXECUTE FUNCTION pigeon_audience_account_gone();
+
+-- Every follower's group counted again: at the first start with these
+-- counts, and when number_ranges changes (an operator's rare edit; a
+-- pass over every follow). Followers counted by language and head first.
+CREATE OR REPLACE FUNCTION pigeon_audience_groups_fill()
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	plen integer := pigeon_number_head_len();
+BEGIN
+	DELETE FROM audience_groups;
+	INSERT INTO audience_groups (account_id, lang, network, people)
+	SELECT h.followee, h.lang, pigeon_number_network(h.head), sum(h.n)
+	  FROM (SELECT f.followee, a.lang, left(a.phone, plen) AS head, count(*) AS n
+	          FROM follows f JOIN accounts a ON a.id = f.follower
+	         GROUP BY 1, 2, 3) h
+	 GROUP BY 1, 2, 3;
+END $$;
+
+CREATE OR REPLACE FUNCTION pigeon_audience_ranges()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	PERFORM pigeon_audience_groups_fill();
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER number_ranges_audience
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON number_ranges
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_ranges();
+
+-- The hours counted again from the inbox, in zone p_tz: at the first
+-- start that knows the zone, and when [pigeon] timezone changes.
+CREATE OR REPLACE FUNCTION pigeon_audience_hours_fill(p_tz text)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	UPDATE audience_state SET tz = p_tz;
+	DELETE FROM audience_hours;
+	DELETE FROM account_hours;
+	INSERT INTO account_hours (account_id, hour, day)
+	SELECT a.id, extract(hour FROM m.received_at AT TIME ZONE p_tz)::smallint,
+	       max((m.received_at AT TIME ZONE p_tz)::date)
+	  FROM inbox_messages m JOIN accounts a ON a.phone = m.sender
+	 GROUP BY 1, 2;
+	INSERT INTO audience_hours (account_id, hour, day, people)
+	SELECT f.followee, h.hour, h.day, count(*)
+	  FROM follows f JOIN account_hours h ON h.account_id = f.follower
+	 GROUP BY 1, 2, 3;
+END $$;
+
+-- settings, written by pigeond at each start: a zone other than the one
+-- the hours are in counts them again.
+CREATE OR REPLACE FUNCTION pigeon_audience_settings()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	tz text := (SELECT value FROM settings WHERE key = 'timezone');
+BEGIN
+	IF tz IS NOT NULL AND tz IS DISTINCT FROM (SELECT s.tz FROM audience_state s) THEN
+		PERFORM pigeon_audience_hours_fill(tz);
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER settings_audience AFTER INSERT OR UPDATE ON settings
+	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_settings();
+
+-- The first start with these triggers fills the counts from the rows
+-- already there. CREATE TRIGGER above locked the tables against writers
+-- until this transaction commits: no write is counted twice or missed.
+DO $$
+DECLARE
+	tz text := (SELECT value FROM settings WHERE key = 'timezone');
+BEGIN
+	IF (SELECT seeded FROM audience_state) THEN
+		RETURN;
+	END IF;
+	PERFORM pigeon_audience_groups_fill();
+	INSERT INTO audience_follows (account_id, at, gained, lost)
+	SELECT e.followee, date_bin('15 minutes', e.at, timestamptz '2000-01-01Z'),
+	       count(*) FILTER (WHERE e.delta > 0), count(*) FILTER (WHERE e.delta < 0)
+	  FROM follow_events e GROUP BY 1, 2;
+	IF tz IS NOT NULL THEN
+		PERFORM pigeon_audience_hours_fill(tz);
+	END IF;
+	UPDATE audience_state SET seeded = true;
+END $$;
