@@ -294,8 +294,9 @@ END $$;
 
 -- When the followers are active: distinct followers who texted the
 -- service in each hour of the day (service time zone) from p_day0, read
--- from the counts kept by 69_audience.sql (audience_hours: per hour and
--- day, the followers whose latest SMS in that hour was that day). Hours
+-- from the counts kept by 69_audience.sql (audience_hours and its
+-- deltas: per hour and day, the followers whose latest SMS in that hour
+-- was that day). Hours
 -- under p_min people are merged into "other" (the followers active in
 -- any of those hours, each once), with the same second step as
 -- pigeon_biz_buckets; only then are the hidden hours' people looked up
@@ -313,8 +314,12 @@ DECLARE
 BEGIN
 	SELECT coalesce(jsonb_agg(jsonb_build_object('hour', x.hour, 'people', x.n)
 	           ORDER BY x.n DESC, x.hour), '[]'::jsonb) INTO counts
-	  FROM (SELECT a.hour, sum(a.people) AS n FROM audience_hours a
-	         WHERE a.account_id = p_account AND a.day >= p_day0
+	  FROM (SELECT a.hour, sum(a.people) AS n
+	          FROM (SELECT hour, day, people FROM audience_hours
+	                 WHERE account_id = p_account AND day >= p_day0
+	                UNION ALL
+	                SELECT hour, day, people FROM audience_hours_delta
+	                 WHERE account_id = p_account AND day >= p_day0) a
 	         GROUP BY 1 HAVING sum(a.people) > 0) x;
 	SELECT coalesce(array_agg((e->>'hour')::integer), '{}') INTO hidden
 	  FROM jsonb_array_elements(counts) e WHERE (e->>'people')::integer < p_min;
@@ -409,9 +414,9 @@ END $$;
 
 -- Followers per day from p_day0 to p_today (service time zone p_tz, p_total
 -- now): gained, lost, net, and the followers at the end of the day (those
--- now, less what came after). From audience_follows (follow events per
--- quarter hour: each falls in one day of any zone), each placed among the
--- days' starts by width_bucket.
+-- now, less what came after). From audience_follows and its deltas
+-- (follow events per quarter hour: each falls in one day of any zone),
+-- each placed among the days' starts by width_bucket.
 CREATE OR REPLACE FUNCTION pigeon_biz_days(p_account bigint, p_day0 date,
     p_today date, p_total bigint, p_tz text)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -424,8 +429,11 @@ BEGIN
 	WITH ev AS (
 		SELECT width_bucket(c.at, starts) AS k, sum(c.gained) AS gained,
 		       sum(c.lost) AS lost
-		  FROM audience_follows c
-		 WHERE c.account_id = p_account AND c.at >= starts[1]
+		  FROM (SELECT at, gained, lost FROM audience_follows
+		         WHERE account_id = p_account AND at >= starts[1]
+		        UNION ALL
+		        SELECT at, gained, lost FROM audience_follows_delta
+		         WHERE account_id = p_account AND at >= starts[1]) c
 		 GROUP BY 1
 	), d AS (
 		SELECT (p_day0 + k - 1) AS day, coalesce(ev.gained, 0) AS gained,
@@ -451,13 +459,14 @@ END $$;
 -- followers by language and by carrier network (from the number range:
 -- approximate, numbers can be ported). Every breakdown of people follows
 -- the under-p_min rule (pigeon_biz_buckets). Every figure is read at
--- each request, from the counts kept by the writes (69_audience.sql) and
--- the copies of the posts: none is a pass over the followers or the
--- inbox. "audience_at": the time they were read. No phone number
+-- each request, from the counts kept by the writes (69_audience.sql:
+-- the counts and the deltas not folded yet) and the copies of the posts:
+-- none is a pass over the followers or the inbox. "audience_at": the
+-- time they were read. No phone number
 -- leaves. NULL: no such account; {"error": "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
     p_posts integer, p_min integer)
-RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
@@ -473,11 +482,20 @@ BEGIN
 	IF a.business_since IS NULL THEN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
+	-- What the writes appended since the last fold, folded first: the
+	-- next requests read fewer rows (and these are exact either way).
+	PERFORM pigeon_audience_fold();
 	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang,
 	           'network', g.network, 'n', g.people)), '[]'::jsonb),
 	       coalesce(sum(g.people), 0)
 	  INTO groups, total
-	  FROM audience_groups g WHERE g.account_id = a.id AND g.people <> 0;
+	  FROM (SELECT lang, network, sum(people) AS people
+	          FROM (SELECT lang, network, people FROM audience_groups
+	                 WHERE account_id = a.id
+	                UNION ALL
+	                SELECT lang, network, people FROM audience_groups_delta
+	                 WHERE account_id = a.id) u
+	         GROUP BY 1, 2 HAVING sum(people) <> 0) g;
 	RETURN jsonb_build_object('handle', a.handle, 'name', a.name,
 	    'business_since', a.business_since, 'timezone', tz,
 	    'days', today - day0 + 1, 'since', to_char(day0, 'YYYY-MM-DD'),

@@ -5,13 +5,17 @@
 -- tables, so that a bulk write costs one pass; none on the outbox (the
 -- fan-out path), whose reach per post is read from its index by post.
 --
--- The upserts take their rows in key order, so that two writers counting
--- into the same rows lock them in the same order. One race is left: a
--- FOLLOW applied while an SMS of the same follower is being stored, in an
--- hour of the day that follower had not texted in since an earlier day,
--- may count that follower's hour for the new followee at the earlier day
--- (the next SMS in that hour does not repair it; the follow's own SMS,
--- stored before the follow is applied, is counted right).
+-- The triggers append deltas (*_delta), folded into the counts by one
+-- transaction at a time (pigeon_audience_fold): no writer waits on
+-- another for a row of counts, so a transaction applying many commands
+-- in any order cannot deadlock with one storing SMS. A reader sums the
+-- counts and the deltas not yet folded: exact at every moment.
+--
+-- One race is left: a FOLLOW applied while an SMS of the same follower
+-- is being stored, in an hour of the day that follower had not texted in
+-- since an earlier day, may count that follower's hour for the new
+-- followee at the earlier day (the follow's own SMS, stored before the
+-- follow is applied, is counted right).
 --
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, each file in one transaction.
@@ -63,22 +67,18 @@ BEGIN
 	IF ees IS NULL THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO audience_groups AS g (account_id, lang, network, people)
+	INSERT INTO audience_groups_delta (account_id, lang, network, people)
 	SELECT h.followee, h.lang, pigeon_number_network(h.head), sum(h.n)
 	  FROM (SELECT p.followee, a.lang, left(a.phone, plen) AS head, d * count(*) AS n
 	          FROM unnest(ees, ers) p(followee, follower)
 	          JOIN accounts a ON a.id = p.follower
 	         GROUP BY 1, 2, 3) h
-	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-	ON CONFLICT (account_id, lang, network)
-	DO UPDATE SET people = g.people + EXCLUDED.people;
-	INSERT INTO audience_hours AS x (account_id, hour, day, people)
+	 GROUP BY 1, 2, 3;
+	INSERT INTO audience_hours_delta (account_id, hour, day, people)
 	SELECT p.followee, h.hour, h.day, d * count(*)
 	  FROM unnest(ees, ers) p(followee, follower)
 	  JOIN account_hours h ON h.account_id = p.follower
-	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-	ON CONFLICT (account_id, hour, day)
-	DO UPDATE SET people = x.people + EXCLUDED.people;
+	 GROUP BY 1, 2, 3;
 	RETURN NULL;
 END $$;
 
@@ -90,7 +90,8 @@ CREATE OR REPLACE TRIGGER follows_audience_del AFTER DELETE ON follows
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow();
 
 -- follow_events, every change (the follows trigger adds them; retention
--- purges old pairs): audience_follows mirrors them per quarter hour.
+-- purges old pairs): audience_follows mirrors them per quarter hour. A
+-- deleted followee's events go with it (CASCADE), its deltas at the fold.
 CREATE OR REPLACE FUNCTION pigeon_audience_follow_event()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -117,16 +118,12 @@ BEGIN
 	IF ees IS NULL THEN
 		RETURN NULL;
 	END IF;
-	-- Rows of a followee deleted go with it (CASCADE).
-	INSERT INTO audience_follows AS c (account_id, at, gained, lost)
+	INSERT INTO audience_follows_delta (account_id, at, gained, lost)
 	SELECT e.followee, date_bin('15 minutes', e.at, timestamptz '2000-01-01Z'),
 	       coalesce(sum(e.s) FILTER (WHERE e.delta > 0), 0),
 	       coalesce(sum(e.s) FILTER (WHERE e.delta < 0), 0)
 	  FROM unnest(ees, ats, dels, ss) e(followee, at, delta, s)
-	 WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.followee)
-	 GROUP BY 1, 2 ORDER BY 1, 2
-	ON CONFLICT (account_id, at) DO UPDATE
-	   SET gained = c.gained + EXCLUDED.gained, lost = c.lost + EXCLUDED.lost;
+	 GROUP BY 1, 2;
 	RETURN NULL;
 END $$;
 
@@ -143,7 +140,8 @@ CREATE OR REPLACE TRIGGER follow_events_audience_del AFTER DELETE ON follow_even
 -- inbox_messages, INSERT: the sender's latest day per hour moves forward,
 -- and with it the sender's place in each followee's hour counts. Only
 -- the rows that changed (RETURNING of the upsert, which waits for and
--- re-reads a row another writer changed) move counts.
+-- re-reads a row another writer changed: a row of this sender's, which
+-- only the SMS of the same sender share) move counts.
 CREATE OR REPLACE FUNCTION pigeon_audience_inbox()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -166,14 +164,12 @@ BEGIN
 		 WHERE h.day < EXCLUDED.day
 		RETURNING h.account_id, h.hour, h.day, h.was
 	)
-	INSERT INTO audience_hours AS x (account_id, hour, day, people)
+	INSERT INTO audience_hours_delta (account_id, hour, day, people)
 	SELECT f.followee, v.hour, v.day, sum(v.n)
 	  FROM moved mv JOIN follows f ON f.follower = mv.account_id
 	 CROSS JOIN LATERAL (VALUES (mv.hour, mv.was, -1), (mv.hour, mv.day, 1)) v(hour, day, n)
 	 WHERE v.day IS NOT NULL
-	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-	ON CONFLICT (account_id, hour, day)
-	DO UPDATE SET people = x.people + EXCLUDED.people;
+	 GROUP BY 1, 2, 3;
 	RETURN NULL;
 END $$;
 
@@ -211,15 +207,13 @@ CREATE OR REPLACE TRIGGER accounts_audience_ins AFTER INSERT ON accounts
 CREATE OR REPLACE FUNCTION pigeon_audience_account_moved()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-	INSERT INTO audience_groups AS g (account_id, lang, network, people)
+	INSERT INTO audience_groups_delta (account_id, lang, network, people)
 	SELECT f.followee, v.lang, v.network, sum(v.n)
 	  FROM follows f
 	 CROSS JOIN (VALUES (OLD.lang, pigeon_number_network(OLD.phone), -1),
 	                    (NEW.lang, pigeon_number_network(NEW.phone), 1)) v(lang, network, n)
 	 WHERE f.follower = NEW.id
-	 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-	ON CONFLICT (account_id, lang, network)
-	DO UPDATE SET people = g.people + EXCLUDED.people;
+	 GROUP BY 1, 2, 3;
 	RETURN NULL;
 END $$;
 
@@ -245,12 +239,15 @@ CREATE OR REPLACE TRIGGER accounts_audience_del BEFORE DELETE ON accounts
 -- Every follower's group counted again: at the first start with these
 -- counts, and when number_ranges changes (an operator's rare edit; a
 -- pass over every follow). Followers counted by language and head first.
+-- The deltas this transaction sees are of follows it sees: they go; a
+-- follow not committed yet is not counted here, and its delta stays.
 CREATE OR REPLACE FUNCTION pigeon_audience_groups_fill()
 RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	plen integer := pigeon_number_head_len();
 BEGIN
 	DELETE FROM audience_groups;
+	DELETE FROM audience_groups_delta;
 	INSERT INTO audience_groups (account_id, lang, network, people)
 	SELECT h.followee, h.lang, pigeon_number_network(h.head), sum(h.n)
 	  FROM (SELECT f.followee, a.lang, left(a.phone, plen) AS head, count(*) AS n
@@ -277,6 +274,7 @@ RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE audience_state SET tz = p_tz;
 	DELETE FROM audience_hours;
+	DELETE FROM audience_hours_delta;
 	DELETE FROM account_hours;
 	INSERT INTO account_hours (account_id, hour, day)
 	SELECT a.id, extract(hour FROM m.received_at AT TIME ZONE p_tz)::smallint,
@@ -305,6 +303,56 @@ END $$;
 CREATE OR REPLACE TRIGGER settings_audience AFTER INSERT OR UPDATE ON settings
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_settings();
 
+-- Folds the deltas into the counts: every few seconds (pigeond's metric
+-- fold, 70_retention.sql) and at each statistics request. One
+-- transaction at a time (a second one returns at once): the counts are
+-- written by no one else, so it waits for no writer. A row appended
+-- while it runs is not seen, and folded next time. The deltas of an
+-- account deleted since are dropped. The number of deltas folded.
+CREATE OR REPLACE FUNCTION pigeon_audience_fold()
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n integer;
+	m integer;
+	k integer;
+BEGIN
+	IF NOT pg_try_advisory_xact_lock(hashtext('pigeon_audience_fold')) THEN
+		RETURN 0;
+	END IF;
+	WITH d AS (DELETE FROM audience_groups_delta RETURNING *),
+	     s AS (SELECT account_id, lang, network, sum(people) AS people, count(*) AS rows
+	             FROM d GROUP BY 1, 2, 3),
+	     i AS (INSERT INTO audience_groups AS g (account_id, lang, network, people)
+	           SELECT s.account_id, s.lang, s.network, s.people FROM s
+	            WHERE s.people <> 0
+	              AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id)
+	           ON CONFLICT (account_id, lang, network)
+	           DO UPDATE SET people = g.people + EXCLUDED.people)
+	SELECT coalesce(sum(s.rows), 0) INTO n FROM s;
+	WITH d AS (DELETE FROM audience_follows_delta RETURNING *),
+	     s AS (SELECT account_id, at, sum(gained) AS gained, sum(lost) AS lost,
+	                  count(*) AS rows
+	             FROM d GROUP BY 1, 2),
+	     i AS (INSERT INTO audience_follows AS c (account_id, at, gained, lost)
+	           SELECT s.account_id, s.at, s.gained, s.lost FROM s
+	            WHERE (s.gained <> 0 OR s.lost <> 0)
+	              AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id)
+	           ON CONFLICT (account_id, at) DO UPDATE
+	              SET gained = c.gained + EXCLUDED.gained, lost = c.lost + EXCLUDED.lost)
+	SELECT coalesce(sum(s.rows), 0) INTO m FROM s;
+	WITH d AS (DELETE FROM audience_hours_delta RETURNING *),
+	     s AS (SELECT account_id, hour, day, sum(people) AS people, count(*) AS rows
+	             FROM d GROUP BY 1, 2, 3),
+	     i AS (INSERT INTO audience_hours AS x (account_id, hour, day, people)
+	           SELECT s.account_id, s.hour, s.day, s.people FROM s
+	            WHERE s.people <> 0
+	              AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id)
+	           ON CONFLICT (account_id, hour, day)
+	           DO UPDATE SET people = x.people + EXCLUDED.people)
+	SELECT coalesce(sum(s.rows), 0) INTO k FROM s;
+	RETURN n + m + k;
+END $$;
+
 -- The first start with these triggers fills the counts from the rows
 -- already there. CREATE TRIGGER above locked the tables against writers
 -- until this transaction commits: no write is counted twice or missed.
@@ -316,6 +364,8 @@ BEGIN
 		RETURN;
 	END IF;
 	PERFORM pigeon_audience_groups_fill();
+	DELETE FROM audience_follows;
+	DELETE FROM audience_follows_delta;
 	INSERT INTO audience_follows (account_id, at, gained, lost)
 	SELECT e.followee, date_bin('15 minutes', e.at, timestamptz '2000-01-01Z'),
 	       count(*) FILTER (WHERE e.delta > 0), count(*) FILTER (WHERE e.delta < 0)

@@ -1,6 +1,6 @@
 -- Issue 17: the audience statistics of a business account read small
--- tables of counts, kept by the writes themselves (statement triggers,
--- db/functions/69_audience.sql), instead of a pass over every follower,
+-- tables of counts, kept by the writes themselves (statement triggers
+-- appending deltas, db/functions/69_audience.sql), instead of a pass over every follower,
 -- follow event and SMS of the followers at the first request (about a
 -- second for 100,000 followers, then kept 5 minutes in business_audience).
 -- The counts are filled from the existing rows at the first start with
@@ -53,6 +53,34 @@ CREATE TABLE audience_hours (
 	people		bigint NOT NULL,
 	PRIMARY KEY (account_id, hour, day)
 );
+
+-- What the writes add to the three tables of counts above, folded into
+-- them every few seconds (pigeon_audience_fold) and by each statistics
+-- request: the triggers only append here, so concurrent writers never
+-- wait on each other for a shared row of counts, whatever the order of
+-- the statements in their transactions (as metric_deltas, 0015). No
+-- foreign key: a deleted account's rows are dropped at the fold.
+CREATE TABLE audience_groups_delta (
+	account_id	bigint NOT NULL,
+	lang		text NOT NULL,
+	network		text NOT NULL,
+	people		bigint NOT NULL
+);
+CREATE INDEX audience_groups_delta_account ON audience_groups_delta (account_id);
+CREATE TABLE audience_follows_delta (
+	account_id	bigint NOT NULL,
+	at		timestamptz NOT NULL,
+	gained		bigint NOT NULL,
+	lost		bigint NOT NULL
+);
+CREATE INDEX audience_follows_delta_account ON audience_follows_delta (account_id);
+CREATE TABLE audience_hours_delta (
+	account_id	bigint NOT NULL,
+	hour		smallint NOT NULL,
+	day		date NOT NULL,
+	people		bigint NOT NULL
+);
+CREATE INDEX audience_hours_delta_account ON audience_hours_delta (account_id);
 
 -- One row. seeded: the counts were filled from the existing rows. tz: the
 -- zone account_hours and audience_hours are in (NULL: not filled yet; a
