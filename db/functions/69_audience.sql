@@ -79,6 +79,15 @@ BEGIN
 	  FROM unnest(ees, ers) p(followee, follower)
 	  JOIN account_hours h ON h.account_id = p.follower
 	 GROUP BY 1, 2, 3;
+	-- The follow events of these rows (pigeon_follow_event, 0006, adds
+	-- them one by one, at now(), an unfollow only while its followee is
+	-- there): counted here in one pass for the statement.
+	INSERT INTO audience_follows_delta (account_id, at, gained, lost)
+	SELECT p.followee, date_bin('15 minutes', now(), timestamptz '2000-01-01Z'),
+	       CASE WHEN d > 0 THEN count(*) ELSE 0 END,
+	       CASE WHEN d < 0 THEN count(*) ELSE 0 END
+	  FROM unnest(ees) p(followee)
+	 GROUP BY 1;
 	RETURN NULL;
 END $$;
 
@@ -89,9 +98,10 @@ CREATE OR REPLACE TRIGGER follows_audience_del AFTER DELETE ON follows
 	REFERENCING OLD TABLE AS old_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow();
 
--- follow_events, every change (the follows trigger adds them; retention
--- purges old pairs): audience_follows mirrors them per quarter hour. A
--- deleted followee's events go with it (CASCADE), its deltas at the fold.
+-- follow_events, an update or a delete (retention purges old pairs; the
+-- inserts are counted with their follows, above): audience_follows
+-- mirrors them per quarter hour. A deleted followee's events go with it
+-- (CASCADE), its deltas at the fold.
 CREATE OR REPLACE FUNCTION pigeon_audience_follow_event()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -102,10 +112,7 @@ DECLARE
 BEGIN
 	-- Each event with s = 1 when it comes, -1 when it goes: an UPDATE
 	-- is both.
-	IF TG_OP = 'INSERT' THEN
-		SELECT array_agg(n.followee), array_agg(n.at), array_agg(n.delta), array_agg(1)
-		  INTO ees, ats, dels, ss FROM new_rows n;
-	ELSIF TG_OP = 'UPDATE' THEN
+	IF TG_OP = 'UPDATE' THEN
 		SELECT array_agg(e.followee), array_agg(e.at), array_agg(e.delta), array_agg(e.s)
 		  INTO ees, ats, dels, ss
 		  FROM (SELECT o.followee, o.at, o.delta, -1 AS s FROM old_rows o
@@ -127,9 +134,6 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-CREATE OR REPLACE TRIGGER follow_events_audience_ins AFTER INSERT ON follow_events
-	REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow_event();
 CREATE OR REPLACE TRIGGER follow_events_audience_upd AFTER UPDATE ON follow_events
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_follow_event();
