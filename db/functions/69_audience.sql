@@ -161,8 +161,15 @@ BEGIN
 		  FROM new_rows n JOIN accounts a ON a.phone = n.sender
 		 GROUP BY 1, 2
 	), moved AS (
+		-- Most SMS move nothing (their sender texted in that hour
+		-- today already): those are left out before the upsert,
+		-- which would lock the row even to leave it as it is.
 		INSERT INTO account_hours AS h (account_id, hour, day)
-		SELECT m.account_id, m.hour, m.day FROM m ORDER BY 1, 2
+		SELECT m.account_id, m.hour, m.day FROM m
+		 WHERE NOT EXISTS (SELECT 1 FROM account_hours o
+		                    WHERE o.account_id = m.account_id AND o.hour = m.hour
+		                      AND o.day >= m.day)
+		 ORDER BY 1, 2
 		ON CONFLICT (account_id, hour) DO UPDATE
 		   SET day = EXCLUDED.day, was = h.day
 		 WHERE h.day < EXCLUDED.day
