@@ -257,6 +257,8 @@ RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	plen integer := pigeon_number_head_len();
 BEGIN
+	-- Not while a fold writes the same rows in another order.
+	PERFORM pg_advisory_xact_lock(hashtext('pigeon_audience_fold'));
 	DELETE FROM audience_groups;
 	DELETE FROM audience_groups_delta;
 	INSERT INTO audience_groups (account_id, lang, network, people)
@@ -283,6 +285,7 @@ CREATE OR REPLACE TRIGGER number_ranges_audience
 CREATE OR REPLACE FUNCTION pigeon_audience_hours_fill(p_tz text)
 RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('pigeon_audience_fold'));
 	UPDATE audience_state SET tz = p_tz;
 	DELETE FROM audience_hours;
 	DELETE FROM audience_hours_delta;
@@ -374,7 +377,7 @@ BEGIN
 	IF (SELECT seeded FROM audience_state) THEN
 		RETURN;
 	END IF;
-	PERFORM pigeon_audience_groups_fill();
+	PERFORM pigeon_audience_groups_fill();	-- takes the fold's lock
 	DELETE FROM audience_follows;
 	DELETE FROM audience_follows_delta;
 	INSERT INTO audience_follows (account_id, at, gained, lost)
