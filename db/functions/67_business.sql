@@ -460,13 +460,14 @@ END $$;
 -- approximate, numbers can be ported). Every breakdown of people follows
 -- the under-p_min rule (pigeon_biz_buckets). Every figure is read at
 -- each request, from the counts kept by the writes (69_audience.sql:
--- the counts and the deltas not folded yet) and the copies of the posts:
+-- the counts and the deltas of the last few seconds, not folded yet)
+-- and the copies of the posts:
 -- none is a pass over the followers or the inbox. "audience_at": the
 -- time they were read. No phone number
 -- leaves. NULL: no such account; {"error": "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
     p_posts integer, p_min integer)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
@@ -482,9 +483,6 @@ BEGIN
 	IF a.business_since IS NULL THEN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
-	-- What the writes appended since the last fold, folded first: the
-	-- next requests read fewer rows (and these are exact either way).
-	PERFORM pigeon_audience_fold();
 	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang,
 	           'network', g.network, 'n', g.people)), '[]'::jsonb),
 	       coalesce(sum(g.people), 0)

@@ -317,8 +317,9 @@ END $$;
 CREATE OR REPLACE TRIGGER settings_audience AFTER INSERT OR UPDATE ON settings
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_audience_settings();
 
--- Folds the deltas into the counts: every few seconds (pigeond's metric
--- fold, 70_retention.sql) and at each statistics request. One
+-- Folds the deltas into the counts every few seconds (pigeond's metric
+-- fold, 70_retention.sql), so that a statistics request, which sums the
+-- counts and the deltas left, reads a few seconds' deltas at most. One
 -- transaction at a time (a second one returns at once): the counts are
 -- written by no one else, so it waits for no writer. A row appended
 -- while it runs is not seen, and folded next time. The deltas of an

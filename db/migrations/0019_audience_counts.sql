@@ -55,8 +55,8 @@ CREATE TABLE audience_hours (
 );
 
 -- What the writes add to the three tables of counts above, folded into
--- them every few seconds (pigeon_audience_fold) and by each statistics
--- request: the triggers only append here, so concurrent writers never
+-- them every few seconds (pigeon_audience_fold; a statistics request
+-- sums both): the triggers only append here, so concurrent writers never
 -- wait on each other for a shared row of counts, whatever the order of
 -- the statements in their transactions (as metric_deltas, 0015). No
 -- foreign key: a deleted account's rows are dropped at the fold.
