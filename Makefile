@@ -205,6 +205,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_public_web \
 	tests/integration/test_reach \
 	tests/integration/test_business \
+	tests/integration/test_audience \
 	tests/integration/test_rel_hostile \
 	tests/integration/test_rel_kill \
 	tests/integration/test_rel_hosts \

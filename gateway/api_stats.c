@@ -20,7 +20,6 @@
 #define STATS_DAYS	30
 #define STATS_POSTS	20
 #define STATS_MIN	"5"	/* the smallest group of people shown */
-#define STATS_KEEP_S	"300"	/* breakdowns kept while the followers stay the same */
 
 enum fmt { FMT_JSON, FMT_CSV, FMT_HTML };
 
@@ -321,8 +320,8 @@ stats_allowed(struct api_req *r)
 		return;
 	snprintf(days_s, sizeof(days_s), "%lld", days);
 	snprintf(posts_s, sizeof(posts_s), "%lld", posts);
-	const char *params[] = { r->biz_handle, days_s, posts_s, STATS_MIN, STATS_KEEP_S };
-	api_query(r, "SELECT pigeon_biz_stats($1, $2, $3, $4, $5)", 5, params,
+	const char *params[] = { r->biz_handle, days_s, posts_s, STATS_MIN };
+	api_query(r, "SELECT pigeon_biz_stats($1, $2, $3, $4)", 4, params,
 	    stats_fetched);
 }
 

@@ -293,39 +293,42 @@ BEGIN
 END $$;
 
 -- When the followers are active: distinct followers who texted the
--- service in each hour of the day (service time zone) since p_since.
--- Hours under p_min people are merged into "other" (the followers active
--- in any of those hours, each once), with the same second step as
--- pigeon_biz_buckets. best_hour: the shown hour with the most people
--- (the earliest on a tie), null when none is shown.
-CREATE OR REPLACE FUNCTION pigeon_biz_hours(p_account bigint, p_since timestamptz,
-    p_tz text, p_min integer)
+-- service in each hour of the day (service time zone) from p_day0, read
+-- from the counts kept by 69_audience.sql (audience_hours and its
+-- deltas: per hour and day, the followers whose latest SMS in that hour
+-- was that day). Hours
+-- under p_min people are merged into "other" (the followers active in
+-- any of those hours, each once), with the same second step as
+-- pigeon_biz_buckets; only then are the hidden hours' people looked up
+-- (account_hours), a few. best_hour: the shown hour with the most
+-- people (the earliest on a tie), null when none is shown.
+CREATE OR REPLACE FUNCTION pigeon_biz_hours(p_account bigint, p_day0 date,
+    p_min integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
-	who text[];
-	hr integer[];
 	counts jsonb;
 	hidden integer[] := '{}';
 	shown jsonb;
 	other bigint := 0;
 	h jsonb;
 BEGIN
-	SELECT array_agg(q.sender), array_agg(q.h) INTO who, hr
-	  FROM (SELECT DISTINCT m.sender,
-	               extract(hour FROM m.received_at AT TIME ZONE p_tz)::integer AS h
-	          FROM inbox_messages m
-	          JOIN accounts a ON a.phone = m.sender
-	          JOIN follows f ON f.follower = a.id AND f.followee = p_account
-	         WHERE m.received_at >= p_since) q;
-	SELECT coalesce(jsonb_agg(jsonb_build_object('hour', x.h, 'people', x.n)
-	           ORDER BY x.n DESC, x.h), '[]'::jsonb) INTO counts
-	  FROM (SELECT u.h, count(*) AS n FROM unnest(hr) u(h) GROUP BY u.h) x;
-	SELECT array_agg((e->>'hour')::integer) INTO hidden
+	SELECT coalesce(jsonb_agg(jsonb_build_object('hour', x.hour, 'people', x.n)
+	           ORDER BY x.n DESC, x.hour), '[]'::jsonb) INTO counts
+	  FROM (SELECT a.hour, sum(a.people) AS n
+	          FROM (SELECT hour, day, people FROM audience_hours
+	                 WHERE account_id = p_account AND day >= p_day0
+	                UNION ALL
+	                SELECT hour, day, people FROM audience_hours_delta
+	                 WHERE account_id = p_account AND day >= p_day0) a
+	         GROUP BY 1 HAVING sum(a.people) > 0) x;
+	SELECT coalesce(array_agg((e->>'hour')::integer), '{}') INTO hidden
 	  FROM jsonb_array_elements(counts) e WHERE (e->>'people')::integer < p_min;
-	hidden := coalesce(hidden, '{}');
-	LOOP
-		SELECT count(DISTINCT u.w) INTO other
-		  FROM unnest(who, hr) u(w, h) WHERE u.h = ANY (hidden);
+	WHILE cardinality(hidden) > 0 LOOP
+		SELECT count(DISTINCT ah.account_id) INTO other
+		  FROM account_hours ah
+		 WHERE ah.hour = ANY (hidden) AND ah.day >= p_day0
+		   AND EXISTS (SELECT 1 FROM follows f
+		                WHERE f.followee = p_account AND f.follower = ah.account_id);
 		EXIT WHEN other = 0 OR other >= p_min;
 		-- Too few in "other": the smallest hour still shown joins it.
 		SELECT e INTO h FROM jsonb_array_elements(counts) e
@@ -364,28 +367,33 @@ BEGIN
 	), c AS (
 		-- Post by post (LATERAL): an index scan of each post's copies;
 		-- a join of all of them would tempt the planner into reading
-		-- the whole outbox.
+		-- the whole outbox. Counted by path and state (one hash per
+		-- copy), then the states summed into the figures: a third less
+		-- than a FILTER per figure per copy.
 		SELECT p.id AS post_id, x.*
 		  FROM p CROSS JOIN LATERAL (
-			SELECT coalesce(o.via, 'follow') AS via,
-			       count(*) AS queued,
-			       count(*) FILTER (WHERE o.state IN ('sent', 'delivered', 'undelivered')) AS sent,
-			       count(*) FILTER (WHERE o.state = 'delivered') AS delivered,
-			       count(*) FILTER (WHERE o.state = 'undelivered') AS undelivered,
-			       count(*) FILTER (WHERE o.state IN ('failed', 'expired')) AS failed,
-			       count(*) FILTER (WHERE o.state IN ('queued', 'sending')) AS pending,
-			       count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled
+			SELECT coalesce(o.via, 'follow') AS via, o.state, count(*) AS n
 			  FROM outbox o WHERE o.post_id = p.id
-			 GROUP BY 1) x
+			 GROUP BY 1, 2) x
+	), s AS (
+		SELECT c.post_id, c.via,
+		       sum(c.n) AS queued,
+		       sum(c.n) FILTER (WHERE c.state IN ('sent', 'delivered', 'undelivered')) AS sent,
+		       sum(c.n) FILTER (WHERE c.state = 'delivered') AS delivered,
+		       sum(c.n) FILTER (WHERE c.state = 'undelivered') AS undelivered,
+		       sum(c.n) FILTER (WHERE c.state IN ('failed', 'expired')) AS failed,
+		       sum(c.n) FILTER (WHERE c.state IN ('queued', 'sending')) AS pending,
+		       sum(c.n) FILTER (WHERE c.state = 'cancelled') AS cancelled
+		  FROM c GROUP BY 1, 2
 	), v AS (
 		SELECT p.id, p.text, p.created_at, x.via,
-		       coalesce(c.queued, 0) AS queued, coalesce(c.sent, 0) AS sent,
-		       coalesce(c.delivered, 0) AS delivered,
-		       coalesce(c.undelivered, 0) AS undelivered,
-		       coalesce(c.failed, 0) AS failed, coalesce(c.pending, 0) AS pending,
-		       coalesce(c.cancelled, 0) AS cancelled
+		       coalesce(s.queued, 0) AS queued, coalesce(s.sent, 0) AS sent,
+		       coalesce(s.delivered, 0) AS delivered,
+		       coalesce(s.undelivered, 0) AS undelivered,
+		       coalesce(s.failed, 0) AS failed, coalesce(s.pending, 0) AS pending,
+		       coalesce(s.cancelled, 0) AS cancelled
 		  FROM p CROSS JOIN (VALUES ('follow'), ('track')) x(via)
-		  LEFT JOIN c ON c.post_id = p.id AND c.via = x.via
+		  LEFT JOIN s ON s.post_id = p.id AND s.via = x.via
 	)
 	SELECT coalesce(jsonb_agg(r.j ORDER BY r.id DESC), '[]'::jsonb) INTO res
 	  FROM (SELECT v.id, jsonb_build_object('id', v.id, 'text', min(v.text),
@@ -404,32 +412,28 @@ BEGIN
 	RETURN res;
 END $$;
 
--- What pigeon_biz_stats keeps a few minutes: the followers per day from
--- p_day0 to p_today (p_total now) and the breakdowns of the followers by
--- language, by network, and their active hours. The breakdowns take one
--- pass over the followers, counted by language and by the head of their
--- number (as long as the longest range): a few hundred rows to label.
-CREATE OR REPLACE FUNCTION pigeon_biz_audience(p_account bigint, p_day0 date,
-    p_today date, p_total bigint, p_tz text, p_min integer)
+-- Followers per day from p_day0 to p_today (service time zone p_tz, p_total
+-- now): gained, lost, net, and the followers at the end of the day (those
+-- now, less what came after). From audience_follows and its deltas
+-- (follow events per quarter hour: each falls in one day of any zone),
+-- each placed among the days' starts by width_bucket.
+CREATE OR REPLACE FUNCTION pigeon_biz_days(p_account bigint, p_day0 date,
+    p_today date, p_total bigint, p_tz text)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
-	since timestamptz := p_day0::timestamp AT TIME ZONE p_tz;
-	plen integer := (SELECT max(length(prefix)) FROM number_ranges);
-	groups jsonb;
 	starts timestamptz[];
-	by_day jsonb;
+	res jsonb;
 BEGIN
-	-- Each follow event placed among the days' starts by width_bucket (a
-	-- binary search), not by a time zone conversion per event; followers
-	-- at the end of a day: those now, less what came after.
 	SELECT array_agg(g::date::timestamp AT TIME ZONE p_tz ORDER BY g) INTO starts
 	  FROM generate_series(p_day0, p_today, interval '1 day') g;
 	WITH ev AS (
-		SELECT width_bucket(e.at, starts) AS k,
-		       count(*) FILTER (WHERE e.delta > 0) AS gained,
-		       count(*) FILTER (WHERE e.delta < 0) AS lost
-		  FROM follow_events e
-		 WHERE e.followee = p_account AND e.at >= since
+		SELECT width_bucket(c.at, starts) AS k, sum(c.gained) AS gained,
+		       sum(c.lost) AS lost
+		  FROM (SELECT at, gained, lost FROM audience_follows
+		         WHERE account_id = p_account AND at >= starts[1]
+		        UNION ALL
+		        SELECT at, gained, lost FROM audience_follows_delta
+		         WHERE account_id = p_account AND at >= starts[1]) c
 		 GROUP BY 1
 	), d AS (
 		SELECT (p_day0 + k - 1) AS day, coalesce(ev.gained, 0) AS gained,
@@ -440,38 +444,13 @@ BEGIN
 	SELECT jsonb_agg(jsonb_build_object('day', to_char(w.day, 'YYYY-MM-DD'),
 	           'gained', w.gained, 'lost', w.lost, 'net', w.gained - w.lost,
 	           'followers', p_total - w.later) ORDER BY w.day)
-	  INTO by_day
+	  INTO res
 	  FROM (SELECT d.*, coalesce(sum(d.gained - d.lost) OVER (ORDER BY d.day DESC
 	                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
 	          FROM d) w;
-	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang, 'head', g.head,
-	           'n', g.n)), '[]'::jsonb)
-	  INTO groups
-	  FROM (SELECT ac.lang, left(ac.phone, coalesce(plen, 1)) AS head, count(*) AS n
-	          FROM follows f JOIN accounts ac ON ac.id = f.follower
-	         WHERE f.followee = p_account
-	         GROUP BY 1, 2) g;
-	RETURN jsonb_build_object(
-	    'followers_by_day', by_day,
-	    'active_hours', pigeon_biz_hours(p_account, since, p_tz, p_min),
-	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
-	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
-	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
-	                  FROM jsonb_array_elements(groups) x GROUP BY 1) l), p_min),
-	    'networks', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
-	            jsonb_build_object('key', w.network, 'people', w.n)), '[]'::jsonb)
-	          FROM (SELECT coalesce((SELECT r.network FROM number_ranges r
-	                                  WHERE r.prefix = ANY (ARRAY(
-	                                      SELECT left(h.head, i)
-	                                        FROM generate_series(2, length(h.head)) i))
-	                                  ORDER BY length(r.prefix) DESC LIMIT 1),
-	                                'unknown') AS network,
-	                       sum(h.n) AS n
-	                  FROM (SELECT x->>'head' AS head, sum((x->>'n')::bigint) AS n
-	                          FROM jsonb_array_elements(groups) x GROUP BY 1) h
-	                 GROUP BY 1) w), p_min)
-	        || jsonb_build_object('approximate', true));
+	RETURN res;
 END $$;
+
 
 -- The audience of a business account (GET /api/accounts/HANDLE/stats):
 -- followers now and per day (gained, lost, net, at the end of the day;
@@ -479,23 +458,23 @@ END $$;
 -- its latest p_posts posts, when its followers are active, and its
 -- followers by language and by carrier network (from the number range:
 -- approximate, numbers can be ported). Every breakdown of people follows
--- the under-p_min rule (pigeon_biz_buckets). The days and the breakdowns
--- (pigeon_biz_audience) are kept up to p_keep_s seconds in
--- business_audience ("audience_at" says when they were computed); for
--- fewer than 10,000 followers only while their count stays the same. The
--- reach is read each time. No phone number leaves. NULL: no such account; {"error":
--- "not_business"}.
+-- the under-p_min rule (pigeon_biz_buckets). Every figure is read at
+-- each request, from the counts kept by the writes (69_audience.sql:
+-- the counts and the deltas of the last few seconds, not folded yet)
+-- and the copies of the posts:
+-- none is a pass over the followers or the inbox. "audience_at": the
+-- time they were read. No phone number
+-- leaves. NULL: no such account; {"error": "not_business"}.
 CREATE OR REPLACE FUNCTION pigeon_biz_stats(p_handle text, p_days integer,
-    p_posts integer, p_min integer, p_keep_s integer)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+    p_posts integer, p_min integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	tz text := pigeon_setting('timezone');
 	today date := (now() AT TIME ZONE tz)::date;
 	day0 date := today - (least(greatest(coalesce(p_days, 30), 1), 366) - 1);
 	a accounts;
 	total bigint;
-	aud business_audience;
-	exact_below constant integer := 10000;
+	groups jsonb;
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
 	IF NOT FOUND THEN
@@ -504,24 +483,17 @@ BEGIN
 	IF a.business_since IS NULL THEN
 		RETURN jsonb_build_object('error', 'not_business');
 	END IF;
-	SELECT count(*) INTO total FROM follows f WHERE f.followee = a.id;
-	-- Kept for the same days (a new day is another window); a small
-	-- audience (cheap to count again) also for the same follower count
-	-- only, a large one whatever it is now: it changes every few seconds.
-	SELECT * INTO aud FROM business_audience b
-	 WHERE b.account_id = a.id AND b.days = today - day0 + 1
-	   AND (b.followers = total OR total >= exact_below)
-	   AND b.computed_at > now() - make_interval(secs => p_keep_s)
-	   AND (b.data->'followers_by_day'->-1->>'day') = to_char(today, 'YYYY-MM-DD');
-	IF NOT FOUND THEN
-		INSERT INTO business_audience (account_id, days, followers, computed_at, data)
-		VALUES (a.id, today - day0 + 1, total, now(),
-		        pigeon_biz_audience(a.id, day0, today, total, tz, p_min))
-		ON CONFLICT (account_id) DO UPDATE
-		   SET days = EXCLUDED.days, followers = EXCLUDED.followers,
-		       computed_at = EXCLUDED.computed_at, data = EXCLUDED.data
-		RETURNING * INTO aud;
-	END IF;
+	SELECT coalesce(jsonb_agg(jsonb_build_object('lang', g.lang,
+	           'network', g.network, 'n', g.people)), '[]'::jsonb),
+	       coalesce(sum(g.people), 0)
+	  INTO groups, total
+	  FROM (SELECT lang, network, sum(people) AS people
+	          FROM (SELECT lang, network, people FROM audience_groups
+	                 WHERE account_id = a.id
+	                UNION ALL
+	                SELECT lang, network, people FROM audience_groups_delta
+	                 WHERE account_id = a.id) u
+	         GROUP BY 1, 2 HAVING sum(people) <> 0) g;
 	RETURN jsonb_build_object('handle', a.handle, 'name', a.name,
 	    'business_since', a.business_since, 'timezone', tz,
 	    'days', today - day0 + 1, 'since', to_char(day0, 'YYYY-MM-DD'),
@@ -530,5 +502,16 @@ BEGIN
 	    'posts', (SELECT count(*) FROM posts p
 	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
 	    'reach', pigeon_biz_reach(a.id, p_posts),
-	    'audience_at', aud.computed_at) || aud.data;
+	    'audience_at', now(),
+	    'followers_by_day', pigeon_biz_days(a.id, day0, today, total, tz),
+	    'active_hours', pigeon_biz_hours(a.id, day0, p_min),
+	    'languages', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', l.lang, 'people', l.n)), '[]'::jsonb)
+	          FROM (SELECT x->>'lang' AS lang, sum((x->>'n')::bigint) AS n
+	                  FROM jsonb_array_elements(groups) x GROUP BY 1) l), p_min),
+	    'networks', pigeon_biz_buckets((SELECT coalesce(jsonb_agg(
+	            jsonb_build_object('key', w.network, 'people', w.n)), '[]'::jsonb)
+	          FROM (SELECT x->>'network' AS network, sum((x->>'n')::bigint) AS n
+	                  FROM jsonb_array_elements(groups) x GROUP BY 1) w), p_min)
+	        || jsonb_build_object('approximate', true));
 END $$;

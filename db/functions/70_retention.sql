@@ -130,6 +130,8 @@ BEGIN
 	IF NOT pg_try_advisory_xact_lock(hashtext('pigeon_metric_fold')) THEN
 		RETURN 0;
 	END IF;
+	-- The audience counts' deltas too (69_audience.sql), on this timer.
+	PERFORM pigeon_audience_fold();
 	WITH d AS (DELETE FROM metric_deltas RETURNING name, key, delta),
 	     s AS (SELECT name, key, sum(delta) AS v FROM d GROUP BY name, key)
 	INSERT INTO metric_counts AS c (name, key, value)

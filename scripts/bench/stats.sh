@@ -87,9 +87,9 @@ bench_stats() {
 	key=$(curl -sf -X POST -H "Authorization: Bearer $token" "$url/api/users/biz/keys" |
 	    sed 's/.*"key":"\([^"]*\)".*/\1/')
 	out=$BENCH_VAR/stats.json
-	# The first request computes the audience breakdowns (kept 5 minutes,
-	# see docs/api.md): timed apart as "cold", its answer checked; then
-	# the timed requests.
+	# The first request (the first call of the statistics' functions on
+	# pigeond's connection): timed apart as "cold", its answer checked;
+	# then the timed requests.
 	cold=$(curl -sf -H "Authorization: Bearer $key" -o "$out" -w '%{time_total}' \
 	    "$url/api/accounts/biz/stats" | awk '{ printf "%.1f", $1 * 1000 }')
 	if ! grep -q "\"followers\":$F," "$out"; then
