@@ -39,8 +39,9 @@
 /*
  * A listing is not repeated sooner than LIST_GAP_FACTOR times its own
  * length (at most LIST_GAP_MAX_MS), even with a shorter poll_ms, so that a
- * worker lists at most a tenth of its time: the dummy driver probes 50,000
- * file names per listing (150 ms of CPU, seconds under load), and four
+ * worker lists at most a tenth of its time: the dummy driver probed 50,000
+ * file names per listing (150 ms of CPU, seconds under load; gsmdummy.c
+ * now reads its folders instead), and four
  * workers listing their modems back to back took the CPU the database
  * needed to store what the first listings had read. An AT modem lists a
  * SIM in tens of ms, under the default poll_ms of 1 s; an announced SMS
