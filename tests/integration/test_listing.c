@@ -240,6 +240,8 @@ sim_list_held(void *arg)
 	held = h_run(&out, "%s status %s", h_bin("pigeon-modemsim"), sim_dir) == 0 &&
 	    strstr(out, "\"list_held\":true") != NULL;
 	free(out);
+	if (!held)
+		h_sleep_ms(200);	/* each look runs a program (ASan) */
 	return held;
 }
 
