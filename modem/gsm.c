@@ -19,6 +19,7 @@
 
 #include <gammu.h>
 
+#include "gsmdummy.h"
 #include "log.h"
 #include "worker.h"
 
@@ -34,6 +35,7 @@ struct gsm {
 	int			 last_location;
 	struct gsmlog		*log;		/* what the debug log told */
 	int			 sender_types;	/* the driver decodes PDUs */
+	struct gsm_dummy	*dummy;		/* the dummy driver (gsmdummy.c) */
 	int			 unsafe;	/* the last step met an unsafe PDU */
 	/* Locations holding such a PDU: never given to GSM_DeleteSMS. */
 #define GSM_POISON_MAX	64
@@ -138,6 +140,7 @@ gsm_free(struct gsm *g)
 	free(g->parts);
 	free(g->cfg_smsc);
 	gsmlog_free(g->log);
+	gsm_dummy_free(g->dummy);
 	free(g);
 }
 
@@ -177,6 +180,8 @@ gsm_connect(struct gsm *g, const struct gsm_config *cfg, const char **errstr)
 	 * probes): their log is libgammu's, as configured.
 	 */
 	g->sender_types = strncasecmp(c->Connection, "at", 2) == 0;
+	if (g->dummy == NULL && strcasecmp(c->Model, "dummy") == 0)
+		g->dummy = gsm_dummy_new(c->Device);
 	gsmlog_free(g->log);
 	g->log = gsmlog_new(g->sender_types ? cfg->logfile : NULL);
 	gsmlog_set_unsafe(g->log, gsm_unsafe_pdu, g);
@@ -383,7 +388,8 @@ gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 		err = ERR_CORRUPTED;
 	} else {
 		gsm_unsafe_armed = 1;
-		err = GSM_GetNextSMS(g->sm, m, g->list_start ? TRUE : FALSE);
+		err = g->dummy != NULL ? (GSM_Error)gsm_dummy_next(g->dummy,
+		    g->sm, m, g->list_start) : GSM_GetNextSMS(g->sm, m, g->list_start);
 		gsm_unsafe_armed = 0;
 	}
 	g->list_start = 0;

@@ -132,6 +132,13 @@ listing_run(struct worker *w)
 	long t0 = worker_now_ms();
 
 	gsm_idle(w->gsm);
+	/*
+	 * An SMS announced by now is stored before this listing reads the
+	 * modem: it is in it. An announcement read from here on (inside a
+	 * step, or a send served between two) may be of an SMS stored after
+	 * its location was read: the worker lists again (worker.c).
+	 */
+	health_sms_waiting();
 	w->poll_gen++;
 	w->listed = w->reported = 0;
 	gsm_list_begin(w->gsm);

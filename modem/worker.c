@@ -39,8 +39,9 @@
 /*
  * A listing is not repeated sooner than LIST_GAP_FACTOR times its own
  * length (at most LIST_GAP_MAX_MS), even with a shorter poll_ms, so that a
- * worker lists at most a tenth of its time: the dummy driver probes 50,000
- * file names per listing (150 ms of CPU, seconds under load), and four
+ * worker lists at most a tenth of its time: the dummy driver probed 50,000
+ * file names per listing (150 ms of CPU, seconds under load; gsmdummy.c
+ * now reads its folders instead), and four
  * workers listing their modems back to back took the CPU the database
  * needed to store what the first listings had read. An AT modem lists a
  * SIM in tens of ms, under the default poll_ms of 1 s; an announced SMS
@@ -376,20 +377,31 @@ main(int argc, char *argv[])
 		if (worker_now_ms() >= next_poll && !listing_deferred(w, last_poll)) {
 			long t0 = worker_now_ms(), gap = w->cfg.poll_ms;
 			listing_run(w);
-			/* An SMS announced during the listing may have come after
-			 * its location was read: list again at the usual pace. */
+			/*
+			 * An SMS announced during the listing may have come
+			 * after its location was read: list again as soon as
+			 * one announced between listings would be, not at the
+			 * next poll (poll_ms, or LIST_FALLBACK_MS, away: a
+			 * report stored as a listing ended waited that long).
+			 * Only LIST_GAP_FACTOR keeps a stream of SMS from
+			 * making the worker list all the time.
+			 */
 			int announced = health_sms_waiting();
-			if (announced)
-				last_announced = worker_now_ms();
 			last_poll = w->last_progress = worker_now_ms();
-			if ((last_poll - t0) * LIST_GAP_FACTOR > gap)
-				gap = (last_poll - t0) * LIST_GAP_FACTOR;
-			if (gap > w->cfg.poll_ms && gap > LIST_GAP_MAX_MS)
-				gap = w->cfg.poll_ms > LIST_GAP_MAX_MS ?
-				    w->cfg.poll_ms : LIST_GAP_MAX_MS;
+			long busy = (last_poll - t0) * LIST_GAP_FACTOR;
+			if (busy > LIST_GAP_MAX_MS)
+				busy = LIST_GAP_MAX_MS;
+			if (busy > gap)
+				gap = busy;	/* never under poll_ms otherwise */
 			if (slow_listing && !announced && w->poll_last_err == ERR_NONE &&
 			    gap < LIST_FALLBACK_MS)
 				gap = LIST_FALLBACK_MS;
+			if (announced) {
+				log_debug("SMS announced during the listing; "
+				    "listing again");
+				last_announced = last_poll;
+				gap = busy;
+			}
 			next_poll = last_poll + gap;
 		}
 		if (w->cfg.health_ms > 0 && worker_now_ms() >= next_health) {

@@ -9,6 +9,11 @@
  * or ESC (cancel); the answer may be held back for --send-delay, during
  * which no further input is read, like a busy modem. Unsolicited results
  * (+CMTI) wait until no command is in progress.
+ *
+ * The list-hold fault holds the next AT+CMGL answer, made when the command
+ * came, until `fault list-hold 0` (or AT_HOLD_MAX_MS): what is stored and
+ * announced meanwhile comes after the listing, its +CMTI in the same write
+ * as the answer's end, as a modem's buffer gives both to one read.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -23,11 +28,13 @@
 
 #define AT_MAX_LINE	1024	/* command line; longer ones get ERROR */
 #define AT_MAX_PDU	400	/* hex digits after the prompt */
+#define AT_HOLD_MAX_MS	10000	/* a held listing answers by then anyway */
 
 enum at_mode {
 	AT_COMMAND,	/* reading a command line */
 	AT_PDU,		/* after the "> " prompt: hex until Ctrl-Z or ESC */
 	AT_BUSY,	/* an AT+CMGS answer waits for its delay */
+	AT_HELD,	/* an AT+CMGL answer waits for list-hold 0 */
 };
 
 struct at_settings at_set;
@@ -40,7 +47,7 @@ static struct {
 	size_t	 len;
 	int	 overflow;
 	int	 pdu_len;		/* TPDU octets announced by AT+CMGS */
-	long	 due;			/* AT_BUSY: when to answer */
+	long	 due;			/* AT_BUSY, AT_HELD: when to answer */
 	struct pdu_submit sub;		/* AT_BUSY: what is being sent */
 	struct obuf held;		/* input that came after Ctrl-Z */
 	struct obuf urc;		/* unsolicited results waiting for idle */
@@ -129,8 +136,9 @@ at_send_resp(void)
 	resp.len = resp.off = 0;
 }
 
+/* Adds the final result code to the answer being built. */
 static void
-at_final(int r)
+at_final_add(int r)
 {
 	switch (r) {
 	case R_OK:
@@ -149,7 +157,32 @@ at_final(int r)
 		obuf_add(&resp, "\r\nERROR\r\n", 9);
 		break;
 	}
+}
+
+static void
+at_final(int r)
+{
+	at_final_add(r);
 	at_send_resp();
+}
+
+/* The held AT+CMGL answer goes out, and what waited behind it with it. */
+static void
+at_release(void)
+{
+	if (ses.mode != AT_HELD)
+		return;
+	ses.mode = AT_COMMAND;
+	log_info("AT+CMGL answer released");
+	obuf_add(&resp, ses.urc.data + ses.urc.off, ses.urc.len - ses.urc.off);
+	ses.urc.len = ses.urc.off = 0;
+	at_send_resp();
+	if (obuf_pending(&ses.held)) {
+		struct obuf h = ses.held;
+		memset(&ses.held, 0, sizeof(ses.held));
+		at_feed(h.data + h.off, h.len - h.off);
+		obuf_free(&h);
+	}
 }
 
 int
@@ -203,6 +236,8 @@ at_command(char *line)
 		log_debug("tty: ignoring a line without AT");
 		return;
 	}
+	int hold = fault.list_hold && strncmp(line, "AT+CMGL=", 8) == 0 &&
+	    strcmp(line, "AT+CMGL=?") != 0;
 	p = line + 2;
 	while (*p != '\0' && r == R_OK) {
 		if (*p == '+' || *p == '^' || *p == '$' || *p == '*') {
@@ -230,6 +265,14 @@ at_command(char *line)
 		ses.overflow = 0;
 		obuf_add(&resp, "\r\n> ", 4);
 		at_send_resp();
+		return;
+	}
+	if (hold) {
+		fault.list_hold = 0;	/* the next listing only */
+		at_final_add(r);
+		ses.mode = AT_HELD;
+		ses.due = now_ms() + AT_HOLD_MAX_MS;
+		log_info("AT+CMGL answer held until list-hold 0");
 		return;
 	}
 	at_final(r);
@@ -411,7 +454,7 @@ at_feed(const char *buf, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		if (ses.mode == AT_BUSY) {
+		if (ses.mode == AT_BUSY || ses.mode == AT_HELD) {
 			obuf_add(&ses.held, buf + i, len - i);
 			return;
 		}
@@ -474,6 +517,8 @@ at_detached(void)
 {
 	if (ses.mode == AT_PDU)
 		log_info("client left during PDU entry: nothing sent");
+	if (ses.mode == AT_HELD)
+		resp.len = resp.off = 0;	/* for the last client */
 	if (ses.mode != AT_BUSY)
 		ses.mode = AT_COMMAND;
 	ses.len = 0;
@@ -485,7 +530,7 @@ at_detached(void)
 int
 at_wants_input(void)
 {
-	return ses.mode != AT_BUSY;
+	return ses.mode != AT_BUSY && ses.mode != AT_HELD;
 }
 
 long
@@ -493,7 +538,7 @@ at_deadline(void)
 {
 	long r = at_reports_due();
 
-	if (ses.mode == AT_BUSY && (r == -1 || ses.due < r))
+	if ((ses.mode == AT_BUSY || ses.mode == AT_HELD) && (r == -1 || ses.due < r))
 		return ses.due;
 	return r;
 }
@@ -504,6 +549,8 @@ at_timer(void)
 	if (ses.mode == AT_BUSY && now_ms() >= ses.due)
 		at_finish_send();
 	at_reports_run();
+	if (ses.mode == AT_HELD && now_ms() >= ses.due)
+		at_release();
 }
 
 void
@@ -564,6 +611,12 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 	} else if (strcmp(name, "pin") == 0 || strcmp(name, "puk") == 0) {
 		if (n != 1 || pin_fault(name, v[0]) == -1)
 			return -1;
+	} else if (strcmp(name, "list-hold") == 0) {
+		if (n != 1 || v[0] < 0 || v[0] > 1)
+			return -1;
+		fault.list_hold = v[0];
+		if (v[0] == 0)
+			at_release();
 	} else if (strcmp(name, "unplug") == 0) {
 		if (n != 1 || v[0] < 0 || v[0] > 1)
 			return -1;
@@ -574,8 +627,8 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		fault.unplugged = v[0];
 	} else {
 		*errstr = "unknown fault (delete-error, send-error, silent, "
-		    "send-delay, report, report-delay, unplug, signal, network, "
-		    "operator, pin, puk)";
+		    "send-delay, report, report-delay, list-hold, unplug, signal, "
+		    "network, operator, pin, puk)";
 		return -1;
 	}
 	*errstr = NULL;
@@ -590,4 +643,5 @@ void
 at_faults(struct sim_faults *f)
 {
 	*f = fault;
+	f->list_held = ses.mode == AT_HELD;
 }

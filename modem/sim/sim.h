@@ -72,6 +72,8 @@ struct sim_faults {
 	int	 network;	/* AT+CREG <stat>: 0 none, 1 home, 2 searching,
 				   3 denied, 4 unknown, 5 roaming */
 	int	 operator;	/* AT+COPS numeric operator; 0: from the IMSI */
+	int	 list_hold;	/* hold the next AT+CMGL answer */
+	int	 list_held;	/* (status) an AT+CMGL answer is held */
 };
 
 /* A stored SMS part. */

@@ -6,7 +6,11 @@
  * `delete`s wait for the listing's end. Every part is still reported once
  * in the worker's lifetime, and a later listing finds a new SMS.
  *
- * Env: PIGEON_TEST_BIN (pigeon-modem), PIGEON_TEST_TMP.
+ * And over AT (pigeon-modemsim): an SMS announced (+CMTI) as a listing
+ * ends, after the modem answered its AT+CMGL, is listed again at once,
+ * not at the next poll (poll_ms) a minute later.
+ *
+ * Env: PIGEON_TEST_BIN (pigeon-modem, pigeon-modemsim), PIGEON_TEST_TMP.
  */
 #include <errno.h>
 #include <poll.h>
@@ -197,15 +201,159 @@ START_TEST(test_send_during_listing)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+
+#define AT_POLL_MS	60000	/* the fallback listing: out of the test's reach */
+#define AT_PROMPT_MS	15000	/* "at once", under ASan on a busy machine */
+
+static char	 sim_dir[1100];
+static pid_t	 sim_pid = -1;
+
+static int
+sim_tty_exists(void *arg)
+{
+	char path[sizeof(sim_dir) + 8];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/tty", sim_dir);
+	return access(path, F_OK) == 0;
+}
+
+static void
+simctl(const char *args)
+{
+	char *out;
+	int rc = h_run(&out, "%s %s 2>&1", h_bin("pigeon-modemsim"), args);
+
+	ck_assert_msg(rc == 0, "pigeon-modemsim %s: %s", args, out);
+	free(out);
+}
+
+/* The simulator holds an AT+CMGL answer (fault list-hold). */
+static int
+sim_list_held(void *arg)
+{
+	char *out = NULL;
+	int held;
+
+	(void)arg;
+	held = h_run(&out, "%s status %s", h_bin("pigeon-modemsim"), sim_dir) == 0 &&
+	    strstr(out, "\"list_held\":true") != NULL;
+	free(out);
+	if (!held)
+		h_sleep_ms(200);	/* each look runs a program (ASan) */
+	return held;
+}
+
+/* The worker's next `sms`; other messages are skipped. */
+static json_t *
+next_sms(long deadline)
+{
+	json_t *m;
+
+	while ((m = next_msg(deadline)) != NULL) {
+		if (is_type(m, "sms"))
+			return m;
+		ck_assert_msg(!is_type(m, "error"), "worker error: %s",
+		    json_string_value(json_object_get(m, "error")));
+		json_decref(m);
+	}
+	return NULL;
+}
+
+START_TEST(test_announced_as_listing_ends)
+{
+	char *dir = h_tmpdir("listing_at"), log[1100], simlog[1100], gammu[1100];
+	char line[4096], args[1200];
+	json_t *m;
+
+	snprintf(sim_dir, sizeof(sim_dir), "%s/modem", dir);
+	snprintf(simlog, sizeof(simlog), "%s/sim.log", dir);
+	snprintf(log, sizeof(log), "%s/worker.log", dir);
+	snprintf(gammu, sizeof(gammu), "%s/gammu.log", dir);
+	char *sargv[] = { (char *)h_bin("pigeon-modemsim"), "serve", sim_dir, "-v",
+	    NULL };
+	sim_pid = h_spawn(simlog, sargv);
+	ck_assert_msg(h_wait_for(sim_tty_exists, NULL, WAIT_MS) == 0,
+	    "simulator never made %s/tty (log: %s)", sim_dir, simlog);
+
+	/* One SMS waits on the SIM; the worker's first listing is held. */
+	snprintf(args, sizeof(args), "deliver %s +212661000041 'before the "
+	    "listing'", sim_dir);
+	simctl(args);
+	snprintf(args, sizeof(args), "fault %s list-hold 1", sim_dir);
+	simctl(args);
+
+	char *argv[] = { (char *)h_bin("pigeon-modem"), "-v", NULL };
+	pid_t pid = h_spawn_channel(log, argv, &chan);
+	snprintf(line, sizeof(line), "{\"type\":\"config\",\"name\":\"listing_at\","
+	    "\"device\":\"%s/tty\",\"connection\":\"at\",\"model\":\"\","
+	    "\"logfile\":\"%s\",\"logformat\":\"textalldate\",\"poll_ms\":%d}\n",
+	    sim_dir, gammu, AT_POLL_MS);
+	say(line);
+	ck_assert_msg(h_wait_for(sim_list_held, NULL, WAIT_MS) == 0,
+	    "the worker never listed (log: %s)", log);
+
+	/* A report comes while the modem answers AT+CMGL: it is stored
+	 * after the answer was made, and announced right after it. */
+	snprintf(args, sizeof(args), "report %s +212661000042 77 0", sim_dir);
+	simctl(args);
+	snprintf(args, sizeof(args), "fault %s list-hold 0", sim_dir);
+	simctl(args);
+
+	long deadline = h_now_ms() + WAIT_MS;
+	m = next_sms(deadline);
+	ck_assert_msg(m != NULL, "the held listing reported nothing");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")),
+	    "before the listing");
+	json_decref(m);
+
+	/* The report, at once: not a minute later at the next poll. */
+	long t0 = h_now_ms();
+	m = next_sms(t0 + AT_PROMPT_MS);
+	ck_assert_msg(m != NULL, "the report announced as the listing ended "
+	    "was not listed within %d ms (poll_ms %d)", AT_PROMPT_MS, AT_POLL_MS);
+	ck_assert(json_is_true(json_object_get(m, "status_report")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "ref")), 77);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")),
+	    "+212661000042");
+	json_decref(m);
+
+	close(chan);
+	chan = -1;
+	ck_assert_int_eq(h_stop(pid, 0, 10000), 0);
+	ck_assert_int_eq(h_stop(sim_pid, SIGTERM, 10000), 0);
+	sim_pid = -1;
+	h_assert_no_sanitizer_report(log);
+	h_assert_no_sanitizer_report(simlog);
+	free(dir);
+}
+END_TEST
+
+/* A failed check leaves the test early: the simulator goes too. */
+static void
+at_teardown(void)
+{
+	if (sim_pid > 0)
+		h_stop(sim_pid, SIGKILL, 5000);
+	sim_pid = -1;
+}
+
 static Suite *
 listing_suite(void)
 {
 	Suite *s = suite_create("listing");
 	TCase *tc = tcase_create("dummy");
+	TCase *at = tcase_create("at");
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_send_during_listing);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(at, NULL, at_teardown);
+	tcase_set_timeout(at, 120);
+	tcase_add_test(at, test_announced_as_listing_ends);
+	suite_add_tcase(s, at);
 	return s;
 }
 
