@@ -30,12 +30,14 @@
 
 static struct h_gateway g;
 
+/* Runs a literal statement, with at most one parameter ($1). */
 static void
-sql(const char *q)
+db_run(const char *sql, const char *param)
 {
-	PGresult *r = PQexec(g.db, q);
+	const char *params[1] = { param };
+	PGresult *r = PQexecParams(g.db, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
 	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(g.db));
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(g.db));
 	PQclear(r);
 }
 
@@ -195,21 +197,21 @@ START_TEST(test_audience_counts)
 	/* 300 followers: Maroc Telecom (0661), Orange (0663), inwi (0600) and
 	 * a range no table has (0620); fr, en, ar, and a few darija. Some
 	 * texted before they joined. */
-	sql("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
 	    "received_at, state) "
 	    "SELECT 'bulk', '+2126' || (ARRAY['61', '63', '00', '20'])[1 + i % 4] || "
 	    "lpad(i::text, 7, '0'), 'e164', 'early', 1, now() - interval '3 days' "
-	    "- (i % 7) * interval '1 hour', 'done' FROM generate_series(0, 299, 10) i");
-	sql("INSERT INTO accounts (phone, handle, lang, created_at) VALUES "
-	    "('+212661999000', 'biz', 'fr', now() - interval '60 days')");
-	sql("INSERT INTO accounts (phone, handle, lang, created_at) "
+	    "- (i % 7) * interval '1 hour', 'done' FROM generate_series(0, 299, 10) i", NULL);
+	db_run("INSERT INTO accounts (phone, handle, lang, created_at) VALUES "
+	    "('+212661999000', 'biz', 'fr', now() - interval '60 days')", NULL);
+	db_run("INSERT INTO accounts (phone, handle, lang, created_at) "
 	    "SELECT '+2126' || (ARRAY['61', '63', '00', '20'])[1 + i % 4] || "
 	    "lpad(i::text, 7, '0'), 'a' || i, "
 	    "(ARRAY['fr', 'fr', 'en', 'ar', 'fr', 'darija'])[1 + i % 6], "
-	    "now() - interval '40 days' FROM generate_series(0, 299) i");
+	    "now() - interval '40 days' FROM generate_series(0, 299) i", NULL);
 	/* Their SMS over ten days: most between 8:00 and 22:00; a few at
 	 * night (hours of 1 to 4 people: hidden). */
-	sql("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
 	    "received_at, state) "
 	    "SELECT 'bulk', '+2126' || (ARRAY['61', '63', '00', '20'])[1 + k % 4] || "
 	    "lpad(k::text, 7, '0'), 'e164', 'hello', 1, "
@@ -218,35 +220,35 @@ START_TEST(test_audience_counts)
 	    "+ (i * 7 % 60) * interval '1 minute', 'done' "
 	    "FROM generate_series(1, 1500) i, LATERAL (SELECT i * 37 % 300 AS k) kk "
 	    "WHERE date_trunc('day', now()) - (i % 10) * interval '1 day' "
-	    "+ CASE WHEN i % 97 = 0 THEN (i % 5) ELSE 8 + i % 14 END * interval '1 hour' < now()");
-	sql("INSERT INTO follows (followee, follower) "
+	    "+ CASE WHEN i % 97 = 0 THEN (i % 5) ELSE 8 + i % 14 END * interval '1 hour' < now()", NULL);
+	db_run("INSERT INTO follows (followee, follower) "
 	    "SELECT (SELECT id FROM accounts WHERE handle = 'biz'), id FROM accounts "
-	    "WHERE handle ~ '^a[0-9]+$'");
-	sql("UPDATE follow_events SET at = now() - (id % 12) * interval '1 day' "
-	    "- (id % 1440) * interval '1 minute'");
+	    "WHERE handle ~ '^a[0-9]+$'", NULL);
+	db_run("UPDATE follow_events SET at = now() - (id % 12) * interval '1 day' "
+	    "- (id % 1440) * interval '1 minute'", NULL);
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/users/biz/business", TOKEN, NULL,
 	    NULL), 200);
 	check_both("bulk");
 
 	/* LANG; LEAVE and FOLLOW one by one; new SMS, some in a new hour,
 	 * some moving an hour to today; one at 3:00 (a hidden hour). */
-	sql("UPDATE accounts SET lang = 'ar' WHERE handle IN ('a0', 'a1', 'a2', 'a3', 'a6')");
+	db_run("UPDATE accounts SET lang = 'ar' WHERE handle IN ('a0', 'a1', 'a2', 'a3', 'a6')", NULL);
 	for (int i = 10; i < 40; i += 3) {
-		char q[160];
-		snprintf(q, sizeof(q), "DELETE FROM follows WHERE follower = "
-		    "(SELECT id FROM accounts WHERE handle = 'a%d')", i);
-		sql(q);
+		char handle[16];
+		snprintf(handle, sizeof(handle), "a%d", i);
+		db_run("DELETE FROM follows WHERE follower = "
+		    "(SELECT id FROM accounts WHERE handle = $1)", handle);
 	}
-	sql("INSERT INTO follows (followee, follower) "
+	db_run("INSERT INTO follows (followee, follower) "
 	    "SELECT (SELECT id FROM accounts WHERE handle = 'biz'), id FROM accounts "
-	    "WHERE handle IN ('a13', 'a19')");
-	sql("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, state) "
+	    "WHERE handle IN ('a13', 'a19')", NULL);
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, state) "
 	    "SELECT 'one', phone, 'e164', 'now', 1, 'done' FROM accounts "
-	    "WHERE handle ~ '^a[0-9]$'");
-	sql("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
+	    "WHERE handle ~ '^a[0-9]$'", NULL);
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
 	    "received_at, state) SELECT 'one', phone, 'e164', 'night', 1, "
 	    "date_trunc('day', now() - interval '3 hours') + interval '3 hours 5 minutes', "
-	    "'done' FROM accounts WHERE handle IN ('a50', 'a51')");
+	    "'done' FROM accounts WHERE handle IN ('a50', 'a51')", NULL);
 	check_both("changes");
 
 	/* The operator erases a follower; a new range names 0620's network. */
@@ -254,8 +256,8 @@ START_TEST(test_audience_counts)
 	    200);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle = 'a4'",
 	    0, NULL), 0);
-	sql("INSERT INTO number_ranges (prefix, country, network) "
-	    "VALUES ('+212620', '212', 'Test Net')");
+	db_run("INSERT INTO number_ranges (prefix, country, network) "
+	    "VALUES ('+212620', '212', 'Test Net')", NULL);
 	check_both("erased, range");
 
 	/* Another time zone, a quarter-hour one: the hours and days again. */
@@ -266,8 +268,8 @@ START_TEST(test_audience_counts)
 
 	/* A database from before the counts (an upgrade): the first start
 	 * with them fills them from the rows. */
-	sql("UPDATE audience_state SET seeded = false, tz = NULL");
-	sql("TRUNCATE audience_groups, audience_follows, audience_hours, account_hours");
+	db_run("UPDATE audience_state SET seeded = false, tz = NULL", NULL);
+	db_run("TRUNCATE audience_groups, audience_follows, audience_hours, account_hours", NULL);
 	h_gateway_restart(&g, "timezone = Asia/Kathmandu\n");
 	ck_assert_int_eq(h_wait_db(&g, "SELECT seeded::text || ' ' || tz FROM audience_state",
 	    NULL, "true Asia/Kathmandu", 30000), 0);
