@@ -86,6 +86,15 @@ sim_empty(void *arg)
 	return h_stored_count(&g, 0) == 0;
 }
 
+/* Only the poisoned SMS left on the SIM: the ones after it are deleted
+ * once their commit is acknowledged, which can trail the post a little. */
+static int
+sim_holds_one(void *arg)
+{
+	(void)arg;
+	return h_stored_count(&g, 0) == 1;
+}
+
 static void
 join(const char *phone, const char *handle)
 {
@@ -145,7 +154,8 @@ START_TEST(test_unsafe_pdu_skipped)
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE problem = "
 	    "'undecodable: PDU lengths beyond what libgammu decodes safely'", NULL), 1);
 	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
-	ck_assert_int_eq(h_stored_count(&g, 0), 1);
+	ck_assert_msg(h_wait_for(sim_holds_one, NULL, WAIT_MS) == 0,
+	    "%d SMS on the SIM, not the poisoned one alone", h_stored_count(&g, 0));
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
 }
 END_TEST
