@@ -462,6 +462,29 @@ test-million: all
 # output follows the tests'.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# valgrind (memcheck) on a build without sanitizers, at -O1 in $(BUILD)/vg:
+# the unit tests, and pigeond in the integration tests of VALGRIND_TESTS
+# (PIGEON_TEST_VALGRIND, h_gateway.c: each run writes valgrind.PID.log in
+# its test folder, and any report in one fails the target). Slower than
+# make test and not part of it.
+VG_BUILD       = $(BUILD)/vg
+VALGRIND_TESTS = tests/integration/test_smpp tests/integration/test_commands \
+	tests/integration/test_api tests/integration/test_business
+valgrind:
+	@scripts/deps
+	$(MAKE) BUILD=$(VG_BUILD) OPTFLAGS='-O1 -g' test-run-bins
+	@for t in $(UNIT_TESTS); do \
+		CK_FORK=no valgrind --quiet --error-exitcode=97 --leak-check=full \
+		    --errors-for-leak-kinds=definite $(VG_BUILD)/$$t \
+		    >$(VG_BUILD)/$$(basename $$t).vg 2>&1 && echo "$$t: clean" || \
+		    { cat $(VG_BUILD)/$$(basename $$t).vg; echo "$$t: FAILED"; exit 1; }; \
+	done
+	@find var/test-tmp -name 'valgrind.*.log' -delete 2>/dev/null || true
+	PIGEON_TEST_VALGRIND=1 CK_DEFAULT_TIMEOUT=600 tests/run $(VG_BUILD) $(VALGRIND_TESTS)
+	@bad=$$(find var/test-tmp -name 'valgrind.*.log' -size +0); \
+	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: reports in $$bad"; exit 1; fi; \
+	echo "valgrind: pigeond clean in $$(find var/test-tmp -name 'valgrind.*.log' | wc -l) runs"
+
 test:
 	@scripts/deps
 	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
@@ -556,7 +579,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: test-run-bins all test test-bins unit run bench install install-sim uninstall deps clean FORCE fuzz \
+.PHONY: test-run-bins all test test-bins unit run bench valgrind install install-sim uninstall deps clean FORCE fuzz \
 	fuzz-brief fuzz-one fuzz-bins test-reliability test-soak test-million
 
 -include $(shell find build -name '*.d' 2>/dev/null)

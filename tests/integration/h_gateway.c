@@ -99,12 +99,26 @@ write_config(struct h_gateway *g)
 	chmod(g->config, 0600);
 }
 
+/*
+ * With PIGEON_TEST_VALGRIND set (make valgrind, on the build without
+ * sanitizers), pigeond runs under valgrind, whose reports (memory errors,
+ * definite leaks) go to valgrind.PID.log in the test's folder; make
+ * valgrind fails on any such file that is not empty. Its workers are
+ * exec'd by it and run as they are.
+ */
 void
 h_pigeond_start(struct h_gateway *g)
 {
 	char *log = xasprintf("%s/pigeond.log", g->dir);
+	char *vglog = xasprintf("--log-file=%s/valgrind.%%p.log", g->dir);
 	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", g->config, NULL };
-	g->pigeond = h_spawn(log, argv);
+	char *vgargv[] = { "/usr/bin/valgrind", "--quiet", "--error-exitcode=97",
+	    "--leak-check=full", "--errors-for-leak-kinds=definite", vglog,
+	    (char *)h_bin("pigeond"), "-v", "-c", g->config, NULL };
+	const char *vg = getenv("PIGEON_TEST_VALGRIND");
+
+	g->pigeond = h_spawn(log, vg && *vg ? vgargv : argv);
+	free(vglog);
 	free(log);
 }
 

@@ -279,8 +279,9 @@ START_TEST(test_get_whois_stats_profile_delete)
 	GETS(h, "@gina1: second post");
 	TEXT(2, h, "GET @gina1");
 	wait_count(h, "@gina1: second post", 2);
-	snprintf(today, sizeof(today), "%s",
-	    dbv("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL));
+	/* YYYY-MM-DD and its NUL: exactly what today holds. */
+	memcpy(today, dbv("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0,
+	    NULL), 11);
 	snprintf(want, sizeof(want), "@gina1: 1 followers, 0 following, since %s. "
 	    "Gina G - I keep pigeons", today);
 	TEXT(2, h, "WHOIS gina1");

@@ -43,7 +43,7 @@ START_TEST(test_older_binary_refuses_newer_schema)
 
 	/* A newer pigeond applied one more migration. */
 	long latest = h_db_long(g.db, "SELECT max(version) FROM pigeon_schema", 0, NULL);
-	char next[16];
+	char next[24];	/* any long */
 	snprintf(next, sizeof(next), "%ld", latest + 1);
 	const char *params[] = { next };
 	PQclear(PQexecParams(g.db, "INSERT INTO pigeon_schema (version, name) "
