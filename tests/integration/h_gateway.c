@@ -193,7 +193,7 @@ h_gateway_stop(struct h_gateway *g)
 	if (g->pigeond > 0) {
 		int status = h_stop(g->pigeond, SIGTERM, 20000);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			ck_abort_msg("pigeond did not exit cleanly on SIGTERM (status %d)", status);
+			h_fatal("pigeond did not exit cleanly on SIGTERM (status %d)", status);
 	}
 	g->pigeond = 0;
 	for (int i = 0; i < g->nmodems; i++) {
@@ -546,7 +546,7 @@ h_gateway_restart(struct h_gateway *g, const char *extra_config)
 	    g->nmodems + g->nsmpp;
 	status = h_stop(g->pigeond, SIGTERM, 20000);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		ck_abort_msg("pigeond did not exit cleanly on SIGTERM (status %d)", status);
+		h_fatal("pigeond did not exit cleanly on SIGTERM (status %d)", status);
 	g->extra_config = (char *)extra_config;
 	write_config(g);
 	h_pigeond_start(g);

@@ -103,6 +103,7 @@ int	 h_stored_count(struct h_gateway *, int modem);
 
 /* Fails the test if the log at path holds an ASan, UBSan or LSan report. */
 void	 h_assert_no_sanitizer_report(const char *path);
+void	 h_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* A GET on 127.0.0.1:port; returns the status code, body in *body (malloc). */
 int	 h_http_get(int port, const char *path, char **body);
