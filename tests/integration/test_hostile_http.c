@@ -416,9 +416,10 @@ START_TEST(test_accept_emfile_backs_off)
 	    100 * cpu, log1 - log0);
 	ck_assert_int_lt(log1 - log0, 16 * 1024);
 	ck_assert_double_lt(cpu, 0.3);
-	char *text = h_read_file(log);
-	ck_assert_ptr_nonnull(strstr(text, "http: accept failed"));
-	free(text);
+	/* Said once per 10 s at most (httpguard.c): an earlier case's line
+	 * about its own connections can hold this one back that long. */
+	ck_assert_msg(h_wait_file_contains(log, "http: accept failed", 15000) == 0,
+	    "no 'http: accept failed' in %s within 15 s", log);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	/* Cut by request_seconds, the held ones free their descriptors. */
