@@ -115,6 +115,7 @@ MODEM_SRCS = \
 	modem/send.c \
 	modem/gsm.c \
 	modem/gsmdummy.c \
+	modem/gsmtext.c \
 	modem/gsmlog.c \
 	modem/gsmpart.c \
 	modem/outcome.c \
@@ -383,12 +384,12 @@ fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
 # The worker's side (issue 14); fuzz_fit includes modem/gsm.c for its statics.
 fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/utf8.c
 fuzz_pdu_PKGS    = gammu
-fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c
+fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c modem/gsmtext.c
 fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h) \
-		modem/gsm.c modem/gsmdummy.c modem/gsmpart.c modem/gsmlog.c
+		modem/gsm.c modem/gsmdummy.c modem/gsmtext.c modem/gsmpart.c modem/gsmlog.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(fuzz_$*_PKGS),$(shell $(PKG_CONFIG) \
 		--cflags $(fuzz_$*_PKGS))) -o $@ $< $(fuzz_$*_SRCS) \

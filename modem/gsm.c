@@ -20,6 +20,7 @@
 #include <gammu.h>
 
 #include "gsmdummy.h"
+#include "gsmtext.h"
 #include "log.h"
 #include "worker.h"
 
@@ -249,16 +250,6 @@ gsm_ident_log(const char *what, GSM_Error err)
 		log_debug("%s: %s", what, gsm_strerror(err));
 	else
 		log_warnx("%s: %s", what, gsm_strerror(err));
-}
-
-/* Copies what fits; jstr() repairs a UTF-8 sequence cut in half. */
-static void
-gsm_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 void
@@ -511,19 +502,6 @@ send_fail(struct send_result *r, int code, int temporary, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-gsm_number_valid(const char *to)
-{
-	size_t digits = 0;
-
-	if (*to == '+')
-		to++;
-	for (; *to != '\0'; to++, digits++)
-		if (*to < '0' || *to > '9')
-			return 0;
-	return digits >= 1 && digits <= 20;
-}
-
 /* Sends one part and waits for the network's verdict. */
 static void
 gsm_send_part(struct gsm *g, GSM_SMSMessage *sms, int i, struct send_result *r)
@@ -596,22 +574,6 @@ gsm_encode(struct gsm *g, const char *text, size_t len, GSM_MultiSMSMessage *m)
 	info->Entries[0].Buffer = NULL;
 	free(ubuf);
 	return err;
-}
-
-/* The first n bytes of text without trailing spaces, then more (malloc). */
-static char *
-gsm_cut_text(const char *text, size_t n, const char *more)
-{
-	size_t ml = strlen(more);
-	char *out;
-
-	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
-		n--;
-	if ((out = malloc(n + ml + 1)) == NULL)
-		fatal("malloc");
-	memcpy(out, text, n);
-	memcpy(out + n, more, ml + 1);
-	return out;
 }
 
 static int
