@@ -92,6 +92,45 @@ str(json_t *o, const char *key)
 }
 
 int
+atom_feed_open(struct evbuffer *b, const char *hostname, const char *prefix,
+    const char *path)
+{
+	int rc = evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:") < 0;
+
+	atom_text_add(b, hostname);
+	rc |= evbuffer_add_printf(b, ",2026:pigeon/%s", prefix) < 0;
+	atom_text_add(b, path);
+	rc |= evbuffer_add_printf(b, "</id>\n") < 0;
+	return rc ? -1 : 0;
+}
+
+int
+atom_entry_open(struct evbuffer *b, const char *hostname, json_int_t post)
+{
+	int rc = evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
+
+	atom_text_add(b, hostname);
+	rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n",
+	    post) < 0;
+	return rc ? -1 : 0;
+}
+
+int
+atom_entry_close(struct evbuffer *b, const char *text, const char *at)
+{
+	int rc = evbuffer_add_printf(b, "    <content type=\"text\">") < 0;
+
+	atom_text_add(b, text);
+	rc |= evbuffer_add_printf(b, "</content>\n    <published>") < 0;
+	atom_text_add(b, at);
+	rc |= evbuffer_add_printf(b, "</published>\n    <updated>") < 0;
+	atom_text_add(b, at);
+	rc |= evbuffer_add_printf(b, "</updated>\n  </entry>\n") < 0;
+	return rc ? -1 : 0;
+}
+
+int
 atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char *host)
 {
 	json_t *posts = json_object_get(f, "posts"), *p;
@@ -101,12 +140,8 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 	size_t i;
 	int rc = 0;
 
-	rc |= evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:") < 0;
-	atom_text_add(b, hostname);
-	rc |= evbuffer_add_printf(b, ",2026:pigeon/users/") < 0;
-	atom_text_add(b, user);
-	rc |= evbuffer_add_printf(b, "</id>\n  <title>@") < 0;
+	rc |= atom_feed_open(b, hostname, "users/", user);
+	rc |= evbuffer_add_printf(b, "  <title>@") < 0;
 	atom_text_add(b, user);
 	rc |= evbuffer_add_printf(b, " on Pigeon</title>\n  <subtitle>") < 0;
 	atom_text_add(b, str(f, "bio"));
@@ -133,23 +168,16 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
 		const char *at = str(p, "created_at"), *text = str(p, "text");
-		rc |= evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
-		atom_text_add(b, hostname);
-		rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n"
-		    "    <link rel=\"alternate\" type=\"text/html\" href=\"http://",
-		    json_integer_value(json_object_get(p, "id"))) < 0;
+		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
+		rc |= evbuffer_add_printf(b,
+		    "    <link rel=\"alternate\" type=\"text/html\" href=\"http://") < 0;
 		atom_text_add(b, host);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
 		atom_text_add(b, user);
 		rc |= evbuffer_add_printf(b, "\"/>\n    <title type=\"text\">") < 0;
 		atom_text_add(b, text);
-		rc |= evbuffer_add_printf(b, "</title>\n    <content type=\"text\">") < 0;
-		atom_text_add(b, text);
-		rc |= evbuffer_add_printf(b, "</content>\n    <published>") < 0;
-		atom_text_add(b, at);
-		rc |= evbuffer_add_printf(b, "</published>\n    <updated>") < 0;
-		atom_text_add(b, at);
-		rc |= evbuffer_add_printf(b, "</updated>\n  </entry>\n") < 0;
+		rc |= evbuffer_add_printf(b, "</title>\n") < 0;
+		rc |= atom_entry_close(b, text, at);
 	}
 	rc |= evbuffer_add_printf(b, "</feed>\n") < 0;
 	return rc ? -1 : 0;

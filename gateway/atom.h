@@ -16,5 +16,13 @@ int	 atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname,
 /* Appends s escaped for XML text or attributes, without the characters
  * XML 1.0 forbids, non-characters, C1 controls, DEL and invalid UTF-8. */
 void	 atom_text_add(struct evbuffer *b, const char *s);
+/* The pieces every Pigeon feed shares (atom.c, web_feed.c), each 0 or -1:
+ * the document's start up to its id, tag:HOSTNAME,2026:pigeon/PREFIX+PATH
+ * (PATH escaped); an entry's start up to the id of post POST; an entry's
+ * content, published and updated times, and its end. */
+int	 atom_feed_open(struct evbuffer *b, const char *hostname, const char *prefix,
+	    const char *path);
+int	 atom_entry_open(struct evbuffer *b, const char *hostname, json_int_t post);
+int	 atom_entry_close(struct evbuffer *b, const char *text, const char *at);
 
 #endif

@@ -29,12 +29,8 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 	size_t i;
 	int rc = 0;
 
-	rc |= evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:") < 0;
-	atom_text_add(b, hostname);
-	rc |= evbuffer_add_printf(b, ",2026:pigeon/") < 0;
-	atom_text_add(b, tag);
-	rc |= evbuffer_add_printf(b, "</id>\n  <title>") < 0;
+	rc |= atom_feed_open(b, hostname, "", tag);
+	rc |= evbuffer_add_printf(b, "  <title>") < 0;
 	atom_text_add(b, title);
 	rc |= evbuffer_add_printf(b, "</title>\n  <updated>") < 0;
 	atom_text_add(b, str(page, "updated"));
@@ -51,11 +47,8 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 		const char *at = str(p, "created_at"), *text = str(p, "text");
 		const char *handle = str(p, "handle"), *name = str(p, "name");
 
-		rc |= evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
-		atom_text_add(b, hostname);
-		rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT
-		    "</id>\n    <title type=\"text\">@",
-		    json_integer_value(json_object_get(p, "id"))) < 0;
+		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
+		rc |= evbuffer_add_printf(b, "    <title type=\"text\">@") < 0;
 		atom_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, ": ") < 0;
 		atom_text_add(b, text);
@@ -71,13 +64,8 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 		atom_text_add(b, host);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
 		atom_text_add(b, handle);
-		rc |= evbuffer_add_printf(b, "\"/>\n    <content type=\"text\">") < 0;
-		atom_text_add(b, text);
-		rc |= evbuffer_add_printf(b, "</content>\n    <published>") < 0;
-		atom_text_add(b, at);
-		rc |= evbuffer_add_printf(b, "</published>\n    <updated>") < 0;
-		atom_text_add(b, at);
-		rc |= evbuffer_add_printf(b, "</updated>\n  </entry>\n") < 0;
+		rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
+		rc |= atom_entry_close(b, text, at);
 	}
 	rc |= evbuffer_add_printf(b, "</feed>\n") < 0;
 	return rc ? -1 : 0;
