@@ -122,6 +122,9 @@ RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp
     SET enable_seqscan = off AS $$
 DECLARE
 	batch jsonb;		-- matched: one object per element
+	matched bigint[];	-- the messages whose parts the batch matched
+	reported_ok bigint[];	-- those of them with a part reported delivered
+	unmatched text[];	-- the dedupe keys of stored receipts left unmatched
 	delivered bigint[];
 	bad record;
 	late record;
@@ -166,19 +169,32 @@ BEGIN
 	               AND m.ord = (SELECT f.ord FROM first f WHERE f.dedupe = m.dedupe)))
 	  INTO batch FROM m;
 
+	-- The messages the batch matched, and those of them reported
+	-- delivered: arrays, so that each statement below reaches its rows
+	-- through the primary keys (= ANY on an index's first column) and
+	-- never by joining the batch to a whole table. Joined, the parts'
+	-- update was planned from statistics taken before a fan-out as a
+	-- hash join over every part: 14 ms a batch instead of 1 (test_smpp
+	-- test_receipts_read_their_part).
+	SELECT array_agg(DISTINCT b.outbox_id),
+	       array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.status < 32)
+	  INTO matched, reported_ok
+	  FROM pigeon_receipt_batch(batch) b
+	 WHERE b.stored AND b.outbox_id IS NOT NULL;
+
 	-- The parts: the last receipt of a part in the batch wins.
 	UPDATE outbox_parts op SET status = b.status, reported_at = now()
 	  FROM (SELECT DISTINCT ON (outbox_id, seq) outbox_id, seq, status
 	          FROM pigeon_receipt_batch(batch) WHERE stored AND outbox_id IS NOT NULL
 	         ORDER BY outbox_id, seq, ord DESC) b
-	 WHERE op.outbox_id = b.outbox_id AND op.seq = b.seq;
+	 WHERE op.outbox_id = ANY (matched)
+	   AND op.outbox_id = b.outbox_id AND op.seq = b.seq;
 
 	-- Delivered: every part of the message is (a part the link gave no id
 	-- for never is: the message stays sent).
 	SELECT array_agg(o.id) INTO delivered
 	  FROM outbox o
-	 WHERE o.id IN (SELECT outbox_id FROM pigeon_receipt_batch(batch)
-	                 WHERE stored AND status < 32)
+	 WHERE o.id = ANY (reported_ok)
 	   AND (SELECT count(*) FROM outbox_parts op
 	         WHERE op.outbox_id = o.id AND op.status < 32) >= coalesce(o.parts, 1);
 	IF delivered IS NOT NULL THEN
@@ -200,6 +216,8 @@ BEGIN
 	PERFORM 1 FROM modems
 	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
 	  ORDER BY name FOR UPDATE;
+	SELECT array_agg(b.dedupe) INTO unmatched
+	  FROM pigeon_receipt_batch(batch) b WHERE b.stored AND b.outbox_id IS NULL;
 	FOR late IN SELECT sr.id, sr.dedupe, sr.status, op
 	              FROM status_reports sr
 	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) AS k(mid),
@@ -208,9 +226,7 @@ BEGIN
 	                                                 AND op.seq = p.seq
 	                             ORDER BY p.sent_at DESC, p.outbox_id DESC
 	                             LIMIT 1) l ON true
-	             WHERE sr.dedupe IN (SELECT b.dedupe FROM pigeon_receipt_batch(batch) b
-	                                  WHERE b.stored AND b.outbox_id IS NULL)
-	               AND sr.outbox_id IS NULL LOOP
+	             WHERE sr.dedupe = ANY (unmatched) AND sr.outbox_id IS NULL LOOP
 		late_result := late_result || jsonb_build_object(late.dedupe,
 		    pigeon_report_apply(late.id, late.op, late.status));
 	END LOOP;
