@@ -17,7 +17,8 @@ new_db() {
 	echo "$BENCH_PG dbname=$1"
 }
 
-# wait_count CONNINFO SQL N TIMEOUT_S: polls until SQL's count reaches N.
+# wait_count CONNINFO SQL N TIMEOUT_S [INTERVAL_S]: polls until SQL's count
+# reaches N, every INTERVAL_S (0.05).
 wait_count() {
 	deadline=$(( $(date +%s) + $4 ))
 	while :; do
@@ -27,7 +28,7 @@ wait_count() {
 			echo "bench: timeout waiting for $3 ($2 gave $c)" >&2
 			return 1
 		fi
-		sleep 0.05
+		sleep "${5:-0.05}"
 	done
 }
 

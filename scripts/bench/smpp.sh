@@ -14,7 +14,8 @@
 # BENCH_SMPP_AHEAD (8: the bind's `ahead`, windows' worth pigeond hands
 # its worker; the default is 4, the bench's setting is Pigeon's fastest),
 # BENCH_SMPP_REPORT (yes; no: no receipts asked, to time the submit path
-# alone), BENCH_SMPP_PERF=S (perf record pigeond for S seconds).
+# alone), BENCH_SMPP_PERF=S (perf record pigeond for S seconds),
+# BENCH_SMPP_PIGEON_ONLY=1 (Pigeon's run alone, for profiling: no row).
 
 # smsc_bench_start DIR: a fresh simulator for one side; prints its port.
 smsc_bench_start() {
@@ -41,18 +42,13 @@ smsc_counter() {
 	    sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | head -n 1
 }
 
-# smsc_wait_counter DIR NAME N TIMEOUT_S: until the counter reaches N.
+# smsc_wait_counter DIR NAME N TIMEOUT_S: until the counter reaches N. One
+# client waits on the simulator (its `wait`): polling `status` with a
+# node process each 50 ms took most of a core from the run it measured.
 smsc_wait_counter() {
-	deadline=$(( $(date +%s) + $4 ))
-	while :; do
-		c=$(smsc_counter "$1" "$2")
-		[ "${c:-0}" -ge "$3" ] && return 0
-		if [ "$(date +%s)" -gt "$deadline" ]; then
-			echo "bench: timeout waiting for $2 = $3 at $1 (is ${c:-?})" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	"$top/scripts/smsc" wait "$1" "$2" "$3" --timeout-ms $(($4 * 1000)) >/dev/null && return 0
+	echo "bench: timeout waiting for $2 = $3 at $1 (is $(smsc_counter "$1" "$2"))" >&2
+	return 1
 }
 
 bench_smpp() {
@@ -108,20 +104,32 @@ CONF
 	tp=$(elapsed "$t0" "$(now)")
 	# Every receipt matched to its message.
 	[ "${BENCH_SMPP_REPORT:-yes}" = no ] ||
-	wait_count "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL" "$F" 600 ||
+	# (A count of 100,000 rows takes 60 ms: every 0.25 s, not 0.05.)
+	wait_count "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL" "$F" 600 0.25 ||
 	    echo "bench: receipts matched: $(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL") of $F" >&2
+	tr=$(elapsed "$t0" "$(now)")	# the last receipt matched (within 0.3 s)
 	matched=$(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL")
 	dups=$(smsc_counter "$dir/pigeon-smsc" submit_ok)
 	# CPU for the whole fan-out: pigeond, its worker, its database sessions.
 	pcpu_d=$(cpu_s $ppid)
 	pcpu_w=$(cpu_s $(pgrep -P $ppid))
-	pcpu_db=$(cpu_s $(psql_q "$db" "SELECT string_agg(pid::text, ' ')
-	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'"))
+	# Its sessions on this database only, each named by its role.
+	pcpu_db=0; pcpu_roles=""
+	for pr in $(psql_q "$db" "SELECT pid || ':' || replace(application_name, ' ', '_')
+	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'
+	     AND datname = current_database()"); do
+		c=$(cpu_s "${pr%%:*}")
+		pcpu_db=$(calc "$pcpu_db + $c")
+		pcpu_roles="$pcpu_roles ${pr#*:} $c"
+	done
 	pcpu=$(calc "$pcpu_d + $pcpu_w + $pcpu_db")
 	kill -TERM $ppid; wait $ppid || true
 	smsc_bench_stop "$dir/pigeon-smsc"
-	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched, SMSC accepted $dups;" \
-	    "CPU $pcpu s (pigeond $pcpu_d, pigeon-smpp $pcpu_w, its PostgreSQL sessions $pcpu_db)" >&2
+	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched (by $tr s), SMSC accepted $dups;" \
+	    "CPU $pcpu s (pigeond $pcpu_d, pigeon-smpp $pcpu_w, its PostgreSQL sessions $pcpu_db:$pcpu_roles)" >&2
+
+	# BENCH_SMPP_PIGEON_ONLY=1: Pigeon's side alone (profiling), no table row.
+	[ -z "${BENCH_SMPP_PIGEON_ONLY:-}" ] || return 0
 
 	# --- Kannel: the same F messages through sendsms, into a fresh simulator.
 	ks=$(smsc_bench_start "$dir/kannel-smsc")

@@ -456,10 +456,34 @@ function serve(dir, opts) {
 				}
 		}, cfg.redeliver_ms).unref();
 
+	/* {"cmd":"wait","counter":NAME,"n":N,"timeout_ms":MS}: answered once
+	 * the counter reaches N (checked every 2 ms), or at the timeout with
+	 * ok false. One client waits instead of polling `status`: a bench
+	 * polling with a node process each 50 ms spent most of a core. */
+	function waitFor(c) {
+		if (typeof c.counter !== 'string' || !(c.counter in counts) ||
+		    !Number.isInteger(c.n))
+			return { ok: false, error: 'wait needs counter (a status counter) and n' };
+		const until = Date.now() + (Number.isInteger(c.timeout_ms) ? c.timeout_ms : 60000);
+		return new Promise((resolve) => {
+			const t = setInterval(() => {
+				const n = counts[c.counter];
+				if (n >= c.n || Date.now() >= until) {
+					clearInterval(t);
+					resolve(n >= c.n ? { ok: true, count: n } :
+					    { ok: false, count: n, error: 'timeout: ' + c.counter +
+					      ' is ' + n + ', not ' + c.n });
+				}
+			}, 2);
+		});
+	}
+
 	function control(c) {
 		switch (c.cmd) {
 		case 'ping':
 			return { ok: true };
+		case 'wait':
+			return waitFor(c);
 		case 'status':
 			return { ok: true, port: server.address().port, counts: counts,
 			    pending_mo: pendingCount, sessions: [...sessions].map(
@@ -558,7 +582,10 @@ function serve(dir, opts) {
 				} catch (e) {
 					reply = { ok: false, error: String(e.message || e) };
 				}
-				c.write(JSON.stringify(reply) + '\n');
+				Promise.resolve(reply).then((r) => {
+					if (!c.destroyed)
+						c.write(JSON.stringify(r) + '\n');
+				});
 			}
 		});
 	});
@@ -716,6 +743,7 @@ function usage() {
                                mute on|off, clear
   smsc config DIR [--ids hex|decimal] [--auto-receipt STAT|'']
   smsc status DIR | stop DIR
+  smsc wait DIR COUNTER N [--timeout-ms MS]   until a status counter is N
   smsc sent DIR [NUMBER]       accepted messages: time, to, text (parts joined)
   smsc bench --port N [--count N] [--window N] [--system-id ID] [--password PW]
 `);
@@ -780,6 +808,14 @@ function main(argv) {
 	case 'config': {
 		const o = parseOpts(flags, { ids: 's', auto_receipt: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'config' }, o));
+		return;
+	}
+	case 'wait': {
+		if (pos.length !== 2)
+			usage();
+		const o = parseOpts(flags, { timeout_ms: 'int' });
+		ctlCall(dir, Object.assign({ cmd: 'wait', counter: pos[0],
+		    n: parseInt(pos[1], 10) }, o));
 		return;
 	}
 	case 'status':
