@@ -634,17 +634,26 @@ function ctlCall(dir, obj) {
 	});
 }
 
-/* Binds a transmitter and keeps `window` submit_sm in flight. */
+/* Binds a transmitter and keeps `window` submit_sm in flight. With
+ * `receipts`, binds a transceiver, asks a receipt for each submit and
+ * answers each deliver_sm at once: the PDUs a gateway's fan-out with
+ * receipts makes the simulator handle (run it with --auto-receipt). The
+ * time is to the last submit_sm_resp, as the gateway's is. */
 function bench(o) {
 	const count = o.count || 20000, win = o.window || 100;
 	const s = smpp.connect({ host: '127.0.0.1', port: o.port });
-	let sent = 0, done = 0, errors = 0, t0 = 0;
+	let sent = 0, done = 0, errors = 0, receipts = 0, t0 = 0;
 	s.on('error', (e) => die('bench: ' + e.message));
+	s.on('deliver_sm', (pdu) => {
+		receipts++;
+		s.send(pdu.response());
+	});
 	function pump() {
 		while (sent < count && sent - done < win) {
 			sent++;
 			s.submit_sm({ source_addr: '40404', source_addr_ton: 3,
 			    destination_addr: '+212600' + String(sent).padStart(6, '0'),
+			    registered_delivery: o.receipts ? 1 : 0,
 			    short_message: 'bench message ' + sent }, (r) => {
 				done++;
 				if (r.command_status !== 0)
@@ -652,7 +661,8 @@ function bench(o) {
 				if (done === count) {
 					const secs = (Date.now() - t0) / 1000;
 					process.stdout.write(JSON.stringify({ submits: count,
-					    window: win, seconds: secs, errors: errors,
+					    window: win, receipts_asked: !!o.receipts,
+					    receipts: receipts, seconds: secs, errors: errors,
 					    per_second: Math.round(count / secs) }) + '\n');
 					s.unbind(() => s.close());
 					setTimeout(() => process.exit(0), 200).unref();
@@ -662,7 +672,8 @@ function bench(o) {
 			});
 		}
 	}
-	s.bind_transmitter({ system_id: o.system_id || 'pigeon',
+	const bind = o.receipts ? s.bind_transceiver.bind(s) : s.bind_transmitter.bind(s);
+	bind({ system_id: o.system_id || 'pigeon',
 	    password: o.password || 'secret' }, (r) => {
 		if (r.command_status !== 0)
 			die('bench: bind refused, status ' + r.command_status);
@@ -746,6 +757,7 @@ function usage() {
   smsc wait DIR COUNTER N [--timeout-ms MS]   until a status counter is N
   smsc sent DIR [NUMBER]       accepted messages: time, to, text (parts joined)
   smsc bench --port N [--count N] [--window N] [--system-id ID] [--password PW]
+             [--receipts]
 `);
 	process.exit(2);
 }
@@ -756,7 +768,7 @@ function main(argv) {
 		usage();
 	if (cmd === 'bench') {
 		bench(parseOpts(argv.slice(1), { port: 'int', count: 'int',
-		    window: 'int', system_id: 's', password: 's' }));
+		    window: 'int', system_id: 's', password: 's', receipts: 'flag' }));
 		return;
 	}
 	const dir = argv[1];
