@@ -486,6 +486,17 @@ valgrind:
 	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: reports in $$bad"; exit 1; fi; \
 	echo "valgrind: pigeond clean in $$(find var/test-tmp -name 'valgrind.*.log' | wc -l) runs"
 
+# The screenshots kept in tests/integration/screenshots/ (the public web
+# pages and the status page, in headless Chromium), made anew; `make test`
+# writes its own in each test's scratch folder and leaves these alone.
+SCREENSHOT_TESTS = tests/integration/test_public_web tests/integration/test_status_charts
+
+screenshots:
+	@scripts/deps
+	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
+	PIGEON_TEST_SCREENSHOTS=$(CURDIR)/tests/integration/screenshots \
+	    tests/run $(BUILD)/san $(SCREENSHOT_TESTS)
+
 test:
 	@scripts/deps
 	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
@@ -580,7 +591,7 @@ clean:
 # Keep test objects between runs.
 .SECONDARY:
 
-.PHONY: test-run-bins all test test-bins unit run bench valgrind install install-sim uninstall deps clean FORCE fuzz \
+.PHONY: test-run-bins all test test-bins unit run bench valgrind screenshots install install-sim uninstall deps clean FORCE fuzz \
 	fuzz-brief fuzz-one fuzz-bins test-reliability test-soak test-million
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -414,6 +414,18 @@ file_contains(void *p)
 	return found;
 }
 
+char *
+h_screenshot_path(const char *scratch, const char *name)
+{
+	const char *kept = getenv("PIGEON_TEST_SCREENSHOTS");
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/%s", kept != NULL && *kept != '\0' ? kept : scratch,
+	    name) == -1)
+		h_fatal("out of memory");
+	return path;
+}
+
 int
 h_wait_file_contains(const char *path, const char *needle, int timeout_ms)
 {

@@ -109,6 +109,10 @@ void	 h_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2
 int	 h_http_get(int port, const char *path, char **body);
 /* Waits until the file at path contains needle; 0 or -1. */
 int	 h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
+/* Where a test writes its screenshot `name` (malloc'd): in the test's own
+ * scratch folder, or in $PIGEON_TEST_SCREENSHOTS when set (`make
+ * screenshots` sets it to tests/integration/screenshots, the kept ones). */
+char	*h_screenshot_path(const char *scratch, const char *name);
 
 /* Modem bank helpers (h_gateway.c). */
 /* Writes the config again (modem_extra, modem_removed) and sends SIGHUP. */

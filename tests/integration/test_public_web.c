@@ -7,7 +7,8 @@
  * كسكس, the directory ordered by followers, the three languages and their
  * links, the Atom feeds of a search, a hashtag and a member well-formed
  * and with what a reader requires, and no phone number anywhere. The
- * screenshots are kept in tests/integration/screenshots/ (web-*.png).
+ * screenshots are kept in tests/integration/screenshots/ (web-*.png) by
+ * `make screenshots`.
  */
 #include <regex.h>
 #include <signal.h>
@@ -208,16 +209,13 @@ measure(const char *lang, const char *path, struct layout *l)
 	free(dom);
 }
 
-/* Keeps a screenshot of path in tests/integration/screenshots/name. */
+/* A screenshot of path as name (h_screenshot_path: `make screenshots`
+ * keeps them in tests/integration/screenshots/). */
 static void
 screenshot(const char *lang, const char *path, const char *name)
 {
-	char url[512], *shot = NULL, *args = NULL, *out = NULL;
+	char url[512], *shot = h_screenshot_path(g.dir, name), *args = NULL, *out = NULL;
 
-	if (access("tests/integration/screenshots", W_OK) == 0)
-		ck_assert_int_ge(asprintf(&shot, "tests/integration/screenshots/%s", name), 0);
-	else
-		ck_assert_int_ge(asprintf(&shot, "%s/%s", g.dir, name), 0);
 	/* A cheap phone's screen. */
 	ck_assert_int_ge(asprintf(&args, "--window-size=360,740 --screenshot='%s'", shot), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g.http_port, path);

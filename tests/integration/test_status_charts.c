@@ -3,8 +3,8 @@
  * SMS per hour over 24 h and per day over 30 days (sent, delivered,
  * failed, received), the queue's depth and each link's throughput and
  * signal from the samples, the age of the oldest queued message. The
- * numbers are read back from the SVG's data attributes; the screenshot is
- * kept as tests/integration/screenshots/status-fr.png.
+ * numbers are read back from the SVG's data attributes; `make screenshots`
+ * keeps the screenshot as tests/integration/screenshots/status-fr.png.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,12 +133,8 @@ START_TEST(test_charts_in_french)
 	ck_assert_msg(secs >= 290 && secs < 600, "oldest is %ld s", secs);
 	free(dom);
 
-	/* The screenshot, kept with the tests. */
-	char *shot = NULL, *args = NULL;
-	if (access("tests/integration/screenshots", W_OK) == 0)
-		shot = strdup("tests/integration/screenshots/status-fr.png");
-	else
-		ck_assert_int_ge(asprintf(&shot, "%s/status-fr.png", g.dir), 0);
+	/* The screenshot (kept with the tests by `make screenshots`). */
+	char *shot = h_screenshot_path(g.dir, "status-fr.png"), *args = NULL;
 	ck_assert_int_ge(asprintf(&args, "--window-size=1280,1400 --screenshot='%s'", shot), 0);
 	ck_assert_int_eq(chromium_fr(&out, args, url), 0);
 	ck_assert_int_eq(h_run(NULL, "test -s '%s'", shot), 0);
