@@ -272,6 +272,26 @@ scheduler_budgets(void)
 	free(text);
 }
 
+/*
+ * A link's free slots worth a claim now. A bind is claimed for by halves:
+ * while its worker still holds two SMSC windows' worth of sends, it waits
+ * until half its slots (`ahead` windows in all, link.c) are free, so that
+ * its claims and outcome batches are fewer and larger, each statement's
+ * fixed cost shared by more rows, and its window never runs dry meanwhile.
+ * At 100,000 followers and ahead 8: 372 claims instead of 480 to 505, and
+ * 17.0-17.4 s to the last submit instead of 18.2-18.8 (docs/performance.md).
+ */
+static int
+claimable(const struct link *l)
+{
+	int free = l->window - l->inflight - l->recording;
+
+	if (l->conf->kind == CONF_SMPP && free < l->window / 2 &&
+	    l->inflight >= 2 * l->conf->window)
+		return 0;
+	return free;
+}
+
 /* Free slots across the links that can send now. */
 static int
 able_slots(void)
@@ -281,7 +301,7 @@ able_slots(void)
 	int n = 0;
 	TAILQ_FOREACH(l, &env.links, entry)
 		if (able(l, now))
-			n += l->window - l->inflight - l->recording;
+			n += claimable(l);
 	return n;
 }
 
