@@ -582,6 +582,28 @@ settled(void *p)
 	return db_quiet(g);
 }
 
+void
+h_join(struct h_gateway *g, int modem, const char *phone, const char *handle,
+    int timeout_ms)
+{
+	char cmd[64], welcome[64];
+
+	snprintf(cmd, sizeof(cmd), "JOIN %s", handle);
+	snprintf(welcome, sizeof(welcome), "@%s", handle);
+	ck_assert_int_eq(h_text(g, modem, phone, cmd), 0);
+	ck_assert_msg(h_wait_received(g, phone, welcome, timeout_ms) == 0,
+	    "%s never received \"%s\"; got:\n%s", phone, welcome, h_received(g, phone));
+}
+
+void
+h_post(struct h_gateway *g, int modem, const char *from, const char *text,
+    int timeout_ms)
+{
+	ck_assert_int_eq(h_text(g, modem, from, text), 0);
+	ck_assert_msg(h_wait_db(g, "SELECT count(*) FROM posts WHERE text = $1",
+	    text, "1", timeout_ms) == 0, "the post \"%s\" from %s was not made", text, from);
+}
+
 int
 h_gateway_settle(struct h_gateway *g, int timeout_ms)
 {

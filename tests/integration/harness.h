@@ -100,6 +100,14 @@ int	 h_wait_received(struct h_gateway *, const char *number, const char *needle,
 	    int timeout_ms);
 /* Number of SMS still stored on modem i. */
 int	 h_stored_count(struct h_gateway *, int modem);
+/* The commands most tests start with, each failing the test when its
+ * answer does not come within timeout_ms: "JOIN handle" from phone through
+ * modem i, until the phone is answered "@handle"; a post, until pigeond has
+ * made it (its copies included). */
+void	 h_join(struct h_gateway *, int modem, const char *phone, const char *handle,
+	    int timeout_ms);
+void	 h_post(struct h_gateway *, int modem, const char *from, const char *text,
+	    int timeout_ms);
 
 /* Fails the test if the log at path holds an ASan, UBSan or LSan report. */
 void	 h_assert_no_sanitizer_report(const char *path);

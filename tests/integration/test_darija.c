@@ -44,15 +44,6 @@ settle(void)
 	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
 }
 
-/* A member's message that must be published: waits for the post. */
-static void
-post(int m, const char *from, const char *text)
-{
-	TEXT(m, from, text);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts WHERE text = $1",
-	    text, "1", WAIT_MS), 0);
-}
-
 static int
 counted(void *arg)
 {
@@ -136,7 +127,7 @@ START_TEST(test_arabizi_member)
 	free(l);
 	TEXT(0, d, "tba3 karim19");
 	GETS(d, "Daba katbe3 @karim19: ghadi iwslek kolchi li kaynechr f SMS.");
-	post(1, k, "Salam lkhout, lyoum kayn lmatch");
+	h_post(&g, 1, k, "Salam lkhout, lyoum kayn lmatch", WAIT_MS);
 	GETS(d, "@karim19: Salam lkhout, lyoum kayn lmatch");
 	TEXT(0, d, "3awenni");
 	GETS(d, "Pigeon: TSEJJEL smiya, TBE3/7IYED smiya");
@@ -155,10 +146,10 @@ START_TEST(test_arabizi_member)
 
 	/* Ordinary Darija near a keyword: posts, not commands. "tbe3 lmatch"
 	 * is a post as nobody is @lmatch; "safi" is "OK", never a STOP. */
-	post(0, d, "tbe3 lmatch");
-	post(0, d, "safi");
-	post(0, d, "baraka llahou fik");
-	post(0, d, "w9ef m3aya");
+	h_post(&g, 0, d, "tbe3 lmatch", WAIT_MS);
+	h_post(&g, 0, d, "safi", WAIT_MS);
+	h_post(&g, 0, d, "baraka llahou fik", WAIT_MS);
+	h_post(&g, 0, d, "w9ef m3aya", WAIT_MS);
 
 	TEXT(0, d, "7iyed karim19");
 	GETS(d, "Ma b9itich katbe3 @karim19.");
@@ -171,12 +162,12 @@ START_TEST(test_arabizi_member)
 	GETS(d, "Ma ghadi iwslek 7ta SMS men Pigeon. Sift START bach trje3.");
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM optouts WHERE phone = $1",
 	    1, params), 1);
-	post(1, s, "sara posts while dounia is away");
+	h_post(&g, 1, s, "sara posts while dounia is away", WAIT_MS);
 	settle();
 	ck_assert_int_eq(h_received_matching(&g, d, "away"), 0);
 	TEXT(0, d, "rje3");
 	GETS(d, "Mar7ba bik men jdid!");
-	post(1, s, "sara posts again");
+	h_post(&g, 1, s, "sara posts again", WAIT_MS);
 	GETS(d, "@sara19: sara posts again");
 	/* The posts were published, and none of the four went out as a command. */
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "

@@ -125,25 +125,6 @@ settle(void)
 	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
 }
 
-static void
-join(int m, const char *phone, const char *handle)
-{
-	char cmd[64], welcome[64];
-
-	snprintf(cmd, sizeof(cmd), "JOIN %s", handle);
-	snprintf(welcome, sizeof(welcome), "@%s", handle);
-	TEXT(m, phone, cmd);
-	GETS(phone, welcome);
-}
-
-static void
-post(int m, const char *from, const char *text)
-{
-	TEXT(m, from, text);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts WHERE text = $1",
-	    text, "1", WAIT_MS), 0);
-}
-
 static long
 digests_to(const char *phone)
 {
@@ -169,13 +150,13 @@ START_TEST(test_digest_daily)
 	    "+ interval '2 hours')::int", 0, NULL);
 	long lead = h2 == 23 ? 3 : 2, hour = (h2 + lead - 2) % 24;
 
-	join(0, alice, "alice9");
-	join(1, bob, "bob9");
-	join(0, carol, "carol9");
-	join(1, dan, "dan9");
-	join(0, eve, "eve9");
-	join(1, gus, "gus9");
-	join(0, hal, "hal9");
+	h_join(&g, 0, alice, "alice9", WAIT_MS);
+	h_join(&g, 1, bob, "bob9", WAIT_MS);
+	h_join(&g, 0, carol, "carol9", WAIT_MS);
+	h_join(&g, 1, dan, "dan9", WAIT_MS);
+	h_join(&g, 0, eve, "eve9", WAIT_MS);
+	h_join(&g, 1, gus, "gus9", WAIT_MS);
+	h_join(&g, 0, hal, "hal9", WAIT_MS);
 	/* Followers make the top: alice 2, bob 1, carol none. */
 	TEXT(0, eve, "FOLLOW alice9");
 	GETS(eve, "You now follow @alice9");
@@ -202,12 +183,12 @@ START_TEST(test_digest_daily)
 	snprintf(want, sizeof(want), "You track, once a day at %ld:00: couscous, tajine", hour);
 	GETS(dan, want);
 
-	post(0, alice, LONG_POST);
-	post(1, bob, "Le couscous de maman");
-	post(0, carol, "couscous royal");
-	post(1, dan, "couscous chez moi");	/* the watcher's own: not counted */
-	post(0, alice, "tajine ou couscous?");
-	post(1, bob, "Rien a voir");
+	h_post(&g, 0, alice, LONG_POST, WAIT_MS);
+	h_post(&g, 1, bob, "Le couscous de maman", WAIT_MS);
+	h_post(&g, 0, carol, "couscous royal", WAIT_MS);
+	h_post(&g, 1, dan, "couscous chez moi", WAIT_MS);	/* the watcher's own: not counted */
+	h_post(&g, 0, alice, "tajine ou couscous?", WAIT_MS);
+	h_post(&g, 1, bob, "Rien a voir", WAIT_MS);
 	GETS(eve, "@alice9: tajine ou couscous?");
 	GETS(gus, "@alice9: tajine ou couscous?");
 	settle();
@@ -260,7 +241,7 @@ START_TEST(test_digest_daily)
 	snprintf(want, sizeof(want), "Once a day at %ld:00 you will get how many posts "
 	    "had couscous", hour + 1);
 	GETS(dan, want);
-	post(0, alice, "couscous encore");
+	h_post(&g, 0, alice, "couscous encore", WAIT_MS);
 	snprintf(step, sizeof(step), "+%ldh", lead + 1);
 	clock_set(step);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM accounts WHERE handle = $1 "
@@ -277,7 +258,7 @@ START_TEST(test_digest_daily)
 	snprintf(want, sizeof(want), "You track: tajine. Once a day at %ld:00: couscous",
 	    hour + 1);
 	GETS(dan, want);
-	post(0, carol, "tajine express");
+	h_post(&g, 0, carol, "tajine express", WAIT_MS);
 	GETS(dan, "@carol9: tajine express");
 
 	/* The layout when the SMS needs UCS-2 (Arabic, or French with ê):

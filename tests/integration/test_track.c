@@ -46,26 +46,6 @@ settle(void)
 	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
 }
 
-static void
-join(int m, const char *phone, const char *handle)
-{
-	char cmd[64], welcome[64];
-
-	snprintf(cmd, sizeof(cmd), "JOIN %s", handle);
-	snprintf(welcome, sizeof(welcome), "@%s", handle);
-	TEXT(m, phone, cmd);
-	GETS(phone, welcome);
-}
-
-/* A post, and the wait until pigeond has made it (its copies included). */
-static void
-post(int m, const char *from, const char *text)
-{
-	TEXT(m, from, text);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts WHERE text = $1",
-	    text, "1", WAIT_MS), 0);
-}
-
 /* Case, accents, hashtags and punctuation fold; a longer word is another
  * word; a follower who tracks a word of the post gets it once. */
 START_TEST(test_track_matching)
@@ -73,9 +53,9 @@ START_TEST(test_track_matching)
 	const char *alice = "+212661100001", *bob = "+212661100002",
 	    *carol = "+212661100003";
 
-	join(0, alice, "alice8");
-	join(1, bob, "bob8");
-	join(0, carol, "carol8");
+	h_join(&g, 0, alice, "alice8", WAIT_MS);
+	h_join(&g, 1, bob, "bob8", WAIT_MS);
+	h_join(&g, 0, carol, "carol8", WAIT_MS);
 	TEXT(1, bob, "TRACK couscous");
 	GETS(bob, "You will get every post with couscous by SMS. Text UNTRACK "
 	    "couscous to stop.");
@@ -89,10 +69,10 @@ START_TEST(test_track_matching)
 	TEXT(1, bob, "TRACK couscous");
 	GETS(bob, "You already track couscous.");
 
-	post(0, alice, "Couscous ce soir chez moi");
-	post(0, alice, "J'adore le #couscous");
-	post(0, alice, "COUSCOUS!");
-	post(0, alice, "Un couscousier neuf");
+	h_post(&g, 0, alice, "Couscous ce soir chez moi", WAIT_MS);
+	h_post(&g, 0, alice, "J'adore le #couscous", WAIT_MS);
+	h_post(&g, 0, alice, "COUSCOUS!", WAIT_MS);
+	h_post(&g, 0, alice, "Un couscousier neuf", WAIT_MS);
 	GETS(bob, "@alice8: Couscous ce soir chez moi");
 	GETS(bob, "@alice8: J'adore le #couscous");
 	GETS(bob, "@alice8: COUSCOUS!");
@@ -118,7 +98,7 @@ START_TEST(test_track_matching)
 	GETS(bob, "You were not tracking #couscous.");
 	TEXT(1, bob, "untrack couscous");
 	GETS(bob, "You will no longer get posts with couscous.");
-	post(0, alice, "couscous again");
+	h_post(&g, 0, alice, "couscous again", WAIT_MS);
 	GETS(carol, "@alice8: couscous again");
 	settle();
 	ck_assert_int_eq(h_received_matching(&g, bob, "couscous again"), 0);
@@ -138,8 +118,8 @@ START_TEST(test_track_languages)
 	GETS(dan, "@dan8");
 	TEXT(1, eve, "INSCRIPTION eve8");
 	GETS(eve, "@eve8");
-	join(0, fay, "fay8");
-	join(1, gus, "gus8");
+	h_join(&g, 0, fay, "fay8", WAIT_MS);
+	h_join(&g, 1, gus, "gus8", WAIT_MS);
 	TEXT(0, dan, "تتبع كسكس");
 	GETS(dan, "ستصلك منشورات كسكس");
 	TEXT(1, eve, "SURVEILLER ete");
@@ -157,11 +137,11 @@ START_TEST(test_track_languages)
 	TEXT(0, gus, "STOP");
 	GETS(gus, "You will get no more SMS from Pigeon.");
 
-	post(1, fay, "أحب الكسكس المغربي");
-	post(1, fay, "Quel été à Rabat");
-	post(1, fay, "Le Maroc gagne");
-	post(1, fay, "Allez le #Maroc");
-	post(1, fay, "Bravo @dan8 !");
+	h_post(&g, 1, fay, "أحب الكسكس المغربي", WAIT_MS);
+	h_post(&g, 1, fay, "Quel été à Rabat", WAIT_MS);
+	h_post(&g, 1, fay, "Le Maroc gagne", WAIT_MS);
+	h_post(&g, 1, fay, "Allez le #Maroc", WAIT_MS);
+	h_post(&g, 1, fay, "Bravo @dan8 !", WAIT_MS);
 	GETS(dan, "@fay8: أحب الكسكس المغربي");
 	GETS(eve, "@fay8: Quel été à Rabat");
 	GETS(eve, "@fay8: Allez le #Maroc");
@@ -181,15 +161,15 @@ START_TEST(test_track_daily_cap)
 {
 	const char *hal = "+212661100021", *ivy = "+212661100022";
 
-	join(0, hal, "hal8");
-	join(1, ivy, "ivy8");
+	h_join(&g, 0, hal, "hal8", WAIT_MS);
+	h_join(&g, 1, ivy, "ivy8", WAIT_MS);
 	TEXT(1, ivy, "TRACK olive");
 	GETS(ivy, "You will get every post with olive");
-	post(0, hal, "olive one");
-	post(0, hal, "olive two");
-	post(0, hal, "olive three");
-	post(0, hal, "olive four");
-	post(0, hal, "olive five");
+	h_post(&g, 0, hal, "olive one", WAIT_MS);
+	h_post(&g, 0, hal, "olive two", WAIT_MS);
+	h_post(&g, 0, hal, "olive three", WAIT_MS);
+	h_post(&g, 0, hal, "olive four", WAIT_MS);
+	h_post(&g, 0, hal, "olive five", WAIT_MS);
 	GETS(ivy, "@hal8: olive one");
 	GETS(ivy, "@hal8: olive two");
 	GETS(ivy, "@hal8: olive three");
@@ -201,7 +181,7 @@ START_TEST(test_track_daily_cap)
 	/* Following is not capped. */
 	TEXT(1, ivy, "FOLLOW hal8");
 	GETS(ivy, "You now follow @hal8");
-	post(0, hal, "olive six");
+	h_post(&g, 0, hal, "olive six", WAIT_MS);
 	GETS(ivy, "@hal8: olive six");
 }
 END_TEST
@@ -214,17 +194,17 @@ START_TEST(test_search_and_stats)
 	    *lea = "+212661100033";
 	char want[160];
 
-	join(0, jon, "jon8");
-	join(1, kim, "kim8");
-	join(0, lea, "lea8");
+	h_join(&g, 0, jon, "jon8", WAIT_MS);
+	h_join(&g, 1, kim, "kim8", WAIT_MS);
+	h_join(&g, 0, lea, "lea8", WAIT_MS);
 	TEXT(1, kim, "FOLLOW jon8");
 	GETS(kim, "You now follow @jon8");
 	TEXT(0, lea, "FOLLOW jon8");
 	GETS(lea, "You now follow @jon8");
-	post(0, jon, "Tajine aux olives");
-	post(0, jon, "Un bon tajine ce soir");
-	post(0, jon, "Le TAJINE de maman");
-	post(0, jon, "tajine encore, le dernier");
+	h_post(&g, 0, jon, "Tajine aux olives", WAIT_MS);
+	h_post(&g, 0, jon, "Un bon tajine ce soir", WAIT_MS);
+	h_post(&g, 0, jon, "Le TAJINE de maman", WAIT_MS);
+	h_post(&g, 0, jon, "tajine encore, le dernier", WAIT_MS);
 	GETS(kim, "@jon8: tajine encore, le dernier");
 	GETS(lea, "@jon8: tajine encore, le dernier");
 	TEXT(1, kim, "SEARCH tajine");
