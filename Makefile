@@ -291,7 +291,8 @@ REL_ONLY_TESTS = tests/integration/test_rel_db tests/integration/test_rel_window
 HARNESS_SRCS = \
 	tests/integration/harness.c \
 	tests/integration/h_gateway.c \
-	tests/integration/h_smsc.c
+	tests/integration/h_smsc.c \
+	tests/integration/h_clock.c
 
 obj = $(addprefix $(B)/,$(1:.c=.o))
 

@@ -38,18 +38,6 @@ free_port(void)
 	return port ? port : 18025;
 }
 
-static char *
-xasprintf(const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static int
 exists(void *path)
 {
@@ -60,9 +48,9 @@ exists(void *path)
 static void
 sim_start(struct h_gateway *g, int i)
 {
-	char *log = xasprintf("%s/sim%d.log", g->dir, i);
+	char *log = h_strf("%s/sim%d.log", g->dir, i);
 	char *argv[] = { (char *)h_bin("pigeon-modemsim"), "serve", g->sim_dir[i], NULL };
-	char *tty = xasprintf("%s/tty", g->sim_dir[i]);
+	char *tty = h_strf("%s/tty", g->sim_dir[i]);
 
 	g->sim_pid[i] = h_spawn(log, argv);
 	if (h_wait_for(exists, tty, 10000) == -1) {
@@ -109,8 +97,8 @@ write_config(struct h_gateway *g)
 void
 h_pigeond_start(struct h_gateway *g)
 {
-	char *log = xasprintf("%s/pigeond.log", g->dir);
-	char *vglog = xasprintf("--log-file=%s/valgrind.%%p.log", g->dir);
+	char *log = h_strf("%s/pigeond.log", g->dir);
+	char *vglog = h_strf("--log-file=%s/valgrind.%%p.log", g->dir);
 	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", g->config, NULL };
 	char *vgargv[] = { "/usr/bin/valgrind", "--quiet", "--error-exitcode=97",
 	    "--leak-check=full", "--errors-for-leak-kinds=definite", vglog,
@@ -161,11 +149,11 @@ gateway_start_on(struct h_gateway *g, const char *name, int nmodems, char *conni
 {
 	g->dir = h_tmpdir(name);
 	g->conninfo = conninfo;
-	g->config = xasprintf("%s/pigeon.conf", g->dir);
+	g->config = h_strf("%s/pigeon.conf", g->dir);
 	g->nmodems = nmodems;
 	g->http_port = free_port();
 	for (int i = 0; i < nmodems; i++) {
-		g->sim_dir[i] = xasprintf("%s/modem%d", g->dir, i);
+		g->sim_dir[i] = h_strf("%s/modem%d", g->dir, i);
 		sim_start(g, i);
 	}
 	write_config(g);
@@ -206,11 +194,11 @@ h_gateway_stop(struct h_gateway *g)
 	g->db = NULL;
 
 	/* pigeond's log holds its workers' stderr too. */
-	log = xasprintf("%s/pigeond.log", g->dir);
+	log = h_strf("%s/pigeond.log", g->dir);
 	h_assert_no_sanitizer_report(log);
 	free(log);
 	for (int i = 0; i < g->nmodems; i++) {
-		log = xasprintf("%s/sim%d.log", g->dir, i);
+		log = h_strf("%s/sim%d.log", g->dir, i);
 		h_assert_no_sanitizer_report(log);
 		free(log);
 		free(g->sim_dir[i]);
@@ -299,7 +287,7 @@ h_text(struct h_gateway *g, int modem, const char *from, const char *text)
 static void
 collect(const char *sim_dir, const char *number, char **acc, size_t *len)
 {
-	char *path = xasprintf("%s/sent.jsonl", sim_dir);
+	char *path = h_strf("%s/sent.jsonl", sim_dir);
 	char *data = h_read_file(path);
 	free(path);
 	if (data == NULL)
@@ -446,7 +434,7 @@ h_sim_fault(struct h_gateway *g, int modem, const char *name_values)
 int
 h_sim_sent_count(struct h_gateway *g, int modem)
 {
-	char *path = xasprintf("%s/sent.jsonl", g->sim_dir[modem]);
+	char *path = h_strf("%s/sent.jsonl", g->sim_dir[modem]);
 	char *data = h_read_file(path);
 	int n = data ? h_count_lines(data, "\"to\"") : 0;
 	free(path);
@@ -583,6 +571,25 @@ settled(void *p)
 }
 
 void
+h_sim_posts(const char *dir, int i, const char *from, int n, int nmodems)
+{
+	char *p = h_strf("%s/sim%d.sms", dir, i);
+	FILE *f = fopen(p, "w");
+	int loc = 1;
+
+	ck_assert_msg(f != NULL, "%s", p);
+	fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
+	    "\"coding\":\"gsm\",\"time\":\"2026-11-26T07:00:00+00:00\",\"text\":\"JOIN u%d\"}\n",
+	    loc++, from, i);
+	for (int k = i; k < n; k += nmodems)
+		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
+		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:%02d:%02d+00:00\","
+		    "\"text\":\"post %d\"}\n", loc++, from, (k / 60) % 60, k % 60, k);
+	fclose(f);
+	free(p);
+}
+
+void
 h_join(struct h_gateway *g, int modem, const char *phone, const char *handle,
     int timeout_ms)
 {
@@ -617,7 +624,7 @@ h_gateway_settle(struct h_gateway *g, int timeout_ms)
 char *
 h_outbox_col(struct h_gateway *g, long id, const char *col)
 {
-	char *sql = xasprintf("SELECT coalesce((%s)::text, '') FROM outbox WHERE id = $1::bigint",
+	char *sql = h_strf("SELECT coalesce((%s)::text, '') FROM outbox WHERE id = $1::bigint",
 	    col);	/* col is a literal of the calling test, never input */
 	char sid[32];
 	const char *params[] = { sid };
@@ -666,7 +673,7 @@ h_gateway_start_on(struct h_gateway *g, const char *name, int nmodems,
 void
 h_fake_sends(const char *dir, const char *modem, long first_id, long n, int *per_id)
 {
-	char *path = xasprintf("%s/%s.log", dir, modem);
+	char *path = h_strf("%s/%s.log", dir, modem);
 	char *log = h_read_file(path);
 
 	free(path);

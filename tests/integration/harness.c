@@ -415,6 +415,19 @@ file_contains(void *p)
 }
 
 char *
+h_strf(const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		h_fatal("out of memory");
+	va_end(ap);
+	return s;
+}
+
+char *
 h_screenshot_path(const char *scratch, const char *name)
 {
 	const char *kept = getenv("PIGEON_TEST_SCREENSHOTS");

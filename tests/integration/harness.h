@@ -39,6 +39,8 @@ void	 h_sleep_ms(int ms);
 /* Paths. */
 const char *h_bin(const char *name);		/* static buffer rotation */
 char	*h_tmpdir(const char *name);		/* fresh dir, malloc'd path */
+/* asprintf that cannot fail (h_fatal when out of memory). */
+char	*h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*h_read_file(const char *path);		/* NULL if missing */
 int	 h_write_file(const char *path, const char *text);
 int	 h_count_lines(const char *text, const char *needle);
@@ -100,6 +102,10 @@ int	 h_wait_received(struct h_gateway *, const char *number, const char *needle,
 	    int timeout_ms);
 /* Number of SMS still stored on modem i. */
 int	 h_stored_count(struct h_gateway *, int modem);
+/* A fake modem's SIM (tests/reliability/fake-modem, SIM mode) as
+ * dir/simI.sms: "JOIN uI" from `from`, then "post K" for K = i, i +
+ * nmodems, ... below n: modem I's share of n posts. */
+void	 h_sim_posts(const char *dir, int i, const char *from, int n, int nmodems);
 /* The commands most tests start with, each failing the test when its
  * answer does not come within timeout_ms: "JOIN handle" from phone through
  * modem i, until the phone is answered "@handle"; a post, until pigeond has
@@ -219,5 +225,22 @@ int	 h_smsc_receipts(struct h_smsc *, const char *opts);
 /* An [smpp NAME] section for this SMSC plus extra lines (malloc), for
  * h_gateway.smpp_extra. */
 char	*h_smsc_section(struct h_smsc *, const char *name, const char *extra);
+
+/* A PostgreSQL cluster whose clock the test moves (h_clock.c), through
+ * libfaketime (preloaded: H_FAKETIME_LIB). */
+#define H_FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+struct h_clock {
+	char	*pg_dir;
+	char	*clock_file;
+};
+/* Starts it, its clock at `at` (seconds since the epoch) running on, or at
+ * the real time when at is 0; returns its conninfo (malloc'd), for
+ * h_gateway_start_on. name names its folders. */
+char	*h_clock_cluster_start(struct h_clock *, const char *name, long at);
+/* The clock as an offset from the real one: "+0", "+2h", "-1d". */
+void	 h_clock_set(struct h_clock *, const char *offset);
+/* The clock at target (seconds since the epoch) now, running on from there. */
+void	 h_clock_at(struct h_clock *, long target);
+void	 h_clock_cluster_destroy(struct h_clock *);
 
 #endif

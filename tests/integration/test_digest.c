@@ -18,12 +18,10 @@
  * key on member and day). TRACK word alone brings the word back post by
  * post.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <check.h>
 
@@ -31,74 +29,22 @@
 
 #define WAIT_MS		60000
 #define NMODEMS		2
-#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 #define EXTRA		"timezone = UTC\nlimit_minute = 30\n"
 
 /* g has the modems; g2 is a second host on the same database without
  * modems: both run the digest job, only g sends. */
 static struct h_gateway g, g2;
-static char *pg_dir, *clock_file;
+static struct h_clock clk;	/* the database's clock */
 
 #define TEXT(m, from, text) ck_assert_int_eq(h_text(&g, (m), (from), (text)), 0)
 #define GETS(to, needle) ck_assert_msg(h_wait_received(&g, (to), (needle), WAIT_MS) == 0, \
 	"%s never received \"%s\"; got:\n%s", (to), (needle), h_received(&g, (to)))
 
-static char *
-xasprintf(const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-/* The database's clock, relative to the real one: "+0", "+2h". */
-static void
-clock_set(const char *offset)
-{
-	char *tmp = xasprintf("%s.new", clock_file);
-	ck_assert_int_eq(h_write_file(tmp, offset), 0);
-	ck_assert_int_eq(rename(tmp, clock_file), 0);
-	free(tmp);
-}
-
-static void
-cluster_destroy(void)
-{
-	char *out = NULL;
-	if (pg_dir) {
-		h_run(&out, "scripts/pg destroy '%s' 2>&1", pg_dir);
-		free(out);
-		free(pg_dir);
-		pg_dir = NULL;
-	}
-	if (clock_file) {
-		unlink(clock_file);
-		free(clock_file);
-		clock_file = NULL;
-	}
-}
-
 static void
 setup(void)
 {
-	char *out = NULL;
+	char *out = h_clock_cluster_start(&clk, "digest", 0);
 
-	ck_assert_msg(access(FAKETIME_LIB, R_OK) == 0, "libfaketime missing: run scripts/deps");
-	/* Read by the postgres user: outside the test's tree. */
-	clock_file = xasprintf("/tmp/pigeon-digest-clock-%d", (int)getpid());
-	clock_set("+0");
-	chmod(clock_file, 0644);
-	pg_dir = h_tmpdir("digest-pg");
-	rmdir(pg_dir);
-	int rc = h_run(&out, "LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s FAKETIME_NO_CACHE=1 "
-	    "FAKETIME_DONT_FAKE_MONOTONIC=1 scripts/pg start '%s' 2>&1", FAKETIME_LIB,
-	    clock_file, pg_dir);
-	ck_assert_msg(rc == 0, "scripts/pg start: %s", out ? out : "");
-	out[strcspn(out, "\n")] = '\0';
 	memset(&g, 0, sizeof(g));
 	g.extra_config = EXTRA;
 	h_gateway_start_on(&g, "digest", NMODEMS, out);
@@ -116,7 +62,7 @@ teardown(void)
 		h_gateway_stop(&g2);
 	if (g.dir)
 		h_gateway_stop(&g);
-	cluster_destroy();
+	h_clock_cluster_destroy(&clk);
 }
 
 static void
@@ -200,7 +146,7 @@ START_TEST(test_digest_daily)
 
 	/* The digest hour comes: one SMS, the count and the top 3. */
 	snprintf(step, sizeof(step), "+%ldh", lead);
-	clock_set(step);
+	h_clock_set(&clk, step);
 	GETS(dan, "Digest couscous, tajine, posts: 4. @alice9: tajine ou couscous? / "
 	    "@alice9: Couscous ce soir chez moi, venez");
 	GETS(dan, "venez nombreux avec vos... / @bob9: Le couscous de maman");
@@ -243,7 +189,7 @@ START_TEST(test_digest_daily)
 	GETS(dan, want);
 	h_post(&g, 0, alice, "couscous encore", WAIT_MS);
 	snprintf(step, sizeof(step), "+%ldh", lead + 1);
-	clock_set(step);
+	h_clock_set(&clk, step);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM accounts WHERE handle = $1 "
 	    "AND digest_at > now()", "dan9", "1", WAIT_MS), 0);
 	settle();
@@ -301,6 +247,5 @@ suite(void)
 int
 main(void)
 {
-	atexit(cluster_destroy);
 	return h_main(suite());
 }

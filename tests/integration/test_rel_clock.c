@@ -37,66 +37,17 @@
 #include "harness.h"
 
 #define NMODEMS		2
-#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 #define RULES_TOKEN	"clock-token-0123456789abcdef0123456789"
 
 static struct h_gateway g;
-static char *fake_dir, *pg_dir, *clock_file;
+static char *fake_dir;
+static struct h_clock clk;	/* the server's clock */
 static int n_out;
-
-static char *
-xasprintf(const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 static long
 count(const char *sql)
 {
 	return h_db_long(g.db, sql, 0, NULL);
-}
-
-/* The server's clock, relative to the real one: "+0", "-1h", "+1d". */
-static void
-clock_set(const char *offset)
-{
-	char *tmp = xasprintf("%s.new", clock_file);
-	ck_assert_int_eq(h_write_file(tmp, offset), 0);
-	ck_assert_int_eq(rename(tmp, clock_file), 0);
-	free(tmp);
-}
-
-/* The server's clock at target (seconds since the epoch, UTC) now, then
- * running on from there. */
-static void
-clock_at(long target)
-{
-	char off[32];
-	snprintf(off, sizeof(off), "%+ld", target - (long)time(NULL));
-	clock_set(off);
-}
-
-static void
-cluster_destroy(void)
-{
-	char *out = NULL;
-	if (pg_dir) {
-		h_run(&out, "scripts/pg destroy '%s' 2>&1", pg_dir);
-		free(out);
-		free(pg_dir);
-		pg_dir = NULL;
-	}
-	if (clock_file) {
-		unlink(clock_file);
-		free(clock_file);
-		clock_file = NULL;
-	}
 }
 
 /* The rules tcase's config, appended to [pigeon]; its first clock. */
@@ -110,25 +61,11 @@ setup(void)
 	static char extra[1400];
 
 	n_out = getenv("PIGEON_REL_LONG") ? 600 : 200;
-	ck_assert_msg(access(FAKETIME_LIB, R_OK) == 0, "libfaketime missing: run scripts/deps");
 	fake_dir = h_tmpdir("clock-fake");
 	setenv("PIGEON_FAKE_DIR", fake_dir, 1);
 	/* A backlog that outlasts the 30 s passes over leases and validity. */
 	setenv("PIGEON_FAKE_SEND_MS", "600", 1);
-	/* Read by the postgres user: outside the test's tree. */
-	clock_file = xasprintf("/tmp/pigeon-clock-%d", (int)getpid());
-	if (rules_clock)
-		clock_at(rules_clock);
-	else
-		clock_set("+0");
-	chmod(clock_file, 0644);
-	pg_dir = h_tmpdir("clock-pg");
-	rmdir(pg_dir);
-	int rc = h_run(&out, "LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s FAKETIME_NO_CACHE=1 "
-	    "FAKETIME_DONT_FAKE_MONOTONIC=1 scripts/pg start '%s' 2>&1", FAKETIME_LIB,
-	    clock_file, pg_dir);
-	ck_assert_msg(rc == 0, "scripts/pg start: %s", out ? out : "");
-	out[strcspn(out, "\n")] = '\0';
+	out = h_clock_cluster_start(&clk, "clock", rules_clock);
 
 	memset(&g, 0, sizeof(g));
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
@@ -148,7 +85,7 @@ teardown(void)
 {
 	if (g.dir)
 		h_gateway_stop(&g);
-	cluster_destroy();
+	h_clock_cluster_destroy(&clk);
 	unsetenv("PIGEON_FAKE_DIR");
 	unsetenv("PIGEON_FAKE_SEND_MS");
 	free(fake_dir);
@@ -243,13 +180,13 @@ START_TEST(test_clock_back_an_hour)
 	snprintf(first, sizeof(first), "%ld", first_id);
 	struct reach some = { SENT_SQL, first, n_out / 5, 0 };
 	ck_assert_int_eq(h_wait_for(reached, &some, 120000), 0);
-	clock_set("-1h");
+	h_clock_set(&clk, "-1h");
 	long t_step = h_now_ms();
 	const char *params[] = { first };
 	long at_step = h_db_long(g.db, SENT_SQL, 1, params);
 	h_sleep_ms(15000);
 	long after = h_db_long(g.db, SENT_SQL, 1, params);
-	clock_set("+0");
+	h_clock_set(&clk, "+0");
 	long t_fix = h_now_ms();
 	fprintf(stderr, "rel: clock back 1 h: %ld sent at the step, %ld sent in the 15 s "
 	    "behind (of %d)\n", at_step, after - at_step, n_out);
@@ -272,10 +209,10 @@ START_TEST(test_clock_forward_a_day)
 	snprintf(first, sizeof(first), "%ld", first_id);
 	struct reach some = { SENT_SQL, first, n_out / 5, 0 };
 	ck_assert_int_eq(h_wait_for(reached, &some, 120000), 0);
-	clock_set("+1d");
+	h_clock_set(&clk, "+1d");
 	/* The time column: from the step to everything settled. */
 	finish("DB clock forward 1 day mid-dispatch", "+1 day", first_id, h_now_ms());
-	clock_set("+0");
+	h_clock_set(&clk, "+0");
 }
 END_TEST
 
@@ -405,7 +342,7 @@ START_TEST(test_rules_back_an_hour)
 
 	/* Back an hour: D-1 23:30. The day's cap was spent on D: no new
 	 * allowance for a day the clock left (it came back to it). */
-	clock_at(rules_day - 30 * 60);
+	h_clock_at(&clk, rules_day - 30 * 60);
 	post(5);
 	long back = tracked();
 	/* fatima is outside her window at 23:30: that copy goes now; the
@@ -414,13 +351,13 @@ START_TEST(test_rules_back_an_hour)
 	ck_assert_int_eq(h_wait_for(fatima_sent, &one, 30000), 0);
 
 	/* The clock put right: D 00:31. Still day D: still capped. */
-	clock_at(rules_day + 31 * 60);
+	h_clock_at(&clk, rules_day + 31 * 60);
 	post(6);
 	long fixed = tracked();
 	ck_assert_int_eq(fatima("queued"), 5);
 
 	/* Just before D 02:00 nothing more goes; at 02:00 the held go. */
-	clock_at(rules_day + 2 * HOUR - 8);
+	h_clock_at(&clk, rules_day + 2 * HOUR - 8);
 	h_sleep_ms(5000);
 	long before = fatima("sent") + fatima("delivered");
 	long all = 6;
@@ -457,7 +394,7 @@ START_TEST(test_rules_forward_a_day)
 	/* Forward a day: D+1 00:30, inside fatima's window again. Her copies
 	 * are due by their time (D 02:00 passed) but she is asleep: held to
 	 * D+1 02:00. trevor has a new day: three more, once. */
-	clock_at(rules_day + DAY + 30 * 60);
+	h_clock_at(&clk, rules_day + DAY + 30 * 60);
 	for (int i = 5; i <= 8; i++)
 		post(i);
 	long fresh = tracked() - 3;
@@ -471,7 +408,7 @@ START_TEST(test_rules_forward_a_day)
 	    "(their hold of the day before ended; the claim does not look at the window "
 	    "again)", asleep);
 
-	clock_at(rules_day + DAY + 2 * HOUR - 8);
+	h_clock_at(&clk, rules_day + DAY + 2 * HOUR - 8);
 	long all = 8;
 	ck_assert_int_eq(h_wait_for(fatima_sent, &all, 60000), 0);
 	released_at(rules_day + DAY + 2 * HOUR, 10, "forward 1 day");
@@ -494,13 +431,13 @@ END_TEST
 static void
 host_setup(void)
 {
-	char *asan = xasprintf("%s:verify_asan_link_order=0",
+	char *asan = h_strf("%s:verify_asan_link_order=0",
 	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
 
-	clock_file = xasprintf("/tmp/pigeon-clock-%d", (int)getpid());
-	clock_set("+0");
-	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
-	setenv("FAKETIME_TIMESTAMP_FILE", clock_file, 1);
+	clk.clock_file = h_strf("/tmp/pigeon-clock-%d", (int)getpid());
+	h_clock_set(&clk, "+0");
+	setenv("LD_PRELOAD", H_FAKETIME_LIB, 1);
+	setenv("FAKETIME_TIMESTAMP_FILE", clk.clock_file, 1);
 	setenv("FAKETIME_NO_CACHE", "1", 1);
 	setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
 	setenv("ASAN_OPTIONS", asan, 1);
@@ -517,9 +454,7 @@ host_teardown(void)
 {
 	if (g.dir)
 		h_gateway_stop(&g);
-	unlink(clock_file);
-	free(clock_file);
-	clock_file = NULL;
+	h_clock_cluster_destroy(&clk);	/* the clock file alone */
 }
 
 /* /metrics shows *want queued operator messages. */
@@ -541,7 +476,7 @@ START_TEST(test_host_clock_back_metrics)
 	ck_assert_int_eq(h_wait_for(metrics_queued, &zero, 30000), 0);
 	/* Cached now; then pigeond's clock an hour back and a message queued
 	 * (no modem: it stays queued). */
-	clock_set("-1h");
+	h_clock_set(&clk, "-1h");
 	PQclear(PQexec(g.db, "INSERT INTO outbox (recipient, text, class) "
 	    "VALUES ('+212663000001', 'metrics', 1)"));
 	long t0 = h_now_ms();
@@ -580,6 +515,5 @@ suite(void)
 int
 main(void)
 {
-	atexit(cluster_destroy);
 	return h_main(suite());
 }

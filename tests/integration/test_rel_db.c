@@ -61,18 +61,6 @@ static struct h_gateway g;
 static char *fake_dir;
 static int n_in, n_out;
 
-static char *
-xasprintf(const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static long
 count(const char *sql)
 {
@@ -84,19 +72,7 @@ static void
 write_sim(int i, int n)
 {
 	static const char *const from[] = { "+212661000001", "+212661000002" };
-	char *p = xasprintf("%s/sim%d.sms", fake_dir, i);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	int loc = 1;
-	fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
-	    "\"coding\":\"gsm\",\"time\":\"2026-11-26T07:00:00+00:00\",\"text\":\"JOIN u%d\"}\n",
-	    loc++, from[i], i);
-	for (int k = i; k < n; k += NMODEMS)
-		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
-		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:%02d:%02d+00:00\","
-		    "\"text\":\"post %d\"}\n", loc++, from[i], (k / 60) % 60, k % 60, k);
-	fclose(f);
-	free(p);
+	h_sim_posts(fake_dir, i, from[i], n, NMODEMS);
 }
 
 static void
@@ -154,7 +130,7 @@ fake_lines(const char *ext, const char *needle)
 {
 	long n = 0;
 	for (int i = 0; i < NMODEMS; i++) {
-		char *p = xasprintf("%s/sim%d.%s", fake_dir, i, ext);
+		char *p = h_strf("%s/sim%d.%s", fake_dir, i, ext);
 		char *text = h_read_file(p);
 		free(p);
 		n += text ? h_count_lines(text, needle) : 0;
@@ -335,7 +311,7 @@ test_socket(void)
 	ck_assert_ptr_nonnull(h);
 	h += 5;
 	size_t len = strcspn(h, " ");
-	return xasprintf("%.*s/.s.PGSQL.5432", (int)len, h);
+	return h_strf("%.*s/.s.PGSQL.5432", (int)len, h);
 }
 
 static void
@@ -350,10 +326,10 @@ cut_setup(void)
 	write_sim(0, n_in);
 	write_sim(1, n_in);
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
-	char *prog = xasprintf("%s/tests/reliability/pg-proxy", cwd);
-	char *port = xasprintf("%d", PROXY_PORT);
+	char *prog = h_strf("%s/tests/reliability/pg-proxy", cwd);
+	char *port = h_strf("%d", PROXY_PORT);
 	char *sock = test_socket();
-	char *log = xasprintf("%s/pg-proxy.log", fake_dir);
+	char *log = h_strf("%s/pg-proxy.log", fake_dir);
 	char *argv[] = { prog, port, sock, NULL };
 	proxy = h_spawn(log, argv);
 	ck_assert_int_eq(h_wait_for(port_open, NULL, 10000), 0);
@@ -377,7 +353,7 @@ START_TEST(test_cut)
 	char *unix_ci = h_db_create("rel_cut");
 	/* PIGEON_REL_CUT_EXTRA: e.g. "keepalives=0 tcp_user_timeout=0", to
 	 * see the test fail as it did before store.c's defaults. */
-	char *tcp_ci = xasprintf("%s host=127.0.0.1 port=%d %s", unix_ci, PROXY_PORT,
+	char *tcp_ci = h_strf("%s host=127.0.0.1 port=%d %s", unix_ci, PROXY_PORT,
 	    getenv("PIGEON_REL_CUT_EXTRA") ? getenv("PIGEON_REL_CUT_EXTRA") : "");
 	int c200 = 200, c503 = 503;
 
@@ -541,12 +517,12 @@ pg_running(const char *dir)
 START_TEST(test_wal_disk_full)
 {
 	int c503 = 503;
-	char *wal = xasprintf("%s.wal", pg_dir);
+	char *wal = h_strf("%s.wal", pg_dir);
 
 	tmpfs_mount(wal, "64m");
 	/* 1 MB WAL segments: the next segment's file, and so the failure,
 	 * comes within a megabyte of WAL once the disk is full. */
-	char *env = xasprintf("PIGEON_PG_WALDIR='%s/pg_wal' "
+	char *env = h_strf("PIGEON_PG_WALDIR='%s/pg_wal' "
 	    "PIGEON_PG_INITDB_ARGS=--wal-segsize=1", wal);
 	char *ci = cluster_start(pg_dir, env);
 	write_sim(0, n_in);
@@ -555,7 +531,7 @@ START_TEST(test_wal_disk_full)
 	long t_start = h_now_ms();
 	ck_assert_int_eq(wait_count(INBOX_SQL, n_in / 5, 120000), 0);
 
-	char *ballast = xasprintf("%s/ballast", wal);
+	char *ballast = h_strf("%s/ballast", wal);
 	long filled = ballast_fill(ballast);
 	long t_full = h_now_ms();
 	long inbox_at_full = count(INBOX_SQL), deleted_at_full = deletes();
@@ -614,7 +590,7 @@ END_TEST
  * keeps working. */
 START_TEST(test_log_disk_full)
 {
-	char *logdir = xasprintf("%s.log", pg_dir);
+	char *logdir = h_strf("%s.log", pg_dir);
 	char *ci = h_db_create("rel_logfull");
 
 	gw_start("rel_logfull", ci, NULL);
@@ -624,9 +600,9 @@ START_TEST(test_log_disk_full)
 	write_sim(0, n_in);
 	write_sim(1, n_in);
 	tmpfs_mount(logdir, "1m");
-	char *ballast = xasprintf("%s/ballast", logdir);
+	char *ballast = h_strf("%s/ballast", logdir);
 	ballast_fill(ballast);
-	char *log = xasprintf("%s/pigeond.log", logdir);
+	char *log = h_strf("%s/pigeond.log", logdir);
 	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", g.config, NULL };
 	long t0 = h_now_ms();
 	g.pigeond = h_spawn(log, argv);
@@ -730,7 +706,7 @@ failover(int sync, int lag_ms)
 	}
 	PQfinish(p);
 	ck_assert_msg(streaming, "the standby is not streaming (%s)", want[0]);
-	char *ci = xasprintf("host=127.0.0.1,127.0.0.1 port=%d,%d dbname=pigeon "
+	char *ci = h_strf("host=127.0.0.1,127.0.0.1 port=%d,%d dbname=pigeon "
 	    "user=postgres target_session_attrs=read-write", PRIMARY_PORT, STANDBY_PORT);
 	write_sim(0, n_in);
 	write_sim(1, n_in);

@@ -61,18 +61,6 @@ static char *fake_dir, *recv_log, *silent_flag, *stall_flag;
 static pid_t recv_pid;
 static int n_in, n_out, cut_ms, cut;
 
-static char *
-xasprintf(const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static long
 count(const char *sql)
 {
@@ -230,23 +218,12 @@ path_heal(void)
 /* ------------------------------------------------------------------ */
 /* The gateway: fake modems in SIM mode (test_rel_db's), posts by SMS. */
 
+/* The SIM of modem simI: a JOIN, then its share of n posts. */
 static void
 write_sim(int i, int n)
 {
 	static const char *const from[] = { "+212661000001", "+212661000002" };
-	char *p = xasprintf("%s/sim%d.sms", fake_dir, i);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	int loc = 1;
-	fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
-	    "\"coding\":\"gsm\",\"time\":\"2026-11-26T07:00:00+00:00\",\"text\":\"JOIN u%d\"}\n",
-	    loc++, from[i], i);
-	for (int k = i; k < n; k += NMODEMS)
-		fprintf(f, "{\"type\":\"sms\",\"folder\":1,\"location\":%d,\"sender\":\"%s\","
-		    "\"coding\":\"gsm\",\"time\":\"2026-11-26T08:%02d:%02d+00:00\","
-		    "\"text\":\"post %d\"}\n", loc++, from[i], (k / 60) % 60, k % 60, k);
-	fclose(f);
-	free(p);
+	h_sim_posts(fake_dir, i, from[i], n, NMODEMS);
 }
 
 static void
@@ -259,9 +236,9 @@ setup(void)
 	n_out = getenv("PIGEON_REL_LONG") ? 1300 : 500;
 	cut_ms = getenv("PIGEON_REL_LONG") ? 60000 : 15000;
 	fake_dir = h_tmpdir("rel-webhook");
-	recv_log = xasprintf("%s/received.log", fake_dir);
-	silent_flag = xasprintf("%s/silent", fake_dir);
-	stall_flag = xasprintf("%s/stall", fake_dir);
+	recv_log = h_strf("%s/received.log", fake_dir);
+	silent_flag = h_strf("%s/silent", fake_dir);
+	stall_flag = h_strf("%s/stall", fake_dir);
 	setenv("PIGEON_FAKE_DIR", fake_dir, 1);
 	setenv("PIGEON_FAKE_SIM", "1", 1);
 	/* Slow enough that both flows outlast the cut. */

@@ -1,0 +1,94 @@
+/*
+ * h_clock.c: a PostgreSQL cluster of a test's own whose clock the test
+ * moves. The server runs under libfaketime, which reads the offset from
+ * the real clock ("+0", "+2h", "-1d", "+86400") from a file at each call:
+ * the tests of the digest's hour and of clock steps (test_digest,
+ * test_rel_clock) set the database's time while pigeond's runs on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+
+char *
+h_clock_cluster_start(struct h_clock *c, const char *name, long at)
+{
+	char *out = NULL, *dir;
+	int rc;
+
+	ck_assert_msg(access(H_FAKETIME_LIB, R_OK) == 0, "libfaketime missing: run scripts/deps");
+	/* Read by the postgres user: outside the test's tree. */
+	c->clock_file = h_strf("/tmp/pigeon-%s-clock-%d", name, (int)getpid());
+	if (at != 0)
+		h_clock_at(c, at);
+	else
+		h_clock_set(c, "+0");
+	chmod(c->clock_file, 0644);
+	dir = h_strf("%s-pg", name);
+	c->pg_dir = h_tmpdir(dir);
+	free(dir);
+	rmdir(c->pg_dir);
+	rc = h_run(&out, "LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s FAKETIME_NO_CACHE=1 "
+	    "FAKETIME_DONT_FAKE_MONOTONIC=1 scripts/pg start '%s' 2>&1", H_FAKETIME_LIB,
+	    c->clock_file, c->pg_dir);
+	ck_assert_msg(rc == 0, "scripts/pg start: %s", out ? out : "");
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+/* The clock set last, destroyed at exit if its test ends without its
+ * teardown (a failed assertion in a fixture, h_fatal). */
+static struct h_clock *clock_left;
+
+static void
+clock_at_exit(void)
+{
+	if (clock_left != NULL)
+		h_clock_cluster_destroy(clock_left);
+}
+
+void
+h_clock_set(struct h_clock *c, const char *offset)
+{
+	char *tmp = h_strf("%s.new", c->clock_file);
+
+	if (clock_left == NULL)
+		atexit(clock_at_exit);
+	clock_left = c;
+
+	/* Whole or not at all: libfaketime may read it at any moment. */
+	ck_assert_int_eq(h_write_file(tmp, offset), 0);
+	ck_assert_int_eq(rename(tmp, c->clock_file), 0);
+	free(tmp);
+}
+
+void
+h_clock_at(struct h_clock *c, long target)
+{
+	char off[32];
+
+	snprintf(off, sizeof(off), "%+ld", target - (long)time(NULL));
+	h_clock_set(c, off);
+}
+
+void
+h_clock_cluster_destroy(struct h_clock *c)
+{
+	char *out = NULL;
+
+	if (c->pg_dir != NULL) {
+		h_run(&out, "scripts/pg destroy '%s' 2>&1", c->pg_dir);
+		free(out);
+		free(c->pg_dir);
+		c->pg_dir = NULL;
+	}
+	if (c->clock_file != NULL) {
+		unlink(c->clock_file);
+		free(c->clock_file);
+		c->clock_file = NULL;
+	}
+}
