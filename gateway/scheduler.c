@@ -284,12 +284,12 @@ scheduler_budgets(void)
 static int
 claimable(const struct link *l)
 {
-	int free = l->window - l->inflight - l->recording;
+	int slots = l->window - l->inflight - l->recording;
 
-	if (l->conf->kind == CONF_SMPP && free < l->window / 2 &&
+	if (l->conf->kind == CONF_SMPP && slots < l->window / 2 &&
 	    l->inflight >= 2 * l->conf->window)
 		return 0;
-	return free;
+	return slots;
 }
 
 /* Free slots across the links that can send now. */
