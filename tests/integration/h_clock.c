@@ -81,6 +81,9 @@ h_clock_cluster_destroy(struct h_clock *c)
 	char *out = NULL;
 
 	if (c->pg_dir != NULL) {
+		/* Its log outlives it, beside the test's other logs. */
+		h_run(NULL, "cp '%s/server.log' '%s.server.log' 2>/dev/null", c->pg_dir,
+		    c->pg_dir);
 		h_run(&out, "scripts/pg destroy '%s' 2>&1", c->pg_dir);
 		free(out);
 		free(c->pg_dir);

@@ -118,6 +118,8 @@ db_long_quiet(PGconn *c, const char *sql, const char *param)
 	long v = -1;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
 		v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	else
+		h_db_revive(c);
 	PQclear(r);
 	return v;
 }

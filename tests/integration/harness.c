@@ -301,10 +301,19 @@ h_db_value(PGconn *c, const char *sql, int nparams, const char *const *params)
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
 	    !PQgetisnull(r, 0, 0))
 		v = strdup(PQgetvalue(r, 0, 0));
-	else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+		h_db_revive(c);
+	}
 	PQclear(r);
 	return v;
+}
+
+void
+h_db_revive(PGconn *c)
+{
+	if (PQstatus(c) == CONNECTION_BAD)
+		PQreset(c);
 }
 
 long

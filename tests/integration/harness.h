@@ -51,6 +51,10 @@ PGconn	*h_db_connect(const char *conninfo);
 /* First column of the first row of a parameterised query, or NULL. */
 char	*h_db_value(PGconn *, const char *sql, int nparams, const char *const *params);
 long	 h_db_long(PGconn *, const char *sql, int nparams, const char *const *params);
+/* A connection the server dropped is opened again (PQreset), so that the
+ * next poll of a wait works once the server is back: PostgreSQL restarts
+ * every session when one of its processes dies, and pigeond reconnects. */
+void	 h_db_revive(PGconn *);
 
 /* Runs argv (no shell); stdout+stderr in *out (malloc) if out; exit status. */
 int	 h_exec(char **out, char *const argv[]);
