@@ -130,7 +130,8 @@ SMPP_SRCS = \
 	smpp/link.c \
 	smpp/pdu.c \
 	smpp/text.c \
-	modem/utf8.c
+	modem/utf8.c \
+	modem/gsmtext.c
 
 MODEMSIM_SRCS = \
 	modem/sim/main.c \
@@ -172,7 +173,7 @@ test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o
-test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o common/log.o
+test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \

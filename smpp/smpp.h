@@ -151,6 +151,9 @@ char	*utf8_sanitize(const char *s, size_t len, size_t *outlen);
 size_t	 utf8_count(const char *, size_t);
 size_t	*utf8_offsets(const char *s, size_t len, size_t *n);
 int	 utf8_cut_ok(const char *s, size_t len, size_t off);
+/* How a text cut to fit ends, as on a modem (modem/gsmtext.c, linked as
+ * is): the first n bytes without trailing spaces, then more (malloc). */
+char	*gsm_cut_text(const char *text, size_t n, const char *more);
 
 
 struct link_config;

@@ -79,21 +79,6 @@ text_count(const char *text, int latin1)
 	return out->Number;
 }
 
-static char *
-text_cut(const char *text, size_t n, const char *more)
-{
-	size_t ml = strlen(more);
-	char *s;
-
-	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
-		n--;
-	if ((s = malloc(n + ml + 1)) == NULL)
-		fatal("malloc");
-	memcpy(s, text, n);
-	memcpy(s + n, more, ml + 1);
-	return s;
-}
-
 /*
  * The longest start of text that, followed by more, fits max_parts
  * (malloc'd): cut between characters, at a space when one is in the last
@@ -122,7 +107,7 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 	hi = n;
 	while (hi - lo > 1) {
 		size_t mid = (lo + hi) / 2;
-		p = text_cut(text, off[mid], tail);
+		p = gsm_cut_text(text, off[mid], tail);
 		int c = text_count(p, latin1);
 		free(p);
 		if (c > 0 && c <= max_parts)
@@ -138,7 +123,7 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 			k = w;
 			break;
 		}
-	p = text_cut(text, off[k], tail);
+	p = gsm_cut_text(text, off[k], tail);
 	free(off);
 	return p;
 }

@@ -169,19 +169,21 @@ BEGIN
 	               AND m.ord = (SELECT f.ord FROM first f WHERE f.dedupe = m.dedupe)))
 	  INTO batch FROM m;
 
-	-- The messages the batch matched, and those of them reported
-	-- delivered: arrays, so that each statement below reaches its rows
-	-- through the primary keys (= ANY on an index's first column) and
-	-- never by joining the batch to a whole table. Joined, the parts'
-	-- update was planned while the table was small as a merge join
-	-- walking the primary key from its start, and kept: 14 ms a batch
-	-- instead of 1 at 100,000 parts (test_smpp
-	-- test_receipts_read_their_part).
-	SELECT array_agg(DISTINCT b.outbox_id),
-	       array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.status < 32)
-	  INTO matched, reported_ok
+	-- The messages the batch matched, those of them reported delivered,
+	-- and the receipts stored unmatched (matched again below): arrays,
+	-- so that each statement below reaches its rows through a primary
+	-- or unique key (= ANY on an index's first column) and never by
+	-- joining the batch to a whole table. Joined, the parts' update was
+	-- planned while the table was small as a merge join walking the
+	-- primary key from its start, and kept: 14 ms a batch instead of 1
+	-- at 100,000 parts (test_smpp test_receipts_read_their_part).
+	SELECT array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.outbox_id IS NOT NULL),
+	       array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.outbox_id IS NOT NULL
+	                                              AND b.status < 32),
+	       array_agg(b.dedupe) FILTER (WHERE b.outbox_id IS NULL)
+	  INTO matched, reported_ok, unmatched
 	  FROM pigeon_receipt_batch(batch) b
-	 WHERE b.stored AND b.outbox_id IS NOT NULL;
+	 WHERE b.stored;
 
 	-- The parts: the last receipt of a part in the batch wins.
 	UPDATE outbox_parts op SET status = b.status, reported_at = now()
@@ -217,8 +219,6 @@ BEGIN
 	PERFORM 1 FROM modems
 	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
 	  ORDER BY name FOR UPDATE;
-	SELECT array_agg(b.dedupe) INTO unmatched
-	  FROM pigeon_receipt_batch(batch) b WHERE b.stored AND b.outbox_id IS NULL;
 	FOR late IN SELECT sr.id, sr.dedupe, sr.status, op
 	              FROM status_reports sr
 	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) AS k(mid),

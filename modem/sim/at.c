@@ -166,6 +166,19 @@ at_final(int r)
 	at_send_resp();
 }
 
+/* What the host wrote while a command held the line is read now. */
+static void
+at_feed_held(void)
+{
+	struct obuf h = ses.held;
+
+	if (!obuf_pending(&h))
+		return;
+	memset(&ses.held, 0, sizeof(ses.held));
+	at_feed(h.data + h.off, h.len - h.off);
+	obuf_free(&h);
+}
+
 /* The held AT+CMGL answer goes out, and what waited behind it with it. */
 static void
 at_release(void)
@@ -177,12 +190,7 @@ at_release(void)
 	obuf_add(&resp, ses.urc.data + ses.urc.off, ses.urc.len - ses.urc.off);
 	ses.urc.len = ses.urc.off = 0;
 	at_send_resp();
-	if (obuf_pending(&ses.held)) {
-		struct obuf h = ses.held;
-		memset(&ses.held, 0, sizeof(ses.held));
-		at_feed(h.data + h.off, h.len - h.off);
-		obuf_free(&h);
-	}
+	at_feed_held();
 }
 
 int
@@ -385,12 +393,7 @@ at_finish_send(void)
 	ses.mode = AT_COMMAND;
 	at_final(r);
 	at_flush_urc();
-	if (obuf_pending(&ses.held)) {
-		struct obuf h = ses.held;
-		memset(&ses.held, 0, sizeof(ses.held));
-		at_feed(h.data + h.off, h.len - h.off);
-		obuf_free(&h);
-	}
+	at_feed_held();
 }
 
 static void
