@@ -165,8 +165,11 @@ BEGIN
 	SELECT jsonb_agg(jsonb_build_object('ord', m.ord, 'link', m.link,
 	           'status', m.status, 'outbox_id', m.outbox_id, 'seq', m.seq,
 	           'dedupe', m.dedupe,
-	           'stored', EXISTS (SELECT 1 FROM ins WHERE ins.dedupe = m.dedupe)
-	               AND m.ord = (SELECT f.ord FROM first f WHERE f.dedupe = m.dedupe)))
+	           -- IN, not EXISTS or a join: a hashed subplan each, built
+	           -- once (correlated, each read the whole batch for each
+	           -- receipt: 110 ms of a batch of 1,000).
+	           'stored', m.dedupe IN (SELECT ins.dedupe FROM ins)
+	               AND (m.dedupe, m.ord) IN (SELECT f.dedupe, f.ord FROM first f)))
 	  INTO batch FROM m;
 
 	-- The messages the batch matched, those of them reported delivered,

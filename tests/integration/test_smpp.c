@@ -430,6 +430,58 @@ START_TEST(test_receipts_read_their_part)
 }
 END_TEST
 
+/*
+ * A claim from a fan-out alone is one statement: its class takes the
+ * reserves of the classes that have nothing due (each statement on outbox
+ * costs its planning and its triggers; a bind claims hundreds of times a
+ * second). With replies due too, the fan-out still has its quarter. The
+ * statements are counted by PostgreSQL (the state trigger's calls in the
+ * transaction, rolled back); the probe rows are due a day ago, ahead of
+ * anything the gateway queues meanwhile, and what it left queued is not
+ * due in the transaction.
+ */
+/* Calls of outbox's state trigger (one a statement) in this transaction. */
+static long
+trigger_calls(void)
+{
+	return h_db_long(g.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+	    "WHERE funcname = 'pigeon_outbox_states_changed'", 0, NULL);
+}
+
+START_TEST(test_claim_by_class)
+{
+	char *split;
+	long taken, statements;
+
+	exec_ok("BEGIN");
+	exec_ok("SET LOCAL track_functions = 'pl'");
+	exec_ok("INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
+	    "SELECT 900000000 + i, '+2126630' || lpad(i::text, 5, '0'), 'probe', 2, "
+	    "now() - interval '1 day' FROM generate_series(1, 400) i");
+	/* What the gateway left queued waits an hour, in this transaction. */
+	exec_ok("UPDATE outbox SET next_attempt_at = now() + interval '1 hour' "
+	    "WHERE state = 'queued' AND id < 900000000");
+	statements = -trigger_calls();
+	taken = h_db_long(g.db, "SELECT count(*) FROM pigeon_outbox_claim('probe', 200, 60) "
+	    "WHERE id >= 900000000", 0, NULL);
+	statements += trigger_calls();
+	exec_ok("INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
+	    "SELECT 900001000 + i, '+2126631' || lpad(i::text, 5, '0'), 'probe', 0, "
+	    "now() - interval '1 day' FROM generate_series(1, 300) i");
+	split = h_db_value(g.db, "SELECT count(*) FILTER (WHERE class = 0) || ',' || "
+	    "count(*) FILTER (WHERE class = 2) FROM pigeon_outbox_claim('probe', 200, 60) "
+	    "WHERE id >= 900000000", 0, NULL);
+	exec_ok("ROLLBACK");
+	ck_assert_int_eq(taken, 200);
+	ck_assert_msg(statements == 1, "a fan-out's claim of 200 took %ld statements "
+	    "on outbox (one expected)", statements);
+	ck_assert_msg(split != NULL && strcmp(split, "150,50") == 0,
+	    "replies and fan-out claimed %s (150,50 expected: the fan-out keeps "
+	    "its quarter)", split ? split : "nothing");
+	free(split);
+}
+END_TEST
+
 /* A long GSM-7 reply in UDH parts (HELP is two SMS on a modem). */
 START_TEST(test_long_reply)
 {
@@ -511,6 +563,7 @@ main(void)
 	tcase_add_test(tc, test_receipts);
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
+	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
 	suite_add_tcase(s, tc);
