@@ -158,18 +158,8 @@ reports_sms(struct link *m, json_t *msg)
  * only after its commit. A batch the database refuses as a whole is
  * tried again one receipt at a time, so that the one at fault fails
  * alone (and stays unacknowledged: the SMSC delivers it again).
- *
- * A batch leaves once the SMSC pauses (no receipt for RECEIPTS_GAP_MS:
- * its window of unanswered deliver_sm is full, or it has no more), at
- * RECEIPTS_MAX, or RECEIPTS_WAIT_MS after its first receipt, whichever
- * comes first. Sent at each loop turn instead, batches held a third of
- * the SMSC's window (33 receipts of 100 at 6,000 a second), and the
- * statement's own cost, about 2.5 ms whatever its size, was half of
- * the receipts' CPU.
  */
-#define RECEIPTS_MAX		1000
-#define RECEIPTS_GAP_MS		5
-#define RECEIPTS_WAIT_MS	100
+#define RECEIPTS_MAX	1000
 
 static const char SQL_RECEIPTS[] = "SELECT * FROM pigeon_report_receipts($1::jsonb)";
 
@@ -183,8 +173,6 @@ struct receipts {
 static struct receipts *rcpt_pending;
 static int rcpt_flushing;
 static struct event *ev_rcpt_flush;
-static struct timeval rcpt_first;	/* when the pending batch's first came */
-static int rcpt_due;		/* it was due while a batch was in flight */
 /* Receipts have a connection of their own, so that a fan-out's claims
  * and outcomes never wait behind them (pigeond's main one until it is up). */
 static struct store *rcpt_store;
@@ -281,8 +269,7 @@ receipts_recorded(PGresult *res, void *arg)
 	receipts_free(b);
 	if (res == NULL)
 		return;
-	if (rcpt_due)
-		receipts_flush();
+	receipts_flush();
 	if (env.draining)
 		pigeond_check_drained();
 }
@@ -316,7 +303,6 @@ receipts_flush(void)
 {
 	struct receipts *b = rcpt_pending;
 
-	rcpt_due = rcpt_flushing && b != NULL && b->n > 0;
 	if (rcpt_flushing || b == NULL || b->n == 0)
 		return;
 	rcpt_pending = NULL;
@@ -330,31 +316,6 @@ static void
 receipts_on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	receipts_flush();
-}
-
-/* The pending batch leaves RECEIPTS_GAP_MS after the last receipt came,
- * or RECEIPTS_WAIT_MS after the first, whichever is sooner. */
-static void
-receipts_arm(void)
-{
-	struct timeval now, due, left;
-
-	event_base_gettimeofday_cached(env.base, &now);
-	due = rcpt_first;
-	due.tv_usec += RECEIPTS_WAIT_MS * 1000;
-	due.tv_sec += due.tv_usec / 1000000;
-	due.tv_usec %= 1000000;
-	left.tv_sec = 0;
-	left.tv_usec = RECEIPTS_GAP_MS * 1000;
-	if (timercmp(&due, &now, <=))
-		timerclear(&left);
-	else {
-		struct timeval until;
-		timersub(&due, &now, &until);
-		if (timercmp(&until, &left, <))
-			left = until;
-	}
-	evtimer_add(ev_rcpt_flush, &left);
 }
 
 /*
@@ -419,18 +380,13 @@ reports_receipt(struct link *l, json_t *msg)
 		report_free(r);
 		return;
 	}
-	if (rcpt_pending->n == 1)
-		event_base_gettimeofday_cached(env.base, &rcpt_first);
-	if (rcpt_pending->n >= RECEIPTS_MAX) {
+	if (rcpt_pending->n >= RECEIPTS_MAX)
 		receipts_flush();
-		return;
-	}
-	if (ev_rcpt_flush == NULL &&
-	    (ev_rcpt_flush = evtimer_new(env.base, receipts_on_flush, NULL)) == NULL) {
-		receipts_flush();
-		return;
-	}
-	receipts_arm();
+	/* On the next loop turn: what the same read brought goes together. */
+	if (ev_rcpt_flush == NULL)
+		ev_rcpt_flush = evtimer_new(env.base, receipts_on_flush, NULL);
+	if (ev_rcpt_flush != NULL)
+		event_active(ev_rcpt_flush, EV_TIMEOUT, 0);
 }
 
 /* Receipts not sent yet stay unacknowledged: the SMSC delivers them again. */
