@@ -40,12 +40,19 @@ static int first_up = 1;
  * is in flight go together in the next one (one commit for hundreds of
  * SMPP answers; a lone modem's outcome still goes at once). Each batch
  * is a durable query (store.h): kept until the database has it.
+ *
+ * Outcomes have a connection of their own (the main one until it is up):
+ * on the main one, the claims waited behind them and they behind the
+ * claims, and a bind's window ran dry meanwhile. A claim and an outcome
+ * never touch the same row at once: a row's outcome comes only after its
+ * claim has committed.
  */
 #define BATCH_MAX	1000
 static json_t *pending;		/* outcomes waiting for the next statement */
 static int recording;		/* outcomes not yet answered, batch included */
 static int flushing;		/* a batch statement in flight */
 static struct event *ev_flush;
+static struct store *out_store;
 
 static const char SQL_OUTCOMES[] =
     "SELECT pigeon_outbox_outcomes($1::jsonb, $2, $3, $4)";
@@ -137,7 +144,11 @@ outcomes_send(json_t *list, int batch)
 	if (js != NULL) {
 		st->list = list;
 		st->batch = batch;
-		rc = store_durable(env.store, SQL_OUTCOMES, 4, params,
+		if (out_store == NULL)
+			out_store = store_open_role(env.base, env.conf.conninfo,
+			    env.conf.hostname, "outcomes", NULL);
+		rc = store_durable(out_store != NULL && store_is_up(out_store) ?
+		    out_store : env.store, SQL_OUTCOMES, 4, params,
 		    outcomes_recorded, st);
 	}
 	free(js);
@@ -659,6 +670,8 @@ scheduler_db_up(void)
 void
 scheduler_free(void)
 {
+	store_free(out_store);	/* completes its queries with NULL */
+	out_store = NULL;
 	json_decref(pending);
 	pending = NULL;
 	if (ev_flush != NULL) {
