@@ -69,6 +69,7 @@ PIGEOND_SRCS = \
 	gateway/janitor.c \
 	gateway/retention.c \
 	gateway/digest.c \
+	gateway/fanout.c \
 	gateway/smstext.c \
 	gateway/hostlock.c \
 	gateway/modemmsg.c \

@@ -398,11 +398,12 @@ void
 commands_db_up(void)
 {
 	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
 	    "language", env.conf.language, "post_max", env.conf.post_max,
 	    "timezone", env.conf.timezone,
 	    "fanout_parts_gsm", env.conf.fanout_parts_gsm,
 	    "fanout_parts_ucs2", env.conf.fanout_parts_ucs2,
+	    "fanout_chunk", env.conf.fanout_chunk,
 	    "reply_parts", env.conf.reply_parts,
 	    "limit_minute", env.conf.limit_minute,
 	    "limit_day", env.conf.limit_day,

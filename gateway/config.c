@@ -40,6 +40,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "timezone",		KEY_STRING,	P(timezone),	"Africa/Casablanca", 0, 0, 0 },
 	{ "fanout_parts_gsm",	KEY_INT,	P(fanout_parts_gsm), "1", 1, PROTO_MAX_PARTS, 0 },
 	{ "fanout_parts_ucs2",	KEY_INT,	P(fanout_parts_ucs2), "3", 1, PROTO_MAX_PARTS, 0 },
+	{ "fanout_chunk",	KEY_INT,	P(fanout_chunk), "5000", 1, 1000000, 0 },
 	{ "reply_parts",	KEY_INT,	P(reply_parts),	"3", 1, PROTO_MAX_PARTS, 0 },
 	{ "limit_minute",	KEY_INT,	P(limit_minute), "10", 1, 100000, 0 },
 	{ "limit_day",		KEY_INT,	P(limit_day),	"200", 1, 1000000, 0 },

@@ -89,6 +89,7 @@ struct pigeon_conf {
 	int	 report_window;	/* seconds a status report may come after a send */
 	/* the shortcode language (commands.c, written to the settings table) */
 	char	*timezone;	/* quiet hours and dates, e.g. Africa/Casablanca */
+	int	 fanout_chunk;		/* followers a fan-out transaction */
 	int	 fanout_parts_gsm;	/* parts of a fan-out SMS in GSM-7 ... */
 	int	 fanout_parts_ucs2;	/* ... and in UCS-2, cut with "… GET h" */
 	int	 reply_parts;	/* parts of a reply carrying a user's text */

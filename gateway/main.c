@@ -198,6 +198,7 @@ on_db_state(int up, void *arg)
 	scheduler_db_up();
 	webhook_db_up();
 	inbound_kick();
+	fanout_kick();
 }
 
 static void
@@ -207,6 +208,8 @@ on_db_notify(const char *channel, const char *payload, void *arg)
 		scheduler_kick();
 	else if (strcmp(channel, "pigeon_webhook") == 0)
 		webhook_kick();
+	else if (strcmp(channel, "pigeon_fanout") == 0)
+		fanout_kick();
 }
 
 int
@@ -299,7 +302,8 @@ main(int argc, char *argv[])
 	}
 	if (link_init() == -1 || scheduler_init() == -1 || commands_init() == -1 ||
 	    hostlock_init() == -1 || retention_init() == -1 ||
-	    clockstep_init() == -1 || digest_init() == -1)
+	    clockstep_init() == -1 || digest_init() == -1 ||
+	    fanout_init() == -1)
 		fatalx("out of memory");
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -316,6 +320,7 @@ main(int argc, char *argv[])
 	inbound_free();
 	scheduler_free();
 	reports_free();
+	fanout_free();
 	janitor_free();
 	hostlock_free();
 	webhook_free();

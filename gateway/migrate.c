@@ -279,7 +279,7 @@ setup_next(void)
 		    params, setup_result, NULL);
 		break;
 	case STEP_LISTEN:
-		rc = store_script_setup(s, "LISTEN pigeon_outbox", setup_result, NULL);
+		rc = store_script_setup(s, "LISTEN pigeon_outbox; LISTEN pigeon_fanout", setup_result, NULL);
 		break;
 	case STEP_DONE:
 		store_setup_done(s);

@@ -215,6 +215,11 @@ int	 retention_init(void);
 /* Registers the job that sends the daily digests of tracked words. */
 int	 digest_init(void);
 
+/* fanout.c */
+int	 fanout_init(void);
+void	 fanout_kick(void);
+void	 fanout_free(void);
+
 /* smstext.c */
 /* 1 when libgammu sends text (UTF-8, len bytes) as UCS-2, else 0 (GSM-7);
  * *parts: the parts it takes, uncapped. */

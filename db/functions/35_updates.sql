@@ -129,10 +129,95 @@ BEGIN
 	RETURN format('%s held update(s) expired, %s released', expired, released);
 END $$;
 
--- A post and its fan-out to followers and trackers: the recipients are
--- made and their copies inserted once, in one statement, deduplicated per
+-- The copies of post p_post for the followers p_followers and, with
+-- p_words, for the trackers of one of them (p_track_cap, p_today: their
+-- daily allowance), made once each, in one statement, deduplicated per
 -- member (a follower who also tracks a word of the post gets one SMS, as
--- a follower). A copy is cut to fanout_parts_gsm or fanout_parts_ucs2 parts (p_ucs2 says which;
+-- a follower). See pigeon_post for who gets one.
+CREATE OR REPLACE FUNCTION pigeon_post_copies(p_post bigint, p_account bigint,
+    p_author text, p_text text, p_cap integer, p_followers bigint[],
+    p_words text[], p_track_cap integer, p_today date)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	-- Each member once: the followers, then the trackers who do not
+	-- follow (a member tracking two words of the post is one tracker).
+	WITH wanted AS (
+		SELECT f.id, true AS follows
+		  FROM unnest(p_followers) AS f(id)
+		UNION ALL
+		SELECT DISTINCT t.account_id, false
+		  FROM tracks t
+		 WHERE t.term = ANY (p_words) AND t.account_id <> p_account
+		   AND NOT t.digest	-- once a day instead (37_digest.sql)
+		   AND NOT EXISTS (SELECT 1 FROM follows f
+		                    WHERE f.followee = p_account
+		                      AND f.follower = t.account_id AND f.sms)
+	), r AS (
+		SELECT a.id, a.phone, d.follows,
+		       -- Most recipients keep no quiet hours: skip the call,
+		       -- which would return NULL for them (fan-out speed).
+		       CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
+		             AND a.sleep_from <> a.sleep_to
+		            THEN pigeon_quiet_end(a.sleep_from, a.sleep_to)
+		       END AS quiet_end
+		  FROM wanted d
+		  JOIN accounts a ON a.id = d.id
+		 WHERE a.updates_on
+		   -- A track_day after today is the server's clock stepped
+		   -- back over midnight: that day's count still holds.
+		   AND (d.follows OR a.track_day IS NULL OR a.track_day < p_today
+		        OR a.track_sent < p_track_cap)
+		   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
+	)
+	INSERT INTO outbox (recipient, text, class, post_id, max_parts, more,
+	    next_attempt_at, held_since, via)
+	SELECT r.phone, '@' || p_author || ': ' || p_text, 2, p_post, least(p_cap, 10),
+	       '… GET ' || p_author, coalesce(r.quiet_end, now()),
+	       CASE WHEN r.quiet_end IS NOT NULL THEN now() END,
+	       CASE WHEN r.follows THEN 'follow' ELSE 'track' END
+	  FROM r
+	ON CONFLICT (post_id, recipient) DO NOTHING;
+END $$;
+
+-- The next chunk of a fan-out left by pigeon_post (the oldest one no
+-- other session holds), in the caller's transaction: its copies are made
+-- and `after` moves, or the row goes when the chunk was the last. Returns
+-- false when no fan-out is left to do. Followers who said STOP, turned
+-- updates OFF or unfollowed since the post are left out, as they would
+-- have been had they been in the first chunk a moment later.
+CREATE OR REPLACE FUNCTION pigeon_fanout_step()
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	f fanouts;
+	chunk integer := pigeon_setting_int('fanout_chunk');
+	ids bigint[];
+BEGIN
+	SELECT * INTO f FROM fanouts ORDER BY created_at, post_id
+	 LIMIT 1 FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	ids := ARRAY(SELECT fo.follower FROM follows fo
+	              WHERE fo.followee = f.account_id AND fo.sms
+	                AND fo.follower > f.after
+	              ORDER BY fo.follower LIMIT chunk);
+	PERFORM pigeon_post_copies(f.post_id, f.account_id, f.author,
+	    (SELECT p.text FROM posts p WHERE p.id = f.post_id), f.cap, ids,
+	    NULL, NULL, NULL);
+	IF cardinality(ids) = chunk THEN
+		UPDATE fanouts SET after = ids[chunk] WHERE post_id = f.post_id;
+	ELSE
+		DELETE FROM fanouts WHERE post_id = f.post_id;
+	END IF;
+	RETURN true;
+END $$;
+
+-- A post and its fan-out to followers and trackers: the copies of every
+-- tracker and of the first fanout_chunk followers (in id order) are made
+-- here, in one statement (pigeon_post_copies), and the other followers'
+-- are left to the table fanouts, for pigeon_fanout_step to make a chunk
+-- a transaction (pigeond runs them as soon as this commits: sending
+-- starts with the first chunk). A copy is cut to fanout_parts_gsm or fanout_parts_ucs2 parts (p_ucs2 says which;
 -- NULL, unknown, takes the UCS-2 cap) with "… GET author" at the cut, and
 -- held to the end of the recipient's quiet hours when they are in them.
 -- Followers with SMS on for the author and trackers of one of its words
@@ -153,6 +238,8 @@ DECLARE
 	today date;
 	cap_phones text[];
 	cap_langs text[];
+	chunk integer;
+	ids bigint[];
 BEGIN
 	-- One line (38_caps.sql): the copy "@author: text" must not show a
 	-- second line that looks like another author. API posts too.
@@ -170,46 +257,19 @@ BEGIN
 	SELECT handle INTO author FROM accounts WHERE id = p_account;
 	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm')
 	            ELSE pigeon_setting_int('fanout_parts_ucs2') END;
-	-- Each member once: the followers, then the trackers who do not
-	-- follow (a member tracking two words of the post is one tracker).
-	-- No aggregate over the followers: a big fan-out stays one scan.
-	WITH wanted AS (
-		SELECT f.follower AS id, true AS follows
-		  FROM follows f
-		 WHERE f.followee = p_account AND f.sms
-		UNION ALL
-		SELECT DISTINCT t.account_id, false
-		  FROM tracks t
-		 WHERE t.term = ANY (words) AND t.account_id <> p_account
-		   AND NOT t.digest	-- once a day instead (37_digest.sql)
-		   AND NOT EXISTS (SELECT 1 FROM follows f
-		                    WHERE f.followee = p_account
-		                      AND f.follower = t.account_id AND f.sms)
-	), r AS (
-		SELECT a.id, a.phone, d.follows,
-		       -- Most recipients keep no quiet hours: skip the call,
-		       -- which would return NULL for them (fan-out speed).
-		       CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
-		             AND a.sleep_from <> a.sleep_to
-		            THEN pigeon_quiet_end(a.sleep_from, a.sleep_to)
-		       END AS quiet_end
-		  FROM wanted d
-		  JOIN accounts a ON a.id = d.id
-		 WHERE a.updates_on
-		   -- A track_day after today is the server's clock stepped
-		   -- back over midnight: that day's count still holds.
-		   AND (d.follows OR a.track_day IS NULL OR a.track_day < today
-		        OR a.track_sent < track_cap)
-		   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
-	)
-	INSERT INTO outbox (recipient, text, class, post_id, max_parts, more,
-	    next_attempt_at, held_since, via)
-	SELECT r.phone, '@' || author || ': ' || p_text, 2, pid, least(cap, 10),
-	       '… GET ' || author, coalesce(r.quiet_end, now()),
-	       CASE WHEN r.quiet_end IS NOT NULL THEN now() END,
-	       CASE WHEN r.follows THEN 'follow' ELSE 'track' END
-	  FROM r
-	ON CONFLICT (post_id, recipient) DO NOTHING;
+	-- The first chunk of followers (in id order) and every tracker now;
+	-- the rest in chunks of their own (pigeon_fanout_step).
+	chunk := pigeon_setting_int('fanout_chunk');
+	ids := ARRAY(SELECT f.follower FROM follows f
+	              WHERE f.followee = p_account AND f.sms
+	              ORDER BY f.follower LIMIT chunk);
+	PERFORM pigeon_post_copies(pid, p_account, author, p_text, cap, ids,
+	    words, track_cap, today);
+	IF cardinality(ids) = chunk THEN
+		INSERT INTO fanouts (post_id, account_id, author, cap, after)
+		VALUES (pid, p_account, author, least(cap, 10), ids[chunk]);
+		PERFORM pg_notify('pigeon_fanout', '');
+	END IF;
 	IF track_cap IS NULL THEN
 		RETURN pid;	-- nobody tracks its words: nothing to count
 	END IF;

@@ -17,7 +17,8 @@
 # its worker; the default is 4, the bench's setting is Pigeon's fastest),
 # BENCH_SMPP_REPORT (yes; no: no receipts asked, to time the submit path
 # alone), BENCH_SMPP_PERF=S (perf record pigeond for S seconds),
-# BENCH_SMPP_PIGEON_ONLY=1 (Pigeon's run alone, for profiling: no row).
+# BENCH_SMPP_PIGEON_ONLY=1 (Pigeon's run alone, for profiling: no row),
+# BENCH_FANOUT_CHUNK (pigeond's fanout_chunk; unset: its default).
 
 # smsc_bench_start DIR: a fresh simulator for one side; prints its port.
 smsc_bench_start() {
@@ -78,6 +79,7 @@ bench_smpp() {
 	cat >"$conf" <<CONF
 [pigeon]
 timezone = UTC
+${BENCH_FANOUT_CHUNK:+fanout_chunk = $BENCH_FANOUT_CHUNK}
 [database]
 conninfo = $db
 [http]

@@ -186,8 +186,10 @@ setup(void)
 	    "window = 10\nresponse_timeout = 2\nenquire_link = 5\nreport = no\n");
 	g.smpp_extra = section;
 	g.nsmpp = 1;
+	/* Fan-outs of 100 followers a transaction: every phase's post goes
+	 * out while its later chunks are still being made. */
 	g.extra_config = "timezone = UTC\nlimit_minute = 1000\n"
-	    "limit_day = 100000\n";
+	    "limit_day = 100000\nfanout_chunk = 100\n";
 	h_gateway_start(&g, "rel_smpp", 0);
 	free(section);
 	g.smpp_extra = NULL;	/* freed: the config is written, not rewritten */
@@ -300,6 +302,37 @@ worker_respawned(void *arg)
 	return ok;
 }
 
+/*
+ * A fan-out left half made is finished by the next pigeond: the post and
+ * its first two chunks are made while pigeond is down, as a post's
+ * transaction and the chunks a killed pigeond had committed leave them;
+ * then pigeond starts. Every follower gets the post, once.
+ */
+START_TEST(test_fanout_resumes)
+{
+	long t0 = h_now_ms(), maybe0 = counter("maybe_duplicated");
+	const char *text = "@alice: rel fan-out resumed";
+	char sp[32];
+
+	h_stop(g.pigeond, SIGKILL, 1000);
+	long pid = count("SELECT pigeon_post((SELECT id FROM accounts WHERE handle = "
+	    "'alice'), 'rel fan-out resumed', NULL, false)", NULL);
+	ck_assert_int_gt(pid, 0);
+	snprintf(sp, sizeof(sp), "%ld", pid);
+	ck_assert_int_eq(count("SELECT count(*) FROM fanouts WHERE post_id = $1::bigint",
+	    sp), 1);
+	ck_assert_int_eq(count("SELECT pigeon_fanout_step()::integer", NULL), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE post_id = $1::bigint",
+	    sp), 200);
+	h_pigeond_start(&g);
+	phase_end("SMPP fan-out resumed by a restart", "pigeond down mid-fan-out", 0,
+	    pid, text, maybe0, t0);
+	ck_assert_int_eq(count("SELECT count(*) FROM fanouts", NULL), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE post_id = $1::bigint",
+	    sp), n_followers);
+}
+END_TEST
+
 /* MO posts from bob while the kills go on: each applied exactly once. */
 static int mo_sent;
 
@@ -405,6 +438,7 @@ main(void)
 	tcase_add_test(tc, test_no_answer);
 	tcase_add_test(tc, test_kill_pigeond);
 	tcase_add_test(tc, test_kill_worker);
+	tcase_add_test(tc, test_fanout_resumes);
 	tcase_add_test(tc, test_mo_exactly_once);
 	suite_add_tcase(s, tc);
 	return h_main(s);

@@ -482,6 +482,51 @@ START_TEST(test_claim_by_class)
 }
 END_TEST
 
+/*
+ * A post's fan-out in chunks of fanout_chunk followers (here 2, in this
+ * transaction): the post's own transaction makes the first chunk and
+ * leaves the rest to pigeon_fanout_step, a chunk a call. A follower who
+ * says STOP before their chunk is made gets nothing; each of the others
+ * gets one copy, and nothing is left to do at the end. Rolled back.
+ */
+START_TEST(test_fanout_in_chunks)
+{
+	char *post;
+	long first, left, steps, copies, stopped;
+
+	exec_ok("BEGIN");
+	exec_ok("UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
+	exec_ok("INSERT INTO accounts (phone, handle, lang) SELECT '+2126640000' || i, "
+	    "'chunky' || i, 'en' FROM generate_series(0, 5) i");
+	exec_ok("INSERT INTO follows (followee, follower) SELECT a.id, f.id "
+	    "FROM accounts a, accounts f WHERE a.handle = 'chunky0' "
+	    "AND f.handle IN ('chunky1', 'chunky2', 'chunky3', 'chunky4', 'chunky5')");
+	post = h_db_value(g.db, "SELECT pigeon_post(id, 'in chunks', NULL, false) "
+	    "FROM accounts WHERE handle = 'chunky0'", 0, NULL);
+	ck_assert(post != NULL);
+	const char *params[] = { post };
+	first = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE post_id = $1::bigint",
+	    1, params);
+	left = h_db_long(g.db, "SELECT count(*) FROM fanouts WHERE post_id = $1::bigint",
+	    1, params);
+	exec_ok("INSERT INTO optouts (phone) VALUES ('+21266400005')");
+	steps = h_db_long(g.db, "SELECT count(*) FROM generate_series(1, 10) "
+	    "WHERE pigeon_fanout_step()", 0, NULL);
+	copies = h_db_long(g.db, "SELECT count(DISTINCT recipient) FROM outbox "
+	    "WHERE post_id = $1::bigint", 1, params);
+	stopped = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE post_id = $1::bigint "
+	    "AND recipient = '+21266400005'", 1, params);
+	left += 10 * h_db_long(g.db, "SELECT count(*) FROM fanouts", 0, NULL);
+	exec_ok("ROLLBACK");
+	free(post);
+	ck_assert_int_eq(first, 2);
+	ck_assert_int_eq(steps, 2);	/* followers 3-4, then 5 (the last) */
+	ck_assert_int_eq(copies, 4);
+	ck_assert_int_eq(stopped, 0);
+	ck_assert_int_eq(left, 1);	/* one left after the post, none at the end */
+}
+END_TEST
+
 /* A long GSM-7 reply in UDH parts (HELP is two SMS on a modem). */
 START_TEST(test_long_reply)
 {
@@ -564,6 +609,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_claim_by_class);
+	tcase_add_test(tc, test_fanout_in_chunks);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
 	suite_add_tcase(s, tc);
