@@ -197,6 +197,13 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;
+	-- A post deleted since (pigeon_outbox_cancel_post deletes the row
+	-- too; this is for one deleted by other means): no more copies.
+	IF EXISTS (SELECT 1 FROM posts p WHERE p.id = f.post_id
+	            AND p.deleted_at IS NOT NULL) THEN
+		DELETE FROM fanouts WHERE post_id = f.post_id;
+		RETURN true;
+	END IF;
 	ids := ARRAY(SELECT fo.follower FROM follows fo
 	              WHERE fo.followee = f.account_id AND fo.sms
 	                AND fo.follower > f.after

@@ -381,12 +381,16 @@ BEGIN
 	RETURN n;
 END $$;
 
--- A deleted post's copies not yet handed to a link go no further.
+-- A deleted post's copies not yet handed to a link go no further, and
+-- the rest of its fan-out is not made. The fan-out's row goes first: that
+-- waits for a chunk being made (it holds the row), whose copies the
+-- UPDATE then sees and cancels too.
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_post(p_post bigint, p_why text)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
+	DELETE FROM fanouts WHERE post_id = p_post;
 	UPDATE outbox SET state = 'cancelled', last_error = p_why
 	 WHERE post_id = p_post AND state = 'queued';
 	GET DIAGNOSTICS n = ROW_COUNT;

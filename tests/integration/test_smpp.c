@@ -487,12 +487,13 @@ END_TEST
  * transaction): the post's own transaction makes the first chunk and
  * leaves the rest to pigeon_fanout_step, a chunk a call. A follower who
  * says STOP before their chunk is made gets nothing; each of the others
- * gets one copy, and nothing is left to do at the end. Rolled back.
+ * gets one copy, and nothing is left to do at the end. A post deleted
+ * after its first chunk gets no more copies. Rolled back.
  */
 START_TEST(test_fanout_in_chunks)
 {
 	char *post;
-	long first, left, steps, copies, stopped;
+	long first, left, steps, copies, stopped, cancelled, after_delete;
 
 	exec_ok("BEGIN");
 	exec_ok("UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
@@ -517,8 +518,23 @@ START_TEST(test_fanout_in_chunks)
 	stopped = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE post_id = $1::bigint "
 	    "AND recipient = '+21266400005'", 1, params);
 	left += 10 * h_db_long(g.db, "SELECT count(*) FROM fanouts", 0, NULL);
+	/* A post deleted after its first chunk: no more copies are made. */
+	free(post);
+	post = h_db_value(g.db, "SELECT pigeon_post(id, 'deleted in chunks', NULL, false) "
+	    "FROM accounts WHERE handle = 'chunky0'", 0, NULL);
+	ck_assert(post != NULL);
+	params[0] = post;
+	exec_ok("UPDATE posts SET deleted_at = now() WHERE text = 'deleted in chunks'");
+	cancelled = h_db_long(g.db, "SELECT pigeon_outbox_cancel_post($1::bigint, "
+	    "'post deleted')", 1, params);
+	h_db_long(g.db, "SELECT count(*) FROM generate_series(1, 10) "
+	    "WHERE pigeon_fanout_step()", 0, NULL);
+	after_delete = h_db_long(g.db, "SELECT count(*) FROM outbox "
+	    "WHERE post_id = $1::bigint", 1, params);
 	exec_ok("ROLLBACK");
 	free(post);
+	ck_assert_int_eq(cancelled, 2);
+	ck_assert_int_eq(after_delete, 2);	/* the first chunk's, cancelled */
 	ck_assert_int_eq(first, 2);
 	ck_assert_int_eq(steps, 2);	/* followers 3-4, then 5 (the last) */
 	ck_assert_int_eq(copies, 4);
