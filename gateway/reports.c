@@ -158,8 +158,18 @@ reports_sms(struct link *m, json_t *msg)
  * only after its commit. A batch the database refuses as a whole is
  * tried again one receipt at a time, so that the one at fault fails
  * alone (and stays unacknowledged: the SMSC delivers it again).
+ *
+ * A batch leaves once it holds half of the most receipts ever held at
+ * once (pending and in statements: the SMSC's window of unanswered
+ * deliver_sm, as far as pigeond can tell), or RECEIPTS_GAP_MS after the
+ * last receipt came or the last acknowledgements left (the SMSC has no
+ * more, or is slow to send them), or RECEIPTS_WAIT_MS after its first
+ * receipt. Half: two batches take turns, one in the database while the
+ * SMSC refills the other's half of its window.
  */
-#define RECEIPTS_MAX	1000
+#define RECEIPTS_MAX		1000
+#define RECEIPTS_GAP_MS		10
+#define RECEIPTS_WAIT_MS	100
 
 static const char SQL_RECEIPTS[] = "SELECT * FROM pigeon_report_receipts($1::jsonb)";
 
@@ -173,11 +183,16 @@ struct receipts {
 static struct receipts *rcpt_pending;
 static int rcpt_flushing;
 static struct event *ev_rcpt_flush;
+static size_t rcpt_sent;		/* receipts in statements */
+static size_t rcpt_peak;		/* the most held at once */
+static struct timeval rcpt_first;	/* the pending batch's first came */
+static struct timeval rcpt_last;	/* a receipt came or acks left */
 /* Receipts have a connection of their own, so that a fan-out's claims
  * and outcomes never wait behind them (pigeond's main one until it is up). */
 static struct store *rcpt_store;
 
 static void receipts_flush(void);
+static void receipts_arm(void);
 static int receipts_send(struct receipts *);
 
 static void
@@ -231,11 +246,13 @@ static void
 receipts_recorded(PGresult *res, void *arg)
 {
 	struct receipts *b = arg;
+	int batch = b->batch;
 	size_t i;
 
-	if (b->batch)
+	if (batch)
 		rcpt_flushing = 0;
 	in_flight -= (int)b->n;
+	rcpt_sent -= b->n;
 	if (res == NULL) {
 		/* pigeond stops: the SMSC delivers them again. */
 	} else if (!store_ok(res) && b->n > 1) {
@@ -269,7 +286,10 @@ receipts_recorded(PGresult *res, void *arg)
 	receipts_free(b);
 	if (res == NULL)
 		return;
-	receipts_flush();
+	if (batch) {
+		event_base_gettimeofday_cached(env.base, &rcpt_last);
+		receipts_arm();
+	}
 	if (env.draining)
 		pigeond_check_drained();
 }
@@ -293,8 +313,10 @@ receipts_send(struct receipts *b)
 	if (rc == -1)
 		log_warnx("smpp: cannot record %zu receipt(s) now; the SMSC delivers "
 		    "them again", b->n);
-	else
+	else {
 		in_flight += (int)b->n;
+		rcpt_sent += b->n;
+	}
 	return rc;
 }
 
@@ -305,6 +327,8 @@ receipts_flush(void)
 
 	if (rcpt_flushing || b == NULL || b->n == 0)
 		return;
+	if (ev_rcpt_flush != NULL)
+		evtimer_del(ev_rcpt_flush);
 	rcpt_pending = NULL;
 	if (receipts_send(b) == 0)
 		rcpt_flushing = 1;
@@ -316,6 +340,37 @@ static void
 receipts_on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	receipts_flush();
+}
+
+/* The pending batch goes now if it holds half the window, else when the
+ * gap or the wait (above) is over, whichever is sooner. */
+static void
+receipts_arm(void)
+{
+	struct timeval now, due, gap, left;
+
+	if (rcpt_pending == NULL || rcpt_pending->n == 0)
+		return;
+	if (ev_rcpt_flush == NULL || 2 * rcpt_pending->n >= rcpt_peak ||
+	    rcpt_pending->n >= RECEIPTS_MAX) {
+		receipts_flush();
+		return;
+	}
+	event_base_gettimeofday_cached(env.base, &now);
+	due.tv_sec = RECEIPTS_WAIT_MS / 1000;
+	due.tv_usec = RECEIPTS_WAIT_MS % 1000 * 1000;
+	timeradd(&rcpt_first, &due, &due);
+	gap.tv_sec = 0;
+	gap.tv_usec = RECEIPTS_GAP_MS * 1000;
+	timeradd(&rcpt_last, &gap, &gap);
+	if (timercmp(&gap, &due, <))
+		due = gap;
+	if (timercmp(&due, &now, <=)) {
+		receipts_flush();
+		return;
+	}
+	timersub(&due, &now, &left);
+	evtimer_add(ev_rcpt_flush, &left);
 }
 
 /*
@@ -380,13 +435,14 @@ reports_receipt(struct link *l, json_t *msg)
 		report_free(r);
 		return;
 	}
-	if (rcpt_pending->n >= RECEIPTS_MAX)
-		receipts_flush();
-	/* On the next loop turn: what the same read brought goes together. */
 	if (ev_rcpt_flush == NULL)
 		ev_rcpt_flush = evtimer_new(env.base, receipts_on_flush, NULL);
-	if (ev_rcpt_flush != NULL)
-		event_active(ev_rcpt_flush, EV_TIMEOUT, 0);
+	event_base_gettimeofday_cached(env.base, &rcpt_last);
+	if (rcpt_pending->n == 1)
+		rcpt_first = rcpt_last;
+	if (rcpt_sent + rcpt_pending->n > rcpt_peak)
+		rcpt_peak = rcpt_sent + rcpt_pending->n;
+	receipts_arm();
 }
 
 /* Receipts not sent yet stay unacknowledged: the SMSC delivers them again. */
