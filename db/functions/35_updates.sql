@@ -224,8 +224,9 @@ END $$;
 -- here, in one statement (pigeon_post_copies), and the other followers'
 -- are left to the table fanouts, for pigeon_fanout_step to make a chunk
 -- a transaction (pigeond runs them as soon as this commits: sending
--- starts with the first chunk). A copy is cut to fanout_parts_gsm or fanout_parts_ucs2 parts (p_ucs2 says which;
--- NULL, unknown, takes the UCS-2 cap) with "… GET author" at the cut, and
+-- starts with the first chunk). A copy is cut to fanout_parts_gsm or
+-- fanout_parts_ucs2 parts (p_ucs2 says which; NULL, unknown, takes the
+-- UCS-2 cap) with "… GET author" at the cut, and
 -- held to the end of the recipient's quiet hours when they are in them.
 -- Followers with SMS on for the author and trackers of one of its words
 -- (never the author) get it, when their updates are ON and they did not

@@ -155,8 +155,8 @@ $$;
 -- how many and those whose receipts may have come first. Nested loops
 -- are off: planned with statistics from before a fan-out (no row
 -- 'sending'), the update ran as a loop over the rows being sent, reading
--- the whole batch for each (1,000 outcomes: 240 ms instead of 10). The
--- parts' LATERAL is a loop all the same.
+-- the whole batch for each (1,000 outcomes: 258 ms, 240 of them in that
+-- loop; 40 ms now). The parts' LATERAL is a loop all the same.
 CREATE OR REPLACE FUNCTION pigeon_outbox_sent_batch(p jsonb)
 RETURNS TABLE (n integer, receipted bigint[])
 LANGUAGE plpgsql SET search_path = public, pg_temp
