@@ -54,11 +54,10 @@ fanout_kick(void)
 	again = running;
 	if (running || env.draining || !store_is_up(env.store))
 		return;
-	if (fo_store == NULL)
-		fo_store = store_open_role(env.base, env.conf.conninfo,
-		    env.conf.hostname, "fanout", fanout_store_state);
-	if (fo_store == NULL || !store_is_up(fo_store))
-		return;		/* the tick asks again once it is up */
+	/* Never on the main connection: fanout_store_state asks again once
+	 * this one is up. */
+	if (pigeond_store(&fo_store, "fanout", fanout_store_state) == env.store)
+		return;
 	if (store_query(fo_store, "SELECT pigeon_fanout_step()", 0, NULL,
 	    fanout_done, NULL) == 0)
 		running = 1;

@@ -192,10 +192,7 @@ in_store_state(int up, void *arg)
 static struct store *
 inbound_store(void)
 {
-	if (in_store == NULL)
-		in_store = store_open_role(env.base, env.conf.conninfo,
-		    env.conf.hostname, "inbox", in_store_state);
-	return in_store != NULL && store_is_up(in_store) ? in_store : env.store;
+	return pigeond_store(&in_store, "inbox", in_store_state);
 }
 
 static void

@@ -98,6 +98,21 @@ log_configure(int use_syslog)
 		setenv("PIGEON_SYSLOG", "1", 1);
 }
 
+/*
+ * The connection of a subsystem's own (store_open_role, opened at the
+ * first call into *sp, on_state told when it comes up or goes down), or
+ * the main one while that one is not up: the inbox, the outcomes, the
+ * receipts and the fan-out chunks never wait behind each other.
+ */
+struct store *
+pigeond_store(struct store **sp, const char *role, void (*on_state)(int up, void *arg))
+{
+	if (*sp == NULL)
+		*sp = store_open_role(env.base, env.conf.conninfo, env.conf.hostname,
+		    role, on_state);
+	return *sp != NULL && store_is_up(*sp) ? *sp : env.store;
+}
+
 /* Exits the loop once nothing is in flight and every modem process is gone. */
 void
 pigeond_check_drained(void)

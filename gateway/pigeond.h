@@ -164,6 +164,9 @@ extern struct pigeond env;
 
 /* main.c */
 void	 pigeond_check_drained(void);
+struct store;
+struct store *pigeond_store(struct store **, const char *role,
+	    void (*on_state)(int up, void *arg));
 
 /* link.c */
 int	 link_init(void);

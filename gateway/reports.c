@@ -302,13 +302,9 @@ receipts_send(struct receipts *b)
 	const char *params[] = { js };
 	int rc = -1;
 
-	if (rcpt_store == NULL)
-		rcpt_store = store_open_role(env.base, env.conf.conninfo,
-		    env.conf.hostname, "receipts", NULL);
 	if (js != NULL)
-		rc = store_durable(rcpt_store != NULL && store_is_up(rcpt_store) ?
-		    rcpt_store : env.store, SQL_RECEIPTS, 1, params,
-		    receipts_recorded, b);
+		rc = store_durable(pigeond_store(&rcpt_store, "receipts", NULL),
+		    SQL_RECEIPTS, 1, params, receipts_recorded, b);
 	free(js);
 	if (rc == -1)
 		log_warnx("smpp: cannot record %zu receipt(s) now; the SMSC delivers "

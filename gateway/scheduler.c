@@ -144,12 +144,8 @@ outcomes_send(json_t *list, int batch)
 	if (js != NULL) {
 		st->list = list;
 		st->batch = batch;
-		if (out_store == NULL)
-			out_store = store_open_role(env.base, env.conf.conninfo,
-			    env.conf.hostname, "outcomes", NULL);
-		rc = store_durable(out_store != NULL && store_is_up(out_store) ?
-		    out_store : env.store, SQL_OUTCOMES, 4, params,
-		    outcomes_recorded, st);
+		rc = store_durable(pigeond_store(&out_store, "outcomes", NULL),
+		    SQL_OUTCOMES, 4, params, outcomes_recorded, st);
 	}
 	free(js);
 	if (rc == -1) {
