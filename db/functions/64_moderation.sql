@@ -8,14 +8,19 @@
 -- A post removed everywhere: deleted_at hides it from search, feeds and
 -- the API; the posts_webhook_deleted trigger (60_api.sql) tells the
 -- webhooks; its copies not yet handed to a link are cancelled.
--- NULL when there is no such post.
+-- NULL when there is no such post. The post is locked FOR NO KEY UPDATE,
+-- which the key checks of its copies do not wait for: a chunk of its
+-- fan-out being made holds the fanouts row that pigeon_outbox_cancel_post
+-- waits for, and its copies check the post's key (FOR UPDATE here made
+-- the two wait for each other: test_moderation
+-- test_remove_post_during_chunk).
 CREATE OR REPLACE FUNCTION pigeon_mod_post_remove(p_id bigint)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	p posts;
 	n integer;
 BEGIN
-	SELECT * INTO p FROM posts WHERE id = p_id FOR UPDATE;
+	SELECT * INTO p FROM posts WHERE id = p_id FOR NO KEY UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;

@@ -122,6 +122,90 @@ START_TEST(test_remove_post)
 }
 END_TEST
 
+/*
+ * A post removed while a chunk of its fan-out is being made. The chunk's
+ * transaction holds the post's row of fanouts, and each copy it inserts
+ * checks the post's key (a key-share lock on the post); the removal locks
+ * the post, then waits for the fanouts row. With the post locked FOR
+ * UPDATE, the chunk's copy waited for the removal and the removal for the
+ * chunk: one of them died of a deadlock, and the operator's removal
+ * failed in the middle of a large fan-out. Here connection a plays the
+ * chunk; pigeond's own steps must not take the row first, so the row is
+ * taken NOWAIT and the round tried again with a new post if they did.
+ */
+START_TEST(test_remove_post_during_chunk)
+{
+	PGconn *a = h_db_connect(g.conninfo), *b = h_db_connect(g.conninfo);
+	PGresult *res;
+	char *post = NULL, bpid[16];
+	const char *params[1];
+	long waiting = 0;
+
+	ck_assert_int_eq(h_db_long(g.db, "INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000409', 'chunked', 'en') RETURNING 1", 0, NULL), 1);
+	for (int round = 0; round < 5 && post == NULL; round++) {
+		post = h_db_value(g.db, "WITH p AS (INSERT INTO posts (account_id, text) "
+		    "SELECT id, 'removed mid fan-out' FROM accounts WHERE handle = 'chunked' "
+		    "RETURNING id, account_id), f AS (INSERT INTO fanouts (post_id, "
+		    "account_id, author, cap, after) SELECT id, account_id, 'chunked', 1, 0 "
+		    "FROM p) SELECT id FROM p", 0, NULL);
+		ck_assert(post != NULL);
+		params[0] = post;
+		res = PQexec(a, "BEGIN");
+		PQclear(res);
+		res = PQexecParams(a, "SELECT 1 FROM fanouts WHERE post_id = $1::bigint "
+		    "FOR UPDATE NOWAIT", 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+			PQclear(res);
+			res = PQexec(a, "ROLLBACK");
+			free(post);
+			post = NULL;
+		}
+		PQclear(res);
+	}
+	ck_assert_msg(post != NULL, "pigeond took the fan-out's row in every round");
+	snprintf(bpid, sizeof(bpid), "%d", PQbackendPID(b));
+	/* The removal, until it waits for the chunk. */
+	ck_assert(PQsendQueryParams(b, "SELECT pigeon_mod_post_remove($1::bigint)->>"
+	    "'copies_cancelled'", 1, NULL, params, NULL, NULL, 0) == 1);
+	for (long t0 = h_now_ms(); h_now_ms() - t0 < WAIT_MS && waiting == 0; ) {
+		const char *pp[] = { bpid };
+		waiting = h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity WHERE "
+		    "pid = $1::integer AND wait_event_type = 'Lock'", 1, pp);
+		if (waiting == 0)
+			h_sleep_ms(10);
+	}
+	ck_assert_int_eq(waiting, 1);
+	/* The chunk's copy (not due for an hour: pigeond must not send it)
+	 * and its commit. */
+	res = PQexecParams(a, "INSERT INTO outbox (recipient, text, class, post_id, "
+	    "next_attempt_at) VALUES ('+212661000410', '@chunked: removed mid fan-out', "
+	    "2, $1::bigint, now() + interval '1 hour')", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "the chunk's copy: %s",
+	    PQresultErrorMessage(res));
+	PQclear(res);
+	res = PQexec(a, "COMMIT");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	res = PQgetResult(b);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "the removal: %s",
+	    PQresultErrorMessage(res));
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");	/* the chunk's copy */
+	PQclear(res);
+	while ((res = PQgetResult(b)) != NULL)
+		PQclear(res);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE post_id = "
+	    "$1::bigint AND state = 'cancelled'", 1, params), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE id = $1::bigint "
+	    "AND deleted_at IS NOT NULL", 1, params), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM fanouts WHERE post_id = "
+	    "$1::bigint", 1, params), 0);
+	free(post);
+	PQfinish(a);
+	PQfinish(b);
+}
+END_TEST
+
 START_TEST(test_suspend_restore)
 {
 	char *out = NULL;
@@ -202,6 +286,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_remove_post);
+	tcase_add_test(tc, test_remove_post_during_chunk);
 	tcase_add_test(tc, test_suspend_restore);
 	tcase_add_test(tc, test_export_erase);
 	suite_add_tcase(s, tc);
