@@ -192,7 +192,14 @@ DECLARE
 	chunk integer := pigeon_setting_int('fanout_chunk');
 	ids bigint[];
 BEGIN
-	SELECT * INTO f FROM fanouts ORDER BY created_at, post_id
+	-- The oldest fan-out, but never one whose author has an older one
+	-- left (another host may be making its chunk): an author's posts
+	-- reach each follower in the order they were posted.
+	SELECT * INTO f FROM fanouts n
+	 WHERE NOT EXISTS (SELECT 1 FROM fanouts e
+	                    WHERE e.account_id = n.account_id
+	                      AND (e.created_at, e.post_id) < (n.created_at, n.post_id))
+	 ORDER BY n.created_at, n.post_id
 	 LIMIT 1 FOR UPDATE SKIP LOCKED;
 	IF NOT FOUND THEN
 		RETURN false;
@@ -266,16 +273,28 @@ BEGIN
 	cap := CASE WHEN p_ucs2 IS FALSE THEN pigeon_setting_int('fanout_parts_gsm')
 	            ELSE pigeon_setting_int('fanout_parts_ucs2') END;
 	-- The first chunk of followers (in id order) and every tracker now;
-	-- the rest in chunks of their own (pigeon_fanout_step).
+	-- the rest in chunks of their own (pigeon_fanout_step). While an
+	-- earlier post of the author is still being fanned out, no follower's
+	-- copy is made here: the whole fan-out waits behind that one, so that
+	-- no follower gets this post before the earlier one (a follower of
+	-- this first chunk may be in one of its chunks not made yet).
 	chunk := pigeon_setting_int('fanout_chunk');
-	ids := ARRAY(SELECT f.follower FROM follows f
-	              WHERE f.followee = p_account AND f.sms
-	              ORDER BY f.follower LIMIT chunk);
+	IF EXISTS (SELECT 1 FROM fanouts f WHERE f.account_id = p_account) THEN
+		ids := '{}';
+		INSERT INTO fanouts (post_id, account_id, author, cap, after)
+		VALUES (pid, p_account, author, least(cap, 10), 0);
+	ELSE
+		ids := ARRAY(SELECT f.follower FROM follows f
+		              WHERE f.followee = p_account AND f.sms
+		              ORDER BY f.follower LIMIT chunk);
+		IF cardinality(ids) = chunk THEN
+			INSERT INTO fanouts (post_id, account_id, author, cap, after)
+			VALUES (pid, p_account, author, least(cap, 10), ids[chunk]);
+		END IF;
+	END IF;
 	PERFORM pigeon_post_copies(pid, p_account, author, p_text, cap, ids,
 	    words, track_cap, today);
-	IF cardinality(ids) = chunk THEN
-		INSERT INTO fanouts (post_id, account_id, author, cap, after)
-		VALUES (pid, p_account, author, least(cap, 10), ids[chunk]);
+	IF EXISTS (SELECT 1 FROM fanouts f WHERE f.post_id = pid) THEN
 		PERFORM pg_notify('pigeon_fanout', '');
 	END IF;
 	IF track_cap IS NULL THEN

@@ -543,6 +543,54 @@ START_TEST(test_fanout_in_chunks)
 }
 END_TEST
 
+/*
+ * Two posts of one author while the first is still being fanned out, in
+ * chunks of 2: the second's copies wait for the first's fan-out to end,
+ * so that each follower gets the first post before the second (the
+ * scheduler sends one phone's copies in id order). Made at once, the
+ * second's first chunk would reach the followers of the first's later
+ * chunks before the first did. Rolled back.
+ */
+START_TEST(test_fanout_in_post_order)
+{
+	long waiting, before, copies, reversed;
+
+	exec_ok("BEGIN");
+	exec_ok("UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
+	exec_ok("INSERT INTO accounts (phone, handle, lang) SELECT '+2126640100' || i, "
+	    "'ordered' || i, 'en' FROM generate_series(0, 5) i");
+	exec_ok("INSERT INTO follows (followee, follower) SELECT a.id, f.id "
+	    "FROM accounts a, accounts f WHERE a.handle = 'ordered0' "
+	    "AND f.handle LIKE 'ordered_' AND f.handle <> 'ordered0'");
+	exec_ok("SELECT pigeon_post(id, 'first of two', NULL, false) "
+	    "FROM accounts WHERE handle = 'ordered0'");
+	/* A follower of the first chunk unfollows: made at once, the second
+	 * post's first chunk would reach ordered3 before the first's second
+	 * chunk. */
+	exec_ok("DELETE FROM follows WHERE follower = (SELECT id FROM accounts "
+	    "WHERE handle = 'ordered1')");
+	exec_ok("SELECT pigeon_post(id, 'second of two', NULL, false) "
+	    "FROM accounts WHERE handle = 'ordered0'");
+	waiting = h_db_long(g.db, "SELECT count(*) FROM outbox o JOIN posts p "
+	    "ON p.id = o.post_id WHERE p.text = 'second of two'", 0, NULL);
+	before = h_db_long(g.db, "SELECT count(*) FROM fanouts", 0, NULL);
+	h_db_long(g.db, "SELECT count(*) FROM generate_series(1, 20) "
+	    "WHERE pigeon_fanout_step()", 0, NULL);
+	copies = h_db_long(g.db, "SELECT count(*) FROM outbox o JOIN posts p "
+	    "ON p.id = o.post_id WHERE p.text IN ('first of two', 'second of two')",
+	    0, NULL);
+	reversed = h_db_long(g.db, "SELECT count(*) FROM outbox a JOIN outbox b "
+	    "ON b.recipient = a.recipient JOIN posts pa ON pa.id = a.post_id "
+	    "JOIN posts pb ON pb.id = b.post_id WHERE pa.text = 'first of two' "
+	    "AND pb.text = 'second of two' AND b.id < a.id", 0, NULL);
+	exec_ok("ROLLBACK");
+	ck_assert_int_eq(waiting, 0);	/* nothing made while the first fans out */
+	ck_assert_int_eq(before, 2);
+	ck_assert_int_eq(copies, 5 + 4);	/* ordered1 left before the second */
+	ck_assert_int_eq(reversed, 0);
+}
+END_TEST
+
 /* A long GSM-7 reply in UDH parts (HELP is two SMS on a modem). */
 START_TEST(test_long_reply)
 {
@@ -626,6 +674,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_fanout_in_chunks);
+	tcase_add_test(tc, test_fanout_in_post_order);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
 	suite_add_tcase(s, tc);
