@@ -38,14 +38,21 @@ static int first_up = 1;
 /*
  * Outcomes are recorded in batches: those that arrive while a statement
  * is in flight go together in the next one (one commit for hundreds of
- * SMPP answers; a lone modem's outcome still goes at once). Each batch
- * is a durable query (store.h): kept until the database has it.
+ * SMPP answers; a lone modem's outcome still goes at once).
  *
  * Outcomes have a connection of their own (the main one until it is up):
  * on the main one, the claims waited behind them and they behind the
  * claims, and a bind's window ran dry meanwhile. A claim and an outcome
  * never touch the same row at once: a row's outcome comes only after its
- * claim has committed.
+ * claim has committed. A batch lost with that connection is sent again
+ * at once, in its place (the next waits for it), on the main connection
+ * while that one is down; on the main one, a batch is a durable query
+ * (store.h), kept until the database has it. Held on its own connection
+ * instead, it waited for that one to come back, and every send behind
+ * it with it, however long (test_rel_smpp test_outcomes_connection_lost);
+ * meanwhile the main connection returned the rows at their lease's end
+ * and sent them again. The statement is the same whichever connection
+ * has it: a batch applied twice changes nothing the second time.
  */
 #define BATCH_MAX	1000
 static json_t *pending;		/* outcomes waiting for the next statement */
@@ -53,6 +60,7 @@ static int recording;		/* outcomes not yet answered, batch included */
 static int flushing;		/* a batch statement in flight */
 static struct event *ev_flush;
 static struct store *out_store;
+static int out_closing;		/* scheduler_free: lost batches stay lost */
 
 static const char SQL_OUTCOMES[] =
     "SELECT pigeon_outbox_outcomes($1::jsonb, $2, $3, $4)";
@@ -61,6 +69,7 @@ static const char SQL_OUTCOMES[] =
 struct outcomes {
 	json_t	*list;
 	int	 batch;		/* the batch (else one outcome sent alone) */
+	int	 own;		/* on out_store: lost with it, sent again */
 };
 
 static void outcomes_flush(void);
@@ -88,13 +97,30 @@ outcomes_settled(json_t *list)
 	}
 }
 
-/* A durable query (store.h): res is NULL only when pigeond stops. */
+/* res is NULL when pigeond stops, or when out_store lost the batch. */
 static void
 outcomes_recorded(PGresult *res, void *arg)
 {
 	struct outcomes *st = arg;
 	size_t n = json_array_size(st->list), i;
 	json_t *o;
+
+	if (res == NULL && st->own && !out_closing) {
+		json_t *list = st->list;
+		int batch = st->batch;
+
+		free(st);
+		log_warnx("outbox: the outcomes' connection was lost with %zu "
+		    "outcome(s); sending them again", n);
+		if (outcomes_send(list, batch) == 0)
+			return;		/* still in flight: flushing stays */
+		if (batch)
+			flushing = 0;
+		recording -= (int)n;	/* settled by outcomes_send */
+		outcomes_flush();
+		scheduler_kick();
+		return;
+	}
 
 	if (st->batch)
 		flushing = 0;
@@ -142,10 +168,14 @@ outcomes_send(json_t *list, int batch)
 	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
 	const char *params[] = { js, attempts, retry, validity };
 	if (js != NULL) {
+		struct store *s = pigeond_store(&out_store, "outcomes", NULL);
+
 		st->list = list;
 		st->batch = batch;
-		rc = store_durable(pigeond_store(&out_store, "outcomes", NULL),
-		    SQL_OUTCOMES, 4, params, outcomes_recorded, st);
+		st->own = s == out_store;
+		rc = st->own ?
+		    store_query(s, SQL_OUTCOMES, 4, params, outcomes_recorded, st) :
+		    store_durable(s, SQL_OUTCOMES, 4, params, outcomes_recorded, st);
 	}
 	free(js);
 	if (rc == -1) {
@@ -670,6 +700,7 @@ scheduler_db_up(void)
 void
 scheduler_free(void)
 {
+	out_closing = 1;
 	store_free(out_store);	/* completes its queries with NULL */
 	out_store = NULL;
 	json_decref(pending);

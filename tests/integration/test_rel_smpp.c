@@ -269,6 +269,75 @@ START_TEST(test_drop_mid_window)
 }
 END_TEST
 
+/* Lets the gateway's database take new connections again (or not); 0
+ * when done. (ALTER DATABASE refuses to for the database it runs in.) */
+static int
+allow_connections(int yes)
+{
+	const char *params[] = { yes ? "true" : "false" };
+
+	return h_db_long(g.db, "WITH d AS (UPDATE pg_database SET datallowconn = "
+	    "$1::boolean WHERE datname = current_database() RETURNING 1) "
+	    "SELECT count(*) FROM d", 1, params) == 1 ? 0 : -1;
+}
+
+/*
+ * The outcomes' connection lost with a batch in its statement, and no
+ * way back for it (the database takes no new connection): the batch is
+ * sent again on the main connection, and the fan-out goes on to its end,
+ * each copy sent once. The batch is caught in its statement by holding
+ * the link's row (outcomes lock it first); the connection is then
+ * terminated. Held for its own connection to come back, the batch and
+ * every send behind it waited: the window full of outcomes not recorded.
+ * Nothing fails the test while the row is held or the database refuses
+ * connections: the cases after it need both back.
+ */
+START_TEST(test_outcomes_connection_lost)
+{
+	long t0 = h_now_ms(), maybe0 = counter("maybe_duplicated");
+	const char *text = "@alice: rel outcomes connection lost";
+	PGconn *lk = h_db_connect(g.conninfo);
+	char *backend = NULL;
+	struct sent_arg all = { .want = n_followers };
+	int refused = -1, terminated = 0, done = -1;
+
+	/* Answers slowed, so that the fan-out is still going. */
+	fault("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":%s}", "50");
+	long pid = post("rel outcomes connection lost");
+	wait_sent(pid, n_followers / 10, WAIT_MS);
+	PQclear(PQexec(lk, "BEGIN"));
+	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
+	for (long w0 = h_now_ms(); backend == NULL && h_now_ms() - w0 < 60000; ) {
+		backend = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
+		    "WHERE application_name LIKE 'pigeond % outcomes' "
+		    "AND wait_event_type = 'Lock'", 0, NULL);
+		if (backend == NULL)
+			h_sleep_ms(20);
+	}
+	if (backend != NULL && (refused = allow_connections(0)) == 0) {
+		const char *bp[] = { backend };
+		terminated = h_db_long(g.db, "SELECT pg_terminate_backend($1::integer)::int",
+		    1, bp) == 1;
+	}
+	PQclear(PQexec(lk, "ROLLBACK"));
+	PQfinish(lk);
+	fault("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":%s}", "0");
+	if (terminated) {
+		snprintf(all.pid, sizeof(all.pid), "%ld", pid);
+		done = h_wait_for(sent_reached, &all, 60000);
+	}
+	if (refused == 0)
+		allow_connections(1);
+	ck_assert_msg(backend != NULL, "no outcomes batch waited for the link's row");
+	free(backend);
+	ck_assert_int_eq(refused, 0);
+	ck_assert(terminated);
+	ck_assert_msg(done == 0, "%ld of %d sent with the outcomes' connection gone",
+	    all.got, n_followers);
+	phase_end("outcomes' connection lost", "1 batch lost", 0, pid, text, maybe0, t0);
+}
+END_TEST
+
 START_TEST(test_no_answer)
 {
 	long t0 = h_now_ms(), maybe0 = counter("maybe_duplicated");
@@ -436,6 +505,7 @@ main(void)
 	tcase_add_test(tc, test_throttle_and_queue_full);
 	tcase_add_test(tc, test_drop_mid_window);
 	tcase_add_test(tc, test_no_answer);
+	tcase_add_test(tc, test_outcomes_connection_lost);
 	tcase_add_test(tc, test_kill_pigeond);
 	tcase_add_test(tc, test_kill_worker);
 	tcase_add_test(tc, test_fanout_resumes);
