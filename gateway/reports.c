@@ -159,9 +159,11 @@ reports_sms(struct link *m, json_t *msg)
  * tried again one receipt at a time, so that the one at fault fails
  * alone (and stays unacknowledged: the SMSC delivers it again).
  *
- * A batch leaves once it holds half of the most receipts ever held at
- * once (pending and in statements: the SMSC's window of unanswered
- * deliver_sm, as far as pigeond can tell), or RECEIPTS_GAP_MS after the
+ * A batch leaves once it holds half of the most receipts held at once
+ * lately (pending and in statements: the SMSC's window of unanswered
+ * deliver_sm, as far as pigeond can tell; the most of this period of
+ * RECEIPTS_PEAK_MS and the last, so that a bind removed or a database
+ * outage's backlog stops counting), or RECEIPTS_GAP_MS after the
  * last receipt came or the last acknowledgements left (the SMSC has no
  * more, or is slow to send them), or RECEIPTS_WAIT_MS after its first
  * receipt. Half: two batches take turns, one in the database while the
@@ -170,6 +172,7 @@ reports_sms(struct link *m, json_t *msg)
 #define RECEIPTS_MAX		1000
 #define RECEIPTS_GAP_MS		10
 #define RECEIPTS_WAIT_MS	100
+#define RECEIPTS_PEAK_MS	10000
 
 static const char SQL_RECEIPTS[] = "SELECT * FROM pigeon_report_receipts($1::jsonb)";
 
@@ -184,7 +187,9 @@ static struct receipts *rcpt_pending;
 static int rcpt_flushing;
 static struct event *ev_rcpt_flush;
 static size_t rcpt_sent;		/* receipts in statements */
-static size_t rcpt_peak;		/* the most held at once */
+static size_t rcpt_peak;		/* the most held at once this period */
+static size_t rcpt_peak_last;		/* and in the period before */
+static struct timeval rcpt_period;	/* when this period began */
 static struct timeval rcpt_first;	/* the pending batch's first came */
 static struct timeval rcpt_last;	/* a receipt came or acks left */
 /* Receipts have a connection of their own, so that a fan-out's claims
@@ -344,10 +349,11 @@ static void
 receipts_arm(void)
 {
 	struct timeval now, due, gap, left;
+	size_t peak = rcpt_peak > rcpt_peak_last ? rcpt_peak : rcpt_peak_last;
 
 	if (rcpt_pending == NULL || rcpt_pending->n == 0)
 		return;
-	if (ev_rcpt_flush == NULL || 2 * rcpt_pending->n >= rcpt_peak ||
+	if (ev_rcpt_flush == NULL || 2 * rcpt_pending->n >= peak ||
 	    rcpt_pending->n >= RECEIPTS_MAX) {
 		receipts_flush();
 		return;
@@ -436,6 +442,13 @@ reports_receipt(struct link *l, json_t *msg)
 	event_base_gettimeofday_cached(env.base, &rcpt_last);
 	if (rcpt_pending->n == 1)
 		rcpt_first = rcpt_last;
+	if (rcpt_last.tv_sec - rcpt_period.tv_sec >= RECEIPTS_PEAK_MS / 1000) {
+		/* A new period; the last one is the one before, if it was. */
+		rcpt_peak_last = rcpt_last.tv_sec - rcpt_period.tv_sec <
+		    2 * RECEIPTS_PEAK_MS / 1000 ? rcpt_peak : 0;
+		rcpt_peak = 0;
+		rcpt_period = rcpt_last;
+	}
 	if (rcpt_sent + rcpt_pending->n > rcpt_peak)
 		rcpt_peak = rcpt_sent + rcpt_pending->n;
 	receipts_arm();
