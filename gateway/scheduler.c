@@ -119,6 +119,8 @@ outcomes_recorded(PGresult *res, void *arg)
 		recording -= (int)n;	/* settled by outcomes_send */
 		outcomes_flush();
 		scheduler_kick();
+		if (env.draining)
+			pigeond_check_drained();
 		return;
 	}
 
