@@ -197,8 +197,7 @@ BEGIN
 	-- reach each follower in the order they were posted.
 	SELECT * INTO f FROM fanouts n
 	 WHERE NOT EXISTS (SELECT 1 FROM fanouts e
-	                    WHERE e.account_id = n.account_id
-	                      AND (e.created_at, e.post_id) < (n.created_at, n.post_id))
+	                    WHERE e.account_id = n.account_id AND e.post_id < n.post_id)
 	 ORDER BY n.created_at, n.post_id
 	 LIMIT 1 FOR UPDATE SKIP LOCKED;
 	IF NOT FOUND THEN
@@ -255,6 +254,7 @@ DECLARE
 	cap_langs text[];
 	chunk integer;
 	ids bigint[];
+	behind boolean;		-- an earlier post of the author still fans out
 BEGIN
 	-- One line (38_caps.sql): the copy "@author: text" must not show a
 	-- second line that looks like another author. API posts too.
@@ -279,24 +279,17 @@ BEGIN
 	-- no follower gets this post before the earlier one (a follower of
 	-- this first chunk may be in one of its chunks not made yet).
 	chunk := pigeon_setting_int('fanout_chunk');
-	IF EXISTS (SELECT 1 FROM fanouts f WHERE f.account_id = p_account) THEN
-		ids := '{}';
+	behind := EXISTS (SELECT 1 FROM fanouts f WHERE f.account_id = p_account);
+	ids := CASE WHEN behind THEN '{}' ELSE ARRAY(SELECT f.follower FROM follows f
+	              WHERE f.followee = p_account AND f.sms
+	              ORDER BY f.follower LIMIT chunk) END;
+	IF behind OR cardinality(ids) = chunk THEN
 		INSERT INTO fanouts (post_id, account_id, author, cap, after)
-		VALUES (pid, p_account, author, least(cap, 10), 0);
-	ELSE
-		ids := ARRAY(SELECT f.follower FROM follows f
-		              WHERE f.followee = p_account AND f.sms
-		              ORDER BY f.follower LIMIT chunk);
-		IF cardinality(ids) = chunk THEN
-			INSERT INTO fanouts (post_id, account_id, author, cap, after)
-			VALUES (pid, p_account, author, least(cap, 10), ids[chunk]);
-		END IF;
+		VALUES (pid, p_account, author, least(cap, 10), coalesce(ids[chunk], 0));
+		PERFORM pg_notify('pigeon_fanout', '');
 	END IF;
 	PERFORM pigeon_post_copies(pid, p_account, author, p_text, cap, ids,
 	    words, track_cap, today);
-	IF EXISTS (SELECT 1 FROM fanouts f WHERE f.post_id = pid) THEN
-		PERFORM pg_notify('pigeon_fanout', '');
-	END IF;
 	IF track_cap IS NULL THEN
 		RETURN pid;	-- nobody tracks its words: nothing to count
 	END IF;
