@@ -193,13 +193,16 @@ BEGIN
 	RETURN n;
 END $$;
 
+-- A new post goes to the configured webhooks (kind 'webhook'); a
+-- dlr_url (kind 'dlr') hears only of its own messages (62_send.sql).
 CREATE OR REPLACE FUNCTION pigeon_webhook_enqueue()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
 	INSERT INTO webhook_deliveries (url, post_id, event)
-	SELECT t.url, NEW.id, 'post' FROM webhook_targets t WHERE t.active
+	SELECT t.url, NEW.id, 'post' FROM webhook_targets t
+	 WHERE t.active AND t.kind = 'webhook'
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN
@@ -224,7 +227,8 @@ BEGIN
 	       lease_until = NULL
 	 WHERE post_id = NEW.id AND event = 'post' AND state = 'pending';
 	INSERT INTO webhook_deliveries (url, post_id, event)
-	SELECT t.url, NEW.id, 'post.deleted' FROM webhook_targets t WHERE t.active
+	SELECT t.url, NEW.id, 'post.deleted' FROM webhook_targets t
+	 WHERE t.active AND t.kind = 'webhook'
 	ON CONFLICT DO NOTHING;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN

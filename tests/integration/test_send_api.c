@@ -366,6 +366,20 @@ START_TEST(test_dlr_url)
 	free(log);
 	json_decref(ok);
 	json_decref(bad);
+
+	/* A dlr_url hears of its own messages only: a member's post and its
+	 * deletion are for the configured webhooks (none here), never for
+	 * every client that once gave a callback. */
+	char *post = h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, "
+	    "lang) VALUES ('+212661000153', 'dlrpost', 'en') RETURNING id) "
+	    "SELECT pigeon_post((SELECT id FROM a), 'not for callbacks', NULL)", 0, NULL);
+	ck_assert_ptr_nonnull(post);
+	const char *pp[] = { post };
+	free(h_db_value(g.db, "UPDATE posts SET deleted_at = now() WHERE id = $1 "
+	    "RETURNING id", 1, pp));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE post_id = $1", 1, pp), 0);
+	free(post);
 }
 END_TEST
 
