@@ -47,6 +47,8 @@ struct store {
 	struct event	*ev_write;	/* one-shot while output is pending */
 	struct event	*ev_poll;	/* one-shot during PQconnectPoll */
 	struct event	*ev_retry;
+	struct event	*ev_fail;	/* a send failed: reset on the next turn */
+	char		*fail_why;
 	int		 backoff_ms;
 	unsigned	 reconnects;
 	int		 ever_up;
@@ -69,6 +71,15 @@ static void
 store_on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	store_connect(arg);
+}
+
+static void
+store_on_fail(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+
+	if (s->conn != NULL)
+		store_reset(s, s->fail_why ? s->fail_why : "cannot send");
 }
 
 static char *
@@ -112,7 +123,8 @@ store_new(struct event_base *base, const char *conninfo)
 	TAILQ_INIT(&s->held);
 	s->backoff_ms = BACKOFF_MIN_MS;
 	s->ev_retry = evtimer_new(base, store_on_retry, s);
-	if (s->conninfo == NULL || s->ev_retry == NULL) {
+	s->ev_fail = event_new(base, -1, 0, store_on_fail, s);
+	if (s->conninfo == NULL || s->ev_retry == NULL || s->ev_fail == NULL) {
 		store_free(s);
 		return NULL;
 	}
@@ -219,6 +231,9 @@ store_reset(struct store *s, const char *why)
 	int was_up = s->state == STORE_UP;
 
 	log_warnx("database: %s; reconnecting in %d ms", why, s->backoff_ms);
+	event_del(s->ev_fail);
+	free(s->fail_why);
+	s->fail_why = NULL;
 	store_close_events(s);
 	if (s->conn) {
 		PQfinish(s->conn);
@@ -243,6 +258,9 @@ store_free(struct store *s)
 	store_close_events(s);
 	if (s->ev_retry)
 		event_free(s->ev_retry);
+	if (s->ev_fail)
+		event_free(s->ev_fail);
+	free(s->fail_why);
 	s->on_state = NULL;
 	store_fail_queue(s, 0);
 	if (s->conn)
@@ -494,6 +512,22 @@ store_script_setup(struct store *s, const char *sql, store_result_cb cb, void *a
 	return store_enqueue(s, sql, 0, NULL, 1, 0, cb, arg);
 }
 
+/*
+ * A send failed (the connection is gone): reset on the next loop turn,
+ * never inside store_query or store_durable. Reset there, the queue's
+ * callbacks ran before the call returned, and a caller that set its
+ * "in flight" flag on success (scheduler.c's claiming, fanout.c's
+ * running) set it after the callback had cleared it: held for good,
+ * claims stopped.
+ */
+static void
+store_reset_soon(struct store *s)
+{
+	if (s->fail_why == NULL)
+		s->fail_why = strdup(one_line(PQerrorMessage(s->conn)));
+	event_active(s->ev_fail, EV_TIMEOUT, 0);
+}
+
 /* Sends the head of the queue when nothing is in flight. */
 static void
 store_pump(struct store *s)
@@ -511,13 +545,13 @@ store_pump(struct store *s)
 		ok = PQsendQueryParams(s->conn, q->sql, q->nparams, NULL,
 		    (const char *const *)q->params, NULL, NULL, 0);
 	if (!ok) {
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset_soon(s);
 		return;
 	}
 	s->busy = 1;
 	int r = PQflush(s->conn);
 	if (r == -1)
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset_soon(s);
 	else if (r == 1)
 		event_add(s->ev_write, NULL);
 }

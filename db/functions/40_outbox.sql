@@ -233,15 +233,21 @@ BEGIN
 	  ORDER BY name FOR UPDATE;
 	SELECT b.n, b.receipted INTO n, receipted FROM pigeon_outbox_sent_batch(p) b;
 	-- Receipts that came before their submit's outcome was committed (an
-	-- SMSC may answer and report within milliseconds) match now.
+	-- SMSC may answer and report within milliseconds) match now, each to
+	-- one part, in the order they came: the part to the receipt's phone
+	-- first, then the one its id as written names (its other keys read
+	-- the id in the other base, and may name another of this batch's).
 	IF receipted IS NOT NULL THEN
-		FOR late IN SELECT sr.id, op, sr.status, sr.modem
+		FOR late IN SELECT DISTINCT ON (sr.id) sr.id, op, sr.status, sr.modem
 		           FROM outbox_parts op
 		           JOIN status_reports sr ON sr.outbox_id IS NULL
 		                AND sr.keys @> ARRAY[op.message_id]
 		                AND sr.modem = op.modem
 		          WHERE op.outbox_id = ANY (receipted)
-		            AND op.message_id IS NOT NULL LOOP
+		            AND op.message_id IS NOT NULL
+		          ORDER BY sr.id, coalesce(op.recipient = sr.recipient, false) DESC,
+		                   coalesce(op.message_id = sr.keys[1], false) DESC,
+		                   op.outbox_id LOOP
 			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
 			 WHERE name = late.modem;
 			PERFORM pigeon_report_apply(late.id, late.op, late.status);

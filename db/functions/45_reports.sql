@@ -93,15 +93,22 @@ LANGUAGE sql IMMUTABLE AS $$
 	    dedupe text);
 $$;
 
--- The part of a link that an SMSC's message id names (the newest, if an
--- id came back twice): one probe of outbox_parts_message_id.
-CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_link text, p_id text)
-RETURNS TABLE (outbox_id bigint, seq integer, sent_at timestamptz)
+-- The part of a link that an SMSC's message id names (the one to
+-- p_recipient first, then the newest, if an id came back twice): one
+-- probe of outbox_parts_message_id. to_them: the part's phone is
+-- p_recipient.
+DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text);
+CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_link text, p_id text,
+    p_recipient text)
+RETURNS TABLE (outbox_id bigint, seq integer, sent_at timestamptz,
+    to_them boolean)
 LANGUAGE sql STABLE AS $$
-	SELECT op.outbox_id, op.seq, op.sent_at FROM outbox_parts op
+	SELECT op.outbox_id, op.seq, op.sent_at,
+	       coalesce(op.recipient = p_recipient, false)
+	  FROM outbox_parts op
 	 WHERE op.modem = p_link AND op.message_id = p_id
 	   AND op.message_id IS NOT NULL
-	 ORDER BY op.sent_at DESC, op.outbox_id DESC
+	 ORDER BY 4 DESC, op.sent_at DESC, op.outbox_id DESC
 	 LIMIT 1;
 $$;
 
@@ -147,9 +154,14 @@ BEGIN
 			-- before a fan-out) read every part of the link for each
 			-- receipt: 70-230 ms a batch at 20,000 parts, a core spent
 			-- for a minute after the fan-out.
+			-- Its keys are the id as written, then read in the other
+			-- base: "10" is also 16, which may be another message's id.
+			-- The part to the receipt's phone first, then the id as
+			-- written, then the newest.
 			SELECT p.outbox_id, p.seq
-			  FROM unnest(e.keys) AS k(mid), pigeon_part_by_id(e.link, k.mid) p
-			 ORDER BY p.sent_at DESC, p.outbox_id DESC
+			  FROM unnest(e.keys) WITH ORDINALITY AS k(mid, n),
+			       pigeon_part_by_id(e.link, k.mid, e.recipient) p
+			 ORDER BY p.to_them DESC, k.n, p.sent_at DESC, p.outbox_id DESC
 			 LIMIT 1) op ON true
 	), first AS (
 		SELECT DISTINCT ON (dedupe) * FROM m ORDER BY dedupe, ord
@@ -224,11 +236,13 @@ BEGIN
 	  ORDER BY name FOR UPDATE;
 	FOR late IN SELECT sr.id, sr.dedupe, sr.status, op
 	              FROM status_reports sr
-	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) AS k(mid),
-	                                   pigeon_part_by_id(sr.modem, k.mid) p
+	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) WITH ORDINALITY
+	                                       AS k(mid, n),
+	                                   pigeon_part_by_id(sr.modem, k.mid, sr.recipient) p
 	                             JOIN outbox_parts op ON op.outbox_id = p.outbox_id
 	                                                 AND op.seq = p.seq
-	                             ORDER BY p.sent_at DESC, p.outbox_id DESC
+	                             ORDER BY p.to_them DESC, k.n, p.sent_at DESC,
+	                                      p.outbox_id DESC
 	                             LIMIT 1) l ON true
 	             WHERE sr.dedupe = ANY (unmatched) AND sr.outbox_id IS NULL LOOP
 		late_result := late_result || jsonb_build_object(late.dedupe,

@@ -431,6 +431,58 @@ START_TEST(test_receipts_read_their_part)
 END_TEST
 
 /*
+ * A receipt names its message by an id that may be read in hex or in
+ * decimal (its keys): "10" is also 16, and "16" may be another message's
+ * id on the same link. The receipt goes to the part whose id it gave as
+ * written and whose phone it names, never to the newest part one of its
+ * readings meets: before, A's receipt delivered B, and a receipt that
+ * came before its outcome settled both A and B when their outcomes came
+ * in one batch. Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_receipt_ids_read_two_ways)
+{
+	exec_ok("BEGIN");
+	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	    "VALUES (910000001, '+212662100001', 'probe a', 'sent', 'probe', 1, now()), "
+	    "(910000002, '+212662100002', 'probe b', 'sent', 'probe', 1, now())");
+	exec_ok("INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	    "VALUES (910000001, 1, 'probe', '10', '+212662100001'), "
+	    "(910000002, 1, 'probe', '16', '+212662100002')");
+	char *r = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": \"probe\", "
+	    "\"recipient\": \"+212662100001\", \"message_id\": \"10\", "
+	    "\"keys\": [\"10\", \"16\"], \"status\": 0, \"dedupe\": \"probe-a\"}]')",
+	    0, NULL);
+	char *a = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (910000001, 910000002)", 0, NULL);
+
+	/* The receipt first, then both outcomes in one batch. */
+	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
+	    "VALUES (910000003, '+212662100003', 'probe c', 'sending', 'probe', 1), "
+	    "(910000004, '+212662100004', 'probe d', 'sending', 'probe', 1)");
+	char *early = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": "
+	    "\"probe\", \"recipient\": \"+212662100003\", \"message_id\": \"20\", "
+	    "\"keys\": [\"20\", \"32\"], \"status\": 0, \"dedupe\": \"probe-c\"}]')",
+	    0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 910000003, \"link\": \"probe\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"20\"], \"report\": true}, "
+	    "{\"id\": 910000004, \"link\": \"probe\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"32\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
+	char *c = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (910000003, 910000004)", 0, NULL);
+	exec_ok("ROLLBACK");
+	ck_assert_str_eq(r, "delivered");
+	ck_assert_str_eq(a, "delivered sent");
+	ck_assert_str_eq(early, "unmatched");
+	ck_assert_str_eq(c, "delivered sent");
+	free(r);
+	free(a);
+	free(early);
+	free(c);
+}
+END_TEST
+
+/*
  * A claim from a fan-out alone is one statement: its class takes the
  * reserves of the classes that have nothing due (each statement on outbox
  * costs its planning and its triggers; a bind claims hundreds of times a
@@ -672,6 +724,7 @@ main(void)
 	tcase_add_test(tc, test_receipts);
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
+	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_fanout_in_chunks);
 	tcase_add_test(tc, test_fanout_in_post_order);
