@@ -67,12 +67,19 @@ api_mod_user_action(struct api_req *r)
 
 	if (handle_arg(r) == -1)
 		return;
-	if (n > 8 && strcmp(r->path + n - 8, "/suspend") == 0)
-		api_query(r, "SELECT pigeon_mod_suspend($1)", 1, params, answered);
-	else if (n > 8 && strcmp(r->path + n - 8, "/restore") == 0)
-		api_query(r, "SELECT pigeon_mod_restore($1)", 1, params, answered);
-	else if (n > 7 && strcmp(r->path + n - 7, "/export") == 0)
-		api_query(r, "SELECT pigeon_mod_export($1)", 1, params, answered);
-	else
+	/* The method says which route matched: DELETE /api/users/NAME is the
+	 * only DELETE, and NAME may well end in "/export". */
+	switch (evhttp_request_get_command(r->req)) {
+	case EVHTTP_REQ_DELETE:
 		api_query(r, "SELECT pigeon_mod_erase($1)", 1, params, answered);
+		break;
+	case EVHTTP_REQ_GET:
+		api_query(r, "SELECT pigeon_mod_export($1)", 1, params, answered);
+		break;
+	default:
+		if (n > 8 && strcmp(r->path + n - 8, "/suspend") == 0)
+			api_query(r, "SELECT pigeon_mod_suspend($1)", 1, params, answered);
+		else
+			api_query(r, "SELECT pigeon_mod_restore($1)", 1, params, answered);
+	}
 }

@@ -274,6 +274,18 @@ START_TEST(test_export_erase)
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM follows", 0, NULL), 0);
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/zineb", NULL, NULL, NULL),
 	    404);
+
+	/* DELETE erases whoever it names, a member called "export" or
+	 * "restore" too (it once exported or restored them instead). */
+	free(h_db_value(g.db, "INSERT INTO accounts (phone, handle, lang) VALUES "
+	    "('+212661000991', 'export', 'en'), ('+212661000992', 'restore', 'en') "
+	    "RETURNING id", 0, NULL));
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/users/export", TOKEN, NULL,
+	    NULL), 200);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/users/restore", TOKEN, NULL,
+	    NULL), 200);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle "
+	    "IN ('export', 'restore')", 0, NULL), 0);
 }
 END_TEST
 
