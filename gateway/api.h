@@ -59,6 +59,9 @@ const char *api_param(struct api_req *, const char *name);
 /* Parses ?name= as an integer in [min, max]; def when absent; -1 after a 400. */
 int	 api_param_int(struct api_req *, const char *name, long long def,
 	    long long min, long long max, long long *out);
+/* The route's argument as a positive id that fits a bigint; -1 after a
+ * 400 saying "a WHAT id is a positive number". */
+int	 api_id_arg(struct api_req *, const char *what);
 /* The first column of the first row as JSON (NULL when SQL NULL or bad). */
 json_t	*api_json_value(PGresult *res);
 

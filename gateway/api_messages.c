@@ -118,23 +118,10 @@ cancelled(struct api_req *r, PGresult *res)
 	    (json_int_t)strtoll(r->arg, NULL, 10), "state", "cancelled"));
 }
 
-static int
-id_arg(struct api_req *r)
-{
-	char *end;
-	long long id = strtoll(r->arg, &end, 10);
-
-	if (*end != '\0' || id < 1 || end == r->arg) {
-		api_error(r, 400, "a message id is a positive number");
-		return -1;
-	}
-	return 0;
-}
-
 void
 api_messages_cancel(struct api_req *r)
 {
-	if (id_arg(r) == -1)
+	if (api_id_arg(r, "message") == -1)
 		return;
 	const char *params[] = { r->arg };
 	api_query(r, "SELECT pigeon_outbox_cancel_message($1)", 1, params, cancelled);
@@ -202,13 +189,8 @@ message_fetched(struct api_req *r, PGresult *res)
 void
 api_messages_get(struct api_req *r)
 {
-	char *end;
-	long long id = strtoll(r->arg, &end, 10);
-
-	if (*end != '\0' || id < 1 || end == r->arg) {
-		api_error(r, 400, "a message id is a positive number");
+	if (api_id_arg(r, "message") == -1)
 		return;
-	}
 	const char *params[] = { r->arg };
 	api_query(r, "SELECT pigeon_api_message($1)", 1, params, message_fetched);
 }

@@ -48,13 +48,8 @@ answered(struct api_req *r, PGresult *res)
 void
 api_mod_post_remove(struct api_req *r)
 {
-	char *end;
-	long long id = strtoll(r->arg, &end, 10);
-
-	if (*end != '\0' || end == r->arg || id < 1) {
-		api_error(r, 400, "a post id is a positive number");
+	if (api_id_arg(r, "post") == -1)
 		return;
-	}
 	const char *params[] = { r->arg };
 	api_query(r, "SELECT pigeon_mod_post_remove($1)", 1, params, answered);
 }

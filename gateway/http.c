@@ -202,6 +202,21 @@ api_param(struct api_req *r, const char *name)
 }
 
 int
+api_id_arg(struct api_req *r, const char *what)
+{
+	char *end;
+	long long id;
+
+	errno = 0;
+	id = strtoll(r->arg, &end, 10);
+	if (end == r->arg || *end != '\0' || errno == ERANGE || id < 1) {
+		api_error(r, 400, "a %s id is a positive number", what);
+		return -1;
+	}
+	return 0;
+}
+
+int
 api_param_int(struct api_req *r, const char *name, long long def,
     long long min, long long max, long long *out)
 {

@@ -171,6 +171,10 @@ START_TEST(test_refusals)
 	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","
 	    "\"+212661000104\"],\"text\":\"x\"}", "at most 3");
 	ck_assert_int_eq(outbox_count(), before);
+	/* An id past a bigint is a bad request, not the database's error. */
+	ck_assert_int_eq(call("GET", "/api/messages/99999999999999999999", NULL, NULL), 400);
+	ck_assert_int_eq(call("DELETE", "/api/messages/99999999999999999999", NULL, NULL),
+	    400);
 }
 END_TEST
 
