@@ -237,7 +237,7 @@ link_exited(struct link *l, const char *why)
 {
 	/* The sends in flight may or may not have left: sent again. */
 	for (int i = 0; i < l->inflight; i++)
-		scheduler_link_lost(l, l->sends[i].id, why);
+		scheduler_link_lost(l, &l->sends[i], why);
 	l->inflight = 0;
 	if (env.draining) {
 		link_set_state(l, LINK_OFFLINE, "pigeond stopped");
@@ -299,6 +299,15 @@ link_lock_held(struct link *l)
 	}
 	if (!env.draining)
 		link_start_now(l);
+}
+
+const struct link_send *
+link_send_find(const struct link *l, int64_t id)
+{
+	for (int i = 0; i < l->inflight; i++)
+		if (l->sends[i].id == id)
+			return &l->sends[i];
+	return NULL;
 }
 
 /* Removes id from the sends in flight; -1 if it was not one of them. */
@@ -459,6 +468,8 @@ link_step(struct link *l, const struct link_ev *ev)
 		l->sends[l->inflight].id = ev->id;
 		l->sends[l->inflight].started = pigeon_now_ms();
 		l->sends[l->inflight].parts = ev->parts;
+		snprintf(l->sends[l->inflight].lease, sizeof(l->sends[0].lease), "%s",
+		    ev->lease ? ev->lease : "");
 		l->inflight++;
 		l->last_send = l->sends[l->inflight - 1].started;
 		break;

@@ -78,6 +78,7 @@ struct link_ev {
 	int		 parts;		/* LEV_SEND_STARTED: parts it may need */
 	int		 temporary;	/* LEV_SEND_FAILED */
 	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
+	const char	*lease;		/* LEV_SEND_STARTED: the claim's lease_until */
 };
 
 /* A send in flight on a link. */
@@ -85,6 +86,7 @@ struct link_send {
 	int64_t		 id;		/* outbox id */
 	int64_t		 started;	/* ms (monotonic) it was handed over */
 	int		 parts;		/* parts it may need, for the watchdog */
+	char		 lease[48];	/* its claim's lease_until, for the outcome */
 };
 
 /* Sliding-window send counts for `rate = 6/min 300/hour 2000/day`. */
@@ -183,6 +185,8 @@ int	 link_step(struct link *, const struct link_ev *);
 int	 link_event(struct link *, enum link_event, const char *reason);
 /* 1 when the link can take a send now (online, a free slot, channel open). */
 int	 link_can_send(const struct link *);
+/* The send in flight for outbox id, or NULL. */
+const struct link_send *link_send_find(const struct link *, int64_t id);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */
 void	 link_settle(struct link *);
 void	 link_record(struct link *);
@@ -201,8 +205,8 @@ void	 supervisor_close(struct link *);
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);
 /* flash: a class 0 SMS; validity_s: its validity period (0: the network's). */
-int	 supervisor_send(struct link *, int64_t id, const char *to, const char *text,
-	    int max_parts, const char *more, int flash, int validity_s);
+int	 supervisor_send(struct link *, int64_t id, const char *lease, const char *to,
+	    const char *text, int max_parts, const char *more, int flash, int validity_s);
 int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);
 
 /* janitor.c */
@@ -304,7 +308,7 @@ void	 scheduler_db_up(void);
 void	 scheduler_sent(struct link *, json_t *msg);
 void	 scheduler_send_failed(struct link *, json_t *msg);
 /* The link's worker died with send id in flight. */
-void	 scheduler_link_lost(struct link *, int64_t id, const char *why);
+void	 scheduler_link_lost(struct link *, const struct link_send *, const char *why);
 int	 scheduler_busy(void);
 void	 scheduler_free(void);
 

@@ -483,6 +483,47 @@ START_TEST(test_receipt_ids_read_two_ways)
 END_TEST
 
 /*
+ * An outcome names the claim it is the outcome of (its lease_until): a
+ * batch whose answer was lost is sent again, and by then the row may have
+ * been released, claimed again and handed to a link. Applied to that new
+ * claim, the old "released" put the row back in the queue while a link
+ * sent it (a duplicate nobody counted), and an old "sent" recorded another
+ * send's message ids. Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_outcome_names_its_claim)
+{
+	exec_ok("BEGIN");
+	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, attempts, "
+	    "lease_until) VALUES (910000011, '+212662100011', 'probe', 'sending', "
+	    "'probe', 1, '2031-01-01 00:00:00+00')");
+	const char *stale = "SELECT pigeon_outbox_outcomes(jsonb_build_array("
+	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'released', "
+	    "'lease', '2030-01-01 00:00:00+00'), "
+	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'failed', "
+	    "'error', 'x', 'temporary', true, 'lease', '2030-01-01 00:00:00+00'), "
+	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'sent', "
+	    "'parts', 1, 'ids', jsonb_build_array('99'), 'report', true, "
+	    "'lease', '2030-01-01 00:00:00+00')), 5, 60, 86400)";
+	free(h_db_value(g.db, stale, 0, NULL));
+	char *after_stale = h_db_value(g.db, "SELECT state || ' ' || attempts || ' ' || "
+	    "(SELECT count(*) FROM outbox_parts WHERE outbox_id = 910000011) "
+	    "FROM outbox WHERE id = 910000011", 0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes(jsonb_build_array("
+	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'sent', "
+	    "'parts', 1, 'ids', jsonb_build_array('98'), 'report', true, "
+	    "'lease', '2031-01-01 00:00:00+00')), 5, 60, 86400)", 0, NULL));
+	char *after = h_db_value(g.db, "SELECT state || ' ' || (SELECT string_agg("
+	    "message_id, ',') FROM outbox_parts WHERE outbox_id = 910000011) "
+	    "FROM outbox WHERE id = 910000011", 0, NULL);
+	exec_ok("ROLLBACK");
+	ck_assert_str_eq(after_stale, "sending 1 0");
+	ck_assert_str_eq(after, "sent 98");
+	free(after_stale);
+	free(after);
+}
+END_TEST
+
+/*
  * A claim from a fan-out alone is one statement: its class takes the
  * reserves of the classes that have nothing due (each statement on outbox
  * costs its planning and its triggers; a bind claims hundreds of times a
@@ -725,6 +766,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
+	tcase_add_test(tc, test_outcome_names_its_claim);
 	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_fanout_in_chunks);
 	tcase_add_test(tc, test_fanout_in_post_order);
