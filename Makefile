@@ -157,6 +157,7 @@ UNIT_TESTS = \
 	tests/unit/test_httphead \
 	tests/unit/test_log \
 	tests/unit/test_smpp_pdu \
+	tests/unit/test_smpp_link \
 	tests/unit/test_issue15
 
 # Each unit test links only the modules it tests.
@@ -175,6 +176,8 @@ test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
+# smpp/link.c is included by the test itself (its state is static).
+test_smpp_link_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 
 INTEGRATION_TESTS = \
 	tests/integration/test_modemsim \

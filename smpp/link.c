@@ -103,6 +103,7 @@ static int		 ever_ready, ready_now, stopping;
 static unsigned		 concat_ref;
 static struct pending_ack *acks;
 static size_t		 acks_head, nacks, acks_cap;
+static size_t		 acks_holes;	/* answered entries after acks_head */
 static long long	 next_handle;
 static struct link_stats st;
 static struct pdu_out	 scratch;
@@ -375,14 +376,25 @@ on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
 	    smpp_status_throttle(status), 0, err);
 }
 
+/* Keeps only the entries still waiting for their answer, in order. */
+static void
+acks_compact(void)
+{
+	size_t j = 0;
+
+	for (size_t i = acks_head; i < nacks; i++)
+		if (acks[i].handle != 0)
+			acks[j++] = acks[i];
+	nacks = j;
+	acks_head = 0;
+	acks_holes = 0;
+}
+
 static void
 ack_add(long long handle, struct sess *s, uint32_t seq)
 {
-	if (nacks == acks_cap && acks_head > 0) {
-		memmove(acks, acks + acks_head, (nacks - acks_head) * sizeof(*acks));
-		nacks -= acks_head;
-		acks_head = 0;
-	}
+	if (nacks == acks_cap && acks_head + acks_holes > 0)
+		acks_compact();
 	if (nacks == acks_cap) {
 		size_t ncap = acks_cap ? acks_cap * 2 : 64;
 		void *n = realloc(acks, ncap * sizeof(*acks));
@@ -401,7 +413,11 @@ ack_add(long long handle, struct sess *s, uint32_t seq)
 /*
  * Acks come mostly in the order of the deliveries: the first live entry
  * is found at once; an answered entry becomes a hole (handle 0) that the
- * head skips, and the array is compacted when half of it is holes.
+ * head skips, and the array is compacted when half of it is holes. A
+ * delivery pigeond never answers (it could not store it: the SMSC
+ * delivers it again) stays, and the head stops at it: the holes after it
+ * are counted and compacted too, or every later ack would be kept and
+ * scanned for good (100,000 deliveries: 3 MB, 35 µs an ack).
  */
 int
 link_ack(long long handle, const char **err)
@@ -411,16 +427,16 @@ link_ack(long long handle, const char **err)
 			continue;
 		struct pending_ack a = acks[i];
 		acks[i].handle = 0;
-		while (acks_head < nacks && acks[acks_head].handle == 0)
+		acks_holes++;
+		while (acks_head < nacks && acks[acks_head].handle == 0) {
 			acks_head++;
-		if (acks_head == nacks) {
-			acks_head = nacks = 0;
-		} else if (acks_head > 64 && acks_head * 2 > nacks) {
-			memmove(acks, acks + acks_head,
-			    (nacks - acks_head) * sizeof(*acks));
-			nacks -= acks_head;
-			acks_head = 0;
+			acks_holes--;
 		}
+		if (acks_head == nacks)
+			acks_head = nacks = acks_holes = 0;
+		else if (acks_head + acks_holes > 64 &&
+		    (acks_head + acks_holes) * 2 > nacks)
+			acks_compact();
 		if (a.s->gen != a.gen || a.s->state != S_BOUND) {
 			*err = "the session that delivered it is closed: the "
 			    "SMSC delivers it again";
