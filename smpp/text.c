@@ -195,6 +195,22 @@ text_encode(const char *text, int max_parts, const char *more, int latin1,
 	return 0;
 }
 
+/*
+ * Whether every byte is a GSM septet (below 0x80). A data_coding 0 text
+ * with a byte above is not in the GSM alphabet: the SMSC sent 8-bit text,
+ * read as Latin-1. Decoded as GSM, libgammu looked such a byte up past the
+ * end of its 128-entry table: "caf\xe9" came out garbled, and a byte
+ * that read as U+0000 cut the text there, the rest lost.
+ */
+static int
+septets(const uint8_t *ud, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (ud[i] & 0x80)
+			return 0;
+	return 1;
+}
+
 char *
 text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
     const char **coding)
@@ -215,6 +231,8 @@ text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
 		a = (dc >> 2 & 3) == 0 ? GSM : (dc >> 2 & 3) == 2 ? UCS2 : BIN;
 	else
 		a = BIN;
+	if (a == GSM && !septets(ud, len))
+		a = LATIN1;
 	if (a == BIN) {
 		static const char hex[] = "0123456789ABCDEF";
 		if ((s = malloc(len * 2 + 1)) == NULL)

@@ -221,6 +221,28 @@ START_TEST(test_text_parts)
 }
 END_TEST
 
+/* A data_coding 0 text with bytes above 0x7f is not GSM septets: read as
+ * Latin-1, whole (it was garbled, or cut at a byte read as U+0000). */
+START_TEST(test_decode_high_bytes)
+{
+	const char *coding;
+	char *t = text_decode((const uint8_t *)"caf\xe9 ok", 7, 0, 0, &coding);
+
+	ck_assert_str_eq(t, "café ok");
+	free(t);
+	t = text_decode((const uint8_t *)"abc\x80" "def", 7, 0, 0, &coding);
+	ck_assert_str_eq(t, "abc\xc2\x80" "def");
+	free(t);
+	t = text_decode((const uint8_t *)"x\x81\x90\xff" "y", 5, 0xf0, 0, &coding);
+	ck_assert_str_eq(t, "x\xc2\x81\xc2\x90\xc3\xbf" "y");
+	free(t);
+	/* GSM septets are still GSM: 0x00 is "@". */
+	t = text_decode((const uint8_t *)"a\x00" "b", 3, 0, 0, &coding);
+	ck_assert_str_eq(t, "a@b");
+	free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -234,6 +256,7 @@ main(void)
 	tcase_add_test(tc, test_deliver_parse);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
+	tcase_add_test(tc, test_decode_high_bytes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
