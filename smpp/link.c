@@ -33,6 +33,11 @@
 
 #define TICK_MS			50
 #define BACKOFF_MIN_MS		250
+/* A session bound this long before it closed was a good one: the next
+ * bind comes at once. One the SMSC dropped sooner keeps the backoff
+ * doubling, or an SMSC that accepts and drops every bind got a new one
+ * every 250 ms, each failing every send in flight. */
+#define BOUND_STEADY_MS		30000
 #define THROTTLE_PAUSE_MIN_MS	200
 #define THROTTLE_PAUSE_MAX_MS	16000
 
@@ -59,6 +64,7 @@ struct sess {
 	long		 enq_sent;
 	long		 retry_at;	/* S_DOWN: when to connect */
 	int		 backoff_ms;
+	long		 bound_at;	/* when the bind was answered */
 };
 
 struct msg {
@@ -74,6 +80,7 @@ struct msg {
 struct sub {
 	struct msg	*m;
 	int		 idx;
+	struct sess	*s;		/* in flight on this session */
 	uint32_t	 seq;
 	long		 deadline;
 	struct pdu_out	 pdu;
@@ -236,7 +243,8 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	if (s->state == S_BOUND || s->state == S_UNBINDING)
+	if ((s->state == S_BOUND || s->state == S_UNBINDING) &&
+	    now_ms() - s->bound_at >= BOUND_STEADY_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
 	s->state = S_DOWN;
 	s->enq_seq = 0;
@@ -308,7 +316,7 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 	pdu_read_cstr_body(p, len, sysid, sizeof(sysid));
 	s->state = S_BOUND;
-	s->backoff_ms = BACKOFF_MIN_MS;
+	s->bound_at = now_ms();
 	last_fail[0] = '\0';
 	s->enq_next = now_ms() + cfg.enquire_link_s * 1000L;
 	log_info("bound as %s to %s:%s (SMSC %s)", role_name(s->role),
@@ -321,12 +329,14 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 }
 
 static struct sub *
-inflight_take(uint32_t seq)
+inflight_take(struct sess *s, uint32_t seq)
 {
 	struct sub *sb;
 
+	/* Each session numbers its own PDUs: with a transmitter and a
+	 * receiver, the receiver's 2 is not the transmitter's submit 2. */
 	TAILQ_FOREACH(sb, &inflight, q)
-		if (sb->seq == seq) {
+		if (sb->seq == seq && sb->s == s) {
 			TAILQ_REMOVE(&inflight, sb, q);
 			ninflight--;
 			return sb;
@@ -335,9 +345,10 @@ inflight_take(uint32_t seq)
 }
 
 static void
-on_submit_resp(const uint8_t *p, size_t len, uint32_t status, uint32_t seq)
+on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
+    uint32_t seq)
 {
-	struct sub *sb = inflight_take(seq);
+	struct sub *sb = inflight_take(s, seq);
 	char id[66];
 
 	if (sb == NULL) {
@@ -484,7 +495,7 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		on_bind_resp(s, p, len, status);
 		break;
 	case SMPP_SUBMIT_SM | SMPP_RESP:
-		on_submit_resp(p, len, status, seq);
+		on_submit_resp(s, p, len, status, seq);
 		break;
 	case SMPP_DELIVER_SM:
 		on_deliver(s, p, len, seq);
@@ -497,15 +508,27 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 			s->enq_seq = 0;
 		break;
 	case SMPP_UNBIND:
+		/* Answered before the close: what is buffered, the answer
+		 * last, goes to the socket now, best effort (bufferevent_flush
+		 * does nothing on a socket, a socket bufferevent's output
+		 * cannot be drained from outside, and freeing it dropped the
+		 * answer unsent). */
 		sess_send_bare(s, SMPP_UNBIND | SMPP_RESP, ESME_ROK, seq);
-		bufferevent_flush(s->bev, EV_WRITE, BEV_FLUSH);
+		if (s->bev != NULL) {
+			struct evbuffer *out = bufferevent_get_output(s->bev);
+			size_t n = evbuffer_get_length(out);
+			unsigned char *b = evbuffer_pullup(out, -1);
+			if (b != NULL && send(bufferevent_getfd(s->bev), b, n,
+			    MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+				log_debug("unbind_resp not sent: %s", strerror(errno));
+		}
 		sess_close(s, "unbind from the SMSC", 0);
 		break;
 	case SMPP_UNBIND | SMPP_RESP:
 		sess_close(s, "unbound", 0);
 		break;
 	case SMPP_GENERIC_NACK: {
-		struct sub *sb = inflight_take(seq);
+		struct sub *sb = inflight_take(s, seq);
 		if (sb != NULL) {
 			char err[96];
 			snprintf(err, sizeof(err), "generic_nack 0x%02x: %s",
@@ -635,6 +658,7 @@ link_pump(void)
 		}
 		TAILQ_REMOVE(&queued, sb, q);
 		nqueued--;
+		sb->s = s;
 		sb->seq = sess_seq(s);
 		sb->deadline = t + cfg.response_timeout_ms;
 		/* The sequence number is only known now. */

@@ -654,6 +654,9 @@ START_TEST(test_unbind_nack_dead_link)
 	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
 	    "unbind from the SMSC");
 	json_decref(l);
+	/* Answered before the worker closed the session (the answer was
+	 * left in its buffer, closed unsent). */
+	h_smsc_wait_count(&smsc, "unbind_resp", 1, WAIT_MS);
 	json_t *r = w_take("ready", -1, WAIT_MS);
 	ck_assert(json_is_true(json_object_get(r, "rebind")));
 	json_decref(r);

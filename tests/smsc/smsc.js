@@ -80,7 +80,7 @@ function serve(dir, opts) {
 	const sessions = new Set();
 	const counts = { binds: 0, bind_refused: 0, submit_sm: 0, submit_ok: 0,
 	    submit_error: 0, submit_unanswered: 0, deliver_sm: 0,
-	    deliver_sm_resp: 0, enquire_link: 0, unbind: 0, generic_nack: 0,
+	    deliver_sm_resp: 0, enquire_link: 0, unbind: 0, unbind_resp: 0, generic_nack: 0,
 	    connections: 0 };
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
@@ -439,7 +439,10 @@ function serve(dir, opts) {
 			    sequence: p.sequence_number, status: p.command_status });
 		});
 		s.on('enquire_link_resp', () => {});
-		s.on('unbind_resp', () => s.close());
+		s.on('unbind_resp', () => {
+			counts.unbind_resp++;
+			s.close();
+		});
 		s.on('unknown', (p) => {
 			rec({ time: new Date().toISOString(), command: 'unknown',
 			    command_id: p.command_id, sequence: p.sequence_number });

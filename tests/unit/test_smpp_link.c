@@ -12,10 +12,11 @@ void main_ready(const char *smsc_system_id, int rebind) { }
 void main_link_down(const char *session, const char *reason, uint32_t status) { }
 void main_bind_failed(uint32_t status) { }
 void main_link_failed(const char *session, const char *reason) { }
-void main_sent(long long id, int parts, char ids[][66]) { }
+static int sent_calls, failed_calls;
+void main_sent(long long id, int parts, char ids[][66]) { sent_calls++; }
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
     uint32_t status, int temporary, int throttled, int maybe_sent,
-    const char *error) { }
+    const char *error) { failed_calls++; }
 void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { }
 void main_exit(int code) { exit(code); }
 
@@ -45,6 +46,83 @@ START_TEST(test_acks_one_never_answered)
 }
 END_TEST
 
+/* A PDU header alone (and a body of n zero bytes). */
+static void
+pdu16(uint8_t *p, uint32_t cmd, uint32_t status, uint32_t seq, size_t n)
+{
+	uint32_t v[4] = { (uint32_t)(16 + n), cmd, status, seq };
+
+	memset(p, 0, 16 + n);
+	for (int i = 0; i < 4; i++) {
+		p[4 * i] = (uint8_t)(v[i] >> 24);
+		p[4 * i + 1] = (uint8_t)(v[i] >> 16);
+		p[4 * i + 2] = (uint8_t)(v[i] >> 8);
+		p[4 * i + 3] = (uint8_t)v[i];
+	}
+}
+
+/*
+ * With `bind = transmitter+receiver`, each session numbers its own PDUs:
+ * a generic_nack for the receiver's PDU 2 is not an answer to the
+ * transmitter's submit 2 (before, it failed that submit, and the SMSC's
+ * real submit_sm_resp for it was then ignored: the message sent twice).
+ */
+START_TEST(test_sessions_number_their_own)
+{
+	uint8_t p[32];
+	struct msg *m = calloc(1, sizeof(*m));
+	struct sub *sb = calloc(1, sizeof(*sb));
+
+	nsess = 2;
+	sess[0].role = ROLE_TX;
+	sess[1].role = ROLE_RX;
+	sess[0].state = sess[1].state = S_BOUND;
+	sess[0].bev = sess[1].bev = NULL;
+	m->id = 42;
+	m->n = 1;
+	sb->m = m;
+	sb->s = &sess[0];
+	sb->seq = 2;
+	sb->deadline = now_ms() + 30000;
+	TAILQ_INSERT_TAIL(&inflight, sb, q);
+	ninflight = 1;
+	pdu16(p, SMPP_GENERIC_NACK, 3, 2, 0);
+	sess_pdu(&sess[1], p, 16);
+	ck_assert_int_eq(ninflight, 1);
+	ck_assert_int_eq(failed_calls, 0);
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_ROK, 2, 1);
+	sess_pdu(&sess[0], p, 17);
+	ck_assert_int_eq(ninflight, 0);
+	ck_assert_int_eq(sent_calls, 1);
+	ck_assert_int_eq(failed_calls, 0);
+	nsess = 1;
+}
+END_TEST
+
+/* An SMSC that answers every bind and drops the session at once: the
+ * next bind waits longer each time (it came every 250 ms, for ever). */
+START_TEST(test_dropped_binds_back_off)
+{
+	uint8_t p[32];
+	long delay = 0;
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].bev = NULL;
+	sess[0].backoff_ms = BACKOFF_MIN_MS;
+	for (int i = 0; i < 6; i++) {
+		sess[0].state = S_BINDING;
+		pdu16(p, SMPP_BIND_TRANSCEIVER | SMPP_RESP, ESME_ROK, 1, 1);
+		sess_pdu(&sess[0], p, 17);
+		ck_assert_int_eq(sess[0].state, S_BOUND);
+		sess_close(&sess[0], "dropped by the SMSC", 0);
+		delay = sess[0].retry_at - now_ms();
+	}
+	ck_assert_msg(delay >= 4000, "the sixth bind in %ld ms", delay);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -54,6 +132,8 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_acks_one_never_answered);
+	tcase_add_test(tc, test_sessions_number_their_own);
+	tcase_add_test(tc, test_dropped_binds_back_off);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
