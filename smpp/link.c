@@ -401,6 +401,26 @@ acks_compact(void)
 	acks_holes = 0;
 }
 
+/*
+ * The next delivery's handle, pigeond's `location`: 1 to INT32_MAX, as
+ * pigeond reads it (it refused or cut larger ones, and every delivery
+ * after the 2^31st went unanswered until the worker restarted), and
+ * never one still waiting for its answer.
+ */
+static long long
+handle_next(void)
+{
+	for (;;) {
+		int used = 0;
+
+		next_handle = next_handle >= INT32_MAX ? 1 : next_handle + 1;
+		for (size_t i = acks_head; i < nacks && !used; i++)
+			used = acks[i].handle == next_handle;
+		if (!used)
+			return next_handle;
+	}
+}
+
 static void
 ack_add(long long handle, struct sess *s, uint32_t seq)
 {
@@ -478,8 +498,9 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		st.receipts++;
 	else
 		st.mo++;
-	ack_add(++next_handle, s, seq);
-	main_deliver(next_handle, seq, &d);
+	long long h = handle_next();
+	ack_add(h, s, seq);
+	main_deliver(h, seq, &d);
 }
 
 static void

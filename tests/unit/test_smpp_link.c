@@ -123,6 +123,19 @@ START_TEST(test_dropped_binds_back_off)
 }
 END_TEST
 
+/* Handles stay within what pigeond reads (1 to INT32_MAX) and skip one
+ * still waiting for its answer. */
+START_TEST(test_handles_wrap)
+{
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	next_handle = INT32_MAX - 1;
+	ck_assert_int_eq(handle_next(), INT32_MAX);
+	ack_add(1, &sess[0], 7);	/* an old delivery, never answered */
+	ck_assert_int_eq(handle_next(), 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -134,6 +147,7 @@ main(void)
 	tcase_add_test(tc, test_acks_one_never_answered);
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
+	tcase_add_test(tc, test_handles_wrap);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
