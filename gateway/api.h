@@ -36,6 +36,8 @@ struct api_req {
 	struct evkeyvalq query;		/* ?a=b pairs */
 	json_t		*body;		/* parsed JSON body of a POST, or NULL */
 	int		 head;		/* HEAD: answer without the body */
+	char		 token[64];	/* the operator token's name, once authorized */
+	unsigned	 scopes;	/* and its scopes (API_SCOPE_*) */
 	char		 host[256];	/* the Host header, when it is plain */
 	/* api_business.c: who a business route was allowed to, and what
 	 * runs once a key is checked (a key's check is a query). */

@@ -82,8 +82,12 @@ api_messages_send(struct api_req *r)
 		json_object_set_new(opts, "via", json_string(s.via));
 	if (s.dlr_url)
 		json_object_set_new(opts, "dlr_url", json_string(s.dlr_url));
-	if (s.idempotency_key)
+	if (s.idempotency_key) {
+		/* A key is the token's own: another client's same key is
+		 * another request. */
 		json_object_set_new(opts, "idempotency_key", json_string(s.idempotency_key));
+		json_object_set_new(opts, "token", json_string(r->token));
+	}
 	char *opts_s = json_dumps(opts, JSON_COMPACT);
 	char *to_s = json_dumps(to, JSON_COMPACT);
 	json_decref(opts);
@@ -123,8 +127,10 @@ api_messages_cancel(struct api_req *r)
 {
 	if (api_id_arg(r, "message") == -1)
 		return;
-	const char *params[] = { r->arg };
-	api_query(r, "SELECT pigeon_outbox_cancel_message($1)", 1, params, cancelled);
+	/* A send token cancels the API's sends only; admin, any message. */
+	const char *params[] = { r->arg, r->scopes & API_SCOPE_ADMIN ? "t" : "f" };
+	api_query(r, "SELECT pigeon_outbox_cancel_message($1, $2::boolean)", 2, params,
+	    cancelled);
 }
 
 static const char *inbox_states[] = { "new", "done", "ignored", "error", NULL };

@@ -365,6 +365,8 @@ authorized(struct api_req *r, enum auth need)
 		return 0;
 	}
 	log_debug("http: %s by token %s", r->path, name);
+	snprintf(r->token, sizeof(r->token), "%s", name);
+	r->scopes = scopes;
 	return 1;
 }
 

@@ -424,13 +424,18 @@ END $$;
 
 -- DELETE /api/messages/ID: a message not yet handed to a link is
 -- cancelled. Returns its state before the call ('queued': cancelled now;
--- any other kept it), NULL when there is no such message.
-CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint)
+-- any other kept it), NULL when there is no such message, or none the
+-- caller may cancel: without p_any (a send token, not admin), only the
+-- API's own sends (class 1), never a reply or a fan-out copy.
+DROP FUNCTION IF EXISTS pigeon_outbox_cancel_message(bigint);
+CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint,
+    p_any boolean)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	st text;
 BEGIN
-	SELECT state INTO st FROM outbox WHERE id = p_id FOR UPDATE;
+	SELECT state INTO st FROM outbox
+	 WHERE id = p_id AND (p_any OR class = 1) FOR UPDATE;
 	IF st = 'queued' THEN
 		UPDATE outbox SET state = 'cancelled', last_error = 'cancelled through the API'
 		 WHERE id = p_id;

@@ -7,13 +7,15 @@
 -- Queues one message per recipient, all or none. p_opts holds what the
 -- API checked: priority (0-3), via (a link name), flash, send_at
 -- (timestamptz, NULL = now), validity_s (from send_at), dlr_url and
--- idempotency_key. Answers {"ids": [...]} in the order of p_to, with
+-- idempotency_key (with token, the name of the token that sent it: keys
+-- are per token). Answers {"ids": [...]} in the order of p_to, with
 -- "replayed": true when the key was used within 24 hours (nothing is
 -- queued then), or {"error": "optout", "to": phone}.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-	k text := p_opts->>'idempotency_key';
+	-- A key is its token's own (p_opts->>'token': a name has no space).
+	k text := coalesce(p_opts->>'token', '') || ' ' || (p_opts->>'idempotency_key');
 	dlr text := p_opts->>'dlr_url';
 	due timestamptz := coalesce((p_opts->>'send_at')::timestamptz, now());
 	prev bigint[];

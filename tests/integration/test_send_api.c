@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -22,6 +23,7 @@
 #include "harness.h"
 
 #define TOKEN	"send-token-0123456789abcdef0123456789"
+#define SHOP	"shop-send-token-0123456789abcdef01234"
 #define WAIT_MS	60000
 
 static struct h_gateway g;
@@ -91,13 +93,18 @@ receiver_start(void)
 static void
 setup(void)
 {
-	char *dir = h_tmpdir("send-api-receiver");
+	char *dir = h_tmpdir("send-api-receiver"), *tokens = NULL;
 	ck_assert_int_ge(asprintf(&recv_log, "%s/dlr.log", dir), 0);
+	ck_assert_int_ge(asprintf(&tokens, "%s/tokens", dir), 0);
+	h_write_file(tokens, "shop send " SHOP "\n");
+	chmod(tokens, 0600);
 	free(dir);
 	receiver_start();
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\n"
-	    "max_recipients = 3\nwebhook_secret = dlr-secret-0123456789\n");
+	    "tokens_file = %s\n"
+	    "max_recipients = 3\nwebhook_secret = dlr-secret-0123456789\n", tokens);
+	free(tokens);
 	g.http_extra = http_extra;
 	g.modem_extra[0] = "report = yes\n";
 	g.modem_extra[1] = "report = yes\n";
@@ -199,6 +206,63 @@ START_TEST(test_recipients_and_idempotency)
 	ck_assert_int_eq(h_received_count(&g, "+212661000112"), 1);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
 	    "text = 'once only'", 0, NULL), 2);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+/*
+ * A send token's reach: it cancels the API's sends, not a member's reply
+ * or a fan-out copy (404, as if there were none), and its idempotency keys
+ * are its own: another client using the same key is another request (it
+ * got the first one's ids, and nothing was queued).
+ */
+START_TEST(test_send_token_reach)
+{
+	char *resp = NULL, body[256], later[32];
+	json_t *a = NULL, *b = NULL;
+	time_t t = time(NULL) + 2 * 86400;
+	struct tm tm;
+
+	/* Two days ahead: still queued when cancelled. */
+	strftime(later, sizeof(later), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000161\",\"text\":\"order 1001\","
+	    "\"idempotency_key\":\"order-1001\",\"send_at\":\"%s\"}", later);
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", SHOP, body, &resp),
+	    202);
+	a = json_loads(resp, 0, NULL);
+	free(resp);
+	ck_assert_int_eq(call("POST", "/api/messages", body, &b), 202);
+	ck_assert_ptr_null(json_object_get(b, "replayed"));
+	ck_assert_int_ne(id_of(a, 0), id_of(b, 0));
+	/* The same token again is a retry. */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", SHOP, body, &resp),
+	    202);
+	json_t *again = json_loads(resp, 0, NULL);
+	free(resp);
+	ck_assert(json_is_true(json_object_get(again, "replayed")));
+	ck_assert_int_eq(id_of(again, 0), id_of(a, 0));
+	json_decref(again);
+
+	/* A reply waiting for its retry tomorrow: queued all along. */
+	char *reply = h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, "
+	    "next_attempt_at) VALUES ('+212661000162', 'a reply', 0, "
+	    "now() + interval '1 day') RETURNING id", 0, NULL);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/messages/%s", reply);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, SHOP, NULL, NULL), 404);
+	const char *rp[] = { reply };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE id = $1 "
+	    "AND state = 'queued'", 1, rp), 1);
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(a, 0));
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, SHOP, NULL, NULL), 200);
+	/* An admin token cancels any queued message. */
+	snprintf(path, sizeof(path), "/api/messages/%s", reply);
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 200);
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(b, 0));
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 200);
+	free(reply);
 	json_decref(a);
 	json_decref(b);
 }
@@ -482,6 +546,7 @@ main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_recipients_and_idempotency);
+	tcase_add_test(tc, test_send_token_reach);
 	tcase_add_test(tc, test_via);
 	tcase_add_test(tc, test_scheduled_and_cancel);
 	tcase_add_test(tc, test_priority);
