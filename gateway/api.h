@@ -103,6 +103,7 @@ void	 api_biz_keys_list(struct api_req *);
 void	 api_biz_key_issue(struct api_req *);
 void	 api_biz_key_revoke(struct api_req *);
 void	 api_biz_posts_create(struct api_req *);	/* POST /api/posts */
+int	 api_biz_key_shaped(const char *bearer);
 void	 api_biz_tracks(struct api_req *);
 void	 api_biz_scheduled(struct api_req *);
 /* Allows r to an operator token with scope (or admin), or to a business

@@ -323,12 +323,14 @@ api_store_connected(struct store *s, void *arg)
 	store_setup_done(s);
 }
 
-/* httpguard.c: a body may be read when its token is one of ours. */
+/* httpguard.c: a body may be read when its token is one of ours, or has
+ * a business key's shape (that needs the database: checked before the
+ * request does anything; the body is still at most API_MAX_BODY). */
 static int
 token_matches(const char *given)
 {
 	unsigned scopes;
-	return api_token_find(given, &scopes) != NULL;
+	return api_token_find(given, &scopes) != NULL || api_biz_key_shaped(given);
 }
 
 static int

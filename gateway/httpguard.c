@@ -15,8 +15,9 @@
  *   writing of an answer, within [http] request_seconds, else it is
  *   closed (the time a handler waits for the database does not count);
  * - a request head that announces a body (over HG_UNAUTH_BODY bytes or
- *   chunked) without the right bearer token closes the connection before
- *   the body is read;
+ *   chunked) without the right bearer token (http.c's token_ok: one of
+ *   the operators', or one shaped as a business key) closes the
+ *   connection before the body is read;
  * - accept() errors pause the listener with backoff and are logged once
  *   per HG_LOG_EVERY_S with a count;
  * - the cap is lowered to fit RLIMIT_NOFILE less a reserve for modem
