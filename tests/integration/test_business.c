@@ -585,6 +585,28 @@ START_TEST(test_scheduled_post)
 }
 END_TEST
 
+/*
+ * Made-up keys cost a query each: an address that sends them takes from
+ * the public routes' budget (public_rate, 600 a minute here), and gets 429
+ * once it is spent; before, it could make the daemon check keys as fast
+ * as it answered. An operator's token is not counted.
+ */
+START_TEST(test_made_up_keys_limited)
+{
+	const char *fake = "pk_1_0000000000000000000000000000000000000000000000000000000000000000";
+	int last = 0, limited = 0;
+
+	for (int i = 0; i < 700; i++) {
+		last = h_http(g.http_port, "GET", "/api/accounts/shop/stats", fake, NULL, NULL);
+		limited += last == 429;
+	}
+	ck_assert_int_eq(last, 429);
+	ck_assert_int_gt(limited, 0);
+	ck_assert_int_ne(h_http(g.http_port, "GET", "/api/accounts/shop/stats", TOKEN, NULL,
+	    NULL), 429);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -593,6 +615,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_business_stats);
+	tcase_add_test(tc, test_made_up_keys_limited);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("schedule");
 	tcase_add_checked_fixture(tc, setup, teardown);
