@@ -84,20 +84,26 @@ static int outcomes_send(json_t *list, int batch);
  * database does not have yet count against its window.
  */
 static void
+outcome_settled(json_t *o)
+{
+	const char *name = json_string_value(json_object_get(o, "link"));
+	const char *what = json_string_value(json_object_get(o, "outcome"));
+	struct link *l;
+
+	if (name == NULL || what == NULL || strcmp(what, "released") == 0 ||
+	    (l = link_find(name)) == NULL || l->recording == 0)
+		return;
+	l->recording--;
+}
+
+static void
 outcomes_settled(json_t *list)
 {
 	size_t i;
 	json_t *o;
-	struct link *l;
 
-	json_array_foreach(list, i, o) {
-		const char *name = json_string_value(json_object_get(o, "link"));
-		const char *what = json_string_value(json_object_get(o, "outcome"));
-		if (name == NULL || what == NULL || strcmp(what, "released") == 0 ||
-		    (l = link_find(name)) == NULL || l->recording == 0)
-			continue;
-		l->recording--;
-	}
+	json_array_foreach(list, i, o)
+		outcome_settled(o);
 }
 
 /* res is NULL when pigeond stops, or when out_store lost the batch. */
@@ -138,9 +144,15 @@ outcomes_recorded(PGresult *res, void *arg)
 		    n, store_error(res));
 		json_array_foreach(st->list, i, o) {
 			json_t *one = json_array();
-			if (one == NULL || json_array_append(one, o) == -1 ||
-			    outcomes_send(one, 0) == -1)
-				recording--;
+			if (one != NULL && json_array_append(one, o) == 0) {
+				if (outcomes_send(one, 0) == -1)
+					recording--;	/* settled there */
+				continue;
+			}
+			/* Out of memory: the lease returns the row. */
+			json_decref(one);
+			outcome_settled(o);
+			recording--;
 		}
 	} else {
 		if (res != NULL && !store_ok(res))

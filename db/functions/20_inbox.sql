@@ -85,6 +85,14 @@ DECLARE
 	n integer := 0;
 	modems text[] := '{}';
 BEGIN
+	-- The links' rows first, in name order, as the outcomes and receipts
+	-- batches take them: updated below in the parts' order, then in no
+	-- order, two links' rows could be taken the other way round by a
+	-- concurrent batch (a deadlock: one side aborted, then retried one
+	-- part or outcome a statement).
+	PERFORM 1 FROM modems
+	  WHERE name IN (SELECT DISTINCT p->>'modem' FROM jsonb_array_elements(p_parts) p)
+	  ORDER BY name FOR UPDATE;
 	FOR r IN
 		WITH ins AS (
 			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
