@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 /* What smpp/main.c gives link.c; nothing here reaches pigeond. */
 void main_ready(const char *smsc_system_id, int rebind) { }
 void main_link_down(const char *session, const char *reason, uint32_t status) { }
@@ -141,17 +143,11 @@ main(void)
 {
 	Suite *s = suite_create("smpp_link");
 	TCase *tc = tcase_create("smpp_link");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_acks_one_never_answered);
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
 	tcase_add_test(tc, test_handles_wrap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

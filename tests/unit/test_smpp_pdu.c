@@ -8,6 +8,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "smpp.h"
 
 static int
@@ -248,8 +250,6 @@ main(void)
 {
 	Suite *s = suite_create("smpp_pdu");
 	TCase *tc = tcase_create("smpp_pdu");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_receipt_text);
 	tcase_add_test(tc, test_id_keys);
@@ -258,9 +258,5 @@ main(void)
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
