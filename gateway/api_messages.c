@@ -47,6 +47,37 @@ sent(struct api_req *r, PGresult *res)
 	api_error(r, 500, "internal error");
 }
 
+/*
+ * Whether a dlr_url's host is one the operator lets callbacks go to
+ * ([http] dlr_hosts, names or addresses, compared as written; empty: any).
+ * pigeond posts there signed with the webhook secret: a client that may
+ * send should not make it post to the operator's own network.
+ */
+static int
+dlr_host_allowed(const char *url)
+{
+	const char *list = env.conf.http_dlr_hosts;
+	struct evhttp_uri *u;
+	const char *host;
+	int ok = 0;
+
+	if (list == NULL || *list == '\0')
+		return 1;
+	if ((u = evhttp_uri_parse(url)) == NULL)
+		return 0;
+	if ((host = evhttp_uri_get_host(u)) != NULL && *host != '\0') {
+		size_t n = strlen(host);
+		for (const char *p = list; *p && !ok; ) {
+			size_t len = strcspn(p, " \t,");
+			ok = len == n && strncasecmp(p, host, n) == 0;
+			p += len;
+			p += strspn(p, " \t,");
+		}
+	}
+	evhttp_uri_free(u);
+	return ok;
+}
+
 void
 api_messages_send(struct api_req *r)
 {
@@ -64,6 +95,10 @@ api_messages_send(struct api_req *r)
 	/* A link that does not exist would hold the message for ever. */
 	if (s.via && link_find(s.via) == NULL) {
 		api_error(r, 400, "\"via\": no link named %.64s", s.via);
+		return;
+	}
+	if (s.dlr_url && !dlr_host_allowed(s.dlr_url)) {
+		api_error(r, 400, "\"dlr_url\": its host is not one of [http] dlr_hosts");
 		return;
 	}
 	json_t *opts = json_pack("{s:i, s:b, s:I}", "priority", s.priority,

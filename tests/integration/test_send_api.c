@@ -102,7 +102,7 @@ setup(void)
 	receiver_start();
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\n"
-	    "tokens_file = %s\n"
+	    "tokens_file = %s\ndlr_hosts = example.org, 127.0.0.1\n"
 	    "max_recipients = 3\nwebhook_secret = dlr-secret-0123456789\n", tokens);
 	free(tokens);
 	g.http_extra = http_extra;
@@ -173,6 +173,12 @@ START_TEST(test_refusals)
 	    "send_at");
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":\"ftp://h/\"}",
 	    "dlr_url");
+	/* Callbacks go to the hosts the operator named ([http] dlr_hosts),
+	 * never to, say, the cloud's metadata address. */
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":"
+	    "\"http://169.254.169.254/latest\"}", "dlr_hosts");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":"
+	    "\"http://127.0.0.10:8080/dlr\"}", "dlr_hosts");
 	/* All or nothing: one bad number, or one too many, and none is queued. */
 	assert_400("{\"to\":[\"+212661000101\",\"hello\"],\"text\":\"x\"}", "hello");
 	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","
