@@ -496,15 +496,15 @@ START_TEST(test_outcome_names_its_claim)
 	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, attempts, "
 	    "lease_until) VALUES (910000011, '+212662100011', 'probe', 'sending', "
 	    "'probe', 1, '2031-01-01 00:00:00+00')");
-	const char *stale = "SELECT pigeon_outbox_outcomes(jsonb_build_array("
+	/* Outcomes of an older claim of the row (its lease was 2030). */
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes(jsonb_build_array("
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'released', "
 	    "'lease', '2030-01-01 00:00:00+00'), "
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'failed', "
 	    "'error', 'x', 'temporary', true, 'lease', '2030-01-01 00:00:00+00'), "
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'sent', "
 	    "'parts', 1, 'ids', jsonb_build_array('99'), 'report', true, "
-	    "'lease', '2030-01-01 00:00:00+00')), 5, 60, 86400)";
-	free(h_db_value(g.db, stale, 0, NULL));
+	    "'lease', '2030-01-01 00:00:00+00')), 5, 60, 86400)", 0, NULL));
 	char *after_stale = h_db_value(g.db, "SELECT state || ' ' || attempts || ' ' || "
 	    "(SELECT count(*) FROM outbox_parts WHERE outbox_id = 910000011) "
 	    "FROM outbox WHERE id = 910000011", 0, NULL);
