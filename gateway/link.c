@@ -263,7 +263,10 @@ link_exited(struct link *l, const char *why)
 		link_restart_later(l, 0);
 		return;
 	}
-	if (l->state != LINK_OFFLINE && time(NULL) - l->started_at >= STABLE_SECONDS)
+	/* A process that lived a minute restarts fast, even one that said
+	 * why it gave up (a fatal error, a link taken offline for its
+	 * failures): its backoff was about an earlier, shorter life. */
+	if (time(NULL) - l->started_at >= STABLE_SECONDS)
 		l->backoff_ms = RESTART_MIN_MS;
 	/* Keep the worker's own explanation (e.g. cannot connect) if it gave one. */
 	if (l->state != LINK_OFFLINE || l->reason[0] == '\0')
@@ -455,6 +458,18 @@ link_step(struct link *l, const struct link_ev *ev)
 		evtimer_del(l->ev_restart);
 		link_set_state(l, LINK_DISABLED, "removed from the configuration");
 		link_set_aside(l);
+		break;
+	case LEV_READD:
+		/* Removed by a SIGHUP and back in the next one while its
+		 * process finished a send: it stays (set aside when that
+		 * process exited, it waited for a third SIGHUP). */
+		if (!l->removed)
+			return -1;
+		log_info("modem %s: back in the configuration", l->name);
+		l->removed = 0;
+		l->want = LINK_ONLINE;
+		if (l->pid == 0 && !env.draining)
+			link_start_now(l);
 		break;
 	case LEV_RECONFIGURE:
 		if (l->pid > 0) {

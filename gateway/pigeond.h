@@ -64,6 +64,7 @@ enum link_event {
 	LEV_DISABLE,
 	LEV_DRAIN,
 	LEV_REMOVE,		/* gone from the config file */
+	LEV_READD,		/* back in it before its process exited */
 	LEV_RECONFIGURE,	/* changed so that its process must restart */
 	LEV_SEND_STARTED,	/* a send handed to the worker (id, parts) */
 	LEV_SENT,		/* the worker sent it (id) */

@@ -51,9 +51,11 @@ reload_config(void)
 	for (l = TAILQ_FIRST(&env.links); l != NULL; l = next) {
 		next = TAILQ_NEXT(l, entry);
 		const struct modem_conf *c = config_modem(&fresh, l->name);
+		if (c != NULL && l->removed)
+			link_event(l, LEV_READD, "");
 		if (c != NULL)
 			reload_link(l, c);
-		else
+		else if (!l->removed)
 			link_event(l, LEV_REMOVE, "");
 	}
 	for (size_t i = 0; i < fresh.nmodems; i++) {

@@ -281,9 +281,13 @@ gsm_idle(struct gsm *g)
 	/*
 	 * waitforreply=FALSE: one read of what the device has. With TRUE,
 	 * GSM_ReadDevice spins until the wall clock's second changes, so
-	 * up to a second with pigeond's messages unread.
+	 * up to a second with pigeond's messages unread. It answers the
+	 * bytes it read, not a GSM_Error: "RING" (8 bytes) read as error 8
+	 * was a device gone, and every unsolicited line listed the SIM.
 	 */
-	return g->connected ? GSM_ReadDevice(g->sm, FALSE) : ERR_NONE;
+	if (!g->connected)
+		return ERR_NONE;
+	return GSM_ReadDevice(g->sm, FALSE) < 0 ? ERR_DEVICEREADERROR : ERR_NONE;
 }
 
 /*

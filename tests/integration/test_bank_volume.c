@@ -219,6 +219,44 @@ START_TEST(test_disable_drain_remove)
 }
 END_TEST
 
+/*
+ * A modem taken out of the file by one SIGHUP and put back by the next,
+ * while its process still finishes a send, stays: it was set aside when
+ * that process exited, "removed from the configuration", until a third
+ * SIGHUP.
+ */
+START_TEST(test_removed_and_back)
+{
+	char log[1024];
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "bank_volume_readd", 2);
+	snprintf(log, sizeof(log), "%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 4000"), 0);
+	char *id = h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, via_link) "
+	    "VALUES ('+212663000011', 'through sim1', 1, 'sim1') RETURNING id", 0, NULL);
+	h_wait_outbox(&g, strtol(id, NULL, 10), "sending", WAIT_MS);
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_file_contains(log, "modem sim1: removed from the "
+	    "configuration", WAIT_MS), 0);
+	g.modem_removed[1] = 0;
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_file_contains(log, "modem sim1: back in the configuration",
+	    WAIT_MS), 0);
+	h_wait_outbox(&g, strtol(id, NULL, 10), "sent", WAIT_MS);
+	/* And it takes the next one too. */
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 0"), 0);
+	char *next = h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, via_link) "
+	    "VALUES ('+212663000012', 'sim1 again', 1, 'sim1') RETURNING id", 0, NULL);
+	h_wait_outbox(&g, strtol(next, NULL, 10), "sent", WAIT_MS);
+	h_wait_modem(&g, "sim1", "online", WAIT_MS);
+	free(id);
+	free(next);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -242,6 +280,11 @@ suite(void)
 	tcase_set_timeout(rl, 400);
 	tcase_add_test(rl, test_disable_drain_remove);
 	suite_add_tcase(s, rl);
+	TCase *ra = tcase_create("readd");
+	tcase_add_checked_fixture(ra, NULL, teardown);
+	tcase_set_timeout(ra, 300);
+	tcase_add_test(ra, test_removed_and_back);
+	suite_add_tcase(s, ra);
 	return s;
 }
 
