@@ -130,10 +130,19 @@ BEGIN
 			  FROM jsonb_array_elements(p_parts) p,
 			       LATERAL (SELECT pigeon_inbox_time(p->>'time') AS at
 			                OFFSET 0) t	-- once a part
+			 -- A redelivery: the same key within the window, and the
+			 -- link has been down (or pigeond restarted) since the
+			 -- first was stored, the only way its answer could be
+			 -- lost. Without that, it is a new SMS with the same
+			 -- text: a second STOP after a START was lost.
 			 WHERE NOT (p ? 'link_key' AND EXISTS (
 			       SELECT 1 FROM inbox_parts i
 			        WHERE i.link_key = p->>'link_key'
-			          AND i.received_at > now() - interval '15 minutes'))
+			          AND i.received_at > now() - interval '15 minutes'
+			          AND EXISTS (SELECT 1 FROM modem_history h
+			                       WHERE h.modem = i.modem
+			                         AND h.at >= i.received_at
+			                         AND h.state <> 'online')))
 			ON CONFLICT (dedupe) DO NOTHING
 			RETURNING *
 		)

@@ -144,6 +144,19 @@ START_TEST(test_english)
 	settle();
 	ck_assert_int_eq(count_of(b, "posted after the stop"), 0);
 	ck_assert_int_eq(count_of(b, "Hello from the shortcode"), 1);
+	/* START, then STOP again within a minute: the same text over the
+	 * bind, a new SMS (not the SMSC delivering the first one again: the
+	 * link never went down), so applied. It was dropped as a duplicate
+	 * of the first STOP, and @amina1's posts came back. */
+	TEXT(b, "START");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    b, "0", WAIT_MS), 0);
+	TEXT(b, "STOP");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    b, "1", WAIT_MS), 0);
+	TEXT(a, "posted after the second stop");
+	settle();
+	ck_assert_int_eq(count_of(b, "posted after the second stop"), 0);
 	/* The shortcode as the carrier said: TON 3, NPI 0. */
 	json_t *subs = h_smsc_submits(&smsc);
 	json_t *s0 = json_array_get(subs, 0);
