@@ -232,6 +232,14 @@ BEGIN
 		RETURN outcome;
 	END IF;
 
+	-- A suspended account's other messages are kept, not applied
+	-- (64_moderation.sql).
+	IF acct.suspended_at IS NOT NULL THEN
+		UPDATE inbox_messages SET state = 'ignored', result = 'account suspended'
+		 WHERE id = p_msg;
+		RETURN 'ignored: account suspended';
+	END IF;
+
 	outcome := pigeon_apply_limit(m, lang);
 	IF outcome IS NOT NULL THEN
 		UPDATE inbox_messages SET result = outcome WHERE id = p_msg;

@@ -76,23 +76,12 @@ BEGIN
 	RETURN jsonb_build_object('handle', a.handle, 'suspended_at', NULL);
 END $$;
 
--- What a suspended phone texts is kept, marked ignored, never applied
--- (pigeon_inbox_fetch takes 'new' rows only).
-CREATE OR REPLACE FUNCTION pigeon_mod_inbox_check()
-RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-BEGIN
-	IF EXISTS (SELECT 1 FROM accounts a WHERE a.phone = NEW.sender
-	            AND a.suspended_at IS NOT NULL) THEN
-		NEW.state := 'ignored';
-		NEW.result := 'account suspended';
-		NEW.processed_at := now();
-	END IF;
-	RETURN NEW;
-END $$;
-
-CREATE OR REPLACE TRIGGER inbox_suspended
-	BEFORE INSERT ON inbox_messages
-	FOR EACH ROW EXECUTE FUNCTION pigeon_mod_inbox_check();
+-- What a suspended phone texts is kept, marked ignored, never applied,
+-- but a STOP (pigeon_apply: STOP comes before every rule). A trigger
+-- marked it ignored as it was stored, STOP included: restored, the
+-- member was sent SMS again after saying STOP.
+DROP TRIGGER IF EXISTS inbox_suspended ON inbox_messages;
+DROP FUNCTION IF EXISTS pigeon_mod_inbox_check();
 
 -- Nothing is sent to a suspended phone but the notice: a row queued for
 -- it (a reply, a fan-out copy, an operator send) is born cancelled, so

@@ -240,6 +240,19 @@ START_TEST(test_suspend_restore)
 	ck_assert_int_eq(h_wait_received(&g, ZINEB, "welcome back", WAIT_MS), 0);
 	ck_assert_int_eq(ctl(&out, "suspend nobody"), 1);
 	free(out);
+
+	/* STOP while suspended is honoured (STOP before every rule): once
+	 * restored, the member is not sent SMS again. It was ignored with the
+	 * rest of what a suspended phone texts. */
+	ck_assert_int_eq(ctl(&out, "suspend zineb"), 0);
+	free(out);
+	ck_assert_int_eq(h_text(&g, 0, ZINEB, "STOP"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    ZINEB, "1", WAIT_MS), 0);
+	ck_assert_int_eq(ctl(&out, "restore zineb"), 0);
+	free(out);
+	ck_assert_int_ne(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"" ZINEB "\",\"text\":\"after the stop\"}", NULL), 202);
 }
 END_TEST
 
