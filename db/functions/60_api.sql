@@ -179,16 +179,32 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 
 -- Webhooks. The targets come from the configuration at every start.
+-- A configured URL is kind 'webhook' (it gets the posts), even one a
+-- client gave as a dlr_url first (it was left 'dlr' and never got a post).
+-- One taken out of the configuration becomes a dlr_url's target again:
+-- the messages' callbacks still waiting go out, and its posts' waiting
+-- deliveries are cancelled (they waited for ever, and held the webhooks'
+-- purge at the oldest of them).
 CREATE OR REPLACE FUNCTION pigeon_webhook_targets(p_urls text[])
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
+	gone text[];
 BEGIN
 	INSERT INTO webhook_targets (url) SELECT unnest(p_urls)
-	    ON CONFLICT (url) DO UPDATE SET active = true;
-	-- dlr_url targets (kind 'dlr') are not the configuration's.
-	UPDATE webhook_targets SET active = (url = ANY (p_urls))
-	 WHERE active IS DISTINCT FROM (url = ANY (p_urls)) AND kind = 'webhook';
+	    ON CONFLICT (url) DO UPDATE SET active = true, kind = 'webhook';
+	WITH g AS (
+		UPDATE webhook_targets SET kind = 'dlr', active = true
+		 WHERE kind = 'webhook' AND NOT (url = ANY (p_urls))
+		RETURNING url
+	)
+	SELECT array_agg(url) INTO gone FROM g;
+	IF gone IS NOT NULL THEN
+		UPDATE webhook_deliveries SET state = 'cancelled', lease_until = NULL,
+		       last_error = 'taken out of [http] webhooks'
+		 WHERE url = ANY (gone) AND event IN ('post', 'post.deleted')
+		   AND state IN ('pending', 'sending');
+	END IF;
 	SELECT count(*) INTO n FROM webhook_targets WHERE active AND kind = 'webhook';
 	RETURN n;
 END $$;

@@ -457,6 +457,55 @@ START_TEST(test_dlr_url)
 }
 END_TEST
 
+/* PQexec of a fixed statement that must succeed. */
+static void
+exec_ok(const char *sql)
+{
+	PGresult *res = PQexec(g.db, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+	    sql, PQerrorMessage(g.db));
+	PQclear(res);
+}
+
+/*
+ * The configured webhook URLs, as pigeond sets them at start. A URL taken
+ * out: its posts' deliveries still waiting are cancelled (they waited for
+ * ever, never tried, and the webhooks' purge stopped at the oldest); a
+ * dlr_url's callbacks to it still go out. A URL given as a dlr_url first
+ * and configured later gets the posts (it was left a callback target).
+ * Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_webhook_urls_change)
+{
+	exec_ok("BEGIN");
+	exec_ok("INSERT INTO webhook_targets (url, kind) VALUES ('http://c.example/dlr', 'dlr')");
+	exec_ok("SELECT pigeon_webhook_targets(ARRAY['http://a.example/', "
+	    "'http://b.example/'])");
+	exec_ok("INSERT INTO accounts (phone, handle, lang) VALUES ('+212661000171', "
+	    "'hookposter', 'en')");
+	exec_ok("SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
+	    "'first', NULL)");
+	exec_ok("INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at) "
+	    "SELECT 'http://a.example/', 'message.state', (SELECT min(id) FROM outbox), "
+	    "'sent', now()");
+	exec_ok("SELECT pigeon_webhook_targets(ARRAY['http://b.example/', "
+	    "'http://c.example/dlr'])");
+	exec_ok("SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
+	    "'second', NULL)");
+	char *a = h_db_value(g.db, "SELECT string_agg(event || ':' || state, ' ' ORDER BY id) "
+	    "FROM webhook_deliveries WHERE url = 'http://a.example/'", 0, NULL);
+	char *c = h_db_value(g.db, "SELECT count(*) FROM webhook_deliveries "
+	    "WHERE url = 'http://c.example/dlr' AND event = 'post'", 0, NULL);
+	exec_ok("ROLLBACK");
+	ck_assert_str_eq(a, "post:cancelled message.state:pending");
+	ck_assert_str_eq(c, "1");
+	free(a);
+	free(c);
+}
+END_TEST
+
 /* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
 static json_t *
 sim_part(int i, const char *to)
@@ -557,6 +606,7 @@ main(void)
 	tcase_add_test(tc, test_scheduled_and_cancel);
 	tcase_add_test(tc, test_priority);
 	tcase_add_test(tc, test_dlr_url);
+	tcase_add_test(tc, test_webhook_urls_change);
 	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
 	tcase_add_test(tc, test_metrics);
