@@ -214,9 +214,13 @@ BEGIN
 	WHEN 'inbox_parts' THEN
 		tbl := 'inbox_parts'; tcol := 'received_at';
 	WHEN 'outbox' THEN
+		-- Aged from its last event too, not its creation alone: a
+		-- message queued a month ahead (send_at), or retried for days,
+		-- was purged as it was sent, its parts and callbacks with it.
 		tbl := 'outbox'; tcol := 'created_at';
 		done_if := 't.state IN (''sent'', ''failed'', ''expired'', ''delivered'', '
-		    '''undelivered'', ''cancelled'')';
+		    '''undelivered'', ''cancelled'') AND coalesce(greatest(t.next_attempt_at, '
+		    't.sent_at, t.delivered_at), t.created_at) < $1';
 	WHEN 'status_reports' THEN
 		tbl := 'status_reports'; tcol := 'received_at';
 	WHEN 'webhooks' THEN

@@ -78,15 +78,21 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    " ('ret-new', 'sim0', 'x', 'x', 'alpha', 'gsm', 'new part', now() - interval '1 day');"
 	    "INSERT INTO posts (id, account_id, text, inbox_id, created_at) VALUES"
 	    " (9201, 9001, 'old, a post', 9102, now() - interval '40 days');"
-	    "INSERT INTO outbox (id, recipient, text, state, reply_to, created_at, sent_at,"
-	    " delivered_at, modem) VALUES"
-	    " (9301, '+212600000901', 'old reply', 'delivered', 9101,"
+	    "INSERT INTO outbox (id, recipient, text, state, reply_to, created_at,"
+	    " next_attempt_at, sent_at, delivered_at, modem) VALUES"
+	    " (9301, '+212600000901', 'old reply', 'delivered', 9101, now() - interval '40 days',"
 	    "  now() - interval '40 days', now() - interval '40 days', now() - interval '40 days', 'sim0'),"
-	    " (9302, '+212600000902', 'recent', 'delivered', NULL,"
+	    " (9302, '+212600000902', 'recent', 'delivered', NULL, now() - interval '1 day',"
 	    "  now() - interval '1 day', now() - interval '1 day', now() - interval '1 day', 'sim0');"
-	    "INSERT INTO outbox (id, recipient, text, state, created_at)"
-	    " SELECT 9270 + i, '+212600000903', 'old ' || i, 'failed', now() - interval '40 days'"
-	    "   FROM generate_series(1, 24) i;"
+	    "INSERT INTO outbox (id, recipient, text, state, created_at, next_attempt_at)"
+	    " SELECT 9270 + i, '+212600000903', 'old ' || i, 'failed', now() - interval '40 days',"
+	    "  now() - interval '40 days' FROM generate_series(1, 24) i;"
+	    /* Queued 40 days ago for a day ago (send_at), sent then: as
+	     * young as its send, whatever its creation. */
+	    "INSERT INTO outbox (id, recipient, text, state, created_at, next_attempt_at,"
+	    " sent_at, modem) VALUES (9260, '+212600000902', 'scheduled long ago', 'sent',"
+	    " now() - interval '40 days', now() - interval '1 day', now() - interval '1 day',"
+	    " 'sim0');"
 	    "INSERT INTO outbox_history (outbox_id, at, state) VALUES"
 	    " (9301, now() - interval '40 days', 'sent'), (9302, now() - interval '1 day', 'sent');"
 	    "INSERT INTO outbox_parts (outbox_id, seq, modem, ref, recipient, sent_at) VALUES"
@@ -126,6 +132,8 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	/* What the retention keeps. */
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM outbox WHERE id = 9302", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox WHERE id = 9260", 0, NULL), 1);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM outbox_history WHERE outbox_id = 9302", 0, NULL), 1);
 	ck_assert_int_eq(h_db_long(g.db,
