@@ -124,6 +124,7 @@ void	 api_search(struct api_req *);
 #define API_SCOPE_ADMIN	4u
 struct pigeon_conf;
 int	 api_tokens_load(const struct pigeon_conf *, char *err, size_t errlen);
+int	 api_tokens_check(const struct pigeon_conf *, char *err, size_t errlen);
 void	 api_tokens_reload(const struct pigeon_conf *);
 /* The name of the token given (and its scopes), or NULL. */
 const char *api_token_find(const char *given, unsigned *scopes);

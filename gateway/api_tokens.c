@@ -158,8 +158,11 @@ fail:
 	return -1;
 }
 
-int
-api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
+/* The tokens c names, read into a new table (TOKENS_MAX entries) in *tp
+ * with their count in *np; -1 with the reason in err. */
+static int
+tokens_read(const struct pigeon_conf *c, struct api_token **tp, size_t *np,
+    char *err, size_t errlen)
 {
 	struct api_token *t = calloc(TOKENS_MAX, sizeof(*t));
 	size_t n = 0;
@@ -185,6 +188,35 @@ api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
 	if (c->http_tokens_file && *c->http_tokens_file &&
 	    read_tokens_file(c->http_tokens_file, t, &n, err, errlen) == -1)
 		goto fail;
+	*tp = t;
+	*np = n;
+	return 0;
+fail:
+	table_free(t, TOKENS_MAX);
+	return -1;
+}
+
+/* pigeond -n: what api_tokens_load would refuse, without loading. */
+int
+api_tokens_check(const struct pigeon_conf *c, char *err, size_t errlen)
+{
+	struct api_token *t;
+	size_t n;
+
+	if (tokens_read(c, &t, &n, err, errlen) == -1)
+		return -1;
+	table_free(t, TOKENS_MAX);
+	return 0;
+}
+
+int
+api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
+{
+	struct api_token *t;
+	size_t n;
+
+	if (tokens_read(c, &t, &n, err, errlen) == -1)
+		return -1;
 	table_free(table, ntable);
 	table = t;
 	ntable = n;
@@ -197,9 +229,6 @@ api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
 		    t[i].scopes & API_SCOPE_SEND ? "send " : "",
 		    t[i].scopes & API_SCOPE_ADMIN ? "admin" : "");
 	return 0;
-fail:
-	table_free(t, TOKENS_MAX);
-	return -1;
 }
 
 /* Every token is compared whole, in time that depends on the tokens'

@@ -161,6 +161,13 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
 	    conflink_check_devices(ctx, conf) == -1 || check_lease(ctx, conf) == -1)
 		return -1;
+	/* A sent part must outlive the time its status report may take. */
+	if (conf->retention.outbox_days > 0 &&
+	    (long)conf->retention.outbox_days * 86400 < conf->report_window)
+		return conf_error(ctx, "retention", "outbox_days", "%d day(s) is shorter "
+		    "than [pigeon] report_window (%d s): a report would find its part "
+		    "purged; keep %ld or more", conf->retention.outbox_days,
+		    conf->report_window, (conf->report_window + 86399) / 86400L);
 	/* The file itself: a token in it, or a password in the conninfo. */
 	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;
 	for (size_t i = 0; i < conf->nmodems; i++)

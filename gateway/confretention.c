@@ -68,7 +68,8 @@ config_retention_apply(struct retention_conf *r, INI_Entry *entries, const char 
 			    n < retention_keys[i].min || n > retention_keys[i].max)
 				problem = "not a whole number in range";
 			/* Daily limits count the rows of the last day: keep two. */
-			else if (strcmp(name + strlen(name) - 5, "_days") == 0 && n == 1)
+			else if (strlen(name) > 5 &&
+			    strcasecmp(name + strlen(name) - 5, "_days") == 0 && n == 1)
 				problem = "1 day is too short (the daily limits count "
 				    "the last day's rows): 0 (for ever) or 2 or more";
 		}

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "log.h"
 #include "migrate.h"
 #include "pigeond.h"
@@ -279,6 +280,12 @@ main(int argc, char *argv[])
 	    sizeof(env.smpp_program)) == -1 && has_links(CONF_SMPP)) {
 		log_errorx("%s: %s (pigeon-smpp, the SMPP worker: is pigeond installed "
 		    "with make install?)", env.smpp_program, strerror(errno));
+		config_free(&env.conf);
+		return 1;
+	}
+	/* The tokens files' lines too: a start refuses a short token. */
+	if (check_only && api_tokens_check(&env.conf, err, sizeof(err)) == -1) {
+		log_errorx("config: %s", err);
 		config_free(&env.conf);
 		return 1;
 	}

@@ -38,6 +38,13 @@ static const struct {
 	  "password = b\nresponse_timeout = 30\n",
 	  ":2: [pigeon] lease_seconds: 40 s is not longer than the bind carrier can "
 	  "hold a send (46 s): raise it above 46" },
+	/* Keys are read whatever their case; so is the one-day refusal. */
+	{ "[retention]\nINBOX_DAYS = 1\n[database]\nconninfo = dbname=x\n",
+	  ":2: [retention] INBOX_DAYS: 1 day is too short" },
+	/* A sent part purged before its report may come. */
+	{ "[database]\nconninfo = dbname=x\n[retention]\noutbox_days = 2\n",
+	  ":4: [retention] outbox_days: 2 day(s) is shorter than [pigeon] report_window "
+	  "(259200 s)" },
 };
 
 START_TEST(test_mistake_named_at_check_and_start)
@@ -92,6 +99,33 @@ START_TEST(test_worker_missing)
 }
 END_TEST
 
+/* -n reads the tokens file's lines as a start does (it checked its mode
+ * only: -n said OK, and the start refused the short token). */
+START_TEST(test_tokens_file_lines)
+{
+	char *dir = h_tmpdir("tokenslines"), *out, *conf, *tokens;
+
+	ck_assert_int_ne(asprintf(&conf, "%s/pigeon.conf", dir), -1);
+	ck_assert_int_ne(asprintf(&tokens, "%s/tokens", dir), -1);
+	ck_assert_int_eq(h_write_file(tokens, "ops read,send shorttoken\n"), 0);
+	chmod(tokens, 0600);
+	char *text = NULL;
+	ck_assert_int_ne(asprintf(&text, "[database]\nconninfo = dbname=x\n"
+	    "[http]\ntokens_file = %s\n", tokens), -1);
+	ck_assert_int_eq(h_write_file(conf, text), 0);
+	chmod(conf, 0600);
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", conf, NULL };
+	ck_assert_int_eq(h_exec(&out, argv), 1);
+	ck_assert_msg(strstr(out, "token ops is shorter than 32 characters") != NULL,
+	    "%s", out);
+	free(out);
+	free(text);
+	free(tokens);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -100,6 +134,7 @@ main(void)
 	tcase_add_loop_test(tc, test_mistake_named_at_check_and_start, 0,
 	    sizeof(mistakes) / sizeof(mistakes[0]));
 	tcase_add_test(tc, test_worker_missing);
+	tcase_add_test(tc, test_tokens_file_lines);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
