@@ -131,11 +131,17 @@ api_status(struct api_req *r)
 }
 
 /* POST /api/reload: what SIGHUP does (reload.c), for an operator without
- * a shell on the host. Problems are in the log, as for SIGHUP. */
+ * a shell on the host: a refused file is a 400 saying why (it was a 200,
+ * the reason in a log that operator cannot read). */
 void
 api_reload(struct api_req *r)
 {
-	reload_config();
+	char why[1024];
+
+	if (reload_config(why, sizeof(why)) == -1) {
+		api_error(r, 400, "%s; the running configuration is kept", why);
+		return;
+	}
 	api_reply(r, 200, json_pack("{s:b, s:s}", "reloaded", 1, "config",
 	    env.config_path ? env.config_path : ""));
 }

@@ -190,7 +190,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		break;
 	case SIGHUP:
 		if (!env.draining)
-			reload_config();
+			reload_config(NULL, 0);
 		break;
 	case SIGCHLD:
 		supervisor_reap();

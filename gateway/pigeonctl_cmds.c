@@ -189,8 +189,7 @@ cmd_reload(void)
 	if (json_out)
 		print_json(j);
 	else
-		printf("pigeond reloaded %s (problems, if any, are in its log)\n",
-		    s(j, "config"));
+		printf("pigeond reloaded %s\n", s(j, "config"));
 	json_decref(j);
 	return EXIT_OK;
 }

@@ -235,7 +235,8 @@ int	 smstext_encode(const char *text, size_t len, int *parts);
 
 /* reload.c */
 /* SIGHUP: re-reads the config file; links added, removed, changed. */
-void	 reload_config(void);
+/* SIGHUP: -1 (the reason in why, if not NULL) when the file is refused. */
+int	 reload_config(char *why, size_t whylen);
 
 /* hostlock.c */
 int	 hostlock_init(void);

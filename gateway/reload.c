@@ -36,8 +36,8 @@ reload_link(struct link *l, const struct modem_conf *conf)
 	config_modem_free(old);
 }
 
-void
-reload_config(void)
+int
+reload_config(char *why, size_t whylen)
 {
 	struct pigeon_conf fresh;
 	struct link *l, *next;
@@ -45,7 +45,9 @@ reload_config(void)
 
 	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
 		log_warnx("SIGHUP: %s; keeping the running configuration", err);
-		return;
+		if (why != NULL)
+			snprintf(why, whylen, "%s", err);
+		return -1;
 	}
 	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
 	for (l = TAILQ_FIRST(&env.links); l != NULL; l = next) {
@@ -77,4 +79,5 @@ reload_config(void)
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();
+	return 0;
 }

@@ -132,6 +132,17 @@ START_TEST(test_commands)
 	ck_assert_int_eq(ctl(&out, 0, "reload"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "reloaded"));
 	free(out);
+	/* A file pigeond refuses is a 400 saying why (it was a 200: "reloaded"),
+	 * and the running configuration is kept. */
+	char *good = h_read_file(g.config), *bad = NULL;
+	ck_assert_int_ne(asprintf(&bad, "%s\n[pigeon]\nmax_attempts = many\n", good), -1);
+	ck_assert_int_eq(h_write_file(g.config, bad), 0);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/reload", TOKEN, NULL, &resp), 400);
+	ck_assert_msg(strstr(resp, "running configuration is kept") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(h_write_file(g.config, good), 0);
+	free(good);
+	free(bad);
 
 	/* watch: two refreshes a second apart, then it stops by itself. */
 	long t0 = h_now_ms();
