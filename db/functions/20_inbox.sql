@@ -211,6 +211,28 @@ BEGIN
 		 GROUP BY sender_norm, concat_ref, concat_total
 		HAVING min(received_at) < now() - make_interval(secs => p_timeout_s)
 	LOOP
+		-- A copy of a part already joined into a message (an SMSC's
+		-- redelivery after its dedupe window, a modem's part read
+		-- again under a new read_id) goes with that message: applied
+		-- alone, the tail of a DM became a post to every follower.
+		UPDATE inbox_parts d SET message_id = (
+			SELECT j.message_id FROM inbox_parts j
+			 WHERE j.sender_norm = d.sender_norm
+			   AND j.concat_ref = d.concat_ref
+			   AND j.concat_total = d.concat_total
+			   AND j.concat_seq = d.concat_seq
+			   AND j.message_id IS NOT NULL AND j.text = d.text
+			   AND j.received_at > d.received_at - interval '1 day'
+			 ORDER BY j.received_at DESC LIMIT 1)
+		 WHERE d.message_id IS NULL AND d.sender_norm = g.sender_norm
+		   AND d.concat_ref = g.concat_ref AND d.concat_total = g.concat_total
+		   AND EXISTS (SELECT 1 FROM inbox_parts j
+		                WHERE j.sender_norm = d.sender_norm
+		                  AND j.concat_ref = d.concat_ref
+		                  AND j.concat_total = d.concat_total
+		                  AND j.concat_seq = d.concat_seq
+		                  AND j.message_id IS NOT NULL AND j.text = d.text
+		                  AND j.received_at > d.received_at - interval '1 day');
 		IF pigeon_inbox_join(g.sender_norm, g.concat_ref, g.concat_total, true)
 		    IS NOT NULL THEN
 			n := n + 1;

@@ -537,6 +537,43 @@ START_TEST(test_outcome_names_its_claim)
 END_TEST
 
 /*
+ * A copy of one part of a long SMS, come after the message was joined and
+ * past the dedupe window (an SMSC delivering it again after a crash more
+ * than 15 minutes on), goes with that message when the parts' wait runs
+ * out: before, it was joined alone and applied, the tail of a DM posted
+ * to every follower. Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_late_copy_of_a_part)
+{
+	exec_ok("BEGIN");
+	char *mid = h_db_value(g.db, "INSERT INTO inbox_messages (modem, sender, "
+	    "sender_kind, text, parts, state) VALUES ('carrier', '+212661100091', 'e164', "
+	    "'D bob the code for the door is 4711, do not tell anyone', 2, 'done') "
+	    "RETURNING id", 0, NULL);
+	const char *mp[] = { mid };
+	free(h_db_value(g.db, "INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm, "
+	    "sender_kind, coding, text, concat_ref, concat_total, concat_seq, received_at, "
+	    "message_id) VALUES "
+	    "('late-1', 'carrier', '+212661100091', '+212661100091', 'e164', 'gsm', "
+	    "'D bob the code for the door is ', 9, 2, 1, now() - interval '40 minutes', $1), "
+	    "('late-2', 'carrier', '+212661100091', '+212661100091', 'e164', 'gsm', "
+	    "'4711, do not tell anyone', 9, 2, 2, now() - interval '40 minutes', $1), "
+	    "('late-2-again', 'carrier', '+212661100091', '+212661100091', 'e164', 'gsm', "
+	    "'4711, do not tell anyone', 9, 2, 2, now() - interval '20 minutes', NULL) "
+	    "RETURNING 1", 1, mp));
+	free(h_db_value(g.db, "SELECT pigeon_inbox_expire(600)", 0, NULL));
+	long messages = h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = '+212661100091'", 0, NULL);
+	long with_it = h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
+	    "WHERE dedupe = 'late-2-again' AND message_id = $1::bigint", 1, mp);
+	exec_ok("ROLLBACK");
+	ck_assert_int_eq(messages, 1);
+	ck_assert_int_eq(with_it, 1);
+	free(mid);
+}
+END_TEST
+
+/*
  * A claim from a fan-out alone is one statement: its class takes the
  * reserves of the classes that have nothing due (each statement on outbox
  * costs its planning and its triggers; a bind claims hundreds of times a
@@ -780,6 +817,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_outcome_names_its_claim);
+	tcase_add_test(tc, test_late_copy_of_a_part);
 	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_fanout_in_chunks);
 	tcase_add_test(tc, test_fanout_in_post_order);
