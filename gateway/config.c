@@ -29,7 +29,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "hostname",		KEY_STRING,	P(hostname),	"", 0, 0, 0 },
 	{ "modem_program",	KEY_STRING,	P(modem_program), "", 0, 0, 0 },
 	{ "smpp_program",	KEY_STRING,	P(smpp_program), "", 0, 0, 0 },
-	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400, 0 },
+	{ "lease_seconds",	KEY_INT,	P(lease_seconds), "120", 5, 86400, RELOAD },
 	{ "concat_timeout",	KEY_INT,	P(concat_timeout), "600", 1, 86400, 0 },
 	{ "max_attempts",	KEY_INT,	P(max_attempts), "5", 1, 100, RELOAD },
 	{ "retry_seconds",	KEY_INT,	P(retry_seconds), "10", 1, 3600, RELOAD },

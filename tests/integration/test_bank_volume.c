@@ -232,10 +232,19 @@ START_TEST(test_removed_and_back)
 	memset(&g, 0, sizeof(g));
 	h_gateway_start(&g, "bank_volume_readd", 2);
 	snprintf(log, sizeof(log), "%s/pigeond.log", g.dir);
+	/* lease_seconds applies from the next claim on (the check of a
+	 * SIGHUP's file allowed binds a longer hold for it, and the running
+	 * one stayed: leases ran out under sends, sent twice). */
+	g.extra_config = "lease_seconds = 900\n";
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_file_contains(log, "SIGHUP: reloading", WAIT_MS), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 4000"), 0);
 	char *id = h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, via_link) "
 	    "VALUES ('+212663000011', 'through sim1', 1, 'sim1') RETURNING id", 0, NULL);
 	h_wait_outbox(&g, strtol(id, NULL, 10), "sending", WAIT_MS);
+	const char *ip[] = { id };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE id = $1::bigint "
+	    "AND lease_until > now() + interval '600 seconds'", 1, ip), 1);
 	g.modem_removed[1] = 1;
 	h_gateway_reload(&g);
 	ck_assert_int_eq(h_wait_file_contains(log, "modem sim1: removed from the "
