@@ -58,6 +58,7 @@
  *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -339,13 +340,68 @@ lang_parse(const struct span *w)
 	return darija_find(k, n, darija_langnames, 1) >= 0 ? "darija" : NULL;
 }
 
-/* The STOP language if the message [s, e) is a STOP (see the top), else NULL. */
+/*
+ * Whether code point c parts two words for the STOP check, glued as they
+ * may be ("STOP,please", "stop/unsubscribe", "STOP\U0001F621"): ASCII
+ * punctuation and symbols, Latin-1's and Arabic's punctuation,
+ * general punctuation and symbols, emoji and their selectors.
+ */
+static int
+stop_separator(uint32_t c)
+{
+	if (c < 0x80)	/* not a control character: a NUL is no word's end */
+		return c > 0x20 && c < 0x7f && !isalnum((int)c);
+	return (c >= 0xa1 && c <= 0xbf) || c == 0xd7 || c == 0xf7 ||
+	    c == 0x60c || c == 0x61b || c == 0x61f || c == 0x6d4 ||
+	    (c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x303f) ||
+	    (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f000 && c <= 0x1faff);
+}
+
+/* The code point at p and its length; an invalid byte is one of its own,
+ * never a separator (invalid UTF-8 never makes a keyword). */
+static size_t
+stop_char(const char *p, const char *e, uint32_t *c)
+{
+	size_t n = fold_char_at(p, e, c);
+
+	if (n == 0 || *c == BAD_CHAR) {
+		*c = 0xfffd;
+		if (n == 0)
+			n = 1;
+	}
+	return n;
+}
+
+/* The next run of [*pp, e) between separators; 0 when there is none. */
+static int
+stop_run_next(const char **pp, const char *e, struct span *w)
+{
+	const char *p = *pp;
+	uint32_t c;
+	size_t n;
+
+	while (p < e && (n = stop_char(p, e, &c)) > 0 && stop_separator(c))
+		p += n;
+	if (p >= e)
+		return 0;
+	w->s = p;
+	while (p < e && (n = stop_char(p, e, &c)) > 0 && !stop_separator(c))
+		p += n;
+	w->e = p;
+	*pp = p;
+	return 1;
+}
+
+/* The STOP language if the message [s, e) is a STOP (see the top), else
+ * NULL. Each word is looked at in its runs between punctuation, symbols
+ * and emoji: "STOP,please" or "STOP" and an emoji without a space was a
+ * post, published to every follower. */
 static const char *
 stop_lang(const char *s, const char *e, const struct keyword *first)
 {
 	const struct keyword *kw;
-	const char *lang = NULL;
-	struct span w;
+	const char *lang = NULL, *p;
+	struct span w, r;
 
 	if (first != NULL && first->type == CMD_STOP &&
 	    (first->flags & KW_STRONG))
@@ -355,9 +411,20 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		if (kw != NULL && kw->type == CMD_STOP) {
 			if (lang == NULL)
 				lang = kw->lang;
-		} else if (!word_in(&w, stop_fillers) &&
-		    !word_in_darija(&w, darija_fillers) && !punct_only(&w))
-			return NULL;
+			continue;
+		}
+		if (word_in(&w, stop_fillers) || word_in_darija(&w, darija_fillers) ||
+		    punct_only(&w))
+			continue;
+		for (p = w.s; stop_run_next(&p, w.e, &r); ) {
+			kw = keyword_of(&r);
+			if (kw != NULL && kw->type == CMD_STOP) {
+				if (lang == NULL)
+					lang = kw->lang;
+			} else if (!word_in(&r, stop_fillers) &&
+			    !word_in_darija(&r, darija_fillers))
+				return NULL;
+		}
 	}
 	return lang;
 }

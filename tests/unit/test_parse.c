@@ -169,6 +169,20 @@ static const struct pcase cases[] = {
 	C0("الغاء من فضلك", CMD_STOP, "ar"),
 	C0("إلغاء الآن", CMD_STOP, "ar"),
 	C0("please stop !", CMD_STOP, "en"),
+	/* Glued to punctuation, symbols or an emoji: still STOP (they were
+	 * posts, published to every follower). */
+	C0("STOP,please", CMD_STOP, "en"),
+	C0("Stop!please", CMD_STOP, "en"),
+	C0("stop:(", CMD_STOP, "en"),
+	C0("STOP\xf0\x9f\x98\xa1", CMD_STOP, "en"),
+	C0("STOP-", CMD_STOP, "en"),
+	C0("{STOP}", CMD_STOP, "en"),
+	C0("<STOP>", CMD_STOP, "en"),
+	C0("please,stop", CMD_STOP, "en"),
+	C0("stop/unsubscribe", CMD_STOP, "en"),
+	C0("\xd8\xaa\xd9\x88\xd9\x82\xd9\x81\xd8\x9f", CMD_STOP, "ar"),	/* توقف؟ */
+	POST("stop-motion films tonight", "stop-motion films tonight"),
+	POST("don't,stop", "don't,stop"),
 	POST("End of the day here", "End of the day here"),
 	POST("Cancel culture is real", "Cancel culture is real"),
 	POST("quit smoking today", "quit smoking today"),
