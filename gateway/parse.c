@@ -89,24 +89,32 @@ _Static_assert(sizeof(command_names) / sizeof(command_names[0]) == CMD_SEARCH + 
     "one name per command type");
 
 
-/* The next word at or after *pp, before e. Returns 0 when there is none. */
+/* The next run of characters that are not sep at or after *pp, before e.
+ * Returns 0 when there is none. An invalid byte is BAD_CHAR: no sep. */
 static int
-word_next(const char **pp, const char *e, struct span *w)
+span_next(const char **pp, const char *e, struct span *w, int (*sep)(uint32_t))
 {
 	const char *p = *pp;
 	uint32_t c;
 	size_t n;
 
-	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && fold_is_space(c))
+	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && sep(c))
 		p += n;
 	if (p >= e)
 		return 0;
 	w->s = p;
-	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && !fold_is_space(c))
+	while (p < e && (n = fold_char_at(p, e, &c)) > 0 && !sep(c))
 		p += n;
 	w->e = p;
 	*pp = p;
 	return 1;
+}
+
+/* The next word at or after *pp, before e. Returns 0 when there is none. */
+static int
+word_next(const char **pp, const char *e, struct span *w)
+{
+	return span_next(pp, e, w, fold_is_space);
 }
 
 
@@ -357,41 +365,6 @@ stop_separator(uint32_t c)
 	    (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f000 && c <= 0x1faff);
 }
 
-/* The code point at p and its length; an invalid byte is one of its own,
- * never a separator (invalid UTF-8 never makes a keyword). */
-static size_t
-stop_char(const char *p, const char *e, uint32_t *c)
-{
-	size_t n = fold_char_at(p, e, c);
-
-	if (n == 0 || *c == BAD_CHAR) {
-		*c = 0xfffd;
-		if (n == 0)
-			n = 1;
-	}
-	return n;
-}
-
-/* The next run of [*pp, e) between separators; 0 when there is none. */
-static int
-stop_run_next(const char **pp, const char *e, struct span *w)
-{
-	const char *p = *pp;
-	uint32_t c;
-	size_t n;
-
-	while (p < e && (n = stop_char(p, e, &c)) > 0 && stop_separator(c))
-		p += n;
-	if (p >= e)
-		return 0;
-	w->s = p;
-	while (p < e && (n = stop_char(p, e, &c)) > 0 && !stop_separator(c))
-		p += n;
-	w->e = p;
-	*pp = p;
-	return 1;
-}
-
 /* The STOP language if the message [s, e) is a STOP (see the top), else
  * NULL. Each word is looked at in its runs between punctuation, symbols
  * and emoji: "STOP,please" or "STOP" and an emoji without a space was a
@@ -416,7 +389,7 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		if (word_in(&w, stop_fillers) || word_in_darija(&w, darija_fillers) ||
 		    punct_only(&w))
 			continue;
-		for (p = w.s; stop_run_next(&p, w.e, &r); ) {
+		for (p = w.s; span_next(&p, w.e, &r, stop_separator); ) {
 			kw = keyword_of(&r);
 			if (kw != NULL && kw->type == CMD_STOP) {
 				if (lang == NULL)

@@ -316,6 +316,17 @@ h_db_revive(PGconn *c)
 		PQreset(c);
 }
 
+void
+h_db_exec(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+	    sql, PQerrorMessage(c));
+	PQclear(res);
+}
+
 long
 h_db_long(PGconn *c, const char *sql, int nparams, const char *const *params)
 {

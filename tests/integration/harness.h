@@ -51,6 +51,8 @@ PGconn	*h_db_connect(const char *conninfo);
 /* First column of the first row of a parameterised query, or NULL. */
 char	*h_db_value(PGconn *, const char *sql, int nparams, const char *const *params);
 long	 h_db_long(PGconn *, const char *sql, int nparams, const char *const *params);
+/* A fixed statement (BEGIN, an INSERT...) that must succeed. */
+void	 h_db_exec(PGconn *, const char *sql);
 /* A connection the server dropped is opened again (PQreset), so that the
  * next poll of a wait works once the server is back: PostgreSQL restarts
  * every session when one of its processes dies, and pigeond reconnects. */

@@ -457,18 +457,6 @@ START_TEST(test_dlr_url)
 }
 END_TEST
 
-/* PQexec of a fixed statement that must succeed. */
-static void
-exec_ok(const char *sql)
-{
-	PGresult *res = PQexec(g.db, sql);
-	ExecStatusType st = PQresultStatus(res);
-
-	ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
-	    sql, PQerrorMessage(g.db));
-	PQclear(res);
-}
-
 /*
  * The configured webhook URLs, as pigeond sets them at start. A URL taken
  * out: its posts' deliveries still waiting are cancelled (they waited for
@@ -479,26 +467,26 @@ exec_ok(const char *sql)
  */
 START_TEST(test_webhook_urls_change)
 {
-	exec_ok("BEGIN");
-	exec_ok("INSERT INTO webhook_targets (url, kind) VALUES ('http://c.example/dlr', 'dlr')");
-	exec_ok("SELECT pigeon_webhook_targets(ARRAY['http://a.example/', "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO webhook_targets (url, kind) VALUES ('http://c.example/dlr', 'dlr')");
+	h_db_exec(g.db, "SELECT pigeon_webhook_targets(ARRAY['http://a.example/', "
 	    "'http://b.example/'])");
-	exec_ok("INSERT INTO accounts (phone, handle, lang) VALUES ('+212661000171', "
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang) VALUES ('+212661000171', "
 	    "'hookposter', 'en')");
-	exec_ok("SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
+	h_db_exec(g.db, "SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
 	    "'first', NULL)");
-	exec_ok("INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at) "
+	h_db_exec(g.db, "INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at) "
 	    "SELECT 'http://a.example/', 'message.state', (SELECT min(id) FROM outbox), "
 	    "'sent', now()");
-	exec_ok("SELECT pigeon_webhook_targets(ARRAY['http://b.example/', "
+	h_db_exec(g.db, "SELECT pigeon_webhook_targets(ARRAY['http://b.example/', "
 	    "'http://c.example/dlr'])");
-	exec_ok("SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
+	h_db_exec(g.db, "SELECT pigeon_post((SELECT id FROM accounts WHERE handle = 'hookposter'), "
 	    "'second', NULL)");
 	char *a = h_db_value(g.db, "SELECT string_agg(event || ':' || state, ' ' ORDER BY id) "
 	    "FROM webhook_deliveries WHERE url = 'http://a.example/'", 0, NULL);
 	char *c = h_db_value(g.db, "SELECT count(*) FROM webhook_deliveries "
 	    "WHERE url = 'http://c.example/dlr' AND event = 'post'", 0, NULL);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(a, "post:cancelled message.state:pending");
 	ck_assert_str_eq(c, "1");
 	free(a);

@@ -361,18 +361,6 @@ START_TEST(test_receipts_at_once)
 }
 END_TEST
 
-/* PQexec of a fixed statement that must succeed. */
-static void
-exec_ok(const char *sql)
-{
-	PGresult *res = PQexec(g.db, sql);
-	ExecStatusType st = PQresultStatus(res);
-
-	ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
-	    sql, PQerrorMessage(g.db));
-	PQclear(res);
-}
-
 /* A batch of receipts for the probe parts FIRST..LAST, in batches of PER
  * (one call of pigeon_report_receipts each, as pigeond sends them): how
  * many the function answered 'delivered'. */
@@ -417,25 +405,25 @@ parts_read(void)
  */
 START_TEST(test_receipts_read_their_part)
 {
-	exec_ok("BEGIN");
-	exec_ok("DELETE FROM outbox_parts");
-	exec_ok("ANALYZE outbox_parts");
-	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "DELETE FROM outbox_parts");
+	h_db_exec(g.db, "ANALYZE outbox_parts");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
 	    "SELECT 900000000 + i, '+2126620' || lpad(i::text, 5, '0'), 'probe', "
 	    "'sent', 'probe', 1, now() FROM generate_series(1, 3060) i");
-	exec_ok("INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
 	    "SELECT 900000000 + i, 1, 'probe', to_hex(7000000 + i), "
 	    "'+2126620' || lpad(i::text, 5, '0') FROM generate_series(1, 60) i");
 	/* Six calls: past the five custom plans, the statements keep a plan
 	 * made for 60 parts. */
 	long early = probe_receipts(1, 60, 10);
-	exec_ok("INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
 	    "SELECT 900000000 + i, 1, 'probe', to_hex(7000000 + i), "
 	    "'+2126620' || lpad(i::text, 5, '0') FROM generate_series(61, 3060) i");
 	long read0 = parts_read();
 	long delivered = probe_receipts(2861, 3060, 20);
 	long read = parts_read() - read0;
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_int_eq(early, 60);
 	ck_assert_int_eq(delivered, 200);
 	ck_assert_msg(read <= 200 * 20, "200 receipts read %ld parts of outbox_parts "
@@ -454,11 +442,11 @@ END_TEST
  */
 START_TEST(test_receipt_ids_read_two_ways)
 {
-	exec_ok("BEGIN");
-	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
 	    "VALUES (910000001, '+212662100001', 'probe a', 'sent', 'probe', 1, now()), "
 	    "(910000002, '+212662100002', 'probe b', 'sent', 'probe', 1, now())");
-	exec_ok("INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
 	    "VALUES (910000001, 1, 'probe', '10', '+212662100001'), "
 	    "(910000002, 1, 'probe', '16', '+212662100002')");
 	char *r = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": \"probe\", "
@@ -469,7 +457,7 @@ START_TEST(test_receipt_ids_read_two_ways)
 	    "WHERE id IN (910000001, 910000002)", 0, NULL);
 
 	/* The receipt first, then both outcomes in one batch. */
-	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
 	    "VALUES (910000003, '+212662100003', 'probe c', 'sending', 'probe', 1), "
 	    "(910000004, '+212662100004', 'probe d', 'sending', 'probe', 1)");
 	char *early = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": "
@@ -483,7 +471,7 @@ START_TEST(test_receipt_ids_read_two_ways)
 	    "\"parts\": 1, \"ids\": [\"32\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
 	char *c = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
 	    "WHERE id IN (910000003, 910000004)", 0, NULL);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(r, "delivered");
 	ck_assert_str_eq(a, "delivered sent");
 	ck_assert_str_eq(early, "unmatched");
@@ -505,8 +493,8 @@ END_TEST
  */
 START_TEST(test_outcome_names_its_claim)
 {
-	exec_ok("BEGIN");
-	exec_ok("INSERT INTO outbox (id, recipient, text, state, modem, attempts, "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts, "
 	    "lease_until) VALUES (910000011, '+212662100011', 'probe', 'sending', "
 	    "'probe', 1, '2031-01-01 00:00:00+00')");
 	/* Outcomes of an older claim of the row (its lease was 2030). */
@@ -528,7 +516,7 @@ START_TEST(test_outcome_names_its_claim)
 	char *after = h_db_value(g.db, "SELECT state || ' ' || (SELECT string_agg("
 	    "message_id, ',') FROM outbox_parts WHERE outbox_id = 910000011) "
 	    "FROM outbox WHERE id = 910000011", 0, NULL);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(after_stale, "sending 1 0");
 	ck_assert_str_eq(after, "sent 98");
 	free(after_stale);
@@ -545,7 +533,7 @@ END_TEST
  */
 START_TEST(test_late_copy_of_a_part)
 {
-	exec_ok("BEGIN");
+	h_db_exec(g.db, "BEGIN");
 	char *mid = h_db_value(g.db, "INSERT INTO inbox_messages (modem, sender, "
 	    "sender_kind, text, parts, state) VALUES ('carrier', '+212661100091', 'e164', "
 	    "'D bob the code for the door is 4711, do not tell anyone', 2, 'done') "
@@ -566,7 +554,7 @@ START_TEST(test_late_copy_of_a_part)
 	    "WHERE sender = '+212661100091'", 0, NULL);
 	long with_it = h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
 	    "WHERE dedupe = 'late-2-again' AND message_id = $1::bigint", 1, mp);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_int_eq(messages, 1);
 	ck_assert_int_eq(with_it, 1);
 	free(mid);
@@ -596,25 +584,25 @@ START_TEST(test_claim_by_class)
 	char *split;
 	long taken, statements;
 
-	exec_ok("BEGIN");
-	exec_ok("SET LOCAL track_functions = 'pl'");
-	exec_ok("INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "SET LOCAL track_functions = 'pl'");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
 	    "SELECT 900000000 + i, '+2126630' || lpad(i::text, 5, '0'), 'probe', 2, "
 	    "now() - interval '1 day' FROM generate_series(1, 400) i");
 	/* What the gateway left queued waits an hour, in this transaction. */
-	exec_ok("UPDATE outbox SET next_attempt_at = now() + interval '1 hour' "
+	h_db_exec(g.db, "UPDATE outbox SET next_attempt_at = now() + interval '1 hour' "
 	    "WHERE state = 'queued' AND id < 900000000");
 	statements = -trigger_calls();
 	taken = h_db_long(g.db, "SELECT count(*) FROM pigeon_outbox_claim('probe', 200, 60) "
 	    "WHERE id >= 900000000", 0, NULL);
 	statements += trigger_calls();
-	exec_ok("INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, class, next_attempt_at) "
 	    "SELECT 900001000 + i, '+2126631' || lpad(i::text, 5, '0'), 'probe', 0, "
 	    "now() - interval '1 day' FROM generate_series(1, 300) i");
 	split = h_db_value(g.db, "SELECT count(*) FILTER (WHERE class = 0) || ',' || "
 	    "count(*) FILTER (WHERE class = 2) FROM pigeon_outbox_claim('probe', 200, 60) "
 	    "WHERE id >= 900000000", 0, NULL);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_int_eq(taken, 200);
 	ck_assert_msg(statements == 1, "a fan-out's claim of 200 took %ld statements "
 	    "on outbox (one expected)", statements);
@@ -638,11 +626,11 @@ START_TEST(test_fanout_in_chunks)
 	char *post;
 	long first, left, steps, copies, stopped, cancelled, after_delete;
 
-	exec_ok("BEGIN");
-	exec_ok("UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
-	exec_ok("INSERT INTO accounts (phone, handle, lang) SELECT '+2126640000' || i, "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang) SELECT '+2126640000' || i, "
 	    "'chunky' || i, 'en' FROM generate_series(0, 5) i");
-	exec_ok("INSERT INTO follows (followee, follower) SELECT a.id, f.id "
+	h_db_exec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, f.id "
 	    "FROM accounts a, accounts f WHERE a.handle = 'chunky0' "
 	    "AND f.handle IN ('chunky1', 'chunky2', 'chunky3', 'chunky4', 'chunky5')");
 	post = h_db_value(g.db, "SELECT pigeon_post(id, 'in chunks', NULL, false) "
@@ -653,7 +641,7 @@ START_TEST(test_fanout_in_chunks)
 	    1, params);
 	left = h_db_long(g.db, "SELECT count(*) FROM fanouts WHERE post_id = $1::bigint",
 	    1, params);
-	exec_ok("INSERT INTO optouts (phone) VALUES ('+21266400005')");
+	h_db_exec(g.db, "INSERT INTO optouts (phone) VALUES ('+21266400005')");
 	steps = h_db_long(g.db, "SELECT count(*) FROM generate_series(1, 10) "
 	    "WHERE pigeon_fanout_step()", 0, NULL);
 	copies = h_db_long(g.db, "SELECT count(DISTINCT recipient) FROM outbox "
@@ -667,14 +655,14 @@ START_TEST(test_fanout_in_chunks)
 	    "FROM accounts WHERE handle = 'chunky0'", 0, NULL);
 	ck_assert(post != NULL);
 	params[0] = post;
-	exec_ok("UPDATE posts SET deleted_at = now() WHERE text = 'deleted in chunks'");
+	h_db_exec(g.db, "UPDATE posts SET deleted_at = now() WHERE text = 'deleted in chunks'");
 	cancelled = h_db_long(g.db, "SELECT pigeon_outbox_cancel_post($1::bigint, "
 	    "'post deleted')", 1, params);
 	h_db_long(g.db, "SELECT count(*) FROM generate_series(1, 10) "
 	    "WHERE pigeon_fanout_step()", 0, NULL);
 	after_delete = h_db_long(g.db, "SELECT count(*) FROM outbox "
 	    "WHERE post_id = $1::bigint", 1, params);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	free(post);
 	ck_assert_int_eq(cancelled, 2);
 	ck_assert_int_eq(after_delete, 2);	/* the first chunk's, cancelled */
@@ -698,21 +686,21 @@ START_TEST(test_fanout_in_post_order)
 {
 	long waiting, before, copies, reversed;
 
-	exec_ok("BEGIN");
-	exec_ok("UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
-	exec_ok("INSERT INTO accounts (phone, handle, lang) SELECT '+2126640100' || i, "
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "UPDATE settings SET value = '2' WHERE key = 'fanout_chunk'");
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang) SELECT '+2126640100' || i, "
 	    "'ordered' || i, 'en' FROM generate_series(0, 5) i");
-	exec_ok("INSERT INTO follows (followee, follower) SELECT a.id, f.id "
+	h_db_exec(g.db, "INSERT INTO follows (followee, follower) SELECT a.id, f.id "
 	    "FROM accounts a, accounts f WHERE a.handle = 'ordered0' "
 	    "AND f.handle LIKE 'ordered_' AND f.handle <> 'ordered0'");
-	exec_ok("SELECT pigeon_post(id, 'first of two', NULL, false) "
+	h_db_exec(g.db, "SELECT pigeon_post(id, 'first of two', NULL, false) "
 	    "FROM accounts WHERE handle = 'ordered0'");
 	/* A follower of the first chunk unfollows: made at once, the second
 	 * post's first chunk would reach ordered3 before the first's second
 	 * chunk. */
-	exec_ok("DELETE FROM follows WHERE follower = (SELECT id FROM accounts "
+	h_db_exec(g.db, "DELETE FROM follows WHERE follower = (SELECT id FROM accounts "
 	    "WHERE handle = 'ordered1')");
-	exec_ok("SELECT pigeon_post(id, 'second of two', NULL, false) "
+	h_db_exec(g.db, "SELECT pigeon_post(id, 'second of two', NULL, false) "
 	    "FROM accounts WHERE handle = 'ordered0'");
 	waiting = h_db_long(g.db, "SELECT count(*) FROM outbox o JOIN posts p "
 	    "ON p.id = o.post_id WHERE p.text = 'second of two'", 0, NULL);
@@ -726,7 +714,7 @@ START_TEST(test_fanout_in_post_order)
 	    "ON b.recipient = a.recipient JOIN posts pa ON pa.id = a.post_id "
 	    "JOIN posts pb ON pb.id = b.post_id WHERE pa.text = 'first of two' "
 	    "AND pb.text = 'second of two' AND b.id < a.id", 0, NULL);
-	exec_ok("ROLLBACK");
+	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_int_eq(waiting, 0);	/* nothing made while the first fans out */
 	ck_assert_int_eq(before, 2);
 	ck_assert_int_eq(copies, 5 + 4);	/* ordered1 left before the second */
