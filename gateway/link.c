@@ -483,8 +483,8 @@ link_step(struct link *l, const struct link_ev *ev)
 		l->sends[l->inflight].id = ev->id;
 		l->sends[l->inflight].started = pigeon_now_ms();
 		l->sends[l->inflight].parts = ev->parts;
-		snprintf(l->sends[l->inflight].lease, sizeof(l->sends[0].lease), "%s",
-		    ev->lease ? ev->lease : "");
+		snprintf(l->sends[l->inflight].claim, sizeof(l->sends[0].claim), "%s",
+		    ev->claim ? ev->claim : "");
 		l->inflight++;
 		l->last_send = l->sends[l->inflight - 1].started;
 		break;

@@ -79,7 +79,7 @@ struct link_ev {
 	int		 parts;		/* LEV_SEND_STARTED: parts it may need */
 	int		 temporary;	/* LEV_SEND_FAILED */
 	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
-	const char	*lease;		/* LEV_SEND_STARTED: the claim's lease_until */
+	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 };
 
 /* A send in flight on a link. */
@@ -87,7 +87,7 @@ struct link_send {
 	int64_t		 id;		/* outbox id */
 	int64_t		 started;	/* ms (monotonic) it was handed over */
 	int		 parts;		/* parts it may need, for the watchdog */
-	char		 lease[48];	/* its claim's lease_until, for the outcome */
+	char		 claim[24];	/* its claim's id, for the outcome */
 };
 
 /* Sliding-window send counts for `rate = 6/min 300/hour 2000/day`. */
@@ -206,7 +206,7 @@ void	 supervisor_close(struct link *);
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);
 /* flash: a class 0 SMS; validity_s: its validity period (0: the network's). */
-int	 supervisor_send(struct link *, int64_t id, const char *lease, const char *to,
+int	 supervisor_send(struct link *, int64_t id, const char *claim, const char *to,
 	    const char *text, int max_parts, const char *more, int flash, int validity_s);
 int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);
 

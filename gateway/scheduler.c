@@ -53,9 +53,9 @@ static int first_up = 1;
  * meanwhile the main connection returned the rows at their lease's end
  * and sent them again. The statement is the same whichever connection
  * has it: a batch applied twice changes nothing the second time, since
- * each outcome names its claim (the claim's lease_until, "lease"), and a
- * row released or failed by the first and claimed again since is another
- * claim (test_smpp test_outcome_names_its_claim).
+ * each outcome names its claim ("claim", the claiming transaction's id),
+ * and a row released or failed by the first and claimed again since is
+ * another claim (test_smpp test_outcome_names_its_claim).
  */
 #define BATCH_MAX	1000
 static json_t *pending;		/* outcomes waiting for the next statement */
@@ -254,12 +254,12 @@ outcome_push(json_t *o, struct link *l)
 		event_active(ev_flush, EV_TIMEOUT, 0);
 }
 
-/* o with "lease" (the claim it is the outcome of), when known; o. */
+/* o with "claim" (the claim it is the outcome of), when known; o. */
 static json_t *
-lease_set(json_t *o, const char *lease)
+claim_set(json_t *o, const char *claim)
 {
-	if (o != NULL && lease != NULL && *lease != '\0')
-		json_object_set_new(o, "lease", json_string(lease));
+	if (o != NULL && claim != NULL && *claim != '\0')
+		json_object_set_new(o, "claim", json_string(claim));
 	return o;
 }
 
@@ -437,16 +437,16 @@ dispatch(PGresult *res, int i, struct link *m)
 	int flash = strcmp(PQgetvalue(res, i, 9), "t") == 0;
 	int validity = PQgetisnull(res, i, 10) ? 0 : atoi(PQgetvalue(res, i, 10));
 
-	/* Column 11: the claim's lease_until, which its outcome names. */
-	const char *lease = PQnfields(res) > 11 ? PQgetvalue(res, i, 11) : "";
+	/* Column 11: the claim's id, which its outcome names. */
+	const char *claim = PQnfields(res) > 11 ? PQgetvalue(res, i, 11) : "";
 
-	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10), lease,
+	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10), claim,
 	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more, flash,
 	    validity) == -1) {
 		/* No link can take it after all: put it back. */
-		outcome_push(lease_set(json_pack("{s:I, s:s, s:s}", "id",
+		outcome_push(claim_set(json_pack("{s:I, s:s, s:s}", "id",
 		    (json_int_t)strtoll(id, NULL, 10), "link", m ? m->name : "",
-		    "outcome", "released"), lease), NULL);
+		    "outcome", "released"), claim), NULL);
 		return;
 	}
 	log_debug("outbox %s: to %s via %s (attempt %s)", id, PQgetvalue(res, i, 1),
@@ -538,7 +538,7 @@ json_id(json_t *msg, char *buf, size_t len)
  * in flight by link.c; -1 when it was not given one. */
 static int
 outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t idlen,
-    char *lease, size_t leaselen)
+    char *claim, size_t claimlen)
 {
 	const struct link_send *send;
 
@@ -548,7 +548,7 @@ outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t 
 	}
 	ev->id = strtoll(id, NULL, 10);
 	send = link_send_find(l, ev->id);
-	snprintf(lease, leaselen, "%s", send != NULL ? send->lease : "");
+	snprintf(claim, claimlen, "%s", send != NULL ? send->claim : "");
 	if (link_step(l, ev) == -1) {
 		log_warnx("modem %s: outcome for a send it was not given (%s), ignored",
 		    l->name, id);
@@ -559,12 +559,12 @@ outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t 
 
 /* msg: the worker's send_failed, for an SMPP link's flags (may be NULL). */
 static void
-record_failure(int64_t id, const char *lease, struct link *m, const char *err,
+record_failure(int64_t id, const char *claim, struct link *m, const char *err,
     int temporary, json_t *msg)
 {
-	json_t *o = lease_set(json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)id,
+	json_t *o = claim_set(json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)id,
 	    "link", m->name, "outcome", "failed", "error", err, "temporary", temporary),
-	    lease);
+	    claim);
 
 	if (o != NULL && msg != NULL) {
 		json_object_set_new(o, "throttled",
@@ -579,17 +579,17 @@ void
 scheduler_sent(struct link *m, json_t *msg)
 {
 	struct link_ev ev = { .type = LEV_SENT };
-	char id[32], lease[sizeof(((struct link_send *)0)->lease)];
+	char id[32], claim[sizeof(((struct link_send *)0)->claim)];
 	json_t *refs = json_object_get(msg, "refs");
 	json_int_t parts = json_integer_value(json_object_get(msg, "parts"));
 	json_t *o;
 
-	if (outcome_event(m, msg, &ev, id, sizeof(id), lease, sizeof(lease)) == -1)
+	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)
 		return;
 	/* A modem's references are integers, an SMSC's message ids strings. */
-	o = lease_set(json_pack("{s:I, s:s, s:s, s:I, s:b}", "id", (json_int_t)ev.id,
+	o = claim_set(json_pack("{s:I, s:s, s:s, s:I, s:b}", "id", (json_int_t)ev.id,
 	    "link", m->name, "outcome", "sent", "parts", parts,
-	    "report", m->conf->report), lease);
+	    "report", m->conf->report), claim);
 	if (o != NULL && json_is_array(refs))
 		json_object_set(o, m->kind == LINK_SMPP ? "ids" : "refs", refs);
 	if (m->kind == LINK_SMPP)
@@ -614,16 +614,16 @@ scheduler_sent(struct link *m, json_t *msg)
 void
 scheduler_send_failed(struct link *m, json_t *msg)
 {
-	char id[32], lease[sizeof(((struct link_send *)0)->lease)];
+	char id[32], claim[sizeof(((struct link_send *)0)->claim)];
 	const char *err = json_string_value(json_object_get(msg, "error"));
 	int temporary = json_is_true(json_object_get(msg, "temporary"));
 	struct link_ev ev = { .type = LEV_SEND_FAILED, .temporary = temporary,
 	    .throttled = json_is_true(json_object_get(msg, "throttled")),
 	    .reason = err ? err : "send failed" };
 
-	if (outcome_event(m, msg, &ev, id, sizeof(id), lease, sizeof(lease)) == -1)
+	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)
 		return;
-	record_failure(ev.id, lease, m, err ? err : "send failed", temporary, msg);
+	record_failure(ev.id, claim, m, err ? err : "send failed", temporary, msg);
 	if (json_is_true(json_object_get(msg, "throttled")))
 		log_debug("outbox %s: throttled by %s; back in the queue", id, m->name);
 	else
@@ -655,7 +655,7 @@ scheduler_link_lost(struct link *m, const struct link_send *send, const char *wh
 	 * submit whose answer never came. */
 	ratelimit_record(&m->rate, pigeon_now_ms());
 	json_t *flags = json_pack("{s:b}", "maybe_sent", 1);
-	record_failure(send->id, send->lease, m, reason, 1, flags);
+	record_failure(send->id, send->claim, m, reason, 1, flags);
 	json_decref(flags);
 }
 

@@ -62,10 +62,10 @@ parts_estimate(const char *text, int max_parts)
 }
 
 int
-supervisor_send(struct link *l, int64_t id, const char *lease, const char *to,
+supervisor_send(struct link *l, int64_t id, const char *claim, const char *to,
     const char *text, int max_parts, const char *more, int flash, int validity_s)
 {
-	struct link_ev ev = { .type = LEV_SEND_STARTED, .id = id, .lease = lease };
+	struct link_ev ev = { .type = LEV_SEND_STARTED, .id = id, .claim = claim };
 	json_t *msg;
 
 	if (!link_can_send(l))

@@ -39,16 +39,16 @@
 -- skipped, and so is, in the second pass, one the first pass emptied; and
 -- a class whose later classes have nothing due takes, in the first pass,
 -- their reserves too (a fan-out's claim is one statement, not two).
--- lease_until comes back too: it names this claim of the row, and each
--- outcome carries it (pigeon_outbox_outcomes), so that an outcome applied
--- twice (a batch whose answer was lost, sent again) never acts on a
--- later claim of the same row.
+-- The claim's id comes back too (the claiming transaction's, in
+-- outbox.claim): each outcome carries it (pigeon_outbox_outcomes), so that
+-- an outcome applied twice (a batch whose answer was lost, sent again) or
+-- late never acts on a later claim of the same row.
 DROP FUNCTION IF EXISTS pigeon_outbox_claim(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
-    via_link text, flash boolean, validity_s integer, lease_until timestamptz)
+    via_link text, flash boolean, validity_s integer, claim bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp AS $$
 DECLARE
 	taken integer := 0;
@@ -107,12 +107,13 @@ BEGIN
 			)
 			UPDATE outbox o SET state = 'sending', host = p_host,
 			       lease_until = now() + make_interval(secs => p_lease_s),
-			       attempts = o.attempts + 1
+			       attempts = o.attempts + 1,
+			       claim = txid_current()
 			  FROM c WHERE o.id = c.id AND NOT c.stop
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
 			          o.more, o.failed_modems, o.attempts, o.via_link,
 			          o.flash, greatest(60, extract(epoch FROM
-			              o.valid_until - now())::integer), o.lease_until;
+			              o.valid_until - now())::integer), o.claim;
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 			-- Fewer than asked: nothing more of this class can go now.
@@ -174,7 +175,7 @@ BEGIN
 		       CASE WHEN jsonb_typeof(e->'ids') = 'array' THEN e->'ids' END AS ids,
 		       CASE WHEN jsonb_typeof(e->'refs') = 'array' THEN e->'refs' END AS refs,
 		       coalesce((e->>'report')::boolean, false) AS report,
-		       (e->>'lease')::timestamptz AS lease
+		       (e->>'claim')::bigint AS claim
 		  FROM jsonb_array_elements(p) e
 		 WHERE e->>'outcome' = 'sent'
 	), u AS (
@@ -184,7 +185,7 @@ BEGIN
 		       sent_at = now(), lease_until = NULL, last_error = NULL
 		  FROM s
 		 WHERE o.id = s.id AND o.state = 'sending'
-		   AND (s.lease IS NULL OR o.lease_until = s.lease)
+		   AND (s.claim IS NULL OR o.claim = s.claim)
 		RETURNING o.id, o.recipient, s.link, s.ids, s.refs, s.report
 	), counted AS (
 		UPDATE modems m SET sms_sent = m.sms_sent + c.n, updated_at = now()
@@ -214,9 +215,9 @@ END $$;
 -- or "ids" (an SMSC's message ids), "report"}, {"id", "link", "outcome":
 -- "failed", "error", "temporary", "throttled", "maybe_sent"} or {"id",
 -- "outcome": "released"} (claimed, but no link could take it), each with
--- "lease", the claim's lease_until: an outcome whose claim is no longer
--- the row's (applied already, or the lease ran out and the row was
--- claimed again) changes nothing. Sent ones are recorded together; the
+-- "claim", the claim's id (outbox.claim): an outcome whose claim is no
+-- longer the row's (applied already, or the lease ran out and the row
+-- was claimed again) changes nothing. Sent ones are recorded together; the
 -- others one by one, in order. Returns how many rows changed state
 -- (released ones aside).
 --
@@ -267,10 +268,10 @@ BEGIN
 	          WHERE e->>'outcome' IN ('failed', 'released') LOOP
 		-- The claim it is the outcome of, still in force: locked, so
 		-- that no claim takes the row before the function below has.
-		IF o ? 'lease' THEN
+		IF o ? 'claim' THEN
 			PERFORM 1 FROM outbox
 			  WHERE outbox.id = (o->>'id')::bigint AND state = 'sending'
-			    AND lease_until = (o->>'lease')::timestamptz
+			    AND outbox.claim = (o->>'claim')::bigint
 			    FOR UPDATE;
 			CONTINUE WHEN NOT FOUND;
 		END IF;

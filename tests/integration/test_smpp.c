@@ -484,35 +484,40 @@ START_TEST(test_receipt_ids_read_two_ways)
 END_TEST
 
 /*
- * An outcome names the claim it is the outcome of (its lease_until): a
- * batch whose answer was lost is sent again, and by then the row may have
- * been released, claimed again and handed to a link. Applied to that new
- * claim, the old "released" put the row back in the queue while a link
- * sent it (a duplicate nobody counted), and an old "sent" recorded another
- * send's message ids. Rolled back: pigeond never sees these rows.
+ * An outcome names the claim it is the outcome of (outbox.claim, the
+ * claiming transaction's id): a batch whose answer was lost is sent again,
+ * and by then the row may have been released, claimed again and handed to
+ * a link. Applied to that new claim, the old "released" put the row back
+ * in the queue while a link sent it (a duplicate nobody counted), and an
+ * old "sent" recorded another send's message ids. The lease's end does
+ * not name it: a clock stepped back moves it (pigeon_clock_check), and the
+ * claim's outcome still counts. Rolled back: pigeond never sees these rows.
  */
 START_TEST(test_outcome_names_its_claim)
 {
 	h_db_exec(g.db, "BEGIN");
 	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts, "
-	    "lease_until) VALUES (910000011, '+212662100011', 'probe', 'sending', "
-	    "'probe', 1, '2031-01-01 00:00:00+00')");
-	/* Outcomes of an older claim of the row (its lease was 2030). */
+	    "lease_until, claim) VALUES (910000011, '+212662100011', 'probe', 'sending', "
+	    "'probe', 1, now() + interval '2 minutes', 42)");
+	/* Outcomes of an older claim of the row (41). */
 	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes(jsonb_build_array("
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'released', "
-	    "'lease', '2030-01-01 00:00:00+00'), "
+	    "'claim', '41'), "
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'failed', "
-	    "'error', 'x', 'temporary', true, 'lease', '2030-01-01 00:00:00+00'), "
+	    "'error', 'x', 'temporary', true, 'claim', '41'), "
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'sent', "
 	    "'parts', 1, 'ids', jsonb_build_array('99'), 'report', true, "
-	    "'lease', '2030-01-01 00:00:00+00')), 5, 60, 86400)", 0, NULL));
+	    "'claim', '41')), 5, 60, 86400)", 0, NULL));
 	char *after_stale = h_db_value(g.db, "SELECT state || ' ' || attempts || ' ' || "
 	    "(SELECT count(*) FROM outbox_parts WHERE outbox_id = 910000011) "
 	    "FROM outbox WHERE id = 910000011", 0, NULL);
+	/* The clock stepped back: the lease is brought back to it. */
+	h_db_exec(g.db, "UPDATE outbox SET lease_until = now() + interval '1 minute' "
+	    "WHERE id = 910000011");
 	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes(jsonb_build_array("
 	    "jsonb_build_object('id', 910000011, 'link', 'probe', 'outcome', 'sent', "
 	    "'parts', 1, 'ids', jsonb_build_array('98'), 'report', true, "
-	    "'lease', '2031-01-01 00:00:00+00')), 5, 60, 86400)", 0, NULL));
+	    "'claim', '42')), 5, 60, 86400)", 0, NULL));
 	char *after = h_db_value(g.db, "SELECT state || ' ' || (SELECT string_agg("
 	    "message_id, ',') FROM outbox_parts WHERE outbox_id = 910000011) "
 	    "FROM outbox WHERE id = 910000011", 0, NULL);
