@@ -129,6 +129,7 @@ MODEM_SRCS = \
 SMPP_SRCS = \
 	smpp/main.c \
 	smpp/link.c \
+	smpp/acks.c \
 	smpp/pdu.c \
 	smpp/text.c \
 	modem/utf8.c \
@@ -176,7 +177,8 @@ test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
-# smpp/link.c is included by the test itself (its state is static).
+# smpp/link.c and smpp/acks.c are included by the test itself (their
+# state is static).
 test_smpp_link_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 
 INTEGRATION_TESTS = \

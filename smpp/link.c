@@ -88,13 +88,6 @@ struct sub {
 };
 TAILQ_HEAD(subq, sub);
 
-struct pending_ack {
-	long long	 handle;
-	struct sess	*s;
-	unsigned	 gen;
-	uint32_t	 seq;
-};
-
 static struct link_config cfg;
 static struct event_base *base;
 static struct event	*tick;
@@ -108,10 +101,6 @@ static long		 pause_until, last_refill;
 static int		 pause_ms = THROTTLE_PAUSE_MIN_MS;
 static int		 ever_ready, ready_now, stopping;
 static unsigned		 concat_ref;
-static struct pending_ack *acks;
-static size_t		 acks_head, nacks, acks_cap;
-static size_t		 acks_holes;	/* answered entries after acks_head */
-static long long	 next_handle;
 static struct link_stats st;
 static struct pdu_out	 scratch;
 static char		 last_fail[160];	/* last reason a bind did not come up */
@@ -387,99 +376,28 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	    smpp_status_throttle(status), 0, err);
 }
 
-/* Keeps only the entries still waiting for their answer, in order. */
-static void
-acks_compact(void)
-{
-	size_t j = 0;
-
-	for (size_t i = acks_head; i < nacks; i++)
-		if (acks[i].handle != 0)
-			acks[j++] = acks[i];
-	nacks = j;
-	acks_head = 0;
-	acks_holes = 0;
-}
-
-/*
- * The next delivery's handle, pigeond's `location`: 1 to INT32_MAX, as
- * pigeond reads it (it refused or cut larger ones, and every delivery
- * after the 2^31st went unanswered until the worker restarted), and
- * never one still waiting for its answer.
- */
-static long long
-handle_next(void)
-{
-	for (;;) {
-		int used = 0;
-
-		next_handle = next_handle >= INT32_MAX ? 1 : next_handle + 1;
-		for (size_t i = acks_head; i < nacks && !used; i++)
-			used = acks[i].handle == next_handle;
-		if (!used)
-			return next_handle;
-	}
-}
-
-static void
-ack_add(long long handle, struct sess *s, uint32_t seq)
-{
-	if (nacks == acks_cap && acks_head + acks_holes > 0)
-		acks_compact();
-	if (nacks == acks_cap) {
-		size_t ncap = acks_cap ? acks_cap * 2 : 64;
-		void *n = realloc(acks, ncap * sizeof(*acks));
-		if (n == NULL)
-			fatal("realloc");
-		acks = n;
-		acks_cap = ncap;
-	}
-	acks[nacks].handle = handle;
-	acks[nacks].s = s;
-	acks[nacks].gen = s->gen;
-	acks[nacks].seq = seq;
-	nacks++;
-}
-
-/*
- * Acks come mostly in the order of the deliveries: the first live entry
- * is found at once; an answered entry becomes a hole (handle 0) that the
- * head skips, and the array is compacted when half of it is holes. A
- * delivery pigeond never answers (it could not store it: the SMSC
- * delivers it again) stays, and the head stops at it: the holes after it
- * are counted and compacted too, or every later ack would be kept and
- * scanned for good (100,000 deliveries: 3 MB, 35 µs an ack).
- */
+/* pigeond has committed the delivery handle names: answer it (acks.c
+ * keeps which session and sequence number it came with). */
 int
 link_ack(long long handle, const char **err)
 {
-	for (size_t i = acks_head; i < nacks; i++) {
-		if (acks[i].handle != handle)
-			continue;
-		struct pending_ack a = acks[i];
-		acks[i].handle = 0;
-		acks_holes++;
-		while (acks_head < nacks && acks[acks_head].handle == 0) {
-			acks_head++;
-			acks_holes--;
-		}
-		if (acks_head == nacks)
-			acks_head = nacks = acks_holes = 0;
-		else if (acks_head + acks_holes > 64 &&
-		    (acks_head + acks_holes) * 2 > nacks)
-			acks_compact();
-		if (a.s->gen != a.gen || a.s->state != S_BOUND) {
-			*err = "the session that delivered it is closed: the "
-			    "SMSC delivers it again";
-			return -1;
-		}
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK, a.seq);
-		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
-		sess_write(a.s, &scratch);
-		return 0;
+	struct sess *s;
+	unsigned gen;
+	uint32_t seq;
+
+	if (acks_take(handle, (void **)&s, &gen, &seq) == -1) {
+		*err = "no deliver_sm with that location";
+		return -1;
 	}
-	*err = "no deliver_sm with that location";
-	return -1;
+	if (s->gen != gen || s->state != S_BOUND) {
+		*err = "the session that delivered it is closed: the "
+		    "SMSC delivers it again";
+		return -1;
+	}
+	pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK, seq);
+	pdu_u8(&scratch, 0);	/* message_id: unused, "" */
+	sess_write(s, &scratch);
+	return 0;
 }
 
 static void
@@ -498,9 +416,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		st.receipts++;
 	else
 		st.mo++;
-	long long h = handle_next();
-	ack_add(h, s, seq);
-	main_deliver(h, seq, &d);
+	main_deliver(acks_add(s, s->gen, seq), seq, &d);
 }
 
 static void

@@ -205,6 +205,12 @@ struct link_stats {
 };
 void	 link_stats(struct link_stats *);
 
+/* acks.c: deliveries waiting for pigeond's answer. A new one's handle
+ * (pigeond's location), for the session (opaque here) and its generation;
+ * then, given a handle, what it was recorded with (-1: no such one). */
+long long acks_add(void *owner, unsigned gen, uint32_t seq);
+int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq);
+
 /* main.c: events to pigeond. */
 void	 main_ready(const char *smsc_system_id, int rebind);
 void	 main_link_down(const char *session, const char *reason, uint32_t status);

@@ -1,9 +1,10 @@
 /*
- * test_smpp_link.c: pigeon-smpp's bookkeeping in smpp/link.c, included
- * whole (its state is static) without a socket: the deliveries waiting for
- * pigeond's answer.
+ * test_smpp_link.c: pigeon-smpp's bookkeeping in smpp/link.c and
+ * smpp/acks.c, included whole (their state is static) without a socket:
+ * the deliveries waiting for pigeond's answer, sessions, binds.
  */
 #include "../../smpp/link.c"
+#include "../../smpp/acks.c"
 
 #include <check.h>
 
@@ -34,9 +35,9 @@ START_TEST(test_acks_one_never_answered)
 
 	sess[0].state = S_BOUND;
 	sess[0].bev = NULL;
-	ack_add(1, &sess[0], 1);
+	ack_put(1, &sess[0], sess[0].gen, 1);
 	for (long long h = 2; h <= 100001; h++) {
-		ack_add(h, &sess[0], (uint32_t)h);
+		ack_put(h, &sess[0], sess[0].gen, (uint32_t)h);
 		ck_assert_int_eq(link_ack(h, &err), 0);
 	}
 	ck_assert_msg(nacks - acks_head <= 200, "%zu entries kept for one unanswered",
@@ -133,7 +134,7 @@ START_TEST(test_handles_wrap)
 	sess[0].bev = NULL;
 	next_handle = INT32_MAX - 1;
 	ck_assert_int_eq(handle_next(), INT32_MAX);
-	ack_add(1, &sess[0], 7);	/* an old delivery, never answered */
+	ack_put(1, &sess[0], sess[0].gen, 7);	/* an old delivery, never answered */
 	ck_assert_int_eq(handle_next(), 2);
 }
 END_TEST

@@ -1,0 +1,121 @@
+/*
+ * acks.c: pigeon-smpp's deliveries waiting for pigeond's answer. Each
+ * deliver_sm gets a handle (pigeond's `location`); the deliver_sm_resp
+ * goes out only once pigeond says it committed the delivery (`delete`
+ * with that handle: link_ack), on the session that delivered it, if that
+ * session is still the one open (the generation). The book is kept in
+ * delivery order: answers come mostly in that order.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "smpp.h"
+
+struct pending_ack {
+	long long	 handle;	/* 0: answered (a hole) */
+	void		*owner;
+	unsigned	 gen;
+	uint32_t	 seq;
+};
+
+static struct pending_ack *acks;
+static size_t		 acks_head, nacks, acks_cap;
+static size_t		 acks_holes;	/* answered entries after acks_head */
+static long long	 next_handle;
+
+/* Keeps only the entries still waiting for their answer, in order. */
+static void
+acks_compact(void)
+{
+	size_t j = 0;
+
+	for (size_t i = acks_head; i < nacks; i++)
+		if (acks[i].handle != 0)
+			acks[j++] = acks[i];
+	nacks = j;
+	acks_head = 0;
+	acks_holes = 0;
+}
+
+/*
+ * The next delivery's handle, pigeond's `location`: 1 to INT32_MAX, as
+ * pigeond reads it (it refused or cut larger ones, and every delivery
+ * after the 2^31st went unanswered until the worker restarted), and
+ * never one still waiting for its answer.
+ */
+static long long
+handle_next(void)
+{
+	for (;;) {
+		int used = 0;
+
+		next_handle = next_handle >= INT32_MAX ? 1 : next_handle + 1;
+		for (size_t i = acks_head; i < nacks && !used; i++)
+			used = acks[i].handle == next_handle;
+		if (!used)
+			return next_handle;
+	}
+}
+
+static void
+ack_put(long long handle, void *owner, unsigned gen, uint32_t seq)
+{
+	if (nacks == acks_cap && acks_head + acks_holes > 0)
+		acks_compact();
+	if (nacks == acks_cap) {
+		size_t ncap = acks_cap ? acks_cap * 2 : 64;
+		void *n = realloc(acks, ncap * sizeof(*acks));
+		if (n == NULL)
+			fatal("realloc");
+		acks = n;
+		acks_cap = ncap;
+	}
+	acks[nacks].handle = handle;
+	acks[nacks].owner = owner;
+	acks[nacks].gen = gen;
+	acks[nacks].seq = seq;
+	nacks++;
+}
+
+long long
+acks_add(void *owner, unsigned gen, uint32_t seq)
+{
+	long long h = handle_next();
+
+	ack_put(h, owner, gen, seq);
+	return h;
+}
+
+/*
+ * The first live entry is found at once; an answered entry becomes a
+ * hole that the head skips, and the array is compacted when half of it
+ * is holes. A delivery pigeond never answers (it could not store it: the
+ * SMSC delivers it again) stays, and the head stops at it: the holes
+ * after it are counted and compacted too, or every later ack would be
+ * kept and scanned for good (100,000 deliveries: 3 MB, 35 µs an ack).
+ */
+int
+acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq)
+{
+	for (size_t i = acks_head; i < nacks; i++) {
+		if (acks[i].handle != handle)
+			continue;
+		*owner = acks[i].owner;
+		*gen = acks[i].gen;
+		*seq = acks[i].seq;
+		acks[i].handle = 0;
+		acks_holes++;
+		while (acks_head < nacks && acks[acks_head].handle == 0) {
+			acks_head++;
+			acks_holes--;
+		}
+		if (acks_head == nacks)
+			acks_head = nacks = acks_holes = 0;
+		else if (acks_head + acks_holes > 64 &&
+		    (acks_head + acks_holes) * 2 > nacks)
+			acks_compact();
+		return 0;
+	}
+	return -1;
+}
