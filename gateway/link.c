@@ -304,21 +304,15 @@ link_lock_held(struct link *l)
 		link_start_now(l);
 }
 
-const struct link_send *
-link_send_find(const struct link *l, int64_t id)
-{
-	for (int i = 0; i < l->inflight; i++)
-		if (l->sends[i].id == id)
-			return &l->sends[i];
-	return NULL;
-}
-
-/* Removes id from the sends in flight; -1 if it was not one of them. */
+/* Removes id from the sends in flight, a copy in *done when not NULL; -1
+ * if it was not one of them. */
 static int
-link_send_forget(struct link *l, int64_t id)
+link_send_forget(struct link *l, int64_t id, struct link_send *done)
 {
 	for (int i = 0; i < l->inflight; i++) {
 		if (l->sends[i].id == id) {
+			if (done != NULL)
+				*done = l->sends[i];
 			l->sends[i] = l->sends[--l->inflight];
 			return 0;
 		}
@@ -489,7 +483,7 @@ link_step(struct link *l, const struct link_ev *ev)
 		l->last_send = l->sends[l->inflight - 1].started;
 		break;
 	case LEV_SENT:
-		if (link_send_forget(l, ev->id) == -1)
+		if (link_send_forget(l, ev->id, ev->done) == -1)
 			return -1;
 		if (link_restart_idle(l))
 			break;
@@ -497,7 +491,7 @@ link_step(struct link *l, const struct link_ev *ev)
 		link_settle(l);
 		break;
 	case LEV_SEND_FAILED:
-		if (link_send_forget(l, ev->id) == -1)
+		if (link_send_forget(l, ev->id, ev->done) == -1)
 			return -1;
 		/*
 		 * Sends failing one after the other on one link (no credit, no

@@ -80,6 +80,8 @@ struct link_ev {
 	int		 temporary;	/* LEV_SEND_FAILED */
 	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
+	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send
+					 * settled is copied there (may be NULL) */
 };
 
 /* A send in flight on a link. */
@@ -186,8 +188,6 @@ int	 link_step(struct link *, const struct link_ev *);
 int	 link_event(struct link *, enum link_event, const char *reason);
 /* 1 when the link can take a send now (online, a free slot, channel open). */
 int	 link_can_send(const struct link *);
-/* The send in flight for outbox id, or NULL. */
-const struct link_send *link_send_find(const struct link *, int64_t id);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */
 void	 link_settle(struct link *);
 void	 link_record(struct link *);

@@ -540,20 +540,20 @@ static int
 outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t idlen,
     char *claim, size_t claimlen)
 {
-	const struct link_send *send;
+	struct link_send send;
 
 	if (json_id(msg, id, idlen) == -1) {
 		log_warnx("modem %s: outcome without an id, ignored", l->name);
 		return -1;
 	}
 	ev->id = strtoll(id, NULL, 10);
-	send = link_send_find(l, ev->id);
-	snprintf(claim, claimlen, "%s", send != NULL ? send->claim : "");
+	ev->done = &send;
 	if (link_step(l, ev) == -1) {
 		log_warnx("modem %s: outcome for a send it was not given (%s), ignored",
 		    l->name, id);
 		return -1;
 	}
+	snprintf(claim, claimlen, "%s", send.claim);
 	return 0;
 }
 
