@@ -378,7 +378,8 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 				return -1;
 			if (conf_apply_section(ctx, name, s->SubEntries, conflink_modem_keys, m, 1,
 			    defaults) == -1 || conflink_parse_bank(ctx, name, m) == -1 ||
-			    config_modem_pin(m, ctx->path, ctx->scan, ctx->err, ctx->errlen) == -1)
+			    (!ctx->client && config_modem_pin(m, ctx->path, ctx->scan, ctx->err,
+			    ctx->errlen) == -1))
 				return -1;
 		} else if (strncasecmp(name, "smpp ", 5) == 0) {
 			if (conflink_load_smpp(ctx, name, s, conf) == -1)
@@ -402,10 +403,10 @@ load_sections(struct parse_ctx *ctx, INI_Section *ini, struct pigeon_conf *conf)
 	return 0;
 }
 
-int
-config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen)
+static int
+load(const char *path, struct pigeon_conf *conf, int client, char *err, size_t errlen)
 {
-	struct parse_ctx ctx = { path, err, errlen, NULL };
+	struct parse_ctx ctx = { path, err, errlen, NULL, client };
 	INI_Section *ini = NULL;
 	GSM_Error gerr;
 
@@ -427,7 +428,7 @@ config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen
 	}
 	int rc = load_sections(&ctx, ini, conf);
 	INI_Free(ini);
-	if (rc == 0)
+	if (rc == 0 && !client)
 		rc = confcheck_all(&ctx, conf);
 	confscan_free(ctx.scan);
 	if (rc == -1) {
@@ -443,6 +444,18 @@ config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen
 		conf->hostname = strdup(host);
 	}
 	return 0;
+}
+
+int
+config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen)
+{
+	return load(path, conf, 0, err, errlen);
+}
+
+int
+config_load_client(const char *path, struct pigeon_conf *conf, char *err, size_t errlen)
+{
+	return load(path, conf, 1, err, errlen);
 }
 
 /* The [pigeon] keys whose row says RELOAD, from src into dst (SIGHUP). */

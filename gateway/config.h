@@ -137,6 +137,15 @@ struct pigeon_conf {
  * can read.
  */
 int	 config_load(const char *path, struct pigeon_conf *conf, char *err, size_t errlen);
+/*
+ * The same for a client of pigeond (pigeonctl): the file's syntax and
+ * values, but no secret is read (pin_file, password_file) and nothing of
+ * config_load's start checks is run. An operator who may read the
+ * configuration but not the modems' PINs or the binds' passwords (owned by
+ * pigeond's user, mode 600) still gets its [http] address and token.
+ */
+int	 config_load_client(const char *path, struct pigeon_conf *conf, char *err,
+	    size_t errlen);
 void	 config_free(struct pigeon_conf *conf);
 /* confretention.c: applies a [retention] section's entries (NULL: the
  * defaults); -1 with "PATH:LINE: [retention] key: problem" in err. */

@@ -45,6 +45,7 @@ struct parse_ctx {
 	char		*err;
 	size_t		 errlen;
 	struct confscan	*scan;		/* where each section and key is */
+	int		 client;	/* config_load_client: no secret read */
 };
 
 /* config.c */

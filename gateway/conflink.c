@@ -320,7 +320,7 @@ conflink_load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
 	if (*m->password && *m->password_file)
 		return conf_error(ctx, section, "password_file",
 		    "give password or password_file, not both");
-	if (*m->password_file == '\0')
+	if (*m->password_file == '\0' || ctx->client)
 		return 0;
 	if (confcheck_mode(ctx, section, "password_file", m->password_file,
 	    "the bind's password") == -1)

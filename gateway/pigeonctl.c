@@ -622,7 +622,7 @@ settings(const char *config, const char *opt_addr, const char *opt_token,
 	int loaded = 0;
 
 	if (config || access(path, R_OK) == 0) {
-		if (config_load(path, &conf, err, sizeof(err)) == -1) {
+		if (config_load_client(path, &conf, err, sizeof(err)) == -1) {
 			if (config)
 				die(EXIT_USAGE, "%s", err);
 		} else {

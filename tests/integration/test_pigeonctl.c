@@ -181,6 +181,38 @@ START_TEST(test_exit_codes)
 }
 END_TEST
 
+/*
+ * An operator may read pigeon.conf but not the secrets it names: the
+ * modems' PIN files and the binds' password files belong to pigeond's
+ * user. pigeonctl needs none of them, and reaches pigeond all the same;
+ * pigeond itself (-n) still refuses the file.
+ */
+START_TEST(test_secrets_not_read)
+{
+	char *out = NULL, *conf = h_read_file(g.config), *path = NULL;
+	char *dir = h_tmpdir("pigeonctl-secrets"), *text = NULL;
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_ge(asprintf(&path, "%s/pigeon.conf", dir), 0);
+	ck_assert_int_ge(asprintf(&text, "%s\n[modem vault]\ndevice = /dev/null\n"
+	    "pin_file = %s/no-such-pin\n\n[smpp carrier]\nhost = 127.0.0.1\n"
+	    "port = 2775\nsystem_id = pigeon\npassword_file = %s/no-such-password\n"
+	    "source_addr = 40404\n", conf, dir, dir), 0);
+	h_write_file(path, text);
+
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' modems 2>&1", h_bin("pigeonctl"), path), 0);
+	ck_assert_msg(strstr(out, "sim0") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_ne(h_run(&out, "%s -n -c '%s' 2>&1", h_bin("pigeond"), path), 0);
+	ck_assert_msg(strstr(out, "no-such-pin") != NULL, "%s", out);
+	free(out);
+	free(text);
+	free(path);
+	free(dir);
+	free(conf);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -191,6 +223,7 @@ suite(void)
 	tcase_add_test(tc, test_send_and_status);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_exit_codes);
+	tcase_add_test(tc, test_secrets_not_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
