@@ -93,6 +93,19 @@ BEGIN
 	PERFORM 1 FROM modems
 	  WHERE name IN (SELECT DISTINCT p->>'modem' FROM jsonb_array_elements(p_parts) p)
 	  ORDER BY name FOR UPDATE;
+	-- Then each long SMS's group (sender, reference, total), in one order
+	-- too: two hosts (an SMSC spreads a long SMS's parts over its binds)
+	-- storing the two halves at once each saw only its own part, and the
+	-- message waited for pigeon_inbox_expire (10 minutes). Now the second
+	-- waits for the first to commit, and its join then sees both. A
+	-- two-key advisory lock of a class of its own ('PINB'), apart from
+	-- the hosts' locks ('PIGE', 50_modems.sql) and the migrations'.
+	PERFORM pg_advisory_xact_lock(1347964482, g.k)
+	   FROM (SELECT DISTINCT hashtext(concat_ws('/', p->>'sender_norm', p->>'ref',
+	                                            p->>'total')) AS k
+	           FROM jsonb_array_elements(p_parts) p
+	          WHERE (p->>'total')::integer > 1) g
+	  ORDER BY g.k;
 	FOR r IN
 		WITH ins AS (
 			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,

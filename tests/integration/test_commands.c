@@ -401,6 +401,64 @@ START_TEST(test_concatenated_incoming)
 }
 END_TEST
 
+/*
+ * Two hosts store the two halves of one long SMS at once, each through
+ * its own link (an SMSC may spread a long SMS's parts over its binds;
+ * links of one name are driven by one host, and their rows' lock already
+ * kept their batches apart): each transaction saw only
+ * its own part, neither joined them, and the message waited 10 minutes
+ * for pigeon_inbox_expire. The second store now waits for the first to
+ * commit and joins both.
+ */
+START_TEST(test_concatenated_two_hosts)
+{
+	PGconn *a = h_db_connect(g.conninfo), *b = h_db_connect(g.conninfo);
+	const char *from = "+212661000960";
+	char js[2][512], bpid[16];
+	PGresult *res;
+	long waiting = 0;
+
+	for (int i = 0; i < 2; i++)
+		snprintf(js[i], sizeof(js[i]), "[{\"modem\":\"bind-%c\",\"sender\":\"%s\","
+		    "\"sender_norm\":\"%s\",\"sender_kind\":\"e164\","
+		    "\"time\":\"2026-11-26T09:00:0%dZ\",\"coding\":\"gsm\","
+		    "\"text\":\"%s\",\"ref\":321,\"total\":2,\"seq\":%d}]",
+		    'a' + i, from, from, i, i == 0 ? "two hosts, " : "one message", i + 1);
+	const char *pa[] = { js[0] }, *pb[] = { js[1] };
+	PQclear(PQexec(a, "BEGIN"));
+	res = PQexecParams(a, "SELECT pigeon_inbox_store($1::jsonb)", 1, NULL, pa, NULL,
+	    NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+	PQclear(res);
+	snprintf(bpid, sizeof(bpid), "%d", PQbackendPID(b));
+	ck_assert(PQsendQueryParams(b, "SELECT pigeon_inbox_store($1::jsonb)", 1, NULL, pb,
+	    NULL, NULL, 0) == 1);
+	/* b either waits for a (the fix) or is done (without it). */
+	for (long t0 = h_now_ms(); h_now_ms() - t0 < WAIT_MS; h_sleep_ms(10)) {
+		const char *pp[] = { bpid };
+		ck_assert_int_eq(PQconsumeInput(b), 1);
+		if (!PQisBusy(b))
+			break;
+		waiting = h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity WHERE "
+		    "pid = $1::integer AND wait_event_type = 'Lock'", 1, pp);
+		if (waiting)
+			break;
+	}
+	PQclear(PQexec(a, "COMMIT"));
+	while ((res = PQgetResult(b)) != NULL) {
+		ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		    PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	const char *pf[] = { from };
+	ck_assert_str_eq(dbv("SELECT coalesce(string_agg(text || ' ' || parts || ' ' || "
+	    "complete, '|'), 'none') FROM inbox_messages WHERE sender = $1", 1, pf),
+	    "two hosts, one message 2 true");
+	PQfinish(a);
+	PQfinish(b);
+}
+END_TEST
+
 /* The hour now in UTC, and the quiet window [hour, hour + 2) around it. */
 START_TEST(test_sleep_hold_release)
 {
@@ -499,6 +557,7 @@ suite(void)
 	tcase_add_unchecked_fixture(sl, setup, teardown);
 	tcase_set_timeout(sl, 240);
 	tcase_add_test(sl, test_concatenated_incoming);
+	tcase_add_test(sl, test_concatenated_two_hosts);
 	tcase_add_test(sl, test_sleep_hold_release);
 	suite_add_tcase(s, sl);
 	return s;
