@@ -113,7 +113,7 @@ listing_location_report(const struct sms_part *parts, int n, void *arg)
 	    folder, location, parts[0].sender, n);
 	for (int i = 0; i < n; i++)
 		listing_sms_emit(w, &parts[i]);
-	seen_put(w->seen, folder, location, h, w->poll_gen);
+	seen_put(w->seen, folder, location, h, w->poll_gen, n);
 }
 
 int
@@ -181,12 +181,30 @@ listing_run(struct worker *w)
 	}
 }
 
+/*
+ * One location can hold several parts (a dummy driver's SMS-backup file
+ * with several sections), each reported as its own `sms`, and pigeond
+ * sends a `delete` for each once it stored it, not always in one batch.
+ * Deleting the location at the first removed parts pigeond had not stored
+ * yet: lost if it stopped before storing them. The location goes with the
+ * last part's `delete`; the others are answered `deleted` at once, with
+ * `held` set.
+ */
 static void
 listing_delete_now(struct worker *w, int folder, int location)
 {
 	json_t *m;
 	int err;
 
+	if (w->gsm != NULL && w->configured &&
+	    seen_part_deleted(w->seen, folder, location) > 0) {
+		m = channel_msg_new("deleted");
+		json_object_set_new(m, "folder", json_integer(folder));
+		json_object_set_new(m, "location", json_integer(location));
+		json_object_set_new(m, "held", json_true());
+		channel_emit(w, m);
+		return;
+	}
 	err = w->gsm != NULL && w->configured ?
 	    gsm_delete(w->gsm, folder, location) : ERR_NOTCONNECTED;
 	if (err == ERR_NONE) {

@@ -19,6 +19,7 @@ struct seen_entry {
 	int		 location;
 	unsigned	 gen;		/* last listing that saw it */
 	uint64_t	 hash;
+	int		 parts;		/* reported and not yet deleted */
 };
 
 struct seen {
@@ -115,7 +116,8 @@ seen_rehash(struct seen *s, size_t newcap, int keep_gen_only, unsigned gen)
 }
 
 void
-seen_put(struct seen *s, int folder, int location, uint64_t hash, unsigned gen)
+seen_put(struct seen *s, int folder, int location, uint64_t hash, unsigned gen,
+    int parts)
 {
 	struct seen_entry *e = seen_find(s, folder, location);
 
@@ -133,6 +135,17 @@ seen_put(struct seen *s, int folder, int location, uint64_t hash, unsigned gen)
 	}
 	e->hash = hash;
 	e->gen = gen;
+	e->parts = parts;
+}
+
+int
+seen_part_deleted(struct seen *s, int folder, int location)
+{
+	struct seen_entry *e = seen_find(s, folder, location);
+
+	if (e == NULL || e->parts <= 1)
+		return 0;
+	return --e->parts;
 }
 
 void

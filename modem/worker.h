@@ -264,7 +264,14 @@ struct seen *seen_new(void);
 void	 seen_free(struct seen *);
 /* 1 if this location was reported with this content; marks it current. */
 int	 seen_has(struct seen *, int folder, int location, uint64_t hash, unsigned gen);
-void	 seen_put(struct seen *, int folder, int location, uint64_t hash, unsigned gen);
+void	 seen_put(struct seen *, int folder, int location, uint64_t hash, unsigned gen,
+	    int parts);
+/*
+ * pigeond stored one of the location's parts (its `delete`): how many of
+ * the parts reported there it has not stored yet. The location is deleted
+ * from the modem only at 0 (a location the worker does not know: 0 too).
+ */
+int	 seen_part_deleted(struct seen *, int folder, int location);
 void	 seen_del(struct seen *, int folder, int location);
 /* Forgets locations not marked with gen (gone from the modem). */
 void	 seen_prune(struct seen *, unsigned gen);

@@ -80,6 +80,8 @@ next_msg(long deadline)
 	}
 }
 
+static json_t *next_sms(long deadline);
+
 static int
 is_type(json_t *m, const char *type)
 {
@@ -195,6 +197,92 @@ START_TEST(test_send_during_listing)
 		    i, seen_at[i]);
 
 	close(chan);	/* the worker exits at end of file */
+	ck_assert_int_eq(h_stop(pid, 0, 10000), 0);
+	h_assert_no_sanitizer_report(log);
+	free(dir);
+}
+END_TEST
+
+/*
+ * One location, two parts: a dummy SMS-backup file with two sections.
+ * pigeond deletes each part once it stored it, not always in one batch;
+ * the first `delete` removed the file, so a part pigeond had not stored
+ * yet was lost if it stopped before (and the second `delete` failed).
+ * Now the file goes with the last part's `delete`.
+ */
+START_TEST(test_location_of_two_parts)
+{
+	char *dir = h_tmpdir("listing2"), dev[1024], sub[1100], log[1100];
+	char line[2048], path[1200], body[2048];
+	long deadline = h_now_ms() + WAIT_MS;
+	int sms = 0, location = -1;
+	struct stat st;
+	json_t *m;
+
+	snprintf(dev, sizeof(dev), "%s/dev", dir);
+	snprintf(log, sizeof(log), "%s/worker.log", dir);
+	snprintf(sub, sizeof(sub), "%s/sms", dev);
+	ck_assert_int_eq(mkdir(dev, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/sms/1", dev);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	body[0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char text[32], hex[128];
+		snprintf(text, sizeof(text), "part %d", i + 1);
+		for (size_t k = 0; text[k] != '\0'; k++)
+			sprintf(hex + 4 * k, "00%02X", (unsigned char)text[k]);
+		snprintf(body + strlen(body), sizeof(body) - strlen(body),
+		    "[SMSBackup%03d]\nSMSC = \"+212600000000\"\nPDU = Deliver\n"
+		    "DateTime = 20261126T10101%dZ\nState = UnRead\n"
+		    "Number = \"+212661000077\"\nText00 = %s\n"
+		    "Coding = Default_No_Compression\nFolder = 1\nLength = %zu\n"
+		    "Class = -1\n\n", i, i, hex, strlen(text));
+	}
+	snprintf(path, sizeof(path), "%s/sms/1/1", dev);
+	ck_assert_int_eq(h_write_file(path, body), 0);
+
+	char *argv[] = { (char *)h_bin("pigeon-modem"), "-v", NULL };
+	pid_t pid = h_spawn_channel(log, argv, &chan);
+	snprintf(line, sizeof(line), "{\"type\":\"config\",\"name\":\"two\","
+	    "\"device\":\"%s\",\"connection\":\"none\",\"model\":\"dummy\","
+	    "\"poll_ms\":50}\n", dev);
+	say(line);
+	while (sms < 2) {
+		m = next_sms(deadline);
+		ck_assert_msg(m != NULL, "%d part(s) reported", sms);
+		int loc = (int)json_integer_value(json_object_get(m, "location"));
+		ck_assert(location == -1 || loc == location);
+		location = loc;
+		sms++;
+		json_decref(m);
+	}
+
+	/* The first part stored: the file stays, for the second. */
+	snprintf(line, sizeof(line), "{\"type\":\"delete\",\"folder\":1,"
+	    "\"location\":%d}\n", location);
+	say(line);
+	while ((m = next_msg(deadline)) != NULL && !is_type(m, "deleted")) {
+		ck_assert_msg(!is_type(m, "delete_failed"), "the first delete failed");
+		json_decref(m);
+	}
+	ck_assert_msg(m != NULL, "no answer to the first delete");
+	json_decref(m);
+	ck_assert_msg(stat(path, &st) == 0, "the first part's delete removed %s", path);
+
+	/* The second: now it goes. */
+	say(line);
+	while ((m = next_msg(deadline)) != NULL && !is_type(m, "deleted")) {
+		ck_assert_msg(!is_type(m, "delete_failed"), "the second delete failed");
+		json_decref(m);
+	}
+	ck_assert_msg(m != NULL, "no answer to the second delete");
+	json_decref(m);
+	ck_assert_msg(stat(path, &st) == -1, "%s still there", path);
+
+	close(chan);
+	chan = -1;
+	rlen = 0;
 	ck_assert_int_eq(h_stop(pid, 0, 10000), 0);
 	h_assert_no_sanitizer_report(log);
 	free(dir);
@@ -348,6 +436,7 @@ listing_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_send_during_listing);
+	tcase_add_test(tc, test_location_of_two_parts);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(at, NULL, at_teardown);
