@@ -11,6 +11,8 @@
 #include <gammu.h>
 #include <jansson.h>
 
+#include "unit.h"
+
 static const char *const langs[] = { "en", "fr", "ar", "darija" };
 #define NLANGS	4
 #define DARIJA	3
@@ -296,9 +298,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(suite());
 }

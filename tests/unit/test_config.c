@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "config.h"
 
 #define T	"0123456789abcdef0123456789abcdef"
@@ -279,9 +281,5 @@ main(void)
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_secret_files);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -6,6 +6,8 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "unit.h"
+
 #include "httphead.h"
 #include "modemmsg.h"
 
@@ -104,9 +106,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(suite());
 }

@@ -11,6 +11,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "config.h"
 #include "pigeond.h"
 
@@ -156,16 +158,10 @@ main(void)
 {
 	Suite *s = suite_create("issue15");
 	TCase *tc = tcase_create("conf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_retention_keys);
 	tcase_add_test(tc, test_pin_keys);
 	tcase_add_test(tc, test_restore);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

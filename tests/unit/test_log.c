@@ -6,6 +6,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "log.h"
 
 /* What the calls of fn wrote to stderr (malloc). */
@@ -82,10 +84,5 @@ main(void)
 	tcase_add_test(tc, test_journal_prefixes_and_masks);
 	tcase_add_test(tc, test_levels_and_numbers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run_mode(s, CK_NOFORK);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #include "number.h"
 
 struct ncase {
@@ -368,11 +370,5 @@ number_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(number_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(number_suite());
 }

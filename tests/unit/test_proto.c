@@ -5,6 +5,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "proto.h"
 
 START_TEST(test_lines_across_reads)
@@ -79,9 +81,5 @@ main(void)
 	tcase_add_test(tc, test_too_long_line_dropped);
 	tcase_add_test(tc, test_read_from_pipe);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -6,6 +6,8 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #include "config.h"
 #include "pigeond.h"
 
@@ -99,9 +101,5 @@ main(void)
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_windows);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
