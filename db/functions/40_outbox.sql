@@ -112,8 +112,15 @@ BEGIN
 			  FROM c WHERE o.id = c.id AND NOT c.stop
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
 			          o.more, o.failed_modems, o.attempts, o.via_link,
-			          o.flash, greatest(60, extract(epoch FROM
-			              o.valid_until - now())::integer), o.claim;
+			          o.flash,
+			          -- No valid_until (a fan-out copy, a reply): NULL,
+			          -- the network's default. greatest() skips a NULL,
+			          -- and gave 60 s: every such SMS sent by a modem
+			          -- asked its SMSC to give up after 5 minutes.
+			          CASE WHEN o.valid_until IS NOT NULL THEN
+			              greatest(60, extract(epoch FROM
+			                  o.valid_until - now())::integer) END,
+			          o.claim;
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 			-- Fewer than asked: nothing more of this class can go now.

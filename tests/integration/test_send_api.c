@@ -540,6 +540,21 @@ START_TEST(test_flash_and_validity)
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "class")), -1);
 	json_decref(p);
+	/* A message without a validity of its own (a fan-out copy, a reply)
+	 * gets the network's default, not 5 minutes (TP-VP 0): a follower
+	 * whose phone was off for longer never got the post. */
+	long id = h_outbox_add(&g, "+212661000173", "no validity of its own", 2);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	p = sim_part(0, "+212661000173");
+	if (p == NULL)
+		p = sim_part(1, "+212661000173");	/* any modem takes it */
+	ck_assert_ptr_nonnull(p);
+	/* libgammu then sends the SMSC settings' own (255 here, 63 weeks):
+	 * none, or at least a day (TP-VP 167). */
+	json_int_t vp = json_integer_value(json_object_get(p, "vp"));
+	ck_assert_msg(vp == -1 || vp >= 167, "TP-VP %lld: the SMSC gives up after "
+	    "less than a day", (long long)vp);
+	json_decref(p);
 }
 END_TEST
 
