@@ -10,7 +10,8 @@
 -- step would wait that much longer (an hour for a step of an hour: the
 -- claim takes next_attempt_at <= now()):
 -- - a message queued to go at once (due when it was made) is due now;
--- - a retry's due time moves back by the step (not before now);
+-- - a retry's due time (a throttled row's too) moves back by the step
+--   (not before now);
 -- - a lease ends no later than p_lease_s from now;
 -- - a webhook delivery due when it was made is due now, a retry's moves
 --   back by the step.
@@ -36,7 +37,11 @@ BEGIN
 	           WHEN next_attempt_at <= created_at THEN now()
 	           ELSE greatest(now(), next_attempt_at - step) END
 	 WHERE state = 'queued' AND held_since IS NULL AND next_attempt_at > now()
-	   AND (next_attempt_at <= created_at OR attempts > 0);
+	   -- A throttled row's attempt is given back (attempts may be 0),
+	   -- so its last error says it is a retry: it waited the whole step,
+	   -- and every later message to its phone behind it.
+	   AND (next_attempt_at <= created_at OR attempts > 0
+	        OR last_error LIKE 'throttled by %');
 	GET DIAGNOSTICS n = ROW_COUNT;
 	UPDATE outbox SET lease_until = now() + make_interval(secs => p_lease_s)
 	 WHERE state = 'sending' AND lease_until > now() + make_interval(secs => p_lease_s);

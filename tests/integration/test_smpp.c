@@ -530,6 +530,28 @@ START_TEST(test_outcome_names_its_claim)
 END_TEST
 
 /*
+ * A throttled message (its attempt given back: attempts 0) whose clock
+ * stepped back an hour: its retry moves back with the step. It was taken
+ * for a send timed to a wall-clock moment and waited the hour, and every
+ * later message to its phone waited behind it. Rolled back.
+ */
+START_TEST(test_throttled_clock_back)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, class, attempts, "
+	    "created_at, next_attempt_at, last_error) VALUES (910000021, '+212662100021', "
+	    "'throttled before the step', 0, 0, now() + interval '1 hour' - interval '10 s', "
+	    "now() + interval '1 hour' + interval '1 s', 'throttled by carrier: x')");
+	h_db_exec(g.db, "UPDATE clock_high_water SET seen_at = now() + interval '1 hour'");
+	free(h_db_value(g.db, "SELECT pigeon_clock_check(60)", 0, NULL));
+	long due = h_db_long(g.db, "SELECT count(*) FROM outbox WHERE id = 910000021 "
+	    "AND next_attempt_at <= now() + interval '5 s'", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_int_eq(due, 1);
+}
+END_TEST
+
+/*
  * A copy of one part of a long SMS, come after the message was joined and
  * past the dedupe window (an SMSC delivering it again after a crash more
  * than 15 minutes on), goes with that message when the parts' wait runs
@@ -810,6 +832,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_outcome_names_its_claim);
+	tcase_add_test(tc, test_throttled_clock_back);
 	tcase_add_test(tc, test_late_copy_of_a_part);
 	tcase_add_test(tc, test_claim_by_class);
 	tcase_add_test(tc, test_fanout_in_chunks);
