@@ -26,7 +26,11 @@
 -- A row to a phone that said STOP (but the STOP confirmation itself) is
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
--- at a few index probes.
+-- at a few index probes. So is a copy of a removed post, and a row to a
+-- suspended account (but its notice): removing a post or suspending
+-- cancels what is queued then, but a row being sent at that moment came
+-- back to the queue afterwards (throttled, failed for a while, released,
+-- its lease or host gone) and went out later all the same.
 -- Within a class, higher priority first (issue 16: an API send's
 -- priority). A row with via_link waits for that link: p_links names the
 -- links that can take a row now, and via_link comes back for the scheduler's choice.
@@ -76,9 +80,18 @@ BEGIN
 			CONTINUE WHEN want <= 0 OR empty[cls + 1];
 			RETURN QUERY
 			WITH c AS MATERIALIZED (
-				SELECT o.id, NOT o.bypass_optout AND EXISTS (
-				           SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
-				       AS stop
+				SELECT o.id,
+				       CASE WHEN NOT o.bypass_optout AND EXISTS (
+				                SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
+				            THEN 'recipient said STOP'
+				            WHEN o.post_id IS NOT NULL AND EXISTS (
+				                SELECT 1 FROM posts p WHERE p.id = o.post_id
+				                   AND p.deleted_at IS NOT NULL)
+				            THEN 'its post was removed'
+				            WHEN o.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
+				                SELECT 1 FROM accounts a WHERE a.phone = o.recipient
+				                   AND a.suspended_at IS NOT NULL)
+				            THEN 'account suspended' END AS stop
 				  FROM outbox o
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()
@@ -101,15 +114,14 @@ BEGIN
 				 LIMIT want
 				 FOR UPDATE OF o SKIP LOCKED
 			), stopped AS (
-				UPDATE outbox o SET state = 'cancelled',
-				       last_error = 'recipient said STOP'
-				  FROM c WHERE o.id = c.id AND c.stop
+				UPDATE outbox o SET state = 'cancelled', last_error = c.stop
+				  FROM c WHERE o.id = c.id AND c.stop IS NOT NULL
 			)
 			UPDATE outbox o SET state = 'sending', host = p_host,
 			       lease_until = now() + make_interval(secs => p_lease_s),
 			       attempts = o.attempts + 1,
 			       claim = txid_current()
-			  FROM c WHERE o.id = c.id AND NOT c.stop
+			  FROM c WHERE o.id = c.id AND c.stop IS NULL
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,
 			          o.more, o.failed_modems, o.attempts, o.via_link,
 			          o.flash,

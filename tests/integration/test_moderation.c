@@ -256,6 +256,48 @@ START_TEST(test_suspend_restore)
 }
 END_TEST
 
+/*
+ * A copy being sent when its post is removed, or a message being sent
+ * when its recipient is suspended, is not cancelled then (it is no
+ * longer queued); if it comes back to the queue (throttled, failed for a
+ * while, released, its lease gone), it is cancelled when it comes up
+ * again, not sent. Before, it went out later all the same. Rolled back:
+ * pigeond never sees these rows.
+ */
+START_TEST(test_in_flight_when_removed)
+{
+	h_db_exec(g.db, "BEGIN");
+	char *post = h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000431', 'inflight', 'en') RETURNING id) "
+	    "INSERT INTO posts (account_id, text) SELECT id, 'soon removed' FROM a "
+	    "RETURNING id", 0, NULL);
+	ck_assert_ptr_nonnull(post);
+	const char *pp[] = { post };
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang) VALUES "
+	    "('+212661000432', 'suspendedlater', 'en')");
+	free(h_db_value(g.db, "INSERT INTO outbox (id, recipient, text, class, post_id, "
+	    "state, attempts, host, lease_until, claim) VALUES "
+	    "(910000041, '+212661000433', '@inflight: soon removed', 2, $1::bigint, "
+	    "'sending', 1, 'probe', now() + interval '1 minute', 1), "
+	    "(910000042, '+212661000432', 'to be suspended', 1, NULL, "
+	    "'sending', 1, 'probe', now() + interval '1 minute', 1) RETURNING 1", 1, pp));
+	free(h_db_value(g.db, "SELECT pigeon_mod_post_remove($1::bigint)", 1, pp));
+	free(h_db_value(g.db, "SELECT pigeon_mod_suspend('suspendedlater')", 0, NULL));
+	/* Both were in flight: nothing to cancel then. Back to the queue. */
+	h_db_exec(g.db, "SELECT pigeon_outbox_release(910000041), "
+	    "pigeon_outbox_release(910000042)");
+	free(h_db_value(g.db, "SELECT count(*) FROM pigeon_outbox_claim('probe', 500, 60)",
+	    0, NULL));
+	char *st = h_db_value(g.db, "SELECT string_agg(state || ': ' || "
+	    "coalesce(last_error, ''), ' | ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (910000041, 910000042)", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(st, "cancelled: its post was removed | cancelled: account suspended");
+	free(st);
+	free(post);
+}
+END_TEST
+
 START_TEST(test_export_erase)
 {
 	char *out = NULL;
@@ -313,6 +355,7 @@ main(void)
 	tcase_add_test(tc, test_remove_post);
 	tcase_add_test(tc, test_remove_post_during_chunk);
 	tcase_add_test(tc, test_suspend_restore);
+	tcase_add_test(tc, test_in_flight_when_removed);
 	tcase_add_test(tc, test_export_erase);
 	suite_add_tcase(s, tc);
 	return h_main(s);
