@@ -196,6 +196,8 @@ DECLARE
 	done_if text := 'true';
 	keep_if text := 'false';
 	cur bigint;
+	scan bigint;
+	contiguous boolean;
 	cutoff timestamptz := now() - make_interval(days => p_days);
 	ids bigint[] := '{}';
 	stuck boolean := false;
@@ -240,11 +242,16 @@ BEGIN
 		RETURN;
 	END IF;
 	INSERT INTO retention_cursor (kind) VALUES (p_kind) ON CONFLICT DO NOTHING;
-	SELECT c.last_id INTO cur FROM retention_cursor c WHERE c.kind = p_kind;
+	SELECT c.last_id, greatest(c.scan_id, c.last_id) INTO cur, scan
+	  FROM retention_cursor c WHERE c.kind = p_kind;
+	-- A pass walks the table from last_id to the young rows, a batch a
+	-- call. last_id moves only while every row behind it is gone or
+	-- kept; scan_id goes on past the unfinished rows (migration 0025).
+	contiguous := scan = cur;
 
 	FOR r IN EXECUTE format('SELECT t.id, t.%I < $1 AS old, %s AS keep, %s AS done '
 	    'FROM %I t WHERE t.id > $2 ORDER BY t.id LIMIT $3', tcol, keep_if, done_if, tbl)
-	    USING cutoff, cur, p_batch LOOP
+	    USING cutoff, scan, p_batch LOOP
 		seen := seen + 1;
 		IF NOT r.old THEN
 			young := true;
@@ -257,10 +264,16 @@ BEGIN
 		ELSE
 			stuck := true;
 		END IF;
-		IF NOT stuck THEN
+		IF contiguous AND NOT stuck THEN
 			cur := r.id;
 		END IF;
+		scan := r.id;
 	END LOOP;
+	-- The pass is over (the young rows, or the table's end): the next
+	-- starts again at the first row not purged.
+	IF young OR seen < p_batch THEN
+		scan := cur;
+	END IF;
 
 	IF cardinality(ids) > 0 THEN
 		IF p_kind = 'follow_events' THEN
@@ -273,8 +286,9 @@ BEGIN
 		GET DIAGNOSTICS purged = ROW_COUNT;
 		INSERT INTO metric_deltas (name, key, delta) VALUES ('purged', p_kind, purged);
 	END IF;
-	UPDATE retention_cursor SET last_id = cur WHERE kind = p_kind AND last_id <> cur;
-	more := seen = p_batch AND NOT young AND (purged > 0 OR NOT stuck);
+	UPDATE retention_cursor SET last_id = cur, scan_id = scan
+	 WHERE kind = p_kind AND (last_id <> cur OR scan_id <> scan);
+	more := seen = p_batch AND NOT young;
 END $$;
 
 -- What the retention does not configure: the rate-limit counts of more

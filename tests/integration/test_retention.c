@@ -87,6 +87,14 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    "INSERT INTO outbox (id, recipient, text, state, created_at, next_attempt_at)"
 	    " SELECT 9270 + i, '+212600000903', 'old ' || i, 'failed', now() - interval '40 days',"
 	    "  now() - interval '40 days' FROM generate_series(1, 24) i;"
+	    /* A campaign queued 40 days ago for 20 days ahead: old, not
+	     * finished, more than a batch of them before the old rows that
+	     * are. The purge stopped at them for good (each run read the
+	     * same batch); it goes on past them. */
+	    "INSERT INTO outbox (id, recipient, text, state, created_at, next_attempt_at)"
+	    " SELECT 9240 + i, '+212600000903', 'campaign ' || i, 'queued',"
+	    "  now() - interval '40 days', now() + interval '20 days'"
+	    "  FROM generate_series(0, 11) i;"
 	    /* Queued 40 days ago for a day ago (send_at), sent then: as
 	     * young as its send, whatever its creation. */
 	    "INSERT INTO outbox (id, recipient, text, state, created_at, next_attempt_at,"
@@ -134,6 +142,8 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    "SELECT count(*) FROM outbox WHERE id = 9302", 0, NULL), 1);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM outbox WHERE id = 9260", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM outbox WHERE id BETWEEN 9240 AND 9251", 0, NULL), 12);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM outbox_history WHERE outbox_id = 9302", 0, NULL), 1);
 	ck_assert_int_eq(h_db_long(g.db,
