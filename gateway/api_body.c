@@ -71,24 +71,50 @@ plain_string(json_t *v)
 	return json_string_value(v);
 }
 
-/* 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. */
+/* The n ASCII digits at s, as a number; -1 when they are not all digits. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. Each
+ * field is its exact number of digits (sscanf took " 1" and "-1"), and
+ * the date must exist: 2026-02-31 was taken as 3 March.
+ */
 static long long
 iso_time(const char *v)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-	char sign;
+	struct tm tm = { 0 }, back;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0;
 
-	if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || y < 1970)
+	if (strlen(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
+	    v[13] != ':' || v[16] != ':')
 		return -1;
-	v += n;
+	y = digits(v, 4);
+	mo = digits(v + 5, 2);
+	d = digits(v + 8, 2);
+	h = digits(v + 11, 2);
+	mi = digits(v + 14, 2);
+	sec = digits(v + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
+		return -1;
+	v += 19;
 	if (strcmp(v, "Z") != 0) {
-		if (sscanf(v, "%c%2d:%2d%n", &sign, &oh, &om, &n) != 3 || v[n] != '\0' ||
-		    (sign != '+' && sign != '-') || oh > 14 || om > 59)
+		if (strlen(v) != 6 || (v[0] != '+' && v[0] != '-') || v[3] != ':' ||
+		    (oh = digits(v + 1, 2)) < 0 || (om = digits(v + 4, 2)) < 0 ||
+		    oh > 14 || om > 59)
 			return -1;
-		if (sign == '-') {
+		if (v[0] == '-') {
 			oh = -oh;
 			om = -om;
 		}
@@ -99,7 +125,10 @@ iso_time(const char *v)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	return (long long)timegm(&tm) - oh * 3600LL - om * 60LL;
+	time_t t = timegm(&tm);
+	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1;
+	return (long long)t - oh * 3600LL - om * 60LL;
 }
 
 /* An optional integer field in [min, max]: 0 and *out, 1 when absent. */

@@ -171,6 +171,16 @@ START_TEST(test_refusals)
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"flash\":1}", "flash");
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":\"tomorrow\"}",
 	    "send_at");
+	/* A date that does not exist (taken as 1 December), fields
+	 * without their digits, a 60th second. */
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":"
+	    "\"2026-11-31T10:00:00Z\"}", "send_at");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":"
+	    "\"2027- 1- 1T 0: 0: 0Z\"}", "send_at");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":"
+	    "\"2027-01-01T10:00:60Z\"}", "send_at");
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"send_at\":"
+	    "\"2027-01-01T10:00:00+1:00\"}", "send_at");
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":\"ftp://h/\"}",
 	    "dlr_url");
 	/* Callbacks go to the hosts the operator named ([http] dlr_hosts),
