@@ -113,6 +113,15 @@ log_emit(int pri, const char *errstr, const char *fmt, va_list ap)
 		snprintf(msg + n, sizeof(msg) - n, ": %s", errstr);
 	if (pri < LOG_DEBUG && !log_numbers)
 		log_mask_numbers(msg);
+	/*
+	 * One message, one line: a control character from outside (an URL
+	 * decoded, a modem's text, an SMSC's error) could start a line of its
+	 * own, which journald reads with the priority it claims ("\n<0>" an
+	 * emergency, broadcast to the terminals).
+	 */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 
 	if (log_syslog) {
 		syslog(pri, "%s", msg);

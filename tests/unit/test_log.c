@@ -33,6 +33,25 @@ captured(void (*fn)(void))
 }
 
 static void
+forged(void)
+{
+	log_warnx("http: GET %s: not found", "/tags/x\n<0>pigeond: FAKE\r\tend");
+}
+
+/* A control character from outside never starts a line of its own. */
+START_TEST(test_one_line_each)
+{
+	setenv("PIGEON_LOG_JOURNAL", "1", 1);
+	unsetenv("PIGEON_LOG_LEVEL");
+	log_init("pigeond", 1, 0);
+	char *out = captured(forged);
+	ck_assert_str_eq(out, "<4>pigeond: http: GET /tags/x?<0>pigeond: FAKE??end: "
+	    "not found\n");
+	free(out);
+}
+END_TEST
+
+static void
 lines(void)
 {
 	log_errorx("config: bad");
@@ -83,6 +102,7 @@ main(void)
 	TCase *tc = tcase_create("log");
 	tcase_add_test(tc, test_journal_prefixes_and_masks);
 	tcase_add_test(tc, test_levels_and_numbers);
+	tcase_add_test(tc, test_one_line_each);
 	suite_add_tcase(s, tc);
 	return unit_run_mode(s, CK_NOFORK);
 }
