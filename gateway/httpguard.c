@@ -70,6 +70,7 @@ struct hg_conn {
 	struct event	*ev;		/* adoption, then the deadline */
 	int		 busy;		/* requests with the router, unanswered */
 	int		 at_head;	/* the next bytes begin a request */
+	int		 searched;	/* the buffer's bytes searched for its end */
 	int		 refuse;	/* close at the next turn of the loop */
 };
 
@@ -195,14 +196,26 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct hg_conn *c = arg;
 	struct http_head h;
-	struct evbuffer_ptr end;
-	size_t len;
+	struct evbuffer_ptr end, from;
+	size_t len, old = 0;
 
 	if (info->n_added == 0 || !c->at_head || c->refuse)
 		return;
-	end = evbuffer_search(buf, "\r\n\r\n", 4, NULL);
+	/*
+	 * Only the bytes just added, and the last 3 before them, can hold
+	 * the head's end: the rest was searched when it came (evhttp drains
+	 * from the front, which orig_size has already seen). Searching the
+	 * whole buffer each time cost the square of its length: a head of
+	 * 15 KB of "\r", a byte at a time, took most of pigeond's thread.
+	 */
+	if (c->searched)
+		old = info->orig_size > 3 ? info->orig_size - 3 : 0;
+	c->searched = 1;
+	evbuffer_ptr_set(buf, &from, old, EVBUFFER_PTR_SET);
+	end = evbuffer_search(buf, "\r\n\r\n", 4, &from);
 	if (end.pos == -1) {
-		end = evbuffer_search(buf, "\n\n", 2, NULL);
+		evbuffer_ptr_set(buf, &from, old, EVBUFFER_PTR_SET);
+		end = evbuffer_search(buf, "\n\n", 2, &from);
 		len = end.pos == -1 ? 0 : (size_t)end.pos + 2;
 	} else {
 		len = (size_t)end.pos + 4;
@@ -314,6 +327,7 @@ on_accept(struct event_base *base, void *arg)
 		return NULL;
 	}
 	c->at_head = 1;
+	c->searched = 0;
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	/* evhttp sets its callbacks on the bufferevent before the loop turns. */
 	event_active(c->ev, EV_TIMEOUT, 1);
@@ -422,6 +436,7 @@ httpguard_request_done(struct evhttp_request *req)
 	if (c->busy > 0)
 		c->busy--;
 	c->at_head = 1;
+	c->searched = 0;	/* what is buffered of the next one: not yet */
 	deadline_arm(c);	/* for writing the answer and the next request */
 }
 
