@@ -141,6 +141,7 @@ BEGIN
 	  FROM (SELECT p.id, p.text, a.handle
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
 	         WHERE p.terms @> want AND p.deleted_at IS NULL
+	           AND a.suspended_at IS NULL
 	         ORDER BY p.id DESC LIMIT 3) h;
 	IF n = 0 THEN
 		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'search_none',

@@ -71,10 +71,11 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
 	    'followers', (SELECT count(*) FROM follows f WHERE f.followee = a.id),
 	    'following', (SELECT count(*) FROM follows f WHERE f.follower = a.id))
-	  FROM accounts a WHERE a.handle = lower(p_handle);
+	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
 $$;
 
--- A user's posts, newest first; NULL when there is no such user.
+-- A user's posts, newest first; NULL when there is no such user (or it
+-- is suspended: its profile, posts and feed are not shown meanwhile).
 CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
     p_before bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -86,7 +87,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                 WHERE p.account_id = a.id AND p.deleted_at IS NULL
 	                   AND (p_before IS NULL OR p.id < p_before)
 	                 ORDER BY p.id DESC LIMIT p_limit) q))
-	  FROM accounts a WHERE a.handle = lower(p_handle);
+	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
 $$;
 
 -- POST /api/posts is pigeon_biz_post (67_business.sql), which also takes
@@ -175,7 +176,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                FROM (SELECT p.id, p.text, p.created_at FROM posts p
 	                       WHERE p.account_id = a.id AND p.deleted_at IS NULL
 	                       ORDER BY p.id DESC LIMIT p_limit) q))
-	  FROM accounts a WHERE a.handle = lower(p_handle);
+	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
 $$;
 
 -- Webhooks. The targets come from the configuration at every start.

@@ -72,7 +72,7 @@ BEGIN
 	           p.text, p.created_at, tz) ORDER BY p.id DESC), '[]'::jsonb)
 	  INTO hits
 	  FROM posts p JOIN accounts a ON a.id = p.account_id
-	 WHERE p.id = ANY (ids[1:lim]);
+	 WHERE p.id = ANY (ids[1:lim]) AND a.suspended_at IS NULL;
 	RETURN jsonb_build_object('terms', to_jsonb(p_words), 'posts', hits,
 	    'updated', coalesce(hits -> 0 -> 'created_at', to_jsonb(now())),
 	    'next_before', CASE WHEN cardinality(ids) > lim THEN ids[lim] END);
@@ -110,7 +110,8 @@ BEGIN
 END $$;
 
 -- GET /users/HANDLE: the profile, its counts and a page of its posts
--- (below p_before), newest first; NULL when there is no such member.
+-- (below p_before), newest first; NULL when there is no such member, or
+-- it is suspended.
 CREATE OR REPLACE FUNCTION pigeon_web_user(p_handle text, p_before bigint,
     p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -121,7 +122,10 @@ DECLARE
 	hits jsonb;
 	n integer;
 BEGIN
-	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
+	-- A suspended member is not shown while suspended (its posts are
+	-- left out of searches and tags too), as in the directory.
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle)
+	   AND suspended_at IS NULL;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;

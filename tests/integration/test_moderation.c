@@ -230,11 +230,21 @@ START_TEST(test_suspend_restore)
 	ck_assert_int_eq(h_received_count(&g, ZINEB), before + 1);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text LIKE "
 	    "'this should not%'", 0, NULL), 0);
+	/* Its profile, posts and feed are not shown meanwhile, on the pages
+	 * or through the API (they were, while the directory left it out). */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/users/zineb", NULL, NULL, NULL), 404);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/zineb", NULL, NULL, NULL),
+	    404);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/zineb/posts", NULL, NULL,
+	    NULL), 404);
 
 	/* Restored: it is served again. */
 	ck_assert_int_eq(ctl(&out, "restore zineb"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "@zineb restored"));
 	free(out);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/users/zineb", NULL, NULL, NULL), 200);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/zineb", NULL, NULL, NULL),
+	    200);
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
 	    "{\"to\":\"" ZINEB "\",\"text\":\"welcome back\"}", NULL), 202);
 	ck_assert_int_eq(h_wait_received(&g, ZINEB, "welcome back", WAIT_MS), 0);
