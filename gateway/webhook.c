@@ -59,6 +59,8 @@ struct target {
 	char		*url;
 	struct delivery	*d;		/* in flight, or NULL */
 	int		 claiming, recording, again;
+	int		 dlr;		/* a client's dlr_url, not configured */
+	int		 listed;	/* in the latest list of dlr_urls waiting */
 	long long	 rest_until;	/* CLOCK_MONOTONIC ms: no claim before */
 };
 
@@ -383,28 +385,49 @@ target_add(const char *url)
 	return t;
 }
 
-/* Issue 16: the dlr_url of each message with callbacks waiting gets its
- * own queue, as a configured URL has (the API checked it is http://). */
+/*
+ * Issue 16: the dlr_url of each message with callbacks waiting gets its
+ * own queue, as a configured URL has (the API checked it is http://).
+ * The queue of a dlr_url with none waiting any more is closed: every
+ * dlr_url ever given kept one for good, each claimed at every NOTIFY and
+ * tick on the main connection (a client putting its reference in the
+ * URL made one a message: after 300 messages, 300 claims an event).
+ */
 static void
 dlr_urls_listed(PGresult *res, void *arg)
 {
+	struct target *t, *next;
+
 	listing = 0;
 	if (res == NULL || !store_ok(res))
 		return;
+	TAILQ_FOREACH(t, &targets, entry)
+		t->listed = 0;
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *url = PQgetvalue(res, i, 0);
-		struct target *t;
 		TAILQ_FOREACH(t, &targets, entry)
 			if (strcmp(t->url, url) == 0)
 				break;
-		if (t == NULL && (t = target_add(url)) != NULL)
+		if (t == NULL && (t = target_add(url)) != NULL) {
+			t->dlr = 1;
 			log_info("webhook: callbacks waiting for %s", url);
+		}
+		if (t != NULL)
+			t->listed = 1;
+	}
+	for (t = TAILQ_FIRST(&targets); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (!t->dlr || t->listed || t->claiming || t->recording || t->d != NULL)
+			continue;
+		log_info("webhook: no callbacks waiting for %s: its queue closed", t->url);
+		TAILQ_REMOVE(&targets, t, entry);
+		free(t->url);
+		free(t);
 	}
 	if (dns == NULL && !TAILQ_EMPTY(&targets))
 		dns = evdns_base_new(env.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (dns == NULL && !TAILQ_EMPTY(&targets))
 		dns = evdns_base_new(env.base, 0);
-	struct target *t;
 	TAILQ_FOREACH(t, &targets, entry)
 		target_claim(t);
 }

@@ -422,6 +422,19 @@ dlr_seen(void *arg)
 	return ok;
 }
 
+/* pigeond's log holds the text arg. */
+static int
+log_has(void *arg)
+{
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/pigeond.log", g.dir);
+	char *log = h_read_file(path);
+	int found = log != NULL && strstr(log, arg) != NULL;
+
+	free(log);
+	return found;
+}
+
 START_TEST(test_dlr_url)
 {
 	char body[300];
@@ -443,6 +456,22 @@ START_TEST(test_dlr_url)
 	ck_assert_msg(h_wait_for(dlr_seen, &f, WAIT_MS) == 0, "saw: %s",
 	    dlr_states(f.id));
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+	/* With none of its callbacks waiting, the dlr_url's queue is closed
+	 * (every dlr_url ever given kept one, claimed at every event). */
+	char closed[160];
+	snprintf(closed, sizeof(closed), "no callbacks waiting for "
+	    "http://127.0.0.1:%d/dlr: its queue closed", recv_port);
+	ck_assert_msg(h_wait_for(log_has, closed, WAIT_MS) == 0, "%s: not in the log",
+	    closed);
+	/* And opened again for the next message that names it. */
+	json_t *again = NULL;
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000154\",\"text\":\"report me too\","
+	    "\"dlr_url\":\"http://127.0.0.1:%d/dlr\"}", recv_port);
+	ck_assert_int_eq(call("POST", "/api/messages", body, &again), 202);
+	struct dlr_wait w2 = { id_of(again, 0), "queued sent delivered " };
+	ck_assert_msg(h_wait_for(dlr_seen, &w2, WAIT_MS) == 0, "saw: %s",
+	    dlr_states(w2.id));
+	json_decref(again);
 	/* The carrier's status is in the delivered callback. */
 	char *log = h_read_file(recv_log);
 	ck_assert_ptr_nonnull(strstr(log, "\"carrier_status\": [0]"));
