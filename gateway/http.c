@@ -475,7 +475,8 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	if (rt->auth != PUBLIC && rt->auth != BUSINESS && !authorized(r, rt->auth))
 		goto done;
 	/* The public API, pages and feeds cost queries: a budget per client
-	 * address (searches have their own, smaller one). So do the
+	 * address (searches and the directory, whose queries read whole
+	 * indexes, have their own, smaller one). So do the
 	 * business routes, whose key is checked in the database, unless an
 	 * operator's token comes with them: anyone could make the daemon
 	 * check made-up keys as fast as it answers. */
@@ -483,7 +484,8 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	    rt->handler != http_healthz) ||
 	    (rt->auth == BUSINESS && !operator_bearer(r))) &&
 	    !httpguard_rate_allows(req, rt->handler == api_search ||
-	    rt->handler == web_search || rt->handler == web_tag)) {
+	    rt->handler == web_search || rt->handler == web_tag ||
+	    rt->handler == web_directory)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
 		api_error(r, 429, "too many requests from this address; try again later");
 		goto done;

@@ -171,6 +171,9 @@ START_TEST(test_search_rate_limited)
 		ck_assert_int_ne(codes[i], 429);
 	ck_assert_int_eq(codes[6], 429);
 	ck_assert_int_eq(codes[7], 429);
+	/* The directory reads as much as a search (every member's followers
+	 * counted): the same budget. */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/directory", NULL, NULL, NULL), 429);
 	/* Other public routes have their own, larger budget. */
 	ck_assert_int_ne(h_http(g.http_port, "GET", "/api/users/nobody", NULL, NULL, NULL), 429);
 }
