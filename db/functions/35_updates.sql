@@ -204,9 +204,12 @@ BEGIN
 		RETURN false;
 	END IF;
 	-- A post deleted since (pigeon_outbox_cancel_post deletes the row
-	-- too; this is for one deleted by other means): no more copies.
+	-- too; this is for one deleted by other means), or whose author was
+	-- suspended since (pigeon_mod_suspend too): no more copies.
 	IF EXISTS (SELECT 1 FROM posts p WHERE p.id = f.post_id
-	            AND p.deleted_at IS NOT NULL) THEN
+	            AND p.deleted_at IS NOT NULL)
+	   OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = f.account_id
+	               AND a.suspended_at IS NOT NULL) THEN
 		DELETE FROM fanouts WHERE post_id = f.post_id;
 		RETURN true;
 	END IF;

@@ -26,8 +26,9 @@
 -- A row to a phone that said STOP (but the STOP confirmation itself) is
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
--- at a few index probes. So is a copy of a removed post, and a row to a
--- suspended account (but its notice): removing a post or suspending
+-- at a few index probes. So is a copy of a removed post or of a
+-- suspended author's, and a row to a suspended account (but its
+-- notice): removing a post or suspending
 -- cancels what is queued then, but a row being sent at that moment came
 -- back to the queue afterwards (throttled, failed for a while, released,
 -- its lease or host gone) and went out later all the same.
@@ -88,6 +89,10 @@ BEGIN
 				                SELECT 1 FROM posts p WHERE p.id = o.post_id
 				                   AND p.deleted_at IS NOT NULL)
 				            THEN 'its post was removed'
+				            WHEN o.post_id IS NOT NULL AND EXISTS (
+				                SELECT 1 FROM posts p JOIN accounts w ON w.id = p.account_id
+				                 WHERE p.id = o.post_id AND w.suspended_at IS NOT NULL)
+				            THEN 'its author was suspended'
 				            WHEN o.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
 				                SELECT 1 FROM accounts a WHERE a.phone = o.recipient
 				                   AND a.suspended_at IS NOT NULL)

@@ -34,12 +34,17 @@ END $$;
 
 -- Suspends an account: its queued messages are cancelled and it gets
 -- the notice, once (reply_key 'suspended' is the one row let through).
+-- Its posts' fan-outs stop: the rest is not made, and the copies not yet
+-- handed to a link are cancelled (a spammer's blast, suspended halfway,
+-- went on to every follower). The fan-outs' rows go first: that waits
+-- for a chunk being made, whose copies the cancel then sees.
 -- {"error": "no_user"} or the account's state.
 CREATE OR REPLACE FUNCTION pigeon_mod_suspend(p_handle text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	a accounts;
 	n integer := 0;
+	m integer := 0;
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle) FOR UPDATE;
 	IF NOT FOUND THEN
@@ -51,6 +56,11 @@ BEGIN
 		SELECT count(*) INTO n FROM pigeon_outbox_cancel(ARRAY(
 		    SELECT o.id FROM outbox o WHERE o.recipient = a.phone
 		       AND o.state = 'queued'), 'account suspended');
+		DELETE FROM fanouts WHERE account_id = a.id;
+		SELECT count(*) INTO m FROM pigeon_outbox_cancel(ARRAY(
+		    SELECT o.id FROM posts p JOIN outbox o ON o.post_id = p.id
+		     WHERE p.account_id = a.id AND o.state = 'queued'),
+		    'its author was suspended');
 		INSERT INTO outbox (recipient, text, class, reply_key)
 		VALUES (a.phone, CASE a.lang
 		    WHEN 'fr' THEN 'Pigeon : votre compte est suspendu par l''opérateur. '
@@ -60,7 +70,7 @@ BEGIN
 		         'Your messages will not be handled.' END, 0, 'suspended');
 	END IF;
 	RETURN jsonb_build_object('handle', a.handle, 'suspended_at', a.suspended_at,
-	    'cancelled', n);
+	    'cancelled', n, 'copies_cancelled', m);
 END $$;
 
 CREATE OR REPLACE FUNCTION pigeon_mod_restore(p_handle text)

@@ -308,6 +308,51 @@ START_TEST(test_in_flight_when_removed)
 }
 END_TEST
 
+/*
+ * An author suspended during its post's fan-out: the rest of the
+ * fan-out is not made, and the copies queued are cancelled (a spammer's
+ * blast, suspended halfway, went on to every follower). Rolled back:
+ * pigeond never sees these rows.
+ */
+START_TEST(test_suspend_stops_fanout)
+{
+	h_db_exec(g.db, "BEGIN");
+	char *post = h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000441', 'blaster', 'en') RETURNING id), "
+	    "f AS (INSERT INTO accounts (phone, handle, lang) SELECT '+2126610005' || "
+	    "lpad(i::text, 2, '0'), 'fan' || i, 'en' FROM generate_series(1, 6) i "
+	    "RETURNING id), fo AS (INSERT INTO follows (followee, follower) "
+	    "SELECT a.id, f.id FROM a, f RETURNING 1), "
+	    "p AS (INSERT INTO posts (account_id, text) SELECT id, 'buy now' FROM a "
+	    "RETURNING id, account_id), x AS (INSERT INTO fanouts (post_id, account_id, "
+	    "author, cap, after) SELECT id, account_id, 'blaster', 1, 0 FROM p) "
+	    "SELECT id FROM p", 0, NULL);
+	ck_assert_ptr_nonnull(post);
+	const char *pp[] = { post };
+	/* Its first chunk's copies: queued, due in an hour (not pigeond's). */
+	free(h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, post_id, "
+	    "next_attempt_at) VALUES ('+212661000501', '@blaster: buy now', 2, $1::bigint, "
+	    "now() + interval '1 hour'), ('+212661000502', '@blaster: buy now', 2, "
+	    "$1::bigint, now() + interval '1 hour') RETURNING 1", 1, pp));
+	char *res = h_db_value(g.db, "SELECT pigeon_mod_suspend('blaster')->>"
+	    "'copies_cancelled'", 0, NULL);
+	/* What a fan-out step would still make of it. */
+	for (int i = 0; i < 5; i++)
+		free(h_db_value(g.db, "SELECT pigeon_fanout_step()", 0, NULL));
+	long left = h_db_long(g.db, "SELECT count(*) FROM fanouts WHERE post_id = $1::bigint",
+	    1, pp);
+	char *states = h_db_value(g.db, "SELECT string_agg(state, ',' ORDER BY id) FROM outbox "
+	    "WHERE post_id = $1::bigint", 1, pp);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(res, "2");
+	ck_assert_int_eq(left, 0);
+	ck_assert_str_eq(states, "cancelled,cancelled");
+	free(res);
+	free(states);
+	free(post);
+}
+END_TEST
+
 START_TEST(test_export_erase)
 {
 	char *out = NULL;
@@ -366,6 +411,7 @@ main(void)
 	tcase_add_test(tc, test_remove_post_during_chunk);
 	tcase_add_test(tc, test_suspend_restore);
 	tcase_add_test(tc, test_in_flight_when_removed);
+	tcase_add_test(tc, test_suspend_stops_fanout);
 	tcase_add_test(tc, test_export_erase);
 	suite_add_tcase(s, tc);
 	return h_main(s);
