@@ -261,11 +261,7 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 
 -- Claims due deliveries of one URL with a lease (a host that dies mid-POST
 -- gives them back), each with the JSON body to POST. One URL at a time:
--- a slow receiver holds only its own queue (webhook.c). In order: the
--- oldest deliveries of the URL first, and none while an older one waits
--- for its retry or is being sent (by this host or another). Ordered by
--- due time, a failed callback went out after the later ones, and a
--- receiver keeping the latest state of a message ended on 'queued'.
+-- a slow receiver holds only its own queue (webhook.c).
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
@@ -280,11 +276,7 @@ BEGIN
 		  JOIN webhook_targets t ON t.url = d.url AND t.active
 		 WHERE d.state = 'pending' AND d.url = p_url
 		   AND d.next_attempt_at <= now()
-		   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-		                    WHERE e.url = d.url AND e.id < d.id
-		                      AND (e.state = 'sending' OR (e.state = 'pending'
-		                           AND e.next_attempt_at > now())))
-		 ORDER BY d.id
+		 ORDER BY d.next_attempt_at, d.id
 		 LIMIT p_n
 		 FOR UPDATE OF d SKIP LOCKED
 	)

@@ -178,19 +178,12 @@ START_TEST(test_each_post_once)
 	ids[2] = post("three");
 	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
 
-	/* The receiver goes away: the first post while down is tried three
-	 * times, the second waits behind it (one queue, in order: the second
-	 * went before the first's retry). */
+	/* The receiver goes away; two posts are tried three times each. */
 	receiver_stop();
 	ids[3] = post("four while down");
 	ids[4] = post("five while down");
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
-	    "WHERE state = 'pending' AND attempts >= 3", NULL, "1", WAIT_MS), 0);
-	char sid[32];
-	snprintf(sid, sizeof(sid), "%ld", ids[4]);
-	const char *p5[] = { sid };
-	ck_assert_int_eq(h_db_long(g.db, "SELECT attempts FROM webhook_deliveries "
-	    "WHERE post_id = $1::bigint", 1, p5), 0);
+	    "WHERE state = 'pending' AND attempts >= 3", NULL, "2", WAIT_MS), 0);
 
 	/* Back on the same port: both arrive. */
 	receiver_start();
@@ -211,8 +204,6 @@ START_TEST(test_each_post_once)
 	}
 	ck_assert_ptr_nonnull(strstr(data, "\"user\": \"alice\""));
 	ck_assert_ptr_nonnull(strstr(data, "five while down"));
-	ck_assert_msg(strstr(data, "four while down") < strstr(data, "five while down"),
-	    "out of order:\n%s", data);
 	ck_assert_ptr_null(strstr(data, "+212661000001"));
 	free(data);
 }
