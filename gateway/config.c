@@ -430,6 +430,10 @@ load(const char *path, struct pigeon_conf *conf, int client, char *err, size_t e
 	INI_Free(ini);
 	if (rc == 0 && !client)
 		rc = confcheck_all(&ctx, conf);
+	/* A client sends the token to the address the file names: a file
+	 * others can change is refused, as pigeond refuses it. */
+	if (rc == 0 && client)
+		rc = confcheck_mode(&ctx, NULL, NULL, path, NULL);
 	confscan_free(ctx.scan);
 	if (rc == -1) {
 		config_free(conf);

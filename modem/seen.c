@@ -131,11 +131,15 @@ seen_put(struct seen *s, int folder, int location, uint64_t hash, unsigned gen,
 		e->used = 1;
 		e->folder = folder;
 		e->location = location;
+		e->parts = 0;
 		s->n++;
 	}
+	/* New content at a known location: its parts come on top of the
+	 * earlier content's, whose deletes may still be on their way (the
+	 * location goes once every part reported there was stored). */
+	e->parts = e->hash != hash && e->parts > 0 ? e->parts + parts : parts;
 	e->hash = hash;
 	e->gen = gen;
-	e->parts = parts;
 }
 
 int

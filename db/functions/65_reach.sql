@@ -30,6 +30,9 @@ BEGIN
 		  FROM (SELECT * FROM posts p
 		         WHERE p.terms @> words AND p.deleted_at IS NULL
 		           AND (p_before IS NULL OR p.id < p_before)
+		           -- A suspended member's posts are not shown meanwhile.
+		           AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.id = p.account_id
+		                            AND s.suspended_at IS NOT NULL)
 		         ORDER BY p.id DESC LIMIT lim + 1) p
 	)
 	SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id,

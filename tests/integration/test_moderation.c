@@ -211,6 +211,12 @@ START_TEST(test_suspend_restore)
 	char *out = NULL;
 	int before = h_received_count(&g, ZINEB);	/* JOIN's welcome */
 
+	ck_assert_int_eq(ctl(&out, "post zineb 'pelicans at dawn'"), 0);
+	free(out);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/search?q=pelicans", NULL, NULL,
+	    &out), 200);
+	ck_assert_ptr_nonnull(strstr(out, "pelicans at dawn"));
+	free(out);
 	ck_assert_int_eq(ctl(&out, "suspend @zineb"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "@zineb suspended"));
 	free(out);
@@ -237,6 +243,10 @@ START_TEST(test_suspend_restore)
 	    404);
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/zineb/posts", NULL, NULL,
 	    NULL), 404);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/search?q=pelicans", NULL, NULL,
+	    &out), 200);
+	ck_assert_ptr_null(strstr(out, "pelicans at dawn"));
+	free(out);
 
 	/* Restored: it is served again. */
 	ck_assert_int_eq(ctl(&out, "restore zineb"), 0);

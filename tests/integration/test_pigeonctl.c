@@ -206,6 +206,11 @@ START_TEST(test_secrets_not_read)
 	ck_assert_int_ne(h_run(&out, "%s -n -c '%s' 2>&1", h_bin("pigeond"), path), 0);
 	ck_assert_msg(strstr(out, "no-such-pin") != NULL, "%s", out);
 	free(out);
+	/* A file others can change could send the token anywhere: refused. */
+	chmod(path, 0666);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' modems 2>&1", h_bin("pigeonctl"), path), 2);
+	ck_assert_msg(strstr(out, "writable by others") != NULL, "%s", out);
+	free(out);
 	free(text);
 	free(path);
 	free(dir);
