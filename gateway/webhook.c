@@ -69,6 +69,7 @@ static struct evdns_base *dns;
 static struct event *ev_tick;
 static char *urls_array;	/* the configured URLs as a text[] literal */
 static int nurls, targets_set, listing;
+static int stopped;		/* webhook_free ran */
 
 static void target_claim(struct target *);
 
@@ -106,12 +107,32 @@ tick_in(int seconds)
 	evtimer_add(ev_tick, &tv);
 }
 
+/*
+ * After webhook_free, a query still in flight (pigeond stopping frees the
+ * store after the webhooks, which answers each with NULL) is the last
+ * holder of its target, taken off the list: the last callback frees it.
+ * Before, it was freed under the callback's feet.
+ */
+static int
+target_orphan_done(struct target *t)
+{
+	if (!stopped)
+		return 0;
+	if (!t->claiming && !t->recording) {
+		free(t->url);
+		free(t);
+	}
+	return 1;
+}
+
 static void
 outcome_recorded(PGresult *res, void *arg)
 {
 	struct target *t = arg;
 
 	t->recording = 0;
+	if (target_orphan_done(t))
+		return;
 	if (res && store_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		/* pigeon_webhook_failed: seconds until the retry. */
 		int wait = atoi(PQgetvalue(res, 0, 0));
@@ -331,6 +352,8 @@ claimed(PGresult *res, void *arg)
 	struct delivery *d;
 
 	t->claiming = 0;
+	if (target_orphan_done(t))
+		return;
 	if (res == NULL || !store_ok(res)) {
 		if (res)
 			log_warnx("webhook: claim: %s", store_error(res));
@@ -566,13 +589,17 @@ webhook_free(void)
 	struct target *t;
 
 	/* Deliveries in flight keep their lease and are retried after it. */
+	stopped = 1;
 	while ((t = TAILQ_FIRST(&targets)) != NULL) {
 		TAILQ_REMOVE(&targets, t, entry);
 		if (t->d) {
 			if (t->d->conn)
 				evhttp_connection_free(t->d->conn);
 			delivery_free(t->d);
+			t->d = NULL;
 		}
+		if (t->claiming || t->recording)
+			continue;	/* its query's callback frees it */
 		free(t->url);
 		free(t);
 	}
