@@ -82,21 +82,22 @@ BEGIN
 			RETURN QUERY
 			WITH c AS MATERIALIZED (
 				SELECT o.id,
-				       CASE WHEN NOT o.bypass_optout AND EXISTS (
-				                SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
-				            THEN 'recipient said STOP'
-				            WHEN o.post_id IS NOT NULL AND EXISTS (
-				                SELECT 1 FROM posts p WHERE p.id = o.post_id
-				                   AND p.deleted_at IS NOT NULL)
-				            THEN 'its post was removed'
-				            WHEN o.post_id IS NOT NULL AND EXISTS (
-				                SELECT 1 FROM posts p JOIN accounts w ON w.id = p.account_id
-				                 WHERE p.id = o.post_id AND w.suspended_at IS NOT NULL)
-				            THEN 'its author was suspended'
-				            WHEN o.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
-				                SELECT 1 FROM accounts a WHERE a.phone = o.recipient
-				                   AND a.suspended_at IS NOT NULL)
-				            THEN 'account suspended' END AS stop
+				       -- The first reason that holds (coalesce stops
+				       -- there); a copy's post and author in one probe.
+				       coalesce(
+				           CASE WHEN NOT o.bypass_optout AND EXISTS (
+				                    SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
+				                THEN 'recipient said STOP' END,
+				           (SELECT CASE WHEN p.deleted_at IS NOT NULL
+				                        THEN 'its post was removed'
+				                        WHEN w.suspended_at IS NOT NULL
+				                        THEN 'its author was suspended' END
+				              FROM posts p JOIN accounts w ON w.id = p.account_id
+				             WHERE p.id = o.post_id),
+				           CASE WHEN o.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
+				                    SELECT 1 FROM accounts a WHERE a.phone = o.recipient
+				                       AND a.suspended_at IS NOT NULL)
+				                THEN 'account suspended' END) AS stop
 				  FROM outbox o
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()

@@ -122,6 +122,21 @@ dummy_dev(const char *dir, char *dev, size_t devlen, char *log, size_t loglen)
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 }
 
+/* pigeon-modem on that dummy device, named name; its pid. */
+static pid_t
+dummy_start(const char *dev, const char *log, const char *name)
+{
+	char *argv[] = { (char *)h_bin("pigeon-modem"), "-v", NULL };
+	char line[2048];
+	pid_t pid = h_spawn_channel(log, argv, &chan);
+
+	snprintf(line, sizeof(line), "{\"type\":\"config\",\"name\":\"%s\","
+	    "\"device\":\"%s\",\"connection\":\"none\",\"model\":\"dummy\","
+	    "\"poll_ms\":50}\n", name, dev);
+	say(line);
+	return pid;
+}
+
 START_TEST(test_send_during_listing)
 {
 	char *dir = h_tmpdir("listing"), dev[1024], log[1100];
@@ -136,12 +151,7 @@ START_TEST(test_send_during_listing)
 	for (int i = 1; i <= STORED; i++)
 		store_sms(dev, i);
 
-	char *argv[] = { (char *)h_bin("pigeon-modem"), "-v", NULL };
-	pid_t pid = h_spawn_channel(log, argv, &chan);
-	snprintf(line, sizeof(line), "{\"type\":\"config\",\"name\":\"listing\","
-	    "\"device\":\"%s\",\"connection\":\"none\",\"model\":\"dummy\","
-	    "\"poll_ms\":50}\n", dev);
-	say(line);
+	pid_t pid = dummy_start(dev, log, "listing");
 
 	/* The send and the deletes go in while the first listing runs. */
 	while (sms < STORED || deleted < DELETED || !sent) {
@@ -245,12 +255,7 @@ START_TEST(test_location_of_two_parts)
 	snprintf(path, sizeof(path), "%s/sms/1/1", dev);
 	ck_assert_int_eq(h_write_file(path, body), 0);
 
-	char *argv[] = { (char *)h_bin("pigeon-modem"), "-v", NULL };
-	pid_t pid = h_spawn_channel(log, argv, &chan);
-	snprintf(line, sizeof(line), "{\"type\":\"config\",\"name\":\"two\","
-	    "\"device\":\"%s\",\"connection\":\"none\",\"model\":\"dummy\","
-	    "\"poll_ms\":50}\n", dev);
-	say(line);
+	pid_t pid = dummy_start(dev, log, "two");
 	while (sms < 2) {
 		m = next_sms(deadline);
 		ck_assert_msg(m != NULL, "%d part(s) reported", sms);
