@@ -118,6 +118,11 @@ void	 api_biz_stats(struct api_req *);
 /* api_search.c */
 void	 api_search(struct api_req *);
 
+/* api_business.c: SHA-256 of s in hex (out: API_SHA256_HEX + 1 bytes);
+ * -1 on failure. */
+#define API_SHA256_HEX	64
+int	 api_sha256_hex(const char *s, char *out);
+
 /* api_tokens.c: named tokens with scopes (an admin token has them all). */
 #define API_SCOPE_READ	1u
 #define API_SCOPE_SEND	2u

@@ -33,7 +33,6 @@
 
 #define KEY_PREFIX	"pk_"
 #define SECRET_BYTES	32
-#define HASH_HEX	64
 #define DUE_EVERY_MS	1000	/* scheduled posts leave within a second */
 #define DUE_BATCH	"100"
 #define SEND_AHEAD_S	"2592000"	/* send_at at most 30 days ahead */
@@ -50,9 +49,9 @@ hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* SHA-256 of s in hex (out: HASH_HEX + 1 bytes); -1 on failure. */
-static int
-sha256_hex(const char *s, char *out)
+/* SHA-256 of s in hex (out: API_SHA256_HEX + 1 bytes); -1 on failure. */
+int
+api_sha256_hex(const char *s, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
@@ -143,18 +142,18 @@ static void
 key_checked(struct api_req *r, PGresult *res)
 {
 	json_t *k = api_json_value(res);
-	char given[HASH_HEX + 1], stored[HASH_HEX + 1] = "";
+	char given[API_SHA256_HEX + 1], stored[API_SHA256_HEX + 1] = "";
 	const char *h = json_string_value(json_object_get(k, "hash"));
 	int same;
 
-	if (h && strlen(h) == HASH_HEX)
+	if (h && strlen(h) == API_SHA256_HEX)
 		memcpy(stored, h, sizeof(stored));
 	/* Hashed and compared whether or not the row exists: the same work. */
-	if (sha256_hex(r->biz_secret, given) == -1)
-		memset(given, 'x', HASH_HEX);
-	given[HASH_HEX] = '\0';
+	if (api_sha256_hex(r->biz_secret, given) == -1)
+		memset(given, 'x', API_SHA256_HEX);
+	given[API_SHA256_HEX] = '\0';
 	explicit_bzero(r->biz_secret, sizeof(r->biz_secret));
-	same = CRYPTO_memcmp(given, stored[0] ? stored : "-", stored[0] ? HASH_HEX : 1) == 0;
+	same = CRYPTO_memcmp(given, stored[0] ? stored : "-", stored[0] ? API_SHA256_HEX : 1) == 0;
 	if (k == NULL || !same) {
 		json_decref(k);
 		refuse(r, 401, "bad key");
@@ -319,7 +318,7 @@ void
 api_biz_key_issue(struct api_req *r)
 {
 	unsigned char raw[SECRET_BYTES];
-	char hash[HASH_HEX + 1];
+	char hash[API_SHA256_HEX + 1];
 	const char *h = route_handle(r), *label = api_param(r, "label");
 
 	if (h == NULL)
@@ -334,7 +333,7 @@ api_biz_key_issue(struct api_req *r)
 	}
 	hex(raw, sizeof(raw), r->biz_secret);
 	explicit_bzero(raw, sizeof(raw));
-	if (sha256_hex(r->biz_secret, hash) == -1) {
+	if (api_sha256_hex(r->biz_secret, hash) == -1) {
 		explicit_bzero(r->biz_secret, sizeof(r->biz_secret));
 		api_error(r, 500, "cannot hash the key");
 		return;

@@ -37,6 +37,13 @@ sent(struct api_req *r, PGresult *res)
 		api_reply(r, 202, out);
 		return;
 	}
+	const char *e = json_string_value(json_object_get(a, "error"));
+	if (e != NULL && strcmp(e, "key_reused") == 0) {
+		json_decref(a);
+		api_error(r, 422, "idempotency_key was used for another request "
+		    "within 24 hours; nothing was queued");
+		return;
+	}
 	if (json_is_string(json_object_get(a, "to"))) {
 		api_error(r, 403, "%s has opted out (STOP); nothing was queued",
 		    json_string_value(json_object_get(a, "to")));
@@ -117,11 +124,25 @@ api_messages_send(struct api_req *r)
 		json_object_set_new(opts, "via", json_string(s.via));
 	if (s.dlr_url)
 		json_object_set_new(opts, "dlr_url", json_string(s.dlr_url));
+	/* The token's name goes on each message: a send token cancels
+	 * its own only. */
+	json_object_set_new(opts, "token", json_string(r->token));
 	if (s.idempotency_key) {
 		/* A key is the token's own: another client's same key is
-		 * another request. */
+		 * another request. The body's digest (its keys sorted, so
+		 * that a client's JSON library may order them as it likes)
+		 * tells a retry from another request under a used key. */
+		char *canon = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+		char digest[API_SHA256_HEX + 1];
+		if (canon == NULL || api_sha256_hex(canon, digest) == -1) {
+			free(canon);
+			json_decref(opts);
+			api_error(r, 500, "out of memory");
+			return;
+		}
+		free(canon);
 		json_object_set_new(opts, "idempotency_key", json_string(s.idempotency_key));
-		json_object_set_new(opts, "token", json_string(r->token));
+		json_object_set_new(opts, "request", json_string(digest));
 	}
 	char *opts_s = json_dumps(opts, JSON_COMPACT);
 	char *to_s = json_dumps(to, JSON_COMPACT);
@@ -162,9 +183,10 @@ api_messages_cancel(struct api_req *r)
 {
 	if (api_id_arg(r, "message") == -1)
 		return;
-	/* A send token cancels the API's sends only; admin, any message. */
-	const char *params[] = { r->arg, r->scopes & API_SCOPE_ADMIN ? "t" : "f" };
-	api_query(r, "SELECT pigeon_outbox_cancel_message($1, $2::boolean)", 2, params,
+	/* A send token cancels its own sends only; admin, any message. */
+	const char *params[] = { r->arg,
+	    r->scopes & API_SCOPE_ADMIN ? NULL : r->token };
+	api_query(r, "SELECT pigeon_outbox_cancel_message($1, $2)", 2, params,
 	    cancelled);
 }
 

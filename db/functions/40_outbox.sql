@@ -451,17 +451,19 @@ END $$;
 -- DELETE /api/messages/ID: a message not yet handed to a link is
 -- cancelled. Returns its state before the call ('queued': cancelled now;
 -- any other kept it), NULL when there is no such message, or none the
--- caller may cancel: without p_any (a send token, not admin), only the
--- API's own sends (class 1), never a reply or a fan-out copy.
+-- caller may cancel: with p_token (a send token's name; NULL for admin),
+-- only what that token sent through the API (outbox.sent_by), never a
+-- reply, a fan-out copy or another client's send.
 DROP FUNCTION IF EXISTS pigeon_outbox_cancel_message(bigint);
+DROP FUNCTION IF EXISTS pigeon_outbox_cancel_message(bigint, boolean);
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint,
-    p_any boolean)
+    p_token text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	st text;
 BEGIN
 	SELECT state INTO st FROM outbox
-	 WHERE id = p_id AND (p_any OR class = 1) FOR UPDATE;
+	 WHERE id = p_id AND (p_token IS NULL OR sent_by = p_token) FOR UPDATE;
 	IF st = 'queued' THEN
 		UPDATE outbox SET state = 'cancelled', last_error = 'cancelled through the API'
 		 WHERE id = p_id;

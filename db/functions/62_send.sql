@@ -7,10 +7,13 @@
 -- Queues one message per recipient, all or none. p_opts holds what the
 -- API checked: priority (0-3), via (a link name), flash, send_at
 -- (timestamptz, NULL = now), validity_s (from send_at), dlr_url and
--- idempotency_key (with token, the name of the token that sent it: keys
--- are per token). Answers {"ids": [...]} in the order of p_to, with
--- "replayed": true when the key was used within 24 hours (nothing is
--- queued then), or {"error": "optout", "to": phone}.
+-- idempotency_key (keys are per token) with request, a digest of the
+-- request's body, and token, the name of the token that sent it (kept on
+-- each row: a send token cancels its own only). Answers {"ids": [...]}
+-- in the order of p_to, with "replayed": true when the key was used
+-- within 24 hours for the same body (nothing is queued then),
+-- {"error": "key_reused"} when it was used for another body, or
+-- {"error": "optout", "to": phone}.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -19,6 +22,7 @@ DECLARE
 	dlr text := p_opts->>'dlr_url';
 	due timestamptz := coalesce((p_opts->>'send_at')::timestamptz, now());
 	prev bigint[];
+	first_request text;
 	stopped text;
 	ids bigint[];
 BEGIN
@@ -26,9 +30,17 @@ BEGIN
 		-- Two requests with one key at once: the second waits here and
 		-- then finds the first one's answer.
 		PERFORM pg_advisory_xact_lock(hashtextextended('pigeon_api_send:' || k, 0));
-		SELECT i.ids INTO prev FROM api_idempotency i
+		SELECT i.ids, i.request INTO prev, first_request FROM api_idempotency i
 		 WHERE i.key = k AND i.created_at > now() - interval '24 hours';
 		IF FOUND THEN
+			-- Another body under a used key is a client's mistake (a key
+			-- made from a counter that went back): answering the first
+			-- request's ids would tell it a message was queued that
+			-- was not.
+			IF first_request IS DISTINCT FROM p_opts->>'request'
+			   AND first_request IS NOT NULL THEN
+				RETURN jsonb_build_object('error', 'key_reused');
+			END IF;
 			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);
 		END IF;
 	END IF;
@@ -39,11 +51,11 @@ BEGIN
 	END IF;
 	WITH ins AS (
 		INSERT INTO outbox (recipient, text, class, priority, via_link, flash,
-		    next_attempt_at, valid_until, dlr_url)
+		    next_attempt_at, valid_until, dlr_url, sent_by)
 		SELECT t.phone, p_text, 1, coalesce((p_opts->>'priority')::smallint, 0),
 		       p_opts->>'via', coalesce((p_opts->>'flash')::boolean, false),
 		       due, due + make_interval(secs => (p_opts->>'validity_s')::integer),
-		       dlr
+		       dlr, p_opts->>'token'
 		  FROM unnest(p_to) WITH ORDINALITY AS t(phone, n)
 		 ORDER BY t.n
 		RETURNING id
@@ -58,8 +70,10 @@ BEGIN
 		PERFORM pg_notify('pigeon_webhook', '');
 	END IF;
 	IF k IS NOT NULL THEN
-		INSERT INTO api_idempotency (key, ids) VALUES (k, ids)
-		    ON CONFLICT (key) DO UPDATE SET ids = EXCLUDED.ids, created_at = now();
+		INSERT INTO api_idempotency (key, ids, request)
+		VALUES (k, ids, p_opts->>'request')
+		    ON CONFLICT (key) DO UPDATE SET ids = EXCLUDED.ids,
+		       request = EXCLUDED.request, created_at = now();
 	END IF;
 	RETURN jsonb_build_object('ids', to_jsonb(ids));
 END $$;

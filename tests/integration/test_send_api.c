@@ -24,6 +24,7 @@
 
 #define TOKEN	"send-token-0123456789abcdef0123456789"
 #define SHOP	"shop-send-token-0123456789abcdef01234"
+#define CRM	"crm-send-token-0123456789abcdef012345"
 #define WAIT_MS	60000
 
 static struct h_gateway g;
@@ -96,7 +97,7 @@ setup(void)
 	char *dir = h_tmpdir("send-api-receiver"), *tokens = NULL;
 	ck_assert_int_ge(asprintf(&recv_log, "%s/dlr.log", dir), 0);
 	ck_assert_int_ge(asprintf(&tokens, "%s/tokens", dir), 0);
-	h_write_file(tokens, "shop send " SHOP "\n");
+	h_write_file(tokens, "shop send " SHOP "\ncrm send " CRM "\n");
 	chmod(tokens, 0600);
 	free(dir);
 	receiver_start();
@@ -215,6 +216,22 @@ START_TEST(test_recipients_and_idempotency)
 	ck_assert_int_eq(id_of(b, 0), id_of(a, 0));
 	ck_assert_int_eq(id_of(b, 1), id_of(a, 1));
 	ck_assert(json_is_true(json_object_get(b, "replayed")));
+	json_decref(b);
+	/* The same body with its fields in another order is the same
+	 * request. */
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"idempotency_key\":\"order-42\","
+	    "\"text\":\"once only\",\"to\":[\"+212661000111\",\"+212661000112\"]}", &b),
+	    202);
+	ck_assert(json_is_true(json_object_get(b, "replayed")));
+	ck_assert_int_eq(id_of(b, 0), id_of(a, 0));
+	/* Another body under the used key is refused: answering the first
+	 * one's ids would tell the client its new message was queued. */
+	char *resp = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661000113\",\"text\":\"another order\","
+	    "\"idempotency_key\":\"order-42\"}", &resp), 422);
+	ck_assert_ptr_nonnull(strstr(resp, "idempotency_key was used for another request"));
+	free(resp);
 	ck_assert_int_eq(h_wait_received(&g, "+212661000111", "once only", WAIT_MS), 0);
 	ck_assert_int_eq(h_wait_received(&g, "+212661000112", "once only", WAIT_MS), 0);
 	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
@@ -222,14 +239,17 @@ START_TEST(test_recipients_and_idempotency)
 	ck_assert_int_eq(h_received_count(&g, "+212661000112"), 1);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
 	    "text = 'once only'", 0, NULL), 2);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "text = 'another order'", 0, NULL), 0);
 	json_decref(a);
 	json_decref(b);
 }
 END_TEST
 
 /*
- * A send token's reach: it cancels the API's sends, not a member's reply
- * or a fan-out copy (404, as if there were none), and its idempotency keys
+ * A send token's reach: it cancels its own sends, not a member's reply, a
+ * fan-out copy or another token's send (404, as if there were none), and
+ * its idempotency keys
  * are its own: another client using the same key is another request (it
  * got the first one's ids, and nothing was queued).
  */
@@ -271,6 +291,14 @@ START_TEST(test_send_token_reach)
 	const char *rp[] = { reply };
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE id = $1 "
 	    "AND state = 'queued'", 1, rp), 1);
+	/* Nor another client's send, nor the admin's: 404 as well. */
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(a, 0));
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, CRM, NULL, NULL), 404);
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(b, 0));
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, SHOP, NULL, NULL), 404);
+	const char *ap[] = { path + strlen("/api/messages/") };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE id = $1 "
+	    "AND state = 'queued'", 1, ap), 1);
 	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(a, 0));
 	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, SHOP, NULL, NULL), 200);
 	/* An admin token cancels any queued message. */
