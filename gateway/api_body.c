@@ -86,17 +86,19 @@ digits(const char *s, int n)
 }
 
 /*
- * 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. Each
- * field is its exact number of digits (sscanf took " 1" and "-1"), and
- * the date must exist: 2026-02-31 was taken as 3 March.
+ * 2026-12-04T18:00:00Z or with an offset (+01:00), or (without need_zone)
+ * with neither: seconds since the epoch (a time without a zone read as
+ * UTC), *zone telling whether it had one; -1 when not so. Each field is
+ * its exact number of digits (sscanf took " 1" and "-1"), and the date
+ * must exist: 2026-02-31 was taken as 3 March.
  */
-static long long
-iso_time(const char *v)
+long long
+api_time_parse(const char *v, int need_zone, int *zone)
 {
 	struct tm tm = { 0 }, back;
 	int y, mo, d, h, mi, sec, oh = 0, om = 0;
 
-	if (strlen(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
+	if (strlen(v) < 19 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
 	    v[13] != ':' || v[16] != ':')
 		return -1;
 	y = digits(v, 4);
@@ -109,7 +111,12 @@ iso_time(const char *v)
 	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return -1;
 	v += 19;
-	if (strcmp(v, "Z") != 0) {
+	if (zone != NULL)
+		*zone = *v != '\0';
+	if (*v == '\0') {
+		if (need_zone)
+			return -1;
+	} else if (strcmp(v, "Z") != 0) {
 		if (strlen(v) != 6 || (v[0] != '+' && v[0] != '-') || v[3] != ':' ||
 		    (oh = digits(v + 1, 2)) < 0 || (om = digits(v + 4, 2)) < 0 ||
 		    oh > 14 || om > 59)
@@ -129,6 +136,60 @@ iso_time(const char *v)
 	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
 		return -1;
 	return (long long)t - oh * 3600LL - om * 60LL;
+}
+
+/*
+ * The shape of a post's send_at, before PostgreSQL reads it: a date that
+ * exists, 'T' or a space, HH:MM, optional :SS with up to 6 decimals, and
+ * an optional zone (Z, +HH, +HHMM, +HH:MM). PostgreSQL's own input also
+ * takes "tomorrow", "epoch", "infinity", "allballs", month names and
+ * zone names: nothing a client means by a time to post at. 1 when so.
+ */
+int
+api_post_time_ok(const char *v)
+{
+	int y, mo, d, h, mi, n;
+	struct tm tm = { 0 }, back;
+
+	if (strlen(v) < 16 || v[4] != '-' || v[7] != '-' ||
+	    (v[10] != 'T' && v[10] != ' ') || v[13] != ':')
+		return 0;
+	y = digits(v, 4);
+	mo = digits(v + 5, 2);
+	d = digits(v + 8, 2);
+	h = digits(v + 11, 2);
+	mi = digits(v + 14, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59)
+		return 0;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	time_t t = timegm(&tm);
+	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
+		return 0;
+	v += 16;
+	if (*v == ':') {
+		if (digits(v + 1, 2) < 0 || digits(v + 1, 2) > 59)
+			return 0;
+		v += 3;
+		if (*v == '.') {
+			for (n = 0, v++; *v >= '0' && *v <= '9'; v++)
+				n++;
+			if (n < 1 || n > 6)
+				return 0;
+		}
+	}
+	if (*v == '\0' || strcmp(v, "Z") == 0)
+		return 1;
+	if ((*v != '+' && *v != '-') || digits(v + 1, 2) < 0 || digits(v + 1, 2) > 14)
+		return 0;
+	v += 3;
+	if (*v == ':')
+		v++;
+	if (*v == '\0')
+		return v[-1] != ':';
+	return strlen(v) == 2 && digits(v, 2) >= 0 && digits(v, 2) <= 59;
 }
 
 /* An optional integer field in [min, max]: 0 and *out, 1 when absent. */
@@ -221,7 +282,7 @@ api_send_check(json_t *body, const char *country, size_t max_to, long long now,
 	}
 	if ((v = json_object_get(body, "send_at")) != NULL) {
 		const char *t = plain_string(v);
-		s->send_at = t ? iso_time(t) : -1;
+		s->send_at = t ? api_time_parse(t, 1, NULL) : -1;
 		if (s->send_at < 0)
 			return fail(err, errlen, "\"send_at\" is a time such as "
 			    "2026-12-04T18:00:00Z or 2026-12-04T19:00:00+01:00");

@@ -421,8 +421,9 @@ api_biz_posts_create(struct api_req *r)
 		api_error(r, 400, "\"user\" and \"text\" are required strings");
 		return;
 	}
-	if (at && !json_is_string(at)) {
-		api_error(r, 400, "\"send_at\" is a time such as 2026-12-04T18:00:00+01:00");
+	if (at && (!json_is_string(at) || !api_post_time_ok(json_string_value(at)))) {
+		api_error(r, 400, "\"send_at\" is a time such as 2026-12-04T18:00:00+01:00 "
+		    "(without an offset: the service's time zone)");
 		return;
 	}
 	snprintf(handle, sizeof(handle), "%s", json_string_value(user));

@@ -499,6 +499,17 @@ START_TEST(test_scheduled_post)
 
 	json_decref(jreq("POST", "/api/posts", key, "{\"user\": \"shop\", \"text\": \"x\", "
 	    "\"send_at\": \"tomorrow-ish\"}", 400));
+	/* What PostgreSQL's time input takes but no client means: a word,
+	 * a zone's name, a date that does not exist. */
+	static const char *const odd[] = { "tomorrow", "epoch", "now",
+	    "2026-12-04 18:00 Africa/Casablanca", "Dec 4 2026 18:00",
+	    "2026-02-31T10:00:00Z", "2026-12-04T18:00:00+01:", NULL };
+	for (int i = 0; odd[i]; i++) {
+		char b[160];
+		snprintf(b, sizeof(b), "{\"user\": \"shop\", \"text\": \"x\", "
+		    "\"send_at\": \"%s\"}", odd[i]);
+		json_decref(jreq("POST", "/api/posts", key, b, 400));
+	}
 	/* A key's body may be longer than an anonymous client's (1 KiB): it
 	 * was cut, connection closed, before the key was looked at. Read,
 	 * this one gets its answer about send_at. */
