@@ -55,7 +55,7 @@
 
 struct hg_addr {
 	TAILQ_ENTRY(hg_addr) entry;
-	char		 ip[INET6_ADDRSTRLEN];
+	char		 ip[HTTP_CLIENT_KEY];	/* http_client_key */
 	int		 conns;
 	double		 public_tokens, search_tokens;
 	int64_t		 at_ms;		/* when the buckets were last filled */
@@ -249,7 +249,7 @@ adopt(struct hg_conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[HTTP_CLIENT_KEY] = "?";
 	void *arg = NULL;
 
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
@@ -259,12 +259,8 @@ adopt(struct hg_conn *c)
 		return;
 	}
 	backoff_ms = 0;
-	if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
-		else if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
-	}
+	if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) == 0)
+		http_client_key((struct sockaddr *)&ss, ip, sizeof(ip));
 	struct hg_addr *a = addr_get(ip);
 	max_conns = cap_now();
 	if (a == NULL || nconns >= max_conns || a->conns >= env.conf.http_max_conns_addr) {

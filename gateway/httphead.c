@@ -1,12 +1,18 @@
 /*
  * httphead.c: the few facts httpguard.c needs from a request head before
  * evhttp reads the body (its length, whether it is chunked, the bearer
- * token), and the query-string and path-argument parsing of the routes.
+ * token), the query-string and path-argument parsing of the routes, and
+ * what a client's address is counted as by the limits.
  * Pure functions on bytes, apart from the loop, so tests/fuzz/fuzz_http.c
  * can feed them anything.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -113,4 +119,34 @@ http_param_int(const char *v, long long min, long long max, long long *out)
 		return -1;
 	*out = n;
 	return 0;
+}
+
+/*
+ * The key of a client's budgets and connection count: an IPv4 address
+ * as it is; an IPv6 one by its /64, the block a network gives one
+ * subscriber or host (SLAAC, privacy addresses), so that a client cannot
+ * take a new address, and a new budget, for each request; an IPv4
+ * address mapped into IPv6 (a dual-stack listener) as the IPv4 address.
+ */
+void
+http_client_key(const struct sockaddr *sa, char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	snprintf(out, len, "?");
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)) != NULL)
+			snprintf(out, len, "%s", ip);
+	} else if (sa->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&a)) {
+			if (inet_ntop(AF_INET, &a.s6_addr[12], ip, sizeof(ip)) != NULL)
+				snprintf(out, len, "%s", ip);
+			return;
+		}
+		memset(&a.s6_addr[8], 0, 8);
+		if (inet_ntop(AF_INET6, &a, ip, sizeof(ip)) != NULL)
+			snprintf(out, len, "%s/64", ip);
+	}
 }

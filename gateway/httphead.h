@@ -3,6 +3,7 @@
 #define PIGEON_HTTPHEAD_H
 
 #include <stddef.h>
+#include <netinet/in.h>	/* INET6_ADDRSTRLEN */
 
 #define HTTP_HEAD_BIG	(1LL << 40)	/* lengths are clamped here */
 
@@ -21,5 +22,12 @@ int	 http_head_parse(const char *head, size_t len, struct http_head *);
 int	 http_route_match(const char *pattern, const char *path, char **arg);
 /* A query parameter as an integer in [min, max]; 0, or -1 when not. */
 int	 http_param_int(const char *v, long long min, long long max, long long *out);
+
+/* What a client's address counts as for the rate limits and the
+ * connections per address: an IPv4 address, or an IPv6 one's /64
+ * ("2001:db8:1:2::/64"); "?" for another family. */
+#define HTTP_CLIENT_KEY	(INET6_ADDRSTRLEN + 4)
+struct sockaddr;
+void	 http_client_key(const struct sockaddr *, char *out, size_t len);
 
 #endif

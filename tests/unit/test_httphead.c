@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <check.h>
 #include <jansson.h>
 
@@ -90,6 +94,40 @@ START_TEST(test_worker_messages)
 }
 END_TEST
 
+/* What a client counts as for the limits: an IPv6 address by its /64
+ * (one subscriber's block, whatever address of it the client takes), a
+ * mapped IPv4 address as the IPv4 one. */
+static const char *
+key_of(int family, const char *addr)
+{
+	static char out[HTTP_CLIENT_KEY];
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		ck_assert_int_eq(inet_pton(AF_INET, addr,
+		    &((struct sockaddr_in *)&ss)->sin_addr), 1);
+	else if (family == AF_INET6)
+		ck_assert_int_eq(inet_pton(AF_INET6, addr,
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+	http_client_key((struct sockaddr *)&ss, out, sizeof(out));
+	return out;
+}
+
+START_TEST(test_client_key)
+{
+	ck_assert_str_eq(key_of(AF_INET, "192.0.2.7"), "192.0.2.7");
+	ck_assert_str_eq(key_of(AF_INET6, "2001:db8:1:2:a:b:c:d"), "2001:db8:1:2::/64");
+	ck_assert_str_eq(key_of(AF_INET6, "2001:db8:1:2:ffff:ffff:ffff:1"),
+	    "2001:db8:1:2::/64");
+	ck_assert_str_ne(key_of(AF_INET6, "2001:db8:1:3::1"), "2001:db8:1:2::/64");
+	ck_assert_str_eq(key_of(AF_INET6, "::1"), "::/64");
+	ck_assert_str_eq(key_of(AF_INET6, "::ffff:192.0.2.7"), "192.0.2.7");
+	ck_assert_str_eq(key_of(AF_UNIX, ""), "?");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -99,6 +137,7 @@ suite(void)
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_routes_and_params);
 	tcase_add_test(tc, test_worker_messages);
+	tcase_add_test(tc, test_client_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
