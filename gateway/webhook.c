@@ -47,6 +47,7 @@ struct target;
 struct delivery {
 	struct target	*t;
 	char		 idstr[24];
+	char		 attempt[12];	/* the claim's attempts: its number */
 	struct evhttp_connection *conn;
 	struct event	*deadline;
 	int		 code;		/* the answer's status, once its head came */
@@ -156,16 +157,16 @@ delivery_record(struct delivery *d)
 	struct target *t = d->t;
 
 	if (d->error[0] == '\0') {
-		const char *params[] = { d->idstr };
-		if (store_query(env.store, "SELECT pigeon_webhook_done($1)", 1, params,
+		const char *params[] = { d->idstr, d->attempt };
+		if (store_query(env.store, "SELECT pigeon_webhook_done($1, $2)", 2, params,
 		    outcome_recorded, t) == 0)
 			t->recording = 1;
 	} else {
 		const char *params[] = { d->idstr, d->error, WEBHOOK_MAX_BACKOFF_S,
-		    WEBHOOK_MAX_AGE_S };
+		    WEBHOOK_MAX_AGE_S, d->attempt };
 		log_info("webhook: delivery %s to %s failed: %s", d->idstr, t->url, d->error);
 		if (store_query(env.store,
-		    "SELECT pigeon_webhook_failed($1, $2, $3, $4)", 4, params,
+		    "SELECT pigeon_webhook_failed($1, $2, $3, $4, $5)", 5, params,
 		    outcome_recorded, t) == 0)
 			t->recording = 1;
 	}
@@ -368,6 +369,7 @@ claimed(PGresult *res, void *arg)
 		return;		/* the lease gives it back */
 	d->t = t;
 	snprintf(d->idstr, sizeof(d->idstr), "%s", PQgetvalue(res, 0, 0));
+	snprintf(d->attempt, sizeof(d->attempt), "%s", PQgetvalue(res, 0, 2));
 	delivery_start(d, PQgetisnull(res, 0, 3) ? "{}" : PQgetvalue(res, 0, 3));
 }
 

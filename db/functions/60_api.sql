@@ -309,24 +309,35 @@ BEGIN
 	         WHERE p.id = d.post_id) END;
 END $$;
 
-CREATE OR REPLACE FUNCTION pigeon_webhook_done(p_id bigint)
+-- The outcome of an attempt: p_attempt is the claim's attempts (the
+-- claim's own number; NULL from a pigeond of before, any). An attempt
+-- whose lease ran out while its POST was in flight may answer after the
+-- delivery was claimed again: its outcome then changes nothing (a late
+-- failure put the delivery back in the queue under the new attempt, which
+-- then ended in nothing, and it was posted once more).
+DROP FUNCTION IF EXISTS pigeon_webhook_done(bigint);
+CREATE OR REPLACE FUNCTION pigeon_webhook_done(p_id bigint,
+    p_attempt integer DEFAULT NULL)
 RETURNS void LANGUAGE sql AS $$
 	UPDATE webhook_deliveries SET state = 'done', done_at = now(),
 	       lease_until = NULL, last_error = NULL
-	 WHERE id = p_id AND state = 'sending';
+	 WHERE id = p_id AND state = 'sending'
+	   AND (p_attempt IS NULL OR attempts = p_attempt);
 $$;
 
 -- Retries with exponential backoff up to p_max_backoff_s; after p_max_age_s
 -- the delivery is failed for good. Returns the seconds until the retry, or
--- NULL when it gave up.
+-- NULL when it gave up (or the attempt is not the delivery's current one).
+DROP FUNCTION IF EXISTS pigeon_webhook_failed(bigint, text, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_webhook_failed(p_id bigint, p_error text,
-    p_max_backoff_s integer, p_max_age_s integer)
+    p_max_backoff_s integer, p_max_age_s integer, p_attempt integer DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	d webhook_deliveries;
 	wait integer;
 BEGIN
 	SELECT * INTO d FROM webhook_deliveries WHERE id = p_id AND state = 'sending'
+	   AND (p_attempt IS NULL OR attempts = p_attempt)
 	    FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;

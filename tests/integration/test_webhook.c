@@ -209,6 +209,48 @@ START_TEST(test_each_post_once)
 }
 END_TEST
 
+/*
+ * An attempt whose lease ran out while its POST was in flight, answering
+ * after another took the delivery: its outcome changes nothing (a late
+ * failure put the delivery back in the queue under the new attempt, which
+ * was posted once more). Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_late_outcome)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO webhook_targets (url) VALUES ('http://late.invalid/')");
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang) VALUES "
+	    "('+212661000091', 'latecomer', 'en')");
+	h_db_exec(g.db, "INSERT INTO posts (account_id, text) SELECT id, 'late' FROM "
+	    "accounts WHERE handle = 'latecomer'");
+	char *id = h_db_value(g.db, "SELECT id FROM pigeon_webhook_claim('h1', 1, 60, "
+	    "'http://late.invalid/') WHERE attempts = 1", 0, NULL);
+	ck_assert_ptr_nonnull(id);
+	const char *p[] = { id };
+	/* h1's lease runs out; h2 claims it again. */
+	h_db_exec(g.db, "UPDATE webhook_deliveries SET lease_until = now() - "
+	    "interval '1 second' WHERE url = 'http://late.invalid/'");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM pigeon_webhook_claim('h2', "
+	    "1, 60, 'http://late.invalid/') WHERE id = $1 AND attempts = 2", 1, p), 1);
+	/* h1's failure, then its success, come late: nothing changes. */
+	char *wait = h_db_value(g.db, "SELECT pigeon_webhook_failed($1, 'timed out', "
+	    "3600, 86400, 1)", 1, p);
+	ck_assert_ptr_null(wait);
+	free(h_db_value(g.db, "SELECT pigeon_webhook_done($1, 1)", 1, p));
+	char *st = h_db_value(g.db, "SELECT state || ' ' || host || ' ' || attempts "
+	    "FROM webhook_deliveries WHERE id = $1", 1, p);
+	ck_assert_str_eq(st, "sending h2 2");
+	free(st);
+	/* h2's answer settles it. */
+	free(h_db_value(g.db, "SELECT pigeon_webhook_done($1, 2)", 1, p));
+	st = h_db_value(g.db, "SELECT state FROM webhook_deliveries WHERE id = $1", 1, p);
+	ck_assert_str_eq(st, "done");
+	free(st);
+	free(id);
+	h_db_exec(g.db, "ROLLBACK");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -217,6 +259,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_each_post_once);
+	tcase_add_test(tc, test_late_outcome);
 	suite_add_tcase(s, tc);
 	return s;
 }
