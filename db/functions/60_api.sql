@@ -276,6 +276,15 @@ BEGIN
 		  JOIN webhook_targets t ON t.url = d.url AND t.active
 		 WHERE d.state = 'pending' AND d.url = p_url
 		   AND d.next_attempt_at <= now()
+		   -- A message's states in the order they came: a callback
+		   -- waits while an earlier one of its message is waiting for
+		   -- a retry (a 'queued' that failed once went after its
+		   -- 'sent' and 'delivered', and a receiver keeping the
+		   -- latest state ended on 'queued'). Other messages' go on.
+		   AND (d.outbox_id IS NULL OR NOT EXISTS (
+		       SELECT 1 FROM webhook_deliveries e
+		        WHERE e.outbox_id = d.outbox_id AND e.id < d.id
+		          AND e.url = d.url AND e.state IN ('pending', 'sending')))
 		 ORDER BY d.next_attempt_at, d.id
 		 LIMIT p_n
 		 FOR UPDATE OF d SKIP LOCKED

@@ -555,6 +555,54 @@ START_TEST(test_webhook_urls_change)
 }
 END_TEST
 
+/*
+ * A message's callbacks go in the order of its states: one that failed
+ * and waits for its retry holds its message's later ones (a 'queued' that
+ * failed once went after 'sent' and 'delivered', and a receiver keeping
+ * the latest state ended on 'queued'), not another message's. Rolled
+ * back: pigeond never sees these rows.
+ */
+START_TEST(test_dlr_order)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO webhook_targets (url, kind) VALUES "
+	    "('http://order.example/dlr', 'dlr')");
+	h_db_exec(g.db, "INSERT INTO outbox (recipient, text, class, dlr_url, "
+	    "next_attempt_at) VALUES ('+212661000181', 'm1', 1, 'http://order.example/dlr', "
+	    "now() + interval '1 day'), ('+212661000182', 'm2', 1, "
+	    "'http://order.example/dlr', now() + interval '1 day')");
+	h_db_exec(g.db, "INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, "
+	    "msg_at) SELECT 'http://order.example/dlr', 'message.state', o.id, s.st, now() "
+	    "FROM outbox o, unnest(ARRAY['queued', 'sent']) WITH ORDINALITY s(st, n) "
+	    "WHERE o.text IN ('m1', 'm2') ORDER BY o.id, s.n");
+	/* m1's 'queued' is tried, fails, and waits (in this transaction
+	 * now() stands still: its retry is a second after it). */
+	char *first = h_db_value(g.db, "SELECT c.id || ' ' || d.msg_state FROM "
+	    "pigeon_webhook_claim('h1', 1, 60, 'http://order.example/dlr') c "
+	    "JOIN webhook_deliveries d ON d.id = c.id", 0, NULL);
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(strstr(first, " queued"));
+	const char *p[] = { first };
+	free(h_db_value(g.db, "SELECT pigeon_webhook_failed(split_part($1, ' ', 1)::bigint, "
+	    "'refused', 3600, 86400)", 1, p));
+	/* The next claim takes m2's 'queued'; m1's 'sent' waits for its
+	 * 'queued', m2's 'sent' for its own, being sent. */
+	char next[200] = "";
+	for (int i = 0; i < 3; i++) {
+		char *c = h_db_value(g.db, "SELECT o.text || ' ' || d.msg_state FROM "
+		    "pigeon_webhook_claim('h1', 1, 60, 'http://order.example/dlr') c "
+		    "JOIN webhook_deliveries d ON d.id = c.id JOIN outbox o ON "
+		    "o.id = d.outbox_id", 0, NULL);
+		snprintf(next + strlen(next), sizeof(next) - strlen(next), "%s%s",
+		    i ? ", " : "", c ? c : "none");
+		free(c);
+	}
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(next, "m2 queued, none, none");
+	free(first);
+}
+END_TEST
+
 /* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
 static json_t *
 sim_part(int i, const char *to)
@@ -671,6 +719,7 @@ main(void)
 	tcase_add_test(tc, test_priority);
 	tcase_add_test(tc, test_dlr_url);
 	tcase_add_test(tc, test_webhook_urls_change);
+	tcase_add_test(tc, test_dlr_order);
 	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
 	tcase_add_test(tc, test_metrics);
