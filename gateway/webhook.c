@@ -245,11 +245,27 @@ answer_chunk(struct evhttp_request *req, void *arg)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
+/*
+ * The key of a delivery's signature: a client's callback (event
+ * message.state) is signed with [http] dlr_secret when set, so that a
+ * client checking its callbacks does not hold the key of the operator's
+ * own webhooks (with it, it could sign a post of its own making to them);
+ * else, and for the operator's webhooks, with webhook_secret. NULL or ""
+ * when unsigned.
+ */
+static const char *
+secret_for(const char *event)
+{
+	if (event != NULL && strcmp(event, "message.state") == 0 &&
+	    env.conf.http_dlr_secret && *env.conf.http_dlr_secret)
+		return env.conf.http_dlr_secret;
+	return env.conf.http_webhook_secret;
+}
+
 /* X-Pigeon-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX." + body)). */
 static int
-sign(const char *body, char *out, size_t outlen)
+sign(const char *secret, const char *body, char *out, size_t outlen)
 {
-	const char *secret = env.conf.http_webhook_secret;
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	char ts[24], *msg = NULL;
@@ -268,10 +284,12 @@ sign(const char *body, char *out, size_t outlen)
 	return 0;
 }
 
-/* Starts the POST of one claimed delivery; records a failure at once if it cannot. */
+/* Starts the POST of one claimed delivery (its event: NULL when the
+ * database did not say); records a failure at once if it cannot. */
 static void
-delivery_start(struct delivery *d, const char *body)
+delivery_start(struct delivery *d, const char *body, const char *event)
 {
+	const char *secret = secret_for(event);
 	struct evhttp_uri *uri = evhttp_uri_parse(d->t->url);
 	struct evhttp_request *req = NULL;
 	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
@@ -311,8 +329,8 @@ delivery_start(struct delivery *d, const char *body)
 	evhttp_add_header(h, "User-Agent", "pigeond");
 	evhttp_add_header(h, "X-Pigeon-Delivery", d->idstr);
 	evhttp_add_header(h, "Connection", "close");
-	if (env.conf.http_webhook_secret && *env.conf.http_webhook_secret) {
-		if (sign(body, sig, sizeof(sig)) == -1) {
+	if (secret && *secret) {
+		if (sign(secret, body, sig, sizeof(sig)) == -1) {
 			evhttp_request_free(req);
 			snprintf(d->error, sizeof(d->error), "cannot sign the body");
 			goto fail;
@@ -370,7 +388,8 @@ claimed(PGresult *res, void *arg)
 	d->t = t;
 	snprintf(d->idstr, sizeof(d->idstr), "%s", PQgetvalue(res, 0, 0));
 	snprintf(d->attempt, sizeof(d->attempt), "%s", PQgetvalue(res, 0, 2));
-	delivery_start(d, PQgetisnull(res, 0, 3) ? "{}" : PQgetvalue(res, 0, 3));
+	delivery_start(d, PQgetisnull(res, 0, 3) ? "{}" : PQgetvalue(res, 0, 3),
+	    PQnfields(res) > 4 && !PQgetisnull(res, 0, 4) ? PQgetvalue(res, 0, 4) : NULL);
 }
 
 /* Claims the next due delivery of one URL, unless one is under way. */

@@ -262,9 +262,12 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 -- Claims due deliveries of one URL with a lease (a host that dies mid-POST
 -- gives them back), each with the JSON body to POST. One URL at a time:
 -- a slow receiver holds only its own queue (webhook.c).
+-- event: the delivery's ('post', 'post.deleted', 'message.state'): which
+-- secret signs it.
+DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer, text);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)
-RETURNS TABLE (id bigint, url text, attempts integer, body jsonb)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
@@ -315,7 +318,8 @@ BEGIN
 	                           'created_at', p.created_at))
 	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
-	         WHERE p.id = d.post_id) END;
+	         WHERE p.id = d.post_id) END,
+	       d.event;
 END $$;
 
 -- The outcome of an attempt: p_attempt is the claim's attempts (the

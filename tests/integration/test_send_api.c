@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <jansson.h>
 
 #include "harness.h"
@@ -25,6 +27,7 @@
 #define TOKEN	"send-token-0123456789abcdef0123456789"
 #define SHOP	"shop-send-token-0123456789abcdef01234"
 #define CRM	"crm-send-token-0123456789abcdef012345"
+#define DLR_SECRET	"dlr-secret-0123456789"
 #define WAIT_MS	60000
 
 static struct h_gateway g;
@@ -33,7 +36,34 @@ static pid_t recv_pid;
 static char *recv_log;
 static char http_extra[512];
 
-/* The dlr_url receiver: a child appending "SIGNED|UNSIGNED BODY" lines. */
+/*
+ * Whether the X-Pigeon-Signature of the request head in buf is the
+ * HMAC-SHA256 of "t.body", keyed with the callbacks' secret (not the
+ * webhooks': a client holding that could sign posts to the operator's
+ * own webhooks).
+ */
+static int
+signed_for_clients(const char *buf, const char *body)
+{
+	const char *sig = strcasestr(buf, "x-pigeon-signature: t=");
+	const char *v1 = sig ? strstr(sig, ",v1=") : NULL;
+	char *msg = NULL, hex[65];
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+
+	if (v1 == NULL || asprintf(&msg, "%.*s.%s", (int)(v1 - sig - 22), sig + 22,
+	    body) < 0)
+		return 0;
+	HMAC(EVP_sha256(), DLR_SECRET, (int)strlen(DLR_SECRET), (unsigned char *)msg,
+	    strlen(msg), mac, &maclen);
+	free(msg);
+	for (unsigned int i = 0; i < maclen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	return maclen == 32 && strncmp(v1 + 4, hex, 64) == 0;
+}
+
+/* The dlr_url receiver: a child appending "SIGNED|BADSIG|UNSIGNED BODY"
+ * lines. */
 static void
 receiver_serve(int lfd)
 {
@@ -58,8 +88,9 @@ receiver_serve(int lfd)
 		char *end = strstr(buf, "\r\n\r\n");
 		if (end && strncmp(buf, "POST /dlr", 9) == 0) {
 			FILE *f = fopen(recv_log, "a");
-			fprintf(f, "%s %s\n", strcasestr(buf, "x-pigeon-signature: t=") ?
-			    "SIGNED" : "UNSIGNED", end + 4);
+			fprintf(f, "%s %s\n", signed_for_clients(buf, end + 4) ? "SIGNED" :
+			    strcasestr(buf, "x-pigeon-signature:") ? "BADSIG" : "UNSIGNED",
+			    end + 4);
 			fclose(f);
 		}
 		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -104,7 +135,8 @@ setup(void)
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\n"
 	    "tokens_file = %s\ndlr_hosts = example.org, 127.0.0.1\n"
-	    "max_recipients = 3\nwebhook_secret = dlr-secret-0123456789\n", tokens);
+	    "max_recipients = 3\nwebhook_secret = hook-secret-0123456789\n"
+	    "dlr_secret = " DLR_SECRET "\n", tokens);
 	free(tokens);
 	g.http_extra = http_extra;
 	g.modem_extra[0] = "report = yes\n";
