@@ -229,21 +229,32 @@ page_message(struct api_req *r, int code, const char *key)
 	page_send(&p, code);
 }
 
-/* A character that continues a #hashtag or @mention: a letter, digit or
- * '_' of any script, not a space or punctuation ("#été," is #été). */
+/*
+ * A character that continues a #hashtag or @mention: one of the word
+ * characters of pigeon_terms (migration 0006: Latin, Greek, Cyrillic and
+ * Arabic letters, digits and '_', after NFKD and the marks it drops), so
+ * that every hashtag linked has its page. A hashtag of another script
+ * (CJK, Hebrew, Tifinagh) is not a term and its link led to an error; it
+ * stays text. "#été," is #été.
+ */
 static int
 word_char(uint32_t c)
 {
 	if (c < 0x80)
 		return isalnum((int)c) || c == '_';
-	if (c == BAD_CHAR || fold_is_space(c) || c < 0xc0 || c == 0xd7 || c == 0xf7)
-		return 0;
-	if (c == 0x060c || c == 0x061b || c == 0x061f || c == 0x06d4 ||
-	    (c >= 0x066a && c <= 0x066d) || (c >= 0x2000 && c <= 0x206f) ||
-	    (c >= 0x3000 && c <= 0x303f) || (c >= 0xfe10 && c <= 0xfe6f) ||
-	    (c >= 0xff00 && c <= 0xff0f))
-		return 0;
-	return 1;
+	return (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) ||
+	    (c >= 0xf8 && c <= 0x24f) || (c >= 0x370 && c <= 0x3ff) ||
+	    (c >= 0x400 && c <= 0x4ff) || (c >= 0x621 && c <= 0x63a) ||
+	    (c >= 0x641 && c <= 0x64a) || (c >= 0x660 && c <= 0x669) ||
+	    (c >= 0x66e && c <= 0x6d3) || c == 0x6d5 || (c >= 0x6f0 && c <= 0x6ff) ||
+	    /* dropped by the fold before words are split */
+	    (c >= 0x300 && c <= 0x36f) || c == 0x640 || (c >= 0x64b && c <= 0x65f) ||
+	    c == 0x670 || (c >= 0x6d6 && c <= 0x6ed) || c == 0x200c || c == 0x200d ||
+	    /* made Latin or Arabic letters by NFKD: ligatures, Arabic
+	     * presentation forms, full-width letters and digits */
+	    (c >= 0xfb00 && c <= 0xfb06) || (c >= 0xfb50 && c <= 0xfdfb) ||
+	    (c >= 0xfe70 && c <= 0xfefc) || (c >= 0xff10 && c <= 0xff19) ||
+	    (c >= 0xff21 && c <= 0xff3a) || (c >= 0xff41 && c <= 0xff5a);
 }
 
 /* A post's text, escaped, its #hashtags linked to their page and its

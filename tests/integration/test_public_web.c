@@ -127,6 +127,9 @@ setup(void)
 	    "('+212661000105', 'erin', '', '', 'en')"));
 	post("alice", "Été au marché #Soldes avec @bob");
 	post("bob", "الكسكس اليوم في الرباط #المغرب");
+	/* Hashtags of scripts the search does not index, and one in Arabic
+	 * presentation forms (NFKD makes it #فاس). */
+	post("erin", "Tokyo #東京 #שלום #ⵜⴰⵎⴰⵣⵉⵖⵜ #Rabat2026 #ﻓﺎﺱ");
 	/* Markup, quotes, a control and a non-character: text, never code. */
 	post("carol", "<script>alert(1)</script> & \"quoted\" \x01\xef\xbf\xbe end");
 	for (int i = 1; i <= 25; i++) {
@@ -524,6 +527,17 @@ START_TEST(test_languages_and_pages)
 	assert_has(body, "<a href=\"/directory?lang=en\">Directory</a>");
 	assert_has(body, "<a href=\"/tags/Soldes?lang=en\">#Soldes</a>");
 	assert_has(body, "<input type=\"hidden\" name=\"lang\" value=\"en\">");
+	free(body);
+	/* A hashtag is a link when it has a page: one the search does not
+	 * index stays text (its link led to an error page). */
+	body = get_lang("/users/erin?lang=en", "en", &code);
+	assert_has(body, "Tokyo #東京 #שלום #ⵜⴰⵎⴰⵣⵉⵖⵜ <a href=\"/tags/Rabat2026?lang=en\">");
+	const char *pf = "<a href=\"/tags/%EF%BB%93%EF%BA%8E%EF%BA%B1?lang=en\">";
+	assert_has(body, pf);
+	free(body);
+	body = get_lang("/tags/%EF%BB%93%EF%BA%8E%EF%BA%B1", "en", &code);
+	ck_assert_int_eq(code, 200);
+	assert_has(body, "Tokyo #東京");
 	free(body);
 
 	/* A member's posts, 20 a page, then the older ones. */
