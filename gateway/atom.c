@@ -77,7 +77,15 @@ atom_text_add(struct evbuffer *b, const char *str)
 		case '"': evbuffer_add(b, "&quot;", 6); break;
 		case '\'': evbuffer_add(b, "&#39;", 5); break;
 		default:
-			if (xml_char_ok(c))
+			/* The explicit bidi embeddings, overrides and isolates
+			 * are dropped: a feed's text has no markup to contain
+			 * them, and a right-to-left override in a name showed
+			 * the handle after it reversed in a reader's title
+			 * ("@ecila" for @alice). The marks (LRM, RLM, ALM)
+			 * stay: Arabic text uses them and they reorder nothing
+			 * around them. */
+			if (xml_char_ok(c) && !(c >= 0x202a && c <= 0x202e) &&
+			    !(c >= 0x2066 && c <= 0x2069))
 				evbuffer_add(b, s, n);
 		}
 		s += n;

@@ -124,7 +124,7 @@ setup(void)
 	    "('+212661000102', 'bob', 'بوب', '', 'ar'), "
 	    "('+212661000103', 'carol', 'Carol', '', 'en'), "
 	    "('+212661000104', 'dave', '', '', 'en'), "
-	    "('+212661000105', 'erin', '', '', 'en')"));
+	    "('+212661000105', 'erin', E'Erin \\u202Eevil', '', 'en')"));
 	post("alice", "Été au marché #Soldes avec @bob");
 	post("bob", "الكسكس اليوم في الرباط #المغرب");
 	/* Hashtags of scripts the search does not index, and one in Arabic
@@ -480,6 +480,16 @@ START_TEST(test_feeds_for_readers)
 	assert_has(body, "<link rel=\"alternate\" type=\"text/html\" href=\"http://");
 	assert_has(body, "/users/alice\"/>");
 	assert_no_phone("the member's feed", body);
+	free(body);
+	/* A right-to-left override in a name does not reach a reader's
+	 * titles, where it showed the handle after it reversed. */
+	body = assert_feed("/users/erin.atom", 1, "/users/erin.atom");
+	assert_has(body, "<name>Erin evil</name>");
+	ck_assert_ptr_null(strstr(body, "\xe2\x80\xae"));
+	free(body);
+	body = assert_feed("/search.atom?q=rabat2026", 1, "/search.atom?q=rabat2026");
+	assert_has(body, "<name>Erin evil @erin</name>");
+	ck_assert_ptr_null(strstr(body, "\xe2\x80\xae"));
 	free(body);
 
 	/* A watch without words is refused, not an empty feed. */
