@@ -38,7 +38,9 @@ struct api_req {
 	int		 head;		/* HEAD: answer without the body */
 	char		 token[64];	/* the operator token's name, once authorized */
 	unsigned	 scopes;	/* and its scopes (API_SCOPE_*) */
-	char		 host[256];	/* the Host header, when it is plain */
+	char		 base[300];	/* the feeds' links' start: [http]
+					 * public_url, or http:// and the Host
+					 * header (when plain; localhost when not) */
 	/* api_business.c: who a business route was allowed to, and what
 	 * runs once a key is checked (a key's check is a query). */
 	long long	 biz_account;	/* the key's account; 0: an operator token */

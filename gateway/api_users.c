@@ -118,7 +118,7 @@ feed_fetched(struct api_req *r, PGresult *res)
 	}
 	b = evbuffer_new();
 	if (b == NULL || atom_feed_write(b, f, env.conf.hostname,
-	    r->host[0] ? r->host : "localhost") == -1) {
+	    r->base) == -1) {
 		if (b)
 			evbuffer_free(b);
 		json_decref(f);

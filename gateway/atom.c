@@ -139,7 +139,7 @@ atom_entry_close(struct evbuffer *b, const char *text, const char *at)
 }
 
 int
-atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char *host)
+atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char *base)
 {
 	json_t *posts = json_object_get(f, "posts"), *p;
 	const char *user = str(f, "user"), *name = str(f, "name");
@@ -162,15 +162,15 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 		evbuffer_add(b, "@", 1);
 		atom_text_add(b, user);
 	}
-	rc |= evbuffer_add_printf(b, "</name></author>\n  <link rel=\"self\" href=\"http://") < 0;
-	atom_text_add(b, host);
+	rc |= evbuffer_add_printf(b, "</name></author>\n  <link rel=\"self\" href=\"") < 0;
+	atom_text_add(b, base);
 	rc |= evbuffer_add_printf(b, "/users/") < 0;
 	atom_text_add(b, user);
 	rc |= evbuffer_add_printf(b, ".atom\"/>\n") < 0;
 	/* The member's page (web_pages.c), for the feed and each entry. */
 	rc |= evbuffer_add_printf(b, "  <link rel=\"alternate\" type=\"text/html\" "
-	    "href=\"http://") < 0;
-	atom_text_add(b, host);
+	    "href=\"") < 0;
+	atom_text_add(b, base);
 	rc |= evbuffer_add_printf(b, "/users/") < 0;
 	atom_text_add(b, user);
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
@@ -178,8 +178,8 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 		const char *at = str(p, "created_at"), *text = str(p, "text");
 		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
 		rc |= evbuffer_add_printf(b,
-		    "    <link rel=\"alternate\" type=\"text/html\" href=\"http://") < 0;
-		atom_text_add(b, host);
+		    "    <link rel=\"alternate\" type=\"text/html\" href=\"") < 0;
+		atom_text_add(b, base);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
 		atom_text_add(b, user);
 		rc |= evbuffer_add_printf(b, "\"/>\n    <title type=\"text\">") < 0;

@@ -9,10 +9,10 @@
 
 /* Appends to b the feed of f, the JSON of pigeon_api_feed ({user, name, bio,
  * member_since, posts: [{id, text, created_at}]}); hostname makes the tag:
- * ids, host the self link. Any text may come in: what XML 1.0 cannot hold
- * is left out. 0, or -1 when out of memory. */
+ * ids, base (scheme://host[:port]) starts the links. Any text may come in:
+ * what XML 1.0 cannot hold is left out. 0, or -1 when out of memory. */
 int	 atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname,
-	    const char *host);
+	    const char *base);
 /* Appends s escaped for XML text or attributes, without the characters
  * XML 1.0 forbids, non-characters, C1 controls, DEL and invalid UTF-8. */
 void	 atom_text_add(struct evbuffer *b, const char *s);

@@ -97,6 +97,27 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		}
 	}
 	free(copy);
+
+	/* public_url: what the feeds' links begin with, so a scheme and a
+	 * host, nothing after them (the pages' own links are relative). */
+	if (*conf->http_public_url) {
+		const char *u = conf->http_public_url;
+		struct evhttp_uri *uri = evhttp_uri_parse(u);
+		const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
+		const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+		int ok = scheme && (strcmp(scheme, "http") == 0 ||
+		    strcmp(scheme, "https") == 0) && evhttp_uri_get_host(uri) &&
+		    *evhttp_uri_get_host(uri) && (path == NULL || *path == '\0' ||
+		    strcmp(path, "/") == 0) && evhttp_uri_get_query(uri) == NULL &&
+		    evhttp_uri_get_fragment(uri) == NULL &&
+		    evhttp_uri_get_userinfo(uri) == NULL && strpbrk(u, "\"<>\\ ") == NULL;
+		if (uri)
+			evhttp_uri_free(uri);
+		if (!ok)
+			return conf_error(ctx, "http", "public_url", "'%s' is not an "
+			    "http[s]://host[:port] URL (the address readers reach "
+			    "Pigeon at)", u);
+	}
 	return 0;
 }
 

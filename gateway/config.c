@@ -71,6 +71,7 @@ static const struct key_def http_keys[] = {
 	{ "webhooks",		KEY_STRING,	P(http_webhooks), "", 0, 0, 0 },
 	{ "webhook_secret",	KEY_STRING,	P(http_webhook_secret), "", 0, 0, 0 },
 	{ "dlr_secret",		KEY_STRING,	P(http_dlr_secret), "", 0, 0, 0 },
+	{ "public_url",		KEY_STRING,	P(http_public_url), "", 0, 0, 0 },
 	{ "dlr_hosts",		KEY_STRING,	P(http_dlr_hosts), "", 0, 0, 0 },
 	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300, 0 },
 	{ "max_connections",	KEY_INT,	P(http_max_conns), "256", 1, 100000, 0 },
@@ -311,6 +312,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->http_webhooks);
 	free(conf->http_webhook_secret);
 	free(conf->http_dlr_secret);
+	free(conf->http_public_url);
 	free(conf->http_dlr_hosts);
 	free(conf->log_level);
 	for (size_t i = 0; i < conf->nmodems; i++)

@@ -113,6 +113,8 @@ struct pigeon_conf {
 	char	*http_tokens_file;	/* named tokens with scopes (api_tokens.c) */
 	char	*http_webhooks;	/* URLs each new post is POSTed to, space separated */
 	char	*http_webhook_secret;	/* key of X-Pigeon-Signature; "" = none */
+	char	*http_public_url;	/* the feeds' links: scheme://host[:port];
+					 * "": http:// and the Host header */
 	char	*http_dlr_secret;	/* the same for dlr_url callbacks; "":
 					 * webhook_secret */
 	char	*http_dlr_hosts;	/* hosts a dlr_url may name; "" = any */

@@ -410,18 +410,31 @@ read_body(struct api_req *r, const struct route *rt)
 	return 0;
 }
 
-/* Keeps the Host header for links (the Atom feed) when it is a plain host[:port]. */
+/*
+ * The start of the feeds' absolute links: [http] public_url (behind a TLS
+ * proxy, https://...), else http:// and the Host header when it is a
+ * plain host[:port], else http://localhost.
+ */
 static void
-host_header(struct api_req *r)
+link_base(struct api_req *r)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Host");
+	const char *pub = env.conf.http_public_url;
 
-	if (h == NULL || strlen(h) >= sizeof(r->host))
+	if (pub && *pub) {
+		size_t n = strlen(pub);
+		while (n > 0 && pub[n - 1] == '/')
+			n--;
+		snprintf(r->base, sizeof(r->base), "%.*s", (int)n, pub);
+		return;
+	}
+	snprintf(r->base, sizeof(r->base), "http://localhost");
+	if (h == NULL || strlen(h) >= sizeof(r->base) - 8)
 		return;
 	for (const char *p = h; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
 			return;
-	snprintf(r->host, sizeof(r->host), "%s", h);
+	snprintf(r->base, sizeof(r->base), "http://%s", h);
 }
 
 static void
@@ -446,7 +459,7 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	httpguard_request_start(req);
 	decoded = evhttp_uridecode(raw && *raw ? raw : "/", 0, NULL);
 	r->path = decoded ? decoded : strdup("/");
-	host_header(r);
+	link_base(r);
 	if (r->path == NULL || (uri && evhttp_uri_get_query(uri) &&
 	    evhttp_parse_query_str(evhttp_uri_get_query(uri), &r->query) == -1)) {
 		api_error(r, 400, "bad query string");

@@ -22,7 +22,7 @@ str(json_t *o, const char *key)
 
 int
 web_feed_write(struct evbuffer *b, json_t *page, const char *title,
-    const char *hostname, const char *host, const char *self,
+    const char *hostname, const char *base, const char *self,
     const char *alternate, const char *tag)
 {
 	json_t *posts = json_object_get(page, "posts"), *p;
@@ -35,12 +35,12 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 	rc |= evbuffer_add_printf(b, "</title>\n  <updated>") < 0;
 	atom_text_add(b, str(page, "updated"));
 	rc |= evbuffer_add_printf(b, "</updated>\n  <author><name>Pigeon</name></author>\n"
-	    "  <link rel=\"self\" type=\"application/atom+xml\" href=\"http://") < 0;
-	atom_text_add(b, host);
+	    "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") < 0;
+	atom_text_add(b, base);
 	atom_text_add(b, self);
 	rc |= evbuffer_add_printf(b, "\"/>\n  <link rel=\"alternate\" type=\"text/html\" "
-	    "href=\"http://") < 0;
-	atom_text_add(b, host);
+	    "href=\"") < 0;
+	atom_text_add(b, base);
 	atom_text_add(b, alternate);
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
@@ -60,8 +60,8 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 		evbuffer_add(b, "@", 1);
 		atom_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, "</name></author>\n    <link rel=\"alternate\" "
-		    "type=\"text/html\" href=\"http://") < 0;
-		atom_text_add(b, host);
+		    "type=\"text/html\" href=\"") < 0;
+		atom_text_add(b, base);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
 		atom_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, "\"/>\n") < 0;

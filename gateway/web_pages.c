@@ -409,7 +409,7 @@ feed_send(struct api_req *r, json_t *page, const char *title, const char *self,
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || web_feed_write(b, page, title, env.conf.hostname,
-	    r->host[0] ? r->host : "localhost", self, alternate, tag) == -1) {
+	    r->base, self, alternate, tag) == -1) {
 		if (b)
 			evbuffer_free(b);
 		api_error(r, 500, "out of memory");

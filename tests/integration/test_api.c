@@ -260,6 +260,11 @@ START_TEST(test_users_posts_feed)
 	ck_assert_ptr_nonnull(strstr(body, "Alice &lt;A&gt;"));
 	ck_assert_ptr_nonnull(strstr(body, "I &amp; my pigeons"));
 	ck_assert_ptr_null(strstr(body, "+2126"));
+	/* Without [http] public_url, its links are the address asked. */
+	char self[96];
+	snprintf(self, sizeof(self), "<link rel=\"self\" href=\"http://127.0.0.1:%d/users/"
+	    "alice.atom\"/>", g.http_port);
+	ck_assert_msg(strstr(body, self) != NULL, "no %s in %s", self, body);
 	/* xmllint, when present, says it is well-formed. */
 	char *dir = h_tmpdir("api-feed"), *file = NULL, *out = NULL;
 	ck_assert_int_ge(asprintf(&file, "%s/alice.atom", dir), 0);

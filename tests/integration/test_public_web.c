@@ -21,6 +21,7 @@
 
 #include "harness.h"
 
+#define PUBLIC_URL	"https://pigeon.example.ma"
 static struct h_gateway g;
 static char *probe_dir;		/* the framing page, served by probe_pid */
 static pid_t probe_pid;
@@ -115,6 +116,9 @@ setup(void)
 
 	memset(&g, 0, sizeof(g));
 	g.extra_config = "shortcode = 40404\n";
+	/* Behind a TLS proxy: the feeds' links are https and the proxy's
+	 * name, whatever Host the request came with. */
+	g.http_extra = "public_url = https://pigeon.example.ma/\n";
 	h_gateway_start(&g, "public_web", 0);
 	/* Its schema and functions are in once it says the database is up. */
 	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
@@ -436,10 +440,11 @@ assert_feed(const char *path, long entries, const char *self)
 		assert_rfc3339(path, s);
 		free(s);
 	}
-	/* The self link is this feed's address. */
+	/* The self link is this feed's address, at [http] public_url. */
 	s = xpath_str(file, F "/" C("link") "[@rel='self']/@href");
-	ck_assert_msg(strncmp(s, "http://", 7) == 0 && strlen(s) > strlen(self) &&
-	    strcmp(s + strlen(s) - strlen(self), self) == 0, "self link %s for %s", s, path);
+	ck_assert_msg(strncmp(s, PUBLIC_URL "/", strlen(PUBLIC_URL) + 1) == 0 &&
+	    strlen(s) > strlen(self) && strcmp(s + strlen(s) - strlen(self), self) == 0,
+	    "self link %s for %s", s, path);
 	free(s);
 	h_run(NULL, "rm -rf '%s'", dir);
 	free(dir);
@@ -477,7 +482,8 @@ START_TEST(test_feeds_for_readers)
 
 	/* The member's feed, with the links to her page. */
 	body = assert_feed("/users/alice.atom", 1, "/users/alice.atom");
-	assert_has(body, "<link rel=\"alternate\" type=\"text/html\" href=\"http://");
+	assert_has(body, "<link rel=\"alternate\" type=\"text/html\" href=\""
+	    PUBLIC_URL "/users/alice\"/>");
 	assert_has(body, "/users/alice\"/>");
 	assert_no_phone("the member's feed", body);
 	free(body);

@@ -156,6 +156,11 @@ static const struct {
 	  ":4: [http] webhooks: 'https://example.org/hook': https is not supported" },
 	{ "[database]\nconninfo = x\n[http]\nwebhooks = http://127.0.0.1/a junk\n",
 	  ":4: [http] webhooks: 'junk' is not an http://host[:port]/path URL" },
+	{ "[database]\nconninfo = x\n[http]\npublic_url = https://pigeon.example.ma/feeds\n",
+	  ":4: [http] public_url: 'https://pigeon.example.ma/feeds' is not an "
+	  "http[s]://host[:port] URL" },
+	{ "[database]\nconninfo = x\n[http]\npublic_url = pigeon.example.ma\n",
+	  ":4: [http] public_url: 'pigeon.example.ma' is not an http[s]://host[:port] URL" },
 	{ "[database]\nconninfo = x\n[pigeon]\ntimezone = Mars/Olympus\n",
 	  ":4: [pigeon] timezone: 'Mars/Olympus' is not a time zone known here" },
 	{ "[database]\nconninfo = x\n[pigeon]\ntimezone = ../../etc/passwd\n",
