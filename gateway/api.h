@@ -30,6 +30,7 @@ struct api_req {
 	struct evhttp_request *req;	/* NULL once answered or abandoned */
 	struct event	*ev_timeout;
 	int		 pending;	/* a query is in flight */
+	int		 public;	/* a public route's: its own connection */
 	api_result_cb	 cb;
 	const char	*path;		/* decoded path, e.g. /api/messages/12 */
 	char		*arg;		/* the route's path argument (malloc'd) */

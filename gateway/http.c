@@ -103,6 +103,15 @@ static struct evhttp *http;
 /* The API's own connection: its reads (a metrics scrape can take a second
  * on a big outbox) never hold up the SMS pipeline's queries. */
 static struct store *api_store;
+/*
+ * The public routes' (pages, feeds, the public API, business keys without
+ * an operator token) own connection, with a bounded queue: many clients,
+ * each within its rate, queued without end behind one connection that the
+ * operator's API and status page waited on too. Past HTTP_PUBLIC_QUEUE
+ * waiting queries, a public request is answered 503 at once.
+ */
+static struct store *public_store;
+#define HTTP_PUBLIC_QUEUE	64
 static TAILQ_HEAD(, api_req) live = TAILQ_HEAD_INITIALIZER(live);
 
 static void
@@ -294,11 +303,19 @@ api_query(struct api_req *r, const char *sql, int nparams,
 {
 	struct timeval tv = { API_TIMEOUT_S, 0 };
 
+	struct store *s = r->public ? public_store : api_store;
+
 	if (r->req == NULL)
 		return -1;
 	r->cb = cb;
-	if (!api_db_up() ||
-	    store_query(api_store, sql, nparams, params, api_on_result, r) == -1) {
+	if (r->public && s && store_queued(s) >= HTTP_PUBLIC_QUEUE) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Retry-After", "5");
+		api_error(r, 503, "busy: too many requests waiting; try again later");
+		return -1;
+	}
+	if (!api_db_up() || !store_is_up(s) ||
+	    store_query(s, sql, nparams, params, api_on_result, r) == -1) {
 		api_error(r, 503, "database unavailable");
 		return -1;
 	}
@@ -493,10 +510,10 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	 * business routes, whose key is checked in the database, unless an
 	 * operator's token comes with them: anyone could make the daemon
 	 * check made-up keys as fast as it answers. */
-	if (((rt->auth == PUBLIC && rt->handler != http_static &&
+	r->public = (rt->auth == PUBLIC && rt->handler != http_static &&
 	    rt->handler != http_healthz) ||
-	    (rt->auth == BUSINESS && !operator_bearer(r))) &&
-	    !httpguard_rate_allows(req, rt->handler == api_search ||
+	    (rt->auth == BUSINESS && !operator_bearer(r));
+	if (r->public && !httpguard_rate_allows(req, rt->handler == api_search ||
 	    rt->handler == web_search || rt->handler == web_tag ||
 	    rt->handler == web_directory)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
@@ -617,6 +634,15 @@ http_start(char *err, size_t errlen)
 	}
 	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
 	store_start(api_store);
+	if ((public_store = store_open_role(env.base, env.conf.conninfo,
+	    env.conf.hostname, "public", NULL)) == NULL) {
+		snprintf(err, errlen, "http: out of memory");
+		store_free(api_store);
+		api_store = NULL;
+		evhttp_free(http);
+		http = NULL;
+		return -1;
+	}
 	/* The status page's history (issue 16). */
 	if (janitor_add("status: queue and link samples", 60 * 1000, api_status_sample) == -1)
 		log_warnx("http: no status samples (out of memory)");
@@ -647,6 +673,8 @@ http_stop(void)
 	/* Completes the queries in flight with NULL: their requests are freed. */
 	store_free(api_store);
 	api_store = NULL;
+	store_free(public_store);
+	public_store = NULL;
 	metrics_free();
 	api_tokens_free();
 }

@@ -295,6 +295,17 @@ store_open_role(struct event_base *base, const char *conninfo,
 	return s;
 }
 
+size_t
+store_queued(const struct store *s)
+{
+	const struct query *q;
+	size_t n = 0;
+
+	TAILQ_FOREACH(q, &s->queue, entry)
+		n++;
+	return n;
+}
+
 int
 store_set_name(struct store *s, const char *application_name)
 {

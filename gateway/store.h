@@ -57,6 +57,8 @@ int	 store_query(struct store *, const char *sql, int nparams,
  */
 int	 store_durable(struct store *, const char *sql, int nparams,
 	    const char *const *params, store_result_cb, void *arg);
+/* Queries queued or in flight (counted: for short queues). */
+size_t	 store_queued(const struct store *);
 /* Durable queries not answered yet (held or in flight). */
 size_t	 store_durable_pending(const struct store *);
 /* Like store_query, but only during set-up. */

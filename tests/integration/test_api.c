@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -374,6 +375,83 @@ START_TEST(test_slow_database)
 }
 END_TEST
 
+/* A GET from address src (of 127/8), not read yet: its socket. */
+static int
+request_from(const char *src, const char *path)
+{
+	struct sockaddr_in sa = { 0 }, from = { 0 };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ne(fd, -1);
+	from.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &from.sin_addr);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(g.http_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	return fd;
+}
+
+/* The status code of the answer on fd, waiting up to ms; 0 when none. */
+static int
+status_within(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[64];
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1 || (n = read(fd, buf, sizeof(buf) - 1)) < 12)
+		return 0;
+	buf[n] = '\0';
+	return atoi(buf + 9);
+}
+
+/*
+ * Public requests have their own connection, and at most 64 of them wait
+ * for it: many clients, each within its rate, queued without end behind
+ * one connection that the operator's API waited on too. With the public
+ * reads held by a lock, the operator is answered, and public requests
+ * past the 64 waiting get a 503 at once.
+ */
+START_TEST(test_public_queue_bounded)
+{
+	enum { N = 72 };
+	int fds[N], codes[N], busy = 0, ok = 0;
+	char src[32];
+
+	PQclear(PQexec(g.db, "BEGIN"));
+	PQclear(PQexec(g.db, "LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE"));
+	for (int i = 0; i < N; i++) {
+		/* 24 an address: under max_connections_per_address. */
+		snprintf(src, sizeof(src), "127.0.0.%d", 21 + i / 24);
+		fds[i] = request_from(src, "/api/users/alice");
+		codes[i] = 0;
+	}
+	/* The ones past the 64 waiting are refused at once. */
+	long end = h_now_ms() + 8000;
+	while (busy < N - 64 && h_now_ms() < end)
+		for (int i = 0; i < N; i++)
+			if (codes[i] == 0 && (codes[i] = status_within(fds[i], 10)) == 503)
+				busy++;
+	ck_assert_int_eq(busy, N - 64);
+	/* The operator's API does not wait behind them. */
+	ck_assert_int_eq(call("GET", "/api/modems", NULL, NULL), 200);
+	PQclear(PQexec(g.db, "COMMIT"));
+	/* The 64 are answered once the lock is gone. */
+	for (int i = 0; i < N; i++) {
+		if (codes[i] == 0)
+			codes[i] = status_within(fds[i], 15000);
+		ok += codes[i] == 200 || codes[i] == 404;
+		close(fds[i]);
+	}
+	ck_assert_int_eq(ok, 64);
+}
+END_TEST
+
 START_TEST(test_database_down)
 {
 	char *body = NULL;
@@ -433,6 +511,7 @@ suite(void)
 	tcase_add_test(tc, test_modem_actions);
 	tcase_add_test(tc, test_metrics_and_status);
 	tcase_add_test(tc, test_slow_database);
+	tcase_add_test(tc, test_public_queue_bounded);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(down, setup, teardown);
 	tcase_set_timeout(down, 240);
