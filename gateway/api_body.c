@@ -85,20 +85,31 @@ digits(const char *s, int n)
 	return v;
 }
 
-/*
- * 2026-12-04T18:00:00Z or with an offset (+01:00), or (without need_zone)
- * with neither: seconds since the epoch (a time without a zone read as
- * UTC), *zone telling whether it had one; -1 when not so. Each field is
- * its exact number of digits (sscanf took " 1" and "-1"), and the date
- * must exist: 2026-02-31 was taken as 3 March.
- */
-long long
-api_time_parse(const char *v, int need_zone, int *zone)
+/* Whether y-mo-d is a day of the calendar (2026-02-31 is not). */
+static int
+date_exists(int y, int mo, int d)
 {
 	struct tm tm = { 0 }, back;
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	time_t t = timegm(&tm);
+	return gmtime_r(&t, &back) != NULL && back.tm_mday == d && back.tm_mon == mo - 1;
+}
+
+/*
+ * 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. Each
+ * field is its exact number of digits (sscanf took " 1" and "-1"), and
+ * the date must exist: 2026-02-31 was taken as 3 March.
+ */
+static long long
+iso_time(const char *v)
+{
+	struct tm tm = { 0 };
 	int y, mo, d, h, mi, sec, oh = 0, om = 0;
 
-	if (strlen(v) < 19 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
+	if (strlen(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
 	    v[13] != ':' || v[16] != ':')
 		return -1;
 	y = digits(v, 4);
@@ -111,12 +122,7 @@ api_time_parse(const char *v, int need_zone, int *zone)
 	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return -1;
 	v += 19;
-	if (zone != NULL)
-		*zone = *v != '\0';
-	if (*v == '\0') {
-		if (need_zone)
-			return -1;
-	} else if (strcmp(v, "Z") != 0) {
+	if (strcmp(v, "Z") != 0) {
 		if (strlen(v) != 6 || (v[0] != '+' && v[0] != '-') || v[3] != ':' ||
 		    (oh = digits(v + 1, 2)) < 0 || (om = digits(v + 4, 2)) < 0 ||
 		    oh > 14 || om > 59)
@@ -126,16 +132,15 @@ api_time_parse(const char *v, int need_zone, int *zone)
 			om = -om;
 		}
 	}
+	if (!date_exists(y, mo, d))
+		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
-		return -1;
-	return (long long)t - oh * 3600LL - om * 60LL;
+	return (long long)timegm(&tm) - oh * 3600LL - om * 60LL;
 }
 
 /*
@@ -149,7 +154,6 @@ int
 api_post_time_ok(const char *v)
 {
 	int y, mo, d, h, mi, n;
-	struct tm tm = { 0 }, back;
 
 	if (strlen(v) < 16 || v[4] != '-' || v[7] != '-' ||
 	    (v[10] != 'T' && v[10] != ' ') || v[13] != ':')
@@ -162,11 +166,7 @@ api_post_time_ok(const char *v)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
 	    mi < 0 || mi > 59)
 		return 0;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	time_t t = timegm(&tm);
-	if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
+	if (!date_exists(y, mo, d))
 		return 0;
 	v += 16;
 	if (*v == ':') {
@@ -282,7 +282,7 @@ api_send_check(json_t *body, const char *country, size_t max_to, long long now,
 	}
 	if ((v = json_object_get(body, "send_at")) != NULL) {
 		const char *t = plain_string(v);
-		s->send_at = t ? api_time_parse(t, 1, NULL) : -1;
+		s->send_at = t ? iso_time(t) : -1;
 		if (s->send_at < 0)
 			return fail(err, errlen, "\"send_at\" is a time such as "
 			    "2026-12-04T18:00:00Z or 2026-12-04T19:00:00+01:00");

@@ -30,12 +30,6 @@ struct api_send {
 	const char	*idempotency_key;
 };
 
-/* 2026-12-04T18:00:00 with Z or an offset (+01:00), or without (when
- * need_zone is 0): seconds since the epoch (no zone: read as UTC), *zone
- * (may be NULL) whether it had one; -1 for anything else, a date that does
- * not exist included. */
-long long api_time_parse(const char *v, int need_zone, int *zone);
-
 /* 1 when v has the shape of POST /api/posts's send_at (a date that
  * exists, 'T' or ' ', HH:MM[:SS[.ffffff]], an optional zone: Z, +HH,
  * +HHMM, +HH:MM), which PostgreSQL then reads; 0 otherwise. */

@@ -302,7 +302,6 @@ api_query(struct api_req *r, const char *sql, int nparams,
     const char *const *params, api_result_cb cb)
 {
 	struct timeval tv = { API_TIMEOUT_S, 0 };
-
 	struct store *s = r->public ? public_store : api_store;
 
 	if (r->req == NULL)

@@ -87,8 +87,9 @@ START_TEST(test_atom_feed_well_formed)
 	ck_assert_int_eq(h_write_file(path, body), 0);
 	int rc = h_run(&out, "xmllint --noout '%s' 2>&1", path);
 	ck_assert_msg(rc == 0, "xmllint: %s", out);
-	/* The readable part of the post is kept. */
-	ck_assert_ptr_nonnull(strstr(body, "pwn]0;owned[2J\xe2\x80\xae" "evil end"));
+	/* The readable part of the post is kept; the right-to-left override
+	 * is not (a feed has no markup to contain it). */
+	ck_assert_ptr_nonnull(strstr(body, "pwn]0;owned[2Jevil end"));
 	free(out);
 	free(path);
 	free(dir);
