@@ -175,7 +175,8 @@ test_issue15_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
-test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o
+test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o \
+	gateway/api_body.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 # smpp/link.c and smpp/acks.c are included by the test itself (their
 # state is static).

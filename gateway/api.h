@@ -25,6 +25,8 @@ struct api_req;
 /* res is a successful result (tuples or command ok); never NULL. */
 typedef void (*api_result_cb)(struct api_req *, PGresult *res);
 
+#define API_TOKEN_NAME_MAX	64	/* a token's name, its NUL included */
+
 struct api_req {
 	TAILQ_ENTRY(api_req) entry;
 	struct evhttp_request *req;	/* NULL once answered or abandoned */
@@ -37,7 +39,8 @@ struct api_req {
 	struct evkeyvalq query;		/* ?a=b pairs */
 	json_t		*body;		/* parsed JSON body of a POST, or NULL */
 	int		 head;		/* HEAD: answer without the body */
-	char		 token[64];	/* the operator token's name, once authorized */
+	char		 token[API_TOKEN_NAME_MAX];	/* the operator token's
+						 * name, once authorized */
 	unsigned	 scopes;	/* and its scopes (API_SCOPE_*) */
 	char		 base[300];	/* the feeds' links' start: [http]
 					 * public_url, or http:// and the Host

@@ -179,6 +179,9 @@ key_checked(struct api_req *r, PGresult *res)
 	r->biz_account = (long long)json_integer_value(json_object_get(k, "account"));
 	json_decref(k);
 	log_debug("http: %s by a key of @%s", r->path, r->biz_handle);
+	/* Checked: an account's own work, not an anonymous reader's; it no
+	 * longer waits in the public routes' bounded queue. */
+	r->public = 0;
 	r->biz_next(r);
 }
 

@@ -186,7 +186,7 @@ api_messages_cancel(struct api_req *r)
 	/* A send token cancels its own sends only; admin, any message. */
 	const char *params[] = { r->arg,
 	    r->scopes & API_SCOPE_ADMIN ? NULL : r->token };
-	api_query(r, "SELECT pigeon_outbox_cancel_message($1, $2)", 2, params,
+	api_query(r, "SELECT pigeon_outbox_cancel_message($1, $2::text)", 2, params,
 	    cancelled);
 }
 

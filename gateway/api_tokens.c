@@ -132,6 +132,14 @@ read_tokens_file(const char *file, struct api_token *t, size_t *n, char *err,
 			    "(scopes: read, send, admin, comma separated)", file, lineno);
 			goto fail;
 		}
+		/* The name is what a message records as its sender (a send
+		 * token cancels its own) and keys idempotency: kept whole. */
+		if (strlen(name) >= API_TOKEN_NAME_MAX) {
+			snprintf(err, errlen, "http: tokens_file %s:%d: the name %.40s... is "
+			    "longer than %d characters", file, lineno, name,
+			    API_TOKEN_NAME_MAX - 1);
+			goto fail;
+		}
 		if (strlen(secret) < CONFIG_TOKEN_MIN) {
 			snprintf(err, errlen, "http: tokens_file %s:%d: token %.40s is shorter "
 			    "than %d characters", file, lineno, name, CONFIG_TOKEN_MIN);

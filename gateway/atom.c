@@ -58,8 +58,17 @@ xml_char_ok(uint32_t c)
 	return c <= 0x10FFFF;
 }
 
-void
-atom_text_add(struct evbuffer *b, const char *str)
+/*
+ * s escaped for XML, without what XML 1.0 cannot hold; with feed, also
+ * without the explicit bidi embeddings, overrides and isolates: a feed's
+ * text has no markup to contain them, and a right-to-left override in a
+ * name showed the handle after it reversed in a reader's title ("@ecila"
+ * for @alice). The marks (LRM, RLM, ALM) stay: Arabic text uses them and
+ * they reorder nothing around them. A page keeps them all (its names are
+ * in <bdi>, its posts dir="auto").
+ */
+static void
+text_add(struct evbuffer *b, const char *str, int feed)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -77,19 +86,24 @@ atom_text_add(struct evbuffer *b, const char *str)
 		case '"': evbuffer_add(b, "&quot;", 6); break;
 		case '\'': evbuffer_add(b, "&#39;", 5); break;
 		default:
-			/* The explicit bidi embeddings, overrides and isolates
-			 * are dropped: a feed's text has no markup to contain
-			 * them, and a right-to-left override in a name showed
-			 * the handle after it reversed in a reader's title
-			 * ("@ecila" for @alice). The marks (LRM, RLM, ALM)
-			 * stay: Arabic text uses them and they reorder nothing
-			 * around them. */
-			if (xml_char_ok(c) && !(c >= 0x202a && c <= 0x202e) &&
-			    !(c >= 0x2066 && c <= 0x2069))
+			if (xml_char_ok(c) && !(feed && ((c >= 0x202a && c <= 0x202e) ||
+			    (c >= 0x2066 && c <= 0x2069))))
 				evbuffer_add(b, s, n);
 		}
 		s += n;
 	}
+}
+
+void
+atom_text_add(struct evbuffer *b, const char *str)
+{
+	text_add(b, str, 0);
+}
+
+void
+atom_feed_text_add(struct evbuffer *b, const char *str)
+{
+	text_add(b, str, 1);
 }
 
 static const char *
@@ -106,9 +120,9 @@ atom_feed_open(struct evbuffer *b, const char *hostname, const char *prefix,
 	int rc = evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:") < 0;
 
-	atom_text_add(b, hostname);
+	atom_feed_text_add(b, hostname);
 	rc |= evbuffer_add_printf(b, ",2026:pigeon/%s", prefix) < 0;
-	atom_text_add(b, path);
+	atom_feed_text_add(b, path);
 	rc |= evbuffer_add_printf(b, "</id>\n") < 0;
 	return rc ? -1 : 0;
 }
@@ -118,7 +132,7 @@ atom_entry_open(struct evbuffer *b, const char *hostname, json_int_t post)
 {
 	int rc = evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
 
-	atom_text_add(b, hostname);
+	atom_feed_text_add(b, hostname);
 	rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n",
 	    post) < 0;
 	return rc ? -1 : 0;
@@ -129,11 +143,11 @@ atom_entry_close(struct evbuffer *b, const char *text, const char *at)
 {
 	int rc = evbuffer_add_printf(b, "    <content type=\"text\">") < 0;
 
-	atom_text_add(b, text);
+	atom_feed_text_add(b, text);
 	rc |= evbuffer_add_printf(b, "</content>\n    <published>") < 0;
-	atom_text_add(b, at);
+	atom_feed_text_add(b, at);
 	rc |= evbuffer_add_printf(b, "</published>\n    <updated>") < 0;
-	atom_text_add(b, at);
+	atom_feed_text_add(b, at);
 	rc |= evbuffer_add_printf(b, "</updated>\n  </entry>\n") < 0;
 	return rc ? -1 : 0;
 }
@@ -150,40 +164,40 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 
 	rc |= atom_feed_open(b, hostname, "users/", user);
 	rc |= evbuffer_add_printf(b, "  <title>@") < 0;
-	atom_text_add(b, user);
+	atom_feed_text_add(b, user);
 	rc |= evbuffer_add_printf(b, " on Pigeon</title>\n  <subtitle>") < 0;
-	atom_text_add(b, str(f, "bio"));
+	atom_feed_text_add(b, str(f, "bio"));
 	rc |= evbuffer_add_printf(b, "</subtitle>\n  <updated>") < 0;
-	atom_text_add(b, updated);
+	atom_feed_text_add(b, updated);
 	rc |= evbuffer_add_printf(b, "</updated>\n  <author><name>") < 0;
 	if (*name) {
-		atom_text_add(b, name);
+		atom_feed_text_add(b, name);
 	} else {
 		evbuffer_add(b, "@", 1);
-		atom_text_add(b, user);
+		atom_feed_text_add(b, user);
 	}
 	rc |= evbuffer_add_printf(b, "</name></author>\n  <link rel=\"self\" href=\"") < 0;
-	atom_text_add(b, base);
+	atom_feed_text_add(b, base);
 	rc |= evbuffer_add_printf(b, "/users/") < 0;
-	atom_text_add(b, user);
+	atom_feed_text_add(b, user);
 	rc |= evbuffer_add_printf(b, ".atom\"/>\n") < 0;
 	/* The member's page (web_pages.c), for the feed and each entry. */
 	rc |= evbuffer_add_printf(b, "  <link rel=\"alternate\" type=\"text/html\" "
 	    "href=\"") < 0;
-	atom_text_add(b, base);
+	atom_feed_text_add(b, base);
 	rc |= evbuffer_add_printf(b, "/users/") < 0;
-	atom_text_add(b, user);
+	atom_feed_text_add(b, user);
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
 		const char *at = str(p, "created_at"), *text = str(p, "text");
 		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
 		rc |= evbuffer_add_printf(b,
 		    "    <link rel=\"alternate\" type=\"text/html\" href=\"") < 0;
-		atom_text_add(b, base);
+		atom_feed_text_add(b, base);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
-		atom_text_add(b, user);
+		atom_feed_text_add(b, user);
 		rc |= evbuffer_add_printf(b, "\"/>\n    <title type=\"text\">") < 0;
-		atom_text_add(b, text);
+		atom_feed_text_add(b, text);
 		rc |= evbuffer_add_printf(b, "</title>\n") < 0;
 		rc |= atom_entry_close(b, text, at);
 	}

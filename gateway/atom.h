@@ -14,8 +14,11 @@
 int	 atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname,
 	    const char *base);
 /* Appends s escaped for XML text or attributes, without the characters
- * XML 1.0 forbids, non-characters, C1 controls, DEL and invalid UTF-8. */
+ * XML 1.0 forbids, non-characters, C1 controls, DEL and invalid UTF-8;
+ * the feed variant also without the explicit bidi controls (U+202A-202E,
+ * U+2066-2069), which a feed has no markup to contain. */
 void	 atom_text_add(struct evbuffer *b, const char *s);
+void	 atom_feed_text_add(struct evbuffer *b, const char *s);
 /* The pieces every Pigeon feed shares (atom.c, web_feed.c), each 0 or -1:
  * the document's start up to its id, tag:HOSTNAME,2026:pigeon/PREFIX+PATH
  * (PATH escaped); an entry's start up to the id of post POST; an entry's

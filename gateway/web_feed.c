@@ -31,17 +31,17 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 
 	rc |= atom_feed_open(b, hostname, "", tag);
 	rc |= evbuffer_add_printf(b, "  <title>") < 0;
-	atom_text_add(b, title);
+	atom_feed_text_add(b, title);
 	rc |= evbuffer_add_printf(b, "</title>\n  <updated>") < 0;
-	atom_text_add(b, str(page, "updated"));
+	atom_feed_text_add(b, str(page, "updated"));
 	rc |= evbuffer_add_printf(b, "</updated>\n  <author><name>Pigeon</name></author>\n"
 	    "  <link rel=\"self\" type=\"application/atom+xml\" href=\"") < 0;
-	atom_text_add(b, base);
-	atom_text_add(b, self);
+	atom_feed_text_add(b, base);
+	atom_feed_text_add(b, self);
 	rc |= evbuffer_add_printf(b, "\"/>\n  <link rel=\"alternate\" type=\"text/html\" "
 	    "href=\"") < 0;
-	atom_text_add(b, base);
-	atom_text_add(b, alternate);
+	atom_feed_text_add(b, base);
+	atom_feed_text_add(b, alternate);
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
 		const char *at = str(p, "created_at"), *text = str(p, "text");
@@ -49,21 +49,21 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 
 		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
 		rc |= evbuffer_add_printf(b, "    <title type=\"text\">@") < 0;
-		atom_text_add(b, handle);
+		atom_feed_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, ": ") < 0;
-		atom_text_add(b, text);
+		atom_feed_text_add(b, text);
 		rc |= evbuffer_add_printf(b, "</title>\n    <author><name>") < 0;
 		if (*name) {
-			atom_text_add(b, name);
+			atom_feed_text_add(b, name);
 			evbuffer_add(b, " ", 1);
 		}
 		evbuffer_add(b, "@", 1);
-		atom_text_add(b, handle);
+		atom_feed_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, "</name></author>\n    <link rel=\"alternate\" "
 		    "type=\"text/html\" href=\"") < 0;
-		atom_text_add(b, base);
+		atom_feed_text_add(b, base);
 		rc |= evbuffer_add_printf(b, "/users/") < 0;
-		atom_text_add(b, handle);
+		atom_feed_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 		rc |= atom_entry_close(b, text, at);
 	}

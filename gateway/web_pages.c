@@ -229,32 +229,74 @@ page_message(struct api_req *r, int code, const char *key)
 	page_send(&p, code);
 }
 
-/*
- * A character that continues a #hashtag or @mention: one of the word
- * characters of pigeon_terms (migration 0006: Latin, Greek, Cyrillic and
- * Arabic letters, digits and '_', after NFKD and the marks it drops), so
- * that every hashtag linked has its page. A hashtag of another script
- * (CJK, Hebrew, Tifinagh) is not a term and its link led to an error; it
- * stays text. "#été," is #été.
- */
+/* A character that continues a #hashtag or @mention: a letter, digit or
+ * '_' of any script, not a space or punctuation ("#été," is #été). */
 static int
 word_char(uint32_t c)
 {
 	if (c < 0x80)
 		return isalnum((int)c) || c == '_';
-	return (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) ||
-	    (c >= 0xf8 && c <= 0x24f) || (c >= 0x370 && c <= 0x3ff) ||
-	    (c >= 0x400 && c <= 0x4ff) || (c >= 0x621 && c <= 0x63a) ||
-	    (c >= 0x641 && c <= 0x64a) || (c >= 0x660 && c <= 0x669) ||
-	    (c >= 0x66e && c <= 0x6d3) || c == 0x6d5 || (c >= 0x6f0 && c <= 0x6ff) ||
-	    /* dropped by the fold before words are split */
-	    (c >= 0x300 && c <= 0x36f) || c == 0x640 || (c >= 0x64b && c <= 0x65f) ||
-	    c == 0x670 || (c >= 0x6d6 && c <= 0x6ed) || c == 0x200c || c == 0x200d ||
-	    /* made Latin or Arabic letters by NFKD: ligatures, Arabic
-	     * presentation forms, full-width letters and digits */
-	    (c >= 0xfb00 && c <= 0xfb06) || (c >= 0xfb50 && c <= 0xfdfb) ||
-	    (c >= 0xfe70 && c <= 0xfefc) || (c >= 0xff10 && c <= 0xff19) ||
-	    (c >= 0xff21 && c <= 0xff3a) || (c >= 0xff41 && c <= 0xff5a);
+	if (c == BAD_CHAR || fold_is_space(c) || c < 0xc0 || c == 0xd7 || c == 0xf7)
+		return 0;
+	if (c == 0x060c || c == 0x061b || c == 0x061f || c == 0x06d4 ||
+	    (c >= 0x066a && c <= 0x066d) || (c >= 0x2000 && c <= 0x206f) ||
+	    (c >= 0x3000 && c <= 0x303f) || (c >= 0xfe10 && c <= 0xfe6f) ||
+	    (c >= 0xff00 && c <= 0xff0f))
+		return 0;
+	return 1;
+}
+
+/*
+ * How the search's fold (pigeon_fold and pigeon_words, migration 0006:
+ * NFKD, marks dropped, then Latin, Greek, Cyrillic and Arabic letters and
+ * digits) takes a character of a hashtag: 1 a letter or digit of a word,
+ * 0 dropped (a combining mark, tatweel, harakat, ZWJ), -1 anything that
+ * is not kept whole in one word (another script: CJK, Hebrew, Tifinagh;
+ * or what NFKD makes several words or punctuation of, such as U+FDFA).
+ */
+static int
+tag_char(uint32_t c)
+{
+	if (c < 0x80)
+		return isalnum((int)c) || c == '_' ? 1 : -1;
+	if ((c >= 0x300 && c <= 0x36f) || c == 0x640 || (c >= 0x64b && c <= 0x65f) ||
+	    c == 0x670 || (c >= 0x6d6 && c <= 0x6ed) || c == 0x200c || c == 0x200d)
+		return 0;
+	if (c == 0x140 || c == 0x149 || c == 0x37e || c == 0x384 || c == 0x385 ||
+	    c == 0x387 || c == 0xfdfa || c == 0xfdfb || c == 0xfd3e || c == 0xfd3f ||
+	    (c >= 0xfe70 && c <= 0xfe7f))
+		return -1;
+	return (c >= 0xc0 && c <= 0x24f) || (c >= 0x370 && c <= 0x4ff) ||
+	    (c >= 0x621 && c <= 0x63a) || (c >= 0x641 && c <= 0x64a) ||
+	    (c >= 0x660 && c <= 0x669) || (c >= 0x66e && c <= 0x6d3) || c == 0x6d5 ||
+	    (c >= 0x6f0 && c <= 0x6ff) || (c >= 0x1e00 && c <= 0x1fff) ||
+	    (c >= 0xfb00 && c <= 0xfb06) || (c >= 0xfb50 && c <= 0xfdff) ||
+	    (c >= 0xfe80 && c <= 0xfefc) || (c >= 0xff10 && c <= 0xff19) ||
+	    (c >= 0xff21 && c <= 0xff3a) || (c >= 0xff41 && c <= 0xff5a) ? 1 : -1;
+}
+
+/*
+ * Whether the hashtag w..we (after its '#') has a page: one word of the
+ * search's, at most WEB_MAX_TAG bytes (what /tags/NAME takes). A hashtag
+ * in a script the search does not index (#東京) linked to an error page;
+ * it stays text.
+ */
+static int
+tag_linkable(const char *w, const char *we)
+{
+	int letters = 0;
+	uint32_t c;
+
+	if (we - w > WEB_MAX_TAG)
+		return 0;
+	for (size_t n; w < we; w += n) {
+		n = fold_char_at(w, we, &c);
+		int k = tag_char(c);
+		if (k < 0 || n == 0)
+			return 0;
+		letters += k;
+	}
+	return letters > 0;
 }
 
 /* A post's text, escaped, its #hashtags linked to their page and its
@@ -277,7 +319,7 @@ post_text(struct page *p, const char *s)
 			for (const char *h = w; handle && h < we; h++)
 				if (!isalnum((unsigned char)*h) && *h != '_')
 					handle = 0;
-			if (we > w && (c == '#' || handle)) {
+			if (we > w && (c == '#' ? tag_linkable(w, we) : handle)) {
 				char *word = strndup(w, (size_t)(we - w));
 				esc_n(p, plain, (size_t)(q - plain));
 				if (word != NULL) {

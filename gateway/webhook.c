@@ -575,6 +575,14 @@ webhook_init(char *err, size_t errlen)
 		if (dns == NULL)
 			dns = evdns_base_new(env.base, 0);
 		log_info("webhook: each new post goes to %d URL(s)", nurls);
+		/* Clients with send tokens check their callbacks with the
+		 * key that signs them: with it they could sign posts to
+		 * these URLs. */
+		if (*env.conf.http_webhook_secret && !*env.conf.http_dlr_secret &&
+		    *env.conf.http_tokens_file)
+			log_warnx("webhook: clients' dlr_url callbacks are signed with "
+			    "webhook_secret; set [http] dlr_secret unless only your own "
+			    "systems hold send tokens");
 	}
 	return 0;
 fail:

@@ -455,7 +455,6 @@ END $$;
 -- only what that token sent through the API (outbox.sent_by), never a
 -- reply, a fan-out copy or another client's send.
 DROP FUNCTION IF EXISTS pigeon_outbox_cancel_message(bigint);
-DROP FUNCTION IF EXISTS pigeon_outbox_cancel_message(bigint, boolean);
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint,
     p_token text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -469,6 +468,24 @@ BEGIN
 		 WHERE id = p_id;
 	END IF;
 	RETURN st;
+END $$;
+
+-- The same, called by a pigeond of before migration 0026 on the same
+-- database during a rolling upgrade (p_any: an admin token). Its send
+-- tokens have no name to give: they cancel only the API's sends that
+-- record none (queued by such a pigeond), never another token's.
+CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_message(p_id bigint,
+    p_any boolean)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	IF p_any THEN
+		RETURN pigeon_outbox_cancel_message(p_id, NULL::text);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM outbox WHERE id = p_id AND class = 1
+	               AND sent_by IS NULL) THEN
+		RETURN NULL;
+	END IF;
+	RETURN pigeon_outbox_cancel_message(p_id, NULL::text);
 END $$;
 
 -- Queued rows dropped before any attempt (the recipient's daily ceiling):

@@ -294,7 +294,9 @@ BEGIN
 	)
 	UPDATE webhook_deliveries d SET state = 'sending', host = p_host,
 	       lease_until = now() + make_interval(secs => p_lease_s),
-	       attempts = d.attempts + 1
+	       attempts = d.attempts + 1,
+	       first_tried_at = coalesce(d.first_tried_at,
+	           CASE WHEN d.attempts = 0 THEN now() ELSE d.created_at END)
 	  FROM c WHERE d.id = c.id
 	RETURNING d.id, d.url, d.attempts,
 	       CASE WHEN d.event = 'message.state' THEN
@@ -338,8 +340,8 @@ RETURNS void LANGUAGE sql AS $$
 	   AND (p_attempt IS NULL OR attempts = p_attempt);
 $$;
 
--- Retries with exponential backoff up to p_max_backoff_s; after p_max_age_s
--- the delivery is failed for good. Returns the seconds until the retry, or
+-- Retries with exponential backoff up to p_max_backoff_s; p_max_age_s after
+-- its first attempt the delivery is failed for good. Returns the seconds until the retry, or
 -- NULL when it gave up (or the attempt is not the delivery's current one).
 DROP FUNCTION IF EXISTS pigeon_webhook_failed(bigint, text, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_webhook_failed(p_id bigint, p_error text,
@@ -362,7 +364,7 @@ BEGIN
 		       lease_until = NULL WHERE id = p_id;
 		RETURN NULL;
 	END IF;
-	IF d.created_at < now() - make_interval(secs => p_max_age_s) THEN
+	IF coalesce(d.first_tried_at, d.created_at) < now() - make_interval(secs => p_max_age_s) THEN
 		UPDATE webhook_deliveries SET state = 'failed', last_error = p_error,
 		       lease_until = NULL WHERE id = p_id;
 		RETURN NULL;

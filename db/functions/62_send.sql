@@ -37,8 +37,11 @@ BEGIN
 			-- made from a counter that went back): answering the first
 			-- request's ids would tell it a message was queued that
 			-- was not.
+			-- (A key stored, or a retry sent, by a pigeond of
+			-- before has no digest: it replays.)
 			IF first_request IS DISTINCT FROM p_opts->>'request'
-			   AND first_request IS NOT NULL THEN
+			   AND first_request IS NOT NULL
+			   AND p_opts->>'request' IS NOT NULL THEN
 				RETURN jsonb_build_object('error', 'key_reused');
 			END IF;
 			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);

@@ -33,13 +33,9 @@ $$;
 -- the GIN index answers, its ORDER BY written so that the planner cannot
 -- turn it back into the walk. No parallel workers: starting them costs
 -- more than the few milliseconds they would share.
--- Whether an account is suspended: its posts are out of searches and tags
--- while it is, left out before a page is cut (after, a page came out short).
-CREATE OR REPLACE FUNCTION pigeon_web_suspended(p_account bigint)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-	SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p_account
-	                  AND a.suspended_at IS NOT NULL);
-$$;
+-- (pigeon_web_suspended, a function a row, was not inlined: the GIN
+-- path called it for every match of a frequent word.)
+DROP FUNCTION IF EXISTS pigeon_web_suspended(bigint);
 
 CREATE OR REPLACE FUNCTION pigeon_web_match(p_words text[], p_before bigint,
     p_n integer)
@@ -54,7 +50,11 @@ BEGIN
 	                            FROM posts p
 	                           WHERE p.id < hi ORDER BY p.id DESC LIMIT 4000) r
 	         WHERE r.terms @> p_words AND r.deleted_at IS NULL
-	           AND NOT pigeon_web_suspended(r.account_id)
+	           -- A suspended author's posts are out of searches and tags
+	           -- while it is, left out before a page is cut (after, a
+	           -- page came out short).
+	           AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = r.account_id
+	                              AND a.suspended_at IS NOT NULL)
 	         ORDER BY r.id DESC LIMIT p_n) s;
 	IF cardinality(got) >= p_n THEN
 		RETURN got;
@@ -62,7 +62,8 @@ BEGIN
 	SELECT coalesce(array_agg(s.id ORDER BY s.id DESC), '{}') INTO got
 	  FROM (SELECT p.id FROM posts p
 	         WHERE p.terms @> p_words AND p.deleted_at IS NULL AND p.id < hi
-	           AND NOT pigeon_web_suspended(p.account_id)
+	           AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.account_id
+	                              AND a.suspended_at IS NOT NULL)
 	         ORDER BY p.id + 0 DESC LIMIT p_n) s;
 	RETURN got;
 END $$;

@@ -119,6 +119,13 @@ START_TEST(test_tokens_file_lines)
 	ck_assert_msg(strstr(out, "token ops is shorter than 32 characters") != NULL,
 	    "%s", out);
 	free(out);
+	/* A name is what a message records as its sender: two names alike
+	 * in their first 63 characters were one. */
+	ck_assert_int_eq(h_write_file(tokens, "crm-of-the-north-region-0123456789-0123456789-"
+	    "0123456789-0123456789 send 0123456789abcdef0123456789abcdef\n"), 0);
+	ck_assert_int_eq(h_exec(&out, argv), 1);
+	ck_assert_msg(strstr(out, "is longer than 63 characters") != NULL, "%s", out);
+	free(out);
 	free(text);
 	free(tokens);
 	free(conf);

@@ -149,6 +149,8 @@ setup(void)
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra),
 	    "token = " TOKEN "\nwebhook_secret = " SECRET "\nwebhook_seconds = 4\n"
+	    /* Clients' callbacks have their own key; posts keep this one. */
+	    "dlr_secret = another-secret-0123456789\n"
 	    "webhooks = http://127.0.0.1:%d/slow http://127.0.0.1:%d/big "
 	    "http://127.0.0.1:%d/good\n", port[SLOW], port[BIG], port[GOOD]);
 	g.http_extra = http_extra;

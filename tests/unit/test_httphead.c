@@ -12,6 +12,7 @@
 
 #include "unit.h"
 
+#include "api_body.h"
 #include "httphead.h"
 #include "modemmsg.h"
 
@@ -128,6 +129,29 @@ START_TEST(test_client_key)
 }
 END_TEST
 
+/* POST /api/posts's send_at: the shapes the docs promise, and none of
+ * the words PostgreSQL's time input also takes. */
+START_TEST(test_post_time_shape)
+{
+	static const char *const ok[] = { "2026-12-04 18:00", "2026-12-04T18:00:00",
+	    "2026-12-04T18:00:00Z", "2026-12-04T18:00:00.123456+01:00",
+	    "2026-12-04 18:00+01", "2026-12-04 18:00:59-0130", "2028-02-29 00:00",
+	    NULL };
+	static const char *const bad[] = { "tomorrow", "epoch", "now", "infinity",
+	    "allballs", "2026-12-04", "2026-12-04 18", "2026-02-29 10:00",
+	    "2026-12-04 24:00", "2026-12-04 18:60", "2026-12-04 18:00:61",
+	    "2026-12-04 18:00 Africa/Casablanca", "Dec 4 2026 18:00",
+	    "2026-12-04T18:00:00+01:", "2026-12-04T18:00:00+1", "2026-12-04T18:00:00+013",
+	    "2026-12-04T18:00:00.", "2026-12-04T18:00:00.1234567", " 2026-12-04 18:00",
+	    "2026-12-04 18:00 ", "+2026-12-04 18:00", "1969-12-31 23:59", "", NULL };
+
+	for (int i = 0; ok[i]; i++)
+		ck_assert_msg(api_post_time_ok(ok[i]), "%s refused", ok[i]);
+	for (int i = 0; bad[i]; i++)
+		ck_assert_msg(!api_post_time_ok(bad[i]), "%s taken", bad[i]);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -138,6 +162,7 @@ suite(void)
 	tcase_add_test(tc, test_routes_and_params);
 	tcase_add_test(tc, test_worker_messages);
 	tcase_add_test(tc, test_client_key);
+	tcase_add_test(tc, test_post_time_shape);
 	suite_add_tcase(s, tc);
 	return s;
 }
