@@ -346,7 +346,7 @@ $(B)/pigeon-modemsim: $(call obj,$(MODEMSIM_SRCS) $(COMMON_SRCS))
 
 # The objects that print PIGEON_VERSION are rebuilt when VERSION changes.
 VERSION_OBJS = gateway/main gateway/migrate gateway/metrics gateway/http \
-	gateway/pigeonctl modem/worker modem/sim/main
+	gateway/pigeonctl modem/worker modem/sim/main smpp/main
 $(addprefix $(B)/,$(addsuffix .o,$(VERSION_OBJS))): $(B)/gen/version
 $(B)/gen/version: FORCE
 	@mkdir -p $(dir $@)

@@ -632,6 +632,12 @@ http_start(char *err, size_t errlen)
 		return -1;
 	}
 	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
+	/* Named like the others in pg_stat_activity (a conninfo's own
+	 * application_name wins). */
+	char app[128];
+	snprintf(app, sizeof(app), "pigeond %s api", env.conf.hostname);
+	if (store_set_name(api_store, app) == -1)
+		log_warnx("http: the API's connection has no name (out of memory)");
 	store_start(api_store);
 	if ((public_store = store_open_role(env.base, env.conf.conninfo,
 	    env.conf.hostname, "public", NULL)) == NULL) {

@@ -101,6 +101,16 @@ caps(struct evbuffer *b, json_t *c)
 	json_object_foreach(json_object_get(c, "counters"), k, v)
 		evbuffer_add_printf(b, "pigeon_dropped_total{reason=\"%s\"} %.0f\n", k,
 		    num(v));
+	head(b, "pigeon_link_throttled_total", "counter",
+	    "Sends an SMSC asked to slow down for (throttled, queue full): "
+	    "retried, not failures.");
+	evbuffer_add_printf(b, "pigeon_link_throttled_total %.0f\n",
+	    num(json_object_get(c, "throttled")));
+	head(b, "pigeon_maybe_duplicated_total", "counter",
+	    "Sends whose answer never came, tried again: each may have "
+	    "reached its phone twice.");
+	evbuffer_add_printf(b, "pigeon_maybe_duplicated_total %.0f\n",
+	    num(json_object_get(c, "maybe_duplicated")));
 	head(b, "pigeon_link_parts_today", "gauge",
 	    "SMS parts sent today (service time zone) by each link.");
 	json_object_foreach(json_object_get(c, "links"), k, v)

@@ -680,9 +680,13 @@ main(int argc, char *argv[])
 	int ch;
 	struct event *sigterm, *health = NULL;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pigeon-smpp %s\n", PIGEON_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "v")) != -1) {
 		if (ch != 'v') {
-			fprintf(stderr, "usage: pigeon-smpp [-v]\n"
+			fprintf(stderr, "usage: pigeon-smpp [-v | --version]\n"
 			    "Speaks docs/modem-protocol.md on file descriptor 3.\n");
 			return 2;
 		}

@@ -219,12 +219,19 @@ CREATE OR REPLACE TRIGGER outbox_link_count
 
 -- For GET /metrics (pigeon_metrics): the counters of things dropped or
 -- stopped on purpose, and each link's parts of today against the budget.
+-- The sends an SMSC slowed down and those whose answer never came are
+-- counters of their own: not drops (an alert on drops fired on throttles).
 CREATE OR REPLACE FUNCTION pigeon_caps_metrics()
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 	    'counters', (SELECT coalesce(jsonb_object_agg(c.name, c.value), '{}'::jsonb)
 	                   FROM counters c WHERE c.name NOT LIKE 'link\_parts/%'
-	                    AND c.name <> 'link_budget_alert'),
+	                    AND c.name NOT IN ('link_budget_alert', 'link_throttled',
+	                                       'maybe_duplicated')),
+	    'throttled', (SELECT coalesce(sum(c.value), 0) FROM counters c
+	                   WHERE c.name = 'link_throttled'),
+	    'maybe_duplicated', (SELECT coalesce(sum(c.value), 0) FROM counters c
+	                          WHERE c.name = 'maybe_duplicated'),
 	    'alerts', (SELECT coalesce(sum(c.value), 0) FROM counters c
 	                WHERE c.name = 'link_budget_alert'),
 	    'budget', pigeon_setting_int('link_budget_day'),

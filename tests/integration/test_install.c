@@ -137,6 +137,14 @@ START_TEST(test_installed_pigeond_answers)
 	ck_assert_int_eq(h_run(&out, "'%s/usr/sbin/pigeond' --version", dest), 0);
 	ck_assert_ptr_nonnull(strstr(out, "pigeond "));
 	free(out);
+	/* Every program answers --version (pigeon-smpp printed its usage). */
+	static const char *const workers[] = { "pigeon-modem", "pigeon-smpp" };
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(h_run(&out, "'%s/usr/libexec/pigeon/%s' --version", dest,
+		    workers[i]), 0);
+		ck_assert_ptr_nonnull(strstr(out, workers[i]));
+		free(out);
+	}
 	/* ... and a second install keeps the operator's edits. */
 	FILE *f = fopen(conf, "a");
 	fprintf(f, "# edited by the operator\n");

@@ -807,7 +807,21 @@ START_TEST(test_operator_view)
 	json_decref(all);
 	free(body);
 
+	/* Throttles and sends that may have gone twice are counters of their
+	 * own, not drops (an alert on drops fired on throttles). */
+	free(h_db_value(g.db, "SELECT pigeon_count('link_throttled', 3), "
+	    "pigeon_count('maybe_duplicated', 2)", 0, NULL));
+	char want[2][96];
+	snprintf(want[0], sizeof(want[0]), "\npigeon_link_throttled_total %ld\n",
+	    h_db_long(g.db, "SELECT value FROM counters WHERE name = 'link_throttled'", 0,
+	    NULL));
+	snprintf(want[1], sizeof(want[1]), "\npigeon_maybe_duplicated_total %ld\n",
+	    h_db_long(g.db, "SELECT value FROM counters WHERE name = 'maybe_duplicated'", 0,
+	    NULL));
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, want[0]) != NULL, "%s", body);
+	ck_assert_msg(strstr(body, want[1]) != NULL, "%s", body);
+	ck_assert_msg(strstr(body, "reason=\"link_throttled\"") == NULL, "%s", body);
 	ck_assert_msg(strstr(body, "pigeon_modem_up{modem=\"carrier\"} 1") != NULL,
 	    "%s", body);
 	ck_assert_msg(strstr(body, "pigeon_modem_sms_sent_total{modem=\"carrier\"}") != NULL,
