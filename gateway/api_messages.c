@@ -192,8 +192,13 @@ api_messages_cancel(struct api_req *r)
 
 static const char *inbox_states[] = { "new", "done", "ignored", "error", NULL };
 
+/*
+ * A page of GET /api/messages or /api/inbox: the query asked for one row
+ * more than `limit`, so that next_before is null on the last page (it
+ * was set on a full last page, whose next page came back empty).
+ */
 static void
-inbox_listed(struct api_req *r, PGresult *res)
+page_listed(struct api_req *r, PGresult *res)
 {
 	json_t *list = api_json_value(res);
 	json_t *next = json_null();
@@ -205,8 +210,11 @@ inbox_listed(struct api_req *r, PGresult *res)
 		return;
 	}
 	api_param_int(r, "limit", 50, 1, 500, &limit);
-	if (json_array_size(list) == (size_t)limit && limit > 0)
-		next = json_object_get(json_array_get(list, json_array_size(list) - 1), "id");
+	if (limit > 0 && json_array_size(list) > (size_t)limit) {
+		while (json_array_size(list) > (size_t)limit)
+			json_array_remove(list, json_array_size(list) - 1);
+		next = json_object_get(json_array_get(list, (size_t)limit - 1), "id");
+	}
 	api_reply(r, 200, json_pack("{s:o, s:O}", "messages", list, "next_before", next));
 }
 
@@ -232,10 +240,10 @@ api_inbox_list(struct api_req *r)
 	if (api_param_int(r, "limit", 50, 1, 500, &limit) == -1 ||
 	    api_param_int(r, "before", 0, 1, INT64_MAX, &before) == -1)
 		return;
-	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+	snprintf(limit_s, sizeof(limit_s), "%lld", limit + 1);	/* page_listed */
 	snprintf(before_s, sizeof(before_s), "%lld", before);
 	const char *params[] = { from, state, limit_s, before ? before_s : NULL };
-	api_query(r, "SELECT pigeon_api_inbox($1, $2, $3, $4)", 4, params, inbox_listed);
+	api_query(r, "SELECT pigeon_api_inbox($1, $2, $3, $4)", 4, params, page_listed);
 }
 
 static void
@@ -256,24 +264,6 @@ api_messages_get(struct api_req *r)
 		return;
 	const char *params[] = { r->arg };
 	api_query(r, "SELECT pigeon_api_message($1)", 1, params, message_fetched);
-}
-
-static void
-searched(struct api_req *r, PGresult *res)
-{
-	json_t *list = api_json_value(res);
-	long long limit;
-	json_t *next = json_null();
-
-	if (!json_is_array(list)) {
-		json_decref(list);
-		api_error(r, 500, "internal error");
-		return;
-	}
-	api_param_int(r, "limit", 50, 1, 500, &limit);
-	if (json_array_size(list) == (size_t)limit && limit > 0)
-		next = json_object_get(json_array_get(list, json_array_size(list) - 1), "id");
-	api_reply(r, 200, json_pack("{s:o, s:O}", "messages", list, "next_before", next));
 }
 
 void
@@ -298,9 +288,9 @@ api_messages_search(struct api_req *r)
 	if (api_param_int(r, "limit", 50, 1, 500, &limit) == -1 ||
 	    api_param_int(r, "before", 0, 1, INT64_MAX, &before) == -1)
 		return;
-	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+	snprintf(limit_s, sizeof(limit_s), "%lld", limit + 1);	/* page_listed */
 	snprintf(before_s, sizeof(before_s), "%lld", before);
 	const char *params[] = { to ? number : NULL, status, limit_s,
 	    before ? before_s : NULL };
-	api_query(r, "SELECT pigeon_api_messages($1, $2, $3, $4)", 4, params, searched);
+	api_query(r, "SELECT pigeon_api_messages($1, $2, $3, $4)", 4, params, page_listed);
 }

@@ -206,6 +206,8 @@ START_TEST(test_send_status_search)
 	ck_assert_int_eq(json_array_size(json_object_get(j, "messages")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(
 	    json_array_get(json_object_get(j, "messages"), 0), "id")), id);
+	/* A full last page says it is the last: no next page to fetch empty. */
+	ck_assert(json_is_null(json_object_get(j, "next_before")));
 	json_decref(j);
 	ck_assert_int_eq(call("GET", "/api/messages?status=sent", NULL, &j), 200);
 	ck_assert_int_ge(json_array_size(json_object_get(j, "messages")), 1);
