@@ -247,12 +247,13 @@ word_char(uint32_t c)
 }
 
 /*
- * How the search's fold (pigeon_fold and pigeon_words, migration 0006:
- * NFKD, marks dropped, then Latin, Greek, Cyrillic and Arabic letters and
- * digits) takes a character of a hashtag: 1 a letter or digit of a word,
- * 0 dropped (a combining mark, tatweel, harakat, ZWJ), -1 anything that
- * is not kept whole in one word (another script: CJK, Hebrew, Tifinagh;
- * or what NFKD makes several words or punctuation of, such as U+FDFA).
+ * How the search's fold (pigeon_fold and pigeon_words, migrations 0006
+ * and 0027: NFKD, marks dropped, then Latin, Greek, Cyrillic, Arabic and
+ * Tifinagh letters and digits) takes a character of a hashtag: 1 a letter
+ * or digit of a word, 0 dropped (a combining mark, tatweel, harakat, ZWJ),
+ * -1 anything that is not kept whole in one word (another script: CJK,
+ * Hebrew; or what NFKD makes several words or punctuation of, such as
+ * U+FDFA).
  */
 static int
 tag_char(uint32_t c)
@@ -270,6 +271,7 @@ tag_char(uint32_t c)
 	    (c >= 0x621 && c <= 0x63a) || (c >= 0x641 && c <= 0x64a) ||
 	    (c >= 0x660 && c <= 0x669) || (c >= 0x66e && c <= 0x6d3) || c == 0x6d5 ||
 	    (c >= 0x6f0 && c <= 0x6ff) || (c >= 0x1e00 && c <= 0x1fff) ||
+	    (c >= 0x2d30 && c <= 0x2d7f) ||
 	    (c >= 0xfb00 && c <= 0xfb06) || (c >= 0xfb50 && c <= 0xfdff) ||
 	    (c >= 0xfe80 && c <= 0xfefc) || (c >= 0xff10 && c <= 0xff19) ||
 	    (c >= 0xff21 && c <= 0xff3a) || (c >= 0xff41 && c <= 0xff5a) ? 1 : -1;

@@ -21,8 +21,8 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_track_word(p_word text)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT left(regexp_replace(p_word,
-	    '^[^#@0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3]+'
-	    '|[^0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3]+$',
+	    '^[^#@0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d7f]+'
+	    '|[^0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d7f]+$',
 	    '', 'g'), 20);
 $$;
 

@@ -131,9 +131,10 @@ setup(void)
 	    "('+212661000105', 'erin', E'Erin \\u202Eevil', '', 'en')"));
 	post("alice", "Été au marché #Soldes avec @bob");
 	post("bob", "الكسكس اليوم في الرباط #المغرب");
-	/* Hashtags of scripts the search does not index, one in Arabic
-	 * presentation forms (NFKD makes it #فاس), a Vietnamese one (#pho)
-	 * and one NFKD makes four words of (ﷺ). */
+	/* Hashtags of scripts the search does not index, one in Tifinagh
+	 * (indexed: migration 0027), one in Arabic presentation forms (NFKD
+	 * makes it #فاس), a Vietnamese one (#pho) and one NFKD makes four
+	 * words of (ﷺ). */
 	post("erin", "Tokyo #東京 #שלום #ⵜⴰⵎⴰⵣⵉⵖⵜ #Rabat2026 #ﻓﺎﺱ #phở #ﷺ");
 	/* Markup, quotes, a control and a non-character: text, never code. */
 	post("carol", "<script>alert(1)</script> & \"quoted\" \x01\xef\xbf\xbe end");
@@ -548,7 +549,9 @@ START_TEST(test_languages_and_pages)
 	/* A hashtag is a link when it has a page: one the search does not
 	 * index stays text (its link led to an error page). */
 	body = get_lang("/users/erin?lang=en", "en", &code);
-	assert_has(body, "Tokyo #東京 #שלום #ⵜⴰⵎⴰⵣⵉⵖⵜ <a href=\"/tags/Rabat2026?lang=en\">");
+	assert_has(body, "Tokyo #東京 #שלום <a href=\"/tags/%E2%B5%9C%E2%B4%B0%E2%B5%8E%E2%B4%B0"
+	    "%E2%B5%A3%E2%B5%89%E2%B5%96%E2%B5%9C?lang=en\">#ⵜⴰⵎⴰⵣⵉⵖⵜ</a> "
+	    "<a href=\"/tags/Rabat2026?lang=en\">");
 	const char *pf = "<a href=\"/tags/%EF%BB%93%EF%BA%8E%EF%BA%B1?lang=en\">";
 	assert_has(body, pf);
 	assert_has(body, "<a href=\"/tags/ph%E1%BB%9F?lang=en\">#phở</a> #ﷺ");
@@ -557,6 +560,17 @@ START_TEST(test_languages_and_pages)
 	assert_has(body, "<bdi>Erin \xe2\x80\xae" "evil</bdi>");
 	free(body);
 	body = get_lang("/tags/ph%E1%BB%9F", "en", &code);
+	ck_assert_int_eq(code, 200);
+	assert_has(body, "Tokyo #東京");
+	free(body);
+	/* Tamazight in Tifinagh: its hashtag's page, and its words searched. */
+	body = get_lang("/tags/%E2%B5%9C%E2%B4%B0%E2%B5%8E%E2%B4%B0%E2%B5%A3%E2%B5%89%E2%B5%96"
+	    "%E2%B5%9C", "en", &code);
+	ck_assert_int_eq(code, 200);
+	assert_has(body, "Tokyo #東京");
+	free(body);
+	body = get_lang("/search?q=%E2%B5%9C%E2%B4%B0%E2%B5%8E%E2%B4%B0%E2%B5%A3%E2%B5%89"
+	    "%E2%B5%96%E2%B5%9C", "en", &code);
 	ck_assert_int_eq(code, 200);
 	assert_has(body, "Tokyo #東京");
 	free(body);

@@ -112,7 +112,7 @@ END_TEST
 START_TEST(test_track_languages)
 {
 	const char *dan = "+212661100011", *eve = "+212661100012",
-	    *fay = "+212661100013", *gus = "+212661100014";
+	    *fay = "+212661100013", *gus = "+212661100014", *hal = "+212661100015";
 
 	TEXT(0, dan, "تسجيل dan8");
 	GETS(dan, "@dan8");
@@ -136,16 +136,23 @@ START_TEST(test_track_languages)
 	GETS(gus, "You will get every post with ete");
 	TEXT(0, gus, "STOP");
 	GETS(gus, "You will get no more SMS from Pigeon.");
+	/* Tamazight in Tifinagh (migration 0027: its letters were
+	 * separators, and TRACK took no word of it). */
+	h_join(&g, 0, hal, "hal8", WAIT_MS);
+	TEXT(0, hal, "TRACK ⴰⵣⵓⵍ");
+	GETS(hal, "You will get every post with ⴰⵣⵓⵍ");
 
 	h_post(&g, 1, fay, "أحب الكسكس المغربي", WAIT_MS);
 	h_post(&g, 1, fay, "Quel été à Rabat", WAIT_MS);
 	h_post(&g, 1, fay, "Le Maroc gagne", WAIT_MS);
 	h_post(&g, 1, fay, "Allez le #Maroc", WAIT_MS);
 	h_post(&g, 1, fay, "Bravo @dan8 !", WAIT_MS);
+	h_post(&g, 1, fay, "ⴰⵣⵓⵍ ⴰⵎⴷⴷⴰⴽⴽⵯⵍ", WAIT_MS);
 	GETS(dan, "@fay8: أحب الكسكس المغربي");
 	GETS(eve, "@fay8: Quel été à Rabat");
 	GETS(eve, "@fay8: Allez le #Maroc");
 	GETS(eve, "@fay8: Bravo @dan8 !");
+	GETS(hal, "@fay8: ⴰⵣⵓⵍ ⴰⵎⴷⴷⴰⴽⴽⵯⵍ");
 	settle();
 	ck_assert_int_eq(h_received_matching(&g, eve, "Le Maroc gagne"), 0);
 	ck_assert_int_eq(h_received_matching(&g, eve, "الكسكس"), 0);
