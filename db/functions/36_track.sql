@@ -1,6 +1,6 @@
 -- TRACK, UNTRACK, TRACKS, SEARCH and STATS by SMS (docs/commands.md).
 -- The words of posts and queries are folded by pigeon_terms() and
--- pigeon_query_terms() (db/migrations/0006_track.sql); the copies to
+-- pigeon_query_terms() (db/migrations/0006_track.sql, 0027_tifinagh.sql); the copies to
 -- trackers are made with the followers' by pigeon_post (35_updates.sql).
 --
 -- pigeond applies every file of db/functions/ at every start, in name
@@ -21,8 +21,8 @@ $$;
 CREATE OR REPLACE FUNCTION pigeon_track_word(p_word text)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT left(regexp_replace(p_word,
-	    '^[^#@0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d7f]+'
-	    '|[^0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d7f]+$',
+	    '^[^#@0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d6f\u2d7f]+'
+	    '|[^0-9A-Za-z_\u00c0-\u024f\u0370-\u04ff\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u1e00-\u1eff\u2d30-\u2d6f\u2d7f]+$',
 	    '', 'g'), 20);
 $$;
 
