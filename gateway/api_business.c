@@ -381,6 +381,8 @@ posted(struct api_req *r, PGresult *res)
 		api_error(r, 500, "internal error");
 	else if (err && strcmp(err, "no_user") == 0)
 		api_error(r, 404, "no such user");
+	else if (err && strcmp(err, "suspended") == 0)
+		api_error(r, 409, "@%s is suspended: it cannot post", r->biz_handle);
 	else if (err && strcmp(err, "bad_time") == 0)
 		api_error(r, 400, "\"send_at\" is a time such as 2026-12-04T18:00:00+01:00 "
 		    "(without an offset: the service's time zone)");

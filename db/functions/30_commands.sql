@@ -259,6 +259,13 @@ BEGIN
 	END IF;
 	IF c_handle <> '' THEN
 		SELECT * INTO target FROM accounts WHERE handle = c_handle;
+		-- A suspended member is not shown while suspended (its pages,
+		-- the API, SEARCH): GET, WHOIS and FOLLOW answer as for no such
+		-- member (GET showed its latest post). UNFOLLOW, ON and OFF
+		-- still act on it.
+		IF target.suspended_at IS NOT NULL AND c_cmd IN ('get', 'whois', 'follow') THEN
+			target := NULL;
+		END IF;
 	END IF;
 
 	IF c_err = 'empty' THEN

@@ -227,6 +227,9 @@ BEGIN
 			 WHERE p.terms && v_terms
 			   AND p.created_at >= v_since AND p.created_at < due
 			   AND p.deleted_at IS NULL AND p.account_id <> a.id
+			   -- nor a suspended author's (not shown meanwhile)
+			   AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.id = p.account_id
+			                      AND s.suspended_at IS NOT NULL)
 		), latest AS MATERIALIZED (
 			SELECT m.id, m.account_id, m.text FROM m
 			 ORDER BY m.id DESC LIMIT pigeon_digest_candidates()

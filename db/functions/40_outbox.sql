@@ -27,8 +27,9 @@
 -- cancelled when it comes up, instead of sent: checking the rows claimed
 -- rather than the whole queue keeps a claim from a 100,000-row fan-out
 -- at a few index probes. So is a copy of a removed post or of a
--- suspended author's, and a row to a suspended account (but its
--- notice): removing a post or suspending
+-- suspended author's, a copy to a phone that is no member's any more,
+-- and a row to a suspended account (but its notice): removing a post,
+-- erasing a member or suspending
 -- cancels what is queued then, but a row being sent at that moment came
 -- back to the queue afterwards (throttled, failed for a while, released,
 -- its lease or host gone) and went out later all the same.
@@ -94,10 +95,21 @@ BEGIN
 				                        THEN 'its author was suspended' END
 				              FROM posts p JOIN accounts w ON w.id = p.account_id
 				             WHERE p.id = o.post_id),
-				           CASE WHEN o.reply_key IS DISTINCT FROM 'suspended' AND EXISTS (
-				                    SELECT 1 FROM accounts a WHERE a.phone = o.recipient
-				                       AND a.suspended_at IS NOT NULL)
-				                THEN 'account suspended' END) AS stop
+				           -- The recipient's account in one probe: a
+				           -- copy of a post or a digest (made for a
+				           -- member) to a phone no member has any more
+				           -- (an erasure that a fan-out chunk raced: its
+				           -- copy committed after the erase's delete), or
+				           -- a row to a suspended member.
+				           (SELECT CASE WHEN a.id IS NULL THEN
+				                            CASE WHEN o.post_id IS NOT NULL
+				                                   OR o.reply_key = 'digest'
+				                                 THEN 'recipient no longer a member' END
+				                        WHEN a.suspended_at IS NOT NULL
+				                         AND o.reply_key IS DISTINCT FROM 'suspended'
+				                        THEN 'account suspended' END
+				              FROM (SELECT 1) one
+				              LEFT JOIN accounts a ON a.phone = o.recipient)) AS stop
 				  FROM outbox o
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()

@@ -100,18 +100,26 @@ END $$;
 -- an offset it is read in the service's time zone (a flash sale "at
 -- 18:00" is 18:00 where the members are). A time already past posts at
 -- once. {"id"} (posted), {"scheduled", "send_at"}, or {"error": "no_user"
--- | "too_long" | "bad_time" | "too_far"}.
+-- | "suspended" | "too_long" | "bad_time" | "too_far"}. A suspended
+-- account posts nothing, even with an operator's token: its post went to
+-- the webhooks and used up its trackers' daily allowance, while its copies
+-- were cancelled.
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
     p_post_max integer, p_send_at text, p_ahead_s integer)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	acct bigint;
+	susp boolean;
 	due timestamptz;
 	sid bigint;
 BEGIN
-	SELECT id INTO acct FROM accounts WHERE handle = lower(p_handle);
+	SELECT id, suspended_at IS NOT NULL INTO acct, susp FROM accounts
+	 WHERE handle = lower(p_handle);
 	IF acct IS NULL THEN
 		RETURN jsonb_build_object('error', 'no_user');
+	END IF;
+	IF susp THEN
+		RETURN jsonb_build_object('error', 'suspended');
 	END IF;
 	IF length(p_text) > p_post_max THEN
 		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));

@@ -249,6 +249,13 @@ START_TEST(test_suspend_restore)
 	    &out), 200);
 	ck_assert_ptr_null(strstr(out, "pelicans at dawn"));
 	free(out);
+	/* Nor by SMS: GET showed its latest post, WHOIS its bio. */
+	ck_assert_int_eq(h_text(&g, 0, OMAR, "GET zineb"), 0);
+	ck_assert_int_eq(h_wait_received(&g, OMAR, "There is nobody called @zineb", WAIT_MS),
+	    0);
+	/* And it posts nothing, even with an operator's token. */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/posts", TOKEN,
+	    "{\"user\":\"zineb\",\"text\":\"pelicans again\"}", NULL), 409);
 	/* A page of the search (/search, /tags) is cut after the suspended
 	 * post is left out: a page of one holds the older post (it came out
 	 * empty). */
@@ -316,13 +323,24 @@ START_TEST(test_in_flight_when_removed)
 	/* Both were in flight: nothing to cancel then. Back to the queue. */
 	h_db_exec(g.db, "SELECT pigeon_outbox_release(910000041), "
 	    "pigeon_outbox_release(910000042)");
+	/* A copy that a fan-out chunk committed after an erasure deleted its
+	 * recipient's rows (the chunk read the follows first): no member has
+	 * that phone any more. It was sent. */
+	char *kept = h_db_value(g.db, "SELECT pigeon_post((SELECT id FROM accounts WHERE "
+	    "handle = 'inflight'), 'still here', NULL)", 0, NULL);
+	const char *kp[] = { kept };
+	free(h_db_value(g.db, "INSERT INTO outbox (id, recipient, text, class, post_id) "
+	    "VALUES (910000043, '+212661000434', '@inflight: still here', 2, $1::bigint) "
+	    "RETURNING 1", 1, kp));
+	free(kept);
 	free(h_db_value(g.db, "SELECT count(*) FROM pigeon_outbox_claim('probe', 500, 60)",
 	    0, NULL));
 	char *st = h_db_value(g.db, "SELECT string_agg(state || ': ' || "
 	    "coalesce(last_error, ''), ' | ' ORDER BY id) FROM outbox "
-	    "WHERE id IN (910000041, 910000042)", 0, NULL);
+	    "WHERE id IN (910000041, 910000042, 910000043)", 0, NULL);
 	h_db_exec(g.db, "ROLLBACK");
-	ck_assert_str_eq(st, "cancelled: its post was removed | cancelled: account suspended");
+	ck_assert_str_eq(st, "cancelled: its post was removed | cancelled: account suspended"
+	    " | cancelled: recipient no longer a member");
 	free(st);
 	free(post);
 }
