@@ -379,6 +379,19 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 	if (first != NULL && first->type == CMD_STOP &&
 	    (first->flags & KW_STRONG))
 		return first->lang;
+	/* The same first word glued to punctuation, a symbol or an emoji
+	 * ("STOP😡 stop sending me this", "<STOP> leave me alone") is a STOP
+	 * whatever follows, as it is alone: with more words after it, it was
+	 * a post. Not when a hyphen or an apostrophe joins it to more letters
+	 * ("stop-motion films", "stop's"). */
+	p = s;
+	if (first == NULL && word_next(&p, e, &w)) {
+		const char *q = w.s;
+		if (span_next(&q, w.e, &r, stop_separator) &&
+		    (kw = keyword_of(&r)) != NULL && kw->type == CMD_STOP &&
+		    (kw->flags & KW_STRONG) && r.e < w.e && *r.e != '-' && *r.e != '\'')
+			return kw->lang;
+	}
 	while (word_next(&s, e, &w)) {
 		kw = keyword_of(&w);
 		if (kw != NULL && kw->type == CMD_STOP) {

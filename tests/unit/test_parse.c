@@ -183,6 +183,14 @@ static const struct pcase cases[] = {
 	C0("please,stop", CMD_STOP, "en"),
 	C0("stop/unsubscribe", CMD_STOP, "en"),
 	C0("\xd8\xaa\xd9\x88\xd9\x82\xd9\x81\xd8\x9f", CMD_STOP, "ar"),	/* توقف؟ */
+	/* ... and with more words after it, as a STOP alone is (a post,
+	 * published to every follower, and the phone still subscribed). */
+	C0("STOP\xf0\x9f\x98\xa1 stop sending me this", CMD_STOP, "en"),
+	C0("Stop!please don't send", CMD_STOP, "en"),
+	C0("<STOP> leave me alone", CMD_STOP, "en"),
+	C0("ARR\xc3\x8aT\xf0\x9f\x98\xa1 je veux plus", CMD_STOP, "fr"),
+	C0("STOP, I never asked for this", CMD_STOP, "en"),
+	POST("stop's a word I like", "stop's a word I like"),
 	POST("stop-motion films tonight", "stop-motion films tonight"),
 	POST("don't,stop", "don't,stop"),
 	POST("End of the day here", "End of the day here"),
