@@ -272,6 +272,9 @@ BEGIN
 		outcome := pigeon_apply_empty(m.sender, acct.id, lang, p_msg);
 	ELSIF c_cmd = 'start' THEN
 		DELETE FROM optouts WHERE phone = m.sender;
+		-- Its reply says the updates are on again: so they are, also
+		-- after an OFF (a member who paused with OFF tries START).
+		UPDATE accounts SET updates_on = true WHERE id = acct.id AND NOT updates_on;
 		PERFORM pigeon_reply(m.sender, lang,
 		    CASE WHEN acct.id IS NULL THEN 'started_join' ELSE 'started' END,
 		    '{}', p_msg);
@@ -279,7 +282,9 @@ BEGIN
 	ELSIF c_err = 'reserved' THEN
 		PERFORM pigeon_reply(m.sender, lang, 'handle_reserved', ARRAY[c_handle], p_msg);
 		outcome := 'reserved handle @' || c_handle;
-	ELSIF c_err <> '' THEN
+	ELSIF c_err <> '' AND (acct.id IS NOT NULL OR c_cmd = 'join') THEN
+		-- (A stranger's FOLLOW or SLEEP without its word gets the join
+		-- hint below, once a day, not that command's usage each time.)
 		PERFORM pigeon_reply(m.sender, lang, 'usage_' || c_cmd, '{}', p_msg);
 		outcome := 'usage: ' || c_cmd || ' (' || c_err || ')';
 	ELSIF c_cmd = 'help' THEN

@@ -148,7 +148,7 @@ END_TEST
 
 START_TEST(test_follow_leave_on_off)
 {
-	const char *b = "+212661000201", *c = "+212661000202";
+	const char *b = "+212661000201", *c = "+212661000202", *d = "+212661000203";
 
 	join(0, b, "JOIN bob1", "@bob1");
 	join(1, c, "JOIN carol1", "@carol1");
@@ -172,6 +172,18 @@ START_TEST(test_follow_leave_on_off)
 	GETS(c, "Your SMS updates are on.");
 	TEXT(0, b, "post five");
 	GETS(c, "@bob1: post five");
+	/* START after OFF: its reply says the updates are on again, and
+	 * they are (they stayed off). Another member: carol's messages are
+	 * near the sender's limit of 10 a minute. */
+	join(1, d, "JOIN dora1", "@dora1");
+	TEXT(1, d, "FOLLOW bob1");
+	GETS(d, "You now follow @bob1");
+	TEXT(1, d, "OFF");
+	GETS(d, "Your SMS updates are off.");
+	TEXT(1, d, "START");
+	GETS(d, "Welcome back! Your SMS updates are on again.");
+	TEXT(0, b, "post five and a half");
+	GETS(d, "@bob1: post five and a half");
 	/* "On verra": ON with a word nobody is called is a post. */
 	TEXT(1, c, "On verra");
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts p JOIN accounts a "

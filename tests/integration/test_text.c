@@ -215,6 +215,10 @@ START_TEST(test_join_hint_once_a_day)
 	GETS(s, "Pour vous inscrire, envoyez INSCRIPTION");
 	TEXT(1, s, "anybody there?");
 	TEXT(0, s, "FOLLOW alice");
+	/* A command without its word: the hint already sent today, not the
+	 * command's usage (each of them got one). */
+	TEXT(1, s, "FOLLOW");
+	TEXT(0, s, "SLEEP 25 7");
 	settle();
 	ck_assert_int_eq(h_received_count(&g, s), 1);
 	/* and a short number or a name is never answered */
