@@ -42,6 +42,7 @@ DECLARE
 	first_modem text;
 	kind text;
 	inert boolean;
+	headless boolean;	-- a long SMS without its first part
 	mid bigint;
 BEGIN
 	PERFORM 1 FROM inbox_parts
@@ -51,8 +52,9 @@ BEGIN
 	SELECT array_agg(q.id ORDER BY q.concat_seq),
 	       string_agg(q.text, '' ORDER BY q.concat_seq),
 	       count(*), min(q.modem), min(q.sender_kind),
-	       bool_or(pigeon_inbox_inert(q.coding))
-	  INTO ids, joined, nseq, first_modem, kind, inert
+	       bool_or(pigeon_inbox_inert(q.coding)),
+	       p_total > 1 AND NOT bool_or(q.concat_seq = 1)
+	  INTO ids, joined, nseq, first_modem, kind, inert, headless
 	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem,
 	               sender_kind, coding
 	          FROM inbox_parts
@@ -62,12 +64,18 @@ BEGIN
 	IF nseq IS NULL OR nseq = 0 OR (nseq < p_total AND NOT p_force) THEN
 		RETURN NULL;
 	END IF;
+	-- The later parts of a long SMS whose first part never came, or came
+	-- too early and was applied alone, are kept and not applied: the
+	-- command is in part 1, and read alone the tail of "D bob ..." was a
+	-- post to every follower.
 	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
 	    complete, state, result, processed_at)
 	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total,
-	    CASE WHEN inert THEN 'ignored' ELSE 'new' END,
-	    CASE WHEN inert THEN 'binary SMS, not applied' END,
-	    CASE WHEN inert THEN now() END)
+	    CASE WHEN inert OR headless THEN 'ignored' ELSE 'new' END,
+	    CASE WHEN inert THEN 'binary SMS, not applied'
+	         WHEN headless THEN format('parts of a long SMS without its first '
+	             '(%s of %s came): not applied', nseq, p_total) END,
+	    CASE WHEN inert OR headless THEN now() END)
 	    RETURNING id INTO mid;
 	-- Duplicated sequence numbers (a reference reused) stay with the group.
 	UPDATE inbox_parts SET message_id = mid

@@ -576,14 +576,26 @@ START_TEST(test_late_copy_of_a_part)
 	    "('late-2-again', 'carrier', '+212661100091', '+212661100091', 'e164', 'gsm', "
 	    "'4711, do not tell anyone', 9, 2, 2, now() - interval '20 minutes', NULL) "
 	    "RETURNING 1", 1, mp));
+	/* And a second part whose first never came (or came more than the
+	 * wait before it and was applied alone): kept, not applied. */
+	free(h_db_value(g.db, "INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm, "
+	    "sender_kind, coding, text, concat_ref, concat_total, concat_seq, received_at) "
+	    "VALUES ('lone-2', 'carrier', '+212661100091', '+212661100091', 'e164', 'gsm', "
+	    "'0000, and the alarm is off', 10, 2, 2, now() - interval '20 minutes') "
+	    "RETURNING 1", 0, NULL));
 	free(h_db_value(g.db, "SELECT pigeon_inbox_expire(600)", 0, NULL));
 	long messages = h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
 	    "WHERE sender = '+212661100091'", 0, NULL);
 	long with_it = h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
 	    "WHERE dedupe = 'late-2-again' AND message_id = $1::bigint", 1, mp);
+	char *lone = h_db_value(g.db, "SELECT state || ': ' || result FROM inbox_messages "
+	    "WHERE sender = '+212661100091' AND text = '0000, and the alarm is off'", 0, NULL);
 	h_db_exec(g.db, "ROLLBACK");
-	ck_assert_int_eq(messages, 1);
+	ck_assert_int_eq(messages, 2);
 	ck_assert_int_eq(with_it, 1);
+	ck_assert_str_eq(lone, "ignored: parts of a long SMS without its first (1 of 2 "
+	    "came): not applied");
+	free(lone);
 	free(mid);
 }
 END_TEST
