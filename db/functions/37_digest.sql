@@ -105,40 +105,22 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS $$
 	SELECT p !~ '[^\n\r !"#$%&''()*+,./0-9:;<=>?@A-Z_a-z£¥èéùìòÇØøÅåÆæßÉ¤¡ÄÖÑÜ§¿äöñüà^{}\\\[~\]|€ΔΦΓΛΩΠΨΣΘΞ-]';
 $$;
 
--- The digest's SMS: the catalog's header (words, count), then the top
--- posts as "@h: text / @h: text / @h: text". The texts share the room
--- left in one SMS: the shorter ones take what they need, the others are
--- cut evenly, ending with an ellipsis.
-CREATE OR REPLACE FUNCTION pigeon_digest_text(p_lang text, p_words text,
-    p_count integer, p_handles text[], p_texts text[])
-RETURNS text LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+-- Posts as "@h: text / @h: text / @h: text" in p_room characters (one
+-- SMS less its header): the shorter texts take what they need, the
+-- others are cut evenly, at a space when one is near, ending with an
+-- ellipsis (p_gsm: "..."). Shared by the digest and SEARCH's reply.
+CREATE OR REPLACE FUNCTION pigeon_fit_posts(p_room integer, p_gsm boolean,
+    p_handles text[], p_texts text[])
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
-	tmpl text;
-	head text;
-	gsm boolean;
-	dots text;
+	dots text := CASE WHEN p_gsm THEN '...' ELSE '…' END;
 	k integer := coalesce(cardinality(p_handles), 0);
 	cut text[] := p_texts;
-	room integer;
+	room integer := p_room - 3 * (k - 1);
 	share integer;
 	n_left integer := k;
 	i integer;
 BEGIN
-	SELECT c.text INTO tmpl FROM catalog c
-	    WHERE c.key = 'digest' AND c.lang IN (p_lang, 'en')
-	    ORDER BY c.lang = p_lang DESC LIMIT 1;
-	IF tmpl IS NULL THEN
-		RAISE EXCEPTION 'catalog has no entry digest';
-	END IF;
-	gsm := pigeon_digest_gsm7(tmpl || p_words || array_to_string(p_handles, '') ||
-	    array_to_string(p_texts, ''));
-	dots := CASE WHEN gsm THEN '...' ELSE '…' END;
-	-- The words cut to 20 characters: the posts matter more.
-	IF length(p_words) > 20 THEN
-		p_words := rtrim(left(p_words, 20 - length(dots)), ' ,') || dots;
-	END IF;
-	head := format(tmpl, p_words, p_count::text, '');
-	room := CASE WHEN gsm THEN 160 ELSE 70 END - length(head) - 3 * (k - 1);
 	FOR i IN 1 .. k LOOP
 		room := room - length(p_handles[i]) - 3;	-- "@h: "
 	END LOOP;
@@ -158,9 +140,38 @@ BEGIN
 		room := room - length(cut[i]);
 		n_left := n_left - 1;
 	END LOOP;
-	RETURN head || coalesce((SELECT string_agg('@' || p_handles[j] ||
+	RETURN coalesce((SELECT string_agg('@' || p_handles[j] ||
 	        CASE WHEN cut[j] <> '' THEN ': ' || cut[j] ELSE '' END, ' / ' ORDER BY j)
 	    FROM generate_subscripts(p_handles, 1) j), '');
+END $$;
+
+-- The digest's SMS: the catalog's header (words, count), then the top
+-- posts (pigeon_fit_posts) in the room left in one SMS.
+CREATE OR REPLACE FUNCTION pigeon_digest_text(p_lang text, p_words text,
+    p_count integer, p_handles text[], p_texts text[])
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	tmpl text;
+	head text;
+	gsm boolean;
+	dots text;
+BEGIN
+	SELECT c.text INTO tmpl FROM catalog c
+	    WHERE c.key = 'digest' AND c.lang IN (p_lang, 'en')
+	    ORDER BY c.lang = p_lang DESC LIMIT 1;
+	IF tmpl IS NULL THEN
+		RAISE EXCEPTION 'catalog has no entry digest';
+	END IF;
+	gsm := pigeon_digest_gsm7(tmpl || p_words || array_to_string(p_handles, '') ||
+	    array_to_string(p_texts, ''));
+	dots := CASE WHEN gsm THEN '...' ELSE '…' END;
+	-- The words cut to 20 characters: the posts matter more.
+	IF length(p_words) > 20 THEN
+		p_words := rtrim(left(p_words, 20 - length(dots)), ' ,') || dots;
+	END IF;
+	head := format(tmpl, p_words, p_count::text, '');
+	RETURN head || pigeon_fit_posts(CASE WHEN gsm THEN 160 ELSE 70 END - length(head),
+	    gsm, p_handles, p_texts);
 END $$;
 
 -- The due digests, at most p_limit members a call (one transaction):

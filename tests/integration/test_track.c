@@ -222,6 +222,23 @@ START_TEST(test_search_and_stats)
 	GETS(kim, "Latest: @jon8: Tajine aux olives");
 	TEXT(1, kim, "SEARCH '%' OR 1=1");
 	GETS(kim, "No post found for: '%' OR 1=1");
+	/* Long posts, and a character outside GSM-7 (ê: the SMS is UCS-2, 70
+	 * characters): the three still share the one SMS (each was cut to
+	 * 40 characters, and the SMS cut after the first and a half). */
+	const char *max = "+212661100034";
+	h_join(&g, 0, max, "max8", WAIT_MS);
+	h_post(&g, 0, max, "harira pour la fête du quartier, venez nombreux ce soir", WAIT_MS);
+	h_post(&g, 0, max, "Recette de harira: lentilles, pois chiches, tomates", WAIT_MS);
+	h_post(&g, 0, max, "Une harira bien chaude après le match de ce soir", WAIT_MS);
+	TEXT(1, kim, "SEARCH harira");
+	GETS(kim, "Latest: @max8: ");
+	char *got = h_received(&g, kim), *line = strstr(got, "Latest: @max8: ");
+	int handles = 0;
+	for (char *q = line; q && (q = strstr(q, "@max8")) && (!strchr(line, '\n') ||
+	    q < strchr(line, '\n')); q++)
+		handles++;
+	ck_assert_msg(handles == 3, "SEARCH showed %d of 3 posts: %s", handles, line);
+	free(got);
 
 	/* Both copies of the latest post delivered, by report. */
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox o JOIN posts p "
