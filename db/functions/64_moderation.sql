@@ -171,7 +171,13 @@ BEGIN
 	-- rows (deleted below); posts are deleted with the account.
 	DELETE FROM outbox WHERE recipient = a.phone;
 	GET DIAGNOSTICS n_out = ROW_COUNT;
-	UPDATE outbox SET reply_to = NULL
+	-- What its messages made for others (its DMs: "@x: text") carries
+	-- its words: blanked, and cancelled while still queued (they went
+	-- out after the erasure).
+	UPDATE outbox SET reply_to = NULL, text = '(erased)',
+	       state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+	       last_error = CASE WHEN state = 'queued'
+	                         THEN 'its sender''s data was erased' ELSE last_error END
 	 WHERE reply_to IN (SELECT id FROM inbox_messages WHERE sender = a.phone);
 	DELETE FROM accounts WHERE id = a.id;
 	DELETE FROM inbox_messages WHERE sender = a.phone;

@@ -426,9 +426,19 @@ START_TEST(test_export_erase)
 	/* Erasing is asked for in so many words. */
 	ck_assert_int_eq(ctl(&out, "erase zineb"), 2);
 	free(out);
+	/* A DM of hers still queued (to be sent tomorrow) carries her words. */
+	free(h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, reply_to, "
+	    "next_attempt_at) SELECT '" OMAR "', '@zineb: my secret plan', 0, max(id), "
+	    "now() + interval '1 day' FROM inbox_messages WHERE sender = '" ZINEB "' "
+	    "RETURNING 1", 0, NULL));
 	ck_assert_int_eq(ctl(&out, "erase zineb --yes"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "@zineb erased"));
 	free(out);
+	char *dm = h_db_value(g.db, "SELECT state || ' ' || text FROM outbox WHERE "
+	    "recipient = '" OMAR "' AND last_error = 'its sender''s data was erased'", 0,
+	    NULL);
+	ck_assert_str_eq(dm ? dm : "(none)", "cancelled (erased)");
+	free(dm);
 	const char *p[] = { ZINEB };
 	ck_assert_int_eq(h_db_long(g.db, "SELECT (SELECT count(*) FROM accounts WHERE "
 	    "phone = $1) + (SELECT count(*) FROM inbox_messages WHERE sender = $1) + "
