@@ -427,16 +427,16 @@ START_TEST(test_export_erase)
 	ck_assert_int_eq(ctl(&out, "erase zineb"), 2);
 	free(out);
 	/* A DM of hers still queued (to be sent tomorrow) carries her words. */
+	const char *zo[] = { ZINEB, OMAR };
 	free(h_db_value(g.db, "INSERT INTO outbox (recipient, text, class, reply_to, "
-	    "next_attempt_at) SELECT '" OMAR "', '@zineb: my secret plan', 0, max(id), "
-	    "now() + interval '1 day' FROM inbox_messages WHERE sender = '" ZINEB "' "
-	    "RETURNING 1", 0, NULL));
+	    "next_attempt_at) SELECT $2, '@zineb: my secret plan', 0, max(id), "
+	    "now() + interval '1 day' FROM inbox_messages WHERE sender = $1 "
+	    "RETURNING 1", 2, zo));
 	ck_assert_int_eq(ctl(&out, "erase zineb --yes"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "@zineb erased"));
 	free(out);
 	char *dm = h_db_value(g.db, "SELECT state || ' ' || text FROM outbox WHERE "
-	    "recipient = '" OMAR "' AND last_error = 'its sender''s data was erased'", 0,
-	    NULL);
+	    "recipient = $1 AND last_error = 'its sender''s data was erased'", 1, zo + 1);
 	ck_assert_str_eq(dm ? dm : "(none)", "cancelled (erased)");
 	free(dm);
 	const char *p[] = { ZINEB };
