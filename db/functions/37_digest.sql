@@ -111,7 +111,7 @@ $$;
 -- ellipsis (p_gsm: "..."). Shared by the digest and SEARCH's reply.
 CREATE OR REPLACE FUNCTION pigeon_fit_posts(p_room integer, p_gsm boolean,
     p_handles text[], p_texts text[])
-RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = public, pg_temp AS $$
 DECLARE
 	dots text := CASE WHEN p_gsm THEN '...' ELSE '…' END;
 	k integer := coalesce(cardinality(p_handles), 0);
