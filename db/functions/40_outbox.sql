@@ -86,6 +86,10 @@ BEGIN
 				       -- The first reason that holds (coalesce stops
 				       -- there); a copy's post and author in one probe.
 				       coalesce(
+				           -- blanked by an erasure while it was being
+				           -- sent (its post or its DM's sender gone)
+				           CASE WHEN o.text = '(erased)' AND o.class <> 1
+				                THEN 'its sender''s data was erased' END,
 				           CASE WHEN NOT o.bypass_optout AND EXISTS (
 				                    SELECT 1 FROM optouts p WHERE p.phone = o.recipient)
 				                THEN 'recipient said STOP' END,

@@ -333,14 +333,22 @@ START_TEST(test_in_flight_when_removed)
 	    "VALUES (910000043, '+212661000434', '@inflight: still here', 2, $1::bigint) "
 	    "RETURNING 1", 1, kp));
 	free(kept);
+	/* A copy blanked by an erasure while it was being sent (its post
+	 * gone with the author: nothing else tells): it sent "(erased)". */
+	free(h_db_value(g.db, "INSERT INTO outbox (id, recipient, text, class, state, "
+	    "attempts, host, lease_until, claim) VALUES (910000044, '+212661000431', "
+	    "'(erased)', 2, 'sending', 1, 'probe', now() + interval '1 minute', 1) "
+	    "RETURNING 1", 0, NULL));
+	h_db_exec(g.db, "SELECT pigeon_outbox_release(910000044)");
 	free(h_db_value(g.db, "SELECT count(*) FROM pigeon_outbox_claim('probe', 500, 60)",
 	    0, NULL));
 	char *st = h_db_value(g.db, "SELECT string_agg(state || ': ' || "
 	    "coalesce(last_error, ''), ' | ' ORDER BY id) FROM outbox "
-	    "WHERE id IN (910000041, 910000042, 910000043)", 0, NULL);
+	    "WHERE id IN (910000041, 910000042, 910000043, 910000044)", 0, NULL);
 	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(st, "cancelled: its post was removed | cancelled: account suspended"
-	    " | cancelled: recipient no longer a member");
+	    " | cancelled: recipient no longer a member | cancelled: its sender's data was "
+	    "erased");
 	free(st);
 	free(post);
 }
