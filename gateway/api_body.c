@@ -85,41 +85,47 @@ digits(const char *s, int n)
 	return v;
 }
 
-/* Whether y-mo-d is a day of the calendar (2026-02-31 is not). */
+/*
+ * The "YYYY-MM-DD?HH:MM" that both times below begin with, '?' one of
+ * seps: its fields in f (year, month, day, hour, minute), 0; or -1 when
+ * a field is not its exact number of digits (sscanf took " 1" and "-1")
+ * or out of range, or the date does not exist (2026-02-31 was taken as
+ * 3 March).
+ */
 static int
-date_exists(int y, int mo, int d)
+date_and_minute(const char *v, const char *seps, int f[5])
 {
 	struct tm tm = { 0 }, back;
 
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
+	if (strlen(v) < 16 || v[4] != '-' || v[7] != '-' || v[10] == '\0' ||
+	    strchr(seps, v[10]) == NULL || v[13] != ':')
+		return -1;
+	f[0] = digits(v, 4);
+	f[1] = digits(v + 5, 2);
+	f[2] = digits(v + 8, 2);
+	f[3] = digits(v + 11, 2);
+	f[4] = digits(v + 14, 2);
+	if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 ||
+	    f[3] < 0 || f[3] > 23 || f[4] < 0 || f[4] > 59)
+		return -1;
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
 	time_t t = timegm(&tm);
-	return gmtime_r(&t, &back) != NULL && back.tm_mday == d && back.tm_mon == mo - 1;
+	if (gmtime_r(&t, &back) == NULL || back.tm_mday != f[2] || back.tm_mon != f[1] - 1)
+		return -1;
+	return 0;
 }
 
-/*
- * 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. Each
- * field is its exact number of digits (sscanf took " 1" and "-1"), and
- * the date must exist: 2026-02-31 was taken as 3 March.
- */
+/* 2026-12-04T18:00:00Z or with an offset (+01:00); -1 when not so. */
 static long long
 iso_time(const char *v)
 {
 	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int f[5], sec, oh = 0, om = 0;
 
-	if (strlen(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
-	    v[13] != ':' || v[16] != ':')
-		return -1;
-	y = digits(v, 4);
-	mo = digits(v + 5, 2);
-	d = digits(v + 8, 2);
-	h = digits(v + 11, 2);
-	mi = digits(v + 14, 2);
-	sec = digits(v + 17, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
+	if (strlen(v) < 20 || date_and_minute(v, "T", f) == -1 || v[16] != ':' ||
+	    (sec = digits(v + 17, 2)) < 0 || sec > 59)
 		return -1;
 	v += 19;
 	if (strcmp(v, "Z") != 0) {
@@ -132,13 +138,11 @@ iso_time(const char *v)
 			om = -om;
 		}
 	}
-	if (!date_exists(y, mo, d))
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
 	tm.tm_sec = sec;
 	return (long long)timegm(&tm) - oh * 3600LL - om * 60LL;
 }
@@ -153,20 +157,9 @@ iso_time(const char *v)
 int
 api_post_time_ok(const char *v)
 {
-	int y, mo, d, h, mi, n;
+	int f[5], n;
 
-	if (strlen(v) < 16 || v[4] != '-' || v[7] != '-' ||
-	    (v[10] != 'T' && v[10] != ' ') || v[13] != ':')
-		return 0;
-	y = digits(v, 4);
-	mo = digits(v + 5, 2);
-	d = digits(v + 8, 2);
-	h = digits(v + 11, 2);
-	mi = digits(v + 14, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59)
-		return 0;
-	if (!date_exists(y, mo, d))
+	if (date_and_minute(v, "T ", f) == -1)
 		return 0;
 	v += 16;
 	if (*v == ':') {

@@ -211,8 +211,7 @@ page_listed(struct api_req *r, PGresult *res)
 	}
 	api_param_int(r, "limit", 50, 1, 500, &limit);
 	if (limit > 0 && json_array_size(list) > (size_t)limit) {
-		while (json_array_size(list) > (size_t)limit)
-			json_array_remove(list, json_array_size(list) - 1);
+		json_array_remove(list, (size_t)limit);	/* the one more */
 		next = json_object_get(json_array_get(list, (size_t)limit - 1), "id");
 	}
 	api_reply(r, 200, json_pack("{s:o, s:O}", "messages", list, "next_before", next));

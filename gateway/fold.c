@@ -68,8 +68,8 @@ fold_is_space(uint32_t c)
 
 /* Marks dropped inside a keyword: combining accents, tatweel, harakat,
  * superscript alef, Quranic marks, ZWNJ and ZWJ. */
-static int
-is_ignorable(uint32_t c)
+int
+fold_is_ignorable(uint32_t c)
 {
 	return (c >= 0x0300 && c <= 0x036f) || c == 0x0640 ||
 	    (c >= 0x064b && c <= 0x065f) || c == 0x0670 ||
@@ -160,7 +160,7 @@ fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
 			continue;
 		}
 		if (mode == FOLD_WORD) {
-			if (is_ignorable(c))
+			if (fold_is_ignorable(c))
 				continue;
 			if (c == 0x0152 || c == 0x0153) {
 				if (put(out, &n, outsz, "oe", 2) == -1)

@@ -17,6 +17,9 @@ enum fold_mode {
 size_t fold_char_at(const char *s, const char *e, uint32_t *cp);
 /* White space and the invisible marks that separate words. */
 int fold_is_space(uint32_t c);
+/* Marks a fold drops inside a word, as the search's does: combining
+ * accents, tatweel, harakat, superscript alef, Quranic marks, ZWNJ, ZWJ. */
+int fold_is_ignorable(uint32_t c);
 /* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
  * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
 int fold_text(const char *s, const char *e, enum fold_mode mode, char *out,

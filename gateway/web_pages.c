@@ -260,8 +260,7 @@ tag_char(uint32_t c)
 {
 	if (c < 0x80)
 		return isalnum((int)c) || c == '_' ? 1 : -1;
-	if ((c >= 0x300 && c <= 0x36f) || c == 0x640 || (c >= 0x64b && c <= 0x65f) ||
-	    c == 0x670 || (c >= 0x6d6 && c <= 0x6ed) || c == 0x200c || c == 0x200d)
+	if (fold_is_ignorable(c))
 		return 0;
 	if (c == 0x140 || c == 0x149 || c == 0x37e || c == 0x384 || c == 0x385 ||
 	    c == 0x387 || c == 0xfdfa || c == 0xfdfb || c == 0xfd3e || c == 0xfd3f ||
@@ -292,9 +291,8 @@ tag_linkable(const char *w, const char *we)
 	if (we - w > WEB_MAX_TAG)
 		return 0;
 	for (size_t n; w < we; w += n) {
-		n = fold_char_at(w, we, &c);
-		int k = tag_char(c);
-		if (k < 0 || n == 0)
+		int k;
+		if ((n = fold_char_at(w, we, &c)) == 0 || (k = tag_char(c)) < 0)
 			return 0;
 		letters += k;
 	}

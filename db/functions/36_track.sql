@@ -131,7 +131,6 @@ DECLARE
 	handles text[];
 	texts text[];
 	tmpl text;
-	gsm boolean;
 	n integer;
 BEGIN
 	IF cardinality(want) = 0 THEN
@@ -146,22 +145,17 @@ BEGIN
 	         WHERE p.terms @> want AND p.deleted_at IS NULL
 	           AND a.suspended_at IS NULL
 	         ORDER BY p.id DESC LIMIT 3) h;
-	-- The three share one SMS, as the digest's posts do (each cut to 40
-	-- characters, three did not fit 160, and any accent or Arabic made
-	-- it UCS-2: one post and a half).
-	IF n > 0 THEN
-		SELECT c.text INTO tmpl FROM catalog c
-		    WHERE c.key = 'search' AND c.lang IN (p_lang, 'en')
-		    ORDER BY c.lang = p_lang DESC LIMIT 1;
-		gsm := pigeon_digest_gsm7(coalesce(tmpl, '') || array_to_string(handles, '') ||
-		    array_to_string(texts, ''));
-		v_list := pigeon_fit_posts(CASE WHEN gsm THEN 160 ELSE 70 END -
-		    length(format(coalesce(tmpl, '%s'), '')), gsm, handles, texts);
-	END IF;
 	IF n = 0 THEN
 		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'search_none',
 		    ARRAY[left(p_query, 40)], p_msg, false, true, 1, '…');
 	ELSE
+		-- The three share one SMS, as the digest's posts do (each cut
+		-- to 40 characters, three did not fit 160, and any accent or
+		-- Arabic made it UCS-2: one post and a half).
+		SELECT c.text INTO tmpl FROM catalog c
+		    WHERE c.key = 'search' AND c.lang IN (p_lang, 'en')
+		    ORDER BY c.lang = p_lang DESC LIMIT 1;
+		v_list := pigeon_fit_posts(format(coalesce(tmpl, '%s'), ''), handles, texts);
 		PERFORM pigeon_queue_reply(acct.phone, p_lang, 'search', ARRAY[v_list],
 		    p_msg, false, true, 1, '…');
 	END IF;

@@ -105,18 +105,22 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS $$
 	SELECT p !~ '[^\n\r !"#$%&''()*+,./0-9:;<=>?@A-Z_a-z£¥èéùìòÇØøÅåÆæßÉ¤¡ÄÖÑÜ§¿äöñüà^{}\\\[~\]|€ΔΦΓΛΩΠΨΣΘΞ-]';
 $$;
 
--- Posts as "@h: text / @h: text / @h: text" in p_room characters (one
--- SMS less its header): the shorter texts take what they need, the
--- others are cut evenly, at a space when one is near, ending with an
--- ellipsis (p_gsm: "..."). Shared by the digest and SEARCH's reply.
-CREATE OR REPLACE FUNCTION pigeon_fit_posts(p_room integer, p_gsm boolean,
-    p_handles text[], p_texts text[])
+-- Posts as "@h: text / @h: text / @h: text" in what one SMS leaves after
+-- its header p_head (GSM-7 when all of it can be, else UCS-2): the
+-- shorter texts take what they need, the others are cut evenly, at a
+-- space when one is near, ending with an ellipsis. Shared by the digest
+-- and SEARCH's reply.
+DROP FUNCTION IF EXISTS pigeon_fit_posts(integer, boolean, text[], text[]);
+CREATE OR REPLACE FUNCTION pigeon_fit_posts(p_head text, p_handles text[],
+    p_texts text[])
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = public, pg_temp AS $$
 DECLARE
-	dots text := CASE WHEN p_gsm THEN '...' ELSE '…' END;
+	gsm boolean := pigeon_digest_gsm7(p_head || array_to_string(p_handles, '') ||
+	    array_to_string(p_texts, ''));
+	dots text := CASE WHEN gsm THEN '...' ELSE '…' END;
 	k integer := coalesce(cardinality(p_handles), 0);
 	cut text[] := p_texts;
-	room integer := p_room - 3 * (k - 1);
+	room integer := CASE WHEN gsm THEN 160 ELSE 70 END - length(p_head) - 3 * (k - 1);
 	share integer;
 	n_left integer := k;
 	i integer;
@@ -170,8 +174,7 @@ BEGIN
 		p_words := rtrim(left(p_words, 20 - length(dots)), ' ,') || dots;
 	END IF;
 	head := format(tmpl, p_words, p_count::text, '');
-	RETURN head || pigeon_fit_posts(CASE WHEN gsm THEN 160 ELSE 70 END - length(head),
-	    gsm, p_handles, p_texts);
+	RETURN head || pigeon_fit_posts(head, p_handles, p_texts);
 END $$;
 
 -- The due digests, at most p_limit members a call (one transaction):
