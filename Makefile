@@ -514,7 +514,7 @@ test:
 	fuzz=$$!; \
 	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS); rc=$$?; \
 	wait $$fuzz || { echo "fuzz-brief FAILED"; rc=1; }; \
-	cat $(BUILD)/fuzz-brief.log; exit $$rc
+	cat $(BUILD)/fuzz-brief.log; cat $${PIGEON_TEST_VAR:-var}/test-summary 2>/dev/null; exit $$rc
 
 unit:
 	$(MAKE) SAN=1 test-bins
