@@ -545,8 +545,11 @@ http_healthz(struct api_req *r)
 			json_object_set_new(o, "sender_types", json_string("unknown"));
 		json_array_append_new(modems, o);
 	}
-	api_reply(r, up ? 200 : 503,
-	    json_pack("{s:s, s:s, s:s, s:o}", "status", up ? "ok" : "degraded",
+	/* Up, and the start's own statements done: the webhooks' targets. */
+	int ready = up && webhook_ready();
+	api_reply(r, ready ? 200 : 503,
+	    json_pack("{s:s, s:s, s:s, s:o}", "status",
+	    ready ? "ok" : up ? "starting" : "degraded",
 	    "database", up ? "up" : "down", "version", PIGEON_VERSION,
 	    "modems", modems));
 }

@@ -321,6 +321,7 @@ void	 http_stop(void);
 /* webhook.c */
 int	 webhook_init(char *err, size_t errlen);
 void	 webhook_db_up(void);
+int	 webhook_ready(void);
 void	 webhook_kick(void);
 void	 webhook_free(void);
 

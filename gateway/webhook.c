@@ -606,6 +606,18 @@ webhook_db_up(void)
 	tick_in(WEBHOOK_POLL_S);
 }
 
+/*
+ * Whether the configured URLs are set in the database: until then a new
+ * post gets no delivery (the trigger queues one for each target it finds),
+ * so /healthz says "starting" (test_webhook posted in that moment of a
+ * first start, and two of its three posts never went out).
+ */
+int
+webhook_ready(void)
+{
+	return targets_set;
+}
+
 void
 webhook_kick(void)
 {

@@ -251,6 +251,63 @@ START_TEST(test_late_outcome)
 }
 END_TEST
 
+struct health_arg {
+	int code;
+	const char *status;
+	char last[512];		/* the last answer, for the failure's message */
+};
+
+static int
+health_is(void *p)
+{
+	struct health_arg *a = p;
+	char *body = NULL, needle[64];
+	int code = h_http(g.http_port, "GET", "/healthz", NULL, NULL, &body);
+	snprintf(needle, sizeof(needle), "\"%s\"", a->status);
+	int ok = code == a->code && body && strstr(body, needle);
+	snprintf(a->last, sizeof(a->last), "%d %s", code, body ? body : "");
+	free(body);
+	return ok;
+}
+
+/*
+ * A post made after a start but before pigeond has told the database its
+ * webhooks reaches none of them (the trigger queues a delivery for each
+ * target it finds): /healthz says "starting" until then. The targets'
+ * table is held locked against writes across a restart to make that
+ * moment last (SHARE: the start's functions, read when created, still
+ * read it).
+ */
+START_TEST(test_ready_with_targets)
+{
+	struct health_arg starting = { 503, "starting", "" }, ok = { 200, "ok", "" };
+	struct lines_arg a = { 0 };
+	char *data = h_read_file(recv_log);
+	a.n = (data ? h_count_lines(data, "\"event\"") : 0) + 1;
+	free(data);
+
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	g.pigeond = 0;
+	PGconn *lock = h_db_connect(g.conninfo);
+	h_db_exec(lock, "BEGIN");
+	h_db_exec(lock, "LOCK TABLE webhook_targets IN SHARE MODE");
+	h_pigeond_start(&g);
+	ck_assert_msg(h_wait_for(health_is, &starting, WAIT_MS) == 0,
+	    "/healthz while the targets are locked: %s", starting.last);
+	h_db_exec(lock, "ROLLBACK");
+	PQfinish(lock);
+	ck_assert_msg(h_wait_for(health_is, &ok, WAIT_MS) == 0,
+	    "/healthz once they are free: %s", ok.last);
+	long id = post("after the start");
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+	data = h_read_file(recv_log);
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\"post\": {\"id\": %ld,", id);
+	ck_assert_ptr_nonnull(strstr(data, needle));
+	free(data);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -260,6 +317,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_each_post_once);
 	tcase_add_test(tc, test_late_outcome);
+	tcase_add_test(tc, test_ready_with_targets);
 	suite_add_tcase(s, tc);
 	return s;
 }
