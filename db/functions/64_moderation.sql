@@ -146,7 +146,8 @@ $$;
 -- it), what the phone texted (messages and parts) and what was sent to
 -- it (with its history and reports). Copies of its posts queued for
 -- others are cancelled and every copy's text is blanked: the text was
--- theirs. The STOP record of the phone is kept: it must never be texted
+-- theirs; so are its DMs, and replies and digests still queued that
+-- quote it. The STOP record of the phone is kept: it must never be texted
 -- again without asking. NULL when there is no such member.
 CREATE OR REPLACE FUNCTION pigeon_mod_erase(p_handle text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -179,6 +180,17 @@ BEGIN
 	       last_error = CASE WHEN state = 'queued'
 	                         THEN 'its sender''s data was erased' ELSE last_error END
 	 WHERE reply_to IN (SELECT id FROM inbox_messages WHERE sender = a.phone);
+	-- Replies and digests to others still waiting (quiet hours, a send
+	-- later) that quote it: GET, WHOIS, SEARCH and digests write
+	-- "@handle: its words" ("@handle : " in French). Blanked and
+	-- cancelled. A reply that only names it ("You now follow @x") and a
+	-- DM that someone else wrote go on.
+	UPDATE outbox o SET text = '(erased)', state = 'cancelled',
+	       last_error = 'it quoted a member whose data was erased'
+	 WHERE o.state = 'queued' AND o.post_id IS NULL AND o.class IN (0, 2)
+	   AND o.text ~* ('(^|[^a-z0-9_])@' || a.handle || ' ?:')
+	   AND (o.reply_to IS NULL OR EXISTS (SELECT 1 FROM inbox_messages i
+	        WHERE i.id = o.reply_to AND i.sender = o.recipient));
 	DELETE FROM accounts WHERE id = a.id;
 	DELETE FROM inbox_messages WHERE sender = a.phone;
 	GET DIAGNOSTICS n_in = ROW_COUNT;

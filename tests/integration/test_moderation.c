@@ -440,6 +440,25 @@ START_TEST(test_export_erase)
 	    "next_attempt_at) SELECT $2, '@zineb: my secret plan', 0, max(id), "
 	    "now() + interval '1 day' FROM inbox_messages WHERE sender = $1 "
 	    "RETURNING 1", 2, zo));
+	/* Omar's GET reply and digest quoting her, held for his quiet
+	 * hours; and a reply that only names her, and a DM from someone
+	 * else that quotes her, which go on. */
+	char *held = h_db_value(g.db, "WITH dm AS (INSERT INTO inbox_messages (modem, sender, "
+	    "sender_kind, text, parts, state) VALUES ('sim0', '+212661000499', 'e164', "
+	    "'D omar what @zineb: said', 1, 'done') RETURNING id) "
+	    "INSERT INTO outbox (recipient, text, class, reply_to, "
+	    "reply_key, next_attempt_at, held_since) VALUES "
+	    "($1, '@zineb: a lagoon at dawn', 0, (SELECT max(id) FROM inbox_messages "
+	    "WHERE sender = $1), NULL, now() + interval '8 hours', now()), "
+	    "($1, 'Digest lagoon, posts: 2. @omar: hi / @zineb : the lagoon', 2, NULL, "
+	    "'digest', now() + interval '8 hours', now()), "
+	    "($1, 'You now follow @zineb.', 0, NULL, NULL, now() + interval '8 hours', "
+	    "now()), "
+	    "($1, '@someone: what @zineb: said', 0, (SELECT id FROM dm), NULL, "
+	    "now() + interval '8 hours', now()) RETURNING 1",
+	    1, zo + 1);
+	ck_assert_ptr_nonnull(held);
+	free(held);
 	ck_assert_int_eq(ctl(&out, "erase zineb --yes"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "@zineb erased"));
 	free(out);
@@ -447,6 +466,12 @@ START_TEST(test_export_erase)
 	    "recipient = $1 AND last_error = 'its sender''s data was erased'", 1, zo + 1);
 	ck_assert_str_eq(dm ? dm : "(none)", "cancelled (erased)");
 	free(dm);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'cancelled' AND text = '(erased)' AND last_error = "
+	    "'it quoted a member whose data was erased'", 1, zo + 1), 2);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'queued' AND text IN ('You now follow @zineb.', "
+	    "'@someone: what @zineb: said')", 1, zo + 1), 2);
 	const char *p[] = { ZINEB };
 	ck_assert_int_eq(h_db_long(g.db, "SELECT (SELECT count(*) FROM accounts WHERE "
 	    "phone = $1) + (SELECT count(*) FROM inbox_messages WHERE sender = $1) + "
