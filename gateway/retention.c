@@ -35,6 +35,7 @@ static const struct kind kinds[] = {
 	{ "webhooks",		offsetof(struct retention_conf, webhooks_days) },
 	{ "follow_events",	offsetof(struct retention_conf, follow_events_days) },
 	{ "modem_history",	offsetof(struct retention_conf, modem_history_days) },
+	{ "scheduled_posts",	offsetof(struct retention_conf, outbox_days) },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 

@@ -187,6 +187,8 @@ $$;
 --                  after the cut-off stay right); a follow still on keeps
 --                  its event
 --   modem_history  modem state changes
+--   scheduled_posts  business posts scheduled by the API, once posted or
+--                  cancelled (outbox_days)
 CREATE OR REPLACE FUNCTION pigeon_retention_purge(p_kind text, p_days integer,
     p_batch integer, OUT purged integer, OUT more boolean)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -234,6 +236,11 @@ BEGIN
 		done_if := 't.delta = -1';
 	WHEN 'modem_history' THEN
 		tbl := 'modem_history'; tcol := 'at';
+	WHEN 'scheduled_posts' THEN
+		-- Posted or cancelled, aged from then (a post scheduled 30
+		-- days ahead is as young as its posting); the post itself stays.
+		tbl := 'scheduled_posts'; tcol := 'created_at';
+		done_if := 't.state <> ''scheduled'' AND coalesce(t.done_at, t.created_at) < $1';
 	ELSE
 		RAISE EXCEPTION 'unknown retention kind %', p_kind;
 	END CASE;

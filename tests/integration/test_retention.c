@@ -118,7 +118,20 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    /* alice followed bob and left; carol follows bob: all 40 days ago. */
 	    "INSERT INTO follows (followee, follower) VALUES (9002, 9001), (9002, 9003);"
 	    "DELETE FROM follows WHERE followee = 9002 AND follower = 9001;"
-	    "UPDATE follow_events SET at = now() - interval '40 days' WHERE followee = 9002;"));
+	    "UPDATE follow_events SET at = now() - interval '40 days' WHERE followee = 9002;"
+	    /* alice's scheduled posts: posted and cancelled 40 days ago (go),
+	     * made 40 days ago and posted a day ago (stays), still waiting
+	     * (stays). */
+	    "INSERT INTO scheduled_posts (id, account_id, text, send_at, state, post_id,"
+	    " created_at, done_at) VALUES"
+	    " (9501, 9001, 'sale', now() - interval '40 days', 'posted', 9201,"
+	    "  now() - interval '41 days', now() - interval '40 days'),"
+	    " (9502, 9001, 'called off', now() - interval '39 days', 'cancelled', NULL,"
+	    "  now() - interval '41 days', now() - interval '40 days'),"
+	    " (9503, 9001, 'late sale', now() - interval '1 day', 'posted', NULL,"
+	    "  now() - interval '40 days', now() - interval '1 day'),"
+	    " (9504, 9001, 'next sale', now() + interval '1 day', 'scheduled', NULL,"
+	    "  now() - interval '1 day', NULL);"));
 	ok(g.db, PQexec(g.db, "COMMIT"));
 
 	/* The old rows go, in batches, each kind by its own days. */
@@ -136,6 +149,8 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    NULL, "1", 30000), 0);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE dedupe LIKE 'ret-%'",
 	    NULL, "1", 30000), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT string_agg(id::text, ' ' ORDER BY id) FROM "
+	    "scheduled_posts WHERE id >= 9501", NULL, "9503 9504", 30000), 0);
 
 	/* What the retention keeps. */
 	ck_assert_int_eq(h_db_long(g.db,
@@ -152,6 +167,7 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 	    "SELECT count(*) FROM outbox_parts WHERE outbox_id = 9301", 0, NULL), 0);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM posts WHERE id = 9201", 0, NULL), 1);
+	ck_assert_int_eq(metric(&g, "pigeon_retention_purged_total{kind=\"scheduled_posts\"}"), 2);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(*) FROM inbox_messages WHERE id IN (9102, 9103)", 0, NULL), 2);
 	ck_assert_int_eq(h_db_long(g.db,
