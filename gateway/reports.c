@@ -397,13 +397,14 @@ reports_receipt(struct link *l, json_t *msg)
 		log_warnx("modem %s: receipt without key or keys, ignored", l->name);
 		return;
 	}
-	/* The keys are the id in hex and in decimal: anything else is left out. */
+	/* The keys: the id as the SMSC wrote it (a UUID, with dashes, from
+	 * some), and read in the other base when it is a number. Strings of
+	 * at most 64 bytes (modem_msg_check); empty ones are left out. */
 	if ((clean = json_array()) == NULL)
 		return;
 	json_array_foreach(keys, i, k) {
 		const char *v = json_string_value(k);
-		if (v != NULL && *v != '\0' &&
-		    strspn(v, "0123456789abcdefABCDEF") == strlen(v))
+		if (v != NULL && *v != '\0')
 			json_array_append(clean, k);
 	}
 	if (number_normalize(recipient ? recipient : "", env.conf.country, norm,

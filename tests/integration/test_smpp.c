@@ -328,6 +328,44 @@ START_TEST(test_receipts)
 }
 END_TEST
 
+/* An SMSC whose message ids are UUIDs (Jasmin): the receipt names the
+ * id with its dashes, and it matches (its keys were cut down to hex
+ * digits only, and no receipt of such an SMSC ever did). */
+START_TEST(test_receipts_uuid_ids)
+{
+	const char *e = "+212661100031", *f = "+212661100032";
+	char opts[256];
+	size_t i;
+	json_t *v;
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"ids\":\"uuid\"}"));
+	TEXT(e, "JOIN uuid1");
+	GETS(e, "@uuid1");
+	TEXT(f, "JOIN uuid2");
+	GETS(f, "@uuid2");
+	TEXT(f, "FOLLOW uuid1");
+	GETS(f, "You now follow @uuid1");
+	TEXT(e, "Ids with dashes");
+	GETS(f, "@uuid1: Ids with dashes");
+	long id = outbox_id(f, "@uuid1: Ids with dashes");
+	ck_assert(id > 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	json_t *ids = message_ids(id);
+	ck_assert_int_eq(json_array_size(ids), 1);
+	json_array_foreach(ids, i, v) {
+		ck_assert_msg(strchr(json_string_value(v), '-') != NULL,
+		    "not a UUID: %s", json_string_value(v));
+		snprintf(opts, sizeof(opts), "%s", json_string_value(v));
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	}
+	json_decref(ids);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	assert_api_state(id, "delivered");
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"ids\":\"hex\"}"));
+	settle();
+}
+END_TEST
+
 /* Receipts sent the moment a submit is taken, as some SMSCs do, here even
  * before the submit's answer (answers held 200 ms): before pigeond has
  * the message id, let alone committed it. Each still matches, and none is
@@ -854,6 +892,7 @@ main(void)
 	tcase_add_test(tc, test_french);
 	tcase_add_test(tc, test_arabic_concatenated);
 	tcase_add_test(tc, test_receipts);
+	tcase_add_test(tc, test_receipts_uuid_ids);
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);

@@ -66,7 +66,7 @@ function serve(dir, opts) {
 	const cfg = {
 		system_id: opts.system_id || 'pigeon',
 		password: opts.password || 'secret',
-		ids: opts.ids || 'hex',		/* message ids issued: hex or decimal */
+		ids: opts.ids || 'hex',		/* message ids issued: hex, decimal or uuid */
 		id_base: opts.id_base !== undefined ? opts.id_base : 0x3a000000,
 		auto_receipt: opts.auto_receipt || '',	/* a stat, or '' = none */
 		redeliver_ms: opts.redeliver_ms || 0,
@@ -125,7 +125,14 @@ function serve(dir, opts) {
 
 	function issueId() {
 		const n = nextId++;
-		return cfg.ids === 'decimal' ? String(n) : n.toString(16);
+		if (cfg.ids === 'decimal')
+			return String(n);
+		if (cfg.ids === 'uuid') {
+			/* Jasmin's shape: a UUID, dashes and all. */
+			const h = n.toString(16).padStart(12, '0');
+			return 'f0e1d2c3-b4a5-4697-8899-' + h;
+		}
+		return n.toString(16);
 	}
 
 	function bound(s, mode) {
@@ -556,7 +563,7 @@ function serve(dir, opts) {
 		}
 		case 'config':
 			if (c.ids !== undefined)
-				cfg.ids = c.ids === 'decimal' ? 'decimal' : 'hex';
+				cfg.ids = ['decimal', 'uuid'].includes(c.ids) ? c.ids : 'hex';
 			if (c.auto_receipt !== undefined)
 				cfg.auto_receipt = c.auto_receipt;
 			return { ok: true, config: cfg };
@@ -743,7 +750,7 @@ function sentPrint(dir, number) {
 
 function usage() {
 	process.stderr.write(`usage:
-  smsc run DIR [--port N] [--system-id ID] [--password PW] [--ids hex|decimal]
+  smsc run DIR [--port N] [--system-id ID] [--password PW] [--ids hex|decimal|uuid]
                [--id-base N] [--auto-receipt STAT] [--redeliver-ms N]
                [--record FILE|none] [--parent-pid PID] [--deliver-window N]
                [--default-alphabet gsm|latin1]
@@ -755,7 +762,7 @@ function usage() {
                                (next N submits or binds), status N CODE,
                                delay MS, drop [AFTER], unbind, generic_nack,
                                mute on|off, clear
-  smsc config DIR [--ids hex|decimal] [--auto-receipt STAT|'']
+  smsc config DIR [--ids hex|decimal|uuid] [--auto-receipt STAT|'']
   smsc status DIR | stop DIR
   smsc wait DIR COUNTER N [--timeout-ms MS]   until a status counter is N
   smsc sent DIR [NUMBER]       accepted messages: time, to, text (parts joined)
