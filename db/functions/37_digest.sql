@@ -105,6 +105,27 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS $$
 	SELECT p !~ '[^\n\r !"#$%&''()*+,./0-9:;<=>?@A-Z_a-z£¥èéùìòÇØøÅåÆæßÉ¤¡ÄÖÑÜ§¿äöñüà^{}\\\[~\]|€ΔΦΓΛΩΠΨΣΘΞ-]';
 $$;
 
+-- What p takes of an SMS, in GSM-7 septets (p_gsm) or UCS-2 units: a
+-- character of GSM-7's extension table (€ [ ] { } ^ ~ \ | and form
+-- feed) is two septets, one outside the BMP (an emoji) two UCS-2 units.
+CREATE OR REPLACE FUNCTION pigeon_sms_units(p text, p_gsm boolean)
+RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT length(p) + length(regexp_replace(p, CASE WHEN p_gsm
+	    THEN '[^\f^{}\\\[~\]|€]' ELSE '[^\U00010000-\U0010FFFF]' END, '', 'g'));
+$$;
+
+-- The longest start of p that takes at most p_units (pigeon_sms_units).
+CREATE OR REPLACE FUNCTION pigeon_sms_left(p text, p_units integer, p_gsm boolean)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+	n integer := least(length(p), greatest(p_units, 0));
+BEGIN
+	WHILE n > 0 AND pigeon_sms_units(left(p, n), p_gsm) > p_units LOOP
+		n := n - 1;
+	END LOOP;
+	RETURN left(p, n);
+END $$;
+
 -- Posts as "@h: text / @h: text / @h: text" in what one SMS leaves after
 -- its header p_head (GSM-7 when all of it can be, else UCS-2): the
 -- shorter texts take what they need, the others are cut evenly, at a
@@ -120,19 +141,22 @@ DECLARE
 	dots text := CASE WHEN gsm THEN '...' ELSE '…' END;
 	k integer := coalesce(cardinality(p_handles), 0);
 	cut text[] := p_texts;
-	room integer := CASE WHEN gsm THEN 160 ELSE 70 END - length(p_head) - 3 * (k - 1);
+	room integer := CASE WHEN gsm THEN 160 ELSE 70 END
+	    - pigeon_sms_units(p_head, gsm) - 3 * (k - 1);
 	share integer;
 	n_left integer := k;
 	i integer;
 BEGIN
+	-- Septets or UCS-2 units, not characters: a post with a few € signs
+	-- made the SMS longer than one, and the worker cut its last post.
 	FOR i IN 1 .. k LOOP
-		room := room - length(p_handles[i]) - 3;	-- "@h: "
+		room := room - pigeon_sms_units(p_handles[i], gsm) - 3;	-- "@h: "
 	END LOOP;
 	FOR i IN SELECT u.i FROM unnest(p_texts) WITH ORDINALITY u(t, i)
-	          ORDER BY length(u.t), u.i LOOP
+	          ORDER BY pigeon_sms_units(u.t, gsm), u.i LOOP
 		share := greatest(room / n_left, 0);
-		IF length(p_texts[i]) > share THEN
-			cut[i] := left(p_texts[i], greatest(share - length(dots), 0));
+		IF pigeon_sms_units(p_texts[i], gsm) > share THEN
+			cut[i] := pigeon_sms_left(p_texts[i], greatest(share - length(dots), 0), gsm);
 			-- At a space when one is near, as the worker cuts.
 			IF substr(p_texts[i], length(cut[i]) + 1, 1) <> ' '
 			   AND cut[i] ~ ' \S{0,14}$' THEN
@@ -141,7 +165,7 @@ BEGIN
 			cut[i] := CASE WHEN share > length(dots) + 2
 			    THEN rtrim(cut[i], ' ,;:') || dots ELSE '' END;
 		END IF;
-		room := room - length(cut[i]);
+		room := room - pigeon_sms_units(cut[i], gsm);
 		n_left := n_left - 1;
 	END LOOP;
 	RETURN coalesce((SELECT string_agg('@' || p_handles[j] ||

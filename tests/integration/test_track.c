@@ -239,6 +239,27 @@ START_TEST(test_search_and_stats)
 		handles++;
 	ck_assert_msg(handles == 3, "SEARCH showed %d of 3 posts: %s", handles, line);
 	free(got);
+	/* Prices in euros and brackets: GSM-7, but each of € [ ] { } takes two
+	 * septets. The reply is laid out in septets, so it reaches the phone
+	 * as made (counted in characters, it was longer than one SMS and the
+	 * worker cut its last post). */
+	h_post(&g, 0, max, "couscous 5€ tajine 7€ harira 2€ the 5€ {menu} [soir] €€ ok "
+	    "pour tous ce soir", WAIT_MS);
+	h_post(&g, 0, max, "couscous royal a 9€ {promo} [midi] ~ avec les legumes du "
+	    "marche frais €€", WAIT_MS);
+	h_post(&g, 0, max, "couscous gratuit? non: 3€ [vendredi] {famille} | bienvenue "
+	    "a tous les voisins €", WAIT_MS);
+	TEXT(1, kim, "SEARCH couscous");
+	GETS(kim, "Latest: @max8: couscous gratuit? ");
+	char *made = h_db_value(g.db, "SELECT text FROM outbox WHERE recipient = $1 AND "
+	    "text LIKE 'Latest: @max8: couscous gratuit? %' ORDER BY id DESC LIMIT 1",
+	    1, &kim);
+	ck_assert_ptr_nonnull(made);
+	ck_assert_msg(strstr(made, " / @max8: couscous 5€") != NULL, "%s", made);
+	got = h_received(&g, kim);
+	ck_assert_msg(strstr(got, made) != NULL, "sent \"%s\", the phone got: %s", made, got);
+	free(got);
+	free(made);
 
 	/* Both copies of the latest post delivered, by report. */
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox o JOIN posts p "
