@@ -80,6 +80,19 @@ BEGIN
 	RETURN e AT TIME ZONE tz;
 END $$;
 
+-- Holds the queued message p_id, when there is one, for its recipient's
+-- quiet hours as the updates it speaks of are held (the daily caps'
+-- notices). The id.
+CREATE OR REPLACE FUNCTION pigeon_hold_quiet(p_id bigint)
+RETURNS bigint LANGUAGE sql SET search_path = public, pg_temp AS $$
+	UPDATE outbox o SET next_attempt_at = q.quiet_end, held_since = now()
+	  FROM accounts a,
+	       LATERAL (SELECT pigeon_quiet_end(a.sleep_from, a.sleep_to) AS quiet_end) q
+	 WHERE o.id = p_id AND o.state = 'queued' AND a.phone = o.recipient
+	   AND q.quiet_end IS NOT NULL;
+	SELECT p_id;
+$$;
+
 -- Re-times the held updates of one recipient (p_phone) or of everyone
 -- (NULL) for the current windows and time zone: released when the
 -- recipient is outside their window now. Returns the rows released.
@@ -314,10 +327,11 @@ BEGIN
 	SELECT array_agg(c.phone), array_agg(c.lang)
 	  INTO cap_phones, cap_langs
 	  FROM counted c WHERE c.track_sent = track_cap;
-	-- The copy that reached the cap went out; the warning follows it.
+	-- The copy that reached the cap went out; the warning follows it,
+	-- held as it is in the member's quiet hours.
 	FOR i IN 1 .. coalesce(array_length(cap_phones, 1), 0) LOOP
-		PERFORM pigeon_reply(cap_phones[i], cap_langs[i], 'track_cap',
-		    ARRAY[track_cap::text]);
+		PERFORM pigeon_hold_quiet(pigeon_reply(cap_phones[i], cap_langs[i],
+		    'track_cap', ARRAY[track_cap::text]));
 	END LOOP;
 	RETURN pid;	-- the outbox_insert_notify trigger wakes the scheduler
 END $$;

@@ -110,8 +110,9 @@ BEGIN
 	                               AND o.reply_key = 'recipient_ceiling'
 	                               AND o.created_at >= day_start)
 	          ORDER BY a.id LOOP
-		PERFORM pigeon_queue_reply(r.phone, r.lang, 'recipient_ceiling',
-		    ARRAY[ceiling::text], NULL, false, false, NULL, NULL);
+		PERFORM pigeon_hold_quiet(pigeon_queue_reply(r.phone, r.lang,
+		    'recipient_ceiling', ARRAY[ceiling::text], NULL, false, false,
+		    NULL, NULL));
 	END LOOP;
 	RETURN NULL;
 END $$;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 
@@ -274,6 +275,43 @@ START_TEST(test_search_and_stats)
 }
 END_TEST
 
+/* The cap's warning, reached in the member's quiet hours, waits with the
+ * copies it speaks of (it was sent at once, waking the phone at night,
+ * before any of them); SLEEP OFF brings all four. (A reply does not queue
+ * behind copies, so the warning may come before the last of them.) */
+START_TEST(test_track_cap_quiet)
+{
+	const char *jay = "+212661100041", *kay = "+212661100042";
+	time_t now = time(NULL);
+	struct tm tm;
+	char cmd[32];
+
+	/* Two hours from this one: the test stays inside them. */
+	gmtime_r(&now, &tm);
+	snprintf(cmd, sizeof(cmd), "SLEEP %d %d", tm.tm_hour, (tm.tm_hour + 2) % 24);
+	h_join(&g, 0, jay, "jay8", WAIT_MS);
+	h_join(&g, 1, kay, "kay8", WAIT_MS);
+	TEXT(1, kay, "TRACK figue");
+	GETS(kay, "You will get every post with figue");
+	TEXT(1, kay, cmd);
+	GETS(kay, "Quiet hours from");
+	h_post(&g, 0, jay, "figue un", WAIT_MS);
+	h_post(&g, 0, jay, "figue deux", WAIT_MS);
+	h_post(&g, 0, jay, "figue trois", WAIT_MS);
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, kay, "@jay8: figue"), 0);
+	ck_assert_int_eq(h_received_matching(&g, kay, "tracking SMS today"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND reply_key = 'track_cap' AND state = 'queued' AND held_since IS NOT NULL "
+	    "AND next_attempt_at > now() + interval '30 minutes'", 1, &kay), 1);
+	TEXT(1, kay, "SLEEP OFF");
+	GETS(kay, "You got 3 tracking SMS today, the most a day.");
+	GETS(kay, "@jay8: figue un");
+	GETS(kay, "@jay8: figue deux");
+	GETS(kay, "@jay8: figue trois");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -290,6 +328,7 @@ main(void)
 	tcase_add_unchecked_fixture(st, setup, teardown);
 	tcase_set_timeout(st, 600);
 	tcase_add_test(st, test_track_daily_cap);
+	tcase_add_test(st, test_track_cap_quiet);
 	tcase_add_test(st, test_search_and_stats);
 	suite_add_tcase(s, st);
 	return h_main(s);
