@@ -126,7 +126,9 @@ http_param_int(const char *v, long long min, long long max, long long *out)
  * as it is; an IPv6 one by its /64, the block a network gives one
  * subscriber or host (SLAAC, privacy addresses), so that a client cannot
  * take a new address, and a new budget, for each request; an IPv4
- * address mapped into IPv6 (a dual-stack listener) as the IPv4 address.
+ * address mapped into IPv6 (a dual-stack listener) as the IPv4 address;
+ * a link-local one (fe80::/10) as it is, since the whole link shares
+ * its /64.
  */
 void
 http_client_key(const struct sockaddr *sa, char *out, size_t len)
@@ -142,6 +144,13 @@ http_client_key(const struct sockaddr *sa, char *out, size_t len)
 		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&a)) {
 			if (inet_ntop(AF_INET, &a.s6_addr[12], ip, sizeof(ip)) != NULL)
+				snprintf(out, len, "%s", ip);
+			return;
+		}
+		/* Link-local addresses: every host of the link is in
+		 * fe80::/64, each a client of its own. */
+		if (IN6_IS_ADDR_LINKLOCAL(&a)) {
+			if (inet_ntop(AF_INET6, &a, ip, sizeof(ip)) != NULL)
 				snprintf(out, len, "%s", ip);
 			return;
 		}

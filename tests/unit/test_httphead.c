@@ -125,6 +125,9 @@ START_TEST(test_client_key)
 	ck_assert_str_ne(key_of(AF_INET6, "2001:db8:1:3::1"), "2001:db8:1:2::/64");
 	ck_assert_str_eq(key_of(AF_INET6, "::1"), "::/64");
 	ck_assert_str_eq(key_of(AF_INET6, "::ffff:192.0.2.7"), "192.0.2.7");
+	/* Two hosts of one link: two clients. */
+	ck_assert_str_eq(key_of(AF_INET6, "fe80::1:2:3:4"), "fe80::1:2:3:4");
+	ck_assert_str_eq(key_of(AF_INET6, "fe80::6"), "fe80::6");
 	ck_assert_str_eq(key_of(AF_UNIX, ""), "?");
 }
 END_TEST
