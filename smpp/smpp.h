@@ -217,9 +217,13 @@ void	 main_link_down(const char *session, const char *reason, uint32_t status);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, char ids[][66]);
+/* send_failed's flags (docs/modem-protocol.md, SMPP links). */
+#define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
+#define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */
+#define SEND_LINK_LOST	0x04	/* the session ended (or was down) under it */
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][66], uint32_t status, int temporary, int throttled,
-	    int maybe_sent, const char *error);
+	    int flags, const char *error);
 /* A deliver_sm: an MO part or a receipt, to acknowledge by handle. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
 void	 main_exit(int) __attribute__((noreturn));

@@ -585,6 +585,87 @@ START_TEST(test_drop_mid_window)
 }
 END_TEST
 
+/*
+ * The session lost with 2 submits in flight and 4 sends still queued in
+ * the worker: pigeond hears "link down" first, then the 2 as "may have
+ * been sent" and the 4 as "not sent" (back to the queue, no attempt),
+ * all as the session's loss. Before, the queued ones were plain
+ * temporary failures, emitted before the link down: pigeond counted them
+ * on a link still online, reached "5 sends in a row failed" and
+ * restarted the worker, charging every one an attempt and a backoff.
+ */
+static int
+drop_settled(void *arg)
+{
+	int n = 0;
+
+	(void)arg;
+	w_pump();
+	for (int i = 0; i < w.nq; i++) {
+		const char *t = json_string_value(json_object_get(w.q[i], "type"));
+		n += strcmp(t, "link") == 0 || strcmp(t, "send_failed") == 0;
+	}
+	if (n < 7)
+		h_sleep_ms(10);
+	return n >= 7 || w.eof;
+}
+
+START_TEST(test_drop_returns_the_unsent)
+{
+	int link_at = -1, maybe = 0, unsent = 0, lost = 0, failed = 0;
+
+	smsc_start("smpp-unsent", "hex");
+	w_start("\"window\":2,\"reconnect_max_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":2000}"));
+	for (int i = 1; i <= 6; i++)
+		send_text(i, "+212600000001", "queued behind the window", 0);
+	h_smsc_wait_count(&smsc, "submit_sm", 2, WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	ck_assert_int_eq(h_wait_for(drop_settled, NULL, WAIT_MS), 0);
+	for (int i = 0; i < w.nq; i++) {
+		json_t *m = w.q[i];
+		const char *t = json_string_value(json_object_get(m, "type"));
+		if (strcmp(t, "link") == 0) {
+			link_at = i;
+			continue;
+		}
+		if (strcmp(t, "send_failed") != 0)
+			continue;
+		ck_assert_msg(link_at >= 0, "send_failed %lld came before the link "
+		    "down", (long long)json_integer_value(json_object_get(m, "id")));
+		failed++;
+		ck_assert(json_is_true(json_object_get(m, "temporary")));
+		lost += json_is_true(json_object_get(m, "link_lost"));
+		if (json_is_true(json_object_get(m, "maybe_sent"))) {
+			maybe++;
+			ck_assert_ptr_null(json_object_get(m, "not_sent"));
+		} else if (json_is_true(json_object_get(m, "not_sent"))) {
+			unsent++;
+			ck_assert_int_eq(json_integer_value(json_object_get(m,
+			    "parts_sent")), 0);
+		}
+	}
+	ck_assert_int_eq(failed, 6);
+	ck_assert_int_eq(maybe, 2);
+	ck_assert_int_eq(unsent, 4);
+	ck_assert_int_eq(lost, 6);
+	for (int i = 0; i < w.nq; i++)
+		json_decref(w.q[i]);
+	w.nq = 0;
+	/* Refused while not bound: not sent either. */
+	send_text(7, "+212600000001", "while down", 0);
+	json_t *m = w_outcome(7);
+	if (json_is_true(json_object_get(m, "temporary")) &&
+	    strcmp(json_string_value(json_object_get(m, "error")), "not bound") == 0) {
+		ck_assert(json_is_true(json_object_get(m, "not_sent")));
+		ck_assert(json_is_true(json_object_get(m, "link_lost")));
+	}
+	json_decref(m);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_no_answer_timeout)
 {
 	smsc_start("smpp-noanswer", "hex");
@@ -790,6 +871,7 @@ main(void)
 	tcase_add_test(tc, test_mo_ack_after_commit);
 	tcase_add_test(tc, test_throttle_and_queue_full);
 	tcase_add_test(tc, test_drop_mid_window);
+	tcase_add_test(tc, test_drop_returns_the_unsent);
 	tcase_add_test(tc, test_no_answer_timeout);
 	tcase_add_test(tc, test_bind_refused);
 	tcase_add_test(tc, test_unbind_nack_dead_link);
