@@ -10,9 +10,12 @@
  * an enquire_link without answer end the session: pigeond is told the
  * link is down, then what was in flight is settled as "may have been
  * sent" and what was still queued as "not sent" (back to pigeond's queue,
- * no attempt charged), and the session binds again after a backoff. A deliver_sm is answered only when pigeond says it committed
- * it (link_ack): a session that ends before leaves it to the SMSC to
- * deliver again.
+ * no attempt charged), and the session binds again after a backoff.
+ *
+ * A deliver_sm is answered only when pigeond says it committed it
+ * (link_ack): a session that ends before leaves it to the SMSC to deliver
+ * again. A copy the SMSC sends on the same session meanwhile (its answer
+ * late) is answered with it, never reported twice (acks.c).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -406,20 +409,27 @@ link_ack(long long handle, const char **err)
 {
 	struct sess *s;
 	unsigned gen;
-	uint32_t seq;
+	uint32_t seq, *copies;
+	size_t ncopies;
 
-	if (acks_take(handle, (void **)&s, &gen, &seq) == -1) {
+	if (acks_take(handle, (void **)&s, &gen, &seq, &copies, &ncopies) == -1) {
 		*err = "no deliver_sm with that location";
 		return -1;
 	}
 	if (s->gen != gen || s->state != S_BOUND) {
+		free(copies);
 		*err = "the session that delivered it is closed: the "
 		    "SMSC delivers it again";
 		return -1;
 	}
-	pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK, seq);
-	pdu_u8(&scratch, 0);	/* message_id: unused, "" */
-	sess_write(s, &scratch);
+	/* The SMSC's copies of it (acks_join) are answered with it. */
+	for (size_t i = 0; i <= ncopies; i++) {
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK,
+		    i == 0 ? seq : copies[i - 1]);
+		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
+		sess_write(s, &scratch);
+	}
+	free(copies);
 	return 0;
 }
 
@@ -435,11 +445,19 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		sess_write(s, &scratch);
 		return;
 	}
+	/* The SMSC sent it again, its answer late (pigeond has not committed
+	 * the first yet): answered with the first, not reported twice. */
+	uint64_t key = deliver_hash(&d);
+	if (acks_join(s, s->gen, key, seq)) {
+		log_info("deliver_sm %u from %s: a copy of one waiting for "
+		    "pigeond's commit; answered with it", seq, d.source);
+		return;
+	}
 	if (d.esm_class & 0x3c)
 		st.receipts++;
 	else
 		st.mo++;
-	main_deliver(acks_add(s, s->gen, seq), seq, &d);
+	main_deliver(acks_add(s, s->gen, seq, key), seq, &d);
 }
 
 static void

@@ -213,36 +213,12 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
 	emit(m);
 }
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/*
- * What identifies a deliver_sm across the SMSC's redeliveries (which come
- * with new sequence numbers): its addresses, coding, concatenation and
- * bytes. Two identical texts from one phone share it too: pigeond keeps
- * it for dedupe over a bounded time, as the modems' (sender, SMSC time).
- */
+/* Two identical texts from one phone share the key too: pigeond keeps it
+ * for dedupe over a bounded time, as the modems' (sender, SMSC time). */
 static void
 deliver_key(const struct deliver *d, char *out, size_t size)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	unsigned nums[6] = { d->esm_class, d->data_coding, d->has_sar,
-	    d->sar_ref, d->sar_total, d->sar_seq };
-
-	h = fnv(h, d->source, strlen(d->source) + 1);
-	h = fnv(h, d->dest, strlen(d->dest) + 1);
-	h = fnv(h, nums, sizeof(nums));
-	h = fnv(h, d->sm, d->sm_len);
-	snprintf(out, size, "smpp:%016llx", (unsigned long long)h);
+	snprintf(out, size, "smpp:%016llx", (unsigned long long)deliver_hash(d));
 }
 
 static void

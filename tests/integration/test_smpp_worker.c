@@ -514,6 +514,43 @@ START_TEST(test_mo_ack_after_commit)
 }
 END_TEST
 
+/*
+ * The SMSC sends a deliver_sm again while the first still waits for
+ * pigeond's commit (its answer late: the database is slow), with a new
+ * sequence number each time: the copies are not reported again, and are
+ * answered with the first once it is committed. pigeond stored each copy
+ * as a new SMS (the link never went down) and applied it twice. (The same
+ * text after the commit is a new SMS: test_smpp_link test_acks_copies_join,
+ * test_smpp test_english.)
+ */
+START_TEST(test_mo_copy_while_waiting)
+{
+	h_smsc_start(&smsc, "smpp-mo-copy", "--ids hex --redeliver-ms 300");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000005\","
+	    "\"text\":\"STOP\"}"));
+	json_t *m = take_sms_from("+212611000005");
+	/* Two copies sent by the SMSC, then the worker heard out. */
+	h_smsc_wait_count(&smsc, "deliver_sm", 3, WAIT_MS);
+	w_write("{\"type\":\"ping\",\"seq\":2}");
+	json_decref(w_take("pong", -1, WAIT_MS));
+	w_pump();
+	for (int i = 0; i < w.nq; i++)
+		ck_assert_msg(strcmp(json_string_value(json_object_get(w.q[i], "type")),
+		    "sms") != 0, "a copy of the waiting deliver_sm was reported again");
+	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
+	long copies = h_smsc_count(&smsc, "deliver_sm");
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	json_decref(m);
+	/* Every copy the SMSC had sent by then is answered. */
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", copies, WAIT_MS);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_throttle_and_queue_full)
 {
 	smsc_start("smpp-throttle", "hex");
@@ -869,6 +906,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_hex);
 	tcase_add_test(tc, test_receipts_decimal);
 	tcase_add_test(tc, test_mo_ack_after_commit);
+	tcase_add_test(tc, test_mo_copy_while_waiting);
 	tcase_add_test(tc, test_throttle_and_queue_full);
 	tcase_add_test(tc, test_drop_mid_window);
 	tcase_add_test(tc, test_drop_returns_the_unsent);
