@@ -5,8 +5,8 @@
  * Up to `window` submit_sm are unanswered at once; each has a deadline, and
  * one whose answer never comes is settled as a temporary failure that may
  * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
- * halve the rate (they fail the message temporarily, flagged, never for
- * good). A generic_nack, an unbind from the SMSC, a closed connection or
+ * halve the rate (they fail a one-part message temporarily, flagged, never
+ * for good; a part of a long one is submitted again after the pause). A generic_nack, an unbind from the SMSC, a closed connection or
  * an enquire_link without answer end the session: pigeond is told the
  * link is down, then what was in flight is settled as "may have been
  * sent" and what was still queued as "not sent" (back to pigeond's queue,
@@ -44,6 +44,9 @@
 #define BOUND_STEADY_MS		30000
 #define THROTTLE_PAUSE_MIN_MS	200
 #define THROTTLE_PAUSE_MAX_MS	16000
+/* A throttled part of a long message is submitted again, after the pause,
+ * this many times (about 40 s of pauses) before the message fails. */
+#define THROTTLE_PART_TRIES	8
 
 enum role { ROLE_TRX, ROLE_TX, ROLE_RX };
 
@@ -89,6 +92,7 @@ struct sub {
 	struct sess	*s;		/* in flight on this session */
 	uint32_t	 seq;
 	long		 deadline;
+	int		 throttled;	/* times the SMSC said slow down to it */
 	struct pdu_out	 pdu;
 	TAILQ_ENTRY(sub) q;
 };
@@ -395,6 +399,19 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	}
 	if (smpp_status_throttle(status))
 		st.throttled++;
+	/*
+	 * A part of a long message is submitted again after the pause, the
+	 * same PDU (the same concatenation reference): failed, the message
+	 * went back to pigeond's queue whole, with a new reference, and the
+	 * parts the SMSC had accepted reached the phone as orphans.
+	 */
+	if (smpp_status_throttle(status) && sb->m->n > 1 &&
+	    ++sb->throttled < THROTTLE_PART_TRIES && !stopping) {
+		sb->s = NULL;
+		TAILQ_INSERT_HEAD(&queued, sb, q);
+		nqueued++;
+		return;
+	}
 	char err[96];
 	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
 	    smpp_status_text(status));

@@ -589,6 +589,59 @@ START_TEST(test_throttle_and_queue_full)
 }
 END_TEST
 
+/*
+ * Part 1 of a long message told to slow down, part 2 accepted: part 1 is
+ * submitted again after the pause, the same PDU, and the message is sent
+ * (2 parts, one reference). It failed as throttled: pigeond sent the
+ * whole message again with a new reference, part 2 left an orphan on the
+ * phone.
+ */
+START_TEST(test_throttled_part_resent)
+{
+	char text[201];
+	json_t *subs, *r;
+	size_t i;
+	int ok = 0, throttled = 0, seqs = 0;
+	long ref = -1;
+
+	for (int k = 0; k < 200; k++)
+		text[k] = "abcdefghij"[k % 10];
+	text[200] = '\0';
+	smsc_start("smpp-throttled-part", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"throttle\",\"count\":1}"));
+	send_text(1, "+212600000002", text, 0);
+	json_t *m = w_outcome(1);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(m, "type")), "sent") == 0,
+	    "the long message with a throttled part: %s",
+	    json_string_value(json_object_get(m, "error")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "parts")), 2);
+	json_decref(m);
+	subs = h_smsc_submits(&smsc);
+	json_array_foreach(subs, i, r) {
+		json_t *c = json_object_get(r, "concat");
+		long st = json_integer_value(json_object_get(r, "status"));
+		if (st == 0x58) {
+			throttled++;
+			continue;
+		}
+		ck_assert_int_eq(st, 0);
+		ok++;
+		ck_assert(json_is_object(c));
+		if (ref == -1)
+			ref = json_integer_value(json_object_get(c, "ref"));
+		ck_assert_int_eq(json_integer_value(json_object_get(c, "ref")), ref);
+		seqs |= 1 << json_integer_value(json_object_get(c, "seq"));
+	}
+	json_decref(subs);
+	ck_assert_int_eq(throttled, 1);
+	ck_assert_int_eq(ok, 2);
+	ck_assert_int_eq(seqs, 1 << 1 | 1 << 2);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_drop_mid_window)
 {
 	smsc_start("smpp-drop", "hex");
@@ -908,6 +961,7 @@ main(void)
 	tcase_add_test(tc, test_mo_ack_after_commit);
 	tcase_add_test(tc, test_mo_copy_while_waiting);
 	tcase_add_test(tc, test_throttle_and_queue_full);
+	tcase_add_test(tc, test_throttled_part_resent);
 	tcase_add_test(tc, test_drop_mid_window);
 	tcase_add_test(tc, test_drop_returns_the_unsent);
 	tcase_add_test(tc, test_no_answer_timeout);
