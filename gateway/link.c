@@ -504,10 +504,14 @@ link_step(struct link *l, const struct link_ev *ev)
 		/*
 		 * A throttle (ESME_RTHROTTLED, ESME_RMSGQFUL) is the SMSC pacing
 		 * a healthy bind: a window of them in a row is normal, not a
-		 * reason to restart it.
+		 * reason to restart it. Nor are the sends a bind's lost session
+		 * settles (link_lost; they come after its "link down", the link
+		 * offline): one TCP drop with 40 sends handed over restarted the
+		 * worker, which binds again by itself.
 		 */
-		if (ev->temporary && !ev->throttled &&
-		    ++l->fails_in_row >= FAILS_OFFLINE && l->state == LINK_ONLINE) {
+		if (ev->temporary && !ev->throttled && !ev->link_lost &&
+		    l->state == LINK_ONLINE &&
+		    ++l->fails_in_row >= FAILS_OFFLINE) {
 			snprintf(reason, sizeof(reason),
 			    "%d sends in a row failed, the last: %s", l->fails_in_row, why);
 			log_warnx("modem %s: %s; restarting it", l->name, reason);

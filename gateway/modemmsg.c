@@ -80,6 +80,8 @@ static const struct field_rule rules[] = {
 	{ "send_failed", "parts_sent", F_INT, 0, 0, 255 },
 	{ "send_failed", "throttled", F_BOOL, 0, 0, 0 },
 	{ "send_failed", "maybe_sent", F_BOOL, 0, 0, 0 },
+	{ "send_failed", "not_sent", F_BOOL, 0, 0, 0 },
+	{ "send_failed", "link_lost", F_BOOL, 0, 0, 0 },
 	{ "report", "folder", F_INT, 0, 0, 255 },
 	{ "report", "location", F_INT, F_REQ, 0, INT32_MAX },
 	{ "report", "key", F_STR, F_REQ, 0, 0 },

@@ -79,6 +79,8 @@ struct link_ev {
 	int		 parts;		/* LEV_SEND_STARTED: parts it may need */
 	int		 temporary;	/* LEV_SEND_FAILED */
 	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
+	int		 link_lost;	/* LEV_SEND_FAILED: a bind's session ended
+					 * under it (or it never left) */
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send
 					 * settled is copied there (may be NULL) */

@@ -571,6 +571,10 @@ record_failure(int64_t id, const char *claim, struct link *m, const char *err,
 		    json_boolean(json_is_true(json_object_get(msg, "throttled"))));
 		json_object_set_new(o, "maybe_sent",
 		    json_boolean(json_is_true(json_object_get(msg, "maybe_sent"))));
+		/* Never submitted (a bind's session ended first): back in the
+		 * queue, its attempt given back (pigeon_outbox_unsent). */
+		if (temporary && json_is_true(json_object_get(msg, "not_sent")))
+			json_object_set_new(o, "not_sent", json_true());
 	}
 	outcome_push(o, m);
 }
@@ -617,13 +621,21 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	char id[32], claim[sizeof(((struct link_send *)0)->claim)];
 	const char *err = json_string_value(json_object_get(msg, "error"));
 	int temporary = json_is_true(json_object_get(msg, "temporary"));
+	int not_sent = temporary && json_is_true(json_object_get(msg, "not_sent"));
 	struct link_ev ev = { .type = LEV_SEND_FAILED, .temporary = temporary,
 	    .throttled = json_is_true(json_object_get(msg, "throttled")),
+	    .link_lost = not_sent || json_is_true(json_object_get(msg, "link_lost")),
 	    .reason = err ? err : "send failed" };
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)
 		return;
 	record_failure(ev.id, claim, m, err ? err : "send failed", temporary, msg);
+	if (not_sent) {
+		log_debug("outbox %s: not sent by %s (%s); back in the queue", id,
+		    m->name, err ? err : "no reason given");
+		scheduler_kick();
+		return;
+	}
 	if (json_is_true(json_object_get(msg, "throttled")))
 		log_debug("outbox %s: throttled by %s; back in the queue", id, m->name);
 	else

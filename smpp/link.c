@@ -5,13 +5,17 @@
  * Up to `window` submit_sm are unanswered at once; each has a deadline, and
  * one whose answer never comes is settled as a temporary failure that may
  * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
- * halve the rate (they fail the message temporarily, flagged, never for
- * good). A generic_nack, an unbind from the SMSC, a closed connection or
- * an enquire_link without answer end the session: what was in flight is
- * settled as "may have been sent", and the session binds again after a
- * backoff. A deliver_sm is answered only when pigeond says it committed
- * it (link_ack): a session that ends before leaves it to the SMSC to
- * deliver again.
+ * halve the rate (they fail a one-part message temporarily, flagged, never
+ * for good; a part of a long one is submitted again after the pause). A generic_nack, an unbind from the SMSC, a closed connection or
+ * an enquire_link without answer end the session: pigeond is told the
+ * link is down, then what was in flight is settled as "may have been
+ * sent" and what was still queued as "not sent" (back to pigeond's queue,
+ * no attempt charged), and the session binds again after a backoff.
+ *
+ * A deliver_sm is answered only when pigeond says it committed it
+ * (link_ack): a session that ends before leaves it to the SMSC to deliver
+ * again. A copy the SMSC sends on the same session meanwhile (its answer
+ * late) is answered with it, never reported twice (acks.c).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -40,6 +44,9 @@
 #define BOUND_STEADY_MS		30000
 #define THROTTLE_PAUSE_MIN_MS	200
 #define THROTTLE_PAUSE_MAX_MS	16000
+/* A throttled part of a long message is submitted again, after the pause,
+ * this many times (about 40 s of pauses) before the message fails. */
+#define THROTTLE_PART_TRIES	8
 
 enum role { ROLE_TRX, ROLE_TX, ROLE_RX };
 
@@ -70,9 +77,11 @@ struct sess {
 struct msg {
 	long long	 id;
 	int		 n, answered, ok;
+	int		 submitted;	/* parts written to the SMSC */
 	int		 failed;	/* first failure recorded */
 	uint32_t	 status;
 	int		 temporary, throttled, maybe_sent;
+	int		 link_lost;	/* failed because the session ended */
 	char		 error[160];
 	char		 ids[SMPP_MAX_PARTS][66];
 };
@@ -83,6 +92,7 @@ struct sub {
 	struct sess	*s;		/* in flight on this session */
 	uint32_t	 seq;
 	long		 deadline;
+	int		 throttled;	/* times the SMSC said slow down to it */
 	struct pdu_out	 pdu;
 	TAILQ_ENTRY(sub) q;
 };
@@ -151,10 +161,14 @@ sess_send_bare(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
 	sess_write(s, &scratch);
 }
 
-/* A message's part is answered: its outcome once every part is. */
+/*
+ * A message's part is answered: its outcome once every part is. flags:
+ * SEND_MAYBE_SENT (the part went out unanswered), SEND_LINK_LOST (the
+ * session ended under it).
+ */
 static void
 msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
-    int temporary, int throttled, int maybe_sent, const char *error)
+    int temporary, int throttled, int flags, const char *error)
 {
 	struct msg *m = sb->m;
 
@@ -170,8 +184,10 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 		snprintf(m->error, sizeof(m->error), "part %d/%d: %s",
 		    sb->idx + 1, m->n, error);
 	}
-	if (!ok && maybe_sent)
+	if (!ok && (flags & SEND_MAYBE_SENT))
 		m->maybe_sent = 1;
+	if (!ok && (flags & SEND_LINK_LOST))
+		m->link_lost = 1;
 	pdu_out_free(&sb->pdu);
 	free(sb);
 	if (m->failed) {
@@ -198,13 +214,23 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 		for (int i = 0; i < m->n; i++)
 			if (m->ids[i][0] != '\0')
 				memcpy(ids[k++], m->ids[i], sizeof(ids[0]));
+		/* SEND_NOT_SENT: no part ever left (the session ended
+		 * first); the message goes back to the queue as it was. */
 		main_send_failed(m->id, m->n, k, ids, m->status, m->temporary,
-		    m->throttled, m->maybe_sent, m->error);
+		    m->throttled, (m->maybe_sent ? SEND_MAYBE_SENT : 0) |
+		    (m->link_lost ? SEND_LINK_LOST : 0) |
+		    (m->submitted == 0 ? SEND_NOT_SENT : 0), m->error);
 	}
 	free(m);
 }
 
-/* Settles every submit in flight and queued: the session is gone. */
+/*
+ * Settles every submit in flight and queued: the session is gone. A part
+ * in flight may have been delivered (maybe sent); a message none of whose
+ * parts was submitted never left, and goes back to pigeond's queue
+ * without an attempt (SEND_NOT_SENT, msg_part_done). Neither is the
+ * message's fault, nor a sign of a bad link: SEND_LINK_LOST.
+ */
 static void
 link_fail_all(const char *why)
 {
@@ -213,12 +239,13 @@ link_fail_all(const char *why)
 	while ((sb = TAILQ_FIRST(&inflight)) != NULL) {
 		TAILQ_REMOVE(&inflight, sb, q);
 		ninflight--;
-		msg_part_done(sb, 0, NULL, 0, 1, 0, 1, why);
+		msg_part_done(sb, 0, NULL, 0, 1, 0,
+		    SEND_MAYBE_SENT | SEND_LINK_LOST, why);
 	}
 	while ((sb = TAILQ_FIRST(&queued)) != NULL) {
 		TAILQ_REMOVE(&queued, sb, q);
 		nqueued--;
-		msg_part_done(sb, 0, NULL, 0, 1, 0, 0, why);
+		msg_part_done(sb, 0, NULL, 0, 1, 0, SEND_LINK_LOST, why);
 	}
 }
 
@@ -249,12 +276,15 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 		snprintf(last_fail, sizeof(last_fail), "%s", why);
 		main_link_failed(role_name(s->role), why);
 	}
-	if (s->role != ROLE_RX)
-		link_fail_all(why);
 	log_warnx("%s session closed: %s; binding again in %d ms",
 	    role_name(s->role), why, (int)(s->retry_at - now_ms()));
+	/* The link down first: pigeond takes what follows for the session's
+	 * loss, not for sends failing one after the other on a live link
+	 * (it restarted the worker after 5 of them). */
 	if (was_ready)
 		main_link_down(role_name(s->role), why, status);
+	if (s->role != ROLE_RX)
+		link_fail_all(why);
 }
 
 static void
@@ -369,6 +399,19 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	}
 	if (smpp_status_throttle(status))
 		st.throttled++;
+	/*
+	 * A part of a long message is submitted again after the pause, the
+	 * same PDU (the same concatenation reference): failed, the message
+	 * went back to pigeond's queue whole, with a new reference, and the
+	 * parts the SMSC had accepted reached the phone as orphans.
+	 */
+	if (smpp_status_throttle(status) && sb->m->n > 1 &&
+	    ++sb->throttled < THROTTLE_PART_TRIES && !stopping) {
+		sb->s = NULL;
+		TAILQ_INSERT_HEAD(&queued, sb, q);
+		nqueued++;
+		return;
+	}
 	char err[96];
 	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
 	    smpp_status_text(status));
@@ -383,20 +426,27 @@ link_ack(long long handle, const char **err)
 {
 	struct sess *s;
 	unsigned gen;
-	uint32_t seq;
+	uint32_t seq, *copies;
+	size_t ncopies;
 
-	if (acks_take(handle, (void **)&s, &gen, &seq) == -1) {
+	if (acks_take(handle, (void **)&s, &gen, &seq, &copies, &ncopies) == -1) {
 		*err = "no deliver_sm with that location";
 		return -1;
 	}
 	if (s->gen != gen || s->state != S_BOUND) {
+		free(copies);
 		*err = "the session that delivered it is closed: the "
 		    "SMSC delivers it again";
 		return -1;
 	}
-	pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK, seq);
-	pdu_u8(&scratch, 0);	/* message_id: unused, "" */
-	sess_write(s, &scratch);
+	/* The SMSC's copies of it (acks_join) are answered with it. */
+	for (size_t i = 0; i <= ncopies; i++) {
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK,
+		    i == 0 ? seq : copies[i - 1]);
+		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
+		sess_write(s, &scratch);
+	}
+	free(copies);
 	return 0;
 }
 
@@ -412,11 +462,19 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		sess_write(s, &scratch);
 		return;
 	}
+	/* The SMSC sent it again, its answer late (pigeond has not committed
+	 * the first yet): answered with the first, not reported twice. */
+	uint64_t key = deliver_hash(&d);
+	if (acks_join(s, s->gen, key, seq)) {
+		log_info("deliver_sm %u from %s: a copy of one waiting for "
+		    "pigeond's commit; answered with it", seq, d.source);
+		return;
+	}
 	if (d.esm_class & 0x3c)
 		st.receipts++;
 	else
 		st.mo++;
-	main_deliver(acks_add(s, s->gen, seq), seq, &d);
+	main_deliver(acks_add(s, s->gen, seq, key), seq, &d);
 }
 
 static void
@@ -606,6 +664,7 @@ link_pump(void)
 		bufferevent_write(s->bev, sb->pdu.buf, sb->pdu.len);
 		TAILQ_INSERT_TAIL(&inflight, sb, q);
 		ninflight++;
+		sb->m->submitted++;
 		st.submitted++;
 	}
 }
@@ -628,7 +687,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		snprintf(err, sizeof(err), "no submit_sm_resp within %d ms",
 		    cfg.response_timeout_ms);
 		log_warnx("sequence %u: %s", sb->seq, err);
-		msg_part_done(sb, 0, NULL, 0, 1, 0, 1, err);
+		msg_part_done(sb, 0, NULL, 0, 1, 0, SEND_MAYBE_SENT, err);
 	}
 	for (int i = 0; i < nsess; i++) {
 		struct sess *s = &sess[i];
@@ -700,7 +759,8 @@ link_send(long long id, const char *to, const char *text, int report,
 	}
 	/* The transmitter's state alone: a receiver down does not stop sends. */
 	if (tx_sess()->state != S_BOUND || stopping) {
-		main_send_failed(id, 0, 0, NULL, 0, 1, 0, 0, "not bound");
+		main_send_failed(id, 0, 0, NULL, 0, 1, 0,
+		    SEND_NOT_SENT | SEND_LINK_LOST, "not bound");
 		return;
 	}
 	if (text_encode(text, max_parts, more, cfg.latin1, concat_ref++, &tp,

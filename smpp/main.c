@@ -184,10 +184,11 @@ main_sent(long long id, int parts, char ids[][66])
 
 void
 main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
-    uint32_t status, int temporary, int throttled, int maybe_sent,
+    uint32_t status, int temporary, int throttled, int flags,
     const char *error)
 {
 	json_t *m = msg_new("send_failed");
+	int maybe_sent = (flags & SEND_MAYBE_SENT) != 0;
 
 	json_object_set_new(m, "id", json_integer(id));
 	json_object_set_new(m, "code", json_integer(status));
@@ -196,46 +197,28 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
 	json_object_set_new(m, "temporary", json_boolean(temporary));
 	json_object_set_new(m, "throttled", json_boolean(throttled));
 	json_object_set_new(m, "maybe_sent", json_boolean(maybe_sent));
+	if (flags & SEND_NOT_SENT)
+		json_object_set_new(m, "not_sent", json_true());
+	if (flags & SEND_LINK_LOST)
+		json_object_set_new(m, "link_lost", json_true());
 	json_object_set_new(m, "parts", json_integer(parts));
 	json_object_set_new(m, "parts_sent", json_integer(parts_sent));
 	json_object_set_new(m, "refs", ids_array(ids, parts_sent));
-	if (!throttled)
+	if (flags & SEND_NOT_SENT)
+		log_info("send %lld not sent: %s", id, error);
+	else if (!throttled)
 		log_warnx("send %lld failed (%s%s): %s", id,
 		    temporary ? "temporary" : "permanent",
 		    maybe_sent ? ", may have been sent" : "", error);
 	emit(m);
 }
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/*
- * What identifies a deliver_sm across the SMSC's redeliveries (which come
- * with new sequence numbers): its addresses, coding, concatenation and
- * bytes. Two identical texts from one phone share it too: pigeond keeps
- * it for dedupe over a bounded time, as the modems' (sender, SMSC time).
- */
+/* Two identical texts from one phone share the key too: pigeond keeps it
+ * for dedupe over a bounded time, as the modems' (sender, SMSC time). */
 static void
 deliver_key(const struct deliver *d, char *out, size_t size)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	unsigned nums[6] = { d->esm_class, d->data_coding, d->has_sar,
-	    d->sar_ref, d->sar_total, d->sar_seq };
-
-	h = fnv(h, d->source, strlen(d->source) + 1);
-	h = fnv(h, d->dest, strlen(d->dest) + 1);
-	h = fnv(h, nums, sizeof(nums));
-	h = fnv(h, d->sm, d->sm_len);
-	snprintf(out, size, "smpp:%016llx", (unsigned long long)h);
+	snprintf(out, size, "smpp:%016llx", (unsigned long long)deliver_hash(d));
 }
 
 static void
@@ -509,7 +492,8 @@ handle_send(json_t *o)
 		return;
 	}
 	if (!configured) {
-		main_send_failed(id, 0, 0, NULL, 0, 1, 0, 0, "not configured yet");
+		main_send_failed(id, 0, 0, NULL, 0, 1, 0, SEND_NOT_SENT,
+		    "not configured yet");
 		return;
 	}
 	link_send(id, to, text, json_is_true(json_object_get(o, "report")),

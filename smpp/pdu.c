@@ -214,6 +214,32 @@ pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size)
 	return r.bad ? -1 : 0;
 }
 
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t
+deliver_hash(const struct deliver *d)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned nums[6] = { d->esm_class, d->data_coding, d->has_sar,
+	    d->sar_ref, d->sar_total, d->sar_seq };
+
+	h = fnv(h, d->source, strlen(d->source) + 1);
+	h = fnv(h, d->dest, strlen(d->dest) + 1);
+	h = fnv(h, nums, sizeof(nums));
+	h = fnv(h, d->sm, d->sm_len);
+	return h;
+}
+
 int
 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d)
 {

@@ -105,6 +105,12 @@ uint32_t pdu_get32(const uint8_t *);
 int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
 /* Reads a deliver_sm; 0, or -1 when malformed. d points into pdu. */
 int	 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d);
+/*
+ * What identifies a deliver_sm across the SMSC's redeliveries (which come
+ * with new sequence numbers): a hash of its addresses, coding,
+ * concatenation and bytes, the `key` pigeond dedupes on.
+ */
+uint64_t deliver_hash(const struct deliver *d);
 /* Parses a receipt's text; 0, or -1 when it is not one. */
 int	 receipt_parse(const char *text, size_t len, struct receipt *);
 /*
@@ -207,9 +213,14 @@ void	 link_stats(struct link_stats *);
 
 /* acks.c: deliveries waiting for pigeond's answer. A new one's handle
  * (pigeond's location), for the session (opaque here) and its generation;
- * then, given a handle, what it was recorded with (-1: no such one). */
-long long acks_add(void *owner, unsigned gen, uint32_t seq);
-int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq);
+ * then, given a handle, what it was recorded with (-1: no such one), and
+ * the sequence numbers of its copies (malloc'd, the caller frees; NULL
+ * when none). acks_join: 1 when a delivery with that key waits on that
+ * session, seq then joined to it as a copy; 0 when none. */
+long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key);
+int	 acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq);
+int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
+	    uint32_t **copies, size_t *ncopies);
 
 /* main.c: events to pigeond. */
 void	 main_ready(const char *smsc_system_id, int rebind);
@@ -217,9 +228,13 @@ void	 main_link_down(const char *session, const char *reason, uint32_t status);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, char ids[][66]);
+/* send_failed's flags (docs/modem-protocol.md, SMPP links). */
+#define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
+#define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */
+#define SEND_LINK_LOST	0x04	/* the session ended (or was down) under it */
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][66], uint32_t status, int temporary, int throttled,
-	    int maybe_sent, const char *error);
+	    int flags, const char *error);
 /* A deliver_sm: an MO part or a receipt, to acknowledge by handle. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
 void	 main_exit(int) __attribute__((noreturn));

@@ -211,26 +211,67 @@ septets(const uint8_t *ud, size_t len)
 	return 1;
 }
 
+enum alphabet { GSM, LATIN1, UCS2, BIN };
+
+/*
+ * data_coding 0x01-0x0F are SMPP 3.4's own values (5.2.19), not GSM
+ * 03.38 coding groups: 1 IA5 (ASCII) and 3 Latin-1 are text, 8 UCS-2;
+ * 2 and 4 are octets (binary: stored inert, never a command or a post);
+ * 5 JIS, 6 Cyrillic, 7 Hebrew, 9 pictograms, 10 ISO-2022-JP music codes,
+ * 13 extended Kanji and 14 KS C 5601 are not decoded here (kept as
+ * bytes, like any coding we cannot read). Read with 23.038's group rules,
+ * 2 was GSM-7 and 9 and 10 UCS-2: a binary SMS could be applied as a
+ * command, and Japanese text read as garbage.
+ */
+static enum alphabet
+smpp_alphabet(uint8_t dc)
+{
+	switch (dc) {
+	case 1:
+	case 3:
+		return LATIN1;
+	case 8:
+		return UCS2;
+	default:
+		return BIN;
+	}
+}
+
+/* 23.038's alphabet bits (3-2) of groups 00xx and 01xx: GSM-7, 8-bit
+ * data, UCS-2, reserved. */
+static enum alphabet
+gsm_alphabet(uint8_t dc)
+{
+	switch (dc >> 2 & 3) {
+	case 0:
+		return GSM;
+	case 2:
+		return UCS2;
+	default:
+		return BIN;
+	}
+}
+
 char *
 text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
     const char **coding)
 {
-	enum { GSM, LATIN1, UCS2, BIN } a;
+	enum alphabet a;
 	unsigned char *u;
 	char *s;
 
 	if (dc == 0)
 		a = latin1 ? LATIN1 : GSM;
-	else if (dc == 1 || dc == 3)
-		a = LATIN1;
-	else if (dc == 8)
-		a = UCS2;
-	else if ((dc & 0xf0) == 0xf0)
+	else if (dc < 0x10)
+		a = smpp_alphabet(dc);
+	else if (dc < 0x80)		/* general data coding, auto-delete */
+		a = dc & 0x20 ? BIN : gsm_alphabet(dc);
+	else if (dc >= 0xc0 && dc < 0xf0)	/* message waiting groups */
+		a = dc < 0xe0 ? GSM : UCS2;
+	else if (dc >= 0xf0)		/* data coding / message class */
 		a = dc & 0x04 ? BIN : GSM;
-	else if ((dc & 0xc0) == 0)	/* general data coding, 23.038 */
-		a = (dc >> 2 & 3) == 0 ? GSM : (dc >> 2 & 3) == 2 ? UCS2 : BIN;
 	else
-		a = BIN;
+		a = BIN;		/* 0x80-0xBF: reserved */
 	if (a == GSM && !septets(ud, len))
 		a = LATIN1;
 	if (a == BIN) {

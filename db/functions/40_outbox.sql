@@ -254,7 +254,9 @@ END $$;
 -- thousands a second; a commit each was the bottleneck). Each element is
 -- {"id", "link", "outcome": "sent", "parts", "refs" (a modem's references)
 -- or "ids" (an SMSC's message ids), "report"}, {"id", "link", "outcome":
--- "failed", "error", "temporary", "throttled", "maybe_sent"} or {"id",
+-- "failed", "error", "temporary", "throttled", "maybe_sent", "not_sent"}
+-- (not_sent: no part left, a bind's session ended first: the row goes
+-- back without an attempt, pigeon_outbox_unsent) or {"id",
 -- "outcome": "released"} (claimed, but no link could take it), each with
 -- "claim", the claim's id (outbox.claim): an outcome whose claim is no
 -- longer the row's (applied already, or the lease ran out and the row
@@ -320,6 +322,11 @@ BEGIN
 			PERFORM pigeon_outbox_release((o->>'id')::bigint);
 			CONTINUE;
 		END IF;
+		IF coalesce((o->>'not_sent')::boolean, false) THEN
+			PERFORM pigeon_outbox_unsent((o->>'id')::bigint, o->>'link',
+			    o->>'error');
+			CONTINUE;
+		END IF;
 		IF coalesce((o->>'maybe_sent')::boolean, false) THEN
 			PERFORM pigeon_count('maybe_duplicated', 1);
 		END IF;
@@ -354,6 +361,22 @@ BEGIN
 	END IF;
 	PERFORM pigeon_count('link_throttled', 1);
 	RETURN true;
+END $$;
+
+-- Handed to a link that never submitted it (a bind's session ended with
+-- it still queued in the worker): back in the queue at once, the attempt
+-- not counted and the link not held against it. Charged as a failure,
+-- a single TCP drop with 40 sends handed over cost each an attempt and
+-- a backoff, and repeated drops failed messages the SMSC never saw.
+CREATE OR REPLACE FUNCTION pigeon_outbox_unsent(p_id bigint, p_link text,
+    p_error text)
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	UPDATE outbox SET state = 'queued', lease_until = NULL,
+	       attempts = greatest(attempts - 1, 0),
+	       last_error = 'not sent by ' || p_link || ': ' || coalesce(p_error, '')
+	 WHERE id = p_id AND state = 'sending';
+	RETURN FOUND;
 END $$;
 
 -- A send failed. Temporary: back in the queue after p_retry_s x 2^(n-1)

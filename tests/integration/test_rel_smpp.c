@@ -251,21 +251,51 @@ START_TEST(test_throttle_and_queue_full)
 }
 END_TEST
 
+/*
+ * The connection dropped mid-window, then an unbind from the SMSC, each
+ * with `ahead` windows handed to the worker: what it had submitted is
+ * "may have been sent" (an attempt), what it still held goes back to the
+ * queue with no attempt charged, and the worker is not restarted: it
+ * binds again by itself. Before, the held sends came to pigeond as plain
+ * temporary failures while the link was still online: "5 sends in a row
+ * failed" restarted the worker, and all 40 were charged an attempt and a
+ * 10 s backoff (repeated drops failed messages the SMSC never saw).
+ */
 START_TEST(test_drop_mid_window)
 {
 	long t0 = h_now_ms(), maybe0 = counter("maybe_duplicated");
 	const char *text = "@alice: rel connection dropped";
 	long binds = h_smsc_count(&smsc, "binds");
+	char *worker = h_db_value(g.db, "SELECT pid::text FROM modems WHERE "
+	    "name = 'carrier'", 0, NULL);
 
+	ck_assert_ptr_nonnull(worker);
 	/* Answers slowed so that the window is full when the line drops. */
 	fault("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":%s}", "50");
 	long pid = post("rel connection dropped");
 	wait_sent(pid, n_followers / 5, WAIT_MS);
 	fault("{\"cmd\":\"fault\",\"kind\":\"drop\",\"after\":%s}", "5");
 	h_smsc_wait_count(&smsc, "binds", binds + 1, WAIT_MS);
+	wait_sent(pid, n_followers * 2 / 5, WAIT_MS);
+	fault("{\"cmd\":\"fault\",\"kind\":\"unbind\"%s}", "");
+	h_smsc_wait_count(&smsc, "binds", binds + 2, WAIT_MS);
 	fault("{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":%s}", "0");
-	phase_end("SMPP connection dropped mid-window", "1 drop", 1, pid, text,
-	    maybe0, t0);
+	phase_end("SMPP connection dropped mid-window, then unbound",
+	    "1 drop, 1 unbind", 2, pid, text, maybe0, t0);
+	/* The same worker throughout. */
+	char *after = h_db_value(g.db, "SELECT pid::text FROM modems WHERE "
+	    "name = 'carrier'", 0, NULL);
+	ck_assert_msg(after != NULL && strcmp(after, worker) == 0,
+	    "the worker was restarted (pid %s, then %s)", worker, after ? after : "none");
+	free(after);
+	free(worker);
+	/* An attempt charged only to what was in flight at each fault. */
+	char sp[32];
+	snprintf(sp, sizeof(sp), "%ld", pid);
+	long charged = count("SELECT count(*) FROM outbox WHERE post_id = $1::bigint "
+	    "AND attempts > 1", sp);
+	ck_assert_msg(charged <= 2 * WINDOW, "%ld sends charged an attempt for 2 "
+	    "faults (window %d)", charged, WINDOW);
 }
 END_TEST
 

@@ -514,6 +514,43 @@ START_TEST(test_mo_ack_after_commit)
 }
 END_TEST
 
+/*
+ * The SMSC sends a deliver_sm again while the first still waits for
+ * pigeond's commit (its answer late: the database is slow), with a new
+ * sequence number each time: the copies are not reported again, and are
+ * answered with the first once it is committed. pigeond stored each copy
+ * as a new SMS (the link never went down) and applied it twice. (The same
+ * text after the commit is a new SMS: test_smpp_link test_acks_copies_join,
+ * test_smpp test_english.)
+ */
+START_TEST(test_mo_copy_while_waiting)
+{
+	h_smsc_start(&smsc, "smpp-mo-copy", "--ids hex --redeliver-ms 300");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000005\","
+	    "\"text\":\"STOP\"}"));
+	json_t *m = take_sms_from("+212611000005");
+	/* Two copies sent by the SMSC, then the worker heard out. */
+	h_smsc_wait_count(&smsc, "deliver_sm", 3, WAIT_MS);
+	w_write("{\"type\":\"ping\",\"seq\":2}");
+	json_decref(w_take("pong", -1, WAIT_MS));
+	w_pump();
+	for (int i = 0; i < w.nq; i++)
+		ck_assert_msg(strcmp(json_string_value(json_object_get(w.q[i], "type")),
+		    "sms") != 0, "a copy of the waiting deliver_sm was reported again");
+	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
+	long copies = h_smsc_count(&smsc, "deliver_sm");
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	json_decref(m);
+	/* Every copy the SMSC had sent by then is answered. */
+	h_smsc_wait_count(&smsc, "deliver_sm_resp", copies, WAIT_MS);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_throttle_and_queue_full)
 {
 	smsc_start("smpp-throttle", "hex");
@@ -552,6 +589,59 @@ START_TEST(test_throttle_and_queue_full)
 }
 END_TEST
 
+/*
+ * Part 1 of a long message told to slow down, part 2 accepted: part 1 is
+ * submitted again after the pause, the same PDU, and the message is sent
+ * (2 parts, one reference). It failed as throttled: pigeond sent the
+ * whole message again with a new reference, part 2 left an orphan on the
+ * phone.
+ */
+START_TEST(test_throttled_part_resent)
+{
+	char text[201];
+	json_t *subs, *r;
+	size_t i;
+	int ok = 0, throttled = 0, seqs = 0;
+	long ref = -1;
+
+	for (int k = 0; k < 200; k++)
+		text[k] = "abcdefghij"[k % 10];
+	text[200] = '\0';
+	smsc_start("smpp-throttled-part", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"throttle\",\"count\":1}"));
+	send_text(1, "+212600000002", text, 0);
+	json_t *m = w_outcome(1);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(m, "type")), "sent") == 0,
+	    "the long message with a throttled part: %s",
+	    json_string_value(json_object_get(m, "error")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "parts")), 2);
+	json_decref(m);
+	subs = h_smsc_submits(&smsc);
+	json_array_foreach(subs, i, r) {
+		json_t *c = json_object_get(r, "concat");
+		long st = json_integer_value(json_object_get(r, "status"));
+		if (st == 0x58) {
+			throttled++;
+			continue;
+		}
+		ck_assert_int_eq(st, 0);
+		ok++;
+		ck_assert(json_is_object(c));
+		if (ref == -1)
+			ref = json_integer_value(json_object_get(c, "ref"));
+		ck_assert_int_eq(json_integer_value(json_object_get(c, "ref")), ref);
+		seqs |= 1 << json_integer_value(json_object_get(c, "seq"));
+	}
+	json_decref(subs);
+	ck_assert_int_eq(throttled, 1);
+	ck_assert_int_eq(ok, 2);
+	ck_assert_int_eq(seqs, 1 << 1 | 1 << 2);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_drop_mid_window)
 {
 	smsc_start("smpp-drop", "hex");
@@ -581,6 +671,87 @@ START_TEST(test_drop_mid_window)
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
 	json_decref(m);
 	ck_assert_int_eq(h_smsc_count(&smsc, "binds"), 2);
+	teardown();
+}
+END_TEST
+
+/*
+ * The session lost with 2 submits in flight and 4 sends still queued in
+ * the worker: pigeond hears "link down" first, then the 2 as "may have
+ * been sent" and the 4 as "not sent" (back to the queue, no attempt),
+ * all as the session's loss. Before, the queued ones were plain
+ * temporary failures, emitted before the link down: pigeond counted them
+ * on a link still online, reached "5 sends in a row failed" and
+ * restarted the worker, charging every one an attempt and a backoff.
+ */
+static int
+drop_settled(void *arg)
+{
+	int n = 0;
+
+	(void)arg;
+	w_pump();
+	for (int i = 0; i < w.nq; i++) {
+		const char *t = json_string_value(json_object_get(w.q[i], "type"));
+		n += strcmp(t, "link") == 0 || strcmp(t, "send_failed") == 0;
+	}
+	if (n < 7)
+		h_sleep_ms(10);
+	return n >= 7 || w.eof;
+}
+
+START_TEST(test_drop_returns_the_unsent)
+{
+	int link_at = -1, maybe = 0, unsent = 0, lost = 0, failed = 0;
+
+	smsc_start("smpp-unsent", "hex");
+	w_start("\"window\":2,\"reconnect_max_ms\":1000");
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":2000}"));
+	for (int i = 1; i <= 6; i++)
+		send_text(i, "+212600000001", "queued behind the window", 0);
+	h_smsc_wait_count(&smsc, "submit_sm", 2, WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	ck_assert_int_eq(h_wait_for(drop_settled, NULL, WAIT_MS), 0);
+	for (int i = 0; i < w.nq; i++) {
+		json_t *m = w.q[i];
+		const char *t = json_string_value(json_object_get(m, "type"));
+		if (strcmp(t, "link") == 0) {
+			link_at = i;
+			continue;
+		}
+		if (strcmp(t, "send_failed") != 0)
+			continue;
+		ck_assert_msg(link_at >= 0, "send_failed %lld came before the link "
+		    "down", (long long)json_integer_value(json_object_get(m, "id")));
+		failed++;
+		ck_assert(json_is_true(json_object_get(m, "temporary")));
+		lost += json_is_true(json_object_get(m, "link_lost"));
+		if (json_is_true(json_object_get(m, "maybe_sent"))) {
+			maybe++;
+			ck_assert_ptr_null(json_object_get(m, "not_sent"));
+		} else if (json_is_true(json_object_get(m, "not_sent"))) {
+			unsent++;
+			ck_assert_int_eq(json_integer_value(json_object_get(m,
+			    "parts_sent")), 0);
+		}
+	}
+	ck_assert_int_eq(failed, 6);
+	ck_assert_int_eq(maybe, 2);
+	ck_assert_int_eq(unsent, 4);
+	ck_assert_int_eq(lost, 6);
+	for (int i = 0; i < w.nq; i++)
+		json_decref(w.q[i]);
+	w.nq = 0;
+	/* Refused while not bound: not sent either. */
+	send_text(7, "+212600000001", "while down", 0);
+	json_t *m = w_outcome(7);
+	if (json_is_true(json_object_get(m, "temporary")) &&
+	    strcmp(json_string_value(json_object_get(m, "error")), "not bound") == 0) {
+		ck_assert(json_is_true(json_object_get(m, "not_sent")));
+		ck_assert(json_is_true(json_object_get(m, "link_lost")));
+	}
+	json_decref(m);
 	teardown();
 }
 END_TEST
@@ -788,8 +959,11 @@ main(void)
 	tcase_add_test(tc, test_receipts_hex);
 	tcase_add_test(tc, test_receipts_decimal);
 	tcase_add_test(tc, test_mo_ack_after_commit);
+	tcase_add_test(tc, test_mo_copy_while_waiting);
 	tcase_add_test(tc, test_throttle_and_queue_full);
+	tcase_add_test(tc, test_throttled_part_resent);
 	tcase_add_test(tc, test_drop_mid_window);
+	tcase_add_test(tc, test_drop_returns_the_unsent);
 	tcase_add_test(tc, test_no_answer_timeout);
 	tcase_add_test(tc, test_bind_refused);
 	tcase_add_test(tc, test_unbind_nack_dead_link);

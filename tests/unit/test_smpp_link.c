@@ -139,6 +139,34 @@ START_TEST(test_handles_wrap)
 }
 END_TEST
 
+/*
+ * A copy of a delivery still waiting for pigeond's commit, on the same
+ * session, joins it and is answered with it; on a later session (the
+ * first's answer can no longer be given) it is a delivery of its own.
+ */
+START_TEST(test_acks_copies_join)
+{
+	void *owner;
+	unsigned gen;
+	uint32_t seq, *copies;
+	size_t ncopies;
+
+	long long h = acks_add(&sess[0], 1, 5, 0xabcULL);
+	ck_assert_int_eq(acks_join(&sess[0], 2, 0xabcULL, 6), 0);
+	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabdULL, 6), 0);
+	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 7), 1);
+	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 9), 1);
+	ck_assert_int_eq(acks_take(h, &owner, &gen, &seq, &copies, &ncopies), 0);
+	ck_assert_uint_eq(seq, 5);
+	ck_assert_uint_eq(ncopies, 2);
+	ck_assert_uint_eq(copies[0], 7);
+	ck_assert_uint_eq(copies[1], 9);
+	free(copies);
+	/* Answered: the next identical SMS is a new one. */
+	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 10), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -149,6 +177,7 @@ main(void)
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
 	tcase_add_test(tc, test_handles_wrap);
+	tcase_add_test(tc, test_acks_copies_join);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -245,6 +245,75 @@ START_TEST(test_decode_high_bytes)
 }
 END_TEST
 
+/*
+ * data_coding as SMPP 3.4 writes it (5.2.19) below 0x10, as GSM 03.38's
+ * coding groups from 0x10 up. 2 (octets) was read as GSM-7 and 9, 10 as
+ * UCS-2 (23.038's group rules applied to SMPP's own values): a binary
+ * SMS reading "STOP" was applied as a STOP. The auto-delete groups
+ * (0x40-0x7F) and the message waiting groups (0xC0-0xEF) were binary.
+ */
+static const char *
+coding_of(uint8_t dc, const char *bytes, size_t n, char **text)
+{
+	const char *coding = NULL;
+
+	*text = text_decode((const uint8_t *)bytes, n, dc, 0, &coding);
+	return coding;
+}
+
+START_TEST(test_decode_data_coding)
+{
+	static const struct {
+		uint8_t	 dc;
+		const char *coding;
+		const char *text;	/* of "STOP", or of UCS-2 "\0S\0T" */
+	} cases[] = {
+		{ 0x00, "gsm", "STOP" },
+		{ 0x01, "gsm", "STOP" },	/* IA5 (ASCII) */
+		{ 0x02, "8bit", "53544F50" },	/* octet unspecified */
+		{ 0x03, "gsm", "STOP" },	/* Latin-1 */
+		{ 0x04, "8bit", "53544F50" },	/* octet */
+		{ 0x05, "8bit", "53544F50" },	/* JIS */
+		{ 0x06, "8bit", "53544F50" },	/* Cyrillic */
+		{ 0x07, "8bit", "53544F50" },	/* Hebrew */
+		{ 0x08, "ucs2", "ST" },
+		{ 0x09, "8bit", "0053" "0054" },	/* pictograms */
+		{ 0x0a, "8bit", "0053" "0054" },	/* ISO-2022-JP */
+		{ 0x0d, "8bit", "0053" "0054" },	/* extended Kanji */
+		{ 0x0e, "8bit", "0053" "0054" },	/* KS C 5601 */
+		{ 0x10, "gsm", "STOP" },	/* 23.038: GSM-7, class 0 */
+		{ 0x11, "gsm", "STOP" },
+		{ 0x14, "8bit", "53544F50" },	/* 8-bit data */
+		{ 0x18, "ucs2", "ST" },
+		{ 0x30, "8bit", "53544F50" },	/* compressed */
+		{ 0x40, "gsm", "STOP" },	/* auto-delete, GSM-7 */
+		{ 0x44, "8bit", "53544F50" },
+		{ 0x48, "ucs2", "ST" },
+		{ 0x59, "ucs2", "ST" },	/* UCS-2, class 1 */
+		{ 0x60, "8bit", "53544F50" },	/* auto-delete, compressed */
+		{ 0x80, "8bit", "53544F50" },	/* reserved */
+		{ 0xc0, "gsm", "STOP" },	/* message waiting, discard */
+		{ 0xd8, "gsm", "STOP" },	/* message waiting, store */
+		{ 0xe0, "ucs2", "ST" },	/* message waiting, UCS-2 */
+		{ 0xf0, "gsm", "STOP" },
+		{ 0xf4, "8bit", "53544F50" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int wide = strcmp(cases[i].text, "ST") == 0 ||
+		    strncmp(cases[i].text, "0053", 4) == 0;
+		char *t;
+		const char *c = wide ? coding_of(cases[i].dc, "\0S\0T", 4, &t) :
+		    coding_of(cases[i].dc, "STOP", 4, &t);
+		ck_assert_msg(strcmp(c, cases[i].coding) == 0 &&
+		    strcmp(t, cases[i].text) == 0,
+		    "data_coding 0x%02x: %s \"%s\", not %s \"%s\"", cases[i].dc,
+		    c, t, cases[i].coding, cases[i].text);
+		free(t);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -257,6 +326,7 @@ main(void)
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
+	tcase_add_test(tc, test_decode_data_coding);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
