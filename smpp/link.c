@@ -6,8 +6,9 @@
  * one whose answer never comes is settled as a temporary failure that may
  * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
  * halve the rate (they fail a one-part message temporarily, flagged, never
- * for good; a part of a long one is submitted again after the pause). A generic_nack, an unbind from the SMSC, a closed connection or
- * an enquire_link without answer end the session: pigeond is told the
+ * for good; a part of a long one is submitted again after the pause). A
+ * generic_nack, an unbind from the SMSC, a closed connection or an
+ * enquire_link without answer end the session: pigeond is told the
  * link is down, then what was in flight is settled as "may have been
  * sent" and what was still queued as "not sent" (back to pigeond's queue,
  * no attempt charged), and the session binds again after a backoff.
@@ -83,7 +84,7 @@ struct msg {
 	int		 temporary, throttled, maybe_sent;
 	int		 link_lost;	/* failed because the session ended */
 	char		 error[160];
-	char		 ids[SMPP_MAX_PARTS][66];
+	char		 ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
 };
 
 struct sub {
@@ -209,7 +210,7 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 	if (!m->failed) {
 		main_sent(m->id, m->n, m->ids);
 	} else {
-		char ids[SMPP_MAX_PARTS][66];
+		char ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
 		int k = 0;
 		for (int i = 0; i < m->n; i++)
 			if (m->ids[i][0] != '\0')
@@ -368,7 +369,7 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
     uint32_t seq)
 {
 	struct sub *sb = inflight_take(s, seq);
-	char id[66];
+	char id[SMPP_ID_SIZE];
 
 	if (sb == NULL) {
 		log_warnx("submit_sm_resp for sequence %u, not in flight "

@@ -93,7 +93,7 @@ jstr(const char *s)
 }
 
 static json_t *
-ids_array(char ids[][66], int n)
+ids_array(char ids[][SMPP_ID_SIZE], int n)
 {
 	json_t *a = json_array();
 
@@ -104,10 +104,10 @@ ids_array(char ids[][66], int n)
 
 /* Every spelling of every id, for matching receipts (smpp_id_keys). */
 static json_t *
-keys_array(char ids[][66], int n)
+keys_array(char ids[][SMPP_ID_SIZE], int n)
 {
 	json_t *a = json_array();
-	char keys[3][66];
+	char keys[3][SMPP_ID_SIZE];
 
 	for (int i = 0; i < n; i++) {
 		int k = smpp_id_keys(ids[i], keys);
@@ -171,7 +171,7 @@ main_link_failed(const char *session, const char *reason)
 }
 
 void
-main_sent(long long id, int parts, char ids[][66])
+main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE])
 {
 	json_t *m = msg_new("sent");
 
@@ -183,7 +183,7 @@ main_sent(long long id, int parts, char ids[][66])
 }
 
 void
-main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
+main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int flags,
     const char *error)
 {
@@ -235,7 +235,7 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
     const char *key)
 {
 	json_t *m = msg_new("report");
-	char text[256], recipient[32], ids[1][66];
+	char text[256], recipient[32], ids[1][SMPP_ID_SIZE];
 	struct receipt rc;
 	size_t n = d->sm_len < sizeof(text) - 1 ? d->sm_len : sizeof(text) - 1;
 	int state = d->message_state;
@@ -265,7 +265,7 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	json_object_set_new(m, "keys", keys_array(ids, 1));
 	if (rc.id[0] != '\0' && d->receipted_id[0] != '\0') {
 		/* Both given: match on either. */
-		char t[1][66];
+		char t[1][SMPP_ID_SIZE];
 		snprintf(t[0], sizeof(t[0]), "%s", rc.id);
 		json_t *more = keys_array(t, 1);
 		json_array_extend(json_object_get(m, "keys"), more);

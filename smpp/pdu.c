@@ -205,13 +205,22 @@ rd_cstr(struct rd *r, char *out, size_t max)
 int
 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size)
 {
-	struct rd r = { pdu + SMPP_HEADER_LEN, len - SMPP_HEADER_LEN, 0 };
+	const uint8_t *body = pdu + SMPP_HEADER_LEN;
+	size_t n;
 
 	out[0] = '\0';
 	if (len <= SMPP_HEADER_LEN)
 		return -1;	/* an error response may carry no body */
-	rd_cstr(&r, out, size);
-	return r.bad ? -1 : 0;
+	n = strnlen((const char *)body, len - SMPP_HEADER_LEN);
+	if (n == len - SMPP_HEADER_LEN)
+		return -1;	/* no NUL */
+	/* Longer than out: cut, as the same id is cut where receipts
+	 * name it (SMPP_ID_SIZE). */
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, body, n);
+	out[n] = '\0';
+	return 0;
 }
 
 static uint64_t
@@ -428,9 +437,9 @@ id_rebase(const char *s, unsigned from, unsigned to, char *out, size_t size)
 }
 
 int
-smpp_id_keys(const char *id, char keys[3][66])
+smpp_id_keys(const char *id, char keys[3][SMPP_ID_SIZE])
 {
-	char alt[66];
+	char alt[SMPP_ID_SIZE];
 	int n = 0;
 
 	id_canon(id, keys[n++], sizeof(keys[0]));

@@ -55,6 +55,11 @@
 
 #define SMPP_HEADER_LEN		16
 #define SMPP_MAX_PDU		65536	/* longer command_length: protocol error */
+/* A message id with its NUL: 65 octets, 64 characters (SMPP 3.4, 5.2.23).
+ * Longer ones, which some SMSCs send, are cut to 64 wherever they come
+ * (submit_sm_resp, a receipt's text, receipted_message_id), so that the
+ * two sides still meet; pigeond takes ids and keys of at most 64. */
+#define SMPP_ID_SIZE		65
 #define SMPP_MAX_PARTS		10	/* as pigeon-modem */
 
 /* A PDU being written: grows as needed. */
@@ -74,13 +79,13 @@ struct deliver {
 	size_t	 sm_len;
 	int	 has_sar;
 	unsigned sar_ref, sar_total, sar_seq;
-	char	 receipted_id[66];	/* TLV; "" = none */
+	char	 receipted_id[SMPP_ID_SIZE];	/* TLV; "" = none */
 	int	 message_state;		/* TLV; -1 = none */
 };
 
 /* A delivery receipt's text (SMPP 3.4 appendix B, as carriers write it). */
 struct receipt {
-	char	 id[66];
+	char	 id[SMPP_ID_SIZE];
 	char	 stat[8];	/* DELIVRD, UNDELIV, EXPIRED, ... */
 	char	 err[8];
 	char	 submit_date[16];
@@ -101,7 +106,8 @@ void	 pdu_bytes(struct pdu_out *, const void *, size_t);
 void	 pdu_tlv(struct pdu_out *, uint16_t tag, const void *, size_t);
 void	 pdu_end(struct pdu_out *);
 uint32_t pdu_get32(const uint8_t *);
-/* submit_sm_resp's / bind_resp's cstring after the header; 0 or -1. */
+/* submit_sm_resp's / bind_resp's cstring after the header, cut to size;
+ * 0, or -1 when there is none (no body, or no NUL in it). */
 int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
 /* Reads a deliver_sm; 0, or -1 when malformed. d points into pdu. */
 int	 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d);
@@ -119,7 +125,7 @@ int	 receipt_parse(const char *text, size_t len, struct receipt *);
  * (carriers write hex in one and decimal in the other), each in lower
  * case without leading zeros. Returns how many keys (1-3) were written.
  */
-int	 smpp_id_keys(const char *id, char keys[3][66]);
+int	 smpp_id_keys(const char *id, char keys[3][SMPP_ID_SIZE]);
 /* A command_status: what it means for the message. */
 const char *smpp_status_text(uint32_t status);
 int	 smpp_status_temporary(uint32_t status);
@@ -227,13 +233,13 @@ void	 main_ready(const char *smsc_system_id, int rebind);
 void	 main_link_down(const char *session, const char *reason, uint32_t status);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
-void	 main_sent(long long id, int parts, char ids[][66]);
+void	 main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]);
 /* send_failed's flags (docs/modem-protocol.md, SMPP links). */
 #define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
 #define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */
 #define SEND_LINK_LOST	0x04	/* the session ended (or was down) under it */
 void	 main_send_failed(long long id, int parts, int parts_sent,
-	    char ids[][66], uint32_t status, int temporary, int throttled,
+	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
 /* A deliver_sm: an MO part or a receipt, to acknowledge by handle. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);

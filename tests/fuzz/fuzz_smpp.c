@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct deliver d;
 	struct receipt rc;
-	char keys[3][66];
+	char keys[3][SMPP_ID_SIZE];
 	size_t len = SMPP_HEADER_LEN + size;
 	uint8_t *pdu;
 

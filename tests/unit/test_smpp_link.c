@@ -16,8 +16,8 @@ void main_link_down(const char *session, const char *reason, uint32_t status) { 
 void main_bind_failed(uint32_t status) { }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
-void main_sent(long long id, int parts, char ids[][66]) { sent_calls++; }
-void main_send_failed(long long id, int parts, int parts_sent, char ids[][66],
+void main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
+void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int maybe_sent,
     const char *error) { failed_calls++; }
 void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { }

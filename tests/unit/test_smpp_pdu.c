@@ -3,6 +3,7 @@
  * spellings of message ids (hex and decimal), deliver_sm parsing with its
  * bounds, command_status classes, and the text encoder's parts.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "smpp.h"
 
 static int
-has(char keys[3][66], int n, const char *k)
+has(char keys[3][SMPP_ID_SIZE], int n, const char *k)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(keys[i], k) == 0)
@@ -52,7 +53,7 @@ END_TEST
 
 START_TEST(test_id_keys)
 {
-	char sent[3][66], got[3][66];
+	char sent[3][SMPP_ID_SIZE], got[3][SMPP_ID_SIZE];
 	int ns, ng;
 
 	/* submit_sm_resp in hex, the receipt in decimal. */
@@ -74,6 +75,40 @@ START_TEST(test_id_keys)
 	/* Longer than 64 bits still converts. */
 	ns = smpp_id_keys("ffffffffffffffffffff", sent);
 	ck_assert(has(sent, ns, "1208925819614629174706175"));
+}
+END_TEST
+
+/*
+ * An id longer than SMPP's 64 characters, in submit_sm_resp and in the
+ * receipt: cut to 64 on both sides, so that they still meet, and never
+ * longer than pigeond takes (a 65-character one was refused there: the
+ * send stayed in flight, the receipt unanswered for good).
+ */
+START_TEST(test_long_ids)
+{
+	char id70[71], resp[16 + 71], got[SMPP_ID_SIZE], text[128];
+	char sent[3][SMPP_ID_SIZE], rkeys[3][SMPP_ID_SIZE];
+	struct receipt rc;
+
+	memset(id70, 'a', 70);
+	id70[70] = '\0';
+	id70[0] = 'b';
+	memset(resp, 0, 16);
+	memcpy(resp + 16, id70, 71);
+	ck_assert_int_eq(pdu_read_cstr_body((const uint8_t *)resp, sizeof(resp), got,
+	    sizeof(got)), 0);
+	ck_assert_int_eq(strlen(got), 64);
+	ck_assert(strncmp(got, id70, 64) == 0);
+	snprintf(text, sizeof(text), "id:%s stat:DELIVRD err:000", id70);
+	ck_assert_int_eq(receipt_parse(text, strlen(text), &rc), 0);
+	ck_assert_str_eq(rc.id, got);
+	int ns = smpp_id_keys(got, sent), nr = smpp_id_keys(rc.id, rkeys);
+	ck_assert(has(rkeys, nr, sent[0]));
+	for (int i = 0; i < ns; i++)
+		ck_assert_int_le(strlen(sent[i]), 64);
+	/* No NUL in the body: refused. */
+	ck_assert_int_eq(pdu_read_cstr_body((const uint8_t *)resp, 16 + 20, got,
+	    sizeof(got)), -1);
 }
 END_TEST
 
@@ -322,6 +357,7 @@ main(void)
 
 	tcase_add_test(tc, test_receipt_text);
 	tcase_add_test(tc, test_id_keys);
+	tcase_add_test(tc, test_long_ids);
 	tcase_add_test(tc, test_deliver_parse);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
