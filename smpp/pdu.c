@@ -350,7 +350,15 @@ receipt_field(const char *text, size_t len, const char *key, char *out,
 			continue;
 		if (i > 0 && text[i - 1] != ' ')
 			continue;	/* "id:" inside "xid:" */
-		size_t j = i + kl, k = 0;
+		size_t j = i + kl, k = 0, e;
+		/* "id: 123": a space after the colon, unless what follows is
+		 * the next field ("err: stat:DELIVRD": err is empty). */
+		while (j < len && text[j] == ' ')
+			j++;
+		for (e = j; e < len && text[e] != ' ' && text[e] != ':'; e++)
+			;
+		if (j > i + kl && e < len && text[e] == ':')
+			j = i + kl;
 		while (j < len && text[j] != ' ' && k + 1 < size)
 			out[k++] = text[j++];
 		out[k] = '\0';
@@ -531,11 +539,19 @@ smpp_status_throttle(uint32_t s)
 static const char *const states[] = { "SCHEDULED", "ENROUTE", "DELIVRD",
     "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD" };
 
+/*
+ * By the first five letters, which tell the states apart: carriers that
+ * write the state in full (DELIVERED, UNDELIVERABLE, REJECTED) meet the
+ * 3.4 spellings (DELIVRD, UNDELIV, REJECTD). Read exactly, a DELIVERED
+ * receipt left its message sent for good.
+ */
 int
 smpp_state_of_stat(const char *stat)
 {
+	if (strlen(stat) < 5)
+		return -1;
 	for (size_t i = 1; i < sizeof(states) / sizeof(states[0]); i++)
-		if (strcasecmp(stat, states[i]) == 0)
+		if (strncasecmp(stat, states[i], 5) == 0)
 			return (int)i;
 	return -1;
 }

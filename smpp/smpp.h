@@ -86,7 +86,7 @@ struct deliver {
 /* A delivery receipt's text (SMPP 3.4 appendix B, as carriers write it). */
 struct receipt {
 	char	 id[SMPP_ID_SIZE];
-	char	 stat[8];	/* DELIVRD, UNDELIV, EXPIRED, ... */
+	char	 stat[16];	/* DELIVRD, UNDELIV, EXPIRED, ... (DELIVERED) */
 	char	 err[8];
 	char	 submit_date[16];
 	char	 done_date[16];

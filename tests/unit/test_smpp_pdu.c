@@ -48,6 +48,25 @@ START_TEST(test_receipt_text)
 	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), -1);
 	t = "id: stat:DELIVRD";
 	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), -1);
+	/* A space after each colon, the state in full. */
+	t = "id: 3A00001F sub: 001 dlvrd: 001 stat: DELIVERED err: 000";
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), 0);
+	ck_assert_str_eq(rc.id, "3A00001F");
+	ck_assert_str_eq(rc.stat, "DELIVERED");
+	ck_assert_str_eq(rc.err, "000");
+	ck_assert_int_eq(rc.dlvrd, 1);
+	ck_assert_int_eq(smpp_state_of_stat(rc.stat), 2);
+	/* An empty field before the next one. */
+	t = "id:7 err: stat:UNDELIV";
+	ck_assert_int_eq(receipt_parse(t, strlen(t), &rc), 0);
+	ck_assert_str_eq(rc.err, "");
+	ck_assert_str_eq(rc.stat, "UNDELIV");
+	ck_assert_int_eq(smpp_state_of_stat("UNDELIVERABLE"), 5);
+	ck_assert_int_eq(smpp_state_of_stat("rejected"), 8);
+	ck_assert_int_eq(smpp_state_of_stat("DELETED"), 4);
+	ck_assert_int_eq(smpp_state_of_stat("ACCEPTED"), 6);
+	ck_assert_int_eq(smpp_state_of_stat("DEL"), -1);
+	ck_assert_int_eq(smpp_state_of_stat("FOO"), -1);
 }
 END_TEST
 
