@@ -606,11 +606,14 @@ scheduler_sent(struct link *m, json_t *msg)
 	m->sms_sent++;
 	/* Counted here between two reads of the budgets, so that one host
 	 * stops exactly at it; the reads bring in the other hosts' sends. */
-	if (m->budget_left > 0)
+	/* Said once, when it runs out: a bind's window still in flight
+	 * then brings more outcomes, each said it again. */
+	if (m->budget_left > 0) {
 		m->budget_left = parts < m->budget_left ? m->budget_left - parts : 0;
-	if (m->budget_left == 0)
-		log_warnx("modem %s: its daily budget (link_budget_day) is spent; "
-		    "no more sends today", m->name);
+		if (m->budget_left == 0)
+			log_warnx("modem %s: its daily budget (link_budget_day) is "
+			    "spent; no more sends today", m->name);
+	}
 	outcome_push(o, m);
 	scheduler_kick();
 }
