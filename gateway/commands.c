@@ -128,6 +128,8 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "keyword_lang", json_string(cmd->keyword_lang));
 	if (cmd->loose)
 		json_object_set_new(o, "loose", json_true());
+	if (cmd->at)	/* "OFF @bobb": a handle was meant, never a post */
+		json_object_set_new(o, "at", json_true());
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
 	if (cmd->type == CMD_TRACK && cmd->digest) {

@@ -43,7 +43,9 @@
  *   '＠' and trailing punctuation: "D alice: hi").
  * - ON/OFF take an optional handle. As "on" is an ordinary word (French
  *   "On verra"), "ON word" with a word that cannot be a handle is a post,
- *   unless it carries an '@' ("OFF @bad-name" is a bad handle).
+ *   unless it carries an '@' ("OFF @bad-name" is a bad handle). cmd->at
+ *   tells pigeon_apply the handle had an '@': "OFF @bobb" where nobody is
+ *   called bobb is answered so, never published as a post.
  * - SLEEP takes two hours ("23 7", "23h 7h", "23-7", "23:00 07:00",
  *   "11pm 7am", "de 23h à 7h", Arabic-Indic digits) or OFF. Equal hours are
  *   bad. Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
@@ -623,6 +625,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 				goto post;
 			cmd->error = CMDERR_BAD_HANDLE;
 		}
+		cmd->at = at;	/* "OFF @bobb": nobody is called so, not a post */
 		break;
 	case CMD_JOIN:
 	case CMD_FOLLOW:
@@ -639,11 +642,12 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->error = CMDERR_BAD_HANDLE;
 		} else if (at)
 			cmd->loose = 0;	/* "tbe3 @lmatch" means a handle */
+		cmd->at = at;
 		break;
 	case CMD_DM:
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
-		else if (!handle_parse(&w[1], cmd->handle, &at))
+		else if (!handle_parse(&w[1], cmd->handle, &cmd->at))
 			cmd->error = CMDERR_BAD_HANDLE;
 		else if (nargs == 1)
 			cmd->error = CMDERR_MISSING_ARG;

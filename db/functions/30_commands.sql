@@ -173,7 +173,7 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, loose, ucs2, digest, hour), applied at
+-- lang, from, to, keyword_lang, loose, at, ucs2, digest, hour), applied at
 -- most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -247,8 +247,11 @@ BEGIN
 	END IF;
 
 	-- "ON verra": ON or OFF with a word nobody is called is a post; so
-	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c).
+	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c). Not when
+	-- the handle had an '@' ("OFF @bobb", at): a handle was meant, and
+	-- the typo went out to every follower; it gets no_such_user below.
 	IF (c_cmd IN ('on', 'off') OR coalesce((p_cmd->>'loose')::boolean, false))
+	    AND NOT coalesce((p_cmd->>'at')::boolean, false)
 	    AND c_err = '' AND c_handle <> ''
 	    AND acct.id IS NOT NULL
 	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle) THEN

@@ -202,6 +202,30 @@ START_TEST(test_follow_leave_on_off)
 }
 END_TEST
 
+/* "OFF @bobb": the '@' shows a handle was meant. It was published as a
+ * post, "@alice2: OFF @bobb" to her followers, and she got no reply. */
+START_TEST(test_on_off_at_typo)
+{
+	const char *a = "+212661000211", *f = "+212661000212";
+
+	join(0, a, "JOIN alice2", "@alice2");
+	join(1, f, "JOIN fay2", "@fay2");
+	TEXT(1, f, "FOLLOW alice2");
+	GETS(f, "You now follow @alice2");
+	TEXT(0, a, "OFF @bobb");
+	GETS(a, "There is nobody called @bobb on Pigeon.");
+	TEXT(0, a, "on @Bobb");
+	wait_count(a, "There is nobody called @bobb on Pigeon.", 2);
+	/* Without the '@' it still cannot be told from "On verra". */
+	TEXT(0, a, "OFF bobb");
+	GETS(f, "@alice2: OFF bobb");
+	settle();
+	ck_assert_int_eq(count_of(f, "@bobb"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'alice2'", 0, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_post_rules)
 {
 	const char *d = "+212661000301", *e = "+212661000302";
@@ -554,6 +578,7 @@ suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_join_help_lang);
 	tcase_add_test(tc, test_follow_leave_on_off);
+	tcase_add_test(tc, test_on_off_at_typo);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(po, setup, teardown);
 	tcase_set_timeout(po, 240);

@@ -834,6 +834,26 @@ START_TEST(test_loose)
 }
 END_TEST
 
+/* A handle written with '@' tells pigeon_apply so: "OFF @bobb" where
+ * nobody is called bobb was published to every follower as a post. */
+START_TEST(test_at)
+{
+	static const struct { const char *in; int at; } c[] = {
+		{ "OFF @bobb", 1 }, { "on @Alice", 1 }, { "OFF bobb", 0 },
+		{ "On verra", 0 }, { "désactiver ＠bob", 1 }, { "FOLLOW @alice", 1 },
+		{ "FOLLOW alice", 0 }, { "tbe3 @lmatch", 1 }, { "tbe3 lmatch", 0 },
+		{ "D @alice hi", 1 }, { "D alice hi", 0 }, { "OFF", 0 },
+		{ "@alice hi", 0 },	/* a post */
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.at == c[i].at, "\"%s\": at %d", c[i].in, cmd.at);
+	}
+}
+END_TEST
+
 /* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
 START_TEST(test_fold_darija)
 {
@@ -905,6 +925,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_loose);
+	tcase_add_test(tc, test_at);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_handle_valid);
 	tcase_add_test(tc, test_names);
