@@ -267,6 +267,26 @@ START_TEST(test_post_rules)
 }
 END_TEST
 
+/* A trailing emoticon or emoji: "FOLLOW kari3 :-)" became a post and
+ * nobody was followed. A post keeps its emoji. */
+START_TEST(test_trailing_emoji)
+{
+	const char *k = "+212661000311", *n = "+212661000312";
+
+	join(0, k, "JOIN kari3 :-)", "Welcome to Pigeon, @kari3!");
+	join(1, n, "tsejjel nour3 \xf0\x9f\x99\x8f", "@nour3");
+	TEXT(1, n, "FOLLOW kari3 :-)");
+	GETS(n, "Daba katbe3 @kari3");
+	TEXT(1, n, "HELP \xf0\x9f\x99\x8f");
+	GETS(n, "Pigeon: TSEJJEL smiya");
+	TEXT(0, k, "Bonne nuit :-) \xf0\x9f\x99\x8f");
+	GETS(n, "@kari3: Bonne nuit :-) \xf0\x9f\x99\x8f");
+	settle();
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle IN ('kari3', 'nour3')", 0, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_dm)
 {
 	const char *e = "+212661000401", *f = "+212661000402";
@@ -584,6 +604,7 @@ suite(void)
 	tcase_set_timeout(po, 240);
 	tcase_add_test(po, test_post_rules);
 	tcase_add_test(po, test_dm);
+	tcase_add_test(po, test_trailing_emoji);
 	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);

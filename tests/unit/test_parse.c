@@ -54,7 +54,7 @@ static const struct pcase cases[] = {
 	ERR("JOIN", CMD_JOIN, MISSING, "en"),
 	ERR("تسجيل", CMD_JOIN, MISSING, "ar"),
 	ERR("inscription !", CMD_JOIN, MISSING, "fr"),
-	ERR("inscription $", CMD_JOIN, BADH, "fr"),
+	ERR("inscription $", CMD_JOIN, MISSING, "fr"),	/* a symbol: no argument */
 	ERR("join alice-b", CMD_JOIN, BADH, "en"),
 	ERR("join abcdefghijklmnop", CMD_JOIN, BADH, "en"),	/* 16 */
 	ERR("join josé", CMD_JOIN, BADH, "en"),
@@ -569,6 +569,43 @@ static const struct pcase cases[] = {
 	LNG("لغة الدارجة", "darija", "ar"),
 	LNG("لغة دارجة", "darija", "ar"),
 	LNG("لغة المغربية", "darija", "ar"),
+
+	/* Trailing emoticons, emoji and symbols are not arguments (they made
+	 * each of these a post, published to every follower); a post keeps
+	 * them, and so does the text of D, NAME and BIO. */
+	CH("FOLLOW alice :-)", CMD_FOLLOW, "alice", "en"),
+	CH("FOLLOW karim :-) :-)", CMD_FOLLOW, "karim", "en"),
+	CH("suivre @alice \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", CMD_FOLLOW, "alice", "fr"),	/* 👍🏽 */
+	CH("tbe3 karim \xf0\x9f\x99\x8f\xf0\x9f\x99\x8f", CMD_FOLLOW, "karim", "darija"),	/* 🙏🙏 */
+	CH("JOIN karim :-)", CMD_JOIN, "karim", "en"),
+	CH("JOIN karim ;-) !", CMD_JOIN, "karim", "en"),
+	CH("OFF @bob ^_^", CMD_OFF, "bob", "en"),
+	CH("GET alice \xe2\x9d\xa4\xef\xb8\x8f", CMD_GET, "alice", "en"),	/* ❤️ */
+	C0("HELP :-)", CMD_HELP, "en"),
+	C0("HELP \xf0\x9f\x99\x8f", CMD_HELP, "en"),			/* 🙏 */
+	C0("aide \xf0\x9f\x87\xb2\xf0\x9f\x87\xa6", CMD_HELP, "fr"),	/* 🇲🇦 */
+	C0("stats (-_-)", CMD_STATS, "en"),
+	C0("ＨＥＬＰ ！", CMD_HELP, "en"),
+	LNG("LANG fr :-)", "fr", "en"),
+	SLP("SLEEP 23 7 :-)", 23, 7, "en"),
+	DG("TRACK couscous DIGEST 20 :-)", "couscous", 20, "en"),
+	CT("SEARCH couscous :-)", CMD_SEARCH, "", "couscous :-)", "en"),
+	CT("D alice \xf0\x9f\x99\x8f", CMD_DM, "alice", "\xf0\x9f\x99\x8f", "en"),
+	CT("D alice hi :-)", CMD_DM, "alice", "hi :-)", "en"),
+	CT("NAME Amina \xf0\x9f\x8c\xb9", CMD_NAME, "", "Amina \xf0\x9f\x8c\xb9", "en"),
+	ERR("JOIN :-)", CMD_JOIN, MISSING, "en"),
+	ERR("join @ :-)", CMD_JOIN, BADH, "en"),
+	CH("join _", CMD_JOIN, "_", "en"),		/* "_" is a handle */
+	POST("follow alice _", "follow alice _"),
+	POST("Hello world :-)", "Hello world :-)"),
+	POST("Bonne nuit \xf0\x9f\x99\x8f", "Bonne nuit \xf0\x9f\x99\x8f"),
+	POST("follow your dreams :-)", "follow your dreams :-)"),
+	POST("help me :-)", "help me :-)"),
+	POST("On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89", "On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89"),
+	POST(":-)", ":-)"),
+	POST("\xf0\x9f\x99\x8f", "\xf0\x9f\x99\x8f"),
+	POST(":-) HELP", ":-) HELP"),
+	POST("follow alice :D", "follow alice :D"),	/* a letter: a word */
 
 	/* empty */
 	EMPTY(""),
