@@ -192,6 +192,7 @@ DECLARE
 	outcome text;
 	n integer;
 	k integer;
+	opted_in boolean := false;
 BEGIN
 	UPDATE inbox_messages SET state = 'done', processed_at = now(), command = c_cmd
 	 WHERE id = p_msg AND state = 'new'
@@ -268,6 +269,21 @@ BEGIN
 		-- still act on it.
 		IF target.suspended_at IS NOT NULL AND c_cmd IN ('get', 'whois', 'follow') THEN
 			target := NULL;
+		END IF;
+	END IF;
+
+	-- A JOIN from a phone that said STOP asks to use the service again:
+	-- it opts back in as START does, and gets its reply (the welcome, and
+	-- every reply after it, went nowhere). Not a member's loose JOIN
+	-- ("سجل karim" is also "Karim scored"): too often no JOIN at all.
+	IF c_cmd = 'join' AND (acct.id IS NULL OR
+	    NOT coalesce((p_cmd->>'loose')::boolean, false)) THEN
+		DELETE FROM optouts WHERE phone = m.sender;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n > 0 THEN
+			UPDATE accounts SET updates_on = true
+			 WHERE id = acct.id AND NOT updates_on;
+			opted_in := true;
 		END IF;
 	END IF;
 
@@ -423,6 +439,9 @@ BEGIN
 	ELSE
 		PERFORM pigeon_reply(m.sender, lang, 'not_available', ARRAY[upper(c_cmd)], p_msg);
 		outcome := 'not available: ' || c_cmd;
+	END IF;
+	IF opted_in THEN
+		outcome := outcome || ' (STOP lifted by JOIN)';
 	END IF;
 
 	UPDATE inbox_messages SET result = outcome WHERE id = p_msg;

@@ -383,6 +383,34 @@ START_TEST(test_stop_start)
 }
 END_TEST
 
+/* STOP, then JOIN: @zed was made but the welcome, and every reply
+ * after it, went nowhere. A JOIN opts the phone back in, as START does. */
+START_TEST(test_stop_then_join)
+{
+	const char *z = "+212661000611", *m = "+212661000612";
+	const char *pz[] = { z }, *pm[] = { m };
+
+	TEXT(0, z, "STOP");
+	GETS(z, "You will get no more SMS from Pigeon.");
+	TEXT(0, z, "JOIN zed1");
+	GETS(z, "Welcome to Pigeon, @zed1!");
+	ck_assert_str_eq(dbv("SELECT count(*) FROM optouts WHERE phone = $1", 1, pz), "0");
+	TEXT(0, z, "STATS");
+	GETS(z, "You have 0 followers and no post yet.");
+	/* A member who said STOP: JOIN is a request to come back too. */
+	join(1, m, "JOIN mel1", "@mel1");
+	TEXT(1, m, "OFF");
+	GETS(m, "Your SMS updates are off.");
+	TEXT(1, m, "STOP");
+	GETS(m, "You will get no more SMS from Pigeon.");
+	TEXT(1, m, "JOIN mel2");
+	GETS(m, "You are already on Pigeon as @mel1.");
+	ck_assert_str_eq(dbv("SELECT count(*) || ' ' || bool_and(a.updates_on) FROM "
+	    "accounts a WHERE a.phone = $1 AND NOT EXISTS (SELECT 1 FROM optouts o "
+	    "WHERE o.phone = a.phone)", 1, pm), "1 true");
+}
+END_TEST
+
 START_TEST(test_flood_limit)
 {
 	const char *w = "+212661000701";
@@ -610,6 +638,7 @@ suite(void)
 	tcase_set_timeout(acc, 240);
 	tcase_add_test(acc, test_get_whois_stats_profile_delete);
 	tcase_add_test(acc, test_stop_start);
+	tcase_add_test(acc, test_stop_then_join);
 	tcase_add_test(acc, test_flood_limit);
 	suite_add_tcase(s, acc);
 	tcase_add_unchecked_fixture(sl, setup, teardown);
