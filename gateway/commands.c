@@ -119,6 +119,11 @@ command_json(const struct command *cmd, const char *raw)
 	if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
 	    handle_reserved(cmd->handle))
 		err = "reserved";
+	/* "JOIN please", "tsejjel 3afak": a polite JOIN without a name made
+	 * @please for good; it gets JOIN's usage (pigeon_apply). */
+	else if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
+	    handle_filler(cmd->handle, strlen(cmd->handle)))
+		err = "filler";
 	json_object_set_new(o, "cmd", json_string(command_name(cmd->type)));
 	json_object_set_new(o, "err", json_string(err));
 	json_object_set_new(o, "handle", json_string(cmd->handle));

@@ -338,6 +338,19 @@ handle_parse(const struct span *w, char *out, int *at)
 	return 1;
 }
 
+int
+handle_filler(const char *h, size_t n)
+{
+	if (list_find(h, n, stop_fillers, 1) >= 0 ||
+	    list_find(h, n, darija_fillers, 1) >= 0)
+		return 1;
+	/* Other Arabizi spellings ("3afaak") by skeleton, only with a digit
+	 * in them: "alia" and "men" are names, though "3lia" and "mn" are
+	 * fillers. */
+	return strpbrk(h, "0123456789") != NULL && n < FOLD_MAX &&
+	    darija_find(h, n, darija_fillers, 1) >= 0;
+}
+
 static const char *
 lang_parse(const struct span *w)
 {

@@ -37,5 +37,8 @@ const char *command_name(enum cmd_type);
 /* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty". */
 const char *command_error_name(enum cmd_error);
 int handle_valid(const char *s, size_t len); /* 1-15 of a-z 0-9 _ (case-insensitive input) */
+/* Is the handle (lower case, NUL-terminated, n bytes) a politeness word of
+ * the STOP rule ("please", "svp", "3afak", "daba")? "JOIN please" is no name. */
+int handle_filler(const char *h, size_t n);
 
 #endif

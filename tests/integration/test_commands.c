@@ -146,6 +146,27 @@ START_TEST(test_join_help_lang)
 }
 END_TEST
 
+/* Politeness words are no names: each of these made an account
+ * (@please, @svp, @3afak, @daba) that could never be renamed. */
+START_TEST(test_join_filler)
+{
+	const char *p = "+212661000111";
+	const char *pp[] = { p };
+
+	TEXT(0, p, "JOIN please");
+	GETS(p, "To sign up, text JOIN and a name");
+	TEXT(1, p, "Inscription svp");
+	GETS(p, "Pour vous inscrire, envoyez INSCRIPTION et un nom");
+	TEXT(2, p, "tsejjel 3afak");
+	GETS(p, "Bach tsejjel, sift TSEJJEL w smiya");
+	TEXT(0, p, "sejjelni daba");
+	wait_count(p, "Bach tsejjel, sift TSEJJEL w smiya", 2);
+	ck_assert_str_eq(dbv("SELECT count(*) FROM accounts WHERE phone = $1", 1, pp),
+	    "0");
+	join(1, p, "JOIN amina_p", "Welcome to Pigeon, @amina_p!");
+}
+END_TEST
+
 START_TEST(test_follow_leave_on_off)
 {
 	const char *b = "+212661000201", *c = "+212661000202", *d = "+212661000203";
@@ -625,6 +646,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_join_help_lang);
+	tcase_add_test(tc, test_join_filler);
 	tcase_add_test(tc, test_follow_leave_on_off);
 	tcase_add_test(tc, test_on_off_at_typo);
 	suite_add_tcase(s, tc);

@@ -938,6 +938,23 @@ START_TEST(test_handle_valid)
 }
 END_TEST
 
+/* The politeness words are no names: "JOIN please", "Inscription svp",
+ * "tsejjel 3afak", "sejjelni daba" each made an account for good. */
+START_TEST(test_handle_filler)
+{
+	static const char *const yes[] = { "please", "pls", "svp", "stp",
+	    "merci", "3afak", "3fak", "3afaak", "daba", "safi", "chokran",
+	    "3lia", "3liya", "mn", "sms" };
+	static const char *const no[] = { "alice", "amina", "karim", "alia",
+	    "aliya", "men", "pleased", "_", "daba_", "3afak1x" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(handle_filler(yes[i], strlen(yes[i])), "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!handle_filler(no[i], strlen(no[i])), "%s", no[i]);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(command_name(CMD_POST), "post");
@@ -965,6 +982,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_at);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_handle_valid);
+	tcase_add_test(tc, test_handle_filler);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return s;
