@@ -449,7 +449,8 @@ BEGIN
 END $$;
 
 -- D h text: only to someone who follows the sender; the recipient's STOP
--- wins silently (the sender is not told who opted out).
+-- wins silently (the sender is not told who opted out). Not to oneself:
+-- "D alice hi" from alice was told "@alice does not follow you".
 CREATE OR REPLACE FUNCTION pigeon_apply_dm(m inbox_messages, acct accounts,
     target accounts, p_text text, p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -458,6 +459,10 @@ DECLARE
 	oid bigint;
 BEGIN
 	p_text := pigeon_sms_line(p_text);	-- one line: no forged second sender
+	IF target.id = acct.id THEN
+		PERFORM pigeon_reply(m.sender, p_lang, 'dm_self', '{}', m.id);
+		RETURN 'dm to self refused';
+	END IF;
 	IF NOT EXISTS (SELECT 1 FROM follows
 	               WHERE followee = acct.id AND follower = target.id) THEN
 		PERFORM pigeon_reply(m.sender, p_lang, 'dm_not_follower',

@@ -321,12 +321,17 @@ START_TEST(test_dm)
 	GETS(f, "DM from @eve1: see you at 6");
 	TEXT(1, f, "DM @eve1 hi there");
 	GETS(f, "@eve1 does not follow you: you can only send D to your followers.");
+	/* To oneself: "@eve1 does not follow you" was no answer. */
+	TEXT(0, e, "D eve1 note to self");
+	GETS(e, "You cannot send a message to yourself.");
 	TEXT(0, e, "d nobody1 hello");
 	GETS(e, "There is nobody called @nobody1 on Pigeon.");
 	TEXT(0, e, "D fred1");
 	GETS(e, "To send a private message, text D");
 	settle();
 	ck_assert_int_eq(count_of(e, "hi there"), 0);
+	ck_assert_int_eq(count_of(e, "note to self"), 0);
+	ck_assert_int_eq(count_of(e, "does not follow you"), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle IN ('eve1', 'fred1')", 0, NULL), 0);
 }
