@@ -119,6 +119,11 @@ command_json(const struct command *cmd, const char *raw)
 	if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
 	    handle_reserved(cmd->handle))
 		err = "reserved";
+	/* "JOIN please", "tsejjel 3afak": a polite JOIN without a name made
+	 * @please for good; it gets JOIN's usage (pigeon_apply). */
+	else if (cmd->type == CMD_JOIN && cmd->error == CMDERR_NONE &&
+	    handle_filler(cmd->handle, strlen(cmd->handle)))
+		err = "filler";
 	json_object_set_new(o, "cmd", json_string(command_name(cmd->type)));
 	json_object_set_new(o, "err", json_string(err));
 	json_object_set_new(o, "handle", json_string(cmd->handle));
@@ -128,6 +133,8 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "keyword_lang", json_string(cmd->keyword_lang));
 	if (cmd->loose)
 		json_object_set_new(o, "loose", json_true());
+	if (cmd->at)	/* "OFF @bobb": a handle was meant, never a post */
+		json_object_set_new(o, "at", json_true());
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
 	if (cmd->type == CMD_TRACK && cmd->digest) {

@@ -14,8 +14,11 @@
  *   is HELP. Handles are not folded beyond ASCII case: "josé" is a bad handle.
  * - A command has a fixed shape. Words beyond it make the message a post
  *   ("follow your dreams, everyone", "help me"), except for STOP (below).
- *   Trailing words of punctuation only do not count ("Aide !", French
- *   typography); the text of DM, NAME and BIO still runs to the end.
+ *   Trailing words without a letter or digit do not count: punctuation
+ *   ("Aide !", French typography), emoticons and emoji ("FOLLOW karim
+ *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
+ *   follower. The text of DM, NAME and BIO still runs to the end, and a
+ *   post is the whole message.
  * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف)
  *   win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
@@ -43,7 +46,9 @@
  *   '＠' and trailing punctuation: "D alice: hi").
  * - ON/OFF take an optional handle. As "on" is an ordinary word (French
  *   "On verra"), "ON word" with a word that cannot be a handle is a post,
- *   unless it carries an '@' ("OFF @bad-name" is a bad handle).
+ *   unless it carries an '@' ("OFF @bad-name" is a bad handle). cmd->at
+ *   tells pigeon_apply the handle had an '@': "OFF @bobb" where nobody is
+ *   called bobb is answered so, never published as a post.
  * - SLEEP takes two hours ("23 7", "23h 7h", "23-7", "23:00 07:00",
  *   "11pm 7am", "de 23h à 7h", Arabic-Indic digits) or OFF. Equal hours are
  *   bad. Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
@@ -333,6 +338,19 @@ handle_parse(const struct span *w, char *out, int *at)
 	return 1;
 }
 
+int
+handle_filler(const char *h, size_t n)
+{
+	if (list_find(h, n, stop_fillers, 1) >= 0 ||
+	    list_find(h, n, darija_fillers, 1) >= 0)
+		return 1;
+	/* Other Arabizi spellings ("3afaak") by skeleton, only with a digit
+	 * in them: "alia" and "men" are names, though "3lia" and "mn" are
+	 * fillers. */
+	return strpbrk(h, "0123456789") != NULL && n < FOLD_MAX &&
+	    darija_find(h, n, darija_fillers, 1) >= 0;
+}
+
 static const char *
 lang_parse(const struct span *w)
 {
@@ -363,6 +381,53 @@ stop_separator(uint32_t c)
 	    c == 0x60c || c == 0x61b || c == 0x61f || c == 0x6d4 ||
 	    (c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x303f) ||
 	    (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f000 && c <= 0x1faff);
+}
+
+/* A word that holds no letter or digit: punctuation, symbols, emoji and
+ * emoticons (":-)", "🙏", "👍🏽", "❤️", "^_^"). Trailing ones do not count
+ * in a command's shape: "FOLLOW karim :-)" became a post. Not a word with
+ * an '@' ("JOIN @" is a bad handle), nor one that is a handle ("_"). */
+static int
+symbol_only(const struct span *w)
+{
+	char h[FOLD_MAX];
+	const char *p;
+	uint32_t c;
+	size_t n;
+	int under = 0, at;
+
+	for (p = w->s; p < w->e; p += n) {
+		n = fold_char_at(p, w->e, &c);
+		if (c == BAD_CHAR)
+			return 0;
+		if (c >= 0xff01 && c <= 0xff5e)
+			c -= 0xfee0;	/* full-width ASCII */
+		if (c == '@')
+			return 0;
+		under |= c == '_';
+		/* tag characters (U+E0020-E007F) spell the flags of regions */
+		if (!(stop_separator(c) || fold_is_ignorable(c) ||
+		    (c >= 0xe0020 && c <= 0xe007f)))
+			return 0;
+	}
+	return !under || !handle_parse(w, h, &at);
+}
+
+/* The end of the last word of [s, e) that counts in a command's shape:
+ * the first word always does; after it, words that drop(w) says are
+ * trailing noise do not. */
+static const char *
+shape_end(const char *s, const char *e, int (*drop)(const struct span *))
+{
+	const char *p = s, *end = s;
+	struct span w;
+
+	if (word_next(&p, e, &w))
+		end = w.e;
+	while (word_next(&p, e, &w))
+		if (!drop(&w))
+			end = w.e;
+	return end;
 }
 
 /* The STOP language if the message [s, e) is a STOP (see the top), else
@@ -550,8 +615,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 {
 	const struct keyword *kw;
 	struct span w[WORDS_MAX], extra;
-	const char *s, *e, *p, *stop;
-	size_t nw = 0, nargs, n;
+	const char *s, *e, *p, *stop, *pe, *se;
+	size_t nw = 0, nargs, nargs_text, n;
 	int many, at;
 	uint32_t c;
 
@@ -577,12 +642,18 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	cmd->text = s;
 	cmd->textlen = (size_t)(e - s);
 
-	for (p = s; nw < WORDS_MAX && word_next(&p, e, &w[nw]); nw++)
+	/* Trailing words of punctuation ("Aide !", "suivre @alice !") or
+	 * of symbols and emoji ("FOLLOW karim :-)", "HELP 🙏") are not
+	 * arguments. The text of DM, NAME and BIO keeps them ("D amina 🙏");
+	 * a post is the whole message. */
+	pe = shape_end(s, e, punct_only);
+	se = shape_end(s, pe, symbol_only);
+	for (p = s; nw < WORDS_MAX && word_next(&p, pe, &w[nw]); nw++)
 		;
-	many = nw == WORDS_MAX && word_next(&p, e, &extra);
-	if (!many)
-		while (nw > 1 && punct_only(&w[nw - 1]))
-			nw--;	/* "Aide !", "suivre @alice !" */
+	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
+		;
+	p = w[nw - 1].e;
+	many = nw == WORDS_MAX && word_next(&p, se, &extra);
 	nargs = nw - 1;
 
 	kw = keyword_of(&w[0]);
@@ -623,6 +694,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 				goto post;
 			cmd->error = CMDERR_BAD_HANDLE;
 		}
+		cmd->at = at;	/* "OFF @bobb": nobody is called so, not a post */
 		break;
 	case CMD_JOIN:
 	case CMD_FOLLOW:
@@ -639,13 +711,14 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->error = CMDERR_BAD_HANDLE;
 		} else if (at)
 			cmd->loose = 0;	/* "tbe3 @lmatch" means a handle */
+		cmd->at = at;
 		break;
 	case CMD_DM:
-		if (nargs == 0)
+		if (nargs_text == 0)
 			cmd->error = CMDERR_MISSING_ARG;
-		else if (!handle_parse(&w[1], cmd->handle, &at))
+		else if (!handle_parse(&w[1], cmd->handle, &cmd->at))
 			cmd->error = CMDERR_BAD_HANDLE;
-		else if (nargs == 1)
+		else if (nargs_text == 1)
 			cmd->error = CMDERR_MISSING_ARG;
 		else {
 			cmd->text = w[2].s;
@@ -698,7 +771,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		break;
 	case CMD_NAME:
 	case CMD_BIO:
-		if (nargs == 0)
+		if (nargs_text == 0)
 			cmd->error = CMDERR_MISSING_ARG;
 		else {
 			cmd->text = w[1].s;

@@ -19,6 +19,7 @@ struct command {
 	int		 sleep_from, sleep_to;	/* hours 0-23 for SLEEP; -1,-1 for SLEEP OFF */
 	const char	*keyword_lang;	/* "en","fr","ar","darija": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
 	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
+	int		 at;		/* the handle was written with '@' ("OFF @bobb"): a handle is meant, never a post */
 	int		 digest;	/* TRACK word DIGEST: one SMS a day for the word, not one per post */
 	int		 digest_hour;	/* its hour 0-23; -1 when not given (and outside DIGEST) */
 };
@@ -36,5 +37,8 @@ const char *command_name(enum cmd_type);
 /* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty". */
 const char *command_error_name(enum cmd_error);
 int handle_valid(const char *s, size_t len); /* 1-15 of a-z 0-9 _ (case-insensitive input) */
+/* Is the handle (lower case, NUL-terminated, n bytes) a politeness word of
+ * the STOP rule ("please", "svp", "3afak", "daba")? "JOIN please" is no name. */
+int handle_filler(const char *h, size_t n);
 
 #endif

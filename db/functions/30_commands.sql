@@ -173,7 +173,7 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, loose, ucs2, digest, hour), applied at
+-- lang, from, to, keyword_lang, loose, at, ucs2, digest, hour), applied at
 -- most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -192,6 +192,7 @@ DECLARE
 	outcome text;
 	n integer;
 	k integer;
+	opted_in boolean := false;
 BEGIN
 	UPDATE inbox_messages SET state = 'done', processed_at = now(), command = c_cmd
 	 WHERE id = p_msg AND state = 'new'
@@ -247,8 +248,11 @@ BEGIN
 	END IF;
 
 	-- "ON verra": ON or OFF with a word nobody is called is a post; so
-	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c).
+	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c). Not when
+	-- the handle had an '@' ("OFF @bobb", at): a handle was meant, and
+	-- the typo went out to every follower; it gets no_such_user below.
 	IF (c_cmd IN ('on', 'off') OR coalesce((p_cmd->>'loose')::boolean, false))
+	    AND NOT coalesce((p_cmd->>'at')::boolean, false)
 	    AND c_err = '' AND c_handle <> ''
 	    AND acct.id IS NOT NULL
 	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle) THEN
@@ -265,6 +269,21 @@ BEGIN
 		-- still act on it.
 		IF target.suspended_at IS NOT NULL AND c_cmd IN ('get', 'whois', 'follow') THEN
 			target := NULL;
+		END IF;
+	END IF;
+
+	-- A JOIN from a phone that said STOP asks to use the service again:
+	-- it opts back in as START does, and gets its reply (the welcome, and
+	-- every reply after it, went nowhere). Not a member's loose JOIN
+	-- ("سجل karim" is also "Karim scored"): too often no JOIN at all.
+	IF c_cmd = 'join' AND (acct.id IS NULL OR
+	    NOT coalesce((p_cmd->>'loose')::boolean, false)) THEN
+		DELETE FROM optouts WHERE phone = m.sender;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n > 0 THEN
+			UPDATE accounts SET updates_on = true
+			 WHERE id = acct.id AND NOT updates_on;
+			opted_in := true;
 		END IF;
 	END IF;
 
@@ -421,13 +440,17 @@ BEGIN
 		PERFORM pigeon_reply(m.sender, lang, 'not_available', ARRAY[upper(c_cmd)], p_msg);
 		outcome := 'not available: ' || c_cmd;
 	END IF;
+	IF opted_in THEN
+		outcome := outcome || ' (STOP lifted by JOIN)';
+	END IF;
 
 	UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
 	RETURN outcome;
 END $$;
 
 -- D h text: only to someone who follows the sender; the recipient's STOP
--- wins silently (the sender is not told who opted out).
+-- wins silently (the sender is not told who opted out). Not to oneself:
+-- "D alice hi" from alice was told "@alice does not follow you".
 CREATE OR REPLACE FUNCTION pigeon_apply_dm(m inbox_messages, acct accounts,
     target accounts, p_text text, p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -436,6 +459,10 @@ DECLARE
 	oid bigint;
 BEGIN
 	p_text := pigeon_sms_line(p_text);	-- one line: no forged second sender
+	IF target.id = acct.id THEN
+		PERFORM pigeon_reply(m.sender, p_lang, 'dm_self', '{}', m.id);
+		RETURN 'dm to self refused';
+	END IF;
 	IF NOT EXISTS (SELECT 1 FROM follows
 	               WHERE followee = acct.id AND follower = target.id) THEN
 		PERFORM pigeon_reply(m.sender, p_lang, 'dm_not_follower',

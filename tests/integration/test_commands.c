@@ -146,6 +146,27 @@ START_TEST(test_join_help_lang)
 }
 END_TEST
 
+/* Politeness words are no names: each of these made an account
+ * (@please, @svp, @3afak, @daba) that could never be renamed. */
+START_TEST(test_join_filler)
+{
+	const char *p = "+212661000111";
+	const char *pp[] = { p };
+
+	TEXT(0, p, "JOIN please");
+	GETS(p, "To sign up, text JOIN and a name");
+	TEXT(1, p, "Inscription svp");
+	GETS(p, "Pour vous inscrire, envoyez INSCRIPTION et un nom");
+	TEXT(2, p, "tsejjel 3afak");
+	GETS(p, "Bach tsejjel, sift TSEJJEL w smiya");
+	TEXT(0, p, "sejjelni daba");
+	wait_count(p, "Bach tsejjel, sift TSEJJEL w smiya", 2);
+	ck_assert_str_eq(dbv("SELECT count(*) FROM accounts WHERE phone = $1", 1, pp),
+	    "0");
+	join(1, p, "JOIN amina_p", "Welcome to Pigeon, @amina_p!");
+}
+END_TEST
+
 START_TEST(test_follow_leave_on_off)
 {
 	const char *b = "+212661000201", *c = "+212661000202", *d = "+212661000203";
@@ -202,6 +223,30 @@ START_TEST(test_follow_leave_on_off)
 }
 END_TEST
 
+/* "OFF @bobb": the '@' shows a handle was meant. It was published as a
+ * post, "@alice2: OFF @bobb" to her followers, and she got no reply. */
+START_TEST(test_on_off_at_typo)
+{
+	const char *a = "+212661000211", *f = "+212661000212";
+
+	join(0, a, "JOIN alice2", "@alice2");
+	join(1, f, "JOIN fay2", "@fay2");
+	TEXT(1, f, "FOLLOW alice2");
+	GETS(f, "You now follow @alice2");
+	TEXT(0, a, "OFF @bobb");
+	GETS(a, "There is nobody called @bobb on Pigeon.");
+	TEXT(0, a, "on @Bobb");
+	wait_count(a, "There is nobody called @bobb on Pigeon.", 2);
+	/* Without the '@' it still cannot be told from "On verra". */
+	TEXT(0, a, "OFF bobb");
+	GETS(f, "@alice2: OFF bobb");
+	settle();
+	ck_assert_int_eq(count_of(f, "@bobb"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'alice2'", 0, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_post_rules)
 {
 	const char *d = "+212661000301", *e = "+212661000302";
@@ -243,6 +288,26 @@ START_TEST(test_post_rules)
 }
 END_TEST
 
+/* A trailing emoticon or emoji: "FOLLOW kari3 :-)" became a post and
+ * nobody was followed. A post keeps its emoji. */
+START_TEST(test_trailing_emoji)
+{
+	const char *k = "+212661000311", *n = "+212661000312";
+
+	join(0, k, "JOIN kari3 :-)", "Welcome to Pigeon, @kari3!");
+	join(1, n, "tsejjel nour3 \xf0\x9f\x99\x8f", "@nour3");
+	TEXT(1, n, "FOLLOW kari3 :-)");
+	GETS(n, "Daba katbe3 @kari3");
+	TEXT(1, n, "HELP \xf0\x9f\x99\x8f");
+	GETS(n, "Pigeon: TSEJJEL smiya");
+	TEXT(0, k, "Bonne nuit :-) \xf0\x9f\x99\x8f");
+	GETS(n, "@kari3: Bonne nuit :-) \xf0\x9f\x99\x8f");
+	settle();
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle IN ('kari3', 'nour3')", 0, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_dm)
 {
 	const char *e = "+212661000401", *f = "+212661000402";
@@ -256,12 +321,17 @@ START_TEST(test_dm)
 	GETS(f, "DM from @eve1: see you at 6");
 	TEXT(1, f, "DM @eve1 hi there");
 	GETS(f, "@eve1 does not follow you: you can only send D to your followers.");
+	/* To oneself: "@eve1 does not follow you" was no answer. */
+	TEXT(0, e, "D eve1 note to self");
+	GETS(e, "You cannot send a message to yourself.");
 	TEXT(0, e, "d nobody1 hello");
 	GETS(e, "There is nobody called @nobody1 on Pigeon.");
 	TEXT(0, e, "D fred1");
 	GETS(e, "To send a private message, text D");
 	settle();
 	ck_assert_int_eq(count_of(e, "hi there"), 0);
+	ck_assert_int_eq(count_of(e, "note to self"), 0);
+	ck_assert_int_eq(count_of(e, "does not follow you"), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle IN ('eve1', 'fred1')", 0, NULL), 0);
 }
@@ -336,6 +406,34 @@ START_TEST(test_stop_start)
 	GETS(s, "@tom1: tom posts again");
 	ck_assert_int_eq(count_of(s, "away"), 0);
 	ck_assert_int_eq(count_of(s, "are you there"), 0);
+}
+END_TEST
+
+/* STOP, then JOIN: @zed was made but the welcome, and every reply
+ * after it, went nowhere. A JOIN opts the phone back in, as START does. */
+START_TEST(test_stop_then_join)
+{
+	const char *z = "+212661000611", *m = "+212661000612";
+	const char *pz[] = { z }, *pm[] = { m };
+
+	TEXT(0, z, "STOP");
+	GETS(z, "You will get no more SMS from Pigeon.");
+	TEXT(0, z, "JOIN zed1");
+	GETS(z, "Welcome to Pigeon, @zed1!");
+	ck_assert_str_eq(dbv("SELECT count(*) FROM optouts WHERE phone = $1", 1, pz), "0");
+	TEXT(0, z, "STATS");
+	GETS(z, "You have 0 followers and no post yet.");
+	/* A member who said STOP: JOIN is a request to come back too. */
+	join(1, m, "JOIN mel1", "@mel1");
+	TEXT(1, m, "OFF");
+	GETS(m, "Your SMS updates are off.");
+	TEXT(1, m, "STOP");
+	GETS(m, "You will get no more SMS from Pigeon.");
+	TEXT(1, m, "JOIN mel2");
+	GETS(m, "You are already on Pigeon as @mel1.");
+	ck_assert_str_eq(dbv("SELECT count(*) || ' ' || bool_and(a.updates_on) FROM "
+	    "accounts a WHERE a.phone = $1 AND NOT EXISTS (SELECT 1 FROM optouts o "
+	    "WHERE o.phone = a.phone)", 1, pm), "1 true");
 }
 END_TEST
 
@@ -553,17 +651,21 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_join_help_lang);
+	tcase_add_test(tc, test_join_filler);
 	tcase_add_test(tc, test_follow_leave_on_off);
+	tcase_add_test(tc, test_on_off_at_typo);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(po, setup, teardown);
 	tcase_set_timeout(po, 240);
 	tcase_add_test(po, test_post_rules);
 	tcase_add_test(po, test_dm);
+	tcase_add_test(po, test_trailing_emoji);
 	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);
 	tcase_add_test(acc, test_get_whois_stats_profile_delete);
 	tcase_add_test(acc, test_stop_start);
+	tcase_add_test(acc, test_stop_then_join);
 	tcase_add_test(acc, test_flood_limit);
 	suite_add_tcase(s, acc);
 	tcase_add_unchecked_fixture(sl, setup, teardown);

@@ -54,7 +54,7 @@ static const struct pcase cases[] = {
 	ERR("JOIN", CMD_JOIN, MISSING, "en"),
 	ERR("تسجيل", CMD_JOIN, MISSING, "ar"),
 	ERR("inscription !", CMD_JOIN, MISSING, "fr"),
-	ERR("inscription $", CMD_JOIN, BADH, "fr"),
+	ERR("inscription $", CMD_JOIN, MISSING, "fr"),	/* a symbol: no argument */
 	ERR("join alice-b", CMD_JOIN, BADH, "en"),
 	ERR("join abcdefghijklmnop", CMD_JOIN, BADH, "en"),	/* 16 */
 	ERR("join josé", CMD_JOIN, BADH, "en"),
@@ -570,6 +570,43 @@ static const struct pcase cases[] = {
 	LNG("لغة دارجة", "darija", "ar"),
 	LNG("لغة المغربية", "darija", "ar"),
 
+	/* Trailing emoticons, emoji and symbols are not arguments (they made
+	 * each of these a post, published to every follower); a post keeps
+	 * them, and so does the text of D, NAME and BIO. */
+	CH("FOLLOW alice :-)", CMD_FOLLOW, "alice", "en"),
+	CH("FOLLOW karim :-) :-)", CMD_FOLLOW, "karim", "en"),
+	CH("suivre @alice \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", CMD_FOLLOW, "alice", "fr"),	/* 👍🏽 */
+	CH("tbe3 karim \xf0\x9f\x99\x8f\xf0\x9f\x99\x8f", CMD_FOLLOW, "karim", "darija"),	/* 🙏🙏 */
+	CH("JOIN karim :-)", CMD_JOIN, "karim", "en"),
+	CH("JOIN karim ;-) !", CMD_JOIN, "karim", "en"),
+	CH("OFF @bob ^_^", CMD_OFF, "bob", "en"),
+	CH("GET alice \xe2\x9d\xa4\xef\xb8\x8f", CMD_GET, "alice", "en"),	/* ❤️ */
+	C0("HELP :-)", CMD_HELP, "en"),
+	C0("HELP \xf0\x9f\x99\x8f", CMD_HELP, "en"),			/* 🙏 */
+	C0("aide \xf0\x9f\x87\xb2\xf0\x9f\x87\xa6", CMD_HELP, "fr"),	/* 🇲🇦 */
+	C0("stats (-_-)", CMD_STATS, "en"),
+	C0("ＨＥＬＰ ！", CMD_HELP, "en"),
+	LNG("LANG fr :-)", "fr", "en"),
+	SLP("SLEEP 23 7 :-)", 23, 7, "en"),
+	DG("TRACK couscous DIGEST 20 :-)", "couscous", 20, "en"),
+	CT("SEARCH couscous :-)", CMD_SEARCH, "", "couscous :-)", "en"),
+	CT("D alice \xf0\x9f\x99\x8f", CMD_DM, "alice", "\xf0\x9f\x99\x8f", "en"),
+	CT("D alice hi :-)", CMD_DM, "alice", "hi :-)", "en"),
+	CT("NAME Amina \xf0\x9f\x8c\xb9", CMD_NAME, "", "Amina \xf0\x9f\x8c\xb9", "en"),
+	ERR("JOIN :-)", CMD_JOIN, MISSING, "en"),
+	ERR("join @ :-)", CMD_JOIN, BADH, "en"),
+	CH("join _", CMD_JOIN, "_", "en"),		/* "_" is a handle */
+	POST("follow alice _", "follow alice _"),
+	POST("Hello world :-)", "Hello world :-)"),
+	POST("Bonne nuit \xf0\x9f\x99\x8f", "Bonne nuit \xf0\x9f\x99\x8f"),
+	POST("follow your dreams :-)", "follow your dreams :-)"),
+	POST("help me :-)", "help me :-)"),
+	POST("On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89", "On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89"),
+	POST(":-)", ":-)"),
+	POST("\xf0\x9f\x99\x8f", "\xf0\x9f\x99\x8f"),
+	POST(":-) HELP", ":-) HELP"),
+	POST("follow alice :D", "follow alice :D"),	/* a letter: a word */
+
 	/* empty */
 	EMPTY(""),
 	EMPTY("   "),
@@ -834,6 +871,26 @@ START_TEST(test_loose)
 }
 END_TEST
 
+/* A handle written with '@' tells pigeon_apply so: "OFF @bobb" where
+ * nobody is called bobb was published to every follower as a post. */
+START_TEST(test_at)
+{
+	static const struct { const char *in; int at; } c[] = {
+		{ "OFF @bobb", 1 }, { "on @Alice", 1 }, { "OFF bobb", 0 },
+		{ "On verra", 0 }, { "désactiver ＠bob", 1 }, { "FOLLOW @alice", 1 },
+		{ "FOLLOW alice", 0 }, { "tbe3 @lmatch", 1 }, { "tbe3 lmatch", 0 },
+		{ "D @alice hi", 1 }, { "D alice hi", 0 }, { "OFF", 0 },
+		{ "@alice hi", 0 },	/* a post */
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.at == c[i].at, "\"%s\": at %d", c[i].in, cmd.at);
+	}
+}
+END_TEST
+
 /* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
 START_TEST(test_fold_darija)
 {
@@ -881,6 +938,23 @@ START_TEST(test_handle_valid)
 }
 END_TEST
 
+/* The politeness words are no names: "JOIN please", "Inscription svp",
+ * "tsejjel 3afak", "sejjelni daba" each made an account for good. */
+START_TEST(test_handle_filler)
+{
+	static const char *const yes[] = { "please", "pls", "svp", "stp",
+	    "merci", "3afak", "3fak", "3afaak", "daba", "safi", "chokran",
+	    "3lia", "3liya", "mn", "sms" };
+	static const char *const no[] = { "alice", "amina", "karim", "alia",
+	    "aliya", "men", "pleased", "_", "daba_", "3afak1x" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(handle_filler(yes[i], strlen(yes[i])), "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!handle_filler(no[i], strlen(no[i])), "%s", no[i]);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(command_name(CMD_POST), "post");
@@ -905,8 +979,10 @@ parse_suite(void)
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_loose);
+	tcase_add_test(tc, test_at);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_handle_valid);
+	tcase_add_test(tc, test_handle_filler);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return s;
