@@ -123,11 +123,7 @@ fold_arabic(uint32_t c)
 	case 0x06a9:
 		return 0x0643;		/* keheh: ك */
 	}
-	if (c >= 0x0660 && c <= 0x0669)
-		return '0' + (c - 0x0660);
-	if (c >= 0x06f0 && c <= 0x06f9)
-		return '0' + (c - 0x06f0);
-	return c;
+	return c;	/* (digits: fold_text, in both modes) */
 }
 
 /* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
@@ -145,6 +141,12 @@ fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
 			return -1;
 		if (c >= 0xff01 && c <= 0xff5e)
 			c -= 0xfee0;	/* full-width ASCII */
+		/* Arabic-Indic and Eastern Arabic-Indic digits, as an Arabic
+		 * keyboard types them: "karim٢" is @karim2. */
+		if (c >= 0x0660 && c <= 0x0669)
+			c = '0' + (c - 0x0660);
+		else if (c >= 0x06f0 && c <= 0x06f9)
+			c = '0' + (c - 0x06f0);
 		switch (c) {
 		case 0x061f: c = '?'; break;
 		case 0x060c: c = ','; break;

@@ -419,6 +419,8 @@ static const struct pcase cases[] = {
 	CH("سجل karim", CMD_JOIN, "karim", "ar"),
 	CH("سجّل karim", CMD_JOIN, "karim", "ar"),
 	CH("تسجل karim", CMD_JOIN, "karim", "ar"),		/* Darija tsejjel */
+	CH("تسجيل amina٢٠", CMD_JOIN, "amina20", "ar"),	/* Arabic-Indic digits */
+	CH("تابع karim۲", CMD_FOLLOW, "karim2", "ar"),		/* Eastern Arabic-Indic */
 	CH("سجلني karim", CMD_JOIN, "karim", "ar"),		/* register me */
 	ERR("انضم", CMD_JOIN, MISSING, "ar"),
 	ERR("اشترك @kar-im", CMD_JOIN, BADH, "ar"),
