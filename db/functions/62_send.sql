@@ -68,8 +68,23 @@ BEGIN
 		INSERT INTO webhook_targets (url, kind) VALUES (dlr, 'dlr')
 		    ON CONFLICT (url) DO UPDATE SET active = true
 		    WHERE webhook_targets.kind = 'dlr';
+		-- 'queued' first, then the state a message already left it for
+		-- in its own insert: the daily ceiling's trigger cancels a row
+		-- as it is inserted (its callback came before 'queued', and a
+		-- receiver keeping the latest state ended on 'queued'), and a
+		-- message to a suspended member is made cancelled (no update, no
+		-- callback: the receiver saw 'queued' only).
+		DELETE FROM webhook_deliveries
+		 WHERE outbox_id = ANY (ids) AND event = 'message.state';
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at)
 		SELECT dlr, 'message.state', i, 'queued', now() FROM unnest(ids) i;
+		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
+		    msg_detail, msg_at)
+		SELECT dlr, 'message.state', o.id, o.state, o.modem, o.last_error,
+		       clock_timestamp()
+		  FROM outbox o
+		 WHERE o.id = ANY (ids) AND o.state NOT IN ('queued', 'sending')
+		 ORDER BY o.id;
 		PERFORM pg_notify('pigeon_webhook', '');
 	END IF;
 	IF k IS NOT NULL THEN

@@ -648,6 +648,46 @@ START_TEST(test_dlr_order)
 }
 END_TEST
 
+/*
+ * A message that leaves 'queued' in its own insert: to a suspended
+ * member (made cancelled, no update, so no callback came but 'queued'),
+ * or over the recipient's daily ceiling (cancelled by the insert's
+ * trigger, its callback before 'queued'). Each gets 'queued', then
+ * 'cancelled'. Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_dlr_born_cancelled)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, lang, suspended_at) VALUES "
+	    "('+212661000191', 'suspdlr', 'en', now())");
+	/* The states in a statement of their own: one that called the send
+	 * would not see the rows it made. */
+	char *ida = h_db_value(g.db, "SELECT r->'ids'->>0 FROM pigeon_api_send("
+	    "ARRAY['+212661000191'], 'to a suspended one', "
+	    "'{\"dlr_url\": \"http://born.example/dlr\"}') r", 0, NULL);
+	const char *pa[] = { ida };
+	char *a = h_db_value(g.db, "SELECT string_agg(msg_state, ' ' ORDER BY id) "
+	    "FROM webhook_deliveries WHERE outbox_id = $1::bigint", 1, pa);
+	h_db_exec(g.db, "INSERT INTO settings (key, value) VALUES ('recipient_day', '1') "
+	    "ON CONFLICT (key) DO UPDATE SET value = '1'");
+	free(h_db_value(g.db, "SELECT pigeon_api_send(ARRAY['+212661000192'], 'first', "
+	    "'{}')", 0, NULL));
+	char *idb = h_db_value(g.db, "SELECT r->'ids'->>0 FROM pigeon_api_send("
+	    "ARRAY['+212661000192'], 'over the ceiling', "
+	    "'{\"dlr_url\": \"http://born.example/dlr\"}') r", 0, NULL);
+	const char *pb[] = { idb };
+	char *b = h_db_value(g.db, "SELECT string_agg(msg_state, ' ' ORDER BY id) "
+	    "FROM webhook_deliveries WHERE outbox_id = $1::bigint", 1, pb);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(a ? a : "(none)", "queued cancelled");
+	ck_assert_str_eq(b ? b : "(none)", "queued cancelled");
+	free(a);
+	free(b);
+	free(ida);
+	free(idb);
+}
+END_TEST
+
 /* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
 static json_t *
 sim_part(int i, const char *to)
@@ -765,6 +805,7 @@ main(void)
 	tcase_add_test(tc, test_dlr_url);
 	tcase_add_test(tc, test_webhook_urls_change);
 	tcase_add_test(tc, test_dlr_order);
+	tcase_add_test(tc, test_dlr_born_cancelled);
 	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
 	tcase_add_test(tc, test_metrics);
