@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #define API_MAX_BODY		(16 * 1024)	/* larger bodies get 413 */
-#define API_SEND_MAX_CHARS	1000	/* about 7 UCS-2 parts; the worker splits */
+#define API_SEND_MAX_CHARS	1000	/* and at most 10 parts (api_messages.c) */
 
 /* Parses a request body that must be a JSON object: 0 and *out (a new
  * reference), or the HTTP status to answer (400, 413) and err. */

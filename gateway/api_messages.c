@@ -16,6 +16,7 @@
 #include "api.h"
 #include "number.h"
 #include "pigeond.h"
+#include "proto.h"
 
 static const char *states[] = { "queued", "sending", "sent", "failed", "expired",
     "delivered", "undelivered", "cancelled", NULL };
@@ -97,6 +98,15 @@ api_messages_send(struct api_req *r)
 	if (api_send_check(r->body, env.conf.country, cap, (long long)now, &s,
 	    err, sizeof(err)) != 0) {
 		api_error(r, 400, "%s", err);
+		return;
+	}
+	/* What no link sends: 1,000 characters of UCS-2 are 15 parts. It was
+	 * taken (202), then failed ("needs 11 parts, at most 10 are sent"). */
+	int parts;
+	smstext_encode(s.text, strlen(s.text), &parts);
+	if (parts > PROTO_MAX_PARTS) {
+		api_error(r, 400, "\"text\" needs %d SMS parts; at most %d are sent "
+		    "(1,530 characters of GSM-7, 670 of others)", parts, PROTO_MAX_PARTS);
 		return;
 	}
 	/* A link that does not exist would hold the message for ever. */

@@ -226,6 +226,22 @@ START_TEST(test_refusals)
 	assert_400("{\"to\":[\"+212661000101\",\"hello\"],\"text\":\"x\"}", "hello");
 	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","
 	    "\"+212661000104\"],\"text\":\"x\"}", "at most 3");
+	/* More than 10 parts: 700 Arabic letters (UCS-2, 67 a part) were
+	 * taken, then failed; so were 1,000 GSM-7 characters of which 600
+	 * are €, two septets each. */
+	char body[4400], *p;
+	p = body + snprintf(body, sizeof(body), "{\"to\":\"+212661000101\",\"text\":\"");
+	for (int i = 0; i < 700; i++)
+		p += snprintf(p, 3, "%s", "ب");
+	snprintf(p, 4, "\"}");
+	assert_400(body, "needs 11 SMS parts; at most 10");
+	p = body + snprintf(body, sizeof(body), "{\"to\":\"+212661000101\",\"text\":\"");
+	for (int i = 0; i < 400; i++)
+		*p++ = 'a';
+	for (int i = 0; i < 600; i++)
+		p += snprintf(p, 4, "%s", "€");
+	snprintf(p, 4, "\"}");
+	assert_400(body, "SMS parts; at most 10");
 	ck_assert_int_eq(outbox_count(), before);
 	/* An id past a bigint is a bad request, not the database's error. */
 	ck_assert_int_eq(call("GET", "/api/messages/99999999999999999999", NULL, NULL), 400);
