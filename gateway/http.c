@@ -21,6 +21,7 @@
 
 #include "api.h"
 #include "embedded.h"
+#include "fold.h"
 #include "httpguard.h"
 #include "httphead.h"
 #include "log.h"
@@ -200,6 +201,20 @@ api_error(struct api_req *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * Valid UTF-8 whatever was quoted: a client's value cut at a byte
+	 * count ("%.40s") can end in half a character, and JSON refuses it
+	 * (a 500, "out of memory", instead of the 400). Bytes that are not
+	 * UTF-8 become '?'.
+	 */
+	char *e = msg + strlen(msg);
+	for (char *p = msg; p < e; ) {
+		uint32_t c;
+		size_t n = fold_char_at(p, e, &c);
+		if (c == BAD_CHAR)
+			*p = '?';
+		p += n;
+	}
 	api_reply(r, code, json_pack("{s:s}", "error", msg));
 }
 

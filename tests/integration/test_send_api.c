@@ -222,6 +222,10 @@ START_TEST(test_refusals)
 	    "\"http://169.254.169.254/latest\"}", "dlr_hosts");
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"dlr_url\":"
 	    "\"http://127.0.0.10:8080/dlr\"}", "dlr_hosts");
+	/* A refusal quoting a field's name cut at 40 bytes, in the middle of
+	 * an Arabic-Indic digit: a 400 still (it was a 500). */
+	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"a٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠\":1}",
+	    "unknown field \"a٠");
 	/* All or nothing: one bad number, or one too many, and none is queued. */
 	assert_400("{\"to\":[\"+212661000101\",\"hello\"],\"text\":\"x\"}", "hello");
 	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","
