@@ -283,7 +283,10 @@ api_messages_search(struct api_req *r)
 	long long limit, before;
 	int known = 0;
 
-	if (to && number_normalize(to, env.conf.country, number, sizeof(number)) == NUMBER_INVALID) {
+	/* A name (an alphanumeric sender) is no recipient: "to=hello"
+	 * listed nothing, as if no message had gone to that number. */
+	int kind = to ? number_normalize(to, env.conf.country, number, sizeof(number)) : 0;
+	if (to && kind != NUMBER_E164 && kind != NUMBER_SHORT) {
 		api_error(r, 400, "to is not a phone number");
 		return;
 	}

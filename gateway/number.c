@@ -81,12 +81,30 @@ is_control(uint32_t c)
 	return (c < 0x20 && !is_space(c)) || (c >= 0x7f && c < 0xa0);
 }
 
+/* The value of a digit as phones and keyboards write it: ASCII, Arabic-
+ * Indic (٠-٩), Eastern Arabic-Indic (۰-۹) or full-width; -1 otherwise.
+ * "٠٦٦١٠٠٠٠٠٢" is 0661000002 (it was a bad number, or an alphanumeric
+ * sender). */
+static int
+digit_of(uint32_t c)
+{
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0');
+	if (c >= 0x0660 && c <= 0x0669)
+		return (int)(c - 0x0660);
+	if (c >= 0x06f0 && c <= 0x06f9)
+		return (int)(c - 0x06f0);
+	if (c >= 0xff10 && c <= 0xff19)
+		return (int)(c - 0xff10);
+	return -1;
+}
+
 static int
 is_letter(uint32_t c)
 {
 	if (c < 0x80)
 		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-	return !is_space(c) && !is_invisible(c) && !is_dash(c);
+	return !is_space(c) && !is_invisible(c) && !is_dash(c) && digit_of(c) < 0;
 }
 
 static int
@@ -228,10 +246,10 @@ number_normalize(const char *in, const char *country, char *out, size_t outlen)
 
 	for (p = s; p < e; p += len) {
 		len = fold_char_at((const char *)p, (const char *)e, &c);
-		if (c >= '0' && c <= '9') {
+		if (digit_of(c) >= 0) {
 			if (n == DIGITS_MAX)
 				return NUMBER_INVALID;
-			d[n++] = (char)c;
+			d[n++] = (char)('0' + digit_of(c));
 		} else if (c == '+') {
 			if (p != s)
 				return NUMBER_INVALID;

@@ -212,6 +212,16 @@ START_TEST(test_send_status_search)
 	ck_assert_int_eq(call("GET", "/api/messages?status=sent", NULL, &j), 200);
 	ck_assert_int_ge(json_array_size(json_object_get(j, "messages")), 1);
 	json_decref(j);
+	/* The number in Arabic-Indic digits (٠٦٦١٠٠٠٠٠٣) is the same number;
+	 * a name is no recipient (it listed nothing). */
+	ck_assert_int_eq(call("GET", "/api/messages?to=%D9%A0%D9%A6%D9%A6%D9%A1%D9%A0"
+	    "%D9%A0%D9%A0%D9%A0%D9%A0%D9%A3&limit=1", NULL, &j), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "messages")), 1);
+	ck_assert_str_eq(str(json_array_get(json_object_get(j, "messages"), 0), "text"), "two");
+	json_decref(j);
+	ck_assert_int_eq(call("GET", "/api/messages?to=hello", NULL, NULL), 400);
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":\"٠٦٦١٠٠٠٠٠٣\","
+	    "\"text\":\"four\"}", NULL), 202);
 }
 END_TEST
 
