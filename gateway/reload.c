@@ -1,7 +1,8 @@
 /*
  * reload.c: SIGHUP. The config file is read again; links are added,
  * removed and reconfigured through link.c's events, and the scheduler's
- * limits that the reload covers are taken.
+ * limits that the reload covers are taken. A file refused (its tokens
+ * file included) changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,16 @@ reload_config(char *why, size_t whylen)
 			snprintf(why, whylen, "%s", err);
 		return -1;
 	}
+	/* Issue 16's tokens are read before anything is applied: a refused
+	 * tokens file refuses the reload whole, so that a token meant to be
+	 * revoked is never left working beside half a new configuration. */
+	if (api_tokens_stage(&fresh, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		if (why != NULL)
+			snprintf(why, whylen, "%s", err);
+		config_free(&fresh);
+		return -1;
+	}
 	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
 	for (l = TAILQ_FIRST(&env.links); l != NULL; l = next) {
 		next = TAILQ_NEXT(l, entry);
@@ -75,7 +86,7 @@ reload_config(char *why, size_t whylen)
 	 * where they are used. */
 	if (config_reload_keys(&env.conf, &fresh) == -1)
 		log_warnx("SIGHUP: out of memory; some limits unchanged");
-	api_tokens_reload(&fresh);	/* issue 16: a token removed is revoked */
+	api_tokens_commit();	/* issue 16: a token removed is revoked */
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();
