@@ -43,6 +43,7 @@ reload_config(char *why, size_t whylen)
 	struct pigeon_conf fresh;
 	struct link *l, *next;
 	char err[1024];
+	int watch_was = env.conf.watchdog_seconds;
 
 	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
 		log_warnx("SIGHUP: %s; keeping the running configuration", err);
@@ -86,6 +87,8 @@ reload_config(char *why, size_t whylen)
 	 * where they are used. */
 	if (config_reload_keys(&env.conf, &fresh) == -1)
 		log_warnx("SIGHUP: out of memory; some limits unchanged");
+	if (env.conf.watchdog_seconds != watch_was)
+		watchdog_reload();
 	api_tokens_commit();	/* issue 16: a token removed is revoked */
 	config_free(&fresh);
 	hostlock_kick();
