@@ -136,7 +136,12 @@ int	 api_sha256_hex(const char *s, char *out);
 struct pigeon_conf;
 int	 api_tokens_load(const struct pigeon_conf *, char *err, size_t errlen);
 int	 api_tokens_check(const struct pigeon_conf *, char *err, size_t errlen);
-void	 api_tokens_reload(const struct pigeon_conf *);
+/* SIGHUP (reload.c): the fresh configuration's tokens read and held, or
+ * -1 with the reason and nothing held; commit puts the held ones in
+ * force, unstage drops them. */
+int	 api_tokens_stage(const struct pigeon_conf *, char *err, size_t errlen);
+void	 api_tokens_commit(void);
+void	 api_tokens_unstage(void);
 /* The name of the token given (and its scopes), or NULL. */
 const char *api_token_find(const char *given, unsigned *scopes);
 int	 api_tokens_count(void);

@@ -54,11 +54,16 @@ api_modems_merge(json_t *db_rows)
 		}
 		json_array_append_new(list, o);
 	}
+	/* The rows this supervisor does not drive: another host's, or one
+	 * of this host's that SIGHUP removed (gone from env.links, its row
+	 * still this host's); "local" says whose it is. */
 	json_object_foreach(db_rows, name, row) {
 		if (link_find(name) != NULL)
 			continue;
 		json_t *o = json_deep_copy(row);
-		json_object_set_new(o, "local", json_false());
+		const char *host = json_string_value(json_object_get(row, "host"));
+		json_object_set_new(o, "local", json_boolean(host != NULL &&
+		    strcmp(host, env.conf.hostname) == 0));
 		json_array_append_new(list, o);
 	}
 	return list;

@@ -10,7 +10,7 @@
  * too), and each token has at least CONFIG_TOKEN_MIN characters. Logs
  * show a token's name, never its value. SIGHUP reads the file again
  * (reload.c): a line removed is a token revoked at once. A bad file at
- * reload keeps the tokens in force and says why.
+ * reload refuses the whole reload (nothing of it applied) and says why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -217,14 +217,10 @@ api_tokens_check(const struct pigeon_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-int
-api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
+/* Puts the table t of n tokens in force, freeing the one it replaces. */
+static void
+tokens_install(struct api_token *t, size_t n)
 {
-	struct api_token *t;
-	size_t n;
-
-	if (tokens_read(c, &t, &n, err, errlen) == -1)
-		return -1;
 	table_free(table, ntable);
 	table = t;
 	ntable = n;
@@ -236,6 +232,17 @@ api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
 		    t[i].scopes & API_SCOPE_READ ? "read " : "",
 		    t[i].scopes & API_SCOPE_SEND ? "send " : "",
 		    t[i].scopes & API_SCOPE_ADMIN ? "admin" : "");
+}
+
+int
+api_tokens_load(const struct pigeon_conf *c, char *err, size_t errlen)
+{
+	struct api_token *t;
+	size_t n;
+
+	if (tokens_read(c, &t, &n, err, errlen) == -1)
+		return -1;
+	tokens_install(t, n);
 	return 0;
 }
 
@@ -276,14 +283,35 @@ api_tokens_free(void)
 	ntable = 0;
 }
 
-/* SIGHUP: the fresh configuration's tokens, or the old ones kept. */
-void
-api_tokens_reload(const struct pigeon_conf *fresh)
-{
-	char err[512];
+/* SIGHUP reads the tokens before it applies anything else of the file
+ * (reload.c), so that a refused tokens file refuses the whole reload:
+ * the tokens read wait here for api_tokens_commit. */
+static struct api_token *staged;
+static size_t nstaged;
 
-	if (api_tokens_load(fresh, err, sizeof(err)) == -1)
-		log_warnx("SIGHUP: %s; keeping the tokens in force", err);
+int
+api_tokens_stage(const struct pigeon_conf *fresh, char *err, size_t errlen)
+{
+	api_tokens_unstage();
+	return tokens_read(fresh, &staged, &nstaged, err, errlen);
+}
+
+void
+api_tokens_commit(void)
+{
+	if (staged == NULL)
+		return;
+	tokens_install(staged, nstaged);
+	staged = NULL;
+	nstaged = 0;
+}
+
+void
+api_tokens_unstage(void)
+{
+	table_free(staged, nstaged);
+	staged = NULL;
+	nstaged = 0;
 }
 
 /* GET /api/tokens (admin): the names and scopes in force, never a token. */

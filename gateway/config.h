@@ -4,6 +4,9 @@
 
 /* Shortest [http] token accepted: a guessable token opens the operator API. */
 #define CONFIG_TOKEN_MIN	32
+/* Most sends a rate's /min, /hour or /day may allow: ratelimit.c keeps
+ * the time of each send its largest window counts, that many at most. */
+#define CONFIG_RATE_MAX		100000
 
 #include <stddef.h>
 

@@ -172,6 +172,16 @@ conflink_parse_bank(struct parse_ctx *ctx, const char *section, struct modem_con
 			    !strcasecmp(slash + 1, "sec") || !strcasecmp(slash + 1, "second")))
 				slot = &m->rate_sec;
 		}
+		/* The windows' ring holds CONFIG_RATE_MAX sends (ratelimit.c);
+		 * more was a limit silently lowered to it. The worker paces
+		 * /s itself. */
+		if (slot != NULL && slot != &m->rate_sec && n > CONFIG_RATE_MAX) {
+			*slash = '/';
+			conf_error(ctx, section, "rate", "'%s': at most %d a minute, hour "
+			    "or day", tok, CONFIG_RATE_MAX);
+			free(copy);
+			return -1;
+		}
 		if (slot == NULL || *slot != 0) {
 			if (slash != NULL)
 				*slash = '/';

@@ -2,12 +2,14 @@
  * pigeonctl_cmds.c: pigeonctl's commands over the API of issue 16:
  * search, stats, post, cancel, inbox, reload and watch.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -217,7 +219,38 @@ cmd_tokens(void)
 	return EXIT_OK;
 }
 
-/* A refreshing view, as gammu-smsd-monitor: modems, then the queue. */
+/* One refresh of watch, in a child process: api() prints an error and
+ * exits, and watch must outlive that. The refresh's exit code. */
+static int
+watch_refresh(void)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		die(EXIT_UNREACHABLE, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		cmd_modems();
+		printf("\n");
+		/* What it printed comes before an error of the queue's call. */
+		fflush(stdout);
+		exit(cmd_queue());
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			die(EXIT_UNREACHABLE, "waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_UNREACHABLE;
+}
+
+/*
+ * A refreshing view, as gammu-smsd-monitor: modems, then the queue. An
+ * error that waiting may mend (pigeond unreachable or restarting, a 5xx,
+ * 503 while the database is down) is printed and the next refresh tries
+ * again: watch is what an operator looks at during an incident. A refused
+ * token or request ends it with its code. With --count, the exit code is
+ * the last refresh's.
+ */
 static int
 cmd_watch(int argc, char **argv)
 {
@@ -251,12 +284,12 @@ cmd_watch(int argc, char **argv)
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
 		printf("pigeonctl watch, every %ld s: %s\n\n", delay, stamp);
-		cmd_modems();
-		printf("\n");
-		cmd_queue();
+		int rc = watch_refresh();
 		fflush(stdout);
+		if (rc != EXIT_OK && rc != EXIT_UNREACHABLE)
+			return rc;
 		if (count > 0 && n >= count)
-			return EXIT_OK;
+			return rc;
 		sleep((unsigned)delay);
 	}
 }

@@ -144,6 +144,9 @@ struct link {
 	 * NULL before the first. */
 	struct event	*ev_watch;
 	int64_t		 ping_seq;
+	int64_t		 watch_from;	/* ms (monotonic): the pings' pace last
+					 * changed (SIGHUP); silence counts from
+					 * then at the earliest */
 	json_t		*health;
 	time_t		 health_at;
 
@@ -256,6 +259,8 @@ void	 hostlock_free(void);
 /* watchdog.c */
 void	 watchdog_start(struct link *);
 void	 watchdog_stop(struct link *);
+/* SIGHUP changed watchdog_seconds: every worker's pings take the new pace. */
+void	 watchdog_reload(void);
 void	 watchdog_health(struct link *, json_t *msg);
 
 /* ratelimit.c */

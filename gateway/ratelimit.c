@@ -18,8 +18,6 @@
 
 #include "pigeond.h"
 
-#define RATE_MAX_RING	100000
-
 int64_t
 pigeon_now_ms(void)
 {
@@ -38,8 +36,8 @@ ratelimit_init(struct ratelimit *r, const struct modem_conf *c)
 		cap = c->rate_hour;
 	if (c->rate_day > cap)
 		cap = c->rate_day;
-	if (cap > RATE_MAX_RING)
-		cap = RATE_MAX_RING;
+	if (cap > CONFIG_RATE_MAX)	/* conflink.c refuses more */
+		cap = CONFIG_RATE_MAX;
 	if (cap == r->cap)
 		return 0;
 	/* A new limit starts from what is known: keep the most recent sends. */

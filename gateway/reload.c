@@ -1,7 +1,8 @@
 /*
  * reload.c: SIGHUP. The config file is read again; links are added,
  * removed and reconfigured through link.c's events, and the scheduler's
- * limits that the reload covers are taken.
+ * limits that the reload covers are taken. A file refused (its tokens
+ * file included) changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,11 +43,22 @@ reload_config(char *why, size_t whylen)
 	struct pigeon_conf fresh;
 	struct link *l, *next;
 	char err[1024];
+	int watch_was = env.conf.watchdog_seconds;
 
 	if (config_load(env.config_path, &fresh, err, sizeof(err)) == -1) {
 		log_warnx("SIGHUP: %s; keeping the running configuration", err);
 		if (why != NULL)
 			snprintf(why, whylen, "%s", err);
+		return -1;
+	}
+	/* Issue 16's tokens are read before anything is applied: a refused
+	 * tokens file refuses the reload whole, so that a token meant to be
+	 * revoked is never left working beside half a new configuration. */
+	if (api_tokens_stage(&fresh, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		if (why != NULL)
+			snprintf(why, whylen, "%s", err);
+		config_free(&fresh);
 		return -1;
 	}
 	log_info("SIGHUP: reloading modems and limits from %s", env.config_path);
@@ -75,7 +87,9 @@ reload_config(char *why, size_t whylen)
 	 * where they are used. */
 	if (config_reload_keys(&env.conf, &fresh) == -1)
 		log_warnx("SIGHUP: out of memory; some limits unchanged");
-	api_tokens_reload(&fresh);	/* issue 16: a token removed is revoked */
+	if (env.conf.watchdog_seconds != watch_was)
+		watchdog_reload();
+	api_tokens_commit();	/* issue 16: a token removed is revoked */
 	config_free(&fresh);
 	hostlock_kick();
 	scheduler_kick();

@@ -1,7 +1,8 @@
 /*
  * watchdog.c: is each modem process alive, and how is its modem?
  *
- * Every watchdog_seconds / 3 pigeond pings each worker. A worker handles
+ * Every watchdog_seconds / 3 pigeond pings each worker (a SIGHUP that
+ * changes watchdog_seconds changes the pace at once). A worker handles
  * lines only between libgammu calls, so a send in progress delays its
  * answers: 0.7 s per part plus up to send_wait_seconds (30) for the
  * network's answer to each part (docs/modem-protocol.md, "Details"). A
@@ -39,6 +40,10 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (m->pid <= 0)
 		return;
+	/* A worker pinged at an older, slower pace could not have answered
+	 * more often than it was asked. */
+	if (m->watch_from > since)
+		since = m->watch_from;
 	allow = (int64_t)env.conf.watchdog_seconds * 1000;
 	if (m->bev == NULL) {
 		/* Its channel is closed: a worker that does not exit is hung. */
@@ -84,6 +89,25 @@ watchdog_start(struct link *m)
 		m->ev_watch = event_new(env.base, -1, EV_PERSIST, watchdog_on_timer, m);
 	if (m->ev_watch != NULL)
 		event_add(m->ev_watch, &tv);
+}
+
+/*
+ * A lowered watchdog_seconds judges silence by the new allowance at once,
+ * so the pings must take the new pace at once too: a worker pinged at the
+ * old one (every old / 3 s) would look silent and be killed, idle and
+ * healthy (30 -> 6 killed every worker). The silence is counted from now.
+ */
+void
+watchdog_reload(void)
+{
+	struct link *m;
+
+	TAILQ_FOREACH(m, &env.links, entry) {
+		if (m->ev_watch == NULL)
+			continue;
+		m->watch_from = pigeon_now_ms();
+		watchdog_start(m);
+	}
 }
 
 void

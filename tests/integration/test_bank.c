@@ -1,6 +1,7 @@
 /*
  * The modem bank, issue 4: routing and failover, unplug and replug,
- * temporary and permanent send failures, and the watchdog. Real pigeond,
+ * temporary and permanent send failures, and the watchdog (also when
+ * SIGHUP lowers watchdog_seconds). Real pigeond,
  * PostgreSQL and three simulated modems; what is asserted is what an
  * operator sees in the database and what the phones receive.
  */
@@ -236,6 +237,64 @@ START_TEST(test_silent_mid_send)
 }
 END_TEST
 
+/* The modems' restarts and pids, and whether each is online: what a
+ * watchdog kill would change. */
+#define WORKERS_SQL	"SELECT sum(restarts) || ' ' || string_agg(pid::text || ':' || " \
+	"state, ',' ORDER BY name) FROM modems"
+
+static char *workers_before;
+
+/* A worker killed or restarted since workers_before was taken. */
+static int
+workers_changed(void *unused)
+{
+	char *now = h_db_value(g.db, WORKERS_SQL, 0, NULL);
+	int changed = now == NULL || strcmp(now, workers_before) != 0;
+	free(now);
+	return changed;
+}
+
+/*
+ * watchdog_seconds lowered by SIGHUP (30 -> 6): the workers were still
+ * pinged every 10 s, judged silent after 6 and killed, idle and healthy,
+ * about 11 s after the reload. Now their pings take the new pace at once.
+ */
+START_TEST(test_watchdog_lowered)
+{
+	memset(&g, 0, sizeof(g));
+	/* health_seconds stays 60: no health line fills the pings' gaps. */
+	g.extra_config = "watchdog_seconds = 30\n";
+	h_gateway_start(&g, "bank_watchdog", 2);
+	workers_before = h_db_value(g.db, WORKERS_SQL, 0, NULL);
+	ck_assert_ptr_nonnull(workers_before);
+	ck_assert_msg(strstr(workers_before, ":starting") == NULL &&
+	    strstr(workers_before, ":offline") == NULL, "%s", workers_before);
+
+	g.extra_config = "watchdog_seconds = 6\n";
+	h_gateway_reload(&g);
+	char *log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "SIGHUP: reloading", WAIT_MS), 0);
+	free(log);
+	/* Proving an absence takes a bounded wait: 3 x the new allowance
+	 * (18 s) covers the old pace's first ping gap (10 s) after the
+	 * reload, when every worker was killed, and two of the new one. A
+	 * kill ends the wait at once (and fails). */
+	ck_assert_msg(h_wait_for(workers_changed, NULL, 18000) == -1,
+	    "a worker was restarted: %s", workers_before);
+	/* Still watched: a worker that stops answering is killed at the new
+	 * allowance. */
+	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim1'", 0, NULL);
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
+	    "AND reason LIKE '%signal 9%'", "sim1", "1", 30000), 0);
+	free(pid);
+	free(workers_before);
+	workers_before = NULL;
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -258,6 +317,7 @@ suite(void)
 		{ "failures", test_send_failures },
 		{ "restarts", test_failing_and_hung_modems },
 		{ "silent", test_silent_mid_send },
+		{ "watchdog_reload", test_watchdog_lowered },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);

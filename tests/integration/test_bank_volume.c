@@ -266,6 +266,88 @@ START_TEST(test_removed_and_back)
 }
 END_TEST
 
+#define LIST_TOKEN	"bank-volume-token-0123456789abcdef0123"
+
+/* The row of modem name in GET /api/modems (caller decrefs). */
+static json_t *
+listed(const char *name)
+{
+	char *resp = NULL;
+	json_t *found = NULL, *m;
+	size_t i;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", LIST_TOKEN, NULL, &resp),
+	    200);
+	json_t *j = json_loads(resp, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	json_array_foreach(json_object_get(j, "modems"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
+			found = json_incref(m);
+	json_decref(j);
+	free(resp);
+	ck_assert_msg(found != NULL, "%s is not listed", name);
+	return found;
+}
+
+/* The line of text that starts with start (malloc'd). */
+static char *
+line_of(const char *text, const char *start)
+{
+	for (const char *l = text; l != NULL && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, start, strlen(start)) == 0)
+			return strndup(l, strcspn(l, "\n"));
+	ck_abort_msg("no line starts with '%s' in: %s", start, text);
+	return NULL;
+}
+
+/*
+ * A modem this host's SIGHUP removed is still this host's: pigeonctl
+ * modems labelled it "(other host)" and /api/modems said "local": false,
+ * as its link was gone from memory. A row of another host keeps the label.
+ */
+START_TEST(test_removed_listed_local)
+{
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " LIST_TOKEN "\n";
+	h_gateway_start(&g, "bank_volume_listed", 2);
+	json_t *m = listed("sim0");
+	char *here = strdup(json_string_value(json_object_get(m, "host")));
+	json_decref(m);
+	/* Another host's modem on the same database. */
+	h_db_exec(g.db, "INSERT INTO modems (name, host, state) "
+	    "VALUES ('far0', 'gw-elsewhere', 'online')");
+
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	/* That state is recorded when the link is set aside (link.c), so
+	 * from then on the row is the database's alone. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", "sim1", "disabled: removed from the configuration",
+	    WAIT_MS), 0);
+	m = listed("sim1");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "host")), here);
+	ck_assert_msg(json_is_true(json_object_get(m, "local")), "sim1 not local");
+	json_decref(m);
+	m = listed("far0");
+	ck_assert_msg(json_is_false(json_object_get(m, "local")), "far0 local");
+	json_decref(m);
+
+	char *out = NULL, *line;
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s modems", h_bin("pigeonctl"),
+	    g.http_port, LIST_TOKEN), 0);
+	line = line_of(out, "sim1 ");
+	ck_assert_msg(strstr(line, "removed from the configuration") != NULL &&
+	    strstr(line, "(other host)") == NULL, "%s", out);
+	free(line);
+	line = line_of(out, "far0 ");
+	ck_assert_msg(strstr(line, "(other host)") != NULL, "%s", out);
+	free(line);
+	free(out);
+	free(here);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -294,6 +376,11 @@ suite(void)
 	tcase_set_timeout(ra, 300);
 	tcase_add_test(ra, test_removed_and_back);
 	suite_add_tcase(s, ra);
+	TCase *li = tcase_create("listed");
+	tcase_add_checked_fixture(li, NULL, teardown);
+	tcase_set_timeout(li, 300);
+	tcase_add_test(li, test_removed_listed_local);
+	suite_add_tcase(s, li);
 	return s;
 }
 

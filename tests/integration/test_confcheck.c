@@ -41,6 +41,10 @@ static const struct {
 	/* Keys are read whatever their case; so is the one-day refusal. */
 	{ "[retention]\nINBOX_DAYS = 1\n[database]\nconninfo = dbname=x\n",
 	  ":2: [retention] INBOX_DAYS: 1 day is too short" },
+	/* More than the rate limiter holds (it was capped without a word). */
+	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
+	  "rate = 20/min 500000/day\n",
+	  ":5: [modem a] rate: '500000/day': at most 100000 a minute, hour or day" },
 	/* A sent part purged before its report may come. */
 	{ "[database]\nconninfo = dbname=x\n[retention]\noutbox_days = 2\n",
 	  ":4: [retention] outbox_days: 2 day(s) is shorter than [pigeon] report_window "

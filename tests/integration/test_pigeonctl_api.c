@@ -1,12 +1,17 @@
 /*
  * pigeonctl over the API of issue 16: --help on stdout with exit 0,
  * options after the command, an unknown command named, cancel, inbox,
- * post, search, stats, reload, watch with --delay and --count, times
+ * post, search, stats, reload, watch with --delay and --count (and on
+ * through errors), times
  * with their offset, a wide modem name in its column.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <check.h>
@@ -154,6 +159,45 @@ START_TEST(test_commands)
 }
 END_TEST
 
+/* A port of 127.0.0.1 where nothing listens (it was free a moment ago). */
+static int
+closed_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * watch goes on through errors: pigeond unreachable (restarting, during
+ * an incident) is said at each refresh and tried again at the next. It
+ * exited 4 at the first.
+ */
+START_TEST(test_watch_survives_errors)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t " TOKEN " watch --delay 1 "
+	    "--count 3 2>&1", h_bin("pigeonctl"), closed_port()), 4);
+	ck_assert_msg(h_count_lines(out, "pigeonctl watch, every 1 s") == 3, "%s", out);
+	ck_assert_msg(h_count_lines(out, "pigeonctl: cannot reach pigeond at 127.0.0.1:") == 3,
+	    "%s", out);
+	free(out);
+	/* A refused token still ends it at once, with its code. */
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t wrong-token-0123456789abcdef0123456 "
+	    "watch --delay 1 --count 3 2>&1", h_bin("pigeonctl"), g.http_port), 3);
+	ck_assert_msg(h_count_lines(out, "pigeonctl watch, every 1 s") == 1, "%s", out);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -164,6 +208,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_watch_survives_errors);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

@@ -2,7 +2,10 @@
  * Named API tokens with scopes (issue 16): a read token cannot send (403),
  * a send token cannot manage modems, the [http] token stays an admin one,
  * logs name tokens and never show them, and SIGHUP revokes a token taken
- * out of tokens_file.
+ * out of tokens_file. A tokens file pigeond refuses refuses the whole
+ * reload: pigeonctl reload exits 1 saying why, and nothing of the file is
+ * applied (it was "pigeond reloaded", exit 0, with the file's modem
+ * changes applied and the token meant to be revoked still working).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,10 +131,81 @@ START_TEST(test_revoke_on_sighup)
 	h_gateway_reload(&g);
 	char *path = NULL;
 	ck_assert_int_ge(asprintf(&path, "%s/pigeond.log", g.dir), 0);
-	ck_assert_int_eq(h_wait_file_contains(path, "keeping the tokens in force",
-	    WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_file_contains(path, "is shorter than 32 characters; "
+	    "keeping the running configuration", WAIT_MS), 0);
 	free(path);
 	ck_assert_int_eq(code("GET", "/api/modems", READER, NULL), 200);
+}
+END_TEST
+
+/* The state of modem sim0 as GET /api/modems says it (malloc'd). */
+static char *
+sim0_state(void)
+{
+	char *resp = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", ADMIN, NULL, &resp), 200);
+	json_t *j = json_loads(resp, 0, NULL), *m;
+	size_t i;
+	char *state = NULL;
+	ck_assert_ptr_nonnull(j);
+	json_array_foreach(json_object_get(j, "modems"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "name")), "sim0") == 0)
+			state = strdup(json_string_value(json_object_get(m, "state")));
+	json_decref(j);
+	free(resp);
+	ck_assert_ptr_nonnull(state);
+	return state;
+}
+
+/* What the operator did: took `shop` out, added a line whose token is too
+ * short, and drained sim0 in the same edit. */
+START_TEST(test_refused_tokens_file)
+{
+	char *out = NULL, *resp = NULL, *st;
+
+	ck_assert_int_eq(code("GET", "/api/modems", SENDER, NULL), 200);
+	st = sim0_state();
+	ck_assert_str_eq(st, "online");
+	free(st);
+	write_tokens("dashboard read " READER "\n"
+	    "ci read tooshort\n");
+	g.modem_extra[0] = "drain = yes\n";
+	h_gateway_reload(&g);	/* writes the config, and a SIGHUP */
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s reload 2>&1",
+	    h_bin("pigeonctl"), g.http_port, ADMIN), 1);
+	ck_assert_msg(strstr(out, "token ci is shorter than 32 characters") &&
+	    strstr(out, "running configuration is kept"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "pigeond reloaded"));
+	free(out);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/reload", ADMIN, NULL, &resp), 400);
+	ck_assert_msg(strstr(resp, "shorter than 32 characters"), "%s", resp);
+	free(resp);
+	/* The reload ran inside the request: what it applied shows at once.
+	 * Nothing was: sim0 is not draining, and the tokens are the old ones. */
+	st = sim0_state();
+	ck_assert_str_eq(st, "online");
+	free(st);
+	ck_assert_int_eq(code("GET", "/api/modems", SENDER, NULL), 200);
+	ck_assert_int_eq(code("GET", "/api/modems", READER, NULL), 200);
+
+	/* The file put right, the same reload goes through whole. */
+	write_tokens("dashboard read " READER "\n");
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s reload 2>&1",
+	    h_bin("pigeonctl"), g.http_port, ADMIN), 0);
+	ck_assert_ptr_nonnull(strstr(out, "pigeond reloaded"));
+	free(out);
+	ck_assert_int_eq(code("GET", "/api/modems", SENDER, NULL), 401);
+	st = sim0_state();
+	ck_assert_str_eq(st, "draining");
+	free(st);
+
+	/* As setup left it, for the next test. */
+	write_tokens("dashboard read " READER "\n"
+	    "shop send,read " SENDER "\n");
+	g.modem_extra[0] = NULL;
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/reload", ADMIN, NULL, NULL), 200);
+	ck_assert_int_eq(code("GET", "/api/modems", SENDER, NULL), 200);
 }
 END_TEST
 
@@ -144,6 +218,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_scopes);
+	tcase_add_test(tc, test_refused_tokens_file);
 	tcase_add_test(tc, test_revoke_on_sighup);
 	suite_add_tcase(s, tc);
 	return h_main(s);

@@ -177,6 +177,12 @@ static const struct {
 	  ":4: [modem-defaults] device: each [modem NAME] gives its own device" },
 	{ "[database]\nconninfo = x\n[modem-defaults]\nrate = 6/sec\n[modem a]\ndevice = /d\n",
 	  ":4: [modem-defaults] rate: '6/sec' is not like 6/min" },
+	/* The limiter holds 100000 sends a window: more was silently 100000. */
+	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\nrate = 6/min 100001/day\n",
+	  ":5: [modem a] rate: '100001/day': at most 100000 a minute, hour or day" },
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
+	  "password = b\nrate = 200/s 500000/day\n",
+	  ":7: [smpp c] rate: '500000/day': at most 100000 a minute, hour or day" },
 	{ "[database]\nconninfo = x\n[pigeon]\nlog_level = loud\n",
 	  ":4: [pigeon] log_level: 'loud' is not one of error, warning, info, debug" },
 	{ "[database]\nconninfo = x\n[pigeon]\nmodem_program = /nonexistent/pigeon-modem\n",
@@ -219,6 +225,26 @@ START_TEST(test_modem_defaults)
 	ck_assert_int_eq(c.modems[1].rate_hour, 0);
 	ck_assert_int_eq(c.modems[1].report, 1);
 	ck_assert_uint_eq(c.nmodems, 2);
+	config_free(&c);
+}
+END_TEST
+
+/* The largest count each unit takes; /s is the worker's (smpp/link.c),
+ * not the windows' ring. */
+START_TEST(test_rate_max)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+	int rc = load("[database]\nconninfo = x\n"
+	    "[modem a]\ndevice = /d\nrate = 100000/min 100000/hour 100000/day\n"
+	    "[smpp c]\nhost = 127.0.0.1\nsystem_id = a\npassword = b\n"
+	    "rate = 200000/s 100000/day\n", &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_int_eq(c.modems[0].rate_min, CONFIG_RATE_MAX);
+	ck_assert_int_eq(c.modems[0].rate_hour, CONFIG_RATE_MAX);
+	ck_assert_int_eq(c.modems[0].rate_day, CONFIG_RATE_MAX);
+	ck_assert_int_eq(c.modems[1].rate_sec, 200000);
+	ck_assert_int_eq(c.modems[1].rate_day, CONFIG_RATE_MAX);
 	config_free(&c);
 }
 END_TEST
@@ -283,6 +309,7 @@ main(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_modem_defaults);
+	tcase_add_test(tc, test_rate_max);
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_secret_files);
 	suite_add_tcase(s, tc);

@@ -93,6 +93,24 @@ START_TEST(test_windows)
 }
 END_TEST
 
+/* The largest limit the file takes is one the ring holds whole: the
+ * CONFIG_RATE_MAX-th send of the day fills it, not one before. */
+START_TEST(test_largest_limit)
+{
+	struct modem_conf c = { .rate_day = CONFIG_RATE_MAX };
+	struct ratelimit r = { 0 };
+	int64_t t = 1000000;
+
+	ck_assert_int_eq(ratelimit_init(&r, &c), 0);
+	ratelimit_record_parts(&r, t, CONFIG_RATE_MAX - 1);
+	ck_assert(ratelimit_allows(&r, &c, t + 1000));
+	ratelimit_record(&r, t + 1000);
+	ck_assert(!ratelimit_allows(&r, &c, t + 2000));
+	ck_assert(ratelimit_allows(&r, &c, t + 86400000));
+	ratelimit_free(&r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -100,6 +118,7 @@ main(void)
 	TCase *tc = tcase_create("ratelimit");
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_windows);
+	tcase_add_test(tc, test_largest_limit);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
