@@ -527,10 +527,13 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	r->public = (rt->auth == PUBLIC && rt->handler != http_static &&
 	    rt->handler != http_healthz) ||
 	    (rt->auth == BUSINESS && !operator_bearer(r));
+	int retry_s;
 	if (r->public && !httpguard_rate_allows(req, rt->handler == api_search ||
 	    rt->handler == web_search || rt->handler == web_tag ||
-	    rt->handler == web_directory)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
+	    rt->handler == web_directory, &retry_s)) {
+		char retry[16];
+		snprintf(retry, sizeof(retry), "%d", retry_s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
 		api_error(r, 429, "too many requests from this address; try again later");
 		goto done;
 	}

@@ -437,12 +437,13 @@ httpguard_request_done(struct evhttp_request *req)
 }
 
 int
-httpguard_rate_allows(struct evhttp_request *req, int search)
+httpguard_rate_allows(struct evhttp_request *req, int search, int *retry_s)
 {
 	struct hg_conn *c = conn_of(req);
 	struct hg_addr *a = c ? c->addr : NULL;
 	int64_t now = pigeon_now_ms();
 
+	*retry_s = 1;
 	if (a == NULL)
 		return 1;
 	double s = (double)(now - a->at_ms) / 60000.0;
@@ -453,8 +454,20 @@ httpguard_rate_allows(struct evhttp_request *req, int search)
 	a->search_tokens += s * env.conf.http_search_rate;
 	if (a->search_tokens > env.conf.http_search_rate)
 		a->search_tokens = env.conf.http_search_rate;
-	if (a->public_tokens < 1 || (search && a->search_tokens < 1))
+	if (a->public_tokens < 1 || (search && a->search_tokens < 1)) {
+		/* When the emptier bucket holds a request again: a fixed 10 s
+		 * was too soon with search_rate 2 (a request every 30 s). */
+		double wait = 0;
+		if (a->public_tokens < 1 && env.conf.http_public_rate > 0)
+			wait = (1 - a->public_tokens) * 60.0 / env.conf.http_public_rate;
+		if (search && a->search_tokens < 1 && env.conf.http_search_rate > 0) {
+			double w = (1 - a->search_tokens) * 60.0 / env.conf.http_search_rate;
+			if (w > wait)
+				wait = w;
+		}
+		*retry_s = wait < 1 ? 1 : wait > 3600 ? 3600 : (int)wait + (wait > (int)wait);
 		return 0;
+	}
 	a->public_tokens -= 1;
 	if (search)
 		a->search_tokens -= 1;

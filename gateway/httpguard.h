@@ -15,8 +15,9 @@ int	 httpguard_start(struct evhttp *, struct evhttp_bound_socket *,
 void	 httpguard_request_start(struct evhttp_request *);
 void	 httpguard_request_done(struct evhttp_request *);
 /* 1 when the client address of req may make one more public request
- * (search: one more /api/search); 0 when over [http] public_rate/search_rate. */
-int	 httpguard_rate_allows(struct evhttp_request *, int search);
+ * (search: one more /api/search); 0 when over [http] public_rate/search_rate,
+ * with *retry_s the seconds until it may (Retry-After). */
+int	 httpguard_rate_allows(struct evhttp_request *, int search, int *retry_s);
 /* Before evhttp_free / after it (connections evhttp never handed over). */
 void	 httpguard_stop(void);
 void	 httpguard_free(void);

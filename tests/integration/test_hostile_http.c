@@ -171,6 +171,21 @@ START_TEST(test_search_rate_limited)
 		ck_assert_int_ne(codes[i], 429);
 	ck_assert_int_eq(codes[6], 429);
 	ck_assert_int_eq(codes[7], 429);
+	/* Retry-After says when a search is taken again: a token comes every
+	 * 60 / 5 = 12 s (it said 10 whatever the rate). */
+	int fd = connect_from("127.0.0.1");
+	const char *get = "GET /api/search?q=pigeon HTTP/1.0\r\n\r\n";
+	char buf[1024];
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+	ssize_t r = answer_within(fd, buf, sizeof(buf) - 1, 5000);
+	close(fd);
+	ck_assert_int_gt(r, 0);
+	buf[r] = '\0';
+	char *ra = strcasestr(buf, "Retry-After: ");
+	ck_assert_msg(strstr(buf, " 429 ") && ra, "%s", buf);
+	int secs = atoi(ra + 13);
+	ck_assert_msg(secs >= 11 && secs <= 12, "Retry-After: %d", secs);
 	/* The directory reads as much as a search (every member's followers
 	 * counted): the same budget. */
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/directory", NULL, NULL, NULL), 429);
