@@ -89,7 +89,7 @@ DECLARE
 	partner text;
 BEGIN
 	p_text := pigeon_sms_line(p_text);
-	IF p_text = '' THEN
+	IF pigeon_text_blank(p_text) THEN
 		RETURN pigeon_apply_empty(p_acct.phone, p_acct.id, p_lang, p_msg);
 	END IF;
 	partner := pigeon_loop_partner(p_acct, p_text);
@@ -459,6 +459,10 @@ DECLARE
 	oid bigint;
 BEGIN
 	p_text := pigeon_sms_line(p_text);	-- one line: no forged second sender
+	IF pigeon_text_blank(p_text) THEN
+		PERFORM pigeon_reply(m.sender, p_lang, 'usage_dm', '{}', m.id);
+		RETURN 'usage: dm (nothing to read)';
+	END IF;
 	IF target.id = acct.id THEN
 		PERFORM pigeon_reply(m.sender, p_lang, 'dm_self', '{}', m.id);
 		RETURN 'dm to self refused';
@@ -491,6 +495,10 @@ DECLARE
 	lim integer := CASE WHEN p_field = 'name' THEN 20 ELSE 100 END;
 BEGIN
 	p_text := pigeon_sms_line(p_text);	-- shown in WHOIS replies: one line
+	IF pigeon_text_blank(p_text) THEN
+		PERFORM pigeon_reply(acct.phone, p_lang, 'usage_' || p_field, '{}', p_msg);
+		RETURN 'usage: ' || p_field || ' (nothing to read)';
+	END IF;
 	IF length(p_text) > lim THEN
 		PERFORM pigeon_reply(acct.phone, p_lang, p_field || '_too_long',
 		    ARRAY[length(p_text)::text, lim::text], p_msg);

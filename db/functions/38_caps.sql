@@ -35,6 +35,16 @@ RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 	    '\u202f\u205f\u3000]+', ' ', 'g'), ' ');
 $$;
 
+-- Whether a text (made one line by pigeon_sms_line) shows nothing: only
+-- spaces, joiners (ZWJ, ZWNJ, the grapheme joiner), direction marks and
+-- variation selectors, which pigeon_sms_line keeps because they matter
+-- between letters. A post of a ZWJ went to every follower as
+-- "@alice: ", and "D bob" and a soft hyphen sent bob "DM from @alice: ".
+CREATE OR REPLACE FUNCTION pigeon_text_blank(p text)
+RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT p !~ '[^ \u034f\u061c\u200c-\u200f\ufe00-\ufe0f]';
+$$;
+
 -- The start of today in the service time zone: daily caps reset there.
 CREATE OR REPLACE FUNCTION pigeon_day_start()
 RETURNS timestamptz LANGUAGE sql STABLE AS $$

@@ -308,6 +308,32 @@ START_TEST(test_trailing_emoji)
 }
 END_TEST
 
+/* Texts that show nothing: a ZWJ alone is no post (it went to every
+ * follower as "@kari4: "), "D" and a soft hyphen no DM (nour4 got
+ * "DM from @kari4: "), "NAME" and a ZWNJ no name. */
+START_TEST(test_invisible_text)
+{
+	const char *k = "+212661000321", *n = "+212661000322";
+
+	join(0, k, "JOIN kari4", "@kari4");
+	join(1, n, "JOIN nour4", "@nour4");
+	TEXT(1, n, "FOLLOW kari4");
+	GETS(n, "You now follow @kari4");
+	TEXT(0, k, "\xe2\x80\x8d");
+	GETS(k, "Your message was empty.");
+	TEXT(0, k, "D nour4 \xc2\xad");
+	GETS(k, "To send a private message, text D");
+	TEXT(0, k, "NAME \xe2\x80\x8c");
+	GETS(k, "To set your name, text NAME");
+	TEXT(0, k, "visible at last");
+	GETS(n, "@kari4: visible at last");
+	settle();
+	ck_assert_int_eq(count_of(n, "DM from @kari4"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'kari4'", 0, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_dm)
 {
 	const char *e = "+212661000401", *f = "+212661000402";
@@ -660,6 +686,7 @@ suite(void)
 	tcase_add_test(po, test_post_rules);
 	tcase_add_test(po, test_dm);
 	tcase_add_test(po, test_trailing_emoji);
+	tcase_add_test(po, test_invisible_text);
 	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);
