@@ -87,6 +87,13 @@ reload_config(char *why, size_t whylen)
 	 * where they are used. */
 	if (config_reload_keys(&env.conf, &fresh) == -1)
 		log_warnx("SIGHUP: out of memory; some limits unchanged");
+	/* [retention]: each kind's days and the batch are read at each run;
+	 * interval_seconds takes a restart. (The file was checked with its
+	 * own outbox_days against its report_window: kept, the old days
+	 * ran beside the new window, which the check forbids.) */
+	int interval = env.conf.retention.interval_seconds;
+	env.conf.retention = fresh.retention;
+	env.conf.retention.interval_seconds = interval;
 	if (env.conf.watchdog_seconds != watch_was)
 		watchdog_reload();
 	api_tokens_commit();	/* issue 16: a token removed is revoked */

@@ -201,6 +201,28 @@ START_TEST(test_purge_keeps_what_retention_keeps)
 }
 END_TEST
 
+/* [retention] at SIGHUP: modem history kept for good, then 30 days. */
+START_TEST(test_retention_reload)
+{
+	struct h_gateway g;
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "\n[retention]\ninterval_seconds = 1\nmodem_history_days = 0\n";
+	h_gateway_start(&g, "retention_reload", 1);
+	/* Old, the gateway's own rows too (ids grow with time: the walk
+	 * stops at the first young row). */
+	ok(g.db, PQexec(g.db, "UPDATE modem_history SET at = now() - interval '41 days'"));
+	ok(g.db, PQexec(g.db, "INSERT INTO modem_history (modem, at, state) VALUES "
+	    "('ghost', now() - interval '40 days', 'offline')"));
+	/* (Kept for good so far: without the reload it is never purged.) */
+	g.extra_config = "\n[retention]\ninterval_seconds = 1\nmodem_history_days = 30\n";
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE "
+	    "modem = 'ghost'", NULL, "0", 30000), 0);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -209,6 +231,7 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_purge_keeps_what_retention_keeps);
+	tcase_add_test(tc, test_retention_reload);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
