@@ -524,6 +524,18 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		sess_close(s, "unbound", 0);
 		break;
 	case SMPP_GENERIC_NACK: {
+		/* The bind's answer: an SMSC that does not take that kind of
+		 * bind (a transceiver, say) refuses it so. Said as a refused
+		 * bind is: the link just stayed "starting", no reason given. */
+		if (s->state == S_BINDING && seq == s->bind_seq) {
+			log_warnx("%s bind answered generic_nack: 0x%02x %s",
+			    role_name(s->role), status, smpp_status_text(status));
+			main_bind_failed(status);
+			if (s->backoff_ms < 1000)
+				s->backoff_ms = 1000;
+			sess_close(s, "bind answered generic_nack", status ? status : 1);
+			break;
+		}
 		struct sub *sb = inflight_take(s, seq);
 		if (sb != NULL) {
 			char err[96];

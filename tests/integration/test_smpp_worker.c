@@ -810,6 +810,17 @@ START_TEST(test_bind_refused)
 	ck_assert_int_eq(json_integer_value(json_object_get(e, "command_status")), 0x0e);
 	json_decref(e);
 	teardown();
+	/* A bind answered with generic_nack (an SMSC that does not take
+	 * that kind of bind) is refused the same way, its status said. */
+	smsc_start("smpp-nackbind", "hex");
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"nack_bind\",\"count\":1}"));
+	w_start(NULL);
+	e = w_take("error", -1, WAIT_MS);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "stage")), "bind");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "command_status")), 0x03);
+	json_decref(e);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	teardown();
 }
 END_TEST
 

@@ -26,6 +26,7 @@ const ESME_RINVPASWD = 0x0e;
 const ESME_RINVSYSID = 0x0f;
 const ESME_RINVBNDSTS = 0x04;
 const ESME_RSYSERR = 0x08;
+const ESME_RINVCMDID = 0x03;
 
 function die(msg) {
 	process.stderr.write('smsc: ' + msg + '\n');
@@ -84,7 +85,7 @@ function serve(dir, opts) {
 	    connections: 0 };
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
-	    noanswer: 0, nack: 0, refuse_bind: 0, delay_ms: 0, drop_after: 0,
+	    noanswer: 0, nack: 0, refuse_bind: 0, nack_bind: 0, delay_ms: 0, drop_after: 0,
 	    mute: false };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
@@ -201,6 +202,17 @@ function serve(dir, opts) {
 
 	function onBind(s, pdu, mode) {
 		let status = ESME_ROK;
+		if (fault.nack_bind > 0) {
+			/* An SMSC that does not know the bind's kind answers so. */
+			fault.nack_bind--;
+			counts.bind_refused++;
+			rec({ time: new Date().toISOString(), command: pdu.command,
+			    sequence: pdu.sequence_number, system_id: pdu.system_id,
+			    status: 'generic_nack' });
+			s.send(new smpp.PDU('generic_nack', { command_status: ESME_RINVCMDID,
+			    sequence_number: pdu.sequence_number }));
+			return;
+		}
 		if (fault.refuse_bind > 0) {
 			fault.refuse_bind--;
 			status = ESME_RBINDFAIL;
@@ -531,6 +543,7 @@ function serve(dir, opts) {
 			case 'noanswer': fault.noanswer = n; break;
 			case 'nack': fault.nack = n; break;
 			case 'refuse_bind': fault.refuse_bind = n; break;
+			case 'nack_bind': fault.nack_bind = n; break;
 			case 'delay': fault.delay_ms = c.ms || 0; break;
 			case 'mute': fault.mute = c.on !== false; break;
 			case 'drop':
@@ -553,7 +566,7 @@ function serve(dir, opts) {
 				break;
 			case 'clear':
 				Object.assign(fault, { throttle: 0, qfull: 0, status: 0,
-				    noanswer: 0, nack: 0, refuse_bind: 0, delay_ms: 0,
+				    noanswer: 0, nack: 0, refuse_bind: 0, nack_bind: 0, delay_ms: 0,
 				    drop_after: 0, mute: false });
 				break;
 			default:
@@ -758,7 +771,7 @@ function usage() {
                [--ref N] [--reverse]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
                [--tlv] [--all]
-  smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind
+  smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind nack_bind
                                (next N submits or binds), status N CODE,
                                delay MS, drop [AFTER], unbind, generic_nack,
                                mute on|off, clear
