@@ -246,7 +246,7 @@ BEGIN
 		       message_id = EXCLUDED.message_id, sent_at = now(),
 		       status = NULL, reported_at = NULL
 	)
-	SELECT count(*)::integer, array_agg(u.id) FILTER (WHERE u.report AND u.ids IS NOT NULL)
+	SELECT count(*)::integer, array_agg(u.id) FILTER (WHERE u.report)
 	  FROM u;
 END $$;
 
@@ -302,6 +302,29 @@ BEGIN
 		          ORDER BY sr.id, coalesce(op.recipient = sr.recipient, false) DESC,
 		                   coalesce(op.message_id = sr.keys[1], false) DESC,
 		                   op.outbox_id LOOP
+			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
+			 WHERE name = late.modem;
+			PERFORM pigeon_report_apply(late.id, late.op, late.status);
+		END LOOP;
+		-- A modem's status reports the same way, by modem, reference and
+		-- phone: a report is stored at once on the main connection, while
+		-- its send's outcome may wait behind another batch (the earlier
+		-- parts of a long message are reported before it is "sent"), and
+		-- the message stayed sent for good. The newest report of the last
+		-- hour (references wrap at 256 a modem). Only for a batch with
+		-- a modem's sends: a bind's batches have none.
+		FOR late IN SELECT DISTINCT ON (op.outbox_id, op.seq) sr.id, op, sr.status,
+		                   sr.modem
+		           FROM outbox_parts op
+		           JOIN status_reports sr ON sr.outbox_id IS NULL
+		                AND sr.modem = op.modem AND sr.ref = op.ref
+		                AND sr.recipient = op.recipient
+		                AND sr.received_at > now() - interval '1 hour'
+		          WHERE op.outbox_id = ANY (receipted)
+		            AND op.message_id IS NULL AND op.ref IS NOT NULL
+		            AND EXISTS (SELECT 1 FROM jsonb_array_elements(p) e
+		                         WHERE jsonb_typeof(e->'refs') = 'array')
+		          ORDER BY op.outbox_id, op.seq, sr.received_at DESC, sr.id DESC LOOP
 			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
 			 WHERE name = late.modem;
 			PERFORM pigeon_report_apply(late.id, late.op, late.status);

@@ -131,6 +131,51 @@ START_TEST(test_delivery_reports)
 }
 END_TEST
 
+static int
+outcome_waits(void *unused)
+{
+	(void)unused;
+	return h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity WHERE "
+	    "datname = current_database() AND wait_event_type = 'Lock'", 0, NULL) >= 1;
+}
+
+/*
+ * A report stored before its send's outcome is committed: the outcome
+ * waits behind another modem's batch (held here by a lock on that one's
+ * row) while the report, stored at once on the main connection, finds
+ * no part yet. It matches when the outcome comes (it stayed unmatched,
+ * the message sent for good).
+ */
+START_TEST(test_report_before_outcome)
+{
+	memset(&g, 0, sizeof(g));
+	g.modem_extra[0] = "report = yes\nroutes = +21266100006\n";
+	g.modem_extra[1] = "routes = +21266100005\n";
+	h_gateway_start(&g, "bank_report_race", 2);
+	long y = h_outbox_add(&g, "+212661000050", "held outcome", 1);
+	h_wait_outbox(&g, y, "sending", WAIT_MS);
+	PGconn *c = h_db_connect(g.conninfo);
+	char ys[32];
+	snprintf(ys, sizeof(ys), "%ld", y);
+	const char *params[] = { ys };
+	h_db_exec(c, "BEGIN");
+	free(h_db_value(c, "SELECT id FROM outbox WHERE id = $1::bigint FOR UPDATE", 1,
+	    params));
+	/* y's outcome batch waits for the lock, holding the outcomes' line. */
+	ck_assert_int_eq(h_wait_for(outcome_waits, NULL, WAIT_MS), 0);
+	long x = h_outbox_add(&g, "+212661000060", "report races me", 1);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM status_reports WHERE "
+	    "recipient = '+212661000060' AND outbox_id IS NULL", NULL, "1", WAIT_MS), 0);
+	h_db_exec(c, "COMMIT");
+	PQfinish(c);
+	h_wait_outbox(&g, y, "sent", WAIT_MS);
+	h_wait_outbox(&g, x, "delivered", WAIT_MS);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT reports_unmatched FROM modems WHERE "
+	    "name = 'sim0'", 0, NULL), 0);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -147,6 +192,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_delivery_reports);
+	tcase_add_test(tc, test_report_before_outcome);
 	suite_add_tcase(s, tc);
 	return s;
 }
