@@ -508,6 +508,7 @@ screenshots:
 
 test:
 	@scripts/deps
+	$(MAKE) -j$(TEST_JOBS) all	# the -O2 build make run and make install use
 	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
 	tests/reliability/check-sql
 	@nice -n 19 $(MAKE) --no-print-directory fuzz-brief >$(BUILD)/fuzz-brief.log 2>&1 & \

@@ -617,7 +617,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	struct span w[WORDS_MAX], extra;
 	const char *s, *e, *p, *stop, *pe, *se;
 	size_t nw = 0, nargs, nargs_text, n;
-	int many, at;
+	int many, at = 0;
 	uint32_t c;
 
 	command_reset(cmd);
