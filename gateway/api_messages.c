@@ -39,6 +39,12 @@ sent(struct api_req *r, PGresult *res)
 		return;
 	}
 	const char *e = json_string_value(json_object_get(a, "error"));
+	if (e != NULL && strcmp(e, "no_link") == 0) {
+		api_error(r, 400, "\"via\": no link named %.64s",
+		    json_string_value(json_object_get(a, "via")) ?: "");
+		json_decref(a);
+		return;
+	}
 	if (e != NULL && strcmp(e, "key_reused") == 0) {
 		json_decref(a);
 		api_error(r, 422, "idempotency_key was used for another request "
@@ -109,11 +115,9 @@ api_messages_send(struct api_req *r)
 		    "(1,530 characters of GSM-7, 670 of others)", parts, PROTO_MAX_PARTS);
 		return;
 	}
-	/* A link that does not exist would hold the message for ever. */
-	if (s.via && link_find(s.via) == NULL) {
-		api_error(r, 400, "\"via\": no link named %.64s", s.via);
-		return;
-	}
+	/* A link that does not exist would hold the message for ever:
+	 * pigeon_api_send looks for it among every host's (any host's API
+	 * serves the whole gateway; this host's list named only its own). */
 	if (s.dlr_url && !dlr_host_allowed(s.dlr_url)) {
 		api_error(r, 400, "\"dlr_url\": its host is not one of [http] dlr_hosts");
 		return;

@@ -12,7 +12,8 @@
 -- each row: a send token cancels its own only). Answers {"ids": [...]}
 -- in the order of p_to, with "replayed": true when the key was used
 -- within 24 hours for the same body (nothing is queued then),
--- {"error": "key_reused"} when it was used for another body, or
+-- {"error": "key_reused"} when it was used for another body,
+-- {"error": "no_link", "via": name} when no host has that link, or
 -- {"error": "optout", "to": phone}.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -46,6 +47,11 @@ BEGIN
 			END IF;
 			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);
 		END IF;
+	END IF;
+	-- A link no host has (any host's API serves every host's links).
+	IF p_opts->>'via' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM modems
+	    WHERE name = p_opts->>'via') THEN
+		RETURN jsonb_build_object('error', 'no_link', 'via', p_opts->>'via');
 	END IF;
 	SELECT t INTO stopped FROM unnest(p_to) t
 	 WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.phone = t) LIMIT 1;

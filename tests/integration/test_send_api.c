@@ -708,6 +708,29 @@ START_TEST(test_dlr_born_cancelled)
 }
 END_TEST
 
+/*
+ * "via" names a link of any host sharing the database: any host's API
+ * serves the whole gateway (another host's link was "no link named").
+ * Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_via_other_host)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO modems (name, host, state) VALUES "
+	    "('far0', 'otherhost', 'online')");
+	char *a = h_db_value(g.db, "SELECT jsonb_array_length(r->'ids') FROM "
+	    "pigeon_api_send(ARRAY['+212661000195'], 'via far0', "
+	    "'{\"via\": \"far0\"}') r", 0, NULL);
+	char *b = h_db_value(g.db, "SELECT r->>'error' FROM pigeon_api_send("
+	    "ARRAY['+212661000195'], 'via nowhere', '{\"via\": \"far9\"}') r", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(a ? a : "(none)", "1");
+	ck_assert_str_eq(b ? b : "(none)", "no_link");
+	free(a);
+	free(b);
+}
+END_TEST
+
 /* The line of parts.jsonl of modem i for to, as JSON (NULL: none yet). */
 static json_t *
 sim_part(int i, const char *to)
@@ -826,6 +849,7 @@ main(void)
 	tcase_add_test(tc, test_webhook_urls_change);
 	tcase_add_test(tc, test_dlr_order);
 	tcase_add_test(tc, test_dlr_born_cancelled);
+	tcase_add_test(tc, test_via_other_host);
 	tcase_add_test(tc, test_flash_and_validity);
 	tcase_add_test(tc, test_inbox);
 	tcase_add_test(tc, test_metrics);
