@@ -511,6 +511,7 @@ test:
 	$(MAKE) -j$(TEST_JOBS) all	# the -O2 build make run and make install use
 	$(MAKE) -j$(TEST_JOBS) SAN=1 test-run-bins
 	tests/reliability/check-sql
+	tests/reliability/check-functions
 	@nice -n 19 $(MAKE) --no-print-directory fuzz-brief >$(BUILD)/fuzz-brief.log 2>&1 & \
 	fuzz=$$!; \
 	PIGEON_TEST_ALONE="$(TESTS_ALONE)" tests/run $(BUILD)/san $(TESTS); rc=$$?; \

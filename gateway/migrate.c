@@ -17,6 +17,7 @@
 
 #define MIGRATIONS_DIR	"db/migrations/"
 #define FUNCTIONS_DIR	"db/functions/"
+#define RELEASE_FILE	"db/functions/00_release.sql"	/* pigeon_functions_serial() */
 #define CATALOG_DIR	"gateway/catalog/"
 
 struct migration {
@@ -29,6 +30,7 @@ static struct migration migrations[64];
 static int nmigrations;
 static const struct embedded_file *functions[32];	/* in name order */
 static int nfunctions;
+static int functions_serial;	/* this build's release of db/functions */
 static char *catalog_json;	/* {"en": {...}, "fr": {...}, "ar": {...}} */
 
 /* Set-up steps, in order; each one's callback starts the next. */
@@ -36,6 +38,7 @@ enum step {
 	STEP_LOCK,
 	STEP_VERSION_TABLE,
 	STEP_VERSION,
+	STEP_RELEASE,		/* the database's release of the functions */
 	STEP_MIGRATE,		/* repeated for each pending migration */
 	STEP_FUNCTIONS,		/* repeated for each file of db/functions */
 	STEP_CATALOG,
@@ -53,7 +56,7 @@ struct setup {
 };
 
 static struct setup setup;
-static int refused;	/* the schema is newer than this build */
+static int refused;	/* the schema or the functions are newer than this build */
 
 int
 migrate_refused(void)
@@ -65,6 +68,19 @@ int
 migrate_latest(void)
 {
 	return nmigrations ? migrations[nmigrations - 1].version : 0;
+}
+
+/*
+ * The serial in the text of pigeon_functions_serial(): its body as
+ * 00_release.sql writes it, or as pg_proc keeps it (" SELECT 7 "). 0 when
+ * there is none (a database of before the releases).
+ */
+static int
+serial_of(const char *text)
+{
+	const char *p = text ? strstr(text, "SELECT ") : NULL;
+
+	return p ? atoi(p + strlen("SELECT ")) : 0;
 }
 
 int
@@ -98,6 +114,8 @@ migrate_init(char *err, size_t errlen)
 				goto fail;
 			}
 			functions[nfunctions++] = f;
+			if (strcmp(f->path, RELEASE_FILE) == 0)
+				functions_serial = serial_of(f->data);
 		} else if (strncmp(f->path, CATALOG_DIR, strlen(CATALOG_DIR)) == 0) {
 			char lang[8];
 			json_error_t jerr;
@@ -122,8 +140,10 @@ migrate_init(char *err, size_t errlen)
 			json_object_set_new(all, lang, cat);
 		}
 	}
-	if (nmigrations == 0 || nfunctions == 0 || json_object_get(all, "en") == NULL) {
-		snprintf(err, errlen, "this build lacks its migrations, functions or English catalog");
+	if (nmigrations == 0 || nfunctions == 0 || functions_serial <= 0 ||
+	    json_object_get(all, "en") == NULL) {
+		snprintf(err, errlen, "this build lacks its migrations, functions (and "
+		    "their release) or English catalog");
 		goto fail;
 	}
 	free(catalog_json);
@@ -158,7 +178,8 @@ setup_result(PGresult *res, void *arg)
 {
 	static const char *what[] = {
 		"advisory lock", "schema version table", "schema version",
-		"migration", "functions", "catalog", "advisory unlock", "LISTEN",
+		"functions' release", "migration", "functions", "catalog",
+		"advisory unlock", "LISTEN",
 	};
 
 	if (res == NULL)
@@ -191,6 +212,21 @@ setup_result(PGresult *res, void *arg)
 			event_base_loopexit(env.base, NULL);
 			return;
 		}
+		setup.step = STEP_RELEASE;
+		break;
+	case STEP_RELEASE: {
+		/* The same schema, newer functions: most releases change
+		 * db/functions/ without a migration, and an older host put its
+		 * own back over them at each (re)connection. */
+		int theirs = serial_of(PQgetvalue(res, 0, 0));
+		if (theirs > functions_serial) {
+			log_errorx("database functions are release %d, newer than this "
+			    "pigeond's (%s, release %d): refusing to start; run the newer "
+			    "pigeond on this host", theirs, PIGEON_VERSION, functions_serial);
+			refused = 1;
+			event_base_loopexit(env.base, NULL);
+			return;
+		}
 		setup.next = 0;
 		while (setup.next < nmigrations && migrations[setup.next].version <= setup.current)
 			setup.next++;
@@ -201,6 +237,7 @@ setup_result(PGresult *res, void *arg)
 			setup.step = STEP_MIGRATE;
 		}
 		break;
+	}
 	case STEP_MIGRATE:
 		log_info("database: applied migration %04d_%s",
 		    migrations[setup.next].version, migrations[setup.next].name);
@@ -246,6 +283,12 @@ setup_next(void)
 		rc = store_query_setup(s,
 		    "SELECT coalesce(max(version), 0) FROM pigeon_schema", 0, NULL,
 		    setup_result, NULL);
+		break;
+	case STEP_RELEASE:
+		rc = store_query_setup(s,
+		    "SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = "
+		    "'pigeon_functions_serial' AND pronamespace = 'public'::regnamespace "
+		    "LIMIT 1), '')", 0, NULL, setup_result, NULL);
 		break;
 	case STEP_MIGRATE: {
 		/* The migration and its version row commit together. */

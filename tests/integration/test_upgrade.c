@@ -83,12 +83,71 @@ START_TEST(test_older_binary_refuses_newer_schema)
 }
 END_TEST
 
+/*
+ * The same schema, newer functions (a newer pigeond's db/functions/, most
+ * of whose changes come without a migration): an older pigeond refuses
+ * the same way. It put its older functions back over them at each start
+ * or reconnection, and the newer hosts ran those.
+ */
+START_TEST(test_older_binary_refuses_newer_functions)
+{
+	struct h_gateway g;
+	char *log, *text, *before, *after;
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "upgrade_functions", 1);
+	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	long mine = h_db_long(g.db, "SELECT pigeon_functions_serial()", 0, NULL);
+	ck_assert_int_ge(mine, 1);
+	/* A newer pigeond's release. */
+	char next[24];
+	snprintf(next, sizeof(next), "%ld", mine + 1);
+	const char *params[] = { next };
+	h_db_exec(g.db, "DO $$ BEGIN EXECUTE format('CREATE OR REPLACE FUNCTION "
+	    "pigeon_functions_serial() RETURNS integer LANGUAGE sql IMMUTABLE AS "
+	    "%L', ' SELECT ' || ((SELECT pigeon_functions_serial()) + 1) || ' '); END $$");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT (pigeon_functions_serial() = $1::int)::int", 1,
+	    params), 1);
+	before = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
+	ck_assert_ptr_nonnull(before);
+
+	ck_assert_int_ne(asprintf(&log, "%s/pigeond.log", g.dir), -1);
+	h_write_file(log, "");
+	h_pigeond_start(&g);
+	struct exit_arg a = { g.pigeond, 0 };
+	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
+	g.pigeond = 0;
+	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
+	    "exit status %d", a.status);
+	text = h_read_file(log);
+	char want[160];
+	snprintf(want, sizeof(want), "database functions are release %ld, newer than "
+	    "this pigeond's", mine + 1);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	after = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
+	ck_assert_str_eq(before, after);
+	free(text);
+	free(before);
+	free(after);
+
+	/* Its own release again (or an older one): it starts and installs. */
+	h_db_exec(g.db, "DROP FUNCTION pigeon_functions_serial()");
+	h_pigeond_start(&g);
+	ck_assert_int_eq(h_wait_file_contains(log, "this host holds its lock", 30000), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT pigeon_functions_serial()", 0, NULL), mine);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("upgrade");
 	TCase *tc = tcase_create("upgrade");
 	tcase_add_test(tc, test_older_binary_refuses_newer_schema);
+	tcase_add_test(tc, test_older_binary_refuses_newer_functions);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
