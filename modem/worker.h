@@ -9,7 +9,7 @@
  * pin.c the SIM's PIN; gsm.c the libgammu side (connect, identify, list,
  * send, delete), outcome.c what a failure means (temporary, permanent,
  * modem gone), seen.c the set of SMS locations already reported, utf8.c
- * strict UTF-8 checks.
+ * strict UTF-8 checks, udh.c a user data header's elements.
  */
 #ifndef PIGEON_WORKER_H
 #define PIGEON_WORKER_H
@@ -202,6 +202,18 @@ const char *gsm_strerror(int code);
 
 /* gsmpart.c: fills p from sms, a GSM_SMSMessage (declared loosely). */
 void	 gsm_part_fill(struct sms_part *p, const void *sms);
+
+/* udh.c: a user data header's IEs, read without libgammu. */
+struct udh_info {
+	int	 concat;		/* a valid concatenation IE (0x00, 0x08) */
+	int	 ref, total, seq;	/* its reference, total and sequence */
+	int	 port;			/* destination port of an application
+					 * port IE (0x04, 0x05); 0 when its
+					 * length is wrong; -1 none */
+};
+/* Reads udh (UDHL first, as GSM_UDHHeader.Text holds it), never past its
+ * len bytes nor past the length it gives itself. */
+void	 udh_walk(const unsigned char *udh, size_t len, struct udh_info *);
 
 /* For health.c: the GSM_StateMachine while connected, else NULL. */
 void	*gsm_state_machine(struct gsm *);
