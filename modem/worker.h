@@ -114,6 +114,8 @@ struct worker {
 	long		 last_progress;	/* last listing or delete, for deferring */
 	int		 listing;	/* a listing is under way */
 	int		 listed, reported;	/* this listing's locations */
+	unsigned	 deleted;	/* locations deleted, ever */
+	unsigned	 deleted_then;	/* ... as the last listing ended */
 	struct { int folder, location; } *held;	/* deletes queued */
 	size_t		 held_head, nheld, held_cap;
 
@@ -182,10 +184,17 @@ void	 gsm_identify(struct gsm *, struct gsm_ident *);
 /*
  * A listing of every stored SMS of every folder, one location per step:
  * gsm_list_begin, then gsm_list_step until *done or an error (the
- * GSM_Error it returns), calling cb for each location read.
+ * GSM_Error it returns), calling cb for each location read. *done is
+ * GSM_LIST_DONE at the end of the list, GSM_LIST_REPEAT when the modem
+ * listed a location a second time (gsm_list_repeated says which): the
+ * listing ends there, what came after it in the list unread.
  */
+#define GSM_LIST_DONE	1
+#define GSM_LIST_REPEAT	2
 void	 gsm_list_begin(struct gsm *);
 int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
+/* The location the listing met twice, its folder in *folder; -1: none. */
+int	 gsm_list_repeated(struct gsm *, int *folder);
 /* Lets the driver read unsolicited data between polls; the read's error. */
 int	 gsm_idle(struct gsm *);
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)

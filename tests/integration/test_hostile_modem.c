@@ -6,7 +6,8 @@
  * without a network time stamp, a binary WAP push, a time zone offset
  * PostgreSQL cannot hold; a long SMS whose header carries a language
  * shift beside its concatenation, and a text SMS addressed to an
- * application port. Each step has its own gateway (CK_RUN_CASE
+ * application port; a modem that lists a location twice. Each step has
+ * its own gateway (CK_RUN_CASE
  * runs one); the last uses tests/reliability/fake-modem, which sends a
  * sender a real worker cannot (over 31 bytes of UTF-8).
  */
@@ -293,6 +294,55 @@ START_TEST(test_time_zone_out_of_range)
 }
 END_TEST
 
+/* The simulator holds an AT+CMGL answer (fault list-hold). */
+static int
+sim_list_held(void *arg)
+{
+	char *out = NULL;
+	int held;
+
+	(void)arg;
+	held = h_run(&out, "%s status %s", h_bin("pigeon-modemsim"), g.sim_dir[0]) == 0 &&
+	    strstr(out, "\"list_held\":true") != NULL;
+	free(out);
+	if (!held)
+		h_sleep_ms(200);	/* each look runs a program (ASan) */
+	return held;
+}
+
+/*
+ * A modem that lists location 1 again after location 2 ([1, 2, 1, 3, 4]):
+ * libgammu's AT driver went round 2, 1, 2, 1 for ever, the worker still
+ * answering pings, so the modem showed online while the third and fourth
+ * SMS were never read and none was deleted. Now the listing ends at the
+ * repeat, the first two are stored and deleted, and the next listing
+ * reads the rest.
+ */
+START_TEST(test_location_listed_twice)
+{
+	static const char *phones[] = { "+212661000021", "+212661000022",
+	    "+212661000023", "+212661000024" };
+	char text[32];
+
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-twice 1"), 0);
+	/* The four stored together: the listing under way is held. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 1"), 0);
+	ck_assert_int_eq(h_wait_for(sim_list_held, NULL, WAIT_MS), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "JOIN user%d", i + 1);
+		ck_assert_int_eq(h_text(&g, 0, phones[i], text), 0);
+	}
+	ck_assert_int_eq(h_stored_count(&g, 0), 4);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 0"), 0);
+	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "user_", "4");
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	/* Each read once. */
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text LIKE $1",
+	    "JOIN user_"), 4);
+}
+END_TEST
+
 /* Item 6, the sender: over 31 bytes, cut inside a UTF-8 character, used to
  * make the part vanish. The fake modem writes what no SIM holds. */
 static struct h_gateway fg;
@@ -366,6 +416,7 @@ suite(void)
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
 	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);
 	add_case(s, "port", test_port_addressed_sms_not_applied, setup, teardown);
+	add_case(s, "twice", test_location_listed_twice, setup, teardown);
 	add_case(s, "timezone", test_time_zone_out_of_range, setup, teardown);
 	add_case(s, "sender", test_long_utf8_sender_stored, fake_setup, fake_teardown);
 	return s;
