@@ -119,6 +119,7 @@ MODEM_SRCS = \
 	modem/gsmtext.c \
 	modem/gsmlog.c \
 	modem/gsmpart.c \
+	modem/udh.c \
 	modem/outcome.c \
 	modem/health.c \
 	modem/seen.c \
@@ -153,6 +154,7 @@ UNIT_TESTS = \
 	tests/unit/test_parse \
 	tests/unit/test_catalog \
 	tests/unit/test_utf8 \
+	tests/unit/test_udh \
 	tests/unit/test_proto \
 	tests/unit/test_ratelimit \
 	tests/unit/test_httphead \
@@ -175,6 +177,7 @@ test_issue15_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_catalog_OBJS =
 test_log_OBJS     = common/log.o
 test_utf8_OBJS    = modem/utf8.o
+test_udh_OBJS     = modem/udh.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o \
 	gateway/api_body.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
@@ -391,14 +394,14 @@ fuzz_http_SRCS   = gateway/httphead.c
 fuzz_atom_SRCS   = gateway/atom.c
 fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
 # The worker's side (issue 14); fuzz_fit includes modem/gsm.c for its statics.
-fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/utf8.c
+fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/udh.c modem/utf8.c
 fuzz_pdu_PKGS    = gammu
 fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c modem/gsmtext.c
 fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h) \
-		modem/gsm.c modem/gsmdummy.c modem/gsmtext.c modem/gsmpart.c modem/gsmlog.c
+		modem/gsm.c modem/gsmdummy.c modem/gsmtext.c modem/gsmpart.c modem/udh.c modem/gsmlog.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(fuzz_$*_PKGS),$(shell $(PKG_CONFIG) \
 		--cflags $(fuzz_$*_PKGS))) -o $@ $< $(fuzz_$*_SRCS) \

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,17 @@ struct gsm {
 	GSM_MultiPartSMSInfo	*info;
 	struct sms_part		*parts;		/* GSM_MAX_MULTI_SMS of them */
 	int			 list_start;	/* next step starts a listing */
-	int			 last_folder;	/* location the last step read */
-	int			 last_location;
+	/*
+	 * The locations this listing read (gsm_list_seen), an open-
+	 * addressing set of folder << 32 | location, plus 1 (0: free). A
+	 * modem that lists one twice, even apart ([1, 2, 1]), makes the AT
+	 * driver go round for ever: it finds the next SMS by the location
+	 * of the last one, the first time it is in the list.
+	 */
+	uint64_t		*listed;
+	size_t			 listed_cap, nlisted;
+	int			 repeat_folder;	/* the location read twice */
+	int			 repeat_location;
 	struct gsmlog		*log;		/* what the debug log told */
 	int			 sender_types;	/* the driver decodes PDUs */
 	struct gsm_dummy	*dummy;		/* the dummy driver (gsmdummy.c) */
@@ -139,6 +149,7 @@ gsm_free(struct gsm *g)
 	free(g->out);
 	free(g->info);
 	free(g->parts);
+	free(g->listed);
 	free(g->cfg_smsc);
 	gsmlog_free(g->log);
 	gsm_dummy_free(g->dummy);
@@ -353,7 +364,54 @@ void
 gsm_list_begin(struct gsm *g)
 {
 	g->list_start = 1;
-	g->last_folder = g->last_location = -1;
+	if (g->listed != NULL)
+		memset(g->listed, 0, g->listed_cap * sizeof(*g->listed));
+	g->nlisted = 0;
+	g->repeat_folder = g->repeat_location = -1;
+}
+
+static size_t
+gsm_list_slot(const uint64_t *set, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+
+	while (set[i] != 0 && set[i] != key)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* 1 if this listing read (folder, location) already; else remembers it. */
+static int
+gsm_list_seen(struct gsm *g, int folder, int location)
+{
+	uint64_t key = ((uint64_t)(uint32_t)folder << 32 | (uint32_t)location) + 1;
+	size_t i;
+
+	if (g->nlisted * 2 >= g->listed_cap) {
+		size_t ncap = g->listed_cap ? g->listed_cap * 2 : 256;
+		uint64_t *n = calloc(ncap, sizeof(*n));
+		if (n == NULL)
+			fatal("calloc");
+		for (i = 0; i < g->listed_cap; i++)
+			if (g->listed[i] != 0)
+				n[gsm_list_slot(n, ncap, g->listed[i])] = g->listed[i];
+		free(g->listed);
+		g->listed = n;
+		g->listed_cap = ncap;
+	}
+	i = gsm_list_slot(g->listed, g->listed_cap, key);
+	if (g->listed[i] == key)
+		return 1;
+	g->listed[i] = key;
+	g->nlisted++;
+	return 0;
+}
+
+int
+gsm_list_repeated(struct gsm *g, int *folder)
+{
+	*folder = g->repeat_folder;
+	return g->repeat_location;
 }
 
 /*
@@ -389,21 +447,27 @@ gsm_list_step(struct gsm *g, gsm_sms_cb cb, void *arg, int *done)
 	}
 	g->list_start = 0;
 	if (err == ERR_EMPTY) {
-		*done = 1;
+		*done = GSM_LIST_DONE;
 		return ERR_NONE;
 	}
 	if (err != ERR_NONE && !gsm_undecodable(g, err))
 		return err;
 	if (err == ERR_NONE && m->Number <= 0)
 		return ERR_NONE;
-	if (m->SMS[0].Folder == g->last_folder &&
-	    m->SMS[0].Location == g->last_location) {
-		log_warnx("listing returned folder %d location %d twice",
-		    g->last_folder, g->last_location);
-		return err != ERR_NONE ? err : ERR_BUG;
+	if (gsm_list_seen(g, m->SMS[0].Folder, m->SMS[0].Location)) {
+		/*
+		 * Not reported: under a location already reported it may
+		 * hold another SMS, and pigeond's delete of the location
+		 * would take the first with it. What comes after it in the
+		 * list cannot be reached (the driver would go round).
+		 */
+		g->repeat_folder = m->SMS[0].Folder;
+		g->repeat_location = m->SMS[0].Location;
+		log_warnx("listing returned folder %d location %d twice; the "
+		    "listing ends there", g->repeat_folder, g->repeat_location);
+		*done = GSM_LIST_REPEAT;
+		return ERR_NONE;
 	}
-	g->last_folder = m->SMS[0].Folder;
-	g->last_location = m->SMS[0].Location;
 
 	int n = 0;
 	if (err != ERR_NONE) {

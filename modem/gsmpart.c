@@ -1,7 +1,7 @@
 /*
  * gsmpart.c: a stored SMS as libgammu decoded it (GSM_SMSMessage) to the
- * fields of the `sms` event (struct sms_part). Pure, apart from a log
- * line: tests/fuzz/fuzz_pdu.c runs it on what libgammu makes of any PDU.
+ * fields of the `sms` event (struct sms_part). Pure, apart from log
+ * lines: tests/fuzz/fuzz_pdu.c runs it on what libgammu makes of any PDU.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +44,48 @@ gsm_utf8(char *dst, const unsigned char *src, size_t srcsize)
 	tmp[n] = tmp[n + 1] = 0;
 	dst[0] = '\0';
 	EncodeUTF8(dst, tmp);
+}
+
+/*
+ * What libgammu leaves unsaid of a UDH (udh.c): the concatenation of a
+ * header it did not recognise whole (one more IE, a language shift, beside
+ * it), and an application port. An SMS addressed to a port is for an
+ * application (WAP push, vCard, a SIM toolkit applet), never a command
+ * nor a post, whatever its alphabet: it is reported as `8bit`, which
+ * pigeond stores and never applies, its text as the hex of its UTF-8.
+ */
+static void
+gsm_part_udh(struct sms_part *p, const GSM_SMSMessage *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char tmp[sizeof(p->text)];
+	struct udh_info u;
+	size_t n = (size_t)s->UDH.Length;
+
+	if (n > sizeof(s->UDH.Text))
+		n = sizeof(s->UDH.Text);
+	udh_walk(s->UDH.Text, n, &u);
+	if (!p->udh && u.concat) {
+		p->udh = 1;
+		p->udh_ref = u.ref;
+		p->udh_total = u.total;
+		p->udh_seq = u.seq;
+	}
+	if (u.port < 0 || strcmp(p->coding, "8bit") == 0)
+		return;
+	log_info("SMS at folder %d location %d is addressed to application "
+	    "port %d: stored as binary, not applied", s->Folder, s->Location,
+	    u.port);
+	memcpy(tmp, p->text, sizeof(tmp));
+	n = strlen(tmp);
+	if (n * 2 >= sizeof(p->text))
+		n = (sizeof(p->text) - 1) / 2;
+	for (size_t i = 0; i < n; i++) {
+		p->text[2 * i] = hex[(unsigned char)tmp[i] >> 4];
+		p->text[2 * i + 1] = hex[(unsigned char)tmp[i] & 0xf];
+	}
+	p->text[2 * n] = '\0';
+	p->coding = "8bit";
 }
 
 void
@@ -97,6 +139,8 @@ gsm_part_fill(struct sms_part *p, const void *sms)
 		p->udh_total = s->UDH.AllParts;
 		p->udh_seq = s->UDH.PartNumber;
 	}
+	if (s->UDH.Type != UDH_NoUDH && s->UDH.Length > 0)
+		gsm_part_udh(p, s);
 	if (s->PDU == SMS_Status_Report) {
 		p->status_report = 1;
 		p->msg_ref = s->MessageReference;

@@ -5,7 +5,11 @@
  * pigeond deletes what it stored (`delete`), and a location deleted is
  * forgotten. A listing that fails says `error` once per change of error,
  * and one that fails on a link error POLL_FAILS_FATAL times in a row ends
- * the worker: the modem is gone, and pigeond restarts it.
+ * the worker: the modem is gone, and pigeond restarts it. So does a
+ * listing that the modem cuts short by listing a location twice, when it
+ * happens POLL_FAILS_FATAL times in a row with nothing read or deleted
+ * meanwhile: the SMS after that location would never be read, and the
+ * modem would look well.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +129,40 @@ listing_deferred(struct worker *w, long last_poll)
 	    t - last_poll < DEFER_MAX_MS;
 }
 
+/*
+ * The modem listed a location twice: the listing ended there, with what
+ * it read (reported, and their deletes may run). Nothing is pruned (what
+ * came after is not gone). It makes progress while it reads new SMS or
+ * pigeond deletes some (the location listed twice among them, often):
+ * the next listing then gets further. Without either, POLL_FAILS_FATAL
+ * times in a row, the worker ends for pigeond to restart it (a modem
+ * reconnected may list its SMS right), rather than stay online reading
+ * nothing.
+ */
+static void
+listing_cut_short(struct worker *w)
+{
+	int folder, location = gsm_list_repeated(w->gsm, &folder);
+	char why[160];
+
+	snprintf(why, sizeof(why), "the modem listed folder %d location %d "
+	    "twice: the SMS after it in its list are not read", folder, location);
+	if (w->poll_last_err != ERR_BUG)
+		channel_error_emit(w, "poll", ERR_BUG, why);
+	w->poll_last_err = ERR_BUG;
+	if (w->reported > 0 || w->deleted != w->deleted_then)
+		w->poll_fails = 0;
+	else
+		w->poll_fails++;
+	w->deleted_then = w->deleted;
+	if (w->poll_fails >= POLL_FAILS_FATAL) {
+		log_warnx("%d listings in a row cut short at the same place, "
+		    "nothing read or deleted; exiting", w->poll_fails);
+		channel_error_emit(w, "fatal", ERR_BUG, why);
+		worker_exit(w, 1);
+	}
+}
+
 void
 listing_run(struct worker *w)
 {
@@ -155,6 +193,11 @@ listing_run(struct worker *w)
 	    w->listed, w->reported, worker_now_ms() - t0, w->nheld - w->held_head);
 	if (err == ERR_NONE && !done)
 		return;		/* stopped by a signal: prune nothing */
+	if (err == ERR_NONE && done == GSM_LIST_REPEAT) {
+		listing_cut_short(w);
+		return;
+	}
+	w->deleted_then = w->deleted;
 	if (err == ERR_NONE) {
 		seen_prune(w->seen, w->poll_gen);
 		if (w->poll_last_err != ERR_NONE)
@@ -209,6 +252,7 @@ listing_delete_now(struct worker *w, int folder, int location)
 	    gsm_delete(w->gsm, folder, location) : ERR_NOTCONNECTED;
 	if (err == ERR_NONE) {
 		seen_del(w->seen, folder, location);
+		w->deleted++;
 		w->last_progress = worker_now_ms();
 		m = channel_msg_new("deleted");
 	} else {

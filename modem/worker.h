@@ -9,7 +9,7 @@
  * pin.c the SIM's PIN; gsm.c the libgammu side (connect, identify, list,
  * send, delete), outcome.c what a failure means (temporary, permanent,
  * modem gone), seen.c the set of SMS locations already reported, utf8.c
- * strict UTF-8 checks.
+ * strict UTF-8 checks, udh.c a user data header's elements.
  */
 #ifndef PIGEON_WORKER_H
 #define PIGEON_WORKER_H
@@ -114,6 +114,8 @@ struct worker {
 	long		 last_progress;	/* last listing or delete, for deferring */
 	int		 listing;	/* a listing is under way */
 	int		 listed, reported;	/* this listing's locations */
+	unsigned	 deleted;	/* locations deleted, ever */
+	unsigned	 deleted_then;	/* ... as the last listing ended */
 	struct { int folder, location; } *held;	/* deletes queued */
 	size_t		 held_head, nheld, held_cap;
 
@@ -182,10 +184,17 @@ void	 gsm_identify(struct gsm *, struct gsm_ident *);
 /*
  * A listing of every stored SMS of every folder, one location per step:
  * gsm_list_begin, then gsm_list_step until *done or an error (the
- * GSM_Error it returns), calling cb for each location read.
+ * GSM_Error it returns), calling cb for each location read. *done is
+ * GSM_LIST_DONE at the end of the list, GSM_LIST_REPEAT when the modem
+ * listed a location a second time (gsm_list_repeated says which): the
+ * listing ends there, what came after it in the list unread.
  */
+#define GSM_LIST_DONE	1
+#define GSM_LIST_REPEAT	2
 void	 gsm_list_begin(struct gsm *);
 int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
+/* The location the listing met twice, its folder in *folder; -1: none. */
+int	 gsm_list_repeated(struct gsm *, int *folder);
 /* Lets the driver read unsolicited data between polls; the read's error. */
 int	 gsm_idle(struct gsm *);
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)
@@ -202,6 +211,18 @@ const char *gsm_strerror(int code);
 
 /* gsmpart.c: fills p from sms, a GSM_SMSMessage (declared loosely). */
 void	 gsm_part_fill(struct sms_part *p, const void *sms);
+
+/* udh.c: a user data header's IEs, read without libgammu. */
+struct udh_info {
+	int	 concat;		/* a valid concatenation IE (0x00, 0x08) */
+	int	 ref, total, seq;	/* its reference, total and sequence */
+	int	 port;			/* destination port of an application
+					 * port IE (0x04, 0x05); 0 when its
+					 * length is wrong; -1 none */
+};
+/* Reads udh (UDHL first, as GSM_UDHHeader.Text holds it), never past its
+ * len bytes nor past the length it gives itself. */
+void	 udh_walk(const unsigned char *udh, size_t len, struct udh_info *);
 
 /* For health.c: the GSM_StateMachine while connected, else NULL. */
 void	*gsm_state_machine(struct gsm *);

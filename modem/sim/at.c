@@ -14,6 +14,13 @@
  * came, until `fault list-hold 0` (or AT_HOLD_MAX_MS): what is stored and
  * announced meanwhile comes after the listing, its +CMTI in the same write
  * as the answer's end, as a modem's buffer gives both to one read.
+ *
+ * The list-twice fault (`fault list-twice N`) lists stored location N a
+ * second time in every AT+CMGL answer, after the location listed next
+ * ([N, M, N, ...]), or right after itself when it is the last: modems
+ * whose firmware repeats an entry of the list exist, and libgammu's AT
+ * driver, which finds the next SMS by its location in the list, then
+ * goes round N, M, N, M for ever.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -620,6 +627,10 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		fault.list_hold = v[0];
 		if (v[0] == 0)
 			at_release();
+	} else if (strcmp(name, "list-twice") == 0) {
+		if (n != 1 || v[0] < 0 || v[0] > SIM_SLOTS)
+			return -1;
+		fault.list_twice = v[0];
 	} else if (strcmp(name, "unplug") == 0) {
 		if (n != 1 || v[0] < 0 || v[0] > 1)
 			return -1;
@@ -630,8 +641,8 @@ at_fault(const char *name, const int *v, int n, const char **errstr)
 		fault.unplugged = v[0];
 	} else {
 		*errstr = "unknown fault (delete-error, send-error, silent, "
-		    "send-delay, report, report-delay, list-hold, unplug, signal, "
-		    "network, operator, pin, puk)";
+		    "send-delay, report, report-delay, list-hold, list-twice, "
+		    "unplug, signal, network, operator, pin, puk)";
 		return -1;
 	}
 	*errstr = NULL;

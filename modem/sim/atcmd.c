@@ -379,12 +379,22 @@ cmd_smsread(const char *name, int type, const char *args)
 		if ((type == T_SET && parse_int(args, 0, 4, &stat) == -1) ||
 		    type == T_READ)
 			return R_ERROR;	/* "ALL" is text mode */
+		struct sim_faults f;
+		int again = 0;	/* list-twice: to be listed again */
+		at_faults(&f);
 		for (i = 1; i <= SIM_SLOTS; i++) {
 			if ((s = store_get(i)) == NULL ||
 			    (stat != 4 && s->state != stat))
 				continue;
 			at_list_one("+CMGL", i, s);
+			if (again > 0) {
+				at_list_one("+CMGL", again, store_get(again));
+				again = -1;
+			} else if (again == 0 && i == f.list_twice)
+				again = i;
 		}
+		if (again > 0)
+			at_list_one("+CMGL", again, store_get(again));
 		for (i = 1; i <= SIM_SLOTS; i++)
 			if ((s = store_get(i)) != NULL &&
 			    (stat == 4 || s->state == stat))

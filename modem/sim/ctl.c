@@ -370,7 +370,7 @@ ctl_status(void)
 
 	at_faults(&f);
 	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:b, s:{s:i, s:i, s:i, s:b, s:i, s:i, "
-	    "s:i, s:b, s:i, s:i, s:i, s:b}}", "ok", 1, "stored", store_used(),
+	    "s:i, s:b, s:i, s:i, s:i, s:b, s:i}}", "ok", 1, "stored", store_used(),
 	    "pin_wrong", pin_wrong(), "pin_locked", pin_locked(),
 	    "free", store_free(), "list_held", f.list_held,
 	    "faults", "delete-error", f.delete_error, "send-error",
@@ -378,7 +378,7 @@ ctl_status(void)
 	    f.silent, "send-delay", f.send_delay_ms, "report",
 	    f.report_status, "report-delay", f.report_delay_ms, "unplug",
 	    f.unplugged, "signal", f.signal, "network", f.network, "operator",
-	    f.operator, "list-hold", f.list_hold);
+	    f.operator, "list-hold", f.list_hold, "list-twice", f.list_twice);
 }
 
 /* A status report from the SMSC, for any reference: tests of matching. */

@@ -4,7 +4,10 @@
  * be, and none left on the SIM: an undecodable PDU ahead of good SMS, an
  * alphanumeric sender ID made of a member's digits, the same STOP twice
  * without a network time stamp, a binary WAP push, a time zone offset
- * PostgreSQL cannot hold. Each step has its own gateway (CK_RUN_CASE
+ * PostgreSQL cannot hold; a long SMS whose header carries a language
+ * shift beside its concatenation, and a text SMS addressed to an
+ * application port; a modem that lists a location twice. Each step has
+ * its own gateway (CK_RUN_CASE
  * runs one); the last uses tests/reliability/fake-modem, which sends a
  * sender a real worker cannot (over 31 bytes of UTF-8).
  */
@@ -36,6 +39,24 @@
 /* From +212661000001, 8-bit data with a UDH: a WAP push header. */
 #define PDU_WAP_PUSH	"0791126200000000440C911262160000100004622140010000000B" \
 			"0605040B8423F0DEADBEEF"
+
+/*
+ * From +212661000001, 7-bit, "D bob this is for your eyes only, " and "the
+ * secret tail": a long SMS (reference 0x42, 2 parts) whose UDH also
+ * carries the national language single and locking shifts (IE 0x24,
+ * 0x25, table 1), as a Turkish phone writes it. libgammu knows no such
+ * header and gave no concatenation: each part was applied alone.
+ */
+#define PDU_SHIFT_1	"0791126200000000440C91126216000010000062214001000000300B0003" \
+	"4202012401012501011041E2B7184447A7E7A0F41C647ECB41F9775D0E2AE7CB73D0DBCDCEB340"
+#define PDU_SHIFT_2	"0791126200000000440C911262160000100000622140010000001D0B0003" \
+	"420202240101250101D0D165D0BC3C9697E9207A38CD06"
+/* From +212661000001, 7-bit, "BEGIN:VCARD N:Doe END:VCARD" to application
+ * port 9204 (vCard; UDH 06 05 04 23F4 0000): for the phone's address
+ * book, not a post. Stored as the hex of its text. */
+#define PDU_VCARD	"0791126200000000440C911262160000100000622140010000002306050423F4" \
+	"0000C2E231E9D45987412911E4D411DF6550D149D45987412911"
+#define VCARD_HEX	"424547494E3A5643415244204E3A446F6520454E443A5643415244"
 
 /* From +212661000002, 7-bit, TP-UDL 180 septets (all present): libgammu
  * 1.42 unpacks them into a 161-octet array on its stack. */
@@ -214,6 +235,47 @@ START_TEST(test_binary_sms_not_posted)
 }
 END_TEST
 
+/* A language shift beside the concatenation: the DM arrives whole, to
+ * bob alone; its tail was a post to every follower of alice. */
+START_TEST(test_long_sms_with_language_shift)
+{
+	join(ALICE, "alice");
+	join(BOB, "bob");
+	join(CAROL, "carol");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
+	ck_assert_int_eq(h_text(&g, 0, CAROL, "FOLLOW alice"), 0);
+	WAIT_DB("SELECT count(*) FROM follows", NULL, "2");
+	/* The tail first: it waits for its head. */
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(shift 2/2)", "--pdu " PDU_SHIFT_2), 0);
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(shift 1/2)", "--pdu " PDU_SHIFT_1), 0);
+	ck_assert_int_eq(h_wait_received(&g, BOB, "DM from @alice: this is for your "
+	    "eyes only, the secret tail", WAIT_MS), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE sender = $1 "
+	    "AND concat_ref = 66 AND concat_total = 2", ALICE), 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
+	    "AND parts = 2 AND text = 'D bob this is for your eyes only, the secret tail'",
+	    ALICE), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM posts", NULL), 0);
+	ck_assert_int_eq(h_received_matching(&g, CAROL, "secret"), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
+/* A text SMS to an application port (a vCard) is stored as binary, not
+ * posted: it was a post of alice's. */
+START_TEST(test_port_addressed_sms_not_applied)
+{
+	join(ALICE, "alice");
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(vcard)", "--pdu " PDU_VCARD), 0);
+	WAIT_DB("SELECT state || ' ' || result FROM inbox_messages WHERE sender = $1 "
+	    "AND text = '" VCARD_HEX "'", ALICE, "ignored binary SMS, not applied");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = '8bit' "
+	    "AND problem = 'binary' AND text = $1", VCARD_HEX), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM posts", NULL), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
 /* Item 6: a time zone offset beyond +-15:59 (a network may send 19:45):
  * stored without its time, the text applied, the SIM emptied, counted. */
 START_TEST(test_time_zone_out_of_range)
@@ -229,6 +291,55 @@ START_TEST(test_time_zone_out_of_range)
 	    "2026-12-04T10:00:00+19:00'", text), 1);
 	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
 	WAIT_DB("SELECT sms_damaged FROM modems WHERE name = $1", "sim0", "1");
+}
+END_TEST
+
+/* The simulator holds an AT+CMGL answer (fault list-hold). */
+static int
+sim_list_held(void *arg)
+{
+	char *out = NULL;
+	int held;
+
+	(void)arg;
+	held = h_run(&out, "%s status %s", h_bin("pigeon-modemsim"), g.sim_dir[0]) == 0 &&
+	    strstr(out, "\"list_held\":true") != NULL;
+	free(out);
+	if (!held)
+		h_sleep_ms(200);	/* each look runs a program (ASan) */
+	return held;
+}
+
+/*
+ * A modem that lists location 1 again after location 2 ([1, 2, 1, 3, 4]):
+ * libgammu's AT driver went round 2, 1, 2, 1 for ever, the worker still
+ * answering pings, so the modem showed online while the third and fourth
+ * SMS were never read and none was deleted. Now the listing ends at the
+ * repeat, the first two are stored and deleted, and the next listing
+ * reads the rest.
+ */
+START_TEST(test_location_listed_twice)
+{
+	static const char *phones[] = { "+212661000021", "+212661000022",
+	    "+212661000023", "+212661000024" };
+	char text[32];
+
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-twice 1"), 0);
+	/* The four stored together: the listing under way is held. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 1"), 0);
+	ck_assert_int_eq(h_wait_for(sim_list_held, NULL, WAIT_MS), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "JOIN user%d", i + 1);
+		ck_assert_int_eq(h_text(&g, 0, phones[i], text), 0);
+	}
+	ck_assert_int_eq(h_stored_count(&g, 0), 4);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 0"), 0);
+	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "user_", "4");
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	/* Each read once. */
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text LIKE $1",
+	    "JOIN user_"), 4);
 }
 END_TEST
 
@@ -303,6 +414,9 @@ suite(void)
 	add_case(s, "alpha", test_alpha_sender_not_a_member, setup, teardown);
 	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
+	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);
+	add_case(s, "port", test_port_addressed_sms_not_applied, setup, teardown);
+	add_case(s, "twice", test_location_listed_twice, setup, teardown);
 	add_case(s, "timezone", test_time_zone_out_of_range, setup, teardown);
 	add_case(s, "sender", test_long_utf8_sender_stored, fake_setup, fake_teardown);
 	return s;
