@@ -18,6 +18,7 @@
 #include <gammu-error.h>
 #include <jansson.h>
 
+#include "fnv.h"
 #include "log.h"
 #include "worker.h"
 
@@ -31,32 +32,21 @@
 #define DEFER_IDLE_MS		1000
 #define DEFER_MAX_MS		10000
 
-static uint64_t
-listing_fnv(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static uint64_t
 listing_parts_hash(const struct sms_part *parts, int n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV_OFFSET;
 
 	for (int i = 0; i < n; i++) {
 		const struct sms_part *p = &parts[i];
 		int nums[6] = { p->udh, p->udh_ref, p->udh_total, p->udh_seq,
 		    p->status_report, p->msg_ref };
-		h = listing_fnv(h, p->sender, strlen(p->sender) + 1);
-		h = listing_fnv(h, p->time, strlen(p->time) + 1);
-		h = listing_fnv(h, p->coding, strlen(p->coding) + 1);
-		h = listing_fnv(h, p->text, strlen(p->text) + 1);
-		h = listing_fnv(h, nums, sizeof(nums));
+		h = fnv(h, p->sender, strlen(p->sender) + 1);
+		h = fnv(h, p->time, strlen(p->time) + 1);
+		h = fnv(h, p->coding, strlen(p->coding) + 1);
+		h = fnv(h, p->text, strlen(p->text) + 1);
+		h = fnv(h, nums, sizeof(nums));
 	}
 	return h;
 }

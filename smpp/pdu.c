@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fnv.h"
 #include "log.h"
 #include "smpp.h"
 
@@ -223,22 +224,11 @@ pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size)
 	return 0;
 }
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 uint64_t
 deliver_hash(const struct deliver *d)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV_OFFSET;
 	unsigned nums[6] = { d->esm_class, d->data_coding, d->has_sar,
 	    d->sar_ref, d->sar_total, d->sar_seq };
 

@@ -367,19 +367,28 @@ BEGIN
 	RETURN n;
 END $$;
 
--- The link slows down (ESME_RTHROTTLED, ESME_RMSGQFUL): the message goes
--- back to the queue for a second, the attempt not counted and the link
--- not held against it: it is not the message's failure.
+-- A send that was not the message's failure goes back to the queue after
+-- p_delay, the attempt not counted and the link not held against it;
+-- p_why says why. Whether it was still being sent.
+CREATE OR REPLACE FUNCTION pigeon_outbox_give_back(p_id bigint, p_why text,
+    p_delay interval)
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	UPDATE outbox SET state = 'queued', lease_until = NULL,
+	       attempts = greatest(attempts - 1, 0), last_error = p_why,
+	       next_attempt_at = now() + p_delay
+	 WHERE id = p_id AND state = 'sending';
+	RETURN FOUND;
+END $$;
+
+-- The link slows down (ESME_RTHROTTLED, ESME_RMSGQFUL): back in the queue
+-- for a second.
 CREATE OR REPLACE FUNCTION pigeon_outbox_throttled(p_id bigint, p_link text,
     p_error text)
 RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-	UPDATE outbox SET state = 'queued', lease_until = NULL,
-	       attempts = greatest(attempts - 1, 0),
-	       last_error = 'throttled by ' || p_link || ': ' || coalesce(p_error, ''),
-	       next_attempt_at = now() + interval '1 second'
-	 WHERE id = p_id AND state = 'sending';
-	IF NOT FOUND THEN
+	IF NOT pigeon_outbox_give_back(p_id, 'throttled by ' || p_link || ': ' ||
+	    coalesce(p_error, ''), interval '1 second') THEN
 		RETURN false;
 	END IF;
 	PERFORM pigeon_count('link_throttled', 1);
@@ -387,20 +396,16 @@ BEGIN
 END $$;
 
 -- Handed to a link that never submitted it (a bind's session ended with
--- it still queued in the worker): back in the queue at once, the attempt
--- not counted and the link not held against it. Charged as a failure,
--- a single TCP drop with 40 sends handed over cost each an attempt and
--- a backoff, and repeated drops failed messages the SMSC never saw.
+-- it still queued in the worker): back in the queue at once. Charged as
+-- a failure, a single TCP drop with 40 sends handed over cost each an
+-- attempt and a backoff, and repeated drops failed messages the SMSC
+-- never saw.
 CREATE OR REPLACE FUNCTION pigeon_outbox_unsent(p_id bigint, p_link text,
     p_error text)
-RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-BEGIN
-	UPDATE outbox SET state = 'queued', lease_until = NULL,
-	       attempts = greatest(attempts - 1, 0),
-	       last_error = 'not sent by ' || p_link || ': ' || coalesce(p_error, '')
-	 WHERE id = p_id AND state = 'sending';
-	RETURN FOUND;
-END $$;
+RETURNS boolean LANGUAGE sql AS $$
+	SELECT pigeon_outbox_give_back(p_id, 'not sent by ' || p_link || ': ' ||
+	    coalesce(p_error, ''), interval '0');
+$$;
 
 -- A send failed. Temporary: back in the queue after p_retry_s x 2^(n-1)
 -- seconds (at most an hour), remembering the modem so that the retry

@@ -29,10 +29,27 @@ exited(void *p)
 	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
 }
 
+/* Starts g's pigeond with its log emptied; it must exit 78 and say want. */
+static void
+assert_refuses(struct h_gateway *g, const char *log, const char *want)
+{
+	h_write_file(log, "");
+	h_pigeond_start(g);
+	struct exit_arg a = { g->pigeond, 0 };
+	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
+	g->pigeond = 0;
+	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
+	    "exit status %d", a.status);
+	char *text = h_read_file(log);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	ck_assert_int_eq(h_count_lines(text, "refusing to start"), 1);
+	free(text);
+}
+
 START_TEST(test_older_binary_refuses_newer_schema)
 {
 	struct h_gateway g;
-	char *log, *text, *before, *after;
+	char *log, *before, *after;
 
 	memset(&g, 0, sizeof(g));
 	h_gateway_start(&g, "upgrade", 1);
@@ -53,23 +70,13 @@ START_TEST(test_older_binary_refuses_newer_schema)
 
 	log = NULL;
 	ck_assert_int_ne(asprintf(&log, "%s/pigeond.log", g.dir), -1);
-	h_write_file(log, "");
-	h_pigeond_start(&g);
-	struct exit_arg a = { g.pigeond, 0 };
-	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
-	g.pigeond = 0;
-	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
-	    "exit status %d", a.status);
-	text = h_read_file(log);
 	char want[160];
 	snprintf(want, sizeof(want), "database schema is version %ld, newer than this "
 	    "pigeond", latest + 1);
-	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
-	ck_assert_int_eq(h_count_lines(text, "refusing to start"), 1);
+	assert_refuses(&g, log, want);
 	/* Its functions were not put over the newer ones. */
 	after = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
 	ck_assert_str_eq(before, after);
-	free(text);
 	free(before);
 	free(after);
 
@@ -92,7 +99,7 @@ END_TEST
 START_TEST(test_older_binary_refuses_newer_functions)
 {
 	struct h_gateway g;
-	char *log, *text, *before, *after;
+	char *log, *before, *after;
 
 	memset(&g, 0, sizeof(g));
 	h_gateway_start(&g, "upgrade_functions", 1);
@@ -113,21 +120,12 @@ START_TEST(test_older_binary_refuses_newer_functions)
 	ck_assert_ptr_nonnull(before);
 
 	ck_assert_int_ne(asprintf(&log, "%s/pigeond.log", g.dir), -1);
-	h_write_file(log, "");
-	h_pigeond_start(&g);
-	struct exit_arg a = { g.pigeond, 0 };
-	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
-	g.pigeond = 0;
-	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
-	    "exit status %d", a.status);
-	text = h_read_file(log);
 	char want[160];
 	snprintf(want, sizeof(want), "database functions are release %ld, newer than "
 	    "this pigeond's", mine + 1);
-	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	assert_refuses(&g, log, want);
 	after = h_db_value(g.db, FUNCTION_XMIN, 0, NULL);
 	ck_assert_str_eq(before, after);
-	free(text);
 	free(before);
 	free(after);
 
