@@ -28,7 +28,8 @@ struct migration {
 
 static struct migration migrations[64];
 static int nmigrations;
-static const struct embedded_file *functions[32];	/* in name order */
+static const struct embedded_file *functions[32];	/* in name order, the
+							 * release last */
 static int nfunctions;
 static int functions_serial;	/* this build's release of db/functions */
 static char *catalog_json;	/* {"en": {...}, "fr": {...}, "ar": {...}} */
@@ -140,6 +141,17 @@ migrate_init(char *err, size_t errlen)
 			json_object_set_new(all, lang, cat);
 		}
 	}
+	/* The release is installed last: a file that fails leaves the
+	 * database's release as it was, so that older hosts do not refuse
+	 * functions that are only half in place. */
+	for (int i = 0; i + 1 < nfunctions; i++)
+		if (strcmp(functions[i]->path, RELEASE_FILE) == 0) {
+			const struct embedded_file *r = functions[i];
+			memmove(&functions[i], &functions[i + 1],
+			    (size_t)(nfunctions - i - 1) * sizeof(functions[0]));
+			functions[nfunctions - 1] = r;
+			break;
+		}
 	if (nmigrations == 0 || nfunctions == 0 || functions_serial <= 0 ||
 	    json_object_get(all, "en") == NULL) {
 		snprintf(err, errlen, "this build lacks its migrations, functions (and "

@@ -652,6 +652,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		;
 	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
 		;
+	/* Arguments that were all symbols (words dropped above). */
+	int only_symbols = nw == 1 && nargs_text > 0;
 	p = w[nw - 1].e;
 	many = nw == WORDS_MAX && word_next(&p, se, &extra);
 	nargs = nw - 1;
@@ -668,6 +670,14 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			return;
 	}
 
+	/* A word that is also a keyword followed by symbols alone stays a
+	 * post: "On 🎉", "Off 😴" (ON and OFF take an argument that may be a
+	 * word), "jib 🍕", "اتبع ❤️" (loose keywords: ordinary words too).
+	 * Dropped, they made OFF turn every update off and a usage reply eat
+	 * the post. */
+	if (only_symbols && ((kw->flags & KW_LOOSE) || kw->type == CMD_ON ||
+	    kw->type == CMD_OFF))
+		return;
 	cmd->type = kw->type;
 	cmd->keyword_lang = kw->lang;
 	cmd->loose = (kw->flags & KW_LOOSE) != 0;

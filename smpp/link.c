@@ -94,6 +94,7 @@ struct sub {
 	uint32_t	 seq;
 	long		 deadline;
 	int		 throttled;	/* times the SMSC said slow down to it */
+	unsigned long long order;	/* queued in this order (subs_made) */
 	struct pdu_out	 pdu;
 	TAILQ_ENTRY(sub) q;
 };
@@ -105,6 +106,7 @@ static struct event	*tick;
 static struct sess	 sess[2];
 static int		 nsess;
 static struct subq	 queued = TAILQ_HEAD_INITIALIZER(queued);
+static unsigned long long subs_made;
 static struct subq	 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static int		 nqueued, ninflight;
 static double		 tokens, cur_rate;
@@ -408,8 +410,19 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	 */
 	if (smpp_status_throttle(status) && sb->m->n > 1 &&
 	    ++sb->throttled < THROTTLE_PART_TRIES && !stopping) {
+		/* Back at the head, in the order they were first queued: a
+		 * window's throttled parts were put back in reverse. */
+		struct sub *after = NULL, *it;
+		TAILQ_FOREACH(it, &queued, q) {
+			if (it->throttled == 0 || it->order > sb->order)
+				break;
+			after = it;
+		}
 		sb->s = NULL;
-		TAILQ_INSERT_HEAD(&queued, sb, q);
+		if (after != NULL)
+			TAILQ_INSERT_AFTER(&queued, after, sb, q);
+		else
+			TAILQ_INSERT_HEAD(&queued, sb, q);
 		nqueued++;
 		return;
 	}
@@ -792,6 +805,7 @@ link_send(long long id, const char *to, const char *text, int report,
 			fatal("calloc");
 		sb->m = m;
 		sb->idx = i;
+		sb->order = ++subs_made;
 		pdu_out_init(&sb->pdu);
 		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report);
 		TAILQ_INSERT_TAIL(&queued, sb, q);

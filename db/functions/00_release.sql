@@ -8,7 +8,8 @@
 -- schema version: most changes of these files come without a migration)
 -- refuses to start, rather than putting its functions over the newer
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
+-- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8912ec0081a16170dc1debeefd90d0ca97309c539443c5665c32e94239d9d8dd
+-- functions sha256: 16c6ad951a67746d7365f457d24e7ae0b71a646715b8ba6b1e8df9c9e1063767
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 2 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 3 $$;

@@ -38,11 +38,12 @@ $$;
 -- Whether a text (made one line by pigeon_sms_line) shows nothing: only
 -- spaces, joiners (ZWJ, ZWNJ, the grapheme joiner), direction marks and
 -- variation selectors, which pigeon_sms_line keeps because they matter
--- between letters. A post of a ZWJ went to every follower as
+-- between letters, and the blank letters (Hangul fillers, the empty
+-- braille cell). A post of a ZWJ went to every follower as
 -- "@alice: ", and "D bob" and a soft hyphen sent bob "DM from @alice: ".
 CREATE OR REPLACE FUNCTION pigeon_text_blank(p text)
 RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT p !~ '[^ \u034f\u061c\u200c-\u200f\ufe00-\ufe0f]';
+	SELECT p !~ '[^ \u034f\u061c\u115f\u1160\u200c-\u200f\u2800\u3164\ufe00-\ufe0f\uffa0]';
 $$;
 
 -- The start of today in the service time zone: daily caps reset there.

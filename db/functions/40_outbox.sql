@@ -310,21 +310,32 @@ BEGIN
 		-- phone: a report is stored at once on the main connection, while
 		-- its send's outcome may wait behind another batch (the earlier
 		-- parts of a long message are reported before it is "sent"), and
-		-- the message stayed sent for good. The newest report of the last
-		-- hour (references wrap at 256 a modem). Only for a batch with
-		-- a modem's sends: a bind's batches have none.
-		FOR late IN SELECT DISTINCT ON (op.outbox_id, op.seq) sr.id, op, sr.status,
-		                   sr.modem
-		           FROM outbox_parts op
-		           JOIN status_reports sr ON sr.outbox_id IS NULL
-		                AND sr.modem = op.modem AND sr.ref = op.ref
-		                AND sr.recipient = op.recipient
-		                AND sr.received_at > now() - interval '1 hour'
-		          WHERE op.outbox_id = ANY (receipted)
-		            AND op.message_id IS NULL AND op.ref IS NOT NULL
-		            AND EXISTS (SELECT 1 FROM jsonb_array_elements(p) e
-		                         WHERE jsonb_typeof(e->'refs') = 'array')
-		          ORDER BY op.outbox_id, op.seq, sr.received_at DESC, sr.id DESC LOOP
+		-- the message stayed sent for good. Only a report that came after
+		-- this send was claimed (its 'sending' in the history): references
+		-- wrap at 256 a modem, and an older one unmatched (a part sent
+		-- again, a send older than report_window) is another send's. The
+		-- newest, one part a report. Only for a batch with a modem's
+		-- sends: a bind's batches have none.
+		FOR late IN SELECT DISTINCT ON (c.sr_id) c.sr_id AS id, c.op, c.status,
+		                   c.modem
+		           FROM (SELECT DISTINCT ON (op.outbox_id, op.seq) sr.id AS sr_id,
+		                        op, sr.status, sr.modem, sr.received_at
+		                   FROM outbox_parts op
+		                   JOIN status_reports sr ON sr.outbox_id IS NULL
+		                        AND sr.modem = op.modem AND sr.ref = op.ref
+		                        AND sr.recipient = op.recipient
+		                        AND sr.received_at > now() - interval '1 hour'
+		                        AND sr.received_at >= (SELECT h.at FROM outbox_history h
+		                            WHERE h.outbox_id = op.outbox_id
+		                              AND h.state = 'sending'
+		                            ORDER BY h.id DESC LIMIT 1)
+		                  WHERE op.outbox_id = ANY (receipted)
+		                    AND op.message_id IS NULL AND op.ref IS NOT NULL
+		                    AND EXISTS (SELECT 1 FROM jsonb_array_elements(p) e
+		                                 WHERE jsonb_typeof(e->'refs') = 'array')
+		                  ORDER BY op.outbox_id, op.seq, sr.received_at DESC,
+		                           sr.id DESC) c
+		          ORDER BY c.sr_id, c.received_at DESC LOOP
 			UPDATE modems SET reports_unmatched = greatest(reports_unmatched - 1, 0)
 			 WHERE name = late.modem;
 			PERFORM pigeon_report_apply(late.id, late.op, late.status);

@@ -136,7 +136,8 @@ outcome_waits(void *unused)
 {
 	(void)unused;
 	return h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity WHERE "
-	    "datname = current_database() AND wait_event_type = 'Lock'", 0, NULL) >= 1;
+	    "datname = current_database() AND wait_event_type = 'Lock' AND "
+	    "query LIKE '%pigeon_outbox_outcomes%'", 0, NULL) >= 1;
 }
 
 /*

@@ -608,6 +608,12 @@ static const struct pcase cases[] = {
 	POST("\xf0\x9f\x99\x8f", "\xf0\x9f\x99\x8f"),
 	POST(":-) HELP", ":-) HELP"),
 	POST("follow alice :D", "follow alice :D"),	/* a letter: a word */
+	/* a keyword that is an ordinary word, followed by symbols alone */
+	POST("On \xf0\x9f\x8e\x89", "On \xf0\x9f\x8e\x89"),		/* 🎉 */
+	POST("Off \xf0\x9f\x98\xb4", "Off \xf0\x9f\x98\xb4"),		/* 😴 */
+	POST("jib \xf0\x9f\x8d\x95", "jib \xf0\x9f\x8d\x95"),		/* 🍕 */
+	POST("\xd8\xa7\xd8\xaa\xd8\xa8\xd8\xb9 \xe2\x9d\xa4\xef\xb8\x8f",
+	    "\xd8\xa7\xd8\xaa\xd8\xa8\xd8\xb9 \xe2\x9d\xa4\xef\xb8\x8f"),	/* اتبع ❤️ */
 
 	/* empty */
 	EMPTY(""),
