@@ -37,6 +37,15 @@ const struct keyword keywords[] = {
 	{ "unsubscribe", CMD_STOP, "en", KW_STRONG },
 	{ "quit", CMD_STOP, "en", 0 }, { "end", CMD_STOP, "en", 0 },
 	{ "cancel", CMD_STOP, "en", 0 }, { "arret", CMD_STOP, "fr", KW_STRONG },
+	/* French and Arabic opt-outs people write beside the listed ones
+	 * (stop, unsubscribe, stop it; Arabic stop, plural): ordinary words,
+	 * so alone or with fillers only ("Arrêtez les SMS" was published to
+	 * every follower, and the phone stayed subscribed). */
+	{ "arreter", CMD_STOP, "fr", 0 }, { "arretez", CMD_STOP, "fr", 0 },
+	{ "arrete", CMD_STOP, "fr", 0 }, { "desinscription", CMD_STOP, "fr", 0 },
+	{ "desinscrire", CMD_STOP, "fr", 0 }, { "desabonner", CMD_STOP, "fr", 0 },
+	{ "desabonnement", CMD_STOP, "fr", 0 }, { "stopper", CMD_STOP, "fr", 0 },
+	{ "توقفوا", CMD_STOP, "ar", 0 }, { "اوقفوا", CMD_STOP, "ar", 0 },
 	{ "توقف", CMD_STOP, "ar", KW_STRONG }, { "الغاء", CMD_STOP, "ar", 0 },
 	{ "ايقاف", CMD_STOP, "ar", 0 },
 	/* STOP in Arabic letters wins like STOP; stop, stop it, halt,
@@ -140,6 +149,7 @@ const char *const darija_langnames[] = {
 const char *const stop_fillers[] = {
 	"please", "pls", "plz", "now", "all", "thanks", "thank", "you", "thx",
 	"svp", "stp", "merci", "maintenant", "tout", "tous",
+	"les", "ces", "me", "moi", "sms", "messages", "envoyer", "envoi",
 	"من", "فضلك", "لو", "سمحت", "شكرا", "الان", "الكل",
 	"اشتراك", "رسائل", "عافاك", "صافي", "دابا", "كلشي", "هاد", NULL
 };

@@ -171,6 +171,17 @@ static const struct pcase cases[] = {
 	C0("الغاء من فضلك", CMD_STOP, "ar"),
 	C0("إلغاء الآن", CMD_STOP, "ar"),
 	C0("please stop !", CMD_STOP, "en"),
+	/* French and Arabic opt-outs beside the listed ones, alone or with
+	 * fillers (they were posts, published to every follower). */
+	C0("Arr\xc3\xaatez les SMS", CMD_STOP, "fr"),
+	C0("arr\xc3\xaate svp", CMD_STOP, "fr"),
+	C0("D\xc3\xa9sinscription", CMD_STOP, "fr"),
+	C0("me d\xc3\xa9sabonner", CMD_STOP, "fr"),
+	C0("\xd8\xaa\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7", CMD_STOP, "ar"),	/* توقفوا */
+	C0("\xd8\xa3\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7 \xd8\xa7\xd9\x84\xd8\xb1\xd8\xb3\xd8\xa7\xd8\xa6\xd9\x84",
+	    CMD_STOP, "ar"),	/* أوقفوا الرسائل */
+	POST("Arr\xc3\xaatez de crier, on gagne", "Arr\xc3\xaatez de crier, on gagne"),
+	POST("The end", "The end"),
 	/* Glued to punctuation, symbols or an emoji: still STOP (they were
 	 * posts, published to every follower). */
 	C0("STOP,please", CMD_STOP, "en"),
