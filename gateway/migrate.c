@@ -115,8 +115,9 @@ migrate_init(char *err, size_t errlen)
 				goto fail;
 			}
 			functions[nfunctions++] = f;
+			/* The body, past any comment that names SELECT. */
 			if (strcmp(f->path, RELEASE_FILE) == 0)
-				functions_serial = serial_of(f->data);
+				functions_serial = serial_of(strstr(f->data, "$$"));
 		} else if (strncmp(f->path, CATALOG_DIR, strlen(CATALOG_DIR)) == 0) {
 			char lang[8];
 			json_error_t jerr;
