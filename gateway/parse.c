@@ -70,8 +70,8 @@
 #include "fold.h"
 #include "keywords.h"
 #include "parse.h"
+#include "parse_words.h"
 
-#define FOLD_MAX	64	/* longest folded word compared, with its NUL */
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
@@ -79,9 +79,6 @@
 
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
 
-struct span {
-	const char	*s, *e;
-};
 
 
 /* In enum cmd_type's order: pigeon_apply dispatches on these names. */
@@ -131,7 +128,7 @@ in_set(char c, const char *set)
 
 /* Drops the quotes and brackets around a folded word, and its trailing
  * punctuation. */
-static void
+void
 core(const char **k, size_t *n)
 {
 	while (*n > 0 && in_set(**k, "\"'(["))
@@ -142,7 +139,7 @@ core(const char **k, size_t *n)
 
 /* Is the folded word k one of list? Returns its index or -1; an Arabic
  * word with the article ال is tried without it. */
-static int
+int
 list_find(const char *k, size_t n, const char *const *list, size_t stride)
 {
 	size_t i;
@@ -156,7 +153,7 @@ list_find(const char *k, size_t n, const char *const *list, size_t stride)
 }
 
 /* The folded core of word w into buf; returns 0 if it has none. */
-static int
+int
 word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
     size_t *n)
 {
@@ -480,126 +477,6 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 	return lang;
 }
 
-/* "23", "23h", "23h00", "23:00", "11pm": the hour (unchecked), or -1.
- * *ampm is 0, 'a' or 'p'. */
-static int
-hour_token(const char *t, size_t n, int *ampm)
-{
-	size_t i = 0;
-	int h = 0;
-
-	*ampm = 0;
-	while (i < n && i < 2 && t[i] >= '0' && t[i] <= '9')
-		h = h * 10 + (t[i++] - '0');
-	if (i == 0)
-		return -1;
-	t += i;
-	n -= i;
-	if (n == 0 || (n == 1 && t[0] == 'h'))
-		return h;
-	if (n == 3 && (memcmp(t, "h00", 3) == 0 || memcmp(t, ":00", 3) == 0))
-		return h;
-	if (n == 2 && (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
-		*ampm = t[0];
-		return h;
-	}
-	return -1;
-}
-
-/* Two hours from the SLEEP arguments. Returns 0 and sets from, to, or -1. */
-static int
-hours_parse(const struct span *args, size_t nargs, int *from, int *to)
-{
-	char buf[FOLD_MAX];
-	const char *p, *q, *end, *k, *t;
-	int h[2] = { 0, 0 }, ap[2] = { 0, 0 }, a;
-	size_t i, n, tn, nh = 0;
-
-	for (i = 0; i < nargs; i++) {
-		if (!word_key(&args[i], buf, sizeof(buf), &k, &n))
-			return -1;
-		for (p = k, end = k + n; p < end; p = q + 1) {
-			/* "23-7" and "23h-7h" are split at the dash */
-			q = memchr(p, '-', (size_t)(end - p));
-			if (q == NULL)
-				q = end;
-			t = p;
-			tn = (size_t)(q - p);
-			core(&t, &tn);
-			if (tn == 0 || list_find(t, tn, sleep_joiners, 1) >= 0)
-				continue;
-			if (nh > 0 && ap[nh - 1] == 0 && tn == 2 &&
-			    (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
-				ap[nh - 1] = t[0];	/* "11 pm" */
-				continue;
-			}
-			if (nh == 2 || (h[nh] = hour_token(t, tn, &a)) < 0)
-				return -1;
-			ap[nh++] = a;
-		}
-	}
-	if (nh != 2)
-		return -1;
-	for (i = 0; i < 2; i++) {
-		if (ap[i] != 0) {
-			if (h[i] < 1 || h[i] > 12)
-				return -1;
-			h[i] = h[i] % 12 + (ap[i] == 'p' ? 12 : 0);
-		} else if (h[i] > 23)
-			return -1;
-	}
-	if (h[0] == h[1])
-		return -1;
-	*from = h[0];
-	*to = h[1];
-	return 0;
-}
-
-/* DIGEST's hour from its words: "18", "18h", "18:00", "6pm", "6 pm",
- * "à 18h", Arabic-Indic digits. 0-23, or -1. */
-static int
-digest_hour_parse(const struct span *args, size_t nargs)
-{
-	char buf[FOLD_MAX];
-	const char *k;
-	size_t n, i;
-	int h = -1, ap = 0;
-
-	for (i = 0; i < nargs; i++) {
-		if (!word_key(&args[i], buf, sizeof(buf), &k, &n))
-			return -1;
-		if (n == 0 || list_find(k, n, digest_joiners, 1) >= 0)
-			continue;
-		if (h >= 0 && ap == 0 && n == 2 && (k[0] == 'a' || k[0] == 'p') &&
-		    k[1] == 'm') {
-			ap = k[0];	/* "6 pm" */
-			continue;
-		}
-		if (h >= 0 || (h = hour_token(k, n, &ap)) < 0)
-			return -1;
-	}
-	if (h < 0)
-		return -1;
-	if (ap != 0)
-		return h >= 1 && h <= 12 ? h % 12 + (ap == 'p' ? 12 : 0) : -1;
-	return h <= 23 ? h : -1;
-}
-
-static int
-has_digit(const struct span *args, size_t nargs)
-{
-	char buf[FOLD_MAX];
-	size_t i;
-	int m;
-
-	for (i = 0; i < nargs; i++) {
-		m = fold_text(args[i].s, args[i].e, FOLD_WORD, buf, sizeof(buf));
-		if (m > 0 && strpbrk(buf, "0123456789") != NULL)
-			return 1;
-	}
-	return 0;
-}
-
 static void
 command_reset(struct command *cmd)
 {
@@ -751,7 +628,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 				goto post;
 			if ((cmd->digest_hour = digest_hour_parse(w + 3, nargs - 2)) >= 0)
 				break;
-			if (!has_digit(w + 3, nargs - 2))
+			if (!args_have_digit(w + 3, nargs - 2))
 				goto post;	/* "track news digest please" */
 			cmd->error = CMDERR_BAD_HOURS;
 			cmd->text = NULL;
@@ -807,7 +684,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		    &cmd->sleep_to) == 0)
 			break;
 		else if (!many && nargs <= SLEEP_WORDS &&
-		    has_digit(w + 1, nargs))
+		    args_have_digit(w + 1, nargs))
 			cmd->error = CMDERR_BAD_HOURS;
 		else
 			goto post;

@@ -34,14 +34,14 @@ struct gsm {
 	struct sms_part		*parts;		/* GSM_MAX_MULTI_SMS of them */
 	int			 list_start;	/* next step starts a listing */
 	/*
-	 * The locations this listing read (gsm_list_seen), an open-
-	 * addressing set of folder << 32 | location, plus 1 (0: free). A
-	 * modem that lists one twice, even apart ([1, 2, 1]), makes the AT
-	 * driver go round for ever: it finds the next SMS by the location
-	 * of the last one, the first time it is in the list.
+	 * The locations this listing read (gsm_list_seen; seen.c's set, the
+	 * worker's own kind). A modem that lists one twice, even apart
+	 * ([1, 2, 1]), makes the AT driver go round for ever: it finds the
+	 * next SMS by the location of the last one, the first time it is in
+	 * the list.
 	 */
-	uint64_t		*listed;
-	size_t			 listed_cap, nlisted;
+	struct seen		*listed;
+	unsigned		 list_gen;
 	int			 repeat_folder;	/* the location read twice */
 	int			 repeat_location;
 	struct gsmlog		*log;		/* what the debug log told */
@@ -149,7 +149,8 @@ gsm_free(struct gsm *g)
 	free(g->out);
 	free(g->info);
 	free(g->parts);
-	free(g->listed);
+	if (g->listed != NULL)
+		seen_free(g->listed);
 	free(g->cfg_smsc);
 	gsmlog_free(g->log);
 	gsm_dummy_free(g->dummy);
@@ -364,46 +365,19 @@ void
 gsm_list_begin(struct gsm *g)
 {
 	g->list_start = 1;
-	if (g->listed != NULL)
-		memset(g->listed, 0, g->listed_cap * sizeof(*g->listed));
-	g->nlisted = 0;
+	if (g->listed == NULL)
+		g->listed = seen_new();
+	seen_prune(g->listed, ++g->list_gen);	/* all of the last listing */
 	g->repeat_folder = g->repeat_location = -1;
-}
-
-static size_t
-gsm_list_slot(const uint64_t *set, size_t cap, uint64_t key)
-{
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
-
-	while (set[i] != 0 && set[i] != key)
-		i = (i + 1) & (cap - 1);
-	return i;
 }
 
 /* 1 if this listing read (folder, location) already; else remembers it. */
 static int
 gsm_list_seen(struct gsm *g, int folder, int location)
 {
-	uint64_t key = ((uint64_t)(uint32_t)folder << 32 | (uint32_t)location) + 1;
-	size_t i;
-
-	if (g->nlisted * 2 >= g->listed_cap) {
-		size_t ncap = g->listed_cap ? g->listed_cap * 2 : 256;
-		uint64_t *n = calloc(ncap, sizeof(*n));
-		if (n == NULL)
-			fatal("calloc");
-		for (i = 0; i < g->listed_cap; i++)
-			if (g->listed[i] != 0)
-				n[gsm_list_slot(n, ncap, g->listed[i])] = g->listed[i];
-		free(g->listed);
-		g->listed = n;
-		g->listed_cap = ncap;
-	}
-	i = gsm_list_slot(g->listed, g->listed_cap, key);
-	if (g->listed[i] == key)
+	if (seen_has(g->listed, folder, location, 0, g->list_gen))
 		return 1;
-	g->listed[i] = key;
-	g->nlisted++;
+	seen_put(g->listed, folder, location, 0, g->list_gen, 0);
 	return 0;
 }
 
