@@ -384,6 +384,11 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_WORKER_ERROR:
 		link_set_state(l, LINK_OFFLINE, why);
 		break;
+	case LEV_PART_DOWN:
+		/* Online still: the reason says what is missing. */
+		if (l->state == LINK_ONLINE)
+			link_set_state(l, LINK_ONLINE, why);
+		break;
 	case LEV_EXITED:
 		link_exited(l, why);
 		break;

@@ -93,6 +93,8 @@ static const struct field_rule rules[] = {
 	{ "report", "final", F_BOOL, 0, 0, 0 },
 	{ "link", "state", F_STR, 0, 0, 0 },
 	{ "link", "reason", F_STR, 0, 0, 0 },
+	{ "link", "session", F_STR, 0, 0, 0 },
+	{ "link", "sends", F_BOOL, 0, 0, 0 },
 	{ "health", "signal_percent", F_INT, 0, -200, 200 },
 	{ "health", "registration", F_STR, 0, 0, 0 },
 	{ "health", "operator", F_STR, 0, 0, 0 },

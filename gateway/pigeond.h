@@ -55,6 +55,8 @@ enum link_event {
 	LEV_SPAWNED,		/* a worker process runs, its channel open */
 	LEV_READY,		/* the worker identified its modem, or bound */
 	LEV_WORKER_ERROR,	/* the worker cannot reach its modem or SMSC (reason) */
+	LEV_PART_DOWN,		/* a bind's receiver is lost, its sends go on
+				 * (reason), or back (no reason) */
 	LEV_EXITED,		/* the worker process ended (reason) */
 	LEV_LOCK_TRYING,	/* the lock is being asked for */
 	LEV_LOCK_HELD,		/* this host holds the lock */

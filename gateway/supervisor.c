@@ -134,6 +134,40 @@ worker_ready(struct link *l, json_t *msg)
 	link_event(l, LEV_READY, "");
 }
 
+/*
+ * A bind's session was lost (the worker binds again by itself), or a
+ * receiver lost alone is back. A receiver of two sessions lost alone
+ * (`sends`) leaves the link online: sends go on, MO and receipts wait at
+ * the SMSC, and the reason says so.
+ */
+static void
+link_session(struct link *l, json_t *msg)
+{
+	const char *state = json_string_value(json_object_get(msg, "state"));
+	const char *session = json_string_value(json_object_get(msg, "session"));
+	const char *reason = json_string_value(json_object_get(msg, "reason"));
+	char why[256];
+
+	if (session == NULL)
+		session = "session";
+	if (state != NULL && strcmp(state, "up") == 0) {
+		log_info("modem %s: %s bound again", l->name, session);
+		link_event(l, LEV_PART_DOWN, "");
+		return;
+	}
+	l->reconnects++;
+	if (json_is_true(json_object_get(msg, "sends"))) {
+		snprintf(why, sizeof(why), "%s down: %s; sending goes on, MO "
+		    "and receipts wait at the SMSC", session, reason ? reason : "?");
+		log_warnx("modem %s: %s", l->name, why);
+		link_event(l, LEV_PART_DOWN, why);
+		return;
+	}
+	snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");
+	log_warnx("modem %s: %s", l->name, why);
+	link_event(l, LEV_WORKER_ERROR, why);
+}
+
 static void
 worker_handle(struct link *l, const char *line, size_t len)
 {
@@ -178,13 +212,7 @@ worker_handle(struct link *l, const char *line, size_t len)
 	} else if (strcmp(type, "report") == 0) {
 		reports_receipt(l, msg);
 	} else if (strcmp(type, "link") == 0) {
-		/* A bind's session was lost; the worker binds again by itself. */
-		const char *reason = json_string_value(json_object_get(msg, "reason"));
-		char why[200];
-		snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");
-		log_warnx("modem %s: %s", l->name, why);
-		l->reconnects++;
-		link_event(l, LEV_WORKER_ERROR, why);
+		link_session(l, msg);
 	} else if (strcmp(type, "error") == 0) {
 		const char *stage = json_string_value(json_object_get(msg, "stage"));
 		const char *err = json_string_value(json_object_get(msg, "error"));

@@ -73,6 +73,9 @@ struct sess {
 	long		 retry_at;	/* S_DOWN: when to connect */
 	int		 backoff_ms;
 	long		 bound_at;	/* when the bind was answered */
+	char		 last_why[160];	/* why it last closed; "" once bound */
+	char		 said[160];	/* the loss told to pigeond as the
+					 * receiver's alone (rx_aside) */
 };
 
 struct msg {
@@ -252,11 +255,35 @@ link_fail_all(const char *why)
 	}
 }
 
+/*
+ * The receiver of a transmitter + receiver pair while its transmitter is
+ * bound: losing it stops MO and receipts (they wait at the SMSC), not the
+ * sends, and it is told so (main_link_down's `sends`), not as the link's
+ * failure: pigeond keeps the link online with the reason beside it.
+ */
+static int
+rx_aside(const struct sess *s)
+{
+	return nsess == 2 && s->role == ROLE_RX && ready_now;
+}
+
+/* The receiver aside is down: told once per change of reason (a receiver
+ * that cannot bind tries again with its backoff, each try failing alike). */
+static void
+rx_tell(struct sess *s, const char *why, uint32_t status)
+{
+	if (strcmp(why, s->said) == 0)
+		return;
+	snprintf(s->said, sizeof(s->said), "%s", why);
+	main_link_down(role_name(s->role), why, status, 1);
+}
+
 static void
 sess_close(struct sess *s, const char *why, uint32_t status)
 {
 	int was_ready = ready_now;
 	int was_bound = s->state == S_BOUND || s->state == S_UNBINDING;
+	int aside = rx_aside(s);
 
 	if (s->bev != NULL) {
 		bufferevent_free(s->bev);
@@ -270,10 +297,18 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	s->retry_at = now_ms() + s->backoff_ms;
 	s->backoff_ms = s->backoff_ms * 2 > cfg.reconnect_max_ms ?
 	    cfg.reconnect_max_ms : s->backoff_ms * 2;
-	ready_now = 0;
+	snprintf(s->last_why, sizeof(s->last_why), "%s", why);
+	if (!aside)
+		ready_now = 0;
 	if (stopping)
 		return;
 	st.reconnects++;
+	if (aside) {
+		log_warnx("receiver session closed: %s; sends go on; binding "
+		    "again in %d ms", why, (int)(s->retry_at - now_ms()));
+		rx_tell(s, why, status);
+		return;
+	}
 	/* Never bound this time: say why, once per change of reason. */
 	if (!was_bound && strcmp(why, last_fail) != 0 && status == 0) {
 		snprintf(last_fail, sizeof(last_fail), "%s", why);
@@ -285,7 +320,7 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	 * loss, not for sends failing one after the other on a live link
 	 * (it restarted the worker after 5 of them). */
 	if (was_ready)
-		main_link_down(role_name(s->role), why, status);
+		main_link_down(role_name(s->role), why, status, 0);
 	if (s->role != ROLE_RX)
 		link_fail_all(why);
 }
@@ -310,13 +345,22 @@ sess_bind(struct sess *s)
 	s->bind_sent = now_ms();
 }
 
-static int
-all_bound(void)
+/* The SMSC refused a session's bind (status, or a generic_nack). */
+static void
+bind_refused(struct sess *s, uint32_t status, const char *what)
 {
-	for (int i = 0; i < nsess; i++)
-		if (sess[i].state != S_BOUND)
-			return 0;
-	return 1;
+	char why[160];
+
+	/* The receiver aside says it in its reason: a refused bind is the
+	 * link's failure (offline) only for the session that sends. */
+	if (!rx_aside(s))
+		main_bind_failed(status);
+	snprintf(why, sizeof(why), "%s: 0x%02x %s", what, status,
+	    smpp_status_text(status));
+	/* Not to be hammered: a second at least before the next try. */
+	if (s->backoff_ms < 1000)
+		s->backoff_ms = 1000;
+	sess_close(s, why, status ? status : 1);
 }
 
 static void
@@ -329,11 +373,7 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	if (status != ESME_ROK) {
 		log_warnx("%s bind refused: 0x%02x %s", role_name(s->role),
 		    status, smpp_status_text(status));
-		main_bind_failed(status);
-		/* Not to be hammered: a second at least before the next try. */
-		if (s->backoff_ms < 1000)
-			s->backoff_ms = 1000;
-		sess_close(s, "bind refused", status);
+		bind_refused(s, status, "bind refused");
 		return;
 	}
 	pdu_read_cstr_body(p, len, sysid, sizeof(sysid));
@@ -343,10 +383,24 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	s->enq_next = now_ms() + cfg.enquire_link_s * 1000L;
 	log_info("bound as %s to %s:%s (SMSC %s)", role_name(s->role),
 	    cfg.host, cfg.port, sysid);
-	if (all_bound() && !ready_now) {
+	s->last_why[0] = '\0';
+	/* The receiver aside is back. */
+	if (s->said[0] != '\0') {
+		s->said[0] = '\0';
+		if (ready_now)
+			main_link_up(role_name(s->role));
+	}
+	/* Ready when the session that sends is bound: with two sessions, a
+	 * receiver the SMSC will not bind does not keep the sends back. */
+	if (tx_sess()->state == S_BOUND && !ready_now) {
 		ready_now = 1;
 		main_ready(sysid, ever_ready);
 		ever_ready = 1;
+		/* Said again: pigeond took the link for up and well. */
+		sess[1].said[0] = '\0';
+		if (nsess == 2 && sess[1].state != S_BOUND &&
+		    sess[1].last_why[0] != '\0')
+			rx_tell(&sess[1], sess[1].last_why, 0);
 	}
 }
 
@@ -543,10 +597,7 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		if (s->state == S_BINDING && seq == s->bind_seq) {
 			log_warnx("%s bind answered generic_nack: 0x%02x %s",
 			    role_name(s->role), status, smpp_status_text(status));
-			main_bind_failed(status);
-			if (s->backoff_ms < 1000)
-				s->backoff_ms = 1000;
-			sess_close(s, "bind answered generic_nack", status ? status : 1);
+			bind_refused(s, status, "bind answered generic_nack");
 			break;
 		}
 		struct sub *sb = inflight_take(s, seq);

@@ -133,8 +133,11 @@ main_ready(const char *smsc_system_id, int rebind)
 	emit(m);
 }
 
+/* A session was lost. sends: the transmitter is still bound (a receiver
+ * of two sessions), the link goes on sending. */
 void
-main_link_down(const char *session, const char *reason, uint32_t status)
+main_link_down(const char *session, const char *reason, uint32_t status,
+    int sends)
 {
 	json_t *m = msg_new("link");
 
@@ -143,6 +146,19 @@ main_link_down(const char *session, const char *reason, uint32_t status)
 	json_object_set_new(m, "reason", jstr(reason));
 	if (status != 0)
 		json_object_set_new(m, "command_status", json_integer(status));
+	if (sends)
+		json_object_set_new(m, "sends", json_true());
+	emit(m);
+}
+
+/* A session said down with `sends` is bound again. */
+void
+main_link_up(const char *session)
+{
+	json_t *m = msg_new("link");
+
+	json_object_set_new(m, "state", json_string("up"));
+	json_object_set_new(m, "session", json_string(session));
 	emit(m);
 }
 

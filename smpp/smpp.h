@@ -230,7 +230,9 @@ int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
 
 /* main.c: events to pigeond. */
 void	 main_ready(const char *smsc_system_id, int rebind);
-void	 main_link_down(const char *session, const char *reason, uint32_t status);
+void	 main_link_down(const char *session, const char *reason, uint32_t status,
+	    int sends);
+void	 main_link_up(const char *session);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]);

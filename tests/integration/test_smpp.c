@@ -22,19 +22,37 @@ static struct h_gateway g;
 static struct h_smsc smsc;
 static char *section;
 
+/* A gateway named name with one [smpp carrier] bind; bind: its `bind`
+ * line, or "". */
 static void
-setup(void)
+setup_bind(const char *name, const char *bind)
 {
+	char extra[256], sname[64];
+
 	memset(&g, 0, sizeof(g));
 	memset(&smsc, 0, sizeof(smsc));
-	h_smsc_start(&smsc, "smpp-e2e-smsc", "--ids hex");
-	section = h_smsc_section(&smsc, "carrier",
-	    "source_ton = 3\nsource_npi = 0\nwindow = 10\nhealth_seconds = 1\n");
+	snprintf(sname, sizeof(sname), "%s-smsc", name);
+	h_smsc_start(&smsc, sname, "--ids hex");
+	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
+	    "window = 10\nhealth_seconds = 1\n%s", bind);
+	section = h_smsc_section(&smsc, "carrier", extra);
 	g.smpp_extra = section;
 	g.nsmpp = 1;
 	g.extra_config = "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
 	g.http_extra = "token = " TOKEN "\n";
-	h_gateway_start(&g, "smpp_e2e", 0);
+	h_gateway_start(&g, name, 0);
+}
+
+static void
+setup(void)
+{
+	setup_bind("smpp_e2e", "");
+}
+
+static void
+setup_split(void)
+{
+	setup_bind("smpp_split", "bind = transmitter+receiver\n");
 }
 
 static void
@@ -880,6 +898,83 @@ START_TEST(test_operator_view)
 }
 END_TEST
 
+/* The carrier's row of GET /api/modems: "state|state_reason". */
+static char *
+carrier_state(void)
+{
+	char *body = NULL, *out = NULL;
+	json_t *all, *m;
+	size_t i;
+
+	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
+	    (all = json_loads(body, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(all, "modems"), i, m)
+			if (strcmp(json_string_value(json_object_get(m, "name")),
+			    "carrier") == 0 && asprintf(&out, "%s|%s",
+			    json_string_value(json_object_get(m, "state")),
+			    json_string_value(json_object_get(m, "state_reason"))) == -1)
+				out = NULL;
+		json_decref(all);
+	}
+	free(body);
+	return out;
+}
+
+/* The carrier's "state|state_reason" starts with want; "...$": is it. */
+static int
+carrier_is(void *arg)
+{
+	const char *want = arg;
+	char *st = carrier_state();
+	size_t n = strlen(want);
+	int ok = st != NULL && (want[n - 1] == '$' ?
+	    strlen(st) == n - 1 && strncmp(st, want, n - 1) == 0 :
+	    strncmp(st, want, n) == 0);
+
+	free(st);
+	if (!ok)
+		h_sleep_ms(50);
+	return ok;
+}
+
+/*
+ * Transmitter + receiver: the receiver lost alone (and refused when it
+ * binds again) leaves the bind online, its reason saying what is down,
+ * and sends go on; MO waits at the SMSC and comes once the receiver is
+ * back. Before, the link went offline and nothing was sent until then.
+ */
+START_TEST(test_receiver_lost_alone)
+{
+	char *body = NULL;
+
+	TEXT("+212661100031", "JOIN split1");
+	GETS("+212661100031", "@split1");
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
+	    "\"count\":100000,\"mode\":\"receiver\"}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\","
+	    "\"mode\":\"receiver\"}"));
+	ck_assert_msg(h_wait_for(carrier_is, "online|receiver down: ", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	char *st = carrier_state();
+	ck_assert_msg(strstr(st, "sending goes on") != NULL, "%s", st);
+	free(st);
+	/* An operator's send goes out meanwhile. */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100031\",\"text\":\"sent without a receiver\"}",
+	    &body), 202);
+	free(body);
+	GETS("+212661100031", "sent without a receiver");
+	/* A text now waits at the SMSC: no receiver to take it. */
+	TEXT("+212661100031", "JOIN split1");
+	ck_assert_int_eq(count_of("+212661100031", "already on Pigeon"), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+	/* The receiver back: the reason goes, the text comes. */
+	ck_assert_msg(h_wait_for(carrier_is, "online|$", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	GETS("+212661100031", "already on Pigeon as @split1");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -904,6 +999,11 @@ main(void)
 	tcase_add_test(tc, test_fanout_in_post_order);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_split");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_split, teardown);
+	tcase_add_test(tc, test_receiver_lost_alone);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

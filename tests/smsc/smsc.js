@@ -85,8 +85,8 @@ function serve(dir, opts) {
 	    connections: 0 };
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
-	    noanswer: 0, nack: 0, refuse_bind: 0, nack_bind: 0, delay_ms: 0, drop_after: 0,
-	    mute: false };
+	    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '', nack_bind: 0,
+	    delay_ms: 0, drop_after: 0, mute: false };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
 	/* MO and receipts not yet answered (see deliverOne). */
@@ -213,7 +213,8 @@ function serve(dir, opts) {
 			    sequence_number: pdu.sequence_number }));
 			return;
 		}
-		if (fault.refuse_bind > 0) {
+		if (fault.refuse_bind > 0 &&
+		    (!fault.refuse_mode || fault.refuse_mode === mode)) {
 			fault.refuse_bind--;
 			status = ESME_RBINDFAIL;
 		} else if (pdu.system_id !== cfg.system_id) {
@@ -542,7 +543,11 @@ function serve(dir, opts) {
 				break;
 			case 'noanswer': fault.noanswer = n; break;
 			case 'nack': fault.nack = n; break;
-			case 'refuse_bind': fault.refuse_bind = n; break;
+			case 'refuse_bind':
+				/* mode: only binds of that kind (a receiver, say). */
+				fault.refuse_bind = n;
+				fault.refuse_mode = c.mode || '';
+				break;
 			case 'nack_bind': fault.nack_bind = n; break;
 			case 'delay': fault.delay_ms = c.ms || 0; break;
 			case 'mute': fault.mute = c.on !== false; break;
@@ -550,8 +555,10 @@ function serve(dir, opts) {
 				if (c.after) {
 					fault.drop_after = c.after;
 				} else {
+					/* mode: only the sessions bound so. */
 					for (const s of sessions)
-						s.destroy();
+						if (!c.mode || s.mode === c.mode)
+							s.destroy();
 				}
 				break;
 			case 'unbind':
@@ -566,8 +573,8 @@ function serve(dir, opts) {
 				break;
 			case 'clear':
 				Object.assign(fault, { throttle: 0, qfull: 0, status: 0,
-				    noanswer: 0, nack: 0, refuse_bind: 0, nack_bind: 0, delay_ms: 0,
-				    drop_after: 0, mute: false });
+				    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '',
+				    nack_bind: 0, delay_ms: 0, drop_after: 0, mute: false });
 				break;
 			default:
 				return { ok: false, error: 'unknown fault ' + c.kind };

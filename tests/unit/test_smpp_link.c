@@ -11,9 +11,18 @@
 #include "unit.h"
 
 /* What smpp/main.c gives link.c; nothing here reaches pigeond. */
-void main_ready(const char *smsc_system_id, int rebind) { }
-void main_link_down(const char *session, const char *reason, uint32_t status) { }
-void main_bind_failed(uint32_t status) { }
+static int ready_calls, down_calls, down_sends, up_calls, bind_failed_calls;
+static char down_why[160];
+void main_ready(const char *smsc_system_id, int rebind) { ready_calls++; }
+void main_link_down(const char *session, const char *reason, uint32_t status,
+    int sends)
+{
+	down_calls++;
+	down_sends += sends;
+	snprintf(down_why, sizeof(down_why), "%s: %s", session, reason);
+}
+void main_link_up(const char *session) { up_calls++; }
+void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
 void main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
@@ -167,6 +176,67 @@ START_TEST(test_acks_copies_join)
 }
 END_TEST
 
+/*
+ * Transmitter + receiver: the receiver's loss is told as the receiver's
+ * alone (sends go on, the link stays ready), once per reason, a refused
+ * rebind of it is not the link's failure, and its return is told. Before,
+ * the link went offline and pigeond stopped sending until the receiver
+ * was bound again.
+ */
+START_TEST(test_receiver_lost_alone)
+{
+	uint8_t p[32];
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 2;
+	sess[0].role = ROLE_TX;
+	sess[1].role = ROLE_RX;
+	sess[0].bev = sess[1].bev = NULL;
+	ready_now = 0;
+	ready_calls = down_calls = down_sends = up_calls = bind_failed_calls = 0;
+	/* The receiver refused before the transmitter is bound: the link's
+	 * failure, as before (nothing sends yet). */
+	sess[1].state = S_BINDING;
+	pdu16(p, SMPP_BIND_RECEIVER | SMPP_RESP, 0x0d, 1, 1);
+	sess_pdu(&sess[1], p, 17);
+	ck_assert_int_eq(bind_failed_calls, 1);
+	ck_assert_int_eq(ready_now, 0);
+	/* The transmitter binds: ready, and the receiver's state said. */
+	sess[0].state = S_BINDING;
+	pdu16(p, SMPP_BIND_TRANSMITTER | SMPP_RESP, ESME_ROK, 1, 1);
+	sess_pdu(&sess[0], p, 17);
+	ck_assert_int_eq(ready_now, 1);
+	ck_assert_int_eq(ready_calls, 1);
+	ck_assert_int_eq(down_calls, 1);
+	ck_assert_int_eq(down_sends, 1);
+	ck_assert_msg(strstr(down_why, "receiver: bind refused") == down_why, "%s",
+	    down_why);
+	/* Refused again: no second word, not the link's failure. */
+	sess[1].state = S_BINDING;
+	pdu16(p, SMPP_BIND_RECEIVER | SMPP_RESP, 0x0d, 1, 1);
+	sess_pdu(&sess[1], p, 17);
+	ck_assert_int_eq(bind_failed_calls, 1);
+	ck_assert_int_eq(down_calls, 1);
+	ck_assert_int_eq(ready_now, 1);
+	/* Bound: back. Then lost: told with sends going on. */
+	sess[1].state = S_BINDING;
+	pdu16(p, SMPP_BIND_RECEIVER | SMPP_RESP, ESME_ROK, 1, 1);
+	sess_pdu(&sess[1], p, 17);
+	ck_assert_int_eq(up_calls, 1);
+	sess_close(&sess[1], "connection closed by the SMSC", 0);
+	ck_assert_int_eq(ready_now, 1);
+	ck_assert_int_eq(down_calls, 2);
+	ck_assert_int_eq(down_sends, 2);
+	/* The transmitter's loss is the link's: not ready, sends stop. */
+	sess_close(&sess[0], "connection closed by the SMSC", 0);
+	ck_assert_int_eq(ready_now, 0);
+	ck_assert_int_eq(down_calls, 3);
+	ck_assert_int_eq(down_sends, 2);
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,6 +248,7 @@ main(void)
 	tcase_add_test(tc, test_dropped_binds_back_off);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
+	tcase_add_test(tc, test_receiver_lost_alone);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
