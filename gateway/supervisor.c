@@ -314,8 +314,11 @@ worker_config(const struct link *l)
 		snprintf(rate, sizeof(rate), "%d/s", c->rate_sec);
 		json_object_set_new(o, "rate", json_string(rate));
 	}
+	/* What a send asking a receipt (its "report", from `report`, which a
+	 * reload changes without a rebind) puts in registered_delivery: 1,
+	 * a receipt whether or not it reached the phone. */
 	if (o != NULL)
-		json_object_set_new(o, "registered_delivery", json_integer(c->report ? 1 : 0));
+		json_object_set_new(o, "registered_delivery", json_integer(1));
 	return o;
 }
 

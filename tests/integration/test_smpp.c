@@ -52,7 +52,7 @@ setup(void)
 static void
 setup_split(void)
 {
-	setup_bind("smpp_split", "bind = transmitter+receiver\n");
+	setup_bind("smpp_split", "bind = transmitter+receiver\nreport = no\n");
 }
 
 static void
@@ -975,6 +975,51 @@ START_TEST(test_receiver_lost_alone)
 }
 END_TEST
 
+/* registered_delivery of the last submit_sm to `to`; -1 if none. */
+static long
+last_registered(const char *to)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r;
+	long v = -1;
+	size_t i;
+
+	json_array_foreach(subs, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "dest")), to + 1) == 0)
+			v = json_integer_value(json_object_get(r, "registered_delivery"));
+	json_decref(subs);
+	return v;
+}
+
+/* `report = yes` by SIGHUP (no rebind, docs/operator.md) asks receipts
+ * from the next send on. Before, the bind kept asking none until its
+ * worker restarted. */
+START_TEST(test_report_at_reload)
+{
+	char *body = NULL;
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100032\",\"text\":\"no receipt asked\"}", &body), 202);
+	free(body);
+	GETS("+212661100032", "no receipt asked");
+	ck_assert_int_eq(last_registered("+212661100032"), 0);
+	free(section);
+	section = h_smsc_section(&smsc, "carrier", "source_ton = 3\nsource_npi = 0\n"
+	    "window = 10\nhealth_seconds = 1\nbind = transmitter+receiver\n"
+	    "report = yes\n");
+	g.smpp_extra = section;
+	/* Written (and SIGHUP), then reloaded once more by the API, which
+	 * answers when it is done. */
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/reload", TOKEN, "", &body), 200);
+	free(body);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100032\",\"text\":\"a receipt asked\"}", &body), 202);
+	free(body);
+	GETS("+212661100032", "a receipt asked");
+	ck_assert_int_eq(last_registered("+212661100032"), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1004,6 +1049,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_split, teardown);
 	tcase_add_test(tc, test_receiver_lost_alone);
+	tcase_add_test(tc, test_report_at_reload);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
