@@ -343,6 +343,45 @@ START_TEST(test_location_listed_twice)
 }
 END_TEST
 
+/*
+ * The same modem, its deletes failing too: the listings cut short at the
+ * repeat read nothing new and delete nothing, and after three of them the
+ * worker ends (the modem's reason says why) for pigeond to start it
+ * again, rather than stay online reading nothing. Once the modem behaves,
+ * every SMS is read, each applied once.
+ */
+START_TEST(test_listing_cut_short_restarts)
+{
+	static const char *phones[] = { "+212661000031", "+212661000032",
+	    "+212661000033" };
+	char text[32];
+
+	ck_assert_int_eq(h_sim_fault(&g, 0, "delete-error 1"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-twice 1"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 1"), 0);
+	ck_assert_int_eq(h_wait_for(sim_list_held, NULL, WAIT_MS), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "JOIN redo%d", i + 1);
+		ck_assert_int_eq(h_text(&g, 0, phones[i], text), 0);
+	}
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 0"), 0);
+	/* The first two read; then nothing moves, and the worker ends. */
+	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "redo_", "2");
+	WAIT_DB("SELECT count(*) > 0 FROM modem_history WHERE modem = 'sim0' "
+	    "AND state = 'offline' AND reason LIKE $1",
+	    "fatal: the modem listed folder % location 1 twice%", "t");
+	ck_assert_int_eq(count("SELECT count(*) FROM accounts WHERE handle LIKE $1",
+	    "redo_"), 2);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "list-twice 0"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "delete-error 0"), 0);
+	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "redo_", "3");
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text LIKE $1",
+	    "JOIN redo_"), 3);
+}
+END_TEST
+
 /* Item 6, the sender: over 31 bytes, cut inside a UTF-8 character, used to
  * make the part vanish. The fake modem writes what no SIM holds. */
 static struct h_gateway fg;
@@ -417,6 +456,7 @@ suite(void)
 	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);
 	add_case(s, "port", test_port_addressed_sms_not_applied, setup, teardown);
 	add_case(s, "twice", test_location_listed_twice, setup, teardown);
+	add_case(s, "cutshort", test_listing_cut_short_restarts, setup, teardown);
 	add_case(s, "timezone", test_time_zone_out_of_range, setup, teardown);
 	add_case(s, "sender", test_long_utf8_sender_stored, fake_setup, fake_teardown);
 	return s;
