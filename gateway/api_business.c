@@ -88,12 +88,15 @@ credential(struct api_req *r, char *out, size_t len)
 	size_t n = strlen(h);
 	if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(dec))
 		return;
-	int m = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
-	if (m < 0)
+	/* Padding: one or two '=' closing the last four, nowhere else. */
+	size_t pad = h[n - 1] != '=' ? 0 : h[n - 2] != '=' ? 1 : 2;
+	if (memchr(h, '=', n - pad) != NULL)
 		return;
+	int m = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
 	/* EVP_DecodeBlock counts the padding's zero bytes. */
-	while (n > 0 && h[--n] == '=')
-		m--;
+	if (m < (int)pad)
+		return;
+	m -= (int)pad;
 	dec[m] = '\0';
 	const char *colon = memchr(dec, ':', (size_t)m);
 	if (colon && strlen(colon + 1) < len)

@@ -391,6 +391,18 @@ START_TEST(test_business_stats)
 	    "'http://127.0.0.1:%d/api/accounts/rival/stats?format=html'", shop, g.http_port), 0);
 	ck_assert_str_eq(out, "403");
 	free(out);
+	/* Basic credentials of padding alone, or padding inside: a 401. Before,
+	 * "====" (three zero bytes, all padding) made the length -1 and the
+	 * decoder wrote before its buffer (pigeond aborted under ASan). */
+	static const char *const pads[] = { "====", "========", "YWJj====",
+	    "YQ==YQ==", "=", "YQ=a" };
+	for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+		ck_assert_int_eq(h_run(&out, "curl -s -o /dev/null -w '%%{http_code}' "
+		    "-H 'Authorization: Basic %s' 'http://127.0.0.1:%d/api/accounts/shop/"
+		    "stats'", pads[i], g.http_port), 0);
+		ck_assert_msg(strcmp(out, "401") == 0, "Basic %s: %s", pads[i], out);
+		free(out);
+	}
 
 	/* Scope: @shop's key and @rival's data. */
 	json_decref(jreq("GET", "/api/accounts/rival/stats", shop, NULL, 403));
