@@ -353,6 +353,13 @@ supervisor_spawn(struct link *l)
 		} else if (dup2(sv[1], PROTO_FD) == -1) {
 			_exit(127);
 		}
+		/* Nothing else of pigeond's: a descriptor opened without
+		 * close-on-exec (libevent's outgoing HTTP connections, a
+		 * webhook in flight) kept its connection open in the worker
+		 * after pigeond closed it, for the worker's life. */
+		if (close_range(PROTO_FD + 1, ~0U, 0) == -1)
+			for (int fd = PROTO_FD + 1; fd < 65536; fd++)
+				close(fd);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);

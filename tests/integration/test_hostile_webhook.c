@@ -154,7 +154,7 @@ setup(void)
 	    "webhooks = http://127.0.0.1:%d/slow http://127.0.0.1:%d/big "
 	    "http://127.0.0.1:%d/good\n", port[SLOW], port[BIG], port[GOOD]);
 	g.http_extra = http_extra;
-	h_gateway_start(&g, "hostile_webhook", 0);
+	h_gateway_start(&g, "hostile_webhook", 1);
 	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
 	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
 	    "('+212661000001', 'alice', 'Alice', 'en')"));
@@ -307,6 +307,104 @@ START_TEST(test_deleted_post_not_delivered)
 }
 END_TEST
 
+/* pigeond's child (its one modem worker); 0 if none. */
+static pid_t
+worker_pid(void)
+{
+	char path[96], *kids;
+	pid_t p = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)g.pigeond,
+	    (int)g.pigeond);
+	if ((kids = h_read_file(path)) != NULL)
+		p = (pid_t)atoi(kids);
+	free(kids);
+	return p;
+}
+
+/* 1 if a TCP connection to the slow receiver is established. */
+static int
+slow_connected(void *unused)
+{
+	char *tcp = h_read_file("/proc/net/tcp"), port_hex[16];
+	int found;
+
+	(void)unused;
+	snprintf(port_hex, sizeof(port_hex), ":%04X 01 ", port[SLOW]);
+	found = tcp != NULL && strstr(tcp, port_hex) != NULL;
+	free(tcp);
+	if (!found)
+		h_sleep_ms(20);
+	return found;
+}
+
+/* The sockets a process holds besides fd 3 (a worker's channel). */
+static int
+sockets_besides_channel(pid_t p)
+{
+	char path[96], target[128];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fd == 3)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)p, fd);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, "socket:", 7) == 0)
+			n++;
+	}
+	return n;
+}
+
+static pid_t old_worker;
+
+static int
+new_worker(void *unused)
+{
+	pid_t p = worker_pid();
+
+	(void)unused;
+	if (p == 0 || p == old_worker) {
+		h_sleep_ms(50);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A worker started while a webhook delivery is in flight holds none of
+ * pigeond's sockets. Before, it inherited the delivery's connection
+ * (libevent opens it without close-on-exec): the receiver's connection
+ * stayed open after pigeond closed it, for as long as the worker lived.
+ */
+START_TEST(test_workers_inherit_no_socket)
+{
+	int checked = 0;
+
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	for (int attempt = 0; attempt < 3 && !checked; attempt++) {
+		post("while a worker starts");
+		ck_assert_int_eq(h_wait_for(slow_connected, NULL, WAIT_MS), 0);
+		old_worker = worker_pid();
+		ck_assert_int_gt(old_worker, 0);
+		kill(old_worker, SIGKILL);
+		ck_assert_int_eq(h_wait_for(new_worker, NULL, WAIT_MS), 0);
+		pid_t w = worker_pid();
+		/* Counted only if the delivery was still in flight as it
+		 * started (the slow receiver's answer takes 4 s to give up). */
+		int inflight = slow_connected(NULL);
+		h_wait_modem(&g, "sim0", "online", WAIT_MS);
+		int n = sockets_besides_channel(w);
+		ck_assert_msg(n == 0, "the worker holds %d socket(s) of pigeond's", n);
+		checked = inflight;
+	}
+	ck_assert_msg(checked, "no worker started while a delivery was in flight");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -318,6 +416,7 @@ suite(void)
 	tcase_add_test(tc, test_slow_and_big_receivers_stall_nobody);
 	tcase_add_test(tc, test_signature);
 	tcase_add_test(tc, test_deleted_post_not_delivered);
+	tcase_add_test(tc, test_workers_inherit_no_socket);
 	suite_add_tcase(s, tc);
 	return s;
 }
