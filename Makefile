@@ -36,7 +36,7 @@ WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE -Icommon \
             -DPIGEON_VERSION='"$(VERSION)"' \
             -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
-            -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
+            -DPIGEON_SYSCONFDIR='"$(SYSCONFDIR)/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
             $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS) libevent_extra)
@@ -354,6 +354,13 @@ $(addprefix $(B)/,$(addsuffix .o,$(VERSION_OBJS))): $(B)/gen/version
 $(B)/gen/version: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+# And those that name the default configuration when SYSCONFDIR changes
+# (make install SYSCONFDIR=/usr/local/etc after a make).
+SYSCONF_OBJS = gateway/main gateway/pigeonctl
+$(addprefix $(B)/,$(addsuffix .o,$(SYSCONF_OBJS))): $(B)/gen/sysconfdir
+$(B)/gen/sysconfdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
 FORCE:
 
 # Each side sees common/ and its own folder; tests see everything.

@@ -9,6 +9,9 @@
  * Issue 14.12 on the same gateway: the public /healthz shows states and
  * the version, never the reason of a state (which names devices, hosts,
  * pids); pigeonctl takes its token from a file or the environment.
+ *
+ * SYSCONFDIR is where the programs look for pigeon.conf by default, not
+ * only where make install puts it.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -216,6 +219,43 @@ START_TEST(test_installed_pigeond_answers)
 }
 END_TEST
 
+/*
+ * `make SYSCONFDIR=DIR` gives a pigeonctl that reads DIR/pigeon/pigeon.conf
+ * when no -c is given. The programs looked in /etc/pigeon whatever
+ * SYSCONFDIR said, though make install put pigeon.conf, the unit's -c and
+ * the tmpfiles entry under SYSCONFDIR. Built here, apart from the build
+ * under test, as the build under test was (SAN=1 or not).
+ */
+START_TEST(test_sysconfdir)
+{
+	char *dir = h_tmpdir("sysconfdir"), *out = NULL;
+	const char *bin = getenv("PIGEON_TEST_BIN");
+	size_t n = strlen(bin);
+	int san = n >= 4 && strcmp(bin + n - 4, "/san") == 0;
+	char *ctl = h_strf("%s/build%s/pigeonctl", dir, san ? "/san" : "");
+
+	int rc = h_run(&out, "make -s -j2 %s BUILD='%s/build' SYSCONFDIR='%s/etc' '%s' 2>&1",
+	    san ? "SAN=1" : "", dir, dir, ctl);
+	ck_assert_msg(rc == 0, "make: %s", out);
+	free(out);
+	char *etc = h_strf("%s/etc/pigeon", dir);
+	ck_assert_int_eq(h_run(&out, "mkdir -p '%s'", etc), 0);
+	free(out);
+	char *conf = h_strf("%s/pigeon.conf", etc);
+	/* Its [http] listen is where pigeonctl goes: port 1, where nothing
+	 * listens (without the file, 127.0.0.1:8025). */
+	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=pigeon\n\n"
+	    "[http]\nlisten = 127.0.0.1:1\ntoken = " TOKEN "\n"), 0);
+	ck_assert_int_eq(h_run(&out, "'%s' health 2>&1", ctl), 4);
+	ck_assert_msg(strstr(out, "cannot reach pigeond at 127.0.0.1:1:") != NULL, "%s", out);
+	free(out);
+	free(conf);
+	free(etc);
+	free(ctl);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -223,6 +263,10 @@ main(void)
 	TCase *tc = tcase_create("install");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_installed_pigeond_answers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sysconfdir");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_sysconfdir);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
