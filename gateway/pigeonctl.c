@@ -659,13 +659,13 @@ settings(const char *config, const char *opt_addr, const char *opt_token,
 	const char *path = config ? config : PIGEON_SYSCONFDIR "/pigeon.conf";
 	int loaded = 0;
 
+	/* The default file may be absent, or kept from this user (the
+	 * environment then gives address and token); one there that is wrong
+	 * is said, not passed over for 127.0.0.1:8025 without a token. */
 	if (config || access(path, R_OK) == 0) {
-		if (config_load_client(path, &conf, err, sizeof(err)) == -1) {
-			if (config)
-				die(EXIT_USAGE, "%s", err);
-		} else {
-			loaded = 1;
-		}
+		if (config_load_client(path, &conf, err, sizeof(err)) == -1)
+			die(EXIT_USAGE, "%s", err);
+		loaded = 1;
 	}
 	if (opt_addr)
 		addr = strdup(opt_addr);

@@ -224,7 +224,8 @@ END_TEST
  * when no -c is given. The programs looked in /etc/pigeon whatever
  * SYSCONFDIR said, though make install put pigeon.conf, the unit's -c and
  * the tmpfiles entry under SYSCONFDIR. Built here, apart from the build
- * under test, as the build under test was (SAN=1 or not).
+ * under test, as the build under test was (SAN=1 or not). A default file
+ * there that pigeonctl refuses is an error; a missing one is not.
  */
 START_TEST(test_sysconfdir)
 {
@@ -247,6 +248,22 @@ START_TEST(test_sysconfdir)
 	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=pigeon\n\n"
 	    "[http]\nlisten = 127.0.0.1:1\ntoken = " TOKEN "\n"), 0);
 	ck_assert_int_eq(h_run(&out, "'%s' health 2>&1", ctl), 4);
+	ck_assert_msg(strstr(out, "cannot reach pigeond at 127.0.0.1:1:") != NULL, "%s", out);
+	free(out);
+
+	/* A default file pigeonctl refuses is an error, exit 2, naming it; it
+	 * was passed over (to 127.0.0.1:8025, without a token). -a and -t
+	 * change nothing to that. */
+	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=pigeon\n\n"
+	    "[http]\nlisten = 127.0.0.1:1\ntokn = " TOKEN "\n"), 0);
+	ck_assert_int_eq(h_run(&out, "'%s' health 2>&1", ctl), 2);
+	ck_assert_msg(strstr(out, conf) != NULL && strstr(out, "tokn") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "'%s' -a 127.0.0.1:1 -t x health 2>&1", ctl), 2);
+	free(out);
+	/* None is no error: the address and token come from elsewhere. */
+	unlink(conf);
+	ck_assert_int_eq(h_run(&out, "'%s' -a 127.0.0.1:1 -t x health 2>&1", ctl), 4);
 	ck_assert_msg(strstr(out, "cannot reach pigeond at 127.0.0.1:1:") != NULL, "%s", out);
 	free(out);
 	free(conf);
