@@ -552,6 +552,10 @@ SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
 DOCDIR      = $(PREFIX)/share/doc/pigeon
 SUBST       = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+# In DOCDIR, side by side: README and the guides it, the man pages and
+# operator.md name (docs/api.md, carrier.md, scaling.md...), with the soak
+# figures reliability.md shows.
+DOCS        = LICENSE README.md $(wildcard docs/*.md docs/*.svg docs/*.txt)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
@@ -566,7 +570,7 @@ install: all
 	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 LICENSE README.md docs/deploy.md docs/operator.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 scripts/pigeon.conf.example $(DESTDIR)$(DOCDIR)/pigeon.conf.example
 	$(SUBST) scripts/pigeond.service >$(DESTDIR)$(UNITDIR)/pigeond.service
 	$(SUBST) scripts/pigeon.sysusers >$(DESTDIR)$(SYSUSERSDIR)/pigeon.conf

@@ -2,9 +2,9 @@
  * Issue 15: `make install PREFIX=/usr DESTDIR=...` gives a pigeond that
  * finds its worker through the installed paths only (PREFIX/libexec/pigeon
  * beside PREFIX/sbin, whatever PREFIX the build had), a sample
- * configuration that `pigeond -n` accepts and a second install keeps, and
- * no simulator. Then that installed pigeond, started from DESTDIR, answers
- * a JOIN through a simulated modem.
+ * configuration that `pigeond -n` accepts and a second install keeps, the
+ * guides the man pages name, and no simulator. Then that installed
+ * pigeond, started from DESTDIR, answers a JOIN through a simulated modem.
  *
  * Issue 14.12 on the same gateway: the public /healthz shows states and
  * the version, never the reason of a state (which names devices, hosts,
@@ -13,6 +13,7 @@
  * SYSCONFDIR is where the programs look for pigeon.conf by default, not
  * only where make install puts it.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
@@ -63,6 +64,41 @@ installed(const char *rel)
 	int ok = stat(p, &st) == 0;
 	free(p);
 	return ok;
+}
+
+#define DOCDIR	"/usr/share/doc/pigeon/"
+
+/*
+ * The guides an installed page names are installed beside it, in DOCDIR:
+ * each "NAME.md" (docs/api.md in a man page, [api.md](api.md) in
+ * operator.md) and, when links is set, each relative link's target
+ * (reliability.md's ![..](soak-5min.svg)).
+ */
+static void
+named_docs_installed(const char *rel, int names, int links)
+{
+	char *p = path_in(rel), *text = h_read_file(p);
+
+	ck_assert_msg(text != NULL, "%s not installed", rel);
+	for (const char *q = text; names && (q = strstr(q, ".md")) != NULL; q += 3) {
+		const char *b = q;
+		while (b > text && (isalnum((unsigned char)b[-1]) || b[-1] == '-' ||
+		    b[-1] == '_'))
+			b--;
+		char *doc = h_strf(DOCDIR "%.*s", (int)(q + 3 - b), b);
+		ck_assert_msg(b < q && installed(doc), "%s names %s, not installed", rel, doc);
+		free(doc);
+	}
+	for (const char *q = text; links && (q = strstr(q, "](")) != NULL; q += 2) {
+		size_t n = strcspn(q + 2, ")#");
+		if (n == 0 || memchr(q + 2, ':', n) != NULL)
+			continue;	/* an anchor here, or a URL */
+		char *doc = h_strf(DOCDIR "%.*s", (int)n, q + 2);
+		ck_assert_msg(installed(doc), "%s links to %s, not installed", rel, doc);
+		free(doc);
+	}
+	free(text);
+	free(p);
 }
 
 /* The build under test (PIGEON_TEST_BIN), installed as a packager would. */
@@ -129,7 +165,16 @@ START_TEST(test_installed_pigeond_answers)
 	ck_assert(installed("/usr/lib/systemd/system/pigeond.service"));
 	ck_assert(installed("/usr/lib/sysusers.d/pigeon.conf"));
 	ck_assert(installed("/usr/lib/tmpfiles.d/pigeon.conf"));
-	ck_assert(installed("/usr/share/doc/pigeon/LICENSE"));
+	ck_assert(installed(DOCDIR "LICENSE"));
+	/* The guides they name: docs/api.md, carrier.md, scaling.md... (only
+	 * README, deploy.md and operator.md were installed). */
+	named_docs_installed("/usr/share/man/man8/pigeond.8", 1, 0);
+	named_docs_installed("/usr/share/man/man5/pigeon.conf.5", 1, 0);
+	named_docs_installed("/usr/share/man/man1/pigeonctl.1", 1, 0);
+	named_docs_installed(DOCDIR "README.md", 1, 1);
+	named_docs_installed(DOCDIR "operator.md", 1, 1);
+	named_docs_installed(DOCDIR "deploy.md", 1, 1);
+	named_docs_installed(DOCDIR "reliability.md", 1, 1);
 	ck_assert(!installed("/usr/bin/pigeon-modemsim"));
 
 	/* The sample configuration passes the check as installed ... */
