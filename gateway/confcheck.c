@@ -1,8 +1,8 @@
 /*
  * confcheck.c: what a start would trip over later, checked at -n, at
- * start and at SIGHUP, each naming its line: the token file, the webhook
- * URLs, the time zone, the workers' programs, and files holding a secret
- * that others can read or change.
+ * start and at SIGHUP, each naming its line: the conninfo, the token file,
+ * the webhook URLs, the time zone, the workers' programs, and files holding
+ * a secret that others can read or change.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <event2/http.h>
+#include <libpq-fe.h>
 
 #include "config.h"
 #include "confint.h"
@@ -121,6 +122,33 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	return 0;
 }
 
+/*
+ * The conninfo as store.c hands it to libpq (dbname, expand_dbname): a
+ * connection string or URI when it has an '=' or begins with postgresql://
+ * or postgres://, else a database name. One libpq refuses made pigeond
+ * retry its connection for ever.
+ */
+static int
+check_conninfo(struct parse_ctx *ctx, const char *conninfo)
+{
+	PQconninfoOption *opts;
+	char *msg = NULL;
+
+	if (strchr(conninfo, '=') == NULL && strncmp(conninfo, "postgresql://", 13) != 0 &&
+	    strncmp(conninfo, "postgres://", 11) != 0)
+		return 0;
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		if (msg == NULL)
+			return conf_error(ctx, "database", "conninfo", "out of memory");
+		msg[strcspn(msg, "\n")] = '\0';
+		conf_error(ctx, "database", "conninfo", "libpq refuses it: %s", msg);
+		PQfreemem(msg);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	return 0;
+}
+
 /* PostgreSQL and the C library read the same tz database (tzdata). */
 static int
 check_timezone(struct parse_ctx *ctx, const char *tz)
@@ -179,7 +207,8 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	if (*conf->smpp_program && access(conf->smpp_program, X_OK) == -1)
 		return conf_error(ctx, "pigeon", "smpp_program", "%s: %s",
 		    conf->smpp_program, strerror(errno));
-	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
+	if (check_conninfo(ctx, conf->conninfo) == -1 ||
+	    check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
 	    conflink_check_devices(ctx, conf) == -1 || check_lease(ctx, conf) == -1)
 		return -1;
 	/* A sent part must outlive the time its status report may take. */

@@ -45,6 +45,12 @@ static const struct {
 	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
 	  "rate = 20/min 500000/day\n",
 	  ":5: [modem a] rate: '500000/day': at most 100000 a minute, hour or day" },
+	/* A conninfo libpq refuses: pigeond retried its connection for ever. */
+	{ "[pigeon]\ntimezone = UTC\n[database]\nconninfo = hots=/tmp dbname=x\n",
+	  ":4: [database] conninfo: libpq refuses it: invalid connection option \"hots\"" },
+	{ "[database]\nconninfo = postgresql://db.example/pigeon?sslmod=require\n",
+	  ":2: [database] conninfo: libpq refuses it: invalid URI query parameter: "
+	  "\"sslmod\"" },
 	/* A sent part purged before its report may come. */
 	{ "[database]\nconninfo = dbname=x\n[retention]\noutbox_days = 2\n",
 	  ":4: [retention] outbox_days: 2 day(s) is shorter than [pigeon] report_window "
