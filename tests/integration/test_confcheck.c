@@ -143,6 +143,64 @@ START_TEST(test_tokens_file_lines)
 }
 END_TEST
 
+/*
+ * A pigeon.conf holding a secret may not be readable by others: a
+ * password in the conninfo in either form, and the keys that sign
+ * webhooks and callbacks, count (only the word "password" in the
+ * conninfo did: a URI's user:secret@ passed at mode 644, and so did
+ * webhook_secret and dlr_secret). A conninfo without one does not.
+ */
+static const struct {
+	const char *text;
+	const char *secret;	/* what the refusal names; NULL: none */
+} secrets[] = {
+	{ "[database]\nconninfo = postgresql://pigeon:s3cret@db.example/pigeon\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = postgres://db.example/pigeon?user=pigeon&password=s3cret\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = host=db.example dbname=pigeon password=s3cret\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = dbname=x\n[http]\nwebhooks = http://127.0.0.1:9/\n"
+	  "webhook_secret = 0123456789abcdef\n", "[http] webhook_secret" },
+	{ "[database]\nconninfo = dbname=x\n[http]\ndlr_secret = 0123456789abcdef\n",
+	  "[http] dlr_secret" },
+	{ "[database]\nconninfo = dbname=x\n[smpp carrier]\nhost = 127.0.0.1\n"
+	  "port = 2775\nsystem_id = a\npassword = b\n", "[smpp carrier] password" },
+	/* The word alone is no password (it was taken for one). */
+	{ "[database]\nconninfo = postgresql://password@db.example/pigeon\n", NULL },
+	{ "[database]\nconninfo = host=/run/postgresql dbname=password\n", NULL },
+};
+
+START_TEST(test_secret_readable)
+{
+	char *dir = h_tmpdir("secret"), *path = h_strf("%s/pigeon.conf", dir), *out;
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", path, NULL };
+
+	ck_assert_int_eq(h_write_file(path, secrets[_i].text), 0);
+	chmod(path, 0644);
+	if (secrets[_i].secret) {
+		ck_assert_int_eq(h_exec(&out, argv), 1);
+		char *want = h_strf("%s: holds a secret (%s) and others can read it (mode 0644)",
+		    path, secrets[_i].secret);
+		ck_assert_msg(strstr(out, want) != NULL, "want %s, got %s", want, out);
+		free(want);
+		free(out);
+	}
+	chmod(path, 0640);
+	ck_assert_int_eq(h_exec(&out, argv), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	if (secrets[_i].secret == NULL) {
+		chmod(path, 0644);
+		ck_assert_int_eq(h_exec(&out, argv), 0);
+		ck_assert_str_eq(out, "configuration OK\n");
+		free(out);
+	}
+	free(path);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -152,6 +210,7 @@ main(void)
 	    sizeof(mistakes) / sizeof(mistakes[0]));
 	tcase_add_test(tc, test_worker_missing);
 	tcase_add_test(tc, test_tokens_file_lines);
+	tcase_add_loop_test(tc, test_secret_readable, 0, sizeof(secrets) / sizeof(secrets[0]));
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
