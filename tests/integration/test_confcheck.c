@@ -201,6 +201,42 @@ START_TEST(test_secret_readable)
 }
 END_TEST
 
+/*
+ * A bind's password_file whose first line is empty is refused, as an
+ * empty token_file or pin_file is: the bind tried an empty password.
+ */
+START_TEST(test_empty_password_file)
+{
+	char *dir = h_tmpdir("smppsecret"), *conf = h_strf("%s/pigeon.conf", dir);
+	char *secret = h_strf("%s/smpp.secret", dir), *out;
+	char *text = h_strf("[database]\nconninfo = dbname=x\n[smpp carrier]\n"
+	    "host = 127.0.0.1\nport = 2775\nsystem_id = pigeon\npassword_file = %s\n", secret);
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", conf, NULL };
+
+	ck_assert_int_eq(h_write_file(conf, text), 0);
+	chmod(conf, 0600);
+	const char *empty[] = { "", "\n", "\nsecret\n" };
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		ck_assert_int_eq(h_write_file(secret, empty[i]), 0);
+		chmod(secret, 0600);
+		ck_assert_int_eq(h_exec(&out, argv), 1);
+		char *want = h_strf("%s:7: [smpp carrier] password_file: %s: its first line "
+		    "is empty", conf, secret);
+		ck_assert_msg(strstr(out, want) != NULL, "want %s, got %s", want, out);
+		free(want);
+		free(out);
+	}
+	ck_assert_int_eq(h_write_file(secret, "s3cret\n"), 0);
+	ck_assert_int_eq(h_exec(&out, argv), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	free(text);
+	free(secret);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -211,6 +247,7 @@ main(void)
 	tcase_add_test(tc, test_worker_missing);
 	tcase_add_test(tc, test_tokens_file_lines);
 	tcase_add_loop_test(tc, test_secret_readable, 0, sizeof(secrets) / sizeof(secrets[0]));
+	tcase_add_test(tc, test_empty_password_file);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
