@@ -237,6 +237,61 @@ START_TEST(test_empty_password_file)
 }
 END_TEST
 
+/*
+ * The [smpp NAME] examples of the guides, pasted into a pigeon.conf, pass
+ * pigeond -n: docs/carrier.md's had a "# comment" after each value, which
+ * pigeond refuses. Each indented block that begins with "[smpp ", its
+ * /etc/pigeon/ files made in the test's folder.
+ */
+START_TEST(test_docs_smpp_examples)
+{
+	static const char *const guides[] = { "docs/carrier.md", "docs/operator.md" };
+	char *dir = h_tmpdir("docsmpp"), *conf = h_strf("%s/pigeon.conf", dir), *out;
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", conf, NULL };
+	int blocks = 0;
+
+	for (size_t g = 0; g < sizeof(guides) / sizeof(guides[0]); g++) {
+		char *text = h_read_file(guides[g]);
+		ck_assert_msg(text != NULL, "%s", guides[g]);
+		for (char *b = strstr(text, "\n    [smpp "); b; b = strstr(b, "\n    [smpp ")) {
+			char *pasted = h_strf("[database]\nconninfo = dbname=x\n"), *next;
+			/* The block: its lines indented by four spaces, unindented. */
+			for (b++; strncmp(b, "    ", 4) == 0; b = next) {
+				size_t n = strcspn(b, "\n");
+				next = b[n] ? b + n + 1 : b + n;
+				char *line = h_strf("%.*s", (int)n - 4, b + 4), *etc;
+				if ((etc = strstr(line, "/etc/pigeon/")) != NULL) {
+					char *file = h_strf("%s/%s", dir, etc + strlen("/etc/pigeon/"));
+					ck_assert_int_eq(h_write_file(file, "s3cret\n"), 0);
+					chmod(file, 0600);
+					*etc = '\0';
+					char *t = h_strf("%s%s", line, file);
+					free(line);
+					free(file);
+					line = t;
+				}
+				char *t = h_strf("%s%s\n", pasted, line);
+				free(pasted);
+				free(line);
+				pasted = t;
+			}
+			ck_assert_int_eq(h_write_file(conf, pasted), 0);
+			chmod(conf, 0600);
+			int rc = h_exec(&out, argv);
+			ck_assert_msg(rc == 0 && strcmp(out, "configuration OK\n") == 0,
+			    "%s's example:\n%s\n%s", guides[g], pasted, out);
+			free(out);
+			free(pasted);
+			blocks++;
+		}
+		free(text);
+	}
+	ck_assert_int_eq(blocks, 2);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -248,6 +303,7 @@ main(void)
 	tcase_add_test(tc, test_tokens_file_lines);
 	tcase_add_loop_test(tc, test_secret_readable, 0, sizeof(secrets) / sizeof(secrets[0]));
 	tcase_add_test(tc, test_empty_password_file);
+	tcase_add_test(tc, test_docs_smpp_examples);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
