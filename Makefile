@@ -36,7 +36,7 @@ WARNFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE -Icommon \
             -DPIGEON_VERSION='"$(VERSION)"' \
             -DPIGEON_LIBEXECDIR='"$(PREFIX)/libexec/pigeon"' \
-            -DPIGEON_SYSCONFDIR='"/etc/pigeon"'
+            -DPIGEON_SYSCONFDIR='"$(SYSCONFDIR)/pigeon"'
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP \
             $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS) libevent_extra)
@@ -354,6 +354,13 @@ $(addprefix $(B)/,$(addsuffix .o,$(VERSION_OBJS))): $(B)/gen/version
 $(B)/gen/version: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+# And those that name the default configuration when SYSCONFDIR changes
+# (make install SYSCONFDIR=/usr/local/etc after a make).
+SYSCONF_OBJS = gateway/main gateway/pigeonctl
+$(addprefix $(B)/,$(addsuffix .o,$(SYSCONF_OBJS))): $(B)/gen/sysconfdir
+$(B)/gen/sysconfdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
 FORCE:
 
 # Each side sees common/ and its own folder; tests see everything.
@@ -545,6 +552,10 @@ SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
 DOCDIR      = $(PREFIX)/share/doc/pigeon
 SUBST       = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+# In DOCDIR, side by side: README and the guides it, the man pages and
+# operator.md name (docs/api.md, carrier.md, scaling.md...), with the soak
+# figures reliability.md shows.
+DOCS        = LICENSE README.md $(wildcard docs/*.md docs/*.svg docs/*.txt)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
@@ -559,7 +570,7 @@ install: all
 	install -m 644 docs/man/pigeonctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/pigeon.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/pigeond.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 LICENSE README.md docs/deploy.md docs/operator.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 scripts/pigeon.conf.example $(DESTDIR)$(DOCDIR)/pigeon.conf.example
 	$(SUBST) scripts/pigeond.service >$(DESTDIR)$(UNITDIR)/pigeond.service
 	$(SUBST) scripts/pigeon.sysusers >$(DESTDIR)$(SYSUSERSDIR)/pigeon.conf

@@ -1,8 +1,8 @@
 /*
  * confcheck.c: what a start would trip over later, checked at -n, at
- * start and at SIGHUP, each naming its line: the token file, the webhook
- * URLs, the time zone, the workers' programs, and files holding a secret
- * that others can read or change.
+ * start and at SIGHUP, each naming its line: the conninfo, the token file,
+ * the webhook URLs, the time zone, the workers' programs, and files holding
+ * a secret that others can read or change.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <event2/http.h>
+#include <libpq-fe.h>
 
 #include "config.h"
 #include "confint.h"
@@ -121,6 +122,38 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	return 0;
 }
 
+/*
+ * The conninfo as store.c hands it to libpq (dbname, expand_dbname): a
+ * connection string or URI when it has an '=' or begins with postgresql://
+ * or postgres://, else a database name. One libpq refuses made pigeond
+ * retry its connection for ever. *password: whether it holds one (the
+ * key, a URI's user:password@ or its ?password=).
+ */
+static int
+check_conninfo(struct parse_ctx *ctx, const char *conninfo, int *password)
+{
+	PQconninfoOption *opts;
+	char *msg = NULL;
+
+	*password = 0;
+	if (strchr(conninfo, '=') == NULL && strncmp(conninfo, "postgresql://", 13) != 0 &&
+	    strncmp(conninfo, "postgres://", 11) != 0)
+		return 0;
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		if (msg == NULL)
+			return conf_error(ctx, "database", "conninfo", "out of memory");
+		msg[strcspn(msg, "\n")] = '\0';
+		conf_error(ctx, "database", "conninfo", "libpq refuses it: %s", msg);
+		PQfreemem(msg);
+		return -1;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			*password = 1;
+	PQconninfoFree(opts);
+	return 0;
+}
+
 /* PostgreSQL and the C library read the same tz database (tzdata). */
 static int
 check_timezone(struct parse_ctx *ctx, const char *tz)
@@ -179,7 +212,9 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 	if (*conf->smpp_program && access(conf->smpp_program, X_OK) == -1)
 		return conf_error(ctx, "pigeon", "smpp_program", "%s: %s",
 		    conf->smpp_program, strerror(errno));
-	if (check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
+	int db_password;
+	if (check_conninfo(ctx, conf->conninfo, &db_password) == -1 ||
+	    check_timezone(ctx, conf->timezone) == -1 || check_http(ctx, conf) == -1 ||
 	    conflink_check_devices(ctx, conf) == -1 || check_lease(ctx, conf) == -1)
 		return -1;
 	/* A sent part must outlive the time its status report may take. */
@@ -189,12 +224,20 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		    "than [pigeon] report_window (%d s): a report would find its part "
 		    "purged; keep %ld or more", conf->retention.outbox_days,
 		    conf->report_window, (conf->report_window + 86399) / 86400L);
-	/* The file itself: a token in it, or a password in the conninfo. */
-	int secret = *conf->http_token || strstr(conf->conninfo, "password") != NULL;
-	for (size_t i = 0; i < conf->nmodems; i++)
+	/* The file itself: the token, a password in the conninfo (its key or
+	 * a URI's), the keys that sign webhooks and callbacks (whoever has
+	 * them can sign a post of their making), a bind's password. */
+	const char *secret = *conf->http_token ? "[http] token" :
+	    db_password ? "a password in [database] conninfo" :
+	    *conf->http_webhook_secret ? "[http] webhook_secret" :
+	    *conf->http_dlr_secret ? "[http] dlr_secret" : NULL;
+	char smpp[96];
+	for (size_t i = 0; secret == NULL && i < conf->nmodems; i++)
 		if (conf->modems[i].kind == CONF_SMPP && *conf->modems[i].password &&
-		    *conf->modems[i].password_file == '\0')
-			secret = 1;
+		    *conf->modems[i].password_file == '\0') {
+			snprintf(smpp, sizeof(smpp), "[smpp %s] password", conf->modems[i].name);
+			secret = smpp;
+		}
 	struct stat st;
 	if (stat(ctx->path, &st) == 0 && (st.st_mode & S_IWOTH))
 		return conf_error(ctx, NULL, NULL,
@@ -202,8 +245,7 @@ confcheck_all(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		    (unsigned)(st.st_mode & 07777));
 	if (secret && stat(ctx->path, &st) == 0 && (st.st_mode & S_IROTH))
 		return conf_error(ctx, NULL, NULL,
-		    "holds a secret (the token, a database or an SMPP password) and others can "
-		    "read it (mode %04o): chmod 600 it (or 640 with group pigeon)",
-		    (unsigned)(st.st_mode & 07777));
+		    "holds a secret (%s) and others can read it (mode %04o): chmod 600 "
+		    "it (or 640 with group pigeon)", secret, (unsigned)(st.st_mode & 07777));
 	return 0;
 }

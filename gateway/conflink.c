@@ -342,6 +342,9 @@ conflink_load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
 		line[0] = '\0';
 	fclose(f);
 	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		return conf_error(ctx, section, "password_file", "%s: its first line is empty",
+		    m->password_file);
 	free(m->password);
 	if ((m->password = strdup(line)) == NULL)
 		return conf_error(ctx, section, "password_file", "out of memory");

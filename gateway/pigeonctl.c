@@ -38,6 +38,7 @@
 static char *addr;		/* host:port */
 static char *token;
 int json_out;
+static int operands_only;	/* "--" came before the command */
 static json_t *pending;		/* an answer held while another call may exit */
 
 static const char *term_safe(const char *);
@@ -459,6 +460,42 @@ cmd_status(const char *id)
 	return EXIT_OK;
 }
 
+/*
+ * getopt_long over a command's arguments, argv[0] the command, with its
+ * options before or after its operands: "stats bob -d 7" as "stats -d 7
+ * bob". A leading "-" (operands returned in order, as 1) rather than
+ * getopt's permuting, which POSIXLY_CORRECT turns off; optind = 0 starts
+ * glibc's getopt afresh, with this ordering and not the "+" of main's
+ * options. After "--", in the command's arguments or before the command,
+ * all are operands. The operands are moved, in order, to argv[1..]; when
+ * it returns -1, *argc counts the command and them.
+ */
+int
+ctl_getopt(int *argc, char **argv, const char *opts, const struct option *longopts)
+{
+	static int nops;
+	char spec[32];
+	int ch;
+
+	if (nops == 0) {
+		nops = 1;
+		optind = operands_only ? 1 : 0;
+	}
+	snprintf(spec, sizeof(spec), "-%s", opts);
+	ch = -1;
+	while (!operands_only &&
+	    (ch = getopt_long(*argc, argv, spec, longopts, NULL)) == 1)
+		argv[nops++] = optarg;	/* never past what getopt has read */
+	if (ch != -1)
+		return ch;
+	while (optind < *argc)
+		argv[nops++] = argv[optind++];
+	argv[nops] = NULL;
+	*argc = nops;
+	nops = 0;
+	return -1;
+}
+
 void
 add_param(char *path, size_t len, const char *name, const char *value)
 {
@@ -477,8 +514,7 @@ cmd_messages(int argc, char **argv)
 	size_t i;
 	int ch;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "t:s:n:b:")) != -1) {
+	while ((ch = ctl_getopt(&argc, argv, "t:s:n:b:", NULL)) != -1) {
 		switch (ch) {
 		case 't': add_param(path, sizeof(path), "to", optarg); break;
 		case 's': add_param(path, sizeof(path), "status", optarg); break;
@@ -487,6 +523,8 @@ cmd_messages(int argc, char **argv)
 		default: usage();
 		}
 	}
+	if (argc != 1)
+		usage();
 	json_t *j = api("GET", path, NULL);
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
@@ -621,13 +659,13 @@ settings(const char *config, const char *opt_addr, const char *opt_token,
 	const char *path = config ? config : PIGEON_SYSCONFDIR "/pigeon.conf";
 	int loaded = 0;
 
+	/* The default file may be absent, or kept from this user (the
+	 * environment then gives address and token); one there that is wrong
+	 * is said, not passed over for 127.0.0.1:8025 without a token. */
 	if (config || access(path, R_OK) == 0) {
-		if (config_load_client(path, &conf, err, sizeof(err)) == -1) {
-			if (config)
-				die(EXIT_USAGE, "%s", err);
-		} else {
-			loaded = 1;
-		}
+		if (config_load_client(path, &conf, err, sizeof(err)) == -1)
+			die(EXIT_USAGE, "%s", err);
+		loaded = 1;
 	}
 	if (opt_addr)
 		addr = strdup(opt_addr);
@@ -706,6 +744,7 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
+	operands_only = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)

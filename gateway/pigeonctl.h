@@ -21,6 +21,12 @@ const char *when(json_t *o, const char *key);
 char	*num_or_dash(json_t *o, const char *key, const char *suffix, char *buf,
 	    size_t len);
 void	 print_json(json_t *);
+struct option;
+/* getopt_long for a command (argv[0]), its options before or after its
+ * operands; at -1 the operands are argv[1..] and *argc counts them and
+ * the command. */
+int	 ctl_getopt(int *argc, char **argv, const char *opts,
+	    const struct option *longopts);
 /* Appends ?name=value (or &name=value), value URL-encoded. */
 void	 add_param(char *path, size_t len, const char *name, const char *value);
 int	 cmd_modems(void);

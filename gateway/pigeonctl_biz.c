@@ -3,6 +3,7 @@
  * business, key, keys, revoke, schedule and audience, over the routes of
  * gateway/api_business.c and api_stats.c.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +222,17 @@ ctl_biz(int argc, char **argv)
 		return cmd_revoke(argv[1], argv[2]);
 	if (strcmp(cmd, "schedule") == 0 && argc == 4)
 		return cmd_schedule(argv[1], argv[2], argv[3]);
-	if (strcmp(cmd, "audience") == 0 && (argc == 2 || (argc == 4 &&
-	    strcmp(argv[2], "-d") == 0)))
-		return cmd_audience(argv[1], argc == 4 ? argv[3] : NULL);
+	if (strcmp(cmd, "audience") == 0) {
+		const char *days = NULL;
+		int ch;
+		while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
+			if (ch != 'd')
+				usage();
+			days = optarg;
+		}
+		if (argc != 2)
+			usage();
+		return cmd_audience(argv[1], days);
+	}
 	return -1;
 }

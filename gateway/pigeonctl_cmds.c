@@ -46,17 +46,16 @@ cmd_search(int argc, char **argv)
 	size_t i;
 	int ch;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "n:b:")) != -1) {
+	while ((ch = ctl_getopt(&argc, argv, "n:b:", NULL)) != -1) {
 		switch (ch) {
 		case 'n': add_param(path, sizeof(path), "limit", optarg); break;
 		case 'b': add_param(path, sizeof(path), "before", optarg); break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1)
+	if (argc != 2)
 		usage();
-	add_param(path, sizeof(path), "q", argv[optind]);
+	add_param(path, sizeof(path), "q", argv[1]);
 	json_t *j = api("GET", path, NULL);
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
@@ -84,15 +83,14 @@ cmd_stats(int argc, char **argv)
 	const char *days = NULL;
 	int ch;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "d:")) != -1) {
+	while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
 		if (ch != 'd')
 			usage();
 		days = optarg;
 	}
-	if (optind != argc - 1)
+	if (argc != 2)
 		usage();
-	const char *h = argv[optind][0] == '@' ? argv[optind] + 1 : argv[optind];
+	const char *h = argv[1][0] == '@' ? argv[1] + 1 : argv[1];
 	char *enc = evhttp_uriencode(h, -1, 0);
 	snprintf(path, sizeof(path), "/api/users/%s/stats", enc ? enc : "");
 	free(enc);
@@ -152,8 +150,7 @@ cmd_inbox(int argc, char **argv)
 	size_t i;
 	int ch;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "f:s:n:b:")) != -1) {
+	while ((ch = ctl_getopt(&argc, argv, "f:s:n:b:", NULL)) != -1) {
 		switch (ch) {
 		case 'f': add_param(path, sizeof(path), "from", optarg); break;
 		case 's': add_param(path, sizeof(path), "state", optarg); break;
@@ -162,7 +159,7 @@ cmd_inbox(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (argc != 1)
 		usage();
 	json_t *j = api("GET", path, NULL);
 	if (json_out)
@@ -263,8 +260,7 @@ cmd_watch(int argc, char **argv)
 	char *end;
 	int ch;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:n:", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(&argc, argv, "d:n:", opts)) != -1) {
 		long *into = ch == 'd' ? &delay : ch == 'n' ? &count : NULL;
 		if (into == NULL)
 			usage();
@@ -273,7 +269,7 @@ cmd_watch(int argc, char **argv)
 			die(EXIT_USAGE, "--%s takes a number of %s", ch == 'd' ? "delay" :
 			    "count", ch == 'd' ? "seconds (1 or more)" : "refreshes");
 	}
-	if (optind != argc)
+	if (argc != 1)
 		usage();
 	int tty = isatty(STDOUT_FILENO);
 	for (long n = 1; ; n++) {
@@ -347,9 +343,11 @@ ctl_more(int argc, char **argv)
 	if ((strcmp(cmd, "remove-post") == 0 || strcmp(cmd, "suspend") == 0 ||
 	    strcmp(cmd, "restore") == 0 || strcmp(cmd, "export") == 0) && argc == 2)
 		return cmd_moderate(cmd, argv[1]);
-	/* Erasing cannot be undone: it is asked for in so many words. */
-	if (strcmp(cmd, "erase") == 0 && argc == 3 && strcmp(argv[2], "--yes") == 0)
-		return cmd_moderate(cmd, argv[1]);
+	/* Erasing cannot be undone: it is asked for in so many words, not
+	 * getopt's abbreviation; before or after the handle all the same. */
+	if (strcmp(cmd, "erase") == 0 && argc == 3 && (strcmp(argv[1], "--yes") == 0) !=
+	    (strcmp(argv[2], "--yes") == 0))
+		return cmd_moderate(cmd, argv[strcmp(argv[1], "--yes") == 0 ? 2 : 1]);
 
 	if (strcmp(cmd, "search") == 0)
 		return cmd_search(argc, argv);

@@ -45,6 +45,12 @@ static const struct {
 	{ "[database]\nconninfo = dbname=x\n[modem a]\ndevice = /dev/ttyUSB0\n"
 	  "rate = 20/min 500000/day\n",
 	  ":5: [modem a] rate: '500000/day': at most 100000 a minute, hour or day" },
+	/* A conninfo libpq refuses: pigeond retried its connection for ever. */
+	{ "[pigeon]\ntimezone = UTC\n[database]\nconninfo = hots=/tmp dbname=x\n",
+	  ":4: [database] conninfo: libpq refuses it: invalid connection option \"hots\"" },
+	{ "[database]\nconninfo = postgresql://db.example/pigeon?sslmod=require\n",
+	  ":2: [database] conninfo: libpq refuses it: invalid URI query parameter: "
+	  "\"sslmod\"" },
 	/* A sent part purged before its report may come. */
 	{ "[database]\nconninfo = dbname=x\n[retention]\noutbox_days = 2\n",
 	  ":4: [retention] outbox_days: 2 day(s) is shorter than [pigeon] report_window "
@@ -137,6 +143,155 @@ START_TEST(test_tokens_file_lines)
 }
 END_TEST
 
+/*
+ * A pigeon.conf holding a secret may not be readable by others: a
+ * password in the conninfo in either form, and the keys that sign
+ * webhooks and callbacks, count (only the word "password" in the
+ * conninfo did: a URI's user:secret@ passed at mode 644, and so did
+ * webhook_secret and dlr_secret). A conninfo without one does not.
+ */
+static const struct {
+	const char *text;
+	const char *secret;	/* what the refusal names; NULL: none */
+} secrets[] = {
+	{ "[database]\nconninfo = postgresql://pigeon:s3cret@db.example/pigeon\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = postgres://db.example/pigeon?user=pigeon&password=s3cret\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = host=db.example dbname=pigeon password=s3cret\n",
+	  "a password in [database] conninfo" },
+	{ "[database]\nconninfo = dbname=x\n[http]\nwebhooks = http://127.0.0.1:9/\n"
+	  "webhook_secret = 0123456789abcdef\n", "[http] webhook_secret" },
+	{ "[database]\nconninfo = dbname=x\n[http]\ndlr_secret = 0123456789abcdef\n",
+	  "[http] dlr_secret" },
+	{ "[database]\nconninfo = dbname=x\n[smpp carrier]\nhost = 127.0.0.1\n"
+	  "port = 2775\nsystem_id = a\npassword = b\n", "[smpp carrier] password" },
+	/* The word alone is no password (it was taken for one). */
+	{ "[database]\nconninfo = postgresql://password@db.example/pigeon\n", NULL },
+	{ "[database]\nconninfo = host=/run/postgresql dbname=password\n", NULL },
+};
+
+START_TEST(test_secret_readable)
+{
+	char *dir = h_tmpdir("secret"), *path = h_strf("%s/pigeon.conf", dir), *out;
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", path, NULL };
+
+	ck_assert_int_eq(h_write_file(path, secrets[_i].text), 0);
+	chmod(path, 0644);
+	if (secrets[_i].secret) {
+		ck_assert_int_eq(h_exec(&out, argv), 1);
+		char *want = h_strf("%s: holds a secret (%s) and others can read it (mode 0644)",
+		    path, secrets[_i].secret);
+		ck_assert_msg(strstr(out, want) != NULL, "want %s, got %s", want, out);
+		free(want);
+		free(out);
+	}
+	chmod(path, 0640);
+	ck_assert_int_eq(h_exec(&out, argv), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	if (secrets[_i].secret == NULL) {
+		chmod(path, 0644);
+		ck_assert_int_eq(h_exec(&out, argv), 0);
+		ck_assert_str_eq(out, "configuration OK\n");
+		free(out);
+	}
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A bind's password_file whose first line is empty is refused, as an
+ * empty token_file or pin_file is: the bind tried an empty password.
+ */
+START_TEST(test_empty_password_file)
+{
+	char *dir = h_tmpdir("smppsecret"), *conf = h_strf("%s/pigeon.conf", dir);
+	char *secret = h_strf("%s/smpp.secret", dir), *out;
+	char *text = h_strf("[database]\nconninfo = dbname=x\n[smpp carrier]\n"
+	    "host = 127.0.0.1\nport = 2775\nsystem_id = pigeon\npassword_file = %s\n", secret);
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", conf, NULL };
+
+	ck_assert_int_eq(h_write_file(conf, text), 0);
+	chmod(conf, 0600);
+	const char *empty[] = { "", "\n", "\nsecret\n" };
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		ck_assert_int_eq(h_write_file(secret, empty[i]), 0);
+		chmod(secret, 0600);
+		ck_assert_int_eq(h_exec(&out, argv), 1);
+		char *want = h_strf("%s:7: [smpp carrier] password_file: %s: its first line "
+		    "is empty", conf, secret);
+		ck_assert_msg(strstr(out, want) != NULL, "want %s, got %s", want, out);
+		free(want);
+		free(out);
+	}
+	ck_assert_int_eq(h_write_file(secret, "s3cret\n"), 0);
+	ck_assert_int_eq(h_exec(&out, argv), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	free(text);
+	free(secret);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+/*
+ * The [smpp NAME] examples of the guides, pasted into a pigeon.conf, pass
+ * pigeond -n: docs/carrier.md's had a "# comment" after each value, which
+ * pigeond refuses. Each indented block that begins with "[smpp ", its
+ * /etc/pigeon/ files made in the test's folder.
+ */
+START_TEST(test_docs_smpp_examples)
+{
+	static const char *const guides[] = { "docs/carrier.md", "docs/operator.md" };
+	char *dir = h_tmpdir("docsmpp"), *conf = h_strf("%s/pigeon.conf", dir), *out;
+	char *argv[] = { (char *)h_bin("pigeond"), "-n", "-c", conf, NULL };
+	int blocks = 0;
+
+	for (size_t g = 0; g < sizeof(guides) / sizeof(guides[0]); g++) {
+		char *text = h_read_file(guides[g]);
+		ck_assert_msg(text != NULL, "%s", guides[g]);
+		for (char *b = strstr(text, "\n    [smpp "); b; b = strstr(b, "\n    [smpp ")) {
+			char *pasted = h_strf("[database]\nconninfo = dbname=x\n"), *next;
+			/* The block: its lines indented by four spaces, unindented. */
+			for (b++; strncmp(b, "    ", 4) == 0; b = next) {
+				size_t n = strcspn(b, "\n");
+				next = b[n] ? b + n + 1 : b + n;
+				char *line = h_strf("%.*s", (int)n - 4, b + 4), *etc;
+				if ((etc = strstr(line, "/etc/pigeon/")) != NULL) {
+					char *file = h_strf("%s/%s", dir, etc + strlen("/etc/pigeon/"));
+					ck_assert_int_eq(h_write_file(file, "s3cret\n"), 0);
+					chmod(file, 0600);
+					*etc = '\0';
+					char *t = h_strf("%s%s", line, file);
+					free(line);
+					free(file);
+					line = t;
+				}
+				char *t = h_strf("%s%s\n", pasted, line);
+				free(pasted);
+				free(line);
+				pasted = t;
+			}
+			ck_assert_int_eq(h_write_file(conf, pasted), 0);
+			chmod(conf, 0600);
+			int rc = h_exec(&out, argv);
+			ck_assert_msg(rc == 0 && strcmp(out, "configuration OK\n") == 0,
+			    "%s's example:\n%s\n%s", guides[g], pasted, out);
+			free(out);
+			free(pasted);
+			blocks++;
+		}
+		free(text);
+	}
+	ck_assert_int_eq(blocks, 2);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -146,6 +301,9 @@ main(void)
 	    sizeof(mistakes) / sizeof(mistakes[0]));
 	tcase_add_test(tc, test_worker_missing);
 	tcase_add_test(tc, test_tokens_file_lines);
+	tcase_add_loop_test(tc, test_secret_readable, 0, sizeof(secrets) / sizeof(secrets[0]));
+	tcase_add_test(tc, test_empty_password_file);
+	tcase_add_test(tc, test_docs_smpp_examples);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

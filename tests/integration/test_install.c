@@ -2,14 +2,18 @@
  * Issue 15: `make install PREFIX=/usr DESTDIR=...` gives a pigeond that
  * finds its worker through the installed paths only (PREFIX/libexec/pigeon
  * beside PREFIX/sbin, whatever PREFIX the build had), a sample
- * configuration that `pigeond -n` accepts and a second install keeps, and
- * no simulator. Then that installed pigeond, started from DESTDIR, answers
- * a JOIN through a simulated modem.
+ * configuration that `pigeond -n` accepts and a second install keeps, the
+ * guides the man pages name, and no simulator. Then that installed
+ * pigeond, started from DESTDIR, answers a JOIN through a simulated modem.
  *
  * Issue 14.12 on the same gateway: the public /healthz shows states and
  * the version, never the reason of a state (which names devices, hosts,
  * pids); pigeonctl takes its token from a file or the environment.
+ *
+ * SYSCONFDIR is where the programs look for pigeon.conf by default, not
+ * only where make install puts it.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
@@ -60,6 +64,41 @@ installed(const char *rel)
 	int ok = stat(p, &st) == 0;
 	free(p);
 	return ok;
+}
+
+#define DOCDIR	"/usr/share/doc/pigeon/"
+
+/*
+ * The guides an installed page names are installed beside it, in DOCDIR:
+ * each "NAME.md" (docs/api.md in a man page, [api.md](api.md) in
+ * operator.md) and, when links is set, each relative link's target
+ * (reliability.md's ![..](soak-5min.svg)).
+ */
+static void
+named_docs_installed(const char *rel, int names, int links)
+{
+	char *p = path_in(rel), *text = h_read_file(p);
+
+	ck_assert_msg(text != NULL, "%s not installed", rel);
+	for (const char *q = text; names && (q = strstr(q, ".md")) != NULL; q += 3) {
+		const char *b = q;
+		while (b > text && (isalnum((unsigned char)b[-1]) || b[-1] == '-' ||
+		    b[-1] == '_'))
+			b--;
+		char *doc = h_strf(DOCDIR "%.*s", (int)(q + 3 - b), b);
+		ck_assert_msg(b < q && installed(doc), "%s names %s, not installed", rel, doc);
+		free(doc);
+	}
+	for (const char *q = text; links && (q = strstr(q, "](")) != NULL; q += 2) {
+		size_t n = strcspn(q + 2, ")#");
+		if (n == 0 || memchr(q + 2, ':', n) != NULL)
+			continue;	/* an anchor here, or a URL */
+		char *doc = h_strf(DOCDIR "%.*s", (int)n, q + 2);
+		ck_assert_msg(installed(doc), "%s links to %s, not installed", rel, doc);
+		free(doc);
+	}
+	free(text);
+	free(p);
 }
 
 /* The build under test (PIGEON_TEST_BIN), installed as a packager would. */
@@ -126,7 +165,16 @@ START_TEST(test_installed_pigeond_answers)
 	ck_assert(installed("/usr/lib/systemd/system/pigeond.service"));
 	ck_assert(installed("/usr/lib/sysusers.d/pigeon.conf"));
 	ck_assert(installed("/usr/lib/tmpfiles.d/pigeon.conf"));
-	ck_assert(installed("/usr/share/doc/pigeon/LICENSE"));
+	ck_assert(installed(DOCDIR "LICENSE"));
+	/* The guides they name: docs/api.md, carrier.md, scaling.md... (only
+	 * README, deploy.md and operator.md were installed). */
+	named_docs_installed("/usr/share/man/man8/pigeond.8", 1, 0);
+	named_docs_installed("/usr/share/man/man5/pigeon.conf.5", 1, 0);
+	named_docs_installed("/usr/share/man/man1/pigeonctl.1", 1, 0);
+	named_docs_installed(DOCDIR "README.md", 1, 1);
+	named_docs_installed(DOCDIR "operator.md", 1, 1);
+	named_docs_installed(DOCDIR "deploy.md", 1, 1);
+	named_docs_installed(DOCDIR "reliability.md", 1, 1);
 	ck_assert(!installed("/usr/bin/pigeon-modemsim"));
 
 	/* The sample configuration passes the check as installed ... */
@@ -216,6 +264,60 @@ START_TEST(test_installed_pigeond_answers)
 }
 END_TEST
 
+/*
+ * `make SYSCONFDIR=DIR` gives a pigeonctl that reads DIR/pigeon/pigeon.conf
+ * when no -c is given. The programs looked in /etc/pigeon whatever
+ * SYSCONFDIR said, though make install put pigeon.conf, the unit's -c and
+ * the tmpfiles entry under SYSCONFDIR. Built here, apart from the build
+ * under test, as the build under test was (SAN=1 or not). A default file
+ * there that pigeonctl refuses is an error; a missing one is not.
+ */
+START_TEST(test_sysconfdir)
+{
+	char *dir = h_tmpdir("sysconfdir"), *out = NULL;
+	const char *bin = getenv("PIGEON_TEST_BIN");
+	size_t n = strlen(bin);
+	int san = n >= 4 && strcmp(bin + n - 4, "/san") == 0;
+	char *ctl = h_strf("%s/build%s/pigeonctl", dir, san ? "/san" : "");
+
+	int rc = h_run(&out, "make -s -j2 %s BUILD='%s/build' SYSCONFDIR='%s/etc' '%s' 2>&1",
+	    san ? "SAN=1" : "", dir, dir, ctl);
+	ck_assert_msg(rc == 0, "make: %s", out);
+	free(out);
+	char *etc = h_strf("%s/etc/pigeon", dir);
+	ck_assert_int_eq(h_run(&out, "mkdir -p '%s'", etc), 0);
+	free(out);
+	char *conf = h_strf("%s/pigeon.conf", etc);
+	/* Its [http] listen is where pigeonctl goes: port 1, where nothing
+	 * listens (without the file, 127.0.0.1:8025). */
+	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=pigeon\n\n"
+	    "[http]\nlisten = 127.0.0.1:1\ntoken = " TOKEN "\n"), 0);
+	ck_assert_int_eq(h_run(&out, "'%s' health 2>&1", ctl), 4);
+	ck_assert_msg(strstr(out, "cannot reach pigeond at 127.0.0.1:1:") != NULL, "%s", out);
+	free(out);
+
+	/* A default file pigeonctl refuses is an error, exit 2, naming it; it
+	 * was passed over (to 127.0.0.1:8025, without a token). -a and -t
+	 * change nothing to that. */
+	ck_assert_int_eq(h_write_file(conf, "[database]\nconninfo = dbname=pigeon\n\n"
+	    "[http]\nlisten = 127.0.0.1:1\ntokn = " TOKEN "\n"), 0);
+	ck_assert_int_eq(h_run(&out, "'%s' health 2>&1", ctl), 2);
+	ck_assert_msg(strstr(out, conf) != NULL && strstr(out, "tokn") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "'%s' -a 127.0.0.1:1 -t x health 2>&1", ctl), 2);
+	free(out);
+	/* None is no error: the address and token come from elsewhere. */
+	unlink(conf);
+	ck_assert_int_eq(h_run(&out, "'%s' -a 127.0.0.1:1 -t x health 2>&1", ctl), 4);
+	ck_assert_msg(strstr(out, "cannot reach pigeond at 127.0.0.1:1:") != NULL, "%s", out);
+	free(out);
+	free(conf);
+	free(etc);
+	free(ctl);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -223,6 +325,10 @@ main(void)
 	TCase *tc = tcase_create("install");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_installed_pigeond_answers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sysconfdir");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_sysconfdir);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

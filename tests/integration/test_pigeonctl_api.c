@@ -3,7 +3,8 @@
  * options after the command, an unknown command named, cancel, inbox,
  * post, search, stats, reload, watch with --delay and --count (and on
  * through errors), times
- * with their offset, a wide modem name in its column.
+ * with their offset, a wide modem name in its column; a command's options
+ * before or after its operands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -159,6 +161,87 @@ START_TEST(test_commands)
 }
 END_TEST
 
+/* The number of posts a --json search printed. */
+static size_t
+posts_found(const char *out)
+{
+	json_t *j = json_loads(out, 0, NULL);
+	ck_assert_msg(j != NULL, "%s", out);
+	size_t n = json_array_size(json_object_get(j, "posts"));
+	json_decref(j);
+	return n;
+}
+
+/*
+ * A command's options before or after its operands, as the usage and the
+ * manual write them ("search QUERY [-n LIMIT]"): after the operand, the
+ * usage was printed (exit 2); audience took -d after the handle only.
+ * Each option is seen to reach the API: -n 1 finds one post of two, -d 0
+ * is refused by pigeond (exit 1), -d 7 is not.
+ */
+START_TEST(test_option_order)
+{
+	char *out = NULL;
+	const char *both[][2] = {
+		{ "search -n 1 flamingos", "search flamingos -n 1" },
+		{ "stats -d 7 @yasmin", "stats @yasmin -d 7" },
+		{ "audience -d 7 yasmin", "audience yasmin -d 7" },
+		{ "erase --yes nobody", "erase nobody --yes" },
+		{ "search -- -n", "-- search -n" },
+	};
+
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000309', 'yasmin', 'Yasmin', 'fr')"));
+	ck_assert_int_eq(ctl(&out, 1, "post yasmin 'flamingos at dawn'"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "post yasmin 'flamingos at dusk'"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "business yasmin on"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 0, "--json search flamingos"), 0);
+	ck_assert_int_eq(posts_found(out), 2);
+	free(out);
+
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		for (int k = 0; k < 2; k++) {
+			char args[128];
+			snprintf(args, sizeof(args), "--json %s", both[i][k]);
+			int rc = ctl(&out, 1, args);
+			if (i == 0) {
+				ck_assert_msg(rc == 0, "%s: %d %s", args, rc, out);
+				ck_assert_int_eq(posts_found(out), 1);
+			} else if (i == 3) {
+				/* Parsed: the API's answer (no such user), not usage. */
+				ck_assert_msg(rc == 1 && strstr(out, "no such user"), "%s: %d %s",
+				    args, rc, out);
+			} else {
+				ck_assert_msg(rc == 0, "%s: %d %s", args, rc, out);
+			}
+			free(out);
+		}
+	}
+	/* -d reaches pigeond in either place: 0 days it refuses. */
+	const char *zero[] = { "stats -d 0 yasmin", "stats yasmin -d 0",
+	    "audience -d 0 yasmin", "audience yasmin -d 0" };
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		int rc = ctl(&out, 1, zero[i]);
+		ck_assert_msg(rc == 1 && strstr(out, "days"), "%s: %d %s", zero[i], rc, out);
+		free(out);
+	}
+	/* An operand too many is usage wherever it stands; messages and inbox
+	 * take none (messages ignored one). */
+	const char *wrong[] = { "search a b -n 1", "stats -d 7 a b", "audience a -d 7 b",
+	    "messages -n 1 +212661000309", "inbox x", "watch --count 1 x",
+	    "erase --yes --yes", "erase a", "search -x flamingos" };
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		int rc = ctl(&out, 1, wrong[i]);
+		ck_assert_msg(rc == 2 && (strstr(out, "usage") || strstr(out, "wrong arguments")),
+		    "%s: %d %s", wrong[i], rc, out);
+		free(out);
+	}
+}
+END_TEST
+
 /* A port of 127.0.0.1 where nothing listens (it was free a moment ago). */
 static int
 closed_port(void)
@@ -208,6 +291,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_option_order);
 	tcase_add_test(tc, test_watch_survives_errors);
 	suite_add_tcase(s, tc);
 	return h_main(s);
