@@ -50,6 +50,7 @@
 #define HG_BACKOFF_MIN_MS	100
 #define HG_BACKOFF_MAX_MS	2000
 #define HG_FD_RESERVE		64	/* database, webhooks, logs, spare */
+#define HG_DLR_IN_RESERVE	32	/* [http] dlr_connections it holds */
 #define HG_FD_PER_MODEM		8	/* a worker's channel, its restart */
 #define HG_ADDRS_MAX		4096	/* addresses remembered for rate limits */
 
@@ -368,6 +369,9 @@ cap_now(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		room = (long)rl.rlim_cur - HG_FD_RESERVE -
 		    HG_FD_PER_MODEM * (long)env.conf.nmodems;
+		/* Clients' callbacks beyond what the reserve holds. */
+		if (env.conf.http_dlr_conns > HG_DLR_IN_RESERVE)
+			room -= env.conf.http_dlr_conns - HG_DLR_IN_RESERVE;
 		if (room < 8)
 			room = 8;
 		if (cap > room) {
