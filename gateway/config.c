@@ -74,6 +74,7 @@ static const struct key_def http_keys[] = {
 	{ "public_url",		KEY_STRING,	P(http_public_url), "", 0, 0, 0 },
 	{ "dlr_hosts",		KEY_STRING,	P(http_dlr_hosts), "", 0, 0, 0 },
 	{ "webhook_seconds",	KEY_INT,	P(http_webhook_seconds), "10", 1, 300, 0 },
+	{ "dlr_connections",	KEY_INT,	P(http_dlr_conns), "32", 1, 10000, 0 },
 	{ "max_connections",	KEY_INT,	P(http_max_conns), "256", 1, 100000, 0 },
 	{ "max_connections_per_address", KEY_INT, P(http_max_conns_addr), "32", 1, 100000, 0 },
 	{ "request_seconds",	KEY_INT,	P(http_request_s), "10", 1, 300, 0 },

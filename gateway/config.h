@@ -122,6 +122,7 @@ struct pigeon_conf {
 					 * webhook_secret */
 	char	*http_dlr_hosts;	/* hosts a dlr_url may name; "" = any */
 	int	 http_webhook_seconds;	/* total time a delivery may take */
+	int	 http_dlr_conns;	/* dlr_url deliveries in flight at once */
 	int	 http_max_conns;	/* connections at once, all clients */
 	int	 http_max_conns_addr;	/* connections at once from one address */
 	int	 http_request_s;	/* time to send one request's head and body */

@@ -50,6 +50,7 @@
 #define HG_BACKOFF_MIN_MS	100
 #define HG_BACKOFF_MAX_MS	2000
 #define HG_FD_RESERVE		64	/* database, webhooks, logs, spare */
+#define HG_DLR_IN_RESERVE	32	/* [http] dlr_connections it holds */
 #define HG_FD_PER_MODEM		8	/* a worker's channel, its restart */
 #define HG_ADDRS_MAX		4096	/* addresses remembered for rate limits */
 
@@ -190,26 +191,20 @@ deadline_arm(struct hg_conn *c)
 	evtimer_add(c->ev, &tv);
 }
 
-/* Watches the bytes arriving on a connection for the next request head. */
-static void
-on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+/*
+ * Looks for the end of the request head at the start of buf, from byte
+ * old on (what is before was searched already); once it is there, 1 when
+ * the request must be refused before its body: one announced (over
+ * HG_UNAUTH_BODY bytes, chunked, or a length evhttp may read otherwise)
+ * without the right token.
+ */
+static int
+head_refused(struct hg_conn *c, struct evbuffer *buf, size_t old)
 {
-	struct hg_conn *c = arg;
 	struct http_head h;
 	struct evbuffer_ptr end, from;
-	size_t len, old = 0;
+	size_t len;
 
-	if (info->n_added == 0 || !c->at_head || c->refuse)
-		return;
-	/*
-	 * Only the bytes just added, and the last 3 before them, can hold
-	 * the head's end: the rest was searched when it came (evhttp drains
-	 * from the front, which orig_size has already seen). Searching the
-	 * whole buffer each time cost the square of its length: a head of
-	 * 15 KB of "\r", a byte at a time, took most of pigeond's thread.
-	 */
-	if (c->searched)
-		old = info->orig_size > 3 ? info->orig_size - 3 : 0;
 	c->searched = 1;
 	evbuffer_ptr_set(buf, &from, old, EVBUFFER_PTR_SET);
 	end = evbuffer_search(buf, "\r\n\r\n", 4, &from);
@@ -223,19 +218,40 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	if (len == 0) {
 		if (evbuffer_get_length(buf) > HG_HEAD_MAX)
 			c->at_head = 0;		/* evhttp refuses it itself */
-		return;
+		return 0;
 	}
 	if (len > HG_HEAD_MAX) {
 		c->at_head = 0;
-		return;
+		return 0;
 	}
 	c->at_head = 0;
 	if (http_head_parse((const char *)evbuffer_pullup(buf, (ev_ssize_t)len), len,
 	    &h) == -1)
-		return;
+		return 0;
 	/* bad: a length evhttp may read otherwise (a folded header line). */
-	if ((h.chunked || h.bad || h.content_length > HG_UNAUTH_BODY) &&
-	    (h.bearer[0] == '\0' || token_ok == NULL || !token_ok(h.bearer))) {
+	return (h.chunked || h.bad || h.content_length > HG_UNAUTH_BODY) &&
+	    (h.bearer[0] == '\0' || token_ok == NULL || !token_ok(h.bearer));
+}
+
+/* Watches the bytes arriving on a connection for the next request head. */
+static void
+on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct hg_conn *c = arg;
+	size_t old = 0;
+
+	if (info->n_added == 0 || !c->at_head || c->refuse)
+		return;
+	/*
+	 * Only the bytes just added, and the last 3 before them, can hold
+	 * the head's end: the rest was searched when it came (evhttp drains
+	 * from the front, which orig_size has already seen). Searching the
+	 * whole buffer each time cost the square of its length: a head of
+	 * 15 KB of "\r", a byte at a time, took most of pigeond's thread.
+	 */
+	if (c->searched)
+		old = info->orig_size > 3 ? info->orig_size - 3 : 0;
+	if (head_refused(c, buf, old)) {
 		/* Closed at the next turn of the loop, not inside evhttp's read. */
 		seen.early_refusals++;
 		c->refuse = 1;
@@ -368,6 +384,9 @@ cap_now(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		room = (long)rl.rlim_cur - HG_FD_RESERVE -
 		    HG_FD_PER_MODEM * (long)env.conf.nmodems;
+		/* Clients' callbacks beyond what the reserve holds. */
+		if (env.conf.http_dlr_conns > HG_DLR_IN_RESERVE)
+			room -= env.conf.http_dlr_conns - HG_DLR_IN_RESERVE;
 		if (room < 8)
 			room = 8;
 		if (cap > room) {
@@ -434,6 +453,21 @@ httpguard_request_done(struct evhttp_request *req)
 	c->at_head = 1;
 	c->searched = 0;	/* what is buffered of the next one: not yet */
 	deadline_arm(c);	/* for writing the answer and the next request */
+	/*
+	 * The next request may be buffered already, come in the same write
+	 * as this one (pipelined): on_input saw its bytes while it looked at
+	 * this one's head, and no more may come. Its head is looked at now;
+	 * refused, this answer is the connection's last (evhttp closes it
+	 * once it is written) and nothing more is read: the body was read
+	 * and answered 401.
+	 */
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	if (c->refuse || evbuffer_get_length(in) == 0 || !head_refused(c, in, 0))
+		return;
+	seen.early_refusals++;
+	c->refuse = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 }
 
 int

@@ -11,7 +11,9 @@
  * new connection. token_check says whether a bearer token is the right one. */
 int	 httpguard_start(struct evhttp *, struct evhttp_bound_socket *,
 	    int (*token_check)(const char *), char *err, size_t errlen);
-/* A complete request goes to the router / its answer is about to be sent. */
+/* A complete request goes to the router / its answer is about to be sent
+ * (done may add Connection: close to it: the next request, pipelined,
+ * is refused). */
 void	 httpguard_request_start(struct evhttp_request *);
 void	 httpguard_request_done(struct evhttp_request *);
 /* 1 when the client address of req may make one more public request

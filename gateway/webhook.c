@@ -3,9 +3,17 @@
  * URLs of [http] webhooks.
  *
  * Triggers on posts queue one delivery per post, event and URL in
- * PostgreSQL (webhook_deliveries) and NOTIFY pigeon_webhook. Each URL has
- * its own queue here: one delivery in flight per URL, claimed with a
- * lease, so a slow or dead receiver delays only its own deliveries. A
+ * PostgreSQL (webhook_deliveries) and NOTIFY pigeon_webhook. Each URL of
+ * [http] webhooks has its own queue here: one delivery in flight per URL,
+ * claimed with a lease, so a slow or dead receiver delays only its own
+ * deliveries. Clients' dlr_url callbacks have one queue per receiver
+ * (scheme, host and port: URLs that differ in their path or query share
+ * it), and at most [http] dlr_connections of those queues have a delivery
+ * (a connection) in flight at once; the others' callbacks wait in the
+ * database for a free one, the queue that waited longest first, and
+ * receivers whose last delivery failed hold half of them at most (once
+ * tried, a client's receivers that never answer leave the other half to
+ * the others' callbacks). A
  * delivery has a total deadline ([http] webhook_seconds: connect, send,
  * answer, however slowly the bytes come) and the answer's body is not
  * kept (at most WEBHOOK_MAX_ANSWER bytes are read, then the connection is
@@ -46,6 +54,7 @@ struct target;
 
 struct delivery {
 	struct target	*t;
+	char		*url;		/* where it goes (one of t's URLs) */
 	char		 idstr[24];
 	char		 attempt[12];	/* the claim's attempts: its number */
 	struct evhttp_connection *conn;
@@ -54,14 +63,32 @@ struct delivery {
 	char		 error[128];	/* why it failed; empty when done */
 };
 
-/* One URL and its queue: at most one delivery in flight. */
+/* A text[] literal being built. */
+struct strbuf {
+	char		*s;
+	size_t		 len, cap;
+	int		 failed;	/* out of memory */
+};
+
+/*
+ * A queue: a configured URL, or a receiver of clients' callbacks (the
+ * scheme://host:port of their dlr_urls) and the URLs of it with
+ * callbacks waiting. At most one delivery in flight.
+ */
 struct target {
 	TAILQ_ENTRY(target) entry;
-	char		*url;
+	char		*url;		/* the URL, or the receiver */
+	char		*urls;		/* the URLs claimed from: a text[] literal */
+	struct strbuf	 listed_urls;	/* the receiver's, as the listing goes */
 	struct delivery	*d;		/* in flight, or NULL */
 	int		 claiming, recording, again;
-	int		 dlr;		/* a client's dlr_url, not configured */
+	int		 dlr;		/* a receiver of clients' dlr_urls */
 	int		 listed;	/* in the latest list of dlr_urls waiting */
+	int		 slot;		/* holds one of [http] dlr_connections */
+	int		 slot_failing;	/* ... as one of the failing receivers */
+	int		 failing;	/* its last delivery failed */
+	int		 waiting;	/* would claim: waits for a slot */
+	unsigned long long turn;	/* when it last had a slot */
 	long long	 rest_until;	/* CLOCK_MONOTONIC ms: no claim before */
 };
 
@@ -71,8 +98,9 @@ static struct event *ev_tick;
 static char *urls_array;	/* the configured URLs as a text[] literal */
 static int nurls, targets_set, listing;
 static int stopped;		/* webhook_free ran */
-
-static void target_claim(struct target *);
+static int slots_used;		/* receivers claiming or delivering */
+static int slots_failing;	/* of them, those whose last delivery failed */
+static unsigned long long turns;
 
 static long long
 webhook_now_ms(void)
@@ -84,11 +112,137 @@ webhook_now_ms(void)
 }
 
 static void
+strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(b->s, cap);
+		if (grown == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = grown;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* Adds url to the text[] literal b ("{" not yet written when empty):
+ * quoted, its quotes and backslashes escaped. */
+static void
+strbuf_add_element(struct strbuf *b, const char *url)
+{
+	strbuf_add(b, b->len ? ",\"" : "{\"", 2);
+	for (const char *p = url; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_add(b, "\\", 1);
+		strbuf_add(b, p, 1);
+	}
+	strbuf_add(b, "\"", 1);
+}
+
+/*
+ * The receiver of a dlr_url: its scheme, host and port, the key of its
+ * queue (malloc; NULL when out of memory). URLs that differ only in their
+ * path or query (a client's reference in each) are one queue: each had
+ * one, with a connection of its own, and a client naming a receiver that
+ * never answers with a new query string in each message ran pigeond out
+ * of descriptors.
+ */
+static char *
+receiver_of(const char *url)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(url);
+	const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
+	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
+	int port = uri ? evhttp_uri_get_port(uri) : -1;
+	char *key = NULL;
+
+	if (scheme == NULL || host == NULL ||
+	    asprintf(&key, "%s://%s:%d", scheme, host, port == -1 ? 80 : port) == -1)
+		key = strdup(url);	/* the API took only http:// URLs */
+	else
+		for (char *p = key; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	if (uri)
+		evhttp_uri_free(uri);
+	return key;
+}
+
+static void
+target_free(struct target *t)
+{
+	free(t->url);
+	free(t->urls);
+	free(t->listed_urls.s);
+	free(t);
+}
+
+static void
 delivery_free(struct delivery *d)
 {
 	if (d->deadline)
 		event_free(d->deadline);
+	free(d->url);
 	free(d);
+}
+
+static void target_claim(struct target *);
+
+/* Whether a receiver may take a slot now: one of [http] dlr_connections
+ * is free and, when its last delivery failed, not half of them are
+ * held by such receivers. */
+static int
+slot_free_for(const struct target *t)
+{
+	int failing_max = env.conf.http_dlr_conns / 2;
+
+	if (failing_max < 1)
+		failing_max = 1;
+	return slots_used < env.conf.http_dlr_conns &&
+	    (!t->failing || slots_failing < failing_max);
+}
+
+/*
+ * Gives the receivers waiting for a slot theirs, the one that has waited
+ * longest first, while [http] dlr_connections allows.
+ */
+static void
+slots_fill(void)
+{
+	while (!stopped && slots_used < env.conf.http_dlr_conns) {
+		struct target *t, *next = NULL;
+		TAILQ_FOREACH(t, &targets, entry)
+			if (t->waiting && slot_free_for(t) &&
+			    (next == NULL || t->turn < next->turn))
+				next = t;
+		if (next == NULL)
+			break;
+		next->waiting = 0;
+		target_claim(next);
+	}
+}
+
+/* A receiver's claim found nothing, or its delivery is over: its slot
+ * is another's. */
+static void
+slot_release(struct target *t)
+{
+	if (!t->slot)
+		return;
+	t->slot = 0;
+	slots_used--;
+	if (t->slot_failing)
+		slots_failing--;
+	t->slot_failing = 0;
+	slots_fill();
 }
 
 static void
@@ -119,10 +273,8 @@ target_orphan_done(struct target *t)
 {
 	if (!stopped)
 		return 0;
-	if (!t->claiming && !t->recording) {
-		free(t->url);
-		free(t);
-	}
+	if (!t->claiming && !t->recording)
+		target_free(t);
 	return 1;
 }
 
@@ -164,7 +316,7 @@ delivery_record(struct delivery *d)
 	} else {
 		const char *params[] = { d->idstr, d->error, WEBHOOK_MAX_BACKOFF_S,
 		    WEBHOOK_MAX_AGE_S, d->attempt };
-		log_info("webhook: delivery %s to %s failed: %s", d->idstr, t->url, d->error);
+		log_info("webhook: delivery %s to %s failed: %s", d->idstr, d->url, d->error);
 		if (store_query(env.store,
 		    "SELECT pigeon_webhook_failed($1, $2, $3, $4, $5)", 5, params,
 		    outcome_recorded, t) == 0)
@@ -186,8 +338,10 @@ delivery_end(struct delivery *d)
 	struct target *t = d->t;
 
 	t->d = NULL;
+	t->failing = d->error[0] != '\0';
 	delivery_record(d);
 	delivery_free(d);
+	slot_release(t);
 	if (!t->recording)
 		target_claim(t);
 }
@@ -201,7 +355,7 @@ delivery_done(struct evhttp_request *req, void *arg)
 	int code = req ? evhttp_request_get_response_code(req) : d->code;
 
 	if (code >= 200 && code < 300) {
-		log_debug("webhook: delivery %s to %s: %d", d->idstr, d->t->url, code);
+		log_debug("webhook: delivery %s to %s: %d", d->idstr, d->url, code);
 	} else if (code == 0) {
 		snprintf(d->error, sizeof(d->error),
 		    "no answer (connection refused, reset or timed out)");
@@ -290,7 +444,7 @@ static void
 delivery_start(struct delivery *d, const char *body, const char *event)
 {
 	const char *secret = secret_for(event);
-	struct evhttp_uri *uri = evhttp_uri_parse(d->t->url);
+	struct evhttp_uri *uri = evhttp_uri_parse(d->url);
 	struct evhttp_request *req = NULL;
 	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -376,15 +530,21 @@ claimed(PGresult *res, void *arg)
 	if (res == NULL || !store_ok(res)) {
 		if (res)
 			log_warnx("webhook: claim: %s", store_error(res));
+		slot_release(t);
 		return;
 	}
 	if (PQntuples(res) == 0) {
+		slot_release(t);
 		if (t->again)
 			target_claim(t);
 		return;
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL)
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->url = strdup(PQgetvalue(res, 0, 1))) == NULL) {
+		free(d);
+		slot_release(t);
 		return;		/* the lease gives it back */
+	}
 	d->t = t;
 	snprintf(d->idstr, sizeof(d->idstr), "%s", PQgetvalue(res, 0, 0));
 	snprintf(d->attempt, sizeof(d->attempt), "%s", PQgetvalue(res, 0, 2));
@@ -392,14 +552,20 @@ claimed(PGresult *res, void *arg)
 	    PQnfields(res) > 4 && !PQgetisnull(res, 0, 4) ? PQgetvalue(res, 0, 4) : NULL);
 }
 
-/* Claims the next due delivery of one URL, unless one is under way. */
+/*
+ * Claims the next due delivery of one queue, unless one is under way. A
+ * receiver of clients' callbacks claims with a slot of [http]
+ * dlr_connections, held until its delivery is over; with none free it
+ * waits (its callbacks stay pending in the database): slots_fill claims
+ * for it when one is.
+ */
 static void
 target_claim(struct target *t)
 {
 	char lease[16];
-	const char *params[] = { env.conf.hostname, "1", lease, t->url };
+	const char *params[] = { env.conf.hostname, "1", lease, t->urls };
 
-	if (!targets_set || env.draining)
+	if (!targets_set || env.draining || t->urls == NULL)
 		return;
 	/* Resting after a failure: the tick (tick_in) claims after it. */
 	if (webhook_now_ms() < t->rest_until)
@@ -408,34 +574,80 @@ target_claim(struct target *t)
 		t->again = 1;
 		return;
 	}
+	if (t->dlr && !slot_free_for(t)) {
+		t->waiting = 1;
+		return;
+	}
 	t->again = 0;
+	t->waiting = 0;
 	/* The lease outlives the delivery's deadline. */
 	snprintf(lease, sizeof(lease), "%d", env.conf.http_webhook_seconds + 60);
-	if (store_query(env.store, "SELECT * FROM pigeon_webhook_claim($1, $2, $3, $4)",
-	    4, params, claimed, t) == 0)
-		t->claiming = 1;
+	if (store_query(env.store,
+	    "SELECT * FROM pigeon_webhook_claim_urls($1, $2, $3, $4::text[])",
+	    4, params, claimed, t) != 0)
+		return;
+	t->claiming = 1;
+	if (t->dlr) {
+		t->slot = 1;
+		slots_used++;
+		t->slot_failing = t->failing;
+		slots_failing += t->failing;
+		t->turn = ++turns;
+	}
 }
 
+/* Claims for every queue; receivers in the order they waited. */
+static void
+targets_claim(void)
+{
+	struct target *t;
+
+	TAILQ_FOREACH(t, &targets, entry) {
+		if (!t->dlr)
+			target_claim(t);
+		else if (t->claiming || t->recording || t->d != NULL)
+			t->again = 1;
+		else
+			t->waiting = 1;
+	}
+	slots_fill();
+}
+
+/* A configured URL's queue (urls: {url}), or a receiver's (urls: NULL
+ * until listed). */
 static struct target *
-target_add(const char *url)
+target_add(const char *url, int dlr)
 {
 	struct target *t = calloc(1, sizeof(*t));
+	struct strbuf b = { 0 };
 
 	if (t == NULL || (t->url = strdup(url)) == NULL) {
 		free(t);
 		return NULL;
 	}
+	if (!dlr) {
+		strbuf_add_element(&b, url);
+		strbuf_add(&b, "}", 1);
+		if (b.failed) {
+			free(b.s);
+			target_free(t);
+			return NULL;
+		}
+		t->urls = b.s;
+	}
+	t->dlr = dlr;
 	TAILQ_INSERT_TAIL(&targets, t, entry);
 	return t;
 }
 
 /*
- * Issue 16: the dlr_url of each message with callbacks waiting gets its
- * own queue, as a configured URL has (the API checked it is http://).
- * The queue of a dlr_url with none waiting any more is closed: every
- * dlr_url ever given kept one for good, each claimed at every NOTIFY and
- * tick on the main connection (a client putting its reference in the
- * URL made one a message: after 300 messages, 300 claims an event).
+ * Issue 16: the receiver (scheme, host and port) of each dlr_url with
+ * callbacks waiting gets a queue, claiming from all its URLs with
+ * callbacks waiting (the API checked they are http://). The queue of a
+ * receiver with none waiting any more is closed: every dlr_url ever given
+ * kept one for good, each claimed at every NOTIFY and tick on the main
+ * connection (a client putting its reference in the URL made one a
+ * message: after 300 messages, 300 claims an event).
  */
 static void
 dlr_urls_listed(PGresult *res, void *arg)
@@ -445,50 +657,64 @@ dlr_urls_listed(PGresult *res, void *arg)
 	listing = 0;
 	if (res == NULL || !store_ok(res))
 		return;
-	TAILQ_FOREACH(t, &targets, entry)
+	TAILQ_FOREACH(t, &targets, entry) {
 		t->listed = 0;
+		t->listed_urls.len = 0;
+		t->listed_urls.failed = 0;
+	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *url = PQgetvalue(res, i, 0);
+		char *key = receiver_of(url);
+		if (key == NULL)
+			continue;
 		TAILQ_FOREACH(t, &targets, entry)
-			if (strcmp(t->url, url) == 0)
+			if (t->dlr && strcmp(t->url, key) == 0)
 				break;
-		if (t == NULL && (t = target_add(url)) != NULL) {
-			t->dlr = 1;
-			log_info("webhook: callbacks waiting for %s", url);
-		}
-		if (t != NULL)
+		if (t == NULL && (t = target_add(key, 1)) != NULL)
+			log_info("webhook: callbacks waiting for %s", key);
+		free(key);
+		if (t != NULL) {
 			t->listed = 1;
+			strbuf_add_element(&t->listed_urls, url);
+		}
 	}
 	for (t = TAILQ_FIRST(&targets); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
-		if (!t->dlr || t->listed || t->claiming || t->recording || t->d != NULL)
+		if (t->dlr && t->listed) {
+			/* Its URLs as listed now (when out of memory, as
+			 * before). */
+			strbuf_add(&t->listed_urls, "}", 1);
+			char *urls = t->listed_urls.failed ? NULL :
+			    strndup(t->listed_urls.s, t->listed_urls.len);
+			if (urls != NULL) {
+				free(t->urls);
+				t->urls = urls;
+			}
+			continue;
+		}
+		if (!t->dlr || t->claiming || t->recording || t->d != NULL)
 			continue;
 		log_info("webhook: no callbacks waiting for %s: its queue closed", t->url);
 		TAILQ_REMOVE(&targets, t, entry);
-		free(t->url);
-		free(t);
+		target_free(t);
 	}
 	if (dns == NULL && !TAILQ_EMPTY(&targets))
 		dns = evdns_base_new(env.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (dns == NULL && !TAILQ_EMPTY(&targets))
 		dns = evdns_base_new(env.base, 0);
-	TAILQ_FOREACH(t, &targets, entry)
-		target_claim(t);
+	targets_claim();
 }
 
 static void
 webhook_claim(void)
 {
-	struct target *t;
-
 	if (targets_set && !listing && !env.draining && store_query(env.store,
 	    "SELECT * FROM pigeon_webhook_dlr_urls()", 0, NULL, dlr_urls_listed,
 	    NULL) == 0) {
 		listing = 1;
 		return;
 	}
-	TAILQ_FOREACH(t, &targets, entry)
-		target_claim(t);
+	targets_claim();
 }
 
 static void
@@ -546,7 +772,7 @@ webhook_init(char *err, size_t errlen)
 		}
 		json_array_append_new(arr, json_string(u));
 		len += strlen(u) + 3;
-		if (target_add(u) == NULL) {
+		if (target_add(u, 0) == NULL) {
 			snprintf(err, errlen, "webhook: out of memory");
 			goto fail;
 		}
@@ -641,9 +867,9 @@ webhook_free(void)
 		}
 		if (t->claiming || t->recording)
 			continue;	/* its query's callback frees it */
-		free(t->url);
-		free(t);
+		target_free(t);
 	}
+	slots_used = slots_failing = 0;
 	if (ev_tick)
 		event_free(ev_tick);
 	ev_tick = NULL;

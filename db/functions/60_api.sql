@@ -259,25 +259,27 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 	FOR EACH ROW WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
 	EXECUTE FUNCTION pigeon_webhook_post_deleted();
 
--- Claims due deliveries of one URL with a lease (a host that dies mid-POST
--- gives them back), each with the JSON body to POST. One URL at a time:
--- a slow receiver holds only its own queue (webhook.c).
+-- Claims due deliveries of some URLs with a lease (a host that dies
+-- mid-POST gives them back), each with the JSON body to POST and its URL.
+-- One queue at a time: a configured URL, or the URLs of one receiver of
+-- clients' callbacks (one scheme, host and port); a slow receiver holds
+-- only its own queue (webhook.c).
 -- event: the delivery's ('post', 'post.deleted', 'message.state'): which
 -- secret signs it.
-DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer, text);
-CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
-    p_lease_s integer, p_url text)
+DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
+CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
+    p_lease_s integer, p_urls text[])
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
 	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
-	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = p_url;
+	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = ANY (p_urls);
 	RETURN QUERY
 	WITH c AS MATERIALIZED (
 		SELECT d.id FROM webhook_deliveries d
 		  JOIN webhook_targets t ON t.url = d.url AND t.active
-		 WHERE d.state = 'pending' AND d.url = p_url
+		 WHERE d.state = 'pending' AND d.url = ANY (p_urls)
 		   AND d.next_attempt_at <= now()
 		   -- A message's states in the order they came: a callback
 		   -- waits while an earlier one of its message is waiting for
@@ -323,6 +325,15 @@ BEGIN
 	         WHERE p.id = d.post_id) END,
 	       d.event;
 END $$;
+
+-- The claim of one URL (a pigeond of before; tests).
+DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer, text);
+CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
+    p_lease_s integer, p_url text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+LANGUAGE sql SET search_path = public, pg_temp AS $$
+	SELECT * FROM pigeon_webhook_claim_urls(p_host, p_n, p_lease_s, ARRAY[p_url]);
+$$;
 
 -- The outcome of an attempt: p_attempt is the claim's attempts (the
 -- claim's own number; NULL from a pigeond of before, any). An attempt

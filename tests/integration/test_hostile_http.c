@@ -4,7 +4,8 @@
  * - a connection trickling a header byte a second is closed after
  *   request_seconds, not kept for ever;
  * - a POST head announcing a big body without the token is closed before
- *   the body is sent;
+ *   the body is sent, also when it comes pipelined behind a GET in the
+ *   same write;
  * - /api/search is rate-limited per client address (429);
  * - one address cannot hold more than max_connections_per_address;
  * - 300 idle and trickling connections (more than the descriptors pigeond
@@ -157,6 +158,71 @@ START_TEST(test_unauthenticated_body_refused_before_reading)
 	ck_assert_msg(code == 400 || code == 202, "with the token: %d %s", code, resp);
 	free(resp);
 	free(big);
+}
+END_TEST
+
+/*
+ * The same head pipelined behind a GET /healthz, both in one write: the
+ * GET is answered, then the connection is closed without the body being
+ * waited for. (The guard looked only at bytes as they came: the second
+ * head, already buffered when the first request was done, was never
+ * looked at, and its 60 KB body was read and answered 401.)
+ */
+START_TEST(test_pipelined_body_refused_before_reading)
+{
+	int fd = connect_from("127.0.0.6");
+	const char *two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "POST /api/messages HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
+	char got[8192];
+	size_t len = 0;
+	int closed = 0;
+	long end;
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, two, strlen(two)), (ssize_t)strlen(two));
+	/* Not one byte of the body is sent: pigeond must not wait for it
+	 * (request_seconds, 3 s, would close it then). */
+	for (end = h_now_ms() + 2500; !closed && h_now_ms() < end; ) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		ssize_t n = read(fd, got + len, sizeof(got) - 1 - len);
+		if (n <= 0)
+			closed = 1;
+		else
+			len += (size_t)n;
+	}
+	got[len] = '\0';
+	close(fd);
+	ck_assert_msg(closed, "pigeond waited for the body of a pipelined request "
+	    "without a token; it answered: %s", got);
+	/* The GET before it has its answer, and the POST none. */
+	ck_assert_msg(strncmp(got, "HTTP/1.1 200 ", 13) == 0, "%s", got);
+	ck_assert_msg(strstr(got, " 401 ") == NULL, "%s", got);
+
+	/* Pipelined requests without a body are each answered. */
+	const char *gets = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	fd = connect_from("127.0.0.6");
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, gets, strlen(gets)), (ssize_t)strlen(gets));
+	len = 0;
+	closed = 0;
+	for (end = h_now_ms() + 10000; !closed && h_now_ms() < end; ) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		ssize_t n = read(fd, got + len, sizeof(got) - 1 - len);
+		if (n <= 0)
+			closed = 1;
+		else
+			len += (size_t)n;
+	}
+	got[len] = '\0';
+	close(fd);
+	char *second = strstr(got, "HTTP/1.1 200 ");
+	ck_assert_msg(second && strstr(second + 1, "HTTP/1.1 200 "), "%s", got);
 }
 END_TEST
 
@@ -456,6 +522,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_trickle_is_closed);
 	tcase_add_test(tc, test_unauthenticated_body_refused_before_reading);
+	tcase_add_test(tc, test_pipelined_body_refused_before_reading);
 	tcase_add_test(tc, test_search_rate_limited);
 	tcase_add_test(tc, test_per_address_cap);
 	tcase_add_test(tc, test_load_leaves_sms_flowing);

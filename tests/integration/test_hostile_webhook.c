@@ -8,9 +8,19 @@
  * memory stays bounded, each body is signed (X-Pigeon-Signature, checked
  * here with libcrypto's HMAC), and a post deleted before its delivery
  * went out is never delivered: a post.deleted event goes instead.
+ *
+ * And a client with a send token flooding pigeond with callbacks: 200
+ * messages, each with a dlr_url of its own (a new query string, on one of
+ * HANG_PORTS receivers that accept and never answer): pigeond's open
+ * descriptors stay under [http] dlr_connections plus a few, the
+ * callbacks beyond wait in the database (none lost or failed), and
+ * another client's receiver still gets its callbacks meanwhile.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -29,15 +40,21 @@
 
 #define TOKEN	"hostile-webhook-token-0123456789abcdef"
 #define SECRET	"webhook-secret-for-tests"
+#define CLIENT	"client-send-token-0123456789abcdef0123"
 #define WAIT_MS	30000
+#define HANG_PORTS	12	/* receivers that accept and never answer */
+#define FLOOD	200		/* messages, each its own dlr_url */
+#define DLR_CONNS	8	/* [http] dlr_connections of the test */
 
 enum mode { SLOW, BIG, GOOD, NMODES };
 
 static struct h_gateway g;
 static int port[NMODES];
 static pid_t pid[NMODES];
+static int hang_port[HANG_PORTS];
+static pid_t hang_pid;
 static char *good_log;
-static char http_extra[1024];
+static char http_extra[2048];
 
 static int
 listen_any(int *p)
@@ -123,6 +140,37 @@ serve(int lfd, enum mode m)
 	}
 }
 
+/* Accepts on every port, reads what comes and never answers; a
+ * connection is closed once pigeond closes it. */
+static void
+serve_hang(int *lfds)
+{
+	static struct pollfd p[HANG_PORTS + 1000];
+	static char junk[4096];
+	int n = HANG_PORTS;
+
+	for (int i = 0; i < HANG_PORTS; i++)
+		p[i] = (struct pollfd){ lfds[i], POLLIN, 0 };
+	for (;;) {
+		if (poll(p, (nfds_t)n, -1) == -1)
+			continue;
+		for (int i = n - 1; i >= 0; i--) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (i < HANG_PORTS) {
+				int c = accept(p[i].fd, NULL, NULL);
+				if (c != -1 && n < HANG_PORTS + 1000)
+					p[n++] = (struct pollfd){ c, POLLIN, 0 };
+				else if (c != -1)
+					close(c);
+			} else if (read(p[i].fd, junk, sizeof(junk)) <= 0) {
+				close(p[i].fd);
+				p[i] = p[--n];
+			}
+		}
+	}
+}
+
 static int
 healthy(void *unused)
 {
@@ -146,13 +194,32 @@ setup(void)
 		}
 		close(lfd);
 	}
+	int hang_lfd[HANG_PORTS];
+	for (int i = 0; i < HANG_PORTS; i++)
+		ck_assert_int_ne(hang_lfd[i] = listen_any(&hang_port[i]), -1);
+	hang_pid = fork();
+	ck_assert_int_ne(hang_pid, -1);
+	if (hang_pid == 0) {
+		serve_hang(hang_lfd);
+		_exit(0);
+	}
+	for (int i = 0; i < HANG_PORTS; i++)
+		close(hang_lfd[i]);
+	dir = h_tmpdir("hostile-webhook-tokens");
+	char *tokens = h_strf("%s/tokens", dir);
+	free(dir);
+	h_write_file(tokens, "client send " CLIENT "\n");
+	chmod(tokens, 0600);
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra),
 	    "token = " TOKEN "\nwebhook_secret = " SECRET "\nwebhook_seconds = 4\n"
 	    /* Clients' callbacks have their own key; posts keep this one. */
 	    "dlr_secret = another-secret-0123456789\n"
+	    "tokens_file = %s\ndlr_hosts = 127.0.0.1\ndlr_connections = %d\n"
 	    "webhooks = http://127.0.0.1:%d/slow http://127.0.0.1:%d/big "
-	    "http://127.0.0.1:%d/good\n", port[SLOW], port[BIG], port[GOOD]);
+	    "http://127.0.0.1:%d/good\n", tokens, DLR_CONNS, port[SLOW], port[BIG],
+	    port[GOOD]);
+	free(tokens);
 	g.http_extra = http_extra;
 	h_gateway_start(&g, "hostile_webhook", 1);
 	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
@@ -168,6 +235,10 @@ teardown(void)
 			kill(pid[m], SIGKILL);
 			waitpid(pid[m], NULL, 0);
 		}
+	if (hang_pid > 0) {
+		kill(hang_pid, SIGKILL);
+		waitpid(hang_pid, NULL, 0);
+	}
 	h_gateway_stop(&g);
 	free(good_log);
 }
@@ -405,6 +476,104 @@ START_TEST(test_workers_inherit_no_socket)
 }
 END_TEST
 
+static int
+open_fds(pid_t p)
+{
+	char path[64];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int fd_peak;
+
+static void
+fd_sample(void)
+{
+	int n = open_fds(g.pigeond);
+	if (n > fd_peak)
+		fd_peak = n;
+}
+
+/* The good receiver has the callback (needle), the descriptors sampled. */
+static int
+good_has_sampled(void *needle)
+{
+	fd_sample();
+	return good_has(needle);
+}
+
+/* Callbacks to the hanging receivers tried at least (long)arg times. */
+static int
+hang_tried_sampled(void *arg)
+{
+	fd_sample();
+	return h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries WHERE url "
+	    "LIKE '%/hang?%' AND last_error LIKE 'no complete answer%'", 0, NULL) >=
+	    (long)(intptr_t)arg;
+}
+
+static void
+send_with_dlr(const char *to, const char *dlr_url)
+{
+	char body[300], *resp = NULL;
+
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"x\","
+	    "\"dlr_url\":\"%s\"}", to, dlr_url);
+	int code = h_http(g.http_port, "POST", "/api/messages", CLIENT, body, &resp);
+	ck_assert_msg(code == 202, "%s: %d %s", body, code, resp ? resp : "");
+	free(resp);
+}
+
+START_TEST(test_dlr_flood_bounded)
+{
+	char url[128], to[32];
+	int base = open_fds(g.pigeond);
+
+	fd_peak = base;
+	/* Each message its own URL: the receivers accept and never answer. */
+	for (int i = 0; i < FLOOD; i++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/hang?ref=%d",
+		    hang_port[i % HANG_PORTS], i);
+		snprintf(to, sizeof(to), "+2126610%05d", 10000 + i);
+		send_with_dlr(to, url);
+		fd_sample();
+	}
+	/* Another client's receiver gets its callback meanwhile. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb?ref=good", port[GOOD]);
+	send_with_dlr("+212661099999", url);
+	long t0 = h_now_ms();
+	ck_assert_msg(h_wait_for(good_has_sampled, "+212661099999", WAIT_MS) == 0,
+	    "a well-behaved receiver's callback did not come while others hang");
+	/* Its turn came after the hanging receivers not yet tried (12, 8 at
+	 * a time: one webhook_seconds, 4 s), then receivers that failed hold
+	 * half the slots at most. */
+	long waited = h_now_ms() - t0;
+	ck_assert_msg(waited < 10000, "the good receiver's callback waited %ld ms", waited);
+	/* The receivers that hang are tried, in turns, beyond the cap. */
+	ck_assert_int_eq(h_wait_for(hang_tried_sampled, (void *)(intptr_t)(DLR_CONNS + 1),
+	    WAIT_MS), 0);
+	fprintf(stderr, "hostile webhook, dlr flood: pigeond descriptors %d, at most %d "
+	    "with %d callbacks waiting; the good receiver's came in %ld ms\n", base,
+	    fd_peak, FLOOD, waited);
+	/* The cap, the configured webhooks' connections, the test's own. */
+	ck_assert_msg(fd_peak <= base + DLR_CONNS + 8, "descriptors %d -> %d", base,
+	    fd_peak);
+	/* None lost, none failed: waiting in the database. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries WHERE "
+	    "url LIKE '%/hang?%' AND state IN ('pending', 'sending')", 0, NULL), FLOOD);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries WHERE "
+	    "url LIKE '%/hang?%'", 0, NULL), FLOOD);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -417,6 +586,7 @@ suite(void)
 	tcase_add_test(tc, test_signature);
 	tcase_add_test(tc, test_deleted_post_not_delivered);
 	tcase_add_test(tc, test_workers_inherit_no_socket);
+	tcase_add_test(tc, test_dlr_flood_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

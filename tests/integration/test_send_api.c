@@ -552,11 +552,12 @@ START_TEST(test_dlr_url)
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 1"), 0);
 	dlr_send("+212661000152", "no one", ",\"via\":\"sim0\"", "queued failed ");
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
-	/* With none of its callbacks waiting, the dlr_url's queue is closed
-	 * (every dlr_url ever given kept one, claimed at every event). */
+	/* With none of its callbacks waiting, the receiver's queue is closed
+	 * (every dlr_url ever given kept one, claimed at every event); a
+	 * queue is a receiver's, its scheme, host and port. */
 	char closed[160];
 	snprintf(closed, sizeof(closed), "no callbacks waiting for "
-	    "http://127.0.0.1:%d/dlr: its queue closed", recv_port);
+	    "http://127.0.0.1:%d: its queue closed", recv_port);
 	ck_assert_msg(h_wait_for(log_has, closed, WAIT_MS) == 0, "%s: not in the log",
 	    closed);
 	/* And opened again for the next message that names it. */
