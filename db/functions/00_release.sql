@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 16c6ad951a67746d7365f457d24e7ae0b71a646715b8ba6b1e8df9c9e1063767
+-- functions sha256: b4fa8a29667bda0c65b67eef2b18444ac22648053df2f982b5542ad8ab483755
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 3 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 4 $$;
