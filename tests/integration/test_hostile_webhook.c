@@ -566,11 +566,12 @@ START_TEST(test_dlr_flood_bounded)
 	/* The cap, the configured webhooks' connections, the test's own. */
 	ck_assert_msg(fd_peak <= base + DLR_CONNS + 8, "descriptors %d -> %d", base,
 	    fd_peak);
-	/* None lost, none failed: waiting in the database. */
+	/* None lost, none failed: waiting in the database, every message's
+	 * (the gateway's modem sends some meanwhile: a callback more each). */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(DISTINCT outbox_id) FROM "
+	    "webhook_deliveries WHERE url LIKE '%/hang?%'", 0, NULL), FLOOD);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries WHERE "
-	    "url LIKE '%/hang?%' AND state IN ('pending', 'sending')", 0, NULL), FLOOD);
-	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM webhook_deliveries WHERE "
-	    "url LIKE '%/hang?%'", 0, NULL), FLOOD);
+	    "url LIKE '%/hang?%' AND state NOT IN ('pending', 'sending')", 0, NULL), 0);
 }
 END_TEST
 
