@@ -111,6 +111,11 @@ acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq)
 		if (a->handle == 0 || a->owner != owner || a->gen != gen ||
 		    a->key != key)
 			continue;
+		/* An SMSC sending one delivery again and again while the
+		 * commit is slow: each copy kept, and answered, at most so
+		 * many times; the rest are to come again later. */
+		if (a->ncopies >= ACKS_MAX_COPIES)
+			return 2;
 		if ((n = realloc(a->copies, (a->ncopies + 1) * sizeof(*n))) == NULL)
 			fatal("realloc");
 		a->copies = n;

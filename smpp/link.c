@@ -523,6 +523,16 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 {
 	struct deliver d;
 
+	/* Before the bind is answered, or on a transmitter: nothing of it
+	 * would be answered after the commit (SMPP 3.4: not in that state). */
+	if (s->state != S_BOUND || s->role == ROLE_TX) {
+		log_warnx("deliver_sm (sequence %u) on a %s session %s: answered "
+		    "ESME_RINVBNDSTS", seq, role_name(s->role),
+		    s->state != S_BOUND ? "not bound" : "that does not receive");
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RINVBNDSTS, seq);
+		sess_write(s, &scratch);
+		return;
+	}
 	if (pdu_deliver_parse(p, len, &d) == -1) {
 		log_warnx("malformed deliver_sm (sequence %u): answered "
 		    "ESME_RSYSERR", seq);
@@ -533,9 +543,17 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 	/* The SMSC sent it again, its answer late (pigeond has not committed
 	 * the first yet): answered with the first, not reported twice. */
 	uint64_t key = deliver_hash(&d);
-	if (acks_join(s, s->gen, key, seq)) {
+	switch (acks_join(s, s->gen, key, seq)) {
+	case 1:
 		log_info("deliver_sm %u from %s: a copy of one waiting for "
 		    "pigeond's commit; answered with it", seq, d.source);
+		return;
+	case 2:
+		log_warnx("deliver_sm %u from %s: copy %d of one waiting for "
+		    "pigeond's commit: answered ESME_RTHROTTLED", seq, d.source,
+		    ACKS_MAX_COPIES + 1);
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
+		sess_write(s, &scratch);
 		return;
 	}
 	if (d.esm_class & 0x3c)

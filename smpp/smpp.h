@@ -41,6 +41,7 @@
 #define ESME_ROK		0x00
 #define ESME_RINVCMDLEN		0x02
 #define ESME_RINVCMDID		0x03
+#define ESME_RINVBNDSTS		0x04
 #define ESME_RSYSERR		0x08
 #define ESME_RMSGQFUL		0x14
 #define ESME_RTHROTTLED		0x58
@@ -222,7 +223,9 @@ void	 link_stats(struct link_stats *);
  * then, given a handle, what it was recorded with (-1: no such one), and
  * the sequence numbers of its copies (malloc'd, the caller frees; NULL
  * when none). acks_join: 1 when a delivery with that key waits on that
- * session, seq then joined to it as a copy; 0 when none. */
+ * session, seq then joined to it as a copy; 0 when none; 2 when it has
+ * ACKS_MAX_COPIES copies already (seq not joined: answered throttled). */
+#define ACKS_MAX_COPIES	32
 long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key);
 int	 acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq);
 int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,

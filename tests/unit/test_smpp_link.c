@@ -29,7 +29,8 @@ void main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]) { sent_calls++
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int maybe_sent,
     const char *error) { failed_calls++; }
-void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { }
+static int deliver_calls;
+void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { deliver_calls++; }
 void main_exit(int code) { exit(code); }
 
 /*
@@ -237,6 +238,76 @@ START_TEST(test_receiver_lost_alone)
 }
 END_TEST
 
+/* A deliver_sm from +212600000001 saying "hi", sequence seq. */
+static void
+deliver_pdu(struct pdu_out *o, uint32_t seq)
+{
+	pdu_out_init(o);
+	pdu_begin(o, SMPP_DELIVER_SM, 0, seq);
+	pdu_cstr(o, "", 6);			/* service_type */
+	pdu_u8(o, 1);
+	pdu_u8(o, 1);
+	pdu_cstr(o, "212600000001", 21);
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);
+	pdu_cstr(o, "40404", 21);
+	pdu_u8(o, 0);				/* esm_class: MO */
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);
+	pdu_cstr(o, "", 17);
+	pdu_cstr(o, "", 17);
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);				/* data_coding */
+	pdu_u8(o, 0);
+	pdu_u8(o, 2);				/* sm_length */
+	pdu_bytes(o, "hi", 2);
+	pdu_end(o);
+}
+
+/* A deliver_sm before the bind is answered, or on a transmitter, is
+ * answered at once (not in that state) and reaches nobody: its answer
+ * after pigeond's commit could never go out. */
+START_TEST(test_deliver_out_of_state)
+{
+	struct pdu_out o;
+
+	nsess = 1;
+	sess[0].bev = NULL;
+	deliver_calls = 0;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BINDING;
+	deliver_pdu(&o, 7);
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 0);
+	sess[0].role = ROLE_TX;
+	sess[0].state = S_BOUND;
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 0);
+	sess[0].role = ROLE_TRX;
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 1);
+	pdu_out_free(&o);
+}
+END_TEST
+
+/* One delivery sent again and again while its commit waits: so many
+ * copies joined, the rest turned away (each kept 4 bytes, for ever). */
+START_TEST(test_acks_copies_capped)
+{
+	int joined = 0, refused = 0;
+
+	acks_add(&sess[1], 3, 1, 0x5eedULL);
+	for (uint32_t seq = 2; seq < 2 + ACKS_MAX_COPIES + 10; seq++) {
+		int r = acks_join(&sess[1], 3, 0x5eedULL, seq);
+		joined += r == 1;
+		refused += r == 2;
+	}
+	ck_assert_int_eq(joined, ACKS_MAX_COPIES);
+	ck_assert_int_eq(refused, 10);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -249,6 +320,8 @@ main(void)
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
+	tcase_add_test(tc, test_deliver_out_of_state);
+	tcase_add_test(tc, test_acks_copies_capped);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
