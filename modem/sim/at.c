@@ -7,8 +7,9 @@
  * commands follow 3GPP TS 27.005 in PDU mode only, over one memory, "SM".
  * After AT+CMGS=<n> the modem prompts "> " and takes hex until Ctrl-Z (send)
  * or ESC (cancel); the answer may be held back for --send-delay, during
- * which no further input is read, like a busy modem. Unsolicited results
- * (+CMTI) wait until no command is in progress.
+ * which no further input is read, like a busy modem (`status` says
+ * "sending" meanwhile). Unsolicited results (+CMTI) wait until no command
+ * is in progress.
  *
  * The list-hold fault holds the next AT+CMGL answer, made when the command
  * came, until `fault list-hold 0` (or AT_HOLD_MAX_MS): what is stored and
@@ -658,4 +659,5 @@ at_faults(struct sim_faults *f)
 {
 	*f = fault;
 	f->list_held = ses.mode == AT_HELD;
+	f->sending = ses.mode == AT_BUSY;
 }

@@ -8,6 +8,11 @@
  * deliver's hostile forms (issue 14): "from_type": "alpha" sends the SMS
  * from the alphanumeric sender ID `from` (digits too: "0661000001"), and
  * "pdu": HEX stores that PDU as it is (from and text only label it).
+ * status answers what a test waits on: "stored" and "free" (SIM slots),
+ * "pin_wrong", "pin_locked", "list_held" (an AT+CMGL answer held by the
+ * list-hold fault), "sending" (an AT+CMGS was taken, the message is at
+ * the modem, and its answer waits for the send-delay: a fault set then,
+ * such as silent, lands in the middle of that send), and "faults".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -369,10 +374,10 @@ ctl_status(void)
 	struct sim_faults f;
 
 	at_faults(&f);
-	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:b, s:{s:i, s:i, s:i, s:b, s:i, s:i, "
-	    "s:i, s:b, s:i, s:i, s:i, s:b, s:i}}", "ok", 1, "stored", store_used(),
+	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:b, s:b, s:{s:i, s:i, s:i, s:b, s:i, "
+	    "s:i, s:i, s:b, s:i, s:i, s:i, s:b, s:i}}", "ok", 1, "stored", store_used(),
 	    "pin_wrong", pin_wrong(), "pin_locked", pin_locked(),
-	    "free", store_free(), "list_held", f.list_held,
+	    "free", store_free(), "list_held", f.list_held, "sending", f.sending,
 	    "faults", "delete-error", f.delete_error, "send-error",
 	    f.send_error, "send-error-count", f.send_error_count, "silent",
 	    f.silent, "send-delay", f.send_delay_ms, "report",

@@ -74,6 +74,8 @@ struct sim_faults {
 	int	 operator;	/* AT+COPS numeric operator; 0: from the IMSI */
 	int	 list_hold;	/* hold the next AT+CMGL answer */
 	int	 list_held;	/* (status) an AT+CMGL answer is held */
+	int	 sending;	/* (status) an AT+CMGS was taken and its
+				   answer waits for the send-delay */
 	int	 list_twice;	/* AT+CMGL lists this location again after
 				   the next one listed (or at once when it is
 				   the last); 0: off */

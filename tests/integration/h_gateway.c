@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include <sys/wait.h>
+#include <time.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -692,4 +693,77 @@ h_fake_sends(const char *dir, const char *modem, long first_id, long n, int *per
 		l = nl ? nl + 1 : NULL;
 	}
 	free(log);
+}
+
+double
+h_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+h_fake_deletes(PGconn *db, const char *dir, const char *modem, const char *deleted,
+    double before, long *sms, long *ndeleted, long *early)
+{
+	char *path = h_strf("%s/%s.sms", dir, modem);
+	char *text = h_read_file(path), *own = NULL;
+	json_t *gone = json_object(), *rows = json_array(), *dup = json_object();
+
+	free(path);
+	if (deleted == NULL) {
+		path = h_strf("%s/%s.deleted", dir, modem);
+		deleted = own = h_read_file(path);
+		free(path);
+	}
+	/* "folder location" lines, as a set. */
+	for (const char *l = deleted; l != NULL && *l; ) {
+		size_t n = strcspn(l, "\n");
+		char *key = h_strf("%.*s", (int)n, l);
+		json_object_set_new(gone, key, json_true());
+		free(key);
+		l += n;
+		l += *l == '\n';
+	}
+	for (char *l = text; l != NULL && *l; ) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		json_t *m = json_loads(l, 0, NULL);
+		if (m != NULL && json_is_integer(json_object_get(m, "location"))) {
+			char *key = h_strf("%lld %lld",
+			    (long long)json_integer_value(json_object_get(m, "folder")),
+			    (long long)json_integer_value(json_object_get(m, "location")));
+			(*sms)++;
+			if (json_object_get(gone, key) && !json_object_get(dup, key)) {
+				json_object_set_new(dup, key, json_true());
+				(*ndeleted)++;
+				json_array_append_new(rows, json_pack("{s:O, s:O}",
+				    "sender", json_object_get(m, "sender"),
+				    "text", json_object_get(m, "text")));
+			}
+			free(key);
+		}
+		json_decref(m);
+		l = nl ? nl + 1 : NULL;
+	}
+	if (db != NULL && json_array_size(rows) > 0) {
+		char *js = json_dumps(rows, JSON_COMPACT), *at = h_strf("%.6f", before);
+		const char *params[] = { js, at };
+		long n = h_db_long(db, "SELECT count(*) FROM jsonb_to_recordset($1::jsonb) "
+		    "AS d(sender text, text text) WHERE NOT EXISTS (SELECT 1 FROM "
+		    "inbox_messages m WHERE m.sender = d.sender AND m.text = d.text "
+		    "AND m.received_at < to_timestamp($2::double precision))", 2, params);
+		ck_assert_msg(n >= 0, "%s: the inbox could not be read", modem);
+		*early += n;
+		free(js);
+		free(at);
+	}
+	json_decref(gone);
+	json_decref(dup);
+	json_decref(rows);
+	free(own);
+	free(text);
 }

@@ -185,6 +185,19 @@ void	 h_gateway_start_on(struct h_gateway *, const char *name, int nmodems,
  * dir/modem.log. */
 void	 h_fake_sends(const char *dir, const char *modem, long first_id, long n,
 	    int *per_id);
+/* The SIM of tests/reliability/fake-modem's SIM mode (dir/modem.sms)
+ * against what pigeond had it delete: `deleted`, a copy of
+ * dir/modem.deleted taken earlier (NULL: the file as it is now). Adds to
+ * *sms the SMS on the SIM and to *ndeleted the distinct ones deleted (a
+ * location deleted twice counts once); with db, adds to *early the deleted
+ * ones that no inbox row (sender, text) stored by a transaction begun
+ * before `before` (h_epoch's clock, the server's: one machine) accounts
+ * for. A delete comes after the commit that stored its SMS, so a copy
+ * taken at `before` has none (inbound.c). */
+void	 h_fake_deletes(PGconn *db, const char *dir, const char *modem,
+	    const char *deleted, double before, long *sms, long *ndeleted, long *early);
+/* The wall clock, in seconds since the epoch (PostgreSQL's now() reads it). */
+double	 h_epoch(void);
 
 /* Issue 6: spawns argv (as h_spawn) with one end of a socketpair as its
  * file descriptor 3, the way pigeond starts pigeon-modem; *fd is the other

@@ -204,20 +204,40 @@ START_TEST(test_failing_and_hung_modems)
 }
 END_TEST
 
+/* Simulator i has taken an AT+CMGS and holds its answer (send-delay):
+ * the message is at the modem. */
+static int
+sim_sending(void *arg)
+{
+	char *out = NULL;
+	int i = *(int *)arg;
+	int sending = h_run(&out, "%s status %s", h_bin("pigeon-modemsim"),
+	    g.sim_dir[i]) == 0 && strstr(out, "\"sending\":true") != NULL;
+
+	free(out);
+	if (!sending)
+		h_sleep_ms(200);	/* each look runs a program (ASan) */
+	return sending;
+}
+
 START_TEST(test_silent_mid_send)
 {
 	long id;
 	char *v;
+	int sim1 = 1;
 
 	start("bank_silent");
 
 	/* A modem that goes silent in the middle of a send: the message is
-	 * not lost, it goes out through another modem. */
+	 * not lost, it goes out through another modem. The simulator holds
+	 * the send's answer 6 s (under send_wait_seconds, 8): long enough to
+	 * see that the AT+CMGS is at the modem before it goes silent. */
 	ck_assert_int_eq(h_sim_fault(&g, 1, "send-error 0"), 0);
-	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 3000"), 0);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "send-delay 6000"), 0);
 	id = h_outbox_add(&g, "+212671000020", "in flight", 1);
 	h_wait_outbox(&g, id, "sending", WAIT_MS);
-	h_sleep_ms(500);
+	ck_assert_msg(h_wait_for(sim_sending, &sim1, WAIT_MS) == 0,
+	    "sim1 never had the send in progress");
 	ck_assert_int_eq(h_sim_fault(&g, 1, "silent 1"), 0);
 	h_wait_outbox(&g, id, "sent", 120000);
 	v = h_outbox_col(&g, id, "modem");

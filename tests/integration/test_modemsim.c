@@ -576,6 +576,19 @@ term_open(struct term *t)
 	ck_assert(tcsetattr(t->fd, TCSANOW, &tio) == 0);
 }
 
+/* status's "sending" is want ("true", "false"). */
+static int
+sim_sending(void *want)
+{
+	char *out = NULL, needle[32];
+	int is;
+
+	snprintf(needle, sizeof(needle), "\"sending\":%s", (const char *)want);
+	is = simctl(&out, NULL, "status %s", sim.dir) == 0 && strstr(out, needle) != NULL;
+	free(out);
+	return is;
+}
+
 START_TEST(raw_at)
 {
 	/* SMS-SUBMIT "hello" to +212661000002, SMSC +212600000000. */
@@ -606,9 +619,13 @@ START_TEST(raw_at)
 	ck_assert_msg(took < 2000, "status took %ld ms during a send", took);
 	ck_assert_msg(strstr(out, "\"send-delay\":3000") != NULL, "%s", out);
 	free(out);
+	/* status says the send is at the modem (once it has read the
+	 * Ctrl-Z), until its answer. */
+	ck_assert_int_eq(h_wait_for(sim_sending, "true", 2500), 0);
 	ck_assert_int_eq(h_wait_for(term_has, &t, 5000), 0);
 	took = h_now_ms() - t0;
 	ck_assert_msg(took >= 2950, "answered after %ld ms", took);
+	ck_assert_int_eq(sim_sending("false"), 1);
 
 	/* Silent: not even an echo. Then it answers again. */
 	ck_assert_int_eq(simctl(&out, NULL, "fault %s silent 1", sim.dir), 0);

@@ -543,6 +543,14 @@ START_TEST(test_wal_disk_full)
 	h_sleep_ms(5000);
 	long deleted_full = deletes();
 	int pg_up_full = pg_running(pg_dir);
+	/* What the SIMs had been told to delete by then. */
+	char *snap[NMODEMS];
+	for (int i = 0; i < NMODEMS; i++) {
+		char *p = h_strf("%s/sim%d.deleted", fake_dir, i);
+		snap[i] = h_read_file(p);
+		free(p);
+	}
+	double t_snap = h_epoch();
 	/* Space again: the operator frees the disk (and starts PostgreSQL
 	 * if it gave up; pigeond needs no restart). */
 	unlink(ballast);
@@ -571,6 +579,19 @@ START_TEST(test_wal_disk_full)
 	if (!pg_up_full)
 		ck_assert_int_eq(deleted_full, deleted_at_failing);
 	ck_assert_int_eq(wait_count(POSTS_SQL, n_in, 300000), 0);
+	/* Whether PostgreSQL gave up or not: each SMS deleted by the end of
+	 * the full disk had been stored by a transaction begun before then,
+	 * none ahead of its commit. */
+	long sms = 0, deleted = 0, early = 0;
+	for (int i = 0; i < NMODEMS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sim%d", i);
+		h_fake_deletes(g.db, fake_dir, name, snap[i], t_snap, &sms, &deleted, &early);
+		free(snap[i]);
+	}
+	fprintf(stderr, "rel: WAL full: by the space's return %ld of %ld SMS deleted, "
+	    "%ld of them not committed by then\n", deleted, sms, early);
+	ck_assert_int_eq(early, 0);
 	ck_assert_int_eq(h_gateway_settle(&g, 120000), 0);
 	long lost, dup;
 	report_ingest("WAL file system full during ingest",

@@ -3,7 +3,9 @@
  * two modems of its own (tests/reliability/fake-modem: a0 a1 and b0 b1),
  * on one database. The queue is shared without double claims; host A is
  * SIGKILLed mid-dispatch and host B sends the whole backlog, A's leased
- * rows included once their lease (lease_seconds = 5) has expired.
+ * rows included once their lease (lease_seconds = 5) has expired. A's
+ * modem a0 hangs in its first send (the fake's stall file), so A surely
+ * holds a lease when it dies.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -75,8 +77,37 @@ all_sent(void *p)
 	    "AND state IN ('sent', 'delivered')", 0, NULL) >= d->want;
 }
 
+static char *
+fake_path(const char *modem, const char *ext)
+{
+	return h_strf("%s/%s.%s", fake_dir, modem, ext);
+}
+
+/* A is in the middle of its dispatch: a0 hangs in a send (it took its
+ * stall file), so A holds that row as 'sending', and B has sent too. */
+static int
+a_mid_send(void *unused)
+{
+	char *stall = fake_path("a0", "stall");
+	int taken = access(stall, F_OK) != 0;
+	free(stall);
+	if (!taken ||
+	    h_db_long(b.db, "SELECT count(*) FROM outbox WHERE state = 'sending' AND "
+	    "host LIKE $1", 1, (const char *[]){ "rel_hosts.%" }) < 1 ||
+	    h_db_long(b.db, "SELECT count(*) FROM outbox WHERE text LIKE 'shared %' AND "
+	    "state IN ('sent', 'delivered') AND modem IN ('b0', 'b1')", 0, NULL) < 1) {
+		h_sleep_ms(20);
+		return 0;
+	}
+	return 1;
+}
+
 START_TEST(test_shared_queue_and_failover)
 {
+	/* a0's first send hangs until the kill below. */
+	char *stall = fake_path("a0", "stall");
+	ck_assert_int_eq(h_write_file(stall, ""), 0);
+	free(stall);
 	char n[16];
 	snprintf(n, sizeof(n), "%d", n_msgs);
 	const char *param[] = { n };
@@ -89,8 +120,10 @@ START_TEST(test_shared_queue_and_failover)
 	ck_assert_int_gt(first_id, 0);
 	h_db_long(a.db, "SELECT 1 FROM pg_notify('pigeon_outbox', '')", 0, NULL);
 
-	/* Both hosts send; then A dies with its leases. */
-	h_sleep_ms(1500);
+	/* Both hosts send; then A dies with its leases: once a0 hangs in
+	 * its send (so A still holds that row however loaded the machine;
+	 * the hung worker dies with pigeond) and B has sent some. */
+	ck_assert_int_eq(h_wait_for(a_mid_send, NULL, 60000), 0);
 	h_stop(a.pigeond, SIGKILL, 1000);
 	a.pigeond = 0;
 	long t_kill = h_now_ms();
@@ -121,6 +154,9 @@ START_TEST(test_shared_queue_and_failover)
 	fprintf(stderr, "REL|two hosts, one SIGKILLed|host A SIGKILL|%d|%ld|%ld|%ld|%.1f s\n",
 	    n_msgs, n_msgs - missing, missing, dups, (t_done - t0) / 1000.0);
 	ck_assert_int_eq(missing, 0);
+	/* A's leases were taken over: what it held at its death was sent
+	 * once they expired (by B, the only host left). */
+	ck_assert_int_gt(leased, 0);
 	ck_assert_int_gt(by_a, 0);
 	ck_assert_int_gt(by_b, 0);
 	/* No double claim: only what A had in flight (one per modem) went twice. */

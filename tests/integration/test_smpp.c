@@ -844,17 +844,60 @@ START_TEST(test_long_reply)
 }
 END_TEST
 
+/* A counter of the carrier's row of GET /api/modems; -1 without one. */
+static long long
+carrier_counter(const char *name)
+{
+	char *body = NULL;
+	json_t *all, *m, *v;
+	size_t i;
+	long long n = -1;
+
+	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
+	    (all = json_loads(body, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(all, "modems"), i, m)
+			if (strcmp(json_string_value(json_object_get(m, "name")),
+			    "carrier") == 0 && json_is_integer(v = json_object_get(m, name)))
+				n = json_integer_value(v);
+		json_decref(all);
+	}
+	free(body);
+	return n;
+}
+
+struct counters {
+	long long submitted, mo;
+};
+
+/* The carrier's submitted and mo counters have passed those given. */
+static int
+counters_moved(void *arg)
+{
+	struct counters *c = arg;
+	int moved = carrier_counter("submitted") > c->submitted &&
+	    carrier_counter("mo") > c->mo;
+
+	if (!moved)
+		h_sleep_ms(100);
+	return moved;
+}
+
 START_TEST(test_operator_view)
 {
 	char *body = NULL;
 	json_t *all, *m, *carrier = NULL;
 	size_t i;
+	struct counters before = { carrier_counter("submitted"), carrier_counter("mo") };
 
-	/* Some traffic, so that the worker's counters move. */
+	/* Some traffic, so that the worker's counters move: one SMS in (the
+	 * JOIN), one out (its answer). */
 	TEXT("+212661100011", "JOIN jamal1");
 	GETS("+212661100011", "@jamal1");
-	/* health_seconds = 1: the next poll carries the counters. */
-	h_sleep_ms(1500);
+	/* health_seconds = 1: a poll carries the counters to /api/modems. */
+	ck_assert_msg(h_wait_for(counters_moved, &before, 20000) == 0,
+	    "the carrier's counters did not move past submitted %lld, mo %lld: "
+	    "submitted %lld, mo %lld", before.submitted, before.mo,
+	    carrier_counter("submitted"), carrier_counter("mo"));
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
 	all = json_loads(body, 0, NULL);
 	ck_assert_msg(all != NULL, "%s", body);
