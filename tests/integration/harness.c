@@ -1,4 +1,5 @@
 /* harness.c: process, file and database helpers for integration tests. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -207,6 +208,23 @@ h_read_file(const char *path)
 	buf[len] = '\0';
 	fclose(f);
 	return buf;
+}
+
+int
+h_open_fds(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 int

@@ -42,6 +42,7 @@ char	*h_tmpdir(const char *name);		/* fresh dir, malloc'd path */
 /* asprintf that cannot fail (h_fatal when out of memory). */
 char	*h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*h_read_file(const char *path);		/* NULL if missing */
+int	 h_open_fds(pid_t pid);		/* descriptors it holds; -1 if gone */
 int	 h_write_file(const char *path, const char *text);
 int	 h_count_lines(const char *text, const char *needle);
 

@@ -161,6 +161,28 @@ START_TEST(test_unauthenticated_body_refused_before_reading)
 }
 END_TEST
 
+/* Reads fd into got (NUL-terminated) until the peer closes it or ms
+ * pass; 1 if it closed. */
+static int
+read_until_closed(int fd, char *got, size_t size, int ms)
+{
+	size_t len = 0;
+	int closed = 0;
+
+	for (long end = h_now_ms() + ms; !closed && h_now_ms() < end; ) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		ssize_t n = read(fd, got + len, size - 1 - len);
+		if (n <= 0)
+			closed = 1;
+		else
+			len += (size_t)n;
+	}
+	got[len] = '\0';
+	return closed;
+}
+
 /*
  * The same head pipelined behind a GET /healthz, both in one write: the
  * GET is answered, then the connection is closed without the body being
@@ -175,25 +197,13 @@ START_TEST(test_pipelined_body_refused_before_reading)
 	    "POST /api/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
 	char got[8192];
-	size_t len = 0;
-	int closed = 0;
-	long end;
+	int closed;
 
 	ck_assert_int_ne(fd, -1);
 	ck_assert_int_eq(write(fd, two, strlen(two)), (ssize_t)strlen(two));
 	/* Not one byte of the body is sent: pigeond must not wait for it
 	 * (request_seconds, 3 s, would close it then). */
-	for (end = h_now_ms() + 2500; !closed && h_now_ms() < end; ) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		if (poll(&p, 1, 100) != 1)
-			continue;
-		ssize_t n = read(fd, got + len, sizeof(got) - 1 - len);
-		if (n <= 0)
-			closed = 1;
-		else
-			len += (size_t)n;
-	}
-	got[len] = '\0';
+	closed = read_until_closed(fd, got, sizeof(got), 2500);
 	close(fd);
 	ck_assert_msg(closed, "pigeond waited for the body of a pipelined request "
 	    "without a token; it answered: %s", got);
@@ -207,19 +217,7 @@ START_TEST(test_pipelined_body_refused_before_reading)
 	fd = connect_from("127.0.0.6");
 	ck_assert_int_ne(fd, -1);
 	ck_assert_int_eq(write(fd, gets, strlen(gets)), (ssize_t)strlen(gets));
-	len = 0;
-	closed = 0;
-	for (end = h_now_ms() + 10000; !closed && h_now_ms() < end; ) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		if (poll(&p, 1, 100) != 1)
-			continue;
-		ssize_t n = read(fd, got + len, sizeof(got) - 1 - len);
-		if (n <= 0)
-			closed = 1;
-		else
-			len += (size_t)n;
-	}
-	got[len] = '\0';
+	read_until_closed(fd, got, sizeof(got), 10000);
 	close(fd);
 	char *second = strstr(got, "HTTP/1.1 200 ");
 	ck_assert_msg(second && strstr(second + 1, "HTTP/1.1 200 "), "%s", got);
@@ -458,21 +456,6 @@ START_TEST(test_load_leaves_sms_flowing)
 }
 END_TEST
 
-static int
-open_fds(pid_t p)
-{
-	char path[64];
-	int n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Last (the limit cannot be raised again): pigeond with 3 descriptors to
  * spare, 20 clients. accept() fails with EMFILE: no spinning, one line of
  * log per 10 s, and the API answers again once the clients are gone. */
@@ -483,7 +466,7 @@ START_TEST(test_accept_emfile_backs_off)
 	long hz = sysconf(_SC_CLK_TCK);
 
 	ck_assert_int_ge(asprintf(&log, "%s/pigeond.log", g.dir), 0);
-	int used = open_fds(g.pigeond);
+	int used = h_open_fds(g.pigeond);
 	struct rlimit now, tight = { (rlim_t)used + 3, (rlim_t)used + 3 };
 	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, NULL, &now), 0);
 	if (tight.rlim_max > now.rlim_max)

@@ -16,7 +16,6 @@
  * callbacks beyond wait in the database (none lost or failed), and
  * another client's receiver still gets its callbacks meanwhile.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -476,28 +475,13 @@ START_TEST(test_workers_inherit_no_socket)
 }
 END_TEST
 
-static int
-open_fds(pid_t p)
-{
-	char path[64];
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static int fd_peak;
 
 static void
 fd_sample(void)
 {
-	int n = open_fds(g.pigeond);
+	int n = h_open_fds(g.pigeond);
 	if (n > fd_peak)
 		fd_peak = n;
 }
@@ -535,7 +519,7 @@ send_with_dlr(const char *to, const char *dlr_url)
 START_TEST(test_dlr_flood_bounded)
 {
 	char url[128], to[32];
-	int base = open_fds(g.pigeond);
+	int base = h_open_fds(g.pigeond);
 
 	fd_peak = base;
 	/* Each message its own URL: the receivers accept and never answer. */
