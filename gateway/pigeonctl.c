@@ -496,6 +496,24 @@ ctl_getopt(int *argc, char **argv, const char *opts, const struct option *longop
 	return -1;
 }
 
+/* "CMD [-d DAYS] HANDLE" (stats, audience), options anywhere: the
+ * handle; *days NULL when not given. */
+const char *
+ctl_days_and_handle(int argc, char **argv, const char **days)
+{
+	int ch;
+
+	*days = NULL;
+	while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
+		if (ch != 'd')
+			usage();
+		*days = optarg;
+	}
+	if (argc != 2)
+		usage();
+	return argv[1];
+}
+
 void
 add_param(char *path, size_t len, const char *name, const char *value)
 {

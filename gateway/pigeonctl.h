@@ -27,6 +27,7 @@ struct option;
  * the command. */
 int	 ctl_getopt(int *argc, char **argv, const char *opts,
 	    const struct option *longopts);
+const char *ctl_days_and_handle(int argc, char **argv, const char **days);
 /* Appends ?name=value (or &name=value), value URL-encoded. */
 void	 add_param(char *path, size_t len, const char *name, const char *value);
 int	 cmd_modems(void);

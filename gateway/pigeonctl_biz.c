@@ -3,7 +3,6 @@
  * business, key, keys, revoke, schedule and audience, over the routes of
  * gateway/api_business.c and api_stats.c.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,16 +222,8 @@ ctl_biz(int argc, char **argv)
 	if (strcmp(cmd, "schedule") == 0 && argc == 4)
 		return cmd_schedule(argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "audience") == 0) {
-		const char *days = NULL;
-		int ch;
-		while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
-			if (ch != 'd')
-				usage();
-			days = optarg;
-		}
-		if (argc != 2)
-			usage();
-		return cmd_audience(argv[1], days);
+		const char *days, *h = ctl_days_and_handle(argc, argv, &days);
+		return cmd_audience(h, days);
 	}
 	return -1;
 }

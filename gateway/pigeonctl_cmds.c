@@ -80,17 +80,10 @@ static int
 cmd_stats(int argc, char **argv)
 {
 	char path[512];
-	const char *days = NULL;
-	int ch;
+	const char *days, *h = ctl_days_and_handle(argc, argv, &days);
 
-	while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
-		if (ch != 'd')
-			usage();
-		days = optarg;
-	}
-	if (argc != 2)
-		usage();
-	const char *h = argv[1][0] == '@' ? argv[1] + 1 : argv[1];
+	if (h[0] == '@')
+		h++;
 	char *enc = evhttp_uriencode(h, -1, 0);
 	snprintf(path, sizeof(path), "/api/users/%s/stats", enc ? enc : "");
 	free(enc);
