@@ -391,6 +391,8 @@ posted(struct api_req *r, PGresult *res)
 		    "(without an offset: the service's time zone)");
 	else if (err && strcmp(err, "too_far") == 0)
 		api_error(r, 400, "\"send_at\" is more than 30 days ahead");
+	else if (err && strcmp(err, "empty") == 0)
+		api_error(r, 400, "\"text\" is empty");
 	else if (err)
 		api_error(r, 400, "\"text\" is longer than %d characters", env.conf.post_max);
 	else if (json_object_get(o, "scheduled"))
@@ -440,6 +442,9 @@ api_biz_posts_create(struct api_req *r)
 		api_error(r, 400, "\"user\" is not a handle (1-15 of a-z, 0-9, _)");
 		return;
 	}
+	/* ASCII blanks are refused here; a text of other spaces or invisible
+	 * characters only ("\u200b") by pigeon_biz_post, which makes it the
+	 * one line an SMS copy shows first, as for a post by SMS. */
 	const char *t = json_string_value(text);
 	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
 		t++;

@@ -100,10 +100,14 @@ END $$;
 -- an offset it is read in the service's time zone (a flash sale "at
 -- 18:00" is 18:00 where the members are). A time already past posts at
 -- once. {"id"} (posted), {"scheduled", "send_at"}, or {"error": "no_user"
--- | "suspended" | "too_long" | "bad_time" | "too_far"}. A suspended
--- account posts nothing, even with an operator's token: its post went to
--- the webhooks and used up its trackers' daily allowance, while its copies
--- were cancelled.
+-- | "suspended" | "empty" | "too_long" | "bad_time" | "too_far"}. A
+-- suspended account posts nothing, even with an operator's token: its
+-- post went to the webhooks and used up its trackers' daily allowance,
+-- while its copies were cancelled. The text is made one line first, as a
+-- post by SMS (pigeon_apply_post): one of spaces and invisible characters
+-- only ("\u200b", "\u00a0\u2028") is empty, refused now rather than sent
+-- to every follower as "@shop: " (at once or at send_at), and post_max
+-- counts the characters of the line that goes out.
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
     p_post_max integer, p_send_at text, p_ahead_s integer)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -120,6 +124,10 @@ BEGIN
 	END IF;
 	IF susp THEN
 		RETURN jsonb_build_object('error', 'suspended');
+	END IF;
+	p_text := pigeon_sms_line(p_text);
+	IF p_text IS NULL OR pigeon_text_blank(p_text) THEN
+		RETURN jsonb_build_object('error', 'empty');
 	END IF;
 	IF length(p_text) > p_post_max THEN
 		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
@@ -148,7 +156,8 @@ END $$;
 -- at most p_limit; each row is taken once (SKIP LOCKED: several hosts may
 -- run it) and marked posted in the transaction that posts it. A
 -- suspended account's due posts are cancelled, not kept for later: a
--- flash sale must not go out days late. The count posted.
+-- flash sale must not go out days late; so is a blank one (scheduled
+-- before pigeon_biz_post refused them). The count posted.
 CREATE OR REPLACE FUNCTION pigeon_biz_post_due(p_limit integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -160,7 +169,8 @@ BEGIN
 	          ORDER BY send_at, id LIMIT p_limit
 	          FOR UPDATE SKIP LOCKED LOOP
 		IF EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id
-		            AND a.suspended_at IS NOT NULL) THEN
+		            AND a.suspended_at IS NOT NULL)
+		   OR pigeon_text_blank(pigeon_sms_line(s.text)) THEN
 			UPDATE scheduled_posts SET state = 'cancelled', done_at = now()
 			 WHERE id = s.id;
 			CONTINUE;

@@ -631,6 +631,83 @@ START_TEST(test_made_up_keys_limited)
 }
 END_TEST
 
+/* pigeon_biz_post and the janitor: posts of @shop by API, with post_max
+ * 300, to one follower. */
+static void
+setup_posts(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " TOKEN "\n";
+	g.extra_config = "post_max = 300\n";
+	h_gateway_start(&g, "business_posts", 1);
+}
+
+/* POST /api/posts of text (JSON, escapes and all) with send_at (or NULL):
+ * the answer's code. */
+static int
+post_code(const char *key, const char *json_text, const char *at)
+{
+	char *body = at ? h_strf("{\"user\": \"shop\", \"text\": \"%s\", \"send_at\": \"%s\"}",
+	    json_text, at) : h_strf("{\"user\": \"shop\", \"text\": \"%s\"}", json_text);
+	char *resp = NULL;
+	int code = h_http(g.http_port, "POST", "/api/posts", key, body, &resp);
+	free(body);
+	free(resp);
+	return code;
+}
+
+/*
+ * A blank API post: a text of spaces or invisible characters other than
+ * ASCII ones was answered 201 (or 202 with send_at) and went to every
+ * follower as "@shop: "; it is a 400 now, as an empty text, and nothing
+ * is posted or scheduled. post_max counts the line that goes out (as
+ * by SMS), not the invisible characters removed from it.
+ */
+START_TEST(test_api_post_text)
+{
+	const char *fan = "+212661000320";
+
+	join(0, SHOP, "shop");
+	join(0, fan, "fan");
+	ck_assert_int_eq(h_wait_received(&g, SHOP, "@shop", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, fan, "@fan", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, fan, "FOLLOW shop"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	char *key = business("shop");
+	char *at = db_time_in(3600);
+
+	static const char *const blank[] = { "\\u200b", "\\u00a0\\u2028", " \\u3000\\t",
+	    "\\u200d", "\\u2060\\ufeff\\u00ad", "\\u202e \\u2800", NULL };
+	for (int i = 0; blank[i]; i++) {
+		ck_assert_msg(post_code(key, blank[i], NULL) == 400, "\"%s\" posted", blank[i]);
+		ck_assert_msg(post_code(key, blank[i], at) == 400, "\"%s\" scheduled",
+		    blank[i]);
+	}
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts", 0, NULL), 0);
+
+	/* 300 letters and ten zero-width spaces: 300 characters go out. */
+	char text[400] = "";
+	for (int i = 0; i < 10; i++)
+		strcat(text, "\\u200b");
+	size_t n0 = strlen(text);
+	memset(text + n0, 'z', 300);
+	text[n0 + 300] = '\0';
+	ck_assert_int_eq(post_code(key, text, NULL), 201);
+	ck_assert_int_eq(post_code(key, text, at), 202);
+	strcat(text, "z");
+	ck_assert_int_eq(post_code(key, text, NULL), 400);
+	ck_assert_int_eq(post_code(key, text, at), 400);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE length(text) = 300",
+	    0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts "
+	    "WHERE length(text) = 300", 0, NULL), 1);
+	free(at);
+	free(key);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -645,6 +722,11 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_scheduled_post);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("posts");
+	tcase_add_checked_fixture(tc, setup_posts, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_api_post_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
