@@ -409,11 +409,16 @@ post_allowed(struct api_req *r)
 {
 	char max[16];
 	json_t *at = json_object_get(r->body, "send_at");
+	const char *text = json_string_value(json_object_get(r->body, "text"));
+	int parts;
 
 	snprintf(max, sizeof(max), "%d", env.conf.post_max);
-	const char *params[] = { r->biz_handle, json_string_value(json_object_get(r->body,
-	    "text")), max, json_string_value(at), SEND_AHEAD_S };
-	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5)", 5, params, posted);
+	/* The fan-out's cap of parts is that of the text's coding, asked of
+	 * libgammu as for a post by SMS (commands.c): a GSM-7 text is cut to
+	 * fanout_parts_gsm parts, now or at send_at. */
+	const char *params[] = { r->biz_handle, text, max, json_string_value(at),
+	    SEND_AHEAD_S, smstext_encode(text, strlen(text), &parts) ? "true" : "false" };
+	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5, $6)", 6, params, posted);
 }
 
 /* POST /api/posts {"user", "text"[, "send_at"]}: an operator token with

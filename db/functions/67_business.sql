@@ -107,9 +107,15 @@ END $$;
 -- post by SMS (pigeon_apply_post): one of spaces and invisible characters
 -- only ("\u200b", "\u00a0\u2028") is empty, refused now rather than sent
 -- to every follower as "@shop: " (at once or at send_at), and post_max
--- counts the characters of the line that goes out.
+-- counts the characters of the line that goes out. p_ucs2: whether
+-- libgammu sends the text as UCS-2 (pigeond asks it, as for a post by
+-- SMS): the fan-out's cap of parts (fanout_parts_ucs2 or
+-- fanout_parts_gsm, pigeon_post), kept with a scheduled post; NULL, not
+-- known, takes the UCS-2 cap.
+DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer);
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
-    p_post_max integer, p_send_at text, p_ahead_s integer)
+    p_post_max integer, p_send_at text, p_ahead_s integer,
+    p_ucs2 boolean DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	acct bigint;
@@ -144,12 +150,12 @@ BEGIN
 			RETURN jsonb_build_object('error', 'too_far');
 		END IF;
 		IF due > now() THEN
-			INSERT INTO scheduled_posts (account_id, text, send_at)
-			    VALUES (acct, p_text, due) RETURNING id INTO sid;
+			INSERT INTO scheduled_posts (account_id, text, send_at, ucs2)
+			    VALUES (acct, p_text, due, p_ucs2) RETURNING id INTO sid;
 			RETURN jsonb_build_object('scheduled', sid, 'send_at', due);
 		END IF;
 	END IF;
-	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL));
+	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL, p_ucs2));
 END $$;
 
 -- The janitor's job (api_business.c): posts what is due, oldest first,
@@ -157,7 +163,9 @@ END $$;
 -- run it) and marked posted in the transaction that posts it. A
 -- suspended account's due posts are cancelled, not kept for later: a
 -- flash sale must not go out days late; so is a blank one (scheduled
--- before pigeon_biz_post refused them). The count posted.
+-- before pigeon_biz_post refused them). A post takes the cap of parts
+-- of its coding as pigeond saw it when it was scheduled (a row from
+-- before that was kept: estimated from its text). The count posted.
 CREATE OR REPLACE FUNCTION pigeon_biz_post_due(p_limit integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -177,7 +185,8 @@ BEGIN
 		END IF;
 		UPDATE scheduled_posts
 		   SET state = 'posted', done_at = now(),
-		       post_id = pigeon_post(s.account_id, s.text, NULL)
+		       post_id = pigeon_post(s.account_id, s.text, NULL,
+		           coalesce(s.ucs2, NOT pigeon_digest_gsm7(s.text)))
 		 WHERE id = s.id;
 		n := n + 1;
 	END LOOP;

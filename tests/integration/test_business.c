@@ -20,6 +20,10 @@
  * the one that counts); one an hour ahead stays; one cancelled never
  * leaves. pigeonctl's audience, key, keys, revoke, schedule and
  * business commands do the same over the API.
+ *
+ * posts: what pigeon_biz_post makes of an API post's text, as of a post
+ * by SMS: a blank one is refused, post_max counts the line that goes
+ * out, and the fan-out takes the cap of parts of the text's coding.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -656,6 +660,33 @@ post_code(const char *key, const char *json_text, const char *at)
 	return code;
 }
 
+/* @shop and a follower; @shop's key (malloc). */
+static char *
+shop_and_fan(const char *fan)
+{
+	join(0, SHOP, "shop");
+	join(0, fan, "fan");
+	ck_assert_int_eq(h_wait_received(&g, SHOP, "@shop", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, fan, "@fan", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, fan, "FOLLOW shop"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	return business("shop");
+}
+
+/* The cap of parts of the copy of the post that starts with `start`. */
+static long
+copy_parts(const char *start)
+{
+	char *like = h_strf("@shop: %s%%", start);
+	const char *params[] = { like };
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox o JOIN posts p "
+	    "ON p.id = o.post_id WHERE o.text LIKE $1", like, "1", WAIT_MS), 0);
+	long n = h_db_long(g.db, "SELECT max_parts FROM outbox WHERE text LIKE $1", 1, params);
+	free(like);
+	return n;
+}
+
 /*
  * A blank API post: a text of spaces or invisible characters other than
  * ASCII ones was answered 201 (or 202 with send_at) and went to every
@@ -665,16 +696,7 @@ post_code(const char *key, const char *json_text, const char *at)
  */
 START_TEST(test_api_post_text)
 {
-	const char *fan = "+212661000320";
-
-	join(0, SHOP, "shop");
-	join(0, fan, "fan");
-	ck_assert_int_eq(h_wait_received(&g, SHOP, "@shop", WAIT_MS), 0);
-	ck_assert_int_eq(h_wait_received(&g, fan, "@fan", WAIT_MS), 0);
-	ck_assert_int_eq(h_text(&g, 0, fan, "FOLLOW shop"), 0);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows", NULL, "1", WAIT_MS), 0);
-	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
-	char *key = business("shop");
+	char *key = shop_and_fan("+212661000320");
 	char *at = db_time_in(3600);
 
 	static const char *const blank[] = { "\\u200b", "\\u00a0\\u2028", " \\u3000\\t",
@@ -708,6 +730,45 @@ START_TEST(test_api_post_text)
 }
 END_TEST
 
+/*
+ * A GSM-7 text posted through the API went to each follower in up to
+ * fanout_parts_ucs2 parts (3), the same text by SMS in fanout_parts_gsm
+ * (1): pigeon_biz_post passed no coding, and none means UCS-2. Now pigeond
+ * asks libgammu, as for a post by SMS, at once and for send_at; a text
+ * that needs UCS-2 keeps the UCS-2 cap.
+ */
+START_TEST(test_api_post_parts)
+{
+	const char *fan = "+212661000321";
+	char *key = shop_and_fan(fan), gsm[300] = "", sched[300] = "", ucs2[200] = "";
+
+	while (strlen(gsm) < 280)
+		strcat(gsm, "Promo GSM ");
+	gsm[286] = '\0';
+	memcpy(sched, "Later", 5);
+	memcpy(sched + 5, gsm + 5, 282);
+	while (strlen(ucs2) < 150)
+		strcat(ucs2, "Ucs2 \xc5\x9f ");	/* ş: not GSM-7 */
+	ck_assert_int_eq(post_code(key, gsm, NULL), 201);
+	ck_assert_int_eq(copy_parts("Promo GSM"), 1);
+	ck_assert_int_eq(h_wait_received(&g, fan, "... GET shop", WAIT_MS), 0);
+	ck_assert_int_eq(post_code(key, ucs2, NULL), 201);
+	ck_assert_int_eq(copy_parts("Ucs2"), 3);
+	char *at = db_time_in(2);
+	ck_assert_int_eq(post_code(key, sched, at), 202);
+	ck_assert_int_eq(copy_parts("Later"), 1);
+	/* A row scheduled before pigeond said its coding: estimated. */
+	h_db_exec(g.db, "INSERT INTO scheduled_posts (account_id, text, send_at) "
+	    "SELECT id, 'Older' || repeat(' row', 70), now() FROM accounts "
+	    "WHERE handle = 'shop'");
+	ck_assert_int_eq(copy_parts("Older"), 1);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE post_id IS NOT NULL "
+	    "AND state = 'sent'", NULL, "4", WAIT_MS), 0);
+	free(at);
+	free(key);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -727,6 +788,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup_posts, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_api_post_text);
+	tcase_add_test(tc, test_api_post_parts);
 	suite_add_tcase(s, tc);
 	return s;
 }
