@@ -228,18 +228,29 @@ BEGIN
 END $$;
 
 -- The tracked words of an account (TRACK by API; no SMS is sent about it).
+-- digest: the word comes once a day (TRACK word DIGEST by SMS), at
+-- digest_hour, the account's (null when no word is digested), not post
+-- by post.
 CREATE OR REPLACE FUNCTION pigeon_biz_tracks(p_handle text)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('handle', a.handle,
 	    'max', pigeon_setting_int('track_max'),
+	    'digest_hour', CASE WHEN EXISTS (SELECT 1 FROM tracks t
+	                                      WHERE t.account_id = a.id AND t.digest)
+	                        THEN coalesce(a.digest_hour, pigeon_digest_default_hour()) END,
 	    'tracks', (SELECT coalesce(jsonb_agg(jsonb_build_object('word', t.word,
-	                   'term', t.term, 'since', t.created_at)
+	                   'term', t.term, 'since', t.created_at, 'digest', t.digest)
 	                   ORDER BY t.created_at, t.term), '[]'::jsonb)
 	                 FROM tracks t WHERE t.account_id = a.id))
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;
 
 -- {"term", "word", "added"} or {"error": "no_user" | "bad_word" | "full"}.
+-- As TRACK word by SMS (pigeon_apply_track): a word of the daily digest
+-- comes back post by post ("added" false, "digest" false: it was
+-- tracked already), and the next digest is scheduled again (none when
+-- it was the last digested word). Before, the word stayed in the digest
+-- and its posts never came as SMS.
 CREATE OR REPLACE FUNCTION pigeon_biz_track_add(p_handle text, p_word text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -257,18 +268,28 @@ BEGIN
 	IF v_term IS NULL THEN
 		RETURN jsonb_build_object('error', 'bad_word');
 	END IF;
+	UPDATE tracks t SET digest = false
+	 WHERE t.account_id = acct AND t.term = v_term AND t.digest;
+	IF FOUND THEN
+		PERFORM pigeon_digest_schedule(acct, NULL);
+		RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', false,
+		    'digest', false);
+	END IF;
 	IF EXISTS (SELECT 1 FROM tracks WHERE account_id = acct AND term = v_term) THEN
-		RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', false);
+		RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', false,
+		    'digest', false);
 	END IF;
 	SELECT count(*) INTO n FROM tracks WHERE account_id = acct;
 	IF n >= lim THEN
 		RETURN jsonb_build_object('error', 'full', 'max', lim);
 	END IF;
 	INSERT INTO tracks (account_id, term, word) VALUES (acct, v_term, v_word);
-	RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', true);
+	RETURN jsonb_build_object('term', v_term, 'word', v_word, 'added', true,
+	    'digest', false);
 END $$;
 
--- {"term", "removed"} or {"error": "no_user" | "bad_word"}.
+-- {"term", "removed"} or {"error": "no_user" | "bad_word"}. As UNTRACK by
+-- SMS: the last digested word gone, no digest is due any more.
 CREATE OR REPLACE FUNCTION pigeon_biz_track_remove(p_handle text, p_word text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -285,6 +306,9 @@ BEGIN
 	END IF;
 	DELETE FROM tracks WHERE account_id = acct AND term = v_term;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		PERFORM pigeon_digest_schedule(acct, NULL);
+	END IF;
 	RETURN jsonb_build_object('term', v_term, 'removed', n > 0);
 END $$;
 

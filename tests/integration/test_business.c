@@ -23,7 +23,8 @@
  *
  * posts: what pigeon_biz_post makes of an API post's text, as of a post
  * by SMS: a blank one is refused, post_max counts the line that goes
- * out, and the fan-out takes the cap of parts of the text's coding.
+ * out, and the fan-out takes the cap of parts of the text's coding; a
+ * word tracked by API is the word TRACK takes by SMS, digest or not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,6 +770,58 @@ START_TEST(test_api_post_parts)
 }
 END_TEST
 
+/* @shop's digest: "digest of its word promo, digest_at set". */
+#define SHOP_DIGEST "SELECT t.digest::text || ' ' || (a.digest_at IS NOT NULL)::text " \
+	"FROM tracks t JOIN accounts a ON a.id = t.account_id " \
+	"WHERE a.handle = 'shop' AND t.term = 'promo'"
+
+/*
+ * A word tracked with TRACK promo DIGEST by SMS, then POSTed to
+ * /api/accounts/shop/tracks: the answer was "added": false and the word
+ * stayed in the digest, its posts never sent as SMS. As TRACK promo by
+ * SMS, it comes back post by post and no digest is due; GET shows which
+ * words are digested, and at what hour. A digested word removed by API
+ * leaves no digest due either, as UNTRACK by SMS.
+ */
+START_TEST(test_api_track_digest)
+{
+	const char *fan = "+212661000322";
+	char *key = shop_and_fan(fan);
+
+	ck_assert_int_eq(h_text(&g, 0, SHOP, "TRACK promo DIGEST"), 0);
+	ck_assert_int_eq(h_wait_db(&g, SHOP_DIGEST, NULL, "true true", WAIT_MS), 0);
+	json_t *o = jreq("GET", "/api/accounts/shop/tracks", key, NULL, 200);
+	json_t *t = json_array_get(json_object_get(o, "tracks"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "term")), "promo");
+	ck_assert(json_is_true(json_object_get(t, "digest")));
+	ck_assert_int_eq(num(o, "digest_hour"), 20);
+	json_decref(o);
+
+	o = jreq("POST", "/api/accounts/shop/tracks", key, "{\"word\": \"promo\"}", 200);
+	ck_assert(json_is_false(json_object_get(o, "added")));
+	ck_assert(json_is_false(json_object_get(o, "digest")));
+	json_decref(o);
+	ck_assert_int_eq(h_wait_db(&g, SHOP_DIGEST, NULL, "false false", 1), 0);
+	o = jreq("GET", "/api/accounts/shop/tracks", key, NULL, 200);
+	t = json_array_get(json_object_get(o, "tracks"), 0);
+	ck_assert(json_is_false(json_object_get(t, "digest")));
+	ck_assert(json_is_null(json_object_get(o, "digest_hour")));
+	json_decref(o);
+	ck_assert_int_eq(h_text(&g, 0, fan, "Grande promo ce soir"), 0);
+	ck_assert_int_eq(h_wait_received(&g, SHOP, "@fan: Grande promo ce soir", WAIT_MS), 0);
+
+	/* Digested again by SMS, then removed by API: no digest due. */
+	ck_assert_int_eq(h_text(&g, 0, SHOP, "TRACK promo DIGEST"), 0);
+	ck_assert_int_eq(h_wait_db(&g, SHOP_DIGEST, NULL, "true true", WAIT_MS), 0);
+	o = jreq("DELETE", "/api/accounts/shop/tracks/promo", key, NULL, 200);
+	ck_assert(json_is_true(json_object_get(o, "removed")));
+	json_decref(o);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle = 'shop' "
+	    "AND digest_at IS NULL", 0, NULL), 1);
+	free(key);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -789,6 +842,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_api_post_text);
 	tcase_add_test(tc, test_api_post_parts);
+	tcase_add_test(tc, test_api_track_digest);
 	suite_add_tcase(s, tc);
 	return s;
 }
