@@ -68,21 +68,24 @@ csv_row(struct evbuffer *b, const char *section, const char *key,
 	evbuffer_add(b, "\r\n", 2);
 }
 
-/* A breakdown of people: its buckets, then "other" when shown. */
+/* A breakdown of people: its buckets, then "other" when shown. A key
+ * that is a string (a network's name, set by the operator: it may be
+ * long, and French or Arabic) goes out whole, as in the JSON; it was cut
+ * at 63 bytes, inside a UTF-8 character too. */
 static void
 csv_buckets(struct evbuffer *b, const char *section, json_t *br, const char *keyname)
 {
 	json_t *e;
 	size_t i;
-	char key[64];
+	char num[32];
 
 	json_array_foreach(json_object_get(br, "buckets"), i, e) {
 		json_t *k = json_object_get(e, keyname);
-		if (json_is_integer(k))
-			snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT, json_integer_value(k));
-		else
-			snprintf(key, sizeof(key), "%s", json_string_value(k) ?
-			    json_string_value(k) : "");
+		const char *key = json_string_value(k) ? json_string_value(k) : "";
+		if (json_is_integer(k)) {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(k));
+			key = num;
+		}
 		csv_row(b, section, key, "people", json_object_get(e, "people"));
 	}
 	if (json_is_integer(json_object_get(br, "other")))

@@ -8,14 +8,16 @@
  * back in time), then changes them the ways the service does: a language
  * changed, follows undone and made again one by one, new SMS moving a
  * follower's hour to a later day, a follower erased by the operator's API,
- * a number range added, and the service's time zone changed to one of a
+ * a number range added (its network's name 101 bytes of French and
+ * Arabic), and the service's time zone changed to one of a
  * quarter-hour offset (Asia/Kathmandu, +05:45); last, the counts are
  * emptied and marked unfilled, as in a database from before them, and
  * filled again by the next start. After each step the
  * statistics, read by the operator's API for 7 and for 30 days, equal
  * what the rows say (computed here by a pass over them): the followers
  * and their days, the language and network groups, each active hour
- * shown, and the "other" of the hidden hours, each person once.
+ * shown, and the "other" of the hidden hours, each person once; the CSV
+ * export has the same groups, their keys whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,38 @@ stats(int days)
 	" WHERE m.received_at >= w.day0::timestamp AT TIME ZONE w.tz " \
 	"   AND NOT extract(hour FROM m.received_at AT TIME ZONE w.tz)::int = ANY ($2::int[])"
 
+/*
+ * The CSV export has the JSON's groups, each key whole: a network's name
+ * longer than 63 bytes was cut there, inside a UTF-8 character, so that
+ * the file was not UTF-8 and the key matched nothing in the JSON.
+ */
+static void
+check_csv(int days, const char *step, json_t *st)
+{
+	char path[96], *resp = NULL;
+	const char *keys[] = { "languages", "networks" };
+	json_t *e;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/api/accounts/biz/stats?days=%d&format=csv", days);
+	int code = h_http(g.http_port, "GET", path, TOKEN, NULL, &resp);
+	ck_assert_msg(code == 200, "%s: %d %s", path, code, resp ? resp : "");
+	json_t *utf8 = json_string(resp);	/* NULL when not UTF-8 */
+	ck_assert_msg(utf8 != NULL, "%s, %d days: the CSV is not UTF-8", step, days);
+	json_decref(utf8);
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(json_object_get(st, keys[k]), "buckets"),
+		    i, e) {
+			char *line = h_strf("\r\n%s,%s,people,%lld\r\n", keys[k],
+			    json_string_value(json_object_get(e, "key")),
+			    (long long)json_integer_value(json_object_get(e, "people")));
+			ck_assert_msg(strstr(resp, line) != NULL, "%s, %d days: no line %s in %s",
+			    step, days, line, resp);
+			free(line);
+		}
+	free(resp);
+}
+
 static void
 check(int days, const char *step)
 {
@@ -123,6 +157,7 @@ check(int days, const char *step)
 		free(a);
 		free(b);
 	}
+	check_csv(days, step, st);
 
 	/* Each day's gained and lost; the followers at its end add up to now. */
 	json_t *got = json_object_get(st, "followers_by_day");
@@ -257,7 +292,8 @@ START_TEST(test_audience_counts)
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE handle = 'a4'",
 	    0, NULL), 0);
 	db_run("INSERT INTO number_ranges (prefix, country, network) "
-	    "VALUES ('+212620', '212', 'Test Net')", NULL);
+	    "VALUES ('+212620', '212', $1)", "Opérateur de démonstration des numéros "
+	    "mobiles du Sud-Est — شبكة الجنوب المغربي");
 	check_both("erased, range");
 
 	/* Another time zone, a quarter-hour one: the hours and days again. */
