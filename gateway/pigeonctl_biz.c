@@ -158,6 +158,20 @@ print_groups(const char *title, json_t *br, const char *keyname)
 	printf("\n");
 }
 
+/* The bytes of the first n characters (code points) of UTF-8 text t: a
+ * post's text is shown cut between characters, never inside one. */
+static int
+utf8_prefix(const char *t, int n)
+{
+	size_t i;
+	int c = 0;
+
+	for (i = 0; t[i]; i++)
+		if (((unsigned char)t[i] & 0xc0) != 0x80 && c++ == n)
+			break;
+	return (int)i;
+}
+
 /* A summary; --json gives every figure (CSV and HTML: the API's ?format=). */
 static int
 cmd_audience(const char *handle, const char *days)
@@ -189,16 +203,22 @@ cmd_audience(const char *handle, const char *days)
 		    json_integer_value(json_object_get(d, "followers")));
 	printf("%-8s %7s %7s %9s %11s %7s  %s\n", "POST", "QUEUED", "SENT", "DELIVERED",
 	    "UNDELIVERED", "SHARE", "TEXT");
-	json_array_foreach(json_object_get(j, "reach"), i, p)
+	json_array_foreach(json_object_get(j, "reach"), i, p) {
+		json_t *share = json_object_get(p, "share_delivered");
+		const char *text = s(p, "text");
+		char pct[16] = "-";	/* null: no copy was made */
+
+		if (json_is_number(share))
+			snprintf(pct, sizeof(pct), "%.1f%%", json_number_value(share) * 100);
 		printf("%-8" JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT " %7"
 		    JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT " %11" JSON_INTEGER_FORMAT
-		    " %6.1f%%  %.40s\n", json_integer_value(json_object_get(p, "id")),
+		    " %7s  %.*s\n", json_integer_value(json_object_get(p, "id")),
 		    json_integer_value(json_object_get(p, "queued")),
 		    json_integer_value(json_object_get(p, "sent")),
 		    json_integer_value(json_object_get(p, "delivered")),
-		    json_integer_value(json_object_get(p, "undelivered")),
-		    json_number_value(json_object_get(p, "share_delivered")) * 100,
-		    s(p, "text"));
+		    json_integer_value(json_object_get(p, "undelivered")), pct,
+		    utf8_prefix(text, 40), text);
+	}
 	print_groups("active hours", hours, "hour");
 	print_groups("languages", json_object_get(j, "languages"), "key");
 	print_groups("networks (approximate)", json_object_get(j, "networks"), "key");

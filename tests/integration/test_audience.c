@@ -310,6 +310,34 @@ START_TEST(test_audience_counts)
 	ck_assert_int_eq(h_wait_db(&g, "SELECT seeded::text || ' ' || tz FROM audience_state",
 	    NULL, "true Asia/Kathmandu", 30000), 0);
 	check_both("filled at start");
+
+	/* pigeonctl audience: a post's text to its 40th character (it was cut
+	 * at 40 bytes: inside the é, or at the 20th Arabic letter), and "-"
+	 * for the share delivered of a post without a copy (not 0.0%). */
+	const char *latin = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9 et la suite";
+	const char *arabic = "\xd8\xb9\xd8\xb1\xd8\xb6 \xd8\xae\xd8\xa7\xd8\xb5 ";
+	char ar[512] = "";
+	while (strlen(ar) < 200)
+		strcat(ar, arabic);	/* "عرض خاص " : 8 characters, 14 bytes */
+	db_run("INSERT INTO posts (account_id, text) SELECT id, $1 FROM accounts "
+	    "WHERE handle = 'biz'", latin);
+	db_run("INSERT INTO posts (account_id, text) SELECT id, $1 FROM accounts "
+	    "WHERE handle = 'biz'", ar);
+	char *out = NULL;
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' audience biz", h_bin("pigeonctl"),
+	    g.config), 0);
+	json_t *utf8 = json_string(out);
+	ck_assert_msg(utf8 != NULL, "pigeonctl audience: not UTF-8: %s", out);
+	json_decref(utf8);
+	/* latin: 39 letters and the é (2 bytes): 40 characters, 41 bytes. */
+	char *want = h_strf("      -  %.41s\n", latin);
+	ck_assert_msg(strstr(out, want) != NULL, "no line ending \"%s\" in %s", want, out);
+	free(want);
+	/* ar: five times "عرض خاص " is 40 characters, 70 bytes; then cut. */
+	want = h_strf("      -  %.70s\n", ar);
+	ck_assert_msg(strstr(out, want) != NULL, "no line ending \"%s\" in %s", want, out);
+	free(want);
+	free(out);
 	h_gateway_stop(&g);
 }
 END_TEST
