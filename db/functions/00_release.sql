@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b4fa8a29667bda0c65b67eef2b18444ac22648053df2f982b5542ad8ab483755
+-- functions sha256: 4d85db34dd55bf75c3baf8c1f2ff84854be1b205d74653a43b3872a7bc368c5a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 4 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 5 $$;
