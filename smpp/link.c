@@ -549,9 +549,9 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		    "pigeond's commit; answered with it", seq, d.source);
 		return;
 	case 2:
-		log_warnx("deliver_sm %u from %s: copy %d of one waiting for "
-		    "pigeond's commit: answered ESME_RTHROTTLED", seq, d.source,
-		    ACKS_MAX_COPIES + 1);
+		log_warnx("deliver_sm %u from %s: one more copy (over %d) of "
+		    "one waiting for pigeond's commit: answered ESME_RTHROTTLED",
+		    seq, d.source, ACKS_MAX_COPIES);
 		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
 		sess_write(s, &scratch);
 		return;
