@@ -319,6 +319,10 @@ worker_config(const struct link *l)
 	 * a receipt whether or not it reached the phone. */
 	if (o != NULL)
 		json_object_set_new(o, "registered_delivery", json_integer(1));
+	/* It takes a receiver lost alone (`link` with `sends`, then `up`):
+	 * a worker says so only to a pigeond that does. */
+	if (o != NULL)
+		json_object_set_new(o, "receiver_apart", json_true());
 	return o;
 }
 

@@ -264,7 +264,19 @@ link_fail_all(const char *why)
 static int
 rx_aside(const struct sess *s)
 {
-	return nsess == 2 && s->role == ROLE_RX && ready_now;
+	return cfg.rx_apart && nsess == 2 && s->role == ROLE_RX && ready_now;
+}
+
+/* Ready to send: the session that sends bound (and, for a pigeond that
+ * does not take a receiver apart, every session). */
+static int
+sends_ready(void)
+{
+	if (!cfg.rx_apart)
+		for (int i = 0; i < nsess; i++)
+			if (sess[i].state != S_BOUND)
+				return 0;
+	return tx_sess()->state == S_BOUND;
 }
 
 /* The receiver aside is down: told once per change of reason (a receiver
@@ -392,13 +404,13 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 	/* Ready when the session that sends is bound: with two sessions, a
 	 * receiver the SMSC will not bind does not keep the sends back. */
-	if (tx_sess()->state == S_BOUND && !ready_now) {
+	if (sends_ready() && !ready_now) {
 		ready_now = 1;
 		main_ready(sysid, ever_ready);
 		ever_ready = 1;
 		/* Said again: pigeond took the link for up and well. */
 		sess[1].said[0] = '\0';
-		if (nsess == 2 && sess[1].state != S_BOUND &&
+		if (cfg.rx_apart && nsess == 2 && sess[1].state != S_BOUND &&
 		    sess[1].last_why[0] != '\0')
 			rx_tell(&sess[1], sess[1].last_why, 0);
 	}

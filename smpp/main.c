@@ -456,6 +456,9 @@ handle_config(json_t *o)
 		cfg.rx_only = 1;
 	else
 		log_warnx("config: bind \"%s\" unknown; transceiver", bind);
+	/* A pigeond of before this took every `link` down for the link's
+	 * and knew no `up`: its receiver lost alone would stay offline. */
+	cfg.rx_apart = get_num(o, "receiver_apart", 0, 0, 1) == 1;
 	copy_str(o, "source_addr", cfg.source_addr, sizeof(cfg.source_addr), "");
 	cfg.source_ton = (int)get_num(o, "source_ton", 0, 0, 255);
 	cfg.source_npi = (int)get_num(o, "source_npi", 0, 0, 255);

@@ -184,6 +184,9 @@ struct link_config {
 	char	 system_type[13];
 	int	 split;			/* transmitter + receiver sessions */
 	int	 rx_only, tx_only;	/* a single receiver or transmitter */
+	int	 rx_apart;		/* pigeond takes a receiver lost alone
+					 * (link: sends, up); else it is the
+					 * link's loss, as before */
 	char	 source_addr[21];
 	int	 source_ton, source_npi, dest_ton, dest_npi;
 	int	 window;

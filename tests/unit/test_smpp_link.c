@@ -189,6 +189,7 @@ START_TEST(test_receiver_lost_alone)
 	uint8_t p[32];
 
 	cfg.reconnect_max_ms = 30000;
+	cfg.rx_apart = 1;
 	nsess = 2;
 	sess[0].role = ROLE_TX;
 	sess[1].role = ROLE_RX;
@@ -233,6 +234,43 @@ START_TEST(test_receiver_lost_alone)
 	ck_assert_int_eq(ready_now, 0);
 	ck_assert_int_eq(down_calls, 3);
 	ck_assert_int_eq(down_sends, 2);
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	cfg.rx_apart = 0;
+}
+END_TEST
+
+/* A pigeond of before (no receiver_apart in the config) took every
+ * `link` down for the link's and knew no `up`: to it, a receiver lost is
+ * the link down, and the link is ready again once both are bound. */
+START_TEST(test_receiver_lost_older_pigeond)
+{
+	uint8_t p[32];
+
+	cfg.reconnect_max_ms = 30000;
+	cfg.rx_apart = 0;
+	nsess = 2;
+	sess[0].role = ROLE_TX;
+	sess[1].role = ROLE_RX;
+	sess[0].bev = sess[1].bev = NULL;
+	ready_now = 0;
+	ready_calls = down_calls = down_sends = up_calls = 0;
+	sess[0].state = S_BINDING;
+	pdu16(p, SMPP_BIND_TRANSMITTER | SMPP_RESP, ESME_ROK, 1, 1);
+	sess_pdu(&sess[0], p, 17);
+	ck_assert_int_eq(ready_now, 0);		/* the receiver not bound yet */
+	sess[1].state = S_BINDING;
+	pdu16(p, SMPP_BIND_RECEIVER | SMPP_RESP, ESME_ROK, 1, 1);
+	sess_pdu(&sess[1], p, 17);
+	ck_assert_int_eq(ready_calls, 1);
+	sess_close(&sess[1], "connection closed by the SMSC", 0);
+	ck_assert_int_eq(ready_now, 0);
+	ck_assert_int_eq(down_calls, 1);
+	ck_assert_int_eq(down_sends, 0);
+	sess[1].state = S_BINDING;
+	sess_pdu(&sess[1], p, 17);
+	ck_assert_int_eq(ready_calls, 2);	/* ready again, as before */
+	ck_assert_int_eq(up_calls, 0);
 	nsess = 1;
 	sess[0].role = ROLE_TRX;
 }
@@ -320,6 +358,7 @@ main(void)
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
+	tcase_add_test(tc, test_receiver_lost_older_pigeond);
 	tcase_add_test(tc, test_deliver_out_of_state);
 	tcase_add_test(tc, test_acks_copies_capped);
 	suite_add_tcase(s, tc);
