@@ -228,6 +228,27 @@ on_db_notify(const char *channel, const char *payload, void *arg)
 		fanout_kick();
 }
 
+/*
+ * The version, and the schema and functions this build brings: the two
+ * numbers pigeond compares with a database's before it starts (an older
+ * build refuses a newer schema or functions release), so that an
+ * operator can tell which of two builds is the newer one.
+ */
+static int
+print_version(void)
+{
+	char err[256];
+
+	if (migrate_init(err, sizeof(err)) == -1) {
+		printf("pigeond %s\n", PIGEON_VERSION);
+		return 0;
+	}
+	printf("pigeond %s (schema %d, functions release %d)\n", PIGEON_VERSION,
+	    migrate_latest(), migrate_functions_release());
+	migrate_cleanup();
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -237,17 +258,15 @@ main(int argc, char *argv[])
 	struct event *sigs[4];
 	int signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("pigeond %s\n", PIGEON_VERSION);
-		return 0;
-	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		return print_version();
 	while ((ch = getopt(argc, argv, "c:nsvV")) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'n': check_only = 1; break;
 		case 's': use_syslog = 1; break;
 		case 'v': env.verbose++; break;
-		case 'V': printf("pigeond %s\n", PIGEON_VERSION); return 0;
+		case 'V': return print_version();
 		default: usage();
 		}
 	}

@@ -71,6 +71,12 @@ migrate_latest(void)
 	return nmigrations ? migrations[nmigrations - 1].version : 0;
 }
 
+int
+migrate_functions_release(void)
+{
+	return functions_serial;
+}
+
 /*
  * The serial in the text of pigeon_functions_serial(): its body as
  * 00_release.sql writes it, or as pg_proc keeps it (" SELECT 7 "). 0 when

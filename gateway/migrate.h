@@ -16,6 +16,8 @@ int	 migrate_init(char *err, size_t errlen);
 void	 migrate_on_connect(struct store *, void *arg);
 /* The schema version the embedded migrations reach. */
 int	 migrate_latest(void);
+/* This build's release of db/functions (after migrate_init). */
+int	 migrate_functions_release(void);
 void	 migrate_cleanup(void);
 /*
  * 1 when the database's schema was newer than this build's: an older

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4d85db34dd55bf75c3baf8c1f2ff84854be1b205d74653a43b3872a7bc368c5a
+-- functions sha256: 8ba1fe067f6dc0dbf70cbac32d4dcca9bf7ebf007ba63f41d259a4a62c44612d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 5 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 6 $$;

@@ -763,8 +763,15 @@ START_TEST(test_api_post_parts)
 	    "SELECT id, 'Older' || repeat(' row', 70), now() FROM accounts "
 	    "WHERE handle = 'shop'");
 	ck_assert_int_eq(copy_parts("Older"), 1);
+	/* A web form's no-break space: the copy has a plain one (the line
+	 * that goes out), GSM-7, one part. Before, libgammu was asked about
+	 * the text as it came: UCS-2, 3 parts. */
+	char nbsp[300];
+	snprintf(nbsp, sizeof(nbsp), "Nbsp\xc2\xa0%s", gsm + 10);
+	ck_assert_int_eq(post_code(key, nbsp, NULL), 201);
+	ck_assert_int_eq(copy_parts("Nbsp "), 1);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE post_id IS NOT NULL "
-	    "AND state = 'sent'", NULL, "4", WAIT_MS), 0);
+	    "AND state = 'sent'", NULL, "5", WAIT_MS), 0);
 	free(at);
 	free(key);
 }
