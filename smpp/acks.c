@@ -91,6 +91,12 @@ ack_put(long long handle, void *owner, unsigned gen, uint32_t seq)
 	nacks++;
 }
 
+size_t
+acks_waiting(void)
+{
+	return nacks - acks_head - acks_holes;
+}
+
 long long
 acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key)
 {

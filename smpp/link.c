@@ -120,6 +120,7 @@ static unsigned		 concat_ref;
 static struct link_stats st;
 static struct pdu_out	 scratch;
 static char		 last_fail[160];	/* last reason a bind did not come up */
+static int		 flood_said;	/* the deliveries' flood is logged */
 
 static long
 now_ms(void)
@@ -568,6 +569,19 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		sess_write(s, &scratch);
 		return;
 	}
+	/* The SMSC sends without waiting for the answers: it is to send the
+	 * rest again later (said once a flood, not once a PDU). */
+	if (acks_waiting() >= ACKS_MAX_WAITING) {
+		if (!flood_said)
+			log_warnx("the SMSC has %d deliveries waiting for their "
+			    "answer: the next ones are answered ESME_RTHROTTLED",
+			    ACKS_MAX_WAITING);
+		flood_said = 1;
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
+		sess_write(s, &scratch);
+		return;
+	}
+	flood_said = 0;
 	if (d.esm_class & 0x3c)
 		st.receipts++;
 	else

@@ -276,9 +276,9 @@ START_TEST(test_receiver_lost_older_pigeond)
 }
 END_TEST
 
-/* A deliver_sm from +212600000001 saying "hi", sequence seq. */
+/* A deliver_sm from +212600000001 saying text, sequence seq. */
 static void
-deliver_pdu(struct pdu_out *o, uint32_t seq)
+deliver_text(struct pdu_out *o, uint32_t seq, const char *text)
 {
 	pdu_out_init(o);
 	pdu_begin(o, SMPP_DELIVER_SM, 0, seq);
@@ -298,9 +298,15 @@ deliver_pdu(struct pdu_out *o, uint32_t seq)
 	pdu_u8(o, 0);
 	pdu_u8(o, 0);				/* data_coding */
 	pdu_u8(o, 0);
-	pdu_u8(o, 2);				/* sm_length */
-	pdu_bytes(o, "hi", 2);
+	pdu_u8(o, (uint8_t)strlen(text));	/* sm_length */
+	pdu_bytes(o, text, strlen(text));
 	pdu_end(o);
+}
+
+static void
+deliver_pdu(struct pdu_out *o, uint32_t seq)
+{
+	deliver_text(o, seq, "hi");
 }
 
 /* A deliver_sm before the bind is answered, or on a transmitter, is
@@ -346,6 +352,47 @@ START_TEST(test_acks_copies_capped)
 }
 END_TEST
 
+/* An SMSC sending without waiting for its answers: past
+ * ACKS_MAX_WAITING deliveries waiting for pigeond's commit, the next are
+ * turned away (throttled) and reach nobody; once some are answered, new
+ * ones are taken again. Before, every one was kept, each new one scanning
+ * all the others. */
+START_TEST(test_deliveries_flood_capped)
+{
+	struct pdu_out o;
+	char text[32];
+	uint32_t seq = 1000;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	sess[0].gen = 9;
+	deliver_calls = 0;
+	size_t before = acks_waiting();
+	for (int i = 0; i < ACKS_MAX_WAITING + 50; i++, seq++) {
+		snprintf(text, sizeof(text), "flood %d", i);
+		deliver_text(&o, seq, text);
+		sess_pdu(&sess[0], o.buf, o.len);
+		pdu_out_free(&o);
+	}
+	ck_assert_uint_eq(acks_waiting(), ACKS_MAX_WAITING);
+	ck_assert_int_eq(deliver_calls, (int)(ACKS_MAX_WAITING - before));
+	/* One answered: one more taken. */
+	void *owner;
+	unsigned gen;
+	uint32_t first, *copies;
+	size_t ncopies;
+	ck_assert_int_eq(acks_take(next_handle, &owner, &gen, &first, &copies,
+	    &ncopies), 0);
+	free(copies);
+	deliver_text(&o, seq, "after the flood");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, (int)(ACKS_MAX_WAITING - before) + 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -361,6 +408,7 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_older_pigeond);
 	tcase_add_test(tc, test_deliver_out_of_state);
 	tcase_add_test(tc, test_acks_copies_capped);
+	tcase_add_test(tc, test_deliveries_flood_capped);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
