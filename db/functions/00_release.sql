@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8ba1fe067f6dc0dbf70cbac32d4dcca9bf7ebf007ba63f41d259a4a62c44612d
+-- functions sha256: 7bc6c373dc47db1c1b4ee6f8a52140851f6448420fc2c5c65fa4fae88bd29408
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 6 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 7 $$;

@@ -191,10 +191,13 @@ BEGIN
 	END IF;
 END $$;
 
--- The canonical spelling of an SMSC's message id: what receipts' keys meet.
+-- The canonical spelling of an SMSC's message id: what receipts' keys
+-- meet. None for an empty one (an SMSC that accepted a part without an
+-- id): it was '0', and every such part, whoever it went to, took the
+-- receipts of an id 0.
 CREATE OR REPLACE FUNCTION pigeon_message_id(p text)
 RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
-	SELECT coalesce(nullif(ltrim(lower(p), '0'), ''), '0');
+	SELECT CASE WHEN p <> '' THEN coalesce(nullif(ltrim(lower(p), '0'), ''), '0') END;
 $$;
 
 -- The sent ones of a batch of outcomes (pigeon_outbox_outcomes): their

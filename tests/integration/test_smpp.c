@@ -496,6 +496,17 @@ END_TEST
  * came before its outcome settled both A and B when their outcomes came
  * in one batch. Rolled back: pigeond never sees these rows.
  */
+/* A part an SMSC accepted without a message id keeps none: it was '0',
+ * so every such part, whoever it went to, met a receipt of an id 0. */
+START_TEST(test_empty_message_id)
+{
+	char *v = h_db_value(g.db, "SELECT (pigeon_message_id('') IS NULL)::text || ' ' || "
+	    "pigeon_message_id('000') || ' ' || pigeon_message_id('00A1F')", 0, NULL);
+	ck_assert_str_eq(v, "true 0 a1f");
+	free(v);
+}
+END_TEST
+
 START_TEST(test_receipt_ids_read_two_ways)
 {
 	h_db_exec(g.db, "BEGIN");
@@ -1079,6 +1090,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
+	tcase_add_test(tc, test_empty_message_id);
 	tcase_add_test(tc, test_outcome_names_its_claim);
 	tcase_add_test(tc, test_throttled_clock_back);
 	tcase_add_test(tc, test_late_copy_of_a_part);
