@@ -11,7 +11,9 @@
  *   Arabic word with the article (التسجيل) is tried without it. Quotes and
  *   brackets around it and trailing punctuation (. , ; : ! ? and the Arabic
  *   ones) are ignored, so "Stop!" and "«HELP»" work; "?", "??" or "؟" alone
- *   is HELP. Handles are not folded beyond ASCII case: "josé" is a bad handle.
+ *   is HELP. A keyword glued to its argument by , . : ; or a dash is the
+ *   keyword and its argument ("D,fay9 hi", "DM:alice", "FOLLOW,karim":
+ *   glued_keyword). Handles are not folded beyond ASCII case: "josé" is a bad handle.
  * - A command has a fixed shape. Words beyond it make the message a post
  *   ("follow your dreams, everyone", "help me"), except for STOP (below).
  *   Trailing words without a letter or digit do not count: punctuation
@@ -477,6 +479,89 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 	return lang;
 }
 
+/* Whether c glues a keyword to what follows in the first word: "D,fay9",
+ * "D:fay9", "D.alice", "FOLLOW,karim", "تابع،karim", "D- alice", "D—alice".
+ * *dash tells a hyphen or dash (which also joins compound words). */
+static int
+glue_char(uint32_t c, int *dash)
+{
+	*dash = c == '-' || (c >= 0x2010 && c <= 0x2015) || c == 0x2212 ||
+	    c == 0xfe58 || c == 0xfe63 || c == 0xff0d;
+	return *dash || c == ',' || c == '.' || c == ':' || c == ';' ||
+	    c == 0x60c || c == 0x61b || c == 0xff0c || c == 0xff0e ||
+	    c == 0xff1a || c == 0xff1b;
+}
+
+/* The commands whose first argument is a handle. */
+static int
+takes_handle(enum cmd_type t)
+{
+	return t == CMD_JOIN || t == CMD_FOLLOW || t == CMD_LEAVE ||
+	    t == CMD_ON || t == CMD_OFF || t == CMD_DM || t == CMD_GET ||
+	    t == CMD_WHOIS;
+}
+
+/*
+ * The keyword that starts the first word w when punctuation glues it to
+ * its argument ("D,fay9 my PIN is 4321", "DM:alice", "D- alice hi",
+ * "FOLLOW,karim"): these were posts, published to every follower. The
+ * piece before the first , . : ; or dash is the keyword (not STOP: the
+ * STOP rule reads glued words itself), *piece its span and *rest where
+ * the argument glued to it starts. A hyphen or dash with letters after
+ * it also makes compound words ("Start-up", "Bio-produits", "Search-and-
+ * rescue"): there only a command that takes a handle splits, and *loose
+ * is set for those but D, so that a handle nobody has ("Follow-up") is a
+ * post as for a loose keyword. An abbreviation ("L.A.", "F.Y.I.") is no
+ * keyword and its argument. Returns NULL when there is no such keyword.
+ */
+static const struct keyword *
+glued_keyword(const struct span *word, struct span *piece, const char **rest,
+    int *loose)
+{
+	const struct span whole = *word, *w = &whole;
+	const struct keyword *kw;
+	const char *p, *q;
+	uint32_t c;
+	size_t n;
+	int dash, any_dash = 0;
+
+	for (p = w->s; p < w->e; p += n) {
+		n = fold_char_at(p, w->e, &c);
+		if (c == BAD_CHAR)
+			return NULL;
+		if (glue_char(c, &dash))
+			break;
+	}
+	if (p == w->s || p >= w->e)
+		return NULL;
+	piece->s = w->s;
+	piece->e = p;
+	for (q = p; q < w->e; q += n) {
+		n = fold_char_at(q, w->e, &c);
+		if (!glue_char(c, &dash))
+			break;
+		any_dash |= dash;
+	}
+	if ((kw = keyword_of(piece)) == NULL || kw->type == CMD_STOP)
+		return NULL;
+	if (*p == '.' && q - p == 1 && w->e[-1] == '.') {
+		/* An abbreviation ("L.A.", "D.C.", "F.Y.I."), not "D.alice". */
+		const char *t = w->e;
+		while (t > q && in_set(t[-1], ".,;:!?"))
+			t--;
+		if (t - q <= 1 || memchr(q, '.', (size_t)(t - q)) != NULL)
+			return NULL;
+	}
+	*loose = 0;
+	if (any_dash && q < w->e) {
+		if (!takes_handle(kw->type))
+			return NULL;
+		*loose = kw->type != CMD_DM;
+	}
+	*rest = q;
+	return kw;
+}
+
 static void
 command_reset(struct command *cmd)
 {
@@ -494,7 +579,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	struct span w[WORDS_MAX], extra;
 	const char *s, *e, *p, *stop, *pe, *se;
 	size_t nw = 0, nargs, nargs_text, n;
-	int many, at = 0;
+	int many, at = 0, glued_loose = 0;
 	uint32_t c;
 
 	command_reset(cmd);
@@ -523,18 +608,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	 * of symbols and emoji ("FOLLOW karim :-)", "HELP 🙏") are not
 	 * arguments. The text of DM, NAME and BIO keeps them ("D amina 🙏");
 	 * a post is the whole message. */
-	pe = shape_end(s, e, punct_only);
-	se = shape_end(s, pe, symbol_only);
-	for (p = s; nw < WORDS_MAX && word_next(&p, pe, &w[nw]); nw++)
-		;
-	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
-		;
-	/* Arguments that were all symbols (words dropped above). */
-	int only_symbols = nw == 1 && nargs_text > 0;
-	p = w[nw - 1].e;
-	many = nw == WORDS_MAX && word_next(&p, se, &extra);
-	nargs = nw - 1;
-
+	p = s;
+	(void)word_next(&p, e, &w[0]);	/* there is one: s is not a space */
 	kw = keyword_of(&w[0]);
 	if (kw == NULL || kw->type == CMD_STOP) {
 		if ((stop = stop_lang(s, e, kw)) != NULL) {
@@ -543,9 +618,22 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->keyword_lang = stop;
 			return;
 		}
-		if (kw == NULL)
+		/* "D,fay9 my PIN is 4321": the keyword glued to its argument. */
+		if (kw == NULL && (kw = glued_keyword(&w[0], &w[0], &p,
+		    &glued_loose)) == NULL)
 			return;
 	}
+	pe = shape_end(s, e, punct_only);
+	se = shape_end(s, pe, symbol_only);
+	for (nw = 1; nw < WORDS_MAX && word_next(&p, pe, &w[nw]); nw++)
+		;
+	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
+		;
+	/* Arguments that were all symbols (words dropped above). */
+	int only_symbols = nw == 1 && nargs_text > 0;
+	p = w[nw - 1].e;
+	many = nw == WORDS_MAX && word_next(&p, se, &extra);
+	nargs = nw - 1;
 
 	/* A word that is also a keyword followed by symbols alone stays a
 	 * post: "On 🎉", "Off 😴" (ON and OFF take an argument that may be a
@@ -557,7 +645,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		return;
 	cmd->type = kw->type;
 	cmd->keyword_lang = kw->lang;
-	cmd->loose = (kw->flags & KW_LOOSE) != 0;
+	cmd->loose = (kw->flags & KW_LOOSE) != 0 || glued_loose;
 	cmd->text = NULL;
 	cmd->textlen = 0;
 	switch (kw->type) {

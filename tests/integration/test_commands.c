@@ -354,7 +354,15 @@ START_TEST(test_dm)
 	GETS(e, "There is nobody called @nobody1 on Pigeon.");
 	TEXT(0, e, "D fred1");
 	GETS(e, "To send a private message, text D");
+	/* Glued to the keyword: published to every follower, PIN and all. */
+	TEXT(0, e, "D,fred1 my PIN is 4321");
+	GETS(f, "DM from @eve1: my PIN is 4321");
+	TEXT(0, e, "D\xe2\x80\x94 fred1 meet me");	/* em dash */
+	GETS(f, "DM from @eve1: meet me");
+	TEXT(0, e, "DM:fred1");
+	wait_count(e, "To send a private message, text D", 2);
 	settle();
+	ck_assert_int_eq(count_of(f, "@eve1: D"), 0);
 	ck_assert_int_eq(count_of(e, "hi there"), 0);
 	ck_assert_int_eq(count_of(e, "note to self"), 0);
 	ck_assert_int_eq(count_of(e, "does not follow you"), 0);

@@ -86,6 +86,18 @@ static const struct pcase cases[] = {
 	ERR("suivre ça", CMD_FOLLOW, BADH, "fr"),
 	POST("follow your dreams, everyone", "follow your dreams, everyone"),
 	POST("follow @alice @bob", "follow @alice @bob"),
+	CH("FOLLOW,karim", CMD_FOLLOW, "karim", "en"),
+	CH("F,karim", CMD_FOLLOW, "karim", "en"),
+	CH("F:@karim", CMD_FOLLOW, "karim", "en"),
+	CH("\xd8\xaa\xd8\xa7\xd8\xa8\xd8\xb9,karim", CMD_FOLLOW, "karim", "ar"),	/* تابع,karim */
+	CH("\xd8\xaa\xd8\xa7\xd8\xa8\xd8\xb9\xd8\x8c" "karim", CMD_FOLLOW, "karim", "ar"),	/* تابع،karim */
+	CH("Follow-up", CMD_FOLLOW, "up", "en"),	/* loose: a post unless @up */
+	POST("Follow-up meeting at 5", "Follow-up meeting at 5"),
+	POST("Start-up", "Start-up"),
+	POST("Bio-produits en promo", "Bio-produits en promo"),
+	POST("Search-and-rescue team", "Search-and-rescue team"),
+	POST("Help-desk closed", "Help-desk closed"),
+	POST("cancel-culture", "cancel-culture"),
 
 	/* LEAVE */
 	CH("LEAVE alice", CMD_LEAVE, "alice", "en"),
@@ -259,6 +271,26 @@ static const struct pcase cases[] = {
 	ERR("DM @al-ice hi", CMD_DM, BADH, "en"),
 	ERR("D josé salut", CMD_DM, BADH, "en"),
 	POST("D'accord", "D'accord"),
+	/* The keyword glued to its argument by punctuation or a dash: a DM
+	 * (or FOLLOW) published to every follower, PIN and all. */
+	CT("D,fay9 my PIN is 4321", CMD_DM, "fay9", "my PIN is 4321", "en"),
+	CT("D:fay9 meet me", CMD_DM, "fay9", "meet me", "en"),
+	CT("D.alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D;alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D- alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D\xe2\x80\x94 alice hi", CMD_DM, "alice", "hi", "en"),	/* em dash */
+	CT("D\xe2\x80\x93" "alice hi", CMD_DM, "alice", "hi", "en"),	/* en dash */
+	CT("DM:alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("MP,bob salut", CMD_DM, "bob", "salut", "fr"),
+	CT("\xd8\xb1\xd8\xa7\xd8\xb3\xd9\x84\xd8\x8c" "alice \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7",
+	    CMD_DM, "alice", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7", "ar"),	/* راسل،alice مرحبا */
+	{ "DM:alice", CMD_DM, MISSING, "alice", NULL, "en", -1, -1, 0, -1 },
+	ERR("D:", CMD_DM, MISSING, "en"),
+	ERR("D,jos\xc3\xa9 salut", CMD_DM, BADH, "en"),
+	ERR("D-al-ice hi", CMD_DM, BADH, "en"),
+	POST("L.A. tonight", "L.A. tonight"),
+	POST("D.C.", "D.C."),
+	POST("F.Y.I.", "F.Y.I."),
 
 	/* GET */
 	CH("GET alice", CMD_GET, "alice", "en"),
@@ -879,6 +911,10 @@ START_TEST(test_loose)
 		{ "ON alice", 0 }, { "baraka", 0 }, { "3awni", 0 },
 		{ "tbe3 l'match", 0 },	/* a post: nothing loose about it */
 		{ "tbe3 @lmatch", 0 },	/* the '@' says a handle is meant */
+		/* A dash glued to more letters also makes compound words:
+		 * "Follow-up" is a post unless someone is @up. Not a DM. */
+		{ "Follow-up", 1 }, { "FOLLOW,karim", 0 }, { "F-@karim", 0 },
+		{ "D-alice hi", 0 },
 	};
 	struct command cmd;
 
