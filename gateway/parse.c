@@ -21,14 +21,15 @@
  *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
  *   follower. The text of DM, NAME and BIO still runs to the end, and a
  *   post is the whole message.
- * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف)
- *   win as the first word whatever follows ("STOP please", "stop sending
+ * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
+ *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
  *   keeps sending SMS the user no longer wants, while a wrong STOP costs the
  *   user one confirmation that says how to START again. The ordinary words
  *   QUIT, END, CANCEL, إلغاء, إيقاف are a STOP only when every word of the
  *   message is a STOP word or a politeness filler ("cancel please", "please
- *   stop", "stop stop", "الغاء الاشتراك", "baraka 3afak"); "End of the
+ *   stop", "stop stop", "الغاء الاشتراك", "baraka 3afak"; a filler may
+ *   be a phrase: "s'il vous plaît"); "End of the
  *   day" is a post. ستوب (STOP in Arabic letters) wins like STOP.
  * - Darija in Latin letters (Arabizi: "tbe3 karim", "3awni") is a second
  *   table, compared by skeleton (fold_darija: 3/a, 7/h, 9/q, ch/sh/x, o/u,
@@ -78,6 +79,7 @@
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
 #define DIGEST_HOUR_WORDS 3	/* "TRACK w DIGEST at 6 pm" */
+#define PHRASE_WORDS	3	/* the longest filler: "s'il vous plaît" */
 
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
 
@@ -216,6 +218,35 @@ word_in_darija(const struct span *w, const char *const *list)
 
 	return word_key(w, buf, sizeof(buf), &k, &n) && n > 0 &&
 	    darija_find(k, n, list, 1) >= 0;
+}
+
+/* How many of the n words at w make one politeness filler of the STOP
+ * rule: 1 for a word ("please", "svp", "من", "3afak"), more for a phrase
+ * ("s'il vous plaît"), 0 when w starts none. */
+static size_t
+filler_words(const struct span *w, size_t n)
+{
+	char buf[FOLD_MAX];
+	const char *k, *t, *sp;
+	size_t i, kn, tn, j;
+
+	if (n == 0)
+		return 0;
+	if (word_in(&w[0], stop_fillers) || word_in_darija(&w[0], darija_fillers))
+		return 1;
+	for (j = 0; stop_filler_phrases[j] != NULL; j++) {
+		for (t = stop_filler_phrases[j], i = 0; i < n; i++) {
+			sp = strchr(t, ' ');
+			tn = sp != NULL ? (size_t)(sp - t) : strlen(t);
+			if (!word_key(&w[i], buf, sizeof(buf), &k, &kn) ||
+			    kn != tn || memcmp(k, t, tn) != 0)
+				break;
+			if (sp == NULL)
+				return i + 1;
+			t = sp + 1;
+		}
+	}
+	return 0;
 }
 
 /* A word of punctuation only, like the "!" of French "Aide !". */
@@ -457,14 +488,24 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 			return kw->lang;
 	}
 	while (word_next(&s, e, &w)) {
+		struct span ahead[PHRASE_WORDS];
+		size_t na, k;
+
 		kw = keyword_of(&w);
 		if (kw != NULL && kw->type == CMD_STOP) {
 			if (lang == NULL)
 				lang = kw->lang;
 			continue;
 		}
-		if (word_in(&w, stop_fillers) || word_in_darija(&w, darija_fillers) ||
-		    punct_only(&w))
+		/* "s'il vous plaît": a filler of three words */
+		ahead[0] = w;
+		for (p = s, na = 1; na < PHRASE_WORDS && word_next(&p, e, &ahead[na]); na++)
+			;
+		if ((k = filler_words(ahead, na)) > 0) {
+			s = ahead[k - 1].e;
+			continue;
+		}
+		if (punct_only(&w))
 			continue;
 		for (p = w.s; span_next(&p, w.e, &r, stop_separator); ) {
 			kw = keyword_of(&r);

@@ -440,6 +440,21 @@ START_TEST(test_stop_start)
 	GETS(s, "@tom1: tom posts again");
 	ck_assert_int_eq(count_of(s, "away"), 0);
 	ck_assert_int_eq(count_of(s, "are you there"), 0);
+
+	/* Opt-outs that were published to every follower while the phone
+	 * stayed subscribed. */
+	TEXT(1, t, "FOLLOW sam1");
+	GETS(t, "You now follow @sam1");
+	TEXT(0, s, "Désabonnez-moi");
+	wait_count(s, "no more SMS", 2);
+	TEXT(0, s, "START");
+	wait_count(s, "Welcome back!", 2);
+	TEXT(0, s, "Arrêtez les SMS s'il vous plaît");
+	wait_count(s, "no more SMS", 3);
+	settle();
+	ck_assert_int_eq(count_of(t, "@sam1:"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'sam1'", 0, NULL), 0);
 }
 END_TEST
 

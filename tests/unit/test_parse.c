@@ -192,6 +192,30 @@ static const struct pcase cases[] = {
 	C0("\xd8\xaa\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7", CMD_STOP, "ar"),	/* توقفوا */
 	C0("\xd8\xa3\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7 \xd8\xa7\xd9\x84\xd8\xb1\xd8\xb3\xd8\xa7\xd8\xa6\xd9\x84",
 	    CMD_STOP, "ar"),	/* أوقفوا الرسائل */
+	/* Fillers and opt-out words that were missing: each was published
+	 * as a post and the phone stayed subscribed. */
+	C0("Arrêtez les SMS s'il vous plaît", CMD_STOP, "fr"),
+	C0("arrête s’il te plaît", CMD_STOP, "fr"),
+	C0("stop sil vous plait", CMD_STOP, "en"),
+	C0("الغاء الاشتراك من فضلكم", CMD_STOP, "ar"),
+	C0("الغاء لو سمحتم", CMD_STOP, "ar"),
+	C0("وقف رجاء", CMD_STOP, "ar"),
+	C0("إلغاء شكرا جزيلا", CMD_STOP, "ar"),
+	C0("إلغاء اشتراكي", CMD_STOP, "ar"),
+	C0("Désabonnez-moi", CMD_STOP, "fr"),
+	C0("désabonnez moi", CMD_STOP, "fr"),
+	C0("Désinscrivez-moi", CMD_STOP, "fr"),
+	C0("se désabonner", CMD_STOP, "fr"),
+	C0("Se désinscrire", CMD_STOP, "fr"),
+	/* the plural of توقف wins like it; كفاية is كفى */
+	C0("توقفوا عن الارسال", CMD_STOP, "ar"),
+	C0("توقفو", CMD_STOP, "ar"),
+	C0("كفاية", CMD_STOP, "ar"),
+	C0("كفايه من فضلك", CMD_STOP, "ar"),
+	POST("كفاية ظلم", "كفاية ظلم"),
+	POST("Se désabonner de quoi", "Se désabonner de quoi"),
+	POST("s'il vous plaît", "s'il vous plaît"),
+	POST("شكرا جزيلا", "شكرا جزيلا"),
 	POST("Arr\xc3\xaatez de crier, on gagne", "Arr\xc3\xaatez de crier, on gagne"),
 	POST("The end", "The end"),
 	/* Glued to punctuation, symbols or an emoji: still STOP (they were
