@@ -20,7 +20,9 @@
  *   ("Aide !", French typography), emoticons and emoji ("FOLLOW karim
  *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
  *   follower. The text of DM, NAME and BIO still runs to the end, and a
- *   post is the whole message.
+ *   post is the whole message. Nor do STOP's fillers after a handle
+ *   ("FOLLOW karim svp"; after a loose keyword only with '@'); for ON and
+ *   OFF a filler is no handle ("OFF svp" is OFF).
  * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
  *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
@@ -247,6 +249,19 @@ filler_words(const struct span *w, size_t n)
 		}
 	}
 	return 0;
+}
+
+/* Whether the n words at w are all fillers (at least one): "svp", "من
+ * فضلك", "s'il vous plaît". */
+static int
+fillers_only(const struct span *w, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k)
+		if ((k = filler_words(w + i, n - i)) == 0)
+			return 0;
+	return n > 0;
 }
 
 /* A word of punctuation only, like the "!" of French "Aide !". */
@@ -701,6 +716,13 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		break;
 	case CMD_ON:
 	case CMD_OFF:
+		/* A politeness filler is no handle ("OFF svp", "OFF now"), and
+		 * after the handle it does not count ("OFF @fay9 svp"): they
+		 * were posts (a word nobody is called). */
+		if (!many && fillers_only(w + 1, nargs))
+			nargs = 0;
+		else if (!many && nargs > 1 && fillers_only(w + 2, nargs - 1))
+			nargs = 1;
 		if (nargs == 0)
 			break;
 		if (nargs > 1)
@@ -717,6 +739,13 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	case CMD_LEAVE:
 	case CMD_GET:
 	case CMD_WHOIS:
+		/* Fillers after the handle do not count ("FOLLOW karim svp",
+		 * "تابع karim من فضلك", "tbe3 @karim 3afak"; they were posts),
+		 * but after a loose keyword's word without '@': "jib lia daba"
+		 * is still a post. */
+		if (!many && nargs > 1 && fillers_only(w + 2, nargs - 1) &&
+		    (!cmd->loose || (handle_parse(&w[1], cmd->handle, &at), at)))
+			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
 		else if (nargs > 1)

@@ -240,8 +240,20 @@ START_TEST(test_on_off_at_typo)
 	/* Without the '@' it still cannot be told from "On verra". */
 	TEXT(0, a, "OFF bobb");
 	GETS(f, "@alice2: OFF bobb");
+	/* A politeness word is no handle, nor counts after one: these
+	 * were posts to alice2's followers (nobody is called svp). */
+	TEXT(1, f, "OFF @alice2 svp");
+	GETS(f, "You will not get @alice2's posts by SMS.");
+	TEXT(1, f, "FOLLOW alice2 svp");
+	wait_count(f, "You now follow @alice2", 2);
+	TEXT(0, a, "OFF svp");
+	GETS(a, "Your SMS updates are off.");
+	TEXT(0, a, "ON please");
+	GETS(a, "Your SMS updates are on.");
 	settle();
 	ck_assert_int_eq(count_of(f, "@bobb"), 0);
+	ck_assert_int_eq(count_of(f, "svp"), 0);
+	ck_assert_int_eq(count_of(f, "please"), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle = 'alice2'", 0, NULL), 1);
 }

@@ -87,6 +87,16 @@ static const struct pcase cases[] = {
 	POST("follow your dreams, everyone", "follow your dreams, everyone"),
 	POST("follow @alice @bob", "follow @alice @bob"),
 	CH("FOLLOW,karim", CMD_FOLLOW, "karim", "en"),
+	/* trailing fillers do not count (they made the message a post) */
+	CH("FOLLOW karim svp", CMD_FOLLOW, "karim", "en"),
+	CH("follow @karim please thanks", CMD_FOLLOW, "karim", "en"),
+	CH("تابع karim من فضلك", CMD_FOLLOW, "karim", "ar"),
+	CH("tbe3 @karim 3afak", CMD_FOLLOW, "karim", "darija"),
+	CH("JOIN karim s'il vous plaît", CMD_JOIN, "karim", "en"),
+	CH("LEAVE karim now", CMD_LEAVE, "karim", "en"),
+	POST("tbe3 karim 3afak", "tbe3 karim 3afak"),	/* loose, no '@' */
+	POST("jib lia daba", "jib lia daba"),
+	POST("follow karim and me", "follow karim and me"),
 	CH("F,karim", CMD_FOLLOW, "karim", "en"),
 	CH("F:@karim", CMD_FOLLOW, "karim", "en"),
 	CH("\xd8\xaa\xd8\xa7\xd8\xa8\xd8\xb9,karim", CMD_FOLLOW, "karim", "ar"),	/* تابع,karim */
@@ -136,6 +146,18 @@ static const struct pcase cases[] = {
 	POST("On déménage", "On déménage"),
 	POST("on y va", "on y va"),
 	POST("Off to work now", "Off to work now"),
+	/* A filler is no handle, and after the handle does not count: these
+	 * were posts (nobody is called svp). */
+	C0("OFF svp", CMD_OFF, "en"),
+	C0("OFF please", CMD_OFF, "en"),
+	C0("OFF now", CMD_OFF, "en"),
+	C0("off s'il vous plaît", CMD_OFF, "en"),
+	C0("تعطيل من فضلك", CMD_OFF, "ar"),
+	C0("ON 3afak", CMD_ON, "en"),
+	CH("OFF @fay9 svp", CMD_OFF, "fay9", "en"),
+	CH("désactiver bob merci", CMD_OFF, "bob", "fr"),
+	CH("ON @please", CMD_ON, "please", "en"),	/* the '@': a handle */
+	POST("On me dit", "On me dit"),
 
 	/* STOP: every alias alone, then with other words */
 	C0("STOP", CMD_STOP, "en"),
