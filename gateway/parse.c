@@ -475,6 +475,19 @@ shape_end(const char *s, const char *e, int (*drop)(const struct span *))
 	return end;
 }
 
+/* Whether the character at p (before e) joins two parts of one word: a
+ * hyphen or an apostrophe, typed or typographic ("stop's", "Stop’s",
+ * "stop-motion", "Stop–motion": U+2018, U+2019, U+2010-2014, U+2212). */
+static int
+joiner_at(const char *p, const char *e)
+{
+	uint32_t c;
+
+	(void)fold_char_at(p, e, &c);
+	return c == '-' || c == '\'' || c == 0x2018 || c == 0x2019 ||
+	    (c >= 0x2010 && c <= 0x2014) || c == 0x2212;
+}
+
 /* The STOP language if the message [s, e) is a STOP (see the top), else
  * NULL. Each word is looked at in its runs between punctuation, symbols
  * and emoji: "STOP,please" or "STOP" and an emoji without a space was a
@@ -499,7 +512,7 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		const char *q = w.s;
 		if (span_next(&q, w.e, &r, stop_separator) &&
 		    (kw = keyword_of(&r)) != NULL && kw->type == CMD_STOP &&
-		    (kw->flags & KW_STRONG) && r.e < w.e && *r.e != '-' && *r.e != '\'')
+		    (kw->flags & KW_STRONG) && r.e < w.e && !joiner_at(r.e, w.e))
 			return kw->lang;
 	}
 	while (word_next(&s, e, &w)) {

@@ -261,6 +261,15 @@ static const struct pcase cases[] = {
 	C0("STOP, I never asked for this", CMD_STOP, "en"),
 	POST("stop's a word I like", "stop's a word I like"),
 	POST("stop-motion films tonight", "stop-motion films tonight"),
+	/* typographic apostrophes and dashes join too (these opted out) */
+	POST("Stop’s the word of the day", "Stop’s the word of the day"),
+	POST("Stop’em now", "Stop’em now"),
+	POST("Stop‘em", "Stop‘em"),
+	POST("Stop–motion", "Stop–motion"),		/* en dash */
+	POST("Stop‐motion films", "Stop‐motion films"),	/* U+2010 */
+	POST("STOP−motion", "STOP−motion"),		/* U+2212 */
+	C0("STOP’", CMD_STOP, "en"),
+	C0("Stop– please", CMD_STOP, "en"),
 	POST("don't,stop", "don't,stop"),
 	POST("End of the day here", "End of the day here"),
 	POST("Cancel culture is real", "Cancel culture is real"),
