@@ -187,8 +187,8 @@ const char *const sleep_off[] = {
 
 /* Words between or around the two hours of SLEEP. */
 const char *const sleep_joiners[] = {
-	"from", "to", "till", "until", "h", "de", "a", "jusqu'a", "jusqua",
-	"من", "الي", "حتي", NULL
+	"from", "to", "till", "until", "h", "de", "du", "a", "jusqu'a", "jusqua",
+	"من", "الي", "حتي", "الساعه", NULL
 };
 
 /* TRACK word DIGEST [hour]: the word comes once a day, counted, with the
@@ -199,5 +199,5 @@ const char *const digest_words[] = {
 
 /* Words allowed before DIGEST's hour: "DIGEST at 18h", "RÉSUMÉ à 18h". */
 const char *const digest_joiners[] = {
-	"at", "a", "vers", "h", "علي", "في", "الساعه", NULL
+	"at", "a", "vers", "h", "du", "علي", "في", "الساعه", NULL
 };

@@ -80,7 +80,7 @@
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
-#define DIGEST_HOUR_WORDS 3	/* "TRACK w DIGEST at 6 pm" */
+#define DIGEST_HOUR_WORDS 4	/* "تتبع w ملخص على الساعة ٨ مساء" */
 #define PHRASE_WORDS	3	/* the longest filler: "s'il vous plaît" */
 
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
@@ -795,7 +795,11 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->digest = 1;
 			if (nargs == 2)
 				break;
-			if (nargs > 2 + DIGEST_HOUR_WORDS)
+			/* An hour and its half of the day, with joiners if
+			 * one likes ("على الساعة ٨ مساء" was a post): more
+			 * words are a sentence ("at 6 pm please"). */
+			if (nargs > 2 + DIGEST_HOUR_WORDS ||
+			    digest_hour_words(w + 3, nargs - 2) > 2)
 				goto post;
 			if ((cmd->digest_hour = digest_hour_parse(w + 3, nargs - 2)) >= 0)
 				break;

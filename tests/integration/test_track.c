@@ -122,6 +122,9 @@ START_TEST(test_track_languages)
 	h_join(&g, 1, gus, "gus8", WAIT_MS);
 	TEXT(0, dan, "تتبع كسكس");
 	GETS(dan, "ستصلك منشورات كسكس");
+	/* "at 8 in the evening": this was published as a post. */
+	TEXT(0, dan, "تتبع طاجين ملخص على الساعة ٨ مساء");
+	GETS(dan, "يصلك يوميا على 20:00 عدد منشورات طاجين");
 	TEXT(1, eve, "SURVEILLER ete");
 	GETS(eve, "Vous aurez tout message avec ete.");
 	TEXT(1, eve, "TRACK #Maroc");

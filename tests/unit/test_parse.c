@@ -404,6 +404,16 @@ static const struct pcase cases[] = {
 	DG("تتبع كسكس الملخص", "كسكس", -1, "ar"),
 	DG("تتبع ملخص كسكس 20:00", "كسكس", 20, "ar"),
 	DG("تتبع كسكس مُلَخَّص على الساعة ٨", "كسكس", 8, "ar"),
+	/* the Arabic am/pm words (this was a post) */
+	DG("تتبع كسكس ملخص على الساعة ٨ مساء", "كسكس", 20, "ar"),
+	DG("تتبع كسكس ملخص الساعة ٨ مساءً", "كسكس", 20, "ar"),
+	DG("تتبع كسكس ملخص ٧ صباحا", "كسكس", 7, "ar"),
+	DG("تتبع كسكس ملخص ٩ ليلا", "كسكس", 21, "ar"),
+	DG("تتبع كسكس ملخص ١٢ ليلا", "كسكس", 0, "ar"),
+	DG("تتبع كسكس ملخص ٨م", "كسكس", 20, "ar"),
+	DG("surveiller ete résumé à 8h du soir", "ete", 20, "fr"),
+	ERR("TRACK couscous DIGEST à 20 heures", CMD_TRACK, CMDERR_BAD_HOURS, "en"),
+	ERR("تتبع كسكس ملخص على الساعة ١٥ مساء", CMD_TRACK, CMDERR_BAD_HOURS, "ar"),
 	CT("TRACK digest", CMD_TRACK, "", "digest", "en"),	/* the word */
 	ERR("TRACK couscous DIGEST 25", CMD_TRACK, CMDERR_BAD_HOURS, "en"),
 	ERR("surveiller ete résumé 18h30", CMD_TRACK, CMDERR_BAD_HOURS, "fr"),
@@ -464,6 +474,12 @@ static const struct pcase cases[] = {
 
 	/* SLEEP */
 	SLP("SLEEP 23 7", 23, 7, "en"),
+	/* Arabic am/pm: م and ص glued or alone, مساء, صباحا, ليلا */
+	SLP("نوم ١١م ٧ص", 23, 7, "ar"),
+	SLP("نوم ١١ م ٧ ص", 23, 7, "ar"),
+	SLP("نوم ١١ مساء ٧ صباحا", 23, 7, "ar"),
+	SLP("نوم ١١ ليلا ٦ صباحا", 23, 6, "ar"),
+	SLP("sommeil 11h du soir 7h", 23, 7, "fr"),
 	SLP("sleep 23h 7h", 23, 7, "en"),
 	SLP("SLEEP 23-7", 23, 7, "en"),
 	SLP("sleep 23h-7h", 23, 7, "en"),
