@@ -346,6 +346,29 @@ START_TEST(test_invisible_text)
 }
 END_TEST
 
+/* A loose keyword with a handle nobody has is a post ("tbe3 lmatch"):
+ * it went out without its coding, so a GSM-7 post got the UCS-2 cap on
+ * parts (3) instead of fanout_parts_gsm (2 here). */
+START_TEST(test_loose_post_coding)
+{
+	const char *l = "+212661000341", *m = "+212661000342";
+	const char *want[] = { "@lily1: tbe3 lmatch", "@lily1: Follow-up" };
+
+	join(0, l, "JOIN lily1", "@lily1");
+	join(1, m, "JOIN mona1", "@mona1");
+	TEXT(1, m, "FOLLOW lily1");
+	GETS(m, "You now follow @lily1");
+	TEXT(0, l, "tbe3 lmatch");
+	GETS(m, want[0]);
+	TEXT(0, l, "Follow-up");
+	GETS(m, want[1]);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(h_wait_db(&g, "SELECT max_parts FROM outbox WHERE text = $1",
+		    want[i], "2", WAIT_MS) == 0, "%s: not capped at fanout_parts_gsm",
+		    want[i]);
+}
+END_TEST
+
 START_TEST(test_dm)
 {
 	const char *e = "+212661000401", *f = "+212661000402";
@@ -722,6 +745,7 @@ suite(void)
 	tcase_add_test(po, test_dm);
 	tcase_add_test(po, test_trailing_emoji);
 	tcase_add_test(po, test_invisible_text);
+	tcase_add_test(po, test_loose_post_coding);
 	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);
