@@ -146,12 +146,14 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "from", json_integer(cmd->sleep_from));
 		json_object_set_new(o, "to", json_integer(cmd->sleep_to));
 	}
-	/* A post's fan-out takes the cap of its coding; ON/OFF with a word
-	 * nobody is called becomes a post of the whole message. */
+	/* A post's fan-out takes the cap of its coding; ON/OFF or a loose
+	 * keyword ("tbe3 lmatch") with a word nobody is called becomes a
+	 * post of the whole message (without it, a GSM-7 post got the UCS-2
+	 * cap on parts). */
 	if (cmd->type == CMD_POST && cmd->text != NULL)
 		json_object_set_new(o, "ucs2",
 		    json_boolean(text_needs_ucs2(cmd->text, cmd->textlen)));
-	else if (cmd->type == CMD_ON || cmd->type == CMD_OFF)
+	else if (cmd->type == CMD_ON || cmd->type == CMD_OFF || cmd->loose)
 		json_object_set_new(o, "ucs2",
 		    json_boolean(text_needs_ucs2(raw, strlen(raw))));
 	s = json_dumps(o, JSON_COMPACT);

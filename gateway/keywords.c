@@ -45,8 +45,15 @@ const struct keyword keywords[] = {
 	{ "arrete", CMD_STOP, "fr", 0 }, { "desinscription", CMD_STOP, "fr", 0 },
 	{ "desinscrire", CMD_STOP, "fr", 0 }, { "desabonner", CMD_STOP, "fr", 0 },
 	{ "desabonnement", CMD_STOP, "fr", 0 }, { "stopper", CMD_STOP, "fr", 0 },
-	{ "توقفوا", CMD_STOP, "ar", 0 }, { "اوقفوا", CMD_STOP, "ar", 0 },
-	{ "توقف", CMD_STOP, "ar", KW_STRONG }, { "الغاء", CMD_STOP, "ar", 0 },
+	/* unsubscribe me, unregister me ("Désabonnez-moi", "se désinscrire"
+	 * went out as posts) */
+	{ "desabonnez", CMD_STOP, "fr", 0 }, { "desinscrivez", CMD_STOP, "fr", 0 },
+	{ "desabonne", CMD_STOP, "fr", 0 }, { "desinscris", CMD_STOP, "fr", 0 },
+	{ "اوقفوا", CMD_STOP, "ar", 0 },
+	/* توقف and its plural (also written توقفو) win alike: "توقفوا عن
+	 * الارسال" was a post while "توقف عن الارسال" was a STOP. */
+	{ "توقف", CMD_STOP, "ar", KW_STRONG }, { "توقفوا", CMD_STOP, "ar", KW_STRONG },
+	{ "توقفو", CMD_STOP, "ar", KW_STRONG }, { "الغاء", CMD_STOP, "ar", 0 },
 	{ "ايقاف", CMD_STOP, "ar", 0 },
 	/* STOP in Arabic letters wins like STOP; stop, stop it, halt,
 	 * enough; Darija wa9ef, baraka, 7bes: ordinary words, so STOP alone
@@ -54,6 +61,7 @@ const struct keyword keywords[] = {
 	{ "ستوب", CMD_STOP, "ar", KW_STRONG },
 	{ "وقف", CMD_STOP, "ar", 0 }, { "اوقف", CMD_STOP, "ar", 0 },
 	{ "قف", CMD_STOP, "ar", 0 }, { "كفي", CMD_STOP, "ar", 0 },
+	{ "كفايه", CMD_STOP, "ar", 0 },	/* enough, as كفى: كفاية, كفايه */
 	{ "بركا", CMD_STOP, "ar", 0 }, { "باركا", CMD_STOP, "ar", 0 },
 	{ "حبس", CMD_STOP, "ar", 0 },
 	{ "start", CMD_START, "en", 0 }, { "reprendre", CMD_START, "fr", 0 },
@@ -151,7 +159,17 @@ const char *const stop_fillers[] = {
 	"svp", "stp", "merci", "maintenant", "tout", "tous",
 	"les", "ces", "me", "moi", "sms", "messages", "envoyer", "envoi",
 	"من", "فضلك", "لو", "سمحت", "شكرا", "الان", "الكل",
-	"اشتراك", "رسائل", "عافاك", "صافي", "دابا", "كلشي", "هاد", NULL
+	"اشتراك", "رسائل", "عافاك", "صافي", "دابا", "كلشي", "هاد",
+	/* French "se désabonner"; please (to many), please, very (much),
+	 * my subscription */
+	"se", "فضلكم", "سمحتم", "رجاء", "رجاءا", "جزيلا", "اشتراكي", NULL
+};
+
+/* Fillers of several words, each written folded, separated by one space:
+ * French please, with its apostrophe typed or not. */
+const char *const stop_filler_phrases[] = {
+	"s'il vous plait", "s'il te plait", "sil vous plait", "sil te plait",
+	NULL
 };
 
 /* The same in Arabizi, compared by their fold_darija skeletons: please,
@@ -169,8 +187,8 @@ const char *const sleep_off[] = {
 
 /* Words between or around the two hours of SLEEP. */
 const char *const sleep_joiners[] = {
-	"from", "to", "till", "until", "h", "de", "a", "jusqu'a", "jusqua",
-	"من", "الي", "حتي", NULL
+	"from", "to", "till", "until", "h", "de", "du", "a", "jusqu'a", "jusqua",
+	"من", "الي", "حتي", "الساعه", NULL
 };
 
 /* TRACK word DIGEST [hour]: the word comes once a day, counted, with the
@@ -181,5 +199,5 @@ const char *const digest_words[] = {
 
 /* Words allowed before DIGEST's hour: "DIGEST at 18h", "RÉSUMÉ à 18h". */
 const char *const digest_joiners[] = {
-	"at", "a", "vers", "h", "علي", "في", "الساعه", NULL
+	"at", "a", "vers", "h", "du", "علي", "في", "الساعه", NULL
 };

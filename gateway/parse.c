@@ -11,22 +11,27 @@
  *   Arabic word with the article (التسجيل) is tried without it. Quotes and
  *   brackets around it and trailing punctuation (. , ; : ! ? and the Arabic
  *   ones) are ignored, so "Stop!" and "«HELP»" work; "?", "??" or "؟" alone
- *   is HELP. Handles are not folded beyond ASCII case: "josé" is a bad handle.
+ *   is HELP. A keyword glued to its argument by , . : ; or a dash is the
+ *   keyword and its argument ("D,fay9 hi", "DM:alice", "FOLLOW,karim":
+ *   glued_keyword). Handles are not folded beyond ASCII case: "josé" is a bad handle.
  * - A command has a fixed shape. Words beyond it make the message a post
  *   ("follow your dreams, everyone", "help me"), except for STOP (below).
  *   Trailing words without a letter or digit do not count: punctuation
  *   ("Aide !", French typography), emoticons and emoji ("FOLLOW karim
  *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
  *   follower. The text of DM, NAME and BIO still runs to the end, and a
- *   post is the whole message.
- * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف)
- *   win as the first word whatever follows ("STOP please", "stop sending
+ *   post is the whole message. Nor do STOP's fillers after a handle
+ *   ("FOLLOW karim svp"; after a loose keyword only with '@'); for ON and
+ *   OFF a filler is no handle ("OFF svp" is OFF).
+ * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
+ *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
  *   keeps sending SMS the user no longer wants, while a wrong STOP costs the
  *   user one confirmation that says how to START again. The ordinary words
  *   QUIT, END, CANCEL, إلغاء, إيقاف are a STOP only when every word of the
  *   message is a STOP word or a politeness filler ("cancel please", "please
- *   stop", "stop stop", "الغاء الاشتراك", "baraka 3afak"); "End of the
+ *   stop", "stop stop", "الغاء الاشتراك", "baraka 3afak"; a filler may
+ *   be a phrase: "s'il vous plaît"); "End of the
  *   day" is a post. ستوب (STOP in Arabic letters) wins like STOP.
  * - Darija in Latin letters (Arabizi: "tbe3 karim", "3awni") is a second
  *   table, compared by skeleton (fold_darija: 3/a, 7/h, 9/q, ch/sh/x, o/u,
@@ -75,7 +80,8 @@
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
-#define DIGEST_HOUR_WORDS 3	/* "TRACK w DIGEST at 6 pm" */
+#define DIGEST_HOUR_WORDS 4	/* "تتبع w ملخص على الساعة ٨ مساء" */
+#define PHRASE_WORDS	3	/* the longest filler: "s'il vous plaît" */
 
 #define ARABIC_AL	"\xd8\xa7\xd9\x84"	/* the article ال, a prefix */
 
@@ -214,6 +220,48 @@ word_in_darija(const struct span *w, const char *const *list)
 
 	return word_key(w, buf, sizeof(buf), &k, &n) && n > 0 &&
 	    darija_find(k, n, list, 1) >= 0;
+}
+
+/* How many of the n words at w make one politeness filler of the STOP
+ * rule: 1 for a word ("please", "svp", "من", "3afak"), more for a phrase
+ * ("s'il vous plaît"), 0 when w starts none. */
+static size_t
+filler_words(const struct span *w, size_t n)
+{
+	char buf[FOLD_MAX];
+	const char *k, *t, *sp;
+	size_t i, kn, tn, j;
+
+	if (n == 0)
+		return 0;
+	if (word_in(&w[0], stop_fillers) || word_in_darija(&w[0], darija_fillers))
+		return 1;
+	for (j = 0; stop_filler_phrases[j] != NULL; j++) {
+		for (t = stop_filler_phrases[j], i = 0; i < n; i++) {
+			sp = strchr(t, ' ');
+			tn = sp != NULL ? (size_t)(sp - t) : strlen(t);
+			if (!word_key(&w[i], buf, sizeof(buf), &k, &kn) ||
+			    kn != tn || memcmp(k, t, tn) != 0)
+				break;
+			if (sp == NULL)
+				return i + 1;
+			t = sp + 1;
+		}
+	}
+	return 0;
+}
+
+/* Whether the n words at w are all fillers (at least one): "svp", "من
+ * فضلك", "s'il vous plaît". */
+static int
+fillers_only(const struct span *w, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k)
+		if ((k = filler_words(w + i, n - i)) == 0)
+			return 0;
+	return n > 0;
 }
 
 /* A word of punctuation only, like the "!" of French "Aide !". */
@@ -427,6 +475,19 @@ shape_end(const char *s, const char *e, int (*drop)(const struct span *))
 	return end;
 }
 
+/* Whether the character at p (before e) joins two parts of one word: a
+ * hyphen or an apostrophe, typed or typographic ("stop's", "Stop’s",
+ * "stop-motion", "Stop–motion": U+2018, U+2019, U+2010-2014, U+2212). */
+static int
+joiner_at(const char *p, const char *e)
+{
+	uint32_t c;
+
+	(void)fold_char_at(p, e, &c);
+	return c == '-' || c == '\'' || c == 0x2018 || c == 0x2019 ||
+	    (c >= 0x2010 && c <= 0x2014) || c == 0x2212;
+}
+
 /* The STOP language if the message [s, e) is a STOP (see the top), else
  * NULL. Each word is looked at in its runs between punctuation, symbols
  * and emoji: "STOP,please" or "STOP" and an emoji without a space was a
@@ -451,18 +512,28 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		const char *q = w.s;
 		if (span_next(&q, w.e, &r, stop_separator) &&
 		    (kw = keyword_of(&r)) != NULL && kw->type == CMD_STOP &&
-		    (kw->flags & KW_STRONG) && r.e < w.e && *r.e != '-' && *r.e != '\'')
+		    (kw->flags & KW_STRONG) && r.e < w.e && !joiner_at(r.e, w.e))
 			return kw->lang;
 	}
 	while (word_next(&s, e, &w)) {
+		struct span ahead[PHRASE_WORDS];
+		size_t na, k;
+
 		kw = keyword_of(&w);
 		if (kw != NULL && kw->type == CMD_STOP) {
 			if (lang == NULL)
 				lang = kw->lang;
 			continue;
 		}
-		if (word_in(&w, stop_fillers) || word_in_darija(&w, darija_fillers) ||
-		    punct_only(&w))
+		/* "s'il vous plaît": a filler of three words */
+		ahead[0] = w;
+		for (p = s, na = 1; na < PHRASE_WORDS && word_next(&p, e, &ahead[na]); na++)
+			;
+		if ((k = filler_words(ahead, na)) > 0) {
+			s = ahead[k - 1].e;
+			continue;
+		}
+		if (punct_only(&w))
 			continue;
 		for (p = w.s; span_next(&p, w.e, &r, stop_separator); ) {
 			kw = keyword_of(&r);
@@ -475,6 +546,89 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 		}
 	}
 	return lang;
+}
+
+/* Whether c glues a keyword to what follows in the first word: "D,fay9",
+ * "D:fay9", "D.alice", "FOLLOW,karim", "تابع،karim", "D- alice", "D—alice".
+ * *dash tells a hyphen or dash (which also joins compound words). */
+static int
+glue_char(uint32_t c, int *dash)
+{
+	*dash = c == '-' || (c >= 0x2010 && c <= 0x2015) || c == 0x2212 ||
+	    c == 0xfe58 || c == 0xfe63 || c == 0xff0d;
+	return *dash || c == ',' || c == '.' || c == ':' || c == ';' ||
+	    c == 0x60c || c == 0x61b || c == 0xff0c || c == 0xff0e ||
+	    c == 0xff1a || c == 0xff1b;
+}
+
+/* The commands whose first argument is a handle. */
+static int
+takes_handle(enum cmd_type t)
+{
+	return t == CMD_JOIN || t == CMD_FOLLOW || t == CMD_LEAVE ||
+	    t == CMD_ON || t == CMD_OFF || t == CMD_DM || t == CMD_GET ||
+	    t == CMD_WHOIS;
+}
+
+/*
+ * The keyword that starts the first word w when punctuation glues it to
+ * its argument ("D,fay9 my PIN is 4321", "DM:alice", "D- alice hi",
+ * "FOLLOW,karim"): these were posts, published to every follower. The
+ * piece before the first , . : ; or dash is the keyword (not STOP: the
+ * STOP rule reads glued words itself), *piece its span and *rest where
+ * the argument glued to it starts. A hyphen or dash with letters after
+ * it also makes compound words ("Start-up", "Bio-produits", "Search-and-
+ * rescue"): there only a command that takes a handle splits, and *loose
+ * is set for those but D, so that a handle nobody has ("Follow-up") is a
+ * post as for a loose keyword. An abbreviation ("L.A.", "F.Y.I.") is no
+ * keyword and its argument. Returns NULL when there is no such keyword.
+ */
+static const struct keyword *
+glued_keyword(const struct span *word, struct span *piece, const char **rest,
+    int *loose)
+{
+	const struct span whole = *word, *w = &whole;
+	const struct keyword *kw;
+	const char *p, *q;
+	uint32_t c;
+	size_t n;
+	int dash, any_dash = 0;
+
+	for (p = w->s; p < w->e; p += n) {
+		n = fold_char_at(p, w->e, &c);
+		if (c == BAD_CHAR)
+			return NULL;
+		if (glue_char(c, &dash))
+			break;
+	}
+	if (p == w->s || p >= w->e)
+		return NULL;
+	piece->s = w->s;
+	piece->e = p;
+	for (q = p; q < w->e; q += n) {
+		n = fold_char_at(q, w->e, &c);
+		if (!glue_char(c, &dash))
+			break;
+		any_dash |= dash;
+	}
+	if ((kw = keyword_of(piece)) == NULL || kw->type == CMD_STOP)
+		return NULL;
+	if (*p == '.' && q - p == 1 && w->e[-1] == '.') {
+		/* An abbreviation ("L.A.", "D.C.", "F.Y.I."), not "D.alice". */
+		const char *t = w->e;
+		while (t > q && in_set(t[-1], ".,;:!?"))
+			t--;
+		if (t - q <= 1 || memchr(q, '.', (size_t)(t - q)) != NULL)
+			return NULL;
+	}
+	*loose = 0;
+	if (any_dash && q < w->e) {
+		if (!takes_handle(kw->type))
+			return NULL;
+		*loose = kw->type != CMD_DM;
+	}
+	*rest = q;
+	return kw;
 }
 
 static void
@@ -494,7 +648,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	struct span w[WORDS_MAX], extra;
 	const char *s, *e, *p, *stop, *pe, *se;
 	size_t nw = 0, nargs, nargs_text, n;
-	int many, at = 0;
+	int many, at = 0, glued_loose = 0;
 	uint32_t c;
 
 	command_reset(cmd);
@@ -523,18 +677,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	 * of symbols and emoji ("FOLLOW karim :-)", "HELP 🙏") are not
 	 * arguments. The text of DM, NAME and BIO keeps them ("D amina 🙏");
 	 * a post is the whole message. */
-	pe = shape_end(s, e, punct_only);
-	se = shape_end(s, pe, symbol_only);
-	for (p = s; nw < WORDS_MAX && word_next(&p, pe, &w[nw]); nw++)
-		;
-	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
-		;
-	/* Arguments that were all symbols (words dropped above). */
-	int only_symbols = nw == 1 && nargs_text > 0;
-	p = w[nw - 1].e;
-	many = nw == WORDS_MAX && word_next(&p, se, &extra);
-	nargs = nw - 1;
-
+	p = s;
+	(void)word_next(&p, e, &w[0]);	/* there is one: s is not a space */
 	kw = keyword_of(&w[0]);
 	if (kw == NULL || kw->type == CMD_STOP) {
 		if ((stop = stop_lang(s, e, kw)) != NULL) {
@@ -543,9 +687,22 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->keyword_lang = stop;
 			return;
 		}
-		if (kw == NULL)
+		/* "D,fay9 my PIN is 4321": the keyword glued to its argument. */
+		if (kw == NULL && (kw = glued_keyword(&w[0], &w[0], &p,
+		    &glued_loose)) == NULL)
 			return;
 	}
+	pe = shape_end(s, e, punct_only);
+	se = shape_end(s, pe, symbol_only);
+	for (nw = 1; nw < WORDS_MAX && word_next(&p, pe, &w[nw]); nw++)
+		;
+	for (nargs_text = nw - 1; nw > 1 && w[nw - 1].e > se; nw--)
+		;
+	/* Arguments that were all symbols (words dropped above). */
+	int only_symbols = nw == 1 && nargs_text > 0;
+	p = w[nw - 1].e;
+	many = nw == WORDS_MAX && word_next(&p, se, &extra);
+	nargs = nw - 1;
 
 	/* A word that is also a keyword followed by symbols alone stays a
 	 * post: "On 🎉", "Off 😴" (ON and OFF take an argument that may be a
@@ -557,7 +714,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		return;
 	cmd->type = kw->type;
 	cmd->keyword_lang = kw->lang;
-	cmd->loose = (kw->flags & KW_LOOSE) != 0;
+	cmd->loose = (kw->flags & KW_LOOSE) != 0 || glued_loose;
 	cmd->text = NULL;
 	cmd->textlen = 0;
 	switch (kw->type) {
@@ -572,6 +729,13 @@ command_parse(const char *text, size_t len, struct command *cmd)
 		break;
 	case CMD_ON:
 	case CMD_OFF:
+		/* A politeness filler is no handle ("OFF svp", "OFF now"), and
+		 * after the handle it does not count ("OFF @fay9 svp"): they
+		 * were posts (a word nobody is called). */
+		if (!many && fillers_only(w + 1, nargs))
+			nargs = 0;
+		else if (!many && nargs > 1 && fillers_only(w + 2, nargs - 1))
+			nargs = 1;
 		if (nargs == 0)
 			break;
 		if (nargs > 1)
@@ -588,6 +752,13 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	case CMD_LEAVE:
 	case CMD_GET:
 	case CMD_WHOIS:
+		/* Fillers after the handle do not count ("FOLLOW karim svp",
+		 * "تابع karim من فضلك", "tbe3 @karim 3afak"; they were posts),
+		 * but after a loose keyword's word without '@': "jib lia daba"
+		 * is still a post. */
+		if (!many && nargs > 1 && fillers_only(w + 2, nargs - 1) &&
+		    (!cmd->loose || (handle_parse(&w[1], cmd->handle, &at), at)))
+			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
 		else if (nargs > 1)
@@ -624,7 +795,11 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			cmd->digest = 1;
 			if (nargs == 2)
 				break;
-			if (nargs > 2 + DIGEST_HOUR_WORDS)
+			/* An hour and its half of the day, with joiners if
+			 * one likes ("على الساعة ٨ مساء" was a post): more
+			 * words are a sentence ("at 6 pm please"). */
+			if (nargs > 2 + DIGEST_HOUR_WORDS ||
+			    digest_hour_words(w + 3, nargs - 2) > 2)
 				goto post;
 			if ((cmd->digest_hour = digest_hour_parse(w + 3, nargs - 2)) >= 0)
 				break;

@@ -1,7 +1,7 @@
 /*
  * parse_hours.c: the hours of SLEEP and of TRACK ... DIGEST, in the forms
  * texters write them ("23 7", "23h-7h", "de 23h à 7h", "11pm 7am", "à 18h",
- * Arabic-Indic digits), for parse.c.
+ * "١١م ٧ص", "٨ مساء", "8h du soir", Arabic-Indic digits), for parse.c.
  */
 #include <string.h>
 
@@ -9,8 +9,37 @@
 #include "keywords.h"
 #include "parse_words.h"
 
-/* "23", "23h", "23h00", "23:00", "11pm": the hour (unchecked), or -1.
- * *ampm is 0, 'a' or 'p'. */
+/* A word that says which half of the day an hour is in, folded: 'a'
+ * (am, صباحا, ص, matin), 'p' (pm, مساء, م, ظهرا, soir), 'n' (ليلا, "at
+ * night": 9 is 21, 2 is 2, 12 is 0), or 0. */
+static int
+ampm_word(const char *t, size_t n)
+{
+	static const char *const words[] = {
+		"am", "a", "pm", "p", "صباحا", "a", "صباح", "a", "ص", "a",
+		"matin", "a", "مساء", "p", "مساءا", "p", "م", "p", "ظهرا", "p",
+		"soir", "p", "ليلا", "n", "ليل", "n", NULL
+	};
+	int i;
+
+	if ((i = list_find(t, n, words, 2)) < 0)
+		return 0;
+	return words[i + 1][0];
+}
+
+/* The hour h (1-12) in that half of the day, 0-23, or -1. */
+static int
+ampm_hour(int h, int ampm)
+{
+	if (h < 1 || h > 12)
+		return -1;
+	if (ampm == 'n')
+		return h == 12 ? 0 : h >= 6 ? h + 12 : h;
+	return h % 12 + (ampm == 'p' ? 12 : 0);
+}
+
+/* "23", "23h", "23h00", "23:00", "11pm", "11م", "7ص": the hour
+ * (unchecked), or -1. *ampm is 0 or what ampm_word says. */
 static int
 hour_token(const char *t, size_t n, int *ampm)
 {
@@ -28,10 +57,8 @@ hour_token(const char *t, size_t n, int *ampm)
 		return h;
 	if (n == 3 && (memcmp(t, "h00", 3) == 0 || memcmp(t, ":00", 3) == 0))
 		return h;
-	if (n == 2 && (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
-		*ampm = t[0];
+	if ((*ampm = ampm_word(t, n)) != 0)
 		return h;
-	}
 	return -1;
 }
 
@@ -57,9 +84,9 @@ hours_parse(const struct span *args, size_t nargs, int *from, int *to)
 			core(&t, &tn);
 			if (tn == 0 || list_find(t, tn, sleep_joiners, 1) >= 0)
 				continue;
-			if (nh > 0 && ap[nh - 1] == 0 && tn == 2 &&
-			    (t[0] == 'a' || t[0] == 'p') && t[1] == 'm') {
-				ap[nh - 1] = t[0];	/* "11 pm" */
+			if (nh > 0 && ap[nh - 1] == 0 &&
+			    (a = ampm_word(t, tn)) != 0) {
+				ap[nh - 1] = a;	/* "11 pm", "١١ مساء" */
 				continue;
 			}
 			if (nh == 2 || (h[nh] = hour_token(t, tn, &a)) < 0)
@@ -71,9 +98,8 @@ hours_parse(const struct span *args, size_t nargs, int *from, int *to)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if (ap[i] != 0) {
-			if (h[i] < 1 || h[i] > 12)
+			if ((h[i] = ampm_hour(h[i], ap[i])) < 0)
 				return -1;
-			h[i] = h[i] % 12 + (ap[i] == 'p' ? 12 : 0);
 		} else if (h[i] > 23)
 			return -1;
 	}
@@ -99,19 +125,34 @@ digest_hour_parse(const struct span *args, size_t nargs)
 			return -1;
 		if (n == 0 || list_find(k, n, digest_joiners, 1) >= 0)
 			continue;
-		if (h >= 0 && ap == 0 && n == 2 && (k[0] == 'a' || k[0] == 'p') &&
-		    k[1] == 'm') {
-			ap = k[0];	/* "6 pm" */
-			continue;
-		}
+		if (h >= 0 && ap == 0 && (ap = ampm_word(k, n)) != 0)
+			continue;	/* "6 pm", "٨ مساء" */
 		if (h >= 0 || (h = hour_token(k, n, &ap)) < 0)
 			return -1;
 	}
 	if (h < 0)
 		return -1;
 	if (ap != 0)
-		return h >= 1 && h <= 12 ? h % 12 + (ap == 'p' ? 12 : 0) : -1;
+		return ampm_hour(h, ap);
 	return h <= 23 ? h : -1;
+}
+
+/* How many of DIGEST's hour words are not joiners ("at", "الساعة"):
+ * more than an hour and its half of the day ("at 6 pm please") is a
+ * sentence, not an hour. */
+int
+digest_hour_words(const struct span *args, size_t nargs)
+{
+	char buf[FOLD_MAX];
+	const char *k;
+	size_t n, i;
+	int words = 0;
+
+	for (i = 0; i < nargs; i++)
+		if (!word_key(&args[i], buf, sizeof(buf), &k, &n) ||
+		    (n > 0 && list_find(k, n, digest_joiners, 1) < 0))
+			words++;
+	return words;
 }
 
 /* Whether a word of the arguments holds a digit: hours were meant. */

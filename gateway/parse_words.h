@@ -27,6 +27,8 @@ int	 word_key(const struct span *w, char *buf, size_t bufsz, const char **k,
 int	 hours_parse(const struct span *args, size_t nargs, int *from, int *to);
 /* DIGEST's hour, 0-23, or -1. */
 int	 digest_hour_parse(const struct span *args, size_t nargs);
+/* How many of DIGEST's hour words are not joiners ("at", "على"). */
+int	 digest_hour_words(const struct span *args, size_t nargs);
 int	 args_have_digit(const struct span *args, size_t nargs);
 
 #endif

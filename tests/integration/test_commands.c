@@ -240,8 +240,20 @@ START_TEST(test_on_off_at_typo)
 	/* Without the '@' it still cannot be told from "On verra". */
 	TEXT(0, a, "OFF bobb");
 	GETS(f, "@alice2: OFF bobb");
+	/* A politeness word is no handle, nor counts after one: these
+	 * were posts to alice2's followers (nobody is called svp). */
+	TEXT(1, f, "OFF @alice2 svp");
+	GETS(f, "You will not get @alice2's posts by SMS.");
+	TEXT(1, f, "FOLLOW alice2 svp");
+	wait_count(f, "You now follow @alice2", 2);
+	TEXT(0, a, "OFF svp");
+	GETS(a, "Your SMS updates are off.");
+	TEXT(0, a, "ON please");
+	GETS(a, "Your SMS updates are on.");
 	settle();
 	ck_assert_int_eq(count_of(f, "@bobb"), 0);
+	ck_assert_int_eq(count_of(f, "svp"), 0);
+	ck_assert_int_eq(count_of(f, "please"), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle = 'alice2'", 0, NULL), 1);
 }
@@ -334,6 +346,29 @@ START_TEST(test_invisible_text)
 }
 END_TEST
 
+/* A loose keyword with a handle nobody has is a post ("tbe3 lmatch"):
+ * it went out without its coding, so a GSM-7 post got the UCS-2 cap on
+ * parts (3) instead of fanout_parts_gsm (2 here). */
+START_TEST(test_loose_post_coding)
+{
+	const char *l = "+212661000341", *m = "+212661000342";
+	const char *want[] = { "@lily1: tbe3 lmatch", "@lily1: Follow-up" };
+
+	join(0, l, "JOIN lily1", "@lily1");
+	join(1, m, "JOIN mona1", "@mona1");
+	TEXT(1, m, "FOLLOW lily1");
+	GETS(m, "You now follow @lily1");
+	TEXT(0, l, "tbe3 lmatch");
+	GETS(m, want[0]);
+	TEXT(0, l, "Follow-up");
+	GETS(m, want[1]);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(h_wait_db(&g, "SELECT max_parts FROM outbox WHERE text = $1",
+		    want[i], "2", WAIT_MS) == 0, "%s: not capped at fanout_parts_gsm",
+		    want[i]);
+}
+END_TEST
+
 START_TEST(test_dm)
 {
 	const char *e = "+212661000401", *f = "+212661000402";
@@ -354,7 +389,15 @@ START_TEST(test_dm)
 	GETS(e, "There is nobody called @nobody1 on Pigeon.");
 	TEXT(0, e, "D fred1");
 	GETS(e, "To send a private message, text D");
+	/* Glued to the keyword: published to every follower, PIN and all. */
+	TEXT(0, e, "D,fred1 my PIN is 4321");
+	GETS(f, "DM from @eve1: my PIN is 4321");
+	TEXT(0, e, "D\xe2\x80\x94 fred1 meet me");	/* em dash */
+	GETS(f, "DM from @eve1: meet me");
+	TEXT(0, e, "DM:fred1");
+	wait_count(e, "To send a private message, text D", 2);
 	settle();
+	ck_assert_int_eq(count_of(f, "@eve1: D"), 0);
 	ck_assert_int_eq(count_of(e, "hi there"), 0);
 	ck_assert_int_eq(count_of(e, "note to self"), 0);
 	ck_assert_int_eq(count_of(e, "does not follow you"), 0);
@@ -432,6 +475,21 @@ START_TEST(test_stop_start)
 	GETS(s, "@tom1: tom posts again");
 	ck_assert_int_eq(count_of(s, "away"), 0);
 	ck_assert_int_eq(count_of(s, "are you there"), 0);
+
+	/* Opt-outs that were published to every follower while the phone
+	 * stayed subscribed. */
+	TEXT(1, t, "FOLLOW sam1");
+	GETS(t, "You now follow @sam1");
+	TEXT(0, s, "Désabonnez-moi");
+	wait_count(s, "no more SMS", 2);
+	TEXT(0, s, "START");
+	wait_count(s, "Welcome back!", 2);
+	TEXT(0, s, "Arrêtez les SMS s'il vous plaît");
+	wait_count(s, "no more SMS", 3);
+	settle();
+	ck_assert_int_eq(count_of(t, "@sam1:"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'sam1'", 0, NULL), 0);
 }
 END_TEST
 
@@ -687,6 +745,7 @@ suite(void)
 	tcase_add_test(po, test_dm);
 	tcase_add_test(po, test_trailing_emoji);
 	tcase_add_test(po, test_invisible_text);
+	tcase_add_test(po, test_loose_post_coding);
 	suite_add_tcase(s, po);
 	tcase_add_unchecked_fixture(acc, setup, teardown);
 	tcase_set_timeout(acc, 240);

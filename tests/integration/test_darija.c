@@ -155,7 +155,7 @@ START_TEST(test_arabizi_member)
 	GETS(d, "Ma b9itich katbe3 @karim19.");
 	TEXT(1, s, "JOIN sara19");
 	GETS(s, "Welcome to Pigeon, @sara19!");
-	TEXT(1, d, "tbe3 sara19");
+	TEXT(1, d, "tbe3 @sara19 3afak");	/* was a post: "3afak" made a third word */
 	GETS(d, "Daba katbe3 @sara19");
 
 	TEXT(0, d, "baraka 3afak");

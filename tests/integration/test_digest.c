@@ -113,14 +113,13 @@ START_TEST(test_digest_daily)
 
 	snprintf(cmd, sizeof(cmd), "TRACK couscous DIGEST %ldh", hour);
 	TEXT(1, dan, cmd);
-	snprintf(want, sizeof(want), "Once a day at %ld:00 you will get how many posts "
-	    "had couscous and the top 3, in one SMS. TRACK couscous alone: every post.",
-	    hour);
+	snprintf(want, sizeof(want), "Daily SMS at %ld:00: count and top 3 of posts "
+	    "with couscous", hour);
 	GETS(dan, want);
 	/* French, no hour: the member's hour stays. */
 	TEXT(1, dan, "surveiller tajine résumé");
-	snprintf(want, sizeof(want), "Once a day at %ld:00 you will get how many posts "
-	    "had tajine", hour);
+	snprintf(want, sizeof(want), "Daily SMS at %ld:00: count and top 3 of posts "
+	    "with tajine", hour);
 	GETS(dan, want);
 	snprintf(cmd, sizeof(cmd), "تتبع zzwordnobodyuses ملخص %ld", hour);
 	TEXT(0, hal, cmd);
@@ -184,8 +183,8 @@ START_TEST(test_digest_daily)
 	 * digest went already, so none. */
 	snprintf(cmd, sizeof(cmd), "TRACK couscous DIGEST %ld", hour + 1);
 	TEXT(1, dan, cmd);
-	snprintf(want, sizeof(want), "Once a day at %ld:00 you will get how many posts "
-	    "had couscous", hour + 1);
+	snprintf(want, sizeof(want), "Daily SMS at %ld:00: count and top 3 of posts "
+	    "with couscous", hour + 1);
 	GETS(dan, want);
 	h_post(&g, 0, alice, "couscous encore", WAIT_MS);
 	snprintf(step, sizeof(step), "+%ldh", lead + 1);
@@ -199,7 +198,7 @@ START_TEST(test_digest_daily)
 
 	/* TRACK word alone: post by post again. */
 	TEXT(1, dan, "TRACK tajine");
-	GETS(dan, "You will get every post with tajine by SMS.");
+	GETS(dan, "You will get every post with tajine.");
 	TEXT(1, dan, "TRACKS");
 	snprintf(want, sizeof(want), "You track: tajine. Once a day at %ld:00: couscous",
 	    hour + 1);

@@ -58,12 +58,11 @@ START_TEST(test_track_matching)
 	h_join(&g, 1, bob, "bob8", WAIT_MS);
 	h_join(&g, 0, carol, "carol8", WAIT_MS);
 	TEXT(1, bob, "TRACK couscous");
-	GETS(bob, "You will get every post with couscous by SMS. Text UNTRACK "
-	    "couscous to stop.");
+	GETS(bob, "You will get every post with couscous. UNTRACK stops it.");
 	TEXT(0, carol, "FOLLOW alice8");
 	GETS(carol, "You now follow @alice8");
 	TEXT(0, carol, "surveiller Couscous!");
-	GETS(carol, "You will get every post with Couscous by SMS.");
+	GETS(carol, "You will get every post with Couscous.");
 	/* The author's own word never comes back to her. */
 	TEXT(0, alice, "TRACK couscous");
 	GETS(alice, "You will get every post with couscous");
@@ -123,12 +122,15 @@ START_TEST(test_track_languages)
 	h_join(&g, 1, gus, "gus8", WAIT_MS);
 	TEXT(0, dan, "تتبع كسكس");
 	GETS(dan, "ستصلك منشورات كسكس");
+	/* "at 8 in the evening": this was published as a post. */
+	TEXT(0, dan, "تتبع طاجين ملخص على الساعة ٨ مساء");
+	GETS(dan, "يصلك يوميا على 20:00 عدد منشورات طاجين");
 	TEXT(1, eve, "SURVEILLER ete");
-	GETS(eve, "Vous recevrez chaque message contenant ete.");
+	GETS(eve, "Vous aurez tout message avec ete.");
 	TEXT(1, eve, "TRACK #Maroc");
-	GETS(eve, "Vous recevrez chaque message contenant #Maroc.");
+	GETS(eve, "Vous aurez tout message avec #Maroc.");
 	TEXT(1, eve, "TRACK @dan8");
-	GETS(eve, "Vous recevrez chaque message contenant @dan8.");
+	GETS(eve, "Vous aurez tout message avec @dan8.");
 	TEXT(1, eve, "TRACK rabat");
 	GETS(eve, "Vous surveillez 3 mots, le maximum.");
 	TEXT(1, eve, "TRACK x");
@@ -142,6 +144,16 @@ START_TEST(test_track_languages)
 	h_join(&g, 0, hal, "hal8", WAIT_MS);
 	TEXT(0, hal, "TRACK ⴰⵣⵓⵍ");
 	GETS(hal, "You will get every post with ⴰⵣⵓⵍ");
+	/* A word of 20 Arabic letters: each reply that names it is one SMS
+	 * (UCS-2, 70 characters); they took two. */
+	TEXT(0, hal, "TRACK كسكسكسكسكسكسكسكسكسكس");
+	GETS(hal, "You will get every post with كسكسكسكسكسكسكسكسكسكس");
+	TEXT(0, hal, "TRACK كسكسكسكسكسكسكسكسكسكس DIGEST");
+	GETS(hal, "of posts with كسكسكسكسكسكسكسكسكسكس");
+	TEXT(0, hal, "UNTRACK كسكسكسكسكسكسكسكسكسكس");
+	GETS(hal, "You will no longer get posts with كسكسكسكسكسكسكسكسكسكس");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND text LIKE '%كسكسكسكسكسكسكسكسكسكس%' AND parts = 1", hal, "3", WAIT_MS), 0);
 
 	h_post(&g, 1, fay, "أحب الكسكس المغربي", WAIT_MS);
 	h_post(&g, 1, fay, "Quel été à Rabat", WAIT_MS);

@@ -87,6 +87,15 @@ unload(void)
 		json_decref(catalogs[i]);
 }
 
+/* The tracked word: 20 ASCII letters, or 20 letters outside GSM-7
+ * ("SURVEILLER المغرب", "TRACK كسكس DIGEST" took 2 SMS when the reply
+ * echoed the word): the reply is UCS-2 then, 70 characters. */
+static const char word_gsm[] = "abcdefghijklmnopqrst";
+static const char word_ucs2[] = "\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3"
+    "\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3"
+    "\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3\xd9\x83\xd8\xb3";	/* كسكس... 20 letters */
+static const char *word_value = word_gsm;
+
 static const char *
 arg_value(char kind)
 {
@@ -96,7 +105,7 @@ arg_value(char kind)
 	case 'd': return "2026-11-26";
 	case 'H': return "23";
 	case 'k': return "UNFOLLOW";
-	case 'w': return "abcdefghijklmnopqrst";
+	case 'w': return word_value;
 	case 't': return "";
 	}
 	return NULL;
@@ -242,6 +251,36 @@ START_TEST(test_every_entry_fits_one_sms)
 }
 END_TEST
 
+/* A reply that names a tracked word fits one SMS also when the word is
+ * not GSM-7 (Arabic, or French with ê): 70 UCS-2 characters. */
+START_TEST(test_word_replies_fit_ucs2)
+{
+	int checked = 0;
+
+	ck_assert_uint_eq(utf16_units(word_ucs2), 20);
+	word_value = word_ucs2;
+	for (const struct spec *s = specs; s->key; s++) {
+		if (strchr(s->args, 'w') == NULL)
+			continue;
+		for (int i = 0; i < NLANGS; i++) {
+			const char *t = json_string_value(json_object_get(catalogs[i], s->key));
+			char *out = render(t, s->args);
+			int ucs2, parts;
+
+			ck_assert_ptr_nonnull(out);
+			parts = sms_parts(out, &ucs2);
+			ck_assert_msg(parts == 1 && ucs2, "%s: %s needs %d SMS (%s) with "
+			    "a word of 20 letters outside GSM-7: \"%s\"", langs[i],
+			    s->key, parts, ucs2 ? "UCS-2" : "GSM-7", out);
+			free(out);
+			checked++;
+		}
+	}
+	word_value = word_gsm;
+	ck_assert_int_ge(checked, 5 * NLANGS);
+}
+END_TEST
+
 /* French with é è à stays GSM-7 (160 characters): only the entries that
  * must use ç or ê are UCS-2, and those are short. */
 START_TEST(test_french_mostly_gsm7)
@@ -290,6 +329,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, load, unload);
 	tcase_add_test(tc, test_every_key_everywhere);
 	tcase_add_test(tc, test_every_entry_fits_one_sms);
+	tcase_add_test(tc, test_word_replies_fit_ucs2);
 	tcase_add_test(tc, test_french_mostly_gsm7);
 	tcase_add_test(tc, test_darija_gsm7);
 	suite_add_tcase(s, tc);

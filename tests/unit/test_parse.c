@@ -86,6 +86,28 @@ static const struct pcase cases[] = {
 	ERR("suivre ça", CMD_FOLLOW, BADH, "fr"),
 	POST("follow your dreams, everyone", "follow your dreams, everyone"),
 	POST("follow @alice @bob", "follow @alice @bob"),
+	CH("FOLLOW,karim", CMD_FOLLOW, "karim", "en"),
+	/* trailing fillers do not count (they made the message a post) */
+	CH("FOLLOW karim svp", CMD_FOLLOW, "karim", "en"),
+	CH("follow @karim please thanks", CMD_FOLLOW, "karim", "en"),
+	CH("تابع karim من فضلك", CMD_FOLLOW, "karim", "ar"),
+	CH("tbe3 @karim 3afak", CMD_FOLLOW, "karim", "darija"),
+	CH("JOIN karim s'il vous plaît", CMD_JOIN, "karim", "en"),
+	CH("LEAVE karim now", CMD_LEAVE, "karim", "en"),
+	POST("tbe3 karim 3afak", "tbe3 karim 3afak"),	/* loose, no '@' */
+	POST("jib lia daba", "jib lia daba"),
+	POST("follow karim and me", "follow karim and me"),
+	CH("F,karim", CMD_FOLLOW, "karim", "en"),
+	CH("F:@karim", CMD_FOLLOW, "karim", "en"),
+	CH("\xd8\xaa\xd8\xa7\xd8\xa8\xd8\xb9,karim", CMD_FOLLOW, "karim", "ar"),	/* تابع,karim */
+	CH("\xd8\xaa\xd8\xa7\xd8\xa8\xd8\xb9\xd8\x8c" "karim", CMD_FOLLOW, "karim", "ar"),	/* تابع،karim */
+	CH("Follow-up", CMD_FOLLOW, "up", "en"),	/* loose: a post unless @up */
+	POST("Follow-up meeting at 5", "Follow-up meeting at 5"),
+	POST("Start-up", "Start-up"),
+	POST("Bio-produits en promo", "Bio-produits en promo"),
+	POST("Search-and-rescue team", "Search-and-rescue team"),
+	POST("Help-desk closed", "Help-desk closed"),
+	POST("cancel-culture", "cancel-culture"),
 
 	/* LEAVE */
 	CH("LEAVE alice", CMD_LEAVE, "alice", "en"),
@@ -124,6 +146,18 @@ static const struct pcase cases[] = {
 	POST("On déménage", "On déménage"),
 	POST("on y va", "on y va"),
 	POST("Off to work now", "Off to work now"),
+	/* A filler is no handle, and after the handle does not count: these
+	 * were posts (nobody is called svp). */
+	C0("OFF svp", CMD_OFF, "en"),
+	C0("OFF please", CMD_OFF, "en"),
+	C0("OFF now", CMD_OFF, "en"),
+	C0("off s'il vous plaît", CMD_OFF, "en"),
+	C0("تعطيل من فضلك", CMD_OFF, "ar"),
+	C0("ON 3afak", CMD_ON, "en"),
+	CH("OFF @fay9 svp", CMD_OFF, "fay9", "en"),
+	CH("désactiver bob merci", CMD_OFF, "bob", "fr"),
+	CH("ON @please", CMD_ON, "please", "en"),	/* the '@': a handle */
+	POST("On me dit", "On me dit"),
 
 	/* STOP: every alias alone, then with other words */
 	C0("STOP", CMD_STOP, "en"),
@@ -180,6 +214,30 @@ static const struct pcase cases[] = {
 	C0("\xd8\xaa\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7", CMD_STOP, "ar"),	/* توقفوا */
 	C0("\xd8\xa3\xd9\x88\xd9\x82\xd9\x81\xd9\x88\xd8\xa7 \xd8\xa7\xd9\x84\xd8\xb1\xd8\xb3\xd8\xa7\xd8\xa6\xd9\x84",
 	    CMD_STOP, "ar"),	/* أوقفوا الرسائل */
+	/* Fillers and opt-out words that were missing: each was published
+	 * as a post and the phone stayed subscribed. */
+	C0("Arrêtez les SMS s'il vous plaît", CMD_STOP, "fr"),
+	C0("arrête s’il te plaît", CMD_STOP, "fr"),
+	C0("stop sil vous plait", CMD_STOP, "en"),
+	C0("الغاء الاشتراك من فضلكم", CMD_STOP, "ar"),
+	C0("الغاء لو سمحتم", CMD_STOP, "ar"),
+	C0("وقف رجاء", CMD_STOP, "ar"),
+	C0("إلغاء شكرا جزيلا", CMD_STOP, "ar"),
+	C0("إلغاء اشتراكي", CMD_STOP, "ar"),
+	C0("Désabonnez-moi", CMD_STOP, "fr"),
+	C0("désabonnez moi", CMD_STOP, "fr"),
+	C0("Désinscrivez-moi", CMD_STOP, "fr"),
+	C0("se désabonner", CMD_STOP, "fr"),
+	C0("Se désinscrire", CMD_STOP, "fr"),
+	/* the plural of توقف wins like it; كفاية is كفى */
+	C0("توقفوا عن الارسال", CMD_STOP, "ar"),
+	C0("توقفو", CMD_STOP, "ar"),
+	C0("كفاية", CMD_STOP, "ar"),
+	C0("كفايه من فضلك", CMD_STOP, "ar"),
+	POST("كفاية ظلم", "كفاية ظلم"),
+	POST("Se désabonner de quoi", "Se désabonner de quoi"),
+	POST("s'il vous plaît", "s'il vous plaît"),
+	POST("شكرا جزيلا", "شكرا جزيلا"),
 	POST("Arr\xc3\xaatez de crier, on gagne", "Arr\xc3\xaatez de crier, on gagne"),
 	POST("The end", "The end"),
 	/* Glued to punctuation, symbols or an emoji: still STOP (they were
@@ -203,6 +261,15 @@ static const struct pcase cases[] = {
 	C0("STOP, I never asked for this", CMD_STOP, "en"),
 	POST("stop's a word I like", "stop's a word I like"),
 	POST("stop-motion films tonight", "stop-motion films tonight"),
+	/* typographic apostrophes and dashes join too (these opted out) */
+	POST("Stop’s the word of the day", "Stop’s the word of the day"),
+	POST("Stop’em now", "Stop’em now"),
+	POST("Stop‘em", "Stop‘em"),
+	POST("Stop–motion", "Stop–motion"),		/* en dash */
+	POST("Stop‐motion films", "Stop‐motion films"),	/* U+2010 */
+	POST("STOP−motion", "STOP−motion"),		/* U+2212 */
+	C0("STOP’", CMD_STOP, "en"),
+	C0("Stop– please", CMD_STOP, "en"),
 	POST("don't,stop", "don't,stop"),
 	POST("End of the day here", "End of the day here"),
 	POST("Cancel culture is real", "Cancel culture is real"),
@@ -259,6 +326,26 @@ static const struct pcase cases[] = {
 	ERR("DM @al-ice hi", CMD_DM, BADH, "en"),
 	ERR("D josé salut", CMD_DM, BADH, "en"),
 	POST("D'accord", "D'accord"),
+	/* The keyword glued to its argument by punctuation or a dash: a DM
+	 * (or FOLLOW) published to every follower, PIN and all. */
+	CT("D,fay9 my PIN is 4321", CMD_DM, "fay9", "my PIN is 4321", "en"),
+	CT("D:fay9 meet me", CMD_DM, "fay9", "meet me", "en"),
+	CT("D.alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D;alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D- alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("D\xe2\x80\x94 alice hi", CMD_DM, "alice", "hi", "en"),	/* em dash */
+	CT("D\xe2\x80\x93" "alice hi", CMD_DM, "alice", "hi", "en"),	/* en dash */
+	CT("DM:alice hi", CMD_DM, "alice", "hi", "en"),
+	CT("MP,bob salut", CMD_DM, "bob", "salut", "fr"),
+	CT("\xd8\xb1\xd8\xa7\xd8\xb3\xd9\x84\xd8\x8c" "alice \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7",
+	    CMD_DM, "alice", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7", "ar"),	/* راسل،alice مرحبا */
+	{ "DM:alice", CMD_DM, MISSING, "alice", NULL, "en", -1, -1, 0, -1 },
+	ERR("D:", CMD_DM, MISSING, "en"),
+	ERR("D,jos\xc3\xa9 salut", CMD_DM, BADH, "en"),
+	ERR("D-al-ice hi", CMD_DM, BADH, "en"),
+	POST("L.A. tonight", "L.A. tonight"),
+	POST("D.C.", "D.C."),
+	POST("F.Y.I.", "F.Y.I."),
 
 	/* GET */
 	CH("GET alice", CMD_GET, "alice", "en"),
@@ -317,6 +404,16 @@ static const struct pcase cases[] = {
 	DG("تتبع كسكس الملخص", "كسكس", -1, "ar"),
 	DG("تتبع ملخص كسكس 20:00", "كسكس", 20, "ar"),
 	DG("تتبع كسكس مُلَخَّص على الساعة ٨", "كسكس", 8, "ar"),
+	/* the Arabic am/pm words (this was a post) */
+	DG("تتبع كسكس ملخص على الساعة ٨ مساء", "كسكس", 20, "ar"),
+	DG("تتبع كسكس ملخص الساعة ٨ مساءً", "كسكس", 20, "ar"),
+	DG("تتبع كسكس ملخص ٧ صباحا", "كسكس", 7, "ar"),
+	DG("تتبع كسكس ملخص ٩ ليلا", "كسكس", 21, "ar"),
+	DG("تتبع كسكس ملخص ١٢ ليلا", "كسكس", 0, "ar"),
+	DG("تتبع كسكس ملخص ٨م", "كسكس", 20, "ar"),
+	DG("surveiller ete résumé à 8h du soir", "ete", 20, "fr"),
+	ERR("TRACK couscous DIGEST à 20 heures", CMD_TRACK, CMDERR_BAD_HOURS, "en"),
+	ERR("تتبع كسكس ملخص على الساعة ١٥ مساء", CMD_TRACK, CMDERR_BAD_HOURS, "ar"),
 	CT("TRACK digest", CMD_TRACK, "", "digest", "en"),	/* the word */
 	ERR("TRACK couscous DIGEST 25", CMD_TRACK, CMDERR_BAD_HOURS, "en"),
 	ERR("surveiller ete résumé 18h30", CMD_TRACK, CMDERR_BAD_HOURS, "fr"),
@@ -377,6 +474,12 @@ static const struct pcase cases[] = {
 
 	/* SLEEP */
 	SLP("SLEEP 23 7", 23, 7, "en"),
+	/* Arabic am/pm: م and ص glued or alone, مساء, صباحا, ليلا */
+	SLP("نوم ١١م ٧ص", 23, 7, "ar"),
+	SLP("نوم ١١ م ٧ ص", 23, 7, "ar"),
+	SLP("نوم ١١ مساء ٧ صباحا", 23, 7, "ar"),
+	SLP("نوم ١١ ليلا ٦ صباحا", 23, 6, "ar"),
+	SLP("sommeil 11h du soir 7h", 23, 7, "fr"),
 	SLP("sleep 23h 7h", 23, 7, "en"),
 	SLP("SLEEP 23-7", 23, 7, "en"),
 	SLP("sleep 23h-7h", 23, 7, "en"),
@@ -879,6 +982,10 @@ START_TEST(test_loose)
 		{ "ON alice", 0 }, { "baraka", 0 }, { "3awni", 0 },
 		{ "tbe3 l'match", 0 },	/* a post: nothing loose about it */
 		{ "tbe3 @lmatch", 0 },	/* the '@' says a handle is meant */
+		/* A dash glued to more letters also makes compound words:
+		 * "Follow-up" is a post unless someone is @up. Not a DM. */
+		{ "Follow-up", 1 }, { "FOLLOW,karim", 0 }, { "F-@karim", 0 },
+		{ "D-alice hi", 0 },
 	};
 	struct command cmd;
 
