@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 7bc6c373dc47db1c1b4ee6f8a52140851f6448420fc2c5c65fa4fae88bd29408
+-- functions sha256: a89bc0cd9181eca3edc9eeffd2dfd24b9b28556d9c20be69255c1f454c6f2264
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 7 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 8 $$;

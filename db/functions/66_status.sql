@@ -27,12 +27,14 @@ BEGIN
 END $$;
 
 -- Counts per bucket: sent (sent_at), delivered (delivered_at), failed
--- (a change to failed, undelivered or expired), received (inbox).
+-- (a change to failed, undelivered or expired), received (inbox). Days
+-- are the service's ([pigeon] timezone, as the daily caps'): they were
+-- UTC days, an hour off in Morocco and half a day in other zones.
 CREATE OR REPLACE FUNCTION pigeon_status_buckets(p_step interval, p_n integer)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	WITH b AS (SELECT generate_series(date_trunc(CASE WHEN p_step >= interval '1 day'
-	                      THEN 'day' ELSE 'hour' END, now()) - p_step * (p_n - 1),
-	                  now(), p_step) AS t),
+	WITH b AS (SELECT generate_series(CASE WHEN p_step >= interval '1 day'
+	                      THEN pigeon_day_start() ELSE date_trunc('hour', now())
+	                  END - p_step * (p_n - 1), now(), p_step) AS t),
 	     since AS (SELECT min(t) AS t FROM b)
 	SELECT jsonb_agg(jsonb_build_object('t', b.t,
 	    'sent', (SELECT count(*) FROM outbox o WHERE o.sent_at >= b.t

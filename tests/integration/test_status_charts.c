@@ -145,6 +145,27 @@ START_TEST(test_charts_in_french)
 }
 END_TEST
 
+/* The daily bars are the service's days: the last starts at midnight in
+ * [pigeon] timezone (it started at midnight UTC: 14 hours off here). */
+START_TEST(test_days_are_the_service_days)
+{
+	char *tz = h_db_value(g.db, "SELECT value FROM settings WHERE key = 'timezone'",
+	    0, NULL);
+	const char *params[] = { tz };
+	ck_assert_ptr_nonnull(tz);
+	sql("UPDATE settings SET value = 'Pacific/Kiritimati' WHERE key = 'timezone'");
+	char *v = h_db_value(g.db, "SELECT ((pigeon_api_charts()->'daily'->-1->>'t')"
+	    "::timestamptz = pigeon_day_start())::text || ' ' || "
+	    "(pigeon_day_start() <> date_trunc('day', now() AT TIME ZONE 'UTC') "
+	    "AT TIME ZONE 'UTC')::text", 0, NULL);
+	PQclear(PQexecParams(g.db, "UPDATE settings SET value = $1 WHERE key = 'timezone'",
+	    1, NULL, params, NULL, NULL, 0));
+	ck_assert_str_eq(v, "true true");
+	free(v);
+	free(tz);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -154,6 +175,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_charts_in_french);
+	tcase_add_test(tc, test_days_are_the_service_days);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
