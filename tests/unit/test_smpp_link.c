@@ -177,6 +177,21 @@ START_TEST(test_acks_copies_join)
 }
 END_TEST
 
+/* A transmitter and a receiver, neither bound, the calls' counts at 0;
+ * apart: the pigeond takes a receiver lost alone (receiver_apart). */
+static void
+split_pair(int apart)
+{
+	cfg.reconnect_max_ms = 30000;
+	cfg.rx_apart = apart;
+	nsess = 2;
+	sess[0].role = ROLE_TX;
+	sess[1].role = ROLE_RX;
+	sess[0].bev = sess[1].bev = NULL;
+	ready_now = 0;
+	ready_calls = down_calls = down_sends = up_calls = bind_failed_calls = 0;
+}
+
 /*
  * Transmitter + receiver: the receiver's loss is told as the receiver's
  * alone (sends go on, the link stays ready), once per reason, a refused
@@ -188,14 +203,7 @@ START_TEST(test_receiver_lost_alone)
 {
 	uint8_t p[32];
 
-	cfg.reconnect_max_ms = 30000;
-	cfg.rx_apart = 1;
-	nsess = 2;
-	sess[0].role = ROLE_TX;
-	sess[1].role = ROLE_RX;
-	sess[0].bev = sess[1].bev = NULL;
-	ready_now = 0;
-	ready_calls = down_calls = down_sends = up_calls = bind_failed_calls = 0;
+	split_pair(1);
 	/* The receiver refused before the transmitter is bound: the link's
 	 * failure, as before (nothing sends yet). */
 	sess[1].state = S_BINDING;
@@ -247,14 +255,7 @@ START_TEST(test_receiver_lost_older_pigeond)
 {
 	uint8_t p[32];
 
-	cfg.reconnect_max_ms = 30000;
-	cfg.rx_apart = 0;
-	nsess = 2;
-	sess[0].role = ROLE_TX;
-	sess[1].role = ROLE_RX;
-	sess[0].bev = sess[1].bev = NULL;
-	ready_now = 0;
-	ready_calls = down_calls = down_sends = up_calls = 0;
+	split_pair(0);
 	sess[0].state = S_BINDING;
 	pdu16(p, SMPP_BIND_TRANSMITTER | SMPP_RESP, ESME_ROK, 1, 1);
 	sess_pdu(&sess[0], p, 17);
