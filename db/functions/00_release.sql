@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: a89bc0cd9181eca3edc9eeffd2dfd24b9b28556d9c20be69255c1f454c6f2264
+-- functions sha256: 81b5298e71e7ed610e1b362f203df034b93e858c35097fc44d70326e8f5c3a91
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 8 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 9 $$;

@@ -240,9 +240,13 @@ RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
+	-- One in flight too: its lease, running out (pigeond killed or
+	-- restarted before its answer was recorded), put it back in the queue
+	-- and the deleted text went out again. A late answer of that attempt
+	-- changes nothing (pigeon_webhook_done takes 'sending' rows only).
 	UPDATE webhook_deliveries SET state = 'cancelled', last_error = 'post deleted',
 	       lease_until = NULL
-	 WHERE post_id = NEW.id AND event = 'post' AND state = 'pending';
+	 WHERE post_id = NEW.id AND event = 'post' AND state IN ('pending', 'sending');
 	INSERT INTO webhook_deliveries (url, post_id, event)
 	SELECT t.url, NEW.id, 'post.deleted' FROM webhook_targets t
 	 WHERE t.active AND t.kind = 'webhook'

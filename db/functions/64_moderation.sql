@@ -61,6 +61,14 @@ BEGIN
 		    SELECT o.id FROM posts p JOIN outbox o ON o.post_id = p.id
 		     WHERE p.account_id = a.id AND o.state = 'queued'),
 		    'its author was suspended');
+		-- Nor to the webhooks: its posts waiting for a delivery (or
+		-- retrying one for a day) reached public mirrors while its
+		-- pages, feed and search hid them.
+		UPDATE webhook_deliveries d SET state = 'cancelled', lease_until = NULL,
+		       last_error = 'its author was suspended'
+		  FROM posts p
+		 WHERE p.account_id = a.id AND d.post_id = p.id AND d.event = 'post'
+		   AND d.state IN ('pending', 'sending');
 		INSERT INTO outbox (recipient, text, class, reply_key)
 		VALUES (a.phone, CASE a.lang
 		    WHEN 'fr' THEN 'Pigeon : votre compte est suspendu par l''opérateur. '

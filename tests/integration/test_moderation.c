@@ -355,6 +355,47 @@ START_TEST(test_in_flight_when_removed)
 END_TEST
 
 /*
+ * The webhooks: a post removed while its delivery was in flight, whose
+ * lease then ran out (pigeond killed before the answer was recorded),
+ * went out again with its text; a suspended author's posts waiting for
+ * (or retrying) a delivery went to the mirrors while every page hid
+ * them. Only the post.deleted events go now. Rolled back: pigeond never
+ * sees these rows.
+ */
+START_TEST(test_webhooks_after_removal)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO webhook_targets (url, kind) VALUES "
+	    "('http://127.0.0.1:9/mirror', 'webhook')");
+	char *post = h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000441', 'regrets', 'en') RETURNING id) "
+	    "INSERT INTO posts (account_id, text) SELECT id, 'my regretted secret' FROM a "
+	    "RETURNING id", 0, NULL);
+	ck_assert_ptr_nonnull(post);
+	const char *pp[] = { post };
+	free(h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000442', 'spammer', 'en') RETURNING id) "
+	    "INSERT INTO posts (account_id, text) SELECT id, 'spam buy now' FROM a "
+	    "RETURNING id", 0, NULL));
+	/* The first in flight, its lease over; removed meanwhile. */
+	h_db_exec(g.db, "UPDATE webhook_deliveries SET state = 'sending', attempts = 1, "
+	    "host = 'probe', lease_until = now() - interval '1 minute' "
+	    "WHERE url = 'http://127.0.0.1:9/mirror' AND event = 'post' "
+	    "AND post_id = (SELECT max(id) FROM posts WHERE text = 'my regretted secret')");
+	free(h_db_value(g.db, "SELECT pigeon_mod_post_remove($1::bigint)", 1, pp));
+	free(h_db_value(g.db, "SELECT pigeon_mod_suspend('spammer')", 0, NULL));
+	char *sent = h_db_value(g.db, "SELECT string_agg(event || ' ' || "
+	    "coalesce(body->'post'->>'text', '-'), ' | ' ORDER BY id) FROM "
+	    "pigeon_webhook_claim_urls('probe', 10, 60, ARRAY['http://127.0.0.1:9/mirror'])",
+	    0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(sent, "post.deleted -");
+	free(sent);
+	free(post);
+}
+END_TEST
+
+/*
  * An author suspended during its post's fan-out: the rest of the
  * fan-out is not made, and the copies queued are cancelled (a spammer's
  * blast, suspended halfway, went on to every follower). Rolled back:
@@ -508,6 +549,7 @@ main(void)
 	tcase_add_test(tc, test_remove_post_during_chunk);
 	tcase_add_test(tc, test_suspend_restore);
 	tcase_add_test(tc, test_in_flight_when_removed);
+	tcase_add_test(tc, test_webhooks_after_removal);
 	tcase_add_test(tc, test_suspend_stops_fanout);
 	tcase_add_test(tc, test_export_erase);
 	suite_add_tcase(s, tc);
