@@ -60,7 +60,7 @@ PIGEOND_SRCS = \
 	gateway/migrate.c \
 	gateway/number.c \
 	gateway/fold.c \
-	gateway/parse.c gateway/parse_hours.c \
+	gateway/parse.c gateway/parse_words.c gateway/parse_hours.c \
 	gateway/keywords.c \
 	gateway/store.c \
 	gateway/supervisor.c \
@@ -170,7 +170,7 @@ CONFIG_OBJS = gateway/config.o gateway/conflink.o gateway/confcheck.o gateway/co
 	gateway/confretention.o gateway/confpin.o
 test_config_OBJS = $(CONFIG_OBJS) common/log.o
 test_number_OBJS = gateway/number.o gateway/fold.o
-test_parse_OBJS  = gateway/parse.o gateway/parse_hours.o gateway/keywords.o gateway/fold.o
+test_parse_OBJS  = gateway/parse.o gateway/parse_words.o gateway/parse_hours.o gateway/keywords.o gateway/fold.o
 test_proto_OBJS  = common/proto.o
 test_ratelimit_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
 test_issue15_OBJS = gateway/ratelimit.o $(CONFIG_OBJS) common/log.o
@@ -393,7 +393,7 @@ FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE -Icommon -Igateway -Imodem -Ismpp \
 		$(shell $(PKG_CONFIG) --cflags jansson)
 FUZZ_TARGETS  = parse number modem api http atom smpp pdu fit
-fuzz_parse_SRCS  = gateway/parse.c gateway/parse_hours.c gateway/keywords.c gateway/fold.c
+fuzz_parse_SRCS  = gateway/parse.c gateway/parse_words.c gateway/parse_hours.c gateway/keywords.c gateway/fold.c
 fuzz_number_SRCS = gateway/number.c gateway/fold.c
 fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fold.c
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
