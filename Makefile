@@ -97,7 +97,8 @@ PIGEOND_SRCS = \
 	gateway/web_i18n.c \
 	gateway/web_feed.c \
 	gateway/metrics.c \
-	gateway/webhook.c
+	gateway/webhook.c \
+	gateway/webhook_post.c
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
