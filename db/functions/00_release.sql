@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 81b5298e71e7ed610e1b362f203df034b93e858c35097fc44d70326e8f5c3a91
+-- functions sha256: 13cd4a9a973bd970ebe52b14e3a38b8b1dba5523ae69bf8e8be2e15ef019141c
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 9 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 10 $$;

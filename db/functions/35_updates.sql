@@ -275,6 +275,12 @@ BEGIN
 	-- One line (38_caps.sql): the copy "@author: text" must not show a
 	-- second line that looks like another author. API posts too.
 	p_text := pigeon_sms_line(p_text);
+	-- Its coding was asked of libgammu on the text as it came (an SMS, an
+	-- API post): a no-break space (web forms put them) made it UCS-2,
+	-- where the line that goes out, a plain space in its place, is GSM-7.
+	IF p_ucs2 AND pigeon_digest_gsm7(p_text) THEN
+		p_ucs2 := false;
+	END IF;
 	words := pigeon_terms(p_text);
 	INSERT INTO posts (account_id, text, inbox_id, terms)
 	    VALUES (p_account, p_text, p_inbox, words)

@@ -135,12 +135,6 @@ BEGIN
 	IF p_text IS NULL OR pigeon_text_blank(p_text) THEN
 		RETURN jsonb_build_object('error', 'empty');
 	END IF;
-	-- libgammu was asked about the text as it came: a no-break space
-	-- (web forms put them) made it UCS-2, where the line that goes out,
-	-- a plain space in its place, is GSM-7.
-	IF p_ucs2 AND pigeon_digest_gsm7(p_text) THEN
-		p_ucs2 := false;
-	END IF;
 	IF length(p_text) > p_post_max THEN
 		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
 	END IF;
