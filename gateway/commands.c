@@ -5,13 +5,18 @@
  * transaction: a message is applied at most once, even across crashes and
  * several hosts. A fetch of several messages goes in one call of
  * pigeon_apply_batch (one round trip, one commit); if that fails, each is
- * applied by itself.
+ * applied by itself, one after the other in the inbox's order, and a
+ * transient error stops the rest: they are fetched again, in that order, a
+ * second later. One phone's commands are applied in the order it sent
+ * them ("FOLLOW bob" then "OFF bob" went the other way round when the
+ * FOLLOW hit a deadlock, and the phone got bob's updates after all).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "log.h"
@@ -21,10 +26,12 @@
 
 #define FETCH_MAX	250	/* one apply transaction (one WAL flush) each */
 #define EXPIRE_MS	30000	/* overdue parts and held updates, this often */
+#define RETRY_MS	1000	/* messages left by a transient error, again */
 
 static int fetching;		/* the SELECT of new messages is in flight */
 static int outstanding;		/* pigeon_apply calls in flight */
 static int again;		/* new messages may have come meanwhile */
+static struct event *ev_retry;	/* fetches after a transient error */
 
 /* A call of pigeon_apply or pigeon_apply_batch came back (res NULL: lost). */
 static void
@@ -62,26 +69,50 @@ marked_failed(PGresult *res, void *arg)
 }
 
 static void
-applied(PGresult *res, void *arg)
+retry_on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	intptr_t id = (intptr_t)arg;
+	commands_kick();
+}
 
-	if (res != NULL && !store_ok(res) && error_transient(res)) {
-		/* Left 'new': fetched again with the next messages. */
-		log_warnx("inbox %ld: cannot apply now: %s", (long)id, store_error(res));
-	} else if (res != NULL && !store_ok(res)) {
+/*
+ * The answer to one message's pigeon_apply. Returns 1 when the message is
+ * left 'new' (a transient error, or the connection lost): the messages
+ * after it wait, and are fetched again with it, in their order, when the
+ * connection is back (commands_db_up) or a second later.
+ */
+static int
+applied_one(PGresult *res, long id)
+{
+	struct timeval tv = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
+
+	if (res == NULL)
+		return 1;
+	if (!store_ok(res) && error_transient(res)) {
+		log_warnx("inbox %ld: cannot apply now: %s", id, store_error(res));
+		if (ev_retry != NULL && !evtimer_pending(ev_retry, NULL))
+			evtimer_add(ev_retry, &tv);
+		return 1;
+	}
+	if (!store_ok(res)) {
 		/* It fails by itself: kept as 'error' and skipped, not fetched
 		 * again and again. */
 		char ids[32];
 		const char *err = store_error(res);
-		snprintf(ids, sizeof(ids), "%ld", (long)id);
+		snprintf(ids, sizeof(ids), "%ld", id);
 		const char *params[] = { ids, err };
-		log_warnx("inbox %ld: cannot apply, kept as an error: %s", (long)id, err);
+		log_warnx("inbox %ld: cannot apply, kept as an error: %s", id, err);
 		store_query(env.store, "SELECT pigeon_inbox_failed($1, $2)", 2, params,
 		    marked_failed, NULL);
-	} else if (res != NULL && !PQgetisnull(res, 0, 0)) {
-		log_info("inbox %ld: %s", (long)id, PQgetvalue(res, 0, 0));
+	} else if (!PQgetisnull(res, 0, 0)) {
+		log_info("inbox %ld: %s", id, PQgetvalue(res, 0, 0));
 	}
+	return 0;
+}
+
+static void
+applied(PGresult *res, void *arg)
+{
+	applied_one(res, (long)(intptr_t)arg);
 	apply_finished(res);
 }
 
@@ -161,31 +192,45 @@ command_json(const struct command *cmd, const char *raw)
 	return s;
 }
 
-static void
-apply_one(const char *id, const char *text)
+/* Queues pigeon_apply for one message: 0, -1 when the store refused it
+ * (the database is down), -2 when the command cannot be encoded. */
+static int
+apply_send(const char *id, const char *text, store_result_cb cb, void *arg)
 {
 	struct command cmd;
 	char *js;
+	int rc;
 
 	command_parse(text, strlen(text), &cmd);
 	/* The database gives valid UTF-8 and jansson takes only that; a
 	 * string it refuses is dropped from the object, never sent broken. */
 	if ((js = command_json(&cmd, text)) == NULL) {
 		log_warnx("inbox %s: cannot encode the command", id);
-		return;
+		return -2;
 	}
 	const char *params[] = { id, js };
-	if (store_query(env.store, "SELECT pigeon_apply($1, $2::jsonb)", 2,
-	    params, applied, (void *)(intptr_t)strtol(id, NULL, 10)) == 0)
-		outstanding++;
-	else
-		again = 1;
+	rc = store_query(env.store, "SELECT pigeon_apply($1, $2::jsonb)", 2,
+	    params, cb, arg) == 0 ? 0 : -1;
 	free(js);
+	return rc;
+}
+
+static void
+apply_one(const char *id, const char *text)
+{
+	int rc = apply_send(id, text, applied,
+	    (void *)(intptr_t)strtol(id, NULL, 10));
+
+	if (rc == 0)
+		outstanding++;
+	else if (rc == -1)
+		again = 1;
 }
 
 /* A fetch's messages applied in one call of pigeon_apply_batch. */
 struct batch {
 	int	 n;
+	int	 next;		/* applied one by one: the one in flight */
 	char	*ids[FETCH_MAX];
 	char	*texts[FETCH_MAX];
 };
@@ -200,6 +245,43 @@ batch_free(struct batch *b)
 	free(b);
 }
 
+static void applied_chained(PGresult *, void *);
+
+/* The batch's message b->next, or the first after it that can be sent;
+ * -1 when none is in flight (all done, or the database is down). */
+static int
+chain_send(struct batch *b)
+{
+	for (; b->next < b->n; b->next++) {
+		int rc = apply_send(b->ids[b->next], b->texts[b->next],
+		    applied_chained, b);
+		if (rc == 0)
+			return 0;
+		if (rc == -1) {
+			again = 1;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+/* One message of a failed batch came back: the next one goes, unless
+ * this one was left 'new' (see applied_one). One 'outstanding' for the
+ * whole chain, as for the batch it replaces. */
+static void
+applied_chained(PGresult *res, void *arg)
+{
+	struct batch *b = arg;
+
+	if (applied_one(res, strtol(b->ids[b->next], NULL, 10)) == 0) {
+		b->next++;
+		if (chain_send(b) == 0)
+			return;
+	}
+	batch_free(b);
+	apply_finished(res);
+}
+
 static void
 applied_batch(PGresult *res, void *arg)
 {
@@ -207,11 +289,13 @@ applied_batch(PGresult *res, void *arg)
 
 	if (res != NULL && !store_ok(res)) {
 		/* Rolled back as a whole: apply them one by one, so the
-		 * message at fault fails alone, as it always did. */
+		 * message at fault fails alone, as it always did, each
+		 * after the one before it has come back. */
 		log_debug("inbox: batch of %d failed (%s); one at a time",
 		    b->n, store_error(res));
-		for (int i = 0; i < b->n; i++)
-			apply_one(b->ids[i], b->texts[i]);
+		b->next = 0;
+		if (chain_send(b) == 0)
+			return;
 	} else if (res != NULL) {
 		for (int i = 0; i < PQntuples(res); i++)
 			if (!PQgetisnull(res, i, 1))
@@ -441,8 +525,19 @@ commands_db_up(void)
 int
 commands_init(void)
 {
+	if ((ev_retry = evtimer_new(env.base, retry_on_timer, NULL)) == NULL)
+		return -1;
 	return janitor_add("commands: overdue parts and held updates",
 	    EXPIRE_MS, commands_expire);
+}
+
+void
+commands_free(void)
+{
+	if (ev_retry != NULL) {
+		event_free(ev_retry);
+		ev_retry = NULL;
+	}
 }
 
 int

@@ -359,6 +359,7 @@ main(int argc, char *argv[])
 	http_stop();
 	link_free_all();
 	inbound_free();
+	commands_free();
 	scheduler_free();
 	reports_free();
 	fanout_free();

@@ -307,6 +307,7 @@ void	 inbound_free(void);
 
 /* commands.c */
 int	 commands_init(void);
+void	 commands_free(void);
 int	 clockstep_init(void);	/* clockstep.c */
 void	 commands_kick(void);
 void	 commands_db_up(void);

@@ -4,6 +4,9 @@
  *
  * The window is held open reliably by the simulator's delete-error fault:
  * deletions fail, so the SMS stay on the modem after their commit.
+ *
+ * Also: a transient database error while the inbox is applied keeps one
+ * phone's commands in the order it sent them.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #define ALICE	"+212661000001"
 #define BOB	"+212661000002"
+#define CAROL	"+212661000003"
 #define NPOSTS	6
 #define WAIT_MS	60000
 
@@ -97,6 +101,73 @@ START_TEST(test_kill_between_commit_and_delete)
 }
 END_TEST
 
+/*
+ * Alice texts "FOLLOW bob" then "OFF bob" (follow, without his posts by
+ * SMS); both are read in one listing, so one fetch applies them in one
+ * batch. Her FOLLOW meets a deadlock twice (a trigger of this test's
+ * database raises 40P01 for her first two follows): the batch is rolled
+ * back, and applied one by one, where the FOLLOW fails again. OFF used to
+ * be applied then, before the FOLLOW ("you do not follow @bob"), and the
+ * FOLLOW a later fetch: Alice got every post of Bob's by SMS. Now OFF
+ * waits for her FOLLOW, which is fetched again a second later, without
+ * another SMS to wake the inbox.
+ */
+START_TEST(test_transient_error_keeps_order)
+{
+	h_gateway_start(&g, "crash_order", 1);
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
+	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "JOIN bob"), 0);
+	ck_assert_int_eq(h_wait_received(&g, BOB, "@bob", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, CAROL, "JOIN carol"), 0);
+	ck_assert_int_eq(h_wait_received(&g, CAROL, "@carol", WAIT_MS), 0);
+
+	h_db_exec(g.db, "CREATE SEQUENCE test_follow_deadlocks");
+	h_db_exec(g.db, "CREATE FUNCTION test_follow_deadlock() RETURNS trigger "
+	    "LANGUAGE plpgsql AS $$ BEGIN "
+	    "IF NEW.follower = (SELECT id FROM accounts WHERE handle = 'alice') "
+	    "AND nextval('test_follow_deadlocks') <= 2 THEN "
+	    "RAISE EXCEPTION 'deadlock injected by the test' USING ERRCODE = '40P01'; "
+	    "END IF; RETURN NEW; END $$");
+	h_db_exec(g.db, "CREATE TRIGGER test_follow_deadlock BEFORE INSERT ON follows "
+	    "FOR EACH ROW EXECUTE FUNCTION test_follow_deadlock()");
+	/* Two SMS of one listing, as pigeon_inbox_store makes them. */
+	h_db_exec(g.db, "INSERT INTO inbox_messages (modem, sender, sender_kind, "
+	    "text, parts) VALUES ('sim0', '" ALICE "', 'e164', 'FOLLOW bob', 1), "
+	    "('sim0', '" ALICE "', 'e164', 'OFF bob', 1)");
+	/* Any SMS wakes the inbox; Carol's comes with them in one fetch. */
+	ck_assert_int_eq(h_text(&g, 0, CAROL, "FOLLOW bob"), 0);
+
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = '" ALICE "' AND text = 'OFF bob' AND state <> 'new'",
+	    NULL, "1", WAIT_MS), 0);
+	/* Nothing else comes in: the inbox must come back to the FOLLOW by
+	 * itself. (If it does not, Carol wakes it, to see the order too.) */
+	int stalled = h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = '" ALICE "' AND text IN ('FOLLOW bob', 'OFF bob') "
+	    "AND state <> 'new'", NULL, "2", WAIT_MS / 2);
+	if (stalled) {
+		ck_assert_int_eq(h_text(&g, 0, CAROL, "HELP"), 0);
+		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+		    "WHERE sender = '" ALICE "' AND state = 'new'", NULL, "0",
+		    WAIT_MS), 0);
+	}
+	/* She follows Bob, without his posts by SMS. */
+	ck_assert_msg(h_db_long(g.db, "SELECT count(*) FROM follows f "
+	    "JOIN accounts a ON a.id = f.follower JOIN accounts b ON b.id = f.followee "
+	    "WHERE a.handle = 'alice' AND b.handle = 'bob' AND NOT f.sms", 0, NULL) == 1,
+	    "OFF bob was applied before FOLLOW bob: %s", h_received(&g, ALICE));
+	ck_assert_msg(!stalled, "FOLLOW bob stayed 'new' until another SMS came");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT last_value FROM test_follow_deadlocks",
+	    0, NULL), 3);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM follows f "
+	    "JOIN accounts c ON c.id = f.follower WHERE c.handle = 'carol'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE state = 'error'", 0, NULL), 0);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -105,6 +176,10 @@ suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_kill_between_commit_and_delete);
 	suite_add_tcase(s, tc);
+	TCase *order = tcase_create("order");
+	tcase_set_timeout(order, 240);
+	tcase_add_test(order, test_transient_error_keeps_order);
+	suite_add_tcase(s, order);
 	return s;
 }
 
