@@ -56,7 +56,9 @@
  *   called bobb is answered so, never published as a post.
  * - SLEEP takes two hours ("23 7", "23h 7h", "23-7", "23:00 07:00",
  *   "11pm 7am", "de 23h à 7h", Arabic-Indic digits) or OFF. Equal hours are
- *   bad. Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
+ *   bad; more than six words are SLEEP's hours when each of up to
+ *   SLEEP_HOURS_MAX is an hour, a joiner or a half of the day (sleep_long).
+ *   Arguments that do not parse are CMDERR_BAD_HOURS when they hold a
  *   digit in at most SLEEP_WORDS words, otherwise the message is a post
  *   ("Sleep tight, everyone").
  * - TRACK and UNTRACK take one word (a word, #hashtag or @mention, folded
@@ -78,6 +80,7 @@
 
 #define WORDS_MAX	7	/* words looked at: a keyword and six arguments */
 #define SLEEP_WORDS	5	/* "SLEEP de 23h à 7h" and a spare */
+#define SLEEP_HOURS_MAX	10	/* "نوم من الساعة ١١ ليلا الى الساعة ٧ صباحا" */
 #define SEARCH_WORDS	3	/* more words make a post: "Search party tonight, who's in?" */
 #define DIGEST_HOUR_WORDS 4	/* "تتبع w ملخص على الساعة ٨ مساء" */
 #define PHRASE_WORDS	3	/* the longest filler: "s'il vous plaît" */
@@ -242,6 +245,26 @@ command_reset(struct command *cmd)
 	cmd->error = CMDERR_NONE;
 	cmd->sleep_from = cmd->sleep_to = -1;
 	cmd->digest_hour = -1;
+}
+
+/*
+ * SLEEP's hours in more words than command_parse looks at: "نوم من الساعة
+ * ١١ ليلا الى الساعة ٧ صباحا" (from the hour 11 at night to the hour 7 in
+ * the morning) was a post to every follower. Up to SLEEP_HOURS_MAX words
+ * from p to e, each an hour, a joiner or a half of the day (hours_parse
+ * takes nothing else). 0 and the hours set, or -1.
+ */
+static int
+sleep_long(const char *p, const char *e, struct command *cmd)
+{
+	struct span a[SLEEP_HOURS_MAX + 1];
+	size_t n;
+
+	for (n = 0; n <= SLEEP_HOURS_MAX && word_next(&p, e, &a[n]); n++)
+		;
+	if (n > SLEEP_HOURS_MAX)
+		return -1;
+	return hours_parse(a, n, &cmd->sleep_from, &cmd->sleep_to);
 }
 
 void
@@ -460,6 +483,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			break;		/* -1, -1 */
 		else if (!many && hours_parse(w + 1, nargs, &cmd->sleep_from,
 		    &cmd->sleep_to) == 0)
+			break;
+		else if (many && sleep_long(w[1].s, se, cmd) == 0)
 			break;
 		else if (!many && nargs <= SLEEP_WORDS &&
 		    args_have_digit(w + 1, nargs))

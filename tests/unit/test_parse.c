@@ -499,6 +499,12 @@ static const struct pcase cases[] = {
 	SLP("نوم 23 7", 23, 7, "ar"),
 	SLP("نوم ٢٣ ٧", 23, 7, "ar"),
 	SLP("نوم من 23 إلى 7", 23, 7, "ar"),
+	/* More than six words, each an hour, a joiner or a half of the day
+	 * (they were a post to every follower) */
+	SLP("نوم من الساعة ١١ ليلا الى ٧ صباحا", 23, 7, "ar"),
+	SLP("نوم من الساعة ١١ ليلا الى الساعة ٧ صباحا", 23, 7, "ar"),
+	SLP("sommeil de 11h du soir jusqu'à 7h du matin", 23, 7, "fr"),
+	SLP("SLEEP from 11 pm until 7 am", 23, 7, "en"),
 	SLP("SLEEP OFF", -1, -1, "en"),
 	SLP("sleep off!", -1, -1, "en"),
 	SLP("sommeil désactiver", -1, -1, "fr"),
@@ -516,6 +522,8 @@ static const struct pcase cases[] = {
 	POST("Sleep tight, everyone", "Sleep tight, everyone"),
 	POST("sleep well", "sleep well"),
 	POST("sleep 8 hours a night, every night", "sleep 8 hours a night, every night"),
+	POST("sleep from 11 pm to 7 am is what I need", "sleep from 11 pm to 7 am is what I need"),
+	POST("نوم من الساعة ١١ ليلا الى ٧ صباحا كل يوم", "نوم من الساعة ١١ ليلا الى ٧ صباحا كل يوم"),
 
 	/* DELETE */
 	C0("DELETE", CMD_DELETE, "en"),
