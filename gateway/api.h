@@ -48,6 +48,8 @@ struct api_req {
 	/* api_business.c: who a business route was allowed to, and what
 	 * runs once a key is checked (a key's check is a query). */
 	long long	 biz_account;	/* the key's account; 0: an operator token */
+	long long	 biz_key;	/* the key's id (checked once next runs);
+					 * 0: an operator token */
 	char		 biz_handle[16];
 	char		 biz_secret[80];	/* a key being issued, wiped after */
 	void		(*biz_next)(struct api_req *);

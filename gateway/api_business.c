@@ -210,6 +210,7 @@ api_biz_auth(struct api_req *r, unsigned scope, const char *handle,
 			return;
 		}
 		r->biz_account = 0;
+		r->biz_key = 0;
 		next(r);
 		return;
 	}
@@ -223,6 +224,7 @@ api_biz_auth(struct api_req *r, unsigned scope, const char *handle,
 	snprintf(r->biz_handle, sizeof(r->biz_handle), "%s", handle);
 	explicit_bzero(cred, sizeof(cred));
 	r->biz_next = next;
+	r->biz_key = id;
 	snprintf(id_s, sizeof(id_s), "%lld", id);
 	const char *params[] = { id_s };
 	api_query(r, "SELECT pigeon_biz_key($1)", 1, params, key_checked);
@@ -357,11 +359,14 @@ key_revoked(struct api_req *r, PGresult *res)
 		api_error(r, 404, "@%s has no such key", r->arg);
 		return;
 	}
-	log_info("http: a key of @%s revoked", r->arg);
+	log_info("http: key %" JSON_INTEGER_FORMAT " of @%s revoked, %" JSON_INTEGER_FORMAT
+	    " scheduled post(s) of it cancelled", json_integer_value(json_object_get(o, "id")),
+	    r->arg, json_integer_value(json_object_get(o, "cancelled_posts")));
 	api_reply(r, 200, o);
 }
 
-/* DELETE /api/users/HANDLE/keys/ID (admin): revoked at once. */
+/* DELETE /api/users/HANDLE/keys/ID (admin): revoked at once, and the posts
+ * it scheduled that are still waiting cancelled (pigeon_biz_key_revoke). */
 void
 api_biz_key_revoke(struct api_req *r)
 {
@@ -393,6 +398,8 @@ posted(struct api_req *r, PGresult *res)
 		api_error(r, 400, "\"send_at\" is more than 30 days ahead");
 	else if (err && strcmp(err, "empty") == 0)
 		api_error(r, 400, "\"text\" is empty");
+	else if (err && strcmp(err, "revoked") == 0)
+		refuse(r, 401, "bad key");	/* revoked since it was checked */
 	else if (err)
 		api_error(r, 400, "\"text\" is longer than %d characters", env.conf.post_max);
 	else if (json_object_get(o, "scheduled"))
@@ -407,18 +414,21 @@ posted(struct api_req *r, PGresult *res)
 static void
 post_allowed(struct api_req *r)
 {
-	char max[16];
+	char max[16], key[24];
 	json_t *at = json_object_get(r->body, "send_at");
 	const char *text = json_string_value(json_object_get(r->body, "text"));
 	int parts;
 
 	snprintf(max, sizeof(max), "%d", env.conf.post_max);
+	snprintf(key, sizeof(key), "%lld", r->biz_key);
 	/* The fan-out's cap of parts is that of the text's coding, asked of
 	 * libgammu as for a post by SMS (commands.c): a GSM-7 text is cut to
-	 * fanout_parts_gsm parts, now or at send_at. */
+	 * fanout_parts_gsm parts, now or at send_at. The key is kept with a
+	 * scheduled post: revoking it cancels the post. */
 	const char *params[] = { r->biz_handle, text, max, json_string_value(at),
-	    SEND_AHEAD_S, smstext_encode(text, strlen(text), &parts) ? "true" : "false" };
-	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5, $6)", 6, params, posted);
+	    SEND_AHEAD_S, smstext_encode(text, strlen(text), &parts) ? "true" : "false",
+	    r->biz_key ? key : NULL };
+	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5, $6, $7)", 7, params, posted);
 }
 
 /* POST /api/posts {"user", "text"[, "send_at"]}: an operator token with

@@ -114,7 +114,9 @@ cmd_revoke(const char *handle, const char *id)
 	if (json_out)
 		print_json(j);
 	else
-		printf("key %s revoked at %s\n", id, when(j, "revoked_at"));
+		printf("key %s revoked at %s; %" JSON_INTEGER_FORMAT " scheduled post(s) of "
+		    "it cancelled\n", id, when(j, "revoked_at"),
+		    json_integer_value(json_object_get(j, "cancelled_posts")));
 	json_decref(j);
 	return EXIT_OK;
 }

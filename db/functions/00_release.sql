@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 13cd4a9a973bd970ebe52b14e3a38b8b1dba5523ae69bf8e8be2e15ef019141c
+-- functions sha256: 3d70a12f79825e9942ced0964d4208ebe31ac0176780cb121a44ec101a50c89d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 10 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 11 $$;

@@ -79,12 +79,23 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;
 
--- DELETE /api/users/HANDLE/keys/ID: {"id", "revoked_at"}, NULL when the
--- account has no such key. Revoking twice keeps the first time.
+-- DELETE /api/users/HANDLE/keys/ID: {"id", "revoked_at",
+-- "cancelled_posts"}, NULL when the account has no such key. Revoking
+-- twice keeps the first time. A key is revoked because it leaked: the
+-- posts scheduled with it that are still waiting are cancelled in the
+-- same transaction (an attacker's would otherwise go out to every
+-- follower at their time); posts of the operator's tokens, of the
+-- account's other keys, and rows from before migration 0030 (key_id
+-- NULL) stay. "cancelled_posts": how many this call cancelled (0 the
+-- second time). A post being scheduled with the key at this moment holds
+-- its row (pigeon_biz_post): the UPDATE waits for it, then cancels it
+-- too; a post of the key being posted by the janitor (its row locked)
+-- has left already and stays posted.
 CREATE OR REPLACE FUNCTION pigeon_biz_key_revoke(p_handle text, p_id bigint)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	at timestamptz;
+	n integer;
 BEGIN
 	UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
 	  FROM accounts a
@@ -93,7 +104,10 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	RETURN jsonb_build_object('id', p_id, 'revoked_at', at);
+	UPDATE scheduled_posts SET state = 'cancelled', done_at = now()
+	 WHERE key_id = p_id AND state = 'scheduled';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN jsonb_build_object('id', p_id, 'revoked_at', at, 'cancelled_posts', n);
 END $$;
 
 -- POST /api/posts with or without send_at. send_at is ISO 8601; without
@@ -111,11 +125,17 @@ END $$;
 -- libgammu sends the text as UCS-2 (pigeond asks it, as for a post by
 -- SMS): the fan-out's cap of parts (fanout_parts_ucs2 or
 -- fanout_parts_gsm, pigeon_post), kept with a scheduled post; NULL, not
--- known, takes the UCS-2 cap.
+-- known, takes the UCS-2 cap. p_key: the business key pigeond checked
+-- (NULL: an operator's token), kept with a scheduled post so that
+-- revoking the key cancels it (pigeon_biz_key_revoke). Its row is held
+-- (FOR SHARE) until this commits, and a key revoked since pigeond
+-- checked it posts nothing ({"error": "revoked"}): a post scheduled
+-- while the key was being revoked would otherwise escape the cancel.
 DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer);
+DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer, boolean);
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
     p_post_max integer, p_send_at text, p_ahead_s integer,
-    p_ucs2 boolean DEFAULT NULL)
+    p_ucs2 boolean DEFAULT NULL, p_key bigint DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	acct bigint;
@@ -130,6 +150,14 @@ BEGIN
 	END IF;
 	IF susp THEN
 		RETURN jsonb_build_object('error', 'suspended');
+	END IF;
+	IF p_key IS NOT NULL THEN
+		PERFORM 1 FROM api_keys k
+		  WHERE k.id = p_key AND k.account_id = acct AND k.revoked_at IS NULL
+		  FOR SHARE;
+		IF NOT FOUND THEN
+			RETURN jsonb_build_object('error', 'revoked');
+		END IF;
 	END IF;
 	p_text := pigeon_sms_line(p_text);
 	IF p_text IS NULL OR pigeon_text_blank(p_text) THEN
@@ -150,8 +178,8 @@ BEGIN
 			RETURN jsonb_build_object('error', 'too_far');
 		END IF;
 		IF due > now() THEN
-			INSERT INTO scheduled_posts (account_id, text, send_at, ucs2)
-			    VALUES (acct, p_text, due, p_ucs2) RETURNING id INTO sid;
+			INSERT INTO scheduled_posts (account_id, text, send_at, ucs2, key_id)
+			    VALUES (acct, p_text, due, p_ucs2, p_key) RETURNING id INTO sid;
 			RETURN jsonb_build_object('scheduled', sid, 'send_at', due);
 		END IF;
 	END IF;
@@ -194,12 +222,15 @@ BEGIN
 END $$;
 
 -- GET /api/accounts/HANDLE/scheduled: newest first, the latest 100.
+-- key_id: the key that scheduled it (null: an operator's token, or
+-- scheduled before migration 0030).
 CREATE OR REPLACE FUNCTION pigeon_biz_scheduled(p_handle text)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('handle', a.handle, 'scheduled',
 	       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
 	            'text', q.text, 'send_at', q.send_at, 'state', q.state,
-	            'post_id', q.post_id, 'created_at', q.created_at)
+	            'post_id', q.post_id, 'created_at', q.created_at,
+	            'key_id', q.key_id, 'done_at', q.done_at)
 	            ORDER BY q.id DESC), '[]'::jsonb)
 	          FROM (SELECT * FROM scheduled_posts s WHERE s.account_id = a.id
 	                 ORDER BY s.id DESC LIMIT 100) q))

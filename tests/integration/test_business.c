@@ -25,6 +25,9 @@
  * by SMS: a blank one is refused, post_max counts the line that goes
  * out, and the fan-out takes the cap of parts of the text's coding; a
  * word tracked by API is the word TRACK takes by SMS, digest or not.
+ *
+ * revoke: revoking a key cancels the posts it scheduled that are still
+ * waiting (and only those), and says how many.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,7 +593,10 @@ START_TEST(test_scheduled_post)
 	ck_assert_int_eq(ctl(&out, "keys shop"), 0);
 	ck_assert_msg(strstr(out, "second") != NULL && strstr(out, "pk_") == NULL, "%s", out);
 	free(out);
+	/* Its post still scheduled (an hour ahead) is cancelled with it. */
 	ck_assert_int_eq(ctl(&out, "revoke shop 1"), 0);
+	ck_assert_msg(strstr(out, "; 1 scheduled post(s) of it cancelled") != NULL, "%s",
+	    out);
 	free(out);
 	ck_assert_int_eq(ctl(&out, "revoke shop 99"), 1);
 	free(out);
@@ -777,6 +783,104 @@ START_TEST(test_api_post_parts)
 }
 END_TEST
 
+/* The scheduled post `id` in GET /api/accounts/shop/scheduled (the
+ * operator's view): its state, and its key_id in *key (0: null). */
+static char *
+scheduled_state(long id, long *key)
+{
+	json_t *o = jreq("GET", "/api/accounts/shop/scheduled", TOKEN, NULL, 200), *e;
+	char *st = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "scheduled"), i, e)
+		if (num(e, "id") == id) {
+			st = strdup(json_string_value(json_object_get(e, "state")));
+			if (key)
+				*key = json_is_integer(json_object_get(e, "key_id")) ?
+				    num(e, "key_id") : 0;
+		}
+	json_decref(o);
+	ck_assert_msg(st != NULL, "scheduled post %ld not listed", id);
+	return st;
+}
+
+/* want_key: its key_id, 0 for null, -1 not checked. */
+static void
+assert_scheduled_state(long id, const char *want, long want_key)
+{
+	long key = -1;
+	char *st = scheduled_state(id, &key);
+
+	ck_assert_msg(strcmp(st, want) == 0, "scheduled post %ld is %s, not %s", id, st,
+	    want);
+	ck_assert_msg(want_key == -1 || key == want_key, "scheduled post %ld: key_id %ld, "
+	    "not %ld", id, key, want_key);
+	free(st);
+}
+
+/*
+ * A key is revoked because it leaked, and the posts scheduled with it
+ * went out anyway, to every follower, at their time: scheduled_posts did
+ * not even say which key made a post. Now revoking a key cancels its
+ * posts still waiting, in the same transaction, and says how many; the
+ * account's other key's post and the operator's stay, and go out at
+ * their time; the revoked key's never does, even once its time has
+ * passed. Revoking again cancels nothing and keeps the first time.
+ */
+START_TEST(test_revoke_cancels_key_posts)
+{
+	const char *fan = "+212661000323";
+	char *key1 = shop_and_fan(fan);
+	json_t *o = jreq("POST", "/api/users/shop/keys?label=second", TOKEN, NULL, 201);
+	char *key2 = strdup(json_string_value(json_object_get(o, "key")));
+	long k2 = num(o, "id");
+	json_decref(o);
+	long k1 = strtol(key1 + 3, NULL, 10);
+	ck_assert_int_ne(k1, k2);
+
+	/* All three due at the same time: the janitor takes them in one pass. */
+	char *at = db_time_in(10);
+	long p1 = scheduled(key1, "By key one", at);
+	long p2 = scheduled(key2, "By key two", at);
+	long p3 = scheduled(TOKEN, "By the operator", at);
+	assert_scheduled_state(p1, "scheduled", -1);
+
+	char path[64];
+	snprintf(path, sizeof(path), "/api/users/shop/keys/%ld", k1);
+	o = jreq("DELETE", path, TOKEN, NULL, 200);
+	/* Before its time: cancelled, the other two waiting; each listed
+	 * with the key that scheduled it (none: the operator's token). */
+	assert_scheduled_state(p1, "cancelled", k1);
+	assert_scheduled_state(p2, "scheduled", k2);
+	assert_scheduled_state(p3, "scheduled", 0);
+	ck_assert_int_eq(num(o, "cancelled_posts"), 1);
+	char *revoked_at = strdup(json_string_value(json_object_get(o, "revoked_at")));
+	json_decref(o);
+	/* The revoked key schedules nothing more. */
+	ck_assert_int_eq(post_code(key1, "By key one again", at), 401);
+
+	o = jreq("DELETE", path, TOKEN, NULL, 200);
+	ck_assert_int_eq(num(o, "cancelled_posts"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "revoked_at")), revoked_at);
+	json_decref(o);
+
+	/* At their time the other two go out; the revoked key's never does. */
+	ck_assert_int_eq(h_wait_received(&g, fan, "@shop: By key two", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, fan, "@shop: By the operator", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	ck_assert_int_eq(h_received_matching(&g, fan, "By key one"), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text LIKE "
+	    "'By key one%'", 0, NULL), 0);
+	assert_scheduled_state(p1, "cancelled", k1);
+	assert_scheduled_state(p2, "posted", k2);
+	assert_scheduled_state(p3, "posted", 0);
+	free(revoked_at);
+	free(at);
+	free(key2);
+	free(key1);
+}
+END_TEST
+
 /* @shop's digest: "digest of its word promo, digest_at set". */
 #define SHOP_DIGEST "SELECT t.digest::text || ' ' || (a.digest_at IS NOT NULL)::text " \
 	"FROM tracks t JOIN accounts a ON a.id = t.account_id " \
@@ -850,6 +954,11 @@ suite(void)
 	tcase_add_test(tc, test_api_post_text);
 	tcase_add_test(tc, test_api_post_parts);
 	tcase_add_test(tc, test_api_track_digest);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("revoke");
+	tcase_add_checked_fixture(tc, setup_posts, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_revoke_cancels_key_posts);
 	suite_add_tcase(s, tc);
 	return s;
 }
