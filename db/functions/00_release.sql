@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 3d70a12f79825e9942ced0964d4208ebe31ac0176780cb121a44ec101a50c89d
+-- functions sha256: b1a9e209a3b8249f955af3904781d4a79a7b9423ffdd7a28f421d5a56fd30cb6
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 11 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 12 $$;

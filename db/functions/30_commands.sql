@@ -516,12 +516,16 @@ BEGIN
 END $$;
 
 -- SLEEP from to (hours), or SLEEP OFF (-1 -1). Held updates are re-timed
--- for the new window at once: SLEEP OFF releases them.
+-- for the new window at once: SLEEP OFF releases them. A window longer
+-- than hold_max_age (SLEEP 20 9 is 13 hours, against 12 by default) is
+-- kept, and its reply says how long updates wait at most: the first ones
+-- of the night are dropped before it ends (pigeon_hold_expire).
 CREATE OR REPLACE FUNCTION pigeon_apply_sleep(acct accounts, p_from integer,
     p_to integer, p_msg bigint, p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
+	hold integer := pigeon_setting_int('hold_max_age');
 BEGIN
 	IF p_from IS NULL OR p_to IS NULL OR p_from < 0 OR p_to < 0 THEN
 		UPDATE accounts SET sleep_from = NULL, sleep_to = NULL WHERE id = acct.id;
@@ -531,6 +535,14 @@ BEGIN
 	END IF;
 	UPDATE accounts SET sleep_from = p_from, sleep_to = p_to WHERE id = acct.id;
 	n := pigeon_hold_retime(acct.phone);
+	IF ((p_to - p_from + 24) % 24) * 3600 > hold THEN
+		-- In hours, with a tenth when it is not whole: "12", "0.5".
+		PERFORM pigeon_reply(acct.phone, p_lang, 'sleep_set_long',
+		    ARRAY[p_from::text, p_to::text,
+		          rtrim(rtrim(to_char(floor(hold / 360.0) / 10, 'FM990.0'), '0'), '.')],
+		    p_msg);
+		RETURN format('quiet hours %s-%s, longer than hold_max_age', p_from, p_to);
+	END IF;
 	PERFORM pigeon_reply(acct.phone, p_lang, 'sleep_set',
 	    ARRAY[p_from::text, p_to::text], p_msg);
 	RETURN format('quiet hours %s-%s', p_from, p_to);

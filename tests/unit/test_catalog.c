@@ -20,8 +20,9 @@ static const char *const langs[] = { "en", "fr", "ar", "darija" };
 /*
  * The arguments each entry gets from db/functions/30_commands.sql, by
  * kind: h a handle (15 characters), n a count (10 digits), d a date,
- * H an hour, k a command name, w a tracked word (20 characters), t a
- * user's text that ends the reply (the reply is cut there by the worker,
+ * H an hour, a hours with a tenth (hold_max_age, under 23 h where it is
+ * said), k a command name, w a tracked word (20 characters), t a user's
+ * text that ends the reply (the reply is cut there by the worker,
  * to reply_parts parts: it is checked empty here, what precedes it must
  * fit).
  */
@@ -43,7 +44,8 @@ static const struct spec specs[] = {
 	{ "get", "ht" }, { "get_none", "h" }, { "whois", "hnndt" },
 	{ "stats", "nnn" }, { "stats_nopost", "n" }, { "name_set", "t" }, { "name_too_long", "nn" },
 	{ "bio_set", "" }, { "bio_too_long", "nn" }, { "lang_set", "" },
-	{ "sleep_set", "HH" }, { "sleep_off", "" }, { "deleted", "" },
+	{ "sleep_set", "HH" }, { "sleep_set_long", "HHa" }, { "sleep_off", "" },
+	{ "deleted", "" },
 	{ "delete_none", "" }, { "help_words", "" }, { "tracking", "w" },
 	{ "track_already", "w" }, { "track_full", "n" }, { "track_cap", "n" },
 	{ "untracked", "w" }, { "not_tracking", "w" }, { "tracks", "t" },
@@ -104,6 +106,7 @@ arg_value(char kind)
 	case 'n': return "1234567890";
 	case 'd': return "2026-11-26";
 	case 'H': return "23";
+	case 'a': return "22.9";
 	case 'k': return "UNFOLLOW";
 	case 'w': return word_value;
 	case 't': return "";
