@@ -131,6 +131,7 @@ MODEM_SRCS = \
 SMPP_SRCS = \
 	smpp/main.c \
 	smpp/link.c \
+	smpp/submit.c \
 	smpp/acks.c \
 	smpp/pdu.c \
 	smpp/text.c \
@@ -182,8 +183,8 @@ test_udh_OBJS     = modem/udh.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o \
 	gateway/api_body.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
-# smpp/link.c and smpp/acks.c are included by the test itself (their
-# state is static).
+# smpp/link.c, smpp/submit.c and smpp/acks.c are included by the test
+# itself (their state is static).
 test_smpp_link_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 
 INTEGRATION_TESTS = \
