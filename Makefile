@@ -116,6 +116,7 @@ MODEM_SRCS = \
 	modem/listing.c \
 	modem/send.c \
 	modem/gsm.c \
+	modem/gsmsend.c \
 	modem/gsmdummy.c \
 	modem/gsmtext.c \
 	modem/gsmlog.c \
@@ -131,6 +132,7 @@ MODEM_SRCS = \
 SMPP_SRCS = \
 	smpp/main.c \
 	smpp/link.c \
+	smpp/submit.c \
 	smpp/acks.c \
 	smpp/pdu.c \
 	smpp/text.c \
@@ -182,8 +184,8 @@ test_udh_OBJS     = modem/udh.o
 test_httphead_OBJS = gateway/httphead.o gateway/modemmsg.o gateway/number.o gateway/fold.o \
 	gateway/api_body.o
 test_smpp_pdu_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
-# smpp/link.c and smpp/acks.c are included by the test itself (their
-# state is static).
+# smpp/link.c, smpp/submit.c and smpp/acks.c are included by the test
+# itself (their state is static).
 test_smpp_link_OBJS = smpp/pdu.o smpp/text.o modem/utf8.o modem/gsmtext.o common/log.o
 
 INTEGRATION_TESTS = \
@@ -401,7 +403,8 @@ fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 fuzz_http_SRCS   = gateway/httphead.c
 fuzz_atom_SRCS   = gateway/atom.c
 fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
-# The worker's side (issue 14); fuzz_fit includes modem/gsm.c for its statics.
+# The worker's side (issue 14); fuzz_fit includes modem/gsm.c and
+# modem/gsmsend.c for their statics.
 fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/udh.c modem/utf8.c
 fuzz_pdu_PKGS    = gammu
 fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c modem/gsmtext.c modem/seen.c
@@ -409,7 +412,7 @@ fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard common/*.h gateway/*.h modem/*.h smpp/*.h) \
-		modem/gsm.c modem/gsmdummy.c modem/gsmtext.c modem/gsmpart.c modem/udh.c modem/gsmlog.c \
+		modem/gsm.c modem/gsmsend.c modem/gsmdummy.c modem/gsmtext.c modem/gsmpart.c modem/udh.c modem/gsmlog.c \
 		modem/seen.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(fuzz_$*_PKGS),$(shell $(PKG_CONFIG) \

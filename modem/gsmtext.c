@@ -1,7 +1,7 @@
 /*
- * The text and number helpers of the worker's libgammu layer (gsm.c) that
- * need no modem: what identification copies, what a send checks a number
- * against, and how a text cut to fit ends.
+ * The text and number helpers of the worker's libgammu layer (gsm.c,
+ * gsmsend.c) that need no modem: what identification copies, what a send
+ * checks a number against, and how a text cut to fit ends.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* gsmtext.h: text and number helpers of gsm.c that need no modem (gsmtext.c). */
+/* gsmtext.h: text and number helpers of gsm.c and gsmsend.c that need no
+ * modem (gsmtext.c). */
 #ifndef PIGEON_GSMTEXT_H
 #define PIGEON_GSMTEXT_H
 

@@ -1,6 +1,6 @@
 /*
  * send.c: the `send` message. Its fields are checked here, the SMS is sent
- * by gsm.c, and every `send` with an integer id gets one answer: `sent`
+ * by gsmsend.c, and every `send` with an integer id gets one answer: `sent`
  * with each part's reference, or `send_failed` saying whether trying again
  * may help (outcome.c) and which parts went out already.
  */

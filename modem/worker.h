@@ -7,9 +7,10 @@
  * pigeond sends), channel.c the channel's JSON lines, listing.c the stored
  * SMS (listing them, reporting each once, deleting them), send.c `send`,
  * pin.c the SIM's PIN; gsm.c the libgammu side (connect, identify, list,
- * send, delete), outcome.c what a failure means (temporary, permanent,
- * modem gone), seen.c the set of SMS locations already reported, utf8.c
- * strict UTF-8 checks, udh.c a user data header's elements.
+ * delete) and gsmsend.c its sends, outcome.c what a failure means
+ * (temporary, permanent, modem gone), seen.c the set of SMS locations
+ * already reported, utf8.c strict UTF-8 checks, udh.c a user data
+ * header's elements.
  */
 #ifndef PIGEON_WORKER_H
 #define PIGEON_WORKER_H
@@ -197,6 +198,12 @@ int	 gsm_list_step(struct gsm *, gsm_sms_cb, void *arg, int *done);
 int	 gsm_list_repeated(struct gsm *, int *folder);
 /* Lets the driver read unsolicited data between polls; the read's error. */
 int	 gsm_idle(struct gsm *);
+/* Returns ERR_NONE when the SMS is gone (also if it already was). */
+int	 gsm_delete(struct gsm *, int folder, int location);
+void	 gsm_disconnect(struct gsm *);
+const char *gsm_strerror(int code);
+
+/* gsmsend.c */
 /* Sends text to to; when it needs more than max_parts parts (0: no cap)
  * it is cut and ends with more ("… GET alice"). */
 void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
@@ -204,10 +211,6 @@ void	 gsm_send(struct gsm *, const char *to, const char *text, int report,
 /* The next gsm_send only: flash (class 0) and a validity period in
  * seconds (0: the SMSC's default). */
 void	 gsm_send_options(struct gsm *, int flash, int validity_s);
-/* Returns ERR_NONE when the SMS is gone (also if it already was). */
-int	 gsm_delete(struct gsm *, int folder, int location);
-void	 gsm_disconnect(struct gsm *);
-const char *gsm_strerror(int code);
 
 /* gsmpart.c: fills p from sms, a GSM_SMSMessage (declared loosely). */
 void	 gsm_part_fill(struct sms_part *p, const void *sms);

@@ -1,13 +1,11 @@
 /*
  * link.c: the SMPP sessions of one bind (a transceiver, or a transmitter
- * and a receiver), non-blocking in main.c's libevent loop.
+ * and a receiver), non-blocking in main.c's libevent loop: connect, bind,
+ * enquire_link, the PDUs that come in, reconnects. What goes out on the
+ * session that sends (the window, the rate, throttling, timeouts) is
+ * submit.c's.
  *
- * Up to `window` submit_sm are unanswered at once; each has a deadline, and
- * one whose answer never comes is settled as a temporary failure that may
- * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
- * halve the rate (they fail a one-part message temporarily, flagged, never
- * for good; a part of a long one is submitted again after the pause). A
- * generic_nack, an unbind from the SMSC, a closed connection or an
+ * A generic_nack, an unbind from the SMSC, a closed connection or an
  * enquire_link without answer end the session: pigeond is told the
  * link is down, then what was in flight is settled as "may have been
  * sent" and what was still queued as "not sent" (back to pigeond's queue,
@@ -18,15 +16,12 @@
  * again. A copy the SMSC sends on the same session meanwhile (its answer
  * late) is answered with it, never reported twice (acks.c).
  */
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -34,104 +29,28 @@
 #include <event2/util.h>
 
 #include "log.h"
-#include "smpp.h"
+#include "linkint.h"
 
-#define TICK_MS			50
 #define BACKOFF_MIN_MS		250
 /* A session bound this long before it closed was a good one: the next
  * bind comes at once. One the SMSC dropped sooner keeps the backoff
  * doubling, or an SMSC that accepts and drops every bind got a new one
  * every 250 ms, each failing every send in flight. */
 #define BOUND_STEADY_MS		30000
-#define THROTTLE_PAUSE_MIN_MS	200
-#define THROTTLE_PAUSE_MAX_MS	16000
-/* A throttled part of a long message is submitted again, after the pause,
- * this many times (about 40 s of pauses) before the message fails. */
-#define THROTTLE_PART_TRIES	8
 
-enum role { ROLE_TRX, ROLE_TX, ROLE_RX };
-
-enum sess_state {
-	S_DOWN,		/* waiting for the reconnect timer */
-	S_CONNECTING,	/* TCP connect in progress */
-	S_BINDING,	/* bind sent, waiting for its response */
-	S_BOUND,	/* submits and deliveries flow */
-	S_UNBINDING,	/* we sent unbind (stopping) */
-};
-
-struct sess {
-	enum role	 role;
-	enum sess_state	 state;
-	struct bufferevent *bev;
-	unsigned	 gen;		/* counts connections, for acks */
-	uint32_t	 next_seq;
-	uint32_t	 bind_seq;
-	long		 bind_sent;
-	long		 enq_next;	/* next enquire_link due */
-	uint32_t	 enq_seq;	/* 0: none outstanding */
-	long		 enq_sent;
-	long		 retry_at;	/* S_DOWN: when to connect */
-	int		 backoff_ms;
-	long		 bound_at;	/* when the bind was answered */
-	char		 last_why[160];	/* why it last closed; "" once bound */
-	char		 said[160];	/* the loss told to pigeond as the
-					 * receiver's alone (rx_aside) */
-};
-
-struct msg {
-	long long	 id;
-	int		 n, answered, ok;
-	int		 submitted;	/* parts written to the SMSC */
-	int		 failed;	/* first failure recorded */
-	uint32_t	 status;
-	int		 temporary, throttled, maybe_sent;
-	int		 link_lost;	/* failed because the session ended */
-	char		 error[160];
-	char		 ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
-};
-
-struct sub {
-	struct msg	*m;
-	int		 idx;
-	struct sess	*s;		/* in flight on this session */
-	uint32_t	 seq;
-	long		 deadline;
-	int		 throttled;	/* times the SMSC said slow down to it */
-	unsigned long long order;	/* queued in this order (subs_made) */
-	struct pdu_out	 pdu;
-	TAILQ_ENTRY(sub) q;
-};
-TAILQ_HEAD(subq, sub);
-
-static struct link_config cfg;
+struct link_config cfg;
+struct link_stats st;
+int		 stopping;
 static struct event_base *base;
 static struct event	*tick;
 static struct sess	 sess[2];
 static int		 nsess;
-static struct subq	 queued = TAILQ_HEAD_INITIALIZER(queued);
-static unsigned long long subs_made;
-static struct subq	 inflight = TAILQ_HEAD_INITIALIZER(inflight);
-static int		 nqueued, ninflight;
-static double		 tokens, cur_rate;
-static long		 pause_until, last_refill;
-static int		 pause_ms = THROTTLE_PAUSE_MIN_MS;
-static int		 ever_ready, ready_now, stopping;
-static unsigned		 concat_ref;
-static struct link_stats st;
+static int		 ever_ready, ready_now;
 static struct pdu_out	 scratch;
 static char		 last_fail[160];	/* last reason a bind did not come up */
 static int		 flood_said;	/* the deliveries' flood is logged */
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct sess *
+struct sess *
 tx_sess(void)
 {
 	return &sess[0];	/* the transceiver, or the transmitter */
@@ -152,7 +71,7 @@ sess_write(struct sess *s, struct pdu_out *o)
 		bufferevent_write(s->bev, o->buf, o->len);
 }
 
-static uint32_t
+uint32_t
 sess_seq(struct sess *s)
 {
 	if (s->next_seq == 0 || s->next_seq >= 0x7fffffff)
@@ -166,94 +85,6 @@ sess_send_bare(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
 {
 	pdu_begin(&scratch, cmd, status, seq);
 	sess_write(s, &scratch);
-}
-
-/*
- * A message's part is answered: its outcome once every part is. flags:
- * SEND_MAYBE_SENT (the part went out unanswered), SEND_LINK_LOST (the
- * session ended under it).
- */
-static void
-msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
-    int temporary, int throttled, int flags, const char *error)
-{
-	struct msg *m = sb->m;
-
-	m->answered++;
-	if (ok) {
-		m->ok++;
-		snprintf(m->ids[sb->idx], sizeof(m->ids[0]), "%s", id);
-	} else if (!m->failed) {
-		m->failed = 1;
-		m->status = status;
-		m->temporary = temporary;
-		m->throttled = throttled;
-		snprintf(m->error, sizeof(m->error), "part %d/%d: %s",
-		    sb->idx + 1, m->n, error);
-	}
-	if (!ok && (flags & SEND_MAYBE_SENT))
-		m->maybe_sent = 1;
-	if (!ok && (flags & SEND_LINK_LOST))
-		m->link_lost = 1;
-	pdu_out_free(&sb->pdu);
-	free(sb);
-	if (m->failed) {
-		/* The parts not yet sent of a failed message stay unsent. */
-		struct sub *q, *next;
-		for (q = TAILQ_FIRST(&queued); q != NULL; q = next) {
-			next = TAILQ_NEXT(q, q);
-			if (q->m != m)
-				continue;
-			TAILQ_REMOVE(&queued, q, q);
-			nqueued--;
-			m->answered++;
-			pdu_out_free(&q->pdu);
-			free(q);
-		}
-	}
-	if (m->answered < m->n)
-		return;
-	if (!m->failed) {
-		main_sent(m->id, m->n, m->ids);
-	} else {
-		char ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
-		int k = 0;
-		for (int i = 0; i < m->n; i++)
-			if (m->ids[i][0] != '\0')
-				memcpy(ids[k++], m->ids[i], sizeof(ids[0]));
-		/* SEND_NOT_SENT: no part ever left (the session ended
-		 * first); the message goes back to the queue as it was. */
-		main_send_failed(m->id, m->n, k, ids, m->status, m->temporary,
-		    m->throttled, (m->maybe_sent ? SEND_MAYBE_SENT : 0) |
-		    (m->link_lost ? SEND_LINK_LOST : 0) |
-		    (m->submitted == 0 ? SEND_NOT_SENT : 0), m->error);
-	}
-	free(m);
-}
-
-/*
- * Settles every submit in flight and queued: the session is gone. A part
- * in flight may have been delivered (maybe sent); a message none of whose
- * parts was submitted never left, and goes back to pigeond's queue
- * without an attempt (SEND_NOT_SENT, msg_part_done). Neither is the
- * message's fault, nor a sign of a bad link: SEND_LINK_LOST.
- */
-static void
-link_fail_all(const char *why)
-{
-	struct sub *sb;
-
-	while ((sb = TAILQ_FIRST(&inflight)) != NULL) {
-		TAILQ_REMOVE(&inflight, sb, q);
-		ninflight--;
-		msg_part_done(sb, 0, NULL, 0, 1, 0,
-		    SEND_MAYBE_SENT | SEND_LINK_LOST, why);
-	}
-	while ((sb = TAILQ_FIRST(&queued)) != NULL) {
-		TAILQ_REMOVE(&queued, sb, q);
-		nqueued--;
-		msg_part_done(sb, 0, NULL, 0, 1, 0, SEND_LINK_LOST, why);
-	}
 }
 
 /*
@@ -417,89 +248,6 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 }
 
-static struct sub *
-inflight_take(struct sess *s, uint32_t seq)
-{
-	struct sub *sb;
-
-	/* Each session numbers its own PDUs: with a transmitter and a
-	 * receiver, the receiver's 2 is not the transmitter's submit 2. */
-	TAILQ_FOREACH(sb, &inflight, q)
-		if (sb->seq == seq && sb->s == s) {
-			TAILQ_REMOVE(&inflight, sb, q);
-			ninflight--;
-			return sb;
-		}
-	return NULL;
-}
-
-static void
-on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
-    uint32_t seq)
-{
-	struct sub *sb = inflight_take(s, seq);
-	char id[SMPP_ID_SIZE];
-
-	if (sb == NULL) {
-		log_warnx("submit_sm_resp for sequence %u, not in flight "
-		    "(settled after its timeout?); ignored", seq);
-		return;
-	}
-	st.answered++;
-	if (status == ESME_ROK) {
-		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
-			id[0] = '\0';
-		pause_ms = THROTTLE_PAUSE_MIN_MS;
-		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
-		return;
-	}
-	/*
-	 * The rest of a window sent before the pause is answered the same
-	 * way: one pause (and one step of backoff) per episode, not per
-	 * answer, or a window of 10 throttles pauses the maximum at once.
-	 */
-	if (smpp_status_throttle(status) && now_ms() >= pause_until) {
-		pause_until = now_ms() + pause_ms;
-		log_info("SMSC says %s: pausing submits %d ms",
-		    smpp_status_text(status), pause_ms);
-		pause_ms = pause_ms * 2 > THROTTLE_PAUSE_MAX_MS ?
-		    THROTTLE_PAUSE_MAX_MS : pause_ms * 2;
-		if (cfg.rate > 0 && cur_rate > 1)
-			cur_rate = cur_rate / 2 < 1 ? 1 : cur_rate / 2;
-	}
-	if (smpp_status_throttle(status))
-		st.throttled++;
-	/*
-	 * A part of a long message is submitted again after the pause, the
-	 * same PDU (the same concatenation reference): failed, the message
-	 * went back to pigeond's queue whole, with a new reference, and the
-	 * parts the SMSC had accepted reached the phone as orphans.
-	 */
-	if (smpp_status_throttle(status) && sb->m->n > 1 &&
-	    ++sb->throttled < THROTTLE_PART_TRIES && !stopping) {
-		/* Back at the head, in the order they were first queued: a
-		 * window's throttled parts were put back in reverse. */
-		struct sub *after = NULL, *it;
-		TAILQ_FOREACH(it, &queued, q) {
-			if (it->throttled == 0 || it->order > sb->order)
-				break;
-			after = it;
-		}
-		sb->s = NULL;
-		if (after != NULL)
-			TAILQ_INSERT_AFTER(&queued, after, sb, q);
-		else
-			TAILQ_INSERT_HEAD(&queued, sb, q);
-		nqueued++;
-		return;
-	}
-	char err[96];
-	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
-	    smpp_status_text(status));
-	msg_part_done(sb, 0, NULL, status, smpp_status_temporary(status),
-	    smpp_status_throttle(status), 0, err);
-}
-
 /* pigeond has committed the delivery handle names: answer it (acks.c
  * keeps which session and sequence number it came with). */
 int
@@ -644,13 +392,7 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 			bind_refused(s, status, "bind answered generic_nack");
 			break;
 		}
-		struct sub *sb = inflight_take(s, seq);
-		if (sb != NULL) {
-			char err[96];
-			snprintf(err, sizeof(err), "generic_nack 0x%02x: %s",
-			    status, smpp_status_text(status));
-			msg_part_done(sb, 0, NULL, status, 1, 0, 0, err);
-		}
+		submit_nacked(s, seq, status);
 		sess_close(s, "generic_nack from the SMSC", status);
 		break;
 	}
@@ -663,8 +405,6 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		}
 	}
 }
-
-static void	link_pump(void);
 
 static void
 on_read(struct bufferevent *bev, void *arg)
@@ -749,67 +489,15 @@ sess_connect(struct sess *s)
 	freeaddrinfo(ai);
 }
 
-/* Sends queued parts while the window, the rate and any pause allow. */
-static void
-link_pump(void)
-{
-	struct sess *s = tx_sess();
-	long t = now_ms();
-	struct sub *sb;
-
-	if (s->state != S_BOUND || t < pause_until)
-		return;
-	if (cfg.rate > 0) {
-		tokens += cur_rate * (double)(t - last_refill) / 1000.0;
-		double cap = cur_rate * 0.2 > 1 ? cur_rate * 0.2 : 1;
-		if (tokens > cap)
-			tokens = cap;
-	}
-	last_refill = t;
-	while (ninflight < cfg.window && (sb = TAILQ_FIRST(&queued)) != NULL) {
-		if (cfg.rate > 0) {
-			if (tokens < 1)
-				break;
-			tokens -= 1;
-		}
-		TAILQ_REMOVE(&queued, sb, q);
-		nqueued--;
-		sb->s = s;
-		sb->seq = sess_seq(s);
-		sb->deadline = t + cfg.response_timeout_ms;
-		/* The sequence number is only known now. */
-		sb->pdu.buf[12] = sb->seq >> 24;
-		sb->pdu.buf[13] = sb->seq >> 16;
-		sb->pdu.buf[14] = sb->seq >> 8;
-		sb->pdu.buf[15] = sb->seq;
-		bufferevent_write(s->bev, sb->pdu.buf, sb->pdu.len);
-		TAILQ_INSERT_TAIL(&inflight, sb, q);
-		ninflight++;
-		sb->m->submitted++;
-		st.submitted++;
-	}
-}
-
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	long t = now_ms();
-	struct sub *sb;
-	char err[96];
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	/* Answers that never came: settled, may have been sent. */
-	while ((sb = TAILQ_FIRST(&inflight)) != NULL && sb->deadline <= t) {
-		TAILQ_REMOVE(&inflight, sb, q);
-		ninflight--;
-		st.timeouts++;
-		snprintf(err, sizeof(err), "no submit_sm_resp within %d ms",
-		    cfg.response_timeout_ms);
-		log_warnx("sequence %u: %s", sb->seq, err);
-		msg_part_done(sb, 0, NULL, 0, 1, 0, SEND_MAYBE_SENT, err);
-	}
+	submit_timeouts(t);
 	for (int i = 0; i < nsess; i++) {
 		struct sess *s = &sess[i];
 		if (s->state == S_DOWN && t >= s->retry_at && !stopping) {
@@ -832,12 +520,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 	}
-	/* The rate comes back by a tenth of the agreed rate a second. */
-	if (cfg.rate > 0 && cur_rate < cfg.rate && t >= pause_until) {
-		cur_rate += cfg.rate * TICK_MS / 10000.0;
-		if (cur_rate > cfg.rate)
-			cur_rate = cfg.rate;
-	}
+	submit_rate_recover(t);
 	link_pump();
 }
 
@@ -848,9 +531,7 @@ link_start(struct event_base *b, const struct link_config *c)
 
 	base = b;
 	cfg = *c;
-	cur_rate = cfg.rate;
-	last_refill = now_ms();
-	concat_ref = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+	submit_start();
 	nsess = cfg.split ? 2 : 1;
 	sess[0].role = cfg.split || cfg.tx_only ? ROLE_TX :
 	    cfg.rx_only ? ROLE_RX : ROLE_TRX;
@@ -864,51 +545,6 @@ link_start(struct event_base *b, const struct link_config *c)
 		fatalx("event_new");
 }
 
-void
-link_send(long long id, const char *to, const char *text, int report,
-    int max_parts, const char *more)
-{
-	struct text_parts tp;
-	const char *err;
-	struct msg *m;
-	const char *dest = to[0] == '+' ? to + 1 : to;
-
-	if (tx_sess()->role == ROLE_RX) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
-		    "a receiver bind does not send");
-		return;
-	}
-	/* The transmitter's state alone: a receiver down does not stop sends. */
-	if (tx_sess()->state != S_BOUND || stopping) {
-		main_send_failed(id, 0, 0, NULL, 0, 1, 0,
-		    SEND_NOT_SENT | SEND_LINK_LOST, "not bound");
-		return;
-	}
-	if (text_encode(text, max_parts, more, cfg.latin1, concat_ref++, &tp,
-	    &err) == -1) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0, err);
-		return;
-	}
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		fatal("calloc");
-	m->id = id;
-	/* message_payload: one submit_sm carries the whole text. */
-	m->n = cfg.payload ? 1 : tp.n;
-	for (int i = 0; i < m->n; i++) {
-		struct sub *sb = calloc(1, sizeof(*sb));
-		if (sb == NULL)
-			fatal("calloc");
-		sb->m = m;
-		sb->idx = i;
-		sb->order = ++subs_made;
-		pdu_out_init(&sb->pdu);
-		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report);
-		TAILQ_INSERT_TAIL(&queued, sb, q);
-		nqueued++;
-	}
-	link_pump();
-}
-
 int
 link_bound(void)
 {
@@ -920,10 +556,7 @@ link_stats(struct link_stats *out)
 {
 	*out = st;
 	out->bound = ready_now;
-	out->window = cfg.window;
-	out->in_flight = ninflight;
-	out->queued = nqueued;
-	out->rate = cfg.rate > 0 ? cur_rate : 0;
+	submit_stats(out);
 }
 
 static void

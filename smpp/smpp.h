@@ -4,10 +4,12 @@
  * protocol on file descriptor 3 (docs/modem-protocol.md, "SMPP links").
  *
  * main.c is the channel side (config, send, delete, events), link.c the
- * SMPP sessions (connect, bind, enquire_link, the window, timeouts,
- * reconnects), pdu.c the PDUs and receipts, text.c the SMS text (libgammu's
- * GSM-7/UCS-2 encoder and splitter, as on modems). This process never
- * includes gateway/ headers.
+ * SMPP sessions (connect, bind, enquire_link, deliveries, reconnects),
+ * submit.c the submits on them (the window, the rate, throttling,
+ * timeouts), acks.c the deliveries waiting for pigeond's commit, pdu.c the
+ * PDUs and receipts, text.c the SMS text (libgammu's GSM-7/UCS-2 encoder
+ * and splitter, as on modems). This process never includes gateway/
+ * headers.
  *
  * Why not libsmpp34 (Debian's Osmocom PDU packer, 1.14.1): its unpacker
  * refuses a whole PDU whose command_status, TON or NPI is not in its
@@ -203,9 +205,6 @@ struct link_config {
 /* link.c: the sessions of one bind, in the libevent loop of main.c. */
 struct event_base;
 void	 link_start(struct event_base *, const struct link_config *);
-/* Queues a message; its outcome comes through main_sent/main_send_failed. */
-void	 link_send(long long id, const char *to, const char *text, int report,
-	    int max_parts, const char *more);
 /* pigeond committed the MO message behind handle: answer its deliver_sm. */
 int	 link_ack(long long handle, const char **err);
 /* Unbinds every session, then calls main_exit(0). */
@@ -220,6 +219,11 @@ struct link_stats {
 	long long mo, receipts;
 };
 void	 link_stats(struct link_stats *);
+
+/* submit.c: the submits on the session that sends. Queues a message; its
+ * outcome comes through main_sent/main_send_failed. */
+void	 link_send(long long id, const char *to, const char *text, int report,
+	    int max_parts, const char *more);
 
 /* acks.c: deliveries waiting for pigeond's answer. A new one's handle
  * (pigeond's location), for the session (opaque here) and its generation;

@@ -1,17 +1,19 @@
 /*
- * libFuzzer target: gsm_fit and gsm_cut_text (modem/gsm.c, included:
- * they are static), which cut a fan-out or reply SMS to its cap of parts
- * with "… GET alice" (issue 14, item 13). Input: one octet for the cap
- * (1-3 parts), one for a cut offset, then the text (made valid UTF-8 as
- * the worker requires of a `send`). Checks what gsm_send relies on: the
- * result is valid UTF-8, starts with a prefix of the text, ends with the
- * tail, and fits the cap in the coding libgammu picks.
+ * libFuzzer target: gsm_fit and gsm_cut_text (modem/gsmsend.c, included
+ * with modem/gsm.c: they are static), which cut a fan-out or reply SMS to
+ * its cap of parts with "… GET alice" (issue 14, item 13). Input: one
+ * octet for the cap (1-3 parts), one for a cut offset, then the text
+ * (made valid UTF-8 as the worker requires of a `send`). Checks what
+ * gsm_send relies on: the result is valid UTF-8, starts with a prefix of
+ * the text, ends with the tail, and fits the cap in the coding libgammu
+ * picks.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../modem/gsm.c"
+#include "../../modem/gsmsend.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

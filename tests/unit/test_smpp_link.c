@@ -1,9 +1,11 @@
 /*
- * test_smpp_link.c: pigeon-smpp's bookkeeping in smpp/link.c and
- * smpp/acks.c, included whole (their state is static) without a socket:
- * the deliveries waiting for pigeond's answer, sessions, binds.
+ * test_smpp_link.c: pigeon-smpp's bookkeeping in smpp/link.c,
+ * smpp/submit.c and smpp/acks.c, included whole (their state is static)
+ * without a socket: the deliveries waiting for pigeond's answer, sessions,
+ * binds, the submits in flight.
  */
 #include "../../smpp/link.c"
+#include "../../smpp/submit.c"
 #include "../../smpp/acks.c"
 
 #include <check.h>
