@@ -177,7 +177,7 @@ check_timezone(struct parse_ctx *ctx, const char *tz)
 /*
  * A send's lease must outlast the longest a link can hold it, or another
  * host (or this one's reclaim) sends it again while it is still being
- * sent: a bind's longest throttle pause (16 s, smpp/link.c) plus its
+ * sent: a bind's longest throttle pause (16 s, smpp/submit.c) plus its
  * response_timeout, plus the time to work through what pigeond hands it
  * beyond its window (link.c: `ahead` windows in all) at its rate. (A modem's
  * send is shorter than the default lease; tests shorten the lease.)

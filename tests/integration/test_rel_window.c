@@ -15,7 +15,7 @@
  * faster than that waits in the tty for the rest of the sleep: that, not
  * the worker, is where an instant answer's 100 ms go. An answer that comes
  * after the sleep, as every network's does, is read by the worker's wait
- * loop (gsm.c, gsm_send_part) within libgammu's 5 ms read poll.
+ * loop (gsmsend.c, gsm_send_part) within libgammu's 5 ms read poll.
  *
  * Prints "WINDOW|network answer|n|median ms|p90 ms|max ms" lines. Run by
  * make test-reliability only (about a minute and a half).

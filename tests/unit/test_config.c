@@ -229,7 +229,7 @@ START_TEST(test_modem_defaults)
 }
 END_TEST
 
-/* The largest count each unit takes; /s is the worker's (smpp/link.c),
+/* The largest count each unit takes; /s is the worker's (smpp/submit.c),
  * not the windows' ring. */
 START_TEST(test_rate_max)
 {
