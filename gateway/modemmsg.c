@@ -72,6 +72,7 @@ static const struct field_rule rules[] = {
 	{ "sms", "delivery_status", F_INT, 0, -1, 255 },
 	{ "sent", "id", F_INT, F_REQ, 1, (1LL << 62) },
 	{ "sent", "parts", F_INT, 0, 0, 255 },
+	{ "sent", "segments", F_INT, 0, 1, 255 },
 	{ "sent", "refs", F_ARR, 0, 0, 0 },
 	{ "sent", "keys", F_ARR, 0, 0, 0 },
 	{ "send_failed", "id", F_INT, F_REQ, 1, (1LL << 62) },

@@ -586,6 +586,8 @@ scheduler_sent(struct link *m, json_t *msg)
 	char id[32], claim[sizeof(((struct link_send *)0)->claim)];
 	json_t *refs = json_object_get(msg, "refs");
 	json_int_t parts = json_integer_value(json_object_get(msg, "parts"));
+	/* long = payload: one submit_sm, billed as the text's SMS parts. */
+	json_int_t segs = json_integer_value(json_object_get(msg, "segments"));
 	json_t *o;
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)
@@ -596,6 +598,10 @@ scheduler_sent(struct link *m, json_t *msg)
 	    "report", m->conf->report), claim);
 	if (o != NULL && json_is_array(refs))
 		json_object_set(o, m->kind == LINK_SMPP ? "ids" : "refs", refs);
+	if (o != NULL && segs > parts)
+		json_object_set_new(o, "segments", json_integer(segs));
+	else
+		segs = parts;
 	if (m->kind == LINK_SMPP)
 		log_debug("outbox %s: sent via %s in %lld part(s)", id, m->name,
 		    (long long)parts);
@@ -609,7 +615,7 @@ scheduler_sent(struct link *m, json_t *msg)
 	/* Said once, when it runs out: a bind's window still in flight
 	 * then brings more outcomes, each said it again. */
 	if (m->budget_left > 0) {
-		m->budget_left = parts < m->budget_left ? m->budget_left - parts : 0;
+		m->budget_left = segs < m->budget_left ? m->budget_left - segs : 0;
 		if (m->budget_left == 0)
 			log_warnx("modem %s: its daily budget (link_budget_day) is "
 			    "spent; no more sends today", m->name);

@@ -187,12 +187,16 @@ main_link_failed(const char *session, const char *reason)
 }
 
 void
-main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE])
+main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
 {
 	json_t *m = msg_new("sent");
 
 	json_object_set_new(m, "id", json_integer(id));
 	json_object_set_new(m, "parts", json_integer(parts));
+	/* message_payload: one submit_sm, which the carrier splits into (and
+	 * bills as) the text's SMS parts: link_budget_day counts those. */
+	if (segments > parts)
+		json_object_set_new(m, "segments", json_integer(segments));
 	json_object_set_new(m, "refs", ids_array(ids, parts));
 	json_object_set_new(m, "keys", keys_array(ids, parts));
 	emit(m);

@@ -251,7 +251,7 @@ void	 main_link_down(const char *session, const char *reason, uint32_t status,
 void	 main_link_up(const char *session);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
-void	 main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]);
+void	 main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]);
 /* send_failed's flags (docs/modem-protocol.md, SMPP links). */
 #define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
 #define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */

@@ -32,6 +32,8 @@
 struct msg {
 	long long	 id;
 	int		 n, answered, ok;
+	int		 segments;	/* as the carrier bills it: the text's SMS
+					 * parts, though message_payload sends one */
 	int		 submitted;	/* parts written to the SMSC */
 	int		 failed;	/* first failure recorded */
 	uint32_t	 status;
@@ -117,7 +119,7 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 	if (m->answered < m->n)
 		return;
 	if (!m->failed) {
-		main_sent(m->id, m->n, m->ids);
+		main_sent(m->id, m->n, m->segments, m->ids);
 	} else {
 		char ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
 		int k = 0;
@@ -355,6 +357,7 @@ link_send(long long id, const char *to, const char *text, int report,
 	m->id = id;
 	/* message_payload: one submit_sm carries the whole text. */
 	m->n = cfg.payload ? 1 : tp.n;
+	m->segments = tp.n;
 	for (int i = 0; i < m->n; i++) {
 		struct sub *sb = calloc(1, sizeof(*sb));
 		if (sb == NULL)

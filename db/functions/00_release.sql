@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b1a9e209a3b8249f955af3904781d4a79a7b9423ffdd7a28f421d5a56fd30cb6
+-- functions sha256: e7e794c6cfe76ffba666ccec7b25872d4e97f721771d62fa7a18d90c4a695416
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 12 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 13 $$;

@@ -193,7 +193,9 @@ BEGIN
 END $$;
 
 -- The per-link daily budget (link_budget_day parts a day on each modem or
--- carrier link, service time zone; 0: none): parts sent are counted per
+-- carrier link, service time zone; 0: none): parts sent (as the carrier
+-- bills them: a bind's long = payload sends one submit_sm of `segments`
+-- parts) are counted per
 -- link and day in counters ('link_parts/YYYY-MM-DD/NAME'), from every
 -- move of an outbox row into 'sent' (a trigger: the outbox functions stay
 -- as they are). /metrics shows the count, the share of the budget spent
@@ -208,7 +210,8 @@ DECLARE
 	total bigint;
 BEGIN
 	-- Once per statement and link (a batch of outcomes is one statement).
-	FOR m IN SELECT n.modem, sum(greatest(coalesce(n.parts, 1), 1)) AS parts
+	FOR m IN SELECT n.modem,
+	                sum(greatest(coalesce(n.segments, n.parts, 1), 1)) AS parts
 	           FROM old_rows o JOIN new_rows n ON n.id = o.id
 	          WHERE n.state = 'sent' AND o.state IS DISTINCT FROM 'sent'
 	            AND n.modem IS NOT NULL

@@ -216,6 +216,7 @@ BEGIN
 	WITH s AS (
 		SELECT (e->>'id')::bigint AS id, e->>'link' AS link,
 		       (e->>'parts')::integer AS parts,
+		       (e->>'segments')::smallint AS segments,
 		       CASE WHEN jsonb_typeof(e->'ids') = 'array' THEN e->'ids' END AS ids,
 		       CASE WHEN jsonb_typeof(e->'refs') = 'array' THEN e->'refs' END AS refs,
 		       coalesce((e->>'report')::boolean, false) AS report,
@@ -224,6 +225,7 @@ BEGIN
 		 WHERE e->>'outcome' = 'sent'
 	), u AS (
 		UPDATE outbox o SET state = 'sent', modem = s.link, parts = s.parts,
+		       segments = s.segments,
 		       refs = CASE WHEN s.refs IS NOT NULL THEN ARRAY(
 		           SELECT r::integer FROM jsonb_array_elements_text(s.refs) r) END,
 		       sent_at = now(), lease_until = NULL, last_error = NULL
@@ -256,7 +258,8 @@ END $$;
 -- A batch of send outcomes, in one statement and one commit (a bind takes
 -- thousands a second; a commit each was the bottleneck). Each element is
 -- {"id", "link", "outcome": "sent", "parts", "refs" (a modem's references)
--- or "ids" (an SMSC's message ids), "report"}, {"id", "link", "outcome":
+-- or "ids" (an SMSC's message ids), "report", optional "segments" (long =
+-- payload: the SMS parts the carrier bills)}, {"id", "link", "outcome":
 -- "failed", "error", "temporary", "throttled", "maybe_sent", "not_sent"}
 -- (not_sent: no part left, a bind's session ended first: the row goes
 -- back without an attempt, pigeon_outbox_unsent) or {"id",

@@ -21,6 +21,8 @@
 static struct h_gateway g;
 static struct h_smsc smsc;
 static char *section;
+static const char *pigeon_conf =
+    "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
 
 /* A gateway named name with one [smpp carrier] bind; bind: its `bind`
  * line, or "". */
@@ -38,7 +40,7 @@ setup_bind(const char *name, const char *bind)
 	section = h_smsc_section(&smsc, "carrier", extra);
 	g.smpp_extra = section;
 	g.nsmpp = 1;
-	g.extra_config = "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
+	g.extra_config = (char *)pigeon_conf;
 	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, name, 0);
 }
@@ -53,6 +55,14 @@ static void
 setup_split(void)
 {
 	setup_bind("smpp_split", "bind = transmitter+receiver\nreport = no\n");
+}
+
+/* Long texts in message_payload, and a daily budget of 3 SMS parts. */
+static void
+setup_payload(void)
+{
+	pigeon_conf = "timezone = UTC\nlink_budget_day = 3\n";
+	setup_bind("smpp_payload", "long = payload\n");
 }
 
 static void
@@ -1074,6 +1084,67 @@ START_TEST(test_report_at_reload)
 }
 END_TEST
 
+/*
+ * long = payload sends a text of three SMS parts in one submit_sm; the
+ * carrier splits it and bills three. The daily budget counted one (the
+ * submit), so a bind could send three times its budget of long texts.
+ * It counts the parts now: 3 of link_budget_day 3, the alert at 80% up,
+ * and the bind's budget spent.
+ */
+START_TEST(test_payload_counts_its_parts)
+{
+	char text[400], body[512], *resp = NULL, *metrics = NULL;
+	const char *to = "+212600000951";
+	int found = 0;
+
+	for (size_t i = 0; i < 399; i++)
+		text[i] = "abcdefghij"[i % 10];
+	text[399] = '\0';
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	GETS(to, text);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state IN ('sent', 'delivered')", to, "1", WAIT_MS), 0);
+
+	/* One submit_sm carried it whole. */
+	json_t *subs = h_smsc_submits(&smsc), *r;
+	size_t i;
+	int n = 0;
+	json_array_foreach(subs, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "dest")) ?: "",
+		    to + 1) == 0) {
+			n++;
+			ck_assert_str_eq(json_string_value(json_object_get(r,
+			    "message_payload")) ?: "", text);
+		}
+	json_decref(subs);
+	ck_assert_int_eq(n, 1);
+
+	for (int tries = 0; tries < 100 && !found; tries++) {
+		free(metrics);
+		metrics = NULL;
+		if (h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &metrics) == 200 &&
+		    metrics != NULL)
+			found = strstr(metrics, "pigeon_link_parts_today{modem=\"carrier\"} 3\n")
+			    != NULL;
+		if (!found)
+			h_sleep_ms(100);
+	}
+	ck_assert_msg(found, "/metrics says: %.200s", metrics && strstr(metrics,
+	    "pigeon_link_parts_today{") ? strstr(metrics, "pigeon_link_parts_today{") :
+	    "no pigeon_link_parts_today");
+	ck_assert_ptr_nonnull(strstr(metrics, "pigeon_link_budget_alert{modem=\"carrier\"} 1\n"));
+	free(metrics);
+	char path[1024], *log;
+	snprintf(path, sizeof(path), "%s/pigeond.log", g.dir);
+	log = h_read_file(path);
+	ck_assert_int_eq(log ? h_count_lines(log, "modem carrier: its daily budget "
+	    "(link_budget_day) is spent") : 0, 1);
+	free(log);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1105,6 +1176,11 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_split, teardown);
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_report_at_reload);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_payload");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_payload, teardown);
+	tcase_add_test(tc, test_payload_counts_its_parts);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

@@ -27,7 +27,7 @@ void main_link_up(const char *session) { up_calls++; }
 void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
-void main_sent(long long id, int parts, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
+void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int maybe_sent,
     const char *error) { failed_calls++; }
