@@ -241,6 +241,16 @@ END_TEST
  * The Arabic one is said in eight words ("from the hour 8 in the evening
  * to the hour 9 in the morning").
  */
+/* The member of phone p's quiet hours, as from * 100 + to. */
+static long
+sleep_hours_of(const char *p)
+{
+	const char *params[] = { p };
+
+	return h_db_long(g.db, "SELECT sleep_from * 100 + sleep_to FROM accounts "
+	    "WHERE phone = $1", 1, params);
+}
+
 START_TEST(test_sleep_longer_than_hold)
 {
 	const char *en = "+212662000501", *ar = "+212662000502";
@@ -251,15 +261,13 @@ START_TEST(test_sleep_longer_than_hold)
 	GETS(en, "Quiet hours from 23:00 to 7:00: updates will wait until then.");
 	TEXT(1, en, "SLEEP 20 9");
 	GETS(en, "Quiet hours from 20:00 to 9:00: updates wait until then, 10 h at most.");
-	ck_assert_int_eq(h_db_long(g.db, "SELECT sleep_from * 100 + sleep_to FROM accounts "
-	    "WHERE handle = 'sleepy5'", 0, NULL), 2009);
+	ck_assert_int_eq(sleep_hours_of(en), 2009);
 
 	TEXT(0, ar, "انضم nou3sa");
 	GETS(ar, "@nou3sa");
 	TEXT(1, ar, "نوم من الساعة ٨ مساء الى الساعة ٩ صباحا");
 	GETS(ar, "الهدوء من 20 إلى 9؛ التحديثات تنتظر 10 ساعة فقط.");
-	ck_assert_int_eq(h_db_long(g.db, "SELECT sleep_from * 100 + sleep_to FROM accounts "
-	    "WHERE handle = 'nou3sa'", 0, NULL), 2009);
+	ck_assert_int_eq(sleep_hours_of(ar), 2009);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle = 'nou3sa'", 0, NULL), 0);
 }
