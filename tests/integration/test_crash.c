@@ -133,23 +133,23 @@ START_TEST(test_transient_error_keeps_order)
 	    "FOR EACH ROW EXECUTE FUNCTION test_follow_deadlock()");
 	/* Two SMS of one listing, as pigeon_inbox_store makes them. */
 	h_db_exec(g.db, "INSERT INTO inbox_messages (modem, sender, sender_kind, "
-	    "text, parts) VALUES ('sim0', '" ALICE "', 'e164', 'FOLLOW bob', 1), "
-	    "('sim0', '" ALICE "', 'e164', 'OFF bob', 1)");
+	    "text, parts) VALUES ('sim0', '+212661000001', 'e164', 'FOLLOW bob', 1), "
+	    "('sim0', '+212661000001', 'e164', 'OFF bob', 1)");	/* ALICE */
 	/* Any SMS wakes the inbox; Carol's comes with them in one fetch. */
 	ck_assert_int_eq(h_text(&g, 0, CAROL, "FOLLOW bob"), 0);
 
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
-	    "WHERE sender = '" ALICE "' AND text = 'OFF bob' AND state <> 'new'",
-	    NULL, "1", WAIT_MS), 0);
+	    "WHERE sender = $1 AND text = 'OFF bob' AND state <> 'new'",
+	    ALICE, "1", WAIT_MS), 0);
 	/* Nothing else comes in: the inbox must come back to the FOLLOW by
 	 * itself. (If it does not, Carol wakes it, to see the order too.) */
 	int stalled = h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
-	    "WHERE sender = '" ALICE "' AND text IN ('FOLLOW bob', 'OFF bob') "
-	    "AND state <> 'new'", NULL, "2", WAIT_MS / 2);
+	    "WHERE sender = $1 AND text IN ('FOLLOW bob', 'OFF bob') "
+	    "AND state <> 'new'", ALICE, "2", WAIT_MS / 2);
 	if (stalled) {
 		ck_assert_int_eq(h_text(&g, 0, CAROL, "HELP"), 0);
 		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
-		    "WHERE sender = '" ALICE "' AND state = 'new'", NULL, "0",
+		    "WHERE sender = $1 AND state = 'new'", ALICE, "0",
 		    WAIT_MS), 0);
 	}
 	/* She follows Bob, without his posts by SMS. */
