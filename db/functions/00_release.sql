@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 13cd4a9a973bd970ebe52b14e3a38b8b1dba5523ae69bf8e8be2e15ef019141c
+-- functions sha256: d267cf2fc516363ef624c22739213fe9f087cf340e78a97887f0392c6453aa71
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 10 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 11 $$;
