@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e7e794c6cfe76ffba666ccec7b25872d4e97f721771d62fa7a18d90c4a695416
+-- functions sha256: aa47828b91e9a4038af792f8d06fc2f909b9d7e3b437379e7d0ef2dcdffba7c0
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 13 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 14 $$;

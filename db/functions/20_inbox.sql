@@ -32,10 +32,41 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	SELECT p_coding IN ('8bit', 'corrupt');
 $$;
 
-CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_sender text, p_ref integer,
-    p_total integer, p_force boolean)
+-- How far apart two parts of long SMS were sent, in seconds: by the SMSC's
+-- time stamps (SCTS) when both have one, else by when they reached us
+-- (SMPP deliveries and some modems carry none).
+CREATE OR REPLACE FUNCTION pigeon_inbox_gap(a_sent timestamptz,
+    a_received timestamptz, b_sent timestamptz, b_received timestamptz)
+RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+	SELECT abs(extract(epoch FROM CASE WHEN a_sent IS NOT NULL AND b_sent IS NOT NULL
+	                                   THEN a_sent - b_sent
+	                                   ELSE a_received - b_received END));
+$$;
+
+-- Joins the long SMS of part p_part: the waiting parts of its group
+-- (sender, reference, total) sent with it, one a sequence number. Without
+-- p_force only when all have come; with it (the wait ran out) what came.
+--
+-- A phone reuses references (256 of them; cheap phones restart their
+-- counter), so a group may hold the parts of two SMS: A's part 2 lost,
+-- B with A's reference minutes later, and B's part 2 completed A's part
+-- 1 (A1+B2 was applied, B1 alone after concat_timeout). The parts of one
+-- SMS leave the phone in one burst, seconds apart, whatever the delay to
+-- us: a part more than 120 s (pigeon_inbox_gap) from p_part is another
+-- SMS's, and of two copies of a place the nearer in time wins, the older
+-- at equal distance (a copy of a part has the same time). 120 s holds a
+-- burst of ten parts with a phone's retries on a poor radio link, and is
+-- shorter than writing and sending a second long SMS; by arrival time
+-- (no SCTS) it holds a worker's polls and an SMSC's spread over its binds.
+-- The older SMS is not applied when a newer one starts: its lost part
+-- may still come (an SMSC retries a part for hours, its SCTS unchanged),
+-- so it waits for concat_timeout as any incomplete SMS does.
+-- Index probes of one group's waiting parts (inbox_parts_pending).
+DROP FUNCTION IF EXISTS pigeon_inbox_join(text, integer, integer, boolean);
+CREATE OR REPLACE FUNCTION pigeon_inbox_join(p_part bigint, p_force boolean)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
+	a inbox_parts;
 	ids bigint[];
 	joined text;
 	nseq integer;
@@ -43,25 +74,43 @@ DECLARE
 	kind text;
 	inert boolean;
 	headless boolean;	-- a long SMS without its first part
+	waiting boolean;
 	mid bigint;
 BEGIN
-	PERFORM 1 FROM inbox_parts
-	    WHERE message_id IS NULL AND sender_norm = p_sender
-	      AND concat_ref = p_ref AND concat_total = p_total
-	    FOR UPDATE;
-	SELECT array_agg(q.id ORDER BY q.concat_seq),
-	       string_agg(q.text, '' ORDER BY q.concat_seq),
-	       count(*), min(q.modem), min(q.sender_kind),
-	       bool_or(pigeon_inbox_inert(q.coding)),
-	       p_total > 1 AND NOT bool_or(q.concat_seq = 1)
-	  INTO ids, joined, nseq, first_modem, kind, inert, headless
-	  FROM (SELECT DISTINCT ON (concat_seq) id, concat_seq, text, modem,
-	               sender_kind, coding
-	          FROM inbox_parts
-	         WHERE message_id IS NULL AND sender_norm = p_sender
-	           AND concat_ref = p_ref AND concat_total = p_total
-	         ORDER BY concat_seq, id) q;
-	IF nseq IS NULL OR nseq = 0 OR (nseq < p_total AND NOT p_force) THEN
+	SELECT * INTO a FROM inbox_parts WHERE id = p_part;
+	IF NOT FOUND OR a.message_id IS NOT NULL THEN
+		RETURN NULL;	-- joined with a part stored before it
+	END IF;
+	-- One statement (this is the ingest path): the group's waiting parts
+	-- sent with p_part locked, a concurrent pigeon_inbox_expire waited
+	-- for (the parts it joined drop out, p_part maybe among them), and
+	-- for each sequence number the part nearest in time to p_part.
+	SELECT array_agg(q.id ORDER BY q.concat_seq) FILTER (WHERE q.pick),
+	       string_agg(q.text, '' ORDER BY q.concat_seq) FILTER (WHERE q.pick),
+	       count(*) FILTER (WHERE q.pick),
+	       min(q.modem) FILTER (WHERE q.pick),
+	       min(q.sender_kind) FILTER (WHERE q.pick),
+	       bool_or(pigeon_inbox_inert(q.coding)) FILTER (WHERE q.pick),
+	       a.concat_total > 1 AND
+	           NOT coalesce(bool_or(q.concat_seq = 1) FILTER (WHERE q.pick), false),
+	       coalesce(bool_or(q.id = p_part), false)
+	  INTO ids, joined, nseq, first_modem, kind, inert, headless, waiting
+	  FROM (SELECT l.id, l.concat_seq, l.text, l.modem, l.sender_kind, l.coding,
+	               row_number() OVER (PARTITION BY l.concat_seq
+	                                  ORDER BY l.gap, l.id) = 1 AS pick
+	          FROM (SELECT p.id, p.concat_seq, p.text, p.modem, p.sender_kind,
+	                       p.coding, pigeon_inbox_gap(p.smsc_time, p.received_at,
+	                           a.smsc_time, a.received_at) AS gap
+	                  FROM inbox_parts p
+	                 WHERE p.message_id IS NULL AND p.sender_norm = a.sender_norm
+	                   AND p.concat_ref = a.concat_ref
+	                   AND p.concat_total = a.concat_total
+	                   FOR UPDATE) l
+	         WHERE l.gap <= 120) q;
+	IF NOT waiting THEN
+		RETURN NULL;
+	END IF;
+	IF nseq IS NULL OR nseq = 0 OR (nseq < a.concat_total AND NOT p_force) THEN
 		RETURN NULL;
 	END IF;
 	-- The later parts of a long SMS whose first part never came, or came
@@ -70,18 +119,35 @@ BEGIN
 	-- post to every follower.
 	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
 	    complete, state, result, processed_at)
-	    VALUES (first_modem, p_sender, kind, joined, nseq, nseq >= p_total,
+	    VALUES (first_modem, a.sender_norm, kind, joined, nseq,
+	    nseq >= a.concat_total,
 	    CASE WHEN inert OR headless THEN 'ignored' ELSE 'new' END,
 	    CASE WHEN inert THEN 'binary SMS, not applied'
 	         WHEN headless THEN format('parts of a long SMS without its first '
-	             '(%s of %s came): not applied', nseq, p_total) END,
+	             '(%s of %s came): not applied', nseq, a.concat_total) END,
 	    CASE WHEN inert OR headless THEN now() END)
 	    RETURNING id INTO mid;
-	-- Duplicated sequence numbers (a reference reused) stay with the group.
-	UPDATE inbox_parts SET message_id = mid
-	 WHERE message_id IS NULL AND sender_norm = p_sender
-	   AND concat_ref = p_ref AND concat_total = p_total
-	   AND (id = ANY (ids) OR p_force);
+	IF NOT p_force THEN
+		-- By the group's index: a generic plan of "id = ANY (ids)"
+		-- alone read the whole table.
+		UPDATE inbox_parts SET message_id = mid
+		 WHERE message_id IS NULL AND sender_norm = a.sender_norm
+		   AND concat_ref = a.concat_ref AND concat_total = a.concat_total
+		   AND id = ANY (ids);
+		RETURN mid;
+	END IF;
+	-- When the wait ran out, the copies of its parts (the same place and
+	-- text, sent with it) stay with it; another SMS's parts wait for
+	-- their own time.
+	UPDATE inbox_parts p SET message_id = mid
+	 WHERE p.message_id IS NULL AND p.sender_norm = a.sender_norm
+	   AND p.concat_ref = a.concat_ref AND p.concat_total = a.concat_total
+	   AND (p.id = ANY (ids) OR p.id = p_part OR
+	        (pigeon_inbox_gap(p.smsc_time, p.received_at, a.smsc_time,
+	                          a.received_at) <= 120
+	         AND EXISTS (SELECT 1 FROM inbox_parts j
+	                      WHERE j.id = ANY (ids) AND j.concat_seq = p.concat_seq
+	                        AND j.text = p.text)));
 	RETURN mid;
 END $$;
 
@@ -190,8 +256,7 @@ BEGIN
 			    RETURNING id INTO mid;
 			UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
 		ELSE
-			PERFORM pigeon_inbox_join(r.sender_norm, r.concat_ref,
-			    r.concat_total, false);
+			PERFORM pigeon_inbox_join(r.id, false);
 		END IF;
 	END LOOP;
 	-- Each modem's received count, once per modem and batch (a re-read
@@ -223,6 +288,7 @@ CREATE OR REPLACE FUNCTION pigeon_inbox_expire(p_timeout_s integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	g record;
+	oldest bigint;
 	n integer := 0;
 BEGIN
 	FOR g IN
@@ -254,10 +320,21 @@ BEGIN
 		                  AND j.concat_seq = d.concat_seq
 		                  AND j.message_id IS NOT NULL AND j.text = d.text
 		                  AND j.received_at > d.received_at - interval '1 day');
-		IF pigeon_inbox_join(g.sender_norm, g.concat_ref, g.concat_total, true)
-		    IS NOT NULL THEN
-			n := n + 1;
-		END IF;
+		-- Then each SMS of the group whose wait ran out, oldest first:
+		-- the parts sent with the oldest waiting one, then the next
+		-- (a reference reused: A's part 1 is not joined with B's part
+		-- 2). Each round joins at least that part.
+		LOOP
+			SELECT id INTO oldest FROM inbox_parts
+			 WHERE message_id IS NULL AND sender_norm = g.sender_norm
+			   AND concat_ref = g.concat_ref AND concat_total = g.concat_total
+			   AND received_at < now() - make_interval(secs => p_timeout_s)
+			 ORDER BY received_at, id LIMIT 1;
+			EXIT WHEN NOT FOUND;
+			IF pigeon_inbox_join(oldest, true) IS NOT NULL THEN
+				n := n + 1;
+			END IF;
+		END LOOP;
 	END LOOP;
 	RETURN n;
 END $$;

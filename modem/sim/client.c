@@ -34,7 +34,7 @@ client_usage(void)
 	fprintf(stderr,
 	    "usage: pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
 	    "[--order 3,1,2] [--ref N | --ref16 N] [--time ISO8601]\n"
-	    "           [--from-type alpha|number] [--pdu HEX]\n"
+	    "           [--lose 2,3] [--from-type alpha|number] [--pdu HEX]\n"
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"
@@ -125,11 +125,35 @@ client_ok(const char *dir, json_t *req)
 	return NULL;
 }
 
+/* "3,1,2" as a JSON list of part numbers; NULL when it is not one. */
+static json_t *
+client_parts(const char *val)
+{
+	char *copy = strdup(val), *tok, *save = NULL;
+	json_t *list = json_array();
+	int ival;
+
+	if (copy == NULL || list == NULL)
+		goto fail;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (parse_int(tok, 1, SIM_MAX_PARTS, &ival) == -1)
+			goto fail;
+		json_array_append_new(list, json_integer(ival));
+	}
+	free(copy);
+	return list;
+fail:
+	free(copy);
+	json_decref(list);
+	return NULL;
+}
+
 static int
 client_deliver(const char *dir, int argc, char *argv[])
 {
 	const char *pos[2];
-	json_t *req, *resp, *v, *order = NULL;
+	json_t *req, *resp, *v;
 	const char *s;
 	int i, npos = 0, ival, optsdone = 0;
 	size_t k;
@@ -159,21 +183,12 @@ client_deliver(const char *dir, int argc, char *argv[])
 				if (parse_int(val, 0, 65535, &ival) == -1)
 					goto usage;
 				json_object_set_new(req, "ref16", json_integer(ival));
-			} else if (strcmp(opt, "--order") == 0) {
-				char *copy = strdup(val), *tok, *save = NULL;
-				order = json_array();
-				for (tok = strtok_r(copy, ",", &save); tok != NULL;
-				    tok = strtok_r(NULL, ",", &save)) {
-					if (parse_int(tok, 1, SIM_MAX_PARTS,
-					    &ival) == -1) {
-						free(copy);
-						goto usage;
-					}
-					json_array_append_new(order,
-					    json_integer(ival));
-				}
-				free(copy);
-				json_object_set_new(req, "order", order);
+			} else if (strcmp(opt, "--order") == 0 ||
+			    strcmp(opt, "--lose") == 0) {
+				json_t *list = client_parts(val);
+				if (list == NULL)
+					goto usage;
+				json_object_set_new(req, opt + 2, list);
 			} else
 				goto usage;
 		} else if (npos < 2)

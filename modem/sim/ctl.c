@@ -8,6 +8,9 @@
  * deliver's hostile forms (issue 14): "from_type": "alpha" sends the SMS
  * from the alphanumeric sender ID `from` (digits too: "0661000001"), and
  * "pdu": HEX stores that PDU as it is (from and text only label it).
+ * "lose": [2, ...] stores a long SMS without those parts, as if lost in
+ * the network (a phone's long SMS whose part never came); with the same
+ * text, time and "ref" a second deliver can bring a lost part later.
  * status answers what a test waits on: "stored" and "free" (SIM slots),
  * "pin_wrong", "pin_locked", "list_held" (an AT+CMGL answer held by the
  * list-hold fault), "sending" (an AT+CMGS was taken, the message is at
@@ -186,19 +189,21 @@ ctl_deliver(json_t *req)
 {
 	struct pdu_part parts[SIM_MAX_PARTS];
 	int order[SIM_MAX_PARTS], seen[SIM_MAX_PARTS + 1], loc[SIM_MAX_PARTS];
+	int lost[SIM_MAX_PARTS + 1];
 	const char *from, *text, *smsc, *t, *err;
-	json_t *jorder, *jref, *locs, *resp;
+	json_t *jorder, *jlose, *jref, *locs, *resp;
 	char sender[SIM_MAX_NUMBER], decoded[SIM_MAX_NUMBER * 3];
 	time_t when = time(NULL);
 	struct tm tm;
 	long gmtoff;
-	int ref = -1, n, i, norder = 0, cut;
+	int ref = -1, n, i, norder = 0, nlost = 0, cut;
 
 	from = json_string_value(json_object_get(req, "from"));
 	text = json_string_value(json_object_get(req, "text"));
 	smsc = json_string_value(json_object_get(req, "smsc"));
 	t = json_string_value(json_object_get(req, "time"));
 	jorder = json_object_get(req, "order");
+	jlose = json_object_get(req, "lose");
 	jref = json_object_get(req, "ref");
 	if (from == NULL || text == NULL)
 		return ctl_error("deliver needs \"from\" and \"text\" strings");
@@ -242,12 +247,28 @@ ctl_deliver(json_t *req)
 			order[norder++] = (int)json_integer_value(v);
 		}
 	}
+	memset(lost, 0, sizeof(lost));
+	if (jlose != NULL) {
+		size_t k;
+		json_t *v;
+		if (!json_is_array(jlose) || json_array_size(jlose) > SIM_MAX_PARTS)
+			return ctl_error("lose must be a list of part numbers");
+		json_array_foreach(jlose, k, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > SIM_MAX_PARTS)
+				return ctl_error("lose must be a list of part "
+				    "numbers");
+			if (!lost[json_integer_value(v)]++)
+				nlost++;
+		}
+	}
 
 	if ((t = json_string_value(json_object_get(req, "pdu"))) != NULL) {
 		/* Stored as given: hostile or broken SMS (issue 14). */
-		if (jorder != NULL || pdu_raw(t, text, &parts[0], &err) == -1)
-			return ctl_error("%s", jorder != NULL ?
-			    "order and pdu do not go together" : err);
+		if (jorder != NULL || jlose != NULL ||
+		    pdu_raw(t, text, &parts[0], &err) == -1)
+			return ctl_error("%s", jorder != NULL || jlose != NULL ?
+			    "order and lose do not go with pdu" : err);
 		n = 1;
 		snprintf(decoded, sizeof(decoded), "%s", from);
 	} else if ((n = pdu_deliver(from, smsc, text, ref, when, gmtoff,
@@ -295,21 +316,34 @@ ctl_deliver(json_t *req)
 	} else
 		for (i = 0; i < n; i++)
 			order[i] = i + 1;
-	if (n > store_free()) {
+	for (i = n + 1; i <= SIM_MAX_PARTS; i++) {
+		if (lost[i] || nlost >= n) {
+			for (i = 0; i < n; i++)
+				pdu_part_free(&parts[i]);
+			return ctl_error("lose must name some of the %d part(s), "
+			    "not all", n);
+		}
+	}
+	/* The parts lost on the way are not stored, the others keep order. */
+	for (i = 0, norder = 0; i < n; i++)
+		if (!lost[order[i]])
+			order[norder++] = order[i];
+	if (norder > store_free()) {
 		for (i = 0; i < n; i++)
 			pdu_part_free(&parts[i]);
 		return ctl_error("SIM storage full: %d free location(s), %d "
-		    "needed", store_free(), n);
+		    "needed", store_free(), norder);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < norder; i++)
 		loc[order[i] - 1] = store_put(&parts[order[i] - 1], from);
 	locs = json_array();
 	for (i = 0; i < n; i++) {
-		json_array_append_new(locs, json_integer(loc[i]));
+		if (!lost[i + 1])
+			json_array_append_new(locs, json_integer(loc[i]));
 		pdu_part_free(&parts[i]);
 	}
-	log_info("delivered from %s: %d part(s)", from, n);
-	for (i = 0; i < n; i++)
+	log_info("delivered from %s: %d part(s), %d lost", from, norder, n - norder);
+	for (i = 0; i < norder; i++)
 		at_new_sms(loc[order[i] - 1]);
 	resp = json_pack("{s:b, s:o, s:s}", "ok", 1, "locations", locs,
 	    "from", from);

@@ -77,8 +77,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: pigeon-modemsim serve DIR [-v] [--send-delay MS]\n"
 	    "       pigeon-modemsim deliver DIR FROM TEXT [--smsc NUMBER] "
-	    "[--order 3,1,2] [--ref N] [--time ISO8601]\n"
-	    "           [--from-type alpha|number] [--pdu HEX]\n"
+	    "[--order 3,1,2] [--ref N | --ref16 N] [--time ISO8601]\n"
+	    "           [--lose 2,3] [--from-type alpha|number] [--pdu HEX]\n"
 	    "       pigeon-modemsim stored DIR\n"
 	    "       pigeon-modemsim sent DIR [NUMBER] [--text]\n"
 	    "       pigeon-modemsim fault DIR NAME VALUE...\n"

@@ -653,6 +653,100 @@ START_TEST(test_concatenated_two_hosts)
 }
 END_TEST
 
+/*
+ * A phone reuses a concatenation reference (256 values; cheap phones
+ * restart their counter): long SMS A (reference 7, 2 parts) loses its
+ * part 2 in the network, and minutes later by the network's time stamps
+ * long SMS B comes with reference 7 too. B's part 2 completed A's part 1:
+ * A1+B2 was posted, and B1 was applied alone 10 minutes later. Now the
+ * parts of one SMS are those sent together (their SCTS within 2 minutes):
+ * B arrives whole, in either order of its parts, and A1 waits alone for
+ * concat_timeout; a B2 whose B1 is lost too is not A's tail when the wait
+ * runs out.
+ */
+#define REUSE_A	"Ça commence ici : la tête du message A, dont la seconde partie " \
+		"se perd en route. FIN-A"
+#define REUSE_B	"Été comme hiver, voici le message B en entier : il doit arriver " \
+		"seul et complet chez chaque abonné, même tôt."
+/* What part 1 of REUSE_A holds (UCS-2: 67 characters). */
+#define REUSE_A1 "Ça commence ici : la tête du message A, dont la seconde partie se p"
+
+/* Delivers the listed parts of text from phone with reference 7 and
+ * SCTS at, and waits until pigeond has stored them (n parts in all). */
+static void
+deliver_parts(const char *phone, const char *text, const char *at, const char *lose,
+    const char *n)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "--ref 7 --time %s%s%s", at, lose ? " --lose " : "",
+	    lose ? lose : "");
+	ck_assert_int_eq(h_deliver(&g, 0, phone, text, opts), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE "
+	    "sender_norm = $1 AND concat_ref = 7", phone, n, WAIT_MS), 0);
+}
+
+START_TEST(test_concatenated_reference_reused)
+{
+	const char *q = "+212661000971", *r = "+212661000972", *s = "+212661000973",
+	    *f = "+212661000974";
+	const char *a1 = "2026-11-26T10:00:00Z", *b = "2026-11-26T10:04:00Z";
+
+	join(0, q, "JOIN quin1", "@quin1");
+	join(0, r, "JOIN rita1", "@rita1");
+	join(0, s, "JOIN sami1", "@sami1");
+	join(1, f, "JOIN fay1", "@fay1");
+	TEXT(1, f, "FOLLOW quin1");
+	GETS(f, "You now follow @quin1");
+	TEXT(1, f, "FOLLOW rita1");
+	GETS(f, "You now follow @rita1");
+	TEXT(1, f, "FOLLOW sami1");
+	GETS(f, "You now follow @sami1");
+
+	/* A1, (A2 lost), B1, B2; then A1, B2, B1. */
+	deliver_parts(q, REUSE_A, a1, "2", "1");
+	deliver_parts(q, REUSE_B, b, "2", "2");
+	deliver_parts(q, REUSE_B, b, "1", "3");
+	deliver_parts(r, REUSE_A, a1, "2", "1");
+	deliver_parts(r, REUSE_B, b, "1", "2");
+	deliver_parts(r, REUSE_B, b, "2", "3");
+	GETS(f, "@quin1: " REUSE_B);
+	GETS(f, "@rita1: " REUSE_B);
+	settle();
+	for (int i = 0; i < 2; i++) {
+		const char *who[] = { i == 0 ? q : r };
+		ck_assert_str_eq(dbv("SELECT string_agg(text || ' ' || parts || ' ' || "
+		    "complete, '|' ORDER BY id) FROM inbox_messages WHERE sender = $1 AND "
+		    "text NOT LIKE 'JOIN %'", 1, who), REUSE_B " 2 true");
+		/* A1 waits alone for its part 2, as a lost part's message does. */
+		ck_assert_str_eq(dbv("SELECT string_agg(text, '|') FROM inbox_parts "
+		    "WHERE sender_norm = $1 AND message_id IS NULL", 1, who), REUSE_A1);
+	}
+	ck_assert_int_eq(count_of(f, "FIN-A"), 0);
+	ck_assert_int_eq(count_of(f, "la tête du"), 0);
+
+	/* A1, (A2 lost), (B1 lost), B2: each waits, then goes alone: A1 as
+	 * the incomplete message it is, B2 kept, not applied. */
+	deliver_parts(s, REUSE_A, a1, "2", "1");
+	deliver_parts(s, REUSE_B, b, "1", "2");
+	settle();
+	const char *ps[] = { s };
+	ck_assert_str_eq(dbv("SELECT count(*) FROM inbox_messages WHERE sender = $1 AND "
+	    "text NOT LIKE 'JOIN %'", 1, ps), "0");
+	dbv("UPDATE inbox_parts SET received_at = received_at - interval '11 minutes' "
+	    "WHERE sender_norm = $1 AND message_id IS NULL RETURNING id", 1, ps);
+	/* pigeond's janitor (every 30 s) finds their wait over. */
+	GETS(f, "@sami1: " REUSE_A1);
+	settle();
+	ck_assert_str_eq(dbv("SELECT string_agg(state || ' ' || parts || ' ' || complete || "
+	    "' ' || text, '|' ORDER BY id) FROM inbox_messages WHERE sender = $1 AND "
+	    "text NOT LIKE 'JOIN %'", 1, ps), "done 1 false " REUSE_A1 "|ignored 1 false "
+	    "l et complet chez chaque abonné, même tôt.");
+	ck_assert_int_eq(count_of(f, "@sami1: Été"), 0);
+	ck_assert_int_eq(h_received_count(&g, f), 7);
+}
+END_TEST
+
 /* The hour now in UTC, and the quiet window [hour, hour + 2) around it. */
 START_TEST(test_sleep_hold_release)
 {
@@ -758,6 +852,7 @@ suite(void)
 	tcase_set_timeout(sl, 240);
 	tcase_add_test(sl, test_concatenated_incoming);
 	tcase_add_test(sl, test_concatenated_two_hosts);
+	tcase_add_test(sl, test_concatenated_reference_reused);
 	tcase_add_test(sl, test_sleep_hold_release);
 	suite_add_tcase(s, sl);
 	return s;

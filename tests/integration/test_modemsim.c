@@ -675,7 +675,8 @@ START_TEST(control)
 	    "{\"cmd\":\"fault\",\"name\":\"melt\",\"values\":[1]}\n",
 	    "{\"cmd\":\"deliver\",\"from\":\"1\",\"text\":\"x\",\"ref\":300}\n",
 	    "{\"cmd\":\"deliver\",\"from\":\"1\",\"text\":\"x\",\"time\":\"May\"}\n",
-	    "{\"cmd\":\"deliver\",\"from\":\"1\",\"text\":\"x\",\"order\":[2]}\n" };
+	    "{\"cmd\":\"deliver\",\"from\":\"1\",\"text\":\"x\",\"order\":[2]}\n",
+	    "{\"cmd\":\"deliver\",\"from\":\"1\",\"text\":\"x\",\"lose\":[1]}\n" };
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
 		r = ctl_raw(fd, bad[i]);
 		ck_assert_msg(strncmp(r, "{\"ok\":false,\"error\":", 20) == 0,
