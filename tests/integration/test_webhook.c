@@ -106,28 +106,55 @@ receiver_serve(int lfd)
 	}
 }
 
+/* The receiver's listening socket, from setup to teardown: its port stays
+ * this test's while the receiver is away (closed and bound again, it could
+ * be another test's by then, and get this pigeond's posts). */
+static int recv_fd = -1;
+static pid_t refuse_pid;
+
 static void
-receiver_start(void)
+stop_child(pid_t *pid)
 {
-	int lfd = listen_on(recv_port);
-	ck_assert_int_ne(lfd, -1);
-	recv_pid = fork();
-	ck_assert_int_ne(recv_pid, -1);
-	if (recv_pid == 0) {
-		receiver_serve(lfd);
-		_exit(0);
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
 	}
-	close(lfd);
+	*pid = 0;
 }
 
 static void
+receiver_start(void)
+{
+	stop_child(&refuse_pid);
+	if (recv_fd == -1)
+		recv_fd = listen_on(0);
+	ck_assert_int_ne(recv_fd, -1);
+	recv_pid = fork();
+	ck_assert_int_ne(recv_pid, -1);
+	if (recv_pid == 0) {
+		receiver_serve(recv_fd);
+		_exit(0);
+	}
+}
+
+/* The receiver goes away: each connection is reset at once, as a port
+ * where nothing listens refuses it. */
+static void
 receiver_stop(void)
 {
-	if (recv_pid > 0) {
-		kill(recv_pid, SIGKILL);
-		waitpid(recv_pid, NULL, 0);
+	stop_child(&recv_pid);
+	refuse_pid = fork();
+	ck_assert_int_ne(refuse_pid, -1);
+	if (refuse_pid == 0) {
+		struct linger reset = { 1, 0 };
+		for (;;) {
+			int c = accept(recv_fd, NULL, NULL);
+			if (c == -1)
+				continue;
+			setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+			close(c);
+		}
 	}
-	recv_pid = 0;
 }
 
 static int
@@ -142,7 +169,6 @@ setup(void)
 	char *dir = h_tmpdir("webhook-receiver");
 	ck_assert_int_ge(asprintf(&recv_log, "%s/received.log", dir), 0);
 	free(dir);
-	recv_port = 0;
 	receiver_start();
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra),
@@ -156,7 +182,11 @@ setup(void)
 static void
 teardown(void)
 {
-	receiver_stop();
+	stop_child(&recv_pid);
+	stop_child(&refuse_pid);
+	if (recv_fd != -1)
+		close(recv_fd);
+	recv_fd = -1;
 	h_gateway_stop(&g);
 	free(recv_log);
 }
@@ -209,7 +239,7 @@ START_TEST(test_each_post_once)
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
 	    "WHERE state = 'pending' AND attempts >= 3", NULL, "2", WAIT_MS), 0);
 
-	/* Back on the same port: both arrive. */
+	/* Back (on the same port, which stayed bound): both arrive. */
 	receiver_start();
 	a.n = 5;
 	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
