@@ -41,6 +41,26 @@ confcheck_mode(struct parse_ctx *ctx, const char *section, const char *key, cons
 	return 0;
 }
 
+/* port_file: pigeond writes PATH.tmp beside it, then renames it. */
+static int
+check_port_file(struct parse_ctx *ctx, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct stat st;
+
+	if (path[0] != '/' || slash[1] == '\0')
+		return conf_error(ctx, "http", "port_file", "'%s' is not an absolute "
+		    "path of a file", path);
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) == -1)
+		return conf_error(ctx, "http", "port_file", "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || access(dir, W_OK) == -1)
+		return conf_error(ctx, "http", "port_file", "%s: not a directory this user "
+		    "can write in", dir);
+	return 0;
+}
+
 static int
 check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 {
@@ -73,6 +93,14 @@ check_http(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 		if (confcheck_mode(ctx, "http", "token_file", file, "the token") == -1)
 			return -1;
 	}
+
+	/* Port 0 takes any free port: clients learn which from port_file. */
+	const char *colon = strrchr(conf->http_listen, ':');
+	if (colon != NULL && strtol(colon + 1, NULL, 10) == 0 && *conf->http_port_file == '\0')
+		return conf_error(ctx, "http", "listen", "port 0 (any free port) needs "
+		    "port_file, where pigeond writes the port it took");
+	if (*conf->http_port_file && check_port_file(ctx, conf->http_port_file) == -1)
+		return -1;
 
 	if (*conf->http_tokens_file && confcheck_mode(ctx, "http", "tokens_file",
 	    conf->http_tokens_file, "tokens") == -1)

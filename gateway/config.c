@@ -65,6 +65,7 @@ static const struct key_def database_keys[] = {
 
 static const struct key_def http_keys[] = {
 	{ "listen",		KEY_ADDRESS,	P(http_listen),	"127.0.0.1:8025", 0, 0, 0 },
+	{ "port_file",		KEY_STRING,	P(http_port_file), "", 0, 0, 0 },
 	{ "token",		KEY_STRING,	P(http_token),	"", 0, 0, 0 },
 	{ "token_file",		KEY_STRING,	P(http_token_file), "", 0, 0, 0 },
 	{ "tokens_file",	KEY_STRING,	P(http_tokens_file), "", 0, 0, 0 },
@@ -145,7 +146,8 @@ parse_address(const char *v)
 	if (colon == NULL || colon == v || !conf_all_digits(colon + 1))
 		return -1;
 	long port = strtol(colon + 1, NULL, 10);
-	return port > 0 && port < 65536 ? 0 : -1;
+	/* 0: any free port (confcheck.c wants a port_file then). */
+	return port >= 0 && port < 65536 ? 0 : -1;
 }
 
 /* Stores one value of type def->type into base + def->offset. */
@@ -307,6 +309,7 @@ config_free(struct pigeon_conf *conf)
 	free(conf->smpp_program);
 	free(conf->conninfo);
 	free(conf->http_listen);
+	free(conf->http_port_file);
 	free(conf->http_token);
 	free(conf->http_token_file);
 	free(conf->http_tokens_file);

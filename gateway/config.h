@@ -110,7 +110,9 @@ struct pigeon_conf {
 	/* [database] */
 	char	*conninfo;
 	/* [http] */
-	char	*http_listen;	/* host:port */
+	char	*http_listen;	/* host:port; port 0: any free one */
+	char	*http_port_file;	/* pigeond writes the port it listens on
+					 * there (""= none); pigeonctl reads it */
 	char	*http_token;
 	char	*http_token_file;	/* the token is its first line */
 	char	*http_tokens_file;	/* named tokens with scopes (api_tokens.c) */

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -605,6 +608,57 @@ http_fallback(struct evhttp_request *req, void *arg)
 	http_dispatch(req, arg);
 }
 
+/* [http] port_file as written at the start: removed when the listener
+ * closes, so that the file names a port only while pigeond listens. */
+static char *port_file;
+
+/*
+ * The port the listener took (listen's own, or the system's pick for
+ * port 0), and into [http] port_file when there is one: PATH.tmp, then
+ * renamed, so that a reader never sees half a number. pigeonctl and the
+ * tests read it.
+ */
+static int
+http_port_publish(struct evhttp_bound_socket *bound, int *port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *path = env.conf.http_port_file;
+	char *tmp = NULL;
+	FILE *f;
+
+	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
+	    &len) == -1) {
+		snprintf(err, errlen, "http: the listener's port: %s", strerror(errno));
+		return -1;
+	}
+	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	if (*path == '\0')
+		return 0;
+	if (asprintf(&tmp, "%s.tmp", path) == -1) {
+		snprintf(err, errlen, "http: out of memory");
+		return -1;
+	}
+	int ok = (f = fopen(tmp, "w")) != NULL;
+	if (ok) {
+		ok = fprintf(f, "%d\n", *port) > 0;
+		ok = fclose(f) == 0 && ok;
+	}
+	if (ok && rename(tmp, path) == -1)
+		ok = 0;
+	if (!ok) {
+		snprintf(err, errlen, "[http] port_file %s: %s", path, strerror(errno));
+		unlink(tmp);
+	} else if ((port_file = strdup(path)) == NULL) {
+		snprintf(err, errlen, "http: out of memory");
+		unlink(path);
+		ok = 0;
+	}
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
 int
 http_start(char *err, size_t errlen)
 {
@@ -641,7 +695,8 @@ http_start(char *err, size_t errlen)
 		http = NULL;
 		return -1;
 	}
-	if (httpguard_start(http, bound, token_matches, err, errlen) == -1) {
+	if (http_port_publish(bound, &port, err, errlen) == -1 ||
+	    httpguard_start(http, bound, token_matches, err, errlen) == -1) {
 		evhttp_free(http);
 		http = NULL;
 		return -1;
@@ -674,7 +729,8 @@ http_start(char *err, size_t errlen)
 		log_warnx("http: no status samples (out of memory)");
 	if (api_biz_init() == -1)
 		log_warnx("http: no scheduled posts (out of memory)");
-	log_info("http: listening on %s", env.conf.http_listen);
+	log_info("http: listening on %.*s:%d", (int)(colon - env.conf.http_listen),
+	    env.conf.http_listen, port);
 	return 0;
 }
 
@@ -691,6 +747,12 @@ http_stop(void)
 		api_req_maybe_free(r);
 	}
 	httpguard_stop();
+	if (port_file != NULL) {
+		if (unlink(port_file) == -1)
+			log_warn("http: port_file %s", port_file);
+		free(port_file);
+		port_file = NULL;
+	}
 	if (http) {
 		evhttp_free(http);
 		http = NULL;

@@ -61,10 +61,11 @@ usage_exit(int code)
 	    "  health                      pigeond's and the database's state\n"
 	    CTL_MORE_USAGE
 	    "--json, --help and --version may also come after the command.\n"
-	    "The address comes from -a, else PIGEON_ADDR, else [http] listen. The token\n"
-	    "from -T FILE (its first line), -t TOKEN, PIGEON_TOKEN_FILE, PIGEON_TOKEN,\n"
-	    "else [http] token_file or token of the configuration. Prefer a file: any\n"
-	    "user on the host sees -t TOKEN in ps.\n");
+	    "The address comes from -a, else PIGEON_ADDR, else [http] listen (its port\n"
+	    "from [http] port_file when listen's is 0). The token from -T FILE (its\n"
+	    "first line), -t TOKEN, PIGEON_TOKEN_FILE, PIGEON_TOKEN, else [http]\n"
+	    "token_file or token of the configuration. Prefer a file: any user on the\n"
+	    "host sees -t TOKEN in ps.\n");
 	exit(code);
 }
 
@@ -667,6 +668,38 @@ read_token_file(const char *path)
 	return strdup(line);
 }
 
+/* [http] listen, or for port 0 its host and the port pigeond wrote in
+ * [http] port_file (malloc'd); NULL with why in err. */
+static char *
+listen_address(const struct pigeon_conf *conf, char *err, size_t errlen)
+{
+	const char *colon = strrchr(conf->http_listen, ':');
+	char line[32], *a = NULL;
+	FILE *f;
+
+	if (colon == NULL || strtol(colon + 1, NULL, 10) != 0 || *conf->http_port_file == '\0')
+		return strdup(conf->http_listen);
+	if ((f = fopen(conf->http_port_file, "r")) == NULL) {
+		snprintf(err, errlen, "[http] port_file %s: %s (is pigeond running?)",
+		    conf->http_port_file, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0' || strspn(line, "0123456789") != strlen(line)) {
+		snprintf(err, errlen, "[http] port_file %s holds no port", conf->http_port_file);
+		return NULL;
+	}
+	if (asprintf(&a, "%.*s:%s", (int)(colon - conf->http_listen), conf->http_listen,
+	    line) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return a;
+}
+
 /* Address and token: options, then the environment, then the configuration. */
 static void
 settings(const char *config, const char *opt_addr, const char *opt_token,
@@ -689,8 +722,12 @@ settings(const char *config, const char *opt_addr, const char *opt_token,
 		addr = strdup(opt_addr);
 	else if (getenv("PIGEON_ADDR") && *getenv("PIGEON_ADDR"))
 		addr = strdup(getenv("PIGEON_ADDR"));
-	else
-		addr = strdup(loaded ? conf.http_listen : "127.0.0.1:8025");
+	else if (!loaded)
+		addr = strdup("127.0.0.1:8025");
+	else if ((addr = listen_address(&conf, err, sizeof(err))) == NULL) {
+		config_free(&conf);
+		die(EXIT_UNREACHABLE, "%s", err);
+	}
 	/* -T, -t, PIGEON_TOKEN_FILE, PIGEON_TOKEN, then the configuration. */
 	const char *tfile = opt_token_file ? opt_token_file : opt_token ? NULL :
 	    (getenv("PIGEON_TOKEN_FILE") && *getenv("PIGEON_TOKEN_FILE") ?

@@ -22,24 +22,6 @@
 #include "harness.h"
 
 static int
-free_port(void)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port = 0;
-
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd != -1 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd != -1)
-		close(fd);
-	return port ? port : 18025;
-}
-
-static int
 exists(void *path)
 {
 	struct stat st;
@@ -71,7 +53,10 @@ write_config(struct h_gateway *g)
 	fprintf(f, "[pigeon]\ncountry = 212\nlanguage = fr\nhostname = %s\n%s\n",
 	    strrchr(g->dir, '/') + 1, g->extra_config ? g->extra_config : "");
 	fprintf(f, "[database]\nconninfo = %s\n\n", g->conninfo);
-	fprintf(f, "[http]\nlisten = 127.0.0.1:%d\n%s\n", g->http_port,
+	/* Port 0: pigeond takes a free port and writes it in its port file
+	 * (h_pigeond_start reads it). A port found free here and closed
+	 * could be another test's server's by the time pigeond bound it. */
+	fprintf(f, "[http]\nlisten = 127.0.0.1:0\nport_file = %s/http.port\n%s\n", g->dir,
 	    g->http_extra ? g->http_extra : "");
 	for (int i = 0; i < g->nmodems; i++) {
 		if (g->modem_removed[i])
@@ -86,6 +71,30 @@ write_config(struct h_gateway *g)
 	fclose(f);
 	/* It may hold a token: pigeond refuses such a file others can read. */
 	chmod(g->config, 0600);
+}
+
+struct port_arg {
+	struct h_gateway *g;
+	const char *path;
+};
+
+/* pigeond wrote its port (it listens), or it exited without. */
+static int
+port_written(void *p)
+{
+	struct port_arg *a = p;
+	char *text = h_read_file(a->path);
+	siginfo_t si = { 0 };
+
+	if (text != NULL && atoi(text) > 0) {
+		a->g->http_port = atoi(text);
+		h_port_owner(a->g->http_port, a->g->pigeond);
+		free(text);
+		return 1;
+	}
+	free(text);
+	return waitid(P_PID, a->g->pigeond, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+	    si.si_pid != 0;
 }
 
 /*
@@ -106,7 +115,19 @@ h_pigeond_start(struct h_gateway *g)
 	    (char *)h_bin("pigeond"), "-v", "-c", g->config, NULL };
 	const char *vg = getenv("PIGEON_TEST_VALGRIND");
 
+	char *port_file = h_strf("%s/http.port", g->dir);
+	struct port_arg a = { g, port_file };
+
+	/* The file of a pigeond before this one names a port that is no
+	 * longer ours. */
+	unlink(port_file);
+	g->http_port = 0;
 	g->pigeond = h_spawn(log, vg && *vg ? vgargv : argv);
+	/* http_port stays 0 when pigeond exited at its start (the tests of a
+	 * refused start read its log). */
+	if (h_wait_for(port_written, &a, 60000) == -1)
+		h_fatal("pigeond did not write %s within 60 s (see %s)", port_file, log);
+	free(port_file);
 	free(vglog);
 	free(log);
 }
@@ -154,7 +175,6 @@ gateway_start_on(struct h_gateway *g, const char *name, int nmodems, char *conni
 	g->conninfo = conninfo;
 	g->config = h_strf("%s/pigeon.conf", g->dir);
 	g->nmodems = nmodems;
-	g->http_port = free_port();
 	for (int i = 0; i < nmodems; i++) {
 		g->sim_dir[i] = h_strf("%s/modem%d", g->dir, i);
 		sim_start(g, i);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -67,6 +68,14 @@ h_smsc_start(struct h_smsc *s, const char *name, const char *opts)
 void
 h_smsc_stop(struct h_smsc *s)
 {
+	siginfo_t si = { 0 };
+
+	/* It held its port (DIR/port) while it ran; once it exited, pigeond
+	 * could have bound to another test's SMSC on that port. */
+	if (s->pid > 0 && waitid(P_PID, s->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid != 0)
+		h_fatal("the simulated SMSC exited during the test (log: %s): pigeond "
+		    "may have reached another test's on its port", s->log);
 	if (s->pid > 0)
 		h_stop(s->pid, SIGTERM, 5000);
 	s->pid = -1;

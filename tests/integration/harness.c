@@ -395,6 +395,53 @@ h_exec(char **out, char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* The ports of h_port_owner, newest first over the oldest when full. */
+static struct {
+	int	 port;
+	pid_t	 pid;
+} owners[32];
+static int nowners;
+
+void
+h_port_owner(int port, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nowners && owners[i].port != port; i++)
+		;
+	if (i == nowners) {
+		int cap = (int)(sizeof(owners) / sizeof(owners[0]));
+		i = nowners < cap ? nowners++ : port % cap;
+	}
+	owners[i].port = port;
+	owners[i].pid = pid;
+}
+
+/*
+ * Whether port may be asked: one the harness did not register is the
+ * test's own; a registered one is its process's while that lives (it
+ * holds the listening socket; nobody else can bind the port). waitid
+ * with WNOWAIT leaves the exit status to h_stop; a child already reaped
+ * is not ours any more either (ECHILD).
+ */
+static int
+port_owned(int port)
+{
+	for (int i = 0; i < nowners; i++) {
+		siginfo_t si = { 0 };
+
+		if (owners[i].port != port)
+			continue;
+		if (waitid(P_PID, owners[i].pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == 0)
+			return 1;
+		fprintf(stderr, "harness: 127.0.0.1:%d: its server (pid %d) has exited: "
+		    "not asking what may be another test's\n", port, (int)owners[i].pid);
+		return 0;
+	}
+	return 1;
+}
+
 int
 h_http_get(int port, const char *path, char **body)
 {
@@ -408,7 +455,8 @@ h_http_get(int port, const char *path, char **body)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	if (fd == -1 || !port_owned(port) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -428,9 +476,10 @@ h_http_get(int port, const char *path, char **body)
 	}
 	buf[len] = '\0';
 	close(fd);
-	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+	int owned = port_owned(port);
+	if (!owned || sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
 		code = -1;
-	char *start = strstr(buf, "\r\n\r\n");
+	char *start = owned ? strstr(buf, "\r\n\r\n") : NULL;
 	if (body)
 		*body = strdup(start ? start + 4 : "");
 	free(buf);
@@ -540,7 +589,7 @@ h_http(int port, const char *method, const char *path, const char *token,
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	if (!port_owned(port) || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -563,9 +612,10 @@ h_http(int port, const char *method, const char *path, const char *token,
 			buf = realloc(buf, cap *= 2);
 	}
 	buf[len] = '\0';
-	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+	int owned = port_owned(port);
+	if (!owned || sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
 		code = -1;
-	char *start = strstr(buf, "\r\n\r\n");
+	char *start = owned ? strstr(buf, "\r\n\r\n") : NULL;
 	if (resp)
 		*resp = strdup(start ? start + 4 : "");
 	free(buf);

@@ -74,7 +74,8 @@ struct h_gateway {
 	char	*sim_dir[H_MAX_MODEMS];
 	pid_t	 sim_pid[H_MAX_MODEMS];
 	pid_t	 pigeond;
-	int	 http_port;
+	int	 http_port;		/* the one pigeond took and wrote in
+					 * DIR/http.port ([http] port_file) */
 	char	*http_extra;		/* appended to [http] (may be NULL) */
 	PGconn	*db;			/* the test's own connection */
 	char	*modem_extra[H_MAX_MODEMS];	/* appended to [modem simN] (may be NULL) */
@@ -126,8 +127,15 @@ void	 h_post(struct h_gateway *, int modem, const char *from, const char *text,
 void	 h_assert_no_sanitizer_report(const char *path);
 void	 h_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* A GET on 127.0.0.1:port; returns the status code, body in *body (malloc). */
+/* A GET on 127.0.0.1:port; returns the status code, body in *body (malloc).
+ * On a port of h_port_owner's whose process has exited, -1 without asking
+ * (and an answer that came while it exited is taken for none): whatever
+ * answers there may be another test's server. */
 int	 h_http_get(int port, const char *path, char **body);
+/* The server that listens on 127.0.0.1:port is the harness's child pid
+ * (h_pigeond_start says so for each pigeond); h_http and h_http_get then
+ * ask that port only while pid lives. */
+void	 h_port_owner(int port, pid_t pid);
 /* Waits until the file at path contains needle; 0 or -1. */
 int	 h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
 /* Where a test writes its screenshot `name` (malloc'd): in the test's own
@@ -155,7 +163,8 @@ void	 h_wait_modem(struct h_gateway *, const char *name, const char *state, int 
 
 /* HTTP API helpers (harness.c). */
 /* One request to 127.0.0.1:port with a 20 s deadline; token and body may be
- * NULL. Returns the status code (-1: no answer), the body in *resp (malloc). */
+ * NULL. Returns the status code (-1: no answer, or the port's owner has
+ * exited: see h_http_get), the body in *resp (malloc). */
 int	 h_http(int port, const char *method, const char *path, const char *token,
 	    const char *body, char **resp);
 /* Stops / starts the run's PostgreSQL cluster (scripts/pg, tests/run's). */

@@ -258,13 +258,37 @@ START_TEST(test_search_rate_limited)
 }
 END_TEST
 
+/* pigeond has accepted (and so counted) n connections from 127.0.0.4:
+ * /proc/net/tcp's lines of its port's side with that peer and an inode
+ * (one still in the listen queue has none yet). */
+static int
+accepted_from_4(void *want)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	unsigned lport, rport;
+	unsigned long inode;
+	char raddr[16];
+	int n = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %*d: %*8[0-9A-F]:%4X %8[0-9A-F]:%4X %*X %*s %*s %*s "
+		    "%*d %*d %lu", &lport, raddr, &rport, &inode) == 4 &&
+		    (int)lport == g.http_port && strcmp(raddr, "0400007F") == 0 && inode != 0)
+			n++;
+	if (f != NULL)
+		fclose(f);
+	return n >= *(int *)want;
+}
+
 START_TEST(test_per_address_cap)
 {
-	int fds[16], n = 0;
+	int fds[16], n = 0, twelve = 12;
 	char buf[256];
 
 	for (int i = 0; i < 12; i++)
 		ck_assert_int_ne(fds[n++] = connect_from("127.0.0.4"), -1);
+	ck_assert_int_eq(h_wait_for(accepted_from_4, &twelve, 10000), 0);
 	h_sleep_ms(300);
 	/* The 13th from the same address is closed without an answer... */
 	int extra = connect_from("127.0.0.4");

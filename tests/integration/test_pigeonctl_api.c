@@ -242,19 +242,20 @@ START_TEST(test_option_order)
 }
 END_TEST
 
-/* A port of 127.0.0.1 where nothing listens (it was free a moment ago). */
+/* A port of 127.0.0.1 where nothing listens: *fd holds it bound (not
+ * listening: a connection is refused) until the caller closes it, so that
+ * no other test's server takes it meanwhile. */
 static int
-closed_port(void)
+closed_port(int *fd)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	ck_assert_int_ge(fd, 0);
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(*fd, 0);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
+	ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sin, &len), 0);
 	return ntohs(sin.sin_port);
 }
 
@@ -266,9 +267,11 @@ closed_port(void)
 START_TEST(test_watch_survives_errors)
 {
 	char *out = NULL;
+	int fd;
 
 	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t " TOKEN " watch --delay 1 "
-	    "--count 3 2>&1", h_bin("pigeonctl"), closed_port()), 4);
+	    "--count 3 2>&1", h_bin("pigeonctl"), closed_port(&fd)), 4);
+	close(fd);
 	ck_assert_msg(h_count_lines(out, "pigeonctl watch, every 1 s") == 3, "%s", out);
 	ck_assert_msg(h_count_lines(out, "pigeonctl: cannot reach pigeond at 127.0.0.1:") == 3,
 	    "%s", out);

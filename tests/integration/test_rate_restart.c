@@ -38,8 +38,14 @@ START_TEST(test_limits_survive_restart)
 	ck_assert_int_eq(h_wait_db(&g, "SELECT sum(parts) FROM link_hour_counts WHERE link = 'sim0'",
 	    NULL, "3", 10000), 0);
 
-	/* A restart: the hour is still used up. */
+	/* A restart: the hour is still used up. Its limiter holds the
+	 * database's counts before c is queued (a check while it was still
+	 * reading them, which takes no send either, would prove nothing). */
 	h_gateway_restart(&g, NULL);
+	char *log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_msg(h_wait_file_contains(log, "modem sim0: rate limits resume from the "
+	    "database's counts", 30000) == 0, "sim0's rate counts were not read back");
+	free(log);
 	c = h_outbox_add(&g, "+212600000803", "must wait", 1);
 	/* Several claims later (the scheduler ticks every second), it still waits. */
 	h_sleep_ms(6000);

@@ -449,9 +449,15 @@ START_TEST(test_mo_ack_after_commit)
 	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "FOLLOW alice");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "coding")), "gsm");
 	ck_assert_ptr_null(json_object_get(m, "udh"));
-	/* Not answered before pigeond says it committed. */
+	/* Not answered before pigeond says it committed. A send asked of the
+	 * worker now goes out on the same connection after any answer it
+	 * gave the deliver_sm when it read it: once the SMSC counted the
+	 * submit_sm, it would have counted that answer. */
 	w_write("{\"type\":\"ping\",\"seq\":1}");
 	json_decref(w_take("pong", -1, WAIT_MS));
+	send_text(9001, "+212611000009", "a marker behind the deliver_sm", 0);
+	h_smsc_wait_count(&smsc, "submit_sm", 1, WAIT_MS);
+	json_decref(w_outcome(9001));
 	h_sleep_ms(200);
 	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
 	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -74,18 +78,25 @@ alive(pid_t pid)
 START_TEST(test_database_unreachable)
 {
 	char *dir = h_tmpdir("nodb");
-	char conf[1024], *log, *body = NULL;
-	int port = 18000 + getpid() % 1000;
+	char conf[1024], *log, *body = NULL, *port_file = h_strf("%s/http.port", dir);
+	int port;
 
 	snprintf(conf, sizeof(conf),
 	    "[database]\nconninfo = host=%s/nowhere dbname=pigeon connect_timeout=2\n\n"
-	    "[http]\nlisten = 127.0.0.1:%d\n", dir, port);
+	    "[http]\nlisten = 127.0.0.1:0\nport_file = %s\n", dir, port_file);
 	char *path = write_conf(dir, "pigeon.conf", conf);
 	if (asprintf(&log, "%s/pigeond.log", dir) == -1)
 		abort();
 	char *argv[] = { (char *)h_bin("pigeond"), "-c", path, NULL };
 	pid_t pid = h_spawn(log, argv);
 
+	/* Its HTTP listener comes before the database. */
+	ck_assert_int_eq(h_wait_file_contains(port_file, "\n", 20000), 0);
+	char *text = h_read_file(port_file);
+	port = atoi(text);
+	free(text);
+	ck_assert_int_gt(port, 0);
+	h_port_owner(port, pid);
 	ck_assert_int_eq(h_wait_file_contains(log, "database: connection to server", 20000), 0);
 	ck_assert_int_eq(h_wait_file_contains(log, "reconnecting in", 20000), 0);
 	ck_assert(alive(pid));
@@ -96,6 +107,7 @@ START_TEST(test_database_unreachable)
 	int status = h_stop(pid, SIGTERM, 10000);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	h_assert_no_sanitizer_report(log);
+	free(port_file);
 	free(path);
 	free(log);
 	free(dir);
@@ -151,6 +163,81 @@ START_TEST(test_modem_cannot_open)
 }
 END_TEST
 
+/*
+ * [http] listen with port 0: pigeond takes a free port, says which in its
+ * log and its port_file (the harness starts every pigeond so: a port
+ * found free and closed could be another test's by the time pigeond bound
+ * it), pigeonctl -c finds it there, and the file goes when pigeond stops
+ * listening. The harness then no longer asks that port.
+ */
+START_TEST(test_port_file)
+{
+	struct h_gateway g;
+	char *out = NULL, *body = NULL, *want;
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "portfile", 1);
+	char *conf = h_read_file(g.config), *port_file = h_strf("%s/http.port", g.dir);
+	char *log = h_strf("%s/pigeond.log", g.dir), *text = h_read_file(port_file);
+	ck_assert_ptr_nonnull(strstr(conf, "listen = 127.0.0.1:0\n"));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_gt(g.http_port, 0);
+	want = h_strf("%d\n", g.http_port);
+	ck_assert_str_eq(text, want);
+	free(want);
+	want = h_strf("http: listening on 127.0.0.1:%d\n", g.http_port);
+	ck_assert_int_eq(h_wait_file_contains(log, want, 1000), 0);
+	free(want);
+	struct health_arg ha = { g.http_port, "\"status\":\"ok\"" };
+	ck_assert_int_eq(h_wait_for(health_shows, &ha, 30000), 0);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' health 2>&1", h_bin("pigeonctl"), g.config), 0);
+	want = h_strf(" on 127.0.0.1:%d: ok", g.http_port);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	free(want);
+	free(out);
+
+	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g.pigeond = 0;
+	ck_assert_int_eq(access(port_file, F_OK), -1);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' health 2>&1", h_bin("pigeonctl"), g.config), 4);
+	ck_assert_msg(strstr(out, "port_file") && strstr(out, "No such file"), "%s", out);
+	free(out);
+	/* Another server on its port now (another test's pigeond could take
+	 * it): the harness does not ask it in g's name. */
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons(g.http_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	pid_t other = fork();
+	ck_assert_int_ne(other, -1);
+	if (other == 0) {
+		const char *a = "HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}";
+		for (;;) {
+			int c = accept(lfd, NULL, NULL);
+			if (c != -1 && write(c, a, strlen(a)) < 0)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(lfd);
+	ck_assert_int_eq(h_http_get(g.http_port, "/healthz", &body), -1);
+	ck_assert_ptr_null(body);
+	free(body);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/healthz", NULL, NULL, &body), -1);
+	free(body);
+	h_stop(other, SIGKILL, 5000);
+	h_gateway_stop(&g);
+	free(text);
+	free(log);
+	free(port_file);
+	free(conf);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -160,6 +247,7 @@ suite(void)
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_database_unreachable);
 	tcase_add_test(tc, test_modem_cannot_open);
+	tcase_add_test(tc, test_port_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

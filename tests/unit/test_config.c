@@ -127,6 +127,19 @@ static const struct {
 	  "put comments on their own line" },
 	{ "[database]\nconninfo = x\n[http]\nlisten = 8025\n",
 	  "[http] listen: '8025' is not host:port" },
+	/* Port 0 takes any free port: where it is said must be given. */
+	{ "[database]\nconninfo = x\n[http]\nlisten = 127.0.0.1:0\n",
+	  ":4: [http] listen: port 0 (any free port) needs port_file" },
+	{ "[database]\nconninfo = x\n[http]\nlisten = 127.0.0.1:0\nport_file = run/port\n",
+	  ":5: [http] port_file: 'run/port' is not an absolute path of a file" },
+	{ "[database]\nconninfo = x\n[http]\nport_file = /tmp/\n",
+	  ":4: [http] port_file: '/tmp/' is not an absolute path of a file" },
+	{ "[database]\nconninfo = x\n[http]\nport_file = /nonexistent/port\n",
+	  ":4: [http] port_file: /nonexistent: No such file or directory" },
+	{ "[database]\nconninfo = x\n[http]\nport_file = /etc/hostname/port\n",
+	  ":4: [http] port_file: /etc/hostname: not a directory" },
+	{ "[database]\nconninfo = x\n[http]\nlisten = 127.0.0.1:65536\n",
+	  "[http] listen: '127.0.0.1:65536' is not host:port" },
 	{ "[database]\nconninfo = x\n[modem a]\nconnection = at\n",
 	  "[modem a] device: is required" },
 	{ "[database]\nconninfo = x\n[modem a]\ndevice = /d\nenabled = maybe\n",
@@ -289,6 +302,25 @@ START_TEST(test_secret_files)
 }
 END_TEST
 
+/* listen's port 0 with a port_file: pigeond takes any free port and
+ * says which there (test_startup runs it). */
+START_TEST(test_port_zero)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+
+	ck_assert_msg(load("[database]\nconninfo = x\n[http]\nlisten = 127.0.0.1:0\n"
+	    "port_file = /tmp/pigeon-http.port\n", &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.http_listen, "127.0.0.1:0");
+	ck_assert_str_eq(c.http_port_file, "/tmp/pigeon-http.port");
+	config_free(&c);
+	ck_assert_msg(load("[database]\nconninfo = x\n", &c, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_str_eq(c.http_port_file, "");
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct pigeon_conf c;
@@ -308,6 +340,7 @@ main(void)
 	tcase_add_test(tc, test_gammurc_section_pasted);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_port_zero);
 	tcase_add_test(tc, test_modem_defaults);
 	tcase_add_test(tc, test_rate_max);
 	tcase_add_test(tc, test_byte_order_mark);
