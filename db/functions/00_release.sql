@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: aa47828b91e9a4038af792f8d06fc2f909b9d7e3b437379e7d0ef2dcdffba7c0
+-- functions sha256: 82b897c4389effdc049c09734aa04afa3fcc87d2d7c80b4600d1d5a73963c75a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 14 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 16 $$;

@@ -66,6 +66,12 @@ setup_payload(void)
 }
 
 static void
+setup_outage(void)
+{
+	setup_bind("smpp_outage", "");
+}
+
+static void
 teardown(void)
 {
 	h_gateway_stop(&g);
@@ -1145,6 +1151,68 @@ START_TEST(test_payload_counts_its_parts)
 }
 END_TEST
 
+/*
+ * Over SMPP the parts of a long SMS carry no network time stamp, so they
+ * are told to be of one SMS by when they came: within 10 minutes, or with
+ * the link down in between (the SMSC keeps what it could not deliver and
+ * sends it after the bind is back). Part 1, the bind dropped and back,
+ * part 2, with part 1 put 15 minutes back: one message, whole. (Since parts
+ * were told apart by time, it was two SMS: part 1 applied alone after
+ * concat_timeout, part 2 kept and never applied.) Without an outage,
+ * parts 15 minutes apart stay two SMS: a phone reusing its reference
+ * must not have them glued.
+ */
+static const char apart_text[] = "Le marche de Derb Omar ouvre plus tard demain "
+    "matin a cause des travaux sur la route principale, venez apres dix heures "
+    "et passez par la rue laterale, merci a tous et bonne soiree!";
+
+START_TEST(test_parts_across_an_outage)
+{
+	const char *p = "+212661100071";
+	const char *ps[] = { p };
+
+	/* No outage (the link's history is all after them): two SMS. */
+	h_db_exec(g.db, "BEGIN");
+	free(h_db_value(g.db, "INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm, "
+	    "sender_kind, coding, text, concat_ref, concat_total, concat_seq, received_at) "
+	    "VALUES ('apart-1', 'carrier', '+212661100072', '+212661100072', 'e164', 'gsm', "
+	    "'Le marche ', 202, 2, 1, now() - interval '40 minutes') RETURNING 1", 0, NULL));
+	char *joined = h_db_value(g.db, "WITH p AS (INSERT INTO inbox_parts (dedupe, modem, "
+	    "sender, sender_norm, sender_kind, coding, text, concat_ref, concat_total, "
+	    "concat_seq, received_at) VALUES ('apart-2', 'carrier', '+212661100072', "
+	    "'+212661100072', 'e164', 'gsm', 'ouvre tard', 202, 2, 2, now() - "
+	    "interval '25 minutes') RETURNING id) "
+	    "SELECT coalesce(pigeon_inbox_join(p.id, false)::text, 'apart') FROM p", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(joined, "apart");
+	free(joined);
+
+	TEXT(p, "JOIN apart1");
+	GETS(p, "@apart1");
+	TEXT_OPTS(p, apart_text, "--ref 201 --only 1");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE "
+	    "sender_norm = $1 AND concat_ref = 201", p, "1", WAIT_MS), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) > 0 FROM modem_history WHERE "
+	    "modem = $1 AND state <> 'online' AND at > now() - interval '1 minute'",
+	    "carrier", "t", WAIT_MS), 0);
+	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	/* It came 15 minutes ago: the drop is between the two. */
+	ck_assert_int_eq(h_db_long(g.db, "WITH u AS (UPDATE inbox_parts SET received_at = "
+	    "received_at - interval '15 minutes' WHERE sender_norm = $1 AND "
+	    "concat_ref = 201 AND message_id IS NULL RETURNING 1) SELECT count(*) FROM u",
+	    1, ps), 1);
+	TEXT_OPTS(p, apart_text, "--ref 201 --only 2");
+	/* One message of both parts (the post is longer than this gateway's
+	 * post_max: its reply says so, about the whole text). */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND parts = 2 AND complete AND state <> 'new' AND "
+	    "text LIKE 'Le marche%bonne soiree!'", p, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts WHERE "
+	    "sender_norm = $1 AND message_id IS NULL", 1, ps), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1181,6 +1249,11 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_payload, teardown);
 	tcase_add_test(tc, test_payload_counts_its_parts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_outage");	/* its bind is dropped */
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_outage, teardown);
+	tcase_add_test(tc, test_parts_across_an_outage);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

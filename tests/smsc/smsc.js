@@ -391,8 +391,14 @@ function serve(dir, opts) {
 		}
 		const ref = c.ref !== undefined ? c.ref : (moSeq++ & 0xff);
 		const concat = c.concat || 'udh';
-		const order = c.reverse ? parts.map((_, i) => parts.length - 1 - i) :
+		let order = c.reverse ? parts.map((_, i) => parts.length - 1 - i) :
 		    parts.map((_, i) => i);
+		/* c.only "2" or "1,3": those parts alone, the others lost (or
+		 * delivered by a later call with the same ref). */
+		if (c.only !== undefined) {
+			const keep = String(c.only).split(',').map(Number);
+			order = order.filter((i) => keep.includes(i + 1));
+		}
 		for (const i of order) {
 			const f = { source_addr: c.from, source_addr_ton: 1,
 			    source_addr_npi: 1, destination_addr: c.to || '40404',
@@ -775,7 +781,7 @@ function usage() {
                [--record FILE|none] [--parent-pid PID] [--deliver-window N]
                [--default-alphabet gsm|latin1]
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
-               [--ref N] [--reverse]
+               [--ref N] [--reverse] [--only N[,N...]]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
                [--tlv] [--all]
   smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind nack_bind
@@ -820,7 +826,7 @@ function main(argv) {
 		if (pos.length !== 2)
 			usage();
 		const o = parseOpts(flags, { to: 's', coding: 's', concat: 's',
-		    ref: 'int', reverse: 'flag' });
+		    ref: 'int', reverse: 'flag', only: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'deliver', from: pos[0],
 		    text: pos[1] }, o));
 		return;
