@@ -35,6 +35,10 @@
 #define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
 #define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
 
+/* The state reason of a link no host has any more: pigeon_api_send
+ * (db/functions/62_send.sql) refuses a send "via" a link left so. */
+#define REMOVED_REASON	"removed from the configuration"
+
 /* Removed links: inbound parts and reports may still point at them. */
 static struct link_list removed = TAILQ_HEAD_INITIALIZER(removed);
 
@@ -244,7 +248,7 @@ link_exited(struct link *l, const char *why)
 		return;
 	}
 	if (l->removed) {
-		link_set_state(l, LINK_DISABLED, "removed from the configuration");
+		link_set_state(l, LINK_DISABLED, REMOVED_REASON);
 		link_set_aside(l);
 		return;
 	}
@@ -455,7 +459,7 @@ link_step(struct link *l, const struct link_ev *ev)
 			break;
 		}
 		evtimer_del(l->ev_restart);
-		link_set_state(l, LINK_DISABLED, "removed from the configuration");
+		link_set_state(l, LINK_DISABLED, REMOVED_REASON);
 		link_set_aside(l);
 		break;
 	case LEV_READD:

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 82b897c4389effdc049c09734aa04afa3fcc87d2d7c80b4600d1d5a73963c75a
+-- functions sha256: e7070df7138ffc5c3ee2269d3f2bd33841974386b616078d6004b37ff4827071
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 16 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 17 $$;

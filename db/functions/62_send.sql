@@ -13,8 +13,10 @@
 -- in the order of p_to, with "replayed": true when the key was used
 -- within 24 hours for the same body (nothing is queued then),
 -- {"error": "key_reused"} when it was used for another body,
--- {"error": "no_link", "via": name} when no host has that link, or
--- {"error": "optout", "to": phone}.
+-- {"error": "no_link", "via": name} when no host has that link (with
+-- "removed": true when the last host that had it dropped it from its
+-- configuration by SIGHUP: a send through it waited until its validity
+-- ran out), or {"error": "optout", "to": phone}.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -48,10 +50,14 @@ BEGIN
 			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);
 		END IF;
 	END IF;
-	-- A link no host has (any host's API serves every host's links).
+	-- A link no host has (any host's API serves every host's links). A
+	-- host that takes a link records its state, so a row left "removed
+	-- from the configuration" (gateway/link.c) is one no host has now.
 	IF p_opts->>'via' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM modems
-	    WHERE name = p_opts->>'via') THEN
-		RETURN jsonb_build_object('error', 'no_link', 'via', p_opts->>'via');
+	    WHERE name = p_opts->>'via' AND (state <> 'disabled'
+	          OR state_reason IS DISTINCT FROM 'removed from the configuration')) THEN
+		RETURN jsonb_build_object('error', 'no_link', 'via', p_opts->>'via',
+		    'removed', EXISTS (SELECT 1 FROM modems WHERE name = p_opts->>'via'));
 	END IF;
 	SELECT t INTO stopped FROM unnest(p_to) t
 	 WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.phone = t) LIMIT 1;

@@ -19,6 +19,7 @@
 #define WAIT_MS		60000
 #define QUEUE		200
 #define LIMITED		4	/* the modem with rate = 3/min */
+#define LIST_TOKEN	"bank-volume-token-0123456789abcdef0123"
 
 static struct h_gateway g;
 
@@ -144,6 +145,7 @@ START_TEST(test_disable_drain_remove)
 
 	memset(&g, 0, sizeof(g));
 	g.extra_config = "retry_seconds = 1\n";
+	g.http_extra = "token = " LIST_TOKEN "\n";
 	g.modem_extra[LIMITED] = "rate = 3/min 100/hour\n";
 	h_gateway_start(&g, "bank_volume_reload", 5);
 
@@ -198,6 +200,15 @@ START_TEST(test_disable_drain_remove)
 	    0, NULL);
 	ck_assert_str_eq(via, "sim1");
 	free(via);
+	/* A send through the removed modem is refused, as through a name no
+	 * host has (it was taken, and waited until its validity ran out). */
+	char *resp = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", LIST_TOKEN,
+	    "{\"to\":\"+212663000005\",\"text\":\"through sim2\",\"via\":\"sim2\"}",
+	    &resp), 400);
+	ck_assert_msg(resp && strstr(resp, "sim2 was removed from the configuration"), "%s",
+	    resp ? resp : "");
+	free(resp);
 	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
 	    "WHERE modem = 'sim0' AND state = 'draining'", 0, NULL), 1);
 
@@ -266,7 +277,6 @@ START_TEST(test_removed_and_back)
 }
 END_TEST
 
-#define LIST_TOKEN	"bank-volume-token-0123456789abcdef0123"
 
 /* The row of modem name in GET /api/modems (caller decrefs). */
 static json_t *
