@@ -27,11 +27,14 @@
 #define FETCH_MAX	250	/* one apply transaction (one WAL flush) each */
 #define EXPIRE_MS	30000	/* overdue parts and held updates, this often */
 #define RETRY_MS	1000	/* messages left by a transient error, again */
+#define STUCK_MAX	5	/* a message's own transient failures in a row */
 
 static int fetching;		/* the SELECT of new messages is in flight */
 static int outstanding;		/* pigeon_apply calls in flight */
 static int again;		/* new messages may have come meanwhile */
 static struct event *ev_retry;	/* fetches after a transient error */
+static long stuck_id;		/* the message whose failures stuck_n counts */
+static int stuck_n;
 
 /* A call of pigeon_apply or pigeon_apply_batch came back (res NULL: lost). */
 static void
@@ -68,41 +71,75 @@ marked_failed(PGresult *res, void *arg)
 		log_warnx("inbox: cannot mark a message as failed: %s", store_error(res));
 }
 
+/* A statement cancelled (statement_timeout, 57014), a deadlock or a
+ * serialization failure (40): errors of the message's own statement, which
+ * may come again each time (a fan-out too big for a timeout). The others
+ * (a server short of resources or shutting down, a lost connection) are
+ * the database's, and every message waits them out. */
+static int
+error_own(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st != NULL && (strcmp(st, "57014") == 0 || strncmp(st, "40", 2) == 0);
+}
+
 static void
 retry_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	commands_kick();
 }
 
+static void
+retry_later(void)
+{
+	struct timeval tv = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
+
+	if (ev_retry != NULL && !evtimer_pending(ev_retry, NULL))
+		evtimer_add(ev_retry, &tv);
+}
+
 /*
  * The answer to one message's pigeon_apply. Returns 1 when the message is
  * left 'new' (a transient error, or the connection lost): the messages
  * after it wait, and are fetched again with it, in their order, when the
- * connection is back (commands_db_up) or a second later.
+ * connection is back (commands_db_up) or a second later. A message whose
+ * own statement fails so STUCK_MAX times in a row is kept as an error
+ * instead: it held every message behind it.
  */
 static int
 applied_one(PGresult *res, long id)
 {
-	struct timeval tv = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
+	char why[64] = "";
 
 	if (res == NULL)
 		return 1;
 	if (!store_ok(res) && error_transient(res)) {
-		log_warnx("inbox %ld: cannot apply now: %s", id, store_error(res));
-		if (ev_retry != NULL && !evtimer_pending(ev_retry, NULL))
-			evtimer_add(ev_retry, &tv);
-		return 1;
+		if (error_own(res) && id == stuck_id)
+			stuck_n++;
+		else if (error_own(res)) {
+			stuck_id = id;
+			stuck_n = 1;
+		}
+		if (!error_own(res) || stuck_n < STUCK_MAX) {
+			log_warnx("inbox %ld: cannot apply now: %s", id, store_error(res));
+			retry_later();
+			return 1;
+		}
+		snprintf(why, sizeof(why), "failed %d times in a row: ", stuck_n);
 	}
 	if (!store_ok(res)) {
 		/* It fails by itself: kept as 'error' and skipped, not fetched
 		 * again and again. */
-		char ids[32];
-		const char *err = store_error(res);
+		char ids[32], *err = NULL;
+		if (asprintf(&err, "%s%s", why, store_error(res)) == -1)
+			err = NULL;
 		snprintf(ids, sizeof(ids), "%ld", id);
-		const char *params[] = { ids, err };
-		log_warnx("inbox %ld: cannot apply, kept as an error: %s", id, err);
+		const char *params[] = { ids, err ? err : store_error(res) };
+		log_warnx("inbox %ld: cannot apply, kept as an error: %s", id, params[1]);
 		store_query(env.store, "SELECT pigeon_inbox_failed($1, $2)", 2, params,
 		    marked_failed, NULL);
+		free(err);
 	} else if (!PQgetisnull(res, 0, 0)) {
 		log_info("inbox %ld: %s", id, PQgetvalue(res, 0, 0));
 	}
@@ -386,6 +423,8 @@ fetched(PGresult *res, void *arg)
 		return;		/* the database is back later; it kicks us */
 	if (!store_ok(res)) {
 		log_warnx("inbox: cannot read new messages: %s", store_error(res));
+		if (error_transient(res))
+			retry_later();
 		return;
 	}
 	n = PQntuples(res);

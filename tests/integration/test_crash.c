@@ -6,7 +6,8 @@
  * deletions fail, so the SMS stay on the modem after their commit.
  *
  * Also: a transient database error while the inbox is applied keeps one
- * phone's commands in the order it sent them.
+ * phone's commands in the order it sent them, and a message that always
+ * fails so does not hold the others for ever.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -168,6 +169,46 @@ START_TEST(test_transient_error_keeps_order)
 }
 END_TEST
 
+/*
+ * A message whose own statement always fails transiently (here a
+ * statement timeout, 57014, raised by this test's trigger for Dave's
+ * follows) held every message behind it: the inbox is applied in order,
+ * and it came first at each fetch. After 5 failures in a row it is kept
+ * as an error, and Erin's FOLLOW, behind it, is applied.
+ */
+START_TEST(test_stuck_message)
+{
+	const char *dave = "+212661000004", *erin = "+212661000005";
+
+	h_gateway_start(&g, "crash_stuck", 1);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "JOIN bob"), 0);
+	ck_assert_int_eq(h_wait_received(&g, BOB, "@bob", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, dave, "JOIN dave"), 0);
+	ck_assert_int_eq(h_wait_received(&g, dave, "@dave", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, erin, "JOIN erin"), 0);
+	ck_assert_int_eq(h_wait_received(&g, erin, "@erin", WAIT_MS), 0);
+
+	h_db_exec(g.db, "CREATE FUNCTION test_follow_timeout() RETURNS trigger "
+	    "LANGUAGE plpgsql AS $$ BEGIN "
+	    "IF NEW.follower = (SELECT id FROM accounts WHERE handle = 'dave') THEN "
+	    "RAISE EXCEPTION 'timeout injected by the test' USING ERRCODE = '57014'; "
+	    "END IF; RETURN NEW; END $$");
+	h_db_exec(g.db, "CREATE TRIGGER test_follow_timeout BEFORE INSERT ON follows "
+	    "FOR EACH ROW EXECUTE FUNCTION test_follow_timeout()");
+	h_db_exec(g.db, "INSERT INTO inbox_messages (modem, sender, sender_kind, "
+	    "text, parts) VALUES ('sim0', '+212661000004', 'e164', 'FOLLOW bob', 1), "
+	    "('sim0', '+212661000005', 'e164', 'FOLLOW bob', 1)");	/* dave, erin */
+	ck_assert_int_eq(h_text(&g, 0, BOB, "HELP"), 0);	/* wakes the inbox */
+
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM follows f JOIN accounts a "
+	    "ON a.id = f.follower WHERE a.phone = $1", erin, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state || ': ' || left(result, 23) FROM "
+	    "inbox_messages WHERE sender = $1 AND text = 'FOLLOW bob'", dave,
+	    "error: failed 5 times in a row", WAIT_MS), 0);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -179,6 +220,7 @@ suite(void)
 	TCase *order = tcase_create("order");
 	tcase_set_timeout(order, 240);
 	tcase_add_test(order, test_transient_error_keeps_order);
+	tcase_add_test(order, test_stuck_message);
 	suite_add_tcase(s, order);
 	return s;
 }
