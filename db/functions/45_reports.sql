@@ -43,6 +43,17 @@ BEGIN
 	RETURN pigeon_report_apply(rid, p, p_status);
 END $$;
 
+-- Whether a report of status p_new would undo the part's final one
+-- (p_old: delivered, below 32, or not delivered, 64 and over): an SMSC's
+-- intermediate notification (ENROUTE, ACCEPTD: 32 to 63) that comes after
+-- the final receipt (redelivered after a session drop, or from another
+-- session) put the part back to pending, and a message of several parts
+-- stayed sent for ever. A final report still replaces a final one.
+CREATE OR REPLACE FUNCTION pigeon_report_undoes(p_old integer, p_new integer)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT coalesce(p_new BETWEEN 32 AND 63 AND (p_old < 32 OR p_old >= 64), false);
+$$;
+
 -- A report matched to its part p: recorded on the part and, when it
 -- settles the message, on the message. Shared by modems' status reports
 -- and SMPP receipts.
@@ -55,7 +66,8 @@ BEGIN
 	UPDATE status_reports SET outbox_id = p.outbox_id, seq = p.seq
 	 WHERE id = p_report;
 	UPDATE outbox_parts SET status = p_status, reported_at = now()
-	 WHERE outbox_id = p.outbox_id AND seq = p.seq;
+	 WHERE outbox_id = p.outbox_id AND seq = p.seq
+	   AND NOT pigeon_report_undoes(status, p_status);
 	IF p_status >= 64 THEN
 		PERFORM pigeon_outbox_reported(p.outbox_id, false,
 		    format('part %s: not delivered (status %s)', p.seq, p_status));
@@ -200,13 +212,16 @@ BEGIN
 	  FROM pigeon_receipt_batch(batch) b
 	 WHERE b.stored;
 
-	-- The parts: the last receipt of a part in the batch wins.
+	-- The parts: the last receipt of a part in the batch wins, unless
+	-- it is an intermediate one after a final one (pigeon_report_undoes).
 	UPDATE outbox_parts op SET status = b.status, reported_at = now()
 	  FROM (SELECT DISTINCT ON (outbox_id, seq) outbox_id, seq, status
 	          FROM pigeon_receipt_batch(batch) WHERE stored AND outbox_id IS NOT NULL
-	         ORDER BY outbox_id, seq, ord DESC) b
+	         ORDER BY outbox_id, seq,
+	                  status BETWEEN 32 AND 63, ord DESC) b
 	 WHERE op.outbox_id = ANY (matched)
-	   AND op.outbox_id = b.outbox_id AND op.seq = b.seq;
+	   AND op.outbox_id = b.outbox_id AND op.seq = b.seq
+	   AND NOT pigeon_report_undoes(op.status, b.status);
 
 	-- Delivered: every part of the message is (a part the link gave no id
 	-- for never is: the message stays sent).

@@ -362,6 +362,51 @@ START_TEST(test_receipts)
 }
 END_TEST
 
+/*
+ * An SMSC's intermediate notification (ENROUTE, ACCEPTD) that comes after
+ * a part's final receipt (a redelivery after a session drop, or two
+ * sessions racing) no longer undoes it: part 1 DELIVRD, part 1 ENROUTE,
+ * part 2 DELIVRD is a delivered message. (Part 1 went back to pending and
+ * the message stayed sent for ever.)
+ */
+START_TEST(test_receipt_pending_after_final)
+{
+	const char *to = "+212661100081";
+	char body[512], *resp = NULL, opts[128];
+	static const char text[] = "Two parts: the first is confirmed, then an "
+	    "intermediate notice comes for it late, and the second is confirmed. "
+	    "Pigeon must call the whole message delivered all the same, as it was.";
+
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	long id = 0;
+	for (int i = 0; i < 200 && id == 0; i++) {
+		if ((id = outbox_id(to, text)) == 0)
+			h_sleep_ms(50);
+	}
+	ck_assert_int_gt(id, 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	json_t *ids = message_ids(id);
+	ck_assert_int_eq(json_array_size(ids), 2);
+	const char *first = json_string_value(json_array_get(ids, 0));
+	const char *second = json_string_value(json_array_get(ids, 1));
+
+	snprintf(opts, sizeof(opts), "%s", first);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	snprintf(opts, sizeof(opts), "%s --stat ENROUTE", first);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	/* Both of the first part's are in before the second part's comes. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM status_reports "
+	    "WHERE message_id = $1 AND outbox_id IS NOT NULL", first, "2", WAIT_MS), 0);
+	snprintf(opts, sizeof(opts), "%s", second);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	json_decref(ids);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	assert_api_state(id, "delivered");
+}
+END_TEST
+
 /* An SMSC whose message ids are UUIDs (Jasmin): the receipt names the
  * id with its dashes, and it matches (its keys were cut down to hex
  * digits only, and no receipt of such an SMSC ever did). */
@@ -1226,6 +1271,7 @@ main(void)
 	tcase_add_test(tc, test_arabic_concatenated);
 	tcase_add_test(tc, test_receipts);
 	tcase_add_test(tc, test_receipts_uuid_ids);
+	tcase_add_test(tc, test_receipt_pending_after_final);
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
