@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: c929840015195857b3721f63757772f6304f0c4cd3a8f6beb80d49c7c3fcab15
+-- functions sha256: 21d365392e4045fcbf407b6fda28000116a26f5c745e44aa52c8f5c626ca8f95
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 18 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 19 $$;
