@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 21d365392e4045fcbf407b6fda28000116a26f5c745e44aa52c8f5c626ca8f95
+-- functions sha256: d33351149cc13b5b91f023530f7e406493f933c0abe7072f6b0c87212dda496e
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 19 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 21 $$;

@@ -221,6 +221,13 @@ check_both(const char *step)
 {
 	check(7, step);
 	check(30, step);
+	/* Folded, a count come to nothing is no row (a row a followee, hour
+	 * and day stayed at 0 as its followers moved to another day). */
+	free(h_db_value(g.db, "SELECT pigeon_audience_fold()", 0, NULL));
+	ck_assert_msg(h_db_long(g.db, "SELECT (SELECT count(*) FROM audience_hours "
+	    "WHERE people = 0) + (SELECT count(*) FROM audience_groups WHERE people = 0) "
+	    "+ (SELECT count(*) FROM audience_follows WHERE gained = 0 AND lost = 0)",
+	    0, NULL) == 0, "%s: rows of counts at 0 kept", step);
 }
 
 START_TEST(test_audience_counts)
@@ -285,6 +292,19 @@ START_TEST(test_audience_counts)
 	    "date_trunc('day', now() - interval '3 hours') + interval '3 hours 5 minutes', "
 	    "'done' FROM accounts WHERE handle IN ('a50', 'a51')", NULL);
 	check_both("changes");
+
+	/* a60 alone at 6:00 eight days ago, then at 6:00 again lately: the
+	 * first day's count for that hour comes to nothing. */
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
+	    "received_at, state) SELECT 'one', phone, 'e164', 'early bird', 1, "
+	    "date_trunc('day', now()) - interval '8 days' + interval '6 hours 10 minutes', "
+	    "'done' FROM accounts WHERE handle = $1", "a60");
+	check_both("early bird");
+	db_run("INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts, "
+	    "received_at, state) SELECT 'one', phone, 'e164', 'early bird again', 1, "
+	    "date_trunc('day', now() - interval '7 hours') + interval '6 hours 10 minutes', "
+	    "'done' FROM accounts WHERE handle = $1", "a60");
+	check_both("early bird again");
 
 	/* The operator erases a follower; a new range names 0620's network. */
 	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/users/a4", TOKEN, NULL, NULL),
