@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e7070df7138ffc5c3ee2269d3f2bd33841974386b616078d6004b37ff4827071
+-- functions sha256: cd6c210800a00e670c7cb7c3cca35b25bf4399e6c48c2473c29f84d30785c869
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 17 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 18 $$;
