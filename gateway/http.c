@@ -611,12 +611,30 @@ http_fallback(struct evhttp_request *req, void *arg)
 /* [http] port_file as written at the start: removed when the listener
  * closes, so that the file names a port only while pigeond listens. */
 static char *port_file;
+static pid_t port_file_pid;
+
+/* Removes the port file this process wrote, if it still stands. Also
+ * at exit: a start-up that fails after the file was written (fatalx)
+ * leaves no port that another program may hold next. A worker's child
+ * (fork) never removes its parent's. */
+static void
+http_port_unpublish(void)
+{
+	if (port_file == NULL || getpid() != port_file_pid)
+		return;
+	if (unlink(port_file) == -1)
+		log_warn("http: port_file %s", port_file);
+	free(port_file);
+	port_file = NULL;
+}
 
 /*
  * The port the listener took (listen's own, or the system's pick for
- * port 0), and into [http] port_file when there is one: PATH.tmp, then
- * renamed, so that a reader never sees half a number. pigeonctl and the
- * tests read it.
+ * port 0), and into [http] port_file when there is one: "PORT PID",
+ * written to PATH.tmp, then renamed, so that a reader never sees half a
+ * line. pigeonctl and the tests read it; pigeonctl refuses it when no
+ * process PID runs (a file left by a pigeond that was killed names a
+ * port that anyone may have taken since).
  */
 static int
 http_port_publish(struct evhttp_bound_socket *bound, int *port, char *err, size_t errlen)
@@ -642,7 +660,7 @@ http_port_publish(struct evhttp_bound_socket *bound, int *port, char *err, size_
 	}
 	int ok = (f = fopen(tmp, "w")) != NULL;
 	if (ok) {
-		ok = fprintf(f, "%d\n", *port) > 0;
+		ok = fprintf(f, "%d %ld\n", *port, (long)getpid()) > 0;
 		ok = fclose(f) == 0 && ok;
 	}
 	if (ok && rename(tmp, path) == -1)
@@ -654,6 +672,12 @@ http_port_publish(struct evhttp_bound_socket *bound, int *port, char *err, size_
 		snprintf(err, errlen, "http: out of memory");
 		unlink(path);
 		ok = 0;
+	} else {
+		static int registered;
+
+		port_file_pid = getpid();
+		if (!registered && atexit(http_port_unpublish) == 0)
+			registered = 1;
 	}
 	free(tmp);
 	return ok ? 0 : -1;
@@ -697,12 +721,14 @@ http_start(char *err, size_t errlen)
 	}
 	if (http_port_publish(bound, &port, err, errlen) == -1 ||
 	    httpguard_start(http, bound, token_matches, err, errlen) == -1) {
+		http_port_unpublish();
 		evhttp_free(http);
 		http = NULL;
 		return -1;
 	}
 	if ((api_store = store_new(env.base, env.conf.conninfo)) == NULL) {
 		snprintf(err, errlen, "http: out of memory");
+		http_port_unpublish();
 		evhttp_free(http);
 		http = NULL;
 		return -1;
@@ -720,6 +746,7 @@ http_start(char *err, size_t errlen)
 		snprintf(err, errlen, "http: out of memory");
 		store_free(api_store);
 		api_store = NULL;
+		http_port_unpublish();
 		evhttp_free(http);
 		http = NULL;
 		return -1;
@@ -747,12 +774,7 @@ http_stop(void)
 		api_req_maybe_free(r);
 	}
 	httpguard_stop();
-	if (port_file != NULL) {
-		if (unlink(port_file) == -1)
-			log_warn("http: port_file %s", port_file);
-		free(port_file);
-		port_file = NULL;
-	}
+	http_port_unpublish();
 	if (http) {
 		evhttp_free(http);
 		http = NULL;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -669,12 +670,15 @@ read_token_file(const char *path)
 }
 
 /* [http] listen, or for port 0 its host and the port pigeond wrote in
- * [http] port_file (malloc'd); NULL with why in err. */
+ * [http] port_file, "PORT PID" (malloc'd); NULL with why in err. A file
+ * whose pigeond no longer runs (killed: nothing removed it) is refused:
+ * its port may be anyone's now, and the token would go to them. */
 static char *
 listen_address(const struct pigeon_conf *conf, char *err, size_t errlen)
 {
 	const char *colon = strrchr(conf->http_listen, ':');
-	char line[32], *a = NULL;
+	char line[64], *a = NULL, *end;
+	long port, pid;
 	FILE *f;
 
 	if (colon == NULL || strtol(colon + 1, NULL, 10) != 0 || *conf->http_port_file == '\0')
@@ -688,12 +692,24 @@ listen_address(const struct pigeon_conf *conf, char *err, size_t errlen)
 		line[0] = '\0';
 	fclose(f);
 	line[strcspn(line, "\r\n")] = '\0';
-	if (line[0] == '\0' || strspn(line, "0123456789") != strlen(line)) {
-		snprintf(err, errlen, "[http] port_file %s holds no port", conf->http_port_file);
+	errno = 0;
+	port = strtol(line, &end, 10);
+	pid = *end == ' ' ? strtol(end + 1, &end, 10) : 0;
+	if (line[0] < '0' || line[0] > '9' || *end != '\0' || errno != 0 ||
+	    port < 1 || port > 65535 || pid < 1 || (pid_t)pid != pid) {
+		snprintf(err, errlen, "[http] port_file %s holds no \"PORT PID\" line "
+		    "(an older pigeond's? start it again)", conf->http_port_file);
 		return NULL;
 	}
-	if (asprintf(&a, "%.*s:%s", (int)(colon - conf->http_listen), conf->http_listen,
-	    line) == -1) {
+	/* EPERM: it runs, as another user (pigeond's own). */
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+		snprintf(err, errlen, "[http] port_file %s is stale: pigeond (pid %ld) is "
+		    "not running (killed?); port %ld may be another program's now: nothing "
+		    "is sent there", conf->http_port_file, pid, port);
+		return NULL;
+	}
+	if (asprintf(&a, "%.*s:%ld", (int)(colon - conf->http_listen), conf->http_listen,
+	    port) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}

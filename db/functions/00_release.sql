@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: d33351149cc13b5b91f023530f7e406493f933c0abe7072f6b0c87212dda496e
+-- functions sha256: 1f9cfc91a6c6af0e2ad8980584c020e672ddf18cf801585bebae46993fc552b8
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 21 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 22 $$;

@@ -6,6 +6,15 @@
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, after the migrations and under the same advisory lock; they hold
 -- only CREATE OR REPLACE statements.
+--
+-- Lock order: the account's row first, then its keys, then its scheduled
+-- posts, as pigeon_mod_erase takes them (the account FOR UPDATE, then
+-- its delete cascades to the keys and posts). A function here that
+-- writes or holds a key or a scheduled post first reads the account
+-- FOR KEY SHARE (the lock its foreign keys take anyway): it waits for an
+-- erasure in progress, then finds no account, where holding the key
+-- first deadlocked with the erasure's cascade. The janitor, which must
+-- take a due post first, skips an account it cannot lock at once.
 
 -- POST / DELETE /api/users/HANDLE/business (operator). Turning it off
 -- revokes the account's keys and cancels its scheduled posts: a key
@@ -42,7 +51,7 @@ DECLARE
 	a accounts;
 	kid bigint;
 BEGIN
-	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle);
+	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle) FOR KEY SHARE;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('error', 'no_user');
 	END IF;
@@ -90,13 +99,18 @@ $$;
 -- second time). A post being scheduled with the key at this moment holds
 -- its row (pigeon_biz_post): the UPDATE waits for it, then cancels it
 -- too; a post of the key being posted by the janitor (its row locked)
--- has left already and stays posted.
+-- has left already and stays posted. The account's row first (the
+-- erasure's order): a key of an account being erased is gone with it.
 CREATE OR REPLACE FUNCTION pigeon_biz_key_revoke(p_handle text, p_id bigint)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	at timestamptz;
 	n integer;
 BEGIN
+	PERFORM 1 FROM accounts WHERE handle = lower(p_handle) FOR KEY SHARE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
 	UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
 	  FROM accounts a
 	 WHERE k.id = p_id AND a.id = k.account_id AND a.handle = lower(p_handle)
@@ -131,6 +145,9 @@ END $$;
 -- (FOR SHARE) until this commits, and a key revoked since pigeond
 -- checked it posts nothing ({"error": "revoked"}): a post scheduled
 -- while the key was being revoked would otherwise escape the cancel.
+-- The account's row is read FOR KEY SHARE before the key is taken (the
+-- erasure's order): a post of an account being erased waits for it,
+-- then answers no_user.
 DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer);
 DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer, boolean);
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
@@ -144,7 +161,7 @@ DECLARE
 	sid bigint;
 BEGIN
 	SELECT id, suspended_at IS NOT NULL INTO acct, susp FROM accounts
-	 WHERE handle = lower(p_handle);
+	 WHERE handle = lower(p_handle) FOR KEY SHARE;
 	IF acct IS NULL THEN
 		RETURN jsonb_build_object('error', 'no_user');
 	END IF;
@@ -194,6 +211,9 @@ END $$;
 -- before pigeon_biz_post refused them). A post takes the cap of parts
 -- of its coding as pigeond saw it when it was scheduled (a row from
 -- before that was kept: estimated from its text). The count posted.
+-- Holding a due post, it never waits for its account's row (an erasure
+-- holds it and waits for the post: a deadlock): an account locked
+-- FOR UPDATE at that moment keeps its post for the next run.
 CREATE OR REPLACE FUNCTION pigeon_biz_post_due(p_limit integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -204,6 +224,11 @@ BEGIN
 	          WHERE state = 'scheduled' AND send_at <= now()
 	          ORDER BY send_at, id LIMIT p_limit
 	          FOR UPDATE SKIP LOCKED LOOP
+		PERFORM 1 FROM accounts a WHERE a.id = s.account_id
+		  FOR KEY SHARE SKIP LOCKED;
+		IF NOT FOUND THEN
+			CONTINUE;
+		END IF;
 		IF EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id
 		            AND a.suspended_at IS NOT NULL)
 		   OR pigeon_text_blank(pigeon_sms_line(s.text)) THEN

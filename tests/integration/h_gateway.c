@@ -85,9 +85,13 @@ port_written(void *p)
 	struct port_arg *a = p;
 	char *text = h_read_file(a->path);
 	siginfo_t si = { 0 };
+	int port;
+	long pid;
 
-	if (text != NULL && atoi(text) > 0) {
-		a->g->http_port = atoi(text);
+	/* "PORT PID": the port this pigeond took. */
+	if (text != NULL && sscanf(text, "%d %ld", &port, &pid) == 2 && port > 0 &&
+	    pid == a->g->pigeond) {
+		a->g->http_port = port;
 		h_port_owner(a->g->http_port, a->g->pigeond);
 		free(text);
 		return 1;

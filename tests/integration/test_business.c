@@ -28,7 +28,12 @@
  *
  * revoke: revoking a key cancels the posts it scheduled that are still
  * waiting (and only those), and says how many.
+ *
+ * erase: a member erased while a business function runs for them
+ * (a post scheduled with their key, a key issued or revoked, the janitor
+ * with their post due): no deadlock, and nothing of theirs is left.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -933,6 +938,141 @@ START_TEST(test_api_track_digest)
 }
 END_TEST
 
+/*
+ * The erasure's lock order, played by two connections: A takes what
+ * pigeon_mod_erase takes first (the account's row, FOR UPDATE), B runs
+ * a business function, and A then deletes the account (whose cascade
+ * deletes its keys and scheduled posts) and commits, as the erasure
+ * does. Waits until B either waits for a lock or has answered; then
+ * A's delete and commit must succeed (no deadlock, 40P01, on either
+ * side). Whether B waited in *waited (the lock order: B waits for the
+ * account before it holds a key or a scheduled post); B's answer (its
+ * one value, "" for NULL; malloc).
+ */
+static char *
+erase_race(const char *handle, const char *sql, const char *b_param, int *waited)
+{
+	PGconn *a = h_db_connect(g.conninfo), *b = h_db_connect(g.conninfo);
+	const char *ph[] = { handle }, *pb[] = { b_param };
+	char bpid[16];
+	PGresult *res;
+	long t0;
+
+	h_db_exec(a, "BEGIN");
+	ck_assert_int_eq(h_db_long(a, "SELECT count(*) FROM (SELECT 1 FROM accounts "
+	    "WHERE handle = $1 FOR UPDATE) x", 1, ph), 1);
+	snprintf(bpid, sizeof(bpid), "%d", PQbackendPID(b));
+	ck_assert(PQsendQueryParams(b, sql, 1, NULL, pb, NULL, NULL, 0) == 1);
+	*waited = 0;
+	for (t0 = h_now_ms(); h_now_ms() - t0 < WAIT_MS; h_sleep_ms(10)) {
+		const char *pp[] = { bpid };
+		ck_assert(PQconsumeInput(b) == 1);
+		if (!PQisBusy(b))
+			break;
+		if (h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity WHERE "
+		    "pid = $1::integer AND wait_event_type = 'Lock'", 1, pp) == 1) {
+			*waited = 1;
+			break;
+		}
+	}
+	ck_assert_msg(h_now_ms() - t0 < WAIT_MS, "B neither waited nor answered");
+	res = PQexecParams(a, "DELETE FROM accounts WHERE handle = $1", 1, NULL, ph,
+	    NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "the erasure's delete: %s",
+	    PQresultErrorMessage(res));
+	PQclear(res);
+	res = PQexec(a, "COMMIT");
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "the erasure's commit: %s",
+	    PQresultErrorMessage(res));
+	PQclear(res);
+	res = PQgetResult(b);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQresultErrorMessage(res));
+	char *v = strdup(PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	while ((res = PQgetResult(b)) != NULL)
+		PQclear(res);
+	PQfinish(b);
+	PQfinish(a);
+	return v;
+}
+
+/* A business account `handle` on phone, and its key's id. */
+static long
+erase_business(const char *phone, const char *handle)
+{
+	char want[40];
+
+	join(0, phone, handle);
+	snprintf(want, sizeof(want), "@%s", handle);
+	ck_assert_int_eq(h_wait_received(&g, phone, want, WAIT_MS), 0);
+	char *key = business(handle);
+	long id = strtol(key + 3, NULL, 10);
+	free(key);
+	return id;
+}
+
+/*
+ * A member erased while their business key scheduled a post: the post
+ * took the key's row (FOR SHARE) then waited for the account's (its
+ * foreign key), while the erasure held the account's and its cascade
+ * waited for the key's: "deadlock detected", and when the erasure was
+ * the one cancelled, the erased account's post stayed scheduled. Now
+ * each business function takes the account's row first, as the
+ * erasure does: the post waits for the erasure, then finds no account
+ * (no_user). So does a key being issued (it failed on the foreign key,
+ * a 500) and a key being revoked; the janitor, holding a due post,
+ * skips an account being erased rather than wait for it.
+ */
+START_TEST(test_erase_while_business)
+{
+	char id[24], *v;
+	int waited;
+
+	/* A post scheduled with the key. */
+	snprintf(id, sizeof(id), "%ld", erase_business("+212661000330", "erased1"));
+	v = erase_race("erased1", "SELECT pigeon_biz_post('erased1', 'Scheduled then "
+	    "erased', 300, (now() + interval '1 hour')::text, 86400, false, "
+	    "$1::bigint)::text", id, &waited);
+	ck_assert_msg(waited, "the post did not wait for the erasure");
+	ck_assert_str_eq(v, "{\"error\": \"no_user\"}");
+	free(v);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts", 0, NULL), 0);
+
+	/* A key issued (pigeond hashed its secret). */
+	erase_business("+212661000331", "erased2");
+	v = erase_race("erased2", "SELECT pigeon_biz_key_add('erased2', $1, 'late')::text",
+	    "0000000000000000000000000000000000000000000000000000000000000007", &waited);
+	ck_assert_str_eq(v, "{\"error\": \"no_user\"}");
+	free(v);
+
+	/* A key revoked: it waits for the erasure, and the key is gone with
+	 * the account. (Whether revoking first and erasing next deadlocked
+	 * hung on the order PostgreSQL runs the account's cascades in.) */
+	snprintf(id, sizeof(id), "%ld", erase_business("+212661000332", "erased3"));
+	v = erase_race("erased3", "SELECT pigeon_biz_key_revoke('erased3', $1::bigint)::text",
+	    id, &waited);
+	ck_assert_msg(waited, "the revocation did not wait for the erasure (%s)", v);
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM api_keys", 0, NULL), 0);
+
+	/* The janitor with a post due: run by the test, pigeond stopped (its
+	 * own janitor would take the post). */
+	erase_business("+212661000333", "erased4");
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	g.pigeond = 0;
+	h_db_exec(g.db, "INSERT INTO scheduled_posts (account_id, text, send_at) "
+	    "SELECT id, 'Due then erased', now() FROM accounts WHERE handle = 'erased4'");
+	v = erase_race("erased4", "SELECT pigeon_biz_post_due($1::integer)::text", "10",
+	    &waited);
+	ck_assert_str_eq(v, "0");
+	free(v);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts", 0, NULL), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -959,6 +1099,11 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup_posts, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_revoke_cancels_key_posts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("erase");
+	tcase_add_checked_fixture(tc, setup_posts, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_erase_while_business);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -92,10 +93,13 @@ START_TEST(test_database_unreachable)
 
 	/* Its HTTP listener comes before the database. */
 	ck_assert_int_eq(h_wait_file_contains(port_file, "\n", 20000), 0);
-	char *text = h_read_file(port_file);
+	char *text = h_read_file(port_file), *want;
 	port = atoi(text);
-	free(text);
 	ck_assert_int_gt(port, 0);
+	want = h_strf("%d %d\n", port, (int)pid);
+	ck_assert_str_eq(text, want);
+	free(want);
+	free(text);
 	h_port_owner(port, pid);
 	ck_assert_int_eq(h_wait_file_contains(log, "database: connection to server", 20000), 0);
 	ck_assert_int_eq(h_wait_file_contains(log, "reconnecting in", 20000), 0);
@@ -168,7 +172,11 @@ END_TEST
  * log and its port_file (the harness starts every pigeond so: a port
  * found free and closed could be another test's by the time pigeond bound
  * it), pigeonctl -c finds it there, and the file goes when pigeond stops
- * listening. The harness then no longer asks that port.
+ * listening. The harness then no longer asks that port. A pigeond killed
+ * (SIGKILL) leaves its file: pigeonctl sent the token to whatever
+ * listened on that port since (any user may take a free port); it says
+ * the file is stale now, exits as when pigeond cannot be reached, and
+ * connects to nothing.
  */
 START_TEST(test_port_file)
 {
@@ -182,7 +190,7 @@ START_TEST(test_port_file)
 	ck_assert_ptr_nonnull(strstr(conf, "listen = 127.0.0.1:0\n"));
 	ck_assert_ptr_nonnull(text);
 	ck_assert_int_gt(g.http_port, 0);
-	want = h_strf("%d\n", g.http_port);
+	want = h_strf("%d %d\n", g.http_port, (int)g.pigeond);
 	ck_assert_str_eq(text, want);
 	free(want);
 	want = h_strf("http: listening on 127.0.0.1:%d\n", g.http_port);
@@ -230,6 +238,51 @@ START_TEST(test_port_file)
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/healthz", NULL, NULL, &body), -1);
 	free(body);
 	h_stop(other, SIGKILL, 5000);
+
+	/* Killed: its file stays, naming a port someone else listens on. */
+	h_pigeond_start(&g);
+	ck_assert_int_gt(g.http_port, 0);
+	h_stop(g.pigeond, SIGKILL, 5000);
+	g.pigeond = 0;
+	char *stale = h_read_file(port_file);
+	ck_assert_ptr_nonnull(stale);
+	ck_assert_int_eq(atoi(stale), g.http_port);
+	free(stale);
+	/* The other program answers as pigeond would, and passes on what it
+	 * was sent. */
+	int seen[2];
+	ck_assert_int_eq(pipe(seen), 0);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons(g.http_port);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	if ((other = fork()) == 0) {
+		const char *a = "HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}";
+		char req[2048];
+		for (;;) {
+			int c = accept(lfd, NULL, NULL);
+			ssize_t n = c == -1 ? -1 : read(c, req, sizeof(req));
+			if (n > 0 && (write(seen[1], req, (size_t)n) < 0 ||
+			    write(c, a, strlen(a)) < 0))
+				_exit(1);
+			close(c);
+		}
+	}
+	ck_assert_int_ne(other, -1);
+	close(lfd);
+	close(seen[1]);
+	int rc = h_run(&out, "%s -c '%s' health 2>&1", h_bin("pigeonctl"), g.config);
+	struct pollfd pfd = { .fd = seen[0], .events = POLLIN };
+	char sent[2048] = "";
+	if (poll(&pfd, 1, 200) == 1 && read(seen[0], sent, sizeof(sent) - 1) < 0)
+		sent[0] = '\0';
+	ck_assert_msg(sent[0] == '\0', "pigeonctl sent to the stale port: %s", sent);
+	ck_assert_msg(rc == 4, "pigeonctl exited %d: %s", rc, out);
+	ck_assert_msg(strstr(out, port_file) && strstr(out, "stale"), "%s", out);
+	free(out);
+	h_stop(other, SIGKILL, 5000);
+	close(seen[0]);
 	h_gateway_stop(&g);
 	free(text);
 	free(log);
