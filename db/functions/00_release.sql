@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 1f9cfc91a6c6af0e2ad8980584c020e672ddf18cf801585bebae46993fc552b8
+-- functions sha256: df3019d9f5dce8a8224b3ed8e4c6b57271fbbaaab4fbf82ac899f515fcf1bc12
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 22 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 25 $$;

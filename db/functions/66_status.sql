@@ -29,23 +29,38 @@ END $$;
 -- Counts per bucket: sent (sent_at), delivered (delivered_at), failed
 -- (a change to failed, undelivered or expired), received (inbox). Days
 -- are the service's ([pigeon] timezone, as the daily caps'): they were
--- UTC days, an hour off in Morocco and half a day in other zones.
-CREATE OR REPLACE FUNCTION pigeon_status_buckets(p_step interval, p_n integer)
+-- UTC days, an hour off in Morocco and half a day in other zones. A day
+-- is from one local midnight to the next, counted on the local calendar:
+-- a day's 24 hours counted back from today's midnight put every day
+-- before a clock change an hour off (Morocco changes twice a year).
+-- p_now: the time the last bucket holds (now(); another in tests).
+DROP FUNCTION IF EXISTS pigeon_status_buckets(interval, integer);
+CREATE OR REPLACE FUNCTION pigeon_status_buckets(p_step interval, p_n integer,
+    p_now timestamptz DEFAULT now())
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	WITH b AS (SELECT generate_series(CASE WHEN p_step >= interval '1 day'
-	                      THEN pigeon_day_start() ELSE date_trunc('hour', now())
-	                  END - p_step * (p_n - 1), now(), p_step) AS t),
-	     since AS (SELECT min(t) AS t FROM b)
+	WITH z AS (SELECT pigeon_setting('timezone') AS tz),
+	     b AS (SELECT d.t AT TIME ZONE z.tz AS t,
+	                  (d.t + interval '1 day') AT TIME ZONE z.tz AS t_end
+	             FROM z, generate_series(date_trunc('day', p_now AT TIME ZONE z.tz)
+	                      - interval '1 day' * (p_n - 1),
+	                      date_trunc('day', p_now AT TIME ZONE z.tz),
+	                      interval '1 day') AS d(t)
+	            WHERE p_step >= interval '1 day'
+	           UNION ALL
+	           SELECT h.t, h.t + p_step
+	             FROM generate_series(date_trunc('hour', p_now) - p_step * (p_n - 1),
+	                      p_now, p_step) AS h(t)
+	            WHERE p_step < interval '1 day')
 	SELECT jsonb_agg(jsonb_build_object('t', b.t,
 	    'sent', (SELECT count(*) FROM outbox o WHERE o.sent_at >= b.t
-	              AND o.sent_at < b.t + p_step),
+	              AND o.sent_at < b.t_end),
 	    'delivered', (SELECT count(*) FROM outbox o WHERE o.delivered_at >= b.t
-	              AND o.delivered_at < b.t + p_step),
+	              AND o.delivered_at < b.t_end),
 	    'failed', (SELECT count(*) FROM outbox_history h WHERE h.at >= b.t
-	              AND h.at < b.t + p_step
+	              AND h.at < b.t_end
 	              AND h.state IN ('failed', 'undelivered', 'expired')),
 	    'received', (SELECT count(*) FROM inbox_messages m WHERE m.received_at >= b.t
-	              AND m.received_at < b.t + p_step)) ORDER BY b.t)
+	              AND m.received_at < b.t_end)) ORDER BY b.t)
 	  FROM b;
 $$;
 

@@ -162,6 +162,20 @@ START_TEST(test_days_are_the_service_days)
 	    1, NULL, params, NULL, NULL, 0));
 	ck_assert_str_eq(v, "true true");
 	free(v);
+
+	/* Every day starts at a local midnight, across Morocco's clock
+	 * changes of 2026 (+01 to +00 on 15 February, back on 22 March): on
+	 * 1 April the days before 22 March began at 23:00 (a day of 24
+	 * hours counted back from midnight). */
+	sql("UPDATE settings SET value = 'Africa/Casablanca' WHERE key = 'timezone'");
+	v = h_db_value(g.db, "SELECT count(*) FILTER (WHERE ((e->>'t')::timestamptz "
+	    "AT TIME ZONE 'Africa/Casablanca')::time <> '00:00')::text || ' of ' || "
+	    "count(*) FROM jsonb_array_elements(pigeon_status_buckets(interval '1 day', 60, "
+	    "'2026-04-01 12:00+00')) e", 0, NULL);
+	PQclear(PQexecParams(g.db, "UPDATE settings SET value = $1 WHERE key = 'timezone'",
+	    1, NULL, params, NULL, NULL, 0));
+	ck_assert_str_eq(v, "0 of 60");
+	free(v);
 	free(tz);
 }
 END_TEST
