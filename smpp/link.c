@@ -5,11 +5,13 @@
  * session that sends (the window, the rate, throttling, timeouts) is
  * submit.c's.
  *
- * A generic_nack, an unbind from the SMSC, a closed connection or an
- * enquire_link without answer end the session: pigeond is told the
- * link is down, then what was in flight is settled as "may have been
- * sent" and what was still queued as "not sent" (back to pigeond's queue,
- * no attempt charged), and the session binds again after a backoff.
+ * An unbind from the SMSC, a closed connection, an enquire_link without
+ * answer or a generic_nack (but one answering a submit_sm, which fails
+ * that message alone, unless its status is ESME_RINVCMDLEN) end the
+ * session: pigeond is told the link is down, then what was in flight is
+ * settled as "may have been sent" and what was still queued as "not
+ * sent" (back to pigeond's queue, no attempt charged), and the session
+ * binds again after a backoff.
  *
  * A deliver_sm is answered only when pigeond says it committed it
  * (link_ack): a session that ends before leaves it to the SMSC to deliver
@@ -392,8 +394,23 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 			bind_refused(s, status, "bind answered generic_nack");
 			break;
 		}
-		submit_nacked(s, seq, status);
+		/* A submit the SMSC could not read fails alone; the session
+		 * goes on (closed, every other submit in flight was "may have
+		 * been sent" and sent again, and the nacked one, temporary,
+		 * did it all again at each attempt). Unless the SMSC says the
+		 * command_length was wrong: the stream may be out of step. */
+		struct sub *sb = submit_nack_take(s, seq);
+		if (sb != NULL && status != ESME_RINVCMDLEN) {
+			log_warnx("submit_sm (sequence %u) answered generic_nack "
+			    "0x%02x %s: the message fails; the session goes on",
+			    seq, status, smpp_status_text(status));
+			submit_nacked(sb, status);
+			break;
+		}
 		sess_close(s, "generic_nack from the SMSC", status);
+		/* Its send_failed after the link down (sess_close). */
+		if (sb != NULL)
+			submit_nacked(sb, status);
 		break;
 	}
 	default:

@@ -830,8 +830,12 @@ START_TEST(test_bind_refused)
 }
 END_TEST
 
-/* An unbind from the SMSC, a generic_nack and a silent SMSC each end the
- * session; the worker binds again by itself. */
+/* An unbind from the SMSC, a generic_nack answering nothing of ours and
+ * a silent SMSC each end the session; the worker binds again by itself.
+ * A generic_nack answering a submit_sm (an SMSC that cannot parse it)
+ * fails that message for good and the session goes on: before, it closed
+ * the session, the nacked message temporary, sent again to be nacked
+ * again, each time dropping the bind. */
 START_TEST(test_unbind_nack_dead_link)
 {
 	smsc_start("smpp-relink", "hex");
@@ -853,8 +857,23 @@ START_TEST(test_unbind_nack_dead_link)
 	send_text(1, "+212600000001", "nacked", 0);
 	json_t *m = w_outcome(1);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
-	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	ck_assert(json_is_false(json_object_get(m, "temporary")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "command_status")), 8);
+	ck_assert_msg(strstr(json_string_value(json_object_get(m, "error")),
+	    "generic_nack 0x08") != NULL, "%s",
+	    json_string_value(json_object_get(m, "error")));
 	json_decref(m);
+	send_text(3, "+212600000001", "after the nack", 0);
+	m = w_outcome(3);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	w_pump();
+	for (int i = 0; i < w.nq; i++)
+		ck_assert_msg(strcmp(json_string_value(json_object_get(w.q[i],
+		    "type")), "link") != 0, "the nack of a submit closed the session");
+	ck_assert_int_eq(h_smsc_count(&smsc, "binds"), 2);
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"generic_nack\"}"));
 	l = w_take("link", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
 	    "generic_nack from the SMSC");

@@ -8,6 +8,8 @@
 #include "../../smpp/submit.c"
 #include "../../smpp/acks.c"
 
+#include <stdarg.h>
+
 #include <check.h>
 
 #include "unit.h"
@@ -16,9 +18,23 @@
 static int ready_calls, down_calls, down_sends, up_calls, bind_failed_calls;
 static char down_why[160];
 void main_ready(const char *smsc_system_id, int rebind) { ready_calls++; }
+/* What pigeond was told, in order: "down;", "sent ID;", "failed ID
+ * temporary|permanent;". */
+static char trail[1024];
+static void
+trail_add(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(trail);
+
+	va_start(ap, fmt);
+	vsnprintf(trail + n, sizeof(trail) - n, fmt, ap);
+	va_end(ap);
+}
 void main_link_down(const char *session, const char *reason, uint32_t status,
     int sends)
 {
+	trail_add("down;");
 	down_calls++;
 	down_sends += sends;
 	snprintf(down_why, sizeof(down_why), "%s: %s", session, reason);
@@ -27,10 +43,20 @@ void main_link_up(const char *session) { up_calls++; }
 void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
-void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
+static char failed_error[160];
+void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
+{
+	sent_calls++;
+	trail_add("sent %lld;", id);
+}
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int maybe_sent,
-    const char *error) { failed_calls++; }
+    const char *error)
+{
+	failed_calls++;
+	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
+	snprintf(failed_error, sizeof(failed_error), "%s", error);
+}
 static int deliver_calls;
 void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { deliver_calls++; }
 void main_exit(int code) { exit(code); }
@@ -111,6 +137,78 @@ START_TEST(test_sessions_number_their_own)
 	ck_assert_int_eq(sent_calls, 1);
 	ck_assert_int_eq(failed_calls, 0);
 	nsess = 1;
+}
+END_TEST
+
+/* Message id, one part, in flight on the transceiver as sequence seq. */
+static void
+in_flight(long long id, uint32_t seq)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	struct sub *sb = calloc(1, sizeof(*sb));
+
+	m->id = id;
+	m->n = 1;
+	m->submitted = 1;
+	sb->m = m;
+	sb->s = &sess[0];
+	sb->seq = seq;
+	sb->deadline = now_ms() + 30000;
+	TAILQ_INSERT_TAIL(&inflight, sb, q);
+	ninflight++;
+}
+
+/*
+ * A generic_nack answering one submit_sm (an SMSC that cannot parse it)
+ * fails that message for good, its status in the error, and the session
+ * goes on: the other submits in flight are answered as usual. Before,
+ * the session closed, every other submit in flight was "may have been
+ * sent" (sent again), and the nacked one, temporary, did it all again
+ * at each of its attempts. A nack saying the command_length was wrong
+ * still closes the session (the stream may be out of step), the link
+ * down told before the messages' outcomes.
+ */
+START_TEST(test_nack_fails_one_submit)
+{
+	uint8_t p[32];
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	sess[0].backoff_ms = BACKOFF_MIN_MS;
+	ready_now = 1;
+	trail[0] = '\0';
+	down_calls = 0;
+	in_flight(42, 2);
+	in_flight(43, 3);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RINVCMDID, 2, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_str_eq(trail, "failed 42 permanent;");
+	ck_assert_msg(strstr(failed_error, "generic_nack 0x03") != NULL, "%s",
+	    failed_error);
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	ck_assert_int_eq(ready_now, 1);
+	ck_assert_int_eq(ninflight, 1);
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_ROK, 3, 3);
+	p[16] = 'a';
+	p[17] = '1';
+	sess_pdu(&sess[0], p, 19);
+	ck_assert_str_eq(trail, "failed 42 permanent;sent 43;");
+	ck_assert_int_eq(down_calls, 0);
+
+	/* ESME_RINVCMDLEN: the session closes, the link down first. */
+	trail[0] = '\0';
+	in_flight(44, 4);
+	in_flight(45, 5);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RINVCMDLEN, 4, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_int_eq(sess[0].state, S_DOWN);
+	ck_assert_str_eq(trail, "down;failed 45 temporary;failed 44 temporary;");
+	ck_assert_msg(strstr(failed_error, "generic_nack 0x02") != NULL, "%s",
+	    failed_error);
+	ck_assert_int_eq(ninflight, 0);
 }
 END_TEST
 
@@ -405,6 +503,7 @@ main(void)
 	tcase_add_test(tc, test_acks_one_never_answered);
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
+	tcase_add_test(tc, test_nack_fails_one_submit);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
