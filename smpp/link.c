@@ -13,9 +13,9 @@
  * sent" (back to pigeond's queue, no attempt charged), and the session
  * binds again after a backoff.
  *
- * A deliver_sm is answered only when pigeond says it committed it
- * (link_ack): a session that ends before leaves it to the SMSC to deliver
- * again. A copy the SMSC sends on the same session meanwhile (its answer
+ * A deliver_sm (or a data_sm, the same MO or receipt in another layout)
+ * is answered only when pigeond says it committed it (link_ack): a
+ * session that ends before leaves it to the SMSC to deliver again. A copy the SMSC sends on the same session meanwhile (its answer
  * late) is answered with it, never reported twice (acks.c).
  */
 #include <sys/socket.h>
@@ -250,6 +250,41 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 }
 
+/*
+ * The deliveries waiting for pigeond's commit that came as data_sm, by
+ * handle: answered data_sm_resp (acks.c keeps the session and sequence
+ * numbers, not the command). Taken when the handle is; one pigeond never
+ * answers stays, as in acks.c, its handle never given again meanwhile.
+ */
+static long long *dsm;
+static size_t	 ndsm, dsm_cap;
+
+static void
+dsm_mark(long long handle)
+{
+	if (ndsm == dsm_cap) {
+		size_t ncap = dsm_cap ? dsm_cap * 2 : 16;
+		long long *n = realloc(dsm, ncap * sizeof(*dsm));
+		if (n == NULL)
+			fatal("realloc");
+		dsm = n;
+		dsm_cap = ncap;
+	}
+	dsm[ndsm++] = handle;
+}
+
+/* 1 when handle came as a data_sm (then forgotten), else 0. */
+static int
+dsm_take(long long handle)
+{
+	for (size_t i = 0; i < ndsm; i++)
+		if (dsm[i] == handle) {
+			dsm[i] = dsm[--ndsm];
+			return 1;
+		}
+	return 0;
+}
+
 /* pigeond has committed the delivery handle names: answer it (acks.c
  * keeps which session and sequence number it came with). */
 int
@@ -264,6 +299,7 @@ link_ack(long long handle, const char **err)
 		*err = "no deliver_sm with that location";
 		return -1;
 	}
+	uint32_t cmd = dsm_take(handle) ? SMPP_DATA_SM : SMPP_DELIVER_SM;
 	if (s->gen != gen || s->state != S_BOUND) {
 		free(copies);
 		*err = "the session that delivered it is closed: the "
@@ -272,7 +308,7 @@ link_ack(long long handle, const char **err)
 	}
 	/* The SMSC's copies of it (acks_join) are answered with it. */
 	for (size_t i = 0; i <= ncopies; i++) {
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK,
+		pdu_begin(&scratch, cmd | SMPP_RESP, ESME_ROK,
 		    i == 0 ? seq : copies[i - 1]);
 		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
 		sess_write(s, &scratch);
@@ -281,26 +317,36 @@ link_ack(long long handle, const char **err)
 	return 0;
 }
 
+/* A deliver_sm or data_sm (cmd) answered at once with status. */
 static void
-on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
+deliver_refuse(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	pdu_begin(&scratch, cmd | SMPP_RESP, status, seq);
+	sess_write(s, &scratch);
+}
+
+/* A deliver_sm, or a data_sm (cmd): the same MO or receipt, answered
+ * (deliver_sm_resp, data_sm_resp) after pigeond's commit alike. */
+static void
+on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
+    uint32_t cmd)
 {
 	struct deliver d;
+	const char *what = cmd == SMPP_DATA_SM ? "data_sm" : "deliver_sm";
 
 	/* Before the bind is answered, or on a transmitter: nothing of it
 	 * would be answered after the commit (SMPP 3.4: not in that state). */
 	if (s->state != S_BOUND || s->role == ROLE_TX) {
-		log_warnx("deliver_sm (sequence %u) on a %s session %s: answered "
-		    "ESME_RINVBNDSTS", seq, role_name(s->role),
+		log_warnx("%s (sequence %u) on a %s session %s: answered "
+		    "ESME_RINVBNDSTS", what, seq, role_name(s->role),
 		    s->state != S_BOUND ? "not bound" : "that does not receive");
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RINVBNDSTS, seq);
-		sess_write(s, &scratch);
+		deliver_refuse(s, cmd, ESME_RINVBNDSTS, seq);
 		return;
 	}
 	if (pdu_deliver_parse(p, len, &d) == -1) {
-		log_warnx("malformed deliver_sm (sequence %u): answered "
-		    "ESME_RSYSERR", seq);
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RSYSERR, seq);
-		sess_write(s, &scratch);
+		log_warnx("malformed %s (sequence %u): answered ESME_RSYSERR",
+		    what, seq);
+		deliver_refuse(s, cmd, ESME_RSYSERR, seq);
 		return;
 	}
 	/* The SMSC sent it again, its answer late (pigeond has not committed
@@ -308,15 +354,14 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 	uint64_t key = deliver_hash(&d);
 	switch (acks_join(s, s->gen, key, seq)) {
 	case 1:
-		log_info("deliver_sm %u from %s: a copy of one waiting for "
-		    "pigeond's commit; answered with it", seq, d.source);
+		log_info("%s %u from %s: a copy of one waiting for "
+		    "pigeond's commit; answered with it", what, seq, d.source);
 		return;
 	case 2:
-		log_warnx("deliver_sm %u from %s: one more copy (over %d) of "
+		log_warnx("%s %u from %s: one more copy (over %d) of "
 		    "one waiting for pigeond's commit: answered ESME_RTHROTTLED",
-		    seq, d.source, ACKS_MAX_COPIES);
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
-		sess_write(s, &scratch);
+		    what, seq, d.source, ACKS_MAX_COPIES);
+		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
 		return;
 	}
 	/* The SMSC sends without waiting for the answers: it is to send the
@@ -327,8 +372,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 			    "answer: the next ones are answered ESME_RTHROTTLED",
 			    ACKS_MAX_WAITING);
 		flood_said = 1;
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
-		sess_write(s, &scratch);
+		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
 		return;
 	}
 	flood_said = 0;
@@ -336,7 +380,10 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		st.receipts++;
 	else
 		st.mo++;
-	main_deliver(acks_add(s, s->gen, seq, key), seq, &d);
+	long long handle = acks_add(s, s->gen, seq, key);
+	if (d.data_sm)
+		dsm_mark(handle);
+	main_deliver(handle, seq, &d);
 }
 
 static void
@@ -355,7 +402,8 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		on_submit_resp(s, p, len, status, seq);
 		break;
 	case SMPP_DELIVER_SM:
-		on_deliver(s, p, len, seq);
+	case SMPP_DATA_SM:
+		on_deliver(s, p, len, seq, cmd);
 		break;
 	case SMPP_ENQUIRE_LINK:
 		sess_send_bare(s, SMPP_ENQUIRE_LINK | SMPP_RESP, ESME_ROK, seq);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include <check.h>
+#include <event2/bufferevent.h>
 
 #include "unit.h"
 
@@ -58,7 +59,21 @@ void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_I
 	snprintf(failed_error, sizeof(failed_error), "%s", error);
 }
 static int deliver_calls;
-void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { deliver_calls++; }
+static long long last_handle;
+static struct deliver last_d;		/* last_d.sm points to last_text */
+static char last_text[256];
+void main_deliver(long long handle, uint32_t seq, const struct deliver *d)
+{
+	size_t n = d->sm_len < sizeof(last_text) - 1 ? d->sm_len :
+	    sizeof(last_text) - 1;
+
+	deliver_calls++;
+	last_handle = handle;
+	last_d = *d;
+	memcpy(last_text, d->sm, n);
+	last_text[n] = '\0';
+	last_d.sm = (const uint8_t *)last_text;
+}
 void main_exit(int code) { exit(code); }
 
 /*
@@ -436,6 +451,148 @@ START_TEST(test_deliver_out_of_state)
 }
 END_TEST
 
+/* A connection for s whose other end the test reads (wired_pdu). */
+static struct event_base *tbase;
+static struct bufferevent *peer;
+
+static void
+wire(struct sess *s)
+{
+	struct bufferevent *pair[2];
+
+	if (tbase == NULL)
+		ck_assert_ptr_nonnull(tbase = event_base_new());
+	ck_assert_int_eq(bufferevent_pair_new(tbase, 0, pair), 0);
+	bufferevent_enable(pair[1], EV_READ);
+	s->bev = pair[0];
+	peer = pair[1];
+}
+
+/* The next PDU written on the wired session: its header and body
+ * (body_len bytes), 0; or -1 when there is none. */
+static int
+wired_pdu(uint32_t *cmd, uint32_t *status, uint32_t *seq, uint8_t *body,
+    size_t *body_len)
+{
+	struct evbuffer *in = bufferevent_get_input(peer);
+	uint8_t h[16];
+
+	if (evbuffer_copyout(in, h, 16) != 16)
+		return -1;
+	uint32_t len = pdu_get32(h);
+	ck_assert_uint_ge(len, 16);
+	ck_assert_uint_le(len, 16 + 256);
+	ck_assert_uint_ge(evbuffer_get_length(in), len);
+	evbuffer_drain(in, 16);
+	*cmd = pdu_get32(h + 4);
+	*status = pdu_get32(h + 8);
+	*seq = pdu_get32(h + 12);
+	*body_len = len - 16;
+	evbuffer_remove(in, body, *body_len);
+	return 0;
+}
+
+/* A data_sm from +212600000001 (esm_class esm), text in message_payload,
+ * and more TLVs. */
+static void
+data_sm_text(struct pdu_out *o, uint32_t seq, uint8_t esm, const char *text,
+    const uint8_t *tlvs, size_t tlen)
+{
+	pdu_out_init(o);
+	pdu_begin(o, SMPP_DATA_SM, 0, seq);
+	pdu_cstr(o, "", 6);			/* service_type */
+	pdu_u8(o, 1);
+	pdu_u8(o, 1);
+	pdu_cstr(o, "212600000001", 21);
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);
+	pdu_cstr(o, "40404", 21);
+	pdu_u8(o, esm);				/* esm_class */
+	pdu_u8(o, 0);				/* registered_delivery */
+	pdu_u8(o, 0);				/* data_coding */
+	pdu_tlv(o, TLV_MESSAGE_PAYLOAD, text, strlen(text));
+	pdu_bytes(o, tlvs, tlen);
+	pdu_end(o);
+}
+
+/*
+ * MO and receipts an SMSC sends as data_sm are read as deliver_sm's
+ * (their text in message_payload, a receipt by esm_class and its TLVs)
+ * and answered data_sm_resp, with an empty message_id, only after
+ * pigeond's commit. Before, each was answered generic_nack 0x03 and lost.
+ * A deliver_sm of the same text is another delivery, answered
+ * deliver_sm_resp.
+ */
+START_TEST(test_data_sm)
+{
+	struct pdu_out o;
+	uint8_t body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+	const char *err = NULL;
+	static const uint8_t rtlvs[] = { 0x00, 0x1e, 0, 9, '3', 'a', '0', '0',
+	    '0', '0', '0', '2', 0, 0x04, 0x27, 0, 1, 5 };
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	deliver_calls = 0;
+	data_sm_text(&o, 13, 0, "FOLLOW ali", NULL, 0);
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(deliver_calls, 1);
+	ck_assert_str_eq(last_text, "FOLLOW ali");
+	ck_assert_str_eq(last_d.source, "212600000001");
+	ck_assert_str_eq(last_d.dest, "40404");
+	ck_assert_int_eq(last_d.source_ton, 1);
+	long long mo = last_handle;
+
+	/* The same text as a deliver_sm: its own delivery. */
+	deliver_text(&o, 14, "FOLLOW ali");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 2);
+	long long dl = last_handle;
+
+	/* A receipt as data_sm. */
+	data_sm_text(&o, 15, 0x04, "id:3a000002 sub:001 dlvrd:000 submit "
+	    "date:2512052150 done date:2512052151 stat:UNDELIV err:001 text:",
+	    rtlvs, sizeof(rtlvs));
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 3);
+	ck_assert_int_eq(last_d.esm_class, 0x04);
+	ck_assert_str_eq(last_d.receipted_id, "3a000002");
+	ck_assert_int_eq(last_d.message_state, 5);
+	ck_assert(strstr(last_text, "stat:UNDELIV") != NULL);
+	long long rc = last_handle;
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+
+	/* Committed: each answered as it came. */
+	ck_assert_int_eq(link_ack(dl, &err), 0);
+	ck_assert_int_eq(link_ack(mo, &err), 0);
+	ck_assert_int_eq(link_ack(rc, &err), 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_DELIVER_SM | SMPP_RESP);
+	ck_assert_uint_eq(seq, 14);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, 0x80000103u);
+	ck_assert_uint_eq(status, ESME_ROK);
+	ck_assert_uint_eq(seq, 13);
+	ck_assert_uint_eq(blen, 1);		/* message_id "" */
+	ck_assert_int_eq(body[0], 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, 0x80000103u);
+	ck_assert_uint_eq(seq, 15);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
 /* One delivery sent again and again while its commit waits: so many
  * copies joined, the rest turned away (each kept 4 bytes, for ever). */
 START_TEST(test_acks_copies_capped)
@@ -509,6 +666,7 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_receiver_lost_older_pigeond);
 	tcase_add_test(tc, test_deliver_out_of_state);
+	tcase_add_test(tc, test_data_sm);
 	tcase_add_test(tc, test_acks_copies_capped);
 	tcase_add_test(tc, test_deliveries_flood_capped);
 	suite_add_tcase(s, tc);
