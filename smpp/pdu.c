@@ -212,11 +212,11 @@ pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size)
 	out[0] = '\0';
 	if (len <= SMPP_HEADER_LEN)
 		return -1;	/* an error response may carry no body */
+	/* Without its NUL (some SMSCs end the PDU with the id's last
+	 * character), the id runs to the end of the PDU: read as empty, the
+	 * part had no id and its receipts matched nothing. Longer than out:
+	 * cut, as the same id is cut where receipts name it (SMPP_ID_SIZE). */
 	n = strnlen((const char *)body, len - SMPP_HEADER_LEN);
-	if (n == len - SMPP_HEADER_LEN)
-		return -1;	/* no NUL */
-	/* Longer than out: cut, as the same id is cut where receipts
-	 * name it (SMPP_ID_SIZE). */
 	if (n >= size)
 		n = size - 1;
 	memcpy(out, body, n);

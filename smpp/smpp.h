@@ -113,8 +113,9 @@ void	 pdu_bytes(struct pdu_out *, const void *, size_t);
 void	 pdu_tlv(struct pdu_out *, uint16_t tag, const void *, size_t);
 void	 pdu_end(struct pdu_out *);
 uint32_t pdu_get32(const uint8_t *);
-/* submit_sm_resp's / bind_resp's cstring after the header, cut to size;
- * 0, or -1 when there is none (no body, or no NUL in it). */
+/* submit_sm_resp's / bind_resp's cstring after the header, cut to size
+ * (without its NUL, up to the PDU's end); 0, or -1 when there is no
+ * body. */
 int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
 /* Reads a deliver_sm or a data_sm (by the header's command_id); 0, or
  * -1 when malformed. d points into pdu. */

@@ -44,10 +44,11 @@ void main_link_up(const char *session) { up_calls++; }
 void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
-static char failed_error[160];
+static char failed_error[160], sent_id[SMPP_ID_SIZE];
 void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
 {
 	sent_calls++;
+	snprintf(sent_id, sizeof(sent_id), "%s", ids[0]);
 	trail_add("sent %lld;", id);
 }
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
@@ -224,6 +225,25 @@ START_TEST(test_nack_fails_one_submit)
 	ck_assert_msg(strstr(failed_error, "generic_nack 0x02") != NULL, "%s",
 	    failed_error);
 	ck_assert_int_eq(ninflight, 0);
+}
+END_TEST
+
+/* A submit_sm_resp whose message_id ends with the PDU, without its NUL:
+ * the part has that id (it had none, and its receipts matched nothing). */
+START_TEST(test_submit_resp_id_without_nul)
+{
+	uint8_t p[32];
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	in_flight(46, 6);
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_ROK, 6, 8);
+	memcpy(p + 16, "3A000009", 8);
+	sess_pdu(&sess[0], p, 24);
+	ck_assert_int_eq(ninflight, 0);
+	ck_assert_str_eq(sent_id, "3A000009");
 }
 END_TEST
 
@@ -661,6 +681,7 @@ main(void)
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
 	tcase_add_test(tc, test_nack_fails_one_submit);
+	tcase_add_test(tc, test_submit_resp_id_without_nul);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
