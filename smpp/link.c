@@ -344,11 +344,15 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		return;
 	}
 	if (pdu_deliver_parse(p, len, &d) == -1) {
-		log_warnx("malformed %s (sequence %u): answered ESME_RSYSERR",
-		    what, seq);
+		log_warnx("malformed %s (sequence %u): a mandatory field cannot "
+		    "be read; answered ESME_RSYSERR", what, seq);
 		deliver_refuse(s, cmd, ESME_RSYSERR, seq);
 		return;
 	}
+	if (d.bad_tail > 0)
+		log_warnx("%s (sequence %u) from %s: the last %zu bytes of its "
+		    "optional part cannot be read; ignored", what, seq, d.source,
+		    d.bad_tail);
 	/* The SMSC sent it again, its answer late (pigeond has not committed
 	 * the first yet): answered with the first, not reported twice. */
 	uint64_t key = deliver_hash(&d);

@@ -285,10 +285,19 @@ pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d)
 	d->sm_len = sm_len;
 	r.p += sm_len;
 	r.left -= sm_len;
+	/* A broken optional part ends the reading, the rest kept: refused
+	 * whole, the SMSC delivered it again for ever, and the MO or the
+	 * receipt was never stored. */
 	while (r.left > 0) {
+		if (r.left < 4) {
+			d->bad_tail = r.left;	/* not even a TLV's header */
+			break;
+		}
 		unsigned tag = rd_u16(&r), n = rd_u16(&r);
-		if (r.bad || n > r.left)
-			return -1;
+		if (n > r.left) {
+			d->bad_tail = r.left + 4;
+			break;
+		}
 		const uint8_t *v = r.p;
 		switch (tag) {
 		case TLV_SAR_MSG_REF_NUM:

@@ -88,6 +88,8 @@ struct deliver {
 	unsigned sar_ref, sar_total, sar_seq;
 	char	 receipted_id[SMPP_ID_SIZE];	/* TLV; "" = none */
 	int	 message_state;		/* TLV; -1 = none */
+	size_t	 bad_tail;		/* bytes of the optional part that
+					 * could not be read, ignored */
 };
 
 /* A delivery receipt's text (SMPP 3.4 appendix B, as carriers write it). */
@@ -118,7 +120,10 @@ uint32_t pdu_get32(const uint8_t *);
  * body. */
 int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
 /* Reads a deliver_sm or a data_sm (by the header's command_id); 0, or
- * -1 when malformed. d points into pdu. */
+ * -1 when a mandatory field is malformed. An optional part that cannot
+ * be read (stray bytes, a TLV running past the PDU) is ignored from
+ * there, what came before it kept: d->bad_tail says how many bytes. d
+ * points into pdu. */
 int	 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d);
 /*
  * What identifies a deliver_sm across the SMSC's redeliveries (which come

@@ -613,6 +613,41 @@ START_TEST(test_data_sm)
 }
 END_TEST
 
+/* A deliver_sm with a stray byte after short_message reaches pigeond
+ * and waits for its commit (it was answered ESME_RSYSERR at once, the
+ * SMSC delivering it again for ever, never stored). */
+START_TEST(test_deliver_broken_tail_taken)
+{
+	struct pdu_out o;
+	uint8_t body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+	const char *err = NULL;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	deliver_calls = 0;
+	deliver_text(&o, 21, "FOLLOW ali");
+	pdu_u8(&o, 0);
+	pdu_end(&o);
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(deliver_calls, 1);
+	ck_assert_str_eq(last_text, "FOLLOW ali");
+	ck_assert_int_eq(link_ack(last_handle, &err), 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_DELIVER_SM | SMPP_RESP);
+	ck_assert_uint_eq(status, ESME_ROK);
+	ck_assert_uint_eq(seq, 21);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
 /* One delivery sent again and again while its commit waits: so many
  * copies joined, the rest turned away (each kept 4 bytes, for ever). */
 START_TEST(test_acks_copies_capped)
@@ -688,6 +723,7 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_older_pigeond);
 	tcase_add_test(tc, test_deliver_out_of_state);
 	tcase_add_test(tc, test_data_sm);
+	tcase_add_test(tc, test_deliver_broken_tail_taken);
 	tcase_add_test(tc, test_acks_copies_capped);
 	tcase_add_test(tc, test_deliveries_flood_capped);
 	suite_add_tcase(s, tc);
