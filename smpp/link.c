@@ -412,6 +412,12 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 	case SMPP_ENQUIRE_LINK:
 		sess_send_bare(s, SMPP_ENQUIRE_LINK | SMPP_RESP, ESME_ROK, seq);
 		break;
+	case SMPP_ALERT_NOTIFICATION:
+		/* A phone is reachable again (SMPP 3.4, 4.12): no answer is
+		 * defined (a generic_nack is not one), and the worker has no
+		 * use for it. */
+		log_debug("alert_notification (sequence %u); ignored", seq);
+		break;
 	case SMPP_ENQUIRE_LINK | SMPP_RESP:
 		if (seq == s->enq_seq)
 			s->enq_seq = 0;

@@ -648,6 +648,35 @@ START_TEST(test_deliver_broken_tail_taken)
 }
 END_TEST
 
+/* An alert_notification gets no answer (SMPP 3.4 defines none: it was
+ * answered generic_nack) and the session goes on; a command the worker
+ * does not know is still answered generic_nack 0x03. */
+START_TEST(test_alert_notification_ignored)
+{
+	uint8_t p[64], body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	pdu16(p, SMPP_ALERT_NOTIFICATION, 0, 17, 30);
+	sess_pdu(&sess[0], p, 46);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	pdu16(p, 0x00000104u, 0, 18, 0);	/* an unknown command */
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_GENERIC_NACK);
+	ck_assert_uint_eq(status, ESME_RINVCMDID);
+	ck_assert_uint_eq(seq, 18);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
 /* One delivery sent again and again while its commit waits: so many
  * copies joined, the rest turned away (each kept 4 bytes, for ever). */
 START_TEST(test_acks_copies_capped)
@@ -724,6 +753,7 @@ main(void)
 	tcase_add_test(tc, test_deliver_out_of_state);
 	tcase_add_test(tc, test_data_sm);
 	tcase_add_test(tc, test_deliver_broken_tail_taken);
+	tcase_add_test(tc, test_alert_notification_ignored);
 	tcase_add_test(tc, test_acks_copies_capped);
 	tcase_add_test(tc, test_deliveries_flood_capped);
 	suite_add_tcase(s, tc);
