@@ -214,6 +214,17 @@ START_TEST(test_nack_fails_one_submit)
 	ck_assert_str_eq(trail, "failed 42 permanent;sent 43;");
 	ck_assert_int_eq(down_calls, 0);
 
+	/* A nack saying throttled (as some SMSCs throttle) is a throttle:
+	 * temporary, never the message's failure. */
+	trail[0] = '\0';
+	in_flight(47, 7);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RTHROTTLED, 7, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_str_eq(trail, "failed 47 temporary;");
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	ck_assert_int_ge(pause_until, now_ms());
+	pause_until = 0;
+
 	/* ESME_RINVCMDLEN: the session closes, the link down first. */
 	trail[0] = '\0';
 	in_flight(44, 4);
