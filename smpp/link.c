@@ -5,15 +5,17 @@
  * session that sends (the window, the rate, throttling, timeouts) is
  * submit.c's.
  *
- * A generic_nack, an unbind from the SMSC, a closed connection or an
- * enquire_link without answer end the session: pigeond is told the
- * link is down, then what was in flight is settled as "may have been
- * sent" and what was still queued as "not sent" (back to pigeond's queue,
- * no attempt charged), and the session binds again after a backoff.
+ * An unbind from the SMSC, a closed connection, an enquire_link without
+ * answer or a generic_nack (but one answering a submit_sm, which fails
+ * that message alone, unless its status is ESME_RINVCMDLEN) end the
+ * session: pigeond is told the link is down, then what was in flight is
+ * settled as "may have been sent" and what was still queued as "not
+ * sent" (back to pigeond's queue, no attempt charged), and the session
+ * binds again after a backoff.
  *
- * A deliver_sm is answered only when pigeond says it committed it
- * (link_ack): a session that ends before leaves it to the SMSC to deliver
- * again. A copy the SMSC sends on the same session meanwhile (its answer
+ * A deliver_sm (or a data_sm, the same MO or receipt in another layout)
+ * is answered only when pigeond says it committed it (link_ack): a
+ * session that ends before leaves it to the SMSC to deliver again. A copy the SMSC sends on the same session meanwhile (its answer
  * late) is answered with it, never reported twice (acks.c).
  */
 #include <sys/socket.h>
@@ -248,6 +250,41 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 }
 
+/*
+ * The deliveries waiting for pigeond's commit that came as data_sm, by
+ * handle: answered data_sm_resp (acks.c keeps the session and sequence
+ * numbers, not the command). Taken when the handle is; one pigeond never
+ * answers stays, as in acks.c, its handle never given again meanwhile.
+ */
+static long long *dsm;
+static size_t	 ndsm, dsm_cap;
+
+static void
+dsm_mark(long long handle)
+{
+	if (ndsm == dsm_cap) {
+		size_t ncap = dsm_cap ? dsm_cap * 2 : 16;
+		long long *n = realloc(dsm, ncap * sizeof(*dsm));
+		if (n == NULL)
+			fatal("realloc");
+		dsm = n;
+		dsm_cap = ncap;
+	}
+	dsm[ndsm++] = handle;
+}
+
+/* 1 when handle came as a data_sm (then forgotten), else 0. */
+static int
+dsm_take(long long handle)
+{
+	for (size_t i = 0; i < ndsm; i++)
+		if (dsm[i] == handle) {
+			dsm[i] = dsm[--ndsm];
+			return 1;
+		}
+	return 0;
+}
+
 /* pigeond has committed the delivery handle names: answer it (acks.c
  * keeps which session and sequence number it came with). */
 int
@@ -262,6 +299,7 @@ link_ack(long long handle, const char **err)
 		*err = "no deliver_sm with that location";
 		return -1;
 	}
+	uint32_t cmd = dsm_take(handle) ? SMPP_DATA_SM : SMPP_DELIVER_SM;
 	if (s->gen != gen || s->state != S_BOUND) {
 		free(copies);
 		*err = "the session that delivered it is closed: the "
@@ -270,7 +308,7 @@ link_ack(long long handle, const char **err)
 	}
 	/* The SMSC's copies of it (acks_join) are answered with it. */
 	for (size_t i = 0; i <= ncopies; i++) {
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK,
+		pdu_begin(&scratch, cmd | SMPP_RESP, ESME_ROK,
 		    i == 0 ? seq : copies[i - 1]);
 		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
 		sess_write(s, &scratch);
@@ -279,42 +317,55 @@ link_ack(long long handle, const char **err)
 	return 0;
 }
 
+/* A deliver_sm or data_sm (cmd) answered at once with status. */
 static void
-on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
+deliver_refuse(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	pdu_begin(&scratch, cmd | SMPP_RESP, status, seq);
+	sess_write(s, &scratch);
+}
+
+/* A deliver_sm, or a data_sm (cmd): the same MO or receipt, answered
+ * (deliver_sm_resp, data_sm_resp) after pigeond's commit alike. */
+static void
+on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
+    uint32_t cmd)
 {
 	struct deliver d;
+	const char *what = cmd == SMPP_DATA_SM ? "data_sm" : "deliver_sm";
 
 	/* Before the bind is answered, or on a transmitter: nothing of it
 	 * would be answered after the commit (SMPP 3.4: not in that state). */
 	if (s->state != S_BOUND || s->role == ROLE_TX) {
-		log_warnx("deliver_sm (sequence %u) on a %s session %s: answered "
-		    "ESME_RINVBNDSTS", seq, role_name(s->role),
+		log_warnx("%s (sequence %u) on a %s session %s: answered "
+		    "ESME_RINVBNDSTS", what, seq, role_name(s->role),
 		    s->state != S_BOUND ? "not bound" : "that does not receive");
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RINVBNDSTS, seq);
-		sess_write(s, &scratch);
+		deliver_refuse(s, cmd, ESME_RINVBNDSTS, seq);
 		return;
 	}
 	if (pdu_deliver_parse(p, len, &d) == -1) {
-		log_warnx("malformed deliver_sm (sequence %u): answered "
-		    "ESME_RSYSERR", seq);
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RSYSERR, seq);
-		sess_write(s, &scratch);
+		log_warnx("malformed %s (sequence %u): a mandatory field cannot "
+		    "be read; answered ESME_RSYSERR", what, seq);
+		deliver_refuse(s, cmd, ESME_RSYSERR, seq);
 		return;
 	}
+	if (d.bad_tail > 0)
+		log_warnx("%s (sequence %u) from %s: the last %zu bytes of its "
+		    "optional part cannot be read; ignored", what, seq, d.source,
+		    d.bad_tail);
 	/* The SMSC sent it again, its answer late (pigeond has not committed
 	 * the first yet): answered with the first, not reported twice. */
 	uint64_t key = deliver_hash(&d);
 	switch (acks_join(s, s->gen, key, seq)) {
 	case 1:
-		log_info("deliver_sm %u from %s: a copy of one waiting for "
-		    "pigeond's commit; answered with it", seq, d.source);
+		log_info("%s %u from %s: a copy of one waiting for "
+		    "pigeond's commit; answered with it", what, seq, d.source);
 		return;
 	case 2:
-		log_warnx("deliver_sm %u from %s: one more copy (over %d) of "
+		log_warnx("%s %u from %s: one more copy (over %d) of "
 		    "one waiting for pigeond's commit: answered ESME_RTHROTTLED",
-		    seq, d.source, ACKS_MAX_COPIES);
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
-		sess_write(s, &scratch);
+		    what, seq, d.source, ACKS_MAX_COPIES);
+		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
 		return;
 	}
 	/* The SMSC sends without waiting for the answers: it is to send the
@@ -325,8 +376,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 			    "answer: the next ones are answered ESME_RTHROTTLED",
 			    ACKS_MAX_WAITING);
 		flood_said = 1;
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_RTHROTTLED, seq);
-		sess_write(s, &scratch);
+		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
 		return;
 	}
 	flood_said = 0;
@@ -334,7 +384,10 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq)
 		st.receipts++;
 	else
 		st.mo++;
-	main_deliver(acks_add(s, s->gen, seq, key), seq, &d);
+	long long handle = acks_add(s, s->gen, seq, key);
+	if (d.data_sm)
+		dsm_mark(handle);
+	main_deliver(handle, seq, &d);
 }
 
 static void
@@ -353,10 +406,17 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 		on_submit_resp(s, p, len, status, seq);
 		break;
 	case SMPP_DELIVER_SM:
-		on_deliver(s, p, len, seq);
+	case SMPP_DATA_SM:
+		on_deliver(s, p, len, seq, cmd);
 		break;
 	case SMPP_ENQUIRE_LINK:
 		sess_send_bare(s, SMPP_ENQUIRE_LINK | SMPP_RESP, ESME_ROK, seq);
+		break;
+	case SMPP_ALERT_NOTIFICATION:
+		/* A phone is reachable again (SMPP 3.4, 4.12): no answer is
+		 * defined (a generic_nack is not one), and the worker has no
+		 * use for it. */
+		log_debug("alert_notification (sequence %u); ignored", seq);
 		break;
 	case SMPP_ENQUIRE_LINK | SMPP_RESP:
 		if (seq == s->enq_seq)
@@ -392,8 +452,23 @@ sess_pdu(struct sess *s, const uint8_t *p, size_t len)
 			bind_refused(s, status, "bind answered generic_nack");
 			break;
 		}
-		submit_nacked(s, seq, status);
+		/* A submit the SMSC could not read fails alone; the session
+		 * goes on (closed, every other submit in flight was "may have
+		 * been sent" and sent again, and the nacked one, temporary,
+		 * did it all again at each attempt). Unless the SMSC says the
+		 * command_length was wrong: the stream may be out of step. */
+		struct sub *sb = submit_nack_take(s, seq);
+		if (sb != NULL && status != ESME_RINVCMDLEN) {
+			log_warnx("submit_sm (sequence %u) answered generic_nack "
+			    "0x%02x %s: the message fails; the session goes on",
+			    seq, status, smpp_status_text(status));
+			submit_nacked(sb, status);
+			break;
+		}
 		sess_close(s, "generic_nack from the SMSC", status);
+		/* Its send_failed after the link down (sess_close). */
+		if (sb != NULL)
+			submit_nacked(sb, status);
 		break;
 	}
 	default:

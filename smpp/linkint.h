@@ -74,8 +74,13 @@ void	 link_pump(void);
 void	 link_fail_all(const char *why);
 void	 on_submit_resp(struct sess *, const uint8_t *p, size_t len,
 	    uint32_t status, uint32_t seq);
-/* A generic_nack from s: the submit it answers, if any, fails. */
-void	 submit_nacked(struct sess *s, uint32_t seq, uint32_t status);
+/* A generic_nack from s: the submit in flight it answers, taken out of
+ * the window (NULL: none); then settled by submit_nacked: failed for
+ * good, or temporary with ESME_RINVCMDLEN (the session closes), a
+ * throttle status taken as in a submit_sm_resp. */
+struct sub;
+struct sub *submit_nack_take(struct sess *s, uint32_t seq);
+void	 submit_nacked(struct sub *, uint32_t status);
 /* Each tick: the submits whose answer never came (first), and the rate
  * coming back after a throttle (last). */
 void	 submit_timeouts(long t);

@@ -212,11 +212,11 @@ pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size)
 	out[0] = '\0';
 	if (len <= SMPP_HEADER_LEN)
 		return -1;	/* an error response may carry no body */
+	/* Without its NUL (some SMSCs end the PDU with the id's last
+	 * character), the id runs to the end of the PDU: read as empty, the
+	 * part had no id and its receipts matched nothing. Longer than out:
+	 * cut, as the same id is cut where receipts name it (SMPP_ID_SIZE). */
 	n = strnlen((const char *)body, len - SMPP_HEADER_LEN);
-	if (n == len - SMPP_HEADER_LEN)
-		return -1;	/* no NUL */
-	/* Longer than out: cut, as the same id is cut where receipts
-	 * name it (SMPP_ID_SIZE). */
 	if (n >= size)
 		n = size - 1;
 	memcpy(out, body, n);
@@ -236,6 +236,10 @@ deliver_hash(const struct deliver *d)
 	h = fnv(h, d->dest, strlen(d->dest) + 1);
 	h = fnv(h, nums, sizeof(nums));
 	h = fnv(h, d->sm, d->sm_len);
+	/* Answered as it came: a data_sm never joins a deliver_sm's copies
+	 * (acks_join). A deliver_sm's key is as it always was. */
+	if (d->data_sm)
+		h = fnv(h, "data_sm", 7);
 	return h;
 }
 
@@ -250,6 +254,7 @@ pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d)
 	d->message_state = -1;
 	if (len < SMPP_HEADER_LEN)
 		return -1;
+	d->data_sm = pdu_get32(pdu + 4) == SMPP_DATA_SM;
 	rd_cstr(&r, skip, 6);			/* service_type */
 	d->source_ton = rd_u8(&r);
 	d->source_npi = rd_u8(&r);
@@ -258,25 +263,41 @@ pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d)
 	rd_u8(&r);				/* dest_addr_npi */
 	rd_cstr(&r, d->dest, sizeof(d->dest));
 	d->esm_class = rd_u8(&r);
-	rd_u8(&r);				/* protocol_id */
-	rd_u8(&r);				/* priority_flag */
-	rd_cstr(&r, skip, 17);			/* schedule_delivery_time */
-	rd_cstr(&r, skip, 17);			/* validity_period */
-	rd_u8(&r);				/* registered_delivery */
-	rd_u8(&r);				/* replace_if_present_flag */
-	d->data_coding = rd_u8(&r);
-	rd_u8(&r);				/* sm_default_msg_id */
-	sm_len = rd_u8(&r);
+	if (d->data_sm) {
+		/* SMPP 3.4, 4.7.1: the text comes in message_payload. */
+		rd_u8(&r);			/* registered_delivery */
+		d->data_coding = rd_u8(&r);
+		sm_len = 0;
+	} else {
+		rd_u8(&r);			/* protocol_id */
+		rd_u8(&r);			/* priority_flag */
+		rd_cstr(&r, skip, 17);		/* schedule_delivery_time */
+		rd_cstr(&r, skip, 17);		/* validity_period */
+		rd_u8(&r);			/* registered_delivery */
+		rd_u8(&r);			/* replace_if_present_flag */
+		d->data_coding = rd_u8(&r);
+		rd_u8(&r);			/* sm_default_msg_id */
+		sm_len = rd_u8(&r);
+	}
 	if (r.bad || sm_len > r.left)
 		return -1;
 	d->sm = r.p;
 	d->sm_len = sm_len;
 	r.p += sm_len;
 	r.left -= sm_len;
+	/* A broken optional part ends the reading, the rest kept: refused
+	 * whole, the SMSC delivered it again for ever, and the MO or the
+	 * receipt was never stored. */
 	while (r.left > 0) {
+		if (r.left < 4) {
+			d->bad_tail = r.left;	/* not even a TLV's header */
+			break;
+		}
 		unsigned tag = rd_u16(&r), n = rd_u16(&r);
-		if (r.bad || n > r.left)
-			return -1;
+		if (n > r.left) {
+			d->bad_tail = r.left + 4;
+			break;
+		}
 		const uint8_t *v = r.p;
 		switch (tag) {
 		case TLV_SAR_MSG_REF_NUM:

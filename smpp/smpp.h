@@ -37,6 +37,8 @@
 #define SMPP_UNBIND			0x00000006u
 #define SMPP_BIND_TRANSCEIVER		0x00000009u
 #define SMPP_ENQUIRE_LINK		0x00000015u
+#define SMPP_ALERT_NOTIFICATION		0x00000102u
+#define SMPP_DATA_SM			0x00000103u
 #define SMPP_RESP			0x80000000u
 
 /* command_status values the worker acts on */
@@ -71,8 +73,10 @@ struct pdu_out {
 	size_t	 len, cap;
 };
 
-/* What the worker reads out of a deliver_sm. */
+/* What the worker reads out of a deliver_sm, or a data_sm (the same
+ * fields but the ones data_sm lacks; its text in message_payload). */
 struct deliver {
+	int	 data_sm;		/* came as data_sm: data_sm_resp */
 	char	 source[22];
 	uint8_t	 source_ton, source_npi;
 	char	 dest[22];
@@ -84,6 +88,8 @@ struct deliver {
 	unsigned sar_ref, sar_total, sar_seq;
 	char	 receipted_id[SMPP_ID_SIZE];	/* TLV; "" = none */
 	int	 message_state;		/* TLV; -1 = none */
+	size_t	 bad_tail;		/* bytes of the optional part that
+					 * could not be read, ignored */
 };
 
 /* A delivery receipt's text (SMPP 3.4 appendix B, as carriers write it). */
@@ -109,10 +115,15 @@ void	 pdu_bytes(struct pdu_out *, const void *, size_t);
 void	 pdu_tlv(struct pdu_out *, uint16_t tag, const void *, size_t);
 void	 pdu_end(struct pdu_out *);
 uint32_t pdu_get32(const uint8_t *);
-/* submit_sm_resp's / bind_resp's cstring after the header, cut to size;
- * 0, or -1 when there is none (no body, or no NUL in it). */
+/* submit_sm_resp's / bind_resp's cstring after the header, cut to size
+ * (without its NUL, up to the PDU's end); 0, or -1 when there is no
+ * body. */
 int	 pdu_read_cstr_body(const uint8_t *pdu, size_t len, char *out, size_t size);
-/* Reads a deliver_sm; 0, or -1 when malformed. d points into pdu. */
+/* Reads a deliver_sm or a data_sm (by the header's command_id); 0, or
+ * -1 when a mandatory field is malformed. An optional part that cannot
+ * be read (stray bytes, a TLV running past the PDU) is ignored from
+ * there, what came before it kept: d->bad_tail says how many bytes. d
+ * points into pdu. */
 int	 pdu_deliver_parse(const uint8_t *pdu, size_t len, struct deliver *d);
 /*
  * What identifies a deliver_sm across the SMSC's redeliveries (which come
@@ -205,7 +216,8 @@ struct link_config {
 /* link.c: the sessions of one bind, in the libevent loop of main.c. */
 struct event_base;
 void	 link_start(struct event_base *, const struct link_config *);
-/* pigeond committed the MO message behind handle: answer its deliver_sm. */
+/* pigeond committed the MO message behind handle: answer its deliver_sm
+ * (or data_sm). */
 int	 link_ack(long long handle, const char **err);
 /* Unbinds every session, then calls main_exit(0). */
 void	 link_stop(void);
@@ -259,7 +271,8 @@ void	 main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
-/* A deliver_sm: an MO part or a receipt, to acknowledge by handle. */
+/* A deliver_sm or data_sm: an MO part or a receipt, to acknowledge by
+ * handle. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
 void	 main_exit(int) __attribute__((noreturn));
 

@@ -6,10 +6,12 @@
  * one whose answer never comes is settled as a temporary failure that may
  * have been sent. ESME_RTHROTTLED and ESME_RMSGQFUL pause the submits and
  * halve the rate (they fail a one-part message temporarily, flagged, never
- * for good; a part of a long one is submitted again after the pause). When
- * the session that sends ends, what was in flight is settled as "may have
- * been sent" and what was still queued as "not sent" (back to pigeond's
- * queue, no attempt charged): link_fail_all.
+ * for good; a part of a long one is submitted again after the pause). A
+ * submit answered generic_nack (the SMSC could not read it) fails its
+ * message for good (submit_nacked). When the session that sends ends,
+ * what was in flight is settled as "may have been sent" and what was
+ * still queued as "not sent" (back to pigeond's queue, no attempt
+ * charged): link_fail_all.
  */
 #include <sys/queue.h>
 #include <stdio.h>
@@ -177,26 +179,14 @@ inflight_take(struct sess *s, uint32_t seq)
 	return NULL;
 }
 
-void
-on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
-    uint32_t seq)
+/*
+ * The SMSC refused a part (status): a throttle pauses the submits, and a
+ * throttled part of a long message is queued again; else the part fails,
+ * temporary or not as said, with err.
+ */
+static void
+sub_refused(struct sub *sb, uint32_t status, int temporary, const char *err)
 {
-	struct sub *sb = inflight_take(s, seq);
-	char id[SMPP_ID_SIZE];
-
-	if (sb == NULL) {
-		log_warnx("submit_sm_resp for sequence %u, not in flight "
-		    "(settled after its timeout?); ignored", seq);
-		return;
-	}
-	st.answered++;
-	if (status == ESME_ROK) {
-		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
-			id[0] = '\0';
-		pause_ms = THROTTLE_PAUSE_MIN_MS;
-		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
-		return;
-	}
 	/*
 	 * The rest of a window sent before the pause is answered the same
 	 * way: one pause (and one step of backoff) per episode, not per
@@ -237,24 +227,63 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 		nqueued++;
 		return;
 	}
-	char err[96];
-	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
-	    smpp_status_text(status));
-	msg_part_done(sb, 0, NULL, status, smpp_status_temporary(status),
+	msg_part_done(sb, 0, NULL, status, temporary,
 	    smpp_status_throttle(status), 0, err);
 }
 
 void
-submit_nacked(struct sess *s, uint32_t seq, uint32_t status)
+on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
+    uint32_t seq)
+{
+	struct sub *sb = inflight_take(s, seq);
+	char id[SMPP_ID_SIZE];
+
+	if (sb == NULL) {
+		log_warnx("submit_sm_resp for sequence %u, not in flight "
+		    "(settled after its timeout?); ignored", seq);
+		return;
+	}
+	st.answered++;
+	if (status == ESME_ROK) {
+		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
+			id[0] = '\0';
+		pause_ms = THROTTLE_PAUSE_MIN_MS;
+		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
+		return;
+	}
+	char err[96];
+	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
+	    smpp_status_text(status));
+	sub_refused(sb, status, smpp_status_temporary(status), err);
+}
+
+struct sub *
+submit_nack_take(struct sess *s, uint32_t seq)
 {
 	struct sub *sb = inflight_take(s, seq);
 
-	if (sb != NULL) {
-		char err[96];
-		snprintf(err, sizeof(err), "generic_nack 0x%02x: %s",
-		    status, smpp_status_text(status));
-		msg_part_done(sb, 0, NULL, status, 1, 0, 0, err);
-	}
+	if (sb != NULL)
+		st.answered++;
+	return sb;
+}
+
+/*
+ * The SMSC could not read the submit_sm (a Logica or Huawei SMSC nacks a
+ * PDU it cannot parse): sent again, it would be refused again, so the
+ * message fails for good. ESME_RINVCMDLEN closes the session (link.c),
+ * the message then temporary like the others in flight; a throttle
+ * status is taken as in a submit_sm_resp (a throttled message is never a
+ * failure).
+ */
+void
+submit_nacked(struct sub *sb, uint32_t status)
+{
+	char err[96];
+
+	snprintf(err, sizeof(err), "generic_nack 0x%02x: %s", status,
+	    smpp_status_text(status));
+	sub_refused(sb, status, status == ESME_RINVCMDLEN ||
+	    smpp_status_throttle(status), err);
 }
 
 /* Sends queued parts while the window, the rate and any pause allow. */

@@ -521,6 +521,63 @@ START_TEST(test_mo_ack_after_commit)
 END_TEST
 
 /*
+ * An SMSC that sends MO and receipts as data_sm: an `sms` and a `report`
+ * as from deliver_sm, each answered data_sm_resp only after pigeond's
+ * commit. Before, each was answered generic_nack 0x03, never reported,
+ * and the SMSC sent it again for ever.
+ */
+START_TEST(test_data_sm)
+{
+	smsc_start("smpp-data-sm", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000007\","
+	    "\"text\":\"FOLLOW alice\",\"pdu\":\"data_sm\"}"));
+	json_t *m = take_sms_from("+212611000007");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "FOLLOW alice");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "dest")), "40404");
+	ck_assert_int_eq(h_smsc_count(&smsc, "data_sm"), 1);
+	/* Not answered before the commit (a ping's pong comes after any
+	 * answer the worker gave when it read the data_sm). */
+	w_write("{\"type\":\"ping\",\"seq\":3}");
+	json_decref(w_take("pong", -1, WAIT_MS));
+	h_sleep_ms(100);
+	ck_assert_int_eq(h_smsc_count(&smsc, "data_sm_resp"), 0);
+	ck_assert_int_eq(h_smsc_count(&smsc, "generic_nack"), 0);
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	json_decref(m);
+	h_smsc_wait_count(&smsc, "data_sm_resp", 1, WAIT_MS);
+
+	/* A receipt as data_sm matches the message sent. */
+	send_text(1, "+212600000009", "receipt as data_sm", 1);
+	json_t *sent = w_outcome(1);
+	ck_assert_str_eq(json_string_value(json_object_get(sent, "type")), "sent");
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"receipts\",\"stat\":\"DELIVRD\","
+	    "\"tlv\":true,\"pdu\":\"data_sm\"}"));
+	json_t *r = w_take("report", -1, WAIT_MS);
+	ck_assert(keys_meet(json_object_get(r, "keys"), json_object_get(sent, "keys")));
+	ck_assert_str_eq(json_string_value(json_object_get(r, "recipient")),
+	    "+212600000009");
+	ck_assert(json_is_true(json_object_get(r, "delivered")));
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(r, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	h_smsc_wait_count(&smsc, "data_sm_resp", 2, WAIT_MS);
+	ck_assert_int_eq(h_smsc_count(&smsc, "generic_nack"), 0);
+	/* Both answered with status 0: the SMSC has nothing left to send. */
+	json_t *st = h_smsc_ctl(&smsc, "{\"cmd\":\"status\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "pending_mo")), 0);
+	json_decref(st);
+	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
+	json_decref(r);
+	json_decref(sent);
+	teardown();
+}
+END_TEST
+
+/*
  * The SMSC sends a deliver_sm again while the first still waits for
  * pigeond's commit (its answer late: the database is slow), with a new
  * sequence number each time: the copies are not reported again, and are
@@ -830,8 +887,12 @@ START_TEST(test_bind_refused)
 }
 END_TEST
 
-/* An unbind from the SMSC, a generic_nack and a silent SMSC each end the
- * session; the worker binds again by itself. */
+/* An unbind from the SMSC, a generic_nack answering nothing of ours and
+ * a silent SMSC each end the session; the worker binds again by itself.
+ * A generic_nack answering a submit_sm (an SMSC that cannot parse it)
+ * fails that message for good and the session goes on: before, it closed
+ * the session, the nacked message temporary, sent again to be nacked
+ * again, each time dropping the bind. */
 START_TEST(test_unbind_nack_dead_link)
 {
 	smsc_start("smpp-relink", "hex");
@@ -853,8 +914,23 @@ START_TEST(test_unbind_nack_dead_link)
 	send_text(1, "+212600000001", "nacked", 0);
 	json_t *m = w_outcome(1);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "send_failed");
-	ck_assert(json_is_true(json_object_get(m, "temporary")));
+	ck_assert(json_is_false(json_object_get(m, "temporary")));
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "command_status")), 8);
+	ck_assert_msg(strstr(json_string_value(json_object_get(m, "error")),
+	    "generic_nack 0x08") != NULL, "%s",
+	    json_string_value(json_object_get(m, "error")));
 	json_decref(m);
+	send_text(3, "+212600000001", "after the nack", 0);
+	m = w_outcome(3);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sent");
+	json_decref(m);
+	w_pump();
+	for (int i = 0; i < w.nq; i++)
+		ck_assert_msg(strcmp(json_string_value(json_object_get(w.q[i],
+		    "type")), "link") != 0, "the nack of a submit closed the session");
+	ck_assert_int_eq(h_smsc_count(&smsc, "binds"), 2);
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"generic_nack\"}"));
 	l = w_take("link", -1, WAIT_MS);
 	ck_assert_str_eq(json_string_value(json_object_get(l, "reason")),
 	    "generic_nack from the SMSC");
@@ -977,6 +1053,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_decimal);
 	tcase_add_test(tc, test_mo_ack_after_commit);
 	tcase_add_test(tc, test_mo_copy_while_waiting);
+	tcase_add_test(tc, test_data_sm);
 	tcase_add_test(tc, test_throttle_and_queue_full);
 	tcase_add_test(tc, test_throttled_part_resent);
 	tcase_add_test(tc, test_drop_mid_window);

@@ -81,7 +81,7 @@ function serve(dir, opts) {
 	const sessions = new Set();
 	const counts = { binds: 0, bind_refused: 0, submit_sm: 0, submit_ok: 0,
 	    submit_error: 0, submit_unanswered: 0, deliver_sm: 0,
-	    deliver_sm_resp: 0, enquire_link: 0, unbind: 0, unbind_resp: 0, generic_nack: 0,
+	    deliver_sm_resp: 0, data_sm: 0, data_sm_resp: 0, enquire_link: 0, unbind: 0, unbind_resp: 0, generic_nack: 0,
 	    connections: 0 };
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
@@ -155,7 +155,8 @@ function serve(dir, opts) {
 	 */
 	function deliverOne(s, mo) {
 		s.moInflight.add(mo);
-		const pdu = new smpp.PDU('deliver_sm', Object.assign({}, mo.fields));
+		const command = mo.command || 'deliver_sm';
+		const pdu = new smpp.PDU(command, Object.assign({}, mo.fields));
 		s.send(pdu, (resp) => {
 			if (!s.moInflight.delete(mo) || mo.done)
 				return;
@@ -167,10 +168,18 @@ function serve(dir, opts) {
 			}
 			setImmediate(flushMo);
 		});
-		counts.deliver_sm++;
+		counts[command]++;
 	}
 
-	function queueMo(mo) {
+	/* As a data_sm (c.pdu "data_sm"): the same fields but those data_sm
+	 * lacks, the text in message_payload. */
+	function queueMo(mo, c) {
+		if (c && c.pdu === 'data_sm') {
+			const f = mo.fields;
+			f.message_payload = f.short_message;
+			delete f.short_message;
+			mo.command = 'data_sm';
+		}
 		pendingCount++;
 		waiting.push(mo);
 		flushMo();
@@ -348,7 +357,7 @@ function serve(dir, opts) {
 			fields.message_state = STATES[stat] || 7;
 		}
 		m.receipted = true;
-		queueMo({ fields: fields, done: false });
+		queueMo({ fields: fields, done: false }, o);
 		return text;
 	}
 
@@ -415,7 +424,7 @@ function serve(dir, opts) {
 				f.sar_segment_seqnum = i + 1;
 			}
 			f.short_message = body;
-			queueMo({ fields: f, done: false });
+			queueMo({ fields: f, done: false }, c);
 		}
 		return parts.length;
 	}
@@ -458,6 +467,12 @@ function serve(dir, opts) {
 			counts.deliver_sm_resp++;
 			rec({ time: new Date().toISOString(), command: 'deliver_sm_resp',
 			    sequence: p.sequence_number, status: p.command_status });
+		});
+		s.on('data_sm_resp', (p) => {
+			counts.data_sm_resp++;
+			rec({ time: new Date().toISOString(), command: 'data_sm_resp',
+			    sequence: p.sequence_number, status: p.command_status,
+			    message_id: p.message_id });
 		});
 		s.on('generic_nack', (p) => {
 			counts.generic_nack++;
@@ -781,9 +796,9 @@ function usage() {
                [--record FILE|none] [--parent-pid PID] [--deliver-window N]
                [--default-alphabet gsm|latin1]
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
-               [--ref N] [--reverse] [--only N[,N...]]
+               [--ref N] [--reverse] [--only N[,N...]] [--pdu deliver_sm|data_sm]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
-               [--tlv] [--all]
+               [--tlv] [--all] [--pdu deliver_sm|data_sm]
   smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind nack_bind
                                (next N submits or binds), status N CODE,
                                delay MS, drop [AFTER], unbind, generic_nack,
@@ -826,14 +841,14 @@ function main(argv) {
 		if (pos.length !== 2)
 			usage();
 		const o = parseOpts(flags, { to: 's', coding: 's', concat: 's',
-		    ref: 'int', reverse: 'flag', only: 's' });
+		    ref: 'int', reverse: 'flag', only: 's', pdu: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'deliver', from: pos[0],
 		    text: pos[1] }, o));
 		return;
 	}
 	case 'receipts': {
 		const o = parseOpts(flags, { stat: 's', err: 's', text_id: 's',
-		    tlv: 'flag', all: 'flag' });
+		    tlv: 'flag', all: 'flag', pdu: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'receipts', ids: pos }, o));
 		return;
 	}

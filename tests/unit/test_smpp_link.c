@@ -8,7 +8,10 @@
 #include "../../smpp/submit.c"
 #include "../../smpp/acks.c"
 
+#include <stdarg.h>
+
 #include <check.h>
+#include <event2/bufferevent.h>
 
 #include "unit.h"
 
@@ -16,9 +19,23 @@
 static int ready_calls, down_calls, down_sends, up_calls, bind_failed_calls;
 static char down_why[160];
 void main_ready(const char *smsc_system_id, int rebind) { ready_calls++; }
+/* What pigeond was told, in order: "down;", "sent ID;", "failed ID
+ * temporary|permanent;". */
+static char trail[1024];
+static void
+trail_add(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(trail);
+
+	va_start(ap, fmt);
+	vsnprintf(trail + n, sizeof(trail) - n, fmt, ap);
+	va_end(ap);
+}
 void main_link_down(const char *session, const char *reason, uint32_t status,
     int sends)
 {
+	trail_add("down;");
 	down_calls++;
 	down_sends += sends;
 	snprintf(down_why, sizeof(down_why), "%s: %s", session, reason);
@@ -27,12 +44,37 @@ void main_link_up(const char *session) { up_calls++; }
 void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
 static int sent_calls, failed_calls;
-void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]) { sent_calls++; }
+static char failed_error[160], sent_id[SMPP_ID_SIZE];
+void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
+{
+	sent_calls++;
+	snprintf(sent_id, sizeof(sent_id), "%s", ids[0]);
+	trail_add("sent %lld;", id);
+}
 void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
     uint32_t status, int temporary, int throttled, int maybe_sent,
-    const char *error) { failed_calls++; }
+    const char *error)
+{
+	failed_calls++;
+	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
+	snprintf(failed_error, sizeof(failed_error), "%s", error);
+}
 static int deliver_calls;
-void main_deliver(long long handle, uint32_t seq, const struct deliver *d) { deliver_calls++; }
+static long long last_handle;
+static struct deliver last_d;		/* last_d.sm points to last_text */
+static char last_text[256];
+void main_deliver(long long handle, uint32_t seq, const struct deliver *d)
+{
+	size_t n = d->sm_len < sizeof(last_text) - 1 ? d->sm_len :
+	    sizeof(last_text) - 1;
+
+	deliver_calls++;
+	last_handle = handle;
+	last_d = *d;
+	memcpy(last_text, d->sm, n);
+	last_text[n] = '\0';
+	last_d.sm = (const uint8_t *)last_text;
+}
 void main_exit(int code) { exit(code); }
 
 /*
@@ -111,6 +153,108 @@ START_TEST(test_sessions_number_their_own)
 	ck_assert_int_eq(sent_calls, 1);
 	ck_assert_int_eq(failed_calls, 0);
 	nsess = 1;
+}
+END_TEST
+
+/* Message id, one part, in flight on the transceiver as sequence seq. */
+static void
+in_flight(long long id, uint32_t seq)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	struct sub *sb = calloc(1, sizeof(*sb));
+
+	m->id = id;
+	m->n = 1;
+	m->submitted = 1;
+	sb->m = m;
+	sb->s = &sess[0];
+	sb->seq = seq;
+	sb->deadline = now_ms() + 30000;
+	TAILQ_INSERT_TAIL(&inflight, sb, q);
+	ninflight++;
+}
+
+/*
+ * A generic_nack answering one submit_sm (an SMSC that cannot parse it)
+ * fails that message for good, its status in the error, and the session
+ * goes on: the other submits in flight are answered as usual. Before,
+ * the session closed, every other submit in flight was "may have been
+ * sent" (sent again), and the nacked one, temporary, did it all again
+ * at each of its attempts. A nack saying the command_length was wrong
+ * still closes the session (the stream may be out of step), the link
+ * down told before the messages' outcomes.
+ */
+START_TEST(test_nack_fails_one_submit)
+{
+	uint8_t p[32];
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	sess[0].backoff_ms = BACKOFF_MIN_MS;
+	ready_now = 1;
+	trail[0] = '\0';
+	down_calls = 0;
+	in_flight(42, 2);
+	in_flight(43, 3);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RINVCMDID, 2, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_str_eq(trail, "failed 42 permanent;");
+	ck_assert_msg(strstr(failed_error, "generic_nack 0x03") != NULL, "%s",
+	    failed_error);
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	ck_assert_int_eq(ready_now, 1);
+	ck_assert_int_eq(ninflight, 1);
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_ROK, 3, 3);
+	p[16] = 'a';
+	p[17] = '1';
+	sess_pdu(&sess[0], p, 19);
+	ck_assert_str_eq(trail, "failed 42 permanent;sent 43;");
+	ck_assert_int_eq(down_calls, 0);
+
+	/* A nack saying throttled (as some SMSCs throttle) is a throttle:
+	 * temporary, never the message's failure. */
+	trail[0] = '\0';
+	in_flight(47, 7);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RTHROTTLED, 7, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_str_eq(trail, "failed 47 temporary;");
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	ck_assert_int_ge(pause_until, now_ms());
+	pause_until = 0;
+
+	/* ESME_RINVCMDLEN: the session closes, the link down first. */
+	trail[0] = '\0';
+	in_flight(44, 4);
+	in_flight(45, 5);
+	pdu16(p, SMPP_GENERIC_NACK, ESME_RINVCMDLEN, 4, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_int_eq(sess[0].state, S_DOWN);
+	ck_assert_str_eq(trail, "down;failed 45 temporary;failed 44 temporary;");
+	ck_assert_msg(strstr(failed_error, "generic_nack 0x02") != NULL, "%s",
+	    failed_error);
+	ck_assert_int_eq(ninflight, 0);
+}
+END_TEST
+
+/* A submit_sm_resp whose message_id ends with the PDU, without its NUL:
+ * the part has that id (it had none, and its receipts matched nothing). */
+START_TEST(test_submit_resp_id_without_nul)
+{
+	uint8_t p[32];
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	in_flight(46, 6);
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_ROK, 6, 8);
+	memcpy(p + 16, "3A000009", 8);
+	sess_pdu(&sess[0], p, 24);
+	ck_assert_int_eq(ninflight, 0);
+	ck_assert_str_eq(sent_id, "3A000009");
 }
 END_TEST
 
@@ -338,6 +482,212 @@ START_TEST(test_deliver_out_of_state)
 }
 END_TEST
 
+/* A connection for s whose other end the test reads (wired_pdu). */
+static struct event_base *tbase;
+static struct bufferevent *peer;
+
+static void
+wire(struct sess *s)
+{
+	struct bufferevent *pair[2];
+
+	if (tbase == NULL)
+		ck_assert_ptr_nonnull(tbase = event_base_new());
+	ck_assert_int_eq(bufferevent_pair_new(tbase, 0, pair), 0);
+	bufferevent_enable(pair[1], EV_READ);
+	s->bev = pair[0];
+	peer = pair[1];
+}
+
+/* The next PDU written on the wired session: its header and body
+ * (body_len bytes), 0; or -1 when there is none. */
+static int
+wired_pdu(uint32_t *cmd, uint32_t *status, uint32_t *seq, uint8_t *body,
+    size_t *body_len)
+{
+	struct evbuffer *in = bufferevent_get_input(peer);
+	uint8_t h[16];
+
+	if (evbuffer_copyout(in, h, 16) != 16)
+		return -1;
+	uint32_t len = pdu_get32(h);
+	ck_assert_uint_ge(len, 16);
+	ck_assert_uint_le(len, 16 + 256);
+	ck_assert_uint_ge(evbuffer_get_length(in), len);
+	evbuffer_drain(in, 16);
+	*cmd = pdu_get32(h + 4);
+	*status = pdu_get32(h + 8);
+	*seq = pdu_get32(h + 12);
+	*body_len = len - 16;
+	evbuffer_remove(in, body, *body_len);
+	return 0;
+}
+
+/* A data_sm from +212600000001 (esm_class esm), text in message_payload,
+ * and more TLVs. */
+static void
+data_sm_text(struct pdu_out *o, uint32_t seq, uint8_t esm, const char *text,
+    const uint8_t *tlvs, size_t tlen)
+{
+	pdu_out_init(o);
+	pdu_begin(o, SMPP_DATA_SM, 0, seq);
+	pdu_cstr(o, "", 6);			/* service_type */
+	pdu_u8(o, 1);
+	pdu_u8(o, 1);
+	pdu_cstr(o, "212600000001", 21);
+	pdu_u8(o, 0);
+	pdu_u8(o, 0);
+	pdu_cstr(o, "40404", 21);
+	pdu_u8(o, esm);				/* esm_class */
+	pdu_u8(o, 0);				/* registered_delivery */
+	pdu_u8(o, 0);				/* data_coding */
+	pdu_tlv(o, TLV_MESSAGE_PAYLOAD, text, strlen(text));
+	pdu_bytes(o, tlvs, tlen);
+	pdu_end(o);
+}
+
+/*
+ * MO and receipts an SMSC sends as data_sm are read as deliver_sm's
+ * (their text in message_payload, a receipt by esm_class and its TLVs)
+ * and answered data_sm_resp, with an empty message_id, only after
+ * pigeond's commit. Before, each was answered generic_nack 0x03 and lost.
+ * A deliver_sm of the same text is another delivery, answered
+ * deliver_sm_resp.
+ */
+START_TEST(test_data_sm)
+{
+	struct pdu_out o;
+	uint8_t body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+	const char *err = NULL;
+	static const uint8_t rtlvs[] = { 0x00, 0x1e, 0, 9, '3', 'a', '0', '0',
+	    '0', '0', '0', '2', 0, 0x04, 0x27, 0, 1, 5 };
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	deliver_calls = 0;
+	data_sm_text(&o, 13, 0, "FOLLOW ali", NULL, 0);
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(deliver_calls, 1);
+	ck_assert_str_eq(last_text, "FOLLOW ali");
+	ck_assert_str_eq(last_d.source, "212600000001");
+	ck_assert_str_eq(last_d.dest, "40404");
+	ck_assert_int_eq(last_d.source_ton, 1);
+	long long mo = last_handle;
+
+	/* The same text as a deliver_sm: its own delivery. */
+	deliver_text(&o, 14, "FOLLOW ali");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 2);
+	long long dl = last_handle;
+
+	/* A receipt as data_sm. */
+	data_sm_text(&o, 15, 0x04, "id:3a000002 sub:001 dlvrd:000 submit "
+	    "date:2512052150 done date:2512052151 stat:UNDELIV err:001 text:",
+	    rtlvs, sizeof(rtlvs));
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 3);
+	ck_assert_int_eq(last_d.esm_class, 0x04);
+	ck_assert_str_eq(last_d.receipted_id, "3a000002");
+	ck_assert_int_eq(last_d.message_state, 5);
+	ck_assert(strstr(last_text, "stat:UNDELIV") != NULL);
+	long long rc = last_handle;
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+
+	/* Committed: each answered as it came. */
+	ck_assert_int_eq(link_ack(dl, &err), 0);
+	ck_assert_int_eq(link_ack(mo, &err), 0);
+	ck_assert_int_eq(link_ack(rc, &err), 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_DELIVER_SM | SMPP_RESP);
+	ck_assert_uint_eq(seq, 14);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, 0x80000103u);
+	ck_assert_uint_eq(status, ESME_ROK);
+	ck_assert_uint_eq(seq, 13);
+	ck_assert_uint_eq(blen, 1);		/* message_id "" */
+	ck_assert_int_eq(body[0], 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, 0x80000103u);
+	ck_assert_uint_eq(seq, 15);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
+/* A deliver_sm with a stray byte after short_message reaches pigeond
+ * and waits for its commit (it was answered ESME_RSYSERR at once, the
+ * SMSC delivering it again for ever, never stored). */
+START_TEST(test_deliver_broken_tail_taken)
+{
+	struct pdu_out o;
+	uint8_t body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+	const char *err = NULL;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	deliver_calls = 0;
+	deliver_text(&o, 21, "FOLLOW ali");
+	pdu_u8(&o, 0);
+	pdu_end(&o);
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(deliver_calls, 1);
+	ck_assert_str_eq(last_text, "FOLLOW ali");
+	ck_assert_int_eq(link_ack(last_handle, &err), 0);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_DELIVER_SM | SMPP_RESP);
+	ck_assert_uint_eq(status, ESME_ROK);
+	ck_assert_uint_eq(seq, 21);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
+/* An alert_notification gets no answer (SMPP 3.4 defines none: it was
+ * answered generic_nack) and the session goes on; a command the worker
+ * does not know is still answered generic_nack 0x03. */
+START_TEST(test_alert_notification_ignored)
+{
+	uint8_t p[64], body[256];
+	size_t blen;
+	uint32_t cmd, status, seq;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	wire(&sess[0]);
+	pdu16(p, SMPP_ALERT_NOTIFICATION, 0, 17, 30);
+	sess_pdu(&sess[0], p, 46);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
+	ck_assert_int_eq(sess[0].state, S_BOUND);
+	pdu16(p, 0x00000104u, 0, 18, 0);	/* an unknown command */
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), 0);
+	ck_assert_uint_eq(cmd, SMPP_GENERIC_NACK);
+	ck_assert_uint_eq(status, ESME_RINVCMDID);
+	ck_assert_uint_eq(seq, 18);
+	bufferevent_free(sess[0].bev);
+	bufferevent_free(peer);
+	sess[0].bev = NULL;
+}
+END_TEST
+
 /* One delivery sent again and again while its commit waits: so many
  * copies joined, the rest turned away (each kept 4 bytes, for ever). */
 START_TEST(test_acks_copies_capped)
@@ -405,11 +755,16 @@ main(void)
 	tcase_add_test(tc, test_acks_one_never_answered);
 	tcase_add_test(tc, test_sessions_number_their_own);
 	tcase_add_test(tc, test_dropped_binds_back_off);
+	tcase_add_test(tc, test_nack_fails_one_submit);
+	tcase_add_test(tc, test_submit_resp_id_without_nul);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_receiver_lost_older_pigeond);
 	tcase_add_test(tc, test_deliver_out_of_state);
+	tcase_add_test(tc, test_data_sm);
+	tcase_add_test(tc, test_deliver_broken_tail_taken);
+	tcase_add_test(tc, test_alert_notification_ignored);
 	tcase_add_test(tc, test_acks_copies_capped);
 	tcase_add_test(tc, test_deliveries_flood_capped);
 	suite_add_tcase(s, tc);

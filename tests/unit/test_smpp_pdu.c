@@ -125,8 +125,17 @@ START_TEST(test_long_ids)
 	ck_assert(has(rkeys, nr, sent[0]));
 	for (int i = 0; i < ns; i++)
 		ck_assert_int_le(strlen(sent[i]), 64);
-	/* No NUL in the body: refused. */
+	/* No NUL in the body: the id runs to the end of the PDU (it was
+	 * read as none: the part had no id, its receipts matched nothing),
+	 * cut to 64 when longer. */
 	ck_assert_int_eq(pdu_read_cstr_body((const uint8_t *)resp, 16 + 20, got,
+	    sizeof(got)), 0);
+	ck_assert_int_eq(strlen(got), 20);
+	ck_assert(strncmp(got, id70, 20) == 0);
+	ck_assert_int_eq(pdu_read_cstr_body((const uint8_t *)resp, 16 + 70, got,
+	    sizeof(got)), 0);
+	ck_assert_int_eq(strlen(got), 64);
+	ck_assert_int_eq(pdu_read_cstr_body((const uint8_t *)resp, 16, got,
 	    sizeof(got)), -1);
 }
 END_TEST
@@ -187,6 +196,7 @@ START_TEST(test_deliver_parse)
 	ck_assert_int_eq(d.sar_seq, 2);
 	ck_assert_str_eq(d.receipted_id, "3a00001f");
 	ck_assert_int_eq(d.message_state, 2);
+	ck_assert_uint_eq(d.bad_tail, 0);
 	/* Every cut of the PDU is refused or read within it, never past. */
 	for (size_t k = SMPP_HEADER_LEN; k < n; k++) {
 		uint8_t *cut = malloc(k);
@@ -194,15 +204,49 @@ START_TEST(test_deliver_parse)
 		(void)pdu_deliver_parse(cut, k, &d);
 		free(cut);
 	}
-	/* A TLV longer than the PDU. */
-	uint8_t bad[] = { 0x04, 0x24, 0x10, 0x00, 'x' };
-	n = build_deliver(buf, "1", 0, 0, NULL, 0, bad, sizeof(bad));
-	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), -1);
 	/* A source address without its NUL within 21 bytes. */
 	n = build_deliver(buf, "1234567890123456789012345", 0, 0, NULL, 0, NULL, 0);
 	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);	/* pdu_cstr cut it */
 	memset(buf + SMPP_HEADER_LEN + 3, 'x', 30);
 	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), -1);
+}
+END_TEST
+
+/*
+ * A broken optional part (1-3 stray bytes after short_message, a TLV
+ * running past the PDU) is ignored from there, the mandatory fields and
+ * the TLVs before it kept: refused whole (ESME_RSYSERR), the SMSC
+ * delivered it again for ever and the MO or receipt was never stored.
+ */
+START_TEST(test_deliver_broken_tail)
+{
+	uint8_t buf[1024];
+	struct deliver d;
+	size_t n;
+
+	for (size_t k = 1; k <= 3; k++) {
+		uint8_t stray[3] = { 0, 0, 0 };
+		n = build_deliver(buf, "212611000001", 0, 0,
+		    (const uint8_t *)"hello", 5, stray, k);
+		ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+		ck_assert_str_eq(d.source, "212611000001");
+		ck_assert_int_eq(d.sm_len, 5);
+		ck_assert(memcmp(d.sm, "hello", 5) == 0);
+		ck_assert_uint_eq(d.bad_tail, k);
+	}
+	/* A TLV longer than the PDU, after a good one. */
+	uint8_t bad[] = { 0x04, 0x27, 0, 1, 2, 0x00, 0x1e, 0x10, 0x00, 'x' };
+	n = build_deliver(buf, "1", 0x04, 0, (const uint8_t *)"id:7 stat:DELIVRD",
+	    17, bad, sizeof(bad));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_int_eq(d.esm_class, 0x04);
+	ck_assert_int_eq(d.sm_len, 17);
+	ck_assert_int_eq(d.message_state, 2);
+	ck_assert_str_eq(d.receipted_id, "");
+	ck_assert_uint_eq(d.bad_tail, 5);
+	/* short_message itself running past the PDU is still malformed. */
+	n = build_deliver(buf, "1", 0, 0, (const uint8_t *)"hello", 5, NULL, 0);
+	ck_assert_int_eq(pdu_deliver_parse(buf, n - 1, &d), -1);
 }
 END_TEST
 
@@ -378,6 +422,7 @@ main(void)
 	tcase_add_test(tc, test_id_keys);
 	tcase_add_test(tc, test_long_ids);
 	tcase_add_test(tc, test_deliver_parse);
+	tcase_add_test(tc, test_deliver_broken_tail);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
