@@ -133,6 +133,8 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
+	/* Its deliveries can no longer be answered: the SMSC sends them again. */
+	acks_drop_owner(s);
 	if ((s->state == S_BOUND || s->state == S_UNBINDING) &&
 	    now_ms() - s->bound_at >= BOUND_STEADY_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -248,10 +250,10 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 }
 
-/* pigeond has committed the delivery handle names: answer it (acks.c
- * keeps which session and sequence number it came with). */
-int
-link_ack(long long handle, const char **err)
+/* Answers the delivery handle names with status (acks.c keeps which
+ * session and sequence number it came with, and its copies). */
+static int
+ack_answer(long long handle, uint32_t status, const char **err)
 {
 	struct sess *s;
 	unsigned gen;
@@ -259,7 +261,8 @@ link_ack(long long handle, const char **err)
 	size_t ncopies;
 
 	if (acks_take(handle, (void **)&s, &gen, &seq, &copies, &ncopies) == -1) {
-		*err = "no deliver_sm with that location";
+		*err = "no deliver_sm waiting with that location (its session "
+		    "closed, or it waited too long): the SMSC delivers it again";
 		return -1;
 	}
 	if (s->gen != gen || s->state != S_BOUND) {
@@ -270,13 +273,51 @@ link_ack(long long handle, const char **err)
 	}
 	/* The SMSC's copies of it (acks_join) are answered with it. */
 	for (size_t i = 0; i <= ncopies; i++) {
-		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, ESME_ROK,
+		pdu_begin(&scratch, SMPP_DELIVER_SM | SMPP_RESP, status,
 		    i == 0 ? seq : copies[i - 1]);
 		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
 		sess_write(s, &scratch);
 	}
 	free(copies);
 	return 0;
+}
+
+/* pigeond has committed the delivery handle names: answer it. */
+int
+link_ack(long long handle, const char **err)
+{
+	return ack_answer(handle, ESME_ROK, err);
+}
+
+/*
+ * pigeond could not store it (`release`), or it waited ACKS_MAX_AGE_MS:
+ * ESME_RX_T_APPN, SMPP 3.4's temporary error of the receiving ESME, which
+ * SMSCs deliver again later (ESME_RSYSERR is taken by some for a
+ * permanent failure, and the message was lost). Its copies still to come
+ * are then new deliveries, no longer joined to one pigeond dropped.
+ */
+int
+link_release(long long handle, const char **err)
+{
+	return ack_answer(handle, ESME_RX_T_APPN, err);
+}
+
+/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS. */
+static void
+acks_expire(void)
+{
+	long long h;
+	const char *err;
+	int n = 0;
+
+	while ((h = acks_oldest(ACKS_MAX_AGE_MS)) != 0) {
+		(void)link_release(h, &err);
+		n++;
+	}
+	if (n > 0)
+		log_warnx("%d deliver_sm not committed by pigeond in %d s: "
+		    "answered ESME_RX_T_APPN, the SMSC delivers them again", n,
+		    ACKS_MAX_AGE_MS / 1000);
 }
 
 static void
@@ -498,6 +539,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	submit_timeouts(t);
+	acks_expire();
 	for (int i = 0; i < nsess; i++) {
 		struct sess *s = &sess[i];
 		if (s->state == S_DOWN && t >= s->retry_at && !stopping) {

@@ -548,6 +548,28 @@ handle_delete(json_t *o)
 	emit(m);
 }
 
+/* pigeond could not store that delivery: the SMSC is to deliver it again
+ * now (a temporary error), not once ACKS_MAX_AGE_MS ran out. No answer:
+ * pigeond forgets it either way. */
+static void
+handle_release(json_t *o)
+{
+	json_t *loc = json_object_get(o, "location");
+	const char *err;
+
+	if (!json_is_integer(loc)) {
+		log_warnx("release without an integer location; ignored");
+		return;
+	}
+	if (link_release(json_integer_value(loc), &err) == 0)
+		log_info("deliver_sm at location %lld released: answered "
+		    "ESME_RX_T_APPN, the SMSC delivers it again",
+		    (long long)json_integer_value(loc));
+	else
+		log_info("release of location %lld: %s",
+		    (long long)json_integer_value(loc), err);
+}
+
 static void
 handle_line(const char *line)
 {
@@ -594,6 +616,8 @@ handle_line(const char *line)
 		handle_send(o);
 	} else if (strcmp(type, "delete") == 0) {
 		handle_delete(o);
+	} else if (strcmp(type, "release") == 0) {
+		handle_release(o);
 	} else if (strcmp(type, "ping") == 0) {
 		json_t *m = msg_new("pong"), *seq = json_object_get(o, "seq");
 		if (seq != NULL)

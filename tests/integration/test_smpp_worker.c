@@ -964,6 +964,87 @@ START_TEST(test_latin1_default)
 }
 END_TEST
 
+/* How many deliver_sm_resp the SMSC recorded with that status. */
+static long
+resps_with_status(long status)
+{
+	char path[600], *text, *line, *save = NULL;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
+	if ((text = h_read_file(path)) == NULL)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *cmd = json_string_value(json_object_get(r, "command"));
+		if (cmd != NULL && strcmp(cmd, "deliver_sm_resp") == 0 &&
+		    json_integer_value(json_object_get(r, "status")) == status)
+			n++;
+		json_decref(r);
+	}
+	free(text);
+	return n;
+}
+
+struct resp_want {
+	long	 status, n;
+};
+
+static int
+resps_reached(void *arg)
+{
+	struct resp_want *r = arg;
+
+	if (resps_with_status(r->status) >= r->n)
+		return 1;
+	h_sleep_ms(20);
+	return 0;
+}
+
+/*
+ * pigeond could not store a delivery and says so (`release`): the worker
+ * answers it ESME_RX_T_APPN (0x64) at once, and the SMSC delivers it
+ * again, reported anew and committed this time. Before, pigeond dropped
+ * it without a word and the worker kept it unanswered for good: the SMSC
+ * waited, every copy it sent joined to it and never stored, and the
+ * worker's book of deliveries filled up.
+ */
+START_TEST(test_mo_released)
+{
+	smsc_start("smpp-mo-release", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000007\","
+	    "\"text\":\"FOLLOW alice\"}"));
+	json_t *m = take_sms_from("+212611000007");
+	w_write("{\"type\":\"release\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	struct resp_want rw = { 0x64, 1 };
+	ck_assert_msg(h_wait_for(resps_reached, &rw, WAIT_MS) == 0,
+	    "the released deliver_sm was not answered ESME_RX_T_APPN (log: %s)", w.log);
+	/* Delivered again: reported again, under a new location. */
+	json_t *again = take_sms_from("+212611000007");
+	ck_assert_str_eq(json_string_value(json_object_get(again, "text")), "FOLLOW alice");
+	ck_assert_str_eq(json_string_value(json_object_get(again, "key")),
+	    json_string_value(json_object_get(m, "key")));
+	ck_assert_int_ne(json_integer_value(json_object_get(again, "location")),
+	    json_integer_value(json_object_get(m, "location")));
+	/* The first's location is forgotten. */
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("delete_failed", -1, WAIT_MS));
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(again, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	struct resp_want ok = { 0, 1 };
+	ck_assert(h_wait_for(resps_reached, &ok, WAIT_MS) == 0);
+	json_decref(m);
+	json_decref(again);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -987,6 +1068,11 @@ main(void)
 	tcase_add_test(tc, test_split_bind_and_payload);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_latin1_default);
+	suite_add_tcase(s, tc);
+	/* What deliveries become, and their answers when pigeond fails. */
+	tc = tcase_create("smpp_worker_mo");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_mo_released);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
