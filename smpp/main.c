@@ -241,6 +241,8 @@ deliver_key(const struct deliver *d, char *out, size_t size)
 	snprintf(out, size, "smpp:%016llx", (unsigned long long)deliver_hash(d));
 }
 
+/* The sender as pigeond reads it: an international number (TON 1) with
+ * its `+`; any other as it came (sender_toa tells what it is). */
 static void
 sender_of(const struct deliver *d, char *out, size_t size)
 {
@@ -248,6 +250,20 @@ sender_of(const struct deliver *d, char *out, size_t size)
 		snprintf(out, size, "+%s", d->source);
 	else
 		snprintf(out, size, "%s", d->source);
+}
+
+/*
+ * The sender's type of address as a modem's TP-OA gives it (GSM 03.40
+ * 9.1.2.5: 1, TON in bits 4-6, NPI in bits 0-3): TON 5 alphanumeric is
+ * 0xD0, which pigeond stores and never takes for a number. Without it, a
+ * sender ID of digits ("0661000001", chosen by anyone with a bulk SMS
+ * account) was normalised to that subscriber's number, and the stranger
+ * posted, followed or stopped as them.
+ */
+static int
+sender_toa(const struct deliver *d)
+{
+	return 0x80 | (d->source_ton & 0x07) << 4 | (d->source_npi & 0x0f);
 }
 
 static void
@@ -353,6 +369,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 	json_object_set_new(m, "seq", json_integer(seq));
 	json_object_set_new(m, "key", json_string(key));
 	json_object_set_new(m, "sender", jstr(sender));
+	json_object_set_new(m, "sender_toa", json_integer(sender_toa(d)));
 	json_object_set_new(m, "dest", jstr(d->dest));
 	json_object_set_new(m, "smsc", jstr(cfg.name));
 	json_object_set_new(m, "time", json_null());
