@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -320,6 +321,37 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	emit(m);
 }
 
+/*
+ * A receipt, whatever its esm_class: some SMSCs send theirs with 0, the
+ * receipted_message_id and message_state TLVs present, or only the text.
+ * Taken for an MO, it was published as the recipient's post to every
+ * follower ("id:... stat:DELIVRD ...") and the message never turned
+ * delivered. A text is a receipt's when it begins with `id:` and has a
+ * `stat:` word a receipt uses; a part of a long MO (a UDH) never is.
+ */
+static int
+deliver_is_receipt(const struct deliver *d)
+{
+	char text[256];
+	struct receipt rc;
+	size_t n = d->sm_len < sizeof(text) - 1 ? d->sm_len : sizeof(text) - 1;
+	size_t i = 0;
+
+	if ((d->esm_class >> 2) & 0x0f)
+		return 1;
+	if (d->receipted_id[0] != '\0' || d->message_state >= 0)
+		return 1;
+	if ((d->esm_class & 0x40) || d->data_coding == 8 || n < 3)
+		return 0;
+	memcpy(text, d->sm, n);
+	text[n] = '\0';
+	while (i < n && text[i] == ' ')
+		i++;
+	return strncasecmp(text + i, "id:", 3) == 0 &&
+	    memchr(text, '\0', n) == NULL &&
+	    receipt_parse(text, n, &rc) == 0 && smpp_state_of_stat(rc.stat) >= 0;
+}
+
 void
 main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 {
@@ -333,7 +365,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 
 	deliver_key(d, key, sizeof(key));
 	log_debug("deliver_sm %u from %s esm 0x%02x dc %u, %zu bytes", seq, d->source, d->esm_class, d->data_coding, d->sm_len);
-	if ((d->esm_class >> 2) & 0x0f) {
+	if (deliver_is_receipt(d)) {
 		emit_report(handle, seq, d, key);
 		return;
 	}

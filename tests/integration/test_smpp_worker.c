@@ -1233,6 +1233,63 @@ START_TEST(test_alphanumeric_sender_digits)
 }
 END_TEST
 
+/* A TLV (tag, value of len bytes) at p; its length. */
+static size_t
+raw_tlv(uint8_t *p, uint16_t tag, const void *v, size_t len)
+{
+	p[0] = (uint8_t)(tag >> 8);
+	p[1] = (uint8_t)tag;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	memcpy(p + 4, v, len);
+	return 4 + len;
+}
+
+/*
+ * A receipt with esm_class 0 (some SMSCs send theirs so), with its TLVs
+ * or with its text alone, is a `report`, not an MO. Before, it came as an
+ * `sms` "id:3a000001 ... stat:DELIVRD ...": pigeond published it as the
+ * recipient's post to every follower, and the message never turned
+ * delivered. An MO that merely mentions "id:" stays an MO.
+ */
+START_TEST(test_receipt_without_esm_class)
+{
+	const char *rt = "id:3a000001 sub:001 dlvrd:001 submit date:2512052150 "
+	    "done date:2512052151 stat:DELIVRD err:000 text:hello";
+	uint8_t tl[64];
+	size_t n = raw_tlv(tl, 0x001e, "3a000001", 9);
+	uint8_t st = 2;
+
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_start("smpp-esm0");
+	raw_bound();
+	raw_deliver(21, 1, 1, "212661234567", 0, rt, tl, n);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message_id")), "3a000001");
+	ck_assert(json_is_true(json_object_get(m, "delivered")));
+	json_decref(m);
+	/* The text alone. */
+	raw_deliver(22, 1, 1, "212661234567", 0, "id:3a000002 sub:001 dlvrd:000 "
+	    "submit date:2512052150 done date:2512052151 stat:UNDELIV err:005 text:",
+	    NULL, 0);
+	m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message_id")), "3a000002");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "UNDELIV");
+	ck_assert(json_is_false(json_object_get(m, "delivered")));
+	ck_assert(json_is_true(json_object_get(m, "final")));
+	json_decref(m);
+	/* A member's text is not one. */
+	raw_deliver(23, 1, 1, "212661234567", 0, "my id: amina, stat: happy", NULL, 0);
+	m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sms");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1262,6 +1319,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_mo_released);
 	tcase_add_test(tc, test_alphanumeric_sender_digits);
+	tcase_add_test(tc, test_receipt_without_esm_class);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
