@@ -287,8 +287,16 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	/* The TLV, where given, is the id as submit_sm_resp wrote it. */
 	snprintf(ids[0], sizeof(ids[0]), "%s",
 	    d->receipted_id[0] != '\0' ? d->receipted_id : rc.id);
-	if (rc.stat[0] == '\0' && state >= 0)
+	/* One source for stat, delivered and final: the message_state TLV
+	 * where given (the SMSC's field for it; the text is free-form),
+	 * else the text's stat:. Both were used, and message_state 2 with
+	 * stat:UNDELIV made a report delivered with stat UNDELIV. */
+	if (state >= 0 && smpp_state_of_stat(rc.stat) != state) {
+		if (rc.stat[0] != '\0')
+			log_warnx("receipt %s: message_state %d but stat:%s in its "
+			    "text; message_state taken", rc.id, state, rc.stat);
 		snprintf(rc.stat, sizeof(rc.stat), "%s", smpp_stat_of_state(state));
+	}
 	if (state < 0)
 		state = smpp_state_of_stat(rc.stat);
 	sender_of(d, recipient, sizeof(recipient));

@@ -1290,6 +1290,46 @@ START_TEST(test_receipt_without_esm_class)
 }
 END_TEST
 
+/*
+ * message_state and the text's stat: disagreeing: message_state decides
+ * stat, delivered and final alike. Before, message_state 2 (DELIVERED)
+ * with stat:UNDELIV gave delivered true and stat UNDELIV: the report
+ * contradicted itself.
+ */
+START_TEST(test_receipt_state_and_stat_disagree)
+{
+	uint8_t tl[64], st = 2;
+	size_t n = raw_tlv(tl, 0x001e, "3a000003", 9);
+
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_start("smpp-state-stat");
+	raw_bound();
+	raw_deliver(31, 1, 1, "212661234567", 4, "id:3a000003 sub:001 dlvrd:000 "
+	    "submit date:2512052150 done date:2512052151 stat:UNDELIV err:001 text:",
+	    tl, n);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "state")), 2);
+	ck_assert(json_is_true(json_object_get(m, "delivered")));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "DELIVRD");
+	json_decref(m);
+	/* The same the other way: message_state 5 UNDELIVERABLE. */
+	st = 5;
+	n = raw_tlv(tl, 0x001e, "3a000004", 9);
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_deliver(32, 1, 1, "212661234567", 4, "id:3a000004 sub:001 dlvrd:001 "
+	    "submit date:2512052150 done date:2512052151 stat:DELIVRD err:000 text:",
+	    tl, n);
+	m = w_next_delivery();
+	ck_assert(json_is_false(json_object_get(m, "delivered")));
+	ck_assert(json_is_true(json_object_get(m, "final")));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "UNDELIV");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1320,6 +1360,7 @@ main(void)
 	tcase_add_test(tc, test_mo_released);
 	tcase_add_test(tc, test_alphanumeric_sender_digits);
 	tcase_add_test(tc, test_receipt_without_esm_class);
+	tcase_add_test(tc, test_receipt_state_and_stat_disagree);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
