@@ -247,7 +247,13 @@ deliver_key(const struct deliver *d, char *out, size_t size)
 static void
 sender_of(const struct deliver *d, char *out, size_t size)
 {
-	if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
+	/* Some SMSCs write an international number with its dialling
+	 * prefix (00212...): +00212... was no number to pigeond, and the
+	 * member's MO was never applied. */
+	if (d->source_ton == 1 && strncmp(d->source, "00", 2) == 0 &&
+	    d->source[2] >= '1' && d->source[2] <= '9')
+		snprintf(out, size, "+%s", d->source + 2);
+	else if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
 		snprintf(out, size, "+%s", d->source);
 	else
 		snprintf(out, size, "%s", d->source);

@@ -1330,6 +1330,22 @@ START_TEST(test_receipt_state_and_stat_disagree)
 }
 END_TEST
 
+/* An international number written with its dialling prefix (TON 1,
+ * 00212...) is +212...: +00212... was no number to pigeond, and the
+ * member's MO was never applied. */
+START_TEST(test_international_with_00)
+{
+	raw_start("smpp-ton1-00");
+	raw_bound();
+	raw_deliver(41, 1, 1, "00212661234567", 0, "HELP", NULL, 0);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), "+212661234567");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1361,6 +1377,7 @@ main(void)
 	tcase_add_test(tc, test_alphanumeric_sender_digits);
 	tcase_add_test(tc, test_receipt_without_esm_class);
 	tcase_add_test(tc, test_receipt_state_and_stat_disagree);
+	tcase_add_test(tc, test_international_with_00);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
