@@ -12,8 +12,9 @@
  * the lock's state with the rest of the link's.
  *
  * While a modem's lock is not held it is not driven: link_can_send refuses
- * sends (so the scheduler claims nothing for it), supervisor_delete refuses
- * deletes (SMS wait on the SIM), and its row in `modems` is left alone.
+ * sends (so the scheduler claims nothing for it), supervisor_delete holds
+ * deletes until it is held again (SMS wait on the SIM), and its row in
+ * `modems` is left alone.
  * When the connection is lost the workers are paused, not stopped: the
  * lock cannot be re-taken before the connection is back, and a worker only
  * acts on what pigeond tells it, so stopping it would buy nothing and cost

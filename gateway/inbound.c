@@ -207,9 +207,13 @@ inbound_stored(PGresult *res, void *arg)
 	if (!store_ok(res)) {
 		p = TAILQ_FIRST(&in_flight);
 		if (p != NULL && p->alone) {
-			/* Left on the modem; a later worker reports it again. */
+			/* Left on the modem; a later worker reports it again.
+			 * An SMSC delivers it again once told (`release`): it
+			 * waited unanswered at the worker, every copy of it
+			 * joined to it and never stored. */
 			log_warnx("modem %s: cannot store the SMS at location %d: %s",
 			    p->modem->name, p->location, store_error(res));
+			supervisor_release(p->modem, p->generation, p->location);
 			TAILQ_REMOVE(&in_flight, p, entry);
 			part_free(p);
 		} else {

@@ -298,8 +298,10 @@ link_lock_held(struct link *l)
 		link_settle(l);
 		return;
 	}
-	/* A paused worker resumes where it was. */
+	/* A paused worker resumes where it was, its deletes held meanwhile
+	 * sent now. */
 	if (l->pid > 0 || l->want == LINK_DISABLED) {
+		supervisor_lock_held(l);
 		link_record(l);
 		scheduler_kick();
 		return;

@@ -215,7 +215,15 @@ void	 supervisor_reap(void);
 /* flash: a class 0 SMS; validity_s: its validity period (0: the network's). */
 int	 supervisor_send(struct link *, int64_t id, const char *claim, const char *to,
 	    const char *text, int max_parts, const char *more, int flash, int validity_s);
+/* pigeond committed what the worker (of that generation) reported at
+ * that location. Held while the lock is not, sent once it is again. */
 int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);
+/* link.c: the lock is held again; the deletes held meanwhile go. */
+void	 supervisor_lock_held(struct link *);
+/* An SMPP link's delivery at location could not be stored: its worker
+ * answers it with a temporary error (`release`), the SMSC delivers it
+ * again. -1 for a modem (its SMS stays on the SIM). */
+int	 supervisor_release(struct link *, unsigned generation, int location);
 
 /* janitor.c */
 /* Runs fn every period_ms on the loop; name shows in debug logs. */

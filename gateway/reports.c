@@ -275,10 +275,12 @@ receipts_recorded(PGresult *res, void *arg)
 			b->who[i] = NULL;
 		}
 	} else if (!store_ok(res)) {
-		/* Left unacknowledged; the SMSC delivers it again. */
-		log_warnx("modem %s: cannot store the receipt %s: %s", b->who[0]->modem->name,
+		/* Not acknowledged: the SMSC is told to deliver it again. */
+		struct report *r = b->who[0];
+		log_warnx("modem %s: cannot store the receipt %s: %s", r->modem->name,
 		    json_string_value(json_object_get(json_array_get(b->list, 0),
 		    "message_id")), store_error(res));
+		supervisor_release(r->modem, r->generation, r->location);
 	} else {
 		for (i = 0; i < b->n && i < (size_t)PQntuples(res); i++) {
 			struct report *r = b->who[i];
@@ -311,10 +313,14 @@ receipts_send(struct receipts *b)
 		rc = store_durable(pigeond_store(&rcpt_store, "receipts", NULL),
 		    SQL_RECEIPTS, 1, params, receipts_recorded, b);
 	free(js);
-	if (rc == -1)
+	if (rc == -1) {
 		log_warnx("smpp: cannot record %zu receipt(s) now; the SMSC delivers "
 		    "them again", b->n);
-	else {
+		for (size_t i = 0; i < b->n; i++)
+			if (b->who[i] != NULL)
+				supervisor_release(b->who[i]->modem,
+				    b->who[i]->generation, b->who[i]->location);
+	} else {
 		in_flight += (int)b->n;
 		rcpt_sent += b->n;
 	}

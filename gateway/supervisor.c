@@ -88,21 +88,114 @@ supervisor_send(struct link *l, int64_t id, const char *claim, const char *to,
 	return link_step(l, &ev);
 }
 
+/*
+ * Deletes refused while this host did not hold the link's lock (the
+ * database connection lost, the lock not taken again yet), sent when it
+ * is held again (supervisor_lock_held). Before, they were dropped: a
+ * modem's SMS stayed on the SIM, reported again only by a later worker,
+ * a full SIM refused new ones; an SMPP worker kept the deliver_sm
+ * unanswered until its bound. Not a `release`: what they acknowledge is
+ * stored, and a redelivery on a link that stayed online is stored again
+ * as a new SMS (20_inbox.sql). Dropped with the channel (the worker's
+ * process, whose locations they name, is gone), and the oldest dropped
+ * past DEFER_MAX: a modem's SMS is then reported again by a later
+ * worker, an SMPP worker answers it ESME_RX_T_APPN after its bound.
+ */
+#define DEFER_MAX	4096
+
+struct deferred {
+	struct link	*l;		/* compared, never followed */
+	unsigned	 generation;
+	int		 folder, location;
+};
+
+static struct deferred *deferred;
+static size_t ndeferred, deferred_cap;
+
+static void
+delete_defer(struct link *l, unsigned generation, int folder, int location)
+{
+	if (ndeferred == DEFER_MAX) {
+		memmove(deferred, deferred + 1, --ndeferred * sizeof(*deferred));
+		log_warnx("modem %s: over %d deletes waiting for the host lock; "
+		    "the oldest is left to a later worker", l->name, DEFER_MAX);
+	}
+	if (ndeferred == deferred_cap) {
+		size_t cap = deferred_cap ? deferred_cap * 2 : 64;
+		struct deferred *n = reallocarray(deferred, cap, sizeof(*n));
+		if (n == NULL)
+			return;		/* as before: left to a later worker */
+		deferred = n;
+		deferred_cap = cap;
+	}
+	deferred[ndeferred++] = (struct deferred){ l, generation, folder, location };
+}
+
+/* Forgets l's deferred deletes; sends those of its running worker first
+ * when send. */
+static void
+deferred_take(struct link *l, int send)
+{
+	size_t j = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < ndeferred; i++) {
+		struct deferred *d = &deferred[i];
+		if (d->l != l) {
+			deferred[j++] = *d;
+			continue;
+		}
+		if (send && d->generation == l->generation &&
+		    channel_write(l, json_pack("{s:s, s:i, s:i}", "type", "delete",
+		    "folder", d->folder, "location", d->location)) == 0)
+			n++;
+	}
+	ndeferred = j;
+	if (n > 0)
+		log_info("modem %s: %d delete(s) held while the lock was not "
+		    "held sent", l->name, n);
+}
+
 int
 supervisor_delete(struct link *l, unsigned generation, int folder, int location)
 {
-	/* A later process re-reports what an earlier one left undeleted;
-	 * without the lock the SMS waits on the SIM for its owner. */
-	if (l->generation != generation || l->lock != LOCK_HELD)
+	/* A later process re-reports what an earlier one left undeleted. */
+	if (l->generation != generation || l->bev == NULL)
 		return -1;
+	/* Without the lock the SMS waits on the SIM (the deliver_sm at the
+	 * worker) for the lock to be held again. */
+	if (l->lock != LOCK_HELD) {
+		delete_defer(l, generation, folder, location);
+		return 0;
+	}
 	return channel_write(l, json_pack("{s:s, s:i, s:i}", "type", "delete",
 	    "folder", folder, "location", location));
+}
+
+void
+supervisor_lock_held(struct link *l)
+{
+	if (l->bev != NULL)
+		deferred_take(l, 1);
+}
+
+int
+supervisor_release(struct link *l, unsigned generation, int location)
+{
+	/* Nothing was stored: the lock does not matter. A pigeon-modem
+	 * leaves the SMS on the SIM itself; an older pigeon-smpp ignores
+	 * `release` and answers after its bound, or never. */
+	if (l->kind != LINK_SMPP || l->generation != generation)
+		return -1;
+	return channel_write(l, json_pack("{s:s, s:i, s:i}", "type", "release",
+	    "folder", 0, "location", location));
 }
 
 /* The worker exits when its channel closes; the watchdog times that. */
 void
 supervisor_close(struct link *l)
 {
+	deferred_take(l, 0);
 	if (l->bev) {
 		bufferevent_free(l->bev);
 		l->bev = NULL;

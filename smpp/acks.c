@@ -13,10 +13,21 @@
  * copy never reaches pigeond, which took it for a new SMS (it drops a
  * copy as a redelivery only when the link went down in between) and
  * applied it twice.
+ *
+ * An entry leaves the book when pigeond answers it, when its session
+ * closes (acks_drop_owner: the SMSC delivers it again on the next one),
+ * or when it has waited ACKS_MAX_AGE_MS (acks_oldest: link.c answers it
+ * with a temporary error, and the SMSC delivers it again). pigeond
+ * answers within seconds; one it never answers (a store that failed, an
+ * ack refused while the database was away) otherwise stayed for good,
+ * every copy of it was joined to it and never stored, and once
+ * ACKS_MAX_WAITING of them had piled up every delivery was refused
+ * until the worker restarted.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "smpp.h"
@@ -29,12 +40,23 @@ struct pending_ack {
 	uint64_t	 key;		/* the deliver_sm's (deliver_hash) */
 	uint32_t	*copies;	/* sequence numbers of its copies */
 	size_t		 ncopies;
+	long		 at;		/* when it came (acks_now) */
 };
 
 static struct pending_ack *acks;
 static size_t		 acks_head, nacks, acks_cap;
 static size_t		 acks_holes;	/* answered entries after acks_head */
 static long long	 next_handle;
+
+/* Milliseconds on the monotonic clock (link.c's now_ms). */
+static long
+acks_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
 
 /* Keeps only the entries still waiting for their answer, in order. */
 static void
@@ -88,7 +110,35 @@ ack_put(long long handle, void *owner, unsigned gen, uint32_t seq)
 	acks[nacks].owner = owner;
 	acks[nacks].gen = gen;
 	acks[nacks].seq = seq;
+	acks[nacks].at = acks_now();
 	nacks++;
+}
+
+/* Entry i is answered or dropped: a hole, counted. */
+static void
+ack_hole(size_t i)
+{
+	free(acks[i].copies);
+	acks[i].copies = NULL;
+	acks[i].ncopies = 0;
+	acks[i].handle = 0;
+	acks_holes++;
+}
+
+/* After holes were made: the head skips them, and the array is compacted
+ * when half of it is holes (acks_take). */
+static void
+acks_settle(void)
+{
+	while (acks_head < nacks && acks[acks_head].handle == 0) {
+		acks_head++;
+		acks_holes--;
+	}
+	if (acks_head == nacks)
+		acks_head = nacks = acks_holes = 0;
+	else if (acks_head + acks_holes > 64 &&
+	    (acks_head + acks_holes) * 2 > nacks)
+		acks_compact();
 }
 
 size_t
@@ -152,19 +202,35 @@ acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
 		*copies = acks[i].copies;
 		*ncopies = acks[i].ncopies;
 		acks[i].copies = NULL;
-		acks[i].ncopies = 0;
-		acks[i].handle = 0;
-		acks_holes++;
-		while (acks_head < nacks && acks[acks_head].handle == 0) {
-			acks_head++;
-			acks_holes--;
-		}
-		if (acks_head == nacks)
-			acks_head = nacks = acks_holes = 0;
-		else if (acks_head + acks_holes > 64 &&
-		    (acks_head + acks_holes) * 2 > nacks)
-			acks_compact();
+		ack_hole(i);
+		acks_settle();
 		return 0;
 	}
 	return -1;
+}
+
+size_t
+acks_drop_owner(void *owner)
+{
+	size_t n = 0;
+
+	for (size_t i = acks_head; i < nacks; i++)
+		if (acks[i].handle != 0 && acks[i].owner == owner) {
+			ack_hole(i);
+			n++;
+		}
+	acks_settle();
+	return n;
+}
+
+long long
+acks_oldest(long age_ms)
+{
+	long t = acks_now();
+
+	/* In delivery order: the first one waiting is the oldest. */
+	for (size_t i = acks_head; i < nacks; i++)
+		if (acks[i].handle != 0)
+			return t - acks[i].at >= age_ms ? acks[i].handle : 0;
+	return 0;
 }

@@ -44,6 +44,7 @@ struct link_config cfg;
 struct link_stats st;
 int		 stopping;
 static struct event_base *base;
+static void dsm_drop_owner(struct sess *);
 static struct event	*tick;
 static struct sess	 sess[2];
 static int		 nsess;
@@ -135,6 +136,9 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
+	/* Its deliveries can no longer be answered: the SMSC sends them again. */
+	acks_drop_owner(s);
+	dsm_drop_owner(s);
 	if ((s->state == S_BOUND || s->state == S_UNBINDING) &&
 	    now_ms() - s->bound_at >= BOUND_STEADY_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -252,25 +256,31 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 
 /*
  * The deliveries waiting for pigeond's commit that came as data_sm, by
- * handle: answered data_sm_resp (acks.c keeps the session and sequence
- * numbers, not the command). Taken when the handle is; one pigeond never
- * answers stays, as in acks.c, its handle never given again meanwhile.
+ * handle and session: answered data_sm_resp (acks.c keeps the session
+ * and sequence numbers, not the command). Forgotten when the handle is
+ * answered or released, or when its session closes (dsm_drop_owner, as
+ * acks_drop_owner forgets the deliveries themselves).
  */
-static long long *dsm;
+struct dsm {
+	long long	 handle;
+	struct sess	*s;
+};
+static struct dsm *dsm;
 static size_t	 ndsm, dsm_cap;
 
 static void
-dsm_mark(long long handle)
+dsm_mark(long long handle, struct sess *s)
 {
 	if (ndsm == dsm_cap) {
 		size_t ncap = dsm_cap ? dsm_cap * 2 : 16;
-		long long *n = realloc(dsm, ncap * sizeof(*dsm));
+		struct dsm *n = realloc(dsm, ncap * sizeof(*dsm));
 		if (n == NULL)
 			fatal("realloc");
 		dsm = n;
 		dsm_cap = ncap;
 	}
-	dsm[ndsm++] = handle;
+	dsm[ndsm].handle = handle;
+	dsm[ndsm++].s = s;
 }
 
 /* 1 when handle came as a data_sm (then forgotten), else 0. */
@@ -278,17 +288,28 @@ static int
 dsm_take(long long handle)
 {
 	for (size_t i = 0; i < ndsm; i++)
-		if (dsm[i] == handle) {
+		if (dsm[i].handle == handle) {
 			dsm[i] = dsm[--ndsm];
 			return 1;
 		}
 	return 0;
 }
 
-/* pigeond has committed the delivery handle names: answer it (acks.c
- * keeps which session and sequence number it came with). */
-int
-link_ack(long long handle, const char **err)
+static void
+dsm_drop_owner(struct sess *s)
+{
+	for (size_t i = 0; i < ndsm; )
+		if (dsm[i].s == s)
+			dsm[i] = dsm[--ndsm];
+		else
+			i++;
+}
+
+/* Answers the delivery handle names with status (acks.c keeps which
+ * session and sequence number it came with, and its copies): a
+ * deliver_sm_resp, or a data_sm_resp for a data_sm. */
+static int
+ack_answer(long long handle, uint32_t status, const char **err)
 {
 	struct sess *s;
 	unsigned gen;
@@ -296,7 +317,8 @@ link_ack(long long handle, const char **err)
 	size_t ncopies;
 
 	if (acks_take(handle, (void **)&s, &gen, &seq, &copies, &ncopies) == -1) {
-		*err = "no deliver_sm with that location";
+		*err = "no deliver_sm waiting with that location (its session "
+		    "closed, or it waited too long): the SMSC delivers it again";
 		return -1;
 	}
 	uint32_t cmd = dsm_take(handle) ? SMPP_DATA_SM : SMPP_DELIVER_SM;
@@ -308,13 +330,51 @@ link_ack(long long handle, const char **err)
 	}
 	/* The SMSC's copies of it (acks_join) are answered with it. */
 	for (size_t i = 0; i <= ncopies; i++) {
-		pdu_begin(&scratch, cmd | SMPP_RESP, ESME_ROK,
+		pdu_begin(&scratch, cmd | SMPP_RESP, status,
 		    i == 0 ? seq : copies[i - 1]);
 		pdu_u8(&scratch, 0);	/* message_id: unused, "" */
 		sess_write(s, &scratch);
 	}
 	free(copies);
 	return 0;
+}
+
+/* pigeond has committed the delivery handle names: answer it. */
+int
+link_ack(long long handle, const char **err)
+{
+	return ack_answer(handle, ESME_ROK, err);
+}
+
+/*
+ * pigeond could not store it (`release`), or it waited ACKS_MAX_AGE_MS:
+ * ESME_RX_T_APPN, SMPP 3.4's temporary error of the receiving ESME, which
+ * SMSCs deliver again later (ESME_RSYSERR is taken by some for a
+ * permanent failure, and the message was lost). Its copies still to come
+ * are then new deliveries, no longer joined to one pigeond dropped.
+ */
+int
+link_release(long long handle, const char **err)
+{
+	return ack_answer(handle, ESME_RX_T_APPN, err);
+}
+
+/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS. */
+static void
+acks_expire(void)
+{
+	long long h;
+	const char *err;
+	int n = 0;
+
+	while ((h = acks_oldest(ACKS_MAX_AGE_MS)) != 0) {
+		(void)link_release(h, &err);
+		n++;
+	}
+	if (n > 0)
+		log_warnx("%d deliver_sm not committed by pigeond in %d s: "
+		    "answered ESME_RX_T_APPN, the SMSC delivers them again", n,
+		    ACKS_MAX_AGE_MS / 1000);
 }
 
 /* A deliver_sm or data_sm (cmd) answered at once with status. */
@@ -380,13 +440,13 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		return;
 	}
 	flood_said = 0;
-	if (d.esm_class & 0x3c)
+	if (deliver_is_receipt(&d))
 		st.receipts++;
 	else
 		st.mo++;
 	long long handle = acks_add(s, s->gen, seq, key);
 	if (d.data_sm)
-		dsm_mark(handle);
+		dsm_mark(handle, s);
 	main_deliver(handle, seq, &d);
 }
 
@@ -573,6 +633,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	submit_timeouts(t);
+	acks_expire();
 	for (int i = 0; i < nsess; i++) {
 		struct sess *s = &sess[i];
 		if (s->state == S_DOWN && t >= s->retry_at && !stopping) {

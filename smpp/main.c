@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -241,13 +242,35 @@ deliver_key(const struct deliver *d, char *out, size_t size)
 	snprintf(out, size, "smpp:%016llx", (unsigned long long)deliver_hash(d));
 }
 
+/* The sender as pigeond reads it: an international number (TON 1) with
+ * its `+`; any other as it came (sender_toa tells what it is). */
 static void
 sender_of(const struct deliver *d, char *out, size_t size)
 {
-	if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
+	/* Some SMSCs write an international number with its dialling
+	 * prefix (00212...): +00212... was no number to pigeond, and the
+	 * member's MO was never applied. */
+	if (d->source_ton == 1 && strncmp(d->source, "00", 2) == 0 &&
+	    d->source[2] >= '1' && d->source[2] <= '9')
+		snprintf(out, size, "+%s", d->source + 2);
+	else if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
 		snprintf(out, size, "+%s", d->source);
 	else
 		snprintf(out, size, "%s", d->source);
+}
+
+/*
+ * The sender's type of address as a modem's TP-OA gives it (GSM 03.40
+ * 9.1.2.5: 1, TON in bits 4-6, NPI in bits 0-3): TON 5 alphanumeric is
+ * 0xD0, which pigeond stores and never takes for a number. Without it, a
+ * sender ID of digits ("0661000001", chosen by anyone with a bulk SMS
+ * account) was normalised to that subscriber's number, and the stranger
+ * posted, followed or stopped as them.
+ */
+static int
+sender_toa(const struct deliver *d)
+{
+	return 0x80 | (d->source_ton & 0x07) << 4 | (d->source_npi & 0x0f);
 }
 
 static void
@@ -270,8 +293,16 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	/* The TLV, where given, is the id as submit_sm_resp wrote it. */
 	snprintf(ids[0], sizeof(ids[0]), "%s",
 	    d->receipted_id[0] != '\0' ? d->receipted_id : rc.id);
-	if (rc.stat[0] == '\0' && state >= 0)
+	/* One source for stat, delivered and final: the message_state TLV
+	 * where given (the SMSC's field for it; the text is free-form),
+	 * else the text's stat:. Both were used, and message_state 2 with
+	 * stat:UNDELIV made a report delivered with stat UNDELIV. */
+	if (state >= 0 && smpp_state_of_stat(rc.stat) != state) {
+		if (rc.stat[0] != '\0')
+			log_warnx("receipt %s: message_state %d but stat:%s in its "
+			    "text; message_state taken", rc.id, state, rc.stat);
 		snprintf(rc.stat, sizeof(rc.stat), "%s", smpp_stat_of_state(state));
+	}
 	if (state < 0)
 		state = smpp_state_of_stat(rc.stat);
 	sender_of(d, recipient, sizeof(recipient));
@@ -304,6 +335,37 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	emit(m);
 }
 
+/*
+ * A receipt, whatever its esm_class: some SMSCs send theirs with 0, the
+ * receipted_message_id and message_state TLVs present, or only the text.
+ * Taken for an MO, it was published as the recipient's post to every
+ * follower ("id:... stat:DELIVRD ...") and the message never turned
+ * delivered. A text is a receipt's when it begins with `id:` and has a
+ * `stat:` word a receipt uses; a part of a long MO (a UDH) never is.
+ */
+int
+deliver_is_receipt(const struct deliver *d)
+{
+	char text[256];
+	struct receipt rc;
+	size_t n = d->sm_len < sizeof(text) - 1 ? d->sm_len : sizeof(text) - 1;
+	size_t i = 0;
+
+	if ((d->esm_class >> 2) & 0x0f)
+		return 1;
+	if (d->receipted_id[0] != '\0' || d->message_state >= 0)
+		return 1;
+	if ((d->esm_class & 0x40) || d->data_coding == 8 || n < 3)
+		return 0;
+	memcpy(text, d->sm, n);
+	text[n] = '\0';
+	while (i < n && text[i] == ' ')
+		i++;
+	return strncasecmp(text + i, "id:", 3) == 0 &&
+	    memchr(text, '\0', n) == NULL &&
+	    receipt_parse(text, n, &rc) == 0 && smpp_state_of_stat(rc.stat) >= 0;
+}
+
 void
 main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 {
@@ -317,7 +379,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 
 	deliver_key(d, key, sizeof(key));
 	log_debug("deliver_sm %u from %s esm 0x%02x dc %u, %zu bytes", seq, d->source, d->esm_class, d->data_coding, d->sm_len);
-	if ((d->esm_class >> 2) & 0x0f) {
+	if (deliver_is_receipt(d)) {
 		emit_report(handle, seq, d, key);
 		return;
 	}
@@ -353,6 +415,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 	json_object_set_new(m, "seq", json_integer(seq));
 	json_object_set_new(m, "key", json_string(key));
 	json_object_set_new(m, "sender", jstr(sender));
+	json_object_set_new(m, "sender_toa", json_integer(sender_toa(d)));
 	json_object_set_new(m, "dest", jstr(d->dest));
 	json_object_set_new(m, "smsc", jstr(cfg.name));
 	json_object_set_new(m, "time", json_null());
@@ -548,6 +611,28 @@ handle_delete(json_t *o)
 	emit(m);
 }
 
+/* pigeond could not store that delivery: the SMSC is to deliver it again
+ * now (a temporary error), not once ACKS_MAX_AGE_MS ran out. No answer:
+ * pigeond forgets it either way. */
+static void
+handle_release(json_t *o)
+{
+	json_t *loc = json_object_get(o, "location");
+	const char *err;
+
+	if (!json_is_integer(loc)) {
+		log_warnx("release without an integer location; ignored");
+		return;
+	}
+	if (link_release(json_integer_value(loc), &err) == 0)
+		log_info("deliver_sm at location %lld released: answered "
+		    "ESME_RX_T_APPN, the SMSC delivers it again",
+		    (long long)json_integer_value(loc));
+	else
+		log_info("release of location %lld: %s",
+		    (long long)json_integer_value(loc), err);
+}
+
 static void
 handle_line(const char *line)
 {
@@ -594,6 +679,8 @@ handle_line(const char *line)
 		handle_send(o);
 	} else if (strcmp(type, "delete") == 0) {
 		handle_delete(o);
+	} else if (strcmp(type, "release") == 0) {
+		handle_release(o);
 	} else if (strcmp(type, "ping") == 0) {
 		json_t *m = msg_new("pong"), *seq = json_object_get(o, "seq");
 		if (seq != NULL)

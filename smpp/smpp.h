@@ -49,6 +49,9 @@
 #define ESME_RSYSERR		0x08
 #define ESME_RMSGQFUL		0x14
 #define ESME_RTHROTTLED		0x58
+/* ESME Receiver Temporary App Error: the answer to a deliver_sm the worker
+ * could not have committed (acks.c), so that the SMSC delivers it again. */
+#define ESME_RX_T_APPN		0x64
 
 /* TLV tags */
 #define TLV_RECEIPTED_MESSAGE_ID	0x001e
@@ -219,6 +222,9 @@ void	 link_start(struct event_base *, const struct link_config *);
 /* pigeond committed the MO message behind handle: answer its deliver_sm
  * (or data_sm). */
 int	 link_ack(long long handle, const char **err);
+/* pigeond could not store it (`release`): answer it ESME_RX_T_APPN, so
+ * that the SMSC delivers it again. */
+int	 link_release(long long handle, const char **err);
 /* Unbinds every session, then calls main_exit(0). */
 void	 link_stop(void);
 int	 link_bound(void);
@@ -250,7 +256,17 @@ void	 link_send(long long id, const char *to, const char *text, int report,
  * kept in the worker and in pigeond, and each new one scanned them all:
  * 100,000 of them took 22 s of the worker's CPU and 460 MB). */
 #define ACKS_MAX_WAITING	1024
+/* A delivery waits this long at most: then it is answered ESME_RX_T_APPN
+ * (the SMSC delivers it again) and forgotten. pigeond commits within
+ * seconds; one it never answers stayed for good. */
+#define ACKS_MAX_AGE_MS	(5 * 60 * 1000)
 size_t	 acks_waiting(void);
+/* Forgets every delivery of a session that closed (their answers can no
+ * longer be given); how many. */
+size_t	 acks_drop_owner(void *owner);
+/* The handle of the oldest delivery waiting when it has waited age_ms or
+ * more, else 0. */
+long long acks_oldest(long age_ms);
 long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key);
 int	 acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq);
 int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
@@ -264,6 +280,8 @@ void	 main_link_up(const char *session);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]);
+/* A receipt, by its esm_class, its TLVs or its text (main.c). */
+int	 deliver_is_receipt(const struct deliver *);
 /* send_failed's flags (docs/modem-protocol.md, SMPP links). */
 #define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
 #define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */

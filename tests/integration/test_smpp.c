@@ -1262,6 +1262,154 @@ START_TEST(test_parts_across_an_outage)
 }
 END_TEST
 
+static void
+setup_release(void)
+{
+	setup_bind("smpp_release", "");
+}
+
+/* How many deliver_sm_resp the SMSC recorded with that status. */
+static long
+resps_with_status(long status)
+{
+	char path[600], *text, *line, *save = NULL;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
+	if ((text = h_read_file(path)) == NULL)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *cmd = json_string_value(json_object_get(r, "command"));
+		if (cmd != NULL && strcmp(cmd, "deliver_sm_resp") == 0 &&
+		    json_integer_value(json_object_get(r, "status")) == status)
+			n++;
+		json_decref(r);
+	}
+	free(text);
+	return n;
+}
+
+static int
+released_twice(void *arg)
+{
+	(void)arg;
+	if (resps_with_status(0x64) >= 2)
+		return 1;
+	h_sleep_ms(50);
+	return 0;
+}
+
+/*
+ * An MO the database refuses to store: pigeond tells the worker
+ * (`release`), which answers the deliver_sm ESME_RX_T_APPN at once, and
+ * the SMSC delivers it again until it is stored; then it is applied,
+ * once. Before, pigeond dropped it without a word and the deliver_sm
+ * stayed unanswered at the worker for good: the SMSC never sent it again
+ * (its copies on that session joined to it), and the member's FOLLOW was
+ * lost.
+ */
+START_TEST(test_mo_store_failed_released)
+{
+	const char *a = "+212661300001", *b = "+212661300002";
+
+	TEXT(a, "JOIN relamina");
+	GETS(a, "@relamina");
+	TEXT(b, "JOIN relbob");
+	GETS(b, "@relbob");
+	settle();
+	h_db_exec(g.db, "ALTER TABLE inbox_parts ADD CONSTRAINT test_refuse "
+	    "CHECK (text <> 'FOLLOW relamina') NOT VALID");
+	TEXT(b, "FOLLOW relamina");
+	int released = h_wait_for(released_twice, NULL, 20000);
+	h_db_exec(g.db, "ALTER TABLE inbox_parts DROP CONSTRAINT test_refuse");
+	ck_assert_msg(released == 0, "the MO pigeond could not store was not "
+	    "answered ESME_RX_T_APPN (twice: delivered again) by the worker");
+	GETS(b, "You now follow @relamina");
+	settle();
+	ck_assert_int_eq(count_of(b, "You now follow @relamina"), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
+	    "WHERE text = 'FOLLOW relamina'", 0, NULL), 1);
+}
+END_TEST
+
+/* Lets the gateway's database take new connections again (or not). */
+static void
+allow_connections(int yes)
+{
+	const char *params[] = { yes ? "true" : "false" };
+
+	ck_assert_int_eq(h_db_long(g.db, "WITH d AS (UPDATE pg_database SET "
+	    "datallowconn = $1::boolean WHERE datname = current_database() "
+	    "RETURNING 1) SELECT count(*) FROM d", 1, params), 1);
+}
+
+/*
+ * An MO committed while pigeond's main connection (the one that holds
+ * the link's lock) is gone: the inbox's own connection commits it, and
+ * the ack is held, not dropped, until the lock is held again, then the
+ * deliver_sm is answered. Before, the refused delete was never sent
+ * again: the deliver_sm stayed unanswered at the worker for good (a
+ * modem's SMS on its SIM until a later worker). The store is held in its
+ * statement by holding the link's row (pigeon_inbox_store locks it
+ * first) while the main connection is terminated.
+ */
+START_TEST(test_mo_ack_after_lock_back)
+{
+	const char *a = "+212661300003";
+	PGconn *lk = h_db_connect(g.conninfo);
+	char *waiting = NULL, *holder = NULL;
+
+	TEXT(a, "JOIN rellock");
+	GETS(a, "@rellock");
+	settle();
+	long before = resps_with_status(0);
+	PQclear(PQexec(lk, "BEGIN"));
+	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
+	TEXT(a, "a post while the lock is away");
+	for (long w0 = h_now_ms(); waiting == NULL && h_now_ms() - w0 < 20000; ) {
+		waiting = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
+		    "WHERE application_name LIKE 'pigeond % inbox' "
+		    "AND wait_event_type = 'Lock'", 0, NULL);
+		if (waiting == NULL)
+			h_sleep_ms(20);
+	}
+	if (waiting != NULL) {
+		holder = h_db_value(g.db, "SELECT pid::text FROM pg_locks "
+		    "WHERE locktype = 'advisory' AND classid = 1346979653::oid "
+		    "AND database = (SELECT oid FROM pg_database WHERE datname = "
+		    "current_database()) AND granted LIMIT 1", 0, NULL);
+	}
+	if (holder != NULL) {
+		const char *bp[] = { holder };
+		allow_connections(0);
+		ck_assert_int_eq(h_db_long(g.db, "SELECT pg_terminate_backend("
+		    "$1::integer)::int", 1, bp), 1);
+		char *log = h_strf("%s/pigeond.log", g.dir);
+		int paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
+		free(log);
+		/* Committed now, on the inbox's connection. */
+		PQclear(PQexec(lk, "ROLLBACK"));
+		h_sleep_ms(500);
+		allow_connections(1);
+		ck_assert_int_eq(paused, 0);
+	} else {
+		PQclear(PQexec(lk, "ROLLBACK"));
+	}
+	PQfinish(lk);
+	ck_assert_msg(waiting != NULL, "the inbox's store never waited for the link's row");
+	ck_assert_msg(holder != NULL, "no connection holds the link's lock");
+	free(waiting);
+	free(holder);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, 30000) == 0,
+	    "the MO committed while the lock was away is still unanswered");
+	ck_assert_int_eq(resps_with_status(0), before + 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
+	    "WHERE text = 'a post while the lock is away'", 0, NULL), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1304,6 +1452,13 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_outage, teardown);
 	tcase_add_test(tc, test_parts_across_an_outage);
+	suite_add_tcase(s, tc);
+	/* Deliveries pigeond could not store, or acknowledge at once. */
+	tc = tcase_create("smpp_release");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_release, teardown);
+	tcase_add_test(tc, test_mo_store_failed_released);
+	tcase_add_test(tc, test_mo_ack_after_lock_back);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

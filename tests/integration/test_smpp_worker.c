@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -1040,6 +1042,386 @@ START_TEST(test_latin1_default)
 }
 END_TEST
 
+/* How many deliver_sm_resp the SMSC recorded with that status. */
+static long
+resps_with_status(long status)
+{
+	char path[600], *text, *line, *save = NULL;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
+	if ((text = h_read_file(path)) == NULL)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *cmd = json_string_value(json_object_get(r, "command"));
+		if (cmd != NULL && strcmp(cmd, "deliver_sm_resp") == 0 &&
+		    json_integer_value(json_object_get(r, "status")) == status)
+			n++;
+		json_decref(r);
+	}
+	free(text);
+	return n;
+}
+
+struct resp_want {
+	long	 status, n;
+};
+
+static int
+resps_reached(void *arg)
+{
+	struct resp_want *r = arg;
+
+	if (resps_with_status(r->status) >= r->n)
+		return 1;
+	h_sleep_ms(20);
+	return 0;
+}
+
+/*
+ * pigeond could not store a delivery and says so (`release`): the worker
+ * answers it ESME_RX_T_APPN (0x64) at once, and the SMSC delivers it
+ * again, reported anew and committed this time. Before, pigeond dropped
+ * it without a word and the worker kept it unanswered for good: the SMSC
+ * waited, every copy it sent joined to it and never stored, and the
+ * worker's book of deliveries filled up.
+ */
+START_TEST(test_mo_released)
+{
+	smsc_start("smpp-mo-release", "hex");
+	w_start(NULL);
+	json_decref(w_take("ready", -1, WAIT_MS));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"deliver\",\"from\":\"+212611000007\","
+	    "\"text\":\"FOLLOW alice\"}"));
+	json_t *m = take_sms_from("+212611000007");
+	w_write("{\"type\":\"release\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	struct resp_want rw = { 0x64, 1 };
+	ck_assert_msg(h_wait_for(resps_reached, &rw, WAIT_MS) == 0,
+	    "the released deliver_sm was not answered ESME_RX_T_APPN (log: %s)", w.log);
+	/* Delivered again: reported again, under a new location. */
+	json_t *again = take_sms_from("+212611000007");
+	ck_assert_str_eq(json_string_value(json_object_get(again, "text")), "FOLLOW alice");
+	ck_assert_str_eq(json_string_value(json_object_get(again, "key")),
+	    json_string_value(json_object_get(m, "key")));
+	ck_assert_int_ne(json_integer_value(json_object_get(again, "location")),
+	    json_integer_value(json_object_get(m, "location")));
+	/* The first's location is forgotten. */
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(m, "location")));
+	json_decref(w_take("delete_failed", -1, WAIT_MS));
+	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
+	    json_integer_value(json_object_get(again, "location")));
+	json_decref(w_take("deleted", -1, WAIT_MS));
+	struct resp_want ok = { 0, 1 };
+	ck_assert(h_wait_for(resps_reached, &ok, WAIT_MS) == 0);
+	json_decref(m);
+	json_decref(again);
+	teardown();
+}
+END_TEST
+
+/*
+ * A raw SMSC in the test itself, for deliver_sm the simulator does not
+ * write (another TON, TLVs on an MO, a receipt without its esm_class):
+ * it listens on smsc.port, answers the worker's bind, and sends what the
+ * test builds. smsc.dir holds the worker's log; smsc.pid stays -1.
+ */
+static int raw_lfd = -1, raw_fd = -1;
+
+static void
+raw_start(const char *name)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	smsc.dir = h_tmpdir(name);
+	smsc.log = h_strf("%s/none.log", smsc.dir);
+	smsc.pid = -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	raw_lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert(raw_lfd != -1);
+	ck_assert(bind(raw_lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	ck_assert(listen(raw_lfd, 4) == 0);
+	ck_assert(getsockname(raw_lfd, (struct sockaddr *)&sa, &sl) == 0);
+	smsc.port = ntohs(sa.sin_port);
+}
+
+static void
+raw_stop(void)
+{
+	if (raw_fd != -1)
+		close(raw_fd);
+	if (raw_lfd != -1)
+		close(raw_lfd);
+	raw_fd = raw_lfd = -1;
+}
+
+static void
+raw_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Reads one PDU's header and drops its body; its command_id and seq. */
+static void
+raw_read(uint32_t *cmd, uint32_t *seq)
+{
+	uint8_t h[16], body[512];
+	size_t got = 0;
+
+	while (got < 16) {
+		struct pollfd p = { .fd = raw_fd, .events = POLLIN };
+		ck_assert_msg(poll(&p, 1, WAIT_MS) == 1, "no PDU from the worker");
+		ssize_t n = read(raw_fd, h + got, 16 - got);
+		ck_assert_msg(n > 0, "the worker closed the session");
+		got += (size_t)n;
+	}
+	size_t left = ((size_t)h[0] << 24 | (size_t)h[1] << 16 |
+	    (size_t)h[2] << 8 | h[3]) - 16;
+	while (left > 0) {
+		ssize_t n = read(raw_fd, body, left < sizeof(body) ? left : sizeof(body));
+		ck_assert(n > 0);
+		left -= (size_t)n;
+	}
+	*cmd = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+	*seq = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15];
+}
+
+/* Starts the worker on the raw SMSC and answers its bind. */
+static void
+raw_bound(void)
+{
+	uint32_t cmd, seq;
+	uint8_t r[20];
+	struct pollfd p = { .fd = raw_lfd, .events = POLLIN };
+
+	w_start(NULL);
+	ck_assert_msg(poll(&p, 1, WAIT_MS) == 1, "the worker never connected");
+	raw_fd = accept(raw_lfd, NULL, NULL);
+	ck_assert(raw_fd != -1);
+	raw_read(&cmd, &seq);
+	ck_assert_uint_eq(cmd, 0x00000009);	/* bind_transceiver */
+	raw_put32(r, 20);
+	raw_put32(r + 4, 0x80000009);
+	raw_put32(r + 8, 0);
+	raw_put32(r + 12, seq);
+	memcpy(r + 16, "RAW", 4);
+	ck_assert_int_eq(write(raw_fd, r, sizeof(r)), (ssize_t)sizeof(r));
+	json_decref(w_take("ready", -1, WAIT_MS));
+}
+
+/* A deliver_sm: source (ton, npi), esm_class, short_message sm, then
+ * tlvs (tag, length, value, already encoded; tlen bytes). */
+static void
+raw_deliver(uint32_t seq, int ton, int npi, const char *source, int esm,
+    const char *sm, const uint8_t *tlvs, size_t tlen)
+{
+	uint8_t b[1024];
+	size_t n = 16;
+
+	b[n++] = 0;				/* service_type "" */
+	b[n++] = (uint8_t)ton;
+	b[n++] = (uint8_t)npi;
+	memcpy(b + n, source, strlen(source) + 1);
+	n += strlen(source) + 1;
+	b[n++] = 0;
+	b[n++] = 0;
+	memcpy(b + n, "40404", 6);
+	n += 6;
+	b[n++] = (uint8_t)esm;
+	b[n++] = 0;				/* protocol_id */
+	b[n++] = 0;				/* priority_flag */
+	b[n++] = 0;				/* schedule_delivery_time */
+	b[n++] = 0;				/* validity_period */
+	b[n++] = 0;				/* registered_delivery */
+	b[n++] = 0;				/* replace_if_present_flag */
+	b[n++] = 0;				/* data_coding */
+	b[n++] = 0;				/* sm_default_msg_id */
+	b[n++] = (uint8_t)strlen(sm);
+	memcpy(b + n, sm, strlen(sm));
+	n += strlen(sm);
+	if (tlen > 0)
+		memcpy(b + n, tlvs, tlen);
+	n += tlen;
+	raw_put32(b, (uint32_t)n);
+	raw_put32(b + 4, 0x00000005);
+	raw_put32(b + 8, 0);
+	raw_put32(b + 12, seq);
+	ck_assert_int_eq(write(raw_fd, b, n), (ssize_t)n);
+}
+
+/* The next event of the worker, sms or report. */
+static json_t *
+w_next_delivery(void)
+{
+	long t0 = h_now_ms();
+
+	while (h_now_ms() - t0 < WAIT_MS) {
+		w_pump();
+		for (int i = 0; i < w.nq; i++) {
+			const char *t = json_string_value(json_object_get(w.q[i], "type"));
+			if (strcmp(t, "sms") == 0 || strcmp(t, "report") == 0) {
+				json_t *m = w.q[i];
+				memmove(&w.q[i], &w.q[i + 1], (w.nq - i - 1) * sizeof(w.q[0]));
+				w.nq--;
+				return m;
+			}
+		}
+		h_sleep_ms(10);
+	}
+	ck_abort_msg("no sms or report from the worker (log: %s)", w.log);
+	return NULL;
+}
+
+/*
+ * An alphanumeric sender (TON 5) whose ID is all digits is no phone
+ * number: the worker says so (sender_toa 0xD0, as a modem's TP-OA), and
+ * pigeond stores it and never applies it. Before, it came as a bare
+ * "0661000001", which pigeond normalised to +212661000001: anyone with a
+ * bulk SMS account posted, followed or stopped as that subscriber.
+ */
+START_TEST(test_alphanumeric_sender_digits)
+{
+	raw_start("smpp-ton5");
+	raw_bound();
+	raw_deliver(11, 5, 0, "0661000001", 0, "STOP", NULL, 0);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sms");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), "0661000001");
+	json_t *toa = json_object_get(m, "sender_toa");
+	ck_assert_msg(json_is_integer(toa) && (json_integer_value(toa) & 0x70) == 0x50,
+	    "a TON 5 sender without sender_toa 0x50 (pigeond takes it for a number)");
+	json_decref(m);
+	/* A phone's number (TON 1): a number, with its +. */
+	raw_deliver(12, 1, 1, "212661000001", 0, "STOP", NULL, 0);
+	m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), "+212661000001");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "sender_toa")) & 0x70, 0x10);
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
+/* A TLV (tag, value of len bytes) at p; its length. */
+static size_t
+raw_tlv(uint8_t *p, uint16_t tag, const void *v, size_t len)
+{
+	p[0] = (uint8_t)(tag >> 8);
+	p[1] = (uint8_t)tag;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	memcpy(p + 4, v, len);
+	return 4 + len;
+}
+
+/*
+ * A receipt with esm_class 0 (some SMSCs send theirs so), with its TLVs
+ * or with its text alone, is a `report`, not an MO. Before, it came as an
+ * `sms` "id:3a000001 ... stat:DELIVRD ...": pigeond published it as the
+ * recipient's post to every follower, and the message never turned
+ * delivered. An MO that merely mentions "id:" stays an MO.
+ */
+START_TEST(test_receipt_without_esm_class)
+{
+	const char *rt = "id:3a000001 sub:001 dlvrd:001 submit date:2512052150 "
+	    "done date:2512052151 stat:DELIVRD err:000 text:hello";
+	uint8_t tl[64];
+	size_t n = raw_tlv(tl, 0x001e, "3a000001", 9);
+	uint8_t st = 2;
+
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_start("smpp-esm0");
+	raw_bound();
+	raw_deliver(21, 1, 1, "212661234567", 0, rt, tl, n);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message_id")), "3a000001");
+	ck_assert(json_is_true(json_object_get(m, "delivered")));
+	json_decref(m);
+	/* The text alone. */
+	raw_deliver(22, 1, 1, "212661234567", 0, "id:3a000002 sub:001 dlvrd:000 "
+	    "submit date:2512052150 done date:2512052151 stat:UNDELIV err:005 text:",
+	    NULL, 0);
+	m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message_id")), "3a000002");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "UNDELIV");
+	ck_assert(json_is_false(json_object_get(m, "delivered")));
+	ck_assert(json_is_true(json_object_get(m, "final")));
+	json_decref(m);
+	/* A member's text is not one. */
+	raw_deliver(23, 1, 1, "212661234567", 0, "my id: amina, stat: happy", NULL, 0);
+	m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "sms");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
+/*
+ * message_state and the text's stat: disagreeing: message_state decides
+ * stat, delivered and final alike. Before, message_state 2 (DELIVERED)
+ * with stat:UNDELIV gave delivered true and stat UNDELIV: the report
+ * contradicted itself.
+ */
+START_TEST(test_receipt_state_and_stat_disagree)
+{
+	uint8_t tl[64], st = 2;
+	size_t n = raw_tlv(tl, 0x001e, "3a000003", 9);
+
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_start("smpp-state-stat");
+	raw_bound();
+	raw_deliver(31, 1, 1, "212661234567", 4, "id:3a000003 sub:001 dlvrd:000 "
+	    "submit date:2512052150 done date:2512052151 stat:UNDELIV err:001 text:",
+	    tl, n);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "report");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "state")), 2);
+	ck_assert(json_is_true(json_object_get(m, "delivered")));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "DELIVRD");
+	json_decref(m);
+	/* The same the other way: message_state 5 UNDELIVERABLE. */
+	st = 5;
+	n = raw_tlv(tl, 0x001e, "3a000004", 9);
+	n += raw_tlv(tl + n, 0x0427, &st, 1);
+	raw_deliver(32, 1, 1, "212661234567", 4, "id:3a000004 sub:001 dlvrd:001 "
+	    "submit date:2512052150 done date:2512052151 stat:DELIVRD err:000 text:",
+	    tl, n);
+	m = w_next_delivery();
+	ck_assert(json_is_false(json_object_get(m, "delivered")));
+	ck_assert(json_is_true(json_object_get(m, "final")));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "stat")), "UNDELIV");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
+/* An international number written with its dialling prefix (TON 1,
+ * 00212...) is +212...: +00212... was no number to pigeond, and the
+ * member's MO was never applied. */
+START_TEST(test_international_with_00)
+{
+	raw_start("smpp-ton1-00");
+	raw_bound();
+	raw_deliver(41, 1, 1, "00212661234567", 0, "HELP", NULL, 0);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), "+212661234567");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1064,6 +1446,15 @@ main(void)
 	tcase_add_test(tc, test_split_bind_and_payload);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_latin1_default);
+	suite_add_tcase(s, tc);
+	/* What deliveries become, and their answers when pigeond fails. */
+	tc = tcase_create("smpp_worker_mo");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_mo_released);
+	tcase_add_test(tc, test_alphanumeric_sender_digits);
+	tcase_add_test(tc, test_receipt_without_esm_class);
+	tcase_add_test(tc, test_receipt_state_and_stat_disagree);
+	tcase_add_test(tc, test_international_with_00);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

@@ -43,6 +43,7 @@ void main_link_down(const char *session, const char *reason, uint32_t status,
 void main_link_up(const char *session) { up_calls++; }
 void main_bind_failed(uint32_t status) { bind_failed_calls++; }
 void main_link_failed(const char *session, const char *reason) { }
+int deliver_is_receipt(const struct deliver *d) { return (d->esm_class & 0x3c) != 0; }
 static int sent_calls, failed_calls;
 static char failed_error[160], sent_id[SMPP_ID_SIZE];
 void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
@@ -746,6 +747,161 @@ START_TEST(test_deliveries_flood_capped)
 }
 END_TEST
 
+/* The status and sequence number of the deliver_sm_resp PDUs written to
+ * bev's output so far, in order; how many (at most max). Drains it. */
+static int
+resps_out(struct bufferevent *bev, uint32_t *status, uint32_t *seqs, int max)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	int n = 0;
+
+	/* A socket bufferevent's output is drained by its socket alone. */
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) >= 16) {
+		uint8_t h[16];
+		ck_assert_int_eq(evbuffer_copyout(out, h, 16), 16);
+		uint32_t len = pdu_get32(h);
+		ck_assert_msg(len >= 16 && evbuffer_drain(out, len) == 0,
+		    "a PDU of %u bytes written", len);
+		if (pdu_get32(h + 4) == (SMPP_DELIVER_SM | SMPP_RESP) && n < max) {
+			status[n] = pdu_get32(h + 8);
+			seqs[n] = pdu_get32(h + 12);
+			n++;
+		}
+	}
+	evbuffer_freeze(out, 1);
+	return n;
+}
+
+/*
+ * The deliveries of a session that closed are forgotten with it (their
+ * answers can no longer be given; the SMSC delivers them again). Before,
+ * they stayed for good: after ACKS_MAX_WAITING of them over the worker's
+ * life, every deliver_sm of every later session was answered
+ * ESME_RTHROTTLED, the bind taking no MO and no receipt until a restart.
+ */
+START_TEST(test_acks_closed_session_dropped)
+{
+	struct pdu_out o;
+	char text[48];
+	const char *err;
+	uint32_t seq = 70000;
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].bev = NULL;
+	sess[0].backoff_ms = BACKOFF_MIN_MS;
+	for (int round = 0; round < 3; round++) {
+		sess[0].gen++;
+		sess[0].state = S_BOUND;
+		deliver_calls = 0;
+		for (int i = 0; i < ACKS_MAX_WAITING / 2 + 10; i++, seq++) {
+			snprintf(text, sizeof(text), "round %d sms %d", round, i);
+			deliver_text(&o, seq, text);
+			sess_pdu(&sess[0], o.buf, o.len);
+			pdu_out_free(&o);
+		}
+		ck_assert_msg(deliver_calls == ACKS_MAX_WAITING / 2 + 10,
+		    "session %d: %d of %d deliveries reached pigeond (the rest "
+		    "throttled)", round + 1, deliver_calls, ACKS_MAX_WAITING / 2 + 10);
+		long long last = next_handle;
+		sess_close(&sess[0], "connection closed by the SMSC", 0);
+		ck_assert_uint_eq(acks_waiting(), 0);
+		/* pigeond's late commit of one: the session is gone. */
+		ck_assert_int_eq(link_ack(last, &err), -1);
+	}
+}
+END_TEST
+
+/*
+ * A delivery pigeond has not answered in ACKS_MAX_AGE_MS (it could not
+ * store it) is answered ESME_RX_T_APPN with its copies, so that the SMSC
+ * delivers it again, and forgotten: the SMSC's next copy of it is a
+ * delivery of its own, reported. Before, each copy was joined to it and
+ * answered by nobody, the MO never stored.
+ */
+START_TEST(test_acks_old_answered_again)
+{
+	struct event_base *eb = event_base_new();
+	struct pdu_out o;
+	uint32_t status[8], seqs[8];
+
+	ck_assert_ptr_nonnull(eb);
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].gen = 40;
+	sess[0].bev = bufferevent_socket_new(eb, -1, 0);
+	sess[0].enq_next = now_ms() + 60000;
+	cfg.enquire_link_s = 60;
+	deliver_calls = 0;
+	deliver_text(&o, 11, "STOP");
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 1);
+	pdu_out_free(&o);
+	deliver_text(&o, 12, "STOP");		/* the SMSC's copy: joined */
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 1);
+	/* A tick before the bound: nothing answered. */
+	on_tick(-1, 0, NULL);
+	ck_assert_int_eq(resps_out(sess[0].bev, status, seqs, 8), 0);
+	ck_assert_uint_eq(acks_waiting(), 1);
+	/* Past it. */
+	acks[acks_head].at -= ACKS_MAX_AGE_MS;
+	on_tick(-1, 0, NULL);
+	ck_assert_int_eq(resps_out(sess[0].bev, status, seqs, 8), 2);
+	ck_assert_uint_eq(status[0], ESME_RX_T_APPN);
+	ck_assert_uint_eq(seqs[0], 11);
+	ck_assert_uint_eq(status[1], ESME_RX_T_APPN);
+	ck_assert_uint_eq(seqs[1], 12);
+	ck_assert_uint_eq(acks_waiting(), 0);
+	/* Delivered again: a delivery of its own, reported. */
+	pdu_out_free(&o);
+	deliver_text(&o, 13, "STOP");
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 2);
+	pdu_out_free(&o);
+	bufferevent_free(sess[0].bev);
+	sess[0].bev = NULL;
+	event_base_free(eb);
+}
+END_TEST
+
+/* pigeond could not store it (`release`): answered ESME_RX_T_APPN at
+ * once, its copies with it, and forgotten. */
+START_TEST(test_acks_released)
+{
+	struct event_base *eb = event_base_new();
+	struct pdu_out o;
+	uint32_t status[8], seqs[8];
+	const char *err;
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].gen = 41;
+	sess[0].bev = bufferevent_socket_new(eb, -1, 0);
+	deliver_calls = 0;
+	deliver_text(&o, 21, "FOLLOW alice");
+	sess_pdu(&sess[0], o.buf, o.len);
+	long long h = next_handle;
+	pdu_out_free(&o);
+	deliver_text(&o, 22, "FOLLOW alice");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(link_release(h, &err), 0);
+	ck_assert_int_eq(resps_out(sess[0].bev, status, seqs, 8), 2);
+	ck_assert_uint_eq(status[0], ESME_RX_T_APPN);
+	ck_assert_uint_eq(seqs[1], 22);
+	ck_assert_uint_eq(acks_waiting(), 0);
+	ck_assert_int_eq(link_ack(h, &err), -1);
+	bufferevent_free(sess[0].bev);
+	sess[0].bev = NULL;
+	event_base_free(eb);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -767,6 +923,9 @@ main(void)
 	tcase_add_test(tc, test_alert_notification_ignored);
 	tcase_add_test(tc, test_acks_copies_capped);
 	tcase_add_test(tc, test_deliveries_flood_capped);
+	tcase_add_test(tc, test_acks_closed_session_dropped);
+	tcase_add_test(tc, test_acks_old_answered_again);
+	tcase_add_test(tc, test_acks_released);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
