@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: df3019d9f5dce8a8224b3ed8e4c6b57271fbbaaab4fbf82ac899f515fcf1bc12
+-- functions sha256: 9ab632b9391c20722a3867412aaac93a40961c1c4806253090c383038cd11dd6
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 25 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 26 $$;

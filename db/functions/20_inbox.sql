@@ -43,30 +43,23 @@ RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
 	                                   ELSE a_received - b_received END));
 $$;
 
--- Whether two parts of one group (sender, reference, total) were sent
--- together, as one SMS. By the network's time stamps (SCTS) when both
--- have one: within 120 s (pigeon_inbox_gap). By arrival (SMPP deliveries
--- carry none): within 600 s, or with a link of theirs down (or pigeond
--- restarted) between their arrivals. An SMSC spaces what it delivers by
--- its own queue, not the phone's burst: it retries a delivery that was
--- throttled (pigeond answers ESME_RTHROTTLED in a flood) minutes later,
--- and keeps what it could not deliver while a bind was down until it is
--- back. Split at 120 s, the first part was processed alone after
--- concat_timeout and the rest kept and never applied. Two probes of
--- modem_history_modem_at, only for parts that far apart.
+DROP FUNCTION IF EXISTS pigeon_inbox_together(timestamptz, timestamptz, text,
+    timestamptz, timestamptz, text);
+-- Whether two parts of one group (sender, reference, total) may be of
+-- one SMS. By the network's time stamps (SCTS) when both have one: sent
+-- within 120 s of each other (pigeon_inbox_gap). Without (SMPP
+-- deliveries carry none), their arrival tells nothing: an SMSC spaces
+-- what it delivers by its own queue, not the phone's burst (a delivery
+-- throttled in a flood comes again minutes later, what a bind that was
+-- down could not take comes once it is back), so they wait together for
+-- concat_timeout as before; split at 120 s, the first part was processed
+-- alone and the rest kept and never applied. The nearest in time of two
+-- copies of a place is still the one taken (pigeon_inbox_join).
 CREATE OR REPLACE FUNCTION pigeon_inbox_together(a_sent timestamptz,
-    a_received timestamptz, a_link text, b_sent timestamptz,
-    b_received timestamptz, b_link text)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-	SELECT CASE WHEN a_sent IS NOT NULL AND b_sent IS NOT NULL
-	            THEN pigeon_inbox_gap(a_sent, a_received, b_sent, b_received) <= 120
-	            ELSE pigeon_inbox_gap(a_sent, a_received, b_sent, b_received) <= 600
-	                 OR EXISTS (SELECT 1 FROM modem_history h
-	                             WHERE h.modem IN (a_link, b_link)
-	                               AND h.state <> 'online'
-	                               AND h.at BETWEEN least(a_received, b_received)
-	                                            AND greatest(a_received, b_received))
-	       END;
+    a_received timestamptz, b_sent timestamptz, b_received timestamptz)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT a_sent IS NULL OR b_sent IS NULL
+	    OR pigeon_inbox_gap(a_sent, a_received, b_sent, b_received) <= 120;
 $$;
 
 -- Joins the long SMS of part p_part: the waiting parts of its group
@@ -78,9 +71,8 @@ $$;
 -- B with A's reference minutes later, and B's part 2 completed A's part
 -- 1 (A1+B2 was applied, B1 alone after concat_timeout). The parts of one
 -- SMS leave the phone in one burst, seconds apart, whatever the delay to
--- us: a part more than 120 s from p_part (by arrival 600 s, unless a link
--- was down between: pigeon_inbox_together) is another SMS's, and of two
--- copies of a place the nearer in time wins, the older
+-- us: a part more than 120 s from p_part by their time stamps
+-- (pigeon_inbox_together) is another SMS's, and of two copies of a place the nearer in time wins, the older
 -- at equal distance (a copy of a part has the same time). 120 s holds a
 -- burst of ten parts with a phone's retries on a poor radio link, and is
 -- shorter than writing and sending a second long SMS; by arrival time
@@ -134,8 +126,8 @@ BEGIN
 	                   AND p.concat_ref = a.concat_ref
 	                   AND p.concat_total = a.concat_total
 	                   FOR UPDATE) l
-	         WHERE pigeon_inbox_together(l.smsc_time, l.received_at, l.modem,
-	                                     a.smsc_time, a.received_at, a.modem)) q;
+	         WHERE pigeon_inbox_together(l.smsc_time, l.received_at,
+	                                     a.smsc_time, a.received_at)) q;
 	IF NOT waiting THEN
 		RETURN NULL;
 	END IF;
@@ -172,8 +164,8 @@ BEGIN
 	 WHERE p.message_id IS NULL AND p.sender_norm = a.sender_norm
 	   AND p.concat_ref = a.concat_ref AND p.concat_total = a.concat_total
 	   AND (p.id = ANY (ids) OR p.id = p_part OR
-	        (pigeon_inbox_together(p.smsc_time, p.received_at, p.modem,
-	                               a.smsc_time, a.received_at, a.modem)
+	        (pigeon_inbox_together(p.smsc_time, p.received_at,
+	                               a.smsc_time, a.received_at)
 	         AND EXISTS (SELECT 1 FROM inbox_parts j
 	                      WHERE j.id = ANY (ids) AND j.concat_seq = p.concat_seq
 	                        AND j.text = p.text)));

@@ -518,8 +518,11 @@ END $$;
 -- SLEEP from to (hours), or SLEEP OFF (-1 -1). Held updates are re-timed
 -- for the new window at once: SLEEP OFF releases them. A window longer
 -- than hold_max_age (SLEEP 20 9 is 13 hours, against 12 by default) is
--- kept, and its reply says how long updates wait at most: the first ones
--- of the night are dropped before it ends (pigeon_hold_expire).
+-- kept, and its reply says that updates older than that are dropped
+-- (pigeon_hold_expire): the first ones of the night are, before it ends.
+-- An hour's margin: a window as long as hold_max_age loses the updates of
+-- its first minutes to the morning's backlog, and a clock change's night
+-- is an hour longer.
 CREATE OR REPLACE FUNCTION pigeon_apply_sleep(acct accounts, p_from integer,
     p_to integer, p_msg bigint, p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -535,7 +538,7 @@ BEGIN
 	END IF;
 	UPDATE accounts SET sleep_from = p_from, sleep_to = p_to WHERE id = acct.id;
 	n := pigeon_hold_retime(acct.phone);
-	IF ((p_to - p_from + 24) % 24) * 3600 > hold THEN
+	IF ((p_to - p_from + 24) % 24 + 1) * 3600 > hold THEN
 		-- In hours, with a tenth when it is not whole: "12", "0.5".
 		PERFORM pigeon_reply(acct.phone, p_lang, 'sleep_set_long',
 		    ARRAY[p_from::text, p_to::text,

@@ -237,7 +237,8 @@ END_TEST
  * Updates held for quiet hours are dropped after hold_max_age (10 hours
  * here): SLEEP 20 9 (13 hours) used to be answered "updates will wait
  * until then" though the first three hours' would not. The reply says
- * how long they wait; a window within hold_max_age keeps the short reply.
+ * those older than that are dropped; a window within hold_max_age (an
+ * hour to spare) keeps the short reply.
  * The Arabic one is said in eight words ("from the hour 8 in the evening
  * to the hour 9 in the morning").
  */
@@ -257,16 +258,17 @@ START_TEST(test_sleep_longer_than_hold)
 
 	TEXT(0, en, "JOIN sleepy5");
 	GETS(en, "@sleepy5");
-	TEXT(0, en, "SLEEP 23 7");
+	TEXT(0, en, "SLEEP 23 7");	/* 8 hours, and an hour's margin: within 10 */
 	GETS(en, "Quiet hours from 23:00 to 7:00: updates will wait until then.");
 	TEXT(1, en, "SLEEP 20 9");
-	GETS(en, "Quiet hours from 20:00 to 9:00: updates wait until then, 10 h at most.");
+	GETS(en, "Quiet hours from 20:00 to 9:00: updates wait until then, but those "
+	    "older than 10 h are dropped.");
 	ck_assert_int_eq(sleep_hours_of(en), 2009);
 
 	TEXT(0, ar, "انضم nou3sa");
 	GETS(ar, "@nou3sa");
 	TEXT(1, ar, "نوم من الساعة ٨ مساء الى الساعة ٩ صباحا");
-	GETS(ar, "الهدوء من 20 إلى 9؛ التحديثات تنتظر 10 ساعة فقط.");
+	GETS(ar, "الهدوء من 20 إلى 9؛ تحذف التحديثات بعد 10 ساعة.");
 	ck_assert_int_eq(sleep_hours_of(ar), 2009);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
 	    "ON a.id = p.account_id WHERE a.handle = 'nou3sa'", 0, NULL), 0);
