@@ -355,3 +355,25 @@ h_smsc_section(struct h_smsc *s, const char *name, const char *extra)
 	    extra ? extra : "") != -1);
 	return t;
 }
+
+long
+h_smsc_resps(struct h_smsc *s, const char *command, long status)
+{
+	char path[600], *text, *line, *save = NULL;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s/received.jsonl", s->dir);
+	if ((text = h_read_file(path)) == NULL)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *cmd = json_string_value(json_object_get(r, "command"));
+		if (cmd != NULL && strcmp(cmd, command) == 0 &&
+		    json_integer_value(json_object_get(r, "status")) == status)
+			n++;
+		json_decref(r);
+	}
+	free(text);
+	return n;
+}

@@ -237,6 +237,9 @@ void	 h_smsc_wait_count(struct h_smsc *, const char *what, long long n,
 	    int timeout_ms);
 /* The submit_sm records of received.jsonl, in order (caller decrefs). */
 json_t	*h_smsc_submits(struct h_smsc *);
+/* How many records of command (e.g. "deliver_sm_resp") the SMSC sent or
+ * received with that command_status. */
+long	 h_smsc_resps(struct h_smsc *, const char *command, long status);
 /* The messages the SMSC accepted for number (with or without '+'), parts
  * joined, in the order their last part came: an array of strings. */
 json_t	*h_smsc_messages(struct h_smsc *, const char *number);

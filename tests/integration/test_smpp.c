@@ -1253,23 +1253,7 @@ setup_release(void)
 static long
 resps_with_status(long status)
 {
-	char path[600], *text, *line, *save = NULL;
-	long n = 0;
-
-	snprintf(path, sizeof(path), "%s/received.jsonl", smsc.dir);
-	if ((text = h_read_file(path)) == NULL)
-		return 0;
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		json_t *r = json_loads(line, 0, NULL);
-		const char *cmd = json_string_value(json_object_get(r, "command"));
-		if (cmd != NULL && strcmp(cmd, "deliver_sm_resp") == 0 &&
-		    json_integer_value(json_object_get(r, "status")) == status)
-			n++;
-		json_decref(r);
-	}
-	free(text);
-	return n;
+	return h_smsc_resps(&smsc, "deliver_sm_resp", status);
 }
 
 static int
