@@ -38,6 +38,7 @@ struct pending_ack {
 	unsigned	 gen;
 	uint32_t	 seq;
 	uint64_t	 key;		/* the deliver_sm's (deliver_hash) */
+	uint32_t	 cmd;		/* SMPP_DELIVER_SM or SMPP_DATA_SM: answered so */
 	uint32_t	*copies;	/* sequence numbers of its copies */
 	size_t		 ncopies;
 	long		 at;		/* when it came (acks_now) */
@@ -110,6 +111,7 @@ ack_put(long long handle, void *owner, unsigned gen, uint32_t seq)
 	acks[nacks].owner = owner;
 	acks[nacks].gen = gen;
 	acks[nacks].seq = seq;
+	acks[nacks].cmd = SMPP_DELIVER_SM;
 	acks[nacks].at = acks_now();
 	nacks++;
 }
@@ -148,12 +150,13 @@ acks_waiting(void)
 }
 
 long long
-acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key)
+acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key, uint32_t cmd)
 {
 	long long h = handle_next();
 
 	ack_put(h, owner, gen, seq);
 	acks[nacks - 1].key = key;
+	acks[nacks - 1].cmd = cmd;
 	return h;
 }
 
@@ -191,7 +194,7 @@ acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq)
  */
 int
 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
-    uint32_t **copies, size_t *ncopies)
+    uint32_t *cmd, uint32_t **copies, size_t *ncopies)
 {
 	for (size_t i = acks_head; i < nacks; i++) {
 		if (acks[i].handle != handle)
@@ -199,6 +202,7 @@ acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
 		*owner = acks[i].owner;
 		*gen = acks[i].gen;
 		*seq = acks[i].seq;
+		*cmd = acks[i].cmd;
 		*copies = acks[i].copies;
 		*ncopies = acks[i].ncopies;
 		acks[i].copies = NULL;

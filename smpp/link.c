@@ -44,7 +44,6 @@ struct link_config cfg;
 struct link_stats st;
 int		 stopping;
 static struct event_base *base;
-static void dsm_drop_owner(struct sess *);
 static struct event	*tick;
 static struct sess	 sess[2];
 static int		 nsess;
@@ -138,7 +137,6 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	}
 	/* Its deliveries can no longer be answered: the SMSC sends them again. */
 	acks_drop_owner(s);
-	dsm_drop_owner(s);
 	if ((s->state == S_BOUND || s->state == S_UNBINDING) &&
 	    now_ms() - s->bound_at >= BOUND_STEADY_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -254,74 +252,22 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
 	}
 }
 
-/*
- * The deliveries waiting for pigeond's commit that came as data_sm, by
- * handle and session: answered data_sm_resp (acks.c keeps the session
- * and sequence numbers, not the command). Forgotten when the handle is
- * answered or released, or when its session closes (dsm_drop_owner, as
- * acks_drop_owner forgets the deliveries themselves).
- */
-struct dsm {
-	long long	 handle;
-	struct sess	*s;
-};
-static struct dsm *dsm;
-static size_t	 ndsm, dsm_cap;
-
-static void
-dsm_mark(long long handle, struct sess *s)
-{
-	if (ndsm == dsm_cap) {
-		size_t ncap = dsm_cap ? dsm_cap * 2 : 16;
-		struct dsm *n = realloc(dsm, ncap * sizeof(*dsm));
-		if (n == NULL)
-			fatal("realloc");
-		dsm = n;
-		dsm_cap = ncap;
-	}
-	dsm[ndsm].handle = handle;
-	dsm[ndsm++].s = s;
-}
-
-/* 1 when handle came as a data_sm (then forgotten), else 0. */
-static int
-dsm_take(long long handle)
-{
-	for (size_t i = 0; i < ndsm; i++)
-		if (dsm[i].handle == handle) {
-			dsm[i] = dsm[--ndsm];
-			return 1;
-		}
-	return 0;
-}
-
-static void
-dsm_drop_owner(struct sess *s)
-{
-	for (size_t i = 0; i < ndsm; )
-		if (dsm[i].s == s)
-			dsm[i] = dsm[--ndsm];
-		else
-			i++;
-}
-
 /* Answers the delivery handle names with status (acks.c keeps which
- * session and sequence number it came with, and its copies): a
+ * session, sequence number and command it came with, and its copies): a
  * deliver_sm_resp, or a data_sm_resp for a data_sm. */
 static int
 ack_answer(long long handle, uint32_t status, const char **err)
 {
 	struct sess *s;
 	unsigned gen;
-	uint32_t seq, *copies;
+	uint32_t seq, cmd, *copies;
 	size_t ncopies;
 
-	if (acks_take(handle, (void **)&s, &gen, &seq, &copies, &ncopies) == -1) {
+	if (acks_take(handle, (void **)&s, &gen, &seq, &cmd, &copies, &ncopies) == -1) {
 		*err = "no deliver_sm waiting with that location (its session "
 		    "closed, or it waited too long): the SMSC delivers it again";
 		return -1;
 	}
-	uint32_t cmd = dsm_take(handle) ? SMPP_DATA_SM : SMPP_DELIVER_SM;
 	if (s->gen != gen || s->state != S_BOUND) {
 		free(copies);
 		*err = "the session that delivered it is closed: the "
@@ -444,10 +390,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		st.receipts++;
 	else
 		st.mo++;
-	long long handle = acks_add(s, s->gen, seq, key);
-	if (d.data_sm)
-		dsm_mark(handle, s);
-	main_deliver(handle, seq, &d);
+	main_deliver(acks_add(s, s->gen, seq, key, cmd), seq, &d);
 }
 
 static void

@@ -267,10 +267,12 @@ size_t	 acks_drop_owner(void *owner);
 /* The handle of the oldest delivery waiting when it has waited age_ms or
  * more, else 0. */
 long long acks_oldest(long age_ms);
-long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key);
+/* cmd: SMPP_DELIVER_SM or SMPP_DATA_SM, whose answer it gets. */
+long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key,
+	    uint32_t cmd);
 int	 acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq);
 int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
-	    uint32_t **copies, size_t *ncopies);
+	    uint32_t *cmd, uint32_t **copies, size_t *ncopies);
 
 /* main.c: events to pigeond. */
 void	 main_ready(const char *smsc_system_id, int rebind);

@@ -305,15 +305,15 @@ START_TEST(test_acks_copies_join)
 {
 	void *owner;
 	unsigned gen;
-	uint32_t seq, *copies;
+	uint32_t seq, cmd, *copies;
 	size_t ncopies;
 
-	long long h = acks_add(&sess[0], 1, 5, 0xabcULL);
+	long long h = acks_add(&sess[0], 1, 5, 0xabcULL, SMPP_DELIVER_SM);
 	ck_assert_int_eq(acks_join(&sess[0], 2, 0xabcULL, 6), 0);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabdULL, 6), 0);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 7), 1);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 9), 1);
-	ck_assert_int_eq(acks_take(h, &owner, &gen, &seq, &copies, &ncopies), 0);
+	ck_assert_int_eq(acks_take(h, &owner, &gen, &seq, &cmd, &copies, &ncopies), 0);
 	ck_assert_uint_eq(seq, 5);
 	ck_assert_uint_eq(ncopies, 2);
 	ck_assert_uint_eq(copies[0], 7);
@@ -695,7 +695,7 @@ START_TEST(test_acks_copies_capped)
 {
 	int joined = 0, refused = 0;
 
-	acks_add(&sess[1], 3, 1, 0x5eedULL);
+	acks_add(&sess[1], 3, 1, 0x5eedULL, SMPP_DELIVER_SM);
 	for (uint32_t seq = 2; seq < 2 + ACKS_MAX_COPIES + 10; seq++) {
 		int r = acks_join(&sess[1], 3, 0x5eedULL, seq);
 		joined += r == 1;
@@ -735,9 +735,9 @@ START_TEST(test_deliveries_flood_capped)
 	/* One answered: one more taken. */
 	void *owner;
 	unsigned gen;
-	uint32_t first, *copies;
+	uint32_t first, cmd, *copies;
 	size_t ncopies;
-	ck_assert_int_eq(acks_take(next_handle, &owner, &gen, &first, &copies,
+	ck_assert_int_eq(acks_take(next_handle, &owner, &gen, &first, &cmd, &copies,
 	    &ncopies), 0);
 	free(copies);
 	deliver_text(&o, seq, "after the flood");
@@ -909,7 +909,6 @@ fresh(void)
 {
 	acks_drop_owner(&sess[0]);
 	acks_drop_owner(&sess[1]);
-	ndsm = 0;
 	flood_said = 0;
 }
 
