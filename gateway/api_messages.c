@@ -39,16 +39,13 @@ sent(struct api_req *r, PGresult *res)
 		return;
 	}
 	const char *e = json_string_value(json_object_get(a, "error"));
-	if (e != NULL && strcmp(e, "no_link") == 0 &&
-	    json_is_true(json_object_get(a, "removed"))) {
-		api_error(r, 400, "\"via\": %.64s was removed from the configuration",
-		    json_string_value(json_object_get(a, "via")) ?: "");
-		json_decref(a);
-		return;
-	}
 	if (e != NULL && strcmp(e, "no_link") == 0) {
-		api_error(r, 400, "\"via\": no link named %.64s",
-		    json_string_value(json_object_get(a, "via")) ?: "");
+		const char *via = json_string_value(json_object_get(a, "via")) ?: "";
+		if (json_is_true(json_object_get(a, "removed")))
+			api_error(r, 400, "\"via\": %.64s was removed from the "
+			    "configuration", via);
+		else
+			api_error(r, 400, "\"via\": no link named %.64s", via);
 		json_decref(a);
 		return;
 	}

@@ -539,11 +539,14 @@ START_TEST(test_data_sm)
 	ck_assert_str_eq(json_string_value(json_object_get(m, "text")), "FOLLOW alice");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "dest")), "40404");
 	ck_assert_int_eq(h_smsc_count(&smsc, "data_sm"), 1);
-	/* Not answered before the commit (a ping's pong comes after any
-	 * answer the worker gave when it read the data_sm). */
+	/* Not answered before the commit: a send asked of the worker after
+	 * the pong goes out on the same connection after any answer it gave
+	 * the data_sm when it read it (as in test_mo_ack_after_commit). */
 	w_write("{\"type\":\"ping\",\"seq\":3}");
 	json_decref(w_take("pong", -1, WAIT_MS));
-	h_sleep_ms(100);
+	send_text(9003, "+212611000019", "a marker behind the data_sm", 0);
+	h_smsc_wait_count(&smsc, "submit_sm", 1, WAIT_MS);
+	json_decref(w_outcome(9003));
 	ck_assert_int_eq(h_smsc_count(&smsc, "data_sm_resp"), 0);
 	ck_assert_int_eq(h_smsc_count(&smsc, "generic_nack"), 0);
 	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",

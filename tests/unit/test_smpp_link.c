@@ -500,6 +500,15 @@ wire(struct sess *s)
 	peer = pair[1];
 }
 
+static void
+unwire(struct sess *s)
+{
+	bufferevent_free(s->bev);
+	bufferevent_free(peer);
+	s->bev = NULL;
+	peer = NULL;
+}
+
 /* The next PDU written on the wired session: its header and body
  * (body_len bytes), 0; or -1 when there is none. */
 static int
@@ -619,9 +628,7 @@ START_TEST(test_data_sm)
 	ck_assert_uint_eq(cmd, 0x80000103u);
 	ck_assert_uint_eq(seq, 15);
 	ck_assert_int_eq(wired_pdu(&cmd, &status, &seq, body, &blen), -1);
-	bufferevent_free(sess[0].bev);
-	bufferevent_free(peer);
-	sess[0].bev = NULL;
+	unwire(&sess[0]);
 }
 END_TEST
 
@@ -654,9 +661,7 @@ START_TEST(test_deliver_broken_tail_taken)
 	ck_assert_uint_eq(cmd, SMPP_DELIVER_SM | SMPP_RESP);
 	ck_assert_uint_eq(status, ESME_ROK);
 	ck_assert_uint_eq(seq, 21);
-	bufferevent_free(sess[0].bev);
-	bufferevent_free(peer);
-	sess[0].bev = NULL;
+	unwire(&sess[0]);
 }
 END_TEST
 
@@ -683,9 +688,7 @@ START_TEST(test_alert_notification_ignored)
 	ck_assert_uint_eq(cmd, SMPP_GENERIC_NACK);
 	ck_assert_uint_eq(status, ESME_RINVCMDID);
 	ck_assert_uint_eq(seq, 18);
-	bufferevent_free(sess[0].bev);
-	bufferevent_free(peer);
-	sess[0].bev = NULL;
+	unwire(&sess[0]);
 }
 END_TEST
 
