@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 9ab632b9391c20722a3867412aaac93a40961c1c4806253090c383038cd11dd6
+-- functions sha256: ac4dd8d3a83ef61682f7ea57f91f4ee475729d1a750816b82d762b0fc0293954
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 26 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 27 $$;

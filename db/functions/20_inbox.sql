@@ -43,8 +43,6 @@ RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
 	                                   ELSE a_received - b_received END));
 $$;
 
-DROP FUNCTION IF EXISTS pigeon_inbox_together(timestamptz, timestamptz, text,
-    timestamptz, timestamptz, text);
 -- Whether two parts of one group (sender, reference, total) may be of
 -- one SMS. By the network's time stamps (SCTS) when both have one: sent
 -- within 120 s of each other (pigeon_inbox_gap). Without (SMPP
