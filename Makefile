@@ -102,7 +102,8 @@ PIGEOND_SRCS = \
 
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
-	gateway/pigeonctl.c gateway/pigeonctl_cmds.c gateway/pigeonctl_biz.c \
+	gateway/pigeonctl.c gateway/pigeonctl_http.c gateway/pigeonctl_cmds.c \
+	gateway/pigeonctl_biz.c \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \
@@ -359,7 +360,7 @@ $(B)/gen/version: FORCE
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 # And those that name the default configuration when SYSCONFDIR changes
 # (make install SYSCONFDIR=/usr/local/etc after a make).
-SYSCONF_OBJS = gateway/main gateway/pigeonctl
+SYSCONF_OBJS = gateway/main gateway/pigeonctl_http
 $(addprefix $(B)/,$(addsuffix .o,$(SYSCONF_OBJS))): $(B)/gen/sysconfdir
 $(B)/gen/sysconfdir: FORCE
 	@mkdir -p $(dir $@)

@@ -1,4 +1,5 @@
-/* pigeonctl.c and pigeonctl_cmds.c: what the commands share. */
+/* pigeonctl.c, pigeonctl_http.c, pigeonctl_cmds.c and pigeonctl_biz.c:
+ * what they share. */
 #ifndef PIGEON_PIGEONCTL_H
 #define PIGEON_PIGEONCTL_H
 
@@ -12,8 +13,9 @@ extern int json_out;
 void	 usage(void) __attribute__((noreturn));
 void	 die(int code, const char *fmt, ...)
 	    __attribute__((noreturn, format(printf, 2, 3)));
-/* Calls the API; on an error prints it and exits with its code. Steals body. */
-json_t	*api(const char *method, const char *path, json_t *body);
+/* A string made safe for a terminal: controls escaped; the buffer is
+ * reused after 8 calls. */
+const char *term_safe(const char *);
 /* A string field made safe for a terminal, "-" when absent. */
 const char *s(json_t *o, const char *key);
 /* A timestamp field with its offset, "-" when absent. */
@@ -32,6 +34,20 @@ const char *ctl_days_and_handle(int argc, char **argv, const char **days);
 void	 add_param(char *path, size_t len, const char *name, const char *value);
 int	 cmd_modems(void);
 int	 cmd_queue(void);
+
+/* pigeonctl_http.c: the connection to pigeond. */
+/* Address and token: options, then the environment, then the
+ * configuration; exits with the code of what is missing or wrong. */
+void	 ctl_settings(const char *config, const char *opt_addr,
+	    const char *opt_token, const char *opt_token_file);
+void	 ctl_settings_free(void);
+/* host:port, as ctl_settings found it. */
+const char *ctl_addr(void);
+/* One request; the status code, the body (malloc'd) in *out. Exits with
+ * EXIT_UNREACHABLE when pigeond cannot be reached or read. */
+int	 ctl_call(const char *method, const char *path, json_t *body, char **out);
+/* Calls the API; on an error prints it and exits with its code. Steals body. */
+json_t	*api(const char *method, const char *path, json_t *body);
 
 /* pigeonctl_cmds.c: the commands of issue 16. */
 #define CTL_MORE_USAGE \
