@@ -132,6 +132,7 @@ MODEM_SRCS = \
 # One process per SMPP bind; it shares modem/utf8.c with pigeon-modem.
 SMPP_SRCS = \
 	smpp/main.c \
+	smpp/deliver.c \
 	smpp/link.c \
 	smpp/submit.c \
 	smpp/acks.c \

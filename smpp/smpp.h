@@ -3,13 +3,14 @@
  * started by pigeond like pigeon-modem and speaking the same channel
  * protocol on file descriptor 3 (docs/modem-protocol.md, "SMPP links").
  *
- * main.c is the channel side (config, send, delete, events), link.c the
- * SMPP sessions (connect, bind, enquire_link, deliveries, reconnects),
- * submit.c the submits on them (the window, the rate, throttling,
- * timeouts), acks.c the deliveries waiting for pigeond's commit, pdu.c the
- * PDUs and receipts, text.c the SMS text (libgammu's GSM-7/UCS-2 encoder
- * and splitter, as on modems). This process never includes gateway/
- * headers.
+ * main.c is the channel side (config, send, delete, events), deliver.c
+ * what a deliver_sm becomes for pigeond (an MO `sms` or a `report`),
+ * link.c the SMPP sessions (connect, bind, enquire_link, deliveries,
+ * reconnects), submit.c the submits on them (the window, the rate,
+ * throttling, timeouts), acks.c the deliveries waiting for pigeond's
+ * commit, pdu.c the PDUs and receipts, text.c the SMS text (libgammu's
+ * GSM-7/UCS-2 encoder and splitter, as on modems). This process never
+ * includes gateway/ headers.
  *
  * Why not libsmpp34 (Debian's Osmocom PDU packer, 1.14.1): its unpacker
  * refuses a whole PDU whose command_status, TON or NPI is not in its
@@ -282,7 +283,7 @@ void	 main_link_up(const char *session);
 void	 main_bind_failed(uint32_t status);
 void	 main_link_failed(const char *session, const char *reason);
 void	 main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE]);
-/* A receipt, by its esm_class, its TLVs or its text (main.c). */
+/* A receipt, by its esm_class, its TLVs or its text (deliver.c). */
 int	 deliver_is_receipt(const struct deliver *);
 /* send_failed's flags (docs/modem-protocol.md, SMPP links). */
 #define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
@@ -292,7 +293,7 @@ void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
 /* A deliver_sm or data_sm: an MO part or a receipt, to acknowledge by
- * handle. */
+ * handle (deliver.c). */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
 void	 main_exit(int) __attribute__((noreturn));
 
