@@ -15,7 +15,7 @@
 
 #include "unit.h"
 
-/* What smpp/main.c gives link.c; nothing here reaches pigeond. */
+/* What smpp/main.c and deliver.c give link.c; nothing here reaches pigeond. */
 static int ready_calls, down_calls, down_sends, up_calls, bind_failed_calls;
 static char down_why[160];
 void main_ready(const char *smsc_system_id, int rebind) { ready_calls++; }
