@@ -78,6 +78,7 @@ json_t	*api_json_value(PGresult *res);
 /* api_modems.c */
 void	 api_modems_list(struct api_req *);
 void	 api_modems_action(struct api_req *);
+void	 api_modems_forget(struct api_req *);
 void	 api_status(struct api_req *);
 void	 api_reload(struct api_req *);
 void	 api_charts(struct api_req *);
@@ -152,6 +153,7 @@ void	 api_tokens_free(void);
 
 /* metrics.c */
 void	 api_metrics(struct api_req *);
+/* Drops the cached scrape (a change the next one must show) and frees it. */
 void	 metrics_free(void);
 
 #endif

@@ -1,5 +1,6 @@
 /*
  * api_modems.c: GET /api/modems, POST /api/modems/NAME/enable|disable|drain,
+ * DELETE /api/modems/NAME (a removed link forgotten),
  * and GET /api/status (what the status page and `pigeonctl queue` show).
  * A modem is what this pigeond's supervisor knows (state, reason,
  * identification, last health poll) joined with its row in the database
@@ -107,6 +108,54 @@ api_modems_action(struct api_req *r)
 	log_info("http: modem %s: %s by the operator", m->name, action);
 	api_reply(r, 200, json_pack("{s:s, s:s, s:s}", "name", m->name,
 	    "action", action, "state", link_state_name(m->state)));
+}
+
+static void
+forgotten(struct api_req *r, PGresult *res)
+{
+	json_t *j = api_json_value(res);
+	const char *err = json_string_value(json_object_get(j, "error"));
+
+	if (j == NULL) {
+		api_error(r, 500, "internal error");
+	} else if (err == NULL) {
+		log_info("http: modem %s: forgotten by the operator; %lld message(s) "
+		    "queued via it cancelled", r->arg,
+		    (long long)json_integer_value(json_object_get(j, "cancelled")));
+		metrics_free();	/* its rows were in the cached scrape */
+		api_reply(r, 200, json_incref(j));
+	} else if (strcmp(err, "no_link") == 0) {
+		api_error(r, 404, "no modem %s", r->arg);
+	} else if (strcmp(err, "in_flight") == 0) {
+		api_error(r, 409, "modem %s still has %lld send(s) in flight; "
+		    "try again when their leases end", r->arg,
+		    (long long)json_integer_value(json_object_get(j, "sending")));
+	} else {
+		api_error(r, 409, "modem %s is in the configuration of host %s "
+		    "(%s): remove its section there and reload first", r->arg,
+		    json_string_value(json_object_get(j, "host")),
+		    json_string_value(json_object_get(j, "state")));
+	}
+	json_decref(j);
+}
+
+/*
+ * DELETE /api/modems/NAME: forget a link removed from every host's
+ * configuration (its row, listed "removed from the configuration" for
+ * ever, leaves /api/modems, /metrics and the status page; the messages
+ * still queued via it are cancelled). 50_modems.sql, pigeon_link_forget.
+ */
+void
+api_modems_forget(struct api_req *r)
+{
+	const char *params[] = { r->arg };
+
+	if (link_find(r->arg) != NULL) {
+		api_error(r, 409, "modem %s is in this host's configuration: remove "
+		    "its section and reload first", r->arg);
+		return;
+	}
+	api_query(r, "SELECT pigeon_link_forget($1)", 1, params, forgotten);
 }
 
 static void

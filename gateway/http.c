@@ -66,6 +66,7 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_POST, "/api/modems/*/enable",	ADMIN,  0, api_modems_action },
 	{ EVHTTP_REQ_POST, "/api/modems/*/disable",	ADMIN,  0, api_modems_action },
 	{ EVHTTP_REQ_POST, "/api/modems/*/drain",	ADMIN,  0, api_modems_action },
+	{ EVHTTP_REQ_DELETE, "/api/modems/*",		ADMIN,  0, api_modems_forget },
 	{ EVHTTP_REQ_GET,  "/api/messages",		READ,   0, api_messages_search },
 	{ EVHTTP_REQ_POST, "/api/messages",		SEND,   1, api_messages_send },
 	{ EVHTTP_REQ_GET,  "/api/messages/*",		READ,   0, api_messages_get },

@@ -35,6 +35,8 @@ usage_exit(int code)
 	    "                 [--help] [--version] command [options]\n"
 	    "  modems                      the modems, their state, signal and counters\n"
 	    "  enable|disable|drain NAME   steer a modem\n"
+	    "  forget NAME                 drop a modem removed from every host's\n"
+	    "                              configuration (its queued sends are cancelled)\n"
 	    "  send NUMBER TEXT            queue an SMS; prints its id\n"
 	    "  status ID                   a message's state and history\n"
 	    "  messages [-t NUMBER] [-s STATE] [-n LIMIT] [-b BEFORE]\n"
@@ -251,6 +253,25 @@ cmd_modem_action(const char *action, const char *name)
 		print_json(j);
 	else
 		printf("modem %s: %s (now %s)\n", s(j, "name"), action, s(j, "state"));
+	json_decref(j);
+	return EXIT_OK;
+}
+
+/* A link no host has any more leaves the lists; pigeond refuses one that
+ * any host still has (409, its reason printed by api()). */
+static int
+cmd_forget(const char *name)
+{
+	char path[256], *enc = evhttp_uriencode(name, -1, 0);
+	snprintf(path, sizeof(path), "/api/modems/%s", enc ? enc : name);
+	free(enc);
+	json_t *j = api("DELETE", path, NULL);
+	if (json_out)
+		print_json(j);
+	else
+		printf("modem %s: forgotten; %" JSON_INTEGER_FORMAT " message(s) queued "
+		    "via it cancelled\n", s(j, "forgotten"),
+		    json_integer_value(json_object_get(j, "cancelled")));
 	json_decref(j);
 	return EXIT_OK;
 }
@@ -545,6 +566,8 @@ main(int argc, char *argv[])
 	else if ((strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0 ||
 	    strcmp(cmd, "drain") == 0) && argc == 2)
 		rc = cmd_modem_action(cmd, argv[1]);
+	else if (strcmp(cmd, "forget") == 0 && argc == 2)
+		rc = cmd_forget(argv[1]);
 	else if (strcmp(cmd, "send") == 0 && argc == 3)
 		rc = cmd_send(argv[1], argv[2]);
 	else if (strcmp(cmd, "status") == 0 && argc == 2)

@@ -17,7 +17,7 @@
 #include "pigeonctl.h"
 
 static const char *const commands[] = { "modems", "enable", "disable", "drain",
-    "send", "status", "messages", "queue", "users", "user", "health", "search",
+    "forget", "send", "status", "messages", "queue", "users", "user", "health", "search",
     "stats", "post", "cancel", "inbox", "reload", "watch", "remove-post", "suspend",
     "restore", "export", "erase", "tokens", NULL };
 

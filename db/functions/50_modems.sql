@@ -137,3 +137,48 @@ RETURNS void LANGUAGE sql AS $$
 	    health_at = now(), updated_at = now()
 	 WHERE name = p_name;
 $$;
+
+-- DELETE /api/modems/NAME (pigeonctl forget): a link no host has any
+-- more leaves /api/modems, /metrics and the status page. Only a row that
+-- says "removed from the configuration" (the last host that had it set
+-- it aside, and no host has taken it since), that no host waits for and
+-- whose lock no host holds, with no send in flight on it. The messages
+-- queued `via` it are cancelled (they could never leave: a send `via` a
+-- removed link is refused, and these waited for it to come back). Its
+-- history stays: the messages it sent and received keep its name, and
+-- its samples and hourly counts age out as any link's. A host that
+-- configures the name again starts a new row. Returns {"forgotten",
+-- "cancelled"} or {"error": "no_link" | "configured" | "in_flight", ...}.
+CREATE OR REPLACE FUNCTION pigeon_link_forget(p_name text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	r modems;
+	n integer;
+BEGIN
+	SELECT * INTO r FROM modems WHERE name = p_name FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN jsonb_build_object('error', 'no_link');
+	END IF;
+	-- The host lock of pigeon_modem_lock, held for this transaction: a
+	-- host running the link holds it for its session.
+	IF r.state <> 'disabled'
+	   OR r.state_reason IS DISTINCT FROM 'removed from the configuration'
+	   OR r.waiting_host <> ''
+	   OR NOT pg_try_advisory_xact_lock(1346979653, hashtext(p_name)) THEN
+		RETURN jsonb_build_object('error', 'configured', 'state', r.state,
+		    'host', CASE WHEN r.waiting_host <> '' THEN r.waiting_host
+		                 ELSE r.host END);
+	END IF;
+	SELECT count(*) INTO n FROM outbox WHERE state = 'sending' AND modem = p_name;
+	IF n > 0 THEN
+		RETURN jsonb_build_object('error', 'in_flight', 'sending', n);
+	END IF;
+	UPDATE outbox SET state = 'cancelled',
+	       last_error = format('link %s forgotten by the operator', p_name)
+	 WHERE via_link = p_name AND state = 'queued';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM modems WHERE name = p_name;
+	INSERT INTO modem_history (modem, state, reason)
+	    VALUES (p_name, 'disabled', 'forgotten by the operator');
+	RETURN jsonb_build_object('forgotten', p_name, 'cancelled', n);
+END $$;

@@ -358,6 +358,92 @@ START_TEST(test_removed_listed_local)
 }
 END_TEST
 
+/*
+ * A modem removed from the configuration stayed in /api/modems, /metrics
+ * and the status page for ever ("removed from the configuration"), and
+ * the messages queued `via` it waited for it until their validity ran
+ * out. `pigeonctl forget` drops it, cancelling those; a link that any
+ * host still has is refused. The name configured again is a new link.
+ */
+START_TEST(test_removed_forgotten)
+{
+	char *resp = NULL, *out = NULL;
+
+	memset(&g, 0, sizeof(g));
+	g.http_extra = "token = " LIST_TOKEN "\n";
+	h_gateway_start(&g, "bank_volume_forget", 2);
+	h_wait_modem(&g, "sim1", "online", WAIT_MS);
+	h_db_exec(g.db, "INSERT INTO modems (name, host, state) "
+	    "VALUES ('far0', 'gw-elsewhere', 'online')");
+	/* A send waiting for sim1, disabled by the operator. */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim1/disable", LIST_TOKEN,
+	    NULL, NULL), 200);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", LIST_TOKEN,
+	    "{\"to\":\"+212663000011\",\"text\":\"through sim1\",\"via\":\"sim1\"}",
+	    &resp), 202);
+	json_t *j = json_loads(resp, 0, NULL);
+	long id = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	free(resp);
+	ck_assert_int_gt(id, 0);
+
+	/* Still in this host's configuration, or in another host's. */
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", LIST_TOKEN,
+	    NULL, &resp), 409);
+	ck_assert_msg(strstr(resp, "in this host's configuration") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_ne(h_run(&out, "%s -a 127.0.0.1:%d -t %s forget far0 2>&1",
+	    h_bin("pigeonctl"), g.http_port, LIST_TOKEN), 0);
+	ck_assert_msg(strstr(out, "in the configuration of host gw-elsewhere") != NULL,
+	    "%s", out);
+	free(out);
+
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state_reason FROM modems WHERE name = $1",
+	    "sim1", "removed from the configuration", WAIT_MS), 0);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", LIST_TOKEN, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "modem=\"sim1\"") != NULL, "sim1 not in /metrics");
+	free(resp);
+	json_decref(listed("sim1"));
+
+	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s forget sim1",
+	    h_bin("pigeonctl"), g.http_port, LIST_TOKEN), 0);
+	ck_assert_msg(strstr(out, "modem sim1: forgotten; 1 message(s) queued via it "
+	    "cancelled") != NULL, "%s", out);
+	free(out);
+	h_wait_outbox(&g, id, "cancelled", 1);
+	char *why = h_outbox_col(&g, id, "last_error");
+	ck_assert_str_eq(why, "link sim1 forgotten by the operator");
+	free(why);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", LIST_TOKEN, NULL, &resp),
+	    200);
+	ck_assert_msg(strstr(resp, "\"sim1\"") == NULL && strstr(resp, "\"sim0\"") != NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", LIST_TOKEN, NULL, &resp), 200);
+	char *at = strstr(resp, "modem=\"sim1\"");
+	while (at != NULL && at > resp && at[-1] != '\n')
+		at--;
+	ck_assert_msg(at == NULL && strstr(resp, "modem=\"sim0\"") != NULL,
+	    "sim1 in /metrics, or sim0 not: %.*s", at ? (int)strcspn(at, "\n") : 0,
+	    at ? at : "");
+	free(resp);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", LIST_TOKEN,
+	    NULL, NULL), 404);
+	/* Its history stays. */
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
+	    "WHERE modem = 'sim1' AND reason = 'forgotten by the operator'", 0, NULL), 1);
+
+	/* Configured again: a new link, online. */
+	g.modem_removed[1] = 0;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim1", "online", WAIT_MS);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -391,6 +477,11 @@ suite(void)
 	tcase_set_timeout(li, 300);
 	tcase_add_test(li, test_removed_listed_local);
 	suite_add_tcase(s, li);
+	TCase *fo = tcase_create("forget");
+	tcase_add_checked_fixture(fo, NULL, teardown);
+	tcase_set_timeout(fo, 300);
+	tcase_add_test(fo, test_removed_forgotten);
+	suite_add_tcase(s, fo);
 	return s;
 }
 
