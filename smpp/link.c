@@ -305,22 +305,24 @@ link_release(long long handle, const char **err)
 	return ack_answer(handle, ESME_RX_T_APPN, err);
 }
 
-/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS. */
+/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS
+ * (cfg.ack_wait_ms in tests). */
 static void
 acks_expire(void)
 {
 	long long h;
 	const char *err;
+	long wait = cfg.ack_wait_ms > 0 ? cfg.ack_wait_ms : ACKS_MAX_AGE_MS;
 	int n = 0;
 
-	while ((h = acks_oldest(ACKS_MAX_AGE_MS)) != 0) {
+	while ((h = acks_oldest(wait)) != 0) {
 		(void)link_release(h, &err);
 		n++;
 	}
 	if (n > 0)
 		log_warnx("%d deliver_sm not committed by pigeond in %d s: "
 		    "answered ESME_RX_T_APPN, the SMSC delivers them again", n,
-		    ACKS_MAX_AGE_MS / 1000);
+		    (int)(wait / 1000));
 }
 
 /* A deliver_sm or data_sm (cmd) answered at once with status. */

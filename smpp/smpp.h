@@ -215,6 +215,9 @@ struct link_config {
 	int	 payload;		/* long = payload: message_payload TLV */
 	int	 health_ms;
 	int	 reconnect_max_ms;
+	long	 ack_wait_ms;		/* a delivery's wait for pigeond's answer
+					 * (0: ACKS_MAX_AGE_MS; shorter only
+					 * in tests, main.c) */
 };
 
 /* link.c: the sessions of one bind, in the libevent loop of main.c. */
