@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: ac4dd8d3a83ef61682f7ea57f91f4ee475729d1a750816b82d762b0fc0293954
+-- functions sha256: 5f88caf0eb90a84b938c3c1d9d50d3c2abb97f6dd137b9160930d5eaeb31f966
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 27 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 28 $$;
