@@ -158,10 +158,15 @@ inbound_sms(struct link *m, json_t *msg)
 	if (time_valid(t))
 		json_object_set_new(p->row, "time", json_string(t));
 	/* An SMPP part has no time stamp but its content's key: an SMSC's
-	 * redelivery of it is absorbed over a window (20_inbox.sql). */
+	 * redelivery of it is absorbed over a window (20_inbox.sql), when
+	 * the link went down in between or the worker says it is one (it
+	 * answered the first so that the SMSC delivers it again). */
 	const char *key = json_string_value(json_object_get(msg, "key"));
-	if (m->kind == LINK_SMPP && key != NULL && strlen(key) < 64)
+	if (m->kind == LINK_SMPP && key != NULL && strlen(key) < 64) {
 		json_object_set_new(p->row, "link_key", json_string(key));
+		if (json_is_true(json_object_get(msg, "redelivery")))
+			json_object_set_new(p->row, "redelivery", json_true());
+	}
 	if (json_is_object(udh)) {
 		json_int_t ref = json_integer_value(json_object_get(udh, "ref"));
 		json_int_t total = json_integer_value(json_object_get(udh, "total"));

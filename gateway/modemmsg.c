@@ -60,6 +60,7 @@ static const struct field_rule rules[] = {
 	{ "sms", "folder", F_INT, 0, 0, 255 },
 	{ "sms", "location", F_INT, F_REQ, 0, INT32_MAX },
 	{ "sms", "key", F_STR, 0, 0, 0 },
+	{ "sms", "redelivery", F_BOOL, 0, 0, 0 },
 	{ "sms", "sender", F_STR, 0, 0, 0 },
 	{ "sms", "smsc", F_STR_OR_NULL, 0, 0, 0 },
 	{ "sms", "time", F_STR_OR_NULL, 0, 0, 0 },

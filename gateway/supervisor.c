@@ -95,11 +95,13 @@ supervisor_send(struct link *l, int64_t id, const char *claim, const char *to,
  * modem's SMS stayed on the SIM, reported again only by a later worker,
  * a full SIM refused new ones; an SMPP worker kept the deliver_sm
  * unanswered until its bound. Not a `release`: what they acknowledge is
- * stored, and a redelivery on a link that stayed online is stored again
- * as a new SMS (20_inbox.sql). Dropped with the channel (the worker's
- * process, whose locations they name, is gone), and the oldest dropped
- * past DEFER_MAX: a modem's SMS is then reported again by a later
- * worker, an SMPP worker answers it ESME_RX_T_APPN after its bound.
+ * stored, and the SMSC's copy of a released delivery (which the worker
+ * does not call a redelivery) on a link that stayed online is stored
+ * again as a new SMS (20_inbox.sql). Dropped with the channel (the
+ * worker's process, whose locations they name, is gone), and the oldest
+ * dropped past DEFER_MAX: a modem's SMS is then reported again by a
+ * later worker, an SMPP worker answers it ESME_RX_T_APPN after its bound
+ * and reports the SMSC's copy as a `redelivery`, which the store absorbs.
  */
 #define DEFER_MAX	4096
 

@@ -23,6 +23,23 @@
  * every copy of it was joined to it and never stored, and once
  * ACKS_MAX_WAITING of them had piled up every delivery was refused
  * until the worker restarted.
+ *
+ * What the SMSC was told to deliver again while pigeond may have stored
+ * it (answered ESME_RX_T_APPN after its wait, a copy over
+ * ACKS_MAX_COPIES throttled, its session closed under it) is remembered
+ * by key (the again book): the next delivery with that key is said to
+ * pigeond as a redelivery (acks_add), which its store absorbs when the
+ * first copy is stored. pigeond takes a copy for a redelivery by itself
+ * only when the link went down in between; otherwise the same text from
+ * the same phone is a new SMS (a second STOP after a START). So an MO
+ * stored during a lock outage of over 5 minutes, its answer held, was
+ * stored and applied again when the SMSC delivered it again on the
+ * session that stayed up. Not remembered: what pigeond said it could not
+ * store (`release`, unless that one was itself a redelivery) and what
+ * was throttled before reaching pigeond: stored when they come again.
+ * A key is remembered for ACKS_AGAIN_MS (the store's window) and taken
+ * by the first delivery with it; ACKS_AGAIN_MAX keys at most, the oldest
+ * forgotten first.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +56,7 @@ struct pending_ack {
 	uint32_t	 seq;
 	uint64_t	 key;		/* the deliver_sm's (deliver_hash) */
 	uint32_t	 cmd;		/* SMPP_DELIVER_SM or SMPP_DATA_SM: answered so */
+	int		 again;		/* said to pigeond as a redelivery */
 	uint32_t	*copies;	/* sequence numbers of its copies */
 	size_t		 ncopies;
 	long		 at;		/* when it came (acks_now) */
@@ -48,6 +66,16 @@ static struct pending_ack *acks;
 static size_t		 acks_head, nacks, acks_cap;
 static size_t		 acks_holes;	/* answered entries after acks_head */
 static long long	 next_handle;
+
+/* The again book: a ring in the order keys were noted, holes where one
+ * was taken or noted again. */
+struct again {
+	uint64_t	 key;
+	long		 at;		/* when noted (acks_now) */
+	int		 live;		/* 0: taken (a hole) */
+};
+static struct again	 again_book[ACKS_AGAIN_MAX];
+static size_t		 again_head, again_n;
 
 /* Milliseconds on the monotonic clock (link.c's now_ms). */
 static long
@@ -149,14 +177,79 @@ acks_waiting(void)
 	return nacks - acks_head - acks_holes;
 }
 
+/* Forgets the keys noted ACKS_AGAIN_MS ago or more, and the holes
+ * before the oldest live one. */
+static void
+again_expire(long t)
+{
+	while (again_n > 0 && (!again_book[again_head].live ||
+	    t - again_book[again_head].at >= ACKS_AGAIN_MS)) {
+		again_head = (again_head + 1) % ACKS_AGAIN_MAX;
+		again_n--;
+	}
+}
+
+/* The live entry with that key, or NULL. */
+static struct again *
+again_find(uint64_t key)
+{
+	for (size_t i = 0; i < again_n; i++) {
+		struct again *a = &again_book[(again_head + i) % ACKS_AGAIN_MAX];
+		if (a->live && a->key == key)
+			return a;
+	}
+	return NULL;
+}
+
+void
+acks_again_note(uint64_t key)
+{
+	long t = acks_now();
+	struct again *a;
+
+	again_expire(t);
+	if ((a = again_find(key)) != NULL)
+		a->live = 0;		/* noted again: as new, at the end */
+	if (again_n == ACKS_AGAIN_MAX) {
+		again_head = (again_head + 1) % ACKS_AGAIN_MAX;
+		again_n--;
+	}
+	a = &again_book[(again_head + again_n++) % ACKS_AGAIN_MAX];
+	a->key = key;
+	a->at = t;
+	a->live = 1;
+}
+
+int
+acks_again_take(uint64_t key)
+{
+	struct again *a;
+	long t;
+
+	if (again_n == 0)
+		return 0;
+	t = acks_now();
+	again_expire(t);
+	if ((a = again_find(key)) == NULL)
+		return 0;
+	a->live = 0;
+	again_expire(t);
+	return 1;
+}
+
 long long
-acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key, uint32_t cmd)
+acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key, uint32_t cmd,
+    int *again)
 {
 	long long h = handle_next();
+	int a = acks_again_take(key);
 
 	ack_put(h, owner, gen, seq);
 	acks[nacks - 1].key = key;
 	acks[nacks - 1].cmd = cmd;
+	acks[nacks - 1].again = a;
+	if (again != NULL)
+		*again = a;
 	return h;
 }
 
@@ -173,8 +266,12 @@ acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq)
 		/* An SMSC sending one delivery again and again while the
 		 * commit is slow: each copy kept, and answered, at most so
 		 * many times; the rest are to come again later. */
-		if (a->ncopies >= ACKS_MAX_COPIES)
+		if (a->ncopies >= ACKS_MAX_COPIES) {
+			/* Throttled: to come again, perhaps once the first
+			 * is stored. */
+			acks_again_note(key);
 			return 2;
+		}
 		if ((n = realloc(a->copies, (a->ncopies + 1) * sizeof(*n))) == NULL)
 			fatal("realloc");
 		a->copies = n;
@@ -193,12 +290,15 @@ acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq)
  * kept and scanned for good (100,000 deliveries: 3 MB, 35 µs an ack).
  */
 int
-acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
-    uint32_t *cmd, uint32_t **copies, size_t *ncopies)
+acks_take(long long handle, enum acks_then then, void **owner, unsigned *gen,
+    uint32_t *seq, uint32_t *cmd, uint32_t **copies, size_t *ncopies)
 {
 	for (size_t i = acks_head; i < nacks; i++) {
 		if (acks[i].handle != handle)
 			continue;
+		if (then == ACKS_AGAIN ||
+		    (then == ACKS_AGAIN_UNSTORED && acks[i].again))
+			acks_again_note(acks[i].key);
 		*owner = acks[i].owner;
 		*gen = acks[i].gen;
 		*seq = acks[i].seq;
@@ -220,6 +320,8 @@ acks_drop_owner(void *owner)
 
 	for (size_t i = acks_head; i < nacks; i++)
 		if (acks[i].handle != 0 && acks[i].owner == owner) {
+			/* The SMSC delivers it again, on the next session. */
+			acks_again_note(acks[i].key);
 			ack_hole(i);
 			n++;
 		}

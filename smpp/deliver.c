@@ -149,7 +149,8 @@ deliver_is_receipt(const struct deliver *d)
 }
 
 void
-main_deliver(long long handle, uint32_t seq, const struct deliver *d)
+main_deliver(long long handle, uint32_t seq, const struct deliver *d,
+    int again)
 {
 	char key[40], sender[32];
 	const uint8_t *ud = d->sm;
@@ -206,6 +207,10 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d)
 	json_object_set_new(m, "data_coding", json_integer(d->data_coding));
 	json_object_set_new(m, "text", jstr(text));
 	json_object_set_new(m, "class", json_integer(-1));
+	/* The SMSC delivers it again after an answer that asked so (acks.c):
+	 * pigeond's store absorbs it when the first copy is stored. */
+	if (again)
+		json_object_set_new(m, "redelivery", json_true());
 	if (ref >= 0 && total > 0 && part > 0)
 		json_object_set_new(m, "udh", json_pack("{s:i,s:i,s:i}",
 		    "ref", ref, "total", total, "seq", part));

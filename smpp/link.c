@@ -16,7 +16,9 @@
  * A deliver_sm (or a data_sm, the same MO or receipt in another layout)
  * is answered only when pigeond says it committed it (link_ack): a
  * session that ends before leaves it to the SMSC to deliver again. A copy the SMSC sends on the same session meanwhile (its answer
- * late) is answered with it, never reported twice (acks.c).
+ * late) is answered with it, never reported twice; one it delivers again
+ * after the worker asked so while pigeond may have stored the first (its
+ * wait ran out) is reported as a redelivery (acks.c).
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -256,14 +258,16 @@ on_bind_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status)
  * session, sequence number and command it came with, and its copies): a
  * deliver_sm_resp, or a data_sm_resp for a data_sm. */
 static int
-ack_answer(long long handle, uint32_t status, const char **err)
+ack_answer(long long handle, uint32_t status, enum acks_then then,
+    const char **err)
 {
 	struct sess *s;
 	unsigned gen;
 	uint32_t seq, cmd, *copies;
 	size_t ncopies;
 
-	if (acks_take(handle, (void **)&s, &gen, &seq, &cmd, &copies, &ncopies) == -1) {
+	if (acks_take(handle, then, (void **)&s, &gen, &seq, &cmd, &copies,
+	    &ncopies) == -1) {
 		*err = "no deliver_sm waiting with that location (its session "
 		    "closed, or it waited too long): the SMSC delivers it again";
 		return -1;
@@ -289,7 +293,7 @@ ack_answer(long long handle, uint32_t status, const char **err)
 int
 link_ack(long long handle, const char **err)
 {
-	return ack_answer(handle, ESME_ROK, err);
+	return ack_answer(handle, ESME_ROK, ACKS_DONE, err);
 }
 
 /*
@@ -297,30 +301,34 @@ link_ack(long long handle, const char **err)
  * ESME_RX_T_APPN, SMPP 3.4's temporary error of the receiving ESME, which
  * SMSCs deliver again later (ESME_RSYSERR is taken by some for a
  * permanent failure, and the message was lost). Its copies still to come
- * are then new deliveries, no longer joined to one pigeond dropped.
+ * are then new deliveries, no longer joined to one pigeond dropped;
+ * after a wait that ran out (pigeond may have stored it, its `delete`
+ * held), told to pigeond as a redelivery (acks.c).
  */
 int
 link_release(long long handle, const char **err)
 {
-	return ack_answer(handle, ESME_RX_T_APPN, err);
+	return ack_answer(handle, ESME_RX_T_APPN, ACKS_AGAIN_UNSTORED, err);
 }
 
-/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS. */
+/* Each tick: the deliveries pigeond has not answered in ACKS_MAX_AGE_MS
+ * (cfg.ack_wait_ms in tests). */
 static void
 acks_expire(void)
 {
 	long long h;
 	const char *err;
+	long wait = cfg.ack_wait_ms > 0 ? cfg.ack_wait_ms : ACKS_MAX_AGE_MS;
 	int n = 0;
 
-	while ((h = acks_oldest(ACKS_MAX_AGE_MS)) != 0) {
-		(void)link_release(h, &err);
+	while ((h = acks_oldest(wait)) != 0) {
+		(void)ack_answer(h, ESME_RX_T_APPN, ACKS_AGAIN, &err);
 		n++;
 	}
 	if (n > 0)
 		log_warnx("%d deliver_sm not committed by pigeond in %d s: "
 		    "answered ESME_RX_T_APPN, the SMSC delivers them again", n,
-		    ACKS_MAX_AGE_MS / 1000);
+		    (int)(wait / 1000));
 }
 
 /* A deliver_sm or data_sm (cmd) answered at once with status. */
@@ -390,7 +398,15 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		st.receipts++;
 	else
 		st.mo++;
-	main_deliver(acks_add(s, s->gen, seq, key, cmd), seq, &d);
+	/* One the SMSC was told to deliver again while pigeond may have
+	 * stored it: a redelivery, which pigeond's store absorbs if so. */
+	int again;
+	long long h = acks_add(s, s->gen, seq, key, cmd, &again);
+	if (again)
+		log_info("%s %u from %s: delivered again after an answer that "
+		    "asked so; told to pigeond as a redelivery", what, seq,
+		    d.source);
+	main_deliver(h, seq, &d, again);
 }
 
 static void

@@ -301,6 +301,33 @@ parse_rate(json_t *o)
 	return n;
 }
 
+/*
+ * How long a delivery waits for pigeond's answer before it is answered
+ * ESME_RX_T_APPN: ACKS_MAX_AGE_MS, or PIGEON_SMPP_ACK_WAIT_MS (1000 ms
+ * at least), which only tests set (tests/integration/test_smpp.c: the
+ * 5 minutes in a few seconds). Not a config key: no operator should
+ * shorten it.
+ */
+static long
+ack_wait_ms(void)
+{
+	const char *v = getenv("PIGEON_SMPP_ACK_WAIT_MS");
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return ACKS_MAX_AGE_MS;
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || n < 1000 || n > ACKS_MAX_AGE_MS) {
+		log_warnx("PIGEON_SMPP_ACK_WAIT_MS \"%s\" is not 1000 to %d; "
+		    "ignored", v, ACKS_MAX_AGE_MS);
+		return ACKS_MAX_AGE_MS;
+	}
+	log_info("a delivery waits %ld ms for pigeond's answer "
+	    "(PIGEON_SMPP_ACK_WAIT_MS)", n);
+	return n;
+}
+
 static void
 handle_config(json_t *o)
 {
@@ -358,6 +385,7 @@ handle_config(json_t *o)
 		cfg.health_ms = 1000;
 	cfg.reconnect_max_ms = (int)get_num(o, "reconnect_max_ms", 30000, 500,
 	    600000);
+	cfg.ack_wait_ms = ack_wait_ms();
 	configured = 1;
 }
 

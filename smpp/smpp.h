@@ -215,6 +215,9 @@ struct link_config {
 	int	 payload;		/* long = payload: message_payload TLV */
 	int	 health_ms;
 	int	 reconnect_max_ms;
+	long	 ack_wait_ms;		/* a delivery's wait for pigeond's answer
+					 * (0: ACKS_MAX_AGE_MS; shorter only
+					 * in tests, main.c) */
 };
 
 /* link.c: the sessions of one bind, in the libevent loop of main.c. */
@@ -250,7 +253,8 @@ void	 link_send(long long id, const char *to, const char *text, int report,
  * the sequence numbers of its copies (malloc'd, the caller frees; NULL
  * when none). acks_join: 1 when a delivery with that key waits on that
  * session, seq then joined to it as a copy; 0 when none; 2 when it has
- * ACKS_MAX_COPIES copies already (seq not joined: answered throttled). */
+ * ACKS_MAX_COPIES copies already (seq not joined: answered throttled;
+ * its key noted, acks_again_note). */
 #define ACKS_MAX_COPIES	32
 /* Deliveries waiting for pigeond's commit, at most: an SMSC that sends
  * without waiting for its answers gets ESME_RTHROTTLED past it (each
@@ -268,12 +272,33 @@ size_t	 acks_drop_owner(void *owner);
 /* The handle of the oldest delivery waiting when it has waited age_ms or
  * more, else 0. */
 long long acks_oldest(long age_ms);
-/* cmd: SMPP_DELIVER_SM or SMPP_DATA_SM, whose answer it gets. */
+/* cmd: SMPP_DELIVER_SM or SMPP_DATA_SM, whose answer it gets. *again
+ * (when not NULL): 1 when the SMSC was told to deliver that key again
+ * (acks_again_take): pigeond is to take it for a redelivery. */
 long long acks_add(void *owner, unsigned gen, uint32_t seq, uint64_t key,
-	    uint32_t cmd);
+	    uint32_t cmd, int *again);
 int	 acks_join(void *owner, unsigned gen, uint64_t key, uint32_t seq);
-int	 acks_take(long long handle, void **owner, unsigned *gen, uint32_t *seq,
-	    uint32_t *cmd, uint32_t **copies, size_t *ncopies);
+/* What the answer given to a delivery taken tells the SMSC. */
+enum acks_then {
+	ACKS_DONE,		/* committed (status 0) */
+	ACKS_AGAIN,		/* deliver it again; pigeond may have stored
+				 * it (the wait ran out): its key noted */
+	ACKS_AGAIN_UNSTORED,	/* deliver it again; pigeond stored nothing
+				 * (`release`): noted only if it came as a
+				 * redelivery (the first copy may be stored) */
+};
+int	 acks_take(long long handle, enum acks_then then, void **owner,
+	    unsigned *gen, uint32_t *seq, uint32_t *cmd, uint32_t **copies,
+	    size_t *ncopies);
+/* The again book (acks.c's opening comment): keys the SMSC was told to
+ * deliver again while pigeond may have stored them. Noted for
+ * ACKS_AGAIN_MS, the store's window for a redelivery (20_inbox.sql), at
+ * most ACKS_AGAIN_MAX of them (the oldest forgotten first); a key noted
+ * again is noted anew. acks_again_take: 1 (and forgotten) when noted. */
+#define ACKS_AGAIN_MS	(15 * 60 * 1000)
+#define ACKS_AGAIN_MAX	4096
+void	 acks_again_note(uint64_t key);
+int	 acks_again_take(uint64_t key);
 
 /* main.c: events to pigeond. */
 void	 main_ready(const char *smsc_system_id, int rebind);
@@ -293,8 +318,10 @@ void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
 /* A deliver_sm or data_sm: an MO part or a receipt, to acknowledge by
- * handle (deliver.c). */
-void	 main_deliver(long long handle, uint32_t seq, const struct deliver *);
+ * handle (deliver.c); again: the SMSC delivers it again after an answer
+ * that asked so (acks_add), said as a redelivery. */
+void	 main_deliver(long long handle, uint32_t seq, const struct deliver *,
+	    int again);
 void	 main_exit(int) __attribute__((noreturn));
 
 #endif

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: ab0f91289d50306b28f1b6b77c18044c36f5d0040add9c4c1f1b8c17ff59fe83
+-- functions sha256: 867d954707a7b806e33968535541bf422bd423980c0257cb5a6c82553fd15226
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 28 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 29 $$;

@@ -238,17 +238,24 @@ BEGIN
 			                OFFSET 0) t	-- once a part
 			 -- A redelivery: the same key within the window, and the
 			 -- link has been down (or pigeond restarted) since the
-			 -- first was stored, the only way its answer could be
+			 -- first was stored, or the worker says it is one (it
+			 -- answered the first ESME_RX_T_APPN, its commit's answer
+			 -- held past 5 minutes for the host lock, or its session
+			 -- closed under it: the SMSC delivered it again on a link
+			 -- that stayed up), the only ways its answer could be
 			 -- lost. Without that, it is a new SMS with the same
-			 -- text: a second STOP after a START was lost.
+			 -- text: a second STOP after a START was lost. One the
+			 -- worker calls a redelivery whose first copy was never
+			 -- stored is stored.
 			 WHERE NOT (p ? 'link_key' AND EXISTS (
 			       SELECT 1 FROM inbox_parts i
 			        WHERE i.link_key = p->>'link_key'
 			          AND i.received_at > now() - interval '15 minutes'
-			          AND EXISTS (SELECT 1 FROM modem_history h
-			                       WHERE h.modem = i.modem
-			                         AND h.at >= i.received_at
-			                         AND h.state <> 'online')))
+			          AND ((p->>'redelivery' = 'true' AND i.modem = p->>'modem')
+			               OR EXISTS (SELECT 1 FROM modem_history h
+			                           WHERE h.modem = i.modem
+			                             AND h.at >= i.received_at
+			                             AND h.state <> 'online'))))
 			ON CONFLICT (dedupe) DO NOTHING
 			RETURNING *
 		)

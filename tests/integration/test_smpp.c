@@ -1375,6 +1375,186 @@ START_TEST(test_mo_ack_after_lock_back)
 }
 END_TEST
 
+/* A gateway whose worker answers a delivery ESME_RX_T_APPN after 3 s
+ * without pigeond's answer, not 5 minutes (PIGEON_SMPP_ACK_WAIT_MS,
+ * smpp/main.c). */
+static void
+setup_redeliver(void)
+{
+	setenv("PIGEON_SMPP_ACK_WAIT_MS", "3000", 1);
+	setup_bind("smpp_redeliver", "");
+	unsetenv("PIGEON_SMPP_ACK_WAIT_MS");
+}
+
+/* The SMSC's counter name (its `status`). */
+static long
+smsc_count(const char *name)
+{
+	json_t *st = h_smsc_ctl(&smsc, "{\"cmd\":\"status\"}");
+	long n = json_integer_value(json_object_get(json_object_get(st, "counts"),
+	    name));
+
+	json_decref(st);
+	return n;
+}
+
+struct count_arg {
+	long (*count)(void);
+	long n;
+};
+
+static long
+answered_again(void)
+{
+	return resps_with_status(0x64);
+}
+
+static long
+delivered(void)
+{
+	return smsc_count("deliver_sm");
+}
+
+static int
+count_reached(void *arg)
+{
+	struct count_arg *c = arg;
+
+	if (c->count() >= c->n)
+		return 1;
+	h_sleep_ms(50);
+	return 0;
+}
+
+/*
+ * A lock outage longer than the worker's wait: the MO is stored and
+ * committed (on the inbox's connection), its acknowledgement is held for
+ * the lock, the worker answers the deliver_sm ESME_RX_T_APPN once its
+ * wait runs out, and the SMSC delivers it again on the same session (the
+ * link never went down). The post reaches the follower once. Before, the
+ * redelivery was stored as a new SMS (the store took one for a
+ * redelivery only when the link had gone down since the first copy):
+ * the post published twice.
+ */
+START_TEST(test_mo_answered_again_stored_once)
+{
+	const char *a = "+212661300011", *b = "+212661300012";
+	const char *post = "Souk el had opens at nine tomorrow, bring bags";
+	const char *pp[] = { post };
+	PGconn *lk = h_db_connect(g.conninfo);
+	char *waiting = NULL, *holder = NULL;
+
+	TEXT(a, "JOIN againamina");
+	GETS(a, "@againamina");
+	TEXT(b, "JOIN againbob");
+	GETS(b, "@againbob");
+	TEXT(b, "FOLLOW againamina");
+	GETS(b, "You now follow @againamina");
+	settle();
+	struct count_arg again = { answered_again, answered_again() + 1 };
+	struct count_arg twice = { delivered, delivered() + 2 };
+	PQclear(PQexec(lk, "BEGIN"));
+	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
+	TEXT(a, post);
+	for (long w0 = h_now_ms(); waiting == NULL && h_now_ms() - w0 < 20000; ) {
+		waiting = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
+		    "WHERE application_name LIKE 'pigeond % inbox' "
+		    "AND wait_event_type = 'Lock'", 0, NULL);
+		if (waiting == NULL)
+			h_sleep_ms(20);
+	}
+	if (waiting != NULL)
+		holder = h_db_value(g.db, "SELECT pid::text FROM pg_locks "
+		    "WHERE locktype = 'advisory' AND classid = 1346979653::oid "
+		    "AND database = (SELECT oid FROM pg_database WHERE datname = "
+		    "current_database()) AND granted LIMIT 1", 0, NULL);
+	int paused = -1, stored = -1, answered = -1, redelivered = -1;
+	if (holder != NULL) {
+		const char *bp[] = { holder };
+		allow_connections(0);
+		ck_assert_int_eq(h_db_long(g.db, "SELECT pg_terminate_backend("
+		    "$1::integer)::int", 1, bp), 1);
+		char *log = h_strf("%s/pigeond.log", g.dir);
+		paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
+		free(log);
+		/* Committed now, on the inbox's connection; its ack held. */
+		PQclear(PQexec(lk, "ROLLBACK"));
+		stored = h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE text = $1",
+		    post, "1", 20000);
+		/* The lock still away past the worker's wait: ESME_RX_T_APPN,
+		 * and the SMSC delivers it again on the same session. */
+		answered = h_wait_for(count_reached, &again, 20000);
+		redelivered = h_wait_for(count_reached, &twice, 20000);
+		allow_connections(1);
+	} else {
+		PQclear(PQexec(lk, "ROLLBACK"));
+	}
+	PQfinish(lk);
+	ck_assert_msg(waiting != NULL, "the inbox's store never waited for the link's row");
+	ck_assert_msg(holder != NULL, "no connection holds the link's lock");
+	free(waiting);
+	free(holder);
+	ck_assert_int_eq(paused, 0);
+	ck_assert_msg(stored == 0, "the MO was not stored while the lock was away");
+	ck_assert_msg(answered == 0, "the worker never answered the held MO "
+	    "ESME_RX_T_APPN");
+	ck_assert_msg(redelivered == 0, "the SMSC did not deliver it again");
+	ck_assert_msg(h_wait_for(mo_answered, NULL, 30000) == 0,
+	    "the MO delivered again is still unanswered");
+	GETS(b, post);
+	settle();
+	ck_assert_msg(count_of(b, post) == 1, "the follower got the post %d "
+	    "times:\n%s", count_of(b, post), h_smsc_received(&smsc, b));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text = $1", 1, pp), 1);
+}
+END_TEST
+
+/* pigeon_inbox_store of one SMPP part of carrier's (an alphanumeric
+ * sender: nothing is answered), key and text as given, flagged a
+ * redelivery or not: how many parts it stored. */
+static long
+store_part(const char *key, const char *text, int redelivery)
+{
+	json_t *p = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}]",
+	    "modem", "carrier", "sender", "PROMOSHOP", "sender_norm", "PROMOSHOP",
+	    "sender_kind", "alpha", "smsc", "carrier", "coding", "gsm",
+	    "text", text, "link_key", key);
+	char *arg;
+
+	if (redelivery)
+		json_object_set_new(json_array_get(p, 0), "redelivery", json_true());
+	arg = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	const char *params[] = { arg };
+	long n = h_db_long(g.db, "SELECT pigeon_inbox_store($1::jsonb)", 1, params);
+	free(arg);
+	return n;
+}
+
+/*
+ * The store's side, by itself: a copy the worker calls a redelivery is
+ * absorbed when the first copy is stored on that link within the window,
+ * and stored when none is (the first's store failed, or it never
+ * reached pigeond); the same key without it, the link never down, is a
+ * new SMS (a second STOP after a START).
+ */
+START_TEST(test_store_takes_redelivery)
+{
+	ck_assert_int_eq(store_part("smpp:00000000000a9a01", "Soldes -50%", 0), 1);
+	ck_assert_int_eq(store_part("smpp:00000000000a9a01", "Soldes -50%", 1), 0);
+	ck_assert_int_eq(store_part("smpp:00000000000a9a01", "Soldes -50%", 0), 1);
+	ck_assert_int_eq(store_part("smpp:00000000000a9a02", "Soldes -70%", 1), 1);
+	ck_assert_int_eq(store_part("smpp:00000000000a9a02", "Soldes -70%", 1), 0);
+	/* The first copy out of the window: stored. */
+	h_db_exec(g.db, "UPDATE inbox_parts SET received_at = received_at - "
+	    "interval '16 minutes' WHERE link_key = 'smpp:00000000000a9a02'");
+	ck_assert_int_eq(store_part("smpp:00000000000a9a02", "Soldes -70%", 1), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts "
+	    "WHERE sender_norm = 'PROMOSHOP'", 0, NULL), 4);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1424,6 +1604,14 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_release, teardown);
 	tcase_add_test(tc, test_mo_store_failed_released);
 	tcase_add_test(tc, test_mo_ack_after_lock_back);
+	suite_add_tcase(s, tc);
+	/* A delivery answered ESME_RX_T_APPN, delivered again: its worker's
+	 * wait is 3 s. */
+	tc = tcase_create("smpp_redeliver");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_redeliver, teardown);
+	tcase_add_test(tc, test_mo_answered_again_stored_once);
+	tcase_add_test(tc, test_store_takes_redelivery);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

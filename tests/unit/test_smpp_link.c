@@ -60,16 +60,18 @@ void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_I
 	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
 	snprintf(failed_error, sizeof(failed_error), "%s", error);
 }
-static int deliver_calls;
+static int deliver_calls, last_again;
 static long long last_handle;
 static struct deliver last_d;		/* last_d.sm points to last_text */
 static char last_text[256];
-void main_deliver(long long handle, uint32_t seq, const struct deliver *d)
+void main_deliver(long long handle, uint32_t seq, const struct deliver *d,
+    int again)
 {
 	size_t n = d->sm_len < sizeof(last_text) - 1 ? d->sm_len :
 	    sizeof(last_text) - 1;
 
 	deliver_calls++;
+	last_again = again;
 	last_handle = handle;
 	last_d = *d;
 	memcpy(last_text, d->sm, n);
@@ -308,12 +310,13 @@ START_TEST(test_acks_copies_join)
 	uint32_t seq, cmd, *copies;
 	size_t ncopies;
 
-	long long h = acks_add(&sess[0], 1, 5, 0xabcULL, SMPP_DELIVER_SM);
+	long long h = acks_add(&sess[0], 1, 5, 0xabcULL, SMPP_DELIVER_SM, NULL);
 	ck_assert_int_eq(acks_join(&sess[0], 2, 0xabcULL, 6), 0);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabdULL, 6), 0);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 7), 1);
 	ck_assert_int_eq(acks_join(&sess[0], 1, 0xabcULL, 9), 1);
-	ck_assert_int_eq(acks_take(h, &owner, &gen, &seq, &cmd, &copies, &ncopies), 0);
+	ck_assert_int_eq(acks_take(h, ACKS_DONE, &owner, &gen, &seq, &cmd, &copies,
+	    &ncopies), 0);
 	ck_assert_uint_eq(seq, 5);
 	ck_assert_uint_eq(ncopies, 2);
 	ck_assert_uint_eq(copies[0], 7);
@@ -449,6 +452,21 @@ deliver_text(struct pdu_out *o, uint32_t seq, const char *text)
 	pdu_u8(o, (uint8_t)strlen(text));	/* sm_length */
 	pdu_bytes(o, text, strlen(text));
 	pdu_end(o);
+}
+
+/* deliver_text's key for text (deliver_hash). */
+static uint64_t
+deliver_key_of(const char *text)
+{
+	struct pdu_out o;
+	struct deliver d;
+	uint64_t k;
+
+	deliver_text(&o, 1, text);
+	ck_assert_int_eq(pdu_deliver_parse(o.buf, o.len, &d), 0);
+	k = deliver_hash(&d);
+	pdu_out_free(&o);
+	return k;
 }
 
 static void
@@ -698,7 +716,7 @@ START_TEST(test_acks_copies_capped)
 {
 	int joined = 0, refused = 0;
 
-	acks_add(&sess[1], 3, 1, 0x5eedULL, SMPP_DELIVER_SM);
+	acks_add(&sess[1], 3, 1, 0x5eedULL, SMPP_DELIVER_SM, NULL);
 	for (uint32_t seq = 2; seq < 2 + ACKS_MAX_COPIES + 10; seq++) {
 		int r = acks_join(&sess[1], 3, 0x5eedULL, seq);
 		joined += r == 1;
@@ -706,6 +724,10 @@ START_TEST(test_acks_copies_capped)
 	}
 	ck_assert_int_eq(joined, ACKS_MAX_COPIES);
 	ck_assert_int_eq(refused, 10);
+	/* Throttled copies come again, perhaps once the first is stored:
+	 * the next delivery with that key is a redelivery (once). */
+	ck_assert_int_eq(acks_again_take(0x5eedULL), 1);
+	ck_assert_int_eq(acks_again_take(0x5eedULL), 0);
 }
 END_TEST
 
@@ -735,13 +757,16 @@ START_TEST(test_deliveries_flood_capped)
 	}
 	ck_assert_uint_eq(acks_waiting(), ACKS_MAX_WAITING);
 	ck_assert_int_eq(deliver_calls, (int)(ACKS_MAX_WAITING - before));
+	/* Those throttled never reached pigeond: stored when they come
+	 * again, not told as redeliveries. */
+	ck_assert_uint_eq(again_n, 0);
 	/* One answered: one more taken. */
 	void *owner;
 	unsigned gen;
 	uint32_t first, cmd, *copies;
 	size_t ncopies;
-	ck_assert_int_eq(acks_take(next_handle, &owner, &gen, &first, &cmd, &copies,
-	    &ncopies), 0);
+	ck_assert_int_eq(acks_take(next_handle, ACKS_DONE, &owner, &gen, &first,
+	    &cmd, &copies, &ncopies), 0);
 	free(copies);
 	deliver_text(&o, seq, "after the flood");
 	sess_pdu(&sess[0], o.buf, o.len);
@@ -859,11 +884,23 @@ START_TEST(test_acks_old_answered_again)
 	ck_assert_uint_eq(status[1], ESME_RX_T_APPN);
 	ck_assert_uint_eq(seqs[1], 12);
 	ck_assert_uint_eq(acks_waiting(), 0);
-	/* Delivered again: a delivery of its own, reported. */
+	/* Delivered again: a delivery of its own, reported, and said to be
+	 * a redelivery (pigeond may have stored the first: its answer was
+	 * held for the host lock). */
 	pdu_out_free(&o);
 	deliver_text(&o, 13, "STOP");
 	sess_pdu(&sess[0], o.buf, o.len);
 	ck_assert_int_eq(deliver_calls, 2);
+	ck_assert_int_eq(last_again, 1);
+	/* Committed and answered: the same text once more is a new SMS (a
+	 * second STOP after a START). */
+	const char *err;
+	ck_assert_int_eq(link_ack(last_handle, &err), 0);
+	pdu_out_free(&o);
+	deliver_text(&o, 14, "STOP");
+	sess_pdu(&sess[0], o.buf, o.len);
+	ck_assert_int_eq(deliver_calls, 3);
+	ck_assert_int_eq(last_again, 0);
 	pdu_out_free(&o);
 	bufferevent_free(sess[0].bev);
 	sess[0].bev = NULL;
@@ -899,9 +936,93 @@ START_TEST(test_acks_released)
 	ck_assert_uint_eq(seqs[1], 22);
 	ck_assert_uint_eq(acks_waiting(), 0);
 	ck_assert_int_eq(link_ack(h, &err), -1);
+	/* Nothing of it was stored: delivered again, it is stored as any
+	 * (not told as a redelivery, which an identical SMS stored minutes
+	 * before would absorb). */
+	deliver_text(&o, 23, "FOLLOW alice");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 2);
+	ck_assert_int_eq(last_again, 0);
+	ck_assert_int_eq(link_release(last_handle, &err), 0);
+	/* A redelivery released: the first copy may be stored, the next
+	 * one is a redelivery still. */
+	acks_again_note(deliver_key_of("FOLLOW alice"));
+	deliver_text(&o, 24, "FOLLOW alice");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(last_again, 1);
+	ck_assert_int_eq(link_release(last_handle, &err), 0);
+	deliver_text(&o, 25, "FOLLOW alice");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 4);
+	ck_assert_int_eq(last_again, 1);
+	ck_assert_int_eq(link_ack(last_handle, &err), 0);
 	bufferevent_free(sess[0].bev);
 	sess[0].bev = NULL;
 	event_base_free(eb);
+}
+END_TEST
+
+/*
+ * A session closed under deliveries waiting for pigeond: the SMSC
+ * delivers them again on the next one, and the first copies may be
+ * stored (a receiver lost alone leaves the link online, so pigeond sees
+ * no outage): told as redeliveries.
+ */
+START_TEST(test_acks_closed_session_again)
+{
+	struct pdu_out o;
+
+	cfg.reconnect_max_ms = 30000;
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].bev = NULL;
+	sess[0].backoff_ms = BACKOFF_MIN_MS;
+	sess[0].gen = 77;
+	sess[0].state = S_BOUND;
+	deliver_calls = 0;
+	deliver_text(&o, 31, "ON amina");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(last_again, 0);
+	sess_close(&sess[0], "connection closed by the SMSC", 0);
+	sess[0].gen++;
+	sess[0].state = S_BOUND;
+	deliver_text(&o, 1, "ON amina");
+	sess_pdu(&sess[0], o.buf, o.len);
+	pdu_out_free(&o);
+	ck_assert_int_eq(deliver_calls, 2);
+	ck_assert_int_eq(last_again, 1);
+}
+END_TEST
+
+/*
+ * The again book is bounded: a key is kept ACKS_AGAIN_MS (the store's
+ * window), taken once, and at most ACKS_AGAIN_MAX are kept, the oldest
+ * forgotten first; a key noted twice is kept once, as noted last.
+ */
+START_TEST(test_acks_again_bounded)
+{
+	acks_again_note(0x1001ULL);
+	acks_again_note(0x1002ULL);
+	acks_again_note(0x1001ULL);
+	ck_assert_int_eq(acks_again_take(0x1001ULL), 1);
+	ck_assert_int_eq(acks_again_take(0x1001ULL), 0);
+	ck_assert_int_eq(acks_again_take(0x1003ULL), 0);
+	/* 0x1002 noted ACKS_AGAIN_MS ago: forgotten. */
+	again_book[again_head].at -= ACKS_AGAIN_MS;
+	ck_assert_int_eq(acks_again_take(0x1002ULL), 0);
+	ck_assert_uint_eq(again_n, 0);
+	/* One more than it holds: the first forgotten, the rest kept. */
+	for (uint64_t k = 1; k <= ACKS_AGAIN_MAX + 1; k++)
+		acks_again_note(0x50000ULL + k);
+	ck_assert_uint_le(again_n, ACKS_AGAIN_MAX);
+	ck_assert_int_eq(acks_again_take(0x50001ULL), 0);
+	ck_assert_int_eq(acks_again_take(0x50002ULL), 1);
+	ck_assert_int_eq(acks_again_take(0x50000ULL + ACKS_AGAIN_MAX + 1), 1);
+	ck_assert_int_eq(acks_again_take(0x50000ULL + ACKS_AGAIN_MAX), 1);
 }
 END_TEST
 
@@ -913,6 +1034,8 @@ fresh(void)
 	acks_drop_owner(&sess[0]);
 	acks_drop_owner(&sess[1]);
 	flood_said = 0;
+	again_head = again_n = 0;
+	last_again = 0;
 }
 
 int
@@ -941,6 +1064,8 @@ main(void)
 	tcase_add_test(tc, test_acks_closed_session_dropped);
 	tcase_add_test(tc, test_acks_old_answered_again);
 	tcase_add_test(tc, test_acks_released);
+	tcase_add_test(tc, test_acks_closed_session_again);
+	tcase_add_test(tc, test_acks_again_bounded);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
