@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: ac4dd8d3a83ef61682f7ea57f91f4ee475729d1a750816b82d762b0fc0293954
+-- functions sha256: f3567ba4a0482c7b49f41dce2b96f25a85aa2921eb1826e0accb480edda46010
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 27 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 28 $$;
