@@ -9,7 +9,9 @@
  * transient error stops the rest: they are fetched again, in that order, a
  * second later. One phone's commands are applied in the order it sent
  * them ("FOLLOW bob" then "OFF bob" went the other way round when the
- * FOLLOW hit a deadlock, and the phone got bob's updates after all).
+ * FOLLOW hit a deadlock, and the phone got bob's updates after all). A
+ * fetch takes the senders in turn (pigeon_inbox_fetch), so one phone's
+ * flood does not hold the others' commands behind it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,7 +46,11 @@ apply_finished(PGresult *res)
 	if (res == NULL)
 		again = 1;	/* still 'new' unless it committed; fetched again */
 	if (outstanding == 0 && !fetching) {
-		if (again && res != NULL) {
+		/* After a transient error the retry timer fetches, a second
+		 * later, not this at once (a database short of resources
+		 * would be asked again and again). */
+		if (again && res != NULL &&
+		    (ev_retry == NULL || !evtimer_pending(ev_retry, NULL))) {
 			again = 0;
 			commands_kick();
 		} else if (env.draining) {
@@ -428,7 +434,10 @@ fetched(PGresult *res, void *arg)
 		return;
 	}
 	n = PQntuples(res);
-	if (n == FETCH_MAX)
+	/* A fetch takes a share of each sender's messages, so fewer than
+	 * FETCH_MAX does not mean that none are left: one more fetch after
+	 * these finds out. */
+	if (n > 0)
 		again = 1;
 	if (n > 1)
 		apply_batch(res, n);

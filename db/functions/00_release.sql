@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 867d954707a7b806e33968535541bf422bd423980c0257cb5a6c82553fd15226
+-- functions sha256: e3127f88735951185a2c4fa293a7a9dfb6b86ee178a9b345ac7c426c57f3e799
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 29 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 30 $$;

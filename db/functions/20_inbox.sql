@@ -292,12 +292,132 @@ BEGIN
 	RETURN n;
 END $$;
 
--- The next whole messages to apply, oldest first.
+-- The next whole messages to apply (at most p_limit, pigeond's batch),
+-- the senders in turn: each sender's oldest waiting message, the senders
+-- by that message's age (its "head"), then each one's second, and so on.
+-- Oldest first alone, one phone's 20,000 SMS (a hijacked or looping
+-- phone, an SMSC repeating one sender) put everyone else's JOIN, FOLLOW
+-- and posts behind all of them; now another phone's SMS comes in the next
+-- batch. One sender's messages are still applied in their order (by id),
+-- each once: pigeond keeps the order within a batch, and a transient
+-- error stops the rest of it (commands.c). Between two phones, the order
+-- of arrival holds only among their oldest waiting messages.
+--
+-- A sender is its number (e164); every sender that is not a phone number
+-- (an operator's name, a short code, an undecodable address) is one lane,
+-- '': pigeon_apply only marks them ignored, and a flood under many made-up
+-- names stays one sender. Each lane takes up to k messages, k the batch
+-- shared out between the lanes, raised for those that fill their share
+-- while the batch is not full (a lone flood still fills whole batches).
+--
+-- The cost stays that of a batch whatever one sender has queued. The
+-- oldest 2 * p_limit messages by id (inbox_messages_new) answer alone
+-- when they are all that waits, or when they hold p_limit senders or
+-- more (the batch is then their p_limit oldest heads: any other sender's
+-- head is newer). Otherwise a few senders fill them (a flood), and the
+-- senders with a message waiting are found by a skip scan of
+-- inbox_messages_lane (0032), one probe a sender, up to 4 * p_limit of
+-- them in number order besides those of the window: exact while fewer
+-- wait, and a sender past them comes as those before it are served.
+-- Measured in docs/performance.md ("Fair inbox").
 CREATE OR REPLACE FUNCTION pigeon_inbox_fetch(p_limit integer)
-RETURNS TABLE (id bigint, text text) LANGUAGE sql STABLE AS $$
-	SELECT m.id, m.text FROM inbox_messages m
-	 WHERE m.state = 'new' ORDER BY m.id LIMIT p_limit;
-$$;
+RETURNS TABLE (id bigint, text text)
+LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	nw integer;
+	lanes text[];
+	heads bigint[];
+	k integer;
+	total integer;
+	nfull integer;
+BEGIN
+	-- The window's lanes by their head. (A STABLE function: every
+	-- statement sees the caller's snapshot.)
+	SELECT sum(h.n), array_agg(h.lane ORDER BY h.head), array_agg(h.head ORDER BY h.head)
+	  INTO nw, lanes, heads
+	  FROM (SELECT w.lane, min(w.id) AS head, count(*) AS n
+	          FROM (SELECT m.id,
+	                       CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END AS lane
+	                  FROM inbox_messages m WHERE m.state = 'new'
+	                 ORDER BY m.id LIMIT 2 * p_limit) w
+	         GROUP BY w.lane) h;
+	IF nw IS NULL THEN
+		RETURN;
+	END IF;
+	IF nw < 2 * p_limit THEN
+		-- All that waits: round by round, the lanes by their head.
+		RETURN QUERY
+		SELECT x.id, x.text
+		  FROM (SELECT w.id, w.text,
+		               row_number() OVER (PARTITION BY w.lane ORDER BY w.id) AS round,
+		               min(w.id) OVER (PARTITION BY w.lane) AS head
+		          FROM (SELECT m.id, m.text,
+		                       CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END AS lane
+		                  FROM inbox_messages m WHERE m.state = 'new'
+		                 ORDER BY m.id LIMIT 2 * p_limit) w) x
+		 ORDER BY x.round, x.head
+		 LIMIT p_limit;
+		RETURN;
+	END IF;
+	IF cardinality(lanes) >= p_limit THEN
+		-- Round 1 alone: the p_limit oldest heads.
+		RETURN QUERY
+		SELECT m.id, m.text
+		  FROM unnest(heads[1:p_limit]) AS h(id)
+		  JOIN inbox_messages m ON m.id = h.id
+		 ORDER BY h.id;
+		RETURN;
+	END IF;
+	-- A few senders fill the window: the others, by the skip scan (each
+	-- step the first index entry past the last lane: the next lane and
+	-- its head), with the window's, by their head.
+	WITH RECURSIVE l(lane, head, n) AS (
+		(SELECT CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END, m.id, 1
+		   FROM inbox_messages m WHERE m.state = 'new'
+		  ORDER BY 1, 2 LIMIT 1)
+		UNION ALL
+		SELECT x.lane, x.id, l.n + 1
+		  FROM l, LATERAL (
+			SELECT CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END AS lane, m.id
+			  FROM inbox_messages m
+			 WHERE m.state = 'new'
+			   AND CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END > l.lane
+			 ORDER BY 1, 2 LIMIT 1) x
+		 WHERE l.n < 4 * p_limit
+	)
+	SELECT array_agg(a.lane ORDER BY a.head) INTO lanes
+	  FROM (SELECT b.lane, min(b.head) AS head
+	          FROM (SELECT u.lane, u.head FROM unnest(lanes, heads) AS u(lane, head)
+	                UNION ALL SELECT l.lane, l.head FROM l) b
+	         GROUP BY b.lane) a;
+	-- k: the batch shared out; while it is not full, the lanes that fill
+	-- their share get the rest shared out between them (three passes at
+	-- most, each reading at most about p_limit index entries).
+	k := ceil(p_limit::numeric / cardinality(lanes));
+	FOR pass IN 1..3 LOOP
+		EXIT WHEN cardinality(lanes) = 1 OR k <= 1;
+		SELECT sum(c.n), count(*) FILTER (WHERE c.n = k) INTO total, nfull
+		  FROM unnest(lanes) AS u(lane),
+		       LATERAL (SELECT count(*) AS n
+		                  FROM (SELECT FROM inbox_messages m
+		                         WHERE m.state = 'new'
+		                           AND CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END = u.lane
+		                         ORDER BY m.id LIMIT k) w) c;
+		EXIT WHEN total >= p_limit OR nfull = 0;
+		k := k + ceil((p_limit - total)::numeric / nfull);
+	END LOOP;
+	-- Round by round (a lane's first, second...), the lanes by their head.
+	RETURN QUERY
+	SELECT q.id, q.text
+	  FROM unnest(lanes[1:p_limit]) WITH ORDINALITY AS u(lane, turn),
+	       LATERAL (SELECT m.id, m.text, row_number() OVER (ORDER BY m.id) AS round
+	                  FROM (SELECT m.id, m.text FROM inbox_messages m
+	                         WHERE m.state = 'new'
+	                           AND CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END = u.lane
+	                         ORDER BY m.id LIMIT k) m) q
+	 ORDER BY q.round, u.turn
+	 LIMIT p_limit;
+END $$;
 
 -- A message whose application failed by itself (pigeon_apply raised):
 -- kept with the error and skipped, instead of being fetched for ever.

@@ -4,7 +4,8 @@
  * every path; two auto-responding phones that follow each other; the
  * per-link daily budget in /metrics; empty SMS. One gateway serves every
  * test (each uses its own phones), through simulated modems and a real
- * pigeond and PostgreSQL.
+ * pigeond and PostgreSQL. Also: one phone's flood does not hold another
+ * phone's command behind it (a gateway of its own).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ static const char config[] =
 #define BUDGET	2
 static const char config_budget[] =
     "timezone = UTC\nlimit_minute = 30\nlink_budget_day = 2\n";
+/* test_flood's: no sender limit, so that each SMS of the flood is a post. */
+#define FLOOD	"3000"	/* SMS, twelve fetches (commands.c, FETCH_MAX 250) */
+static const char config_flood[] =
+    "timezone = UTC\nlimit_minute = 100000\nlimit_day = 1000000\n";
 
 static void
 setup(void)
@@ -44,6 +49,14 @@ setup_budget(void)
 	g.extra_config = (char *)config_budget;
 	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, "hostile_phone_budget", NMODEMS);
+}
+
+static void
+setup_flood(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = (char *)config_flood;
+	h_gateway_start(&g, "hostile_phone_flood", 1);
 }
 
 static void
@@ -330,6 +343,77 @@ START_TEST(test_empty_sms)
 }
 END_TEST
 
+#define FLOODER	"+212661400051"
+#define LATE	"+212661400052"
+
+/* Once the late phone's JOIN is applied: how many of the flood's SMS were
+ * still waiting at that moment (one snapshot), in *p; else 0. */
+static int
+late_applied(void *p)
+{
+	const char *params[] = { FLOODER, LATE };
+	char *v = h_db_value(g.db, "SELECT (SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = $1 AND state = 'new') FROM inbox_messages "
+	    "WHERE sender = $2 AND text = 'JOIN late' AND state <> 'new'", 2, params);
+
+	if (v != NULL)
+		*(long *)p = atol(v);
+	free(v);
+	return v != NULL;
+}
+
+/*
+ * A phone's flood: 3,000 SMS waiting in the inbox (a member's posts, as a
+ * hijacked or looping phone sends them, or an SMSC repeating one sender),
+ * then another phone's JOIN. The inbox was applied oldest first, 250 a
+ * batch: the JOIN waited for all 3,000 (twelve batches; behind 20,000,
+ * eighty). Each fetch now takes the senders in turn (pigeon_inbox_fetch):
+ * the JOIN is applied in the first batch, while most of the flood still
+ * waits, and the flood is then applied whole, each SMS once and in the
+ * order it came.
+ */
+START_TEST(test_flood)
+{
+	const char *flooder[] = { FLOODER, FLOOD };
+	long waiting = -1;
+
+	member(0, FLOODER, "flooder");
+	settle();
+	/* Queued as pigeon_inbox_store makes them; nothing wakes the inbox
+	 * until the late phone's SMS is stored. */
+	ck_assert_int_eq(h_db_long(g.db, "WITH i AS (INSERT INTO inbox_messages "
+	    "(modem, sender, sender_kind, text, parts) SELECT 'sim0', $1, 'e164', "
+	    "'flood ' || n, 1 FROM generate_series(1, $2::integer) n ORDER BY n "
+	    "RETURNING 1) SELECT count(*) FROM i", 2, flooder), atol(FLOOD));
+	TEXT(0, LATE, "JOIN late");
+
+	ck_assert_int_eq(h_wait_for(late_applied, &waiting, WAIT_MS), 0);
+	fprintf(stderr, "flood SMS waiting when JOIN late was applied: %ld of %s\n",
+	    waiting, FLOOD);
+	ck_assert_msg(waiting > atol(FLOOD) / 2, "JOIN late waited for the flood: "
+	    "%ld of %s SMS were left when it was applied", waiting, FLOOD);
+	GETS(LATE, "Welcome to Pigeon");
+	/* A batch is one transaction (its now()): the flood's SMS applied
+	 * before the JOIN or with it, whatever the polling above saw. */
+	ck_assert_int_le(atol(dbv("SELECT count(*) FROM inbox_messages f, "
+	    "inbox_messages j WHERE f.sender = $1 AND f.text LIKE 'flood %' "
+	    "AND f.processed_at <= j.processed_at AND j.text = 'JOIN late'",
+	    FLOODER)), 250);
+
+	/* Then the whole flood: each SMS one post, in the order it came. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = $1 AND state = 'new'", FLOODER, "0", WAIT_MS), 0);
+	ck_assert_str_eq(dbv("SELECT count(*) || ' ' || count(DISTINCT p.text) FROM posts p "
+	    "JOIN inbox_messages m ON m.id = p.inbox_id WHERE m.sender = $1 "
+	    "AND m.text LIKE 'flood %'", FLOODER), FLOOD " " FLOOD);
+	ck_assert_str_eq(dbv("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
+	    "AND text LIKE 'flood %' AND state <> 'done'", FLOODER), "0");
+	ck_assert_str_eq(dbv("SELECT count(*) FROM (SELECT p.inbox_id < lag(p.inbox_id) "
+	    "OVER (ORDER BY p.id) AS back FROM posts p JOIN inbox_messages m "
+	    "ON m.id = p.inbox_id WHERE m.sender = $1) x WHERE back", FLOODER), "0");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -348,6 +432,11 @@ suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_unchecked_fixture(tc, setup_budget, teardown);
 	tcase_add_test(tc, test_link_budget);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("flood");
+	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, setup_flood, teardown);
+	tcase_add_test(tc, test_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }
