@@ -61,8 +61,12 @@ START_TEST(test_kill_between_commit_and_delete)
 	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
 	ck_assert_int_eq(h_text(&g, 1, BOB, "JOIN bob"), 0);
 	ck_assert_int_eq(h_wait_received(&g, BOB, "@bob", WAIT_MS), 0);
+	/* Alice's JOIN is read by the other modem: applied before the
+	 * FOLLOW, or bob follows nobody ("There is nobody called @alice",
+	 * which the wait below took for the answer). */
+	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
 	ck_assert_int_eq(h_text(&g, 1, BOB, "FOLLOW alice"), 0);
-	ck_assert_int_eq(h_wait_received(&g, BOB, "@alice", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_received(&g, BOB, "You now follow @alice", WAIT_MS), 0);
 
 	/* Deletions fail from now on: committed SMS stay on modem 0. */
 	ck_assert_int_eq(fault(0, "delete-error", "1"), 0);
