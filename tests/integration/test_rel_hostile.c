@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -106,7 +107,7 @@ start(int flood)
 	snprintf(extra, sizeof(extra),
 	    "modem_program = %s/tests/reliability/fake-modem\nconcat_timeout = 2\n", cwd);
 	g.extra_config = extra;
-	g.http_extra = "token = " TOKEN "\n";
+	g.http_extra = "token = " TOKEN "\nmax_recipients = 1000\n";
 	h_gateway_start(&g, "rel_hostile", 1);
 }
 
@@ -267,9 +268,32 @@ START_TEST(test_hostile_http)
 	ck_assert(code == 413 || code == 401 || code == -1);
 	free(resp);
 	resp = NULL;
-	/* 20 KB: over API_MAX_BODY, under evhttp's limit: 413 with a message. */
-	body[20 * 1024] = '\0';
+	/* 60 KB: over API_MAX_BODY, under evhttp's limit: 413 with a message. */
+	body[60 * 1024] = '\0';
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 413);
+	ck_assert_msg(strstr(resp, "the body is larger than") != NULL, "%s", resp);
+	free(resp);
+	resp = NULL;
+	free(body);
+
+	/* The largest send the configuration allows fits (max_recipients =
+	 * 1000, each number written with its spaces, an Arabic text of 10
+	 * parts as \u escapes): it was a 413 at 16 KiB. */
+	size_t cap = 70 * 1024, n = 0;
+	body = malloc(cap);
+	n += (size_t)snprintf(body + n, cap - n, "{\"text\":\"");
+	for (int i = 0; i < 670; i++)	/* 10 parts of UCS-2 */
+		n += (size_t)snprintf(body + n, cap - n, "\\u0645");
+	n += (size_t)snprintf(body + n, cap - n, "\",\"to\":[");
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)snprintf(body + n, cap - n, "%s\"+212 6 63 %02d %02d %02d\"",
+		    i ? "," : "", i / 100, (i / 10) % 10, i % 10);
+	n += (size_t)snprintf(body + n, cap - n, "]}");
+	ck_assert_int_gt((long)n, 16 * 1024);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	json_t *j = json_loads(resp, 0, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "ids")), 1000);
+	json_decref(j);
 	free(resp);
 	resp = NULL;
 	free(body);
