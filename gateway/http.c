@@ -269,14 +269,53 @@ api_json_value(PGresult *res)
 	return json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
 }
 
+static void api_on_result(PGresult *, void *);
+
+/* A request that may change something (not GET or HEAD). */
+static int
+api_req_writes(struct api_req *r)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
+	return cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
+}
+
+/*
+ * A 503 whose request's statement may have run: it was sent, and its
+ * answer never came (the connection lost, the wait over). A write says
+ * so ("maybe_done"): retried without its idempotency_key, it may be
+ * done twice.
+ */
+static void
+api_error_unknown(struct api_req *r, const char *why)
+{
+	if (r->req == NULL)
+		return;
+	if (!api_req_writes(r)) {
+		api_error(r, 503, "%s", why);
+		return;
+	}
+	api_reply(r, 503, json_pack("{s:s, s:b}", "error", why, "maybe_done", 1));
+}
+
+/*
+ * The statement is cancelled, so that it does not go on (and commit) long
+ * after the client was told 503, and the connection is free for the next
+ * requests. It may still have ended first: the answer says so. Freed when
+ * the store completes the query.
+ */
 static void
 api_on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_req *r = arg;
-	log_warnx("http: %s: the database did not answer within %d s", r->path,
-	    API_TIMEOUT_S);
-	api_error(r, 503, "the database did not answer within %d s", API_TIMEOUT_S);
-	/* Freed when the store completes the query. */
+	char why[160];
+
+	log_warnx("http: %s: the database did not answer within %d s; cancelled",
+	    r->path, API_TIMEOUT_S);
+	snprintf(why, sizeof(why), "the database did not answer within %d s; the "
+	    "request was cancelled, but may have been done", API_TIMEOUT_S);
+	api_error_unknown(r, why);
+	if (r->pending)
+		store_cancel(r->public ? public_store : api_store, api_on_result, r);
 }
 
 static void
@@ -300,7 +339,7 @@ api_on_result(PGresult *res, void *arg)
 		return;
 	}
 	if (res == NULL) {
-		api_error(r, 503, "database unavailable (connection lost)");
+		api_error_unknown(r, "database unavailable (connection lost)");
 	} else if (!store_ok(res)) {
 		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		/* Connection and shutdown classes: the database is going away. */
