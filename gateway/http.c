@@ -140,6 +140,14 @@ api_req_maybe_free(struct api_req *r)
 		api_req_free(r);
 }
 
+/* The reason phrases libevent's table lacks (it says "Client Error"). */
+static const char *
+http_reason(int code)
+{
+	return code == 422 ? "Unprocessable Content" :
+	    code == 429 ? "Too Many Requests" : NULL;
+}
+
 static void
 api_send(struct api_req *r, int code, const char *content_type, const char *data,
     size_t len)
@@ -159,7 +167,7 @@ api_send(struct api_req *r, int code, const char *content_type, const char *data
 	out = evbuffer_new();
 	if (out != NULL && !r->head)
 		evbuffer_add(out, data, len);
-	evhttp_send_reply(r->req, code, NULL, out);
+	evhttp_send_reply(r->req, code, http_reason(code), out);
 	if (out != NULL)
 		evbuffer_free(out);
 	r->req = NULL;
@@ -511,6 +519,33 @@ link_base(struct api_req *r)
 	snprintf(r->base, sizeof(r->base), "http://%s", h);
 }
 
+/* Allow: the methods of the routes of a known path (RFC 9110: a 405
+ * must say them), for a 405 and an OPTIONS. */
+static void
+allow_header(struct api_req *r)
+{
+	static const struct { enum evhttp_cmd_type cmd; const char *name; } names[] = {
+		{ EVHTTP_REQ_GET, "GET, HEAD" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_DELETE, "DELETE" },
+	};
+	char allow[64] = "";
+	unsigned seen = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		char *arg;
+		if (!http_route_match(routes[i].pattern, r->path, &arg))
+			continue;
+		free(arg);
+		seen |= routes[i].method;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (seen & names[i].cmd)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+			    "%s, ", names[i].name);
+	strncat(allow, "OPTIONS", sizeof(allow) - strlen(allow) - 1);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+}
+
 static void
 http_dispatch(struct evhttp_request *req, void *unused)
 {
@@ -553,10 +588,15 @@ http_dispatch(struct evhttp_request *req, void *unused)
 		free(arg);
 	}
 	if (rt == NULL) {
-		if (path_known)
-			api_error(r, 405, "method not allowed");
-		else
+		if (!path_known) {
 			api_error(r, 404, "no such route");
+			goto done;
+		}
+		allow_header(r);
+		if (cmd == EVHTTP_REQ_OPTIONS)
+			api_reply_raw(r, 204, "text/plain", "", 0);
+		else
+			api_error(r, 405, "method not allowed");
 		goto done;
 	}
 	if (rt->auth != PUBLIC && rt->auth != BUSINESS && !authorized(r, rt->auth))
