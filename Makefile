@@ -85,6 +85,7 @@ PIGEOND_SRCS = \
 	gateway/http.c \
 	gateway/httpguard.c \
 	gateway/httphead.c \
+	gateway/httpport.c \
 	gateway/api_modems.c \
 	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \

@@ -5,7 +5,9 @@
  * api_reply/api_error, or runs one query with api_query, whose callback
  * answers (or runs the next query). http.c answers 503 itself when the
  * database is down, when the query's connection is lost, and when the
- * answer takes longer than API_TIMEOUT_S: a request never hangs.
+ * answer takes longer than API_TIMEOUT_S: a request never hangs. Then
+ * the query is cancelled (store_cancel), and a write's 503 says it may
+ * have been done ("maybe_done").
  */
 #ifndef PIGEON_API_H
 #define PIGEON_API_H

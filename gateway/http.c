@@ -140,6 +140,14 @@ api_req_maybe_free(struct api_req *r)
 		api_req_free(r);
 }
 
+/* The reason phrases libevent's table lacks (it says "Client Error"). */
+static const char *
+http_reason(int code)
+{
+	return code == 422 ? "Unprocessable Content" :
+	    code == 429 ? "Too Many Requests" : NULL;
+}
+
 static void
 api_send(struct api_req *r, int code, const char *content_type, const char *data,
     size_t len)
@@ -159,7 +167,7 @@ api_send(struct api_req *r, int code, const char *content_type, const char *data
 	out = evbuffer_new();
 	if (out != NULL && !r->head)
 		evbuffer_add(out, data, len);
-	evhttp_send_reply(r->req, code, NULL, out);
+	evhttp_send_reply(r->req, code, http_reason(code), out);
 	if (out != NULL)
 		evbuffer_free(out);
 	r->req = NULL;
@@ -269,14 +277,53 @@ api_json_value(PGresult *res)
 	return json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
 }
 
+static void api_on_result(PGresult *, void *);
+
+/* A request that may change something (not GET or HEAD). */
+static int
+api_req_writes(struct api_req *r)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
+	return cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
+}
+
+/*
+ * A 503 whose request's statement may have run: it was sent, and its
+ * answer never came (the connection lost, the wait over). A write says
+ * so ("maybe_done"): retried without its idempotency_key, it may be
+ * done twice.
+ */
+static void
+api_error_unknown(struct api_req *r, const char *why)
+{
+	if (r->req == NULL)
+		return;
+	if (!api_req_writes(r)) {
+		api_error(r, 503, "%s", why);
+		return;
+	}
+	api_reply(r, 503, json_pack("{s:s, s:b}", "error", why, "maybe_done", 1));
+}
+
+/*
+ * The statement is cancelled, so that it does not go on (and commit) long
+ * after the client was told 503, and the connection is free for the next
+ * requests. It may still have ended first: the answer says so. Freed when
+ * the store completes the query.
+ */
 static void
 api_on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_req *r = arg;
-	log_warnx("http: %s: the database did not answer within %d s", r->path,
-	    API_TIMEOUT_S);
-	api_error(r, 503, "the database did not answer within %d s", API_TIMEOUT_S);
-	/* Freed when the store completes the query. */
+	char why[160];
+
+	log_warnx("http: %s: the database did not answer within %d s; cancelled",
+	    r->path, API_TIMEOUT_S);
+	snprintf(why, sizeof(why), "the database did not answer within %d s; the "
+	    "request was cancelled, but may have been done", API_TIMEOUT_S);
+	api_error_unknown(r, why);
+	if (r->pending)
+		store_cancel(r->public ? public_store : api_store, api_on_result, r);
 }
 
 static void
@@ -300,7 +347,7 @@ api_on_result(PGresult *res, void *arg)
 		return;
 	}
 	if (res == NULL) {
-		api_error(r, 503, "database unavailable (connection lost)");
+		api_error_unknown(r, "database unavailable (connection lost)");
 	} else if (!store_ok(res)) {
 		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		/* Connection and shutdown classes: the database is going away. */
@@ -472,6 +519,33 @@ link_base(struct api_req *r)
 	snprintf(r->base, sizeof(r->base), "http://%s", h);
 }
 
+/* Allow: the methods of the routes of a known path (RFC 9110: a 405
+ * must say them), for a 405 and an OPTIONS. */
+static void
+allow_header(struct api_req *r)
+{
+	static const struct { enum evhttp_cmd_type cmd; const char *name; } names[] = {
+		{ EVHTTP_REQ_GET, "GET, HEAD" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_DELETE, "DELETE" },
+	};
+	char allow[64] = "";
+	unsigned seen = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		char *arg;
+		if (!http_route_match(routes[i].pattern, r->path, &arg))
+			continue;
+		free(arg);
+		seen |= routes[i].method;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (seen & names[i].cmd)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+			    "%s, ", names[i].name);
+	strncat(allow, "OPTIONS", sizeof(allow) - strlen(allow) - 1);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+}
+
 static void
 http_dispatch(struct evhttp_request *req, void *unused)
 {
@@ -514,10 +588,15 @@ http_dispatch(struct evhttp_request *req, void *unused)
 		free(arg);
 	}
 	if (rt == NULL) {
-		if (path_known)
-			api_error(r, 405, "method not allowed");
-		else
+		if (!path_known) {
 			api_error(r, 404, "no such route");
+			goto done;
+		}
+		allow_header(r);
+		if (cmd == EVHTTP_REQ_OPTIONS)
+			api_reply_raw(r, 204, "text/plain", "", 0);
+		else
+			api_error(r, 405, "method not allowed");
 		goto done;
 	}
 	if (rt->auth != PUBLIC && rt->auth != BUSINESS && !authorized(r, rt->auth))
@@ -607,81 +686,6 @@ static void
 http_fallback(struct evhttp_request *req, void *arg)
 {
 	http_dispatch(req, arg);
-}
-
-/* [http] port_file as written at the start: removed when the listener
- * closes, so that the file names a port only while pigeond listens. */
-static char *port_file;
-static pid_t port_file_pid;
-
-/* Removes the port file this process wrote, if it still stands. Also
- * at exit: a start-up that fails after the file was written (fatalx)
- * leaves no port that another program may hold next. A worker's child
- * (fork) never removes its parent's. */
-static void
-http_port_unpublish(void)
-{
-	if (port_file == NULL || getpid() != port_file_pid)
-		return;
-	if (unlink(port_file) == -1)
-		log_warn("http: port_file %s", port_file);
-	free(port_file);
-	port_file = NULL;
-}
-
-/*
- * The port the listener took (listen's own, or the system's pick for
- * port 0), and into [http] port_file when there is one: "PORT PID",
- * written to PATH.tmp, then renamed, so that a reader never sees half a
- * line. pigeonctl and the tests read it; pigeonctl refuses it when no
- * process PID runs (a file left by a pigeond that was killed names a
- * port that anyone may have taken since).
- */
-static int
-http_port_publish(struct evhttp_bound_socket *bound, int *port, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const char *path = env.conf.http_port_file;
-	char *tmp = NULL;
-	FILE *f;
-
-	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
-	    &len) == -1) {
-		snprintf(err, errlen, "http: the listener's port: %s", strerror(errno));
-		return -1;
-	}
-	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)&ss)->sin_port);
-	if (*path == '\0')
-		return 0;
-	if (asprintf(&tmp, "%s.tmp", path) == -1) {
-		snprintf(err, errlen, "http: out of memory");
-		return -1;
-	}
-	int ok = (f = fopen(tmp, "w")) != NULL;
-	if (ok) {
-		ok = fprintf(f, "%d %ld\n", *port, (long)getpid()) > 0;
-		ok = fclose(f) == 0 && ok;
-	}
-	if (ok && rename(tmp, path) == -1)
-		ok = 0;
-	if (!ok) {
-		snprintf(err, errlen, "[http] port_file %s: %s", path, strerror(errno));
-		unlink(tmp);
-	} else if ((port_file = strdup(path)) == NULL) {
-		snprintf(err, errlen, "http: out of memory");
-		unlink(path);
-		ok = 0;
-	} else {
-		static int registered;
-
-		port_file_pid = getpid();
-		if (!registered && atexit(http_port_unpublish) == 0)
-			registered = 1;
-	}
-	free(tmp);
-	return ok ? 0 : -1;
 }
 
 int

@@ -336,6 +336,14 @@ void	 scheduler_free(void);
 int	 http_start(char *err, size_t errlen);
 void	 http_stop(void);
 
+/* httpport.c */
+struct evhttp_bound_socket;
+/* The listener's port into *port, and into [http] port_file if set. */
+int	 http_port_publish(struct evhttp_bound_socket *, int *port, char *err,
+	    size_t errlen);
+/* Removes the port file this process wrote (also at exit). */
+void	 http_port_unpublish(void);
+
 /* webhook.c */
 int	 webhook_init(char *err, size_t errlen);
 void	 webhook_db_up(void);

@@ -1,7 +1,12 @@
 /* store.c: libpq in the libevent loop. See store.h for the contract. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/queue.h>
+#include <sys/wait.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -11,6 +16,8 @@
 
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
+/* A cancel request not handled by then: the connection is dropped. */
+#define CANCEL_WAIT_MS	5000
 
 /* TCP defaults when the conninfo sets none (store_connect). */
 #define STORE_KEEPALIVES_IDLE		"10"
@@ -32,6 +39,7 @@ struct query {
 	char		**params;
 	int		 script;	/* several statements, no parameters */
 	int		 durable;	/* sent again after a lost connection */
+	int		 dropped;	/* cancelled before it was sent: never is */
 	store_result_cb	 cb;
 	void		*arg;
 };
@@ -57,6 +65,8 @@ struct store {
 	size_t		 ndurable;	/* durable queries not answered yet */
 	int		 busy;
 	PGresult	*pending;	/* result kept until the NULL terminator */
+	pid_t		 cancel_pid;	/* the cancel request's helper (store_cancel) */
+	struct event	*ev_cancel;	/* its pipe, while the request is under way */
 	store_connect_cb on_connect;
 	store_state_cb	 on_state;
 	store_notify_cb	 on_notify;
@@ -225,6 +235,34 @@ store_fail_queue(struct store *s, int keep_durable)
 	}
 }
 
+/*
+ * The cancel request's helper is let go: its connection is gone, or its
+ * answer read. One still running is killed: its end of the pipe still
+ * open, it has not exited, and so not been reaped (SIGCHLD is handled
+ * in the loop, not here): the pid is still its own.
+ */
+static void
+cancel_forget(struct store *s)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (s->ev_cancel == NULL)
+		return;
+	fd = event_get_fd(s->ev_cancel);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n == -1 && errno == EAGAIN)
+		kill(s->cancel_pid, SIGKILL);
+	/* pigeond's SIGCHLD reaps it if it has not ended yet. */
+	waitpid(s->cancel_pid, NULL, WNOHANG);
+	event_free(s->ev_cancel);
+	s->ev_cancel = NULL;
+	close(fd);
+	s->cancel_pid = 0;
+}
+
 void
 store_reset(struct store *s, const char *why)
 {
@@ -235,6 +273,7 @@ store_reset(struct store *s, const char *why)
 	free(s->fail_why);
 	s->fail_why = NULL;
 	store_close_events(s);
+	cancel_forget(s);
 	if (s->conn) {
 		PQfinish(s->conn);
 		s->conn = NULL;
@@ -256,6 +295,7 @@ store_free(struct store *s)
 	if (s == NULL)
 		return;
 	store_close_events(s);
+	cancel_forget(s);
 	if (s->ev_retry)
 		event_free(s->ev_retry);
 	if (s->ev_fail)
@@ -302,7 +342,7 @@ store_queued(const struct store *s)
 	size_t n = 0;
 
 	TAILQ_FOREACH(q, &s->queue, entry)
-		n++;
+		n += !q->dropped;
 	return n;
 }
 
@@ -539,17 +579,28 @@ store_reset_soon(struct store *s)
 	event_active(s->ev_fail, EV_TIMEOUT, 0);
 }
 
-/* Sends the head of the queue when nothing is in flight. */
+/*
+ * Sends the head of the queue when nothing is in flight, and no cancel
+ * request is under way: sent later, it could stop the next statement
+ * instead. Queries cancelled before they were sent complete with NULL.
+ */
 static void
 store_pump(struct store *s)
 {
 	struct query *q;
 	int ok;
 
-	if (s->busy || (s->state != STORE_UP && s->state != STORE_SETUP))
-		return;
-	if ((q = TAILQ_FIRST(&s->queue)) == NULL)
-		return;
+	for (;;) {
+		if (s->busy || s->ev_cancel != NULL ||
+		    (s->state != STORE_UP && s->state != STORE_SETUP))
+			return;
+		if ((q = TAILQ_FIRST(&s->queue)) == NULL)
+			return;
+		if (!q->dropped)
+			break;
+		TAILQ_REMOVE(&s->queue, q, entry);
+		query_done(s, q, NULL);
+	}
 	if (q->script)
 		ok = PQsendQuery(s->conn, q->sql);
 	else
@@ -609,4 +660,118 @@ store_on_socket(evutil_socket_t fd, short what, void *arg)
 	}
 	if (PQstatus(s->conn) == CONNECTION_BAD)
 		store_reset(s, "connection closed by the server");
+}
+
+/*
+ * The cancel request's answer, from its helper: "1" once PostgreSQL has
+ * it (PQcancel returns when the server has closed the request's
+ * connection, after signalling the backend), "0" and libpq's error
+ * otherwise; nothing when the helper died. Without that answer within
+ * CANCEL_WAIT_MS, the request may still arrive and stop whatever the
+ * connection runs then: the connection is dropped instead, as when lost.
+ */
+static void
+store_on_cancel(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	struct timeval tv = { CANCEL_WAIT_MS / 1000, (CANCEL_WAIT_MS % 1000) * 1000 };
+	char msg[320];
+	ssize_t n = 0;
+
+	if (what & EV_READ) {
+		n = read(fd, msg, sizeof(msg) - 1);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			event_add(s->ev_cancel, &tv);
+			return;
+		}
+	}
+	msg[n > 0 ? n : 0] = '\0';
+	cancel_forget(s);
+	if (n > 0 && msg[0] == '1') {
+		log_debug("database: cancel request delivered");
+		store_pump(s);
+		return;
+	}
+	store_reset(s, n > 1 ? one_line(msg + 1) : (what & EV_TIMEOUT) ?
+	    "the cancel request got no answer" : "the cancel request failed");
+}
+
+/*
+ * PQcancel blocks (a connection to the server, and its close), so it
+ * runs in a child: it is the one libpq call made to run in a signal
+ * handler (no allocation, no lock), so the child of a fork may call it
+ * before _exit. The child keeps nothing of pigeond's but the pipe.
+ */
+static int
+cancel_start(struct store *s)
+{
+	struct timeval tv = { CANCEL_WAIT_MS / 1000, (CANCEL_WAIT_MS % 1000) * 1000 };
+	PGcancel *c = PQgetCancel(s->conn);
+	int p[2];
+	pid_t pid;
+
+	if (c == NULL)
+		return -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		PQfreeCancel(c);
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		char msg[300] = "1";
+
+		if (p[1] != 3 && dup2(p[1], 3) == -1)
+			_exit(1);
+		if (close_range(4, ~0U, 0) == -1)
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
+		if (!PQcancel(c, msg + 1, sizeof(msg) - 1))
+			msg[0] = '0';
+		else
+			msg[1] = '\0';
+		if (write(3, msg, strlen(msg)) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	PQfreeCancel(c);
+	close(p[1]);
+	if (pid == -1) {
+		close(p[0]);
+		return -1;
+	}
+	s->cancel_pid = pid;
+	if ((s->ev_cancel = event_new(s->base, p[0], EV_READ, store_on_cancel, s)) == NULL ||
+	    event_add(s->ev_cancel, &tv) == -1) {
+		if (s->ev_cancel != NULL)
+			event_free(s->ev_cancel);
+		s->ev_cancel = NULL;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, WNOHANG);
+		close(p[0]);
+		s->cancel_pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_cancel(struct store *s, store_result_cb cb, void *arg)
+{
+	struct query *q;
+
+	TAILQ_FOREACH(q, &s->queue, entry)
+		if (q->cb == cb && q->arg == arg && !q->durable && !q->dropped)
+			break;
+	if (q == NULL)
+		return -1;
+	if (q != TAILQ_FIRST(&s->queue) || !s->busy) {
+		q->dropped = 1;
+		return 0;
+	}
+	if (s->ev_cancel != NULL)
+		return 0;
+	if (cancel_start(s) == -1) {
+		log_warn("database: cannot send a cancel request");
+		return -1;
+	}
+	return 0;
 }

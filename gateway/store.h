@@ -57,6 +57,17 @@ int	 store_query(struct store *, const char *sql, int nparams,
  */
 int	 store_durable(struct store *, const char *sql, int nparams,
 	    const char *const *params, store_result_cb, void *arg);
+/*
+ * Cancels the plain query queued with (cb, arg). One not sent yet never
+ * is: it completes with NULL. The one in flight gets PostgreSQL's cancel
+ * request and completes as it ends: with its result when it ended first
+ * (a write may have committed), or with an error (SQLSTATE 57014). The
+ * next query is sent once the server has the request, so that it never
+ * stops another statement; a request the server did not take within 5 s
+ * drops the connection (the queries' outcome is unknown, as when lost).
+ * -1 when no such query is waiting, or the request cannot be made.
+ */
+int	 store_cancel(struct store *, store_result_cb, void *arg);
 /* Queries queued or in flight (counted: for short queues). */
 size_t	 store_queued(const struct store *);
 /* Durable queries not answered yet (held or in flight). */

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e3127f88735951185a2c4fa293a7a9dfb6b86ee178a9b345ac7c426c57f3e799
+-- functions sha256: 21bf785c669883a2c9852d0b84d41e225b60dc9c318b2d9353d9326dae37f5ff
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 30 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 31 $$;

@@ -139,9 +139,15 @@ BEGIN
 				UPDATE outbox o SET state = 'cancelled', last_error = c.stop
 				  FROM c WHERE o.id = c.id AND c.stop IS NOT NULL
 			)
+			-- A new attempt: no link yet (pigeond picks one from
+			-- the rows claimed) and no error; the history's
+			-- 'sending' entry, and the entry that ends the
+			-- attempt when it does not name a link of its own (a
+			-- lease run out), showed the last attempt's.
 			UPDATE outbox o SET state = 'sending', host = p_host,
 			       lease_until = now() + make_interval(secs => p_lease_s),
 			       attempts = o.attempts + 1,
+			       modem = NULL, last_error = NULL,
 			       claim = txid_current()
 			  FROM c WHERE o.id = c.id AND c.stop IS NULL
 			RETURNING o.id, o.recipient, o.text, o.class, o.max_parts,

@@ -19,6 +19,11 @@ $$;
 
 -- A message with its history, which starts with its creation (the
 -- trigger records changes only); NULL when there is no such message.
+-- A 'sending' entry names the link of its attempt, which the claim did
+-- not know yet (pigeond picks one after): the one the next entry, the
+-- attempt's end, names (none when that end does not say: a lease run
+-- out, a host restarted). Its detail is none: entries recorded before
+-- the claim cleared the row's link and error showed the last attempt's.
 CREATE OR REPLACE FUNCTION pigeon_api_message(p_id bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT pigeon_api_message_json(o) || jsonb_build_object('history',
@@ -27,7 +32,12 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	       (SELECT coalesce(jsonb_agg(jsonb_build_object('at', h.at,
 	            'state', h.state, 'modem', h.modem, 'detail', h.detail)
 	            ORDER BY h.id), '[]'::jsonb)
-	          FROM outbox_history h WHERE h.outbox_id = o.id))
+	          FROM (SELECT e.id, e.at, e.state,
+	                       CASE WHEN e.state = 'sending'
+	                            THEN lead(e.modem) OVER (ORDER BY e.id)
+	                            ELSE e.modem END AS modem,
+	                       CASE WHEN e.state <> 'sending' THEN e.detail END AS detail
+	                  FROM outbox_history e WHERE e.outbox_id = o.id) h))
 	  FROM outbox o WHERE o.id = p_id;
 $$;
 

@@ -387,6 +387,72 @@ START_TEST(test_slow_database)
 }
 END_TEST
 
+/* The API's connection does not wait for a lock. */
+static int
+api_waits_for_no_lock(void *unused)
+{
+	/* The test's transaction holds the lock: its view of the
+	 * activity is taken once per transaction, but for this. */
+	PQclear(PQexec(g.db, "SELECT pg_stat_clear_snapshot()"));
+	return h_db_long(g.db, "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+	    "AND application_name LIKE '% api'", 0, NULL) == 0;
+}
+
+/*
+ * A write the database did not answer within 10 s is answered 503, and its
+ * statement cancelled: the message is not queued once the lock is gone
+ * (an integrator retries a 503, and the SMS went twice). The answer says
+ * it may have been done, and the next request is answered as before.
+ */
+START_TEST(test_timeout_cancels_write)
+{
+	char *resp = NULL;
+	json_t *j = NULL, *answer, *list;
+	size_t i;
+	int found = 0;
+
+	PQclear(PQexec(g.db, "BEGIN"));
+	PQclear(PQexec(g.db, "LOCK TABLE outbox IN EXCLUSIVE MODE"));
+	int code = h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"0661000096\",\"text\":\"timeout no key\"}", &resp);
+	/* Not waiting for the lock any more (or still, before the fix). */
+	h_wait_for(api_waits_for_no_lock, NULL, 5000);
+	PQclear(PQexec(g.db, "COMMIT"));
+	ck_assert_msg(code == 503, "%d %s", code, resp ? resp : "");
+	answer = resp ? json_loads(resp, 0, NULL) : NULL;
+	free(resp);
+
+	/* The next request on that connection gets its own answer. */
+	ck_assert_int_eq(call("POST", "/api/messages",
+	    "{\"to\":\"0661000096\",\"text\":\"after the timeout\"}", &j), 202);
+	long long id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/messages/%lld", id);
+	ck_assert_int_eq(call("GET", path, NULL, &j), 200);
+	ck_assert_str_eq(str(j, "text"), "after the timeout");
+	json_decref(j);
+
+	/* The cancelled one was never queued. */
+	ck_assert_int_eq(call("GET", "/api/messages?to=0661000096", NULL, &j), 200);
+	list = json_object_get(j, "messages");
+	for (i = 0; i < json_array_size(list); i++) {
+		const char *text = str(json_array_get(list, i), "text");
+		ck_assert_msg(strcmp(text, "timeout no key") != 0,
+		    "the cancelled message was queued after all");
+		found += strcmp(text, "after the timeout") == 0;
+	}
+	ck_assert_int_eq(found, 1);
+	json_decref(j);
+	/* And the 503 said why, and that the message may have been queued. */
+	ck_assert_ptr_nonnull(strstr(str(answer, "error"), "did not answer within 10 s"));
+	ck_assert_msg(json_is_true(json_object_get(answer, "maybe_done")),
+	    "no maybe_done in the 503");
+	json_decref(answer);
+}
+END_TEST
+
 /* A GET from address src (of 127/8), not read yet: its socket. */
 static int
 request_from(const char *src, const char *path)
@@ -525,6 +591,7 @@ suite(void)
 	tcase_add_test(tc, test_modem_actions);
 	tcase_add_test(tc, test_metrics_and_status);
 	tcase_add_test(tc, test_slow_database);
+	tcase_add_test(tc, test_timeout_cancels_write);
 	tcase_add_test(tc, test_public_queue_bounded);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(down, setup, teardown);

@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #define WAIT_MS	60000
+#define TOKEN	"bank-token-0123456789abcdef0123456789"
 
 static struct h_gateway g;
 
@@ -41,6 +42,7 @@ start(const char *name)
 	g.modem_extra[1] = "routes = +21267 +21270\nhealth_seconds = 2\n"
 	    "send_wait_seconds = 8\n";
 	g.modem_extra[2] = "health_seconds = 2\nsend_wait_seconds = 8\n";
+	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, name, 3);
 }
 
@@ -97,6 +99,27 @@ START_TEST(test_routes_failover_replug)
 }
 END_TEST
 
+/* Entry i of a message's history as GET /api/messages/ID shows it:
+ * its state, its link (NULL: null) and its detail (NULL: null, else a
+ * part of it). */
+static void
+assert_history(json_t *history, size_t i, const char *state, const char *modem,
+    const char *detail)
+{
+	json_t *e = json_array_get(history, i);
+	const char *m = json_string_value(json_object_get(e, "modem"));
+	const char *d = json_string_value(json_object_get(e, "detail"));
+	char *text = json_dumps(e, JSON_COMPACT);
+
+	ck_assert_msg(e != NULL, "no history entry %zu", i);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(e, "state")), state) == 0 &&
+	    (modem ? m && strcmp(m, modem) == 0 : m == NULL) &&
+	    (detail ? d && strstr(d, detail) : d == NULL),
+	    "history entry %zu is %s, not %s via %s (%s)", i, text, state,
+	    modem ? modem : "null", detail ? detail : "no detail");
+	free(text);
+}
+
 /* Send failures: temporary, permanent, too old, too many attempts. */
 START_TEST(test_send_failures)
 {
@@ -121,6 +144,24 @@ START_TEST(test_send_failures)
 	ck_assert_int_eq(h_wait_received(&g, "+212661000010", "try again elsewhere",
 	    WAIT_MS), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 0"), 0);
+	/* As the API shows it: each attempt's 'sending' names the link that
+	 * took it, without the error of the attempt before. */
+	char path[64], *resp = NULL;
+	snprintf(path, sizeof(path), "/api/messages/%ld", id);
+	ck_assert_int_eq(h_http(g.http_port, "GET", path, TOKEN, NULL, &resp), 200);
+	json_t *msg = json_loads(resp, 0, NULL);
+	json_t *history = json_object_get(msg, "history");
+	v = h_outbox_col(&g, id, "modem");
+	ck_assert_msg(json_array_size(history) == 5, "%s", resp);
+	/* The retry's first (it showed sim0 and sim0's error). */
+	assert_history(history, 3, "sending", v, NULL);
+	assert_history(history, 4, "sent", v, NULL);
+	assert_history(history, 0, "queued", NULL, NULL);
+	assert_history(history, 1, "sending", "sim0", NULL);
+	assert_history(history, 2, "queued", "sim0", "congestion");
+	free(v);
+	json_decref(msg);
+	free(resp);
 
 	/* Permanent (+CMS ERROR 1, unassigned number): failed after one try. */
 	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 1"), 0);

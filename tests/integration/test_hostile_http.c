@@ -247,7 +247,7 @@ START_TEST(test_search_rate_limited)
 	ck_assert_int_gt(r, 0);
 	buf[r] = '\0';
 	char *ra = strcasestr(buf, "Retry-After: ");
-	ck_assert_msg(strstr(buf, " 429 ") && ra, "%s", buf);
+	ck_assert_msg(strstr(buf, " 429 Too Many Requests\r\n") && ra, "%s", buf);
 	int secs = atoi(ra + 13);
 	ck_assert_msg(secs >= 11 && secs <= 12, "Retry-After: %d", secs);
 	/* The directory reads as much as a search (every member's followers
@@ -255,6 +255,42 @@ START_TEST(test_search_rate_limited)
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/directory", NULL, NULL, NULL), 429);
 	/* Other public routes have their own, larger budget. */
 	ck_assert_int_ne(h_http(g.http_port, "GET", "/api/users/nobody", NULL, NULL, NULL), 429);
+}
+END_TEST
+
+/* The head of the answer to one request (HTTP/1.0, no token) from 127.0.0.7. */
+static void
+answer_head(const char *method, const char *path, char *buf, size_t len)
+{
+	char req[256];
+	int fd = connect_from("127.0.0.7");
+	ssize_t r;
+
+	ck_assert_int_ne(fd, -1);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\n\r\n", method, path);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	r = answer_within(fd, buf, len, 5000);
+	close(fd);
+	ck_assert_int_gt(r, 0);
+	buf[r] = '\0';
+}
+
+/* A 405 says which methods the path takes (RFC 9110), and so does OPTIONS. */
+START_TEST(test_method_not_allowed_says_allow)
+{
+	char buf[2048];
+
+	answer_head("PUT", "/api/messages/1", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, " 405 ") &&
+	    strcasestr(buf, "\r\nAllow: GET, HEAD, DELETE, OPTIONS\r\n"), "%s", buf);
+	answer_head("DELETE", "/api/messages", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, " 405 ") &&
+	    strcasestr(buf, "\r\nAllow: GET, HEAD, POST, OPTIONS\r\n"), "%s", buf);
+	answer_head("OPTIONS", "/api/users/alice", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, " 204 ") &&
+	    strcasestr(buf, "\r\nAllow: GET, HEAD, DELETE, OPTIONS\r\n"), "%s", buf);
+	answer_head("OPTIONS", "/nowhere", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, " 404 "), "%s", buf);
 }
 END_TEST
 
@@ -531,6 +567,7 @@ suite(void)
 	tcase_add_test(tc, test_unauthenticated_body_refused_before_reading);
 	tcase_add_test(tc, test_pipelined_body_refused_before_reading);
 	tcase_add_test(tc, test_search_rate_limited);
+	tcase_add_test(tc, test_method_not_allowed_says_allow);
 	tcase_add_test(tc, test_per_address_cap);
 	tcase_add_test(tc, test_load_leaves_sms_flowing);
 	tcase_add_test(tc, test_accept_emfile_backs_off);
