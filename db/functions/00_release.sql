@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 21bf785c669883a2c9852d0b84d41e225b60dc9c318b2d9353d9326dae37f5ff
+-- functions sha256: f28c11ada0b6d9fbc2bcda195ca50588b23380367d0117bec6662f5d5f683602
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 32 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 33 $$;

@@ -142,7 +142,7 @@ $$;
 -- more leaves /api/modems, /metrics and the status page. Only a row that
 -- says "removed from the configuration" (the last host that had it set
 -- it aside, and no host has taken it since), that no host waits for and
--- whose lock no host holds, with no send in flight on it. The messages
+-- whose lock no host holds, with no send `via` it leased. The messages
 -- queued `via` it are cancelled (they could never leave: a send `via` a
 -- removed link is refused, and these waited for it to come back). Its
 -- history stays: the messages it sent and received keep its name, and
@@ -169,7 +169,11 @@ BEGIN
 		    'host', CASE WHEN r.waiting_host <> '' THEN r.waiting_host
 		                 ELSE r.host END);
 	END IF;
-	SELECT count(*) INTO n FROM outbox WHERE state = 'sending' AND modem = p_name;
+	-- A send only it may make, still leased (a pigeond killed while it
+	-- sent: the reclaim puts it back in the queue, to be cancelled then).
+	-- The claim names no link (the outcome does): others go back to the
+	-- queue for any link.
+	SELECT count(*) INTO n FROM outbox WHERE state = 'sending' AND via_link = p_name;
 	IF n > 0 THEN
 		RETURN jsonb_build_object('error', 'in_flight', 'sending', n);
 	END IF;

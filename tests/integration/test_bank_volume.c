@@ -408,6 +408,16 @@ START_TEST(test_removed_forgotten)
 	free(resp);
 	json_decref(listed("sim1"));
 
+	/* A send only it may make, leased by a pigeond killed meanwhile:
+	 * refused until the lease is given back. */
+	h_db_exec(g.db, "UPDATE outbox SET state = 'sending', host = 'gw-killed', "
+	    "lease_until = now() + interval '1 hour' WHERE via_link = 'sim1'");
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", LIST_TOKEN,
+	    NULL, &resp), 409);
+	ck_assert_msg(strstr(resp, "1 send(s) in flight") != NULL, "%s", resp);
+	free(resp);
+	h_db_exec(g.db, "UPDATE outbox SET state = 'queued', host = NULL, "
+	    "lease_until = NULL WHERE via_link = 'sim1'");
 	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s forget sim1",
 	    h_bin("pigeonctl"), g.http_port, LIST_TOKEN), 0);
 	ck_assert_msg(strstr(out, "modem sim1: forgotten; 1 message(s) queued via it "
