@@ -329,6 +329,9 @@ START_TEST(test_metrics_and_status)
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_queue_depth{state=\"queued\",class=\"fanout\"}"));
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_delivery_report_latency_seconds_bucket{le=\"+Inf\"}"));
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_reconnects_total 0"));
+	/* Nothing queued: the scheduler catches up at each look (its tick). */
+	ck_assert_ptr_nonnull(strstr(body, "\npigeon_scheduler_caught_up_total "));
+	h_wait_scheduler_caught_up(&g, TOKEN, 2, 10000);
 	path = h_tmpdir("api-metrics");
 	char *file = NULL;
 	ck_assert_int_ge(asprintf(&file, "%s/metrics.txt", path), 0);
