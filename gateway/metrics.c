@@ -152,6 +152,11 @@ render(struct api_req *r, json_t *db)
 	    "Database connections made after the first.");
 	evbuffer_add_printf(b, "pigeon_database_reconnects_total %u\n",
 	    store_reconnects(env.store));
+	head(b, "pigeon_scheduler_caught_up_total", "counter",
+	    "Times the scheduler found nothing more it could send now (a claim short "
+	    "of the free slots, or no link able to send and none sending).");
+	evbuffer_add_printf(b, "pigeon_scheduler_caught_up_total %lu\n",
+	    scheduler_caught_up());
 
 	/* Modems of this host as the supervisor sees them, joined with their rows. */
 	if (db)

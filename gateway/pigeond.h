@@ -330,6 +330,7 @@ void	 scheduler_send_failed(struct link *, json_t *msg);
 /* The link's worker died with send id in flight. */
 void	 scheduler_link_lost(struct link *, const struct link_send *, const char *why);
 int	 scheduler_busy(void);
+unsigned long scheduler_caught_up(void);
 void	 scheduler_free(void);
 
 /* http.c */

@@ -34,6 +34,12 @@
 static int claiming;
 static int again;
 static int first_up = 1;
+/* Passes that found nothing more to send now: a claim that returned fewer
+ * messages than the links had free slots, or no link able to take a send
+ * and none sending (/metrics pigeon_scheduler_caught_up_total). Flat under
+ * a backlog; once it has moved on twice, a message that could go has gone
+ * (a test's "it still waits"). */
+static unsigned long caught_up;
 
 /*
  * Outcomes are recorded in batches: those that arrive while a statement
@@ -355,6 +361,17 @@ claimable(const struct link *l)
 	return slots;
 }
 
+/* A link has a send in flight or an outcome not yet recorded. */
+static int
+links_sending(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (l->inflight > 0 || l->recording > 0)
+			return 1;
+	return 0;
+}
+
 /* Free slots across the links that can send now. */
 static int
 able_slots(void)
@@ -469,6 +486,8 @@ claimed(PGresult *res, void *arg)
 		return;
 	}
 	n = PQntuples(res);
+	if (n < asked)
+		caught_up++;
 	if ((done = calloc(n > 0 ? n : 1, 1)) == NULL)
 		return;
 	/* Rows with an idle routed modem first, so that others do not take it. */
@@ -503,8 +522,11 @@ scheduler_kick(void)
 	}
 	if (env.draining || !store_is_up(env.store))
 		return;
-	if ((idle = able_slots()) == 0)
+	if ((idle = able_slots()) == 0) {
+		if (!links_sending())
+			caught_up++;
 		return;
+	}
 	snprintf(n, sizeof(n), "%d", idle);
 	snprintf(lease, sizeof(lease), "%d", env.conf.lease_seconds);
 	/* The links that can send now: a row with via waits for its own. */
@@ -766,6 +788,12 @@ scheduler_free(void)
 		event_free(ev_flush);
 		ev_flush = NULL;
 	}
+}
+
+unsigned long
+scheduler_caught_up(void)
+{
+	return caught_up;
 }
 
 int

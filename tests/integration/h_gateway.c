@@ -645,10 +645,11 @@ h_post(struct h_gateway *g, int modem, const char *from, const char *text,
 int
 h_gateway_settle(struct h_gateway *g, int timeout_ms)
 {
+	/* No wait after: the simulators log a send before they answer it
+	 * (modem/sim/at.c; tests/smsc/smsc.js before its submit_sm_resp),
+	 * so every send settled saw recorded is in their logs. */
 	if (h_wait_for(settled, g, timeout_ms) == -1)
 		return -1;
-	/* the simulator logs an SMS before pigeond records the outcome */
-	h_sleep_ms(300);
 	return 0;
 }
 
@@ -688,6 +689,49 @@ h_wait_modem(struct h_gateway *g, const char *name, const char *state, int timeo
 	char *st = h_db_value(g->db, "SELECT state || ': ' || state_reason FROM modems "
 	    "WHERE name = $1", 1, (const char *const[]){ name });
 	ck_abort_msg("modem %s: want %s, is %s", name, state, st ? st : "?");
+}
+
+/* pigeon_scheduler_caught_up_total in pigeond's /metrics; -1 if not read. */
+static long
+scheduler_caught_up(struct h_gateway *g, const char *token)
+{
+	char *body = NULL, *p;
+	long n = -1;
+
+	if (h_http(g->http_port, "GET", "/metrics", token, NULL, &body) == 200 &&
+	    (p = strstr(body, "\npigeon_scheduler_caught_up_total ")) != NULL)
+		n = strtol(p + strlen("\npigeon_scheduler_caught_up_total "), NULL, 10);
+	free(body);
+	return n;
+}
+
+struct caught_up_arg {
+	struct h_gateway *g;
+	const char *token;
+	long want;
+};
+
+static int
+caught_up_reached(void *arg)
+{
+	struct caught_up_arg *a = arg;
+
+	if (scheduler_caught_up(a->g, a->token) >= a->want)
+		return 1;
+	h_sleep_ms(100);
+	return 0;
+}
+
+void
+h_wait_scheduler_caught_up(struct h_gateway *g, const char *token, int n,
+    int timeout_ms)
+{
+	long from = scheduler_caught_up(g, token);
+
+	ck_assert_msg(from >= 0, "no pigeon_scheduler_caught_up_total in /metrics");
+	struct caught_up_arg a = { g, token, from + n };
+	ck_assert_msg(h_wait_for(caught_up_reached, &a, timeout_ms) == 0,
+	    "the scheduler caught up fewer than %d times in %d ms", n, timeout_ms);
 }
 
 /* Issue 7 (test_rel_hosts.c): another host on g's database. */

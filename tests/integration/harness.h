@@ -143,6 +143,15 @@ int	 h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
  * screenshots` sets it to tests/integration/screenshots, the kept ones). */
 char	*h_screenshot_path(const char *scratch, const char *name);
 
+/* Waits until pigeond's scheduler has caught up n more times than when
+ * called (found nothing more it could send: /metrics
+ * pigeon_scheduler_caught_up_total, read with token); fails the test at
+ * the deadline. A negative check ("it still waits") asserts after n = 2:
+ * the second began after the call, so a message that could go has been
+ * claimed by then (it is 'sending' at least). */
+void	 h_wait_scheduler_caught_up(struct h_gateway *, const char *token, int n,
+	    int timeout_ms);
+
 /* Modem bank helpers (h_gateway.c). */
 /* Writes the config again (modem_extra, modem_removed) and sends SIGHUP. */
 void	 h_gateway_reload(struct h_gateway *);

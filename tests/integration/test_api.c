@@ -329,6 +329,9 @@ START_TEST(test_metrics_and_status)
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_queue_depth{state=\"queued\",class=\"fanout\"}"));
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_delivery_report_latency_seconds_bucket{le=\"+Inf\"}"));
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_reconnects_total 0"));
+	/* Nothing queued: the scheduler catches up at each look (its tick). */
+	ck_assert_ptr_nonnull(strstr(body, "\npigeon_scheduler_caught_up_total "));
+	h_wait_scheduler_caught_up(&g, TOKEN, 1, 10000);
 	path = h_tmpdir("api-metrics");
 	char *file = NULL;
 	ck_assert_int_ge(asprintf(&file, "%s/metrics.txt", path), 0);
@@ -365,7 +368,11 @@ request_and_leave(const char *path)
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nAuthorization: Bearer " TOKEN
 	    "\r\n\r\n", path);
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	h_sleep_ms(200);
+	/* Gone once pigeond's query for it waits on the test's lock
+	 * (pg_locks is read live; pg_stat_activity would be read once in
+	 * the test's transaction). */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT (count(*) > 0)::text FROM pg_locks "
+	    "WHERE NOT granted AND relation = 'outbox'::regclass", NULL, "true", 10000), 0);
 	close(fd);
 }
 

@@ -184,7 +184,10 @@ START_TEST(test_disable_drain_remove)
 	h_wait_outbox(&g, d1, "sent", WAIT_MS);
 	ck_assert_int_eq(h_wait_received(&g, "+212663000003", "finished while draining",
 	    WAIT_MS), 0);
-	h_sleep_ms(3000);
+	/* The scheduler caught up twice from here (the second begun after
+	 * sim0's slot was free again): a draining sim0 that took sends would
+	 * have taken d2 by then. */
+	h_wait_scheduler_caught_up(&g, LIST_TOKEN, 2, WAIT_MS);
 	h_wait_outbox(&g, d2, "queued", 1);
 	ck_assert_int_eq(h_received_count(&g, "+212663000004"), 0);
 

@@ -12,6 +12,8 @@
 
 #include "harness.h"
 
+#define TOKEN	"rate-restart-token-0123456789abcdef0123"
+
 /* 200 GSM-7 characters: two parts. */
 #define LONG_TEXT \
 	"This operator message is long enough to need two parts of an SMS, " \
@@ -26,6 +28,7 @@ START_TEST(test_limits_survive_restart)
 
 	memset(&g, 0, sizeof(g));
 	g.modem_extra[0] = "rate = 3/hour\n";
+	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, "rate_restart", 1);
 
 	a = h_outbox_add(&g, "+212600000801", LONG_TEXT, 1);
@@ -47,8 +50,9 @@ START_TEST(test_limits_survive_restart)
 	    "database's counts", 30000) == 0, "sim0's rate counts were not read back");
 	free(log);
 	c = h_outbox_add(&g, "+212600000803", "must wait", 1);
-	/* Several claims later (the scheduler ticks every second), it still waits. */
-	h_sleep_ms(6000);
+	/* The scheduler caught up twice since (the second begun after c
+	 * was queued): it still waits. */
+	h_wait_scheduler_caught_up(&g, TOKEN, 2, 60000);
 	v = h_outbox_col(&g, c, "state");
 	ck_assert_str_eq(v, "queued");
 	free(v);

@@ -371,6 +371,9 @@ START_TEST(test_cut)
 	/* From then on nothing is handed to a worker and nothing deleted:
 	 * the modems are paused (their locks are no longer known to be held). */
 	long s0 = sends(), d0 = deletes();
+	/* Not a wait for a condition: a span of the cut (it goes on until
+	 * path_heal) over which an unpaused modem would show sends or
+	 * deletes. */
 	h_sleep_ms(4000);
 	long s1 = sends(), d1 = deletes();
 	int still_down = healthz_is(&c503);
@@ -514,6 +517,17 @@ pg_running(const char *dir)
 	return rc == 0;
 }
 
+/* PostgreSQL once the space is back: answering again at ci, or gone
+ * (it gave up while the disk was full). */
+static int
+pg_settled(void *ci)
+{
+	if (!pg_running(pg_dir) || PQping(ci) == PQPING_OK)
+		return 1;
+	h_sleep_ms(100);
+	return 0;
+}
+
 START_TEST(test_wal_disk_full)
 {
 	int c503 = 503;
@@ -539,7 +553,8 @@ START_TEST(test_wal_disk_full)
 	long t_failing = h_now_ms();
 	long deleted_at_failing = deletes();
 	int seen_metrics = h_wait_for(metrics_db_down, NULL, 10000);
-	/* While the disk stays full: the SMS wait on the SIMs. */
+	/* While the disk stays full: the SMS wait on the SIMs. Not a wait
+	 * for a condition: the fault's length (the REL row says "5 s later"). */
 	h_sleep_ms(5000);
 	long deleted_full = deletes();
 	int pg_up_full = pg_running(pg_dir);
@@ -556,7 +571,8 @@ START_TEST(test_wal_disk_full)
 	unlink(ballast);
 	long t_free = h_now_ms();
 	int restarted = 0;
-	h_sleep_ms(2000);
+	ck_assert_msg(h_wait_for(pg_settled, ci, 60000) == 0, "PostgreSQL neither "
+	    "answered nor stopped within 60 s of the space's return");
 	if (!pg_running(pg_dir)) {
 		free(cluster_start(pg_dir, ""));
 		restarted = 1;
@@ -748,6 +764,8 @@ failover(int sync, int lag_ms)
 		free(sci);
 		ck_assert_int_gt(receiver, 0);
 		ck_assert_int_eq(kill((pid_t)receiver, SIGSTOP), 0);
+		/* Not a wait for a condition: the standby's lag, WAL the
+		 * primary commits meanwhile and the standby never gets. */
 		h_sleep_ms(lag_ms);
 	}
 	replication_lag(primary_ci, lag, sizeof(lag));

@@ -339,6 +339,8 @@ pg_outage(const char *mode)
 	int stopped = h_pg_stop_mode(mode);
 	int got503 = h_wait_for(api_is, &c503, 10000);
 	long del = deleted_count();
+	/* Not a wait for a condition: the outage's length. What it checks
+	 * holds whenever the deletes come (sims_check, below). */
 	h_sleep_ms(1500);
 	long deleted_while_down = deleted_count() - del;
 	/* What the SIMs had been told to delete by the end of the outage. */
@@ -382,10 +384,15 @@ START_TEST(test_postgres_restarts)
 	struct done_arg posts = { "SELECT count(*) FROM posts", n_msgs, 0 };
 	long t0 = h_now_ms();
 
-	/* Ingest, with a fast then an immediate stop of PostgreSQL. */
-	h_sleep_ms(400);
+	/* Ingest, with a fast then an immediate stop of PostgreSQL, each
+	 * once the ingest is under way (again, after the first). */
+	struct done_arg going = { "SELECT count(*) FROM posts", n_msgs / 10, 0 };
+	ck_assert_int_eq(h_wait_for(count_reached, &going, 60000), 0);
 	pg_outage("fast");
-	h_sleep_ms(300);
+	going.want = count("SELECT count(*) FROM posts") + n_msgs / 20;
+	if (going.want > n_msgs)
+		going.want = n_msgs;
+	ck_assert_int_eq(h_wait_for(count_reached, &going, 60000), 0);
 	pg_outage("immediate");
 	ck_assert_int_eq(h_wait_for(count_reached, &posts, 300000), 0);
 	ck_assert_int_eq(h_gateway_settle(&g, 120000), 0);
@@ -402,7 +409,10 @@ START_TEST(test_postgres_restarts)
 	/* Dispatch, with an immediate stop. */
 	t0 = h_now_ms();
 	long first_id = queue("663", "dispatch", n_msgs);
-	h_sleep_ms(1000);
+	/* The dispatch under way. */
+	struct done_arg sending = { "SELECT count(*) FROM outbox WHERE text LIKE "
+	    "'dispatch %' AND state IN ('sent', 'delivered')", n_msgs / 10, 0 };
+	ck_assert_int_eq(h_wait_for(count_reached, &sending, 60000), 0);
 	pg_outage("immediate");
 	struct done_arg sent = { "SELECT count(*) FROM outbox WHERE text LIKE 'dispatch %' "
 	    "AND state IN ('sent', 'delivered')", n_msgs, 0 };

@@ -1354,9 +1354,11 @@ START_TEST(test_mo_ack_after_lock_back)
 		char *log = h_strf("%s/pigeond.log", g.dir);
 		int paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
 		free(log);
-		/* Committed now, on the inbox's connection. */
+		/* Committed now, on the inbox's connection, while the main
+		 * one cannot come back. */
 		PQclear(PQexec(lk, "ROLLBACK"));
-		h_sleep_ms(500);
+		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts "
+		    "WHERE text = 'a post while the lock is away'", NULL, "1", 20000), 0);
 		allow_connections(1);
 		ck_assert_int_eq(paused, 0);
 	} else {

@@ -460,7 +460,6 @@ START_TEST(test_mo_ack_after_commit)
 	send_text(9001, "+212611000009", "a marker behind the deliver_sm", 0);
 	h_smsc_wait_count(&smsc, "submit_sm", 1, WAIT_MS);
 	json_decref(w_outcome(9001));
-	h_sleep_ms(200);
 	ck_assert_int_eq(h_smsc_count(&smsc, "deliver_sm_resp"), 0);
 	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
 	    json_integer_value(json_object_get(m, "location")));
