@@ -132,14 +132,14 @@ START_TEST(test_client_key)
 }
 END_TEST
 
-/* POST /api/posts's send_at: the shapes the docs promise, and none of
- * the words PostgreSQL's time input also takes. */
+/* send_at (POST /api/messages and /api/posts): the shapes the docs
+ * promise, and none of the words PostgreSQL's time input also takes. */
 START_TEST(test_post_time_shape)
 {
 	static const char *const ok[] = { "2026-12-04 18:00", "2026-12-04T18:00:00",
 	    "2026-12-04T18:00:00Z", "2026-12-04T18:00:00.123456+01:00",
 	    "2026-12-04 18:00+01", "2026-12-04 18:00:59-0130", "2028-02-29 00:00",
-	    NULL };
+	    "2026-12-06T18:00:00.000Z", "2026-12-06T19:00:00+0100", NULL };
 	static const char *const bad[] = { "tomorrow", "epoch", "now", "infinity",
 	    "allballs", "2026-12-04", "2026-12-04 18", "2026-02-29 10:00",
 	    "2026-12-04 24:00", "2026-12-04 18:60", "2026-12-04 18:00:61",
@@ -148,10 +148,25 @@ START_TEST(test_post_time_shape)
 	    "2026-12-04T18:00:00.", "2026-12-04T18:00:00.1234567", " 2026-12-04 18:00",
 	    "2026-12-04 18:00 ", "+2026-12-04 18:00", "1969-12-31 23:59", "", NULL };
 
+	struct api_time t;
+	char text[48];
+
 	for (int i = 0; ok[i]; i++)
-		ck_assert_msg(api_post_time_ok(ok[i]), "%s refused", ok[i]);
+		ck_assert_msg(api_time_parse(ok[i], &t) == 0, "%s refused", ok[i]);
 	for (int i = 0; bad[i]; i++)
-		ck_assert_msg(!api_post_time_ok(bad[i]), "%s taken", bad[i]);
+		ck_assert_msg(api_time_parse(bad[i], &t) == -1, "%s taken", bad[i]);
+	/* JavaScript's toISOString() and an offset without a colon: the
+	 * same instant (Unix 1796580000). */
+	ck_assert_int_eq(api_time_parse("2026-12-06T18:00:00.000Z", &t), 0);
+	ck_assert_int_eq(api_time_unix(&t), 1796580000LL);
+	ck_assert_int_eq(api_time_parse("2026-12-06T19:30:00.25+0130", &t), 0);
+	ck_assert_int_eq(api_time_unix(&t), 1796580000LL);
+	api_time_text(&t, text, sizeof(text));
+	ck_assert_str_eq(text, "2026-12-06T19:30:00.250000+01:30");
+	ck_assert_int_eq(api_time_parse("2026-12-06 18:00", &t), 0);
+	ck_assert(!t.zoned);
+	api_time_text(&t, text, sizeof(text));
+	ck_assert_str_eq(text, "2026-12-06T18:00:00.000000");
 }
 END_TEST
 
