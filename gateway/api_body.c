@@ -179,6 +179,56 @@ api_time_text(const struct api_time *t, char *out, size_t len)
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, t->usec, zone);
 }
 
+int
+api_time_json(const char *v, char *out, size_t len)
+{
+	struct api_time t;
+	struct tm tm;
+
+	if (api_time_parse(v, &t) == -1 || !t.zoned || v[10] != 'T')
+		return -1;
+	time_t u = (time_t)api_time_unix(&t);
+	if (gmtime_r(&u, &tm) == NULL)
+		return -1;
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, t.usec / 1000);
+	return 0;
+}
+
+/* A key whose value is a time: created_at, member_since, at, t... A
+ * member's words (text, name, bio) are never under one. */
+static int
+time_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	return strcmp(k, "at") == 0 || strcmp(k, "t") == 0 || strcmp(k, "oldest") == 0 ||
+	    strcmp(k, "updated") == 0 || (n > 3 && strcmp(k + n - 3, "_at") == 0) ||
+	    (n > 6 && strcmp(k + n - 6, "_since") == 0);
+}
+
+void
+api_json_times(json_t *v)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+	char fixed[40];
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			api_json_times(e);
+		return;
+	}
+	json_object_foreach(v, key, e) {
+		if (json_is_string(e) && time_key(key) &&
+		    api_time_json(json_string_value(e), fixed, sizeof(fixed)) == 0)
+			json_object_set_new(v, key, json_string(fixed));
+		else
+			api_json_times(e);
+	}
+}
+
 /* An optional integer field in [min, max]: 0 and *out, 1 when absent. */
 static int
 int_field(json_t *body, const char *name, long long min, long long max,

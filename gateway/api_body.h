@@ -40,6 +40,15 @@ long long api_time_unix(const struct api_time *t);
  * YYYY-MM-DDTHH:MM:SS.ffffff, then +HH:MM when zoned. */
 void	 api_time_text(const struct api_time *t, char *out, size_t len);
 
+/* A zoned time (as PostgreSQL writes a timestamptz in JSON: 'T', 0-6
+ * decimals) as the API answers it: UTC, milliseconds, "+00:00"
+ * (2026-11-26T08:28:37.100+00:00). 0 and out, or -1 (v left as it is). */
+int	 api_time_json(const char *v, char *out, size_t len);
+/* Every time in v (the values of created_at, ..._at, ..._since, at, t,
+ * oldest, updated, at any depth) written by api_time_json: the fixed
+ * format of docs/api.md, Times, whatever PostgreSQL wrote. */
+void	 api_json_times(json_t *v);
+
 /* 0 when every field of body is one of fields (NULL-terminated); 400
  * and err naming the first that is not: a field is never ignored. */
 int	 api_body_fields(json_t *body, const char *const *fields, char *err,

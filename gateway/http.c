@@ -177,7 +177,10 @@ api_reply_raw(struct api_req *r, int code, const char *content_type,
 void
 api_reply(struct api_req *r, int code, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text;
+
+	api_json_times(body);	/* PostgreSQL wrote .7688, .1 or none */
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
 	json_decref(body);
 	if (text == NULL) {

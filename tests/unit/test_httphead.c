@@ -170,6 +170,32 @@ START_TEST(test_post_time_shape)
 }
 END_TEST
 
+/* Times answered: one format whatever PostgreSQL wrote (.7688, .1,
+ * none, another zone); a member's words are never touched. */
+START_TEST(test_answer_times)
+{
+	json_t *o = json_loads("{\"created_at\": \"2026-12-06T00:07:35.7688+00:00\", "
+	    "\"text\": \"2026-12-06T00:07:35.1+00:00\", \"send_at\": "
+	    "\"2026-12-06T01:07:35+01:00\", \"history\": [{\"at\": "
+	    "\"2026-12-06T00:07:35.111500+00:00\", \"detail\": null}], "
+	    "\"member_since\": \"2026-11-20\", \"done_at\": null}", 0, NULL);
+
+	ck_assert_ptr_nonnull(o);
+	api_json_times(o);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "created_at")),
+	    "2026-12-06T00:07:35.768+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "text")),
+	    "2026-12-06T00:07:35.1+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "send_at")),
+	    "2026-12-06T00:07:35.000+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(o, "history"), 0), "at")), "2026-12-06T00:07:35.111+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "member_since")), "2026-11-20");
+	ck_assert(json_is_null(json_object_get(o, "done_at")));
+	json_decref(o);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -178,6 +204,7 @@ suite(void)
 
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_routes_and_params);
+	tcase_add_test(tc, test_answer_times);
 	tcase_add_test(tc, test_worker_messages);
 	tcase_add_test(tc, test_client_key);
 	tcase_add_test(tc, test_post_time_shape);
