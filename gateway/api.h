@@ -133,6 +133,10 @@ void	 api_search(struct api_req *);
  * -1 on failure. */
 #define API_SHA256_HEX	64
 int	 api_sha256_hex(const char *s, char *out);
+/* The SHA-256 (hex, out: API_SHA256_HEX + 1 bytes) of body with its
+ * fields sorted: what an idempotency key was first used for; -1 on
+ * failure. */
+int	 api_body_digest(json_t *body, char *out);
 
 /* api_tokens.c: named tokens with scopes (an admin token has them all). */
 #define API_SCOPE_READ	1u

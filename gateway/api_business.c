@@ -62,6 +62,18 @@ api_sha256_hex(const char *s, char *out)
 	return 0;
 }
 
+/* The digest of a request's body for its idempotency key: its fields
+ * sorted, so that a client's JSON library may order them as it likes. */
+int
+api_body_digest(json_t *body, char *out)
+{
+	char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = canon ? api_sha256_hex(canon, out) : -1;
+
+	free(canon);
+	return rc;
+}
+
 /* The credential of the request: a bearer token, or the password of
  * Basic (user:key); "" when none. */
 static void
@@ -211,6 +223,8 @@ api_biz_auth(struct api_req *r, unsigned scope, const char *handle,
 		}
 		r->biz_account = 0;
 		r->biz_key = 0;
+		snprintf(r->token, sizeof(r->token), "%s", name);
+		r->scopes = scopes;
 		next(r);
 		return;
 	}
@@ -384,6 +398,7 @@ posted(struct api_req *r, PGresult *res)
 {
 	json_t *o = api_json_value(res);
 	const char *err = json_string_value(json_object_get(o, "error"));
+	json_t *a;
 
 	if (o == NULL)
 		api_error(r, 500, "internal error");
@@ -392,63 +407,102 @@ posted(struct api_req *r, PGresult *res)
 	else if (err && strcmp(err, "suspended") == 0)
 		api_error(r, 409, "@%s is suspended: it cannot post", r->biz_handle);
 	else if (err && strcmp(err, "bad_time") == 0)
-		api_error(r, 400, "\"send_at\" is a time such as 2026-12-04T18:00:00+01:00 "
-		    "(without an offset: the service's time zone)");
+		api_error(r, 400, "%s", API_TIME_FORMS);
 	else if (err && strcmp(err, "too_far") == 0)
 		api_error(r, 400, "\"send_at\" is more than 30 days ahead");
 	else if (err && strcmp(err, "empty") == 0)
 		api_error(r, 400, "\"text\" is empty");
 	else if (err && strcmp(err, "revoked") == 0)
 		refuse(r, 401, "bad key");	/* revoked since it was checked */
+	else if (err && strcmp(err, "key_reused") == 0)
+		api_error(r, 422, "idempotency_key was used for another request "
+		    "within 24 hours; nothing was posted");
 	else if (err)
 		api_error(r, 400, "\"text\" is longer than %d characters", env.conf.post_max);
-	else if (json_object_get(o, "scheduled"))
-		api_reply(r, 202, json_pack("{s:O, s:O, s:s}", "scheduled",
-		    json_object_get(o, "scheduled"), "send_at", json_object_get(o, "send_at"),
-		    "state", "scheduled"));
-	else
-		api_reply(r, 201, json_pack("{s:O}", "id", json_object_get(o, "id")));
+	else {
+		/* A replay answers as the first request did: nothing new. */
+		if (json_object_get(o, "scheduled"))
+			a = json_pack("{s:O, s:O, s:s}", "scheduled",
+			    json_object_get(o, "scheduled"), "send_at",
+			    json_object_get(o, "send_at"), "state", "scheduled");
+		else
+			a = json_pack("{s:O}", "id", json_object_get(o, "id"));
+		if (a && json_is_true(json_object_get(o, "replayed")))
+			json_object_set_new(a, "replayed", json_true());
+		api_reply(r, json_object_get(o, "scheduled") ? 202 : 201, a);
+	}
 	json_decref(o);
 }
 
 static void
 post_allowed(struct api_req *r)
 {
-	char max[16], key[24];
-	json_t *at = json_object_get(r->body, "send_at");
+	char max[16], key[24], at[48], idem[API_TOKEN_NAME_MAX + 240];
+	char digest[API_SHA256_HEX + 1];
+	json_t *v = json_object_get(r->body, "send_at");
 	const char *text = json_string_value(json_object_get(r->body, "text"));
+	const char *k = json_string_value(json_object_get(r->body, "idempotency_key"));
+	struct api_time t;
 	int parts;
 
 	snprintf(max, sizeof(max), "%d", env.conf.post_max);
 	snprintf(key, sizeof(key), "%lld", r->biz_key);
+	/* As read when the body was checked; written so that PostgreSQL
+	 * reads it whatever its DateStyle. */
+	if (v && api_time_parse(json_string_value(v), &t) == 0)
+		api_time_text(&t, at, sizeof(at));
+	/* A key is its caller's own, a post's never a message's: '#' starts
+	 * none of pigeon_api_send's keys (a token's name holds none). */
+	if (k) {
+		if (r->biz_key)
+			snprintf(idem, sizeof(idem), "#post key:%lld %s", r->biz_key, k);
+		else
+			snprintf(idem, sizeof(idem), "#post token:%s %s", r->token, k);
+		if (api_body_digest(r->body, digest) == -1) {
+			api_error(r, 500, "out of memory");
+			return;
+		}
+	}
 	/* The fan-out's cap of parts is that of the text's coding, asked of
 	 * libgammu as for a post by SMS (commands.c): a GSM-7 text is cut to
 	 * fanout_parts_gsm parts, now or at send_at. The key is kept with a
 	 * scheduled post: revoking it cancels the post. */
-	const char *params[] = { r->biz_handle, text, max, json_string_value(at),
+	const char *params[] = { r->biz_handle, text, max, v ? at : NULL,
 	    SEND_AHEAD_S, smstext_encode(text, strlen(text), &parts) ? "true" : "false",
-	    r->biz_key ? key : NULL };
-	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5, $6, $7)", 7, params, posted);
+	    r->biz_key ? key : NULL, k ? idem : NULL, k ? digest : NULL };
+	api_query(r, "SELECT pigeon_biz_post($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9,
+	    params, posted);
 }
 
-/* POST /api/posts {"user", "text"[, "send_at"]}: an operator token with
- * the send scope posts for anyone, a business key for its account only. */
+static const char *const post_fields[] = { "user", "text", "send_at",
+    "idempotency_key", NULL };
+
+/* POST /api/posts {"user", "text"[, "send_at", "idempotency_key"]}: an
+ * operator token with the send scope posts for anyone, a business key for
+ * its account only. */
 void
 api_biz_posts_create(struct api_req *r)
 {
 	json_t *user = json_object_get(r->body, "user");
 	json_t *text = json_object_get(r->body, "text");
 	json_t *at = json_object_get(r->body, "send_at");
-	char handle[32];
-	const char *h;
+	char handle[32], err[200];
+	const char *h, *k;
+	struct api_time when;
 
+	/* Never ignored: "send_at" misspelt posted to every follower at
+	 * once instead of at its time. */
+	if (api_body_fields(r->body, post_fields, err, sizeof(err)) != 0 ||
+	    api_idempotency_key(r->body, &k, err, sizeof(err)) != 0) {
+		api_error(r, 400, "%s", err);
+		return;
+	}
 	if (!json_is_string(user) || !json_is_string(text)) {
 		api_error(r, 400, "\"user\" and \"text\" are required strings");
 		return;
 	}
-	if (at && (!json_is_string(at) || !api_post_time_ok(json_string_value(at)))) {
-		api_error(r, 400, "\"send_at\" is a time such as 2026-12-04T18:00:00+01:00 "
-		    "(without an offset: the service's time zone)");
+	if (at && (!json_is_string(at) || api_time_parse(json_string_value(at), &when) == -1)) {
+		api_error(r, 400, "%s", API_TIME_FORMS);
 		return;
 	}
 	snprintf(handle, sizeof(handle), "%s", json_string_value(user));
@@ -497,7 +551,13 @@ tracks_allowed(struct api_req *r)
 	const char *h = r->biz_handle;
 
 	if (cmd == EVHTTP_REQ_POST) {
+		static const char *const fields[] = { "word", NULL };
 		json_t *w = json_object_get(r->body, "word");
+		char err[200];
+		if (api_body_fields(r->body, fields, err, sizeof(err)) != 0) {
+			api_error(r, 400, "%s", err);
+			return;
+		}
 		if (!json_is_string(w)) {
 			api_error(r, 400, "\"word\" is a required string");
 			return;

@@ -49,6 +49,12 @@ sent(struct api_req *r, PGresult *res)
 		json_decref(a);
 		return;
 	}
+	if (e != NULL && strcmp(e, "too_far") == 0) {
+		json_decref(a);
+		api_error(r, 400, "\"send_at\" is more than %d days ahead",
+		    API_SEND_AHEAD_S / 86400);
+		return;
+	}
 	if (e != NULL && strcmp(e, "key_reused") == 0) {
 		json_decref(a);
 		api_error(r, 422, "idempotency_key was used for another request "
@@ -99,7 +105,7 @@ dlr_host_allowed(const char *url)
 void
 api_messages_send(struct api_req *r)
 {
-	static struct api_send s;	/* 32 KB: not on the stack */
+	static struct api_send s;	/* 64 KB: not on the stack */
 	char err[200], send_at[40];
 	size_t cap = env.conf.http_max_recipients > 0 ?
 	    (size_t)env.conf.http_max_recipients : 100;
@@ -132,11 +138,12 @@ api_messages_send(struct api_req *r)
 	json_t *to = json_array();
 	for (size_t i = 0; i < s.nto; i++)
 		json_array_append_new(to, json_string(s.to[i]));
-	if (s.send_at > 0) {
-		time_t t = (time_t)s.send_at;
-		struct tm tm;
-		strftime(send_at, sizeof(send_at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-		json_object_set_new(opts, "send_at", json_string(send_at));
+	if (s.has_send_at) {
+		/* Zoned: the instant. Without a zone: as written, for the
+		 * database to read in the service's time zone. */
+		api_time_text(&s.send_at, send_at, sizeof(send_at));
+		json_object_set_new(opts, s.send_at.zoned ? "send_at" : "send_at_local",
+		    json_string(send_at));
 	}
 	if (s.via)
 		json_object_set_new(opts, "via", json_string(s.via));
@@ -147,18 +154,14 @@ api_messages_send(struct api_req *r)
 	json_object_set_new(opts, "token", json_string(r->token));
 	if (s.idempotency_key) {
 		/* A key is the token's own: another client's same key is
-		 * another request. The body's digest (its keys sorted, so
-		 * that a client's JSON library may order them as it likes)
-		 * tells a retry from another request under a used key. */
-		char *canon = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+		 * another request. The body's digest tells a retry from
+		 * another request under a used key. */
 		char digest[API_SHA256_HEX + 1];
-		if (canon == NULL || api_sha256_hex(canon, digest) == -1) {
-			free(canon);
+		if (api_body_digest(r->body, digest) == -1) {
 			json_decref(opts);
 			api_error(r, 500, "out of memory");
 			return;
 		}
-		free(canon);
 		json_object_set_new(opts, "idempotency_key", json_string(s.idempotency_key));
 		json_object_set_new(opts, "request", json_string(digest));
 	}

@@ -185,7 +185,10 @@ api_reply_raw(struct api_req *r, int code, const char *content_type,
 void
 api_reply(struct api_req *r, int code, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text;
+
+	api_json_times(body);	/* PostgreSQL wrote .7688, .1 or none */
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
 	json_decref(body);
 	if (text == NULL) {
@@ -745,9 +748,12 @@ http_start(char *err, size_t errlen)
 	snprintf(app, sizeof(app), "pigeond %s api", env.conf.hostname);
 	if (store_set_name(api_store, app) == -1)
 		log_warnx("http: the API's connection has no name (out of memory)");
+	/* Every time the API answers is in UTC (docs/api.md, Times), also
+	 * on a server whose TimeZone is the country's. */
+	store_set_utc(api_store);
 	store_start(api_store);
-	if ((public_store = store_open_role(env.base, env.conf.conninfo,
-	    env.conf.hostname, "public", NULL)) == NULL) {
+	if ((public_store = store_open_role_utc(env.base, env.conf.conninfo,
+	    env.conf.hostname, "public")) == NULL) {
 		snprintf(err, errlen, "http: out of memory");
 		store_free(api_store);
 		api_store = NULL;

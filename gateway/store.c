@@ -49,6 +49,7 @@ struct store {
 	struct event_base *base;
 	char		*conninfo;
 	char		*appname;	/* fallback_application_name, or NULL */
+	int		 utc;		/* the session's TimeZone is UTC */
 	PGconn		*conn;
 	enum store_state state;
 	struct event	*ev_sock;	/* read, persistent, while connected */
@@ -310,15 +311,21 @@ store_free(struct store *s)
 	free(s);
 }
 
+void
+store_set_utc(struct store *s)
+{
+	s->utc = 1;
+}
+
 static void
 store_role_connected(struct store *s, void *arg)
 {
 	store_setup_done(s);
 }
 
-struct store *
-store_open_role(struct event_base *base, const char *conninfo,
-    const char *hostname, const char *role, store_state_cb on_state)
+static struct store *
+open_role(struct event_base *base, const char *conninfo, const char *hostname,
+    const char *role, store_state_cb on_state, int utc)
 {
 	struct store *s = store_new(base, conninfo);
 	char app[128];
@@ -331,8 +338,23 @@ store_open_role(struct event_base *base, const char *conninfo,
 		store_free(s);
 		return NULL;
 	}
+	s->utc = utc;
 	store_start(s);
 	return s;
+}
+
+struct store *
+store_open_role(struct event_base *base, const char *conninfo,
+    const char *hostname, const char *role, store_state_cb on_state)
+{
+	return open_role(base, conninfo, hostname, role, on_state, 0);
+}
+
+struct store *
+store_open_role_utc(struct event_base *base, const char *conninfo,
+    const char *hostname, const char *role)
+{
+	return open_role(base, conninfo, hostname, role, NULL, 1);
 }
 
 size_t
@@ -451,6 +473,7 @@ store_connect(struct store *s)
 	    "fallback_application_name", NULL };
 	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
 	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT,
+	    s->utc ? "-c search_path=public,pg_temp -c jit=off -c TimeZone=UTC" :
 	    "-c search_path=public,pg_temp -c jit=off", s->conninfo, s->appname, NULL };
 	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: f28c11ada0b6d9fbc2bcda195ca50588b23380367d0117bec6662f5d5f683602
+-- functions sha256: 070b82c9bce59db07b3dab4e716fe65e6b1db59360856f4fa7a7aefbe53f113a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 33 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 34 $$;

@@ -466,7 +466,7 @@ BEGIN
 	    < now() + make_interval(secs => wait) THEN
 		UPDATE outbox SET state = 'expired', modem = p_modem, lease_until = NULL,
 		       last_error = format('validity of %s s passed; last error: %s',
-		           p_validity_s, p_error)
+		           coalesce(o.validity_s, p_validity_s), p_error)
 		 WHERE id = p_id;
 		RETURN 'expired';
 	END IF;
@@ -479,7 +479,9 @@ BEGIN
 	RETURN 'queued';
 END $$;
 
--- Queued rows older than the validity period will not be sent.
+-- Queued rows past their validity will not be sent: an API send's own
+-- (valid_until; its reason says its validity_s), others [pigeon] validity
+-- from when they were made.
 CREATE OR REPLACE FUNCTION pigeon_outbox_expire(p_validity_s integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -487,7 +489,8 @@ DECLARE
 BEGIN
 	UPDATE outbox SET state = 'expired', lease_until = NULL,
 	       last_error = format('not sent within its validity of %s s%s',
-	           p_validity_s, coalesce('; last error: ' || last_error, ''))
+	           coalesce(validity_s, p_validity_s),
+	           coalesce('; last error: ' || last_error, ''))
 	 WHERE state = 'queued'
 	   AND CASE WHEN valid_until IS NULL
 	            THEN created_at < now() - make_interval(secs => p_validity_s)

@@ -4,9 +4,65 @@
 -- pigeond applies every file of db/functions/ at every start, in name
 -- order, after the migrations and under the same advisory lock.
 
--- Queues one message per recipient, all or none. p_opts holds what the
+-- A time as the API answers it: in UTC, "+00:00", whatever the session's
+-- TimeZone (written as PostgreSQL writes a time in JSON).
+CREATE OR REPLACE FUNCTION pigeon_api_time(p_at timestamptz)
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+	SELECT (to_jsonb(p_at AT TIME ZONE 'UTC') #>> '{}') || '+00:00';
+$$;
+
+-- Idempotency keys of the API (POST /api/messages and POST /api/posts):
+-- p_key is already the caller's own (pigeond's route and caller in it:
+-- a key of one token, business key or route never meets another's).
+-- Takes the key's lock for the transaction (two requests with one key at
+-- once: the second waits here and then finds the first one's answer),
+-- then answers NULL when the key is new (or older than 24 hours: a new
+-- request), {"error": "key_reused"} when it was used for another body,
+-- else the first request's answer (its ids, or the answer stored with
+-- them) with "replayed": true.
+CREATE OR REPLACE FUNCTION pigeon_api_key_find(p_key text, p_request text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	i api_idempotency;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtextextended('pigeon_api_send:' || p_key, 0));
+	SELECT * INTO i FROM api_idempotency
+	 WHERE key = p_key AND created_at > now() - interval '24 hours';
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	-- Another body under a used key is a client's mistake (a key made
+	-- from a counter that went back): answering the first request's ids
+	-- would tell it a message was queued that was not. (A key stored,
+	-- or a retry sent, by a pigeond of before has no digest: it
+	-- replays.)
+	IF i.request IS DISTINCT FROM p_request AND i.request IS NOT NULL
+	   AND p_request IS NOT NULL THEN
+		RETURN jsonb_build_object('error', 'key_reused');
+	END IF;
+	RETURN coalesce(i.answer, jsonb_build_object('ids', to_jsonb(i.ids)))
+	    || jsonb_build_object('replayed', true);
+END $$;
+
+-- The answer of a request with an idempotency key, kept 24 hours: its
+-- ids, and p_answer when the answer is more than them (NULL: {"ids"}).
+CREATE OR REPLACE FUNCTION pigeon_api_key_keep(p_key text, p_ids bigint[],
+    p_answer jsonb, p_request text)
+RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
+	INSERT INTO api_idempotency (key, ids, request, answer)
+	VALUES (p_key, p_ids, p_request, p_answer)
+	    ON CONFLICT (key) DO UPDATE SET ids = EXCLUDED.ids,
+	       request = EXCLUDED.request, answer = EXCLUDED.answer, created_at = now();
+$$;
+
+-- Queues one message per recipient, all or none. p_to in the order the
+-- client named them, a number named twice twice: one message for it,
+-- whose id answers each of its places. p_opts holds what the
 -- API checked: priority (0-3), via (a link name), flash, send_at
--- (timestamptz, NULL = now), validity_s (from send_at), dlr_url and
+-- (timestamptz, NULL = now; a time past is now, for validity too) or
+-- send_at_local (a time without a zone, read in [pigeon] timezone; at
+-- most 30 days ahead, {"error": "too_far"} otherwise), validity_s (from
+-- send_at), dlr_url and
 -- idempotency_key (keys are per token) with request, a digest of the
 -- request's body, and token, the name of the token that sent it (kept on
 -- each row: a send token cancels its own only). Answers {"ids": [...]}
@@ -23,33 +79,29 @@ DECLARE
 	-- A key is its token's own (p_opts->>'token': a name has no space).
 	k text := coalesce(p_opts->>'token', '') || ' ' || (p_opts->>'idempotency_key');
 	dlr text := p_opts->>'dlr_url';
-	due timestamptz := coalesce((p_opts->>'send_at')::timestamptz, now());
-	prev bigint[];
-	first_request text;
+	due timestamptz;
+	prev jsonb;
 	stopped text;
 	ids bigint[];
+	uids bigint[];
 BEGIN
 	IF k IS NOT NULL THEN
-		-- Two requests with one key at once: the second waits here and
-		-- then finds the first one's answer.
-		PERFORM pg_advisory_xact_lock(hashtextextended('pigeon_api_send:' || k, 0));
-		SELECT i.ids, i.request INTO prev, first_request FROM api_idempotency i
-		 WHERE i.key = k AND i.created_at > now() - interval '24 hours';
-		IF FOUND THEN
-			-- Another body under a used key is a client's mistake (a key
-			-- made from a counter that went back): answering the first
-			-- request's ids would tell it a message was queued that
-			-- was not.
-			-- (A key stored, or a retry sent, by a pigeond of
-			-- before has no digest: it replays.)
-			IF first_request IS DISTINCT FROM p_opts->>'request'
-			   AND first_request IS NOT NULL
-			   AND p_opts->>'request' IS NOT NULL THEN
-				RETURN jsonb_build_object('error', 'key_reused');
-			END IF;
-			RETURN jsonb_build_object('ids', to_jsonb(prev), 'replayed', true);
+		prev := pigeon_api_key_find(k, p_opts->>'request');
+		IF prev IS NOT NULL THEN
+			RETURN prev;
 		END IF;
 	END IF;
+	IF p_opts->>'send_at_local' IS NOT NULL THEN
+		due := (p_opts->>'send_at_local')::timestamp
+		       AT TIME ZONE pigeon_setting('timezone');
+		IF due > now() + interval '30 days' THEN
+			RETURN jsonb_build_object('error', 'too_far');
+		END IF;
+	END IF;
+	-- A time past is now: the validity counts from when it can leave
+	-- (an hour-old send_at with 600 s of validity expired unsent when
+	-- the links were busy for a moment).
+	due := greatest(coalesce(due, (p_opts->>'send_at')::timestamptz, now()), now());
 	-- A link no host has (any host's API serves every host's links). A
 	-- host that takes a link records its state, so a row left "removed
 	-- from the configuration" (gateway/link.c) is one no host has now.
@@ -64,18 +116,24 @@ BEGIN
 	IF stopped IS NOT NULL THEN
 		RETURN jsonb_build_object('error', 'optout', 'to', stopped);
 	END IF;
+	-- One row per number, in the order of its first mention; then each
+	-- place of p_to gets its number's id.
 	WITH ins AS (
 		INSERT INTO outbox (recipient, text, class, priority, via_link, flash,
-		    next_attempt_at, valid_until, dlr_url, sent_by)
+		    next_attempt_at, valid_until, validity_s, dlr_url, sent_by)
 		SELECT t.phone, p_text, 1, coalesce((p_opts->>'priority')::smallint, 0),
 		       p_opts->>'via', coalesce((p_opts->>'flash')::boolean, false),
 		       due, due + make_interval(secs => (p_opts->>'validity_s')::integer),
-		       dlr, p_opts->>'token'
-		  FROM unnest(p_to) WITH ORDINALITY AS t(phone, n)
+		       (p_opts->>'validity_s')::integer, dlr, p_opts->>'token'
+		  FROM (SELECT phone, min(n) AS n FROM unnest(p_to) WITH ORDINALITY
+		         AS u(phone, n) GROUP BY phone) t
 		 ORDER BY t.n
-		RETURNING id
+		RETURNING id, recipient
 	)
-	SELECT array_agg(id ORDER BY id) INTO ids FROM ins;
+	SELECT array_agg(ins.id ORDER BY t.n), array_agg(DISTINCT ins.id)
+	  INTO ids, uids
+	  FROM unnest(p_to) WITH ORDINALITY AS t(phone, n)
+	  JOIN ins ON ins.recipient = t.phone;
 	IF dlr IS NOT NULL THEN
 		INSERT INTO webhook_targets (url, kind) VALUES (dlr, 'dlr')
 		    ON CONFLICT (url) DO UPDATE SET active = true
@@ -87,23 +145,20 @@ BEGIN
 		-- message to a suspended member is made cancelled (no update, no
 		-- callback: the receiver saw 'queued' only).
 		DELETE FROM webhook_deliveries
-		 WHERE outbox_id = ANY (ids) AND event = 'message.state';
+		 WHERE outbox_id = ANY (uids) AND event = 'message.state';
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at)
-		SELECT dlr, 'message.state', i, 'queued', now() FROM unnest(ids) i;
+		SELECT dlr, 'message.state', i, 'queued', now() FROM unnest(uids) i ORDER BY i;
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
 		    msg_detail, msg_at)
 		SELECT dlr, 'message.state', o.id, o.state, o.modem, o.last_error,
 		       clock_timestamp()
 		  FROM outbox o
-		 WHERE o.id = ANY (ids) AND o.state NOT IN ('queued', 'sending')
+		 WHERE o.id = ANY (uids) AND o.state NOT IN ('queued', 'sending')
 		 ORDER BY o.id;
 		PERFORM pg_notify('pigeon_webhook', '');
 	END IF;
 	IF k IS NOT NULL THEN
-		INSERT INTO api_idempotency (key, ids, request)
-		VALUES (k, ids, p_opts->>'request')
-		    ON CONFLICT (key) DO UPDATE SET ids = EXCLUDED.ids,
-		       request = EXCLUDED.request, created_at = now();
+		PERFORM pigeon_api_key_keep(k, ids, NULL, p_opts->>'request');
 	END IF;
 	RETURN jsonb_build_object('ids', to_jsonb(ids));
 END $$;

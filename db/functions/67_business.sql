@@ -124,11 +124,15 @@ BEGIN
 	RETURN jsonb_build_object('id', p_id, 'revoked_at', at, 'cancelled_posts', n);
 END $$;
 
--- POST /api/posts with or without send_at. send_at is ISO 8601; without
--- an offset it is read in the service's time zone (a flash sale "at
--- 18:00" is 18:00 where the members are). A time already past posts at
--- once. {"id"} (posted), {"scheduled", "send_at"}, or {"error": "no_user"
--- | "suspended" | "empty" | "too_long" | "bad_time" | "too_far"}. A
+-- POST /api/posts with or without send_at. send_at is ISO 8601 (pigeond
+-- checked its shape and writes it as YYYY-MM-DDTHH:MM:SS.ffffff[+HH:MM]);
+-- without an offset it is read in the service's time zone (a flash sale
+-- "at 18:00" is 18:00 where the members are). A time already past posts
+-- at once. {"id"} (posted), {"scheduled", "send_at"} (send_at in UTC,
+-- whatever the session's zone, as every time the API answers), or
+-- {"error": "no_user"
+-- | "suspended" | "empty" | "too_long" | "bad_time" | "too_far" |
+-- "key_reused"}. A
 -- suspended account posts nothing, even with an operator's token: its
 -- post went to the webhooks and used up its trackers' daily allowance,
 -- while its copies were cancelled. The text is made one line first, as a
@@ -147,19 +151,35 @@ END $$;
 -- while the key was being revoked would otherwise escape the cancel.
 -- The account's row is read FOR KEY SHARE before the key is taken (the
 -- erasure's order): a post of an account being erased waits for it,
--- then answers no_user.
+-- then answers no_user. p_idem: the request's idempotency key, already
+-- its caller's own (pigeond puts the route and the token or key in it),
+-- and p_request the digest of its body: within 24 hours the same key
+-- and body answer the first answer with "replayed": true and post
+-- nothing; another body under it is {"error": "key_reused"}
+-- (pigeon_api_key_find, as POST /api/messages).
 DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer);
 DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer, boolean);
+DROP FUNCTION IF EXISTS pigeon_biz_post(text, text, integer, text, integer, boolean,
+    bigint);
 CREATE OR REPLACE FUNCTION pigeon_biz_post(p_handle text, p_text text,
     p_post_max integer, p_send_at text, p_ahead_s integer,
-    p_ucs2 boolean DEFAULT NULL, p_key bigint DEFAULT NULL)
+    p_ucs2 boolean DEFAULT NULL, p_key bigint DEFAULT NULL,
+    p_idem text DEFAULT NULL, p_request text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	acct bigint;
 	susp boolean;
 	due timestamptz;
 	sid bigint;
+	pid bigint;
+	res jsonb;
 BEGIN
+	IF p_idem IS NOT NULL THEN
+		res := pigeon_api_key_find(p_idem, p_request);
+		IF res IS NOT NULL THEN
+			RETURN res;
+		END IF;
+	END IF;
 	SELECT id, suspended_at IS NOT NULL INTO acct, susp FROM accounts
 	 WHERE handle = lower(p_handle) FOR KEY SHARE;
 	IF acct IS NULL THEN
@@ -184,10 +204,12 @@ BEGIN
 		RETURN jsonb_build_object('error', 'too_long', 'length', length(p_text));
 	END IF;
 	IF p_send_at IS NOT NULL THEN
-		-- This transaction only: the cast reads the service's zone.
-		PERFORM set_config('TimeZone', pigeon_setting('timezone'), true);
+		-- Without an offset, the service's zone. (The session's zone
+		-- stays as it is: an answer's time is written in UTC below.)
 		BEGIN
-			due := p_send_at::timestamptz;
+			due := CASE WHEN p_send_at ~ '([zZ]|[+-][0-9:]+)$'
+			    THEN p_send_at::timestamptz
+			    ELSE p_send_at::timestamp AT TIME ZONE pigeon_setting('timezone') END;
 		EXCEPTION WHEN others THEN
 			RETURN jsonb_build_object('error', 'bad_time');
 		END;
@@ -197,10 +219,17 @@ BEGIN
 		IF due > now() THEN
 			INSERT INTO scheduled_posts (account_id, text, send_at, ucs2, key_id)
 			    VALUES (acct, p_text, due, p_ucs2, p_key) RETURNING id INTO sid;
-			RETURN jsonb_build_object('scheduled', sid, 'send_at', due);
+			res := jsonb_build_object('scheduled', sid, 'send_at', pigeon_api_time(due));
 		END IF;
 	END IF;
-	RETURN jsonb_build_object('id', pigeon_post(acct, p_text, NULL, p_ucs2));
+	IF res IS NULL THEN
+		pid := pigeon_post(acct, p_text, NULL, p_ucs2);
+		res := jsonb_build_object('id', pid);
+	END IF;
+	IF p_idem IS NOT NULL THEN
+		PERFORM pigeon_api_key_keep(p_idem, ARRAY[coalesce(pid, sid)], res, p_request);
+	END IF;
+	RETURN res;
 END $$;
 
 -- The janitor's job (api_business.c): posts what is due, oldest first,

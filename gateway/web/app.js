@@ -49,8 +49,14 @@ function fill(id, rows, columns, empty) {
   for (const r of rows) body.appendChild(r);
 }
 
+// A time the API answered (UTC) in the browser's time zone, as
+// "2026-12-06 01:07:35" (charts.js uses it too).
 function time(s) {
-  return s ? s.replace("T", " ").slice(0, 19) : "-";
+  if (!s) return "-";
+  const d = new Date(s), p = (n) => String(n).padStart(2, "0");
+  if (isNaN(d)) return s.replace("T", " ").slice(0, 19);
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 function pct(n, d) {

@@ -68,12 +68,12 @@ function bars(name, buckets, series, label) {
       const r = svgEl("rect", { x: (P + i * gw + k * bw).toFixed(1), y: H - h,
         width: bw.toFixed(1), height: h, fill: COLORS[s],
         "data-series": s, "data-value": v, "data-t": b.t });
-      r.appendChild(svgEl("title", {}, `${b.t.slice(0, 16).replace("T", " ")} ${tr(s)}: ${v}`));
+      r.appendChild(svgEl("title", {}, `${time(b.t).slice(0, 16)} ${tr(s)}: ${v}`));
       svg.appendChild(r);
     });
     if (i % Math.ceil(buckets.length / 8) === 0)
       svg.appendChild(svgEl("text", { x: P + i * gw, y: H + 14, class: "axis" },
-        name === "daily" ? b.t.slice(5, 10) : b.t.slice(11, 16)));
+        name === "daily" ? time(b.t).slice(5, 10) : time(b.t).slice(11, 16)));
   });
   // The legend, with each series' total.
   series.forEach((s, k) => {

@@ -823,6 +823,166 @@ assert_scheduled_state(long id, const char *want, long want_key)
 	free(st);
 }
 
+/* POST path with body: a 400 whose error holds want. */
+static void
+refused(const char *path, const char *key, const char *body, const char *want)
+{
+	json_t *o = jreq("POST", path, key, body, 400);
+	const char *e = json_string_value(json_object_get(o, "error"));
+	ck_assert_msg(e && strstr(e, want), "%s: %s", body, e ? e : "");
+	json_decref(o);
+}
+
+/* 1 when s is a time as the API answers it: 2026-12-06T00:07:35.768+00:00. */
+static int
+fixed_time(const char *s)
+{
+	return s && strlen(s) == 29 && s[10] == 'T' && s[19] == '.' &&
+	    strspn(s + 20, "0123456789") == 3 && strcmp(s + 23, "+00:00") == 0;
+}
+
+struct listed {
+	const char *key, *send_at;
+};
+
+/* GET .../scheduled answers (the API's connection is back) its latest
+ * post's send_at as w->send_at. */
+static int
+scheduled_at_is(void *p)
+{
+	struct listed *w = p;
+	char *resp = NULL;
+	int ok = 0;
+
+	if (h_http(g.http_port, "GET", "/api/accounts/shop/scheduled", w->key, NULL,
+	    &resp) == 200) {
+		json_t *o = json_loads(resp, 0, NULL);
+		const char *at = json_string_value(json_object_get(json_array_get(
+		    json_object_get(o, "scheduled"), 0), "send_at"));
+		ok = at && strcmp(at, w->send_at) == 0;
+		json_decref(o);
+	}
+	free(resp);
+	return ok;
+}
+
+/*
+ * POST /api/posts and .../tracks refuse a field they do not know, by
+ * name, as POST /api/messages does: a misspelt send_at ("send_time")
+ * was ignored and the post went to every follower at once.
+ */
+START_TEST(test_api_post_fields)
+{
+	char *key = shop_and_fan("+212661000324");
+
+	refused("/api/posts", key, "{\"user\": \"shop\", \"text\": \"flash sale typo\", "
+	    "\"send_time\": \"2026-12-06T18:00:00+01:00\"}", "unknown field \"send_time\"");
+	refused("/api/accounts/shop/tracks", key, "{\"word\": \"promo\", \"digest\": true}",
+	    "unknown field \"digest\"");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts", 0, NULL), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM tracks", 0, NULL), 0);
+	free(key);
+}
+END_TEST
+
+/*
+ * idempotency_key on POST /api/posts: a retry (after a timeout, a 503)
+ * answers the first answer, "replayed", and posts nothing; it posted to
+ * every follower twice. Another body under the key is a 422; keys are
+ * the caller's (a key's, a token's), and a post's never a message's.
+ */
+START_TEST(test_api_post_idempotency)
+{
+	const char *fan = "+212661000326";
+	char *key = shop_and_fan(fan);
+	const char *body = "{\"user\": \"shop\", \"text\": \"Flash sale once\", "
+	    "\"idempotency_key\": \"sale-1\"}";
+	json_t *a = jreq("POST", "/api/posts", key, body, 201);
+	json_t *b = jreq("POST", "/api/posts", key, body, 201);
+	ck_assert(json_is_true(json_object_get(b, "replayed")));
+	ck_assert_int_eq(num(b, "id"), num(a, "id"));
+	json_decref(b);
+	json_decref(jreq("POST", "/api/posts", key, "{\"user\": \"shop\", \"text\": "
+	    "\"Flash sale twice\", \"idempotency_key\": \"sale-1\"}", 422));
+	/* Keys are the caller's: the operator's same key is another request,
+	 * and a message's key never a post's. */
+	b = jreq("POST", "/api/posts", TOKEN, body, 201);
+	ck_assert_ptr_null(json_object_get(b, "replayed"));
+	ck_assert_int_ne(num(b, "id"), num(a, "id"));
+	json_decref(b);
+	b = jreq("POST", "/api/messages", TOKEN, "{\"to\": \"+212661000325\", \"text\": "
+	    "\"x\", \"idempotency_key\": \"sale-1\"}", 202);
+	ck_assert_ptr_null(json_object_get(b, "replayed"));
+	json_decref(b);
+	json_decref(a);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text = "
+	    "'Flash sale once'", 0, NULL), 2);
+
+	/* A scheduled post's retry: the same post, at the same time. */
+	char *at = db_time_in(3600);
+	char *sched = h_strf("{\"user\": \"shop\", \"text\": \"Later once\", \"send_at\": "
+	    "\"%s\", \"idempotency_key\": \"sale-2\"}", at);
+	a = jreq("POST", "/api/posts", key, sched, 202);
+	b = jreq("POST", "/api/posts", key, sched, 202);
+	ck_assert(json_is_true(json_object_get(b, "replayed")));
+	ck_assert_int_eq(num(b, "scheduled"), num(a, "scheduled"));
+	ck_assert_str_eq(json_string_value(json_object_get(b, "send_at")),
+	    json_string_value(json_object_get(a, "send_at")));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM scheduled_posts", 0, NULL), 1);
+	json_decref(a);
+	json_decref(b);
+	free(sched);
+	free(at);
+	ck_assert_int_eq(h_wait_received(&g, fan, "@shop: Flash sale once", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	ck_assert_int_eq(h_received_matching(&g, fan, "Flash sale once"), 2);
+	free(key);
+}
+END_TEST
+
+/*
+ * A scheduled post's send_at is answered in UTC, as GET .../scheduled
+ * lists it: it came in the service's zone (+01:00), the list said
+ * +00:00. Also on a database whose TimeZone is the country's. Every
+ * time with milliseconds: PostgreSQL wrote as many decimals as the time
+ * had (.7688, .1115, none), which Python before 3.11 cannot read.
+ */
+START_TEST(test_api_post_utc)
+{
+	char *key = shop_and_fan("+212661000327");
+
+	/* Scheduled at 19:00 of UTC+1: answered as 18:00+00:00, as listed. */
+	char *at = h_db_value(g.db, "SELECT to_char((now() + interval '1 hour') AT TIME ZONE "
+	    "'Africa/Lagos', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+01:00\"')", 0, NULL);
+	char *sched = h_strf("{\"user\": \"shop\", \"text\": \"Later\", \"send_at\": "
+	    "\"%s\"}", at);
+	json_t *a = jreq("POST", "/api/posts", key, sched, 202);
+	const char *sa = json_string_value(json_object_get(a, "send_at"));
+	ck_assert_msg(fixed_time(sa), "send_at %s", sa ? sa : "null");
+	ck_assert_str_eq(sa + 19, ".000+00:00");
+	json_t *l = jreq("GET", "/api/accounts/shop/scheduled", key, NULL, 200);
+	json_t *s0 = json_array_get(json_object_get(l, "scheduled"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(s0, "send_at")), sa);
+	/* Milliseconds always: PostgreSQL wrote .7688, .1 or none. */
+	const char *ca = json_string_value(json_object_get(s0, "created_at"));
+	ck_assert_msg(fixed_time(ca), "created_at %s", ca ? ca : "null");
+	json_decref(l);
+	/* A database whose TimeZone is the country's: still UTC, once the
+	 * API's connections are made again. */
+	h_db_exec(g.db, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = "
+	    "''Africa/Lagos''', current_database()); END$$");
+	h_db_exec(g.db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	    "WHERE datname = current_database() AND (application_name LIKE "
+	    "'pigeond % api' OR application_name LIKE 'pigeond % public')");
+	struct listed w = { key, sa };
+	ck_assert_int_eq(h_wait_for(scheduled_at_is, &w, WAIT_MS), 0);
+	json_decref(a);
+	free(sched);
+	free(at);
+	free(key);
+}
+END_TEST
+
 /*
  * A key is revoked because it leaked, and the posts scheduled with it
  * went out anyway, to every follower, at their time: scheduled_posts did
@@ -1094,6 +1254,9 @@ suite(void)
 	tcase_add_test(tc, test_api_post_text);
 	tcase_add_test(tc, test_api_post_parts);
 	tcase_add_test(tc, test_api_track_digest);
+	tcase_add_test(tc, test_api_post_fields);
+	tcase_add_test(tc, test_api_post_idempotency);
+	tcase_add_test(tc, test_api_post_utc);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("revoke");
 	tcase_add_checked_fixture(tc, setup_posts, teardown);

@@ -796,6 +796,150 @@ START_TEST(test_flash_and_validity)
 }
 END_TEST
 
+/*
+ * A number named twice: ids paired with to, place by place. The second
+ * mention was dropped without a gap, so ids[2] was the id of to[3]'s
+ * message and to[3] had none. Now one message per number, and a repeat
+ * answers its first mention's id (a client pairing to[i] with ids[i]).
+ */
+START_TEST(test_ids_in_order_of_to)
+{
+	static const char *to[] = { "+212661000241", "+212661000242", "+212661000241",
+	    "+212661000243" };
+	json_t *j = NULL;
+
+	ck_assert_int_eq(call("POST", "/api/messages", "{\"to\":[\"0661000241\","
+	    "\"0661000242\",\"+212661000241\",\"0661000243\"],\"text\":\"pairs\"}", &j),
+	    202);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "ids")), 4);
+	ck_assert_int_eq(id_of(j, 2), id_of(j, 0));
+	ck_assert_int_ne(id_of(j, 1), id_of(j, 0));
+	ck_assert_int_ne(id_of(j, 3), id_of(j, 1));
+	for (size_t i = 0; i < 4; i++) {
+		char *r = h_outbox_col(&g, (long)id_of(j, i), "recipient");
+		ck_assert_msg(r && strcmp(r, to[i]) == 0, "ids[%zu] went to %s, not %s", i,
+		    r ? r : "nobody", to[i]);
+		free(r);
+	}
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE text = 'pairs'",
+	    0, NULL), 3);
+	json_decref(j);
+	/* Three numbers, one of them twice: within max_recipients (3). */
+	ck_assert_int_eq(h_wait_received(&g, "+212661000243", "pairs", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	ck_assert_int_eq(h_received_matching(&g, "+212661000241", "pairs"), 1);
+}
+END_TEST
+
+/* The message whose send_at was written as at, then cancelled: its
+ * next_attempt_at as Unix seconds. */
+static long long
+due_of(const char *at)
+{
+	char body[200], path[64];
+	json_t *j = NULL;
+
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000244\",\"text\":\"when\","
+	    "\"send_at\":\"%s\"}", at);
+	int code = call("POST", "/api/messages", body, &j);
+	ck_assert_msg(code == 202, "send_at %s: %d", at, code);
+	snprintf(path, sizeof(path), "/api/messages/%lld", id_of(j, 0));
+	ck_assert_int_eq(call("DELETE", path, NULL, NULL), 200);
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", id_of(j, 0));
+	const char *p[] = { id };
+	json_decref(j);
+	return h_db_long(g.db, "SELECT floor(extract(epoch FROM next_attempt_at))::bigint "
+	    "FROM outbox WHERE id = $1", 1, p);
+}
+
+/*
+ * send_at as POST /api/posts takes it, and as JavaScript's toISOString()
+ * and Pigeon's own answers write it: milliseconds, an offset without a
+ * colon, and a time without a zone (the service's). They were 400 here.
+ */
+START_TEST(test_send_at_forms)
+{
+	time_t t = time(NULL) + 2 * 86400, t1 = t + 3600;
+	struct tm tm;
+	char at[64];
+
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S.000Z", gmtime_r(&t, &tm));
+	ck_assert_int_eq(due_of(at), (long long)t);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S.5+0100", gmtime_r(&t1, &tm));
+	ck_assert_int_eq(due_of(at), (long long)t);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S.123456+00:00", gmtime_r(&t, &tm));
+	ck_assert_int_eq(due_of(at), (long long)t);
+	/* No zone: [pigeon] timezone's wall clock. */
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", gmtime_r(&t, &tm));
+	const char *p[] = { at };
+	ck_assert_int_eq(due_of(at), h_db_long(g.db, "SELECT extract(epoch FROM "
+	    "$1::timestamp AT TIME ZONE pigeon_setting('timezone'))::bigint", 1, p));
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
+	ck_assert_int_eq(due_of(at) % 60, 0);
+}
+END_TEST
+
+/* The receiver got a callback holding s. */
+static int
+recv_has(void *s)
+{
+	char *log = h_read_file(recv_log);
+	int found = log && strstr(log, s) != NULL;
+
+	free(log);
+	return found;
+}
+
+/*
+ * A send_at an hour past with a validity of 600 s: valid_until was
+ * send_at + 600 s, past already, and the message expired unsent whenever
+ * the links were busy a moment. A time past is now, for validity too.
+ */
+START_TEST(test_past_send_at_validity)
+{
+	char body[300], id[24];
+	json_t *j = NULL;
+
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000245\",\"text\":\"an hour late\","
+	    "\"send_at\":\"%s\",\"validity\":600}", iso_in(-3600));
+	ck_assert_int_eq(call("POST", "/api/messages", body, &j), 202);
+	snprintf(id, sizeof(id), "%lld", id_of(j, 0));
+	const char *p[] = { id };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT extract(epoch FROM valid_until - now()) "
+	    "FROM outbox WHERE id = $1", 1, p) >= 590, 1);
+	json_decref(j);
+}
+END_TEST
+
+/*
+ * A message's expiry (last_error, and its callback's status) named
+ * [pigeon] validity (86400 s), not the message's own 600 s.
+ */
+START_TEST(test_expiry_names_own_validity)
+{
+	char body[300], id[24];
+	json_t *j = NULL;
+	const char *p[] = { id };
+
+	/* Its 600 s run out (the test moves its clock) before a link took it. */
+	snprintf(body, sizeof(body), "{\"to\":\"+212661000246\",\"text\":\"too late\","
+	    "\"send_at\":\"%s\",\"validity\":600,\"dlr_url\":\"http://127.0.0.1:%d/dlr\"}",
+	    iso_in(86400), recv_port);
+	ck_assert_int_eq(call("POST", "/api/messages", body, &j), 202);
+	snprintf(id, sizeof(id), "%lld", id_of(j, 0));
+	PQclear(PQexecParams(g.db, "UPDATE outbox SET valid_until = now() - "
+	    "interval '1 s' WHERE id = $1", 1, NULL, p, NULL, NULL, 0));
+	h_wait_outbox(&g, (long)id_of(j, 0), "expired", WAIT_MS);
+	char *e = h_outbox_col(&g, (long)id_of(j, 0), "last_error");
+	ck_assert_str_eq(e, "not sent within its validity of 600 s");
+	free(e);
+	ck_assert_int_eq(h_wait_for(recv_has, (char *)"not sent within its validity "
+	    "of 600 s", WAIT_MS), 0);
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(test_inbox)
 {
 	json_t *j = NULL;
@@ -852,6 +996,10 @@ main(void)
 	tcase_add_test(tc, test_dlr_born_cancelled);
 	tcase_add_test(tc, test_via_other_host);
 	tcase_add_test(tc, test_flash_and_validity);
+	tcase_add_test(tc, test_ids_in_order_of_to);
+	tcase_add_test(tc, test_send_at_forms);
+	tcase_add_test(tc, test_past_send_at_validity);
+	tcase_add_test(tc, test_expiry_names_own_validity);
 	tcase_add_test(tc, test_inbox);
 	tcase_add_test(tc, test_metrics);
 	suite_add_tcase(s, tc);

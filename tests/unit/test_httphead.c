@@ -132,14 +132,14 @@ START_TEST(test_client_key)
 }
 END_TEST
 
-/* POST /api/posts's send_at: the shapes the docs promise, and none of
- * the words PostgreSQL's time input also takes. */
+/* send_at (POST /api/messages and /api/posts): the shapes the docs
+ * promise, and none of the words PostgreSQL's time input also takes. */
 START_TEST(test_post_time_shape)
 {
 	static const char *const ok[] = { "2026-12-04 18:00", "2026-12-04T18:00:00",
 	    "2026-12-04T18:00:00Z", "2026-12-04T18:00:00.123456+01:00",
 	    "2026-12-04 18:00+01", "2026-12-04 18:00:59-0130", "2028-02-29 00:00",
-	    NULL };
+	    "2026-12-06T18:00:00.000Z", "2026-12-06T19:00:00+0100", NULL };
 	static const char *const bad[] = { "tomorrow", "epoch", "now", "infinity",
 	    "allballs", "2026-12-04", "2026-12-04 18", "2026-02-29 10:00",
 	    "2026-12-04 24:00", "2026-12-04 18:60", "2026-12-04 18:00:61",
@@ -148,10 +148,51 @@ START_TEST(test_post_time_shape)
 	    "2026-12-04T18:00:00.", "2026-12-04T18:00:00.1234567", " 2026-12-04 18:00",
 	    "2026-12-04 18:00 ", "+2026-12-04 18:00", "1969-12-31 23:59", "", NULL };
 
+	struct api_time t;
+	char text[48];
+
 	for (int i = 0; ok[i]; i++)
-		ck_assert_msg(api_post_time_ok(ok[i]), "%s refused", ok[i]);
+		ck_assert_msg(api_time_parse(ok[i], &t) == 0, "%s refused", ok[i]);
 	for (int i = 0; bad[i]; i++)
-		ck_assert_msg(!api_post_time_ok(bad[i]), "%s taken", bad[i]);
+		ck_assert_msg(api_time_parse(bad[i], &t) == -1, "%s taken", bad[i]);
+	/* JavaScript's toISOString() and an offset without a colon: the
+	 * same instant (Unix 1796580000). */
+	ck_assert_int_eq(api_time_parse("2026-12-06T18:00:00.000Z", &t), 0);
+	ck_assert_int_eq(api_time_unix(&t), 1796580000LL);
+	ck_assert_int_eq(api_time_parse("2026-12-06T19:30:00.25+0130", &t), 0);
+	ck_assert_int_eq(api_time_unix(&t), 1796580000LL);
+	api_time_text(&t, text, sizeof(text));
+	ck_assert_str_eq(text, "2026-12-06T19:30:00.250000+01:30");
+	ck_assert_int_eq(api_time_parse("2026-12-06 18:00", &t), 0);
+	ck_assert(!t.zoned);
+	api_time_text(&t, text, sizeof(text));
+	ck_assert_str_eq(text, "2026-12-06T18:00:00.000000");
+}
+END_TEST
+
+/* Times answered: one format whatever PostgreSQL wrote (.7688, .1,
+ * none, another zone); a member's words are never touched. */
+START_TEST(test_answer_times)
+{
+	json_t *o = json_loads("{\"created_at\": \"2026-12-06T00:07:35.7688+00:00\", "
+	    "\"text\": \"2026-12-06T00:07:35.1+00:00\", \"send_at\": "
+	    "\"2026-12-06T01:07:35+01:00\", \"history\": [{\"at\": "
+	    "\"2026-12-06T00:07:35.111500+00:00\", \"detail\": null}], "
+	    "\"member_since\": \"2026-11-20\", \"done_at\": null}", 0, NULL);
+
+	ck_assert_ptr_nonnull(o);
+	api_json_times(o);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "created_at")),
+	    "2026-12-06T00:07:35.768+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "text")),
+	    "2026-12-06T00:07:35.1+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "send_at")),
+	    "2026-12-06T00:07:35.000+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(o, "history"), 0), "at")), "2026-12-06T00:07:35.111+00:00");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "member_since")), "2026-11-20");
+	ck_assert(json_is_null(json_object_get(o, "done_at")));
+	json_decref(o);
 }
 END_TEST
 
@@ -163,6 +204,7 @@ suite(void)
 
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_routes_and_params);
+	tcase_add_test(tc, test_answer_times);
 	tcase_add_test(tc, test_worker_messages);
 	tcase_add_test(tc, test_client_key);
 	tcase_add_test(tc, test_post_time_shape);
