@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e3127f88735951185a2c4fa293a7a9dfb6b86ee178a9b345ac7c426c57f3e799
+-- functions sha256: b35683e650f67d04f34d65e6c1418c1cfc476a15b13d8458625e755b9f14b61b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 30 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 31 $$;
