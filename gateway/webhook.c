@@ -5,8 +5,10 @@
  * Triggers on posts queue one delivery per post, event and URL in
  * PostgreSQL (webhook_deliveries) and NOTIFY pigeon_webhook. Each URL of
  * [http] webhooks has its own queue here: one delivery in flight per URL,
- * claimed with a lease, so a slow or dead receiver delays only its own
- * deliveries. Clients' dlr_url callbacks have one queue per receiver
+ * claimed with a lease, in order (one waiting for its retry holds the
+ * URL's later ones: pigeon_webhook_claim_urls), so a slow or dead
+ * receiver delays only its own deliveries. Each retry goes at its time
+ * (on_tick). Clients' dlr_url callbacks have one queue per receiver
  * (scheme, host and port: URLs that differ in their path or query share
  * it), and at most [http] dlr_connections of those queues have a delivery
  * (a connection) in flight at once; the others' callbacks wait in the
@@ -75,11 +77,14 @@ struct target {
 	int		 waiting;	/* would claim: waits for a slot */
 	unsigned long long turn;	/* when it last had a slot */
 	long long	 rest_until;	/* CLOCK_MONOTONIC ms: no claim before */
+	long long	 retry_at;	/* CLOCK_MONOTONIC ms: its failed delivery's
+					 * retry is due (0: none) */
 };
 
 static TAILQ_HEAD(, target) targets = TAILQ_HEAD_INITIALIZER(targets);
 static struct evdns_base *dns;
 static struct event *ev_tick;
+static long long tick_when;	/* CLOCK_MONOTONIC ms ev_tick is set for (0: unset) */
 static char *urls_array;	/* the configured URLs as a text[] literal */
 static int nurls, targets_set, listing;
 static int stopped;		/* webhook_free ran */
@@ -230,21 +235,27 @@ slot_release(struct target *t)
 	slots_fill();
 }
 
+/*
+ * Sets the tick for when (CLOCK_MONOTONIC ms) unless it is set for
+ * earlier. A later wake-up is not lost: each tick sets the next from
+ * every queue's rest and retry, the 30 s poll and the database's next
+ * due delivery (on_tick). It kept the earlier one only, and a retry 2 s
+ * after a failure waited for the poll behind the 1 s rest's tick.
+ */
 static void
-tick_in(int seconds)
+tick_at(long long when)
 {
-	struct timeval tv = { seconds, 0 };
-	struct timeval left;
+	long long now = webhook_now_ms();
+	struct timeval tv;
 
-	/* Keep an earlier wake-up that is already set. */
-	if (evtimer_pending(ev_tick, &left)) {
-		struct timeval now, when;
-		event_base_gettimeofday_cached(env.base, &now);
-		timeradd(&now, &tv, &when);
-		if (timercmp(&left, &when, <))
-			return;
-	}
+	if (ev_tick == NULL || (tick_when != 0 && tick_when <= when))
+		return;
+	if (when < now)
+		when = now;
+	tv.tv_sec = (time_t)((when - now) / 1000);
+	tv.tv_usec = (suseconds_t)((when - now) % 1000 * 1000);
 	evtimer_add(ev_tick, &tv);
+	tick_when = when;
 }
 
 /*
@@ -272,15 +283,18 @@ outcome_recorded(PGresult *res, void *arg)
 	if (target_orphan_done(t))
 		return;
 	if (res && store_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		/* pigeon_webhook_failed: seconds until the retry. */
+		/* pigeon_webhook_failed: seconds until the retry, counted
+		 * from the database's now(), which was before this. */
 		int wait = atoi(PQgetvalue(res, 0, 0));
-		tick_in(wait < 1 ? 1 : wait);
+		long long now = webhook_now_ms();
+		t->retry_at = now + (wait < 1 ? 1 : wait) * 1000LL;
+		tick_at(t->retry_at);
 		/* The URL rests a second before its next delivery: a
 		 * receiver that fails at once (a cut path refuses the
 		 * connect) was tried again at once, delivery after
 		 * delivery, 1,399 attempts in 60 s (test_rel_webhook). */
-		t->rest_until = webhook_now_ms() + WEBHOOK_REST_MS;
-		tick_in(1);
+		t->rest_until = now + WEBHOOK_REST_MS;
+		tick_at(t->rest_until);
 		return;
 	} else if (res && !store_ok(res)) {
 		log_warnx("webhook: recording an outcome: %s", store_error(res));
@@ -377,8 +391,12 @@ target_claim(struct target *t)
 
 	if (!targets_set || env.draining || t->urls == NULL)
 		return;
-	/* Resting after a failure: the tick (tick_in) claims after it. */
-	if (webhook_now_ms() < t->rest_until)
+	/* Resting after a failure: the tick (tick_at) claims after it. A
+	 * configured URL's deliveries go in order: while its head waits
+	 * for its retry, nothing of it can go (the claim would find
+	 * nothing, reading the URL's last 200 deliveries to know). */
+	long long now = webhook_now_ms();
+	if (now < t->rest_until || (!t->dlr && now < t->retry_at))
 		return;
 	if (t->claiming || t->recording || t->d != NULL) {
 		t->again = 1;
@@ -528,11 +546,41 @@ webhook_claim(void)
 }
 
 static void
+next_due_done(PGresult *res, void *arg)
+{
+	if (stopped || res == NULL || !store_ok(res) || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0))
+		return;
+	/* Counted from the database's now(), which was before this. */
+	tick_at(webhook_now_ms() + atoll(PQgetvalue(res, 0, 0)));
+}
+
+/* Asks when the next delivery waiting for its time is due: one from
+ * before a restart, or a retry another host left. */
+static void
+next_due_ask(void)
+{
+	if (targets_set && !env.draining)
+		store_query(env.store, "SELECT pigeon_webhook_next_due()", 0, NULL,
+		    next_due_done, NULL);
+}
+
+static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval tv = { WEBHOOK_POLL_S, 0 };
-	evtimer_add(ev_tick, &tv);
+	long long now = webhook_now_ms();
+	struct target *t;
+
+	tick_when = 0;
+	tick_at(now + WEBHOOK_POLL_S * 1000LL);
+	TAILQ_FOREACH(t, &targets, entry) {
+		if (t->retry_at > now)
+			tick_at(t->retry_at);
+		if (t->rest_until > now)
+			tick_at(t->rest_until);
+	}
 	webhook_claim();
+	next_due_ask();
 }
 
 static void
@@ -546,6 +594,7 @@ targets_done(PGresult *res, void *arg)
 	}
 	targets_set = 1;
 	webhook_claim();
+	next_due_ask();
 }
 
 static void
@@ -639,7 +688,7 @@ webhook_db_up(void)
 	store_query(env.store, "SELECT pigeon_webhook_targets($1::text[])", 1, params,
 	    targets_done, NULL);
 	/* Also without configured URLs: dlr_url callbacks (issue 16). */
-	tick_in(WEBHOOK_POLL_S);
+	tick_at(webhook_now_ms() + WEBHOOK_POLL_S * 1000LL);
 }
 
 /*
@@ -683,6 +732,7 @@ webhook_free(void)
 	if (ev_tick)
 		event_free(ev_tick);
 	ev_tick = NULL;
+	tick_when = 0;
 	if (dns)
 		evdns_base_free(dns, 0);
 	dns = NULL;

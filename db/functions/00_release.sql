@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 070b82c9bce59db07b3dab4e716fe65e6b1db59360856f4fa7a7aefbe53f113a
+-- functions sha256: aa41eeed7259a9e67a7099c4c32ecdea354f41fdb207df1d32e1f83a658211b0
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 34 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 35 $$;

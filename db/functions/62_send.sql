@@ -146,11 +146,15 @@ BEGIN
 		-- callback: the receiver saw 'queued' only).
 		DELETE FROM webhook_deliveries
 		 WHERE outbox_id = ANY (uids) AND event = 'message.state';
-		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_at)
-		SELECT dlr, 'message.state', i, 'queued', now() FROM unnest(uids) i ORDER BY i;
+		-- Each with the message as it was then (pigeon_dlr_event).
+		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state,
+		    msg_detail, msg_at)
+		SELECT dlr, 'message.state', i, 'queued',
+		       pigeon_dlr_event(NULL, NULL, 0, i), now() FROM unnest(uids) i ORDER BY i;
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
 		    msg_detail, msg_at)
-		SELECT dlr, 'message.state', o.id, o.state, o.modem, o.last_error,
+		SELECT dlr, 'message.state', o.id, o.state, o.modem,
+		       pigeon_dlr_event(o.last_error, o.parts, o.attempts, o.id),
 		       clock_timestamp()
 		  FROM outbox o
 		 WHERE o.id = ANY (uids) AND o.state NOT IN ('queued', 'sending')
@@ -165,14 +169,18 @@ END $$;
 
 -- Each state change of a message with a dlr_url queues a callback
 -- ('sending' is the gateway's business, not the integrator's). The WHEN
--- clause keeps rows without a dlr_url at no cost.
+-- clause keeps rows without a dlr_url at no cost. The callback says the
+-- message as it is at this change (pigeon_dlr_event): an AFTER trigger
+-- of the statement that changed it, it sees that statement's parts (a
+-- batch of outcomes adds a sent message's parts in the same statement).
 CREATE OR REPLACE FUNCTION pigeon_dlr_enqueue()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
 	    msg_detail, msg_at)
 	VALUES (NEW.dlr_url, 'message.state', NEW.id, NEW.state, NEW.modem,
-	    NEW.last_error, clock_timestamp());
+	    pigeon_dlr_event(NEW.last_error, NEW.parts, NEW.attempts, NEW.id),
+	    clock_timestamp());
 	PERFORM pg_notify('pigeon_webhook', '');
 	RETURN NULL;
 END $$;

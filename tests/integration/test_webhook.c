@@ -1,12 +1,15 @@
 /*
  * Outbound webhooks: each new post is POSTed once to a receiver on
- * loopback, including the posts made while the receiver was down.
+ * loopback, including the posts made while the receiver was down; in
+ * order, each retry at its time. And a client's dlr_url callbacks, each
+ * telling its event (the gateway has one modem, with status reports).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +28,8 @@ static struct h_gateway g;
 static int recv_port;
 static pid_t recv_pid;
 static char *recv_log;
+static char *arrivals;		/* every request: "MS CODE PATH DELIVERY BODY" */
+static char *fail_path;		/* how many of the next requests get a 500 */
 static char http_extra[256];
 
 static int
@@ -73,7 +78,27 @@ none_to_receiver(void *unused)
 	return f != NULL && open == 0;
 }
 
-/* The receiver: one child process appending "DELIVERY-ID BODY" lines to recv_log. */
+/* Whether the receiver answers this request 500: fail_path counts down. */
+static int
+receiver_fails(void)
+{
+	char *s = h_read_file(fail_path), n[16];
+	int left = s ? atoi(s) : 0;
+
+	free(s);
+	if (left > 0) {
+		snprintf(n, sizeof(n), "%d", left - 1);
+		h_write_file(fail_path, n);
+	}
+	return left > 0;
+}
+
+/*
+ * The receiver: one child process appending "DELIVERY-ID BODY" lines to
+ * recv_log for the posts it answers 200, and each request to arrivals,
+ * with its time (the wall clock, PostgreSQL's, in ms), its answer and its
+ * path (/hook, or /dlr for callbacks).
+ */
 static void
 receiver_serve(int lfd)
 {
@@ -97,13 +122,26 @@ receiver_serve(int lfd)
 		buf[len] = '\0';
 		char *end = strstr(buf, "\r\n\r\n");
 		char *id = strcasestr(buf, "x-pigeon-delivery:");
-		if (end && id && strncmp(buf, "POST /hook ", 11) == 0) {
+		int fail = end && id && receiver_fails();
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (end && id) {
+			FILE *f = fopen(arrivals, "a");
+			fprintf(f, "%lld %d %s %d %s\n", (long long)now.tv_sec * 1000 +
+			    now.tv_nsec / 1000000, fail ? 500 : 200,
+			    strncmp(buf, "POST /dlr", 9) == 0 ? "/dlr" : "/hook",
+			    atoi(id + 18), end + 4);
+			fclose(f);
+		}
+		if (end && id && !fail && strncmp(buf, "POST /hook ", 11) == 0) {
 			FILE *f = fopen(recv_log, "a");
 			int idn = atoi(id + 18);
 			fprintf(f, "%d %s\n", idn, end + 4);
 			fclose(f);
 		}
-		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		const char *ok = fail ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n" :
+		    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 		if (write(c, ok, strlen(ok)) < 0)
 			_exit(1);
 		close(c);
@@ -167,20 +205,43 @@ healthy(void *unused)
 	return h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) == 200;
 }
 
+static int nmodems;
+
 static void
 setup(void)
 {
 	char *dir = h_tmpdir("webhook-receiver");
 	ck_assert_int_ge(asprintf(&recv_log, "%s/received.log", dir), 0);
+	arrivals = h_strf("%s/arrivals.log", dir);
+	fail_path = h_strf("%s/fail", dir);
 	free(dir);
 	receiver_start();
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra),
 	    "token = " TOKEN "\nwebhooks = http://127.0.0.1:%d/hook\n", recv_port);
 	g.http_extra = http_extra;
-	h_gateway_start(&g, "webhook", 0);
-	/* No modem to wait for: wait for the database to be up instead. */
+	g.modem_extra[0] = "report = yes\n";
+	h_gateway_start(&g, "webhook", nmodems);
+	/* Without a modem to wait for, wait for the database to be up. */
 	ck_assert_int_eq(h_wait_for(healthy, NULL, 60000), 0);
+}
+
+/* The posts' case: no modem. */
+static void
+setup_posts(void)
+{
+	nmodems = 0;
+	setup();
+}
+
+/* The order's case: a modem, with status reports, for callbacks. */
+static void
+setup_order(void)
+{
+	nmodems = 1;
+	setup();
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000001', 'alice', 'Alice', 'en')");
 }
 
 static void
@@ -193,6 +254,8 @@ teardown(void)
 	recv_fd = -1;
 	h_gateway_stop(&g);
 	free(recv_log);
+	free(arrivals);
+	free(fail_path);
 }
 
 static long
@@ -236,12 +299,14 @@ START_TEST(test_each_post_once)
 	ids[2] = post("three");
 	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
 
-	/* The receiver goes away; two posts are tried three times each. */
+	/* The receiver goes away; the first post made then is tried three
+	 * times, the second waits behind it (one at a time, in order). */
 	receiver_stop();
 	ids[3] = post("four while down");
 	ids[4] = post("five while down");
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries "
-	    "WHERE state = 'pending' AND attempts >= 3", NULL, "2", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT string_agg(least(attempts, 3)::text, ' ' "
+	    "ORDER BY id) FROM webhook_deliveries WHERE state = 'pending'", NULL, "3 0",
+	    WAIT_MS), 0);
 
 	/* Back (on the same port, which stayed bound): both arrive. */
 	receiver_start();
@@ -267,6 +332,204 @@ START_TEST(test_each_post_once)
 	ck_assert_ptr_nonnull(strstr(data, "five while down"));
 	ck_assert_ptr_null(strstr(data, "+212661000001"));
 	free(data);
+}
+END_TEST
+
+/* A request the receiver got (arrivals). */
+struct arrival {
+	long long ms;
+	int code;
+	long delivery;
+	json_t *body;
+};
+
+/* The requests the receiver got on path, in order, from the skip-th on
+ * (at most max); their bodies are the caller's to decref. */
+static int
+arrivals_on(const char *path, int skip, struct arrival *a, int max)
+{
+	char *data = h_read_file(arrivals), *save = NULL, p[8];
+	int n = 0, seen = 0;
+
+	for (char *l = data ? strtok_r(data, "\n", &save) : NULL; l && n < max;
+	    l = strtok_r(NULL, "\n", &save)) {
+		struct arrival x = { 0 };
+		int off = 0;
+		if (sscanf(l, "%lld %d %7s %ld %n", &x.ms, &x.code, p, &x.delivery,
+		    &off) != 4 || strcmp(p, path) != 0 || seen++ < skip)
+			continue;
+		x.body = json_loads(l + off, 0, NULL);
+		a[n++] = x;
+	}
+	free(data);
+	return n;
+}
+
+static void
+arrivals_free(struct arrival *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		json_decref(a[i].body);
+}
+
+static int
+hook_arrivals(void)
+{
+	struct arrival a[256];
+	int n = arrivals_on("/hook", 0, a, 256);
+	arrivals_free(a, n);
+	return n;
+}
+
+static int
+hook_arrived(void *n)
+{
+	return hook_arrivals() >= *(int *)n;
+}
+
+/*
+ * A retry goes at its next_attempt_at: refused twice, a post's third
+ * attempt is due 2 s after the second. It came with the 30 s poll, 29 s
+ * late: the 1 s rest's wake-up was kept, the retry's lost.
+ */
+START_TEST(test_retry_on_time)
+{
+	struct arrival a[8];
+	char pid[32];
+
+	h_write_file(fail_path, "2");
+	snprintf(pid, sizeof(pid), "%ld", post("retried on time"));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM webhook_deliveries "
+	    "WHERE post_id = $1 AND event = 'post'", pid, "done", WAIT_MS), 0);
+	const char *p[] = { pid };
+	long delivery = h_db_long(g.db, "SELECT id FROM webhook_deliveries "
+	    "WHERE post_id = $1 AND event = 'post'", 1, p);
+	/* done leaves next_attempt_at as the last retry's time. */
+	long due = h_db_long(g.db, "SELECT (extract(epoch FROM next_attempt_at) * 1000)"
+	    "::bigint FROM webhook_deliveries WHERE post_id = $1 AND event = 'post'", 1, p);
+	int n = arrivals_on("/hook", 0, a, 8), k = 0;
+	long long last = 0;
+	char codes[64] = "";
+	for (int i = 0; i < n; i++)
+		if (a[i].delivery == delivery) {
+			k += snprintf(codes + k, sizeof(codes) - (size_t)k, "%s%d", k ? " " : "",
+			    a[i].code);
+			last = a[i].ms;
+		}
+	arrivals_free(a, n);
+	ck_assert_str_eq(codes, "500 500 200");
+	/* Before the 30 s poll could have fired: within 15 s of its time. */
+	ck_assert_msg(last - due > -1000 && last - due < 15000,
+	    "the retry due at %ld came at %lld, %lld ms later", due, last, last - due);
+}
+END_TEST
+
+/*
+ * Posts reach a URL in the order they were made, one at a time: a post
+ * refused once (500) went after the next one, made just after; the next
+ * one now waits for its retry.
+ */
+START_TEST(test_order_after_failure)
+{
+	struct arrival a[8];
+	int n0 = hook_arrivals(), want = n0 + 1;
+	char order[256] = "";
+
+	h_write_file(fail_path, "1");
+	post("first, refused once");
+	ck_assert_int_eq(h_wait_for(hook_arrived, &want, WAIT_MS), 0);
+	post("second");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries d "
+	    "JOIN posts p ON p.id = d.post_id WHERE p.text IN ('first, refused once', "
+	    "'second') AND d.state = 'done'", NULL, "2", WAIT_MS), 0);
+	int n = arrivals_on("/hook", n0, a, 8);
+	for (int i = 0; i < n; i++)
+		snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s %d",
+		    i ? " | " : "", json_string_value(json_object_get(json_object_get(
+		    a[i].body, "post"), "text")), a[i].code);
+	arrivals_free(a, n);
+	ck_assert_str_eq(order, "first, refused once 500 | first, refused once 200 | "
+	    "second 200");
+}
+END_TEST
+
+struct dlr_arg {
+	long long message;
+	int n;
+};
+
+/* The callbacks of a message the receiver answered 200 are n. */
+static int
+dlr_answered(void *arg)
+{
+	struct dlr_arg *d = arg;
+	struct arrival a[64];
+	int n = arrivals_on("/dlr", 0, a, 64), ok = 0;
+
+	for (int i = 0; i < n; i++)
+		ok += a[i].code == 200 && json_integer_value(json_object_get(json_object_get(
+		    a[i].body, "message"), "id")) == d->message;
+	arrivals_free(a, n);
+	return ok >= d->n;
+}
+
+/*
+ * A dlr_url callback tells its event: its fields are the message's at
+ * that state change, whenever the callback is posted. A 'queued' refused
+ * until the message was delivered came again with "parts": 1,
+ * "attempts": 1 and the carrier's status (null, 0 and null at first).
+ */
+START_TEST(test_dlr_tells_its_event)
+{
+	struct arrival a[64];
+	char *body, *resp = NULL, seen[512] = "";
+
+	h_write_file(fail_path, "1000");
+	body = h_strf("{\"to\":\"+212661000201\",\"text\":\"tell me\","
+	    "\"dlr_url\":\"http://127.0.0.1:%d/dlr?ref=7\"}", recv_port);
+	int code = h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp);
+	ck_assert_msg(code == 202, "%d %s", code, resp ? resp : "");
+	json_t *j = json_loads(resp, 0, NULL);
+	struct dlr_arg d = { json_integer_value(json_array_get(json_object_get(j, "ids"),
+	    0)), 3 };
+	json_decref(j);
+	free(resp);
+	free(body);
+	char *id = h_strf("%lld", d.message);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM outbox WHERE id = $1", id,
+	    "delivered", WAIT_MS), 0);
+	h_write_file(fail_path, "0");
+	ck_assert_int_eq(h_wait_for(dlr_answered, &d, WAIT_MS), 0);
+
+	/* Every attempt of a callback says the same; what each says. */
+	int n = arrivals_on("/dlr", 0, a, 64);
+	for (int i = 0; i < n; i++) {
+		json_t *m = json_object_get(a[i].body, "message");
+		if (json_integer_value(json_object_get(m, "id")) != d.message)
+			continue;
+		for (int k = 0; k < i; k++)
+			if (a[k].delivery == a[i].delivery)
+				ck_assert_msg(json_equal(a[k].body, a[i].body),
+				    "two attempts of callback %ld:\n%s\n%s", a[i].delivery,
+				    json_dumps(a[k].body, JSON_SORT_KEYS),
+				    json_dumps(a[i].body, JSON_SORT_KEYS));
+		if (a[i].code != 200)
+			continue;
+		json_t *tell = json_pack("{s:O,s:O,s:O}", "parts",
+		    json_object_get(m, "parts"), "attempts", json_object_get(m, "attempts"),
+		    "carrier_status", json_object_get(m, "carrier_status"));
+		char *t = json_dumps(tell, JSON_SORT_KEYS | JSON_COMPACT);
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s %s",
+		    *seen ? " | " : "", json_string_value(json_object_get(m, "state")), t);
+		free(t);
+		json_decref(tell);
+	}
+	arrivals_free(a, n);
+	free(id);
+	ck_assert_str_eq(seen,
+	    "queued {\"attempts\":0,\"carrier_status\":null,\"parts\":null} | "
+	    "sent {\"attempts\":1,\"carrier_status\":[null],\"parts\":1} | "
+	    "delivered {\"attempts\":1,\"carrier_status\":[0],\"parts\":1}");
 }
 END_TEST
 
@@ -374,11 +637,18 @@ suite(void)
 {
 	Suite *s = suite_create("webhook");
 	TCase *tc = tcase_create("posts");
-	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, setup_posts, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_each_post_once);
 	tcase_add_test(tc, test_late_outcome);
 	tcase_add_test(tc, test_ready_with_targets);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("order");
+	tcase_add_unchecked_fixture(tc, setup_order, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_retry_on_time);
+	tcase_add_test(tc, test_order_after_failure);
+	tcase_add_test(tc, test_dlr_tells_its_event);
 	suite_add_tcase(s, tc);
 	return s;
 }
