@@ -392,9 +392,9 @@ target_claim(struct target *t)
 	if (!targets_set || env.draining || t->urls == NULL)
 		return;
 	/* Resting after a failure: the tick (tick_at) claims after it. A
-	 * configured URL's deliveries go in order: while its head waits
+	 * configured URL's deliveries go in order: while its first waits
 	 * for its retry, nothing of it can go (the claim would find
-	 * nothing, reading the URL's last 200 deliveries to know). */
+	 * nothing). */
 	long long now = webhook_now_ms();
 	if (now < t->rest_until || (!t->dlr && now < t->retry_at))
 		return;

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: aa41eeed7259a9e67a7099c4c32ecdea354f41fdb207df1d32e1f83a658211b0
+-- functions sha256: b8cfc96fc58e357b0290bf761a0359dc8a024af5bd167b8b59623cf830240365
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 35 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 36 $$;

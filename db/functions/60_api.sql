@@ -216,12 +216,6 @@ BEGIN
 		 WHERE url = ANY (gone) AND event IN ('post', 'post.deleted')
 		   AND state IN ('pending', 'sending');
 	END IF;
-	-- A retry whose time passed while no pigeond ran is due now: the
-	-- claim finds a URL's head waiting for its retry among its last
-	-- deliveries by next_attempt_at (pigeon_webhook_claim_urls).
-	UPDATE webhook_deliveries SET next_attempt_at = now()
-	 WHERE state = 'pending' AND next_attempt_at < now() AND attempts > 0
-	   AND url = ANY (p_urls);
 	SELECT count(*) INTO n FROM webhook_targets WHERE active AND kind = 'webhook';
 	RETURN n;
 END $$;
@@ -283,42 +277,22 @@ CREATE OR REPLACE TRIGGER posts_webhook_deleted
 -- parts, attempts and carrier statuses as they were when its state
 -- changed, not when the callback is posted (a 'queued' that failed came
 -- again after the message was delivered with its parts and attempts of
--- then). pigeon_dlr_enqueue and pigeon_api_send keep them in msg_detail,
--- as this JSON object (there is no column of their own).
+-- then). pigeon_dlr_enqueue and pigeon_api_send keep them in msg_event
+-- (0034).
 CREATE OR REPLACE FUNCTION pigeon_dlr_carrier_status(p_outbox bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_agg(op.status ORDER BY op.seq) FROM outbox_parts op
 	 WHERE op.outbox_id = p_outbox;
 $$;
 
+DROP FUNCTION IF EXISTS pigeon_dlr_event(text, integer, integer, bigint);
 CREATE OR REPLACE FUNCTION pigeon_dlr_event(p_status text, p_parts integer,
     p_attempts integer, p_outbox bigint)
-RETURNS text LANGUAGE sql STABLE AS $$
+RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('status', p_status, 'parts', p_parts,
 	    'attempts', p_attempts,
-	    'carrier_status', pigeon_dlr_carrier_status(p_outbox))::text;
+	    'carrier_status', pigeon_dlr_carrier_status(p_outbox));
 $$;
-
--- The event's fields kept by pigeon_dlr_event; NULL for a msg_detail
--- that is a status alone (a callback queued before release 31).
-CREATE OR REPLACE FUNCTION pigeon_dlr_event_of(p_detail text)
-RETURNS jsonb LANGUAGE plpgsql IMMUTABLE SET search_path = public, pg_temp AS $$
-DECLARE
-	j jsonb;
-BEGIN
-	IF p_detail IS NULL OR p_detail NOT LIKE '{"%' THEN
-		RETURN NULL;
-	END IF;
-	BEGIN
-		j := p_detail::jsonb;
-	EXCEPTION WHEN others THEN
-		RETURN NULL;
-	END;
-	IF jsonb_typeof(j) = 'object' AND j ? 'status' AND j ? 'carrier_status' THEN
-		RETURN j;
-	END IF;
-	RETURN NULL;
-END $$;
 
 -- Claims due deliveries of some URLs with a lease (a host that dies
 -- mid-POST gives them back), each with the JSON body to POST and its URL.
@@ -328,24 +302,14 @@ END $$;
 -- event: the delivery's ('post', 'post.deleted', 'message.state'): which
 -- secret signs it.
 --
--- A configured URL (kind 'webhook') takes its deliveries in order, one at
--- a time (docs/api.md): its head goes, or nothing. Its head is the delivery
--- waiting for a retry, if one is (post 13 refused once went after post 14,
--- made 0.4 s later), else its first in (next_attempt_at, id): a delivery
--- never tried waits with its next_attempt_at at its creation, so that is
--- the order they came in. One waiting for a retry is the URL's last by
--- next_attempt_at until its time, and stays among its last 200 (read
--- backwards from webhook_deliveries_url_ready, not every delivery waiting
--- behind a dead receiver) until it is claimed: webhook.c claims at the
--- retry's time, a lease run out is due now, and pigeon_webhook_targets
--- makes one whose time passed while no pigeond ran due now. (An index
--- by URL and id of the waiting deliveries would find it without that
--- bound; this schema has none.)
+-- A configured URL (kind 'webhook') takes its deliveries in the order
+-- they came, one at a time (docs/api.md): its first not done goes when it
+-- is due, and nothing else of it meanwhile (post 13 refused once went
+-- after post 14, made 0.4 s later): one probe of
+-- webhook_deliveries_url_open (0034) a URL, however many wait behind a
+-- dead receiver.
 -- A receiver of callbacks (kind 'dlr') keeps each message's callbacks in
 -- order, not the messages': other messages' go on.
--- Each URL is read by its own probe of webhook_deliveries_url_ready: a
--- dead receiver's thousands of waiting deliveries are not read by another
--- receiver's claim.
 DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
     p_lease_s integer, p_urls text[])
@@ -354,34 +318,19 @@ LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	ids bigint[];
 BEGIN
-	-- A lease run out is due now (a URL's head is found among its last
-	-- by next_attempt_at: the head's was when it was claimed).
 	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
-	       next_attempt_at = greatest(d.next_attempt_at, now()),
 	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
 	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = ANY (p_urls);
 	SELECT array_agg(c.id ORDER BY c.next_attempt_at, c.id) INTO ids FROM (
-		-- Configured URLs: each one's head, when it is due and none of
-		-- the URL's is in flight (from any host).
+		-- Configured URLs: each one's first not done, when it is due
+		-- (not in flight from any host, not waiting for its retry).
 		SELECT h.id, h.next_attempt_at
 		  FROM webhook_targets t, LATERAL (
-		       SELECT q.id, q.next_attempt_at FROM (
-		           (SELECT e.id, e.next_attempt_at FROM webhook_deliveries e
-		             WHERE e.url = t.url AND e.state = 'pending'
-		             ORDER BY e.next_attempt_at, e.id LIMIT 1)
-		           UNION ALL
-		           (SELECT r.id, r.next_attempt_at FROM (
-		               SELECT e.id, e.next_attempt_at, e.attempts
-		                 FROM webhook_deliveries e
-		                WHERE e.url = t.url AND e.state = 'pending'
-		                ORDER BY e.next_attempt_at DESC, e.id DESC LIMIT 200) r
-		             WHERE r.attempts > 0
-		             ORDER BY r.id LIMIT 1)) q
-		        ORDER BY q.id LIMIT 1) h
+		       SELECT e.id, e.state, e.next_attempt_at FROM webhook_deliveries e
+		        WHERE e.url = t.url AND e.state IN ('pending', 'sending')
+		        ORDER BY e.id LIMIT 1) h
 		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'webhook'
-		   AND h.next_attempt_at <= now()
-		   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries s
-		        WHERE s.state = 'sending' AND s.url = t.url)
+		   AND h.state = 'pending' AND h.next_attempt_at <= now()
 		UNION ALL
 		-- Receivers of callbacks: the oldest due of each URL.
 		SELECT x.id, x.next_attempt_at
@@ -421,9 +370,9 @@ BEGIN
 	               'message', (SELECT jsonb_build_object('id', o.id,
 	                   'to', o.recipient, 'state', d.msg_state, 'at', d.msg_at,
 	                   'link', d.msg_modem) ||
-	                   -- Rows queued before release 31 (a text in
-	                   -- msg_detail) say the message as it is now.
-	                   coalesce(pigeon_dlr_event_of(d.msg_detail),
+	                   -- Callbacks queued before 0034 say the message
+	                   -- as it is now.
+	                   coalesce(d.msg_event,
 	                       jsonb_build_object('status', d.msg_detail,
 	                           'parts', o.parts, 'attempts', o.attempts,
 	                           'carrier_status', pigeon_dlr_carrier_status(o.id)))

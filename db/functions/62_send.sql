@@ -148,12 +148,12 @@ BEGIN
 		 WHERE outbox_id = ANY (uids) AND event = 'message.state';
 		-- Each with the message as it was then (pigeon_dlr_event).
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state,
-		    msg_detail, msg_at)
+		    msg_event, msg_at)
 		SELECT dlr, 'message.state', i, 'queued',
 		       pigeon_dlr_event(NULL, NULL, 0, i), now() FROM unnest(uids) i ORDER BY i;
 		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
-		    msg_detail, msg_at)
-		SELECT dlr, 'message.state', o.id, o.state, o.modem,
+		    msg_detail, msg_event, msg_at)
+		SELECT dlr, 'message.state', o.id, o.state, o.modem, o.last_error,
 		       pigeon_dlr_event(o.last_error, o.parts, o.attempts, o.id),
 		       clock_timestamp()
 		  FROM outbox o
@@ -177,8 +177,9 @@ CREATE OR REPLACE FUNCTION pigeon_dlr_enqueue()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
-	    msg_detail, msg_at)
+	    msg_detail, msg_event, msg_at)
 	VALUES (NEW.dlr_url, 'message.state', NEW.id, NEW.state, NEW.modem,
+	    NEW.last_error,
 	    pigeon_dlr_event(NEW.last_error, NEW.parts, NEW.attempts, NEW.id),
 	    clock_timestamp());
 	PERFORM pg_notify('pigeon_webhook', '');
