@@ -77,6 +77,7 @@ PIGEOND_SRCS = \
 	gateway/commands.c \
 	gateway/clockstep.c \
 	gateway/scheduler.c \
+	gateway/outcomes.c \
 	gateway/ratelimit.c \
 	gateway/ratedb.c \
 	gateway/simpin.c \
@@ -89,6 +90,7 @@ PIGEOND_SRCS = \
 	gateway/api_modems.c \
 	gateway/api_messages.c gateway/api_tokens.c gateway/api_moderation.c \
 	gateway/api_body.c \
+	gateway/api_params.c \
 	gateway/api_users.c \
 	gateway/api_business.c \
 	gateway/api_stats.c \

@@ -333,6 +333,15 @@ int	 scheduler_busy(void);
 unsigned long scheduler_caught_up(void);
 void	 scheduler_free(void);
 
+/* outcomes.c: the scheduler's outcomes to the database, in batches. */
+/* Queues one outcome (its reference is taken) for the next batch; from
+ * link l (a send's outcome: it holds l's slot until committed), or NULL
+ * (a release). */
+void	 outcomes_push(json_t *o, struct link *l);
+void	 outcomes_connect(void);
+int	 outcomes_busy(void);
+void	 outcomes_free(void);
+
 /* http.c */
 int	 http_start(char *err, size_t errlen);
 void	 http_stop(void);
