@@ -275,11 +275,16 @@ api_on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	log_warnx("http: %s: the database did not answer within %d s; cancelled",
 	    r->path, API_TIMEOUT_S);
+	/* One still queued behind others was never sent: nothing was done. */
+	if (r->pending && store_cancel(r->public ? public_store : api_store,
+	    api_on_result, r) == 1) {
+		api_error(r, 503, "the database did not answer within %d s; the "
+		    "request was not run", API_TIMEOUT_S);
+		return;
+	}
 	snprintf(why, sizeof(why), "the database did not answer within %d s; the "
 	    "request was cancelled, but may have been done", API_TIMEOUT_S);
 	api_error_unknown(r, why);
-	if (r->pending)
-		store_cancel(r->public ? public_store : api_store, api_on_result, r);
 }
 
 static void

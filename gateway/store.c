@@ -788,7 +788,7 @@ store_cancel(struct store *s, store_result_cb cb, void *arg)
 		return -1;
 	if (q != TAILQ_FIRST(&s->queue) || !s->busy) {
 		q->dropped = 1;
-		return 0;
+		return 1;
 	}
 	if (s->ev_cancel != NULL)
 		return 0;

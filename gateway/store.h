@@ -72,7 +72,9 @@ int	 store_durable(struct store *, const char *sql, int nparams,
  * next query is sent once the server has the request, so that it never
  * stops another statement; a request the server did not take within 5 s
  * drops the connection (the queries' outcome is unknown, as when lost).
- * -1 when no such query is waiting, or the request cannot be made.
+ * 1 when the query was never sent (it certainly did not run), 0 when
+ * the request is made, -1 when no such query is waiting, or the request
+ * cannot be made.
  */
 int	 store_cancel(struct store *, store_result_cb, void *arg);
 /* Queries queued or in flight (counted: for short queues). */

@@ -391,12 +391,12 @@ target_claim(struct target *t)
 
 	if (!targets_set || env.draining || t->urls == NULL)
 		return;
-	/* Resting after a failure: the tick (tick_at) claims after it. A
-	 * configured URL's deliveries go in order: while its first waits
-	 * for its retry, nothing of it can go (the claim would find
-	 * nothing). */
-	long long now = webhook_now_ms();
-	if (now < t->rest_until || (!t->dlr && now < t->retry_at))
+	/* Resting after a failure: the tick (tick_at) claims after it.
+	 * (While a configured URL's first delivery waits for its retry
+	 * the claim finds nothing of it; it is still asked, on a NOTIFY:
+	 * that delivery may have been cancelled, its post deleted, and
+	 * the next is due.) */
+	if (webhook_now_ms() < t->rest_until)
 		return;
 	if (t->claiming || t->recording || t->d != NULL) {
 		t->again = 1;

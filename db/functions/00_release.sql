@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b8cfc96fc58e357b0290bf761a0359dc8a024af5bd167b8b59623cf830240365
+-- functions sha256: 749f8373124d9fabad32362750790d2b659a2344071ebc4e0cd312e0e61d85ca
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 36 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 37 $$;

@@ -354,6 +354,8 @@ BEGIN
 	WITH c AS MATERIALIZED (
 		SELECT d.id FROM webhook_deliveries d
 		 WHERE d.id = ANY (ids) AND d.state = 'pending'
+		   -- Still due: another host may have tried it meanwhile.
+		   AND d.next_attempt_at <= now()
 		 ORDER BY array_position(ids, d.id)
 		 LIMIT p_n
 		 FOR UPDATE OF d SKIP LOCKED

@@ -453,6 +453,46 @@ START_TEST(test_order_after_failure)
 }
 END_TEST
 
+/*
+ * A configured URL's first delivery, waiting for its retry, cancelled
+ * (its post deleted): the next goes then, not at that retry's time.
+ * pigeond asked nothing of the URL until the retry was due (8 s here,
+ * 4 minutes after nine failures).
+ */
+START_TEST(test_next_after_head_cancelled)
+{
+	struct arrival a[16];
+	int n0 = hook_arrivals(), want = n0 + 4;
+	char *resp = NULL, path[64];
+
+	h_write_file(fail_path, "4");
+	long first = post("first, refused four times");
+	/* Four refusals (1, 2 and 4 s apart): its retry comes 8 s after. */
+	ck_assert_int_eq(h_wait_for(hook_arrived, &want, WAIT_MS), 0);
+	post("second, behind it");
+	snprintf(path, sizeof(path), "/api/posts/%ld", first);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, TOKEN, NULL, &resp), 200);
+	free(resp);
+	char *retry_s = h_db_value(g.db, "SELECT extract(epoch FROM d.next_attempt_at) "
+	    "FROM webhook_deliveries d JOIN posts p ON p.id = d.post_id "
+	    "WHERE p.text = 'first, refused four times' AND d.event = 'post'", 0, NULL);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM webhook_deliveries d "
+	    "JOIN posts p ON p.id = d.post_id WHERE p.text = 'second, behind it' "
+	    "AND d.state = 'done'", NULL, "1", WAIT_MS), 0);
+	int n = arrivals_on("/hook", n0, a, 16);
+	long long second_ms = 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(json_string_value(json_object_get(json_object_get(a[i].body,
+		    "post"), "text")) ?: "", "second, behind it") == 0)
+			second_ms = a[i].ms;
+	arrivals_free(a, n);
+	ck_assert_msg(second_ms > 0 && second_ms < (long long)(atof(retry_s) * 1000),
+	    "the second came at %lld ms, the cancelled first's retry was due at "
+	    "%s s", second_ms, retry_s);
+	free(retry_s);
+}
+END_TEST
+
 struct dlr_arg {
 	long long message;
 	int n;
@@ -648,6 +688,7 @@ suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_retry_on_time);
 	tcase_add_test(tc, test_order_after_failure);
+	tcase_add_test(tc, test_next_after_head_cancelled);
 	tcase_add_test(tc, test_dlr_tells_its_event);
 	suite_add_tcase(s, tc);
 	return s;
