@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 749f8373124d9fabad32362750790d2b659a2344071ebc4e0cd312e0e61d85ca
+-- functions sha256: e443b31d23ac932e17c97d2b99b2fccc54dfa97c04d857634e9cfc4cf273ec1d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 37 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 38 $$;

@@ -293,15 +293,19 @@ BEGIN
 END $$;
 
 -- The next whole messages to apply (at most p_limit, pigeond's batch),
--- the senders in turn: each sender's oldest waiting message, the senders
--- by that message's age (its "head"), then each one's second, and so on.
--- Oldest first alone, one phone's 20,000 SMS (a hijacked or looping
--- phone, an SMSC repeating one sender) put everyone else's JOIN, FOLLOW
--- and posts behind all of them; now another phone's SMS comes in the next
--- batch. One sender's messages are still applied in their order (by id),
--- each once: pigeond keeps the order within a batch, and a transient
--- error stops the rest of it (commands.c). Between two phones, the order
--- of arrival holds only among their oldest waiting messages.
+-- the senders in turns of ten: each sender's first ten waiting messages
+-- in the order they came, then each one's next ten, and so on. Oldest
+-- first alone, one phone's 20,000 SMS (a hijacked or looping phone, an
+-- SMSC repeating one sender) put everyone else's JOIN, FOLLOW and posts
+-- behind all of them; now another phone's SMS waits for at most ten of
+-- the flood's. Ordinary traffic (a sender with ten waiting or fewer) is
+-- applied in the order it came, as before: a STOP sent before a post is
+-- applied before it, so no copy is made for that phone (a turn of one
+-- let the post of a sender with an older head go between a FOLLOW and
+-- the STOP after it: test_rel_kill). One sender's messages are always
+-- applied in their order (by id), each once: pigeond keeps the order
+-- within a batch, and a transient error stops the rest of it
+-- (commands.c).
 --
 -- A sender is its number (e164); every sender that is not a phone number
 -- (an operator's name, a short code, an undecodable address) is one lane,
@@ -313,8 +317,8 @@ END $$;
 -- The cost stays that of a batch whatever one sender has queued. The
 -- oldest 2 * p_limit messages by id (inbox_messages_new) answer alone
 -- when they are all that waits, or when they hold p_limit senders or
--- more (the batch is then their p_limit oldest heads: any other sender's
--- head is newer). Otherwise a few senders fill them (a flood), and the
+-- more (the batch is then in the window: any other sender's first turn
+-- is newer). Otherwise a few senders fill them (a flood), and the
 -- senders with a message waiting are found by a skip scan of
 -- inbox_messages_lane (0032), one probe a sender, up to 4 * p_limit of
 -- them in number order besides those of the window: exact while fewer
@@ -330,6 +334,7 @@ DECLARE
 	k integer;
 	total integer;
 	nfull integer;
+	turn_len constant integer := 10;	-- a sender's messages in one turn
 BEGIN
 	-- The window's lanes by their head. (A STABLE function: every
 	-- statement sees the caller's snapshot.)
@@ -344,28 +349,19 @@ BEGIN
 	IF nw IS NULL THEN
 		RETURN;
 	END IF;
-	IF nw < 2 * p_limit THEN
-		-- All that waits: round by round, the lanes by their head.
+	IF nw < 2 * p_limit OR cardinality(lanes) >= p_limit THEN
+		-- All that waits, or p_limit senders' first turns: turn by
+		-- turn, each in the order they came.
 		RETURN QUERY
 		SELECT x.id, x.text
 		  FROM (SELECT w.id, w.text,
-		               row_number() OVER (PARTITION BY w.lane ORDER BY w.id) AS round,
-		               min(w.id) OVER (PARTITION BY w.lane) AS head
+		               row_number() OVER (PARTITION BY w.lane ORDER BY w.id) AS round
 		          FROM (SELECT m.id, m.text,
 		                       CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END AS lane
 		                  FROM inbox_messages m WHERE m.state = 'new'
 		                 ORDER BY m.id LIMIT 2 * p_limit) w) x
-		 ORDER BY x.round, x.head
+		 ORDER BY (x.round - 1) / turn_len, x.id
 		 LIMIT p_limit;
-		RETURN;
-	END IF;
-	IF cardinality(lanes) >= p_limit THEN
-		-- Round 1 alone: the p_limit oldest heads.
-		RETURN QUERY
-		SELECT m.id, m.text
-		  FROM unnest(heads[1:p_limit]) AS h(id)
-		  JOIN inbox_messages m ON m.id = h.id
-		 ORDER BY h.id;
 		RETURN;
 	END IF;
 	-- A few senders fill the window: the others, by the skip scan (each
@@ -406,16 +402,17 @@ BEGIN
 		EXIT WHEN total >= p_limit OR nfull = 0;
 		k := k + ceil((p_limit - total)::numeric / nfull);
 	END LOOP;
-	-- Round by round (a lane's first, second...), the lanes by their head.
+	-- Turn by turn (a lane's first ten, its next ten...), each in the
+	-- order they came.
 	RETURN QUERY
 	SELECT q.id, q.text
-	  FROM unnest(lanes[1:p_limit]) WITH ORDINALITY AS u(lane, turn),
+	  FROM unnest(lanes[1:p_limit]) AS u(lane),
 	       LATERAL (SELECT m.id, m.text, row_number() OVER (ORDER BY m.id) AS round
 	                  FROM (SELECT m.id, m.text FROM inbox_messages m
 	                         WHERE m.state = 'new'
 	                           AND CASE WHEN m.sender_kind = 'e164' THEN m.sender ELSE '' END = u.lane
 	                         ORDER BY m.id LIMIT k) m) q
-	 ORDER BY q.round, u.turn
+	 ORDER BY (q.round - 1) / turn_len, q.id
 	 LIMIT p_limit;
 END $$;
 
