@@ -1311,28 +1311,25 @@ allow_connections(int yes)
 }
 
 /*
- * An MO committed while pigeond's main connection (the one that holds
- * the link's lock) is gone: the inbox's own connection commits it, and
- * the ack is held, not dropped, until the lock is held again, then the
- * deliver_sm is answered. Before, the refused delete was never sent
- * again: the deliver_sm stayed unanswered at the worker for good (a
- * modem's SMS on its SIM until a later worker). The store is held in its
- * statement by holding the link's row (pigeon_inbox_store locks it
- * first) while the main connection is terminated.
+ * An MO, text from `from`, stored while pigeond's main connection (the
+ * one that holds the link's lock) is gone and cannot come back: the
+ * store is held in its statement by holding the link's row
+ * (pigeon_inbox_store locks it first) while that connection is
+ * terminated, then let go; it commits on the inbox's own connection.
+ * then(arg), when given, runs while the lock is still away; new
+ * connections are allowed again after it.
  */
-START_TEST(test_mo_ack_after_lock_back)
+static void
+store_while_lock_away(const char *from, const char *text, void (*then)(void *),
+    void *arg)
 {
-	const char *a = "+212661300003";
 	PGconn *lk = h_db_connect(g.conninfo);
 	char *waiting = NULL, *holder = NULL;
+	int paused = -1, stored = -1;
 
-	TEXT(a, "JOIN rellock");
-	GETS(a, "@rellock");
-	settle();
-	long before = resps_with_status(0);
 	PQclear(PQexec(lk, "BEGIN"));
 	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
-	TEXT(a, "a post while the lock is away");
+	TEXT(from, text);
 	for (long w0 = h_now_ms(); waiting == NULL && h_now_ms() - w0 < 20000; ) {
 		waiting = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
 		    "WHERE application_name LIKE 'pigeond % inbox' "
@@ -1340,27 +1337,25 @@ START_TEST(test_mo_ack_after_lock_back)
 		if (waiting == NULL)
 			h_sleep_ms(20);
 	}
-	if (waiting != NULL) {
+	if (waiting != NULL)
 		holder = h_db_value(g.db, "SELECT pid::text FROM pg_locks "
 		    "WHERE locktype = 'advisory' AND classid = 1346979653::oid "
 		    "AND database = (SELECT oid FROM pg_database WHERE datname = "
 		    "current_database()) AND granted LIMIT 1", 0, NULL);
-	}
 	if (holder != NULL) {
 		const char *bp[] = { holder };
 		allow_connections(0);
 		ck_assert_int_eq(h_db_long(g.db, "SELECT pg_terminate_backend("
 		    "$1::integer)::int", 1, bp), 1);
 		char *log = h_strf("%s/pigeond.log", g.dir);
-		int paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
+		paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
 		free(log);
-		/* Committed now, on the inbox's connection, while the main
-		 * one cannot come back. */
 		PQclear(PQexec(lk, "ROLLBACK"));
-		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts "
-		    "WHERE text = 'a post while the lock is away'", NULL, "1", 20000), 0);
+		stored = h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE text = $1",
+		    text, "1", 20000);
+		if (then != NULL)
+			then(arg);
 		allow_connections(1);
-		ck_assert_int_eq(paused, 0);
 	} else {
 		PQclear(PQexec(lk, "ROLLBACK"));
 	}
@@ -1369,6 +1364,27 @@ START_TEST(test_mo_ack_after_lock_back)
 	ck_assert_msg(holder != NULL, "no connection holds the link's lock");
 	free(waiting);
 	free(holder);
+	ck_assert_int_eq(paused, 0);
+	ck_assert_msg(stored == 0, "the MO was not stored while the lock was away");
+}
+
+/*
+ * An MO committed while pigeond's main connection (the one that holds
+ * the link's lock) is gone: the inbox's own connection commits it, and
+ * the ack is held, not dropped, until the lock is held again, then the
+ * deliver_sm is answered. Before, the refused delete was never sent
+ * again: the deliver_sm stayed unanswered at the worker for good (a
+ * modem's SMS on its SIM until a later worker).
+ */
+START_TEST(test_mo_ack_after_lock_back)
+{
+	const char *a = "+212661300003";
+
+	TEXT(a, "JOIN rellock");
+	GETS(a, "@rellock");
+	settle();
+	long before = resps_with_status(0);
+	store_while_lock_away(a, "a post while the lock is away", NULL, NULL);
 	ck_assert_msg(h_wait_for(mo_answered, NULL, 30000) == 0,
 	    "the MO committed while the lock was away is still unanswered");
 	ck_assert_int_eq(resps_with_status(0), before + 1);
@@ -1438,13 +1454,27 @@ count_reached(void *arg)
  * redelivery only when the link had gone down since the first copy):
  * the post published twice.
  */
+/* While the lock is still away past the worker's wait: ESME_RX_T_APPN,
+ * and the SMSC delivers it again on the same session. */
+struct again_arg {
+	struct count_arg again, twice;
+	int answered, redelivered;
+};
+
+static void
+answered_and_redelivered(void *p)
+{
+	struct again_arg *a = p;
+
+	a->answered = h_wait_for(count_reached, &a->again, 20000);
+	a->redelivered = h_wait_for(count_reached, &a->twice, 20000);
+}
+
 START_TEST(test_mo_answered_again_stored_once)
 {
 	const char *a = "+212661300011", *b = "+212661300012";
 	const char *post = "Souk el had opens at nine tomorrow, bring bags";
 	const char *pp[] = { post };
-	PGconn *lk = h_db_connect(g.conninfo);
-	char *waiting = NULL, *holder = NULL;
 
 	TEXT(a, "JOIN againamina");
 	GETS(a, "@againamina");
@@ -1453,54 +1483,12 @@ START_TEST(test_mo_answered_again_stored_once)
 	TEXT(b, "FOLLOW againamina");
 	GETS(b, "You now follow @againamina");
 	settle();
-	struct count_arg again = { answered_again, answered_again() + 1 };
-	struct count_arg twice = { delivered, delivered() + 2 };
-	PQclear(PQexec(lk, "BEGIN"));
-	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
-	TEXT(a, post);
-	for (long w0 = h_now_ms(); waiting == NULL && h_now_ms() - w0 < 20000; ) {
-		waiting = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
-		    "WHERE application_name LIKE 'pigeond % inbox' "
-		    "AND wait_event_type = 'Lock'", 0, NULL);
-		if (waiting == NULL)
-			h_sleep_ms(20);
-	}
-	if (waiting != NULL)
-		holder = h_db_value(g.db, "SELECT pid::text FROM pg_locks "
-		    "WHERE locktype = 'advisory' AND classid = 1346979653::oid "
-		    "AND database = (SELECT oid FROM pg_database WHERE datname = "
-		    "current_database()) AND granted LIMIT 1", 0, NULL);
-	int paused = -1, stored = -1, answered = -1, redelivered = -1;
-	if (holder != NULL) {
-		const char *bp[] = { holder };
-		allow_connections(0);
-		ck_assert_int_eq(h_db_long(g.db, "SELECT pg_terminate_backend("
-		    "$1::integer)::int", 1, bp), 1);
-		char *log = h_strf("%s/pigeond.log", g.dir);
-		paused = h_wait_file_contains(log, "paused (no send, no delete)", 20000);
-		free(log);
-		/* Committed now, on the inbox's connection; its ack held. */
-		PQclear(PQexec(lk, "ROLLBACK"));
-		stored = h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE text = $1",
-		    post, "1", 20000);
-		/* The lock still away past the worker's wait: ESME_RX_T_APPN,
-		 * and the SMSC delivers it again on the same session. */
-		answered = h_wait_for(count_reached, &again, 20000);
-		redelivered = h_wait_for(count_reached, &twice, 20000);
-		allow_connections(1);
-	} else {
-		PQclear(PQexec(lk, "ROLLBACK"));
-	}
-	PQfinish(lk);
-	ck_assert_msg(waiting != NULL, "the inbox's store never waited for the link's row");
-	ck_assert_msg(holder != NULL, "no connection holds the link's lock");
-	free(waiting);
-	free(holder);
-	ck_assert_int_eq(paused, 0);
-	ck_assert_msg(stored == 0, "the MO was not stored while the lock was away");
-	ck_assert_msg(answered == 0, "the worker never answered the held MO "
+	struct again_arg w = { { answered_again, answered_again() + 1 },
+	    { delivered, delivered() + 2 }, -1, -1 };
+	store_while_lock_away(a, post, answered_and_redelivered, &w);
+	ck_assert_msg(w.answered == 0, "the worker never answered the held MO "
 	    "ESME_RX_T_APPN");
-	ck_assert_msg(redelivered == 0, "the SMSC did not deliver it again");
+	ck_assert_msg(w.redelivered == 0, "the SMSC did not deliver it again");
 	ck_assert_msg(h_wait_for(mo_answered, NULL, 30000) == 0,
 	    "the MO delivered again is still unanswered");
 	GETS(b, post);
