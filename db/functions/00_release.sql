@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e443b31d23ac932e17c97d2b99b2fccc54dfa97c04d857634e9cfc4cf273ec1d
+-- functions sha256: 54202d3a2b61871fad1699b5ed761a0b3829f007e952e76481909baae91c3043
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 38 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 39 $$;

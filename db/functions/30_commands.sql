@@ -137,12 +137,21 @@ DECLARE
 	n_min integer;
 	n_day integer;
 BEGIN
-	SELECT count(*) FILTER (WHERE i.received_at > m.received_at - interval '1 minute'),
+	-- The sender's day by inbox_messages_sender alone (at most
+	-- limit_day rows and the ignored ones), its state read from the
+	-- rows: with `state = 'done'` beside it, a plan made while few
+	-- messages were done (statistics from before a busy hour) ANDed in
+	-- inbox_messages_state_id and read every done message of the inbox
+	-- for each SMS, 7 ms at 20,000 and growing with the history: the
+	-- ingest bench fell from about 3,000 SMS a second to 1,000.
+	SELECT count(*) FILTER (WHERE d.received_at > m.received_at - interval '1 minute'),
 	       count(*)
 	  INTO n_min, n_day
-	  FROM inbox_messages i
-	 WHERE i.sender = m.sender AND i.id <> m.id AND i.state = 'done'
-	   AND i.received_at > m.received_at - interval '1 day';
+	  FROM (SELECT i.received_at, i.state FROM inbox_messages i
+	         WHERE i.sender = m.sender AND i.id <> m.id
+	           AND i.received_at > m.received_at - interval '1 day'
+	        OFFSET 0) d
+	 WHERE d.state = 'done';
 	IF n_min < per_min AND n_day < per_day THEN
 		RETURN NULL;
 	END IF;
