@@ -360,12 +360,6 @@ api_db_up(void)
 	return api_store && store_is_up(api_store) && store_is_up(env.store);
 }
 
-static void
-api_store_connected(struct store *s, void *arg)
-{
-	store_setup_done(s);
-}
-
 /* httpguard.c: a body may be read when its token is one of ours, or has
  * a business key's shape (that needs the database: checked before the
  * request does anything; the body is still at most API_MAX_BODY). */
@@ -692,29 +686,19 @@ http_start(char *err, size_t errlen)
 		http = NULL;
 		return -1;
 	}
-	if ((api_store = store_new(env.base, env.conf.conninfo)) == NULL) {
-		snprintf(err, errlen, "http: out of memory");
-		http_port_unpublish();
-		evhttp_free(http);
-		http = NULL;
-		return -1;
-	}
-	store_set_callbacks(api_store, api_store_connected, NULL, NULL, NULL);
-	/* Named like the others in pg_stat_activity (a conninfo's own
-	 * application_name wins). */
-	char app[128];
-	snprintf(app, sizeof(app), "pigeond %s api", env.conf.hostname);
-	if (store_set_name(api_store, app) == -1)
-		log_warnx("http: the API's connection has no name (out of memory)");
-	/* Every time the API answers is in UTC (docs/api.md, Times), also
-	 * on a server whose TimeZone is the country's. */
-	store_set_utc(api_store);
-	store_start(api_store);
-	if ((public_store = store_open_role_utc(env.base, env.conf.conninfo,
-	    env.conf.hostname, "public")) == NULL) {
+	/* The API's connections, named "pigeond HOST api" and "... public"
+	 * in pg_stat_activity; every time the API answers is in UTC
+	 * (docs/api.md, Times), also on a server whose TimeZone is the
+	 * country's. */
+	api_store = store_open_role(env.base, env.conf.conninfo, env.conf.hostname,
+	    "api", NULL, 1);
+	public_store = store_open_role(env.base, env.conf.conninfo,
+	    env.conf.hostname, "public", NULL, 1);
+	if (api_store == NULL || public_store == NULL) {
 		snprintf(err, errlen, "http: out of memory");
 		store_free(api_store);
-		api_store = NULL;
+		store_free(public_store);
+		api_store = public_store = NULL;
 		http_port_unpublish();
 		evhttp_free(http);
 		http = NULL;

@@ -110,7 +110,7 @@ pigeond_store(struct store **sp, const char *role, void (*on_state)(int up, void
 {
 	if (*sp == NULL)
 		*sp = store_open_role(env.base, env.conf.conninfo, env.conf.hostname,
-		    role, on_state);
+		    role, on_state, 0);
 	return *sp != NULL && store_is_up(*sp) ? *sp : env.store;
 }
 

@@ -142,17 +142,6 @@ claimable(const struct link *l)
 	return slots;
 }
 
-/* A link has a send in flight or an outcome not yet recorded. */
-static int
-links_sending(void)
-{
-	struct link *l;
-	TAILQ_FOREACH(l, &env.links, entry)
-		if (l->inflight > 0 || l->recording > 0)
-			return 1;
-	return 0;
-}
-
 /* Free slots across the links that can send now. */
 static int
 able_slots(void)
@@ -304,7 +293,7 @@ scheduler_kick(void)
 	if (env.draining || !store_is_up(env.store))
 		return;
 	if ((idle = able_slots()) == 0) {
-		if (!links_sending())
+		if (!scheduler_busy())	/* nothing in flight or unrecorded */
 			caught_up++;
 		return;
 	}

@@ -311,21 +311,15 @@ store_free(struct store *s)
 	free(s);
 }
 
-void
-store_set_utc(struct store *s)
-{
-	s->utc = 1;
-}
-
 static void
 store_role_connected(struct store *s, void *arg)
 {
 	store_setup_done(s);
 }
 
-static struct store *
-open_role(struct event_base *base, const char *conninfo, const char *hostname,
-    const char *role, store_state_cb on_state, int utc)
+struct store *
+store_open_role(struct event_base *base, const char *conninfo,
+    const char *hostname, const char *role, store_state_cb on_state, int utc)
 {
 	struct store *s = store_new(base, conninfo);
 	char app[128];
@@ -341,20 +335,6 @@ open_role(struct event_base *base, const char *conninfo, const char *hostname,
 	s->utc = utc;
 	store_start(s);
 	return s;
-}
-
-struct store *
-store_open_role(struct event_base *base, const char *conninfo,
-    const char *hostname, const char *role, store_state_cb on_state)
-{
-	return open_role(base, conninfo, hostname, role, on_state, 0);
-}
-
-struct store *
-store_open_role_utc(struct event_base *base, const char *conninfo,
-    const char *hostname, const char *role)
-{
-	return open_role(base, conninfo, hostname, role, NULL, 1);
 }
 
 size_t

@@ -32,22 +32,18 @@ void	 store_set_callbacks(struct store *, store_connect_cb, store_state_cb,
 	    store_notify_cb, void *arg);
 /* application_name unless the conninfo sets one; before store_start. */
 int	 store_set_name(struct store *, const char *application_name);
-/* The session's TimeZone is UTC, whatever the server's default (the API
- * answers every time in UTC, as PostgreSQL writes a timestamptz in the
- * session's zone); before store_start. */
-void	 store_set_utc(struct store *);
 /*
  * A connection of its own for one subsystem (an SMS pipeline stage that
  * must not wait behind the others' statements), named "pigeond HOST
  * ROLE" unless the conninfo names it, connecting now. It runs no set-up
  * of its own: the main connection has migrated the schema. on_state may
- * be NULL.
+ * be NULL. utc: the session's TimeZone is UTC, whatever the server's
+ * default (the API answers every time in UTC, as PostgreSQL writes a
+ * timestamptz in the session's zone).
  */
 struct store *store_open_role(struct event_base *, const char *conninfo,
-	    const char *hostname, const char *role, store_state_cb on_state);
-/* The same with store_set_utc (the API's public connection). */
-struct store *store_open_role_utc(struct event_base *, const char *conninfo,
-	    const char *hostname, const char *role);
+	    const char *hostname, const char *role, store_state_cb on_state,
+	    int utc);
 /* Connects now and again after every failure, until store_free. */
 void	 store_start(struct store *);
 int	 store_is_up(const struct store *);

@@ -85,6 +85,7 @@ static TAILQ_HEAD(, target) targets = TAILQ_HEAD_INITIALIZER(targets);
 static struct evdns_base *dns;
 static struct event *ev_tick;
 static long long tick_when;	/* CLOCK_MONOTONIC ms ev_tick is set for (0: unset) */
+static long long ask_at;	/* CLOCK_MONOTONIC ms of the next pigeon_webhook_next_due */
 static char *urls_array;	/* the configured URLs as a text[] literal */
 static int nurls, targets_set, listing;
 static int stopped;		/* webhook_free ran */
@@ -552,14 +553,20 @@ next_due_done(PGresult *res, void *arg)
 	    PQgetisnull(res, 0, 0))
 		return;
 	/* Counted from the database's now(), which was before this. */
-	tick_at(webhook_now_ms() + atoll(PQgetvalue(res, 0, 0)));
+	long long due = webhook_now_ms() + atoll(PQgetvalue(res, 0, 0));
+	if (due < ask_at)
+		ask_at = due;
+	tick_at(due);
 }
 
 /* Asks when the next delivery waiting for its time is due: one from
- * before a restart, or a retry another host left. */
+ * before a restart, or a retry another host left. Not at every tick (a
+ * failing receiver's rests and retries come every second or so): at the
+ * start, at the poll and when the time it gave comes. */
 static void
 next_due_ask(void)
 {
+	ask_at = webhook_now_ms() + WEBHOOK_POLL_S * 1000LL;
 	if (targets_set && !env.draining)
 		store_query(env.store, "SELECT pigeon_webhook_next_due()", 0, NULL,
 		    next_due_done, NULL);
@@ -580,7 +587,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			tick_at(t->rest_until);
 	}
 	webhook_claim();
-	next_due_ask();
+	if (now >= ask_at)
+		next_due_ask();
 }
 
 static void
@@ -733,6 +741,7 @@ webhook_free(void)
 		event_free(ev_tick);
 	ev_tick = NULL;
 	tick_when = 0;
+	ask_at = 0;
 	if (dns)
 		evdns_base_free(dns, 0);
 	dns = NULL;

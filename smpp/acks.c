@@ -48,6 +48,7 @@
 
 #include "log.h"
 #include "smpp.h"
+#include "linkint.h"
 
 struct pending_ack {
 	long long	 handle;	/* 0: answered (a hole) */
@@ -59,7 +60,7 @@ struct pending_ack {
 	int		 again;		/* said to pigeond as a redelivery */
 	uint32_t	*copies;	/* sequence numbers of its copies */
 	size_t		 ncopies;
-	long		 at;		/* when it came (acks_now) */
+	long		 at;		/* when it came (now_ms) */
 };
 
 static struct pending_ack *acks;
@@ -71,21 +72,11 @@ static long long	 next_handle;
  * was taken or noted again. */
 struct again {
 	uint64_t	 key;
-	long		 at;		/* when noted (acks_now) */
+	long		 at;		/* when noted (now_ms) */
 	int		 live;		/* 0: taken (a hole) */
 };
 static struct again	 again_book[ACKS_AGAIN_MAX];
 static size_t		 again_head, again_n;
-
-/* Milliseconds on the monotonic clock (link.c's now_ms). */
-static long
-acks_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Keeps only the entries still waiting for their answer, in order. */
 static void
@@ -140,7 +131,7 @@ ack_put(long long handle, void *owner, unsigned gen, uint32_t seq)
 	acks[nacks].gen = gen;
 	acks[nacks].seq = seq;
 	acks[nacks].cmd = SMPP_DELIVER_SM;
-	acks[nacks].at = acks_now();
+	acks[nacks].at = now_ms();
 	nacks++;
 }
 
@@ -204,7 +195,7 @@ again_find(uint64_t key)
 void
 acks_again_note(uint64_t key)
 {
-	long t = acks_now();
+	long t = now_ms();
 	struct again *a;
 
 	again_expire(t);
@@ -228,7 +219,7 @@ acks_again_take(uint64_t key)
 
 	if (again_n == 0)
 		return 0;
-	t = acks_now();
+	t = now_ms();
 	again_expire(t);
 	if ((a = again_find(key)) == NULL)
 		return 0;
@@ -332,7 +323,7 @@ acks_drop_owner(void *owner)
 long long
 acks_oldest(long age_ms)
 {
-	long t = acks_now();
+	long t = now_ms();
 
 	/* In delivery order: the first one waiting is the oldest. */
 	for (size_t i = acks_head; i < nacks; i++)

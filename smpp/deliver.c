@@ -150,7 +150,7 @@ deliver_is_receipt(const struct deliver *d)
 
 void
 main_deliver(long long handle, uint32_t seq, const struct deliver *d,
-    int again)
+    int again, int receipt)
 {
 	char key[40], sender[32];
 	const uint8_t *ud = d->sm;
@@ -162,7 +162,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d,
 
 	deliver_key(d, key, sizeof(key));
 	log_debug("deliver_sm %u from %s esm 0x%02x dc %u, %zu bytes", seq, d->source, d->esm_class, d->data_coding, d->sm_len);
-	if (deliver_is_receipt(d)) {
+	if (receipt) {
 		emit_report(handle, seq, d, key);
 		return;
 	}

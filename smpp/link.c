@@ -331,14 +331,6 @@ acks_expire(void)
 		    (int)(wait / 1000));
 }
 
-/* A deliver_sm or data_sm (cmd) answered at once with status. */
-static void
-deliver_refuse(struct sess *s, uint32_t cmd, uint32_t status, uint32_t seq)
-{
-	pdu_begin(&scratch, cmd | SMPP_RESP, status, seq);
-	sess_write(s, &scratch);
-}
-
 /* A deliver_sm, or a data_sm (cmd): the same MO or receipt, answered
  * (deliver_sm_resp, data_sm_resp) after pigeond's commit alike. */
 static void
@@ -354,13 +346,13 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		log_warnx("%s (sequence %u) on a %s session %s: answered "
 		    "ESME_RINVBNDSTS", what, seq, role_name(s->role),
 		    s->state != S_BOUND ? "not bound" : "that does not receive");
-		deliver_refuse(s, cmd, ESME_RINVBNDSTS, seq);
+		sess_send_bare(s, cmd | SMPP_RESP, ESME_RINVBNDSTS, seq);
 		return;
 	}
 	if (pdu_deliver_parse(p, len, &d) == -1) {
 		log_warnx("malformed %s (sequence %u): a mandatory field cannot "
 		    "be read; answered ESME_RSYSERR", what, seq);
-		deliver_refuse(s, cmd, ESME_RSYSERR, seq);
+		sess_send_bare(s, cmd | SMPP_RESP, ESME_RSYSERR, seq);
 		return;
 	}
 	if (d.bad_tail > 0)
@@ -379,7 +371,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		log_warnx("%s %u from %s: one more copy (over %d) of "
 		    "one waiting for pigeond's commit: answered ESME_RTHROTTLED",
 		    what, seq, d.source, ACKS_MAX_COPIES);
-		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
+		sess_send_bare(s, cmd | SMPP_RESP, ESME_RTHROTTLED, seq);
 		return;
 	}
 	/* The SMSC sends without waiting for the answers: it is to send the
@@ -390,11 +382,12 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 			    "answer: the next ones are answered ESME_RTHROTTLED",
 			    ACKS_MAX_WAITING);
 		flood_said = 1;
-		deliver_refuse(s, cmd, ESME_RTHROTTLED, seq);
+		sess_send_bare(s, cmd | SMPP_RESP, ESME_RTHROTTLED, seq);
 		return;
 	}
 	flood_said = 0;
-	if (deliver_is_receipt(&d))
+	int receipt = deliver_is_receipt(&d);
+	if (receipt)
 		st.receipts++;
 	else
 		st.mo++;
@@ -406,7 +399,7 @@ on_deliver(struct sess *s, const uint8_t *p, size_t len, uint32_t seq,
 		log_info("%s %u from %s: delivered again after an answer that "
 		    "asked so; told to pigeond as a redelivery", what, seq,
 		    d.source);
-	main_deliver(h, seq, &d, again);
+	main_deliver(h, seq, &d, again, receipt);
 }
 
 static void

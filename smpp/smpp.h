@@ -317,11 +317,12 @@ int	 deliver_is_receipt(const struct deliver *);
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
-/* A deliver_sm or data_sm: an MO part or a receipt, to acknowledge by
- * handle (deliver.c); again: the SMSC delivers it again after an answer
- * that asked so (acks_add), said as a redelivery. */
+/* A deliver_sm or data_sm: an MO part or, when receipt (as
+ * deliver_is_receipt says), a receipt, to acknowledge by handle
+ * (deliver.c); again: the SMSC delivers it again after an answer that
+ * asked so (acks_add), said as a redelivery. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *,
-	    int again);
+	    int again, int receipt);
 void	 main_exit(int) __attribute__((noreturn));
 
 #endif

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 54202d3a2b61871fad1699b5ed761a0b3829f007e952e76481909baae91c3043
+-- functions sha256: c624389a5f30abac0d4af6f8bebb50566ebb50848bb0fe369c95cbed7eefe942
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 39 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 40 $$;

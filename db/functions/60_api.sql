@@ -374,10 +374,8 @@ BEGIN
 	                   'link', d.msg_modem) ||
 	                   -- Callbacks queued before 0034 say the message
 	                   -- as it is now.
-	                   coalesce(d.msg_event,
-	                       jsonb_build_object('status', d.msg_detail,
-	                           'parts', o.parts, 'attempts', o.attempts,
-	                           'carrier_status', pigeon_dlr_carrier_status(o.id)))
+	                   coalesce(d.msg_event, pigeon_dlr_event(d.msg_detail,
+	                       o.parts, o.attempts, o.id))
 	                 FROM outbox o WHERE o.id = d.outbox_id))
 	       ELSE
 	       (SELECT CASE WHEN d.event = 'post.deleted' THEN

@@ -377,3 +377,14 @@ h_smsc_resps(struct h_smsc *s, const char *command, long status)
 	free(text);
 	return n;
 }
+
+int
+h_smsc_wait_resps(struct h_smsc *s, const char *command, long status, long n,
+    int timeout_ms)
+{
+	/* Each look reads the whole record: 20 a second are plenty. */
+	for (long t0 = h_now_ms(); h_smsc_resps(s, command, status) < n; h_sleep_ms(50))
+		if (h_now_ms() - t0 > timeout_ms)
+			return -1;
+	return 0;
+}

@@ -249,6 +249,9 @@ json_t	*h_smsc_submits(struct h_smsc *);
 /* How many records of command (e.g. "deliver_sm_resp") the SMSC sent or
  * received with that command_status. */
 long	 h_smsc_resps(struct h_smsc *, const char *command, long status);
+/* Until the SMSC recorded n of them: 0, or -1 after timeout_ms. */
+int	 h_smsc_wait_resps(struct h_smsc *, const char *command, long status,
+	    long n, int timeout_ms);
 /* The messages the SMSC accepted for number (with or without '+'), parts
  * joined, in the order their last part came: an array of strings. */
 json_t	*h_smsc_messages(struct h_smsc *, const char *number);

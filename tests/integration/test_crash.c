@@ -120,12 +120,9 @@ END_TEST
 START_TEST(test_transient_error_keeps_order)
 {
 	h_gateway_start(&g, "crash_order", 1);
-	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
-	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
-	ck_assert_int_eq(h_text(&g, 0, BOB, "JOIN bob"), 0);
-	ck_assert_int_eq(h_wait_received(&g, BOB, "@bob", WAIT_MS), 0);
-	ck_assert_int_eq(h_text(&g, 0, CAROL, "JOIN carol"), 0);
-	ck_assert_int_eq(h_wait_received(&g, CAROL, "@carol", WAIT_MS), 0);
+	h_join(&g, 0, ALICE, "alice", WAIT_MS);
+	h_join(&g, 0, BOB, "bob", WAIT_MS);
+	h_join(&g, 0, CAROL, "carol", WAIT_MS);
 
 	h_db_exec(g.db, "CREATE SEQUENCE test_follow_deadlocks");
 	h_db_exec(g.db, "CREATE FUNCTION test_follow_deadlock() RETURNS trigger "
@@ -185,12 +182,9 @@ START_TEST(test_stuck_message)
 	const char *dave = "+212661000004", *erin = "+212661000005";
 
 	h_gateway_start(&g, "crash_stuck", 1);
-	ck_assert_int_eq(h_text(&g, 0, BOB, "JOIN bob"), 0);
-	ck_assert_int_eq(h_wait_received(&g, BOB, "@bob", WAIT_MS), 0);
-	ck_assert_int_eq(h_text(&g, 0, dave, "JOIN dave"), 0);
-	ck_assert_int_eq(h_wait_received(&g, dave, "@dave", WAIT_MS), 0);
-	ck_assert_int_eq(h_text(&g, 0, erin, "JOIN erin"), 0);
-	ck_assert_int_eq(h_wait_received(&g, erin, "@erin", WAIT_MS), 0);
+	h_join(&g, 0, BOB, "bob", WAIT_MS);
+	h_join(&g, 0, dave, "dave", WAIT_MS);
+	h_join(&g, 0, erin, "erin", WAIT_MS);
 
 	h_db_exec(g.db, "CREATE FUNCTION test_follow_timeout() RETURNS trigger "
 	    "LANGUAGE plpgsql AS $$ BEGIN "

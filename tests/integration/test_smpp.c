@@ -1256,15 +1256,6 @@ resps_with_status(long status)
 	return h_smsc_resps(&smsc, "deliver_sm_resp", status);
 }
 
-static int
-released_twice(void *arg)
-{
-	(void)arg;
-	if (resps_with_status(0x64) >= 2)
-		return 1;
-	h_sleep_ms(50);
-	return 0;
-}
 
 /*
  * An MO the database refuses to store: pigeond tells the worker
@@ -1287,7 +1278,7 @@ START_TEST(test_mo_store_failed_released)
 	h_db_exec(g.db, "ALTER TABLE inbox_parts ADD CONSTRAINT test_refuse "
 	    "CHECK (text <> 'FOLLOW relamina') NOT VALID");
 	TEXT(b, "FOLLOW relamina");
-	int released = h_wait_for(released_twice, NULL, 20000);
+	int released = h_smsc_wait_resps(&smsc, "deliver_sm_resp", 0x64, 2, 20000);
 	h_db_exec(g.db, "ALTER TABLE inbox_parts DROP CONSTRAINT test_refuse");
 	ck_assert_msg(released == 0, "the MO pigeond could not store was not "
 	    "answered ESME_RX_T_APPN (twice: delivered again) by the worker");
@@ -1416,32 +1407,31 @@ smsc_count(const char *name)
 	return n;
 }
 
-struct count_arg {
-	long (*count)(void);
-	long n;
+/* The SMSC has sent at least *arg deliver_sm (its counter). */
+static int
+delivered_reached(void *arg)
+{
+	if (smsc_count("deliver_sm") >= *(long *)arg)
+		return 1;
+	h_sleep_ms(50);		/* each look asks the simulator */
+	return 0;
+}
+
+/* While the lock is still away past the worker's wait: ESME_RX_T_APPN,
+ * and the SMSC delivers it again on the same session. */
+struct again_arg {
+	long again;		/* ESME_RX_T_APPN answers to wait for */
+	long delivered;		/* deliver_sm the SMSC has sent by then */
+	int answered, redelivered;
 };
 
-static long
-answered_again(void)
+static void
+answered_and_redelivered(void *p)
 {
-	return resps_with_status(0x64);
-}
+	struct again_arg *a = p;
 
-static long
-delivered(void)
-{
-	return smsc_count("deliver_sm");
-}
-
-static int
-count_reached(void *arg)
-{
-	struct count_arg *c = arg;
-
-	if (c->count() >= c->n)
-		return 1;
-	h_sleep_ms(50);
-	return 0;
+	a->answered = h_smsc_wait_resps(&smsc, "deliver_sm_resp", 0x64, a->again, 20000);
+	a->redelivered = h_wait_for(delivered_reached, &a->delivered, 20000);
 }
 
 /*
@@ -1454,22 +1444,6 @@ count_reached(void *arg)
  * redelivery only when the link had gone down since the first copy):
  * the post published twice.
  */
-/* While the lock is still away past the worker's wait: ESME_RX_T_APPN,
- * and the SMSC delivers it again on the same session. */
-struct again_arg {
-	struct count_arg again, twice;
-	int answered, redelivered;
-};
-
-static void
-answered_and_redelivered(void *p)
-{
-	struct again_arg *a = p;
-
-	a->answered = h_wait_for(count_reached, &a->again, 20000);
-	a->redelivered = h_wait_for(count_reached, &a->twice, 20000);
-}
-
 START_TEST(test_mo_answered_again_stored_once)
 {
 	const char *a = "+212661300011", *b = "+212661300012";
@@ -1483,8 +1457,8 @@ START_TEST(test_mo_answered_again_stored_once)
 	TEXT(b, "FOLLOW againamina");
 	GETS(b, "You now follow @againamina");
 	settle();
-	struct again_arg w = { { answered_again, answered_again() + 1 },
-	    { delivered, delivered() + 2 }, -1, -1 };
+	struct again_arg w = { resps_with_status(0x64) + 1,
+	    smsc_count("deliver_sm") + 2, -1, -1 };
 	store_while_lock_away(a, post, answered_and_redelivered, &w);
 	ck_assert_msg(w.answered == 0, "the worker never answered the held MO "
 	    "ESME_RX_T_APPN");

@@ -1044,28 +1044,6 @@ START_TEST(test_latin1_default)
 }
 END_TEST
 
-/* How many deliver_sm_resp the SMSC recorded with that status. */
-static long
-resps_with_status(long status)
-{
-	return h_smsc_resps(&smsc, "deliver_sm_resp", status);
-}
-
-struct resp_want {
-	long	 status, n;
-};
-
-static int
-resps_reached(void *arg)
-{
-	struct resp_want *r = arg;
-
-	if (resps_with_status(r->status) >= r->n)
-		return 1;
-	h_sleep_ms(20);
-	return 0;
-}
-
 /*
  * pigeond could not store a delivery and says so (`release`): the worker
  * answers it ESME_RX_T_APPN (0x64) at once, and the SMSC delivers it
@@ -1084,8 +1062,7 @@ START_TEST(test_mo_released)
 	json_t *m = take_sms_from("+212611000007");
 	w_write("{\"type\":\"release\",\"folder\":0,\"location\":%lld}",
 	    json_integer_value(json_object_get(m, "location")));
-	struct resp_want rw = { 0x64, 1 };
-	ck_assert_msg(h_wait_for(resps_reached, &rw, WAIT_MS) == 0,
+	ck_assert_msg(h_smsc_wait_resps(&smsc, "deliver_sm_resp", 0x64, 1, WAIT_MS) == 0,
 	    "the released deliver_sm was not answered ESME_RX_T_APPN (log: %s)", w.log);
 	/* Delivered again: reported again, under a new location. */
 	json_t *again = take_sms_from("+212611000007");
@@ -1101,8 +1078,7 @@ START_TEST(test_mo_released)
 	w_write("{\"type\":\"delete\",\"folder\":0,\"location\":%lld}",
 	    json_integer_value(json_object_get(again, "location")));
 	json_decref(w_take("deleted", -1, WAIT_MS));
-	struct resp_want ok = { 0, 1 };
-	ck_assert(h_wait_for(resps_reached, &ok, WAIT_MS) == 0);
+	ck_assert(h_smsc_wait_resps(&smsc, "deliver_sm_resp", 0, 1, WAIT_MS) == 0);
 	json_decref(m);
 	json_decref(again);
 	teardown();

@@ -65,7 +65,7 @@ static long long last_handle;
 static struct deliver last_d;		/* last_d.sm points to last_text */
 static char last_text[256];
 void main_deliver(long long handle, uint32_t seq, const struct deliver *d,
-    int again)
+    int again, int receipt)
 {
 	size_t n = d->sm_len < sizeof(last_text) - 1 ? d->sm_len :
 	    sizeof(last_text) - 1;
@@ -427,12 +427,13 @@ START_TEST(test_receiver_lost_older_pigeond)
 }
 END_TEST
 
-/* A deliver_sm from +212600000001 saying text, sequence seq. */
+/* A deliver_sm's or data_sm's head, from +212600000001 to 40404, up to
+ * its esm_class. */
 static void
-deliver_text(struct pdu_out *o, uint32_t seq, const char *text)
+mo_head(struct pdu_out *o, uint32_t cmd, uint32_t seq, uint8_t esm)
 {
 	pdu_out_init(o);
-	pdu_begin(o, SMPP_DELIVER_SM, 0, seq);
+	pdu_begin(o, cmd, 0, seq);
 	pdu_cstr(o, "", 6);			/* service_type */
 	pdu_u8(o, 1);
 	pdu_u8(o, 1);
@@ -440,7 +441,14 @@ deliver_text(struct pdu_out *o, uint32_t seq, const char *text)
 	pdu_u8(o, 0);
 	pdu_u8(o, 0);
 	pdu_cstr(o, "40404", 21);
-	pdu_u8(o, 0);				/* esm_class: MO */
+	pdu_u8(o, esm);				/* esm_class */
+}
+
+/* A deliver_sm from +212600000001 saying text, sequence seq. */
+static void
+deliver_text(struct pdu_out *o, uint32_t seq, const char *text)
+{
+	mo_head(o, SMPP_DELIVER_SM, seq, 0);	/* esm_class: MO */
 	pdu_u8(o, 0);
 	pdu_u8(o, 0);
 	pdu_cstr(o, "", 17);
@@ -557,16 +565,7 @@ static void
 data_sm_text(struct pdu_out *o, uint32_t seq, uint8_t esm, const char *text,
     const uint8_t *tlvs, size_t tlen)
 {
-	pdu_out_init(o);
-	pdu_begin(o, SMPP_DATA_SM, 0, seq);
-	pdu_cstr(o, "", 6);			/* service_type */
-	pdu_u8(o, 1);
-	pdu_u8(o, 1);
-	pdu_cstr(o, "212600000001", 21);
-	pdu_u8(o, 0);
-	pdu_u8(o, 0);
-	pdu_cstr(o, "40404", 21);
-	pdu_u8(o, esm);				/* esm_class */
+	mo_head(o, SMPP_DATA_SM, seq, esm);
 	pdu_u8(o, 0);				/* registered_delivery */
 	pdu_u8(o, 0);				/* data_coding */
 	pdu_tlv(o, TLV_MESSAGE_PAYLOAD, text, strlen(text));
