@@ -175,8 +175,7 @@ RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	r record;
 	mid bigint;
-	n integer := 0;
-	modems text[] := '{}';
+	stored inbox_parts[];
 BEGIN
 	-- The links' rows first, in name order, as the outcomes and receipts
 	-- batches take them: updated below in the parts' order, then in no
@@ -199,97 +198,119 @@ BEGIN
 	           FROM jsonb_array_elements(p_parts) p
 	          WHERE (p->>'total')::integer > 1) g
 	  ORDER BY g.k;
-	FOR r IN
-		WITH ins AS (
-			INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
-			    sender_kind, smsc, smsc_time, coding, text,
-			    concat_ref, concat_total, concat_seq, problem, link_key)
-			-- Without a network time stamp, sender and text do not
-			-- tell two SMS apart (a second STOP would be a
-			-- "duplicate" for ever): the worker's read_id does,
-			-- which a re-read by the same worker run keeps
-			-- (docs/reliability.md, "Hostile input", item 4). An
-			-- SMSC's redelivery (SMPP) is the same key within the
-			-- window (the NOT EXISTS below); in one batch, the same
-			-- key and transaction time.
-			SELECT CASE WHEN p ? 'link_key'
-			       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
-			       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
-			           p->>'time', p->>'ref', p->>'total', p->>'seq',
-			           md5(p->>'text'),
-			           CASE WHEN p->>'time' IS NULL THEN
-			               coalesce('read ' || (p->>'read_id'),
-			                   'at ' || (p->>'folder') || '/' || (p->>'location'))
-			           END)) END,
-			       p->>'modem', p->>'sender', p->>'sender_norm',
-			       p->>'sender_kind', coalesce(p->>'smsc', ''),
-			       t.at, p->>'coding', p->>'text',
-			       (p->>'ref')::integer, (p->>'total')::integer,
-			       (p->>'seq')::integer,
-			       CASE WHEN p->>'coding' = 'corrupt' THEN 'undecodable: ' ||
-			                coalesce(p->>'error', 'unknown error')
-			            WHEN p->>'time' IS NOT NULL AND t.at IS NULL THEN
-			                'time stamp out of range: ' || (p->>'time')
-			            WHEN p->>'coding' = '8bit' THEN 'binary'
-			       END,
-			       p->>'link_key'
-			  FROM jsonb_array_elements(p_parts) p,
-			       LATERAL (SELECT pigeon_inbox_time(p->>'time') AS at
-			                OFFSET 0) t	-- once a part
-			 -- A redelivery: the same key within the window, and the
-			 -- link has been down (or pigeond restarted) since the
-			 -- first was stored, or the worker says it is one (it
-			 -- answered the first ESME_RX_T_APPN, its commit's answer
-			 -- held past 5 minutes for the host lock, or its session
-			 -- closed under it: the SMSC delivered it again on a link
-			 -- that stayed up), the only ways its answer could be
-			 -- lost. Without that, it is a new SMS with the same
-			 -- text: a second STOP after a START was lost. One the
-			 -- worker calls a redelivery whose first copy was never
-			 -- stored is stored.
-			 WHERE NOT (p ? 'link_key' AND EXISTS (
-			       SELECT 1 FROM inbox_parts i
-			        WHERE i.link_key = p->>'link_key'
-			          AND i.received_at > now() - interval '15 minutes'
-			          AND ((p->>'redelivery' = 'true' AND i.modem = p->>'modem')
-			               OR EXISTS (SELECT 1 FROM modem_history h
-			                           WHERE h.modem = i.modem
-			                             AND h.at >= i.received_at
-			                             AND h.state <> 'online'))))
-			ON CONFLICT (dedupe) DO NOTHING
-			RETURNING *
-		)
-		SELECT * FROM ins ORDER BY id
-	LOOP
-		n := n + 1;
-		modems := modems || r.modem;
-		IF r.problem IS NOT NULL AND r.problem <> 'binary' THEN
-			UPDATE modems
-			   SET sms_corrupt = sms_corrupt + (r.coding = 'corrupt')::integer,
-			       sms_damaged = sms_damaged + (r.coding <> 'corrupt')::integer
-			 WHERE name = r.modem;
-			RAISE LOG 'pigeon: modem %: SMS part % stored with a problem: %',
-			    r.modem, r.id, r.problem;
-		END IF;
-		IF coalesce(r.concat_total, 1) <= 1 THEN
-			INSERT INTO inbox_messages (modem, sender, sender_kind, text,
-			    parts, state, result, processed_at)
-			    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1,
-			    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
-			    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
-			         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,
-			    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END)
-			    RETURNING id INTO mid;
-			UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
-		ELSE
-			PERFORM pigeon_inbox_join(r.id, false);
-		END IF;
+	WITH ins AS (
+		INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
+		    sender_kind, smsc, smsc_time, coding, text,
+		    concat_ref, concat_total, concat_seq, problem, link_key)
+		-- Without a network time stamp, sender and text do not
+		-- tell two SMS apart (a second STOP would be a
+		-- "duplicate" for ever): the worker's read_id does,
+		-- which a re-read by the same worker run keeps
+		-- (docs/reliability.md, "Hostile input", item 4). An
+		-- SMSC's redelivery (SMPP) is the same key within the
+		-- window (the NOT EXISTS below); in one batch, the same
+		-- key and transaction time.
+		SELECT CASE WHEN p ? 'link_key'
+		       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
+		       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
+		           p->>'time', p->>'ref', p->>'total', p->>'seq',
+		           md5(p->>'text'),
+		           CASE WHEN p->>'time' IS NULL THEN
+		               coalesce('read ' || (p->>'read_id'),
+		                   'at ' || (p->>'folder') || '/' || (p->>'location'))
+		           END)) END,
+		       p->>'modem', p->>'sender', p->>'sender_norm',
+		       p->>'sender_kind', coalesce(p->>'smsc', ''),
+		       t.at, p->>'coding', p->>'text',
+		       (p->>'ref')::integer, (p->>'total')::integer,
+		       (p->>'seq')::integer,
+		       CASE WHEN p->>'coding' = 'corrupt' THEN 'undecodable: ' ||
+		                coalesce(p->>'error', 'unknown error')
+		            WHEN p->>'time' IS NOT NULL AND t.at IS NULL THEN
+		                'time stamp out of range: ' || (p->>'time')
+		            WHEN p->>'coding' = '8bit' THEN 'binary'
+		       END,
+		       p->>'link_key'
+		  FROM jsonb_array_elements(p_parts) p,
+		       LATERAL (SELECT pigeon_inbox_time(p->>'time') AS at
+		                OFFSET 0) t	-- once a part
+		 -- A redelivery: the same key within the window, and the
+		 -- link has been down (or pigeond restarted) since the
+		 -- first was stored, or the worker says it is one (it
+		 -- answered the first ESME_RX_T_APPN, its commit's answer
+		 -- held past 5 minutes for the host lock, or its session
+		 -- closed under it: the SMSC delivered it again on a link
+		 -- that stayed up), the only ways its answer could be
+		 -- lost. Without that, it is a new SMS with the same
+		 -- text: a second STOP after a START was lost. One the
+		 -- worker calls a redelivery whose first copy was never
+		 -- stored is stored.
+		 WHERE NOT (p ? 'link_key' AND EXISTS (
+		       SELECT 1 FROM inbox_parts i
+		        WHERE i.link_key = p->>'link_key'
+		          AND i.received_at > now() - interval '15 minutes'
+		          AND ((p->>'redelivery' = 'true' AND i.modem = p->>'modem')
+		               OR EXISTS (SELECT 1 FROM modem_history h
+		                           WHERE h.modem = i.modem
+		                             AND h.at >= i.received_at
+		                             AND h.state <> 'online'))))
+		ON CONFLICT (dedupe) DO NOTHING
+		RETURNING *
+	)
+	SELECT coalesce(array_agg(i::inbox_parts ORDER BY i.id), '{}') INTO stored FROM ins i;
+	FOR r IN SELECT * FROM unnest(stored) s
+	          WHERE s.problem IS NOT NULL AND s.problem <> 'binary' LOOP
+		UPDATE modems
+		   SET sms_corrupt = sms_corrupt + (r.coding = 'corrupt')::integer,
+		       sms_damaged = sms_damaged + (r.coding <> 'corrupt')::integer
+		 WHERE name = r.modem;
+		RAISE LOG 'pigeon: modem %: SMS part % stored with a problem: %',
+		    r.modem, r.id, r.problem;
 	END LOOP;
+	IF NOT EXISTS (SELECT 1 FROM unnest(stored) s WHERE s.concat_total > 1) THEN
+		-- No long SMS (most batches): a message a part, all in one
+		-- statement, their ids in the parts' order (the array's), so
+		-- that the batch's statement triggers (state counts, the
+		-- audience's hours) fire once, not once a message.
+		WITH src AS MATERIALIZED (
+			SELECT nextval('inbox_messages_id_seq'::regclass) AS mid, s.*
+			  FROM unnest(stored) s
+		), msg AS (
+			INSERT INTO inbox_messages (id, modem, sender, sender_kind, text,
+			    parts, state, result, processed_at)
+			SELECT src.mid, src.modem, src.sender_norm, src.sender_kind, src.text, 1,
+			    CASE WHEN pigeon_inbox_inert(src.coding) THEN 'ignored' ELSE 'new' END,
+			    CASE WHEN src.coding = 'corrupt' THEN 'undecodable SMS, not applied'
+			         WHEN pigeon_inbox_inert(src.coding) THEN 'binary SMS, not applied' END,
+			    CASE WHEN pigeon_inbox_inert(src.coding) THEN now() END
+			  FROM src ORDER BY src.mid
+		)
+		UPDATE inbox_parts p SET message_id = src.mid
+		  FROM src WHERE p.id = src.id;
+	ELSE
+		-- A long SMS's part joins its group (pigeon_inbox_join); the
+		-- parts in their order, one at a time.
+		FOR r IN SELECT * FROM unnest(stored) s LOOP
+			IF coalesce(r.concat_total, 1) <= 1 THEN
+				INSERT INTO inbox_messages (modem, sender, sender_kind, text,
+				    parts, state, result, processed_at)
+				    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1,
+				    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
+				    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
+				         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,
+				    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END)
+				    RETURNING id INTO mid;
+				UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
+			ELSE
+				PERFORM pigeon_inbox_join(r.id, false);
+			END IF;
+		END LOOP;
+	END IF;
 	-- Each modem's received count, once per modem and batch (a re-read
 	-- SMS, absorbed by the dedupe key, is not counted twice).
-	PERFORM pigeon_modem_received(m, count(*)::integer)
-	   FROM unnest(modems) m GROUP BY m;
-	RETURN n;
+	PERFORM pigeon_modem_received(s.modem, count(*)::integer)
+	   FROM unnest(stored) s GROUP BY s.modem;
+	RETURN cardinality(stored);
 END $$;
 
 -- The next whole messages to apply (at most p_limit, pigeond's batch),

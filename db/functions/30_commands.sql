@@ -181,6 +181,20 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	      '[A-Za-z\u00c0-\u024f\u0608-\u061b\u061d-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefe]') AS c) s
 $$;
 
+-- The one write of an applied message: 'done' (or 'ignored', when p_ignore
+-- or a rule already set it), when, the command parsed (as parsed: an "ON
+-- verra" applied as a post stays 'on') and what was done.
+CREATE OR REPLACE FUNCTION pigeon_apply_end(p_msg bigint, p_cmd text,
+    p_outcome text, p_ignore boolean DEFAULT false)
+RETURNS text LANGUAGE sql AS $$
+	UPDATE inbox_messages
+	   SET state = CASE WHEN p_ignore OR state = 'ignored' THEN 'ignored'
+	                    ELSE 'done' END,
+	       processed_at = now(), command = p_cmd, result = p_outcome
+	 WHERE id = p_msg;
+	SELECT p_outcome;
+$$;
+
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
 -- lang, from, to, keyword_lang, loose, at, ucs2, digest, hour), applied at
 -- most once.
@@ -203,17 +217,19 @@ DECLARE
 	k integer;
 	opted_in boolean := false;
 BEGIN
-	UPDATE inbox_messages SET state = 'done', processed_at = now(), command = c_cmd
-	 WHERE id = p_msg AND state = 'new'
-	RETURNING * INTO m;
+	-- Locked here, written once at the end (pigeon_apply_end): its
+	-- state, command and result in one UPDATE, the state counts'
+	-- trigger fired once a message. (A rule below that ignores it sets
+	-- 'ignored' first; the end keeps it.)
+	SELECT * INTO m FROM inbox_messages WHERE id = p_msg AND state = 'new'
+	   FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
 
 	-- Operators' promotions and service numbers are stored, never answered.
 	IF m.sender_kind <> 'e164' THEN
-		UPDATE inbox_messages SET state = 'ignored', result = 'not a phone number'
-		 WHERE id = p_msg;
+		PERFORM pigeon_apply_end(p_msg, c_cmd, 'not a phone number', true);
 		RETURN 'ignored: ' || m.sender_kind || ' sender';
 	END IF;
 
@@ -238,22 +254,19 @@ BEGIN
 		ELSE
 			outcome := 'already stopped';
 		END IF;
-		UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
-		RETURN outcome;
+		RETURN pigeon_apply_end(p_msg, c_cmd, outcome);
 	END IF;
 
 	-- A suspended account's other messages are kept, not applied
 	-- (64_moderation.sql).
 	IF acct.suspended_at IS NOT NULL THEN
-		UPDATE inbox_messages SET state = 'ignored', result = 'account suspended'
-		 WHERE id = p_msg;
+		PERFORM pigeon_apply_end(p_msg, c_cmd, 'account suspended', true);
 		RETURN 'ignored: account suspended';
 	END IF;
 
 	outcome := pigeon_apply_limit(m, lang);
 	IF outcome IS NOT NULL THEN
-		UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
-		RETURN outcome;
+		RETURN pigeon_apply_end(p_msg, c_cmd, outcome);
 	END IF;
 
 	-- "ON verra": ON or OFF with a word nobody is called is a post; so
@@ -452,9 +465,7 @@ BEGIN
 	IF opted_in THEN
 		outcome := outcome || ' (STOP lifted by JOIN)';
 	END IF;
-
-	UPDATE inbox_messages SET result = outcome WHERE id = p_msg;
-	RETURN outcome;
+	RETURN pigeon_apply_end(p_msg, coalesce(p_cmd->>'cmd', 'post'), outcome);
 END $$;
 
 -- D h text: only to someone who follows the sender; the recipient's STOP

@@ -157,6 +157,7 @@ CREATE OR REPLACE FUNCTION pigeon_loop_partner(p_acct accounts, p_text text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	rounds integer := pigeon_setting_int('loop_rounds');
+	window_s integer;
 	recent text[];
 	since timestamptz;
 	k text;
@@ -166,30 +167,41 @@ BEGIN
 	IF rounds = 0 THEN
 		RETURN NULL;
 	END IF;
+	window_s := pigeon_setting_int('loop_window');
 	-- The member's latest 50 posts at most (ids grow with time: the
 	-- index on (account_id, id) stops there), those of the window only.
 	SELECT array_agg(q.text), min(q.created_at) INTO recent, since
 	  FROM (SELECT p.text, p.created_at, p.deleted_at FROM posts p
 	         WHERE p.account_id = p_acct.id
 	         ORDER BY p.id DESC LIMIT 50) q
-	 WHERE q.deleted_at IS NULL AND q.created_at > now() - make_interval(secs =>
-	       pigeon_setting_int('loop_window'));
+	 WHERE q.deleted_at IS NULL
+	   AND q.created_at > now() - make_interval(secs => window_s);
 	IF coalesce(cardinality(recent), 0) < rounds THEN
 		RETURN NULL;	-- most posts: no key to compute
 	END IF;
-	k := pigeon_loop_key(p_text);
-	SELECT count(*) INTO n FROM unnest(recent) t WHERE pigeon_loop_key(t) = k;
-	IF k IS NULL OR n < rounds THEN
-		RETURN NULL;
-	END IF;
+	-- The other end first: the copy of someone else's post that reached
+	-- the member's phone last since the first of those posts (by
+	-- outbox_recipient_time: the copies of the window alone). A member
+	-- who posts often and was sent nothing meanwhile is no loop, and no
+	-- key is computed (each a fold and two regular expressions, ten of
+	-- them for a member with ten posts in the window).
 	SELECT a.handle INTO partner
-	  FROM outbox o
+	  FROM (SELECT o.id, o.post_id FROM outbox o
+	         WHERE o.recipient = p_acct.phone AND o.created_at >= since
+	           AND o.post_id IS NOT NULL OFFSET 0) o
 	  JOIN posts p ON p.id = o.post_id
 	  JOIN accounts a ON a.id = p.account_id
-	 WHERE o.recipient = p_acct.phone AND o.created_at >= since
-	   AND o.post_id IS NOT NULL AND a.id <> p_acct.id
+	 WHERE a.id <> p_acct.id
 	 ORDER BY o.id DESC LIMIT 1;
-	RETURN partner;
+	IF partner IS NULL THEN
+		RETURN NULL;
+	END IF;
+	k := pigeon_loop_key(p_text);
+	IF k IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT count(*) INTO n FROM unnest(recent) t WHERE pigeon_loop_key(t) = k;
+	RETURN CASE WHEN n >= rounds THEN partner END;
 END $$;
 
 -- The per-link daily budget (link_budget_day parts a day on each modem or

@@ -227,6 +227,12 @@ RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
+	-- Most services have no webhook: no INSERT, whose statement
+	-- triggers (the deliveries' state counts) fire even for no row.
+	IF NOT EXISTS (SELECT 1 FROM webhook_targets t
+	               WHERE t.active AND t.kind = 'webhook') THEN
+		RETURN NULL;
+	END IF;
 	INSERT INTO webhook_deliveries (url, post_id, event)
 	SELECT t.url, NEW.id, 'post' FROM webhook_targets t
 	 WHERE t.active AND t.kind = 'webhook'
