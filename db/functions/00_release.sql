@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 60c59cf3ff28ec37e5a1e53efd324f30f68348f7fdc4b7038f28ebf39b8d5751
+-- functions sha256: 861dd43e5d3d63c03e82494cf14679daa5b7af2644bf5cffbc98ee6091cede19
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 42 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 43 $$;

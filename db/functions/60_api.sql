@@ -300,6 +300,14 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	    'carrier_status', pigeon_dlr_carrier_status(p_outbox));
 $$;
 
+-- A time in a webhook or callback body as the API answers it (api_body.c,
+-- api_time_json): UTC, always with milliseconds, 2026-11-26T08:28:37.100+00:00,
+-- whatever the session's zone (jsonb wrote 0 to 6 decimals in it).
+CREATE OR REPLACE FUNCTION pigeon_json_time(p timestamptz)
+RETURNS text LANGUAGE sql STABLE STRICT AS $$
+	SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"');
+$$;
+
 -- Claims due deliveries of some URLs with a lease (a host that dies
 -- mid-POST gives them back), each with the JSON body to POST and its URL.
 -- One queue at a time: a configured URL, or the URLs of one receiver of
@@ -376,7 +384,8 @@ BEGIN
 	       CASE WHEN d.event = 'message.state' THEN
 	           jsonb_build_object('event', 'message.state', 'delivery', d.id,
 	               'message', (SELECT jsonb_build_object('id', o.id,
-	                   'to', o.recipient, 'state', d.msg_state, 'at', d.msg_at,
+	                   'to', o.recipient, 'state', d.msg_state,
+	                   'at', pigeon_json_time(d.msg_at),
 	                   'link', d.msg_modem) ||
 	                   -- Callbacks queued before 0034 say the message
 	                   -- as it is now.
@@ -387,12 +396,12 @@ BEGIN
 	       (SELECT CASE WHEN d.event = 'post.deleted' THEN
 	                   jsonb_build_object('event', 'post.deleted', 'delivery', d.id,
 	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
-	                           'deleted_at', p.deleted_at))
+	                           'deleted_at', pigeon_json_time(p.deleted_at)))
 	               ELSE
 	                   jsonb_build_object('event', 'post', 'delivery', d.id,
 	                       'post', jsonb_build_object('id', p.id, 'user', a.handle,
 	                           'name', a.name, 'text', p.text,
-	                           'created_at', p.created_at))
+	                           'created_at', pigeon_json_time(p.created_at)))
 	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
 	         WHERE p.id = d.post_id) END,

@@ -238,6 +238,13 @@ h_write_file(const char *path, const char *text)
 }
 
 int
+h_api_time(const char *s)
+{
+	return s && strlen(s) == 29 && s[10] == 'T' && s[19] == '.' &&
+	    strspn(s + 20, "0123456789") == 3 && strcmp(s + 23, "+00:00") == 0;
+}
+
+int
 h_count_lines(const char *text, const char *needle)
 {
 	int count = 0;

@@ -45,6 +45,8 @@ char	*h_read_file(const char *path);		/* NULL if missing */
 int	 h_open_fds(pid_t pid);		/* descriptors it holds; -1 if gone */
 int	 h_write_file(const char *path, const char *text);
 int	 h_count_lines(const char *text, const char *needle);
+/* 1 when s is a time as the API answers it: 2026-12-06T00:07:35.768+00:00. */
+int	 h_api_time(const char *s);
 
 /* A fresh database on the test cluster; returns its conninfo (malloc). */
 char	*h_db_create(const char *name);

@@ -833,14 +833,6 @@ refused(const char *path, const char *key, const char *body, const char *want)
 	json_decref(o);
 }
 
-/* 1 when s is a time as the API answers it: 2026-12-06T00:07:35.768+00:00. */
-static int
-fixed_time(const char *s)
-{
-	return s && strlen(s) == 29 && s[10] == 'T' && s[19] == '.' &&
-	    strspn(s + 20, "0123456789") == 3 && strcmp(s + 23, "+00:00") == 0;
-}
-
 struct listed {
 	const char *key, *send_at;
 };
@@ -958,14 +950,14 @@ START_TEST(test_api_post_utc)
 	    "\"%s\"}", at);
 	json_t *a = jreq("POST", "/api/posts", key, sched, 202);
 	const char *sa = json_string_value(json_object_get(a, "send_at"));
-	ck_assert_msg(fixed_time(sa), "send_at %s", sa ? sa : "null");
+	ck_assert_msg(h_api_time(sa), "send_at %s", sa ? sa : "null");
 	ck_assert_str_eq(sa + 19, ".000+00:00");
 	json_t *l = jreq("GET", "/api/accounts/shop/scheduled", key, NULL, 200);
 	json_t *s0 = json_array_get(json_object_get(l, "scheduled"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(s0, "send_at")), sa);
 	/* Milliseconds always: PostgreSQL wrote .7688, .1 or none. */
 	const char *ca = json_string_value(json_object_get(s0, "created_at"));
-	ck_assert_msg(fixed_time(ca), "created_at %s", ca ? ca : "null");
+	ck_assert_msg(h_api_time(ca), "created_at %s", ca ? ca : "null");
 	json_decref(l);
 	/* A database whose TimeZone is the country's: still UTC, once the
 	 * API's connections are made again. */

@@ -331,6 +331,13 @@ START_TEST(test_each_post_once)
 	ck_assert_ptr_nonnull(strstr(data, "\"user\": \"alice\""));
 	ck_assert_ptr_nonnull(strstr(data, "five while down"));
 	ck_assert_ptr_null(strstr(data, "+212661000001"));
+	/* Its time as the API answers times (UTC, milliseconds): jsonb
+	 * wrote 0 to 6 decimals in the session's zone. */
+	const char *c = strstr(data, "\"created_at\": \"");
+	ck_assert_ptr_nonnull(c);
+	char *at = strndup(c + 15, 29);
+	ck_assert_msg(h_api_time(at) && c[15 + 29] == '"', "created_at %.40s", c + 15);
+	free(at);
 	free(data);
 }
 END_TEST
@@ -555,6 +562,8 @@ START_TEST(test_dlr_tells_its_event)
 				    json_dumps(a[i].body, JSON_SORT_KEYS));
 		if (a[i].code != 200)
 			continue;
+		const char *at = json_string_value(json_object_get(m, "at"));
+		ck_assert_msg(h_api_time(at), "callback at %s", at ? at : "null");
 		json_t *tell = json_pack("{s:O,s:O,s:O}", "parts",
 		    json_object_get(m, "parts"), "attempts", json_object_get(m, "attempts"),
 		    "carrier_status", json_object_get(m, "carrier_status"));
