@@ -59,18 +59,16 @@ struct strbuf {
 
 /*
  * A queue: a configured URL, or a receiver of clients' callbacks (the
- * scheme://host:port of their dlr_urls) and the URLs of it with
- * callbacks waiting. At most one delivery in flight.
+ * scheme://host:port of their dlr_urls). At most one delivery in flight.
  */
 struct target {
 	TAILQ_ENTRY(target) entry;
 	char		*url;		/* the URL, or the receiver */
-	char		*urls;		/* the URLs claimed from: a text[] literal */
-	struct strbuf	 listed_urls;	/* the receiver's, as the listing goes */
+	char		*urls;		/* a configured URL's: a text[] literal */
 	struct delivery	*d;		/* in flight, or NULL */
 	int		 claiming, recording, again;
 	int		 dlr;		/* a receiver of clients' dlr_urls */
-	int		 listed;	/* in the latest list of dlr_urls waiting */
+	int		 listed;	/* in the latest list of receivers waiting */
 	int		 slot;		/* holds one of [http] dlr_connections */
 	int		 slot_failing;	/* ... as one of the failing receivers */
 	int		 failing;	/* its last delivery failed */
@@ -138,41 +136,11 @@ strbuf_add_element(struct strbuf *b, const char *url)
 	strbuf_add(b, "\"", 1);
 }
 
-/*
- * The receiver of a dlr_url: its scheme, host and port, the key of its
- * queue (malloc; NULL when out of memory). URLs that differ only in their
- * path or query (a client's reference in each) are one queue: each had
- * one, with a connection of its own, and a client naming a receiver that
- * never answers with a new query string in each message ran pigeond out
- * of descriptors.
- */
-static char *
-receiver_of(const char *url)
-{
-	struct evhttp_uri *uri = evhttp_uri_parse(url);
-	const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
-	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
-	int port = uri ? evhttp_uri_get_port(uri) : -1;
-	char *key = NULL;
-
-	if (scheme == NULL || host == NULL ||
-	    asprintf(&key, "%s://%s:%d", scheme, host, port == -1 ? 80 : port) == -1)
-		key = strdup(url);	/* the API took only http:// URLs */
-	else
-		for (char *p = key; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-	if (uri)
-		evhttp_uri_free(uri);
-	return key;
-}
-
 static void
 target_free(struct target *t)
 {
 	free(t->url);
 	free(t->urls);
-	free(t->listed_urls.s);
 	free(t);
 }
 
@@ -388,9 +356,10 @@ static void
 target_claim(struct target *t)
 {
 	char lease[16];
-	const char *params[] = { env.conf.hostname, "1", lease, t->urls };
+	const char *params[] = { env.conf.hostname, "1", lease,
+	    t->dlr ? t->url : t->urls };
 
-	if (!targets_set || env.draining || t->urls == NULL)
+	if (!targets_set || env.draining || (!t->dlr && t->urls == NULL))
 		return;
 	/* Resting after a failure: the tick (tick_at) claims after it.
 	 * (While a configured URL's first delivery waits for its retry
@@ -411,9 +380,11 @@ target_claim(struct target *t)
 	t->waiting = 0;
 	/* The lease outlives the delivery's deadline. */
 	snprintf(lease, sizeof(lease), "%d", env.conf.http_webhook_seconds + 60);
-	if (store_query(env.store,
+	if (t->dlr ? store_query(env.store,
+	    "SELECT * FROM pigeon_webhook_claim_receiver($1, $2, $3, $4)",
+	    4, params, claimed, t) : store_query(env.store,
 	    "SELECT * FROM pigeon_webhook_claim_urls($1, $2, $3, $4::text[])",
-	    4, params, claimed, t) != 0)
+	    4, params, claimed, t))
 		return;
 	t->claiming = 1;
 	if (t->dlr) {
@@ -442,8 +413,8 @@ targets_claim(void)
 	slots_fill();
 }
 
-/* A configured URL's queue (urls: {url}), or a receiver's (urls: NULL
- * until listed). */
+/* A configured URL's queue (urls: {url}), or a receiver's (url: its key,
+ * pigeon_url_receiver). */
 static struct target *
 target_add(const char *url, int dlr)
 {
@@ -470,58 +441,42 @@ target_add(const char *url, int dlr)
 }
 
 /*
- * Issue 16: the receiver (scheme, host and port) of each dlr_url with
- * callbacks waiting gets a queue, claiming from all its URLs with
- * callbacks waiting (the API checked they are http://). The queue of a
- * receiver with none waiting any more is closed: every dlr_url ever given
- * kept one for good, each claimed at every NOTIFY and tick on the main
- * connection (a client putting its reference in the URL made one a
- * message: after 300 messages, 300 claims an event).
+ * Issue 16: each receiver of clients' dlr_urls (scheme, host and port:
+ * URLs that differ only in their path or query, a client's reference in
+ * each, are one) with callbacks waiting gets a queue. Each had one, with a
+ * connection of its own, and a client naming a receiver that never
+ * answers with a new query string in each message ran pigeond out of
+ * descriptors. The database groups them (pigeon_url_receiver, kept with
+ * each callback): listed by one probe a receiver, a receiver's next
+ * callback claimed by one index scan, however many wait behind one that
+ * is down (pigeond listed every URL waiting, and claimed from all of
+ * them: 160-190 ms a listing with 100,000 waiting, at every NOTIFY and
+ * tick, on the connection the sends use). The queue of a receiver with
+ * none waiting any more is closed.
  */
 static void
-dlr_urls_listed(PGresult *res, void *arg)
+dlr_receivers_listed(PGresult *res, void *arg)
 {
 	struct target *t, *next;
 
 	listing = 0;
 	if (res == NULL || !store_ok(res))
 		return;
-	TAILQ_FOREACH(t, &targets, entry) {
+	TAILQ_FOREACH(t, &targets, entry)
 		t->listed = 0;
-		t->listed_urls.len = 0;
-		t->listed_urls.failed = 0;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *url = PQgetvalue(res, i, 0);
-		char *key = receiver_of(url);
-		if (key == NULL)
-			continue;
+		const char *key = PQgetvalue(res, i, 0);
 		TAILQ_FOREACH(t, &targets, entry)
 			if (t->dlr && strcmp(t->url, key) == 0)
 				break;
 		if (t == NULL && (t = target_add(key, 1)) != NULL)
 			log_info("webhook: callbacks waiting for %s", key);
-		free(key);
-		if (t != NULL) {
+		if (t != NULL)
 			t->listed = 1;
-			strbuf_add_element(&t->listed_urls, url);
-		}
 	}
 	for (t = TAILQ_FIRST(&targets); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
-		if (t->dlr && t->listed) {
-			/* Its URLs as listed now (when out of memory, as
-			 * before). */
-			strbuf_add(&t->listed_urls, "}", 1);
-			char *urls = t->listed_urls.failed ? NULL :
-			    strndup(t->listed_urls.s, t->listed_urls.len);
-			if (urls != NULL) {
-				free(t->urls);
-				t->urls = urls;
-			}
-			continue;
-		}
-		if (!t->dlr || t->claiming || t->recording || t->d != NULL)
+		if (!t->dlr || t->listed || t->claiming || t->recording || t->d != NULL)
 			continue;
 		log_info("webhook: no callbacks waiting for %s: its queue closed", t->url);
 		TAILQ_REMOVE(&targets, t, entry);
@@ -538,7 +493,7 @@ static void
 webhook_claim(void)
 {
 	if (targets_set && !listing && !env.draining && store_query(env.store,
-	    "SELECT * FROM pigeon_webhook_dlr_urls()", 0, NULL, dlr_urls_listed,
+	    "SELECT * FROM pigeon_webhook_dlr_receivers()", 0, NULL, dlr_receivers_listed,
 	    NULL) == 0) {
 		listing = 1;
 		return;

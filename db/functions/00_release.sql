@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 861dd43e5d3d63c03e82494cf14679daa5b7af2644bf5cffbc98ee6091cede19
+-- functions sha256: 0900a2d9574e747d9e3b4b3b26bf573861cf18e17acc9a927f3d3a96a933570e
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 43 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 44 $$;

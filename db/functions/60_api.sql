@@ -308,62 +308,14 @@ RETURNS text LANGUAGE sql STABLE STRICT AS $$
 	SELECT to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"');
 $$;
 
--- Claims due deliveries of some URLs with a lease (a host that dies
--- mid-POST gives them back), each with the JSON body to POST and its URL.
--- One queue at a time: a configured URL, or the URLs of one receiver of
--- clients' callbacks (one scheme, host and port); a slow receiver holds
--- only its own queue (webhook.c).
--- event: the delivery's ('post', 'post.deleted', 'message.state'): which
--- secret signs it.
---
--- A configured URL (kind 'webhook') takes its deliveries in the order
--- they came, one at a time (docs/api.md): its first not done goes when it
--- is due, and nothing else of it meanwhile (post 13 refused once went
--- after post 14, made 0.4 s later): one probe of
--- webhook_deliveries_url_open (0034) a URL, however many wait behind a
--- dead receiver.
--- A receiver of callbacks (kind 'dlr') keeps each message's callbacks in
--- order, not the messages': other messages' go on.
-DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
-CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
-    p_lease_s integer, p_urls text[])
+-- Takes the first p_n of ids (in that order) still pending and due, with
+-- a lease, skipping those another host has locked, and answers each with
+-- its URL and the JSON body to POST. The claims' common end.
+CREATE OR REPLACE FUNCTION pigeon_webhook_take(p_host text, p_n integer,
+    p_lease_s integer, ids bigint[])
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-DECLARE
-	ids bigint[];
 BEGIN
-	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
-	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
-	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = ANY (p_urls);
-	SELECT array_agg(c.id ORDER BY c.next_attempt_at, c.id) INTO ids FROM (
-		-- Configured URLs: each one's first not done, when it is due
-		-- (not in flight from any host, not waiting for its retry).
-		SELECT h.id, h.next_attempt_at
-		  FROM webhook_targets t, LATERAL (
-		       SELECT e.id, e.state, e.next_attempt_at FROM webhook_deliveries e
-		        WHERE e.url = t.url AND e.state IN ('pending', 'sending')
-		        ORDER BY e.id LIMIT 1) h
-		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'webhook'
-		   AND h.state = 'pending' AND h.next_attempt_at <= now()
-		UNION ALL
-		-- Receivers of callbacks: the oldest due of each URL.
-		SELECT x.id, x.next_attempt_at
-		  FROM webhook_targets t, LATERAL (
-		       SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-		        WHERE d.url = t.url AND d.state = 'pending'
-		          AND d.next_attempt_at <= now()
-		          -- A message's states in the order they came: a callback
-		          -- waits while an earlier one of its message is waiting for
-		          -- a retry (a 'queued' that failed once went after its
-		          -- 'sent' and 'delivered', and a receiver keeping the
-		          -- latest state ended on 'queued'). Other messages' go on.
-		          AND (d.outbox_id IS NULL OR NOT EXISTS (
-		              SELECT 1 FROM webhook_deliveries e
-		               WHERE e.outbox_id = d.outbox_id AND e.id < d.id
-		                 AND e.url = d.url AND e.state IN ('pending', 'sending')))
-		        ORDER BY d.next_attempt_at, d.id
-		        LIMIT p_n) x
-		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'dlr') c;
 	RETURN QUERY
 	WITH c AS MATERIALIZED (
 		SELECT d.id FROM webhook_deliveries d
@@ -406,6 +358,115 @@ BEGIN
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
 	         WHERE p.id = d.post_id) END,
 	       d.event;
+END $$;
+
+-- Claims due deliveries of some URLs with a lease (a host that dies
+-- mid-POST gives them back), each with the JSON body to POST and its URL.
+-- One queue at a time: a configured URL, or the URLs of one receiver of
+-- clients' callbacks (one scheme, host and port); a slow receiver holds
+-- only its own queue (webhook.c).
+-- event: the delivery's ('post', 'post.deleted', 'message.state'): which
+-- secret signs it.
+--
+-- A configured URL (kind 'webhook') takes its deliveries in the order
+-- they came, one at a time (docs/api.md): its first not done goes when it
+-- is due, and nothing else of it meanwhile (post 13 refused once went
+-- after post 14, made 0.4 s later): one probe of
+-- webhook_deliveries_url_open (0034) a URL, however many wait behind a
+-- dead receiver.
+-- A receiver of callbacks (kind 'dlr') keeps each message's callbacks in
+-- order, not the messages': other messages' go on. (pigeond claims a
+-- receiver's callbacks with pigeon_webhook_claim_receiver; a 0.18 host
+-- still claims them here, from the URLs it listed.)
+DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
+CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
+    p_lease_s integer, p_urls text[])
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	ids bigint[];
+BEGIN
+	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
+	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
+	 WHERE d.state = 'sending' AND d.lease_until < now() AND d.url = ANY (p_urls);
+	SELECT array_agg(c.id ORDER BY c.next_attempt_at, c.id) INTO ids FROM (
+		-- Configured URLs: each one's first not done, when it is due
+		-- (not in flight from any host, not waiting for its retry).
+		SELECT h.id, h.next_attempt_at
+		  FROM webhook_targets t, LATERAL (
+		       SELECT e.id, e.state, e.next_attempt_at FROM webhook_deliveries e
+		        WHERE e.url = t.url AND e.state IN ('pending', 'sending')
+		        ORDER BY e.id LIMIT 1) h
+		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'webhook'
+		   AND h.state = 'pending' AND h.next_attempt_at <= now()
+		UNION ALL
+		-- Receivers of callbacks: the oldest due of each URL.
+		SELECT x.id, x.next_attempt_at
+		  FROM webhook_targets t, LATERAL (
+		       SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+		        WHERE d.url = t.url AND d.state = 'pending'
+		          AND d.next_attempt_at <= now()
+		          -- A message's states in the order they came: a callback
+		          -- waits while an earlier one of its message is waiting for
+		          -- a retry (a 'queued' that failed once went after its
+		          -- 'sent' and 'delivered', and a receiver keeping the
+		          -- latest state ended on 'queued'). Other messages' go on.
+		          AND (d.outbox_id IS NULL OR NOT EXISTS (
+		              SELECT 1 FROM webhook_deliveries e
+		               WHERE e.outbox_id = d.outbox_id AND e.id < d.id
+		                 AND e.url = d.url AND e.state IN ('pending', 'sending')))
+		        ORDER BY d.next_attempt_at, d.id
+		        LIMIT p_n) x
+		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'dlr') c;
+	RETURN QUERY SELECT * FROM pigeon_webhook_take(p_host, p_n, p_lease_s, ids);
+END $$;
+
+-- The receivers of clients' callbacks (pigeon_url_receiver: scheme, host
+-- and port of the dlr_url) with callbacks waiting, by a skip scan of
+-- webhook_deliveries_receiver (0035): one probe a receiver, however many
+-- callbacks wait behind one that is down.
+CREATE OR REPLACE FUNCTION pigeon_webhook_dlr_receivers()
+RETURNS SETOF text LANGUAGE sql STABLE AS $$
+	WITH RECURSIVE r(receiver) AS (
+		SELECT min(d.receiver) FROM webhook_deliveries d
+		 WHERE d.state IN ('pending', 'sending') AND d.receiver IS NOT NULL
+		UNION ALL
+		SELECT (SELECT min(d.receiver) FROM webhook_deliveries d
+		         WHERE d.state IN ('pending', 'sending') AND d.receiver IS NOT NULL
+		           AND d.receiver > r.receiver)
+		  FROM r WHERE r.receiver IS NOT NULL
+	)
+	SELECT r.receiver FROM r WHERE r.receiver IS NOT NULL;
+$$;
+
+-- Claims the next due callbacks of one receiver (as pigeon_webhook_claim_urls
+-- does for a list of URLs): the earliest due first, a message's callbacks
+-- in the order they came (one waits while an earlier one of its message
+-- to the same URL is not done), by webhook_deliveries_receiver.
+CREATE OR REPLACE FUNCTION pigeon_webhook_claim_receiver(p_host text, p_n integer,
+    p_lease_s integer, p_receiver text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	ids bigint[];
+BEGIN
+	UPDATE webhook_deliveries d SET state = 'pending', lease_until = NULL,
+	       last_error = 'lease of ' || coalesce(d.host, '?') || ' expired'
+	 WHERE d.receiver = p_receiver AND d.state = 'sending'
+	   AND d.lease_until < now();
+	SELECT array_agg(x.id ORDER BY x.next_attempt_at, x.id) INTO ids FROM (
+		SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+		 WHERE d.receiver = p_receiver AND d.state = 'pending'
+		   AND d.next_attempt_at <= now()
+		   AND EXISTS (SELECT 1 FROM webhook_targets t
+		                WHERE t.url = d.url AND t.active AND t.kind = 'dlr')
+		   AND (d.outbox_id IS NULL OR NOT EXISTS (
+		       SELECT 1 FROM webhook_deliveries e
+		        WHERE e.outbox_id = d.outbox_id AND e.id < d.id
+		          AND e.url = d.url AND e.state IN ('pending', 'sending')))
+		 ORDER BY d.next_attempt_at, d.id
+		 LIMIT p_n) x;
+	RETURN QUERY SELECT * FROM pigeon_webhook_take(p_host, p_n, p_lease_s, ids);
 END $$;
 
 -- Milliseconds until the next delivery waiting for its time is due

@@ -147,13 +147,14 @@ BEGIN
 		DELETE FROM webhook_deliveries
 		 WHERE outbox_id = ANY (uids) AND event = 'message.state';
 		-- Each with the message as it was then (pigeon_dlr_event).
-		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state,
-		    msg_event, msg_at)
-		SELECT dlr, 'message.state', i, 'queued',
+		INSERT INTO webhook_deliveries (url, receiver, event, outbox_id,
+		    msg_state, msg_event, msg_at)
+		SELECT dlr, pigeon_url_receiver(dlr), 'message.state', i, 'queued',
 		       pigeon_dlr_event(NULL, NULL, 0, i), now() FROM unnest(uids) i ORDER BY i;
-		INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
-		    msg_detail, msg_event, msg_at)
-		SELECT dlr, 'message.state', o.id, o.state, o.modem, o.last_error,
+		INSERT INTO webhook_deliveries (url, receiver, event, outbox_id, msg_state,
+		    msg_modem, msg_detail, msg_event, msg_at)
+		SELECT dlr, pigeon_url_receiver(dlr), 'message.state', o.id, o.state,
+		       o.modem, o.last_error,
 		       pigeon_dlr_event(o.last_error, o.parts, o.attempts, o.id),
 		       clock_timestamp()
 		  FROM outbox o
@@ -176,9 +177,10 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_dlr_enqueue()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-	INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, msg_modem,
-	    msg_detail, msg_event, msg_at)
-	VALUES (NEW.dlr_url, 'message.state', NEW.id, NEW.state, NEW.modem,
+	INSERT INTO webhook_deliveries (url, receiver, event, outbox_id, msg_state,
+	    msg_modem, msg_detail, msg_event, msg_at)
+	VALUES (NEW.dlr_url, pigeon_url_receiver(NEW.dlr_url), 'message.state',
+	    NEW.id, NEW.state, NEW.modem,
 	    NEW.last_error,
 	    pigeon_dlr_event(NEW.last_error, NEW.parts, NEW.attempts, NEW.id),
 	    clock_timestamp());
@@ -192,8 +194,9 @@ CREATE OR REPLACE TRIGGER outbox_dlr
 	    AND NEW.dlr_url IS NOT NULL AND NEW.state <> 'sending')
 	EXECUTE FUNCTION pigeon_dlr_enqueue();
 
--- The URLs with deliveries waiting that no configuration lists: webhook.c
--- gives each its own queue when it sees it.
+-- The URLs with deliveries waiting that no configuration lists. Read by
+-- pigeond 0.18 and older only (kept for one host at a time upgrades):
+-- pigeond lists the receivers now (pigeon_webhook_dlr_receivers).
 CREATE OR REPLACE FUNCTION pigeon_webhook_dlr_urls()
 RETURNS SETOF text LANGUAGE sql STABLE AS $$
 	SELECT DISTINCT d.url FROM webhook_deliveries d
