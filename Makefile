@@ -252,7 +252,8 @@ INTEGRATION_TESTS = \
 # about as long as its longest entry; the other tests follow. TESTS_ALONE
 # stop and start their PostgreSQL: tests/run runs them one after the other
 # on a cluster of their own, and with them the cases not given here of a
-# program that does (test_api:routes is given so that it runs beside).
+# program that does (test_api:routes and :notrun are given so that they run
+# beside).
 TESTS_ALONE = \
 	tests/integration/test_rel_kill:pg \
 	tests/integration/test_rel_hostlock \
@@ -298,6 +299,7 @@ TESTS_FIRST = \
 	tests/integration/test_bank:silent \
 	tests/integration/test_bank:failures \
 	tests/integration/test_api:routes \
+	tests/integration/test_api:notrun \
 	tests/unit/test_parse
 
 TESTS = $(TESTS_ALONE) $(TESTS_FIRST) $(INTEGRATION_TESTS) $(UNIT_TESTS)

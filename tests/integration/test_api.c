@@ -1,7 +1,8 @@
 /*
  * The HTTP API on a running gateway: every route's success and its errors
- * (400, 401, 404, 413), /metrics checked by promtool, and 503 while
- * PostgreSQL is stopped, with recovery once it is back.
+ * (400, 401, 404, 413), /metrics checked by promtool, 503 when the
+ * database does not answer within 10 s (maybe done, or not run), and 503
+ * while PostgreSQL is stopped, with recovery once it is back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +461,161 @@ START_TEST(test_timeout_cancels_write)
 }
 END_TEST
 
+/*
+ * A request with the token on a connection of its own, its answer read
+ * later (answer_within): requests that wait side by side in pigeond.
+ */
+static int
+request_send(const char *method, const char *path, const char *body)
+{
+	struct sockaddr_in sa = { 0 };
+	char req[1024];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	ck_assert_int_ne(fd, -1);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(g.http_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Bearer " TOKEN "\r\nContent-Length: %zu\r\n\r\n%s",
+	    method, path, strlen(body), body);
+	ck_assert(n > 0 && (size_t)n < sizeof(req));
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	return fd;
+}
+
+/* The status of the answer on fd within ms (0: none), its body as JSON
+ * in *out (NULL if none); fd is closed. */
+static int
+answer_within(int fd, int ms, json_t **out)
+{
+	char buf[4096], *start;
+	size_t len = 0;
+	long end = h_now_ms() + ms;
+	int code = 0;
+
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long left = end - h_now_ms();
+		ssize_t n;
+		if (left <= 0 || poll(&p, 1, (int)left) != 1 ||
+		    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+		code = 0;
+	start = strstr(buf, "\r\n\r\n");
+	*out = start ? json_loads(start + 4, 0, NULL) : NULL;
+	return code;
+}
+
+/* What an answer says, for a failure's message (static buffer). */
+static const char *
+said(json_t *j)
+{
+	static char buf[512];
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	snprintf(buf, sizeof(buf), "%s", text ? text : "(no JSON)");
+	free(text);
+	return buf;
+}
+
+#define NOT_RUN	"{\"to\":\"0661000098\",\"text\":\"queued behind it\"," \
+		"\"idempotency_key\":\"notrun-1\"}"
+
+/*
+ * A write still queued behind another on the API's connection when its
+ * 10 s ran out was never sent: its 503 says "the request was not run",
+ * without maybe_done (docs/api.md: it did nothing), and it never runs
+ * later, so that its retry with the same idempotency_key queues the
+ * message once. The first statement here outlives its cancel (a trigger
+ * of this test's database waits for the test's advisory lock, and takes
+ * no cancel), as one busy in the server past its cancel would: the
+ * request behind it is still queued at its 10 s. (Held by a lock alone,
+ * the first ends at its cancel, and the second is sent then and answers
+ * maybe_done, unless it came within the milliseconds a cancel takes.)
+ */
+START_TEST(test_queued_write_not_run)
+{
+	json_t *first = NULL, *second = NULL, *j = NULL;
+
+	h_db_exec(g.db, "CREATE FUNCTION test_hold_outbox() RETURNS trigger "
+	    "LANGUAGE plpgsql AS $$ BEGIN "
+	    "IF NEW.text = 'held past its cancel' THEN LOOP BEGIN "
+	    "PERFORM pg_advisory_xact_lock_shared(1413829460, 1); RETURN NEW; "
+	    "EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END IF; "
+	    "RETURN NEW; END $$");
+	h_db_exec(g.db, "CREATE TRIGGER test_hold_outbox BEFORE INSERT ON outbox "
+	    "FOR EACH ROW EXECUTE FUNCTION test_hold_outbox()");
+	h_db_exec(g.db, "SELECT pg_advisory_lock(1413829460, 1)");
+
+	int a = request_send("POST", "/api/messages",
+	    "{\"to\":\"0661000097\",\"text\":\"held past its cancel\"}");
+	/* The first one's statement is in the server, waiting. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM pg_locks WHERE "
+	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted",
+	    NULL, "1", 10000), 0);
+	long t0 = h_now_ms();
+	int b = request_send("POST", "/api/messages", NOT_RUN);
+	int code_b = answer_within(b, 20000, &second);
+	long took = h_now_ms() - t0;
+	int code_a = answer_within(a, 5000, &first);
+	fprintf(stderr, "test_api: the queued request answered %d after %ld ms\n",
+	    code_b, took);
+
+	/* The first was sent: it may have been done. */
+	ck_assert_msg(code_a == 503, "first: %d %s", code_a, said(first));
+	ck_assert_msg(json_is_true(json_object_get(first, "maybe_done")),
+	    "first: no maybe_done in %s", said(first));
+	/* The second waited its 10 s, and was not run. */
+	ck_assert_msg(code_b == 503, "second: %d %s", code_b, said(second));
+	ck_assert_int_ge(took, 9000);
+	ck_assert_msg(strcmp(str(second, "error"), "the database did not answer "
+	    "within 10 s; the request was not run") == 0, "second: %s", said(second));
+	ck_assert_msg(json_object_get(second, "maybe_done") == NULL,
+	    "second: maybe_done in %s", said(second));
+	json_decref(first);
+	json_decref(second);
+	/* The first one's statement went on past its cancel (as this test
+	 * made it), and the second waits behind it, dropped. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM pg_locks WHERE "
+	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted",
+	    0, NULL), 1);
+
+	/* Once it ends, the first is done (its maybe_done was right)... */
+	h_db_exec(g.db, "SELECT pg_advisory_unlock(1413829460, 1)");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox "
+	    "WHERE text = 'held past its cancel'", NULL, "1", 10000), 0);
+	/* ...the connection answers the next request... */
+	ck_assert_int_eq(call("POST", "/api/messages",
+	    "{\"to\":\"0661000098\",\"text\":\"after the queue\"}", &j), 202);
+	json_decref(j);
+	/* ...and the second, before it on that connection, never ran. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox "
+	    "WHERE text = 'queued behind it'", 0, NULL), 0);
+
+	/* Its retry with the same key is done, once. */
+	ck_assert_int_eq(call("POST", "/api/messages", NOT_RUN, &j), 202);
+	ck_assert_msg(json_object_get(j, "replayed") == NULL, "%s", said(j));
+	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	ck_assert_int_gt(id, 0);
+	json_decref(j);
+	ck_assert_int_eq(call("POST", "/api/messages", NOT_RUN, &j), 202);
+	ck_assert_msg(json_is_true(json_object_get(j, "replayed")), "%s", said(j));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "id")), id);
+	json_decref(j);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox "
+	    "WHERE text = 'queued behind it'", 0, NULL), 1);
+
+	h_db_exec(g.db, "DROP TRIGGER test_hold_outbox ON outbox");
+	h_db_exec(g.db, "DROP FUNCTION test_hold_outbox()");
+}
+END_TEST
+
 /* A GET from address src (of 127/8), not read yet: its socket. */
 static int
 request_from(const char *src, const char *path)
@@ -589,6 +745,7 @@ suite(void)
 	 * TESTS_ALONE), and the rest beside other programs. */
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("routes");
+	TCase *notrun = tcase_create("notrun");
 	TCase *down = tcase_create("down");
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
@@ -601,6 +758,10 @@ suite(void)
 	tcase_add_test(tc, test_timeout_cancels_write);
 	tcase_add_test(tc, test_public_queue_bounded);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(notrun, setup, teardown);
+	tcase_set_timeout(notrun, 240);
+	tcase_add_test(notrun, test_queued_write_not_run);
+	suite_add_tcase(s, notrun);
 	tcase_add_unchecked_fixture(down, setup, teardown);
 	tcase_set_timeout(down, 240);
 	tcase_add_test(down, test_database_down);
