@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 0900a2d9574e747d9e3b4b3b26bf573861cf18e17acc9a927f3d3a96a933570e
+-- functions sha256: 409eac98ac4db7b0175b560e3c554049668726d456decdc4bb2a2e2bc67706fa
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 44 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 45 $$;

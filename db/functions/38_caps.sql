@@ -179,29 +179,29 @@ BEGIN
 	IF coalesce(cardinality(recent), 0) < rounds THEN
 		RETURN NULL;	-- most posts: no key to compute
 	END IF;
-	-- The other end first: the copy of someone else's post that reached
-	-- the member's phone last since the first of those posts (by
-	-- outbox_recipient_time: the copies of the window alone). A member
-	-- who posts often and was sent nothing meanwhile is no loop, and no
-	-- key is computed (each a fold and two regular expressions, ten of
-	-- them for a member with ten posts in the window).
-	SELECT a.handle INTO partner
-	  FROM (SELECT o.id, o.post_id FROM outbox o
-	         WHERE o.recipient = p_acct.phone AND o.created_at >= since
-	           AND o.post_id IS NOT NULL OFFSET 0) o
-	  JOIN posts p ON p.id = o.post_id
-	  JOIN accounts a ON a.id = p.account_id
-	 WHERE a.id <> p_acct.id
-	 ORDER BY o.id DESC LIMIT 1;
-	IF partner IS NULL THEN
+	-- Was the member's phone sent a copy of someone else's post since
+	-- the first of them (the copies of the window, by
+	-- outbox_recipient_time; the first found answers)? Without one it
+	-- is no loop, and no key is computed: each a fold and two regular
+	-- expressions, ten of them for a member with ten posts in the window.
+	IF NOT EXISTS (SELECT 1 FROM outbox o JOIN posts p ON p.id = o.post_id
+	                WHERE o.recipient = p_acct.phone AND o.created_at >= since
+	                  AND o.post_id IS NOT NULL AND p.account_id <> p_acct.id) THEN
 		RETURN NULL;
 	END IF;
 	k := pigeon_loop_key(p_text);
-	IF k IS NULL THEN
+	SELECT count(*) INTO n FROM unnest(recent) t WHERE pigeon_loop_key(t) = k;
+	IF k IS NULL OR n < rounds THEN
 		RETURN NULL;
 	END IF;
-	SELECT count(*) INTO n FROM unnest(recent) t WHERE pigeon_loop_key(t) = k;
-	RETURN CASE WHEN n >= rounds THEN partner END;
+	SELECT a.handle INTO partner
+	  FROM outbox o
+	  JOIN posts p ON p.id = o.post_id
+	  JOIN accounts a ON a.id = p.account_id
+	 WHERE o.recipient = p_acct.phone AND o.created_at >= since
+	   AND o.post_id IS NOT NULL AND a.id <> p_acct.id
+	 ORDER BY o.id DESC LIMIT 1;
+	RETURN partner;
 END $$;
 
 -- The per-link daily budget (link_budget_day parts a day on each modem or
