@@ -257,12 +257,16 @@ add_recipient(struct api_send *s, json_t *v, const char *country, size_t max_to,
     char *err, size_t errlen)
 {
 	const char *t = plain_string(v);
-	char number[32];
+	char number[32], why[96];
 
 	if (t == NULL)
 		return fail(err, errlen, "\"to\" holds phone numbers as strings");
-	if (number_normalize(t, country, number, sizeof(number)) != NUMBER_E164)
+	if (number_normalize(t, country, number, sizeof(number)) != NUMBER_E164) {
+		if (number_plan_why(t, country, NULL, why, sizeof(why)))
+			return fail(err, errlen, "\"to\": %.40s is not a phone number: %s",
+			    t, why);
 		return fail(err, errlen, "\"to\": %.40s is not a phone number", t);
+	}
 	size_t i;
 	for (i = 0; i < s->nto; i++)
 		if (strcmp(s->to[i], number) == 0)

@@ -290,14 +290,17 @@ void
 api_messages_search(struct api_req *r)
 {
 	const char *to = api_param(r, "to"), *status = api_param(r, "status");
-	char number[NUMBER_MAX], limit_s[24], before_s[24];
+	char number[NUMBER_MAX], why[96], limit_s[24], before_s[24];
 	long long limit, before;
 	int known = 0;
 
 	/* A name (an alphanumeric sender) is no recipient: "to=hello"
-	 * listed nothing, as if no message had gone to that number. */
+	 * listed nothing, as if no message had gone to that number. A number
+	 * of a length its plan has not was queued before number.c checked:
+	 * its messages are found. */
 	int kind = to ? number_normalize(to, env.conf.country, number, sizeof(number)) : 0;
-	if (to && kind != NUMBER_E164 && kind != NUMBER_SHORT) {
+	if (to && kind != NUMBER_E164 && kind != NUMBER_SHORT &&
+	    !number_plan_why(to, env.conf.country, number, why, sizeof(why))) {
 		api_error(r, 400, "to is not a phone number");
 		return;
 	}

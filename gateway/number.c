@@ -32,6 +32,13 @@
  *   most 10 digits in the numbering plans that use a trunk 0, and full
  *   mobile numbers with their country code are at least 11 in most.
  * - The result must be 8..15 digits; anything longer is INVALID.
+ * - When the number's country fixes how many digits follow its calling code
+ *   (the national significant number), it must have that many, in national
+ *   and international forms alike: Moroccan numbers are 9 digits after 212,
+ *   so "06610000", "6610000000" and "+21266100000" are INVALID (queued, the
+ *   network refused them; the sender learnt it from a failed message). The
+ *   plans are the table below (North America, Morocco, Tunisia, Senegal,
+ *   France, Spain); a number of another country is not checked.
  *
  * National numbers assume the home country's trunk prefix is 0 and that no
  * national number starts with 0 (Morocco, France and most of Africa, Europe
@@ -40,6 +47,7 @@
  * (or NULL) makes every national form INVALID; international forms still work.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fold.h"
@@ -123,6 +131,62 @@ country_valid(const char *cc)
 	return 1;
 }
 
+/*
+ * The national significant number's lengths where the country's plan fixes
+ * them (ITU-T E.164 assignments, the national plans). Calling codes are
+ * prefix-free (no other code starts with 1, none is 21, 212 is Morocco), so
+ * a number that starts with a row's code is of that country. A row that
+ * goes on with digits after the code is a range of that plan with lengths
+ * of its own; the longest row that matches is the one. Only plans known to
+ * be closed are here: a number of a country not here is taken as it is.
+ * France and Spain give machine-to-machine SIMs (which get SMS) numbers of
+ * 13 digits in ranges of their own; those rows keep 9 too, the length of
+ * the plan's other numbers, as nothing says none is left there.
+ */
+#define LEN(n)		(1u << (n))
+static const struct plan {
+	const char	*prefix;	/* calling code, then any NSN digits */
+	unsigned	 cc;		/* digits of the calling code in prefix */
+	unsigned	 lengths;	/* LEN(n) for each length n allowed */
+} plans[] = {
+	{ "1",		1, LEN(10) },		/* NANP: NPA NXX XXXX */
+	{ "212",	3, LEN(9) },		/* Morocco */
+	{ "216",	3, LEN(8) },		/* Tunisia */
+	{ "221",	3, LEN(9) },		/* Senegal */
+	{ "33",		2, LEN(9) },		/* France */
+	{ "33700",	2, LEN(9) | LEN(13) },	/* France: 0700, M2M of 14 digits */
+	{ "33901",	2, LEN(9) | LEN(13) },	/* France: 0901, 14 digits */
+	{ "34",		2, LEN(9) },		/* Spain */
+	{ "3459",	2, LEN(9) | LEN(13) },	/* Spain: 59, M2M of 13 digits */
+};
+
+/* The row of the international number d (digits only, no '+'), or NULL
+ * when its country's lengths are not fixed here. */
+static const struct plan *
+plan_of(const char *d, size_t n)
+{
+	const struct plan *best = NULL;
+	size_t i, pl;
+
+	for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		pl = strlen(plans[i].prefix);
+		if (n >= pl && memcmp(d, plans[i].prefix, pl) == 0 &&
+		    (best == NULL || pl > strlen(best->prefix)))
+			best = &plans[i];
+	}
+	return best;
+}
+
+/* Whether d has a length its row allows (any, without a row). check is 0
+ * only for number_plan_why, which looks for what the check refused. */
+static int
+plan_fits(const char *d, size_t n, int check)
+{
+	const struct plan *p = check ? plan_of(d, n) : NULL;
+
+	return p == NULL || (n - p->cc < 32 && (p->lengths & LEN(n - p->cc)) != 0);
+}
+
 static enum number_kind
 emit(const char *s, size_t n, enum number_kind kind, char *out, size_t outlen)
 {
@@ -163,7 +227,8 @@ alpha(const unsigned char *s, const unsigned char *e, char *out, size_t outlen)
 
 /* "+" and the international number d (digits only), checked. */
 static enum number_kind
-international(const char *d, size_t n, const char *cc, char *out, size_t outlen)
+international(const char *d, size_t n, const char *cc, int check, char *out,
+    size_t outlen)
 {
 	char buf[1 + E164_MAX + 1];
 	size_t ccl;
@@ -182,12 +247,14 @@ international(const char *d, size_t n, const char *cc, char *out, size_t outlen)
 			memcpy(buf + 1, d, ccl);
 			memcpy(buf + 1 + ccl, d + ccl + 1, n - ccl - 1);
 			n--;
-			if (n < E164_MIN || n > E164_MAX)
+			if (n < E164_MIN || n > E164_MAX ||
+			    !plan_fits(buf + 1, n, check))
 				return NUMBER_INVALID;
 			return emit(buf, n + 1, NUMBER_E164, out, outlen);
 		}
 	}
-	if (n < E164_MIN || n > E164_MAX || d[0] == '0')
+	if (n < E164_MIN || n > E164_MAX || d[0] == '0' ||
+	    !plan_fits(d, n, check))
 		return NUMBER_INVALID;
 	buf[0] = '+';
 	memcpy(buf + 1, d, n);
@@ -196,7 +263,8 @@ international(const char *d, size_t n, const char *cc, char *out, size_t outlen)
 
 /* cc followed by the national significant number d. */
 static enum number_kind
-national(const char *d, size_t n, const char *cc, char *out, size_t outlen)
+national(const char *d, size_t n, const char *cc, int check, char *out,
+    size_t outlen)
 {
 	char buf[3 + DIGITS_MAX];
 	size_t ccl;
@@ -206,11 +274,12 @@ national(const char *d, size_t n, const char *cc, char *out, size_t outlen)
 	ccl = strlen(cc);
 	memcpy(buf, cc, ccl);
 	memcpy(buf + ccl, d, n);
-	return international(buf, ccl + n, NULL, out, outlen);
+	return international(buf, ccl + n, NULL, check, out, outlen);
 }
 
-enum number_kind
-number_normalize(const char *in, const char *country, char *out, size_t outlen)
+static enum number_kind
+normalize(const char *in, const char *country, int check, char *out,
+    size_t outlen)
 {
 	const unsigned char *p, *s, *e, *end;
 	char d[DIGITS_MAX];
@@ -267,16 +336,51 @@ number_normalize(const char *in, const char *country, char *out, size_t outlen)
 		return NUMBER_INVALID;
 
 	if (plus)
-		return international(d, n, country, out, outlen);
+		return international(d, n, country, check, out, outlen);
 	if (n >= 2 && d[0] == '0' && d[1] == '0')
-		return international(d + 2, n - 2, country, out, outlen);
+		return international(d + 2, n - 2, country, check, out, outlen);
 	if (n <= SHORT_MAX)
 		return emit(d, n, NUMBER_SHORT, out, outlen);
 	if (d[0] == '0')
-		return national(d + 1, n - 1, country, out, outlen);
+		return national(d + 1, n - 1, country, check, out, outlen);
 	if (n <= NATIONAL_MAX)
-		return national(d, n, country, out, outlen);
-	return international(d, n, country, out, outlen);
+		return national(d, n, country, check, out, outlen);
+	return international(d, n, country, check, out, outlen);
+}
+
+enum number_kind
+number_normalize(const char *in, const char *country, char *out, size_t outlen)
+{
+	return normalize(in, country, 1, out, outlen);
+}
+
+int
+number_plan_why(const char *in, const char *country, char *e164, char *out,
+    size_t outlen)
+{
+	char norm[NUMBER_MAX], lengths[32] = "";
+	const struct plan *p;
+	size_t n, l, at = 0;
+
+	if (e164 != NULL)
+		e164[0] = '\0';
+	if (out == NULL || outlen == 0)
+		return 0;
+	out[0] = '\0';
+	if (normalize(in, country, 0, norm, sizeof(norm)) != NUMBER_E164)
+		return 0;
+	n = strlen(norm + 1);
+	if ((p = plan_of(norm + 1, n)) == NULL || plan_fits(norm + 1, n, 1))
+		return 0;
+	if (e164 != NULL)
+		memcpy(e164, norm, n + 2);
+	for (l = 1; l <= E164_MAX && at < sizeof(lengths); l++)
+		if (p->lengths & LEN(l))
+			at += (size_t)snprintf(lengths + at, sizeof(lengths) - at,
+			    "%s%zu", at > 0 ? " or " : "", l);
+	snprintf(out, outlen, "+%s numbers have %s digits after the country "
+	    "code, this one %zu", p->prefix, lengths, n - p->cc);
+	return 1;
 }
 
 const char *

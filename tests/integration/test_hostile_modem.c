@@ -202,6 +202,24 @@ START_TEST(test_alpha_sender_not_a_member)
 }
 END_TEST
 
+/* A sender one digit short of a Moroccan number (9 digits after 212) is
+ * no phone: stored, never answered. It was +2126610000, and its JOIN made
+ * a member whose every reply the network refused. */
+START_TEST(test_short_sender_not_answered)
+{
+	const char *text = "JOIN shorty";
+
+	ck_assert_int_eq(h_deliver(&g, 0, "06610000", text, NULL), 0);
+	WAIT_DB("SELECT state FROM inbox_messages WHERE text = $1", text, "ignored");
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text = $1 "
+	    "AND sender_kind = 'invalid' AND sender = '06610000'", text), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM accounts WHERE handle = $1",
+	    "shorty"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox", NULL), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
 /* Item 4: the same STOP twice, without a time stamp, is two STOPs. */
 START_TEST(test_repeated_stop_without_time)
 {
@@ -451,6 +469,7 @@ suite(void)
 	add_case(s, "corrupt", test_corrupt_sms_skipped, setup, teardown);
 	add_case(s, "unsafe", test_unsafe_pdu_skipped, setup, teardown);
 	add_case(s, "alpha", test_alpha_sender_not_a_member, setup, teardown);
+	add_case(s, "short", test_short_sender_not_answered, setup, teardown);
 	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
 	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);

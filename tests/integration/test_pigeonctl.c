@@ -157,6 +157,10 @@ START_TEST(test_exit_codes)
 	ck_assert_int_eq(ctl(&out, "send hello text"), 1);
 	ck_assert_ptr_nonnull(strstr(out, "not a phone number"));
 	free(out);
+	ck_assert_int_eq(ctl(&out, "send 06610000 text"), 1);
+	ck_assert_ptr_nonnull(strstr(out, "06610000 is not a phone number: +212 numbers "
+	    "have 9 digits after the country code, this one 7"));
+	free(out);
 	ck_assert_int_eq(ctl(&out, "disable nosuch"), 1);
 	free(out);
 	/* 2: usage. */

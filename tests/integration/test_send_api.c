@@ -226,6 +226,16 @@ START_TEST(test_refusals)
 	 * an Arabic-Indic digit: a 400 still (it was a 500). */
 	assert_400("{\"to\":\"+212661000101\",\"text\":\"x\",\"a٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠\":1}",
 	    "unknown field \"a٠");
+	/* A Moroccan number is 9 digits after 212: one short, national or
+	 * international, was queued as +2126610000 and failed at the network. */
+	assert_400("{\"to\":\"06610000\",\"text\":\"x\"}",
+	    "\"to\": 06610000 is not a phone number: +212 numbers have 9 digits "
+	    "after the country code, this one 7");
+	assert_400("{\"to\":\"+21266100000\",\"text\":\"x\"}",
+	    "\"to\": +21266100000 is not a phone number: +212 numbers have 9 "
+	    "digits after the country code, this one 8");
+	assert_400("{\"to\":[\"+212661000101\",\"0661 000 1011\"],\"text\":\"x\"}",
+	    "\"to\": 0661 000 1011 is not a phone number");
 	/* All or nothing: one bad number, or one too many, and none is queued. */
 	assert_400("{\"to\":[\"+212661000101\",\"hello\"],\"text\":\"x\"}", "hello");
 	assert_400("{\"to\":[\"+212661000101\",\"+212661000102\",\"+212661000103\","

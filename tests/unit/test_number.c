@@ -61,8 +61,8 @@ static const struct ncase cases[] = {
 	/* a bare national number without its trunk 0 */
 	E("661234567", "+212661234567"),
 	E("6 61 23 45 67", "+212661234567"),
-	E("1234567", "+2121234567"),		/* 7 digits: still national */
-	E("5223456789", "+2125223456789"),	/* 10 digits: still national */
+	EC("1234567", "49", "+491234567"),	/* 7 digits: still national */
+	EC("5223456789", "49", "+495223456789"),	/* 10 digits: still national */
 
 	/* foreign numbers are kept */
 	E("+33612345678", "+33612345678"),
@@ -73,9 +73,9 @@ static const struct ncase cases[] = {
 	E("+14155551234", "+14155551234"),
 	E("+1 (415) 555-1234", "+14155551234"),
 	E("+4930123456", "+4930123456"),
-	E("+12345678", "+12345678"),		/* 8 digits: the shortest */
-	E("+123456789012345", "+123456789012345"),	/* 15: the longest */
-	E("+330612345678", "+330612345678"),	/* only our own trunk 0 is dropped */
+	E("+49301234", "+49301234"),		/* 8 digits: the shortest */
+	E("+491234567890123", "+491234567890123"),	/* 15: the longest */
+	E("+490301234567", "+490301234567"),	/* only our own trunk 0 is dropped */
 
 	/* another configured country */
 	EC("0612345678", "33", "+33612345678"),
@@ -83,9 +83,79 @@ static const struct ncase cases[] = {
 	EC("+33 (0)6 12 34 56 78", "33", "+33612345678"),
 	EC("+330612345678", "33", "+33612345678"),
 	EC("612345678", "33", "+33612345678"),
-	EC("0661234567", "1", "+1661234567"),
+	EC("4155551234", "1", "+14155551234"),
 	EC("+212661234567", "33", "+212661234567"),
 	EC("00212661234567", "33", "+212661234567"),
+
+	/* numbering plans that fix the length after the country code: Morocco's
+	 * is 9 digits, in every form */
+	X("06610000"),			/* 7: "+2126610000" was queued */
+	X("066100000"),
+	X("06610000000"),		/* 10 */
+	X("06 61 00 00"),
+	X("0661000"),			/* 6 after the trunk 0 */
+	X("66100000"),			/* bare national, 8 */
+	X("6610000000"),		/* bare national, 10 */
+	X("1234567"),
+	X("5223456789"),
+	X("+21266100000"),		/* international, 8 */
+	X("+2126610000000"),		/* 10 */
+	X("0021266100000"),
+	X("21266100000"),		/* bare international, 8 */
+	X("+212 (0)6610000"),
+	X("+21206610000"),		/* the trunk 0 kept, then 7 */
+	X("+21206610000000"),		/* the trunk 0 kept, then 10 */
+	E("0661000000", "+212661000000"),
+	E("+212661000000", "+212661000000"),
+	E("+2120661000000", "+212661000000"),
+	E("0212345678", "+212212345678"),	/* a national number that starts 212 */
+	/* the other plans in the table */
+	E("+21620123456", "+21620123456"),	/* Tunisia: 8 */
+	X("+2162012345"),
+	X("+216201234567"),
+	EC("20123456", "216", "+21620123456"),
+	XC("201234567", "216"),
+	E("+221771234567", "+221771234567"),	/* Senegal: 9 */
+	X("+22177123456"),
+	X("+2217712345678"),
+	X("+3361234567"),			/* France: 9 */
+	X("+330612345678"),			/* France's trunk 0 is no digit of it */
+	X("+3361234567890"),
+	E("+337001234567890", "+337001234567890"),	/* its 0700 M2M: 13 */
+	E("+339011234567890", "+339011234567890"),	/* its 0901: 13 */
+	E("+33700123456", "+33700123456"),
+	X("+3370012345678"),
+	XC("061234567", "33"),
+	EC("0700 1234 5678 90", "33", "+337001234567890"),
+	E("+34612345678", "+34612345678"),	/* Spain: 9 */
+	X("+3461234567"),
+	X("+346123456789"),
+	E("+345901234567890", "+345901234567890"),	/* its 59 M2M: 13 */
+	X("+34590123456789"),
+	X("+1415555123"),			/* North America: 10 */
+	X("+141555512345"),
+	X("+12345678"),
+	X("+123456789012345"),
+	XC("0661234567", "1"),
+	/* the longest code that is one: 1212 is New York, not Morocco; 213,
+	 * 211 and 222 are not 212, 216 or 221; 35x are not 33 or 34 */
+	E("+12125551234", "+12125551234"),
+	X("+1212555123"),
+	X("+1212661234567"),
+	E("+213551234567", "+213551234567"),	/* Algeria: not checked */
+	E("+21321123456", "+21321123456"),
+	E("+2135512345678", "+2135512345678"),
+	E("0021321123456", "+21321123456"),
+	E("+21191234567", "+21191234567"),
+	E("+22212345678", "+22212345678"),
+	E("+351912345678", "+351912345678"),
+	E("+3591234567", "+3591234567"),
+	E("+447911123456", "+447911123456"),	/* the UK, Germany: not checked */
+	E("+491711234567", "+491711234567"),
+	EC("030 1234567", "49", "+49301234567"),
+	EC("0612345678", "49", "+49612345678"),
+	S("066100", "066100"),			/* still a short code */
+	A("0661 INFO", "0661 INFO"),
 
 	/* short codes and service numbers */
 	S("40404", "40404"),
@@ -346,6 +416,41 @@ START_TEST(test_idempotent)
 }
 END_TEST
 
+/* The reason given for a number refused for its length alone. */
+START_TEST(test_plan_why)
+{
+	char why[96], e164[NUMBER_MAX];
+
+	ck_assert_int_eq(number_plan_why("06610000", "212", NULL, why, sizeof(why)), 1);
+	ck_assert_str_eq(why, "+212 numbers have 9 digits after the country code, "
+	    "this one 7");
+	ck_assert_int_eq(number_plan_why("+21266100000", "212", e164, why, sizeof(why)), 1);
+	ck_assert_str_eq(e164, "+21266100000");	/* as it was queued before */
+	ck_assert_str_eq(why, "+212 numbers have 9 digits after the country code, "
+	    "this one 8");
+	ck_assert_int_eq(number_plan_why("+2120661000000 0", "212", NULL, why,
+	    sizeof(why)), 1);
+	ck_assert_str_eq(why, "+212 numbers have 9 digits after the country code, "
+	    "this one 10");
+	ck_assert_int_eq(number_plan_why("+3370012345678", "212", NULL, why, sizeof(why)), 1);
+	ck_assert_str_eq(why, "+33700 numbers have 9 or 13 digits after the "
+	    "country code, this one 11");
+	ck_assert_int_eq(number_plan_why("+1212555123", "212", NULL, why, sizeof(why)), 1);
+	ck_assert_str_eq(why, "+1 numbers have 10 digits after the country code, "
+	    "this one 9");
+	/* valid, or refused for another reason: no reason of this kind */
+	ck_assert_int_eq(number_plan_why("0661000000", "212", e164, why, sizeof(why)), 0);
+	ck_assert_str_eq(why, "");
+	ck_assert_str_eq(e164, "");
+	ck_assert_int_eq(number_plan_why("+2135512345678", "212", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(number_plan_why("hello", "212", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(number_plan_why("+1234567", "212", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(number_plan_why("40404", "212", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(number_plan_why(NULL, "212", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(number_plan_why("06610000", "212", NULL, NULL, 0), 0);
+}
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	ck_assert_str_eq(number_kind_name(NUMBER_E164), "e164");
@@ -368,6 +473,7 @@ number_suite(void)
 	tcase_add_test(tc, test_long_input);
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_idempotent);
+	tcase_add_test(tc, test_plan_why);
 	tcase_add_test(tc, test_kind_names);
 	suite_add_tcase(s, tc);
 	return s;
