@@ -518,6 +518,13 @@ settings_loaded(PGresult *res, void *arg)
 	if (res != NULL && !store_ok(res))
 		log_warnx("settings: not loaded (timezone \"%s\"?): %s",
 		    env.conf.timezone, store_error(res));
+	/* The fan-out's own connection waited for them (on a new database
+	 * its first step failed "setting fanout_chunk is not loaded"); an
+	 * answer that refused them leaves the ones before, if any. */
+	if (res != NULL && !env.settings_sent) {
+		env.settings_sent = 1;
+		fanout_kick();
+	}
 }
 
 static void

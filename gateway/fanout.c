@@ -52,7 +52,7 @@ void
 fanout_kick(void)
 {
 	again = running;
-	if (running || env.draining || !store_is_up(env.store))
+	if (running || env.draining || !store_is_up(env.store) || !env.settings_sent)
 		return;
 	/* Never on the main connection: fanout_store_state asks again once
 	 * this one is up. */

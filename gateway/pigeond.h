@@ -170,6 +170,7 @@ struct pigeond {
 	char		 smpp_program[4096];
 	int		 verbose;
 	int		 draining;	/* SIGTERM: finish what is in flight, then exit */
+	int		 settings_sent;	/* pigeon_settings_load answered once */
 };
 
 extern struct pigeond env;

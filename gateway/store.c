@@ -93,13 +93,22 @@ store_on_fail(evutil_socket_t fd, short what, void *arg)
 		store_reset(s, s->fail_why ? s->fail_why : "cannot send");
 }
 
+/* libpq's message on one line: its line breaks and the tab that indents
+ * its hint ("...failed: No such file or directory\n\tIs the server
+ * running...?") one space each, none at either end (the log shows a
+ * control character as '?'). */
 static char *
 one_line(const char *msg)
 {
 	static char buf[512];
 	size_t i, j = 0;
-	for (i = 0; msg && msg[i] && j < sizeof(buf) - 1; i++)
-		buf[j++] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
+	for (i = 0; msg && msg[i] && j < sizeof(buf) - 1; i++) {
+		int blank = (unsigned char)msg[i] <= ' ' || msg[i] == 0x7f;
+		if (!blank)
+			buf[j++] = msg[i];
+		else if (j > 0 && buf[j - 1] != ' ')
+			buf[j++] = ' ';
+	}
 	while (j > 0 && buf[j - 1] == ' ')
 		j--;
 	buf[j] = '\0';
@@ -269,7 +278,10 @@ store_reset(struct store *s, const char *why)
 {
 	int was_up = s->state == STORE_UP;
 
-	log_warnx("database: %s; reconnecting in %d ms", why, s->backoff_ms);
+	/* Each connection says its own (their application_name, as
+	 * pg_stat_activity shows them): one line a connection and attempt. */
+	log_warnx("database (%s): %s; reconnecting in %d ms",
+	    s->appname ? s->appname : "pigeond", why, s->backoff_ms);
 	event_del(s->ev_fail);
 	free(s->fail_why);
 	s->fail_why = NULL;

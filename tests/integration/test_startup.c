@@ -101,7 +101,12 @@ START_TEST(test_database_unreachable)
 	free(want);
 	free(text);
 	h_port_owner(port, pid);
-	ck_assert_int_eq(h_wait_file_contains(log, "database: connection to server", 20000), 0);
+	/* One line, naming its connection; libpq's hint on the same line
+	 * (its "\n\t" was logged as " ?"). */
+	ck_assert_int_eq(h_wait_file_contains(log, "database (pigeond ", 20000), 0);
+	ck_assert_int_eq(h_wait_file_contains(log, "): connection to server", 20000), 0);
+	ck_assert_int_eq(h_wait_file_contains(log,
+	    "No such file or directory Is the server running", 20000), 0);
 	ck_assert_int_eq(h_wait_file_contains(log, "reconnecting in", 20000), 0);
 	ck_assert(alive(pid));
 	ck_assert_int_eq(h_http_get(port, "/healthz", &body), 503);
