@@ -169,7 +169,7 @@ render(struct api_req *r, json_t *db)
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
 	TAILQ_FOREACH(m, &env.links, entry)
 		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
-		    m->state == LINK_ONLINE);
+		    m->state == LINK_ONLINE && m->lock == LOCK_HELD);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
 	TAILQ_FOREACH(m, &env.links, entry)
 		for (int s = 0; modem_states[s]; s++)

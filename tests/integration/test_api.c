@@ -724,6 +724,9 @@ START_TEST(test_database_down)
 	/* Metrics still answer, saying the database is down. */
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
 	ck_assert_ptr_nonnull(strstr(body, "pigeon_database_up 0"));
+	/* Its modems are paused (their locks went with the connection): up
+	 * is "online and takes sends", and they take none. */
+	ck_assert_msg(strstr(body, "pigeon_modem_up{modem=\"sim0\"} 0") != NULL, "%s", body);
 	free(body);
 
 	ck_assert_int_eq(h_pg_start(), 0);
