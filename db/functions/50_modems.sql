@@ -145,9 +145,10 @@ $$;
 -- whose lock no host holds, with no send `via` it leased. The messages
 -- queued `via` it are cancelled (they could never leave: a send `via` a
 -- removed link is refused, and these waited for it to come back). Its
--- history stays: the messages it sent and received keep its name, and
--- its samples and hourly counts age out as any link's. A host that
--- configures the name again starts a new row. Returns {"forgotten",
+-- history stays (modem_history; the messages it sent and received keep
+-- its name); its samples and parts counted today go (the status page
+-- charted it, /metrics listed it). A host that configures the name again
+-- starts a new row. Returns {"forgotten",
 -- "cancelled"} or {"error": "no_link" | "configured" | "in_flight", ...}.
 CREATE OR REPLACE FUNCTION pigeon_link_forget(p_name text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -182,6 +183,11 @@ BEGIN
 	 WHERE via_link = p_name AND state = 'queued';
 	GET DIAGNOSTICS n = ROW_COUNT;
 	DELETE FROM modems WHERE name = p_name;
+	-- Off /metrics (its parts today) and the status page's charts (its
+	-- samples): configured again, it is a new link, with a new budget.
+	DELETE FROM counters
+	 WHERE name LIKE 'link\_parts/%' AND substr(name, 23) = p_name;
+	DELETE FROM status_samples WHERE link = p_name;
 	INSERT INTO modem_history (modem, state, reason)
 	    VALUES (p_name, 'disabled', 'forgotten by the operator');
 	RETURN jsonb_build_object('forgotten', p_name, 'cancelled', n);

@@ -376,6 +376,15 @@ START_TEST(test_removed_forgotten)
 	g.http_extra = "token = " LIST_TOKEN "\n";
 	h_gateway_start(&g, "bank_volume_forget", 2);
 	h_wait_modem(&g, "sim1", "online", WAIT_MS);
+	/* It sent today (its parts on /metrics) and was charted (a sample
+	 * of the status page's, as pigeond takes them every few minutes). */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", LIST_TOKEN,
+	    "{\"to\":\"+212663000012\",\"text\":\"sent by sim1\",\"via\":\"sim1\"}",
+	    NULL), 202);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM counters "
+	    "WHERE name LIKE 'link\\_parts/%/sim1'", NULL, "1", WAIT_MS), 0);
+	h_db_exec(g.db, "INSERT INTO status_samples (link, signal_percent, sms_sent) "
+	    "VALUES ('sim1', 80, 1)");
 	h_db_exec(g.db, "INSERT INTO modems (name, host, state) "
 	    "VALUES ('far0', 'gw-elsewhere', 'online')");
 	/* A send waiting for sim1, disabled by the operator. */
@@ -414,13 +423,14 @@ START_TEST(test_removed_forgotten)
 	/* A send only it may make, leased by a pigeond killed meanwhile:
 	 * refused until the lease is given back. */
 	h_db_exec(g.db, "UPDATE outbox SET state = 'sending', host = 'gw-killed', "
-	    "lease_until = now() + interval '1 hour' WHERE via_link = 'sim1'");
+	    "lease_until = now() + interval '1 hour' WHERE via_link = 'sim1' "
+	    "AND state = 'queued'");
 	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", LIST_TOKEN,
 	    NULL, &resp), 409);
 	ck_assert_msg(strstr(resp, "1 send(s) in flight") != NULL, "%s", resp);
 	free(resp);
 	h_db_exec(g.db, "UPDATE outbox SET state = 'queued', host = NULL, "
-	    "lease_until = NULL WHERE via_link = 'sim1'");
+	    "lease_until = NULL WHERE via_link = 'sim1' AND state = 'sending'");
 	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s forget sim1",
 	    h_bin("pigeonctl"), g.http_port, LIST_TOKEN), 0);
 	ck_assert_msg(strstr(out, "modem sim1: forgotten; 1 message(s) queued via it "
@@ -445,6 +455,9 @@ START_TEST(test_removed_forgotten)
 	free(resp);
 	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", LIST_TOKEN,
 	    NULL, NULL), 404);
+	/* Nor on the status page's charts. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM jsonb_object_keys("
+	    "pigeon_api_charts()->'links') k WHERE k = 'sim1'", 0, NULL), 0);
 	/* Its history stays. */
 	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
 	    "WHERE modem = 'sim1' AND reason = 'forgotten by the operator'", 0, NULL), 1);
