@@ -412,9 +412,9 @@ fuzz_atom_SRCS   = gateway/atom.c
 fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
 # The worker's side (issue 14); fuzz_fit includes modem/gsm.c and
 # modem/gsmsend.c for their statics.
-fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/udh.c modem/utf8.c
+fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/gsmtext.c modem/udh.c modem/utf8.c
 fuzz_pdu_PKGS    = gammu
-fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c modem/gsmtext.c modem/seen.c
+fuzz_fit_SRCS    = $(fuzz_pdu_SRCS) modem/outcome.c modem/gsmdummy.c modem/seen.c
 fuzz_fit_PKGS    = gammu
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(FUZZ_DIR)/fuzz_$(t): $(fuzz_$(t)_SRCS)))

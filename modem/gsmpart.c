@@ -8,6 +8,7 @@
 
 #include <gammu.h>
 
+#include "gsmtext.h"
 #include "log.h"
 #include "worker.h"
 
@@ -121,10 +122,15 @@ gsm_part_fill(struct sms_part *p, const void *sms)
 		break;
 	}
 	case SMS_Coding_Unicode_No_Compression:
-	case SMS_Coding_Unicode_Compression:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+	case SMS_Coding_Unicode_Compression: {
+		unsigned char u[sizeof(s->Text) + 4];
+		memcpy(u, s->Text, sizeof(s->Text));
+		u[sizeof(s->Text)] = u[sizeof(s->Text) + 1] = 0;
+		gsm_mark_cut_pair(u, sizeof(u));
+		gsm_utf8(p->text, u, sizeof(u));
 		p->coding = "ucs2";
 		break;
+	}
 	default:
 		gsm_utf8(p->text, s->Text, sizeof(s->Text));
 		p->coding = "gsm";

@@ -46,3 +46,46 @@ gsm_cut_text(const char *text, size_t n, const char *more)
 	memcpy(out + n, more, ml + 1);
 	return out;
 }
+
+/* The unit at u (big-endian). */
+static unsigned
+unit_at(const unsigned char *u)
+{
+	return (unsigned)u[0] << 8 | u[1];
+}
+
+/* The marker of a lone surrogate at u, in its place: a pair of units of
+ * U+F0000 + k; the rest of the text (rest bytes, its 0 unit included)
+ * moved one unit on. */
+static void
+mark_at(unsigned char *u, size_t rest, unsigned k)
+{
+	unsigned hi = 0xdb80 + (k >> 10), lo = 0xdc00 + (k & 0x3ff);
+
+	memmove(u + 4, u + 2, rest);
+	u[0] = (unsigned char)(hi >> 8);
+	u[1] = (unsigned char)hi;
+	u[2] = (unsigned char)(lo >> 8);
+	u[3] = (unsigned char)lo;
+}
+
+void
+gsm_mark_cut_pair(unsigned char *u, size_t cap)
+{
+	size_t n = 0;
+	unsigned first, last;
+
+	while (2 * n + 1 < cap && unit_at(u + 2 * n) != 0)
+		n++;
+	if (n == 0 || 2 * n + 2 > cap)
+		return;
+	/* A high surrogate last, or a low one first, has no other half. */
+	last = unit_at(u + 2 * (n - 1));
+	if (last >= 0xd800 && last <= 0xdbff && 2 * n + 4 <= cap) {
+		mark_at(u + 2 * (n - 1), 2, last - 0xd800);
+		n++;
+	}
+	first = unit_at(u);
+	if (first >= 0xdc00 && first <= 0xdfff && 2 * n + 4 <= cap)
+		mark_at(u, 2 * n, 0x400 + first - 0xdc00);
+}

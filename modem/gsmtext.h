@@ -11,5 +11,16 @@ void	 gsm_copy(char *dst, size_t size, const char *src);
 int	 gsm_number_valid(const char *to);
 /* The first n bytes of text without trailing spaces, then more (malloc). */
 char	*gsm_cut_text(const char *text, size_t n, const char *more);
+/*
+ * A UCS-2 part cut inside a surrogate pair (phones split a long message at
+ * 67 units whatever they hold): in u, libgammu's unicode text (big-endian
+ * units up to a 0 unit, in a buffer of cap bytes), a low surrogate that
+ * begins it and a high one that ends it become private-use markers,
+ * U+F0400 + (unit - 0xDC00) and U+F0000 + (unit - 0xD800), that the join
+ * of the parts pairs again (pigeon_inbox_surrogates, 20_inbox.sql): each
+ * alone was decoded as U+FFFD, and the emoji was lost. Needs 4 bytes of
+ * cap more than the text and its 0 unit.
+ */
+void	 gsm_mark_cut_pair(unsigned char *u, size_t cap);
 
 #endif

@@ -184,6 +184,9 @@ int	 utf8_cut_ok(const char *s, size_t len, size_t off);
 /* How a text cut to fit ends, as on a modem (modem/gsmtext.c, linked as
  * is): the first n bytes without trailing spaces, then more (malloc). */
 char	*gsm_cut_text(const char *text, size_t n, const char *more);
+/* A UCS-2 part's lone surrogate at either end as a marker the parts' join
+ * pairs again (modem/gsmtext.c, linked as is; its header says how). */
+void	 gsm_mark_cut_pair(unsigned char *u, size_t cap);
 
 
 struct link_config;

@@ -286,11 +286,13 @@ text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
 		*coding = "8bit";
 		return s;
 	}
-	/* To libgammu's unicode, then UTF-8 (at most 3 bytes a unit). */
-	if ((u = calloc(len + 2, 2)) == NULL || (s = malloc(len * 3 + 1)) == NULL)
+	/* To libgammu's unicode, then UTF-8 (at most 3 bytes a unit, 4 for
+	 * each of the two markers of gsm_mark_cut_pair). */
+	if ((u = calloc(len + 4, 2)) == NULL || (s = malloc(len * 3 + 3)) == NULL)
 		fatal("calloc");
 	if (a == UCS2) {
 		memcpy(u, ud, len & ~(size_t)1);
+		gsm_mark_cut_pair(u, 2 * (len + 4));
 		*coding = "ucs2";
 	} else if (a == LATIN1) {
 		for (size_t i = 0; i < len; i++)

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 1a3b398fe469310aa8311b4c710c48c1086eb713fcbcb92f2ba03e520fce3ed4
+-- functions sha256: 1706e70262b25a12a9d276881d3296f470472c65081fc5361ebf8c83aa2d2160
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 46 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 47 $$;

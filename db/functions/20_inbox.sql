@@ -60,6 +60,41 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	    OR pigeon_inbox_gap(a_sent, a_received, b_sent, b_received) <= 120;
 $$;
 
+-- A message's text from its parts' (pigeon-modem and pigeon-smpp,
+-- gsm_mark_cut_pair): a phone that cut a UCS-2 message inside a surrogate
+-- pair (an emoji, at 67 units whatever they hold) left a high half at the
+-- end of one part and the low half at the start of the next, each marked
+-- U+F0000 + (unit - 0xD800); joined, the two are the character again. A
+-- half whose other half never came (a part lost, a message applied
+-- without it) is U+FFFD, as it was decoded before.
+CREATE OR REPLACE FUNCTION pigeon_inbox_surrogates(p text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+	r text := '';
+	n integer := length(p);
+	i integer := 1;
+	c integer;
+	d integer;
+BEGIN
+	IF p !~ '[\U000f0000-\U000f07ff]' THEN
+		RETURN p;	-- every message but those
+	END IF;
+	WHILE i <= n LOOP
+		c := ascii(substr(p, i, 1));
+		d := CASE WHEN i < n THEN ascii(substr(p, i + 1, 1)) END;
+		IF c BETWEEN 983040 AND 984063 AND d BETWEEN 984064 AND 985087 THEN
+			-- U+F0000..F03FF then U+F0400..F07FF: a high and a low half
+			r := r || chr(65536 + (c - 983040) * 1024 + (d - 984064));
+			i := i + 2;
+			CONTINUE;
+		END IF;
+		r := r || CASE WHEN c BETWEEN 983040 AND 985087 THEN chr(65533)
+		               ELSE substr(p, i, 1) END;
+		i := i + 1;
+	END LOOP;
+	RETURN r;
+END $$;
+
 -- Joins the long SMS of part p_part: the waiting parts of its group
 -- (sender, reference, total) sent with it, one a sequence number. Without
 -- p_force only when all have come; with it (the wait ran out) what came.
@@ -138,7 +173,7 @@ BEGIN
 	-- post to every follower.
 	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
 	    complete, state, result, processed_at)
-	    VALUES (first_modem, a.sender_norm, kind, joined, nseq,
+	    VALUES (first_modem, a.sender_norm, kind, pigeon_inbox_surrogates(joined), nseq,
 	    nseq >= a.concat_total,
 	    CASE WHEN inert OR headless THEN 'ignored' ELSE 'new' END,
 	    CASE WHEN inert THEN 'binary SMS, not applied'
@@ -278,7 +313,8 @@ BEGIN
 		), msg AS (
 			INSERT INTO inbox_messages (id, modem, sender, sender_kind, text,
 			    parts, state, result, processed_at)
-			SELECT src.mid, src.modem, src.sender_norm, src.sender_kind, src.text, 1,
+			SELECT src.mid, src.modem, src.sender_norm, src.sender_kind,
+			    pigeon_inbox_surrogates(src.text), 1,
 			    CASE WHEN pigeon_inbox_inert(src.coding) THEN 'ignored' ELSE 'new' END,
 			    CASE WHEN src.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 			         WHEN pigeon_inbox_inert(src.coding) THEN 'binary SMS, not applied' END,
@@ -294,7 +330,8 @@ BEGIN
 			IF coalesce(r.concat_total, 1) <= 1 THEN
 				INSERT INTO inbox_messages (modem, sender, sender_kind, text,
 				    parts, state, result, processed_at)
-				    VALUES (r.modem, r.sender_norm, r.sender_kind, r.text, 1,
+				    VALUES (r.modem, r.sender_norm, r.sender_kind,
+				    pigeon_inbox_surrogates(r.text), 1,
 				    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
 				    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 				         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,

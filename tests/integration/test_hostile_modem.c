@@ -279,6 +279,40 @@ START_TEST(test_long_sms_with_language_shift)
 }
 END_TEST
 
+/* From ALICE, UCS-2, ref 0x79, cut by the phone inside an emoji (U+1F600,
+ * D83D DE00) at its 70th unit: "...Vive " and the high half, then the low
+ * half and " et merci a tous". */
+#define PDU_CUT_PAIR_1	"0791126200000000440C911262160000100008622140010000008C" \
+	"0500037902010042007200610076006F0020006C00270065007100750069007000650020" \
+	"006E006100740069006F006E0061006C0065002C0020007100750065006C0020006D0061" \
+	"00740063006800200063006500200073006F0069007200210020004F006E002000650073" \
+	"007400200066006900650072007300210021002000560069007600650020D83D"
+#define PDU_CUT_PAIR_2	"0791126200000000440C9112621600001000086221400100000028" \
+	"050003790202DE000020006500740020006D00650072006300690020006100200074006F" \
+	"00750073"
+#define CUT_PAIR_TEXT	"Bravo l'equipe nationale, quel match ce soir! On est " \
+	"fiers!! Vive \xf0\x9f\x98\x80 et merci a tous"
+
+/* A long UCS-2 SMS cut inside a surrogate pair (cheap phones cut at 67 or
+ * 70 units whatever they hold): the emoji is whole in the post and in its
+ * copies (each half was decoded alone as U+FFFD: "Vive \ufffd\ufffd et"). */
+START_TEST(test_emoji_cut_between_parts)
+{
+	join(ALICE, "alice");
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
+	WAIT_DB("SELECT count(*) FROM follows", NULL, "1");
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 1/2)", "--pdu " PDU_CUT_PAIR_1), 0);
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", "--pdu " PDU_CUT_PAIR_2), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", CUT_PAIR_TEXT, "1");
+	ck_assert_int_eq(h_wait_received(&g, BOB, "Vive \xf0\x9f\x98\x80 et merci",
+	    WAIT_MS), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
+	    "AND strpos(text, U&'\\FFFD') > 0", ALICE), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
 /* A text SMS to an application port (a vCard) is stored as binary, not
  * posted: it was a post of alice's. */
 START_TEST(test_port_addressed_sms_not_applied)
@@ -473,6 +507,7 @@ suite(void)
 	add_case(s, "stop", test_repeated_stop_without_time, setup, teardown);
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
 	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);
+	add_case(s, "cutpair", test_emoji_cut_between_parts, setup, teardown);
 	add_case(s, "port", test_port_addressed_sms_not_applied, setup, teardown);
 	add_case(s, "twice", test_location_listed_twice, setup, teardown);
 	add_case(s, "cutshort", test_listing_cut_short_restarts, setup, teardown);

@@ -321,6 +321,31 @@ START_TEST(test_text_parts)
 }
 END_TEST
 
+/* A UCS-2 segment cut inside a surrogate pair (a phone's long message,
+ * passed on by the SMSC): each lone half becomes its marker (U+F0000 +
+ * unit - 0xD800), which the join pairs again (20_inbox.sql); a whole pair
+ * stays the character. Each half was U+FFFD, and the emoji lost. */
+START_TEST(test_decode_cut_pair)
+{
+	const char *coding;
+	/* "Vive " and a high half. */
+	char *t = text_decode((const uint8_t *)"\0V\0i\0v\0e\0 \xd8\x3d", 12, 8, 0,
+	    &coding);
+
+	ck_assert_str_eq(coding, "ucs2");
+	ck_assert_str_eq(t, "Vive \xf3\xb0\x80\xbd");		/* U+F003D */
+	free(t);
+	/* A low half, then " ok". */
+	t = text_decode((const uint8_t *)"\xde\x00\0 \0o\0k", 8, 8, 0, &coding);
+	ck_assert_str_eq(t, "\xf3\xb0\x98\x80 ok");		/* U+F0600 */
+	free(t);
+	/* Whole: U+1F600. */
+	t = text_decode((const uint8_t *)"\xd8\x3d\xde\x00", 4, 8, 0, &coding);
+	ck_assert_str_eq(t, "\xf0\x9f\x98\x80");
+	free(t);
+}
+END_TEST
+
 /* A data_coding 0 text with bytes above 0x7f is not GSM septets: read as
  * Latin-1, whole (it was garbled, or cut at a byte read as U+0000). */
 START_TEST(test_decode_high_bytes)
@@ -426,6 +451,7 @@ main(void)
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
+	tcase_add_test(tc, test_decode_cut_pair);
 	tcase_add_test(tc, test_decode_data_coding);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
