@@ -92,7 +92,7 @@ START_TEST(test_stranger_script)
 	GETS(dj, "Mar7ba f Pigeon! Bach tsejjel, sift TSEJJEL w smiya");
 	/* "؟" alone is HELP: Arabic, whatever the keyword table says. */
 	TEXT(1, ask, "؟");
-	GETS(ask, "تسجيل، تابع، اترك");
+	GETS(ask, "تسجيل، تابع/اترك");
 	/* انضم, the everyday "join", was a post: now it joins, in Arabic. */
 	TEXT(0, nj, "انضم @nadia19");
 	GETS(nj, "مرحبا @nadia19!");
