@@ -126,58 +126,111 @@ fold_arabic(uint32_t c)
 	return c;	/* (digits: fold_text, in both modes) */
 }
 
+/*
+ * The Arabic presentation forms: the shaped letters (isolated, final,
+ * initial, medial) and ligatures some phones send instead of the letters,
+ * as their Unicode compatibility decompositions (NFKD, as pigeon_fold
+ * takes them) give them. Forms-B, U+FE80..U+FEF4, are the forms of
+ * U+0621..U+063A and U+0641..U+064A in order, each letter with the count
+ * below: hamza one, the letters that join on one side only two, the others
+ * four. U+FEF5..U+FEFC are lam-alef ligatures, two forms of each of lam
+ * + آ أ إ ا. U+FE70..U+FE7F are harakat, alone or on a tatweel (U+FE73,
+ * a tail fragment, and the unassigned U+FE75 stay). Of Forms-A, only the
+ * forms of the letters fold_arabic folds: ٱ, ک, ی and ى.
+ */
+static const char forms_b[] = "12222424244444222244444444" "4444444224";
+
+/* The base letters of c into b (one or two); returns their count. */
+static int
+unshape(uint32_t c, uint32_t b[2])
+{
+	uint32_t f = 0xfe80, l = 0x0621;
+	const char *p;
+
+	b[0] = c;
+	if (c >= 0xfe70 && c <= 0xfe7f && c != 0xfe73 && c != 0xfe75)
+		b[0] = c <= 0xfe71 ? 0x064b : c <= 0xfe74 ?
+		    0x064c + (c - 0xfe72) / 2 : 0x064e + (c - 0xfe76) / 2;
+	else if (c >= 0xfef5 && c <= 0xfefc) {
+		b[0] = 0x0644;
+		b[1] = 0x0600 + (uint32_t)"\x22\x23\x25\x27"[(c - 0xfef5) / 2];
+		return 2;
+	} else if (c >= 0xfe80 && c <= 0xfef4) {
+		for (p = forms_b; c >= f + (uint32_t)(*p - '0'); p++) {
+			f += (uint32_t)(*p - '0');
+			l = l == 0x063a ? 0x0641 : l + 1;
+		}
+		b[0] = l;
+	} else if (c == 0xfb50 || c == 0xfb51)
+		b[0] = 0x0671;
+	else if (c >= 0xfb8e && c <= 0xfb91)
+		b[0] = 0x06a9;
+	else if (c == 0xfbe8 || c == 0xfbe9)
+		b[0] = 0x0649;
+	else if (c >= 0xfbfc && c <= 0xfbff)
+		b[0] = 0x06cc;
+	return 1;
+}
+
+/* Folds the character c into out: what fold_text does to each. */
+static int
+fold_char(uint32_t c, enum fold_mode mode, char *out, size_t *n, size_t outsz)
+{
+	if (c >= 0xff01 && c <= 0xff5e)
+		c -= 0xfee0;	/* full-width ASCII */
+	/* Arabic-Indic and Eastern Arabic-Indic digits, as an Arabic
+	 * keyboard types them: "karim٢" is @karim2. */
+	if (c >= 0x0660 && c <= 0x0669)
+		c = '0' + (c - 0x0660);
+	else if (c >= 0x06f0 && c <= 0x06f9)
+		c = '0' + (c - 0x06f0);
+	switch (c) {
+	case 0x061f: c = '?'; break;
+	case 0x060c: c = ','; break;
+	case 0x061b: c = ';'; break;
+	case 0x06d4: case 0x3002: c = '.'; break;
+	case 0x00ab: case 0x00bb: case 0x201c: case 0x201d: case 0x201e:
+		c = '"'; break;
+	case 0x2018: case 0x2019: c = '\''; break;
+	case 0x2013: case 0x2014: case 0x2212: c = '-'; break;
+	case 0x2026:
+		return put(out, n, outsz, "...", 3);
+	}
+	if (mode == FOLD_WORD) {
+		if (fold_is_ignorable(c))
+			return 0;
+		if (c == 0x0152 || c == 0x0153)
+			return put(out, n, outsz, "oe", 2);
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '-')
+			c = (unsigned char)latin1[c - 0xc0];
+		else
+			c = fold_arabic(c);
+	}
+	return put_char(out, n, outsz, c);
+}
+
 /* Folds [s, e) into out (NUL-terminated). Returns the length, or -1 for
- * invalid UTF-8 or a word that does not fit: such a word matches nothing. */
+ * invalid UTF-8 or a word that does not fit: such a word matches nothing.
+ * Presentation forms are their letters in either mode, as full-width
+ * letters are. */
 int
 fold_text(const char *s, const char *e, enum fold_mode mode, char *out,
     size_t outsz)
 {
 	size_t n = 0, len;
-	uint32_t c;
+	uint32_t c, b[2];
+	int i, k;
 
 	for (; s < e; s += len) {
 		len = fold_char_at(s, e, &c);
 		if (c == BAD_CHAR)
 			return -1;
-		if (c >= 0xff01 && c <= 0xff5e)
-			c -= 0xfee0;	/* full-width ASCII */
-		/* Arabic-Indic and Eastern Arabic-Indic digits, as an Arabic
-		 * keyboard types them: "karim٢" is @karim2. */
-		if (c >= 0x0660 && c <= 0x0669)
-			c = '0' + (c - 0x0660);
-		else if (c >= 0x06f0 && c <= 0x06f9)
-			c = '0' + (c - 0x06f0);
-		switch (c) {
-		case 0x061f: c = '?'; break;
-		case 0x060c: c = ','; break;
-		case 0x061b: c = ';'; break;
-		case 0x06d4: case 0x3002: c = '.'; break;
-		case 0x00ab: case 0x00bb: case 0x201c: case 0x201d: case 0x201e:
-			c = '"'; break;
-		case 0x2018: case 0x2019: c = '\''; break;
-		case 0x2013: case 0x2014: case 0x2212: c = '-'; break;
-		case 0x2026:
-			if (put(out, &n, outsz, "...", 3) == -1)
+		k = unshape(c, b);
+		for (i = 0; i < k; i++)
+			if (fold_char(b[i], mode, out, &n, outsz) == -1)
 				return -1;
-			continue;
-		}
-		if (mode == FOLD_WORD) {
-			if (fold_is_ignorable(c))
-				continue;
-			if (c == 0x0152 || c == 0x0153) {
-				if (put(out, &n, outsz, "oe", 2) == -1)
-					return -1;
-				continue;
-			}
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '-')
-				c = (unsigned char)latin1[c - 0xc0];
-			else
-				c = fold_arabic(c);
-		}
-		if (put_char(out, &n, outsz, c) == -1)
-			return -1;
 	}
 	if (n >= outsz)
 		return -1;

@@ -133,12 +133,15 @@ START_TEST(test_join_help_lang)
 	GETS(a, "Les réponses seront désormais en français.");
 	TEXT(2, a, "aide");
 	GETS(a, "Pigeon : INSCRIPTION nom");
+	GETS(a, "NOM, BIO, LANGUE, SUPPRIMER, ARRET");	/* LANGUE, SUPPRIMER were left out */
 	TEXT(0, a, "QUITTER");
 	GETS(a, "Pour ne plus recevoir aucun SMS, envoyez ARRET.");
 	TEXT(0, a, "LANGUE arabe");
 	GETS(a, "ستصلك الردود بالعربية.");
 	TEXT(1, a, "؟");
 	GETS(a, "تسجيل، تابع");
+	GETS(a, "تفعيل/تعطيل");	/* ON/OFF, NAME and BIO were left out */
+	GETS(a, "اسم، نبذة، نوم");
 	/* Arabic keyword: Arabic replies for a new member. */
 	join(1, k, "تسجيل @Karim1", "مرحبا @karim1!");
 	ck_assert_str_eq(dbv("SELECT lang FROM accounts WHERE handle = 'karim1'",

@@ -92,7 +92,7 @@ START_TEST(test_stranger_script)
 	GETS(dj, "Mar7ba f Pigeon! Bach tsejjel, sift TSEJJEL w smiya");
 	/* "؟" alone is HELP: Arabic, whatever the keyword table says. */
 	TEXT(1, ask, "؟");
-	GETS(ask, "تسجيل، تابع، اترك");
+	GETS(ask, "تسجيل، تابع/اترك");
 	/* انضم, the everyday "join", was a post: now it joins, in Arabic. */
 	TEXT(0, nj, "انضم @nadia19");
 	GETS(nj, "مرحبا @nadia19!");
@@ -175,6 +175,48 @@ START_TEST(test_arabizi_member)
 }
 END_TEST
 
+/* Arabic in presentation forms (U+FE70..U+FEFC: the shaped letters and
+ * lam-alef ligatures some phones send): commands as in the base letters.
+ * STOP, FOLLOW and HELP were published as posts, and JOIN got the hint;
+ * a post in these forms is found by a search in the base letters. */
+START_TEST(test_presentation_forms)
+{
+	const char *o = "+212662000301", *k = "+212662000302",
+	    *j = "+212662000303";
+	const char *params[] = { o };
+	const char *q[] = { "\u0633\u0644\u0627\u0645", o };	/* سلام */
+
+	TEXT(1, k, "JOIN karim31");
+	GETS(k, "Welcome to Pigeon, @karim31!");
+	TEXT(0, o, "\u062A\u0633\u062C\u064A\u0644 omar31");	/* تسجيل */
+	GETS(o, "\u0645\u0631\u062D\u0628\u0627 @omar31!");		/* مرحبا */
+	TEXT(0, o, "\uFE97\uFE8E\uFE91\uFECA karim31");		/* تابع */
+	GETS(o, "\u0623\u0646\u062A \u062A\u062A\u0627\u0628\u0639 @karim31");
+	h_post(&g, 1, k, "karim31 posts", WAIT_MS);
+	GETS(o, "@karim31: karim31 posts");
+	TEXT(0, o, "\uFEE3\uFEB4\uFE8E\uFECB\uFEAA\uFE93");		/* مساعدة */
+	GETS(o, "\u062A\u0633\u062C\u064A\u0644\u060C \u062A\u0627\u0628\u0639");
+	/* سلام, with its lam-alef ligature: a post, found as سلام */
+	h_post(&g, 0, o, "\uFEB3\uFEFC\uFEE1 omar31", WAIT_MS);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.phone = $2 "
+	    "AND p.terms @> pigeon_query_terms($1)", 2, q), 1);
+	TEXT(0, o, "\uFE97\uFEEE\uFED7\uFED2");			/* توقف */
+	GETS(o, "\u0644\u0646 \u062A\u0635\u0644\u0643 \u0631\u0633\u0627\u0626\u0644");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    1, params), 1);
+	h_post(&g, 1, k, "karim31 posts to nobody", WAIT_MS);
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, o, "nobody"), 0);
+	/* A stranger's JOIN in these forms joins (it got the join hint). */
+	TEXT(1, j, "\uFE97\uFEB4\uFEA0\uFEF4\uFEDE nour31");	/* تسجيل */
+	GETS(j, "\u0645\u0631\u062D\u0628\u0627 @nour31!");
+	/* The one post, and no command published. */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.phone = $1", 1, params), 1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -185,6 +227,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_stranger_script);
 	tcase_add_test(tc, test_arabizi_member);
+	tcase_add_test(tc, test_presentation_forms);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
  * libgammu picks for it (160 GSM-7 characters or 70 UCS-2). Darija is
  * written in Latin letters and digits, as Moroccans text it: all GSM-7. */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <gammu.h>
 #include <jansson.h>
 
+#include "parse.h"
 #include "unit.h"
 
 static const char *const langs[] = { "en", "fr", "ar", "darija" };
@@ -323,6 +325,77 @@ START_TEST(test_darija_gsm7)
 }
 END_TEST
 
+/*
+ * HELP (its two SMS, help and help_words) names every command a member
+ * uses, in each language, by a keyword the parser takes: French HELP left
+ * out LANGUE and SUPPRIMER, Arabic HELP تفعيل/تعطيل, اسم and نبذة. Not
+ * START (a phone that said STOP gets no HELP: the STOP reply names START)
+ * nor HELP itself. A word in capitals of a Latin catalog is a keyword
+ * (but for the few below); Arabic words are tried one by one.
+ */
+static const enum cmd_type must_list[] = {
+	CMD_JOIN, CMD_FOLLOW, CMD_LEAVE, CMD_ON, CMD_OFF, CMD_STOP, CMD_DM,
+	CMD_GET, CMD_WHOIS, CMD_STATS, CMD_NAME, CMD_BIO, CMD_LANG, CMD_SLEEP,
+	CMD_DELETE, CMD_TRACK, CMD_UNTRACK, CMD_TRACKS, CMD_SEARCH,
+};
+/* Capitals that are no command: TRACK's DIGEST (RÉSUMÉ), and SMS. */
+static const char *const not_keywords[] = { "DIGEST", "RÉSUMÉ", "SMS", NULL };
+
+/* Parses each word of t (ASCII punctuation, spaces and '،' part words)
+ * alone and marks the commands found in listed[]. */
+static void
+help_commands(const char *lang, const char *t, int listed[])
+{
+	const char *p = t, *w;
+	struct command cmd;
+	char word[64];
+
+	while (*p) {
+		int upper = 0, lower = 0, arabic = 0;
+
+		while (*p && ((*p > 0 && *p < 0x7f && !isalnum((unsigned char)*p)) ||
+		    strncmp(p, "\xd8\x8c", 2) == 0))
+			p += *p == '\xd8' ? 2 : 1;
+		for (w = p; *p && !((*p > 0 && *p < 0x7f && !isalnum((unsigned char)*p)) ||
+		    strncmp(p, "\xd8\x8c", 2) == 0); p++) {
+			upper |= *p >= 'A' && *p <= 'Z';
+			lower |= *p >= 'a' && *p <= 'z';
+			arabic |= *p == '\xd8' || *p == '\xd9';
+		}
+		if (p == w || (size_t)(p - w) >= sizeof(word))
+			continue;
+		memcpy(word, w, (size_t)(p - w));
+		word[p - w] = '\0';
+		if (!arabic && (!upper || lower))
+			continue;	/* not in capitals: a hint ("name") */
+		command_parse(word, strlen(word), &cmd);
+		if (!arabic) {
+			int skip = 0;
+			for (const char *const *n = not_keywords; *n; n++)
+				skip |= strcmp(*n, word) == 0;
+			ck_assert_msg(skip || cmd.type != CMD_POST,
+			    "%s: HELP names %s, which is no keyword", lang, word);
+		}
+		listed[cmd.type] = 1;
+	}
+}
+
+START_TEST(test_help_lists_commands)
+{
+	for (int i = 0; i < NLANGS; i++) {
+		int listed[CMD_SEARCH + 1] = { 0 };
+
+		help_commands(langs[i], json_string_value(json_object_get(catalogs[i],
+		    "help")), listed);
+		help_commands(langs[i], json_string_value(json_object_get(catalogs[i],
+		    "help_words")), listed);
+		for (size_t c = 0; c < sizeof(must_list) / sizeof(must_list[0]); c++)
+			ck_assert_msg(listed[must_list[c]], "%s: HELP does not name %s",
+			    langs[i], command_name(must_list[c]));
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -335,6 +408,7 @@ suite(void)
 	tcase_add_test(tc, test_word_replies_fit_ucs2);
 	tcase_add_test(tc, test_french_mostly_gsm7);
 	tcase_add_test(tc, test_darija_gsm7);
+	tcase_add_test(tc, test_help_lists_commands);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -543,6 +543,15 @@ static const struct pcase cases[] = {
 	CH("تسجل karim", CMD_JOIN, "karim", "ar"),		/* Darija tsejjel */
 	CH("تسجيل amina٢٠", CMD_JOIN, "amina20", "ar"),	/* Arabic-Indic digits */
 	CH("تابع karim۲", CMD_FOLLOW, "karim2", "ar"),		/* Eastern Arabic-Indic */
+	/* Arabic presentation forms (U+FE70..U+FEFC), as some phones send
+	 * Arabic: shaped letters, lam-alef ligatures. They were posts. */
+	C0("\uFE97\uFEEE\uFED7\uFED2", CMD_STOP, "ar"),		/* توقف */
+	CH("\uFE97\uFE8E\uFE91\uFECA karim", CMD_FOLLOW, "karim", "ar"),	/* تابع */
+	C0("\uFEE3\uFEB4\uFE8E\uFECB\uFEAA\uFE93", CMD_HELP, "ar"),	/* مساعدة */
+	CH("\uFE97\uFEB4\uFEA0\uFEF4\uFEDE omar", CMD_JOIN, "omar", "ar"),	/* تسجيل */
+	C0("\uFE8D\uFEF9\uFEDF\uFED0\uFE8E\uFE80", CMD_STOP, "ar"),	/* الإلغاء */
+	C0("\uFE97\uFE7D\uFEEE\uFED7\uFED2", CMD_STOP, "ar"),	/* with a shadda */
+	LNG("\uFEDF\uFED0\uFE94 fr", "fr", "ar"),			/* لغة */
 	CH("سجلني karim", CMD_JOIN, "karim", "ar"),		/* register me */
 	ERR("انضم", CMD_JOIN, MISSING, "ar"),
 	ERR("اشترك @kar-im", CMD_JOIN, BADH, "ar"),
@@ -1053,6 +1062,54 @@ START_TEST(test_fold_darija)
 }
 END_TEST
 
+/* fold_text takes each Arabic presentation form as its letter(s), as
+ * NFKD does for pigeon_fold: every form of Forms-B, both ends of each run. */
+START_TEST(test_fold_forms)
+{
+	static const struct { const char *in, *word, *punct; } t[] = {
+		{ "\uFE80", "\u0621", "\u0621" },		/* hamza, the first */
+		{ "\uFE81\uFE82", "\u0627\u0627", "\u0622\u0622" },
+		{ "\uFE89\uFE8C", "\u0626\u0626", "\u0626\u0626" },
+		{ "\uFE8D\uFE8E", "\u0627\u0627", "\u0627\u0627" },
+		{ "\uFE93\uFE94", "\u0647\u0647", "\u0629\u0629" },	/* ة is ه */
+		{ "\uFECD\uFED0", "\u063A\u063A", "\u063A\u063A" },	/* ghain */
+		{ "\uFED1\uFED4", "\u0641\u0641", "\u0641\u0641" },	/* feh */
+		{ "\uFEE9\uFEEC", "\u0647\u0647", "\u0647\u0647" },
+		{ "\uFEEF\uFEF0", "\u064A\u064A", "\u0649\u0649" },	/* ى is ي */
+		{ "\uFEF1\uFEF4", "\u064A\u064A", "\u064A\u064A" },	/* yeh, the last */
+		{ "\uFEF5", "\u0644\u0627", "\u0644\u0622" },	/* lam-alef ligatures */
+		{ "\uFEF8", "\u0644\u0627", "\u0644\u0623" },
+		{ "\uFEF9", "\u0644\u0627", "\u0644\u0625" },
+		{ "\uFEFC", "\u0644\u0627", "\u0644\u0627" },
+		{ "\uFE70\uFE71", "", "\u064B\u064B" },	/* harakat: dropped */
+		{ "\uFE72\uFE74", "", "\u064C\u064D" },
+		{ "\uFE76\uFE7F", "", "\u064E\u0652" },
+		{ "\uFE73\uFE75", "\uFE73\uFE75", "\uFE73\uFE75" },	/* not harakat */
+		{ "\uFEFD", "\uFEFD", "\uFEFD" },		/* unassigned */
+		{ "\uFB50\uFB8E\uFBE8\uFBFF", "\u0627\u0643\u064A\u064A",
+		  "\u0671\u06A9\u0649\u06CC" },		/* of Forms-A */
+		{ "\uFB56", "\uFB56", "\uFB56" },		/* peh: left */
+		{ "\uFE97\uFEEE\uFED7\uFED2", "\u062A\u0648\u0642\u0641",
+		  "\u062A\u0648\u0642\u0641" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *e = t[i].in + strlen(t[i].in);
+
+		ck_assert_int_eq(fold_text(t[i].in, e, FOLD_WORD, out, sizeof(out)),
+		    (int)strlen(t[i].word));
+		ck_assert_str_eq(out, t[i].word);
+		ck_assert_int_eq(fold_text(t[i].in, e, FOLD_PUNCT, out, sizeof(out)),
+		    (int)strlen(t[i].punct));
+		ck_assert_str_eq(out, t[i].punct);
+	}
+	/* A ligature is two letters: it must fit whole. */
+	ck_assert_int_eq(fold_text("\uFEFB", "\uFEFB" + 3, FOLD_WORD, out, 4), -1);
+	ck_assert_int_eq(fold_text("\uFEFB", "\uFEFB" + 3, FOLD_WORD, out, 5), 4);
+}
+END_TEST
+
 START_TEST(test_handle_valid)
 {
 	ck_assert_int_eq(handle_valid("alice", 5), 1);
@@ -1115,6 +1172,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_loose);
 	tcase_add_test(tc, test_at);
 	tcase_add_test(tc, test_fold_darija);
+	tcase_add_test(tc, test_fold_forms);
 	tcase_add_test(tc, test_handle_valid);
 	tcase_add_test(tc, test_handle_filler);
 	tcase_add_test(tc, test_names);
