@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 409eac98ac4db7b0175b560e3c554049668726d456decdc4bb2a2e2bc67706fa
+-- functions sha256: 1124310658323751ca6fe79961f09534b6924a864e54d2a143c073d746540b5a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 45 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 46 $$;
