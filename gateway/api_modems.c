@@ -106,8 +106,12 @@ api_modems_action(struct api_req *r)
 		return;
 	}
 	log_info("http: modem %s: %s by the operator", m->name, action);
-	api_reply(r, 200, json_pack("{s:s, s:s, s:s}", "name", m->name,
-	    "action", action, "state", link_state_name(m->state)));
+	/* "state" is the state now: a disabled link's process stops after
+	 * its sends in flight (its state changes when it has exited), an
+	 * enabled one connects first; "becomes" is the state it goes to. */
+	api_reply(r, 200, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", m->name,
+	    "action", action, "state", link_state_name(m->state),
+	    "becomes", link_state_name(m->want), "in_flight", m->inflight));
 }
 
 static void

@@ -249,10 +249,25 @@ cmd_modem_action(const char *action, const char *name)
 	snprintf(path, sizeof(path), "/api/modems/%s/%s", enc ? enc : name, action);
 	free(enc);
 	json_t *j = api("POST", path, NULL);
+	const char *now = s(j, "state"), *becomes = s(j, "becomes");
+	json_int_t busy = json_integer_value(json_object_get(j, "in_flight"));
+
+	/* What is true when pigeond answers: a process stops, or a modem
+	 * connects, after the answer. */
 	if (json_out)
 		print_json(j);
+	else if (strcmp(now, becomes) == 0)
+		printf("modem %s: %s\n", s(j, "name"), now);
+	else if (strcmp(becomes, "disabled") == 0 && busy > 0)
+		printf("modem %s: disabled once its %" JSON_INTEGER_FORMAT " send(s) in "
+		    "flight are done and its process has stopped (%s now)\n",
+		    s(j, "name"), busy, now);
+	else if (strcmp(becomes, "disabled") == 0)
+		printf("modem %s: disabled once its process has stopped (%s now)\n",
+		    s(j, "name"), now);
 	else
-		printf("modem %s: %s (now %s)\n", s(j, "name"), action, s(j, "state"));
+		printf("modem %s: %s once connected (%s now)\n", s(j, "name"),
+		    becomes, now);
 	json_decref(j);
 	return EXIT_OK;
 }

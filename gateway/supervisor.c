@@ -311,9 +311,18 @@ worker_handle(struct link *l, const char *line, size_t len)
 	} else if (strcmp(type, "error") == 0) {
 		const char *stage = json_string_value(json_object_get(msg, "stage"));
 		const char *err = json_string_value(json_object_get(msg, "error"));
+		json_t *cs = json_object_get(msg, "command_status");
 		char why[200];
-		snprintf(why, sizeof(why), "%s: %s", stage ? stage : "error",
-		    err ? err : "unknown error");
+		/* An SMSC's refusal keeps its code (smpp/main.c): it is what
+		 * the operator asks the carrier about, vendor codes above all. */
+		if (json_is_integer(cs) && json_integer_value(cs) >= 0 &&
+		    json_integer_value(cs) <= 0xffffffffLL)
+			snprintf(why, sizeof(why), "%s: command_status 0x%02llx: %s",
+			    stage ? stage : "error", (long long)json_integer_value(cs),
+			    err ? err : "unknown error");
+		else
+			snprintf(why, sizeof(why), "%s: %s", stage ? stage : "error",
+			    err ? err : "unknown error");
 		log_warnx("modem %s: %s", l->name, why);
 		/* connect, fatal: the modem worker exits; bind, link: an SMPP
 		 * worker keeps trying, and says ready when it is bound. */

@@ -205,7 +205,7 @@ bind_refused(struct sess *s, uint32_t status, const char *what)
 	 * link's failure (offline) only for the session that sends. */
 	if (!rx_aside(s))
 		main_bind_failed(status);
-	snprintf(why, sizeof(why), "%s: 0x%02x %s", what, status,
+	snprintf(why, sizeof(why), "%s: command_status 0x%02x: %s", what, status,
 	    smpp_status_text(status));
 	/* Not to be hammered: a second at least before the next try. */
 	if (s->backoff_ms < 1000)

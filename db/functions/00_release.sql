@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 1706e70262b25a12a9d276881d3296f470472c65081fc5361ebf8c83aa2d2160
+-- functions sha256: 77545a70fce1502b677a532bcb7a277056600f22774bc13cc628de791ecaf23d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 47 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 48 $$;

@@ -31,6 +31,11 @@ BEGIN
 	ON CONFLICT (name) DO UPDATE
 	    SET host = EXCLUDED.host, state = EXCLUDED.state,
 	        state_reason = EXCLUDED.state_reason,
+	        -- A link connected again (online, or draining: connected
+	        -- and reading) has no current error: the one it had stays
+	        -- in modem_history, with its time.
+	        last_error = CASE WHEN EXCLUDED.state IN ('online', 'draining')
+	                          THEN '' ELSE m.last_error END,
 	        state_since = CASE WHEN m.state = EXCLUDED.state THEN m.state_since
 	                           ELSE now() END,
 	        waiting_host = CASE WHEN m.waiting_host = EXCLUDED.host THEN ''

@@ -75,7 +75,7 @@ function draw(st) {
     const state = el("span", m.state, "badge state-" + m.state);
     const sig = m.signal_percent != null ? m.signal_percent + " %" : "-";
     const net = [m.operator_name || m.operator, m.registration].filter(Boolean).join(", ");
-    const why = m.last_error || m.state_reason || "";
+    const why = m.state_reason || m.last_error || "";
     return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
       m.sms_sent ?? 0, m.sms_failed ?? 0,
       (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " " + t_("undecodable") + ")" : ""), why]);

@@ -306,6 +306,10 @@ START_TEST(test_modem_actions)
 	json_t *j = NULL;
 
 	ck_assert_int_eq(call("POST", "/api/modems/sim0/disable", NULL, &j), 200);
+	/* Its process stops after the answer: the state it goes to is
+	 * "becomes", "state" is the state when answered. */
+	ck_assert_str_eq(str(j, "becomes"), "disabled");
+	ck_assert(json_is_integer(json_object_get(j, "in_flight")));
 	json_decref(j);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM modems WHERE name = $1", "sim0",
 	    "disabled", WAIT_MS), 0);
@@ -318,6 +322,8 @@ START_TEST(test_modem_actions)
 	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
 
 	ck_assert_int_eq(call("POST", "/api/modems/sim0/drain", NULL, &j), 200);
+	ck_assert_str_eq(str(j, "state"), "draining");
+	ck_assert_str_eq(str(j, "becomes"), "draining");
 	json_decref(j);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT state FROM modems WHERE name = $1", "sim0",
 	    "draining", WAIT_MS), 0);

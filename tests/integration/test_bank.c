@@ -229,6 +229,25 @@ START_TEST(test_failing_and_hung_modems)
 	    "text = 'sim0 is failing' AND state = 'sent' AND modem <> 'sim0'", NULL, "5",
 	    WAIT_MS), 0);
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+	/* Online again, it has no current error: the one it went offline
+	 * for is in its history, not in /api/modems any more. */
+	char *body = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
+	json_t *list = json_loads(body, 0, NULL), *m;
+	size_t i;
+	int seen = 0;
+	json_array_foreach(json_object_get(list, "modems"), i, m) {
+		if (strcmp(json_string_value(json_object_get(m, "name")), "sim0") != 0)
+			continue;
+		seen = 1;
+		ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "online");
+		ck_assert_msg(strcmp(json_string_value(json_object_get(m, "last_error")), "") == 0,
+		    "sim0 online with last_error %s", json_string_value(json_object_get(m,
+		    "last_error")));
+	}
+	ck_assert_int_eq(seen, 1);
+	json_decref(list);
+	free(body);
 
 	/* A worker that stops answering is killed and restarted. */
 	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim2'", 0, NULL);

@@ -135,10 +135,33 @@ START_TEST(test_tables)
 	ck_assert_ptr_nonnull(strstr(out, "database up"));
 	free(out);
 
-	ck_assert_int_eq(ctl(&out, "drain sim0"), 0);
-	ck_assert_ptr_nonnull(strstr(out, "modem sim0: drain"));
+	/* Disabled, its process stops after pigeond answered: what is
+	 * printed is true then. Before: "disable (now online)". */
+	ck_assert_int_eq(ctl(&out, "disable sim0"), 0);
+	/* Stopped already, or "disabled once its process has stopped (online
+	 * now)", "once its 1 send(s) in flight are done and ..." with a send
+	 * of the earlier tests still going. */
+	ck_assert_msg(strcmp(out, "modem sim0: disabled\n") == 0 ||
+	    (strncmp(out, "modem sim0: disabled once ", 26) == 0 &&
+	    strstr(out, "its process has stopped (online now)\n") != NULL), "%s", out);
+	free(out);
+	h_wait_modem(&g, "sim0", "disabled", WAIT_MS);
+	ck_assert_int_eq(ctl(&out, "modems"), 0);
+	ck_assert_msg(strstr(out, "disabled by the operator") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, "disable sim0"), 0);
+	ck_assert_str_eq(out, "modem sim0: disabled\n");
 	free(out);
 	ck_assert_int_eq(ctl(&out, "enable sim0"), 0);
+	ck_assert_msg(strstr(out, "modem sim0: online once connected (") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
+
+	ck_assert_int_eq(ctl(&out, "drain sim0"), 0);
+	ck_assert_str_eq(out, "modem sim0: draining\n");
+	free(out);
+	ck_assert_int_eq(ctl(&out, "enable sim0"), 0);
+	ck_assert_str_eq(out, "modem sim0: online\n");
 	free(out);
 	ck_assert_int_eq(h_gateway_wait_online(&g, 1, WAIT_MS), 0);
 }

@@ -1090,6 +1090,64 @@ START_TEST(test_receiver_lost_alone)
 }
 END_TEST
 
+static void
+setup_refused(void)
+{
+	setup_bind("smpp_refused", "");
+}
+
+/* The carrier's last_error in GET /api/modems (malloc; "" if none). */
+static char *
+carrier_last_error(void)
+{
+	char *body = NULL, *out = NULL;
+	json_t *all, *m;
+	size_t i;
+
+	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
+	    (all = json_loads(body, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(all, "modems"), i, m)
+			if (strcmp(json_string_value(json_object_get(m, "name")),
+			    "carrier") == 0) {
+				const char *e = json_string_value(json_object_get(m,
+				    "last_error"));
+				out = strdup(e ? e : "");
+			}
+		json_decref(all);
+	}
+	free(body);
+	return out;
+}
+
+/*
+ * A bind the SMSC refuses says the SMSC's command_status in its reason
+ * (docs/carrier.md): the code is what the operator asks the carrier
+ * about. Before, the reason was "bind: bind failed", the code lost. Bound
+ * again, the refusal is no longer the bind's last error.
+ */
+START_TEST(test_bind_refused_says_its_code)
+{
+	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
+	    "\"count\":100000}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	ck_assert_msg(h_wait_for(carrier_is, "offline|bind: command_status 0x0d: bind failed$",
+	    WAIT_MS) == 0, "the carrier is %s", carrier_state());
+	char *e = carrier_last_error();
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e, "bind: command_status 0x0d: bind failed");
+	free(e);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+	ck_assert_msg(h_wait_for(carrier_is, "online|$", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	e = carrier_last_error();
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e, "");
+	free(e);
+}
+END_TEST
+
 /* registered_delivery of the last submit_sm to `to`; -1 if none. */
 static long
 last_registered(const char *to)
@@ -1551,6 +1609,11 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_split, teardown);
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_report_at_reload);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_refused");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_refused, teardown);
+	tcase_add_test(tc, test_bind_refused_says_its_code);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_payload");
 	tcase_set_timeout(tc, 300);

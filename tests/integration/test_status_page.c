@@ -74,6 +74,28 @@ START_TEST(test_page_shows_the_bank)
 	ck_assert_ptr_null(strstr(dom, "<td>sim0</td>"));
 	free(dom);
 
+	/* A link disabled by the operator shows why it is disabled, not an
+	 * error of before (the reason of the state first, as pigeonctl). */
+	PQclear(PQexec(g.db, "UPDATE modems SET last_error = "
+	    "'connect: Error opening device, it is in use' WHERE name = 'sim0'"));
+	char *resp = NULL;
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim0/disable", TOKEN,
+	    NULL, &resp), 200);
+	free(resp);
+	h_wait_modem(&g, "sim0", "disabled", 30000);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/#token=%s", g.http_port, TOKEN);
+	ck_assert_int_eq(chromium(&dom, "--dump-dom", url), 0);
+	const char *sim0 = strstr(dom, "<td>sim0</td>");
+	ck_assert_ptr_nonnull(sim0);
+	ck_assert_msg(strstr(dom, "<td>disabled by the operator</td>") != NULL,
+	    "no reason in the row: %.400s", sim0);
+	ck_assert_ptr_null(strstr(dom, "Error opening device"));
+	free(dom);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim0/enable", TOKEN,
+	    NULL, &resp), 200);
+	free(resp);
+	h_wait_modem(&g, "sim0", "online", 30000);
+
 	ck_assert_int_ge(asprintf(&shot, "%s/status-page.png", g.dir), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/#token=%s", g.http_port, TOKEN);
 	char *args = NULL;
