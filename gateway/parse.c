@@ -147,6 +147,7 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 				if (lang == NULL)
 					lang = kw->lang;
 			} else if (!word_in(&r, stop_fillers) &&
+			    !word_in(&r, stop_links) &&
 			    !word_in_darija(&r, darija_fillers))
 				return NULL;
 		}

@@ -151,7 +151,8 @@ filler_words(const struct span *w, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (word_in(&w[0], stop_fillers) || word_in_darija(&w[0], darija_fillers))
+	if (word_in(&w[0], stop_fillers) || word_in(&w[0], stop_links) ||
+	    word_in_darija(&w[0], darija_fillers))
 		return 1;
 	for (j = 0; stop_filler_phrases[j] != NULL; j++) {
 		for (t = stop_filler_phrases[j], i = 0; i < n; i++) {

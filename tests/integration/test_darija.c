@@ -175,6 +175,50 @@ START_TEST(test_arabizi_member)
 }
 END_TEST
 
+/* Posts of the member whose phone is phone. */
+static long
+posts_of(const char *phone)
+{
+	const char *params[] = { phone };
+
+	return h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.phone = $1", 1, params);
+}
+
+/* French and Darija opt-out sentences: each was published to every
+ * follower, and the phone stayed subscribed, paying for SMS it no longer
+ * wanted. A sentence that only starts like one stays a post. */
+START_TEST(test_stop_sentences)
+{
+	const char *a = "+212662000301", *f = "+212662000302";
+
+	TEXT(0, a, "INSCRIPTION arret19");
+	GETS(a, "Bienvenue sur Pigeon, @arret19 !");
+	TEXT(1, f, "INSCRIPTION suivi19");
+	GETS(f, "Bienvenue sur Pigeon, @suivi19 !");
+	TEXT(1, f, "SUIVRE arret19");
+	GETS(f, "Vous suivez @arret19");
+
+	TEXT(0, a, "Arrêtez de m'envoyer des SMS");
+	GETS(a, "Vous ne recevrez plus de SMS de Pigeon. Envoyez START pour revenir.");
+	TEXT(0, a, "START");
+	GETS(a, "Bon retour !");
+	TEXT(0, a, "Arrête de m’envoyer des messages");
+	wait_count(a, "Vous ne recevrez plus de SMS", 2);
+	TEXT(0, a, "START");
+	wait_count(a, "Bon retour !", 2);
+	TEXT(0, a, "وقفو الرسائل");
+	wait_count(a, "Vous ne recevrez plus de SMS", 3);
+	TEXT(0, a, "START");
+	wait_count(a, "Bon retour !", 3);
+	h_post(&g, 0, a, "Arrête de rêver, on a gagné", WAIT_MS);
+	GETS(f, "@arret19: Arrête de rêver, on a gagné");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f, "@arret19:"), 1);
+	ck_assert_int_eq(posts_of(a), 1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -185,6 +229,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_stranger_script);
 	tcase_add_test(tc, test_arabizi_member);
+	tcase_add_test(tc, test_stop_sentences);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -240,6 +240,20 @@ static const struct pcase cases[] = {
 	POST("شكرا جزيلا", "شكرا جزيلا"),
 	POST("Arr\xc3\xaatez de crier, on gagne", "Arr\xc3\xaatez de crier, on gagne"),
 	POST("The end", "The end"),
+	/* "de", "des" and the elided "m'envoyer" tie a French STOP to what
+	 * it stops; the colloquial plural وقفو: these were posts, published
+	 * to every follower, and the phone stayed subscribed. */
+	C0("Arrêtez de m'envoyer des SMS", CMD_STOP, "fr"),
+	C0("Arrête de m'envoyer des messages", CMD_STOP, "fr"),
+	C0("arrêtez de m’envoyer des sms svp", CMD_STOP, "fr"),	/* ’ */
+	C0("Arrêtez de m'écrire", CMD_STOP, "fr"),
+	C0("Arrêtez de m'envoyez des messages", CMD_STOP, "fr"),
+	C0("وقفو الرسائل", CMD_STOP, "ar"),
+	C0("وقفوا", CMD_STOP, "ar"),
+	POST("Arrêtez de m'envoyer des photos", "Arrêtez de m'envoyer des photos"),
+	POST("Arrête de rêver", "Arrête de rêver"),
+	POST("وقفو الحرب", "وقفو الحرب"),	/* stop the war */
+	POST("Des nouvelles de Karim", "Des nouvelles de Karim"),
 	/* Glued to punctuation, symbols or an emoji: still STOP (they were
 	 * posts, published to every follower). */
 	C0("STOP,please", CMD_STOP, "en"),
@@ -1080,7 +1094,8 @@ START_TEST(test_handle_filler)
 	    "merci", "3afak", "3fak", "3afaak", "daba", "safi", "chokran",
 	    "3lia", "3liya", "mn", "sms" };
 	static const char *const no[] = { "alice", "amina", "karim", "alia",
-	    "aliya", "men", "pleased", "_", "daba_", "3afak1x" };
+	    "aliya", "men", "pleased", "_", "daba_", "3afak1x",
+	    "des", "de" };	/* STOP's links (keywords.c), but names too */
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		ck_assert_msg(handle_filler(yes[i], strlen(yes[i])), "%s", yes[i]);
