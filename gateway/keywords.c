@@ -176,6 +176,19 @@ const char *const stop_links[] = {
 	"de", "des", "m'envoyer", "m'envoyez", "m'ecrire", "m'ecrivez", NULL
 };
 
+/* The fillers above that are politeness or time only, not what or how
+ * much: "DELETE please" deletes the latest post, "DELETE all" does not
+ * (parse.c). The phrases ("s'il vous plaît") are politeness too. */
+const char *const polite_fillers[] = {
+	"please", "pls", "plz", "now", "thanks", "thank", "you", "thx",
+	"svp", "stp", "merci", "maintenant",
+	"من", "فضلك", "فضلكم", "لو", "سمحت", "سمحتم", "رجاء", "رجاءا",
+	"شكرا", "جزيلا", "الان", "عافاك", "دابا", NULL
+};
+const char *const polite_darija[] = {
+	"3afak", "3fak", "daba", "chokran", NULL
+};
+
 /* Fillers of several words, each written folded, separated by one space:
  * French please, with its apostrophe typed or not. */
 const char *const stop_filler_phrases[] = {

@@ -15,14 +15,17 @@
  *   keyword and its argument ("D,fay9 hi", "DM:alice", "FOLLOW,karim":
  *   glued_keyword). Handles are not folded beyond ASCII case: "josé" is a bad handle.
  * - A command has a fixed shape. Words beyond it make the message a post
- *   ("follow your dreams, everyone", "help me"), except for STOP (below).
+ *   ("follow your dreams, everyone", "help me move"), except for STOP (below).
  *   Trailing words without a letter or digit do not count: punctuation
  *   ("Aide !", French typography), emoticons and emoji ("FOLLOW karim
  *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
  *   follower. The text of DM, NAME and BIO still runs to the end, and a
  *   post is the whole message. Nor do STOP's fillers after a handle
  *   ("FOLLOW karim svp"; after a loose keyword only with '@'); for ON and
- *   OFF a filler is no handle ("OFF svp" is OFF).
+ *   OFF a filler is no handle ("OFF svp" is OFF). Nor after a command
+ *   that takes none ("help please", "Aide svp", "مساعدة من فضلك", "help
+ *   me"); DELETE takes politeness only ("DELETE please"): others ask for
+ *   more than it does ("DELETE all", "delete me"), CMDERR_EXTRA.
  * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
  *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
@@ -349,10 +352,24 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	case CMD_START:
 	case CMD_HELP:
 	case CMD_STATS:
-	case CMD_DELETE:
 	case CMD_TRACKS:
-		if (nargs != 0)
+		/* Fillers do not count ("help please", "Aide svp", "3awni
+		 * 3afak", "مساعدة من فضلك", "help me"): they were posts,
+		 * published to every follower, and the member got no help. */
+		if (nargs != 0 && (many || !fillers_only(w + 1, nargs)))
 			goto post;
+		break;
+	case CMD_DELETE:
+		/* "DELETE please" deletes the latest post, as asked. Other
+		 * fillers ask for more than it does ("DELETE all", "delete me",
+		 * "supprimer tous les messages"): DELETE's usage says what it
+		 * does, where they were published to every follower. */
+		if (nargs == 0)
+			break;
+		if (many || !fillers_only(w + 1, nargs))
+			goto post;
+		if (!polite_only(w + 1, nargs))
+			cmd->error = CMDERR_EXTRA;
 		break;
 	case CMD_ON:
 	case CMD_OFF:
@@ -516,7 +533,7 @@ const char *
 command_error_name(enum cmd_error error)
 {
 	static const char *const names[] = { "none", "missing_arg",
-	    "bad_handle", "bad_lang", "bad_hours", "empty" };
+	    "bad_handle", "bad_lang", "bad_hours", "empty", "extra_words" };
 
 	if ((size_t)error < sizeof(names) / sizeof(names[0]))
 		return names[error];

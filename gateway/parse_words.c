@@ -182,6 +182,25 @@ fillers_only(const struct span *w, size_t n)
 	return n > 0;
 }
 
+/* Whether the n words at w are all fillers of politeness or time (at
+ * least one): "please", "svp", "من فضلك", "3afak", "now", "s'il vous
+ * plaît"; not those that say what or how much ("all", "les", "me",
+ * "sms"). */
+int
+polite_only(const struct span *w, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		if ((k = filler_words(w + i, n - i)) == 0)
+			return 0;
+		if (k == 1 && !word_in(&w[i], polite_fillers) &&
+		    !word_in_darija(&w[i], polite_darija))
+			return 0;
+	}
+	return n > 0;
+}
+
 /* A word of punctuation only, like the "!" of French "Aide !". */
 int
 punct_only(const struct span *w)

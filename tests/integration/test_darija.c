@@ -219,6 +219,48 @@ START_TEST(test_stop_sentences)
 }
 END_TEST
 
+/* Polite commands that take no argument ("help please", "Aide svp"):
+ * each was published to every follower as "@karim: help please", and
+ * the member got no help. "DELETE please" deletes the latest post;
+ * "supprimer tout" asks for more than DELETE does and gets its usage. */
+START_TEST(test_polite_commands)
+{
+	const char *k = "+212662000401", *f = "+212662000402";
+	const char *help = "Pigeon : INSCRIPTION nom, SUIVRE/QUITTER nom";
+
+	TEXT(0, k, "INSCRIPTION karim20");
+	GETS(k, "Bienvenue sur Pigeon, @karim20 !");
+	TEXT(1, f, "INSCRIPTION nadia20");
+	GETS(f, "Bienvenue sur Pigeon, @nadia20 !");
+	TEXT(1, f, "SUIVRE karim20");
+	GETS(f, "Vous suivez @karim20");
+
+	TEXT(0, k, "help please");
+	GETS(k, help);
+	TEXT(0, k, "Aide svp");
+	wait_count(k, help, 2);
+	TEXT(0, k, "3awni 3afak");
+	wait_count(k, help, 3);
+	TEXT(0, k, "مساعدة من فضلك");
+	wait_count(k, help, 4);
+	TEXT(0, k, "stats please");
+	GETS(k, "Vous avez 1 abonnés");
+
+	h_post(&g, 0, k, "Ce soir, couscous chez moi", WAIT_MS);
+	GETS(f, "@karim20: Ce soir, couscous chez moi");
+	TEXT(0, k, "supprimer tout");
+	GETS(k, "Envoyez SUPPRIMER pour effacer votre dernier message.");
+	TEXT(0, k, "DELETE please");
+	GETS(k, "Votre dernier message a été supprimé.");
+	h_post(&g, 0, k, "help me move on Saturday", WAIT_MS);
+	GETS(f, "@karim20: help me move on Saturday");
+	settle();
+	/* The follower got the two posts, and none of the commands. */
+	ck_assert_int_eq(h_received_matching(&g, f, "@karim20:"), 2);
+	ck_assert_int_eq(posts_of(k), 2);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -230,6 +272,7 @@ suite(void)
 	tcase_add_test(tc, test_stranger_script);
 	tcase_add_test(tc, test_arabizi_member);
 	tcase_add_test(tc, test_stop_sentences);
+	tcase_add_test(tc, test_polite_commands);
 	suite_add_tcase(s, tc);
 	return s;
 }
