@@ -71,6 +71,10 @@
  *   come once a day (37_digest.sql). An hour that does not parse is
  *   CMDERR_BAD_HOURS when it holds a digit, else the message is a post.
  *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
+ * - JOIN's keyword with more than a name ("JOIN karim ali", "Join us at
+ *   the festival tonight!") is a post with cmd->join_words and the
+ *   keyword's language: a member's is published, a stranger gets JOIN's
+ *   usage in that language (pigeon_apply).
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
 #include <stdint.h>
@@ -278,7 +282,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	struct span w[WORDS_MAX], extra;
 	const char *s, *e, *p, *stop, *pe, *se;
 	size_t nw = 0, nargs, nargs_text, n;
-	int many, at = 0, glued_loose = 0;
+	int many, at = 0, glued_loose = 0, join_words = 0;
 	uint32_t c;
 
 	command_reset(cmd);
@@ -405,9 +409,10 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
-		else if (nargs > 1)
+		else if (nargs > 1) {
+			join_words = kw->type == CMD_JOIN;
 			goto post;
-		else if (!handle_parse(&w[1], cmd->handle, &at)) {
+		} else if (!handle_parse(&w[1], cmd->handle, &at)) {
 			if (cmd->loose && !at)
 				goto post;	/* "اتبع قلبك", "tbe3 l'match" */
 			cmd->error = CMDERR_BAD_HANDLE;
@@ -519,6 +524,14 @@ post:
 	command_reset(cmd);
 	cmd->text = s;
 	cmd->textlen = (size_t)(e - s);
+	/* "JOIN karim ali", "INSCRIPTION Karim Benali" from a stranger got
+	 * the join hint, which tells them to do what they did (and once a
+	 * day: retries got nothing). A member's "Join us tonight!" is a
+	 * post: the parser does not know which, pigeon_apply does. */
+	if (join_words) {
+		cmd->join_words = 1;
+		cmd->keyword_lang = kw->lang;
+	}
 }
 
 const char *

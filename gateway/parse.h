@@ -20,6 +20,7 @@ struct command {
 	const char	*keyword_lang;	/* "en","fr","ar","darija": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
 	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
 	int		 at;		/* the handle was written with '@' ("OFF @bobb"): a handle is meant, never a post */
+	int		 join_words;	/* a post that starts with JOIN's keyword and more than a name ("JOIN karim ali"): a stranger gets JOIN's usage in keyword_lang, never the join hint (pigeon_apply) */
 	int		 digest;	/* TRACK word DIGEST: one SMS a day for the word, not one per post */
 	int		 digest_hour;	/* its hour 0-23; -1 when not given (and outside DIGEST) */
 };

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 409eac98ac4db7b0175b560e3c554049668726d456decdc4bb2a2e2bc67706fa
+-- functions sha256: f45afc5421e796c16fc39e87d5a13156faa92c75900ecc18c2d84be36e4d3f56
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 45 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 46 $$;

@@ -261,6 +261,42 @@ START_TEST(test_polite_commands)
 }
 END_TEST
 
+/* A stranger's JOIN with more than a name got the French join hint,
+ * telling them to do what they did, and retries got nothing (a hint a
+ * day). JOIN's usage says a name is one word, in the keyword's language,
+ * each time. A member's "Join us..." is still a post. */
+START_TEST(test_join_words)
+{
+	const char *en = "+212662000501", *dj = "+212662000502",
+	    *fr = "+212662000503", *mem = "+212662000504", *fo = "+212662000505";
+
+	TEXT(0, en, "JOIN karim ali");
+	GETS(en, "To sign up, text JOIN and a name: 1-15 letters, digits or _");
+	TEXT(0, en, "JOIN karim ali");
+	wait_count(en, "To sign up, text JOIN and a name", 2);
+	TEXT(1, dj, "tsejjel karim ali");
+	GETS(dj, "Bach tsejjel, sift TSEJJEL w smiya: 1-15 7orof");
+	TEXT(0, fr, "INSCRIPTION Karim Benali");
+	GETS(fr, "Pour vous inscrire, envoyez INSCRIPTION et un nom : 1-15 lettres");
+	TEXT(0, fr, "INSCRIPTION karim_benali");
+	GETS(fr, "Bienvenue sur Pigeon, @karim_benali !");
+
+	TEXT(0, mem, "JOIN fest21");
+	GETS(mem, "Welcome to Pigeon, @fest21!");
+	TEXT(1, fo, "JOIN fan21");
+	GETS(fo, "Welcome to Pigeon, @fan21!");
+	TEXT(1, fo, "FOLLOW fest21");
+	GETS(fo, "You now follow @fest21");
+	h_post(&g, 0, mem, "Join us at the festival tonight!", WAIT_MS);
+	GETS(fo, "@fest21: Join us at the festival tonight!");
+	settle();
+	ck_assert_int_eq(h_received_count(&g, en), 2);
+	ck_assert_int_eq(h_received_count(&g, dj), 1);
+	ck_assert_int_eq(h_received_matching(&g, fr, "Bienvenue sur Pigeon ! Pour"), 0);
+	ck_assert_int_eq(h_received_count(&g, mem), 1);	/* the welcome */
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -273,6 +309,7 @@ suite(void)
 	tcase_add_test(tc, test_arabizi_member);
 	tcase_add_test(tc, test_stop_sentences);
 	tcase_add_test(tc, test_polite_commands);
+	tcase_add_test(tc, test_join_words);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -31,6 +31,9 @@ struct pcase {
 #define LNG(in, code, l)	{ in, CMD_LANG, CMDERR_NONE, code, NULL, l, -1, -1, 0, -1 }
 #define SLP(in, f, t, l)	{ in, CMD_SLEEP, CMDERR_NONE, "", NULL, l, f, t, 0, -1 }
 #define DG(in, w, h, l)		{ in, CMD_TRACK, CMDERR_NONE, "", w, l, -1, -1, 1, h }
+/* A post that starts with JOIN's keyword: its language, for a stranger's
+ * JOIN usage (test_join_words). */
+#define JPOST(in, l)		{ in, CMD_POST, CMDERR_NONE, "", in, l, -1, -1, 0, -1 }
 #define EMPTY(in)		{ in, CMD_POST, CMDERR_EMPTY, "", "", NULL, -1, -1, 0, -1 }
 
 #define MISSING		CMDERR_MISSING_ARG
@@ -62,7 +65,7 @@ static const struct pcase cases[] = {
 	ERR("join @@alice", CMD_JOIN, BADH, "en"),
 	ERR("join al.ice", CMD_JOIN, BADH, "en"),
 	ERR("تسجيل كريم", CMD_JOIN, BADH, "ar"),
-	POST("Join us tonight", "Join us tonight"),
+	JPOST("Join us tonight", "en"),
 
 	/* FOLLOW */
 	CH("FOLLOW alice", CMD_FOLLOW, "alice", "en"),
@@ -643,7 +646,7 @@ static const struct pcase cases[] = {
 	ERR("tsejjel", CMD_JOIN, MISSING, "darija"),
 	ERR("tsejjel @kar-im", CMD_JOIN, BADH, "darija"),
 	POST("tsejjel karim_el_alaoui_1", "tsejjel karim_el_alaoui_1"),
-	POST("sejjel had nemra", "sejjel had nemra"),
+	JPOST("sejjel had nemra", "darija"),
 	CH("tbe3 karim", CMD_FOLLOW, "karim", "darija"),
 	CH("TBE3 @Karim", CMD_FOLLOW, "karim", "darija"),
 	CH("tba3 karim", CMD_FOLLOW, "karim", "darija"),
@@ -1067,6 +1070,36 @@ START_TEST(test_at)
 }
 END_TEST
 
+/* JOIN's keyword and more than a name: a post, marked so that a
+ * stranger gets JOIN's usage in the keyword's language (the join hint
+ * told them to do what they did, and came once a day). */
+START_TEST(test_join_words)
+{
+	static const struct { const char *in; int jw; const char *lang; } c[] = {
+		{ "JOIN karim ali", 1, "en" }, { "tsejjel karim ali", 1, "darija" },
+		{ "INSCRIPTION Karim Benali", 1, "fr" },
+		{ "Join us at the festival tonight!", 1, "en" },
+		{ "تسجيل كريم علي", 1, "ar" },
+		{ "JOIN karim", 0, "en" }, { "JOIN karim svp", 0, "en" },
+		{ "FOLLOW karim ali", 0, NULL }, { "hello there", 0, NULL },
+		{ "Karim joined us", 0, NULL },
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.join_words == c[i].jw, "\"%s\": join_words %d",
+		    c[i].in, cmd.join_words);
+		ck_assert_msg(c[i].lang == NULL ? cmd.keyword_lang == NULL :
+		    cmd.keyword_lang != NULL && strcmp(cmd.keyword_lang, c[i].lang) == 0,
+		    "\"%s\": keyword_lang %s", c[i].in,
+		    cmd.keyword_lang ? cmd.keyword_lang : "NULL");
+		if (c[i].jw)
+			ck_assert_int_eq(cmd.type, CMD_POST);
+	}
+}
+END_TEST
+
 /* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
 START_TEST(test_fold_darija)
 {
@@ -1157,6 +1190,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_loose);
 	tcase_add_test(tc, test_at);
+	tcase_add_test(tc, test_join_words);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_handle_valid);
 	tcase_add_test(tc, test_handle_filler);
