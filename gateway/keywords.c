@@ -176,6 +176,10 @@ const char *const stop_links[] = {
 	"de", "des", "m'envoyer", "m'envoyez", "m'ecrire", "m'ecrivez", NULL
 };
 
+/* Words between the handles of a list ("FOLLOW @karim and @nadia"):
+ * and, French et, Arabic و, Darija w. */
+const char *const list_joiners[] = { "and", "&", "et", "و", "w", NULL };
+
 /* The fillers above that are politeness or time only, not what or how
  * much: "DELETE please" deletes the latest post, "DELETE all" does not
  * (parse.c). The phrases ("s'il vous plaît") are politeness too. */

@@ -20,6 +20,7 @@ extern const char *const langnames[];
 extern const char *const darija_langnames[];
 extern const char *const stop_fillers[];
 extern const char *const stop_links[];
+extern const char *const list_joiners[];
 extern const char *const polite_fillers[];
 extern const char *const polite_darija[];
 extern const char *const stop_filler_phrases[];

@@ -71,6 +71,9 @@
  *   come once a day (37_digest.sql). An hour that does not parse is
  *   CMDERR_BAD_HOURS when it holds a digit, else the message is a post.
  *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
+ * - Where one handle is taken, a list of handles ("FOLLOW @karim @nadia",
+ *   "FOLLOW karim, nadia": each with '@', or commas between) is
+ *   CMDERR_HANDLES, the command's usage: never a post (handle_list).
  * - JOIN's keyword with more than a name ("JOIN karim ali", "Join us at
  *   the festival tonight!") is a post with cmd->join_words and the
  *   keyword's language: a member's is published, a stranger gets JOIN's
@@ -245,6 +248,37 @@ glued_keyword(const struct span *word, struct span *piece, const char **rest,
 	return kw;
 }
 
+/*
+ * Whether the n words at w (two or more) are a list of handles: each
+ * with its '@' ("FOLLOW @karim @nadia", "suivre @karim et @nadia"), or
+ * separated by commas ("FOLLOW karim, nadia"; not after a loose keyword,
+ * and no filler: "Follow me, everyone" is a post). An '@' elsewhere is
+ * proof a handle was meant ("OFF @bobb"): these were posts, published to
+ * every follower. A command takes one handle: they get its usage.
+ */
+static int
+handle_list(const struct span *w, size_t n, int loose)
+{
+	char h[FOLD_MAX];
+	size_t i, handles = 0;
+	int at, all_at = 1, commas = !loose;
+
+	if (n < 2)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && i < n - 1 && word_in(&w[i], list_joiners))
+			continue;
+		if (!handle_parse(&w[i], h, &at) || handle_filler(h, strlen(h)))
+			return 0;
+		handles++;
+		all_at &= at;
+		if (i < n - 1 && w[i].e[-1] != ',' &&
+		    !(w[i].e - w[i].s >= 2 && memcmp(w[i].e - 2, "\xd8\x8c", 2) == 0))
+			commas = 0;	/* ، the Arabic comma */
+	}
+	return handles >= 2 && (all_at || commas);
+}
+
 static void
 command_reset(struct command *cmd)
 {
@@ -409,6 +443,8 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
+		else if (!many && handle_list(w + 1, nargs, cmd->loose))
+			cmd->error = CMDERR_HANDLES;	/* the usage */
 		else if (nargs > 1) {
 			join_words = kw->type == CMD_JOIN;
 			goto post;
@@ -546,7 +582,8 @@ const char *
 command_error_name(enum cmd_error error)
 {
 	static const char *const names[] = { "none", "missing_arg",
-	    "bad_handle", "bad_lang", "bad_hours", "empty", "extra_words" };
+	    "bad_handle", "bad_lang", "bad_hours", "empty", "extra_words",
+	    "handles" };
 
 	if ((size_t)error < sizeof(names) / sizeof(names[0]))
 		return names[error];

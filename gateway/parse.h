@@ -7,7 +7,7 @@
 #define HANDLE_MAX	15	/* characters in a handle */
 
 enum cmd_type { CMD_POST, CMD_JOIN, CMD_FOLLOW, CMD_LEAVE, CMD_ON, CMD_OFF, CMD_STOP, CMD_START, CMD_HELP, CMD_DM, CMD_GET, CMD_WHOIS, CMD_STATS, CMD_NAME, CMD_BIO, CMD_LANG, CMD_SLEEP, CMD_DELETE, CMD_TRACK, CMD_UNTRACK, CMD_TRACKS, CMD_SEARCH };
-enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY, CMDERR_EXTRA };
+enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY, CMDERR_EXTRA, CMDERR_HANDLES };
 
 struct command {
 	enum cmd_type	 type;
@@ -36,7 +36,7 @@ void command_parse(const char *text, size_t len, struct command *cmd);
  * metrics; never shown to users. */
 const char *command_name(enum cmd_type);
 /* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty",
- * "extra_words". */
+ * "extra_words", "handles". */
 const char *command_error_name(enum cmd_error);
 int handle_valid(const char *s, size_t len); /* 1-15 of a-z 0-9 _ (case-insensitive input) */
 /* Is the handle (lower case, NUL-terminated, n bytes) a politeness word of

@@ -297,6 +297,29 @@ START_TEST(test_join_words)
 }
 END_TEST
 
+/* A list of handles ("FOLLOW @karim @nadia", "FOLLOW karim, nadia") was
+ * published to every follower: FOLLOW's usage says one name a message. */
+START_TEST(test_handle_list)
+{
+	const char *a = "+212662000601", *f = "+212662000602";
+	const char *usage = "Pour suivre quelqu'un, envoyez SUIVRE et son nom";
+
+	TEXT(0, a, "INSCRIPTION liste22");
+	GETS(a, "Bienvenue sur Pigeon, @liste22 !");
+	TEXT(1, f, "INSCRIPTION fan22");
+	GETS(f, "Bienvenue sur Pigeon, @fan22 !");
+	TEXT(1, f, "SUIVRE liste22");
+	GETS(f, "Vous suivez @liste22");
+	TEXT(0, a, "FOLLOW @fan22 @liste22");
+	GETS(a, usage);
+	TEXT(0, a, "FOLLOW fan22, karim");
+	wait_count(a, usage, 2);
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f, "@liste22:"), 0);
+	ck_assert_int_eq(posts_of(a), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -310,6 +333,7 @@ suite(void)
 	tcase_add_test(tc, test_stop_sentences);
 	tcase_add_test(tc, test_polite_commands);
 	tcase_add_test(tc, test_join_words);
+	tcase_add_test(tc, test_handle_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

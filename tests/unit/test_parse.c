@@ -66,6 +66,23 @@ static const struct pcase cases[] = {
 	ERR("join al.ice", CMD_JOIN, BADH, "en"),
 	ERR("تسجيل كريم", CMD_JOIN, BADH, "ar"),
 	JPOST("Join us tonight", "en"),
+	/* A list of handles, each with '@' or commas between: the usage
+	 * (one handle a command), where it was published to every follower. */
+	ERR("FOLLOW @karim @nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("FOLLOW karim, nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("follow @karim, @nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("suivre @karim et @nadia", CMD_FOLLOW, CMDERR_HANDLES, "fr"),
+	ERR("SUIVRE karim, nadia, ali", CMD_FOLLOW, CMDERR_HANDLES, "fr"),
+	ERR("تابع karim، nadia", CMD_FOLLOW, CMDERR_HANDLES, "ar"),
+	ERR("tbe3 @karim @nadia", CMD_FOLLOW, CMDERR_HANDLES, "darija"),
+	ERR("LEAVE @karim @nadia", CMD_LEAVE, CMDERR_HANDLES, "en"),
+	ERR("JOIN @karim @ali", CMD_JOIN, CMDERR_HANDLES, "en"),
+	POST("Follow @karim on instagram", "Follow @karim on instagram"),
+	POST("Follow me, everyone", "Follow me, everyone"),
+	POST("follow karim, he rocks", "follow karim, he rocks"),
+	POST("tbe3 karim, nadia", "tbe3 karim, nadia"),
+	POST("Follow your dreams, everyone", "Follow your dreams, everyone"),
+	JPOST("Join @karim and me tonight", "en"),
 
 	/* FOLLOW */
 	CH("FOLLOW alice", CMD_FOLLOW, "alice", "en"),
@@ -88,7 +105,7 @@ static const struct pcase cases[] = {
 	ERR("follow @al-ice", CMD_FOLLOW, BADH, "en"),
 	ERR("suivre ça", CMD_FOLLOW, BADH, "fr"),
 	POST("follow your dreams, everyone", "follow your dreams, everyone"),
-	POST("follow @alice @bob", "follow @alice @bob"),
+	ERR("follow @alice @bob", CMD_FOLLOW, CMDERR_HANDLES, "en"),	/* was a post */
 	CH("FOLLOW,karim", CMD_FOLLOW, "karim", "en"),
 	/* trailing fillers do not count (they made the message a post) */
 	CH("FOLLOW karim svp", CMD_FOLLOW, "karim", "en"),
