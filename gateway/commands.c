@@ -209,6 +209,8 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "loose", json_true());
 	if (cmd->at)	/* "OFF @bobb": a handle was meant, never a post */
 		json_object_set_new(o, "at", json_true());
+	if (cmd->join_words)	/* a stranger's "JOIN karim ali": JOIN's usage */
+		json_object_set_new(o, "join_words", json_true());
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
 	if (cmd->type == CMD_TRACK && cmd->digest) {

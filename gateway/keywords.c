@@ -60,6 +60,8 @@ const struct keyword keywords[] = {
 	 * or with fillers only. */
 	{ "ستوب", CMD_STOP, "ar", KW_STRONG },
 	{ "وقف", CMD_STOP, "ar", 0 }, { "اوقف", CMD_STOP, "ar", 0 },
+	/* its colloquial plural, stop (you all): "وقفو الرسائل" was a post */
+	{ "وقفو", CMD_STOP, "ar", 0 }, { "وقفوا", CMD_STOP, "ar", 0 },
 	{ "قف", CMD_STOP, "ar", 0 }, { "كفي", CMD_STOP, "ar", 0 },
 	{ "كفايه", CMD_STOP, "ar", 0 },	/* enough, as كفى: كفاية, كفايه */
 	{ "بركا", CMD_STOP, "ar", 0 }, { "باركا", CMD_STOP, "ar", 0 },
@@ -163,6 +165,32 @@ const char *const stop_fillers[] = {
 	/* French "se désabonner"; please (to many), please, very (much),
 	 * my subscription */
 	"se", "فضلكم", "سمحتم", "رجاء", "رجاءا", "جزيلا", "اشتراكي", NULL
+};
+
+/* Words that tie a French STOP to what it stops ("Arrêtez de m'envoyer
+ * des SMS", "Arrête de m'écrire" were posts): fillers as those above, but
+ * not in handle_filler's list, as "des" and "de" are names too. Each is
+ * harmless beside a STOP word: the message is a STOP only when every other
+ * word is a filler ("Arrêtez de crier" stays a post). */
+const char *const stop_links[] = {
+	"de", "des", "m'envoyer", "m'envoyez", "m'ecrire", "m'ecrivez", NULL
+};
+
+/* Words between the handles of a list ("FOLLOW @karim and @nadia"):
+ * and, French et, Arabic و, Darija w. */
+const char *const list_joiners[] = { "and", "&", "et", "و", "w", NULL };
+
+/* The fillers above that are politeness or time only, not what or how
+ * much: "DELETE please" deletes the latest post, "DELETE all" does not
+ * (parse.c). The phrases ("s'il vous plaît") are politeness too. */
+const char *const polite_fillers[] = {
+	"please", "pls", "plz", "now", "thanks", "thank", "you", "thx",
+	"svp", "stp", "merci", "maintenant",
+	"من", "فضلك", "فضلكم", "لو", "سمحت", "سمحتم", "رجاء", "رجاءا",
+	"شكرا", "جزيلا", "الان", "عافاك", "دابا", NULL
+};
+const char *const polite_darija[] = {
+	"3afak", "3fak", "daba", "chokran", NULL
 };
 
 /* Fillers of several words, each written folded, separated by one space:

@@ -15,14 +15,17 @@
  *   keyword and its argument ("D,fay9 hi", "DM:alice", "FOLLOW,karim":
  *   glued_keyword). Handles are not folded beyond ASCII case: "josé" is a bad handle.
  * - A command has a fixed shape. Words beyond it make the message a post
- *   ("follow your dreams, everyone", "help me"), except for STOP (below).
+ *   ("follow your dreams, everyone", "help me move"), except for STOP (below).
  *   Trailing words without a letter or digit do not count: punctuation
  *   ("Aide !", French typography), emoticons and emoji ("FOLLOW karim
  *   :-)", "HELP 🙏"), so a smiley does not publish a command to every
  *   follower. The text of DM, NAME and BIO still runs to the end, and a
  *   post is the whole message. Nor do STOP's fillers after a handle
  *   ("FOLLOW karim svp"; after a loose keyword only with '@'); for ON and
- *   OFF a filler is no handle ("OFF svp" is OFF).
+ *   OFF a filler is no handle ("OFF svp" is OFF). Nor after a command
+ *   that takes none ("help please", "Aide svp", "مساعدة من فضلك", "help
+ *   me"); DELETE takes politeness only ("DELETE please"): others ask for
+ *   more than it does ("DELETE all", "delete me"), CMDERR_EXTRA.
  * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
  *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
@@ -68,6 +71,13 @@
  *   come once a day (37_digest.sql). An hour that does not parse is
  *   CMDERR_BAD_HOURS when it holds a digit, else the message is a post.
  *   SEARCH takes one to SEARCH_WORDS words; more make the message a post.
+ * - Where one handle is taken, a list of handles ("FOLLOW @karim @nadia",
+ *   "FOLLOW karim, nadia": each with '@', or commas between) is
+ *   CMDERR_HANDLES, the command's usage: never a post (handle_list).
+ * - JOIN's keyword with more than a name ("JOIN karim ali", "Join us at
+ *   the festival tonight!") is a post with cmd->join_words and the
+ *   keyword's language: a member's is published, a stranger gets JOIN's
+ *   usage in that language (pigeon_apply).
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
 #include <stdint.h>
@@ -147,6 +157,7 @@ stop_lang(const char *s, const char *e, const struct keyword *first)
 				if (lang == NULL)
 					lang = kw->lang;
 			} else if (!word_in(&r, stop_fillers) &&
+			    !word_in(&r, stop_links) &&
 			    !word_in_darija(&r, darija_fillers))
 				return NULL;
 		}
@@ -237,6 +248,37 @@ glued_keyword(const struct span *word, struct span *piece, const char **rest,
 	return kw;
 }
 
+/*
+ * Whether the n words at w (two or more) are a list of handles: each
+ * with its '@' ("FOLLOW @karim @nadia", "suivre @karim et @nadia"), or
+ * separated by commas ("FOLLOW karim, nadia"; not after a loose keyword,
+ * and no filler: "Follow me, everyone" is a post). An '@' elsewhere is
+ * proof a handle was meant ("OFF @bobb"): these were posts, published to
+ * every follower. A command takes one handle: they get its usage.
+ */
+static int
+handle_list(const struct span *w, size_t n, int loose)
+{
+	char h[FOLD_MAX];
+	size_t i, handles = 0;
+	int at, all_at = 1, commas = !loose;
+
+	if (n < 2)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && i < n - 1 && word_in(&w[i], list_joiners))
+			continue;
+		if (!handle_parse(&w[i], h, &at) || handle_filler(h, strlen(h)))
+			return 0;
+		handles++;
+		all_at &= at;
+		if (i < n - 1 && w[i].e[-1] != ',' &&
+		    !(w[i].e - w[i].s >= 2 && memcmp(w[i].e - 2, "\xd8\x8c", 2) == 0))
+			commas = 0;	/* ، the Arabic comma */
+	}
+	return handles >= 2 && (all_at || commas);
+}
+
 static void
 command_reset(struct command *cmd)
 {
@@ -274,7 +316,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	struct span w[WORDS_MAX], extra;
 	const char *s, *e, *p, *stop, *pe, *se;
 	size_t nw = 0, nargs, nargs_text, n;
-	int many, at = 0, glued_loose = 0;
+	int many, at = 0, glued_loose = 0, join_words = 0;
 	uint32_t c;
 
 	command_reset(cmd);
@@ -348,10 +390,24 @@ command_parse(const char *text, size_t len, struct command *cmd)
 	case CMD_START:
 	case CMD_HELP:
 	case CMD_STATS:
-	case CMD_DELETE:
 	case CMD_TRACKS:
-		if (nargs != 0)
+		/* Fillers do not count ("help please", "Aide svp", "3awni
+		 * 3afak", "مساعدة من فضلك", "help me"): they were posts,
+		 * published to every follower, and the member got no help. */
+		if (nargs != 0 && (many || !fillers_only(w + 1, nargs)))
 			goto post;
+		break;
+	case CMD_DELETE:
+		/* "DELETE please" deletes the latest post, as asked. Other
+		 * fillers ask for more than it does ("DELETE all", "delete me",
+		 * "supprimer tous les messages"): DELETE's usage says what it
+		 * does, where they were published to every follower. */
+		if (nargs == 0)
+			break;
+		if (many || !fillers_only(w + 1, nargs))
+			goto post;
+		if (!polite_only(w + 1, nargs))
+			cmd->error = CMDERR_EXTRA;
 		break;
 	case CMD_ON:
 	case CMD_OFF:
@@ -387,9 +443,12 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
-		else if (nargs > 1)
+		else if (!many && handle_list(w + 1, nargs, cmd->loose))
+			cmd->error = CMDERR_HANDLES;	/* the usage */
+		else if (nargs > 1) {
+			join_words = kw->type == CMD_JOIN;
 			goto post;
-		else if (!handle_parse(&w[1], cmd->handle, &at)) {
+		} else if (!handle_parse(&w[1], cmd->handle, &at)) {
 			if (cmd->loose && !at)
 				goto post;	/* "اتبع قلبك", "tbe3 l'match" */
 			cmd->error = CMDERR_BAD_HANDLE;
@@ -501,6 +560,14 @@ post:
 	command_reset(cmd);
 	cmd->text = s;
 	cmd->textlen = (size_t)(e - s);
+	/* "JOIN karim ali", "INSCRIPTION Karim Benali" from a stranger got
+	 * the join hint, which tells them to do what they did (and once a
+	 * day: retries got nothing). A member's "Join us tonight!" is a
+	 * post: the parser does not know which, pigeon_apply does. */
+	if (join_words) {
+		cmd->join_words = 1;
+		cmd->keyword_lang = kw->lang;
+	}
 }
 
 const char *
@@ -515,7 +582,8 @@ const char *
 command_error_name(enum cmd_error error)
 {
 	static const char *const names[] = { "none", "missing_arg",
-	    "bad_handle", "bad_lang", "bad_hours", "empty" };
+	    "bad_handle", "bad_lang", "bad_hours", "empty", "extra_words",
+	    "handles" };
 
 	if ((size_t)error < sizeof(names) / sizeof(names[0]))
 		return names[error];

@@ -7,7 +7,7 @@
 #define HANDLE_MAX	15	/* characters in a handle */
 
 enum cmd_type { CMD_POST, CMD_JOIN, CMD_FOLLOW, CMD_LEAVE, CMD_ON, CMD_OFF, CMD_STOP, CMD_START, CMD_HELP, CMD_DM, CMD_GET, CMD_WHOIS, CMD_STATS, CMD_NAME, CMD_BIO, CMD_LANG, CMD_SLEEP, CMD_DELETE, CMD_TRACK, CMD_UNTRACK, CMD_TRACKS, CMD_SEARCH };
-enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY };
+enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY, CMDERR_EXTRA, CMDERR_HANDLES };
 
 struct command {
 	enum cmd_type	 type;
@@ -20,6 +20,7 @@ struct command {
 	const char	*keyword_lang;	/* "en","fr","ar","darija": the language of the keyword used (NULL for a post) — used as the new account's language on JOIN */
 	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
 	int		 at;		/* the handle was written with '@' ("OFF @bobb"): a handle is meant, never a post */
+	int		 join_words;	/* a post that starts with JOIN's keyword and more than a name ("JOIN karim ali"): a stranger gets JOIN's usage in keyword_lang, never the join hint (pigeon_apply) */
 	int		 digest;	/* TRACK word DIGEST: one SMS a day for the word, not one per post */
 	int		 digest_hour;	/* its hour 0-23; -1 when not given (and outside DIGEST) */
 };
@@ -34,7 +35,8 @@ void command_parse(const char *text, size_t len, struct command *cmd);
 /* "post", "join", ..., "search": the "cmd" pigeon_apply takes, logs and
  * metrics; never shown to users. */
 const char *command_name(enum cmd_type);
-/* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty". */
+/* "none", "missing_arg", "bad_handle", "bad_lang", "bad_hours", "empty",
+ * "extra_words", "handles". */
 const char *command_error_name(enum cmd_error);
 int handle_valid(const char *s, size_t len); /* 1-15 of a-z 0-9 _ (case-insensitive input) */
 /* Is the handle (lower case, NUL-terminated, n bytes) a politeness word of

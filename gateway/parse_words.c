@@ -151,7 +151,8 @@ filler_words(const struct span *w, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (word_in(&w[0], stop_fillers) || word_in_darija(&w[0], darija_fillers))
+	if (word_in(&w[0], stop_fillers) || word_in(&w[0], stop_links) ||
+	    word_in_darija(&w[0], darija_fillers))
 		return 1;
 	for (j = 0; stop_filler_phrases[j] != NULL; j++) {
 		for (t = stop_filler_phrases[j], i = 0; i < n; i++) {
@@ -178,6 +179,25 @@ fillers_only(const struct span *w, size_t n)
 	for (i = 0; i < n; i += k)
 		if ((k = filler_words(w + i, n - i)) == 0)
 			return 0;
+	return n > 0;
+}
+
+/* Whether the n words at w are all fillers of politeness or time (at
+ * least one): "please", "svp", "من فضلك", "3afak", "now", "s'il vous
+ * plaît"; not those that say what or how much ("all", "les", "me",
+ * "sms"). */
+int
+polite_only(const struct span *w, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		if ((k = filler_words(w + i, n - i)) == 0)
+			return 0;
+		if (k == 1 && !word_in(&w[i], polite_fillers) &&
+		    !word_in_darija(&w[i], polite_darija))
+			return 0;
+	}
 	return n > 0;
 }
 

@@ -40,6 +40,7 @@ int	 word_in_darija(const struct span *w, const char *const *list);
  * vous plaît": 3), 0 when none; whether they are all fillers. */
 size_t	 filler_words(const struct span *w, size_t n);
 int	 fillers_only(const struct span *w, size_t n);
+int	 polite_only(const struct span *w, size_t n);
 /* A word of punctuation only; of symbols and emoji only. */
 int	 punct_only(const struct span *w);
 int	 symbol_only(const struct span *w);

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 77545a70fce1502b677a532bcb7a277056600f22774bc13cc628de791ecaf23d
+-- functions sha256: e99725b3c8122437bdc970cddeead3e1b84085f9a9d5a09b501fc3a733c0b6e7
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 48 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 49 $$;

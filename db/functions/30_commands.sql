@@ -196,7 +196,7 @@ RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, loose, at, ucs2, digest, hour), applied at
+-- lang, from, to, keyword_lang, loose, at, join_words, ucs2, digest, hour), applied at
 -- most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -353,6 +353,12 @@ BEGIN
 				outcome := 'joined as @' || c_handle;
 			END IF;
 		END IF;
+	ELSIF acct.id IS NULL AND coalesce((p_cmd->>'join_words')::boolean, false) THEN
+		-- A stranger's "JOIN karim ali", "INSCRIPTION Karim Benali": the
+		-- hint told them to do what they did, once a day. JOIN's usage
+		-- says a name is one word, in the keyword's language, each time.
+		PERFORM pigeon_reply(m.sender, lang, 'usage_join', '{}', p_msg);
+		outcome := 'not a member: usage: join (more than a name)';
 	ELSIF acct.id IS NULL THEN
 		-- A stranger: at most one join hint a day.
 		IF NOT EXISTS (SELECT 1 FROM outbox o

@@ -217,6 +217,151 @@ START_TEST(test_presentation_forms)
 }
 END_TEST
 
+/* Posts of the member whose phone is phone. */
+static long
+posts_of(const char *phone)
+{
+	const char *params[] = { phone };
+
+	return h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.phone = $1", 1, params);
+}
+
+/* French and Darija opt-out sentences: each was published to every
+ * follower, and the phone stayed subscribed, paying for SMS it no longer
+ * wanted. A sentence that only starts like one stays a post. */
+START_TEST(test_stop_sentences)
+{
+	const char *a = "+212662000301", *f = "+212662000302";
+
+	TEXT(0, a, "INSCRIPTION arret19");
+	GETS(a, "Bienvenue sur Pigeon, @arret19 !");
+	TEXT(1, f, "INSCRIPTION suivi19");
+	GETS(f, "Bienvenue sur Pigeon, @suivi19 !");
+	TEXT(1, f, "SUIVRE arret19");
+	GETS(f, "Vous suivez @arret19");
+
+	TEXT(0, a, "Arrêtez de m'envoyer des SMS");
+	GETS(a, "Vous ne recevrez plus de SMS de Pigeon. Envoyez START pour revenir.");
+	TEXT(0, a, "START");
+	GETS(a, "Bon retour !");
+	TEXT(0, a, "Arrête de m’envoyer des messages");
+	wait_count(a, "Vous ne recevrez plus de SMS", 2);
+	TEXT(0, a, "START");
+	wait_count(a, "Bon retour !", 2);
+	TEXT(0, a, "وقفو الرسائل");
+	wait_count(a, "Vous ne recevrez plus de SMS", 3);
+	TEXT(0, a, "START");
+	wait_count(a, "Bon retour !", 3);
+	h_post(&g, 0, a, "Arrête de rêver, on a gagné", WAIT_MS);
+	GETS(f, "@arret19: Arrête de rêver, on a gagné");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f, "@arret19:"), 1);
+	ck_assert_int_eq(posts_of(a), 1);
+}
+END_TEST
+
+/* Polite commands that take no argument ("help please", "Aide svp"):
+ * each was published to every follower as "@karim: help please", and
+ * the member got no help. "DELETE please" deletes the latest post;
+ * "supprimer tout" asks for more than DELETE does and gets its usage. */
+START_TEST(test_polite_commands)
+{
+	const char *k = "+212662000401", *f = "+212662000402";
+	const char *help = "Pigeon : INSCRIPTION nom, SUIVRE/QUITTER nom";
+
+	TEXT(0, k, "INSCRIPTION karim20");
+	GETS(k, "Bienvenue sur Pigeon, @karim20 !");
+	TEXT(1, f, "INSCRIPTION nadia20");
+	GETS(f, "Bienvenue sur Pigeon, @nadia20 !");
+	TEXT(1, f, "SUIVRE karim20");
+	GETS(f, "Vous suivez @karim20");
+
+	TEXT(0, k, "help please");
+	GETS(k, help);
+	TEXT(0, k, "Aide svp");
+	wait_count(k, help, 2);
+	TEXT(0, k, "3awni 3afak");
+	wait_count(k, help, 3);
+	TEXT(0, k, "مساعدة من فضلك");
+	wait_count(k, help, 4);
+	TEXT(0, k, "stats please");
+	GETS(k, "Vous avez 1 abonnés");
+
+	h_post(&g, 0, k, "Ce soir, couscous chez moi", WAIT_MS);
+	GETS(f, "@karim20: Ce soir, couscous chez moi");
+	TEXT(0, k, "supprimer tout");
+	GETS(k, "Envoyez SUPPRIMER pour effacer votre dernier message.");
+	TEXT(0, k, "DELETE please");
+	GETS(k, "Votre dernier message a été supprimé.");
+	h_post(&g, 0, k, "help me move on Saturday", WAIT_MS);
+	GETS(f, "@karim20: help me move on Saturday");
+	settle();
+	/* The follower got the two posts, and none of the commands. */
+	ck_assert_int_eq(h_received_matching(&g, f, "@karim20:"), 2);
+	ck_assert_int_eq(posts_of(k), 2);
+}
+END_TEST
+
+/* A stranger's JOIN with more than a name got the French join hint,
+ * telling them to do what they did, and retries got nothing (a hint a
+ * day). JOIN's usage says a name is one word, in the keyword's language,
+ * each time. A member's "Join us..." is still a post. */
+START_TEST(test_join_words)
+{
+	const char *en = "+212662000501", *dj = "+212662000502",
+	    *fr = "+212662000503", *mem = "+212662000504", *fo = "+212662000505";
+
+	TEXT(0, en, "JOIN karim ali");
+	GETS(en, "To sign up, text JOIN and a name: 1-15 letters, digits or _");
+	TEXT(0, en, "JOIN karim ali");
+	wait_count(en, "To sign up, text JOIN and a name", 2);
+	TEXT(1, dj, "tsejjel karim ali");
+	GETS(dj, "Bach tsejjel, sift TSEJJEL w smiya: 1-15 7orof");
+	TEXT(0, fr, "INSCRIPTION Karim Benali");
+	GETS(fr, "Pour vous inscrire, envoyez INSCRIPTION et un nom : 1-15 lettres");
+	TEXT(0, fr, "INSCRIPTION karim_benali");
+	GETS(fr, "Bienvenue sur Pigeon, @karim_benali !");
+
+	TEXT(0, mem, "JOIN fest21");
+	GETS(mem, "Welcome to Pigeon, @fest21!");
+	TEXT(1, fo, "JOIN fan21");
+	GETS(fo, "Welcome to Pigeon, @fan21!");
+	TEXT(1, fo, "FOLLOW fest21");
+	GETS(fo, "You now follow @fest21");
+	h_post(&g, 0, mem, "Join us at the festival tonight!", WAIT_MS);
+	GETS(fo, "@fest21: Join us at the festival tonight!");
+	settle();
+	ck_assert_int_eq(h_received_count(&g, en), 2);
+	ck_assert_int_eq(h_received_count(&g, dj), 1);
+	ck_assert_int_eq(h_received_matching(&g, fr, "Bienvenue sur Pigeon ! Pour"), 0);
+	ck_assert_int_eq(h_received_count(&g, mem), 1);	/* the welcome */
+}
+END_TEST
+
+/* A list of handles ("FOLLOW @karim @nadia", "FOLLOW karim, nadia") was
+ * published to every follower: FOLLOW's usage says one name a message. */
+START_TEST(test_handle_list)
+{
+	const char *a = "+212662000601", *f = "+212662000602";
+	const char *usage = "Pour suivre quelqu'un, envoyez SUIVRE et son nom";
+
+	TEXT(0, a, "INSCRIPTION liste22");
+	GETS(a, "Bienvenue sur Pigeon, @liste22 !");
+	TEXT(1, f, "INSCRIPTION fan22");
+	GETS(f, "Bienvenue sur Pigeon, @fan22 !");
+	TEXT(1, f, "SUIVRE liste22");
+	GETS(f, "Vous suivez @liste22");
+	TEXT(0, a, "FOLLOW @fan22 @liste22");
+	GETS(a, usage);
+	TEXT(0, a, "FOLLOW fan22, karim");
+	wait_count(a, usage, 2);
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f, "@liste22:"), 0);
+	ck_assert_int_eq(posts_of(a), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -228,6 +373,10 @@ suite(void)
 	tcase_add_test(tc, test_stranger_script);
 	tcase_add_test(tc, test_arabizi_member);
 	tcase_add_test(tc, test_presentation_forms);
+	tcase_add_test(tc, test_stop_sentences);
+	tcase_add_test(tc, test_polite_commands);
+	tcase_add_test(tc, test_join_words);
+	tcase_add_test(tc, test_handle_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -31,6 +31,9 @@ struct pcase {
 #define LNG(in, code, l)	{ in, CMD_LANG, CMDERR_NONE, code, NULL, l, -1, -1, 0, -1 }
 #define SLP(in, f, t, l)	{ in, CMD_SLEEP, CMDERR_NONE, "", NULL, l, f, t, 0, -1 }
 #define DG(in, w, h, l)		{ in, CMD_TRACK, CMDERR_NONE, "", w, l, -1, -1, 1, h }
+/* A post that starts with JOIN's keyword: its language, for a stranger's
+ * JOIN usage (test_join_words). */
+#define JPOST(in, l)		{ in, CMD_POST, CMDERR_NONE, "", in, l, -1, -1, 0, -1 }
 #define EMPTY(in)		{ in, CMD_POST, CMDERR_EMPTY, "", "", NULL, -1, -1, 0, -1 }
 
 #define MISSING		CMDERR_MISSING_ARG
@@ -62,7 +65,24 @@ static const struct pcase cases[] = {
 	ERR("join @@alice", CMD_JOIN, BADH, "en"),
 	ERR("join al.ice", CMD_JOIN, BADH, "en"),
 	ERR("تسجيل كريم", CMD_JOIN, BADH, "ar"),
-	POST("Join us tonight", "Join us tonight"),
+	JPOST("Join us tonight", "en"),
+	/* A list of handles, each with '@' or commas between: the usage
+	 * (one handle a command), where it was published to every follower. */
+	ERR("FOLLOW @karim @nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("FOLLOW karim, nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("follow @karim, @nadia", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("suivre @karim et @nadia", CMD_FOLLOW, CMDERR_HANDLES, "fr"),
+	ERR("SUIVRE karim, nadia, ali", CMD_FOLLOW, CMDERR_HANDLES, "fr"),
+	ERR("تابع karim، nadia", CMD_FOLLOW, CMDERR_HANDLES, "ar"),
+	ERR("tbe3 @karim @nadia", CMD_FOLLOW, CMDERR_HANDLES, "darija"),
+	ERR("LEAVE @karim @nadia", CMD_LEAVE, CMDERR_HANDLES, "en"),
+	ERR("JOIN @karim @ali", CMD_JOIN, CMDERR_HANDLES, "en"),
+	POST("Follow @karim on instagram", "Follow @karim on instagram"),
+	POST("Follow me, everyone", "Follow me, everyone"),
+	POST("follow karim, he rocks", "follow karim, he rocks"),
+	POST("tbe3 karim, nadia", "tbe3 karim, nadia"),
+	POST("Follow your dreams, everyone", "Follow your dreams, everyone"),
+	JPOST("Join @karim and me tonight", "en"),
 
 	/* FOLLOW */
 	CH("FOLLOW alice", CMD_FOLLOW, "alice", "en"),
@@ -85,7 +105,7 @@ static const struct pcase cases[] = {
 	ERR("follow @al-ice", CMD_FOLLOW, BADH, "en"),
 	ERR("suivre ça", CMD_FOLLOW, BADH, "fr"),
 	POST("follow your dreams, everyone", "follow your dreams, everyone"),
-	POST("follow @alice @bob", "follow @alice @bob"),
+	ERR("follow @alice @bob", CMD_FOLLOW, CMDERR_HANDLES, "en"),	/* was a post */
 	CH("FOLLOW,karim", CMD_FOLLOW, "karim", "en"),
 	/* trailing fillers do not count (they made the message a post) */
 	CH("FOLLOW karim svp", CMD_FOLLOW, "karim", "en"),
@@ -240,6 +260,20 @@ static const struct pcase cases[] = {
 	POST("شكرا جزيلا", "شكرا جزيلا"),
 	POST("Arr\xc3\xaatez de crier, on gagne", "Arr\xc3\xaatez de crier, on gagne"),
 	POST("The end", "The end"),
+	/* "de", "des" and the elided "m'envoyer" tie a French STOP to what
+	 * it stops; the colloquial plural وقفو: these were posts, published
+	 * to every follower, and the phone stayed subscribed. */
+	C0("Arrêtez de m'envoyer des SMS", CMD_STOP, "fr"),
+	C0("Arrête de m'envoyer des messages", CMD_STOP, "fr"),
+	C0("arrêtez de m’envoyer des sms svp", CMD_STOP, "fr"),	/* ’ */
+	C0("Arrêtez de m'écrire", CMD_STOP, "fr"),
+	C0("Arrêtez de m'envoyez des messages", CMD_STOP, "fr"),
+	C0("وقفو الرسائل", CMD_STOP, "ar"),
+	C0("وقفوا", CMD_STOP, "ar"),
+	POST("Arrêtez de m'envoyer des photos", "Arrêtez de m'envoyer des photos"),
+	POST("Arrête de rêver", "Arrête de rêver"),
+	POST("وقفو الحرب", "وقفو الحرب"),	/* stop the war */
+	POST("Des nouvelles de Karim", "Des nouvelles de Karim"),
 	/* Glued to punctuation, symbols or an emoji: still STOP (they were
 	 * posts, published to every follower). */
 	C0("STOP,please", CMD_STOP, "en"),
@@ -303,7 +337,35 @@ static const struct pcase cases[] = {
 	C0("مساعدة", CMD_HELP, "ar"),
 	C0("مساعده", CMD_HELP, "ar"),
 	C0("المساعدة", CMD_HELP, "ar"),
-	POST("help me", "help me"),
+	/* Fillers do not count after a command that takes no argument:
+	 * these were posts, published to every follower, and the member
+	 * got no help. */
+	C0("help me", CMD_HELP, "en"),
+	C0("help please", CMD_HELP, "en"),
+	C0("Help me please!", CMD_HELP, "en"),
+	C0("Aide svp", CMD_HELP, "fr"),
+	C0("aide s'il vous plaît", CMD_HELP, "fr"),
+	C0("3awni 3afak", CMD_HELP, "darija"),
+	C0("مساعدة من فضلك", CMD_HELP, "ar"),
+	C0("START please", CMD_START, "en"),
+	C0("Reprendre svp", CMD_START, "fr"),
+	C0("stats please", CMD_STATS, "en"),
+	C0("احصائيات من فضلك", CMD_STATS, "ar"),
+	C0("TRACKS please", CMD_TRACKS, "en"),
+	C0("DELETE please", CMD_DELETE, "en"),
+	C0("supprimer svp", CMD_DELETE, "fr"),
+	C0("احذف من فضلك", CMD_DELETE, "ar"),
+	C0("delete now thanks", CMD_DELETE, "en"),
+	/* more than DELETE does: its usage, never a post */
+	ERR("DELETE all", CMD_DELETE, CMDERR_EXTRA, "en"),
+	ERR("delete me", CMD_DELETE, CMDERR_EXTRA, "en"),
+	ERR("supprimer tous les messages", CMD_DELETE, CMDERR_EXTRA, "fr"),
+	POST("help me move on Saturday", "help me move on Saturday"),
+	POST("Help wanted: a driver", "Help wanted: a driver"),
+	POST("Aide-moi à porter ça", "Aide-moi à porter ça"),
+	POST("delete my last post", "delete my last post"),
+	POST("Stats are boring", "Stats are boring"),
+	POST("start now and never stop learning", "start now and never stop learning"),
 	POST("? alice", "? alice"),
 	POST("!!!", "!!!"),
 
@@ -369,7 +431,7 @@ static const struct pcase cases[] = {
 	C0("statistiques", CMD_STATS, "fr"),
 	C0("إحصائيات", CMD_STATS, "ar"),
 	C0("احصائيات", CMD_STATS, "ar"),
-	POST("stats please", "stats please"),
+	POST("stats don't lie", "stats don't lie"),
 
 	/* TRACK, UNTRACK, TRACKS: one word, as written */
 	CT("TRACK couscous", CMD_TRACK, "", "couscous", "en"),
@@ -610,7 +672,7 @@ static const struct pcase cases[] = {
 	ERR("tsejjel", CMD_JOIN, MISSING, "darija"),
 	ERR("tsejjel @kar-im", CMD_JOIN, BADH, "darija"),
 	POST("tsejjel karim_el_alaoui_1", "tsejjel karim_el_alaoui_1"),
-	POST("sejjel had nemra", "sejjel had nemra"),
+	JPOST("sejjel had nemra", "darija"),
 	CH("tbe3 karim", CMD_FOLLOW, "karim", "darija"),
 	CH("TBE3 @Karim", CMD_FOLLOW, "karim", "darija"),
 	CH("tba3 karim", CMD_FOLLOW, "karim", "darija"),
@@ -733,7 +795,7 @@ static const struct pcase cases[] = {
 	POST("Hello world :-)", "Hello world :-)"),
 	POST("Bonne nuit \xf0\x9f\x99\x8f", "Bonne nuit \xf0\x9f\x99\x8f"),
 	POST("follow your dreams :-)", "follow your dreams :-)"),
-	POST("help me :-)", "help me :-)"),
+	C0("help me :-)", CMD_HELP, "en"),
 	POST("On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89", "On d\xc3\xa9m\xc3\xa9nage \xf0\x9f\x8e\x89"),
 	POST(":-)", ":-)"),
 	POST("\xf0\x9f\x99\x8f", "\xf0\x9f\x99\x8f"),
@@ -1034,6 +1096,36 @@ START_TEST(test_at)
 }
 END_TEST
 
+/* JOIN's keyword and more than a name: a post, marked so that a
+ * stranger gets JOIN's usage in the keyword's language (the join hint
+ * told them to do what they did, and came once a day). */
+START_TEST(test_join_words)
+{
+	static const struct { const char *in; int jw; const char *lang; } c[] = {
+		{ "JOIN karim ali", 1, "en" }, { "tsejjel karim ali", 1, "darija" },
+		{ "INSCRIPTION Karim Benali", 1, "fr" },
+		{ "Join us at the festival tonight!", 1, "en" },
+		{ "تسجيل كريم علي", 1, "ar" },
+		{ "JOIN karim", 0, "en" }, { "JOIN karim svp", 0, "en" },
+		{ "FOLLOW karim ali", 0, NULL }, { "hello there", 0, NULL },
+		{ "Karim joined us", 0, NULL },
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.join_words == c[i].jw, "\"%s\": join_words %d",
+		    c[i].in, cmd.join_words);
+		ck_assert_msg(c[i].lang == NULL ? cmd.keyword_lang == NULL :
+		    cmd.keyword_lang != NULL && strcmp(cmd.keyword_lang, c[i].lang) == 0,
+		    "\"%s\": keyword_lang %s", c[i].in,
+		    cmd.keyword_lang ? cmd.keyword_lang : "NULL");
+		if (c[i].jw)
+			ck_assert_int_eq(cmd.type, CMD_POST);
+	}
+}
+END_TEST
+
 /* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
 START_TEST(test_fold_darija)
 {
@@ -1137,7 +1229,8 @@ START_TEST(test_handle_filler)
 	    "merci", "3afak", "3fak", "3afaak", "daba", "safi", "chokran",
 	    "3lia", "3liya", "mn", "sms" };
 	static const char *const no[] = { "alice", "amina", "karim", "alia",
-	    "aliya", "men", "pleased", "_", "daba_", "3afak1x" };
+	    "aliya", "men", "pleased", "_", "daba_", "3afak1x",
+	    "des", "de" };	/* STOP's links (keywords.c), but names too */
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		ck_assert_msg(handle_filler(yes[i], strlen(yes[i])), "%s", yes[i]);
@@ -1171,6 +1264,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_loose);
 	tcase_add_test(tc, test_at);
+	tcase_add_test(tc, test_join_words);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_fold_forms);
 	tcase_add_test(tc, test_handle_valid);
