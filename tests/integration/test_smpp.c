@@ -1013,26 +1013,41 @@ START_TEST(test_operator_view)
 }
 END_TEST
 
-/* The carrier's row of GET /api/modems: "state|state_reason". */
+/* Fields of the carrier's row of GET /api/modems, joined by '|' (malloc;
+ * NULL when there is no such row; a missing field is ""). */
 static char *
-carrier_state(void)
+carrier_fields(const char *const *keys, size_t nkeys)
 {
 	char *body = NULL, *out = NULL;
 	json_t *all, *m;
-	size_t i;
+	size_t i, k;
 
 	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
 	    (all = json_loads(body, 0, NULL)) != NULL) {
-		json_array_foreach(json_object_get(all, "modems"), i, m)
+		json_array_foreach(json_object_get(all, "modems"), i, m) {
 			if (strcmp(json_string_value(json_object_get(m, "name")),
-			    "carrier") == 0 && asprintf(&out, "%s|%s",
-			    json_string_value(json_object_get(m, "state")),
-			    json_string_value(json_object_get(m, "state_reason"))) == -1)
-				out = NULL;
+			    "carrier") != 0)
+				continue;
+			for (k = 0; k < nkeys; k++) {
+				const char *v = json_string_value(json_object_get(m, keys[k]));
+				char *prev = out;
+				out = h_strf("%s%s%s", prev ? prev : "", k ? "|" : "", v ? v : "");
+				free(prev);
+			}
+		}
 		json_decref(all);
 	}
 	free(body);
 	return out;
+}
+
+/* The carrier's "state|state_reason". */
+static char *
+carrier_state(void)
+{
+	static const char *const keys[] = { "state", "state_reason" };
+
+	return carrier_fields(keys, 2);
 }
 
 /* The carrier's "state|state_reason" starts with want; "...$": is it. */
@@ -1100,23 +1115,10 @@ setup_refused(void)
 static char *
 carrier_last_error(void)
 {
-	char *body = NULL, *out = NULL;
-	json_t *all, *m;
-	size_t i;
+	static const char *const keys[] = { "last_error" };
+	char *e = carrier_fields(keys, 1);
 
-	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
-	    (all = json_loads(body, 0, NULL)) != NULL) {
-		json_array_foreach(json_object_get(all, "modems"), i, m)
-			if (strcmp(json_string_value(json_object_get(m, "name")),
-			    "carrier") == 0) {
-				const char *e = json_string_value(json_object_get(m,
-				    "last_error"));
-				out = strdup(e ? e : "");
-			}
-		json_decref(all);
-	}
-	free(body);
-	return out;
+	return e ? e : strdup("");
 }
 
 /*
