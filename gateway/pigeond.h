@@ -149,6 +149,7 @@ struct link {
 	int64_t		 watch_from;	/* ms (monotonic): the pings' pace last
 					 * changed (SIGHUP); silence counts from
 					 * then at the earliest */
+	int64_t		 watch_tick;	/* ms (monotonic): its watchdog's last look */
 	json_t		*health;
 	time_t		 health_at;
 

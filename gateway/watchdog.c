@@ -38,8 +38,21 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct link *m = arg;
 	int64_t now = pigeon_now_ms(), since = m->last_heard, allow;
 
+	/* Looks a pace apart, but this one came much later: pigeond itself
+	 * did not run meanwhile (stopped, a paused machine, swapped out), and
+	 * the workers' answers wait unread in their channels. Killed at once,
+	 * every healthy worker was restarted when pigeond ran again. Their
+	 * silence counts from now. */
+	int64_t pace = (int64_t)env.conf.watchdog_seconds * 1000 / 3;
+	int64_t gap = m->watch_tick > 0 ? now - m->watch_tick : 0;
+	m->watch_tick = now;
 	if (m->pid <= 0)
 		return;
+	if (gap > 2 * pace + 1000) {
+		log_warnx("modem %s: pigeond did not run for %lld s; its process's "
+		    "silence counts from now", m->name, (long long)(gap / 1000));
+		m->watch_from = now;
+	}
 	/* A worker pinged at an older, slower pace could not have answered
 	 * more often than it was asked. */
 	if (m->watch_from > since)
@@ -85,6 +98,7 @@ watchdog_start(struct link *m)
 	int ms = env.conf.watchdog_seconds * 1000 / 3;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
+	m->watch_tick = 0;	/* a new pace, or a new process: no look to compare */
 	if (m->ev_watch == NULL)
 		m->ev_watch = event_new(env.base, -1, EV_PERSIST, watchdog_on_timer, m);
 	if (m->ev_watch != NULL)

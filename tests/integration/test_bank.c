@@ -375,6 +375,46 @@ START_TEST(test_watchdog_lowered)
 }
 END_TEST
 
+/*
+ * pigeond itself stopped for longer than watchdog_seconds (SIGSTOP here; a
+ * paused machine, a swapped-out daemon): when it ran again, its watchdog
+ * found every worker silent (their answers unread in their channels) and
+ * killed them all, idle and healthy. Now their silence counts from then.
+ */
+START_TEST(test_watchdog_after_pigeond_stopped)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "watchdog_seconds = 3\n";
+	h_gateway_start(&g, "bank_frozen", 2);
+	workers_before = h_db_value(g.db, WORKERS_SQL, 0, NULL);
+	ck_assert_ptr_nonnull(workers_before);
+	ck_assert_msg(strstr(workers_before, ":starting") == NULL &&
+	    strstr(workers_before, ":offline") == NULL, "%s", workers_before);
+
+	/* The fault itself: 8 s stopped, over twice the allowance. */
+	ck_assert_int_eq(kill(g.pigeond, SIGSTOP), 0);
+	h_sleep_ms(8000);
+	ck_assert_int_eq(kill(g.pigeond, SIGCONT), 0);
+	/* Proving an absence takes a bounded wait: 3 x the allowance; a kill
+	 * ends it at once (and fails). */
+	ck_assert_msg(h_wait_for(workers_changed, NULL, 9000) == -1,
+	    "a worker was restarted: %s", workers_before);
+	char *log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "pigeond did not run for", WAIT_MS), 0);
+	free(log);
+	/* Still watched: a worker that stops answering is killed. */
+	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim1'", 0, NULL);
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
+	    "AND reason LIKE '%signal 9%'", "sim1", "1", 30000), 0);
+	free(pid);
+	free(workers_before);
+	workers_before = NULL;
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* A failed check leaves the test body early: stop what it started. */
 static void
 teardown(void)
@@ -398,6 +438,7 @@ suite(void)
 		{ "restarts", test_failing_and_hung_modems },
 		{ "silent", test_silent_mid_send },
 		{ "watchdog_reload", test_watchdog_lowered },
+		{ "watchdog_frozen", test_watchdog_after_pigeond_stopped },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
