@@ -349,8 +349,12 @@ main(int argc, char *argv[])
 	if (http_start(err, sizeof(err)) == -1 || webhook_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
 
-	log_info("starting pigeond %s: %zu modem(s), host %s, shortcode %s",
-	    PIGEON_VERSION, env.conf.nmodems, env.conf.hostname, env.conf.shortcode);
+	size_t binds = 0;
+	for (size_t i = 0; i < env.conf.nmodems; i++)
+		binds += env.conf.modems[i].kind == CONF_SMPP;
+	log_info("starting pigeond %s: %zu modem(s), %zu SMPP bind(s), host %s, "
+	    "shortcode %s", PIGEON_VERSION, env.conf.nmodems - binds, binds,
+	    env.conf.hostname, env.conf.shortcode);
 	store_start(env.store);
 	link_start_all();
 

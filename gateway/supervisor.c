@@ -222,10 +222,12 @@ worker_ready(struct link *l, json_t *msg)
 	json_decref(l->info);
 	l->info = json_deep_copy(msg);
 	json_object_del(l->info, "type");
-	log_info("modem %s: %s %s, IMEI %s", l->name,
+	const char *imei = json_string_value(json_object_get(msg, "imei"));
+	/* A bind has no IMEI: "SMPP pigeon-smsc", not ", IMEI " and nothing. */
+	log_info("modem %s: %s %s%s%s", l->name,
 	    json_string_value(json_object_get(msg, "manufacturer")),
 	    json_string_value(json_object_get(msg, "model")),
-	    json_string_value(json_object_get(msg, "imei")));
+	    imei && *imei ? ", IMEI " : "", imei && *imei ? imei : "");
 	link_event(l, LEV_READY, "");
 }
 

@@ -1130,6 +1130,15 @@ carrier_last_error(void)
 START_TEST(test_bind_refused_says_its_code)
 {
 	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	/* The start counts it as a bind, and its ready line names no IMEI
+	 * ("0 modem(s), 1 SMPP bind(s)"; it said "1 modem(s)" and "IMEI "). */
+	char *path = h_strf("%s/pigeond.log", g.dir), *log = h_read_file(path);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, ": 0 modem(s), 1 SMPP bind(s), host ") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "modem carrier: SMPP ") != NULL &&
+	    strstr(log, "IMEI") == NULL, "%s", log);
+	free(log);
+	free(path);
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
 	    "\"count\":100000}"));
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
