@@ -334,6 +334,23 @@ workers_changed(void *unused)
 	return changed;
 }
 
+/* Still watched: sim1 stopped (SIGSTOP) is killed by the watchdog; then
+ * the gateway is stopped. */
+static void
+still_watched(void)
+{
+	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim1'", 0, NULL);
+
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
+	    "AND reason LIKE '%signal 9%'", "sim1", "1", 30000), 0);
+	free(pid);
+	free(workers_before);
+	workers_before = NULL;
+	h_gateway_stop(&g);
+}
+
 /*
  * watchdog_seconds lowered by SIGHUP (30 -> 6): the workers were still
  * pinged every 10 s, judged silent after 6 and killed, idle and healthy,
@@ -361,17 +378,8 @@ START_TEST(test_watchdog_lowered)
 	 * kill ends the wait at once (and fails). */
 	ck_assert_msg(h_wait_for(workers_changed, NULL, 18000) == -1,
 	    "a worker was restarted: %s", workers_before);
-	/* Still watched: a worker that stops answering is killed at the new
-	 * allowance. */
-	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim1'", 0, NULL);
-	ck_assert_ptr_nonnull(pid);
-	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
-	    "AND reason LIKE '%signal 9%'", "sim1", "1", 30000), 0);
-	free(pid);
-	free(workers_before);
-	workers_before = NULL;
-	h_gateway_stop(&g);
+	/* Still watched, at the new allowance. */
+	still_watched();
 }
 END_TEST
 
@@ -402,16 +410,7 @@ START_TEST(test_watchdog_after_pigeond_stopped)
 	char *log = h_strf("%s/pigeond.log", g.dir);
 	ck_assert_int_eq(h_wait_file_contains(log, "pigeond did not run for", WAIT_MS), 0);
 	free(log);
-	/* Still watched: a worker that stops answering is killed. */
-	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = 'sim1'", 0, NULL);
-	ck_assert_ptr_nonnull(pid);
-	ck_assert_int_eq(kill((pid_t)atol(pid), SIGSTOP), 0);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM modem_history WHERE modem = $1 "
-	    "AND reason LIKE '%signal 9%'", "sim1", "1", 30000), 0);
-	free(pid);
-	free(workers_before);
-	workers_before = NULL;
-	h_gateway_stop(&g);
+	still_watched();
 }
 END_TEST
 
