@@ -251,7 +251,8 @@ glued_keyword(const struct span *word, struct span *piece, const char **rest,
 /*
  * Whether the n words at w (two or more) are a list of handles: each
  * with its '@' ("FOLLOW @karim @nadia", "suivre @karim et @nadia"), or
- * separated by commas ("FOLLOW karim, nadia"; not after a loose keyword,
+ * separated by commas ("FOLLOW karim, nadia"; not after a loose keyword
+ * nor ON and OFF, which pass loose,
  * and no filler: "Follow me, everyone" is a post). An '@' elsewhere is
  * proof a handle was meant ("OFF @bobb"): these were posts, published to
  * every follower. A command takes one handle: they get its usage.
@@ -420,6 +421,12 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			nargs = 1;
 		if (nargs == 0)
 			break;
+		/* "OFF @karim @nadia": the usage, where it was published to
+		 * every follower; not with commas ("Off work, finally"). */
+		if (!many && handle_list(w + 1, nargs, 1)) {
+			cmd->error = CMDERR_HANDLES;
+			break;
+		}
 		if (nargs > 1)
 			goto post;
 		if (!handle_parse(&w[1], cmd->handle, &at)) {

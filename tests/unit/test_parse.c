@@ -78,6 +78,11 @@ static const struct pcase cases[] = {
 	ERR("LEAVE @karim @nadia", CMD_LEAVE, CMDERR_HANDLES, "en"),
 	ERR("JOIN @karim @ali", CMD_JOIN, CMDERR_HANDLES, "en"),
 	POST("Follow @karim on instagram", "Follow @karim on instagram"),
+	/* ON and OFF: a list with each '@' only (the '@' says handles were
+	 * meant); with commas it may be words ("Off work, finally"). */
+	ERR("OFF @karim @nadia", CMD_OFF, CMDERR_HANDLES, "en"),
+	ERR("ON @karim et @nadia", CMD_ON, CMDERR_HANDLES, "en"),
+	POST("Off work, finally", "Off work, finally"),
 	POST("Follow me, everyone", "Follow me, everyone"),
 	POST("follow karim, he rocks", "follow karim, he rocks"),
 	POST("tbe3 karim, nadia", "tbe3 karim, nadia"),
