@@ -181,8 +181,9 @@ const char *const stop_links[] = {
 const char *const list_joiners[] = { "and", "&", "et", "و", "w", NULL };
 
 /* The fillers above that are politeness or time only, not what or how
- * much: "DELETE please" deletes the latest post, "DELETE all" does not
- * (parse.c). The phrases ("s'il vous plaît") are politeness too. */
+ * much: "supprimer svp" deletes the latest post, "supprimer tous les
+ * messages" does not (parse.c). The phrases ("s'il vous plaît") are
+ * politeness too. */
 const char *const polite_fillers[] = {
 	"please", "pls", "plz", "now", "thanks", "thank", "you", "thx",
 	"svp", "stp", "merci", "maintenant",

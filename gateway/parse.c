@@ -24,8 +24,9 @@
  *   ("FOLLOW karim svp"; after a loose keyword only with '@'); for ON and
  *   OFF a filler is no handle ("OFF svp" is OFF). Nor after a command
  *   that takes none ("help please", "Aide svp", "مساعدة من فضلك", "help
- *   me"); DELETE takes politeness only ("DELETE please"): others ask for
- *   more than it does ("DELETE all", "delete me"), CMDERR_EXTRA.
+ *   me"); the delete command takes politeness only ("supprimer svp"):
+ *   other fillers ask for more than it does ("supprimer tous les
+ *   messages"), CMDERR_EXTRA.
  * - STOP: the primary opt-out words (STOP, STOPALL, UNSUBSCRIBE, ARRÊT, توقف
  *   and its plural توقفوا) win as the first word whatever follows ("STOP please", "stop sending
  *   me these"): a missed STOP publishes the message to every follower and
@@ -399,10 +400,11 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			goto post;
 		break;
 	case CMD_DELETE:
-		/* "DELETE please" deletes the latest post, as asked. Other
-		 * fillers ask for more than it does ("DELETE all", "delete me",
-		 * "supprimer tous les messages"): DELETE's usage says what it
-		 * does, where they were published to every follower. */
+		/* "supprimer svp", "احذف من فضلك": the latest post goes, as
+		 * asked. Other fillers ask for more than it does ("supprimer
+		 * tous les messages", the English "all" or "me"): its usage
+		 * says what it does, where they were published to every
+		 * follower. */
 		if (nargs == 0)
 			break;
 		if (many || !fillers_only(w + 1, nargs))

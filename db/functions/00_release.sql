@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e99725b3c8122437bdc970cddeead3e1b84085f9a9d5a09b501fc3a733c0b6e7
+-- functions sha256: 4a937f2879dc704e6042fcb318ad2ca4ec61055afe1d3f3efe5fc240b4675bb3
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 49 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 51 $$;

@@ -66,7 +66,8 @@ $$;
 -- end of one part and the low half at the start of the next, each marked
 -- U+F0000 + (unit - 0xD800); joined, the two are the character again. A
 -- half whose other half never came (a part lost, a message applied
--- without it) is U+FFFD, as it was decoded before.
+-- without it) is U+FFFD, as it was decoded before. Only UCS-2 parts
+-- carry marks: a single part of another coding is taken as it is.
 CREATE OR REPLACE FUNCTION pigeon_inbox_surrogates(p text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
 DECLARE
@@ -314,7 +315,8 @@ BEGIN
 			INSERT INTO inbox_messages (id, modem, sender, sender_kind, text,
 			    parts, state, result, processed_at)
 			SELECT src.mid, src.modem, src.sender_norm, src.sender_kind,
-			    pigeon_inbox_surrogates(src.text), 1,
+			    CASE WHEN src.coding = 'ucs2' THEN pigeon_inbox_surrogates(src.text)
+			         ELSE src.text END, 1,
 			    CASE WHEN pigeon_inbox_inert(src.coding) THEN 'ignored' ELSE 'new' END,
 			    CASE WHEN src.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 			         WHEN pigeon_inbox_inert(src.coding) THEN 'binary SMS, not applied' END,
@@ -331,7 +333,8 @@ BEGIN
 				INSERT INTO inbox_messages (modem, sender, sender_kind, text,
 				    parts, state, result, processed_at)
 				    VALUES (r.modem, r.sender_norm, r.sender_kind,
-				    pigeon_inbox_surrogates(r.text), 1,
+				    CASE WHEN r.coding = 'ucs2' THEN pigeon_inbox_surrogates(r.text)
+				         ELSE r.text END, 1,
 				    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
 				    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 				         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,

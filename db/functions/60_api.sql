@@ -374,10 +374,7 @@ END $$;
 -- after post 14, made 0.4 s later): one probe of
 -- webhook_deliveries_url_open (0034) a URL, however many wait behind a
 -- dead receiver.
--- A receiver of callbacks (kind 'dlr') keeps each message's callbacks in
--- order, not the messages': other messages' go on. (pigeond claims a
--- receiver's callbacks with pigeon_webhook_claim_receiver; a 0.18 host
--- still claims them here, from the URLs it listed.)
+-- Clients' callbacks are claimed by receiver (pigeon_webhook_claim_receiver).
 DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
     p_lease_s integer, p_urls text[])
@@ -398,26 +395,7 @@ BEGIN
 		        WHERE e.url = t.url AND e.state IN ('pending', 'sending')
 		        ORDER BY e.id LIMIT 1) h
 		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'webhook'
-		   AND h.state = 'pending' AND h.next_attempt_at <= now()
-		UNION ALL
-		-- Receivers of callbacks: the oldest due of each URL.
-		SELECT x.id, x.next_attempt_at
-		  FROM webhook_targets t, LATERAL (
-		       SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-		        WHERE d.url = t.url AND d.state = 'pending'
-		          AND d.next_attempt_at <= now()
-		          -- A message's states in the order they came: a callback
-		          -- waits while an earlier one of its message is waiting for
-		          -- a retry (a 'queued' that failed once went after its
-		          -- 'sent' and 'delivered', and a receiver keeping the
-		          -- latest state ended on 'queued'). Other messages' go on.
-		          AND (d.outbox_id IS NULL OR NOT EXISTS (
-		              SELECT 1 FROM webhook_deliveries e
-		               WHERE e.outbox_id = d.outbox_id AND e.id < d.id
-		                 AND e.url = d.url AND e.state IN ('pending', 'sending')))
-		        ORDER BY d.next_attempt_at, d.id
-		        LIMIT p_n) x
-		 WHERE t.url = ANY (p_urls) AND t.active AND t.kind = 'dlr') c;
+		   AND h.state = 'pending' AND h.next_attempt_at <= now()) c;
 	RETURN QUERY SELECT * FROM pigeon_webhook_take(p_host, p_n, p_lease_s, ids);
 END $$;
 
@@ -439,10 +417,12 @@ RETURNS SETOF text LANGUAGE sql STABLE AS $$
 	SELECT r.receiver FROM r WHERE r.receiver IS NOT NULL;
 $$;
 
--- Claims the next due callbacks of one receiver (as pigeon_webhook_claim_urls
--- does for a list of URLs): the earliest due first, a message's callbacks
--- in the order they came (one waits while an earlier one of its message
--- to the same URL is not done), by webhook_deliveries_receiver.
+-- Claims the next due callbacks of one receiver: the earliest due first,
+-- each message's callbacks in the order they came, not the messages' (a
+-- callback waits while an earlier one of its message to the same URL is
+-- not done: a 'queued' that failed once went after its 'sent' and
+-- 'delivered', and a receiver keeping the latest state ended on
+-- 'queued'; other messages' go on), by webhook_deliveries_receiver.
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim_receiver(p_host text, p_n integer,
     p_lease_s integer, p_receiver text)
 RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
@@ -479,7 +459,7 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
 	  FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at > now();
 $$;
 
--- The claim of one URL (a pigeond of before; tests).
+-- The claim of one configured URL (tests).
 DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer, text);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)

@@ -194,15 +194,9 @@ CREATE OR REPLACE TRIGGER outbox_dlr
 	    AND NEW.dlr_url IS NOT NULL AND NEW.state <> 'sending')
 	EXECUTE FUNCTION pigeon_dlr_enqueue();
 
--- The URLs with deliveries waiting that no configuration lists. Read by
--- pigeond 0.18 and older only (kept for one host at a time upgrades):
--- pigeond lists the receivers now (pigeon_webhook_dlr_receivers).
-CREATE OR REPLACE FUNCTION pigeon_webhook_dlr_urls()
-RETURNS SETOF text LANGUAGE sql STABLE AS $$
-	SELECT DISTINCT d.url FROM webhook_deliveries d
-	  JOIN webhook_targets t ON t.url = d.url AND t.kind = 'dlr'
-	 WHERE d.state IN ('pending', 'sending');
-$$;
+-- pigeond 0.19 lists the receivers of callbacks (pigeon_webhook_dlr_receivers),
+-- no longer every URL waiting.
+DROP FUNCTION IF EXISTS pigeon_webhook_dlr_urls();
 
 -- Idempotency keys are kept 24 hours (a janitor job may call this).
 CREATE OR REPLACE FUNCTION pigeon_api_idempotency_purge()

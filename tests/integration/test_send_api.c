@@ -647,14 +647,15 @@ START_TEST(test_dlr_order)
 	    "next_attempt_at) VALUES ('+212661000181', 'm1', 1, 'http://order.example/dlr', "
 	    "now() + interval '1 day'), ('+212661000182', 'm2', 1, "
 	    "'http://order.example/dlr', now() + interval '1 day')");
-	h_db_exec(g.db, "INSERT INTO webhook_deliveries (url, event, outbox_id, msg_state, "
-	    "msg_at) SELECT 'http://order.example/dlr', 'message.state', o.id, s.st, now() "
+	h_db_exec(g.db, "INSERT INTO webhook_deliveries (url, receiver, event, outbox_id, "
+	    "msg_state, msg_at) SELECT 'http://order.example/dlr', 'http://order.example:80', "
+	    "'message.state', o.id, s.st, now() "
 	    "FROM outbox o, unnest(ARRAY['queued', 'sent']) WITH ORDINALITY s(st, n) "
 	    "WHERE o.text IN ('m1', 'm2') ORDER BY o.id, s.n");
 	/* m1's 'queued' is tried, fails, and waits (in this transaction
 	 * now() stands still: its retry is a second after it). */
 	char *first = h_db_value(g.db, "SELECT c.id || ' ' || d.msg_state FROM "
-	    "pigeon_webhook_claim('h1', 1, 60, 'http://order.example/dlr') c "
+	    "pigeon_webhook_claim_receiver('h1', 1, 60, 'http://order.example:80') c "
 	    "JOIN webhook_deliveries d ON d.id = c.id", 0, NULL);
 	ck_assert_ptr_nonnull(first);
 	ck_assert_ptr_nonnull(strstr(first, " queued"));
@@ -666,7 +667,7 @@ START_TEST(test_dlr_order)
 	char next[200] = "";
 	for (int i = 0; i < 3; i++) {
 		char *c = h_db_value(g.db, "SELECT o.text || ' ' || d.msg_state FROM "
-		    "pigeon_webhook_claim('h1', 1, 60, 'http://order.example/dlr') c "
+		    "pigeon_webhook_claim_receiver('h1', 1, 60, 'http://order.example:80') c "
 		    "JOIN webhook_deliveries d ON d.id = c.id JOIN outbox o ON "
 		    "o.id = d.outbox_id", 0, NULL);
 		snprintf(next + strlen(next), sizeof(next) - strlen(next), "%s%s",
