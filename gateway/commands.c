@@ -211,6 +211,14 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "at", json_true());
 	if (cmd->join_words)	/* a stranger's "JOIN karim ali": JOIN's usage */
 		json_object_set_new(o, "join_words", json_true());
+	if (cmd->nlist > 0) {	/* "FOLLOW karim, nadia": its handles */
+		json_t *l = json_array();
+		int i;
+
+		for (i = 0; i < cmd->nlist; i++)
+			json_array_append_new(l, json_string(cmd->list[i]));
+		json_object_set_new(o, "list", l);
+	}
 	if (cmd->type == CMD_LANG && cmd->error == CMDERR_NONE)
 		json_object_set_new(o, "lang", json_string(cmd->lang));
 	if (cmd->type == CMD_TRACK && cmd->digest) {
@@ -223,13 +231,15 @@ command_json(const struct command *cmd, const char *raw)
 		json_object_set_new(o, "to", json_integer(cmd->sleep_to));
 	}
 	/* A post's fan-out takes the cap of its coding; ON/OFF or a loose
-	 * keyword ("tbe3 lmatch") with a word nobody is called becomes a
-	 * post of the whole message (without it, a GSM-7 post got the UCS-2
+	 * keyword ("tbe3 lmatch") with a word nobody is called, or a list of
+	 * such words ("Follow us, friends"), becomes a post of the whole
+	 * message (without it, a GSM-7 post got the UCS-2
 	 * cap on parts). */
 	if (cmd->type == CMD_POST && cmd->text != NULL)
 		json_object_set_new(o, "ucs2",
 		    json_boolean(text_needs_ucs2(cmd->text, cmd->textlen)));
-	else if (cmd->type == CMD_ON || cmd->type == CMD_OFF || cmd->loose)
+	else if (cmd->type == CMD_ON || cmd->type == CMD_OFF || cmd->loose ||
+	    cmd->nlist > 0)
 		json_object_set_new(o, "ucs2",
 		    json_boolean(text_needs_ucs2(raw, strlen(raw))));
 	s = json_dumps(o, JSON_COMPACT);

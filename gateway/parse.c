@@ -82,6 +82,7 @@
  * - Invalid UTF-8 never matches anything: such a message is a post.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fold.h"
@@ -256,21 +257,25 @@ glued_keyword(const struct span *word, struct span *piece, const char **rest,
  * nor ON and OFF, which pass loose,
  * and no filler: "Follow me, everyone" is a post). An '@' elsewhere is
  * proof a handle was meant ("OFF @bobb"): these were posts, published to
- * every follower. A command takes one handle: they get its usage.
+ * every follower. A command takes one handle: they get its usage. A
+ * list without every '@' leaves its handles in cmd->list: a member's
+ * list of words nobody is called ("Follow us, friends") is a post
+ * (pigeon_apply).
  */
 static int
-handle_list(const struct span *w, size_t n, int loose)
+handle_list(const struct span *w, size_t n, int loose, struct command *cmd)
 {
-	char h[FOLD_MAX];
+	char h[WORDS_LIST][FOLD_MAX];
 	size_t i, handles = 0;
 	int at, all_at = 1, commas = !loose;
 
-	if (n < 2)
+	if (n < 2 || n > WORDS_LIST)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (i > 0 && i < n - 1 && word_in(&w[i], list_joiners))
 			continue;
-		if (!handle_parse(&w[i], h, &at) || handle_filler(h, strlen(h)))
+		if (!handle_parse(&w[i], h[handles], &at) ||
+		    handle_filler(h[handles], strlen(h[handles])))
 			return 0;
 		handles++;
 		all_at &= at;
@@ -278,7 +283,13 @@ handle_list(const struct span *w, size_t n, int loose)
 		    !(w[i].e - w[i].s >= 2 && memcmp(w[i].e - 2, "\xd8\x8c", 2) == 0))
 			commas = 0;	/* ، the Arabic comma */
 	}
-	return handles >= 2 && (all_at || commas);
+	if (handles < 2 || !(all_at || commas))
+		return 0;
+	if (!all_at)
+		for (cmd->nlist = 0; (size_t)cmd->nlist < handles; cmd->nlist++)
+			snprintf(cmd->list[cmd->nlist], sizeof(cmd->list[0]), "%s",
+			    h[cmd->nlist]);
+	return 1;
 }
 
 static void
@@ -425,7 +436,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			break;
 		/* "OFF @karim @nadia": the usage, where it was published to
 		 * every follower; not with commas ("Off work, finally"). */
-		if (!many && handle_list(w + 1, nargs, 1)) {
+		if (!many && handle_list(w + 1, nargs, 1, cmd)) {
 			cmd->error = CMDERR_HANDLES;
 			break;
 		}
@@ -452,7 +463,7 @@ command_parse(const char *text, size_t len, struct command *cmd)
 			nargs = 1;
 		if (nargs == 0)
 			cmd->error = CMDERR_MISSING_ARG;
-		else if (!many && handle_list(w + 1, nargs, cmd->loose))
+		else if (!many && handle_list(w + 1, nargs, cmd->loose, cmd))
 			cmd->error = CMDERR_HANDLES;	/* the usage */
 		else if (nargs > 1) {
 			join_words = kw->type == CMD_JOIN;

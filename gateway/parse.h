@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #define HANDLE_MAX	15	/* characters in a handle */
+#define WORDS_LIST	6	/* handles of a list kept (the arguments looked at) */
 
 enum cmd_type { CMD_POST, CMD_JOIN, CMD_FOLLOW, CMD_LEAVE, CMD_ON, CMD_OFF, CMD_STOP, CMD_START, CMD_HELP, CMD_DM, CMD_GET, CMD_WHOIS, CMD_STATS, CMD_NAME, CMD_BIO, CMD_LANG, CMD_SLEEP, CMD_DELETE, CMD_TRACK, CMD_UNTRACK, CMD_TRACKS, CMD_SEARCH };
 enum cmd_error { CMDERR_NONE, CMDERR_MISSING_ARG, CMDERR_BAD_HANDLE, CMDERR_BAD_LANG, CMDERR_BAD_HOURS, CMDERR_EMPTY, CMDERR_EXTRA, CMDERR_HANDLES };
@@ -21,6 +22,11 @@ struct command {
 	int		 loose;		/* the keyword is also an ordinary word: a member's handle nobody has (written without '@') makes the message a post (pigeon_apply) */
 	int		 at;		/* the handle was written with '@' ("OFF @bobb"): a handle is meant, never a post */
 	int		 join_words;	/* a post that starts with JOIN's keyword and more than a name ("JOIN karim ali"): a stranger gets JOIN's usage in keyword_lang, never the join hint (pigeon_apply) */
+	/* A list of handles with commas between and no '@' ("FOLLOW karim,
+	 * nadia", CMDERR_HANDLES): its handles. A member's list of words
+	 * nobody is called ("Follow us, friends") is a post (pigeon_apply). */
+	char		 list[WORDS_LIST][16];
+	int		 nlist;
 	int		 digest;	/* TRACK word DIGEST: one SMS a day for the word, not one per post */
 	int		 digest_hour;	/* its hour 0-23; -1 when not given (and outside DIGEST) */
 };

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4a937f2879dc704e6042fcb318ad2ca4ec61055afe1d3f3efe5fc240b4675bb3
+-- functions sha256: 7f1bdab06dd7d2de91db898de6acc4cfb1ac97ca9ad489dab2ec69c6a3ea5ca6
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 51 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 52 $$;

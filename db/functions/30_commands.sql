@@ -196,8 +196,8 @@ RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- One parsed message (p_cmd from commands.c: cmd, err, handle, text,
--- lang, from, to, keyword_lang, loose, at, join_words, ucs2, digest, hour), applied at
--- most once.
+-- lang, from, to, keyword_lang, loose, at, join_words, list, ucs2, digest,
+-- hour), applied at most once.
 CREATE OR REPLACE FUNCTION pigeon_apply(p_msg bigint, p_cmd jsonb)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -273,12 +273,20 @@ BEGIN
 	-- is a loose keyword's ("tbe3 lmatch", "jib lia": parse.c). Not when
 	-- the handle had an '@' ("OFF @bobb", at): a handle was meant, and
 	-- the typo went out to every follower; it gets no_such_user below.
-	IF (c_cmd IN ('on', 'off') OR coalesce((p_cmd->>'loose')::boolean, false))
-	    AND NOT coalesce((p_cmd->>'at')::boolean, false)
-	    AND c_err = '' AND c_handle <> ''
-	    AND acct.id IS NOT NULL
-	    AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle) THEN
+	-- So is a list of words with commas and no '@' of which nobody is
+	-- called ("Follow us, friends"); "FOLLOW karim, nadia" gets FOLLOW's
+	-- usage (parse.c, handle_list).
+	IF acct.id IS NOT NULL AND (
+	    ((c_cmd IN ('on', 'off') OR coalesce((p_cmd->>'loose')::boolean, false))
+	     AND NOT coalesce((p_cmd->>'at')::boolean, false)
+	     AND c_err = '' AND c_handle <> ''
+	     AND NOT EXISTS (SELECT 1 FROM accounts WHERE handle = c_handle))
+	    OR (c_err = 'handles' AND jsonb_typeof(p_cmd->'list') = 'array'
+	        AND NOT EXISTS (SELECT 1 FROM accounts
+	                        WHERE handle IN (SELECT jsonb_array_elements_text(p_cmd->'list')))))
+	    THEN
 		c_cmd := 'post';
+		c_err := '';
 		c_handle := '';
 		c_text := regexp_replace(m.text,
 		    '^[\s\u00a0\u200b-\u200f\ufeff]+|[\s\u00a0\u200b-\u200f\ufeff]+$', '', 'g');

@@ -340,7 +340,8 @@ START_TEST(test_join_words)
 END_TEST
 
 /* A list of handles ("FOLLOW @karim @nadia", "FOLLOW karim, nadia") was
- * published to every follower: FOLLOW's usage says one name a message. */
+ * published to every follower: FOLLOW's usage says one name a message.
+ * A list of words nobody is called ("Follow us, friends") stays a post. */
 START_TEST(test_handle_list)
 {
 	const char *a = "+212662000601", *f = "+212662000602";
@@ -359,6 +360,12 @@ START_TEST(test_handle_list)
 	settle();
 	ck_assert_int_eq(h_received_matching(&g, f, "@liste22:"), 0);
 	ck_assert_int_eq(posts_of(a), 0);
+	/* Words nobody is called, with commas: a member's post, published
+	 * (it got FOLLOW's usage). */
+	TEXT(0, a, "Follow us, friends");
+	GETS(f, "@liste22: Follow us, friends");
+	ck_assert_int_eq(posts_of(a), 1);
+	ck_assert_int_eq(h_received_matching(&g, a, usage), 2);
 }
 END_TEST
 

@@ -1131,6 +1131,36 @@ START_TEST(test_join_words)
 }
 END_TEST
 
+/* A list with commas and no '@' keeps its handles for pigeon_apply,
+ * which makes a member's list of words nobody is called a post ("Follow
+ * us, friends"); a list with every '@' is a list whoever is called so. */
+START_TEST(test_list_words)
+{
+	static const struct { const char *in; int n; const char *first, *last; } c[] = {
+		{ "FOLLOW karim, nadia", 2, "karim", "nadia" },
+		{ "Follow us, friends", 2, "us", "friends" },
+		{ "SUIVRE Karim, nadia, ali", 3, "karim", "ali" },
+		{ "تابع karim، nadia", 2, "karim", "nadia" },
+		{ "follow @karim, nadia", 2, "karim", "nadia" },
+		{ "FOLLOW @karim @nadia", 0, NULL, NULL },
+		{ "follow @karim, @nadia", 0, NULL, NULL },
+		{ "FOLLOW karim", 0, NULL, NULL },
+		{ "Follow me, everyone", 0, NULL, NULL },
+	};
+	struct command cmd;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		command_parse(c[i].in, strlen(c[i].in), &cmd);
+		ck_assert_msg(cmd.nlist == c[i].n, "\"%s\": nlist %d", c[i].in, cmd.nlist);
+		if (c[i].n == 0)
+			continue;
+		ck_assert_int_eq(cmd.error, CMDERR_HANDLES);
+		ck_assert_str_eq(cmd.list[0], c[i].first);
+		ck_assert_str_eq(cmd.list[c[i].n - 1], c[i].last);
+	}
+}
+END_TEST
+
 /* The Arabizi skeletons (fold.c) the Darija keywords are compared by. */
 START_TEST(test_fold_darija)
 {
@@ -1270,6 +1300,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_loose);
 	tcase_add_test(tc, test_at);
 	tcase_add_test(tc, test_join_words);
+	tcase_add_test(tc, test_list_words);
 	tcase_add_test(tc, test_fold_darija);
 	tcase_add_test(tc, test_fold_forms);
 	tcase_add_test(tc, test_handle_valid);
