@@ -257,8 +257,8 @@ glued_keyword(const struct span *word, struct span *piece, const char **rest,
  * nor ON and OFF, which pass loose,
  * and no filler: "Follow me, everyone" is a post). An '@' elsewhere is
  * proof a handle was meant ("OFF @bobb"): these were posts, published to
- * every follower. A command takes one handle: they get its usage. A
- * list without every '@' leaves its handles in cmd->list: a member's
+ * every follower. A command takes one handle: they get its usage (fillers
+ * after them do not count). A list without every '@' leaves its handles in cmd->list: a member's
  * list of words nobody is called ("Follow us, friends") is a post
  * (pigeon_apply).
  */
@@ -271,6 +271,13 @@ handle_list(const struct span *w, size_t n, int loose, struct command *cmd)
 
 	if (n < 2 || n > WORDS_LIST)
 		return 0;
+	/* Fillers after the list do not count ("FOLLOW @karim @nadia svp"),
+	 * as after one handle; none can be one of the handles. */
+	for (i = 2; i < n; i++)
+		if (fillers_only(w + i, n - i)) {
+			n = i;
+			break;
+		}
 	for (i = 0; i < n; i++) {
 		if (i > 0 && i < n - 1 && word_in(&w[i], list_joiners))
 			continue;

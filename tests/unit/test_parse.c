@@ -81,6 +81,10 @@ static const struct pcase cases[] = {
 	/* ON and OFF: a list with each '@' only (the '@' says handles were
 	 * meant); with commas it may be words ("Off work, finally"). */
 	ERR("OFF @karim @nadia", CMD_OFF, CMDERR_HANDLES, "en"),
+	ERR("OFF @karim @nadia svp", CMD_OFF, CMDERR_HANDLES, "en"),
+	ERR("FOLLOW @karim @nadia please", CMD_FOLLOW, CMDERR_HANDLES, "en"),
+	ERR("suivre karim, nadia s'il vous plaît", CMD_FOLLOW, CMDERR_HANDLES, "fr"),
+	ERR("tbe3 @karim @nadia 3afak", CMD_FOLLOW, CMDERR_HANDLES, "darija"),
 	ERR("ON @karim et @nadia", CMD_ON, CMDERR_HANDLES, "en"),
 	POST("Off work, finally", "Off work, finally"),
 	POST("Follow me, everyone", "Follow me, everyone"),
