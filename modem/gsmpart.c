@@ -131,10 +131,17 @@ gsm_part_fill(struct sms_part *p, const void *sms)
 		p->coding = "ucs2";
 		break;
 	}
-	default:
-		gsm_utf8(p->text, s->Text, sizeof(s->Text));
+	default: {
+		unsigned char u[sizeof(s->Text) + 4];
+		memcpy(u, s->Text, sizeof(s->Text));
+		u[sizeof(s->Text)] = u[sizeof(s->Text) + 1] = 0;
+		if ((s->UDH.ID8bit != -1 || s->UDH.ID16bit != -1) &&
+		    s->UDH.PartNumber > 0 && s->UDH.PartNumber < s->UDH.AllParts)
+			gsm_mark_cut_escape(u, sizeof(u));	/* another follows */
+		gsm_utf8(p->text, u, sizeof(u));
 		p->coding = "gsm";
 		break;
+	}
 	}
 	p->cls = s->Class;
 	p->sender_toa = -1;

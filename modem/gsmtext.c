@@ -89,3 +89,14 @@ gsm_mark_cut_pair(unsigned char *u, size_t cap)
 	if (first >= 0xdc00 && first <= 0xdfff && 2 * n + 4 <= cap)
 		mark_at(u, 2 * n, 0x400 + first - 0xdc00);
 }
+
+void
+gsm_mark_cut_escape(unsigned char *u, size_t cap)
+{
+	size_t n = 0;
+
+	while (2 * n + 1 < cap && unit_at(u + 2 * n) != 0)
+		n++;
+	if (n > 0 && 2 * n + 4 <= cap && unit_at(u + 2 * (n - 1)) == 0x00b9)
+		mark_at(u + 2 * (n - 1), 2, 0x800);
+}

@@ -22,5 +22,15 @@ char	*gsm_cut_text(const char *text, size_t n, const char *more);
  * cap more than the text and its 0 unit.
  */
 void	 gsm_mark_cut_pair(unsigned char *u, size_t cap);
+/*
+ * The same for a GSM-7 part that a phone cut between an escape and its
+ * character (a euro sign, a bracket, at 153 septets whatever they hold):
+ * libgammu decodes the escape left last as U+00B9, and the next part
+ * begins with the character of the main table ('e' for the euro). Call
+ * it for a part that another follows: the escape becomes U+F0800, which
+ * the join reads with the next part's first character as the character
+ * meant. Needs 4 bytes of cap more than the text and its 0 unit.
+ */
+void	 gsm_mark_cut_escape(unsigned char *u, size_t cap);
 
 #endif

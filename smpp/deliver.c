@@ -191,7 +191,7 @@ main_deliver(long long handle, uint32_t seq, const struct deliver *d,
 		part = (int)d->sar_seq;
 	}
 	text = text_decode(ud, len, d->data_coding, main_config()->latin1,
-	    &coding);
+	    part > 0 && part < total, &coding);
 	sender_of(d, sender, sizeof(sender));
 	m = msg_new("sms");
 	json_object_set_new(m, "folder", json_integer(0));

@@ -171,10 +171,12 @@ int	 text_encode(const char *utf8, int max_parts, const char *more,
 	    int latin1, unsigned ref, struct text_parts *, const char **err);
 /*
  * Decodes a deliver_sm's user data (after any UDH) into UTF-8 (malloc'd);
- * *coding is "gsm", "ucs2" or "8bit" (then the text is hex).
+ * *coding is "gsm", "ucs2" or "8bit" (then the text is hex). more: a
+ * part of a long SMS that another follows (an escape cut from its
+ * character is marked: gsm_mark_cut_escape).
  */
 char	*text_decode(const uint8_t *ud, size_t len, uint8_t data_coding,
-	    int latin1, const char **coding);
+	    int latin1, int more, const char **coding);
 /* UTF-8 checks shared with pigeon-modem (modem/utf8.c, linked as is). */
 int	 utf8_valid(const char *, size_t);
 char	*utf8_sanitize(const char *s, size_t len, size_t *outlen);
@@ -187,6 +189,8 @@ char	*gsm_cut_text(const char *text, size_t n, const char *more);
 /* A UCS-2 part's lone surrogate at either end as a marker the parts' join
  * pairs again (modem/gsmtext.c, linked as is; its header says how). */
 void	 gsm_mark_cut_pair(unsigned char *u, size_t cap);
+/* A GSM-7 part's escape cut from its character, likewise. */
+void	 gsm_mark_cut_escape(unsigned char *u, size_t cap);
 
 
 struct link_config;

@@ -253,7 +253,7 @@ gsm_alphabet(uint8_t dc)
 }
 
 char *
-text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
+text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1, int more,
     const char **coding)
 {
 	enum alphabet a;
@@ -287,7 +287,8 @@ text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
 		return s;
 	}
 	/* To libgammu's unicode, then UTF-8 (at most 3 bytes a unit, 4 for
-	 * each of the two markers of gsm_mark_cut_pair). */
+	 * each of the two markers of gsm_mark_cut_pair, or the one of
+	 * gsm_mark_cut_escape). */
 	if ((u = calloc(len + 4, 2)) == NULL || (s = malloc(len * 3 + 3)) == NULL)
 		fatal("calloc");
 	if (a == UCS2) {
@@ -300,6 +301,8 @@ text_decode(const uint8_t *ud, size_t len, uint8_t dc, int latin1,
 		*coding = "gsm";
 	} else {
 		DecodeDefault(u, ud, len, TRUE, NULL);
+		if (more)
+			gsm_mark_cut_escape(u, 2 * (len + 4));
 		*coding = "gsm";
 	}
 	s[0] = '\0';

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 7f1bdab06dd7d2de91db898de6acc4cfb1ac97ca9ad489dab2ec69c6a3ea5ca6
+-- functions sha256: 8ca94061bfad490da7aa110e1daa27c3590d9752b13fa460dc87dd6b1f42987b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 52 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 53 $$;

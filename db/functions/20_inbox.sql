@@ -68,6 +68,12 @@ $$;
 -- half whose other half never came (a part lost, a message applied
 -- without it) is U+FFFD, as it was decoded before. Only UCS-2 parts
 -- carry marks: a single part of another coding is taken as it is.
+-- A GSM-7 part cut between an escape and its character (a euro sign at
+-- the 153rd septet, gsm_mark_cut_escape) ends with U+F0800, and the next
+-- part begins with the character of the main table the escape changes
+-- ('e' for the euro, '(' for '{'): joined, the two are the character
+-- meant; a mark with no such character after it is dropped, as a phone
+-- shows an escape alone.
 CREATE OR REPLACE FUNCTION pigeon_inbox_surrogates(p text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
 DECLARE
@@ -76,13 +82,25 @@ DECLARE
 	i integer := 1;
 	c integer;
 	d integer;
+	k integer;
 BEGIN
-	IF p !~ '[\U000f0000-\U000f07ff]' THEN
+	IF p !~ '[\U000f0000-\U000f0800]' THEN
 		RETURN p;	-- every message but those
 	END IF;
 	WHILE i <= n LOOP
 		c := ascii(substr(p, i, 1));
 		d := CASE WHEN i < n THEN ascii(substr(p, i + 1, 1)) END;
+		IF c = 985088 THEN
+			-- U+F0800, an escape: 23.038's extension table, by the
+			-- main table's character of the same code
+			k := strpos(E'\nΛ()/<=>¡e', substr(p, i + 1, 1));
+			IF k > 0 AND i < n THEN
+				r := r || substr(E'\f^{}\\[~]|€', k, 1);
+				i := i + 1;
+			END IF;
+			i := i + 1;
+			CONTINUE;
+		END IF;
 		IF c BETWEEN 983040 AND 984063 AND d BETWEEN 984064 AND 985087 THEN
 			-- U+F0000..F03FF then U+F0400..F07FF: a high and a low half
 			r := r || chr(65536 + (c - 983040) * 1024 + (d - 984064));

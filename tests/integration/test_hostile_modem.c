@@ -313,6 +313,35 @@ START_TEST(test_emoji_cut_between_parts)
 }
 END_TEST
 
+/* From ALICE, GSM-7, ref 0x7A, cut by the phone between the escape and
+ * its character (a euro sign, 1B 65; phones cut at 153 septets, shorter
+ * here to stay within post_max): "... est de 5" and the escape, then 'e'
+ * and " seulement, venez nombreux". */
+#define PDU_CUT_ESC_1	"0791126200000000440C91126216000010000062214001000000470500037A0201866FF7" \
+	"B82CA783C665D0FC9D9683C275101D5D0ED3E56510B90C9286C5613A0BC42E83E0F2341E" \
+	"44AE83C46936BB4C0795E77410B90CAA6D00"
+#define PDU_CUT_ESC_2	"0791126200000000440C91126216000010000062214001000000220500037A0202CAA079" \
+	"B9CE2EB7CB6E3A0B642FBBCB7A90FBDD16CBCB753C"
+#define CUT_ESC_TEXT	"Concert ce soir au theatre de Rabat, le prix du billet " \
+	"est de 5\xe2\x82\xac seulement, venez nombreux"
+
+/* A long GSM-7 SMS cut between an escape and its character: the euro
+ * sign is whole in the post and its copies (they read "5\u00b9e"). */
+START_TEST(test_escape_cut_between_parts)
+{
+	join(ALICE, "alice");
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
+	WAIT_DB("SELECT count(*) FROM follows", NULL, "1");
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 1/2)", "--pdu " PDU_CUT_ESC_1), 0);
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", "--pdu " PDU_CUT_ESC_2), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", CUT_ESC_TEXT, "1");
+	ck_assert_int_eq(h_wait_received(&g, BOB, "5\xe2\x82\xac seulement",
+	    WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+END_TEST
+
 /* A text SMS to an application port (a vCard) is stored as binary, not
  * posted: it was a post of alice's. */
 START_TEST(test_port_addressed_sms_not_applied)
@@ -508,6 +537,7 @@ suite(void)
 	add_case(s, "binary", test_binary_sms_not_posted, setup, teardown);
 	add_case(s, "shift", test_long_sms_with_language_shift, setup, teardown);
 	add_case(s, "cutpair", test_emoji_cut_between_parts, setup, teardown);
+	add_case(s, "cutesc", test_escape_cut_between_parts, setup, teardown);
 	add_case(s, "port", test_port_addressed_sms_not_applied, setup, teardown);
 	add_case(s, "twice", test_location_listed_twice, setup, teardown);
 	add_case(s, "cutshort", test_listing_cut_short_restarts, setup, teardown);
