@@ -396,6 +396,24 @@ START_TEST(test_help_lists_commands)
 }
 END_TEST
 
+/* The welcome names HELP and STOP by a keyword the parser takes, in
+ * every language (the Arabic one named neither: a new member learnt of
+ * STOP only from HELP). */
+START_TEST(test_welcome_names_stop)
+{
+	for (int i = 0; i < NLANGS; i++) {
+		int listed[CMD_SEARCH + 1] = { 0 };
+
+		help_commands(langs[i], json_string_value(json_object_get(catalogs[i],
+		    "welcome")), listed);
+		ck_assert_msg(listed[CMD_STOP], "%s: the welcome does not name STOP",
+		    langs[i]);
+		ck_assert_msg(listed[CMD_HELP], "%s: the welcome does not name HELP",
+		    langs[i]);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -409,6 +427,7 @@ suite(void)
 	tcase_add_test(tc, test_french_mostly_gsm7);
 	tcase_add_test(tc, test_darija_gsm7);
 	tcase_add_test(tc, test_help_lists_commands);
+	tcase_add_test(tc, test_welcome_names_stop);
 	suite_add_tcase(s, tc);
 	return s;
 }
