@@ -583,7 +583,8 @@ on_health(evutil_socket_t fd, short what, void *arg)
 	json_object_set_new(m, "window", json_integer(s.window));
 	json_object_set_new(m, "in_flight", json_integer(s.in_flight));
 	json_object_set_new(m, "queued", json_integer(s.queued));
-	json_object_set_new(m, "rate", json_real(s.rate));
+	/* pigeond keeps integers (watchdog_health): a real was dropped. */
+	json_object_set_new(m, "rate", json_integer((json_int_t)(s.rate + 0.5)));
 	json_object_set_new(m, "submitted", json_integer(s.submitted));
 	json_object_set_new(m, "answered", json_integer(s.answered));
 	json_object_set_new(m, "throttled", json_integer(s.throttled));

@@ -985,6 +985,8 @@ START_TEST(test_operator_view)
 	    "no submitted counter: %s", body);
 	ck_assert(json_is_integer(json_object_get(carrier, "throttled")));
 	ck_assert(json_is_integer(json_object_get(carrier, "reconnects")));
+	/* (A real number, dropped by pigeond.) */
+	ck_assert_msg(json_is_integer(json_object_get(carrier, "rate")), "no rate: %s", body);
 	ck_assert_msg(json_integer_value(json_object_get(carrier, "mo")) >= 1,
 	    "no mo counter: %s", body);
 	json_decref(all);
