@@ -118,12 +118,26 @@ pdu_end(struct pdu_out *o)
 
 /*
  * Part i of a message as a submit_sm (sequence 0: set when it is sent),
- * or the whole text in message_payload when cfg->payload.
+ * or the whole text in message_payload when cfg->payload. A validity is
+ * relative (SMPP 3.4 7.1.1: "YYMMDDhhmmss000R", days, hours, minutes and
+ * seconds from now). Flash is class 0 in data_coding (0x10 GSM-7, 0x18
+ * UCS-2, 23.038's general coding with a class); where data_coding 0 is
+ * Latin-1 at this SMSC (latin1) it has no class bits: dest_addr_subunit
+ * 1, the MS display, says the same.
  */
 void
 pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
-    const struct text_parts *tp, int i, int report)
+    const struct text_parts *tp, int i, int report, int flash, int validity_s)
 {
+	char validity[17] = "";
+	uint8_t dc = tp->ucs2 ? 8 : 0;	/* 0: GSM-7 or Latin-1, per SMSC */
+
+	if (validity_s > 0)
+		snprintf(validity, sizeof(validity), "0000%02d%02d%02d%02d000R",
+		    validity_s / 86400 % 100, validity_s / 3600 % 24,
+		    validity_s / 60 % 60, validity_s % 60);
+	if (flash && (tp->ucs2 || !cfg->latin1))
+		dc |= 0x10;
 	pdu_begin(o, SMPP_SUBMIT_SM, 0, 0);
 	pdu_cstr(o, "", 6);		/* service_type */
 	pdu_u8(o, (uint8_t)cfg->source_ton);
@@ -136,10 +150,10 @@ pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
 	pdu_u8(o, 0);			/* protocol_id */
 	pdu_u8(o, 0);			/* priority_flag */
 	pdu_cstr(o, "", 17);		/* schedule */
-	pdu_cstr(o, "", 17);		/* validity */
+	pdu_cstr(o, validity, 17);
 	pdu_u8(o, report ? (uint8_t)cfg->registered_delivery : 0);
 	pdu_u8(o, 0);			/* replace_if_present */
-	pdu_u8(o, tp->ucs2 ? 8 : 0);	/* 0: GSM-7 or Latin-1, per SMSC */
+	pdu_u8(o, dc);
 	pdu_u8(o, 0);			/* sm_default_msg_id */
 	if (cfg->payload) {
 		uint8_t all[SMPP_MAX_PARTS * 160];
@@ -155,6 +169,8 @@ pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
 		pdu_bytes(o, tp->udh[i], tp->udh_len[i]);
 		pdu_bytes(o, tp->body[i], tp->body_len[i]);
 	}
+	if (flash && !(dc & 0x10))
+		pdu_tlv(o, TLV_DEST_ADDR_SUBUNIT, "\x01", 1);
 	pdu_end(o);
 }
 

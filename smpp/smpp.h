@@ -55,6 +55,7 @@
 #define ESME_RX_T_APPN		0x64
 
 /* TLV tags */
+#define TLV_DEST_ADDR_SUBUNIT		0x0005
 #define TLV_RECEIPTED_MESSAGE_ID	0x001e
 #define TLV_SAR_MSG_REF_NUM		0x020c
 #define TLV_SAR_TOTAL_SEGMENTS		0x020e
@@ -195,8 +196,11 @@ void	 gsm_mark_cut_escape(unsigned char *u, size_t cap);
 
 struct link_config;
 struct text_parts;
+/* flash: class 0 (shown at once, not stored); validity_s > 0: the
+ * network keeps trying that long (relative validity_period). */
 void	 pdu_submit(struct pdu_out *, const struct link_config *,
-	    const char *dest, const struct text_parts *, int i, int report);
+	    const char *dest, const struct text_parts *, int i, int report,
+	    int flash, int validity_s);
 
 /* The `config` message (docs/modem-protocol.md, SMPP links). */
 struct link_config {
@@ -252,7 +256,7 @@ void	 link_stats(struct link_stats *);
 /* submit.c: the submits on the session that sends. Queues a message; its
  * outcome comes through main_sent/main_send_failed. */
 void	 link_send(long long id, const char *to, const char *text, int report,
-	    int max_parts, const char *more);
+	    int max_parts, const char *more, int flash, int validity_s);
 
 /* acks.c: deliveries waiting for pigeond's answer. A new one's handle
  * (pigeond's location), for the session (opaque here) and its generation;

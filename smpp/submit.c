@@ -358,7 +358,7 @@ submit_rate_recover(long t)
 
 void
 link_send(long long id, const char *to, const char *text, int report,
-    int max_parts, const char *more)
+    int max_parts, const char *more, int flash, int validity_s)
 {
 	struct text_parts tp;
 	const char *err;
@@ -395,7 +395,8 @@ link_send(long long id, const char *to, const char *text, int report,
 		sb->idx = i;
 		sb->order = ++subs_made;
 		pdu_out_init(&sb->pdu);
-		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report);
+		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report, flash,
+		    validity_s);
 		TAILQ_INSERT_TAIL(&queued, sb, q);
 		nqueued++;
 	}

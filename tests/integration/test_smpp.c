@@ -1206,6 +1206,71 @@ START_TEST(test_report_at_reload)
 }
 END_TEST
 
+/* The last submit_sm record to `to` (a new reference), or NULL. */
+static json_t *
+last_submit(const char *to)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r, *last = NULL;
+	size_t i;
+
+	json_array_foreach(subs, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "dest")) ?: "", to + 1) == 0)
+			last = r;
+	if (last != NULL)
+		json_incref(last);
+	json_decref(subs);
+	return last;
+}
+
+/* An API send's flash and validity go to the SMSC (class 0 in data_coding,
+ * a relative validity_period): a bind ignored both. */
+START_TEST(test_flash_and_validity)
+{
+	const char *to = "+212661100045", *plain = "+212661100046";
+	char *body = NULL, *left;
+	json_t *r;
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100045\",\"text\":\"flash news\",\"flash\":true,"
+	    "\"validity\":600}", &body), 202);
+	free(body);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100046\",\"text\":\"\u0623\u062e\u0628\u0627\u0631\","
+	    "\"flash\":true}", &body), 202);
+	free(body);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient "
+	    "IN ('+212661100045', '+212661100046') AND state IN ('sent', 'delivered')",
+	    NULL, "2", WAIT_MS), 0);
+
+	r = last_submit(to);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "data_coding")), 0x10);
+	/* 600 s from when the SMSC read it (rounded up to whole seconds: the
+	 * claim's time left is). */
+	const char *params[2] = { json_string_value(json_object_get(r, "validity")),
+	    json_string_value(json_object_get(r, "time")) };
+	ck_assert_msg(params[0] != NULL && params[0][0] != '\0', "no validity");
+	left = h_db_value(g.db, "SELECT round(extract(epoch FROM $1::timestamptz - "
+	    "$2::timestamptz) / 10) * 10", 2, params);
+	ck_assert_str_eq(left, "600");
+	free(left);
+	json_decref(r);
+
+	/* UCS-2, flash, no validity: class 0 on UCS-2, [pigeon] validity's
+	 * day (an API send's default). */
+	r = last_submit(plain);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "data_coding")), 0x18);
+	params[0] = json_string_value(json_object_get(r, "validity"));
+	params[1] = json_string_value(json_object_get(r, "time"));
+	left = h_db_value(g.db, "SELECT round(extract(epoch FROM $1::timestamptz - "
+	    "$2::timestamptz) / 10) * 10", 2, params);
+	ck_assert_str_eq(left, "86400");
+	free(left);
+	json_decref(r);
+}
+END_TEST
+
 /*
  * long = payload sends a text of three SMS parts in one submit_sm; the
  * carrier splits it and bills three. The daily budget counted one (the
@@ -1616,6 +1681,7 @@ main(void)
 	tcase_add_test(tc, test_fanout_in_post_order);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
+	tcase_add_test(tc, test_flash_and_validity);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_split");
 	tcase_set_timeout(tc, 300);

@@ -262,11 +262,16 @@ function serve(dir, opts) {
 		    dest_ton: pdu.dest_addr_ton, dest_npi: pdu.dest_addr_npi,
 		    data_coding: pdu.data_coding, esm_class: pdu.esm_class,
 		    registered_delivery: pdu.registered_delivery,
+		    /* The package reads a relative validity as now + it. */
+		    validity: pdu.validity_period instanceof Date ?
+		        pdu.validity_period.toISOString() : (pdu.validity_period || ''),
 		    short_message: sm.text,
 		    udh: sm.udh.map((u) => u.toString('hex')).join(''),
 		    concat: concatOf(pdu, sm.udh) };
 		if (pl !== null)
 			entry.message_payload = pl.text;
+		if (pdu.dest_addr_subunit !== undefined)
+			entry.dest_addr_subunit = pdu.dest_addr_subunit;
 		if (!s.bound || s.mode === 'receiver') {
 			entry.status = ESME_RINVBNDSTS;
 			rec(entry);

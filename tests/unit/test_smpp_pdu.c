@@ -346,6 +346,38 @@ START_TEST(test_decode_cut_pair)
 }
 END_TEST
 
+/* A send's flash and validity in its submit_sm: a relative validity
+ * period; class 0 in data_coding, or where data_coding 0 is Latin-1 (no
+ * class bits) the dest_addr_subunit TLV (1, the MS display). */
+START_TEST(test_submit_flash_validity)
+{
+	struct link_config cfg;
+	struct text_parts tp;
+	struct pdu_out o;
+	const char *err;
+	static const uint8_t subunit[] = { 0x00, 0x05, 0x00, 0x01, 0x01 };
+
+	memset(&cfg, 0, sizeof(cfg));
+	ck_assert_int_eq(text_encode("flash", 0, NULL, 0, 1, &tp, &err), 0);
+	pdu_out_init(&o);
+	pdu_submit(&o, &cfg, "212600000001", &tp, 0, 0, 1, 90061);
+	ck_assert_ptr_nonnull(memmem(o.buf, o.len, "000001010101000R", 17));
+	ck_assert_ptr_nonnull(memmem(o.buf, o.len, "flash", 5));
+	/* data_coding: after the validity, registered_delivery, replace. */
+	ck_assert_int_eq(((uint8_t *)memmem(o.buf, o.len, "000R", 5))[5 + 2], 0x10);
+	ck_assert_ptr_null(memmem(o.buf, o.len, subunit, sizeof(subunit)));
+	pdu_out_free(&o);
+
+	cfg.latin1 = 1;
+	ck_assert_int_eq(text_encode("flash", 0, NULL, 1, 1, &tp, &err), 0);
+	pdu_out_init(&o);
+	pdu_submit(&o, &cfg, "212600000001", &tp, 0, 0, 1, 0);
+	ck_assert_int_eq(memcmp(o.buf + o.len - sizeof(subunit), subunit,
+	    sizeof(subunit)), 0);
+	pdu_out_free(&o);
+}
+END_TEST
+
 /* A GSM-7 part cut between an escape and its character ("5" and the
  * escape of a euro sign): marked U+F0800 when another part follows, for
  * the join (pigeon_inbox_surrogates); the last part's is left as decoded. */
@@ -473,6 +505,7 @@ main(void)
 	tcase_add_test(tc, test_decode_high_bytes);
 	tcase_add_test(tc, test_decode_cut_pair);
 	tcase_add_test(tc, test_decode_cut_escape);
+	tcase_add_test(tc, test_submit_flash_validity);
 	tcase_add_test(tc, test_decode_data_coding);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
