@@ -293,23 +293,36 @@ END_TEST
 #define CUT_PAIR_TEXT	"Bravo l'equipe nationale, quel match ce soir! On est " \
 	"fiers!! Vive \xf0\x9f\x98\x80 et merci a tous"
 
+/* bob follows alice, who sends a long SMS in two parts (PDUs p1 and p2)
+ * cut by her phone inside a character: her post is `text`, and bob's
+ * copy has `copy` in it. */
+static void
+post_cut_in_two(const char *p1, const char *p2, const char *text, const char *copy)
+{
+	char a1[600], a2[600];
+
+	join(ALICE, "alice");
+	join(BOB, "bob");
+	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
+	WAIT_DB("SELECT count(*) FROM follows", NULL, "1");
+	snprintf(a1, sizeof(a1), "--pdu %s", p1);
+	snprintf(a2, sizeof(a2), "--pdu %s", p2);
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 1/2)", a1), 0);
+	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", a2), 0);
+	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", text, "1");
+	ck_assert_int_eq(h_wait_received(&g, BOB, copy, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+}
+
 /* A long UCS-2 SMS cut inside a surrogate pair (cheap phones cut at 67 or
  * 70 units whatever they hold): the emoji is whole in the post and in its
  * copies (each half was decoded alone as U+FFFD: "Vive \ufffd\ufffd et"). */
 START_TEST(test_emoji_cut_between_parts)
 {
-	join(ALICE, "alice");
-	join(BOB, "bob");
-	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
-	WAIT_DB("SELECT count(*) FROM follows", NULL, "1");
-	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 1/2)", "--pdu " PDU_CUT_PAIR_1), 0);
-	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", "--pdu " PDU_CUT_PAIR_2), 0);
-	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", CUT_PAIR_TEXT, "1");
-	ck_assert_int_eq(h_wait_received(&g, BOB, "Vive \xf0\x9f\x98\x80 et merci",
-	    WAIT_MS), 0);
+	post_cut_in_two(PDU_CUT_PAIR_1, PDU_CUT_PAIR_2, CUT_PAIR_TEXT,
+	    "Vive \xf0\x9f\x98\x80 et merci");
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
 	    "AND strpos(text, U&'\\FFFD') > 0", ALICE), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
 }
 END_TEST
 
@@ -329,16 +342,8 @@ END_TEST
  * sign is whole in the post and its copies (they read "5\u00b9e"). */
 START_TEST(test_escape_cut_between_parts)
 {
-	join(ALICE, "alice");
-	join(BOB, "bob");
-	ck_assert_int_eq(h_text(&g, 0, BOB, "FOLLOW alice"), 0);
-	WAIT_DB("SELECT count(*) FROM follows", NULL, "1");
-	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 1/2)", "--pdu " PDU_CUT_ESC_1), 0);
-	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", "--pdu " PDU_CUT_ESC_2), 0);
-	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", CUT_ESC_TEXT, "1");
-	ck_assert_int_eq(h_wait_received(&g, BOB, "5\xe2\x82\xac seulement",
-	    WAIT_MS), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	post_cut_in_two(PDU_CUT_ESC_1, PDU_CUT_ESC_2, CUT_ESC_TEXT,
+	    "5\xe2\x82\xac seulement");
 }
 END_TEST
 
