@@ -240,6 +240,20 @@ deliver_hash(const struct deliver *d)
 	 * (acks_join). A deliver_sm's key is as it always was. */
 	if (d->data_sm)
 		h = fnv(h, "data_sm", 7);
+	/* A receipt whose id and state come only in TLVs (its short_message
+	 * empty): without them, the receipts of two parts sent to one phone
+	 * were one key, the second taken for a copy of the first and never
+	 * reported. Only when present, so a PDU without them keeps the key
+	 * it always had (a redelivery across an upgrade is still absorbed). */
+	if (d->receipted_id[0] != '\0') {
+		h = fnv(h, "receipted_message_id", 20);
+		h = fnv(h, d->receipted_id, strlen(d->receipted_id) + 1);
+	}
+	if (d->message_state >= 0) {
+		unsigned char st = (unsigned char)d->message_state;
+		h = fnv(h, "message_state", 13);
+		h = fnv(h, &st, 1);
+	}
 	return h;
 }
 

@@ -407,6 +407,72 @@ START_TEST(test_receipt_pending_after_final)
 }
 END_TEST
 
+/* A message to `to` through the API: its outbox id once sent. */
+static long
+api_send(const char *to, const char *text)
+{
+	char body[512], *resp = NULL;
+	long id = 0;
+
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	for (int i = 0; i < 200 && id == 0; i++) {
+		if ((id = outbox_id(to, text)) == 0)
+			h_sleep_ms(50);
+	}
+	ck_assert_int_gt(id, 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	return id;
+}
+
+/*
+ * Receipts whose id is only in receipted_message_id (message_state 2, an
+ * empty short_message), to one phone: the two parts' receipts sent back
+ * to back, then two messages' receipts one after the other. Each is its
+ * own receipt: the second was taken for a copy of the first (back to
+ * back) or a duplicate (later), and its message stayed sent.
+ */
+START_TEST(test_receipts_tlv_only)
+{
+	const char *to = "+212661100082";
+	char req[512];
+	static const char text[] = "Two parts, their receipts with no text at all: "
+	    "the ids come in the receipted_message_id TLV alone, and both "
+	    "arrive at once, as a carrier sends them for a long message's parts.";
+
+	long id = api_send(to, text);
+	json_t *ids = message_ids(id);
+	ck_assert_int_eq(json_array_size(ids), 2);
+	snprintf(req, sizeof(req), "{\"cmd\":\"receipts\",\"ids\":[\"%s\",\"%s\"],"
+	    "\"tlv_only\":true}", json_string_value(json_array_get(ids, 0)),
+	    json_string_value(json_array_get(ids, 1)));
+	json_decref(ids);
+	json_t *r = h_smsc_ctl(&smsc, req);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	assert_api_state(id, "delivered");
+
+	long a = api_send(to, "The first of two, its receipt in a TLV");
+	long b = api_send(to, "The second of two, its receipt in a TLV");
+	ids = message_ids(a);
+	snprintf(req, sizeof(req), "%s --tlv-only",
+	    json_string_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, req), 0);
+	h_wait_outbox(&g, a, "delivered", WAIT_MS);
+	ids = message_ids(b);
+	snprintf(req, sizeof(req), "%s --tlv-only",
+	    json_string_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, req), 0);
+	h_wait_outbox(&g, b, "delivered", WAIT_MS);
+	assert_api_state(b, "delivered");
+	settle();
+}
+END_TEST
+
 /* An SMSC whose message ids are UUIDs (Jasmin): the receipt names the
  * id with its dashes, and it matches (its keys were cut down to hex
  * digits only, and no receipt of such an SMSC ever did). */
@@ -1614,6 +1680,12 @@ main(void)
 	tcase_add_test(tc, test_fanout_in_post_order);
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
+	suite_add_tcase(s, tc);
+	/* Message ids and receipts in unusual shapes. */
+	tc = tcase_create("smpp_ids");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_receipts_tlv_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_split");
 	tcase_set_timeout(tc, 300);

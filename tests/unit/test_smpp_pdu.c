@@ -212,6 +212,56 @@ START_TEST(test_deliver_parse)
 }
 END_TEST
 
+/* A receipt TLV: receipted_message_id id and message_state state. */
+static size_t
+receipt_tlvs(uint8_t *t, const char *id, uint8_t state)
+{
+	size_t n = strlen(id) + 1;
+
+	t[0] = 0x00; t[1] = 0x1e; t[2] = 0; t[3] = (uint8_t)n;
+	memcpy(t + 4, id, n);
+	t[4 + n] = 0x04; t[5 + n] = 0x27; t[6 + n] = 0; t[7 + n] = 1;
+	t[8 + n] = state;
+	return 9 + n;
+}
+
+/*
+ * Receipts whose id and state come only in TLVs, short_message empty:
+ * two to one phone (two parts of a long message) are two keys, not one
+ * (the second was taken for a copy of the first, or a duplicate, and its
+ * part stayed sent). A PDU without those TLVs keeps the key it always
+ * had: a redelivery across the worker's upgrade is still absorbed.
+ */
+START_TEST(test_deliver_key_receipt_tlvs)
+{
+	uint8_t buf[512], t[96];
+	struct deliver d;
+	size_t n;
+
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1004", 2));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_str_eq(d.receipted_id, "1004");
+	uint64_t k1004 = deliver_hash(&d);
+	ck_assert_uint_eq(deliver_hash(&d), k1004);	/* the same PDU, the same key */
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1005", 2));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	uint64_t k1005 = deliver_hash(&d);
+	ck_assert_msg(k1004 != k1005, "receipts for 1004 and 1005 share a key");
+	/* One id, another state (ENROUTE, then DELIVRD): two receipts. */
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1005", 1));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_msg(deliver_hash(&d) != k1005, "ENROUTE and DELIVRD share a key");
+	/* An MO without those TLVs: its key as before this change. */
+	n = build_deliver(buf, "212611000001", 0, 0, (const uint8_t *)"hello", 5,
+	    NULL, 0);
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_uint_eq(deliver_hash(&d), 0xa2c8815b2db787c9ULL);
+}
+END_TEST
+
 /*
  * A broken optional part (1-3 stray bytes after short_message, a TLV
  * running past the PDU) is ignored from there, the mandatory fields and
@@ -468,6 +518,7 @@ main(void)
 	tcase_add_test(tc, test_long_ids);
 	tcase_add_test(tc, test_deliver_parse);
 	tcase_add_test(tc, test_deliver_broken_tail);
+	tcase_add_test(tc, test_deliver_key_receipt_tlvs);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
