@@ -469,6 +469,42 @@ id_rebase(const char *s, unsigned from, unsigned to, char *out, size_t size)
 	return 0;
 }
 
+void
+smpp_id_clean(char id[SMPP_ID_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)id;
+	size_t len = strnlen(id, SMPP_ID_SIZE - 1), n, k = 0;
+	char out[SMPP_ID_SIZE];
+	int clean = utf8_valid(id, len);
+
+	for (size_t i = 0; i < len && clean; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			clean = 0;
+	if (clean) {
+		id[len] = '\0';
+		return;
+	}
+	/* "hex:" and every byte in hex when that fits; else the first
+	 * SMPP_ID_HEX_HEAD bytes, '~' and the FNV-1a of them all: two ids
+	 * that differ only past the head still differ. */
+	n = 4 + 2 * len <= SMPP_ID_SIZE - 1 ? len : SMPP_ID_HEX_HEAD;
+	memcpy(out, "hex:", 4);
+	k = 4;
+	for (size_t i = 0; i < n; i++) {
+		out[k++] = hex[p[i] >> 4];
+		out[k++] = hex[p[i] & 15];
+	}
+	if (n < len) {
+		uint64_t h = fnv(FNV_OFFSET, p, len);
+		out[k++] = '~';
+		for (int i = 60; i >= 0; i -= 4)
+			out[k++] = hex[(h >> i) & 15];
+	}
+	out[k] = '\0';
+	memcpy(id, out, k + 1);
+}
+
 int
 smpp_id_keys(const char *id, char keys[3][SMPP_ID_SIZE])
 {

@@ -250,6 +250,7 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	if (status == ESME_ROK) {
 		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
 			id[0] = '\0';
+		smpp_id_clean(id);
 		pause_ms = THROTTLE_PAUSE_MIN_MS;
 		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
 		return;

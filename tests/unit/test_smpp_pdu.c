@@ -140,6 +140,63 @@ START_TEST(test_long_ids)
 }
 END_TEST
 
+/*
+ * Ids of bytes pigeond cannot take as they are (not UTF-8, control
+ * characters): written "hex:" and their bytes, or past 64 characters a
+ * head and a hash; at most 64 bytes, the same for the same bytes. (Each
+ * bad byte became U+FFFD, three bytes: 22 of them made an id pigeond
+ * refused, and the send stayed unsettled.) UTF-8 and ASCII ids stay.
+ */
+START_TEST(test_id_clean)
+{
+	char id[SMPP_ID_SIZE], other[SMPP_ID_SIZE], want[SMPP_ID_SIZE];
+
+	snprintf(id, sizeof(id), "3A000001");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "3A000001");
+	snprintf(id, sizeof(id), "f0e1d2c3-b4a5-4697-8899-00003a000000");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "f0e1d2c3-b4a5-4697-8899-00003a000000");
+	snprintf(id, sizeof(id), "r\xc3\xa9" "f-12");	/* "réf-12", UTF-8 */
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "r\xc3\xa9" "f-12");
+	/* 30 bytes of 0xE9: 64 characters in hex. */
+	memset(id, 0xe9, 30);
+	id[30] = '\0';
+	smpp_id_clean(id);
+	memcpy(want, "hex:", 4);
+	memset(want + 4, 'e', 60);
+	for (int i = 5; i < 64; i += 2)
+		want[i] = '9';
+	want[64] = '\0';
+	ck_assert_str_eq(id, want);
+	ck_assert_int_eq(utf8_valid(id, strlen(id)), 1);
+	/* 64 of them: a head and a hash; one byte else, another id. */
+	memset(id, 0xe9, 64);
+	id[64] = '\0';
+	memcpy(other, id, sizeof(other));
+	other[63] = 'x';
+	smpp_id_clean(id);
+	smpp_id_clean(other);
+	ck_assert_int_le(strlen(id), 64);
+	ck_assert_int_eq(strncmp(id, want, 4 + 2 * SMPP_ID_HEX_HEAD), 0);
+	ck_assert_int_eq(id[4 + 2 * SMPP_ID_HEX_HEAD], '~');
+	ck_assert_str_ne(id, other);
+	memset(other, 0xe9, 64);
+	other[64] = '\0';
+	smpp_id_clean(other);
+	ck_assert_str_eq(id, other);
+	/* A control character. */
+	snprintf(id, sizeof(id), "a\tb");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "hex:610962");
+	/* Its keys: itself alone (no number in another base), at most 64. */
+	char keys[3][SMPP_ID_SIZE];
+	ck_assert_int_eq(smpp_id_keys(want, keys), 1);
+	ck_assert_str_eq(keys[0], want);
+}
+END_TEST
+
 static size_t
 build_deliver(uint8_t *buf, const char *src, uint8_t esm, uint8_t dc,
     const uint8_t *sm, size_t smlen, const uint8_t *tlvs, size_t tlen)
@@ -516,6 +573,7 @@ main(void)
 	tcase_add_test(tc, test_receipt_text);
 	tcase_add_test(tc, test_id_keys);
 	tcase_add_test(tc, test_long_ids);
+	tcase_add_test(tc, test_id_clean);
 	tcase_add_test(tc, test_deliver_parse);
 	tcase_add_test(tc, test_deliver_broken_tail);
 	tcase_add_test(tc, test_deliver_key_receipt_tlvs);
