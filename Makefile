@@ -409,7 +409,7 @@ fuzz_modem_SRCS  = common/proto.c gateway/modemmsg.c gateway/number.c gateway/fo
 fuzz_api_SRCS    = gateway/api_body.c gateway/number.c gateway/fold.c
 fuzz_http_SRCS   = gateway/httphead.c
 fuzz_atom_SRCS   = gateway/atom.c
-fuzz_smpp_SRCS   = smpp/pdu.c common/log.c
+fuzz_smpp_SRCS   = smpp/pdu.c common/log.c modem/utf8.c
 # The worker's side (issue 14); fuzz_fit includes modem/gsm.c and
 # modem/gsmsend.c for their statics.
 fuzz_pdu_SRCS    = common/log.c modem/gsmlog.c modem/gsmpart.c modem/gsmtext.c modem/udh.c modem/utf8.c

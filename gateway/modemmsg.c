@@ -133,6 +133,22 @@ kind_ok(json_t *v, const struct field_rule *r)
 	return 0;
 }
 
+/* A modem's references are 0-255, or -1 where the network gave none;
+ * an SMSC's message ids are strings; keys are strings. */
+static int
+ref_ok(json_t *ref)
+{
+	return (json_is_integer(ref) && json_integer_value(ref) >= -1 &&
+	    json_integer_value(ref) <= 255) ||
+	    (json_is_string(ref) && json_string_length(ref) <= 64);
+}
+
+static int
+key_ok(json_t *key)
+{
+	return json_is_string(key) && json_string_length(key) <= 64;
+}
+
 int
 modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen)
 {
@@ -174,23 +190,46 @@ modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen)
 			}
 		}
 	}
-	/* A modem's references are 0-255, or -1 where the network gave none;
-	 * an SMSC's message ids are strings; keys are strings. */
 	json_t *refs = json_object_get(msg, "refs"), *ref;
 	size_t i;
 	json_array_foreach(refs, i, ref)
-		if (!(json_is_integer(ref) && json_integer_value(ref) >= -1 &&
-		    json_integer_value(ref) <= 255) &&
-		    !(json_is_string(ref) && json_string_length(ref) <= 64)) {
+		if (!ref_ok(ref) && !json_is_null(ref)) {
 			snprintf(err, errlen, "%s: bad refs", type);
 			return -1;
 		}
 	json_array_foreach(json_object_get(msg, "keys"), i, ref)
-		if (!json_is_string(ref) || json_string_length(ref) > 64) {
+		if (!key_ok(ref)) {
 			snprintf(err, errlen, "%s: bad keys", type);
 			return -1;
 		}
 	return 0;
+}
+
+int
+modem_msg_repair(json_t *msg, char *note, size_t notelen)
+{
+	json_t *refs = json_object_get(msg, "refs");
+	json_t *keys = json_object_get(msg, "keys");
+	int nrefs = 0, nkeys = 0;
+	size_t i;
+
+	note[0] = '\0';
+	for (i = 0; i < json_array_size(refs); i++)
+		if (!ref_ok(json_array_get(refs, i)) &&
+		    !json_is_null(json_array_get(refs, i))) {
+			json_array_set_new(refs, i, json_null());
+			nrefs++;
+		}
+	for (i = json_array_size(keys); i-- > 0; )
+		if (!key_ok(json_array_get(keys, i))) {
+			json_array_remove(keys, i);
+			nkeys++;
+		}
+	if (nrefs + nkeys > 0)
+		snprintf(note, notelen, "%d of its refs and %d of its keys "
+		    "cannot be taken (not a reference, or longer than 64 bytes)",
+		    nrefs, nkeys);
+	return nrefs + nkeys;
 }
 
 /* Copies what fits of s into out, never cutting a UTF-8 character. */

@@ -19,6 +19,15 @@ const char *modem_msg_decode(const char *line, size_t len, json_t **msg,
  * to be called by supervisor.c right after modem_msg_decode. */
 int	 modem_msg_check(const char *type, json_t *msg, char *err, size_t errlen);
 /*
+ * Before modem_msg_check: a `refs` entry pigeond cannot take (a string
+ * longer than 64 bytes, a reference out of range) becomes null (that part
+ * without an id), a `keys` entry so is left out; returns how many, what
+ * was done in note. The rest of a `sent` or a `report` is taken: ignored
+ * whole, a send stayed unsettled (holding its slot) and was sent again at
+ * each lease's end, and a receipt was delivered again for ever.
+ */
+int	 modem_msg_repair(json_t *msg, char *note, size_t notelen);
+/*
  * The sender of an `sms` as the inbox keeps it: norm (normlen bytes, at
  * least NUMBER_MAX) gets the normalised number, or the sender itself, cut
  * between two UTF-8 characters, when it is not a number; returns its kind.

@@ -277,6 +277,9 @@ worker_handle(struct link *l, const char *line, size_t len)
 		    l->name, bad);
 		return;
 	}
+	if (modem_msg_repair(msg, bad, sizeof(bad)) > 0)
+		log_warnx("modem %s: %s message from the worker: %s; taken "
+		    "without them", l->name, type, bad);
 	/* An SMS part is stored whatever else is wrong with it (inbound.c
 	 * keeps what it can read); any other message must be whole. */
 	if (modem_msg_check(type, msg, bad, sizeof(bad)) == -1 &&

@@ -60,7 +60,7 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
     const char *key)
 {
 	json_t *m = msg_new("report");
-	char text[256], recipient[32], ids[1][SMPP_ID_SIZE];
+	char text[256], recipient[32], ids[1][SMPP_ID_SIZE], rid[SMPP_ID_SIZE];
 	struct receipt rc;
 	size_t n = d->sm_len < sizeof(text) - 1 ? d->sm_len : sizeof(text) - 1;
 	int state = d->message_state;
@@ -72,9 +72,13 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 			text[i] = ' ';
 	if (receipt_parse(text, n, &rc) == -1)
 		memset(&rc, 0, sizeof(rc));
+	/* Written as the submit_sm_resp's id was (smpp_id_clean), so that
+	 * bytes pigeond cannot take still meet. */
+	smpp_id_clean(rc.id);
+	memcpy(rid, d->receipted_id, sizeof(rid));
+	smpp_id_clean(rid);
 	/* The TLV, where given, is the id as submit_sm_resp wrote it. */
-	snprintf(ids[0], sizeof(ids[0]), "%s",
-	    d->receipted_id[0] != '\0' ? d->receipted_id : rc.id);
+	snprintf(ids[0], sizeof(ids[0]), "%s", rid[0] != '\0' ? rid : rc.id);
 	/* One source for stat, delivered and final: the message_state TLV
 	 * where given (the SMSC's field for it; the text is free-form),
 	 * else the text's stat:. Both were used, and message_state 2 with
@@ -96,7 +100,7 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	if (rc.id[0] != '\0')
 		json_object_set_new(m, "text_id", jstr(rc.id));
 	json_object_set_new(m, "keys", keys_array(ids, 1));
-	if (rc.id[0] != '\0' && d->receipted_id[0] != '\0') {
+	if (rc.id[0] != '\0' && rid[0] != '\0') {
 		/* Both given: match on either. */
 		char t[1][SMPP_ID_SIZE];
 		snprintf(t[0], sizeof(t[0]), "%s", rc.id);

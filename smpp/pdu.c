@@ -256,6 +256,20 @@ deliver_hash(const struct deliver *d)
 	 * (acks_join). A deliver_sm's key is as it always was. */
 	if (d->data_sm)
 		h = fnv(h, "data_sm", 7);
+	/* A receipt whose id and state come only in TLVs (its short_message
+	 * empty): without them, the receipts of two parts sent to one phone
+	 * were one key, the second taken for a copy of the first and never
+	 * reported. Only when present, so a PDU without them keeps the key
+	 * it always had (a redelivery across an upgrade is still absorbed). */
+	if (d->receipted_id[0] != '\0') {
+		h = fnv(h, "receipted_message_id", 20);
+		h = fnv(h, d->receipted_id, strlen(d->receipted_id) + 1);
+	}
+	if (d->message_state >= 0) {
+		unsigned char st = (unsigned char)d->message_state;
+		h = fnv(h, "message_state", 13);
+		h = fnv(h, &st, 1);
+	}
 	return h;
 }
 
@@ -469,6 +483,42 @@ id_rebase(const char *s, unsigned from, unsigned to, char *out, size_t size)
 		out[i] = hex[digits[nd - 1 - i]];
 	out[nd] = '\0';
 	return 0;
+}
+
+void
+smpp_id_clean(char id[SMPP_ID_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)id;
+	size_t len = strnlen(id, SMPP_ID_SIZE - 1), n, k = 0;
+	char out[SMPP_ID_SIZE];
+	int clean = utf8_valid(id, len);
+
+	for (size_t i = 0; i < len && clean; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			clean = 0;
+	if (clean) {
+		id[len] = '\0';
+		return;
+	}
+	/* "hex:" and every byte in hex when that fits; else the first
+	 * SMPP_ID_HEX_HEAD bytes, '~' and the FNV-1a of them all: two ids
+	 * that differ only past the head still differ. */
+	n = 4 + 2 * len <= SMPP_ID_SIZE - 1 ? len : SMPP_ID_HEX_HEAD;
+	memcpy(out, "hex:", 4);
+	k = 4;
+	for (size_t i = 0; i < n; i++) {
+		out[k++] = hex[p[i] >> 4];
+		out[k++] = hex[p[i] & 15];
+	}
+	if (n < len) {
+		uint64_t h = fnv(FNV_OFFSET, p, len);
+		out[k++] = '~';
+		for (int i = 60; i >= 0; i -= 4)
+			out[k++] = hex[(h >> i) & 15];
+	}
+	out[k] = '\0';
+	memcpy(id, out, k + 1);
 }
 
 int

@@ -145,6 +145,18 @@ int	 receipt_parse(const char *text, size_t len, struct receipt *);
  * case without leading zeros. Returns how many keys (1-3) were written.
  */
 int	 smpp_id_keys(const char *id, char keys[3][SMPP_ID_SIZE]);
+/*
+ * An id as the SMSC's bytes came (in submit_sm_resp, a receipt's text or
+ * receipted_message_id, already cut to 64), made one pigeond takes: kept
+ * when it is UTF-8 without control characters, else written "hex:" and
+ * its bytes in hex, or, past 64 characters, the first SMPP_ID_HEX_HEAD
+ * bytes in hex, '~' and 16 hex digits of a hash of them all (63). The
+ * same bytes give the same id wherever they come, so receipts still
+ * match. (Each bad byte was U+FFFD, three bytes: past 64, pigeond
+ * ignored the sent or the receipt, and the send stayed unsettled.)
+ */
+#define SMPP_ID_HEX_HEAD	21
+void	 smpp_id_clean(char id[SMPP_ID_SIZE]);
 /* A command_status: what it means for the message. */
 const char *smpp_status_text(uint32_t status);
 int	 smpp_status_temporary(uint32_t status);

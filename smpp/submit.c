@@ -207,9 +207,12 @@ sub_refused(struct sub *sb, uint32_t status, int temporary, const char *err)
 	 * A part of a long message is submitted again after the pause, the
 	 * same PDU (the same concatenation reference): failed, the message
 	 * went back to pigeond's queue whole, with a new reference, and the
-	 * parts the SMSC had accepted reached the phone as orphans.
+	 * parts the SMSC had accepted reached the phone as orphans. Not
+	 * once another part has failed: that failure ends the send, and the
+	 * part submitted again reached the phone alone before the whole
+	 * message's retry.
 	 */
-	if (smpp_status_throttle(status) && sb->m->n > 1 &&
+	if (smpp_status_throttle(status) && sb->m->n > 1 && !sb->m->failed &&
 	    ++sb->throttled < THROTTLE_PART_TRIES && !stopping) {
 		/* Back at the head, in the order they were first queued: a
 		 * window's throttled parts were put back in reverse. */
@@ -247,6 +250,7 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	if (status == ESME_ROK) {
 		if (pdu_read_cstr_body(p, len, id, sizeof(id)) == -1)
 			id[0] = '\0';
+		smpp_id_clean(id);
 		pause_ms = THROTTLE_PAUSE_MIN_MS;
 		msg_part_done(sb, 1, id, 0, 0, 0, 0, NULL);
 		return;

@@ -40,8 +40,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n < 1 || n > 3)
 				abort();
 		}
-		if (d.receipted_id[0] != '\0')
-			smpp_id_keys(d.receipted_id, keys);
+		if (d.receipted_id[0] != '\0') {
+			/* As deliver.c writes it: at most 64 bytes of UTF-8. */
+			char rid[SMPP_ID_SIZE];
+			memcpy(rid, d.receipted_id, sizeof(rid));
+			smpp_id_clean(rid);
+			if (strlen(rid) > SMPP_ID_SIZE - 1 ||
+			    !utf8_valid(rid, strlen(rid)))
+				abort();
+			smpp_id_keys(rid, keys);
+		}
 	}
 	free(pdu);
 	return 0;

@@ -407,6 +407,72 @@ START_TEST(test_receipt_pending_after_final)
 }
 END_TEST
 
+/* A message to `to` through the API: its outbox id once sent. */
+static long
+api_send(const char *to, const char *text)
+{
+	char body[512], *resp = NULL;
+	long id = 0;
+
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	for (int i = 0; i < 200 && id == 0; i++) {
+		if ((id = outbox_id(to, text)) == 0)
+			h_sleep_ms(50);
+	}
+	ck_assert_int_gt(id, 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	return id;
+}
+
+/*
+ * Receipts whose id is only in receipted_message_id (message_state 2, an
+ * empty short_message), to one phone: the two parts' receipts sent back
+ * to back, then two messages' receipts one after the other. Each is its
+ * own receipt: the second was taken for a copy of the first (back to
+ * back) or a duplicate (later), and its message stayed sent.
+ */
+START_TEST(test_receipts_tlv_only)
+{
+	const char *to = "+212661100082";
+	char req[512];
+	static const char text[] = "Two parts, their receipts with no text at all: "
+	    "the ids come in the receipted_message_id TLV alone, and both "
+	    "arrive at once, as a carrier sends them for a long message's parts.";
+
+	long id = api_send(to, text);
+	json_t *ids = message_ids(id);
+	ck_assert_int_eq(json_array_size(ids), 2);
+	snprintf(req, sizeof(req), "{\"cmd\":\"receipts\",\"ids\":[\"%s\",\"%s\"],"
+	    "\"tlv_only\":true}", json_string_value(json_array_get(ids, 0)),
+	    json_string_value(json_array_get(ids, 1)));
+	json_decref(ids);
+	json_t *r = h_smsc_ctl(&smsc, req);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	assert_api_state(id, "delivered");
+
+	long a = api_send(to, "The first of two, its receipt in a TLV");
+	long b = api_send(to, "The second of two, its receipt in a TLV");
+	ids = message_ids(a);
+	snprintf(req, sizeof(req), "%s --tlv-only",
+	    json_string_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, req), 0);
+	h_wait_outbox(&g, a, "delivered", WAIT_MS);
+	ids = message_ids(b);
+	snprintf(req, sizeof(req), "%s --tlv-only",
+	    json_string_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, req), 0);
+	h_wait_outbox(&g, b, "delivered", WAIT_MS);
+	assert_api_state(b, "delivered");
+	settle();
+}
+END_TEST
+
 /* An SMSC whose message ids are UUIDs (Jasmin): the receipt names the
  * id with its dashes, and it matches (its keys were cut down to hex
  * digits only, and no receipt of such an SMSC ever did). */
@@ -1655,6 +1721,83 @@ START_TEST(test_store_takes_redelivery)
 }
 END_TEST
 
+/* The id the SMSC issued (its record's) for its last message to `to`. */
+static void
+issued_id(const char *to, char *out, size_t size)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r;
+	size_t i;
+
+	out[0] = '\0';
+	json_array_foreach(subs, i, r) {
+		const char *dest = json_string_value(json_object_get(r, "dest"));
+		const char *mid = json_string_value(json_object_get(r, "message_id"));
+		if (dest != NULL && mid != NULL && strcmp(dest, to + 1) == 0)
+			snprintf(out, size, "%s", mid);
+	}
+	json_decref(subs);
+	ck_assert_msg(out[0] != '\0', "no submit_sm to %s accepted", to);
+}
+
+/*
+ * An SMSC whose message ids are bytes that are not UTF-8: 30 bytes of
+ * 0xE9 (each was U+FFFD, 90 bytes, and pigeond ignored the `sent`: the
+ * message stayed sending, was sent again at each lease's end and held a
+ * send slot for good), then 60 (its receipt was ignored too, answered
+ * 0x64 and delivered again for ever). Each message is sent, its id
+ * written in hex, and its receipt, by the TLV or by the text, meets it.
+ */
+START_TEST(test_raw_message_ids)
+{
+	const char *to = "+212661100083";
+	char hex[2 * 64 + 1], want[4 + sizeof(hex)], issued[64], opts[128];
+	long id;
+	json_t *ids, *r;
+
+	for (int i = 0; i < 64; i++)
+		memcpy(hex + 2 * i, "e9", 3);
+	hex[60] = '\0';		/* 30 bytes */
+	r = h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"raw_id\","
+	    "\"hex\":\"%s\",\"count\":1}", hex);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	id = api_send(to, "An id of thirty bytes that are no text");
+	snprintf(want, sizeof(want), "hex:%s", hex);
+	ids = message_ids(id);
+	ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), want);
+	json_decref(ids);
+	for (int i = 0; i < 200 && carrier_counter("unsettled") != 0; i++)
+		h_sleep_ms(50);
+	ck_assert_int_eq(carrier_counter("unsettled"), 0);
+	issued_id(to, issued, sizeof(issued));
+	snprintf(opts, sizeof(opts), "%s --tlv-only", issued);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+
+	/* 60 bytes: a head in hex and a hash; the receipt names it in its
+	 * text and in receipted_message_id. */
+	memset(hex, 0, sizeof(hex));
+	for (int i = 0; i < 60; i++)
+		memcpy(hex + 2 * i, "e9", 3);
+	r = h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"raw_id\","
+	    "\"hex\":\"%s\",\"count\":1}", hex);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	id = api_send(to, "An id of sixty bytes that are no text");
+	ids = message_ids(id);
+	const char *got = json_string_value(json_array_get(ids, 0));
+	ck_assert_msg(got != NULL && strncmp(got, "hex:e9e9", 8) == 0 &&
+	    strchr(got, '~') != NULL && strlen(got) <= 64, "id %s", got ? got : "none");
+	json_decref(ids);
+	issued_id(to, issued, sizeof(issued));
+	snprintf(opts, sizeof(opts), "%s --tlv", issued);	/* text and TLV */
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	assert_api_state(id, "delivered");
+	settle();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1682,6 +1825,13 @@ main(void)
 	tcase_add_test(tc, test_long_reply);
 	tcase_add_test(tc, test_operator_view);
 	tcase_add_test(tc, test_flash_and_validity);
+	suite_add_tcase(s, tc);
+	/* Message ids and receipts in unusual shapes. */
+	tc = tcase_create("smpp_ids");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_receipts_tlv_only);
+	tcase_add_test(tc, test_raw_message_ids);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_split");
 	tcase_set_timeout(tc, 300);

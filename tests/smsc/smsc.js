@@ -86,7 +86,7 @@ function serve(dir, opts) {
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
 	    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '', nack_bind: 0,
-	    delay_ms: 0, drop_after: 0, mute: false };
+	    delay_ms: 0, drop_after: 0, mute: false, raw_id: 0, raw_id_hex: '' };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
 	/* MO and receipts not yet answered (see deliverOne). */
@@ -319,12 +319,24 @@ function serve(dir, opts) {
 		}
 		const id = issueId();
 		entry.message_id = id;
+		if (fault.raw_id > 0)
+			entry.message_id_hex = fault.raw_id_hex;
 		rec(entry);
 		counts.submit_ok++;
 		submitted.set(id, { id: id, num: nextId - 1, source: pdu.source_addr,
 		    dest: pdu.destination_addr, registered: pdu.registered_delivery & 3,
 		    time: new Date(), receipted: false });
-		respond(s, pdu, { message_id: id });
+		if (fault.raw_id > 0) {
+			/* The id as raw bytes (not ASCII, longer than 64...): the
+			 * message stays addressed by the issued one here. */
+			fault.raw_id--;
+			const m = submitted.get(id);
+			m.raw = Buffer.from(fault.raw_id_hex, 'hex');
+			entry.message_id_hex = fault.raw_id_hex;
+			respond(s, pdu, { message_id: m.raw });
+		} else {
+			respond(s, pdu, { message_id: id });
+		}
 		if (cfg.auto_receipt && (pdu.registered_delivery & 3))
 			setImmediate(() => receipt(submitted.get(id),
 			    { stat: cfg.auto_receipt }));
@@ -339,7 +351,8 @@ function serve(dir, opts) {
 	const STATES = { ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4,
 	    UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
 
-	/* A receipt for one submitted message; o: stat, err, text_id, tlv. */
+	/* A receipt for one submitted message; o: stat, err, text_id, tlv,
+	 * tlv_only (the TLVs and an empty short_message). */
 	function receipt(m, o) {
 		const stat = o.stat || 'DELIVRD';
 		const err = o.err || (stat === 'DELIVRD' ? '000' : '001');
@@ -353,12 +366,16 @@ function serve(dir, opts) {
 		    ' submit date:' + smppDate(m.time) + ' done date:' +
 		    smppDate(new Date()) + ' stat:' + stat + ' err:' + err +
 		    ' text:';
+		/* An id of raw bytes (fault raw_id) is written as it was issued. */
+		const sm = o.tlv_only ? Buffer.alloc(0) : m.raw && tid === m.id ?
+		    Buffer.concat([Buffer.from('id:', 'ascii'), m.raw,
+			Buffer.from(text.slice(3 + tid.length), 'ascii')]) :
+		    Buffer.from(text, 'ascii');
 		const fields = { source_addr: m.dest, source_addr_ton: 1,
 		    source_addr_npi: 1, destination_addr: m.source,
-		    esm_class: 0x04, data_coding: 0,
-		    short_message: Buffer.from(text, 'ascii') };
-		if (o.tlv) {
-			fields.receipted_message_id = m.id;
+		    esm_class: 0x04, data_coding: 0, short_message: sm };
+		if (o.tlv || o.tlv_only) {
+			fields.receipted_message_id = m.raw || m.id;
 			fields.message_state = STATES[stat] || 7;
 		}
 		m.receipted = true;
@@ -575,6 +592,12 @@ function serve(dir, opts) {
 				fault.refuse_mode = c.mode || '';
 				break;
 			case 'nack_bind': fault.nack_bind = n; break;
+			case 'raw_id':
+				if (typeof c.hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(c.hex))
+					return { ok: false, error: 'raw_id needs hex (the id\'s bytes)' };
+				fault.raw_id = n;
+				fault.raw_id_hex = c.hex.toLowerCase();
+				break;
 			case 'delay': fault.delay_ms = c.ms || 0; break;
 			case 'mute': fault.mute = c.on !== false; break;
 			case 'drop':
@@ -600,7 +623,8 @@ function serve(dir, opts) {
 			case 'clear':
 				Object.assign(fault, { throttle: 0, qfull: 0, status: 0,
 				    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '',
-				    nack_bind: 0, delay_ms: 0, drop_after: 0, mute: false });
+				    nack_bind: 0, delay_ms: 0, drop_after: 0, mute: false,
+				    raw_id: 0, raw_id_hex: '' });
 				break;
 			default:
 				return { ok: false, error: 'unknown fault ' + c.kind };
@@ -803,9 +827,10 @@ function usage() {
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
                [--ref N] [--reverse] [--only N[,N...]] [--pdu deliver_sm|data_sm]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
-               [--tlv] [--all] [--pdu deliver_sm|data_sm]
+               [--tlv] [--tlv-only] [--all] [--pdu deliver_sm|data_sm]
   smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind nack_bind
                                (next N submits or binds), status N CODE,
+                               raw_id HEX [N],
                                delay MS, drop [AFTER], unbind, generic_nack,
                                mute on|off, clear
   smsc config DIR [--ids hex|decimal|uuid] [--auto-receipt STAT|'']
@@ -833,7 +858,7 @@ function main(argv) {
 	const rest = argv.slice(2);
 	const pos = rest.filter((a, i) => !a.startsWith('--') &&
 	    (i === 0 || !rest[i - 1].startsWith('--') ||
-	     ['--tlv', '--all', '--reverse'].includes(rest[i - 1])));
+	     ['--tlv', '--tlv-only', '--all', '--reverse'].includes(rest[i - 1])));
 	const flags = rest.filter((a) => !pos.includes(a));
 	switch (cmd) {
 	case 'run':
@@ -853,13 +878,17 @@ function main(argv) {
 	}
 	case 'receipts': {
 		const o = parseOpts(flags, { stat: 's', err: 's', text_id: 's',
-		    tlv: 'flag', all: 'flag', pdu: 's' });
+		    tlv: 'flag', tlv_only: 'flag', all: 'flag', pdu: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'receipts', ids: pos }, o));
 		return;
 	}
 	case 'fault': {
 		const kind = pos[0];
 		const c = { cmd: 'fault', kind: kind };
+		if (kind === 'raw_id') {
+			c.hex = pos[1];
+			pos.splice(1, 1);
+		}
 		if (kind === 'delay')
 			c.ms = parseInt(pos[1] || '0', 10);
 		else if (kind === 'mute')

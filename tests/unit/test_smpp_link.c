@@ -261,6 +261,50 @@ START_TEST(test_submit_resp_id_without_nul)
 }
 END_TEST
 
+/*
+ * A long message whose part 1 the SMSC refuses (0x45) and part 2 it
+ * throttles: the send ends with part 1's failure, part 2 is not queued
+ * again. (It was submitted again after the pause and accepted, and the
+ * phone got an orphan part 2 before the whole message's retry.)
+ */
+START_TEST(test_throttled_part_of_failed_message)
+{
+	uint8_t p[32];
+	struct msg *m = calloc(1, sizeof(*m));
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	trail[0] = '\0';
+	m->id = 48;
+	m->n = 2;
+	m->submitted = 2;
+	for (int i = 0; i < 2; i++) {
+		struct sub *sb = calloc(1, sizeof(*sb));
+		sb->m = m;
+		sb->idx = i;
+		sb->s = &sess[0];
+		sb->seq = 11 + (uint32_t)i;
+		sb->deadline = now_ms() + 30000;
+		sb->order = ++subs_made;
+		TAILQ_INSERT_TAIL(&inflight, sb, q);
+		ninflight++;
+	}
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, 0x45, 11, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_str_eq(trail, "");
+	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_RTHROTTLED, 12, 0);
+	sess_pdu(&sess[0], p, 16);
+	ck_assert_msg(nqueued == 0, "part 2 queued again after part 1 failed");
+	ck_assert_int_eq(ninflight, 0);
+	ck_assert_str_eq(trail, "failed 48 temporary;");
+	ck_assert_msg(strstr(failed_error, "part 1/2: command_status 0x45") != NULL,
+	    "%s", failed_error);
+	pause_until = 0;
+}
+END_TEST
+
 /* An SMSC that answers every bind and drops the session at once: the
  * next bind waits longer each time (it came every 250 ms, for ever). */
 START_TEST(test_dropped_binds_back_off)
@@ -1050,6 +1094,7 @@ main(void)
 	tcase_add_test(tc, test_dropped_binds_back_off);
 	tcase_add_test(tc, test_nack_fails_one_submit);
 	tcase_add_test(tc, test_submit_resp_id_without_nul);
+	tcase_add_test(tc, test_throttled_part_of_failed_message);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);

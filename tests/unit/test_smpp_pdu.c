@@ -140,6 +140,63 @@ START_TEST(test_long_ids)
 }
 END_TEST
 
+/*
+ * Ids of bytes pigeond cannot take as they are (not UTF-8, control
+ * characters): written "hex:" and their bytes, or past 64 characters a
+ * head and a hash; at most 64 bytes, the same for the same bytes. (Each
+ * bad byte became U+FFFD, three bytes: 22 of them made an id pigeond
+ * refused, and the send stayed unsettled.) UTF-8 and ASCII ids stay.
+ */
+START_TEST(test_id_clean)
+{
+	char id[SMPP_ID_SIZE], other[SMPP_ID_SIZE], want[SMPP_ID_SIZE];
+
+	snprintf(id, sizeof(id), "3A000001");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "3A000001");
+	snprintf(id, sizeof(id), "f0e1d2c3-b4a5-4697-8899-00003a000000");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "f0e1d2c3-b4a5-4697-8899-00003a000000");
+	snprintf(id, sizeof(id), "r\xc3\xa9" "f-12");	/* "réf-12", UTF-8 */
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "r\xc3\xa9" "f-12");
+	/* 30 bytes of 0xE9: 64 characters in hex. */
+	memset(id, 0xe9, 30);
+	id[30] = '\0';
+	smpp_id_clean(id);
+	memcpy(want, "hex:", 4);
+	memset(want + 4, 'e', 60);
+	for (int i = 5; i < 64; i += 2)
+		want[i] = '9';
+	want[64] = '\0';
+	ck_assert_str_eq(id, want);
+	ck_assert_int_eq(utf8_valid(id, strlen(id)), 1);
+	/* 64 of them: a head and a hash; one byte else, another id. */
+	memset(id, 0xe9, 64);
+	id[64] = '\0';
+	memcpy(other, id, sizeof(other));
+	other[63] = 'x';
+	smpp_id_clean(id);
+	smpp_id_clean(other);
+	ck_assert_int_le(strlen(id), 64);
+	ck_assert_int_eq(strncmp(id, want, 4 + 2 * SMPP_ID_HEX_HEAD), 0);
+	ck_assert_int_eq(id[4 + 2 * SMPP_ID_HEX_HEAD], '~');
+	ck_assert_str_ne(id, other);
+	memset(other, 0xe9, 64);
+	other[64] = '\0';
+	smpp_id_clean(other);
+	ck_assert_str_eq(id, other);
+	/* A control character. */
+	snprintf(id, sizeof(id), "a\tb");
+	smpp_id_clean(id);
+	ck_assert_str_eq(id, "hex:610962");
+	/* Its keys: itself alone (no number in another base), at most 64. */
+	char keys[3][SMPP_ID_SIZE];
+	ck_assert_int_eq(smpp_id_keys(want, keys), 1);
+	ck_assert_str_eq(keys[0], want);
+}
+END_TEST
+
 static size_t
 build_deliver(uint8_t *buf, const char *src, uint8_t esm, uint8_t dc,
     const uint8_t *sm, size_t smlen, const uint8_t *tlvs, size_t tlen)
@@ -209,6 +266,56 @@ START_TEST(test_deliver_parse)
 	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);	/* pdu_cstr cut it */
 	memset(buf + SMPP_HEADER_LEN + 3, 'x', 30);
 	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), -1);
+}
+END_TEST
+
+/* A receipt TLV: receipted_message_id id and message_state state. */
+static size_t
+receipt_tlvs(uint8_t *t, const char *id, uint8_t state)
+{
+	size_t n = strlen(id) + 1;
+
+	t[0] = 0x00; t[1] = 0x1e; t[2] = 0; t[3] = (uint8_t)n;
+	memcpy(t + 4, id, n);
+	t[4 + n] = 0x04; t[5 + n] = 0x27; t[6 + n] = 0; t[7 + n] = 1;
+	t[8 + n] = state;
+	return 9 + n;
+}
+
+/*
+ * Receipts whose id and state come only in TLVs, short_message empty:
+ * two to one phone (two parts of a long message) are two keys, not one
+ * (the second was taken for a copy of the first, or a duplicate, and its
+ * part stayed sent). A PDU without those TLVs keeps the key it always
+ * had: a redelivery across the worker's upgrade is still absorbed.
+ */
+START_TEST(test_deliver_key_receipt_tlvs)
+{
+	uint8_t buf[512], t[96];
+	struct deliver d;
+	size_t n;
+
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1004", 2));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_str_eq(d.receipted_id, "1004");
+	uint64_t k1004 = deliver_hash(&d);
+	ck_assert_uint_eq(deliver_hash(&d), k1004);	/* the same PDU, the same key */
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1005", 2));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	uint64_t k1005 = deliver_hash(&d);
+	ck_assert_msg(k1004 != k1005, "receipts for 1004 and 1005 share a key");
+	/* One id, another state (ENROUTE, then DELIVRD): two receipts. */
+	n = build_deliver(buf, "212611000001", 0x04, 0, NULL, 0, t,
+	    receipt_tlvs(t, "1005", 1));
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_msg(deliver_hash(&d) != k1005, "ENROUTE and DELIVRD share a key");
+	/* An MO without those TLVs: its key as before this change. */
+	n = build_deliver(buf, "212611000001", 0, 0, (const uint8_t *)"hello", 5,
+	    NULL, 0);
+	ck_assert_int_eq(pdu_deliver_parse(buf, n, &d), 0);
+	ck_assert_uint_eq(deliver_hash(&d), 0xa2c8815b2db787c9ULL);
 }
 END_TEST
 
@@ -498,8 +605,10 @@ main(void)
 	tcase_add_test(tc, test_receipt_text);
 	tcase_add_test(tc, test_id_keys);
 	tcase_add_test(tc, test_long_ids);
+	tcase_add_test(tc, test_id_clean);
 	tcase_add_test(tc, test_deliver_parse);
 	tcase_add_test(tc, test_deliver_broken_tail);
+	tcase_add_test(tc, test_deliver_key_receipt_tlvs);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_text_parts);
 	tcase_add_test(tc, test_decode_high_bytes);
