@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8ca94061bfad490da7aa110e1daa27c3590d9752b13fa460dc87dd6b1f42987b
+-- functions sha256: ec844aaf7e0803b0d0c1f3a7f9ea494d6d356d988e2c817134b36a5798408da4
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 53 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 54 $$;
