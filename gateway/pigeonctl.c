@@ -33,7 +33,9 @@ usage_exit(int code)
 	fprintf(code == 0 ? stdout : stderr,
 	    "usage: pigeonctl [-c file] [-a host:port] [-T tokenfile] [-t token] [--json]\n"
 	    "                 [--help] [--version] command [options]\n"
-	    "  modems                      the modems, their state, signal and counters\n"
+	    "  modems [-d DAYS]            the modems, their state, signal and counters;\n"
+	    "                              -d: each link's SMS parts of each of the\n"
+	    "                              last DAYS days (1-30), as the carrier bills them\n"
 	    "  enable|disable|drain NAME   steer a modem\n"
 	    "  forget NAME                 drop a modem removed from every host's\n"
 	    "                              configuration (its queued sends are cancelled)\n"
@@ -211,7 +213,7 @@ cmd_modems(void)
 {
 	json_t *j = api("GET", "/api/modems", NULL), *m;
 	size_t i;
-	char sig[16], sent[24], failed[24], in[24];
+	char sig[16], sent[24], failed[24], in[24], parts[24];
 
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
@@ -220,17 +222,19 @@ cmd_modems(void)
 	json_array_foreach(json_object_get(j, "modems"), i, m)
 		if ((int)strlen(s(m, "name")) > w)
 			w = (int)strlen(s(m, "name"));
-	printf("%-*s %-9s %6s %7s %7s %7s  %s\n", w, "NAME", "STATE", "SIGNAL", "SENT",
-	    "FAILED", "IN", "REASON / LAST ERROR");
+	/* PARTS: the SMS parts of today, as the carrier bills them. */
+	printf("%-*s %-9s %6s %7s %7s %7s %7s  %s\n", w, "NAME", "STATE", "SIGNAL",
+	    "SENT", "FAILED", "IN", "PARTS", "REASON / LAST ERROR");
 	json_array_foreach(json_object_get(j, "modems"), i, m) {
 		const char *reason = s(m, "state_reason");
 		if (strcmp(reason, "-") == 0)
 			reason = s(m, "last_error");
-		printf("%-*s %-9s %6s %7s %7s %7s  %s%s\n", w, s(m, "name"), s(m, "state"),
-		    num_or_dash(m, "signal_percent", "%", sig, sizeof(sig)),
+		printf("%-*s %-9s %6s %7s %7s %7s %7s  %s%s\n", w, s(m, "name"),
+		    s(m, "state"), num_or_dash(m, "signal_percent", "%", sig, sizeof(sig)),
 		    num_or_dash(m, "sms_sent", "", sent, sizeof(sent)),
 		    num_or_dash(m, "sms_failed", "", failed, sizeof(failed)),
-		    num_or_dash(m, "sms_in", "", in, sizeof(in)), reason,
+		    num_or_dash(m, "sms_in", "", in, sizeof(in)),
+		    num_or_dash(m, "parts_today", "", parts, sizeof(parts)), reason,
 		    json_is_false(json_object_get(m, "local")) ? " (other host)" : "");
 		/* The same name in another host's config: that host waits. */
 		const char *waiting = json_string_value(json_object_get(m, "waiting_host"));

@@ -1,6 +1,6 @@
 /*
  * pigeonctl_cmds.c: pigeonctl's commands over the API of issue 16:
- * search, stats, post, cancel, inbox, reload and watch.
+ * search, stats, post, cancel, inbox, reload and watch; modems -d.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -325,6 +325,89 @@ cmd_moderate(const char *cmd, const char *arg)
 	return EXIT_OK;
 }
 
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A link's column: as wide as its name, at least 7. */
+static int
+name_width(const char *name)
+{
+	return strlen(name) > 7 ? (int)strlen(name) : 7;
+}
+
+/*
+ * "modems -d DAYS": each link's SMS parts of each of the last DAYS days
+ * (the service's days), as the carrier bills them: a row a day, a column
+ * a link that sent any (GET /api/charts, its daily buckets' parts).
+ */
+static int
+cmd_modems_days(int argc, char **argv)
+{
+	long days = 0;
+	char *end;
+	int ch;
+
+	while ((ch = ctl_getopt(&argc, argv, "d:", NULL)) != -1) {
+		if (ch != 'd')
+			usage();
+		days = strtol(optarg, &end, 10);
+		if (*end || days < 1 || days > 30)
+			die(EXIT_USAGE, "-d takes a number of days (1 to 30)");
+	}
+	if (argc != 1 || days == 0)
+		usage();
+	json_t *j = api("GET", "/api/charts", NULL);
+	json_t *daily = json_object_get(j, "daily"), *b, *links = json_object();
+	size_t n = json_array_size(daily), first = n > (size_t)days ? n - days : 0;
+	const char *name;
+	json_t *v;
+
+	if (json_out) {
+		json_t *out = json_array();
+		for (size_t i = first; i < n; i++) {
+			b = json_array_get(daily, i);
+			json_array_append_new(out, json_pack("{s:O, s:O}", "day",
+			    json_object_get(b, "day"), "parts", json_object_get(b, "parts")));
+		}
+		print_json(out);
+		json_decref(out);
+		json_decref(j);
+		json_decref(links);
+		return EXIT_OK;
+	}
+	/* The links of those days, in name order. */
+	for (size_t i = first; i < n; i++)
+		json_object_foreach(json_object_get(json_array_get(daily, i), "parts"), name, v)
+			json_object_set_new(links, name, json_true());
+	size_t nl = json_object_size(links), k = 0;
+	const char **names = calloc(nl ? nl : 1, sizeof(*names));
+	if (names == NULL)
+		die(EXIT_UNREACHABLE, "out of memory");
+	json_object_foreach(links, name, v)
+		names[k++] = name;
+	qsort(names, nl, sizeof(*names), name_cmp);
+	printf("%-10s", "DAY");
+	for (k = 0; k < nl; k++)
+		printf(" %*s", name_width(names[k]), names[k]);
+	printf("\n");
+	for (size_t i = first; i < n; i++) {
+		json_t *parts = json_object_get(json_array_get(daily, i), "parts");
+		printf("%-10s", json_string_value(json_object_get(json_array_get(daily, i),
+		    "day")));
+		for (k = 0; k < nl; k++)
+			printf(" %*" JSON_INTEGER_FORMAT, name_width(names[k]),
+			    json_integer_value(json_object_get(parts, names[k])));
+		printf("\n");
+	}
+	free(names);
+	json_decref(links);
+	json_decref(j);
+	return EXIT_OK;
+}
+
 int
 ctl_more(int argc, char **argv)
 {
@@ -358,5 +441,7 @@ ctl_more(int argc, char **argv)
 		return cmd_tokens();
 	if (strcmp(cmd, "watch") == 0)
 		return cmd_watch(argc, argv);
+	if (strcmp(cmd, "modems") == 0 && argc > 1)
+		return cmd_modems_days(argc, argv);
 	return -1;
 }

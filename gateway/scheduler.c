@@ -349,7 +349,8 @@ outcome_event(struct link *l, json_t *msg, struct link_ev *ev, char *id, size_t 
 	return 0;
 }
 
-/* msg: the worker's send_failed, for an SMPP link's flags (may be NULL). */
+/* msg: the worker's send_failed, for an SMPP link's flags and the parts
+ * that went out before the error (may be NULL). */
 static void
 record_failure(int64_t id, const char *claim, struct link *m, const char *err,
     int temporary, json_t *msg)
@@ -367,8 +368,29 @@ record_failure(int64_t id, const char *claim, struct link *m, const char *err,
 		 * queue, its attempt given back (pigeon_outbox_unsent). */
 		if (temporary && json_is_true(json_object_get(msg, "not_sent")))
 			json_object_set_new(o, "not_sent", json_true());
+		/* Billed by the carrier: counted on the link's day. */
+		json_int_t gone = json_integer_value(json_object_get(msg, "parts_sent"));
+		if (gone > 0)
+			json_object_set_new(o, "parts_sent", json_integer(gone));
 	}
 	outcomes_push(o, m);
+}
+
+/*
+ * Parts a link sent, counted here between two reads of the budgets, so
+ * that one host stops exactly at it; the reads bring in the other hosts'
+ * sends. Said once, when it runs out: a bind's window still in flight
+ * then brings more outcomes, each said it again.
+ */
+static void
+budget_spend(struct link *m, json_int_t parts)
+{
+	if (m->budget_left <= 0 || parts <= 0)
+		return;
+	m->budget_left = parts < m->budget_left ? m->budget_left - parts : 0;
+	if (m->budget_left == 0)
+		log_warnx("modem %s: its daily budget (link_budget_day) is "
+		    "spent; no more sends today", m->name);
 }
 
 void
@@ -402,16 +424,7 @@ scheduler_sent(struct link *m, json_t *msg)
 		    (long long)parts);
 	ratelimit_record_parts(&m->rate, pigeon_now_ms(), (int)parts);
 	m->sms_sent++;
-	/* Counted here between two reads of the budgets, so that one host
-	 * stops exactly at it; the reads bring in the other hosts' sends. */
-	/* Said once, when it runs out: a bind's window still in flight
-	 * then brings more outcomes, each said it again. */
-	if (m->budget_left > 0) {
-		m->budget_left = segs < m->budget_left ? m->budget_left - segs : 0;
-		if (m->budget_left == 0)
-			log_warnx("modem %s: its daily budget (link_budget_day) is "
-			    "spent; no more sends today", m->name);
-	}
+	budget_spend(m, segs);
 	outcomes_push(o, m);
 	scheduler_kick();
 }
@@ -443,10 +456,13 @@ scheduler_send_failed(struct link *m, json_t *msg)
 		log_warnx("outbox %s: %s failure via %s: %s", id,
 		    temporary ? "temporary" : "permanent", m->name,
 		    err ? err : "no reason given");
-	/* Parts that went out count against the modem's limits. */
-	if (json_integer_value(json_object_get(msg, "parts_sent")) > 0)
-		ratelimit_record_parts(&m->rate, pigeon_now_ms(),
-		    (int)json_integer_value(json_object_get(msg, "parts_sent")));
+	/* Parts that went out count against the modem's limits and its
+	 * budget of the day (pigeon_outbox_outcomes counts them there). */
+	json_int_t gone = json_integer_value(json_object_get(msg, "parts_sent"));
+	if (gone > 0) {
+		ratelimit_record_parts(&m->rate, pigeon_now_ms(), (int)gone);
+		budget_spend(m, gone);
+	}
 	m->sms_failed++;
 	scheduler_kick();
 }

@@ -205,21 +205,41 @@ BEGIN
 END $$;
 
 -- The per-link daily budget (link_budget_day parts a day on each modem or
--- carrier link, service time zone; 0: none): parts sent (as the carrier
--- bills them: a bind's long = payload sends one submit_sm of `segments`
--- parts) are counted per
--- link and day in counters ('link_parts/YYYY-MM-DD/NAME'), from every
--- move of an outbox row into 'sent' (a trigger: the outbox functions stay
--- as they are). /metrics shows the count, the share of the budget spent
--- and an alert gauge at 80%; crossing 80% also counts link_budget_alert.
+-- carrier link, service time zone; 0: none): every part a link handed to
+-- the network, as the carrier bills it, is counted per link and day in
+-- counters ('link_parts/YYYY-MM-DD/NAME'): a bind's long = payload sends
+-- one submit_sm of `segments` parts. The parts of a message that went out
+-- whole are counted from its move into 'sent' (a trigger: the outbox
+-- functions stay as they are); those a failed attempt sent before its
+-- error (parts_sent: part 1 of 3 went, part 2 was refused) by the batch
+-- of outcomes (pigeon_outbox_outcomes), or the carrier's bill ran ahead
+-- of the count by every retried or failed long message's first parts.
+-- /metrics shows the count, the share of the budget spent and an alert
+-- gauge at 80%; crossing 80% also counts link_budget_alert.
+CREATE OR REPLACE FUNCTION pigeon_link_parts_add(p_link text, p_parts bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	budget integer := pigeon_setting_int('link_budget_day');
+	day text := to_char(now() AT TIME ZONE pigeon_setting('timezone'), 'YYYY-MM-DD');
+	total bigint;
+BEGIN
+	IF p_link IS NULL OR coalesce(p_parts, 0) <= 0 THEN
+		RETURN;
+	END IF;
+	INSERT INTO counters AS c (name, value)
+	VALUES ('link_parts/' || day || '/' || p_link, p_parts)
+	ON CONFLICT (name) DO UPDATE SET value = c.value + EXCLUDED.value
+	RETURNING c.value INTO total;
+	IF budget > 0 AND total >= budget * 0.8 AND total - p_parts < budget * 0.8 THEN
+		PERFORM pigeon_count('link_budget_alert', 1);
+	END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION pigeon_link_count()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp
     SET enable_nestloop = off AS $$
 DECLARE
-	budget integer := pigeon_setting_int('link_budget_day');
-	day text := to_char(now() AT TIME ZONE pigeon_setting('timezone'), 'YYYY-MM-DD');
 	m record;
-	total bigint;
 BEGIN
 	-- Once per statement and link (a batch of outcomes is one statement).
 	FOR m IN SELECT n.modem,
@@ -228,13 +248,7 @@ BEGIN
 	          WHERE n.state = 'sent' AND o.state IS DISTINCT FROM 'sent'
 	            AND n.modem IS NOT NULL
 	          GROUP BY n.modem ORDER BY n.modem LOOP
-		INSERT INTO counters AS c (name, value)
-		VALUES ('link_parts/' || day || '/' || m.modem, m.parts)
-		ON CONFLICT (name) DO UPDATE SET value = c.value + EXCLUDED.value
-		RETURNING c.value INTO total;
-		IF budget > 0 AND total >= budget * 0.8 AND total - m.parts < budget * 0.8 THEN
-			PERFORM pigeon_count('link_budget_alert', 1);
-		END IF;
+		PERFORM pigeon_link_parts_add(m.modem, m.parts);
 	END LOOP;
 	RETURN NULL;
 END $$;

@@ -266,7 +266,8 @@ END $$;
 -- {"id", "link", "outcome": "sent", "parts", "refs" (a modem's references)
 -- or "ids" (an SMSC's message ids), "report", optional "segments" (long =
 -- payload: the SMS parts the carrier bills)}, {"id", "link", "outcome":
--- "failed", "error", "temporary", "throttled", "maybe_sent", "not_sent"}
+-- "failed", "error", "temporary", "throttled", "maybe_sent", "not_sent",
+-- "parts_sent" (the parts that went out before the error)}
 -- (not_sent: no part left, a bind's session ended first: the row goes
 -- back without an attempt, pigeon_outbox_unsent) or {"id",
 -- "outcome": "released"} (claimed, but no link could take it), each with
@@ -367,6 +368,16 @@ BEGIN
 		IF o->>'outcome' = 'released' THEN
 			PERFORM pigeon_outbox_release((o->>'id')::bigint);
 			CONTINUE;
+		END IF;
+		-- Parts that went out before the error (part 1 of 3 sent, part
+		-- 2 refused) are billed all the same: counted on the link's day
+		-- and hour (the budget, the rate limits' restart), once: with its
+		-- claim in force or its row still being sent.
+		IF coalesce((o->>'parts_sent')::integer, 0) > 0 AND (o ? 'claim' OR
+		    EXISTS (SELECT 1 FROM outbox WHERE outbox.id = (o->>'id')::bigint
+		             AND state = 'sending')) THEN
+			PERFORM pigeon_link_parts_add(o->>'link', (o->>'parts_sent')::bigint);
+			PERFORM pigeon_link_hour_add(o->>'link', (o->>'parts_sent')::bigint);
 		END IF;
 		IF coalesce((o->>'not_sent')::boolean, false) THEN
 			PERFORM pigeon_outbox_unsent((o->>'id')::bigint, o->>'link',

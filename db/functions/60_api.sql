@@ -104,11 +104,18 @@ $$;
 -- send_at; the function it replaced is dropped from databases made before.
 DROP FUNCTION IF EXISTS pigeon_api_post(text, text, integer);
 
--- Every modem row of the database, by name (health columns included).
+-- Every modem row of the database, by name (health columns included),
+-- with parts_today: the SMS parts it handed to the network today (service
+-- time zone), as the carrier bills them (pigeon_link_parts_add).
 CREATE OR REPLACE FUNCTION pigeon_api_modems()
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT coalesce(jsonb_object_agg(m.name, to_jsonb(m)), '{}'::jsonb)
-	  FROM modems m;
+	WITH d AS (SELECT to_char(now() AT TIME ZONE pigeon_setting('timezone'),
+	                   'YYYY-MM-DD') AS day)
+	SELECT coalesce(jsonb_object_agg(m.name, to_jsonb(m) ||
+	       jsonb_build_object('parts_today', coalesce((SELECT c.value FROM counters c
+	           WHERE c.name = 'link_parts/' || d.day || '/' || m.name), 0))),
+	       '{}'::jsonb)
+	  FROM modems m, d;
 $$;
 
 -- What the status page and `pigeonctl queue` show, in one round trip.

@@ -27,7 +27,8 @@ BEGIN
 END $$;
 
 -- Counts per bucket: sent (sent_at), delivered (delivered_at), failed
--- (a change to failed, undelivered or expired), received (inbox). Days
+-- (a change to failed, undelivered or expired), received (inbox); a
+-- day's also its name and its parts by link. Days
 -- are the service's ([pigeon] timezone, as the daily caps'): they were
 -- UTC days, an hour off in Morocco and half a day in other zones. A day
 -- is from one local midnight to the next, counted on the local calendar:
@@ -40,14 +41,15 @@ CREATE OR REPLACE FUNCTION pigeon_status_buckets(p_step interval, p_n integer,
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH z AS (SELECT pigeon_setting('timezone') AS tz),
 	     b AS (SELECT d.t AT TIME ZONE z.tz AS t,
-	                  (d.t + interval '1 day') AT TIME ZONE z.tz AS t_end
+	                  (d.t + interval '1 day') AT TIME ZONE z.tz AS t_end,
+	                  to_char(d.t, 'YYYY-MM-DD') AS day
 	             FROM z, generate_series(date_trunc('day', p_now AT TIME ZONE z.tz)
 	                      - interval '1 day' * (p_n - 1),
 	                      date_trunc('day', p_now AT TIME ZONE z.tz),
 	                      interval '1 day') AS d(t)
 	            WHERE p_step >= interval '1 day'
 	           UNION ALL
-	           SELECT h.t, h.t + p_step
+	           SELECT h.t, h.t + p_step, NULL
 	             FROM generate_series(date_trunc('hour', p_now) - p_step * (p_n - 1),
 	                      p_now, p_step) AS h(t)
 	            WHERE p_step < interval '1 day')
@@ -60,7 +62,15 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	              AND h.at < b.t_end
 	              AND h.state IN ('failed', 'undelivered', 'expired')),
 	    'received', (SELECT count(*) FROM inbox_messages m WHERE m.received_at >= b.t
-	              AND m.received_at < b.t_end)) ORDER BY b.t)
+	              AND m.received_at < b.t_end)) ||
+	    -- A day's SMS parts by link, as the carrier bills them: those
+	    -- of the counters of link_budget_day (kept 35 days).
+	    CASE WHEN b.day IS NOT NULL THEN jsonb_build_object('day', b.day,
+	        'parts', (SELECT coalesce(jsonb_object_agg(substr(c.name, 23), c.value
+	                   ORDER BY c.name), '{}'::jsonb)
+	                    FROM counters c
+	                   WHERE c.name LIKE 'link\_parts/' || b.day || '/%'))
+	    ELSE '{}'::jsonb END ORDER BY b.t)
 	  FROM b;
 $$;
 

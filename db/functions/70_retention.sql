@@ -340,6 +340,17 @@ CREATE OR REPLACE TRIGGER outbox_link_hour_count
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION pigeon_link_hour_count();
 
+-- The parts a failed attempt sent before its error, on the link's hour
+-- (pigeon_outbox_outcomes): its rate limits counted them.
+CREATE OR REPLACE FUNCTION pigeon_link_hour_add(p_link text, p_parts bigint)
+RETURNS void LANGUAGE sql AS $$
+	INSERT INTO link_hour_counts AS c (link, hour, parts, last_at)
+	SELECT p_link, date_trunc('hour', now()), p_parts, now()
+	 WHERE p_link IS NOT NULL AND p_parts > 0
+	ON CONFLICT (link, hour) DO UPDATE
+	   SET parts = c.parts + EXCLUDED.parts, last_at = EXCLUDED.last_at;
+$$;
+
 -- A link's parts of the last day, one row per hour, each placed at the
 -- last send of its hour (ms before now): pigeond rebuilds its sliding
 -- windows from them, so a window it rebuilds is never emptier than the

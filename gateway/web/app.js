@@ -78,8 +78,10 @@ function draw(st) {
     const why = m.state_reason || m.last_error || "";
     return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
       m.sms_sent ?? 0, m.sms_failed ?? 0,
-      (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " " + t_("undecodable") + ")" : ""), why]);
-  }), 8, t_("no modems"));
+      (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " " + t_("undecodable") + ")" : ""),
+      // The SMS parts it sent today, as the carrier bills them.
+      m.parts_today ?? 0, why]);
+  }), 9, t_("no modems"));
 
   let total = 0;
   fill("queue", st.queue.map(q => {

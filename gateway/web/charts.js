@@ -21,6 +21,7 @@ const WORDS = {
   "none waiting": "aucun en attente", "no samples yet": "pas encore de mesures",
   "Name": "Nom", "State": "État", "Signal": "Signal", "Network": "Réseau",
   "Sent": "Envoyés", "Failed": "Échecs", "In": "Reçus",
+  "Parts today": "Segments aujourd'hui",
   "Reason / last error": "Raison / dernière erreur", "Class": "Classe",
   "Count": "Nombre", "Oldest": "Plus ancien", "Show": "Afficher",
   "Post": "Message", "Author": "Auteur", "Posted at": "Publié le", "Text": "Texte",

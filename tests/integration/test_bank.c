@@ -317,6 +317,117 @@ START_TEST(test_silent_mid_send)
 }
 END_TEST
 
+/* pigeon_link_parts_today of a link as /metrics shows it (0: not shown). */
+static long
+parts_today(const char *link)
+{
+	char *body = NULL, *needle = h_strf("pigeon_link_parts_today{modem=\"%s\"} ", link);
+	long n = 0;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	const char *at = strstr(body, needle);
+	if (at != NULL)
+		n = strtol(at + strlen(needle), NULL, 10);
+	free(needle);
+	free(body);
+	return n;
+}
+
+/* The parts a simulated modem handed to the network (its parts.jsonl), to
+ * number (NULL: to anyone). */
+static int
+sim_parts(int modem, const char *number)
+{
+	char *path = h_strf("%s/parts.jsonl", g.sim_dir[modem]);
+	char *data = h_read_file(path);
+	char *needle = number ? h_strf("\"to\":\"%s\"", number) : strdup("\"to\"");
+	int n = data ? h_count_lines(data, needle) : 0;
+
+	free(path);
+	free(data);
+	free(needle);
+	return n;
+}
+
+struct sim_count {
+	int modem;
+	int want;
+};
+
+static int
+sim_sent_reaches(void *arg)
+{
+	struct sim_count *c = arg;
+	int n = sim_parts(c->modem, NULL);
+
+	if (n < c->want)
+		h_sleep_ms(20);
+	return n >= c->want;
+}
+
+/* Each link's parts of the day are what its phones were sent. */
+static int
+links_count_what_went(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sim%d", i);
+		if (parts_today(name) != sim_parts(i, NULL)) {
+			h_sleep_ms(200);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The carrier bills every part that went out: a long message whose part
+ * 2 of 3 failed is billed its part 1 and then its 3 parts again, and one
+ * that failed for good after its part 1 that part. The links' parts of
+ * the day (the daily budget's count) counted only messages sent whole. */
+START_TEST(test_failed_parts_billed)
+{
+	char text[406];
+	long id;
+	struct sim_count c = { .modem = 0 };
+
+	start("bank_parts");
+	for (int i = 0; i < 405; i++)
+		text[i] = "abcdefghij"[i % 10];
+	text[405] = '\0';
+
+	/* Part 2 of 3 refused (+CMS ERROR 38, network out of order, a
+	 * temporary failure): retried, all 3 parts again. */
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-delay 1500"), 0);
+	id = h_outbox_add(&g, "+212661000050", text, 1);
+	c.want = 1;
+	ck_assert_msg(h_wait_for(sim_sent_reaches, &c, WAIT_MS) == 0, "part 1 never went");
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 38 1"), 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	char *v = h_outbox_col(&g, id, "parts");
+	ck_assert_str_eq(v, "3");
+	free(v);
+	ck_assert_int_eq(sim_parts(0, "+212661000050") + sim_parts(1, "+212661000050") +
+	    sim_parts(2, "+212661000050"), 4);
+
+	/* Part 2 refused for good (+CMS ERROR 1, unassigned number). */
+	id = h_outbox_add(&g, "+212661000051", text, 1);
+	c.want = sim_parts(0, NULL) + 1;
+	ck_assert_msg(h_wait_for(sim_sent_reaches, &c, WAIT_MS) == 0, "part 1 never went");
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-error 1 1"), 0);
+	h_wait_outbox(&g, id, "failed", WAIT_MS);
+	ck_assert_int_eq(sim_parts(0, "+212661000051"), 1);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "send-delay 0"), 0);
+
+	ck_assert_msg(h_wait_for(links_count_what_went, NULL, 10000) == 0,
+	    "parts today sim0 %ld sim1 %ld sim2 %ld; the phones got %d, %d, %d",
+	    parts_today("sim0"), parts_today("sim1"), parts_today("sim2"),
+	    sim_parts(0, NULL), sim_parts(1, NULL), sim_parts(2, NULL));
+	ck_assert_int_eq(parts_today("sim0") + parts_today("sim1") + parts_today("sim2"), 5);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 /* The modems' restarts and pids, and whether each is online: what a
  * watchdog kill would change. */
 #define WORKERS_SQL	"SELECT sum(restarts) || ' ' || string_agg(pid::text || ':' || " \
@@ -436,6 +547,7 @@ suite(void)
 		{ "failures", test_send_failures },
 		{ "restarts", test_failing_and_hung_modems },
 		{ "silent", test_silent_mid_send },
+		{ "failed_parts", test_failed_parts_billed },
 		{ "watchdog_reload", test_watchdog_lowered },
 		{ "watchdog_frozen", test_watchdog_after_pigeond_stopped },
 	};

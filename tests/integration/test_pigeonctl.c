@@ -106,6 +106,98 @@ START_TEST(test_send_and_status)
 }
 END_TEST
 
+/* The parts sim0 handed to the network (the simulator's parts.jsonl). */
+static int
+sim0_parts(void)
+{
+	char *path = h_strf("%s/parts.jsonl", g.sim_dir[0]);
+	char *data = h_read_file(path);
+	int n = data ? h_count_lines(data, "\"to\"") : 0;
+
+	free(path);
+	free(data);
+	return n;
+}
+
+/* sim0's PARTS in `pigeonctl modems` (-1: no such line). */
+static long
+modems_parts(void)
+{
+	char *out = NULL, state[32];
+	long parts = -1;
+
+	if (ctl(&out, "modems") == 0)
+		for (char *l = strtok(out, "\n"); l != NULL; l = strtok(NULL, "\n"))
+			if (sscanf(l, "sim0 %31s %*s %*s %*s %*s %ld", state, &parts) == 2)
+				break;
+	free(out);
+	return parts;
+}
+
+static int
+parts_shown(void *arg)
+{
+	(void)arg;
+	if (modems_parts() == sim0_parts())
+		return 1;
+	h_sleep_ms(200);
+	return 0;
+}
+
+/* What the carrier bills: each link's SMS parts of the day, today's in
+ * the modems' table, the days before with -d (yesterday's is a row of
+ * counters, as the budget left it). */
+START_TEST(test_parts_per_day)
+{
+	char *out = NULL, *yesterday, *today, text[201];
+
+	PQclear(PQexec(g.db, "INSERT INTO counters (name, value) VALUES ('link_parts/' || "
+	    "to_char(now() AT TIME ZONE pigeon_setting('timezone') - interval '1 day', "
+	    "'YYYY-MM-DD') || '/sim0', 7)"));
+	yesterday = h_db_value(g.db, "SELECT to_char(now() AT TIME ZONE "
+	    "pigeon_setting('timezone') - interval '1 day', 'YYYY-MM-DD')", 0, NULL);
+	today = h_db_value(g.db, "SELECT to_char(now() AT TIME ZONE "
+	    "pigeon_setting('timezone'), 'YYYY-MM-DD')", 0, NULL);
+	for (int i = 0; i < 200; i++)
+		text[i] = "0123456789"[i % 10];
+	text[200] = '\0';
+	char *args = h_strf("send +212661000003 %s", text);
+	ck_assert_int_eq(ctl(&out, args), 0);
+	free(args);
+	free(out);
+	ck_assert_int_eq(h_wait_received(&g, "+212661000003", "0123456789", WAIT_MS), 0);
+	ck_assert_msg(h_wait_for(parts_shown, NULL, WAIT_MS) == 0,
+	    "pigeonctl modems shows %ld parts today, sim0 sent %d", modems_parts(),
+	    sim0_parts());
+	long parts = sim0_parts();
+	ck_assert_int_ge(parts, 2);
+
+	ck_assert_int_eq(ctl(&out, "modems -d 2"), 0);
+	char *want = h_strf("DAY           sim0\n%s       7\n%s %7ld\n", yesterday, today,
+	    parts);
+	ck_assert_msg(strcmp(out, want) == 0, "modems -d 2 printed:\n%s", out);
+	free(want);
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "--json modems -d 2"), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	ck_assert_msg(json_array_size(j) == 2, "%s", out);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "day")),
+	    yesterday);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    json_array_get(j, 0), "parts"), "sim0")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    json_array_get(j, 1), "parts"), "sim0")), parts);
+	json_decref(j);
+	free(out);
+
+	ck_assert_int_eq(ctl(&out, "modems -d 31"), 2);
+	free(out);
+	free(yesterday);
+	free(today);
+}
+END_TEST
+
 START_TEST(test_tables)
 {
 	char *out = NULL;
@@ -253,6 +345,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_send_and_status);
+	tcase_add_test(tc, test_parts_per_day);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_exit_codes);
 	tcase_add_test(tc, test_secrets_not_read);

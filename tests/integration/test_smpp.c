@@ -24,10 +24,10 @@ static char *section;
 static const char *pigeon_conf =
     "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
 
-/* A gateway named name with one [smpp carrier] bind; bind: its `bind`
- * line, or "". */
+/* A gateway named name with one [smpp carrier] bind of that window; bind:
+ * its `bind` line, or "". */
 static void
-setup_bind(const char *name, const char *bind)
+setup_window(const char *name, int window, const char *bind)
 {
 	char extra[256], sname[64];
 
@@ -36,13 +36,19 @@ setup_bind(const char *name, const char *bind)
 	snprintf(sname, sizeof(sname), "%s-smsc", name);
 	h_smsc_start(&smsc, sname, "--ids hex");
 	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
-	    "window = 10\nhealth_seconds = 1\n%s", bind);
+	    "window = %d\nhealth_seconds = 1\n%s", window, bind);
 	section = h_smsc_section(&smsc, "carrier", extra);
 	g.smpp_extra = section;
 	g.nsmpp = 1;
 	g.extra_config = (char *)pigeon_conf;
 	g.http_extra = "token = " TOKEN "\n";
 	h_gateway_start(&g, name, 0);
+}
+
+static void
+setup_bind(const char *name, const char *bind)
+{
+	setup_window(name, 10, bind);
 }
 
 static void
@@ -1446,6 +1452,71 @@ START_TEST(test_parts_across_an_outage)
 END_TEST
 
 static void
+setup_failed_parts(void)
+{
+	/* One submit at a time: a fault lands on part 2. */
+	setup_window("smpp_failed_parts", 1, "");
+}
+
+/* pigeon_link_parts_today of the bind as /metrics shows it (0: absent). */
+static long
+bind_parts_today(void)
+{
+	const char *k = "pigeon_link_parts_today{modem=\"carrier\"} ";
+	char *metrics = NULL;
+	long n = 0;
+
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &metrics), 200);
+	const char *at = strstr(metrics, k);
+	if (at != NULL)
+		n = strtol(at + strlen(k), NULL, 10);
+	free(metrics);
+	return n;
+}
+
+static int
+bind_counts_accepted(void *arg)
+{
+	(void)arg;
+	if (bind_parts_today() == h_smsc_resps(&smsc, "submit_sm", 0))
+		return 1;
+	h_sleep_ms(100);
+	return 0;
+}
+
+/*
+ * The carrier bills each part it accepted: a long message whose part 2
+ * of 3 was refused for good (invalid destination) after its part 1 was
+ * accepted is billed that part. The bind's parts of the day counted
+ * nothing (the message never was sent whole).
+ */
+START_TEST(test_failed_parts_billed)
+{
+	char text[406], body[512], *resp = NULL;
+	const char *to = "+212600000961";
+
+	for (int i = 0; i < 405; i++)
+		text[i] = "abcdefghij"[i % 10];
+	text[405] = '\0';
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	/* Part 1 is at the SMSC, its answer held: part 2 comes after it. */
+	h_smsc_wait_count(&smsc, "submit_sm", 1, WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
+	    "\"status\":11}"));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'failed'", to, "1", WAIT_MS), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	ck_assert_int_eq(h_smsc_resps(&smsc, "submit_sm", 0), 1);
+	ck_assert_msg(h_wait_for(bind_counts_accepted, NULL, 10000) == 0,
+	    "parts today %ld, the SMSC accepted %ld", bind_parts_today(),
+	    h_smsc_resps(&smsc, "submit_sm", 0));
+}
+END_TEST
+
+static void
 setup_release(void)
 {
 	setup_bind("smpp_release", "");
@@ -1848,6 +1919,11 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_payload, teardown);
 	tcase_add_test(tc, test_payload_counts_its_parts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_failed_parts");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_failed_parts, teardown);
+	tcase_add_test(tc, test_failed_parts_billed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_outage");	/* its bind is dropped */
 	tcase_set_timeout(tc, 300);

@@ -48,6 +48,10 @@ START_TEST(test_page_shows_the_bank)
 {
 	char url[256], *dom = NULL, *out = NULL, *shot = NULL;
 
+	/* The SMS parts sim0 sent today, as the carrier bills them. */
+	PQclear(PQexec(g.db, "INSERT INTO counters (name, value) VALUES ('link_parts/' || "
+	    "to_char(now() AT TIME ZONE pigeon_setting('timezone'), 'YYYY-MM-DD') || "
+	    "'/sim0', 917) ON CONFLICT (name) DO UPDATE SET value = 917"));
 	/* A failure and two waiting fan-out messages to show. */
 	PQclear(PQexec(g.db, "INSERT INTO outbox (recipient, text, class, state, modem, last_error) "
 	    "VALUES ('+212661000007', 'x', 1, 'failed', 'sim0', '+CMS ERROR 21: rejected')"));
@@ -59,6 +63,9 @@ START_TEST(test_page_shows_the_bank)
 	ck_assert_int_eq(chromium(&dom, "--dump-dom", url), 0);
 	ck_assert_msg(strstr(dom, "<td>sim0</td>") != NULL, "no modem row in:\n%s", dom);
 	ck_assert_ptr_nonnull(strstr(dom, "badge state-online\">online</span>"));
+	ck_assert_ptr_nonnull(strstr(dom, "<th>Parts today</th>"));
+	ck_assert_msg(strstr(strstr(dom, "<td>sim0</td>"), "<td class=\"num\">917</td>") != NULL,
+	    "no parts today in the row: %.600s", strstr(dom, "<td>sim0</td>"));
 	ck_assert_ptr_nonnull(strstr(dom, "database up"));
 	ck_assert_ptr_nonnull(strstr(dom, "+CMS ERROR 21: rejected"));
 	ck_assert_ptr_nonnull(strstr(dom, "<td>fan-out</td><td class=\"num\">2</td>"));
