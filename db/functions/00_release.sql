@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8ca94061bfad490da7aa110e1daa27c3590d9752b13fa460dc87dd6b1f42987b
+-- functions sha256: 46bd07e038963ce4d551f8c0a1c91eff7f105200e2f57a00f0a2951c7e1e67ca
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 53 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 54 $$;

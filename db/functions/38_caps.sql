@@ -46,6 +46,31 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 	SELECT p !~ '[^ \u034f\u061c\u115f\u1160\u200c-\u200f\u2800\u3164\ufe00-\ufe0f\uffa0]';
 $$;
 
+-- The text of a member's post as its SMS copies show it (pigeon_post_copies):
+-- the post stays as written (the web, the API, GET), the copies drop
+-- what costs parts and shows nothing. The marks pigeon_sms_line keeps for
+-- right-to-left typing (LRM, RLM, ALM, ZWNJ) change nothing in a text
+-- without a right-to-left letter, nor does a ZWJ outside an emoji
+-- sequence there (a pictograph or a variation selector before it, a
+-- pictograph after it: the family of three keeps its two); any one of
+-- them made a 139-character Latin post UCS-2, three parts to every
+-- follower instead of one. With a right-to-left letter (Arabic, Hebrew,
+-- Syriac, Thaana, N'Ko...) every mark stays.
+CREATE OR REPLACE FUNCTION pigeon_sms_copy(p text)
+RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT CASE
+	    WHEN p !~ '[\u061c\u200c-\u200f]'
+	      OR p ~ '[\u0590-\u061b\u061d-\u08ff\ufb1d-\ufdff\ufe70-\ufefc'
+	             '\U00010800-\U00010fff\U0001e800-\U0001efff]'
+	    THEN p
+	    ELSE btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(p,
+	        '[\u061c\u200c\u200e\u200f]', '', 'g'),
+	        '(?<![\U00010000-\U0010ffff\u2000-\u2bff\ufe0f])\u200d', '', 'g'),
+	        '\u200d(?![\U00010000-\U0010ffff\u2000-\u2bff])', '', 'g'),
+	        '  +', ' ', 'g'), ' ')
+	END;
+$$;
+
 -- The start of today in the service time zone: daily caps reset there.
 CREATE OR REPLACE FUNCTION pigeon_day_start()
 RETURNS timestamptz LANGUAGE sql STABLE AS $$

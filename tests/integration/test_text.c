@@ -275,6 +275,58 @@ START_TEST(test_sleep_longer_than_hold)
 }
 END_TEST
 
+/*
+ * An invisible mark that changes nothing costs nothing: a 139-character
+ * GSM-7 post with a left-to-right mark (U+200E) in it went to each
+ * follower as UCS-2, 3 parts instead of 1. The copy leaves it out; the
+ * post keeps it. A ZWJ inside an emoji sequence stays (the family stays
+ * one picture), and so does a right-to-left mark in an Arabic post.
+ */
+#define LRM	"\xe2\x80\x8e"
+#define RLM	"\xe2\x80\x8f"
+#define ZWJ	"\xe2\x80\x8d"
+#define FAMILY	"\xf0\x9f\x91\xa8" ZWJ "\xf0\x9f\x91\xa9" ZWJ "\xf0\x9f\x91\xa7"
+
+START_TEST(test_invisible_marks)
+{
+	const char *a = "+212662000601", *b = "+212662000602";
+	char post[300] = "Match ce soir a 20h: " LRM "Raja contre Wydad";
+	char want[320];
+	struct logged l;
+
+	join(0, a, "JOIN lina", "@lina");
+	join(1, b, "JOIN malik", "@malik");
+	TEXT(1, b, "FOLLOW lina");
+	GETS(b, "You now follow @lina");
+	while (strlen(post) - strlen(LRM) < 139)
+		strcat(post, ".");
+	TEXT(0, a, post);
+	GETS(b, "Raja contre Wydad");
+	ck_assert(find_logged("sent.jsonl", b, "Raja contre Wydad", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_eq(l.parts, 1);
+	ck_assert_int_eq(count_str(l.text, LRM), 0);
+	ck_assert(strncmp(l.text, "@lina: Match ce soir a 20h: Raja contre Wydad", 45) == 0);
+	ck_assert_int_eq(strlen(l.text), strlen("@lina: ") + 139);
+	/* the post as written (web, API, GET) */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'lina' "
+	    "AND strpos(p.text, U&'\\200E') > 0", 0, NULL), 1);
+
+	/* an emoji ZWJ sequence: whole, in UCS-2 */
+	TEXT(0, a, "Toute la " FAMILY " au stade " LRM "ce soir");
+	GETS(b, "au stade");
+	ck_assert(find_logged("sent.jsonl", b, "au stade", &l));
+	ck_assert_str_eq(l.coding, "ucs2");
+	ck_assert_ptr_nonnull(strstr(l.text, FAMILY));
+	/* an Arabic post keeps its right-to-left mark */
+	snprintf(want, sizeof(want), "@lina: \xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 "
+	    RLM "(2-1)");
+	TEXT(1, a, want + strlen("@lina: "));
+	GETS(b, want);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -288,6 +340,12 @@ suite(void)
 	tcase_add_test(tc, test_reply_cap);
 	tcase_add_test(tc, test_join_hint_once_a_day);
 	tcase_add_test(tc, test_sleep_longer_than_hold);
+	suite_add_tcase(s, tc);
+	/* what a follower's copy costs (its own gateway: run it alone) */
+	tc = tcase_create("cost");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_invisible_marks);
 	suite_add_tcase(s, tc);
 	return s;
 }
