@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 46bd07e038963ce4d551f8c0a1c91eff7f105200e2f57a00f0a2951c7e1e67ca
+-- functions sha256: 6ce05f211e47f2d086c9b31d44c77a5614c6279e9d35aeca8f240cedf74de075
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 54 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 56 $$;

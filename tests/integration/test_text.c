@@ -327,6 +327,51 @@ START_TEST(test_invisible_marks)
 }
 END_TEST
 
+/*
+ * Typographic punctuation in a GSM-7 post: "l’ete" (U+2019) made a
+ * 138-character post 3 parts to each follower where "l'ete" was 1. The
+ * copy says it in GSM-7 (’ ‘ → ', “ ” « » → ", … → ..., – — → -); the post
+ * as stored and shown by the API keeps what was written. A text that is
+ * UCS-2 anyway (a ç, Arabic) keeps its punctuation.
+ */
+START_TEST(test_typographic_punctuation)
+{
+	const char *a = "+212662000701", *b = "+212662000702";
+	char post[300] = "Rendez-vous pour l\xe2\x80\x99" "ete \xe2\x80\x9c" "au souk\xe2\x80\x9d "
+	    "\xe2\x80\x93 vite\xe2\x80\xa6 \xc2\xab" "tous\xc2\xbb \xe2\x80\x94 "
+	    "\xe2\x80\x98" "ok\xe2\x80\x99 ";
+	char *body = NULL;
+	struct logged l;
+	size_t n = 0;
+
+	join(0, a, "JOIN nora", "@nora");
+	join(1, b, "JOIN omar", "@omar");
+	TEXT(1, b, "FOLLOW nora");
+	GETS(b, "You now follow @nora");
+	for (const char *q = post; *q != '\0'; q++)	/* characters so far */
+		n += (*q & 0xc0) != 0x80;
+	for (; n < 138; n++)
+		strcat(post, "x");
+	TEXT(0, a, post);
+	GETS(b, "@nora: Rendez-vous pour l'ete \"au souk\" - vite... \"tous\" - 'ok' xx");
+	ck_assert(find_logged("sent.jsonl", b, "Rendez-vous pour l'ete", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_eq(l.parts, 1);
+	/* the post as written, on the API */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/nora/posts", NULL, NULL,
+	    &body), 200);
+	ck_assert_msg(strstr(body, "l\xe2\x80\x99" "ete \xe2\x80\x9c" "au souk") != NULL,
+	    "%s", body);
+	free(body);
+
+	/* UCS-2 anyway: a ç, an Arabic text; written as they came */
+	TEXT(0, a, "Le gar\xc3\xa7on dit \xe2\x80\x9c" "bravo\xe2\x80\x9d\xe2\x80\xa6");
+	GETS(b, "@nora: Le gar\xc3\xa7on dit \xe2\x80\x9c" "bravo\xe2\x80\x9d\xe2\x80\xa6");
+	TEXT(1, a, "\xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 \xc2\xab" "Raja\xc2\xbb \xe2\x80\x93 2-1");
+	GETS(b, "@nora: \xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 \xc2\xab" "Raja\xc2\xbb \xe2\x80\x93 2-1");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -346,6 +391,7 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_invisible_marks);
+	tcase_add_test(tc, test_typographic_punctuation);
 	suite_add_tcase(s, tc);
 	return s;
 }
