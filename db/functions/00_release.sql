@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 6ce05f211e47f2d086c9b31d44c77a5614c6279e9d35aeca8f240cedf74de075
+-- functions sha256: 51057bcee215bbd13cfff23a21964bcd86fa0d98d24247687f7ee7f26740c9fc
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 56 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 57 $$;

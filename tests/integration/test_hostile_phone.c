@@ -220,7 +220,7 @@ START_TEST(test_autoresponder_loop)
 	const char *a = "+212661400021", *b = "+212661400022";
 	int answered_a = 0, answered_b = 0, posts;
 	long deadline;
-	char *body = NULL, *log;
+	char *body = NULL, *log, reply[96];
 
 	member(0, a, "loop_a");
 	member(1, b, "loop_b");
@@ -230,13 +230,18 @@ START_TEST(test_autoresponder_loop)
 	deadline = h_now_ms() + 90000;
 	for (long quiet_since = h_now_ms(); h_now_ms() < deadline; h_sleep_ms(200)) {
 		int ca = copies(a, "loop_b"), cb = copies(b, "loop_a");
+		/* Each answer with its time, as auto-responders do: the same
+		 * text to the loop detector, not the same post (repeat_window). */
 		if (ca > answered_a) {
-			TEXT(0, a, "Auto-reply: I am driving, I will call you back.");
+			snprintf(reply, sizeof(reply), "Auto-reply (14:%02d): I am driving, "
+			    "I will call you back.", ca);
+			TEXT(0, a, reply);
 			answered_a = ca;
 			quiet_since = h_now_ms();
 		}
 		if (cb > answered_b) {
-			TEXT(1, b, "Absent until Monday (auto reply)");
+			snprintf(reply, sizeof(reply), "Absent until Monday (auto reply %d)", cb);
+			TEXT(1, b, reply);
 			answered_b = cb;
 			quiet_since = h_now_ms();
 		}

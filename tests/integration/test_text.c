@@ -372,6 +372,45 @@ START_TEST(test_typographic_punctuation)
 }
 END_TEST
 
+/*
+ * The same post twice (a phone's resend, a double press): karim's
+ * "Rendez-vous demain a 10h au souk pour le match" sent twice seconds
+ * apart, with different time stamps, was posted twice and each follower
+ * got it twice. Within repeat_window the same text (trimmed) is not
+ * posted again, silently; the operator reads why in the inbox.
+ */
+START_TEST(test_repeated_post)
+{
+	const char *k = "+212662000801", *f1 = "+212662000802", *f2 = "+212662000803";
+	const char *text = "Rendez-vous demain a 10h au souk pour le match";
+
+	join(0, k, "JOIN karim", "@karim");
+	join(1, f1, "JOIN farid", "@farid");
+	join(0, f2, "JOIN fatima", "@fatima");
+	TEXT(1, f1, "FOLLOW karim");
+	GETS(f1, "You now follow @karim");
+	TEXT(0, f2, "FOLLOW karim");
+	GETS(f2, "You now follow @karim");
+	TEXT(0, k, text);
+	GETS(f1, "@karim: Rendez-vous demain");
+	TEXT(1, k, text);
+	TEXT(0, k, "  Rendez-vous demain a 10h au souk pour le match ");
+	TEXT(1, k, "Rendez-vous demain a 11h au souk pour le match");
+	GETS(f2, "@karim: Rendez-vous demain a 11h");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f1, "@karim: Rendez-vous demain a 10h"), 1);
+	ck_assert_int_eq(h_received_matching(&g, f2, "@karim: Rendez-vous demain a 10h"), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'karim'", 0, NULL), 2);
+	/* karim is not told (a post is never confirmed): only the welcome */
+	ck_assert_int_eq(h_received_count(&g, k), 1);
+	/* the operator reads what happened */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = '+212662000801' AND state = 'ignored' AND result ~ "
+	    "'^same text as post [0-9]+, [0-9]+ s before: not posted again$'", 0, NULL), 2);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -392,6 +431,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_invisible_marks);
 	tcase_add_test(tc, test_typographic_punctuation);
+	tcase_add_test(tc, test_repeated_post);
 	suite_add_tcase(s, tc);
 	return s;
 }
