@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 51057bcee215bbd13cfff23a21964bcd86fa0d98d24247687f7ee7f26740c9fc
+-- functions sha256: 07959f9fb8eb1a300f84e763d5fa81d1574deed81213f6edbbea431d038ebdae
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 57 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 58 $$;

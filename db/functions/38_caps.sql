@@ -189,6 +189,13 @@ $$;
 -- when the post may go. loop_rounds = 0 turns the detector off. A human
 -- who posts the same words four times in ten minutes meets it too; the
 -- post is stored in the inbox, and nothing is lost but the repeat.
+-- A loop found stays stopped: the same text is not posted while the
+-- member's last message stopped for it is younger than loop_window, so
+-- each repeat stopped keeps it stopped. Counting only the posts made, the
+-- stop let the next repeat through as soon as the first round left the
+-- window: 3 made, 1 stopped, 3 made... (6 copies of 8 reached a
+-- follower with loop_window = 20 s; with 600 s, 3 every 10 minutes all
+-- day). Another text is another question.
 CREATE OR REPLACE FUNCTION pigeon_loop_partner(p_acct accounts, p_text text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -204,6 +211,27 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	window_s := pigeon_setting_int('loop_window');
+	-- A loop stopped within the window (the member's messages of the
+	-- window, by inbox_messages_sender; no key computed unless one was
+	-- stopped): the same text stays stopped, against the same other end.
+	IF EXISTS (SELECT 1 FROM inbox_messages i
+	            WHERE i.sender = p_acct.phone
+	              AND i.received_at > now() - make_interval(secs => window_s)
+	              AND i.state = 'ignored'
+	              AND i.result LIKE 'auto-responder loop between %') THEN
+		k := pigeon_loop_key(p_text);
+		SELECT substring(i.result FROM ' and @([A-Za-z0-9_]+): ') INTO partner
+		  FROM inbox_messages i
+		 WHERE i.sender = p_acct.phone
+		   AND i.received_at > now() - make_interval(secs => window_s)
+		   AND i.state = 'ignored'
+		   AND i.result LIKE 'auto-responder loop between %'
+		   AND pigeon_loop_key(i.text) = k
+		 ORDER BY i.received_at DESC LIMIT 1;
+		IF partner IS NOT NULL THEN
+			RETURN partner;
+		END IF;
+	END IF;
 	-- The member's latest 50 posts at most (ids grow with time: the
 	-- index on (account_id, id) stops there), those of the window only.
 	SELECT array_agg(q.text), min(q.created_at) INTO recent, since
