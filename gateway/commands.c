@@ -558,7 +558,7 @@ void
 commands_db_up(void)
 {
 	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
 	    "language", env.conf.language, "post_max", env.conf.post_max,
 	    "timezone", env.conf.timezone,
 	    "fanout_parts_gsm", env.conf.fanout_parts_gsm,
@@ -575,6 +575,7 @@ commands_db_up(void)
 	    "recipient_day", env.conf.recipient_day,
 	    "loop_rounds", env.conf.loop_rounds,
 	    "loop_window", env.conf.loop_window,
+	    "repeat_window", env.conf.repeat_window,
 	    "link_budget_day", env.conf.link_budget_day);
 	char *js = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 

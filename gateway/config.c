@@ -52,6 +52,7 @@ static const struct key_def pigeon_keys[] = {
 	{ "recipient_day",	KEY_INT,	P(recipient_day), "250", 0, 1000000, 0 },
 	{ "loop_rounds",	KEY_INT,	P(loop_rounds),	"3", 0, 1000, 0 },
 	{ "loop_window",	KEY_INT,	P(loop_window),	"600", 10, 86400, 0 },
+	{ "repeat_window",	KEY_INT,	P(repeat_window), "120", 0, 86400, 0 },
 	{ "link_budget_day",	KEY_INT,	P(link_budget_day), "0", 0, 100000000, 0 },
 	{ "log_level",		KEY_LEVEL,	P(log_level),	"info", 0, 0, 0 },
 	{ "log_numbers",	KEY_BOOL,	P(log_numbers),	"no", 0, 0, 0 },

@@ -103,6 +103,7 @@ struct pigeon_conf {
 	int	 track_day;	/* tracking SMS to a member a day */
 	int	 recipient_day;	/* SMS to one phone a day, every path (0: none) */
 	int	 loop_rounds, loop_window;	/* auto-responder loop detector */
+	int	 repeat_window;		/* the same post again: not posted */
 	int	 link_budget_day;	/* parts a link sends a day before the alert (0: none) */
 	/* logging (common/log.c) */
 	char	*log_level;	/* error, warning, info or debug */

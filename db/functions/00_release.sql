@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 157154063630d53662f21b8138ab882325cb0c5e2fcaaf3e9af363be7b39668a
+-- functions sha256: 2614e4c5580ae59462cd103b76c36783edbfc1dcdc2b14fb7c740e168777511d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 57 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 58 $$;

@@ -75,18 +75,50 @@ BEGIN
 	    false, true, pigeon_setting_int('reply_parts'), '…');
 END $$;
 
+-- The member's post of the same text (as stored: one line, trimmed)
+-- made within repeat_window seconds and not deleted, the latest, or NULL
+-- (and NULL when repeat_window is 0). A phone that sends an SMS again
+-- (no acknowledgement from the network, a double press) sends it with
+-- another time stamp, so the inbox's dedupe key takes it for a new SMS:
+-- "Rendez-vous demain a 10h au souk" sent twice seconds apart went to
+-- every follower twice. Only the member's latest 50 posts are read (the
+-- index on (account_id, id)).
+CREATE OR REPLACE FUNCTION pigeon_post_repeat(p_acct bigint, p_text text)
+RETURNS posts LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+	window_s integer := pigeon_setting_int('repeat_window');
+	r posts;
+BEGIN
+	IF window_s = 0 THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO r
+	  FROM (SELECT * FROM posts p WHERE p.account_id = p_acct
+	         ORDER BY p.id DESC LIMIT 50) q
+	 WHERE q.deleted_at IS NULL AND q.text = p_text
+	   AND q.created_at > now() - make_interval(secs => window_s)
+	 ORDER BY q.id DESC LIMIT 1;
+	RETURN r;
+END $$;
+
 -- A member's post, or the reply that refuses it. The text is made one
 -- line first (pigeon_sms_line): a text of format characters only is empty.
 -- The fourth same post of an auto-responder loop is not made (see
 -- pigeon_loop_partner): the message is ignored, counted (loop_stopped)
 -- and its result, which pigeond logs, names the other end; the member is
 -- not told, since an auto-responder would answer that too.
+-- The same text again within repeat_window (pigeon_post_repeat) is not
+-- posted again: ignored, counted (repeat_dropped), its result names the
+-- post. The member is not told either: a post is never confirmed, so the
+-- first one looked no different; a reply would cost the operator an SMS
+-- for each repeat and give an auto-responder one more SMS to answer.
 CREATE OR REPLACE FUNCTION pigeon_apply_post(p_acct accounts, p_text text,
     p_msg bigint, p_ucs2 boolean, p_lang text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	post_max integer := pigeon_setting_int('post_max');
 	partner text;
+	prev posts;
 BEGIN
 	p_text := pigeon_sms_line(p_text);
 	IF pigeon_text_blank(p_text) THEN
@@ -98,6 +130,13 @@ BEGIN
 		PERFORM pigeon_count('loop_stopped', 1);
 		RETURN format('auto-responder loop between @%s and @%s: post not made',
 		    p_acct.handle, partner);
+	END IF;
+	prev := pigeon_post_repeat(p_acct.id, p_text);
+	IF prev.id IS NOT NULL THEN
+		UPDATE inbox_messages SET state = 'ignored' WHERE id = p_msg;
+		PERFORM pigeon_count('repeat_dropped', 1);
+		RETURN format('same text as post %s, %s s before: not posted again',
+		    prev.id, floor(extract(epoch FROM now() - prev.created_at)));
 	END IF;
 	IF length(p_text) > post_max THEN
 		PERFORM pigeon_reply(p_acct.phone, p_lang, 'too_long',

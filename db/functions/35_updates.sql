@@ -152,6 +152,9 @@ CREATE OR REPLACE FUNCTION pigeon_post_copies(p_post bigint, p_account bigint,
     p_words text[], p_track_cap integer, p_today date)
 RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
+	-- The copy's form of the text (38_caps.sql): what costs parts and
+	-- shows nothing is not sent; the post keeps it.
+	p_text := pigeon_sms_copy(p_text);
 	-- Each member once: the followers, then the trackers who do not
 	-- follow (a member tracking two words of the post is one tracker).
 	WITH wanted AS (
@@ -277,8 +280,9 @@ BEGIN
 	p_text := pigeon_sms_line(p_text);
 	-- Its coding was asked of libgammu on the text as it came (an SMS, an
 	-- API post): a no-break space (web forms put them) made it UCS-2,
-	-- where the line that goes out, a plain space in its place, is GSM-7.
-	IF p_ucs2 AND pigeon_digest_gsm7(p_text) THEN
+	-- where the line that goes out, a plain space in its place, is GSM-7;
+	-- so did a mark the copies leave out (pigeon_sms_copy).
+	IF p_ucs2 AND pigeon_digest_gsm7(pigeon_sms_copy(p_text)) THEN
 		p_ucs2 := false;
 	END IF;
 	words := pigeon_terms(p_text);

@@ -42,6 +42,20 @@ setup(void)
 	h_gateway_start(&g, "hostile_phone", NMODEMS);
 }
 
+/* test_loop_stays_stopped's: a short loop window, no repeat window (its
+ * auto-reply is the same text each time). */
+static const char config_loop[] =
+    "timezone = UTC\nlimit_minute = 30\nloop_rounds = 3\nloop_window = 20\n"
+    "repeat_window = 0\n";
+
+static void
+setup_loop(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = (char *)config_loop;
+	h_gateway_start(&g, "hostile_phone_loop", NMODEMS);
+}
+
 static void
 setup_budget(void)
 {
@@ -220,7 +234,7 @@ START_TEST(test_autoresponder_loop)
 	const char *a = "+212661400021", *b = "+212661400022";
 	int answered_a = 0, answered_b = 0, posts;
 	long deadline;
-	char *body = NULL, *log;
+	char *body = NULL, *log, reply[96];
 
 	member(0, a, "loop_a");
 	member(1, b, "loop_b");
@@ -230,13 +244,18 @@ START_TEST(test_autoresponder_loop)
 	deadline = h_now_ms() + 90000;
 	for (long quiet_since = h_now_ms(); h_now_ms() < deadline; h_sleep_ms(200)) {
 		int ca = copies(a, "loop_b"), cb = copies(b, "loop_a");
+		/* Each answer with its time, as auto-responders do: the same
+		 * text to the loop detector, not the same post (repeat_window). */
 		if (ca > answered_a) {
-			TEXT(0, a, "Auto-reply: I am driving, I will call you back.");
+			snprintf(reply, sizeof(reply), "Auto-reply (14:%02d): I am driving, "
+			    "I will call you back.", ca);
+			TEXT(0, a, reply);
 			answered_a = ca;
 			quiet_since = h_now_ms();
 		}
 		if (cb > answered_b) {
-			TEXT(1, b, "Absent until Monday (auto reply)");
+			snprintf(reply, sizeof(reply), "Absent until Monday (auto reply %d)", cb);
+			TEXT(1, b, reply);
 			answered_b = cb;
 			quiet_since = h_now_ms();
 		}
@@ -262,6 +281,51 @@ START_TEST(test_autoresponder_loop)
 	ck_assert_msg(strstr(body, "pigeon_dropped_total{reason=\"loop_stopped\"} 1") != NULL,
 	    "%s", body);
 	free(body);
+}
+END_TEST
+
+/*
+ * A loop found stays stopped. botty follows alice and answers each copy
+ * of her posts with the same auto-reply, a post carol (who follows
+ * botty) gets. With loop_window = 20 s and a round every 6 s, counting
+ * only the posts made let the fifth answer through once the first left
+ * the window: 3 made, 1 stopped, 3 made, 1 stopped, and carol got 6 of
+ * 8. Now every answer after the third is stopped; another text of
+ * botty's still goes.
+ */
+#define LOOP_ROUNDS	8
+START_TEST(test_loop_stays_stopped)
+{
+	const char *al = "+212661400031", *bo = "+212661400032", *ca = "+212661400033";
+	const char *busy = "Je suis occupe, je vous rappelle plus tard";
+	char text[64], n[16];
+
+	member(0, al, "alice");
+	member(1, bo, "botty");
+	member(2, ca, "carol");
+	follow(1, bo, "alice");
+	follow(2, ca, "botty");
+	for (int i = 1; i <= LOOP_ROUNDS; i++) {
+		long next = h_now_ms() + 6000;
+
+		snprintf(text, sizeof(text), "Nouvelle %d du jour", i);
+		TEXT(0, al, text);
+		GETS(bo, text);
+		TEXT(1, bo, busy);
+		snprintf(n, sizeof(n), "%d", i);
+		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+		    "WHERE sender = $1 AND state <> 'new' AND text LIKE 'Je suis occupe%'",
+		    bo, n, WAIT_MS), 0);
+		while (h_now_ms() < next)
+			h_sleep_ms(100);
+	}
+	TEXT(1, bo, "Match reporte a demain");
+	GETS(ca, "@botty: Match reporte a demain");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, ca, busy), ROUNDS);
+	ck_assert_str_eq(dbv("SELECT count(*) FROM inbox_messages WHERE sender = $1 "
+	    "AND result = 'auto-responder loop between @botty and @alice: post not made'",
+	    bo), "5");
 }
 END_TEST
 
@@ -427,6 +491,11 @@ suite(void)
 	tcase_add_test(tc, test_empty_sms);
 	tcase_add_test(tc, test_recipient_ceiling);
 	tcase_add_test(tc, test_autoresponder_loop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("loop");
+	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, setup_loop, teardown);
+	tcase_add_test(tc, test_loop_stays_stopped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("budget");
 	tcase_set_timeout(tc, 600);

@@ -275,6 +275,142 @@ START_TEST(test_sleep_longer_than_hold)
 }
 END_TEST
 
+/*
+ * An invisible mark that changes nothing costs nothing: a 139-character
+ * GSM-7 post with a left-to-right mark (U+200E) in it went to each
+ * follower as UCS-2, 3 parts instead of 1. The copy leaves it out; the
+ * post keeps it. A ZWJ inside an emoji sequence stays (the family stays
+ * one picture), and so does a right-to-left mark in an Arabic post.
+ */
+#define LRM	"\xe2\x80\x8e"
+#define RLM	"\xe2\x80\x8f"
+#define ZWJ	"\xe2\x80\x8d"
+#define FAMILY	"\xf0\x9f\x91\xa8" ZWJ "\xf0\x9f\x91\xa9" ZWJ "\xf0\x9f\x91\xa7"
+
+START_TEST(test_invisible_marks)
+{
+	const char *a = "+212662000601", *b = "+212662000602";
+	char post[300] = "Match ce soir a 20h: " LRM "Raja contre Wydad";
+	char want[320];
+	struct logged l;
+
+	join(0, a, "JOIN lina", "@lina");
+	join(1, b, "JOIN malik", "@malik");
+	TEXT(1, b, "FOLLOW lina");
+	GETS(b, "You now follow @lina");
+	while (strlen(post) - strlen(LRM) < 139)
+		strcat(post, ".");
+	TEXT(0, a, post);
+	GETS(b, "Raja contre Wydad");
+	ck_assert(find_logged("sent.jsonl", b, "Raja contre Wydad", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_eq(l.parts, 1);
+	ck_assert_int_eq(count_str(l.text, LRM), 0);
+	ck_assert(strncmp(l.text, "@lina: Match ce soir a 20h: Raja contre Wydad", 45) == 0);
+	ck_assert_int_eq(strlen(l.text), strlen("@lina: ") + 139);
+	/* the post as written (web, API, GET) */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'lina' "
+	    "AND strpos(p.text, U&'\\200E') > 0", 0, NULL), 1);
+
+	/* an emoji ZWJ sequence: whole, in UCS-2 */
+	TEXT(0, a, "Toute la " FAMILY " au stade " LRM "ce soir");
+	GETS(b, "au stade");
+	ck_assert(find_logged("sent.jsonl", b, "au stade", &l));
+	ck_assert_str_eq(l.coding, "ucs2");
+	ck_assert_ptr_nonnull(strstr(l.text, FAMILY));
+	/* an Arabic post keeps its right-to-left mark */
+	snprintf(want, sizeof(want), "@lina: \xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 "
+	    RLM "(2-1)");
+	TEXT(1, a, want + strlen("@lina: "));
+	GETS(b, want);
+}
+END_TEST
+
+/*
+ * Typographic punctuation in a GSM-7 post: "l’ete" (U+2019) made a
+ * 138-character post 3 parts to each follower where "l'ete" was 1. The
+ * copy says it in GSM-7 (’ ‘ → ', “ ” « » → ", … → ..., – — → -); the post
+ * as stored and shown by the API keeps what was written. A text that is
+ * UCS-2 anyway (a ç, Arabic) keeps its punctuation.
+ */
+START_TEST(test_typographic_punctuation)
+{
+	const char *a = "+212662000701", *b = "+212662000702";
+	char post[300] = "Rendez-vous pour l\xe2\x80\x99" "ete \xe2\x80\x9c" "au souk\xe2\x80\x9d "
+	    "\xe2\x80\x93 vite\xe2\x80\xa6 \xc2\xab" "tous\xc2\xbb \xe2\x80\x94 "
+	    "\xe2\x80\x98" "ok\xe2\x80\x99 ";
+	char *body = NULL;
+	struct logged l;
+	size_t n = 0;
+
+	join(0, a, "JOIN nora", "@nora");
+	join(1, b, "JOIN omar", "@omar");
+	TEXT(1, b, "FOLLOW nora");
+	GETS(b, "You now follow @nora");
+	for (const char *q = post; *q != '\0'; q++)	/* characters so far */
+		n += (*q & 0xc0) != 0x80;
+	for (; n < 138; n++)
+		strcat(post, "x");
+	TEXT(0, a, post);
+	GETS(b, "@nora: Rendez-vous pour l'ete \"au souk\" - vite... \"tous\" - 'ok' xx");
+	ck_assert(find_logged("sent.jsonl", b, "Rendez-vous pour l'ete", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_eq(l.parts, 1);
+	/* the post as written, on the API */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/users/nora/posts", NULL, NULL,
+	    &body), 200);
+	ck_assert_msg(strstr(body, "l\xe2\x80\x99" "ete \xe2\x80\x9c" "au souk") != NULL,
+	    "%s", body);
+	free(body);
+
+	/* UCS-2 anyway: a ç, an Arabic text; written as they came */
+	TEXT(0, a, "Le gar\xc3\xa7on dit \xe2\x80\x9c" "bravo\xe2\x80\x9d\xe2\x80\xa6");
+	GETS(b, "@nora: Le gar\xc3\xa7on dit \xe2\x80\x9c" "bravo\xe2\x80\x9d\xe2\x80\xa6");
+	TEXT(1, a, "\xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 \xc2\xab" "Raja\xc2\xbb \xe2\x80\x93 2-1");
+	GETS(b, "@nora: \xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 \xc2\xab" "Raja\xc2\xbb \xe2\x80\x93 2-1");
+}
+END_TEST
+
+/*
+ * The same post twice (a phone's resend, a double press): karim's
+ * "Rendez-vous demain a 10h au souk pour le match" sent twice seconds
+ * apart, with different time stamps, was posted twice and each follower
+ * got it twice. Within repeat_window the same text (trimmed) is not
+ * posted again, silently; the operator reads why in the inbox.
+ */
+START_TEST(test_repeated_post)
+{
+	const char *k = "+212662000801", *f1 = "+212662000802", *f2 = "+212662000803";
+	const char *text = "Rendez-vous demain a 10h au souk pour le match";
+
+	join(0, k, "JOIN karim", "@karim");
+	join(1, f1, "JOIN farid", "@farid");
+	join(0, f2, "JOIN fatima", "@fatima");
+	TEXT(1, f1, "FOLLOW karim");
+	GETS(f1, "You now follow @karim");
+	TEXT(0, f2, "FOLLOW karim");
+	GETS(f2, "You now follow @karim");
+	TEXT(0, k, text);
+	GETS(f1, "@karim: Rendez-vous demain");
+	TEXT(1, k, text);
+	TEXT(0, k, "  Rendez-vous demain a 10h au souk pour le match ");
+	TEXT(1, k, "Rendez-vous demain a 11h au souk pour le match");
+	GETS(f2, "@karim: Rendez-vous demain a 11h");
+	settle();
+	ck_assert_int_eq(h_received_matching(&g, f1, "@karim: Rendez-vous demain a 10h"), 1);
+	ck_assert_int_eq(h_received_matching(&g, f2, "@karim: Rendez-vous demain a 10h"), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts p JOIN accounts a "
+	    "ON a.id = p.account_id WHERE a.handle = 'karim'", 0, NULL), 2);
+	/* karim is not told (a post is never confirmed): only the welcome */
+	ck_assert_int_eq(h_received_count(&g, k), 1);
+	/* the operator reads what happened */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = '+212662000801' AND state = 'ignored' AND result ~ "
+	    "'^same text as post [0-9]+, [0-9]+ s before: not posted again$'", 0, NULL), 2);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -288,6 +424,14 @@ suite(void)
 	tcase_add_test(tc, test_reply_cap);
 	tcase_add_test(tc, test_join_hint_once_a_day);
 	tcase_add_test(tc, test_sleep_longer_than_hold);
+	suite_add_tcase(s, tc);
+	/* what a follower's copy costs (its own gateway: run it alone) */
+	tc = tcase_create("cost");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_invisible_marks);
+	tcase_add_test(tc, test_typographic_punctuation);
+	tcase_add_test(tc, test_repeated_post);
 	suite_add_tcase(s, tc);
 	return s;
 }
