@@ -280,6 +280,38 @@ START_TEST(test_outcome_disk_full)
 }
 END_TEST
 
+/*
+ * The data disk fills as an SMS comes: it cannot be stored. pigeond
+ * forgot it and the worker, which had reported its location, never did
+ * again: it stayed on the SIM until the worker restarted. Now it is held
+ * and stored once there is space, then deleted from the SIM, and the
+ * phone gets its answer.
+ */
+START_TEST(test_sms_disk_full)
+{
+	char *log;
+
+	h_gateway_start(&g, "crash_disk_in", 1);
+	disk_full_install();
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON inbox_parts "
+	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	/* The fault's length: not a wait for a condition. */
+	h_sleep_ms(3000);
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* still on the SIM */
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
+	int modem0 = 0;
+	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 1);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -296,6 +328,7 @@ suite(void)
 	TCase *disk = tcase_create("disk");
 	tcase_set_timeout(disk, 240);
 	tcase_add_test(disk, test_outcome_disk_full);
+	tcase_add_test(disk, test_sms_disk_full);
 	suite_add_tcase(s, disk);
 	return s;
 }
