@@ -312,6 +312,38 @@ START_TEST(test_sms_disk_full)
 }
 END_TEST
 
+/*
+ * The data disk fills as a status report comes: it cannot be stored.
+ * Forgotten, it stayed on the SIM and the message `sent` until the
+ * worker restarted; now it is held, stored once there is space, and the
+ * message is delivered.
+ */
+START_TEST(test_report_disk_full)
+{
+	char *log;
+	int modem0 = 0;
+
+	g.modem_extra[0] = "report = yes\n";
+	h_gateway_start(&g, "crash_disk_rep", 1);
+	g.modem_extra[0] = NULL;
+	disk_full_install();
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON status_reports "
+	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	long id = h_outbox_add(&g, "+212661000021", "did it arrive?", 1);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	/* The fault's length: not a wait for a condition. */
+	h_sleep_ms(3000);
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* the report, on the SIM */
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -329,6 +361,7 @@ suite(void)
 	tcase_set_timeout(disk, 240);
 	tcase_add_test(disk, test_outcome_disk_full);
 	tcase_add_test(disk, test_sms_disk_full);
+	tcase_add_test(disk, test_report_disk_full);
 	suite_add_tcase(s, disk);
 	return s;
 }
