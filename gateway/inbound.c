@@ -7,8 +7,17 @@
  * the inbox's dedupe key turns the second insert into a no-op. Each batch
  * is a durable query (store.h): sent again if the connection is lost
  * before its answer.
+ *
+ * A batch the database refuses for a reason of its own (its disk full, a
+ * shutdown: store_error_transient) is held and sent again every HOLD_MS,
+ * ahead of the parts that came since, until it is stored. Dropped, a
+ * part stayed on the SIM for the worker's life: the worker reports a
+ * location once (modem/listing.c), and no later worker came
+ * (test_crash test_sms_disk_full). Only a part whose own statement fails
+ * alone, for an error of its own data, is left on the modem so.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -23,6 +32,8 @@
 #include "store.h"
 
 #define BATCH_MAX	200
+#define HOLD_MS		1000	/* a batch refused for now, again after this */
+#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 
 struct part {
 	TAILQ_ENTRY(part) entry;
@@ -39,6 +50,9 @@ static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 static int flushing;
 static struct event *ev_flush;
+static struct event *ev_held;	/* a refused batch goes again */
+static int64_t held_since;	/* ms: the first refusal of this outage */
+static int64_t held_logged;	/* ms: the last "still held" */
 /*
  * The inbox is written on a connection of its own: a backend storing a
  * batch works on one core while the gateway's connection applies the
@@ -201,6 +215,47 @@ inbound_store(void)
 }
 
 static void
+inbound_on_held(evutil_socket_t fd, short what, void *arg)
+{
+	inbound_flush();
+}
+
+/*
+ * The database refused the batch in flight for a reason of its own: its
+ * parts go back ahead of the others, and the next batch leaves after
+ * HOLD_MS. One line when it begins, one a minute while it lasts.
+ */
+static void
+inbound_hold(const PGresult *res)
+{
+	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
+	int64_t now = pigeon_now_ms();
+	struct part *p;
+	size_t n = 0;
+
+	while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
+		TAILQ_REMOVE(&in_flight, p, entry);
+		TAILQ_INSERT_HEAD(&pending, p, entry);
+	}
+	TAILQ_FOREACH(p, &pending, entry)
+		n++;
+	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
+		log_warnx("inbox: cannot store SMS parts now (%s); %zu %s, left on "
+		    "the modems, tried again every %d ms", store_error(res), n,
+		    held_since == 0 ? "held" : "still held", HOLD_MS);
+		held_logged = now;
+	}
+	if (held_since == 0)
+		held_since = now;
+	if (ev_held == NULL)
+		ev_held = evtimer_new(env.base, inbound_on_held, NULL);
+	if (ev_held != NULL)
+		evtimer_add(ev_held, &tv);
+	else
+		inbound_kick();		/* out of memory: at once, then */
+}
+
+static void
 inbound_stored(PGresult *res, void *arg)
 {
 	struct part *p;
@@ -209,11 +264,21 @@ inbound_stored(PGresult *res, void *arg)
 	flushing = 0;
 	if (res == NULL)
 		return;		/* pigeond stops: the parts stay on the modems */
+	if (store_error_transient(res)) {
+		inbound_hold(res);
+		return;
+	}
+	if (held_since != 0 && store_ok(res)) {
+		log_info("inbox: the held SMS parts are stored, %.1f s after the "
+		    "first refusal", (pigeon_now_ms() - held_since) / 1000.0);
+		held_since = 0;
+	}
 	if (!store_ok(res)) {
 		p = TAILQ_FIRST(&in_flight);
 		if (p != NULL && p->alone) {
-			/* Left on the modem; a later worker reports it again.
-			 * An SMSC delivers it again once told (`release`): it
+			/* Its own data is at fault (tried again, it fails
+			 * again): left on the modem, which a later worker
+			 * reports again (a restart, disable/enable). An SMSC delivers it again once told (`release`): it
 			 * waited unanswered at the worker, every copy of it
 			 * joined to it and never stored. */
 			log_warnx("modem %s: cannot store the SMS at location %d: %s",
@@ -255,7 +320,8 @@ inbound_flush(void)
 	char *sql_arg;
 	int n = 0, alone;
 
-	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store))
+	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store) ||
+	    (ev_held != NULL && evtimer_pending(ev_held, NULL)))
 		return;
 	struct store *st = inbound_store();
 	batch = json_array();
@@ -324,5 +390,9 @@ inbound_free(void)
 	if (ev_flush) {
 		event_free(ev_flush);
 		ev_flush = NULL;
+	}
+	if (ev_held) {
+		event_free(ev_held);
+		ev_held = NULL;
 	}
 }

@@ -22,7 +22,19 @@
  * each outcome names its claim ("claim", the claiming transaction's id),
  * and a row released or failed by the first and claimed again since is
  * another claim (test_smpp test_outcome_names_its_claim).
+ *
+ * A statement that fails for a reason of the database's own (its disk
+ * full, a shutdown, a deadlock: store_error_transient) says nothing about
+ * the outcomes: they are held, and the held ones go again, before the
+ * next ones, every HOLD_MS until the database takes them. Dropped, an
+ * outcome `sent` left its row `sending` until the lease ran out, and the
+ * row went out again: 17 duplicates in a run whose data disk filled
+ * during a fan-out (test_crash test_outcome_disk_full). Meanwhile this
+ * host returns no expired leases (scheduler.c): the rows of its held
+ * outcomes are among them. Only an error of the outcome's own statement
+ * (a constraint its data breaks) drops it, logged, once it failed alone.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +48,18 @@
 #include "store.h"
 
 #define BATCH_MAX	1000
+#define HOLD_MS		1000	/* held outcomes go again after this */
+#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 static json_t *pending;		/* outcomes waiting for the next statement */
 static int recording;		/* outcomes not yet answered, batch included */
 static int flushing;		/* a batch statement in flight */
 static struct event *ev_flush;
 static struct store *out_store;
 static int out_closing;		/* scheduler_free: lost batches stay lost */
+static json_t *held;		/* refused by the database for now */
+static struct event *ev_held;	/* sends them again */
+static int64_t held_since;		/* ms: the first refusal of this outage */
+static int64_t held_logged;	/* ms: the last "still held" */
 
 static const char SQL_OUTCOMES[] =
     "SELECT pigeon_outbox_outcomes($1::jsonb, $2, $3, $4)";
@@ -55,6 +73,7 @@ struct outcomes {
 
 static void outcomes_flush(void);
 static int outcomes_send(json_t *list, int batch);
+static void outcomes_on_held(evutil_socket_t, short, void *);
 
 /*
  * A link's send slot frees when its outcome is committed, not when the
@@ -82,6 +101,61 @@ outcomes_settled(json_t *list)
 
 	json_array_foreach(list, i, o)
 		outcome_settled(o);
+}
+
+/*
+ * The database refused list for a reason of its own: its outcomes wait
+ * (still counted in recording and their links' windows) and go again
+ * after HOLD_MS, with the held ones. One line when it begins, one a
+ * minute while it lasts.
+ */
+static void
+outcomes_hold(json_t *list, const PGresult *res)
+{
+	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
+	int64_t now = pigeon_now_ms();
+	size_t n = json_array_size(list);
+
+	if (held == NULL)
+		held = json_array();
+	if (held == NULL || json_array_extend(held, list) == -1) {
+		/* Out of memory: the lease returns the rows. */
+		log_warnx("outbox: out of memory holding %zu outcome(s); their "
+		    "leases return them", n);
+		outcomes_settled(list);
+		recording -= (int)n;
+		return;
+	}
+	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
+		log_warnx("outbox: cannot record %zu outcome(s) now (%s); %s, "
+		    "tried again every %d ms", json_array_size(held), store_error(res),
+		    held_since == 0 ? "held" : "still held", HOLD_MS);
+		held_logged = now;
+	}
+	if (held_since == 0)
+		held_since = now;
+	if (ev_held == NULL)
+		ev_held = evtimer_new(env.base, outcomes_on_held, NULL);
+	if (ev_held != NULL && !evtimer_pending(ev_held, NULL))
+		evtimer_add(ev_held, &tv);
+}
+
+/* The held outcomes go first in the next statement. */
+static void
+outcomes_on_held(evutil_socket_t fd, short what, void *arg)
+{
+	if (held == NULL || json_array_size(held) == 0)
+		return;
+	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
+
+	if (pending != NULL && json_array_extend(held, pending) == -1) {
+		evtimer_add(ev_held, &tv);	/* out of memory: later */
+		return;
+	}
+	json_decref(pending);
+	pending = held;
+	held = NULL;
+	outcomes_flush();
 }
 
 /* res is NULL when pigeond stops, or when out_store lost the batch. */
@@ -113,11 +187,11 @@ outcomes_recorded(PGresult *res, void *arg)
 
 	if (st->batch)
 		flushing = 0;
-	if (res == NULL || store_ok(res) || n == 1)
-		outcomes_settled(st->list);	/* else each again, alone */
-	if (res != NULL && !store_ok(res) && n > 1) {
-		/* Rolled back as a whole: each again by itself, so that the
-		 * one at fault fails alone. */
+	if (res != NULL && store_error_transient(res) && !out_closing) {
+		outcomes_hold(st->list, res);
+	} else if (res != NULL && !store_ok(res) && n > 1) {
+		/* Rolled back as a whole for one outcome's own error: each
+		 * again by itself, so that the one at fault fails alone. */
 		log_warnx("outbox: recording %zu outcomes failed (%s); one at a time",
 		    n, store_error(res));
 		json_array_foreach(st->list, i, o) {
@@ -137,6 +211,14 @@ outcomes_recorded(PGresult *res, void *arg)
 			log_warnx("outbox %lld: cannot record the outcome: %s",
 			    (long long)json_integer_value(json_object_get(
 			    json_array_get(st->list, 0), "id")), store_error(res));
+		if (res != NULL && store_ok(res) && held_since != 0 &&
+		    (held == NULL || json_array_size(held) == 0)) {
+			log_info("outbox: the held outcomes are recorded, %.1f s "
+			    "after the first refusal",
+			    (pigeon_now_ms() - held_since) / 1000.0);
+			held_since = 0;
+		}
+		outcomes_settled(st->list);
 		recording -= (int)n;
 	}
 	json_decref(st->list);
@@ -190,6 +272,10 @@ outcomes_flush(void)
 	size_t n;
 
 	if (flushing || pending == NULL || json_array_size(pending) == 0)
+		return;
+	/* While some are held, the next ones go with them, after the
+	 * pause: a database short of space is not asked at every send. */
+	if (held != NULL && json_array_size(held) > 0)
 		return;
 	list = pending;
 	pending = NULL;
@@ -245,6 +331,13 @@ outcomes_busy(void)
 	return recording > 0;
 }
 
+/* Outcomes the database refused for now (outcomes_hold). */
+int
+outcomes_held(void)
+{
+	return held != NULL && json_array_size(held) > 0;
+}
+
 void
 outcomes_free(void)
 {
@@ -253,6 +346,12 @@ outcomes_free(void)
 	out_store = NULL;
 	json_decref(pending);
 	pending = NULL;
+	json_decref(held);
+	held = NULL;
+	if (ev_held != NULL) {
+		event_free(ev_held);
+		ev_held = NULL;
+	}
 	if (ev_flush != NULL) {
 		event_free(ev_flush);
 		ev_flush = NULL;

@@ -342,6 +342,7 @@ void	 scheduler_free(void);
 void	 outcomes_push(json_t *o, struct link *l);
 void	 outcomes_connect(void);
 int	 outcomes_busy(void);
+int	 outcomes_held(void);
 void	 outcomes_free(void);
 
 /* http.c */

@@ -8,8 +8,16 @@
  * it is read again. A report that matches nothing is kept and counted,
  * never dropped. An SMPP bind's receipts (reports_receipt) take the same
  * path, matched by the SMSC's message id instead of the reference.
+ *
+ * A report the database refuses for a reason of its own (its disk full:
+ * store_error_transient) is held and stored again every HOLD_MS: the
+ * worker reports a location once in its life, and a report dropped so
+ * stayed on the SIM, and its message `sent`, until the worker restarted
+ * (test_crash test_report_disk_full). A receipt refused so is left to
+ * its SMSC, which delivers it again once told (`release`).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +31,8 @@
 #include "store.h"
 
 #define REPORT_PARAMS	8
+#define HOLD_MS		1000	/* a report refused for now, again after this */
+#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 
 /* What the answer needs: where the report lies, to delete it. */
 struct report {
@@ -30,9 +40,16 @@ struct report {
 	unsigned	 generation;	/* of the process that read it */
 	int		 folder, location;
 	char		*params[REPORT_PARAMS];
+	struct report	*next_held;
 };
 
 static int in_flight;
+static struct report *held;		/* refused for now, stored again later */
+static struct event *ev_held;
+static int64_t held_since;		/* ms: the first refusal of this outage */
+static int64_t held_logged;		/* ms: the last "still held" */
+
+static void report_send(struct report *);
 
 static const char SQL_REPORT[] =
     "SELECT pigeon_report_store($1, $2, $3::integer, $4::integer, "
@@ -60,6 +77,45 @@ report_free(struct report *r)
 	free(r);
 }
 
+static void
+report_on_held(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *list = held, *r;
+
+	held = NULL;
+	while ((r = list) != NULL) {
+		list = r->next_held;
+		r->next_held = NULL;
+		report_send(r);
+	}
+}
+
+/* Stored again after HOLD_MS; one line when it begins, one a minute. */
+static void
+report_hold(struct report *r, const PGresult *res)
+{
+	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
+	int64_t now = pigeon_now_ms();
+	struct report **tail = &held;
+
+	while (*tail != NULL)
+		tail = &(*tail)->next_held;
+	*tail = r;
+	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
+		log_warnx("modem %s: cannot store the status report at location %d "
+		    "now (%s); %s, tried again every %d ms", r->modem->name,
+		    r->location, store_error(res), held_since == 0 ? "held" :
+		    "still held", HOLD_MS);
+		held_logged = now;
+	}
+	if (held_since == 0)
+		held_since = now;
+	if (ev_held == NULL)
+		ev_held = evtimer_new(env.base, report_on_held, NULL);
+	if (ev_held != NULL && !evtimer_pending(ev_held, NULL))
+		evtimer_add(ev_held, &tv);
+}
+
 /* A durable query (store.h): res is NULL only when pigeond stops. */
 static void
 report_stored(PGresult *res, void *arg)
@@ -67,10 +123,21 @@ report_stored(PGresult *res, void *arg)
 	struct report *r = arg;
 
 	in_flight--;
+	if (res != NULL && store_error_transient(res)) {
+		report_hold(r, res);
+		return;
+	}
+	if (res != NULL && store_ok(res) && held_since != 0 && held == NULL) {
+		log_info("modem %s: the held status reports are stored, %.1f s "
+		    "after the first refusal", r->modem->name,
+		    (pigeon_now_ms() - held_since) / 1000.0);
+		held_since = 0;
+	}
 	if (res == NULL) {
 		/* pigeond stops: the report stays on the modem. */
 	} else if (!store_ok(res)) {
-		/* Left on the modem; a later worker reports it again. */
+		/* Its own data is at fault: left on the modem, which a later
+		 * worker reports again (a restart, disable/enable). */
 		log_warnx("modem %s: cannot store the status report at location %d: %s",
 		    r->modem->name, r->location, store_error(res));
 	} else {
@@ -140,7 +207,13 @@ reports_sms(struct link *m, json_t *msg)
 		report_free(r);
 		return;
 	}
-	/* The dedupe key makes a second try safe. */
+	report_send(r);
+}
+
+/* The dedupe key makes a second try safe. r is owned by the query. */
+static void
+report_send(struct report *r)
+{
 	if (store_durable(env.store, SQL_REPORT, REPORT_PARAMS,
 	    (const char *const *)r->params, report_stored, r) == -1) {
 		report_free(r);
@@ -469,6 +542,15 @@ reports_free(void)
 	rcpt_store = NULL;
 	receipts_free(rcpt_pending);
 	rcpt_pending = NULL;
+	while (held != NULL) {
+		struct report *r = held;
+		held = r->next_held;
+		report_free(r);		/* left on the modem */
+	}
+	if (ev_held != NULL) {
+		event_free(ev_held);
+		ev_held = NULL;
+	}
 	if (ev_rcpt_flush != NULL) {
 		event_free(ev_rcpt_flush);
 		ev_rcpt_flush = NULL;
@@ -478,6 +560,6 @@ reports_free(void)
 int
 reports_busy(void)
 {
-	return (in_flight > 0 || (rcpt_pending != NULL && rcpt_pending->n > 0)) &&
-	    store_is_up(env.store);
+	return (in_flight > 0 || held != NULL ||
+	    (rcpt_pending != NULL && rcpt_pending->n > 0)) && store_is_up(env.store);
 }

@@ -532,8 +532,12 @@ scheduler_reclaim(void)
 		return;
 	snprintf(validity, sizeof(validity), "%d", env.conf.validity);
 	const char *params[] = { validity };
-	store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
-	    reclaimed, NULL);
+	/* Not while the database refuses outcomes of ours (outcomes.c):
+	 * their rows' leases may have run out meanwhile, and returned
+	 * before the outcome `sent` is recorded, they went out again. */
+	if (!outcomes_held())
+		store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
+		    reclaimed, NULL);
 	store_query(env.store, "SELECT pigeon_outbox_expire($1)", 1, params,
 	    expired, NULL);
 }

@@ -131,6 +131,19 @@ store_error(const PGresult *res)
 	return (m && *m) ? one_line(m) : PQresStatus(PQresultStatus(res));
 }
 
+int
+store_error_transient(const PGresult *res)
+{
+	const char *st;
+
+	if (res == NULL || store_ok(res) ||
+	    (st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
+		return 0;
+	return strncmp(st, "53", 2) == 0 || strncmp(st, "58", 2) == 0 ||
+	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
+	    strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+}
+
 struct store *
 store_new(struct event_base *base, const char *conninfo)
 {

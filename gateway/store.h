@@ -89,5 +89,16 @@ void	 store_reset(struct store *, const char *why);
 /* Helpers for callbacks. */
 int	 store_ok(const PGresult *res);		/* tuples or command ok */
 const char *store_error(const PGresult *res);	/* one line, never NULL */
+/*
+ * 1 when res failed for a reason that says nothing about the statement's
+ * own data, so that the same statement may succeed later: the server
+ * short of resources (class 53: disk full, out of memory, too many
+ * connections), shutting down or restarting (57P01-57P05), a system error
+ * (class 58: I/O), a serialization failure or a deadlock (40001, 40P01),
+ * the connection (class 08). A write that fails so is held and tried again
+ * after a pause, as one whose connection was lost; any other error is the
+ * statement's (a constraint its data breaks). 0 for success and for NULL.
+ */
+int	 store_error_transient(const PGresult *res);
 
 #endif

@@ -7,7 +7,10 @@
  *
  * Also: a transient database error while the inbox is applied keeps one
  * phone's commands in the order it sent them, and a message that always
- * fails so does not hold the others for ever.
+ * fails so does not hold the others for ever; the database's disk full
+ * while outcomes and SMS are stored (a trigger of the test's raises
+ * PostgreSQL's own error, SQLSTATE 53100, while a flag row is set) loses
+ * and doubles nothing.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -207,6 +210,140 @@ START_TEST(test_stuck_message)
 }
 END_TEST
 
+/*
+ * The disk full, as PostgreSQL says it ("could not extend file ...: No
+ * space left on device", SQLSTATE 53100), while test_disk_full has a
+ * row: raised by a trigger of the test's on table for the writes that
+ * when says (a WHEN clause of the trigger).
+ */
+static void
+disk_full_install(void)
+{
+	h_db_exec(g.db, "CREATE TABLE test_disk_full (since timestamptz)");
+	h_db_exec(g.db, "CREATE FUNCTION test_disk_full() RETURNS trigger "
+	    "LANGUAGE plpgsql AS $$ BEGIN "
+	    "IF EXISTS (SELECT 1 FROM test_disk_full) THEN "
+	    "RAISE EXCEPTION 'could not extend file \"base/16384/16402\": "
+	    "No space left on device' USING ERRCODE = '53100', "
+	    "HINT = 'Check free disk space.'; "
+	    "END IF; RETURN NEW; END $$");
+}
+
+/*
+ * The data disk fills during a send: the outcome `sent` cannot be
+ * recorded. It was tried again alone, then forgotten: the row stayed
+ * `sending` until its lease ran out (5 s here), went back to the queue
+ * (pigeon_outbox_reclaim, every 30 s) and every phone got its SMS twice.
+ * Now the outcomes are held while the disk is full, the expired leases
+ * of this host are not returned meanwhile, and once there is space the
+ * outcomes are recorded: each phone gets its SMS once.
+ */
+START_TEST(test_outcome_disk_full)
+{
+	static const char *const phones[] = {
+		"+212661000011", "+212661000012", "+212661000013", "+212661000014"
+	};
+	char *log;
+
+	g.extra_config = "lease_seconds = 5";
+	h_gateway_start(&g, "crash_disk_out", 2);
+	g.extra_config = NULL;
+	disk_full_install();
+	/* Outcomes (and leases returned): the row leaves `sending`. */
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE UPDATE ON outbox "
+	    "FOR EACH ROW WHEN (OLD.state = 'sending' AND NEW.state <> 'sending') "
+	    "EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_gt(h_outbox_add(&g, phones[i], "Tomorrow at 9, the well", 0), 0);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	/* The fault's length, past the leases' end: not a wait for a
+	 * condition. (A modem whose outcome is held sends nothing more.) */
+	h_sleep_ms(7000);
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	/* Space again: each sent and recorded, without another send (a
+	 * lease returned waits up to 30 s for the janitor, then goes out
+	 * again). */
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(h_wait_received(&g, phones[i], "Tomorrow at 9", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE state = 'sent' "
+	    "AND text = $1", "Tomorrow at 9, the well", "4", WAIT_MS), 0);
+	ck_assert_int_eq(h_gateway_settle(&g, WAIT_MS), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(h_received_count(&g, phones[i]) == 1, "%s got: %s",
+		    phones[i], h_received(&g, phones[i]));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE attempts <> 1",
+	    0, NULL), 0);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/*
+ * The data disk fills as an SMS comes: it cannot be stored. pigeond
+ * forgot it and the worker, which had reported its location, never did
+ * again: it stayed on the SIM until the worker restarted. Now it is held
+ * and stored once there is space, then deleted from the SIM, and the
+ * phone gets its answer.
+ */
+START_TEST(test_sms_disk_full)
+{
+	char *log;
+
+	h_gateway_start(&g, "crash_disk_in", 1);
+	disk_full_install();
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON inbox_parts "
+	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	/* The fault's length: not a wait for a condition. */
+	h_sleep_ms(3000);
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* still on the SIM */
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
+	int modem0 = 0;
+	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 1);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/*
+ * The data disk fills as a status report comes: it cannot be stored.
+ * Forgotten, it stayed on the SIM and the message `sent` until the
+ * worker restarted; now it is held, stored once there is space, and the
+ * message is delivered.
+ */
+START_TEST(test_report_disk_full)
+{
+	char *log;
+	int modem0 = 0;
+
+	g.modem_extra[0] = "report = yes\n";
+	h_gateway_start(&g, "crash_disk_rep", 1);
+	g.modem_extra[0] = NULL;
+	disk_full_install();
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON status_reports "
+	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	long id = h_outbox_add(&g, "+212661000021", "did it arrive?", 1);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	/* The fault's length: not a wait for a condition. */
+	h_sleep_ms(3000);
+	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* the report, on the SIM */
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -220,6 +357,12 @@ suite(void)
 	tcase_add_test(order, test_transient_error_keeps_order);
 	tcase_add_test(order, test_stuck_message);
 	suite_add_tcase(s, order);
+	TCase *disk = tcase_create("disk");
+	tcase_set_timeout(disk, 240);
+	tcase_add_test(disk, test_outcome_disk_full);
+	tcase_add_test(disk, test_sms_disk_full);
+	tcase_add_test(disk, test_report_disk_full);
+	suite_add_tcase(s, disk);
 	return s;
 }
 
