@@ -93,57 +93,6 @@ store_on_fail(evutil_socket_t fd, short what, void *arg)
 		store_reset(s, s->fail_why ? s->fail_why : "cannot send");
 }
 
-/* libpq's message on one line: its line breaks and the tab that indents
- * its hint ("...failed: No such file or directory\n\tIs the server
- * running...?") one space each, none at either end (the log shows a
- * control character as '?'). */
-static char *
-one_line(const char *msg)
-{
-	static char buf[512];
-	size_t i, j = 0;
-	for (i = 0; msg && msg[i] && j < sizeof(buf) - 1; i++) {
-		int blank = (unsigned char)msg[i] <= ' ' || msg[i] == 0x7f;
-		if (!blank)
-			buf[j++] = msg[i];
-		else if (j > 0 && buf[j - 1] != ' ')
-			buf[j++] = ' ';
-	}
-	while (j > 0 && buf[j - 1] == ' ')
-		j--;
-	buf[j] = '\0';
-	return buf;
-}
-
-int
-store_ok(const PGresult *res)
-{
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-}
-
-const char *
-store_error(const PGresult *res)
-{
-	if (res == NULL)
-		return "database connection lost";
-	const char *m = PQresultErrorMessage(res);
-	return (m && *m) ? one_line(m) : PQresStatus(PQresultStatus(res));
-}
-
-int
-store_error_transient(const PGresult *res)
-{
-	const char *st;
-
-	if (res == NULL || store_ok(res) ||
-	    (st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
-		return 0;
-	return strncmp(st, "53", 2) == 0 || strncmp(st, "58", 2) == 0 ||
-	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
-	    strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
-}
-
 struct store *
 store_new(struct event_base *base, const char *conninfo)
 {
@@ -387,7 +336,7 @@ store_on_writable(evutil_socket_t fd, short what, void *arg)
 	struct store *s = arg;
 	int r = PQflush(s->conn);
 	if (r == -1)
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset(s, store_one_line(PQerrorMessage(s->conn)));
 	else if (r == 1)
 		event_add(s->ev_write, NULL);
 }
@@ -410,7 +359,7 @@ store_arm(struct store *s)
 static void
 store_on_notice(void *arg, const char *message)
 {
-	log_debug("database: %s", one_line(message));
+	log_debug("database: %s", store_one_line(message));
 }
 
 static void
@@ -431,7 +380,7 @@ store_on_poll(evutil_socket_t fd, short what, void *arg)
 		event_add(s->ev_poll, NULL);
 		return;
 	case PGRES_POLLING_FAILED:
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset(s, store_one_line(PQerrorMessage(s->conn)));
 		return;
 	case PGRES_POLLING_OK:
 	default:
@@ -486,7 +435,7 @@ store_connect(struct store *s)
 		return;
 	}
 	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset(s, store_one_line(PQerrorMessage(s->conn)));
 		return;
 	}
 	PQsetNoticeProcessor(s->conn, store_on_notice, NULL);
@@ -603,7 +552,7 @@ static void
 store_reset_soon(struct store *s)
 {
 	if (s->fail_why == NULL)
-		s->fail_why = strdup(one_line(PQerrorMessage(s->conn)));
+		s->fail_why = strdup(store_one_line(PQerrorMessage(s->conn)));
 	event_active(s->ev_fail, EV_TIMEOUT, 0);
 }
 
@@ -655,7 +604,7 @@ store_on_socket(evutil_socket_t fd, short what, void *arg)
 	struct query *q;
 
 	if (!PQconsumeInput(s->conn)) {
-		store_reset(s, one_line(PQerrorMessage(s->conn)));
+		store_reset(s, store_one_line(PQerrorMessage(s->conn)));
 		return;
 	}
 	while ((n = PQnotifies(s->conn)) != NULL) {
@@ -720,7 +669,7 @@ store_on_cancel(evutil_socket_t fd, short what, void *arg)
 		store_pump(s);
 		return;
 	}
-	store_reset(s, n > 1 ? one_line(msg + 1) : (what & EV_TIMEOUT) ?
+	store_reset(s, n > 1 ? store_one_line(msg + 1) : (what & EV_TIMEOUT) ?
 	    "the cancel request got no answer" : "the cancel request failed");
 }
 

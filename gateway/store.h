@@ -86,7 +86,7 @@ void	 store_setup_done(struct store *);
 /* Drops the connection (set-up failed) and reconnects after the backoff. */
 void	 store_reset(struct store *, const char *why);
 
-/* Helpers for callbacks. */
+/* Helpers for callbacks (store_result.c). */
 int	 store_ok(const PGresult *res);		/* tuples or command ok */
 const char *store_error(const PGresult *res);	/* one line, never NULL */
 /*
@@ -100,5 +100,7 @@ const char *store_error(const PGresult *res);	/* one line, never NULL */
  * statement's (a constraint its data breaks). 0 for success and for NULL.
  */
 int	 store_error_transient(const PGresult *res);
+/* libpq's message on one line (in a static buffer: copy it to keep it). */
+char	*store_one_line(const char *msg);
 
 #endif
