@@ -278,9 +278,10 @@ inbound_stored(PGresult *res, void *arg)
 		if (p != NULL && p->alone) {
 			/* Its own data is at fault (tried again, it fails
 			 * again): left on the modem, which a later worker
-			 * reports again (a restart, disable/enable). An SMSC delivers it again once told (`release`): it
-			 * waited unanswered at the worker, every copy of it
-			 * joined to it and never stored. */
+			 * reports again (a restart, disable/enable). An SMSC
+			 * delivers it again once told (`release`): it waited
+			 * unanswered at the worker, every copy of it joined
+			 * to it and never stored. */
 			log_warnx("modem %s: cannot store the SMS at location %d: %s",
 			    p->modem->name, p->location, store_error(res));
 			supervisor_release(p->modem, p->generation, p->location);

@@ -144,10 +144,10 @@ outcomes_hold(json_t *list, const PGresult *res)
 static void
 outcomes_on_held(evutil_socket_t fd, short what, void *arg)
 {
-	if (held == NULL || json_array_size(held) == 0)
-		return;
 	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
 
+	if (held == NULL || json_array_size(held) == 0)
+		return;
 	if (pending != NULL && json_array_extend(held, pending) == -1) {
 		evtimer_add(ev_held, &tv);	/* out of memory: later */
 		return;
