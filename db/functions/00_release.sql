@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 2614e4c5580ae59462cd103b76c36783edbfc1dcdc2b14fb7c740e168777511d
+-- functions sha256: 4a4709dfddf9bd7393ea683a4626c23ea4abd51a53bead8de6d973ebd9a47b0e
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 58 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 59 $$;

@@ -32,7 +32,12 @@ RETURNS integer LANGUAGE sql STABLE AS $$
 $$;
 
 -- Called by pigeond at every start with its [pigeon] keys. An unknown
--- time zone is refused here (the old settings stay).
+-- time zone is refused here (the old settings stay). The keys given are
+-- written, the others kept: during a rolling upgrade an older pigeond,
+-- which does not know a newer key (repeat_window), writes its settings at
+-- each (re)connection, and deleting the rest made the newer functions,
+-- which every host runs, fail on that key ("setting repeat_window is not
+-- loaded": no post could be made until a newer host connected again).
 CREATE OR REPLACE FUNCTION pigeon_settings_load(p_settings jsonb)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -41,9 +46,10 @@ BEGIN
 	IF p_settings ? 'timezone' THEN
 		PERFORM now() AT TIME ZONE (p_settings->>'timezone');
 	END IF;
-	DELETE FROM settings;
-	INSERT INTO settings (key, value)
-	SELECT key, value FROM jsonb_each_text(p_settings);
+	INSERT INTO settings AS s (key, value)
+	SELECT key, value FROM jsonb_each_text(p_settings)
+	ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+	 WHERE s.value IS DISTINCT FROM EXCLUDED.value;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END $$;
