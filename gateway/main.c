@@ -206,9 +206,17 @@ on_db_state(int up, void *arg)
 		hostlock_db_down();
 		return;
 	}
+	/* The host name's lock first; pigeond_db_ready once it is held. */
+	hostlock_db_up();
+}
+
+/* hostlock.c: this pigeond holds its host name's lock on a new connection. */
+void
+pigeond_db_ready(void)
+{
 	/* The modems' locks first: their answers come before any claim's;
 	 * then the settings, which the scheduler's first queries read. */
-	hostlock_db_up();
+	hostlock_kick();
 	link_db_up();
 	commands_db_up();
 	scheduler_db_up();
@@ -379,6 +387,8 @@ main(int argc, char *argv[])
 	event_base_free(env.base);
 	migrate_cleanup();
 	config_free(&env.conf);
+	if (hostlock_refused())
+		return 1;
 	if (migrate_refused()) {
 		/* systemd: RestartPreventExitStatus keeps it from looping. */
 		return MIGRATE_EXIT_NEWER;

@@ -178,6 +178,7 @@ extern struct pigeond env;
 
 /* main.c */
 void	 pigeond_check_drained(void);
+void	 pigeond_db_ready(void);
 struct store;
 struct store *pigeond_store(struct store **, const char *role,
 	    void (*on_state)(int up, void *arg));
@@ -258,6 +259,8 @@ int	 reload_config(char *why, size_t whylen);
 /* hostlock.c */
 int	 hostlock_init(void);
 void	 hostlock_db_up(void);
+int	 hostlock_host_held(void);
+int	 hostlock_refused(void);
 void	 hostlock_db_down(void);
 /* Tries every configured link whose lock is not held (never waits). */
 void	 hostlock_kick(void);

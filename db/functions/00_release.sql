@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8ca94061bfad490da7aa110e1daa27c3590d9752b13fa460dc87dd6b1f42987b
+-- functions sha256: 6273f518a8826920dadb338387ad2b5c7dcd13bd7b42cb70cd02eec4470e415c
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 53 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 54 $$;

@@ -1,0 +1,168 @@
+/*
+ * One pigeond per host name, and what a stop or a short open-file limit
+ * leaves behind. Real pigeond, pigeon-modem and pigeon-modemsim.
+ *
+ * samehost: pigeond started twice by mistake (the same config, another
+ * HTTP port: one host name) refuses to start, and the first one's send in
+ * flight goes out once, where the second one put it back in the queue and
+ * it went out twice. After a crash (SIGKILL) pigeond starts again at once.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static char *
+log_of(struct h_gateway *g, const char *name)
+{
+	return h_strf("%s/%s", g->dir, name);
+}
+
+/* A's config, with a port file of its own: the same host name. */
+static char *
+second_config(struct h_gateway *g)
+{
+	char *text = h_read_file(g->config), *path = log_of(g, "second.conf");
+	char *old = h_strf("%s/http.port", g->dir), *new = h_strf("%s/second.port", g->dir);
+	char *at = strstr(text, old);
+
+	ck_assert_ptr_nonnull(at);
+	*at = '\0';
+	char *out = h_strf("%s%s%s", text, new, at + strlen(old));
+	ck_assert_int_eq(h_write_file(path, out), 0);
+	chmod(path, 0600);
+	free(text);
+	free(old);
+	free(new);
+	free(out);
+	return path;
+}
+
+static const char *
+host(struct h_gateway *g)
+{
+	return strrchr(g->dir, '/') + 1;
+}
+
+struct exit_arg {
+	pid_t	pid;
+	int	status;
+};
+
+static int
+exited(void *p)
+{
+	struct exit_arg *a = p;
+	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
+}
+
+struct count_arg {
+	const char *path, *needle;
+	int n;
+};
+
+static int
+log_count_reaches(void *p)
+{
+	struct count_arg *a = p;
+	char *t = h_read_file(a->path);
+	int n = t ? h_count_lines(t, a->needle) : 0;
+	free(t);
+	return n >= a->n;
+}
+
+static int
+log_count(const char *path, const char *needle)
+{
+	struct count_arg a = { path, needle, 0 };
+	char *t = h_read_file(a.path);
+	int n = t ? h_count_lines(t, needle) : 0;
+	free(t);
+	return n;
+}
+
+START_TEST(test_same_host_name_refused)
+{
+	struct h_gateway a;
+
+	memset(&a, 0, sizeof(a));
+	h_gateway_start(&a, "samehost", 1);
+	/* A's send is at the modem, waiting for its answer, when B starts. */
+	ck_assert_int_eq(h_sim_fault(&a, 0, "send-delay 20000"), 0);
+	long id = h_outbox_add(&a, "+212661000001", "one copy only", 1);
+	h_wait_outbox(&a, id, "sending", 15000);
+
+	char *conf = second_config(&a), *blog = log_of(&a, "second.log");
+	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", conf, NULL };
+	struct exit_arg b = { h_spawn(blog, argv), 0 };
+	ck_assert_msg(h_wait_for(exited, &b, 30000) == 0,
+	    "the second pigeond with A's host name is still running (see %s)", blog);
+	ck_assert_msg(WIFEXITED(b.status) && WEXITSTATUS(b.status) == 1,
+	    "the second pigeond: status %d, want exit 1", b.status);
+	char *text = h_read_file(blog);
+	ck_assert_ptr_nonnull(text);
+	char *want = h_strf("refusing to start: another pigeond with host name %s is "
+	    "connected to the database (pigeond %s, backend pid ", host(&a), host(&a));
+	ck_assert_msg(strstr(text, want) != NULL, "no clear refusal in %s", blog);
+	free(want);
+	ck_assert_msg(strstr(text, "back in the queue") == NULL,
+	    "the second pigeond took A's send back (see %s)", blog);
+	free(text);
+	h_assert_no_sanitizer_report(blog);
+
+	/* A's send completes once, and nothing sends it again. */
+	h_wait_outbox(&a, id, "sent", 30000);
+	ck_assert_int_eq(h_sim_sent_count(&a, 0), 1);
+	char *err = h_outbox_col(&a, id, "last_error");
+	ck_assert_str_eq(err, "");
+	free(err);
+
+	/* A crashes: started again at once, it is not refused, takes its
+	 * modem and sends. */
+	char *alog = log_of(&a, "pigeond.log");
+	struct count_arg held = { alog, "this host holds its lock",
+	    log_count(alog, "this host holds its lock") + 1 };
+	h_stop(a.pigeond, SIGKILL, 5000);
+	a.pigeond = 0;
+	h_pigeond_start(&a);
+	ck_assert_msg(a.http_port > 0, "pigeond did not start again after a crash (see %s)",
+	    alog);
+	ck_assert_msg(h_wait_for(log_count_reaches, &held, 30000) == 0,
+	    "pigeond restarted after a crash did not take its modem (see %s)", alog);
+	ck_assert_int_eq(log_count(alog, "refusing to start"), 0);
+	h_wait_modem(&a, "sim0", "online", 30000);
+	long id2 = h_outbox_add(&a, "+212661000002", "after the crash", 1);
+	h_wait_outbox(&a, id2, "sent", 30000);
+
+	free(alog);
+	free(conf);
+	free(blog);
+	h_gateway_stop(&a);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("host");
+	TCase *tc = tcase_create("samehost");
+
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_same_host_name_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
