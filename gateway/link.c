@@ -71,11 +71,18 @@ link_lock_name(const struct link *l)
 	return "waiting";
 }
 
+static int states_recording;	/* pigeon_modem_state calls in flight */
+
 static void
 state_recorded(PGresult *res, void *arg)
 {
+	states_recording--;
 	if (res != NULL && !store_ok(res))
 		log_warnx("database: recording modem state: %s", store_error(res));
+	/* A stop waits for the last "offline: pigeond stopped" to be written:
+	 * a row left online would say so for ever once its section is gone. */
+	if (env.draining)
+		pigeond_check_drained();
 }
 
 /* Writes the link's state (and identification, if any) to the database. */
@@ -101,9 +108,10 @@ link_record(struct link *l)
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,
 	    link_state_name(l->state), l->reason, info };
-	store_query(env.store,
+	if (store_query(env.store,
 	    "SELECT pigeon_modem_state($1, $2, $3, $4, $5::jsonb)", 5, params,
-	    state_recorded, NULL);
+	    state_recorded, NULL) == 0)
+		states_recording++;
 	free(info);
 }
 
@@ -665,6 +673,13 @@ link_busy(void)
 		if (l->pid > 0)
 			return 1;
 	return 0;
+}
+
+/* 1 while links' states are being written (a stop waits for them). */
+int
+link_recording(void)
+{
+	return states_recording > 0;
 }
 
 void

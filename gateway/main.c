@@ -137,7 +137,8 @@ pigeond_check_drained(void)
 	else if (link_busy()) {
 		now = "modem processes";
 		only_workers = 1;
-	}
+	} else if (link_recording() && store_is_up(env.store))
+		now = "the modems' states";
 	if (now != waiting && now != NULL)
 		log_debug("draining: waiting for %s", now);
 	waiting = now;

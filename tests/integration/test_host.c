@@ -6,6 +6,11 @@
  * HTTP port: one host name) refuses to start, and the first one's send in
  * flight goes out once, where the second one put it back in the queue and
  * it went out twice. After a crash (SIGKILL) pigeond starts again at once.
+ *
+ * stop: pigeond stopped (SIGTERM) with its modems online, the database
+ * slow to write their states, leaves none of them `online`, where it
+ * exited before the last states were written (5 of 6 rows online with a
+ * dead pid, and for ever once their sections were removed).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -149,6 +154,52 @@ START_TEST(test_same_host_name_refused)
 }
 END_TEST
 
+START_TEST(test_stop_leaves_no_modem_online)
+{
+	struct h_gateway g;
+	const char *params[1];
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "stopstates", 6);
+	params[0] = host(&g);
+	/* A busy database: the rows are locked while pigeond stops, so its
+	 * writes of "offline" queue up behind the first one. */
+	h_db_exec(g.db, "BEGIN");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM (SELECT 1 FROM modems "
+	    "WHERE host = $1 FOR UPDATE) l", 1, params), 6);
+	char *log = log_of(&g, "pigeond.log");
+	struct count_arg stopped = { log, "online -> offline: pigeond stopped", 6 };
+	kill(g.pigeond, SIGTERM);
+	ck_assert_msg(h_wait_for(log_count_reaches, &stopped, 20000) == 0,
+	    "the modems did not stop (see %s)", log);
+	/* It exits (before: with 5 states unwritten), or waits for them. */
+	struct count_arg drained = { log, "drained; exiting", 1 };
+	struct count_arg waits = { log, "draining: waiting for the modems' states", 1 };
+	long deadline = h_now_ms() + 20000;
+	while (!log_count_reaches(&drained) && !log_count_reaches(&waits) &&
+	    h_now_ms() < deadline)
+		h_sleep_ms(50);
+	h_db_exec(g.db, "ROLLBACK");
+	struct exit_arg e = { g.pigeond, 0 };
+	ck_assert_msg(h_wait_for(exited, &e, 40000) == 0, "pigeond did not exit");
+	ck_assert_msg(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0,
+	    "pigeond did not stop cleanly (status %d)", e.status);
+	g.pigeond = 0;
+	free(log);
+	char *online = h_db_value(g.db,
+	    "SELECT coalesce(string_agg(name || ' pid ' || coalesce(pid::text, '-'), ', ' "
+	    "ORDER BY name), '') FROM modems WHERE host = $1 AND state = 'online'",
+	    1, params);
+	ck_assert_msg(online != NULL && online[0] == '\0',
+	    "modems still online after pigeond stopped: %s", online ? online : "?");
+	free(online);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM modems WHERE host = $1 AND state = 'offline' "
+	    "AND state_reason = 'pigeond stopped'", 1, params), 6);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -157,6 +208,10 @@ suite(void)
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_same_host_name_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stop");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stop_leaves_no_modem_online);
 	suite_add_tcase(s, tc);
 	return s;
 }
