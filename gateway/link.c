@@ -19,6 +19,7 @@
  * Operator actions let the sends in flight finish first: only an idle
  * channel is closed (link_settle).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,15 @@ link_can_send(const struct link *l)
 	    l->lock == LOCK_HELD;
 }
 
+/* The next restart's wait: twice this one's, up to restart_max_seconds. */
+static void
+link_backoff_double(struct link *l)
+{
+	l->backoff_ms *= 2;
+	if (l->backoff_ms > env.conf.restart_max_seconds * 1000)
+		l->backoff_ms = env.conf.restart_max_seconds * 1000;
+}
+
 static void
 link_restart_later(struct link *l, int ms)
 {
@@ -199,8 +209,15 @@ link_try_spawn(struct link *l)
 		return;
 	}
 	if (supervisor_spawn(l) == -1) {
-		link_set_state(l, LINK_OFFLINE, "cannot start the modem process");
+		/* As a worker that crashes at once (out of descriptors, of
+		 * processes): with backoff, the reason stored with its errno. */
+		char reason[160];
+		snprintf(reason, sizeof(reason), "cannot start the modem process: %s",
+		    strerror(errno));
+		link_set_state(l, LINK_OFFLINE, reason);
+		log_info("modem %s: %s; retrying in %d ms", l->name, reason, l->backoff_ms);
 		link_restart_later(l, l->backoff_ms);
+		link_backoff_double(l);
 	}
 }
 
@@ -285,9 +302,7 @@ link_exited(struct link *l, const char *why)
 		link_set_state(l, LINK_OFFLINE, why);
 	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
 	link_restart_later(l, l->backoff_ms);
-	l->backoff_ms *= 2;
-	if (l->backoff_ms > env.conf.restart_max_seconds * 1000)
-		l->backoff_ms = env.conf.restart_max_seconds * 1000;
+	link_backoff_double(l);
 }
 
 static void

@@ -333,6 +333,17 @@ main(int argc, char *argv[])
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
+	/* Even the hard limit can be too low (ulimit -n 30 for 23 modems):
+	 * the links then fail to start, with backoff (link.c), and the API
+	 * cannot accept. Said at start, where the operator looks. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur < httpguard_fds_wanted())
+		log_warnx("the open file limit is %ld (the hard limit too, or it could not "
+		    "be raised to it), below the %ld pigeond wants for %zu link(s), its "
+		    "database connections and HTTP clients: links may fail to start "
+		    "(\"Too many open files\") and the API to answer. Raise it "
+		    "(LimitNOFILE= in the systemd unit, ulimit -n)", (long)rl.rlim_cur,
+		    httpguard_fds_wanted(), env.conf.nmodems);
 
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");

@@ -209,7 +209,7 @@ const char *link_state_name(enum link_state);
 const char *link_lock_name(const struct link *);
 
 /* supervisor.c */
-/* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1. */
+/* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1 with errno. */
 int	 supervisor_spawn(struct link *);
 /* Closes the channel: the worker exits, and LEV_EXITED follows. */
 void	 supervisor_close(struct link *);
@@ -256,6 +256,9 @@ int	 smstext_encode(const char *text, size_t len, int *parts);
 /* SIGHUP: re-reads the config file; links added, removed, changed. */
 /* SIGHUP: -1 (the reason in why, if not NULL) when the file is refused. */
 int	 reload_config(char *why, size_t whylen);
+
+/* httpguard.c (the rest, http.c's, in httpguard.h) */
+long	 httpguard_fds_wanted(void);
 
 /* hostlock.c */
 int	 hostlock_init(void);

@@ -11,12 +11,19 @@
  * slow to write their states, leaves none of them `online`, where it
  * exited before the last states were written (5 of 6 rows online with a
  * dead pid, and for ever once their sections were removed).
+ *
+ * fdlimit: pigeond started with an open-file limit too low for its links
+ * says so at start; a worker that cannot be started for want of
+ * descriptors is retried with backoff, as one that crashes, its reason
+ * with the errno, where it was retried every second for ever with a
+ * reason that hid why; with descriptors again, the modem comes back.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,6 +207,78 @@ START_TEST(test_stop_leaves_no_modem_online)
 }
 END_TEST
 
+/* The lowest descriptor number pid has free. */
+static int
+lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	unsigned char used[4096] = { 0 };
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd >= 0 && fd < (int)sizeof(used))
+			used[fd] = 1;
+	}
+	closedir(d);
+	int fd = 0;
+	while (fd < (int)sizeof(used) && used[fd])
+		fd++;
+	return fd;
+}
+
+#define FD_LIMIT	64	/* below what pigeond wants for 2 links: 88 */
+
+START_TEST(test_fd_limit)
+{
+	struct h_gateway g;
+	const char *params[1];
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "restart_max_seconds = 4\n";
+	h_spawn_nofile(FD_LIMIT);
+	h_gateway_start(&g, "fdlimit", 2);
+	h_spawn_nofile(0);
+	char *log = log_of(&g, "pigeond.log"), *text = h_read_file(log);
+	ck_assert_msg(text != NULL && strstr(text, "the open file limit is 64 (the hard "
+	    "limit too, or it could not be raised to it), below the 88 pigeond wants for "
+	    "2 link(s)") != NULL, "no warning about the open file limit at start in %s", log);
+	free(text);
+
+	/* No descriptor left (as an operator's ulimit too low for the bank):
+	 * sim0's worker dies and cannot be started again. The soft limit
+	 * only: the hard one cannot be raised back. */
+	params[0] = "sim0";
+	long worker = h_db_long(g.db, "SELECT pid FROM modems WHERE name = $1", 1, params);
+	ck_assert_int_gt(worker, 0);
+	struct rlimit tight = { (rlim_t)lowest_free_fd(g.pigeond), FD_LIMIT };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &tight, NULL), 0);
+	ck_assert_int_eq(kill((pid_t)worker, SIGKILL), 0);
+
+	/* The reason says why; the retries back off (1 s, 2 s, 4 s: at most
+	 * restart_max_seconds), as for a worker that crashes at once. */
+	ck_assert_msg(h_wait_db(&g, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", "sim0", "offline: cannot start the modem process: "
+	    "Too many open files", 10000) == 0, "sim0's reason does not say why");
+	struct count_arg at4 = { log, "modem sim0: cannot start the modem process: "
+	    "Too many open files; retrying in 4000 ms", 2 };
+	ck_assert_msg(h_wait_for(log_count_reaches, &at4, 20000) == 0,
+	    "sim0 not retried with backoff up to restart_max_seconds (see %s)", log);
+	ck_assert_int_eq(log_count(log, "modem sim0: socketpair: Too many open files"), 3);
+	ck_assert_int_eq(log_count(log, "retrying in 2000 ms"), 1);
+
+	/* Descriptors again: it comes back by itself. */
+	struct rlimit back = { FD_LIMIT, FD_LIMIT };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &back, NULL), 0);
+	h_wait_modem(&g, "sim0", "online", 30000);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -212,6 +291,10 @@ suite(void)
 	tc = tcase_create("stop");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stop_leaves_no_modem_online);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fdlimit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fd_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
