@@ -201,6 +201,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_skeleton \
 	tests/integration/test_crash \
 	tests/integration/test_startup \
+	tests/integration/test_host \
 	tests/integration/test_bank \
 	tests/integration/test_bank_volume \
 	tests/integration/test_bank_reports \

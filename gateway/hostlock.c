@@ -20,6 +20,17 @@
  * acts on what pigeond tells it, so stopping it would buy nothing and cost
  * libgammu's connect (3.4 s per modem) on every database blip. A worker is
  * stopped only when the lock turns out to be held by another host.
+ *
+ * Above the modems' locks, the host name's own (pigeon_host_lock, on the
+ * main connection): two pigeond with one host name (the same config
+ * started twice by mistake) would each put the other's sends in flight
+ * back in the queue at their start (pigeon_outbox_reclaim_host) and send
+ * them again. Nothing of this host's (modem locks, that reclaim) is done
+ * before it is held. At start, a lock held elsewhere is tried again every
+ * second for HOST_GRACE_S (a crashed pigeond's sessions end as soon as
+ * PostgreSQL sees their sockets close), then pigeond refuses to start;
+ * after a reconnect it waits, paused, as long as it takes (its own old
+ * session may linger until the server notices the cut).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +43,17 @@
 #include "store.h"
 
 #define RETRY_MS	3000	/* a lock held elsewhere is tried again this often */
+#define HOST_RETRY_MS	1000	/* the host name's lock, held elsewhere */
+#define HOST_GRACE_S	10	/* at start, how long it may be held elsewhere */
 
 static struct event *ev_retry;
+static struct event *ev_host_retry;
 static int unwaiting;		/* pigeon_modem_unwait in flight */
+static int host_held;		/* the host name's lock, on this connection */
+static int host_ever;		/* held once: a refusal now is after a reconnect */
+static int host_refused;	/* another pigeond has this host name: exit 1 */
+static int64_t host_first_refusal;	/* ms (monotonic), at start; 0: none */
+static char host_holder[256];	/* the last holder logged */
 
 static void
 unlocked(PGresult *res, void *arg)
@@ -104,12 +123,107 @@ lock_try(struct link *m)
 	link_event(m, LEV_LOCK_TRYING, "");
 }
 
+static void host_try(void);
+
+static void
+host_retry_later(void)
+{
+	struct timeval tv = { HOST_RETRY_MS / 1000, (HOST_RETRY_MS % 1000) * 1000 };
+	evtimer_add(ev_host_retry, &tv);
+}
+
+static void
+host_tried(PGresult *res, void *arg)
+{
+	const char *holder;
+
+	if (res == NULL)
+		return;		/* the connection went: tried again when it is back */
+	if (!store_ok(res) || PQntuples(res) != 1) {
+		log_warnx("database: cannot take this host's lock: %s", store_error(res));
+		host_retry_later();
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		if (host_first_refusal != 0 || host_holder[0])
+			log_info("database: this host's name is ours again (%s let go)",
+			    host_holder[0] ? host_holder : "the other session");
+		host_held = 1;
+		host_ever = 1;
+		host_first_refusal = 0;
+		host_holder[0] = '\0';
+		pigeond_db_ready();
+		return;
+	}
+	holder = PQgetisnull(res, 0, 1) ? "a connection that just let go" :
+	    PQgetvalue(res, 0, 1);
+	if (!host_ever) {
+		int64_t now = pigeon_now_ms();
+		if (host_first_refusal == 0)
+			host_first_refusal = now;
+		if (now - host_first_refusal >= HOST_GRACE_S * 1000) {
+			log_errorx("refusing to start: another pigeond with host name %s is "
+			    "connected to the database (%s): each would send again what "
+			    "the other has in flight. Give this one its own hostname in "
+			    "[pigeon], or stop the other one", env.conf.hostname, holder);
+			host_refused = 1;
+			event_base_loopexit(env.base, NULL);
+			return;
+		}
+	}
+	/* One line per holder, not one per retry. */
+	if (strcmp(host_holder, holder) != 0) {
+		if (host_ever)
+			log_warnx("database: another pigeond with host name %s holds it "
+			    "(%s); this host's modems stay paused until it lets go",
+			    env.conf.hostname, holder);
+		else
+			log_warnx("database: another pigeond with host name %s is connected "
+			    "(%s); waiting up to %d s for it to go (a previous pigeond's "
+			    "session ending)", env.conf.hostname, holder, HOST_GRACE_S);
+		snprintf(host_holder, sizeof(host_holder), "%s", holder);
+	}
+	host_retry_later();
+}
+
+static void
+host_try(void)
+{
+	const char *params[] = { env.conf.hostname };
+
+	if (!store_is_up(env.store) || host_held || host_refused)
+		return;
+	store_query(env.store, "SELECT * FROM pigeon_host_lock($1)", 1, params,
+	    host_tried, NULL);
+}
+
+static void
+host_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	host_try();
+}
+
+/* 1 while this pigeond holds its host name's lock (nothing of the host's
+ * before: scheduler.c's reclaim of its sends waits for it). */
+int
+hostlock_host_held(void)
+{
+	return host_held;
+}
+
+/* 1 when pigeond stopped because another one has its host name. */
+int
+hostlock_refused(void)
+{
+	return host_refused;
+}
+
 void
 hostlock_kick(void)
 {
 	struct link *m;
 
-	if (!store_is_up(env.store) || env.draining)
+	if (!store_is_up(env.store) || env.draining || !host_held)
 		return;
 	TAILQ_FOREACH(m, &env.links, entry)
 		if (!m->removed && (m->lock == LOCK_NONE || m->lock == LOCK_ELSEWHERE))
@@ -128,16 +242,20 @@ hostlock_init(void)
 	struct timeval tv = { RETRY_MS / 1000, (RETRY_MS % 1000) * 1000 };
 
 	ev_retry = event_new(env.base, -1, EV_PERSIST, hostlock_on_retry, NULL);
-	if (ev_retry == NULL)
+	ev_host_retry = evtimer_new(env.base, host_on_retry, NULL);
+	if (ev_retry == NULL || ev_host_retry == NULL)
 		return -1;
 	return event_add(ev_retry, &tv);
 }
 
-/* First on a new connection, so the answers come before any claim's. */
+/* First on a new connection: the host name's lock, then (through
+ * pigeond_db_ready) the modems', so their answers come before any claim's. */
 void
 hostlock_db_up(void)
 {
-	hostlock_kick();
+	host_held = 0;
+	evtimer_del(ev_host_retry);
+	host_try();
 }
 
 /*
@@ -151,6 +269,7 @@ hostlock_db_down(void)
 	struct link *m;
 	int paused = 0;
 
+	host_held = 0;
 	TAILQ_FOREACH(m, &env.links, entry) {
 		if (m->lock == LOCK_HELD && m->pid > 0)
 			paused++;
@@ -212,5 +331,9 @@ hostlock_free(void)
 	if (ev_retry != NULL) {
 		event_free(ev_retry);
 		ev_retry = NULL;
+	}
+	if (ev_host_retry != NULL) {
+		event_free(ev_host_retry);
+		ev_host_retry = NULL;
 	}
 }

@@ -52,6 +52,7 @@
 #define HG_FD_RESERVE		64	/* database, webhooks, logs, spare */
 #define HG_DLR_IN_RESERVE	32	/* [http] dlr_connections it holds */
 #define HG_FD_PER_MODEM		8	/* a worker's channel, its restart */
+#define HG_MIN_CONNS		8	/* clients let in, however low the limit */
 #define HG_ADDRS_MAX		4096	/* addresses remembered for rate limits */
 
 struct hg_addr {
@@ -371,6 +372,19 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	hg_say();
 }
 
+/* The open-file limit pigeond wants (main.c warns at start below it):
+ * the reserve cap_now keeps for the links, the database and webhooks, and
+ * the fewest HTTP clients it lets in. */
+long
+httpguard_fds_wanted(void)
+{
+	long n = HG_FD_RESERVE + HG_FD_PER_MODEM * (long)env.conf.nmodems + HG_MIN_CONNS;
+
+	if (env.conf.http_dlr_conns > HG_DLR_IN_RESERVE)
+		n += env.conf.http_dlr_conns - HG_DLR_IN_RESERVE;
+	return n;
+}
+
 /* The connection cap: [http] max_connections, lowered to leave the
  * reserve under the open-file limit. Read again at each connection, so a
  * limit lowered while pigeond runs (prlimit) is honoured as well. */
@@ -387,8 +401,8 @@ cap_now(void)
 		/* Clients' callbacks beyond what the reserve holds. */
 		if (env.conf.http_dlr_conns > HG_DLR_IN_RESERVE)
 			room -= env.conf.http_dlr_conns - HG_DLR_IN_RESERVE;
-		if (room < 8)
-			room = 8;
+		if (room < HG_MIN_CONNS)
+			room = HG_MIN_CONNS;
 		if (cap > room) {
 			if (cap_said != room)
 				log_warnx("http: max_connections %d lowered to %ld: the "

@@ -19,6 +19,7 @@
  * Operator actions let the sends in flight finish first: only an idle
  * channel is closed (link_settle).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +72,18 @@ link_lock_name(const struct link *l)
 	return "waiting";
 }
 
+static int states_recording;	/* pigeon_modem_state calls in flight */
+
 static void
 state_recorded(PGresult *res, void *arg)
 {
+	states_recording--;
 	if (res != NULL && !store_ok(res))
 		log_warnx("database: recording modem state: %s", store_error(res));
+	/* A stop waits for the last "offline: pigeond stopped" to be written:
+	 * a row left online would say so for ever once its section is gone. */
+	if (env.draining)
+		pigeond_check_drained();
 }
 
 /* Writes the link's state (and identification, if any) to the database. */
@@ -101,9 +109,10 @@ link_record(struct link *l)
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,
 	    link_state_name(l->state), l->reason, info };
-	store_query(env.store,
+	if (store_query(env.store,
 	    "SELECT pigeon_modem_state($1, $2, $3, $4, $5::jsonb)", 5, params,
-	    state_recorded, NULL);
+	    state_recorded, NULL) == 0)
+		states_recording++;
 	free(info);
 }
 
@@ -139,6 +148,15 @@ link_can_send(const struct link *l)
 	return l->state == LINK_ONLINE && l->want == LINK_ONLINE &&
 	    l->inflight + l->recording < l->window && l->bev != NULL && !l->respawn &&
 	    l->lock == LOCK_HELD;
+}
+
+/* The next restart's wait: twice this one's, up to restart_max_seconds. */
+static void
+link_backoff_double(struct link *l)
+{
+	l->backoff_ms *= 2;
+	if (l->backoff_ms > env.conf.restart_max_seconds * 1000)
+		l->backoff_ms = env.conf.restart_max_seconds * 1000;
 }
 
 static void
@@ -191,8 +209,15 @@ link_try_spawn(struct link *l)
 		return;
 	}
 	if (supervisor_spawn(l) == -1) {
-		link_set_state(l, LINK_OFFLINE, "cannot start the modem process");
+		/* As a worker that crashes at once (out of descriptors, of
+		 * processes): with backoff, the reason stored with its errno. */
+		char reason[160];
+		snprintf(reason, sizeof(reason), "cannot start the modem process: %s",
+		    strerror(errno));
+		link_set_state(l, LINK_OFFLINE, reason);
+		log_info("modem %s: %s; retrying in %d ms", l->name, reason, l->backoff_ms);
 		link_restart_later(l, l->backoff_ms);
+		link_backoff_double(l);
 	}
 }
 
@@ -277,9 +302,7 @@ link_exited(struct link *l, const char *why)
 		link_set_state(l, LINK_OFFLINE, why);
 	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
 	link_restart_later(l, l->backoff_ms);
-	l->backoff_ms *= 2;
-	if (l->backoff_ms > env.conf.restart_max_seconds * 1000)
-		l->backoff_ms = env.conf.restart_max_seconds * 1000;
+	link_backoff_double(l);
 }
 
 static void
@@ -665,6 +688,13 @@ link_busy(void)
 		if (l->pid > 0)
 			return 1;
 	return 0;
+}
+
+/* 1 while links' states are being written (a stop waits for them). */
+int
+link_recording(void)
+{
+	return states_recording > 0;
 }
 
 void

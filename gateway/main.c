@@ -137,7 +137,8 @@ pigeond_check_drained(void)
 	else if (link_busy()) {
 		now = "modem processes";
 		only_workers = 1;
-	}
+	} else if (link_recording() && store_is_up(env.store))
+		now = "the modems' states";
 	if (now != waiting && now != NULL)
 		log_debug("draining: waiting for %s", now);
 	waiting = now;
@@ -206,9 +207,17 @@ on_db_state(int up, void *arg)
 		hostlock_db_down();
 		return;
 	}
+	/* The host name's lock first; pigeond_db_ready once it is held. */
+	hostlock_db_up();
+}
+
+/* hostlock.c: this pigeond holds its host name's lock on a new connection. */
+void
+pigeond_db_ready(void)
+{
 	/* The modems' locks first: their answers come before any claim's;
 	 * then the settings, which the scheduler's first queries read. */
-	hostlock_db_up();
+	hostlock_kick();
 	link_db_up();
 	commands_db_up();
 	scheduler_db_up();
@@ -324,6 +333,17 @@ main(int argc, char *argv[])
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
+	/* Even the hard limit can be too low (ulimit -n 30 for 23 modems):
+	 * the links then fail to start, with backoff (link.c), and the API
+	 * cannot accept. Said at start, where the operator looks. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur < httpguard_fds_wanted())
+		log_warnx("the open file limit is %ld (the hard limit too, or it could not "
+		    "be raised to it), below the %ld pigeond wants for %zu link(s), its "
+		    "database connections and HTTP clients: links may fail to start "
+		    "(\"Too many open files\") and the API to answer. Raise it "
+		    "(LimitNOFILE= in the systemd unit, ulimit -n)", (long)rl.rlim_cur,
+		    httpguard_fds_wanted(), env.conf.nmodems);
 
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
@@ -379,6 +399,8 @@ main(int argc, char *argv[])
 	event_base_free(env.base);
 	migrate_cleanup();
 	config_free(&env.conf);
+	if (hostlock_refused())
+		return 1;
 	if (migrate_refused()) {
 		/* systemd: RestartPreventExitStatus keeps it from looping. */
 		return MIGRATE_EXIT_NEWER;

@@ -178,6 +178,7 @@ extern struct pigeond env;
 
 /* main.c */
 void	 pigeond_check_drained(void);
+void	 pigeond_db_ready(void);
 struct store;
 struct store *pigeond_store(struct store **, const char *role,
 	    void (*on_state)(int up, void *arg));
@@ -188,6 +189,7 @@ void	 link_start_all(void);
 void	 link_db_up(void);
 void	 link_stop_all(void);
 int	 link_busy(void);
+int	 link_recording(void);
 void	 link_free_all(void);
 struct link *link_new(const struct modem_conf *);
 struct link *link_find(const char *name);
@@ -207,7 +209,7 @@ const char *link_state_name(enum link_state);
 const char *link_lock_name(const struct link *);
 
 /* supervisor.c */
-/* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1. */
+/* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1 with errno. */
 int	 supervisor_spawn(struct link *);
 /* Closes the channel: the worker exits, and LEV_EXITED follows. */
 void	 supervisor_close(struct link *);
@@ -255,9 +257,14 @@ int	 smstext_encode(const char *text, size_t len, int *parts);
 /* SIGHUP: -1 (the reason in why, if not NULL) when the file is refused. */
 int	 reload_config(char *why, size_t whylen);
 
+/* httpguard.c (the rest, http.c's, in httpguard.h) */
+long	 httpguard_fds_wanted(void);
+
 /* hostlock.c */
 int	 hostlock_init(void);
 void	 hostlock_db_up(void);
+int	 hostlock_host_held(void);
+int	 hostlock_refused(void);
 void	 hostlock_db_down(void);
 /* Tries every configured link whose lock is not held (never waits). */
 void	 hostlock_kick(void);

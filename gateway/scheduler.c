@@ -512,8 +512,11 @@ scheduler_tick(void)
 {
 	if (!store_is_up(env.store))
 		return;
-	if (first_up) {
-		/* What this host was sending when it stopped goes back at once. */
+	if (first_up && hostlock_host_held()) {
+		/* What this host was sending when it stopped goes back at once:
+		 * only once it holds its host name's lock, else the sends in
+		 * flight of another live pigeond with the same name would go
+		 * out twice (hostlock.c). */
 		const char *params[] = { env.conf.hostname };
 		first_up = 0;
 		store_query(env.store, "SELECT pigeon_outbox_reclaim_host($1)", 1,

@@ -443,16 +443,21 @@ supervisor_spawn(struct link *l)
 	char *argv[3];
 	char title[64];
 
+	/* -1 with errno kept: link.c stores it in the link's reason. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		int e = errno;
 		log_warn("modem %s: socketpair", l->name);
+		errno = e;
 		return -1;
 	}
 	pid_t parent = getpid();
 	pid = fork();
 	if (pid == -1) {
+		int e = errno;
 		log_warn("modem %s: fork", l->name);
 		close(sv[0]);
 		close(sv[1]);
+		errno = e;
 		return -1;
 	}
 	if (pid == 0) {

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4a4709dfddf9bd7393ea683a4626c23ea4abd51a53bead8de6d973ebd9a47b0e
+-- functions sha256: 9d3516bcb3eaaa886f9c05026866a53cddeec8d2975c652729f8d3bbd6c024cc
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 59 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 60 $$;

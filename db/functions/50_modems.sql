@@ -109,6 +109,45 @@ BEGIN
 	END IF;
 END $$;
 
+-- A host name's lock: pigeond's main connection holds the session
+-- advisory lock (1346979656, hashtext(host)) (1346979656 is 'PIGH') while
+-- it runs. A second pigeond with the same host name (the same config
+-- started twice, the host name defaulting to the machine's) would
+-- otherwise put the first one's sends in flight back in the queue
+-- (pigeon_outbox_reclaim_host) and send them again: it refuses to start
+-- instead (gateway/hostlock.c). Never waits; holder says who holds it
+-- (pg_stat_activity: application_name, backend pid, client address,
+-- connected since). Taking it again in the same session is a no-op.
+CREATE OR REPLACE FUNCTION pigeon_host_lock(p_host text,
+    OUT got boolean, OUT holder text)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	holder := NULL;
+	IF EXISTS (SELECT 1 FROM pg_locks l
+	            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+	              AND l.classid = 1346979656::oid
+	              AND l.objid = hashtext(p_host)::oid AND l.objsubid = 2
+	              AND l.granted) THEN
+		got := true;
+		RETURN;
+	END IF;
+	got := pg_try_advisory_lock(1346979656, hashtext(p_host));
+	IF NOT got THEN
+		SELECT coalesce(nullif(a.application_name, ''), 'a connection') ||
+		       ', backend pid ' || l.pid ||
+		       coalesce(' from ' || host(a.client_addr), '') ||
+		       coalesce(', connected since ' ||
+		                to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '')
+		  INTO holder
+		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		 WHERE l.locktype = 'advisory' AND l.classid = 1346979656::oid
+		   AND l.objid = hashtext(p_host)::oid AND l.objsubid = 2 AND l.granted
+		   AND l.database = (SELECT oid FROM pg_database
+		                      WHERE datname = current_database())
+		 LIMIT 1;
+	END IF;
+END $$;
+
 -- p_host no longer waits for the modem (it stops, or dropped the modem).
 CREATE OR REPLACE FUNCTION pigeon_modem_unwait(p_name text, p_host text)
 RETURNS void LANGUAGE sql AS $$

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -58,6 +59,13 @@ h_sleep_ms(int ms)
 /* Every process a test started dies with the test, even when it fails. */
 static pid_t spawned[64];
 static int nspawned;
+static long spawn_nofile;
+
+void
+h_spawn_nofile(long n)
+{
+	spawn_nofile = n;
+}
 
 static void
 h_kill_spawned(void)
@@ -93,6 +101,11 @@ h_spawn(const char *logpath, char *const argv[])
 			close(fd);
 		}
 		setpgid(0, 0);
+		if (spawn_nofile > 0) {
+			struct rlimit rl = { (rlim_t)spawn_nofile, (rlim_t)spawn_nofile };
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				_exit(126);
+		}
 		execv(argv[0], argv);
 		fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -25,6 +25,10 @@ int	 h_main(Suite *);
 
 /* Processes. Output (stdout and stderr) goes to logpath. */
 pid_t	 h_spawn(const char *logpath, char *const argv[]);
+/* The open-file limit (soft and hard) of the processes h_spawn starts from
+ * now on, set in the child before exec, as `ulimit -n N` would; 0: as the
+ * test's own. */
+void	 h_spawn_nofile(long n);
 /* Sends sig, waits up to timeout_ms, then SIGKILL; returns wait status. */
 int	 h_stop(pid_t pid, int sig, int timeout_ms);
 /* Runs a shell command; returns its exit status, stdout in *out (malloc). */

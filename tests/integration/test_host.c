@@ -1,0 +1,306 @@
+/*
+ * One pigeond per host name, and what a stop or a short open-file limit
+ * leaves behind. Real pigeond, pigeon-modem and pigeon-modemsim.
+ *
+ * samehost: pigeond started twice by mistake (the same config, another
+ * HTTP port: one host name) refuses to start, and the first one's send in
+ * flight goes out once, where the second one put it back in the queue and
+ * it went out twice. After a crash (SIGKILL) pigeond starts again at once.
+ *
+ * stop: pigeond stopped (SIGTERM) with its modems online, the database
+ * slow to write their states, leaves none of them `online`, where it
+ * exited before the last states were written (5 of 6 rows online with a
+ * dead pid, and for ever once their sections were removed).
+ *
+ * fdlimit: pigeond started with an open-file limit too low for its links
+ * says so at start; a worker that cannot be started for want of
+ * descriptors is retried with backoff, as one that crashes, its reason
+ * with the errno, where it was retried every second for ever with a
+ * reason that hid why; with descriptors again, the modem comes back.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+static char *
+log_of(struct h_gateway *g, const char *name)
+{
+	return h_strf("%s/%s", g->dir, name);
+}
+
+/* A's config, with a port file of its own: the same host name. */
+static char *
+second_config(struct h_gateway *g)
+{
+	char *text = h_read_file(g->config), *path = log_of(g, "second.conf");
+	char *old = h_strf("%s/http.port", g->dir), *new = h_strf("%s/second.port", g->dir);
+	char *at = strstr(text, old);
+
+	ck_assert_ptr_nonnull(at);
+	*at = '\0';
+	char *out = h_strf("%s%s%s", text, new, at + strlen(old));
+	ck_assert_int_eq(h_write_file(path, out), 0);
+	chmod(path, 0600);
+	free(text);
+	free(old);
+	free(new);
+	free(out);
+	return path;
+}
+
+static const char *
+host(struct h_gateway *g)
+{
+	return strrchr(g->dir, '/') + 1;
+}
+
+struct exit_arg {
+	pid_t	pid;
+	int	status;
+};
+
+static int
+exited(void *p)
+{
+	struct exit_arg *a = p;
+	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
+}
+
+struct count_arg {
+	const char *path, *needle;
+	int n;
+};
+
+static int
+log_count_reaches(void *p)
+{
+	struct count_arg *a = p;
+	char *t = h_read_file(a->path);
+	int n = t ? h_count_lines(t, a->needle) : 0;
+	free(t);
+	return n >= a->n;
+}
+
+static int
+log_count(const char *path, const char *needle)
+{
+	struct count_arg a = { path, needle, 0 };
+	char *t = h_read_file(a.path);
+	int n = t ? h_count_lines(t, needle) : 0;
+	free(t);
+	return n;
+}
+
+START_TEST(test_same_host_name_refused)
+{
+	struct h_gateway a;
+
+	memset(&a, 0, sizeof(a));
+	h_gateway_start(&a, "samehost", 1);
+	/* A's send is at the modem, waiting for its answer, when B starts. */
+	ck_assert_int_eq(h_sim_fault(&a, 0, "send-delay 20000"), 0);
+	long id = h_outbox_add(&a, "+212661000001", "one copy only", 1);
+	h_wait_outbox(&a, id, "sending", 15000);
+
+	char *conf = second_config(&a), *blog = log_of(&a, "second.log");
+	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", conf, NULL };
+	struct exit_arg b = { h_spawn(blog, argv), 0 };
+	ck_assert_msg(h_wait_for(exited, &b, 30000) == 0,
+	    "the second pigeond with A's host name is still running (see %s)", blog);
+	ck_assert_msg(WIFEXITED(b.status) && WEXITSTATUS(b.status) == 1,
+	    "the second pigeond: status %d, want exit 1", b.status);
+	char *text = h_read_file(blog);
+	ck_assert_ptr_nonnull(text);
+	char *want = h_strf("refusing to start: another pigeond with host name %s is "
+	    "connected to the database (pigeond %s, backend pid ", host(&a), host(&a));
+	ck_assert_msg(strstr(text, want) != NULL, "no clear refusal in %s", blog);
+	free(want);
+	ck_assert_msg(strstr(text, "back in the queue") == NULL,
+	    "the second pigeond took A's send back (see %s)", blog);
+	free(text);
+	h_assert_no_sanitizer_report(blog);
+
+	/* A's send completes once, and nothing sends it again. */
+	h_wait_outbox(&a, id, "sent", 30000);
+	ck_assert_int_eq(h_sim_sent_count(&a, 0), 1);
+	char *err = h_outbox_col(&a, id, "last_error");
+	ck_assert_str_eq(err, "");
+	free(err);
+
+	/* A crashes: started again at once, it is not refused, takes its
+	 * modem and sends. */
+	char *alog = log_of(&a, "pigeond.log");
+	struct count_arg held = { alog, "this host holds its lock",
+	    log_count(alog, "this host holds its lock") + 1 };
+	h_stop(a.pigeond, SIGKILL, 5000);
+	a.pigeond = 0;
+	h_pigeond_start(&a);
+	ck_assert_msg(a.http_port > 0, "pigeond did not start again after a crash (see %s)",
+	    alog);
+	ck_assert_msg(h_wait_for(log_count_reaches, &held, 30000) == 0,
+	    "pigeond restarted after a crash did not take its modem (see %s)", alog);
+	ck_assert_int_eq(log_count(alog, "refusing to start"), 0);
+	h_wait_modem(&a, "sim0", "online", 30000);
+	long id2 = h_outbox_add(&a, "+212661000002", "after the crash", 1);
+	h_wait_outbox(&a, id2, "sent", 30000);
+
+	free(alog);
+	free(conf);
+	free(blog);
+	h_gateway_stop(&a);
+}
+END_TEST
+
+START_TEST(test_stop_leaves_no_modem_online)
+{
+	struct h_gateway g;
+	const char *params[1];
+
+	memset(&g, 0, sizeof(g));
+	h_gateway_start(&g, "stopstates", 6);
+	params[0] = host(&g);
+	/* A busy database: the rows are locked while pigeond stops, so its
+	 * writes of "offline" queue up behind the first one. */
+	h_db_exec(g.db, "BEGIN");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM (SELECT 1 FROM modems "
+	    "WHERE host = $1 FOR UPDATE) l", 1, params), 6);
+	char *log = log_of(&g, "pigeond.log");
+	struct count_arg stopped = { log, "online -> offline: pigeond stopped", 6 };
+	kill(g.pigeond, SIGTERM);
+	ck_assert_msg(h_wait_for(log_count_reaches, &stopped, 20000) == 0,
+	    "the modems did not stop (see %s)", log);
+	/* It exits (before: with 5 states unwritten), or waits for them. */
+	struct count_arg drained = { log, "drained; exiting", 1 };
+	struct count_arg waits = { log, "draining: waiting for the modems' states", 1 };
+	long deadline = h_now_ms() + 20000;
+	while (!log_count_reaches(&drained) && !log_count_reaches(&waits) &&
+	    h_now_ms() < deadline)
+		h_sleep_ms(50);
+	h_db_exec(g.db, "ROLLBACK");
+	struct exit_arg e = { g.pigeond, 0 };
+	ck_assert_msg(h_wait_for(exited, &e, 40000) == 0, "pigeond did not exit");
+	ck_assert_msg(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0,
+	    "pigeond did not stop cleanly (status %d)", e.status);
+	g.pigeond = 0;
+	free(log);
+	char *online = h_db_value(g.db,
+	    "SELECT coalesce(string_agg(name || ' pid ' || coalesce(pid::text, '-'), ', ' "
+	    "ORDER BY name), '') FROM modems WHERE host = $1 AND state = 'online'",
+	    1, params);
+	ck_assert_msg(online != NULL && online[0] == '\0',
+	    "modems still online after pigeond stopped: %s", online ? online : "?");
+	free(online);
+	ck_assert_int_eq(h_db_long(g.db,
+	    "SELECT count(*) FROM modems WHERE host = $1 AND state = 'offline' "
+	    "AND state_reason = 'pigeond stopped'", 1, params), 6);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+/* The lowest descriptor number pid has free. */
+static int
+lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	unsigned char used[4096] = { 0 };
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd >= 0 && fd < (int)sizeof(used))
+			used[fd] = 1;
+	}
+	closedir(d);
+	int fd = 0;
+	while (fd < (int)sizeof(used) && used[fd])
+		fd++;
+	return fd;
+}
+
+#define FD_LIMIT	64	/* below what pigeond wants for 2 links: 88 */
+
+START_TEST(test_fd_limit)
+{
+	struct h_gateway g;
+	const char *params[1];
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "restart_max_seconds = 4\n";
+	h_spawn_nofile(FD_LIMIT);
+	h_gateway_start(&g, "fdlimit", 2);
+	h_spawn_nofile(0);
+	char *log = log_of(&g, "pigeond.log"), *text = h_read_file(log);
+	ck_assert_msg(text != NULL && strstr(text, "the open file limit is 64 (the hard "
+	    "limit too, or it could not be raised to it), below the 88 pigeond wants for "
+	    "2 link(s)") != NULL, "no warning about the open file limit at start in %s", log);
+	free(text);
+
+	/* No descriptor left (as an operator's ulimit too low for the bank):
+	 * sim0's worker dies and cannot be started again. The soft limit
+	 * only: the hard one cannot be raised back. */
+	params[0] = "sim0";
+	long worker = h_db_long(g.db, "SELECT pid FROM modems WHERE name = $1", 1, params);
+	ck_assert_int_gt(worker, 0);
+	struct rlimit tight = { (rlim_t)lowest_free_fd(g.pigeond), FD_LIMIT };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &tight, NULL), 0);
+	ck_assert_int_eq(kill((pid_t)worker, SIGKILL), 0);
+
+	/* The reason says why; the retries back off (1 s, 2 s, 4 s: at most
+	 * restart_max_seconds), as for a worker that crashes at once. */
+	ck_assert_msg(h_wait_db(&g, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", "sim0", "offline: cannot start the modem process: "
+	    "Too many open files", 10000) == 0, "sim0's reason does not say why");
+	struct count_arg at4 = { log, "modem sim0: cannot start the modem process: "
+	    "Too many open files; retrying in 4000 ms", 2 };
+	ck_assert_msg(h_wait_for(log_count_reaches, &at4, 20000) == 0,
+	    "sim0 not retried with backoff up to restart_max_seconds (see %s)", log);
+	ck_assert_int_eq(log_count(log, "modem sim0: socketpair: Too many open files"), 3);
+	ck_assert_int_eq(log_count(log, "retrying in 2000 ms"), 1);
+
+	/* Descriptors again: it comes back by itself. */
+	struct rlimit back = { FD_LIMIT, FD_LIMIT };
+	ck_assert_int_eq(prlimit(g.pigeond, RLIMIT_NOFILE, &back, NULL), 0);
+	h_wait_modem(&g, "sim0", "online", 30000);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("host");
+	TCase *tc = tcase_create("samehost");
+
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_same_host_name_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stop");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stop_leaves_no_modem_online);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fdlimit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fd_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
