@@ -603,11 +603,14 @@ http_healthz(struct api_req *r)
 	}
 	/* Up, and the start's own statements done: the webhooks' targets. */
 	int ready = up && webhook_ready();
-	api_reply(r, ready ? 200 : 503,
+	/* Up but refusing writes (its data disk full): SMS stay on the SIMs
+	 * and sends wait for their outcomes; it said ok. */
+	int refused = up && db_writes_refused();
+	api_reply(r, ready && !refused ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s, s:o}", "status",
-	    ready ? "ok" : up ? "starting" : "degraded",
-	    "database", up ? "up" : "down", "version", PIGEON_VERSION,
-	    "modems", modems));
+	    ready && !refused ? "ok" : up && !refused ? "starting" : "degraded",
+	    "database", refused ? "refusing writes" : up ? "up" : "down",
+	    "version", PIGEON_VERSION, "modems", modems));
 }
 
 /* The status page: files of gateway/web/ built into pigeond. */

@@ -214,6 +214,13 @@ inbound_store(void)
 	return pigeond_store(&in_store, "inbox", in_store_state);
 }
 
+/* 1 from the database's first refusal of a batch until one is stored. */
+int
+inbound_refused(void)
+{
+	return held_since != 0;
+}
+
 static void
 inbound_on_held(evutil_socket_t fd, short what, void *arg)
 {

@@ -148,6 +148,11 @@ render(struct api_req *r, json_t *db)
 	evbuffer_add_printf(b, "pigeon_build_info{version=\"%s\"} 1\n", PIGEON_VERSION);
 	head(b, "pigeon_database_up", "gauge", "1 when pigeond's database connection is up.");
 	evbuffer_add_printf(b, "pigeon_database_up %d\n", db != NULL);
+	head(b, "pigeon_database_writes_refused", "gauge",
+	    "1 while the database refuses pigeond's writes for a reason of its own "
+	    "(its disk full, a shutdown): SMS, outcomes and reports are held.");
+	evbuffer_add_printf(b, "pigeon_database_writes_refused %d\n",
+	    db_writes_refused());
 	head(b, "pigeon_database_reconnects_total", "counter",
 	    "Database connections made after the first.");
 	evbuffer_add_printf(b, "pigeon_database_reconnects_total %u\n",

@@ -338,6 +338,19 @@ outcomes_held(void)
 	return held != NULL && json_array_size(held) > 0;
 }
 
+/* 1 from the database's first refusal until the held ones are recorded. */
+int
+outcomes_refused(void)
+{
+	return held_since != 0;
+}
+
+int
+db_writes_refused(void)
+{
+	return outcomes_refused() || inbound_refused() || reports_refused();
+}
+
 void
 outcomes_free(void)
 {

@@ -314,12 +314,14 @@ void	 reports_sms(struct link *, json_t *msg);
 /* An SMPP delivery receipt (a `report` message). */
 void	 reports_receipt(struct link *, json_t *msg);
 int	 reports_busy(void);
+int	 reports_refused(void);	/* status reports held: the database refuses */
 void	 reports_free(void);
 
 /* inbound.c */
 void	 inbound_sms(struct link *, json_t *msg);
 void	 inbound_kick(void);
 int	 inbound_busy(void);
+int	 inbound_refused(void);	/* SMS parts held: the database refuses */
 void	 inbound_free(void);
 
 /* commands.c */
@@ -350,7 +352,11 @@ void	 outcomes_push(json_t *o, struct link *l);
 void	 outcomes_connect(void);
 int	 outcomes_busy(void);
 int	 outcomes_held(void);
+int	 outcomes_refused(void);	/* held, or being tried again */
 void	 outcomes_free(void);
+/* What of the above the database refuses to write for now (its disk full,
+ * a shutdown: store_error_transient): /healthz and /metrics say so. */
+int	 db_writes_refused(void);
 
 /* http.c */
 int	 http_start(char *err, size_t errlen);

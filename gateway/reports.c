@@ -557,6 +557,13 @@ reports_free(void)
 	}
 }
 
+/* 1 from the database's first refusal of a report until one is stored. */
+int
+reports_refused(void)
+{
+	return held_since != 0;
+}
+
 int
 reports_busy(void)
 {

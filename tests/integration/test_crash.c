@@ -287,8 +287,29 @@ END_TEST
  * and stored once there is space, then deleted from the SIM, and the
  * phone gets its answer.
  */
+/* /healthz answers code with `want` in its body. */
+struct health_arg {
+	int	 code;
+	const char *want;
+};
+
+static int
+healthz_says(void *p)
+{
+	struct health_arg *a = p;
+	char *body = NULL;
+	int code = h_http_get(g.http_port, "/healthz", &body);
+	int ok = code == a->code && body != NULL && strstr(body, a->want) != NULL;
+
+	free(body);
+	return ok;
+}
+
 START_TEST(test_sms_disk_full)
 {
+	struct health_arg refusing = { 503, "\"database\":\"refusing writes\"" };
+	struct health_arg fine = { 200, "\"status\":\"ok\"" };
+
 	char *log;
 
 	h_gateway_start(&g, "crash_disk_in", 1);
@@ -302,8 +323,11 @@ START_TEST(test_sms_disk_full)
 	/* The fault's length: not a wait for a condition. */
 	h_sleep_ms(3000);
 	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* still on the SIM */
+	/* The operator sees it (it said ok). */
+	ck_assert_int_eq(h_wait_for(healthz_says, &refusing, WAIT_MS), 0);
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(healthz_says, &fine, WAIT_MS), 0);
 	int modem0 = 0;
 	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 1);
