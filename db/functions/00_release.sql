@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 9d3516bcb3eaaa886f9c05026866a53cddeec8d2975c652729f8d3bbd6c024cc
+-- functions sha256: 4d2906c2ee992c363ed20d89997492866b7e6bd7d2529ab9f89ed05848ad1d7b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 60 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 61 $$;

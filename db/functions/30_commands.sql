@@ -462,7 +462,7 @@ BEGIN
 			outcome := 'get @' || c_handle || ': no post';
 		ELSE
 			PERFORM pigeon_reply_text(m.sender, lang, 'get',
-			    ARRAY[c_handle, p.text], p_msg);
+			    ARRAY[c_handle, pigeon_sms_copy(p.text)], p_msg);
 			outcome := 'get @' || c_handle || ': post ' || p.id;
 		END IF;
 	ELSIF c_cmd = 'whois' THEN
@@ -551,8 +551,9 @@ BEGIN
 		    ARRAY[length(p_text)::text, post_max::text], m.id);
 		RETURN 'dm too long';
 	END IF;
+	-- Its copy as a post's (pigeon_sms_copy): "c’est bon…" in GSM-7.
 	oid := pigeon_queue_reply(target.phone, target.lang, 'dm',
-	    ARRAY[acct.handle, p_text], m.id, false, false,
+	    ARRAY[acct.handle, pigeon_sms_copy(p_text)], m.id, false, false,
 	    pigeon_setting_int('reply_parts'), '…');
 	IF oid IS NULL THEN
 		RETURN 'dm to @' || target.handle || ' not sent: recipient said STOP';

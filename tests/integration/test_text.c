@@ -363,6 +363,13 @@ START_TEST(test_typographic_punctuation)
 	ck_assert_msg(strstr(body, "l\xe2\x80\x99" "ete \xe2\x80\x9c" "au souk") != NULL,
 	    "%s", body);
 	free(body);
+	/* A DM and GET's copy of the post, the same */
+	TEXT(0, a, "D omar c\xe2\x80\x99" "est bon \xe2\x80\x93 a ce soir\xe2\x80\xa6");
+	GETS(b, "DM from @nora: c'est bon - a ce soir...");
+	ck_assert(find_logged("sent.jsonl", b, "DM from @nora: c'est bon", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	TEXT(1, b, "GET nora");
+	GETS(b, "@nora: Rendez-vous pour l'ete \"au souk\" - vite...");
 
 	/* UCS-2 anyway: a ç, an Arabic text; written as they came */
 	TEXT(0, a, "Le gar\xc3\xa7on dit \xe2\x80\x9c" "bravo\xe2\x80\x9d\xe2\x80\xa6");
