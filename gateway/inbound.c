@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "hold.h"
 #include "log.h"
 #include "modemmsg.h"
 #include "number.h"
@@ -32,8 +33,6 @@
 #include "store.h"
 
 #define BATCH_MAX	200
-#define HOLD_MS		1000	/* a batch refused for now, again after this */
-#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 
 struct part {
 	TAILQ_ENTRY(part) entry;
@@ -50,9 +49,8 @@ static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 static int flushing;
 static struct event *ev_flush;
-static struct event *ev_held;	/* a refused batch goes again */
-static int64_t held_since;	/* ms: the first refusal of this outage */
-static int64_t held_logged;	/* ms: the last "still held" */
+static void inbound_flush(void);
+static struct hold in_hold = { inbound_flush, NULL, 0, 0 };	/* refused */
 /*
  * The inbox is written on a connection of its own: a backend storing a
  * batch works on one core while the gateway's connection applies the
@@ -197,7 +195,6 @@ inbound_sms(struct link *m, json_t *msg)
 	inbound_kick();
 }
 
-static void inbound_flush(void);
 
 static void
 in_store_state(int up, void *arg)
@@ -218,25 +215,18 @@ inbound_store(void)
 int
 inbound_refused(void)
 {
-	return held_since != 0;
-}
-
-static void
-inbound_on_held(evutil_socket_t fd, short what, void *arg)
-{
-	inbound_flush();
+	return hold_active(&in_hold);
 }
 
 /*
  * The database refused the batch in flight for a reason of its own: its
  * parts go back ahead of the others, and the next batch leaves after
- * HOLD_MS. One line when it begins, one a minute while it lasts.
+ * HOLD_MS (hold.c).
  */
 static void
 inbound_hold(const PGresult *res)
 {
-	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
-	int64_t now = pigeon_now_ms();
+	char what[96];
 	struct part *p;
 	size_t n = 0;
 
@@ -246,20 +236,9 @@ inbound_hold(const PGresult *res)
 	}
 	TAILQ_FOREACH(p, &pending, entry)
 		n++;
-	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
-		log_warnx("inbox: cannot store SMS parts now (%s); %zu %s, left on "
-		    "the modems, tried again every %d ms", store_error(res), n,
-		    held_since == 0 ? "held" : "still held", HOLD_MS);
-		held_logged = now;
-	}
-	if (held_since == 0)
-		held_since = now;
-	if (ev_held == NULL)
-		ev_held = evtimer_new(env.base, inbound_on_held, NULL);
-	if (ev_held != NULL)
-		evtimer_add(ev_held, &tv);
-	else
-		inbound_kick();		/* out of memory: at once, then */
+	snprintf(what, sizeof(what), "inbox: cannot store %zu SMS part(s), left "
+	    "on the modems,", n);
+	hold_refused(&in_hold, res, what);
 }
 
 static void
@@ -275,11 +254,8 @@ inbound_stored(PGresult *res, void *arg)
 		inbound_hold(res);
 		return;
 	}
-	if (held_since != 0 && store_ok(res)) {
-		log_info("inbox: the held SMS parts are stored, %.1f s after the "
-		    "first refusal", (pigeon_now_ms() - held_since) / 1000.0);
-		held_since = 0;
-	}
+	if (store_ok(res))
+		hold_over(&in_hold, "inbox: the held SMS parts are stored");
 	if (!store_ok(res)) {
 		p = TAILQ_FIRST(&in_flight);
 		if (p != NULL && p->alone) {
@@ -329,7 +305,7 @@ inbound_flush(void)
 	int n = 0, alone;
 
 	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store) ||
-	    (ev_held != NULL && evtimer_pending(ev_held, NULL)))
+	    hold_waiting(&in_hold))
 		return;
 	struct store *st = inbound_store();
 	batch = json_array();
@@ -399,8 +375,5 @@ inbound_free(void)
 		event_free(ev_flush);
 		ev_flush = NULL;
 	}
-	if (ev_held) {
-		event_free(ev_held);
-		ev_held = NULL;
-	}
+	hold_free(&in_hold);
 }

@@ -43,13 +43,12 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "hold.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
 
 #define BATCH_MAX	1000
-#define HOLD_MS		1000	/* held outcomes go again after this */
-#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 static json_t *pending;		/* outcomes waiting for the next statement */
 static int recording;		/* outcomes not yet answered, batch included */
 static int flushing;		/* a batch statement in flight */
@@ -57,9 +56,8 @@ static struct event *ev_flush;
 static struct store *out_store;
 static int out_closing;		/* scheduler_free: lost batches stay lost */
 static json_t *held;		/* refused by the database for now */
-static struct event *ev_held;	/* sends them again */
-static int64_t held_since;		/* ms: the first refusal of this outage */
-static int64_t held_logged;	/* ms: the last "still held" */
+static void outcomes_again(void);
+static struct hold out_hold = { outcomes_again, NULL, 0, 0 };
 
 static const char SQL_OUTCOMES[] =
     "SELECT pigeon_outbox_outcomes($1::jsonb, $2, $3, $4)";
@@ -73,7 +71,6 @@ struct outcomes {
 
 static void outcomes_flush(void);
 static int outcomes_send(json_t *list, int batch);
-static void outcomes_on_held(evutil_socket_t, short, void *);
 
 /*
  * A link's send slot frees when its outcome is committed, not when the
@@ -106,14 +103,12 @@ outcomes_settled(json_t *list)
 /*
  * The database refused list for a reason of its own: its outcomes wait
  * (still counted in recording and their links' windows) and go again
- * after HOLD_MS, with the held ones. One line when it begins, one a
- * minute while it lasts.
+ * after HOLD_MS, with the held ones (hold.c).
  */
 static void
 outcomes_hold(json_t *list, const PGresult *res)
 {
-	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
-	int64_t now = pigeon_now_ms();
+	char what[96];
 	size_t n = json_array_size(list);
 
 	if (held == NULL)
@@ -126,30 +121,19 @@ outcomes_hold(json_t *list, const PGresult *res)
 		recording -= (int)n;
 		return;
 	}
-	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
-		log_warnx("outbox: cannot record %zu outcome(s) now (%s); %s, "
-		    "tried again every %d ms", json_array_size(held), store_error(res),
-		    held_since == 0 ? "held" : "still held", HOLD_MS);
-		held_logged = now;
-	}
-	if (held_since == 0)
-		held_since = now;
-	if (ev_held == NULL)
-		ev_held = evtimer_new(env.base, outcomes_on_held, NULL);
-	if (ev_held != NULL && !evtimer_pending(ev_held, NULL))
-		evtimer_add(ev_held, &tv);
+	snprintf(what, sizeof(what), "outbox: cannot record %zu outcome(s)",
+	    json_array_size(held));
+	hold_refused(&out_hold, res, what);
 }
 
 /* The held outcomes go first in the next statement. */
 static void
-outcomes_on_held(evutil_socket_t fd, short what, void *arg)
+outcomes_again(void)
 {
-	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
-
 	if (held == NULL || json_array_size(held) == 0)
 		return;
 	if (pending != NULL && json_array_extend(held, pending) == -1) {
-		evtimer_add(ev_held, &tv);	/* out of memory: later */
+		hold_later(&out_hold);	/* out of memory: later */
 		return;
 	}
 	json_decref(pending);
@@ -211,13 +195,9 @@ outcomes_recorded(PGresult *res, void *arg)
 			log_warnx("outbox %lld: cannot record the outcome: %s",
 			    (long long)json_integer_value(json_object_get(
 			    json_array_get(st->list, 0), "id")), store_error(res));
-		if (res != NULL && store_ok(res) && held_since != 0 &&
-		    (held == NULL || json_array_size(held) == 0)) {
-			log_info("outbox: the held outcomes are recorded, %.1f s "
-			    "after the first refusal",
-			    (pigeon_now_ms() - held_since) / 1000.0);
-			held_since = 0;
-		}
+		if (res != NULL && store_ok(res) &&
+		    (held == NULL || json_array_size(held) == 0))
+			hold_over(&out_hold, "outbox: the held outcomes are recorded");
 		outcomes_settled(st->list);
 		recording -= (int)n;
 	}
@@ -342,7 +322,7 @@ outcomes_held(void)
 int
 outcomes_refused(void)
 {
-	return held_since != 0;
+	return hold_active(&out_hold);
 }
 
 int
@@ -361,10 +341,7 @@ outcomes_free(void)
 	pending = NULL;
 	json_decref(held);
 	held = NULL;
-	if (ev_held != NULL) {
-		event_free(ev_held);
-		ev_held = NULL;
-	}
+	hold_free(&out_hold);
 	if (ev_flush != NULL) {
 		event_free(ev_flush);
 		ev_flush = NULL;

@@ -25,14 +25,13 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "hold.h"
 #include "log.h"
 #include "number.h"
 #include "pigeond.h"
 #include "store.h"
 
 #define REPORT_PARAMS	8
-#define HOLD_MS		1000	/* a report refused for now, again after this */
-#define HOLD_LOG_MS	60000	/* "still held", at most this often */
 
 /* What the answer needs: where the report lies, to delete it. */
 struct report {
@@ -45,11 +44,9 @@ struct report {
 
 static int in_flight;
 static struct report *held;		/* refused for now, stored again later */
-static struct event *ev_held;
-static int64_t held_since;		/* ms: the first refusal of this outage */
-static int64_t held_logged;		/* ms: the last "still held" */
-
 static void report_send(struct report *);
+static void reports_again(void);
+static struct hold rep_hold = { reports_again, NULL, 0, 0 };
 
 static const char SQL_REPORT[] =
     "SELECT pigeon_report_store($1, $2, $3::integer, $4::integer, "
@@ -78,7 +75,7 @@ report_free(struct report *r)
 }
 
 static void
-report_on_held(evutil_socket_t fd, short what, void *arg)
+reports_again(void)
 {
 	struct report *list = held, *r;
 
@@ -90,30 +87,19 @@ report_on_held(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Stored again after HOLD_MS; one line when it begins, one a minute. */
+/* Stored again after HOLD_MS (hold.c). */
 static void
 report_hold(struct report *r, const PGresult *res)
 {
-	struct timeval tv = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 };
-	int64_t now = pigeon_now_ms();
+	char what[128];
 	struct report **tail = &held;
 
 	while (*tail != NULL)
 		tail = &(*tail)->next_held;
 	*tail = r;
-	if (held_since == 0 || now - held_logged >= HOLD_LOG_MS) {
-		log_warnx("modem %s: cannot store the status report at location %d "
-		    "now (%s); %s, tried again every %d ms", r->modem->name,
-		    r->location, store_error(res), held_since == 0 ? "held" :
-		    "still held", HOLD_MS);
-		held_logged = now;
-	}
-	if (held_since == 0)
-		held_since = now;
-	if (ev_held == NULL)
-		ev_held = evtimer_new(env.base, report_on_held, NULL);
-	if (ev_held != NULL && !evtimer_pending(ev_held, NULL))
-		evtimer_add(ev_held, &tv);
+	snprintf(what, sizeof(what), "modem %s: cannot store the status report "
+	    "at location %d", r->modem->name, r->location);
+	hold_refused(&rep_hold, res, what);
 }
 
 /* A durable query (store.h): res is NULL only when pigeond stops. */
@@ -127,12 +113,8 @@ report_stored(PGresult *res, void *arg)
 		report_hold(r, res);
 		return;
 	}
-	if (res != NULL && store_ok(res) && held_since != 0 && held == NULL) {
-		log_info("modem %s: the held status reports are stored, %.1f s "
-		    "after the first refusal", r->modem->name,
-		    (pigeon_now_ms() - held_since) / 1000.0);
-		held_since = 0;
-	}
+	if (res != NULL && store_ok(res) && held == NULL)
+		hold_over(&rep_hold, "the held status reports are stored");
 	if (res == NULL) {
 		/* pigeond stops: the report stays on the modem. */
 	} else if (!store_ok(res)) {
@@ -547,10 +529,7 @@ reports_free(void)
 		held = r->next_held;
 		report_free(r);		/* left on the modem */
 	}
-	if (ev_held != NULL) {
-		event_free(ev_held);
-		ev_held = NULL;
-	}
+	hold_free(&rep_hold);
 	if (ev_rcpt_flush != NULL) {
 		event_free(ev_rcpt_flush);
 		ev_rcpt_flush = NULL;
@@ -561,7 +540,7 @@ reports_free(void)
 int
 reports_refused(void)
 {
-	return held_since != 0;
+	return hold_active(&rep_hold);
 }
 
 int
