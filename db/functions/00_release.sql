@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4d2906c2ee992c363ed20d89997492866b7e6bd7d2529ab9f89ed05848ad1d7b
+-- functions sha256: d69bcb411cca4b828a2539410435c5201637d4154ce86b7981765fa23abb3c7a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 61 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 62 $$;

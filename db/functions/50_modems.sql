@@ -65,6 +65,40 @@ BEGIN
 	END IF;
 END $$;
 
+-- The session advisory lock (p_class, hashtext(p_key)), never waiting:
+-- got, or who holds it (holder: application_name, backend pid, client
+-- address, connected since). Taking one this session holds is a no-op
+-- (a second pg_try_advisory_lock would count it twice).
+CREATE OR REPLACE FUNCTION pigeon_advisory_try(p_class integer, p_key text,
+    OUT got boolean, OUT holder text)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	holder := NULL;
+	IF EXISTS (SELECT 1 FROM pg_locks l
+	            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+	              AND l.classid = p_class::oid
+	              AND l.objid = hashtext(p_key)::oid AND l.objsubid = 2
+	              AND l.granted) THEN
+		got := true;
+		RETURN;
+	END IF;
+	got := pg_try_advisory_lock(p_class, hashtext(p_key));
+	IF NOT got THEN
+		SELECT coalesce(nullif(a.application_name, ''), 'a connection') ||
+		       ', backend pid ' || l.pid ||
+		       coalesce(' from ' || host(a.client_addr), '') ||
+		       coalesce(', connected since ' ||
+		                to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '')
+		  INTO holder
+		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		 WHERE l.locktype = 'advisory' AND l.classid = p_class::oid
+		   AND l.objid = hashtext(p_key)::oid AND l.objsubid = 2 AND l.granted
+		   AND l.database = (SELECT oid FROM pg_database
+		                      WHERE datname = current_database())
+		 LIMIT 1;
+	END IF;
+END $$;
+
 -- Host locks. A host owns a modem while its connection holds the session
 -- advisory lock (1346979653, hashtext(name)): 1346979653 is 'PIGE' in
 -- ASCII, a class of its own, and a two-key lock never meets the one-key
@@ -73,34 +107,14 @@ END $$;
 -- it when the connection ends, however it ends. Never waits: a lock held
 -- elsewhere returns false with who holds it (application_name is
 -- 'pigeond HOST' for pigeond's connection), marks the row as waited for
--- by p_host, and the caller tries again later. Taking a lock this session
--- already holds is a no-op (a second pg_try_advisory_lock would count it
--- twice).
+-- by p_host, and the caller tries again later (pigeon_advisory_try).
 CREATE OR REPLACE FUNCTION pigeon_modem_lock(p_name text, p_host text,
     OUT got boolean, OUT holder text)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-	holder := NULL;
-	IF EXISTS (SELECT 1 FROM pg_locks l
-	            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
-	              AND l.classid = 1346979653::oid
-	              AND l.objid = hashtext(p_name)::oid AND l.objsubid = 2
-	              AND l.granted) THEN
-		got := true;
-		RETURN;
-	END IF;
-	got := pg_try_advisory_lock(1346979653, hashtext(p_name));
+	SELECT t.got, t.holder INTO got, holder
+	  FROM pigeon_advisory_try(1346979653, p_name) t;
 	IF NOT got THEN
-		SELECT coalesce(nullif(a.application_name, ''), 'a connection') ||
-		       ', backend pid ' || l.pid ||
-		       coalesce(' from ' || host(a.client_addr), '')
-		  INTO holder
-		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-		 WHERE l.locktype = 'advisory' AND l.classid = 1346979653::oid
-		   AND l.objid = hashtext(p_name)::oid AND l.objsubid = 2 AND l.granted
-		   AND l.database = (SELECT oid FROM pg_database
-		                      WHERE datname = current_database())
-		 LIMIT 1;
 		UPDATE modems SET waiting_host = p_host,
 		       waiting_since = CASE WHEN waiting_host = p_host
 		                            THEN waiting_since ELSE now() END,
@@ -115,38 +129,13 @@ END $$;
 -- started twice, the host name defaulting to the machine's) would
 -- otherwise put the first one's sends in flight back in the queue
 -- (pigeon_outbox_reclaim_host) and send them again: it refuses to start
--- instead (gateway/hostlock.c). Never waits; holder says who holds it
--- (pg_stat_activity: application_name, backend pid, client address,
--- connected since). Taking it again in the same session is a no-op.
+-- instead (gateway/hostlock.c). As a modem's: never waits, holder says
+-- who holds it.
 CREATE OR REPLACE FUNCTION pigeon_host_lock(p_host text,
     OUT got boolean, OUT holder text)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
-BEGIN
-	holder := NULL;
-	IF EXISTS (SELECT 1 FROM pg_locks l
-	            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
-	              AND l.classid = 1346979656::oid
-	              AND l.objid = hashtext(p_host)::oid AND l.objsubid = 2
-	              AND l.granted) THEN
-		got := true;
-		RETURN;
-	END IF;
-	got := pg_try_advisory_lock(1346979656, hashtext(p_host));
-	IF NOT got THEN
-		SELECT coalesce(nullif(a.application_name, ''), 'a connection') ||
-		       ', backend pid ' || l.pid ||
-		       coalesce(' from ' || host(a.client_addr), '') ||
-		       coalesce(', connected since ' ||
-		                to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '')
-		  INTO holder
-		  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-		 WHERE l.locktype = 'advisory' AND l.classid = 1346979656::oid
-		   AND l.objid = hashtext(p_host)::oid AND l.objsubid = 2 AND l.granted
-		   AND l.database = (SELECT oid FROM pg_database
-		                      WHERE datname = current_database())
-		 LIMIT 1;
-	END IF;
-END $$;
+LANGUAGE sql AS $$
+	SELECT t.got, t.holder FROM pigeon_advisory_try(1346979656, p_host) t;
+$$;
 
 -- p_host no longer waits for the modem (it stops, or dropped the modem).
 CREATE OR REPLACE FUNCTION pigeon_modem_unwait(p_name text, p_host text)
