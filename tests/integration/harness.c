@@ -116,6 +116,22 @@ h_spawn(const char *logpath, char *const argv[])
 }
 
 int
+h_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+	long deadline = h_now_ms() + timeout_ms;
+
+	*status = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r == -1 || h_now_ms() > deadline)
+			return -1;
+		h_sleep_ms(10);
+	}
+}
+
+int
 h_stop(pid_t pid, int sig, int timeout_ms)
 {
 	int status = 0;

@@ -31,6 +31,9 @@ pid_t	 h_spawn(const char *logpath, char *const argv[]);
 void	 h_spawn_nofile(long n);
 /* Sends sig, waits up to timeout_ms, then SIGKILL; returns wait status. */
 int	 h_stop(pid_t pid, int sig, int timeout_ms);
+/* 0 once pid (a child) has exited by itself, its wait status in *status;
+ * -1 if it still runs after timeout_ms. */
+int	 h_wait_exit(pid_t pid, int timeout_ms, int *status);
 /* Runs a shell command; returns its exit status, stdout in *out (malloc). */
 int	 h_run(char **out, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

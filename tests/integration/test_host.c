@@ -64,18 +64,6 @@ host(struct h_gateway *g)
 	return strrchr(g->dir, '/') + 1;
 }
 
-struct exit_arg {
-	pid_t	pid;
-	int	status;
-};
-
-static int
-exited(void *p)
-{
-	struct exit_arg *a = p;
-	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
-}
-
 struct count_arg {
 	const char *path, *needle;
 	int n;
@@ -114,11 +102,11 @@ START_TEST(test_same_host_name_refused)
 
 	char *conf = second_config(&a), *blog = log_of(&a, "second.log");
 	char *argv[] = { (char *)h_bin("pigeond"), "-v", "-c", conf, NULL };
-	struct exit_arg b = { h_spawn(blog, argv), 0 };
-	ck_assert_msg(h_wait_for(exited, &b, 30000) == 0,
+	int bst;
+	ck_assert_msg(h_wait_exit(h_spawn(blog, argv), 30000, &bst) == 0,
 	    "the second pigeond with A's host name is still running (see %s)", blog);
-	ck_assert_msg(WIFEXITED(b.status) && WEXITSTATUS(b.status) == 1,
-	    "the second pigeond: status %d, want exit 1", b.status);
+	ck_assert_msg(WIFEXITED(bst) && WEXITSTATUS(bst) == 1,
+	    "the second pigeond: status %d, want exit 1", bst);
 	char *text = h_read_file(blog);
 	ck_assert_ptr_nonnull(text);
 	char *want = h_strf("refusing to start: another pigeond with host name %s is "
@@ -187,10 +175,10 @@ START_TEST(test_stop_leaves_no_modem_online)
 	    h_now_ms() < deadline)
 		h_sleep_ms(50);
 	h_db_exec(g.db, "ROLLBACK");
-	struct exit_arg e = { g.pigeond, 0 };
-	ck_assert_msg(h_wait_for(exited, &e, 40000) == 0, "pigeond did not exit");
-	ck_assert_msg(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0,
-	    "pigeond did not stop cleanly (status %d)", e.status);
+	int est;
+	ck_assert_msg(h_wait_exit(g.pigeond, 40000, &est) == 0, "pigeond did not exit");
+	ck_assert_msg(WIFEXITED(est) && WEXITSTATUS(est) == 0,
+	    "pigeond did not stop cleanly (status %d)", est);
 	g.pigeond = 0;
 	free(log);
 	char *online = h_db_value(g.db,

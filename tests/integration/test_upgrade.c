@@ -17,29 +17,16 @@
 
 #define FUNCTION_XMIN	"SELECT xmin::text FROM pg_proc WHERE proname = 'pigeon_catalog_load'"
 
-struct exit_arg {
-	pid_t	 pid;
-	int	 status;
-};
-
-static int
-exited(void *p)
-{
-	struct exit_arg *a = p;
-	return waitpid(a->pid, &a->status, WNOHANG) == a->pid;
-}
-
 /* Starts g's pigeond with its log emptied; it must exit 78 and say want. */
 static void
 assert_refuses(struct h_gateway *g, const char *log, const char *want)
 {
 	h_write_file(log, "");
 	h_pigeond_start(g);
-	struct exit_arg a = { g->pigeond, 0 };
-	ck_assert_msg(h_wait_for(exited, &a, 30000) == 0, "pigeond kept running");
+	int st;
+	ck_assert_msg(h_wait_exit(g->pigeond, 30000, &st) == 0, "pigeond kept running");
 	g->pigeond = 0;
-	ck_assert_msg(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 78,
-	    "exit status %d", a.status);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78, "exit status %d", st);
 	char *text = h_read_file(log);
 	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
 	ck_assert_int_eq(h_count_lines(text, "refusing to start"), 1);
