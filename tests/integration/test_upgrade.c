@@ -126,29 +126,6 @@ START_TEST(test_older_binary_refuses_newer_functions)
 }
 END_TEST
 
-/*
- * During a rolling upgrade an older host writes its settings at each
- * (re)connection, without the keys it does not know: they were deleted,
- * and the newer functions, which every host runs, failed on them ("setting
- * repeat_window is not loaded"): no SMS post was made. They stay now.
- */
-START_TEST(test_older_host_settings_keep_newer_keys)
-{
-	struct h_gateway g;
-
-	memset(&g, 0, sizeof(g));
-	h_gateway_start(&g, "upgrade_settings", 1);
-	h_join(&g, 0, "+212661300001", "older1", 30000);
-	/* What a pigeond that knows no repeat_window writes. */
-	free(h_db_value(g.db, "SELECT pigeon_settings_load((SELECT jsonb_object_agg("
-	    "key, value) FROM settings WHERE key <> 'repeat_window'))", 0, NULL));
-	ck_assert_int_eq(h_text(&g, 0, "+212661300001", "a post beside an older host"), 0);
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM posts WHERE text = $1",
-	    "a post beside an older host", "1", 30000), 0);
-	h_gateway_stop(&g);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -156,7 +133,6 @@ main(void)
 	TCase *tc = tcase_create("upgrade");
 	tcase_add_test(tc, test_older_binary_refuses_newer_schema);
 	tcase_add_test(tc, test_older_binary_refuses_newer_functions);
-	tcase_add_test(tc, test_older_host_settings_keep_newer_keys);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
