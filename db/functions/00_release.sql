@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: d69bcb411cca4b828a2539410435c5201637d4154ce86b7981765fa23abb3c7a
+-- functions sha256: de4e6d7ccc897b13ecda0059a224fe361f6847344ab0bb43060c60ef6224b04a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 62 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 63 $$;

@@ -32,12 +32,9 @@ RETURNS integer LANGUAGE sql STABLE AS $$
 $$;
 
 -- Called by pigeond at every start with its [pigeon] keys. An unknown
--- time zone is refused here (the old settings stay). The keys given are
--- written, the others kept: during a rolling upgrade an older pigeond,
--- which does not know a newer key (repeat_window), writes its settings at
--- each (re)connection, and deleting the rest made the newer functions,
--- which every host runs, fail on that key ("setting repeat_window is not
--- loaded": no post could be made until a newer host connected again).
+-- time zone is refused here (the old settings stay). (An older pigeond
+-- never writes its settings over newer functions: it refuses to start
+-- on them first, migrate.c.)
 CREATE OR REPLACE FUNCTION pigeon_settings_load(p_settings jsonb)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -46,10 +43,9 @@ BEGIN
 	IF p_settings ? 'timezone' THEN
 		PERFORM now() AT TIME ZONE (p_settings->>'timezone');
 	END IF;
-	INSERT INTO settings AS s (key, value)
-	SELECT key, value FROM jsonb_each_text(p_settings)
-	ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
-	 WHERE s.value IS DISTINCT FROM EXCLUDED.value;
+	DELETE FROM settings;
+	INSERT INTO settings (key, value)
+	SELECT key, value FROM jsonb_each_text(p_settings);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END $$;
@@ -287,8 +283,12 @@ BEGIN
 	-- Its coding was asked of libgammu on the text as it came (an SMS, an
 	-- API post): a no-break space (web forms put them) made it UCS-2,
 	-- where the line that goes out, a plain space in its place, is GSM-7;
-	-- so did a mark the copies leave out (pigeon_sms_copy).
-	IF p_ucs2 AND pigeon_digest_gsm7(pigeon_sms_copy(p_text)) THEN
+	-- so did a mark the copies leave out (pigeon_sms_copy). Not when the
+	-- copy is longer ("…" is three dots): a 140-character post with a few
+	-- went out cut to GSM-7's one part; with the UCS-2 cap it goes whole,
+	-- in GSM-7 still, in the parts it needs.
+	IF p_ucs2 AND pigeon_digest_gsm7(pigeon_sms_copy(p_text))
+	   AND length(pigeon_sms_copy(p_text)) <= length(p_text) THEN
 		p_ucs2 := false;
 	END IF;
 	words := pigeon_terms(p_text);

@@ -46,40 +46,24 @@ RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 	SELECT p !~ '[^ \u034f\u061c\u115f\u1160\u200c-\u200f\u2800\u3164\ufe00-\ufe0f\uffa0]';
 $$;
 
--- The text of a member's post as its SMS copies show it (pigeon_post_copies):
--- the post stays as written (the web, the API, GET), the copies drop
--- what costs parts and shows nothing, and say in GSM-7 what only looks
--- different.
--- 1. The marks pigeon_sms_line keeps for right-to-left typing (LRM, RLM,
--- ALM, ZWNJ) change nothing in a text without a right-to-left letter,
--- nor does a ZWJ outside an emoji sequence there (a pictograph or a
--- variation selector before it, a pictograph after it: the family of
--- three keeps its two); any one of them made a 139-character Latin post
--- UCS-2, three parts to every follower instead of one. With a
--- right-to-left letter (Arabic, Hebrew, Syriac, Thaana, N'Ko...) every
--- mark stays.
--- 2. Typographic punctuation, which phones and word processors put for
--- the plain one, is outside GSM-7: "l’ete" made a 138-character post
--- three parts where "l'ete" was one. When the copy is GSM-7 but for
--- them (pigeon_digest_gsm7), ’ ‘ become ', “ ” and « » " (GSM-7 has no
--- guillemets), … three dots, – — a hyphen; a text that is UCS-2 anyway
--- (Arabic, an emoji, ç, ê, œ) keeps them as written.
+-- The text of a member's post as its SMS copies show it (pigeon_post_copies,
+-- a DM's copy, GET's): the post stays as written (the web, the API), and
+-- a copy that would be GSM-7 but for characters that show nothing or only
+-- look different goes in GSM-7, where it was UCS-2: a 139-character Latin
+-- post with one invisible mark, or "l’ete" for "l'ete", went to every
+-- follower in three parts instead of one. Left out: the marks
+-- pigeon_sms_line keeps for right-to-left typing (LRM, RLM, ALM, ZWNJ,
+-- ZWJ); written in GSM-7: ’ ‘ as ', “ ” and « » as " (GSM-7 has no
+-- guillemets), … as three dots, – — as a hyphen. Only when the copy is
+-- then GSM-7: a text that is UCS-2 anyway (Arabic, Hindi, an emoji
+-- sequence, ç, ê, œ) keeps every one of them, as written (in Arabic or
+-- Indic letters, ZWJ and ZWNJ change how they join).
 CREATE OR REPLACE FUNCTION pigeon_sms_copy(p text)
 RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT CASE WHEN m <> q AND pigeon_digest_gsm7(m) THEN m ELSE q END
-	  FROM (SELECT q, replace(translate(q, '’‘“”«»–—', '''''""""--'),
-	                          '…', '...') AS m
-	          FROM (SELECT CASE
-	    WHEN p !~ '[\u061c\u200c-\u200f]'
-	      OR p ~ '[\u0590-\u061b\u061d-\u08ff\ufb1d-\ufdff\ufe70-\ufefc'
-	             '\U00010800-\U00010fff\U0001e800-\U0001efff]'
-	    THEN p
-	    ELSE btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(p,
-	        '[\u061c\u200c\u200e\u200f]', '', 'g'),
-	        '(?<![\U00010000-\U0010ffff\u2000-\u2bff\ufe0f])\u200d', '', 'g'),
-	        '\u200d(?![\U00010000-\U0010ffff\u2000-\u2bff])', '', 'g'),
-	        '  +', ' ', 'g'), ' ')
-	    END AS q) a) b;
+	SELECT CASE WHEN m <> p AND pigeon_digest_gsm7(m) THEN m ELSE p END
+	  FROM (SELECT btrim(regexp_replace(replace(translate(
+	            regexp_replace(p, '[\u061c\u200c-\u200f]', '', 'g'),
+	            '’‘“”«»–—', '''''""""--'), '…', '...'), '  +', ' ', 'g'), ' ') AS m) a;
 $$;
 
 -- The start of today in the service time zone: daily caps reset there.

@@ -319,6 +319,12 @@ START_TEST(test_invisible_marks)
 	ck_assert(find_logged("sent.jsonl", b, "au stade", &l));
 	ck_assert_str_eq(l.coding, "ucs2");
 	ck_assert_ptr_nonnull(strstr(l.text, FAMILY));
+	/* Indic letters keep their joiners: UCS-2 anyway, and ZWJ draws a
+	 * half form there (न्‍न) */
+	char *hindi = h_db_value(g.db, "SELECT pigeon_sms_copy(U&'\\0928\\094D\\200D\\0928 ok') "
+	    "= U&'\\0928\\094D\\200D\\0928 ok'", 0, NULL);
+	ck_assert_str_eq(hindi, "t");
+	free(hindi);
 	/* an Arabic post keeps its right-to-left mark */
 	snprintf(want, sizeof(want), "@lina: \xd9\x85\xd8\xa8\xd8\xb1\xd9\x88\xd9\x83 "
 	    RLM "(2-1)");
@@ -386,6 +392,35 @@ END_TEST
  * got it twice. Within repeat_window the same text (trimmed) is not
  * posted again, silently; the operator reads why in the inbox.
  */
+/*
+ * "…" is three dots in a GSM-7 copy: a 140-character post of a 15-letter
+ * handle with a few of them went out cut to GSM-7's one part (its end
+ * lost); it goes whole, in GSM-7, in the parts it needs.
+ */
+START_TEST(test_copy_longer_than_post)
+{
+	const char *a = "+212662000901", *b = "+212662000902";
+	char post[400] = "Wait\xe2\x80\xa6 what\xe2\x80\xa6 really\xe2\x80\xa6 ";
+	size_t n = 0;
+	struct logged l;
+
+	join(0, a, "JOIN abcdefghijklmno", "@abcdefghijklmno");
+	join(1, b, "JOIN zed", "@zed");
+	TEXT(1, b, "FOLLOW abcdefghijklmno");
+	GETS(b, "You now follow @abcdefghijklmno");
+	for (const char *q = post; *q != '\0'; q++)
+		n += (*q & 0xc0) != 0x80;
+	for (; n < 136; n++)
+		strcat(post, "y");
+	strcat(post, " END");
+	TEXT(0, a, post);
+	GETS(b, "yyy END");
+	ck_assert(find_logged("sent.jsonl", b, "Wait... what...", &l));
+	ck_assert_str_eq(l.coding, "gsm");
+	ck_assert_int_eq(l.parts, 2);
+}
+END_TEST
+
 START_TEST(test_repeated_post)
 {
 	const char *k = "+212662000801", *f1 = "+212662000802", *f2 = "+212662000803";
@@ -438,6 +473,7 @@ suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_invisible_marks);
 	tcase_add_test(tc, test_typographic_punctuation);
+	tcase_add_test(tc, test_copy_longer_than_post);
 	tcase_add_test(tc, test_repeated_post);
 	suite_add_tcase(s, tc);
 	return s;
