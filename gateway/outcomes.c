@@ -311,13 +311,6 @@ outcomes_busy(void)
 	return recording > 0;
 }
 
-/* Outcomes the database refused for now (outcomes_hold). */
-int
-outcomes_held(void)
-{
-	return held != NULL && json_array_size(held) > 0;
-}
-
 /* 1 from the database's first refusal until the held ones are recorded. */
 int
 outcomes_refused(void)

@@ -351,8 +351,7 @@ void	 scheduler_free(void);
 void	 outcomes_push(json_t *o, struct link *l);
 void	 outcomes_connect(void);
 int	 outcomes_busy(void);
-int	 outcomes_held(void);
-int	 outcomes_refused(void);	/* held, or being tried again */
+int	 outcomes_refused(void);	/* held, or being tried again: until recorded */
 void	 outcomes_free(void);
 /* What of the above the database refuses to write for now (its disk full,
  * a shutdown: store_error_transient): /healthz and /metrics say so. */

@@ -538,7 +538,7 @@ scheduler_reclaim(void)
 	/* Not while the database refuses outcomes of ours (outcomes.c):
 	 * their rows' leases may have run out meanwhile, and returned
 	 * before the outcome `sent` is recorded, they went out again. */
-	if (!outcomes_held())
+	if (!outcomes_refused())
 		store_query(env.store, "SELECT pigeon_outbox_reclaim()", 0, NULL,
 		    reclaimed, NULL);
 	store_query(env.store, "SELECT pigeon_outbox_expire($1)", 1, params,
