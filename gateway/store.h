@@ -95,7 +95,8 @@ const char *store_error(const PGresult *res);	/* one line, never NULL */
  * short of resources (class 53: disk full, out of memory, too many
  * connections), shutting down or restarting (57P01-57P05), a system error
  * (class 58: I/O), a serialization failure or a deadlock (40001, 40P01),
- * the connection (class 08). A write that fails so is held and tried again
+ * the connection (class 08), a database turned read-only (25006: a
+ * failover onto a standby, default_transaction_read_only). A write that fails so is held and tried again
  * after a pause, as one whose connection was lost; any other error is the
  * statement's (a constraint its data breaks). 0 for success and for NULL.
  */

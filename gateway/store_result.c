@@ -57,5 +57,6 @@ store_error_transient(const PGresult *res)
 		return 0;
 	return strncmp(st, "53", 2) == 0 || strncmp(st, "58", 2) == 0 ||
 	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
-	    strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+	    strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+	    strcmp(st, "25006") == 0;
 }

@@ -219,13 +219,15 @@ END_TEST
 static void
 disk_full_install(void)
 {
-	h_db_exec(g.db, "CREATE TABLE test_disk_full (since timestamptz)");
+	/* A flag row: its error (the disk full, unless it says another). */
+	h_db_exec(g.db, "CREATE TABLE test_disk_full (since timestamptz, "
+	    "code text DEFAULT '53100', msg text DEFAULT 'could not extend file "
+	    "\"base/16384/16402\": No space left on device')");
 	h_db_exec(g.db, "CREATE FUNCTION test_disk_full() RETURNS trigger "
-	    "LANGUAGE plpgsql AS $$ BEGIN "
-	    "IF EXISTS (SELECT 1 FROM test_disk_full) THEN "
-	    "RAISE EXCEPTION 'could not extend file \"base/16384/16402\": "
-	    "No space left on device' USING ERRCODE = '53100', "
-	    "HINT = 'Check free disk space.'; "
+	    "LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN "
+	    "SELECT * INTO r FROM test_disk_full LIMIT 1; "
+	    "IF FOUND THEN "
+	    "RAISE EXCEPTION USING MESSAGE = r.msg, ERRCODE = r.code; "
 	    "END IF; RETURN NEW; END $$");
 }
 
@@ -280,13 +282,6 @@ START_TEST(test_outcome_disk_full)
 }
 END_TEST
 
-/*
- * The data disk fills as an SMS comes: it cannot be stored. pigeond
- * forgot it and the worker, which had reported its location, never did
- * again: it stayed on the SIM until the worker restarted. Now it is held
- * and stored once there is space, then deleted from the SIM, and the
- * phone gets its answer.
- */
 /* /healthz answers code with `want` in its body. */
 struct health_arg {
 	int	 code;
@@ -305,34 +300,57 @@ healthz_says(void *p)
 	return ok;
 }
 
-START_TEST(test_sms_disk_full)
+/*
+ * An SMS that comes while the database refuses to store it, the flag
+ * row's error: pigeond forgot it and the worker, which had reported its
+ * location, never did again: it stayed on the SIM until the worker
+ * restarted. Now it is held (still on the SIM), /healthz says so (it
+ * said ok), and it is stored, answered and deleted from the SIM once the
+ * database takes it.
+ */
+static void
+sms_refused(const char *name, const char *flag, const char *logged)
 {
 	struct health_arg refusing = { 503, "\"database\":\"refusing writes\"" };
 	struct health_arg fine = { 200, "\"status\":\"ok\"" };
-
 	char *log;
+	int modem0 = 0;
 
-	h_gateway_start(&g, "crash_disk_in", 1);
+	h_gateway_start(&g, name, 1);
 	disk_full_install();
 	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON inbox_parts "
 	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
-	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	h_db_exec(g.db, flag);
 	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
 	log = h_strf("%s/pigeond.log", g.dir);
-	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_file_contains(log, logged, WAIT_MS), 0);
 	/* The fault's length: not a wait for a condition. */
 	h_sleep_ms(3000);
 	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* still on the SIM */
-	/* The operator sees it (it said ok). */
 	ck_assert_int_eq(h_wait_for(healthz_says, &refusing, WAIT_MS), 0);
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
 	ck_assert_int_eq(h_wait_for(healthz_says, &fine, WAIT_MS), 0);
-	int modem0 = 0;
 	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 1);
 	free(log);
 	h_gateway_stop(&g);
+}
+
+START_TEST(test_sms_disk_full)
+{
+	sms_refused("crash_disk_in", "INSERT INTO test_disk_full VALUES (now())",
+	    "No space left on device");
+}
+END_TEST
+
+/* A database turned read-only (a failover onto a standby, an operator's
+ * default_transaction_read_only): the same (25006). */
+START_TEST(test_sms_read_only)
+{
+	sms_refused("crash_read_only", "INSERT INTO test_disk_full VALUES (now(), "
+	    "'25006', 'cannot execute INSERT in a read-only transaction')",
+	    "read-only transaction");
 }
 END_TEST
 
@@ -385,6 +403,7 @@ suite(void)
 	tcase_set_timeout(disk, 240);
 	tcase_add_test(disk, test_outcome_disk_full);
 	tcase_add_test(disk, test_sms_disk_full);
+	tcase_add_test(disk, test_sms_read_only);
 	tcase_add_test(disk, test_report_disk_full);
 	suite_add_tcase(s, disk);
 	return s;
