@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: de4e6d7ccc897b13ecda0059a224fe361f6847344ab0bb43060c60ef6224b04a
+-- functions sha256: 4d4d19b11cc6988a3f7ef2c7afa2f090a9bc610d272e7a98f2a00c96c133dafd
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 63 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;

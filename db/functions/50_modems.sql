@@ -179,8 +179,10 @@ $$;
 -- queued `via` it are cancelled (they could never leave: a send `via` a
 -- removed link is refused, and these waited for it to come back). Its
 -- history stays (modem_history; the messages it sent and received keep
--- its name); its samples and parts counted today go (the status page
--- charted it, /metrics listed it). A host that configures the name again
+-- its name), and so do its parts of the days before today (what the
+-- carrier billed: /api/charts); its samples and its parts counted today
+-- go (the status page charted it, /metrics listed it; a forget erased
+-- every day's). A host that configures the name again
 -- starts a new row. Returns {"forgotten",
 -- "cancelled"} or {"error": "no_link" | "configured" | "in_flight", ...}.
 CREATE OR REPLACE FUNCTION pigeon_link_forget(p_name text)
@@ -219,7 +221,8 @@ BEGIN
 	-- Off /metrics (its parts today) and the status page's charts (its
 	-- samples): configured again, it is a new link, with a new budget.
 	DELETE FROM counters
-	 WHERE name LIKE 'link\_parts/%' AND substr(name, 23) = p_name;
+	 WHERE name = 'link_parts/' || to_char(now() AT TIME ZONE
+	           pigeon_setting('timezone'), 'YYYY-MM-DD') || '/' || p_name;
 	DELETE FROM status_samples WHERE link = p_name;
 	INSERT INTO modem_history (modem, state, reason)
 	    VALUES (p_name, 'disabled', 'forgotten by the operator');

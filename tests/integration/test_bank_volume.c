@@ -431,6 +431,10 @@ START_TEST(test_removed_forgotten)
 	free(resp);
 	h_db_exec(g.db, "UPDATE outbox SET state = 'queued', host = NULL, "
 	    "lease_until = NULL WHERE via_link = 'sim1' AND state = 'sending'");
+	/* Yesterday's parts, billed by the carrier. */
+	h_db_exec(g.db, "INSERT INTO counters (name, value) SELECT 'link_parts/' || "
+	    "to_char((now() - interval '1 day') AT TIME ZONE pigeon_setting('timezone'), "
+	    "'YYYY-MM-DD') || '/sim1', 40");
 	ck_assert_int_eq(h_run(&out, "%s -a 127.0.0.1:%d -t %s forget sim1",
 	    h_bin("pigeonctl"), g.http_port, LIST_TOKEN), 0);
 	ck_assert_msg(strstr(out, "modem sim1: forgotten; 1 message(s) queued via it "
@@ -458,9 +462,12 @@ START_TEST(test_removed_forgotten)
 	/* Nor on the status page's charts. */
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM jsonb_object_keys("
 	    "pigeon_api_charts()->'links') k WHERE k = 'sim1'", 0, NULL), 0);
-	/* Its history stays. */
+	/* Its history stays, and its parts of the days before, to set
+	 * against the carrier's bill (they went too). */
 	ck_assert_int_ge(h_db_long(g.db, "SELECT count(*) FROM modem_history "
 	    "WHERE modem = 'sim1' AND reason = 'forgotten by the operator'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT coalesce(sum(value), 0) FROM counters "
+	    "WHERE name LIKE 'link\\_parts/%/sim1'", 0, NULL), 40);
 
 	/* Configured again: a new link, online. */
 	g.modem_removed[1] = 0;
