@@ -149,6 +149,7 @@ watchdog_health(struct link *m, json_t *msg)
 	    "window", "in_flight", "queued", "rate", "submitted", "answered",
 	    "throttled", "timeouts", "reconnects", "mo", "receipts" };
 	static const char *strs[] = { "registration", "operator", "operator_name", "imsi" };
+	static const char *bools[] = { "bound" };	/* a bind's transmitter */
 	json_t *h = json_object();
 	char *text;
 
@@ -158,6 +159,9 @@ watchdog_health(struct link *m, json_t *msg)
 		    json_integer_value(v) <= 200 : json_integer_value(v) >= 0))
 			json_object_set(h, ints[i], v);
 	}
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (json_is_boolean(json_object_get(msg, bools[i])))
+			json_object_set(h, bools[i], json_object_get(msg, bools[i]));
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		json_t *v = json_object_get(msg, strs[i]);
 		if (json_is_string(v) && json_string_length(v) < 64 &&

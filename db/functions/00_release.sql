@@ -12,4 +12,4 @@
 --
 -- functions sha256: 4d4d19b11cc6988a3f7ef2c7afa2f090a9bc610d272e7a98f2a00c96c133dafd
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 65 $$;

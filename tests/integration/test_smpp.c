@@ -1057,8 +1057,9 @@ START_TEST(test_operator_view)
 	    "no submitted counter: %s", body);
 	ck_assert(json_is_integer(json_object_get(carrier, "throttled")));
 	ck_assert(json_is_integer(json_object_get(carrier, "reconnects")));
-	/* (A real number, dropped by pigeond.) */
+	/* (A real number, dropped by pigeond; a boolean, too.) */
 	ck_assert_msg(json_is_integer(json_object_get(carrier, "rate")), "no rate: %s", body);
+	ck_assert_msg(json_is_true(json_object_get(carrier, "bound")), "not bound: %s", body);
 	ck_assert_msg(json_integer_value(json_object_get(carrier, "mo")) >= 1,
 	    "no mo counter: %s", body);
 	json_decref(all);
