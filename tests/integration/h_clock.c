@@ -5,6 +5,9 @@
  * the tests of the digest's hour and of clock steps (test_digest,
  * test_rel_clock) set the database's time while pigeond's runs on.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,42 @@
 
 #include "harness.h"
 
+/*
+ * libfaketime keeps a semaphore and a shared memory segment in /dev/shm
+ * named by its process's pid, and leaves them when the process execs or
+ * is killed (the shell and pg_ctl under scripts/pg start do both). A
+ * later process of another user given the same pid (pid_max is often
+ * 32768) cannot open them, and libfaketime aborts it: "sem_open failed
+ * ... Permission denied" (a CI run lost test_digest so). Those of pids
+ * that no longer run are removed first.
+ */
+static void
+faketime_sweep(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name, *num = NULL;
+		char path[300], *end;
+
+		if (strncmp(n, "sem.faketime_sem_", 17) == 0)
+			num = n + 17;
+		else if (strncmp(n, "faketime_shm_", 13) == 0)
+			num = n + 13;
+		if (num == NULL)
+			continue;
+		long pid = strtol(num, &end, 10);
+		if (*end != '\0' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", n);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 char *
 h_clock_cluster_start(struct h_clock *c, const char *name, long at)
 {
@@ -21,6 +60,7 @@ h_clock_cluster_start(struct h_clock *c, const char *name, long at)
 	int rc;
 
 	ck_assert_msg(access(H_FAKETIME_LIB, R_OK) == 0, "libfaketime missing: run scripts/deps");
+	faketime_sweep();
 	/* Read by the postgres user: outside the test's tree. */
 	c->clock_file = h_strf("/tmp/pigeon-%s-clock-%d", name, (int)getpid());
 	if (at != 0)
