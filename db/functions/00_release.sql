@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4d4d19b11cc6988a3f7ef2c7afa2f090a9bc610d272e7a98f2a00c96c133dafd
+-- functions sha256: b2034e5cf1e7f7aea71d9514ebb6d5cdc25dde4e6c22502bb865b0b9a2202207
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 65 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 67 $$;

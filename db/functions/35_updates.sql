@@ -276,6 +276,7 @@ DECLARE
 	chunk integer;
 	ids bigint[];
 	behind boolean;		-- an earlier post of the author still fans out
+	line_copy text;		-- its SMS copies' text (pigeon_sms_copy)
 BEGIN
 	-- One line (38_caps.sql): the copy "@author: text" must not show a
 	-- second line that looks like another author. API posts too.
@@ -287,8 +288,8 @@ BEGIN
 	-- copy is longer ("…" is three dots): a 140-character post with a few
 	-- went out cut to GSM-7's one part; with the UCS-2 cap it goes whole,
 	-- in GSM-7 still, in the parts it needs.
-	IF p_ucs2 AND pigeon_digest_gsm7(pigeon_sms_copy(p_text))
-	   AND length(pigeon_sms_copy(p_text)) <= length(p_text) THEN
+	line_copy := pigeon_sms_copy(p_text);
+	IF p_ucs2 AND pigeon_digest_gsm7(line_copy) AND length(line_copy) <= length(p_text) THEN
 		p_ucs2 := false;
 	END IF;
 	words := pigeon_terms(p_text);

@@ -695,12 +695,19 @@ h_wait_modem(struct h_gateway *g, const char *name, const char *state, int timeo
 static long
 scheduler_caught_up(struct h_gateway *g, const char *token)
 {
-	char *body = NULL, *p;
-	long n = -1;
+	return h_metric(g, token, "pigeon_scheduler_caught_up_total", -1);
+}
+
+long
+h_metric(struct h_gateway *g, const char *token, const char *series, long absent)
+{
+	char *body = NULL, *needle = h_strf("\n%s ", series), *p;
+	long n = absent;
 
 	if (h_http(g->http_port, "GET", "/metrics", token, NULL, &body) == 200 &&
-	    (p = strstr(body, "\npigeon_scheduler_caught_up_total ")) != NULL)
-		n = strtol(p + strlen("\npigeon_scheduler_caught_up_total "), NULL, 10);
+	    (p = strstr(body, needle)) != NULL)
+		n = strtol(p + strlen(needle), NULL, 10);
+	free(needle);
 	free(body);
 	return n;
 }

@@ -158,6 +158,10 @@ char	*h_screenshot_path(const char *scratch, const char *name);
  * the deadline. A negative check ("it still waits") asserts after n = 2:
  * the second began after the call, so a message that could go has been
  * claimed by then (it is 'sending' at least). */
+/* The value of one series of GET /metrics ("pigeon_x{modem=\"sim0\"}"),
+ * or absent when /metrics does not show it. */
+long	 h_metric(struct h_gateway *, const char *token, const char *series,
+	    long absent);
 void	 h_wait_scheduler_caught_up(struct h_gateway *, const char *token, int n,
 	    int timeout_ms);
 

@@ -321,15 +321,10 @@ END_TEST
 static long
 parts_today(const char *link)
 {
-	char *body = NULL, *needle = h_strf("pigeon_link_parts_today{modem=\"%s\"} ", link);
-	long n = 0;
+	char *series = h_strf("pigeon_link_parts_today{modem=\"%s\"}", link);
+	long n = h_metric(&g, TOKEN, series, 0);
 
-	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
-	const char *at = strstr(body, needle);
-	if (at != NULL)
-		n = strtol(at + strlen(needle), NULL, 10);
-	free(needle);
-	free(body);
+	free(series);
 	return n;
 }
 
@@ -445,6 +440,19 @@ workers_changed(void *unused)
 	return changed;
 }
 
+/* A gateway of two modems with config, both workers up (workers_before). */
+static void
+start_watched(const char *name, const char *config)
+{
+	memset(&g, 0, sizeof(g));
+	g.extra_config = (char *)config;	/* read only */
+	h_gateway_start(&g, name, 2);
+	workers_before = h_db_value(g.db, WORKERS_SQL, 0, NULL);
+	ck_assert_ptr_nonnull(workers_before);
+	ck_assert_msg(strstr(workers_before, ":starting") == NULL &&
+	    strstr(workers_before, ":offline") == NULL, "%s", workers_before);
+}
+
 /* Still watched: sim1 stopped (SIGSTOP) is killed by the watchdog; then
  * the gateway is stopped. */
 static void
@@ -469,14 +477,8 @@ still_watched(void)
  */
 START_TEST(test_watchdog_lowered)
 {
-	memset(&g, 0, sizeof(g));
 	/* health_seconds stays 60: no health line fills the pings' gaps. */
-	g.extra_config = "watchdog_seconds = 30\n";
-	h_gateway_start(&g, "bank_watchdog", 2);
-	workers_before = h_db_value(g.db, WORKERS_SQL, 0, NULL);
-	ck_assert_ptr_nonnull(workers_before);
-	ck_assert_msg(strstr(workers_before, ":starting") == NULL &&
-	    strstr(workers_before, ":offline") == NULL, "%s", workers_before);
+	start_watched("bank_watchdog", "watchdog_seconds = 30\n");
 
 	g.extra_config = "watchdog_seconds = 6\n";
 	h_gateway_reload(&g);
@@ -502,13 +504,7 @@ END_TEST
  */
 START_TEST(test_watchdog_after_pigeond_stopped)
 {
-	memset(&g, 0, sizeof(g));
-	g.extra_config = "watchdog_seconds = 3\n";
-	h_gateway_start(&g, "bank_frozen", 2);
-	workers_before = h_db_value(g.db, WORKERS_SQL, 0, NULL);
-	ck_assert_ptr_nonnull(workers_before);
-	ck_assert_msg(strstr(workers_before, ":starting") == NULL &&
-	    strstr(workers_before, ":offline") == NULL, "%s", workers_before);
+	start_watched("bank_frozen", "watchdog_seconds = 3\n");
 
 	/* The fault itself: 8 s stopped, over twice the allowance. */
 	ck_assert_int_eq(kill(g.pigeond, SIGSTOP), 0);
