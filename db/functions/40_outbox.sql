@@ -303,13 +303,15 @@ BEGIN
 	-- SMSC may answer and report within milliseconds) match now, each to
 	-- one part, in the order they came: the part to the receipt's phone
 	-- first, then the one its id as written names (its other keys read
-	-- the id in the other base, and may name another of this batch's).
+	-- the id in the other base, and may name another of this batch's);
+	-- never a part to another phone (pigeon_receipt_phone_ok).
 	IF receipted IS NOT NULL THEN
 		FOR late IN SELECT DISTINCT ON (sr.id) sr.id, op, sr.status, sr.modem
 		           FROM outbox_parts op
 		           JOIN status_reports sr ON sr.outbox_id IS NULL
 		                AND sr.keys @> ARRAY[op.message_id]
 		                AND sr.modem = op.modem
+		                AND pigeon_receipt_phone_ok(sr.recipient, op.recipient)
 		          WHERE op.outbox_id = ANY (receipted)
 		            AND op.message_id IS NOT NULL
 		          ORDER BY sr.id, coalesce(op.recipient = sr.recipient, false) DESC,

@@ -105,10 +105,25 @@ LANGUAGE sql IMMUTABLE AS $$
 	    dedupe text);
 $$;
 
+-- Whether a receipt from phone p_receipt may be another phone's
+-- (p_part's): not when both are international numbers and differ. A
+-- receipt that names no phone, or one the worker could not read as a
+-- number (an SMSC that writes the shortcode there), may be anyone's.
+CREATE OR REPLACE FUNCTION pigeon_receipt_phone_ok(p_receipt text, p_part text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT coalesce(NOT (p_receipt LIKE '+%' AND p_part LIKE '+%'
+	                     AND p_receipt <> p_part), true);
+$$;
+
 -- The part of a link that an SMSC's message id names (the one to
 -- p_recipient first, then the newest, if an id came back twice): one
 -- probe of outbox_parts_message_id. to_them: the part's phone is
--- p_recipient.
+-- p_recipient. Never a part to another phone (pigeon_receipt_phone_ok):
+-- a receipt's id read in the other base ("18" is also 0x12) named the
+-- part of another phone's message while its own part's outcome was not
+-- yet recorded, and that message was taken for delivered while the
+-- receipt's own stayed sent. Left unmatched, the receipt is matched by
+-- its own outcome when that comes (pigeon_outbox_outcomes).
 DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text);
 CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_link text, p_id text,
     p_recipient text)
@@ -120,6 +135,7 @@ LANGUAGE sql STABLE AS $$
 	  FROM outbox_parts op
 	 WHERE op.modem = p_link AND op.message_id = p_id
 	   AND op.message_id IS NOT NULL
+	   AND pigeon_receipt_phone_ok(p_recipient, op.recipient)
 	 ORDER BY 4 DESC, op.sent_at DESC, op.outbox_id DESC
 	 LIMIT 1;
 $$;

@@ -667,15 +667,51 @@ START_TEST(test_receipt_ids_read_two_ways)
 	    "\"parts\": 1, \"ids\": [\"32\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
 	char *c = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
 	    "WHERE id IN (910000003, 910000004)", 0, NULL);
+
+	/*
+	 * Never another phone's part. The receipt of "18" to ...05 comes
+	 * before its submit's outcome is recorded; "18" read in the other
+	 * base is 0x12, the id of a message to ...06 sent earlier: it was
+	 * matched to that one, which was taken for delivered, and its own
+	 * stayed sent for good. The outcome of "24" to ...07 (0x18 is 24)
+	 * must not take the receipt of "18" either.
+	 */
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	    "VALUES (910000006, '+212662100006', 'probe f', 'sent', 'probe', 1, now())");
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	    "VALUES (910000006, 1, 'probe', '12', '+212662100006')");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
+	    "VALUES (910000005, '+212662100005', 'probe e', 'sending', 'probe', 1), "
+	    "(910000007, '+212662100007', 'probe g', 'sending', 'probe', 1)");
+	char *other = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": "
+	    "\"probe\", \"recipient\": \"+212662100005\", \"message_id\": \"18\", "
+	    "\"keys\": [\"18\", \"12\", \"24\"], \"status\": 0, \"dedupe\": \"probe-e\"}]')",
+	    0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 910000007, \"link\": \"probe\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"24\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
+	char *before = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (910000005, 910000006, 910000007)", 0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 910000005, \"link\": \"probe\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"18\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
+	char *after = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (910000005, 910000006, 910000007)", 0, NULL);
 	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(r, "delivered");
 	ck_assert_str_eq(a, "delivered sent");
 	ck_assert_str_eq(early, "unmatched");
 	ck_assert_str_eq(c, "delivered sent");
+	ck_assert_str_eq(other, "unmatched");
+	ck_assert_str_eq(before, "sending sent sent");
+	ck_assert_str_eq(after, "delivered sent sent");
 	free(r);
 	free(a);
 	free(early);
 	free(c);
+	free(other);
+	free(before);
+	free(after);
 }
 END_TEST
 
