@@ -273,6 +273,7 @@ DECLARE
 	today date;
 	cap_phones text[];
 	cap_langs text[];
+	warning bigint;		-- a tracker's cap warning
 	chunk integer;
 	ids bigint[];
 	behind boolean;		-- an earlier post of the author still fans out
@@ -344,11 +345,15 @@ BEGIN
 	SELECT array_agg(c.phone), array_agg(c.lang)
 	  INTO cap_phones, cap_langs
 	  FROM counted c WHERE c.track_sent = track_cap;
-	-- The copy that reached the cap went out; the warning follows it,
-	-- held as it is in the member's quiet hours.
+	-- The copy that reached the cap is queued; the warning follows it,
+	-- held as it is in the member's quiet hours. In the copies' class:
+	-- a reply's would leave before copies queued behind a fan-out (a
+	-- phone's messages keep their order within a class only), and the
+	-- tracker was told "you got 3" before any of the 3 came.
 	FOR i IN 1 .. coalesce(array_length(cap_phones, 1), 0) LOOP
-		PERFORM pigeon_hold_quiet(pigeon_reply(cap_phones[i], cap_langs[i],
+		warning := pigeon_hold_quiet(pigeon_reply(cap_phones[i], cap_langs[i],
 		    'track_cap', ARRAY[track_cap::text]));
+		UPDATE outbox SET class = 2 WHERE id = warning;
 	END LOOP;
 	RETURN pid;	-- the outbox_insert_notify trigger wakes the scheduler
 END $$;
