@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b2034e5cf1e7f7aea71d9514ebb6d5cdc25dde4e6c22502bb865b0b9a2202207
+-- functions sha256: fae7db41730818759e9c194f2b246b2b5d143edd287d494f64a4e1be94ea29b8
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 67 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 68 $$;
