@@ -116,9 +116,16 @@ feed_fetched(struct api_req *r, PGresult *res)
 		api_error(r, 404, "no such user");
 		return;
 	}
+	/* The ids' authority is kept by the first pigeond to start on the
+	 * database (migrate.c): until then, no id to give. */
+	if (!json_is_string(json_object_get(f, "authority"))) {
+		json_decref(f);
+		api_error(r, 503, "database not ready");
+		return;
+	}
 	b = evbuffer_new();
-	if (b == NULL || atom_feed_write(b, f, env.conf.hostname,
-	    r->base) == -1) {
+	if (b == NULL || atom_feed_write(b, f,
+	    json_string_value(json_object_get(f, "authority")), r->base) == -1) {
 		if (b)
 			evbuffer_free(b);
 		json_decref(f);

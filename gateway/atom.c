@@ -114,13 +114,13 @@ str(json_t *o, const char *key)
 }
 
 int
-atom_feed_open(struct evbuffer *b, const char *hostname, const char *prefix,
+atom_feed_open(struct evbuffer *b, const char *authority, const char *prefix,
     const char *path)
 {
 	int rc = evbuffer_add_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:") < 0;
 
-	atom_feed_text_add(b, hostname);
+	atom_feed_text_add(b, authority);
 	rc |= evbuffer_add_printf(b, ",2026:pigeon/%s", prefix) < 0;
 	atom_feed_text_add(b, path);
 	rc |= evbuffer_add_printf(b, "</id>\n") < 0;
@@ -128,11 +128,11 @@ atom_feed_open(struct evbuffer *b, const char *hostname, const char *prefix,
 }
 
 int
-atom_entry_open(struct evbuffer *b, const char *hostname, json_int_t post)
+atom_entry_open(struct evbuffer *b, const char *authority, json_int_t post)
 {
 	int rc = evbuffer_add_printf(b, "  <entry>\n    <id>tag:") < 0;
 
-	atom_feed_text_add(b, hostname);
+	atom_feed_text_add(b, authority);
 	rc |= evbuffer_add_printf(b, ",2026:pigeon/posts/%" JSON_INTEGER_FORMAT "</id>\n",
 	    post) < 0;
 	return rc ? -1 : 0;
@@ -153,7 +153,7 @@ atom_entry_close(struct evbuffer *b, const char *text, const char *at)
 }
 
 int
-atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char *base)
+atom_feed_write(struct evbuffer *b, json_t *f, const char *authority, const char *base)
 {
 	json_t *posts = json_object_get(f, "posts"), *p;
 	const char *user = str(f, "user"), *name = str(f, "name");
@@ -162,7 +162,7 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 	size_t i;
 	int rc = 0;
 
-	rc |= atom_feed_open(b, hostname, "users/", user);
+	rc |= atom_feed_open(b, authority, "users/", user);
 	rc |= evbuffer_add_printf(b, "  <title>@") < 0;
 	atom_feed_text_add(b, user);
 	rc |= evbuffer_add_printf(b, " on Pigeon</title>\n  <subtitle>") < 0;
@@ -190,7 +190,7 @@ atom_feed_write(struct evbuffer *b, json_t *f, const char *hostname, const char 
 	rc |= evbuffer_add_printf(b, "\"/>\n") < 0;
 	json_array_foreach(posts, i, p) {
 		const char *at = str(p, "created_at"), *text = str(p, "text");
-		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
+		rc |= atom_entry_open(b, authority, json_integer_value(json_object_get(p, "id")));
 		rc |= evbuffer_add_printf(b,
 		    "    <link rel=\"alternate\" type=\"text/html\" href=\"") < 0;
 		atom_feed_text_add(b, base);

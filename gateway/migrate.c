@@ -43,6 +43,7 @@ enum step {
 	STEP_MIGRATE,		/* repeated for each pending migration */
 	STEP_FUNCTIONS,		/* repeated for each file of db/functions */
 	STEP_CATALOG,
+	STEP_IDENTITY,		/* the feeds' authority; a restored dump noticed */
 	STEP_UNLOCK,
 	STEP_LISTEN,
 	STEP_DONE,
@@ -198,7 +199,7 @@ setup_result(PGresult *res, void *arg)
 	static const char *what[] = {
 		"advisory lock", "schema version table", "schema version",
 		"functions' release", "migration", "functions", "catalog",
-		"advisory unlock", "LISTEN",
+		"identity", "advisory unlock", "LISTEN",
 	};
 
 	if (res == NULL)
@@ -269,6 +270,18 @@ setup_result(PGresult *res, void *arg)
 		if (++setup.next >= nfunctions)
 			setup.step++;
 		break;
+	case STEP_IDENTITY: {
+		json_t *o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		json_int_t moved = json_integer_value(json_object_get(o, "moved"));
+		if (moved > 0)
+			log_warnx("database: not the one pigeond last started on (a "
+			    "restored dump, a copy, a new cluster): %" JSON_INTEGER_FORMAT
+			    " id sequences moved past anything the database it came from may "
+			    "have handed out since (pigeon_after_restore)", moved);
+		json_decref(o);
+		setup.step++;
+		break;
+	}
 	default:
 		setup.step++;
 		break;
@@ -333,6 +346,12 @@ setup_next(void)
 	case STEP_CATALOG:
 		params[0] = catalog_json;
 		rc = store_query_setup(s, "SELECT pigeon_catalog_load($1::jsonb)", 1,
+		    params, setup_result, NULL);
+		break;
+	case STEP_IDENTITY:
+		/* Under the lock, before this pigeond or another hands out an id. */
+		params[0] = env.conf.hostname;
+		rc = store_query_setup(s, "SELECT pigeon_identity_check($1)", 1,
 		    params, setup_result, NULL);
 		break;
 	case STEP_UNLOCK:

@@ -31,11 +31,12 @@ const char *web_lang_name(enum web_lang);	/* in its own language */
 const char *web_text(enum web_lang, const char *key);
 
 /* web_feed.c: a list of posts (pigeon_web_posts_page's JSON) as Atom
- * 1.0. title is the feed's title, base (scheme://host[:port]) starts its
- * links, self and alternate are its paths (already URL-encoded), tag the tag: id's path. 0, or -1 when out
- * of memory. */
+ * 1.0. title is the feed's title, authority the tag: ids' (the page's
+ * 'authority'), base (scheme://host[:port]) starts its links, self and
+ * alternate are its paths (already URL-encoded), tag the tag: id's path.
+ * 0, or -1 when out of memory. */
 int	 web_feed_write(struct evbuffer *, json_t *page, const char *title,
-	    const char *hostname, const char *base, const char *self,
+	    const char *authority, const char *base, const char *self,
 	    const char *alternate, const char *tag);
 
 #endif

@@ -22,14 +22,14 @@ str(json_t *o, const char *key)
 
 int
 web_feed_write(struct evbuffer *b, json_t *page, const char *title,
-    const char *hostname, const char *base, const char *self,
+    const char *authority, const char *base, const char *self,
     const char *alternate, const char *tag)
 {
 	json_t *posts = json_object_get(page, "posts"), *p;
 	size_t i;
 	int rc = 0;
 
-	rc |= atom_feed_open(b, hostname, "", tag);
+	rc |= atom_feed_open(b, authority, "", tag);
 	rc |= evbuffer_add_printf(b, "  <title>") < 0;
 	atom_feed_text_add(b, title);
 	rc |= evbuffer_add_printf(b, "</title>\n  <updated>") < 0;
@@ -47,7 +47,7 @@ web_feed_write(struct evbuffer *b, json_t *page, const char *title,
 		const char *at = str(p, "created_at"), *text = str(p, "text");
 		const char *handle = str(p, "handle"), *name = str(p, "name");
 
-		rc |= atom_entry_open(b, hostname, json_integer_value(json_object_get(p, "id")));
+		rc |= atom_entry_open(b, authority, json_integer_value(json_object_get(p, "id")));
 		rc |= evbuffer_add_printf(b, "    <title type=\"text\">@") < 0;
 		atom_feed_text_add(b, handle);
 		rc |= evbuffer_add_printf(b, ": ") < 0;

@@ -448,9 +448,17 @@ static void
 feed_send(struct api_req *r, json_t *page, const char *title, const char *self,
     const char *alternate, const char *tag)
 {
-	struct evbuffer *b = evbuffer_new();
+	const char *authority = json_string_value(json_object_get(page, "authority"));
+	struct evbuffer *b;
 
-	if (b == NULL || web_feed_write(b, page, title, env.conf.hostname,
+	/* Before the first pigeond on this database has kept the ids'
+	 * authority (migrate.c): no id of another to give. */
+	if (authority == NULL) {
+		api_error(r, 503, "database not ready");
+		return;
+	}
+	b = evbuffer_new();
+	if (b == NULL || web_feed_write(b, page, title, authority,
 	    r->base, self, alternate, tag) == -1) {
 		if (b)
 			evbuffer_free(b);

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 8ebf28e8363ced7242e7f38a3f32715be1e73ba3fd278bee3de2a0ccc6e6fe5a
+-- functions sha256: 654d0fc5d42849b5412bcd698a1fcf59f7e5f10480d5afcf8737bf611557a39d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 69 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 70 $$;

@@ -182,11 +182,14 @@ BEGIN
 	    'caps', pigeon_caps_metrics());
 END $$;
 
--- The Atom feed of a user; NULL when there is no such user.
+-- The Atom feed of a user; NULL when there is no such user. 'authority':
+-- the tag authority of its ids (pigeon_identity), NULL before pigeond's
+-- first start on this database kept one.
 CREATE OR REPLACE FUNCTION pigeon_api_feed(p_handle text, p_limit integer)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('user', a.handle, 'name', a.name, 'bio', a.bio,
 	    'member_since', a.created_at,
+	    'authority', (SELECT feed_authority FROM pigeon_identity),
 	    'posts', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
 	                  'text', q.text, 'created_at', q.created_at) ORDER BY q.id DESC),
 	                  '[]'::jsonb)

@@ -69,8 +69,9 @@ BEGIN
 END $$;
 
 -- Posts of p_words, a page of p_limit (1-50) below p_before: the posts
--- with their authors, and next_before (NULL on the last page: one more
--- than asked is looked for, to know).
+-- with their authors, next_before (NULL on the last page: one more
+-- than asked is looked for, to know), and the tag authority of the Atom
+-- ids (pigeon_identity: the same in every host's feeds).
 CREATE OR REPLACE FUNCTION pigeon_web_posts_page(p_words text[], p_before bigint,
     p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -87,7 +88,8 @@ BEGIN
 	 WHERE p.id = ANY (ids[1:lim]);
 	RETURN jsonb_build_object('terms', to_jsonb(p_words), 'posts', hits,
 	    'updated', coalesce(hits -> 0 -> 'created_at', to_jsonb(now())),
-	    'next_before', CASE WHEN cardinality(ids) > lim THEN ids[lim] END);
+	    'next_before', CASE WHEN cardinality(ids) > lim THEN ids[lim] END,
+	    'authority', (SELECT feed_authority FROM pigeon_identity));
 END $$;
 
 -- GET /search?q=: the words as SMS SEARCH folds them (pigeon_query_terms:

@@ -508,6 +508,69 @@ START_TEST(test_feeds_for_readers)
 }
 END_TEST
 
+static int
+healthy_on(void *port)
+{
+	return h_http(*(int *)port, "GET", "/healthz", NULL, NULL, NULL) == 200;
+}
+
+/* The <id>s of a feed, one a line (malloc). */
+static char *
+feed_ids(int port, const char *path)
+{
+	char *body = NULL, *ids = h_strf("%s", "");
+	int code = h_http_get(port, path, &body);
+
+	ck_assert_msg(code == 200, "%s on port %d: %d", path, port, code);
+	for (const char *p = body; (p = strstr(p, "<id>")) != NULL; ) {
+		const char *e = strstr(p, "</id>");
+		ck_assert_ptr_nonnull(e);
+		char *more = h_strf("%s%.*s\n", ids, (int)(e - p - 4), p + 4);
+		free(ids);
+		ids = more;
+		p = e;
+	}
+	free(body);
+	return ids;
+}
+
+/*
+ * Two hosts behind one load balancer (docs/scaling.md), each with its own
+ * host name, give a post the same id in their feeds: the database's
+ * authority, the first host's name, not each host's own. A feed reader
+ * saw the post again each time the balancer sent it to the other host,
+ * and every post again when the service moved to a new host name.
+ */
+START_TEST(test_feed_ids_every_host)
+{
+	static const char *feeds[] = { "/users/alice.atom", "/users/dave.atom",
+	    "/tags/soldes.atom", "/search.atom?q=dave" };
+	struct h_gateway g2;
+	char *first = h_strf("<id>tag:%s,2026:pigeon/posts/", strrchr(g.dir, '/') + 1);
+
+	memset(&g2, 0, sizeof(g2));
+	g2.http_extra = "public_url = https://pigeon.example.ma/\n";
+	h_gateway_start_on(&g2, "public_web_gw2", 0, g.conninfo);
+	ck_assert_int_eq(h_wait_for(healthy_on, &g2.http_port, 60000), 0);
+	ck_assert_str_ne(strrchr(g.dir, '/') + 1, strrchr(g2.dir, '/') + 1);
+	for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+		char *one = feed_ids(g.http_port, feeds[i]);
+		char *two = feed_ids(g2.http_port, feeds[i]);
+		ck_assert_msg(strcmp(one, two) == 0, "%s: one host's ids:\n%sthe other's:\n%s",
+		    feeds[i], one, two);
+		free(one);
+		free(two);
+	}
+	/* Those of the host that started first on the database: an install
+	 * of before keeps its ids. */
+	char *body = page("/users/alice.atom");
+	assert_has(body, first);
+	free(body);
+	h_gateway_stop(&g2);
+	free(first);
+}
+END_TEST
+
 /* GET path with an Accept-Language header; the body (malloc). */
 static char *
 get_lang(const char *path, const char *accept, int *code)
@@ -661,6 +724,11 @@ main(void)
 	tcase_add_test(tc, test_directory_by_followers);
 	tcase_add_test(tc, test_feeds_for_readers);
 	tcase_add_test(tc, test_languages_and_pages);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hosts");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_feed_ids_every_host);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

@@ -127,16 +127,17 @@ receiver_serve(int lfd)
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (end && id) {
 			FILE *f = fopen(arrivals, "a");
-			fprintf(f, "%lld %d %s %d %s\n", (long long)now.tv_sec * 1000 +
+			fprintf(f, "%lld %d %s %ld %s\n", (long long)now.tv_sec * 1000 +
 			    now.tv_nsec / 1000000, fail ? 500 : 200,
 			    strncmp(buf, "POST /dlr", 9) == 0 ? "/dlr" : "/hook",
-			    atoi(id + 18), end + 4);
+			    strtol(id + 18, NULL, 10), end + 4);
 			fclose(f);
 		}
 		if (end && id && !fail && strncmp(buf, "POST /hook ", 11) == 0) {
 			FILE *f = fopen(recv_log, "a");
-			int idn = atoi(id + 18);
-			fprintf(f, "%d %s\n", idn, end + 4);
+			/* 64 bits: after a restore they are past 2^31. */
+			long idn = strtol(id + 18, NULL, 10);
+			fprintf(f, "%ld %s\n", idn, end + 4);
 			fclose(f);
 		}
 		const char *ok = fail ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n"
@@ -681,6 +682,122 @@ START_TEST(test_ready_with_targets)
 }
 END_TEST
 
+/* The delivery id the receiver got the post with text in (recv_log), 0
+ * when none; *times, how many deliveries carried that text. */
+static long
+delivery_of(const char *text, int *times)
+{
+	char *data = h_read_file(recv_log), *save = NULL;
+	long id = 0;
+
+	*times = 0;
+	for (char *l = data ? strtok_r(data, "\n", &save) : NULL; l != NULL;
+	    l = strtok_r(NULL, "\n", &save))
+		if (strstr(l, text)) {
+			id = strtol(l, NULL, 10);
+			(*times)++;
+		}
+	free(data);
+	return id;
+}
+
+/* POST /api/messages: its id. */
+static long
+send_sms(const char *text)
+{
+	char *body = h_strf("{\"to\":\"+212661000002\",\"text\":\"%s\"}", text), *resp = NULL;
+	int code = h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp);
+	ck_assert_msg(code == 202, "POST /api/messages: %d %s", code, resp ? resp : "");
+	json_t *j = json_loads(resp, 0, NULL);
+	long id = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	free(body);
+	free(resp);
+	return id;
+}
+
+/*
+ * A dump (pg_dump -Fc, pigeond running) restored into a new database:
+ * what the old one handed out after the dump (a post, its webhook
+ * delivery, a message) is never handed out again. Its sequences came back
+ * at the dump's values, and the next post got the id of the one made
+ * after the dump, its delivery too (the receiver, which tells deliveries
+ * by their id, dropped it as a repeat), and a client the id of another
+ * phone's message.
+ */
+START_TEST(test_restore_moves_ids)
+{
+	struct lines_arg a = { 1 };
+	char *dir = h_tmpdir("webhook-restore"), *dump = h_strf("%s/pigeon.dump", dir);
+	char *out = NULL;
+	int times;
+
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212661000001', 'alice', 'Alice', 'en')");
+	post("before the dump");
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+	send_sms("before the dump");
+	int rc = h_run(&out, "pg_dump -Fc -f '%s' -d '%s' 2>&1", dump, g.conninfo);
+	ck_assert_msg(rc == 0, "pg_dump: %s", out);
+	free(out);
+
+	long post_after = post("after the dump");
+	long sms_after = send_sms("after the dump");
+	a.n = 2;
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+	long hook_after = delivery_of("after the dump", &times);
+	ck_assert_int_gt(hook_after, 0);
+
+	/* The old database is lost: the dump goes into a new one. */
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	g.pigeond = 0;
+	char *restored = h_db_create("webhook_restored");
+	rc = h_run(&out, "pg_restore --no-owner -d '%s' '%s' 2>&1", restored, dump);
+	ck_assert_msg(rc == 0, "pg_restore: %s", out);
+	free(out);
+	char *conf = h_read_file(g.config), *at = strstr(conf, g.conninfo);
+	ck_assert_ptr_nonnull(at);
+	char *moved = h_strf("%.*s%s%s", (int)(at - conf), conf, restored,
+	    at + strlen(g.conninfo));
+	ck_assert_int_eq(h_write_file(g.config, moved), 0);
+	PQfinish(g.db);
+	free(g.conninfo);
+	g.conninfo = restored;
+	g.db = h_db_connect(g.conninfo);
+	h_pigeond_start(&g);
+	ck_assert_int_eq(h_wait_for(healthy, NULL, WAIT_MS), 0);
+
+	long post_new = post("after the restore");
+	long sms_new = send_sms("after the restore");
+	a.n = 3;
+	ck_assert_int_eq(h_wait_for(received_lines, &a, WAIT_MS), 0);
+	long hook_new = delivery_of("after the restore", &times);
+	ck_assert_msg(post_new > post_after, "post %ld after the restore, %ld made "
+	    "after the dump", post_new, post_after);
+	ck_assert_msg(sms_new > sms_after, "message %ld after the restore, %ld made "
+	    "after the dump", sms_new, sms_after);
+	ck_assert_msg(hook_new > hook_after, "webhook delivery %ld after the restore, "
+	    "%ld made after the dump", hook_new, hook_after);
+	ck_assert_int_eq(times, 1);
+	/* A client holding the id of the message sent after the dump is told
+	 * it is unknown, not shown another phone's message. */
+	char *path = h_strf("/api/messages/%ld", sms_after), *body = NULL;
+	int code = h_http(g.http_port, "GET", path, TOKEN, NULL, &body);
+	ck_assert_msg(code == 404, "GET %s: %d %s", path, code, body ? body : "");
+	free(body);
+	free(path);
+	/* pigeond said what it did. */
+	char *log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "id sequences moved past", 5000), 0);
+	free(log);
+	free(conf);
+	free(moved);
+	free(dump);
+	h_run(NULL, "rm -rf '%s'", dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -699,6 +816,11 @@ suite(void)
 	tcase_add_test(tc, test_order_after_failure);
 	tcase_add_test(tc, test_next_after_head_cancelled);
 	tcase_add_test(tc, test_dlr_tells_its_event);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("restore");
+	tcase_add_unchecked_fixture(tc, setup_posts, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_restore_moves_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
