@@ -213,6 +213,28 @@ pick_link(const char *recipient, const char *failed, int only_routed, int64_t no
 	return best;
 }
 
+/*
+ * The link a reply's command came in on (the claim's column 12), when it
+ * can take it now and the reply has not failed on it: a phone that texted
+ * the shortcode is answered from the shortcode, not from a modem's long
+ * number it never wrote to (and the other way round). NULL otherwise: the
+ * reply then goes like any row.
+ */
+static struct link *
+came_in_link(PGresult *res, int i, int64_t now)
+{
+	const char *name = PQnfields(res) > 12 ? PQgetvalue(res, i, 12) : "";
+	struct link *m;
+
+	if (*name == '\0')
+		return NULL;
+	TAILQ_FOREACH(m, &env.links, entry)
+		if (strcmp(m->name, name) == 0)
+			return able(m, now) && !failed_on(m, PQgetvalue(res, i, 6)) ?
+			    m : NULL;
+	return NULL;
+}
+
 static void
 dispatch(PGresult *res, int i, struct link *m)
 {
@@ -260,8 +282,18 @@ claimed(PGresult *res, void *arg)
 		caught_up++;
 	if ((done = calloc(n > 0 ? n : 1, 1)) == NULL)
 		return;
-	/* Rows with an idle routed modem first, so that others do not take it. */
+	/* Replies by the link their command came in on, then rows with an
+	 * idle routed modem, so that others do not take them. */
 	for (int i = 0; i < n; i++) {
+		struct link *m = came_in_link(res, i, now);
+		if (m != NULL) {
+			dispatch(res, i, m);
+			done[i] = 1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (done[i])
+			continue;
 		struct link *m = pick_link(PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 6), 1, now, PQgetvalue(res, i, 8));
 		if (m != NULL && !failed_on(m, PQgetvalue(res, i, 6))) {

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 654d0fc5d42849b5412bcd698a1fcf59f7e5f10480d5afcf8737bf611557a39d
+-- functions sha256: 5b4c0a446fbcdb98eb420c875f5e1d5f4267efca261256e206f4644758d4cf4b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 70 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 71 $$;

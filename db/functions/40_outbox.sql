@@ -36,6 +36,8 @@
 -- Within a class, higher priority first (issue 16: an API send's
 -- priority). A row with via_link waits for that link: p_links names the
 -- links that can take a row now, and via_link comes back for the scheduler's choice.
+-- So does came_in, the link a reply's command came in on: the scheduler
+-- prefers it (a phone that texted the shortcode is answered from it).
 -- flash and the validity left (NULL: the network's default) go to the worker.
 -- Planned at each call (plan_cache_mode): a plan cached while the outbox
 -- was nearly empty (a seq scan for the per-phone check) turned the first
@@ -54,7 +56,8 @@ CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
-    via_link text, flash boolean, validity_s integer, claim bigint)
+    via_link text, flash boolean, validity_s integer, claim bigint,
+    came_in text)
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp AS $$
 DECLARE
 	taken integer := 0;
@@ -160,7 +163,14 @@ BEGIN
 			          CASE WHEN o.valid_until IS NOT NULL THEN
 			              greatest(60, extract(epoch FROM
 			                  o.valid_until - now())::integer) END,
-			          o.claim;
+			          o.claim,
+			          -- A reply to the phone that texted: the link
+			          -- its command came in on (a PK probe, replies
+			          -- only).
+			          CASE WHEN o.reply_to IS NOT NULL THEN (
+			              SELECT i.modem FROM inbox_messages i
+			               WHERE i.id = o.reply_to
+			                 AND i.sender = o.recipient) END;
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 			-- Fewer than asked: nothing more of this class can go now.

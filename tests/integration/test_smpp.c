@@ -24,6 +24,8 @@ static char *section;
 static const char *pigeon_conf =
     "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
 
+static int nmodems;	/* simulated modems beside the bind (setup_bank) */
+
 /* A gateway named name with one [smpp carrier] bind of that window; bind:
  * its `bind` line, or "". */
 static void
@@ -42,7 +44,7 @@ setup_window(const char *name, int window, const char *bind)
 	g.nsmpp = 1;
 	g.extra_config = (char *)pigeon_conf;
 	g.http_extra = "token = " TOKEN "\n";
-	h_gateway_start(&g, name, 0);
+	h_gateway_start(&g, name, nmodems);
 }
 
 static void
@@ -75,6 +77,15 @@ static void
 setup_outage(void)
 {
 	setup_bind("smpp_outage", "");
+}
+
+/* A modem beside the bind, as `make run` has them. */
+static void
+setup_bank(void)
+{
+	nmodems = 1;
+	setup_bind("smpp_bank", "");
+	nmodems = 0;
 }
 
 static void
@@ -1903,6 +1914,34 @@ START_TEST(test_raw_message_ids)
 }
 END_TEST
 
+/*
+ * A phone is answered from the number it texted: the shortcode (the bind)
+ * or a modem's long number. Replies went to whichever link had waited
+ * longest, so a phone that texted 40404 twice got one answer from
+ * 40404 and the next from a long number it never wrote to (where its
+ * own replies then went). Two commands from each phone in a row: taking
+ * turns, the links would give each phone one answer each.
+ */
+START_TEST(test_answered_from_the_number_texted)
+{
+	const char *amina = "+212661500001", *badr = "+212661500002";
+
+	TEXT(amina, "JOIN amina");
+	GETS(amina, "@amina");
+	TEXT(amina, "STATS");
+	GETS(amina, "You have 0 followers");
+	ck_assert_int_eq(h_text(&g, 0, badr, "JOIN badr"), 0);
+	ck_assert_int_eq(h_wait_received(&g, badr, "@badr", WAIT_MS), 0);
+	ck_assert_int_eq(h_text(&g, 0, badr, "STATS"), 0);
+	ck_assert_int_eq(h_wait_received(&g, badr, "You have 0 followers", WAIT_MS), 0);
+	settle();
+	ck_assert_int_eq(count_of(amina, "@amina"), 1);
+	ck_assert_int_eq(count_of(amina, "You have 0 followers"), 1);
+	ck_assert_int_eq(h_received_matching(&g, amina, ""), 0);
+	ck_assert_int_eq(count_of(badr, ""), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1953,6 +1992,11 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_payload, teardown);
 	tcase_add_test(tc, test_payload_counts_its_parts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_bank");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_bank, teardown);
+	tcase_add_test(tc, test_answered_from_the_number_texted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_failed_parts");
 	tcase_set_timeout(tc, 300);
