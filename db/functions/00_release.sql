@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b2034e5cf1e7f7aea71d9514ebb6d5cdc25dde4e6c22502bb865b0b9a2202207
+-- functions sha256: 96ecad1f6f1007a059a989bb5892c6f26016014783a3802ef7ce0143f22fc670
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 67 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 68 $$;

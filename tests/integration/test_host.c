@@ -17,6 +17,11 @@
  * descriptors is retried with backoff, as one that crashes, its reason
  * with the errno, where it was retried every second for ever with a
  * reason that hid why; with descriptors again, the modem comes back.
+ *
+ * deadhost: two hosts on one database. B's pigeond killed (a power cut)
+ * left its modem `online` with a dead pid on A's lists for ever; it is
+ * shown offline, its host not running, once nobody holds its lock.
+
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +34,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -267,6 +273,131 @@ START_TEST(test_fd_limit)
 }
 END_TEST
 
+#define DEAD_TOKEN	"deadhost-token-0123456789abcdef0123456789"
+
+static struct h_gateway da, db;
+
+/* The modem name's object in A's GET path ("modems" of /api/modems or
+ * /api/status), or NULL. */
+static json_t *
+listed_on_a(const char *path, const char *name)
+{
+	char *body = NULL;
+	json_t *j, *m, *found = NULL;
+	size_t i;
+
+	if (h_http(da.http_port, "GET", path, DEAD_TOKEN, NULL, &body) != 200) {
+		free(body);
+		return NULL;
+	}
+	j = json_loads(body, 0, NULL);
+	free(body);
+	json_array_foreach(json_object_get(j, "modems"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "name")) ?: "", name) == 0)
+			found = json_incref(m);
+	json_decref(j);
+	return found;
+}
+
+struct shown_arg {
+	const char *path, *state, *reason;
+};
+
+/* A lists q0 in that state, its reason containing that. */
+static int
+q0_shown(void *p)
+{
+	struct shown_arg *a = p;
+	json_t *m = listed_on_a(a->path, "q0");
+	const char *reason = json_string_value(json_object_get(m, "state_reason"));
+	int ok = m != NULL &&
+	    strcmp(json_string_value(json_object_get(m, "state")) ?: "", a->state) == 0 &&
+	    (a->reason == NULL || (reason != NULL && strstr(reason, a->reason) != NULL));
+	json_decref(m);
+	if (!ok)
+		h_sleep_ms(200);
+	return ok;
+}
+
+static void
+assert_q0_shown(const char *path, const char *state, const char *reason)
+{
+	struct shown_arg a = { path, state, reason };
+	if (h_wait_for(q0_shown, &a, 30000) != 0) {
+		json_t *m = listed_on_a(path, "q0");
+		char *d = m ? json_dumps(m, JSON_COMPACT) : NULL;
+		ck_abort_msg("A's %s does not show q0 %s (%s): %s", path, state,
+		    reason ? reason : "", d ? d : "not listed");
+	}
+}
+
+/* A (modem p0) and B (modem q0) on one database; name: the test's. */
+static void
+two_hosts(const char *name)
+{
+	static char http_extra[] = "token = " DEAD_TOKEN "\n";
+	char *an = h_strf("%s_a", name), *bn = h_strf("%s_b", name);
+
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	da.modem_prefix = "p";
+	db.modem_prefix = "q";
+	da.http_extra = db.http_extra = http_extra;
+	h_gateway_start(&da, an, 1);
+	h_gateway_start_on(&db, bn, 1, da.conninfo);
+	free(an);
+	free(bn);
+}
+
+static void
+deadhost_setup(void)
+{
+	two_hosts("deadhost");
+}
+
+static void
+deadhost_teardown(void)
+{
+	if (db.dir != NULL)
+		h_gateway_stop(&db);
+	if (da.dir != NULL)
+		h_gateway_stop(&da);
+}
+
+START_TEST(test_dead_host_shown)
+{
+	char *out = NULL, *want;
+	const char *b = host(&db);
+
+	assert_q0_shown("/api/modems", "online", NULL);
+	/* B's power is cut: its pigeond dies without a word. */
+	h_stop(db.pigeond, SIGKILL, 5000);
+	db.pigeond = 0;
+	want = h_strf("host %s is not running (no pigeond of that name is connected); "
+	    "it said online", b);
+	assert_q0_shown("/api/modems", "offline", want);
+	/* The status page draws /api/status's. */
+	assert_q0_shown("/api/status", "offline", want);
+	json_t *m = listed_on_a("/api/modems", "q0");
+	ck_assert_msg(json_is_null(json_object_get(m, "pid")), "q0 still has a pid");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "host")), b);
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' modems", h_bin("pigeonctl"), da.config), 0);
+	char *line = strstr(out, "\nq0 ");
+	ck_assert_msg(line != NULL && strstr(line, " offline ") != NULL &&
+	    strstr(line, want) != NULL && strstr(line, "(other host)") != NULL,
+	    "pigeonctl modems on A: %s", out);
+	free(out);
+	free(want);
+
+	/* B back: online again on A's lists. */
+	h_pigeond_start(&db);
+	h_wait_modem(&db, "q0", "online", 30000);
+	assert_q0_shown("/api/modems", "online", NULL);
+	assert_q0_shown("/api/status", "online", NULL);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -283,6 +414,11 @@ suite(void)
 	tc = tcase_create("fdlimit");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fd_limit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("deadhost");
+	tcase_add_checked_fixture(tc, deadhost_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_dead_host_shown);
 	suite_add_tcase(s, tc);
 	return s;
 }
