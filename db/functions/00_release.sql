@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 96ecad1f6f1007a059a989bb5892c6f26016014783a3802ef7ce0143f22fc670
+-- functions sha256: 23302f48dfa411d5835727c54935f333476f01fb409979a03cb9e3bc0e78d3c3
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 68 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 69 $$;

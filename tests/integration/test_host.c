@@ -21,7 +21,11 @@
  * deadhost: two hosts on one database. B's pigeond killed (a power cut)
  * left its modem `online` with a dead pid on A's lists for ever; it is
  * shown offline, its host not running, once nobody holds its lock.
-
+ *
+ * retired: B stopped for good: its modem could not be forgotten ("remove
+ * its section there and reload first", on a host that is gone); `forget
+ * --force` does it, and is still refused while B runs. A send `via` it
+ * meanwhile is taken with a warning saying so; once forgotten, refused.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -356,6 +360,12 @@ deadhost_setup(void)
 }
 
 static void
+retired_setup(void)
+{
+	two_hosts("retired");
+}
+
+static void
 deadhost_teardown(void)
 {
 	if (db.dir != NULL)
@@ -398,6 +408,80 @@ START_TEST(test_dead_host_shown)
 }
 END_TEST
 
+START_TEST(test_retired_host_forgotten)
+{
+	char *out = NULL, *resp = NULL, *want;
+	const char *b = host(&db);
+	json_t *m;
+
+	/* B runs: A lists its modem as B says, and will not forget it. */
+	assert_q0_shown("/api/modems", "online", NULL);
+	ck_assert_int_ne(h_run(&out, "%s -c '%s' forget --force q0 2>&1",
+	    h_bin("pigeonctl"), da.config), 0);
+	want = h_strf("modem q0 is in the configuration of host %s (online): remove "
+	    "its section there and reload first (HTTP 409)", b);
+	ck_assert_msg(strstr(out, want) != NULL, "forget --force while B runs: %s", out);
+	free(want);
+	free(out);
+
+	/* B switched off for good (a clean stop). */
+	int st = h_stop(db.pigeond, SIGTERM, 30000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	db.pigeond = 0;
+	want = h_strf("host %s is not running (no pigeond of that name is connected); "
+	    "it said offline: pigeond stopped", b);
+	assert_q0_shown("/api/modems", "offline", want);
+	free(want);
+
+	/* A send through it is taken, and says it waits. */
+	ck_assert_int_eq(h_http(da.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300001\",\"text\":\"via q0\",\"via\":\"q0\"}",
+	    &resp), 202);
+	json_t *j = json_loads(resp, 0, NULL);
+	long id = (long)json_integer_value(json_object_get(j, "id"));
+	want = h_strf("no host runs link q0 now (its host %s is not running): the "
+	    "message waits for it until its validity ends", b);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(j, "warning")) ?: "",
+	    want) == 0, "send via q0: %s", resp);
+	free(want);
+	json_decref(j);
+	free(resp);
+	ck_assert_int_gt(id, 0);
+
+	/* Forget says how, then forgets with force. */
+	ck_assert_int_ne(h_run(&out, "%s -c '%s' forget q0 2>&1", h_bin("pigeonctl"),
+	    da.config), 0);
+	want = h_strf("modem q0 is in the configuration of host %s, which is not "
+	    "running (no pigeond of that name is connected to the database): if %s "
+	    "is gone for good, forget the link with force (pigeonctl forget --force "
+	    "q0; ?force=1) (HTTP 409)", b, b);
+	ck_assert_msg(strstr(out, want) != NULL, "forget q0: %s", out);
+	free(want);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' forget --force q0 2>&1",
+	    h_bin("pigeonctl"), da.config), 0);
+	ck_assert_msg(strstr(out, "modem q0: forgotten; 1 message(s) queued via it "
+	    "cancelled") != NULL, "forget --force q0: %s", out);
+	free(out);
+	h_wait_outbox(&da, id, "cancelled", 1);
+	ck_assert_ptr_null(listed_on_a("/api/modems", "q0"));
+	want = h_strf("forgotten by the operator (host %s not running)", b);
+	ck_assert_int_eq(h_db_long(da.db, "SELECT count(*) FROM modem_history "
+	    "WHERE modem = 'q0' AND reason = $1", 1, (const char *[]){ want }), 1);
+	free(want);
+	/* Forgotten: a send through it is refused. */
+	ck_assert_int_eq(h_http(da.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300002\",\"text\":\"via q0\",\"via\":\"q0\"}",
+	    &resp), 400);
+	ck_assert_msg(strstr(resp, "no link named q0") != NULL, "%s", resp);
+	free(resp);
+	/* A's own modem never moved. */
+	m = listed_on_a("/api/modems", "p0");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "online");
+	json_decref(m);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -419,6 +503,11 @@ suite(void)
 	tcase_add_checked_fixture(tc, deadhost_setup, deadhost_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_dead_host_shown);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("retired");
+	tcase_add_checked_fixture(tc, retired_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_retired_host_forgotten);
 	suite_add_tcase(s, tc);
 	return s;
 }
