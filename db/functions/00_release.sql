@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 23302f48dfa411d5835727c54935f333476f01fb409979a03cb9e3bc0e78d3c3
+-- functions sha256: 4cc871b89eae8bd54f58ca6a6427eacdd56597656321c1fe49fde4a30047a481
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 69 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 70 $$;

@@ -158,6 +158,35 @@ RETURNS void LANGUAGE sql AS $$
 	 WHERE name = p_name AND waiting_host = p_host;
 $$;
 
+-- A host's rows of links that are not in its file any more (p_names are
+-- those it has), as it starts or reconnects: it was restarted without
+-- their sections, where a SIGHUP would have set them aside. Each row whose
+-- lock nobody holds becomes what that SIGHUP leaves, 'disabled', "removed
+-- from the configuration", and the host no longer waits for such a name:
+-- they stayed as the last run left them (`offline`, "pigeond stopped"),
+-- a send `via` them was taken and waited, and `pigeonctl forget` asked
+-- for a reload that could not remove them. Returns the names set aside.
+CREATE OR REPLACE FUNCTION pigeon_modems_set_aside(p_host text, p_names text[])
+RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n text;
+BEGIN
+	UPDATE modems SET waiting_host = '', waiting_since = NULL, waiting_seen = NULL
+	 WHERE waiting_host = p_host AND name <> ALL (p_names);
+	FOR n IN SELECT name FROM modems
+	          WHERE host = p_host AND name <> ALL (p_names)
+	            AND (state <> 'disabled' OR state_reason IS DISTINCT FROM
+	                 'removed from the configuration')
+	          ORDER BY name LOOP
+		-- A host that drives it holds its lock; one that takes it later
+		-- writes its own row over this.
+		CONTINUE WHEN NOT pg_try_advisory_xact_lock(1346979653, hashtext(n));
+		PERFORM pigeon_modem_state(n, p_host, 'disabled',
+		    'removed from the configuration', '{"pid": null}'::jsonb);
+		RETURN NEXT n;
+	END LOOP;
+END $$;
+
 -- A modem removed from this host's configuration: another host may take it.
 CREATE OR REPLACE FUNCTION pigeon_modem_unlock(p_name text)
 RETURNS boolean LANGUAGE sql AS $$

@@ -26,6 +26,10 @@
  * its section there and reload first", on a host that is gone); `forget
  * --force` does it, and is still refused while B runs. A send `via` it
  * meanwhile is taken with a warning saying so; once forgotten, refused.
+ *
+ * unlisted: pigeond restarted without a modem's section leaves that row
+ * as SIGHUP would ("removed from the configuration"), where it said
+ * "offline: pigeond stopped" for ever and could not be forgotten.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -482,6 +486,61 @@ START_TEST(test_retired_host_forgotten)
 }
 END_TEST
 
+static struct h_gateway gu;
+
+static void
+unlisted_teardown(void)
+{
+	if (gu.dir != NULL)
+		h_gateway_stop(&gu);
+}
+
+/* pigeond restarted without [modem sim1] (not a SIGHUP): its row said
+ * "offline: pigeond stopped" for ever, a send via it was taken and
+ * waited, and forget asked for a reload that could not remove it. */
+START_TEST(test_restarted_without_section)
+{
+	char *out = NULL, *resp = NULL;
+
+	memset(&gu, 0, sizeof(gu));
+	gu.http_extra = "token = " DEAD_TOKEN "\n";
+	h_gateway_start(&gu, "unlisted", 2);
+	int st = h_stop(gu.pigeond, SIGTERM, 30000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	gu.pigeond = 0;
+	/* The operator takes sim1's section out of the file. */
+	char *text = h_read_file(gu.config), *at = strstr(text, "[modem sim1]");
+	ck_assert_ptr_nonnull(at);
+	char *next = strstr(at + 1, "\n[");
+	char *cut = h_strf("%.*s%s", (int)(at - text), text, next ? next + 1 : "");
+	ck_assert_int_eq(h_write_file(gu.config, cut), 0);
+	chmod(gu.config, 0600);
+	free(text);
+	free(cut);
+	h_pigeond_start(&gu);
+	h_wait_modem(&gu, "sim0", "online", 30000);
+
+	ck_assert_msg(h_wait_db(&gu, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", "sim1", "disabled: removed from the configuration",
+	    30000) == 0, "sim1, out of the file, is not set aside");
+	char *log = log_of(&gu, "pigeond.log");
+	ck_assert_int_eq(h_wait_file_contains(log, "modem sim1: not in the configuration "
+	    "any more: removed from the configuration",
+	    10000), 0);
+	free(log);
+	ck_assert_int_eq(h_http(gu.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300003\",\"text\":\"via sim1\",\"via\":\"sim1\"}",
+	    &resp), 400);
+	ck_assert_msg(strstr(resp, "sim1 was removed from the configuration") != NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' forget sim1 2>&1", h_bin("pigeonctl"),
+	    gu.config), 0);
+	ck_assert_msg(strstr(out, "modem sim1: forgotten") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -508,6 +567,11 @@ suite(void)
 	tcase_add_checked_fixture(tc, retired_setup, deadhost_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_retired_host_forgotten);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("unlisted");
+	tcase_add_checked_fixture(tc, NULL, unlisted_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_restarted_without_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
