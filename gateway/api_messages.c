@@ -33,6 +33,9 @@ sent(struct api_req *r, PGresult *res)
 			json_object_set(out, "id", json_array_get(ids, 0));
 		if (out && json_is_true(json_object_get(a, "replayed")))
 			json_object_set_new(out, "replayed", json_true());
+		/* "via" a link no host drives now: queued, and said. */
+		if (out && json_is_string(json_object_get(a, "warning")))
+			json_object_set(out, "warning", json_object_get(a, "warning"));
 		json_decref(a);
 		/* A replay answers as the first request did: nothing new. */
 		api_reply(r, 202, out);

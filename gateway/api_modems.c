@@ -134,6 +134,15 @@ forgotten(struct api_req *r, PGresult *res)
 		api_error(r, 409, "modem %s still has %lld send(s) in flight; "
 		    "try again when their leases end", r->arg,
 		    (long long)json_integer_value(json_object_get(j, "sending")));
+	} else if (json_is_false(json_object_get(j, "running"))) {
+		/* Its host is switched off (or was killed): no reload there
+		 * can remove it. The operator says it is gone for good. */
+		const char *host = json_string_value(json_object_get(j, "host"));
+		api_error(r, 409, "modem %s is in the configuration of host %s, "
+		    "which is not running (no pigeond of that name is connected "
+		    "to the database): if %s is gone for good, forget the link "
+		    "with force (pigeonctl forget --force %s; ?force=1)", r->arg,
+		    host, host, r->arg);
 	} else {
 		api_error(r, 409, "modem %s is in the configuration of host %s "
 		    "(%s): remove its section there and reload first", r->arg,
@@ -147,19 +156,28 @@ forgotten(struct api_req *r, PGresult *res)
  * DELETE /api/modems/NAME: forget a link removed from every host's
  * configuration (its row, listed "removed from the configuration" for
  * ever, leaves /api/modems, /metrics and the status page; the messages
- * still queued via it are cancelled). 50_modems.sql, pigeon_link_forget.
+ * still queued via it are cancelled). ?force=1: also one whose hosts are
+ * not running (a host switched off for good keeps it in a file nobody
+ * reloads). 50_modems.sql, pigeon_link_forget.
  */
 void
 api_modems_forget(struct api_req *r)
 {
-	const char *params[] = { r->arg };
+	const char *force = api_param(r, "force");
+	const char *params[] = { r->arg, "false" };
 
+	if (force != NULL && (strcmp(force, "1") == 0 || strcmp(force, "true") == 0))
+		params[1] = "true";
+	else if (force != NULL && strcmp(force, "0") != 0 && strcmp(force, "false") != 0) {
+		api_error(r, 400, "force is 1 (or true) or 0 (or false)");
+		return;
+	}
 	if (link_find(r->arg) != NULL) {
 		api_error(r, 409, "modem %s is in this host's configuration: remove "
 		    "its section and reload first", r->arg);
 		return;
 	}
-	api_query(r, "SELECT pigeon_link_forget($1)", 1, params, forgotten);
+	api_query(r, "SELECT pigeon_link_forget($1, $2::boolean)", 2, params, forgotten);
 }
 
 static void

@@ -661,13 +661,43 @@ link_start_all(void)
 		link_event(l, LEV_START, "");
 }
 
-/* The database is back: record every link's current state. */
+static void
+set_aside_done(PGresult *res, void *arg)
+{
+	if (res == NULL)
+		return;		/* tried again at the next connection */
+	if (!store_ok(res)) {
+		log_warnx("database: setting aside the links not in the configuration: %s",
+		    store_error(res));
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		log_info("modem %s: not in the configuration any more: "
+		    "removed from the configuration", PQgetvalue(res, i, 0));
+}
+
+/* The database is back (or reached at start): record every link's current
+ * state, and set aside this host's rows of links no longer in its file
+ * (pigeon_modems_set_aside: a restart without their sections). */
 void
 link_db_up(void)
 {
 	struct link *l;
-	TAILQ_FOREACH(l, &env.links, entry)
+	json_t *names = json_array();
+	char *s;
+
+	TAILQ_FOREACH(l, &env.links, entry) {
 		link_record(l);
+		json_array_append_new(names, json_string(l->name));
+	}
+	if ((s = json_dumps(names, JSON_COMPACT)) != NULL) {
+		const char *params[] = { env.conf.hostname, s };
+		store_query(env.store, "SELECT * FROM pigeon_modems_set_aside($1, "
+		    "ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))", 2, params,
+		    set_aside_done, NULL);
+		free(s);
+	}
+	json_decref(names);
 }
 
 /* SIGTERM, once only the workers are left: closing their channels makes

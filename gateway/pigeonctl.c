@@ -37,8 +37,9 @@ usage_exit(int code)
 	    "                              -d: each link's SMS parts of each of the\n"
 	    "                              last DAYS days (1-30), as the carrier bills them\n"
 	    "  enable|disable|drain NAME   steer a modem\n"
-	    "  forget NAME                 drop a modem removed from every host's\n"
-	    "                              configuration (its queued sends are cancelled)\n"
+	    "  forget [-f] NAME            drop a modem removed from every host's\n"
+	    "                              configuration (its queued sends are cancelled);\n"
+	    "                              -f: or whose host is not running (gone for good)\n"
 	    "  send NUMBER TEXT            queue an SMS; prints its id\n"
 	    "  status ID                   a message's state and history\n"
 	    "  messages [-t NUMBER] [-s STATE] [-n LIMIT] [-b BEFORE]\n"
@@ -277,12 +278,28 @@ cmd_modem_action(const char *action, const char *name)
 }
 
 /* A link no host has any more leaves the lists; pigeond refuses one that
- * any host still has (409, its reason printed by api()). */
+ * any host still has (409, its reason printed by api()). -f: also one
+ * whose host is not running (switched off for good). */
 static int
-cmd_forget(const char *name)
+cmd_forget(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, force = 0;
+
+	while ((ch = ctl_getopt(&argc, argv, "f", longopts)) != -1) {
+		if (ch != 'f')
+			usage();
+		force = 1;
+	}
+	if (argc != 2)
+		usage();
+	const char *name = argv[1];
 	char path[256], *enc = evhttp_uriencode(name, -1, 0);
-	snprintf(path, sizeof(path), "/api/modems/%s", enc ? enc : name);
+	snprintf(path, sizeof(path), "/api/modems/%s%s", enc ? enc : name,
+	    force ? "?force=1" : "");
 	free(enc);
 	json_t *j = api("DELETE", path, NULL);
 	if (json_out)
@@ -585,8 +602,8 @@ main(int argc, char *argv[])
 	else if ((strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0 ||
 	    strcmp(cmd, "drain") == 0) && argc == 2)
 		rc = cmd_modem_action(cmd, argv[1]);
-	else if (strcmp(cmd, "forget") == 0 && argc == 2)
-		rc = cmd_forget(argv[1]);
+	else if (strcmp(cmd, "forget") == 0)
+		rc = cmd_forget(argc, argv);
 	else if (strcmp(cmd, "send") == 0 && argc == 3)
 		rc = cmd_send(argv[1], argv[2]);
 	else if (strcmp(cmd, "status") == 0 && argc == 2)

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 5b4c0a446fbcdb98eb420c875f5e1d5f4267efca261256e206f4644758d4cf4b
+-- functions sha256: bdeb7eaedd339b388db8454ad3f548bf926962f2e472e7ba1fa118a56380ed34
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 71 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 72 $$;

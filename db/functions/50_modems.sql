@@ -137,12 +137,55 @@ LANGUAGE sql AS $$
 	SELECT t.got, t.holder FROM pigeon_advisory_try(1346979656, p_host) t;
 $$;
 
+-- Whether any session holds the session advisory lock (p_class,
+-- hashtext(p_key)) of pigeon_advisory_try in this database, without
+-- taking it: a link's (1346979653) is held while a host drives it, a
+-- host name's (1346979656) while that host's pigeond is connected.
+CREATE OR REPLACE FUNCTION pigeon_advisory_held(p_class integer, p_key text)
+RETURNS boolean LANGUAGE sql SET search_path = public, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_locks l
+	                WHERE l.locktype = 'advisory' AND l.classid = p_class::oid
+	                  AND l.objid = hashtext(p_key)::oid AND l.objsubid = 2
+	                  AND l.granted
+	                  AND l.database = (SELECT oid FROM pg_database
+	                                     WHERE datname = current_database()));
+$$;
+
 -- p_host no longer waits for the modem (it stops, or dropped the modem).
 CREATE OR REPLACE FUNCTION pigeon_modem_unwait(p_name text, p_host text)
 RETURNS void LANGUAGE sql AS $$
 	UPDATE modems SET waiting_host = '', waiting_since = NULL, waiting_seen = NULL
 	 WHERE name = p_name AND waiting_host = p_host;
 $$;
+
+-- A host's rows of links that are not in its file any more (p_names are
+-- those it has), as it starts or reconnects: it was restarted without
+-- their sections, where a SIGHUP would have set them aside. Each row whose
+-- lock nobody holds becomes what that SIGHUP leaves, 'disabled', "removed
+-- from the configuration", and the host no longer waits for such a name:
+-- they stayed as the last run left them (`offline`, "pigeond stopped"),
+-- a send `via` them was taken and waited, and `pigeonctl forget` asked
+-- for a reload that could not remove them. Returns the names set aside.
+CREATE OR REPLACE FUNCTION pigeon_modems_set_aside(p_host text, p_names text[])
+RETURNS SETOF text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n text;
+BEGIN
+	UPDATE modems SET waiting_host = '', waiting_since = NULL, waiting_seen = NULL
+	 WHERE waiting_host = p_host AND name <> ALL (p_names);
+	FOR n IN SELECT name FROM modems
+	          WHERE host = p_host AND name <> ALL (p_names)
+	            AND (state <> 'disabled' OR state_reason IS DISTINCT FROM
+	                 'removed from the configuration')
+	          ORDER BY name LOOP
+		-- A host that drives it holds its lock; one that takes it later
+		-- writes its own row over this.
+		CONTINUE WHEN NOT pg_try_advisory_xact_lock(1346979653, hashtext(n));
+		PERFORM pigeon_modem_state(n, p_host, 'disabled',
+		    'removed from the configuration', '{"pid": null}'::jsonb);
+		RETURN NEXT n;
+	END LOOP;
+END $$;
 
 -- A modem removed from this host's configuration: another host may take it.
 CREATE OR REPLACE FUNCTION pigeon_modem_unlock(p_name text)
@@ -172,38 +215,58 @@ RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- DELETE /api/modems/NAME (pigeonctl forget): a link no host has any
--- more leaves /api/modems, /metrics and the status page. Only a row that
--- says "removed from the configuration" (the last host that had it set
--- it aside, and no host has taken it since), that no host waits for and
--- whose lock no host holds, with no send `via` it leased. The messages
--- queued `via` it are cancelled (they could never leave: a send `via` a
--- removed link is refused, and these waited for it to come back). Its
--- history stays (modem_history; the messages it sent and received keep
--- its name), and so do its parts of the days before today (what the
--- carrier billed: /api/charts); its samples and its parts counted today
--- go (the status page charted it, /metrics listed it; a forget erased
--- every day's). A host that configures the name again
--- starts a new row. Returns {"forgotten",
--- "cancelled"} or {"error": "no_link" | "configured" | "in_flight", ...}.
-CREATE OR REPLACE FUNCTION pigeon_link_forget(p_name text)
+-- more leaves /api/modems, /metrics and the status page. Without
+-- p_force, only a row that says "removed from the configuration" (the
+-- last host that had it set it aside, and no host has taken it since)
+-- and that no host waits for. With p_force, also a link whose hosts (its
+-- owner, the host that waits for it) are not running: no pigeond of
+-- their name is connected (pigeon_host_lock), as a host switched off for
+-- good, or killed, leaves it; its row said what it was then, for ever.
+-- Either way, never while a host holds the link's lock (it drives it),
+-- nor while a running host has it in its configuration, nor with a send
+-- `via` it leased. The messages queued `via` it are cancelled (they could
+-- never leave: a send `via` a removed link is refused, and these waited
+-- for it to come back). Its history stays (modem_history; the messages
+-- it sent and received keep its name), and so do its parts of the days
+-- before today (what the carrier billed: /api/charts); its samples and
+-- its parts counted today go (the status page charted it, /metrics
+-- listed it; a forget erased every day's). A host that configures the
+-- name again starts a new row. Returns {"forgotten", "cancelled"} or
+-- {"error": "no_link" | "configured" | "in_flight", ...}; "configured"
+-- names the host and says whether it is "running" (false: p_force
+-- would forget it).
+CREATE OR REPLACE FUNCTION pigeon_link_forget(p_name text, p_force boolean)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	r modems;
 	n integer;
+	removed boolean;
+	owner_up boolean;
+	waiter_up boolean;
 BEGIN
 	SELECT * INTO r FROM modems WHERE name = p_name FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN jsonb_build_object('error', 'no_link');
 	END IF;
-	-- The host lock of pigeon_modem_lock, held for this transaction: a
-	-- host running the link holds it for its session.
-	IF r.state <> 'disabled'
-	   OR r.state_reason IS DISTINCT FROM 'removed from the configuration'
-	   OR r.waiting_host <> ''
+	removed := r.state = 'disabled'
+	           AND r.state_reason IS NOT DISTINCT FROM 'removed from the configuration';
+	owner_up := pigeon_advisory_held(1346979656, r.host);
+	waiter_up := r.waiting_host <> ''
+	             AND pigeon_advisory_held(1346979656, r.waiting_host);
+	-- The link's lock of pigeon_modem_lock, held for this transaction:
+	-- a host running the link holds it for its session, and one that
+	-- starts meanwhile waits for it.
+	IF waiter_up OR (owner_up AND NOT removed)
 	   OR NOT pg_try_advisory_xact_lock(1346979653, hashtext(p_name)) THEN
 		RETURN jsonb_build_object('error', 'configured', 'state', r.state,
-		    'host', CASE WHEN r.waiting_host <> '' THEN r.waiting_host
-		                 ELSE r.host END);
+		    'running', true,
+		    'host', CASE WHEN waiter_up OR (removed AND r.waiting_host <> '')
+		                 THEN r.waiting_host ELSE r.host END);
+	END IF;
+	IF NOT p_force AND (NOT removed OR r.waiting_host <> '') THEN
+		RETURN jsonb_build_object('error', 'configured', 'state', r.state,
+		    'running', false,
+		    'host', CASE WHEN removed THEN r.waiting_host ELSE r.host END);
 	END IF;
 	-- A send only it may make, still leased (a pigeond killed while it
 	-- sent: the reclaim puts it back in the queue, to be cancelled then).
@@ -225,6 +288,12 @@ BEGIN
 	           pigeon_setting('timezone'), 'YYYY-MM-DD') || '/' || p_name;
 	DELETE FROM status_samples WHERE link = p_name;
 	INSERT INTO modem_history (modem, state, reason)
-	    VALUES (p_name, 'disabled', 'forgotten by the operator');
+	    VALUES (p_name, 'disabled', CASE WHEN removed AND r.waiting_host = ''
+	            THEN 'forgotten by the operator'
+	            ELSE format('forgotten by the operator (host %s not running)',
+	                        CASE WHEN removed THEN r.waiting_host ELSE r.host END) END);
 	RETURN jsonb_build_object('forgotten', p_name, 'cancelled', n);
 END $$;
+
+-- pigeond 0.20 forgets with pigeon_link_forget(text, boolean).
+DROP FUNCTION IF EXISTS pigeon_link_forget(text);

@@ -107,14 +107,42 @@ DROP FUNCTION IF EXISTS pigeon_api_post(text, text, integer);
 -- Every modem row of the database, by name (health columns included),
 -- with parts_today: the SMS parts it handed to the network today (service
 -- time zone), as the carrier bills them (pigeon_link_parts_add).
+-- A row is what its host last wrote. A host that ended without a clean
+-- stop (killed, its power cut) left its links' rows as they were,
+-- `online` with a dead pid, for ever on every other host's list; its
+-- links' locks (pigeon_modem_lock) went with its connection. So a row
+-- whose lock nobody holds, other than one disabled, is shown `offline`,
+-- without a pid, its reason saying that its host is not running (no
+-- pigeond of that name connected: pigeon_host_lock) or does not hold
+-- the link (reconnecting), and what the row said. One read of pg_locks
+-- for all the rows.
 CREATE OR REPLACE FUNCTION pigeon_api_modems()
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH d AS (SELECT to_char(now() AT TIME ZONE pigeon_setting('timezone'),
-	                   'YYYY-MM-DD') AS day)
+	                   'YYYY-MM-DD') AS day),
+	held AS MATERIALIZED (
+		SELECT l.classid, l.objid FROM pg_locks l
+		 WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted
+		   AND l.classid IN (1346979653::oid, 1346979656::oid)
+		   AND l.database = (SELECT oid FROM pg_database
+		                      WHERE datname = current_database()))
 	SELECT coalesce(jsonb_object_agg(m.name, to_jsonb(m) ||
 	       jsonb_build_object('parts_today', coalesce((SELECT c.value FROM counters c
-	           WHERE c.name = 'link_parts/' || d.day || '/' || m.name), 0))),
-	       '{}'::jsonb)
+	           WHERE c.name = 'link_parts/' || d.day || '/' || m.name), 0)) ||
+	       CASE WHEN m.state = 'disabled' OR EXISTS (SELECT 1 FROM held h
+	                 WHERE h.classid = 1346979653::oid
+	                   AND h.objid = hashtext(m.name)::oid)
+	            THEN '{}'::jsonb
+	            ELSE jsonb_build_object('state', 'offline', 'pid', NULL,
+	                'state_reason', CASE WHEN EXISTS (SELECT 1 FROM held h
+	                        WHERE h.classid = 1346979656::oid
+	                          AND h.objid = hashtext(m.host)::oid)
+	                    THEN format('host %s does not hold it now', m.host)
+	                    ELSE format('host %s is not running (no pigeond of '
+	                                'that name is connected)', m.host) END ||
+	                    '; it said ' || m.state ||
+	                    coalesce(': ' || nullif(m.state_reason, ''), ''))
+	       END), '{}'::jsonb)
 	  FROM modems m, d;
 $$;
 

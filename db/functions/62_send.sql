@@ -72,7 +72,8 @@ $$;
 -- {"error": "no_link", "via": name} when no host has that link (with
 -- "removed": true when the last host that had it dropped it from its
 -- configuration by SIGHUP: a send through it waited until its validity
--- ran out), or {"error": "optout", "to": phone}.
+-- ran out), or {"error": "optout", "to": phone}. A send `via` a link no
+-- host drives now is queued, with "warning" saying so.
 CREATE OR REPLACE FUNCTION pigeon_api_send(p_to text[], p_text text, p_opts jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -82,6 +83,7 @@ DECLARE
 	due timestamptz;
 	prev jsonb;
 	stopped text;
+	warning text;
 	ids bigint[];
 	uids bigint[];
 BEGIN
@@ -110,6 +112,18 @@ BEGIN
 	          OR state_reason IS DISTINCT FROM 'removed from the configuration')) THEN
 		RETURN jsonb_build_object('error', 'no_link', 'via', p_opts->>'via',
 		    'removed', EXISTS (SELECT 1 FROM modems WHERE name = p_opts->>'via'));
+	END IF;
+	-- A link no host drives now (nobody holds its lock: its host was
+	-- switched off or killed, or is reconnecting): taken, as its host
+	-- may come back, but said, since it waits for that until its
+	-- validity ends (it was a plain 202).
+	IF p_opts->>'via' IS NOT NULL
+	   AND NOT pigeon_advisory_held(1346979653, p_opts->>'via') THEN
+		SELECT format('no host runs link %s now (its host %s %s): the message '
+		              'waits for it until its validity ends', m.name, m.host,
+		              CASE WHEN pigeon_advisory_held(1346979656, m.host)
+		                   THEN 'does not hold it' ELSE 'is not running' END)
+		  INTO warning FROM modems m WHERE m.name = p_opts->>'via';
 	END IF;
 	SELECT t INTO stopped FROM unnest(p_to) t
 	 WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.phone = t) LIMIT 1;
@@ -163,9 +177,13 @@ BEGIN
 		PERFORM pg_notify('pigeon_webhook', '');
 	END IF;
 	IF k IS NOT NULL THEN
-		PERFORM pigeon_api_key_keep(k, ids, NULL, p_opts->>'request');
+		PERFORM pigeon_api_key_keep(k, ids, CASE WHEN warning IS NOT NULL
+		    THEN jsonb_build_object('ids', to_jsonb(ids), 'warning', warning) END,
+		    p_opts->>'request');
 	END IF;
-	RETURN jsonb_build_object('ids', to_jsonb(ids));
+	RETURN jsonb_build_object('ids', to_jsonb(ids))
+	    || CASE WHEN warning IS NULL THEN '{}'::jsonb
+	            ELSE jsonb_build_object('warning', warning) END;
 END $$;
 
 -- Each state change of a message with a dlr_url queues a callback

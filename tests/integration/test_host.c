@@ -17,6 +17,19 @@
  * descriptors is retried with backoff, as one that crashes, its reason
  * with the errno, where it was retried every second for ever with a
  * reason that hid why; with descriptors again, the modem comes back.
+ *
+ * deadhost: two hosts on one database. B's pigeond killed (a power cut)
+ * left its modem `online` with a dead pid on A's lists for ever; it is
+ * shown offline, its host not running, once nobody holds its lock.
+ *
+ * retired: B stopped for good: its modem could not be forgotten ("remove
+ * its section there and reload first", on a host that is gone); `forget
+ * --force` does it, and is still refused while B runs. A send `via` it
+ * meanwhile is taken with a warning saying so; once forgotten, refused.
+ *
+ * unlisted: pigeond restarted without a modem's section leaves that row
+ * as SIGHUP would ("removed from the configuration"), where it said
+ * "offline: pigeond stopped" for ever and could not be forgotten.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +42,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -267,6 +281,266 @@ START_TEST(test_fd_limit)
 }
 END_TEST
 
+#define DEAD_TOKEN	"deadhost-token-0123456789abcdef0123456789"
+
+static struct h_gateway da, db;
+
+/* The modem name's object in A's GET path ("modems" of /api/modems or
+ * /api/status), or NULL. */
+static json_t *
+listed_on_a(const char *path, const char *name)
+{
+	char *body = NULL;
+	json_t *j, *m, *found = NULL;
+	size_t i;
+
+	if (h_http(da.http_port, "GET", path, DEAD_TOKEN, NULL, &body) != 200) {
+		free(body);
+		return NULL;
+	}
+	j = json_loads(body, 0, NULL);
+	free(body);
+	json_array_foreach(json_object_get(j, "modems"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "name")) ?: "", name) == 0)
+			found = json_incref(m);
+	json_decref(j);
+	return found;
+}
+
+struct shown_arg {
+	const char *path, *state, *reason;
+};
+
+/* A lists q0 in that state, its reason containing that. */
+static int
+q0_shown(void *p)
+{
+	struct shown_arg *a = p;
+	json_t *m = listed_on_a(a->path, "q0");
+	const char *reason = json_string_value(json_object_get(m, "state_reason"));
+	int ok = m != NULL &&
+	    strcmp(json_string_value(json_object_get(m, "state")) ?: "", a->state) == 0 &&
+	    (a->reason == NULL || (reason != NULL && strstr(reason, a->reason) != NULL));
+	json_decref(m);
+	if (!ok)
+		h_sleep_ms(200);
+	return ok;
+}
+
+static void
+assert_q0_shown(const char *path, const char *state, const char *reason)
+{
+	struct shown_arg a = { path, state, reason };
+	if (h_wait_for(q0_shown, &a, 30000) != 0) {
+		json_t *m = listed_on_a(path, "q0");
+		char *d = m ? json_dumps(m, JSON_COMPACT) : NULL;
+		ck_abort_msg("A's %s does not show q0 %s (%s): %s", path, state,
+		    reason ? reason : "", d ? d : "not listed");
+	}
+}
+
+/* A (modem p0) and B (modem q0) on one database; name: the test's. */
+static void
+two_hosts(const char *name)
+{
+	static char http_extra[] = "token = " DEAD_TOKEN "\n";
+	char *an = h_strf("%s_a", name), *bn = h_strf("%s_b", name);
+
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	da.modem_prefix = "p";
+	db.modem_prefix = "q";
+	da.http_extra = db.http_extra = http_extra;
+	h_gateway_start(&da, an, 1);
+	h_gateway_start_on(&db, bn, 1, da.conninfo);
+	free(an);
+	free(bn);
+}
+
+static void
+deadhost_setup(void)
+{
+	two_hosts("deadhost");
+}
+
+static void
+retired_setup(void)
+{
+	two_hosts("retired");
+}
+
+static void
+deadhost_teardown(void)
+{
+	if (db.dir != NULL)
+		h_gateway_stop(&db);
+	if (da.dir != NULL)
+		h_gateway_stop(&da);
+}
+
+START_TEST(test_dead_host_shown)
+{
+	char *out = NULL, *want;
+	const char *b = host(&db);
+
+	assert_q0_shown("/api/modems", "online", NULL);
+	/* B's power is cut: its pigeond dies without a word. */
+	h_stop(db.pigeond, SIGKILL, 5000);
+	db.pigeond = 0;
+	want = h_strf("host %s is not running (no pigeond of that name is connected); "
+	    "it said online", b);
+	assert_q0_shown("/api/modems", "offline", want);
+	/* The status page draws /api/status's. */
+	assert_q0_shown("/api/status", "offline", want);
+	json_t *m = listed_on_a("/api/modems", "q0");
+	ck_assert_msg(json_is_null(json_object_get(m, "pid")), "q0 still has a pid");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "host")), b);
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' modems", h_bin("pigeonctl"), da.config), 0);
+	char *line = strstr(out, "\nq0 ");
+	ck_assert_msg(line != NULL && strstr(line, " offline ") != NULL &&
+	    strstr(line, want) != NULL && strstr(line, "(other host)") != NULL,
+	    "pigeonctl modems on A: %s", out);
+	free(out);
+	free(want);
+
+	/* B back: online again on A's lists. */
+	h_pigeond_start(&db);
+	h_wait_modem(&db, "q0", "online", 30000);
+	assert_q0_shown("/api/modems", "online", NULL);
+	assert_q0_shown("/api/status", "online", NULL);
+}
+END_TEST
+
+START_TEST(test_retired_host_forgotten)
+{
+	char *out = NULL, *resp = NULL, *want;
+	const char *b = host(&db);
+	json_t *m;
+
+	/* B runs: A lists its modem as B says, and will not forget it. */
+	assert_q0_shown("/api/modems", "online", NULL);
+	ck_assert_int_ne(h_run(&out, "%s -c '%s' forget --force q0 2>&1",
+	    h_bin("pigeonctl"), da.config), 0);
+	want = h_strf("modem q0 is in the configuration of host %s (online): remove "
+	    "its section there and reload first (HTTP 409)", b);
+	ck_assert_msg(strstr(out, want) != NULL, "forget --force while B runs: %s", out);
+	free(want);
+	free(out);
+
+	/* B switched off for good (a clean stop). */
+	int st = h_stop(db.pigeond, SIGTERM, 30000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	db.pigeond = 0;
+	want = h_strf("host %s is not running (no pigeond of that name is connected); "
+	    "it said offline: pigeond stopped", b);
+	assert_q0_shown("/api/modems", "offline", want);
+	free(want);
+
+	/* A send through it is taken, and says it waits. */
+	ck_assert_int_eq(h_http(da.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300001\",\"text\":\"via q0\",\"via\":\"q0\"}",
+	    &resp), 202);
+	json_t *j = json_loads(resp, 0, NULL);
+	long id = (long)json_integer_value(json_object_get(j, "id"));
+	want = h_strf("no host runs link q0 now (its host %s is not running): the "
+	    "message waits for it until its validity ends", b);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(j, "warning")) ?: "",
+	    want) == 0, "send via q0: %s", resp);
+	free(want);
+	json_decref(j);
+	free(resp);
+	ck_assert_int_gt(id, 0);
+
+	/* Forget says how, then forgets with force. */
+	ck_assert_int_ne(h_run(&out, "%s -c '%s' forget q0 2>&1", h_bin("pigeonctl"),
+	    da.config), 0);
+	want = h_strf("modem q0 is in the configuration of host %s, which is not "
+	    "running (no pigeond of that name is connected to the database): if %s "
+	    "is gone for good, forget the link with force (pigeonctl forget --force "
+	    "q0; ?force=1) (HTTP 409)", b, b);
+	ck_assert_msg(strstr(out, want) != NULL, "forget q0: %s", out);
+	free(want);
+	free(out);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' forget --force q0 2>&1",
+	    h_bin("pigeonctl"), da.config), 0);
+	ck_assert_msg(strstr(out, "modem q0: forgotten; 1 message(s) queued via it "
+	    "cancelled") != NULL, "forget --force q0: %s", out);
+	free(out);
+	h_wait_outbox(&da, id, "cancelled", 1);
+	ck_assert_ptr_null(listed_on_a("/api/modems", "q0"));
+	want = h_strf("forgotten by the operator (host %s not running)", b);
+	ck_assert_int_eq(h_db_long(da.db, "SELECT count(*) FROM modem_history "
+	    "WHERE modem = 'q0' AND reason = $1", 1, (const char *[]){ want }), 1);
+	free(want);
+	/* Forgotten: a send through it is refused. */
+	ck_assert_int_eq(h_http(da.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300002\",\"text\":\"via q0\",\"via\":\"q0\"}",
+	    &resp), 400);
+	ck_assert_msg(strstr(resp, "no link named q0") != NULL, "%s", resp);
+	free(resp);
+	/* A's own modem never moved. */
+	m = listed_on_a("/api/modems", "p0");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "online");
+	json_decref(m);
+}
+END_TEST
+
+static struct h_gateway gu;
+
+static void
+unlisted_teardown(void)
+{
+	if (gu.dir != NULL)
+		h_gateway_stop(&gu);
+}
+
+/* pigeond restarted without [modem sim1] (not a SIGHUP): its row said
+ * "offline: pigeond stopped" for ever, a send via it was taken and
+ * waited, and forget asked for a reload that could not remove it. */
+START_TEST(test_restarted_without_section)
+{
+	char *out = NULL, *resp = NULL;
+
+	memset(&gu, 0, sizeof(gu));
+	gu.http_extra = "token = " DEAD_TOKEN "\n";
+	h_gateway_start(&gu, "unlisted", 2);
+	int st = h_stop(gu.pigeond, SIGTERM, 30000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	gu.pigeond = 0;
+	/* The operator takes sim1's section out of the file. */
+	char *text = h_read_file(gu.config), *at = strstr(text, "[modem sim1]");
+	ck_assert_ptr_nonnull(at);
+	char *next = strstr(at + 1, "\n[");
+	char *cut = h_strf("%.*s%s", (int)(at - text), text, next ? next + 1 : "");
+	ck_assert_int_eq(h_write_file(gu.config, cut), 0);
+	chmod(gu.config, 0600);
+	free(text);
+	free(cut);
+	h_pigeond_start(&gu);
+	h_wait_modem(&gu, "sim0", "online", 30000);
+
+	ck_assert_msg(h_wait_db(&gu, "SELECT state || ': ' || state_reason FROM modems "
+	    "WHERE name = $1", "sim1", "disabled: removed from the configuration",
+	    30000) == 0, "sim1, out of the file, is not set aside");
+	char *log = log_of(&gu, "pigeond.log");
+	ck_assert_int_eq(h_wait_file_contains(log, "modem sim1: not in the configuration "
+	    "any more: removed from the configuration",
+	    10000), 0);
+	free(log);
+	ck_assert_int_eq(h_http(gu.http_port, "POST", "/api/messages", DEAD_TOKEN,
+	    "{\"to\":\"+212661300003\",\"text\":\"via sim1\",\"via\":\"sim1\"}",
+	    &resp), 400);
+	ck_assert_msg(strstr(resp, "sim1 was removed from the configuration") != NULL,
+	    "%s", resp);
+	free(resp);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' forget sim1 2>&1", h_bin("pigeonctl"),
+	    gu.config), 0);
+	ck_assert_msg(strstr(out, "modem sim1: forgotten") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -283,6 +557,21 @@ suite(void)
 	tc = tcase_create("fdlimit");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fd_limit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("deadhost");
+	tcase_add_checked_fixture(tc, deadhost_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_dead_host_shown);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("retired");
+	tcase_add_checked_fixture(tc, retired_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_retired_host_forgotten);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("unlisted");
+	tcase_add_checked_fixture(tc, NULL, unlisted_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_restarted_without_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
