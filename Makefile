@@ -62,7 +62,7 @@ PIGEOND_SRCS = \
 	gateway/fold.c \
 	gateway/parse.c gateway/parse_words.c gateway/parse_hours.c \
 	gateway/keywords.c \
-	gateway/store.c gateway/store_result.c gateway/hold.c \
+	gateway/store.c gateway/store_result.c gateway/hold.c gateway/joblog.c \
 	gateway/supervisor.c \
 	gateway/link.c \
 	gateway/reload.c \

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -226,8 +227,9 @@ api_charts(struct api_req *r)
 static void
 sampled(PGresult *res, void *arg)
 {
-	if (res && !store_ok(res))
-		log_warnx("status: sampling the queue: %s", store_error(res));
+	static struct joblog sample_log = JOBLOG_INIT("status: sampling the queue");
+
+	(void)joblog_result(&sample_log, res);
 }
 
 /* Janitor job: the queue and each link, once a minute, for the charts. */

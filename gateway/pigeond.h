@@ -353,8 +353,10 @@ void	 outcomes_connect(void);
 int	 outcomes_busy(void);
 int	 outcomes_refused(void);	/* held, or being tried again: until recorded */
 void	 outcomes_free(void);
-/* What of the above the database refuses to write for now (its disk full,
- * a shutdown: store_error_transient): /healthz and /metrics say so. */
+/* Whether the database refuses pigeond's writes for now (its disk full, a
+ * shutdown, read-only): writes held (outcomes, SMS parts, reports:
+ * store_error_transient) or a periodic job refused (joblog.c, the
+ * scheduler's claim among them). /healthz and /metrics say so. */
 int	 db_writes_refused(void);
 
 /* http.c */
