@@ -234,6 +234,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug \
 	tests/integration/test_link \
+	tests/integration/test_monitor \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \

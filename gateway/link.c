@@ -246,7 +246,7 @@ link_settle(struct link *l)
 		log_info("modem %s: stopping its process (%s)", l->name,
 		    l->removed ? "removed" : l->respawn ? "configuration changed" :
 		    l->want == LINK_DISABLED ? "disabled" : "another host owns it");
-		supervisor_close(l);
+		supervisor_stop(l);
 	}
 }
 
@@ -261,9 +261,21 @@ link_set_aside(struct link *l)
 	TAILQ_INSERT_TAIL(&removed, l, entry);
 }
 
+/*
+ * crashed: the worker died of a signal or a non-zero status without
+ * pigeond asking it to stop. Unless it said why first (its error, a
+ * warning of its own, left the link offline with that reason), that is a
+ * warning (journalctl -p warning); a stop pigeond asked for is info.
+ */
 static void
-link_exited(struct link *l, const char *why)
+link_exited(struct link *l, const char *why, int crashed)
 {
+	int unexplained = crashed &&
+	    !(l->state == LINK_OFFLINE && l->reason[0] != '\0');
+
+	if (unexplained && (env.draining || l->removed || l->want == LINK_DISABLED ||
+	    l->lock == LOCK_ELSEWHERE || l->respawn))
+		log_warnx("modem %s: %s", l->name, why);
 	/* The sends in flight may or may not have left: sent again. */
 	for (int i = 0; i < l->inflight; i++)
 		scheduler_link_lost(l, &l->sends[i], why);
@@ -300,7 +312,12 @@ link_exited(struct link *l, const char *why)
 	/* Keep the worker's own explanation (e.g. cannot connect) if it gave one. */
 	if (l->state != LINK_OFFLINE || l->reason[0] == '\0')
 		link_set_state(l, LINK_OFFLINE, why);
-	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
+	if (unexplained)
+		log_warnx("modem %s: %s; restarting in %d ms", l->name, why,
+		    l->backoff_ms);
+	else
+		log_info("modem %s: %s; restarting in %d ms", l->name, why,
+		    l->backoff_ms);
 	link_restart_later(l, l->backoff_ms);
 	link_backoff_double(l);
 }
@@ -359,7 +376,7 @@ link_restart_idle(struct link *l)
 	if (!l->restart_idle || l->inflight > 0 || l->bev == NULL)
 		return 0;
 	l->restart_idle = 0;
-	supervisor_close(l);
+	supervisor_stop(l);
 	return 1;
 }
 
@@ -419,7 +436,7 @@ link_step(struct link *l, const struct link_ev *ev)
 			link_set_state(l, LINK_ONLINE, why);
 		break;
 	case LEV_EXITED:
-		link_exited(l, why);
+		link_exited(l, why, ev->crashed);
 		break;
 	case LEV_LOCK_TRYING:
 		l->lock = LOCK_TRYING;
@@ -559,7 +576,7 @@ link_step(struct link *l, const struct link_ev *ev)
 		break;
 	case LEV_STOP:
 		evtimer_del(l->ev_restart);
-		supervisor_close(l);
+		supervisor_stop(l);
 		break;
 	}
 	return 0;

@@ -86,6 +86,8 @@ struct link_ev {
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send
 					 * settled is copied there (may be NULL) */
+	int		 crashed;	/* LEV_EXITED: a signal or a non-zero
+					 * status, pigeond having asked no stop */
 };
 
 /* A send in flight on a link. */
@@ -138,6 +140,9 @@ struct link {
 	struct bufferevent *bev;	/* the channel to the process */
 	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
 	json_t		*info;		/* identification from "ready" */
+	int		 stop_asked;	/* pigeond closed its channel or killed
+					 * it (watchdog.c too): its exit is no
+					 * crash */
 	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
 
 	/* watchdog.c: pings and the last health poll ("health" message):
@@ -211,8 +216,9 @@ const char *link_lock_name(const struct link *);
 /* supervisor.c */
 /* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1 with errno. */
 int	 supervisor_spawn(struct link *);
-/* Closes the channel: the worker exits, and LEV_EXITED follows. */
-void	 supervisor_close(struct link *);
+/* pigeond stops the worker: its channel closed, it exits, and LEV_EXITED
+ * follows (as no surprise: stop_asked). */
+void	 supervisor_stop(struct link *);
 /* Kills the worker and waits for it (pigeond's exit). */
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);

@@ -1,0 +1,186 @@
+/*
+ * What an operator's monitoring sees (Prometheus on /metrics, a probe on
+ * /healthz, `journalctl -p warning` on the log) when a link's worker
+ * dies and when a modem cannot be opened. pigeond logs
+ * here as under systemd (PIGEON_LOG_JOURNAL: each line starts with its
+ * priority, <4> a warning, <6> info).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define TOKEN	"monitor-token-0123456789abcdef012345"
+#define WAIT_MS	60000
+
+static struct h_gateway g;
+
+static void
+start(const char *name, int nmodems)
+{
+	memset(&g, 0, sizeof(g));
+	setenv("PIGEON_LOG_JOURNAL", "1", 1);
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, name, nmodems);
+}
+
+static void
+teardown(void)
+{
+	h_gateway_stop(&g);
+	unsetenv("PIGEON_LOG_JOURNAL");
+}
+
+/* The log so far (malloc). */
+static char *
+gateway_log(void)
+{
+	char *path = h_strf("%s/pigeond.log", g.dir);
+	char *text = h_read_file(path);
+
+	free(path);
+	return text ? text : strdup("");
+}
+
+/* Lines of the log that hold both a and b. */
+static int
+log_lines(const char *a, const char *b)
+{
+	char *text = gateway_log(), *line = text, *end;
+	int n = 0;
+
+	for (; *line != '\0'; line = end + 1) {
+		if ((end = strchr(line, '\n')) == NULL)
+			break;
+		*end = '\0';
+		if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+/* Fails the test (the log on stderr: too long for a message of Check's)
+ * unless log_lines(a, b) is want. */
+static void
+assert_lines(const char *a, const char *b, int want, const char *what)
+{
+	int n = log_lines(a, b);
+
+	if (n != want) {
+		char *text = gateway_log();
+		fprintf(stderr, "%s\n", text);
+		free(text);
+	}
+	ck_assert_msg(n == want, "%s: %d line(s) with \"%s\" and \"%s\", not %d",
+	    what, n, a, b, want);
+}
+
+struct metric_arg {
+	const char *series;
+	long want;
+};
+
+static int
+metric_is(void *p)
+{
+	struct metric_arg *a = p;
+	return h_metric(&g, TOKEN, a->series, -1) == a->want;
+}
+
+static void
+wait_metric(const char *series, long want)
+{
+	struct metric_arg a = { series, want };
+	ck_assert_msg(h_wait_for(metric_is, &a, WAIT_MS) == 0, "%s: %ld, not %ld",
+	    series, h_metric(&g, TOKEN, series, -1), want);
+}
+
+/* Kills link name's worker (SIGKILL) and waits until it is back, its
+ * restarts counted. */
+static void
+kill_worker(const char *name, long restarts)
+{
+	char *pid = h_db_value(g.db, "SELECT pid FROM modems WHERE name = $1", 1,
+	    (const char *const[]){ name });
+	char *series = h_strf("pigeon_modem_restarts_total{modem=\"%s\"}", name);
+
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(kill((pid_t)atol(pid), SIGKILL), 0);
+	wait_metric(series, restarts);
+	h_wait_modem(&g, name, "online", WAIT_MS);
+	free(series);
+	free(pid);
+}
+
+/*
+ * A worker that dies (a crash, the OOM killer) was logged at info only:
+ * `journalctl -p warning` showed nothing. It is a warning now; a stop
+ * pigeond asks for (disable) stays info.
+ */
+START_TEST(test_worker_crash_warns)
+{
+	start("monitor_crash", 2);
+	kill_worker("sim1", 1);
+	assert_lines("<4>pigeond: modem sim1: process killed by signal 9",
+	    "restarting in", 1, "the crash, a warning");
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim1/disable", TOKEN,
+	    "", NULL), 200);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	assert_lines("<4>", "sim1", 1, "a stop asked for, info");
+}
+END_TEST
+
+/*
+ * A modem that cannot be opened: one warning per attempt
+ * (docs/operator.md), where the worker's "connecting: ..." and pigeond's
+ * "modem NAME: connect: ..." were two.
+ */
+START_TEST(test_unplugged_one_line)
+{
+	start("monitor_unplug", 1);
+	ck_assert_int_eq(h_sim_fault(&g, 0, "unplug 1"), 0);
+	h_wait_modem(&g, "sim0", "offline", WAIT_MS);
+	/* Two attempts at least (the backoff: 1 s, then 2 s). */
+	for (long deadline = h_now_ms() + WAIT_MS;
+	    log_lines("<4>pigeond: modem sim0: connect:", "") < 2 && h_now_ms() < deadline; )
+		h_sleep_ms(200);
+	int attempts = log_lines("<4>pigeond: modem sim0: connect:", "");
+	ck_assert_int_ge(attempts, 2);
+	assert_lines("<4>", "connecting:", 0, "one warning per attempt");
+	assert_lines("<4>", "exited with status", 0, "one warning per attempt");
+	ck_assert_int_eq(h_sim_fault(&g, 0, "unplug 0"), 0);
+	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("monitor");
+	const struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+		{ "crash", test_worker_crash_warns },
+		{ "unplug", test_unplugged_one_line },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, NULL, teardown);
+		tcase_set_timeout(tc, 240);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	return h_main(suite());
+}
