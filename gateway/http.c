@@ -273,6 +273,14 @@ api_on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct api_req *r = arg;
 	char why[160];
 
+	if (r->fallback != NULL) {
+		/* Its own log (metrics.c): a scrape's every 15 s. */
+		if (r->pending)
+			(void)store_cancel(r->public ? public_store : api_store,
+			    api_on_result, r);
+		r->fallback(r);
+		return;
+	}
 	log_warnx("http: %s: the database did not answer within %d s; cancelled",
 	    r->path, API_TIMEOUT_S);
 	/* One still queued behind others was never sent: nothing was done. */
@@ -307,7 +315,11 @@ api_on_result(PGresult *res, void *arg)
 		api_req_free(r);
 		return;
 	}
-	if (res == NULL) {
+	if (r->fallback != NULL && !store_ok(res)) {
+		if (res != NULL)
+			log_warnx("http: %s: %s", r->path, store_error(res));
+		r->fallback(r);
+	} else if (res == NULL) {
 		api_error_unknown(r, "database unavailable (connection lost)");
 	} else if (!store_ok(res)) {
 		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -328,7 +340,7 @@ int
 api_query(struct api_req *r, const char *sql, int nparams,
     const char *const *params, api_result_cb cb)
 {
-	struct timeval tv = { API_TIMEOUT_S, 0 };
+	struct timeval tv = { r->timeout_s > 0 ? r->timeout_s : API_TIMEOUT_S, 0 };
 	struct store *s = r->public ? public_store : api_store;
 
 	if (r->req == NULL)
@@ -342,7 +354,10 @@ api_query(struct api_req *r, const char *sql, int nparams,
 	}
 	if (!api_db_up() || !store_is_up(s) ||
 	    store_query(s, sql, nparams, params, api_on_result, r) == -1) {
-		api_error(r, 503, "database unavailable");
+		if (r->fallback != NULL)
+			r->fallback(r);
+		else
+			api_error(r, 503, "database unavailable");
 		return -1;
 	}
 	r->pending = 1;

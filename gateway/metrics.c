@@ -4,7 +4,11 @@
  * comes from memory; counts come from one database function per scrape.
  * While the database is down the scrape still answers, with
  * pigeon_database_up 0 and the in-memory metrics only, so that an alert
- * can fire on it.
+ * can fire on it. While it is up but slow (a lock, a long checkpoint) or
+ * its query fails, the scrape answers within METRICS_WAIT_S with the
+ * in-memory metrics and the last figures it read, if any: it answered a
+ * 503 JSON after 10 s, past Prometheus's default scrape timeout, and
+ * pigeon_database_up and pigeon_modem_up were lost with the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,10 @@
 /* pigeon_metrics() reads counters kept by triggers (70_retention.sql),
  * not whole tables; still, a result serves scrapes for a while. */
 #define METRICS_CACHE_S	10
+/* A scrape waits this long for the database, well under Prometheus's
+ * default scrape_timeout (10 s). */
+#define METRICS_WAIT_S	4
+#define SLOW_LOG_MS	60000	/* "answered without the database", at most this often */
 
 static json_t *cached;
 static time_t cached_at;	/* CLOCK_MONOTONIC seconds */
@@ -32,6 +40,17 @@ static const char *out_states[] = { "queued", "sending", "sent", "failed", "expi
 static const char *modem_states[] = { "starting", "online", "offline", "disabled",
     "draining", "elsewhere", NULL };
 static const char *class_names[] = { "reply", "operator", "fanout" };
+
+/* The cache's age reads the monotonic clock: with time() a wall clock
+ * stepped back an hour kept the first answer for that hour. */
+static time_t
+metrics_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void
 head(struct evbuffer *b, const char *name, const char *type, const char *help)
@@ -132,8 +151,9 @@ caps(struct evbuffer *b, json_t *c)
 		    num(v) >= budget * 0.8);
 }
 
+/* db: the database's figures (NULL: none); up: the connection is up. */
 static void
-render(struct api_req *r, json_t *db)
+render(struct api_req *r, json_t *db, int up)
 {
 	struct evbuffer *b = evbuffer_new();
 	json_t *modems = NULL;
@@ -147,7 +167,14 @@ render(struct api_req *r, json_t *db)
 	head(b, "pigeon_build_info", "gauge", "Always 1; the version label is this pigeond's.");
 	evbuffer_add_printf(b, "pigeon_build_info{version=\"%s\"} 1\n", PIGEON_VERSION);
 	head(b, "pigeon_database_up", "gauge", "1 when pigeond's database connection is up.");
-	evbuffer_add_printf(b, "pigeon_database_up %d\n", db != NULL);
+	evbuffer_add_printf(b, "pigeon_database_up %d\n", up);
+	if (db != NULL) {
+		head(b, "pigeon_metrics_database_age_seconds", "gauge",
+		    "How old the database's figures in this scrape are (read at most "
+		    "every 10 s; older while the database is slow to answer).");
+		evbuffer_add_printf(b, "pigeon_metrics_database_age_seconds %lld\n",
+		    (long long)(metrics_now() - cached_at));
+	}
 	head(b, "pigeon_database_writes_refused", "gauge",
 	    "1 while the database refuses pigeond's writes for a reason of its own "
 	    "(its disk full, a shutdown): SMS, outcomes and reports are held.");
@@ -276,15 +303,22 @@ done:
 	evbuffer_free(b);
 }
 
-/* The cache's age reads the monotonic clock: with time() a wall clock
- * stepped back an hour kept the first answer for that hour. */
-static time_t
-metrics_now(void)
+/* The database did not answer in time, or failed: what pigeond knows,
+ * with the last figures read (their age says how old). */
+static void
+fetch_failed(struct api_req *r)
 {
-	struct timespec ts;
+	static int64_t logged;
+	int64_t now = pigeon_now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	if (logged == 0 || now - logged >= SLOW_LOG_MS) {
+		log_warnx("http: /metrics: no answer from the database within %d s "
+		    "(or an error); answered with %s (this line at most once a "
+		    "minute)", METRICS_WAIT_S, cached ?
+		    "its last figures" : "what pigeond knows only");
+		logged = now;
+	}
+	render(r, cached, api_db_up());
 }
 
 static void
@@ -293,13 +327,13 @@ fetched(struct api_req *r, PGresult *res)
 	json_t *db = api_json_value(res);
 
 	if (db == NULL) {
-		api_error(r, 500, "internal error");
+		fetch_failed(r);
 		return;
 	}
 	json_decref(cached);
 	cached = json_incref(db);
 	cached_at = metrics_now();
-	render(r, db);
+	render(r, db, 1);
 	json_decref(db);
 }
 
@@ -307,14 +341,16 @@ void
 api_metrics(struct api_req *r)
 {
 	if (!api_db_up()) {
-		render(r, NULL);
+		render(r, NULL, 0);
 		return;
 	}
 	/* Several scrapers within a few seconds share one query. */
 	if (cached && metrics_now() - cached_at < METRICS_CACHE_S) {
-		render(r, cached);
+		render(r, cached, 1);
 		return;
 	}
+	r->fallback = fetch_failed;
+	r->timeout_s = METRICS_WAIT_S;
 	api_query(r, "SELECT pigeon_metrics()", 0, NULL, fetched);
 }
 

@@ -1,7 +1,8 @@
 /*
  * What an operator's monitoring sees (Prometheus on /metrics, a probe on
  * /healthz, `journalctl -p warning` on the log) when a link's worker
- * dies and when a modem cannot be opened. pigeond logs
+ * dies, when a modem cannot be opened and when the database is slow to
+ * answer a scrape. pigeond logs
  * here as under systemd (PIGEON_LOG_JOURNAL: each line starts with its
  * priority, <4> a warning, <6> info).
  */
@@ -158,6 +159,52 @@ START_TEST(test_unplugged_one_line)
 }
 END_TEST
 
+/*
+ * The database up but slow (a lock on the counters /metrics reads): the
+ * scrape answered 503 JSON after 10 s, past Prometheus's default scrape
+ * timeout, without pigeon_database_up or pigeon_modem_up, and the figures
+ * read 10 s before unused. It answers in time, with what pigeond knows
+ * and the last figures read.
+ */
+START_TEST(test_metrics_slow_database)
+{
+	PGconn *locker;
+	char *body = NULL;
+	long t0;
+	int code;
+
+	start("monitor_slow", 1);
+	long id = h_outbox_add(&g, "+212661000041", "Counted", 1);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	wait_metric("pigeon_sms_out{state=\"sent\"}", 1);
+	/* The cached figures' age (METRICS_CACHE_S): the next scrape asks
+	 * the database. Not a wait for a condition. */
+	h_sleep_ms(11000);
+	locker = h_db_connect(g.conninfo);
+	h_db_exec(locker, "BEGIN");
+	h_db_exec(locker, "LOCK TABLE metric_counts IN ACCESS EXCLUSIVE MODE");
+	t0 = h_now_ms();
+	code = h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body);
+	long took = h_now_ms() - t0;
+	/* Released before any check: a failed one left pigeond's writes
+	 * waiting behind the lock, and its stop with them. */
+	h_db_exec(locker, "ROLLBACK");
+	PQfinish(locker);
+	ck_assert_msg(code == 200, "%d: %s", code, body);
+	ck_assert_msg(took < 8000, "answered after %ld ms", took);
+	ck_assert_ptr_nonnull(strstr(body, "\npigeon_database_up 1\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\npigeon_modem_up{modem=\"sim0\"} 1\n"));
+	/* The figures read before, with their age. */
+	ck_assert_ptr_nonnull(strstr(body, "\npigeon_sms_out{state=\"sent\"} 1\n"));
+	char *age = strstr(body, "\npigeon_metrics_database_age_seconds ");
+	ck_assert_ptr_nonnull(age);
+	ck_assert_int_ge(atol(age + strlen("\npigeon_metrics_database_age_seconds ")), 10);
+	free(body);
+	/* The lock gone: fresh figures. */
+	wait_metric("pigeon_metrics_database_age_seconds", 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -168,6 +215,7 @@ suite(void)
 	} cases[] = {
 		{ "crash", test_worker_crash_warns },
 		{ "unplug", test_unplugged_one_line },
+		{ "slow", test_metrics_slow_database },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
