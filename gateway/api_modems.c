@@ -128,6 +128,7 @@ forgotten(struct api_req *r, PGresult *res)
 		    "queued via it cancelled", r->arg,
 		    (long long)json_integer_value(json_object_get(j, "cancelled")));
 		metrics_free();	/* its rows were in the cached scrape */
+		link_forgotten(r->arg);
 		api_reply(r, 200, json_incref(j));
 	} else if (strcmp(err, "no_link") == 0) {
 		api_error(r, 404, "no modem %s", r->arg);

@@ -597,25 +597,35 @@ done:
 	api_finish_step(r);
 }
 
+/* A link of /healthz: its state, without reasons (public). */
+static json_t *
+healthz_link(const struct link *m)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name,
+	    "state", link_state_name(m->state),
+	    "kind", m->kind == LINK_SMPP ? "smpp" : "modem");
+	/* A driver that cannot tell an alphanumeric sender from a number
+	 * (docs/reliability.md, hostile input, item 1). */
+	if (o != NULL && json_is_false(json_object_get(m->info, "sender_types")))
+		json_object_set_new(o, "sender_types", json_string("unknown"));
+	return o;
+}
+
 static void
 http_healthz(struct api_req *r)
 {
 	json_t *modems = json_array();
-	struct link *m;
+	const struct link *m;
 	int up = store_is_up(env.store);
 
-	TAILQ_FOREACH(m, &env.links, entry) {
-		/* Public: states only. The reasons name hosts, pids and
-		 * addresses; they are on the token's /api/modems. */
-		json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name,
-		    "state", link_state_name(m->state),
-		    "kind", m->kind == LINK_SMPP ? "smpp" : "modem");
-		/* A driver that cannot tell an alphanumeric sender from a
-		 * number (docs/reliability.md, hostile input, item 1). */
-		if (o != NULL && json_is_false(json_object_get(m->info, "sender_types")))
-			json_object_set_new(o, "sender_types", json_string("unknown"));
-		json_array_append_new(modems, o);
-	}
+	/* Public: states only. The reasons name hosts, pids and addresses;
+	 * they are on the token's /api/modems. A link SIGHUP removed stays,
+	 * disabled, until forgotten (as in /metrics). */
+	TAILQ_FOREACH(m, &env.links, entry)
+		json_array_append_new(modems, healthz_link(m));
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten)
+			json_array_append_new(modems, healthz_link(m));
 	/* Up, and the start's own statements done: the webhooks' targets. */
 	int ready = up && webhook_ready();
 	/* Up but refusing writes (its data disk full): SMS stay on the SIMs

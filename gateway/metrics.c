@@ -151,13 +151,54 @@ caps(struct evbuffer *b, json_t *c)
 		    num(v) >= budget * 0.8);
 }
 
+static void
+series_restarts(struct evbuffer *b, const struct link *m)
+{
+	evbuffer_add_printf(b, "pigeon_modem_restarts_total{modem=\"%s\"} %u\n",
+	    m->name, m->restarts);
+}
+
+static void
+series_up(struct evbuffer *b, const struct link *m)
+{
+	evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
+	    m->state == LINK_ONLINE && m->lock == LOCK_HELD);
+}
+
+static void
+series_state(struct evbuffer *b, const struct link *m)
+{
+	for (int s = 0; modem_states[s]; s++)
+		evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
+		    m->name, modem_states[s],
+		    strcmp(link_state_name(m->state), modem_states[s]) == 0);
+}
+
+/*
+ * One series for each of this host's links: those it drives, then those
+ * SIGHUP removed (disabled, not up) until `pigeonctl forget` (here, or
+ * on another host: their row gone from the database's figures).
+ */
+static void
+link_series(struct evbuffer *b, json_t *db,
+    void (*one)(struct evbuffer *, const struct link *))
+{
+	const struct link *m;
+
+	TAILQ_FOREACH(m, &env.links, entry)
+		one(b, m);
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten && (db == NULL ||
+		    json_object_get(json_object_get(db, "modems"), m->name) != NULL))
+			one(b, m);
+}
+
 /* db: the database's figures (NULL: none); up: the connection is up. */
 static void
 render(struct api_req *r, json_t *db, int up)
 {
 	struct evbuffer *b = evbuffer_new();
 	json_t *modems = NULL;
-	struct link *m;
 	size_t i;
 
 	if (b == NULL) {
@@ -195,19 +236,11 @@ render(struct api_req *r, json_t *db, int up)
 		modems = api_modems_merge(json_object_get(db, "modems"));
 	head(b, "pigeon_modem_restarts_total", "counter",
 	    "Worker processes started for the modem after the first.");
-	TAILQ_FOREACH(m, &env.links, entry)
-		evbuffer_add_printf(b, "pigeon_modem_restarts_total{modem=\"%s\"} %u\n",
-		    m->name, m->restarts);
+	link_series(b, db, series_restarts);
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
-	TAILQ_FOREACH(m, &env.links, entry)
-		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
-		    m->state == LINK_ONLINE && m->lock == LOCK_HELD);
+	link_series(b, db, series_up);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
-	TAILQ_FOREACH(m, &env.links, entry)
-		for (int s = 0; modem_states[s]; s++)
-			evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
-			    m->name, modem_states[s],
-			    strcmp(link_state_name(m->state), modem_states[s]) == 0);
+	link_series(b, db, series_state);
 	if (modems) {
 		json_t *local = json_object(), *o;
 		json_array_foreach(modems, i, o)
@@ -333,6 +366,13 @@ fetched(struct api_req *r, PGresult *res)
 	json_decref(cached);
 	cached = json_incref(db);
 	cached_at = metrics_now();
+	/* A link set aside here that another host's operator forgot: its
+	 * row is gone, and so it leaves /healthz too. */
+	const struct link *m;
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten &&
+		    json_object_get(json_object_get(db, "modems"), m->name) == NULL)
+			link_forgotten(m->name);
 	render(r, db, 1);
 	json_decref(db);
 }

@@ -117,6 +117,7 @@ struct link {
 	enum link_lock	 lock;
 	char		 reason[256];	/* why it is in its state */
 	int		 removed;	/* gone from the config: kept aside once stopped */
+	int		 forgotten;	/* set aside and forgotten by the operator */
 	int		 respawn;	/* config changed: restart the process once idle */
 	int		 window;	/* sends it may have unsettled at once */
 	int		 inflight;	/* sends in flight: sends[0 .. inflight-1] */
@@ -198,6 +199,16 @@ int	 link_recording(void);
 void	 link_free_all(void);
 struct link *link_new(const struct modem_conf *);
 struct link *link_find(const char *name);
+/* A link SIGHUP removed, set aside once its process was gone, back in
+ * the configuration: the same struct (its counters since pigeond
+ * started) with conf, on env.links again; NULL when none is aside. */
+struct link *link_take_back(const struct modem_conf *conf);
+/* The links set aside (removed from the configuration): /metrics and
+ * /healthz still show them, disabled, until forgotten. */
+const struct link_list *link_set_aside_list(void);
+/* `pigeonctl forget NAME`: its set-aside link leaves /metrics and
+ * /healthz, and comes back as a new link if configured again. */
+void	 link_forgotten(const char *name);
 /* The transition function; link_event is the short form for events
  * without a send. 0, or -1 when the event does not apply. */
 int	 link_step(struct link *, const struct link_ev *);

@@ -1,8 +1,8 @@
 /*
  * What an operator's monitoring sees (Prometheus on /metrics, a probe on
  * /healthz, `journalctl -p warning` on the log) when a link's worker
- * dies, when a modem cannot be opened and when the database is slow to
- * answer a scrape. pigeond logs
+ * dies, when a link is removed and added again, when a modem cannot be
+ * opened and when the database is slow to answer a scrape. pigeond logs
  * here as under systemd (PIGEON_LOG_JOURNAL: each line starts with its
  * priority, <4> a warning, <6> info).
  */
@@ -159,6 +159,63 @@ START_TEST(test_unplugged_one_line)
 }
 END_TEST
 
+/* /healthz lists link name (with its state in the body). */
+static int
+healthz_lists(const char *name, const char *state)
+{
+	char *body = NULL, *want = h_strf("{\"name\":\"%s\",\"state\":\"%s\"", name, state);
+	int code = h_http_get(g.http_port, "/healthz", &body);
+	int ok = code == 200 && body != NULL && strstr(body, want) != NULL;
+
+	free(want);
+	free(body);
+	return ok;
+}
+
+/*
+ * A link removed by SIGHUP stays in /metrics and /healthz, disabled and
+ * not up, until `pigeonctl forget` (docs/operator.md): pigeon_modem_up,
+ * _state and _restarts_total left at once while its database series
+ * stayed. Added back, it keeps its restarts (they went 1 -> 0 without a
+ * restart of pigeond, and the row's with them).
+ */
+START_TEST(test_removed_link_stays)
+{
+	start("monitor_removed", 2);
+	kill_worker("sim1", 1);
+
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	wait_metric("pigeon_modem_state{modem=\"sim1\",state=\"disabled\"}", 1);
+	ck_assert_int_eq(h_metric(&g, TOKEN, "pigeon_modem_up{modem=\"sim1\"}", -1), 0);
+	ck_assert_int_eq(h_metric(&g, TOKEN, "pigeon_modem_restarts_total{modem=\"sim1\"}",
+	    -1), 1);
+	ck_assert(healthz_lists("sim1", "disabled"));
+
+	g.modem_removed[1] = 0;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim1", "online", WAIT_MS);
+	wait_metric("pigeon_modem_up{modem=\"sim1\"}", 1);
+	/* Its first count kept (the start after the re-add counts too). */
+	ck_assert_int_ge(h_metric(&g, TOKEN, "pigeon_modem_restarts_total{modem=\"sim1\"}",
+	    -1), 1);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT restarts FROM modems WHERE name = 'sim1'",
+	    0, NULL), 1);
+	ck_assert(healthz_lists("sim1", "online"));
+
+	/* Removed again, then forgotten: gone from both. */
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", TOKEN, NULL,
+	    NULL), 200);
+	ck_assert_int_eq(h_metric(&g, TOKEN, "pigeon_modem_up{modem=\"sim1\"}", -1), -1);
+	ck_assert(!healthz_lists("sim1", "disabled"));
+	ck_assert(healthz_lists("sim0", "online"));
+}
+END_TEST
+
 /*
  * The database up but slow (a lock on the counters /metrics reads): the
  * scrape answered 503 JSON after 10 s, past Prometheus's default scrape
@@ -215,6 +272,7 @@ suite(void)
 	} cases[] = {
 		{ "crash", test_worker_crash_warns },
 		{ "unplug", test_unplugged_one_line },
+		{ "removed", test_removed_link_stays },
 		{ "slow", test_metrics_slow_database },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
