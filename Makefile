@@ -62,7 +62,7 @@ PIGEOND_SRCS = \
 	gateway/fold.c \
 	gateway/parse.c gateway/parse_words.c gateway/parse_hours.c \
 	gateway/keywords.c \
-	gateway/store.c gateway/store_result.c gateway/hold.c \
+	gateway/store.c gateway/store_result.c gateway/hold.c gateway/joblog.c \
 	gateway/supervisor.c \
 	gateway/link.c \
 	gateway/reload.c \
@@ -234,6 +234,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rel_hostlock \
 	tests/integration/test_rel_unplug \
 	tests/integration/test_link \
+	tests/integration/test_monitor \
 	tests/integration/test_install \
 	tests/integration/test_confcheck \
 	tests/integration/test_upgrade \

@@ -7,7 +7,9 @@
  * database is down, when the query's connection is lost, and when the
  * answer takes longer than API_TIMEOUT_S: a request never hangs. Then
  * the query is cancelled (store_cancel), and a write's 503 says it may
- * have been done ("maybe_done").
+ * have been done ("maybe_done"). A handler that can answer without the
+ * database (GET /metrics) sets r->fallback (and a shorter timeout_s)
+ * instead.
  */
 #ifndef PIGEON_API_H
 #define PIGEON_API_H
@@ -36,6 +38,11 @@ struct api_req {
 	int		 pending;	/* a query is in flight */
 	int		 public;	/* a public route's: its own connection */
 	api_result_cb	 cb;
+	/* Set by a handler that answers without the database rather than
+	 * 503 or 500 (metrics.c): called instead when its query fails, is
+	 * lost or takes longer than timeout_s (0: API_TIMEOUT_S). */
+	void		(*fallback)(struct api_req *);
+	int		 timeout_s;
 	const char	*path;		/* decoded path, e.g. /api/messages/12 */
 	char		*arg;		/* the route's path argument (malloc'd) */
 	struct evkeyvalq query;		/* ?a=b pairs */

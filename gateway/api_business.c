@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "api.h"
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -637,15 +638,13 @@ api_biz_scheduled(struct api_req *r)
 
 static int due_running;
 
+static struct joblog due_log = JOBLOG_INIT("business: scheduled posts");
+
 static void
 due_done(PGresult *res, void *arg)
 {
 	due_running = 0;
-	if (res == NULL)
-		return;
-	if (!store_ok(res))
-		log_warnx("business: scheduled posts: %s", store_error(res));
-	else if (PQntuples(res) == 1 && atoi(PQgetvalue(res, 0, 0)) > 0)
+	if (joblog_result(&due_log, res) == 0 && PQntuples(res) == 1 && atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("business: %s scheduled post(s) posted", PQgetvalue(res, 0, 0));
 }
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -127,6 +128,7 @@ forgotten(struct api_req *r, PGresult *res)
 		    "queued via it cancelled", r->arg,
 		    (long long)json_integer_value(json_object_get(j, "cancelled")));
 		metrics_free();	/* its rows were in the cached scrape */
+		link_forgotten(r->arg);
 		api_reply(r, 200, json_incref(j));
 	} else if (strcmp(err, "no_link") == 0) {
 		api_error(r, 404, "no modem %s", r->arg);
@@ -244,8 +246,9 @@ api_charts(struct api_req *r)
 static void
 sampled(PGresult *res, void *arg)
 {
-	if (res && !store_ok(res))
-		log_warnx("status: sampling the queue: %s", store_error(res));
+	static struct joblog sample_log = JOBLOG_INIT("status: sampling the queue");
+
+	(void)joblog_result(&sample_log, res);
 }
 
 /* Janitor job: the queue and each link, once a minute, for the charts. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -21,12 +22,10 @@
 static void
 clockstep_checked(PGresult *res, void *arg)
 {
-	if (res == NULL)
+	static struct joblog check_log = JOBLOG_INIT("clock: checking the database clock");
+
+	if (joblog_result(&check_log, res) == -1)
 		return;
-	if (!store_ok(res)) {
-		log_warnx("clock: checking the database clock: %s", store_error(res));
-		return;
-	}
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		log_warnx("clock: the database server's clock stepped back; %s queued "
 		    "message(s) and webhook deliveries brought back to it",

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "parse.h"
 #include "pigeond.h"
@@ -485,11 +486,11 @@ commands_kick(void)
 static void
 expired(PGresult *res, void *arg)
 {
-	if (res == NULL)
+	static struct joblog join_log = JOBLOG_INIT("inbox: joining overdue parts");
+
+	if (joblog_result(&join_log, res) == -1)
 		return;
-	if (!store_ok(res))
-		log_warnx("inbox: joining overdue parts: %s", store_error(res));
-	else if (atoi(PQgetvalue(res, 0, 0)) > 0) {
+	if (atoi(PQgetvalue(res, 0, 0)) > 0) {
 		log_info("inbox: %s incomplete SMS processed after %d s",
 		    PQgetvalue(res, 0, 0), env.conf.concat_timeout);
 		commands_kick();
@@ -499,11 +500,11 @@ expired(PGresult *res, void *arg)
 static void
 held_expired(PGresult *res, void *arg)
 {
-	if (res == NULL)
+	static struct joblog held_log = JOBLOG_INIT("outbox: expiring held updates");
+
+	if (joblog_result(&held_log, res) == -1)
 		return;
-	if (!store_ok(res))
-		log_warnx("outbox: expiring held updates: %s", store_error(res));
-	else if (atoi(PQgetvalue(res, 0, 0)) > 0)
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("outbox: %s update(s) held for quiet hours too long, "
 		    "dropped", PQgetvalue(res, 0, 0));
 }

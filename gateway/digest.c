@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -20,6 +21,7 @@
 #define DIGEST_BATCH	50
 
 static int running;
+static struct joblog digest_log = JOBLOG_INIT("digest");
 
 static void digest_run(void);
 
@@ -29,10 +31,11 @@ digest_ran(PGresult *res, void *arg)
 	long processed, sent;
 
 	running = 0;
-	if (res == NULL)
-		return;		/* connection lost: the next tick asks again */
-	if (!store_ok(res) || PQntuples(res) != 1) {
-		log_warnx("digest: %s", store_error(res));
+	/* res NULL, the connection lost: the next tick asks again. */
+	if (joblog_result(&digest_log, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		log_warnx("digest: %d rows where one was expected", PQntuples(res));
 		return;
 	}
 	processed = strtol(PQgetvalue(res, 0, 0), NULL, 10);

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -25,15 +26,17 @@
 static struct store *fo_store;
 static int running;
 static int again;	/* kicked while a step was in flight */
+static struct joblog fanout_log = JOBLOG_INIT("fanout");
 
 static void
 fanout_done(PGresult *res, void *arg)
 {
 	running = 0;
-	if (res == NULL)
-		return;		/* connection lost: rolled back, the next tick asks */
-	if (!store_ok(res) || PQntuples(res) != 1) {
-		log_warnx("fanout: %s", store_error(res));
+	/* res NULL, the connection lost: rolled back, the next tick asks. */
+	if (joblog_result(&fanout_log, res) == -1)
+		return;
+	if (PQntuples(res) != 1) {
+		log_warnx("fanout: %d rows where one was expected", PQntuples(res));
 		return;
 	}
 	if (*PQgetvalue(res, 0, 0) == 't' || again)

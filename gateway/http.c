@@ -273,6 +273,14 @@ api_on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct api_req *r = arg;
 	char why[160];
 
+	if (r->fallback != NULL) {
+		/* Its own log (metrics.c): a scrape's every 15 s. */
+		if (r->pending)
+			(void)store_cancel(r->public ? public_store : api_store,
+			    api_on_result, r);
+		r->fallback(r);
+		return;
+	}
 	log_warnx("http: %s: the database did not answer within %d s; cancelled",
 	    r->path, API_TIMEOUT_S);
 	/* One still queued behind others was never sent: nothing was done. */
@@ -307,7 +315,11 @@ api_on_result(PGresult *res, void *arg)
 		api_req_free(r);
 		return;
 	}
-	if (res == NULL) {
+	if (r->fallback != NULL && !store_ok(res)) {
+		if (res != NULL)
+			log_warnx("http: %s: %s", r->path, store_error(res));
+		r->fallback(r);
+	} else if (res == NULL) {
 		api_error_unknown(r, "database unavailable (connection lost)");
 	} else if (!store_ok(res)) {
 		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -328,7 +340,7 @@ int
 api_query(struct api_req *r, const char *sql, int nparams,
     const char *const *params, api_result_cb cb)
 {
-	struct timeval tv = { API_TIMEOUT_S, 0 };
+	struct timeval tv = { r->timeout_s > 0 ? r->timeout_s : API_TIMEOUT_S, 0 };
 	struct store *s = r->public ? public_store : api_store;
 
 	if (r->req == NULL)
@@ -342,7 +354,10 @@ api_query(struct api_req *r, const char *sql, int nparams,
 	}
 	if (!api_db_up() || !store_is_up(s) ||
 	    store_query(s, sql, nparams, params, api_on_result, r) == -1) {
-		api_error(r, 503, "database unavailable");
+		if (r->fallback != NULL)
+			r->fallback(r);
+		else
+			api_error(r, 503, "database unavailable");
 		return -1;
 	}
 	r->pending = 1;
@@ -582,25 +597,35 @@ done:
 	api_finish_step(r);
 }
 
+/* A link of /healthz: its state, without reasons (public). */
+static json_t *
+healthz_link(const struct link *m)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name,
+	    "state", link_state_name(m->state),
+	    "kind", m->kind == LINK_SMPP ? "smpp" : "modem");
+	/* A driver that cannot tell an alphanumeric sender from a number
+	 * (docs/reliability.md, hostile input, item 1). */
+	if (o != NULL && json_is_false(json_object_get(m->info, "sender_types")))
+		json_object_set_new(o, "sender_types", json_string("unknown"));
+	return o;
+}
+
 static void
 http_healthz(struct api_req *r)
 {
 	json_t *modems = json_array();
-	struct link *m;
+	const struct link *m;
 	int up = store_is_up(env.store);
 
-	TAILQ_FOREACH(m, &env.links, entry) {
-		/* Public: states only. The reasons name hosts, pids and
-		 * addresses; they are on the token's /api/modems. */
-		json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name,
-		    "state", link_state_name(m->state),
-		    "kind", m->kind == LINK_SMPP ? "smpp" : "modem");
-		/* A driver that cannot tell an alphanumeric sender from a
-		 * number (docs/reliability.md, hostile input, item 1). */
-		if (o != NULL && json_is_false(json_object_get(m->info, "sender_types")))
-			json_object_set_new(o, "sender_types", json_string("unknown"));
-		json_array_append_new(modems, o);
-	}
+	/* Public: states only. The reasons name hosts, pids and addresses;
+	 * they are on the token's /api/modems. A link SIGHUP removed stays,
+	 * disabled, until forgotten (as in /metrics). */
+	TAILQ_FOREACH(m, &env.links, entry)
+		json_array_append_new(modems, healthz_link(m));
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten)
+			json_array_append_new(modems, healthz_link(m));
 	/* Up, and the start's own statements done: the webhooks' targets. */
 	int ready = up && webhook_ready();
 	/* Up but refusing writes (its data disk full): SMS stay on the SIMs

@@ -246,12 +246,13 @@ link_settle(struct link *l)
 		log_info("modem %s: stopping its process (%s)", l->name,
 		    l->removed ? "removed" : l->respawn ? "configuration changed" :
 		    l->want == LINK_DISABLED ? "disabled" : "another host owns it");
-		supervisor_close(l);
+		supervisor_stop(l);
 	}
 }
 
 /* A removed link whose process is gone: kept aside, as inbound parts and
- * reports may still point at it. */
+ * reports may still point at it; still shown (disabled) by /metrics and
+ * /healthz, and taken back when its section comes back. */
 static void
 link_set_aside(struct link *l)
 {
@@ -261,9 +262,21 @@ link_set_aside(struct link *l)
 	TAILQ_INSERT_TAIL(&removed, l, entry);
 }
 
+/*
+ * crashed: the worker died of a signal or a non-zero status without
+ * pigeond asking it to stop. Unless it said why first (its error, a
+ * warning of its own, left the link offline with that reason), that is a
+ * warning (journalctl -p warning); a stop pigeond asked for is info.
+ */
 static void
-link_exited(struct link *l, const char *why)
+link_exited(struct link *l, const char *why, int crashed)
 {
+	int unexplained = crashed &&
+	    !(l->state == LINK_OFFLINE && l->reason[0] != '\0');
+
+	if (unexplained && (env.draining || l->removed || l->want == LINK_DISABLED ||
+	    l->lock == LOCK_ELSEWHERE || l->respawn))
+		log_warnx("modem %s: %s", l->name, why);
 	/* The sends in flight may or may not have left: sent again. */
 	for (int i = 0; i < l->inflight; i++)
 		scheduler_link_lost(l, &l->sends[i], why);
@@ -300,7 +313,12 @@ link_exited(struct link *l, const char *why)
 	/* Keep the worker's own explanation (e.g. cannot connect) if it gave one. */
 	if (l->state != LINK_OFFLINE || l->reason[0] == '\0')
 		link_set_state(l, LINK_OFFLINE, why);
-	log_info("modem %s: %s; restarting in %d ms", l->name, why, l->backoff_ms);
+	if (unexplained)
+		log_warnx("modem %s: %s; restarting in %d ms", l->name, why,
+		    l->backoff_ms);
+	else
+		log_info("modem %s: %s; restarting in %d ms", l->name, why,
+		    l->backoff_ms);
 	link_restart_later(l, l->backoff_ms);
 	link_backoff_double(l);
 }
@@ -359,7 +377,7 @@ link_restart_idle(struct link *l)
 	if (!l->restart_idle || l->inflight > 0 || l->bev == NULL)
 		return 0;
 	l->restart_idle = 0;
-	supervisor_close(l);
+	supervisor_stop(l);
 	return 1;
 }
 
@@ -419,7 +437,7 @@ link_step(struct link *l, const struct link_ev *ev)
 			link_set_state(l, LINK_ONLINE, why);
 		break;
 	case LEV_EXITED:
-		link_exited(l, why);
+		link_exited(l, why, ev->crashed);
 		break;
 	case LEV_LOCK_TRYING:
 		l->lock = LOCK_TRYING;
@@ -559,7 +577,7 @@ link_step(struct link *l, const struct link_ev *ev)
 		break;
 	case LEV_STOP:
 		evtimer_del(l->ev_restart);
-		supervisor_close(l);
+		supervisor_stop(l);
 		break;
 	}
 	return 0;
@@ -590,6 +608,94 @@ link_window(const struct modem_conf *conf)
 	    conf->window * (conf->ahead > 0 ? conf->ahead : 1) : 1;
 }
 
+/* The wish and first state of a link as its section says. */
+static void
+link_first_state(struct link *l, const struct modem_conf *conf)
+{
+	l->want = !conf->enabled ? LINK_DISABLED : conf->drain ? LINK_DRAINING :
+	    LINK_ONLINE;
+	/* Its first state, recorded by LEV_START. */
+	l->state = l->want == LINK_DISABLED ? LINK_DISABLED : LINK_OFFLINE;
+	if (l->state == LINK_DISABLED)
+		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
+	else
+		l->reason[0] = '\0';
+	l->backoff_ms = RESTART_MIN_MS;
+	l->budget_left = -1;
+	l->budget_day[0] = '\0';
+}
+
+struct link *
+link_take_back(const struct modem_conf *conf)
+{
+	struct link *l;
+	struct modem_conf *copy;
+	struct link_send *sends;
+
+	TAILQ_FOREACH(l, &removed, entry)
+		if (strcmp(l->name, conf->name) == 0)
+			break;
+	if (l == NULL)
+		return NULL;
+	if ((copy = config_modem_copy(conf)) == NULL)
+		return NULL;
+	if ((sends = calloc(link_window(copy), sizeof(*sends))) == NULL) {
+		config_modem_free(copy);
+		return NULL;
+	}
+	config_modem_free(l->conf);
+	l->conf = copy;
+	l->name = copy->name;
+	if (ratelimit_init(&l->rate, copy) == -1)
+		log_warnx("modem %s: out of memory; rate limit unchanged", l->name);
+	l->kind = conf->kind == CONF_SMPP ? LINK_SMPP : LINK_MODEM;
+	free(l->sends);
+	l->sends = sends;
+	l->window = link_window(copy);
+	l->inflight = 0;
+	/* Forgotten meanwhile, it is a new link (pigeon_link_forget):
+	 * otherwise its counters go on from where they were. */
+	if (l->forgotten) {
+		l->generation = 0;
+		l->restarts = 0;
+		l->reconnects = 0;
+		l->sms_sent = l->sms_failed = 0;
+		l->forgotten = 0;
+	}
+	l->removed = 0;
+	l->respawn = 0;
+	l->fails_in_row = 0;
+	l->restart_idle = 0;
+	l->lock = LOCK_NONE;
+	l->lock_ever = 0;
+	l->lock_holder[0] = '\0';
+	json_decref(l->info);
+	l->info = NULL;
+	json_decref(l->health);
+	l->health = NULL;
+	l->health_at = 0;
+	link_first_state(l, copy);
+	TAILQ_REMOVE(&removed, l, entry);
+	TAILQ_INSERT_TAIL(&env.links, l, entry);
+	return l;
+}
+
+const struct link_list *
+link_set_aside_list(void)
+{
+	return &removed;
+}
+
+void
+link_forgotten(const char *name)
+{
+	struct link *l;
+
+	TAILQ_FOREACH(l, &removed, entry)
+		if (strcmp(l->name, name) == 0)
+			l->forgotten = 1;
+}
+
 struct link *
 link_new(const struct modem_conf *conf)
 {
@@ -615,14 +721,7 @@ link_new(const struct modem_conf *conf)
 		return NULL;
 	}
 	l->name = l->conf->name;
-	l->want = !conf->enabled ? LINK_DISABLED : conf->drain ? LINK_DRAINING :
-	    LINK_ONLINE;
-	/* Its first state, recorded by LEV_START. */
-	l->state = l->want == LINK_DISABLED ? LINK_DISABLED : LINK_OFFLINE;
-	if (l->state == LINK_DISABLED)
-		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
-	l->backoff_ms = RESTART_MIN_MS;
-	l->budget_left = -1;
+	link_first_state(l, l->conf);
 	return l;
 }
 

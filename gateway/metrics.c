@@ -4,7 +4,11 @@
  * comes from memory; counts come from one database function per scrape.
  * While the database is down the scrape still answers, with
  * pigeon_database_up 0 and the in-memory metrics only, so that an alert
- * can fire on it.
+ * can fire on it. While it is up but slow (a lock, a long checkpoint) or
+ * its query fails, the scrape answers within METRICS_WAIT_S with the
+ * in-memory metrics and the last figures it read, if any: it answered a
+ * 503 JSON after 10 s, past Prometheus's default scrape timeout, and
+ * pigeon_database_up and pigeon_modem_up were lost with the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,10 @@
 /* pigeon_metrics() reads counters kept by triggers (70_retention.sql),
  * not whole tables; still, a result serves scrapes for a while. */
 #define METRICS_CACHE_S	10
+/* A scrape waits this long for the database, well under Prometheus's
+ * default scrape_timeout (10 s). */
+#define METRICS_WAIT_S	4
+#define SLOW_LOG_MS	60000	/* "answered without the database", at most this often */
 
 static json_t *cached;
 static time_t cached_at;	/* CLOCK_MONOTONIC seconds */
@@ -32,6 +40,17 @@ static const char *out_states[] = { "queued", "sending", "sent", "failed", "expi
 static const char *modem_states[] = { "starting", "online", "offline", "disabled",
     "draining", "elsewhere", NULL };
 static const char *class_names[] = { "reply", "operator", "fanout" };
+
+/* The cache's age reads the monotonic clock: with time() a wall clock
+ * stepped back an hour kept the first answer for that hour. */
+static time_t
+metrics_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void
 head(struct evbuffer *b, const char *name, const char *type, const char *help)
@@ -133,11 +152,53 @@ caps(struct evbuffer *b, json_t *c)
 }
 
 static void
-render(struct api_req *r, json_t *db)
+series_restarts(struct evbuffer *b, const struct link *m)
+{
+	evbuffer_add_printf(b, "pigeon_modem_restarts_total{modem=\"%s\"} %u\n",
+	    m->name, m->restarts);
+}
+
+static void
+series_up(struct evbuffer *b, const struct link *m)
+{
+	evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
+	    m->state == LINK_ONLINE && m->lock == LOCK_HELD);
+}
+
+static void
+series_state(struct evbuffer *b, const struct link *m)
+{
+	for (int s = 0; modem_states[s]; s++)
+		evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
+		    m->name, modem_states[s],
+		    strcmp(link_state_name(m->state), modem_states[s]) == 0);
+}
+
+/*
+ * One series for each of this host's links: those it drives, then those
+ * SIGHUP removed (disabled, not up) until `pigeonctl forget` (here, or
+ * on another host: their row gone from the database's figures).
+ */
+static void
+link_series(struct evbuffer *b, json_t *db,
+    void (*one)(struct evbuffer *, const struct link *))
+{
+	const struct link *m;
+
+	TAILQ_FOREACH(m, &env.links, entry)
+		one(b, m);
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten && (db == NULL ||
+		    json_object_get(json_object_get(db, "modems"), m->name) != NULL))
+			one(b, m);
+}
+
+/* db: the database's figures (NULL: none); up: the connection is up. */
+static void
+render(struct api_req *r, json_t *db, int up)
 {
 	struct evbuffer *b = evbuffer_new();
 	json_t *modems = NULL;
-	struct link *m;
 	size_t i;
 
 	if (b == NULL) {
@@ -147,7 +208,14 @@ render(struct api_req *r, json_t *db)
 	head(b, "pigeon_build_info", "gauge", "Always 1; the version label is this pigeond's.");
 	evbuffer_add_printf(b, "pigeon_build_info{version=\"%s\"} 1\n", PIGEON_VERSION);
 	head(b, "pigeon_database_up", "gauge", "1 when pigeond's database connection is up.");
-	evbuffer_add_printf(b, "pigeon_database_up %d\n", db != NULL);
+	evbuffer_add_printf(b, "pigeon_database_up %d\n", up);
+	if (db != NULL) {
+		head(b, "pigeon_metrics_database_age_seconds", "gauge",
+		    "How old the database's figures in this scrape are (read at most "
+		    "every 10 s; older while the database is slow to answer).");
+		evbuffer_add_printf(b, "pigeon_metrics_database_age_seconds %lld\n",
+		    (long long)(metrics_now() - cached_at));
+	}
 	head(b, "pigeon_database_writes_refused", "gauge",
 	    "1 while the database refuses pigeond's writes for a reason of its own "
 	    "(its disk full, a shutdown): SMS, outcomes and reports are held.");
@@ -168,19 +236,11 @@ render(struct api_req *r, json_t *db)
 		modems = api_modems_merge(json_object_get(db, "modems"));
 	head(b, "pigeon_modem_restarts_total", "counter",
 	    "Worker processes started for the modem after the first.");
-	TAILQ_FOREACH(m, &env.links, entry)
-		evbuffer_add_printf(b, "pigeon_modem_restarts_total{modem=\"%s\"} %u\n",
-		    m->name, m->restarts);
+	link_series(b, db, series_restarts);
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
-	TAILQ_FOREACH(m, &env.links, entry)
-		evbuffer_add_printf(b, "pigeon_modem_up{modem=\"%s\"} %d\n", m->name,
-		    m->state == LINK_ONLINE && m->lock == LOCK_HELD);
+	link_series(b, db, series_up);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
-	TAILQ_FOREACH(m, &env.links, entry)
-		for (int s = 0; modem_states[s]; s++)
-			evbuffer_add_printf(b, "pigeon_modem_state{modem=\"%s\",state=\"%s\"} %d\n",
-			    m->name, modem_states[s],
-			    strcmp(link_state_name(m->state), modem_states[s]) == 0);
+	link_series(b, db, series_state);
 	if (modems) {
 		json_t *local = json_object(), *o;
 		json_array_foreach(modems, i, o)
@@ -276,15 +336,22 @@ done:
 	evbuffer_free(b);
 }
 
-/* The cache's age reads the monotonic clock: with time() a wall clock
- * stepped back an hour kept the first answer for that hour. */
-static time_t
-metrics_now(void)
+/* The database did not answer in time, or failed: what pigeond knows,
+ * with the last figures read (their age says how old). */
+static void
+fetch_failed(struct api_req *r)
 {
-	struct timespec ts;
+	static int64_t logged;
+	int64_t now = pigeon_now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	if (logged == 0 || now - logged >= SLOW_LOG_MS) {
+		log_warnx("http: /metrics: no answer from the database within %d s "
+		    "(or an error); answered with %s (this line at most once a "
+		    "minute)", METRICS_WAIT_S, cached ?
+		    "its last figures" : "what pigeond knows only");
+		logged = now;
+	}
+	render(r, cached, api_db_up());
 }
 
 static void
@@ -293,13 +360,20 @@ fetched(struct api_req *r, PGresult *res)
 	json_t *db = api_json_value(res);
 
 	if (db == NULL) {
-		api_error(r, 500, "internal error");
+		fetch_failed(r);
 		return;
 	}
 	json_decref(cached);
 	cached = json_incref(db);
 	cached_at = metrics_now();
-	render(r, db);
+	/* A link set aside here that another host's operator forgot: its
+	 * row is gone, and so it leaves /healthz too. */
+	const struct link *m;
+	TAILQ_FOREACH(m, link_set_aside_list(), entry)
+		if (!m->forgotten &&
+		    json_object_get(json_object_get(db, "modems"), m->name) == NULL)
+			link_forgotten(m->name);
+	render(r, db, 1);
 	json_decref(db);
 }
 
@@ -307,14 +381,16 @@ void
 api_metrics(struct api_req *r)
 {
 	if (!api_db_up()) {
-		render(r, NULL);
+		render(r, NULL, 0);
 		return;
 	}
 	/* Several scrapers within a few seconds share one query. */
 	if (cached && metrics_now() - cached_at < METRICS_CACHE_S) {
-		render(r, cached);
+		render(r, cached, 1);
 		return;
 	}
+	r->fallback = fetch_failed;
+	r->timeout_s = METRICS_WAIT_S;
 	api_query(r, "SELECT pigeon_metrics()", 0, NULL, fetched);
 }
 

@@ -44,6 +44,7 @@
 #include <jansson.h>
 
 #include "hold.h"
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -321,7 +322,8 @@ outcomes_refused(void)
 int
 db_writes_refused(void)
 {
-	return outcomes_refused() || inbound_refused() || reports_refused();
+	return outcomes_refused() || inbound_refused() || reports_refused() ||
+	    joblog_refusing();
 }
 
 void

@@ -86,6 +86,8 @@ struct link_ev {
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send
 					 * settled is copied there (may be NULL) */
+	int		 crashed;	/* LEV_EXITED: a signal or a non-zero
+					 * status, pigeond having asked no stop */
 };
 
 /* A send in flight on a link. */
@@ -115,6 +117,7 @@ struct link {
 	enum link_lock	 lock;
 	char		 reason[256];	/* why it is in its state */
 	int		 removed;	/* gone from the config: kept aside once stopped */
+	int		 forgotten;	/* set aside and forgotten by the operator */
 	int		 respawn;	/* config changed: restart the process once idle */
 	int		 window;	/* sends it may have unsettled at once */
 	int		 inflight;	/* sends in flight: sends[0 .. inflight-1] */
@@ -138,6 +141,9 @@ struct link {
 	struct bufferevent *bev;	/* the channel to the process */
 	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
 	json_t		*info;		/* identification from "ready" */
+	int		 stop_asked;	/* pigeond closed its channel or killed
+					 * it (watchdog.c too): its exit is no
+					 * crash */
 	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
 
 	/* watchdog.c: pings and the last health poll ("health" message):
@@ -193,6 +199,16 @@ int	 link_recording(void);
 void	 link_free_all(void);
 struct link *link_new(const struct modem_conf *);
 struct link *link_find(const char *name);
+/* A link SIGHUP removed, set aside once its process was gone, back in
+ * the configuration: the same struct (its counters since pigeond
+ * started) with conf, on env.links again; NULL when none is aside. */
+struct link *link_take_back(const struct modem_conf *conf);
+/* The links set aside (removed from the configuration): /metrics and
+ * /healthz still show them, disabled, until forgotten. */
+const struct link_list *link_set_aside_list(void);
+/* `pigeonctl forget NAME`: its set-aside link leaves /metrics and
+ * /healthz, and comes back as a new link if configured again. */
+void	 link_forgotten(const char *name);
 /* The transition function; link_event is the short form for events
  * without a send. 0, or -1 when the event does not apply. */
 int	 link_step(struct link *, const struct link_ev *);
@@ -211,8 +227,9 @@ const char *link_lock_name(const struct link *);
 /* supervisor.c */
 /* Starts the link's worker; 0 (LEV_SPAWNED was sent) or -1 with errno. */
 int	 supervisor_spawn(struct link *);
-/* Closes the channel: the worker exits, and LEV_EXITED follows. */
-void	 supervisor_close(struct link *);
+/* pigeond stops the worker: its channel closed, it exits, and LEV_EXITED
+ * follows (as no surprise: stop_asked). */
+void	 supervisor_stop(struct link *);
 /* Kills the worker and waits for it (pigeond's exit). */
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);
@@ -353,8 +370,10 @@ void	 outcomes_connect(void);
 int	 outcomes_busy(void);
 int	 outcomes_refused(void);	/* held, or being tried again: until recorded */
 void	 outcomes_free(void);
-/* What of the above the database refuses to write for now (its disk full,
- * a shutdown: store_error_transient): /healthz and /metrics say so. */
+/* Whether the database refuses pigeond's writes for now (its disk full, a
+ * shutdown, read-only): writes held (outcomes, SMS parts, reports:
+ * store_error_transient) or a periodic job refused (joblog.c, the
+ * scheduler's claim among them). /healthz and /metrics say so. */
 int	 db_writes_refused(void);
 
 /* http.c */

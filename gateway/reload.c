@@ -75,6 +75,14 @@ reload_config(char *why, size_t whylen)
 	for (size_t i = 0; i < fresh.nmodems; i++) {
 		if (link_find(fresh.modems[i].name) != NULL)
 			continue;
+		/* Removed by an earlier SIGHUP: the same link, its restarts
+		 * and counters kept (a new struct counted from 0 again, and
+		 * wrote that over its row's). */
+		if ((l = link_take_back(&fresh.modems[i])) != NULL) {
+			log_info("modem %s: back in the configuration", l->name);
+			link_event(l, LEV_START, "");
+			continue;
+		}
 		if ((l = link_new(&fresh.modems[i])) == NULL) {
 			log_warnx("modem %s: out of memory; not added", fresh.modems[i].name);
 			continue;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -142,8 +143,9 @@ retention_tick(void)
 static void
 retention_folded(PGresult *res, void *arg)
 {
-	if (res != NULL && !store_ok(res))
-		log_warnx("metrics: folding the counters: %s", store_error(res));
+	static struct joblog fold_log = JOBLOG_INIT("metrics: folding the counters");
+
+	(void)joblog_result(&fold_log, res);
 	run.folding = 0;
 }
 

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -59,16 +60,20 @@ able(const struct link *l, int64_t now)
 	    ratelimit_allows(&l->rate, l->conf, now);
 }
 
+/* The periodic statements' failures, logged once and then a minute
+ * apart (joblog.h). */
+static struct joblog claim_log = JOBLOG_INIT("outbox: claim failed");
+static struct joblog budgets_log = JOBLOG_INIT("outbox: reading the links' budgets");
+static struct joblog reclaim_log = JOBLOG_INIT("outbox: returning expired leases");
+static struct joblog expire_log = JOBLOG_INIT("outbox: expiring old messages");
+
 static void
 budgets_read(PGresult *res, void *arg)
 {
 	struct link *l;
 
-	if (res == NULL || !store_ok(res)) {
-		if (res != NULL)
-			log_warnx("outbox: reading the links' budgets: %s", store_error(res));
+	if (joblog_result(&budgets_log, res) == -1)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		if ((l = link_find(PQgetvalue(res, i, 0))) == NULL)
 			continue;
@@ -271,12 +276,8 @@ claimed(PGresult *res, void *arg)
 	int n;
 
 	claiming = 0;
-	if (res == NULL)
+	if (joblog_result(&claim_log, res) == -1)
 		return;
-	if (!store_ok(res)) {
-		log_warnx("outbox: claim failed: %s", store_error(res));
-		return;
-	}
 	n = PQntuples(res);
 	if (n < asked)
 		caught_up++;
@@ -523,18 +524,14 @@ scheduler_link_lost(struct link *m, const struct link_send *send, const char *wh
 static void
 reclaimed(PGresult *res, void *arg)
 {
-	if (res != NULL && !store_ok(res))
-		log_warnx("outbox: returning expired leases: %s", store_error(res));
-	else if (res != NULL && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
+	if (joblog_result(&reclaim_log, res) == 0 && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("outbox: %s message(s) back in the queue", PQgetvalue(res, 0, 0));
 }
 
 static void
 expired(PGresult *res, void *arg)
 {
-	if (res != NULL && !store_ok(res))
-		log_warnx("outbox: expiring old messages: %s", store_error(res));
-	else if (res != NULL && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
+	if (joblog_result(&expire_log, res) == 0 && PQntuples(res) > 0 && atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("outbox: %s message(s) expired unsent", PQgetvalue(res, 0, 0));
 }
 

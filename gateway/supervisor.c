@@ -194,7 +194,7 @@ supervisor_release(struct link *l, unsigned generation, int location)
 }
 
 /* The worker exits when its channel closes; the watchdog times that. */
-void
+static void
 supervisor_close(struct link *l)
 {
 	deferred_take(l, 0);
@@ -206,9 +206,16 @@ supervisor_close(struct link *l)
 }
 
 void
+supervisor_stop(struct link *l)
+{
+	l->stop_asked = 1;
+	supervisor_close(l);
+}
+
+void
 supervisor_kill(struct link *l)
 {
-	supervisor_close(l);
+	supervisor_stop(l);
 	if (l->pid > 0) {
 		kill(l->pid, SIGKILL);
 		waitpid(l->pid, NULL, 0);
@@ -363,6 +370,7 @@ channel_on_read(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(in) > PROTO_MAX_LINE) {
 		log_warnx("modem %s: worker sends garbage; stopping it", l->name);
 		evbuffer_drain(in, evbuffer_get_length(in));
+		l->stop_asked = 1;
 		if (l->pid > 0)
 			kill(l->pid, SIGKILL);
 	}
@@ -494,6 +502,7 @@ supervisor_spawn(struct link *l)
 	close(sv[1]);
 	evutil_make_socket_nonblocking(sv[0]);
 	l->pid = pid;
+	l->stop_asked = 0;
 	l->bev = bufferevent_socket_new(env.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
 	if (l->bev == NULL) {
 		close(sv[0]);
@@ -518,6 +527,9 @@ static void
 worker_exited(struct link *l, int status)
 {
 	char why[128];
+	struct link_ev ev = { .type = LEV_EXITED, .reason = why,
+	    .crashed = !l->stop_asked &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0) };
 
 	if (WIFEXITED(status))
 		snprintf(why, sizeof(why), "process exited with status %d", WEXITSTATUS(status));
@@ -528,7 +540,8 @@ worker_exited(struct link *l, int status)
 	supervisor_close(l);
 	watchdog_stop(l);
 	l->pid = 0;
-	link_event(l, LEV_EXITED, why);
+	l->stop_asked = 0;
+	link_step(l, &ev);
 }
 
 void

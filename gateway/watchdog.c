@@ -62,6 +62,7 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 		/* Its channel is closed: a worker that does not exit is hung. */
 		if (now - since > allow) {
 			log_warnx("modem %s: process did not exit; killing it", m->name);
+			m->stop_asked = 1;
 			kill(m->pid, SIGKILL);
 		}
 		return;
@@ -78,6 +79,7 @@ watchdog_on_timer(evutil_socket_t fd, short what, void *arg)
 	if (now - since > allow) {
 		log_warnx("modem %s: no answer from its process for %lld s; killing it",
 		    m->name, (long long)((now - since) / 1000));
+		m->stop_asked = 1;
 		kill(m->pid, SIGKILL);
 		return;
 	}

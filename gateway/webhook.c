@@ -39,6 +39,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -309,6 +310,8 @@ webhook_delivery_end(struct delivery *d)
 		target_claim(t);
 }
 
+static struct joblog claim_log = JOBLOG_INIT("webhook: claim");
+
 static void
 claimed(PGresult *res, void *arg)
 {
@@ -318,9 +321,7 @@ claimed(PGresult *res, void *arg)
 	t->claiming = 0;
 	if (target_orphan_done(t))
 		return;
-	if (res == NULL || !store_ok(res)) {
-		if (res)
-			log_warnx("webhook: claim: %s", store_error(res));
+	if (joblog_result(&claim_log, res) == -1) {
 		slot_release(t);
 		return;
 	}

@@ -35,7 +35,12 @@ channel_emit(struct worker *w, json_t *msg)
 	s[len++] = '\n';	/* JSON_COMPACT output has no newline of its own */
 	if (proto_write_all(PROTO_FD, s, len) == -1) {
 		int gone = errno == EPIPE || errno == ECONNRESET;
-		log_warn("writing to pigeond");
+		/* Gone: pigeond closed the channel, a stop it asked for (the
+		 * worker wrote before it read the close): no warning. */
+		if (gone)
+			log_info("channel closed while writing to pigeond; exiting");
+		else
+			log_warn("writing to pigeond");
 		free(s);
 		worker_exit(w, gone ? 0 : 1);
 	}

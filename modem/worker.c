@@ -242,7 +242,9 @@ worker_connect(struct worker *w)
 	w->gsm = gsm_new();
 	err = gsm_connect(w->gsm, &w->cfg, &errstr);
 	if (err != ERR_NONE) {
-		log_warnx("connecting: %s", errstr);
+		/* pigeond logs it, once ("modem NAME: connect: ..."): here
+		 * too, each attempt was two warnings. */
+		log_debug("connecting: %s", errstr);
 		channel_error_emit(w, "connect", err, errstr);
 		worker_exit(w, 1);
 	}

@@ -26,6 +26,7 @@
 #define CAROL	"+212661000003"
 #define NPOSTS	6
 #define WAIT_MS	60000
+#define TOKEN	"crash-token-0123456789abcdef0123456789"
 
 static struct h_gateway g;
 
@@ -387,6 +388,64 @@ START_TEST(test_report_disk_full)
 }
 END_TEST
 
+static int
+writes_refused_is(void *p)
+{
+	return h_metric(&g, TOKEN, "pigeon_database_writes_refused", -1) == *(long *)p;
+}
+
+/*
+ * The database refuses the scheduler's claim (read-only: a failover onto
+ * a standby, 25006), and nothing else is written meanwhile: no SMS came,
+ * no outcome. /healthz said ok and pigeon_database_writes_refused 0
+ * while nothing was sent, and the log said "outbox: claim failed" every
+ * claim (every 2 s, with the other periodic jobs' lines: about 80 in
+ * 30 s). Now /healthz and /metrics say the writes are refused, the log
+ * says it once and once more when it is over, and once the database
+ * takes writes again the message goes and /healthz is ok.
+ */
+START_TEST(test_claim_read_only)
+{
+	const char *flag[] = { "25006", "cannot execute UPDATE in a read-only transaction" };
+	struct health_arg refusing = { 503, "\"database\":\"refusing writes\"" };
+	struct health_arg fine = { 200, "\"status\":\"ok\"" };
+	long one = 1, zero = 0;
+	char *log, *text;
+
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "crash_claim_ro", 1);
+	g.http_extra = NULL;
+	disk_full_install();
+	/* The claim: a row taken from the queue. */
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE UPDATE ON outbox "
+	    "FOR EACH ROW WHEN (OLD.state = 'queued' AND NEW.state = 'sending') "
+	    "EXECUTE FUNCTION test_disk_full()");
+	free(h_db_value(g.db, "INSERT INTO test_disk_full (since, code, msg) "
+	    "VALUES (now(), $1, $2) RETURNING 1", 2, flag));
+	ck_assert_int_gt(h_outbox_add(&g, "+212661000031", "The well is dry", 0), 0);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "outbox: claim failed", WAIT_MS), 0);
+	/* The fault's length, several claims (one every 2 s): not a wait
+	 * for a condition. */
+	h_sleep_ms(7000);
+	ck_assert_int_eq(h_received_count(&g, "+212661000031"), 0);
+	text = h_read_file(log);
+	int lines = h_count_lines(text, "outbox: claim failed");
+	free(text);
+	ck_assert_msg(lines == 1, "the refused claims, logged each time: %d lines", lines);
+	ck_assert_int_eq(h_wait_for(healthz_says, &refusing, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(writes_refused_is, &one, WAIT_MS), 0);
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	ck_assert_int_eq(h_wait_received(&g, "+212661000031", "The well is dry", WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(healthz_says, &fine, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_for(writes_refused_is, &zero, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_file_contains(log, "outbox: claim failed: works again",
+	    WAIT_MS), 0);
+	free(log);
+	h_gateway_stop(&g);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -407,6 +466,10 @@ suite(void)
 	tcase_add_test(disk, test_sms_read_only);
 	tcase_add_test(disk, test_report_disk_full);
 	suite_add_tcase(s, disk);
+	TCase *claim = tcase_create("claim");
+	tcase_set_timeout(claim, 240);
+	tcase_add_test(claim, test_claim_read_only);
+	suite_add_tcase(s, claim);
 	return s;
 }
 
