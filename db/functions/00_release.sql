@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: bdeb7eaedd339b388db8454ad3f548bf926962f2e472e7ba1fa118a56380ed34
+-- functions sha256: 4489b13f567a74143e8d0af9cca2ede7dd9a7306dddd863c84440c7adfeb849a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 72 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 73 $$;

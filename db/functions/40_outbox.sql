@@ -313,15 +313,16 @@ BEGIN
 	-- SMSC may answer and report within milliseconds) match now, each to
 	-- one part, in the order they came: the part to the receipt's phone
 	-- first, then the one its id as written names (its other keys read
-	-- the id in the other base, and may name another of this batch's);
-	-- never a part to another phone (pigeon_receipt_phone_ok).
+	-- the id in the other base, and may name another of this batch's,
+	-- but never a part to another phone: pigeon_part_by_id).
 	IF receipted IS NOT NULL THEN
 		FOR late IN SELECT DISTINCT ON (sr.id) sr.id, op, sr.status, sr.modem
 		           FROM outbox_parts op
 		           JOIN status_reports sr ON sr.outbox_id IS NULL
 		                AND sr.keys @> ARRAY[op.message_id]
 		                AND sr.modem = op.modem
-		                AND pigeon_receipt_phone_ok(sr.recipient, op.recipient)
+		                AND (op.message_id = sr.keys[1]
+		                     OR pigeon_receipt_phone_ok(sr.recipient, op.recipient))
 		          WHERE op.outbox_id = ANY (receipted)
 		            AND op.message_id IS NOT NULL
 		          ORDER BY sr.id, coalesce(op.recipient = sr.recipient, false) DESC,

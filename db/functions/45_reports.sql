@@ -118,15 +118,19 @@ $$;
 -- The part of a link that an SMSC's message id names (the one to
 -- p_recipient first, then the newest, if an id came back twice): one
 -- probe of outbox_parts_message_id. to_them: the part's phone is
--- p_recipient. Never a part to another phone (pigeon_receipt_phone_ok):
--- a receipt's id read in the other base ("18" is also 0x12) named the
--- part of another phone's message while its own part's outcome was not
+-- p_recipient. p_written: p_id is the id as the receipt wrote it; read
+-- in the other base ("18" is also 0x12), it never names a part to
+-- another phone (pigeon_receipt_phone_ok): such a key named the part of
+-- another phone's message while the receipt's own part's outcome was not
 -- yet recorded, and that message was taken for delivered while the
 -- receipt's own stayed sent. Left unmatched, the receipt is matched by
--- its own outcome when that comes (pigeon_outbox_outcomes).
+-- its own outcome when that comes (pigeon_outbox_outcomes). The id as
+-- written still may: an SMSC that writes the sender's number where the
+-- phone's should be (addresses swapped) has its receipts matched.
 DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text);
+DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text, text);
 CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_link text, p_id text,
-    p_recipient text)
+    p_recipient text, p_written boolean)
 RETURNS TABLE (outbox_id bigint, seq integer, sent_at timestamptz,
     to_them boolean)
 LANGUAGE sql STABLE AS $$
@@ -135,7 +139,7 @@ LANGUAGE sql STABLE AS $$
 	  FROM outbox_parts op
 	 WHERE op.modem = p_link AND op.message_id = p_id
 	   AND op.message_id IS NOT NULL
-	   AND pigeon_receipt_phone_ok(p_recipient, op.recipient)
+	   AND (p_written OR pigeon_receipt_phone_ok(p_recipient, op.recipient))
 	 ORDER BY 4 DESC, op.sent_at DESC, op.outbox_id DESC
 	 LIMIT 1;
 $$;
@@ -188,7 +192,7 @@ BEGIN
 			-- written, then the newest.
 			SELECT p.outbox_id, p.seq
 			  FROM unnest(e.keys) WITH ORDINALITY AS k(mid, n),
-			       pigeon_part_by_id(e.link, k.mid, e.recipient) p
+			       pigeon_part_by_id(e.link, k.mid, e.recipient, k.n = 1) p
 			 ORDER BY p.to_them DESC, k.n, p.sent_at DESC, p.outbox_id DESC
 			 LIMIT 1) op ON true
 	), first AS (
@@ -269,7 +273,7 @@ BEGIN
 	              FROM status_reports sr
 	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) WITH ORDINALITY
 	                                       AS k(mid, n),
-	                                   pigeon_part_by_id(sr.modem, k.mid, sr.recipient) p
+	                                   pigeon_part_by_id(sr.modem, k.mid, sr.recipient, k.n = 1) p
 	                             JOIN outbox_parts op ON op.outbox_id = p.outbox_id
 	                                                 AND op.seq = p.seq
 	                             ORDER BY p.to_them DESC, k.n, p.sent_at DESC,

@@ -708,6 +708,16 @@ START_TEST(test_receipt_ids_read_two_ways)
 	    "\"parts\": 1, \"ids\": [\"18\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
 	char *after = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
 	    "WHERE id IN (910000005, 910000006, 910000007)", 0, NULL);
+	/* The id as written still names its part, whatever phone the receipt
+	 * gives: an SMSC that swaps the addresses writes the sender's. */
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	    "VALUES (910000008, '+212662100008', 'probe h', 'sent', 'probe', 1, now())");
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	    "VALUES (910000008, 1, 'probe', '30', '+212662100008')");
+	char *swapped = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": "
+	    "\"probe\", \"recipient\": \"+212522000000\", \"message_id\": \"30\", "
+	    "\"keys\": [\"30\", \"1e\", \"48\"], \"status\": 0, \"dedupe\": \"probe-h\"}]')",
+	    0, NULL);
 	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_str_eq(r, "delivered");
 	ck_assert_str_eq(a, "delivered sent");
@@ -716,6 +726,8 @@ START_TEST(test_receipt_ids_read_two_ways)
 	ck_assert_str_eq(other, "unmatched");
 	ck_assert_str_eq(before, "sending sent sent");
 	ck_assert_str_eq(after, "delivered sent sent");
+	ck_assert_str_eq(swapped, "delivered");
+	free(swapped);
 	free(r);
 	free(a);
 	free(early);
