@@ -147,7 +147,9 @@ forgotten(struct api_req *r, PGresult *res)
 		    host, host, r->arg);
 	} else {
 		api_error(r, 409, "modem %s is in the configuration of host %s "
-		    "(%s): remove its section there and reload first", r->arg,
+		    "(%s): remove its section there and reload first (a host "
+		    "that lost its power or network counts as running until the "
+		    "database server drops its session: docs/scaling.md)", r->arg,
 		    json_string_value(json_object_get(j, "host")),
 		    json_string_value(json_object_get(j, "state")));
 	}

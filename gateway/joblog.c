@@ -20,11 +20,14 @@ joblog_refusal(const PGresult *res)
 	if (res == NULL || store_ok(res) ||
 	    (st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
 		return 0;
-	/* store_error_transient's, less the connection's (class 08: the
-	 * database is down, not refusing) and a statement's bad luck
-	 * (40001, 40P01: a conflict with another, gone at the next try). */
-	return store_error_transient(res) && strncmp(st, "08", 2) != 0 &&
-	    strcmp(st, "40001") != 0 && strcmp(st, "40P01") != 0;
+	/* The database refusing every write for now: its disk full (53100),
+	 * an I/O error (class 58), shutting down (57P0x), read-only (25006).
+	 * Not the rest of store_error_transient's: the connection's (08: the
+	 * database is down, not refusing), a statement's bad luck (40001,
+	 * 40P01) or its own size (53200 out of memory, 53400 a limit): one
+	 * heavy job would turn /healthz 503 for a minute. */
+	return strcmp(st, "53100") == 0 || strncmp(st, "58", 2) == 0 ||
+	    strncmp(st, "57P0", 4) == 0 || strcmp(st, "25006") == 0;
 }
 
 static void

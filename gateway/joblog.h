@@ -43,8 +43,8 @@ int	 joblog_result(struct joblog *, const PGresult *res);
 /* 1 while a job's statement is refused for a reason of the database's
  * own: db_writes_refused. */
 int	 joblog_refusing(void);
-/* 1 when res says the database refuses writes for now (disk full or
- * another resource short, shutting down, an I/O error, read-only). */
+/* 1 when res says the database refuses writes for now (its disk full,
+ * an I/O error, shutting down, read-only). */
 int	 joblog_refusal(const PGresult *res);
 
 #endif

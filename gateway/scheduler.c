@@ -229,15 +229,10 @@ static struct link *
 came_in_link(PGresult *res, int i, int64_t now)
 {
 	const char *name = PQnfields(res) > 12 ? PQgetvalue(res, i, 12) : "";
-	struct link *m;
+	struct link *m = *name != '\0' ? link_find(name) : NULL;
 
-	if (*name == '\0')
-		return NULL;
-	TAILQ_FOREACH(m, &env.links, entry)
-		if (strcmp(m->name, name) == 0)
-			return able(m, now) && !failed_on(m, PQgetvalue(res, i, 6)) ?
-			    m : NULL;
-	return NULL;
+	return m != NULL && able(m, now) && !failed_on(m, PQgetvalue(res, i, 6)) ?
+	    m : NULL;
 }
 
 static void

@@ -423,7 +423,7 @@ START_TEST(test_retired_host_forgotten)
 	ck_assert_int_ne(h_run(&out, "%s -c '%s' forget --force q0 2>&1",
 	    h_bin("pigeonctl"), da.config), 0);
 	want = h_strf("modem q0 is in the configuration of host %s (online): remove "
-	    "its section there and reload first (HTTP 409)", b);
+	    "its section there and reload first (a host", b);
 	ck_assert_msg(strstr(out, want) != NULL, "forget --force while B runs: %s", out);
 	free(want);
 	free(out);
