@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: bdeb7eaedd339b388db8454ad3f548bf926962f2e472e7ba1fa118a56380ed34
+-- functions sha256: 60c0571ed4e404469ecb2e11079f63fae645575db46750de96e8e0e01d468202
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 72 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 73 $$;
