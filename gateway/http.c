@@ -620,11 +620,11 @@ http_healthz(struct api_req *r)
 
 	/* Public: states only. The reasons name hosts, pids and addresses;
 	 * they are on the token's /api/modems. A link SIGHUP removed stays,
-	 * disabled, until forgotten (as in /metrics). */
+	 * disabled, until forgotten or another host's (as in /metrics). */
 	TAILQ_FOREACH(m, &env.links, entry)
 		json_array_append_new(modems, healthz_link(m));
 	TAILQ_FOREACH(m, link_set_aside_list(), entry)
-		if (!m->forgotten)
+		if (!m->dropped)
 			json_array_append_new(modems, healthz_link(m));
 	/* Up, and the start's own statements done: the webhooks' targets. */
 	int ready = up && webhook_ready();

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "pigeond.h"
 #include "store.h"
@@ -35,6 +36,7 @@
 #define RESTART_MIN_MS	1000	/* the longest: restart_max_seconds */
 #define STABLE_SECONDS	60	/* a process that lived this long restarts fast */
 #define FAILS_OFFLINE	5	/* temporary send failures in a row: restart it */
+#define ASIDE_CHECK_MS	5000	/* links set aside: forgotten, or moved? */
 
 /* The state reason of a link no host has any more: pigeon_api_send
  * (db/functions/62_send.sql) refuses a send "via" a link left so. */
@@ -42,6 +44,7 @@
 
 /* Removed links: inbound parts and reports may still point at them. */
 static struct link_list removed = TAILQ_HEAD_INITIALIZER(removed);
+static int checking;		/* pigeon_modems_aside_gone in flight */
 
 static void link_try_spawn(struct link *);
 static int link_window(const struct modem_conf *);
@@ -608,76 +611,84 @@ link_window(const struct modem_conf *conf)
 	    conf->window * (conf->ahead > 0 ? conf->ahead : 1) : 1;
 }
 
-/* The wish and first state of a link as its section says. */
-static void
-link_first_state(struct link *l, const struct modem_conf *conf)
+/*
+ * Sets l up for conf: what a link starts with, for link_new and
+ * link_take_back alike, so that a field added to struct link starts the
+ * same in both. l is zeroed but for what outlives a removal
+ * (link_take_back), its rate limit among them (resized here, its recent
+ * sends kept). -1 (out of memory): l's conf, sends and rate as they were.
+ */
+static int
+link_setup(struct link *l, const struct modem_conf *conf)
 {
+	if ((l->conf = config_modem_copy(conf)) == NULL)
+		return -1;
+	l->window = link_window(l->conf);
+	if ((l->sends = calloc(l->window, sizeof(*l->sends))) == NULL ||
+	    ratelimit_init(&l->rate, l->conf) == -1) {
+		free(l->sends);
+		l->sends = NULL;
+		config_modem_free(l->conf);
+		l->conf = NULL;
+		return -1;
+	}
+	l->name = l->conf->name;
+	l->kind = conf->kind == CONF_SMPP ? LINK_SMPP : LINK_MODEM;
 	l->want = !conf->enabled ? LINK_DISABLED : conf->drain ? LINK_DRAINING :
 	    LINK_ONLINE;
 	/* Its first state, recorded by LEV_START. */
 	l->state = l->want == LINK_DISABLED ? LINK_DISABLED : LINK_OFFLINE;
 	if (l->state == LINK_DISABLED)
 		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
-	else
-		l->reason[0] = '\0';
 	l->backoff_ms = RESTART_MIN_MS;
 	l->budget_left = -1;
-	l->budget_day[0] = '\0';
+	return 0;
 }
 
-struct link *
-link_take_back(const struct modem_conf *conf)
+int
+link_take_back(const struct modem_conf *conf, struct link **taken)
 {
-	struct link *l;
-	struct modem_conf *copy;
-	struct link_send *sends;
+	struct link *l, n;
 
 	TAILQ_FOREACH(l, &removed, entry)
 		if (strcmp(l->name, conf->name) == 0)
 			break;
 	if (l == NULL)
-		return NULL;
-	if ((copy = config_modem_copy(conf)) == NULL)
-		return NULL;
-	if ((sends = calloc(link_window(copy), sizeof(*sends))) == NULL) {
-		config_modem_free(copy);
-		return NULL;
+		return 0;
+	/*
+	 * What outlives its removal: its timer (made for this struct), its
+	 * rate limit's recent sends, the outcomes the scheduler still
+	 * records, and its generation: the inbound parts, reports and PIN
+	 * answers of its earlier workers compare theirs with it, so it
+	 * counts on (started at 0 again, a new worker had the number of an
+	 * old one, and an SMS of the old SIM, stored late, deleted its
+	 * location on the new one). Its counters too, unless it was dropped
+	 * meanwhile (forgotten, or another host's): then it is a new link.
+	 */
+	memset(&n, 0, sizeof(n));
+	n.ev_restart = l->ev_restart;
+	n.rate = l->rate;
+	n.recording = l->recording;
+	n.generation = l->generation;
+	if (!l->dropped) {
+		n.spawned = l->spawned;
+		n.restarts = l->restarts;
+		n.reconnects = l->reconnects;
+		n.sms_sent = l->sms_sent;
+		n.sms_failed = l->sms_failed;
 	}
-	config_modem_free(l->conf);
-	l->conf = copy;
-	l->name = copy->name;
-	if (ratelimit_init(&l->rate, copy) == -1)
-		log_warnx("modem %s: out of memory; rate limit unchanged", l->name);
-	l->kind = conf->kind == CONF_SMPP ? LINK_SMPP : LINK_MODEM;
-	free(l->sends);
-	l->sends = sends;
-	l->window = link_window(copy);
-	l->inflight = 0;
-	/* Forgotten meanwhile, it is a new link (pigeon_link_forget):
-	 * otherwise its counters go on from where they were. */
-	if (l->forgotten) {
-		l->generation = 0;
-		l->restarts = 0;
-		l->reconnects = 0;
-		l->sms_sent = l->sms_failed = 0;
-		l->forgotten = 0;
-	}
-	l->removed = 0;
-	l->respawn = 0;
-	l->fails_in_row = 0;
-	l->restart_idle = 0;
-	l->lock = LOCK_NONE;
-	l->lock_ever = 0;
-	l->lock_holder[0] = '\0';
-	json_decref(l->info);
-	l->info = NULL;
-	json_decref(l->health);
-	l->health = NULL;
-	l->health_at = 0;
-	link_first_state(l, copy);
+	if (link_setup(&n, conf) == -1)
+		return -1;
 	TAILQ_REMOVE(&removed, l, entry);
+	watchdog_stop(l);
+	json_decref(l->info);
+	json_decref(l->health);
+	config_modem_free(l->conf);
+	free(l->sends);
+	*l = n;
 	TAILQ_INSERT_TAIL(&env.links, l, entry);
-	return l;
+	*taken = l;
+	return 1;
 }
 
 const struct link_list *
@@ -693,7 +704,60 @@ link_forgotten(const char *name)
 
 	TAILQ_FOREACH(l, &removed, entry)
 		if (strcmp(l->name, name) == 0)
-			l->forgotten = 1;
+			l->dropped = 1;
+}
+
+static void
+aside_checked(PGresult *res, void *arg)
+{
+	static struct joblog check_log = JOBLOG_INIT("modems: checking the links "
+	    "set aside");
+	struct link *l;
+
+	checking = 0;
+	if (joblog_result(&check_log, res) == -1)
+		return;
+	for (int i = 0; i < PQntuples(res); i++)
+		TAILQ_FOREACH(l, &removed, entry) {
+			if (l->dropped || strcmp(l->name, PQgetvalue(res, i, 0)) != 0)
+				continue;
+			l->dropped = 1;
+			if (*PQgetvalue(res, i, 1) == '\0')
+				log_info("modem %s: forgotten; it leaves /metrics and "
+				    "/healthz", l->name);
+			else
+				log_info("modem %s: %s has it now; it leaves /metrics "
+				    "and /healthz", l->name, PQgetvalue(res, i, 1));
+		}
+}
+
+/*
+ * Janitor job: the links set aside here, still shown (disabled) by
+ * /metrics and /healthz, that are not this host's any more, forgotten
+ * through any host or taken by another (pigeon_modems_aside_gone), are
+ * dropped from both. Nothing is read while none is shown.
+ */
+static void
+link_aside_check(void)
+{
+	struct link *l;
+	json_t *names;
+	char *s;
+
+	if (checking || !store_is_up(env.store) || (names = json_array()) == NULL)
+		return;
+	TAILQ_FOREACH(l, &removed, entry)
+		if (!l->dropped)
+			json_array_append_new(names, json_string(l->name));
+	if (json_array_size(names) > 0 && (s = json_dumps(names, JSON_COMPACT)) != NULL) {
+		const char *params[] = { env.conf.hostname, s };
+		if (store_query(env.store, "SELECT * FROM pigeon_modems_aside_gone($1, "
+		    "ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))", 2, params,
+		    aside_checked, NULL) == 0)
+			checking = 1;
+		free(s);
+	}
+	json_decref(names);
 }
 
 struct link *
@@ -701,27 +765,15 @@ link_new(const struct modem_conf *conf)
 {
 	struct link *l = calloc(1, sizeof(*l));
 
-	if (l == NULL || (l->conf = config_modem_copy(conf)) == NULL ||
-	    ratelimit_init(&l->rate, l->conf) == -1 ||
-	    (l->ev_restart = evtimer_new(env.base, link_on_restart, l)) == NULL) {
-		if (l != NULL) {
-			config_modem_free(l->conf);
-			ratelimit_free(&l->rate);
-			free(l);
-		}
+	if (l == NULL)
 		return NULL;
-	}
-	l->kind = conf->kind == CONF_SMPP ? LINK_SMPP : LINK_MODEM;
-	l->window = link_window(l->conf);
-	if ((l->sends = calloc(l->window, sizeof(*l->sends))) == NULL) {
-		event_free(l->ev_restart);
-		ratelimit_free(&l->rate);
-		config_modem_free(l->conf);
+	if ((l->ev_restart = evtimer_new(env.base, link_on_restart, l)) == NULL ||
+	    link_setup(l, conf) == -1) {
+		if (l->ev_restart != NULL)
+			event_free(l->ev_restart);
 		free(l);
 		return NULL;
 	}
-	l->name = l->conf->name;
-	link_first_state(l, l->conf);
 	return l;
 }
 
@@ -743,6 +795,9 @@ int
 link_init(void)
 {
 	TAILQ_INIT(&env.links);
+	if (janitor_add("modems: the links set aside, another host's now?",
+	    ASIDE_CHECK_MS, link_aside_check) == -1)
+		return -1;
 	for (size_t i = 0; i < env.conf.nmodems; i++) {
 		struct link *l = link_new(&env.conf.modems[i]);
 		if (l == NULL)

@@ -176,20 +176,18 @@ series_state(struct evbuffer *b, const struct link *m)
 
 /*
  * One series for each of this host's links: those it drives, then those
- * SIGHUP removed (disabled, not up) until `pigeonctl forget` (here, or
- * on another host: their row gone from the database's figures).
+ * SIGHUP removed (disabled, not up) until dropped: forgotten (here, or
+ * on another host), or another host's now (link.c's janitor job).
  */
 static void
-link_series(struct evbuffer *b, json_t *db,
-    void (*one)(struct evbuffer *, const struct link *))
+link_series(struct evbuffer *b, void (*one)(struct evbuffer *, const struct link *))
 {
 	const struct link *m;
 
 	TAILQ_FOREACH(m, &env.links, entry)
 		one(b, m);
 	TAILQ_FOREACH(m, link_set_aside_list(), entry)
-		if (!m->forgotten && (db == NULL ||
-		    json_object_get(json_object_get(db, "modems"), m->name) != NULL))
+		if (!m->dropped)
 			one(b, m);
 }
 
@@ -236,11 +234,11 @@ render(struct api_req *r, json_t *db, int up)
 		modems = api_modems_merge(json_object_get(db, "modems"));
 	head(b, "pigeon_modem_restarts_total", "counter",
 	    "Worker processes started for the modem after the first.");
-	link_series(b, db, series_restarts);
+	link_series(b, series_restarts);
 	head(b, "pigeon_modem_up", "gauge", "1 when the modem is online and takes sends.");
-	link_series(b, db, series_up);
+	link_series(b, series_up);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
-	link_series(b, db, series_state);
+	link_series(b, series_state);
 	if (modems) {
 		json_t *local = json_object(), *o;
 		json_array_foreach(modems, i, o)
@@ -366,13 +364,6 @@ fetched(struct api_req *r, PGresult *res)
 	json_decref(cached);
 	cached = json_incref(db);
 	cached_at = metrics_now();
-	/* A link set aside here that another host's operator forgot: its
-	 * row is gone, and so it leaves /healthz too. */
-	const struct link *m;
-	TAILQ_FOREACH(m, link_set_aside_list(), entry)
-		if (!m->forgotten &&
-		    json_object_get(json_object_get(db, "modems"), m->name) == NULL)
-			link_forgotten(m->name);
 	render(r, db, 1);
 	json_decref(db);
 }

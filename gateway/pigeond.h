@@ -117,7 +117,9 @@ struct link {
 	enum link_lock	 lock;
 	char		 reason[256];	/* why it is in its state */
 	int		 removed;	/* gone from the config: kept aside once stopped */
-	int		 forgotten;	/* set aside and forgotten by the operator */
+	int		 dropped;	/* set aside, and dropped from /metrics and
+					 * /healthz: forgotten, or another host's
+					 * now; put back, a new link */
 	int		 respawn;	/* config changed: restart the process once idle */
 	int		 window;	/* sends it may have unsettled at once */
 	int		 inflight;	/* sends in flight: sends[0 .. inflight-1] */
@@ -136,8 +138,11 @@ struct link {
 
 	/* The worker process and its channel: written by supervisor.c only. */
 	pid_t		 pid;		/* 0 when no process */
-	unsigned	 generation;	/* counts process starts */
-	unsigned	 restarts;	/* process starts after the first */
+	unsigned	 generation;	/* counts process starts, for ever: stale
+					 * work compares its worker's with it */
+	unsigned	 spawned;	/* process starts since pigeond started
+					 * (or it was dropped) */
+	unsigned	 restarts;	/* of them, those after the first */
 	struct bufferevent *bev;	/* the channel to the process */
 	int64_t		 last_heard;	/* ms (monotonic) of the last line from it */
 	json_t		*info;		/* identification from "ready" */
@@ -201,13 +206,14 @@ struct link *link_new(const struct modem_conf *);
 struct link *link_find(const char *name);
 /* A link SIGHUP removed, set aside once its process was gone, back in
  * the configuration: the same struct (its counters since pigeond
- * started) with conf, on env.links again; NULL when none is aside. */
-struct link *link_take_back(const struct modem_conf *conf);
+ * started, unless dropped) with conf, on env.links again, in *taken: 1;
+ * 0 when none is aside; -1 out of memory (it stays aside). */
+int	 link_take_back(const struct modem_conf *conf, struct link **taken);
 /* The links set aside (removed from the configuration): /metrics and
- * /healthz still show them, disabled, until forgotten. */
+ * /healthz still show them, disabled, unless dropped (forgotten, or
+ * another host's now: a janitor job of link.c reads which). */
 const struct link_list *link_set_aside_list(void);
-/* `pigeonctl forget NAME`: its set-aside link leaves /metrics and
- * /healthz, and comes back as a new link if configured again. */
+/* `pigeonctl forget NAME` here: its set-aside link is dropped at once. */
 void	 link_forgotten(const char *name);
 /* The transition function; link_event is the short form for events
  * without a send. 0, or -1 when the event does not apply. */

@@ -78,7 +78,12 @@ reload_config(char *why, size_t whylen)
 		/* Removed by an earlier SIGHUP: the same link, its restarts
 		 * and counters kept (a new struct counted from 0 again, and
 		 * wrote that over its row's). */
-		if ((l = link_take_back(&fresh.modems[i])) != NULL) {
+		int back = link_take_back(&fresh.modems[i], &l);
+		if (back == -1) {
+			log_warnx("modem %s: out of memory; not added", fresh.modems[i].name);
+			continue;
+		}
+		if (back == 1) {
 			log_info("modem %s: back in the configuration", l->name);
 			link_event(l, LEV_START, "");
 			continue;

@@ -511,7 +511,8 @@ supervisor_spawn(struct link *l)
 	}
 	bufferevent_setcb(l->bev, channel_on_read, NULL, channel_on_event, l);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-	if (l->generation++ > 0)
+	l->generation++;
+	if (l->spawned++ > 0)
 		l->restarts++;
 	l->last_heard = pigeon_now_ms();
 	log_debug("modem %s: started process %d", l->name, (int)pid);

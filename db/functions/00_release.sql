@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4489b13f567a74143e8d0af9cca2ede7dd9a7306dddd863c84440c7adfeb849a
+-- functions sha256: b40d186b2beb597c200fdc1372ce3e48e51e9e2f7a501ff460d44af24cf58d9a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 73 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 74 $$;

@@ -187,6 +187,32 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- Of the links p_host set aside (p_names: removed by SIGHUP, still shown
+-- `disabled` by its /metrics and /healthz), those that are not its own
+-- any more: forgotten (no row, through any host), or another host's (the
+-- row names another host, another host waits for it, or another session
+-- holds its lock: the move of docs/scaling.md). taken_by: that host, ''
+-- when forgotten. Called on the connection that held this host's links'
+-- locks (pigeond's main one).
+CREATE OR REPLACE FUNCTION pigeon_modems_aside_gone(p_host text, p_names text[])
+RETURNS TABLE (link text, taken_by text)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+	SELECT u.n, CASE WHEN m.name IS NULL THEN ''
+	                 WHEN m.host <> p_host THEN 'host ' || m.host
+	                 WHEN m.waiting_host NOT IN ('', p_host)
+	                 THEN 'host ' || m.waiting_host
+	                 ELSE 'another host' END
+	  FROM unnest(p_names) u(n) LEFT JOIN modems m ON m.name = u.n
+	 WHERE m.name IS NULL OR m.host <> p_host
+	    OR m.waiting_host NOT IN ('', p_host)
+	    OR EXISTS (SELECT 1 FROM pg_locks l
+	                WHERE l.locktype = 'advisory' AND l.classid = 1346979653::oid
+	                  AND l.objid = hashtext(u.n)::oid AND l.objsubid = 2
+	                  AND l.granted AND l.pid <> pg_backend_pid()
+	                  AND l.database = (SELECT oid FROM pg_database
+	                                     WHERE datname = current_database()));
+$$;
+
 -- A modem removed from this host's configuration: another host may take it.
 CREATE OR REPLACE FUNCTION pigeon_modem_unlock(p_name text)
 RETURNS boolean LANGUAGE sql AS $$

@@ -10,12 +10,14 @@
  * fails so does not hold the others for ever; the database's disk full
  * while outcomes and SMS are stored (a trigger of the test's raises
  * PostgreSQL's own error, SQLSTATE 53100, while a flag row is set) loses
- * and doubles nothing.
+ * and doubles nothing, not even across a modem removed, forgotten and
+ * put back with a new SIM.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -388,6 +390,127 @@ START_TEST(test_report_disk_full)
 }
 END_TEST
 
+/* Where modem's simulator stores the SMS with that text (-1: none). */
+static int
+sim_location(int modem, const char *text)
+{
+	char *out = NULL, *want = h_strf("\"text\":\"%s\"", text), *line, *at;
+	char *const argv[] = { (char *)h_bin("pigeon-modemsim"), "stored",
+	    g.sim_dir[modem], NULL };
+	int loc = -1;
+
+	if (h_exec(&out, argv) == 0 && out != NULL)
+		for (line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n"))
+			if (strstr(line, want) != NULL &&
+			    (at = strstr(line, "\"location\":")) != NULL)
+				loc = atoi(at + strlen("\"location\":"));
+	free(want);
+	free(out);
+	return loc;
+}
+
+static int
+file_exists(void *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int
+file_gone(void *path)
+{
+	return access(path, F_OK) == -1;
+}
+
+/* Another SIM in modem's device: its simulator started again, empty. */
+static void
+sim_swap(int modem)
+{
+	char *log = h_strf("%s/sim%d-new.log", g.dir, modem);
+	char *tty = h_strf("%s/tty", g.sim_dir[modem]);
+	char *argv[] = { (char *)h_bin("pigeon-modemsim"), "serve", g.sim_dir[modem], NULL };
+
+	h_stop(g.sim_pid[modem], SIGTERM, 10000);
+	ck_assert_int_eq(h_wait_for(file_gone, tty, 10000), 0);
+	g.sim_pid[modem] = h_spawn(log, argv);
+	ck_assert_int_eq(h_wait_for(file_exists, tty, 10000), 0);
+	free(tty);
+	free(log);
+}
+
+static int
+pin_asked(void *p)
+{
+	return h_db_long(g.db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+	    "AND objid = 7331 AND NOT granted", 0, NULL) == 1;
+}
+
+/*
+ * An SMS at location L held while the disk is full (its delete waits for
+ * its store), its modem removed, forgotten, and put back with another
+ * SIM whose own SMS is at L. Stored once the disk has space, the old SMS
+ * deleted L on the new SIM: take-back started the generations at 1
+ * again, and the held part's (1) was the new worker's, so the delete
+ * reached it, before its first listing, and the new SMS was never read.
+ * The new worker's PIN is answered late (its query waits on a lock of
+ * the test's) to hold that window open.
+ */
+START_TEST(test_held_sms_spares_new_sim)
+{
+	char *log;
+
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, "crash_new_sim", 2);
+	disk_full_install();
+	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON inbox_parts "
+	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	ck_assert_int_eq(h_text(&g, 1, ALICE, "JOIN alice"), 0);
+	log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
+	int at = sim_location(1, "JOIN alice");
+	ck_assert_int_gt(at, 0);
+
+	/* Removed (its worker stops), forgotten. */
+	g.modem_removed[1] = 1;
+	h_gateway_reload(&g);
+	h_wait_modem(&g, "sim1", "disabled", WAIT_MS);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", "/api/modems/sim1", TOKEN, NULL,
+	    NULL), 200);
+
+	/* Another SIM, with a PIN, its first SMS at the same location. */
+	sim_swap(1);
+	ck_assert_int_eq(h_sim_fault(&g, 1, "pin 1234"), 0);
+	ck_assert_int_eq(h_text(&g, 1, BOB, "JOIN bob"), 0);
+	ck_assert_int_eq(sim_location(1, "JOIN bob"), at);
+
+	/* Put back: its worker waits for its PIN while the disk has space
+	 * again and the held SMS is stored. */
+	h_db_exec(g.db, "SELECT pg_advisory_lock(7331)");
+	h_db_exec(g.db, "CREATE OR REPLACE FUNCTION pigeon_modem_pin_refused(p_name text) "
+	    "RETURNS text LANGUAGE plpgsql AS $$ BEGIN "
+	    "PERFORM pg_advisory_xact_lock(7331); "
+	    "RETURN coalesce((SELECT pin_refused FROM modems WHERE name = p_name), ''); "
+	    "END $$");
+	g.modem_extra[1] = "pin = 1234\n";
+	g.modem_removed[1] = 0;
+	h_gateway_reload(&g);
+	ck_assert_int_eq(h_wait_for(pin_asked, NULL, WAIT_MS), 0);
+	h_db_exec(g.db, "DELETE FROM test_disk_full");
+	ck_assert_int_eq(h_wait_file_contains(log, "inbox: the held SMS parts are stored",
+	    WAIT_MS), 0);
+	h_db_exec(g.db, "SELECT pg_advisory_unlock(7331)");
+
+	/* Both answered: the new SIM's SMS was read, not deleted unread. */
+	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
+	ck_assert_msg(h_wait_received(&g, BOB, "@bob", 30000) == 0,
+	    "the new SIM's SMS was never stored (on the SIM: %d)", h_stored_count(&g, 1));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 2);
+	free(log);
+	h_gateway_stop(&g);
+	g.http_extra = NULL;
+}
+END_TEST
+
 static int
 writes_refused_is(void *p)
 {
@@ -466,6 +589,10 @@ suite(void)
 	tcase_add_test(disk, test_sms_read_only);
 	tcase_add_test(disk, test_report_disk_full);
 	suite_add_tcase(s, disk);
+	TCase *newsim = tcase_create("newsim");
+	tcase_set_timeout(newsim, 240);
+	tcase_add_test(newsim, test_held_sms_spares_new_sim);
+	suite_add_tcase(s, newsim);
 	TCase *claim = tcase_create("claim");
 	tcase_set_timeout(claim, 240);
 	tcase_add_test(claim, test_claim_read_only);

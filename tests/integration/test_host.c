@@ -30,6 +30,13 @@
  * unlisted: pigeond restarted without a modem's section leaves that row
  * as SIGHUP would ("removed from the configuration"), where it said
  * "offline: pigeond stopped" for ever and could not be forgotten.
+ *
+ * moved: a modem moved to another host (docs/scaling.md) leaves the old
+ * host's /metrics and /healthz, where it stayed there "disabled", not
+ * up, until that pigeond restarted (no forget could clear it: the new
+ * host drives it). forgotten: a modem removed here and forgotten through
+ * another host leaves this host's /healthz without a scrape of its
+ * /metrics.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -486,6 +493,121 @@ START_TEST(test_retired_host_forgotten)
 }
 END_TEST
 
+/* g's /healthz lists link name (in any state). */
+static int
+healthz_lists(struct h_gateway *g, const char *name)
+{
+	char *body = NULL, *want = h_strf("{\"name\":\"%s\",", name);
+	int ok = h_http_get(g->http_port, "/healthz", &body) == 200 && body != NULL &&
+	    strstr(body, want) != NULL;
+
+	free(want);
+	free(body);
+	return ok;
+}
+
+struct listed_arg {
+	struct h_gateway *g;
+	const char *name;
+	int metrics;		/* also on its /metrics (pigeon_modem_up) */
+};
+
+static int
+unlisted(void *p)
+{
+	struct listed_arg *a = p;
+	char *series = h_strf("pigeon_modem_up{modem=\"%s\"}", a->name);
+	int gone = !healthz_lists(a->g, a->name) &&
+	    (!a->metrics || h_metric(a->g, DEAD_TOKEN, series, -1) == -1);
+
+	free(series);
+	if (!gone)
+		h_sleep_ms(200);
+	return gone;
+}
+
+static void
+moved_setup(void)
+{
+	static char http_extra[] = "token = " DEAD_TOKEN "\n";
+
+	memset(&da, 0, sizeof(da));
+	memset(&db, 0, sizeof(db));
+	da.modem_prefix = db.modem_prefix = "x";
+	da.http_extra = db.http_extra = http_extra;
+	h_gateway_start(&da, "moved_a", 1);
+	db.start_no_wait = 1;
+	h_gateway_start_on(&db, "moved_b", 1, da.conninfo);
+}
+
+static void
+forgotten_setup(void)
+{
+	two_hosts("forgotten");
+}
+
+/*
+ * The move of docs/scaling.md: x0 in the files of A and B, its section
+ * removed on A, SIGHUP; B takes it over. A showed it 12 s later and for
+ * ever (pigeon_modem_state disabled, pigeon_modem_up 0, /healthz
+ * disabled), and A's forget answers 409 (B drives it): an alert on
+ * pigeon_modem_up == 0 fired until A's pigeond restarted.
+ */
+START_TEST(test_moved_modem_leaves)
+{
+	struct listed_arg x0 = { &da, "x0", 1 };
+	char want[160];
+
+	snprintf(want, sizeof(want), "%s online %s", host(&da), host(&db));
+	ck_assert_int_eq(h_wait_db(&da, "SELECT host || ' ' || state || ' ' || "
+	    "waiting_host FROM modems WHERE name = $1", "x0", want, 30000), 0);
+	da.modem_removed[0] = 1;
+	h_gateway_reload(&da);
+	snprintf(want, sizeof(want), "%s online", host(&db));
+	ck_assert_int_eq(h_wait_db(&db, "SELECT host || ' ' || state FROM modems "
+	    "WHERE name = $1", "x0", want, 30000), 0);
+	ck_assert_msg(h_wait_for(unlisted, &x0, 20000) == 0,
+	    "A still lists x0, which B drives (pigeon_modem_up %ld)",
+	    h_metric(&da, DEAD_TOKEN, "pigeon_modem_up{modem=\"x0\"}", -1));
+	/* B's own are as they were. */
+	struct listed_arg on_b = { &db, "x0", 0 };
+	ck_assert(!unlisted(&on_b));
+	ck_assert_int_eq(h_metric(&db, DEAD_TOKEN, "pigeon_modem_up{modem=\"x0\"}", -1), 1);
+	/* Nothing to forget on A: B drives it. */
+	ck_assert_int_eq(h_http(da.http_port, "DELETE", "/api/modems/x0", DEAD_TOKEN, NULL,
+	    NULL), 409);
+}
+END_TEST
+
+/*
+ * p0 removed from A by SIGHUP, then forgotten through B: A's /healthz
+ * listed it, disabled, until something scraped A's /metrics (a
+ * deployment without Prometheus: until A restarted). Nothing scrapes
+ * A's /metrics here.
+ */
+START_TEST(test_forgotten_elsewhere_leaves_healthz)
+{
+	struct listed_arg p0 = { &da, "p0", 0 };
+
+	da.modem_removed[0] = 1;
+	h_gateway_reload(&da);
+	h_wait_modem(&da, "p0", "disabled", 30000);
+	ck_assert(healthz_lists(&da, "p0"));
+	ck_assert_int_eq(h_http(db.http_port, "DELETE", "/api/modems/p0", DEAD_TOKEN, NULL,
+	    NULL), 200);
+	ck_assert_msg(h_wait_for(unlisted, &p0, 20000) == 0,
+	    "A's /healthz still lists p0, forgotten through B");
+	/* Configured again on A: a new link, listed, its first start no
+	 * restart. */
+	da.modem_removed[0] = 0;
+	h_gateway_reload(&da);
+	h_wait_modem(&da, "p0", "online", 30000);
+	ck_assert(healthz_lists(&da, "p0"));
+	ck_assert_int_eq(h_metric(&da, DEAD_TOKEN, "pigeon_modem_restarts_total{modem=\"p0\"}",
+	    -1), 0);
+}
+END_TEST
+
 static struct h_gateway gu;
 
 static void
@@ -572,6 +694,16 @@ suite(void)
 	tcase_add_checked_fixture(tc, NULL, unlisted_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_restarted_without_section);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("moved");
+	tcase_add_checked_fixture(tc, moved_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_moved_modem_leaves);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("forgotten");
+	tcase_add_checked_fixture(tc, forgotten_setup, deadhost_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_forgotten_elsewhere_leaves_healthz);
 	suite_add_tcase(s, tc);
 	return s;
 }
