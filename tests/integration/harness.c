@@ -714,6 +714,22 @@ h_main(Suite *s)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+Suite *
+h_suite_cases(const char *name, const struct h_case *cases, size_t n,
+    void (*setup)(void), void (*teardown)(void), int timeout_s)
+{
+	Suite *s = suite_create(name);
+
+	for (size_t i = 0; i < n; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, timeout_s);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
 /* Issue 7 (test_rel_*.c): stops the run's PostgreSQL with pg_ctl -m mode
  * ("fast" or "immediate", a crash). */
 int

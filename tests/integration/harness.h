@@ -22,6 +22,18 @@
  * returns main's exit status.
  */
 int	 h_main(Suite *);
+/* A test of a one-test case (h_suite_cases). */
+struct h_case {
+	const char	*name;
+	const TTest	*test;
+};
+/*
+ * A suite of one case per test (each test starts its own gateway, so
+ * tests/run may run the cases side by side), each case with the checked
+ * fixtures setup and teardown (either NULL) and a timeout of timeout_s.
+ */
+Suite	*h_suite_cases(const char *name, const struct h_case *, size_t n,
+	    void (*setup)(void), void (*teardown)(void), int timeout_s);
 
 /* Processes. Output (stdout and stderr) goes to logpath. */
 pid_t	 h_spawn(const char *logpath, char *const argv[]);

@@ -534,11 +534,7 @@ suite(void)
 {
 	/* A case per test (each starts its own gateway): tests/run may run
 	 * them side by side. */
-	Suite *s = suite_create("bank");
-	const struct {
-		const char *name;
-		const TTest *test;
-	} cases[] = {
+	const struct h_case cases[] = {
 		{ "routes", test_routes_failover_replug },
 		{ "failures", test_send_failures },
 		{ "restarts", test_failing_and_hung_modems },
@@ -547,14 +543,9 @@ suite(void)
 		{ "watchdog_reload", test_watchdog_lowered },
 		{ "watchdog_frozen", test_watchdog_after_pigeond_stopped },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, NULL, teardown);
-		tcase_set_timeout(tc, 300);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+
+	return h_suite_cases("bank", cases, sizeof(cases) / sizeof(cases[0]),
+	    NULL, teardown, 300);
 }
 
 int

@@ -265,24 +265,15 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("monitor");
-	const struct {
-		const char *name;
-		const TTest *test;
-	} cases[] = {
+	const struct h_case cases[] = {
 		{ "crash", test_worker_crash_warns },
 		{ "unplug", test_unplugged_one_line },
 		{ "removed", test_removed_link_stays },
 		{ "slow", test_metrics_slow_database },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, NULL, teardown);
-		tcase_set_timeout(tc, 240);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+
+	return h_suite_cases("monitor", cases, sizeof(cases) / sizeof(cases[0]),
+	    NULL, teardown, 240);
 }
 
 int

@@ -481,23 +481,14 @@ suite(void)
 	/* A case per scenario (each test has its own gateway anyway): "pg"
 	 * stops the shared cluster, so tests/run runs it alone (Makefile's
 	 * TESTS_ALONE), the others beside other programs. */
-	Suite *s = suite_create("rel_kill");
-	const struct {
-		const char *name;
-		const TTest *test;
-	} cases[] = {
+	const struct h_case cases[] = {
 		{ "kill", test_kill_during_ingest_and_dispatch },
 		{ "pg", test_postgres_restarts },
 		{ "worker", test_worker_killed_or_hung_mid_send },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_set_timeout(tc, 1200);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+
+	return h_suite_cases("rel_kill", cases, sizeof(cases) / sizeof(cases[0]),
+	    setup, teardown, 1200);
 }
 
 int
