@@ -65,6 +65,7 @@ PIGEOND_SRCS = \
 	gateway/store.c gateway/store_result.c gateway/hold.c gateway/joblog.c \
 	gateway/supervisor.c \
 	gateway/link.c \
+	gateway/linkset.c \
 	gateway/reload.c \
 	gateway/janitor.c \
 	gateway/retention.c \
