@@ -234,6 +234,27 @@ disk_full_install(void)
 	    "END IF; RETURN NEW; END $$");
 }
 
+/* The database's transactions rolled back so far (each write the fault
+ * refused is one): refusals() before a fault, then refused_again() waits
+ * until the fault has refused n more, pigeond trying again meanwhile. */
+static long
+refusals(void)
+{
+	return h_db_long(g.db, "SELECT xact_rollback FROM pg_stat_database "
+	    "WHERE datname = current_database()", 0, NULL);
+}
+
+static void
+refused_again(long since, int n)
+{
+	char *want = h_strf("%ld", since + n);
+
+	ck_assert_msg(h_wait_db(&g, "SELECT least(xact_rollback, $1::bigint) "
+	    "FROM pg_stat_database WHERE datname = current_database()", want, want,
+	    WAIT_MS) == 0, "the fault did not refuse %d more writes", n);
+	free(want);
+}
+
 /*
  * The data disk fills during a send: the outcome `sent` cannot be
  * recorded. It was tried again alone, then forgotten: the row stayed
@@ -263,9 +284,10 @@ START_TEST(test_outcome_disk_full)
 		ck_assert_int_gt(h_outbox_add(&g, phones[i], "Tomorrow at 9, the well", 0), 0);
 	log = h_strf("%s/pigeond.log", g.dir);
 	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
-	/* The fault's length, past the leases' end: not a wait for a
-	 * condition. (A modem whose outcome is held sends nothing more.) */
-	h_sleep_ms(7000);
+	/* The fault lasts past the leases' end, by 2 s. (A modem whose
+	 * outcome is held sends nothing more.) */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE state = 'sending' "
+	    "AND lease_until > now() - interval '2 seconds'", NULL, "0", WAIT_MS), 0);
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	/* Space again: each sent and recorded, without another send (a
 	 * lease returned waits up to 30 s for the janitor, then goes out
@@ -326,11 +348,12 @@ sms_refused(const char *name, const char *code, const char *msg, const char *log
 	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
 	free(h_db_value(g.db, "INSERT INTO test_disk_full (since, code, msg) "
 	    "VALUES (now(), $1, $2) RETURNING 1", 2, flag));
+	long before = refusals();
 	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
 	log = h_strf("%s/pigeond.log", g.dir);
 	ck_assert_int_eq(h_wait_file_contains(log, logged, WAIT_MS), 0);
-	/* The fault's length: not a wait for a condition. */
-	h_sleep_ms(3000);
+	/* The SMS's store refused and tried again (every second), twice more. */
+	refused_again(before, 3);
 	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* still on the SIM */
 	ck_assert_int_eq(h_wait_for(healthz_says, &refusing, WAIT_MS), 0);
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
@@ -376,11 +399,12 @@ START_TEST(test_report_disk_full)
 	h_db_exec(g.db, "CREATE TRIGGER test_disk_full BEFORE INSERT ON status_reports "
 	    "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
 	h_db_exec(g.db, "INSERT INTO test_disk_full VALUES (now())");
+	long before = refusals();
 	long id = h_outbox_add(&g, "+212661000021", "did it arrive?", 1);
 	log = h_strf("%s/pigeond.log", g.dir);
 	ck_assert_int_eq(h_wait_file_contains(log, "No space left on device", WAIT_MS), 0);
-	/* The fault's length: not a wait for a condition. */
-	h_sleep_ms(3000);
+	/* The report's store refused and tried again (every second), twice more. */
+	refused_again(before, 3);
 	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* the report, on the SIM */
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	h_wait_outbox(&g, id, "delivered", WAIT_MS);
@@ -545,12 +569,12 @@ START_TEST(test_claim_read_only)
 	    "EXECUTE FUNCTION test_disk_full()");
 	free(h_db_value(g.db, "INSERT INTO test_disk_full (since, code, msg) "
 	    "VALUES (now(), $1, $2) RETURNING 1", 2, flag));
+	long before = refusals();
 	ck_assert_int_gt(h_outbox_add(&g, "+212661000031", "The well is dry", 0), 0);
 	log = h_strf("%s/pigeond.log", g.dir);
 	ck_assert_int_eq(h_wait_file_contains(log, "outbox: claim failed", WAIT_MS), 0);
-	/* The fault's length, several claims (one every 2 s): not a wait
-	 * for a condition. */
-	h_sleep_ms(7000);
+	/* Several claims refused (one every 2 s or so). */
+	refused_again(before, 3);
 	ck_assert_int_eq(h_received_count(&g, "+212661000031"), 0);
 	text = h_read_file(log);
 	int lines = h_count_lines(text, "outbox: claim failed");
