@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b40d186b2beb597c200fdc1372ce3e48e51e9e2f7a501ff460d44af24cf58d9a
+-- functions sha256: 52650712f0517a698995aee014c2b3e9c4c3ddd4369f67687c7634aaf0d27a9c
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 74 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 75 $$;

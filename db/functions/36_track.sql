@@ -191,3 +191,48 @@ BEGIN
 	    ARRAY[followers::text, delivered::text, made::text], p_msg);
 	RETURN format('stats: post %s delivered to %s of %s', pid, delivered, made);
 END $$;
+
+-- Tracking copies cancelled before they went out (their post removed or
+-- deleted, its author suspended, the phone's daily ceiling) give back
+-- their place in the day's cap: pigeon_post counted each as it was made,
+-- and a post removed mid-fan-out used the allowance of trackers who never
+-- got it. Only the day a copy was counted for, and only while that day's
+-- count stands (track_day never goes back). The cap's warning still
+-- queued for that day goes too when the count falls below the cap: it
+-- would say "You got 3" of fewer. It is queued again when the cap is
+-- reached again. Accounts are locked in id order, as pigeon_post does.
+CREATE OR REPLACE FUNCTION pigeon_track_give_back(p_ids bigint[])
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	tz text;
+	cap integer;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = ANY (p_ids)
+	               AND o.via = 'track' AND o.state = 'cancelled') THEN
+		RETURN;
+	END IF;
+	tz := pigeon_setting('timezone');
+	cap := pigeon_setting_int('track_day');
+	WITH given AS (
+		SELECT o.recipient, (o.created_at AT TIME ZONE tz)::date AS day,
+		       count(*) AS n
+		  FROM outbox o
+		 WHERE o.id = ANY (p_ids) AND o.via = 'track' AND o.state = 'cancelled'
+		 GROUP BY 1, 2
+	), locked AS (
+		SELECT l.id, g.day, g.n FROM accounts l JOIN given g ON g.recipient = l.phone
+		 WHERE l.track_day = g.day
+		 ORDER BY l.id FOR UPDATE OF l
+	), back AS (
+		UPDATE accounts a SET track_sent = greatest(a.track_sent - k.n, 0)
+		  FROM locked k
+		 WHERE a.id = k.id AND a.track_day = k.day
+		RETURNING a.phone, a.track_sent, k.day
+	)
+	UPDATE outbox w SET state = 'cancelled',
+	       last_error = 'the tracking copies it spoke of were cancelled'
+	  FROM back b
+	 WHERE b.track_sent < cap AND w.recipient = b.phone
+	   AND w.reply_key = 'track_cap' AND w.state = 'queued'
+	   AND (w.created_at AT TIME ZONE tz)::date = b.day;
+END $$;

@@ -556,13 +556,17 @@ END $$;
 CREATE OR REPLACE FUNCTION pigeon_outbox_cancel_post(p_post bigint, p_why text)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-	n integer;
+	ids bigint[];
 BEGIN
 	DELETE FROM fanouts WHERE post_id = p_post;
-	UPDATE outbox SET state = 'cancelled', last_error = p_why
-	 WHERE post_id = p_post AND state = 'queued';
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	WITH c AS (
+		UPDATE outbox SET state = 'cancelled', last_error = p_why
+		 WHERE post_id = p_post AND state = 'queued'
+		RETURNING id
+	)
+	SELECT array_agg(id) INTO ids FROM c;
+	PERFORM pigeon_track_give_back(ids);	-- 36_track.sql
+	RETURN coalesce(cardinality(ids), 0);
 END $$;
 
 -- DELETE /api/messages/ID: a message not yet handed to a link is

@@ -45,6 +45,7 @@ DECLARE
 	a accounts;
 	n integer := 0;
 	m integer := 0;
+	ids bigint[];
 BEGIN
 	SELECT * INTO a FROM accounts WHERE handle = lower(p_handle) FOR UPDATE;
 	IF NOT FOUND THEN
@@ -57,10 +58,11 @@ BEGIN
 		    SELECT o.id FROM outbox o WHERE o.recipient = a.phone
 		       AND o.state = 'queued'), 'account suspended');
 		DELETE FROM fanouts WHERE account_id = a.id;
-		SELECT count(*) INTO m FROM pigeon_outbox_cancel(ARRAY(
-		    SELECT o.id FROM posts p JOIN outbox o ON o.post_id = p.id
-		     WHERE p.account_id = a.id AND o.state = 'queued'),
+		ids := ARRAY(SELECT o.id FROM posts p JOIN outbox o ON o.post_id = p.id
+		              WHERE p.account_id = a.id AND o.state = 'queued');
+		SELECT count(*) INTO m FROM pigeon_outbox_cancel(ids,
 		    'its author was suspended');
+		PERFORM pigeon_track_give_back(ids);	-- 36_track.sql
 		-- Nor to the webhooks: its posts waiting for a delivery (or
 		-- retrying one for a day) reached public mirrors while its
 		-- pages, feed and search hid them.

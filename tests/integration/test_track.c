@@ -253,6 +253,47 @@ START_TEST(test_track_cap_after_its_copy)
 }
 END_TEST
 
+/* A tracking copy cancelled with its post (removed by the operator while
+ * it waited) gives back its place in the day's cap, and the cap's warning
+ * queued with it goes: the tracker was told "You got 3 tracking SMS
+ * today" after two, and got no third that day. */
+START_TEST(test_track_cap_given_back)
+{
+	const char *lu = "+212661100061", *mo = "+212661100062";
+	char path[64];
+
+	h_join(&g, 0, lu, "lu9", WAIT_MS);
+	h_join(&g, 1, mo, "mo9", WAIT_MS);
+	TEXT(1, mo, "TRACK grenade");
+	GETS(mo, "You will get every post with grenade");
+	h_post(&g, 0, lu, "grenade one", WAIT_MS);
+	h_post(&g, 0, lu, "grenade two", WAIT_MS);
+	GETS(mo, "@lu9: grenade one");
+	GETS(mo, "@lu9: grenade two");
+	settle();
+	links_drained(1);
+	h_post(&g, 0, lu, "grenade spam", WAIT_MS);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND reply_key = 'track_cap' AND state = 'queued'", mo, "1", WAIT_MS), 0);
+	long id = h_db_long(g.db, "SELECT id FROM posts WHERE text = 'grenade spam'", 0, NULL);
+	ck_assert_int_gt(id, 0);
+	snprintf(path, sizeof(path), "/api/posts/%ld", id);
+	ck_assert_int_eq(h_http(g.http_port, "DELETE", path, TOKEN, NULL, NULL), 200);
+	links_drained(0);
+	h_post(&g, 0, lu, "grenade three", WAIT_MS);
+	GETS(mo, "@lu9: grenade three");
+	GETS(mo, "You got 3 tracking SMS today, the most a day.");
+	settle();
+	char *got = h_received(&g, mo);
+	const char *third = strstr(got, "@lu9: grenade three"),
+	    *warning = strstr(got, "You got 3 tracking SMS today");
+	ck_assert_msg(third != NULL && warning != NULL && third < warning &&
+	    strstr(warning + 1, "You got 3 tracking SMS today") == NULL &&
+	    strstr(got, "grenade spam") == NULL, "the tracker got:\n%s", got);
+	free(got);
+}
+END_TEST
+
 /* SEARCH by SMS: the latest three matches, newest first, in one SMS;
  * STATS: followers and the latest post's deliveries from the reports. */
 START_TEST(test_search_and_stats)
@@ -384,6 +425,7 @@ main(void)
 	tcase_add_test(tc, test_track_matching);
 	tcase_add_test(tc, test_track_languages);
 	tcase_add_test(tc, test_track_cap_after_its_copy);
+	tcase_add_test(tc, test_track_cap_given_back);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(st, setup, teardown);
 	tcase_set_timeout(st, 600);
