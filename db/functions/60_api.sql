@@ -157,9 +157,15 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                FROM (SELECT state, class, count(*) AS n, min(created_at) AS oldest
 	                        FROM outbox WHERE state IN ('queued', 'sending')
 	                       GROUP BY state, class) q),
+	    -- 'at': when it failed (its last change), not when it was queued
+	    -- ('queued_at'): an old message that expired now read as days old.
 	    'failures', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', f.id,
 	                     'to', f.recipient, 'state', f.state, 'modem', f.modem,
-	                     'error', f.last_error, 'at', f.created_at,
+	                     'error', f.last_error,
+	                     'at', coalesce((SELECT h.at FROM outbox_history h
+	                                      WHERE h.outbox_id = f.id
+	                                      ORDER BY h.id DESC LIMIT 1), f.created_at),
+	                     'queued_at', f.created_at,
 	                     'attempts', f.attempts) ORDER BY f.id DESC), '[]'::jsonb)
 	                   FROM (SELECT * FROM outbox
 	                          WHERE state IN ('failed', 'undelivered', 'expired')

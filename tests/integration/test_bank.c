@@ -200,6 +200,26 @@ START_TEST(test_send_failures)
 	v = h_outbox_col(&g, old, "last_error");
 	ck_assert_msg(strstr(v, "validity") != NULL, "%s", v);
 	free(v);
+	/* The status's recent failures say when it failed, not when it was
+	 * queued two days ago. */
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/status", TOKEN, NULL, &resp), 200);
+	json_t *st = json_loads(resp, 0, NULL), *f;
+	size_t k;
+	int seen = 0;
+	json_array_foreach(json_object_get(st, "failures"), k, f) {
+		if (json_integer_value(json_object_get(f, "id")) != old)
+			continue;
+		const char *at[] = { json_string_value(json_object_get(f, "at")),
+		    json_string_value(json_object_get(f, "queued_at")) };
+		ck_assert_msg(at[0] && at[1], "%s", resp);
+		ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) WHERE $1::timestamptz > "
+		    "now() - interval '1 hour' AND $2::timestamptz < now() - interval '1 day'",
+		    2, at), 1);
+		seen = 1;
+	}
+	ck_assert_msg(seen, "not among the failures: %s", resp);
+	json_decref(st);
+	free(resp);
 	h_gateway_stop(&g);
 }
 END_TEST
