@@ -20,6 +20,7 @@
  * channel is closed (link_settle). The set of links (made, set aside,
  * taken back, freed) is linkset.c's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,32 @@ state_recorded(PGresult *res, void *arg)
 		pigeond_check_drained();
 }
 
+/*
+ * A bind's SMSC account, "SYSTEM_ID@HOST:PORT" (the host in lower case):
+ * the database matches a receipt to a part sent by any bind of the same
+ * account (modems.account, pigeon_account_links), since an SMSC delivers
+ * receipts to any receiver bound with the account's system_id. NULL for a
+ * modem: its reports are its own. Never the password.
+ */
+static json_t *
+link_account(const struct link *l)
+{
+	const struct modem_conf *c = l->conf;
+	char *s, *host;
+	json_t *j;
+
+	if (l->kind != LINK_SMPP || c == NULL || c->host == NULL ||
+	    c->system_id == NULL)
+		return json_null();
+	if (asprintf(&s, "%s@%s:%d", c->system_id, c->host, c->port) == -1)
+		return json_null();
+	for (host = strrchr(s, '@') + 1; *host != '\0'; host++)
+		*host = (char)tolower((unsigned char)*host);
+	j = json_string(s);
+	free(s);
+	return j != NULL ? j : json_null();
+}
+
 /* Writes the link's state (and identification, if any) to the database. */
 void
 link_record(struct link *l)
@@ -102,6 +129,7 @@ link_record(struct link *l)
 	json_object_set_new(extra, "restarts", json_integer(l->restarts));
 	json_object_set_new(extra, "kind", json_string(l->kind == LINK_SMPP ?
 	    "smpp" : "modem"));
+	json_object_set_new(extra, "account", link_account(l));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 151395f21a35874971ba50458f38fa50ff61ad1eaf1d68713199b7a6404a3867
+-- functions sha256: 91fe4f7f25adaa23c468840f0839991b29a8192bf732f8d8098219a839546201
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 76 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;

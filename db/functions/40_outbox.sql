@@ -302,11 +302,19 @@ DECLARE
 	k integer;
 	receipted bigint[];
 	late record;
+	sib_from text[];	-- the batch's links and their accounts' other
+	sib_to text[];		-- binds, as pairs (pigeon_account_links)
 BEGIN
-	-- The links' rows first, in name order, as pigeon_report_receipts
-	-- takes them: a receipt racing its outcome is matched by one of them.
-	PERFORM 1 FROM modems
-	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
+	-- The links' rows first, with those of the other binds of their
+	-- accounts, in name order, as pigeon_report_receipts takes them: a
+	-- receipt racing its outcome is matched by one of them, also one
+	-- that came in on another bind of the account (whose count of
+	-- unmatched receipts is then taken back below: locked in order
+	-- here, never while holding another).
+	SELECT array_agg(s.link), array_agg(s.sibling) INTO sib_from, sib_to
+	  FROM pigeon_account_links(ARRAY(SELECT DISTINCT e->>'link'
+	                                    FROM jsonb_array_elements(p) e)) s;
+	PERFORM 1 FROM modems WHERE name = ANY (sib_to)
 	  ORDER BY name FOR UPDATE;
 	SELECT b.n, b.receipted INTO n, receipted FROM pigeon_outbox_sent_batch(p) b;
 	-- Receipts that came before their submit's outcome was committed (an
@@ -314,13 +322,14 @@ BEGIN
 	-- one part, in the order they came: the part to the receipt's phone
 	-- first, then the one its id as written names (its other keys read
 	-- the id in the other base, and may name another of this batch's,
-	-- but never a part to another phone: pigeon_part_by_id).
+	-- but never a part to another phone: pigeon_part_by_id). A receipt
+	-- may have come in on any bind of the part's SMSC account.
 	IF receipted IS NOT NULL THEN
 		FOR late IN SELECT DISTINCT ON (sr.id) sr.id, op, sr.status, sr.modem
 		           FROM outbox_parts op
 		           JOIN status_reports sr ON sr.outbox_id IS NULL
 		                AND sr.keys @> ARRAY[op.message_id]
-		                AND sr.modem = op.modem
+		                AND sr.modem = ANY (pigeon_links_of(op.modem, sib_from, sib_to))
 		                AND (op.message_id = sr.keys[1]
 		                     OR pigeon_receipt_phone_ok(sr.recipient, op.recipient))
 		          WHERE op.outbox_id = ANY (receipted)

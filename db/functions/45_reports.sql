@@ -115,9 +115,43 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	                     AND p_receipt <> p_part), true);
 $$;
 
--- The part of a link that an SMSC's message id names (the one to
+-- The links whose receipts are one another's, for each of p_links
+-- (link, sibling): the binds of one SMSC account (modems.account,
+-- SYSTEM_ID@HOST:PORT, written by the pigeond that drives each), the link
+-- itself always. An SMSC delivers a receipt to any receiver bound with
+-- the account's system_id, not to the bind that sent the message: with
+-- two [smpp NAME] sections of one account, the receipts that came in on
+-- the other bind never matched, and their messages stayed sent for ever.
+-- Message ids are unique within one account only: another account's
+-- (another carrier's) part is never a sibling's. A modem (no account),
+-- or a bind no pigeond has recorded its account for, has only itself.
+-- Resolved once a batch: pigeon_report_receipts and
+-- pigeon_outbox_outcomes hand the pairs to pigeon_links_of as arrays.
+CREATE OR REPLACE FUNCTION pigeon_account_links(p_links text[])
+RETURNS TABLE (link text, sibling text)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+	SELECT l.link, l.link
+	  FROM unnest(p_links) AS l(link) WHERE l.link IS NOT NULL
+	UNION
+	SELECT l.link, o.name
+	  FROM unnest(p_links) AS l(link)
+	  JOIN modems m ON m.name = l.link AND m.account IS NOT NULL
+	  JOIN modems o ON o.account = m.account;
+$$;
+
+-- The siblings of p_link among pigeon_account_links' pairs (p_from[i],
+-- p_to[i]); p_link alone when it has none there.
+CREATE OR REPLACE FUNCTION pigeon_links_of(p_link text, p_from text[],
+    p_to text[])
+RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+	SELECT coalesce((SELECT array_agg(s.t) FROM unnest(p_from, p_to) AS s(f, t)
+	                  WHERE s.f = p_link), ARRAY[p_link]);
+$$;
+
+-- The part of p_links (a link and the other binds of its account:
+-- pigeon_account_links) that an SMSC's message id names (the one to
 -- p_recipient first, then the newest, if an id came back twice): one
--- probe of outbox_parts_message_id. to_them: the part's phone is
+-- probe of outbox_parts_message_id a link. to_them: the part's phone is
 -- p_recipient. p_written: p_id is the id as the receipt wrote it; read
 -- in the other base ("18" is also 0x12), it never names a part to
 -- another phone (pigeon_receipt_phone_ok): such a key named the part of
@@ -129,7 +163,8 @@ $$;
 -- phone's should be (addresses swapped) has its receipts matched.
 DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text);
 DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text, text);
-CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_link text, p_id text,
+DROP FUNCTION IF EXISTS pigeon_part_by_id(text, text, text, boolean);
+CREATE OR REPLACE FUNCTION pigeon_part_by_id(p_links text[], p_id text,
     p_recipient text, p_written boolean)
 RETURNS TABLE (outbox_id bigint, seq integer, sent_at timestamptz,
     to_them boolean)
@@ -137,7 +172,7 @@ LANGUAGE sql STABLE AS $$
 	SELECT op.outbox_id, op.seq, op.sent_at,
 	       coalesce(op.recipient = p_recipient, false)
 	  FROM outbox_parts op
-	 WHERE op.modem = p_link AND op.message_id = p_id
+	 WHERE op.modem = ANY (p_links) AND op.message_id = p_id
 	   AND op.message_id IS NOT NULL
 	   AND (p_written OR pigeon_receipt_phone_ok(p_recipient, op.recipient))
 	 ORDER BY 4 DESC, op.sent_at DESC, op.outbox_id DESC
@@ -151,7 +186,9 @@ $$;
 -- (as a modem's TP-Status: 0 delivered, 32 not yet final, 64 not
 -- delivered), "stat", "err" (as the SMSC wrote them), "dedupe"}. A
 -- receipt is stored once (dedupe) and matched to the part of the same
--- link whose message id meets one of its keys; set-based: the receipts
+-- link, or of another bind of its SMSC account (pigeon_account_links,
+-- resolved once for the batch), whose message id meets one of its keys;
+-- it is counted on the link it came in on; set-based: the receipts
 -- are matched and stored by one INSERT, their parts and their messages
 -- updated by one statement each. Returns one row per element, in their
 -- order: 'delivered', 'undelivered', 'pending', 'unmatched' or
@@ -168,14 +205,27 @@ DECLARE
 	bad record;
 	late record;
 	late_result jsonb := '{}';	-- dedupe -> what the late match gave
+	sib_from text[];	-- the batch's links and their accounts' other
+	sib_to text[];		-- binds, as pairs (pigeon_account_links)
 BEGIN
-	WITH e AS (
+	SELECT array_agg(s.link), array_agg(s.sibling) INTO sib_from, sib_to
+	  FROM pigeon_account_links(ARRAY(SELECT DISTINCT e->>'link'
+	                                    FROM jsonb_array_elements(p) e)) s;
+	-- Each receipt's links by a join to the batch's few: computed in
+	-- the probe's index condition (pigeon_links_of), they were computed
+	-- again at every probe, 0.1 ms a receipt.
+	WITH sib AS (
+		SELECT s.f AS link, array_agg(s.t) AS links
+		  FROM unnest(sib_from, sib_to) AS s(f, t) GROUP BY s.f
+	), e AS MATERIALIZED (
 		SELECT x.ord::integer AS ord, x.v->>'link' AS link,
+		       coalesce(sib.links, ARRAY[x.v->>'link']) AS links,
 		       x.v->>'recipient' AS recipient, x.v->>'message_id' AS mid,
 		       ARRAY(SELECT jsonb_array_elements_text(x.v->'keys')) AS keys,
 		       (x.v->>'status')::integer AS status, x.v->>'stat' AS stat,
 		       x.v->>'err' AS err, x.v->>'dedupe' AS dedupe
 		  FROM jsonb_array_elements(p) WITH ORDINALITY AS x(v, ord)
+		  LEFT JOIN sib ON sib.link = x.v->>'link'
 	), m AS (
 		SELECT e.*, op.outbox_id, op.seq
 		  FROM e LEFT JOIN LATERAL (
@@ -192,7 +242,7 @@ BEGIN
 			-- written, then the newest.
 			SELECT p.outbox_id, p.seq
 			  FROM unnest(e.keys) WITH ORDINALITY AS k(mid, n),
-			       pigeon_part_by_id(e.link, k.mid, e.recipient, k.n = 1) p
+			       pigeon_part_by_id(e.links, k.mid, e.recipient, k.n = 1) p
 			 ORDER BY p.to_them DESC, k.n, p.sent_at DESC, p.outbox_id DESC
 			 LIMIT 1) op ON true
 	), first AS (
@@ -260,20 +310,23 @@ BEGIN
 		    format('part %s: not delivered (status %s)', bad.seq, bad.status));
 	END LOOP;
 
-	-- Only now the links' rows, in name order, as pigeon_outbox_outcomes
-	-- takes them for its whole transaction: a receipt that came before
-	-- its submit's outcome was committed is matched here, once that
-	-- outcome is (this waits for it), or by the outcome, which then sees
-	-- this receipt committed. Taken last, the lock is held briefly, and
-	-- the batches of receipts and of outcomes do their work side by side.
-	PERFORM 1 FROM modems
-	  WHERE name IN (SELECT DISTINCT e->>'link' FROM jsonb_array_elements(p) e)
+	-- Only now the links' rows, with those of the other binds of their
+	-- accounts (a receipt may be for a part any of them sent), in name
+	-- order, as pigeon_outbox_outcomes takes them for its whole
+	-- transaction: a receipt that came before its submit's outcome was
+	-- committed is matched here, once that outcome is (this waits for
+	-- it), or by the outcome, which then sees this receipt committed.
+	-- Taken last, the lock is held briefly, and the batches of receipts
+	-- and of outcomes do their work side by side.
+	PERFORM 1 FROM modems WHERE name = ANY (sib_to)
 	  ORDER BY name FOR UPDATE;
 	FOR late IN SELECT sr.id, sr.dedupe, sr.status, op
 	              FROM status_reports sr
 	              JOIN LATERAL (SELECT op FROM unnest(sr.keys) WITH ORDINALITY
 	                                       AS k(mid, n),
-	                                   pigeon_part_by_id(sr.modem, k.mid, sr.recipient, k.n = 1) p
+	                                   pigeon_part_by_id(
+	                                       pigeon_links_of(sr.modem, sib_from, sib_to),
+	                                       k.mid, sr.recipient, k.n = 1) p
 	                             JOIN outbox_parts op ON op.outbox_id = p.outbox_id
 	                                                 AND op.seq = p.seq
 	                             ORDER BY p.to_them DESC, k.n, p.sent_at DESC,

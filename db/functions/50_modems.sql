@@ -56,7 +56,13 @@ BEGIN
 		    pid = CASE WHEN p_info ? 'pid' THEN (p_info->>'pid')::integer
 		               ELSE pid END,
 		    restarts = coalesce((p_info->>'restarts')::bigint, restarts),
-		    kind = coalesce(p_info->>'kind', kind)
+		    kind = coalesce(p_info->>'kind', kind),
+		    -- A bind's SMSC account (SYSTEM_ID@HOST:PORT), null for a
+		    -- modem: receipts match across the binds of one account
+		    -- (pigeon_account_links). A pigeond that says none (older)
+		    -- leaves it.
+		    account = CASE WHEN p_info ? 'account' THEN p_info->>'account'
+		                   ELSE account END
 		 WHERE name = p_name;
 	END IF;
 	IF old IS DISTINCT FROM p_state THEN

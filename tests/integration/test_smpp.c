@@ -88,9 +88,72 @@ setup_bank(void)
 	nmodems = 0;
 }
 
+static struct h_gateway g2;	/* a second host (setup_account_hosts) */
+static char *section2;
+
+/* Two binds of one SMSC account ([smpp orange] and [smpp orange2]: the
+ * same host, port and system_id), as docs/carrier.md has them: on one
+ * pigeond, or (hosts) orange2 on a second one sharing the database, each
+ * bind then taking the phones of its routes. */
+static void
+setup_account_on(int hosts)
+{
+	char extra[256], *one, *two;
+
+	memset(&g, 0, sizeof(g));
+	memset(&g2, 0, sizeof(g2));
+	memset(&smsc, 0, sizeof(smsc));
+	h_smsc_start(&smsc, hosts ? "smpp_account_hosts-smsc" : "smpp_account-smsc",
+	    "--ids hex");
+	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
+	    "health_seconds = 1\n%s", hosts ? "routes = +21266110030\n" : "");
+	one = h_smsc_section(&smsc, "orange", extra);
+	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
+	    "health_seconds = 1\n%s", hosts ? "routes = +21266110031\n" : "");
+	two = h_smsc_section(&smsc, "orange2", extra);
+	g.extra_config = g2.extra_config = (char *)pigeon_conf;
+	g.http_extra = g2.http_extra = "token = " TOKEN "\n";
+	if (!hosts) {
+		ck_assert(asprintf(&section, "%s\n%s", one, two) != -1);
+		free(one);
+		free(two);
+		g.smpp_extra = section;
+		g.nsmpp = 2;
+		h_gateway_start(&g, "smpp_account", 0);
+		return;
+	}
+	section = one;
+	section2 = two;
+	g.smpp_extra = section;
+	g.nsmpp = 1;
+	h_gateway_start(&g, "smpp_account_a", 0);
+	g2.smpp_extra = section2;
+	g2.nsmpp = 1;
+	h_gateway_start_on(&g2, "smpp_account_b", 0, g.conninfo);
+	h_wait_modem(&g, "orange2", "online", WAIT_MS);
+}
+
+static void
+setup_account(void)
+{
+	setup_account_on(0);
+}
+
+static void
+setup_account_hosts(void)
+{
+	setup_account_on(1);
+}
+
 static void
 teardown(void)
 {
+	if (g2.smpp_extra != NULL) {
+		h_gateway_stop(&g2);
+		free(section2);
+		section2 = NULL;
+		memset(&g2, 0, sizeof(g2));
+	}
 	h_gateway_stop(&g);
 	h_smsc_stop(&smsc);
 	free(section);
@@ -1954,6 +2017,178 @@ START_TEST(test_answered_from_the_number_texted)
 }
 END_TEST
 
+/*
+ * An SMSC delivers a receipt to any receiver bound with the account's
+ * system_id, not to the bind that sent the message (the simulator to
+ * the first bound). With two sections of one account, the receipts of
+ * what the other bind sent came in on the first, never matched (counted
+ * in its reports_unmatched), and those messages stayed sent for ever.
+ */
+/* Posts 8 messages through g's API, to phones even0, odd1, even2 ...
+ * odd7; their ids in id, and as "id,id,..." in ids. */
+static void
+post_eight(const char *even, const char *odd, long *id, char *ids, size_t idsz)
+{
+	char to[32], body[160], *resp = NULL;
+
+	ids[0] = '\0';
+	for (int i = 0; i < 8; i++) {
+		snprintf(to, sizeof(to), "%s%d", i % 2 ? odd : even, i);
+		snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":"
+		    "\"Sent on either bind, receipted on one (%d)\"}", to, i);
+		ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+		    body, &resp), 202);
+		json_t *r = json_loads(resp, 0, NULL);
+		id[i] = (long)json_integer_value(json_object_get(r, "id"));
+		json_decref(r);
+		free(resp);
+		resp = NULL;
+		ck_assert(id[i] > 0);
+		snprintf(ids + strlen(ids), idsz - strlen(ids), "%s%ld", i ? "," : "",
+		    id[i]);
+	}
+}
+
+/* The 8 messages sent, by both binds, then receipted all on one: each is
+ * delivered, no receipt unmatched. */
+static void
+assert_receipted_across(const long *id, const char *ids)
+{
+	const char *params[] = { ids };
+	char want[64];
+
+	for (int i = 0; i < 8; i++)
+		h_wait_outbox(&g, id[i], "sent", WAIT_MS);
+	/* Both binds sent some (else this shows nothing). */
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(DISTINCT modem) FROM outbox "
+	    "WHERE id = ANY (('{' || $1 || '}')::bigint[])", 1, params), 2);
+	/* Receipts for all, on whichever bind the SMSC picks. */
+	ck_assert_int_eq(h_smsc_receipts(&smsc, NULL), 0);
+	for (int i = 0; i < 8; i++)
+		h_wait_outbox(&g, id[i], "delivered", WAIT_MS);
+	for (int i = 0; i < 8; i++)
+		assert_api_state(id[i], "delivered");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT sum(reports_in) FROM modems "
+	    "WHERE name IN ('orange', 'orange2')", 0, NULL), 8);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT sum(reports_unmatched) FROM modems "
+	    "WHERE name IN ('orange', 'orange2')", 0, NULL), 0);
+	/* The account as the pigeond of each recorded it: never the password. */
+	char *acct = h_db_value(g.db, "SELECT string_agg(DISTINCT account, ' ') "
+	    "FROM modems WHERE name IN ('orange', 'orange2')", 0, NULL);
+	snprintf(want, sizeof(want), "pigeon@127.0.0.1:%d", smsc.port);
+	ck_assert_str_eq(acct, want);
+	free(acct);
+}
+
+/*
+ * An SMSC delivers a receipt to any receiver bound with the account's
+ * system_id, not to the bind that sent the message (the simulator to
+ * the first bound). With two sections of one account, the receipts of
+ * what the other bind sent came in on the first, never matched (counted
+ * in its reports_unmatched), and those messages stayed sent for ever.
+ */
+START_TEST(test_receipts_on_another_bind)
+{
+	long id[8];
+	char ids[256];
+
+	post_eight("+21266110020", "+21266110020", id, ids, sizeof(ids));
+	assert_receipted_across(id, ids);
+	settle();
+}
+END_TEST
+
+/* The same with the binds on two pigeond hosts sharing the database:
+ * each host records its bind's account. */
+START_TEST(test_receipts_on_another_host)
+{
+	long id[8];
+	char ids[256];
+
+	/* Four to orange's routes (host a), four to orange2's (host b). */
+	post_eight("+21266110030", "+21266110031", id, ids, sizeof(ids));
+	assert_receipted_across(id, ids);
+}
+END_TEST
+
+/*
+ * Message ids are unique within one account only: another carrier (another
+ * host, port or system_id) may give the same id to another message, and a
+ * receipt never matches that one, neither when it comes (its own part not
+ * yet recorded) nor when the other carrier's outcome comes. Receipts of
+ * one account match across its binds, also one that came before its
+ * part's outcome. A modem has no account: its reports are its own. Rolled
+ * back: pigeond never sees these rows.
+ */
+START_TEST(test_receipt_accounts_apart)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO modems (name, host, state, kind, account) VALUES "
+	    "('probe-a1', 'h', 'online', 'smpp', 'acct@10.0.0.1:2775'), "
+	    "('probe-a2', 'h', 'online', 'smpp', 'acct@10.0.0.1:2775'), "
+	    "('probe-b', 'h', 'online', 'smpp', 'acct@10.0.0.2:2775'), "
+	    "('probe-c', 'h', 'online', 'smpp', 'other@10.0.0.1:2775')");
+	/* The same id "50", sent by a2 (account a) and by b and c (others). */
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	    "VALUES (920000001, '+212662200001', 'probe a', 'sent', 'probe-a2', 1, now()), "
+	    "(920000002, '+212662200002', 'probe b', 'sent', 'probe-b', 1, now()), "
+	    "(920000003, '+212662200003', 'probe c', 'sent', 'probe-c', 1, now())");
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	    "VALUES (920000001, 1, 'probe-a2', '50', '+212662200001'), "
+	    "(920000002, 1, 'probe-b', '50', '+212662200002'), "
+	    "(920000003, 1, 'probe-c', '50', '+212662200003')");
+	/* Came in on a1: a2's part, whichever phone it names (here b's: were
+	 * b's part a candidate, the part to the receipt's phone would win). */
+	char *r = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": \"probe-a1\", "
+	    "\"recipient\": \"+212662200002\", \"message_id\": \"50\", "
+	    "\"keys\": [\"50\"], \"status\": 0, \"dedupe\": \"probe-acct-1\"}]')",
+	    0, NULL);
+	char *a = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (920000001, 920000002, 920000003)", 0, NULL);
+	/* "60" comes in on a1 before any outcome; b's and c's "60" never take
+	 * it, a2's does. */
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
+	    "VALUES (920000004, '+212662200004', 'probe d', 'sending', 'probe-a2', 1), "
+	    "(920000005, '+212662200005', 'probe e', 'sending', 'probe-b', 1), "
+	    "(920000006, '+212662200006', 'probe f', 'sending', 'probe-c', 1)");
+	char *early = h_db_value(g.db, "SELECT pigeon_report_receipts('[{\"link\": "
+	    "\"probe-a1\", \"recipient\": \"+212662200004\", \"message_id\": \"60\", "
+	    "\"keys\": [\"60\"], \"status\": 0, \"dedupe\": \"probe-acct-2\"}]')",
+	    0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 920000005, \"link\": \"probe-b\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"60\"], \"report\": true}, "
+	    "{\"id\": 920000006, \"link\": \"probe-c\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"60\"], \"report\": true}]', 5, 60, 86400)",
+	    0, NULL));
+	char *before = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (920000004, 920000005, 920000006)", 0, NULL);
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 920000004, \"link\": \"probe-a2\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"60\"], \"report\": true}]', 5, 60, 86400)",
+	    0, NULL));
+	char *after = h_db_value(g.db, "SELECT string_agg(state, ' ' ORDER BY id) FROM outbox "
+	    "WHERE id IN (920000004, 920000005, 920000006)", 0, NULL);
+	/* Counted on the bind it came in on: both matched in the end. */
+	char *counts = h_db_value(g.db, "SELECT string_agg(name || ' ' || reports_in || ' ' "
+	    "|| reports_unmatched, ', ' ORDER BY name) FROM modems "
+	    "WHERE name LIKE 'probe-%'", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(r, "delivered");
+	ck_assert_str_eq(a, "delivered sent sent");
+	ck_assert_str_eq(early, "unmatched");
+	ck_assert_str_eq(before, "sending sent sent");
+	ck_assert_str_eq(after, "delivered sent sent");
+	ck_assert_str_eq(counts, "probe-a1 2 0, probe-a2 0 0, probe-b 0 0, probe-c 0 0");
+	free(r);
+	free(a);
+	free(early);
+	free(before);
+	free(after);
+	free(counts);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -2034,6 +2269,19 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_redeliver, teardown);
 	tcase_add_test(tc, test_mo_answered_again_stored_once);
 	tcase_add_test(tc, test_store_takes_redelivery);
+	suite_add_tcase(s, tc);
+	/* Two binds of one SMSC account. */
+	tc = tcase_create("smpp_account");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_account, teardown);
+	tcase_add_test(tc, test_receipts_on_another_bind);
+	tcase_add_test(tc, test_receipt_accounts_apart);
+	suite_add_tcase(s, tc);
+	/* The same, each bind on its own pigeond host. */
+	tc = tcase_create("smpp_account_hosts");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_account_hosts, teardown);
+	tcase_add_test(tc, test_receipts_on_another_host);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
