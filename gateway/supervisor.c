@@ -434,6 +434,13 @@ worker_config(const struct link *l)
 		snprintf(rate, sizeof(rate), "%d/s", c->rate_sec);
 		json_object_set_new(o, "rate", json_string(rate));
 	}
+	/* The recipients' TON/NPI, and the country whose numbers TON 2
+	 * (national) writes with its trunk 0 (docs/carrier.md). */
+	if (o != NULL) {
+		json_object_set_new(o, "dest_ton", json_integer(c->dest_ton));
+		json_object_set_new(o, "dest_npi", json_integer(c->dest_npi));
+		json_object_set_new(o, "country", json_string(env.conf.country));
+	}
 	/* What a send asking a receipt (its "report", from `report`, which a
 	 * reload changes without a rebind) puts in registered_delivery: 1,
 	 * a receipt whether or not it reached the phone. */

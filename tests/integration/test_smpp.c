@@ -1954,7 +1954,7 @@ START_TEST(test_answered_from_the_number_texted)
 }
 END_TEST
 
-/* The bind's section of smpp_view, with extra lines. */
+/* The bind's section of smpp_view and smpp_national, with extra lines. */
 static const char *view_base;
 
 static void
@@ -2130,6 +2130,80 @@ START_TEST(test_view_between_polls)
 }
 END_TEST
 
+/* A carrier that wants its country's numbers national. */
+static void
+setup_national(void)
+{
+	view_start("smpp_national", "dest_ton = 2\ndest_npi = 1\n");
+}
+
+/* dest_ton and dest_npi of the last submit_sm to dest, as "TON/NPI". */
+static char *
+last_dest_type(const char *dest)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r, *last = NULL;
+	size_t i;
+
+	json_array_foreach(subs, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "dest")) ?: "", dest) == 0)
+			last = r;
+	char *t = last == NULL ? strdup("none") : h_strf("%lld/%lld",
+	    (long long)json_integer_value(json_object_get(last, "dest_ton")),
+	    (long long)json_integer_value(json_object_get(last, "dest_npi")));
+
+	json_decref(subs);
+	return t;
+}
+
+/*
+ * dest_ton = 2: the carrier wants its country's numbers national. A
+ * Moroccan phone's answers go to 0661..., TON 2; a foreign number stays
+ * international (TON 1). An MO whose sender the SMSC writes nationally
+ * with TON 1 (0661...: no international number starts with 0), or TON 2
+ * without the trunk 0, or TON 1 with 00, is the member a modem sees,
+ * +212661...: stored as +0661..., "not a phone number", it was never
+ * applied. The SMSC's receipt, the national number in it, delivers.
+ */
+START_TEST(test_national_numbers)
+{
+	const char *phone = "+212661100201", *national = "0661100201";
+	char *t, *body = NULL;
+	const char *one[] = { phone };
+
+	TEXT_OPTS(national, "JOIN natio1", "--ton 1 --npi 1");
+	GETS(national, "Welcome to Pigeon, @natio1!");
+	t = last_dest_type(national);
+	ck_assert_str_eq(t, "2/1");
+	free(t);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE "
+	    "phone = $1 AND handle = 'natio1'", 1, one), 1);
+	TEXT_OPTS("661100201", "STATS", "--ton 2 --npi 1");
+	GETS(national, "You have 0 followers");
+	TEXT_OPTS("00212661100201", "NAME Natio", "--ton 1 --npi 1");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT name FROM accounts WHERE phone = $1",
+	    phone, "Natio", WAIT_MS), 0);
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+33612345678\",\"text\":\"abroad stays international\"}",
+	    &body), 202);
+	free(body);
+	GETS("33612345678", "abroad stays international");
+	t = last_dest_type("33612345678");
+	ck_assert_str_eq(t, "1/1");
+	free(t);
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100202\",\"text\":\"a national receipt\"}", &body), 202);
+	free(body);
+	GETS("0661100202", "a national receipt");
+	long id = outbox_id("+212661100202", "a national receipt");
+	ck_assert(id > 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, NULL), 0);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -2215,6 +2289,11 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_view, teardown);
 	tcase_add_test(tc, test_view_between_polls);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_national");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_national, teardown);
+	tcase_add_test(tc, test_national_numbers);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
