@@ -18,6 +18,25 @@
 #include "pigeond.h"
 #include "store.h"
 
+/*
+ * The keys of a worker's health poll that say what the process is doing
+ * now: not shown once it has stopped (pigeond's own window and in_flight
+ * stay). Its counters and radio readings stay, as of health_at: what
+ * the last worker counted and measured (the database keeps the readings
+ * alike), which is what an operator looks at when asking why it stopped.
+ */
+static int
+health_live(const char *key)
+{
+	static const char *live[] = { "bound", "window", "in_flight", "queued",
+	    "rate" };
+
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (strcmp(key, live[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* db_rows: {name: modems row} (may be NULL); returns a new array. */
 json_t *
 api_modems_merge(json_t *db_rows)
@@ -51,9 +70,15 @@ api_modems_merge(json_t *db_rows)
 			const char *k;
 			json_t *v;
 			json_object_foreach(m->health, k, v)
-				if (strcmp(k, "type") != 0)
+				if (strcmp(k, "type") != 0 &&
+				    (m->pid > 0 || !health_live(k)))
 					json_object_set(o, k, v);
 		}
+		/* Whether a bind is bound is known at once (its ready, its
+		 * session lost, its exit), not at its next poll: a bind
+		 * disabled showed "bound": true for ever. */
+		if (m->kind == LINK_SMPP)
+			json_object_set_new(o, "bound", json_boolean(m->bound));
 		json_array_append_new(list, o);
 	}
 	/* The rows this supervisor does not drive: another host's, or one

@@ -48,6 +48,7 @@ struct modem_conf {
 	char	*bind;		/* transceiver, or transmitter+receiver */
 	char	*source_addr;	/* the shortcode; "" = [pigeon] shortcode */
 	int	 source_ton, source_npi;
+	int	 dest_ton, dest_npi;	/* the recipients': 2 writes ours nationally */
 	int	 window;	/* submit_sm unanswered at once */
 	int	 ahead;		/* windows' worth pigeond hands the worker (link.c) */
 	int	 rate_sec;	/* sends a second (rate = 100/s); 0 = no cap */

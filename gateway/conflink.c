@@ -49,6 +49,8 @@ static const struct key_def smpp_keys[] = {
 	{ "source_addr",	KEY_STRING,	M(source_addr),	"", 0, 0, 0 },
 	{ "source_ton",		KEY_INT,	M(source_ton),	"0", 0, 6, 0 },
 	{ "source_npi",		KEY_INT,	M(source_npi),	"0", 0, 18, 0 },
+	{ "dest_ton",		KEY_INT,	M(dest_ton),	"1", 0, 6, 0 },
+	{ "dest_npi",		KEY_INT,	M(dest_npi),	"1", 0, 18, 0 },
 	{ "window",		KEY_INT,	M(window),	"10", 1, 1000, 0 },
 	{ "ahead",		KEY_INT,	M(ahead),	"4", 1, 64, 0 },
 	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0, 0 },
@@ -266,7 +268,8 @@ config_modem_needs_restart(const struct modem_conf *a, const struct modem_conf *
 		    strcmp(a->system_id, b->system_id) || strcmp(a->password, b->password) ||
 		    strcmp(a->system_type, b->system_type) || strcmp(a->bind, b->bind) ||
 		    strcmp(a->source_addr, b->source_addr) || a->source_ton != b->source_ton ||
-		    a->source_npi != b->source_npi || a->window != b->window ||
+		    a->source_npi != b->source_npi || a->dest_ton != b->dest_ton ||
+		    a->dest_npi != b->dest_npi || a->window != b->window ||
 		    a->ahead != b->ahead ||
 		    a->rate_sec != b->rate_sec || a->enquire_link != b->enquire_link ||
 		    a->response_timeout != b->response_timeout ||

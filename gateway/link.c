@@ -236,11 +236,42 @@ link_try_spawn(struct link *l)
 	}
 }
 
-static const char *
-drain_reason(const struct link *l)
+/*
+ * What a reload's enabled and drain ask of a link, as its reason says it:
+ * the key that asked (was: its section before, NULL at start). A change
+ * from the file must not read "by the operator" (the API's own words).
+ */
+const char *
+link_conf_wish(const struct modem_conf *was, const struct modem_conf *c)
 {
-	return l->inflight > 0 ? "drained by the operator; finishing its sends" :
-	    "drained by the operator";
+	if (!c->enabled)
+		return "enabled = no in the configuration";
+	if (c->drain)
+		return "drain = yes in the configuration";
+	return was != NULL && !was->enabled ? "enabled = yes in the configuration" :
+	    "drain = no in the configuration";
+}
+
+/* A draining link's reason: who drained it, and whether sends finish. */
+static const char *
+drain_reason(const struct link *l, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", l->want_by[0] ? l->want_by :
+	    "drained by the operator", l->inflight > 0 ?
+	    "; finishing its sends" : "");
+	return buf;
+}
+
+/* The wish of an enable, disable or drain event: its reason, or the
+ * operator's words for it when it gave none. */
+static void
+link_wish(struct link *l, enum link_state want, const char *why)
+{
+	l->want = want;
+	snprintf(l->want_by, sizeof(l->want_by), "%s", why[0] ? why :
+	    want == LINK_DISABLED ? "disabled by the operator" :
+	    want == LINK_DRAINING ? "drained by the operator" :
+	    "enabled by the operator");
 }
 
 /*
@@ -251,10 +282,12 @@ drain_reason(const struct link *l)
 void
 link_settle(struct link *l)
 {
+	char buf[128];
+
 	/* Draining shows at once; the sends in flight still complete. */
 	if (l->want == LINK_DRAINING &&
 	    (l->state == LINK_ONLINE || l->state == LINK_DRAINING))
-		link_set_state(l, LINK_DRAINING, drain_reason(l));
+		link_set_state(l, LINK_DRAINING, drain_reason(l, buf, sizeof(buf)));
 	if (l->inflight > 0 || l->bev == NULL)
 		return;
 	if (l->want == LINK_DISABLED || l->respawn || l->lock == LOCK_ELSEWHERE) {
@@ -294,7 +327,8 @@ link_exited(struct link *l, const char *why, int crashed)
 		return;
 	}
 	if (l->want == LINK_DISABLED) {
-		link_set_state(l, LINK_DISABLED, "disabled by the operator");
+		link_set_state(l, LINK_DISABLED, l->want_by[0] ? l->want_by :
+		    "disabled by the operator");
 		return;
 	}
 	if (l->lock == LOCK_ELSEWHERE) {
@@ -394,6 +428,7 @@ link_step(struct link *l, const struct link_ev *ev)
 {
 	const char *why = ev->reason != NULL ? ev->reason : "";
 	char reason[256];
+	char buf[128];
 
 	switch (ev->type) {
 	case LEV_START:
@@ -427,7 +462,7 @@ link_step(struct link *l, const struct link_ev *ev)
 		if (l->lock == LOCK_ELSEWHERE)
 			break;		/* its channel is closing */
 		if (l->want == LINK_DRAINING)
-			link_set_state(l, LINK_DRAINING, drain_reason(l));
+			link_set_state(l, LINK_DRAINING, drain_reason(l, buf, sizeof(buf)));
 		else
 			link_set_state(l, LINK_ONLINE, "");
 		break;
@@ -461,19 +496,19 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_ENABLE:
 		if (l->removed)
 			return -1;
-		l->want = LINK_ONLINE;
+		link_wish(l, LINK_ONLINE, why);
 		if (l->pid == 0)
 			link_start_now(l);
 		else if (l->state == LINK_DRAINING)
-			link_set_state(l, LINK_ONLINE, "enabled by the operator");
+			link_set_state(l, LINK_ONLINE, l->want_by);
 		break;
 	case LEV_DISABLE:
 		if (l->removed)
 			return -1;
-		l->want = LINK_DISABLED;
+		link_wish(l, LINK_DISABLED, why);
 		if (l->pid == 0) {
 			evtimer_del(l->ev_restart);
-			link_set_state(l, LINK_DISABLED, "disabled by the operator");
+			link_set_state(l, LINK_DISABLED, l->want_by);
 			break;
 		}
 		if (l->inflight > 0)
@@ -484,7 +519,7 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_DRAIN:
 		if (l->removed)
 			return -1;
-		l->want = LINK_DRAINING;
+		link_wish(l, LINK_DRAINING, why);
 		if (l->pid == 0) {
 			/* Drained but running: it still reads incoming SMS. */
 			evtimer_del(l->ev_restart);

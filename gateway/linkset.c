@@ -93,8 +93,10 @@ link_setup(struct link *l, const struct modem_conf *conf)
 	    LINK_ONLINE;
 	/* Its first state, recorded by LEV_START. */
 	l->state = l->want == LINK_DISABLED ? LINK_DISABLED : LINK_OFFLINE;
+	if (l->want != LINK_ONLINE)
+		snprintf(l->want_by, sizeof(l->want_by), "%s", link_conf_wish(NULL, conf));
 	if (l->state == LINK_DISABLED)
-		snprintf(l->reason, sizeof(l->reason), "enabled = no in the configuration");
+		snprintf(l->reason, sizeof(l->reason), "%s", l->want_by);
 	l->backoff_ms = RESTART_MIN_MS;
 	l->budget_left = -1;
 	return 0;

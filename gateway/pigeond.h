@@ -116,6 +116,9 @@ struct link {
 	enum link_state	 want;		/* ONLINE, DISABLED or DRAINING: the operator's wish */
 	enum link_lock	 lock;
 	char		 reason[256];	/* why it is in its state */
+	char		 want_by[64];	/* who made the wish, as its reason says
+					 * it: "disabled by the operator", "drain
+					 * = yes in the configuration" */
 	int		 removed;	/* gone from the config: kept aside once stopped */
 	int		 dropped;	/* set aside, and dropped from /metrics and
 					 * /healthz: forgotten, or another host's
@@ -150,6 +153,10 @@ struct link {
 					 * it (watchdog.c too): its exit is no
 					 * crash */
 	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
+	int		 bound;		/* an SMPP worker's sending session is
+					 * bound, as the latest of its `ready`,
+					 * `link` down and `health` said; 0 once
+					 * its channel is closed */
 
 	/* watchdog.c: pings and the last health poll ("health" message):
 	 * signal_percent, signal_dbm, registration, operator, operator_name,
@@ -219,6 +226,8 @@ void	 link_forgotten(const char *name);
  * without a send. 0, or -1 when the event does not apply. */
 int	 link_step(struct link *, const struct link_ev *);
 int	 link_event(struct link *, enum link_event, const char *reason);
+/* The reason a reload's enabled/drain gives (was: NULL at start). */
+const char *link_conf_wish(const struct modem_conf *was, const struct modem_conf *);
 /* 1 when the link can take a send now (online, a free slot, channel open). */
 int	 link_can_send(const struct link *);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */

@@ -33,7 +33,7 @@ reload_link(struct link *l, const struct modem_conf *conf)
 	 * enable or disable over HTTP lasts until the file says otherwise. */
 	if (old->enabled != copy->enabled || old->drain != copy->drain)
 		link_event(l, !copy->enabled ? LEV_DISABLE : copy->drain ?
-		    LEV_DRAIN : LEV_ENABLE, "");
+		    LEV_DRAIN : LEV_ENABLE, link_conf_wish(old, copy));
 	config_modem_free(old);
 }
 

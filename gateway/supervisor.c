@@ -198,6 +198,7 @@ static void
 supervisor_close(struct link *l)
 {
 	deferred_take(l, 0);
+	l->bound = 0;	/* it unbinds, and pigeond hands it nothing more */
 	if (l->bev) {
 		bufferevent_free(l->bev);
 		l->bev = NULL;
@@ -235,6 +236,7 @@ worker_ready(struct link *l, json_t *msg)
 	    json_string_value(json_object_get(msg, "manufacturer")),
 	    json_string_value(json_object_get(msg, "model")),
 	    imei && *imei ? ", IMEI " : "", imei && *imei ? imei : "");
+	l->bound = 1;	/* a bind says ready once the session that sends is */
 	link_event(l, LEV_READY, "");
 }
 
@@ -268,6 +270,7 @@ link_session(struct link *l, json_t *msg)
 		return;
 	}
 	snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");
+	l->bound = 0;
 	log_warnx("modem %s: %s", l->name, why);
 	link_event(l, LEV_WORKER_ERROR, why);
 }
@@ -430,6 +433,13 @@ worker_config(const struct link *l)
 	if (o != NULL && c->rate_sec > 0) {
 		snprintf(rate, sizeof(rate), "%d/s", c->rate_sec);
 		json_object_set_new(o, "rate", json_string(rate));
+	}
+	/* The recipients' TON/NPI, and the country whose numbers TON 2
+	 * (national) writes with its trunk 0 (docs/carrier.md). */
+	if (o != NULL) {
+		json_object_set_new(o, "dest_ton", json_integer(c->dest_ton));
+		json_object_set_new(o, "dest_npi", json_integer(c->dest_npi));
+		json_object_set_new(o, "country", json_string(env.conf.country));
 	}
 	/* What a send asking a receipt (its "report", from `report`, which a
 	 * reload changes without a rebind) puts in registered_delivery: 1,

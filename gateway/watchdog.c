@@ -164,6 +164,9 @@ watchdog_health(struct link *m, json_t *msg)
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (json_is_boolean(json_object_get(msg, bools[i])))
 			json_object_set(h, bools[i], json_object_get(msg, bools[i]));
+	/* The latest word on it: /api/modems shows l->bound, not this copy. */
+	if (json_is_boolean(json_object_get(h, "bound")))
+		m->bound = json_is_true(json_object_get(h, "bound"));
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		json_t *v = json_object_get(msg, strs[i]);
 		if (json_is_string(v) && json_string_length(v) < 64 &&

@@ -35,6 +35,12 @@ sender_of(const struct deliver *d, char *out, size_t size)
 	if (d->source_ton == 1 && strncmp(d->source, "00", 2) == 0 &&
 	    d->source[2] >= '1' && d->source[2] <= '9')
 		snprintf(out, size, "+%s", d->source + 2);
+	/* Others write a national number (0661234567) with TON 1. No
+	 * international number starts with 0: it is read as TON 2's, as
+	 * it came, and pigeond puts the country before it (the member a
+	 * modem sees); +0661234567 was no number, the MO never applied. */
+	else if (d->source_ton == 1 && d->source[0] == '0')
+		snprintf(out, size, "%s", d->source);
 	else if (d->source_ton == 1 && d->source[0] != '+' && d->source[0] != '\0')
 		snprintf(out, size, "+%s", d->source);
 	else

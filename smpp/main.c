@@ -368,6 +368,11 @@ handle_config(json_t *o)
 	cfg.source_npi = (int)get_num(o, "source_npi", 0, 0, 255);
 	cfg.dest_ton = (int)get_num(o, "dest_ton", 1, 0, 255);
 	cfg.dest_npi = (int)get_num(o, "dest_npi", 1, 0, 255);
+	/* A calling code is 1-3 digits; without one, no national form. */
+	s = get_string(o, "country");
+	if (s != NULL && strlen(s) >= 1 && strlen(s) < sizeof(cfg.country) &&
+	    strspn(s, "0123456789") == strlen(s))
+		snprintf(cfg.country, sizeof(cfg.country), "%s", s);
 	cfg.window = (int)get_num(o, "window", 10, 1, 10000);
 	cfg.rate = parse_rate(o);
 	cfg.enquire_link_s = (int)get_num(o, "enquire_link", 30, 1, 3600);

@@ -125,12 +125,34 @@ pdu_end(struct pdu_out *o)
  * Latin-1 at this SMSC (latin1) it has no class bits: dest_addr_subunit
  * 1, the MS display, says the same.
  */
+int
+pdu_dest(const struct link_config *cfg, const char *to, char *out, size_t size)
+{
+	const char *d = to[0] == '+' ? to + 1 : to;
+	size_t ccl = strlen(cfg->country);
+
+	if (cfg->dest_ton != 2) {
+		snprintf(out, size, "%s", d);
+		return cfg->dest_ton;
+	}
+	/* Only a number of the home country has a national form: the one
+	 * its phones dial, as gateway/number.c reads it back (trunk 0). */
+	if (ccl > 0 && strncmp(d, cfg->country, ccl) == 0 && d[ccl] >= '1' &&
+	    d[ccl] <= '9') {
+		snprintf(out, size, "0%s", d + ccl);
+		return 2;
+	}
+	snprintf(out, size, "%s", d);
+	return 1;
+}
+
 void
-pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
+pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *to,
     const struct text_parts *tp, int i, int report, int flash, int validity_s)
 {
-	char validity[17] = "";
+	char validity[17] = "", dest[24];
 	uint8_t dc = tp->ucs2 ? 8 : 0;	/* 0: GSM-7 or Latin-1, per SMSC */
+	int dest_ton = pdu_dest(cfg, to, dest, sizeof(dest));
 
 	if (validity_s > 0)
 		snprintf(validity, sizeof(validity), "0000%02d%02d%02d%02d000R",
@@ -143,7 +165,7 @@ pdu_submit(struct pdu_out *o, const struct link_config *cfg, const char *dest,
 	pdu_u8(o, (uint8_t)cfg->source_ton);
 	pdu_u8(o, (uint8_t)cfg->source_npi);
 	pdu_cstr(o, cfg->source_addr, 21);
-	pdu_u8(o, (uint8_t)cfg->dest_ton);
+	pdu_u8(o, (uint8_t)dest_ton);
 	pdu_u8(o, (uint8_t)cfg->dest_npi);
 	pdu_cstr(o, dest, 21);
 	pdu_u8(o, !cfg->payload && tp->n > 1 ? 0x40 : 0);

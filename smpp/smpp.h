@@ -208,11 +208,19 @@ void	 gsm_mark_cut_escape(unsigned char *u, size_t cap);
 
 struct link_config;
 struct text_parts;
-/* flash: class 0 (shown at once, not stored); validity_s > 0: the
- * network keeps trying that long (relative validity_period). */
+/* to: the recipient as pigeond gives it (+E.164), written as the
+ * config's dest_ton asks (pdu_dest). flash: class 0 (shown at once, not
+ * stored); validity_s > 0: the network keeps trying that long (relative
+ * validity_period). */
 void	 pdu_submit(struct pdu_out *, const struct link_config *,
-	    const char *dest, const struct text_parts *, int i, int report,
+	    const char *to, const struct text_parts *, int i, int report,
 	    int flash, int validity_s);
+/* The destination_addr of to (+E.164) and its TON: the digits without
+ * '+', or with dest_ton 2 a number of the config's country in national
+ * form (its trunk 0, then the national number); a number of another
+ * country stays international, TON 1. */
+int	 pdu_dest(const struct link_config *, const char *to, char *out,
+	    size_t size);
 
 /* The `config` message (docs/modem-protocol.md, SMPP links). */
 struct link_config {
@@ -229,6 +237,7 @@ struct link_config {
 					 * link's loss, as before */
 	char	 source_addr[21];
 	int	 source_ton, source_npi, dest_ton, dest_npi;
+	char	 country[4];		/* [pigeon] country: TON 2's numbers */
 	int	 window;
 	double	 rate;			/* submit_sm a second; 0 = no cap */
 	int	 enquire_link_s;

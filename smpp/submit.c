@@ -367,7 +367,6 @@ link_send(long long id, const char *to, const char *text, int report,
 	struct text_parts tp;
 	const char *err;
 	struct msg *m;
-	const char *dest = to[0] == '+' ? to + 1 : to;
 
 	if (tx_sess()->role == ROLE_RX) {
 		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
@@ -399,7 +398,7 @@ link_send(long long id, const char *to, const char *text, int report,
 		sb->idx = i;
 		sb->order = ++subs_made;
 		pdu_out_init(&sb->pdu);
-		pdu_submit(&sb->pdu, &cfg, dest, &tp, i, report, flash,
+		pdu_submit(&sb->pdu, &cfg, to, &tp, i, report, flash,
 		    validity_s);
 		TAILQ_INSERT_TAIL(&queued, sb, q);
 		nqueued++;

@@ -2189,6 +2189,256 @@ START_TEST(test_receipt_accounts_apart)
 }
 END_TEST
 
+/* The bind's section of smpp_view and smpp_national, with extra lines. */
+static const char *view_base;
+
+static void
+view_section(const char *extra)
+{
+	char *lines = h_strf("%s%s", view_base, extra);
+
+	free(section);
+	section = h_smsc_section(&smsc, "carrier", lines);
+	g.smpp_extra = section;
+	free(lines);
+}
+
+/* A gateway named name with one bind of those lines. */
+static void
+view_start(const char *name, const char *base)
+{
+	char sname[64];
+
+	memset(&g, 0, sizeof(g));
+	memset(&smsc, 0, sizeof(smsc));
+	snprintf(sname, sizeof(sname), "%s-smsc", name);
+	h_smsc_start(&smsc, sname, "--ids hex");
+	view_base = base;
+	section = NULL;
+	view_section("");
+	g.nsmpp = 1;
+	g.extra_config = (char *)"timezone = UTC\n";
+	g.http_extra = "token = " TOKEN "\n";
+	h_gateway_start(&g, name, 0);
+}
+
+/* Health polls every 5 s: what /api/modems says between two is pigeond's. */
+static void
+setup_view(void)
+{
+	view_start("smpp_view", "source_ton = 3\nsource_npi = 0\nhealth_seconds = 5\n");
+}
+
+/* The carrier's row of GET /api/modems (a new reference), or NULL. */
+static json_t *
+carrier_row(void)
+{
+	char *body = NULL;
+	json_t *all, *m, *row = NULL;
+	size_t i;
+
+	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
+	    (all = json_loads(body, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(all, "modems"), i, m)
+			if (strcmp(json_string_value(json_object_get(m, "name")),
+			    "carrier") == 0)
+				row = json_incref(m);
+		json_decref(all);
+	}
+	free(body);
+	return row;
+}
+
+static int
+carrier_bound(void *arg)
+{
+	json_t *row = carrier_row();
+	int ok = row != NULL && json_is_true(json_object_get(row, "bound"));
+
+	(void)arg;
+	json_decref(row);
+	if (!ok)
+		h_sleep_ms(100);
+	return ok;
+}
+
+/* The first row that shows the carrier in w->state (in w->row): what
+ * one answer of /api/modems says together. */
+struct row_wait {
+	const char *state;
+	json_t *row;
+};
+
+static int
+carrier_row_in(void *arg)
+{
+	struct row_wait *w = arg;
+	json_t *row = carrier_row();
+
+	if (row != NULL && strcmp(json_string_value(json_object_get(row, "state")) ?: "",
+	    w->state) == 0) {
+		w->row = row;
+		return 1;
+	}
+	json_decref(row);
+	h_sleep_ms(20);
+	return 0;
+}
+
+static void
+view_action(const char *action)
+{
+	char *path = h_strf("/api/modems/carrier/%s", action), *body = NULL;
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", path, TOKEN, "", &body), 200);
+	free(body);
+	free(path);
+}
+
+#define CARRIER_IS(want) ck_assert_msg(h_wait_for(carrier_is, (want), WAIT_MS) == 0, \
+	"the carrier is %s, not %s", carrier_state(), (want))
+
+/*
+ * What /api/modems says of a bind is true between its health polls: a
+ * bind disabled (its worker stopped) or whose session dropped is not
+ * "bound" (it said so until its next poll, and a disabled one for ever,
+ * beside a frozen health_at), and a stopped worker's sends in flight and
+ * rate are not shown. The reason of an enable, a disable or a drain says
+ * where it came from: the file (SIGHUP) read "by the operator" too.
+ */
+START_TEST(test_view_between_polls)
+{
+	struct row_wait w = { "disabled", NULL };
+
+	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	ck_assert_msg(h_wait_for(carrier_bound, NULL, WAIT_MS) == 0, "never bound");
+
+	view_section("enabled = no\n");
+	h_gateway_reload(&g);
+	ck_assert_msg(h_wait_for(carrier_row_in, &w, WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	char *text = json_dumps(w.row, JSON_COMPACT);
+	ck_assert_msg(json_is_false(json_object_get(w.row, "bound")), "%s", text);
+	ck_assert_msg(json_object_get(w.row, "rate") == NULL &&
+	    json_object_get(w.row, "queued") == NULL, "%s", text);
+	ck_assert_int_eq(json_integer_value(json_object_get(w.row, "in_flight")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(w.row, "state_reason")),
+	    "enabled = no in the configuration");
+	free(text);
+	json_decref(w.row);
+
+	view_section("");
+	h_gateway_reload(&g);
+	CARRIER_IS("online|$");
+	ck_assert_msg(carrier_bound(NULL), "online, not bound");
+
+	/* The SMSC drops the bind and refuses it: the first answer that
+	 * says offline says not bound. */
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
+	    "\"count\":100000}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	w.state = "offline";
+	w.row = NULL;
+	ck_assert_msg(h_wait_for(carrier_row_in, &w, WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	text = json_dumps(w.row, JSON_COMPACT);
+	ck_assert_msg(json_is_false(json_object_get(w.row, "bound")), "%s", text);
+	free(text);
+	json_decref(w.row);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+	CARRIER_IS("online|$");
+
+	view_action("drain");
+	CARRIER_IS("draining|drained by the operator$");
+	view_action("enable");
+	CARRIER_IS("online|enabled by the operator$");
+	view_section("drain = yes\n");
+	h_gateway_reload(&g);
+	CARRIER_IS("draining|drain = yes in the configuration$");
+	view_section("");
+	h_gateway_reload(&g);
+	CARRIER_IS("online|drain = no in the configuration$");
+	view_action("disable");
+	CARRIER_IS("disabled|disabled by the operator$");
+	view_action("enable");
+	CARRIER_IS("online|$");
+}
+END_TEST
+
+/* A carrier that wants its country's numbers national. */
+static void
+setup_national(void)
+{
+	view_start("smpp_national", "dest_ton = 2\ndest_npi = 1\n");
+}
+
+/* dest_ton and dest_npi of the last submit_sm to dest, as "TON/NPI". */
+static char *
+last_dest_type(const char *dest)
+{
+	json_t *subs = h_smsc_submits(&smsc), *r, *last = NULL;
+	size_t i;
+
+	json_array_foreach(subs, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "dest")) ?: "", dest) == 0)
+			last = r;
+	char *t = last == NULL ? strdup("none") : h_strf("%lld/%lld",
+	    (long long)json_integer_value(json_object_get(last, "dest_ton")),
+	    (long long)json_integer_value(json_object_get(last, "dest_npi")));
+
+	json_decref(subs);
+	return t;
+}
+
+/*
+ * dest_ton = 2: the carrier wants its country's numbers national. A
+ * Moroccan phone's answers go to 0661..., TON 2; a foreign number stays
+ * international (TON 1). An MO whose sender the SMSC writes nationally
+ * with TON 1 (0661...: no international number starts with 0), or TON 2
+ * without the trunk 0, or TON 1 with 00, is the member a modem sees,
+ * +212661...: stored as +0661..., "not a phone number", it was never
+ * applied. The SMSC's receipt, the national number in it, delivers.
+ */
+START_TEST(test_national_numbers)
+{
+	const char *phone = "+212661100201", *national = "0661100201";
+	char *t, *body = NULL;
+	const char *one[] = { phone };
+
+	TEXT_OPTS(national, "JOIN natio1", "--ton 1 --npi 1");
+	GETS(national, "Welcome to Pigeon, @natio1!");
+	t = last_dest_type(national);
+	ck_assert_str_eq(t, "2/1");
+	free(t);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE "
+	    "phone = $1 AND handle = 'natio1'", 1, one), 1);
+	TEXT_OPTS("661100201", "STATS", "--ton 2 --npi 1");
+	GETS(national, "You have 0 followers");
+	TEXT_OPTS("00212661100201", "NAME Natio", "--ton 1 --npi 1");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT name FROM accounts WHERE phone = $1",
+	    phone, "Natio", WAIT_MS), 0);
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+33612345678\",\"text\":\"abroad stays international\"}",
+	    &body), 202);
+	free(body);
+	GETS("33612345678", "abroad stays international");
+	t = last_dest_type("33612345678");
+	ck_assert_str_eq(t, "1/1");
+	free(t);
+
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"+212661100202\",\"text\":\"a national receipt\"}", &body), 202);
+	free(body);
+	GETS("0661100202", "a national receipt");
+	long id = outbox_id("+212661100202", "a national receipt");
+	ck_assert(id > 0);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, NULL), 0);
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -2282,6 +2532,16 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_account_hosts, teardown);
 	tcase_add_test(tc, test_receipts_on_another_host);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_view");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_view, teardown);
+	tcase_add_test(tc, test_view_between_polls);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_national");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_national, teardown);
+	tcase_add_test(tc, test_national_numbers);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

@@ -1384,6 +1384,22 @@ START_TEST(test_international_with_00)
 }
 END_TEST
 
+/* A national number written with TON 1 (0661234567, as some SMSCs do)
+ * goes to pigeond as it came, which reads it as national: +0661234567
+ * was no number, the member's MO never applied. */
+START_TEST(test_national_with_ton1)
+{
+	raw_start("smpp-ton1-0");
+	raw_bound();
+	raw_deliver(42, 1, 1, "0661234567", 0, "HELP", NULL, 0);
+	json_t *m = w_next_delivery();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "sender")), "0661234567");
+	json_decref(m);
+	teardown();
+	raw_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1417,6 +1433,7 @@ main(void)
 	tcase_add_test(tc, test_receipt_without_esm_class);
 	tcase_add_test(tc, test_receipt_state_and_stat_disagree);
 	tcase_add_test(tc, test_international_with_00);
+	tcase_add_test(tc, test_national_with_ton1);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }

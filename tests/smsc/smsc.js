@@ -431,8 +431,12 @@ function serve(dir, opts) {
 			order = order.filter((i) => keep.includes(i + 1));
 		}
 		for (const i of order) {
-			const f = { source_addr: c.from, source_addr_ton: 1,
-			    source_addr_npi: 1, destination_addr: c.to || '40404',
+			/* c.ton, c.npi: the sender's, as the SMSC writes
+			 * them (TON 1 with a national number, TON 2). */
+			const f = { source_addr: c.from,
+			    source_addr_ton: c.ton !== undefined ? c.ton : 1,
+			    source_addr_npi: c.npi !== undefined ? c.npi : 1,
+			    destination_addr: c.to || '40404',
 			    dest_addr_ton: 0, data_coding: coding === 'gsm' ? 0 : 8,
 			    esm_class: 0 };
 			let body = parts[i];
@@ -871,7 +875,8 @@ function main(argv) {
 		if (pos.length !== 2)
 			usage();
 		const o = parseOpts(flags, { to: 's', coding: 's', concat: 's',
-		    ref: 'int', reverse: 'flag', only: 's', pdu: 's' });
+		    ref: 'int', reverse: 'flag', only: 's', pdu: 's', ton: 'int',
+		    npi: 'int' });
 		ctlCall(dir, Object.assign({ cmd: 'deliver', from: pos[0],
 		    text: pos[1] }, o));
 		return;

@@ -196,6 +196,9 @@ static const struct {
 	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
 	  "password = b\nrate = 200/s 500000/day\n",
 	  ":7: [smpp c] rate: '500000/day': at most 100000 a minute, hour or day" },
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
+	  "password = b\ndest_ton = 7\n",
+	  ":7: [smpp c] dest_ton: '7' is not a number from 0 to 6" },
 	{ "[database]\nconninfo = x\n[pigeon]\nlog_level = loud\n",
 	  ":4: [pigeon] log_level: 'loud' is not one of error, warning, info, debug" },
 	{ "[database]\nconninfo = x\n[pigeon]\nmodem_program = /nonexistent/pigeon-modem\n",
@@ -258,6 +261,25 @@ START_TEST(test_rate_max)
 	ck_assert_int_eq(c.modems[0].rate_day, CONFIG_RATE_MAX);
 	ck_assert_int_eq(c.modems[1].rate_sec, 200000);
 	ck_assert_int_eq(c.modems[1].rate_day, CONFIG_RATE_MAX);
+	config_free(&c);
+}
+END_TEST
+
+/* The recipients' TON/NPI (docs/carrier.md): 1/1 unless the carrier
+ * wants national numbers; pigeon-smpp read keys pigeond refused. */
+START_TEST(test_smpp_dest_ton)
+{
+	struct pigeon_conf c;
+	char err[512] = "";
+	int rc = load("[database]\nconninfo = x\n"
+	    "[smpp c]\nhost = 127.0.0.1\nsystem_id = a\npassword = b\n"
+	    "[smpp d]\nhost = 127.0.0.1\nsystem_id = a\npassword = b\n"
+	    "dest_ton = 2\ndest_npi = 1\n", &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_int_eq(c.modems[0].dest_ton, 1);
+	ck_assert_int_eq(c.modems[0].dest_npi, 1);
+	ck_assert_int_eq(c.modems[1].dest_ton, 2);
+	ck_assert(config_modem_needs_restart(&c.modems[0], &c.modems[1]));
 	config_free(&c);
 }
 END_TEST
@@ -343,6 +365,7 @@ main(void)
 	tcase_add_test(tc, test_port_zero);
 	tcase_add_test(tc, test_modem_defaults);
 	tcase_add_test(tc, test_rate_max);
+	tcase_add_test(tc, test_smpp_dest_ton);
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_secret_files);
 	suite_add_tcase(s, tc);

@@ -485,6 +485,36 @@ START_TEST(test_submit_flash_validity)
 }
 END_TEST
 
+/* dest_ton 2: a number of the [pigeon] country written nationally, its
+ * trunk 0 first, TON 2; another country's stays international, TON 1;
+ * any other dest_ton writes the digits without '+' as they are. */
+START_TEST(test_dest_national)
+{
+	struct link_config cfg;
+	char out[24];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.dest_ton = 1;
+	snprintf(cfg.country, sizeof(cfg.country), "212");
+	ck_assert_int_eq(pdu_dest(&cfg, "+212661234567", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "212661234567");
+	cfg.dest_ton = 2;
+	ck_assert_int_eq(pdu_dest(&cfg, "+212661234567", out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "0661234567");
+	ck_assert_int_eq(pdu_dest(&cfg, "+33612345678", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "33612345678");
+	/* 21 is not 212's start; +2120... is no number of ours. */
+	ck_assert_int_eq(pdu_dest(&cfg, "+21612345678", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "21612345678");
+	cfg.country[0] = '\0';		/* no country: no national form */
+	ck_assert_int_eq(pdu_dest(&cfg, "+212661234567", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "212661234567");
+	cfg.dest_ton = 0;
+	ck_assert_int_eq(pdu_dest(&cfg, "+212661234567", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "212661234567");
+}
+END_TEST
+
 /* A GSM-7 part cut between an escape and its character ("5" and the
  * escape of a euro sign): marked U+F0800 when another part follows, for
  * the join (pigeon_inbox_surrogates); the last part's is left as decoded. */
@@ -615,6 +645,7 @@ main(void)
 	tcase_add_test(tc, test_decode_cut_pair);
 	tcase_add_test(tc, test_decode_cut_escape);
 	tcase_add_test(tc, test_submit_flash_validity);
+	tcase_add_test(tc, test_dest_national);
 	tcase_add_test(tc, test_decode_data_coding);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
