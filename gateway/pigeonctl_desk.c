@@ -101,10 +101,10 @@ cmd_optout(const char *phone)
 /*
  * A member named by its handle ("@dave", "dave") or by its phone, in any
  * form number.c takes ("+212 661-000004", "0661000004"): the handle
- * (the buffer is reused). A '+', a separator or a leading "00" is a
- * phone; a handle has letters or '_'; bare digits are a phone when a
- * member has it, else a handle ("@" forces one). A phone no member has
- * exits 1.
+ * (the buffer is reused). Digits with a '+' or a separator are a
+ * phone; anything with another character is a handle; bare digits are a
+ * phone when a member has it, else a handle ("@" forces one). A phone
+ * no member has exits 1.
  */
 const char *
 ctl_member(const char *arg)
@@ -113,8 +113,9 @@ ctl_member(const char *arg)
 	char path[512], *text = NULL;
 	int digits = arg[0] != '\0' && strspn(arg, "0123456789") == strlen(arg);
 
-	if (arg[0] == '@' || (!digits && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(arg)))
+	/* Not a phone's characters (a mistyped handle): the route says. */
+	if (arg[0] == '@' || strpbrk(arg, "0123456789") == NULL ||
+	    strspn(arg, "0123456789+-./() ") != strlen(arg))
 		return arg[0] == '@' ? arg + 1 : arg;
 	phone_path(path, sizeof(path), arg, "");
 	if (digits) {
