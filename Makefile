@@ -93,6 +93,7 @@ PIGEOND_SRCS = \
 	gateway/api_body.c \
 	gateway/api_params.c \
 	gateway/api_users.c \
+	gateway/api_desk.c \
 	gateway/api_business.c \
 	gateway/api_stats.c \
 	gateway/atom.c \
@@ -107,7 +108,7 @@ PIGEOND_SRCS = \
 # The operator's CLI over the HTTP API; reads pigeon.conf for the address and token.
 PIGEONCTL_SRCS = \
 	gateway/pigeonctl.c gateway/pigeonctl_http.c gateway/pigeonctl_cmds.c \
-	gateway/pigeonctl_biz.c \
+	gateway/pigeonctl_biz.c gateway/pigeonctl_desk.c \
 	gateway/config.c \
 	gateway/conflink.c \
 	gateway/confcheck.c \
@@ -211,6 +212,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_tokens \
 	tests/integration/test_pigeonctl_api \
 	tests/integration/test_moderation \
+	tests/integration/test_desk \
 	tests/integration/test_status_charts \
 	tests/integration/test_pigeonctl \
 	tests/integration/test_webhook \

@@ -114,6 +114,10 @@ void	 api_users_stats(struct api_req *);
 void	 api_mod_post_remove(struct api_req *);
 void	 api_mod_user_action(struct api_req *);
 
+/* api_desk.c: the support desk's phone routes (admin scope). */
+void	 api_desk_phone(struct api_req *);	/* GET /api/phones/PHONE */
+void	 api_desk_optout(struct api_req *);	/* POST /api/phones/PHONE/optout */
+
 /* api_business.c: business accounts, their keys, scheduled posts and
  * tracked words by API (issue 17). */
 void	 api_biz_mark(struct api_req *);

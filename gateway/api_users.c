@@ -1,7 +1,8 @@
 /*
  * api_users.c: the public microblog: GET /api/users/HANDLE,
  * GET /api/users/HANDLE/posts, GET /users/HANDLE.atom (never a phone
- * number); GET /api/users/HANDLE/stats (with the token), the account's reach.
+ * number; an admin token sees a suspended member too); GET
+ * /api/users/HANDLE/stats (with the token), the account's reach.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -63,7 +64,12 @@ api_users_get(struct api_req *r)
 		return;
 	}
 	const char *params[] = { h };
-	api_query(r, "SELECT pigeon_api_user($1)", 1, params, user_fetched);
+	/* An admin token sees a suspended member too, marked (63_desk.sql);
+	 * the public and a read token do not. Never a phone. */
+	if (r->scopes & API_SCOPE_ADMIN)
+		api_query(r, "SELECT pigeon_desk_user($1)", 1, params, user_fetched);
+	else
+		api_query(r, "SELECT pigeon_api_user($1)", 1, params, user_fetched);
 }
 
 void
@@ -82,8 +88,10 @@ api_users_posts(struct api_req *r)
 		return;
 	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
 	snprintf(before_s, sizeof(before_s), "%lld", before);
-	const char *params[] = { h, limit_s, before ? before_s : NULL };
-	api_query(r, "SELECT pigeon_api_user_posts($1, $2, $3)", 3, params, user_fetched);
+	const char *params[] = { h, limit_s, before ? before_s : NULL,
+	    r->scopes & API_SCOPE_ADMIN ? "true" : "false" };
+	api_query(r, "SELECT pigeon_api_user_posts_of($1, $2, $3, $4)", 4, params,
+	    user_fetched);
 }
 
 /* GET /api/users/HANDLE/stats?days=N (token): the account's audience and

@@ -83,6 +83,9 @@ static const struct route routes[] = {
 	{ EVHTTP_REQ_POST, "/api/users/*/restore",	ADMIN,  0, api_mod_user_action },
 	{ EVHTTP_REQ_GET,  "/api/users/*/export",	ADMIN,  0, api_mod_user_action },
 	{ EVHTTP_REQ_DELETE, "/api/posts/*",		ADMIN,  0, api_mod_post_remove },
+	/* The support desk (api_desk.c): no DELETE, only the phone lifts a STOP. */
+	{ EVHTTP_REQ_GET,  "/api/phones/*",		ADMIN,  0, api_desk_phone },
+	{ EVHTTP_REQ_POST, "/api/phones/*/optout",	ADMIN,  0, api_desk_optout },
 	{ EVHTTP_REQ_GET,  "/api/search",		PUBLIC, 0, api_search },
 	{ EVHTTP_REQ_POST, "/api/posts",		BUSINESS, 1, api_biz_posts_create },
 	{ EVHTTP_REQ_POST, "/api/users/*/business",	ADMIN,  0, api_biz_mark },
@@ -400,6 +403,27 @@ operator_bearer(struct api_req *r)
 	return api_token_find(h, &scopes) != NULL;
 }
 
+/* A public route's optional operator token: its name and scopes in r
+ * when the bearer is one (an admin token sees more: api_users.c), else
+ * nothing, and the route answers as to anyone. */
+static void
+public_bearer(struct api_req *r)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Authorization");
+	const char *name;
+	unsigned scopes;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return;
+	for (h += 7; *h == ' '; h++)
+		;
+	if ((name = api_token_find(h, &scopes)) == NULL)
+		return;
+	snprintf(r->token, sizeof(r->token), "%s", name);
+	r->scopes = scopes;
+}
+
 static int
 authorized(struct api_req *r, enum auth need)
 {
@@ -571,6 +595,8 @@ http_dispatch(struct evhttp_request *req, void *unused)
 	}
 	if (rt->auth != PUBLIC && rt->auth != BUSINESS && !authorized(r, rt->auth))
 		goto done;
+	if (rt->auth == PUBLIC)
+		public_bearer(r);
 	/* The public API, pages and feeds cost queries: a budget per client
 	 * address (searches and the directory, whose queries read whole
 	 * indexes, have their own, smaller one). So do the

@@ -45,7 +45,8 @@ usage_exit(int code)
 	    "  messages [-t NUMBER] [-s STATE] [-n LIMIT] [-b BEFORE]\n"
 	    "                              search sent messages, newest first\n"
 	    "  queue                       queue depth, recent failures, delivery rates\n"
-	    "  users HANDLE                a user's profile and latest posts\n"
+	    "  users HANDLE                a user's profile and latest posts (with an\n"
+	    "                              admin token, a suspended one's too)\n"
 	    "  health                      pigeond's and the database's state\n"
 	    CTL_MORE_USAGE
 	    "--json, --help and --version may also come after the command.\n"
@@ -496,7 +497,7 @@ cmd_queue(void)
 static int
 cmd_users(const char *handle)
 {
-	char path[256], *enc = evhttp_uriencode(handle[0] == '@' ? handle + 1 : handle, -1, 0);
+	char path[256], *enc = evhttp_uriencode(ctl_member(handle), -1, 0);
 	json_t *p;
 	size_t i;
 
@@ -517,6 +518,10 @@ cmd_users(const char *handle)
 		    *s(u, "name") != '-' ? s(u, "name") : "", *s(u, "name") != '-' ? ")" : "");
 		if (*s(u, "bio") != '-')
 			printf("  %s\n", s(u, "bio"));
+		/* An admin token's view: the public's has no such member. */
+		if (json_is_string(json_object_get(u, "suspended_at")))
+			printf("  SUSPENDED since %s (hidden from the public)\n",
+			    when(u, "suspended_at"));
 		printf("  member since %s; %" JSON_INTEGER_FORMAT " posts, %" JSON_INTEGER_FORMAT
 		    " followers, following %" JSON_INTEGER_FORMAT "\n", when(u, "member_since"),
 		    json_integer_value(json_object_get(u, "posts")),

@@ -65,9 +65,24 @@ json_t	*api(const char *method, const char *path, json_t *body);
 	"  erase HANDLE --yes          erase a member's data for good\n" \
 	"  watch [--delay SECONDS] [--count N]\n" \
 	"                              modems and queue, refreshed (Ctrl-C stops)\n" \
+	CTL_DESK_USAGE \
 	CTL_BIZ_USAGE
 /* Runs one of them: its exit code, or -1 when argv is none of them. */
 int	 ctl_more(int argc, char **argv);
+
+/* pigeonctl_desk.c: the support desk (admin scope). */
+#define CTL_DESK_USAGE \
+	"  phone NUMBER                what is known of a phone: its member, its STOP\n" \
+	"  optout NUMBER               record a STOP for a phone that asked by other\n" \
+	"                              means (nothing is sent to it; only the phone\n" \
+	"                              lifts it, by START or JOIN)\n" \
+	"  A HANDLE of users, export, suspend, restore and erase may be the\n" \
+	"  member's phone number, in any form (+212 661-000004, 0661000004).\n"
+int	 ctl_desk(int argc, char **argv);
+int	 ctl_desk_known(const char *name);
+/* A handle or a member's phone to its handle (exits 1 when no member has
+ * the phone); the buffer is reused. */
+const char *ctl_member(const char *arg);
 
 /* pigeonctl_biz.c: business accounts (issue 17). */
 #define CTL_BIZ_USAGE \

@@ -27,7 +27,7 @@ ctl_known(const char *name)
 	for (int i = 0; commands[i]; i++)
 		if (strcmp(commands[i], name) == 0)
 			return 1;
-	return ctl_biz_known(name);
+	return ctl_biz_known(name) || ctl_desk_known(name);
 }
 
 static const char *
@@ -289,7 +289,7 @@ cmd_moderate(const char *cmd, const char *arg)
 {
 	char path[256];
 	const char *method = "POST";
-	const char *h = arg[0] == '@' ? arg + 1 : arg;
+	const char *h = strcmp(cmd, "remove-post") == 0 ? arg : ctl_member(arg);
 	char *enc = evhttp_uriencode(h, -1, 0);
 
 	if (strcmp(cmd, "remove-post") == 0) {
@@ -414,7 +414,7 @@ ctl_more(int argc, char **argv)
 	const char *cmd = argv[0];
 	int rc;
 
-	if ((rc = ctl_biz(argc, argv)) != -1)
+	if ((rc = ctl_biz(argc, argv)) != -1 || (rc = ctl_desk(argc, argv)) != -1)
 		return rc;
 	if ((strcmp(cmd, "remove-post") == 0 || strcmp(cmd, "suspend") == 0 ||
 	    strcmp(cmd, "restore") == 0 || strcmp(cmd, "export") == 0) && argc == 2)

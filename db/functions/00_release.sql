@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 91fe4f7f25adaa23c468840f0839991b29a8192bf732f8d8098219a839546201
+-- functions sha256: d41e703602144bcdd752b4879b9eec5e1a5c930179fffe6885f0057b8475beb0
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 78 $$;

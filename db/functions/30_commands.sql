@@ -7,10 +7,56 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- Why a reply to p_to was not queued (pigeon_queue_reply), kept for the
+-- inbox's result (pigeon_apply_result): it said "join hint sent" or
+-- "left @dave" when nothing was queued. In a session setting, not SET
+-- LOCAL: a function with a SET clause (search_path) undoes what SET LOCAL
+-- did inside it when it returns. pigeon_apply empties it first.
+CREATE OR REPLACE FUNCTION pigeon_reply_missed(p_to text, p_why text)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	j jsonb := coalesce(nullif(current_setting('pigeon.reply_missed', true), ''),
+	    '{}')::jsonb;
+BEGIN
+	-- Bounded: outside pigeon_apply (a fan-out's warnings) nobody empties
+	-- it, and only the message being applied reads it.
+	IF length(j::text) > 2000 THEN
+		j := '{}';
+	END IF;
+	PERFORM set_config('pigeon.reply_missed',
+	    (j || jsonb_build_object(p_to, p_why))::text, false);
+END $$;
+
+-- p_outcome as the inbox's result, with what became of the replies to
+-- the sender: "(no reply: opted out)" when one was not queued and none
+-- was, "(a reply not sent: ...)" when another was. Empties what
+-- pigeon_reply_missed kept.
+CREATE OR REPLACE FUNCTION pigeon_apply_result(p_msg bigint, p_phone text,
+    p_outcome text)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	missed text := nullif(current_setting('pigeon.reply_missed', true), '');
+BEGIN
+	IF missed IS NULL THEN
+		RETURN p_outcome;
+	END IF;
+	PERFORM set_config('pigeon.reply_missed', '', false);
+	missed := missed::jsonb->>p_phone;
+	IF missed IS NULL THEN
+		RETURN p_outcome;
+	END IF;
+	IF EXISTS (SELECT 1 FROM outbox o WHERE o.reply_to = p_msg
+	           AND o.recipient = p_phone) THEN
+		RETURN p_outcome || ' (a reply not sent: ' || missed || ')';
+	END IF;
+	RETURN p_outcome || ' (no reply: ' || missed || ')';
+END $$;
+
 -- Queues a catalog entry for p_to in p_lang (English when missing). Never
 -- to a phone that said STOP unless p_bypass (the STOP confirmation only).
 -- When p_cap, at most reply_cap_hour and reply_cap_day such replies go to
--- one phone: an auto-responder answering every reply cannot loop.
+-- one phone: an auto-responder answering every reply cannot loop. NULL
+-- when not queued, the reason kept (pigeon_reply_missed).
 CREATE OR REPLACE FUNCTION pigeon_queue_reply(p_to text, p_lang text,
     p_key text, p_args text[], p_reply_to bigint, p_bypass boolean,
     p_cap boolean, p_max_parts integer, p_more text)
@@ -22,6 +68,7 @@ DECLARE
 	n_day integer;
 BEGIN
 	IF NOT p_bypass AND EXISTS (SELECT 1 FROM optouts WHERE phone = p_to) THEN
+		PERFORM pigeon_reply_missed(p_to, 'opted out');
 		RETURN NULL;
 	END IF;
 	IF p_cap AND NOT p_bypass THEN
@@ -34,6 +81,7 @@ BEGIN
 		IF n_hour >= pigeon_setting_int('reply_cap_hour') OR
 		   n_day >= pigeon_setting_int('reply_cap_day') THEN
 			PERFORM pigeon_count('reply_capped', 1);
+			PERFORM pigeon_reply_missed(p_to, 'reply cap reached');
 			RETURN NULL;
 		END IF;
 	END IF;
@@ -161,7 +209,9 @@ BEGIN
 		UPDATE inbox_messages SET state = 'ignored' WHERE id = p_msg;
 		RETURN 'empty: hint already sent today';
 	END IF;
-	PERFORM pigeon_reply(p_phone, p_lang, k, '{}', p_msg);
+	IF pigeon_reply(p_phone, p_lang, k, '{}', p_msg) IS NULL THEN
+		RETURN 'empty';	-- the reason follows (pigeon_apply_result)
+	END IF;
 	RETURN 'empty: ' || k || ' sent';
 END $$;
 
@@ -201,8 +251,10 @@ BEGIN
 	             AND o.created_at > now() - interval '1 hour') THEN
 		RETURN 'rate limited';
 	END IF;
-	PERFORM pigeon_reply(m.sender, p_lang, 'rate_limited',
-	    ARRAY[per_min::text, per_day::text], m.id);
+	IF pigeon_reply(m.sender, p_lang, 'rate_limited',
+	    ARRAY[per_min::text, per_day::text], m.id) IS NULL THEN
+		RETURN 'rate limited';	-- the reason follows (pigeon_apply_result)
+	END IF;
 	RETURN 'rate limited: warned';
 END $$;
 
@@ -255,6 +307,7 @@ DECLARE
 	n integer;
 	k integer;
 	opted_in boolean := false;
+	hidden boolean := false;
 BEGIN
 	-- Locked here, written once at the end (pigeon_apply_end): its
 	-- state, command and result in one UPDATE, the state counts'
@@ -264,6 +317,10 @@ BEGIN
 	   FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
+	END IF;
+	-- The replies this message misses are its own (pigeon_apply_result).
+	IF current_setting('pigeon.reply_missed', true) <> '' THEN
+		PERFORM set_config('pigeon.reply_missed', '', false);
 	END IF;
 
 	-- Operators' promotions and service numbers are stored, never answered.
@@ -305,7 +362,8 @@ BEGIN
 
 	outcome := pigeon_apply_limit(m, lang);
 	IF outcome IS NOT NULL THEN
-		RETURN pigeon_apply_end(p_msg, c_cmd, outcome);
+		RETURN pigeon_apply_end(p_msg, c_cmd,
+		    pigeon_apply_result(p_msg, m.sender, outcome));
 	END IF;
 
 	-- "ON verra": ON or OFF with a word nobody is called is a post; so
@@ -335,9 +393,11 @@ BEGIN
 		-- A suspended member is not shown while suspended (its pages,
 		-- the API, SEARCH): GET, WHOIS and FOLLOW answer as for no such
 		-- member (GET showed its latest post). UNFOLLOW, ON and OFF
-		-- still act on it.
+		-- still act on it. The result, which the operator alone
+		-- reads, says why.
 		IF target.suspended_at IS NOT NULL AND c_cmd IN ('get', 'whois', 'follow') THEN
 			target := NULL;
+			hidden := true;
 		END IF;
 	END IF;
 
@@ -411,14 +471,16 @@ BEGIN
 		IF NOT EXISTS (SELECT 1 FROM outbox o
 		               WHERE o.recipient = m.sender AND o.reply_key = 'join_hint'
 		                 AND o.created_at > now() - interval '1 day') THEN
-			PERFORM pigeon_reply(m.sender, lang, 'join_hint', '{}', p_msg);
-			outcome := 'not a member: join hint sent';
+			outcome := CASE WHEN pigeon_reply(m.sender, lang, 'join_hint',
+			    '{}', p_msg) IS NULL THEN 'not a member'	-- and why
+			    ELSE 'not a member: join hint sent' END;
 		ELSE
 			outcome := 'not a member: join hint already sent today';
 		END IF;
 	ELSIF c_handle <> '' AND target.id IS NULL THEN
 		PERFORM pigeon_reply(m.sender, lang, 'no_such_user', ARRAY[c_handle], p_msg);
-		outcome := 'no such user @' || c_handle;
+		outcome := 'no such user @' || c_handle ||
+		    CASE WHEN hidden THEN ' (suspended)' ELSE '' END;
 	ELSIF c_cmd = 'post' THEN
 		outcome := pigeon_apply_post(acct, c_text, p_msg, c_ucs2, lang);
 	ELSIF c_cmd = 'follow' THEN
@@ -518,7 +580,8 @@ BEGIN
 	IF opted_in THEN
 		outcome := outcome || ' (STOP lifted by JOIN)';
 	END IF;
-	RETURN pigeon_apply_end(p_msg, coalesce(p_cmd->>'cmd', 'post'), outcome);
+	RETURN pigeon_apply_end(p_msg, coalesce(p_cmd->>'cmd', 'post'),
+	    pigeon_apply_result(p_msg, m.sender, outcome));
 END $$;
 
 -- D h text: only to someone who follows the sender; the recipient's STOP

@@ -72,8 +72,8 @@ BEGIN
 	RETURN coalesce(r, '[]'::jsonb);
 END $$;
 
--- A public profile: never the phone number.
-CREATE OR REPLACE FUNCTION pigeon_api_user(p_handle text)
+-- A profile as the public sees it: never the phone number.
+CREATE OR REPLACE FUNCTION pigeon_api_user_json(a accounts)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('handle', a.handle, 'name', a.name, 'bio', a.bio,
 	    'member_since', a.created_at,
@@ -81,13 +81,20 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	               WHERE p.account_id = a.id AND p.deleted_at IS NULL),
 	    'followers', (SELECT count(*) FROM follows f WHERE f.followee = a.id),
 	    'following', (SELECT count(*) FROM follows f WHERE f.follower = a.id))
+$$;
+
+-- A public profile; NULL when there is no such user or it is suspended
+-- (an admin token's view, with both, is pigeon_desk_user: 63_desk.sql).
+CREATE OR REPLACE FUNCTION pigeon_api_user(p_handle text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT pigeon_api_user_json(a)
 	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
 $$;
 
 -- A user's posts, newest first; NULL when there is no such user (or it
--- is suspended: its profile, posts and feed are not shown meanwhile).
-CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
-    p_before bigint)
+-- is suspended, unless p_suspended: an admin token's view).
+CREATE OR REPLACE FUNCTION pigeon_api_user_posts_of(p_handle text, p_limit integer,
+    p_before bigint, p_suspended boolean)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('user', a.handle, 'name', a.name, 'posts',
 	       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
@@ -97,7 +104,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                 WHERE p.account_id = a.id AND p.deleted_at IS NULL
 	                   AND (p_before IS NULL OR p.id < p_before)
 	                 ORDER BY p.id DESC LIMIT p_limit) q))
-	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
+	  FROM accounts a WHERE a.handle = lower(p_handle)
+	   AND (p_suspended OR a.suspended_at IS NULL);
+$$;
+
+-- The public's: a suspended member's profile, posts and feed are not
+-- shown meanwhile.
+CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
+    p_before bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT pigeon_api_user_posts_of(p_handle, p_limit, p_before, false);
 $$;
 
 -- POST /api/posts is pigeon_biz_post (67_business.sql), which also takes

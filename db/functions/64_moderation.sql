@@ -122,13 +122,16 @@ CREATE OR REPLACE TRIGGER outbox_suspended
 	BEFORE INSERT ON outbox
 	FOR EACH ROW EXECUTE FUNCTION pigeon_mod_outbox_check();
 
--- One member's data (a phone's right of access): the account, its
+-- One member's data (a phone's right of access): the account, the
+-- phone's STOP (optout: NULL, or when, how and by which token: the
+-- account's updates_on and its follows' sms say nothing of it), its
 -- follows both ways, its posts (removed ones too), what the phone texted
 -- and what was sent to it. NULL when there is no such member.
 CREATE OR REPLACE FUNCTION pigeon_mod_export(p_handle text)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 	    'account', to_jsonb(a),
+	    'optout', pigeon_desk_optout(a.phone),
 	    'following', (SELECT coalesce(jsonb_agg(jsonb_build_object('handle', b.handle,
 	                      'sms', f.sms, 'since', f.created_at) ORDER BY b.handle), '[]')
 	                    FROM follows f JOIN accounts b ON b.id = f.followee
