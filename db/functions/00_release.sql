@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 52650712f0517a698995aee014c2b3e9c4c3ddd4369f67687c7634aaf0d27a9c
+-- functions sha256: add551f6deda430b12c8a4094b0061c445852e8431af4e5e34ee19c666b6b1c9
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 75 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 76 $$;
