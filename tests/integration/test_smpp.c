@@ -1962,8 +1962,12 @@ END_TEST
 static void
 setup_routes(void)
 {
+	const char *was = pigeon_conf;
+
 	nmodems = 1;
+	pigeon_conf = "timezone = UTC\nretry_seconds = 1\n";
 	setup_bind("smpp_routes", "routes = +2126619\n");
+	pigeon_conf = was;
 	nmodems = 0;
 }
 
@@ -2041,6 +2045,59 @@ START_TEST(test_refused_tried_elsewhere)
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim0/enable",
 	    TOKEN, "", NULL), 200);
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
+}
+END_TEST
+
+/*
+ * A link left that cannot send now (another host's, offline): the message
+ * refused by the carrier waits for it, and is not handed to the carrier
+ * again, nor claimed and released over and over for it (the claim skips
+ * a row that every link able to send now refused). It leaves once a link
+ * that has not refused it comes back (the modem enabled).
+ */
+START_TEST(test_refused_waits_for_a_link_left)
+{
+	const char *to = "+212661999004";
+	long id;
+
+	PQclear(PQexec(g.db, "INSERT INTO modems (name, host, state, kind) "
+	    "VALUES ('ghost', 'ghost-host', 'offline', 'smpp')"));
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim0/disable",
+	    TOKEN, "", NULL), 200);
+	h_wait_modem(&g, "sim0", "disabled", WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\","
+	    "\"count\":1,\"status\":11}"));
+	id = api_queue(to, "waits for its link");
+	char *sid = h_strf("%ld", id);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state || ' ' || last_error FROM outbox "
+	    "WHERE id = $1::bigint", sid, "queued refused by carrier: part 1/1: "
+	    "command_status 0x0b: invalid destination address", WAIT_MS), 0);
+	/* Due for a second (retry_seconds 1), then two claims that found
+	 * nothing more to send. */
+	ck_assert_int_eq(h_wait_db(&g, "SELECT next_attempt_at < now() - "
+	    "interval '1 second' FROM outbox WHERE id = $1::bigint", sid, "t",
+	    WAIT_MS), 0);
+	h_wait_scheduler_caught_up(&g, TOKEN, 2, WAIT_MS);
+	const char *params[] = { sid };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox_history "
+	    "WHERE outbox_id = $1::bigint AND state = 'sending'", 1, params), 1);
+	outbox_col_is(id, "state", "queued");
+	json_t *subs = h_smsc_submits(&smsc), *r;
+	size_t i;
+	int n = 0;
+	json_array_foreach(subs, i, r)
+		n += strcmp(json_string_value(json_object_get(r, "dest")), to + 1) == 0;
+	json_decref(subs);
+	ck_assert_int_eq(n, 1);
+
+	/* A link that has not refused it is back: it goes. */
+	PQclear(PQexec(g.db, "DELETE FROM modems WHERE name = 'ghost'"));
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/sim0/enable",
+	    TOKEN, "", NULL), 200);
+	h_wait_outbox(&g, id, "sent", WAIT_MS);
+	outbox_col_is(id, "modem", "sim0");
+	ck_assert_int_eq(h_wait_received(&g, to, "waits for its link", WAIT_MS), 0);
+	free(sid);
 }
 END_TEST
 
@@ -2203,6 +2260,7 @@ main(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_unchecked_fixture(tc, setup_routes, teardown);
 	tcase_add_test(tc, test_refused_tried_elsewhere);
+	tcase_add_test(tc, test_refused_waits_for_a_link_left);
 	tcase_add_test(tc, test_refusing_bind_restarted);
 	tcase_add_test(tc, test_paused_bind_sends_elsewhere);
 	suite_add_tcase(s, tc);
