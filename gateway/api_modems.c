@@ -63,6 +63,13 @@ api_modems_merge(json_t *db_rows)
 		json_object_set_new(o, "window", json_integer(m->kind == LINK_SMPP ?
 		    m->conf->window : m->window));
 		json_object_set_new(o, "unsettled", json_integer(m->inflight + m->recording));
+		/* A bind whose SMSC said slow down (throttled, queue full): no
+		 * new send until its pause is over, the other links take them. */
+		int64_t paused = link_paused_ms(m);
+		if (paused > 0) {
+			json_object_set_new(o, "paused_ms", json_integer(paused));
+			json_object_set_new(o, "paused_reason", json_string(m->paused_why));
+		}
 		if (m->info)
 			json_object_set(o, "info", m->info);
 		/* The supervisor's latest health poll beats the stored one. */

@@ -162,7 +162,21 @@ link_can_send(const struct link *l)
 {
 	return l->state == LINK_ONLINE && l->want == LINK_ONLINE &&
 	    l->inflight + l->recording < l->window && l->bev != NULL && !l->respawn &&
-	    l->lock == LOCK_HELD;
+	    l->lock == LOCK_HELD && !link_paused_ms(l);
+}
+
+/*
+ * The ms left of a bind's pause (its SMSC answered throttled or queue
+ * full: its worker submits nothing meanwhile), 0 when it is not paused.
+ * A send handed to it then waited there, a routed one for every pause
+ * of a bind that throttled for minutes, while the other links were idle.
+ */
+int64_t
+link_paused_ms(const struct link *l)
+{
+	int64_t left = l->paused_until - pigeon_now_ms();
+
+	return l->paused_until != 0 && left > 0 ? left : 0;
 }
 
 /* The next restart's wait: twice this one's, up to restart_max_seconds. */
@@ -444,6 +458,7 @@ link_step(struct link *l, const struct link_ev *ev)
 	case LEV_SPAWNED:
 		l->respawn = 0;
 		l->fails_in_row = 0;
+		l->paused_until = 0;
 		l->restart_idle = 0;
 		l->inflight = 0;
 		/* A reload may have changed the window (it restarts the worker). */
@@ -597,10 +612,13 @@ link_step(struct link *l, const struct link_ev *ev)
 		 * reason to restart it. Nor are the sends a bind's lost session
 		 * settles (link_lost; they come after its "link down", the link
 		 * offline): one TCP drop with 40 sends handed over restarted the
-		 * worker, which binds again by itself.
+		 * worker, which binds again by itself. A refusal on this link
+		 * alone (an SMPP address or TON/NPI the carrier refuses) counts:
+		 * a bind misconfigured refuses every send, and stayed online
+		 * taking its share of them.
 		 */
-		if (ev->temporary && !ev->throttled && !ev->link_lost &&
-		    l->state == LINK_ONLINE &&
+		if ((ev->temporary || ev->link_refused) && !ev->throttled &&
+		    !ev->link_lost && l->state == LINK_ONLINE &&
 		    ++l->fails_in_row >= FAILS_OFFLINE) {
 			snprintf(reason, sizeof(reason),
 			    "%d sends in a row failed, the last: %s", l->fails_in_row, why);
@@ -612,6 +630,15 @@ link_step(struct link *l, const struct link_ev *ev)
 			break;
 		}
 		link_settle(l);
+		break;
+	case LEV_PAUSED:
+		/* Said at each pause: one per episode of throttles (smpp/submit.c),
+		 * 200 ms doubling up to 16 s while they go on. */
+		if (!link_paused_ms(l) && ev->ms >= 1000)
+			log_info("modem %s: the SMSC says %s: no new sends for %d ms",
+			    l->name, why, ev->ms);
+		l->paused_until = pigeon_now_ms() + ev->ms;
+		snprintf(l->paused_why, sizeof(l->paused_why), "%s", why);
 		break;
 	case LEV_STOP:
 		evtimer_del(l->ev_restart);

@@ -166,6 +166,13 @@ series_up(struct evbuffer *b, const struct link *m)
 }
 
 static void
+series_paused(struct evbuffer *b, const struct link *m)
+{
+	evbuffer_add_printf(b, "pigeon_link_paused{modem=\"%s\"} %d\n", m->name,
+	    link_paused_ms(m) > 0);
+}
+
+static void
 series_state(struct evbuffer *b, const struct link *m)
 {
 	for (int s = 0; modem_states[s]; s++)
@@ -239,6 +246,9 @@ render(struct api_req *r, json_t *db, int up)
 	link_series(b, series_up);
 	head(b, "pigeon_modem_state", "gauge", "The modem's state (1 for the current one).");
 	link_series(b, series_state);
+	head(b, "pigeon_link_paused", "gauge", "1 while a bind's SMSC has its "
+	    "submits paused (throttled, queue full): it takes no new send.");
+	link_series(b, series_paused);
 	if (modems) {
 		json_t *local = json_object(), *o;
 		json_array_foreach(modems, i, o)

@@ -229,8 +229,16 @@ cmd_modems(void)
 	    "SENT", "FAILED", "IN", "PARTS", "REASON / LAST ERROR");
 	json_array_foreach(json_object_get(j, "modems"), i, m) {
 		const char *reason = s(m, "state_reason");
+		char paused[160];
 		if (strcmp(reason, "-") == 0)
 			reason = s(m, "last_error");
+		/* A bind its SMSC slows down: the other links send meanwhile. */
+		if (json_integer_value(json_object_get(m, "paused_ms")) > 0) {
+			snprintf(paused, sizeof(paused), "submits paused by the SMSC "
+			    "(%s), %.1f s left", s(m, "paused_reason"),
+			    json_integer_value(json_object_get(m, "paused_ms")) / 1000.0);
+			reason = paused;
+		}
 		printf("%-*s %-9s %6s %7s %7s %7s %7s  %s%s\n", w, s(m, "name"),
 		    s(m, "state"), num_or_dash(m, "signal_percent", "%", sig, sizeof(sig)),
 		    num_or_dash(m, "sms_sent", "", sent, sizeof(sent)),

@@ -71,6 +71,8 @@ enum link_event {
 	LEV_SEND_STARTED,	/* a send handed to the worker (id, parts) */
 	LEV_SENT,		/* the worker sent it (id) */
 	LEV_SEND_FAILED,	/* the worker could not (id, temporary, reason) */
+	LEV_PAUSED,		/* a bind's SMSC said slow down: no submit for
+				 * ms (reason) */
 	LEV_STOP,		/* pigeond stops: close the channel */
 };
 
@@ -83,6 +85,9 @@ struct link_ev {
 	int		 throttled;	/* LEV_SEND_FAILED: the SMSC said slow down */
 	int		 link_lost;	/* LEV_SEND_FAILED: a bind's session ended
 					 * under it (or it never left) */
+	int		 link_refused;	/* LEV_SEND_FAILED: permanent on this link
+					 * only (an SMPP address, TON/NPI...) */
+	int		 ms;		/* LEV_PAUSED */
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send
 					 * settled is copied there (may be NULL) */
@@ -130,7 +135,12 @@ struct link {
 					 * database has not committed yet */
 	struct link_send *sends;
 	int64_t		 last_send;	/* ms (monotonic) of the last send handed over */
-	int		 fails_in_row;	/* temporary send failures since its last success */
+	int		 fails_in_row;	/* temporary send failures (and refusals
+					 * on this link) since its last success */
+	int64_t		 paused_until;	/* ms (monotonic): a bind's submits are
+					 * paused (throttled, queue full) until
+					 * then: it takes no new send */
+	char		 paused_why[96];	/* what the SMSC said */
 	int		 restart_idle;	/* offline after failures: its worker is
 					 * restarted once its sends settle */
 	int		 lock_ever;	/* held once: a later hold is a resume */
@@ -230,6 +240,7 @@ int	 link_event(struct link *, enum link_event, const char *reason);
 const char *link_conf_wish(const struct modem_conf *was, const struct modem_conf *);
 /* 1 when the link can take a send now (online, a free slot, channel open). */
 int	 link_can_send(const struct link *);
+int64_t	 link_paused_ms(const struct link *);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */
 void	 link_settle(struct link *);
 void	 link_record(struct link *);

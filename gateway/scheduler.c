@@ -2,13 +2,16 @@
  * scheduler.c: outbox rows to modems.
  *
  * It claims as many due rows as the links have free slots now (online, a
- * free slot in their window, within their rate limits), highest priority
+ * free slot in their window, within their rate limits, a bind not paused
+ * by its SMSC's throttling: link_paused_ms), highest priority
  * first with a share kept
  * for each class (pigeon_outbox_claim), and gives each row a modem: one
  * the message has not failed on, then one routed for its recipient, then
  * the one that has waited longest. It records the outcome: a temporary
  * failure comes back after an exponential backoff and prefers another
- * modem, a permanent one fails at once, the attempts and the validity
+ * modem, a permanent one fails at once (one refused on its link alone,
+ * an SMPP address or TON/NPI, is retried on another link while one is
+ * left: pigeon_outbox_refused), the attempts and the validity
  * period are bounded. Outcomes go to the database in batches
  * (outcomes.c). It wakes on NOTIFY pigeon_outbox, when a link
  * has a free slot, and on janitor jobs for retries, expiry and expired
@@ -186,21 +189,29 @@ failed_on(const struct link *m, const char *failed)
 	return 0;
 }
 
+/* The claim's column 13: the links that refused the row, each for a
+ * reason of its own (pigeon_outbox_refused); "" from a claim of before. */
+static const char *
+refused_by(PGresult *res, int i)
+{
+	return PQnfields(res) > 13 ? PQgetvalue(res, i, 13) : "";
+}
+
 /*
- * The modem for one row, among those that can send now: one the message
- * has not failed on, then one routed for its recipient (a preference:
- * numbers are ported), then the least recently used. With only_routed, a
- * routed modem or none.
+ * The modem for one row, among those that can send now and have not
+ * refused it: one the message has not failed on, then one routed for its
+ * recipient (a preference: numbers are ported), then the least recently
+ * used. With only_routed, a routed modem or none.
  */
 static struct link *
-pick_link(const char *recipient, const char *failed, int only_routed, int64_t now,
-    const char *via)
+pick_link(const char *recipient, const char *failed, const char *refused,
+    int only_routed, int64_t now, const char *via)
 {
 	struct link *m, *best = NULL;
 	int best_score = -1;
 
 	TAILQ_FOREACH(m, &env.links, entry) {
-		if (!able(m, now))
+		if (!able(m, now) || failed_on(m, refused))
 			continue;
 		/* An API send's via (issue 16): that link or none. */
 		if (via != NULL && *via != '\0' && strcmp(via, m->name) != 0)
@@ -231,8 +242,8 @@ came_in_link(PGresult *res, int i, int64_t now)
 	const char *name = PQnfields(res) > 12 ? PQgetvalue(res, i, 12) : "";
 	struct link *m = *name != '\0' ? link_find(name) : NULL;
 
-	return m != NULL && able(m, now) && !failed_on(m, PQgetvalue(res, i, 6)) ?
-	    m : NULL;
+	return m != NULL && able(m, now) && !failed_on(m, PQgetvalue(res, i, 6)) &&
+	    !failed_on(m, refused_by(res, i)) ? m : NULL;
 }
 
 static void
@@ -291,7 +302,8 @@ claimed(PGresult *res, void *arg)
 		if (done[i])
 			continue;
 		struct link *m = pick_link(PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 6), 1, now, PQgetvalue(res, i, 8));
+		    PQgetvalue(res, i, 6), refused_by(res, i), 1, now,
+		    PQgetvalue(res, i, 8));
 		if (m != NULL && !failed_on(m, PQgetvalue(res, i, 6))) {
 			dispatch(res, i, m);
 			done[i] = 1;
@@ -300,7 +312,8 @@ claimed(PGresult *res, void *arg)
 	for (int i = 0; i < n; i++)
 		if (!done[i])
 			dispatch(res, i, pick_link(PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 6), 0, now, PQgetvalue(res, i, 8)));
+			    PQgetvalue(res, i, 6), refused_by(res, i), 0, now,
+			    PQgetvalue(res, i, 8)));
 	free(done);
 	if (n == asked || again) {
 		again = 0;
@@ -396,6 +409,10 @@ record_failure(int64_t id, const char *claim, struct link *m, const char *err,
 		 * queue, its attempt given back (pigeon_outbox_unsent). */
 		if (temporary && json_is_true(json_object_get(msg, "not_sent")))
 			json_object_set_new(o, "not_sent", json_true());
+		/* Refused on this link alone: another link tries it, if any
+		 * is left (pigeon_outbox_refused). */
+		if (!temporary && json_is_true(json_object_get(msg, "link_refused")))
+			json_object_set_new(o, "link_refused", json_true());
 		/* Billed by the carrier: counted on the link's day. */
 		json_int_t gone = json_integer_value(json_object_get(msg, "parts_sent"));
 		if (gone > 0)
@@ -467,6 +484,8 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	struct link_ev ev = { .type = LEV_SEND_FAILED, .temporary = temporary,
 	    .throttled = json_is_true(json_object_get(msg, "throttled")),
 	    .link_lost = not_sent || json_is_true(json_object_get(msg, "link_lost")),
+	    .link_refused = !temporary &&
+	        json_is_true(json_object_get(msg, "link_refused")),
 	    .reason = err ? err : "send failed" };
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)
@@ -480,6 +499,9 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	}
 	if (json_is_true(json_object_get(msg, "throttled")))
 		log_debug("outbox %s: throttled by %s; back in the queue", id, m->name);
+	else if (ev.link_refused)
+		log_warnx("outbox %s: refused by %s (another link may send it): %s",
+		    id, m->name, err ? err : "no reason given");
 	else
 		log_warnx("outbox %s: %s failure via %s: %s", id,
 		    temporary ? "temporary" : "permanent", m->name,

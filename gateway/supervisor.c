@@ -323,6 +323,13 @@ worker_handle(struct link *l, const char *line, size_t len)
 		reports_receipt(l, msg);
 	} else if (strcmp(type, "link") == 0) {
 		link_session(l, msg);
+	} else if (strcmp(type, "paused") == 0) {
+		/* A bind's SMSC said slow down (throttled, queue full): its
+		 * worker submits nothing for ms; it takes no new send meanwhile. */
+		const char *why = json_string_value(json_object_get(msg, "reason"));
+		struct link_ev ev = { .type = LEV_PAUSED, .reason = why ? why : "throttled",
+		    .ms = (int)json_integer_value(json_object_get(msg, "ms")) };
+		link_step(l, &ev);
 	} else if (strcmp(type, "error") == 0) {
 		const char *stage = json_string_value(json_object_get(msg, "stage"));
 		const char *err = json_string_value(json_object_get(msg, "error"));

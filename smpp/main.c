@@ -228,6 +228,8 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZ
 		json_object_set_new(m, "not_sent", json_true());
 	if (flags & SEND_LINK_LOST)
 		json_object_set_new(m, "link_lost", json_true());
+	if (flags & SEND_LINK_REFUSED)
+		json_object_set_new(m, "link_refused", json_true());
 	json_object_set_new(m, "parts", json_integer(parts));
 	json_object_set_new(m, "parts_sent", json_integer(parts_sent));
 	json_object_set_new(m, "refs", ids_array(ids, parts_sent));
@@ -235,8 +237,21 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZ
 		log_info("send %lld not sent: %s", id, error);
 	else if (!throttled)
 		log_warnx("send %lld failed (%s%s): %s", id,
-		    temporary ? "temporary" : "permanent",
+		    temporary ? "temporary" : (flags & SEND_LINK_REFUSED) ?
+		    "refused on this link" : "permanent",
 		    maybe_sent ? ", may have been sent" : "", error);
+	emit(m);
+}
+
+/* The SMSC said slow down (status): no submit for ms (submit.c). */
+void
+main_paused(int ms, uint32_t status)
+{
+	json_t *m = msg_new("paused");
+
+	json_object_set_new(m, "ms", json_integer(ms));
+	json_object_set_new(m, "command_status", json_integer(status));
+	json_object_set_new(m, "reason", jstr(smpp_status_text(status)));
 	emit(m);
 }
 

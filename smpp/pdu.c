@@ -610,22 +610,50 @@ smpp_status_text(uint32_t s)
 }
 
 /*
- * Temporary: the same message may pass later or on another link. The
- * message's own fields refused (addresses, coding, esm_class, lengths)
- * are permanent; the SMSC's state (system error, queue, throttling,
- * bind state, vendor codes we cannot read) is temporary: when in doubt,
- * temporary, as on modems.
+ * Temporary: the same message may pass later or on another link: the
+ * SMSC's state (system error, queue, throttling, bind state, vendor
+ * codes we cannot read), and when in doubt, as on modems. The rest is
+ * permanent, for the message itself (smpp_status_message) or on this
+ * link only (smpp_status_link).
  */
 int
 smpp_status_temporary(uint32_t s)
 {
+	return !smpp_status_message(s) && !smpp_status_link(s);
+}
+
+/*
+ * Refused for the message itself, which fails the same way on every
+ * link: its length (0x01), and the recipient's side refusing it for good
+ * (0x65 receiver permanent error, 0x66 receiver rejected it).
+ */
+int
+smpp_status_message(uint32_t s)
+{
+	return s == 0x01 || s == 0x65 || s == 0x66;
+}
+
+/*
+ * Refused for what this bind puts in every submit_sm or what its carrier
+ * reaches: the source address and its TON/NPI, the destination's
+ * TON/NPI (the bind's dest_ton, dest_npi), the destination itself (a
+ * ported or off-net number: another carrier may reach it), the flags
+ * and options the bind sets (priority, registered_delivery, service_type,
+ * esm_class: concatenation, the validity and schedule fields, optional
+ * parameters such as message_payload). Another link may send the same
+ * message: permanent on this link only, and a sign of a misconfigured
+ * bind when every send gets one.
+ */
+int
+smpp_status_link(uint32_t s)
+{
 	switch (s) {
-	case 0x01: case 0x06: case 0x07: case 0x0a: case 0x0b: case 0x15:
-	case 0x43: case 0x48: case 0x49: case 0x50: case 0x51: case 0x61:
-	case 0x62: case 0x65: case 0x66: case 0xc1: case 0xc2: case 0xc4:
-		return 0;
-	default:
+	case 0x06: case 0x07: case 0x0a: case 0x0b: case 0x15: case 0x43:
+	case 0x48: case 0x49: case 0x50: case 0x51: case 0x61: case 0x62:
+	case 0xc1: case 0xc2: case 0xc4:
 		return 1;
+	default:
+		return 0;
 	}
 }
 

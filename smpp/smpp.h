@@ -160,6 +160,8 @@ void	 smpp_id_clean(char id[SMPP_ID_SIZE]);
 /* A command_status: what it means for the message. */
 const char *smpp_status_text(uint32_t status);
 int	 smpp_status_temporary(uint32_t status);
+int	 smpp_status_message(uint32_t status);
+int	 smpp_status_link(uint32_t status);
 int	 smpp_status_throttle(uint32_t status);
 /* message_state (5.2.28) for a receipt's stat word, and back. */
 int	 smpp_state_of_stat(const char *stat);
@@ -346,6 +348,10 @@ int	 deliver_is_receipt(const struct deliver *);
 #define SEND_MAYBE_SENT	0x01	/* a submit_sm went out, its answer never came */
 #define SEND_NOT_SENT	0x02	/* no part was submitted: back to the queue */
 #define SEND_LINK_LOST	0x04	/* the session ended (or was down) under it */
+#define SEND_LINK_REFUSED 0x08	/* permanent on this link only (smpp_status_link):
+				 * another link may send it */
+/* The submits pause ms after a throttle status (docs/modem-protocol.md). */
+void	 main_paused(int ms, uint32_t status);
 void	 main_send_failed(long long id, int parts, int parts_sent,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);

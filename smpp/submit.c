@@ -41,6 +41,8 @@ struct msg {
 	uint32_t	 status;
 	int		 temporary, throttled, maybe_sent;
 	int		 link_lost;	/* failed because the session ended */
+	int		 link_refused;	/* first failure: permanent on this link
+					 * only (smpp_status_link) */
 	char		 error[160];
 	char		 ids[SMPP_MAX_PARTS][SMPP_ID_SIZE];
 };
@@ -95,6 +97,7 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 		m->status = status;
 		m->temporary = temporary;
 		m->throttled = throttled;
+		m->link_refused = (flags & SEND_LINK_REFUSED) != 0;
 		snprintf(m->error, sizeof(m->error), "part %d/%d: %s",
 		    sb->idx + 1, m->n, error);
 	}
@@ -133,6 +136,7 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 		main_send_failed(m->id, m->n, k, ids, m->status, m->temporary,
 		    m->throttled, (m->maybe_sent ? SEND_MAYBE_SENT : 0) |
 		    (m->link_lost ? SEND_LINK_LOST : 0) |
+		    (m->link_refused ? SEND_LINK_REFUSED : 0) |
 		    (m->submitted == 0 ? SEND_NOT_SENT : 0), m->error);
 	}
 	free(m);
@@ -180,12 +184,14 @@ inflight_take(struct sess *s, uint32_t seq)
 }
 
 /*
- * The SMSC refused a part (status): a throttle pauses the submits, and a
- * throttled part of a long message is queued again; else the part fails,
- * temporary or not as said, with err.
+ * The SMSC refused a part (status): a throttle pauses the submits (and
+ * pigeond hears of the pause: main_paused), and a throttled part of a
+ * long message is queued again; else the part fails, temporary or not
+ * as said, with err and flags (SEND_LINK_REFUSED).
  */
 static void
-sub_refused(struct sub *sb, uint32_t status, int temporary, const char *err)
+sub_refused(struct sub *sb, uint32_t status, int temporary, int flags,
+    const char *err)
 {
 	/*
 	 * The rest of a window sent before the pause is answered the same
@@ -196,6 +202,7 @@ sub_refused(struct sub *sb, uint32_t status, int temporary, const char *err)
 		pause_until = now_ms() + pause_ms;
 		log_info("SMSC says %s: pausing submits %d ms",
 		    smpp_status_text(status), pause_ms);
+		main_paused(pause_ms, status);
 		pause_ms = pause_ms * 2 > THROTTLE_PAUSE_MAX_MS ?
 		    THROTTLE_PAUSE_MAX_MS : pause_ms * 2;
 		if (cfg.rate > 0 && cur_rate > 1)
@@ -231,7 +238,7 @@ sub_refused(struct sub *sb, uint32_t status, int temporary, const char *err)
 		return;
 	}
 	msg_part_done(sb, 0, NULL, status, temporary,
-	    smpp_status_throttle(status), 0, err);
+	    smpp_status_throttle(status), flags, err);
 }
 
 void
@@ -258,7 +265,8 @@ on_submit_resp(struct sess *s, const uint8_t *p, size_t len, uint32_t status,
 	char err[96];
 	snprintf(err, sizeof(err), "command_status 0x%02x: %s", status,
 	    smpp_status_text(status));
-	sub_refused(sb, status, smpp_status_temporary(status), err);
+	sub_refused(sb, status, smpp_status_temporary(status),
+	    smpp_status_link(status) ? SEND_LINK_REFUSED : 0, err);
 }
 
 struct sub *
@@ -287,7 +295,7 @@ submit_nacked(struct sub *sb, uint32_t status)
 	snprintf(err, sizeof(err), "generic_nack 0x%02x: %s", status,
 	    smpp_status_text(status));
 	sub_refused(sb, status, status == ESME_RINVCMDLEN ||
-	    smpp_status_throttle(status), err);
+	    smpp_status_throttle(status), 0, err);
 }
 
 /* Sends queued parts while the window, the rate and any pause allow. */

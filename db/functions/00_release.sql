@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: d41e703602144bcdd752b4879b9eec5e1a5c930179fffe6885f0057b8475beb0
+-- functions sha256: fca86778f3acfec4c126be9e140858f36d3484fed29b6c42b797d77a7587bd08
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 78 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 79 $$;

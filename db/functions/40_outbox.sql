@@ -38,6 +38,8 @@
 -- links that can take a row now, and via_link comes back for the scheduler's choice.
 -- So does came_in, the link a reply's command came in on: the scheduler
 -- prefers it (a phone that texted the shortcode is answered from it).
+-- refused_by: the links that refused the row for a reason of their own
+-- (pigeon_outbox_refused); a row waits while every link of p_links did.
 -- flash and the validity left (NULL: the network's default) go to the worker.
 -- Planned at each call (plan_cache_mode): a plan cached while the outbox
 -- was nearly empty (a seq scan for the per-phone check) turned the first
@@ -57,7 +59,7 @@ CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
 RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
     via_link text, flash boolean, validity_s integer, claim bigint,
-    came_in text)
+    came_in text, refused_by text[])
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp AS $$
 DECLARE
 	taken integer := 0;
@@ -121,6 +123,12 @@ BEGIN
 				 WHERE o.state = 'queued' AND o.class = cls::smallint
 				   AND o.next_attempt_at <= now()
 				   AND (o.via_link IS NULL OR p_links IS NULL OR o.via_link = ANY (p_links))
+				   -- Nor for links that refused it, each on its own
+				   -- (pigeon_outbox_refused): one of them alone free,
+				   -- it was claimed and released at once, again and
+				   -- again. Only a row that failed somewhere asks.
+				   AND (cardinality(o.failed_modems) = 0 OR p_links IS NULL
+				        OR NOT (p_links <@ pigeon_outbox_refused_by(o.id)))
 				   -- A held update goes when its window is over and the
 				   -- recipient is not inside one now: a server clock
 				   -- stepped forward past its end into the next night
@@ -170,7 +178,12 @@ BEGIN
 			          CASE WHEN o.reply_to IS NOT NULL THEN (
 			              SELECT i.modem FROM inbox_messages i
 			               WHERE i.id = o.reply_to
-			                 AND i.sender = o.recipient) END;
+			                 AND i.sender = o.recipient) END,
+			          -- The links that refused it: the scheduler
+			          -- never hands it to them again.
+			          CASE WHEN cardinality(o.failed_modems) > 0
+			               THEN pigeon_outbox_refused_by(o.id)
+			               ELSE '{}'::text[] END;
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 			-- Fewer than asked: nothing more of this class can go now.
@@ -414,6 +427,12 @@ BEGIN
 			    o->>'error') THEN
 				n := n + 1;
 			END IF;
+		ELSIF coalesce((o->>'link_refused')::boolean, false) THEN
+			IF pigeon_outbox_refused((o->>'id')::bigint, o->>'link',
+			    o->>'error', p_max_attempts, p_retry_s,
+			    p_validity_s) IS NOT NULL THEN
+				n := n + 1;
+			END IF;
 		ELSIF pigeon_outbox_failed((o->>'id')::bigint, o->>'link', o->>'error',
 		    coalesce((o->>'temporary')::boolean, true), p_max_attempts,
 		    p_retry_s, p_validity_s) IS NOT NULL THEN
@@ -507,6 +526,96 @@ BEGIN
 	       lease_until = NULL,
 	       failed_modems = CASE WHEN p_modem = ANY (o.failed_modems)
 	           THEN o.failed_modems ELSE o.failed_modems || p_modem END,
+	       next_attempt_at = now() + make_interval(secs => wait)
+	 WHERE id = p_id;
+	RETURN 'queued';
+END $$;
+
+-- The links that refused a message for a reason of their own, read from
+-- its history: each refusal put it back in the queue (or failed it) with
+-- that link and 'refused by LINK: ' (pigeon_outbox_refused). The history
+-- keeps them without a column of their own; only a message that failed
+-- somewhere (failed_modems) needs asking.
+CREATE OR REPLACE FUNCTION pigeon_outbox_refused_by(p_id bigint)
+RETURNS text[] LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(DISTINCT h.modem), '{}'::text[])
+	  FROM outbox_history h
+	 WHERE h.outbox_id = p_id AND h.modem IS NOT NULL
+	   AND h.state IN ('queued', 'failed')
+	   AND starts_with(h.detail, 'refused by ' || h.modem || ': ');
+$$;
+
+-- Refused by one link for a reason of that link or its carrier (an SMPP
+-- bind's source address or TON/NPI, an "invalid destination" from a
+-- carrier that does not reach a ported or off-net number: docs/carrier.md):
+-- permanent on p_link only. The link joins failed_modems and the links
+-- that refused it (pigeon_outbox_refused_by: the scheduler never hands it
+-- to them again), and the message goes back to the queue for another link
+-- while one is left: a row of `modems` (any host's) that is not disabled
+-- or drained, that has not refused it, and that is its via_link when it
+-- has one (a link it failed on for a while may still send it). Back at
+-- once when one of them is online, else after the backoff of a temporary
+-- failure; the attempt counts, and max_attempts and the validity bound it
+-- as they bound temporary failures. None left: failed, permanent, with
+-- the SMSC's reason. Before, the first bind to refuse failed the message
+-- for good, with the other links idle. Returns the new state, or NULL
+-- when the row was not being sent.
+CREATE OR REPLACE FUNCTION pigeon_outbox_refused(p_id bigint, p_link text,
+    p_error text, p_max_attempts integer, p_retry_s integer,
+    p_validity_s integer)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	o outbox;
+	failed text[];
+	refused text[];
+	wait double precision;
+	can_now boolean;
+BEGIN
+	SELECT * INTO o FROM outbox WHERE id = p_id AND state = 'sending' FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	UPDATE modems SET sms_failed = sms_failed + 1, last_error = p_error,
+	       updated_at = now() WHERE name = p_link;
+	failed := CASE WHEN p_link = ANY (o.failed_modems) THEN o.failed_modems
+	               ELSE o.failed_modems || p_link END;
+	refused := pigeon_outbox_refused_by(p_id) || p_link;
+	-- NULL: no link left; else whether one of them is online now.
+	SELECT bool_or(m.state = 'online') INTO can_now FROM modems m
+	 WHERE m.state NOT IN ('disabled', 'draining') AND m.name <> ALL (refused)
+	   AND (o.via_link IS NULL OR m.name = o.via_link);
+	IF can_now IS NULL THEN
+		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
+		       failed_modems = failed,
+		       last_error = 'permanent: ' || p_error || CASE
+		           WHEN cardinality(refused) > 1
+		           THEN format(' (refused by every link left: %s)',
+		                       array_to_string(refused, ', '))
+		           ELSE '' END
+		 WHERE id = p_id;
+		RETURN 'failed';
+	END IF;
+	IF o.attempts >= p_max_attempts THEN
+		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
+		       failed_modems = failed,
+		       last_error = format('gave up after %s attempts: %s', o.attempts, p_error)
+		 WHERE id = p_id;
+		RETURN 'failed';
+	END IF;
+	wait := CASE WHEN can_now THEN 0
+	             ELSE least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0))) END;
+	IF coalesce(o.valid_until, o.created_at + make_interval(secs => p_validity_s))
+	    < now() + make_interval(secs => wait) THEN
+		UPDATE outbox SET state = 'expired', modem = p_link, lease_until = NULL,
+		       failed_modems = failed,
+		       last_error = format('validity of %s s passed; last error: %s',
+		           coalesce(o.validity_s, p_validity_s), p_error)
+		 WHERE id = p_id;
+		RETURN 'expired';
+	END IF;
+	UPDATE outbox SET state = 'queued', modem = p_link, lease_until = NULL,
+	       last_error = 'refused by ' || p_link || ': ' || p_error,
+	       failed_modems = failed,
 	       next_attempt_at = now() + make_interval(secs => wait)
 	 WHERE id = p_id;
 	RETURN 'queued';

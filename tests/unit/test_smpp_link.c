@@ -60,6 +60,11 @@ void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_I
 	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
 	snprintf(failed_error, sizeof(failed_error), "%s", error);
 }
+static int paused_calls;
+void main_paused(int ms, uint32_t status)
+{
+	paused_calls++;
+}
 static int deliver_calls, last_again;
 static long long last_handle;
 static struct deliver last_d;		/* last_d.sm points to last_text */
@@ -220,12 +225,15 @@ START_TEST(test_nack_fails_one_submit)
 	/* A nack saying throttled (as some SMSCs throttle) is a throttle:
 	 * temporary, never the message's failure. */
 	trail[0] = '\0';
+	paused_calls = 0;
 	in_flight(47, 7);
 	pdu16(p, SMPP_GENERIC_NACK, ESME_RTHROTTLED, 7, 0);
 	sess_pdu(&sess[0], p, 16);
 	ck_assert_str_eq(trail, "failed 47 temporary;");
 	ck_assert_int_eq(sess[0].state, S_BOUND);
 	ck_assert_int_ge(pause_until, now_ms());
+	/* pigeond hears of the pause: it hands the bind nothing meanwhile. */
+	ck_assert_int_eq(paused_calls, 1);
 	pause_until = 0;
 
 	/* ESME_RINVCMDLEN: the session closes, the link down first. */

@@ -367,6 +367,15 @@ START_TEST(test_status_classes)
 	ck_assert(smpp_status_temporary(0x400));	/* vendor: when in doubt */
 	ck_assert(!smpp_status_temporary(0x0b));	/* invalid destination */
 	ck_assert(!smpp_status_temporary(0x0a));
+	/* On the link, not the message: another carrier may take it. */
+	ck_assert(smpp_status_link(0x0b));
+	ck_assert(smpp_status_link(0x0a));
+	ck_assert(smpp_status_link(0x48));
+	ck_assert(!smpp_status_message(0x0b));
+	ck_assert(smpp_status_message(0x01));	/* its length */
+	ck_assert(!smpp_status_link(0x01));
+	ck_assert(!smpp_status_temporary(0x01));
+	ck_assert(!smpp_status_link(0x58));
 	ck_assert_int_eq(smpp_state_of_stat("DELIVRD"), 2);
 	ck_assert_int_eq(smpp_state_of_stat("undeliv"), 5);
 	ck_assert_int_eq(smpp_state_of_stat("nonsense"), -1);
