@@ -126,9 +126,9 @@ BEGIN
 				   -- Nor for links that refused it, each on its own
 				   -- (pigeon_outbox_refused): one of them alone free,
 				   -- it was claimed and released at once, again and
-				   -- again. Only a row that failed somewhere asks.
-				   AND (cardinality(o.failed_modems) = 0 OR p_links IS NULL
-				        OR NOT (p_links <@ pigeon_outbox_refused_by(o.id)))
+				   -- again.
+				   AND (o.refused_by IS NULL OR p_links IS NULL
+				        OR NOT (p_links <@ o.refused_by))
 				   -- A held update goes when its window is over and the
 				   -- recipient is not inside one now: a server clock
 				   -- stepped forward past its end into the next night
@@ -181,9 +181,7 @@ BEGIN
 			                 AND i.sender = o.recipient) END,
 			          -- The links that refused it: the scheduler
 			          -- never hands it to them again.
-			          CASE WHEN cardinality(o.failed_modems) > 0
-			               THEN pigeon_outbox_refused_by(o.id)
-			               ELSE '{}'::text[] END;
+			          coalesce(o.refused_by, '{}');
 			GET DIAGNOSTICS got = ROW_COUNT;
 			taken := taken + got;
 			-- Fewer than asked: nothing more of this class can go now.
@@ -531,26 +529,14 @@ BEGIN
 	RETURN 'queued';
 END $$;
 
--- The links that refused a message for a reason of their own, read from
--- its history: each refusal put it back in the queue (or failed it) with
--- that link and 'refused by LINK: ' (pigeon_outbox_refused). The history
--- keeps them without a column of their own; only a message that failed
--- somewhere (failed_modems) needs asking.
-CREATE OR REPLACE FUNCTION pigeon_outbox_refused_by(p_id bigint)
-RETURNS text[] LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(DISTINCT h.modem), '{}'::text[])
-	  FROM outbox_history h
-	 WHERE h.outbox_id = p_id AND h.modem IS NOT NULL
-	   AND h.state IN ('queued', 'failed')
-	   AND starts_with(h.detail, 'refused by ' || h.modem || ': ');
-$$;
+DROP FUNCTION IF EXISTS pigeon_outbox_refused_by(bigint);
 
 -- Refused by one link for a reason of that link or its carrier (an SMPP
 -- bind's source address or TON/NPI, an "invalid destination" from a
 -- carrier that does not reach a ported or off-net number: docs/carrier.md):
 -- permanent on p_link only. The link joins failed_modems and the links
--- that refused it (pigeon_outbox_refused_by: the scheduler never hands it
--- to them again), and the message goes back to the queue for another link
+-- that refused it (outbox.refused_by: the scheduler never hands it to
+-- them again), and the message goes back to the queue for another link
 -- while one is left: a row of `modems` (any host's) that is not disabled
 -- or drained, that has not refused it, and that is its via_link when it
 -- has one (a link it failed on for a while may still send it). Back at
@@ -579,14 +565,15 @@ BEGIN
 	       updated_at = now() WHERE name = p_link;
 	failed := CASE WHEN p_link = ANY (o.failed_modems) THEN o.failed_modems
 	               ELSE o.failed_modems || p_link END;
-	refused := pigeon_outbox_refused_by(p_id) || p_link;
+	refused := CASE WHEN p_link = ANY (o.refused_by) THEN o.refused_by
+	                ELSE coalesce(o.refused_by, '{}') || p_link END;
 	-- NULL: no link left; else whether one of them is online now.
 	SELECT bool_or(m.state = 'online') INTO can_now FROM modems m
 	 WHERE m.state NOT IN ('disabled', 'draining') AND m.name <> ALL (refused)
 	   AND (o.via_link IS NULL OR m.name = o.via_link);
 	IF can_now IS NULL THEN
 		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
-		       failed_modems = failed,
+		       failed_modems = failed, refused_by = refused,
 		       last_error = 'permanent: ' || p_error || CASE
 		           WHEN cardinality(refused) > 1
 		           THEN format(' (refused by every link left: %s)',
@@ -597,7 +584,7 @@ BEGIN
 	END IF;
 	IF o.attempts >= p_max_attempts THEN
 		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
-		       failed_modems = failed,
+		       failed_modems = failed, refused_by = refused,
 		       last_error = format('gave up after %s attempts: %s', o.attempts, p_error)
 		 WHERE id = p_id;
 		RETURN 'failed';
@@ -607,7 +594,7 @@ BEGIN
 	IF coalesce(o.valid_until, o.created_at + make_interval(secs => p_validity_s))
 	    < now() + make_interval(secs => wait) THEN
 		UPDATE outbox SET state = 'expired', modem = p_link, lease_until = NULL,
-		       failed_modems = failed,
+		       failed_modems = failed, refused_by = refused,
 		       last_error = format('validity of %s s passed; last error: %s',
 		           coalesce(o.validity_s, p_validity_s), p_error)
 		 WHERE id = p_id;
@@ -615,7 +602,7 @@ BEGIN
 	END IF;
 	UPDATE outbox SET state = 'queued', modem = p_link, lease_until = NULL,
 	       last_error = 'refused by ' || p_link || ': ' || p_error,
-	       failed_modems = failed,
+	       failed_modems = failed, refused_by = refused,
 	       next_attempt_at = now() + make_interval(secs => wait)
 	 WHERE id = p_id;
 	RETURN 'queued';
