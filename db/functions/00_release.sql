@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 151395f21a35874971ba50458f38fa50ff61ad1eaf1d68713199b7a6404a3867
+-- functions sha256: 510bea750a7be8e4f6ce1bf0b1f317c236ab945b0c8b2f2c5ffa09cd9d7a1c0d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 76 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;

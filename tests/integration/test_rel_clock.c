@@ -89,6 +89,7 @@ teardown(void)
 	unsetenv("PIGEON_FAKE_DIR");
 	unsetenv("PIGEON_FAKE_SEND_MS");
 	free(fake_dir);
+	fake_dir = NULL;
 }
 
 static long
@@ -499,6 +500,134 @@ START_TEST(test_host_clock_back_metrics)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Windows and waits counted back from the database's clock, stepped back
+ * an hour (pigeond's real worker and a simulated modem): a sender's
+ * limits and the reply caps count rolling windows, and a row stamped
+ * before the step is in the server's future after it. Counted in "this
+ * minute", an active member was rate limited, every SMS ignored, and her
+ * replies dropped, for the length of the step. And a long SMS missing a
+ * part waited concat_timeout plus the step. */
+
+#define ALICE	"+212662000011"
+#define BOB	"+212662000012"
+#define CAROL	"+212662000013"
+
+static void
+limits_setup(void)
+{
+	char *out = h_clock_cluster_start(&clk, "clock_limits", 0);
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "limit_minute = 10\nconcat_timeout = 30\n";
+	h_gateway_start_on(&g, "rel_clock_limits", 1, out);
+	free(out);
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212662000011', 'alice', 'Alice', 'en'), "
+	    "('+212662000012', 'bob', 'Bob', 'en'), "
+	    "('+212662000013', 'carol', 'Carol', 'en')");
+}
+
+/* Waits until sql ($1 = param) counts want or more; fails the test if
+ * not within timeout_ms. */
+static void
+wait_count(const char *sql, const char *param, long want, int timeout_ms)
+{
+	struct reach r = { sql, param, want, 0 };
+	ck_assert_msg(h_wait_for(reached, &r, timeout_ms) == 0, "%s ($1 = %s): %ld, "
+	    "not %ld", sql, param ? param : "", r.got, want);
+}
+
+#define DONE_BY "SELECT count(*) FROM inbox_messages WHERE sender = $1 " \
+	"AND state <> 'new'"
+#define WHOIS_TO_BOB "SELECT count(*) FROM outbox WHERE recipient = " \
+	"'+212662000012' AND reply_key = 'whois'"
+
+START_TEST(test_limits_back_an_hour)
+{
+	/* alice: 10 SMS applied in the last 50 minutes, one every 5. bob:
+	 * 15 replies in the last hour, 10 more 65 to 110 minutes ago (his
+	 * caps: 20 an hour, 100 a day). */
+	h_db_exec(g.db, "INSERT INTO inbox_messages (modem, sender, sender_kind, text, "
+	    "parts, state, received_at) SELECT 'sim0', '+212662000011', 'e164', "
+	    "'earlier ' || k, 1, 'done', now() - k * interval '5 minutes' "
+	    "FROM generate_series(1, 10) k");
+	h_db_exec(g.db, "INSERT INTO outbox (recipient, text, class, state, reply_key, "
+	    "created_at, sent_at) SELECT '+212662000012', 'earlier', 0, 'sent', 'stats', "
+	    "t, t FROM (SELECT now() - k * interval '3 minutes' AS t "
+	    "FROM generate_series(1, 15) k UNION ALL SELECT now() - interval '1 hour' "
+	    "- k * interval '5 minutes' FROM generate_series(1, 10) k) x");
+
+	/* Before the step: alice's post is applied, bob is answered. */
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "before the step"), 0);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "WHOIS alice"), 0);
+	wait_count(DONE_BY, ALICE, 11, 60000);
+	wait_count(DONE_BY, BOB, 1, 60000);
+	ck_assert_int_eq(count(WHOIS_TO_BOB), 1);
+
+	/* The database's clock an hour back: each of those rows is in its
+	 * future now. */
+	h_clock_set(&clk, "-1h");
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "after the step"), 0);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "WHOIS alice"), 0);
+	wait_count(DONE_BY, ALICE, 12, 60000);
+	wait_count(DONE_BY, BOB, 2, 60000);
+	char *after = h_db_value(g.db, "SELECT state || ' / ' || coalesce(result, '') "
+	    "FROM inbox_messages WHERE sender = '+212662000011' AND text = "
+	    "'after the step'", 0, NULL);
+	long whois = count(WHOIS_TO_BOB);
+	fprintf(stderr, "rel: limits, back 1 h: alice's SMS after the step %s; bob's "
+	    "WHOIS answered %ld of 2\n", after, whois);
+	ck_assert_msg(strncmp(after, "done / post ", 12) == 0, "alice's SMS after the "
+	    "step: %s (rows from before the step counted as this minute)", after);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000011' AND reply_key = 'rate_limited'"), 0);
+	ck_assert_msg(whois == 2, "bob's WHOIS after the step was not answered (reply "
+	    "capped: the hour before counted as this hour)");
+	/* What bob sees. */
+	ck_assert_int_eq(h_wait_received(&g, BOB, "@alice: ", 60000), 0);
+	long got = 0;
+	for (long deadline = h_now_ms() + 60000; h_now_ms() < deadline; h_sleep_ms(200))
+		if ((got = h_received_matching(&g, BOB, "@alice: ")) >= 2)
+			break;
+	ck_assert_int_eq(got, 2);
+	free(after);
+}
+END_TEST
+
+/* A long SMS of 2 parts, the second lost: part 1 alone is applied after
+ * concat_timeout (30 s here), also when the database's clock stepped
+ * back an hour meanwhile (it waited an hour more). */
+START_TEST(test_concat_back_an_hour)
+{
+	char text[400];
+
+	snprintf(text, sizeof(text), "%s", "a long post in two parts, of which the "
+	    "second is lost on the way: the first is posted alone once concat_timeout "
+	    "has passed, whatever the database's clock did meanwhile, and not an hour "
+	    "later than that. The end of it.");
+	ck_assert_int_eq(h_deliver(&g, 0, CAROL, text, "--ref 9 --lose 2"), 0);
+	wait_count("SELECT count(*) FROM inbox_parts WHERE sender_norm = $1", CAROL, 1,
+	    60000);
+	long t0 = h_now_ms();
+	h_clock_set(&clk, "-1h");
+	struct reach joined = { "SELECT count(*) FROM inbox_messages WHERE sender = $1",
+	    CAROL, 1, 0 };
+	/* concat_timeout, the expiry pass (every 30 s) and the clock's check
+	 * (every 5 s) are about 65 s; an hour more without the check. */
+	int rc = h_wait_for(reached, &joined, 120000);
+	double waited = (h_now_ms() - t0) / 1000.0;
+	fprintf(stderr, "rel: concat_timeout 30 s, clock back 1 h: part 1 of 2 %s after "
+	    "%.1f s\n", rc == 0 ? "applied alone" : "still waiting", waited);
+	ck_assert_msg(rc == 0, "part 1 of 2 still waiting %.0f s after the step back "
+	    "(concat_timeout 30 s)", waited);
+	/* Not before its time either. */
+	ck_assert_msg(waited >= 25, "part 1 applied %.1f s after it came", waited);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = "
+	    "'+212662000013' AND complete = false AND parts = 1"), 1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -519,6 +648,12 @@ suite(void)
 	tcase_add_checked_fixture(tc, host_setup, host_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_host_clock_back_metrics);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, limits_setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_limits_back_an_hour);
+	tcase_add_test(tc, test_concat_back_an_hour);
 	suite_add_tcase(s, tc);
 	return s;
 }
