@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 510bea750a7be8e4f6ce1bf0b1f317c236ab945b0c8b2f2c5ffa09cd9d7a1c0d
+-- functions sha256: 7c540d49c6771bfe98870f9ec242471af3664e2025cf5d9f65e7b7703e41ec67
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 78 $$;

@@ -29,8 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <check.h>
 
@@ -440,6 +444,10 @@ END_TEST
 
 #define HOST_TOKEN	"clock-token-0123456789abcdef0123456789"
 
+/* pigeond's clock at its start, and its [http] (NULL: the token alone). */
+static const char *host_clock = "+0";
+static const char *host_http;
+
 static void
 host_setup(void)
 {
@@ -447,7 +455,7 @@ host_setup(void)
 	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
 
 	clk.clock_file = h_strf("/tmp/pigeon-clock-%d", (int)getpid());
-	h_clock_set(&clk, "+0");
+	h_clock_set(&clk, host_clock);
 	setenv("LD_PRELOAD", H_FAKETIME_LIB, 1);
 	setenv("FAKETIME_TIMESTAMP_FILE", clk.clock_file, 1);
 	setenv("FAKETIME_NO_CACHE", "1", 1);
@@ -455,7 +463,7 @@ host_setup(void)
 	setenv("ASAN_OPTIONS", asan, 1);
 	free(asan);
 	memset(&g, 0, sizeof(g));
-	g.http_extra = "token = " HOST_TOKEN "\n";
+	g.http_extra = host_http ? (char *)host_http : "token = " HOST_TOKEN "\n";
 	h_gateway_start(&g, "rel_clock_host", 0);
 	unsetenv("LD_PRELOAD");
 	unsetenv("FAKETIME_TIMESTAMP_FILE");
@@ -628,6 +636,157 @@ START_TEST(test_concat_back_an_hour)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* pigeond's own wall clock ten minutes ahead (libfaketime preloaded into
+ * pigeond alone): its webhooks' signatures. A receiver that follows
+ * docs/api.md refuses a t= more than 5 minutes off its clock; t= was the
+ * host's time(), and every delivery of that host was refused (401) for
+ * its whole day of retries. */
+
+#define HOOK_SECRET	"clock-hook-secret"
+static int hook_fd = -1;
+static pid_t hook_pid;
+static char *hook_log;
+static char hook_http[256];
+
+/* The receiver: answers 200 when t= is within 300 s of its clock, else
+ * 401; logs "CODE OFFSET" (t - its clock) a request. */
+static void
+hook_serve(void)
+{
+	for (;;) {
+		int c = accept(hook_fd, NULL, NULL);
+		char buf[16384];
+		size_t len = 0;
+		if (c == -1)
+			continue;
+		for (;;) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			char *end = strstr(buf, "\r\n\r\n");
+			char *cl = strcasestr(buf, "content-length:");
+			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+				break;
+		}
+		buf[len] = '\0';
+		char *sig = strcasestr(buf, "X-Pigeon-Signature: t=");
+		long long off = sig ? strtoll(sig + 22, NULL, 10) - (long long)time(NULL) : 0;
+		int code = sig && off >= -300 && off <= 300 ? 200 : 401;
+		FILE *f = fopen(hook_log, "a");
+		if (f != NULL) {
+			fprintf(f, "%d %lld\n", code, off);
+			fclose(f);
+		}
+		const char *answer = code == 200 ?
+		    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" :
+		    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		if (write(c, answer, strlen(answer)) < 0)
+			_exit(1);
+		close(c);
+	}
+}
+
+static void
+hook_setup(void)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	char *dir = h_tmpdir("clock-hook");
+	hook_log = h_strf("%s/hook.log", dir);
+	free(dir);
+	hook_fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(hook_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(hook_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(hook_fd, 16), 0);
+	getsockname(hook_fd, (struct sockaddr *)&sa, &len);
+	hook_pid = fork();
+	ck_assert_int_ne(hook_pid, -1);
+	if (hook_pid == 0) {
+		hook_serve();
+		_exit(0);
+	}
+	snprintf(hook_http, sizeof(hook_http), "token = " HOST_TOKEN "\nwebhooks = "
+	    "http://127.0.0.1:%d/hook\nwebhook_secret = " HOOK_SECRET "\n",
+	    ntohs(sa.sin_port));
+	host_clock = "+10m";
+	host_http = hook_http;
+	host_setup();
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212662000021', 'hooked', 'Hooked', 'en')"));
+}
+
+static void
+hook_teardown(void)
+{
+	host_teardown();
+	host_clock = "+0";
+	host_http = NULL;
+	if (hook_pid > 0) {
+		kill(hook_pid, SIGKILL);
+		waitpid(hook_pid, NULL, 0);
+	}
+	hook_pid = 0;
+	if (hook_fd != -1)
+		close(hook_fd);
+	hook_fd = -1;
+	free(hook_log);
+	hook_log = NULL;
+}
+
+static int
+hook_answered(void *unused)
+{
+	char *s = h_read_file(hook_log);
+	int ok = s != NULL && strchr(s, '\n') != NULL;
+	free(s);
+	return ok;
+}
+
+/* The post made (201), once /healthz says pigeond is ready (its webhook
+ * targets set: a post before gets no delivery). */
+static int
+hook_posted(void *last)
+{
+	char *resp = NULL;
+	if (h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) != 200)
+		return 0;
+	int code = h_http(g.http_port, "POST", "/api/posts", HOST_TOKEN,
+	    "{\"user\":\"hooked\",\"text\":\"signed by which clock?\"}", &resp);
+	free(resp);
+	*(int *)last = code;
+	return code == 201;
+}
+
+START_TEST(test_host_clock_ahead_webhook)
+{
+	int last = 0;
+	ck_assert_msg(h_wait_for(hook_posted, &last, 30000) == 0, "POST /api/posts: %d",
+	    last);
+	if (h_wait_for(hook_answered, NULL, 30000) != 0) {
+		char *d = h_db_value(g.db, "SELECT coalesce(string_agg(state || ' ' || "
+		    "attempts || ' ' || coalesce(last_error, ''), '; '), 'none') "
+		    "FROM webhook_deliveries", 0, NULL);
+		ck_abort_msg("no webhook came in 30 s; its deliveries: %s", d);
+	}
+	char *log = h_read_file(hook_log);
+	int answer = 0;
+	long long off = 0;
+	ck_assert_int_eq(sscanf(log, "%d %lld", &answer, &off), 2);
+	fprintf(stderr, "rel: webhook from a host 10 min ahead: t= %+lld s off the "
+	    "receiver's clock, answered %d\n", off, answer);
+	ck_assert_msg(answer == 200, "the receiver refused the webhook: its t= was %lld s "
+	    "off (the host's clock)", off);
+	free(log);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -654,6 +813,11 @@ suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_limits_back_an_hour);
 	tcase_add_test(tc, test_concat_back_an_hour);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("webhook");
+	tcase_add_checked_fixture(tc, hook_setup, hook_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_host_clock_ahead_webhook);
 	suite_add_tcase(s, tc);
 	return s;
 }
