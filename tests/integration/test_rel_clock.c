@@ -20,8 +20,11 @@
  * length of the step, until pigeon_clock_check, 39_clock.sql).
  *
  * The "rules" cases step the clock over midnight and into the next night
- * for quiet hours and the trackers' daily cap; the "host" case steps
- * pigeond's own wall clock back under /metrics (below).
+ * for quiet hours and the trackers' daily cap; the "limits" cases step it
+ * back an hour under a sender's limit, a reply cap and a long SMS waiting
+ * for its parts; the "host" case steps pigeond's own wall clock back
+ * under /metrics, and the "webhook" case runs it 10 minutes ahead under
+ * a receiver checking the signature's t= (below).
  */
 #include <signal.h>
 #include <stdarg.h>
