@@ -28,7 +28,7 @@ clockstep_checked(PGresult *res, void *arg)
 		return;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		log_warnx("clock: the database server's clock stepped back; %s queued "
-		    "message(s) and webhook deliveries brought back to it",
+		    "message(s), webhook deliveries and waiting SMS parts brought back to it",
 		    PQgetvalue(res, 0, 0));
 }
 

@@ -341,6 +341,9 @@ claimed(PGresult *res, void *arg)
 	d->live = &t->d;
 	snprintf(d->idstr, sizeof(d->idstr), "%s", PQgetvalue(res, 0, 0));
 	snprintf(d->attempt, sizeof(d->attempt), "%s", PQgetvalue(res, 0, 2));
+	/* Functions of before have no sixth column. */
+	if (PQnfields(res) > 5 && !PQgetisnull(res, 0, 5))
+		d->signed_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	webhook_post_start(d, PQgetisnull(res, 0, 3) ? "{}" : PQgetvalue(res, 0, 3),
 	    PQnfields(res) > 4 && !PQgetisnull(res, 0, 4) ? PQgetvalue(res, 0, 4) : NULL,
 	    dns);

@@ -102,15 +102,22 @@ secret_for(const char *event)
 	return env.conf.http_webhook_secret;
 }
 
-/* X-Pigeon-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX." + body)). */
+/*
+ * X-Pigeon-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX." + body)).
+ * UNIX is the database's clock at the claim, as every other rule reads
+ * (docs/reliability.md): receivers refuse a t= minutes off their clock
+ * (docs/api.md), and a host clock that far off had every delivery of
+ * the host refused. The host's clock only when the functions are of
+ * before (at is 0).
+ */
 static int
-sign(const char *secret, const char *body, char *out, size_t outlen)
+sign(const char *secret, const char *body, long long at, char *out, size_t outlen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	char ts[24], *msg = NULL;
 
-	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	snprintf(ts, sizeof(ts), "%lld", at > 0 ? at : (long long)time(NULL));
 	if (asprintf(&msg, "%s.%s", ts, body) == -1)
 		return -1;
 	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret),
@@ -169,7 +176,7 @@ webhook_post_start(struct delivery *d, const char *body, const char *event,
 	evhttp_add_header(h, "X-Pigeon-Delivery", d->idstr);
 	evhttp_add_header(h, "Connection", "close");
 	if (secret && *secret) {
-		if (sign(secret, body, sig, sizeof(sig)) == -1) {
+		if (sign(secret, body, d->signed_at, sig, sizeof(sig)) == -1) {
 			evhttp_request_free(req);
 			snprintf(d->error, sizeof(d->error), "cannot sign the body");
 			goto fail;

@@ -17,6 +17,9 @@ struct delivery {
 	char		*url;		/* where it goes (one of t's URLs) */
 	char		 idstr[24];
 	char		 attempt[12];	/* the claim's attempts: its number */
+	long long	 signed_at;	/* the t= of its signature: the database's
+					 * clock at the claim (0: unknown, the
+					 * host's then) */
 	struct evhttp_connection *conn;
 	struct event	*deadline;
 	int		 code;		/* the answer's status, once its head came */

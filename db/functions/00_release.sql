@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: fca86778f3acfec4c126be9e140858f36d3484fed29b6c42b797d77a7587bd08
+-- functions sha256: b615e008ff639e89541d0f5ca5ac3db6d44af17af42b48e86a0bb16abd220832
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 79 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 80 $$;

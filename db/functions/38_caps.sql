@@ -201,6 +201,7 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM inbox_messages i
 	            WHERE i.sender = p_acct.phone
 	              AND i.received_at > now() - make_interval(secs => window_s)
+	              AND i.received_at <= now()
 	              AND i.state = 'ignored'
 	              AND i.result LIKE 'auto-responder loop between %') THEN
 		k := pigeon_loop_key(p_text);
@@ -208,6 +209,7 @@ BEGIN
 		  FROM inbox_messages i
 		 WHERE i.sender = p_acct.phone
 		   AND i.received_at > now() - make_interval(secs => window_s)
+		   AND i.received_at <= now()
 		   AND i.state = 'ignored'
 		   AND i.result LIKE 'auto-responder loop between %'
 		   AND pigeon_loop_key(i.text) = k
@@ -223,7 +225,8 @@ BEGIN
 	         WHERE p.account_id = p_acct.id
 	         ORDER BY p.id DESC LIMIT 50) q
 	 WHERE q.deleted_at IS NULL
-	   AND q.created_at > now() - make_interval(secs => window_s);
+	   AND q.created_at > now() - make_interval(secs => window_s)
+	   AND q.created_at <= now();
 	IF coalesce(cardinality(recent), 0) < rounds THEN
 		RETURN NULL;	-- most posts: no key to compute
 	END IF;

@@ -15,6 +15,10 @@
 -- - a lease ends no later than p_lease_s from now;
 -- - a webhook delivery due when it was made is due now, a retry's moves
 --   back by the step.
+-- - the parts of a long SMS waiting for the rest that came before the
+--   step are stamped back by it: their wait (concat_timeout, from
+--   received_at) is not longer by the step, and a part that comes after
+--   it is as near in time to them as it really is.
 -- What was timed to a wall-clock moment stays: an update held to the end
 -- of quiet hours, an API send_at. Returns the rows brought back, NULL
 -- when the clock did not step back.
@@ -25,6 +29,8 @@ DECLARE
 	step interval;
 	n integer;
 	m integer;
+	k integer;
+	last_before bigint;
 BEGIN
 	SELECT seen_at INTO seen FROM clock_high_water FOR UPDATE;
 	INSERT INTO clock_high_water (seen_at) VALUES (now())
@@ -51,11 +57,23 @@ BEGIN
 	 WHERE state = 'pending' AND next_attempt_at > now()
 	   AND (next_attempt_at <= created_at OR attempts > 0);
 	GET DIAGNOSTICS m = ROW_COUNT;
+	-- A part stamped after now() came before the step, and so did
+	-- every part stored before it (ids grow with time): the latest
+	-- such is found among the parts from the oldest waiting one on
+	-- (at most concat_timeout old), and those up to it that still
+	-- wait are moved. A part stored after the step is not: moved, it
+	-- would be joined incomplete before its time.
+	SELECT max(i.id) INTO last_before FROM inbox_parts i
+	 WHERE i.id >= (SELECT min(w.id) FROM inbox_parts w WHERE w.message_id IS NULL)
+	   AND i.received_at > now();
+	UPDATE inbox_parts SET received_at = received_at - step
+	 WHERE message_id IS NULL AND id <= last_before;
+	GET DIAGNOSTICS k = ROW_COUNT;
 	IF n > 0 THEN
 		PERFORM pg_notify('pigeon_outbox', '');
 	END IF;
 	IF m > 0 THEN
 		PERFORM pg_notify('pigeon_webhook', '');
 	END IF;
-	RETURN n + m;
+	RETURN n + m + k;
 END $$;

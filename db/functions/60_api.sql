@@ -371,9 +371,17 @@ $$;
 -- Takes the first p_n of ids (in that order) still pending and due, with
 -- a lease, skipping those another host has locked, and answers each with
 -- its URL and the JSON body to POST. The claims' common end.
+-- signed_at: the database's clock at the claim (seconds since the epoch),
+-- the t= of its X-Pigeon-Signature: receivers compare it with their own
+-- clock (docs/api.md), and a pigeond host's clock minutes off (its own
+-- time()) had every delivery refused. A pigeond of before reads the
+-- first five columns; a newer one given these functions' older release
+-- finds no sixth and signs with its own clock.
+DROP FUNCTION IF EXISTS pigeon_webhook_take(text, integer, integer, bigint[]);
 CREATE OR REPLACE FUNCTION pigeon_webhook_take(p_host text, p_n integer,
     p_lease_s integer, ids bigint[])
-RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text,
+    signed_at bigint)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
 	RETURN QUERY
@@ -417,7 +425,7 @@ BEGIN
 	               END
 	          FROM posts p JOIN accounts a ON a.id = p.account_id
 	         WHERE p.id = d.post_id) END,
-	       d.event;
+	       d.event, floor(extract(epoch FROM now()))::bigint;
 END $$;
 
 -- Claims due deliveries of some URLs with a lease (a host that dies
@@ -438,7 +446,8 @@ END $$;
 DROP FUNCTION IF EXISTS pigeon_webhook_claim_urls(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim_urls(p_host text, p_n integer,
     p_lease_s integer, p_urls text[])
-RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text,
+    signed_at bigint)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	ids bigint[];
@@ -483,9 +492,11 @@ $$;
 -- not done: a 'queued' that failed once went after its 'sent' and
 -- 'delivered', and a receiver keeping the latest state ended on
 -- 'queued'; other messages' go on), by webhook_deliveries_receiver.
+DROP FUNCTION IF EXISTS pigeon_webhook_claim_receiver(text, integer, integer, text);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim_receiver(p_host text, p_n integer,
     p_lease_s integer, p_receiver text)
-RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text,
+    signed_at bigint)
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	ids bigint[];
@@ -523,7 +534,8 @@ $$;
 DROP FUNCTION IF EXISTS pigeon_webhook_claim(text, integer, integer, text);
 CREATE OR REPLACE FUNCTION pigeon_webhook_claim(p_host text, p_n integer,
     p_lease_s integer, p_url text)
-RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text)
+RETURNS TABLE (id bigint, url text, attempts integer, body jsonb, event text,
+    signed_at bigint)
 LANGUAGE sql SET search_path = public, pg_temp AS $$
 	SELECT * FROM pigeon_webhook_claim_urls(p_host, p_n, p_lease_s, ARRAY[p_url]);
 $$;

@@ -63,18 +63,23 @@ function bars(name, buckets, series, label) {
   const gw = (W - P) / Math.max(1, buckets.length), bw = Math.max(1, (gw - 2) / series.length);
   svg.appendChild(svgEl("text", { x: 0, y: 12, class: "axis" }, String(max)));
   svg.appendChild(svgEl("line", { x1: P, y1: H, x2: W, y2: H, class: "axis" }));
+  // A day's bar is the service's day ([pigeon] timezone): its name from
+  // the API (b.day), not its first instant in the browser's zone, which
+  // named every day by the day before where the browser is behind.
+  const when = b => b.day || time(b.t).slice(0, 16);
   buckets.forEach((b, i) => {
     series.forEach((s, k) => {
       const v = b[s] || 0, h = Math.round((H - 16) * v / max);
       const r = svgEl("rect", { x: (P + i * gw + k * bw).toFixed(1), y: H - h,
         width: bw.toFixed(1), height: h, fill: COLORS[s],
         "data-series": s, "data-value": v, "data-t": b.t });
-      r.appendChild(svgEl("title", {}, `${time(b.t).slice(0, 16)} ${tr(s)}: ${v}`));
+      r.appendChild(svgEl("title", {}, `${when(b)} ${tr(s)}: ${v}`));
       svg.appendChild(r);
     });
     if (i % Math.ceil(buckets.length / 8) === 0)
       svg.appendChild(svgEl("text", { x: P + i * gw, y: H + 14, class: "axis" },
-        name === "daily" ? time(b.t).slice(5, 10) : time(b.t).slice(11, 16)));
+        b.day ? b.day.slice(5, 10) :
+          name === "daily" ? time(b.t).slice(5, 10) : time(b.t).slice(11, 16)));
   });
   // The legend, with each series' total.
   series.forEach((s, k) => {

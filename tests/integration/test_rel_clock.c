@@ -20,8 +20,11 @@
  * length of the step, until pigeon_clock_check, 39_clock.sql).
  *
  * The "rules" cases step the clock over midnight and into the next night
- * for quiet hours and the trackers' daily cap; the "host" case steps
- * pigeond's own wall clock back under /metrics (below).
+ * for quiet hours and the trackers' daily cap; the "limits" cases step it
+ * back an hour under a sender's limit, a reply cap and a long SMS waiting
+ * for its parts; the "host" case steps pigeond's own wall clock back
+ * under /metrics, and the "webhook" case runs it 10 minutes ahead under
+ * a receiver checking the signature's t= (below).
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -29,8 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <check.h>
 
@@ -89,6 +96,7 @@ teardown(void)
 	unsetenv("PIGEON_FAKE_DIR");
 	unsetenv("PIGEON_FAKE_SEND_MS");
 	free(fake_dir);
+	fake_dir = NULL;
 }
 
 static long
@@ -439,6 +447,10 @@ END_TEST
 
 #define HOST_TOKEN	"clock-token-0123456789abcdef0123456789"
 
+/* pigeond's clock at its start, and its [http] (NULL: the token alone). */
+static const char *host_clock = "+0";
+static const char *host_http;
+
 static void
 host_setup(void)
 {
@@ -446,7 +458,7 @@ host_setup(void)
 	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
 
 	clk.clock_file = h_strf("/tmp/pigeon-clock-%d", (int)getpid());
-	h_clock_set(&clk, "+0");
+	h_clock_set(&clk, host_clock);
 	setenv("LD_PRELOAD", H_FAKETIME_LIB, 1);
 	setenv("FAKETIME_TIMESTAMP_FILE", clk.clock_file, 1);
 	setenv("FAKETIME_NO_CACHE", "1", 1);
@@ -454,7 +466,7 @@ host_setup(void)
 	setenv("ASAN_OPTIONS", asan, 1);
 	free(asan);
 	memset(&g, 0, sizeof(g));
-	g.http_extra = "token = " HOST_TOKEN "\n";
+	g.http_extra = host_http ? (char *)host_http : "token = " HOST_TOKEN "\n";
 	h_gateway_start(&g, "rel_clock_host", 0);
 	unsetenv("LD_PRELOAD");
 	unsetenv("FAKETIME_TIMESTAMP_FILE");
@@ -499,6 +511,285 @@ START_TEST(test_host_clock_back_metrics)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Windows and waits counted back from the database's clock, stepped back
+ * an hour (pigeond's real worker and a simulated modem): a sender's
+ * limits and the reply caps count rolling windows, and a row stamped
+ * before the step is in the server's future after it. Counted in "this
+ * minute", an active member was rate limited, every SMS ignored, and her
+ * replies dropped, for the length of the step. And a long SMS missing a
+ * part waited concat_timeout plus the step. */
+
+#define ALICE	"+212662000011"
+#define BOB	"+212662000012"
+#define CAROL	"+212662000013"
+
+static void
+limits_setup(void)
+{
+	char *out = h_clock_cluster_start(&clk, "clock_limits", 0);
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "limit_minute = 10\nconcat_timeout = 30\n";
+	h_gateway_start_on(&g, "rel_clock_limits", 1, out);
+	free(out);
+	h_db_exec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212662000011', 'alice', 'Alice', 'en'), "
+	    "('+212662000012', 'bob', 'Bob', 'en'), "
+	    "('+212662000013', 'carol', 'Carol', 'en')");
+}
+
+/* Waits until sql ($1 = param) counts want or more; fails the test if
+ * not within timeout_ms. */
+static void
+wait_count(const char *sql, const char *param, long want, int timeout_ms)
+{
+	struct reach r = { sql, param, want, 0 };
+	ck_assert_msg(h_wait_for(reached, &r, timeout_ms) == 0, "%s ($1 = %s): %ld, "
+	    "not %ld", sql, param ? param : "", r.got, want);
+}
+
+#define DONE_BY "SELECT count(*) FROM inbox_messages WHERE sender = $1 " \
+	"AND state <> 'new'"
+#define WHOIS_TO_BOB "SELECT count(*) FROM outbox WHERE recipient = " \
+	"'+212662000012' AND reply_key = 'whois'"
+
+START_TEST(test_limits_back_an_hour)
+{
+	/* alice: 10 SMS applied in the last 50 minutes, one every 5. bob:
+	 * 15 replies in the last hour, 10 more 65 to 110 minutes ago (his
+	 * caps: 20 an hour, 100 a day). */
+	h_db_exec(g.db, "INSERT INTO inbox_messages (modem, sender, sender_kind, text, "
+	    "parts, state, received_at) SELECT 'sim0', '+212662000011', 'e164', "
+	    "'earlier ' || k, 1, 'done', now() - k * interval '5 minutes' "
+	    "FROM generate_series(1, 10) k");
+	h_db_exec(g.db, "INSERT INTO outbox (recipient, text, class, state, reply_key, "
+	    "created_at, sent_at) SELECT '+212662000012', 'earlier', 0, 'sent', 'stats', "
+	    "t, t FROM (SELECT now() - k * interval '3 minutes' AS t "
+	    "FROM generate_series(1, 15) k UNION ALL SELECT now() - interval '1 hour' "
+	    "- k * interval '5 minutes' FROM generate_series(1, 10) k) x");
+
+	/* Before the step: alice's post is applied, bob is answered. */
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "before the step"), 0);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "WHOIS alice"), 0);
+	wait_count(DONE_BY, ALICE, 11, 60000);
+	wait_count(DONE_BY, BOB, 1, 60000);
+	ck_assert_int_eq(count(WHOIS_TO_BOB), 1);
+
+	/* The database's clock an hour back: each of those rows is in its
+	 * future now. */
+	h_clock_set(&clk, "-1h");
+	ck_assert_int_eq(h_text(&g, 0, ALICE, "after the step"), 0);
+	ck_assert_int_eq(h_text(&g, 0, BOB, "WHOIS alice"), 0);
+	wait_count(DONE_BY, ALICE, 12, 60000);
+	wait_count(DONE_BY, BOB, 2, 60000);
+	char *after = h_db_value(g.db, "SELECT state || ' / ' || coalesce(result, '') "
+	    "FROM inbox_messages WHERE sender = '+212662000011' AND text = "
+	    "'after the step'", 0, NULL);
+	long whois = count(WHOIS_TO_BOB);
+	fprintf(stderr, "rel: limits, back 1 h: alice's SMS after the step %s; bob's "
+	    "WHOIS answered %ld of 2\n", after, whois);
+	ck_assert_msg(strncmp(after, "done / post ", 12) == 0, "alice's SMS after the "
+	    "step: %s (rows from before the step counted as this minute)", after);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE recipient = "
+	    "'+212662000011' AND reply_key = 'rate_limited'"), 0);
+	ck_assert_msg(whois == 2, "bob's WHOIS after the step was not answered (reply "
+	    "capped: the hour before counted as this hour)");
+	/* What bob sees. */
+	ck_assert_int_eq(h_wait_received(&g, BOB, "@alice: ", 60000), 0);
+	long got = 0;
+	for (long deadline = h_now_ms() + 60000; h_now_ms() < deadline; h_sleep_ms(200))
+		if ((got = h_received_matching(&g, BOB, "@alice: ")) >= 2)
+			break;
+	ck_assert_int_eq(got, 2);
+	free(after);
+}
+END_TEST
+
+/* A long SMS of 2 parts, the second lost: part 1 alone is applied after
+ * concat_timeout (30 s here), also when the database's clock stepped
+ * back an hour meanwhile (it waited an hour more). */
+START_TEST(test_concat_back_an_hour)
+{
+	char text[400];
+
+	snprintf(text, sizeof(text), "%s", "a long post in two parts, of which the "
+	    "second is lost on the way: the first is posted alone once concat_timeout "
+	    "has passed, whatever the database's clock did meanwhile, and not an hour "
+	    "later than that. The end of it.");
+	ck_assert_int_eq(h_deliver(&g, 0, CAROL, text, "--ref 9 --lose 2"), 0);
+	wait_count("SELECT count(*) FROM inbox_parts WHERE sender_norm = $1", CAROL, 1,
+	    60000);
+	long t0 = h_now_ms();
+	h_clock_set(&clk, "-1h");
+	struct reach joined = { "SELECT count(*) FROM inbox_messages WHERE sender = $1",
+	    CAROL, 1, 0 };
+	/* concat_timeout, the expiry pass (every 30 s) and the clock's check
+	 * (every 5 s) are about 65 s; an hour more without the check. */
+	int rc = h_wait_for(reached, &joined, 120000);
+	double waited = (h_now_ms() - t0) / 1000.0;
+	fprintf(stderr, "rel: concat_timeout 30 s, clock back 1 h: part 1 of 2 %s after "
+	    "%.1f s\n", rc == 0 ? "applied alone" : "still waiting", waited);
+	ck_assert_msg(rc == 0, "part 1 of 2 still waiting %.0f s after the step back "
+	    "(concat_timeout 30 s)", waited);
+	/* Not before its time either. */
+	ck_assert_msg(waited >= 25, "part 1 applied %.1f s after it came", waited);
+	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE sender = "
+	    "'+212662000013' AND complete = false AND parts = 1"), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* pigeond's own wall clock ten minutes ahead (libfaketime preloaded into
+ * pigeond alone): its webhooks' signatures. A receiver that follows
+ * docs/api.md refuses a t= more than 5 minutes off its clock; t= was the
+ * host's time(), and every delivery of that host was refused (401) for
+ * its whole day of retries. */
+
+#define HOOK_SECRET	"clock-hook-secret"
+static int hook_fd = -1;
+static pid_t hook_pid;
+static char *hook_log;
+static char hook_http[256];
+
+/* The receiver: answers 200 when t= is within 300 s of its clock, else
+ * 401; logs "CODE OFFSET" (t - its clock) a request. */
+static void
+hook_serve(void)
+{
+	for (;;) {
+		int c = accept(hook_fd, NULL, NULL);
+		char buf[16384];
+		size_t len = 0;
+		if (c == -1)
+			continue;
+		for (;;) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			char *end = strstr(buf, "\r\n\r\n");
+			char *cl = strcasestr(buf, "content-length:");
+			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+				break;
+		}
+		buf[len] = '\0';
+		char *sig = strcasestr(buf, "X-Pigeon-Signature: t=");
+		long long off = sig ? strtoll(sig + 22, NULL, 10) - (long long)time(NULL) : 0;
+		int code = sig && off >= -300 && off <= 300 ? 200 : 401;
+		FILE *f = fopen(hook_log, "a");
+		if (f != NULL) {
+			fprintf(f, "%d %lld\n", code, off);
+			fclose(f);
+		}
+		const char *answer = code == 200 ?
+		    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" :
+		    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		if (write(c, answer, strlen(answer)) < 0)
+			_exit(1);
+		close(c);
+	}
+}
+
+static void
+hook_setup(void)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	char *dir = h_tmpdir("clock-hook");
+	hook_log = h_strf("%s/hook.log", dir);
+	free(dir);
+	hook_fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(hook_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(hook_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(hook_fd, 16), 0);
+	getsockname(hook_fd, (struct sockaddr *)&sa, &len);
+	hook_pid = fork();
+	ck_assert_int_ne(hook_pid, -1);
+	if (hook_pid == 0) {
+		hook_serve();
+		_exit(0);
+	}
+	snprintf(hook_http, sizeof(hook_http), "token = " HOST_TOKEN "\nwebhooks = "
+	    "http://127.0.0.1:%d/hook\nwebhook_secret = " HOOK_SECRET "\n",
+	    ntohs(sa.sin_port));
+	host_clock = "+10m";
+	host_http = hook_http;
+	host_setup();
+	PQclear(PQexec(g.db, "INSERT INTO accounts (phone, handle, name, lang) VALUES "
+	    "('+212662000021', 'hooked', 'Hooked', 'en')"));
+}
+
+static void
+hook_teardown(void)
+{
+	host_teardown();
+	host_clock = "+0";
+	host_http = NULL;
+	if (hook_pid > 0) {
+		kill(hook_pid, SIGKILL);
+		waitpid(hook_pid, NULL, 0);
+	}
+	hook_pid = 0;
+	if (hook_fd != -1)
+		close(hook_fd);
+	hook_fd = -1;
+	free(hook_log);
+	hook_log = NULL;
+}
+
+static int
+hook_answered(void *unused)
+{
+	char *s = h_read_file(hook_log);
+	int ok = s != NULL && strchr(s, '\n') != NULL;
+	free(s);
+	return ok;
+}
+
+/* The post made (201), once /healthz says pigeond is ready (its webhook
+ * targets set: a post before gets no delivery). */
+static int
+hook_posted(void *last)
+{
+	char *resp = NULL;
+	if (h_http(g.http_port, "GET", "/healthz", NULL, NULL, NULL) != 200)
+		return 0;
+	int code = h_http(g.http_port, "POST", "/api/posts", HOST_TOKEN,
+	    "{\"user\":\"hooked\",\"text\":\"signed by which clock?\"}", &resp);
+	free(resp);
+	*(int *)last = code;
+	return code == 201;
+}
+
+START_TEST(test_host_clock_ahead_webhook)
+{
+	int last = 0;
+	ck_assert_msg(h_wait_for(hook_posted, &last, 30000) == 0, "POST /api/posts: %d",
+	    last);
+	if (h_wait_for(hook_answered, NULL, 30000) != 0) {
+		char *d = h_db_value(g.db, "SELECT coalesce(string_agg(state || ' ' || "
+		    "attempts || ' ' || coalesce(last_error, ''), '; '), 'none') "
+		    "FROM webhook_deliveries", 0, NULL);
+		ck_abort_msg("no webhook came in 30 s; its deliveries: %s", d);
+	}
+	char *log = h_read_file(hook_log);
+	int answer = 0;
+	long long off = 0;
+	ck_assert_int_eq(sscanf(log, "%d %lld", &answer, &off), 2);
+	fprintf(stderr, "rel: webhook from a host 10 min ahead: t= %+lld s off the "
+	    "receiver's clock, answered %d\n", off, answer);
+	ck_assert_msg(answer == 200, "the receiver refused the webhook: its t= was %lld s "
+	    "off (the host's clock)", off);
+	free(log);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -519,6 +810,17 @@ suite(void)
 	tcase_add_checked_fixture(tc, host_setup, host_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_host_clock_back_metrics);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, limits_setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_limits_back_an_hour);
+	tcase_add_test(tc, test_concat_back_an_hour);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("webhook");
+	tcase_add_checked_fixture(tc, hook_setup, hook_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_host_clock_ahead_webhook);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -33,15 +33,19 @@ teardown(void)
 	h_gateway_stop(&g);
 }
 
+/* The browser's time zone (TZ); NULL: the test's. */
+static const char *browser_tz;
+
 static int
 chromium_fr(char **out, const char *args, const char *url)
 {
 	char *profile = h_tmpdir("chromium-profile-fr");
-	int rc = h_run(out, "LANGUAGE=fr LANG=fr_FR.UTF-8 timeout 90 chromium --headless "
+	int rc = h_run(out, "%s%s%sLANGUAGE=fr LANG=fr_FR.UTF-8 timeout 90 chromium --headless "
 	    "--no-sandbox --disable-gpu --disable-quic --no-first-run "
 	    "--disable-background-networking --disable-component-update --disable-sync "
 	    "--disable-dev-shm-usage --lang=fr-FR --accept-lang=fr-FR "
 	    "--user-data-dir='%s' --virtual-time-budget=8000 %s '%s' 2>/dev/null",
+	    browser_tz ? "TZ=" : "", browser_tz ? browser_tz : "", browser_tz ? " " : "",
 	    profile, args, url);
 	h_run(NULL, "rm -rf '%s'", profile);
 	free(profile);
@@ -180,6 +184,49 @@ START_TEST(test_days_are_the_service_days)
 }
 END_TEST
 
+/* The daily bars named by the service's day (the API's "day"), in a
+ * browser whose zone is behind the service's: Africa/Casablanca, the
+ * browser in São Paulo. Named by their first instant there, every bar's
+ * label and title said the day before. */
+START_TEST(test_day_names_in_a_browser_behind)
+{
+	char url[256], needle[96], *dom = NULL;
+	char *tz = h_db_value(g.db, "SELECT value FROM settings WHERE key = 'timezone'",
+	    0, NULL);
+	const char *params[] = { tz };
+
+	sql("UPDATE settings SET value = 'Africa/Casablanca' WHERE key = 'timezone'");
+	char *today = h_db_value(g.db, "SELECT to_char(now() AT TIME ZONE "
+	    "'Africa/Casablanca', 'YYYY-MM-DD')", 0, NULL);
+	char *first = h_db_value(g.db, "SELECT to_char((now() AT TIME ZONE "
+	    "'Africa/Casablanca')::date - 29, 'MM-DD')", 0, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/#token=%s", g.http_port, TOKEN);
+	browser_tz = "America/Sao_Paulo";
+	int rc = chromium_fr(&dom, "--dump-dom", url);
+	browser_tz = NULL;
+	PQclear(PQexecParams(g.db, "UPDATE settings SET value = $1 WHERE key = 'timezone'",
+	    1, NULL, params, NULL, NULL, 0));
+	ck_assert_int_eq(rc, 0);
+	char *daily = strstr(dom, "data-chart=\"daily\"");
+	ck_assert_ptr_nonnull(daily);
+	char *end = strstr(daily + 1, "data-chart=");
+	if (end != NULL)
+		*end = '\0';
+	/* Today's bars (the last) say today; the first bar's label is the
+	 * day 29 days before. */
+	snprintf(needle, sizeof(needle), "<title>%s envoyés: ", today);
+	ck_assert_msg(strstr(daily, needle) != NULL, "no bar titled %s (the service's "
+	    "today) in the daily chart", today);
+	snprintf(needle, sizeof(needle), ">%s</text>", first);
+	ck_assert_msg(strstr(daily, needle) != NULL, "the first daily bar is not "
+	    "labelled %s", first);
+	free(today);
+	free(first);
+	free(tz);
+	free(dom);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -190,6 +237,7 @@ main(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_charts_in_french);
 	tcase_add_test(tc, test_days_are_the_service_days);
+	tcase_add_test(tc, test_day_names_in_a_browser_behind);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
