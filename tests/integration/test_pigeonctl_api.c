@@ -173,6 +173,41 @@ posts_found(const char *out)
 }
 
 /*
+ * A number written with its country code in brackets, "(+212) 661 000
+ * 304", as a business card or a signature gives it, is that phone's in
+ * every command; a filter that is no phone number is refused (exit 1),
+ * never an empty list. (messages -t answered "to is not a phone number",
+ * inbox -f an empty list with exit 0: "nothing came from you".)
+ */
+START_TEST(test_number_forms)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(h_text(&g, 0, "+212661000304", "card number here"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", "+212661000304", "1", WAIT_MS), 0);
+	ck_assert_int_eq(ctl(&out, 1, "send '(+212) 661 000 304' 'your parcel is in'"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "messages -t '(+212) 661 000 304'"), 0);
+	ck_assert_msg(strstr(out, "+212661000304") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f '(+212) 661 000 304'"), 0);
+	ck_assert_msg(strstr(out, "card number here") != NULL, "%s", out);
+	free(out);
+	/* Not a phone number: refused by both, with the reason. */
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f '(212+) 661 000 304'"), 1);
+	ck_assert_msg(strstr(out, "from is not a phone number") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "messages -t '(212+) 661 000 304'"), 1);
+	ck_assert_msg(strstr(out, "to is not a phone number") != NULL, "%s", out);
+	free(out);
+	/* A sender's name is still a filter of the inbox (what it holds). */
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f 'Maroc Telecom'"), 0);
+	free(out);
+}
+END_TEST
+
+/*
  * A command's options before or after its operands, as the usage and the
  * manual write them ("search QUERY [-n LIMIT]"): after the operand, the
  * usage was printed (exit 2); audience took -d after the handle only.
@@ -294,6 +329,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_number_forms);
 	tcase_add_test(tc, test_option_order);
 	tcase_add_test(tc, test_watch_survives_errors);
 	suite_add_tcase(s, tc);
