@@ -340,7 +340,15 @@ cmd_status(const char *id)
 	printf("message %s to %s: %s\n", id, s(j, "to"), s(j, "state"));
 	printf("  text       %s\n", s(j, "text"));
 	printf("  modem      %s\n", s(j, "modem"));
-	printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
+	/* A bind with long = payload sends a long text as one submit_sm
+	 * that the SMSC splits: 1 part, billed as `segments` SMS. */
+	json_int_t np = json_integer_value(json_object_get(j, "parts"));
+	json_int_t nseg = json_integer_value(json_object_get(j, "segments"));
+	if (nseg > np)
+		printf("  parts      %s, billed as %" JSON_INTEGER_FORMAT " SMS (the SMSC "
+		    "split it)\n", num_or_dash(j, "parts", "", parts, sizeof(parts)), nseg);
+	else
+		printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
 	printf("  attempts   %s\n", num_or_dash(j, "attempts", "", att, sizeof(att)));
 	printf("  created    %s\n", when(j, "created_at"));
 	printf("  sent       %s\n", when(j, "sent_at"));

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 52650712f0517a698995aee014c2b3e9c4c3ddd4369f67687c7634aaf0d27a9c
+-- functions sha256: 00e1762d060e8a2f6596b6170ec7d09bd8458d243f73fb320d88489bc021cfdd
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 75 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 76 $$;

@@ -7,11 +7,16 @@
 
 -- POST /api/messages calls pigeon_send (35_updates.sql), class 1.
 
+-- parts: the SMS the link sent it as (submit_sm, or PDUs of a modem);
+-- segments: the SMS the carrier bills, the same but on a bind with long =
+-- payload, where one submit_sm carries a text the SMSC splits
+-- (outbox.segments, migration 0031). NULL both until it is sent.
 CREATE OR REPLACE FUNCTION pigeon_api_message_json(o outbox)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', o.id, 'to', o.recipient, 'text', o.text,
 	    'class', o.class, 'state', o.state, 'attempts', o.attempts,
-	    'modem', o.modem, 'parts', o.parts, 'created_at', o.created_at,
+	    'modem', o.modem, 'parts', o.parts,
+	    'segments', coalesce(o.segments, o.parts), 'created_at', o.created_at,
 	    'sent_at', o.sent_at, 'delivered_at', o.delivered_at,
 	    'last_error', o.last_error, 'post_id', o.post_id,
 	    'next_attempt_at', CASE WHEN o.state = 'queued' THEN o.next_attempt_at END);

@@ -147,7 +147,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                FROM inbox_messages m WHERE m.sender = a.phone),
 	    'outbox', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', o.id, 'text', o.text,
 	                  'state', o.state, 'created_at', o.created_at,
-	                  'sent_at', o.sent_at) ORDER BY o.id), '[]')
+	                  'sent_at', o.sent_at, 'parts', o.parts,
+	                  'segments', coalesce(o.segments, o.parts)) ORDER BY o.id), '[]')
 	                 FROM outbox o WHERE o.recipient = a.phone))
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;

@@ -312,6 +312,21 @@ message_ids(long id)
 	return a;
 }
 
+/* GET /api/messages/ID, parsed. */
+static json_t *
+api_message(long id)
+{
+	char path[64], *body = NULL;
+	json_t *m;
+
+	snprintf(path, sizeof(path), "/api/messages/%ld", id);
+	ck_assert_int_eq(h_http(g.http_port, "GET", path, TOKEN, NULL, &body), 200);
+	m = json_loads(body, 0, NULL);
+	ck_assert_msg(m != NULL, "GET %s: %s", path, body);
+	free(body);
+	return m;
+}
+
 static void
 assert_api_state(long id, const char *state)
 {
@@ -1446,6 +1461,21 @@ START_TEST(test_payload_counts_its_parts)
 	json_decref(subs);
 	ck_assert_int_eq(n, 1);
 
+	/* The desk sees what it cost: 1 part (one submit_sm), 3 SMS billed.
+	 * (It read "parts 1" everywhere, the 3 only in the database.) */
+	long id = outbox_id(to, text);
+	char path[1024], *out = NULL;
+	json_t *m = api_message(id);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "parts")), 1);
+	ck_assert_msg(json_integer_value(json_object_get(m, "segments")) == 3,
+	    "segments: %lld", (long long)json_integer_value(json_object_get(m,
+	    "segments")));
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1", h_bin("pigeonctl"),
+	    g.config, id), 0);
+	ck_assert_msg(strstr(out, "parts      1, billed as 3 SMS") != NULL, "%s", out);
+	free(out);
+
 	for (int tries = 0; tries < 100 && !found; tries++) {
 		free(metrics);
 		metrics = NULL;
@@ -1461,7 +1491,7 @@ START_TEST(test_payload_counts_its_parts)
 	    "no pigeon_link_parts_today");
 	ck_assert_ptr_nonnull(strstr(metrics, "pigeon_link_budget_alert{modem=\"carrier\"} 1\n"));
 	free(metrics);
-	char path[1024], *log;
+	char *log;
 	snprintf(path, sizeof(path), "%s/pigeond.log", g.dir);
 	log = h_read_file(path);
 	ck_assert_int_eq(log ? h_count_lines(log, "modem carrier: its daily budget "
