@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 00e1762d060e8a2f6596b6170ec7d09bd8458d243f73fb320d88489bc021cfdd
+-- functions sha256: 662240ed40010a80621c3a8bbba5bd0c5eb13dbcecf24a8f0ff26a80d7ae3c47
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 76 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;

@@ -572,6 +572,68 @@ START_TEST(test_receipts_at_once)
 }
 END_TEST
 
+/*
+ * What the SMSC said of a message it did not deliver is what the desk
+ * reads: its stat and err in the history, last_error and pigeonctl
+ * status, and the part's TP-Status the nearest one (EXPIRED: 70,
+ * validity period expired). Every failure was "part 1: not delivered
+ * (status 64)", a remote procedure error, whatever the receipt said.
+ * Undelivered all the same (the reach and STATS count them so).
+ */
+START_TEST(test_receipt_outcomes_told)
+{
+	static const struct {
+		const char *stat, *err;
+		int tp;
+	} cases[] = {
+		{ "EXPIRED", "001", 70 }, { "UNDELIV", "005", 64 },
+		{ "REJECTD", "011", 99 }, { "DELETED", "002", 72 },
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	char opts[128], to[32], want[96], sid[24], *out = NULL, *st;
+	long id[N];
+	size_t i, k;
+	json_t *ids, *v;
+
+	for (i = 0; i < N; i++) {
+		snprintf(to, sizeof(to), "+2126611004%02zu", i);
+		id[i] = h_outbox_add(&g, to, "Your appointment is at ten", 1);
+	}
+	for (i = 0; i < N; i++) {
+		h_wait_outbox(&g, id[i], "sent", WAIT_MS);
+		ids = message_ids(id[i]);
+		ck_assert_int_eq(json_array_size(ids), 1);
+		json_array_foreach(ids, k, v) {
+			snprintf(opts, sizeof(opts), "%s --stat %s --err %s",
+			    json_string_value(v), cases[i].stat, cases[i].err);
+			ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+		}
+		json_decref(ids);
+	}
+	for (i = 0; i < N; i++) {
+		h_wait_outbox(&g, id[i], "undelivered", WAIT_MS);
+		snprintf(want, sizeof(want), "part 1: not delivered: %s, err %s "
+		    "(status %d)", cases[i].stat, cases[i].err, cases[i].tp);
+		st = h_outbox_col(&g, id[i], "last_error");
+		ck_assert_msg(strcmp(st, want) == 0, "%s: last_error %s", cases[i].stat, st);
+		free(st);
+		json_t *m = api_message(id[i]), *h = json_object_get(m, "history");
+		const char *last = json_string_value(json_object_get(json_array_get(h,
+		    json_array_size(h) - 1), "detail"));
+		ck_assert_msg(last && strcmp(last, want) == 0, "history: %s", last);
+		json_decref(m);
+		snprintf(sid, sizeof(sid), "%ld", id[i]);
+		ck_assert_int_eq(h_db_long(g.db, "SELECT status FROM outbox_parts WHERE "
+		    "outbox_id = $1::bigint AND seq = 1", 1, (const char *const[]){ sid }),
+		    cases[i].tp);
+		ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1",
+		    h_bin("pigeonctl"), g.config, id[i]), 0);
+		ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+		free(out);
+	}
+}
+END_TEST
+
 /* A batch of receipts for the probe parts FIRST..LAST, in batches of PER
  * (one call of pigeon_report_receipts each, as pigeond sends them): how
  * many the function answered 'delivered'. */
@@ -1999,6 +2061,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_uuid_ids);
 	tcase_add_test(tc, test_receipt_pending_after_final);
 	tcase_add_test(tc, test_receipts_at_once);
+	tcase_add_test(tc, test_receipt_outcomes_told);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_empty_message_id);
