@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 662240ed40010a80621c3a8bbba5bd0c5eb13dbcecf24a8f0ff26a80d7ae3c47
+-- functions sha256: f0d112986b54e8e3884bdbbb1b2260cc6ce1bb921ae0b812c2d640852a0c13e4
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 77 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 78 $$;
