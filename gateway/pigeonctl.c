@@ -355,6 +355,21 @@ cmd_status(const char *id)
 	printf("  delivered  %s\n", when(j, "delivered_at"));
 	if (json_string_value(json_object_get(j, "last_error")))
 		printf("  error      %s\n", s(j, "last_error"));
+	/* What each report said, those that changed nothing too (an SMSC's
+	 * ENROUTE or UNKNOWN): the history has the changes only. */
+	if (json_array_size(json_object_get(j, "reports")) > 0) {
+		printf("reports:\n  %-25s  %-4s  %-6s  %s\n", "AT", "PART", "STATUS",
+		    "THE SMSC SAID");
+		json_array_foreach(json_object_get(j, "reports"), i, h) {
+			char part[16], st[16];
+			printf("  %-25s  %-4s  %-6s  %s%s%s\n", when(h, "at"),
+			    num_or_dash(h, "part", "", part, sizeof(part)),
+			    num_or_dash(h, "status", "", st, sizeof(st)),
+			    json_is_string(json_object_get(h, "stat")) ? s(h, "stat") : "-",
+			    json_string_length(json_object_get(h, "err")) > 0 ? " err " : "",
+			    json_string_length(json_object_get(h, "err")) > 0 ? s(h, "err") : "");
+		}
+	}
 	printf("history:\n  %-25s  %-11s  %-10s  %s\n", "AT", "STATE", "MODEM", "DETAIL");
 	json_array_foreach(json_object_get(j, "history"), i, h)
 		printf("  %-25s  %-11s  %-10s  %s\n", when(h, "at"), s(h, "state"),

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: f0d112986b54e8e3884bdbbb1b2260cc6ce1bb921ae0b812c2d640852a0c13e4
+-- functions sha256: d7b9b476ee571e2777c2b7c9d1db21b814ca5125cedc50d73bf1006083668545
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 78 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 79 $$;

@@ -631,6 +631,32 @@ START_TEST(test_receipt_outcomes_told)
 		ck_assert_msg(strstr(out, want) != NULL, "%s", out);
 		free(out);
 	}
+
+	/* A receipt that settles nothing (UNKNOWN: the SMSC still tries) is
+	 * not in the history, which has the changes, but in the reports:
+	 * the message stays sent, and the desk sees why. */
+	long u = h_outbox_add(&g, "+212661100409", "Your appointment is at ten", 1);
+	h_wait_outbox(&g, u, "sent", WAIT_MS);
+	ids = message_ids(u);
+	json_array_foreach(ids, k, v) {
+		snprintf(opts, sizeof(opts), "%s --stat UNKNOWN --err 000",
+		    json_string_value(v));
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	}
+	json_decref(ids);
+	snprintf(sid, sizeof(sid), "%ld", u);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM status_reports WHERE "
+	    "outbox_id = $1::bigint", sid, "1", WAIT_MS), 0);
+	json_t *m = api_message(u), *r = json_array_get(json_object_get(m, "reports"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "sent");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "stat")) ?: "", "UNKNOWN");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "err")) ?: "", "000");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "status")), 32);
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1", h_bin("pigeonctl"),
+	    g.config, u), 0);
+	ck_assert_msg(strstr(out, "UNKNOWN err 000") != NULL, "%s", out);
+	free(out);
 }
 END_TEST
 
