@@ -9,7 +9,7 @@
 #   make uninstall
 #   make clean
 
-VERSION  = 0.21.0
+VERSION  = 0.22.0
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR ?=

@@ -246,13 +246,24 @@ void
 api_inbox_list(struct api_req *r)
 {
 	const char *from = api_param(r, "from"), *state = api_param(r, "state");
-	char number[NUMBER_MAX], limit_s[24], before_s[24];
+	char number[NUMBER_MAX], why[96], limit_s[24], before_s[24];
 	long long limit, before;
 	int known = 0;
 
-	/* Senders are stored as the network gave them: E.164 when a number. */
-	if (from && number_normalize(from, env.conf.country, number, sizeof(number)) ==
-	    NUMBER_E164)
+	/* Senders are stored as number.c reads them (E.164, a short code, a
+	 * name), or as the network gave them when they are none of these.
+	 * A filter that is none of these either, but for a number of a
+	 * length its plan has not (stored as the network gave it), is an
+	 * error: an empty list read as "nothing came from that phone". */
+	int kind = from ? number_normalize(from, env.conf.country, number,
+	    sizeof(number)) : 0;
+	if (from && kind == NUMBER_INVALID &&
+	    !number_plan_why(from, env.conf.country, NULL, why, sizeof(why))) {
+		api_error(r, 400, "from is not a phone number, a short code or a "
+		    "sender's name");
+		return;
+	}
+	if (from && (kind == NUMBER_E164 || kind == NUMBER_SHORT))
 		from = number;
 	for (int i = 0; state && inbox_states[i]; i++)
 		known |= strcmp(inbox_states[i], state) == 0;

@@ -15,9 +15,12 @@
  *   GSM characters, but some modems report longer names ("Maroc Telecom"), and
  *   since an alphanumeric sender is only stored, never answered, it is kept.
  * - Otherwise the text is a number: digits with separators (space, '.', '-',
- *   '/', '(', ')'); one '+' only as the first character; a "(0)" after at
- *   least one digit is the trunk prefix of the international format and is
- *   dropped ("+212 (0)661234567"). Any other character: INVALID.
+ *   '/', '(', ')'); one '+', before every digit, with nothing but opening
+ *   brackets before it: "+212..." or the country code in brackets,
+ *   "(+212) 661 000 002", as business cards and signatures write it; a
+ *   "(0)" after at least one digit is the trunk prefix of the international
+ *   format and is dropped ("+212 (0)661234567"). Any other character:
+ *   INVALID.
  * - "+D" and "00D" are international: D must not start with 0 and, once an
  *   extra trunk 0 right after our own cc is dropped ("+2120661234567"), must
  *   be 8..15 digits.
@@ -284,7 +287,7 @@ normalize(const char *in, const char *country, int check, char *out,
 	const unsigned char *p, *s, *e, *end;
 	char d[DIGITS_MAX];
 	size_t len, n = 0;
-	int letter = 0, plus = 0;
+	int letter = 0, plus = 0, lead = 1;	/* lead: only '(' so far */
 	uint32_t c;
 
 	if (out == NULL || outlen == 0)
@@ -320,17 +323,22 @@ normalize(const char *in, const char *country, int check, char *out,
 				return NUMBER_INVALID;
 			d[n++] = (char)('0' + digit_of(c));
 		} else if (c == '+') {
-			if (p != s)
+			if (!lead)
 				return NUMBER_INVALID;
 			plus = 1;
+			lead = 0;
+			continue;
 		} else if (c == '(' && n > 0 && e - p >= 3 && p[1] == '0' &&
 		    p[2] == ')') {
 			len = 3;	/* "(0)": the trunk prefix, dropped */
-		} else if (is_space(c) || is_invisible(c) || is_dash(c) ||
-		    c == '.' || c == '/' || c == '(' || c == ')') {
+		} else if (c == '(' || is_space(c) || is_invisible(c)) {
+			continue;	/* leaves lead as it is */
+		} else if (is_dash(c) || c == '.' || c == '/' || c == ')') {
+			lead = 0;
 			continue;
 		} else
 			return NUMBER_INVALID;
+		lead = 0;
 	}
 	if (n == 0)
 		return NUMBER_INVALID;

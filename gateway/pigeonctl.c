@@ -349,13 +349,36 @@ cmd_status(const char *id)
 	printf("message %s to %s: %s\n", id, s(j, "to"), s(j, "state"));
 	printf("  text       %s\n", s(j, "text"));
 	printf("  modem      %s\n", s(j, "modem"));
-	printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
+	/* A bind with long = payload sends a long text as one submit_sm
+	 * that the SMSC splits: 1 part, billed as `segments` SMS. */
+	json_int_t np = json_integer_value(json_object_get(j, "parts"));
+	json_int_t nseg = json_integer_value(json_object_get(j, "segments"));
+	if (nseg > np)
+		printf("  parts      %s, billed as %" JSON_INTEGER_FORMAT " SMS (the SMSC "
+		    "split it)\n", num_or_dash(j, "parts", "", parts, sizeof(parts)), nseg);
+	else
+		printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
 	printf("  attempts   %s\n", num_or_dash(j, "attempts", "", att, sizeof(att)));
 	printf("  created    %s\n", when(j, "created_at"));
 	printf("  sent       %s\n", when(j, "sent_at"));
 	printf("  delivered  %s\n", when(j, "delivered_at"));
 	if (json_string_value(json_object_get(j, "last_error")))
 		printf("  error      %s\n", s(j, "last_error"));
+	/* What each report said, those that changed nothing too (an SMSC's
+	 * ENROUTE or UNKNOWN): the history has the changes only. */
+	if (json_array_size(json_object_get(j, "reports")) > 0) {
+		printf("reports:\n  %-25s  %-4s  %-6s  %s\n", "AT", "PART", "STATUS",
+		    "THE SMSC SAID");
+		json_array_foreach(json_object_get(j, "reports"), i, h) {
+			char part[16], st[16];
+			printf("  %-25s  %-4s  %-6s  %s%s%s\n", when(h, "at"),
+			    num_or_dash(h, "part", "", part, sizeof(part)),
+			    num_or_dash(h, "status", "", st, sizeof(st)),
+			    json_is_string(json_object_get(h, "stat")) ? s(h, "stat") : "-",
+			    json_string_length(json_object_get(h, "err")) > 0 ? " err " : "",
+			    json_string_length(json_object_get(h, "err")) > 0 ? s(h, "err") : "");
+		}
+	}
 	printf("history:\n  %-25s  %-11s  %-10s  %s\n", "AT", "STATE", "MODEM", "DETAIL");
 	json_array_foreach(json_object_get(j, "history"), i, h)
 		printf("  %-25s  %-11s  %-10s  %s\n", when(h, "at"), s(h, "state"),

@@ -157,15 +157,25 @@ cmd_inbox(int argc, char **argv)
 	json_t *j = api("GET", path, NULL);
 	if (json_out)
 		return print_json(j), json_decref(j), EXIT_OK;
-	printf("%-8s %-16s %-8s %-25s %-10s  %s\n", "ID", "FROM", "STATE", "RECEIVED",
-	    "LINK", "TEXT / RESULT");
+	/* SENT: when the phone sent it (the SMSC's time of its first part);
+	 * STORED: when pigeond stored it, later behind a database outage or
+	 * for a long SMS processed incomplete after concat_timeout. */
+	printf("%-8s %-16s %-8s %-25s %-25s %-10s  %s\n", "ID", "FROM", "STATE", "SENT",
+	    "STORED", "LINK", "TEXT / RESULT");
 	json_array_foreach(json_object_get(j, "messages"), i, m) {
-		printf("%-8" JSON_INTEGER_FORMAT " %-16s %-8s %-25s %-10s  %.60s\n",
+		char mark[64] = "";
+		if (json_is_false(json_object_get(m, "complete")))
+			snprintf(mark, sizeof(mark), "[incomplete: %" JSON_INTEGER_FORMAT
+			    " part%s of a long SMS came] ",
+			    json_integer_value(json_object_get(m, "parts")),
+			    json_integer_value(json_object_get(m, "parts")) == 1 ? "" : "s");
+		printf("%-8" JSON_INTEGER_FORMAT " %-16s %-8s %-25s %-25s %-10s  %s%.60s\n",
 		    json_integer_value(json_object_get(m, "id")), s(m, "from"), s(m, "state"),
-		    when(m, "received_at"), s(m, "link"), s(m, "text"));
+		    when(m, "sent_at"), when(m, "received_at"), s(m, "link"), mark,
+		    s(m, "text"));
 		if (json_string_value(json_object_get(m, "result")))
-			printf("%-8s %-16s %-8s %-25s %-10s  -> %.60s\n", "", "", "", "", "",
-			    s(m, "result"));
+			printf("%-8s %-16s %-8s %-25s %-25s %-10s  -> %.60s\n", "", "", "", "",
+			    "", "", s(m, "result"));
 	}
 	if (json_is_integer(json_object_get(j, "next_before")))
 		printf("(more: -b %" JSON_INTEGER_FORMAT ")\n",

@@ -437,6 +437,35 @@ receipts_arm(void)
 }
 
 /*
+ * The TP-Status (3GPP TS 23.040 9.2.3.15) nearest to an SMPP receipt's
+ * state (pigeon-smpp's `state`, the message_state of SMPP 3.4 5.2.28),
+ * stored on the part as a modem's status report's is: 0-31 delivered,
+ * 32-63 still tried, 64 and up given up (undelivered, whichever it is).
+ * 64 alone was "remote procedure error" for every failure, an EXPIRED
+ * receipt too. The table is in docs/carrier.md.
+ */
+static int
+receipt_tp_status(json_t *msg)
+{
+	json_t *st = json_object_get(msg, "state");
+
+	if (json_is_true(json_object_get(msg, "delivered")))
+		return 0x00;	/* short message received by the SME */
+	if (!json_is_true(json_object_get(msg, "final")))
+		return 0x20;	/* ENROUTE, ACCEPTD, UNKNOWN: still tried */
+	switch (json_is_integer(st) ? json_integer_value(st) : -1) {
+	case 3:			/* EXPIRED */
+		return 0x46;	/* SM validity period expired */
+	case 4:			/* DELETED */
+		return 0x48;	/* SM deleted by SC administration */
+	case 8:			/* REJECTD */
+		return 0x63;	/* service rejected */
+	default:		/* UNDELIV, or a state of its own */
+		return 0x40;	/* remote procedure error: no cause given */
+	}
+}
+
+/*
  * An SMPP receipt (pigeon-smpp's `report`): stored and matched by the
  * SMSC's message id, then acknowledged to the SMSC (`delete`: the worker
  * answers the deliver_sm only then), like a modem's status report.
@@ -474,12 +503,10 @@ reports_receipt(struct link *l, json_t *msg)
 		    recipient ? recipient : "");
 	if (asprintf(&dedupe, "%s|%s", l->name, key) == -1)
 		dedupe = NULL;
-	/* delivered: 0; final but not delivered: 64; not final yet: 32. */
 	o = json_pack("{s:s, s:s, s:s?, s:o, s:i, s:s?, s:s?, s:s?}",
 	    "link", l->name, "recipient", norm, "message_id", mid, "keys", clean,
-	    "status", json_is_true(json_object_get(msg, "delivered")) ? 0 :
-	    json_is_true(json_object_get(msg, "final")) ? 64 : 32,
-	    "stat", stat, "err", err, "dedupe", dedupe);
+	    "status", receipt_tp_status(msg), "stat", stat, "err", err,
+	    "dedupe", dedupe);
 	free(dedupe);
 	if (o == NULL || !json_is_string(json_object_get(o, "dedupe")) ||
 	    (r = calloc(1, sizeof(*r))) == NULL) {

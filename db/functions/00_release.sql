@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b615e008ff639e89541d0f5ca5ac3db6d44af17af42b48e86a0bb16abd220832
+-- functions sha256: 5f8921d5d8f16a93dd0db7014272bd66c9e446be6bf6d2a93ff9d1f497c0da03
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 80 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 81 $$;

@@ -146,6 +146,7 @@ DECLARE
 	inert boolean;
 	headless boolean;	-- a long SMS without its first part
 	waiting boolean;
+	sent timestamptz;	-- the SMSC's time of its first part that came
 	mid bigint;
 BEGIN
 	SELECT * INTO a FROM inbox_parts WHERE id = p_part;
@@ -164,9 +165,11 @@ BEGIN
 	       bool_or(pigeon_inbox_inert(q.coding)) FILTER (WHERE q.pick),
 	       a.concat_total > 1 AND
 	           NOT coalesce(bool_or(q.concat_seq = 1) FILTER (WHERE q.pick), false),
-	       coalesce(bool_or(q.id = p_part), false)
-	  INTO ids, joined, nseq, first_modem, kind, inert, headless, waiting
+	       coalesce(bool_or(q.id = p_part), false),
+	       (array_agg(q.smsc_time ORDER BY q.concat_seq) FILTER (WHERE q.pick))[1]
+	  INTO ids, joined, nseq, first_modem, kind, inert, headless, waiting, sent
 	  FROM (SELECT l.id, l.concat_seq, l.text, l.modem, l.sender_kind, l.coding,
+	               l.smsc_time,
 	               row_number() OVER (PARTITION BY l.concat_seq
 	                                  ORDER BY l.gap, l.id) = 1 AS pick
 	          FROM (SELECT p.id, p.concat_seq, p.text, p.modem, p.sender_kind,
@@ -191,14 +194,14 @@ BEGIN
 	-- command is in part 1, and read alone the tail of "D bob ..." was a
 	-- post to every follower.
 	INSERT INTO inbox_messages (modem, sender, sender_kind, text, parts,
-	    complete, state, result, processed_at)
+	    complete, state, result, processed_at, sent_at)
 	    VALUES (first_modem, a.sender_norm, kind, pigeon_inbox_surrogates(joined), nseq,
 	    nseq >= a.concat_total,
 	    CASE WHEN inert OR headless THEN 'ignored' ELSE 'new' END,
 	    CASE WHEN inert THEN 'binary SMS, not applied'
 	         WHEN headless THEN format('parts of a long SMS without its first '
 	             '(%s of %s came): not applied', nseq, a.concat_total) END,
-	    CASE WHEN inert OR headless THEN now() END)
+	    CASE WHEN inert OR headless THEN now() END, sent)
 	    RETURNING id INTO mid;
 	IF NOT p_force THEN
 		-- By the group's index: a generic plan of "id = ANY (ids)"
@@ -331,14 +334,15 @@ BEGIN
 			  FROM unnest(stored) s
 		), msg AS (
 			INSERT INTO inbox_messages (id, modem, sender, sender_kind, text,
-			    parts, state, result, processed_at)
+			    parts, state, result, processed_at, sent_at)
 			SELECT src.mid, src.modem, src.sender_norm, src.sender_kind,
 			    CASE WHEN src.coding = 'ucs2' THEN pigeon_inbox_surrogates(src.text)
 			         ELSE src.text END, 1,
 			    CASE WHEN pigeon_inbox_inert(src.coding) THEN 'ignored' ELSE 'new' END,
 			    CASE WHEN src.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 			         WHEN pigeon_inbox_inert(src.coding) THEN 'binary SMS, not applied' END,
-			    CASE WHEN pigeon_inbox_inert(src.coding) THEN now() END
+			    CASE WHEN pigeon_inbox_inert(src.coding) THEN now() END,
+			    src.smsc_time
 			  FROM src ORDER BY src.mid
 		)
 		UPDATE inbox_parts p SET message_id = src.mid
@@ -349,14 +353,15 @@ BEGIN
 		FOR r IN SELECT * FROM unnest(stored) s LOOP
 			IF coalesce(r.concat_total, 1) <= 1 THEN
 				INSERT INTO inbox_messages (modem, sender, sender_kind, text,
-				    parts, state, result, processed_at)
+				    parts, state, result, processed_at, sent_at)
 				    VALUES (r.modem, r.sender_norm, r.sender_kind,
 				    CASE WHEN r.coding = 'ucs2' THEN pigeon_inbox_surrogates(r.text)
 				         ELSE r.text END, 1,
 				    CASE WHEN pigeon_inbox_inert(r.coding) THEN 'ignored' ELSE 'new' END,
 				    CASE WHEN r.coding = 'corrupt' THEN 'undecodable SMS, not applied'
 				         WHEN pigeon_inbox_inert(r.coding) THEN 'binary SMS, not applied' END,
-				    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END)
+				    CASE WHEN pigeon_inbox_inert(r.coding) THEN now() END,
+				    r.smsc_time)
 				    RETURNING id INTO mid;
 				UPDATE inbox_parts SET message_id = mid WHERE id = r.id;
 			ELSE

@@ -54,6 +54,22 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(p_new BETWEEN 32 AND 63 AND (p_old < 32 OR p_old >= 64), false);
 $$;
 
+-- What a message's history and last_error say of a part reported not
+-- delivered: the TP-Status, and for an SMPP receipt what the SMSC wrote
+-- (its stat: and err:), which the TP-Status only approaches ("part 1:
+-- not delivered: EXPIRED, err 001 (status 70)"). A modem's report has
+-- no stat.
+CREATE OR REPLACE FUNCTION pigeon_report_detail(p_seq integer, p_status integer,
+    p_stat text, p_err text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN coalesce(p_stat, '') = ''
+	            THEN format('part %s: not delivered (status %s)', p_seq, p_status)
+	            ELSE format('part %s: not delivered: %s%s (status %s)', p_seq,
+	                        p_stat, CASE WHEN coalesce(p_err, '') <> ''
+	                                     THEN ', err ' || p_err ELSE '' END,
+	                        p_status) END;
+$$;
+
 -- A report matched to its part p: recorded on the part and, when it
 -- settles the message, on the message. Shared by modems' status reports
 -- and SMPP receipts.
@@ -62,15 +78,18 @@ CREATE OR REPLACE FUNCTION pigeon_report_apply(p_report bigint, p outbox_parts,
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
+	r_stat text;
+	r_err text;
 BEGIN
 	UPDATE status_reports SET outbox_id = p.outbox_id, seq = p.seq
-	 WHERE id = p_report;
+	 WHERE id = p_report
+	RETURNING stat, err INTO r_stat, r_err;
 	UPDATE outbox_parts SET status = p_status, reported_at = now()
 	 WHERE outbox_id = p.outbox_id AND seq = p.seq
 	   AND NOT pigeon_report_undoes(status, p_status);
 	IF p_status >= 64 THEN
 		PERFORM pigeon_outbox_reported(p.outbox_id, false,
-		    format('part %s: not delivered (status %s)', p.seq, p_status));
+		    pigeon_report_detail(p.seq, p_status, r_stat, r_err));
 		RETURN 'undelivered';
 	END IF;
 	IF p_status >= 32 THEN
@@ -183,8 +202,10 @@ $$;
 -- brings thousands a second; a statement and a commit each were the
 -- limit). Each element is {"link", "recipient", "message_id", "keys":
 -- [...] (each id the receipt gave, in its base and the other), "status"
--- (as a modem's TP-Status: 0 delivered, 32 not yet final, 64 not
--- delivered), "stat", "err" (as the SMSC wrote them), "dedupe"}. A
+-- (the TP-Status nearest to its state, as a modem's report gives one: 0
+-- delivered, 32 not yet final, 64 and up not delivered; gateway/reports.c
+-- receipt_tp_status), "stat", "err" (as the SMSC wrote them, which the
+-- message's history says: pigeon_report_detail), "dedupe"}. A
 -- receipt is stored once (dedupe) and matched to the part of the same
 -- link, or of another bind of its SMSC account (pigeon_account_links,
 -- resolved once for the batch), whose message id meets one of its keys;
@@ -258,7 +279,7 @@ BEGIN
 	)
 	SELECT jsonb_agg(jsonb_build_object('ord', m.ord, 'link', m.link,
 	           'status', m.status, 'outbox_id', m.outbox_id, 'seq', m.seq,
-	           'dedupe', m.dedupe,
+	           'dedupe', m.dedupe, 'stat', m.stat, 'err', m.err,
 	           -- IN, not EXISTS or a join: a hashed subplan each, built
 	           -- once (correlated, each read the whole batch for each
 	           -- receipt: 110 ms of a batch of 1,000).
@@ -303,11 +324,17 @@ BEGIN
 	IF delivered IS NOT NULL THEN
 		PERFORM pigeon_outbox_delivered(delivered);
 	END IF;
-	FOR bad IN SELECT outbox_id, seq, status FROM pigeon_receipt_batch(batch)
-	            WHERE stored AND outbox_id IS NOT NULL AND status >= 64
-	            ORDER BY ord LOOP
+	-- What the SMSC said (stat, err) read from the batch as it stands:
+	-- pigeon_receipt_batch's columns are those an older pigeond's
+	-- function of the same name returns.
+	FOR bad IN SELECT x.outbox_id, x.seq, x.status, x.stat, x.err
+	             FROM jsonb_to_recordset(batch) AS x(ord integer,
+	                  outbox_id bigint, seq integer, status integer,
+	                  stored boolean, stat text, err text)
+	            WHERE x.stored AND x.outbox_id IS NOT NULL AND x.status >= 64
+	            ORDER BY x.ord LOOP
 		PERFORM pigeon_outbox_reported(bad.outbox_id, false,
-		    format('part %s: not delivered (status %s)', bad.seq, bad.status));
+		    pigeon_report_detail(bad.seq, bad.status, bad.stat, bad.err));
 	END LOOP;
 
 	-- Only now the links' rows, with those of the other binds of their

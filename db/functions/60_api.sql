@@ -7,11 +7,16 @@
 
 -- POST /api/messages calls pigeon_send (35_updates.sql), class 1.
 
+-- parts: the SMS the link sent it as (submit_sm, or PDUs of a modem);
+-- segments: the SMS the carrier bills, the same but on a bind with long =
+-- payload, where one submit_sm carries a text the SMSC splits
+-- (outbox.segments, migration 0031). NULL both until it is sent.
 CREATE OR REPLACE FUNCTION pigeon_api_message_json(o outbox)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', o.id, 'to', o.recipient, 'text', o.text,
 	    'class', o.class, 'state', o.state, 'attempts', o.attempts,
-	    'modem', o.modem, 'parts', o.parts, 'created_at', o.created_at,
+	    'modem', o.modem, 'parts', o.parts,
+	    'segments', coalesce(o.segments, o.parts), 'created_at', o.created_at,
 	    'sent_at', o.sent_at, 'delivered_at', o.delivered_at,
 	    'last_error', o.last_error, 'post_id', o.post_id,
 	    'next_attempt_at', CASE WHEN o.state = 'queued' THEN o.next_attempt_at END);
@@ -24,9 +29,18 @@ $$;
 -- attempt's end, names (none when that end does not say: a lease run
 -- out, a host restarted). Its detail is none: entries recorded before
 -- the claim cleared the row's link and error showed the last attempt's.
+-- reports: every delivery report or receipt matched to its parts, in
+-- the order they came, with what an SMSC's receipt said (stat, err),
+-- those that settled nothing too (ENROUTE, ACCEPTD, UNKNOWN): the
+-- history has only the changes (status_reports_outbox).
 CREATE OR REPLACE FUNCTION pigeon_api_message(p_id bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT pigeon_api_message_json(o) || jsonb_build_object('history',
+	SELECT pigeon_api_message_json(o) || jsonb_build_object('reports',
+	       (SELECT coalesce(jsonb_agg(jsonb_build_object('at', r.received_at,
+	            'part', r.seq, 'status', r.status, 'stat', r.stat, 'err', r.err)
+	            ORDER BY r.id), '[]'::jsonb)
+	          FROM status_reports r WHERE r.outbox_id = o.id)) ||
+	       jsonb_build_object('history',
 	       jsonb_build_array(jsonb_build_object('at', o.created_at,
 	           'state', 'queued', 'modem', NULL, 'detail', NULL)) ||
 	       (SELECT coalesce(jsonb_agg(jsonb_build_object('at', h.at,

@@ -235,7 +235,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'from', m.sender,
 	           'sender_kind', m.sender_kind, 'text', m.text, 'parts', m.parts,
 	           'complete', m.complete, 'link', m.modem,
-	           'received_at', m.received_at, 'state', m.state,
+	           'sent_at', m.sent_at, 'received_at', m.received_at, 'state', m.state,
 	           'command', m.command, 'result', m.result,
 	           'processed_at', m.processed_at) ORDER BY m.id DESC), '[]'::jsonb)
 	  FROM (SELECT * FROM inbox_messages

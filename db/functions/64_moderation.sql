@@ -145,12 +145,14 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                  ORDER BY p.id), '[]')
 	                FROM posts p WHERE p.account_id = a.id),
 	    'inbox', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'text', m.text,
-	                  'received_at', m.received_at, 'state', m.state,
+	                  'sent_at', m.sent_at, 'received_at', m.received_at,
+	                  'state', m.state,
 	                  'command', m.command, 'result', m.result) ORDER BY m.id), '[]')
 	                FROM inbox_messages m WHERE m.sender = a.phone),
 	    'outbox', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', o.id, 'text', o.text,
 	                  'state', o.state, 'created_at', o.created_at,
-	                  'sent_at', o.sent_at) ORDER BY o.id), '[]')
+	                  'sent_at', o.sent_at, 'parts', o.parts,
+	                  'segments', coalesce(o.segments, o.parts)) ORDER BY o.id), '[]')
 	                 FROM outbox o WHERE o.recipient = a.phone))
 	  FROM accounts a WHERE a.handle = lower(p_handle);
 $$;

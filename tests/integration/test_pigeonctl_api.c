@@ -173,6 +173,93 @@ posts_found(const char *out)
 }
 
 /*
+ * A number written with its country code in brackets, "(+212) 661 000
+ * 304", as a business card or a signature gives it, is that phone's in
+ * every command; a filter that is no phone number is refused (exit 1),
+ * never an empty list. (messages -t answered "to is not a phone number",
+ * inbox -f an empty list with exit 0: "nothing came from you".)
+ */
+START_TEST(test_number_forms)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(h_text(&g, 0, "+212661000304", "card number here"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", "+212661000304", "1", WAIT_MS), 0);
+	ck_assert_int_eq(ctl(&out, 1, "send '(+212) 661 000 304' 'your parcel is in'"), 0);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "messages -t '(+212) 661 000 304'"), 0);
+	ck_assert_msg(strstr(out, "+212661000304") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f '(+212) 661 000 304'"), 0);
+	ck_assert_msg(strstr(out, "card number here") != NULL, "%s", out);
+	free(out);
+	/* Not a phone number: refused by both, with the reason. */
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f '(212+) 661 000 304'"), 1);
+	ck_assert_msg(strstr(out, "from is not a phone number") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "messages -t '(212+) 661 000 304'"), 1);
+	ck_assert_msg(strstr(out, "to is not a phone number") != NULL, "%s", out);
+	free(out);
+	/* A sender's name is still a filter of the inbox (what it holds). */
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f 'Maroc Telecom'"), 0);
+	free(out);
+}
+END_TEST
+
+/*
+ * The inbox says when the phone sent a message (the SMSC's time stamp of
+ * its first part) beside when pigeond stored it, and marks one processed
+ * incomplete. It showed only the storing time as RECEIVED: an SMS texted
+ * at 10:35:02 behind a database outage read 10:35:33, a long SMS with a
+ * part lost read concat_timeout later; and only --json said "complete":
+ * false.
+ */
+START_TEST(test_inbox_times)
+{
+	const char *p = "+212661000305";
+	char *out = NULL;
+	static const char longtext[] = "Bonjour, je voulais vous dire que la "
+	    "livraison de demain matin est annulee a cause de la greve des "
+	    "transporteurs, merci de rappeler le service client avant midi pour "
+	    "fixer un autre jour. FIN";
+
+	/* One SMS the phone sent at 10:35:02 (SMSC time). */
+	ck_assert_int_eq(h_deliver(&g, 0, p, "sent long ago", "--time "
+	    "2026-11-26T10:35:02Z"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", p, "1", WAIT_MS), 0);
+	/* A long one sent at 10:40:00 whose part 2 never comes: processed
+	 * alone once its wait is over (put back past concat_timeout; the
+	 * janitor looks every 30 s). */
+	ck_assert_int_eq(h_deliver(&g, 0, p, longtext, "--ref 9 --time "
+	    "2026-11-26T10:40:00Z --lose 2"), 0);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_parts WHERE "
+	    "sender_norm = $1 AND concat_ref = 9", p, "1", WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "WITH u AS (UPDATE inbox_parts SET "
+	    "received_at = received_at - interval '11 minutes' WHERE sender_norm = $1 "
+	    "AND message_id IS NULL RETURNING 1) SELECT count(*) FROM u", 1,
+	    (const char *const[]){ p }), 1);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "sender = $1 AND state <> 'new'", p, "2", WAIT_MS), 0);
+
+	ck_assert_int_eq(ctl(&out, 1, "inbox -f +212661000305"), 0);
+	ck_assert_msg(strstr(out, " SENT ") && strstr(out, " STORED "), "%s", out);
+	/* Its SMSC time, in the offset the API gives (the service's zone). */
+	ck_assert_msg(strstr(out, "10:35:02+00:00") || strstr(out, "11:35:02+01:00"),
+	    "%s", out);
+	ck_assert_msg(strstr(out, "10:40:00+00:00") || strstr(out, "11:40:00+01:00"),
+	    "%s", out);
+	ck_assert_msg(strstr(out, "[incomplete: 1 part of a long SMS came] Bonjour")
+	    != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&out, 1, "--json inbox -f +212661000305"), 0);
+	ck_assert_msg(strstr(out, "\"sent_at\": \"2026-11-26T1") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/*
  * A command's options before or after its operands, as the usage and the
  * manual write them ("search QUERY [-n LIMIT]"): after the operand, the
  * usage was printed (exit 2); audience took -d after the handle only.
@@ -294,6 +381,8 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_number_forms);
+	tcase_add_test(tc, test_inbox_times);
 	tcase_add_test(tc, test_option_order);
 	tcase_add_test(tc, test_watch_survives_errors);
 	suite_add_tcase(s, tc);

@@ -376,6 +376,21 @@ message_ids(long id)
 	return a;
 }
 
+/* GET /api/messages/ID, parsed. */
+static json_t *
+api_message(long id)
+{
+	char path[64], *body = NULL;
+	json_t *m;
+
+	snprintf(path, sizeof(path), "/api/messages/%ld", id);
+	ck_assert_int_eq(h_http(g.http_port, "GET", path, TOKEN, NULL, &body), 200);
+	m = json_loads(body, 0, NULL);
+	ck_assert_msg(m != NULL, "GET %s: %s", path, body);
+	free(body);
+	return m;
+}
+
 static void
 assert_api_state(long id, const char *state)
 {
@@ -618,6 +633,94 @@ START_TEST(test_receipts_at_once)
 	    "WHERE name = 'carrier'", 0, NULL), unmatched0);
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"\"}"));
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+}
+END_TEST
+
+/*
+ * What the SMSC said of a message it did not deliver is what the desk
+ * reads: its stat and err in the history, last_error and pigeonctl
+ * status, and the part's TP-Status the nearest one (EXPIRED: 70,
+ * validity period expired). Every failure was "part 1: not delivered
+ * (status 64)", a remote procedure error, whatever the receipt said.
+ * Undelivered all the same (the reach and STATS count them so).
+ */
+START_TEST(test_receipt_outcomes_told)
+{
+	static const struct {
+		const char *stat, *err;
+		int tp;
+	} cases[] = {
+		{ "EXPIRED", "001", 70 }, { "UNDELIV", "005", 64 },
+		{ "REJECTD", "011", 99 }, { "DELETED", "002", 72 },
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	char opts[128], to[32], want[96], sid[24], *out = NULL, *st;
+	long id[N];
+	size_t i, k;
+	json_t *ids, *v;
+
+	for (i = 0; i < N; i++) {
+		snprintf(to, sizeof(to), "+2126611004%02zu", i);
+		id[i] = h_outbox_add(&g, to, "Your appointment is at ten", 1);
+	}
+	for (i = 0; i < N; i++) {
+		h_wait_outbox(&g, id[i], "sent", WAIT_MS);
+		ids = message_ids(id[i]);
+		ck_assert_int_eq(json_array_size(ids), 1);
+		json_array_foreach(ids, k, v) {
+			snprintf(opts, sizeof(opts), "%s --stat %s --err %s",
+			    json_string_value(v), cases[i].stat, cases[i].err);
+			ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+		}
+		json_decref(ids);
+	}
+	for (i = 0; i < N; i++) {
+		h_wait_outbox(&g, id[i], "undelivered", WAIT_MS);
+		snprintf(want, sizeof(want), "part 1: not delivered: %s, err %s "
+		    "(status %d)", cases[i].stat, cases[i].err, cases[i].tp);
+		st = h_outbox_col(&g, id[i], "last_error");
+		ck_assert_msg(strcmp(st, want) == 0, "%s: last_error %s", cases[i].stat, st);
+		free(st);
+		json_t *m = api_message(id[i]), *h = json_object_get(m, "history");
+		const char *last = json_string_value(json_object_get(json_array_get(h,
+		    json_array_size(h) - 1), "detail"));
+		ck_assert_msg(last && strcmp(last, want) == 0, "history: %s", last);
+		json_decref(m);
+		snprintf(sid, sizeof(sid), "%ld", id[i]);
+		ck_assert_int_eq(h_db_long(g.db, "SELECT status FROM outbox_parts WHERE "
+		    "outbox_id = $1::bigint AND seq = 1", 1, (const char *const[]){ sid }),
+		    cases[i].tp);
+		ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1",
+		    h_bin("pigeonctl"), g.config, id[i]), 0);
+		ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+		free(out);
+	}
+
+	/* A receipt that settles nothing (UNKNOWN: the SMSC still tries) is
+	 * not in the history, which has the changes, but in the reports:
+	 * the message stays sent, and the desk sees why. */
+	long u = h_outbox_add(&g, "+212661100409", "Your appointment is at ten", 1);
+	h_wait_outbox(&g, u, "sent", WAIT_MS);
+	ids = message_ids(u);
+	json_array_foreach(ids, k, v) {
+		snprintf(opts, sizeof(opts), "%s --stat UNKNOWN --err 000",
+		    json_string_value(v));
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	}
+	json_decref(ids);
+	snprintf(sid, sizeof(sid), "%ld", u);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM status_reports WHERE "
+	    "outbox_id = $1::bigint", sid, "1", WAIT_MS), 0);
+	json_t *m = api_message(u), *r = json_array_get(json_object_get(m, "reports"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "state")), "sent");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "stat")) ?: "", "UNKNOWN");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "err")) ?: "", "000");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "status")), 32);
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1", h_bin("pigeonctl"),
+	    g.config, u), 0);
+	ck_assert_msg(strstr(out, "UNKNOWN err 000") != NULL, "%s", out);
+	free(out);
 }
 END_TEST
 
@@ -1510,6 +1613,21 @@ START_TEST(test_payload_counts_its_parts)
 	json_decref(subs);
 	ck_assert_int_eq(n, 1);
 
+	/* The desk sees what it cost: 1 part (one submit_sm), 3 SMS billed.
+	 * (It read "parts 1" everywhere, the 3 only in the database.) */
+	long id = outbox_id(to, text);
+	char path[1024], *out = NULL;
+	json_t *m = api_message(id);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "parts")), 1);
+	ck_assert_msg(json_integer_value(json_object_get(m, "segments")) == 3,
+	    "segments: %lld", (long long)json_integer_value(json_object_get(m,
+	    "segments")));
+	json_decref(m);
+	ck_assert_int_eq(h_run(&out, "%s -c '%s' status %ld 2>&1", h_bin("pigeonctl"),
+	    g.config, id), 0);
+	ck_assert_msg(strstr(out, "parts      1, billed as 3 SMS") != NULL, "%s", out);
+	free(out);
+
 	for (int tries = 0; tries < 100 && !found; tries++) {
 		free(metrics);
 		metrics = NULL;
@@ -1525,7 +1643,7 @@ START_TEST(test_payload_counts_its_parts)
 	    "no pigeon_link_parts_today");
 	ck_assert_ptr_nonnull(strstr(metrics, "pigeon_link_budget_alert{modem=\"carrier\"} 1\n"));
 	free(metrics);
-	char path[1024], *log;
+	char *log;
 	snprintf(path, sizeof(path), "%s/pigeond.log", g.dir);
 	log = h_read_file(path);
 	ck_assert_int_eq(log ? h_count_lines(log, "modem carrier: its daily budget "
@@ -2699,6 +2817,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_uuid_ids);
 	tcase_add_test(tc, test_receipt_pending_after_final);
 	tcase_add_test(tc, test_receipts_at_once);
+	tcase_add_test(tc, test_receipt_outcomes_told);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_empty_message_id);
