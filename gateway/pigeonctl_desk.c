@@ -98,13 +98,26 @@ cmd_optout(const char *phone)
 	return EXIT_OK;
 }
 
+/* 1 when a member has the handle name (digits only: the caller's). */
+static int
+digits_handle(const char *name)
+{
+	char path[96], *text = NULL;
+
+	snprintf(path, sizeof(path), "/api/users/%s", name);
+	int code = ctl_call("GET", path, NULL, &text);
+	free(text);
+	return code == 200;
+}
+
 /*
  * A member named by its handle ("@dave", "dave") or by its phone, in any
  * form number.c takes ("+212 661-000004", "0661000004"): the handle
  * (the buffer is reused). Digits with a '+' or a separator are a
  * phone; anything with another character is a handle; bare digits are a
- * phone when a member has it, else a handle ("@" forces one). A phone
- * no member has exits 1.
+ * phone when a member has it, else a handle ("@" forces one), and an
+ * error when they are both a member's phone and another's handle. A
+ * phone no member has exits 1.
  */
 const char *
 ctl_member(const char *arg)
@@ -127,6 +140,14 @@ ctl_member(const char *arg)
 		    "member"), "handle"));
 		snprintf(handle, sizeof(handle), "%s", h ? h : arg);
 		json_decref(j);
+		/* A handle of digits may be another member's phone: suspend or
+		 * erase acted on the phone's owner. Both exist: say which. */
+		if (h != NULL && strcmp(handle, arg) != 0 && digits_handle(arg)) {
+			fprintf(stderr, "pigeonctl: %s is @%s's phone and also the handle "
+			    "of @%s: write @%s for the handle, or the phone with its "
+			    "country code (+...)\n", arg, handle, arg, arg);
+			exit(EXIT_USAGE);
+		}
 		return handle;
 	}
 	json_t *j = api("GET", path, NULL);

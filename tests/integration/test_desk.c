@@ -319,6 +319,37 @@ START_TEST(test_suspended_seen_by_admin)
 }
 END_TEST
 
+/*
+ * A handle of digits that is another member's phone (a JOIN 0661000510
+ * from another phone): "pigeonctl suspend 0661000510" suspended the
+ * phone's owner, and erase would have erased it. Both exist: refused,
+ * nobody touched; "@" names the handle.
+ */
+START_TEST(test_digits_both_phone_and_handle)
+{
+	char *out = NULL;
+
+	h_join(&g, 0, "+212661000510", "victim", WAIT_MS);
+	h_join(&g, 0, "+212661000511", "0661000510", WAIT_MS);
+	ck_assert_int_eq(ctl(&out, "suspend 0661000510"), 2);
+	ck_assert_msg(strstr(out, "is @victim's phone and also the handle of @0661000510")
+	    != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE "
+	    "handle IN ('victim', '0661000510') AND suspended_at IS NOT NULL", 0, NULL), 0);
+	ck_assert_int_eq(ctl(&out, "suspend @0661000510"), 0);
+	free(out);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE "
+	    "handle = '0661000510' AND suspended_at IS NOT NULL", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM accounts WHERE "
+	    "handle = 'victim' AND suspended_at IS NULL", 0, NULL), 1);
+	/* The phone with its country code is the phone. */
+	ck_assert_int_eq(ctl(&out, "users +212661000510"), 0);
+	ck_assert_msg(strstr(out, "@victim") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -331,6 +362,7 @@ main(void)
 	tcase_add_test(tc, test_desk_optout);
 	tcase_add_test(tc, test_result_no_reply);
 	tcase_add_test(tc, test_suspended_seen_by_admin);
+	tcase_add_test(tc, test_digits_both_phone_and_handle);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
