@@ -612,12 +612,14 @@ link_step(struct link *l, const struct link_ev *ev)
 		 * reason to restart it. Nor are the sends a bind's lost session
 		 * settles (link_lost; they come after its "link down", the link
 		 * offline): one TCP drop with 40 sends handed over restarted the
-		 * worker, which binds again by itself. A refusal on this link
-		 * alone (an SMPP address or TON/NPI the carrier refuses) counts:
-		 * a bind misconfigured refuses every send, and stayed online
-		 * taking its share of them.
+		 * worker, which binds again by itself. A refusal of the bind's
+		 * own (an SMPP source address or TON/NPI the carrier refuses)
+		 * counts: a bind misconfigured refuses every send, and stayed
+		 * online taking its share of them. One of a recipient's (an
+		 * invalid destination: a ported number) does not: five of a
+		 * fan-out in a row restarted a bind that was fine.
 		 */
-		if ((ev->temporary || ev->link_refused) && !ev->throttled &&
+		if ((ev->temporary || ev->bind_refused) && !ev->throttled &&
 		    !ev->link_lost && l->state == LINK_ONLINE &&
 		    ++l->fails_in_row >= FAILS_OFFLINE) {
 			snprintf(reason, sizeof(reason),

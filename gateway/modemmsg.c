@@ -85,6 +85,7 @@ static const struct field_rule rules[] = {
 	{ "send_failed", "not_sent", F_BOOL, 0, 0, 0 },
 	{ "send_failed", "link_lost", F_BOOL, 0, 0, 0 },
 	{ "send_failed", "link_refused", F_BOOL, 0, 0, 0 },
+	{ "send_failed", "bind_refused", F_BOOL, 0, 0, 0 },
 	{ "paused", "ms", F_INT, F_REQ, 0, 3600000 },
 	{ "paused", "reason", F_STR, 0, 0, 0 },
 	{ "report", "folder", F_INT, 0, 0, 255 },

@@ -87,6 +87,8 @@ struct link_ev {
 					 * under it (or it never left) */
 	int		 link_refused;	/* LEV_SEND_FAILED: permanent on this link
 					 * only (an SMPP address, TON/NPI...) */
+	int		 bind_refused;	/* ... and the bind's own (not one
+					 * recipient's): counts toward a restart */
 	int		 ms;		/* LEV_PAUSED */
 	const char	*claim;		/* LEV_SEND_STARTED: the claim's id */
 	struct link_send *done;		/* LEV_SENT, LEV_SEND_FAILED: the send

@@ -486,6 +486,8 @@ scheduler_send_failed(struct link *m, json_t *msg)
 	    .link_lost = not_sent || json_is_true(json_object_get(msg, "link_lost")),
 	    .link_refused = !temporary &&
 	        json_is_true(json_object_get(msg, "link_refused")),
+	    .bind_refused = !temporary &&
+	        json_is_true(json_object_get(msg, "bind_refused")),
 	    .reason = err ? err : "send failed" };
 
 	if (outcome_event(m, msg, &ev, id, sizeof(id), claim, sizeof(claim)) == -1)

@@ -230,6 +230,8 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZ
 		json_object_set_new(m, "link_lost", json_true());
 	if (flags & SEND_LINK_REFUSED)
 		json_object_set_new(m, "link_refused", json_true());
+	if ((flags & SEND_LINK_REFUSED) && smpp_status_bind(status))
+		json_object_set_new(m, "bind_refused", json_true());
 	json_object_set_new(m, "parts", json_integer(parts));
 	json_object_set_new(m, "parts_sent", json_integer(parts_sent));
 	json_object_set_new(m, "refs", ids_array(ids, parts_sent));

@@ -657,6 +657,20 @@ smpp_status_link(uint32_t s)
 	}
 }
 
+/*
+ * Of those, the ones every send of a misconfigured bind gets (its source
+ * address, TON/NPI, flags and options): they count toward the link's
+ * failures in a row, which restart it. Not an invalid destination (0x0b:
+ * a ported or off-net number, which five recipients in a row of a
+ * fan-out may be, on a bind that is fine) nor a message's own validity
+ * or schedule (0x61, 0x62: an API send's).
+ */
+int
+smpp_status_bind(uint32_t s)
+{
+	return smpp_status_link(s) && s != 0x0b && s != 0x61 && s != 0x62;
+}
+
 int
 smpp_status_throttle(uint32_t s)
 {

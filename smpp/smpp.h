@@ -162,6 +162,8 @@ const char *smpp_status_text(uint32_t status);
 int	 smpp_status_temporary(uint32_t status);
 int	 smpp_status_message(uint32_t status);
 int	 smpp_status_link(uint32_t status);
+/* Of those, the bind's own (misconfigured: counted toward a restart). */
+int	 smpp_status_bind(uint32_t status);
 int	 smpp_status_throttle(uint32_t status);
 /* message_state (5.2.28) for a receipt's stat word, and back. */
 int	 smpp_state_of_stat(const char *stat);

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 5f8921d5d8f16a93dd0db7014272bd66c9e446be6bf6d2a93ff9d1f497c0da03
+-- functions sha256: ddd03b45abe4a36817595ceac1e94ee75cb3c773a9f473136db543c64e2bbc5f
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 81 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 82 $$;

@@ -192,11 +192,12 @@ BEGIN
 	RETURN format('stats: post %s delivered to %s of %s', pid, delivered, made);
 END $$;
 
--- Tracking copies cancelled before they went out (their post removed or
--- deleted, its author suspended, the phone's daily ceiling) give back
--- their place in the day's cap: pigeon_post counted each as it was made,
--- and a post removed mid-fan-out used the allowance of trackers who never
--- got it. Only the day a copy was counted for, and only while that day's
+-- Tracking copies cancelled with their post before they went out (the
+-- post removed or deleted, its author suspended) give back their place in
+-- the day's cap: pigeon_post counted each as it was made, and a post
+-- removed mid-fan-out used the allowance of trackers who never got it.
+-- (A copy the recipient's daily ceiling drops is not given back: that
+-- ceiling, also daily, holds the rest of the day's anyway.) Only the day a copy was counted for, and only while that day's
 -- count stands (track_day never goes back). The cap's warning still
 -- queued for that day goes too when the count falls below the cap: it
 -- would say "You got 3" of fewer. It is queued again when the cap is

@@ -2711,6 +2711,33 @@ END_TEST
  * message goes by the modem. Before, such refusals counted for nothing:
  * it stayed online, and failed its share of the messages for good.
  */
+/* Five recipients in a row the carrier does not reach (0x0b: ported
+ * numbers, as a fan-out may meet) go by the modem, and the bind, which is
+ * fine, stays online: it was taken offline and restarted. */
+START_TEST(test_unreached_leave_bind_online)
+{
+	static const char *const to[] = { "+212661999031", "+212661999032",
+	    "+212661999033", "+212661999034", "+212661999035" };
+
+	h_wait_modem(&g, "carrier", "online", WAIT_MS);
+	long offline = h_db_long(g.db, "SELECT count(*) FROM modem_history WHERE "
+	    "modem = 'carrier' AND state = 'offline'", 0, NULL);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\","
+	    "\"count\":5,\"status\":11}"));
+	for (int i = 0; i < 5; i++)
+		api_queue(to[i], "ported away");
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(h_wait_received(&g, to[i], "ported away", WAIT_MS) == 0,
+		    "%s never received it", to[i]);
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE "
+	    "recipient LIKE '+2126619990__' AND text = 'ported away' AND state = 'sent' "
+	    "AND modem = 'sim0' AND refused_by = '{carrier}'", NULL, "5", WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM modem_history WHERE "
+	    "modem = 'carrier' AND state = 'offline'", 0, NULL), offline);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+}
+END_TEST
+
 START_TEST(test_refusing_bind_restarted)
 {
 	static const char *const to[] = { "+212661999011", "+212661999012",
@@ -2865,6 +2892,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_routes, teardown);
 	tcase_add_test(tc, test_refused_tried_elsewhere);
 	tcase_add_test(tc, test_refused_waits_for_a_link_left);
+	tcase_add_test(tc, test_unreached_leave_bind_online);
 	tcase_add_test(tc, test_refusing_bind_restarted);
 	tcase_add_test(tc, test_paused_bind_sends_elsewhere);
 	suite_add_tcase(s, tc);
