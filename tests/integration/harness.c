@@ -607,6 +607,26 @@ h_assert_no_sanitizer_report(const char *path)
 	free(data);
 }
 
+size_t
+h_http_read_request(int c, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(c, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *end = strstr(buf, "\r\n\r\n");
+		char *cl = strcasestr(buf, "content-length:");
+		if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 int
 h_http(int port, const char *method, const char *path, const char *token,
     const char *body, char **resp)

@@ -201,6 +201,10 @@ void	 h_wait_modem(struct h_gateway *, const char *name, const char *state, int 
  * exited: see h_http_get), the body in *resp (malloc). */
 int	 h_http(int port, const char *method, const char *path, const char *token,
 	    const char *body, char **resp);
+/* A test's HTTP receiver: one whole request (head, and the body its
+ * Content-Length gives) read from c into buf (cap bytes, NUL-terminated),
+ * or what came before the peer closed or the socket's timeout. Its length. */
+size_t	 h_http_read_request(int c, char *buf, size_t cap);
 /* Stops / starts the run's PostgreSQL cluster (scripts/pg, tests/run's). */
 int	 h_pg_stop(void);
 int	 h_pg_start(void);

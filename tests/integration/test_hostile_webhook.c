@@ -72,27 +72,6 @@ listen_any(int *p)
 	return fd;
 }
 
-/* Reads one whole request (head and Content-Length body) into buf. */
-static size_t
-read_request(int c, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n = read(c, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		char *end = strstr(buf, "\r\n\r\n");
-		char *cl = strcasestr(buf, "content-length:");
-		if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
-			break;
-	}
-	buf[len] = '\0';
-	return len;
-}
-
 static void
 serve(int lfd, enum mode m)
 {
@@ -103,7 +82,7 @@ serve(int lfd, enum mode m)
 		int c = accept(lfd, NULL, NULL);
 		if (c == -1)
 			continue;
-		read_request(c, buf, sizeof(buf));
+		h_http_read_request(c, buf, sizeof(buf));
 		if (m == GOOD) {
 			FILE *f = fopen(good_log, "a");
 			/* One line per request: the headers then the body, \r\n made spaces. */

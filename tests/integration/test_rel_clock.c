@@ -660,21 +660,9 @@ hook_serve(void)
 	for (;;) {
 		int c = accept(hook_fd, NULL, NULL);
 		char buf[16384];
-		size_t len = 0;
 		if (c == -1)
 			continue;
-		for (;;) {
-			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
-			if (n <= 0)
-				break;
-			len += (size_t)n;
-			buf[len] = '\0';
-			char *end = strstr(buf, "\r\n\r\n");
-			char *cl = strcasestr(buf, "content-length:");
-			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
-				break;
-		}
-		buf[len] = '\0';
+		h_http_read_request(c, buf, sizeof(buf));
 		char *sig = strcasestr(buf, "X-Pigeon-Signature: t=");
 		long long off = sig ? strtoll(sig + 22, NULL, 10) - (long long)time(NULL) : 0;
 		int code = sig && off >= -300 && off <= 300 ? 200 : 401;

@@ -79,23 +79,11 @@ static void
 receiver_serve_one(int c)
 {
 	char buf[65536];
-	size_t len = 0;
 	struct timeval tv = { 5, 0 };
 
 	/* A connection the cut froze must not hold the receiver forever. */
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	for (;;) {
-		ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		char *end = strstr(buf, "\r\n\r\n");
-		char *cl = strcasestr(buf, "content-length:");
-		if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
-			break;
-	}
-	buf[len] = '\0';
+	h_http_read_request(c, buf, sizeof(buf));
 	char *end = strstr(buf, "\r\n\r\n");
 	char *id = strcasestr(buf, "x-pigeon-delivery:");
 	if (end == NULL || id == NULL) {

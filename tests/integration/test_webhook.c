@@ -105,21 +105,9 @@ receiver_serve(int lfd)
 	for (;;) {
 		int c = accept(lfd, NULL, NULL);
 		char buf[65536];
-		size_t len = 0;
 		if (c == -1)
 			continue;
-		for (;;) {
-			ssize_t n = read(c, buf + len, sizeof(buf) - len - 1);
-			if (n <= 0)
-				break;
-			len += (size_t)n;
-			buf[len] = '\0';
-			char *end = strstr(buf, "\r\n\r\n");
-			char *cl = strcasestr(buf, "content-length:");
-			if (end && cl && strlen(end + 4) >= (size_t)atoi(cl + 15))
-				break;
-		}
-		buf[len] = '\0';
+		h_http_read_request(c, buf, sizeof(buf));
 		char *end = strstr(buf, "\r\n\r\n");
 		char *id = strcasestr(buf, "x-pigeon-delivery:");
 		int fail = end && id && receiver_fails();
