@@ -360,6 +360,10 @@ cmd_status(const char *id)
 		printf("  parts      %s\n", num_or_dash(j, "parts", "", parts, sizeof(parts)));
 	printf("  attempts   %s\n", num_or_dash(j, "attempts", "", att, sizeof(att)));
 	printf("  created    %s\n", when(j, "created_at"));
+	/* A queued message's next try: one held (quiet hours, a retry's
+	 * backoff, a send_at) read as plain "queued". */
+	if (json_is_string(json_object_get(j, "next_attempt_at")))
+		printf("  next try   %s\n", when(j, "next_attempt_at"));
 	printf("  sent       %s\n", when(j, "sent_at"));
 	printf("  delivered  %s\n", when(j, "delivered_at"));
 	if (json_string_value(json_object_get(j, "last_error")))

@@ -350,6 +350,23 @@ START_TEST(test_digits_both_phone_and_handle)
 }
 END_TEST
 
+/* A message held (quiet hours, a retry's backoff, a send_at) says when
+ * it goes: pigeonctl status showed it as plain "queued". */
+START_TEST(test_status_next_try)
+{
+	char *out = NULL, args[64];
+	long id = h_db_long(g.db, "INSERT INTO outbox (recipient, text, class, "
+	    "next_attempt_at) VALUES ('+212661000520', 'later', 1, "
+	    "'2031-01-02 12:00:00+00') RETURNING id", 0, NULL);
+
+	snprintf(args, sizeof(args), "status %ld", id);
+	ck_assert_int_eq(ctl(&out, args), 0);
+	ck_assert_msg(strstr(out, ": queued") != NULL && strstr(out, "next try") != NULL &&
+	    strstr(out, "2031-01-02") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -363,6 +380,7 @@ main(void)
 	tcase_add_test(tc, test_result_no_reply);
 	tcase_add_test(tc, test_suspended_seen_by_admin);
 	tcase_add_test(tc, test_digits_both_phone_and_handle);
+	tcase_add_test(tc, test_status_next_try);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
