@@ -90,7 +90,7 @@ api_users_posts(struct api_req *r)
 	snprintf(before_s, sizeof(before_s), "%lld", before);
 	const char *params[] = { h, limit_s, before ? before_s : NULL,
 	    r->scopes & API_SCOPE_ADMIN ? "true" : "false" };
-	api_query(r, "SELECT pigeon_api_user_posts_of($1, $2, $3, $4)", 4, params,
+	api_query(r, "SELECT pigeon_api_user_posts($1, $2, $3, $4)", 4, params,
 	    user_fetched);
 }
 

@@ -105,10 +105,15 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM accounts a WHERE a.handle = lower(p_handle) AND a.suspended_at IS NULL;
 $$;
 
--- A user's posts, newest first; NULL when there is no such user (or it
--- is suspended, unless p_suspended: an admin token's view).
-CREATE OR REPLACE FUNCTION pigeon_api_user_posts_of(p_handle text, p_limit integer,
-    p_before bigint, p_suspended boolean)
+-- A user's posts, newest first; NULL when there is no such user, or it
+-- is suspended (its profile, posts and feed are not shown meanwhile)
+-- unless p_suspended: an admin token's view. A pigeond of before calls
+-- it with three arguments (the default). The four-argument variant of
+-- an earlier build of this release goes.
+DROP FUNCTION IF EXISTS pigeon_api_user_posts_of(text, integer, bigint, boolean);
+DROP FUNCTION IF EXISTS pigeon_api_user_posts(text, integer, bigint);
+CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
+    p_before bigint, p_suspended boolean DEFAULT false)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('user', a.handle, 'name', a.name, 'posts',
 	       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id,
@@ -120,14 +125,6 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	                 ORDER BY p.id DESC LIMIT p_limit) q))
 	  FROM accounts a WHERE a.handle = lower(p_handle)
 	   AND (p_suspended OR a.suspended_at IS NULL);
-$$;
-
--- The public's: a suspended member's profile, posts and feed are not
--- shown meanwhile.
-CREATE OR REPLACE FUNCTION pigeon_api_user_posts(p_handle text, p_limit integer,
-    p_before bigint)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT pigeon_api_user_posts_of(p_handle, p_limit, p_before, false);
 $$;
 
 -- POST /api/posts is pigeon_biz_post (67_business.sql), which also takes
