@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: ddd03b45abe4a36817595ceac1e94ee75cb3c773a9f473136db543c64e2bbc5f
+-- functions sha256: ebe496a1df9f2c729ca8aa24f13b8d37d386fabed4353a637b20b22f6853ce2a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 82 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 84 $$;

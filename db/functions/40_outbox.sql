@@ -485,9 +485,12 @@ $$;
 -- prefers another; unless that was the last attempt (failed) or the retry
 -- would come after the validity period (expired). Permanent: failed now.
 -- Returns the new state, or NULL when the row was not being sent.
+DROP FUNCTION IF EXISTS pigeon_outbox_failed(bigint, text, text, boolean,
+    integer, integer, integer);
 CREATE OR REPLACE FUNCTION pigeon_outbox_failed(p_id bigint, p_modem text,
     p_error text, p_temporary boolean, p_max_attempts integer,
-    p_retry_s integer, p_validity_s integer)
+    p_retry_s integer, p_validity_s integer,
+    p_wait double precision DEFAULT NULL)	-- NULL: the backoff
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	o outbox;
@@ -511,7 +514,8 @@ BEGIN
 		 WHERE id = p_id;
 		RETURN 'failed';
 	END IF;
-	wait := least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0)));
+	wait := coalesce(p_wait,
+	    least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0))));
 	IF coalesce(o.valid_until, o.created_at + make_interval(secs => p_validity_s))
 	    < now() + make_interval(secs => wait) THEN
 		UPDATE outbox SET state = 'expired', modem = p_modem, lease_until = NULL,
@@ -552,60 +556,36 @@ CREATE OR REPLACE FUNCTION pigeon_outbox_refused(p_id bigint, p_link text,
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	o outbox;
-	failed text[];
 	refused text[];
-	wait double precision;
 	can_now boolean;
 BEGIN
 	SELECT * INTO o FROM outbox WHERE id = p_id AND state = 'sending' FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	UPDATE modems SET sms_failed = sms_failed + 1, last_error = p_error,
-	       updated_at = now() WHERE name = p_link;
-	failed := CASE WHEN p_link = ANY (o.failed_modems) THEN o.failed_modems
-	               ELSE o.failed_modems || p_link END;
 	refused := CASE WHEN p_link = ANY (o.refused_by) THEN o.refused_by
 	                ELSE coalesce(o.refused_by, '{}') || p_link END;
+	UPDATE outbox SET refused_by = refused,
+	       failed_modems = CASE WHEN p_link = ANY (o.failed_modems)
+	           THEN o.failed_modems ELSE o.failed_modems || p_link END
+	 WHERE id = p_id;
 	-- NULL: no link left; else whether one of them is online now.
 	SELECT bool_or(m.state = 'online') INTO can_now FROM modems m
 	 WHERE m.state NOT IN ('disabled', 'draining') AND m.name <> ALL (refused)
 	   AND (o.via_link IS NULL OR m.name = o.via_link);
+	-- The rest is a failure's (the link's count, attempts, validity):
+	-- permanent with none left, else temporary, at once when a link left
+	-- is online.
 	IF can_now IS NULL THEN
-		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
-		       failed_modems = failed, refused_by = refused,
-		       last_error = 'permanent: ' || p_error || CASE
-		           WHEN cardinality(refused) > 1
-		           THEN format(' (refused by every link left: %s)',
-		                       array_to_string(refused, ', '))
-		           ELSE '' END
-		 WHERE id = p_id;
-		RETURN 'failed';
+		RETURN pigeon_outbox_failed(p_id, p_link, p_error || CASE
+		    WHEN cardinality(refused) > 1
+		    THEN format(' (refused by every link left: %s)',
+		                array_to_string(refused, ', '))
+		    ELSE '' END, false, p_max_attempts, p_retry_s, p_validity_s);
 	END IF;
-	IF o.attempts >= p_max_attempts THEN
-		UPDATE outbox SET state = 'failed', modem = p_link, lease_until = NULL,
-		       failed_modems = failed, refused_by = refused,
-		       last_error = format('gave up after %s attempts: %s', o.attempts, p_error)
-		 WHERE id = p_id;
-		RETURN 'failed';
-	END IF;
-	wait := CASE WHEN can_now THEN 0
-	             ELSE least(3600, p_retry_s * power(2, greatest(o.attempts - 1, 0))) END;
-	IF coalesce(o.valid_until, o.created_at + make_interval(secs => p_validity_s))
-	    < now() + make_interval(secs => wait) THEN
-		UPDATE outbox SET state = 'expired', modem = p_link, lease_until = NULL,
-		       failed_modems = failed, refused_by = refused,
-		       last_error = format('validity of %s s passed; last error: %s',
-		           coalesce(o.validity_s, p_validity_s), p_error)
-		 WHERE id = p_id;
-		RETURN 'expired';
-	END IF;
-	UPDATE outbox SET state = 'queued', modem = p_link, lease_until = NULL,
-	       last_error = 'refused by ' || p_link || ': ' || p_error,
-	       failed_modems = failed, refused_by = refused,
-	       next_attempt_at = now() + make_interval(secs => wait)
-	 WHERE id = p_id;
-	RETURN 'queued';
+	RETURN pigeon_outbox_failed(p_id, p_link,
+	    'refused by ' || p_link || ': ' || p_error, true, p_max_attempts,
+	    p_retry_s, p_validity_s, CASE WHEN can_now THEN 0 END);
 END $$;
 
 -- Queued rows past their validity will not be sent: an API send's own
