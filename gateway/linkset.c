@@ -331,6 +331,17 @@ link_busy(void)
 	return 0;
 }
 
+/* 1 while a link has a send in flight (its outcome comes from its worker). */
+int
+link_sending(void)
+{
+	struct link *l;
+	TAILQ_FOREACH(l, &env.links, entry)
+		if (l->inflight > 0)
+			return 1;
+	return 0;
+}
+
 void
 link_free_all(void)
 {

@@ -120,10 +120,21 @@ pigeond_check_drained(void)
 {
 	static const char *waiting;
 	const char *now = NULL;
-	int only_workers = 0;
 
 	if (!env.draining)
 		return;
+	/*
+	 * The workers are needed while the SMS and reports they read wait to
+	 * be stored (they delete them once told) and while their sends are
+	 * in flight; nothing else waits on them. A claim queued behind a
+	 * write that waits on a locked row kept every modem running until
+	 * the lock went; answered after the stop, its rows go back (dispatch
+	 * puts back what no link can take). Closing a channel makes its
+	 * worker exit.
+	 */
+	if (link_busy() && !(inbound_busy() && store_is_up(env.store)) &&
+	    !reports_busy() && !link_sending())
+		link_stop_all();
 	if (inbound_busy() && store_is_up(env.store))
 		now = "SMS being stored";
 	else if (commands_busy())
@@ -134,20 +145,15 @@ pigeond_check_drained(void)
 		now = "status reports";
 	else if (hostlock_busy() && store_is_up(env.store))
 		now = "host locks";
-	else if (link_busy()) {
+	else if (link_busy())
 		now = "modem processes";
-		only_workers = 1;
-	} else if (link_recording() && store_is_up(env.store))
+	else if (link_recording() && store_is_up(env.store))
 		now = "the modems' states";
 	if (now != waiting && now != NULL)
 		log_debug("draining: waiting for %s", now);
 	waiting = now;
-	if (now != NULL) {
-		/* Only the workers left: closing their channels makes them exit. */
-		if (only_workers)
-			link_stop_all();
+	if (now != NULL)
 		return;
-	}
 	log_info("drained; exiting");
 	event_base_loopexit(env.base, NULL);
 }

@@ -219,6 +219,7 @@ void	 link_start_all(void);
 void	 link_db_up(void);
 void	 link_stop_all(void);
 int	 link_busy(void);
+int	 link_sending(void);
 int	 link_recording(void);
 void	 link_free_all(void);
 struct link *link_new(const struct modem_conf *);

@@ -629,9 +629,5 @@ scheduler_caught_up(void)
 int
 scheduler_busy(void)
 {
-	struct link *l;
-	TAILQ_FOREACH(l, &env.links, entry)
-		if (l->inflight > 0)
-			return 1;
-	return claiming || outcomes_busy();
+	return link_sending() || claiming || outcomes_busy();
 }
