@@ -1078,8 +1078,10 @@ START_TEST(test_api_track_digest)
 	ck_assert_int_eq(h_text(&g, 0, fan, "Grande promo ce soir"), 0);
 	ck_assert_int_eq(h_wait_received(&g, SHOP, "@fan: Grande promo ce soir", WAIT_MS), 0);
 
-	/* Digested again by SMS, then removed by API: no digest due. */
-	ck_assert_int_eq(h_text(&g, 0, SHOP, "TRACK promo DIGEST"), 0);
+	/* Digested again by SMS, then removed by API: no digest due. (Not
+	 * the first SMS's text: the same text from the same phone in the
+	 * same second of the simulator's clock is that SMS read twice.) */
+	ck_assert_int_eq(h_text(&g, 0, SHOP, "track promo digest"), 0);
 	ck_assert_int_eq(h_wait_db(&g, SHOP_DIGEST, NULL, "true true", WAIT_MS), 0);
 	o = jreq("DELETE", "/api/accounts/shop/tracks/promo", key, NULL, 200);
 	ck_assert(json_is_true(json_object_get(o, "removed")));
