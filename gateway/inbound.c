@@ -15,6 +15,13 @@
  * location once (modem/listing.c), and no later worker came
  * (test_crash test_sms_disk_full). Only a part whose own statement fails
  * alone, for an error of its own data, is left on the modem so.
+ *
+ * A part the store holds back (an SMPP copy of one stored within its
+ * window, whose first bind has not yet been seen to lose its answer:
+ * pigeon_inbox_store_parts) waits here SETTLE_MS, unanswered, with what
+ * its phone sent after it, then is stored again, "settled": by then the
+ * news of that loss, which may come after the SMSC's copy, has come, or
+ * it is a new SMS.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -33,6 +40,7 @@
 #include "store.h"
 
 #define BATCH_MAX	200
+#define SETTLE_MS	2000	/* a held part's wait: a loss is written in ms */
 
 struct part {
 	TAILQ_ENTRY(part) entry;
@@ -41,14 +49,17 @@ struct part {
 	int		 folder;
 	int		 location;
 	int		 alone;		/* failed in a batch: try it by itself */
-	json_t		*row;		/* the object pigeon_inbox_store takes */
+	int64_t		 settle_at;	/* held: stored again then (ms, monotonic) */
+	json_t		*row;		/* the object pigeon_inbox_store_parts takes */
 };
 TAILQ_HEAD(part_list, part);
 
 static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
+static struct part_list settling = TAILQ_HEAD_INITIALIZER(settling);	/* held */
 static int flushing;
 static struct event *ev_flush;
+static struct event *ev_settle;
 static void inbound_flush(void);
 static struct hold in_hold = { inbound_flush, NULL, 0, 0 };	/* refused */
 /*
@@ -196,6 +207,92 @@ inbound_sms(struct link *m, json_t *msg)
 }
 
 
+static const char *
+part_sender(const struct part *p)
+{
+	return json_string_value(json_object_get(p->row, "sender_norm"));
+}
+
+/* Whether a part of p's phone is held: p waits behind it. */
+static int
+part_waits(const struct part *p)
+{
+	const char *s = part_sender(p), *hs;
+	struct part *h;
+
+	TAILQ_FOREACH(h, &settling, entry)
+		if (s != NULL && (hs = part_sender(h)) != NULL && strcmp(s, hs) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether k (from 1) is in the store's array of held parts, "{2,5}". */
+static int
+held_has(const char *arr, int k)
+{
+	const char *c = arr;
+	char *end;
+
+	while (*c != '\0') {
+		if (!isdigit((unsigned char)*c)) {
+			c++;
+			continue;
+		}
+		if (strtol(c, &end, 10) == k)
+			return 1;
+		c = end;
+	}
+	return 0;
+}
+
+static void
+settle_arm(void)
+{
+	struct part *p = TAILQ_FIRST(&settling);
+	struct timeval tv;
+	int64_t left;
+
+	if (p == NULL || ev_settle == NULL || evtimer_pending(ev_settle, NULL))
+		return;
+	left = p->settle_at - pigeon_now_ms();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = left % 1000 * 1000;
+	evtimer_add(ev_settle, &tv);
+}
+
+/* The held parts whose wait is over go first, in their order. */
+static void
+inbound_on_settle(evutil_socket_t fd, short what, void *arg)
+{
+	struct part *p, *last = NULL;
+	int64_t now = pigeon_now_ms();
+
+	while ((p = TAILQ_FIRST(&settling)) != NULL && p->settle_at <= now) {
+		TAILQ_REMOVE(&settling, p, entry);
+		if (last == NULL)
+			TAILQ_INSERT_HEAD(&pending, p, entry);
+		else
+			TAILQ_INSERT_AFTER(&pending, last, p, entry);
+		last = p;
+	}
+	settle_arm();
+	inbound_kick();
+}
+
+/* Held by the store: unanswered, stored again settled after SETTLE_MS. */
+static void
+part_settle(struct part *p)
+{
+	json_object_set_new(p->row, "settled", json_true());
+	p->settle_at = pigeon_now_ms() + SETTLE_MS;
+	TAILQ_INSERT_TAIL(&settling, p, entry);
+	if (ev_settle == NULL)
+		ev_settle = evtimer_new(env.base, inbound_on_settle, NULL);
+	settle_arm();
+}
+
 static void
 in_store_state(int up, void *arg)
 {
@@ -245,7 +342,8 @@ static void
 inbound_stored(PGresult *res, void *arg)
 {
 	struct part *p;
-	int n = 0;
+	int n = 0, k = 0, nheld = 0;
+	const char *held;
 
 	flushing = 0;
 	if (res == NULL)
@@ -282,14 +380,25 @@ inbound_stored(PGresult *res, void *arg)
 		inbound_kick();
 		return;
 	}
-	/* Committed: now, and only now, the modems may delete them. */
+	/* Committed: now, and only now, the modems may delete them; the
+	 * parts it held wait (part_settle). */
+	held = PQntuples(res) == 1 && PQnfields(res) == 2 ? PQgetvalue(res, 0, 1) : "";
 	while ((p = TAILQ_FIRST(&in_flight)) != NULL) {
 		TAILQ_REMOVE(&in_flight, p, entry);
+		if (held_has(held, ++k)) {
+			part_settle(p);
+			nheld++;
+			continue;
+		}
 		supervisor_delete(p->modem, p->generation, p->folder, p->location);
 		part_free(p);
 		n++;
 	}
 	log_debug("inbox: stored %d parts (%s new)", n, PQgetvalue(res, 0, 0));
+	if (nheld > 0)
+		log_info("inbox: %d SMS part(s) held %d ms: the same as one stored "
+		    "lately on a bind of the account, whose answer was not seen lost",
+		    nheld, SETTLE_MS);
 	commands_kick();
 	inbound_kick();
 	if (env.draining)
@@ -300,30 +409,40 @@ static void
 inbound_flush(void)
 {
 	json_t *batch;
-	struct part *p;
+	struct part *p, *next;
 	char *sql_arg;
-	int n = 0, alone;
+	int n = 0, alone = 0;
 
 	if (flushing || TAILQ_EMPTY(&pending) || !store_is_up(env.store) ||
 	    hold_waiting(&in_hold))
 		return;
 	struct store *st = inbound_store();
 	batch = json_array();
-	alone = TAILQ_FIRST(&pending)->alone;
-	while ((p = TAILQ_FIRST(&pending)) != NULL && n < (alone ? 1 : BATCH_MAX)) {
-		if (p->alone != alone)
+	for (p = TAILQ_FIRST(&pending); p != NULL && n < (alone ? 1 : BATCH_MAX);
+	    p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (!TAILQ_EMPTY(&settling) && part_waits(p))
+			continue;
+		if (n == 0)
+			alone = p->alone;
+		else if (p->alone != alone)
 			break;
 		TAILQ_REMOVE(&pending, p, entry);
 		TAILQ_INSERT_TAIL(&in_flight, p, entry);
 		json_array_append(batch, p->row);
 		n++;
 	}
+	if (n == 0) {
+		json_decref(batch);	/* all wait behind a held part */
+		return;
+	}
 	sql_arg = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
 	const char *params[] = { sql_arg };
 	/* The dedupe key makes a second try of a batch safe. */
 	if (sql_arg != NULL && store_durable(st,
-	    "SELECT pigeon_inbox_store($1::jsonb)", 1, params, inbound_stored, NULL) == 0) {
+	    "SELECT stored_n, held FROM pigeon_inbox_store_parts($1::jsonb, true)",
+	    1, params, inbound_stored, NULL) == 0) {
 		flushing = 1;
 	} else {
 		while ((p = TAILQ_LAST(&in_flight, part_list)) != NULL) {
@@ -353,7 +472,7 @@ inbound_kick(void)
 int
 inbound_busy(void)
 {
-	return flushing || !TAILQ_EMPTY(&pending);
+	return flushing || !TAILQ_EMPTY(&pending) || !TAILQ_EMPTY(&settling);
 }
 
 void
@@ -371,9 +490,17 @@ inbound_free(void)
 		TAILQ_REMOVE(&in_flight, p, entry);
 		part_free(p);
 	}
+	while ((p = TAILQ_FIRST(&settling)) != NULL) {
+		TAILQ_REMOVE(&settling, p, entry);
+		part_free(p);
+	}
 	if (ev_flush) {
 		event_free(ev_flush);
 		ev_flush = NULL;
+	}
+	if (ev_settle) {
+		event_free(ev_settle);
+		ev_settle = NULL;
 	}
 	hold_free(&in_hold);
 }

@@ -85,27 +85,36 @@ state_recorded(PGresult *res, void *arg)
 }
 
 /*
- * A bind's SMSC account, "SYSTEM_ID@HOST:PORT" (the host in lower case):
- * the database matches a receipt to a part sent by any bind of the same
- * account (modems.account, pigeon_account_links), since an SMSC delivers
- * receipts to any receiver bound with the account's system_id. NULL for a
- * modem: its reports are its own. Never the password.
+ * A bind's SMSC account, "SYSTEM_ID@HOST:PORT" (the host in lower case),
+ * malloc'd: the database matches a receipt to a part sent by any bind of
+ * the same account (modems.account, pigeon_account_links), since an SMSC
+ * delivers receipts to any receiver bound with the account's system_id,
+ * and delivers again what it saw unanswered to any of them too: a
+ * receipt's dedupe key names it (reports.c). NULL for a modem: its
+ * reports and SMS are its own. Never the password.
  */
-static json_t *
+char *
 link_account(const struct link *l)
 {
 	const struct modem_conf *c = l->conf;
 	char *s, *host;
-	json_t *j;
 
 	if (l->kind != LINK_SMPP || c == NULL || c->host == NULL ||
 	    c->system_id == NULL)
-		return json_null();
+		return NULL;
 	if (asprintf(&s, "%s@%s:%d", c->system_id, c->host, c->port) == -1)
-		return json_null();
+		return NULL;
 	for (host = strrchr(s, '@') + 1; *host != '\0'; host++)
 		*host = (char)tolower((unsigned char)*host);
-	j = json_string(s);
+	return s;
+}
+
+static json_t *
+link_account_json(const struct link *l)
+{
+	char *s = link_account(l);
+	json_t *j = s != NULL ? json_string(s) : NULL;
+
 	free(s);
 	return j != NULL ? j : json_null();
 }
@@ -129,7 +138,7 @@ link_record(struct link *l)
 	json_object_set_new(extra, "restarts", json_integer(l->restarts));
 	json_object_set_new(extra, "kind", json_string(l->kind == LINK_SMPP ?
 	    "smpp" : "modem"));
-	json_object_set_new(extra, "account", link_account(l));
+	json_object_set_new(extra, "account", link_account_json(l));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,

@@ -247,6 +247,8 @@ int64_t	 link_paused_ms(const struct link *);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */
 void	 link_settle(struct link *);
 void	 link_record(struct link *);
+/* A bind's SMSC account, SYSTEM_ID@HOST:PORT (malloc), NULL for a modem. */
+char	*link_account(const struct link *);
 /* "starting", "online", "offline", "disabled", "draining", "elsewhere"
  * (also in JSON). */
 const char *link_state_name(enum link_state);

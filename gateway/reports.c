@@ -479,7 +479,7 @@ reports_receipt(struct link *l, json_t *msg)
 	const char *stat = json_string_value(json_object_get(msg, "stat"));
 	const char *err = json_string_value(json_object_get(msg, "err"));
 	const char *key = json_string_value(json_object_get(msg, "key"));
-	char norm[NUMBER_MAX], *dedupe = NULL;
+	char norm[NUMBER_MAX], *dedupe = NULL, *account;
 	size_t i;
 	struct report *r;
 
@@ -501,8 +501,18 @@ reports_receipt(struct link *l, json_t *msg)
 	    sizeof(norm)) == NUMBER_INVALID)
 		snprintf(norm, sizeof(norm), "%.*s", (int)sizeof(norm) - 1,
 		    recipient ? recipient : "");
-	if (asprintf(&dedupe, "%s|%s", l->name, key) == -1)
+	/* Stored once per SMSC account, not per bind: the SMSC delivers a
+	 * receipt whose answer it did not get (a session lost with it) again
+	 * to any receiver of the account, and one stored through a bind and
+	 * delivered again on another was a second report, counted twice
+	 * (test_smpp:smpp_account). The keys an older pigeond (0.21) wrote
+	 * name the bind: a receipt delivered again across the upgrade is
+	 * stored once more (docs/operator.md, Upgrades). */
+	account = link_account(l);
+	if (asprintf(&dedupe, "%s|%s", account != NULL ? account : l->name,
+	    key) == -1)
 		dedupe = NULL;
+	free(account);
 	o = json_pack("{s:s, s:s, s:s?, s:o, s:i, s:s?, s:s?, s:s?}",
 	    "link", l->name, "recipient", norm, "message_id", mid, "keys", clean,
 	    "status", receipt_tp_status(msg), "stat", stat, "err", err,

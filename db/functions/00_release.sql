@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: ebe496a1df9f2c729ca8aa24f13b8d37d386fabed4353a637b20b22f6853ce2a
+-- functions sha256: 4a85c12c5a6830e86ca7ae7f450d6666c23a50632a93c9900f99b7d13448a9ea
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 84 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 85 $$;

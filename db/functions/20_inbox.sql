@@ -227,12 +227,32 @@ BEGIN
 	RETURN mid;
 END $$;
 
-CREATE OR REPLACE FUNCTION pigeon_inbox_store(p_parts jsonb)
-RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+-- Stores a batch of SMS parts (pigeond's, gateway/inbound.c), each once,
+-- and makes messages of them. Returns how many it stored, and, with
+-- p_hold, the parts it held back (their places in p_parts, from 1), which
+-- pigeond leaves unanswered and gives again after a while, marked
+-- "settled": an SMPP part with the key of one stored within the window on
+-- a bind of its SMSC account, whose answer is not known to have been lost
+-- (below), and the parts its phone sent after it. The news that it was
+-- comes from the first's link (its loss written to modem_history by its
+-- pigeond), and the SMSC's copy may come first: it delivers one again at
+-- once, on another bind, when a session closes with the answer on it,
+-- and the copy's batch was stored before the first bind's loss was
+-- written (a DM sent twice; test_smpp:smpp_account). Settled, the part
+-- is judged as before: a redelivery if the news has come since, else a
+-- new SMS (a second STOP after a START).
+CREATE OR REPLACE FUNCTION pigeon_inbox_store_parts(p_parts jsonb, p_hold boolean,
+    OUT stored_n integer, OUT held integer[])
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	r record;
 	mid bigint;
 	stored inbox_parts[];
+	sib_from text[];	-- the SMPP parts' links and their accounts' other
+	sib_to text[];		-- binds, as pairs (pigeon_account_links)
+	known integer[];	-- redeliveries: not stored
+	doubt integer[];	-- held (their senders' later parts with them)
+	skip integer[];
 BEGIN
 	-- The links' rows first, in name order, as the outcomes and receipts
 	-- batches take them: updated below in the parts' order, then in no
@@ -255,6 +275,60 @@ BEGIN
 	           FROM jsonb_array_elements(p_parts) p
 	          WHERE (p->>'total')::integer > 1) g
 	  ORDER BY g.k;
+	-- An SMSC delivers again what it saw unanswered to any receiver bound
+	-- with the account, not only on the bind that had it: a copy is
+	-- another's redelivery when the two came in on binds of one account
+	-- (a bind no pigeond recorded an account for: on that bind). The flag
+	-- compared the links: a copy flagged on another bind was a new SMS.
+	SELECT array_agg(s.link), array_agg(s.sibling) INTO sib_from, sib_to
+	  FROM pigeon_account_links(ARRAY(SELECT DISTINCT p->>'modem'
+	                                    FROM jsonb_array_elements(p_parts) p
+	                                   WHERE p ? 'link_key')) s;
+	-- A redelivery: the same key within the window, on a bind of the
+	-- same SMSC account, and the first's link has been down (or pigeond
+	-- restarted) since the first was stored, or the worker says it is
+	-- one (it answered the first ESME_RX_T_APPN, its commit's answer
+	-- held past 5 minutes for the host lock, or its session closed under
+	-- it: the SMSC delivered it again on a link that stayed up), the only
+	-- ways its answer could be lost: not stored. Without that, it is a
+	-- new SMS with the same text (a second STOP after a START was lost),
+	-- held first when p_hold (above). One the worker calls a redelivery
+	-- whose first copy was never stored is stored.
+	SELECT array_agg(x.ord::integer) FILTER (WHERE c.known),
+	       array_agg(x.ord::integer) FILTER (WHERE c.doubt)
+	  INTO known, doubt
+	  FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS x(p, ord),
+	       LATERAL (SELECT coalesce(bool_or(f.known), false) AS known,
+	                       count(*) > 0 AND NOT coalesce(bool_or(f.known), false)
+	                           AND p_hold AND x.p->>'settled' IS DISTINCT FROM 'true'
+	                           AS doubt
+	                  -- each copy stored before, and whether its answer
+	                  -- may have been lost
+	                  FROM (SELECT x.p->>'redelivery' = 'true'
+	                               OR EXISTS (SELECT 1 FROM modem_history h
+	                                           WHERE h.modem = i.modem
+	                                             AND h.at >= i.received_at
+	                                             AND h.state <> 'online') AS known
+	                          FROM inbox_parts i
+	                         WHERE i.link_key = x.p->>'link_key'
+	                           AND i.received_at > now() - interval '15 minutes'
+	                           AND i.modem = ANY (pigeon_links_of(x.p->>'modem',
+	                                                              sib_from, sib_to))) f
+	               ) c
+	 WHERE x.p ? 'link_key';
+	-- What its phone sent after a part held waits with it, so that the
+	-- phone's SMS are still applied in their order (a STOP held, then a
+	-- START applied before it, left the member stopped).
+	IF doubt IS NOT NULL THEN
+		SELECT array_agg(x.ord::integer ORDER BY x.ord) INTO held
+		  FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS x(p, ord)
+		 WHERE x.ord <> ALL (coalesce(known, '{}'))
+		   AND EXISTS (SELECT 1
+		                 FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS d(p, ord)
+		                WHERE d.ord = ANY (doubt) AND d.ord <= x.ord
+		                  AND d.p->>'sender_norm' = x.p->>'sender_norm');
+	END IF;
+	skip := coalesce(known, '{}') || coalesce(held, '{}');
 	WITH ins AS (
 		INSERT INTO inbox_parts (dedupe, modem, sender, sender_norm,
 		    sender_kind, smsc, smsc_time, coding, text,
@@ -265,8 +339,8 @@ BEGIN
 		-- which a re-read by the same worker run keeps
 		-- (docs/reliability.md, "Hostile input", item 4). An
 		-- SMSC's redelivery (SMPP) is the same key within the
-		-- window (the NOT EXISTS below); in one batch, the same
-		-- key and transaction time.
+		-- window (skip, above); in one batch, the same key and
+		-- transaction time.
 		SELECT CASE WHEN p ? 'link_key'
 		       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
 		       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
@@ -288,29 +362,10 @@ BEGIN
 		            WHEN p->>'coding' = '8bit' THEN 'binary'
 		       END,
 		       p->>'link_key'
-		  FROM jsonb_array_elements(p_parts) p,
+		  FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS x(p, ord),
 		       LATERAL (SELECT pigeon_inbox_time(p->>'time') AS at
 		                OFFSET 0) t	-- once a part
-		 -- A redelivery: the same key within the window, and the
-		 -- link has been down (or pigeond restarted) since the
-		 -- first was stored, or the worker says it is one (it
-		 -- answered the first ESME_RX_T_APPN, its commit's answer
-		 -- held past 5 minutes for the host lock, or its session
-		 -- closed under it: the SMSC delivered it again on a link
-		 -- that stayed up), the only ways its answer could be
-		 -- lost. Without that, it is a new SMS with the same
-		 -- text: a second STOP after a START was lost. One the
-		 -- worker calls a redelivery whose first copy was never
-		 -- stored is stored.
-		 WHERE NOT (p ? 'link_key' AND EXISTS (
-		       SELECT 1 FROM inbox_parts i
-		        WHERE i.link_key = p->>'link_key'
-		          AND i.received_at > now() - interval '15 minutes'
-		          AND ((p->>'redelivery' = 'true' AND i.modem = p->>'modem')
-		               OR EXISTS (SELECT 1 FROM modem_history h
-		                           WHERE h.modem = i.modem
-		                             AND h.at >= i.received_at
-		                             AND h.state <> 'online'))))
+		 WHERE x.ord <> ALL (skip)
 		ON CONFLICT (dedupe) DO NOTHING
 		RETURNING *
 	)
@@ -373,8 +428,15 @@ BEGIN
 	-- SMS, absorbed by the dedupe key, is not counted twice).
 	PERFORM pigeon_modem_received(s.modem, count(*)::integer)
 	   FROM unnest(stored) s GROUP BY s.modem;
-	RETURN cardinality(stored);
+	stored_n := cardinality(stored);
 END $$;
+
+-- The same, holding nothing back: how many parts it stored. (What a
+-- pigeond of 0.21 calls.)
+CREATE OR REPLACE FUNCTION pigeon_inbox_store(p_parts jsonb)
+RETURNS integer LANGUAGE sql SET search_path = public, pg_temp AS $$
+	SELECT stored_n FROM pigeon_inbox_store_parts(p_parts, false);
+$$;
 
 -- The next whole messages to apply (at most p_limit, pigeond's batch),
 -- the senders in turns of ten: each sender's first ten waiting messages

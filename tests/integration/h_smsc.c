@@ -369,8 +369,10 @@ h_smsc_resps(struct h_smsc *s, const char *command, long status)
 	    line = strtok_r(NULL, "\n", &save)) {
 		json_t *r = json_loads(line, 0, NULL);
 		const char *cmd = json_string_value(json_object_get(r, "command"));
+		/* An answer the SMSC lost (fault lose_answer) never reached it. */
 		if (cmd != NULL && strcmp(cmd, command) == 0 &&
-		    json_integer_value(json_object_get(r, "status")) == status)
+		    json_integer_value(json_object_get(r, "status")) == status &&
+		    !json_is_true(json_object_get(r, "lost")))
 			n++;
 		json_decref(r);
 	}

@@ -276,7 +276,8 @@ void	 h_smsc_wait_count(struct h_smsc *, const char *what, long long n,
 /* The submit_sm records of received.jsonl, in order (caller decrefs). */
 json_t	*h_smsc_submits(struct h_smsc *);
 /* How many records of command (e.g. "deliver_sm_resp") the SMSC sent or
- * received with that command_status. */
+ * received with that command_status (not the answers its fault
+ * lose_answer lost). */
 long	 h_smsc_resps(struct h_smsc *, const char *command, long status);
 /* Until the SMSC recorded n of them: 0, or -1 after timeout_ms. */
 int	 h_smsc_wait_resps(struct h_smsc *, const char *command, long status,

@@ -6,6 +6,7 @@
  * or undelivered, and the bind as operators see it. One gateway serves
  * every test (each uses its own phones).
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,11 +107,16 @@ setup_account_on(int hosts)
 	memset(&smsc, 0, sizeof(smsc));
 	h_smsc_start(&smsc, hosts ? "smpp_account_hosts-smsc" : "smpp_account-smsc",
 	    "--ids hex");
+	/* system_type: how the simulator tells the two binds apart (its
+	 * deliver and receipts via, fault lose_answer); no part of the
+	 * account. */
 	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
-	    "health_seconds = 1\n%s", hosts ? "routes = +21266110030\n" : "");
+	    "health_seconds = 1\nsystem_type = orange\n%s",
+	    hosts ? "routes = +21266110030\n" : "");
 	one = h_smsc_section(&smsc, "orange", extra);
 	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
-	    "health_seconds = 1\n%s", hosts ? "routes = +21266110031\n" : "");
+	    "health_seconds = 1\nsystem_type = orange2\n%s",
+	    hosts ? "routes = +21266110031\n" : "");
 	two = h_smsc_section(&smsc, "orange2", extra);
 	g.extra_config = g2.extra_config = (char *)pigeon_conf;
 	g.http_extra = g2.http_extra = "token = " TOKEN "\n";
@@ -2217,6 +2223,237 @@ START_TEST(test_receipts_on_another_bind)
 }
 END_TEST
 
+/* The SMSC loses the next answer orange gives it (fault lose_answer: its
+ * session closed with the answer on it); the count of answers it lost
+ * once that has happened. */
+static long long
+lose_orange_answer(void)
+{
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
+	    "\"count\":1,\"via\":\"orange\"}"));
+	return h_smsc_count(&smsc, "answers_lost") + 1;
+}
+
+/* reports_in of the account's two binds together. */
+static long
+account_reports_in(void)
+{
+	return h_db_long(g.db, "SELECT sum(reports_in) FROM modems "
+	    "WHERE name IN ('orange', 'orange2')", 0, NULL);
+}
+
+/*
+ * An SMSC delivers again a deliver_sm whose answer it did not get, to any
+ * receiver bound with the account. An MO (a DM from a to b) and a
+ * receipt (of a message to c) come in on orange, are stored, and the
+ * SMSC loses their answers (the connection breaks with them on it): it
+ * delivers each again at once, on orange2. The DM reaches its reader
+ * once, the receipt is counted once. Before, the copy of the DM was
+ * mostly stored as a new SMS and the DM sent twice: orange's loss,
+ * written on pigeond's main connection (or by another host), was
+ * committed after the copy had been stored; the receipt was stored
+ * again under orange2's name, two reports for the message and
+ * reports_in counted twice. Ends with orange bound again.
+ */
+static void
+answer_lost_on_sibling(const char *a, const char *b, const char *c)
+{
+	const char *dm = "DM from @sibamina: the well in the lower village is dry";
+	char opts[160];
+	long long lost;
+
+	TEXT(a, "JOIN sibamina");
+	GETS(a, "@sibamina");
+	TEXT(b, "JOIN sibbadr");
+	GETS(b, "@sibbadr");
+	TEXT(b, "FOLLOW sibamina");
+	GETS(b, "You now follow @sibamina");
+	settle();
+
+	/* The MO: stored through orange, applied, delivered again on orange2. */
+	lost = lose_orange_answer();
+	TEXT_OPTS(a, "D sibbadr the well in the lower village is dry",
+	    "--via orange --again-via orange2");
+	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the MO delivered again on orange2 is still unanswered");
+	GETS(b, dm);
+	settle();
+	ck_assert_msg(count_of(b, dm) == 1, "the DM came %d times:\n%s",
+	    count_of(b, dm), h_smsc_received(&smsc, b));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text LIKE 'D sibbadr %'", 0, NULL), 1);
+	h_wait_modem(&g, "orange", "online", WAIT_MS);
+
+	/* The receipt: the same. */
+	long in = account_reports_in();
+	long id = api_send(c, "Your parcel waits at the post office");
+	json_t *ids = message_ids(id);
+	ck_assert_int_eq(json_array_size(ids), 1);
+	lost = lose_orange_answer();
+	snprintf(opts, sizeof(opts), "%s --via orange --again-via orange2",
+	    json_string_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the receipt delivered again on orange2 is still unanswered");
+	h_wait_outbox(&g, id, "delivered", WAIT_MS);
+	json_t *m = api_message(id);
+	ck_assert_msg(json_array_size(json_object_get(m, "reports")) == 1,
+	    "GET /api/messages/%ld shows %zu reports", id,
+	    json_array_size(json_object_get(m, "reports")));
+	json_decref(m);
+	ck_assert_int_eq(account_reports_in(), in + 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT sum(reports_unmatched) FROM modems "
+	    "WHERE name IN ('orange', 'orange2')", 0, NULL), 0);
+	h_wait_modem(&g, "orange", "online", WAIT_MS);
+	settle();
+}
+
+START_TEST(test_answer_lost_redelivered_on_sibling)
+{
+	answer_lost_on_sibling("+212661100040", "+212661100041", "+212661100042");
+}
+END_TEST
+
+/* The same with orange2 on another pigeond host (each bind sends to the
+ * phones of its routes). */
+START_TEST(test_answer_lost_redelivered_on_other_host)
+{
+	answer_lost_on_sibling("+212661100300", "+212661100310", "+212661100301");
+}
+END_TEST
+
+/* pigeon_inbox_store_parts (p_hold) of a batch of SMPP parts from an
+ * alphanumeric sender (nothing is answered), each "LINK KEY [SENDER]
+ * [redelivery] [settled]": "STORED HELD" (HELD: the places held, "-"
+ * for none). */
+static char *
+store_parts(int n, const char *const *parts)
+{
+	json_t *a = json_array();
+	char *arg, *v, buf[160];
+
+	for (int i = 0; i < n; i++) {
+		char *w[5] = { NULL }, *save = NULL;
+		int nw = 0;
+		snprintf(buf, sizeof(buf), "%s", parts[i]);
+		for (char *t = strtok_r(buf, " ", &save); t != NULL && nw < 5;
+		    t = strtok_r(NULL, " ", &save))
+			w[nw++] = t;
+		const char *sender = nw > 2 && strncmp(w[2], "SIB", 3) == 0 ? w[2] : "SIBSHOP";
+		json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "modem", w[0], "sender", sender, "sender_norm", sender,
+		    "sender_kind", "alpha", "smsc", w[0], "coding", "gsm",
+		    "text", "Soldes sur tout le magasin", "link_key", w[1]);
+		for (int k = 2; k < nw; k++)
+			if (strcmp(w[k], "redelivery") == 0 || strcmp(w[k], "settled") == 0)
+				json_object_set_new(p, w[k], json_true());
+		json_array_append_new(a, p);
+	}
+	arg = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	const char *params[] = { arg };
+	v = h_db_value(g.db, "SELECT stored_n || ' ' || coalesce(array_to_string(held, ','), "
+	    "'-') FROM pigeon_inbox_store_parts($1::jsonb, true)", 1, params);
+	free(arg);
+	return v;
+}
+
+static void
+store_is(const char *want, int n, ...)
+{
+	const char *parts[8];
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n && i < 8; i++)
+		parts[i] = va_arg(ap, const char *);
+	va_end(ap);
+	char *got = store_parts(n, parts);
+	ck_assert_msg(got != NULL, "storing %s...: no answer", parts[0]);
+	ck_assert_msg(strcmp(got, want) == 0, "storing %s...: %s, not %s", parts[0],
+	    got, want);
+	free(got);
+}
+
+/*
+ * The store's side: a copy of an SMPP part is judged by the binds of its
+ * SMSC account. Flagged a redelivery by its worker, it is absorbed when
+ * the first came in on another bind of the account (it was stored: the
+ * flag compared the links), not when it came in on another account's.
+ * Not flagged and its first bind not seen down since, it is held, then
+ * stored when given again settled (a second STOP after a START), and
+ * what its phone sent after it in the batch is held with it; its first
+ * bind seen down since, it is absorbed at once.
+ */
+START_TEST(test_store_redelivery_by_account)
+{
+	h_db_exec(g.db, "INSERT INTO modems (name, host, state, kind, account) VALUES "
+	    "('sib-a1', 'h', 'disabled', 'smpp', 'sib@10.9.9.1:2775'), "
+	    "('sib-a2', 'h', 'disabled', 'smpp', 'sib@10.9.9.1:2775'), "
+	    "('sib-a3', 'h', 'disabled', 'smpp', 'sib@10.9.9.1:2775'), "
+	    "('sib-b', 'h', 'disabled', 'smpp', 'sib@10.9.9.2:2775')");
+	store_is("1 -", 1, "sib-a1 smpp:000000000051b001");
+	store_is("0 -", 1, "sib-a2 smpp:000000000051b001 redelivery");
+	store_is("1 -", 1, "sib-b smpp:000000000051b001 redelivery");
+	/* Not flagged, sib-a1 never down: held, then a new SMS. */
+	store_is("1 -", 1, "sib-a1 smpp:000000000051b002");
+	store_is("0 1", 1, "sib-a2 smpp:000000000051b002");
+	store_is("1 -", 1, "sib-a2 smpp:000000000051b002 settled");
+	/* Its phone's later part waits with it; another phone's does not. */
+	store_is("1 -", 1, "sib-a3 smpp:000000000051b003");
+	store_is("1 1,2", 3, "sib-a2 smpp:000000000051b003",
+	    "sib-a2 smpp:000000000051b004", "sib-a2 smpp:000000000051b005 SIBOTHER");
+	/* sib-a3 down since its part was stored: absorbed at once. */
+	h_db_exec(g.db, "INSERT INTO modem_history (modem, state, reason) "
+	    "VALUES ('sib-a3', 'offline', 'link down: probe')");
+	store_is("1 -", 2, "sib-a2 smpp:000000000051b003 settled",
+	    "sib-a2 smpp:000000000051b004 settled");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts WHERE "
+	    "link_key = 'smpp:000000000051b003'", 0, NULL), 1);
+	h_db_exec(g.db, "DELETE FROM inbox_parts WHERE modem LIKE 'sib-%'");
+	h_db_exec(g.db, "DELETE FROM modem_history WHERE modem LIKE 'sib-%'");
+	h_db_exec(g.db, "DELETE FROM modems WHERE name LIKE 'sib-%'");
+}
+END_TEST
+
+/*
+ * A member's second STOP after a START, the first STOP's bind never down
+ * since: the same content within the window, so held (it could be the
+ * SMSC's copy of the first, the news of its loss not come yet), then
+ * applied, a new SMS; what the phone sent after it waits with it. The
+ * STATS sent right after that STOP is applied after it, and so never
+ * answered (a stopped phone gets no SMS); let past the held STOP, it
+ * was answered.
+ */
+START_TEST(test_held_stop_keeps_order)
+{
+	const char *c = "+212661100043";
+	const char *cc[] = { c };
+
+	TEXT(c, "JOIN sibcarla");
+	GETS(c, "@sibcarla");
+	TEXT(c, "STOP");
+	GETS(c, "You will get no more SMS from Pigeon");
+	TEXT(c, "START");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    c, "0", WAIT_MS), 0);
+	TEXT(c, "STOP");
+	TEXT(c, "STATS");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
+	    "WHERE sender = $1 AND text = 'STATS' AND state <> 'new'", c, "1",
+	    WAIT_MS), 0);
+	settle();
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM optouts WHERE phone = $1",
+	    1, cc), 1);
+	ck_assert_msg(count_of(c, "You have 0 followers") == 0, "STATS was answered "
+	    "before the STOP sent before it:\n%s", h_smsc_received(&smsc, c));
+	ck_assert_int_eq(count_of(c, "You will get no more SMS from Pigeon"), 2);
+}
+END_TEST
+
 /* The same with the binds on two pigeond hosts sharing the database:
  * each host records its bind's account. */
 START_TEST(test_receipts_on_another_host)
@@ -2927,12 +3164,16 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_account, teardown);
 	tcase_add_test(tc, test_receipts_on_another_bind);
 	tcase_add_test(tc, test_receipt_accounts_apart);
+	tcase_add_test(tc, test_answer_lost_redelivered_on_sibling);
+	tcase_add_test(tc, test_store_redelivery_by_account);
+	tcase_add_test(tc, test_held_stop_keeps_order);
 	suite_add_tcase(s, tc);
 	/* The same, each bind on its own pigeond host. */
 	tc = tcase_create("smpp_account_hosts");
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_account_hosts, teardown);
 	tcase_add_test(tc, test_receipts_on_another_host);
+	tcase_add_test(tc, test_answer_lost_redelivered_on_other_host);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_view");
 	tcase_set_timeout(tc, 300);

@@ -82,15 +82,18 @@ function serve(dir, opts) {
 	const counts = { binds: 0, bind_refused: 0, submit_sm: 0, submit_ok: 0,
 	    submit_error: 0, submit_unanswered: 0, deliver_sm: 0,
 	    deliver_sm_resp: 0, data_sm: 0, data_sm_resp: 0, enquire_link: 0, unbind: 0, unbind_resp: 0, generic_nack: 0,
-	    connections: 0 };
+	    connections: 0, answers_lost: 0 };
 	/* Faults: counters of the next N submits they apply to. */
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
 	    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '', nack_bind: 0,
-	    delay_ms: 0, drop_after: 0, mute: false, raw_id: 0, raw_id_hex: '' };
+	    delay_ms: 0, drop_after: 0, mute: false, raw_id: 0, raw_id_hex: '',
+	    lose_answer: 0, lose_via: '' };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
 	/* MO and receipts not yet answered (see deliverOne). */
 	let waiting = [], waitHead = 0, pendingCount = 0;
+	/* Of them, those kept to the binds of one system_type (mo.via). */
+	let pinned = 0;
 	let moSeq = 0;
 
 	function rec(obj) {
@@ -147,6 +150,34 @@ function serve(dir, opts) {
 		return null;
 	}
 
+	/* A receiver mo may go to now: bound with its system_type when it
+	 * has one (mo.via), with room in its window. */
+	function receiverFor(mo) {
+		for (const s of sessions)
+			if (bound(s, 'receiver') && s.moInflight.size < cfg.deliver_window &&
+			    (mo.via === undefined || s.system_type === mo.via))
+				return s;
+		return null;
+	}
+
+	/* mo goes back to the queue (its session closed, or it was refused):
+	 * its redeliveries go where again_via says, if it said. */
+	function requeue(mo) {
+		const was = mo.via !== undefined;
+		if ('again_via' in mo)
+			mo.via = mo.again_via;
+		pinned += (mo.via !== undefined) - was;
+	}
+
+	/* fault lose_answer: whether this answer from s is to be lost. */
+	function losing(s, p) {
+		if (fault.lose_answer <= 0 || p.command_status !== ESME_ROK ||
+		    (fault.lose_via && s.system_type !== fault.lose_via))
+			return false;
+		fault.lose_answer--;
+		return true;
+	}
+
 	/*
 	 * MO messages and receipts wait in `waiting` until a receiver is
 	 * bound, then are in flight on a session (at most deliver_window
@@ -158,12 +189,17 @@ function serve(dir, opts) {
 		const command = mo.command || 'deliver_sm';
 		const pdu = new smpp.PDU(command, Object.assign({}, mo.fields));
 		s.send(pdu, (resp) => {
-			if (!s.moInflight.delete(mo) || mo.done)
+			/* An answer lost (fault lose_answer): its session is
+			 * closed, and the close puts it back in the queue. */
+			if (resp.lost || !s.moInflight.delete(mo) || mo.done)
 				return;
 			if (resp.command_status === ESME_ROK) {
 				mo.done = true;
 				pendingCount--;
+				if (mo.via !== undefined)
+					pinned--;
 			} else {
+				requeue(mo);
 				waiting.push(mo);
 			}
 			setImmediate(flushMo);
@@ -180,12 +216,39 @@ function serve(dir, opts) {
 			delete f.short_message;
 			mo.command = 'data_sm';
 		}
+		/* c.via: the system_type of the binds it goes to; c.again_via:
+		 * those its redeliveries go to (default: the same). */
+		if (c && typeof c.via === 'string') {
+			mo.via = c.via;
+			pinned++;
+		}
+		if (c && typeof c.again_via === 'string')
+			mo.again_via = c.again_via;
 		pendingCount++;
 		waiting.push(mo);
 		flushMo();
 	}
 
+	/* Each waiting delivery kept to some binds, in order, to one of them
+	 * with room; the others stay in the queue, in their order. */
+	function flushPinned() {
+		const rest = [];
+		for (let i = waitHead; i < waiting.length; i++) {
+			const s = receiverFor(waiting[i]);
+			if (s !== null)
+				deliverOne(s, waiting[i]);
+			else
+				rest.push(waiting[i]);
+		}
+		waiting = rest;
+		waitHead = 0;
+	}
+
 	function flushMo() {
+		if (pinned > 0) {
+			flushPinned();
+			return;
+		}
 		const s = receiver();
 		if (s === null)
 			return;
@@ -245,6 +308,7 @@ function serve(dir, opts) {
 		s.bound = true;
 		s.mode = mode;
 		s.system_id = pdu.system_id;
+		s.system_type = pdu.system_type || '';
 		s.send(pdu.response({ system_id: 'pigeon-smsc' }));
 		if (mode !== 'transmitter')
 			setImmediate(flushMo);
@@ -465,6 +529,7 @@ function serve(dir, opts) {
 			sessions.delete(s);
 			/* Unanswered: delivered again on the next bind. */
 			const back = [...s.moInflight].filter((mo) => !mo.done);
+			back.forEach(requeue);
 			s.moInflight.clear();
 			waiting = back.concat(waiting.slice(waitHead));
 			waitHead = 0;
@@ -489,16 +554,35 @@ function serve(dir, opts) {
 			s.send(p.response());
 			s.close();
 		});
+		/* An answer lost (fault lose_answer) is recorded with `lost`,
+		 * counted apart, and its session closed at once: a connection
+		 * that broke with the answer on it. The package calls the
+		 * answer's callback (deliverOne) after this handler, with p. */
+		const lose = (s2, p) => {
+			p.lost = true;
+			counts.answers_lost++;
+			s2.destroy();
+		};
 		s.on('deliver_sm_resp', (p) => {
-			counts.deliver_sm_resp++;
-			rec({ time: new Date().toISOString(), command: 'deliver_sm_resp',
-			    sequence: p.sequence_number, status: p.command_status });
+			const lost = losing(s, p);
+			if (!lost)
+				counts.deliver_sm_resp++;
+			rec(Object.assign({ time: new Date().toISOString(),
+			    command: 'deliver_sm_resp', sequence: p.sequence_number,
+			    status: p.command_status }, lost ? { lost: true } : {}));
+			if (lost)
+				lose(s, p);
 		});
 		s.on('data_sm_resp', (p) => {
-			counts.data_sm_resp++;
-			rec({ time: new Date().toISOString(), command: 'data_sm_resp',
-			    sequence: p.sequence_number, status: p.command_status,
-			    message_id: p.message_id });
+			const lost = losing(s, p);
+			if (!lost)
+				counts.data_sm_resp++;
+			rec(Object.assign({ time: new Date().toISOString(),
+			    command: 'data_sm_resp', sequence: p.sequence_number,
+			    status: p.command_status, message_id: p.message_id },
+			    lost ? { lost: true } : {}));
+			if (lost)
+				lose(s, p);
 		});
 		s.on('generic_nack', (p) => {
 			counts.generic_nack++;
@@ -557,7 +641,8 @@ function serve(dir, opts) {
 		case 'status':
 			return { ok: true, port: server.address().port, counts: counts,
 			    pending_mo: pendingCount, sessions: [...sessions].map(
-				(s) => ({ bound: s.bound, mode: s.mode || null })),
+				(s) => ({ bound: s.bound, mode: s.mode || null,
+				    system_type: s.system_type !== undefined ? s.system_type : null })),
 			    fault: fault, submitted: submitted.size };
 		case 'deliver':
 			if (typeof c.from !== 'string' || c.text === undefined)
@@ -603,6 +688,11 @@ function serve(dir, opts) {
 				fault.raw_id_hex = c.hex.toLowerCase();
 				break;
 			case 'delay': fault.delay_ms = c.ms || 0; break;
+			case 'lose_answer':
+				/* via: only the answers of binds of that system_type. */
+				fault.lose_answer = n;
+				fault.lose_via = typeof c.via === 'string' ? c.via : '';
+				break;
 			case 'mute': fault.mute = c.on !== false; break;
 			case 'drop':
 				if (c.after) {
@@ -628,7 +718,7 @@ function serve(dir, opts) {
 				Object.assign(fault, { throttle: 0, qfull: 0, status: 0,
 				    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '',
 				    nack_bind: 0, delay_ms: 0, drop_after: 0, mute: false,
-				    raw_id: 0, raw_id_hex: '' });
+				    raw_id: 0, raw_id_hex: '', lose_answer: 0, lose_via: '' });
 				break;
 			default:
 				return { ok: false, error: 'unknown fault ' + c.kind };
@@ -830,11 +920,13 @@ function usage() {
                [--default-alphabet gsm|latin1]
   smsc deliver DIR FROM TEXT [--to ADDR] [--coding gsm|ucs2] [--concat udh|sar]
                [--ref N] [--reverse] [--only N[,N...]] [--pdu deliver_sm|data_sm]
+               [--via SYSTEM_TYPE] [--again-via SYSTEM_TYPE]
   smsc receipts DIR [ID...] [--stat STAT] [--err NNN] [--text-id same|hex|decimal]
                [--tlv] [--tlv-only] [--all] [--pdu deliver_sm|data_sm]
+               [--via SYSTEM_TYPE] [--again-via SYSTEM_TYPE]
   smsc fault DIR KIND [N]      KIND: throttle qfull noanswer nack refuse_bind nack_bind
                                (next N submits or binds), status N CODE,
-                               raw_id HEX [N],
+                               raw_id HEX [N], lose_answer [N [SYSTEM_TYPE]],
                                delay MS, drop [AFTER], unbind, generic_nack,
                                mute on|off, clear
   smsc config DIR [--ids hex|decimal|uuid] [--auto-receipt STAT|'']
@@ -876,14 +968,15 @@ function main(argv) {
 			usage();
 		const o = parseOpts(flags, { to: 's', coding: 's', concat: 's',
 		    ref: 'int', reverse: 'flag', only: 's', pdu: 's', ton: 'int',
-		    npi: 'int' });
+		    npi: 'int', via: 's', again_via: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'deliver', from: pos[0],
 		    text: pos[1] }, o));
 		return;
 	}
 	case 'receipts': {
 		const o = parseOpts(flags, { stat: 's', err: 's', text_id: 's',
-		    tlv: 'flag', tlv_only: 'flag', all: 'flag', pdu: 's' });
+		    tlv: 'flag', tlv_only: 'flag', all: 'flag', pdu: 's', via: 's',
+		    again_via: 's' });
 		ctlCall(dir, Object.assign({ cmd: 'receipts', ids: pos }, o));
 		return;
 	}
@@ -902,6 +995,8 @@ function main(argv) {
 			c.after = pos[1] ? parseInt(pos[1], 10) : 0;
 		else if (pos[1] !== undefined)
 			c.count = parseInt(pos[1], 10);
+		if (kind === 'lose_answer' && pos[2] !== undefined)
+			c.via = pos[2];
 		if (kind === 'status')
 			c.status = parseInt(pos[2] || '8', 0);
 		ctlCall(dir, c);
