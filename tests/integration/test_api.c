@@ -438,10 +438,22 @@ START_TEST(test_timeout_cancels_write)
 	PQclear(PQexec(g.db, "LOCK TABLE outbox IN EXCLUSIVE MODE"));
 	int code = h_http(g.http_port, "POST", "/api/messages", TOKEN,
 	    "{\"to\":\"0661000096\",\"text\":\"timeout no key\"}", &resp);
-	/* Not waiting for the lock any more (or still, before the fix). */
-	h_wait_for(api_waits_for_no_lock, NULL, 5000);
+	/* Its statement no longer waits for the lock before the lock goes:
+	 * the cancel, under way as the 503 left, has landed, however slowly
+	 * (5 s were not always enough: it then went on, and queued the
+	 * message). One still waiting at 20 s was not cancelled: pigeond
+	 * may have dropped the connection instead (its cancel request got
+	 * no answer within 5 s), which does not stop it. */
+	int stopped = h_wait_for(api_waits_for_no_lock, NULL, 20000) == 0;
 	PQclear(PQexec(g.db, "COMMIT"));
 	ck_assert_msg(code == 503, "%d %s", code, resp ? resp : "");
+	if (!stopped) {
+		char *path = h_strf("%s/pigeond.log", g.dir), *log = h_read_file(path);
+		ck_abort_msg("the API's statement still waited for the lock 20 s "
+		    "after its 503: not cancelled%s", log && strstr(log,
+		    "the cancel request got no answer") ? " (pigeond's cancel "
+		    "request got no answer: it dropped the connection)" : "");
+	}
 	answer = resp ? json_loads(resp, 0, NULL) : NULL;
 	free(resp);
 
