@@ -387,7 +387,9 @@ request_and_leave(const char *path)
 	 * (pg_locks is read live; pg_stat_activity would be read once in
 	 * the test's transaction). */
 	ck_assert_int_eq(h_wait_db(&g, "SELECT (count(*) > 0)::text FROM pg_locks "
-	    "WHERE NOT granted AND relation = 'outbox'::regclass", NULL, "true", 10000), 0);
+	    "WHERE NOT granted AND relation = 'outbox'::regclass AND database = "
+	    "(SELECT oid FROM pg_database WHERE datname = current_database())",
+	    NULL, "true", 10000), 0);
 	close(fd);
 }
 
@@ -588,8 +590,9 @@ START_TEST(test_queued_write_not_run)
 	    "{\"to\":\"0661000097\",\"text\":\"held past its cancel\"}");
 	/* The first one's statement is in the server, waiting. */
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM pg_locks WHERE "
-	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted",
-	    NULL, "1", 10000), 0);
+	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted "
+	    "AND database = (SELECT oid FROM pg_database WHERE datname = "
+	    "current_database())", NULL, "1", 10000), 0);
 	long t0 = h_now_ms();
 	int b = request_send("POST", "/api/messages", NOT_RUN);
 	int code_b = answer_within(b, 20000, &second);
@@ -614,8 +617,9 @@ START_TEST(test_queued_write_not_run)
 	/* The first one's statement went on past its cancel (as this test
 	 * made it), and the second waits behind it, dropped. */
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM pg_locks WHERE "
-	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted",
-	    0, NULL), 1);
+	    "locktype = 'advisory' AND classid = 1413829460 AND NOT granted "
+	    "AND database = (SELECT oid FROM pg_database WHERE datname = "
+	    "current_database())", 0, NULL), 1);
 
 	/* Once it ends, the first is done (its maybe_done was right)... */
 	h_db_exec(g.db, "SELECT pg_advisory_unlock(1413829460, 1)");
