@@ -1219,7 +1219,7 @@ START_TEST(test_erase_while_business)
 	/* The janitor with a post due: run by the test, pigeond stopped (its
 	 * own janitor would take the post). */
 	erase_business("+212661000333", "erased4");
-	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, H_STOP_MS), 0);
 	g.pigeond = 0;
 	h_db_exec(g.db, "INSERT INTO scheduled_posts (account_id, text, send_at) "
 	    "SELECT id, 'Due then erased', now() FROM accounts WHERE handle = 'erased4'");

@@ -187,7 +187,7 @@ START_TEST(test_same_modem_on_two_hosts)
 	ck_assert_int_eq(h_wait_db(&b, "SELECT host || ' ' || state || ' ' || waiting_host "
 	    "FROM modems WHERE name = $1", "x0", want, 10000), 0);
 	/* Out of the way: B alone for the database restarts. */
-	int status = h_stop(a.pigeond, SIGTERM, 20000);
+	int status = h_stop(a.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	a.pigeond = 0;
 }
