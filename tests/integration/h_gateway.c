@@ -206,7 +206,7 @@ h_gateway_stop(struct h_gateway *g)
 	char *log;
 
 	if (g->pigeond > 0) {
-		int status = h_stop(g->pigeond, SIGTERM, 20000);
+		int status = h_stop(g->pigeond, SIGTERM, H_STOP_MS);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			h_fatal("pigeond did not exit cleanly on SIGTERM (status %d)", status);
 	}
@@ -559,7 +559,7 @@ h_gateway_restart(struct h_gateway *g, const char *extra_config)
 	a.n = db_long_quiet(g->db,
 	    "SELECT count(*) FROM modem_history WHERE state = 'online'", NULL) +
 	    g->nmodems + g->nsmpp;
-	status = h_stop(g->pigeond, SIGTERM, 20000);
+	status = h_stop(g->pigeond, SIGTERM, H_STOP_MS);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		h_fatal("pigeond did not exit cleanly on SIGTERM (status %d)", status);
 	g->extra_config = (char *)extra_config;

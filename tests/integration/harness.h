@@ -43,6 +43,9 @@ pid_t	 h_spawn(const char *logpath, char *const argv[]);
 void	 h_spawn_nofile(long n);
 /* Sends sig, waits up to timeout_ms, then SIGKILL; returns wait status. */
 int	 h_stop(pid_t pid, int sig, int timeout_ms);
+/* How long a pigeond told to stop (SIGTERM) is given to exit: its drain
+ * (gateway/main.c DRAIN_TIMEOUT_S, 30 s) and the exit after it. */
+#define H_STOP_MS	40000
 /* 0 once pid (a child) has exited by itself, its wait status in *status;
  * -1 if it still runs after timeout_ms. */
 int	 h_wait_exit(pid_t pid, int timeout_ms, int *status);

@@ -465,7 +465,8 @@ static int
 pin_asked(void *p)
 {
 	return h_db_long(g.db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-	    "AND objid = 7331 AND NOT granted", 0, NULL) == 1;
+	    "AND objid = 7331 AND NOT granted AND database = (SELECT oid FROM "
+	    "pg_database WHERE datname = current_database())", 0, NULL) == 1;
 }
 
 /*

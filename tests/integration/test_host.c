@@ -474,7 +474,7 @@ START_TEST(test_retired_host_forgotten)
 	free(out);
 
 	/* B switched off for good (a clean stop). */
-	int st = h_stop(db.pigeond, SIGTERM, 30000);
+	int st = h_stop(db.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	db.pigeond = 0;
 	want = h_strf("host %s is not running (no pigeond of that name is connected); "
@@ -665,7 +665,7 @@ START_TEST(test_restarted_without_section)
 	memset(&gu, 0, sizeof(gu));
 	gu.http_extra = "token = " DEAD_TOKEN "\n";
 	h_gateway_start(&gu, "unlisted", 2);
-	int st = h_stop(gu.pigeond, SIGTERM, 30000);
+	int st = h_stop(gu.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	gu.pigeond = 0;
 	/* The operator takes sim1's section out of the file. */

@@ -44,9 +44,10 @@ setup(void)
 
 /* test_loop_stays_stopped's: a short loop window, no repeat window (its
  * auto-reply is the same text each time). */
+#define LOOP_WINDOW	"60"
 static const char config_loop[] =
-    "timezone = UTC\nlimit_minute = 30\nloop_rounds = 3\nloop_window = 20\n"
-    "repeat_window = 0\n";
+    "timezone = UTC\nlimit_minute = 30\nloop_rounds = 3\nloop_window = "
+    LOOP_WINDOW "\nrepeat_window = 0\n";
 
 static void
 setup_loop(void)
@@ -287,27 +288,39 @@ END_TEST
 /*
  * A loop found stays stopped. botty follows alice and answers each copy
  * of her posts with the same auto-reply, a post carol (who follows
- * botty) gets. With loop_window = 20 s and a round every 6 s, counting
- * only the posts made let the fifth answer through once the first left
- * the window: 3 made, 1 stopped, 3 made, 1 stopped, and carol got 6 of
- * 8. Now every answer after the third is stopped; another text of
- * botty's still goes.
+ * botty) gets. Counting only the posts made let the fifth answer through
+ * once the first had left loop_window: 3 made, 1 stopped, 3 made, 1
+ * stopped, and carol got 6 of 8. Now every answer after the third is
+ * stopped; another text of botty's still goes.
+ *
+ * The window is read on the database's clock, half a window apart each
+ * way: the fourth answer comes half a window after the first (the first
+ * three still in it: stopped), the fifth once the first has left it (by
+ * the posts made, 2 in it; the fourth, stopped, half a window old).
+ * Rounds 6 seconds apart against a 20 s window left 2 s of slack to a
+ * loaded machine.
  */
 #define LOOP_ROUNDS	8
+/* botty's first answer is older than $1 seconds, by the database's clock. */
+#define FIRST_OLDER	"SELECT now() - min(p.created_at) > make_interval(secs => " \
+	"$1::int) FROM posts p JOIN accounts a ON a.id = p.account_id " \
+	"WHERE a.handle = 'botty'"
 START_TEST(test_loop_stays_stopped)
 {
 	const char *al = "+212661400031", *bo = "+212661400032", *ca = "+212661400033";
 	const char *busy = "Je suis occupe, je vous rappelle plus tard";
-	char text[64], n[16];
+	char text[64], n[16], half[16];
 
+	snprintf(half, sizeof(half), "%d", atoi(LOOP_WINDOW) / 2);
 	member(0, al, "alice");
 	member(1, bo, "botty");
 	member(2, ca, "carol");
 	follow(1, bo, "alice");
 	follow(2, ca, "botty");
 	for (int i = 1; i <= LOOP_ROUNDS; i++) {
-		long next = h_now_ms() + 6000;
-
+		if (i == 4 || i == 5)
+			ck_assert_int_eq(h_wait_db(&g, FIRST_OLDER, i == 4 ? half :
+			    LOOP_WINDOW, "t", 3 * atoi(LOOP_WINDOW) * 1000), 0);
 		snprintf(text, sizeof(text), "Nouvelle %d du jour", i);
 		TEXT(0, al, text);
 		GETS(bo, text);
@@ -316,8 +329,6 @@ START_TEST(test_loop_stays_stopped)
 		ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages "
 		    "WHERE sender = $1 AND state <> 'new' AND text LIKE 'Je suis occupe%'",
 		    bo, n, WAIT_MS), 0);
-		while (h_now_ms() < next)
-			h_sleep_ms(100);
 	}
 	TEXT(1, bo, "Match reporte a demain");
 	GETS(ca, "@botty: Match reporte a demain");

@@ -632,7 +632,7 @@ START_TEST(test_log_disk_full)
 
 	gw_start("rel_logfull", ci, NULL);
 	/* The SIMs' content comes with the workers of the next pigeond. */
-	int st = h_stop(g.pigeond, SIGTERM, 20000);
+	int st = h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	write_sim(0, n_in);
 	write_sim(1, n_in);

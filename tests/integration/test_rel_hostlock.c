@@ -136,7 +136,8 @@ START_TEST(test_same_modem_on_two_hosts)
 	ck_assert_int_eq(h_wait_db(&a, "SELECT a.application_name FROM pg_locks l "
 	    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
 	    "AND l.classid = 1346979653 AND l.objid = hashtext($1)::oid "
-	    "AND l.objsubid = 2 AND l.granted", "x0", want, 10000), 0);
+	    "AND l.objsubid = 2 AND l.granted AND a.datname = current_database()",
+	    "x0", want, 10000), 0);
 
 	/* An SMS to A's x0 is stored once and deleted; one on B's SIM waits. */
 	ck_assert_int_eq(h_text(&a, 0, "+212661100001", "hello via A"), 0);
@@ -186,7 +187,7 @@ START_TEST(test_same_modem_on_two_hosts)
 	ck_assert_int_eq(h_wait_db(&b, "SELECT host || ' ' || state || ' ' || waiting_host "
 	    "FROM modems WHERE name = $1", "x0", want, 10000), 0);
 	/* Out of the way: B alone for the database restarts. */
-	int status = h_stop(a.pigeond, SIGTERM, 20000);
+	int status = h_stop(a.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	a.pigeond = 0;
 }

@@ -339,8 +339,8 @@ START_TEST(test_outcomes_connection_lost)
 	PQclear(PQexec(lk, "SELECT 1 FROM modems WHERE name = 'carrier' FOR UPDATE"));
 	for (long w0 = h_now_ms(); backend == NULL && h_now_ms() - w0 < 60000; ) {
 		backend = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
-		    "WHERE application_name LIKE 'pigeond % outcomes' "
-		    "AND wait_event_type = 'Lock'", 0, NULL);
+		    "WHERE datname = current_database() AND application_name "
+		    "LIKE 'pigeond % outcomes' AND wait_event_type = 'Lock'", 0, NULL);
 		if (backend == NULL)
 			h_sleep_ms(20);
 	}

@@ -83,7 +83,7 @@ START_TEST(test_sim_pin)
 	 * starts of the worker later, still one wrong PIN. */
 	long n0 = h_db_long(g.db, "SELECT count(*) FROM modem_history WHERE modem = 'sim1'",
 	    0, NULL);
-	h_stop(g.pigeond, SIGTERM, 20000);
+	h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	h_pigeond_start(&g);
 	char more[32];
 	snprintf(more, sizeof(more), "%ld", n0 + 4);

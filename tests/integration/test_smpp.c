@@ -1841,8 +1841,8 @@ store_while_lock_away(const char *from, const char *text, void (*then)(void *),
 	TEXT(from, text);
 	for (long w0 = h_now_ms(); waiting == NULL && h_now_ms() - w0 < 20000; ) {
 		waiting = h_db_value(g.db, "SELECT pid::text FROM pg_stat_activity "
-		    "WHERE application_name LIKE 'pigeond % inbox' "
-		    "AND wait_event_type = 'Lock'", 0, NULL);
+		    "WHERE datname = current_database() AND application_name "
+		    "LIKE 'pigeond % inbox' AND wait_event_type = 'Lock'", 0, NULL);
 		if (waiting == NULL)
 			h_sleep_ms(20);
 	}

@@ -113,7 +113,7 @@ START_TEST(test_database_unreachable)
 	ck_assert_ptr_nonnull(strstr(body, "\"database\":\"down\""));
 	free(body);
 
-	int status = h_stop(pid, SIGTERM, 10000);
+	int status = h_stop(pid, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	h_assert_no_sanitizer_report(log);
 	free(port_file);
@@ -147,7 +147,7 @@ START_TEST(test_modem_cannot_open)
 	memset(&g, 0, sizeof(g));
 	h_gateway_start(&g, "badmodem", 1);
 	/* Replace the config with one whose second modem does not exist. */
-	h_stop(g.pigeond, SIGTERM, 20000);
+	h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	FILE *f = fopen(g.config, "a");
 	fprintf(f, "[modem broken]\ndevice = %s/no-such-tty\nconnection = at\n", g.dir);
 	fclose(f);
@@ -209,7 +209,7 @@ START_TEST(test_port_file)
 	free(want);
 	free(out);
 
-	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	int status = h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	g.pigeond = 0;
 	ck_assert_int_eq(access(port_file, F_OK), -1);

@@ -42,7 +42,7 @@ START_TEST(test_older_binary_refuses_newer_schema)
 	h_gateway_start(&g, "upgrade", 1);
 	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) > 0 FROM pigeon_schema", NULL, "t",
 	    30000), 0);
-	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	int status = h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	/* A newer pigeond applied one more migration. */
@@ -90,7 +90,7 @@ START_TEST(test_older_binary_refuses_newer_functions)
 
 	memset(&g, 0, sizeof(g));
 	h_gateway_start(&g, "upgrade_functions", 1);
-	int status = h_stop(g.pigeond, SIGTERM, 20000);
+	int status = h_stop(g.pigeond, SIGTERM, H_STOP_MS);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	long mine = h_db_long(g.db, "SELECT pigeon_functions_serial()", 0, NULL);
 	ck_assert_int_ge(mine, 1);

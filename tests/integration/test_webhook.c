@@ -651,7 +651,7 @@ START_TEST(test_ready_with_targets)
 	a.n = (data ? h_count_lines(data, "\"event\"") : 0) + 1;
 	free(data);
 
-	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, H_STOP_MS), 0);
 	g.pigeond = 0;
 	PGconn *lock = h_db_connect(g.conninfo);
 	h_db_exec(lock, "BEGIN");
@@ -740,7 +740,7 @@ START_TEST(test_restore_moves_ids)
 	ck_assert_int_gt(hook_after, 0);
 
 	/* The old database is lost: the dump goes into a new one. */
-	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, 20000), 0);
+	ck_assert_int_eq(h_stop(g.pigeond, SIGTERM, H_STOP_MS), 0);
 	g.pigeond = 0;
 	char *restored = h_db_create("webhook_restored");
 	rc = h_run(&out, "pg_restore --no-owner -d '%s' '%s' 2>&1", restored, dump);

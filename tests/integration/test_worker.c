@@ -322,8 +322,9 @@ w_close_expect_exit(void)
 	close(w.fd);
 	w.fd = -1;
 	/* Within the deadline, whatever the machine's load: how fast is a
-	 * benchmark's question (a dummy listing under ASan can take 2 s). */
-	status = w_wait_exit(5000);
+	 * benchmark's question (a dummy listing under ASan can take 2 s, 5 s
+	 * were not enough on a loaded machine). */
+	status = w_wait_exit(WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "worker wait status %d (log: %s)", status, w.log);
 	log_clean(w.log);
@@ -681,7 +682,7 @@ START_TEST(test_connect_fails)
 	ck_assert_int_ne(m_int(m, "code"), 1);
 	ck_assert_msg(strlen(m_str(m, "error")) > 0, "empty error");
 	json_decref(m);
-	status = w_wait_exit(5000);
+	status = w_wait_exit(WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
 	    "wait status %d", status);
 	ck_assert_int_eq(w_count("ready"), 0);

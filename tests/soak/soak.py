@@ -138,7 +138,8 @@ def sample(pid, t0, since):
         "rss_kb": rss_kb(pid),
         "fds": fds,
         "db_conns": sql("SELECT count(*) FROM pg_stat_activity "
-                        "WHERE application_name LIKE 'pigeond%'"),
+                        "WHERE datname = current_database() "
+                        "AND application_name LIKE 'pigeond%'"),
         "queue": sql("SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')"),
         "inbox_ms": sql("SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
                         "extract(epoch FROM processed_at - received_at) * 1000)) "
