@@ -268,6 +268,7 @@ TESTS_FIRST = \
 	tests/integration/test_rel_smpp \
 	tests/integration/test_rel_clock:limits \
 	tests/integration/test_rel_clock:webhook \
+	tests/integration/test_hostile_phone:loop \
 	tests/integration/test_public_web \
 	tests/integration/test_smpp \
 	tests/integration/test_digest \
