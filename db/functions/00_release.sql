@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4a85c12c5a6830e86ca7ae7f450d6666c23a50632a93c9900f99b7d13448a9ea
+-- functions sha256: da0c94df3b0b43a30908624d40a75698bb4325b9f8b630ac9b42d54073674f8b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 85 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 86 $$;

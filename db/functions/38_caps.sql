@@ -196,21 +196,23 @@ BEGIN
 	END IF;
 	window_s := pigeon_setting_int('loop_window');
 	-- A loop stopped within the window (the member's messages of the
-	-- window, by inbox_messages_sender; no key computed unless one was
+	-- window, by inbox_messages_sender alone: the rest is read from its
+	-- rows, as in pigeon_apply_limit; no key computed unless one was
 	-- stopped): the same text stays stopped, against the same other end.
-	IF EXISTS (SELECT 1 FROM inbox_messages i
-	            WHERE i.sender = p_acct.phone
-	              AND i.received_at > now() - make_interval(secs => window_s)
-	              AND i.received_at <= now()
-	              AND i.state = 'ignored'
+	IF EXISTS (SELECT 1
+	             FROM (SELECT i.received_at, i.state, i.result FROM inbox_messages i
+	                    WHERE i.sender = p_acct.phone
+	                      AND i.received_at > now() - make_interval(secs => window_s)
+	                   OFFSET 0) i
+	            WHERE i.received_at <= now() AND i.state = 'ignored'
 	              AND i.result LIKE 'auto-responder loop between %') THEN
 		k := pigeon_loop_key(p_text);
 		SELECT substring(i.result FROM ' and @([A-Za-z0-9_]+): ') INTO partner
-		  FROM inbox_messages i
-		 WHERE i.sender = p_acct.phone
-		   AND i.received_at > now() - make_interval(secs => window_s)
-		   AND i.received_at <= now()
-		   AND i.state = 'ignored'
+		  FROM (SELECT i.received_at, i.state, i.result, i.text FROM inbox_messages i
+		         WHERE i.sender = p_acct.phone
+		           AND i.received_at > now() - make_interval(secs => window_s)
+		        OFFSET 0) i
+		 WHERE i.received_at <= now() AND i.state = 'ignored'
 		   AND i.result LIKE 'auto-responder loop between %'
 		   AND pigeon_loop_key(i.text) = k
 		 ORDER BY i.received_at DESC LIMIT 1;
