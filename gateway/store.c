@@ -420,15 +420,22 @@ store_connect(struct store *s)
 	 * functions also set their own). JIT is off: pigeond's statements are
 	 * short, and a batch's unnest() or jsonb rows make the planner's
 	 * estimates large enough to compile each one (~250 ms a receipt batch,
-	 * more than the statement itself; issue 13).
+	 * more than the statement itself; issue 13). A backend checks every
+	 * 2 s that pigeond is still there while a statement runs
+	 * (client_connection_check_interval, PostgreSQL 14, which the
+	 * migrations need): a connection dropped because its cancel got no
+	 * answer (store_on_cancel) left its statement waiting on, and an API
+	 * write answered 503 was committed once its lock went.
 	 */
 	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
 	    "keepalives_count", "tcp_user_timeout", "options", "dbname",
 	    "fallback_application_name", NULL };
 	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
 	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT,
-	    s->utc ? "-c search_path=public,pg_temp -c jit=off -c TimeZone=UTC" :
-	    "-c search_path=public,pg_temp -c jit=off", s->conninfo, s->appname, NULL };
+	    s->utc ? "-c search_path=public,pg_temp -c jit=off "
+	    "-c client_connection_check_interval=2000 -c TimeZone=UTC" :
+	    "-c search_path=public,pg_temp -c jit=off "
+	    "-c client_connection_check_interval=2000", s->conninfo, s->appname, NULL };
 	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");

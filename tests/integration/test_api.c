@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -489,6 +490,91 @@ START_TEST(test_timeout_cancels_write)
 }
 END_TEST
 
+/* 1 once pigeond's log says that a cancel request got no answer. */
+static int
+cancel_unanswered(void *unused)
+{
+	char *path = h_strf("%s/pigeond.log", g.dir), *log = h_read_file(path);
+	int yes = log != NULL && strstr(log, "the cancel request got no answer") != NULL;
+
+	free(log);
+	free(path);
+	return yes;
+}
+
+/* 1 once no API connection of pigeond's waits on a lock (watch: a
+ * connection outside any transaction, whose view is taken anew). */
+static int
+no_api_lock_wait(void *watch)
+{
+	return h_db_long(watch, "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+	    "AND application_name LIKE '% api'", 0, NULL) == 0;
+}
+
+/*
+ * A write answered 503 whose cancel request got no answer: pigeond drops
+ * the connection, and the statement must not go on waiting for its lock
+ * and queue the message once the lock goes (an integrator retries a 503:
+ * the SMS went twice). PostgreSQL's postmaster, which answers cancel
+ * requests, is stopped (SIGSTOP) meanwhile; its backends run on. Before,
+ * the statement waited as long as the lock was held.
+ */
+START_TEST(test_cancel_unanswered_write_stops)
+{
+	PGconn *watch = h_db_connect(g.conninfo);
+	char *resp = NULL, *stat, *p;
+	long backend = h_db_long(watch, "SELECT pg_backend_pid()", 0, NULL);
+
+	/* The postmaster: the backend's parent. */
+	char *path = h_strf("/proc/%ld/stat", backend);
+	stat = h_read_file(path);
+	free(path);
+	ck_assert_ptr_nonnull(stat);
+	ck_assert_ptr_nonnull(p = strrchr(stat, ')'));
+	pid_t postmaster = 0;
+	ck_assert_int_eq(sscanf(p + 1, " %*c %d", &postmaster), 1);
+	free(stat);
+	ck_assert_int_gt(postmaster, 1);
+
+	PQclear(PQexec(g.db, "BEGIN"));
+	PQclear(PQexec(g.db, "LOCK TABLE outbox IN EXCLUSIVE MODE"));
+	/* No assertion until the postmaster runs again: the next tests of
+	 * the cluster need it. */
+	int stopped_pm = kill(postmaster, SIGSTOP) == 0;
+	int code = h_http(g.http_port, "POST", "/api/messages", TOKEN,
+	    "{\"to\":\"0661000097\",\"text\":\"cancel unanswered\"}", &resp);
+	int dropped = h_wait_for(cancel_unanswered, NULL, 30000) == 0;
+	int gone = dropped && h_wait_for(no_api_lock_wait, watch, 20000) == 0;
+	kill(postmaster, SIGCONT);
+	PQclear(PQexec(g.db, "COMMIT"));
+	PQfinish(watch);
+
+	ck_assert_msg(stopped_pm, "could not stop the postmaster (pid %d)", (int)postmaster);
+	ck_assert_msg(code == 503, "%d %s", code, resp ? resp : "");
+	free(resp);
+	ck_assert_msg(dropped, "pigeond's cancel request was answered, or it did not "
+	    "drop the connection");
+	ck_assert_msg(gone, "the API's statement still waited for the lock 20 s after "
+	    "pigeond dropped its connection");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox "
+	    "WHERE text = 'cancel unanswered'", 0, NULL), 0);
+	/* pigeond connects again and answers as before. */
+	json_t *j = NULL;
+	long deadline = h_now_ms() + 30000;
+	int after = 0;
+	while ((after = call("POST", "/api/messages",
+	    "{\"to\":\"0661000097\",\"text\":\"after the drop\"}", &j)) != 202 &&
+	    h_now_ms() < deadline) {
+		json_decref(j);
+		j = NULL;
+		h_sleep_ms(200);
+	}
+	json_decref(j);
+	ck_assert_int_eq(after, 202);
+}
+END_TEST
+
 /*
  * A request with the token on a connection of its own, its answer read
  * later (answer_within): requests that wait side by side in pigeond.
@@ -802,6 +888,7 @@ suite(void)
 	suite_add_tcase(s, notrun);
 	tcase_add_unchecked_fixture(down, setup, teardown);
 	tcase_set_timeout(down, 240);
+	tcase_add_test(down, test_cancel_unanswered_write_stops);
 	tcase_add_test(down, test_database_down);
 	suite_add_tcase(s, down);
 	return s;
