@@ -422,8 +422,8 @@ store_connect(struct store *s)
 	 * estimates large enough to compile each one (~250 ms a receipt batch,
 	 * more than the statement itself; issue 13). A backend checks every
 	 * 2 s that pigeond is still there while a statement runs
-	 * (client_connection_check_interval, PostgreSQL 14, which the
-	 * migrations need): a connection dropped because its cancel got no
+	 * (client_connection_check_interval, PostgreSQL 14, which pigeond's
+	 * functions need): a connection dropped because its cancel got no
 	 * answer (store_on_cancel) left its statement waiting on, and an API
 	 * write answered 503 was committed once its lock went.
 	 */
