@@ -237,6 +237,12 @@ h_gateway_stop(struct h_gateway *g)
 	g->dir = g->conninfo = g->config = NULL;
 }
 
+int
+h_pigeonctl(const struct h_gateway *g, char **out, const char *args)
+{
+	return h_run(out, "%s -c '%s' %s 2>&1", h_bin("pigeonctl"), g->config, args);
+}
+
 /*
  * One request on a simulator's control socket (what `pigeon-modemsim
  * deliver|stored DIR` send, test_modemsim tests those): its answer when it

@@ -266,6 +266,17 @@ h_write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
+char *
+h_secret_file(const char *dir, const char *name, const char *text)
+{
+	char *d = h_tmpdir(dir), *path = h_strf("%s/%s", d, name);
+
+	free(d);
+	if (h_write_file(path, text) == -1 || chmod(path, 0600) == -1)
+		h_fatal("cannot write %s", path);
+	return path;
+}
+
 int
 h_api_time(const char *s)
 {

@@ -66,6 +66,9 @@ char	*h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*h_read_file(const char *path);		/* NULL if missing */
 int	 h_open_fds(pid_t pid);		/* descriptors it holds; -1 if gone */
 int	 h_write_file(const char *path, const char *text);
+/* A file of a fresh h_tmpdir(dir) holding text, mode 0600 (a token file
+ * pigeond and pigeonctl accept): its path, malloc'd. */
+char	*h_secret_file(const char *dir, const char *name, const char *text);
 int	 h_count_lines(const char *text, const char *needle);
 /* 1 when s is a time as the API answers it: 2026-12-06T00:07:35.768+00:00. */
 int	 h_api_time(const char *s);
@@ -121,6 +124,9 @@ void	 h_pigeond_start(struct h_gateway *);
 /* Waits until n modems are online in the database. */
 int	 h_gateway_wait_online(struct h_gateway *, int n, int timeout_ms);
 void	 h_gateway_stop(struct h_gateway *);
+/* pigeonctl -c with the gateway's config and args, its stderr with its
+ * stdout: its exit status, its output in *out (malloc'd). */
+int	 h_pigeonctl(const struct h_gateway *, char **out, const char *args);
 /* A phone texts the gateway through modem i; 0 on success. */
 int	 h_text(struct h_gateway *, int modem, const char *from, const char *text);
 /* Every SMS sent to number so far, across all modems, texts joined by '\n'

@@ -35,10 +35,8 @@ static char http_extra[512];
 static void
 setup(void)
 {
-	char *dir = h_tmpdir("desk"), *file = NULL;
-	ck_assert_int_ge(asprintf(&file, "%s/tokens", dir), 0);
-	h_write_file(file, "dash read " READER "\n");
-	chmod(file, 0600);
+	char *file = h_secret_file("desk", "tokens", "dash read " READER "\n");
+
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\ntokens_file = %s\n",
 	    file);
@@ -48,7 +46,6 @@ setup(void)
 	h_gateway_start(&g, "desk", 1);
 	h_join(&g, 0, ALICE, "alice", WAIT_MS);
 	free(file);
-	free(dir);
 }
 
 static void
@@ -57,11 +54,7 @@ teardown(void)
 	h_gateway_stop(&g);
 }
 
-static int
-ctl(char **out, const char *args)
-{
-	return h_run(out, "%s -c '%s' %s 2>&1", h_bin("pigeonctl"), g.config, args);
-}
+#define ctl(out, args)	h_pigeonctl(&g, (out), (args))
 
 /* pigeonctl --json ARGS as JSON (the command must succeed). */
 static json_t *

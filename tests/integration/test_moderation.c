@@ -29,17 +29,14 @@ static char http_extra[512];
 static void
 setup(void)
 {
-	char *dir = h_tmpdir("moderation"), *file = NULL;
-	ck_assert_int_ge(asprintf(&file, "%s/tokens", dir), 0);
-	h_write_file(file, "dash read " READER "\n");
-	chmod(file, 0600);
+	char *file = h_secret_file("moderation", "tokens", "dash read " READER "\n");
+
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token = " TOKEN "\ntokens_file = %s\n",
 	    file);
 	g.http_extra = http_extra;
 	h_gateway_start(&g, "moderation", 1);
 	free(file);
-	free(dir);
 }
 
 static void
@@ -48,11 +45,7 @@ teardown(void)
 	h_gateway_stop(&g);
 }
 
-static int
-ctl(char **out, const char *args)
-{
-	return h_run(out, "%s -c '%s' %s 2>&1", h_bin("pigeonctl"), g.config, args);
-}
+#define ctl(out, args)	h_pigeonctl(&g, (out), (args))
 
 static void
 join(const char *phone, const char *handle)

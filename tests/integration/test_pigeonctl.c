@@ -25,16 +25,13 @@ static char http_extra[512];
 static void
 setup(void)
 {
-	char *dir = h_tmpdir("pigeonctl-token"), *file = NULL;
-	ck_assert_int_ge(asprintf(&file, "%s/token", dir), 0);
-	h_write_file(file, TOKEN "\n");
-	chmod(file, 0600);
+	char *file = h_secret_file("pigeonctl-token", "token", TOKEN "\n");
+
 	memset(&g, 0, sizeof(g));
 	snprintf(http_extra, sizeof(http_extra), "token_file = %s\n", file);
 	g.http_extra = http_extra;
 	h_gateway_start(&g, "pigeonctl", 1);
 	free(file);
-	free(dir);
 }
 
 static void
@@ -43,12 +40,7 @@ teardown(void)
 	h_gateway_stop(&g);
 }
 
-/* Runs pigeonctl -c CONFIG ARGS; returns its exit code, output in *out. */
-static int
-ctl(char **out, const char *args)
-{
-	return h_run(out, "%s -c '%s' %s 2>&1", h_bin("pigeonctl"), g.config, args);
-}
+#define ctl(out, args)	h_pigeonctl(&g, (out), (args))
 
 struct sent_arg {
 	char *id;
