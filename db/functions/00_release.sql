@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: da0c94df3b0b43a30908624d40a75698bb4325b9f8b630ac9b42d54073674f8b
+-- functions sha256: 6599fe7651db8e176c87bd38b9564abf678a6d974047213882e8eb502d293744
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 86 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 87 $$;

@@ -286,7 +286,10 @@ BEGIN
 	                                   WHERE p ? 'link_key')) s;
 	-- A redelivery: the same key within the window, on a bind of the
 	-- same SMSC account, and the first's link has been down (or pigeond
-	-- restarted) since the first was stored, or the worker says it is
+	-- restarted) since the first was stored, or no host holds its lock
+	-- now (its pigeond killed, its host switched off: nothing wrote the
+	-- loss, and a copy on another host's bind was a new SMS after its
+	-- 2 s hold; test_smpp:smpp_account_hosts), or the worker says it is
 	-- one (it answered the first ESME_RX_T_APPN, its commit's answer
 	-- held past 5 minutes for the host lock, or its session closed under
 	-- it: the SMSC delivered it again on a link that stayed up), the only
@@ -304,11 +307,15 @@ BEGIN
 	                           AS doubt
 	                  -- each copy stored before, and whether its answer
 	                  -- may have been lost
+	                  -- (no host drives its link now: the host was
+	                  -- killed or switched off, and wrote nothing)
 	                  FROM (SELECT x.p->>'redelivery' = 'true'
 	                               OR EXISTS (SELECT 1 FROM modem_history h
 	                                           WHERE h.modem = i.modem
 	                                             AND h.at >= i.received_at
-	                                             AND h.state <> 'online') AS known
+	                                             AND h.state <> 'online')
+	                               OR NOT pigeon_advisory_held(1346979653, i.modem)
+	                               AS known
 	                          FROM inbox_parts i
 	                         WHERE i.link_key = x.p->>'link_key'
 	                           AND i.received_at > now() - interval '15 minutes'

@@ -6,6 +6,7 @@
  * or undelivered, and the bind as operators see it. One gateway serves
  * every test (each uses its own phones).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2328,6 +2329,54 @@ START_TEST(test_answer_lost_redelivered_on_other_host)
 }
 END_TEST
 
+/*
+ * The answer to an MO is lost on the way to the SMSC (the session stays
+ * up), then host A, which stored and applied it, is SIGKILLed: it writes
+ * no news of its bind's end, and the SMSC delivers the MO again on
+ * orange2, host B's bind. That copy is absorbed, as no host holds
+ * orange's lock any more. Before, it waited its 2 s for news that no
+ * one would write, and was stored and applied as a new SMS: the DM
+ * queued twice, and sent twice once host A was back.
+ */
+START_TEST(test_answer_lost_host_killed)
+{
+	const char *a = "+212661100302", *b = "+212661100311";
+	const char *dm = "DM from @sibkilla: the bus to Tinghir leaves at six";
+	long long lost;
+
+	TEXT(a, "JOIN sibkilla");
+	GETS(a, "@sibkilla");
+	TEXT(b, "JOIN sibkillb");
+	GETS(b, "@sibkillb");
+	TEXT(b, "FOLLOW sibkilla");
+	GETS(b, "You now follow @sibkilla");
+	settle();
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
+	    "\"count\":1,\"via\":\"orange\",\"keep\":true}"));
+	lost = h_smsc_count(&smsc, "answers_lost") + 1;
+	TEXT_OPTS(a, "D sibkillb the bus to Tinghir leaves at six",
+	    "--via orange --again-via orange2");
+	/* Answered by host A: stored, committed. */
+	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
+	h_stop(g.pigeond, SIGKILL, 1000);
+	g.pigeond = 0;
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the MO delivered again on orange2 is still unanswered");
+	ck_assert_int_eq(h_gateway_settle(&g2, WAIT_MS), 0);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text LIKE 'D sibkillb %'", 0, NULL), 1);
+	/* The DM host A queued may be leased to it: host A back, it goes,
+	 * once. */
+	h_pigeond_start(&g);
+	h_wait_modem(&g, "orange", "online", WAIT_MS);
+	GETS(b, dm);
+	settle();
+	ck_assert_msg(count_of(b, dm) == 1, "the DM came %d times:\n%s",
+	    count_of(b, dm), h_smsc_received(&smsc, b));
+}
+END_TEST
+
 /* pigeon_inbox_store_parts (p_hold) of a batch of SMPP parts from an
  * alphanumeric sender (nothing is answered), each "LINK KEY [SENDER]
  * [redelivery] [settled]": "STORED HELD" (HELD: the places held, "-"
@@ -2389,7 +2438,7 @@ store_is(const char *want, int n, ...)
  * Not flagged and its first bind not seen down since, it is held, then
  * stored when given again settled (a second STOP after a START), and
  * what its phone sent after it in the batch is held with it; its first
- * bind seen down since, it is absorbed at once.
+ * bind seen down since, or driven by no host now, it is absorbed at once.
  */
 START_TEST(test_store_redelivery_by_account)
 {
@@ -2398,6 +2447,9 @@ START_TEST(test_store_redelivery_by_account)
 	    "('sib-a2', 'h', 'disabled', 'smpp', 'sib@10.9.9.1:2775'), "
 	    "('sib-a3', 'h', 'disabled', 'smpp', 'sib@10.9.9.1:2775'), "
 	    "('sib-b', 'h', 'disabled', 'smpp', 'sib@10.9.9.2:2775')");
+	/* Driven by a host: this session holds their locks. */
+	h_db_exec(g.db, "SELECT pg_advisory_lock(1346979653, hashtext(n)) FROM "
+	    "unnest(ARRAY['sib-a1', 'sib-a2', 'sib-a3', 'sib-b']) n");
 	store_is("1 -", 1, "sib-a1 smpp:000000000051b001");
 	store_is("0 -", 1, "sib-a2 smpp:000000000051b001 redelivery");
 	store_is("1 -", 1, "sib-b smpp:000000000051b001 redelivery");
@@ -2416,6 +2468,13 @@ START_TEST(test_store_redelivery_by_account)
 	    "sib-a2 smpp:000000000051b004 settled");
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts WHERE "
 	    "link_key = 'smpp:000000000051b003'", 0, NULL), 1);
+	/* No host drives sib-a1 any more (its pigeond killed: no news
+	 * written): absorbed at once. */
+	store_is("1 -", 1, "sib-a1 smpp:000000000051b006");
+	h_db_exec(g.db, "SELECT pg_advisory_unlock(1346979653, hashtext('sib-a1'))");
+	store_is("0 -", 1, "sib-a2 smpp:000000000051b006");
+	h_db_exec(g.db, "SELECT pg_advisory_unlock(1346979653, hashtext(n)) FROM "
+	    "unnest(ARRAY['sib-a2', 'sib-a3', 'sib-b']) n");
 	h_db_exec(g.db, "DELETE FROM inbox_parts WHERE modem LIKE 'sib-%'");
 	h_db_exec(g.db, "DELETE FROM modem_history WHERE modem LIKE 'sib-%'");
 	h_db_exec(g.db, "DELETE FROM modems WHERE name LIKE 'sib-%'");
@@ -3177,6 +3236,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_account_hosts, teardown);
 	tcase_add_test(tc, test_receipts_on_another_host);
 	tcase_add_test(tc, test_answer_lost_redelivered_on_other_host);
+	tcase_add_test(tc, test_answer_lost_host_killed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_view");
 	tcase_set_timeout(tc, 300);

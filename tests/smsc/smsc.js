@@ -87,7 +87,7 @@ function serve(dir, opts) {
 	const fault = { throttle: 0, qfull: 0, status: 0, status_code: 0,
 	    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '', nack_bind: 0,
 	    delay_ms: 0, drop_after: 0, mute: false, raw_id: 0, raw_id_hex: '',
-	    lose_answer: 0, lose_via: '' };
+	    lose_answer: 0, lose_via: '', lose_keep: false };
 	/* Submitted messages by id, for receipts. */
 	const submitted = new Map();
 	/* MO and receipts not yet answered (see deliverOne). */
@@ -556,12 +556,17 @@ function serve(dir, opts) {
 		});
 		/* An answer lost (fault lose_answer) is recorded with `lost`,
 		 * counted apart, and its session closed at once: a connection
-		 * that broke with the answer on it. The package calls the
+		 * that broke with the answer on it (with keep, left open: an
+		 * answer lost on the way, the delivery in flight until the
+		 * session ends). The package calls the
 		 * answer's callback (deliverOne) after this handler, with p. */
 		const lose = (s2, p) => {
 			p.lost = true;
 			counts.answers_lost++;
-			s2.destroy();
+			/* keep: lost on the way, the session left open; what
+			 * it carried goes back to the queue when it closes. */
+			if (!fault.lose_keep)
+				s2.destroy();
 		};
 		s.on('deliver_sm_resp', (p) => {
 			const lost = losing(s, p);
@@ -689,9 +694,11 @@ function serve(dir, opts) {
 				break;
 			case 'delay': fault.delay_ms = c.ms || 0; break;
 			case 'lose_answer':
-				/* via: only the answers of binds of that system_type. */
+				/* via: only the answers of binds of that system_type;
+				 * keep: their sessions left open. */
 				fault.lose_answer = n;
 				fault.lose_via = typeof c.via === 'string' ? c.via : '';
+				fault.lose_keep = c.keep === true;
 				break;
 			case 'mute': fault.mute = c.on !== false; break;
 			case 'drop':
@@ -718,7 +725,8 @@ function serve(dir, opts) {
 				Object.assign(fault, { throttle: 0, qfull: 0, status: 0,
 				    noanswer: 0, nack: 0, refuse_bind: 0, refuse_mode: '',
 				    nack_bind: 0, delay_ms: 0, drop_after: 0, mute: false,
-				    raw_id: 0, raw_id_hex: '', lose_answer: 0, lose_via: '' });
+				    raw_id: 0, raw_id_hex: '', lose_answer: 0, lose_via: '',
+				    lose_keep: false });
 				break;
 			default:
 				return { ok: false, error: 'unknown fault ' + c.kind };
