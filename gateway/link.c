@@ -139,6 +139,8 @@ link_record(struct link *l)
 	json_object_set_new(extra, "kind", json_string(l->kind == LINK_SMPP ?
 	    "smpp" : "modem"));
 	json_object_set_new(extra, "account", link_account_json(l));
+	if (l->session_lost != NULL)
+		json_object_set_new(extra, "session_lost", json_string(l->session_lost));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,

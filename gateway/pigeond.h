@@ -165,6 +165,9 @@ struct link {
 					 * it (watchdog.c too): its exit is no
 					 * crash */
 	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
+	const char	*session_lost;	/* a session lost alone, the link
+					 * online still: its next record writes
+					 * the loss to modem_history */
 	int		 bound;		/* an SMPP worker's sending session is
 					 * bound, as the latest of its `ready`,
 					 * `link` down and `health` said; 0 once

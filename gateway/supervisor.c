@@ -266,7 +266,11 @@ link_session(struct link *l, json_t *msg)
 		snprintf(why, sizeof(why), "%s down: %s; sending goes on, MO "
 		    "and receipts wait at the SMSC", session, reason ? reason : "?");
 		log_warnx("modem %s: %s", l->name, why);
+		/* An answer to an MO on that session may be lost: the
+		 * store absorbs the SMSC's copy by this (20_inbox.sql). */
+		l->session_lost = strcmp(session, "receiver") == 0 ? "receiver" : "session";
 		link_event(l, LEV_PART_DOWN, why);
+		l->session_lost = NULL;
 		return;
 	}
 	snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 6599fe7651db8e176c87bd38b9564abf678a6d974047213882e8eb502d293744
+-- functions sha256: 2ec654382ca9763f770daf05d4678bcf5b3e74ea348c0dd3949e268bde3c2e0f
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 87 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 89 $$;

@@ -286,7 +286,8 @@ BEGIN
 	                                   WHERE p ? 'link_key')) s;
 	-- A redelivery: the same key within the window, on a bind of the
 	-- same SMSC account, and the first's link has been down (or pigeond
-	-- restarted) since the first was stored, or no host holds its lock
+	-- restarted, or its receiver alone was lost: 'receiver lost',
+	-- pigeon_modem_state) since the first was stored, or no host holds its lock
 	-- now (its pigeond killed, its host switched off: nothing wrote the
 	-- loss, and a copy on another host's bind was a new SMS after its
 	-- 2 s hold; test_smpp:smpp_account_hosts), or the worker says it is

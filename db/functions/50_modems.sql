@@ -68,6 +68,12 @@ BEGIN
 	IF old IS DISTINCT FROM p_state THEN
 		INSERT INTO modem_history (modem, state, reason)
 		    VALUES (p_name, p_state, p_reason);
+	ELSIF p_info ? 'session_lost' THEN
+		-- A session of the link lost alone (a bind's receiver: the
+		-- link sends on): not a state, but the answers on it may be
+		-- lost all the same, which the inbox's store reads here.
+		INSERT INTO modem_history (modem, state, reason)
+		    VALUES (p_name, (p_info->>'session_lost') || ' lost', p_reason);
 	END IF;
 END $$;
 
