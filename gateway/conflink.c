@@ -312,6 +312,36 @@ conflink_add(struct parse_ctx *ctx, const char *section, const char *lname,
 	return m;
 }
 
+/*
+ * SMPP 3.4 sizes its bind's strings (C-Octet Strings, the NUL counted):
+ * system_id 16, password 9, system_type 13, source_addr 21. A longer
+ * value was cut by the worker to fit, and a right password of ten
+ * characters made the bind fail as "invalid password".
+ */
+static int
+smpp_size(struct parse_ctx *ctx, const char *section, const char *key,
+    const char *what, const char *v, size_t max)
+{
+	if (v == NULL || strlen(v) <= max)
+		return 0;
+	return conf_error(ctx, section, key, "%s is %zu characters; SMPP 3.4 takes "
+	    "at most %zu", what, strlen(v), max);
+}
+
+static int
+smpp_sizes(struct parse_ctx *ctx, const char *section, const struct modem_conf *m)
+{
+	if (smpp_size(ctx, section, "system_id", "the system_id", m->system_id, 15) == -1 ||
+	    smpp_size(ctx, section, *m->password_file ? "password_file" : "password",
+	    "the password", m->password, 8) == -1 ||
+	    smpp_size(ctx, section, "system_type", "the system_type", m->system_type,
+	    12) == -1 ||
+	    smpp_size(ctx, section, "source_addr", "the source_addr", m->source_addr,
+	    20) == -1)
+		return -1;
+	return 0;
+}
+
 /* [smpp NAME]: a bind; its password from the key or from password_file. */
 int
 conflink_load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
@@ -334,7 +364,7 @@ conflink_load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
 		return conf_error(ctx, section, "password_file",
 		    "give password or password_file, not both");
 	if (*m->password_file == '\0' || ctx->client)
-		return 0;
+		return smpp_sizes(ctx, section, m);
 	if (confcheck_mode(ctx, section, "password_file", m->password_file,
 	    "the bind's password") == -1)
 		return -1;
@@ -351,7 +381,7 @@ conflink_load_smpp(struct parse_ctx *ctx, const char *section, INI_Section *s,
 	free(m->password);
 	if ((m->password = strdup(line)) == NULL)
 		return conf_error(ctx, section, "password_file", "out of memory");
-	return 0;
+	return smpp_sizes(ctx, section, m);
 }
 
 /* The line of a modem's device (or port) key; 0 when unknown. */

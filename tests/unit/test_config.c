@@ -199,6 +199,20 @@ static const struct {
 	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
 	  "password = b\ndest_ton = 7\n",
 	  ":7: [smpp c] dest_ton: '7' is not a number from 0 to 6" },
+	/* SMPP 3.4's sizes: pigeon-smpp cut a longer value, and the bind
+	 * was refused for a password that was right. */
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
+	  "password = 0123456789\n",
+	  ":6: [smpp c] password: the password is 10 characters; SMPP 3.4 takes at most 8" },
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\n"
+	  "system_id = pigeon-media-casa\npassword = b\n",
+	  ":5: [smpp c] system_id: the system_id is 17 characters; SMPP 3.4 takes at most 15" },
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
+	  "password = b\nsystem_type = VMA-PROMOTIONS\n",
+	  ":7: [smpp c] system_type: the system_type is 14 characters; SMPP 3.4 takes at most 12" },
+	{ "[database]\nconninfo = x\n[smpp c]\nhost = 127.0.0.1\nsystem_id = a\n"
+	  "password = b\nsource_addr = PigeonMediaMorocco2026\n",
+	  ":7: [smpp c] source_addr: the source_addr is 22 characters; SMPP 3.4 takes at most 20" },
 	{ "[database]\nconninfo = x\n[pigeon]\nlog_level = loud\n",
 	  ":4: [pigeon] log_level: 'loud' is not one of error, warning, info, debug" },
 	{ "[database]\nconninfo = x\n[pigeon]\nmodem_program = /nonexistent/pigeon-modem\n",
