@@ -496,9 +496,13 @@ link_step(struct link *l, const struct link_ev *ev)
 		link_set_state(l, LINK_OFFLINE, why);
 		break;
 	case LEV_PART_DOWN:
-		/* Online still: the reason says what is missing. */
-		if (l->state == LINK_ONLINE)
+		/* Online still: the reason says what is missing. A session
+		 * lost in another state (draining: it still reads MO) is
+		 * recorded all the same (supervisor.c, link_session). */
+		if (l->state == LINK_ONLINE && strcmp(l->reason, why) != 0)
 			link_set_state(l, LINK_ONLINE, why);
+		else if (l->session_lost != NULL)
+			link_record(l);
 		break;
 	case LEV_EXITED:
 		link_exited(l, why, ev->crashed);

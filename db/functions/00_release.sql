@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 2ec654382ca9763f770daf05d4678bcf5b3e74ea348c0dd3949e268bde3c2e0f
+-- functions sha256: c628c31390060e6a06c05e250e743445d19f336221e399fe2be61935f521156c
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 89 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 90 $$;

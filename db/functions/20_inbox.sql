@@ -314,7 +314,12 @@ BEGIN
 	                               OR EXISTS (SELECT 1 FROM modem_history h
 	                                           WHERE h.modem = i.modem
 	                                             AND h.at >= i.received_at
-	                                             AND h.state <> 'online')
+	                                             -- (a drain keeps its
+	                                             -- sessions; 'elsewhere'
+	                                             -- is another host's
+	                                             -- wait, not the link's)
+	                                             AND h.state NOT IN ('online',
+	                                                 'draining', 'elsewhere'))
 	                               OR NOT pigeon_advisory_held(1346979653, i.modem)
 	                               AS known
 	                          FROM inbox_parts i

@@ -1420,7 +1420,7 @@ END_TEST
  */
 START_TEST(test_receiver_lost_with_answer)
 {
-	const char *p = "+212661100032";
+	const char *p = "+212661100036";
 	const char *post = "the road to Imlil is open again";
 	long long lost;
 
@@ -1438,6 +1438,42 @@ START_TEST(test_receiver_lost_with_answer)
 	    "WHERE text = $1", 1, params), 1);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text = $1",
 	    1, params), 1);
+}
+END_TEST
+
+/* The same while the bind drains (it still reads MO): the loss is
+ * recorded in that state too. */
+START_TEST(test_receiver_lost_draining)
+{
+	const char *p = "+212661100037";
+	const char *post = "the souk of Tnine opens at dawn tomorrow";
+	char *body = NULL;
+	long long lost;
+
+	TEXT(p, "JOIN split3");
+	GETS(p, "@split3");
+	settle();
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/drain",
+	    TOKEN, "", &body), 200);
+	free(body);
+	ck_assert_msg(h_wait_for(carrier_is, "draining|", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
+	    "\"count\":1}"));
+	lost = h_smsc_count(&smsc, "answers_lost") + 1;
+	TEXT(p, post);
+	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the post delivered again is still unanswered");
+	const char *params[] = { post };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text = $1", 1, params), 1);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/enable",
+	    TOKEN, "", &body), 200);
+	free(body);
+	ck_assert_msg(h_wait_for(carrier_is, "online|", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	settle();
 }
 END_TEST
 
@@ -2500,6 +2536,13 @@ START_TEST(test_store_redelivery_by_account)
 	    "sib-a2 smpp:000000000051b004 settled");
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts WHERE "
 	    "link_key = 'smpp:000000000051b003'", 0, NULL), 1);
+	/* A drain keeps its sessions, and 'elsewhere' is another host
+	 * waiting for the link: no news of a loss, held. */
+	store_is("1 -", 1, "sib-a1 smpp:000000000051b007");
+	h_db_exec(g.db, "INSERT INTO modem_history (modem, state, reason) VALUES "
+	    "('sib-a1', 'draining', 'drained by the operator'), "
+	    "('sib-a1', 'elsewhere', 'host h2: held by pigeond h')");
+	store_is("0 1", 1, "sib-a2 smpp:000000000051b007");
 	/* No host drives sib-a1 any more (its pigeond killed: no news
 	 * written): absorbed at once. */
 	store_is("1 -", 1, "sib-a1 smpp:000000000051b006");
@@ -3201,6 +3244,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup_split, teardown);
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_receiver_lost_with_answer);
+	tcase_add_test(tc, test_receiver_lost_draining);
 	tcase_add_test(tc, test_report_at_reload);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_refused");
