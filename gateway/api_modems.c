@@ -20,16 +20,18 @@
 
 /*
  * The keys of a worker's health poll that say what the process is doing
- * now: not shown once it has stopped (pigeond's own window and in_flight
- * stay). Its counters and radio readings stay, as of health_at: what
- * the last worker counted and measured (the database keeps the readings
- * alike), which is what an operator looks at when asking why it stopped.
+ * now: not shown once it has stopped. Its counters and radio readings
+ * stay, as of health_at: what the last worker counted and measured (the
+ * database keeps the readings alike), which is what an operator looks at
+ * when asking why it stopped. Its window and in_flight (submits the SMSC
+ * has not answered, as of the poll) never stand for pigeond's own, live
+ * ones: the latter shows as submits_unanswered.
  */
 static int
 health_live(const char *key)
 {
 	static const char *live[] = { "bound", "window", "in_flight", "queued",
-	    "rate" };
+	    "rate", "submits_per_second" };
 
 	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
 		if (strcmp(key, live[i]) == 0)
@@ -76,10 +78,13 @@ api_modems_merge(json_t *db_rows)
 		if (m->health) {
 			const char *k;
 			json_t *v;
-			json_object_foreach(m->health, k, v)
-				if (strcmp(k, "type") != 0 &&
-				    (m->pid > 0 || !health_live(k)))
-					json_object_set(o, k, v);
+			json_object_foreach(m->health, k, v) {
+				if (strcmp(k, "type") == 0 || strcmp(k, "window") == 0 ||
+				    (m->pid == 0 && health_live(k)))
+					continue;
+				json_object_set(o, strcmp(k, "in_flight") == 0 ?
+				    "submits_unanswered" : k, v);
+			}
 		}
 		/* Whether a bind is bound is known at once (its ready, its
 		 * session lost, its exit), not at its next poll: a bind

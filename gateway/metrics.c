@@ -270,6 +270,27 @@ render(struct api_req *r, json_t *db, int up)
 		modem_metric(b, local, "pigeon_modem_sms_damaged_total", "counter",
 		    "SMS stored without a field the database cannot hold (time zone).",
 		    "sms_damaged");
+		/* A link's window in use; a bind's figures, from its worker's
+		 * last health poll (its counters count from its start). */
+		modem_metric(b, local, "pigeon_link_window", "gauge",
+		    "Sends the link may have at once (a bind: its SMPP window).", "window");
+		modem_metric(b, local, "pigeon_link_in_flight", "gauge",
+		    "Sends the link's worker has now.", "in_flight");
+		modem_metric(b, local, "pigeon_bind_submits_unanswered", "gauge",
+		    "submit_sm the SMSC had not answered, at the last health poll.",
+		    "submits_unanswered");
+		modem_metric(b, local, "pigeon_bind_submits_per_second", "gauge",
+		    "submit_sm a second between the last two health polls.",
+		    "submits_per_second");
+		modem_metric(b, local, "pigeon_bind_submitted_total", "counter",
+		    "submit_sm sent by the bind's worker.", "submitted");
+		modem_metric(b, local, "pigeon_bind_throttled_total", "counter",
+		    "submit_sm the SMSC answered throttled or queue full.", "throttled");
+		modem_metric(b, local, "pigeon_bind_timeouts_total", "counter",
+		    "submit_sm left unanswered past response_timeout.", "timeouts");
+		modem_metric(b, local, "pigeon_bind_reconnects_total", "counter",
+		    "Sessions of the bind that ended (lost, refused, not connected), each "
+		    "tried again.", "reconnects");
 		json_decref(local);
 		json_decref(modems);
 	}

@@ -210,6 +210,30 @@ print_json(json_t *j)
 	putchar('\n');
 }
 
+/* A bind's second line: "window 10, in flight 3, 850 submits/s, ...", the
+ * worker's figures as of its last health poll. */
+static void
+print_bind_line(int w, json_t *m)
+{
+	static const struct { const char *key, *label; } f[] = {
+		{ "submits_unanswered", "unanswered" },
+		{ "throttled", "throttled" },
+		{ "timeouts", "timeouts" },
+		{ "reconnects", "reconnects" },
+	};
+	json_t *v;
+
+	printf("%-*s window %lld, in flight %lld", w, "",
+	    (long long)json_integer_value(json_object_get(m, "window")),
+	    (long long)json_integer_value(json_object_get(m, "in_flight")));
+	if (json_is_integer(v = json_object_get(m, "submits_per_second")))
+		printf(", %lld submits/s", (long long)json_integer_value(v));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (json_is_integer(v = json_object_get(m, f[i].key)))
+			printf(", %s %lld", f[i].label, (long long)json_integer_value(v));
+	putchar('\n');
+}
+
 int
 cmd_modems(void)
 {
@@ -246,6 +270,9 @@ cmd_modems(void)
 		    num_or_dash(m, "sms_in", "", in, sizeof(in)),
 		    num_or_dash(m, "parts_today", "", parts, sizeof(parts)), reason,
 		    json_is_false(json_object_get(m, "local")) ? " (other host)" : "");
+		/* A bind: its window in use and what its worker last said. */
+		if (strcmp(s(m, "kind"), "smpp") == 0)
+			print_bind_line(w, m);
 		/* The same name in another host's config: that host waits. */
 		const char *waiting = json_string_value(json_object_get(m, "waiting_host"));
 		if (waiting != NULL && *waiting && strcmp(s(m, "state"), "elsewhere") != 0)

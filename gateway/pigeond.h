@@ -185,6 +185,8 @@ struct link {
 	int64_t		 watch_tick;	/* ms (monotonic): its watchdog's last look */
 	json_t		*health;
 	time_t		 health_at;
+	int64_t		 health_ms;	/* ms (monotonic) of that poll */
+	pid_t		 health_pid;	/* the worker that sent it */
 
 	/* scheduler.c */
 	struct ratelimit rate;

@@ -143,6 +143,25 @@ health_stored(PGresult *res, void *arg)
 }
 
 /* Keeps the known keys of a `health` message, with sane values only. */
+/*
+ * A bind's throughput: the submits between its worker's last two polls,
+ * a second (its counters count from the worker's start: none across a
+ * new worker).
+ */
+static void
+health_throughput(const struct link *m, json_t *h)
+{
+	json_t *was = m->health ? json_object_get(m->health, "submitted") : NULL;
+	json_t *now = json_object_get(h, "submitted");
+	int64_t ms = pigeon_now_ms() - m->health_ms;
+
+	if (!json_is_integer(was) || !json_is_integer(now) || m->health_pid != m->pid ||
+	    json_integer_value(now) < json_integer_value(was) || ms <= 0)
+		return;
+	json_object_set_new(h, "submits_per_second", json_integer(
+	    (json_integer_value(now) - json_integer_value(was)) * 1000 / ms));
+}
+
 void
 watchdog_health(struct link *m, json_t *msg)
 {
@@ -173,9 +192,12 @@ watchdog_health(struct link *m, json_t *msg)
 		    strlen(json_string_value(v)) == json_string_length(v))
 			json_object_set(h, strs[i], v);
 	}
+	health_throughput(m, h);
 	json_decref(m->health);
 	m->health = h;
 	m->health_at = time(NULL);
+	m->health_ms = pigeon_now_ms();
+	m->health_pid = m->pid;
 	const char *reg = json_string_value(json_object_get(h, "registration"));
 	const char *op = json_string_value(json_object_get(h, "operator"));
 	log_debug("modem %s: signal %lld%%, %s, operator %s", m->name,

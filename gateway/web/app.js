@@ -74,8 +74,17 @@ function draw(st) {
   fill("modems", st.modems.map(m => {
     const state = el("span", m.state, "badge state-" + m.state);
     const sig = m.signal_percent != null ? m.signal_percent + " %" : "-";
-    const net = [m.operator_name || m.operator, m.registration].filter(Boolean).join(", ");
-    const why = m.state_reason || m.last_error || "";
+    // A bind has no radio: its window in use and its submits a second.
+    const net = m.kind === "smpp"
+      ? `${m.in_flight ?? 0}/${m.window ?? 0} ${t_("in flight")}` +
+        (m.submits_per_second != null ? `, ${m.submits_per_second}/s` : "") +
+        (m.throttled ? `, ${t_("throttled")} ${m.throttled}` : "") +
+        (m.reconnects ? `, ${t_("reconnects")} ${m.reconnects}` : "")
+      : [m.operator_name || m.operator, m.registration].filter(Boolean).join(", ");
+    // A bind its SMSC slows down takes no new send until the pause ends.
+    const why = m.paused_ms > 0
+      ? `${t_("submits paused by the SMSC")} (${m.paused_reason})`
+      : m.state_reason || m.last_error || "";
     return row([m.name + (m.local === false ? " (" + m.host + ")" : ""), state, sig, net,
       m.sms_sent ?? 0, m.sms_failed ?? 0,
       (m.sms_in ?? 0) + (m.sms_corrupt ? " (" + m.sms_corrupt + " " + t_("undecodable") + ")" : ""),

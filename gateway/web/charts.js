@@ -34,6 +34,8 @@ const WORDS = {
   "undelivered": "non remis", "delivery rate (of reports)": "taux de remise (des accusés)",
   "waiting": "en attente", "no posts yet": "aucun message publié",
   "no recent failures": "aucun échec récent",
+  "in flight": "en cours", "throttled": "ralentis", "reconnects": "reconnexions",
+  "submits paused by the SMSC": "envois suspendus par le SMSC",
 };
 const COLORS = { sent: "#2b6cb0", delivered: "#2f855a", failed: "#c53030",
   received: "#b7791f", queued: "#6b46c1", throughput: "#2b6cb0", signal: "#2f855a" };

@@ -1255,6 +1255,17 @@ counters_moved(void *arg)
 	return moved;
 }
 
+/* Two health polls of one worker: its submits a second are shown. */
+static int
+bind_rate_shown(void *arg)
+{
+	(void)arg;
+	if (carrier_counter("submits_per_second") >= 0)
+		return 1;
+	h_sleep_ms(100);
+	return 0;
+}
+
 START_TEST(test_operator_view)
 {
 	char *body = NULL;
@@ -1291,8 +1302,24 @@ START_TEST(test_operator_view)
 	ck_assert_msg(json_is_true(json_object_get(carrier, "bound")), "not bound: %s", body);
 	ck_assert_msg(json_integer_value(json_object_get(carrier, "mo")) >= 1,
 	    "no mo counter: %s", body);
+	/* in_flight is pigeond's own count, live; the worker's poll says
+	 * what the SMSC has not answered, under a name of its own (it
+	 * stood for in_flight, as of the poll, up to a minute old). */
+	ck_assert_msg(json_is_integer(json_object_get(carrier, "submits_unanswered")),
+	    "no submits_unanswered: %s", body);
+	ck_assert_msg(json_integer_value(json_object_get(carrier, "in_flight")) <=
+	    json_integer_value(json_object_get(carrier, "unsettled")), "%s", body);
 	json_decref(all);
 	free(body);
+	ck_assert_msg(h_wait_for(bind_rate_shown, NULL, 20000) == 0,
+	    "no submits_per_second after two polls");
+	/* pigeonctl modems: the bind's second line. */
+	char *out = NULL;
+	ck_assert_int_eq(h_pigeonctl(&g, &out, "modems"), 0);
+	ck_assert_msg(strstr(out, "window 10, in flight ") != NULL &&
+	    strstr(out, " submits/s, unanswered ") != NULL &&
+	    strstr(out, ", reconnects ") != NULL, "%s", out);
+	free(out);
 
 	/* Throttles and sends that may have gone twice are counters of their
 	 * own, not drops (an alert on drops fired on throttles). */
@@ -1312,6 +1339,14 @@ START_TEST(test_operator_view)
 	ck_assert_msg(strstr(body, "pigeon_modem_up{modem=\"carrier\"} 1") != NULL,
 	    "%s", body);
 	ck_assert_msg(strstr(body, "pigeon_modem_sms_sent_total{modem=\"carrier\"}") != NULL,
+	    "%s", body);
+	/* The bind's window in use and its worker's figures. */
+	ck_assert_msg(strstr(body, "\npigeon_link_window{modem=\"carrier\"} 10\n") != NULL &&
+	    strstr(body, "\npigeon_link_in_flight{modem=\"carrier\"} ") != NULL &&
+	    strstr(body, "\npigeon_bind_submits_per_second{modem=\"carrier\"} ") != NULL &&
+	    strstr(body, "\npigeon_bind_submitted_total{modem=\"carrier\"} ") != NULL &&
+	    strstr(body, "\npigeon_bind_throttled_total{modem=\"carrier\"} ") != NULL &&
+	    strstr(body, "\npigeon_bind_reconnects_total{modem=\"carrier\"} ") != NULL,
 	    "%s", body);
 	free(body);
 }
