@@ -25,9 +25,12 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -58,6 +61,8 @@ static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 static struct part_list settling = TAILQ_HEAD_INITIALIZER(settling);	/* held */
 static int flushing;
+
+static const char *run_id(void);
 static struct event *ev_flush;
 static struct event *ev_settle;
 static void inbound_flush(void);
@@ -187,6 +192,8 @@ inbound_sms(struct link *m, json_t *msg)
 	const char *key = json_string_value(json_object_get(msg, "key"));
 	if (m->kind == LINK_SMPP && key != NULL && strlen(key) < 64) {
 		json_object_set_new(p->row, "link_key", json_string(key));
+		json_object_set_new(p->row, "emission", json_sprintf("%s/%s/%u/%d",
+		    run_id(), m->name, p->generation, p->location));
 		if (json_is_true(json_object_get(msg, "redelivery")))
 			json_object_set_new(p->row, "redelivery", json_true());
 	}
@@ -206,6 +213,27 @@ inbound_sms(struct link *m, json_t *msg)
 	inbound_kick();
 }
 
+
+/*
+ * This pigeond's run, in an SMPP part's emission: with the link, its
+ * worker's start and the worker's handle, it names the part once, so
+ * that a batch given again (its commit's answer lost: store_durable)
+ * stores it under the same dedupe key (pigeon_link_dedupe), never as a
+ * new SMS. The clock and the pid: a restart gives another.
+ */
+static const char *
+run_id(void)
+{
+	static char id[48];
+	struct timespec ts;
+
+	if (id[0] == '\0') {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(id, sizeof(id), "%lld.%06ld.%ld", (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000, (long)getpid());
+	}
+	return id;
+}
 
 static const char *
 part_sender(const struct part *p)
@@ -439,7 +467,8 @@ inbound_flush(void)
 	sql_arg = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
 	const char *params[] = { sql_arg };
-	/* The dedupe key makes a second try of a batch safe. */
+	/* The dedupe key makes a second try of a batch safe (an SMPP
+	 * part's names its emission: run_id). */
 	if (sql_arg != NULL && store_durable(st,
 	    "SELECT stored_n, held FROM pigeon_inbox_store_parts($1::jsonb, true)",
 	    1, params, inbound_stored, NULL) == 0) {

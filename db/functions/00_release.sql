@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: c628c31390060e6a06c05e250e743445d19f336221e399fe2be61935f521156c
+-- functions sha256: 13fc774319bf712264e38c8092692e77df590835ddd6e202ae36d9ac2e3497d6
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 90 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 91 $$;

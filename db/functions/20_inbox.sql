@@ -227,6 +227,17 @@ BEGIN
 	RETURN mid;
 END $$;
 
+-- An SMPP part's dedupe key: its content's key and its emission, which
+-- pigeond gives it once (its run, the worker's start, the worker's
+-- handle: gateway/inbound.c) and keeps when it gives the part again, so
+-- that a second try of a batch meets the first; without one (0.21), the
+-- transaction's time.
+CREATE OR REPLACE FUNCTION pigeon_link_dedupe(p jsonb)
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT md5(concat_ws('|', 'link', p->>'link_key',
+	                     coalesce(p->>'emission', now()::text)));
+$$;
+
 -- Stores a batch of SMS parts (pigeond's, gateway/inbound.c), each once,
 -- and makes messages of them. Returns how many it stored, and, with
 -- p_hold, the parts it held back (their places in p_parts, from 1), which
@@ -298,11 +309,22 @@ BEGIN
 	-- new SMS with the same text (a second STOP after a START was lost),
 	-- held first when p_hold (above). One the worker calls a redelivery
 	-- whose first copy was never stored is stored.
+	-- A part pigeond gives again (its batch's commit answered lost on
+	-- the way, store.c's durable query) is its own first copy: the same
+	-- emission (pigeond's run, the worker's start, its handle), absorbed
+	-- at once. A copy earlier in the batch, on a bind of the account,
+	-- is one stored now.
 	SELECT array_agg(x.ord::integer) FILTER (WHERE c.known),
 	       array_agg(x.ord::integer) FILTER (WHERE c.doubt)
 	  INTO known, doubt
 	  FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS x(p, ord),
-	       LATERAL (SELECT coalesce(bool_or(f.known), false) AS known,
+	       LATERAL (SELECT coalesce(bool_or(f.known), false) OR EXISTS (
+	                           SELECT 1 FROM jsonb_array_elements(p_parts)
+	                                    WITH ORDINALITY AS y(q, o)
+	                            WHERE y.o < x.ord
+	                              AND y.q->>'link_key' = x.p->>'link_key'
+	                              AND y.q->>'modem' = ANY (pigeon_links_of(
+	                                  x.p->>'modem', sib_from, sib_to))) AS known,
 	                       count(*) > 0 AND NOT coalesce(bool_or(f.known), false)
 	                           AND p_hold AND x.p->>'settled' IS DISTINCT FROM 'true'
 	                           AS doubt
@@ -311,6 +333,7 @@ BEGIN
 	                  -- (no host drives its link now: the host was
 	                  -- killed or switched off, and wrote nothing)
 	                  FROM (SELECT x.p->>'redelivery' = 'true'
+	                               OR i.dedupe = pigeon_link_dedupe(x.p)
 	                               OR EXISTS (SELECT 1 FROM modem_history h
 	                                           WHERE h.modem = i.modem
 	                                             AND h.at >= i.received_at
@@ -352,10 +375,9 @@ BEGIN
 		-- which a re-read by the same worker run keeps
 		-- (docs/reliability.md, "Hostile input", item 4). An
 		-- SMSC's redelivery (SMPP) is the same key within the
-		-- window (skip, above); in one batch, the same key and
-		-- transaction time.
+		-- window (skip, above), and so is a copy in the batch.
 		SELECT CASE WHEN p ? 'link_key'
-		       THEN md5(concat_ws('|', 'link', p->>'link_key', now()::text))
+		       THEN pigeon_link_dedupe(p)
 		       ELSE md5(concat_ws('|', p->>'modem', p->>'sender',
 		           p->>'time', p->>'ref', p->>'total', p->>'seq',
 		           md5(p->>'text'),
