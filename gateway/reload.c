@@ -4,8 +4,10 @@
  * limits that the reload covers are taken. A file refused (its tokens
  * file included) changes nothing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -37,6 +39,24 @@ reload_link(struct link *l, const struct modem_conf *conf)
 	config_modem_free(old);
 }
 
+/* -1 (err says why) when a link of fresh has no worker program to run. */
+static int
+reload_programs(const struct pigeon_conf *fresh, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < fresh->nmodems; i++) {
+		int smpp = fresh->modems[i].kind == CONF_SMPP;
+		const char *prog = smpp ? env.smpp_program : env.modem_program;
+		if (access(prog, X_OK) == 0)
+			continue;
+		snprintf(err, errlen, "[%s %s]: %.200s: %s (%s, the %s worker: is pigeond "
+		    "installed with make install?)", smpp ? "smpp" : "modem",
+		    fresh->modems[i].name, prog, strerror(errno),
+		    smpp ? "pigeon-smpp" : "pigeon-modem", smpp ? "SMPP" : "modem");
+		return -1;
+	}
+	return 0;
+}
+
 int
 reload_config(char *why, size_t whylen)
 {
@@ -53,8 +73,11 @@ reload_config(char *why, size_t whylen)
 	}
 	/* Issue 16's tokens are read before anything is applied: a refused
 	 * tokens file refuses the reload whole, so that a token meant to be
-	 * revoked is never left working beside half a new configuration. */
-	if (api_tokens_stage(&fresh, err, sizeof(err)) == -1) {
+	 * revoked is never left working beside half a new configuration.
+	 * So does a link whose worker program is not there (as pigeond -n
+	 * and a start do): its worker exited 127, restarted for ever. */
+	if (reload_programs(&fresh, err, sizeof(err)) == -1 ||
+	    api_tokens_stage(&fresh, err, sizeof(err)) == -1) {
 		log_warnx("SIGHUP: %s; keeping the running configuration", err);
 		if (why != NULL)
 			snprintf(why, whylen, "%s", err);
