@@ -265,7 +265,13 @@ link_session(struct link *l, json_t *msg)
 	if (json_is_true(json_object_get(msg, "sends"))) {
 		snprintf(why, sizeof(why), "%s down: %s; sending goes on, MO "
 		    "and receipts wait at the SMSC", session, reason ? reason : "?");
-		log_warnx("modem %s: %s", l->name, why);
+		/* (Its transmitter down too, the link is not online: the
+		 * loss alone is recorded.) */
+		if (l->state == LINK_ONLINE)
+			log_warnx("modem %s: %s", l->name, why);
+		else
+			log_warnx("modem %s: %s down: %s", l->name, session,
+			    reason ? reason : "?");
 		/* An answer to an MO on that session may be lost: the
 		 * store absorbs the SMSC's copy by this (20_inbox.sql). */
 		l->session_lost = strcmp(session, "receiver") == 0 ? "receiver" : "session";

@@ -132,6 +132,11 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	int was_ready = ready_now;
 	int was_bound = s->state == S_BOUND || s->state == S_UNBINDING;
 	int aside = rx_aside(s);
+	/* A receiver lost while its transmitter is down (the link offline
+	 * already): said all the same, as its answers may be lost with it
+	 * (pigeond records the loss, which the inbox's store reads). */
+	int rx_alone = !aside && was_bound && cfg.rx_apart && nsess == 2 &&
+	    s->role == ROLE_RX;
 
 	if (s->bev != NULL) {
 		bufferevent_free(s->bev);
@@ -156,6 +161,12 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 	if (aside) {
 		log_warnx("receiver session closed: %s; sends go on; binding "
 		    "again in %d ms", why, (int)(s->retry_at - now_ms()));
+		rx_tell(s, why, status);
+		return;
+	}
+	if (rx_alone) {
+		log_warnx("receiver session closed: %s; binding again in %d ms",
+		    why, (int)(s->retry_at - now_ms()));
 		rx_tell(s, why, status);
 		return;
 	}

@@ -1476,6 +1476,44 @@ START_TEST(test_receiver_lost_with_answer)
 }
 END_TEST
 
+/*
+ * The same with the transmitter down (the bind offline, refused when it
+ * binds again) and the receiver still reading: its loss is said and
+ * recorded all the same. Before, the worker said nothing of a receiver
+ * lost while the link was not up, and the copy was posted again.
+ */
+START_TEST(test_receiver_lost_sender_down)
+{
+	const char *p = "+212661100038";
+	const char *post = "no bus to Zagora before noon";
+	long long lost;
+
+	TEXT(p, "JOIN split4");
+	GETS(p, "@split4");
+	settle();
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
+	    "\"count\":100000,\"mode\":\"transmitter\"}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\","
+	    "\"mode\":\"transmitter\"}"));
+	ck_assert_msg(h_wait_for(carrier_is, "offline|", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
+	    "\"count\":1}"));
+	lost = h_smsc_count(&smsc, "answers_lost") + 1;
+	TEXT(p, post);
+	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the post delivered again is still unanswered");
+	const char *params[] = { post };
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text = $1", 1, params), 1);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+	ck_assert_msg(h_wait_for(carrier_is, "online|$", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
+	settle();
+}
+END_TEST
+
 /* The same while the bind drains (it still reads MO): the loss is
  * recorded in that state too. */
 START_TEST(test_receiver_lost_draining)
@@ -3296,6 +3334,7 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_alone);
 	tcase_add_test(tc, test_receiver_lost_with_answer);
 	tcase_add_test(tc, test_receiver_lost_draining);
+	tcase_add_test(tc, test_receiver_lost_sender_down);
 	tcase_add_test(tc, test_report_at_reload);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_refused");
