@@ -207,20 +207,25 @@ check_timezone(struct parse_ctx *ctx, const char *tz)
  * host (or this one's reclaim) sends it again while it is still being
  * sent: a bind's longest throttle pause (16 s, smpp/submit.c) plus its
  * response_timeout, plus the time to work through what pigeond hands it
- * beyond its window (link.c: `ahead` windows in all) at its rate. (A modem's
- * send is shorter than the default lease; tests shorten the lease.)
+ * beyond its window (link.c: `ahead` windows in all) at its rate, which
+ * counts submit_sm, a part each: as many as a fan-out copy may have.
+ * (A modem's send is shorter than the default lease; tests shorten the
+ * lease.)
  */
 #define SMPP_PAUSE_MAX_S	16
 
 static int
 check_lease(struct parse_ctx *ctx, const struct pigeon_conf *conf)
 {
+	int parts = conf->fanout_parts_gsm > conf->fanout_parts_ucs2 ?
+	    conf->fanout_parts_gsm : conf->fanout_parts_ucs2;
+
 	for (size_t i = 0; i < conf->nmodems; i++) {
 		const struct modem_conf *m = &conf->modems[i];
 		if (m->kind != CONF_SMPP)
 			continue;
-		int need = SMPP_PAUSE_MAX_S + m->response_timeout +
-		    (m->rate_sec > 0 ? m->ahead * m->window / m->rate_sec : 0);
+		int need = SMPP_PAUSE_MAX_S + m->response_timeout + (m->rate_sec > 0 ?
+		    m->ahead * m->window * parts / m->rate_sec : 0);
 		if (conf->lease_seconds <= need)
 			return conf_error(ctx, "pigeon", "lease_seconds",
 			    "%d s is not longer than the bind %s can hold a send "

@@ -38,6 +38,13 @@ static const struct {
 	  "password = b\nresponse_timeout = 30\n",
 	  ":2: [pigeon] lease_seconds: 40 s is not longer than the bind carrier can "
 	  "hold a send (46 s): raise it above 46" },
+	/* Its rate counts parts: ahead x window sends of up to 3 parts
+	 * (fanout_parts_ucs2) at 10 a second, 12 s, not 4. */
+	{ "[pigeon]\nlease_seconds = 55\n[database]\nconninfo = dbname=x\n"
+	  "[smpp carrier]\nhost = 127.0.0.1\nport = 2775\nsystem_id = a\n"
+	  "password = b\nresponse_timeout = 30\nrate = 10/s\n",
+	  ":2: [pigeon] lease_seconds: 55 s is not longer than the bind carrier can "
+	  "hold a send (58 s): raise it above 58" },
 	/* Keys are read whatever their case; so is the one-day refusal. */
 	{ "[retention]\nINBOX_DAYS = 1\n[database]\nconninfo = dbname=x\n",
 	  ":2: [retention] INBOX_DAYS: 1 day is too short" },
