@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 13fc774319bf712264e38c8092692e77df590835ddd6e202ae36d9ac2e3497d6
+-- functions sha256: b1cb346018f5032ba3fa09f34c3e4208882602e862d287f3fad030ed272f75c1
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 91 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 92 $$;

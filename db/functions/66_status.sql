@@ -4,11 +4,18 @@
 -- Once a minute (a janitor job of http.c): one row for the queue and one
 -- per link with its signal and sent counter; rows older than 30 days go,
 -- and idempotency keys older than a day.
--- Hosts sharing a database each sample: the primary key keeps one row
--- per link and second.
+-- Hosts sharing a database each call it once a minute, each on its own
+-- schedule: the first to come in a minute samples, the others skip (two
+-- hosts' samples a few seconds apart made each link's sent-between-
+-- samples line a sawtooth). The lock makes two at once take turns.
 CREATE OR REPLACE FUNCTION pigeon_status_sample()
 RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
+	PERFORM pg_advisory_xact_lock(1347638353);	-- 'PSTQ'
+	IF EXISTS (SELECT 1 FROM status_samples
+	            WHERE link = '' AND at > now() - interval '45 seconds') THEN
+		RETURN;
+	END IF;
 	INSERT INTO status_samples (at, link, queued, sending, oldest_s)
 	SELECT date_trunc('second', now()), '',
 	       count(*) FILTER (WHERE state = 'queued'),

@@ -97,6 +97,13 @@ START_TEST(test_charts_in_french)
 	    "(now() - interval '30 minutes', 'sim0', 60, 10), "
 	    "(now() - interval '20 minutes', 'sim0', 70, 14)");
 	sql("SELECT pigeon_status_sample()");
+	/* Another host's janitor 10 s later (their minutes are their own):
+	 * no second sample in that minute. */
+	sql("UPDATE status_samples SET at = at - interval '10 seconds' "
+	    "WHERE at > now() - interval '1 minute'");
+	sql("SELECT pigeon_status_sample()");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM status_samples "
+	    "WHERE at > now() - interval '1 minute' AND link = 'sim0'", 0, NULL), 1);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/#token=%s", g.http_port, TOKEN);
 	ck_assert_int_eq(chromium_fr(&dom, "--dump-dom", url), 0);
