@@ -281,9 +281,9 @@ link_conf_wish(const struct modem_conf *was, const struct modem_conf *c)
 static const char *
 drain_reason(const struct link *l, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s", l->want_by[0] ? l->want_by :
+	snprintf(buf, size, "%s%s%s%s", l->want_by[0] ? l->want_by :
 	    "drained by the operator", l->inflight > 0 ?
-	    "; finishing its sends" : "");
+	    "; finishing its sends" : "", l->part_down[0] ? "; " : "", l->part_down);
 	return buf;
 }
 
@@ -307,7 +307,7 @@ link_wish(struct link *l, enum link_state want, const char *why)
 void
 link_settle(struct link *l)
 {
-	char buf[128];
+	char buf[512];
 
 	/* Draining shows at once; the sends in flight still complete. */
 	if (l->want == LINK_DRAINING &&
@@ -453,7 +453,7 @@ link_step(struct link *l, const struct link_ev *ev)
 {
 	const char *why = ev->reason != NULL ? ev->reason : "";
 	char reason[256];
-	char buf[128];
+	char buf[512];
 
 	switch (ev->type) {
 	case LEV_START:
@@ -482,11 +482,14 @@ link_step(struct link *l, const struct link_ev *ev)
 			}
 		}
 		l->started_at = time(NULL);
+		l->part_down[0] = '\0';
 		link_set_state(l, LINK_STARTING, "");
 		break;
 	case LEV_READY:
 		if (l->lock == LOCK_ELSEWHERE)
 			break;		/* its channel is closing */
+		/* A session still down is said again after this (smpp/link.c). */
+		l->part_down[0] = '\0';
 		if (l->want == LINK_DRAINING)
 			link_set_state(l, LINK_DRAINING, drain_reason(l, buf, sizeof(buf)));
 		else
@@ -496,11 +499,16 @@ link_step(struct link *l, const struct link_ev *ev)
 		link_set_state(l, LINK_OFFLINE, why);
 		break;
 	case LEV_PART_DOWN:
-		/* Online still: the reason says what is missing. A session
-		 * lost in another state (draining: it still reads MO) is
-		 * recorded all the same (supervisor.c, link_session). */
+		/* Online or draining still: the reason says what is missing
+		 * ("" once it is back), through a drain and an enable too. A
+		 * session lost in another state is recorded all the same
+		 * (supervisor.c, link_session). */
+		snprintf(l->part_down, sizeof(l->part_down), "%s", why);
 		if (l->state == LINK_ONLINE && strcmp(l->reason, why) != 0)
 			link_set_state(l, LINK_ONLINE, why);
+		else if (l->state == LINK_DRAINING &&
+		    strcmp(l->reason, drain_reason(l, buf, sizeof(buf))) != 0)
+			link_set_state(l, LINK_DRAINING, buf);
 		else if (l->session_lost != NULL)
 			link_record(l);
 		break;
@@ -530,7 +538,8 @@ link_step(struct link *l, const struct link_ev *ev)
 		if (l->pid == 0)
 			link_start_now(l);
 		else if (l->state == LINK_DRAINING)
-			link_set_state(l, LINK_ONLINE, l->want_by);
+			link_set_state(l, LINK_ONLINE, l->part_down[0] ? l->part_down :
+			    l->want_by);
 		break;
 	case LEV_DISABLE:
 		if (l->removed)

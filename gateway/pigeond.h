@@ -165,6 +165,9 @@ struct link {
 					 * it (watchdog.c too): its exit is no
 					 * crash */
 	unsigned	 reconnects;	/* an SMPP bind's sessions lost */
+	char		 part_down[256];	/* a session down while the
+					 * link sends (a bind's receiver):
+					 * why, until it is back */
 	const char	*session_lost;	/* a session lost alone, the link
 					 * online still: its next record writes
 					 * the loss to modem_history */

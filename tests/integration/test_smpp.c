@@ -1438,6 +1438,18 @@ START_TEST(test_receiver_lost_alone)
 	 * the SMSC's copy of the first.) */
 	TEXT("+212661100031", "join split1");
 	ck_assert_int_eq(count_of("+212661100031", "already on Pigeon"), 0);
+	/* Drained, then enabled: the receiver is still said down (its
+	 * reason went with the drain's). */
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/drain",
+	    TOKEN, "", &body), 200);
+	free(body);
+	ck_assert_msg(h_wait_for(carrier_is, "draining|drained by the operator; "
+	    "receiver down: ", WAIT_MS) == 0, "the carrier is %s", carrier_state());
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/enable",
+	    TOKEN, "", &body), 200);
+	free(body);
+	ck_assert_msg(h_wait_for(carrier_is, "online|receiver down: ", WAIT_MS) == 0,
+	    "the carrier is %s", carrier_state());
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
 	/* The receiver back: the reason goes, the text comes. */
 	ck_assert_msg(h_wait_for(carrier_is, "online|$", WAIT_MS) == 0,
