@@ -102,6 +102,51 @@ modem_metric(struct evbuffer *b, json_t *modems, const char *name, const char *t
 }
 
 /*
+ * Each link's series from its /api/modems row (api_modems_merge): its
+ * radio, its counters, its window in use, and a bind's figures from its
+ * worker's last health poll (its counters count from the worker's start).
+ */
+static const struct {
+	const char *name, *type, *help, *key;
+} per_link[] = {
+	{ "pigeon_modem_signal_percent", "gauge",
+	  "Signal strength at the last health poll.", "signal_percent" },
+	{ "pigeon_modem_signal_dbm", "gauge",
+	  "Signal strength in dBm at the last health poll.", "signal_dbm" },
+	{ "pigeon_modem_sms_sent_total", "counter",
+	  "SMS sent through the modem.", "sms_sent" },
+	{ "pigeon_modem_sms_failed_total", "counter",
+	  "Sends that failed on the modem.", "sms_failed" },
+	{ "pigeon_modem_sms_received_total", "counter",
+	  "SMS parts read from the modem.", "sms_in" },
+	{ "pigeon_modem_sms_corrupt_total", "counter",
+	  "SMS the modem stored that libgammu could not decode (kept, deleted).",
+	  "sms_corrupt" },
+	{ "pigeon_modem_sms_damaged_total", "counter",
+	  "SMS stored without a field the database cannot hold (time zone).",
+	  "sms_damaged" },
+	{ "pigeon_link_window", "gauge",
+	  "Sends the link may have at once (a bind: its SMPP window).", "window" },
+	{ "pigeon_link_in_flight", "gauge",
+	  "Sends the link's worker has now.", "in_flight" },
+	{ "pigeon_bind_submits_unanswered", "gauge",
+	  "submit_sm the SMSC had not answered, at the last health poll.",
+	  "submits_unanswered" },
+	{ "pigeon_bind_submits_per_second", "gauge",
+	  "submit_sm a second between the last two health polls.",
+	  "submits_per_second" },
+	{ "pigeon_bind_submitted_total", "counter",
+	  "submit_sm sent by the bind's worker.", "submitted" },
+	{ "pigeon_bind_throttled_total", "counter",
+	  "submit_sm the SMSC answered throttled or queue full.", "throttled" },
+	{ "pigeon_bind_timeouts_total", "counter",
+	  "submit_sm left unanswered past response_timeout.", "timeouts" },
+	{ "pigeon_bind_reconnects_total", "counter",
+	  "Sessions of the bind that ended (lost, refused, not connected), each "
+	  "tried again.", "reconnects" },
+};
+
+/*
  * Issue 14: what was dropped or stopped on purpose (the counters table:
  * rate_limited, reply_capped, held_expired, recipient_capped,
  * loop_stopped), and
@@ -254,43 +299,9 @@ render(struct api_req *r, json_t *db, int up)
 		json_array_foreach(modems, i, o)
 			if (json_is_true(json_object_get(o, "local")))
 				json_object_set(local, json_string_value(json_object_get(o, "name")), o);
-		modem_metric(b, local, "pigeon_modem_signal_percent", "gauge",
-		    "Signal strength at the last health poll.", "signal_percent");
-		modem_metric(b, local, "pigeon_modem_signal_dbm", "gauge",
-		    "Signal strength in dBm at the last health poll.", "signal_dbm");
-		modem_metric(b, local, "pigeon_modem_sms_sent_total", "counter",
-		    "SMS sent through the modem.", "sms_sent");
-		modem_metric(b, local, "pigeon_modem_sms_failed_total", "counter",
-		    "Sends that failed on the modem.", "sms_failed");
-		modem_metric(b, local, "pigeon_modem_sms_received_total", "counter",
-		    "SMS parts read from the modem.", "sms_in");
-		modem_metric(b, local, "pigeon_modem_sms_corrupt_total", "counter",
-		    "SMS the modem stored that libgammu could not decode (kept, deleted).",
-		    "sms_corrupt");
-		modem_metric(b, local, "pigeon_modem_sms_damaged_total", "counter",
-		    "SMS stored without a field the database cannot hold (time zone).",
-		    "sms_damaged");
-		/* A link's window in use; a bind's figures, from its worker's
-		 * last health poll (its counters count from its start). */
-		modem_metric(b, local, "pigeon_link_window", "gauge",
-		    "Sends the link may have at once (a bind: its SMPP window).", "window");
-		modem_metric(b, local, "pigeon_link_in_flight", "gauge",
-		    "Sends the link's worker has now.", "in_flight");
-		modem_metric(b, local, "pigeon_bind_submits_unanswered", "gauge",
-		    "submit_sm the SMSC had not answered, at the last health poll.",
-		    "submits_unanswered");
-		modem_metric(b, local, "pigeon_bind_submits_per_second", "gauge",
-		    "submit_sm a second between the last two health polls.",
-		    "submits_per_second");
-		modem_metric(b, local, "pigeon_bind_submitted_total", "counter",
-		    "submit_sm sent by the bind's worker.", "submitted");
-		modem_metric(b, local, "pigeon_bind_throttled_total", "counter",
-		    "submit_sm the SMSC answered throttled or queue full.", "throttled");
-		modem_metric(b, local, "pigeon_bind_timeouts_total", "counter",
-		    "submit_sm left unanswered past response_timeout.", "timeouts");
-		modem_metric(b, local, "pigeon_bind_reconnects_total", "counter",
-		    "Sessions of the bind that ended (lost, refused, not connected), each "
-		    "tried again.", "reconnects");
+		for (size_t k = 0; k < sizeof(per_link) / sizeof(per_link[0]); k++)
+			modem_metric(b, local, per_link[k].name, per_link[k].type,
+			    per_link[k].help, per_link[k].key);
 		json_decref(local);
 		json_decref(modems);
 	}

@@ -1465,24 +1465,47 @@ END_TEST
  * back: absorbed, one post. Before, no loss was written (the link
  * stayed online), so the copy waited its 2 s and was posted again.
  */
-START_TEST(test_receiver_lost_with_answer)
+/* phone joins as handle; nothing left unanswered. */
+static void
+split_member(const char *phone, const char *handle)
 {
-	const char *p = "+212661100036";
-	const char *post = "the road to Imlil is open again";
+	char join[64], at[64];
+
+	snprintf(join, sizeof(join), "JOIN %s", handle);
+	snprintf(at, sizeof(at), "@%s", handle);
+	TEXT(phone, join);
+	GETS(phone, at);
+	settle();
+}
+
+/* phone texts post; the SMSC loses the answer with the receiver that
+ * carried it, and delivers the post again once a receiver is back: it
+ * is stored once. */
+static void
+post_answer_lost(const char *phone, const char *post)
+{
+	const char *params[] = { post };
 	long long lost;
 
-	TEXT(p, "JOIN split2");
-	GETS(p, "@split2");
-	settle();
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
 	    "\"count\":1}"));
 	lost = h_smsc_count(&smsc, "answers_lost") + 1;
-	TEXT(p, post);
+	TEXT(phone, post);
 	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
-	settle();
-	const char *params[] = { post };
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the post delivered again is still unanswered");
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
 	    "WHERE text = $1", 1, params), 1);
+}
+
+START_TEST(test_receiver_lost_with_answer)
+{
+	const char *post = "the road to Imlil is open again";
+	const char *params[] = { post };
+
+	split_member("+212661100036", "split2");
+	post_answer_lost("+212661100036", post);
+	settle();
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts WHERE text = $1",
 	    1, params), 1);
 }
@@ -1496,29 +1519,14 @@ END_TEST
  */
 START_TEST(test_receiver_lost_sender_down)
 {
-	const char *p = "+212661100038";
-	const char *post = "no bus to Zagora before noon";
-	long long lost;
-
-	TEXT(p, "JOIN split4");
-	GETS(p, "@split4");
-	settle();
+	split_member("+212661100038", "split4");
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"refuse_bind\","
 	    "\"count\":100000,\"mode\":\"transmitter\"}"));
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\","
 	    "\"mode\":\"transmitter\"}"));
 	ck_assert_msg(h_wait_for(carrier_is, "offline|", WAIT_MS) == 0,
 	    "the carrier is %s", carrier_state());
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
-	    "\"count\":1}"));
-	lost = h_smsc_count(&smsc, "answers_lost") + 1;
-	TEXT(p, post);
-	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
-	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
-	    "the post delivered again is still unanswered");
-	const char *params[] = { post };
-	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
-	    "WHERE text = $1", 1, params), 1);
+	post_answer_lost("+212661100038", "no bus to Zagora before noon");
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
 	ck_assert_msg(h_wait_for(carrier_is, "online|$", WAIT_MS) == 0,
 	    "the carrier is %s", carrier_state());
@@ -1530,29 +1538,15 @@ END_TEST
  * recorded in that state too. */
 START_TEST(test_receiver_lost_draining)
 {
-	const char *p = "+212661100037";
-	const char *post = "the souk of Tnine opens at dawn tomorrow";
 	char *body = NULL;
-	long long lost;
 
-	TEXT(p, "JOIN split3");
-	GETS(p, "@split3");
-	settle();
+	split_member("+212661100037", "split3");
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/drain",
 	    TOKEN, "", &body), 200);
 	free(body);
 	ck_assert_msg(h_wait_for(carrier_is, "draining|", WAIT_MS) == 0,
 	    "the carrier is %s", carrier_state());
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"lose_answer\","
-	    "\"count\":1}"));
-	lost = h_smsc_count(&smsc, "answers_lost") + 1;
-	TEXT(p, post);
-	h_smsc_wait_count(&smsc, "answers_lost", lost, WAIT_MS);
-	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
-	    "the post delivered again is still unanswered");
-	const char *params[] = { post };
-	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
-	    "WHERE text = $1", 1, params), 1);
+	post_answer_lost("+212661100037", "the souk of Tnine opens at dawn tomorrow");
 	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/modems/carrier/enable",
 	    TOKEN, "", &body), 200);
 	free(body);
