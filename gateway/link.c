@@ -605,6 +605,7 @@ link_step(struct link *l, const struct link_ev *ev)
 			return -1;
 		l->sends[l->inflight].id = ev->id;
 		l->sends[l->inflight].started = pigeon_now_ms();
+		l->sends[l->inflight].renewed = l->sends[l->inflight].started;
 		l->sends[l->inflight].parts = ev->parts;
 		snprintf(l->sends[l->inflight].claim, sizeof(l->sends[0].claim), "%s",
 		    ev->claim ? ev->claim : "");

@@ -21,6 +21,7 @@
 #include "store.h"
 
 #define ASIDE_CHECK_MS	5000	/* links set aside: forgotten, or moved? */
+#define RENEW_MS	5000	/* held sends' leases looked at this often */
 
 /* Removed links: inbound parts and reports may still point at them. */
 static struct link_list removed = TAILQ_HEAD_INITIALIZER(removed);
@@ -248,12 +249,58 @@ link_free(struct link *l)
 	free(l);
 }
 
+/*
+ * The leases of the sends a live worker still holds, renewed a third of
+ * the way in: a bind its SMSC throttles for minutes (each pause up to
+ * 16 s, its rate halved each time) holds what it was handed past any
+ * lease, and pigeon_outbox_reclaim put those rows back in the queue:
+ * another link sent them while the worker still had them to send. A
+ * host that dies renews nothing, and its leases run out as before.
+ */
+static void
+link_leases_renew(void)
+{
+	int64_t now = pigeon_now_ms(), third = env.conf.lease_seconds * 1000L / 3;
+	json_t *ids = json_array(), *claims = json_array();
+	struct link *l;
+	char lease[16], *a = NULL, *b = NULL;
+
+	TAILQ_FOREACH(l, &env.links, entry) {
+		if (l->pid == 0 || l->bev == NULL)
+			continue;
+		for (int i = 0; i < l->inflight; i++) {
+			struct link_send *s = &l->sends[i];
+			if (now - s->renewed < third || s->claim[0] == '\0')
+				continue;
+			json_array_append_new(ids, json_integer(s->id));
+			json_array_append_new(claims, json_string(s->claim));
+			s->renewed = now;
+		}
+	}
+	if (json_array_size(ids) > 0 && store_is_up(env.store) &&
+	    (a = json_dumps(ids, JSON_COMPACT)) != NULL &&
+	    (b = json_dumps(claims, JSON_COMPACT)) != NULL) {
+		snprintf(lease, sizeof(lease), "%d", env.conf.lease_seconds);
+		const char *params[] = { env.conf.hostname, a, b, lease };
+		store_query(env.store, "SELECT pigeon_outbox_renew($1, "
+		    "ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::bigint), "
+		    "ARRAY(SELECT jsonb_array_elements_text($3::jsonb)::bigint), "
+		    "$4::integer)", 4, params, NULL, NULL);
+	}
+	free(a);
+	free(b);
+	json_decref(ids);
+	json_decref(claims);
+}
+
 int
 link_init(void)
 {
 	TAILQ_INIT(&env.links);
 	if (janitor_add("modems: the links set aside, another host's now?",
-	    ASIDE_CHECK_MS, link_aside_check) == -1)
+	    ASIDE_CHECK_MS, link_aside_check) == -1 ||
+	    janitor_add("outbox: the leases of sends still held", RENEW_MS,
+	    link_leases_renew) == -1)
 		return -1;
 	for (size_t i = 0; i < env.conf.nmodems; i++) {
 		struct link *l = link_new(&env.conf.modems[i]);

@@ -101,6 +101,7 @@ struct link_ev {
 struct link_send {
 	int64_t		 id;		/* outbox id */
 	int64_t		 started;	/* ms (monotonic) it was handed over */
+	int64_t		 renewed;	/* ms (monotonic): its lease, last asked */
 	int		 parts;		/* parts it may need, for the watchdog */
 	char		 claim[24];	/* its claim's id, for the outcome */
 };

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b1cb346018f5032ba3fa09f34c3e4208882602e862d287f3fad030ed272f75c1
+-- functions sha256: e52b2753e78b08c86b9e1c000d3c552275e58e5c2ca8289f22ea3f9b23787e55
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 92 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 93 $$;

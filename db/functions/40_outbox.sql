@@ -746,6 +746,23 @@ BEGIN
 	RETURN n;
 END $$;
 
+-- The leases of sends this host's live workers still hold (linkset.c),
+-- each of its claim: renewed to p_lease_s from now. A row whose outcome
+-- is in, or that another claim took, is left alone. Returns how many.
+CREATE OR REPLACE FUNCTION pigeon_outbox_renew(p_host text, p_ids bigint[],
+    p_claims bigint[], p_lease_s integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE outbox o SET lease_until = now() + make_interval(secs => p_lease_s)
+	  FROM unnest(p_ids, p_claims) AS u(id, claim)
+	 WHERE o.id = u.id AND o.claim = u.claim AND o.state = 'sending'
+	   AND o.host = p_host;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
 CREATE OR REPLACE FUNCTION pigeon_outbox_reclaim()
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE

@@ -1556,6 +1556,44 @@ START_TEST(test_receiver_lost_draining)
 }
 END_TEST
 
+/* A short lease: a bind throttled for longer holds sends past it. */
+static void
+setup_lease(void)
+{
+	pigeon_conf = "timezone = UTC\nlease_seconds = 18\n";
+	setup_bind("smpp_lease", "response_timeout = 1\n");
+}
+
+/*
+ * The SMSC throttles every submit for longer than the lease: the sends
+ * the worker still holds (handed 4 windows, it waits out growing pauses)
+ * keep their leases, renewed while it has them, and all go once the SMSC
+ * takes them again. Before, their leases ran out after 18 s and the
+ * reclaim put them back in the queue, maybe_duplicated, for another link
+ * or a second copy, while the worker still had them to send.
+ */
+START_TEST(test_lease_renewed_while_held)
+{
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"throttle\","
+	    "\"count\":100000}"));
+	h_db_exec(g.db, "INSERT INTO outbox (recipient, text, class) SELECT "
+	    "'+2126611006' || lpad(i::text, 2, '0'), 'water cut in Derb Sultan "
+	    "until ' || i || ' pm', 1 FROM generate_series(1, 40) i");
+	/* A send held past its first lease, its lease renewed. */
+	ck_assert_msg(h_wait_db(&g, "SELECT count(*) > 0 FROM outbox o WHERE "
+	    "o.state = 'sending' AND o.lease_until > (SELECT max(h.at) FROM "
+	    "outbox_history h WHERE h.outbox_id = o.id AND h.state = 'sending') "
+	    "+ interval '20 seconds'", NULL, "t", WAIT_MS) == 0,
+	    "no held send's lease was renewed");
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"clear\"}"));
+	ck_assert_msg(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE text LIKE "
+	    "'water cut in Derb Sultan %' AND state = 'sent'", NULL, "40", 2 * WAIT_MS) == 0,
+	    "not all 40 sent");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "last_error LIKE 'lease of %'", 0, NULL), 0);
+}
+END_TEST
+
 static void
 setup_refused(void)
 {
@@ -3346,6 +3384,11 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_draining);
 	tcase_add_test(tc, test_receiver_lost_sender_down);
 	tcase_add_test(tc, test_report_at_reload);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_lease");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_lease, teardown);
+	tcase_add_test(tc, test_lease_renewed_while_held);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_refused");
 	tcase_set_timeout(tc, 300);
