@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: e52b2753e78b08c86b9e1c000d3c552275e58e5c2ca8289f22ea3f9b23787e55
+-- functions sha256: 7487cfd52cd671f9f3eabc79c1a81e9b13a356fec6b901b1b67e0509ce51273e
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 93 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 94 $$;

@@ -315,6 +315,7 @@ DECLARE
 	late record;
 	sib_from text[];	-- the batch's links and their accounts' other
 	sib_to text[];		-- binds, as pairs (pigeon_account_links)
+	went text;		-- where a failed one went (pigeon_outbox_failed)
 BEGIN
 	-- The links' rows first, with those of the other binds of their
 	-- accounts, in name order, as pigeon_report_receipts takes them: a
@@ -420,21 +421,33 @@ BEGIN
 		IF coalesce((o->>'maybe_sent')::boolean, false) THEN
 			PERFORM pigeon_count('maybe_duplicated', 1);
 		END IF;
+		went := NULL;
 		IF coalesce((o->>'throttled')::boolean, false) THEN
 			IF pigeon_outbox_throttled((o->>'id')::bigint, o->>'link',
 			    o->>'error') THEN
 				n := n + 1;
+				went := 'queued';
 			END IF;
 		ELSIF coalesce((o->>'link_refused')::boolean, false) THEN
-			IF pigeon_outbox_refused((o->>'id')::bigint, o->>'link',
-			    o->>'error', p_max_attempts, p_retry_s,
-			    p_validity_s) IS NOT NULL THEN
+			went := pigeon_outbox_refused((o->>'id')::bigint, o->>'link',
+			    o->>'error', p_max_attempts, p_retry_s, p_validity_s);
+			IF went IS NOT NULL THEN
 				n := n + 1;
 			END IF;
-		ELSIF pigeon_outbox_failed((o->>'id')::bigint, o->>'link', o->>'error',
-		    coalesce((o->>'temporary')::boolean, true), p_max_attempts,
-		    p_retry_s, p_validity_s) IS NOT NULL THEN
-			n := n + 1;
+		ELSE
+			went := pigeon_outbox_failed((o->>'id')::bigint, o->>'link',
+			    o->>'error', coalesce((o->>'temporary')::boolean, true),
+			    p_max_attempts, p_retry_s, p_validity_s);
+			IF went IS NOT NULL THEN
+				n := n + 1;
+			END IF;
+		END IF;
+		-- Parts that reached the phone, the message back in the queue:
+		-- sent again whole, they reach it twice (a long message whose
+		-- part 2 was refused for a while after part 1 went out).
+		IF went = 'queued' AND coalesce((o->>'parts_sent')::integer, 0) > 0
+		   AND NOT coalesce((o->>'maybe_sent')::boolean, false) THEN
+			PERFORM pigeon_count('maybe_duplicated', 1);
 		END IF;
 	END LOOP;
 	RETURN n;

@@ -1947,6 +1947,37 @@ START_TEST(test_failed_parts_billed)
 }
 END_TEST
 
+/*
+ * The same refusal for a while (0x64, temporary): the message goes back
+ * to the queue and is sent again whole, its part 1 reaching the phone a
+ * second time. That is counted in maybe_duplicated, as a send whose
+ * answer was lost is. Before, it was not.
+ */
+START_TEST(test_failed_parts_resent_counted)
+{
+	char text[406], body[512], *resp = NULL;
+	const char *to = "+212600000962";
+	long maybe = h_db_long(g.db, "SELECT coalesce((SELECT value FROM counters "
+	    "WHERE name = 'maybe_duplicated'), 0)", 0, NULL);
+
+	for (int i = 0; i < 405; i++)
+		text[i] = "klmnopqrst"[i % 10];
+	text[405] = '\0';
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	h_smsc_wait_count(&smsc, "submit_sm", h_smsc_count(&smsc, "submit_sm") + 1, WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
+	    "\"status\":100}"));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'queued' AND attempts = 1", to, "1", WAIT_MS), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	ck_assert_int_eq(h_db_long(g.db, "SELECT value FROM counters WHERE "
+	    "name = 'maybe_duplicated'", 0, NULL), maybe + 1);
+}
+END_TEST
+
 static void
 setup_release(void)
 {
@@ -3419,6 +3450,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_failed_parts, teardown);
 	tcase_add_test(tc, test_failed_parts_billed);
+	tcase_add_test(tc, test_failed_parts_resent_counted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_outage");	/* its bind is dropped */
 	tcase_set_timeout(tc, 300);
