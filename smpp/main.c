@@ -210,9 +210,9 @@ main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
 }
 
 void
-main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
-    uint32_t status, int temporary, int throttled, int flags,
-    const char *error)
+main_send_failed(long long id, int parts, int parts_sent, int nids,
+    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
+    int flags, const char *error)
 {
 	json_t *m = msg_new("send_failed");
 	int maybe_sent = (flags & SEND_MAYBE_SENT) != 0;
@@ -234,7 +234,7 @@ main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZ
 		json_object_set_new(m, "bind_refused", json_true());
 	json_object_set_new(m, "parts", json_integer(parts));
 	json_object_set_new(m, "parts_sent", json_integer(parts_sent));
-	json_object_set_new(m, "refs", ids_array(ids, parts_sent));
+	json_object_set_new(m, "refs", ids_array(ids, nids));
 	if (flags & SEND_NOT_SENT)
 		log_info("send %lld not sent: %s", id, error);
 	else if (!throttled)
@@ -424,7 +424,7 @@ handle_send(json_t *o)
 	}
 	id = json_integer_value(idv);
 	if (to == NULL || text == NULL) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0, to == NULL ?
+		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0, to == NULL ?
 		    "missing or invalid \"to\"" : "missing or invalid \"text\"");
 		return;
 	}
@@ -433,12 +433,12 @@ handle_send(json_t *o)
 	for (; *p >= '0' && *p <= '9'; p++)
 		digits++;
 	if (*p != '\0' || digits < 1 || digits > 20) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
+		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0,
 		    "invalid recipient number");
 		return;
 	}
 	if (!configured) {
-		main_send_failed(id, 0, 0, NULL, 0, 1, 0, SEND_NOT_SENT,
+		main_send_failed(id, 0, 0, 0, NULL, 0, 1, 0, SEND_NOT_SENT,
 		    "not configured yet");
 		return;
 	}
@@ -521,7 +521,7 @@ handle_line(const char *line)
 	} else if (bad_utf8) {
 		json_t *id = json_object_get(o, "id");
 		if (strcmp(type, "send") == 0 && json_is_integer(id))
-			main_send_failed(json_integer_value(id), 0, 0, NULL, 0, 0,
+			main_send_failed(json_integer_value(id), 0, 0, 0, NULL, 0, 0,
 			    0, 0, "message is not valid UTF-8");
 		else
 			log_warnx("%s message with invalid UTF-8; ignored", type);

@@ -354,7 +354,7 @@ int	 deliver_is_receipt(const struct deliver *);
 				 * another link may send it */
 /* The submits pause ms after a throttle status (docs/modem-protocol.md). */
 void	 main_paused(int ms, uint32_t status);
-void	 main_send_failed(long long id, int parts, int parts_sent,
+void	 main_send_failed(long long id, int parts, int parts_sent, int nids,
 	    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
 	    int flags, const char *error);
 /* A deliver_sm or data_sm: an MO part or, when receipt (as

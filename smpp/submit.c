@@ -132,8 +132,10 @@ msg_part_done(struct sub *sb, int ok, const char *id, uint32_t status,
 			if (m->ids[i][0] != '\0')
 				memcpy(ids[k++], m->ids[i], sizeof(ids[0]));
 		/* SEND_NOT_SENT: no part ever left (the session ended
-		 * first); the message goes back to the queue as it was. */
-		main_send_failed(m->id, m->n, k, ids, m->status, m->temporary,
+		 * first); the message goes back to the queue as it was.
+		 * Each part accepted is billed, also one the SMSC gave no
+		 * id (k counts those with one). */
+		main_send_failed(m->id, m->n, m->ok, k, ids, m->status, m->temporary,
 		    m->throttled, (m->maybe_sent ? SEND_MAYBE_SENT : 0) |
 		    (m->link_lost ? SEND_LINK_LOST : 0) |
 		    (m->link_refused ? SEND_LINK_REFUSED : 0) |
@@ -377,19 +379,19 @@ link_send(long long id, const char *to, const char *text, int report,
 	struct msg *m;
 
 	if (tx_sess()->role == ROLE_RX) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0,
+		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0,
 		    "a receiver bind does not send");
 		return;
 	}
 	/* The transmitter's state alone: a receiver down does not stop sends. */
 	if (tx_sess()->state != S_BOUND || stopping) {
-		main_send_failed(id, 0, 0, NULL, 0, 1, 0,
+		main_send_failed(id, 0, 0, 0, NULL, 0, 1, 0,
 		    SEND_NOT_SENT | SEND_LINK_LOST, "not bound");
 		return;
 	}
 	if (text_encode(text, max_parts, more, cfg.latin1, concat_ref++, &tp,
 	    &err) == -1) {
-		main_send_failed(id, 0, 0, NULL, 0, 0, 0, 0, err);
+		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0, err);
 		return;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)

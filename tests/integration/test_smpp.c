@@ -1947,6 +1947,33 @@ START_TEST(test_failed_parts_billed)
 }
 END_TEST
 
+/* The same with part 1 accepted without a message id (as some SMSCs
+ * do): billed all the same. Before, only parts with an id were. */
+START_TEST(test_failed_parts_billed_without_id)
+{
+	char text[406], body[512], *resp = NULL;
+
+	for (int i = 0; i < 405; i++)
+		text[i] = "uvwxyzabcd"[i % 10];
+	text[405] = '\0';
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"raw_id\","
+	    "\"hex\":\"\",\"count\":1}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
+	snprintf(body, sizeof(body), "{\"to\":\"+212600000963\",\"text\":\"%s\"}", text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	h_smsc_wait_count(&smsc, "submit_sm", h_smsc_count(&smsc, "submit_sm") + 1, WAIT_MS);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
+	    "\"status\":11}"));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
+	    "AND state = 'failed'", "+212600000963", "1", WAIT_MS), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	ck_assert_msg(h_wait_for(bind_counts_accepted, NULL, 10000) == 0,
+	    "parts today %ld, the SMSC accepted %ld", bind_parts_today(),
+	    h_smsc_resps(&smsc, "submit_sm", 0));
+}
+END_TEST
+
 /*
  * The same refusal for a while (0x64, temporary): the message goes back
  * to the queue and is sent again whole, its part 1 reaching the phone a
@@ -3450,6 +3477,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_failed_parts, teardown);
 	tcase_add_test(tc, test_failed_parts_billed);
+	tcase_add_test(tc, test_failed_parts_billed_without_id);
 	tcase_add_test(tc, test_failed_parts_resent_counted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_outage");	/* its bind is dropped */

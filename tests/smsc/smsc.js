@@ -687,7 +687,8 @@ function serve(dir, opts) {
 				break;
 			case 'nack_bind': fault.nack_bind = n; break;
 			case 'raw_id':
-				if (typeof c.hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(c.hex))
+				/* "" too: accepted without an id, as some SMSCs do. */
+				if (typeof c.hex !== 'string' || !/^([0-9a-fA-F]{2})*$/.test(c.hex))
 					return { ok: false, error: 'raw_id needs hex (the id\'s bytes)' };
 				fault.raw_id = n;
 				fault.raw_id_hex = c.hex.toLowerCase();

@@ -52,9 +52,9 @@ void main_sent(long long id, int parts, int segments, char ids[][SMPP_ID_SIZE])
 	snprintf(sent_id, sizeof(sent_id), "%s", ids[0]);
 	trail_add("sent %lld;", id);
 }
-void main_send_failed(long long id, int parts, int parts_sent, char ids[][SMPP_ID_SIZE],
-    uint32_t status, int temporary, int throttled, int maybe_sent,
-    const char *error)
+void main_send_failed(long long id, int parts, int parts_sent, int nids,
+    char ids[][SMPP_ID_SIZE], uint32_t status, int temporary, int throttled,
+    int maybe_sent, const char *error)
 {
 	failed_calls++;
 	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
