@@ -231,6 +231,10 @@ sub_refused(struct sub *sb, uint32_t status, int temporary, int flags,
 				break;
 			after = it;
 		}
+		/* Refused, it did not leave: a session lost before it is
+		 * submitted again leaves the message not sent (no attempt
+		 * charged) when no other part went. */
+		sb->m->submitted--;
 		sb->s = NULL;
 		if (after != NULL)
 			TAILQ_INSERT_AFTER(&queued, after, sb, q);

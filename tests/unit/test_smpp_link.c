@@ -57,7 +57,8 @@ void main_send_failed(long long id, int parts, int parts_sent, int nids,
     int maybe_sent, const char *error)
 {
 	failed_calls++;
-	trail_add("failed %lld %s;", id, temporary ? "temporary" : "permanent");
+	trail_add("failed %lld %s%s;", id, temporary ? "temporary" : "permanent",
+	    (maybe_sent & SEND_NOT_SENT) ? " not-sent" : "");
 	snprintf(failed_error, sizeof(failed_error), "%s", error);
 }
 static int paused_calls;
@@ -309,6 +310,50 @@ START_TEST(test_throttled_part_of_failed_message)
 	ck_assert_str_eq(trail, "failed 48 temporary;");
 	ck_assert_msg(strstr(failed_error, "part 1/2: command_status 0x45") != NULL,
 	    "%s", failed_error);
+	pause_until = 0;
+}
+END_TEST
+
+/*
+ * Both parts of a long message throttled, queued again, then the session
+ * lost before either is submitted again: nothing left, so the message
+ * goes back not sent, no attempt charged. (The throttled parts counted
+ * as submitted, and it failed temporary: an attempt, a backoff, and
+ * after 5 such episodes "gave up".)
+ */
+START_TEST(test_throttled_parts_then_lost_not_sent)
+{
+	uint8_t p[32];
+	struct msg *m = calloc(1, sizeof(*m));
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	trail[0] = '\0';
+	m->id = 49;
+	m->n = 2;
+	m->submitted = 2;
+	for (int i = 0; i < 2; i++) {
+		struct sub *sb = calloc(1, sizeof(*sb));
+		sb->m = m;
+		sb->idx = i;
+		sb->s = &sess[0];
+		sb->seq = 21 + (uint32_t)i;
+		sb->deadline = now_ms() + 30000;
+		sb->order = ++subs_made;
+		TAILQ_INSERT_TAIL(&inflight, sb, q);
+		ninflight++;
+	}
+	for (uint32_t seq = 21; seq <= 22; seq++) {
+		pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_RTHROTTLED, seq, 0);
+		sess_pdu(&sess[0], p, 16);
+	}
+	ck_assert_int_eq(nqueued, 2);
+	ck_assert_str_eq(trail, "");
+	link_fail_all("unbind from the SMSC");
+	ck_assert_int_eq(nqueued, 0);
+	ck_assert_str_eq(trail, "failed 49 temporary not-sent;");
 	pause_until = 0;
 }
 END_TEST
@@ -1103,6 +1148,7 @@ main(void)
 	tcase_add_test(tc, test_nack_fails_one_submit);
 	tcase_add_test(tc, test_submit_resp_id_without_nul);
 	tcase_add_test(tc, test_throttled_part_of_failed_message);
+	tcase_add_test(tc, test_throttled_parts_then_lost_not_sent);
 	tcase_add_test(tc, test_handles_wrap);
 	tcase_add_test(tc, test_acks_copies_join);
 	tcase_add_test(tc, test_receiver_lost_alone);
