@@ -25,7 +25,7 @@
  * database keeps the readings alike), which is what an operator looks at
  * when asking why it stopped. Its window and in_flight (submits the SMSC
  * has not answered, as of the poll) never stand for pigeond's own, live
- * ones: the latter shows as submits_unanswered.
+ * ones: its in_flight shows as submits_unanswered.
  */
 static int
 health_live(const char *key)

@@ -258,6 +258,15 @@ link_free(struct link *l)
  * host that dies renews nothing, and its leases run out as before.
  */
 static void
+leases_renewed(PGresult *res, void *arg)
+{
+	(void)arg;
+	if (res != NULL && !store_ok(res))
+		log_warnx("outbox: renewing the leases of sends held: %s",
+		    store_error(res));
+}
+
+static void
 link_leases_renew(void)
 {
 	int64_t now = pigeon_now_ms(), third = env.conf.lease_seconds * 1000L / 3;
@@ -285,7 +294,7 @@ link_leases_renew(void)
 		store_query(env.store, "SELECT pigeon_outbox_renew($1, "
 		    "ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::bigint), "
 		    "ARRAY(SELECT jsonb_array_elements_text($3::jsonb)::bigint), "
-		    "$4::integer)", 4, params, NULL, NULL);
+		    "$4::integer)", 4, params, leases_renewed, NULL);
 	}
 	free(a);
 	free(b);

@@ -169,9 +169,9 @@ struct link {
 	char		 part_down[256];	/* a session down while the
 					 * link sends (a bind's receiver):
 					 * why, until it is back */
-	const char	*session_lost;	/* a session lost alone, the link
-					 * online still: its next record writes
-					 * the loss to modem_history */
+	const char	*session_lost;	/* a session lost alone, the link's
+					 * state unchanged: its next record
+					 * writes the loss to modem_history */
 	int		 bound;		/* an SMPP worker's sending session is
 					 * bound, as the latest of its `ready`,
 					 * `link` down and `health` said; 0 once

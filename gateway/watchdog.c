@@ -142,7 +142,6 @@ health_stored(PGresult *res, void *arg)
 		log_warnx("database: recording modem health: %s", store_error(res));
 }
 
-/* Keeps the known keys of a `health` message, with sane values only. */
 /*
  * A bind's throughput: the submits between its worker's last two polls,
  * a second (its counters count from the worker's start: none across a
@@ -162,6 +161,7 @@ health_throughput(const struct link *m, json_t *h)
 	    (json_integer_value(now) - json_integer_value(was)) * 1000 / ms));
 }
 
+/* Keeps the known keys of a `health` message, with sane values only. */
 void
 watchdog_health(struct link *m, json_t *msg)
 {

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 7487cfd52cd671f9f3eabc79c1a81e9b13a356fec6b901b1b67e0509ce51273e
+-- functions sha256: 0ad13bf39b852b94a6fe0597ef767512aca36b5bd90369dc3295c4759991c66d
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 94 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 95 $$;

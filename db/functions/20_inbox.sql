@@ -298,10 +298,10 @@ BEGIN
 	-- A redelivery: the same key within the window, on a bind of the
 	-- same SMSC account, and the first's link has been down (or pigeond
 	-- restarted, or its receiver alone was lost: 'receiver lost',
-	-- pigeon_modem_state) since the first was stored, or no host holds its lock
-	-- now (its pigeond killed, its host switched off: nothing wrote the
-	-- loss, and a copy on another host's bind was a new SMS after its
-	-- 2 s hold; test_smpp:smpp_account_hosts), or the worker says it is
+	-- pigeon_modem_state) since the first was stored, or no host holds
+	-- its lock now (its pigeond killed, its host switched off: nothing
+	-- wrote the loss, and a copy on another host's bind was a new SMS
+	-- after its 2 s hold; test_smpp:smpp_account_hosts), or the worker says it is
 	-- one (it answered the first ESME_RX_T_APPN, its commit's answer
 	-- held past 5 minutes for the host lock, or its session closed under
 	-- it: the SMSC delivered it again on a link that stayed up), the only
