@@ -1916,6 +1916,35 @@ bind_counts_accepted(void *arg)
 }
 
 /*
+ * A long message (405 characters of letters, 3 parts) sent to `to`
+ * through the API, whose part 2 the SMSC refuses with status while part
+ * 1's answer is held; returns once the message is in `state` (its state
+ * and attempts: "failed/1").
+ */
+static void
+part_two_refused(const char *to, const char *letters, int status, const char *state)
+{
+	char text[406], body[512], fault[96], *resp = NULL;
+	long long n0 = h_smsc_count(&smsc, "submit_sm");
+
+	for (int i = 0; i < 405; i++)
+		text[i] = letters[i % 10];
+	text[405] = '\0';
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
+	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
+	free(resp);
+	/* Part 1 is at the SMSC, its answer held: part 2 comes after it. */
+	h_smsc_wait_count(&smsc, "submit_sm", n0 + 1, WAIT_MS);
+	snprintf(fault, sizeof(fault), "{\"cmd\":\"fault\",\"kind\":\"status\","
+	    "\"count\":1,\"status\":%d}", status);
+	json_decref(h_smsc_ctl(&smsc, fault));
+	ck_assert_int_eq(h_wait_db(&g, "SELECT state || '/' || attempts FROM outbox "
+	    "WHERE recipient = $1 ORDER BY id DESC LIMIT 1", to, state, WAIT_MS), 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+}
+
+/*
  * The carrier bills each part it accepted: a long message whose part 2
  * of 3 was refused for good (invalid destination) after its part 1 was
  * accepted is billed that part. The bind's parts of the day counted
@@ -1923,23 +1952,7 @@ bind_counts_accepted(void *arg)
  */
 START_TEST(test_failed_parts_billed)
 {
-	char text[406], body[512], *resp = NULL;
-	const char *to = "+212600000961";
-
-	for (int i = 0; i < 405; i++)
-		text[i] = "abcdefghij"[i % 10];
-	text[405] = '\0';
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
-	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
-	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
-	free(resp);
-	/* Part 1 is at the SMSC, its answer held: part 2 comes after it. */
-	h_smsc_wait_count(&smsc, "submit_sm", 1, WAIT_MS);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
-	    "\"status\":11}"));
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
-	    "AND state = 'failed'", to, "1", WAIT_MS), 0);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	part_two_refused("+212600000961", "abcdefghij", 11, "failed/1");
 	ck_assert_int_eq(h_smsc_resps(&smsc, "submit_sm", 0), 1);
 	ck_assert_msg(h_wait_for(bind_counts_accepted, NULL, 10000) == 0,
 	    "parts today %ld, the SMSC accepted %ld", bind_parts_today(),
@@ -1951,23 +1964,9 @@ END_TEST
  * do): billed all the same. Before, only parts with an id were. */
 START_TEST(test_failed_parts_billed_without_id)
 {
-	char text[406], body[512], *resp = NULL;
-
-	for (int i = 0; i < 405; i++)
-		text[i] = "uvwxyzabcd"[i % 10];
-	text[405] = '\0';
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"raw_id\","
 	    "\"hex\":\"\",\"count\":1}"));
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
-	snprintf(body, sizeof(body), "{\"to\":\"+212600000963\",\"text\":\"%s\"}", text);
-	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
-	free(resp);
-	h_smsc_wait_count(&smsc, "submit_sm", h_smsc_count(&smsc, "submit_sm") + 1, WAIT_MS);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
-	    "\"status\":11}"));
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
-	    "AND state = 'failed'", "+212600000963", "1", WAIT_MS), 0);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	part_two_refused("+212600000963", "uvwxyzabcd", 11, "failed/1");
 	ck_assert_msg(h_wait_for(bind_counts_accepted, NULL, 10000) == 0,
 	    "parts today %ld, the SMSC accepted %ld", bind_parts_today(),
 	    h_smsc_resps(&smsc, "submit_sm", 0));
@@ -1982,24 +1981,10 @@ END_TEST
  */
 START_TEST(test_failed_parts_resent_counted)
 {
-	char text[406], body[512], *resp = NULL;
-	const char *to = "+212600000962";
 	long maybe = h_db_long(g.db, "SELECT coalesce((SELECT value FROM counters "
 	    "WHERE name = 'maybe_duplicated'), 0)", 0, NULL);
 
-	for (int i = 0; i < 405; i++)
-		text[i] = "klmnopqrst"[i % 10];
-	text[405] = '\0';
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":1500}"));
-	snprintf(body, sizeof(body), "{\"to\":\"%s\",\"text\":\"%s\"}", to, text);
-	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/messages", TOKEN, body, &resp), 202);
-	free(resp);
-	h_smsc_wait_count(&smsc, "submit_sm", h_smsc_count(&smsc, "submit_sm") + 1, WAIT_MS);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"status\",\"count\":1,"
-	    "\"status\":100}"));
-	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE recipient = $1 "
-	    "AND state = 'queued' AND attempts = 1", to, "1", WAIT_MS), 0);
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+	part_two_refused("+212600000962", "klmnopqrst", 100, "queued/1");
 	ck_assert_int_eq(h_db_long(g.db, "SELECT value FROM counters WHERE "
 	    "name = 'maybe_duplicated'", 0, NULL), maybe + 1);
 }

@@ -270,6 +270,34 @@ START_TEST(test_submit_resp_id_without_nul)
 }
 END_TEST
 
+/* A long message of two parts (send id), both submitted on one bound
+ * transceiver, their sequence numbers seq and seq + 1. */
+static void
+two_parts_in_flight(long long id, uint32_t seq)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+
+	nsess = 1;
+	sess[0].role = ROLE_TRX;
+	sess[0].state = S_BOUND;
+	sess[0].bev = NULL;
+	trail[0] = '\0';
+	m->id = id;
+	m->n = 2;
+	m->submitted = 2;
+	for (int i = 0; i < 2; i++) {
+		struct sub *sb = calloc(1, sizeof(*sb));
+		sb->m = m;
+		sb->idx = i;
+		sb->s = &sess[0];
+		sb->seq = seq + (uint32_t)i;
+		sb->deadline = now_ms() + 30000;
+		sb->order = ++subs_made;
+		TAILQ_INSERT_TAIL(&inflight, sb, q);
+		ninflight++;
+	}
+}
+
 /*
  * A long message whose part 1 the SMSC refuses (0x45) and part 2 it
  * throttles: the send ends with part 1's failure, part 2 is not queued
@@ -279,27 +307,8 @@ END_TEST
 START_TEST(test_throttled_part_of_failed_message)
 {
 	uint8_t p[32];
-	struct msg *m = calloc(1, sizeof(*m));
 
-	nsess = 1;
-	sess[0].role = ROLE_TRX;
-	sess[0].state = S_BOUND;
-	sess[0].bev = NULL;
-	trail[0] = '\0';
-	m->id = 48;
-	m->n = 2;
-	m->submitted = 2;
-	for (int i = 0; i < 2; i++) {
-		struct sub *sb = calloc(1, sizeof(*sb));
-		sb->m = m;
-		sb->idx = i;
-		sb->s = &sess[0];
-		sb->seq = 11 + (uint32_t)i;
-		sb->deadline = now_ms() + 30000;
-		sb->order = ++subs_made;
-		TAILQ_INSERT_TAIL(&inflight, sb, q);
-		ninflight++;
-	}
+	two_parts_in_flight(48, 11);
 	pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, 0x45, 11, 0);
 	sess_pdu(&sess[0], p, 16);
 	ck_assert_str_eq(trail, "");
@@ -324,27 +333,8 @@ END_TEST
 START_TEST(test_throttled_parts_then_lost_not_sent)
 {
 	uint8_t p[32];
-	struct msg *m = calloc(1, sizeof(*m));
 
-	nsess = 1;
-	sess[0].role = ROLE_TRX;
-	sess[0].state = S_BOUND;
-	sess[0].bev = NULL;
-	trail[0] = '\0';
-	m->id = 49;
-	m->n = 2;
-	m->submitted = 2;
-	for (int i = 0; i < 2; i++) {
-		struct sub *sb = calloc(1, sizeof(*sb));
-		sb->m = m;
-		sb->idx = i;
-		sb->s = &sess[0];
-		sb->seq = 21 + (uint32_t)i;
-		sb->deadline = now_ms() + 30000;
-		sb->order = ++subs_made;
-		TAILQ_INSERT_TAIL(&inflight, sb, q);
-		ninflight++;
-	}
+	two_parts_in_flight(49, 21);
 	for (uint32_t seq = 21; seq <= 22; seq++) {
 		pdu16(p, SMPP_SUBMIT_SM | SMPP_RESP, ESME_RTHROTTLED, seq, 0);
 		sess_pdu(&sess[0], p, 16);
