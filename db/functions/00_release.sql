@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 0ad13bf39b852b94a6fe0597ef767512aca36b5bd90369dc3295c4759991c66d
+-- functions sha256: 212b053d30479b043d1c82dc71b9adcfbefa24bf3941abc1d7b6b14461eb5a97
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 95 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 96 $$;

@@ -326,13 +326,21 @@ BEGIN
 	END IF;
 	-- What the SMSC said (stat, err) read from the batch as it stands:
 	-- pigeon_receipt_batch's columns are those an older pigeond's
-	-- function of the same name returns.
-	FOR bad IN SELECT x.outbox_id, x.seq, x.status, x.stat, x.err
-	             FROM jsonb_to_recordset(batch) AS x(ord integer,
-	                  outbox_id bigint, seq integer, status integer,
-	                  stored boolean, stat text, err text)
-	            WHERE x.stored AND x.outbox_id IS NOT NULL AND x.status >= 64
-	            ORDER BY x.ord LOOP
+	-- function of the same name returns. Only the receipt that won its
+	-- part (as in the parts' update above): an UNDELIV then a DELIVRD
+	-- for one part in one batch made the message delivered, then
+	-- undelivered, two callbacks, the carrier's last word lost.
+	FOR bad IN SELECT w.outbox_id, w.seq, w.status, w.stat, w.err
+	             FROM (SELECT DISTINCT ON (x.outbox_id, x.seq) x.ord,
+	                          x.outbox_id, x.seq, x.status, x.stat, x.err
+	                     FROM jsonb_to_recordset(batch) AS x(ord integer,
+	                          outbox_id bigint, seq integer, status integer,
+	                          stored boolean, stat text, err text)
+	                    WHERE x.stored AND x.outbox_id IS NOT NULL
+	                    ORDER BY x.outbox_id, x.seq,
+	                             x.status BETWEEN 32 AND 63, x.ord DESC) w
+	            WHERE w.status >= 64
+	            ORDER BY w.ord LOOP
 		PERFORM pigeon_outbox_reported(bad.outbox_id, false,
 		    pigeon_report_detail(bad.seq, bad.status, bad.stat, bad.err));
 	END LOOP;

@@ -821,6 +821,37 @@ START_TEST(test_empty_message_id)
 }
 END_TEST
 
+/*
+ * An UNDELIV then a DELIVRD for one part in one batch: the last word,
+ * delivered, and one callback's worth of change. Before, the message
+ * went delivered, then undelivered in the same commit (the failed
+ * receipt was applied after the part had taken the later one).
+ * Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_receipts_last_word_in_a_batch)
+{
+	h_db_exec(g.db, "BEGIN");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, parts, sent_at) "
+	    "VALUES (910000021, '+212662100021', 'probe u', 'sent', 'probe', 1, now())");
+	h_db_exec(g.db, "INSERT INTO outbox_parts (outbox_id, seq, modem, message_id, recipient) "
+	    "VALUES (910000021, 1, 'probe', '7001', '+212662100021')");
+	free(h_db_value(g.db, "SELECT pigeon_report_receipts('["
+	    "{\"link\": \"probe\", \"recipient\": \"+212662100021\", \"message_id\": \"7001\", "
+	    "\"keys\": [\"7001\"], \"status\": 64, \"stat\": \"UNDELIV\", \"dedupe\": \"probe-u1\"}, "
+	    "{\"link\": \"probe\", \"recipient\": \"+212662100021\", \"message_id\": \"7001\", "
+	    "\"keys\": [\"7001\"], \"status\": 0, \"stat\": \"DELIVRD\", \"dedupe\": \"probe-u2\"}]')",
+	    0, NULL));
+	/* Its state, and how often its history says undelivered. */
+	char *st = h_db_value(g.db, "SELECT state || ' ' || (SELECT count(*) FROM "
+	    "outbox_history h WHERE h.outbox_id = o.id AND h.state = 'undelivered') "
+	    "FROM outbox o WHERE id = 910000021", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_ptr_nonnull(st);
+	ck_assert_msg(strcmp(st, "delivered 0") == 0, "%s", st);
+	free(st);
+}
+END_TEST
+
 START_TEST(test_receipt_ids_read_two_ways)
 {
 	h_db_exec(g.db, "BEGIN");
@@ -3401,6 +3432,7 @@ main(void)
 	tcase_add_test(tc, test_receipt_outcomes_told);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
+	tcase_add_test(tc, test_receipts_last_word_in_a_batch);
 	tcase_add_test(tc, test_empty_message_id);
 	tcase_add_test(tc, test_outcome_names_its_claim);
 	tcase_add_test(tc, test_throttled_clock_back);
