@@ -61,6 +61,9 @@ sender_toa(const struct deliver *d)
 	return 0x80 | (d->source_ton & 0x07) << 4 | (d->source_npi & 0x0f);
 }
 
+/* A receipt's state of the SMSC's own (none of SMPP 3.4's 1-8). */
+#define STATE_OWN	9
+
 static void
 emit_report(long long handle, uint32_t seq, const struct deliver *d,
     const char *key)
@@ -97,6 +100,12 @@ emit_report(long long handle, uint32_t seq, const struct deliver *d,
 	}
 	if (state < 0)
 		state = smpp_state_of_stat(rc.stat);
+	/* A stat word of the SMSC's own (FAILED, ERROR, BLOCKED...): a
+	 * final failure, as a message_state of its own is (its word is what
+	 * the history says). Taken for not final, its message stayed sent
+	 * for good. */
+	if (state < 0 && rc.stat[0] != '\0')
+		state = STATE_OWN;
 	sender_of(d, recipient, sizeof(recipient));
 	json_object_set_new(m, "folder", json_integer(0));
 	json_object_set_new(m, "location", json_integer(handle));
@@ -153,9 +162,11 @@ deliver_is_receipt(const struct deliver *d)
 	text[n] = '\0';
 	while (i < n && text[i] == ' ')
 		i++;
+	/* A stat word of its own too, with the receipt's other fields. */
 	return strncasecmp(text + i, "id:", 3) == 0 &&
 	    memchr(text, '\0', n) == NULL &&
-	    receipt_parse(text, n, &rc) == 0 && smpp_state_of_stat(rc.stat) >= 0;
+	    receipt_parse(text, n, &rc) == 0 && (smpp_state_of_stat(rc.stat) >= 0 ||
+	    (rc.stat[0] != '\0' && (rc.err[0] != '\0' || rc.done_date[0] != '\0')));
 }
 
 void

@@ -684,11 +684,16 @@ static const char *const states[] = { "SCHEDULED", "ENROUTE", "DELIVRD",
  * By the first five letters, which tell the states apart: carriers that
  * write the state in full (DELIVERED, UNDELIVERABLE, REJECTED) meet the
  * 3.4 spellings (DELIVRD, UNDELIV, REJECTD). Read exactly, a DELIVERED
- * receipt left its message sent for good.
+ * receipt left its message sent for good. A digit 1-8 is the state's
+ * number. -1: none of them (deliver.c takes a word of the SMSC's own
+ * for a final failure).
  */
 int
 smpp_state_of_stat(const char *stat)
 {
+	/* Some write message_state's number: stat:2. */
+	if (stat[0] >= '1' && stat[0] <= '8' && stat[1] == '\0')
+		return stat[0] - '0';
 	if (strlen(stat) < 5)
 		return -1;
 	for (size_t i = 1; i < sizeof(states) / sizeof(states[0]); i++)

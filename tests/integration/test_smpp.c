@@ -530,6 +530,34 @@ api_send(const char *to, const char *text)
 }
 
 /*
+ * Receipts whose stat word is the SMSC's own (stat:FAILED) or the
+ * state's number (stat:2): the first a final failure, the second
+ * delivered. Before, both were taken for "still tried" and their
+ * messages stayed sent for good.
+ */
+START_TEST(test_receipt_stat_of_its_own)
+{
+	static const struct { const char *to, *stat, *state; } c[] = {
+		{ "+212661100084", "FAILED", "undelivered" },
+		{ "+212661100085", "2", "delivered" },
+	};
+	char opts[128];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		long id = api_send(c[i].to, "The clinic in Ouarzazate opens at nine");
+		h_wait_outbox(&g, id, "sent", WAIT_MS);
+		json_t *ids = message_ids(id);
+		ck_assert_int_eq(json_array_size(ids), 1);
+		snprintf(opts, sizeof(opts), "%s --stat %s",
+		    json_string_value(json_array_get(ids, 0)), c[i].stat);
+		json_decref(ids);
+		ck_assert_int_eq(h_smsc_receipts(&smsc, opts), 0);
+		h_wait_outbox(&g, id, c[i].state, WAIT_MS);
+	}
+}
+END_TEST
+
+/*
  * Receipts whose id is only in receipted_message_id (message_state 2, an
  * empty short_message), to one phone: the two parts' receipts sent back
  * to back, then two messages' receipts one after the other. Each is its
@@ -3428,6 +3456,7 @@ main(void)
 	tcase_add_test(tc, test_receipts);
 	tcase_add_test(tc, test_receipts_uuid_ids);
 	tcase_add_test(tc, test_receipt_pending_after_final);
+	tcase_add_test(tc, test_receipt_stat_of_its_own);
 	tcase_add_test(tc, test_receipts_at_once);
 	tcase_add_test(tc, test_receipt_outcomes_told);
 	tcase_add_test(tc, test_receipts_read_their_part);
