@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 212b053d30479b043d1c82dc71b9adcfbefa24bf3941abc1d7b6b14461eb5a97
+-- functions sha256: f78a2085623447f87ca0421ea1e5eedab631d57cf3b433c17b0e346b564d6b30
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 96 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 97 $$;

@@ -344,6 +344,16 @@ BEGIN
 		                AND sr.modem = ANY (pigeon_links_of(op.modem, sib_from, sib_to))
 		                AND (op.message_id = sr.keys[1]
 		                     OR pigeon_receipt_phone_ok(sr.recipient, op.recipient))
+		                -- Come while this send was being made, as the
+		                -- modems' below: an old receipt left unmatched
+		                -- (kept status_reports_days) met a new part whose
+		                -- id an SMSC restarted gave again.
+		                AND sr.received_at > now() - interval '1 hour'
+		                AND sr.received_at >= coalesce((SELECT h.at
+		                        FROM outbox_history h
+		                       WHERE h.outbox_id = op.outbox_id
+		                         AND h.state = 'sending'
+		                       ORDER BY h.id DESC LIMIT 1), '-infinity')
 		          WHERE op.outbox_id = ANY (receipted)
 		            AND op.message_id IS NOT NULL
 		          ORDER BY sr.id, coalesce(op.recipient = sr.recipient, false) DESC,

@@ -850,6 +850,35 @@ START_TEST(test_empty_message_id)
 END_TEST
 
 /*
+ * A receipt left unmatched two days ago (its part's id never recorded)
+ * and a new part to another phone given the same id (the SMSC restarted
+ * and counts from 1 again): the new message stays sent. Before, its
+ * outcome matched the old receipt: undelivered at once, for good.
+ * Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_receipt_old_unmatched_not_taken)
+{
+	h_db_exec(g.db, "BEGIN");
+	free(h_db_value(g.db, "SELECT pigeon_report_receipts('["
+	    "{\"link\": \"probe\", \"recipient\": \"+212662100031\", \"message_id\": \"4711\", "
+	    "\"keys\": [\"4711\"], \"status\": 64, \"stat\": \"UNDELIV\", \"dedupe\": \"probe-o1\"}]')",
+	    0, NULL));
+	h_db_exec(g.db, "UPDATE status_reports SET received_at = now() - interval '2 days' "
+	    "WHERE dedupe = 'probe-o1'");
+	h_db_exec(g.db, "INSERT INTO outbox (id, recipient, text, state, modem, attempts) "
+	    "VALUES (910000031, '+212662100032', 'probe o', 'sending', 'probe', 1)");
+	free(h_db_value(g.db, "SELECT pigeon_outbox_outcomes('["
+	    "{\"id\": 910000031, \"link\": \"probe\", \"outcome\": \"sent\", "
+	    "\"parts\": 1, \"ids\": [\"4711\"], \"report\": true}]', 5, 60, 86400)", 0, NULL));
+	char *st = h_db_value(g.db, "SELECT state FROM outbox WHERE id = 910000031", 0, NULL);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_ptr_nonnull(st);
+	ck_assert_str_eq(st, "sent");
+	free(st);
+}
+END_TEST
+
+/*
  * An UNDELIV then a DELIVRD for one part in one batch: the last word,
  * delivered, and one callback's worth of change. Before, the message
  * went delivered, then undelivered in the same commit (the failed
@@ -3462,6 +3491,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_receipts_last_word_in_a_batch);
+	tcase_add_test(tc, test_receipt_old_unmatched_not_taken);
 	tcase_add_test(tc, test_empty_message_id);
 	tcase_add_test(tc, test_outcome_names_its_claim);
 	tcase_add_test(tc, test_throttled_clock_back);
