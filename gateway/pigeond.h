@@ -273,9 +273,12 @@ void	 supervisor_stop(struct link *);
 /* Kills the worker and waits for it (pigeond's exit). */
 void	 supervisor_kill(struct link *);
 void	 supervisor_reap(void);
-/* flash: a class 0 SMS; validity_s: its validity period (0: the network's). */
+/* flash: a class 0 SMS; validity_s: its validity period (0: the network's);
+ * max_parts_ucs2 (0: none): a bind's cap should its alphabet make a
+ * GSM-7 text UCS-2. */
 int	 supervisor_send(struct link *, int64_t id, const char *claim, const char *to,
-	    const char *text, int max_parts, const char *more, int flash, int validity_s);
+	    const char *text, int max_parts, int max_parts_ucs2, const char *more,
+	    int flash, int validity_s);
 /* pigeond committed what the worker (of that generation) reported at
  * that location. Held while the lock is not, sent once it is again. */
 int	 supervisor_delete(struct link *, unsigned generation, int folder, int location);

@@ -260,9 +260,14 @@ dispatch(PGresult *res, int i, struct link *m)
 	/* Column 11: the claim's id, which its outcome names. */
 	const char *claim = PQnfields(res) > 11 ? PQgetvalue(res, i, 11) : "";
 
+	/* A fan-out copy capped for GSM-7 (column 3, its class): the UCS-2
+	 * cap too, for a bind whose Latin-1 alphabet makes it UCS-2. */
+	int max_ucs2 = atoi(PQgetvalue(res, i, 3)) == 2 &&
+	    max_parts == env.conf.fanout_parts_gsm ? env.conf.fanout_parts_ucs2 : 0;
+
 	if (m == NULL || supervisor_send(m, strtoll(id, NULL, 10), claim,
-	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, more, flash,
-	    validity) == -1) {
+	    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), max_parts, max_ucs2, more,
+	    flash, validity) == -1) {
 		/* No link can take it after all: put it back. */
 		outcomes_push(claim_set(json_pack("{s:I, s:s, s:s}", "id",
 		    (json_int_t)strtoll(id, NULL, 10), "link", m ? m->name : "",

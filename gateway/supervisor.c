@@ -63,7 +63,8 @@ parts_estimate(const char *text, int max_parts)
 
 int
 supervisor_send(struct link *l, int64_t id, const char *claim, const char *to,
-    const char *text, int max_parts, const char *more, int flash, int validity_s)
+    const char *text, int max_parts, int max_parts_ucs2, const char *more,
+    int flash, int validity_s)
 {
 	struct link_ev ev = { .type = LEV_SEND_STARTED, .id = id, .claim = claim };
 	json_t *msg;
@@ -74,6 +75,8 @@ supervisor_send(struct link *l, int64_t id, const char *claim, const char *to,
 	    "id", (json_int_t)id, "to", to, "text", text);
 	if (max_parts > 0)
 		json_object_set_new(msg, "max_parts", json_integer(max_parts));
+	if (max_parts_ucs2 > max_parts && l->kind == LINK_SMPP)
+		json_object_set_new(msg, "max_parts_ucs2", json_integer(max_parts_ucs2));
 	if (more != NULL)
 		json_object_set_new(msg, "more", json_string(more));
 	if (l->conf->report)

@@ -444,6 +444,7 @@ handle_send(json_t *o)
 	}
 	link_send(id, to, text, json_is_true(json_object_get(o, "report")),
 	    (int)get_num(o, "max_parts", 0, 0, SMPP_MAX_PARTS),
+	    (int)get_num(o, "max_parts_ucs2", 0, 0, SMPP_MAX_PARTS),
 	    get_string(o, "more"), json_is_true(json_object_get(o, "flash")),
 	    (int)get_num(o, "validity", 0, 0, 99 * 86400));
 }

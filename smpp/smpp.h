@@ -182,10 +182,12 @@ struct text_parts {
  * Encodes UTF-8 text as pigeon-modem would send it: GSM-7 when it fits,
  * else UCS-2, split into concatenated parts with reference ref; latin1
  * makes data_coding 0 mean Latin-1. max_parts > 0 cuts the text to that
- * many parts ending with more. Returns 0, or -1 with *err set.
+ * many parts ending with more; max_parts_ucs2, when larger, instead when
+ * Latin-1 made a GSM-7 text UCS-2. Returns 0, or -1 with *err set.
  */
-int	 text_encode(const char *utf8, int max_parts, const char *more,
-	    int latin1, unsigned ref, struct text_parts *, const char **err);
+int	 text_encode(const char *utf8, int max_parts, int max_parts_ucs2,
+	    const char *more, int latin1, unsigned ref, struct text_parts *,
+	    const char **err);
 /*
  * Decodes a deliver_sm's user data (after any UDH) into UTF-8 (malloc'd);
  * *coding is "gsm", "ucs2" or "8bit" (then the text is hex). more: a
@@ -281,7 +283,8 @@ void	 link_stats(struct link_stats *);
 /* submit.c: the submits on the session that sends. Queues a message; its
  * outcome comes through main_sent/main_send_failed. */
 void	 link_send(long long id, const char *to, const char *text, int report,
-	    int max_parts, const char *more, int flash, int validity_s);
+	    int max_parts, int max_parts_ucs2, const char *more, int flash,
+	    int validity_s);
 
 /* acks.c: deliveries waiting for pigeond's answer. A new one's handle
  * (pigeond's location), for the session (opaque here) and its generation;

@@ -376,7 +376,8 @@ submit_rate_recover(long t)
 
 void
 link_send(long long id, const char *to, const char *text, int report,
-    int max_parts, const char *more, int flash, int validity_s)
+    int max_parts, int max_parts_ucs2, const char *more, int flash,
+    int validity_s)
 {
 	struct text_parts tp;
 	const char *err;
@@ -393,7 +394,7 @@ link_send(long long id, const char *to, const char *text, int report,
 		    SEND_NOT_SENT | SEND_LINK_LOST, "not bound");
 		return;
 	}
-	if (text_encode(text, max_parts, more, cfg.latin1, concat_ref++, &tp,
+	if (text_encode(text, max_parts, max_parts_ucs2, more, cfg.latin1, concat_ref++, &tp,
 	    &err) == -1) {
 		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0, err);
 		return;

@@ -67,15 +67,22 @@ text_latin1_ok(void)
 	return 1;
 }
 
-/* Encodes text; number of parts, or -1. */
+/* Encodes text; number of parts, or -1. *forced (when not NULL): GSM-7
+ * would have carried it, but a character Latin-1 lacks made it UCS-2. */
 static int
-text_count(const char *text, int latin1)
+text_count(const char *text, int latin1, int *forced)
 {
+	if (forced != NULL)
+		*forced = 0;
 	if (text_gammu(text, 0) != ERR_NONE)
 		return -1;
 	if (latin1 && out->SMS[0].Coding == SMS_Coding_Default_No_Compression &&
-	    !text_latin1_ok() && text_gammu(text, 1) != ERR_NONE)
-		return -1;
+	    !text_latin1_ok()) {
+		if (text_gammu(text, 1) != ERR_NONE)
+			return -1;
+		if (forced != NULL)
+			*forced = 1;
+	}
 	return out->Number;
 }
 
@@ -108,7 +115,7 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 	while (hi - lo > 1) {
 		size_t mid = (lo + hi) / 2;
 		p = gsm_cut_text(text, off[mid], tail);
-		int c = text_count(p, latin1);
+		int c = text_count(p, latin1, NULL);
 		free(p);
 		if (c > 0 && c <= max_parts)
 			lo = mid;
@@ -129,11 +136,11 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 }
 
 int
-text_encode(const char *text, int max_parts, const char *more, int latin1,
-    unsigned ref, struct text_parts *tp, const char **err)
+text_encode(const char *text, int max_parts, int max_parts_ucs2, const char *more,
+    int latin1, unsigned ref, struct text_parts *tp, const char **err)
 {
 	char *cut = NULL;
-	int n;
+	int n, forced;
 
 	memset(tp, 0, sizeof(*tp));
 	if (!utf8_valid(text, strlen(text)) ||
@@ -145,13 +152,18 @@ text_encode(const char *text, int max_parts, const char *more, int latin1,
 		*err = "text needs more than 10 parts";
 		return -1;
 	}
-	if ((n = text_count(text, latin1)) < 0) {
+	if ((n = text_count(text, latin1, &forced)) < 0) {
 		*err = "the text cannot be encoded";
 		return -1;
 	}
+	/* A text pigeond capped as GSM-7 that this bind's Latin-1 makes
+	 * UCS-2 (a €): the UCS-2 cap, as it would be had pigeond seen it so
+	 * (it was cut to the GSM-7 cap's parts, a third of the text). */
+	if (forced && max_parts_ucs2 > max_parts)
+		max_parts = max_parts_ucs2;
 	if (max_parts > 0 && n > max_parts) {
 		cut = text_fit(text, max_parts, more ? more : "", latin1);
-		n = text_count(cut, latin1);
+		n = text_count(cut, latin1, NULL);
 		free(cut);
 		if (n < 0) {
 			*err = "the text cannot be encoded";

@@ -28,6 +28,7 @@ static const char *pigeon_conf =
     "timezone = UTC\npost_max = 160\nfanout_parts_gsm = 2\n";
 
 static int nmodems;	/* simulated modems beside the bind (setup_bank) */
+static const char *smsc_args = "--ids hex";	/* the simulator's options */
 
 /* A gateway named name with one [smpp carrier] bind of that window; bind:
  * its `bind` line, or "". */
@@ -39,7 +40,7 @@ setup_window(const char *name, int window, const char *bind)
 	memset(&g, 0, sizeof(g));
 	memset(&smsc, 0, sizeof(smsc));
 	snprintf(sname, sizeof(sname), "%s-smsc", name);
-	h_smsc_start(&smsc, sname, "--ids hex");
+	h_smsc_start(&smsc, sname, smsc_args);
 	snprintf(extra, sizeof(extra), "source_ton = 3\nsource_npi = 0\n"
 	    "window = %d\nhealth_seconds = 1\n%s", window, bind);
 	section = h_smsc_section(&smsc, "carrier", extra);
@@ -1641,6 +1642,43 @@ START_TEST(test_receiver_lost_draining)
 	ck_assert_msg(h_wait_for(carrier_is, "online|", WAIT_MS) == 0,
 	    "the carrier is %s", carrier_state());
 	settle();
+}
+END_TEST
+
+/* A bind whose SMSC's default alphabet is Latin-1. */
+static void
+setup_latin1(void)
+{
+	smsc_args = "--ids hex --default-alphabet latin1";
+	setup_bind("smpp_latin1", "default_alphabet = latin1\n");
+}
+
+/*
+ * A post with a euro sign, GSM-7 to pigeond (capped at fanout_parts_gsm,
+ * 2) but UCS-2 on a Latin-1 bind (which has no euro): the follower gets
+ * it whole, in 3 UCS-2 parts (fanout_parts_ucs2). It was cut to 2 UCS-2
+ * parts, its last third lost.
+ */
+START_TEST(test_latin1_euro_post_whole)
+{
+	const char *a = "+212661100073", *b = "+212661100074";
+	const char *post = "Souk Had: tomatoes 4 dirhams, onions 3, mint 1 a bunch; "
+	    "the Agadir ferry ticket is 12 \xe2\x82\xac this week only, ask at the "
+	    "port office before Friday noon";
+
+	TEXT(a, "JOIN latinsouk");
+	GETS(a, "@latinsouk");
+	TEXT(b, "JOIN latinreader");
+	GETS(b, "@latinreader");
+	TEXT(b, "FOLLOW latinsouk");
+	GETS(b, "You now follow @latinsouk");
+	/* Through the API: pigeond asks libgammu, GSM-7 (the euro is in its
+	 * extension table). */
+	char body[512], *resp = NULL;
+	snprintf(body, sizeof(body), "{\"user\":\"latinsouk\",\"text\":\"%s\"}", post);
+	ck_assert_int_eq(h_http(g.http_port, "POST", "/api/posts", TOKEN, body, &resp), 201);
+	free(resp);
+	GETS(b, "before Friday noon");
 }
 END_TEST
 
@@ -3518,6 +3556,11 @@ main(void)
 	tcase_add_test(tc, test_receiver_lost_draining);
 	tcase_add_test(tc, test_receiver_lost_sender_down);
 	tcase_add_test(tc, test_report_at_reload);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_latin1");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_latin1, teardown);
+	tcase_add_test(tc, test_latin1_euro_post_whole);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_lease");
 	tcase_set_timeout(tc, 300);

@@ -390,7 +390,7 @@ START_TEST(test_text_parts)
 	char *back, longtext[400] = "";
 	const char *coding;
 
-	ck_assert_int_eq(text_encode("Hello {world} €", 0, NULL, 0, 9, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("Hello {world} €", 0, 0, NULL, 0, 9, &tp, &err), 0);
 	ck_assert_int_eq(tp.n, 1);
 	ck_assert(!tp.ucs2);
 	/* GSM-7 unpacked: { } and € are escapes, two septets each. */
@@ -399,7 +399,7 @@ START_TEST(test_text_parts)
 	ck_assert_str_eq(back, "Hello {world} €");
 	ck_assert_str_eq(coding, "gsm");
 	free(back);
-	ck_assert_int_eq(text_encode("سلام", 0, NULL, 0, 9, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("سلام", 0, 0, NULL, 0, 9, &tp, &err), 0);
 	ck_assert(tp.ucs2);
 	ck_assert_int_eq(tp.body_len[0], 8);
 	back = text_decode(tp.body[0], tp.body_len[0], 8, 0, 0, &coding);
@@ -407,14 +407,14 @@ START_TEST(test_text_parts)
 	free(back);
 	for (int i = 0; i < 20; i++)
 		strcat(longtext, "abcdefghij");
-	ck_assert_int_eq(text_encode(longtext, 0, NULL, 0, 0x1ab, &tp, &err), 0);
+	ck_assert_int_eq(text_encode(longtext, 0, 0, NULL, 0, 0x1ab, &tp, &err), 0);
 	ck_assert_int_eq(tp.n, 2);
 	ck_assert_int_eq(tp.body_len[0], 153);
 	ck_assert_int_eq(tp.udh_len[0], 6);
 	ck_assert_int_eq(tp.udh[1][3], 0xab);
 	ck_assert_int_eq(tp.udh[1][5], 2);
 	/* Cut to one part with an ending. */
-	ck_assert_int_eq(text_encode(longtext, 1, "\xe2\x80\xa6 GET bob", 0, 1,
+	ck_assert_int_eq(text_encode(longtext, 1, 0, "\xe2\x80\xa6 GET bob", 0, 1,
 	    &tp, &err), 0);
 	ck_assert_int_eq(tp.n, 1);
 	ck_assert(!tp.ucs2);
@@ -422,18 +422,36 @@ START_TEST(test_text_parts)
 	ck_assert_msg(strstr(back, "... GET bob") != NULL, "%s", back);
 	free(back);
 	/* Latin-1 as the default alphabet; Greek is GSM-7 but not Latin-1. */
-	ck_assert_int_eq(text_encode("café", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("café", 0, 0, NULL, 1, 1, &tp, &err), 0);
 	ck_assert(!tp.ucs2);
 	ck_assert_int_eq(tp.body_len[0], 4);
 	ck_assert_int_eq(tp.body[0][3], 0xe9);
 	back = text_decode(tp.body[0], tp.body_len[0], 0, 1, 0, &coding);
 	ck_assert_str_eq(back, "café");
 	free(back);
-	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, 0, NULL, 1, 1, &tp, &err), 0);
 	ck_assert(tp.ucs2);
-	ck_assert_int_eq(text_encode("ΔΦ", 0, NULL, 0, 1, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("ΔΦ", 0, 0, NULL, 0, 1, &tp, &err), 0);
 	ck_assert(!tp.ucs2);
-	ck_assert_int_eq(text_encode("\xff", 0, NULL, 0, 1, &tp, &err), -1);
+	ck_assert_int_eq(text_encode("\xff", 0, 0, NULL, 0, 1, &tp, &err), -1);
+	/*
+	 * A post of 200 characters with a euro sign, capped for GSM-7 at 2
+	 * parts (fanout_parts_gsm), on a Latin-1 bind: UCS-2, so the UCS-2
+	 * cap (3) applies and it goes whole. It was cut to 2 UCS-2 parts,
+	 * about 130 characters, the rest lost.
+	 */
+	char euro[256];
+	memset(euro, 'a', 197);
+	memcpy(euro + 197, "\xe2\x82\xac", 4);	/* ... and a euro sign */
+	ck_assert_int_eq(text_encode(euro, 2, 3, "\xe2\x80\xa6", 1, 1, &tp, &err), 0);
+	ck_assert(tp.ucs2);
+	ck_assert_int_eq(tp.n, 3);
+	ck_assert_int_eq(text_encode(euro, 2, 0, "\xe2\x80\xa6", 1, 1, &tp, &err), 0);
+	ck_assert_int_eq(tp.n, 2);	/* no UCS-2 cap given: the one given */
+	/* GSM-7 on a GSM-7 bind: 2 parts, the UCS-2 cap unused. */
+	ck_assert_int_eq(text_encode(euro, 2, 3, "\xe2\x80\xa6", 0, 1, &tp, &err), 0);
+	ck_assert(!tp.ucs2);
+	ck_assert_int_eq(tp.n, 2);
 }
 END_TEST
 
@@ -474,7 +492,7 @@ START_TEST(test_submit_flash_validity)
 	static const uint8_t subunit[] = { 0x00, 0x05, 0x00, 0x01, 0x01 };
 
 	memset(&cfg, 0, sizeof(cfg));
-	ck_assert_int_eq(text_encode("flash", 0, NULL, 0, 1, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("flash", 0, 0, NULL, 0, 1, &tp, &err), 0);
 	pdu_out_init(&o);
 	pdu_submit(&o, &cfg, "212600000001", &tp, 0, 0, 1, 90061);
 	ck_assert_ptr_nonnull(memmem(o.buf, o.len, "000001010101000R", 17));
@@ -485,7 +503,7 @@ START_TEST(test_submit_flash_validity)
 	pdu_out_free(&o);
 
 	cfg.latin1 = 1;
-	ck_assert_int_eq(text_encode("flash", 0, NULL, 1, 1, &tp, &err), 0);
+	ck_assert_int_eq(text_encode("flash", 0, 0, NULL, 1, 1, &tp, &err), 0);
 	pdu_out_init(&o);
 	pdu_submit(&o, &cfg, "212600000001", &tp, 0, 0, 1, 0);
 	ck_assert_int_eq(memcmp(o.buf + o.len - sizeof(subunit), subunit,
