@@ -394,8 +394,8 @@ link_send(long long id, const char *to, const char *text, int report,
 		    SEND_NOT_SENT | SEND_LINK_LOST, "not bound");
 		return;
 	}
-	if (text_encode(text, max_parts, max_parts_ucs2, more, cfg.latin1, concat_ref++, &tp,
-	    &err) == -1) {
+	if (text_encode(text, max_parts, max_parts_ucs2, more, cfg.latin1,
+	    concat_ref++, &tp, &err) == -1) {
 		main_send_failed(id, 0, 0, 0, NULL, 0, 0, 0, 0, err);
 		return;
 	}

@@ -136,8 +136,9 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 }
 
 int
-text_encode(const char *text, int max_parts, int max_parts_ucs2, const char *more,
-    int latin1, unsigned ref, struct text_parts *tp, const char **err)
+text_encode(const char *text, int max_parts, int max_parts_ucs2,
+    const char *more, int latin1, unsigned ref, struct text_parts *tp,
+    const char **err)
 {
 	char *cut = NULL;
 	int n, forced;
@@ -157,8 +158,9 @@ text_encode(const char *text, int max_parts, int max_parts_ucs2, const char *mor
 		return -1;
 	}
 	/* A text pigeond capped as GSM-7 that this bind's Latin-1 makes
-	 * UCS-2 (a €): the UCS-2 cap, as it would be had pigeond seen it so
-	 * (it was cut to the GSM-7 cap's parts, a third of the text). */
+	 * UCS-2 (a euro sign): the UCS-2 cap, as pigeond would have given
+	 * had it seen it so (it was cut to the GSM-7 cap's parts, a third
+	 * of the text lost). */
 	if (forced && max_parts_ucs2 > max_parts)
 		max_parts = max_parts_ucs2;
 	if (max_parts > 0 && n > max_parts) {
