@@ -23,14 +23,12 @@
  * now: not shown once it has stopped. Its counters and radio readings
  * stay, as of health_at: what the last worker counted and measured (the
  * database keeps the readings alike), which is what an operator looks at
- * when asking why it stopped. Its window and in_flight (submits the SMSC
- * has not answered, as of the poll) never stand for pigeond's own, live
- * ones: its in_flight shows as submits_unanswered.
+ * when asking why it stopped.
  */
 static int
 health_live(const char *key)
 {
-	static const char *live[] = { "bound", "window", "in_flight", "queued",
+	static const char *live[] = { "bound", "submits_unanswered", "queued",
 	    "rate", "submits_per_second" };
 
 	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
@@ -78,13 +76,10 @@ api_modems_merge(json_t *db_rows)
 		if (m->health) {
 			const char *k;
 			json_t *v;
-			json_object_foreach(m->health, k, v) {
-				if (strcmp(k, "type") == 0 || strcmp(k, "window") == 0 ||
-				    (m->pid == 0 && health_live(k)))
-					continue;
-				json_object_set(o, strcmp(k, "in_flight") == 0 ?
-				    "submits_unanswered" : k, v);
-			}
+			json_object_foreach(m->health, k, v)
+				if (strcmp(k, "type") != 0 &&
+				    (m->pid > 0 || !health_live(k)))
+					json_object_set(o, k, v);
 		}
 		/* Whether a bind is bound is known at once (its ready, its
 		 * session lost, its exit), not at its next poll: a bind

@@ -61,8 +61,6 @@ static struct part_list pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct part_list in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 static struct part_list settling = TAILQ_HEAD_INITIALIZER(settling);	/* held */
 static int flushing;
-
-static const char *run_id(void);
 static struct event *ev_flush;
 static struct event *ev_settle;
 static void inbound_flush(void);
@@ -106,6 +104,27 @@ time_valid(const char *t)
 		if (!isdigit((unsigned char)t[i]) && !strchr("+-:Z.", t[i]))
 			return 0;
 	return 1;
+}
+
+/*
+ * This pigeond's run, in an SMPP part's emission: with the link, its
+ * worker's start and the worker's handle, it names the part once, so
+ * that a batch given again (its commit's answer lost: store_durable)
+ * stores it under the same dedupe key (pigeon_link_dedupe), never as a
+ * new SMS. The clock and the pid: a restart gives another.
+ */
+static const char *
+run_id(void)
+{
+	static char id[48];
+	struct timespec ts;
+
+	if (id[0] == '\0') {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(id, sizeof(id), "%lld.%06ld.%ld", (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000, (long)getpid());
+	}
+	return id;
 }
 
 /* PostgreSQL text cannot hold U+0000: make each one a U+FFFD. */
@@ -213,27 +232,6 @@ inbound_sms(struct link *m, json_t *msg)
 	inbound_kick();
 }
 
-
-/*
- * This pigeond's run, in an SMPP part's emission: with the link, its
- * worker's start and the worker's handle, it names the part once, so
- * that a batch given again (its commit's answer lost: store_durable)
- * stores it under the same dedupe key (pigeon_link_dedupe), never as a
- * new SMS. The clock and the pid: a restart gives another.
- */
-static const char *
-run_id(void)
-{
-	static char id[48];
-	struct timespec ts;
-
-	if (id[0] == '\0') {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(id, sizeof(id), "%lld.%06ld.%ld", (long long)ts.tv_sec,
-		    ts.tv_nsec / 1000, (long)getpid());
-	}
-	return id;
-}
 
 static const char *
 part_sender(const struct part *p)

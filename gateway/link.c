@@ -139,8 +139,6 @@ link_record(struct link *l)
 	json_object_set_new(extra, "kind", json_string(l->kind == LINK_SMPP ?
 	    "smpp" : "modem"));
 	json_object_set_new(extra, "account", link_account_json(l));
-	if (l->session_lost != NULL)
-		json_object_set_new(extra, "session_lost", json_string(l->session_lost));
 	info = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	const char *params[] = { l->name, env.conf.hostname,
@@ -150,6 +148,23 @@ link_record(struct link *l)
 	    state_recorded, NULL) == 0)
 		states_recording++;
 	free(info);
+}
+
+/*
+ * A session of the link lost alone (a bind's receiver), its state
+ * unchanged: not a state, but the answers on it may be lost all the same,
+ * which the inbox's store reads in modem_history (20_inbox.sql). Counted
+ * with the states, so that a stop waits for it too.
+ */
+void
+link_record_loss(struct link *l, const char *session, const char *why)
+{
+	if (!store_is_up(env.store) || l->lock != LOCK_HELD)
+		return;
+	const char *params[] = { l->name, session, why };
+	if (store_query(env.store, "SELECT pigeon_modem_session_lost($1, $2, $3)",
+	    3, params, state_recorded, NULL) == 0)
+		states_recording++;
 }
 
 /* Changes the state (or only its reason), logs and records it. */
@@ -500,17 +515,13 @@ link_step(struct link *l, const struct link_ev *ev)
 		break;
 	case LEV_PART_DOWN:
 		/* Online or draining still: the reason says what is missing
-		 * ("" once it is back), through a drain and an enable too. A
-		 * session lost in another state is recorded all the same
-		 * (supervisor.c, link_session). */
+		 * ("" once it is back), through a drain and an enable too (its
+		 * loss is recorded apart: supervisor.c, link_session). */
 		snprintf(l->part_down, sizeof(l->part_down), "%s", why);
-		if (l->state == LINK_ONLINE && strcmp(l->reason, why) != 0)
+		if (l->state == LINK_ONLINE)
 			link_set_state(l, LINK_ONLINE, why);
-		else if (l->state == LINK_DRAINING &&
-		    strcmp(l->reason, drain_reason(l, buf, sizeof(buf))) != 0)
-			link_set_state(l, LINK_DRAINING, buf);
-		else if (l->session_lost != NULL)
-			link_record(l);
+		else if (l->state == LINK_DRAINING)
+			link_set_state(l, LINK_DRAINING, drain_reason(l, buf, sizeof(buf)));
 		break;
 	case LEV_EXITED:
 		link_exited(l, why, ev->crashed);

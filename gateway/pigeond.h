@@ -169,9 +169,6 @@ struct link {
 	char		 part_down[256];	/* a session down while the
 					 * link sends (a bind's receiver):
 					 * why, until it is back */
-	const char	*session_lost;	/* a session lost alone, the link's
-					 * state unchanged: its next record
-					 * writes the loss to modem_history */
 	int		 bound;		/* an SMPP worker's sending session is
 					 * bound, as the latest of its `ready`,
 					 * `link` down and `health` said; 0 once
@@ -256,6 +253,7 @@ int64_t	 link_paused_ms(const struct link *);
 /* Closes an idle channel whose worker should not run (disabled, etc.). */
 void	 link_settle(struct link *);
 void	 link_record(struct link *);
+void	 link_record_loss(struct link *, const char *session, const char *why);
 /* A bind's SMSC account, SYSTEM_ID@HOST:PORT (malloc), NULL for a modem. */
 char	*link_account(const struct link *);
 /* "starting", "online", "offline", "disabled", "draining", "elsewhere"

@@ -24,6 +24,9 @@
 #define STORE_KEEPALIVES_INTERVAL	"5"
 #define STORE_KEEPALIVES_COUNT		"3"
 #define STORE_TCP_USER_TIMEOUT		"30000"
+/* Each session's settings (store_connect says why each). */
+#define STORE_OPTIONS	"-c search_path=public,pg_temp -c jit=off " \
+	"-c client_connection_check_interval=2000"
 
 enum store_state {
 	STORE_DOWN,		/* waiting for the reconnect timer */
@@ -432,10 +435,8 @@ store_connect(struct store *s)
 	    "fallback_application_name", NULL };
 	const char *values[] = { "1", STORE_KEEPALIVES_IDLE, STORE_KEEPALIVES_INTERVAL,
 	    STORE_KEEPALIVES_COUNT, STORE_TCP_USER_TIMEOUT,
-	    s->utc ? "-c search_path=public,pg_temp -c jit=off "
-	    "-c client_connection_check_interval=2000 -c TimeZone=UTC" :
-	    "-c search_path=public,pg_temp -c jit=off "
-	    "-c client_connection_check_interval=2000", s->conninfo, s->appname, NULL };
+	    s->utc ? STORE_OPTIONS " -c TimeZone=UTC" : STORE_OPTIONS,
+	    s->conninfo, s->appname, NULL };
 	s->conn = PQconnectStartParams(keys, values, 1);
 	if (s->conn == NULL) {
 		store_reset(s, "out of memory");

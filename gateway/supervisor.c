@@ -277,9 +277,8 @@ link_session(struct link *l, json_t *msg)
 			    reason ? reason : "?");
 		/* An answer to an MO on that session may be lost: the
 		 * store absorbs the SMSC's copy by this (20_inbox.sql). */
-		l->session_lost = strcmp(session, "receiver") == 0 ? "receiver" : "session";
+		link_record_loss(l, session, why);
 		link_event(l, LEV_PART_DOWN, why);
-		l->session_lost = NULL;
 		return;
 	}
 	snprintf(why, sizeof(why), "link down: %s", reason ? reason : "?");

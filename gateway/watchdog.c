@@ -165,9 +165,11 @@ health_throughput(const struct link *m, json_t *h)
 void
 watchdog_health(struct link *m, json_t *msg)
 {
-	/* A modem's radio, then an SMPP bind's window and counters. */
+	/* A modem's radio, then an SMPP bind's counters; its in_flight (the
+	 * submits its SMSC has not answered) is kept as submits_unanswered,
+	 * never to stand for pigeond's own (api_modems.c). */
 	static const char *ints[] = { "signal_percent", "signal_dbm", "battery_percent",
-	    "window", "in_flight", "queued", "rate", "submitted", "answered",
+	    "in_flight", "queued", "rate", "submitted", "answered",
 	    "throttled", "timeouts", "reconnects", "mo", "receipts" };
 	static const char *strs[] = { "registration", "operator", "operator_name", "imsi" };
 	static const char *bools[] = { "bound" };	/* a bind's transmitter */
@@ -178,7 +180,8 @@ watchdog_health(struct link *m, json_t *msg)
 		json_t *v = json_object_get(msg, ints[i]);
 		if (json_is_integer(v) && (i < 3 ? json_integer_value(v) >= -200 &&
 		    json_integer_value(v) <= 200 : json_integer_value(v) >= 0))
-			json_object_set(h, ints[i], v);
+			json_object_set(h, strcmp(ints[i], "in_flight") == 0 ?
+			    "submits_unanswered" : ints[i], v);
 	}
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (json_is_boolean(json_object_get(msg, bools[i])))

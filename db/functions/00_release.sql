@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: f78a2085623447f87ca0421ea1e5eedab631d57cf3b433c17b0e346b564d6b30
+-- functions sha256: 5142f73cdf0ccd6d15cf7dff2a0cf4f7934dbbf27e091383bd54c1946811e0e8
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 97 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 98 $$;

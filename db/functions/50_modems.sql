@@ -68,14 +68,19 @@ BEGIN
 	IF old IS DISTINCT FROM p_state THEN
 		INSERT INTO modem_history (modem, state, reason)
 		    VALUES (p_name, p_state, p_reason);
-	ELSIF p_info ? 'session_lost' THEN
-		-- A session of the link lost alone (a bind's receiver: the
-		-- link sends on): not a state, but the answers on it may be
-		-- lost all the same, which the inbox's store reads here.
-		INSERT INTO modem_history (modem, state, reason)
-		    VALUES (p_name, (p_info->>'session_lost') || ' lost', p_reason);
 	END IF;
 END $$;
+
+-- A session of the link lost alone (a bind's receiver: the link sends
+-- on), its state unchanged: not a state, but the answers on it may be
+-- lost all the same, which the inbox's store reads here
+-- (pigeon_inbox_store_parts). Written by the host that drives the link.
+CREATE OR REPLACE FUNCTION pigeon_modem_session_lost(p_name text, p_session text,
+    p_reason text)
+RETURNS void LANGUAGE sql AS $$
+	INSERT INTO modem_history (modem, state, reason)
+	    VALUES (p_name, p_session || ' lost', p_reason);
+$$;
 
 -- The session advisory lock (p_class, hashtext(p_key)), never waiting:
 -- got, or who holds it (holder: application_name, backend pid, client
