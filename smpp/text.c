@@ -135,6 +135,53 @@ text_fit(const char *text, int max_parts, const char *more, int latin1)
 	return p;
 }
 
+/*
+ * The last text encoded, with what its parts depend on, and its parts: a
+ * fan-out hands the worker one text for every follower, and libgammu's
+ * encoder (a search of its alphabet table a character, several encodings
+ * for a text cut to its cap) was a third of the worker's time in a
+ * 100,000-copy fan-out. Only the concatenation reference differs.
+ */
+static struct {
+	char			*text, *more;
+	int			 max_parts, max_parts_ucs2, latin1;
+	struct text_parts	 tp;
+} last;
+
+static int
+text_last_is(const char *text, int max_parts, int max_parts_ucs2,
+    const char *more, int latin1)
+{
+	return last.text != NULL && last.max_parts == max_parts &&
+	    last.max_parts_ucs2 == max_parts_ucs2 && last.latin1 == latin1 &&
+	    strcmp(last.text, text) == 0 && strcmp(last.more, more) == 0;
+}
+
+static void
+text_last_keep(const char *text, int max_parts, int max_parts_ucs2,
+    const char *more, int latin1, const struct text_parts *tp)
+{
+	free(last.text);
+	free(last.more);
+	if ((last.text = strdup(text)) == NULL || (last.more = strdup(more)) == NULL)
+		fatal("strdup");
+	last.max_parts = max_parts;
+	last.max_parts_ucs2 = max_parts_ucs2;
+	last.latin1 = latin1;
+	last.tp = *tp;
+}
+
+/* The concatenation UDH of part i of n (libgammu takes the reference from
+ * the clock: ours). */
+static void
+text_udh(struct text_parts *tp, int i, int n, unsigned ref)
+{
+	uint8_t u[6] = { 5, 0, 3, ref & 0xff, (uint8_t)n, (uint8_t)(i + 1) };
+
+	memcpy(tp->udh[i], u, 6);
+	tp->udh_len[i] = 6;
+}
+
 int
 text_encode(const char *text, int max_parts, int max_parts_ucs2,
     const char *more, int latin1, unsigned ref, struct text_parts *tp,
@@ -143,6 +190,14 @@ text_encode(const char *text, int max_parts, int max_parts_ucs2,
 	char *cut = NULL;
 	int n, forced;
 
+	if (more == NULL)
+		more = "";
+	if (text_last_is(text, max_parts, max_parts_ucs2, more, latin1)) {
+		*tp = last.tp;
+		for (int i = 0; tp->n > 1 && i < tp->n; i++)
+			text_udh(tp, i, tp->n, ref);
+		return 0;
+	}
 	memset(tp, 0, sizeof(*tp));
 	if (!utf8_valid(text, strlen(text)) ||
 	    (more != NULL && !utf8_valid(more, strlen(more)))) {
@@ -164,7 +219,7 @@ text_encode(const char *text, int max_parts, int max_parts_ucs2,
 	if (forced && max_parts_ucs2 > max_parts)
 		max_parts = max_parts_ucs2;
 	if (max_parts > 0 && n > max_parts) {
-		cut = text_fit(text, max_parts, more ? more : "", latin1);
+		cut = text_fit(text, max_parts, more, latin1);
 		n = text_count(cut, latin1, NULL);
 		free(cut);
 		if (n < 0) {
@@ -198,14 +253,10 @@ text_encode(const char *text, int max_parts, int max_parts_ucs2,
 			memcpy(tp->body[i], sept, len);
 			tp->body_len[i] = len;
 		}
-		if (n > 1) {
-			/* libgammu takes the reference from the clock: ours. */
-			uint8_t u[6] = { 5, 0, 3, ref & 0xff, (uint8_t)n,
-			    (uint8_t)(i + 1) };
-			memcpy(tp->udh[i], u, 6);
-			tp->udh_len[i] = 6;
-		}
+		if (n > 1)
+			text_udh(tp, i, n, ref);
 	}
+	text_last_keep(text, max_parts, max_parts_ucs2, more, latin1, tp);
 	return 0;
 }
 

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 5142f73cdf0ccd6d15cf7dff2a0cf4f7934dbbf27e091383bd54c1946811e0e8
+-- functions sha256: b5fe3efa5b1254b716ae9a477436c423a79e5dfd6743781f80b72e7af0b60cf9
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 98 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 99 $$;

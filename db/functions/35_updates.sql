@@ -171,7 +171,7 @@ BEGIN
 		                    WHERE f.followee = p_account
 		                      AND f.follower = t.account_id AND f.sms)
 	), r AS (
-		SELECT a.id, a.phone, d.follows,
+		SELECT a.id, a.phone, d.follows, a.suspended_at,
 		       -- Most recipients keep no quiet hours: skip the call,
 		       -- which would return NULL for them (fan-out speed).
 		       CASE WHEN a.sleep_from IS NOT NULL AND a.sleep_to IS NOT NULL
@@ -187,12 +187,16 @@ BEGIN
 		        OR a.track_sent < p_track_cap)
 		   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)
 	)
+	-- A suspended member's copy is born cancelled (64_moderation.sql:
+	-- the trigger that does so for other rows leaves copies to this).
 	INSERT INTO outbox (recipient, text, class, post_id, max_parts, more,
-	    next_attempt_at, held_since, via)
+	    next_attempt_at, held_since, via, state, last_error)
 	SELECT r.phone, '@' || p_author || ': ' || p_text, 2, p_post, least(p_cap, 10),
 	       '… GET ' || p_author, coalesce(r.quiet_end, now()),
 	       CASE WHEN r.quiet_end IS NOT NULL THEN now() END,
-	       CASE WHEN r.follows THEN 'follow' ELSE 'track' END
+	       CASE WHEN r.follows THEN 'follow' ELSE 'track' END,
+	       CASE WHEN r.suspended_at IS NULL THEN 'queued' ELSE 'cancelled' END,
+	       CASE WHEN r.suspended_at IS NOT NULL THEN 'account suspended' END
 	  FROM r
 	ON CONFLICT (post_id, recipient) DO NOTHING;
 END $$;

@@ -221,9 +221,11 @@ END $$;
 -- The canonical spelling of an SMSC's message id: what receipts' keys
 -- meet. None for an empty one (an SMSC that accepted a part without an
 -- id): it was '0', and every such part, whoever it went to, took the
--- receipts of an id 0.
+-- receipts of an id 0. Not STRICT (NULL gives NULL all the same), so
+-- that a statement inlines it: a call each part (fmgr_sql, its body
+-- planned again each statement) cost a fan-out's outcomes 3.5 µs a part.
 CREATE OR REPLACE FUNCTION pigeon_message_id(p text)
-RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE WHEN p <> '' THEN coalesce(nullif(ltrim(lower(p), '0'), ''), '0') END;
 $$;
 

@@ -105,7 +105,10 @@ DROP FUNCTION IF EXISTS pigeon_mod_inbox_check();
 
 -- Nothing is sent to a suspended phone but the notice: a row queued for
 -- it (a reply, a fan-out copy, an operator send) is born cancelled, so
--- that it keeps its id and says why.
+-- that it keeps its id and says why. A post's copies (post_id) are born
+-- so by pigeon_post_copies, which reads the recipient's account anyway:
+-- this trigger's call and probe a copy were a quarter of a fan-out's
+-- inserts (8 µs a copy).
 CREATE OR REPLACE FUNCTION pigeon_mod_outbox_check()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -120,7 +123,8 @@ END $$;
 
 CREATE OR REPLACE TRIGGER outbox_suspended
 	BEFORE INSERT ON outbox
-	FOR EACH ROW EXECUTE FUNCTION pigeon_mod_outbox_check();
+	FOR EACH ROW WHEN (NEW.post_id IS NULL)
+	EXECUTE FUNCTION pigeon_mod_outbox_check();
 
 -- One member's data (a phone's right of access): the account, the
 -- phone's STOP (optout: NULL, or when, how and by which token: the

@@ -13,8 +13,9 @@
 # says how close Pigeon gets.
 # Knobs: BENCH_FOLLOWERS (100000), BENCH_SMPP_WINDOW (100),
 # BENCH_SMPP_CLIENTS (8), BENCH_SMPP_PORT (base TCP port, 18200),
-# BENCH_SMPP_AHEAD (8: the bind's `ahead`, windows' worth pigeond hands
-# its worker; the default is 4, the bench's setting is Pigeon's fastest),
+# BENCH_SMPP_AHEAD (32: the bind's `ahead`, windows' worth pigeond hands
+# its worker; the default is 4, the bench's setting is Pigeon's fastest,
+# measured on 2026-12-06 against 8, 16 and 48: docs/performance.md),
 # BENCH_SMPP_REPORT (yes; no: no receipts asked, to time the submit path
 # alone), BENCH_SMPP_PERF=S (perf record pigeond for S seconds),
 # BENCH_SMPP_PIGEON_ONLY=1 (Pigeon's run alone, for profiling: no row),
@@ -90,7 +91,7 @@ port = $sp
 system_id = pigeon
 password = secret
 window = $W
-ahead = ${BENCH_SMPP_AHEAD:-8}
+ahead = ${BENCH_SMPP_AHEAD:-32}
 report = ${BENCH_SMPP_REPORT:-yes}
 CONF
 	chmod 600 "$conf"
@@ -237,7 +238,7 @@ KCONF
 	rp=$(calc "$F / $tp"); rk=$(calc "$F / $tk")
 	echo "bench: smpp: pigeon $rp/s, kannel $rk/s, simulator ceiling $ceil/s" \
 	    "(${rflag:+with receipts; }submits alone $ceil_bare/s); receipts matched $matched of $F" >&2
-	result smpp "submit/s" "$rp" "$rk" "$(calc "$rp / $rk")" ">= 1.5 (Kannel); receipts $matched/$F; ahead ${BENCH_SMPP_AHEAD:-8}"
+	result smpp "submit/s" "$rp" "$rk" "$(calc "$rp / $rk")" ">= 1.5 (Kannel); receipts $matched/$F; ahead ${BENCH_SMPP_AHEAD:-32}"
 	result smpp-ceiling "submit/s" "$rp" "$ceil" "$(calc "$rp / $ceil")" ">= 0.5 (within 2x)${rflag:+; receipts both sides}"
 	[ "${BENCH_SMPP_REPORT:-yes}" = no ] || [ "$matched" -eq "$F" ]
 }

@@ -449,6 +449,36 @@ START_TEST(test_suspend_stops_fanout)
 }
 END_TEST
 
+/*
+ * A suspended follower's copy of a post is born cancelled and says why,
+ * the others' queued: a post's copies are judged as they are made
+ * (pigeon_post_copies), not by the trigger that judges every other row
+ * queued. Rolled back: pigeond never sees these rows.
+ */
+START_TEST(test_suspended_follower_copy)
+{
+	h_db_exec(g.db, "BEGIN");
+	char *post = h_db_value(g.db, "WITH a AS (INSERT INTO accounts (phone, handle, lang) "
+	    "VALUES ('+212661000451', 'caster', 'en') RETURNING id), "
+	    "f AS (INSERT INTO accounts (phone, handle, lang, suspended_at) "
+	    "SELECT '+2126610006' || lpad(i::text, 2, '0'), 'listener' || i, 'en', "
+	    "CASE WHEN i = 2 THEN now() END FROM generate_series(1, 3) i RETURNING id), "
+	    "fo AS (INSERT INTO follows (followee, follower) SELECT a.id, f.id FROM a, f "
+	    "RETURNING 1) SELECT id FROM a", 0, NULL);
+	ck_assert_ptr_nonnull(post);
+	const char *pp[] = { post };
+	free(h_db_value(g.db, "SELECT pigeon_post($1::bigint, 'tea at five', NULL)", 1, pp));
+	char *states = h_db_value(g.db, "SELECT string_agg(recipient || ' ' || state || "
+	    "coalesce(' ' || last_error, ''), ',' ORDER BY recipient) FROM outbox o "
+	    "JOIN posts p ON p.id = o.post_id WHERE p.account_id = $1::bigint", 1, pp);
+	h_db_exec(g.db, "ROLLBACK");
+	ck_assert_str_eq(states, "+212661000601 queued,"
+	    "+212661000602 cancelled account suspended,+212661000603 queued");
+	free(states);
+	free(post);
+}
+END_TEST
+
 START_TEST(test_export_erase)
 {
 	char *out = NULL;
@@ -544,6 +574,7 @@ main(void)
 	tcase_add_test(tc, test_in_flight_when_removed);
 	tcase_add_test(tc, test_webhooks_after_removal);
 	tcase_add_test(tc, test_suspend_stops_fanout);
+	tcase_add_test(tc, test_suspended_follower_copy);
 	tcase_add_test(tc, test_export_erase);
 	suite_add_tcase(s, tc);
 	return h_main(s);

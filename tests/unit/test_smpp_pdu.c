@@ -413,6 +413,16 @@ START_TEST(test_text_parts)
 	ck_assert_int_eq(tp.udh_len[0], 6);
 	ck_assert_int_eq(tp.udh[1][3], 0xab);
 	ck_assert_int_eq(tp.udh[1][5], 2);
+	/* The same text again (a fan-out's next copy, its parts kept from
+	 * the last): its own reference, the same parts. */
+	struct text_parts again;
+	ck_assert_int_eq(text_encode(longtext, 0, 0, NULL, 0, 0x1cd, &again, &err), 0);
+	ck_assert_int_eq(again.n, 2);
+	ck_assert_int_eq(again.udh[0][3], 0xcd);
+	ck_assert_int_eq(again.udh[1][3], 0xcd);
+	ck_assert_int_eq(again.udh[1][5], 2);
+	ck_assert_mem_eq(again.body[1], tp.body[1], tp.body_len[1]);
+	ck_assert_int_eq(again.body_len[1], tp.body_len[1]);
 	/* Cut to one part with an ending. */
 	ck_assert_int_eq(text_encode(longtext, 1, 0, "\xe2\x80\xa6 GET bob", 0, 1,
 	    &tp, &err), 0);
