@@ -223,6 +223,7 @@ h_gateway_stop(struct h_gateway *g)
 	/* pigeond's log holds its workers' stderr too. */
 	log = h_strf("%s/pigeond.log", g->dir);
 	h_assert_no_sanitizer_report(log);
+	h_assert_drained(log);
 	free(log);
 	for (int i = 0; i < g->nmodems; i++) {
 		log = h_strf("%s/sim%d.log", g->dir, i);

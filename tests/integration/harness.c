@@ -618,6 +618,29 @@ h_assert_no_sanitizer_report(const char *path)
 	free(data);
 }
 
+/*
+ * pigeond's log holds no drain that ran out of time: a SIGTERM whose
+ * drain waited its 30 s for something that never came ("still busy
+ * after 30 s; exiting anyway") exits 0 all the same, and passed.
+ */
+void
+h_assert_drained(const char *path)
+{
+	char *data = h_read_file(path);
+	char *at = data != NULL ? strstr(data, "still busy after") : NULL;
+
+	if (at != NULL) {
+		char *line = at;
+		while (line > data && line[-1] != '\n')
+			line--;
+		fprintf(stderr, "harness: pigeond's drain timed out in %s:\n%.1000s\n",
+		    path, line);
+		free(data);
+		h_fatal("pigeond's drain timed out (%s)", path);
+	}
+	free(data);
+}
+
 size_t
 h_http_read_request(int c, char *buf, size_t cap)
 {

@@ -155,6 +155,8 @@ void	 h_post(struct h_gateway *, int modem, const char *from, const char *text,
 
 /* Fails the test if the log at path holds an ASan, UBSan or LSan report. */
 void	 h_assert_no_sanitizer_report(const char *path);
+/* Fails the test if pigeond's log at path shows its drain timed out. */
+void	 h_assert_drained(const char *path);
 void	 h_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* A GET on 127.0.0.1:port; returns the status code, body in *body (malloc).
