@@ -199,8 +199,7 @@ text_encode(const char *text, int max_parts, int max_parts_ucs2,
 		return 0;
 	}
 	memset(tp, 0, sizeof(*tp));
-	if (!utf8_valid(text, strlen(text)) ||
-	    (more != NULL && !utf8_valid(more, strlen(more)))) {
+	if (!utf8_valid(text, strlen(text)) || !utf8_valid(more, strlen(more))) {
 		*err = "text is not valid UTF-8";
 		return -1;
 	}
