@@ -22,6 +22,15 @@
  * its phone sent after it, then is stored again, "settled": by then the
  * news of that loss, which may come after the SMSC's copy, has come, or
  * it is a new SMS.
+ *
+ * An SMPP worker forgets a delivery whose answer it can no longer give
+ * (its session closed, or its wait ran out) and says so (`dropped`,
+ * inbound_dropped): the SMSC delivers it again, perhaps on another bind
+ * of the account, perhaps another host's, which may store its copy
+ * while the first waits here for the database. Stored after that copy,
+ * the first was one of an SMS stored on a bind seen alive: held, then
+ * stored as a new SMS, a post or a DM applied twice. So what was
+ * dropped and is not stored yet is forgotten here too.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -52,6 +61,7 @@ struct part {
 	int		 folder;
 	int		 location;
 	int		 alone;		/* failed in a batch: try it by itself */
+	int		 dropped;	/* forgotten by its worker while in flight */
 	int64_t		 settle_at;	/* held: stored again then (ms, monotonic) */
 	json_t		*row;		/* the object pigeon_inbox_store_parts takes */
 };
@@ -232,6 +242,74 @@ inbound_sms(struct link *m, json_t *msg)
 	inbound_kick();
 }
 
+/* Whether p came from l's current worker with one of these locations. */
+static int
+part_dropped(const struct part *p, const struct link *l, json_t *locations)
+{
+	size_t i;
+	json_t *v;
+
+	if (p->modem != l || p->generation != l->generation)
+		return 0;
+	json_array_foreach(locations, i, v)
+		if (json_is_integer(v) && json_integer_value(v) == p->location)
+			return 1;
+	return 0;
+}
+
+/* Forgets the parts of list that the worker dropped; how many. */
+static int
+drop_from(struct part_list *list, const struct link *l, json_t *locations)
+{
+	struct part *p, *next;
+	int n = 0;
+
+	for (p = TAILQ_FIRST(list); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (part_dropped(p, l, locations)) {
+			TAILQ_REMOVE(list, p, entry);
+			part_free(p);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * The worker forgot these deliveries unanswered (`dropped`): those not
+ * stored yet, waiting for the database or held, are forgotten too, and
+ * the SMSC's copy, on whichever bind, is stored once. One in a statement
+ * in flight may commit: it is then stored, and the SMSC's copy is judged
+ * as any copy of an SMS whose session closed (the loss written by the
+ * link, or the worker's `redelivery`); held or given back by the store,
+ * it is forgotten then (inbound_stored, inbound_flush).
+ */
+void
+inbound_dropped(struct link *l, json_t *msg)
+{
+	json_t *locations = json_object_get(msg, "locations");
+	struct part *p;
+	int n, inflight = 0;
+
+	if (!json_is_array(locations) || l->kind != LINK_SMPP)
+		return;
+	n = drop_from(&pending, l, locations) + drop_from(&settling, l, locations);
+	TAILQ_FOREACH(p, &in_flight, entry)
+		if (part_dropped(p, l, locations)) {
+			p->dropped = 1;
+			inflight++;
+		}
+	if (n > 0)
+		log_info("modem %s: %d SMS part(s) not stored yet forgotten: "
+		    "the worker dropped them unanswered, the SMSC delivers "
+		    "them again", l->name, n);
+	if (inflight > 0)
+		log_info("modem %s: %d SMS part(s) dropped by the worker while "
+		    "being stored", l->name, inflight);
+	/* What waited behind a held part of its phone may go now. */
+	if (n > 0)
+		inbound_kick();
+}
 
 static const char *
 part_sender(const struct part *p)
@@ -391,7 +469,9 @@ inbound_stored(PGresult *res, void *arg)
 			 * to it and never stored. */
 			log_warnx("modem %s: cannot store the SMS at location %d: %s",
 			    p->modem->name, p->location, store_error(res));
-			supervisor_release(p->modem, p->generation, p->location);
+			if (!p->dropped)
+				supervisor_release(p->modem, p->generation,
+				    p->location);
 			TAILQ_REMOVE(&in_flight, p, entry);
 			part_free(p);
 		} else {
@@ -412,11 +492,23 @@ inbound_stored(PGresult *res, void *arg)
 	while ((p = TAILQ_FIRST(&in_flight)) != NULL) {
 		TAILQ_REMOVE(&in_flight, p, entry);
 		if (held_has(held, ++k)) {
+			/* Not stored, and its worker forgot it: the SMSC's
+			 * copy is the one stored. */
+			if (p->dropped) {
+				part_free(p);
+				continue;
+			}
 			part_settle(p);
 			nheld++;
 			continue;
 		}
-		supervisor_delete(p->modem, p->generation, p->folder, p->location);
+		/* Stored though its worker forgot it (its statement was in
+		 * flight): the SMSC's copy is judged as any copy of a stored
+		 * SMS whose session closed (20_inbox.sql), and there is no
+		 * deliver_sm left to answer. */
+		if (!p->dropped)
+			supervisor_delete(p->modem, p->generation, p->folder,
+			    p->location);
 		part_free(p);
 		n++;
 	}
@@ -447,6 +539,12 @@ inbound_flush(void)
 	for (p = TAILQ_FIRST(&pending); p != NULL && n < (alone ? 1 : BATCH_MAX);
 	    p = next) {
 		next = TAILQ_NEXT(p, entry);
+		if (p->dropped) {
+			/* Back from a statement that did not store it. */
+			TAILQ_REMOVE(&pending, p, entry);
+			part_free(p);
+			continue;
+		}
 		if (!TAILQ_EMPTY(&settling) && part_waits(p))
 			continue;
 		if (n == 0)

@@ -108,6 +108,7 @@ static const struct field_rule rules[] = {
 	{ "deleted", "folder", F_INT, 0, 0, 255 },
 	{ "delete_failed", "location", F_INT, F_REQ, 0, INT32_MAX },
 	{ "delete_failed", "error", F_STR, 0, 0, 0 },
+	{ "dropped", "locations", F_ARR, F_REQ, 0, 0 },
 	{ "error", "stage", F_STR, 0, 0, 0 },
 	{ "error", "error", F_STR, 0, 0, 0 },
 	{ "ready", NULL, F_INT, 0, 0, 0 },

@@ -377,6 +377,7 @@ void	 reports_free(void);
 
 /* inbound.c */
 void	 inbound_sms(struct link *, json_t *msg);
+void	 inbound_dropped(struct link *, json_t *msg);
 void	 inbound_kick(void);
 int	 inbound_busy(void);
 int	 inbound_refused(void);	/* SMS parts held: the database refuses */

@@ -331,6 +331,8 @@ worker_handle(struct link *l, const char *line, size_t len)
 		log_warnx("modem %s: cannot delete location %lld: %s", l->name,
 		    (long long)json_integer_value(json_object_get(msg, "location")),
 		    json_string_value(json_object_get(msg, "error")));
+	} else if (strcmp(type, "dropped") == 0) {
+		inbound_dropped(l, msg);
 	} else if (strcmp(type, "report") == 0) {
 		reports_receipt(l, msg);
 	} else if (strcmp(type, "link") == 0) {

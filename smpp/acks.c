@@ -17,7 +17,9 @@
  * An entry leaves the book when pigeond answers it, when its session
  * closes (acks_drop_owner: the SMSC delivers it again on the next one),
  * or when it has waited ACKS_MAX_AGE_MS (acks_oldest: link.c answers it
- * with a temporary error, and the SMSC delivers it again). pigeond
+ * with a temporary error, and the SMSC delivers it again). The last two
+ * are told to pigeond (`dropped`): what it has not stored of them it
+ * forgets, as the SMSC's copy, perhaps on another bind, is stored. pigeond
  * answers within seconds; one it never answers (a store that failed, an
  * ack refused while the database was away) otherwise stayed for good,
  * every copy of it was joined to it and never stored, and once
@@ -305,16 +307,21 @@ acks_take(long long handle, enum acks_then then, void **owner, unsigned *gen,
 }
 
 size_t
-acks_drop_owner(void *owner)
+acks_drop_owner(void *owner, long long **handles)
 {
 	size_t n = 0;
 
+	*handles = NULL;
 	for (size_t i = acks_head; i < nacks; i++)
 		if (acks[i].handle != 0 && acks[i].owner == owner) {
+			long long *h = realloc(*handles, (n + 1) * sizeof(*h));
+			if (h == NULL)
+				fatal("realloc");
+			*handles = h;
+			h[n++] = acks[i].handle;
 			/* The SMSC delivers it again, on the next session. */
 			acks_again_note(acks[i].key);
 			ack_hole(i);
-			n++;
 		}
 	acks_settle();
 	return n;

@@ -126,6 +126,19 @@ rx_tell(struct sess *s, const char *why, uint32_t status)
 	main_link_down(role_name(s->role), why, status, 1);
 }
 
+/* A closed session's deliveries can no longer be answered: the SMSC
+ * sends them again, perhaps on another bind of the account, which may
+ * store its copy first; pigeond is told to store none it still has. */
+static void
+sess_drop_acks(struct sess *s)
+{
+	long long *dropped;
+	size_t n = acks_drop_owner(s, &dropped);
+
+	main_dropped(dropped, n);
+	free(dropped);
+}
+
 static void
 sess_close(struct sess *s, const char *why, uint32_t status)
 {
@@ -142,8 +155,7 @@ sess_close(struct sess *s, const char *why, uint32_t status)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	/* Its deliveries can no longer be answered: the SMSC sends them again. */
-	acks_drop_owner(s);
+	sess_drop_acks(s);
 	if ((s->state == S_BOUND || s->state == S_UNBINDING) &&
 	    now_ms() - s->bound_at >= BOUND_STEADY_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -327,19 +339,27 @@ link_release(long long handle, const char **err)
 static void
 acks_expire(void)
 {
-	long long h;
+	long long h, *dropped = NULL;
 	const char *err;
 	long wait = cfg.ack_wait_ms > 0 ? cfg.ack_wait_ms : ACKS_MAX_AGE_MS;
-	int n = 0;
+	size_t n = 0;
 
 	while ((h = acks_oldest(wait)) != 0) {
+		long long *d = realloc(dropped, (n + 1) * sizeof(*d));
+		if (d == NULL)
+			fatal("realloc");
+		dropped = d;
+		dropped[n++] = h;
 		(void)ack_answer(h, ESME_RX_T_APPN, ACKS_AGAIN, &err);
-		n++;
 	}
 	if (n > 0)
-		log_warnx("%d deliver_sm not committed by pigeond in %d s: "
+		log_warnx("%zu deliver_sm not committed by pigeond in %d s: "
 		    "answered ESME_RX_T_APPN, the SMSC delivers them again", n,
 		    (int)(wait / 1000));
+	/* Not stored yet (the database away), pigeond would store them after
+	 * the SMSC's copies, which another bind may bring. */
+	main_dropped(dropped, n);
+	free(dropped);
 }
 
 /* A deliver_sm, or a data_sm (cmd): the same MO or receipt, answered

@@ -245,6 +245,25 @@ main_send_failed(long long id, int parts, int parts_sent, int nids,
 	emit(m);
 }
 
+/* Deliveries forgotten unanswered (acks.c): pigeond forgets what it has
+ * not stored of them, as the SMSC delivers each again (inbound.c). */
+void
+main_dropped(const long long *handles, size_t n)
+{
+	json_t *m, *locs;
+
+	if (n == 0)
+		return;
+	m = msg_new("dropped");
+	if ((locs = json_array()) == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(locs, json_integer(handles[i]));
+	json_object_set_new(m, "folder", json_integer(0));
+	json_object_set_new(m, "locations", locs);
+	emit(m);
+}
+
 /* The SMSC said slow down (status): no submit for ms (submit.c). */
 void
 main_paused(int ms, uint32_t status)

@@ -306,8 +306,9 @@ void	 link_send(long long id, const char *to, const char *text, int report,
 #define ACKS_MAX_AGE_MS	(5 * 60 * 1000)
 size_t	 acks_waiting(void);
 /* Forgets every delivery of a session that closed (their answers can no
- * longer be given); how many. */
-size_t	 acks_drop_owner(void *owner);
+ * longer be given); how many, their handles in *handles (malloc'd, the
+ * caller frees; NULL when none), to tell pigeond (main_dropped). */
+size_t	 acks_drop_owner(void *owner, long long **handles);
 /* The handle of the oldest delivery waiting when it has waited age_ms or
  * more, else 0. */
 long long acks_oldest(long age_ms);
@@ -366,6 +367,9 @@ void	 main_send_failed(long long id, int parts, int parts_sent, int nids,
  * asked so (acks_add), said as a redelivery. */
 void	 main_deliver(long long handle, uint32_t seq, const struct deliver *,
 	    int again, int receipt);
+/* Deliveries forgotten unanswered (their session closed, their wait ran
+ * out): pigeond forgets what it has not stored of them. */
+void	 main_dropped(const long long *handles, size_t n);
 void	 main_exit(int) __attribute__((noreturn));
 
 #endif

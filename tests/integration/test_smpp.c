@@ -2735,6 +2735,111 @@ START_TEST(test_answer_lost_host_killed)
 }
 END_TEST
 
+/* Lines of host a's log that say pigeond got an SMS of `from` on orange. */
+static int
+orange_sms_from(const char *from)
+{
+	char *path = h_strf("%s/pigeond.log", g.dir), *log = h_read_file(path);
+	const char *needle = "modem orange: sms at ";
+	int n = 0;
+
+	/* The line ends "from +2126...": counted by the number alone. */
+	for (char *l = log; l != NULL && (l = strstr(l, needle)) != NULL; l++) {
+		char *eol = strchr(l, '\n');
+		char *at = strstr(l, from);
+		if (at != NULL && (eol == NULL || at < eol))
+			n++;
+	}
+	free(log);
+	free(path);
+	return n;
+}
+
+struct sms_seen {
+	const char *from;
+	int n;
+};
+
+static int
+orange_sms_reached(void *arg)
+{
+	struct sms_seen *w = arg;
+
+	if (orange_sms_from(w->from) >= w->n)
+		return 1;
+	h_sleep_ms(50);
+	return 0;
+}
+
+/*
+ * Host a's database goes away (its connections cut, none let in) while
+ * the SMSC delivers an MO (a DM) on orange: pigeond keeps the part,
+ * unstored, unanswered. The SMSC then closes its sessions; the worker
+ * drops the delivery from its book, and the SMSC delivers it again on
+ * orange2, host b's bind, which stores and applies it. The database
+ * back, host a stored its copy too: the copy of one stored on a bind
+ * seen alive, held 2 s, then stored as a new SMS: the DM queued twice.
+ * Now the worker says which deliveries it dropped, and pigeond forgets
+ * them: the DM is stored and queued once. What a sent after it on
+ * orange is applied, after it.
+ */
+START_TEST(test_dropped_while_database_away)
+{
+	const char *a = "+212661100304", *b = "+212661100313";
+	const char *text = "D sibdropb the clinic closes early on Friday";
+	const char *dm = "DM from @sibdropa: the clinic closes early on Friday";
+	const char *bb[] = { b };
+	char *host = strrchr(g.dir, '/') + 1;
+	const char *hp[] = { host };
+
+	TEXT(a, "JOIN sibdropa");
+	GETS(a, "@sibdropa");
+	TEXT(b, "JOIN sibdropb");
+	GETS(b, "@sibdropb");
+	TEXT(b, "FOLLOW sibdropa");
+	GETS(b, "You now follow @sibdropa");
+	settle();
+	/* Host a's database away: no connection in, its own cut. */
+	allow_connections(0);
+	ck_assert_int_ge(h_db_long(g.db, "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE datname = current_database() AND "
+	    "application_name LIKE 'pigeond ' || $1 || '%'", 1, hp), 1);
+	char *log = h_strf("%s/pigeond.log", g.dir);
+	ck_assert_int_eq(h_wait_file_contains(log, "paused (no send, no delete)",
+	    WAIT_MS), 0);
+	free(log);
+	/* The DM, delivered on orange: at host a's pigeond, kept there. */
+	struct sms_seen seen = { a, orange_sms_from(a) + 1 };
+	TEXT_OPTS(a, text, "--via orange --again-via orange2");
+	ck_assert_msg(h_wait_for(orange_sms_reached, &seen, WAIT_MS) == 0,
+	    "host a's pigeond never got the DM");
+	/* The SMSC closes its sessions: the DM again, on orange2. */
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"drop\"}"));
+	ck_assert_int_eq(h_wait_db(&g2, "SELECT count(*) FROM outbox WHERE "
+	    "recipient = $1 AND text LIKE 'DM from @sibdropa: %'", b, "1",
+	    WAIT_MS), 0);
+	/* The database back for host a; then a's next SMS, on orange, waits
+	 * behind its DM if host a holds it (the same phone). */
+	allow_connections(1);
+	h_wait_modem(&g, "orange", "online", WAIT_MS);
+	TEXT_OPTS(a, "D sibdropb and opens at eight on Saturday", "--via orange");
+	ck_assert_int_eq(h_wait_db(&g, "SELECT count(*) FROM inbox_messages WHERE "
+	    "text = 'D sibdropb and opens at eight on Saturday' AND state <> 'new'",
+	    NULL, "1", WAIT_MS), 0);
+	ck_assert_msg(h_wait_for(mo_answered, NULL, WAIT_MS) == 0,
+	    "the SMSC still has MO messages unanswered");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_messages "
+	    "WHERE text LIKE 'D sibdropb the clinic %'", 0, NULL), 1);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM outbox WHERE "
+	    "recipient = $1 AND text LIKE 'DM from @sibdropa: the clinic %'", 1, bb), 1);
+	GETS(b, dm);
+	GETS(b, "DM from @sibdropa: and opens at eight on Saturday");
+	ck_assert_msg(count_of(b, dm) == 1, "the DM came %d times:\n%s",
+	    count_of(b, dm), h_smsc_received(&smsc, b));
+	h_wait_modem(&g2, "orange2", "online", WAIT_MS);
+}
+END_TEST
+
 /* pigeon_inbox_store_parts (p_hold) of a batch of SMPP parts from an
  * alphanumeric sender (nothing is answered), each "LINK KEY [SENDER]
  * [redelivery] [settled] [emission=E]": "STORED HELD" (HELD: the places
@@ -3636,6 +3741,7 @@ main(void)
 	tcase_add_test(tc, test_receipts_on_another_host);
 	tcase_add_test(tc, test_answer_lost_redelivered_on_other_host);
 	tcase_add_test(tc, test_answer_lost_host_killed);
+	tcase_add_test(tc, test_dropped_while_database_away);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smpp_view");
 	tcase_set_timeout(tc, 300);

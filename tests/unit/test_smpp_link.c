@@ -84,6 +84,18 @@ void main_deliver(long long handle, uint32_t seq, const struct deliver *d,
 	last_text[n] = '\0';
 	last_d.sm = (const uint8_t *)last_text;
 }
+/* What the worker told pigeond it dropped: how many, the first and last. */
+static size_t dropped_n;
+static long long dropped_first, dropped_last;
+void main_dropped(const long long *handles, size_t n)
+{
+	if (n == 0)
+		return;
+	if (dropped_n == 0)
+		dropped_first = handles[0];
+	dropped_n += n;
+	dropped_last = handles[n - 1];
+}
 void main_exit(int code) { exit(code); }
 
 /*
@@ -920,8 +932,14 @@ START_TEST(test_acks_closed_session_dropped)
 		    "session %d: %d of %d deliveries reached pigeond (the rest "
 		    "throttled)", round + 1, deliver_calls, ACKS_MAX_WAITING / 2 + 10);
 		long long last = next_handle;
+		dropped_n = 0;
 		sess_close(&sess[0], "connection closed by the SMSC", 0);
 		ck_assert_uint_eq(acks_waiting(), 0);
+		/* pigeond is told, so that it stores none it still has: the
+		 * SMSC's copy may be stored first on another bind. */
+		ck_assert_uint_eq(dropped_n, ACKS_MAX_WAITING / 2 + 10);
+		ck_assert_int_eq(dropped_first, last - (ACKS_MAX_WAITING / 2 + 10) + 1);
+		ck_assert_int_eq(dropped_last, last);
 		/* pigeond's late commit of one: the session is gone. */
 		ck_assert_int_eq(link_ack(last, &err), -1);
 	}
@@ -961,9 +979,13 @@ START_TEST(test_acks_old_answered_again)
 	on_tick(-1, 0, NULL);
 	ck_assert_int_eq(resps_out(sess[0].bev, status, seqs, 8), 0);
 	ck_assert_uint_eq(acks_waiting(), 1);
-	/* Past it. */
+	/* Past it: answered, and pigeond told it is dropped. */
+	long long first = last_handle;
 	acks[acks_head].at -= ACKS_MAX_AGE_MS;
+	dropped_n = 0;
 	on_tick(-1, 0, NULL);
+	ck_assert_uint_eq(dropped_n, 1);
+	ck_assert_int_eq(dropped_first, first);
 	ck_assert_int_eq(resps_out(sess[0].bev, status, seqs, 8), 2);
 	ck_assert_uint_eq(status[0], ESME_RX_T_APPN);
 	ck_assert_uint_eq(seqs[0], 11);
@@ -1117,8 +1139,12 @@ END_TEST
 static void
 fresh(void)
 {
-	acks_drop_owner(&sess[0]);
-	acks_drop_owner(&sess[1]);
+	long long *h;
+
+	acks_drop_owner(&sess[0], &h);
+	free(h);
+	acks_drop_owner(&sess[1], &h);
+	free(h);
 	flood_said = 0;
 	again_head = again_n = 0;
 	last_again = 0;
