@@ -246,6 +246,10 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rate_restart \
 	tests/integration/test_simpin \
 	tests/integration/test_smpp \
+	tests/integration/test_smpp_receipts \
+	tests/integration/test_smpp_mo \
+	tests/integration/test_smpp_account \
+	tests/integration/test_smpp_links \
 	tests/integration/test_rel_smpp
 
 # What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
@@ -271,6 +275,10 @@ TESTS_FIRST = \
 	tests/integration/test_hostile_phone:loop \
 	tests/integration/test_public_web \
 	tests/integration/test_smpp \
+	tests/integration/test_smpp_receipts \
+	tests/integration/test_smpp_mo \
+	tests/integration/test_smpp_account \
+	tests/integration/test_smpp_links \
 	tests/integration/test_digest \
 	tests/integration/test_business:stats \
 	tests/integration/test_business:schedule \
@@ -399,6 +407,10 @@ $(foreach t,$(UNIT_TESTS),$(eval $(B)/$(t): $(addprefix $(B)/,$($(notdir $(t))_O
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(call obj,$(HARNESS_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
+# The SMPP tests share their gateway's fixtures and helpers (h_smpp.c).
+SMPP_TESTS = test_smpp test_smpp_receipts test_smpp_mo test_smpp_account test_smpp_links
+$(addprefix $(B)/tests/integration/,$(SMPP_TESTS)): $(B)/tests/integration/h_smpp.o
+
 test-bins: test-run-bins $(addprefix $(B)/,$(REL_ONLY_TESTS))
 # What make test runs, and only that.
 test-run-bins: $(PROGRAMS) $(addprefix $(B)/,$(UNIT_TESTS) $(INTEGRATION_TESTS) \
@@ -512,7 +524,9 @@ TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # its test folder, and any report in one fails the target). Slower than
 # make test and not part of it.
 VG_BUILD       = $(BUILD)/vg
-VALGRIND_TESTS = tests/integration/test_smpp tests/integration/test_commands \
+VALGRIND_TESTS = tests/integration/test_smpp tests/integration/test_smpp_receipts \
+	tests/integration/test_smpp_mo tests/integration/test_smpp_account \
+	tests/integration/test_smpp_links tests/integration/test_commands \
 	tests/integration/test_api tests/integration/test_business
 valgrind:
 	@scripts/deps
