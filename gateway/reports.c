@@ -505,7 +505,7 @@ reports_receipt(struct link *l, json_t *msg)
 	 * receipt whose answer it did not get (a session lost with it) again
 	 * to any receiver of the account, and one stored through a bind and
 	 * delivered again on another was a second report, counted twice
-	 * (test_smpp:smpp_account). The keys an older pigeond (0.21) wrote
+	 * (test_smpp_account:smpp_account). The keys an older pigeond (0.21) wrote
 	 * name the bind: a receipt delivered again across the upgrade is
 	 * stored once more (docs/operator.md, Upgrades). */
 	account = link_account(l);

@@ -340,7 +340,7 @@ parse_rate(json_t *o)
 /*
  * How long a delivery waits for pigeond's answer before it is answered
  * ESME_RX_T_APPN: ACKS_MAX_AGE_MS, or PIGEON_SMPP_ACK_WAIT_MS (1000 ms
- * at least), which only tests set (tests/integration/test_smpp.c: the
+ * at least), which only tests set (tests/integration/test_smpp_mo.c: the
  * 5 minutes in a few seconds). Not a config key: no operator should
  * shorten it.
  */

@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b5fe3efa5b1254b716ae9a477436c423a79e5dfd6743781f80b72e7af0b60cf9
+-- functions sha256: 4f74cfc9533bfbd5bb6d78baad785a61fa321cb5a57094893fe6460c8e41fd74
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 99 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 100 $$;

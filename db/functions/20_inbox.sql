@@ -249,7 +249,7 @@ $$;
 -- pigeond), and the SMSC's copy may come first: it delivers one again at
 -- once, on another bind, when a session closes with the answer on it,
 -- and the copy's batch was stored before the first bind's loss was
--- written (a DM sent twice; test_smpp:smpp_account). Settled, the part
+-- written (a DM sent twice; test_smpp_account:smpp_account). Settled, the part
 -- is judged as before: a redelivery if the news has come since, else a
 -- new SMS (a second STOP after a START).
 CREATE OR REPLACE FUNCTION pigeon_inbox_store_parts(p_parts jsonb, p_hold boolean,
@@ -301,7 +301,7 @@ BEGIN
 	-- pigeon_modem_state) since the first was stored, or no host holds
 	-- its lock now (its pigeond killed, its host switched off: nothing
 	-- wrote the loss, and a copy on another host's bind was a new SMS
-	-- after its 2 s hold; test_smpp:smpp_account_hosts), or the worker says it is
+	-- after its 2 s hold; test_smpp_account:smpp_account_hosts), or the worker says it is
 	-- one (it answered the first ESME_RX_T_APPN, its commit's answer
 	-- held past 5 minutes for the host lock, or its session closed under
 	-- it: the SMSC delivered it again on a link that stayed up), the only

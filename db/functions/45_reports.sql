@@ -294,7 +294,7 @@ BEGIN
 	-- joining the batch to a whole table. Joined, the parts' update was
 	-- planned while the table was small as a merge join walking the
 	-- primary key from its start, and kept: 14 ms a batch instead of 1
-	-- at 100,000 parts (test_smpp test_receipts_read_their_part).
+	-- at 100,000 parts (test_smpp_receipts test_receipts_read_their_part).
 	SELECT array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.outbox_id IS NOT NULL),
 	       array_agg(DISTINCT b.outbox_id) FILTER (WHERE b.outbox_id IS NOT NULL
 	                                              AND b.status < 32),
