@@ -350,6 +350,36 @@ orange_sms_reached(void *arg)
 	return 0;
 }
 
+/* Host a's latest pigeond has brought orange online: its log says so
+ * after its last start. (The modems row says online from before a
+ * restart: the test before restarts host a, whose new pigeond was still
+ * installing its functions when this one cut its database.) */
+static int
+orange_driven(void *unused)
+{
+	char *path = h_strf("%s/pigeond.log", g.dir), *log = h_read_file(path);
+	char *start = NULL, *on = NULL;
+	int ok;
+
+	(void)unused;
+	for (char *l = log; l != NULL && (l = strstr(l, "starting pigeond")) != NULL; l++)
+		start = l;
+	for (char *l = start; l != NULL && (l = strstr(l, "modem orange: ")) != NULL; l++) {
+		char *eol = strchr(l, '\n');
+		char *at = strstr(l, "-> online");
+		if (at != NULL && (eol == NULL || at < eol)) {
+			on = l;
+			break;
+		}
+	}
+	ok = start != NULL && on != NULL;
+	free(log);
+	free(path);
+	if (!ok)
+		h_sleep_ms(50);
+	return ok;
+}
+
 /*
  * Host a's database goes away (its connections cut, none let in) while
  * the SMSC delivers an MO (a DM) on orange: pigeond keeps the part,
@@ -371,6 +401,8 @@ START_TEST(test_dropped_while_database_away)
 	char *host = strrchr(g.dir, '/') + 1;
 	const char *hp[] = { host };
 
+	ck_assert_msg(h_wait_for(orange_driven, NULL, WAIT_MS) == 0,
+	    "host a's pigeond never brought orange online");
 	TEXT(a, "JOIN sibdropa");
 	GETS(a, "@sibdropa");
 	TEXT(b, "JOIN sibdropb");
