@@ -600,22 +600,34 @@ h_fatal(const char *fmt, ...)
 	exit(3);
 }
 
+/* Fails the test (what) if the log at path holds one of marks, shown from
+ * the start of its line. */
+static void
+assert_log_lacks(const char *path, const char *const *marks, const char *what)
+{
+	char *data = h_read_file(path);
+
+	for (int i = 0; data != NULL && marks[i] != NULL; i++) {
+		char *at = strstr(data, marks[i]);
+		if (at == NULL)
+			continue;
+		while (at > data && at[-1] != '\n')
+			at--;
+		fprintf(stderr, "harness: %s in %s:\n%.2000s\n", what, path, at);
+		free(data);
+		h_fatal("%s in %s", what, path);
+	}
+	free(data);
+}
+
 void
 h_assert_no_sanitizer_report(const char *path)
 {
-	static const char *marks[] = {
+	static const char *const marks[] = {
 		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", NULL
 	};
-	char *data = h_read_file(path);
-	for (int i = 0; data && marks[i]; i++) {
-		char *at = strstr(data, marks[i]);
-		if (at != NULL) {
-			fprintf(stderr, "harness: sanitizer report in %s:\n%.2000s\n", path, at);
-			free(data);
-			h_fatal("sanitizer report in %s", path);
-		}
-	}
-	free(data);
+
+	assert_log_lacks(path, marks, "sanitizer report");
 }
 
 /*
@@ -626,19 +638,9 @@ h_assert_no_sanitizer_report(const char *path)
 void
 h_assert_drained(const char *path)
 {
-	char *data = h_read_file(path);
-	char *at = data != NULL ? strstr(data, "still busy after") : NULL;
+	static const char *const marks[] = { "still busy after", NULL };
 
-	if (at != NULL) {
-		char *line = at;
-		while (line > data && line[-1] != '\n')
-			line--;
-		fprintf(stderr, "harness: pigeond's drain timed out in %s:\n%.1000s\n",
-		    path, line);
-		free(data);
-		h_fatal("pigeond's drain timed out (%s)", path);
-	}
-	free(data);
+	assert_log_lacks(path, marks, "pigeond's drain timed out");
 }
 
 size_t
