@@ -250,6 +250,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_smpp_mo \
 	tests/integration/test_smpp_account \
 	tests/integration/test_smpp_links \
+	tests/integration/test_smpp_routes \
 	tests/integration/test_rel_smpp
 
 # What `make test` runs (tests/run): a program, or PROGRAM:CASE for one of
@@ -278,6 +279,7 @@ TESTS_FIRST = \
 	tests/integration/test_smpp_receipts \
 	tests/integration/test_smpp_mo \
 	tests/integration/test_smpp_account \
+	tests/integration/test_smpp_routes \
 	tests/integration/test_smpp_links \
 	tests/integration/test_digest \
 	tests/integration/test_business:stats \
@@ -408,7 +410,8 @@ $(B)/tests/integration/%: $(B)/tests/integration/%.o $(call obj,$(HARNESS_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 # The SMPP tests share their gateway's fixtures and helpers (h_smpp.c).
-SMPP_TESTS = test_smpp test_smpp_receipts test_smpp_mo test_smpp_account test_smpp_links
+SMPP_TESTS = test_smpp test_smpp_receipts test_smpp_mo test_smpp_account test_smpp_links \
+	test_smpp_routes
 $(addprefix $(B)/tests/integration/,$(SMPP_TESTS)): $(B)/tests/integration/h_smpp.o
 
 test-bins: test-run-bins $(addprefix $(B)/,$(REL_ONLY_TESTS))
@@ -526,8 +529,9 @@ TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 VG_BUILD       = $(BUILD)/vg
 VALGRIND_TESTS = tests/integration/test_smpp tests/integration/test_smpp_receipts \
 	tests/integration/test_smpp_mo tests/integration/test_smpp_account \
-	tests/integration/test_smpp_links tests/integration/test_commands \
-	tests/integration/test_api tests/integration/test_business
+	tests/integration/test_smpp_links tests/integration/test_smpp_routes \
+	tests/integration/test_commands tests/integration/test_api \
+	tests/integration/test_business
 valgrind:
 	@scripts/deps
 	$(MAKE) BUILD=$(VG_BUILD) OPTFLAGS='-O1 -g' test-run-bins

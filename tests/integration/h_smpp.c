@@ -171,6 +171,34 @@ api_send(const char *to, const char *text)
 	return id;
 }
 
+/* Fields of the carrier's row of GET /api/modems, joined by '|' (malloc;
+ * NULL when there is no such row; a missing field is ""). */
+char *
+carrier_fields(const char *const *keys, size_t nkeys)
+{
+	char *body = NULL, *out = NULL;
+	json_t *all, *m;
+	size_t i, k;
+
+	if (h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body) == 200 &&
+	    (all = json_loads(body, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(all, "modems"), i, m) {
+			if (strcmp(json_string_value(json_object_get(m, "name")),
+			    "carrier") != 0)
+				continue;
+			for (k = 0; k < nkeys; k++) {
+				const char *v = json_string_value(json_object_get(m, keys[k]));
+				char *prev = out;
+				out = h_strf("%s%s%s", prev ? prev : "", k ? "|" : "", v ? v : "");
+				free(prev);
+			}
+		}
+		json_decref(all);
+	}
+	free(body);
+	return out;
+}
+
 /* A counter of the carrier's row of GET /api/modems; -1 without one. */
 long long
 carrier_counter(const char *name)

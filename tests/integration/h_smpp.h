@@ -52,6 +52,9 @@ json_t	*api_message(long id);
 void	 assert_api_state(long id, const char *state);
 /* A message to `to` through the API: its outbox id once sent. */
 long	 api_send(const char *to, const char *text);
+/* Fields of the carrier's row of GET /api/modems, joined by '|' (malloc;
+ * NULL when there is no such row; a missing field is ""). */
+char	*carrier_fields(const char *const *keys, size_t nkeys);
 /* A counter of the carrier's row of GET /api/modems; -1 without one. */
 long long carrier_counter(const char *name);
 /* Lets the gateway's database take new connections again (or not). */

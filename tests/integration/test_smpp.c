@@ -6,8 +6,8 @@
  * claims and outcomes of the queue, fan-outs, and the bind as operators
  * see it. One gateway serves every test (each uses its own phones).
  * The other SMPP tests: test_smpp_receipts.c, test_smpp_mo.c,
- * test_smpp_account.c and test_smpp_links.c; their fixtures and shared
- * helpers are in h_smpp.c.
+ * test_smpp_account.c, test_smpp_links.c and test_smpp_routes.c; their
+ * fixtures and shared helpers are in h_smpp.c.
  */
 #include <signal.h>
 #include <stdarg.h>
