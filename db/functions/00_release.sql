@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4f74cfc9533bfbd5bb6d78baad785a61fa321cb5a57094893fe6460c8e41fd74
+-- functions sha256: 23699cb5c48706cd2fc726c8f28dfa817c6902492227bdb1179524f212738ff2
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 100 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 101 $$;

@@ -125,6 +125,44 @@ START_TEST(test_older_binary_refuses_newer_functions)
 	h_gateway_stop(&g);
 }
 END_TEST
+/*
+ * The settings are read once a transaction (db/functions/35_updates.sql:
+ * the first read keeps the value for the rest of it). pigeond writes them
+ * at each start and reconnection (pigeon_settings_load): what a
+ * transaction read before they changed in it is read anew, and the next
+ * transaction reads what the last one wrote.
+ */
+START_TEST(test_settings_read_anew)
+{
+	struct h_gateway g;
+
+	memset(&g, 0, sizeof(g));
+	g.extra_config = "post_max = 150\n";
+	h_gateway_start(&g, "upgrade_settings", 1);
+	h_wait_modem(&g, "sim0", "online", 30000);
+	ck_assert_int_eq(h_db_long(g.db, "SELECT pigeon_setting_int('post_max')", 0,
+	    NULL), 150);
+	/* Read, written again with 77, read: both in one transaction, which
+	 * says what it read in its error and rolls back. */
+	PGresult *r = PQexec(g.db, "DO $$ DECLARE a integer; t text; b integer; "
+	    "BEGIN a := pigeon_setting_int('post_max'); t := pigeon_setting('timezone'); "
+	    "PERFORM pigeon_settings_load((SELECT jsonb_object_agg(key, CASE key "
+	    "WHEN 'post_max' THEN '77' WHEN 'timezone' THEN 'UTC' ELSE value END) "
+	    "FROM settings)); "
+	    "b := pigeon_setting_int('post_max'); "
+	    "RAISE EXCEPTION 'read % and %, then % and %', a, t, b, "
+	    "pigeon_setting('timezone'); END $$");
+	ck_assert_msg(strstr(PQresultErrorMessage(r),
+	    "read 150 and Africa/Casablanca, then 77 and UTC") != NULL,
+	    "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	/* A change written by one transaction, read by the next. */
+	h_db_exec(g.db, "UPDATE settings SET value = '78' WHERE key = 'post_max'");
+	ck_assert_int_eq(h_db_long(g.db, "SELECT pigeon_setting_int('post_max')", 0,
+	    NULL), 78);
+	h_gateway_stop(&g);
+}
+END_TEST
 
 int
 main(void)
@@ -133,6 +171,7 @@ main(void)
 	TCase *tc = tcase_create("upgrade");
 	tcase_add_test(tc, test_older_binary_refuses_newer_schema);
 	tcase_add_test(tc, test_older_binary_refuses_newer_functions);
+	tcase_add_test(tc, test_settings_read_anew);
 	suite_add_tcase(s, tc);
 	return h_main(s);
 }
