@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 23699cb5c48706cd2fc726c8f28dfa817c6902492227bdb1179524f212738ff2
+-- functions sha256: b6bf92a7e95bf10c67fd3f9941c9651829ec042ae755aabb1288571543db0259
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 101 $$;

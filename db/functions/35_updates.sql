@@ -17,7 +17,8 @@
 -- reads for 20,000 SMS, a tenth of the database's time (docs/
 -- performance.md). pigeon_setting and pigeon_setting_int are SQL
 -- functions with no subquery, so that the planner inlines them into
--- their callers; the table is read only by the loaders.
+-- their callers; the table is read only by the loaders, and a write to
+-- it clears what its transaction kept (settings_written).
 CREATE OR REPLACE FUNCTION pigeon_setting_missing(p_key text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -57,6 +58,23 @@ BEGIN
 	RETURN v;
 END $$;
 
+-- A key written (pigeon_settings_load, or an UPDATE of the table by
+-- hand) is read from the table again by the transaction that wrote it.
+CREATE OR REPLACE FUNCTION pigeon_setting_written()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+	PERFORM set_config(v.prefix || k.key, '', true)
+	   FROM (SELECT OLD.key WHERE TG_OP <> 'INSERT'
+	         UNION SELECT NEW.key WHERE TG_OP <> 'DELETE') k(key),
+	        (VALUES ('pigeon_s.'), ('pigeon_i.')) v(prefix)
+	  WHERE k.key ~ '^[a-z0-9_]+$';
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER settings_written
+	AFTER INSERT OR UPDATE OR DELETE ON settings
+	FOR EACH ROW EXECUTE FUNCTION pigeon_setting_written();
+
 CREATE OR REPLACE FUNCTION pigeon_setting(p_key text)
 RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT coalesce(substr(nullif(current_setting('pigeon_s.' || p_key, true), ''), 2),
@@ -81,13 +99,6 @@ BEGIN
 	IF p_settings ? 'timezone' THEN
 		PERFORM now() AT TIME ZONE (p_settings->>'timezone');
 	END IF;
-	-- What this transaction read before is read again (the old keys
-	-- and the new).
-	PERFORM set_config(v.prefix || k.key, '', true)
-	   FROM (SELECT s.key FROM settings s UNION SELECT e.key
-	           FROM jsonb_each_text(p_settings) e) k,
-	        (VALUES ('pigeon_s.'), ('pigeon_i.')) v(prefix)
-	  WHERE k.key ~ '^[a-z0-9_]+$';
 	DELETE FROM settings;
 	INSERT INTO settings (key, value)
 	SELECT key, value FROM jsonb_each_text(p_settings);
