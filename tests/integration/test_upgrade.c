@@ -3,7 +3,8 @@
  * database's schema (a host not yet upgraded in a rolling upgrade) must
  * not start: it would put its older functions over the newer ones. It
  * says so in one line and exits with status 78, leaving the functions as
- * they were.
+ * they were. And the settings each start writes, which the functions
+ * read once a transaction, are read anew once written.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -125,6 +126,7 @@ START_TEST(test_older_binary_refuses_newer_functions)
 	h_gateway_stop(&g);
 }
 END_TEST
+
 /*
  * The settings are read once a transaction (db/functions/35_updates.sql:
  * the first read keeps the value for the rest of it). pigeond writes them
