@@ -306,6 +306,17 @@ acks_take(long long handle, enum acks_then then, void **owner, unsigned *gen,
 	return -1;
 }
 
+void
+acks_handles_add(long long **handles, size_t *n, long long handle)
+{
+	long long *h = realloc(*handles, (*n + 1) * sizeof(*h));
+
+	if (h == NULL)
+		fatal("realloc");
+	h[(*n)++] = handle;
+	*handles = h;
+}
+
 size_t
 acks_drop_owner(void *owner, long long **handles)
 {
@@ -314,11 +325,7 @@ acks_drop_owner(void *owner, long long **handles)
 	*handles = NULL;
 	for (size_t i = acks_head; i < nacks; i++)
 		if (acks[i].handle != 0 && acks[i].owner == owner) {
-			long long *h = realloc(*handles, (n + 1) * sizeof(*h));
-			if (h == NULL)
-				fatal("realloc");
-			*handles = h;
-			h[n++] = acks[i].handle;
+			acks_handles_add(handles, &n, acks[i].handle);
 			/* The SMSC delivers it again, on the next session. */
 			acks_again_note(acks[i].key);
 			ack_hole(i);

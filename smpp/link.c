@@ -345,11 +345,7 @@ acks_expire(void)
 	size_t n = 0;
 
 	while ((h = acks_oldest(wait)) != 0) {
-		long long *d = realloc(dropped, (n + 1) * sizeof(*d));
-		if (d == NULL)
-			fatal("realloc");
-		dropped = d;
-		dropped[n++] = h;
+		acks_handles_add(&dropped, &n, h);
 		(void)ack_answer(h, ESME_RX_T_APPN, ACKS_AGAIN, &err);
 	}
 	if (n > 0)

@@ -259,7 +259,6 @@ main_dropped(const long long *handles, size_t n)
 		fatalx("out of memory");
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(locs, json_integer(handles[i]));
-	json_object_set_new(m, "folder", json_integer(0));
 	json_object_set_new(m, "locations", locs);
 	emit(m);
 }

@@ -309,6 +309,8 @@ size_t	 acks_waiting(void);
  * longer be given); how many, their handles in *handles (malloc'd, the
  * caller frees; NULL when none), to tell pigeond (main_dropped). */
 size_t	 acks_drop_owner(void *owner, long long **handles);
+/* Appends handle to the list *handles of *n (realloc'd). */
+void	 acks_handles_add(long long **handles, size_t *n, long long handle);
 /* The handle of the oldest delivery waiting when it has waited age_ms or
  * more, else 0. */
 long long acks_oldest(long age_ms);

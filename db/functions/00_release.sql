@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: b6bf92a7e95bf10c67fd3f9941c9651829ec042ae755aabb1288571543db0259
+-- functions sha256: 4fc6b7188429bdf8c9eb259e547440e94e3c00e22a692f2b5988c1979027c62b
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 101 $$;

@@ -17,7 +17,7 @@
 -- reads for 20,000 SMS, a tenth of the database's time (docs/
 -- performance.md). pigeon_setting and pigeon_setting_int are SQL
 -- functions with no subquery, so that the planner inlines them into
--- their callers; the table is read only by the loaders, and a write to
+-- their callers; the table is read only by the loader, and a write to
 -- it clears what its transaction kept (settings_written).
 CREATE OR REPLACE FUNCTION pigeon_setting_missing(p_key text)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -26,34 +26,22 @@ BEGIN
 	    p_key;
 END $$;
 
--- The value from the table, kept for the rest of the transaction ('v'
--- before it: an empty value is a value). STABLE, as the readers that
--- call it must be to be inlined: its only effect is that variable.
-CREATE OR REPLACE FUNCTION pigeon_setting_load(p_key text)
+-- The value from the table, kept for the rest of the transaction: as
+-- text ('v' before it: an empty value is a value), or with p_int as an
+-- integer, which a value that is none is not. STABLE, as the readers
+-- that call it must be to be inlined: its only effect is that variable.
+CREATE OR REPLACE FUNCTION pigeon_setting_load(p_key text, p_int boolean)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
-	v text := (SELECT value FROM settings WHERE key = p_key);
+	v text := (SELECT value FROM settings WHERE key = p_key
+	           AND (NOT p_int OR value ~ '^[0-9]{1,9}$'));
 BEGIN
 	IF v IS NULL THEN
 		RETURN pigeon_setting_missing(p_key);
 	END IF;
 	IF p_key ~ '^[a-z0-9_]+$' THEN
-		PERFORM set_config('pigeon_s.' || p_key, 'v' || v, true);
-	END IF;
-	RETURN v;
-END $$;
-
-CREATE OR REPLACE FUNCTION pigeon_setting_int_load(p_key text)
-RETURNS integer LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
-DECLARE
-	v integer := (SELECT value::integer FROM settings WHERE key = p_key
-	              AND value ~ '^[0-9]{1,9}$');
-BEGIN
-	IF v IS NULL THEN
-		RETURN pigeon_setting_missing(p_key)::integer;
-	END IF;
-	IF p_key ~ '^[a-z0-9_]+$' THEN
-		PERFORM set_config('pigeon_i.' || p_key, v::text, true);
+		PERFORM set_config(CASE WHEN p_int THEN 'pigeon_i.' ELSE 'pigeon_s.' END
+		    || p_key, CASE WHEN p_int THEN v ELSE 'v' || v END, true);
 	END IF;
 	RETURN v;
 END $$;
@@ -78,13 +66,13 @@ CREATE OR REPLACE TRIGGER settings_written
 CREATE OR REPLACE FUNCTION pigeon_setting(p_key text)
 RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT coalesce(substr(nullif(current_setting('pigeon_s.' || p_key, true), ''), 2),
-	    pigeon_setting_load(p_key));
+	    pigeon_setting_load(p_key, false));
 $$;
 
 CREATE OR REPLACE FUNCTION pigeon_setting_int(p_key text)
 RETURNS integer LANGUAGE sql STABLE AS $$
 	SELECT coalesce(nullif(current_setting('pigeon_i.' || p_key, true), '')::integer,
-	    pigeon_setting_int_load(p_key));
+	    pigeon_setting_load(p_key, true)::integer);
 $$;
 
 -- Called by pigeond at every start with its [pigeon] keys. An unknown

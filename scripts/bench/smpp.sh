@@ -59,6 +59,7 @@ bench_smpp() {
 	F=${BENCH_FOLLOWERS:-100000}
 	W=${BENCH_SMPP_WINDOW:-100}
 	C=${BENCH_SMPP_CLIENTS:-8}
+	ahead=${BENCH_SMPP_AHEAD:-32}
 	base=${BENCH_SMPP_PORT:-18200}
 	dir=$BENCH_VAR/smpp
 	mkdir -p "$dir"
@@ -91,7 +92,7 @@ port = $sp
 system_id = pigeon
 password = secret
 window = $W
-ahead = ${BENCH_SMPP_AHEAD:-32}
+ahead = $ahead
 report = ${BENCH_SMPP_REPORT:-yes}
 CONF
 	chmod 600 "$conf"
@@ -238,7 +239,7 @@ KCONF
 	rp=$(calc "$F / $tp"); rk=$(calc "$F / $tk")
 	echo "bench: smpp: pigeon $rp/s, kannel $rk/s, simulator ceiling $ceil/s" \
 	    "(${rflag:+with receipts; }submits alone $ceil_bare/s); receipts matched $matched of $F" >&2
-	result smpp "submit/s" "$rp" "$rk" "$(calc "$rp / $rk")" ">= 1.5 (Kannel); receipts $matched/$F; ahead ${BENCH_SMPP_AHEAD:-32}"
+	result smpp "submit/s" "$rp" "$rk" "$(calc "$rp / $rk")" ">= 1.5 (Kannel); receipts $matched/$F; ahead $ahead"
 	result smpp-ceiling "submit/s" "$rp" "$ceil" "$(calc "$rp / $ceil")" ">= 0.5 (within 2x)${rflag:+; receipts both sides}"
 	[ "${BENCH_SMPP_REPORT:-yes}" = no ] || [ "$matched" -eq "$F" ]
 }
