@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: 4fc6b7188429bdf8c9eb259e547440e94e3c00e22a692f2b5988c1979027c62b
+-- functions sha256: acab12a42fb87f4eb788f9eb4ece533019a0b9156f36cfc1d1f7fd91af4d705a
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
-RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 101 $$;
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 102 $$;

@@ -53,6 +53,45 @@
 -- outbox.claim): each outcome carries it (pigeon_outbox_outcomes), so that
 -- an outcome applied twice (a batch whose answer was lost, sent again) or
 -- late never acts on a later claim of the same row.
+-- Statistics taken while the outbox held no open row say that its open
+-- rows' indexes are empty, whatever they hold since; planned from them,
+-- the claim's per-phone check read every open row for each row claimed (a
+-- full scan of a partial index believed empty, the inner side of a
+-- nested loop). After a fan-out of 20,000 into an outbox analyzed with
+-- 20,000 delivered rows, each claim ran over a minute, until autovacuum's
+-- next analysis (docs/performance.md, "nineteenth part"). So a claim
+-- that finds 200 queued rows or more, over four times what the
+-- statistics count in the open rows' index, analyzes the table first
+-- (its rows as this transaction sees them: 0.1-0.2 s at 40,000 rows). At
+-- most once a minute a session: a table so large that the sample misses
+-- the open rows keeps the statistics it had. -1 (never analyzed nor
+-- vacuumed): the planner sizes the index by its pages, which is right.
+CREATE OR REPLACE FUNCTION pigeon_outbox_restat()
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_seqscan = off AS $$
+DECLARE
+	counted real;
+	queued integer;
+	last text := current_setting('pigeon_claim.analyzed_at', true);
+BEGIN
+	SELECT c.reltuples INTO counted FROM pg_class c
+	 WHERE c.oid = 'outbox_recipient_open'::regclass;
+	IF counted IS NULL OR counted < 0 OR counted >= 250 THEN
+		RETURN false;
+	END IF;
+	SELECT count(*) INTO queued
+	  FROM (SELECT 1 FROM outbox o WHERE o.state = 'queued' LIMIT 1000) q;
+	IF queued < 200 OR queued <= 4 * counted
+	   OR (CASE WHEN last <> '' THEN last::float8 ELSE 0 END)
+	      > extract(epoch FROM clock_timestamp()) - 60 THEN
+		RETURN false;
+	END IF;
+	ANALYZE outbox;
+	PERFORM set_config('pigeon_claim.analyzed_at',
+	    extract(epoch FROM clock_timestamp())::text, false);
+	RETURN true;
+END $$;
+
 DROP FUNCTION IF EXISTS pigeon_outbox_claim(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
@@ -68,6 +107,7 @@ DECLARE
 	reserve integer := p_n / 4;
 	empty boolean[] := ARRAY[false, false, false];	-- by class, 0-2
 BEGIN
+	PERFORM pigeon_outbox_restat();
 	FOR cls IN 0..2 LOOP
 		empty[cls + 1] := NOT EXISTS (SELECT 1 FROM outbox o
 		    WHERE o.state = 'queued' AND o.class = cls::smallint
