@@ -10,6 +10,6 @@
 -- ones, which the newer hosts would then run (docs/operator.md, Upgrades).
 -- pigeond installs this file after the others, whatever its name.
 --
--- functions sha256: acab12a42fb87f4eb788f9eb4ece533019a0b9156f36cfc1d1f7fd91af4d705a
+-- functions sha256: 7a4ec7549b79d80d5780691687d1ccedcd2e13a3508e2effa3b603cb4cacc109
 CREATE OR REPLACE FUNCTION pigeon_functions_serial()
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 102 $$;

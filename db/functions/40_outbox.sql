@@ -9,6 +9,45 @@
 -- only CREATE OR REPLACE statements. Every unit of work is one statement
 -- and one transaction calling one of these functions.
 
+-- Statistics taken while the outbox held no open row say that its open
+-- rows' indexes are empty, whatever they hold since; planned from them,
+-- the claim's per-phone check read every open row for each row claimed (a
+-- full scan of a partial index believed empty, the inner side of a
+-- nested loop). After a fan-out of 20,000 into an outbox analyzed with
+-- 20,000 delivered rows, each claim ran over a minute, until autovacuum's
+-- next analysis (docs/performance.md, "nineteenth part"). So a claim
+-- that finds 200 queued rows or more, over four times what the
+-- statistics count in the open rows' index, analyzes the table first
+-- (its rows as this transaction sees them: 0.1-0.2 s at 40,000 rows). At
+-- most once a minute a session: a table so large that the sample misses
+-- the open rows keeps the statistics it had. -1 (never analyzed nor
+-- vacuumed): the planner sizes the index by its pages, which is right.
+CREATE OR REPLACE FUNCTION pigeon_outbox_restat()
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp
+    SET enable_seqscan = off AS $$
+DECLARE
+	counted real;
+	queued integer;
+	last text := current_setting('pigeon_claim.analyzed_at', true);
+BEGIN
+	SELECT c.reltuples INTO counted FROM pg_class c
+	 WHERE c.oid = 'outbox_recipient_open'::regclass;
+	IF counted IS NULL OR counted < 0 OR counted >= 250 THEN
+		RETURN false;
+	END IF;
+	SELECT count(*) INTO queued
+	  FROM (SELECT 1 FROM outbox o WHERE o.state = 'queued' LIMIT 1000) q;
+	IF queued < 200 OR queued <= 4 * counted
+	   OR (CASE WHEN last <> '' THEN last::float8 ELSE 0 END)
+	      > extract(epoch FROM clock_timestamp()) - 60 THEN
+		RETURN false;
+	END IF;
+	ANALYZE outbox;
+	PERFORM set_config('pigeon_claim.analyzed_at',
+	    extract(epoch FROM clock_timestamp())::text, false);
+	RETURN true;
+END $$;
+
 -- Takes up to p_n due rows for this host, leased for p_lease_s seconds.
 -- Classes (0 replies, 1 operator sends, 2 fan-out) are served in order,
 -- but when p_n >= 4 classes 1 and 2 each have a quarter of the batch
@@ -49,49 +88,16 @@
 -- skipped, and so is, in the second pass, one the first pass emptied; and
 -- a class whose later classes have nothing due takes, in the first pass,
 -- their reserves too (a fan-out's claim is one statement, not two).
+-- Sequential scans are off: with statistics in which a class had no row,
+-- that probe was planned as a scan of the whole table expecting an early
+-- match, and found none (two a claim, 5.7 ms each at 40,000 rows: a claim
+-- of a fan-out's copies 70 µs a message instead of 42 with 20,000
+-- messages of history in scripts/bench/send-micro, 51 instead of 42
+-- without; the scans grow with the table).
 -- The claim's id comes back too (the claiming transaction's, in
 -- outbox.claim): each outcome carries it (pigeon_outbox_outcomes), so that
 -- an outcome applied twice (a batch whose answer was lost, sent again) or
 -- late never acts on a later claim of the same row.
--- Statistics taken while the outbox held no open row say that its open
--- rows' indexes are empty, whatever they hold since; planned from them,
--- the claim's per-phone check read every open row for each row claimed (a
--- full scan of a partial index believed empty, the inner side of a
--- nested loop). After a fan-out of 20,000 into an outbox analyzed with
--- 20,000 delivered rows, each claim ran over a minute, until autovacuum's
--- next analysis (docs/performance.md, "nineteenth part"). So a claim
--- that finds 200 queued rows or more, over four times what the
--- statistics count in the open rows' index, analyzes the table first
--- (its rows as this transaction sees them: 0.1-0.2 s at 40,000 rows). At
--- most once a minute a session: a table so large that the sample misses
--- the open rows keeps the statistics it had. -1 (never analyzed nor
--- vacuumed): the planner sizes the index by its pages, which is right.
-CREATE OR REPLACE FUNCTION pigeon_outbox_restat()
-RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp
-    SET enable_seqscan = off AS $$
-DECLARE
-	counted real;
-	queued integer;
-	last text := current_setting('pigeon_claim.analyzed_at', true);
-BEGIN
-	SELECT c.reltuples INTO counted FROM pg_class c
-	 WHERE c.oid = 'outbox_recipient_open'::regclass;
-	IF counted IS NULL OR counted < 0 OR counted >= 250 THEN
-		RETURN false;
-	END IF;
-	SELECT count(*) INTO queued
-	  FROM (SELECT 1 FROM outbox o WHERE o.state = 'queued' LIMIT 1000) q;
-	IF queued < 200 OR queued <= 4 * counted
-	   OR (CASE WHEN last <> '' THEN last::float8 ELSE 0 END)
-	      > extract(epoch FROM clock_timestamp()) - 60 THEN
-		RETURN false;
-	END IF;
-	ANALYZE outbox;
-	PERFORM set_config('pigeon_claim.analyzed_at',
-	    extract(epoch FROM clock_timestamp())::text, false);
-	RETURN true;
-END $$;
-
 DROP FUNCTION IF EXISTS pigeon_outbox_claim(text, integer, integer, text[]);
 CREATE OR REPLACE FUNCTION pigeon_outbox_claim(p_host text, p_n integer,
     p_lease_s integer, p_links text[] DEFAULT NULL)
@@ -99,7 +105,8 @@ RETURNS TABLE (id bigint, recipient text, text text, class smallint,
     max_parts smallint, more text, failed_modems text[], attempts integer,
     via_link text, flash boolean, validity_s integer, claim bigint,
     came_in text, refused_by text[])
-LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET search_path = public, pg_temp
+    SET enable_seqscan = off AS $$
 DECLARE
 	taken integer := 0;
 	want integer;

@@ -458,12 +458,15 @@ END_TEST
  * taken while it held no open row (a vacuum of the idle queue): the claim
  * analyzes the table first, so that its per-phone check is planned for
  * the rows there are (planned for none, it read every open row for each
- * row claimed: over a minute a claim at 20,000). Rolled back (the
- * table's estimates stay, as any analysis's).
+ * row claimed: over a minute a claim at 20,000). The next claim, planned
+ * with statistics in which classes 0 and 1 have no row, reads the outbox
+ * by its indexes only (its probes of those classes were planned as whole
+ * scans of the table, two a claim). Rolled back (the table's estimates
+ * stay, as any analysis's).
  */
 START_TEST(test_claim_restats_outbox)
 {
-	long before, claimed, after;
+	long before, claimed, after, scans;
 
 	h_db_exec(g.db, "VACUUM outbox");
 	h_db_exec(g.db, "BEGIN");
@@ -482,11 +485,19 @@ START_TEST(test_claim_restats_outbox)
 	    "300, 60, ARRAY['nowhere'])", 0, NULL);
 	after = h_db_long(g.db, "SELECT reltuples::bigint FROM pg_class "
 	    "WHERE oid = 'outbox_recipient_open'::regclass", 0, NULL);
+	scans = h_db_long(g.db, "SELECT pg_stat_get_xact_numscans('outbox'::regclass)",
+	    0, NULL);
+	claimed += h_db_long(g.db, "SELECT count(*) FROM pigeon_outbox_claim('restat', "
+	    "300, 60, ARRAY['nowhere'])", 0, NULL);
+	scans = h_db_long(g.db, "SELECT pg_stat_get_xact_numscans('outbox'::regclass)",
+	    0, NULL) - scans;
 	h_db_exec(g.db, "ROLLBACK");
 	ck_assert_msg(before >= 0 && before < 50, "%ld open rows counted before",
 	    before);
-	ck_assert_int_eq(claimed, 300);
+	ck_assert_int_eq(claimed, 600);
 	ck_assert_msg(after >= 1500, "analyzed: %ld open rows counted", after);
+	ck_assert_msg(scans == 0, "the second claim scanned the outbox %ld times",
+	    scans);
 }
 END_TEST
 
