@@ -411,6 +411,25 @@ h_stored_count(struct h_gateway *g, int modem)
 	return n;
 }
 
+struct stored_arg {
+	struct h_gateway *g;
+	int modem, n;
+};
+
+static int
+stored_is(void *p)
+{
+	struct stored_arg *a = p;
+	return h_stored_count(a->g, a->modem) == a->n;
+}
+
+int
+h_wait_stored(struct h_gateway *g, int modem, int n, int timeout_ms)
+{
+	struct stored_arg a = { g, modem, n };
+	return h_wait_for(stored_is, &a, timeout_ms);
+}
+
 void
 h_gateway_reload(struct h_gateway *g)
 {

@@ -140,6 +140,9 @@ int	 h_wait_received(struct h_gateway *, const char *number, const char *needle,
 	    int timeout_ms);
 /* Number of SMS still stored on modem i. */
 int	 h_stored_count(struct h_gateway *, int modem);
+/* Waits until modem i stores n SMS (a worker deletes an SMS after its
+ * commit, which can trail what the test saw); 0 or -1. */
+int	 h_wait_stored(struct h_gateway *, int modem, int n, int timeout_ms);
 /* A fake modem's SIM (tests/reliability/fake-modem, SIM mode) as
  * dir/simI.sms: "JOIN uI" from `from`, then "post K" for K = i, i +
  * nmodems, ... below n: modem I's share of n posts. */

@@ -36,13 +36,6 @@ inject_report(int modem, const char *to, const char *mr, int status)
 	ck_assert_int_eq(h_exec(NULL, argv), 0);
 }
 
-static int
-stored_zero(void *p)
-{
-	int i = *(int *)p;
-	return h_stored_count(&g, i) == 0;
-}
-
 START_TEST(test_delivery_reports)
 {
 	long id;
@@ -120,7 +113,7 @@ START_TEST(test_delivery_reports)
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM status_reports WHERE "
 	    "outbox_id IS NULL AND recipient = '+212600000999' AND ref = 200", 0, NULL), 1);
 	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(h_wait_for(stored_zero, &i, WAIT_MS), 0);
+		ck_assert_int_eq(h_wait_stored(&g, i, 0, WAIT_MS), 0);
 
 	/* +CMTI: sim1 lists its SMS once a minute, yet JOIN is answered now. */
 	faults("report 0");

@@ -52,16 +52,9 @@ db_count_is(void *p)
 	return h_db_long(g.db, a->sql, 0, NULL) == a->want;
 }
 
-static int
-stored_is_zero(void *p)
-{
-	return h_stored_count(&g, *(int *)p) == 0;
-}
-
 START_TEST(test_kill_between_commit_and_delete)
 {
 	char text[64];
-	int modem0 = 0;
 
 	h_gateway_start(&g, "crash", 2);
 	ck_assert_int_eq(h_text(&g, 0, ALICE, "JOIN alice"), 0);
@@ -90,7 +83,7 @@ START_TEST(test_kill_between_commit_and_delete)
 	h_pigeond_start(&g);
 
 	/* The new workers re-read every SMS; the inbox drops them; they go. */
-	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts", 0, NULL), NPOSTS);
 	ck_assert_int_eq(h_db_long(g.db,
 	    "SELECT count(DISTINCT text) FROM posts", 0, NULL), NPOSTS);
@@ -340,7 +333,6 @@ sms_refused(const char *name, const char *code, const char *msg, const char *log
 	struct health_arg refusing = { 503, "\"database\":\"refusing writes\"" };
 	struct health_arg fine = { 200, "\"status\":\"ok\"" };
 	char *log;
-	int modem0 = 0;
 
 	h_gateway_start(&g, name, 1);
 	disk_full_install();
@@ -359,7 +351,7 @@ sms_refused(const char *name, const char *code, const char *msg, const char *log
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	ck_assert_int_eq(h_wait_received(&g, ALICE, "@alice", WAIT_MS), 0);
 	ck_assert_int_eq(h_wait_for(healthz_says, &fine, WAIT_MS), 0);
-	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM inbox_parts", 0, NULL), 1);
 	free(log);
 	h_gateway_stop(&g);
@@ -390,7 +382,6 @@ END_TEST
 START_TEST(test_report_disk_full)
 {
 	char *log;
-	int modem0 = 0;
 
 	g.modem_extra[0] = "report = yes\n";
 	h_gateway_start(&g, "crash_disk_rep", 1);
@@ -408,7 +399,7 @@ START_TEST(test_report_disk_full)
 	ck_assert_int_eq(h_stored_count(&g, 0), 1);	/* the report, on the SIM */
 	h_db_exec(g.db, "DELETE FROM test_disk_full");
 	h_wait_outbox(&g, id, "delivered", WAIT_MS);
-	ck_assert_int_eq(h_wait_for(stored_is_zero, &modem0, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	free(log);
 	h_gateway_stop(&g);
 }

@@ -100,22 +100,6 @@ wait_db(const char *sql, const char *param, const char *want, int line)
 }
 #define WAIT_DB(sql, param, want) wait_db(sql, param, want, __LINE__)
 
-static int
-sim_empty(void *arg)
-{
-	(void)arg;
-	return h_stored_count(&g, 0) == 0;
-}
-
-/* Only the poisoned SMS left on the SIM: the ones after it are deleted
- * once their commit is acknowledged, which can trail the post a little. */
-static int
-sim_holds_one(void *arg)
-{
-	(void)arg;
-	return h_stored_count(&g, 0) == 1;
-}
-
 static void
 join(const char *phone, const char *handle)
 {
@@ -144,7 +128,7 @@ START_TEST(test_corrupt_sms_skipped)
 	    "AND state = 'ignored'", PDU_TRUNCATED), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = 'corrupt' "
 	    "AND problem LIKE 'undecodable: %'", NULL), 1);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
 	ck_assert_msg(strstr(body, "\"sms_corrupt\": 1") || strstr(body, "\"sms_corrupt\":1"),
@@ -175,7 +159,9 @@ START_TEST(test_unsafe_pdu_skipped)
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE problem = "
 	    "'undecodable: PDU lengths beyond what libgammu decodes safely'", NULL), 1);
 	WAIT_DB("SELECT sms_corrupt FROM modems WHERE name = $1", "sim0", "1");
-	ck_assert_msg(h_wait_for(sim_holds_one, NULL, WAIT_MS) == 0,
+	/* Only the poisoned SMS left on the SIM: the ones after it are
+	 * deleted once their commit is acknowledged, which can trail. */
+	ck_assert_msg(h_wait_stored(&g, 0, 1, WAIT_MS) == 0,
 	    "%d SMS on the SIM, not the poisoned one alone", h_stored_count(&g, 0));
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
 }
@@ -192,7 +178,7 @@ START_TEST(test_alpha_sender_not_a_member)
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text = $1 "
 	    "AND sender_kind = 'alpha' AND sender = '0661000001'", text), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM posts WHERE text = $1", text), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	/* The AT driver tells sender types, and says so. */
 	char *body = NULL;
 	ck_assert_int_eq(h_http(g.http_port, "GET", "/api/modems", TOKEN, NULL, &body), 200);
@@ -216,7 +202,7 @@ START_TEST(test_short_sender_not_answered)
 	ck_assert_int_eq(count("SELECT count(*) FROM accounts WHERE handle = $1",
 	    "shorty"), 0);
 	ck_assert_int_eq(count("SELECT count(*) FROM outbox", NULL), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 }
 END_TEST
 
@@ -226,10 +212,10 @@ START_TEST(test_repeated_stop_without_time)
 	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "0");
 	ck_assert_int_eq(h_deliver(&g, 0, CAROL, "STOP", "--pdu " PDU_STOP_NOTIME), 0);
 	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "1");
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	ck_assert_int_eq(h_text(&g, 0, CAROL, "START"), 0);
 	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "0");
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	/* Byte for byte the same SMS, likely at the same location. */
 	ck_assert_int_eq(h_deliver(&g, 0, CAROL, "STOP", "--pdu " PDU_STOP_NOTIME), 0);
 	WAIT_DB("SELECT count(*) FROM optouts WHERE phone = $1", CAROL, "1");
@@ -249,7 +235,7 @@ START_TEST(test_binary_sms_not_posted)
 	    "AND text LIKE '%DEADBEEF'", ALICE, "ignored binary SMS, not applied");
 	ck_assert_int_eq(count("SELECT count(*) FROM posts WHERE text LIKE $1",
 	    "%DEADBEEF"), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 }
 END_TEST
 
@@ -275,7 +261,7 @@ START_TEST(test_long_sms_with_language_shift)
 	    ALICE), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM posts", NULL), 0);
 	ck_assert_int_eq(h_received_matching(&g, CAROL, "secret"), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 }
 END_TEST
 
@@ -311,7 +297,7 @@ post_cut_in_two(const char *p1, const char *p2, const char *text, const char *co
 	ck_assert_int_eq(h_deliver(&g, 0, ALICE, "(cut 2/2)", a2), 0);
 	WAIT_DB("SELECT count(*) FROM posts WHERE text = $1", text, "1");
 	ck_assert_int_eq(h_wait_received(&g, BOB, copy, WAIT_MS), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 }
 
 /* A long UCS-2 SMS cut inside a surrogate pair (cheap phones cut at 67 or
@@ -358,7 +344,7 @@ START_TEST(test_port_addressed_sms_not_applied)
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE coding = '8bit' "
 	    "AND problem = 'binary' AND text = $1", VCARD_HEX), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM posts", NULL), 0);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 }
 END_TEST
 
@@ -375,7 +361,7 @@ START_TEST(test_time_zone_out_of_range)
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_parts WHERE text = $1 AND "
 	    "smsc_time IS NULL AND problem = 'time stamp out of range: "
 	    "2026-12-04T10:00:00+19:00'", text), 1);
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	WAIT_DB("SELECT sms_damaged FROM modems WHERE name = $1", "sim0", "1");
 }
 END_TEST
@@ -421,7 +407,7 @@ START_TEST(test_location_listed_twice)
 	ck_assert_int_eq(h_stored_count(&g, 0), 4);
 	ck_assert_int_eq(h_sim_fault(&g, 0, "list-hold 0"), 0);
 	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "user_", "4");
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
 	/* Each read once. */
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text LIKE $1",
@@ -461,7 +447,7 @@ START_TEST(test_listing_cut_short_restarts)
 	ck_assert_int_eq(h_sim_fault(&g, 0, "list-twice 0"), 0);
 	ck_assert_int_eq(h_sim_fault(&g, 0, "delete-error 0"), 0);
 	WAIT_DB("SELECT count(*) FROM accounts WHERE handle LIKE $1", "redo_", "3");
-	ck_assert_int_eq(h_wait_for(sim_empty, NULL, WAIT_MS), 0);
+	ck_assert_int_eq(h_wait_stored(&g, 0, 0, WAIT_MS), 0);
 	h_wait_modem(&g, "sim0", "online", WAIT_MS);
 	ck_assert_int_eq(count("SELECT count(*) FROM inbox_messages WHERE text LIKE $1",
 	    "JOIN redo_"), 3);

@@ -29,12 +29,6 @@ teardown(void)
 	h_gateway_stop(&g);
 }
 
-static int
-stored_zero(void *p)
-{
-	return h_stored_count(&g, *(int *)p) == 0;
-}
-
 START_TEST(test_post_reaches_follower)
 {
 	char *got;
@@ -65,7 +59,7 @@ START_TEST(test_post_reaches_follower)
 	 * commit, by the worker, while the post may already be on its way
 	 * to Bob on the other modem (seen once in CI: still on the SIM). */
 	for (int i = 0; i < 2; i++)
-		ck_assert_msg(h_wait_for(stored_zero, &i, WAIT_MS) == 0,
+		ck_assert_msg(h_wait_stored(&g, i, 0, WAIT_MS) == 0,
 		    "modem %d still holds %d SMS", i, h_stored_count(&g, i));
 	ck_assert_int_eq(h_db_long(g.db, "SELECT count(*) FROM posts", 0, NULL), 1);
 }
