@@ -84,8 +84,13 @@ api_modems_merge(json_t *db_rows)
 		/* Whether a bind is bound is known at once (its ready, its
 		 * session lost, its exit), not at its next poll: a bind
 		 * disabled showed "bound": true for ever. */
-		if (m->kind == LINK_SMPP)
+		if (m->kind == LINK_SMPP) {
 			json_object_set_new(o, "bound", json_boolean(m->bound));
+			/* Its receipts stored late, its sends first
+			 * (receipts_yield, reports.c). */
+			json_object_set_new(o, "receipts_yielded",
+			    json_integer((json_int_t)m->receipts_yielded));
+		}
 		json_array_append_new(list, o);
 	}
 	/* The rows this supervisor does not drive: another host's, or one

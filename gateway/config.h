@@ -51,6 +51,8 @@ struct modem_conf {
 	int	 dest_ton, dest_npi;	/* the recipients': 2 writes ours nationally */
 	int	 window;	/* submit_sm unanswered at once */
 	int	 ahead;		/* windows' worth pigeond hands the worker (link.c) */
+	int	 receipts_yield;	/* seconds its receipts give way to its
+					 * sends at its window (reports.c) */
 	int	 rate_sec;	/* sends a second (rate = 100/s); 0 = no cap */
 	int	 enquire_link;	/* seconds */
 	int	 response_timeout;	/* seconds a submit_sm waits for its answer */

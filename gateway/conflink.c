@@ -53,6 +53,7 @@ static const struct key_def smpp_keys[] = {
 	{ "dest_npi",		KEY_INT,	M(dest_npi),	"1", 0, 18, 0 },
 	{ "window",		KEY_INT,	M(window),	"10", 1, 1000, 0 },
 	{ "ahead",		KEY_INT,	M(ahead),	"4", 1, 64, 0 },
+	{ "receipts_yield",	KEY_INT,	M(receipts_yield), "30", 0, 3600, 0 },
 	{ "rate",		KEY_STRING,	M(rate),	"", 0, 0, 0 },
 	{ "enquire_link",	KEY_INT,	M(enquire_link), "30", 5, 3600, 0 },
 	{ "response_timeout",	KEY_INT,	M(response_timeout), "30", 1, 600, 0 },

@@ -134,6 +134,7 @@ link_take_back(const struct modem_conf *conf, struct link **taken)
 		n.reconnects = l->reconnects;
 		n.sms_sent = l->sms_sent;
 		n.sms_failed = l->sms_failed;
+		n.receipts_yielded = l->receipts_yielded;
 	}
 	if (link_setup(&n, conf) == -1)
 		return -1;

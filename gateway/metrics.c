@@ -144,6 +144,9 @@ static const struct {
 	{ "pigeon_bind_reconnects_total", "counter",
 	  "Sessions of the bind that ended (lost, refused, not connected), each "
 	  "tried again.", "reconnects" },
+	{ "pigeon_bind_receipts_yielded_total", "counter",
+	  "Receipts stored late, the bind's sends filling its window first "
+	  "(receipts_yield).", "receipts_yielded" },
 };
 
 /*

@@ -189,6 +189,12 @@ struct link {
 	int64_t		 health_ms;	/* ms (monotonic) of that poll */
 	pid_t		 health_pid;	/* the worker that sent it */
 
+	/* reports.c: a bind's receipts giving way to its sends
+	 * (receipts_yield) since then (ms, monotonic; 0: they are not), last
+	 * seen so then, and how many have, since pigeond started. */
+	int64_t		 yield_since, yield_seen;
+	unsigned long	 receipts_yielded;
+
 	/* scheduler.c */
 	struct ratelimit rate;
 	long long	 budget_left;	/* parts it may still send today; -1: no budget */

@@ -223,11 +223,27 @@ report_send(struct report *r)
  * more, or is slow to send them), or RECEIPTS_WAIT_MS after its first
  * receipt. Half: two batches take turns, one in the database while the
  * SMSC refills the other's half of its window.
+ *
+ * Receipts give way to a busy bind's sends (`receipts_yield`). While
+ * each bind a batch's receipts came on has a window's worth of sends
+ * unsettled (in flight, or their outcomes not committed yet), the batch
+ * waits until its first receipt is RECEIPTS_YIELD_MS old: the SMSC,
+ * its deliver window full of them, sends no more meanwhile, so a bind
+ * sending at its limit stores a window of receipts a second instead of
+ * one for each submit, and the database's time, and the SMSC's, goes to
+ * the sends. A 100,000-follower fan-out reached its last submit 8-12 %
+ * sooner (docs/performance.md), its receipts stored once it was over. For at most receipts_yield seconds of such sending: then they
+ * take their share again, so that a bind busy all day does not leave
+ * them with its SMSC for ever. An MO deliver_sm waits behind the held
+ * receipts at its SMSC, at most about RECEIPTS_YIELD_MS: well within
+ * an SMSC's wait for an answer (ACKS_MAX_AGE_MS is pigeon-smpp's).
  */
 #define RECEIPTS_MAX		1000
 #define RECEIPTS_GAP_MS		10
 #define RECEIPTS_WAIT_MS	100
 #define RECEIPTS_PEAK_MS	10000
+#define RECEIPTS_YIELD_MS	1000
+#define RECEIPTS_LINKS		8	/* binds a batch may yield for */
 
 static const char SQL_RECEIPTS[] = "SELECT * FROM pigeon_report_receipts($1::jsonb)";
 
@@ -236,6 +252,9 @@ struct receipts {
 	struct report	**who;		/* where each came from, to acknowledge it */
 	size_t		 n, cap;
 	int		 batch;		/* the batch (else one sent alone) */
+	struct link	*links[RECEIPTS_LINKS];	/* the binds they came on */
+	int		 nlinks;	/* RECEIPTS_LINKS + 1: more of them */
+	int		 yielded;	/* it waited for their sends */
 };
 
 static struct receipts *rcpt_pending;
@@ -298,7 +317,45 @@ receipts_add(struct receipts *b, json_t *o, struct report *r)
 	if (json_array_append_new(b->list, o) == -1)
 		return -1;
 	b->who[b->n++] = r;
+	for (int i = 0; i < b->nlinks && i < RECEIPTS_LINKS; i++)
+		if (b->links[i] == r->modem)
+			return 0;
+	if (b->nlinks < RECEIPTS_LINKS)
+		b->links[b->nlinks] = r->modem;
+	if (b->nlinks <= RECEIPTS_LINKS)
+		b->nlinks++;
 	return 0;
+}
+
+/* Whether l's receipts give way to its sends now (above). Its run of
+ * such sending began at yield_since: a run not seen for two yields
+ * (no receipt came) is over, and the next one begins now. */
+static int
+receipts_yield_link(struct link *l, int64_t now)
+{
+	if (l->kind != LINK_SMPP || l->conf->receipts_yield <= 0 ||
+	    l->inflight + l->recording < l->conf->window) {
+		l->yield_since = 0;
+		return 0;
+	}
+	if (l->yield_since == 0 || now - l->yield_seen > 2 * RECEIPTS_YIELD_MS)
+		l->yield_since = now;
+	l->yield_seen = now;
+	return now - l->yield_since < (int64_t)l->conf->receipts_yield * 1000;
+}
+
+/* Whether the batch b waits for its binds' sends now: each of them
+ * yields (a batch that came on more than RECEIPTS_LINKS binds does not). */
+static int
+receipts_yielding(struct receipts *b)
+{
+	int64_t now = pigeon_now_ms();
+	int yield = !env.draining && b->nlinks > 0 && b->nlinks <= RECEIPTS_LINKS;
+
+	for (int i = 0; i < b->nlinks && i < RECEIPTS_LINKS; i++)
+		if (!receipts_yield_link(b->links[i], now))
+			yield = 0;
+	return yield;
 }
 
 /* A durable query (store.h): res is NULL only when pigeond stops. */
@@ -392,6 +449,9 @@ receipts_flush(void)
 	if (ev_rcpt_flush != NULL)
 		evtimer_del(ev_rcpt_flush);
 	rcpt_pending = NULL;
+	if (b->yielded)
+		for (size_t i = 0; i < b->n; i++)
+			b->who[i]->modem->receipts_yielded++;
 	if (receipts_send(b) == 0)
 		rcpt_flushing = 1;
 	else
@@ -401,11 +461,12 @@ receipts_flush(void)
 static void
 receipts_on_flush(evutil_socket_t fd, short what, void *arg)
 {
-	receipts_flush();
+	receipts_arm();
 }
 
 /* The pending batch goes now if it holds half the window, else when the
- * gap or the wait (above) is over, whichever is sooner. */
+ * gap or the wait (above) is over, whichever is sooner; while it yields
+ * to its binds' sends, not before RECEIPTS_YIELD_MS. */
 static void
 receipts_arm(void)
 {
@@ -414,6 +475,18 @@ receipts_arm(void)
 
 	if (rcpt_pending == NULL || rcpt_pending->n == 0)
 		return;
+	if (ev_rcpt_flush != NULL && receipts_yielding(rcpt_pending)) {
+		event_base_gettimeofday_cached(env.base, &now);
+		due.tv_sec = RECEIPTS_YIELD_MS / 1000;
+		due.tv_usec = RECEIPTS_YIELD_MS % 1000 * 1000;
+		timeradd(&rcpt_first, &due, &due);
+		if (timercmp(&now, &due, <)) {
+			rcpt_pending->yielded = 1;
+			timersub(&due, &now, &left);
+			evtimer_add(ev_rcpt_flush, &left);
+			return;
+		}
+	}
 	if (ev_rcpt_flush == NULL || 2 * rcpt_pending->n >= peak ||
 	    rcpt_pending->n >= RECEIPTS_MAX) {
 		receipts_flush();

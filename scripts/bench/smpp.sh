@@ -20,7 +20,9 @@
 # BENCH_SMPP_REPORT (yes; no: no receipts asked, to time the submit path
 # alone), BENCH_SMPP_PERF=S (perf record pigeond for S seconds),
 # BENCH_SMPP_PIGEON_ONLY=1 (Pigeon's run alone, for profiling: no row),
-# BENCH_FANOUT_CHUNK (pigeond's fanout_chunk; unset: its default).
+# BENCH_FANOUT_CHUNK (pigeond's fanout_chunk; unset: its default),
+# BENCH_SMPP_YIELD (the bind's receipts_yield; unset: its default, 30; 0:
+# its receipts never give way to its sends).
 
 # smsc_bench_start DIR: a fresh simulator for one side; prints its port.
 smsc_bench_start() {
@@ -64,6 +66,22 @@ smsc_wait_counter() {
 	"$top/scripts/smsc" wait "$1" "$2" "$3" --timeout-ms $(($4 * 1000)) >/dev/null && return 0
 	echo "bench: timeout waiting for $2 = $3 at $1 (is $(smsc_counter "$1" "$2"))" >&2
 	return 1
+}
+
+# smpp_cpu: CPU seconds so far of pigeond ($ppid) into pcpu_d, of its
+# worker into pcpu_w, of its sessions on $db (each named by its role) into
+# pcpu_db and pcpu_roles.
+smpp_cpu() {
+	pcpu_d=$(cpu_s $ppid)
+	pcpu_w=$(cpu_s $(pgrep -P $ppid))
+	pcpu_db=0; pcpu_roles=""
+	for pr in $(psql_q "$db" "SELECT pid || ':' || replace(application_name, ' ', '_')
+	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'
+	     AND datname = current_database()"); do
+		c=$(cpu_s "${pr%%:*}")
+		pcpu_db=$(calc "$pcpu_db + $c")
+		pcpu_roles="$pcpu_roles ${pr#*:} $c"
+	done
 }
 
 bench_smpp() {
@@ -114,6 +132,7 @@ password = secret
 window = $W
 ahead = $ahead
 report = ${BENCH_SMPP_REPORT:-yes}
+${BENCH_SMPP_YIELD:+receipts_yield = $BENCH_SMPP_YIELD}
 CONF
 	chmod 600 "$conf"
 	"$BENCH_BIN/pigeond" ${BENCH_PIGEOND_FLAGS:-} -c "$conf" >"$BENCH_VAR/smpp-pigeond.log" 2>&1 &
@@ -128,6 +147,10 @@ CONF
 	fi
 	smsc_wait_counter "$dir/pigeon-smsc" submit_ok "$F" 1200
 	tp=$(elapsed "$t0" "$(now)")
+	# What the window cost each process, the simulator's included (the
+	# receipts go on after it).
+	smpp_cpu
+	wcpu="pigeond $pcpu_d, pigeon-smpp $pcpu_w, simulator $(cpu_s "$(cat "$dir/pigeon-smsc.pid")"), PostgreSQL:$pcpu_roles"
 	# Every receipt matched to its message.
 	[ "${BENCH_SMPP_REPORT:-yes}" = no ] ||
 	# (A count of 100,000 rows takes 60 ms: every 0.25 s, not 0.05.)
@@ -137,22 +160,13 @@ CONF
 	matched=$(psql_q "$db" "SELECT count(*) FROM status_reports WHERE outbox_id IS NOT NULL")
 	dups=$(smsc_counter "$dir/pigeon-smsc" submit_ok)
 	# CPU for the whole fan-out: pigeond, its worker, its database sessions.
-	pcpu_d=$(cpu_s $ppid)
-	pcpu_w=$(cpu_s $(pgrep -P $ppid))
-	# Its sessions on this database only, each named by its role.
-	pcpu_db=0; pcpu_roles=""
-	for pr in $(psql_q "$db" "SELECT pid || ':' || replace(application_name, ' ', '_')
-	    FROM pg_stat_activity WHERE application_name LIKE 'pigeond%'
-	     AND datname = current_database()"); do
-		c=$(cpu_s "${pr%%:*}")
-		pcpu_db=$(calc "$pcpu_db + $c")
-		pcpu_roles="$pcpu_roles ${pr#*:} $c"
-	done
+	smpp_cpu
 	pcpu=$(calc "$pcpu_d + $pcpu_w + $pcpu_db")
 	kill -TERM $ppid; wait $ppid || true
 	smsc_bench_stop "$dir/pigeon-smsc"
 	echo "bench: pigeon: $F submits in $tp s, $matched receipts matched (by $tr s), SMSC accepted $dups;" \
 	    "CPU $pcpu s (pigeond $pcpu_d, pigeon-smpp $pcpu_w, its PostgreSQL sessions $pcpu_db:$pcpu_roles)" >&2
+	echo "bench: pigeon: CPU s to the last submit: $wcpu" >&2
 
 	# BENCH_SMPP_PIGEON_ONLY=1: Pigeon's side alone (profiling), no table row.
 	[ -z "${BENCH_SMPP_PIGEON_ONLY:-}" ] || return 0

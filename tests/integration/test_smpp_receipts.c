@@ -224,25 +224,39 @@ START_TEST(test_receipts_uuid_ids)
 }
 END_TEST
 
-/* Receipts sent the moment a submit is taken, as some SMSCs do, here even
- * before the submit's answer (answers held 200 ms): before pigeond has
- * the message id, let alone committed it. Each still matches, and none is
- * left counted as unmatched. */
-START_TEST(test_receipts_at_once)
+/* The simulator's count of deliver_sm sent (receipts, again or not). */
+static long long
+delivers_sent(void)
 {
-	long first = 0, id = 0;
-	char to[32], sfirst[32];
-	long unmatched0 = h_db_long(g.db, "SELECT reports_unmatched FROM modems "
-	    "WHERE name = 'carrier'", 0, NULL);
+	json_t *st = h_smsc_ctl(&smsc, "{\"cmd\":\"status\"}");
+	long long n = json_integer_value(json_object_get(json_object_get(st,
+	    "counts"), "deliver_sm"));
 
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":200}"));
-	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"DELIVRD\"}"));
-	for (int i = 0; i < 40; i++) {
-		snprintf(to, sizeof(to), "+2126611002%02d", i);
-		id = h_outbox_add(&g, to, "A receipt on the heels of its submit", 1);
-		if (first == 0)
-			first = id;
-	}
+	json_decref(st);
+	return n;
+}
+
+/* 40 messages queued in one statement: the scheduler claims them at once
+ * (a fan-out's chunk). The first one's id. */
+static long
+queue_40(const char *prefix, const char *text)
+{
+	const char *params[] = { prefix, text };
+	long first = h_db_long(g.db, "WITH i AS (INSERT INTO outbox "
+	    "(recipient, text, class) SELECT $1 || lpad(n::text, 2, '0'), $2, 1 "
+	    "FROM generate_series(0, 39) n RETURNING id) SELECT min(id) FROM i",
+	    2, params);
+
+	h_db_long(g.db, "SELECT 1 FROM pg_notify('pigeon_outbox', '')", 0, NULL);
+	return first;
+}
+
+/* All 40 from first on delivered, each by one receipt, none unmatched. */
+static void
+assert_40_delivered(long first, long unmatched0)
+{
+	char sfirst[32];
+
 	snprintf(sfirst, sizeof(sfirst), "%ld", first);
 	ck_assert_msg(h_wait_db(&g, "SELECT count(*) FROM outbox WHERE id >= $1::bigint "
 	    "AND state = 'delivered'", sfirst, "40", WAIT_MS) == 0,
@@ -252,6 +266,60 @@ START_TEST(test_receipts_at_once)
 	    "outbox_id >= $1::bigint", 1, (const char *const[]){ sfirst }), 40);
 	ck_assert_int_eq(h_db_long(g.db, "SELECT reports_unmatched FROM modems "
 	    "WHERE name = 'carrier'", 0, NULL), unmatched0);
+}
+
+/*
+ * Receipts give way to a bind's sends (receipts_yield, 30 s by default):
+ * 40 messages claimed at once onto a window of 10 whose answers the SMSC
+ * holds 200 ms, a receipt sent with each submit. The bind has a window's
+ * worth unsettled while its receipts come, so they wait (a batch a
+ * second) and /api/modems counts them; every message is delivered all
+ * the same, each receipt answered once (the SMSC delivered none again),
+ * none left unmatched. Without the yield the count stayed at 0.
+ */
+START_TEST(test_receipts_yield_to_sends)
+{
+	long unmatched0 = h_db_long(g.db, "SELECT reports_unmatched FROM modems "
+	    "WHERE name = 'carrier'", 0, NULL);
+	long long yielded0 = carrier_counter("receipts_yielded");
+	long long sent0 = delivers_sent();
+
+	ck_assert_int_ge(yielded0, 0);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":200}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"DELIVRD\"}"));
+	long first = queue_40("+2126611004", "A receipt behind a busy window");
+	assert_40_delivered(first, unmatched0);
+	ck_assert_int_eq(delivers_sent() - sent0, 40);
+	long long yielded = carrier_counter("receipts_yielded") - yielded0;
+	ck_assert_msg(yielded >= 1 && yielded <= 40, "%lld receipts yielded", yielded);
+	/* The same count in /metrics. */
+	char *body = NULL, want[96];
+	snprintf(want, sizeof(want), "\npigeon_bind_receipts_yielded_total"
+	    "{modem=\"carrier\"} %lld\n", yielded0 + yielded);
+	ck_assert_int_eq(h_http(g.http_port, "GET", "/metrics", TOKEN, NULL, &body), 200);
+	ck_assert_msg(strstr(body, want) != NULL, "no %s in %s", want + 1, body);
+	free(body);
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"\"}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
+}
+END_TEST
+
+/* Receipts sent the moment a submit is taken, as some SMSCs do, here even
+ * before the submit's answer (answers held 200 ms): before pigeond has
+ * the message id, let alone committed it. Each still matches, and none is
+ * left counted as unmatched. Its bind's receipts do not yield to its
+ * sends (receipts_yield = 0: setup_first), which would store them after
+ * the outcomes: none is counted as having waited. */
+START_TEST(test_receipts_at_once)
+{
+	long unmatched0 = h_db_long(g.db, "SELECT reports_unmatched FROM modems "
+	    "WHERE name = 'carrier'", 0, NULL);
+
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":200}"));
+	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"DELIVRD\"}"));
+	long first = queue_40("+2126611002", "A receipt on the heels of its submit");
+	assert_40_delivered(first, unmatched0);
+	ck_assert_int_eq(carrier_counter("receipts_yielded"), 0);
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"config\",\"auto_receipt\":\"\"}"));
 	json_decref(h_smsc_ctl(&smsc, "{\"cmd\":\"fault\",\"kind\":\"delay\",\"ms\":0}"));
 }
@@ -663,6 +731,12 @@ START_TEST(test_raw_message_ids)
 }
 END_TEST
 
+static void
+setup_first(void)
+{
+	setup_bind("smpp_rcpt_first", "receipts_yield = 0\n");
+}
+
 int
 main(void)
 {
@@ -675,13 +749,20 @@ main(void)
 	tcase_add_test(tc, test_receipts_uuid_ids);
 	tcase_add_test(tc, test_receipt_pending_after_final);
 	tcase_add_test(tc, test_receipt_stat_of_its_own);
-	tcase_add_test(tc, test_receipts_at_once);
+	tcase_add_test(tc, test_receipts_yield_to_sends);
 	tcase_add_test(tc, test_receipt_outcomes_told);
 	tcase_add_test(tc, test_receipts_read_their_part);
 	tcase_add_test(tc, test_receipt_ids_read_two_ways);
 	tcase_add_test(tc, test_receipts_last_word_in_a_batch);
 	tcase_add_test(tc, test_receipt_old_unmatched_not_taken);
 	tcase_add_test(tc, test_empty_message_id);
+	suite_add_tcase(s, tc);
+	/* Receipts before their submits' answers, on a bind whose receipts
+	 * never wait for its sends. */
+	tc = tcase_create("smpp_receipts_first");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_first, teardown);
+	tcase_add_test(tc, test_receipts_at_once);
 	suite_add_tcase(s, tc);
 	/* Message ids and receipts in unusual shapes. */
 	tc = tcase_create("smpp_ids");
