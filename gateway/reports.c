@@ -327,21 +327,26 @@ receipts_add(struct receipts *b, json_t *o, struct report *r)
 	return 0;
 }
 
-/* Whether l's receipts give way to its sends now (above). Its run of
- * such sending began at yield_since: a run not seen for two yields
- * (no receipt came) is over, and the next one begins now. */
+/* Whether l's receipts give way to its sends now (above). Not a bind
+ * with a `rate`: its pace is that, not the database's, and its receipts
+ * would wait for nothing. Its run of such sending began at yield_since: a
+ * run not seen for two yields (no receipt came) is over, and the next
+ * one begins now. */
 static int
 receipts_yield_link(struct link *l, int64_t now)
 {
-	if (l->kind != LINK_SMPP || l->conf->receipts_yield <= 0 ||
-	    l->inflight + l->recording < l->conf->window) {
+	const struct modem_conf *c = l->conf;
+
+	if (l->kind != LINK_SMPP || c->receipts_yield <= 0 || c->rate_sec > 0 ||
+	    c->rate_min > 0 || c->rate_hour > 0 || c->rate_day > 0 ||
+	    l->inflight + l->recording < c->window) {
 		l->yield_since = 0;
 		return 0;
 	}
 	if (l->yield_since == 0 || now - l->yield_seen > 2 * RECEIPTS_YIELD_MS)
 		l->yield_since = now;
 	l->yield_seen = now;
-	return now - l->yield_since < (int64_t)l->conf->receipts_yield * 1000;
+	return now - l->yield_since < (int64_t)c->receipts_yield * 1000;
 }
 
 /* Whether the batch b waits for its binds' sends now: each of them

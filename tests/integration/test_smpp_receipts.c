@@ -308,8 +308,10 @@ END_TEST
  * before the submit's answer (answers held 200 ms): before pigeond has
  * the message id, let alone committed it. Each still matches, and none is
  * left counted as unmatched. Its bind's receipts do not yield to its
- * sends (receipts_yield = 0: setup_first), which would store them after
- * the outcomes: none is counted as having waited. */
+ * sends, which would store them after the outcomes: none is counted as
+ * having waited. Run on a bind with receipts_yield = 0 (setup_first),
+ * and on one paced by a `rate` (setup_paced), whose receipts never
+ * yield: its pace is not the database's. */
 START_TEST(test_receipts_at_once)
 {
 	long unmatched0 = h_db_long(g.db, "SELECT reports_unmatched FROM modems "
@@ -737,6 +739,12 @@ setup_first(void)
 	setup_bind("smpp_rcpt_first", "receipts_yield = 0\n");
 }
 
+static void
+setup_paced(void)
+{
+	setup_bind("smpp_rcpt_paced", "rate = 100/s\n");
+}
+
 int
 main(void)
 {
@@ -762,6 +770,11 @@ main(void)
 	tc = tcase_create("smpp_receipts_first");
 	tcase_set_timeout(tc, 300);
 	tcase_add_unchecked_fixture(tc, setup_first, teardown);
+	tcase_add_test(tc, test_receipts_at_once);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smpp_receipts_paced");
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, setup_paced, teardown);
 	tcase_add_test(tc, test_receipts_at_once);
 	suite_add_tcase(s, tc);
 	/* Message ids and receipts in unusual shapes. */
