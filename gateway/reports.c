@@ -227,17 +227,19 @@ report_send(struct report *r)
  * Receipts give way to a busy bind's sends (`receipts_yield`). While
  * each bind a batch's receipts came on has a window's worth of sends
  * unsettled (in flight, or their outcomes not committed yet), the batch
- * waits until its first receipt is RECEIPTS_YIELD_MS old: the SMSC,
- * its deliver window full of them, sends no more meanwhile, so a bind
- * sending at its limit stores a window of receipts a second instead of
- * one for each submit, and the database's time, and the SMSC's, goes to
- * the sends. A 100,000-follower fan-out reached its last submit 11 %
- * sooner (docs/performance.md), its receipts stored once it was over
- * (the last a few seconds later than before). For at most receipts_yield seconds of such sending: then they
+ * waits until its first receipt is RECEIPTS_YIELD_MS old, or until the
+ * window is no longer full: the SMSC, its deliver window full of them,
+ * sends no more meanwhile, so a bind sending at its limit stores a
+ * window of receipts a second instead of one for each submit, and the
+ * database's time, and the SMSC's, goes to the sends. A 100,000-follower
+ * fan-out reached its last submit 10 % sooner (docs/performance.md), its
+ * receipts stored once it was over (the last a few seconds later than
+ * before). For at most receipts_yield seconds of such sending: then they
  * take their share again, so that a bind busy all day does not leave
- * them with its SMSC for ever. An MO deliver_sm waits behind the held
- * receipts at its SMSC, at most about RECEIPTS_YIELD_MS: well within
- * an SMSC's wait for an answer (ACKS_MAX_AGE_MS is pigeon-smpp's).
+ * them with its SMSC for ever. A bind with a `rate` never yields. An MO
+ * deliver_sm waits behind the held receipts at its SMSC, at most about
+ * RECEIPTS_YIELD_MS: well within an SMSC's wait for an answer
+ * (ACKS_MAX_AGE_MS is pigeon-smpp's).
  */
 #define RECEIPTS_MAX		1000
 #define RECEIPTS_GAP_MS		10
